@@ -1,0 +1,1 @@
+"""The ``schoolmesh`` command line: a thin layer over node/ (see docs/cli.md)."""

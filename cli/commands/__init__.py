@@ -1,0 +1,29 @@
+"""Each module registers its sub-commands; main.py builds the parser from REGISTRY."""
+
+from collections.abc import Callable
+from typing import Any
+
+from cli.commands import identity, offers, run
+
+Register = Callable[[Any], None]
+
+REGISTRY: tuple[Register, ...] = (identity.register, run.register, *offers.REGISTER)
+
+#: Entry field names as the command-line flags that set them, for error messages.
+FIELD_FLAGS = {
+    "activity": "--kind",
+    "subjects": "--subject",
+    "phases": "--phase",
+    "languages": "--language",
+    "name": "--name",
+    "country": "--country",
+    "url": "--url",
+    "title": "--title",
+    "text": "--text",
+    "focus": "--focus",
+    "mode": "--mode",
+    "from": "--from",
+    "to": "--to",
+    "capacity": "--capacity",
+    "closes": "--closes",
+}

@@ -1,0 +1,44 @@
+"""Pieces every command shares: the --data option, opening the node, printing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from node.datadir import ENV_VAR, default_data_path
+from node.node import Node
+
+
+def data_option() -> argparse.ArgumentParser:
+    """A parent parser giving a command ``--data DIR``."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"the node's data folder (default: ${ENV_VAR}, else {default_data_path()})",
+    )
+    return parent
+
+
+def json_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return parent
+
+
+def data_path(args: argparse.Namespace) -> Path:
+    return args.data if args.data is not None else default_data_path()
+
+
+async def open_node(args: argparse.Namespace) -> Node:
+    return await Node.open(data_path(args))
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

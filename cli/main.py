@@ -1,0 +1,80 @@
+"""The ``schoolmesh`` command: parse arguments, call node/, print results.
+
+Exit codes: 0 success; 1 the command could not be carried out (no node here, an
+unsafe key file, a damaged database, ...); 2 a bad argument. Errors are one line
+on stderr that says what to do; set SCHOOLMESH_DEBUG=1 to see a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+
+from cli import commands
+from protocol.errors import SchemaError, SchoolmeshError, UserInputError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="schoolmesh",
+        description="Run your school's node in the schoolmesh partnership network.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in commands.REGISTRY:
+        register(sub)
+    return parser
+
+
+def _version() -> str:
+    try:
+        return f"schoolmesh {metadata.version('schoolmesh')}"
+    except metadata.PackageNotFoundError:
+        return "schoolmesh (not installed)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        result = asyncio.run(args.handler(args))
+    except KeyboardInterrupt:
+        return 130
+    except SchemaError as exc:
+        flag = commands.FIELD_FLAGS.get(exc.field, exc.field)
+        return _fail(f"{flag}: {str(exc).split(': ', 1)[-1]}", EXIT_BAD_INPUT, exc)
+    except UserInputError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT, exc)
+    except SchoolmeshError as exc:
+        return _fail(str(exc), EXIT_FAILED, exc)
+    except Exception as exc:  # a bug: still one line, and how to learn more
+        return _fail(
+            f"unexpected {type(exc).__name__}: {exc} (set SCHOOLMESH_DEBUG=1 for details, "
+            "and please report it)",
+            EXIT_FAILED,
+            exc,
+        )
+    return EXIT_OK if result is None else int(result)
+
+
+def _fail(message: str, code: int, exc: BaseException) -> int:
+    if os.environ.get("SCHOOLMESH_DEBUG"):
+        logging.getLogger("schoolmesh").exception("traceback", exc_info=exc)
+    print(f"schoolmesh: error: {message}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Numbered schema migrations. Append new ones; never edit one that has shipped.
+
+The database records the last migration applied in ``schema_version``. A database
+from a newer schoolmesh (a version above the last one here) is refused rather
+than guessed at.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: public entries, per-author heads, withdrawals, equivocation evidence.
+    """
+    CREATE TABLE entries (
+        n           INTEGER PRIMARY KEY,     -- local arrival order
+        id          BLOB NOT NULL UNIQUE,    -- BLAKE2b-256 of payload
+        author      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        ts          INTEGER NOT NULL,
+        payload     BLOB NOT NULL,           -- verbatim signed bytes
+        sig         BLOB NOT NULL,
+        content     BLOB,                    -- NULL once erased
+        received_at INTEGER NOT NULL,
+        UNIQUE (author, seq)
+    );
+    CREATE INDEX entries_by_kind ON entries (kind, ts);
+
+    CREATE TABLE heads (
+        author BLOB PRIMARY KEY,
+        seq    INTEGER NOT NULL,
+        id     BLOB NOT NULL
+    );
+
+    -- A withdrawal may arrive before what it withdraws (another path was faster),
+    -- so it is recorded by target and applied whenever the target is stored.
+    CREATE TABLE withdrawals (
+        target      BLOB NOT NULL,
+        author      BLOB NOT NULL,
+        withdraw_id BLOB NOT NULL,
+        PRIMARY KEY (target, author)
+    );
+
+    CREATE TABLE equivocations (
+        author      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,
+        first       BLOB NOT NULL,           -- both entries, in wire form, as evidence
+        second      BLOB NOT NULL,
+        detected_at INTEGER NOT NULL,
+        PRIMARY KEY (author, seq)
+    );
+
+    CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    """,
+)
+
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,102 @@
+"""A school's node on this machine: its data directory, key and database together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from node.clock import now_ms
+from node.datadir import DataDir
+from node.keyfile import generate_key, load_key, save_key
+from node.store import Store
+from protocol import kinds
+from protocol.entry import Entry
+from protocol.errors import AlreadyInitialisedError, NotInitialisedError
+from protocol.keys import NodeId, NodeKey
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    node_id: NodeId
+    fingerprint: str
+    name: str
+    country: str
+    url: str | None
+
+
+class Node:
+    """Open with :meth:`create` (``schoolmesh init``) or :meth:`open`; close when done."""
+
+    def __init__(self, data: DataDir, key: NodeKey, store: Store) -> None:
+        self.data = data
+        self.key = key
+        self.store = store
+
+    @property
+    def node_id(self) -> NodeId:
+        return self.key.node_id
+
+    @classmethod
+    async def create(
+        cls, path: Path, *, name: str, country: str, url: str | None = None, force: bool = False
+    ) -> Node:
+        """Make a new node: key, database and the school's signed profile."""
+        profile: dict[str, Any] = {"name": name.strip(), "country": country.strip().upper()}
+        if url:
+            profile["url"] = url.strip()
+        kinds.validate_content(kinds.PROFILE, profile)  # before anything is written
+        data = DataDir(path)
+        if data.exists():
+            if not force:
+                raise AlreadyInitialisedError(
+                    f"a node already exists in {path}; use another --data folder, or "
+                    "add --force to replace it (its key and data are deleted)"
+                )
+            data.remove_node()
+        data.prepare()
+        key = generate_key()
+        save_key(data.key_file, key)
+        node = cls(data, key, await Store.open(data.database))
+        await node.publish(kinds.PROFILE, profile)
+        return node
+
+    @classmethod
+    async def open(cls, path: Path) -> Node:
+        data = DataDir(path)
+        if not data.key_file.exists() or not data.database.exists():
+            raise NotInitialisedError(
+                f"no schoolmesh node in {path}: run `schoolmesh init --data {path} "
+                "--name NAME --country CC` first, or point --data at the right folder"
+            )
+        key = load_key(data.key_file)
+        return cls(data, key, await Store.open(data.database))
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def __aenter__(self) -> Node:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def publish(self, kind: str, content: dict[str, Any]) -> Entry:
+        """Sign ``content`` as the next entry of this school's log and store it."""
+        return await self.store.append_local(self.key, kind, content, now_ms())
+
+    async def identity(self) -> Identity:
+        profile = await self.store.latest_profile(self.node_id) or {}
+        return Identity(
+            node_id=self.node_id,
+            fingerprint=self.node_id.fingerprint,
+            name=profile.get("name", ""),
+            country=profile.get("country", ""),
+            url=profile.get("url"),
+        )

@@ -1,0 +1,75 @@
+"""Offers and requests: what schools put on the network for others to find."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from node.node import Node
+from protocol import kinds
+from protocol.entry import Entry
+from protocol.errors import NotFoundError, UserInputError
+
+Side = Literal["offer", "request"]
+SIDES: tuple[Side, ...] = ("offer", "request")
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One offer or request as staff see it, with the posting school's name."""
+
+    entry: Entry
+    school: str
+    country: str
+
+    def as_json(self) -> dict[str, Any]:
+        content = dict(self.entry.content or {})
+        activity = content.pop("activity", "")
+        posted = datetime.fromtimestamp(self.entry.payload.timestamp / 1000, UTC)
+        return {
+            "id": str(self.entry.id),
+            "side": self.entry.kind,
+            "kind": activity,
+            "school_id": str(self.entry.author),
+            "school": self.school,
+            "country": content.pop("country", self.country),
+            "posted_at": posted.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            **content,
+        }
+
+
+async def post(node: Node, side: Side, content: dict[str, Any]) -> Entry:
+    """Publish an offer or a request from this school."""
+    return await node.publish(side, content)
+
+
+async def listing(node: Node, side: Side) -> list[Listing]:
+    """Every current offer (or request) this node holds, from any school, newest first."""
+    names: dict[bytes, tuple[str, str]] = {}
+    result = []
+    for entry in await node.store.current(side):
+        author = bytes(entry.author)
+        if author not in names:
+            profile = await node.store.latest_profile(entry.author) or {}
+            names[author] = (profile.get("name", "unknown school"), profile.get("country", ""))
+        result.append(Listing(entry, *names[author]))
+    return result
+
+
+async def withdraw(node: Node, side: Side, id_text: str, reason: str = "") -> Entry:
+    """Withdraw one of this school's own offers or requests, everywhere it went."""
+    entry_id = await node.store.resolve(id_text)
+    entry = await node.store.get(entry_id)
+    if entry is None or entry.kind != side:
+        raise NotFoundError(f"no {side} with id {id_text}: see `schoolmesh {side} list`")
+    if entry.author != node.node_id:
+        raise UserInputError(
+            f"that {side} was posted by another school; only its author can withdraw it"
+        )
+    if entry.content is None:
+        raise UserInputError(f"that {side} is already withdrawn")
+    content: dict[str, Any] = {"target": bytes(entry.id)}
+    if reason:
+        content["reason"] = reason
+    return await node.publish(kinds.WITHDRAW, content)

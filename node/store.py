@@ -1,0 +1,343 @@
+"""The node's database: entries as their verbatim signed bytes, heads, withdrawals.
+
+One connection, one writer: writes run inside ``BEGIN IMMEDIATE`` under an
+asyncio lock, so a batch is all-or-nothing and a command-line process writing to
+the same file meanwhile waits its turn (``busy_timeout``) instead of failing.
+Every stored entry was verified first; reads return protocol Entry objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from node.migrations import LATEST_VERSION, MIGRATIONS
+from protocol import kinds
+from protocol.entry import Entry, create_entry, load_entry
+from protocol.errors import (
+    LogOrderError,
+    NotFoundError,
+    ProtocolError,
+    SchemaTooNewError,
+    StorageError,
+    UserInputError,
+)
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.log import Head, Verdict, judge
+
+log = logging.getLogger(__name__)
+
+_ENTRY_COLUMNS = "payload, sig, content"
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    EQUIVOCATION = "equivocation"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    entry_id: EntryId
+    outcome: Outcome
+    error: ProtocolError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EquivocationRecord:
+    author: NodeId
+    seq: int
+    first: bytes
+    second: bytes
+    detected_at: int
+
+
+class Store:
+    """Async façade over the node's SQLite file."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+        store = cls(db)
+        try:
+            for pragma in (
+                "PRAGMA busy_timeout = 10000",
+                "PRAGMA journal_mode = WAL",
+                # FULL: a commit is on disk before we acknowledge it, also across
+                # power loss; batching keeps the cost to one sync per batch.
+                "PRAGMA synchronous = FULL",
+                "PRAGMA secure_delete = ON",  # erased content is overwritten, not left
+            ):
+                await db.execute(pragma)
+            await store._migrate(path)
+        except sqlite3.DatabaseError as exc:
+            await db.close()
+            raise StorageError(
+                f"{path} is not a usable schoolmesh database ({exc}); restore it from a backup"
+            ) from exc
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Checkpoint the write-ahead log into the main file and close."""
+        async with self._write_lock:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._db.close()
+
+    async def _migrate(self, path: Path) -> None:
+        async with self._write():
+            await self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+            )
+            row = await self._one("SELECT version FROM schema_version")
+            current = 0 if row is None else int(row[0])
+            if current > LATEST_VERSION:
+                raise SchemaTooNewError(
+                    f"the database {path} was written by a newer schoolmesh (schema "
+                    f"{current}, this program knows up to {LATEST_VERSION}): upgrade schoolmesh"
+                )
+            for script in MIGRATIONS[current:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        await self._db.execute(statement)
+            if row is None:
+                await self._db.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (LATEST_VERSION,)
+                )
+            else:
+                await self._db.execute("UPDATE schema_version SET version = ?", (LATEST_VERSION,))
+
+    async def schema_version(self) -> int:
+        row = await self._one("SELECT version FROM schema_version")
+        assert row is not None
+        return int(row[0])
+
+    # -- transactions -------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[None]:
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # -- writing ------------------------------------------------------------------
+
+    async def append_local(
+        self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
+    ) -> Entry:
+        """Sign and store the next entry of this node's own log, atomically."""
+        async with self._write():
+            head = await self._head(key.node_id)
+            entry = create_entry(
+                key,
+                seq=1 if head is None else head.seq + 1,
+                prev=None if head is None else head.id,
+                timestamp=now_ms,
+                kind=kind,
+                content=content,
+            )
+            await self._insert(entry, now_ms)
+        return entry
+
+    async def ingest(self, entries: Iterable[Entry], now_ms: int) -> list[IngestResult]:
+        """Store verified entries from elsewhere, in one transaction.
+
+        Entries that cannot be placed (a gap, a wrong prev) are refused one by one
+        without failing the batch; an equivocation is recorded as evidence.
+        """
+        results: list[IngestResult] = []
+        async with self._write():
+            for entry in entries:
+                results.append(await self._ingest_one(entry, now_ms))
+        return results
+
+    async def _ingest_one(self, entry: Entry, now_ms: int) -> IngestResult:
+        held_row = await self._one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
+            (bytes(entry.author), entry.seq),
+        )
+        held = None if held_row is None else load_entry(*held_row)
+        try:
+            verdict = judge(entry, await self._head(entry.author), held)
+        except LogOrderError as exc:
+            return IngestResult(entry.id, Outcome.REFUSED, exc)
+        if verdict is Verdict.DUPLICATE:
+            assert held is not None
+            if held.content is None and entry.content is not None:
+                await self._restore_content(entry)
+            return IngestResult(entry.id, Outcome.DUPLICATE)
+        if verdict is Verdict.EQUIVOCATION:
+            assert held is not None
+            await self._db.execute(
+                "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
+                (bytes(entry.author), entry.seq, held.encode(), entry.encode(), now_ms),
+            )
+            log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
+            return IngestResult(entry.id, Outcome.EQUIVOCATION)
+        await self._insert(entry, now_ms)
+        return IngestResult(entry.id, Outcome.STORED)
+
+    async def _insert(self, entry: Entry, now_ms: int) -> None:
+        content = entry.content_bytes
+        if await self._is_withdrawn(entry.id, entry.author):
+            content = None
+        await self._db.execute(
+            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                bytes(entry.id),
+                bytes(entry.author),
+                entry.seq,
+                entry.kind,
+                entry.payload.timestamp,
+                entry.payload_bytes,
+                entry.signature,
+                content,
+                now_ms,
+            ),
+        )
+        await self._db.execute(
+            "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
+            "DO UPDATE SET seq = excluded.seq, id = excluded.id",
+            (bytes(entry.author), entry.seq, bytes(entry.id)),
+        )
+        if entry.kind == kinds.WITHDRAW and entry.content is not None:
+            await self._apply_withdrawal(entry)
+
+    async def _apply_withdrawal(self, withdrawal: Entry) -> None:
+        assert withdrawal.content is not None
+        target = withdrawal.content["target"]
+        author = bytes(withdrawal.author)
+        await self._db.execute(
+            "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
+            (target, author, bytes(withdrawal.id)),
+        )
+        # Only the author may withdraw an entry: the author check is in the WHERE.
+        await self._db.execute(
+            "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
+        )
+
+    async def _is_withdrawn(self, entry_id: EntryId, author: NodeId) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM withdrawals WHERE target = ? AND author = ?",
+            (bytes(entry_id), bytes(author)),
+        )
+        return row is not None
+
+    async def _restore_content(self, entry: Entry) -> None:
+        """Fill in content that an earlier copy arrived without (never if withdrawn)."""
+        if not await self._is_withdrawn(entry.id, entry.author):
+            await self._db.execute(
+                "UPDATE entries SET content = ? WHERE id = ?",
+                (entry.content_bytes, bytes(entry.id)),
+            )
+
+    # -- reading ------------------------------------------------------------------
+
+    async def _head(self, author: NodeId) -> Head | None:
+        row = await self._one("SELECT seq, id FROM heads WHERE author = ?", (bytes(author),))
+        return None if row is None else Head(int(row[0]), EntryId(row[1]))
+
+    async def head(self, author: NodeId) -> Head | None:
+        return await self._head(author)
+
+    async def heads(self) -> dict[NodeId, Head]:
+        """The vector clock: for each author, the newest entry held."""
+        rows = await self._all("SELECT author, seq, id FROM heads")
+        return {NodeId(a): Head(int(s), EntryId(i)) for a, s, i in rows}
+
+    async def get(self, entry_id: EntryId) -> Entry | None:
+        row = await self._one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
+        )
+        return None if row is None else load_entry(*row)
+
+    async def entries_after(self, author: NodeId, seq: int, limit: int) -> list[Entry]:
+        """The author's entries numbered above ``seq``, in order, at most ``limit``."""
+        rows = await self._all(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (bytes(author), seq, limit),
+        )
+        return [load_entry(*row) for row in rows]
+
+    async def current(self, kind: str) -> list[Entry]:
+        """Entries of ``kind`` that still have content (not withdrawn), newest first."""
+        rows = await self._all(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE kind = ? AND content IS NOT NULL "
+            "ORDER BY ts DESC, id",
+            (kind,),
+        )
+        return [load_entry(*row) for row in rows]
+
+    async def latest_profile(self, author: NodeId) -> dict[str, Any] | None:
+        row = await self._one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            (bytes(author), kinds.PROFILE),
+        )
+        return None if row is None else load_entry(*row).content
+
+    async def resolve(self, text: str) -> EntryId:
+        """An entry id from its hex form or a unique prefix of at least 8 characters."""
+        text = text.strip().lower()
+        if len(text) == 64:
+            return EntryId.parse(text)
+        if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+            raise UserInputError(
+                f"{text!r} is not an entry id: give the 64 characters, or at least the "
+                "first 8, as printed by `list` commands"
+            )
+        low = bytes.fromhex(text + "0" * (64 - len(text)))
+        high = bytes.fromhex(text + "f" * (64 - len(text)))
+        rows = await self._all(
+            "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
+        )
+        if not rows:
+            raise NotFoundError(f"no entry starts with {text}")
+        if len(rows) > 1:
+            raise UserInputError(f"more than one entry starts with {text}: give more characters")
+        return EntryId(rows[0][0])
+
+    async def count_entries(self) -> int:
+        row = await self._one("SELECT COUNT(*) FROM entries")
+        return int(row[0])
+
+    async def equivocations(self) -> list[EquivocationRecord]:
+        rows = await self._all(
+            "SELECT author, seq, first, second, detected_at FROM equivocations ORDER BY detected_at"
+        )
+        return [EquivocationRecord(NodeId(a), int(s), f, b, int(t)) for a, s, f, b, t in rows]

@@ -1,0 +1,111 @@
+"""Canonical msgpack: the one byte encoding of everything schoolmesh signs or sends.
+
+Rules (docs/protocol.md, "Canonical msgpack"):
+
+* allowed types: nil, bool, int (-2**63 .. 2**64-1), str (UTF-8), bin, array, map;
+  no float, no ext (a float's bytes vary between encoders, and ext types carry
+  meaning we would have to specify);
+* map keys are str, sorted by their UTF-8 bytes, each at most once;
+* every value uses msgpack's shortest form (msgpack-python packs that way; str
+  and bin are kept apart with ``use_bin_type``).
+
+A decoder refuses anything that does not re-encode to exactly the same bytes, so
+one value has one encoding and signatures over the bytes mean one thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from protocol.errors import DecodeError
+
+Value = Any  # nil | bool | int | str | bytes | list[Value] | dict[str, Value]
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Upper bounds a decoder enforces before trusting any structure."""
+
+    max_bytes: int
+    max_depth: int = 8
+    max_str: int = 16 * 1024
+    max_bin: int = 64 * 1024
+    max_items: int = 256
+
+
+def _canonical(value: Value, depth: int, max_depth: int) -> Value:
+    """Check types and return the value with every map's keys in canonical order."""
+    if depth > max_depth:
+        raise DecodeError(f"nested deeper than {max_depth} levels", code="too-deep")
+    if value is None or isinstance(value, bool | str | bytes):
+        return value
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise DecodeError("integer out of the 64-bit range", code="bad-type")
+        return value
+    if isinstance(value, list | tuple):
+        return [_canonical(item, depth + 1, max_depth) for item in value]
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, str):
+                raise DecodeError(
+                    f"map key {key!r} is not a string: only string keys are allowed",
+                    code="bad-type",
+                )
+        ordered = sorted(value, key=lambda k: k.encode("utf-8"))
+        return {k: _canonical(value[k], depth + 1, max_depth) for k in ordered}
+    raise DecodeError(
+        f"type {type(value).__name__} is not allowed (no floats or extension types)",
+        code="bad-type",
+    )
+
+
+def encode(value: Value, *, max_depth: int = 8) -> bytes:
+    """Encode ``value`` canonically. Raises DecodeError for values with no encoding."""
+    packed: bytes = msgpack.packb(
+        _canonical(value, 0, max_depth), use_bin_type=True, strict_types=False
+    )
+    return packed
+
+
+def decode(data: bytes, limits: Limits) -> Value:
+    """Decode canonical msgpack within ``limits``; refuse anything else with a reason."""
+    if len(data) > limits.max_bytes:
+        raise DecodeError(
+            f"{len(data)} bytes is larger than the limit of {limits.max_bytes}",
+            code="too-large",
+        )
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            max_str_len=limits.max_str,
+            max_bin_len=limits.max_bin,
+            max_array_len=limits.max_items,
+            max_map_len=limits.max_items,
+            max_ext_len=0,
+        )
+    except msgpack.ExtraData as exc:
+        raise DecodeError("extra bytes after the value", code="malformed") from exc
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        # msgpack reports length-limit breaches, bad UTF-8 and truncation alike as
+        # ValueError; the message tells them apart for the log.
+        raise DecodeError(f"not valid msgpack within limits: {exc}", code="malformed") from exc
+    except RecursionError as exc:
+        raise DecodeError("nested too deeply", code="too-deep") from exc
+    canonical = _canonical(value, 0, limits.max_depth)
+    if msgpack.packb(canonical, use_bin_type=True) != data:
+        raise DecodeError(
+            "not in canonical form (map keys unsorted or repeated, or a value not in "
+            "its shortest encoding)",
+            code="non-canonical",
+        )
+    return canonical

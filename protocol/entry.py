@@ -1,0 +1,217 @@
+"""Signed entries: build, encode, decode and verify.
+
+An entry on the wire is the canonical msgpack array ``[payload, signature,
+content]`` (docs/protocol.md, "Entries"):
+
+* ``payload`` (bin): canonical msgpack map ``{a: author, h: content hash,
+  k: kind, p: prev id | nil, s: sequence, t: timestamp ms, v: version}``;
+* ``signature`` (bin 64): Ed25519 by the author over the payload bytes;
+* ``content`` (bin | nil): canonical msgpack map whose BLAKE2b-256 is ``h``, or nil
+  once erased (a withdrawal or takedown), so the signed envelope outlives it.
+
+The id is BLAKE2b-256 of the payload bytes. Nodes store and forward these bytes
+unchanged and never re-encode what they received.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from protocol import codec, kinds
+from protocol.errors import DecodeError, FutureTimestamp, InvalidEntry, SchemaError
+from protocol.keys import ID_SIZE, SIGNATURE_SIZE, EntryId, NodeId, NodeKey, content_hash
+
+ENTRY_VERSION = 1
+#: How far ahead of the receiver's clock an entry's timestamp may be (clock drift).
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+
+PAYLOAD_LIMITS = codec.Limits(max_bytes=512, max_depth=1, max_items=16, max_str=64, max_bin=32)
+CONTENT_LIMITS = codec.Limits(max_bytes=64 * 1024, max_depth=4, max_items=64, max_str=16 * 1024)
+ENTRY_LIMITS = codec.Limits(max_bytes=66 * 1024, max_depth=1, max_items=3, max_bin=64 * 1024)
+
+_PAYLOAD_KEYS = frozenset("ahkpstv")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """The signed envelope of an entry."""
+
+    author: NodeId
+    seq: int
+    prev: EntryId | None
+    timestamp: int
+    kind: str
+    content_hash: bytes
+    version: int = ENTRY_VERSION
+
+    def encode(self) -> bytes:
+        return codec.encode(
+            {
+                "a": bytes(self.author),
+                "h": self.content_hash,
+                "k": self.kind,
+                "p": None if self.prev is None else bytes(self.prev),
+                "s": self.seq,
+                "t": self.timestamp,
+                "v": self.version,
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A verified entry, with its exact bytes and their decoded meaning."""
+
+    payload: Payload
+    payload_bytes: bytes
+    signature: bytes
+    content_bytes: bytes | None
+    content: dict[str, Any] | None
+
+    @property
+    def id(self) -> EntryId:
+        return EntryId.of(self.payload_bytes)
+
+    @property
+    def author(self) -> NodeId:
+        return self.payload.author
+
+    @property
+    def seq(self) -> int:
+        return self.payload.seq
+
+    @property
+    def kind(self) -> str:
+        return self.payload.kind
+
+    def encode(self) -> bytes:
+        """The wire form: ``[payload, signature, content]``."""
+        return codec.encode([self.payload_bytes, self.signature, self.content_bytes])
+
+    def without_content(self) -> Entry:
+        """This entry after its content was erased; the envelope still verifies."""
+        return Entry(self.payload, self.payload_bytes, self.signature, None, None)
+
+
+def create_entry(
+    key: NodeKey,
+    *,
+    seq: int,
+    prev: EntryId | None,
+    timestamp: int,
+    kind: str,
+    content: dict[str, Any],
+) -> Entry:
+    """Build and sign a new entry; the content is checked against its kind's schema."""
+    if not kinds.KIND_PATTERN.fullmatch(kind):
+        raise SchemaError("kind", "must be lowercase letters, digits and hyphens")
+    kinds.validate_content(kind, content)
+    content_bytes = codec.encode(content, max_depth=CONTENT_LIMITS.max_depth)
+    if len(content_bytes) > CONTENT_LIMITS.max_bytes:
+        raise SchemaError("content", f"is larger than {CONTENT_LIMITS.max_bytes} bytes")
+    payload = Payload(
+        author=key.node_id,
+        seq=seq,
+        prev=prev,
+        timestamp=timestamp,
+        kind=kind,
+        content_hash=content_hash(content_bytes),
+    )
+    _check_payload(payload)
+    payload_bytes = payload.encode()
+    return Entry(payload, payload_bytes, key.sign(payload_bytes), content_bytes, content)
+
+
+def decode_entry(data: bytes, *, now_ms: int) -> Entry:
+    """Decode and fully verify an entry received from anywhere.
+
+    ``now_ms`` is the receiver's clock, handed in so that this stays pure.
+    Raises a ProtocolError subclass whose ``code`` names the broken rule.
+    """
+    parts = codec.decode(data, ENTRY_LIMITS)
+    if not isinstance(parts, list) or len(parts) != 3:
+        raise DecodeError("an entry is an array of [payload, signature, content]")
+    payload_bytes, signature, content_bytes = parts
+    if not isinstance(payload_bytes, bytes):
+        raise DecodeError("the entry's payload must be binary")
+    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_SIZE:
+        raise InvalidEntry("the signature must be 64 bytes", code="bad-signature")
+    if content_bytes is not None and not isinstance(content_bytes, bytes):
+        raise DecodeError("the entry's content must be binary or nil")
+    payload = decode_payload(payload_bytes)
+    payload.author.verify(payload_bytes, signature)
+    if payload.timestamp > now_ms + MAX_CLOCK_SKEW_MS:
+        raise FutureTimestamp(
+            f"timestamp {payload.timestamp} is more than {MAX_CLOCK_SKEW_MS // 60000} "
+            "minutes ahead of this node's clock"
+        )
+    content = None
+    if content_bytes is not None:
+        if content_hash(content_bytes) != payload.content_hash:
+            raise InvalidEntry("the content does not match its hash", code="bad-content-hash")
+        content = codec.decode(content_bytes, CONTENT_LIMITS)
+        if payload.kind in kinds.SCHEMAS:
+            kinds.validate_content(payload.kind, content)
+        elif not isinstance(content, dict):
+            raise SchemaError("content", "must be a map")
+    return Entry(payload, payload_bytes, signature, content_bytes, content)
+
+
+def decode_payload(payload_bytes: bytes) -> Payload:
+    """Decode a payload map and check its fields (not the signature)."""
+    raw = codec.decode(payload_bytes, PAYLOAD_LIMITS)
+    if not isinstance(raw, dict):
+        raise DecodeError("the payload must be a map")
+    if set(raw) != _PAYLOAD_KEYS:
+        missing = sorted(_PAYLOAD_KEYS - set(raw))
+        extra = sorted(set(raw) - _PAYLOAD_KEYS)
+        raise SchemaError("payload", f"missing keys {missing}, unknown keys {extra}")
+    if raw["v"] != ENTRY_VERSION:
+        raise InvalidEntry(
+            f"entry version {raw['v']!r} is not supported (this node reads version "
+            f"{ENTRY_VERSION}); the author's node is newer: upgrade schoolmesh",
+            code="unsupported-version",
+        )
+    for name in ("a", "h"):
+        if not isinstance(raw[name], bytes) or len(raw[name]) != ID_SIZE:
+            raise SchemaError(name, "must be 32 bytes")
+    if raw["p"] is not None and (not isinstance(raw["p"], bytes) or len(raw["p"]) != ID_SIZE):
+        raise SchemaError("p", "must be nil or a 32-byte entry id")
+    for name in ("s", "t"):
+        if isinstance(raw[name], bool) or not isinstance(raw[name], int):
+            raise SchemaError(name, "must be an integer")
+    if not isinstance(raw["k"], str):
+        raise SchemaError("k", "must be text")
+    payload = Payload(
+        author=NodeId(raw["a"]),
+        seq=raw["s"],
+        prev=None if raw["p"] is None else EntryId(raw["p"]),
+        timestamp=raw["t"],
+        kind=raw["k"],
+        content_hash=raw["h"],
+    )
+    _check_payload(payload)
+    return payload
+
+
+def _check_payload(payload: Payload) -> None:
+    if not 1 <= payload.seq < 2**53:
+        raise SchemaError("s", "the sequence number must be from 1 to 2**53-1")
+    if (payload.seq == 1) != (payload.prev is None):
+        raise SchemaError("p", "must be nil exactly when the sequence number is 1")
+    if not 0 <= payload.timestamp < 2**53:
+        raise SchemaError("t", "the timestamp must be milliseconds since 1970, not negative")
+    if not kinds.KIND_PATTERN.fullmatch(payload.kind):
+        raise SchemaError("k", "must be 1 to 32 lowercase letters, digits and hyphens")
+
+
+def load_entry(payload_bytes: bytes, signature: bytes, content_bytes: bytes | None) -> Entry:
+    """Rebuild an entry from bytes this node verified before it stored them.
+
+    Skips the signature check (the costly part) but still decodes strictly, so a
+    damaged database shows up as an error rather than as wrong data.
+    """
+    payload = decode_payload(payload_bytes)
+    content = None if content_bytes is None else codec.decode(content_bytes, CONTENT_LIMITS)
+    return Entry(payload, payload_bytes, signature, content_bytes, content)

@@ -1,0 +1,247 @@
+"""The content schema of each public entry kind, and the shared vocabularies.
+
+A schema is a table of fields; :func:`validate_content` checks a decoded content
+map against it and raises SchemaError naming the first bad field. Fields that a
+kind does not define are kept and ignored, so a newer node can add optional
+fields without older nodes refusing (and breaking the author's log at) its
+entries. Kinds this version does not know are relayed unchecked for the same
+reason (docs/protocol.md, "Forward compatibility").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from protocol.countries import COUNTRY_CODES
+from protocol.errors import SchemaError
+
+PROFILE = "profile"
+OFFER = "offer"
+REQUEST = "request"
+EVENT = "event"
+WITHDRAW = "withdraw"
+
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+#: What an offer or request is for (issue: "Offer and request kinds").
+ACTIVITIES = (
+    "observation",
+    "shadowing",
+    "training-day",
+    "moderation",
+    "teachmeet",
+    "lesson-study",
+    "visit",
+    "project-partner",
+    "pupil-event",
+    "mentoring",
+)
+PHASES = ("nursery", "primary", "secondary", "further-education", "all-through")
+MODES = ("in-person", "online", "either")
+AUDIENCES = ("public",)
+#: Suggested focus areas; free tags are allowed too (docs/matching.md).
+FOCUS_AREAS = (
+    "phonics",
+    "reading",
+    "writing",
+    "maths-mastery",
+    "behaviour",
+    "assessment-and-moderation",
+    "send",
+    "early-years",
+    "leadership",
+    "curriculum-design",
+    "eal",
+    "wellbeing",
+    "questioning",
+    "feedback",
+    "oracy",
+    "science-practicals",
+    "languages",
+    "digital-learning",
+)
+
+_TAG = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+Check = Callable[[Any], str | None]  # returns the problem, or None when fine
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    check: Check
+    required: bool = False
+
+
+def text(max_len: int, min_len: int = 1) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return "must be text"
+        if not min_len <= len(value) <= max_len:
+            return f"must be {min_len} to {max_len} characters long"
+        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+            return "must not contain control characters"
+        return None
+
+    return check
+
+
+def tags(max_items: int = 20, choices: tuple[str, ...] | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list) or len(value) > max_items:
+            return f"must be a list of at most {max_items} items"
+        for item in value:
+            if not isinstance(item, str) or not _TAG.fullmatch(item):
+                return "each item must be text of 1 to 64 characters"
+            if choices is not None and item not in choices:
+                return f"{item!r} is not one of: {', '.join(choices)}"
+        if len(set(value)) != len(value):
+            return "must not repeat an item"
+        return None
+
+    return check
+
+
+def languages(value: Any) -> str | None:
+    problem = tags(max_items=10)(value)
+    if problem is None and not all(_LANGUAGE.fullmatch(v) for v in value):
+        return "each item must be a language code such as 'en', 'fr' or 'pt-BR'"
+    return problem
+
+
+def choice(options: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str | None:
+        if value not in options:
+            return f"must be one of: {', '.join(options)}"
+        return None
+
+    return check
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}"
+        return None
+
+    return check
+
+
+def iso_date(value: Any) -> str | None:
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return "must be a date written YYYY-MM-DD"
+    return None if len(value) == 10 else "must be a date written YYYY-MM-DD"
+
+
+def iso_datetime(value: Any) -> str | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return "must be a date and time such as 2027-03-04T09:00+01:00"
+    if moment.tzinfo is None:
+        return "must include a time-zone offset such as +01:00 or Z"
+    return None
+
+
+def age_range(value: Any) -> str | None:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or any(integer(0, 99)(v) for v in value)
+        or value[0] > value[1]
+    ):
+        return "must be two ages [youngest, oldest] from 0 to 99"
+    return None
+
+
+def country(value: Any) -> str | None:
+    if value not in COUNTRY_CODES:
+        return "must be an ISO 3166-1 alpha-2 country code in capitals, such as GB or FR"
+    return None
+
+
+def web_address(value: Any) -> str | None:
+    problem = text(500)(value)
+    if problem is None and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        return "must be a web address starting with http:// or https://"
+    return problem
+
+
+def entry_id(value: Any) -> str | None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        return "must be a 32-byte entry id"
+    return None
+
+
+_OFFER_FIELDS = (
+    Field("activity", choice(ACTIVITIES), required=True),
+    Field("title", text(200), required=True),
+    Field("text", text(10_000, min_len=0)),
+    Field("focus", tags()),
+    Field("subjects", tags()),
+    Field("phases", tags(choices=PHASES)),
+    Field("ages", age_range),
+    Field("languages", languages),
+    Field("country", country),
+    Field("region", text(100)),
+    Field("mode", choice(MODES)),
+    Field("from", iso_date),
+    Field("to", iso_date),
+    Field("capacity", integer(1, 10_000)),
+    Field("closes", iso_date),
+)
+
+SCHEMAS: Mapping[str, tuple[Field, ...]] = {
+    PROFILE: (
+        Field("name", text(200), required=True),
+        Field("country", country, required=True),
+        Field("url", web_address),
+        Field("region", text(100)),
+        Field("languages", languages),
+        Field("phases", tags(choices=PHASES)),
+        Field("about", text(2_000, min_len=0)),
+    ),
+    OFFER: _OFFER_FIELDS,
+    REQUEST: _OFFER_FIELDS,
+    EVENT: (
+        Field("title", text(200), required=True),
+        Field("start", iso_datetime, required=True),
+        Field("end", iso_datetime, required=True),
+        Field("tz", text(64)),
+        Field("where", text(500)),
+        Field("text", text(10_000, min_len=0)),
+        Field("audience", choice(AUDIENCES)),
+        Field("capacity", integer(1, 100_000)),
+    ),
+    WITHDRAW: (
+        Field("target", entry_id, required=True),
+        Field("reason", text(500, min_len=0)),
+    ),
+}
+
+
+def validate_content(kind: str, content: Any) -> None:
+    """Raise SchemaError naming the first field of ``content`` that breaks ``kind``'s schema."""
+    if not isinstance(content, dict):
+        raise SchemaError("content", "must be a map")
+    for field in SCHEMAS.get(kind, ()):
+        if field.name not in content:
+            if field.required:
+                raise SchemaError(field.name, "is required")
+            continue
+        problem = field.check(content[field.name])
+        if problem is not None:
+            raise SchemaError(field.name, problem)
+    if kind in (OFFER, REQUEST) and content.get("from", "") > content.get("to", "9999"):
+        raise SchemaError("to", "must not be before 'from'")
+    if kind == EVENT and datetime.fromisoformat(content["end"]) < datetime.fromisoformat(
+        content["start"]
+    ):
+        raise SchemaError("end", "must not be before 'start'")

@@ -1,0 +1,50 @@
+"""Shared test helpers: fixed keys and entries, and running the real command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from protocol.entry import Entry, create_entry
+from protocol.keys import NodeKey
+
+NOW = 1_790_000_000_000  # a fixed "now" (2026-09-21) for pure tests
+SCHOOLMESH = str(Path(sys.executable).with_name("schoolmesh"))
+
+
+def key(n: int) -> NodeKey:
+    """A reproducible key: seed of 32 bytes all equal to ``n``."""
+    return NodeKey(bytes([n]) * 32)
+
+
+def offer_content(title: str = "Year 5 maths mastery lessons") -> dict[str, Any]:
+    return {"activity": "observation", "title": title}
+
+
+def chain(signer: NodeKey, count: int, *, start_ts: int = NOW - 60_000) -> list[Entry]:
+    """``count`` consecutive offers of one author, correctly chained."""
+    entries: list[Entry] = []
+    for i in range(count):
+        entries.append(
+            create_entry(
+                signer,
+                seq=i + 1,
+                prev=entries[-1].id if entries else None,
+                timestamp=start_ts + i,
+                kind="offer",
+                content=offer_content(f"Offer {i + 1}"),
+            )
+        )
+    return entries
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``schoolmesh`` command, capturing its output."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLMESH")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [SCHOOLMESH, *args], capture_output=True, text=True, env=full_env, timeout=60, check=False
+    )
