@@ -11,11 +11,14 @@ import platformdirs
 ENV_VAR = "SCHOOLMESH_DATA"
 
 
+def platform_data_path() -> Path:
+    """This platform's usual place for the data of a program run by this user."""
+    return platformdirs.user_data_path("schoolmesh", appauthor=False)
+
+
 def default_data_path() -> Path:
     from_env = os.environ.get(ENV_VAR)
-    if from_env:
-        return Path(from_env)
-    return platformdirs.user_data_path("schoolmesh", appauthor=False)
+    return Path(from_env) if from_env else platform_data_path()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class DataDir:
     def prepare(self) -> None:
         """Create the folder, private to this user (it holds the key and pupil data)."""
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path.chmod(0o700)
 
     def remove_node(self) -> None:
         """Delete the key and database (for ``init --force``)."""

@@ -13,7 +13,7 @@ from node.keyfile import generate_key, load_key, save_key
 from node.store import Store
 from protocol import kinds
 from protocol.entry import Entry
-from protocol.errors import AlreadyInitialisedError, NotInitialisedError
+from protocol.errors import AlreadyInitialisedError, NotInitialisedError, StorageError
 from protocol.keys import NodeId, NodeKey
 
 
@@ -71,7 +71,15 @@ class Node:
                 "--name NAME --country CC` first, or point --data at the right folder"
             )
         key = load_key(data.key_file)
-        return cls(data, key, await Store.open(data.database))
+        store = await Store.open(data.database, create=False)
+        if await store.head(key.node_id) is None:
+            # Writing now would start the school's log again at 1 and fork it.
+            await store.close()
+            raise StorageError(
+                f"the database in {path} does not hold this node's own entries (a key or "
+                "database from another node?): restore both from the same backup"
+            )
+        return cls(data, key, store)
 
     async def close(self) -> None:
         await self.store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -70,8 +71,11 @@ class Store:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and migrate the database at ``path``."""
+    async def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open and migrate the database at ``path``; make a new one only if ``create``."""
+        if create:
+            # Private from the start: it will hold pupil work and staff details.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
             db = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -87,7 +91,7 @@ class Store:
                 "PRAGMA secure_delete = ON",  # erased content is overwritten, not left
             ):
                 await db.execute(pragma)
-            await store._migrate(path)
+            await store._migrate(path, create)
         except sqlite3.DatabaseError as exc:
             await db.close()
             raise StorageError(
@@ -104,8 +108,14 @@ class Store:
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             await self._db.close()
 
-    async def _migrate(self, path: Path) -> None:
+    async def _migrate(self, path: Path, create: bool) -> None:
         async with self._write():
+            if not create and not await self._one(
+                "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+            ):
+                raise StorageError(
+                    f"{path} is empty or not a schoolmesh database: restore it from a backup"
+                )
             await self._db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
             )
@@ -327,7 +337,7 @@ class Store:
             "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
         )
         if not rows:
-            raise NotFoundError(f"no entry starts with {text}")
+            raise NotFoundError(f"no entry starts with {text}: check the id with a `list` command")
         if len(rows) > 1:
             raise UserInputError(f"more than one entry starts with {text}: give more characters")
         return EntryId(rows[0][0])

@@ -240,7 +240,7 @@ def validate_content(kind: str, content: Any) -> None:
         if problem is not None:
             raise SchemaError(field.name, problem)
     if kind in (OFFER, REQUEST) and content.get("from", "") > content.get("to", "9999"):
-        raise SchemaError("to", "must not be before 'from'")
+        raise SchemaError("to", "must not be before the first date ('from')")
     if kind == EVENT and datetime.fromisoformat(content["end"]) < datetime.fromisoformat(
         content["start"]
     ):

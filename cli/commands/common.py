@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from node.datadir import ENV_VAR, default_data_path
+from node.datadir import ENV_VAR, default_data_path, platform_data_path
 from node.node import Node
 
 
@@ -20,7 +20,7 @@ def data_option() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="DIR",
-        help=f"the node's data folder (default: ${ENV_VAR}, else {default_data_path()})",
+        help=f"the node's data folder (default: ${ENV_VAR}, else {platform_data_path()})",
     )
     return parent
 

@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, open_node
-from node.server import serve
 
 
 def register(sub: Any) -> None:
@@ -17,8 +16,12 @@ def register(sub: Any) -> None:
         description="Run this school's node: serve its address and keep sessions with "
         "partner schools. Stop with Ctrl-C (or SIGTERM); it shuts down cleanly.",
     )
-    run.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    run.add_argument("--port", type=int, default=8470, help="port to listen on")
+    run.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    run.add_argument(
+        "--port", type=int, default=8470, help="port to listen on (default: %(default)s)"
+    )
     run.add_argument(
         "--no-listen",
         action="store_true",
@@ -28,6 +31,8 @@ def register(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace) -> None:
+    from node.server import serve  # aiohttp is slow to import: only here, not for every command
+
     node = await open_node(args)
     async with node:
         await serve(node, host=args.host, port=args.port, listen=not args.no_listen)

@@ -1,0 +1,111 @@
+"""Canonical msgpack: one encoding per value, and strict limits on decode."""
+
+from typing import Any
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocol import codec
+from protocol.errors import DecodeError
+
+LIMITS = codec.Limits(max_bytes=1 << 20, max_depth=8)
+
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.text(max_size=50)
+    | st.binary(max_size=50),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@given(values)
+def test_round_trip(value: Any) -> None:
+    data = codec.encode(value)
+    assert codec.encode(codec.decode(data, LIMITS)) == data
+
+
+@given(st.dictionaries(st.text(max_size=8), st.integers(0, 9), min_size=2, max_size=6))
+def test_key_order_does_not_change_bytes(mapping: dict[str, int]) -> None:
+    reversed_mapping = dict(reversed(list(mapping.items())))
+    assert codec.encode(mapping) == codec.encode(reversed_mapping)
+
+
+def test_keys_sort_by_utf8_bytes() -> None:
+    # "é" (0xC3 0xA9) sorts after "z" (0x7A) by bytes.
+    assert list(codec.decode(codec.encode({"é": 1, "z": 2}), LIMITS)) == ["z", "é"]
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        pytest.param(msgpack.packb({"b": 1, "a": 2}), "non-canonical", id="unsorted-keys"),
+        pytest.param(b"\xcd\x00\x01", "non-canonical", id="int-not-shortest"),
+        pytest.param(b"\xd9\x01a", "non-canonical", id="str8-for-short-string"),
+        pytest.param(b"\x82\xa1a\x01\xa1a\x02", "non-canonical", id="repeated-key"),
+        pytest.param(msgpack.packb(1.5), "bad-type", id="float"),
+        pytest.param(msgpack.packb(msgpack.ExtType(1, b"x")), "malformed", id="ext"),
+        pytest.param(msgpack.packb({1: 2}), "malformed", id="int-key"),
+        pytest.param(b"\x01\x02", "malformed", id="trailing-bytes"),
+        pytest.param(b"\x92\x01", "malformed", id="truncated"),
+        pytest.param(b"\xc1", "malformed", id="reserved-byte"),
+        pytest.param(b"\xa2\xff\xfe", "malformed", id="bad-utf8"),
+    ],
+)
+def test_refuses_with_reason(data: bytes, code: str) -> None:
+    with pytest.raises(DecodeError) as caught:
+        codec.decode(data, LIMITS)
+    assert caught.value.code == code
+
+
+def test_bytes_key_refused() -> None:
+    data = msgpack.packb({b"k": 1}, use_bin_type=True)
+    with pytest.raises(DecodeError):
+        codec.decode(data, LIMITS)
+
+
+def test_depth_limit() -> None:
+    nested: Any = 1
+    for _ in range(10):
+        nested = [nested]
+    with pytest.raises(DecodeError) as caught:
+        codec.decode(codec.encode(nested, max_depth=20), codec.Limits(max_bytes=100, max_depth=8))
+    assert caught.value.code == "too-deep"
+
+
+def test_very_deep_input_refused_without_crash() -> None:
+    data = b"\x91" * 100_000 + b"\x01"
+    with pytest.raises(DecodeError):
+        codec.decode(data, codec.Limits(max_bytes=1 << 20, max_depth=8))
+
+
+@pytest.mark.parametrize(
+    ("value", "limits"),
+    [
+        ("x" * 20, codec.Limits(max_bytes=100, max_str=10)),
+        (b"x" * 20, codec.Limits(max_bytes=100, max_bin=10)),
+        (list(range(20)), codec.Limits(max_bytes=100, max_items=10)),
+        ({str(i): i for i in range(20)}, codec.Limits(max_bytes=1000, max_items=10)),
+    ],
+)
+def test_length_limits(value: Any, limits: codec.Limits) -> None:
+    with pytest.raises(DecodeError):
+        codec.decode(codec.encode(value), limits)
+
+
+def test_size_limit_names_the_size() -> None:
+    with pytest.raises(DecodeError, match="larger than the limit of 10") as caught:
+        codec.decode(codec.encode("x" * 20), codec.Limits(max_bytes=10))
+    assert caught.value.code == "too-large"
+
+
+@pytest.mark.parametrize("value", [1.0, {1: "int key"}, 2**64, -(2**63) - 1, object()])
+def test_encode_refuses_values_without_encoding(value: Any) -> None:
+    with pytest.raises(DecodeError):
+        codec.encode(value)

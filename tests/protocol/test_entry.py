@@ -1,0 +1,168 @@
+"""Entries: build, sign, verify; every single-byte change is caught."""
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol import codec
+from protocol.entry import MAX_CLOCK_SKEW_MS, Payload, create_entry, decode_entry
+from protocol.errors import FutureTimestamp, InvalidEntry, ProtocolError, SchemaError
+from protocol.keys import EntryId, NodeId, content_hash
+from tests.helpers import NOW, chain, key, offer_content
+
+SIGNER = key(1)
+
+
+def make(kind: str = "offer", content: dict[str, Any] | None = None, **kw: Any) -> bytes:
+    fields: dict[str, Any] = {"seq": 1, "prev": None, "timestamp": NOW}
+    fields.update(kw)
+    entry = create_entry(SIGNER, kind=kind, content=content or offer_content(), **fields)
+    return entry.encode()
+
+
+def test_round_trip_keeps_bytes_and_meaning() -> None:
+    data = make()
+    entry = decode_entry(data, now_ms=NOW)
+    assert entry.encode() == data
+    assert entry.author == SIGNER.node_id
+    assert entry.content == offer_content()
+    assert entry.id == EntryId.of(entry.payload_bytes)
+
+
+def test_envelope_is_small() -> None:
+    second = chain(SIGNER, 2)[1]
+    assert len(second.payload_bytes) <= 150
+
+
+def test_flipping_any_byte_fails_verification() -> None:
+    data = make()
+    for i in range(len(data)):
+        for flip in (0x01, 0x80):
+            tampered = bytearray(data)
+            tampered[i] ^= flip
+            with pytest.raises(ProtocolError):
+                decode_entry(bytes(tampered), now_ms=NOW)
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_random_corruption_never_verifies(data: st.DataObject) -> None:
+    original = make()
+    index = data.draw(st.integers(0, len(original) - 1))
+    value = data.draw(st.integers(0, 255).filter(lambda v: v != original[index]))
+    corrupted = original[:index] + bytes([value]) + original[index + 1 :]
+    with pytest.raises(ProtocolError):
+        decode_entry(corrupted, now_ms=NOW)
+
+
+def test_erased_content_still_verifies() -> None:
+    entry = decode_entry(make(), now_ms=NOW)
+    erased = decode_entry(entry.without_content().encode(), now_ms=NOW)
+    assert erased.content is None
+    assert erased.id == entry.id
+
+
+def test_signature_by_another_key_refused() -> None:
+    entry = decode_entry(make(), now_ms=NOW)
+    forged = codec.encode([entry.payload_bytes, key(2).sign(entry.payload_bytes), None])
+    with pytest.raises(InvalidEntry) as caught:
+        decode_entry(forged, now_ms=NOW)
+    assert caught.value.code == "bad-signature"
+
+
+def test_other_content_with_valid_signature_refused() -> None:
+    entry = decode_entry(make(), now_ms=NOW)
+    other = codec.encode(offer_content("Something else"))
+    with pytest.raises(InvalidEntry) as caught:
+        decode_entry(codec.encode([entry.payload_bytes, entry.signature, other]), now_ms=NOW)
+    assert caught.value.code == "bad-content-hash"
+
+
+def test_future_timestamp_refused_but_small_skew_allowed() -> None:
+    decode_entry(make(timestamp=NOW + MAX_CLOCK_SKEW_MS), now_ms=NOW)
+    with pytest.raises(FutureTimestamp):
+        decode_entry(make(timestamp=NOW + MAX_CLOCK_SKEW_MS + 1), now_ms=NOW)
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "field"),
+    [
+        ("offer", {"title": "No activity"}, "activity"),
+        ("offer", {"activity": "observation"}, "title"),
+        ("offer", {"activity": "juggling", "title": "t"}, "activity"),
+        ("offer", {"activity": "visit", "title": ""}, "title"),
+        ("offer", {"activity": "visit", "title": "t", "phases": ["college"]}, "phases"),
+        ("offer", {"activity": "visit", "title": "t", "from": "2027-02-30"}, "from"),
+        (
+            "offer",
+            {"activity": "visit", "title": "t", "from": "2027-03-02", "to": "2027-03-01"},
+            "to",
+        ),
+        ("offer", {"activity": "visit", "title": "t", "capacity": 0}, "capacity"),
+        ("offer", {"activity": "visit", "title": "t", "languages": ["French"]}, "languages"),
+        ("offer", {"activity": "visit", "title": "t", "focus": ["a", "a"]}, "focus"),
+        ("offer", {"activity": "visit", "title": "t", "ages": [11, 7]}, "ages"),
+        ("offer", {"activity": "visit", "title": "bell\x07"}, "title"),
+        ("request", {"activity": "visit", "title": "t", "mode": "carrier pigeon"}, "mode"),
+        ("profile", {"name": "Oakfield"}, "country"),
+        ("profile", {"name": "Oakfield", "country": "UK"}, "country"),
+        ("profile", {"name": "Oakfield", "country": "GB", "url": "ftp://x"}, "url"),
+        (
+            "event",
+            {"title": "INSET", "start": "2027-01-04T09:00", "end": "2027-01-04T15:00"},
+            "start",
+        ),
+        (
+            "event",
+            {"title": "INSET", "start": "2027-01-04T09:00Z", "end": "2027-01-04T08:00Z"},
+            "end",
+        ),
+        ("withdraw", {"target": b"short"}, "target"),
+    ],
+)
+def test_schema_errors_name_the_field(kind: str, content: dict[str, Any], field: str) -> None:
+    with pytest.raises(SchemaError) as caught:
+        make(kind=kind, content=content)
+    assert caught.value.field == field
+
+
+def test_schema_checked_on_receipt_too() -> None:
+    """A well-signed entry with invalid content (another implementation's bug) is refused."""
+    content = codec.encode({"activity": "observation"})
+    payload = Payload(SIGNER.node_id, 1, None, NOW, "offer", content_hash(content)).encode()
+    data = codec.encode([payload, SIGNER.sign(payload), content])
+    with pytest.raises(SchemaError) as caught:
+        decode_entry(data, now_ms=NOW)
+    assert caught.value.field == "title"
+
+
+def test_unknown_fields_and_kinds_are_relayed() -> None:
+    decode_entry(make(content={**offer_content(), "x-newer-field": 1}), now_ms=NOW)
+    entry = decode_entry(make(kind="endorsement", content={"anything": [1, 2]}), now_ms=NOW)
+    assert entry.kind == "endorsement"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [({"seq": 0}, "s"), ({"seq": 2, "prev": None}, "p"), ({"timestamp": -1}, "t")],
+)
+def test_payload_rules(fields: dict[str, Any], field: str) -> None:
+    if "prev" not in fields and fields.get("seq", 1) == 1:
+        fields["prev"] = None
+    with pytest.raises(SchemaError) as caught:
+        make(**fields)
+    assert caught.value.field == field
+
+
+def test_first_entry_cannot_have_prev() -> None:
+    with pytest.raises(SchemaError):
+        make(seq=1, prev=EntryId(bytes(32)))
+
+
+def test_node_id_text_form() -> None:
+    node_id = SIGNER.node_id
+    assert len(str(node_id)) == 43
+    assert NodeId.parse(str(node_id)) == node_id
+    assert len(node_id.fingerprint) == 19
