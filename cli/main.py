@@ -17,6 +17,7 @@ from importlib import metadata
 
 from cli import commands
 from protocol.errors import SchemaError, SchoolmeshError, UserInputError
+from protocol.keys import NodeId
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_protect_node_ids(sys.argv[1:] if argv is None else argv))
     try:
         result = asyncio.run(args.handler(args))
     except KeyboardInterrupt:
@@ -67,6 +68,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc,
         )
     return EXIT_OK if result is None else int(result)
+
+
+def _protect_node_ids(argv: Sequence[str]) -> list[str]:
+    """Mark node ids that start with '-' so that argparse does not take them for options."""
+    return [
+        f"node:{arg}" if arg.startswith("-") and len(arg) == 43 and _is_node_id(arg) else arg
+        for arg in argv
+    ]
+
+
+def _is_node_id(text: str) -> bool:
+    try:
+        NodeId.parse(text)
+    except UserInputError:
+        return False
+    return True
 
 
 def _fail(message: str, code: int, exc: BaseException) -> int:

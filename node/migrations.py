@@ -1,6 +1,7 @@
 """Numbered schema migrations. Append new ones; never edit one that has shipped.
 
-The database records the last migration applied in ``schema_version``. A database
+The database records the last migration applied in ``schema_version``. Statements
+are split on semicolons, so comments inside the SQL must not contain one. A database
 from a newer schoolmesh (a version above the last one here) is refused rather
 than guessed at.
 """
@@ -52,6 +53,30 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE settings (
         name  TEXT PRIMARY KEY,
         value BLOB NOT NULL
+    );
+    """,
+    # 2: partners, invites, and what the running node reports about its peers.
+    """
+    CREATE TABLE partners (
+        node_id  BLOB PRIMARY KEY,
+        address  TEXT,                    -- where to dial it, NULL if it does not listen
+        state    TEXT NOT NULL,           -- 'partner' or 'blocked'
+        added_at INTEGER NOT NULL
+    );
+    CREATE TABLE invites (
+        token       BLOB PRIMARY KEY,
+        expires     INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        redeemed_by BLOB,
+        redeemed_at INTEGER
+    );
+    CREATE TABLE peer_status (
+        node_id    BLOB PRIMARY KEY,
+        connected  INTEGER NOT NULL,
+        last_seen  INTEGER,
+        behind     INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        updated_at INTEGER NOT NULL
     );
     """,
 )

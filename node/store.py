@@ -22,7 +22,7 @@ from typing import Any
 import aiosqlite
 
 from node.migrations import LATEST_VERSION, MIGRATIONS
-from protocol import kinds
+from protocol import codec, kinds
 from protocol.entry import Entry, create_entry, load_entry
 from protocol.errors import (
     LogOrderError,
@@ -109,8 +109,8 @@ class Store:
             await self._db.close()
 
     async def _migrate(self, path: Path, create: bool) -> None:
-        async with self._write():
-            if not create and not await self._one(
+        async with self.write():
+            if not create and not await self.fetch_one(
                 "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
             ):
                 raise StorageError(
@@ -119,7 +119,7 @@ class Store:
             await self._db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
             )
-            row = await self._one("SELECT version FROM schema_version")
+            row = await self.fetch_one("SELECT version FROM schema_version")
             current = 0 if row is None else int(row[0])
             if current > LATEST_VERSION:
                 raise SchemaTooNewError(
@@ -138,14 +138,15 @@ class Store:
                 await self._db.execute("UPDATE schema_version SET version = ?", (LATEST_VERSION,))
 
     async def schema_version(self) -> int:
-        row = await self._one("SELECT version FROM schema_version")
+        row = await self.fetch_one("SELECT version FROM schema_version")
         assert row is not None
         return int(row[0])
 
     # -- transactions -------------------------------------------------------------
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[None]:
+    async def write(self) -> AsyncIterator[None]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
         async with self._write_lock:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -155,13 +156,23 @@ class Store:
                 raise
             await self._db.execute("COMMIT")
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         async with self._db.execute(sql, params) as cursor:
             return await cursor.fetchone()
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._db.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (inside :meth:`write` for changes); return rows changed."""
+        async with self._db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def data_version(self) -> int:
+        """Changes when another process (the command line) commits to this file."""
+        row = await self.fetch_one("PRAGMA data_version")
+        return int(row[0])
 
     # -- writing ------------------------------------------------------------------
 
@@ -169,7 +180,7 @@ class Store:
         self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
     ) -> Entry:
         """Sign and store the next entry of this node's own log, atomically."""
-        async with self._write():
+        async with self.write():
             head = await self._head(key.node_id)
             entry = create_entry(
                 key,
@@ -189,13 +200,21 @@ class Store:
         without failing the batch; an equivocation is recorded as evidence.
         """
         results: list[IngestResult] = []
-        async with self._write():
+        async with self.write():
             for entry in entries:
                 results.append(await self._ingest_one(entry, now_ms))
         return results
 
     async def _ingest_one(self, entry: Entry, now_ms: int) -> IngestResult:
-        held_row = await self._one(
+        if await self.fetch_one(
+            "SELECT 1 FROM partners WHERE node_id = ? AND state = 'blocked'", (bytes(entry.author),)
+        ):
+            return IngestResult(
+                entry.id,
+                Outcome.REFUSED,
+                ProtocolError("this school blocked the author", code="blocked"),
+            )
+        held_row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
             (bytes(entry.author), entry.seq),
         )
@@ -261,7 +280,7 @@ class Store:
         )
 
     async def _is_withdrawn(self, entry_id: EntryId, author: NodeId) -> bool:
-        row = await self._one(
+        row = await self.fetch_one(
             "SELECT 1 FROM withdrawals WHERE target = ? AND author = ?",
             (bytes(entry_id), bytes(author)),
         )
@@ -278,7 +297,7 @@ class Store:
     # -- reading ------------------------------------------------------------------
 
     async def _head(self, author: NodeId) -> Head | None:
-        row = await self._one("SELECT seq, id FROM heads WHERE author = ?", (bytes(author),))
+        row = await self.fetch_one("SELECT seq, id FROM heads WHERE author = ?", (bytes(author),))
         return None if row is None else Head(int(row[0]), EntryId(row[1]))
 
     async def head(self, author: NodeId) -> Head | None:
@@ -286,27 +305,39 @@ class Store:
 
     async def heads(self) -> dict[NodeId, Head]:
         """The vector clock: for each author, the newest entry held."""
-        rows = await self._all("SELECT author, seq, id FROM heads")
+        rows = await self.fetch_all("SELECT author, seq, id FROM heads")
         return {NodeId(a): Head(int(s), EntryId(i)) for a, s, i in rows}
 
     async def get(self, entry_id: EntryId) -> Entry | None:
-        row = await self._one(
+        row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
         )
         return None if row is None else load_entry(*row)
 
     async def entries_after(self, author: NodeId, seq: int, limit: int) -> list[Entry]:
         """The author's entries numbered above ``seq``, in order, at most ``limit``."""
-        rows = await self._all(
+        rows = await self.fetch_all(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
             (bytes(author), seq, limit),
         )
         return [load_entry(*row) for row in rows]
 
+    async def wire_after(self, author: bytes, seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """``(seq, wire bytes)`` of the author's entries above ``seq``, for sending.
+
+        Built from the stored columns without decoding: erased content goes as nil.
+        """
+        rows = await self.fetch_all(
+            "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (author, seq, limit),
+        )
+        return [(int(s), codec.encode([p, g, c])) for s, p, g, c in rows]
+
     async def current(self, kind: str) -> list[Entry]:
         """Entries of ``kind`` that still have content (not withdrawn), newest first."""
-        rows = await self._all(
+        rows = await self.fetch_all(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE kind = ? AND content IS NOT NULL "
             "ORDER BY ts DESC, id",
             (kind,),
@@ -314,7 +345,7 @@ class Store:
         return [load_entry(*row) for row in rows]
 
     async def latest_profile(self, author: NodeId) -> dict[str, Any] | None:
-        row = await self._one(
+        row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
             "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
             (bytes(author), kinds.PROFILE),
@@ -333,7 +364,7 @@ class Store:
             )
         low = bytes.fromhex(text + "0" * (64 - len(text)))
         high = bytes.fromhex(text + "f" * (64 - len(text)))
-        rows = await self._all(
+        rows = await self.fetch_all(
             "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
         )
         if not rows:
@@ -342,12 +373,32 @@ class Store:
             raise UserInputError(f"more than one entry starts with {text}: give more characters")
         return EntryId(rows[0][0])
 
+    async def delete_author(self, author: NodeId) -> None:
+        """Drop every entry of ``author`` (call inside :meth:`write`)."""
+        for table in ("entries", "heads", "withdrawals", "equivocations"):
+            await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
+
+    async def get_setting(self, name: str) -> bytes | None:
+        row = await self.fetch_one("SELECT value FROM settings WHERE name = ?", (name,))
+        return None if row is None else bytes(row[0])
+
+    async def set_setting(self, name: str, value: bytes | None) -> None:
+        async with self.write():
+            if value is None:
+                await self.execute("DELETE FROM settings WHERE name = ?", (name,))
+            else:
+                await self.execute(
+                    "INSERT INTO settings VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                    "SET value = excluded.value",
+                    (name, value),
+                )
+
     async def count_entries(self) -> int:
-        row = await self._one("SELECT COUNT(*) FROM entries")
+        row = await self.fetch_one("SELECT COUNT(*) FROM entries")
         return int(row[0])
 
     async def equivocations(self) -> list[EquivocationRecord]:
-        rows = await self._all(
+        rows = await self.fetch_all(
             "SELECT author, seq, first, second, detected_at FROM equivocations ORDER BY detected_at"
         )
         return [EquivocationRecord(NodeId(a), int(s), f, b, int(t)) for a, s, f, b, t in rows]

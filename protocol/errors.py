@@ -24,7 +24,8 @@ name it, and docs/protocol.md lists every one.
         ├── NotInitialisedError       no node in the data directory yet
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
-        └── NotFoundError             no such entry, partner, ...
+        ├── NotFoundError             no such entry, partner, ...
+        └── UnreachableError          another node could not be reached
 
 Errors raised by libraries underneath (nacl, msgpack, sqlite) are caught at the
 boundary and re-raised as one of these with ``from``.
@@ -117,4 +118,8 @@ class UserInputError(LocalError):
 
 
 class NotFoundError(LocalError):
+    pass
+
+
+class UnreachableError(LocalError):
     pass

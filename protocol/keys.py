@@ -55,8 +55,9 @@ class NodeId:
     @classmethod
     def parse(cls, text: str) -> NodeId:
         """Read a node id typed or pasted by a person."""
+        text = text.strip().removeprefix("node:")  # cli/main.py adds it before a leading '-'
         try:
-            return cls(from_b64url(text.strip()))
+            return cls(from_b64url(text))
         except ValueError:
             raise UserInputError(
                 f"{text!r} is not a node id: expected 43 characters of base64url, "

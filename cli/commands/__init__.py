@@ -3,11 +3,16 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import identity, offers, run
+from cli.commands import identity, offers, partners, run
 
 Register = Callable[[Any], None]
 
-REGISTRY: tuple[Register, ...] = (identity.register, run.register, *offers.REGISTER)
+REGISTRY: tuple[Register, ...] = (
+    identity.register,
+    run.register,
+    partners.register,
+    *offers.REGISTER,
+)
 
 #: Entry field names as the command-line flags that set them, for error messages.
 FIELD_FLAGS = {

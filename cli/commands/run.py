@@ -27,6 +27,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="open no port (behind a school firewall): work only through dialled sessions",
     )
+    run.add_argument(
+        "--address",
+        metavar="URL",
+        help="the address partners dial, if not http://HOST:PORT (e.g. behind a reverse proxy)",
+    )
     run.set_defaults(handler=_run)
 
 
@@ -35,4 +40,6 @@ async def _run(args: argparse.Namespace) -> None:
 
     node = await open_node(args)
     async with node:
-        await serve(node, host=args.host, port=args.port, listen=not args.no_listen)
+        await serve(
+            node, host=args.host, port=args.port, listen=not args.no_listen, address=args.address
+        )

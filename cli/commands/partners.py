@@ -1,0 +1,233 @@
+"""``schoolmesh invite create``, ``schoolmesh partner ...`` and ``schoolmesh status``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from cli.commands.common import data_option, json_option, open_node, print_json
+from node import partnering
+from node.clock import now_ms
+from node.node import Node
+from node.partners import PeerBook
+from protocol.errors import UserInputError
+from protocol.keys import NodeId
+
+_DURATION = re.compile(r"(\d+)([dhm])")
+_UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000}
+
+
+def duration_ms(text: str) -> int:
+    match = _DURATION.fullmatch(text.strip())
+    if not match or int(match[1]) == 0:
+        raise UserInputError(f"--expires {text!r}: give a duration such as 7d, 12h or 30m")
+    return int(match[1]) * _UNIT_MS[match[2]]
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def register(sub: Any) -> None:
+    invite = sub.add_parser("invite", help="invite another school to become partners")
+    invite_actions = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = invite_actions.add_parser(
+        "create",
+        parents=[data_option(), json_option()],
+        help="make a single-use invite code for another school",
+        description="Make a signed, single-use invite code. Send it to the other school "
+        "(email, phone); they run `schoolmesh partner add CODE`. The code is the last line "
+        "printed.",
+    )
+    create.add_argument("--expires", default="7d", help="valid for, e.g. 7d, 12h, 30m (default 7d)")
+    create.add_argument("--address", metavar="URL", help="the address the other school dials")
+    create.set_defaults(handler=_invite_create)
+
+    partner = sub.add_parser("partner", help="the schools this node works with")
+    actions = partner.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser(
+        "add",
+        parents=[data_option()],
+        help="become partners using another school's invite code",
+        description="Connect to the school that made the invite code, prove both identities "
+        "and record the partnership on both sides.",
+    )
+    add.add_argument("code", metavar="CODE")
+    add.set_defaults(handler=_partner_add)
+    listing = actions.add_parser(
+        "list", parents=[data_option(), json_option()], help="list partner and blocked schools"
+    )
+    listing.set_defaults(handler=_partner_list)
+    for name, helptext, handler in (
+        ("remove", "stop working with a partner school", _partner_remove),
+        ("block", "stop peering with a node and drop everything it wrote", _partner_block),
+    ):
+        cmd = actions.add_parser(
+            name, parents=[data_option()], help=helptext, description=helptext.capitalize() + "."
+        )
+        cmd.add_argument("node_id", metavar="NODE_ID")
+        cmd.set_defaults(handler=handler)
+
+    status = sub.add_parser(
+        "status",
+        parents=[data_option(), json_option()],
+        help="this node's peers, sync progress and warnings",
+        description="Show whether the node is running, each peer (connected or not, last "
+        "seen, entries behind), the node's own counts and any equivocation warnings.",
+    )
+    status.set_defaults(handler=_status)
+
+
+async def _invite_create(args: argparse.Namespace) -> None:
+    expires_in = duration_ms(args.expires)
+    async with await open_node(args) as node:
+        code, expires = await partnering.create_invite(
+            node, expires_in_ms=expires_in, address=args.address
+        )
+    if args.json:
+        print_json({"code": code, "expires": iso(expires)})
+        print(code)
+    else:
+        print(f"Single-use invite code, valid until {iso(expires)}. Send it to the other school;")
+        print("they run: schoolmesh partner add CODE")
+        print(code)
+
+
+async def _partner_add(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        invite = await partnering.add_partner(node, args.code)
+    print(f"Partnered with node {invite.node} (fingerprint {invite.node.fingerprint}).")
+    print("Check the fingerprint with the other school by phone.")
+
+
+async def _names(node: Node) -> dict[NodeId, tuple[str, str]]:
+    result = {}
+    for partner in await PeerBook(node.store).list():
+        profile = await node.store.latest_profile(partner.node_id) or {}
+        result[partner.node_id] = (profile.get("name", ""), profile.get("country", ""))
+    return result
+
+
+async def _partner_list(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        book = PeerBook(node.store)
+        partners = await book.list()
+        statuses = await book.statuses()
+        running = await partnering.is_running(node)
+        names = await _names(node)
+    rows = []
+    for p in partners:
+        status = statuses.get(p.node_id)
+        rows.append(
+            {
+                "node_id": str(p.node_id),
+                "fingerprint": p.node_id.fingerprint,
+                "name": names[p.node_id][0],
+                "country": names[p.node_id][1],
+                "address": p.address,
+                "state": p.state,
+                "added_at": iso(p.added_at),
+                "connected": bool(running and status and status.connected),
+            }
+        )
+    if args.json:
+        print_json(rows)
+        return
+    if not rows:
+        print("No partners yet: `schoolmesh invite create`, or `schoolmesh partner add CODE`.")
+    for row in rows:
+        link = "connected" if row["connected"] else row["state"]
+        print(
+            f"{row['node_id']}  {link:<10} {row['name'] or '(name not received yet)'}"
+            f"  {row['address'] or '(dials us)'}"
+        )
+
+
+async def _partner_remove(args: argparse.Namespace) -> None:
+    node_id = NodeId.parse(args.node_id)
+    async with await open_node(args) as node:
+        await PeerBook(node.store).remove(node_id)
+    print(f"Removed partner {node_id}.")
+
+
+async def _partner_block(args: argparse.Namespace) -> None:
+    node_id = NodeId.parse(args.node_id)
+    async with await open_node(args) as node:
+        await PeerBook(node.store).block(node_id, node.node_id, now_ms())
+    print(f"Blocked {node_id}: no sessions with it, and its entries are dropped.")
+
+
+async def _status(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        me = await node.identity()
+        book = PeerBook(node.store)
+        running = await partnering.is_running(node)
+        address = await partnering.running_address(node)
+        partners = await book.list()
+        statuses = await book.statuses()
+        names = await _names(node)
+        entries = await node.store.count_entries()
+        authors = len(await node.store.heads())
+        equivocations = await node.store.equivocations()
+    peers = []
+    for p in partners:
+        if p.state != "partner":
+            continue
+        s = statuses.get(p.node_id)
+        peers.append(
+            {
+                "node_id": str(p.node_id),
+                "name": names[p.node_id][0],
+                "address": p.address,
+                "connected": bool(running and s and s.connected),
+                "last_seen": iso(s.last_seen) if s else None,
+                "behind": s.behind if s else 0,
+                "last_error": s.last_error if s else None,
+            }
+        )
+    report: dict[str, Any] = {
+        "node_id": str(me.node_id),
+        "name": me.name,
+        "running": running,
+        "address": address,
+        "entries": entries,
+        "authors": authors,
+        "partners": len(peers),
+        "peers": peers,
+        "equivocations": [
+            {
+                "author": str(e.author),
+                "seq": e.seq,
+                "detected_at": iso(e.detected_at),
+                "first": e.first.hex(),
+                "second": e.second.hex(),
+            }
+            for e in equivocations
+        ],
+    }
+    if args.json:
+        print_json(report)
+        return
+    state = (
+        f"running, listening on {address}"
+        if address
+        else ("running (outbound only)" if running else "not running")
+    )
+    print(f"{me.name}: {state}")
+    print(f"{entries} entries from {authors} schools; {len(peers)} partners")
+    for peer in peers:
+        seen = "connected" if peer["connected"] else f"last seen {peer['last_seen'] or 'never'}"
+        behind = f", {peer['behind']} entries to fetch" if peer["behind"] else ""
+        error = f" ({peer['last_error']})" if peer["last_error"] and not peer["connected"] else ""
+        print(f"  {peer['name'] or peer['node_id']}: {seen}{behind}{error}")
+    for e in report["equivocations"]:
+        print(
+            f"WARNING: node {e['author']} signed two different entries numbered {e['seq']} "
+            "(its key may be copied or its data restored from an old backup); both are kept "
+            "as evidence: see `schoolmesh status --json`"
+        )

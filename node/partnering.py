@@ -1,0 +1,68 @@
+"""Becoming partners: making an invite code, and redeeming another school's."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from node.clock import now_ms
+from node.node import Node
+from node.partners import ADDRESS_SETTING, HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
+from node.peers import dial
+from protocol.errors import HandshakeError, UnreachableError, UserInputError
+from protocol.invite import Invite, parse_invite
+
+
+async def running_address(node: Node) -> str | None:
+    """The address the running node listens on, or None if it is stopped or outbound-only."""
+    beat = await node.store.get_setting(HEARTBEAT_SETTING)
+    if beat is None or now_ms() - int(beat) > 3 * HEARTBEAT_MS:
+        return None
+    address = await node.store.get_setting(ADDRESS_SETTING)
+    return None if address is None else address.decode()
+
+
+async def is_running(node: Node) -> bool:
+    beat = await node.store.get_setting(HEARTBEAT_SETTING)
+    return beat is not None and now_ms() - int(beat) <= 3 * HEARTBEAT_MS
+
+
+async def create_invite(node: Node, *, expires_in_ms: int, address: str | None) -> tuple[str, int]:
+    """A new single-use invite code and its expiry (ms since 1970)."""
+    address = address or await running_address(node)
+    if address is None:
+        raise UserInputError(
+            "this node is not listening, so another school could not dial it: start it with "
+            "`schoolmesh run` (without --no-listen), or give the address others can reach with "
+            "--address; an outbound-only school can still join others with `partner add`"
+        )
+    expires = now_ms() + expires_in_ms
+    code = await PeerBook(node.store).create_invite(node.key, address, expires, now_ms())
+    return code, expires
+
+
+async def add_partner(node: Node, code: str) -> Invite:
+    """Redeem another school's invite: connect, prove both identities, record both sides."""
+    invite, raw = parse_invite(code, now_ms=now_ms())
+    if invite.node == node.node_id:
+        raise UserInputError("that is this school's own invite code: give it to the other school")
+    own_address = await running_address(node)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as client:
+        try:
+            transport, _ = await dial(
+                client,
+                node.key,
+                invite.address,
+                expected=invite.node,
+                own_address=own_address,
+                invite=raw,
+            )
+        except HandshakeError as exc:
+            raise UserInputError(f"the other school's node refused: {exc}") from exc
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            raise UnreachableError(
+                f"could not reach the other school's node at {invite.address} ({exc}): "
+                "is it running, and can this computer reach that address?"
+            ) from exc
+        await transport.close()
+    await PeerBook(node.store).add(invite.node, invite.address, now_ms())
+    return invite

@@ -1,0 +1,352 @@
+"""The node's peers: accept and dial sessions, relay new entries, report status.
+
+One PeerManager per running node. It keeps at most one session per peer (when
+two nodes dial each other at once, both keep the session opened by the node
+with the smaller id), dials every partner that has an address with backoff and
+a circuit breaker, and watches the database for changes made by the command
+line in another process, so a new offer or partner takes effect within a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from node.backoff import Backoff
+from node.clock import now_ms
+from node.partners import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
+from node.session import PeerSession
+from node.store import Store
+from protocol import frames
+from protocol.errors import HandshakeError, ProtocolError
+from protocol.handshake import DiallerHandshake, ListenerHandshake
+from protocol.invite import decode_invite
+from protocol.keys import NodeId, NodeKey
+
+log = logging.getLogger(__name__)
+
+HANDSHAKE_TIMEOUT = 10.0
+WATCH_INTERVAL = 0.25
+WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
+
+
+class WebSocketTransport:
+    """A peer session's messages over an aiohttp WebSocket (either end)."""
+
+    def __init__(self, ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def receive(self) -> bytes | None:
+        msg = await self.ws.receive()
+        if msg.type == aiohttp.WSMsgType.BINARY:
+            return bytes(msg.data)
+        if msg.type == aiohttp.WSMsgType.ERROR:
+            log.warning("connection error: %s", self.ws.exception())
+        elif msg.type not in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSING,
+            aiohttp.WSMsgType.CLOSED,
+        ):
+            log.warning("refused a non-binary message (%s)", msg.type.name)
+        return None
+
+    async def receive_within(self, seconds: float) -> bytes:
+        try:
+            data = await asyncio.wait_for(self.receive(), seconds)
+        except TimeoutError:
+            raise HandshakeError("no answer in time", code="timeout") from None
+        if data is None:
+            raise HandshakeError("the connection closed during the handshake", code="closed")
+        return data
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class PeerManager:
+    def __init__(self, key: NodeKey, store: Store, *, address: str | None = None) -> None:
+        self.key = key
+        self.store = store
+        self.book = PeerBook(store)
+        self.address = address  # where others can dial us, if we listen
+        self.sessions: dict[NodeId, PeerSession] = {}
+        self._dialers: dict[NodeId, asyncio.Task[None]] = {}
+        self._backoffs: dict[NodeId, Backoff] = {}
+        self._kicks: dict[NodeId, asyncio.Event] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: aiohttp.ClientSession | None = None
+        self._stopping = False
+        self._progress_shown = False
+
+    # -- lifetime -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
+        self._spawn(self._watch())
+        await self._sync_partners()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in [*self._dialers.values(), *self._tasks]:
+            task.cancel()
+        for session in list(self.sessions.values()):
+            await session.close()
+        await asyncio.gather(*self._dialers.values(), *self._tasks, return_exceptions=True)
+        for session in list(self.sessions.values()):
+            await session.closed.wait()
+        if self._client is not None:
+            await self._client.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- SessionHost ----------------------------------------------------------------
+
+    def entries_stored(self, authors: Iterable[bytes], source: PeerSession | None) -> None:
+        """Relay: tell every other session to look at these authors."""
+        authors = list(authors)
+        for session in self.sessions.values():
+            if session is not source:
+                session.mark_dirty(authors)
+
+    def progress(self, session: PeerSession) -> None:
+        self._spawn(self._report(session))
+
+    async def _report(self, session: PeerSession) -> None:
+        behind = await session.behind()
+        if session.closed.is_set() or self.sessions.get(session.peer) is not session:
+            return
+        await self.book.set_status(
+            session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now_ms()
+        )
+        if behind >= 500 or self._progress_shown:
+            self._show_progress(session, behind)
+
+    def _show_progress(self, session: PeerSession, behind: int) -> None:
+        done = session.received
+        total = done + behind
+        width = 30
+        filled = width * done // max(total, 1)
+        line = (
+            f"Catching up from {str(session.peer)[:8]}: [{'#' * filled}{'.' * (width - filled)}]"
+            f" {done}/{total} entries"
+        )
+        end = "\n" if behind == 0 else ""
+        print(f"\r{line}", end=end, file=sys.stderr, flush=True)
+        self._progress_shown = behind > 0
+
+    # -- sessions -------------------------------------------------------------------
+
+    async def _run_session(self, session: PeerSession) -> None:
+        existing = self.sessions.get(session.peer)
+        if existing is not None:
+            if bytes(existing.dialler) <= bytes(session.dialler):
+                log.info("already connected to %s: closing the second session", session.peer)
+                await session.close()
+                return
+            await existing.close()
+            await existing.closed.wait()
+        self.sessions[session.peer] = session
+        self._backoff(session.peer).success()
+        kick = self._kicks.get(session.peer)
+        if kick is not None:
+            kick.set()
+        log.info("session with %s open", session.peer)
+        try:
+            await session.run()
+        finally:
+            if self.sessions.get(session.peer) is session:
+                del self.sessions[session.peer]
+                if not self._stopping:
+                    await self.book.set_status(
+                        session.peer,
+                        connected=False,
+                        behind=await session.behind(),
+                        error=session.last_error,
+                        now_ms=now_ms(),
+                    )
+            log.info("session with %s closed", session.peer)
+
+    async def accept(self, request: web.Request) -> web.StreamResponse:
+        """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
+        ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
+        await ws.prepare(request)
+        transport = WebSocketTransport(ws)
+        handshake = ListenerHandshake(self.key, nonce=os.urandom(32), now_ms=now_ms())
+        try:
+            welcome = handshake.receive_hello(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            await transport.send(welcome)
+            peer = handshake.receive_auth(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            assert handshake.hello is not None
+            if handshake.hello.invite is not None:
+                await self._redeem(transport, peer, handshake.hello)
+                return ws
+            await self._authorise(peer)
+            await transport.send(frames.encode(frames.Ready()))
+        except ProtocolError as exc:
+            log.warning("refused a peer from %s: %s (%s)", request.remote, exc, exc.code)
+            if not ws.closed:
+                await transport.send(frames.encode(frames.Error(exc.code, str(exc))))
+                await ws.close()
+            return ws
+        if handshake.hello.address:
+            await self.book.add(peer, handshake.hello.address, now_ms())  # where to dial it now
+        await self._run_session(PeerSession(self, transport, peer, dialler=peer))
+        return ws
+
+    async def _authorise(self, peer: NodeId) -> None:
+        if peer == self.key.node_id:
+            raise HandshakeError("a node cannot connect to itself", code="self")
+        partner = await self.book.get(peer)
+        if partner is None:
+            raise HandshakeError(
+                "this school has not partnered with yours: ask it for an invite code",
+                code="not-a-partner",
+            )
+        if partner.state == "blocked":
+            raise HandshakeError("this school has blocked your node", code="blocked")
+
+    async def _redeem(
+        self, transport: WebSocketTransport, peer: NodeId, hello: frames.Hello
+    ) -> None:
+        assert hello.invite is not None
+        invite, _ = decode_invite(hello.invite)
+        if invite.node != self.key.node_id:
+            raise HandshakeError("that invite code was made by another school", code="bad-invite")
+        if peer == self.key.node_id:
+            raise HandshakeError("a school cannot partner with itself", code="self")
+        partner = await self.book.get(peer)
+        if partner is not None and partner.state == "blocked":
+            raise HandshakeError("this school has blocked your node", code="blocked")
+        if not await self.book.redeem_invite(invite.token, peer, now_ms()):
+            raise HandshakeError(
+                "that invite code was already used or has expired: ask for a new one",
+                code="bad-invite",
+            )
+        await self.book.add(peer, hello.address, now_ms())
+        await transport.send(frames.encode(frames.Ready(partner=True)))
+        await transport.close()
+        log.info("new partner %s by invite", peer)
+        await self._sync_partners()
+
+    # -- dialling -------------------------------------------------------------------
+
+    def _backoff(self, peer: NodeId) -> Backoff:
+        return self._backoffs.setdefault(peer, Backoff())
+
+    async def _sync_partners(self) -> None:
+        """Start dialling new partners; stop sessions with removed or blocked ones."""
+        wanted = {}
+        for partner in await self.book.list():
+            if partner.state == "partner":
+                wanted[partner.node_id] = partner.address
+        for peer in list(self._dialers):
+            if peer not in wanted or wanted[peer] is None:
+                self._dialers.pop(peer).cancel()
+        for peer, session in list(self.sessions.items()):
+            if peer not in wanted:
+                await session.close()
+        for peer, address in wanted.items():
+            if address and peer not in self._dialers and not self._stopping:
+                self._kicks[peer] = asyncio.Event()
+                self._dialers[peer] = asyncio.create_task(self._dial_loop(peer, address))
+
+    async def _dial_loop(self, peer: NodeId, address: str) -> None:
+        backoff = self._backoff(peer)
+        kick = self._kicks[peer]
+        while True:
+            existing = self.sessions.get(peer)
+            if existing is not None:
+                await existing.closed.wait()
+                continue
+            delay = backoff.next_delay()
+            if delay:
+                kick.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(kick.wait(), delay)  # the peer dialled us: try now
+                if peer in self.sessions:
+                    continue
+            try:
+                await self._dial(peer, address)
+            except (OSError, aiohttp.ClientError, TimeoutError, ProtocolError) as exc:
+                backoff.failure()
+                log.info("could not reach %s at %s: %s", peer, address, exc)
+                await self.book.set_status(
+                    peer, connected=False, behind=0, error=str(exc)[:300], now_ms=now_ms()
+                )
+
+    async def _dial(self, peer: NodeId, address: str) -> None:
+        assert self._client is not None
+        transport, _ = await dial(
+            self._client, self.key, address, expected=peer, own_address=self.address
+        )
+        await self._run_session(PeerSession(self, transport, peer, dialler=self.key.node_id))
+
+    # -- watching the database ------------------------------------------------------
+
+    async def _watch(self) -> None:
+        """Notice what other processes (the command line) commit, and act on it."""
+        version = await self.store.data_version()
+        heads = {a: h.seq for a, h in (await self.store.heads()).items()}
+        beat = 0
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            now = now_ms()
+            if now - beat >= HEARTBEAT_MS:
+                await self.store.set_setting(HEARTBEAT_SETTING, str(now).encode())
+                beat = now
+            current = await self.store.data_version()
+            if current == version:
+                continue
+            version = current
+            fresh = {a: h.seq for a, h in (await self.store.heads()).items()}
+            changed = [bytes(a) for a, seq in fresh.items() if heads.get(a) != seq]
+            heads = fresh
+            if changed:
+                self.entries_stored(changed, None)
+            await self._sync_partners()
+
+
+async def dial(
+    client: aiohttp.ClientSession,
+    key: NodeKey,
+    address: str,
+    *,
+    expected: NodeId | None,
+    own_address: str | None = None,
+    invite: bytes | None = None,
+) -> tuple[WebSocketTransport, frames.Ready]:
+    """Connect to ``address`` and authenticate both ways; raise ProtocolError if refused."""
+    url = address.rstrip("/") + "/peer"
+    ws = await client.ws_connect(url, max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
+    transport = WebSocketTransport(ws)
+    try:
+        handshake = DiallerHandshake(
+            key,
+            nonce=os.urandom(32),
+            now_ms=now_ms(),
+            expected=expected,
+            invite=invite,
+            address=own_address,
+        )
+        await transport.send(handshake.hello_bytes)
+        auth = handshake.receive_welcome(await transport.receive_within(HANDSHAKE_TIMEOUT))
+        await transport.send(auth)
+        ready = handshake.receive_ready(await transport.receive_within(HANDSHAKE_TIMEOUT))
+    except BaseException:
+        await transport.close()
+        raise
+    return transport, ready

@@ -1,0 +1,193 @@
+"""Peer-session frames: what two nodes say to each other, as values and bytes.
+
+Every frame is one WebSocket binary message holding a canonical msgpack map with
+``t`` (the frame type) and ``v`` (the frame format version, 1) plus the fields
+of its type. Frames are frozen dataclasses checked when built; :func:`encode`
+and :func:`decode` convert. docs/protocol.md, "Peer sessions", lists them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from protocol import codec
+from protocol.errors import DecodeError
+from protocol.keys import ID_SIZE, SIGNATURE_SIZE, NodeId
+
+FRAME_VERSION = 1
+MAX_FRAME_BYTES = 1024 * 1024
+#: Pairs per clock frame: a clock larger than this is sent as several frames.
+MAX_CLOCK_PAIRS = 4096
+#: Entries per batch; a batch also stays under MAX_FRAME_BYTES.
+MAX_BATCH_ENTRIES = 256
+NONCE_SIZE = 32
+
+FRAME_LIMITS = codec.Limits(
+    max_bytes=MAX_FRAME_BYTES,
+    max_depth=3,
+    max_items=MAX_CLOCK_PAIRS,
+    max_str=4096,
+    max_bin=66 * 1024,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    TYPE: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hello(Frame):
+    """Dialler -> listener: who I am, a fresh nonce, my clock, and an invite if redeeming one."""
+
+    TYPE: ClassVar[str] = "hello"
+    node: bytes
+    nonce: bytes
+    time: int
+    invite: bytes | None = None  # an invite code's bytes, to become partners
+    address: str | None = None  # where the dialler can be reached, if it listens
+
+    def __post_init__(self) -> None:
+        _check_bytes("node", self.node, ID_SIZE)
+        _check_bytes("nonce", self.nonce, NONCE_SIZE)
+        _check_int("time", self.time)
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome(Frame):
+    """Listener -> dialler: who I am, my nonce, and my signature over the transcript."""
+
+    TYPE: ClassVar[str] = "welcome"
+    node: bytes
+    nonce: bytes
+    sig: bytes
+
+    def __post_init__(self) -> None:
+        _check_bytes("node", self.node, ID_SIZE)
+        _check_bytes("nonce", self.nonce, NONCE_SIZE)
+        _check_bytes("sig", self.sig, SIGNATURE_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class Auth(Frame):
+    """Dialler -> listener: my signature over the transcript."""
+
+    TYPE: ClassVar[str] = "auth"
+    sig: bytes
+
+    def __post_init__(self) -> None:
+        _check_bytes("sig", self.sig, SIGNATURE_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class Ready(Frame):
+    """Listener -> dialler: authenticated and accepted; sync frames may flow."""
+
+    TYPE: ClassVar[str] = "ready"
+    partner: bool = False  # True when an invite in the hello was redeemed
+
+
+@dataclass(frozen=True, slots=True)
+class Clock(Frame):
+    """My vector clock (author -> newest sequence held), in one or more frames."""
+
+    TYPE: ClassVar[str] = "clock"
+    heads: list[list[Any]]  # [[author (32 bytes), seq], ...]
+    final: bool = True
+
+    def __post_init__(self) -> None:
+        for pair in self.heads:
+            if len(pair) != 2:
+                raise DecodeError("a clock pair is [author, sequence]", code="bad-frame")
+            _check_bytes("author", pair[0], ID_SIZE)
+            _check_int("seq", pair[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Entries(Frame):
+    """A batch of entries in wire form, each author's in ascending sequence order."""
+
+    TYPE: ClassVar[str] = "entries"
+    batch: int
+    entries: list[bytes]
+
+    def __post_init__(self) -> None:
+        _check_int("batch", self.batch)
+        if len(self.entries) > MAX_BATCH_ENTRIES or not all(
+            isinstance(e, bytes) for e in self.entries
+        ):
+            raise DecodeError(
+                f"a batch holds at most {MAX_BATCH_ENTRIES} binary entries", code="bad-frame"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(Frame):
+    """Receiver -> sender: batch stored (committed); my heads for the batch's authors."""
+
+    TYPE: ClassVar[str] = "ack"
+    batch: int
+    heads: list[list[Any]]
+
+    def __post_init__(self) -> None:
+        _check_int("batch", self.batch)
+        Clock(self.heads)  # same shape
+
+
+@dataclass(frozen=True, slots=True)
+class Error(Frame):
+    """Either side: why it refuses something; the session may go on or close."""
+
+    TYPE: ClassVar[str] = "error"
+    code: str
+    message: str
+
+
+FRAME_TYPES: dict[str, type[Frame]] = {
+    cls.TYPE: cls for cls in (Hello, Welcome, Auth, Ready, Clock, Entries, Ack, Error)
+}
+
+
+def encode(frame: Frame) -> bytes:
+    body: dict[str, Any] = {"t": frame.TYPE, "v": FRAME_VERSION}
+    for field in fields(frame):
+        value = getattr(frame, field.name)
+        if value is not None:
+            body[field.name] = value
+    return codec.encode(body)
+
+
+def decode(data: bytes) -> Frame:
+    """Decode one frame, refusing unknown types, missing fields and wrong shapes."""
+    body = codec.decode(data, FRAME_LIMITS)
+    if not isinstance(body, dict):
+        raise DecodeError("a frame is a map", code="bad-frame")
+    if body.get("v") != FRAME_VERSION or isinstance(body.get("v"), bool):
+        raise DecodeError(
+            f"frame version {body.get('v')!r} is not supported (this node speaks {FRAME_VERSION})",
+            code="unsupported-version",
+        )
+    cls = FRAME_TYPES.get(body.get("t"))  # type: ignore[arg-type]
+    if cls is None:
+        raise DecodeError(f"unknown frame type {body.get('t')!r}", code="bad-frame")
+    known = {f.name for f in fields(cls)}
+    values = {k: v for k, v in body.items() if k in known}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise DecodeError(f"{cls.TYPE} frame: {exc}", code="bad-frame") from exc
+
+
+def _check_bytes(name: str, value: Any, size: int) -> None:
+    if not isinstance(value, bytes) or len(value) != size:
+        raise DecodeError(f"{name} must be {size} bytes", code="bad-frame")
+
+
+def _check_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DecodeError(f"{name} must be a whole number", code="bad-frame")
+
+
+def node_of(raw: bytes) -> NodeId:
+    return NodeId(raw)

@@ -1,0 +1,82 @@
+"""Invite codes: a signed, expiring, single-use ticket to become partners.
+
+Text form: ``schoolmesh-invite:`` + base64url(canonical msgpack ``[payload, sig]``),
+where ``payload`` is the canonical map ``{a: address, e: expires ms, n: node id,
+r: random 16 bytes, v: 1}`` and ``sig`` is the inviting node's Ed25519 signature
+over ``b"schoolmesh/invite/v1" + payload``. The random part makes each code
+single-use: the inviting node remembers which it issued and which were redeemed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from protocol import codec
+from protocol.errors import BadSignature, ProtocolError, UserInputError
+from protocol.keys import NodeId, NodeKey, b64url, from_b64url
+
+PREFIX = "schoolmesh-invite:"
+CONTEXT = b"schoolmesh/invite/v1"
+INVITE_LIMITS = codec.Limits(max_bytes=1024, max_depth=1, max_items=8, max_str=500, max_bin=512)
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    node: NodeId
+    address: str
+    token: bytes
+    expires: int  # ms since 1970
+
+    def _payload(self) -> bytes:
+        return codec.encode(
+            {"a": self.address, "e": self.expires, "n": bytes(self.node), "r": self.token, "v": 1}
+        )
+
+    def sign(self, key: NodeKey) -> str:
+        payload = self._payload()
+        return PREFIX + b64url(codec.encode([payload, key.sign(CONTEXT + payload)]))
+
+    @property
+    def raw(self) -> bytes:
+        return self._payload()
+
+
+def parse_invite(text: str, *, now_ms: int) -> tuple[Invite, bytes]:
+    """Verify an invite code; return it and its exact bytes (sent in the hello)."""
+    text = text.strip()
+    problem = "is not a schoolmesh invite code: copy the whole code, as printed by `invite create`"
+    if not text.startswith(PREFIX):
+        raise UserInputError(f"that {problem}")
+    try:
+        outer = from_b64url(text[len(PREFIX) :])
+        invite, signed = decode_invite(outer)
+    except (ValueError, ProtocolError):
+        raise UserInputError(f"that {problem}") from None
+    if invite.expires < now_ms:
+        raise UserInputError("that invite code has expired: ask the other school for a new one")
+    return invite, signed
+
+
+def decode_invite(data: bytes) -> tuple[Invite, bytes]:
+    """Decode and verify the binary form ``[payload, sig]``; raises ProtocolError."""
+    parts = codec.decode(data, INVITE_LIMITS)
+    if (
+        not isinstance(parts, list)
+        or len(parts) != 2
+        or not all(isinstance(p, bytes) for p in parts)
+    ):
+        raise ProtocolError("an invite is [payload, signature]", code="bad-invite")
+    payload, sig = parts
+    body = codec.decode(payload, INVITE_LIMITS)
+    try:
+        invite = Invite(NodeId(body["n"]), body["a"], body["r"], body["e"])
+        ok = body["v"] == 1 and isinstance(invite.address, str) and isinstance(invite.expires, int)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProtocolError("the invite's fields are wrong", code="bad-invite") from exc
+    if not ok or not isinstance(invite.token, bytes):
+        raise ProtocolError("the invite's fields are wrong", code="bad-invite")
+    try:
+        invite.node.verify(CONTEXT + payload, sig)
+    except BadSignature as exc:
+        raise ProtocolError("the invite's signature does not verify", code="bad-invite") from exc
+    return invite, data
