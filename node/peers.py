@@ -88,6 +88,16 @@ class PeerManager:
         self._client: aiohttp.ClientSession | None = None
         self._stopping = False
         self._progress_shown = False
+        self._last_report: dict[NodeId, int] = {}
+        self._session_tasks: set[asyncio.Task[Any]] = set()
+        self._changed = asyncio.Event()
+        store.add_listener(self._on_commit)
+
+    def _on_commit(self, authors: set[bytes]) -> None:
+        """Something was committed in this process: relay new entries, recheck partners."""
+        if authors:
+            self.entries_stored(authors, None)
+        self._changed.set()
 
     # -- lifetime -------------------------------------------------------------------
 
@@ -100,11 +110,11 @@ class PeerManager:
         self._stopping = True
         for task in [*self._dialers.values(), *self._tasks]:
             task.cancel()
-        for session in list(self.sessions.values()):
-            await session.close()
-        await asyncio.gather(*self._dialers.values(), *self._tasks, return_exceptions=True)
-        for session in list(self.sessions.values()):
-            await session.closed.wait()
+        for task in self._session_tasks:
+            task.cancel()  # each session finishes storing the batch in hand (shielded)
+        pending = [*self._dialers.values(), *self._tasks, *self._session_tasks]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
         if self._client is not None:
             await self._client.close()
 
@@ -129,23 +139,32 @@ class PeerManager:
         behind = await session.behind()
         if session.closed.is_set() or self.sessions.get(session.peer) is not session:
             return
+        now = now_ms()
+        if behind and now - self._last_report.get(session.peer, 0) < 500:
+            return  # at most two status writes a second per peer during a catch-up
+        self._last_report[session.peer] = now
         await self.book.set_status(
-            session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now_ms()
+            session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now
         )
-        if behind >= 500 or self._progress_shown:
+        if sys.stderr.isatty() and (behind >= 500 or self._progress_shown):
             self._show_progress(session, behind)
+        elif behind >= 500:
+            log.info("catching up from %s: %d entries to go", session.peer, behind)
 
     def _show_progress(self, session: PeerSession, behind: int) -> None:
+        """A one-line progress bar on the terminal while a long catch-up runs."""
         done = session.received
         total = done + behind
         width = 30
         filled = width * done // max(total, 1)
-        line = (
-            f"Catching up from {str(session.peer)[:8]}: [{'#' * filled}{'.' * (width - filled)}]"
-            f" {done}/{total} entries"
-        )
+        bar = "#" * filled + "." * (width - filled)
         end = "\n" if behind == 0 else ""
-        print(f"\r{line}", end=end, file=sys.stderr, flush=True)
+        print(
+            f"\rCatching up from {str(session.peer)[:8]}: [{bar}] {done}/{total} entries",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
         self._progress_shown = behind > 0
 
     # -- sessions -------------------------------------------------------------------
@@ -165,9 +184,13 @@ class PeerManager:
         if kick is not None:
             kick.set()
         log.info("session with %s open", session.peer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._session_tasks.add(task)
         try:
             await session.run()
         finally:
+            self._session_tasks.discard(task)
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]
                 if not self._stopping:
@@ -303,20 +326,25 @@ class PeerManager:
         heads = {a: h.seq for a, h in (await self.store.heads()).items()}
         beat = 0
         while True:
-            await asyncio.sleep(WATCH_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), WATCH_INTERVAL)
+            changed_here = self._changed.is_set()
+            self._changed.clear()
             now = now_ms()
             if now - beat >= HEARTBEAT_MS:
-                await self.store.set_setting(HEARTBEAT_SETTING, str(now).encode())
                 beat = now
+                await self.store.set_setting(HEARTBEAT_SETTING, str(now).encode())
+                self._changed.clear()  # our own heartbeat is no news
             current = await self.store.data_version()
-            if current == version:
+            if current != version:  # another process (the command line) committed
+                version = current
+                fresh = {a: h.seq for a, h in (await self.store.heads()).items()}
+                changed = [bytes(a) for a, seq in fresh.items() if heads.get(a) != seq]
+                heads = fresh
+                if changed:
+                    self.entries_stored(changed, None)
+            elif not changed_here:
                 continue
-            version = current
-            fresh = {a: h.seq for a, h in (await self.store.heads()).items()}
-            changed = [bytes(a) for a, seq in fresh.items() if heads.get(a) != seq]
-            heads = fresh
-            if changed:
-                self.entries_stored(changed, None)
             await self._sync_partners()
 
 

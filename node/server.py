@@ -48,40 +48,65 @@ def make_app(node: Node, peers: PeerManager) -> web.Application:
     return app
 
 
+class NodeService:
+    """A node serving on the network: its web application and its peer manager."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.peers = PeerManager(node.key, node.store)
+        self._runner = web.AppRunner(
+            make_app(node, self.peers), access_log=None, shutdown_timeout=2
+        )
+        self.address: str | None = None
+
+    async def start(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        listen: bool = True,
+        address: str | None = None,
+    ) -> None:
+        await self._runner.setup()
+        if listen:
+            site = web.TCPSite(self._runner, host, port)
+            await site.start()
+            bound = self._runner.addresses[0]
+            self.address = f"http://{bound[0]}:{bound[1]}"
+            self.peers.address = address or self.address
+            await self.node.store.set_setting(ADDRESS_SETTING, self.peers.address.encode())
+        else:
+            await self.node.store.set_setting(ADDRESS_SETTING, None)
+        await self.peers.start()
+
+    async def stop(self) -> None:
+        """Stop accepting, close peer sessions (each finishes the batch it is storing)."""
+        await self.peers.stop()
+        await self._runner.cleanup()
+        await self.node.store.set_setting(ADDRESS_SETTING, None)
+
+
 async def serve(
     node: Node, *, host: str, port: int, listen: bool = True, address: str | None = None
 ) -> None:
-    """Serve until SIGINT or SIGTERM, then shut down cleanly.
-
-    Shutdown order: stop accepting, close peer sessions (each finishes the batch
-    it is storing), then the caller closes the store, which checkpoints the WAL.
-    """
+    """Serve until SIGINT or SIGTERM, then shut down cleanly (the caller closes the store,
+    which checkpoints the write-ahead log)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    peers = PeerManager(node.key, node.store)
-    runner = web.AppRunner(make_app(node, peers), access_log=None, shutdown_timeout=2)
-    await runner.setup()
+    service = NodeService(node)
     try:
-        if listen:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            bound = runner.addresses[0]
-            peers.address = address or f"http://{bound[0]}:{bound[1]}"
-            await node.store.set_setting(ADDRESS_SETTING, peers.address.encode())
-            print(f"Listening on http://{bound[0]}:{bound[1]}", flush=True)
+        await service.start(host=host, port=port, listen=listen, address=address)
+        if service.address:
+            print(f"Listening on {service.address}", flush=True)
         else:
-            await node.store.set_setting(ADDRESS_SETTING, None)
             print("Not listening (outbound only): dialling partners only", flush=True)
-        await peers.start()
         me = await node.identity()
         print(f"Node {me.name} ({me.node_id}) is running; press Ctrl-C to stop.", flush=True)
         await stop.wait()
         print("Stopping...", flush=True)
     finally:
-        await peers.stop()
-        await runner.cleanup()
-        await node.store.set_setting(ADDRESS_SETTING, None)
+        await service.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -85,9 +85,13 @@ class PeerSession:
     async def run(self) -> None:
         """Sync until the connection closes or :meth:`close` is called."""
         sender = asyncio.create_task(self._send_loop(), name=f"send to {self.peer}")
+        sender.add_done_callback(self._sender_done)
         try:
             await self._send_clock()
             await self._receive_loop()
+        except ConnectionError as exc:  # the peer or the network went away
+            self.last_error = f"connection lost: {exc}"
+            log.info("session with %s lost: %s", self.peer, exc)
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
@@ -96,6 +100,13 @@ class PeerSession:
 
     async def close(self) -> None:
         await self.transport.close()
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        """If sending fails, end the whole session so the dial loop can start afresh."""
+        if not task.cancelled() and task.exception() is not None:
+            self.last_error = f"sending failed: {task.exception()}"
+            log.info("session with %s: %s", self.peer, self.last_error)
+            asyncio.get_running_loop().create_task(self.transport.close())
 
     async def behind(self) -> int:
         """Entries the peer has told us of that we do not hold yet."""
@@ -216,11 +227,9 @@ class PeerSession:
                 await self._refuse(exc)
         # Shielded: a shutdown waits for the batch in hand to commit, not half of it.
         results = await asyncio.shield(self.host.store.ingest(verified, now))
-        stored: set[bytes] = set()
         for entry, result in zip(verified, results, strict=True):
             author = bytes(entry.author)
             if result.outcome is Outcome.STORED:
-                stored.add(author)
                 self.received += 1
             if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                 self.peer_clock[author] = max(entry.seq, self.peer_clock.get(author, 0))
@@ -229,8 +238,7 @@ class PeerSession:
         authors = {bytes(e.author) for e in verified}
         heads = await _heads_of(self.host.store, authors)
         await self._send(frames.Ack(frame.batch, [[a, heads.get(a, 0)] for a in sorted(authors)]))
-        if stored:
-            self.host.entries_stored(stored, self)
+        # Relaying to the other peers follows from the commit (Store listeners).
         self.host.progress(self)
 
     def _acknowledged(self, ack: frames.Ack) -> None:
@@ -241,17 +249,19 @@ class PeerSession:
         acked = {a: s for a, s in ack.heads}
         for author, last_sent in sent.items():
             held = acked.get(author, 0)
+            if held >= last_sent:
+                # Later batches may already be on their way: never move the view back.
+                self.peer_clock[author] = max(held, self.peer_clock.get(author, 0))
+                continue
+            # The peer did not take everything (it blocked the author, or it lacked
+            # earlier entries): re-plan from its real head, but give up on this
+            # author for the session after a few tries so a refusal cannot loop.
             self.peer_clock[author] = held
-            if held < last_sent:
-                # The peer did not take everything (it blocked the author, or it
-                # lacked earlier entries): re-plan from its real head, but give up
-                # on this author for the session after a few tries so a refusal
-                # cannot loop.
-                self._retries[author] = self._retries.get(author, 0) + 1
-                if self._retries[author] > 2:
-                    self._declined.add(author)
-                else:
-                    self.mark_dirty([author])
+            self._retries[author] = self._retries.get(author, 0) + 1
+            if self._retries[author] > 2:
+                self._declined.add(author)
+            else:
+                self.mark_dirty([author])
 
 
 async def _heads_of(store: Store, authors: set[bytes]) -> dict[bytes, int]:

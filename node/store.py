@@ -9,11 +9,12 @@ Every stored entry was verified first; reads return protocol Entry objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,12 @@ class Store:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
         self._write_lock = asyncio.Lock()
+        self._listeners: list[Callable[[set[bytes]], None]] = []
+        self._touched: set[bytes] = set()  # authors whose log grew in this transaction
+
+    def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
+        """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
+        self._listeners.append(listener)
 
     @classmethod
     async def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -146,15 +153,27 @@ class Store:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
-        """A write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error)."""
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+
+        Cancellation-safe: aiosqlite runs statements in order on its thread even when
+        the awaiting task is cancelled, so on any exception (cancellation included)
+        a ROLLBACK is queued behind whatever was sent, and never left out.
+        """
         async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                self._touched = set()
                 yield
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await asyncio.shield(self._rollback())
                 raise
-            await self._db.execute("COMMIT")
+            await asyncio.shield(self._db.execute("COMMIT"))
+            for listener in self._listeners:
+                listener(self._touched)
+
+    async def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.OperationalError):  # BEGIN never ran: nothing to undo
+            await self._db.execute("ROLLBACK")
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         async with self._db.execute(sql, params) as cursor:
@@ -190,81 +209,137 @@ class Store:
                 kind=kind,
                 content=content,
             )
-            await self._insert(entry, now_ms)
+            await self._insert([entry], now_ms)
         return entry
 
     async def ingest(self, entries: Iterable[Entry], now_ms: int) -> list[IngestResult]:
         """Store verified entries from elsewhere, in one transaction.
 
         Entries that cannot be placed (a gap, a wrong prev) are refused one by one
-        without failing the batch; an equivocation is recorded as evidence.
+        without failing the batch; an equivocation is recorded as evidence. The
+        state the log rules need is read for the whole batch in a few queries,
+        because a round trip per entry would bound catch-up speed.
         """
+        batch = list(entries)
+        if not batch:
+            return []
         results: list[IngestResult] = []
         async with self.write():
-            for entry in entries:
-                results.append(await self._ingest_one(entry, now_ms))
+            authors = list({bytes(e.author) for e in batch})
+            blocked = {
+                row[0]
+                for row in await self._select_in(
+                    "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
+                )
+            }
+            heads = {
+                row[0]: Head(int(row[1]), EntryId(row[2]))
+                for row in await self._select_in(
+                    "SELECT author, seq, id FROM heads WHERE author IN", authors
+                )
+            }
+            held = {
+                row[0]: load_entry(*row[1:])
+                for row in await self._select_in(
+                    f"SELECT id, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
+                    [bytes(e.id) for e in batch],
+                )
+            }
+            accepted: list[Entry] = []
+            for entry in batch:
+                results.append(await self._place(entry, now_ms, blocked, heads, held, accepted))
+            await self._insert(accepted, now_ms)
         return results
 
-    async def _ingest_one(self, entry: Entry, now_ms: int) -> IngestResult:
-        if await self.fetch_one(
-            "SELECT 1 FROM partners WHERE node_id = ? AND state = 'blocked'", (bytes(entry.author),)
-        ):
-            return IngestResult(
-                entry.id,
-                Outcome.REFUSED,
-                ProtocolError("this school blocked the author", code="blocked"),
-            )
-        held_row = await self.fetch_one(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
-            (bytes(entry.author), entry.seq),
-        )
-        held = None if held_row is None else load_entry(*held_row)
+    async def _place(
+        self,
+        entry: Entry,
+        now_ms: int,
+        blocked: set[bytes],
+        heads: dict[bytes, Head],
+        held: dict[bytes, Entry],
+        accepted: list[Entry],
+    ) -> IngestResult:
+        """Decide one entry of a batch, updating the batch's view of heads."""
+        author = bytes(entry.author)
+        if author in blocked:
+            error = ProtocolError("this school blocked the author", code="blocked")
+            return IngestResult(entry.id, Outcome.REFUSED, error)
+        head = heads.get(author)
+        same = held.get(bytes(entry.id))
+        if same is None and head is not None and entry.seq <= head.seq:
+            same = await self._held_at(entry.author, entry.seq)  # rare: a fork
         try:
-            verdict = judge(entry, await self._head(entry.author), held)
+            verdict = judge(entry, head, same)
         except LogOrderError as exc:
             return IngestResult(entry.id, Outcome.REFUSED, exc)
         if verdict is Verdict.DUPLICATE:
-            assert held is not None
-            if held.content is None and entry.content is not None:
+            assert same is not None
+            if same.content is None and entry.content is not None:
                 await self._restore_content(entry)
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
-            assert held is not None
+            assert same is not None
             await self._db.execute(
                 "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
-                (bytes(entry.author), entry.seq, held.encode(), entry.encode(), now_ms),
+                (author, entry.seq, same.encode(), entry.encode(), now_ms),
             )
             log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
             return IngestResult(entry.id, Outcome.EQUIVOCATION)
-        await self._insert(entry, now_ms)
+        heads[author] = Head(entry.seq, entry.id)
+        held[bytes(entry.id)] = entry
+        accepted.append(entry)
         return IngestResult(entry.id, Outcome.STORED)
 
-    async def _insert(self, entry: Entry, now_ms: int) -> None:
-        content = entry.content_bytes
-        if await self._is_withdrawn(entry.id, entry.author):
-            content = None
-        await self._db.execute(
+    async def _held_at(self, author: NodeId, seq: int) -> Entry | None:
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
+            (bytes(author), seq),
+        )
+        return None if row is None else load_entry(*row)
+
+    async def _select_in(self, sql: str, values: list[bytes]) -> list[Any]:
+        return await self.fetch_all(f"{sql} ({','.join('?' * len(values))})", values)
+
+    async def _insert(self, entries: list[Entry], now_ms: int) -> None:
+        """Insert entries already judged to extend their logs, and move the heads."""
+        if not entries:
+            return
+        withdrawn = {
+            (row[0], row[1])
+            for row in await self._select_in(
+                "SELECT target, author FROM withdrawals WHERE target IN",
+                [bytes(e.id) for e in entries],
+            )
+        }
+        await self._db.executemany(
             "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                bytes(entry.id),
-                bytes(entry.author),
-                entry.seq,
-                entry.kind,
-                entry.payload.timestamp,
-                entry.payload_bytes,
-                entry.signature,
-                content,
-                now_ms,
-            ),
+            [
+                (
+                    bytes(e.id),
+                    bytes(e.author),
+                    e.seq,
+                    e.kind,
+                    e.payload.timestamp,
+                    e.payload_bytes,
+                    e.signature,
+                    None if (bytes(e.id), bytes(e.author)) in withdrawn else e.content_bytes,
+                    now_ms,
+                )
+                for e in entries
+            ],
         )
-        await self._db.execute(
+        newest = {bytes(e.author): e for e in entries}  # entries come in log order
+        self._touched.update(newest)
+        await self._db.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
             "DO UPDATE SET seq = excluded.seq, id = excluded.id",
-            (bytes(entry.author), entry.seq, bytes(entry.id)),
+            [(a, e.seq, bytes(e.id)) for a, e in newest.items()],
         )
-        if entry.kind == kinds.WITHDRAW and entry.content is not None:
-            await self._apply_withdrawal(entry)
+        for entry in entries:
+            if entry.kind == kinds.WITHDRAW and entry.content is not None:
+                await self._apply_withdrawal(entry)
 
     async def _apply_withdrawal(self, withdrawal: Entry) -> None:
         assert withdrawal.content is not None

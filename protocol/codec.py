@@ -43,6 +43,8 @@ def _canonical(value: Value, depth: int, max_depth: int) -> Value:
     """Check types and return the value with every map's keys in canonical order."""
     if depth > max_depth:
         raise DecodeError(f"nested deeper than {max_depth} levels", code="too-deep")
+    if isinstance(value, msgpack.ExtType):
+        raise DecodeError("extension types are not allowed", code="bad-type")
     if value is None or isinstance(value, bool | str | bytes):
         return value
     if isinstance(value, int):
@@ -86,7 +88,7 @@ def decode(data: bytes, limits: Limits) -> Value:
             data,
             raw=False,
             use_list=True,
-            strict_map_key=True,
+            strict_map_key=False,  # non-string keys are refused below, as bad-type
             max_str_len=limits.max_str,
             max_bin_len=limits.max_bin,
             max_array_len=limits.max_items,

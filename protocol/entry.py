@@ -15,7 +15,7 @@ unchanged and never re-encode what they received.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from protocol import codec, kinds
@@ -68,10 +68,10 @@ class Entry:
     signature: bytes
     content_bytes: bytes | None
     content: dict[str, Any] | None
+    id: EntryId = field(init=False)  # hashed once: ids are looked at many times per entry
 
-    @property
-    def id(self) -> EntryId:
-        return EntryId.of(self.payload_bytes)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", EntryId.of(self.payload_bytes))
 
     @property
     def author(self) -> NodeId:
@@ -108,8 +108,10 @@ def create_entry(
         raise SchemaError("kind", "must be lowercase letters, digits and hyphens")
     kinds.validate_content(kind, content)
     content_bytes = codec.encode(content, max_depth=CONTENT_LIMITS.max_depth)
-    if len(content_bytes) > CONTENT_LIMITS.max_bytes:
-        raise SchemaError("content", f"is larger than {CONTENT_LIMITS.max_bytes} bytes")
+    try:  # sign only what every receiver will accept, or the author's log breaks there
+        codec.decode(content_bytes, CONTENT_LIMITS)
+    except DecodeError as exc:
+        raise SchemaError("content", f"is too large or too long: {exc}") from exc
     payload = Payload(
         author=key.node_id,
         seq=seq,
@@ -163,16 +165,17 @@ def decode_payload(payload_bytes: bytes) -> Payload:
     raw = codec.decode(payload_bytes, PAYLOAD_LIMITS)
     if not isinstance(raw, dict):
         raise DecodeError("the payload must be a map")
+    version = raw.get("v")
+    if isinstance(version, bool) or version != ENTRY_VERSION:
+        raise InvalidEntry(
+            f"entry version {version!r} is not supported (this node reads version "
+            f"{ENTRY_VERSION}); the author's node is newer: upgrade schoolmesh",
+            code="unsupported-version",
+        )
     if set(raw) != _PAYLOAD_KEYS:
         missing = sorted(_PAYLOAD_KEYS - set(raw))
         extra = sorted(set(raw) - _PAYLOAD_KEYS)
         raise SchemaError("payload", f"missing keys {missing}, unknown keys {extra}")
-    if raw["v"] != ENTRY_VERSION:
-        raise InvalidEntry(
-            f"entry version {raw['v']!r} is not supported (this node reads version "
-            f"{ENTRY_VERSION}); the author's node is newer: upgrade schoolmesh",
-            code="unsupported-version",
-        )
     for name in ("a", "h"):
         if not isinstance(raw[name], bytes) or len(raw[name]) != ID_SIZE:
             raise SchemaError(name, "must be 32 bytes")

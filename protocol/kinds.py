@@ -84,7 +84,7 @@ def text(max_len: int, min_len: int = 1) -> Check:
             return "must be text"
         if not min_len <= len(value) <= max_len:
             return f"must be {min_len} to {max_len} characters long"
-        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        if any((ord(c) < 32 or ord(c) == 127) and c not in "\n\t" for c in value):
             return "must not contain control characters"
         return None
 
@@ -132,21 +132,30 @@ def integer(low: int, high: int) -> Check:
     return check
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# One spelling only, so that every implementation accepts exactly the same values.
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})")
+
+
 def iso_date(value: Any) -> str | None:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return "must be a date written YYYY-MM-DD"
     try:
         date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return "must be a date written YYYY-MM-DD"
-    return None if len(value) == 10 else "must be a date written YYYY-MM-DD"
+    except ValueError:
+        return "must be a real date written YYYY-MM-DD"
+    return None
 
 
 def iso_datetime(value: Any) -> str | None:
+    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
+        if isinstance(value, str) and re.fullmatch(r"[\d:T-]+", value):
+            return "must include a time-zone offset such as +01:00 or Z"
+        return "must be a date and time written like 2027-03-04T09:00+01:00"
     try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return "must be a date and time such as 2027-03-04T09:00+01:00"
-    if moment.tzinfo is None:
-        return "must include a time-zone offset such as +01:00 or Z"
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return "must be a real date and time written like 2027-03-04T09:00+01:00"
     return None
 
 
@@ -162,7 +171,7 @@ def age_range(value: Any) -> str | None:
 
 
 def country(value: Any) -> str | None:
-    if value not in COUNTRY_CODES:
+    if not isinstance(value, str) or value not in COUNTRY_CODES:
         return "must be an ISO 3166-1 alpha-2 country code in capitals, such as GB or FR"
     return None
 
@@ -241,7 +250,9 @@ def validate_content(kind: str, content: Any) -> None:
             raise SchemaError(field.name, problem)
     if kind in (OFFER, REQUEST) and content.get("from", "") > content.get("to", "9999"):
         raise SchemaError("to", "must not be before the first date ('from')")
-    if kind == EVENT and datetime.fromisoformat(content["end"]) < datetime.fromisoformat(
-        content["start"]
-    ):
+    if kind == EVENT and _moment(content["end"]) < _moment(content["start"]):
         raise SchemaError("end", "must not be before 'start'")
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

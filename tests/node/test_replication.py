@@ -1,0 +1,142 @@
+"""Replication between real nodes on loopback: gossip, relay, catch-up, withdrawals."""
+
+import itertools
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node import offers
+from node.clock import now_ms
+from node.partners import PeerBook
+from tests.helpers import chain, key, offer_content
+from tests.network import LiveNode, partner, sparse_graph, wait_for
+
+Factory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_node(tmp_path: Path) -> AsyncIterator[Factory]:
+    started: list[LiveNode] = []
+
+    async def make(name: str, **kw: Any) -> LiveNode:
+        live = await LiveNode.start(tmp_path / f"{name}-{len(started)}", name, **kw)
+        started.append(live)
+        return live
+
+    yield make
+    for live in reversed(started):
+        await live.stop()
+
+
+async def test_offer_crosses_a_chain_of_six(make_node: Factory) -> None:
+    nodes = [await make_node(f"School {i}") for i in range(6)]
+    for a, b in itertools.pairwise(nodes):
+        await partner(a, b)
+    entry = await offers.post(nodes[0].node, "offer", offer_content())
+
+    async def everywhere() -> bool:
+        return all([await n.holds(entry.id) for n in nodes])
+
+    await wait_for(everywhere, what="the offer at all six schools")
+    # Profiles travel too, so the far end knows who posted it.
+    listed = await offers.listing(nodes[5].node, "offer")
+    assert [item.school for item in listed] == ["School 0"]
+
+
+async def test_sparse_graph_of_twenty_converges(make_node: Factory) -> None:
+    nodes = [await make_node(f"School {i}") for i in range(20)]
+    for a, b in sparse_graph(20, 3, seed=7):
+        await partner(nodes[a], nodes[b])
+    posted = [await offers.post(nodes[i].node, "offer", offer_content(f"O{i}")) for i in (0, 7, 19)]
+
+    async def converged() -> bool:
+        for n in nodes:
+            for entry in posted:
+                if not await n.holds(entry.id):
+                    return False
+        return True
+
+    seconds = await wait_for(converged, within=20, what="20 nodes to hold 3 offers")
+    assert seconds < 20
+
+
+async def test_relay_after_origin_goes_offline(make_node: Factory) -> None:
+    a, b, c, d = [await make_node(n) for n in "ABCD"]
+    await partner(a, b)
+    entry = await offers.post(a.node, "offer", offer_content())
+    await wait_for(lambda: b.holds(entry.id), what="B to receive the offer")
+    await a.stop()
+    await partner(b, c)
+    await partner(c, d)
+    await wait_for(lambda: d.holds(entry.id), what="D to receive it through B and C")
+
+
+async def test_outbound_only_node_sends_and_receives_live(make_node: Factory) -> None:
+    hub = await make_node("Hub")
+    hidden = await make_node("Behind firewall", listen=False)
+    assert hidden.address is None
+    await PeerBook(hidden.node.store).add(hub.node.node_id, hub.address, 0)
+    await PeerBook(hub.node.store).add(hidden.node.node_id, None, 0)
+    out = await offers.post(hidden.node, "request", offer_content("From behind the firewall"))
+    await wait_for(lambda: hub.holds(out.id), what="hub to get the hidden node's request")
+    back = await offers.post(hub.node, "offer", offer_content("Live to the hidden node"))
+    seconds = await wait_for(lambda: hidden.holds(back.id), what="push to the hidden node")
+    assert seconds < 5
+
+
+async def test_two_outbound_only_nodes_meet_through_a_listener(make_node: Factory) -> None:
+    hub = await make_node("Hub")
+    left = await make_node("Left", listen=False)
+    right = await make_node("Right", listen=False)
+    for hidden in (left, right):
+        await PeerBook(hidden.node.store).add(hub.node.node_id, hub.address, 0)
+        await PeerBook(hub.node.store).add(hidden.node.node_id, None, 0)
+    entry = await offers.post(left.node, "offer", offer_content())
+    await wait_for(lambda: right.holds(entry.id), what="right to get left's offer")
+
+
+async def test_withdrawal_reaches_every_holder(make_node: Factory) -> None:
+    a, b, c = [await make_node(n) for n in "ABC"]
+    await partner(a, b)
+    await partner(b, c)
+    entry = await offers.post(a.node, "offer", offer_content())
+    await wait_for(lambda: c.holds(entry.id), what="the offer at C")
+    await offers.withdraw(a.node, "offer", str(entry.id))
+
+    async def gone() -> bool:
+        return await offers.listing(c.node, "offer") == []
+
+    await wait_for(gone, what="the withdrawal at C")
+    held = await c.node.store.get(entry.id)
+    assert held is not None
+    assert held.content is None
+
+
+async def test_catch_up_after_being_offline(make_node: Factory) -> None:
+    a = await make_node("A")
+    b = await make_node("B")
+    await partner(a, b)
+    profile = await a.profile_id()
+    await wait_for(lambda: b.holds(profile), what="first sync")
+    await b.stop()
+    # While B is offline, A receives 5,000 entries (from a busy school it relays for).
+    missed = chain(key(9), 5000, start_ts=now_ms() - 60_000)
+    await a.node.store.ingest(missed, now_ms())
+    await b.restart()
+    await wait_for(lambda: b.holds(missed[-1].id), within=60, what="B to catch up")
+    assert await b.node.store.count_entries() == await a.node.store.count_entries()
+
+
+async def test_blocked_node_is_cut_off(make_node: Factory) -> None:
+    a, b, c = [await make_node(n) for n in "ABC"]
+    await partner(a, b)
+    await partner(b, c)
+    first = await offers.post(a.node, "offer", offer_content("Before the block"))
+    await wait_for(lambda: c.holds(first.id), what="C to hold A's offer")
+    await PeerBook(c.node.store).block(a.node.node_id, c.node.node_id, 0)
+    assert not await c.holds(first.id)
+    second = await offers.post(a.node, "offer", offer_content("After the block"))
+    await wait_for(lambda: b.holds(second.id), what="B to get the new offer")
+    assert not await c.holds(second.id)
