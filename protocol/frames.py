@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from protocol import codec
 from protocol.errors import DecodeError
-from protocol.keys import ID_SIZE, SIGNATURE_SIZE, NodeId
+from protocol.keys import ID_SIZE, SIGNATURE_SIZE
 
 FRAME_VERSION = 1
 MAX_FRAME_BYTES = 1024 * 1024
@@ -52,6 +52,10 @@ class Hello(Frame):
         _check_bytes("node", self.node, ID_SIZE)
         _check_bytes("nonce", self.nonce, NONCE_SIZE)
         _check_int("time", self.time)
+        if self.invite is not None and not isinstance(self.invite, bytes):
+            raise DecodeError("invite must be binary", code="bad-frame")
+        if self.address is not None and not isinstance(self.address, str):
+            raise DecodeError("address must be text", code="bad-frame")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,10 @@ class Ready(Frame):
     TYPE: ClassVar[str] = "ready"
     partner: bool = False  # True when an invite in the hello was redeemed
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.partner, bool):
+            raise DecodeError("partner must be true or false", code="bad-frame")
+
 
 @dataclass(frozen=True, slots=True)
 class Clock(Frame):
@@ -97,7 +105,11 @@ class Clock(Frame):
     final: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.heads, list) or not isinstance(self.final, bool):
+            raise DecodeError("a clock is a list of pairs and a final flag", code="bad-frame")
         for pair in self.heads:
+            if not isinstance(pair, list):
+                raise DecodeError("a clock pair is [author, sequence]", code="bad-frame")
             if len(pair) != 2:
                 raise DecodeError("a clock pair is [author, sequence]", code="bad-frame")
             _check_bytes("author", pair[0], ID_SIZE)
@@ -114,6 +126,8 @@ class Entries(Frame):
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch)
+        if not isinstance(self.entries, list):
+            raise DecodeError("entries must be a list", code="bad-frame")
         if len(self.entries) > MAX_BATCH_ENTRIES or not all(
             isinstance(e, bytes) for e in self.entries
         ):
@@ -142,6 +156,10 @@ class Error(Frame):
     TYPE: ClassVar[str] = "error"
     code: str
     message: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not isinstance(self.message, str):
+            raise DecodeError("an error has a text code and message", code="bad-frame")
 
 
 FRAME_TYPES: dict[str, type[Frame]] = {
@@ -187,7 +205,3 @@ def _check_bytes(name: str, value: Any, size: int) -> None:
 def _check_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DecodeError(f"{name} must be a whole number", code="bad-frame")
-
-
-def node_of(raw: bytes) -> NodeId:
-    return NodeId(raw)
