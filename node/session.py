@@ -71,7 +71,8 @@ class PeerSession:
         self._strikes = 0
         self._bytes = TokenBucket(BYTES_PER_S, 2 * BYTES_PER_S)
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
-        self.received = 0
+        self.received = 0  # entries stored from this peer
+        self.sent = 0  # entries sent to this peer
         self.closed = asyncio.Event()
         self.last_error: str | None = None
 
@@ -167,6 +168,7 @@ class PeerSession:
         self._next_batch += 1
         self._in_flight[batch] = last
         await self._send(frames.Entries(batch, entries))
+        self.sent += len(entries)
         return True
 
     # -- receiving ------------------------------------------------------------------

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from node import offers
@@ -127,6 +128,9 @@ async def test_catch_up_after_being_offline(make_node: Factory) -> None:
     await b.restart()
     await wait_for(lambda: b.holds(missed[-1].id), within=60, what="B to catch up")
     assert await b.node.store.count_entries() == await a.node.store.count_entries()
+    # Roughly only what B lacked crossed the wire (A's session to B counts what it sent).
+    (session,) = a.service.peers.sessions.values()
+    assert len(missed) <= session.sent <= len(missed) + 10
 
 
 async def test_blocked_node_is_cut_off(make_node: Factory) -> None:
@@ -140,3 +144,15 @@ async def test_blocked_node_is_cut_off(make_node: Factory) -> None:
     second = await offers.post(a.node, "offer", offer_content("After the block"))
     await wait_for(lambda: b.holds(second.id), what="B to get the new offer")
     assert not await c.holds(second.id)
+
+
+async def test_well_known_describes_the_node(make_node: Factory) -> None:
+    live = await make_node("Oakfield Primary")
+    url = f"{live.address}/.well-known/schoolmesh"
+    async with aiohttp.ClientSession() as client, client.get(url) as response:
+        assert response.status == 200
+        info = await response.json()
+    assert info["node_id"] == str(live.node.node_id)
+    assert info["name"] == "Oakfield Primary"
+    assert info["protocol_version"] == 1
+    assert "sessions-v1" in info["capabilities"]

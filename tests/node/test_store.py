@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from node.migrations import LATEST_VERSION
+from node.migrations import LATEST_VERSION, MIGRATIONS
 from node.store import Outcome, Store
 from protocol.entry import create_entry
 from protocol.errors import NotFoundError, SchemaError, SchemaTooNewError, StorageError
@@ -176,3 +176,39 @@ async def test_entries_after_returns_in_order(store: Store) -> None:
     await store.ingest(entries, NOW)
     page = await store.entries_after(key(2).node_id, 3, limit=4)
     assert [e.seq for e in page] == [4, 5, 6, 7]
+
+
+async def test_old_database_is_migrated_and_keeps_its_entries(tmp_path: Path) -> None:
+    """A database at schema 1 (the first release) opens and gains the later tables."""
+    path = tmp_path / "old.db"
+    entry = chain(key(2), 1)[0]
+    db = sqlite3.connect(path)
+    for statement in MIGRATIONS[0].split(";"):
+        db.execute(statement)
+    db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    db.execute("INSERT INTO schema_version VALUES (1)")
+    db.execute(
+        "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
+        " VALUES (?, ?, 1, 'offer', 0, ?, ?, ?, 0)",
+        (
+            bytes(entry.id),
+            bytes(entry.author),
+            entry.payload_bytes,
+            entry.signature,
+            entry.content_bytes,
+        ),
+    )
+    db.commit()
+    db.close()
+    store = await Store.open(path, create=False)
+    try:
+        assert await store.schema_version() == LATEST_VERSION
+        assert await store.get(entry.id) == entry
+        assert await store.fetch_all("SELECT * FROM partners") == []
+    finally:
+        await store.close()
+
+
+async def test_existing_node_database_is_not_created(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match="empty or not a schoolmesh database"):
+        await Store.open(tmp_path / "missing.db", create=False)
