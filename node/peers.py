@@ -103,6 +103,7 @@ class PeerManager:
 
     async def start(self) -> None:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
+        await self.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
         self._spawn(self._watch())
         await self._sync_partners()
 
@@ -324,7 +325,7 @@ class PeerManager:
         """Notice what other processes (the command line) commit, and act on it."""
         version = await self.store.data_version()
         heads = {a: h.seq for a, h in (await self.store.heads()).items()}
-        beat = 0
+        beat = now_ms()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), WATCH_INTERVAL)

@@ -3,11 +3,12 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import identity, offers, partners, run
+from cli.commands import demo, identity, offers, partners, run
 
 Register = Callable[[Any], None]
 
 REGISTRY: tuple[Register, ...] = (
+    demo.register,
     identity.register,
     run.register,
     partners.register,
