@@ -79,6 +79,34 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at INTEGER NOT NULL
     );
     """,
+    # 3: the search index of current offers and requests (node/search.py).
+    """
+    CREATE TABLE listings (
+        n         INTEGER PRIMARY KEY,       -- entries.n
+        author    BLOB NOT NULL,
+        side      TEXT NOT NULL,             -- 'offer' or 'request'
+        activity  TEXT NOT NULL,
+        country   TEXT,
+        phases    TEXT NOT NULL,             -- '|primary|secondary|'
+        focus     TEXT NOT NULL,
+        languages TEXT NOT NULL,
+        ends      TEXT,                      -- closing date or last date, YYYY-MM-DD
+        ts        INTEGER NOT NULL,
+        folded    TEXT NOT NULL              -- lower case, no accents
+    );
+    -- Each school's name and country from its newest profile, for filters and lists.
+    CREATE TABLE schools (
+        author  BLOB PRIMARY KEY,
+        seq     INTEGER NOT NULL,
+        name    TEXT NOT NULL,
+        country TEXT NOT NULL
+    );
+    CREATE VIRTUAL TABLE listing_text USING fts5 (
+        words, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
+#: The migration that created the search index, which is then filled from the entries.
+SEARCH_INDEX_VERSION = 3

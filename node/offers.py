@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from node.node import Node
+from node.search import Filters
 from protocol import kinds
 from protocol.entry import Entry
 from protocol.errors import NotFoundError, UserInputError
@@ -46,9 +47,25 @@ async def post(node: Node, side: Side, content: dict[str, Any]) -> Entry:
 
 async def listing(node: Node, side: Side) -> list[Listing]:
     """Every current offer (or request) this node holds, from any school, newest first."""
+    return await _with_schools(node, await node.store.current(side))
+
+
+async def search(
+    node: Node, query: str, filters: Filters, *, today: date | None = None, limit: int = 50
+) -> list[Listing]:
+    """Current offers and requests matching ``query``, best match first, then newest.
+
+    Withdrawn ones are gone from the index; those whose closing date or last date
+    is before ``today`` are left out.
+    """
+    day = (today or datetime.now(UTC).date()).isoformat()
+    return await _with_schools(node, await node.store.search(query, filters, day, limit))
+
+
+async def _with_schools(node: Node, entries: list[Entry]) -> list[Listing]:
     names: dict[bytes, tuple[str, str]] = {}
     result = []
-    for entry in await node.store.current(side):
+    for entry in entries:
         author = bytes(entry.author)
         if author not in names:
             profile = await node.store.latest_profile(entry.author) or {}

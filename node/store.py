@@ -22,7 +22,8 @@ from typing import Any
 
 import aiosqlite
 
-from node.migrations import LATEST_VERSION, MIGRATIONS
+from node import search
+from node.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
 from protocol.entry import Entry, create_entry, load_entry
 from protocol.errors import (
@@ -137,6 +138,11 @@ class Store:
                 for statement in script.split(";"):
                     if statement.strip():
                         await self._db.execute(statement)
+            if current < SEARCH_INDEX_VERSION <= LATEST_VERSION:
+                await self._index_listings(
+                    f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE kind IN (?, ?, ?)",
+                    (*search.SIDES, kinds.PROFILE),
+                )
             if row is None:
                 await self._db.execute(
                     "INSERT INTO schema_version (version) VALUES (?)", (LATEST_VERSION,)
@@ -291,6 +297,40 @@ class Store:
         accepted.append(entry)
         return IngestResult(entry.id, Outcome.STORED)
 
+    async def _index_listings(self, select: str, params: Sequence[Any]) -> None:
+        """Index the offers, requests and profiles that ``select`` (n + entry columns) finds."""
+        rows, schools = [], []
+        for n, *columns in await self.fetch_all(select, params):
+            entry = load_entry(*columns)
+            row = search.index_row(int(n), entry)
+            if row is not None:
+                rows.append(row)
+            school = search.school_row(entry)
+            if school is not None:
+                schools.append(school)
+        await self._db.executemany(search.UPSERT_SCHOOL, schools)
+        await self._db.executemany(search.INSERT_LISTING, rows)
+        await self._db.executemany(search.INSERT_TEXT, [(row[0], row[-1]) for row in rows])
+
+    async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
+        for table, column in (("listing_text", "rowid"), ("listings", "n")):
+            await self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
+
+    async def search(
+        self, query: str, filters: search.Filters, today: str, limit: int
+    ) -> list[Entry]:
+        """Current offers and requests matching ``query`` and ``filters``, best first."""
+        sql, params = search.build_query(query, filters, today)
+        try:
+            numbers = [row[0] for row in await self.fetch_all(sql, [*params, limit])]
+        except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
+            raise UserInputError(f"cannot search for {query!r}: {exc}") from exc
+        entries = []
+        for n in numbers:
+            row = await self.fetch_one(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE n = ?", (n,))
+            entries.append(load_entry(*row))
+        return entries
+
     async def _held_at(self, author: NodeId, seq: int) -> Entry | None:
         row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
@@ -330,6 +370,11 @@ class Store:
                 for e in entries
             ],
         )
+        await self._index_listings(
+            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE kind IN (?, ?, ?) AND id IN "
+            f"({','.join('?' * len(entries))})",
+            [*search.SIDES, kinds.PROFILE, *(bytes(e.id) for e in entries)],
+        )
         newest = {bytes(e.author): e for e in entries}  # entries come in log order
         self._touched.update(newest)
         await self._db.executemany(
@@ -349,7 +394,8 @@ class Store:
             "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
             (target, author, bytes(withdrawal.id)),
         )
-        # Only the author may withdraw an entry: the author check is in the WHERE.
+        # Only the author may withdraw an entry: the author check is in the WHEREs.
+        await self._unindex("SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
         await self._db.execute(
             "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
         )
@@ -367,6 +413,9 @@ class Store:
             await self._db.execute(
                 "UPDATE entries SET content = ? WHERE id = ?",
                 (entry.content_bytes, bytes(entry.id)),
+            )
+            await self._index_listings(
+                f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
             )
 
     # -- reading ------------------------------------------------------------------
@@ -450,6 +499,8 @@ class Store:
 
     async def delete_author(self, author: NodeId) -> None:
         """Drop every entry of ``author`` (call inside :meth:`write`)."""
+        await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
+        await self._db.execute("DELETE FROM schools WHERE author = ?", (bytes(author),))
         for table in ("entries", "heads", "withdrawals", "equivocations"):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
 

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import demo, identity, offers, partners, run
+from cli.commands import demo, identity, offers, partners, run, search
 
 Register = Callable[[Any], None]
 
@@ -13,6 +13,7 @@ REGISTRY: tuple[Register, ...] = (
     run.register,
     partners.register,
     *offers.REGISTER,
+    search.register,
 )
 
 #: Entry field names as the command-line flags that set them, for error messages.

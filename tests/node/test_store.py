@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from node.migrations import LATEST_VERSION, MIGRATIONS
+from node.search import Filters
 from node.store import Outcome, Store
 from protocol.entry import create_entry
 from protocol.errors import NotFoundError, SchemaError, SchemaTooNewError, StorageError
@@ -205,6 +206,8 @@ async def test_old_database_is_migrated_and_keeps_its_entries(tmp_path: Path) ->
         assert await store.schema_version() == LATEST_VERSION
         assert await store.get(entry.id) == entry
         assert await store.fetch_all("SELECT * FROM partners") == []
+        # The search index added later is filled from the entries already held.
+        assert await store.search("offer", Filters(), "2026-01-01", 10) == [entry]
     finally:
         await store.close()
 

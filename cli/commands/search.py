@@ -1,0 +1,59 @@
+"""``schoolmesh search``: find offers and requests across the network."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cli.commands.common import data_option, json_option, open_node, print_json
+from node import offers
+from node.search import Filters
+from protocol import kinds
+
+
+def register(sub: Any) -> None:
+    search = sub.add_parser(
+        "search",
+        parents=[data_option(), json_option()],
+        help="find offers and requests from any school this node knows",
+        description="Search the words of every current offer and request this node holds "
+        "(accents and letter case do not matter), best match first, then newest. Withdrawn "
+        "ones, and those whose closing or last date has passed, are left out.",
+    )
+    search.add_argument("query", metavar="QUERY", nargs="?", default="", help="words to find")
+    search.add_argument(
+        "--kind",
+        choices=(*kinds.ACTIVITIES, kinds.OFFER, kinds.REQUEST),
+        help="a kind of collaboration, or 'offer' / 'request' for one side only",
+    )
+    search.add_argument("--phase", choices=kinds.PHASES)
+    search.add_argument("--focus", help="a focus area, e.g. phonics")
+    search.add_argument("--language", help="a language code, e.g. fr")
+    search.add_argument("--country", metavar="CC", help="the posting school's country, e.g. FR")
+    search.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    search.set_defaults(handler=_search)
+
+
+async def _search(args: argparse.Namespace) -> None:
+    side = args.kind if args.kind in (kinds.OFFER, kinds.REQUEST) else None
+    filters = Filters(
+        side=side,
+        activity=None if side else args.kind,
+        phase=args.phase,
+        focus=args.focus,
+        language=args.language,
+        country=args.country.upper() if args.country else None,
+    )
+    async with await open_node(args) as node:
+        found = await offers.search(node, args.query, filters, limit=args.limit)
+    if args.json:
+        print_json([item.as_json() for item in found])
+        return
+    if not found:
+        print("Nothing found.")
+    for item in found:
+        row = item.as_json()
+        print(
+            f"{row['id'][:12]}  {row['side']:<7}  {row['kind']:<15}  {row['title']}"
+            f"  ({row['school']}, {row['country']})"
+        )

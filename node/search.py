@@ -1,0 +1,136 @@
+"""Full-text search over offers and requests (SQLite FTS5), with filters.
+
+The index holds one row per current offer or request: its words, folded to
+lower case without accents (so "ecole" finds "École"), in an FTS5 table ranked
+by bm25, and the filter values in a plain table. Scripts written without spaces
+between words (Chinese, Japanese, Thai) have no word boundaries FTS5 can use, so
+terms in them are matched as substrings of the folded text instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from protocol import kinds
+from protocol.entry import Entry
+
+SIDES = (kinds.OFFER, kinds.REQUEST)
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, compatibility forms unified."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _tags(values: Any) -> str:
+    """``|a|b|`` so that one tag can be matched exactly with LIKE '%|a|%'."""
+    return "|" + "|".join(values) + "|" if values else ""
+
+
+def school_row(entry: Entry) -> tuple[Any, ...] | None:
+    """The ``schools`` row for a profile entry, or None for other entries."""
+    if entry.kind != kinds.PROFILE or entry.content is None:
+        return None
+    return (bytes(entry.author), entry.seq, entry.content["name"], entry.content["country"])
+
+
+UPSERT_SCHOOL = (
+    "INSERT INTO schools (author, seq, name, country) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (author) DO UPDATE SET seq = excluded.seq, name = excluded.name, "
+    "country = excluded.country WHERE excluded.seq > schools.seq"
+)
+
+
+def index_row(n: int, entry: Entry) -> tuple[Any, ...] | None:
+    """The listing row for a stored offer or request, or None for other entries."""
+    content = entry.content
+    if entry.kind not in SIDES or content is None:
+        return None
+    words = " ".join(
+        [
+            content.get("title", ""),
+            content.get("text", ""),
+            content.get("activity", ""),
+            content.get("region", ""),
+            *content.get("focus", []),
+            *content.get("subjects", []),
+        ]
+    )
+    return (
+        n,
+        bytes(entry.author),
+        entry.kind,
+        content.get("activity", ""),
+        content.get("country"),
+        _tags(content.get("phases")),
+        _tags(content.get("focus")),
+        _tags(content.get("languages")),
+        min(filter(None, [content.get("closes"), content.get("to")]), default=None),
+        entry.payload.timestamp,
+        fold(words),
+    )
+
+
+INSERT_LISTING = (
+    "INSERT OR REPLACE INTO listings (n, author, side, activity, country, phases, focus, "
+    "languages, ends, ts, folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_TEXT = "INSERT INTO listing_text (rowid, words) VALUES (?, ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    side: str | None = None  # "offer" or "request"
+    activity: str | None = None
+    phase: str | None = None
+    focus: str | None = None
+    language: str | None = None
+    country: str | None = None
+
+
+def _unspaced(term: str) -> bool:
+    """True for terms in scripts written without spaces between words."""
+    return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
+
+
+def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any]]:
+    """SQL returning entry numbers (``entries.n``), best match first, then newest."""
+    terms = [t for t in re.split(r"[\s\"'*^():]+", fold(query)) if t]
+    words = [t for t in terms if not _unspaced(t)]
+    where = ["(l.ends IS NULL OR l.ends >= ?)"]
+    params: list[Any] = [today]
+    for term in terms:
+        if _unspaced(term):
+            where.append("l.folded LIKE ?")
+            params.append(f"%{term}%")
+    if filters.country:  # where the activity is, else where the school is
+        school_country = "(SELECT s.country FROM schools AS s WHERE s.author = l.author)"
+        where.append(f"COALESCE(l.country, {school_country}) = ?")
+        params.append(filters.country)
+    for column, value in (("side", filters.side), ("activity", filters.activity)):
+        if value:
+            where.append(f"l.{column} = ?")
+            params.append(value)
+    for column, value in (
+        ("phases", filters.phase),
+        ("focus", filters.focus),
+        ("languages", filters.language),
+    ):
+        if value:
+            where.append(f"l.{column} LIKE ?")
+            params.append(f"%|{value}|%")
+    if words:
+        # Each word must appear; the last may be the start of a word (typing ahead).
+        match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+        sql = (
+            "SELECT l.n FROM listing_text JOIN listings AS l ON l.n = listing_text.rowid "
+            f"WHERE listing_text MATCH ? AND {' AND '.join(where)} "
+            "ORDER BY bm25(listing_text), l.ts DESC LIMIT ?"
+        )
+        return sql, [match.strip(), *params]
+    sql = f"SELECT l.n FROM listings AS l WHERE {' AND '.join(where)} ORDER BY l.ts DESC LIMIT ?"
+    return sql, params

@@ -1,0 +1,115 @@
+"""Full-text search with filters over offers and requests, on a real database."""
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node import offers
+from node.node import Node
+from node.search import Filters
+from protocol.entry import create_entry
+from tests.helpers import key
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    opened = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    yield opened
+    await opened.close()
+
+
+async def post(node: Node, title: str, side: str = "offer", **fields: Any) -> str:
+    content = {"activity": fields.pop("activity", "observation"), "title": title, **fields}
+    return str((await offers.post(node, side, content)).id)  # type: ignore[arg-type]
+
+
+async def titles(node: Node, query: str, **filters: Any) -> list[str]:
+    found = await offers.search(node, query, Filters(**filters), today=TODAY)
+    return [item.as_json()["title"] for item in found]
+
+
+async def test_accents_and_case_do_not_matter(node: Node) -> None:
+    await post(node, "Leçon de phonics à l'École Jules Verne")
+    await post(node, "Maths mastery in Year 5")
+    assert await titles(node, "ecole") == ["Leçon de phonics à l'École Jules Verne"]
+    assert await titles(node, "LECON") == ["Leçon de phonics à l'École Jules Verne"]
+    assert await titles(node, "école") == ["Leçon de phonics à l'École Jules Verne"]
+
+
+async def test_every_word_must_match_and_the_last_may_be_a_prefix(node: Node) -> None:
+    await post(node, "Maths mastery in Year 5")
+    await post(node, "Maths moderation cluster")
+    assert await titles(node, "maths mast") == ["Maths mastery in Year 5"]
+    assert sorted(await titles(node, "maths")) == [
+        "Maths mastery in Year 5",
+        "Maths moderation cluster",
+    ]
+
+
+async def test_non_latin_scripts(node: Node) -> None:
+    await post(node, "数学の授業を見学したい", side="request")
+    await post(node, "Урок математики в пятом классе")
+    assert await titles(node, "数学") == ["数学の授業を見学したい"]
+    assert await titles(node, "математики") == ["Урок математики в пятом классе"]
+
+
+async def test_relevance_first_then_newest(node: Node) -> None:
+    await post(node, "Phonics phonics phonics: a whole morning", text="phonics")
+    await post(node, "Reading lesson A", text="some phonics too")
+    await post(node, "Reading lesson B", text="some phonics too")  # posted later
+    found = await titles(node, "phonics")
+    assert found[0] == "Phonics phonics phonics: a whole morning"
+    assert found[1:] == ["Reading lesson B", "Reading lesson A"]
+
+
+async def test_filters(node: Node) -> None:
+    await post(node, "Primary phonics", phases=["primary"], focus=["phonics"], languages=["en"])
+    await post(
+        node,
+        "Secondary leadership",
+        activity="shadowing",
+        phases=["secondary"],
+        focus=["leadership"],
+        languages=["fr"],
+    )
+    await post(node, "Looking for phonics", side="request", phases=["primary"])
+    assert await titles(node, "", phase="secondary") == ["Secondary leadership"]
+    assert await titles(node, "", focus="phonics") == ["Primary phonics"]
+    assert await titles(node, "", language="fr") == ["Secondary leadership"]
+    assert await titles(node, "", activity="shadowing") == ["Secondary leadership"]
+    assert await titles(node, "phonics", side="request") == ["Looking for phonics"]
+    assert await titles(node, "", country="GB") != []
+    assert await titles(node, "", country="FR") == []
+
+
+async def test_withdrawn_and_past_ones_are_left_out(node: Node) -> None:
+    gone = await post(node, "Withdrawn visit", activity="visit")
+    await post(node, "Closed visit", activity="visit", closes="2026-11-22")
+    await post(node, "Past visit", activity="visit", **{"from": "2026-01-01", "to": "2026-02-01"})
+    await post(node, "Open visit", activity="visit", closes="2026-11-23")
+    await offers.withdraw(node, "offer", gone)
+    assert await titles(node, "visit") == ["Open visit"]
+
+
+async def test_entries_from_other_schools_are_found(node: Node) -> None:
+    other = create_entry(
+        key(5),
+        seq=1,
+        prev=None,
+        timestamp=1,
+        kind="request",
+        content={"activity": "moderation", "title": "Year 6 writing moderation"},
+    )
+    await node.store.ingest([other], 2)
+    assert await titles(node, "moderation") == ["Year 6 writing moderation"]
+
+
+async def test_a_query_fts_cannot_parse_is_a_clear_error_or_empty(node: Node) -> None:
+    await post(node, "Anything")
+    for query in ['"', "AND", "*", "NEAR(", "a:b", "-", "OR OR"]:
+        assert await titles(node, query) in ([], ["Anything"])
