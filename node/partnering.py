@@ -57,7 +57,7 @@ async def add_partner(node: Node, code: str) -> Invite:
                 invite=raw,
             )
         except HandshakeError as exc:
-            raise UserInputError(f"the other school's node refused: {exc}") from exc
+            raise UserInputError(str(exc)) from exc
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:
             raise UnreachableError(
                 f"could not reach the other school's node at {invite.address} ({exc}): "

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 HANDSHAKE_TIMEOUT = 10.0
 WATCH_INTERVAL = 0.25
+CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 
 
@@ -71,7 +72,10 @@ class WebSocketTransport:
         return data
 
     async def close(self) -> None:
-        await self.ws.close()
+        # A peer that is itself stopping may never answer the closing handshake:
+        # wait a moment for it, not aiohttp's default ten seconds.
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(self.ws.close(), CLOSE_TIMEOUT)
 
 
 class PeerManager:
@@ -109,6 +113,9 @@ class PeerManager:
 
     async def stop(self) -> None:
         self._stopping = True
+        for peer in list(self.sessions):  # so that `status` does not show them connected
+            await self.book.set_status(peer, connected=False, behind=0, error=None, now_ms=now_ms())
+        await self.store.set_setting(HEARTBEAT_SETTING, None)
         for task in [*self._dialers.values(), *self._tasks]:
             task.cancel()
         for task in self._session_tasks:
@@ -291,7 +298,7 @@ class PeerManager:
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)
         kick = self._kicks[peer]
-        while True:
+        while not self._stopping:
             existing = self.sessions.get(peer)
             if existing is not None:
                 await existing.closed.wait()
@@ -305,7 +312,9 @@ class PeerManager:
                     continue
             try:
                 await self._dial(peer, address)
-            except (OSError, aiohttp.ClientError, TimeoutError, ProtocolError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: back off and try again, never give up
                 backoff.failure()
                 log.info("could not reach %s at %s: %s", peer, address, exc)
                 await self.book.set_status(
@@ -326,7 +335,9 @@ class PeerManager:
         version = await self.store.data_version()
         heads = {a: h.seq for a, h in (await self.store.heads()).items()}
         beat = now_ms()
-        while True:
+        # The flag, not only cancellation, ends these loops: in Python 3.11 a
+        # wait_for() finishing just as its task is cancelled can swallow the cancel.
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), WATCH_INTERVAL)
             changed_here = self._changed.is_set()

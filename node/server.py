@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 
@@ -12,6 +13,7 @@ from node.node import Node
 from node.partners import ADDRESS_SETTING
 from node.peers import PeerManager
 from protocol import PROTOCOL_VERSION
+from protocol.errors import UserInputError
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +72,25 @@ class NodeService:
         await self._runner.setup()
         if listen:
             site = web.TCPSite(self._runner, host, port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                await self._runner.cleanup()
+                raise UserInputError(
+                    f"cannot listen on {host} port {port} ({exc.strerror}): is another node "
+                    "running there? Choose another port with --port"
+                ) from exc
             bound = self._runner.addresses[0]
             self.address = f"http://{bound[0]}:{bound[1]}"
-            self.peers.address = address or self.address
-            await self.node.store.set_setting(ADDRESS_SETTING, self.peers.address.encode())
+            if address is None and ipaddress.ip_address(bound[0]).is_unspecified:
+                # 0.0.0.0 is no address another school can dial: advertise none
+                # rather than a wrong one; invites then ask for --address.
+                log.warning("listening on all interfaces: give --address so partners can dial")
+                self.peers.address = None
+            else:
+                self.peers.address = address or self.address
+            advertised = self.peers.address.encode() if self.peers.address else None
+            await self.node.store.set_setting(ADDRESS_SETTING, advertised)
         else:
             await self.node.store.set_setting(ADDRESS_SETTING, None)
         await self.peers.start()

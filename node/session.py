@@ -144,8 +144,9 @@ class PeerSession:
         entries: list[bytes] = []
         last: dict[bytes, int] = {}
         size = 0
+        full = False
         store = self.host.store
-        while self._dirty and len(entries) < frames.MAX_BATCH_ENTRIES and size < BATCH_BYTES:
+        while self._dirty and not full and len(entries) < frames.MAX_BATCH_ENTRIES:
             author = self._dirty.pop()
             if author in self._declined:
                 continue
@@ -154,6 +155,7 @@ class PeerSession:
             rows = await store.wire_after(author, known, room)
             for seq, wire in rows:
                 if size + len(wire) > BATCH_BYTES and entries:
+                    full = True  # the rest goes in the next batch
                     break
                 entries.append(wire)
                 size += len(wire)
@@ -250,7 +252,9 @@ class PeerSession:
         self._window.release()
         acked = {a: s for a, s in ack.heads}
         for author, last_sent in sent.items():
-            held = acked.get(author, 0)
+            if author not in acked:
+                continue  # the peer said nothing of it: keep our view
+            held = acked[author]
             if held >= last_sent:
                 # Later batches may already be on their way: never move the view back.
                 self.peer_clock[author] = max(held, self.peer_clock.get(author, 0))

@@ -186,7 +186,8 @@ def decode(data: bytes) -> Frame:
             f"frame version {body.get('v')!r} is not supported (this node speaks {FRAME_VERSION})",
             code="unsupported-version",
         )
-    cls = FRAME_TYPES.get(body.get("t"))  # type: ignore[arg-type]
+    kind = body.get("t")
+    cls = FRAME_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise DecodeError(f"unknown frame type {body.get('t')!r}", code="bad-frame")
     known = {f.name for f in fields(cls)}

@@ -219,7 +219,10 @@ async def _status(args: argparse.Namespace) -> None:
         else ("running (outbound only)" if running else "not running")
     )
     print(f"{me.name}: {state}")
-    print(f"{entries} entries from {authors} schools; {len(peers)} partners")
+    print(
+        f"{_count(entries, 'entry', 'entries')} from {_count(authors, 'school', 'schools')}; "
+        f"{_count(len(peers), 'partner', 'partners')}"
+    )
     for peer in peers:
         seen = "connected" if peer["connected"] else f"last seen {peer['last_seen'] or 'never'}"
         behind = f", {peer['behind']} entries to fetch" if peer["behind"] else ""
@@ -231,3 +234,7 @@ async def _status(args: argparse.Namespace) -> None:
             "(its key may be copied or its data restored from an old backup); both are kept "
             "as evidence: see `schoolmesh status --json`"
         )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

@@ -11,6 +11,7 @@ import pytest
 from node import offers
 from node.clock import now_ms
 from node.partners import PeerBook
+from protocol.entry import Entry, create_entry
 from tests.helpers import chain, key, offer_content
 from tests.network import LiveNode, partner, sparse_graph, wait_for
 
@@ -156,3 +157,20 @@ async def test_well_known_describes_the_node(make_node: Factory) -> None:
     assert info["name"] == "Oakfield Primary"
     assert info["protocol_version"] == 1
     assert "sessions-v1" in info["capabilities"]
+
+
+async def test_large_entries_are_sent_in_several_batches(make_node: Factory) -> None:
+    """Entries near the size limit fill a batch after a few; the rest follow."""
+    a, b = await make_node("A"), await make_node("B")
+    signer = key(8)
+    log: list[Entry] = []
+    for seq in range(1, 121):
+        content = {**offer_content(f"Big {seq}"), "text": "x" * 9_500}
+        prev = log[-1].id if log else None
+        entry = create_entry(
+            signer, seq=seq, prev=prev, timestamp=now_ms(), kind="offer", content=content
+        )
+        log.append(entry)
+    await a.node.store.ingest(log, now_ms())
+    await partner(a, b)
+    await wait_for(lambda: b.holds(log[-1].id), within=30, what="all big entries at B")
