@@ -58,3 +58,21 @@ def test_oversized_frame_refused() -> None:
 def test_not_a_map_refused() -> None:
     with pytest.raises(DecodeError):
         frames.decode(codec.encode([1, 2]))
+
+
+def test_worked_hello_example_in_the_spec_is_true() -> None:
+    """docs/protocol.md shows a hello frame byte by byte; it must be what we send."""
+    import re
+    from pathlib import Path
+
+    from protocol.keys import NodeKey
+
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    section = doc[doc.index("**Hello** (105 bytes):") :]
+    block = section[
+        section.index("```text") + 7 : section.index("```", section.index("```text") + 7)
+    ]
+    shown = re.sub(r"\s+", "", block)
+    dialler = NodeKey(bytes([0x01]) * 32)
+    hello = frames.Hello(bytes(dialler.node_id), bytes([0x02]) * 32, 1_790_000_000_000)
+    assert frames.encode(hello).hex() == shown
