@@ -94,6 +94,7 @@ class PeerManager:
         self._progress_shown = False
         self._last_report: dict[NodeId, int] = {}
         self._session_tasks: set[asyncio.Task[Any]] = set()
+        self._dial_addresses: dict[NodeId, str] = {}
         self._changed = asyncio.Event()
         store.add_listener(self._on_commit)
 
@@ -113,16 +114,16 @@ class PeerManager:
 
     async def stop(self) -> None:
         self._stopping = True
-        for peer in list(self.sessions):  # so that `status` does not show them connected
-            await self.book.set_status(peer, connected=False, behind=0, error=None, now_ms=now_ms())
-        await self.store.set_setting(HEARTBEAT_SETTING, None)
-        for task in [*self._dialers.values(), *self._tasks]:
-            task.cancel()
-        for task in self._session_tasks:
-            task.cancel()  # each session finishes storing the batch in hand (shielded)
+        connected = list(self.sessions)
+        for task in [*self._dialers.values(), *self._tasks, *self._session_tasks]:
+            task.cancel()  # a session finishes storing the batch in hand (shielded)
         pending = [*self._dialers.values(), *self._tasks, *self._session_tasks]
         if pending:
             await asyncio.wait(pending, timeout=10)
+        # Only now, with no task left to write after us: tell `status` we stopped.
+        for peer in connected:
+            await self.book.set_status(peer, connected=False, behind=0, error=None, now_ms=now_ms())
+        await self.store.set_setting(HEARTBEAT_SETTING, None)
         if self._client is not None:
             await self._client.close()
 
@@ -213,6 +214,8 @@ class PeerManager:
 
     async def accept(self, request: web.Request) -> web.StreamResponse:
         """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
+        if self._stopping:
+            raise web.HTTPServiceUnavailable(text="this node is stopping")
         ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
         await ws.prepare(request)
         transport = WebSocketTransport(ws)
@@ -285,7 +288,7 @@ class PeerManager:
             if partner.state == "partner":
                 wanted[partner.node_id] = partner.address
         for peer in list(self._dialers):
-            if peer not in wanted or wanted[peer] is None:
+            if wanted.get(peer) != self._dial_addresses.get(peer):  # removed, or moved
                 self._dialers.pop(peer).cancel()
         for peer, session in list(self.sessions.items()):
             if peer not in wanted:
@@ -293,6 +296,7 @@ class PeerManager:
         for peer, address in wanted.items():
             if address and peer not in self._dialers and not self._stopping:
                 self._kicks[peer] = asyncio.Event()
+                self._dial_addresses[peer] = address
                 self._dialers[peer] = asyncio.create_task(self._dial_loop(peer, address))
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
@@ -307,7 +311,8 @@ class PeerManager:
             if delay:
                 kick.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(kick.wait(), delay)  # the peer dialled us: try now
+                    async with asyncio.timeout(delay):
+                        await kick.wait()  # the peer dialled us: try now
                 if peer in self.sessions:
                     continue
             try:
@@ -316,10 +321,11 @@ class PeerManager:
                 raise
             except Exception as exc:  # any failure: back off and try again, never give up
                 backoff.failure()
-                log.info("could not reach %s at %s: %s", peer, address, exc)
-                await self.book.set_status(
-                    peer, connected=False, behind=0, error=str(exc)[:300], now_ms=now_ms()
-                )
+                log.info("session with %s at %s failed: %s", peer, address, exc)
+                with contextlib.suppress(Exception):  # status is a report: never fatal
+                    await self.book.set_status(
+                        peer, connected=False, behind=0, error=str(exc)[:300], now_ms=now_ms()
+                    )
 
     async def _dial(self, peer: NodeId, address: str) -> None:
         assert self._client is not None
@@ -339,7 +345,8 @@ class PeerManager:
         # wait_for() finishing just as its task is cancelled can swallow the cancel.
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), WATCH_INTERVAL)
+                async with asyncio.timeout(WATCH_INTERVAL):
+                    await self._changed.wait()
             changed_here = self._changed.is_set()
             self._changed.clear()
             now = now_ms()

@@ -111,12 +111,20 @@ class Store:
         return store
 
     async def close(self) -> None:
-        """Checkpoint the write-ahead log into the main file and close."""
+        """Checkpoint the write-ahead log into the main file and close.
+
+        PASSIVE: copy what no reader still needs, without waiting for (or blocking)
+        another process that has the file open; the last one to close empties it.
+        """
         async with self._write_lock:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             await self._db.close()
 
     async def _migrate(self, path: Path, create: bool) -> None:
+        if await self.fetch_one("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"):
+            row = await self.fetch_one("SELECT version FROM schema_version")
+            if row is not None and int(row[0]) == LATEST_VERSION:
+                return  # current: no need to take the write lock (a node may be running)
         async with self.write():
             if not create and not await self.fetch_one(
                 "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
@@ -167,7 +175,7 @@ class Store:
         """
         async with self._write_lock:
             try:
-                await self._db.execute("BEGIN IMMEDIATE")
+                await self._begin()
                 self._touched = set()
                 yield
             except BaseException:
@@ -176,6 +184,21 @@ class Store:
             await asyncio.shield(self._db.execute("COMMIT"))
             for listener in self._listeners:
                 listener(self._touched)
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, retried while another process holds the write lock.
+
+        busy_timeout covers most waits, but SQLite returns "locked" at once in some
+        cases (such as recovering the log after a crash), so retry for a while.
+        """
+        for attempt in range(100):
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
+                    raise
+                await asyncio.sleep(0.1)
 
     async def _rollback(self) -> None:
         with contextlib.suppress(sqlite3.OperationalError):  # BEGIN never ran: nothing to undo

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import partnering
 from node.clock import now_ms
 from node.node import Node
 from node.partners import PeerBook
@@ -84,6 +83,8 @@ def register(sub: Any) -> None:
 
 
 async def _invite_create(args: argparse.Namespace) -> None:
+    from node import partnering  # imports aiohttp, slow: only where needed
+
     expires_in = duration_ms(args.expires)
     async with await open_node(args) as node:
         code, expires = await partnering.create_invite(
@@ -99,6 +100,8 @@ async def _invite_create(args: argparse.Namespace) -> None:
 
 
 async def _partner_add(args: argparse.Namespace) -> None:
+    from node import partnering  # imports aiohttp, slow: only where needed
+
     async with await open_node(args) as node:
         invite = await partnering.add_partner(node, args.code)
     print(f"Partnered with node {invite.node} (fingerprint {invite.node.fingerprint}).")
@@ -114,6 +117,8 @@ async def _names(node: Node) -> dict[NodeId, tuple[str, str]]:
 
 
 async def _partner_list(args: argparse.Namespace) -> None:
+    from node import partnering  # imports aiohttp, slow: only where needed
+
     async with await open_node(args) as node:
         book = PeerBook(node.store)
         partners = await book.list()
@@ -163,6 +168,8 @@ async def _partner_block(args: argparse.Namespace) -> None:
 
 
 async def _status(args: argparse.Namespace) -> None:
+    from node import partnering  # imports aiohttp, slow: only where needed
+
     async with await open_node(args) as node:
         me = await node.identity()
         book = PeerBook(node.store)
