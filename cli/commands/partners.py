@@ -37,11 +37,16 @@ def register(sub: Any) -> None:
     invite_actions = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = invite_actions.add_parser(
         "create",
-        parents=[data_option(), json_option()],
+        parents=[data_option()],
         help="make a single-use invite code for another school",
         description="Make a signed, single-use invite code. Send it to the other school "
         "(email, phone); they run `schoolmesh partner add CODE`. The code is the last line "
         "printed.",
+    )
+    create.add_argument(
+        "--json",
+        action="store_true",
+        help="print {code, expires} as JSON; the code is still the last line on its own",
     )
     create.add_argument("--expires", default="7d", help="valid for, e.g. 7d, 12h, 30m (default 7d)")
     create.add_argument("--address", metavar="URL", help="the address the other school dials")
