@@ -68,6 +68,7 @@ class PeerSession:
         self._window = asyncio.Semaphore(WINDOW)
         self._in_flight: dict[int, dict[bytes, int]] = {}  # batch -> author -> last seq sent
         self._next_batch = 1
+        self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._strikes = 0
         self._bytes = TokenBucket(BYTES_PER_S, 2 * BYTES_PER_S)
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
@@ -119,7 +120,7 @@ class PeerSession:
 
     async def _send_clock(self) -> None:
         heads = await self.host.store.heads()
-        pairs = [[bytes(a), h.seq] for a, h in heads.items()]
+        pairs = [[bytes(a), h.seq, bytes(h.id)] for a, h in heads.items()]
         step = frames.MAX_CLOCK_PAIRS
         chunks = [pairs[i : i + step] for i in range(0, len(pairs), step)] or [[]]
         for i, chunk in enumerate(chunks):
@@ -201,8 +202,10 @@ class PeerSession:
 
     async def _handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.Clock):
-            for author, seq in frame.heads:
+            for author, seq, *head_id in frame.heads:
                 self.peer_clock[author] = max(seq, self.peer_clock.get(author, 0))
+                if head_id:
+                    await self._compare_heads(author, seq, head_id[0])
             if frame.final:
                 heads = await self.host.store.heads()
                 self.mark_dirty(
@@ -220,6 +223,20 @@ class PeerSession:
             )
         else:
             raise ProtocolError(f"unexpected {frame.TYPE} frame in a session", code="bad-frame")
+
+    async def _compare_heads(self, author: bytes, seq: int, head_id: bytes) -> None:
+        """If we hold another entry under the peer's newest number, show it to the peer.
+
+        Both nodes then hold both entries' evidence: the peer detects the fork when
+        it stores ours, and we when it sends its own back the same way.
+        """
+        mine = await self.host.store.entry_at(NodeId(author), seq)
+        if mine is None or bytes(mine.id) == head_id:
+            return
+        batch = self._next_batch
+        self._next_batch += 1
+        self._evidence.add(batch)
+        await self._send(frames.Entries(batch, [mine.encode()]))
 
     async def _receive_entries(self, frame: frames.Entries) -> None:
         now = now_ms()
@@ -246,6 +263,9 @@ class PeerSession:
         self.host.progress(self)
 
     def _acknowledged(self, ack: frames.Ack) -> None:
+        if ack.batch in self._evidence:
+            self._evidence.discard(ack.batch)  # sent outside the window
+            return
         sent = self._in_flight.pop(ack.batch, None)
         if sent is None:
             raise ProtocolError(f"ack for unknown batch {ack.batch}", code="bad-frame")

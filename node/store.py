@@ -354,6 +354,10 @@ class Store:
             entries.append(load_entry(*row))
         return entries
 
+    async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
+        """The entry held under ``author`` and ``seq``, if any."""
+        return await self._held_at(author, seq)
+
     async def _held_at(self, author: NodeId, seq: int) -> Entry | None:
         row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",

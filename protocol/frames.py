@@ -98,10 +98,15 @@ class Ready(Frame):
 
 @dataclass(frozen=True, slots=True)
 class Clock(Frame):
-    """My vector clock (author -> newest sequence held), in one or more frames."""
+    """My vector clock (author -> newest sequence held), in one or more frames.
+
+    A pair may carry a third element, the id of that newest entry, so that two
+    nodes holding different entries under one number (a fork) notice it even
+    though neither lacks anything by number.
+    """
 
     TYPE: ClassVar[str] = "clock"
-    heads: list[list[Any]]  # [[author (32 bytes), seq], ...]
+    heads: list[list[Any]]  # [[author (32 bytes), seq, head id (32 bytes, optional)], ...]
     final: bool = True
 
     def __post_init__(self) -> None:
@@ -110,10 +115,12 @@ class Clock(Frame):
         for pair in self.heads:
             if not isinstance(pair, list):
                 raise DecodeError("a clock pair is [author, sequence]", code="bad-frame")
-            if len(pair) != 2:
-                raise DecodeError("a clock pair is [author, sequence]", code="bad-frame")
+            if len(pair) not in (2, 3):
+                raise DecodeError("a clock pair is [author, sequence, id?]", code="bad-frame")
             _check_bytes("author", pair[0], ID_SIZE)
             _check_int("seq", pair[1])
+            if len(pair) == 3:
+                _check_bytes("head id", pair[2], ID_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +153,7 @@ class Ack(Frame):
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch)
-        Clock(self.heads)  # same shape
+        Clock(self.heads)  # same shape (ids are not sent in acks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,3 +174,31 @@ async def test_large_entries_are_sent_in_several_batches(make_node: Factory) -> 
     await a.node.store.ingest(log, now_ms())
     await partner(a, b)
     await wait_for(lambda: b.holds(log[-1].id), within=30, what="all big entries at B")
+
+
+async def test_fork_already_held_on_both_sides_is_detected(make_node: Factory) -> None:
+    """Two nodes that each hold a different entry 2 of one author notice on meeting,
+    although neither lacks anything by number."""
+    a, b = await make_node("A"), await make_node("B")
+    first = chain(key(9), 1)[0]
+    forks = [
+        create_entry(
+            key(9),
+            seq=2,
+            prev=first.id,
+            timestamp=now_ms(),
+            kind="offer",
+            content=offer_content(title),
+        )
+        for title in ("One version", "Another version")
+    ]
+    await a.node.store.ingest([first, forks[0]], now_ms())
+    await b.node.store.ingest([first, forks[1]], now_ms())
+    await partner(a, b)
+
+    async def both_report() -> bool:
+        return all([len(await n.node.store.equivocations()) == 1 for n in (a, b)])
+
+    await wait_for(both_report, what="both nodes to record the fork")
+    (record,) = await a.node.store.equivocations()
+    assert {record.first, record.second} == {forks[0].encode(), forks[1].encode()}
