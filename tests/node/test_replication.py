@@ -1,5 +1,6 @@
 """Replication between real nodes on loopback: gossip, relay, catch-up, withdrawals."""
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -202,3 +203,20 @@ async def test_fork_already_held_on_both_sides_is_detected(make_node: Factory) -
     await wait_for(both_report, what="both nodes to record the fork")
     (record,) = await a.node.store.equivocations()
     assert {record.first, record.second} == {forks[0].encode(), forks[1].encode()}
+
+
+async def test_removed_partner_is_no_longer_synced(make_node: Factory) -> None:
+    a, b = await make_node("A"), await make_node("B")
+    await partner(a, b)
+    first = await offers.post(a.node, "offer", offer_content("While partners"))
+    await wait_for(lambda: b.holds(first.id), what="B to get the first offer")
+    await PeerBook(a.node.store).remove(b.node.node_id)
+
+    async def disconnected() -> bool:
+        return not a.service.peers.sessions and not b.service.peers.sessions
+
+    await wait_for(disconnected, what="the session to end")
+    later = await offers.post(a.node, "offer", offer_content("After the partnership"))
+    await asyncio.sleep(1.5)  # B keeps dialling; A refuses it
+    assert not await b.holds(later.id)
+    assert not a.service.peers.sessions
