@@ -16,6 +16,9 @@ from protocol.entry import Entry
 from protocol.errors import AlreadyInitialisedError, NotInitialisedError, StorageError
 from protocol.keys import NodeId, NodeKey
 
+#: The node id written at ``init``, so a key and a database from different nodes are refused.
+NODE_ID_SETTING = "node_id"
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -59,6 +62,7 @@ class Node:
         key = generate_key()
         save_key(data.key_file, key)
         node = cls(data, key, await Store.open(data.database))
+        await node.store.set_setting(NODE_ID_SETTING, bytes(key.node_id))
         await node.publish(kinds.PROFILE, profile)
         return node
 
@@ -72,7 +76,10 @@ class Node:
             )
         key = load_key(data.key_file)
         store = await Store.open(data.database, create=False)
-        if await store.head(key.node_id) is None:
+        recorded = await store.get_setting(NODE_ID_SETTING)
+        if (recorded is not None and recorded != bytes(key.node_id)) or await store.head(
+            key.node_id
+        ) is None:
             # Writing now would start the school's log again at 1 and fork it.
             await store.close()
             raise StorageError(

@@ -334,3 +334,17 @@ def test_damaged_database_is_refused(node: Path, junk: bytes) -> None:
 
 def test_version() -> None:
     assert ok("--version").strip() == f"schoolmesh {metadata.version('schoolmesh')}"
+
+
+def test_key_of_another_node_is_refused(tmp_path: Path) -> None:
+    """A partner's database (which also holds our entries) with our key is not ours."""
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    for folder, name in ((ours, "Ours"), (theirs, "Theirs")):
+        assert (
+            run_cli("init", "--data", str(folder), "--name", name, "--country", "GB").returncode
+            == 0
+        )
+    (theirs / "node.key").write_bytes((ours / "node.key").read_bytes())
+    result = run_cli("id", "--data", str(theirs))
+    assert result.returncode == 1
+    assert "restore both from the same backup" in result.stderr
