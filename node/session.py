@@ -114,7 +114,10 @@ class PeerSession:
         """Entries the peer has told us of that we do not hold yet."""
         heads = await self.host.store.heads()
         mine = {bytes(a): h.seq for a, h in heads.items()}
-        return sum(max(0, seq - mine.get(a, 0)) for a, seq in self.peer_clock.items())
+        blocked = await self.host.store.blocked_authors()  # never fetched: not "behind"
+        return sum(
+            max(0, seq - mine.get(a, 0)) for a, seq in self.peer_clock.items() if a not in blocked
+        )
 
     # -- sending --------------------------------------------------------------------
 

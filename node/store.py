@@ -524,6 +524,10 @@ class Store:
             raise UserInputError(f"more than one entry starts with {text}: give more characters")
         return EntryId(rows[0][0])
 
+    async def blocked_authors(self) -> set[bytes]:
+        rows = await self.fetch_all("SELECT node_id FROM partners WHERE state = 'blocked'")
+        return {row[0] for row in rows}
+
     async def delete_author(self, author: NodeId) -> None:
         """Drop every entry of ``author`` (call inside :meth:`write`)."""
         await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
