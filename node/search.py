@@ -18,10 +18,13 @@ from protocol import kinds
 from protocol.entry import Entry
 
 SIDES = (kinds.OFFER, kinds.REQUEST)
+INDEXED_KINDS = frozenset((*SIDES, kinds.PROFILE))
 
 
 def fold(text: str) -> str:
     """Lower case, accents removed, compatibility forms unified."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -74,6 +74,7 @@ class PeerSession:
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
         self.received = 0  # entries stored from this peer
         self.sent = 0  # entries sent to this peer
+        self.bytes_sent = 0  # every frame, for measuring wire efficiency
         self.closed = asyncio.Event()
         self.last_error: str | None = None
 
@@ -130,7 +131,9 @@ class PeerSession:
             await self._send(frames.Clock(chunk, final=i == len(chunks) - 1))
 
     async def _send(self, frame: frames.Frame) -> None:
-        await self.transport.send(frames.encode(frame))
+        data = frames.encode(frame)
+        self.bytes_sent += len(data)
+        await self.transport.send(data)
 
     async def _send_loop(self) -> None:
         await self._clock_received.wait()

@@ -322,10 +322,14 @@ class Store:
 
     async def _index_listings(self, select: str, params: Sequence[Any]) -> None:
         """Index the offers, requests and profiles that ``select`` (n + entry columns) finds."""
+        rows = await self.fetch_all(select, params)
+        await self._index([(int(n), load_entry(*columns)) for n, *columns in rows])
+
+    async def _index(self, numbered: list[tuple[int, Entry]]) -> None:
+        """Add offers and requests to the search index, profiles to ``schools``."""
         rows, schools = [], []
-        for n, *columns in await self.fetch_all(select, params):
-            entry = load_entry(*columns)
-            row = search.index_row(int(n), entry)
+        for n, entry in numbered:
+            row = search.index_row(n, entry)
             if row is not None:
                 rows.append(row)
             school = search.school_row(entry)
@@ -397,11 +401,14 @@ class Store:
                 for e in entries
             ],
         )
-        await self._index_listings(
-            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE kind IN (?, ?, ?) AND id IN "
-            f"({','.join('?' * len(entries))})",
-            [*search.SIDES, kinds.PROFILE, *(bytes(e.id) for e in entries)],
-        )
+        indexed = {
+            bytes(e.id): e
+            for e in entries
+            if e.kind in search.INDEXED_KINDS and (bytes(e.id), bytes(e.author)) not in withdrawn
+        }
+        if indexed:  # index the objects in hand rather than decode them again
+            numbers = await self._select_in("SELECT n, id FROM entries WHERE id IN", list(indexed))
+            await self._index([(int(n), indexed[i]) for n, i in numbers])
         newest = {bytes(e.author): e for e in entries}  # entries come in log order
         self._touched.update(newest)
         await self._db.executemany(

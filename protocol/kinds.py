@@ -65,6 +65,7 @@ FOCUS_AREAS = (
     "digital-learning",
 )
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 _TAG = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
@@ -84,7 +85,7 @@ def text(max_len: int, min_len: int = 1) -> Check:
             return "must be text"
         if not min_len <= len(value) <= max_len:
             return f"must be {min_len} to {max_len} characters long"
-        if any((ord(c) < 32 or ord(c) == 127) and c not in "\n\t" for c in value):
+        if _CONTROL.search(value):
             return "must not contain control characters"
         return None
 

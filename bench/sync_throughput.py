@@ -1,0 +1,140 @@
+"""Catch-up speed: an empty node B syncs every entry node A holds, over loopback.
+
+Prints entries per second, this machine's single-core ingest limit measured in the
+same run on the same entries (decode, verify, hash, batched insert in one plain
+loop, as ../shared/bench/limits.py does), their ratio, and bytes on the wire per
+byte of entry. Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgpack
+import nacl.signing
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from node.clock import now_ms
+from node.node import Node
+from node.partners import PeerBook
+from node.server import NodeService
+from protocol.entry import Entry, create_entry
+from protocol.keys import NodeKey
+
+
+def corpus(entries: int, authors: int) -> list[Entry]:
+    """``entries`` offers spread over ``authors`` logs, each log in order."""
+    result = []
+    per_author = entries // authors
+    start = now_ms() - 3_600_000
+    for a in range(authors):
+        key = NodeKey(a.to_bytes(4, "big") * 8)
+        prev = None
+        for seq in range(1, per_author + 1):
+            entry = create_entry(
+                key,
+                seq=seq,
+                prev=prev,
+                timestamp=start + seq,
+                kind="offer",
+                content={
+                    "activity": "observation",
+                    "title": f"Offer {seq} of school {a}",
+                    "text": "Thirty-minute observation slots, Tuesday mornings.",
+                },
+            )
+            result.append(entry)
+            prev = entry.id
+    return result
+
+
+def single_core_limit(wires: list[bytes], folder: Path) -> float:
+    """Entries per second for decode + verify + hash + batched insert, in one loop."""
+    db = sqlite3.connect(folder / "limit.db")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("CREATE TABLE e (id BLOB PRIMARY KEY, author BLOB, seq INTEGER, wire BLOB)")
+    keys: dict[bytes, nacl.signing.VerifyKey] = {}
+    batch = []
+    start = time.perf_counter()
+    for wire in wires:
+        payload, sig, _content = msgpack.unpackb(wire)
+        fields = msgpack.unpackb(payload)
+        author = fields["a"]
+        verify = keys.get(author) or keys.setdefault(author, nacl.signing.VerifyKey(author))
+        verify.verify(payload, sig)
+        batch.append((hashlib.blake2b(payload, digest_size=32).digest(), author, fields["s"], wire))
+        if len(batch) >= 1000:
+            db.executemany("INSERT INTO e VALUES (?, ?, ?, ?)", batch)
+            db.commit()
+            batch = []
+    db.executemany("INSERT INTO e VALUES (?, ?, ?, ?)", batch)
+    db.commit()
+    elapsed = time.perf_counter() - start
+    db.close()
+    return len(wires) / elapsed
+
+
+async def sync(entries: list[Entry], folder: Path) -> tuple[float, int]:
+    """Seconds for B to hold all of A's entries, and bytes A sent to B."""
+    a = await Node.create(folder / "a", name="A", country="GB")
+    for i in range(0, len(entries), 1000):
+        await a.store.ingest(entries[i : i + 1000], now_ms())
+    total = await a.store.count_entries()
+    b = await Node.create(folder / "b", name="B", country="FR")
+    service_a, service_b = NodeService(a), NodeService(b)
+    await service_a.start()
+    await service_b.start()
+    start = time.perf_counter()
+    await PeerBook(b.store).add(a.node_id, service_a.address, 0)
+    await PeerBook(a.store).add(b.node_id, service_b.address, 0)
+    for _ in range(12_000):  # at most ten minutes
+        if await b.store.count_entries() >= total + 1:  # + B's own profile
+            break
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - start
+    sent = sum(s.bytes_sent for s in service_a.peers.sessions.values())
+    for service in (service_a, service_b):
+        await service.stop()
+        await service.node.close()
+    return elapsed, sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10,000 entries (under a minute)")
+    args = parser.parse_args()
+    count, authors = (10_000, 50) if args.quick else (100_000, 200)
+    print(f"building {count:,} signed entries from {authors} schools...", flush=True)
+    entries = corpus(count, authors)
+    wires = [e.encode() for e in entries]
+    with tempfile.TemporaryDirectory(prefix="sm-bench-") as tmp:
+        folder = Path(tmp)
+        limit = single_core_limit(wires, folder)
+        print(f"single-core ingest limit: {limit:,.0f} entries/s", flush=True)
+        elapsed, sent = asyncio.run(sync(entries, folder))
+    rate = count / elapsed
+    wire_ratio = sent / sum(len(w) for w in wires)
+    print(f"catch-up: {count:,} entries in {elapsed:.1f} s = {rate:,.0f} entries/s")
+    print(f"ratio to the limit: {rate / limit:.2f}")
+    print(f"bytes on the wire per byte of entry: {wire_ratio:.2f}")
+    result = {
+        "entries": count,
+        "entries_per_s": round(rate),
+        "limit_entries_per_s": round(limit),
+        "ratio": round(rate / limit, 3),
+        "wire_ratio": round(wire_ratio, 3),
+    }
+    print("RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
