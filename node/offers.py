@@ -63,15 +63,9 @@ async def search(
 
 
 async def _with_schools(node: Node, entries: list[Entry]) -> list[Listing]:
-    names: dict[bytes, tuple[str, str]] = {}
-    result = []
-    for entry in entries:
-        author = bytes(entry.author)
-        if author not in names:
-            profile = await node.store.latest_profile(entry.author) or {}
-            names[author] = (profile.get("name", "unknown school"), profile.get("country", ""))
-        result.append(Listing(entry, *names[author]))
-    return result
+    names = await node.store.schools({e.author for e in entries})
+    unknown = ("unknown school", "")
+    return [Listing(entry, *names.get(entry.author, unknown)) for entry in entries]
 
 
 async def withdraw(node: Node, side: Side, id_text: str, reason: str = "") -> Entry:

@@ -14,8 +14,7 @@ from protocol.invite import Invite, parse_invite
 
 async def running_address(node: Node) -> str | None:
     """The address the running node listens on, or None if it is stopped or outbound-only."""
-    beat = await node.store.get_setting(HEARTBEAT_SETTING)
-    if beat is None or now_ms() - int(beat) > 3 * HEARTBEAT_MS:
+    if not await is_running(node):
         return None
     address = await node.store.get_setting(ADDRESS_SETTING)
     return None if address is None else address.decode()

@@ -99,10 +99,15 @@ class PeerManager:
         store.add_listener(self._on_commit)
 
     def _on_commit(self, authors: set[bytes]) -> None:
-        """Something was committed in this process: relay new entries, recheck partners."""
+        """Something was committed in this process: relay new entries, or recheck partners.
+
+        Partner changes never store entries, so a batch stored by a session does not
+        make the watcher reread the partner list.
+        """
         if authors:
             self.entries_stored(authors, None)
-        self._changed.set()
+        else:
+            self._changed.set()
 
     # -- lifetime -------------------------------------------------------------------
 
@@ -241,16 +246,17 @@ class PeerManager:
         await self._run_session(PeerSession(self, transport, peer, dialler=peer))
         return ws
 
-    async def _authorise(self, peer: NodeId) -> None:
+    async def _authorise(self, peer: NodeId, *, by_invite: bool = False) -> None:
+        """Refuse ourselves and blocked nodes; others too unless they redeem an invite."""
         if peer == self.key.node_id:
             raise HandshakeError("a node cannot connect to itself", code="self")
         partner = await self.book.get(peer)
-        if partner is None:
+        if partner is None and not by_invite:
             raise HandshakeError(
                 "this school has not partnered with yours: ask it for an invite code",
                 code="not-a-partner",
             )
-        if partner.state == "blocked":
+        if partner is not None and partner.state == "blocked":
             raise HandshakeError("this school has blocked your node", code="blocked")
 
     async def _redeem(
@@ -260,11 +266,7 @@ class PeerManager:
         invite, _ = decode_invite(hello.invite)
         if invite.node != self.key.node_id:
             raise HandshakeError("that invite code was made by another school", code="bad-invite")
-        if peer == self.key.node_id:
-            raise HandshakeError("a school cannot partner with itself", code="self")
-        partner = await self.book.get(peer)
-        if partner is not None and partner.state == "blocked":
-            raise HandshakeError("this school has blocked your node", code="blocked")
+        await self._authorise(peer, by_invite=True)
         if not await self.book.redeem_invite(invite.token, peer, now_ms()):
             raise HandshakeError(
                 "that invite code was already used or has expired: ask for a new one",

@@ -46,8 +46,6 @@ class SessionHost(Protocol):
 
     store: Store
 
-    def entries_stored(self, authors: Iterable[bytes], source: PeerSession) -> None: ...
-
     def progress(self, session: PeerSession) -> None: ...
 
 
@@ -263,7 +261,7 @@ class PeerSession:
             elif result.error is not None and result.error.code != "blocked":
                 log.info("not stored from %s: %s", self.peer, result.error)
         authors = {bytes(e.author) for e in verified}
-        heads = await _heads_of(self.host.store, authors)
+        heads = await self.host.store.heads_of(authors)
         await self._send(frames.Ack(frame.batch, [[a, heads.get(a, 0)] for a in sorted(authors)]))
         # Relaying to the other peers follows from the commit (Store listeners).
         self.host.progress(self)
@@ -294,11 +292,3 @@ class PeerSession:
                 self._declined.add(author)
             else:
                 self.mark_dirty([author])
-
-
-async def _heads_of(store: Store, authors: set[bytes]) -> dict[bytes, int]:
-    result = {}
-    for author in authors:
-        head = await store.head(NodeId(author))
-        result[author] = 0 if head is None else head.seq
-    return result

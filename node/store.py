@@ -229,7 +229,7 @@ class Store:
     ) -> Entry:
         """Sign and store the next entry of this node's own log, atomically."""
         async with self.write():
-            head = await self._head(key.node_id)
+            head = await self.head(key.node_id)
             entry = create_entry(
                 key,
                 seq=1 if head is None else head.seq + 1,
@@ -297,7 +297,7 @@ class Store:
         head = heads.get(author)
         same = held.get(bytes(entry.id))
         if same is None and head is not None and entry.seq <= head.seq:
-            same = await self._held_at(entry.author, entry.seq)  # rare: a fork
+            same = await self.entry_at(entry.author, entry.seq)  # rare: a fork
         try:
             verdict = judge(entry, head, same)
         except LogOrderError as exc:
@@ -352,24 +352,19 @@ class Store:
             numbers = [row[0] for row in await self.fetch_all(sql, [*params, limit])]
         except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
             raise UserInputError(f"cannot search for {query!r}: {exc}") from exc
-        entries = []
-        for n in numbers:
-            row = await self.fetch_one(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE n = ?", (n,))
-            entries.append(load_entry(*row))
-        return entries
+        rows = await self._select_in(f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE n IN", numbers)
+        by_number = {n: load_entry(*columns) for n, *columns in rows}
+        return [by_number[n] for n in numbers]  # in the ranking's order
 
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""
-        return await self._held_at(author, seq)
-
-    async def _held_at(self, author: NodeId, seq: int) -> Entry | None:
         row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
             (bytes(author), seq),
         )
         return None if row is None else load_entry(*row)
 
-    async def _select_in(self, sql: str, values: list[bytes]) -> list[Any]:
+    async def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
         return await self.fetch_all(f"{sql} ({','.join('?' * len(values))})", values)
 
     async def _insert(self, entries: list[Entry], now_ms: int) -> None:
@@ -454,12 +449,24 @@ class Store:
 
     # -- reading ------------------------------------------------------------------
 
-    async def _head(self, author: NodeId) -> Head | None:
+    async def head(self, author: NodeId) -> Head | None:
         row = await self.fetch_one("SELECT seq, id FROM heads WHERE author = ?", (bytes(author),))
         return None if row is None else Head(int(row[0]), EntryId(row[1]))
 
-    async def head(self, author: NodeId) -> Head | None:
-        return await self._head(author)
+    async def heads_of(self, authors: Iterable[bytes]) -> dict[bytes, int]:
+        """The newest sequence number held of each of ``authors`` (0 if none)."""
+        wanted = list(authors)
+        rows = await self._select_in("SELECT author, seq FROM heads WHERE author IN", wanted)
+        held = {row[0]: int(row[1]) for row in rows}
+        return {author: held.get(author, 0) for author in wanted}
+
+    async def schools(self, authors: Iterable[NodeId]) -> dict[NodeId, tuple[str, str]]:
+        """Name and country of each author that has sent its profile."""
+        wanted = [bytes(a) for a in authors]
+        rows = await self._select_in(
+            "SELECT author, name, country FROM schools WHERE author IN", wanted
+        )
+        return {NodeId(a): (name, country) for a, name, country in rows}
 
     async def heads(self) -> dict[NodeId, Head]:
         """The vector clock: for each author, the newest entry held."""

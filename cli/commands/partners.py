@@ -114,11 +114,9 @@ async def _partner_add(args: argparse.Namespace) -> None:
 
 
 async def _names(node: Node) -> dict[NodeId, tuple[str, str]]:
-    result = {}
-    for partner in await PeerBook(node.store).list():
-        profile = await node.store.latest_profile(partner.node_id) or {}
-        result[partner.node_id] = (profile.get("name", ""), profile.get("country", ""))
-    return result
+    partners = [p.node_id for p in await PeerBook(node.store).list()]
+    known = await node.store.schools(partners)
+    return {node_id: known.get(node_id, ("", "")) for node_id in partners}
 
 
 async def _partner_list(args: argparse.Namespace) -> None:
