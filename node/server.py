@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import signal
 
 from aiohttp import web
@@ -76,8 +77,9 @@ class NodeService:
                 await site.start()
             except OSError as exc:
                 await self._runner.cleanup()
+                reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
                 raise UserInputError(
-                    f"cannot listen on {host} port {port} ({exc.strerror}): is another node "
+                    f"cannot listen on {host} port {port} ({reason}): is another node "
                     "running there? Choose another port with --port"
                 ) from exc
             bound = self._runner.addresses[0]

@@ -348,3 +348,17 @@ def test_key_of_another_node_is_refused(tmp_path: Path) -> None:
     result = run_cli("id", "--data", str(theirs))
     assert result.returncode == 1
     assert "restore both from the same backup" in result.stderr
+
+
+def test_run_on_a_port_in_use_is_a_clear_error(node: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("run", "--data", str(node), "--port", str(port))
+    assert result.returncode == 2
+    assert "(address already in use)" in result.stderr
+    assert "Choose another port with --port" in result.stderr
+    assert "Traceback" not in result.stderr
