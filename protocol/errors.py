@@ -16,6 +16,7 @@ name it, and docs/protocol.md lists every one.
     │   │   ├── SchemaError           a content field is missing or wrong (.field)
     │   │   └── FutureTimestamp       timestamp too far ahead of our clock
     │   ├── LogOrderError             sequence or prev do not follow the author's log
+    │   ├── SealedError               a restricted letter that cannot be opened or trusted
     │   └── HandshakeError            a peer session could not be authenticated
     └── LocalError                    something on this machine (raised in node/, cli/)
         ├── KeyFileError              missing or unsafe key file
@@ -25,6 +26,7 @@ name it, and docs/protocol.md lists every one.
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
         ├── NotFoundError             no such entry, partner, ...
+        ├── NotAllowedError           this person's role may not do that
         └── UnreachableError          another node could not be reached
 
 Errors raised by libraries underneath (nacl, msgpack, sqlite) are caught at the
@@ -89,6 +91,12 @@ class HandshakeError(ProtocolError):
     code = "handshake-failed"
 
 
+class SealedError(ProtocolError):
+    """A restricted (sealed) letter: malformed, not for us, forged or undecryptable."""
+
+    code = "bad-envelope"
+
+
 class LocalError(SchoolmeshError):
     """Something on this machine: files, database, command-line input."""
 
@@ -118,6 +126,10 @@ class UserInputError(LocalError):
 
 
 class NotFoundError(LocalError):
+    pass
+
+
+class NotAllowedError(LocalError):
     pass
 
 

@@ -28,8 +28,10 @@ FRAME_LIMITS = codec.Limits(
     max_depth=3,
     max_items=MAX_CLOCK_PAIRS,
     max_str=4096,
-    max_bin=66 * 1024,
+    max_bin=MAX_FRAME_BYTES,  # a sealed envelope may be nearly a whole frame
 )
+#: Envelopes per mail frame; a mail frame also stays under MAX_FRAME_BYTES.
+MAX_MAIL_ENVELOPES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +158,69 @@ class Ack(Frame):
         Clock(self.heads)  # same shape (ids are not sent in acks)
 
 
+def _check_marks(marks: Any) -> None:
+    if not isinstance(marks, list):
+        raise DecodeError("marks are a list of [sender, recipient, seq]", code="bad-frame")
+    for mark in marks:
+        if not isinstance(mark, list) or len(mark) != 3:
+            raise DecodeError("a mark is [sender, recipient, seq]", code="bad-frame")
+        _check_bytes("sender", mark[0], ID_SIZE)
+        _check_bytes("recipient", mark[1], ID_SIZE)
+        _check_int("seq", mark[2])
+
+
+@dataclass(frozen=True, slots=True)
+class MailClock(Frame):
+    """The restricted letters I hold, per (sender, recipient): the last of an unbroken run.
+
+    Lists pairs whose recipient is me, and pairs whose recipient named me as its
+    relay. The other side sends what follows each mark, and pairs not listed from 1.
+    """
+
+    TYPE: ClassVar[str] = "mail-clock"
+    marks: list[list[Any]]
+    final: bool = True
+
+    def __post_init__(self) -> None:
+        _check_marks(self.marks)
+        if not isinstance(self.final, bool):
+            raise DecodeError("final must be true or false", code="bad-frame")
+
+
+@dataclass(frozen=True, slots=True)
+class Mail(Frame):
+    """A batch of sealed envelopes, each pair's in ascending sequence order."""
+
+    TYPE: ClassVar[str] = "mail"
+    batch: int
+    envelopes: list[bytes]
+
+    def __post_init__(self) -> None:
+        _check_int("batch", self.batch)
+        if (
+            not isinstance(self.envelopes, list)
+            or len(self.envelopes) > MAX_MAIL_ENVELOPES
+            or not all(isinstance(e, bytes) for e in self.envelopes)
+        ):
+            raise DecodeError(
+                f"a mail batch holds at most {MAX_MAIL_ENVELOPES} binary envelopes",
+                code="bad-frame",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MailAck(Frame):
+    """Receiver -> sender: mail batch stored; my marks for the batch's pairs."""
+
+    TYPE: ClassVar[str] = "mail-ack"
+    batch: int
+    marks: list[list[Any]]
+
+    def __post_init__(self) -> None:
+        _check_int("batch", self.batch)
+        _check_marks(self.marks)
+
+
 @dataclass(frozen=True, slots=True)
 class Error(Frame):
     """Either side: why it refuses something; the session may go on or close."""
@@ -170,7 +235,8 @@ class Error(Frame):
 
 
 FRAME_TYPES: dict[str, type[Frame]] = {
-    cls.TYPE: cls for cls in (Hello, Welcome, Auth, Ready, Clock, Entries, Ack, Error)
+    cls.TYPE: cls
+    for cls in (Hello, Welcome, Auth, Ready, Clock, Entries, Ack, MailClock, Mail, MailAck, Error)
 }
 
 

@@ -77,6 +77,13 @@ class NodeId:
         text = base64.b32encode(digest).decode("ascii")
         return "-".join(text[i : i + 4] for i in range(0, 16, 4))
 
+    def box_public(self) -> bytes:
+        """This node's X25519 public key (for sealed letters), derived from the id."""
+        try:
+            return bytes(nacl.signing.VerifyKey(self.key).to_curve25519_public_key())
+        except nacl.exceptions.CryptoError as exc:
+            raise BadSignature("this node id is not a usable public key") from exc
+
     def verify(self, message: bytes, signature: bytes) -> None:
         """Raise BadSignature unless ``signature`` is this node's over ``message``."""
         try:
@@ -133,6 +140,10 @@ class NodeKey:
     @property
     def node_id(self) -> NodeId:
         return NodeId(bytes(self._signing.verify_key))
+
+    def box_seed(self) -> bytes:
+        """The X25519 private key derived from this signing key (for sealed letters)."""
+        return bytes(self._signing.to_curve25519_private_key())
 
     def sign(self, message: bytes) -> bytes:
         return self._signing.sign(message).signature

@@ -1,0 +1,140 @@
+"""The content schema of each restricted letter kind (docs/protocol.md, "Letter kinds").
+
+Letters carry a partnership project's life: its membership, its pupils' posts,
+comments and images, takedowns and their receipts. Ids of projects, posts and
+comments are 32 lowercase hex characters (16 random bytes) chosen by the school
+that makes them. As with public entries, fields a kind does not define are
+ignored, and a kind this version does not know is refused by
+:func:`validate` only if it is not a map (the node then ignores it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from protocol.errors import SchemaError
+from protocol.kinds import KIND_PATTERN, Field, choice, integer, tags, text
+
+PROJECT = "project"
+PROJECT_JOIN = "project-join"
+PROJECT_LEAVE = "project-leave"
+POST = "post"
+COMMENT = "comment"
+IMAGE = "image"
+TAKEDOWN = "takedown"
+RECEIPT = "receipt"
+
+MEMBER_STATES = ("invited", "member", "left")
+IMAGE_TYPES = ("image/jpeg",)
+MAX_IMAGE_BYTES = 700 * 1024
+MAX_IMAGES = 6
+
+_LOCAL_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def local_id(value: Any) -> str | None:
+    if not isinstance(value, str) or not _LOCAL_ID.fullmatch(value):
+        return "must be 32 lowercase hex characters"
+    return None
+
+
+def digest(value: Any) -> str | None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        return "must be a 32-byte hash"
+    return None
+
+
+def members(value: Any) -> str | None:
+    if not isinstance(value, list) or not 1 <= len(value) <= 64:
+        return "must list 1 to 64 schools"
+    for item in value:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or digest(item[0]) is not None
+            or item[1] not in MEMBER_STATES
+        ):
+            return f"each member is [node id, one of {', '.join(MEMBER_STATES)}]"
+    return None
+
+
+def images(value: Any) -> str | None:
+    if not isinstance(value, list) or len(value) > MAX_IMAGES:
+        return f"must list at most {MAX_IMAGES} images"
+    for item in value:
+        if not isinstance(item, list) or len(item) != 2 or digest(item[0]) is not None:
+            return "each image is [hash, type]"
+        if item[1] not in IMAGE_TYPES:
+            return f"image type must be one of {', '.join(IMAGE_TYPES)}"
+    return None
+
+
+def image_data(value: Any) -> str | None:
+    if not isinstance(value, bytes) or not 0 < len(value) <= MAX_IMAGE_BYTES:
+        return f"must be 1 to {MAX_IMAGE_BYTES} bytes"
+    return None
+
+
+SCHEMAS: Mapping[str, tuple[Field, ...]] = {
+    PROJECT: (
+        Field("p", local_id, required=True),
+        Field("title", text(200), required=True),
+        Field("themes", tags()),
+        Field("members", members, required=True),
+        Field("rev", integer(1, 2**53 - 1), required=True),
+    ),
+    PROJECT_JOIN: (Field("p", local_id, required=True),),
+    PROJECT_LEAVE: (Field("p", local_id, required=True),),
+    POST: (
+        Field("p", local_id, required=True),
+        Field("id", local_id, required=True),
+        Field("title", text(200), required=True),
+        Field("body", text(20_000, min_len=0), required=True),
+        Field("by", text(100), required=True),
+        Field("theme", text(100)),
+        Field("images", images),
+        Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    COMMENT: (
+        Field("p", local_id, required=True),
+        Field("post", local_id, required=True),
+        Field("id", local_id, required=True),
+        Field("by", text(100), required=True),
+        Field("body", text(5_000), required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    IMAGE: (
+        Field("p", local_id, required=True),
+        Field("post", local_id, required=True),
+        Field("hash", digest, required=True),
+        Field("type", choice(IMAGE_TYPES), required=True),
+        Field("data", image_data, required=True),
+    ),
+    TAKEDOWN: (
+        Field("p", local_id, required=True),
+        Field("target", local_id, required=True),
+        Field("reason", text(500, min_len=0)),
+    ),
+    RECEIPT: (
+        Field("p", local_id, required=True),
+        Field("target", local_id, required=True),
+    ),
+}
+
+
+def validate(kind: str, content: Any) -> None:
+    """Raise SchemaError naming the first field of ``content`` that breaks ``kind``'s schema."""
+    if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
+        raise SchemaError("k", "must be 1 to 32 lowercase letters, digits and hyphens")
+    if not isinstance(content, dict):
+        raise SchemaError("content", "must be a map")
+    for field in SCHEMAS.get(kind, ()):
+        if field.name not in content:
+            if field.required:
+                raise SchemaError(field.name, "is required")
+            continue
+        problem = field.check(content[field.name])
+        if problem is not None:
+            raise SchemaError(field.name, problem)
