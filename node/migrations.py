@@ -105,6 +105,140 @@ MIGRATIONS: tuple[str, ...] = (
         words, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # 4: restricted letters (sealed envelopes) and their delivery, local accounts,
+    # partnership projects, pupil posts, comments, images, takedowns and receipts.
+    """
+    CREATE TABLE envelopes (
+        id        BLOB PRIMARY KEY,          -- BLAKE2b-256 of the envelope payload
+        wire      BLOB NOT NULL,             -- verbatim signed bytes (ciphertext)
+        stored_at INTEGER NOT NULL
+    );
+    -- Envelopes to hand on, per (sender, recipient): our own outbox, and what we
+    -- hold as a relay named by the recipient.
+    CREATE TABLE mail (
+        sender    BLOB NOT NULL,
+        recipient BLOB NOT NULL,
+        seq       INTEGER NOT NULL,
+        envelope  BLOB NOT NULL,
+        PRIMARY KEY (sender, recipient, seq)
+    );
+    CREATE INDEX mail_by_envelope ON mail (envelope);
+    -- The last sequence number of an unbroken run taken, per pair (for our own
+    -- outbox: the last number given out).
+    CREATE TABLE mail_marks (
+        sender    BLOB NOT NULL,
+        recipient BLOB NOT NULL,
+        seq       INTEGER NOT NULL,
+        PRIMARY KEY (sender, recipient)
+    );
+    -- What each recipient confirmed of our own letters to it.
+    CREATE TABLE mail_acked (
+        recipient BLOB PRIMARY KEY,
+        seq       INTEGER NOT NULL
+    );
+    -- Letters we sent: which envelope took a letter to which school.
+    CREATE TABLE letters_sent (
+        letter    BLOB NOT NULL,
+        recipient BLOB NOT NULL,
+        seq       INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        about     TEXT,                      -- the project, post or comment id concerned
+        sent_at   INTEGER NOT NULL,
+        PRIMARY KEY (letter, recipient)
+    );
+    CREATE INDEX letters_sent_about ON letters_sent (about);
+
+    CREATE TABLE users (
+        name        TEXT PRIMARY KEY COLLATE NOCASE,  -- display name, unique in the school
+        role        TEXT NOT NULL,           -- 'admin', 'staff' or 'pupil'
+        class       TEXT,
+        password    TEXT NOT NULL,           -- argon2id hash
+        show_name   TEXT NOT NULL,           -- 'full' or 'initials' for partner schools
+        work_photos INTEGER NOT NULL,        -- consent: photos of work
+        face_photos INTEGER NOT NULL,        -- consent: photos showing faces
+        created_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE projects (
+        id        TEXT PRIMARY KEY,          -- 32 hex characters
+        title     TEXT NOT NULL,
+        themes    TEXT NOT NULL,             -- JSON list
+        owner     BLOB NOT NULL,
+        rev       INTEGER NOT NULL,
+        standing  TEXT NOT NULL,             -- our own: 'invited', 'member' or 'left'
+        review    INTEGER NOT NULL DEFAULT 0,-- our teacher accepts partners' posts first
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE project_members (
+        project TEXT NOT NULL,
+        node    BLOB NOT NULL,
+        state   TEXT NOT NULL,               -- 'invited', 'member' or 'left'
+        PRIMARY KEY (project, node)
+    );
+    CREATE TABLE posts (
+        id          TEXT PRIMARY KEY,
+        project     TEXT NOT NULL,
+        origin      BLOB NOT NULL,           -- the school whose pupil wrote it
+        author      TEXT,                    -- our own user, for our own posts only
+        by_name     TEXT,                    -- as shown to partners
+        title       TEXT,
+        body        TEXT,
+        theme       TEXT,
+        state       TEXT NOT NULL,           -- 'draft', 'returned', 'approved', 'removed'
+        note        TEXT,                    -- a teacher's note when returned
+        created_at  INTEGER NOT NULL,
+        approved_at INTEGER,
+        approved_by TEXT,
+        accepted_by TEXT,                    -- two-key: our teacher who accepted a partner's post
+        received_at INTEGER
+    );
+    CREATE INDEX posts_by_project ON posts (project, state);
+    CREATE TABLE comments (
+        id          TEXT PRIMARY KEY,
+        post        TEXT NOT NULL,
+        project     TEXT NOT NULL,
+        origin      BLOB NOT NULL,
+        author      TEXT,
+        by_name     TEXT,
+        body        TEXT,
+        state       TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        approved_at INTEGER,
+        approved_by TEXT
+    );
+    CREATE INDEX comments_by_post ON comments (post);
+    CREATE TABLE images (
+        post   TEXT NOT NULL,
+        hash   BLOB NOT NULL,                -- BLAKE2b-256 of the cleaned JPEG
+        type   TEXT NOT NULL,
+        faces  INTEGER NOT NULL DEFAULT 0,   -- the photo shows faces
+        held   INTEGER NOT NULL DEFAULT 0,   -- kept back: no consent
+        data   BLOB,
+        PRIMARY KEY (post, hash)
+    );
+    -- A post or comment taken down: only this remains of it.
+    CREATE TABLE takedowns (
+        target     TEXT PRIMARY KEY,
+        project    TEXT NOT NULL,
+        by_node    BLOB NOT NULL,
+        at         INTEGER NOT NULL,
+        reason     TEXT,
+        recipients TEXT                       -- JSON list of schools asked, when we took it down
+    );
+    CREATE TABLE receipts (
+        target TEXT NOT NULL,
+        node   BLOB NOT NULL,
+        at     INTEGER NOT NULL,
+        PRIMARY KEY (target, node)
+    );
+    CREATE TABLE feeds (
+        token      TEXT PRIMARY KEY,
+        user       TEXT NOT NULL,
+        project    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -7,9 +7,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
 from node.keyfile import generate_key, load_key, save_key
+from node.mail import Mailroom
+from node.projects import Projects
 from node.store import Store
 from protocol import kinds
 from protocol.entry import Entry
@@ -36,6 +39,10 @@ class Node:
         self.data = data
         self.key = key
         self.store = store
+        self.accounts = Accounts(store)
+        self.mail = Mailroom(store, key)
+        self.projects = Projects(store, key, self.mail, self.accounts)
+        self.mail.handler = self.projects
 
     @property
     def node_id(self) -> NodeId:
@@ -105,6 +112,16 @@ class Node:
     async def publish(self, kind: str, content: dict[str, Any]) -> Entry:
         """Sign ``content`` as the next entry of this school's log and store it."""
         return await self.store.append_local(self.key, kind, content, now_ms())
+
+    async def update_profile(self, **changes: Any) -> Entry:
+        """Publish a new profile: the newest one with ``changes`` (None removes a field)."""
+        profile = dict(await self.store.latest_profile(self.node_id) or {})
+        for name, value in changes.items():
+            if value is None:
+                profile.pop(name, None)
+            else:
+                profile[name] = value
+        return await self.publish(kinds.PROFILE, profile)
 
     async def identity(self) -> Identity:
         profile = await self.store.latest_profile(self.node_id) or {}

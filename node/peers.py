@@ -22,6 +22,7 @@ from aiohttp import web
 
 from node.backoff import Backoff
 from node.clock import now_ms
+from node.mail import Mailroom
 from node.partners import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.session import PeerSession
 from node.store import Store
@@ -79,9 +80,12 @@ class WebSocketTransport:
 
 
 class PeerManager:
-    def __init__(self, key: NodeKey, store: Store, *, address: str | None = None) -> None:
+    def __init__(
+        self, key: NodeKey, store: Store, mail: Mailroom, *, address: str | None = None
+    ) -> None:
         self.key = key
         self.store = store
+        self.mail = mail
         self.book = PeerBook(store)
         self.address = address  # where others can dial us, if we listen
         self.sessions: dict[NodeId, PeerSession] = {}
@@ -97,6 +101,12 @@ class PeerManager:
         self._dial_addresses: dict[NodeId, str] = {}
         self._changed = asyncio.Event()
         store.add_listener(self._on_commit)
+        store.add_mail_listener(self._on_mail)
+
+    def _on_mail(self) -> None:
+        """Sealed letters were queued or taken in for relaying: offer them to peers."""
+        for session in self.sessions.values():
+            session.mail.wake()
 
     def _on_commit(self, authors: set[bytes]) -> None:
         """Something was committed in this process: relay new entries, or recheck partners.
@@ -106,6 +116,7 @@ class PeerManager:
         """
         if authors:
             self.entries_stored(authors, None)
+            self._on_mail()  # a new profile may name new relays: mail may now move
         else:
             self._changed.set()
 
@@ -364,6 +375,7 @@ class PeerManager:
                 heads = fresh
                 if changed:
                     self.entries_stored(changed, None)
+                self._on_mail()  # cheap: each session asks the database what is new
             elif not changed_here:
                 continue
             await self._sync_partners()

@@ -56,7 +56,7 @@ class NodeService:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.peers = PeerManager(node.key, node.store)
+        self.peers = PeerManager(node.key, node.store, node.mail)
         self._runner = web.AppRunner(
             make_app(node, self.peers), access_log=None, shutdown_timeout=2
         )

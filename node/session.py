@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from node.clock import now_ms
+from node.mail import Mailroom
+from node.mail_session import MailExchange
 from node.ratelimit import TokenBucket
 from node.store import Outcome, Store
 from protocol import frames
@@ -45,6 +47,7 @@ class SessionHost(Protocol):
     """What a session needs from the node around it (the PeerManager)."""
 
     store: Store
+    mail: Mailroom
 
     def progress(self, session: PeerSession) -> None: ...
 
@@ -75,6 +78,7 @@ class PeerSession:
         self.bytes_sent = 0  # every frame, for measuring wire efficiency
         self.closed = asyncio.Event()
         self.last_error: str | None = None
+        self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse)
 
     # -- public ---------------------------------------------------------------------
 
@@ -87,15 +91,19 @@ class PeerSession:
         """Sync until the connection closes or :meth:`close` is called."""
         sender = asyncio.create_task(self._send_loop(), name=f"send to {self.peer}")
         sender.add_done_callback(self._sender_done)
+        mailer = asyncio.create_task(self.mail.run(), name=f"send mail to {self.peer}")
+        mailer.add_done_callback(self._sender_done)
         try:
             await self._send_clock()
+            await self.mail.send_clock()
             await self._receive_loop()
         except ConnectionError as exc:  # the peer or the network went away
             self.last_error = f"connection lost: {exc}"
             log.info("session with %s lost: %s", self.peer, exc)
         finally:
             sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            mailer.cancel()
+            await asyncio.gather(sender, mailer, return_exceptions=True)
             await self.transport.close()
             self.closed.set()
 
@@ -221,6 +229,8 @@ class PeerSession:
             await self._receive_entries(frame)
         elif isinstance(frame, frames.Ack):
             self._acknowledged(frame)
+        elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
+            await self.mail.handle(frame)
         elif isinstance(frame, frames.Error):
             log.warning(
                 "%s refused something we sent: %s (%s)", self.peer, frame.message, frame.code

@@ -38,6 +38,9 @@ from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.log import Head, Verdict, judge
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG level: that would put
+# pupils' words into log files. Its warnings still show.
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 _ENTRY_COLUMNS = "payload, sig, content"
 
@@ -73,10 +76,20 @@ class Store:
         self._write_lock = asyncio.Lock()
         self._listeners: list[Callable[[set[bytes]], None]] = []
         self._touched: set[bytes] = set()  # authors whose log grew in this transaction
+        self._mail_listeners: list[Callable[[], None]] = []
+        self._mail_touched = False  # this transaction queued sealed letters to pass on
 
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
         self._listeners.append(listener)
+
+    def add_mail_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each commit in this process that queued sealed mail."""
+        self._mail_listeners.append(listener)
+
+    def mail_changed(self) -> None:
+        """Called inside a transaction that queued mail to pass on."""
+        self._mail_touched = True
 
     @classmethod
     async def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -109,6 +122,12 @@ class Store:
             await db.close()
             raise
         return store
+
+    async def checkpoint(self) -> None:
+        """Copy the write-ahead log into the main file and empty it (after erasing content,
+        so no old copy of it stays in the log file)."""
+        async with self._write_lock:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def close(self) -> None:
         """Checkpoint the write-ahead log into the main file and close.
@@ -177,6 +196,7 @@ class Store:
             try:
                 await self._begin()
                 self._touched = set()
+                self._mail_touched = False
                 yield
             except BaseException:
                 await asyncio.shield(self._rollback())
@@ -184,6 +204,9 @@ class Store:
             await asyncio.shield(self._db.execute("COMMIT"))
             for listener in self._listeners:
                 listener(self._touched)
+            if self._mail_touched:
+                for mail_listener in self._mail_listeners:
+                    mail_listener()
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, retried while another process holds the write lock.

@@ -190,6 +190,20 @@ def entry_id(value: Any) -> str | None:
     return None
 
 
+def node_ids(value: Any) -> str | None:
+    """Node ids as base64url text (a profile's relays: docs/protocol.md, "Restricted letters")."""
+    if not isinstance(value, list) or len(value) > 8:
+        return "must be a list of at most 8 node ids"
+    for item in value:
+        if not isinstance(item, str) or not _NODE_ID.fullmatch(item):
+            return "each item must be a node id (43 characters of base64url)"
+    if len(set(value)) != len(value):
+        return "must not repeat a node id"
+    return None
+
+
+_NODE_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+
 _OFFER_FIELDS = (
     Field("activity", choice(ACTIVITIES), required=True),
     Field("title", text(200), required=True),
@@ -217,6 +231,7 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("languages", languages),
         Field("phases", tags(choices=PHASES)),
         Field("about", text(2_000, min_len=0)),
+        Field("relays", node_ids),
     ),
     OFFER: _OFFER_FIELDS,
     REQUEST: _OFFER_FIELDS,

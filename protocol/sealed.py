@@ -140,18 +140,28 @@ def read_letter(data: bytes) -> Letter:
     if len(sig) != SIGNATURE_SIZE:
         raise SealedError("the letter's signature must be 64 bytes", code="bad-letter")
     raw = codec.decode(payload, LETTER_PAYLOAD_LIMITS)
-    if not isinstance(raw, dict) or set(raw) != set("ackrtv"):
+    if not isinstance(raw, dict):
+        raise SealedError("a letter payload is a map", code="bad-letter")
+    _check_version(raw.get("v"))  # first: a newer format may have other keys
+    if set(raw) != set("ackrtv"):
         raise SealedError("a letter payload has exactly the keys a c k r t v", code="bad-letter")
-    _check_version(raw["v"])
-    author = _node_id(raw["a"], "a")
+    author = _node_id(raw["a"], "a", code="bad-letter")
     author.verify(LETTER_CONTEXT + payload, sig)  # BadSignature
-    if not isinstance(raw["k"], str) or not isinstance(raw["t"], int) or isinstance(raw["t"], bool):
-        raise SealedError("a letter's kind is text and its time a whole number", code="bad-letter")
+    if not isinstance(raw["k"], str) or not _in_range(raw["t"], 0):
+        raise SealedError(
+            "a letter's kind is text and its time milliseconds since 1970", code="bad-letter"
+        )
     if not isinstance(raw["r"], list):
         raise SealedError("a letter's recipients are a list", code="bad-letter")
-    recipients = tuple(_node_id(r, "r") for r in raw["r"])
-    if list(recipients) != sorted(set(recipients), key=bytes) or not recipients:
-        raise SealedError("recipients must be sorted, unique and not empty", code="bad-letter")
+    recipients = tuple(_node_id(r, "r", code="bad-letter") for r in raw["r"])
+    if (
+        list(recipients) != sorted(set(recipients), key=bytes)
+        or not recipients
+        or author in recipients
+    ):
+        raise SealedError(
+            "recipients must be sorted, unique, not empty and not the author", code="bad-letter"
+        )
     letters.validate(raw["k"], raw["c"])
     return Letter(author, raw["k"], raw["t"], recipients, raw["c"], payload, sig)
 
@@ -207,6 +217,8 @@ def seal(
         raise ValueError("seqs and wrap_nonces must name exactly the letter's recipients")
     if len(content_key) != KEY_SIZE or len(nonce) != NONCE_SIZE:
         raise ValueError("the content key is 32 bytes and the nonce 24")
+    if not _in_range(timestamp, 0) or not all(_in_range(q, 1) for q in seqs.values()):
+        raise ValueError("sequence numbers run from 1, times from 0, both below 2**53")
     ciphertext = nacl.secret.SecretBox(content_key).encrypt(letter.encode(), nonce).ciphertext
     secret = box_secret(key)
     slots = []
@@ -236,16 +248,18 @@ def decode_envelope(data: bytes, *, now_ms: int) -> Envelope:
     if len(sig) != SIGNATURE_SIZE:
         raise SealedError("the envelope's signature must be 64 bytes")
     raw = codec.decode(payload, ENVELOPE_PAYLOAD_LIMITS)
-    if not isinstance(raw, dict) or set(raw) != set("cnrstv"):
+    if not isinstance(raw, dict):
+        raise SealedError("an envelope payload is a map")
+    _check_version(raw.get("v"))  # first: a newer format may have other keys
+    if set(raw) != set("cnrstv"):
         raise SealedError("an envelope payload has exactly the keys c n r s t v")
-    _check_version(raw["v"])
     sender = _node_id(raw["s"], "s")
     try:
         sender.verify(ENVELOPE_CONTEXT + payload, sig)
     except BadSignature as exc:
         raise SealedError("the envelope's signature does not verify", code="bad-signature") from exc
     timestamp = raw["t"]
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp < 2**53:
+    if not _in_range(timestamp, 0):
         raise SealedError("the envelope's time must be milliseconds since 1970")
     if timestamp > now_ms + MAX_CLOCK_SKEW_MS:
         raise SealedError("the envelope is dated in the future", code="future-timestamp")
@@ -260,7 +274,7 @@ def decode_envelope(data: bytes, *, now_ms: int) -> Envelope:
         if not isinstance(item, list) or len(item) != 3:
             raise SealedError("a recipient slot is [node id, seq, wrapped key]")
         recipient, seq, wrapped = item
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq < 2**53:
+        if not _in_range(seq, 1):
             raise SealedError("a recipient's sequence number must be from 1 to 2**53-1")
         if not isinstance(wrapped, bytes) or len(wrapped) != WRAPPED_SIZE:
             raise SealedError(f"a wrapped key is {WRAPPED_SIZE} bytes")
@@ -311,10 +325,14 @@ def _pair(parts: Any, what: str) -> tuple[bytes, bytes]:
     return parts[0], parts[1]
 
 
-def _node_id(value: Any, name: str) -> NodeId:
+def _node_id(value: Any, name: str, *, code: str = "bad-envelope") -> NodeId:
     if not isinstance(value, bytes) or len(value) != ID_SIZE:
-        raise SealedError(f"field {name!r} must be a 32-byte node id")
+        raise SealedError(f"field {name!r} must be a 32-byte node id", code=code)
     return NodeId(value)
+
+
+def _in_range(value: Any, low: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value < 2**53
 
 
 def _check_version(version: Any) -> None:

@@ -1,0 +1,200 @@
+"""Local accounts: the school's admins, staff and pupils, on this node only.
+
+Pupils carry the least personal data that works: a display name (a first name or
+a chosen name, unique in the school) and a class. No email, no surname. Each
+pupil has consent flags, set by staff, that decide what of their work may leave
+the school (docs/safeguarding.md). Passwords are stored as argon2id hashes.
+Nothing here is ever sent to another school.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import argon2
+
+from node.store import Store
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+
+ROLES = ("admin", "staff", "pupil")
+SHOW_NAME = ("full", "initials")
+MIN_PASSWORD = 8
+_NAME = re.compile(r"[^\x00-\x1f\x7f@<>]{1,60}")
+_hasher = argon2.PasswordHasher()  # argon2id with the library's current defaults
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    role: str
+    klass: str | None
+    show_name: str  # how partner schools see the name: 'full' or 'initials'
+    work_photos: bool
+    face_photos: bool
+    created_at: int
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("admin", "staff")
+
+    @property
+    def shown_name(self) -> str:
+        """The name as it may travel to partner schools."""
+        return self.name if self.show_name == "full" else initials(self.name)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "class": self.klass,
+            "consent": {
+                "name": self.show_name,
+                "work_photos": self.work_photos,
+                "face_photos": self.face_photos,
+            },
+            "created_at": self.created_at,
+        }
+
+
+def initials(name: str) -> str:
+    """'Amélie Rose' -> 'A. R.'; a name cut down so that partners cannot tell who it is."""
+    return " ".join(f"{part[0].upper()}." for part in name.split() if part) or "?"
+
+
+def new_password() -> str:
+    """A random password that is easy to read out in a classroom (no 0/O, 1/l)."""
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))
+
+
+class Accounts:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add(
+        self, name: str, role: str, password: str, *, klass: str | None, now: int
+    ) -> User:
+        name = " ".join(name.split())
+        if not _NAME.fullmatch(name):
+            raise UserInputError(
+                "a name is 1 to 60 characters, without control characters, @ < or >: "
+                "for pupils use a first name or a chosen display name, never a surname or email"
+            )
+        if role not in ROLES:
+            raise UserInputError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+        if role == "pupil" and not klass:
+            raise UserInputError("a pupil needs a class: add --class, such as --class 5B")
+        if len(password) < MIN_PASSWORD:
+            raise UserInputError(f"the password must be at least {MIN_PASSWORD} characters")
+        if await self.find(name) is not None:
+            raise UserInputError(
+                f"there is already a user called {name!r} in this school: "
+                "choose another display name (such as 'Sam K')"
+            )
+        pupil = role == "pupil"
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO users (name, role, class, password, show_name, work_photos, "
+                "face_photos, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    role,
+                    klass,
+                    _hasher.hash(password),
+                    # Pupils start with the safest choices until staff record consent.
+                    "initials" if pupil else "full",
+                    0 if pupil else 1,
+                    0 if pupil else 1,
+                    now,
+                ),
+            )
+        user = await self.find(name)
+        assert user is not None
+        return user
+
+    async def find(self, name: str) -> User | None:
+        row = await self.store.fetch_one(
+            "SELECT name, role, class, show_name, work_photos, face_photos, created_at "
+            "FROM users WHERE name = ?",
+            (" ".join(name.split()),),
+        )
+        return None if row is None else _user(row)
+
+    async def get(self, name: str) -> User:
+        user = await self.find(name)
+        if user is None:
+            raise NotFoundError(
+                f"no user called {name!r} in this school: see `schoolmesh user list`"
+            )
+        return user
+
+    async def staff(self, name: str) -> User:
+        """The named user, who must be staff (an admin or a teacher)."""
+        user = await self.get(name)
+        if not user.is_staff:
+            raise NotAllowedError(f"{user.name} is a pupil: only staff can do this")
+        return user
+
+    async def all(self) -> list[User]:
+        rows = await self.store.fetch_all(
+            "SELECT name, role, class, show_name, work_photos, face_photos, created_at "
+            "FROM users ORDER BY role, class, name"
+        )
+        return [_user(r) for r in rows]
+
+    async def remove(self, name: str) -> None:
+        user = await self.get(name)
+        async with self.store.write():
+            await self.store.execute("DELETE FROM users WHERE name = ?", (user.name,))
+
+    async def check_password(self, name: str, password: str) -> User | None:
+        """The user if the password is right, else None (same answer for unknown names)."""
+        row = await self.store.fetch_one(
+            "SELECT password FROM users WHERE name = ?", (" ".join(name.split()),)
+        )
+        try:
+            _hasher.verify(row[0] if row else _DUMMY_HASH, password)
+        except argon2.exceptions.VerificationError:
+            return None
+        return await self.find(name) if row else None
+
+    async def set_password(self, name: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise UserInputError(f"the password must be at least {MIN_PASSWORD} characters")
+        user = await self.get(name)
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE users SET password = ? WHERE name = ?", (_hasher.hash(password), user.name)
+            )
+
+    async def set_consent(
+        self,
+        name: str,
+        *,
+        show_name: str | None,
+        work_photos: bool | None,
+        face_photos: bool | None,
+    ) -> tuple[User, User]:
+        """Change a pupil's consent flags; return (before, after)."""
+        before = await self.get(name)
+        if show_name is not None and show_name not in SHOW_NAME:
+            raise UserInputError(f"--name must be one of {', '.join(SHOW_NAME)}")
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE users SET show_name = COALESCE(?, show_name), "
+                "work_photos = COALESCE(?, work_photos), face_photos = COALESCE(?, face_photos) "
+                "WHERE name = ?",
+                (show_name, work_photos, face_photos, before.name),
+            )
+        return before, await self.get(name)
+
+
+_DUMMY_HASH = _hasher.hash("no such user: spend the same time either way")
+
+
+def _user(row: Any) -> User:
+    name, role, klass, show_name, work, face, created = row
+    return User(name, role, klass, show_name, bool(work), bool(face), int(created))

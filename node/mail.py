@@ -1,0 +1,302 @@
+"""The mail room: sealing, holding, relaying and opening restricted letters.
+
+A letter goes to named schools only (protocol/sealed.py). We seal it once for all
+its recipients, number it per recipient, and keep the envelope in the ``mail``
+table until each recipient confirms it. A session with a peer offers the peer
+only envelopes addressed to it, or to a school that names the peer as its relay
+in its profile; a relay keeps such envelopes (ciphertext only) until the
+recipient fetches them. A recipient takes a pair's letters strictly in order, so
+a gap shows and is filled by a later resend. Opening a letter and acting on it
+(the :class:`LetterHandler`) happen in one transaction with moving the mark.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from node.store import Store
+from protocol import frames, sealed
+from protocol.errors import ProtocolError, SealedError
+from protocol.keys import NodeId, NodeKey, from_b64url
+from protocol.sealed import Envelope, Letter
+
+log = logging.getLogger(__name__)
+
+#: A mail frame's envelopes stay under this many bytes (frames are at most 1 MiB).
+MAIL_BATCH_BYTES = 1_000_000
+Pair = tuple[bytes, bytes]  # (sender, recipient)
+
+
+class LetterHandler(Protocol):
+    needs_checkpoint: bool  # content was erased: flush the write-ahead log after commit
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """Act on a letter addressed to us; runs inside the mail room's transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    sender: bytes
+    recipient: bytes
+    seq: int
+    wire: bytes
+
+
+class Mailroom:
+    def __init__(self, store: Store, key: NodeKey) -> None:
+        self.store = store
+        self.key = key
+        self.me = bytes(key.node_id)
+        self.handler: LetterHandler | None = None
+
+    # -- sending --------------------------------------------------------------------
+
+    async def send(
+        self,
+        kind: str,
+        content: dict[str, Any],
+        recipients: Iterable[NodeId],
+        *,
+        about: str | None,
+        now: int,
+    ) -> Letter:
+        """Seal a letter for ``recipients`` and queue it, in its own transaction."""
+        async with self.store.write():
+            return await self.send_in_transaction(kind, content, recipients, about=about, now=now)
+
+    async def send_in_transaction(
+        self,
+        kind: str,
+        content: dict[str, Any],
+        recipients: Iterable[NodeId],
+        *,
+        about: str | None,
+        now: int,
+    ) -> Letter:
+        """As :meth:`send`, inside a transaction the caller holds (so both commit together)."""
+        to = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
+        letter = sealed.write_letter(
+            self.key, kind=kind, timestamp=now, recipients=to, content=content
+        )
+        seqs: dict[NodeId, int] = {}
+        for recipient in to:
+            row = await self.store.fetch_one(
+                "SELECT seq FROM mail_marks WHERE sender = ? AND recipient = ?",
+                (self.me, bytes(recipient)),
+            )
+            seqs[recipient] = (0 if row is None else int(row[0])) + 1
+        envelope = sealed.seal(
+            self.key,
+            letter,
+            seqs=seqs,
+            content_key=os.urandom(sealed.KEY_SIZE),
+            nonce=os.urandom(sealed.NONCE_SIZE),
+            wrap_nonces={r: os.urandom(sealed.NONCE_SIZE) for r in to},
+            timestamp=now,
+        )
+        await self._keep(envelope, now)
+        for recipient, seq in seqs.items():
+            await self._hold(self.me, bytes(recipient), seq, envelope)
+            await self.store.execute(
+                "INSERT INTO letters_sent (letter, recipient, seq, kind, about, sent_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (bytes(letter.id), bytes(recipient), seq, kind, about, now),
+            )
+        self.store.mail_changed()
+        return letter
+
+    async def _keep(self, envelope: Envelope, now: int) -> None:
+        await self.store.execute(
+            "INSERT OR IGNORE INTO envelopes (id, wire, stored_at) VALUES (?, ?, ?)",
+            (bytes(envelope.id), envelope.encode(), now),
+        )
+
+    async def _hold(self, sender: bytes, recipient: bytes, seq: int, envelope: Envelope) -> None:
+        await self.store.execute(
+            "INSERT INTO mail (sender, recipient, seq, envelope) VALUES (?, ?, ?, ?)",
+            (sender, recipient, seq, bytes(envelope.id)),
+        )
+        await self._set_mark(sender, recipient, seq)
+
+    async def _set_mark(self, sender: bytes, recipient: bytes, seq: int) -> None:
+        await self.store.execute(
+            "INSERT INTO mail_marks (sender, recipient, seq) VALUES (?, ?, ?) "
+            "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq",
+            (sender, recipient, seq),
+        )
+
+    # -- what a peer may be given -------------------------------------------------------
+
+    async def relays_of(self, recipient: bytes) -> set[bytes]:
+        """The relays ``recipient`` names in its newest profile (node ids)."""
+        profile = await self.store.latest_profile(NodeId(recipient))
+        named: set[bytes] = set()
+        listed = (profile or {}).get("relays", [])
+        for text in listed if isinstance(listed, list) else []:
+            try:
+                named.add(from_b64url(text))
+            except (ValueError, AttributeError):
+                continue
+        return named
+
+    async def _may_give(self, peer: bytes, recipient: bytes, cache: dict[bytes, bool]) -> bool:
+        if recipient == peer:
+            return True
+        if recipient not in cache:
+            cache[recipient] = peer in await self.relays_of(recipient)
+        return cache[recipient]
+
+    async def marks(self) -> list[list[Any]]:
+        """Our marks for a mail clock: letters to us, what we hold as a relay, and how far
+        each recipient has confirmed our own letters (so a relay can skip what it missed)."""
+        rows = await self.store.fetch_all(
+            "SELECT sender, recipient, seq FROM mail_marks WHERE sender != ? "
+            "UNION ALL SELECT ?, recipient, seq FROM mail_acked",
+            (self.me, self.me),
+        )
+        return [[s, r, int(q)] for s, r, q in rows]
+
+    async def outgoing(
+        self, peer: bytes, view: dict[Pair, int], *, max_bytes: int = MAIL_BATCH_BYTES
+    ) -> list[Outgoing]:
+        """Envelopes ``peer`` lacks by ``view`` and may be given, in order, up to a batch."""
+        rows = await self.store.fetch_all(
+            "SELECT m.sender, m.recipient, m.seq, e.wire FROM mail m "
+            "JOIN envelopes e ON e.id = m.envelope WHERE m.sender != ? "
+            "ORDER BY m.sender, m.recipient, m.seq",
+            (peer,),
+        )
+        cache: dict[bytes, bool] = {}
+        batch: list[Outgoing] = []
+        size = 0
+        for sender, recipient, seq, wire in rows:
+            if seq <= view.get((sender, recipient), 0):
+                continue
+            if not await self._may_give(peer, recipient, cache):
+                continue
+            if batch and (size + len(wire) > max_bytes or len(batch) >= frames.MAX_MAIL_ENVELOPES):
+                break
+            batch.append(Outgoing(sender, recipient, int(seq), wire))
+            size += len(wire)
+        return batch
+
+    # -- receiving ------------------------------------------------------------------
+
+    async def accept(
+        self, wires: list[bytes], peer: bytes, now: int
+    ) -> tuple[list[list[Any]], list[ProtocolError]]:
+        """Take a batch of envelopes from ``peer``; return our marks for its pairs, and refusals."""
+        refused: list[ProtocolError] = []
+        envelopes: list[Envelope] = []
+        for wire in wires:
+            try:
+                envelopes.append(sealed.decode_envelope(wire, now_ms=now))
+            except ProtocolError as exc:
+                refused.append(exc)
+        touched: set[Pair] = set()
+        async with self.store.write():
+            cache: dict[bytes, bool] = {}
+            for envelope in envelopes:
+                sender = bytes(envelope.sender)
+                if sender == self.me:
+                    continue  # our own letter coming back through a relay
+                for slot in envelope.slots:
+                    recipient = bytes(slot.recipient)
+                    pair = (sender, recipient)
+                    if recipient != self.me and not await self._may_give(self.me, recipient, cache):
+                        continue  # not ours, and not ours to hold: ignore the slot
+                    touched.add(pair)
+                    mark = await self._mark(pair)
+                    if slot.seq != mark + 1:
+                        continue  # a repeat, or a gap that a resend will fill
+                    if recipient == self.me:
+                        await self._open(envelope, now, refused)
+                        await self._set_mark(sender, recipient, slot.seq)
+                    else:
+                        await self._keep(envelope, now)
+                        await self._hold(sender, recipient, slot.seq, envelope)
+                        self.store.mail_changed()
+        if self.handler is not None and self.handler.needs_checkpoint:
+            self.handler.needs_checkpoint = False
+            await self.store.checkpoint()
+        marks = [[s, r, await self._mark((s, r))] for s, r in sorted(touched)]
+        return marks, refused
+
+    async def _mark(self, pair: Pair) -> int:
+        row = await self.store.fetch_one(
+            "SELECT seq FROM mail_marks WHERE sender = ? AND recipient = ?", pair
+        )
+        return 0 if row is None else int(row[0])
+
+    async def _open(self, envelope: Envelope, now: int, refused: list[ProtocolError]) -> None:
+        """Open a letter to us and act on it; a bad one is refused but its number used."""
+        try:
+            letter = sealed.open_envelope(self.key, envelope)
+        except ProtocolError as exc:
+            log.warning("a sealed letter from %s was refused: %s", envelope.sender, exc)
+            refused.append(exc)
+            return
+        if self.handler is None:
+            return
+        try:
+            await self.handler.receive(letter, now)
+        except SealedError as exc:
+            log.warning("a %s letter from %s was refused: %s", letter.kind, letter.author, exc)
+            refused.append(exc)
+
+    async def confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+        """``peer`` told us what it holds: note what it confirmed, drop what it no longer needs.
+
+        Marks for pairs whose recipient is the peer itself are final: the recipient
+        has those letters, so we (the sender, or a relay) may forget them.
+        """
+        async with self.store.write():
+            for sender, recipient, seq in marks:
+                if recipient != peer:
+                    continue
+                if sender == self.me:
+                    await self.store.execute(
+                        "INSERT INTO mail_acked (recipient, seq) VALUES (?, ?) "
+                        "ON CONFLICT (recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                        (recipient, seq),
+                    )
+                await self.store.execute(
+                    "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",
+                    (sender, recipient, seq),
+                )
+            await self.store.execute(
+                "DELETE FROM envelopes WHERE id NOT IN (SELECT envelope FROM mail)"
+            )
+
+    async def skip_confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+        """The sender ``peer`` says a recipient already has its letters up to a mark.
+
+        As a relay for that recipient we need not (and could not) fetch the earlier
+        ones any more: move our mark on and drop what we hold below it.
+        """
+        async with self.store.write():
+            for sender, recipient, seq in marks:
+                if sender != peer or recipient in (self.me, peer):
+                    continue
+                if seq > await self._mark((sender, recipient)) and peer != recipient:
+                    if self.me not in await self.relays_of(recipient):
+                        continue
+                    await self._set_mark(sender, recipient, seq)
+                    await self.store.execute(
+                        "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",
+                        (sender, recipient, seq),
+                    )
+
+    async def delivered(self, letter_about: str) -> dict[bytes, bool]:
+        """For letters about ``letter_about`` we sent: recipient -> confirmed by it."""
+        rows = await self.store.fetch_all(
+            "SELECT s.recipient, MIN(s.seq <= COALESCE(a.seq, 0)) FROM letters_sent s "
+            "LEFT JOIN mail_acked a ON a.recipient = s.recipient "
+            "WHERE s.about = ? GROUP BY s.recipient",
+            (letter_about,),
+        )
+        return {r: bool(ok) for r, ok in rows}

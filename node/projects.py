@@ -1,0 +1,897 @@
+"""Partnership projects and their pupil blogs: membership, posts, moderation, takedown.
+
+Everything here travels as sealed letters (node/mail.py) to the project's member
+schools only. The rules that keep pupils safe (docs/safeguarding.md):
+
+* a pupil's post or comment is a *draft* until a teacher of the pupil's own
+  school approves it; only then is it sealed and sent, and only to members;
+* what is sent follows the pupil's consent: the name cut to initials, photos held
+  back; a withdrawn consent takes the pupil's affected posts down again;
+* a takedown (by the author school, or the project's owner) deletes the content
+  and photos everywhere, keeps a tombstone, and each member returns a receipt;
+* a school may require its own teacher to accept partners' posts before its
+  pupils see them (two-key publication).
+
+Only the owner school changes membership: it sends every member the whole member
+list with a revision number, so late or repeated letters cannot undo a change.
+When a school joins, each member sends it its own earlier approved posts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from node.accounts import Accounts, User
+from node.mail import Mailroom
+from node.media import clean_image, render_markdown
+from node.partners import PeerBook
+from node.store import Store
+from protocol import kinds, letters
+from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
+from protocol.keys import NodeId, NodeKey
+from protocol.sealed import Letter
+
+MIN_PREFIX = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    title: str
+    themes: list[str]
+    owner: NodeId
+    rev: int
+    standing: str  # this school's: 'invited', 'member' or 'left'
+    review: bool  # partners' posts wait for our teacher's acceptance
+    members: dict[NodeId, str] = field(default_factory=dict)
+
+    def member_ids(self, *states: str) -> list[NodeId]:
+        return [n for n, s in self.members.items() if s in states]
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: str
+    project: str
+    origin: NodeId
+    author: str | None  # our own user, for our own posts
+    by_name: str | None
+    title: str | None
+    body: str | None
+    theme: str | None
+    state: str
+    note: str | None
+    created_at: int
+    approved_at: int | None
+    approved_by: str | None
+    accepted_by: str | None
+    images: list[tuple[bytes, bool, bool]]  # (hash, faces, held)
+
+    @property
+    def html(self) -> str:
+        return render_markdown(self.body or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: str
+    post: str
+    origin: NodeId
+    author: str | None
+    by_name: str | None
+    body: str | None
+    state: str
+    created_at: int
+
+
+_POST_COLUMNS = (
+    "id, project, origin, author, by_name, title, body, theme, state, note, created_at, "
+    "approved_at, approved_by, accepted_by"
+)
+
+
+class Projects:
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, accounts: Accounts) -> None:
+        self.store = store
+        self.key = key
+        self.me = key.node_id
+        self.mail = mail
+        self.accounts = accounts
+        self.needs_checkpoint = False  # content was erased: flush the write-ahead log
+
+    # -- projects -----------------------------------------------------------------
+
+    async def create(self, title: str, themes: list[str], now: int) -> Project:
+        pid = os.urandom(16).hex()
+        content = {"p": pid, "title": title.strip(), "themes": themes, "members": [], "rev": 1}
+        content["members"] = [[bytes(self.me), "member"]]
+        try:
+            letters.validate(letters.PROJECT, content)
+        except SealedError as exc:
+            raise UserInputError(f"{exc}: check --title and --theme") from exc
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
+                "VALUES (?, ?, ?, ?, 1, 'member', ?)",
+                (pid, content["title"], json.dumps(themes), bytes(self.me), now),
+            )
+            await self._set_member(pid, self.me, "member")
+        return await self.get(pid)
+
+    async def get(self, text: str) -> Project:
+        row = await self.store.fetch_one(
+            "SELECT id, title, themes, owner, rev, standing, review FROM projects "
+            "WHERE id = ? OR (length(?) >= ? AND id LIKE ? || '%') ORDER BY id = ? DESC LIMIT 2",
+            (text, text, MIN_PREFIX, text.lower(), text),
+        )
+        if row is None:
+            raise NotFoundError(
+                f"no project {text!r} at this school: see `schoolmesh project list`"
+            )
+        members = await self.store.fetch_all(
+            "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
+        )
+        return Project(
+            row[0],
+            row[1],
+            json.loads(row[2]),
+            NodeId(row[3]),
+            int(row[4]),
+            row[5],
+            bool(row[6]),
+            {NodeId(n): s for n, s in members},
+        )
+
+    async def all(self) -> list[Project]:
+        rows = await self.store.fetch_all("SELECT id FROM projects ORDER BY created_at")
+        return [await self.get(r[0]) for r in rows]
+
+    async def invite(self, pid: str, school: NodeId, now: int) -> Project:
+        project = await self.get(pid)
+        if project.owner != self.me:
+            raise NotAllowedError(
+                "only the school that created the project can invite schools: ask its "
+                "project lead to invite them"
+            )
+        if school == self.me:
+            raise UserInputError("this school is already in the project")
+        partner = await PeerBook(self.store).get(school)
+        if partner is None or partner.state != "partner":
+            raise UserInputError(
+                f"{school} is not a partner school: become partners first with "
+                "`schoolmesh invite create` and `schoolmesh partner add`"
+            )
+        if project.members.get(school) == "member":
+            raise UserInputError("that school is already a member of the project")
+        async with self.store.write():
+            await self._set_member(project.id, school, "invited")
+            await self._bump_and_send(project.id, now)
+        return await self.get(project.id)
+
+    async def join(self, pid: str, now: int) -> Project:
+        project = await self.get(pid)
+        if project.standing == "member":
+            raise UserInputError("this school is already a member of that project")
+        if project.standing != "invited":
+            raise UserInputError("this school has not been invited to that project (any more)")
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE projects SET standing = 'member' WHERE id = ?", (project.id,)
+            )
+            await self._set_member(project.id, self.me, "member")
+            await self.mail.send_in_transaction(
+                letters.PROJECT_JOIN, {"p": project.id}, [project.owner], about=project.id, now=now
+            )
+        await self._name_relay(project.owner, now)
+        return await self.get(project.id)
+
+    async def _name_relay(self, school: NodeId, now: int) -> None:
+        """Name the project's owner as a relay for our letters (docs/decisions.md).
+
+        Members that are not partners of each other never connect; the owner school
+        is a partner of every member and reads all the project's letters anyway, so
+        letting it carry sealed copies to us reveals nothing new.
+        """
+        profile = dict(await self.store.latest_profile(self.me) or {})
+        relays = list(profile.get("relays", []))
+        if str(school) in relays or len(relays) >= 8:
+            return
+        profile["relays"] = [*relays, str(school)]
+        await self.store.append_local(self.key, kinds.PROFILE, profile, now)
+
+    async def leave(self, pid: str, now: int) -> Project:
+        project = await self.get(pid)
+        if project.owner == self.me:
+            raise UserInputError(
+                "the school that created a project cannot leave it; take down what should "
+                "go, or ask the members to leave"
+            )
+        if project.standing == "left":
+            raise UserInputError("this school has already left that project")
+        others = [n for n in project.members if n != self.me]
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE projects SET standing = 'left' WHERE id = ?", (project.id,)
+            )
+            await self._set_member(project.id, self.me, "left")
+            await self.mail.send_in_transaction(
+                letters.PROJECT_LEAVE, {"p": project.id}, others, about=project.id, now=now
+            )
+        return await self.get(project.id)
+
+    async def set_review(self, pid: str, review: bool) -> Project:
+        project = await self.get(pid)
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE projects SET review = ? WHERE id = ?", (int(review), project.id)
+            )
+        return await self.get(project.id)
+
+    async def _set_member(self, pid: str, node: NodeId, state: str) -> None:
+        await self.store.execute(
+            "INSERT INTO project_members (project, node, state) VALUES (?, ?, ?) "
+            "ON CONFLICT (project, node) DO UPDATE SET state = excluded.state",
+            (pid, bytes(node), state),
+        )
+
+    async def _bump_and_send(self, pid: str, now: int) -> None:
+        """Owner only, inside a transaction: a new revision of the member list, to all."""
+        await self.store.execute("UPDATE projects SET rev = rev + 1 WHERE id = ?", (pid,))
+        project = await self.get(pid)
+        content = {
+            "p": project.id,
+            "title": project.title,
+            "themes": project.themes,
+            "members": [[bytes(n), s] for n, s in sorted(project.members.items(), key=_key)],
+            "rev": project.rev,
+        }
+        others = [n for n in project.members if n != self.me]
+        if others:
+            await self.mail.send_in_transaction(
+                letters.PROJECT, content, others, about=project.id, now=now
+            )
+
+    # -- posts and comments ---------------------------------------------------------
+
+    async def draft(
+        self,
+        pid: str,
+        author: str,
+        title: str,
+        body: str,
+        *,
+        theme: str | None,
+        images: list[tuple[str, bytes, bool]],
+        now: int,
+    ) -> Post:
+        """A pupil's (or teacher's) draft: stays in this school until a teacher approves it."""
+        project = await self.get(pid)
+        if project.standing != "member":
+            raise UserInputError("this school is not a member of that project")
+        user = await self.accounts.get(author)
+        if theme is not None and project.themes and theme not in project.themes:
+            raise UserInputError(
+                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}"
+            )
+        if len(images) > letters.MAX_IMAGES:
+            raise UserInputError(f"a post may have at most {letters.MAX_IMAGES} photos")
+        content: dict[str, Any] = {"p": project.id, "id": "0" * 32, "title": title.strip()}
+        content.update({"body": body, "by": user.name, "at": now})
+        if theme:
+            content["theme"] = theme
+        try:
+            letters.validate(letters.POST, content)
+        except SealedError as exc:
+            raise UserInputError(f"the post cannot be saved: {exc}") from exc
+        cleaned = [(clean_image(data, name=name), faces) for name, data, faces in images]
+        post_id = os.urandom(16).hex()
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO posts (id, project, origin, author, title, body, theme, state, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
+                (post_id, project.id, bytes(self.me), user.name, title.strip(), body, theme, now),
+            )
+            for (jpeg, digest), faces in cleaned:
+                await self.store.execute(
+                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data) "
+                    "VALUES (?, ?, 'image/jpeg', ?, ?)",
+                    (post_id, digest, int(faces), jpeg),
+                )
+        return await self.post(post_id)
+
+    async def post(self, text: str) -> Post:
+        row = await self._find("posts", text)
+        if row is None:
+            raise NotFoundError(f"no post {text!r} at this school: see `schoolmesh post list`")
+        return await self._post(row)
+
+    async def _find(self, table: str, text: str) -> Any:
+        text = text.strip().lower()
+        if len(text) < MIN_PREFIX:
+            raise UserInputError(f"give at least {MIN_PREFIX} characters of the id")
+        rows = await self.store.fetch_all(
+            f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
+            "WHERE id LIKE ? || '%' LIMIT 2",
+            (text,),
+        )
+        if len(rows) > 1:
+            raise UserInputError(f"{text!r} matches more than one: give more of the id")
+        return rows[0] if rows else None
+
+    async def _post(self, row: Any) -> Post:
+        images = await self.store.fetch_all(
+            "SELECT hash, faces, held FROM images WHERE post = ? ORDER BY rowid", (row[0],)
+        )
+        return Post(
+            row[0],
+            row[1],
+            NodeId(row[2]),
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            int(row[10]),
+            row[11],
+            row[12],
+            row[13],
+            [(h, bool(f), bool(d)) for h, f, d in images],
+        )
+
+    async def posts(
+        self, pid: str, *, states: tuple[str, ...] = ("approved",), for_pupils: bool = False
+    ) -> list[Post]:
+        """Posts of a project this school may see, newest first."""
+        project = await self.get(pid)
+        marks = ",".join("?" * len(states))
+        rows = await self.store.fetch_all(
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE project = ? AND state IN ({marks}) "
+            "ORDER BY COALESCE(approved_at, created_at) DESC",
+            (project.id, *states),
+        )
+        found = [await self._post(r) for r in rows]
+        if for_pupils and project.review:
+            found = [p for p in found if p.origin == self.me or p.accepted_by]
+        return found
+
+    async def image(self, post_id: str, digest: bytes) -> bytes | None:
+        row = await self.store.fetch_one(
+            "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0", (post_id, digest)
+        )
+        return None if row is None else bytes(row[0])
+
+    async def approve(self, text: str, by: str, now: int) -> tuple[str, list[str]]:
+        """Approve a draft post or comment: it is sealed and sent to the member schools.
+
+        Returns the id and what was held back because of the pupil's consent.
+        """
+        teacher = await self.accounts.staff(by)
+        comment = await self._find("comments", text)
+        if comment is not None and await self._find("posts", text) is None:
+            return await self._approve_comment(comment[0], teacher, now)
+        post = await self.post(text)
+        if post.origin != self.me:
+            raise UserInputError("that post comes from a partner school: use `post accept`")
+        if post.state not in ("draft", "returned"):
+            raise UserInputError(f"that post is {post.state}, not waiting for approval")
+        author = await self.accounts.find(post.author or "")
+        shown, notes = _consent_view(author, post)
+        async with self.store.write():
+            for digest, _faces, held in shown:
+                await self.store.execute(
+                    "UPDATE images SET held = ? WHERE post = ? AND hash = ?",
+                    (int(held), post.id, digest),
+                )
+            await self.store.execute(
+                "UPDATE posts SET state = 'approved', approved_at = ?, approved_by = ?, "
+                "by_name = ?, note = NULL WHERE id = ?",
+                (now, teacher.name, author.shown_name if author else "?", post.id),
+            )
+            await self._send_post(await self.post(post.id), None, now)
+        return post.id, notes
+
+    async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
+        row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
+        if row[1] != "draft":
+            raise UserInputError(f"that comment is {row[1]}, not waiting for approval")
+        author = await self.accounts.find(row[0] or "")
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE comments SET state = 'approved', approved_at = ?, approved_by = ?, "
+                "by_name = ? WHERE id = ?",
+                (now, teacher.name, author.shown_name if author else "?", cid),
+            )
+            await self._send_comment(cid, None, now)
+        return cid, []
+
+    async def return_(self, text: str, by: str, note: str) -> Post:
+        """Send a draft back to its pupil with a teacher's note; nothing leaves the school."""
+        teacher = await self.accounts.staff(by)
+        post = await self.post(text)
+        if post.origin != self.me or post.state != "draft":
+            raise UserInputError("only a draft of this school's own can be returned")
+        if not note.strip():
+            raise UserInputError("say what to change: --note 'Please ...'")
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE posts SET state = 'returned', note = ?, approved_by = ? WHERE id = ?",
+                (note.strip(), teacher.name, post.id),
+            )
+        return await self.post(post.id)
+
+    async def accept(self, text: str, by: str) -> Post:
+        """Two-key publication: our teacher lets our pupils see a partner school's post."""
+        teacher = await self.accounts.staff(by)
+        post = await self.post(text)
+        if post.origin == self.me or post.state != "approved":
+            raise UserInputError("only an approved post from a partner school can be accepted")
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE posts SET accepted_by = ? WHERE id = ?", (teacher.name, post.id)
+            )
+        return await self.post(post.id)
+
+    async def comment(self, post_text: str, author: str, body: str, now: int) -> Comment:
+        """A comment on a post; a pupil's waits for a teacher's approval like a post."""
+        post = await self.post(post_text)
+        if post.state != "approved":
+            raise UserInputError("comments go on approved posts only")
+        user = await self.accounts.get(author)
+        check: dict[str, Any] = {"p": post.project, "post": post.id, "id": "0" * 32}
+        check.update({"by": user.name, "body": body, "at": now})
+        try:
+            letters.validate(letters.COMMENT, check)
+        except SealedError as exc:
+            raise UserInputError(f"the comment cannot be saved: {exc}") from exc
+        cid = os.urandom(16).hex()
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO comments (id, post, project, origin, author, body, state, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, 'draft', ?)",
+                (cid, post.id, post.project, bytes(self.me), user.name, body, now),
+            )
+            if user.is_staff:  # a teacher's comment needs no one else's approval
+                await self.store.execute(
+                    "UPDATE comments SET state = 'approved', approved_at = ?, approved_by = ?, "
+                    "by_name = ? WHERE id = ?",
+                    (now, user.name, user.shown_name, cid),
+                )
+                await self._send_comment(cid, None, now)
+        return await self._comment(cid)
+
+    async def _comment(self, cid: str) -> Comment:
+        row = await self.store.fetch_one(
+            "SELECT id, post, origin, author, by_name, body, state, created_at FROM comments "
+            "WHERE id = ?",
+            (cid,),
+        )
+        return Comment(row[0], row[1], NodeId(row[2]), row[3], row[4], row[5], row[6], int(row[7]))
+
+    async def comments(
+        self, post_id: str, *, states: tuple[str, ...] = ("approved",)
+    ) -> list[Comment]:
+        marks = ",".join("?" * len(states))
+        rows = await self.store.fetch_all(
+            f"SELECT id FROM comments WHERE post = ? AND state IN ({marks}) ORDER BY created_at",
+            (post_id, *states),
+        )
+        return [await self._comment(r[0]) for r in rows]
+
+    async def _members_to_send(self, pid: str) -> list[NodeId]:
+        project = await self.get(pid)
+        return [n for n in project.member_ids("member") if n != self.me]
+
+    async def _send_post(self, post: Post, only: list[NodeId] | None, now: int) -> None:
+        """Inside a transaction: seal an approved post and its allowed photos to members."""
+        to = only if only is not None else await self._members_to_send(post.project)
+        if not to:
+            return
+        shown: list[tuple[bytes, str]] = [
+            (h, "image/jpeg") for h, _f, held in post.images if not held
+        ]
+        content: dict[str, Any] = {
+            "p": post.project,
+            "id": post.id,
+            "title": post.title or "",
+            "body": post.body or "",
+            "by": post.by_name or "?",
+            "at": post.approved_at or now,
+        }
+        if post.theme:
+            content["theme"] = post.theme
+        if shown:
+            content["images"] = [[h, t] for h, t in shown]
+        for digest, _type in shown:
+            data = await self.image(post.id, digest)
+            assert data is not None
+            await self.mail.send_in_transaction(
+                letters.IMAGE,
+                {
+                    "p": post.project,
+                    "post": post.id,
+                    "hash": digest,
+                    "type": "image/jpeg",
+                    "data": data,
+                },
+                to,
+                about=post.id,
+                now=now,
+            )
+        await self.mail.send_in_transaction(letters.POST, content, to, about=post.id, now=now)
+
+    async def _send_comment(self, cid: str, only: list[NodeId] | None, now: int) -> None:
+        comment = await self._comment(cid)
+        row = await self.store.fetch_one("SELECT project FROM comments WHERE id = ?", (cid,))
+        to = only if only is not None else await self._members_to_send(row[0])
+        if not to:
+            return
+        content = {
+            "p": row[0],
+            "post": comment.post,
+            "id": comment.id,
+            "by": comment.by_name or "?",
+            "body": comment.body or "",
+            "at": comment.created_at,
+        }
+        await self.mail.send_in_transaction(letters.COMMENT, content, to, about=cid, now=now)
+
+    async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
+        """Inside a transaction: our approved posts and comments, for a school that joined."""
+        for post in await self.posts(pid):
+            if post.origin == self.me:
+                await self._send_post(post, to, now)
+        rows = await self.store.fetch_all(
+            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = 'approved' "
+            "ORDER BY created_at",
+            (pid, bytes(self.me)),
+        )
+        for (cid,) in rows:
+            await self._send_comment(cid, to, now)
+
+    # -- takedown -------------------------------------------------------------------
+
+    async def takedown(self, text: str, now: int, *, reason: str = "") -> str:
+        """Take down a post or comment of ours (or any, as the project's owner), everywhere."""
+        target, project_id, origin = await self._target(text)
+        project = await self.get(project_id)
+        if origin != self.me and project.owner != self.me:
+            raise NotAllowedError(
+                "only the school whose pupil wrote it, or the project's owner school, can take "
+                "it down: ask them, or leave the project"
+            )
+        recipients = [n for n in project.members if n != self.me]
+        async with self.store.write():
+            await self._erase(target, project.id, self.me, now, reason, recipients)
+            if recipients:
+                content = {"p": project.id, "target": target}
+                if reason:
+                    content["reason"] = reason
+                await self.mail.send_in_transaction(
+                    letters.TAKEDOWN, content, recipients, about=target, now=now
+                )
+        await self.store.checkpoint()
+        return target
+
+    async def _target(self, text: str) -> tuple[str, str, NodeId]:
+        for table in ("posts", "comments"):
+            row = await self._find(table, text)
+            if row is not None:
+                found = await self.store.fetch_one(
+                    f"SELECT id, project, origin FROM {table} WHERE id = ?",
+                    (row[0],),
+                )
+                return found[0], found[1], NodeId(found[2])
+        raise NotFoundError(f"no post or comment {text!r} at this school")
+
+    async def _erase(
+        self,
+        target: str,
+        pid: str,
+        by: NodeId,
+        now: int,
+        reason: str | None,
+        recipients: list[NodeId] | None,
+    ) -> None:
+        """Inside a transaction: delete the content (secure_delete overwrites it).
+
+        Only a tombstone stays, so the post cannot come back by a late copy."""
+        await self.store.execute(
+            "UPDATE posts SET title = NULL, body = NULL, by_name = NULL, theme = NULL, "
+            "note = NULL, state = 'removed' WHERE id = ?",
+            (target,),
+        )
+        await self.store.execute("DELETE FROM images WHERE post = ?", (target,))
+        await self.store.execute(
+            "UPDATE comments SET body = NULL, by_name = NULL, state = 'removed' "
+            "WHERE id = ? OR post = ?",
+            (target, target),
+        )
+        await self.store.execute(
+            "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason, recipients) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                pid,
+                bytes(by),
+                now,
+                reason,
+                None if recipients is None else json.dumps([str(r) for r in recipients]),
+            ),
+        )
+        self.needs_checkpoint = True
+
+    async def status(self, text: str) -> dict[str, Any]:
+        """Where a post or comment stands: delivery, and takedown receipts."""
+        target, project_id, origin = await self._target(text)
+        tomb = await self.store.fetch_one(
+            "SELECT by_node, at, recipients FROM takedowns WHERE target = ?", (target,)
+        )
+        state_row = await self.store.fetch_one(
+            "SELECT state FROM posts WHERE id = ? "
+            "UNION ALL SELECT state FROM comments WHERE id = ?",
+            (target, target),
+        )
+        delivered = await self.mail.delivered(target)
+        result: dict[str, Any] = {
+            "id": target,
+            "project": project_id,
+            "school_id": str(origin),
+            "state": state_row[0] if state_row else "removed",
+            "delivered": {str(NodeId(n)): ok for n, ok in sorted(delivered.items())},
+        }
+        if tomb is not None:
+            asked = json.loads(tomb[2]) if tomb[2] else []
+            rows = await self.store.fetch_all(
+                "SELECT node, at FROM receipts WHERE target = ?", (target,)
+            )
+            confirmed = {str(NodeId(n)): int(at) for n, at in rows}
+            result["takedown"] = {
+                "by": str(NodeId(tomb[0])),
+                "at": int(tomb[1]),
+                "confirmed": confirmed,
+                "waiting": sorted(n for n in asked if n not in confirmed),
+            }
+        return result
+
+    async def consent_changed(self, before: User, after: User, now: int) -> list[str]:
+        """Take down the pupil's sent posts that the new consent no longer allows."""
+        rows = await self.store.fetch_all(
+            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved'",
+            (bytes(self.me), after.name),
+        )
+        taken: list[str] = []
+        for (pid,) in rows:
+            post = await self.post(pid)
+            sent = [(f, h) for _d, f, h in post.images if not h]
+            if (
+                (before.show_name == "full" and after.show_name != "full")
+                or (sent and not after.work_photos)
+                or (any(faces for faces, _h in sent) and not after.face_photos)
+            ):
+                taken.append(await self.takedown(pid, now, reason="consent withdrawn"))
+        return taken
+
+    # -- letters from member schools ------------------------------------------------------
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """Act on a letter (inside the mail room's transaction); refuse what breaks a rule."""
+        content = letter.content
+        if letter.kind == letters.PROJECT:
+            await self._on_project(letter, now)
+            return
+        row = await self.store.fetch_one(
+            "SELECT owner, standing FROM projects WHERE id = ?", (content.get("p"),)
+        )
+        if row is None:
+            raise SealedError(f"a {letter.kind} letter about an unknown project", code="refused")
+        owner = NodeId(row[0])
+        state = await self.store.fetch_one(
+            "SELECT state FROM project_members WHERE project = ? AND node = ?",
+            (content["p"], bytes(letter.author)),
+        )
+        author_state = state[0] if state else None
+        if letter.kind == letters.PROJECT_JOIN:
+            if owner != self.me or author_state != "invited":
+                raise SealedError("a join letter without an invitation", code="refused")
+            await self._set_member(content["p"], letter.author, "member")
+            await self._bump_and_send(content["p"], now)
+            await self._send_own_work(content["p"], [letter.author], now)
+        elif letter.kind == letters.PROJECT_LEAVE:
+            await self._set_member(content["p"], letter.author, "left")
+            if owner == self.me:
+                await self._bump_and_send(content["p"], now)
+        elif letter.kind == letters.RECEIPT:
+            await self.store.execute(
+                "INSERT OR IGNORE INTO receipts (target, node, at) VALUES (?, ?, ?)",
+                (content["target"], bytes(letter.author), now),
+            )
+        elif letter.kind == letters.TAKEDOWN:
+            await self._on_takedown(letter, owner, now)
+        elif author_state != "member" or row[1] == "left":
+            raise SealedError(f"a {letter.kind} letter from a non-member", code="refused")
+        elif letter.kind == letters.POST:
+            await self._on_post(letter, now)
+        elif letter.kind == letters.IMAGE:
+            await self._on_image(letter)
+        elif letter.kind == letters.COMMENT:
+            await self._on_comment(letter, now)
+
+    async def _taken_down(self, target: str) -> bool:
+        return (
+            await self.store.fetch_one("SELECT 1 FROM takedowns WHERE target = ?", (target,))
+        ) is not None
+
+    async def _on_project(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        pid = content["p"]
+        row = await self.store.fetch_one("SELECT owner, rev FROM projects WHERE id = ?", (pid,))
+        if row is not None and (NodeId(row[0]) != letter.author or content["rev"] <= row[1]):
+            return  # not the owner, or an old revision: membership only moves forward
+        members = {NodeId(n): s for n, s in content["members"]}
+        if self.me not in members:
+            return
+        before = {} if row is None else (await self.get(pid)).members
+        if row is None:
+            await self.store.execute(
+                "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    pid,
+                    content["title"],
+                    json.dumps(content.get("themes", [])),
+                    bytes(letter.author),
+                    content["rev"],
+                    members[self.me],
+                    now,
+                ),
+            )
+        else:
+            standing = await self.store.fetch_one(
+                "SELECT standing FROM projects WHERE id = ?", (pid,)
+            )
+            mine = members[self.me] if standing[0] != "member" else "member"
+            await self.store.execute(
+                "UPDATE projects SET title = ?, themes = ?, rev = ?, standing = ? WHERE id = ?",
+                (
+                    content["title"],
+                    json.dumps(content.get("themes", [])),
+                    content["rev"],
+                    mine,
+                    pid,
+                ),
+            )
+        await self.store.execute("DELETE FROM project_members WHERE project = ?", (pid,))
+        for node, state in members.items():
+            await self._set_member(pid, node, state)
+        joined = [
+            n
+            for n, s in members.items()
+            if s == "member" and before.get(n) != "member" and n != self.me
+        ]
+        project = await self.get(pid)
+        if joined and row is not None and project.standing == "member":
+            await self._send_own_work(pid, joined, now)
+
+    async def _on_post(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        if await self._taken_down(content["id"]):
+            return
+        existing = await self.store.fetch_one(
+            "SELECT origin FROM posts WHERE id = ?", (content["id"],)
+        )
+        if existing is not None:
+            return  # the same post again (a resend to a late joiner)
+        await self.store.execute(
+            "INSERT INTO posts (id, project, origin, by_name, title, body, theme, state, "
+            "created_at, approved_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'approved', ?, ?, ?)",
+            (
+                content["id"],
+                content["p"],
+                bytes(letter.author),
+                content["by"],
+                content["title"],
+                content["body"],
+                content.get("theme"),
+                content["at"],
+                content["at"],
+                now,
+            ),
+        )
+        for digest, kind in content.get("images", []):
+            # Photos arrive before their post (sealed in that order); keep those listed.
+            await self.store.execute(
+                "INSERT OR IGNORE INTO images (post, hash, type) VALUES (?, ?, ?)",
+                (content["id"], digest, kind),
+            )
+
+    async def _on_image(self, letter: Letter) -> None:
+        content = letter.content
+        if await self._taken_down(content["post"]):
+            return
+        if hashlib.blake2b(content["data"], digest_size=32).digest() != content["hash"]:
+            raise SealedError("a photo does not match its hash", code="refused")
+        post = await self.store.fetch_one(
+            "SELECT origin FROM posts WHERE id = ?", (content["post"],)
+        )
+        if post is not None and NodeId(post[0]) != letter.author:
+            raise SealedError("a photo for another school's post", code="refused")
+        await self.store.execute(
+            "INSERT INTO images (post, hash, type, data) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (post, hash) DO UPDATE SET data = excluded.data",
+            (content["post"], content["hash"], content["type"], content["data"]),
+        )
+
+    async def _on_comment(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        if await self._taken_down(content["id"]) or await self._taken_down(content["post"]):
+            return
+        await self.store.execute(
+            "INSERT OR IGNORE INTO comments (id, post, project, origin, by_name, body, state, "
+            "created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', ?, ?)",
+            (
+                content["id"],
+                content["post"],
+                content["p"],
+                bytes(letter.author),
+                content["by"],
+                content["body"],
+                content["at"],
+                now,
+            ),
+        )
+
+    async def _on_takedown(self, letter: Letter, owner: NodeId, now: int) -> None:
+        target = letter.content["target"]
+        origin = await self.store.fetch_one(
+            "SELECT origin FROM posts WHERE id = ? "
+            "UNION ALL SELECT origin FROM comments WHERE id = ?",
+            (target, target),
+        )
+        if letter.author != owner and (origin is None or NodeId(origin[0]) != letter.author):
+            raise SealedError(
+                "a takedown from a school that neither wrote it nor owns the project",
+                code="refused",
+            )
+        await self._erase(
+            target, letter.content["p"], letter.author, now, letter.content.get("reason"), None
+        )
+        await self.mail.send_in_transaction(
+            letters.RECEIPT,
+            {"p": letter.content["p"], "target": target},
+            [letter.author],
+            about=target,
+            now=now,
+        )
+
+
+def _key(item: tuple[NodeId, str]) -> bytes:
+    return bytes(item[0])
+
+
+def _consent_view(
+    author: User | None, post: Post
+) -> tuple[list[tuple[bytes, bool, bool]], list[str]]:
+    """Which photos may leave under the author's consent, and notes on what was held back."""
+    work = author.work_photos if author else False
+    faces_ok = author.face_photos if author else False
+    shown: list[tuple[bytes, bool, bool]] = []
+    notes: list[str] = []
+    for digest, faces, _held in post.images:
+        held = not work or (faces and not faces_ok)
+        shown.append((digest, faces, held))
+        if held:
+            notes.append(
+                "a photo showing faces was held back: no consent for photos with faces"
+                if faces and work
+                else "a photo was held back: no consent for photos of work"
+            )
+    if author is not None and author.show_name != "full":
+        notes.append(f"the name is shown to partner schools as {author.shown_name!r}")
+    return shown, notes
