@@ -10,6 +10,7 @@ from typing import Any
 from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
+from node.feeds import Feeds
 from node.keyfile import generate_key, load_key, save_key
 from node.mail import Mailroom
 from node.projects import Projects
@@ -43,6 +44,7 @@ class Node:
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts)
         self.mail.handler = self.projects
+        self.feeds = Feeds(store, self.accounts, self.projects)
 
     @property
     def node_id(self) -> NodeId:

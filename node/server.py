@@ -14,7 +14,7 @@ from node.node import Node
 from node.partners import ADDRESS_SETTING
 from node.peers import PeerManager
 from protocol import PROTOCOL_VERSION
-from protocol.errors import UserInputError
+from protocol.errors import NotFoundError, UserInputError
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,27 @@ async def peer(request: web.Request) -> web.StreamResponse:
     return await request.app[PEERS].accept(request)
 
 
+async def feed(request: web.Request) -> web.StreamResponse:
+    """A staff member's private Atom feed of a project (node/feeds.py)."""
+    node = request.app[NODE]
+    try:
+        document = await node.feeds.render(request.match_info["token"], str(request.url.origin()))
+    except NotFoundError as exc:
+        raise web.HTTPNotFound(text="No such feed: it may have been revoked.") from exc
+    return web.Response(
+        body=document,
+        content_type="application/atom+xml",
+        headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
 def make_app(node: Node, peers: PeerManager) -> web.Application:
     app = web.Application()
     app[NODE] = node
     app[PEERS] = peers
     app.router.add_get("/.well-known/schoolmesh", well_known)
     app.router.add_get("/peer", peer)
+    app.router.add_get("/feeds/{token}", feed)
     return app
 
 

@@ -1,0 +1,435 @@
+"""``schoolmesh project ...``, ``post ...``, ``relay ...`` and ``feed ...``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from cli.commands.accounts import yes_no
+from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.partners import iso
+from node.clock import now_ms
+from node.node import Node
+from node.projects import Post, Project
+from protocol.errors import UserInputError
+from protocol.keys import NodeId
+
+
+def register(sub: Any) -> None:
+    _register_projects(sub)
+    _register_posts(sub)
+    _register_relays(sub)
+    _register_feeds(sub)
+
+
+def _register_projects(sub: Any) -> None:
+    project = sub.add_parser("project", help="partnership projects with a shared pupil blog")
+    actions = project.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create", parents=[data_option(), json_option()], help="start a project"
+    )
+    create.add_argument("--title", required=True)
+    create.add_argument("--theme", action="append", default=[], help="an agreed theme (repeat)")
+    create.set_defaults(handler=_create)
+    invite = actions.add_parser(
+        "invite", parents=[data_option()], help="invite a partner school into a project"
+    )
+    invite.add_argument("project", metavar="PROJECT_ID")
+    invite.add_argument("node_id", metavar="NODE_ID")
+    invite.set_defaults(handler=_invite)
+    for name, helptext, handler in (
+        ("join", "accept an invitation to a project", _join),
+        ("leave", "leave a project (its posts stop coming)", _leave),
+    ):
+        cmd = actions.add_parser(name, parents=[data_option()], help=helptext)
+        cmd.add_argument("project", metavar="PROJECT_ID")
+        cmd.set_defaults(handler=handler)
+    listing = actions.add_parser(
+        "list", parents=[data_option(), json_option()], help="projects and their members"
+    )
+    listing.set_defaults(handler=_list)
+    settings = actions.add_parser(
+        "set",
+        parents=[data_option()],
+        help="this school's settings for a project",
+        description="--review yes: partners' posts wait until one of our teachers accepts "
+        "them (`post accept`) before our pupils see them (two-key publication).",
+    )
+    settings.add_argument("project", metavar="PROJECT_ID")
+    settings.add_argument("--review", type=yes_no, required=True, metavar="yes|no")
+    settings.set_defaults(handler=_set)
+
+
+def _register_posts(sub: Any) -> None:
+    post = sub.add_parser("post", help="pupils' project posts: draft, approve, take down")
+    actions = post.add_subparsers(dest="action", required=True, metavar="ACTION")
+    draft = actions.add_parser(
+        "draft",
+        parents=[data_option(), json_option()],
+        help="save a pupil's post as a draft (nothing leaves the school yet)",
+    )
+    draft.add_argument("--project", required=True, metavar="PROJECT_ID")
+    draft.add_argument("--author", required=True, metavar="NAME", help="the pupil (or staff)")
+    draft.add_argument("--title", required=True)
+    draft.add_argument("--body", required=True, metavar="MARKDOWN")
+    draft.add_argument("--theme")
+    draft.add_argument("--image", action="append", default=[], type=Path, metavar="FILE",
+                       help="a photo of work (repeat); metadata is removed")  # fmt: skip
+    draft.add_argument("--image-faces", action="append", default=[], type=Path, metavar="FILE",
+                       help="a photo that shows faces (repeat)")  # fmt: skip
+    draft.set_defaults(handler=_draft)
+    approve = actions.add_parser(
+        "approve",
+        parents=[data_option()],
+        help="a teacher approves a draft post or comment: it is sent to the member schools",
+    )
+    approve.add_argument("post", metavar="POST_ID")
+    approve.add_argument("--by", required=True, metavar="STAFF")
+    approve.set_defaults(handler=_approve)
+    back = actions.add_parser(
+        "return", parents=[data_option()], help="send a draft back to its pupil with a note"
+    )
+    back.add_argument("post", metavar="POST_ID")
+    back.add_argument("--by", required=True, metavar="STAFF")
+    back.add_argument("--note", required=True)
+    back.set_defaults(handler=_return)
+    accept = actions.add_parser(
+        "accept",
+        parents=[data_option()],
+        help="let our pupils see a partner's post (when the project is set to --review yes)",
+    )
+    accept.add_argument("post", metavar="POST_ID")
+    accept.add_argument("--by", required=True, metavar="STAFF")
+    accept.set_defaults(handler=_accept)
+    listing = actions.add_parser(
+        "list",
+        parents=[data_option(), json_option()],
+        help="approved posts of a project, ours and partners'",
+    )
+    listing.add_argument("--project", required=True, metavar="PROJECT_ID")
+    listing.add_argument(
+        "--drafts", action="store_true", help="list our drafts and returned posts instead"
+    )
+    listing.set_defaults(handler=_post_list)
+    comment = actions.add_parser(
+        "comment", parents=[data_option(), json_option()], help="comment on a post"
+    )
+    comment.add_argument("post", metavar="POST_ID")
+    comment.add_argument("--author", required=True, metavar="NAME")
+    comment.add_argument("--body", required=True)
+    comment.set_defaults(handler=_comment)
+    takedown = actions.add_parser(
+        "takedown",
+        parents=[data_option(), json_option()],
+        help="take a post or comment down at every member school, with receipts",
+    )
+    takedown.add_argument("post", metavar="POST_ID")
+    takedown.add_argument("--reason", default="")
+    takedown.set_defaults(handler=_takedown)
+    status = actions.add_parser(
+        "status",
+        parents=[data_option(), json_option()],
+        help="delivery and takedown receipts of a post or comment",
+    )
+    status.add_argument("post", metavar="POST_ID")
+    status.set_defaults(handler=_status)
+
+
+def _register_relays(sub: Any) -> None:
+    relay = sub.add_parser(
+        "relay",
+        help="partner nodes that may hold sealed letters for this school while it is away",
+    )
+    actions = relay.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, helptext, handler in (
+        ("add", "name a partner node as a relay (published in the school's profile)", _relay_add),
+        ("remove", "stop naming a node as a relay", _relay_remove),
+    ):
+        cmd = actions.add_parser(name, parents=[data_option()], help=helptext)
+        cmd.add_argument("node_id", metavar="NODE_ID")
+        cmd.set_defaults(handler=handler)
+    listing = actions.add_parser("list", parents=[data_option(), json_option()], help="relays")
+    listing.set_defaults(handler=_relay_list)
+
+
+def _register_feeds(sub: Any) -> None:
+    feed = sub.add_parser("feed", help="private Atom feeds of a project's posts for staff")
+    actions = feed.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create", parents=[data_option(), json_option()], help="a secret feed address"
+    )
+    create.add_argument("--user", required=True, metavar="STAFF")
+    create.add_argument("--project", required=True, metavar="PROJECT_ID")
+    create.add_argument("--address", metavar="URL", help="this node's web address")
+    create.set_defaults(handler=_feed_create)
+    listing = actions.add_parser("list", parents=[data_option(), json_option()], help="feeds")
+    listing.set_defaults(handler=_feed_list)
+    revoke = actions.add_parser("revoke", parents=[data_option()], help="revoke a feed")
+    revoke.add_argument("token", metavar="TOKEN")
+    revoke.set_defaults(handler=_feed_revoke)
+
+
+# -- projects ---------------------------------------------------------------------------
+
+
+def project_json(project: Project, names: dict[NodeId, tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "id": project.id,
+        "title": project.title,
+        "themes": project.themes,
+        "owner": str(project.owner),
+        "standing": project.standing,
+        "review": project.review,
+        "members": [
+            {"id": str(n), "school": names.get(n, ("", ""))[0], "state": s}
+            for n, s in sorted(project.members.items(), key=lambda m: bytes(m[0]))
+        ],
+    }
+
+
+async def _create(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        project = await node.projects.create(args.title, args.theme, now_ms())
+    if args.json:
+        print_json({"id": project.id})
+    else:
+        print(f"Project {project.title!r} created: {project.id}")
+        print("Invite partner schools with: schoolmesh project invite PROJECT_ID NODE_ID")
+
+
+async def _invite(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        project = await node.projects.invite(args.project, NodeId.parse(args.node_id), now_ms())
+    print(f"Invited {args.node_id} to {project.title!r}; they accept with `project join`.")
+
+
+async def _join(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        project = await node.projects.join(args.project, now_ms())
+    print(f"Joined {project.title!r}.")
+
+
+async def _leave(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        project = await node.projects.leave(args.project, now_ms())
+    print(f"Left {project.title!r}.")
+
+
+async def _set(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        project = await node.projects.set_review(args.project, args.review)
+    state = "wait for our teacher's acceptance" if project.review else "are shown to our pupils"
+    print(f"Partners' posts in {project.title!r} {state}.")
+
+
+async def _list(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        projects = await node.projects.all()
+        names = await node.store.schools({n for p in projects for n in p.members})
+    if args.json:
+        print_json([project_json(p, names) for p in projects])
+        return
+    if not projects:
+        print("No projects yet: start one with `schoolmesh project create --title TITLE`.")
+    for p in projects:
+        print(f"{p.id}  {p.title}  ({p.standing})")
+        for member, state in p.members.items():
+            print(f"    {names.get(member, ('?', ''))[0] or member}: {state}")
+
+
+# -- posts -------------------------------------------------------------------------------
+
+
+async def post_json(node: Node, post: Post) -> dict[str, Any]:
+    school = (await node.store.schools([post.origin])).get(post.origin, ("", ""))
+    comments = await node.projects.comments(post.id)
+    return {
+        "id": post.id,
+        "project": post.project,
+        "school_id": str(post.origin),
+        "school": school[0],
+        "own": post.origin == node.node_id,
+        "author": post.by_name if post.origin != node.node_id or post.by_name else post.author,
+        "title": post.title,
+        "body": post.body,
+        "html": post.html,
+        "theme": post.theme,
+        "state": post.state,
+        "note": post.note,
+        "approved_at": iso(post.approved_at),
+        "accepted_by": post.accepted_by,
+        "images": [{"hash": h.hex(), "faces": f, "held": held} for h, f, held in post.images],
+        "comments": [{"id": c.id, "author": c.by_name, "body": c.body} for c in comments],
+    }
+
+
+async def _draft(args: argparse.Namespace) -> None:
+    images = []
+    for path, faces in [(p, False) for p in args.image] + [(p, True) for p in args.image_faces]:
+        try:
+            images.append((path.name, path.read_bytes(), faces))
+        except OSError as exc:
+            raise UserInputError(f"cannot read the photo {path}: {exc.strerror}") from exc
+    async with await open_node(args) as node:
+        post = await node.projects.draft(
+            args.project, args.author, args.title, args.body,
+            theme=args.theme, images=images, now=now_ms(),
+        )  # fmt: skip
+        if args.json:
+            print_json(await post_json(node, post))
+            return
+    print(f"Draft saved: {post.id}. A teacher approves it with: schoolmesh post approve "
+          f"{post.id[:8]} --by NAME")  # fmt: skip
+
+
+async def _approve(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        item, notes = await node.projects.approve(args.post, args.by, now_ms())
+    print(f"Approved {item}: it is on its way to the member schools.")
+    for note in notes:
+        print(f"Note: {note}.")
+
+
+async def _return(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        post = await node.projects.return_(args.post, args.by, args.note)
+    print(f"Returned {post.id} to {post.author} with your note.")
+
+
+async def _accept(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        post = await node.projects.accept(args.post, args.by)
+    print(f"Accepted {post.id}: our pupils can see it now.")
+
+
+async def _post_list(args: argparse.Namespace) -> None:
+    states = ("draft", "returned") if args.drafts else ("approved",)
+    async with await open_node(args) as node:
+        posts = await node.projects.posts(args.project, states=states)
+        rows = [await post_json(node, p) for p in posts]
+    if args.json:
+        print_json(rows)
+        return
+    if not rows:
+        print("No drafts waiting." if args.drafts else "No approved posts yet.")
+    for row in rows:
+        where = "our school" if row["own"] else row["school"]
+        print(f"{row['id'][:8]}  {row['title']}  by {row['author']} ({where}) [{row['state']}]")
+
+
+async def _comment(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        comment = await node.projects.comment(args.post, args.author, args.body, now_ms())
+    if args.json:
+        print_json({"id": comment.id, "state": comment.state})
+    elif comment.state == "draft":
+        print(f"Comment {comment.id} waits for a teacher: schoolmesh post approve "
+              f"{comment.id[:8]} --by NAME")  # fmt: skip
+    else:
+        print(f"Comment {comment.id} sent to the member schools.")
+
+
+async def _takedown(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        target = await node.projects.takedown(args.post, now_ms(), reason=args.reason)
+        status = await node.projects.status(target)
+    if args.json:
+        print_json(status)
+        return
+    print(f"Taken down {target} here; asked every member school to delete it.")
+    print("Follow the receipts with: schoolmesh post status " + target[:8])
+
+
+async def _status(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        status = await node.projects.status(args.post)
+    if args.json:
+        print_json(status)
+        return
+    print(f"{status['id']}: {status['state']}")
+    for school, ok in status["delivered"].items():
+        print(f"  {school}: {'delivered' if ok else 'not confirmed yet'}")
+    if "takedown" in status:
+        down = status["takedown"]
+        print(
+            f"  takedown confirmed by {len(down['confirmed'])}, waiting for {len(down['waiting'])}"
+        )
+        for school in down["waiting"]:
+            print(f"    waiting: {school}")
+
+
+# -- relays and feeds -------------------------------------------------------------------
+
+
+async def _relays(node: Node) -> list[str]:
+    profile = await node.store.latest_profile(node.node_id) or {}
+    return list(profile.get("relays", []))
+
+
+async def _relay_add(args: argparse.Namespace) -> None:
+    relay = NodeId.parse(args.node_id)
+    async with await open_node(args) as node:
+        relays = await _relays(node)
+        if str(relay) in relays:
+            raise UserInputError("that node is already one of this school's relays")
+        await node.update_profile(relays=[*relays, str(relay)])
+    print(f"Named {relay} as a relay: partners may leave sealed letters for us there.")
+
+
+async def _relay_remove(args: argparse.Namespace) -> None:
+    relay = str(NodeId.parse(args.node_id))
+    async with await open_node(args) as node:
+        relays = await _relays(node)
+        if relay not in relays:
+            raise UserInputError("that node is not one of this school's relays")
+        await node.update_profile(relays=[r for r in relays if r != relay] or None)
+    print(f"{relay} is no longer a relay for this school.")
+
+
+async def _relay_list(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        relays = await _relays(node)
+    if args.json:
+        print_json(relays)
+    else:
+        print("\n".join(relays) if relays else "No relays named.")
+
+
+async def _feed_create(args: argparse.Namespace) -> None:
+    from node.partnering import running_address
+
+    async with await open_node(args) as node:
+        feed = await node.feeds.create(args.user, args.project, now_ms())
+        base = args.address or await running_address(node) or "http://ADDRESS-OF-THIS-NODE"
+    url = f"{base.rstrip('/')}/feeds/{feed.token}"
+    if args.json:
+        print_json({"url": url, "token": feed.token, "user": feed.user, "project": feed.project})
+    else:
+        print(f"Private feed for {feed.user} (keep it secret; revoke with `feed revoke`):")
+        print(url)
+
+
+async def _feed_list(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        feeds = await node.feeds.all()
+    rows = [
+        {
+            "token": f.token,
+            "user": f.user,
+            "project": f.project,
+            "revoked": f.revoked_at is not None,
+        }
+        for f in feeds
+    ]
+    if args.json:
+        print_json(rows)
+        return
+    for r in rows:
+        print(f"{r['token']}  {r['user']}  {r['project']}{'  (revoked)' if r['revoked'] else ''}")
+
+
+async def _feed_revoke(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        await node.feeds.revoke(args.token, now_ms())
+    print("Revoked: that feed address no longer works.")
