@@ -105,6 +105,17 @@ MIGRATIONS: tuple[str, ...] = (
         words, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
+    # 4: private to this school and never replicated: staff profiles.
+    """
+    CREATE TABLE staff (
+        name      TEXT PRIMARY KEY COLLATE NOCASE,
+        strengths TEXT NOT NULL,             -- JSON list of focus tags
+        develops  TEXT NOT NULL,             -- JSON list of focus tags
+        subjects  TEXT NOT NULL,             -- JSON list
+        phase     TEXT,
+        added_at  INTEGER NOT NULL
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -80,6 +80,16 @@ scripts; errors still go to standard error as text, with a non-zero exit code.
   with `id`, `side`, `kind`, `school_id`, `school`, `country`, `posted_at`, and those of
   `text`, `focus`, `subjects`, `phases`, `languages`, `mode`, `from`, `to`, `capacity`
   and `closes` that were given when it was posted.
+- `{PROG} match --json`: an array with one object for each of your school's open
+  requests, then offers: `{{"for": {{"id", "side", "kind", "title"}}, "matches": [...]}}`,
+  where each match, best first, has `id`, `side`, `kind`, `school_id`, `school`,
+  `country`, `title`, `score` (0 to 100), `reasons` and `concerns` (lists of short
+  sentences; docs/matching.md explains them).
+- `{PROG} match --staff --json`: `{{"pairs": [...], "triads": [...]}}`, best first, each
+  with `members` (names), `visits` (objects with `observer`, `observed` and `focus`),
+  `score` and `reasons`.
+- `{PROG} staff list --json`: an array, by name, of objects with `name`, `strengths`,
+  `develops`, `subjects` and `phase` (null when not given).
 
 ## Entry ids
 

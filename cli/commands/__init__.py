@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import demo, identity, offers, partners, run, search
+from cli.commands import demo, identity, match, offers, partners, run, search, staff
 
 Register = Callable[[Any], None]
 
@@ -14,6 +14,8 @@ REGISTRY: tuple[Register, ...] = (
     partners.register,
     *offers.REGISTER,
     search.register,
+    match.register,
+    staff.register,
 )
 
 #: Entry field names as the command-line flags that set them, for error messages.
