@@ -105,7 +105,8 @@ MIGRATIONS: tuple[str, ...] = (
         words, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
-    # 4: private to this school and never replicated: staff profiles.
+    # 4: private to this school and never replicated: staff profiles, this school's
+    # answers to events, and what is kept of cancelled events.
     """
     CREATE TABLE staff (
         name      TEXT PRIMARY KEY COLLATE NOCASE,
@@ -114,6 +115,26 @@ MIGRATIONS: tuple[str, ...] = (
         subjects  TEXT NOT NULL,             -- JSON list
         phase     TEXT,
         added_at  INTEGER NOT NULL
+    );
+    -- This school's answer to an event, kept until restricted messages can carry it
+    -- to the organiser (sent_at stays NULL until then).
+    CREATE TABLE event_rsvps (
+        event       BLOB PRIMARY KEY,        -- the event's first entry id
+        answer      TEXT NOT NULL,           -- yes, no or maybe
+        answered_at INTEGER NOT NULL,
+        sent_at     INTEGER
+    );
+    -- A withdrawn event's words are erased like any entry's, but its times are kept
+    -- so that calendar programs can be told it is cancelled (node/events.py).
+    CREATE TABLE cancelled_events (
+        id           BLOB PRIMARY KEY,       -- the withdrawn version
+        author       BLOB NOT NULL,
+        root         BLOB NOT NULL,          -- the event's first entry id
+        seq          INTEGER NOT NULL,
+        starts       TEXT NOT NULL,
+        ends         TEXT NOT NULL,
+        tz           TEXT,
+        withdrawn_at INTEGER NOT NULL        -- the withdrawal's timestamp, milliseconds
     );
     """,
 )

@@ -90,10 +90,17 @@ scripts; errors still go to standard error as text, with a non-zero exit code.
   `score` and `reasons`.
 - `{PROG} staff list --json`: an array, by name, of objects with `name`, `strengths`,
   `develops`, `subjects` and `phase` (null when not given).
+- `{PROG} event create --json`: `{{"id": "<64 hex characters>"}}`; `event update --json`
+  adds `version`, the new version's id (the event keeps its first `id`).
+- `{PROG} event list --json`: an array, soonest first, of objects with `id`, `school_id`,
+  `school`, `country`, `start`, `end`, `tz` (null when not given), `status` (`confirmed` or
+  `cancelled`), `sequence` (how many times it changed), `updated_at`, `rsvp` (your
+  school's answer, or null), and those of `title`, `where`, `text`, `audience` and
+  `capacity` that were given (a cancelled event has none of these).
 
 ## Entry ids
 
-Offers and requests are named by an id of 64 hexadecimal characters, as `post` and
+Offers, requests and events are named by an id of 64 hexadecimal characters, as `post` and
 `list --json` print it. Wherever a command takes an `ID`, a unique prefix of at least
 8 characters will do instead, such as the 12 characters that `list` shows.
 """

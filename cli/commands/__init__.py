@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import demo, identity, match, offers, partners, run, search, staff
+from cli.commands import demo, events, identity, match, offers, partners, run, search, staff
 
 Register = Callable[[Any], None]
 
@@ -16,6 +16,7 @@ REGISTRY: tuple[Register, ...] = (
     search.register,
     match.register,
     staff.register,
+    events.register,
 )
 
 #: Entry field names as the command-line flags that set them, for error messages.
@@ -35,4 +36,9 @@ FIELD_FLAGS = {
     "to": "--to",
     "capacity": "--capacity",
     "closes": "--closes",
+    "start": "--start",
+    "end": "--end",
+    "tz": "--tz",
+    "where": "--where",
+    "audience": "--audience",
 }
