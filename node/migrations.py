@@ -105,8 +105,8 @@ MIGRATIONS: tuple[str, ...] = (
         words, tokenize = 'unicode61 remove_diacritics 2'
     );
     """,
-    # 4: private to this school and never replicated: staff profiles, this school's
-    # answers to events, and what is kept of cancelled events.
+    # 4: private to this school and never replicated: staff profiles, peer observations,
+    # this school's answers to events, and what is kept of cancelled events.
     """
     CREATE TABLE staff (
         name      TEXT PRIMARY KEY COLLATE NOCASE,
@@ -116,6 +116,20 @@ MIGRATIONS: tuple[str, ...] = (
         phase     TEXT,
         added_at  INTEGER NOT NULL
     );
+    CREATE TABLE observations (
+        id         INTEGER PRIMARY KEY,
+        observer   TEXT NOT NULL,
+        observed   TEXT NOT NULL,            -- the owner, who decides whether it is shared
+        focus      TEXT NOT NULL,
+        priority   TEXT NOT NULL,            -- the development priority the focus serves
+        day        TEXT NOT NULL,            -- YYYY-MM-DD
+        strengths  TEXT NOT NULL,            -- JSON list: what went well
+        actions    TEXT NOT NULL,            -- JSON list: one or two action points
+        follow_up  TEXT NOT NULL,            -- YYYY-MM-DD
+        shared     INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX observations_by_follow_up ON observations (follow_up);
     -- This school's answer to an event, kept until restricted messages can carry it
     -- to the organiser (sent_at stays NULL until then).
     CREATE TABLE event_rsvps (

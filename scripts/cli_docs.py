@@ -97,6 +97,13 @@ scripts; errors still go to standard error as text, with a non-zero exit code.
   `cancelled`), `sequence` (how many times it changed), `updated_at`, `rsvp` (your
   school's answer, or null), and those of `title`, `where`, `text`, `audience` and
   `capacity` that were given (a cancelled event has none of these).
+- `{PROG} observation add --json` and `observation show --json`: an object with `id` (a
+  number), `observer`, `observed`, `owner` (the observed colleague), `focus`,
+  `priority`, `date`, `strengths`, `actions`, `follow_up` and `shared`; `observation
+  list --json`: an array of these, newest first.
+- `{PROG} observation due --json`: an array, soonest first, with one object per action
+  point: `observation` (its id), `observed`, `observer`, `focus`, `action`, `follow_up`
+  and `days` (until the follow-up date; negative once it has passed).
 
 ## Entry ids
 

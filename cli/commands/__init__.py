@@ -3,7 +3,18 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import demo, events, identity, match, offers, partners, run, search, staff
+from cli.commands import (
+    demo,
+    events,
+    identity,
+    match,
+    observations,
+    offers,
+    partners,
+    run,
+    search,
+    staff,
+)
 
 Register = Callable[[Any], None]
 
@@ -17,6 +28,7 @@ REGISTRY: tuple[Register, ...] = (
     match.register,
     staff.register,
     events.register,
+    observations.register,
 )
 
 #: Entry field names as the command-line flags that set them, for error messages.

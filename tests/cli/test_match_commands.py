@@ -1,9 +1,10 @@
-"""The real ``schoolmesh match`` and ``schoolmesh staff`` commands, end to end."""
+"""The real ``schoolmesh match``, ``staff`` and ``observation`` commands, end to end."""
 
 import asyncio
 import shutil
 import sqlite3
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +174,40 @@ def test_staff_add_refuses_what_cannot_be_paired(
     assert expected in message
     with closing(sqlite3.connect(node / "schoolmesh.db")) as db:
         assert db.execute("SELECT COUNT(*) FROM staff").fetchone() == (0,)
+
+
+def test_observation_add_show_due_and_share(node: Path) -> None:
+    data = ["--data", str(node)]
+    soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    made = ok_json(
+        "observation", "add", *data, "--observer", "Ann Baker", "--observed", "Ben Carter",
+        "--focus", "oracy", "--priority", "SDP 2: oracy", "--strength", "Talk partners used well",
+        "--action", "Model full-sentence answers", "--follow-up", soon,
+    )  # fmt: skip
+    assert isinstance(made, dict)
+    assert (made["id"], made["shared"], made["owner"]) == (1, False, "Ben Carter")
+    assert ok_json("observation", "show", "1", *data) == made
+    due = ok_json("observation", "due", *data)
+    assert due == [
+        {
+            "observation": 1,
+            "observed": "Ben Carter",
+            "observer": "Ann Baker",
+            "focus": "oracy",
+            "action": "Model full-sentence answers",
+            "follow_up": soon,
+            "days": 3,
+        }
+    ]
+    assert "in 3 days" in ok("observation", "due", *data)
+    assert ok_json("observation", "list", "--shared", *data) == []
+    ok("observation", "share", "1", *data)
+    shared = ok_json("observation", "list", "--shared", *data)
+    assert isinstance(shared, list)
+    assert [o["id"] for o in shared] == [1]
+    three = ("--action", "a", "--action", "b", "--action", "c")
+    result = cli(
+        "observation", "add", *data, "--observer", "A", "--observed", "B", "--focus", "x",
+        "--priority", "p", *three,
+    )  # fmt: skip
+    assert "one or two action points" in error(result, 2)
