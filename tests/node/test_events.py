@@ -9,6 +9,7 @@ import icalendar
 import pytest
 
 from node import events
+from node.node import Node
 from protocol.errors import NotFoundError, SchemaError, UserInputError
 from tests.network import LiveNode, partner, wait_for
 
@@ -124,12 +125,12 @@ async def test_a_version_claiming_another_schools_event_stands_alone(
     assert found[str(theirs.id)].content["title"] == TEACHMEET["title"]
 
 
-async def test_schema_and_time_zones_are_checked(pair: tuple[LiveNode, LiveNode]) -> None:
-    oak, _ = pair
-    with pytest.raises(SchemaError, match="end"):
-        await events.create(oak.node, {**TEACHMEET, "end": "2027-03-04T15:00+00:00"})
-    with pytest.raises(UserInputError, match="Europe/London"):
-        await events.create(oak.node, {**TEACHMEET, "tz": "Mars/Olympus"})
+async def test_schema_and_time_zones_are_checked(tmp_path: Path) -> None:
+    async with await Node.create(tmp_path / "n", name="Oakfield", country="GB") as node:
+        with pytest.raises(SchemaError, match="end"):
+            await events.create(node, {**TEACHMEET, "end": "2027-03-04T15:00+00:00"})
+        with pytest.raises(UserInputError, match="Europe/London"):
+            await events.create(node, {**TEACHMEET, "tz": "Mars/Olympus"})
     assert events.moment("2027-07-01T09:00", "Europe/Paris", "--start") == "2027-07-01T09:00+02:00"
     assert events.moment("2027-01-01 09:00Z", None, "--start") == "2027-01-01T09:00Z"
     with pytest.raises(UserInputError, match="has no time zone"):
