@@ -239,6 +239,52 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at INTEGER
     );
     """,
+    # 5: private to this school and never replicated: staff profiles, peer observations,
+    # this school's answers to events, and what is kept of cancelled events.
+    """
+    CREATE TABLE staff (
+        name      TEXT PRIMARY KEY COLLATE NOCASE,
+        strengths TEXT NOT NULL,             -- JSON list of focus tags
+        develops  TEXT NOT NULL,             -- JSON list of focus tags
+        subjects  TEXT NOT NULL,             -- JSON list
+        phase     TEXT,
+        added_at  INTEGER NOT NULL
+    );
+    CREATE TABLE observations (
+        id         INTEGER PRIMARY KEY,
+        observer   TEXT NOT NULL,
+        observed   TEXT NOT NULL,            -- the owner, who decides whether it is shared
+        focus      TEXT NOT NULL,
+        priority   TEXT NOT NULL,            -- the development priority the focus serves
+        day        TEXT NOT NULL,            -- YYYY-MM-DD
+        strengths  TEXT NOT NULL,            -- JSON list: what went well
+        actions    TEXT NOT NULL,            -- JSON list: one or two action points
+        follow_up  TEXT NOT NULL,            -- YYYY-MM-DD
+        shared     INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX observations_by_follow_up ON observations (follow_up);
+    -- This school's answer to an event, kept until restricted messages can carry it
+    -- to the organiser (sent_at stays NULL until then).
+    CREATE TABLE event_rsvps (
+        event       BLOB PRIMARY KEY,        -- the event's first entry id
+        answer      TEXT NOT NULL,           -- yes, no or maybe
+        answered_at INTEGER NOT NULL,
+        sent_at     INTEGER
+    );
+    -- A withdrawn event's words are erased like any entry's, but its times are kept
+    -- so that calendar programs can be told it is cancelled (node/events.py).
+    CREATE TABLE cancelled_events (
+        id           BLOB PRIMARY KEY,       -- the withdrawn version
+        author       BLOB NOT NULL,
+        root         BLOB NOT NULL,          -- the event's first entry id
+        seq          INTEGER NOT NULL,
+        starts       TEXT NOT NULL,
+        ends         TEXT NOT NULL,
+        tz           TEXT,
+        withdrawn_at INTEGER NOT NULL        -- the withdrawal's timestamp, milliseconds
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

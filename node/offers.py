@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from node import matching
 from node.node import Node
 from node.search import Filters
 from protocol import kinds
@@ -60,6 +61,34 @@ async def search(
     """
     day = (today or datetime.now(UTC).date()).isoformat()
     return await _with_schools(node, await node.store.search(query, filters, day, limit))
+
+
+async def matches(
+    node: Node, *, today: date | None = None, limit: int = 5
+) -> list[tuple[matching.Posting, list[matching.Match]]]:
+    """For each of this school's current requests, then offers, the best matches.
+
+    Withdrawn entries are not held any more (their content is erased), and those
+    whose closing or last date is before ``today`` are left out on both sides.
+    """
+    day = today or datetime.now(UTC).date()
+    entries = [*await node.store.current(kinds.REQUEST), *await node.store.current(kinds.OFFER)]
+    names = await node.store.schools({e.author for e in entries})
+    postings = []
+    for entry in entries:
+        school, country = names.get(entry.author, ("unknown school", ""))
+        postings.append(
+            matching.Posting.from_content(
+                id=str(entry.id),
+                side=entry.kind,
+                content=entry.content or {},
+                school_id=str(entry.author),
+                school=school,
+                school_country=country,
+                posted=entry.payload.timestamp,
+            )
+        )
+    return matching.match_school(str(node.node_id), postings, day, limit)
 
 
 async def _with_schools(node: Node, entries: list[Entry]) -> list[Listing]:

@@ -446,10 +446,35 @@ class Store:
             "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
             (target, author, bytes(withdrawal.id)),
         )
+        await self._keep_cancelled_event(target, author, withdrawal.payload.timestamp)
         # Only the author may withdraw an entry: the author check is in the WHEREs.
         await self._unindex("SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
         await self._db.execute(
             "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
+        )
+
+    async def _keep_cancelled_event(self, target: bytes, author: bytes, withdrawn_at: int) -> None:
+        """Keep a withdrawn event's times (not its words), to export it as cancelled."""
+        row = await self.fetch_one(
+            f"SELECT seq, {_ENTRY_COLUMNS} FROM entries "
+            "WHERE id = ? AND author = ? AND kind = ? AND content IS NOT NULL",
+            (target, author, kinds.EVENT),
+        )
+        if row is None:
+            return
+        content = load_entry(*row[1:]).content or {}
+        await self._db.execute(
+            "INSERT OR IGNORE INTO cancelled_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                author,
+                content.get("replaces", target),
+                int(row[0]),
+                content["start"],
+                content["end"],
+                content.get("tz"),
+                withdrawn_at,
+            ),
         )
 
     async def _is_withdrawn(self, entry_id: EntryId, author: NodeId) -> bool:
@@ -569,7 +594,7 @@ class Store:
         """Drop every entry of ``author`` (call inside :meth:`write`)."""
         await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
         await self._db.execute("DELETE FROM schools WHERE author = ?", (bytes(author),))
-        for table in ("entries", "heads", "withdrawals", "equivocations"):
+        for table in ("entries", "heads", "withdrawals", "equivocations", "cancelled_events"):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
 
     async def get_setting(self, name: str) -> bytes | None:

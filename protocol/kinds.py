@@ -244,6 +244,8 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("text", text(10_000, min_len=0)),
         Field("audience", choice(AUDIENCES)),
         Field("capacity", integer(1, 100_000)),
+        # A new version of the author's own earlier event: the id of its first version.
+        Field("replaces", entry_id),
     ),
     WITHDRAW: (
         Field("target", entry_id, required=True),

@@ -80,10 +80,34 @@ scripts; errors still go to standard error as text, with a non-zero exit code.
   with `id`, `side`, `kind`, `school_id`, `school`, `country`, `posted_at`, and those of
   `text`, `focus`, `subjects`, `phases`, `languages`, `mode`, `from`, `to`, `capacity`
   and `closes` that were given when it was posted.
+- `{PROG} match --json`: an array with one object for each of your school's open
+  requests, then offers: `{{"for": {{"id", "side", "kind", "title"}}, "matches": [...]}}`,
+  where each match, best first, has `id`, `side`, `kind`, `school_id`, `school`,
+  `country`, `title`, `score` (0 to 100), `reasons` and `concerns` (lists of short
+  sentences; docs/matching.md explains them).
+- `{PROG} match --staff --json`: `{{"pairs": [...], "triads": [...]}}`, best first, each
+  with `members` (names), `visits` (objects with `observer`, `observed` and `focus`),
+  `score` and `reasons`.
+- `{PROG} staff list --json`: an array, by name, of objects with `name`, `strengths`,
+  `develops`, `subjects` and `phase` (null when not given).
+- `{PROG} event create --json`: `{{"id": "<64 hex characters>"}}`; `event update --json`
+  adds `version`, the new version's id (the event keeps its first `id`).
+- `{PROG} event list --json`: an array, soonest first, of objects with `id`, `school_id`,
+  `school`, `country`, `start`, `end`, `tz` (null when not given), `status` (`confirmed` or
+  `cancelled`), `sequence` (how many times it changed), `updated_at`, `rsvp` (your
+  school's answer, or null), and those of `title`, `where`, `text`, `audience` and
+  `capacity` that were given (a cancelled event has none of these).
+- `{PROG} observation add --json` and `observation show --json`: an object with `id` (a
+  number), `observer`, `observed`, `owner` (the observed colleague), `focus`,
+  `priority`, `date`, `strengths`, `actions`, `follow_up` and `shared`; `observation
+  list --json`: an array of these, newest first.
+- `{PROG} observation due --json`: an array, soonest first, with one object per action
+  point: `observation` (its id), `observed`, `observer`, `focus`, `action`, `follow_up`
+  and `days` (until the follow-up date; negative once it has passed).
 
 ## Entry ids
 
-Offers and requests are named by an id of 64 hexadecimal characters, as `post` and
+Offers, requests and events are named by an id of 64 hexadecimal characters, as `post` and
 `list --json` print it. Wherever a command takes an `ID`, a unique prefix of at least
 8 characters will do instead, such as the 12 characters that `list` shows.
 """

@@ -3,7 +3,20 @@
 from collections.abc import Callable
 from typing import Any
 
-from cli.commands import accounts, demo, identity, offers, partners, projects, run, search
+from cli.commands import (
+    accounts,
+    demo,
+    events,
+    identity,
+    match,
+    observations,
+    offers,
+    partners,
+    projects,
+    run,
+    search,
+    staff,
+)
 
 Register = Callable[[Any], None]
 
@@ -16,6 +29,10 @@ REGISTRY: tuple[Register, ...] = (
     search.register,
     accounts.register,
     projects.register,
+    match.register,
+    staff.register,
+    events.register,
+    observations.register,
 )
 
 #: Entry field names as the command-line flags that set them, for error messages.
@@ -35,4 +52,9 @@ FIELD_FLAGS = {
     "to": "--to",
     "capacity": "--capacity",
     "closes": "--closes",
+    "start": "--start",
+    "end": "--end",
+    "tz": "--tz",
+    "where": "--where",
+    "audience": "--audience",
 }

@@ -1,0 +1,115 @@
+"""``schoolmesh match``: offers and requests that fit this school's, and staff pairings."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from cli.commands.common import data_option, json_option, open_node, print_json
+from node import matching, offers, staff
+from node.pairing import Suggestion
+from protocol.errors import UserInputError
+
+
+def register(sub: Any) -> None:
+    match = sub.add_parser(
+        "match",
+        parents=[data_option(), json_option()],
+        help="the offers and requests that best fit your school's, with the reasons",
+        description="For each of your school's open requests, the best offers from other "
+        "schools, and for each of its open offers, the best requests: scored on focus, "
+        "subject, phase, language, mode, dates, and distance or time zone, each with its "
+        "reasons in words (docs/matching.md explains the score). Withdrawn offers and "
+        "requests, and those whose closing or last date has passed, are never matched. "
+        "With --staff, suggest peer-observation pairs and triads among your own staff "
+        "instead, from their profiles (`schoolmesh staff`).",
+    )
+    match.add_argument(
+        "--staff",
+        action="store_true",
+        help="pair your staff for peer observation: one's development area, another's strength",
+    )
+    match.add_argument("--limit", type=int, default=5, help="at most this many each (default 5)")
+    match.set_defaults(handler=_match)
+
+
+def _match_json(match: matching.Match) -> dict[str, Any]:
+    theirs = match.posting
+    return {
+        "id": theirs.id,
+        "side": theirs.side,
+        "kind": theirs.activity,
+        "school_id": theirs.school_id,
+        "school": theirs.school,
+        "country": theirs.country,
+        "title": theirs.title,
+        "score": match.score,
+        "reasons": list(match.reasons),
+        "concerns": list(match.concerns),
+    }
+
+
+async def _match(args: argparse.Namespace) -> None:
+    if args.limit < 1:
+        raise UserInputError("--limit: give a whole number of 1 or more")
+    if args.staff:
+        await _staff(args)
+        return
+    async with await open_node(args) as node:
+        found = await offers.matches(node, limit=args.limit)
+    if args.json:
+        print_json(
+            [
+                {
+                    "for": {"id": p.id, "side": p.side, "kind": p.activity, "title": p.title},
+                    "matches": [_match_json(m) for m in ms],
+                }
+                for p, ms in found
+            ]
+        )
+        return
+    if not found:
+        print(
+            "Your school has no open offers or requests to match: post one with "
+            "`schoolmesh request post` or `schoolmesh offer post`."
+        )
+    for posting, matches in found:
+        print(f"Your {posting.side} {posting.id[:12]}  {posting.title}  ({posting.activity})")
+        if not matches:
+            print("  No good match yet: matches appear as partner schools post.")
+        for m in matches:
+            where = ", ".join(filter(None, [m.posting.school, m.posting.country]))
+            print(f"  {m.score:>3}  {m.posting.id[:12]}  {m.posting.title}  ({where})")
+            print(f"       {'; '.join(m.reasons)}")
+            if m.concerns:
+                print(f"       but: {'; '.join(m.concerns)}")
+        print()
+
+
+async def _staff(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        pairs, triads = await staff.suggestions(node, args.limit)
+        anyone = bool(await staff.listing(node))
+    if args.json:
+        print_json({"pairs": [s.as_json() for s in pairs], "triads": [s.as_json() for s in triads]})
+        return
+    if not anyone:
+        print(
+            "No staff profiles yet: add them with "
+            "`schoolmesh staff add NAME --strength FOCUS --develop FOCUS`."
+        )
+        return
+    _print_suggestions("Peer-observation pairs", pairs)
+    _print_suggestions("Triads (each observes the next in turn)", triads)
+
+
+def _print_suggestions(heading: str, found: list[Suggestion]) -> None:
+    print(f"{heading}:")
+    if not found:
+        print("  none yet: they need one colleague's development area to be another's strength")
+    for s in found:
+        print(f"  {s.score:>3}  {', '.join(s.members)}")
+        for v in s.visits:
+            print(f"       {v.observer} observes {v.observed}: {', '.join(v.focus)}")
+        print(f"       {'; '.join(s.reasons)}")
+    print()

@@ -1,0 +1,217 @@
+"""``schoolmesh observation ...``: supportive peer observations, kept in the school."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime
+from typing import Any
+
+from cli.commands.common import data_option, json_option, open_node, print_json
+from node import observations
+from node.observations import Observation
+from protocol.errors import UserInputError
+
+_OWNER = (
+    "An observation belongs to the colleague who was observed: they decide whether it is "
+    "shared. It stays in this school's database and is never sent to another school."
+)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def register(sub: Any) -> None:
+    group = sub.add_parser(
+        "observation",
+        help="supportive peer observations: what went well, and one or two next steps",
+        description="Peer observations between colleagues: a short visit with one focus "
+        "linked to a development priority, what went well, and one or two agreed action "
+        "points to take forward, with a date to follow them up. " + _OWNER,
+    )
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    add = actions.add_parser(
+        "add",
+        parents=[data_option(), json_option()],
+        help="record a peer observation",
+        description="Record a peer observation: what went well and one or two action "
+        "points, agreed together. The focus must serve a development priority: one of the "
+        "observed colleague's development areas (`schoolmesh staff`), or one you name "
+        "with --priority. " + _OWNER,
+    )
+    add.add_argument("--observer", required=True, metavar="NAME", help="who watched")
+    add.add_argument("--observed", required=True, metavar="NAME", help="who taught")
+    add.add_argument("--focus", required=True, help="the one thing looked at, e.g. questioning")
+    add.add_argument("--priority", help="the development priority it serves, e.g. 'SDP 2: oracy'")
+    add.add_argument("--date", type=_day, metavar="YYYY-MM-DD", help="when (default today)")
+    add.add_argument(
+        "--strength",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="what went well (repeatable)",
+    )
+    add.add_argument(
+        "--action",
+        dest="actions",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="an agreed next step; one or two",
+    )
+    add.add_argument(
+        "--follow-up",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="when to look at the action points again (default six weeks after --date)",
+    )
+    add.add_argument(
+        "--shared", action="store_true", help="the observed colleague agrees to share it"
+    )
+    add.set_defaults(handler=_add)
+
+    listing = actions.add_parser(
+        "list",
+        parents=[data_option(), json_option()],
+        help="list peer observations, newest first",
+        description="List peer observations, newest first. " + _OWNER,
+    )
+    listing.add_argument("--teacher", metavar="NAME", help="only those NAME took part in")
+    listing.add_argument("--shared", action="store_true", help="only shared ones")
+    listing.set_defaults(handler=_list)
+
+    show = actions.add_parser(
+        "show",
+        parents=[data_option(), json_option()],
+        help="show one observation in full",
+        description="Show one peer observation in full.",
+    )
+    show.add_argument("id", type=int, metavar="ID", help="its number, as `list` shows it")
+    show.set_defaults(handler=_show)
+
+    due = actions.add_parser(
+        "due",
+        parents=[data_option(), json_option()],
+        help="action points to follow up now or within a week",
+        description="Action points whose follow-up date has passed or comes within "
+        f"{observations.DUE_WITHIN} days: a reminder to talk about how they went.",
+    )
+    due.add_argument(
+        "--within",
+        type=int,
+        default=observations.DUE_WITHIN,
+        metavar="DAYS",
+        help=f"look this many days ahead (default {observations.DUE_WITHIN})",
+    )
+    due.set_defaults(handler=_due)
+
+    share = actions.add_parser(
+        "share",
+        parents=[data_option()],
+        help="share an observation, or keep it private again (--off)",
+        description="Record the observed colleague's choice to share an observation, or with "
+        "--off to keep it between the two colleagues again. " + _OWNER,
+    )
+    share.add_argument("id", type=int, metavar="ID")
+    share.add_argument("--off", action="store_true", help="keep it private again")
+    share.set_defaults(handler=_share)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def _add(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        made = await observations.add(
+            node,
+            observer=args.observer,
+            observed=args.observed,
+            focus=args.focus,
+            priority=args.priority,
+            day=args.date or _today(),
+            strengths=args.strength,
+            actions=args.actions,
+            follow_up=args.follow_up,
+            shared=args.shared,
+        )
+    if args.json:
+        print_json(made.as_json())
+    else:
+        print(
+            f"Recorded observation {made.id}: {made.observer} observed {made.observed} "
+            f"({made.focus}); follow up on {made.follow_up.isoformat()}"
+        )
+
+
+async def _list(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        found = await observations.listing(node, teacher=args.teacher)
+    if args.shared:
+        found = [o for o in found if o.shared]
+    if args.json:
+        print_json([o.as_json() for o in found])
+        return
+    if not found:
+        print("No observations yet.")
+    for o in found:
+        sharing = "shared" if o.shared else "private"
+        print(
+            f"{o.id:>4}  {o.day.isoformat()}  {o.observer} observed {o.observed}: {o.focus}"
+            f"  (follow up {o.follow_up.isoformat()}, {sharing})"
+        )
+
+
+def _print(o: Observation) -> None:
+    print(f"Observation {o.id}, {o.day.isoformat()}: {o.observer} observed {o.observed}")
+    print(f"Focus: {o.focus} ({o.priority})")
+    print("What went well:")
+    for strength in o.strengths or ("(none written)",):
+        print(f"  - {strength}")
+    print("Action points:")
+    for action in o.actions:
+        print(f"  - {action}")
+    print(f"Follow up on {o.follow_up.isoformat()}")
+    print(f"{'Shared' if o.shared else 'Private'} (the choice of {o.observed})")
+
+
+async def _show(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        found = await observations.get(node, args.id)
+    if args.json:
+        print_json(found.as_json())
+    else:
+        _print(found)
+
+
+async def _due(args: argparse.Namespace) -> None:
+    if args.within < 0:
+        raise UserInputError("--within: give a number of days, 0 or more")
+    async with await open_node(args) as node:
+        found = await observations.due(node, _today(), args.within)
+    if args.json:
+        print_json([item.as_json() for item in found])
+        return
+    if not found:
+        print("No action points to follow up this week.")
+    for item in found:
+        o = item.observation
+        when = (
+            f"{-item.days} days ago"
+            if item.days < 0
+            else "today"
+            if item.days == 0
+            else f"in {item.days} days"
+        )
+        print(f"{o.follow_up.isoformat()} ({when})  {o.observed} with {o.observer}: {item.action}")
+
+
+async def _share(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        changed = await observations.share(node, args.id, not args.off)
+    state = "shared" if changed.shared else "private"
+    print(f"Observation {changed.id} is now {state}.")

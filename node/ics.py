@@ -1,0 +1,105 @@
+"""Events as an iCalendar file (RFC 5545) that calendar programs can import or subscribe to.
+
+What makes updates and cancellations work in calendar programs:
+
+- UID is the event's first entry id, so every version and the cancellation of one
+  event replace the same item in the calendar (RFC 5545, 3.8.4.7).
+- SEQUENCE counts the versions (each update, and the cancellation, adds one), and
+  LAST-MODIFIED and DTSTAMP are when the newest version was written, so the output
+  for the same data is the same bytes every time (3.8.7.4, 3.8.7.2).
+- A withdrawn event stays in the file with STATUS:CANCELLED (3.8.1.11) and its
+  times; its words were erased with the withdrawal, so its summary says only that
+  it was cancelled.
+- An event given with a time-zone name keeps it (TZID, with its VTIMEZONE);
+  otherwise its times are written in UTC, which every program reads the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+
+PRODID = "-//schoolmesh//schoolmesh events//EN"
+UID_DOMAIN = "schoolmesh"
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarItem:
+    uid: str  # the first version's entry id, hex
+    start: str  # ISO 8601 with offset, as in the entry
+    end: str
+    tz: str | None
+    sequence: int
+    created_ms: int
+    modified_ms: int
+    organiser: str
+    cancelled: bool = False
+    title: str | None = None
+    where: str | None = None
+    text: str | None = None
+    capacity: int | None = None
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    """The named IANA time zone, or None when there is no name or this machine lacks it."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _moment(value: str, tz: ZoneInfo | None) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(tz or UTC)
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms // 1000, UTC)
+
+
+def calendar(items: Iterable[CalendarItem], name: str) -> bytes:
+    """The iCalendar file holding ``items``, named ``name`` in calendar programs."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", name)
+    for item in items:
+        cal.add_component(_event(item))
+    cal.add_missing_timezones()
+    data: bytes = cal.to_ical()
+    return data
+
+
+def _event(item: CalendarItem) -> icalendar.Event:
+    tz = zone(item.tz)
+    event = icalendar.Event()
+    event.add("uid", f"{item.uid}@{UID_DOMAIN}")
+    event.add("dtstamp", _utc(item.modified_ms))
+    event.add("created", _utc(item.created_ms))
+    event.add("last-modified", _utc(item.modified_ms))
+    event.add("sequence", item.sequence)
+    event.add("dtstart", _moment(item.start, tz))
+    event.add("dtend", _moment(item.end, tz))
+    event.add("class", "PUBLIC")
+    if item.cancelled:
+        event.add("status", "CANCELLED")
+        event.add("summary", f"Cancelled event by {item.organiser}")
+        event.add("description", f"{item.organiser} has cancelled this event.")
+        return event
+    event.add("status", "CONFIRMED")
+    event.add("summary", item.title or "")
+    if item.where:
+        event.add("location", item.where)
+    details = [item.text] if item.text else []
+    if item.capacity:
+        details.append(f"Places: {item.capacity}.")
+    details.append(f"Organised by {item.organiser}.")
+    event.add("description", "\n\n".join(details))
+    return event

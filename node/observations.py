@@ -1,0 +1,211 @@
+"""Peer observations: supportive, on one development point, with one or two action points.
+
+Shaped by how schools describe them (../shared/seeds): a short observation with a
+focus linked to a development priority, what went well, "one or two action points
+to take forward", and "minimal paperwork". The record belongs to the observed
+teacher, who decides whether it is shared; it stays in this school's database and
+is never replicated. (Sharing with one partner school needs the restricted
+entries being built; ``shared`` records the teacher's choice until then.)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from node.clock import now_ms
+from node.matching import tag, words
+from node.node import Node
+from node.staff import get as staff_member
+from protocol.errors import NotFoundError, UserInputError
+
+MAX_ACTIONS = 2
+#: Follow up after about half a term unless told otherwise.
+DEFAULT_FOLLOW_UP = timedelta(weeks=6)
+#: ``due`` lists action points whose follow-up date is this close, or past.
+DUE_WITHIN = 7
+
+_COLUMNS = "id, observer, observed, focus, priority, day, strengths, actions, follow_up, shared"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    id: int
+    observer: str
+    observed: str
+    focus: str
+    priority: str
+    day: date
+    strengths: tuple[str, ...]
+    actions: tuple[str, ...]
+    follow_up: date
+    shared: bool
+
+    @classmethod
+    def from_row(cls, row: Any) -> Observation:
+        n, observer, observed, focus, priority, day, strengths, actions, follow_up, shared = row
+        return cls(
+            int(n),
+            observer,
+            observed,
+            focus,
+            priority,
+            date.fromisoformat(day),
+            tuple(json.loads(strengths)),
+            tuple(json.loads(actions)),
+            date.fromisoformat(follow_up),
+            bool(shared),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "observer": self.observer,
+            "observed": self.observed,
+            "owner": self.observed,
+            "focus": self.focus,
+            "priority": self.priority,
+            "date": self.day.isoformat(),
+            "strengths": list(self.strengths),
+            "actions": list(self.actions),
+            "follow_up": self.follow_up.isoformat(),
+            "shared": self.shared,
+        }
+
+
+def _sentences(values: list[str], flag: str) -> tuple[str, ...]:
+    cleaned = tuple(" ".join(v.split()) for v in values)
+    for value in cleaned:
+        if not 1 <= len(value) <= 1000:
+            raise UserInputError(f"{flag}: write 1 to 1,000 characters")
+    return cleaned
+
+
+def _name(value: str, flag: str) -> str:
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= 100:
+        raise UserInputError(f"{flag}: give the colleague's name, up to 100 characters")
+    return name
+
+
+async def add(
+    node: Node,
+    *,
+    observer: str,
+    observed: str,
+    focus: str,
+    priority: str | None,
+    day: date,
+    strengths: list[str],
+    actions: list[str],
+    follow_up: date | None,
+    shared: bool = False,
+) -> Observation:
+    """Record an observation; its focus must serve a development priority."""
+    observer, observed = _name(observer, "--observer"), _name(observed, "--observed")
+    if observer.casefold() == observed.casefold():
+        raise UserInputError("--observer and --observed are the same person: name two colleagues")
+    focus = tag(focus)
+    if not focus:
+        raise UserInputError("--focus: give the one thing the observation looks at")
+    if not 1 <= len(actions) <= MAX_ACTIONS:
+        raise UserInputError(
+            f"agree one or two action points to take forward (--action), not {len(actions)}: "
+            "a short list is one that gets done"
+        )
+    follow_up = follow_up or day + DEFAULT_FOLLOW_UP
+    if follow_up < day:
+        raise UserInputError("--follow-up must not be before the observation's --date")
+    if priority is None or not priority.strip():
+        profile = await staff_member(node, observed)
+        if profile is None or focus not in profile.develops:
+            raise UserInputError(
+                f"link the focus to a development priority: give --priority (such as a school "
+                f"development plan priority), or add {focus} to {observed}'s development areas "
+                f'with `schoolmesh staff add "{observed}" --develop {focus} ... --replace`'
+            )
+        priority = f"{profile.name}'s development area: {words(focus)}"
+    row = (
+        observer,
+        observed,
+        focus,
+        " ".join(priority.split()),
+        day.isoformat(),
+        json.dumps(_sentences(strengths, "--strength")),
+        json.dumps(_sentences(actions, "--action")),
+        follow_up.isoformat(),
+        int(shared),
+        now_ms(),
+    )
+    async with node.store.write():
+        await node.store.execute(
+            "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
+            "actions, follow_up, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        new = await node.store.fetch_one("SELECT last_insert_rowid()")
+    return await get(node, int(new[0]))
+
+
+async def get(node: Node, number: int) -> Observation:
+    row = await node.store.fetch_one(f"SELECT {_COLUMNS} FROM observations WHERE id = ?", (number,))
+    if row is None:
+        raise NotFoundError(f"no observation {number}: see `schoolmesh observation list`")
+    return Observation.from_row(row)
+
+
+async def listing(node: Node, *, teacher: str | None = None) -> list[Observation]:
+    """Observations, newest first; with ``teacher``, those they observed or were observed in."""
+    rows = await node.store.fetch_all(
+        f"SELECT {_COLUMNS} FROM observations ORDER BY day DESC, id DESC"
+    )
+    found = [Observation.from_row(row) for row in rows]
+    if teacher is not None:
+        wanted = " ".join(teacher.split()).casefold()
+        found = [o for o in found if wanted in (o.observer.casefold(), o.observed.casefold())]
+    return found
+
+
+async def share(node: Node, number: int, shared: bool) -> Observation:
+    """The observed teacher's choice: shared or kept to the two of them."""
+    await get(node, number)
+    async with node.store.write():
+        await node.store.execute(
+            "UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number)
+        )
+    return await get(node, number)
+
+
+@dataclass(frozen=True, slots=True)
+class DueAction:
+    observation: Observation
+    action: str
+    days: int  # until the follow-up date; negative once it has passed
+
+    def as_json(self) -> dict[str, Any]:
+        o = self.observation
+        return {
+            "observation": o.id,
+            "observed": o.observed,
+            "observer": o.observer,
+            "focus": o.focus,
+            "action": self.action,
+            "follow_up": o.follow_up.isoformat(),
+            "days": self.days,
+        }
+
+
+async def due(node: Node, today: date, within: int = DUE_WITHIN) -> list[DueAction]:
+    """Action points whose follow-up date has passed or is within ``within`` days."""
+    rows = await node.store.fetch_all(
+        f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? ORDER BY follow_up, id",
+        ((today + timedelta(days=within)).isoformat(),),
+    )
+    found: list[DueAction] = []
+    for row in rows:
+        observation = Observation.from_row(row)
+        days = (observation.follow_up - today).days
+        found.extend(DueAction(observation, action, days) for action in observation.actions)
+    return found

@@ -1,0 +1,78 @@
+"""The real ``schoolmesh event`` commands, end to end."""
+
+import shutil
+from pathlib import Path
+
+import icalendar
+import pytest
+
+from tests.cli.test_commands import Made, cli, error, ok, ok_json
+from tests.cli.test_commands import made_node as made_node  # the module-scoped template
+
+
+@pytest.fixture
+def node(made_node: Made, tmp_path: Path) -> Path:
+    path = tmp_path / "node"
+    shutil.copytree(made_node.path, path)
+    return path
+
+
+def test_create_list_export_and_cancel(node: Path, tmp_path: Path) -> None:
+    data = ["--data", str(node)]
+    created = ok_json(
+        "event", "create", *data, "--title", "Kaizen INSET day: lesson study",
+        "--start", "2030-10-21T09:00", "--end", "2030-10-21T15:30", "--tz", "Europe/London",
+        "--where", "Oakfield Primary", "--capacity", "120",
+    )  # fmt: skip
+    assert isinstance(created, dict)
+    event_id = created["id"]
+    listed = ok_json("event", "list", *data)
+    assert isinstance(listed, list)
+    assert len(listed) == 1
+    shown = listed[0]
+    assert {k: shown[k] for k in ("id", "title", "start", "end", "tz", "status", "rsvp")} == {
+        "id": event_id,
+        "title": "Kaizen INSET day: lesson study",
+        "start": "2030-10-21T09:00+01:00",  # London in summer time, from --tz
+        "end": "2030-10-21T15:30+01:00",
+        "tz": "Europe/London",
+        "status": "confirmed",
+        "rsvp": None,
+    }
+    assert shown["sequence"] == 0
+
+    out = tmp_path / "events.ics"
+    assert "Wrote" in ok("event", "ics", *data, "--out", str(out))
+    calendar = icalendar.Calendar.from_ical(out.read_bytes())
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["uid"]) == f"{event_id}@schoolmesh"
+    assert event["dtstart"].params["TZID"] == "Europe/London"
+    assert calendar.walk("VTIMEZONE")[0]["tzid"] == "Europe/London"
+
+    ok("event", "update", event_id[:8], *data, "--start", "2030-10-21T09:30")
+    ok("event", "withdraw", event_id[:8], *data)
+    assert ok_json("event", "list", *data) == []
+    printed = ok("event", "ics", *data)  # standard output this time
+    (cancelled,) = icalendar.Calendar.from_ical(printed).walk("VEVENT")
+    assert str(cancelled["uid"]) == f"{event_id}@schoolmesh"
+    assert (cancelled["status"], cancelled["sequence"]) == ("CANCELLED", 2)
+    assert "withdrawn" in error(cli("event", "withdraw", event_id, *data), 2)
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (("--start", "2030-10-21T09:00", "--end", "2030-10-21T15:00"), "has no time zone"),
+        (("--start", "2030-10-21T09:00Z", "--end", "2030-10-21T08:00Z"), "--end: must not be"),
+        (("--start", "21/10/2030", "--end", "2030-10-21T08:00Z"), "--start '21/10/2030'"),
+        (("--start", "2030-10-21T09:00", "--end", "2030-10-21T10:00", "--tz", "Nowhere"), "--tz"),
+    ],
+    ids=["no-zone", "end-first", "not-iso", "bad-tz"],
+)
+def test_create_refuses_unclear_times(node: Path, flags: tuple[str, ...], expected: str) -> None:
+    result = cli("event", "create", "--data", str(node), "--title", "T", *flags)
+    assert expected in error(result, 2)
+
+
+def test_rsvp_help_says_the_answer_is_not_sent_yet() -> None:
+    assert "nothing is sent" in " ".join(ok("event", "rsvp", "--help").split())

@@ -1,0 +1,137 @@
+"""Events between real nodes: versions, answers, cancellation, and the iCalendar export."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+
+from node import events
+from node.node import Node
+from protocol.errors import NotFoundError, SchemaError, UserInputError
+from tests.network import LiveNode, partner, wait_for
+
+TEACHMEET = {
+    "title": "TeachMeet: oracy across phases",
+    "start": "2027-03-04T16:00+00:00",
+    "end": "2027-03-04T18:00+00:00",
+    "tz": "Europe/London",
+    "where": "Oakfield Primary, main hall",
+    "capacity": 60,
+    "audience": "public",
+}
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
+    oak = await LiveNode.start(tmp_path / "oak", "Oakfield Primary", country="GB")
+    lycee = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
+    await partner(oak, lycee)
+    yield oak, lycee
+    await lycee.stop()
+    await oak.stop()
+
+
+def vevents(data: bytes) -> dict[str, Any]:
+    """The calendar's events by UID, parsed back with the icalendar library."""
+    calendar = icalendar.Calendar.from_ical(data)
+    return {str(event["uid"]): event for event in calendar.walk("VEVENT")}
+
+
+async def test_event_travels_changes_and_is_cancelled_in_calendars(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    oak, lycee = pair
+    first = await events.create(oak.node, dict(TEACHMEET))
+    uid = f"{first.id}@schoolmesh"
+
+    async def arrived() -> bool:
+        return len(await events.listing(lycee.node, today=date(2027, 1, 1))) == 1
+
+    await wait_for(arrived, what="the event to reach Lycée")
+    seen = (await events.listing(lycee.node, today=date(2027, 1, 1)))[0]
+    assert (seen.id, seen.school, seen.sequence) == (first.id, "Oakfield Primary", 0)
+    await events.rsvp(lycee.node, str(first.id)[:10], "yes", today=date(2027, 1, 1))
+
+    before = vevents(await events.ics(lycee.node))[uid]
+    assert before["status"] == "CONFIRMED"
+    assert before["sequence"] == 0
+    assert before.decoded("dtstart") == datetime(2027, 3, 4, 16, tzinfo=UTC)
+    assert before["dtstart"].params["TZID"] == "Europe/London"  # the zone is kept
+    assert str(before["summary"]) == "TeachMeet: oracy across phases"
+
+    second = await events.update(oak.node, str(first.id), {"start": "2027-03-04T16:30+00:00"})
+
+    async def changed() -> bool:
+        return (await events.find(lycee.node, str(first.id))).sequence == 1
+
+    await wait_for(changed, what="the new version to reach Lycée")
+    after = vevents(await events.ics(lycee.node))
+    assert list(after) == [uid]  # the same calendar item, changed
+    assert after[uid]["sequence"] == 1
+    assert after[uid].decoded("dtstart") == datetime(2027, 3, 4, 16, 30, tzinfo=UTC)
+    assert after[uid].decoded("last-modified") >= before.decoded("last-modified")
+    listed = await events.listing(lycee.node, today=date(2027, 1, 1))
+    assert [e.answer for e in listed] == ["yes"]  # the answer follows the event, not a version
+    assert (await events.find(lycee.node, str(second.id))).id == first.id
+
+    await events.withdraw(oak.node, str(first.id), "snow")
+
+    async def cancelled() -> bool:
+        return (await events.find(lycee.node, str(first.id))).cancelled
+
+    await wait_for(cancelled, what="the withdrawal to reach Lycée")
+    for node in (oak.node, lycee.node):
+        data = await events.ics(node)
+        gone = vevents(data)[uid]
+        assert gone["status"] == "CANCELLED"
+        assert gone["sequence"] == 2
+        assert gone.decoded("dtstart") == datetime(2027, 3, 4, 16, 30, tzinfo=UTC)
+        assert b"oracy" not in data  # the words were erased with the withdrawal
+        assert await events.listing(node, today=date(2027, 1, 1)) == []
+    assert await events.ics(lycee.node) == await events.ics(lycee.node)  # stable bytes
+
+
+async def test_only_the_organiser_changes_an_event_and_answers_are_for_others(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    oak, lycee = pair
+    first = await events.create(oak.node, dict(TEACHMEET))
+    with pytest.raises(UserInputError, match="your own school's event"):
+        await events.rsvp(oak.node, str(first.id), "yes", today=date(2027, 1, 1))
+    await wait_for(lambda: lycee.holds(first.id), what="the event to reach Lycée")
+    with pytest.raises(UserInputError, match="only its organiser"):
+        await events.update(lycee.node, str(first.id), {"title": "Ours now"})
+    with pytest.raises(UserInputError, match="only its organiser"):
+        await events.withdraw(lycee.node, str(first.id))
+    with pytest.raises(UserInputError, match="over"):
+        await events.rsvp(lycee.node, str(first.id), "yes", today=date(2027, 3, 5))
+    with pytest.raises(NotFoundError):
+        await events.find(lycee.node, "0" * 64)
+
+
+async def test_a_version_claiming_another_schools_event_stands_alone(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    oak, lycee = pair
+    theirs = await events.create(oak.node, dict(TEACHMEET))
+    await wait_for(lambda: lycee.holds(theirs.id), what="the event to reach Lycée")
+    claim = {**TEACHMEET, "title": "Hijack", "replaces": bytes(theirs.id)}
+    mine = await lycee.node.publish("event", claim)
+    found = {str(e.id): e for e in await events.every(lycee.node)}
+    assert set(found) == {str(theirs.id), str(mine.id)}
+    assert found[str(theirs.id)].content["title"] == TEACHMEET["title"]
+
+
+async def test_schema_and_time_zones_are_checked(tmp_path: Path) -> None:
+    async with await Node.create(tmp_path / "n", name="Oakfield", country="GB") as node:
+        with pytest.raises(SchemaError, match="end"):
+            await events.create(node, {**TEACHMEET, "end": "2027-03-04T15:00+00:00"})
+        with pytest.raises(UserInputError, match="Europe/London"):
+            await events.create(node, {**TEACHMEET, "tz": "Mars/Olympus"})
+    assert events.moment("2027-07-01T09:00", "Europe/Paris", "--start") == "2027-07-01T09:00+02:00"
+    assert events.moment("2027-01-01 09:00Z", None, "--start") == "2027-01-01T09:00Z"
+    with pytest.raises(UserInputError, match="has no time zone"):
+        events.moment("2027-01-01T09:00", None, "--start")
