@@ -6,7 +6,9 @@ process, so the figures are that process's own, read from /proc/PID/status:
 
 * **idle**: the largest VmRSS over a few seconds once A is up and quiet;
 * **serving**: VmHWM (the kernel's peak resident size of the process) after an
-  empty node B, running in this process, has caught up on everything from A.
+  empty node B, running in this process, has caught up on everything from A;
+* **floor**: the resident size of a Python process that only imports what
+  ``schoolmesh run`` imports, for comparison.
 
 Last line: ``RESULT {json}``. Usage: python bench/memory.py [--quick]
 """
@@ -19,6 +21,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +58,20 @@ def command() -> list[str]:
     """The installed ``schoolmesh`` beside this Python, or the module from this checkout."""
     script = Path(sys.executable).with_name("schoolmesh")
     return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+
+
+def floor_kb() -> int:
+    """VmRSS of this Python after importing the node's modules, and nothing else."""
+    code = (
+        "import cli.main, cli.commands.run, node.server, node.peers, node.store\n"
+        "from pathlib import Path\n"
+        "status = Path('/proc/self/status').read_text().splitlines()\n"
+        "print(next(line.split()[1] for line in status if line.startswith('VmRSS:')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    return int(out.stdout)
 
 
 def log_file(path: Path) -> BinaryIO:
@@ -151,11 +168,14 @@ async def measure(count: int, authors: int, folder: Path) -> dict[str, float]:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+    floor = floor_kb()
+    print(f"Python with the node's modules imported: {floor / 1024:.1f} MB resident")
     return {
         "entries": count,
         "serving_mb": round(peak / 1024, 1),
         "idle_mb": round(idle / 1024, 1),
         "idle_after_mb": round(after / 1024, 1),
+        "floor_mb": round(floor / 1024, 1),
         "catch_up_s": round(elapsed, 1),
     }
 
