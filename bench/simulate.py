@@ -18,13 +18,13 @@ and per new entry: messages and bytes of frames sent, copies of the entry receiv
 and the rounds until every node held it. Then how these grow with size, extrapolated
 to every school in Europe (about 200,000), against a school's connection.
 
-Each size runs twice: as docs/protocol.md specifies, and as the reference node
-behaves today, which sends every entry it stores back to the peer it came from
-(docs/performance.md, "Redundancy"). The first is the RESULT's ``sizes``.
+Each size runs as docs/protocol.md specifies (the RESULT's ``sizes``) and, all but
+the largest of a full run, as the reference node behaves today, which sends every
+entry it stores back to the peer it came from (docs/performance.md, "Redundancy").
 
-Signature checks and entry encodings are cached per entry (each distinct entry is
-verified once per run, not once per copy), which keeps 10,000 nodes feasible and
-changes no count. Last line: ``RESULT {json}``.
+Each distinct entry is decoded and its signature checked once per run, not once
+per copy (a cache keyed by its bytes), which keeps 10,000 nodes feasible and
+changes no count; every frame is encoded and decoded for real. Last line: ``RESULT {json}``.
 Usage: python bench/simulate.py [--quick]
 """
 
