@@ -5,7 +5,9 @@ heads and the peer's clock as we know it, kept as a set of authors to look at.
 So a slow or absent peer costs a few bytes per author, never a backlog, and each
 entry goes to each peer at most once per session however many paths it came by.
 Entries are read from the database as they are sent, at most ``WINDOW`` batches
-ahead of the peer's acknowledgements (backpressure).
+ahead of the peer's acknowledgements (backpressure). What to send and how the
+peer's answers move our view are decided by the pure ``protocol.replication``;
+this module does the reading, storing and talking around it.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from protocol import frames
 from protocol.entry import Entry, decode_entry
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId
+from protocol.replication import WINDOW, Replication, ack_for
 
 log = logging.getLogger(__name__)
 
-WINDOW = 4  # batches in flight before we wait for an ack
-BATCH_BYTES = 768 * 1024  # stay well under frames.MAX_FRAME_BYTES
 MAX_STRIKES = 10  # refused frames or entries before we close the session
 BYTES_PER_S = 16 * 1024 * 1024  # per-peer receive budget
 FRAMES_PER_S = 2000
@@ -60,16 +61,10 @@ class PeerSession:
         self.transport = transport
         self.peer = peer
         self.dialler = dialler  # who opened it: breaks ties between duplicate sessions
-        self.peer_clock: dict[bytes, int] = {}
-        self._dirty: set[bytes] = set()
-        self._declined: set[bytes] = set()
-        self._retries: dict[bytes, int] = {}
+        self.sync = Replication()  # the view of the peer, dirty authors, batches in flight
         self._wake = asyncio.Event()
         self._clock_received = asyncio.Event()
         self._window = asyncio.Semaphore(WINDOW)
-        self._in_flight: dict[int, dict[bytes, int]] = {}  # batch -> author -> last seq sent
-        self._next_batch = 1
-        self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._strikes = 0
         self._bytes = TokenBucket(BYTES_PER_S, 2 * BYTES_PER_S)
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
@@ -84,7 +79,7 @@ class PeerSession:
 
     def mark_dirty(self, authors: Iterable[bytes]) -> None:
         """Look again at these authors: we may hold entries the peer lacks."""
-        self._dirty.update(authors)
+        self.sync.mark_dirty(authors)
         self._wake.set()
 
     async def run(self) -> None:
@@ -122,9 +117,7 @@ class PeerSession:
         heads = await self.host.store.heads()
         mine = {bytes(a): h.seq for a, h in heads.items()}
         blocked = await self.host.store.blocked_authors()  # never fetched: not "behind"
-        return sum(
-            max(0, seq - mine.get(a, 0)) for a, seq in self.peer_clock.items() if a not in blocked
-        )
+        return self.sync.behind(mine, blocked)
 
     # -- sending --------------------------------------------------------------------
 
@@ -146,7 +139,7 @@ class PeerSession:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._dirty:
+            while self.sync.dirty:
                 await self._window.acquire()
                 sent = await self._send_batch()
                 if not sent:
@@ -154,36 +147,14 @@ class PeerSession:
 
     async def _send_batch(self) -> bool:
         """Send one batch from the dirty authors; False if there was nothing to send."""
-        entries: list[bytes] = []
-        last: dict[bytes, int] = {}
-        size = 0
-        full = False
-        store = self.host.store
-        while self._dirty and not full and len(entries) < frames.MAX_BATCH_ENTRIES:
-            author = self._dirty.pop()
-            if author in self._declined:
-                continue
-            known = self.peer_clock.get(author, 0)
-            room = frames.MAX_BATCH_ENTRIES - len(entries)
-            rows = await store.wire_after(author, known, room)
-            for seq, wire in rows:
-                if size + len(wire) > BATCH_BYTES and entries:
-                    full = True  # the rest goes in the next batch
-                    break
-                entries.append(wire)
-                size += len(wire)
-                last[author] = seq
-            if author in last:
-                self.peer_clock[author] = last[author]  # optimistic; the ack corrects it
-            if len(rows) == room or (rows and last.get(author) != rows[-1][0]):
-                self._dirty.add(author)  # more to send after this batch
-        if not entries:
+        batch = self.sync.start_batch()
+        while (read := batch.next_read()) is not None:
+            batch.add(await self.host.store.wire_after(read.author, read.after, read.limit))
+        frame = batch.finish()
+        if frame is None:
             return False
-        batch = self._next_batch
-        self._next_batch += 1
-        self._in_flight[batch] = last
-        await self._send(frames.Entries(batch, entries))
-        self.sent += len(entries)
+        await self._send(frame)
+        self.sent += len(frame.entries)
         return True
 
     # -- receiving ------------------------------------------------------------------
@@ -214,15 +185,12 @@ class PeerSession:
 
     async def _handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.Clock):
-            for author, seq, *head_id in frame.heads:
-                self.peer_clock[author] = max(seq, self.peer_clock.get(author, 0))
-                if head_id:
-                    await self._compare_heads(author, seq, head_id[0])
+            for author, seq, head_id in self.sync.receive_clock(frame):
+                await self._compare_heads(author, seq, head_id)
             if frame.final:
                 heads = await self.host.store.heads()
-                self.mark_dirty(
-                    bytes(a) for a, h in heads.items() if h.seq > self.peer_clock.get(bytes(a), 0)
-                )
+                self.sync.clock_complete({bytes(a): h.seq for a, h in heads.items()})
+                self._wake.set()
                 self._clock_received.set()
                 self.host.progress(self)
         elif isinstance(frame, frames.Entries):
@@ -247,10 +215,7 @@ class PeerSession:
         mine = await self.host.store.entry_at(NodeId(author), seq)
         if mine is None or bytes(mine.id) == head_id:
             return
-        batch = self._next_batch
-        self._next_batch += 1
-        self._evidence.add(batch)
-        await self._send(frames.Entries(batch, [mine.encode()]))
+        await self._send(self.sync.evidence(mine.encode()))
 
     async def _receive_entries(self, frame: frames.Entries) -> None:
         now = now_ms()
@@ -267,38 +232,17 @@ class PeerSession:
             if result.outcome is Outcome.STORED:
                 self.received += 1
             if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
-                self.peer_clock[author] = max(entry.seq, self.peer_clock.get(author, 0))
+                self.sync.held(author, entry.seq)
             elif result.error is not None and result.error.code != "blocked":
                 log.info("not stored from %s: %s", self.peer, result.error)
         authors = {bytes(e.author) for e in verified}
-        heads = await self.host.store.heads_of(authors)
-        await self._send(frames.Ack(frame.batch, [[a, heads.get(a, 0)] for a in sorted(authors)]))
+        await self._send(ack_for(frame.batch, await self.host.store.heads_of(authors)))
         # Relaying to the other peers follows from the commit (Store listeners).
         self.host.progress(self)
 
     def _acknowledged(self, ack: frames.Ack) -> None:
-        if ack.batch in self._evidence:
-            self._evidence.discard(ack.batch)  # sent outside the window
-            return
-        sent = self._in_flight.pop(ack.batch, None)
-        if sent is None:
-            raise ProtocolError(f"ack for unknown batch {ack.batch}", code="bad-frame")
-        self._window.release()
-        acked = {a: s for a, s in ack.heads}
-        for author, last_sent in sent.items():
-            if author not in acked:
-                continue  # the peer said nothing of it: keep our view
-            held = acked[author]
-            if held >= last_sent:
-                # Later batches may already be on their way: never move the view back.
-                self.peer_clock[author] = max(held, self.peer_clock.get(author, 0))
-                continue
-            # The peer did not take everything (it blocked the author, or it lacked
-            # earlier entries): re-plan from its real head, but give up on this
-            # author for the session after a few tries so a refusal cannot loop.
-            self.peer_clock[author] = held
-            self._retries[author] = self._retries.get(author, 0) + 1
-            if self._retries[author] > 2:
-                self._declined.add(author)
-            else:
-                self.mark_dirty([author])
+        result = self.sync.acknowledged(ack)
+        if result.window:
+            self._window.release()
+        if result.resend:
+            self._wake.set()

@@ -1,0 +1,207 @@
+"""Replication with one peer as a pure state machine (docs/protocol.md, "Sync").
+
+One :class:`Replication` per peer session holds what the sync rules decide on:
+
+* the **view**: for each author, the sequence number up to which we believe the
+  peer holds the author's log (0 if absent);
+* the **dirty** authors: whose entries we may hold and the peer may lack;
+* the **batches in flight**: for each unacknowledged batch, the last sequence
+  number sent of each of its authors.
+
+It reads no store and touches no network, so the session (node/session.py) and
+the simulator (bench/simulate.py) drive the same rules. Building a batch is a
+short dialogue, because only the caller can read entries::
+
+    batch = replication.start_batch()
+    while (read := batch.next_read()) is not None:
+        batch.add(store_rows(read.author, read.after, read.limit))
+    frame = batch.finish()  # an Entries frame, or None when there was nothing to send
+
+The caller keeps the window: it starts a batch only while fewer than
+:data:`WINDOW` are in flight, and a slot frees when :meth:`Replication.acknowledged`
+says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from protocol import frames
+from protocol.errors import ProtocolError
+
+WINDOW = 4  # batches in flight before the sender waits for an ack
+BATCH_BYTES = 768 * 1024  # entries' bytes per batch: stays well under frames.MAX_FRAME_BYTES
+MAX_RETRIES = 2  # shortfalls per author and session that are retried; the third declines it
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """What to read next for a batch: the author's entries above ``after``, at most ``limit``."""
+
+    author: bytes
+    after: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """What an ack changed: whether a window slot freed, and which authors to send again."""
+
+    window: bool
+    resend: tuple[bytes, ...] = ()
+
+
+class Replication:
+    """Our side of the sync with one peer: the view of it, dirty authors, batches in flight."""
+
+    def __init__(self) -> None:
+        self.view: dict[bytes, int] = {}
+        self.dirty: set[bytes] = set()
+        self.declined: set[bytes] = set()  # given up on for this session (refused repeatedly)
+        self.in_flight: dict[int, dict[bytes, int]] = {}  # batch -> author -> last seq sent
+        self._retries: dict[bytes, int] = {}
+        self._evidence: set[int] = set()  # batches showing a fork, outside the window
+        self._next_batch = 1
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left to send and nothing unacknowledged."""
+        return not self.in_flight and not self._evidence and self.dirty <= self.declined
+
+    def mark_dirty(self, authors: Iterable[bytes]) -> None:
+        """Look again at these authors: we may hold entries the peer lacks."""
+        self.dirty.update(authors)
+
+    # -- the peer's clock -----------------------------------------------------------
+
+    def receive_clock(self, clock: frames.Clock) -> list[tuple[bytes, int, bytes]]:
+        """Merge a clock frame into the view (never lowering it).
+
+        Returns the pairs that carry a head id, as ``(author, seq, id)``: the caller
+        compares each with the entry it holds there and, if it holds a different one
+        (a fork), sends it with :meth:`evidence`.
+        """
+        with_ids = []
+        for author, seq, *head_id in clock.heads:
+            self.view[author] = max(seq, self.view.get(author, 0))
+            if head_id:
+                with_ids.append((author, seq, head_id[0]))
+        return with_ids
+
+    def clock_complete(self, heads: Mapping[bytes, int]) -> None:
+        """After the peer's final clock frame: every author we hold beyond the view is dirty."""
+        self.mark_dirty(a for a, seq in heads.items() if seq > self.view.get(a, 0))
+
+    def behind(self, heads: Mapping[bytes, int], blocked: Collection[bytes]) -> int:
+        """Entries the peer has told us of that we do not hold (blocked authors aside)."""
+        return sum(
+            max(0, seq - heads.get(a, 0)) for a, seq in self.view.items() if a not in blocked
+        )
+
+    # -- sending ------------------------------------------------------------------
+
+    def start_batch(self) -> BatchBuilder:
+        return BatchBuilder(self)
+
+    def evidence(self, wire: bytes) -> frames.Entries:
+        """A batch of one entry showing a fork: numbered like others, outside the window."""
+        batch = self._take_number()
+        self._evidence.add(batch)
+        return frames.Entries(batch, [wire])
+
+    def _take_number(self) -> int:
+        batch = self._next_batch
+        self._next_batch += 1
+        return batch
+
+    # -- receiving ----------------------------------------------------------------
+
+    def held(self, author: bytes, seq: int) -> None:
+        """The peer sent us this entry and we stored it or held it: never send it back."""
+        self.view[author] = max(seq, self.view.get(author, 0))
+
+    def acknowledged(self, ack: frames.Ack) -> Acknowledged:
+        """Apply the peer's ack; raise ProtocolError for a batch that is not in flight."""
+        if ack.batch in self._evidence:
+            self._evidence.discard(ack.batch)
+            return Acknowledged(window=False)
+        sent = self.in_flight.pop(ack.batch, None)
+        if sent is None:
+            raise ProtocolError(f"ack for unknown batch {ack.batch}", code="bad-frame")
+        acked = {a: s for a, s in ack.heads}
+        resend = []
+        for author, last_sent in sent.items():
+            if author not in acked:
+                continue  # the peer said nothing of it: keep our view
+            held = acked[author]
+            if held >= last_sent:
+                # Later batches may already be on their way: never move the view back.
+                self.view[author] = max(held, self.view.get(author, 0))
+                continue
+            # The peer did not take everything (it blocked the author, or it lacked
+            # earlier entries): re-plan from its real head, but give up on this
+            # author for the session after a few tries so a refusal cannot loop.
+            self.view[author] = held
+            self._retries[author] = self._retries.get(author, 0) + 1
+            if self._retries[author] > MAX_RETRIES:
+                self.declined.add(author)
+            else:
+                self.dirty.add(author)
+                resend.append(author)
+        return Acknowledged(window=True, resend=tuple(resend))
+
+
+class BatchBuilder:
+    """One batch being filled from the dirty authors (see the module docstring)."""
+
+    def __init__(self, replication: Replication) -> None:
+        self._sync = replication
+        self._entries: list[bytes] = []
+        self._last: dict[bytes, int] = {}  # author -> last seq in this batch
+        self._size = 0
+        self._full = False
+        self._pending: Read | None = None
+
+    def next_read(self) -> Read | None:
+        """The next author to read entries of, or None when the batch is complete."""
+        sync = self._sync
+        while sync.dirty and not self._full and len(self._entries) < frames.MAX_BATCH_ENTRIES:
+            author = sync.dirty.pop()
+            if author in sync.declined:
+                continue
+            room = frames.MAX_BATCH_ENTRIES - len(self._entries)
+            self._pending = Read(author, sync.view.get(author, 0), room)
+            return self._pending
+        return None
+
+    def add(self, rows: Sequence[tuple[int, bytes]]) -> None:
+        """The ``(seq, wire bytes)`` read for the last :meth:`next_read`, in ascending order."""
+        read, self._pending = self._pending, None
+        if read is None:
+            raise RuntimeError("add() without a next_read() before it")
+        author = read.author
+        for seq, wire in rows:
+            if self._size + len(wire) > BATCH_BYTES and self._entries:
+                self._full = True  # the rest goes in the next batch
+                break
+            self._entries.append(wire)
+            self._size += len(wire)
+            self._last[author] = seq
+        if author in self._last:
+            self._sync.view[author] = self._last[author]  # optimistic; the ack corrects it
+        if len(rows) == read.limit or (rows and self._last.get(author) != rows[-1][0]):
+            self._sync.dirty.add(author)  # more to send after this batch
+
+    def finish(self) -> frames.Entries | None:
+        """The batch as a frame, now in flight; None if there was nothing to send."""
+        if not self._entries:
+            return None
+        batch = self._sync._take_number()
+        self._sync.in_flight[batch] = self._last
+        return frames.Entries(batch, self._entries)
+
+
+def ack_for(batch: int, heads: Mapping[bytes, int]) -> frames.Ack:
+    """The ack of a stored batch: our head (0 if none) of each of its authors, sorted."""
+    return frames.Ack(batch, [[a, heads.get(a, 0)] for a in sorted(heads)])

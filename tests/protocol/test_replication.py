@@ -1,0 +1,250 @@
+"""The sync rules as a pure state machine (docs/protocol.md, "Sync"), with no node around it."""
+
+from collections.abc import Sequence
+
+import pytest
+
+from protocol import frames
+from protocol.errors import ProtocolError
+from protocol.replication import BATCH_BYTES, MAX_RETRIES, Replication, ack_for
+
+A, B, C = b"a" * 32, b"b" * 32, b"c" * 32
+ID = b"i" * 32
+
+
+def wire(author: bytes, seq: int, size: int = 10) -> bytes:
+    """Stand-in entry bytes: the state machine never looks inside them."""
+    return (author[:1] + seq.to_bytes(4, "big")).ljust(size, b".")
+
+
+def rows(author: bytes, after: int, upto: int, size: int = 10) -> list[tuple[int, bytes]]:
+    return [(seq, wire(author, seq, size)) for seq in range(after + 1, upto + 1)]
+
+
+def fill(sync: Replication, logs: dict[bytes, int], size: int = 10) -> frames.Entries | None:
+    """Build one batch the way a session does, reading from ``logs`` (author -> head)."""
+    batch = sync.start_batch()
+    while (read := batch.next_read()) is not None:
+        batch.add(
+            rows(read.author, read.after, min(logs[read.author], read.after + read.limit), size)
+        )
+    return batch.finish()
+
+
+def test_clock_raises_the_view_and_never_lowers_it() -> None:
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 5], [B, 2]]))
+    sync.receive_clock(frames.Clock([[A, 3], [C, 1]]))
+    assert sync.view == {A: 5, B: 2, C: 1}
+
+
+def test_clock_returns_the_pairs_with_head_ids_to_compare() -> None:
+    sync = Replication()
+    assert sync.receive_clock(frames.Clock([[A, 5, ID], [B, 2]])) == [(A, 5, ID)]
+
+
+def test_final_clock_marks_dirty_what_we_hold_beyond_the_view() -> None:
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 5], [B, 7]]))
+    sync.clock_complete({A: 6, B: 7, C: 1})
+    assert sync.dirty == {A, C}
+
+
+def test_a_batch_sends_what_the_peer_lacks_and_moves_the_view_ahead() -> None:
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 4, B: 1})
+    frame = fill(sync, {A: 4, B: 1})
+    assert frame is not None
+    assert frame.batch == 1
+    assert sorted(frame.entries) == sorted([wire(A, 3), wire(A, 4), wire(B, 1)])
+    assert sync.view == {A: 4, B: 1}  # optimistic: the ack corrects it
+    assert sync.in_flight == {1: {A: 4, B: 1}}
+    assert not sync.dirty
+    assert fill(sync, {A: 4, B: 1}) is None  # nothing more: no batch, no number used
+
+
+def test_the_read_starts_after_the_view_with_the_room_left() -> None:
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 10]]))
+    sync.mark_dirty([A])
+    batch = sync.start_batch()
+    read = batch.next_read()
+    assert read is not None
+    assert (read.author, read.after, read.limit) == (A, 10, frames.MAX_BATCH_ENTRIES)
+
+
+def test_a_long_log_takes_several_batches_of_at_most_256() -> None:
+    sync = Replication()
+    sync.mark_dirty([A])
+    sizes = []
+    while (frame := fill(sync, {A: 600})) is not None:
+        sizes.append(len(frame.entries))
+    assert sizes == [256, 256, 88]
+    assert sync.view[A] == 600
+    assert list(sync.in_flight) == [1, 2, 3]
+
+
+def test_a_batch_stops_before_its_bytes_pass_the_limit() -> None:
+    sync = Replication()
+    sync.mark_dirty([A])
+    size = 100_000
+    frame = fill(sync, {A: 20}, size)
+    assert frame is not None
+    assert len(frame.entries) == BATCH_BYTES // size
+    assert sync.dirty == {A}  # the rest in the next batch
+    assert sync.view[A] == len(frame.entries)
+
+
+def test_one_entry_larger_than_the_limit_still_goes_alone() -> None:
+    sync = Replication()
+    sync.mark_dirty([A])
+    frame = fill(sync, {A: 2}, BATCH_BYTES + 1)
+    assert frame is not None
+    assert len(frame.entries) == 1
+
+
+def test_an_ack_that_covers_everything_never_moves_the_view_back() -> None:
+    sync = Replication()
+    sync.mark_dirty([A])
+    fill(sync, {A: 300})  # batch 1: 1..256
+    fill(sync, {A: 300})  # batch 2: 257..300
+    result = sync.acknowledged(frames.Ack(1, [[A, 256]]))
+    assert result.window
+    assert result.resend == ()
+    assert sync.view[A] == 300  # batch 2 is on its way
+
+
+def test_a_shortfall_resends_from_the_peers_head_then_gives_up() -> None:
+    sync = Replication()
+    for attempt in range(MAX_RETRIES + 1):
+        sync.mark_dirty([A])
+        frame = fill(sync, {A: 5})
+        assert frame is not None
+        result = sync.acknowledged(frames.Ack(frame.batch, [[A, 0]]))  # refused (blocked)
+        assert sync.view[A] == 0
+        if attempt < MAX_RETRIES:
+            assert result.resend == (A,)
+            assert A in sync.dirty
+        else:
+            assert result.resend == ()
+            assert A in sync.declined
+    sync.mark_dirty([A])
+    assert fill(sync, {A: 5}) is None  # declined for the rest of the session
+    assert sync.idle
+
+
+def test_an_author_missing_from_the_ack_keeps_its_view() -> None:
+    sync = Replication()
+    sync.mark_dirty([A])
+    frame = fill(sync, {A: 3})
+    assert frame is not None
+    sync.acknowledged(frames.Ack(frame.batch, []))
+    assert sync.view[A] == 3
+
+
+def test_an_ack_for_an_unknown_batch_is_refused() -> None:
+    sync = Replication()
+    with pytest.raises(ProtocolError) as caught:
+        sync.acknowledged(frames.Ack(7, []))
+    assert caught.value.code == "bad-frame"
+
+
+def test_evidence_is_numbered_like_batches_but_outside_the_window() -> None:
+    sync = Replication()
+    evidence = sync.evidence(b"fork")
+    sync.mark_dirty([A])
+    frame = fill(sync, {A: 1})
+    assert frame is not None
+    assert (evidence.batch, frame.batch) == (1, 2)
+    assert not sync.idle
+    assert not sync.acknowledged(frames.Ack(1, [[A, 1]])).window
+    assert sync.acknowledged(frames.Ack(2, [[A, 1]])).window
+    assert sync.idle
+
+
+def test_what_the_peer_sent_us_is_never_sent_back() -> None:
+    sync = Replication()
+    sync.held(A, 4)
+    sync.held(A, 2)
+    sync.mark_dirty([A])
+    assert sync.view[A] == 4
+    assert fill(sync, {A: 4}) is None
+
+
+def test_behind_counts_what_the_peer_holds_beyond_us_except_blocked() -> None:
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 10], [B, 3], [C, 8]]))
+    assert sync.behind({A: 4, B: 5}, blocked={C}) == 6
+
+
+def test_ack_for_lists_each_author_sorted() -> None:
+    assert ack_for(3, {B: 2, A: 0}) == frames.Ack(3, [[A, 0], [B, 2]])
+
+
+class Side:
+    """One end of a session over an in-memory store of logs (author -> entries)."""
+
+    def __init__(self, logs: dict[bytes, list[bytes]]) -> None:
+        self.logs = logs
+        self.sync = Replication()
+        self.received = 0
+
+    def heads(self) -> dict[bytes, int]:
+        return {a: len(log) for a, log in self.logs.items()}
+
+    def clock(self) -> frames.Clock:
+        return frames.Clock([[a, seq] for a, seq in self.heads().items()])
+
+    def batches(self) -> list[frames.Entries]:
+        out = []
+        while len(self.sync.in_flight) < 4 and (frame := self._one()) is not None:
+            out.append(frame)
+        return out
+
+    def _one(self) -> frames.Entries | None:
+        batch = self.sync.start_batch()
+        while (read := batch.next_read()) is not None:
+            log = self.logs.get(read.author, [])
+            chosen = log[read.after : read.after + read.limit]
+            batch.add([(read.after + 1 + i, w) for i, w in enumerate(chosen)])
+        return batch.finish()
+
+    def receive(self, frame: frames.Entries) -> frames.Ack:
+        authors = set()
+        for entry in frame.entries:
+            author, seq = entry[:1] * 32, int.from_bytes(entry[1:5], "big")
+            log = self.logs.setdefault(author, [])
+            if seq == len(log) + 1:
+                log.append(entry)
+                self.received += 1
+            if seq <= len(log):
+                self.sync.held(author, seq)
+            authors.add(author)
+        heads = self.heads()
+        return ack_for(frame.batch, {a: heads.get(a, 0) for a in authors})
+
+
+def exchange(one: Side, two: Side, frames_in_order: Sequence[frames.Entries]) -> None:
+    for frame in frames_in_order:
+        ack = two.receive(frame)
+        one.sync.acknowledged(ack)
+
+
+def test_two_sides_wired_in_memory_converge_without_sending_anything_twice() -> None:
+    left = Side({A: [wire(A, s) for s in range(1, 701)], B: [wire(B, 1)]})
+    right = Side({B: [wire(B, 1), wire(B, 2)], C: [wire(C, s) for s in range(1, 41)]})
+    for me, other in ((left, right), (right, left)):
+        me.sync.receive_clock(other.clock())
+    for me in (left, right):
+        me.sync.clock_complete(me.heads())
+    for _ in range(10):
+        sent_left, sent_right = left.batches(), right.batches()
+        if not sent_left and not sent_right:
+            break
+        exchange(left, right, sent_left)
+        exchange(right, left, sent_right)
+    assert left.logs == right.logs
+    assert (right.received, left.received) == (700, 41)  # exactly what each lacked
+    assert left.sync.idle
+    assert right.sync.idle
