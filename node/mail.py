@@ -84,11 +84,7 @@ class Mailroom:
         )
         seqs: dict[NodeId, int] = {}
         for recipient in to:
-            row = await self.store.fetch_one(
-                "SELECT seq FROM mail_marks WHERE sender = ? AND recipient = ?",
-                (self.me, bytes(recipient)),
-            )
-            seqs[recipient] = (0 if row is None else int(row[0])) + 1
+            seqs[recipient] = await self._mark((self.me, bytes(recipient))) + 1
         envelope = sealed.seal(
             self.key,
             letter,
@@ -164,20 +160,22 @@ class Mailroom:
         self, peer: bytes, view: dict[Pair, int], *, max_bytes: int = MAIL_BATCH_BYTES
     ) -> list[Outgoing]:
         """Envelopes ``peer`` lacks by ``view`` and may be given, in order, up to a batch."""
+        # Choose by the small index columns first; read envelope bytes only to send.
         rows = await self.store.fetch_all(
-            "SELECT m.sender, m.recipient, m.seq, e.wire FROM mail m "
-            "JOIN envelopes e ON e.id = m.envelope WHERE m.sender != ? "
-            "ORDER BY m.sender, m.recipient, m.seq",
+            "SELECT sender, recipient, seq, envelope FROM mail WHERE sender != ? "
+            "ORDER BY sender, recipient, seq",
             (peer,),
         )
         cache: dict[bytes, bool] = {}
         batch: list[Outgoing] = []
         size = 0
-        for sender, recipient, seq, wire in rows:
+        for sender, recipient, seq, envelope in rows:
             if seq <= view.get((sender, recipient), 0):
                 continue
             if not await self._may_give(peer, recipient, cache):
                 continue
+            row = await self.store.fetch_one("SELECT wire FROM envelopes WHERE id = ?", (envelope,))
+            wire = bytes(row[0])
             if batch and (size + len(wire) > max_bytes or len(batch) >= frames.MAX_MAIL_ENVELOPES):
                 break
             batch.append(Outgoing(sender, recipient, int(seq), wire))
@@ -282,7 +280,7 @@ class Mailroom:
             for sender, recipient, seq in marks:
                 if sender != peer or recipient in (self.me, peer):
                     continue
-                if seq > await self._mark((sender, recipient)) and peer != recipient:
+                if seq > await self._mark((sender, recipient)):
                     if self.me not in await self.relays_of(recipient):
                         continue
                     await self._set_mark(sender, recipient, seq)

@@ -9,7 +9,6 @@ ammonia sanitiser), which keeps only an allow-list of tags and safe link schemes
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 
@@ -18,6 +17,7 @@ from markdown_it import MarkdownIt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from protocol.errors import UserInputError
+from protocol.keys import content_hash
 from protocol.letters import MAX_IMAGE_BYTES
 
 #: Largest upload accepted before cleaning (a phone photo is 2 to 8 MB).
@@ -68,6 +68,6 @@ def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
         fresh.save(out, format="JPEG", quality=quality, optimize=True)
         jpeg = out.getvalue()
         if len(jpeg) <= MAX_IMAGE_BYTES:
-            return jpeg, hashlib.blake2b(jpeg, digest_size=32).digest()
+            return jpeg, content_hash(jpeg)  # BLAKE2b-256, as everywhere else
         fresh.thumbnail((fresh.width * 3 // 4, fresh.height * 3 // 4))
     raise UserInputError(f"{name} is too detailed to send even when made smaller")

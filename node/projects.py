@@ -19,7 +19,6 @@ When a school joins, each member sends it its own earlier approved posts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from node.partners import PeerBook
 from node.store import Store
 from protocol import kinds, letters
 from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
-from protocol.keys import NodeId, NodeKey
+from protocol.keys import NodeId, NodeKey, content_hash
 from protocol.sealed import Letter
 
 MIN_PREFIX = 6
@@ -815,7 +814,7 @@ class Projects:
         content = letter.content
         if await self._taken_down(content["post"]):
             return
-        if hashlib.blake2b(content["data"], digest_size=32).digest() != content["hash"]:
+        if content_hash(content["data"]) != content["hash"]:
             raise SealedError("a photo does not match its hash", code="refused")
         post = await self.store.fetch_one(
             "SELECT origin FROM posts WHERE id = ?", (content["post"],)

@@ -254,11 +254,11 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
 }
 
 
-def validate_content(kind: str, content: Any) -> None:
-    """Raise SchemaError naming the first field of ``content`` that breaks ``kind``'s schema."""
+def check_fields(schema: tuple[Field, ...], content: Any) -> None:
+    """Raise SchemaError naming the first field of ``content`` that breaks ``schema``."""
     if not isinstance(content, dict):
         raise SchemaError("content", "must be a map")
-    for field in SCHEMAS.get(kind, ()):
+    for field in schema:
         if field.name not in content:
             if field.required:
                 raise SchemaError(field.name, "is required")
@@ -266,6 +266,11 @@ def validate_content(kind: str, content: Any) -> None:
         problem = field.check(content[field.name])
         if problem is not None:
             raise SchemaError(field.name, problem)
+
+
+def validate_content(kind: str, content: Any) -> None:
+    """Raise SchemaError naming the first field of ``content`` that breaks ``kind``'s schema."""
+    check_fields(SCHEMAS.get(kind, ()), content)
     if kind in (OFFER, REQUEST) and content.get("from", "") > content.get("to", "9999"):
         raise SchemaError("to", "must not be before the first date ('from')")
     if kind == EVENT and _moment(content["end"]) < _moment(content["start"]):

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from protocol.errors import SchemaError
-from protocol.kinds import KIND_PATTERN, Field, choice, integer, tags, text
+from protocol.kinds import KIND_PATTERN, Field, check_fields, choice, integer, tags, text
 
 PROJECT = "project"
 PROJECT_JOIN = "project-join"
@@ -128,13 +128,4 @@ def validate(kind: str, content: Any) -> None:
     """Raise SchemaError naming the first field of ``content`` that breaks ``kind``'s schema."""
     if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
         raise SchemaError("k", "must be 1 to 32 lowercase letters, digits and hyphens")
-    if not isinstance(content, dict):
-        raise SchemaError("content", "must be a map")
-    for field in SCHEMAS.get(kind, ()):
-        if field.name not in content:
-            if field.required:
-                raise SchemaError(field.name, "is required")
-            continue
-        problem = field.check(content[field.name])
-        if problem is not None:
-            raise SchemaError(field.name, problem)
+    check_fields(SCHEMAS.get(kind, ()), content)
