@@ -149,6 +149,7 @@ class Accounts:
         user = await self.get(name)
         async with self.store.write():
             await self.store.execute("DELETE FROM users WHERE name = ?", (user.name,))
+            await self.store.execute("DELETE FROM web_sessions WHERE user = ?", (user.name,))
 
     async def check_password(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same answer for unknown names)."""
@@ -169,6 +170,8 @@ class Accounts:
             await self.store.execute(
                 "UPDATE users SET password = ? WHERE name = ?", (_hasher.hash(password), user.name)
             )
+            # A new password signs the user out everywhere (a lost tablet, a shared one).
+            await self.store.execute("DELETE FROM web_sessions WHERE user = ?", (user.name,))
 
     async def set_consent(
         self,

@@ -285,6 +285,19 @@ MIGRATIONS: tuple[str, ...] = (
         withdrawn_at INTEGER NOT NULL        -- the withdrawal's timestamp, milliseconds
     );
     """,
+    # 6: signed-in web sessions (node/web/sessions.py). Only a hash of the cookie is
+    # kept, so a copy of the database does not let anyone sign in as a teacher.
+    """
+    CREATE TABLE web_sessions (
+        token_hash BLOB PRIMARY KEY,
+        user       TEXT NOT NULL,           -- users.name: removing the user ends them
+        csrf       TEXT NOT NULL,
+        flash      TEXT,
+        created_at INTEGER NOT NULL,
+        seen_at    INTEGER NOT NULL
+    );
+    CREATE INDEX web_sessions_by_user ON web_sessions (user);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

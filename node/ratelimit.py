@@ -19,3 +19,8 @@ class TokenBucket:
         self._stamp = now
         self._tokens -= amount
         return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def is_full(self) -> bool:
+        """True once the bucket has refilled: it then remembers nothing worth keeping."""
+        elapsed = time.monotonic() - self._stamp
+        return self._tokens + elapsed * self.rate >= self.burst

@@ -13,6 +13,7 @@ from aiohttp import web
 from node.node import Node
 from node.partners import ADDRESS_SETTING
 from node.peers import PeerManager
+from node.web.app import MAX_UPLOAD_BYTES, add_web_pages
 from protocol import PROTOCOL_VERSION
 from protocol.errors import NotFoundError, UserInputError
 
@@ -57,12 +58,13 @@ async def feed(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(node: Node, peers: PeerManager) -> web.Application:
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
     app[NODE] = node
     app[PEERS] = peers
     app.router.add_get("/.well-known/schoolmesh", well_known)
     app.router.add_get("/peer", peer)
     app.router.add_get("/feeds/{token}", feed)
+    add_web_pages(app, node, peers)
     return app
 
 

@@ -1,0 +1,1 @@
+"""The school's web pages, served by its own node (see docs/web.md)."""

@@ -1,0 +1,347 @@
+"""The web pages' machinery: templates, sessions, CSRF, roles and security headers.
+
+Pages themselves live in ``node/web/pages/``, one module per area, each with a
+``routes`` table. Every page is rendered on the server and works without
+JavaScript. What every request goes through, in order:
+
+1. :func:`security_headers`: a strict Content-Security-Policy and friends on
+   every response (no scripts at all, no inline styles, no framing).
+2. :func:`sessions_and_csrf`: finds the signed-in user from the session cookie and
+   the visitor's language; refuses any form POST whose CSRF token does not match;
+   turns a refused action (:class:`SchoolmeshError`) into a message on the page
+   the form came from.
+3. The page handler, guarded by :func:`require` for its role.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from aiohttp import web
+from babel.dates import format_date, format_datetime
+from multidict import MultiDict, MultiDictProxy
+
+from node.clock import now_ms
+from node.node import Identity, Node
+from node.peers import PeerManager
+from node.web import i18n
+from node.web.sessions import Sessions, SignInThrottle, WebSession
+from protocol.errors import NotAllowedError, NotFoundError, SchoolmeshError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SESSION_COOKIE = "schoolmesh_session"
+SIGNIN_COOKIE = "schoolmesh_signin"  # the CSRF token of a visitor not yet signed in
+LANGUAGE_COOKIE = "schoolmesh_language"
+#: Paths served to other nodes and feed readers, not to people in a browser.
+MACHINE_PATHS = ("/peer", "/.well-known/", "/feeds/")
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+#: Large enough for a post with its photos straight from a tablet's camera.
+MAX_UPLOAD_BYTES = 40 * 1024 * 1024
+
+CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+ROLE_RANK = {"pupil": 0, "staff": 1, "admin": 2}
+
+
+@dataclass
+class Web:
+    """What the pages share: the node, its peers, sessions and templates."""
+
+    node: Node
+    peers: PeerManager
+    sessions: Sessions
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    environments: dict[str, jinja2.Environment] = field(default_factory=dict)
+
+    def templates(self, language: str) -> jinja2.Environment:
+        env = self.environments.get(language)
+        if env is None:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+                autoescape=True,
+                undefined=jinja2.StrictUndefined,
+                extensions=["jinja2.ext.i18n"],
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.install_gettext_translations(  # type: ignore[attr-defined]
+                i18n.translations(language), newstyle=True
+            )
+            env.globals["static"] = _static_url
+            babel_locale = i18n.locale(language)
+            env.filters["day"] = lambda ms: format_date(
+                _moment(ms), format="medium", locale=babel_locale
+            )
+            env.filters["moment"] = lambda ms: format_datetime(
+                _moment(ms), format="medium", locale=babel_locale
+            )
+            self.environments[language] = env
+        return env
+
+
+WEB = web.AppKey("web", Web)
+
+
+@dataclass
+class Visit:
+    """What one request carries through the pages: who, in which language, which form."""
+
+    language: str
+    school: Identity
+    csrf: str
+    session: WebSession | None = None
+    flash: str | None = None
+    form: MultiDictProxy[Any] = field(default_factory=lambda: MultiDictProxy(MultiDict()))
+
+
+VISIT = web.RequestKey("visit", Visit)
+
+
+@functools.cache
+def _static_url(name: str) -> str:
+    """A static file's address with a hash of its content, so browsers refetch on change."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+    return f"/static/{name}?v={digest}"
+
+
+def _moment(value: int | str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+# --- what a handler uses ------------------------------------------------------
+
+
+def user_of(request: web.Request) -> Any:
+    """The signed-in :class:`User` (a page guarded by :func:`require` always has one)."""
+    session = request[VISIT].session
+    return session.user if session else None
+
+
+def gettext(request: web.Request) -> Callable[[str], str]:
+    """``_`` for messages built in Python (flash messages, form errors)."""
+    return i18n.translations(request[VISIT].language).gettext
+
+
+def form_of(request: web.Request) -> MultiDictProxy[Any]:
+    """The submitted form (read once, by the CSRF check)."""
+    return request[VISIT].form
+
+
+def render(
+    request: web.Request, template: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    """Render a page in the visitor's language, with what every page needs."""
+    here = request[VISIT]
+    env = request.app[WEB].templates(here.language)
+    session = here.session
+    flash = here.flash
+    kind, _, message = (flash or "").rpartition("\x1f")
+    page = env.get_template(template).render(
+        user=session.user if session else None,
+        flash={"kind": kind or "ok", "text": message} if flash else None,
+        csrf=here.csrf,
+        language=here.language,
+        languages=i18n.LANGUAGES,
+        school=here.school,
+        path=request.path_qs,
+        **context,
+    )
+    return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
+
+
+async def see_other(
+    request: web.Request, location: str, flash: str | None = None, *, error: bool = False
+) -> web.Response:
+    """Redirect after a form (303), leaving ``flash`` for the next page to show."""
+    session = request[VISIT].session
+    if flash is not None and session is not None:
+        text = f"error\x1f{flash}" if error else flash
+        await request.app[WEB].sessions.set_flash(session, text)
+    raise web.HTTPSeeOther(location)
+
+
+def require(role: str) -> Callable[[Handler], Handler]:
+    """Guard a page: sign in first, then be at least ``role`` (pupil < staff < admin)."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            user = user_of(request)
+            if user is None:
+                raise web.HTTPSeeOther(f"/signin?next={quote(request.path_qs)}")
+            if ROLE_RANK[user.role] < ROLE_RANK[role]:
+                raise NotAllowedError("forbidden")
+            return await handler(request)
+
+        guarded.required_role = role  # type: ignore[attr-defined]
+        return guarded
+
+    return wrap
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to after signing in (never another site)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+# --- middlewares --------------------------------------------------------------
+
+
+def _is_machine_path(path: str) -> bool:
+    return any(path == p or path.startswith(p) for p in MACHINE_PATHS)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.update(SECURITY_HEADERS)
+        raise
+    if not isinstance(response, web.WebSocketResponse) and not response.prepared:
+        response.headers.update(SECURITY_HEADERS)
+        if response.content_type == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@web.middleware
+async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _is_machine_path(request.path) or request.path.startswith("/static/"):
+        return await handler(request)
+    state = request.app[WEB]
+    now = now_ms()
+    session = None
+    if token := request.cookies.get(SESSION_COOKIE):
+        session = await state.sessions.find(token, now)
+    language = i18n.choose(
+        request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language")
+    )
+    new_signin_token = None
+    if session is not None:
+        csrf = session.csrf
+    else:
+        csrf = request.cookies.get(SIGNIN_COOKIE) or ""
+        if not csrf:
+            new_signin_token = csrf = secrets.token_urlsafe(32)
+    here = request[VISIT] = Visit(language, await state.node.identity(), csrf, session)
+    if session is not None and session.flash:
+        here.flash = session.flash
+        await state.sessions.set_flash(session, None)
+    _ = gettext(request)
+    if request.method == "POST":
+        here.form = await request.post()
+        sent = here.form.get("csrf")
+        if not isinstance(sent, str) or not secrets.compare_digest(sent, csrf):
+            return render(
+                request,
+                "error.html",
+                status=403,
+                title=_("This form has expired"),
+                message=_(
+                    "The form was missing its security token, or it came from another "
+                    "site. Go back, reload the page and try again."
+                ),
+            )
+    try:
+        response = await handler(request)
+    except NotAllowedError:
+        response = render(
+            request,
+            "error.html",
+            status=403,
+            title=_("Not for your account"),
+            message=_(
+                "This page is for staff. If you need it, ask a teacher or your "
+                "school's schoolmesh administrator."
+            ),
+        )
+    except NotFoundError as exc:
+        response = render(
+            request,
+            "error.html",
+            status=404,
+            title=_("Not found"),
+            message=str(exc),
+        )
+    except web.HTTPNotFound:
+        response = render(
+            request,
+            "error.html",
+            status=404,
+            title=_("Not found"),
+            message=_("There is no page at this address. Use the menu instead."),
+        )
+    except SchoolmeshError as exc:
+        if request.method != "POST":
+            raise
+        # A refused action: back to the form, saying what was wrong and what to do.
+        if session is not None:
+            await state.sessions.set_flash(session, f"error\x1f{exc}")
+        raise web.HTTPSeeOther(_back(request)) from exc
+    if new_signin_token:
+        response.set_cookie(
+            SIGNIN_COOKIE,
+            new_signin_token,
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure,
+        )
+    return response
+
+
+def _back(request: web.Request) -> str:
+    """The page a form was sent from (same site only), for showing its error."""
+    referer = request.headers.get("Referer", "")
+    parts = urlsplit(referer)
+    if parts.netloc == request.host and parts.path.startswith("/"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return "/"
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=request.secure, path="/"
+    )
+    response.del_cookie(SIGNIN_COOKIE)
+
+
+def add_web_pages(app: web.Application, node: Node, peers: PeerManager) -> None:
+    """Serve the web pages from ``app`` (the node's one HTTP application)."""
+    from node.web.pages import ROUTE_TABLES
+
+    app[WEB] = Web(node, peers, Sessions(node.store, node.accounts))
+    app.middlewares.extend([security_headers, sessions_and_csrf])
+    for routes in ROUTE_TABLES:
+        app.router.add_routes(routes)
+    app.router.add_static("/static", STATIC_DIR)

@@ -1,0 +1,7 @@
+"""Every area of the web pages: one module each, with its ``routes``."""
+
+from aiohttp import web
+
+from node.web.pages import dashboard, signin
+
+ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (signin.routes, dashboard.routes)

@@ -1,0 +1,129 @@
+"""Signed-in sessions and sign-in throttling for the web pages.
+
+A session is a random cookie; the database keeps only its SHA-256, the user's name,
+a per-session CSRF token and one pending message ("flash") for the next page. A
+session ends when the user signs out, after :data:`IDLE_MS` without use, after
+:data:`MAX_AGE_MS` in all, or when the user is removed or given a new password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from node.accounts import Accounts, User
+from node.ratelimit import TokenBucket
+from node.store import Store
+
+IDLE_MS = 8 * 3_600_000  # a school day
+MAX_AGE_MS = 7 * 86_400_000  # a week, even if used every day
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    token_hash: bytes
+    user: User
+    csrf: str
+    flash: str | None
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Sessions:
+    def __init__(self, store: Store, accounts: Accounts) -> None:
+        self.store = store
+        self.accounts = accounts
+
+    async def start(self, user: User, now: int) -> str:
+        """A new session for ``user``; returns the cookie value."""
+        token = secrets.token_urlsafe(32)
+        async with self.store.write():
+            await self.store.execute(
+                "DELETE FROM web_sessions WHERE seen_at < ? OR created_at < ?",
+                (now - IDLE_MS, now - MAX_AGE_MS),
+            )
+            await self.store.execute(
+                "INSERT INTO web_sessions (token_hash, user, csrf, created_at, seen_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (_hash(token), user.name, secrets.token_urlsafe(32), now, now),
+            )
+        return token
+
+    async def find(self, token: str, now: int) -> WebSession | None:
+        row = await self.store.fetch_one(
+            "SELECT s.token_hash, s.user, s.csrf, s.flash, s.seen_at FROM web_sessions s "
+            "JOIN users u ON u.name = s.user WHERE s.token_hash = ? AND s.seen_at >= ? "
+            "AND s.created_at >= ?",
+            (_hash(token), now - IDLE_MS, now - MAX_AGE_MS),
+        )
+        if row is None:
+            return None
+        user = await self.accounts.find(row[1])
+        if user is None:
+            return None
+        if now - row[4] > 60_000:  # touch at most once a minute: reads stay reads
+            async with self.store.write():
+                await self.store.execute(
+                    "UPDATE web_sessions SET seen_at = ? WHERE token_hash = ?", (now, row[0])
+                )
+        return WebSession(row[0], user, row[2], row[3])
+
+    async def end(self, session: WebSession) -> None:
+        async with self.store.write():
+            await self.store.execute(
+                "DELETE FROM web_sessions WHERE token_hash = ?", (session.token_hash,)
+            )
+
+    async def set_flash(self, session: WebSession, message: str | None) -> None:
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE web_sessions SET flash = ? WHERE token_hash = ?",
+                (message, session.token_hash),
+            )
+
+
+class SignInThrottle:
+    """Slows password guessing: per client address and per user name.
+
+    Each address may try :attr:`BURST` sign-ins at once, then one every
+    ``1 / RATE`` seconds; each name the same, so that guessing one teacher's
+    password from many addresses is slowed too. Kept in memory: a restart forgets it,
+    which costs an attacker a restart of the school's node to gain a few tries.
+    """
+
+    RATE = 1 / 12  # one more try every 12 seconds
+    BURST = 5
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def wait_for(self, address: str, name: str) -> float:
+        """Seconds to wait before this sign-in may be tried (0 if it may be tried now)."""
+        if len(self._buckets) > self.MAX_KEYS:
+            self._forget_full()
+        waits = []
+        for key in (f"addr:{address}", f"name:{name.casefold()}"):
+            bucket = self._buckets.setdefault(key, TokenBucket(self.RATE, self.BURST))
+            waits.append(bucket.delay_for(1))
+        wait = max(waits)
+        if wait > 0:
+            # A refused try does not count against the limit (or a throttled user
+            # could never get back in while someone keeps trying).
+            for key in (f"addr:{address}", f"name:{name.casefold()}"):
+                self._buckets[key].delay_for(-1)
+        return wait
+
+    def succeeded(self, address: str, name: str) -> None:
+        """A right password: the name's and the address's tries are given back."""
+        self._buckets.pop(f"name:{name.casefold()}", None)
+        self._buckets.pop(f"addr:{address}", None)
+
+    def _forget_full(self) -> None:
+        """Forget buckets that have refilled (they carry no information)."""
+        for key, bucket in list(self._buckets.items()):
+            if bucket.is_full():
+                del self._buckets[key]

@@ -1,0 +1,94 @@
+"""Keep the web pages' translations in step with their text (docs/translating.md).
+
+    python scripts/translations.py update   # add new English text to every catalogue
+    python scripts/translations.py check    # list text with no translation (exit 1 if any)
+
+The test suite runs the same check, so a page with untranslated text fails CI.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE_DIR = ROOT / "node" / "web" / "locale"
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+
+
+def source_catalog() -> Catalog:
+    """Every translatable string in the pages' Python code and templates."""
+    with (ROOT / "babel.cfg").open() as cfg:
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
+    catalog = Catalog(project="schoolmesh")
+    for filename, lineno, message, comments, context in extract_from_dir(
+        ROOT, method_map, options_map
+    ):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+def catalogues() -> dict[str, Path]:
+    return {p.parent.parent.name: p for p in sorted(LOCALE_DIR.glob("*/LC_MESSAGES/messages.po"))}
+
+
+def problems(language: str) -> list[str]:
+    """What is missing or wrong in one language's catalogue."""
+    with catalogues()[language].open("rb") as po:
+        translated = read_po(po, locale=language)
+    found = []
+    for message in source_catalog():
+        if not message.id:
+            continue
+        key = str(message.id[0] if message.pluralizable else message.id)
+        ours = translated.get(message.id)
+        strings: tuple[str, ...] = ()
+        if ours is not None:
+            raw = ours.string
+            strings = (
+                tuple(str(t) for t in raw) if isinstance(raw, (tuple, list)) else (str(raw or ""),)
+            )
+        if ours is None or "fuzzy" in ours.flags or not all(strings):
+            found.append(f"{language}: not translated: {key!r}")
+            continue
+        wanted = set(PLACEHOLDER.findall(key))
+        for text in strings:
+            if set(PLACEHOLDER.findall(text)) - wanted or (
+                not message.pluralizable and wanted - set(PLACEHOLDER.findall(text))
+            ):
+                found.append(f"{language}: placeholders differ: {key!r} -> {text!r}")
+    return found
+
+
+def update() -> None:
+    source = source_catalog()
+    for language, path in catalogues().items():
+        with path.open("rb") as po:
+            catalog = read_po(po, locale=language)
+        catalog.update(source, no_fuzzy_matching=True)
+        with path.open("wb") as po:
+            write_po(po, catalog, width=100, ignore_obsolete=True)
+        print(f"updated {path.relative_to(ROOT)}")
+
+
+def main() -> int:
+    command = sys.argv[1] if len(sys.argv) > 1 else "check"
+    if command == "update":
+        update()
+        return 0
+    if command == "check":
+        found = [p for language in catalogues() for p in problems(language)]
+        print("\n".join(found) or "every catalogue is complete")
+        return 1 if found else 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
