@@ -315,7 +315,7 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
             new_signin_token,
             httponly=True,
             samesite="Strict",
-            secure=request.secure,
+            secure=is_https(request),
         )
     return response
 
@@ -329,9 +329,27 @@ def _back(request: web.Request) -> str:
     return "/"
 
 
+def is_https(request: web.Request) -> bool:
+    """Over HTTPS, directly or through the school's proxy (its public address says so)."""
+    return request.secure or (request.app[WEB].peers.address or "").startswith("https://")
+
+
+def client_address(request: web.Request) -> str:
+    """The visitor's address, for throttling sign-ins.
+
+    Behind a reverse proxy on this computer every request comes from loopback, so
+    then (and only then) the address the proxy adds to X-Forwarded-For is used.
+    """
+    remote = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For")
+    if forwarded and remote in ("127.0.0.1", "::1"):
+        return forwarded.split(",")[-1].strip() or remote
+    return remote
+
+
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=request.secure, path="/"
+        SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=is_https(request), path="/"
     )
     response.del_cookie(SIGNIN_COOKIE)
 

@@ -134,3 +134,30 @@ async def test_pages_follow_the_browsers_language_until_one_is_chosen(school: Li
             assert "Password" in await page.text()
         async with http.get("/signin", headers={"Accept-Language": "fr"}) as page:
             assert "Password" in await page.text()
+
+
+async def test_throttling_behind_a_local_proxy_is_per_visitor(school: LiveNode) -> None:
+    """A proxy on the node's computer passes each visitor's address; others cannot."""
+    async with client(school) as http:
+        token = await csrf_of(http, "/signin")
+
+        async def attempt(forwarded_for: str) -> int:
+            async with http.post(
+                "/signin",
+                data={"csrf": token, "name": "Mrs Patel", "password": "wrong-wrong"},
+                headers={"X-Forwarded-For": forwarded_for},
+                allow_redirects=False,
+            ) as response:
+                return response.status
+
+        # Five tries for the name from one visitor, then the name is throttled for all:
+        assert [await attempt("203.0.113.7") for _ in range(5)] == [401] * 5
+        assert await attempt("198.51.100.9") == 429
+        # ...but a different name from a different visitor is not slowed.
+        async with http.post(
+            "/signin",
+            data={"csrf": token, "name": "Mr Jones", "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.9"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 303

@@ -11,8 +11,10 @@ from node.web.app import (
     SESSION_COOKIE,
     VISIT,
     WEB,
+    client_address,
     form_of,
     gettext,
+    is_https,
     render,
     require,
     safe_next,
@@ -38,7 +40,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip()
     password = str(form.get("password", ""))
     target = safe_next(str(form.get("next", "")))
-    address = request.remote or "unknown"
+    address = client_address(request)
     wait = state.throttle.wait_for(address, name)
     if wait > 0:
         response = render(
@@ -97,6 +99,6 @@ async def language(request: web.Request) -> web.StreamResponse:
         max_age=365 * 86_400,
         httponly=True,
         samesite="Lax",
-        secure=request.secure,
+        secure=is_https(request),
     )
     raise response
