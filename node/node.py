@@ -11,11 +11,13 @@ from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
 from node.feeds import Feeds
+from node.interests import Interests
 from node.keyfile import generate_key, load_key, save_key
+from node.letterbox import Letterbox
 from node.mail import Mailroom
 from node.projects import Projects
 from node.store import Store
-from protocol import kinds
+from protocol import kinds, letters
 from protocol.entry import Entry
 from protocol.errors import AlreadyInitialisedError, NotInitialisedError, StorageError
 from protocol.keys import NodeId, NodeKey
@@ -43,7 +45,14 @@ class Node:
         self.accounts = Accounts(store)
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts)
-        self.mail.handler = self.projects
+        self.interests = Interests(store, key, self.mail)
+        self.mail.handler = Letterbox(
+            {
+                **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
+                letters.INTEREST: self.interests,
+                letters.INTEREST_ANSWER: self.interests,
+            }
+        )
         self.feeds = Feeds(store, self.accounts, self.projects)
 
     @property
