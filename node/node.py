@@ -15,7 +15,9 @@ from node.interests import Interests
 from node.keyfile import generate_key, load_key, save_key
 from node.letterbox import Letterbox
 from node.mail import Mailroom
+from node.private_events import PrivateEvents
 from node.projects import Projects
+from node.rsvps import Rsvps
 from node.store import Store
 from protocol import kinds, letters
 from protocol.entry import Entry
@@ -46,11 +48,15 @@ class Node:
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts)
         self.interests = Interests(store, key, self.mail)
+        self.rsvps = Rsvps(store, key, self.mail)
+        self.private_events = PrivateEvents(store, key, self.mail, self.projects)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
                 letters.INTEREST: self.interests,
                 letters.INTEREST_ANSWER: self.interests,
+                letters.RSVP: self.rsvps,
+                letters.EVENT: self.private_events,
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
