@@ -15,6 +15,7 @@ from node.interests import Interests
 from node.keyfile import generate_key, load_key, save_key
 from node.letterbox import Letterbox
 from node.mail import Mailroom
+from node.observation_mail import SharedObservations
 from node.private_events import PrivateEvents
 from node.projects import Projects
 from node.rsvps import Rsvps
@@ -50,6 +51,7 @@ class Node:
         self.interests = Interests(store, key, self.mail)
         self.rsvps = Rsvps(store, key, self.mail)
         self.private_events = PrivateEvents(store, key, self.mail, self.projects)
+        self.shared_observations = SharedObservations(store, key, self.mail)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -57,6 +59,8 @@ class Node:
                 letters.INTEREST_ANSWER: self.interests,
                 letters.RSVP: self.rsvps,
                 letters.EVENT: self.private_events,
+                letters.OBSERVATION: self.shared_observations,
+                letters.OBSERVATION_UNSHARE: self.shared_observations,
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)

@@ -13,7 +13,7 @@ import pytest
 from node import offers
 from tests.cli.test_commands import Made, cli, error, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, introduced, partner, wait_for
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
     oak = await LiveNode.start(tmp_path / "oak", "Oakfield Primary", country="GB")
     lycee = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
     await partner(oak, lycee)
+    await introduced([oak, lycee])
     yield oak, lycee
     await lycee.stop()
     await oak.stop()

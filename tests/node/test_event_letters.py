@@ -15,7 +15,7 @@ import pytest
 from node import events
 from node.clock import now_ms
 from protocol.errors import UserInputError
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, introduced, partner, wait_for
 
 TODAY = date(2027, 1, 1)
 TEACHMEET = {
@@ -46,6 +46,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
     await partner(nodes["oak"], nodes["colegio"])
     await partner(nodes["lycee"], nodes["gesamt"])
     try:
+        await introduced(list(nodes.values()))
         yield nodes
     finally:
         for live in nodes.values():

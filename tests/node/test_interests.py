@@ -18,7 +18,7 @@ from node.interests import Interest
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import EntryId
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, introduced, partner, wait_for
 
 SECRET = "Quetzal-4411: our deputy could come on the Tuesday"
 
@@ -41,6 +41,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
     await partner(nodes["oak"], nodes["colegio"])
     await partner(nodes["lycee"], nodes["colegio"])
     try:
+        await introduced(list(nodes.values()))
         yield nodes
     finally:
         for live in nodes.values():
