@@ -95,6 +95,10 @@ async def test_a_draft_is_seen_by_its_pupil_and_staff_only(school: LiveNode) -> 
         done = await post_form(teacher, f"/posts/{post}/approve", f"/posts/{post}")
         assert done.status == 303
         assert (await school.node.projects.post(post)).state == "approved"
+        async with teacher.get(f"/posts/{post}") as page:
+            text = await page.text()
+            assert "No other school is in the project yet" in text
+            assert "1 photo was held back" in text
         # Approved: the other pupil now reads it, but the photo was held back
         # (no consent for photos of work yet), so it is served to no one.
         async with ben.get(f"/projects/{project}") as page:
@@ -180,6 +184,8 @@ async def test_consent_is_for_staff_and_withdrawing_it_takes_posts_down(
         assert (await school.node.projects.post(post)).state == "removed"
         async with teacher.get("/projects/consent") as page:
             assert "1 of their posts was taken down" in await page.text()
+        async with teacher.get(f"/posts/{post}") as page:
+            assert "No other school had a copy" in await page.text()
         async with amira.get(f"/posts/{post}") as response:
             assert response.status == 404
         async with amira.get(photo) as response:
