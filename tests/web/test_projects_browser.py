@@ -73,9 +73,7 @@ async def test_a_pupils_post_reaches_the_partner_school(
         await teacher_a.get_by_label("Title").fill("Rivers of Europe")
         await teacher_a.get_by_label("Themes").fill("Rivers\nFood")
         await teacher_a.get_by_role("button", name="Start the project").click()
-        await teacher_a.get_by_label("Invite a partner school").select_option(
-            str(b.node.node_id)
-        )
+        await teacher_a.get_by_label("Invite a partner school").select_option(str(b.node.node_id))
         await teacher_a.get_by_role("button", name="Invite", exact=True).click()
         assert "Invitation sent" in await teacher_a.get_by_role("status").inner_text()
         project_url = teacher_a.url.removeprefix(a.address)
@@ -84,6 +82,10 @@ async def test_a_pupils_post_reaches_the_partner_school(
         teacher_b = await sign_in(chromium, b, "Mme Roux")
         await teacher_b.goto(f"{b.address}{project_url}")
         await reload_until(teacher_b, "Accept the invitation")
+        async with client(b) as leo:  # only invited: B's pupils do not see it yet
+            await http_sign_in(leo, "Léo")
+            async with leo.get(project_url) as page:
+                assert page.status == 404
         await teacher_b.get_by_role("button", name="Accept the invitation").click()
         await teacher_b.get_by_label(re.compile("accepts it first")).check()
         await teacher_b.get_by_role("button", name="Save").click()
