@@ -531,6 +531,15 @@ class Projects:
         )
         return [await self._comment(r[0]) for r in rows]
 
+    async def waiting_comments(self, pid: str) -> list[Comment]:
+        """Our pupils' comments in a project that wait for a teacher, oldest first."""
+        project = await self.get(pid)
+        rows = await self.store.fetch_all(
+            "SELECT id FROM comments WHERE project = ? AND state = 'draft' ORDER BY created_at",
+            (project.id,),
+        )
+        return [await self._comment(r[0]) for r in rows]
+
     async def _members_to_send(self, pid: str) -> list[NodeId]:
         project = await self.get(pid)
         return [n for n in project.member_ids("member") if n != self.me]

@@ -65,3 +65,16 @@ async def test_pupils_see_their_own_drafts_and_approved_posts(school: Node) -> N
     removed = await school.projects.post(draft.id)
     assert not await school.projects.may_see(amira, removed)
     assert not await school.projects.may_see(ben, removed)
+
+
+async def test_pupils_comments_wait_for_a_teacher(school: Node) -> None:
+    project = await school.projects.create("Rivers", [], 1)
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our walk", "A heron", theme=None, images=[], now=2
+    )
+    await school.projects.approve(draft.id, "Ms Patel", 3)
+    pupils = await school.projects.comment(draft.id, "Ben", "Lovely!", 4)
+    await school.projects.comment(draft.id, "Ms Patel", "Well done", 5)
+    assert [c.id for c in await school.projects.waiting_comments(project.id)] == [pupils.id]
+    await school.projects.approve(pupils.id, "Ms Patel", 6)
+    assert await school.projects.waiting_comments(project.id) == []

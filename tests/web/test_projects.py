@@ -190,3 +190,34 @@ async def test_consent_is_for_staff_and_withdrawing_it_takes_posts_down(
             assert response.status == 404
         async with amira.get(photo) as response:
             assert response.status == 404
+
+
+async def test_a_pupils_comment_waits_for_a_teacher(school: LiveNode) -> None:
+    project = await start(school)
+    async with client(school) as amira, client(school) as ben, client(school) as teacher:
+        await http_sign_in(amira, "Amira")
+        await http_sign_in(ben, "Ben")
+        await http_sign_in(teacher, "Mr Jones")
+        post = await write(amira, project, "Our river walk", faces=False)
+        await post_form(teacher, f"/posts/{post}/approve", f"/posts/{post}")
+        said = await post_form(
+            ben, f"/posts/{post}/comments", f"/posts/{post}", body="Herons are <b>great</b>"
+        )
+        assert said.status == 303
+        async with ben.get(f"/posts/{post}") as page:
+            assert "Herons are &lt;b&gt;great&lt;/b&gt;" in await page.text()  # their own
+        async with amira.get(f"/posts/{post}") as page:
+            assert "Herons are" not in await page.text()  # not approved yet
+        async with teacher.get(f"/projects/{project}") as page:
+            assert "comments waiting for approval" in await page.text()
+        async with teacher.get(f"/posts/{post}") as page:
+            found = re.search(
+                rf"/posts/{post}/comments/([0-9a-f]{{32}})/approve", await page.text()
+            )
+        assert found
+        refused = await post_form(ben, found[0], f"/posts/{post}")
+        assert refused.status == 403
+        approved = await post_form(teacher, found[0], f"/posts/{post}")
+        assert approved.status == 303
+        async with amira.get(f"/posts/{post}") as page:
+            assert "Herons are" in await page.text()

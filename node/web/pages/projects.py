@@ -130,6 +130,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
             for p in await node.projects.posts(project.id, states=("draft", "returned"))
             if p.author == user.name
         ]
+    comments_waiting = await node.projects.waiting_comments(project.id) if user.is_staff else []
     names = await school_names(node, {*project.members, *(p.origin for p in posts)})
     comments = {p.id: len(await node.projects.comments(p.id)) for p in posts}
     invitable: list[tuple[NodeId, str]] = []
@@ -147,6 +148,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         project=project,
         posts=posts,
         waiting=waiting,
+        comments_waiting=comments_waiting,
         names=names,
         comments=comments,
         invitable=invitable,
