@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from playwright.async_api import Page
 
 from tests.network import LiveNode, partner, wait_for
@@ -56,7 +56,14 @@ async def reload_until(page: Page, text: str, *, within: float = 20.0) -> None:
 
 def photo_file(tmp_path: Path) -> Path:
     path = tmp_path / "heron.jpg"
-    image = Image.new("RGB", (120, 90), (40, 110, 60))
+    image = Image.new("RGB", (480, 320), (150, 200, 235))  # a child's drawing of a river
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 190, 480, 320), fill=(70, 140, 70))
+    draw.polygon([(0, 230), (480, 200), (480, 260), (0, 300)], fill=(40, 90, 170))
+    draw.ellipse((390, 30, 450, 90), fill=(250, 210, 60))
+    draw.line([(200, 120), (200, 215)], fill=(60, 60, 60), width=4)  # a heron, standing
+    draw.ellipse((175, 90, 235, 135), fill=(170, 170, 180))
+    draw.line([(230, 100), (262, 92)], fill=(220, 160, 40), width=4)
     out = io.BytesIO()
     image.save(out, format="JPEG")
     path.write_bytes(out.getvalue())
