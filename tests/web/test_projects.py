@@ -221,3 +221,12 @@ async def test_a_pupils_comment_waits_for_a_teacher(school: LiveNode) -> None:
         assert approved.status == 303
         async with amira.get(f"/posts/{post}") as page:
             assert "Herons are" in await page.text()
+
+        # Staff can take the comment down again; pupils cannot.
+        path = found[0].replace("/approve", "/takedown")
+        refused = await post_form(ben, path, f"/posts/{post}")
+        assert refused.status == 403
+        taken = await post_form(teacher, path, f"/posts/{post}")
+        assert taken.status == 303
+        async with amira.get(f"/posts/{post}") as page:
+            assert "Herons are" not in await page.text()

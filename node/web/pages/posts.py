@@ -62,6 +62,8 @@ async def post_page(request: web.Request) -> web.StreamResponse:
         "author": None,
         "delivery": None,
         "may_take_down": user.is_staff and (ours or project.owner == node.node_id),
+        "owner": project.owner == node.node_id,
+        "me": node.node_id,
     }
     if user.is_staff:
         if ours and post.author:
@@ -192,6 +194,25 @@ async def approve_comment(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     await request.app[WEB].node.projects.approve(wanted, user_of(request).name, now_ms())
     return await see_other(request, f"/posts/{post.id}#comments", _("Comment approved and sent."))
+
+
+@routes.post(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/takedown")
+@require("staff")
+async def takedown_comment(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    wanted = request.match_info["comment"]
+    if not any(
+        c.id == wanted
+        for c in await request.app[WEB].node.projects.comments(post.id, states=("approved",))
+    ):
+        raise web.HTTPNotFound()
+    await request.app[WEB].node.projects.takedown(wanted, now_ms())
+    return await see_other(
+        request,
+        f"/posts/{post.id}#comments",
+        _("Comment taken down here and at every school in the project."),
+    )
 
 
 # -- changing a draft -------------------------------------------------------------------
