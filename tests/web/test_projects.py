@@ -105,6 +105,10 @@ async def test_a_draft_is_seen_by_its_pupil_and_staff_only(school: LiveNode) -> 
             text = await page.text()
             assert "Our river walk" in text
             assert "/photos/" not in text
+        async with ben.get(f"/projects/{project}", headers={"Accept-Language": "fr"}) as page:
+            text = await page.text()
+            assert "Écrire un article" in text
+            assert "0 commentaire<" in text
         for http in (amira, ben, teacher):
             async with http.get(photo) as response:
                 assert response.status == 404
