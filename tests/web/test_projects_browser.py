@@ -3,7 +3,8 @@
 School A starts a project and invites its partner B. A pupil at A writes a post with
 a photo, a teacher at A approves it, and it appears on B's project page. B reviews
 partners' posts (two-key publication), so B's pupils see it only once B's teacher
-accepts it, and its photo is not served to them before.
+accepts it, and its photo is not served to them before. Finally A takes it down and
+sees B's receipt.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from PIL import Image, ImageDraw
 from playwright.async_api import Page
 
 from tests.network import LiveNode, partner, wait_for
-from tests.web.test_projects import PHOTO
+from tests.web.test_projects import PHOTO, post_form
 from tests.web.web import add_user, browser, client, http_sign_in, screenshot, sign_in
 
 TITLE = "The heron by the weir"
@@ -151,3 +152,21 @@ async def test_a_pupils_post_reaches_the_partner_school(
                 assert TITLE in await page.text()
             async with leo.get(found[1]) as response:
                 assert (response.status, response.content_type) == (200, "image/jpeg")
+
+        # B may not take A's post down; A may, and B confirms with a receipt.
+        async with client(b) as roux:
+            await http_sign_in(roux, "Mme Roux")
+            refused = await post_form(roux, f"{post_url}/takedown", post_url, reason="")
+            assert refused.status == 303
+        assert (await b.node.projects.post(post_url.rsplit("/", 1)[1])).state == "approved"
+        await teacher_a.goto(f"{a.address}{post_url}")
+        await teacher_a.get_by_label("Reason").fill("Posted twice")
+        await teacher_a.get_by_role("button", name="Take down everywhere").click()
+        assert "Taken down here" in await teacher_a.get_by_role("status").inner_text()
+        await reload_until(teacher_a, "deleted, confirmed")
+        assert (
+            "École du Parc"
+            in await teacher_a.get_by_role("listitem")
+            .filter(has_text="deleted, confirmed")
+            .inner_text()
+        )

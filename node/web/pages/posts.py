@@ -148,8 +148,20 @@ async def accept(request: web.Request) -> web.StreamResponse:
 async def takedown(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     post = await post_for(request)
+    node = request.app[WEB].node
+    project = await node.projects.get(post.project)
+    if node.node_id not in (post.origin, project.owner):
+        return await see_other(
+            request,
+            f"/posts/{post.id}",
+            _(
+                "Only the pupil's school, or the school that started the project, can take "
+                "this post down: ask them."
+            ),
+            error=True,
+        )
     reason = str(form_of(request).get("reason", "")).strip()[:200]
-    await request.app[WEB].node.projects.takedown(post.id, now_ms(), reason=reason)
+    await node.projects.takedown(post.id, now_ms(), reason=reason)
     return await see_other(
         request,
         f"/posts/{post.id}",
