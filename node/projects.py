@@ -363,7 +363,56 @@ class Projects:
         row = await self.store.fetch_one(
             "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0", (post_id, digest)
         )
-        return None if row is None else bytes(row[0])
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    async def may_see(self, user: User, post: Post) -> bool:
+        """Whether ``user`` (of this school) may read ``post`` (docs/safeguarding.md).
+
+        Staff see every post this school holds. A pupil sees their own drafts, and
+        approved posts of projects this school is a member of; partners' posts only
+        once one of our teachers accepted them if the project is under review.
+        """
+        if user.is_staff:
+            return True
+        if post.origin == self.me and post.author == user.name and post.state != "removed":
+            return True
+        if post.state != "approved":
+            return False
+        project = await self.get(post.project)
+        if project.standing != "member":
+            return False
+        return post.origin == self.me or not project.review or post.accepted_by is not None
+
+    async def revise(
+        self, text: str, author: str, title: str, body: str, *, theme: str | None
+    ) -> Post:
+        """The author changes their draft or returned post; it waits for a teacher again."""
+        post = await self.post(text)
+        user = await self.accounts.get(author)
+        if post.origin != self.me or post.author != user.name:
+            raise NotAllowedError("only the pupil who wrote a draft can change it")
+        if post.state not in ("draft", "returned"):
+            raise UserInputError(f"that post is {post.state}: only drafts can be changed")
+        project = await self.get(post.project)
+        if theme is not None and project.themes and theme not in project.themes:
+            raise UserInputError(
+                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}"
+            )
+        content: dict[str, Any] = {"p": project.id, "id": post.id, "title": title.strip()}
+        content.update({"body": body, "by": user.name, "at": post.created_at})
+        if theme:
+            content["theme"] = theme
+        try:
+            letters.validate(letters.POST, content)
+        except SealedError as exc:
+            raise UserInputError(f"the post cannot be saved: {exc}") from exc
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE posts SET title = ?, body = ?, theme = ?, state = 'draft' "
+                "WHERE id = ? AND state IN ('draft', 'returned')",
+                (title.strip(), body, theme, post.id),
+            )
+        return await self.post(post.id)
 
     async def approve(self, text: str, by: str, now: int) -> tuple[str, list[str]]:
         """Approve a draft post or comment: it is sealed and sent to the member schools.
@@ -479,6 +528,15 @@ class Projects:
         rows = await self.store.fetch_all(
             f"SELECT id FROM comments WHERE post = ? AND state IN ({marks}) ORDER BY created_at",
             (post_id, *states),
+        )
+        return [await self._comment(r[0]) for r in rows]
+
+    async def waiting_comments(self, pid: str) -> list[Comment]:
+        """Our pupils' comments in a project that wait for a teacher, oldest first."""
+        project = await self.get(pid)
+        rows = await self.store.fetch_all(
+            "SELECT id FROM comments WHERE project = ? AND state = 'draft' ORDER BY created_at",
+            (project.id,),
         )
         return [await self._comment(r[0]) for r in rows]
 

@@ -2,6 +2,12 @@
 
 from aiohttp import web
 
-from node.web.pages import dashboard, signin
+from node.web.pages import consent, dashboard, posts, projects, signin
 
-ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (signin.routes, dashboard.routes)
+ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
+    signin.routes,
+    dashboard.routes,
+    consent.routes,
+    projects.routes,
+    posts.routes,
+)

@@ -1,0 +1,57 @@
+"""Consent flags for our pupils: how partners see each name, and which photos may go.
+
+Staff only. Withdrawing a permission takes the pupil's affected posts down at every
+partner school (node/projects.py ``consent_changed``); the page says so before the
+change, and afterwards says how many posts were taken down.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.accounts import initials
+from node.clock import now_ms
+from node.web import i18n
+from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/projects/consent")
+@require("staff")
+async def consent_page(request: web.Request) -> web.StreamResponse:
+    pupils = [u for u in await request.app[WEB].node.accounts.all() if u.role == "pupil"]
+    return render(
+        request,
+        "projects_consent.html",
+        pupils=pupils,
+        initials={p.name: initials(p.name) for p in pupils},
+    )
+
+
+@routes.post("/projects/consent")
+@require("staff")
+async def change(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    form = form_of(request)
+    pupil = await node.accounts.find(str(form.get("name", "")))
+    if pupil is None or pupil.role != "pupil":
+        return await see_other(request, "/projects/consent", _("No such pupil."), error=True)
+    show_name = "full" if form.get("show_name") == "full" else "initials"
+    before, after = await node.accounts.set_consent(
+        pupil.name,
+        show_name=show_name,
+        work_photos=form.get("work_photos") == "yes",
+        face_photos=form.get("face_photos") == "yes",
+    )
+    taken = await node.projects.consent_changed(before, after, now_ms())
+    done = _("Saved for %(name)s.") % {"name": pupil.name}
+    if taken:
+        ngettext = i18n.translations(request[VISIT].language).ngettext
+        done += " " + ngettext(
+            "%(num)d of their posts was taken down at every partner school.",
+            "%(num)d of their posts were taken down at every partner school.",
+            len(taken),
+        ) % {"num": len(taken)}
+    return await see_other(request, "/projects/consent", done)

@@ -1,0 +1,280 @@
+"""One post: reading it with its photos and comments, and what staff do with it.
+
+A pupil reaches only the posts :meth:`node.projects.Projects.may_see` allows, and
+any other address answers "not found", so a pupil cannot even learn that another
+pupil's draft exists. Approving, returning, accepting and taking down are for staff;
+the node refuses anything their school may not do (a partner's draft never reaches
+us; only the author school or the project's owner can take a post down).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from node.clock import now_ms
+from node.projects import Post
+from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.pages.projects import check_post, school_names
+from protocol.errors import NotFoundError
+from protocol.keys import NodeId
+
+routes = web.RouteTableDef()
+
+POST = r"{id:[0-9a-f]{32}}"
+MAX_COMMENT = 5_000
+MAX_NOTE = 2_000
+
+
+async def post_for(request: web.Request) -> Post:
+    """The post in the address, if the visitor may see it (404 otherwise)."""
+    node = request.app[WEB].node
+    try:
+        post = await node.projects.post(request.match_info["id"])
+    except NotFoundError:
+        raise web.HTTPNotFound() from None
+    if not await node.projects.may_see(user_of(request), post):
+        raise web.HTTPNotFound()
+    return post
+
+
+@routes.get(f"/posts/{POST}")
+@require("pupil")
+async def post_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    user = user_of(request)
+    post = await post_for(request)
+    project = await node.projects.get(post.project)
+    ours = post.origin == node.node_id
+    # Drafts of comments are ours only: staff see them to approve, a pupil their own.
+    comments = [
+        c
+        for c in await node.projects.comments(post.id, states=("approved", "draft"))
+        if c.state == "approved" or user.is_staff or c.author == user.name
+    ]
+    context: dict[str, Any] = {
+        "post": post,
+        "project": project,
+        "ours": ours,
+        "comments": comments,
+        "mine": ours and post.author == user.name,
+        "author": None,
+        "delivery": None,
+        "may_take_down": user.is_staff and (ours or project.owner == node.node_id),
+        "owner": project.owner == node.node_id,
+        "me": node.node_id,
+    }
+    if user.is_staff:
+        if ours and post.author:
+            context["author"] = await node.accounts.find(post.author)
+        if post.state in ("approved", "removed") and (ours or post.state == "removed"):
+            status = await node.projects.status(post.id)
+            context["delivery"] = status
+    ids = {post.origin, *project.members}
+    if context["delivery"]:
+        ids |= {NodeId.parse(n) for n in context["delivery"]["delivered"]}
+        down = context["delivery"].get("takedown") or {}
+        ids |= {NodeId.parse(n) for n in [*down.get("confirmed", {}), *down.get("waiting", [])]}
+    names = await school_names(node, ids)
+    context["names"] = {str(n): name for n, name in names.items()}
+    return render(request, "projects_post.html", **context)
+
+
+@routes.get(f"/posts/{POST}/photos/{{hash:[0-9a-f]{{64}}}}.jpg")
+@require("pupil")
+async def photo(request: web.Request) -> web.StreamResponse:
+    """A photo of a post the visitor may see; photos held back for consent never are."""
+    post = await post_for(request)
+    data = await request.app[WEB].node.projects.image(
+        post.id, bytes.fromhex(request.match_info["hash"])
+    )
+    if data is None:
+        raise web.HTTPNotFound()
+    return web.Response(
+        body=data,
+        content_type="image/jpeg",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+@routes.get(f"/posts/{POST}/approve")
+@require("staff")
+async def approve_form(request: web.Request) -> web.StreamResponse:
+    """The approval form is on the post's page (a link for the staff's lists)."""
+    post = await post_for(request)
+    raise web.HTTPSeeOther(f"/posts/{post.id}#approve")
+
+
+@routes.post(f"/posts/{POST}/approve")
+@require("staff")
+async def approve(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    _id, notes = await request.app[WEB].node.projects.approve(
+        post.id, user_of(request).name, now_ms()
+    )
+    done = _("Approved: it is on its way to the project's schools.")
+    if notes:
+        done += " " + _("Some of it was held back because of the pupil's consent.")
+    return await see_other(request, f"/posts/{post.id}", done)
+
+
+@routes.post(f"/posts/{POST}/return")
+@require("staff")
+async def return_(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    note = str(form_of(request).get("note", "")).strip()
+    if not note or len(note) > MAX_NOTE:
+        return await see_other(
+            request, f"/posts/{post.id}", _("Write a note saying what to change."), error=True
+        )
+    await request.app[WEB].node.projects.return_(post.id, user_of(request).name, note)
+    return await see_other(request, f"/posts/{post.id}", _("Returned to the pupil with your note."))
+
+
+@routes.post(f"/posts/{POST}/accept")
+@require("staff")
+async def accept(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    await request.app[WEB].node.projects.accept(post.id, user_of(request).name)
+    return await see_other(request, f"/posts/{post.id}", _("Accepted: our pupils can see it now."))
+
+
+@routes.post(f"/posts/{POST}/takedown")
+@require("staff")
+async def takedown(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    node = request.app[WEB].node
+    project = await node.projects.get(post.project)
+    if node.node_id not in (post.origin, project.owner):
+        return await see_other(
+            request,
+            f"/posts/{post.id}",
+            _(
+                "Only the pupil's school, or the school that started the project, can take "
+                "this post down: ask them."
+            ),
+            error=True,
+        )
+    reason = str(form_of(request).get("reason", "")).strip()[:200]
+    await node.projects.takedown(post.id, now_ms(), reason=reason)
+    return await see_other(
+        request,
+        f"/posts/{post.id}",
+        _("Taken down here. Every school in the project has been asked to delete it."),
+    )
+
+
+@routes.post(f"/posts/{POST}/comments")
+@require("pupil")
+async def comment(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    body = str(form_of(request).get("body", "")).strip()
+    if not body or len(body) > MAX_COMMENT:
+        return await see_other(
+            request,
+            f"/posts/{post.id}",
+            _("Write a comment of up to 5,000 characters."),
+            error=True,
+        )
+    made = await request.app[WEB].node.projects.comment(
+        post.id, user_of(request).name, body, now_ms()
+    )
+    done = (
+        _("Comment saved. A teacher will read it before anyone else can see it.")
+        if made.state == "draft"
+        else _("Comment sent to the project's schools.")
+    )
+    return await see_other(request, f"/posts/{post.id}#comments", done)
+
+
+@routes.post(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/approve")
+@require("staff")
+async def approve_comment(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    wanted = request.match_info["comment"]
+    if not any(
+        c.id == wanted
+        for c in await request.app[WEB].node.projects.comments(post.id, states=("draft",))
+    ):
+        raise web.HTTPNotFound()
+    await request.app[WEB].node.projects.approve(wanted, user_of(request).name, now_ms())
+    return await see_other(request, f"/posts/{post.id}#comments", _("Comment approved and sent."))
+
+
+@routes.post(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/takedown")
+@require("staff")
+async def takedown_comment(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    post = await post_for(request)
+    wanted = request.match_info["comment"]
+    if not any(
+        c.id == wanted
+        for c in await request.app[WEB].node.projects.comments(post.id, states=("approved",))
+    ):
+        raise web.HTTPNotFound()
+    await request.app[WEB].node.projects.takedown(wanted, now_ms())
+    return await see_other(
+        request,
+        f"/posts/{post.id}#comments",
+        _("Comment taken down here and at every school in the project."),
+    )
+
+
+# -- changing a draft -------------------------------------------------------------------
+
+
+@routes.get(f"/posts/{POST}/edit")
+@require("pupil")
+async def edit_page(request: web.Request) -> web.StreamResponse:
+    post = await _own_draft(request)
+    project = await request.app[WEB].node.projects.get(post.project)
+    values = {"title": post.title or "", "body": post.body or "", "theme": post.theme or ""}
+    return render(request, "projects_write.html", project=project, values=values, post=post)
+
+
+@routes.post(f"/posts/{POST}/edit")
+@require("pupil")
+async def edit(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    post = await _own_draft(request)
+    project = await node.projects.get(post.project)
+    form = form_of(request)
+    entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
+    error = check_post(_, project, entered)
+    if error is not None:
+        return render(
+            request,
+            "projects_write.html",
+            status=400,
+            project=project,
+            values=entered,
+            post=post,
+            error=error,
+        )
+    await node.projects.revise(
+        post.id,
+        user_of(request).name,
+        entered["title"],
+        entered["body"],
+        theme=entered["theme"] or None,
+    )
+    return await see_other(
+        request, f"/posts/{post.id}", _("Saved. Your teacher will read it again.")
+    )
+
+
+async def _own_draft(request: web.Request) -> Post:
+    post = await post_for(request)
+    if post.author != user_of(request).name or post.origin != request.app[WEB].node.node_id:
+        raise web.HTTPNotFound()
+    if post.state not in ("draft", "returned"):
+        raise web.HTTPNotFound()
+    return post

@@ -1,0 +1,264 @@
+"""Partnership projects: the list, one project's blog and members, and writing a post.
+
+Who sees what (docs/safeguarding.md, docs/web.md): staff see every project this
+school has been invited to, joined or left; a pupil sees only the projects this
+school is a member of (there is no per-pupil membership: every pupil of a member
+school may read the blog and write a draft). Pupils read approved posts only, and
+partners' posts only once accepted when the school reviews them (two-key
+publication); :meth:`node.projects.Projects.may_see` holds that rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+
+from node.clock import now_ms
+from node.node import Node
+from node.partners import PeerBook
+from node.projects import Project
+from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from protocol import letters
+from protocol.errors import NotFoundError, UserInputError
+from protocol.keys import NodeId
+
+routes = web.RouteTableDef()
+
+PROJECT = r"{id:[0-9a-f]{32}}"
+MAX_TITLE = 200
+MAX_BODY = 20_000
+MAX_THEMES = 12
+
+
+async def school_names(node: Node, ids: Any) -> dict[NodeId, str]:
+    """Each school's name as it publishes it (ours included); its fingerprint if unknown."""
+    wanted = set(ids)
+    names = {n: name for n, (name, _country) in (await node.store.schools(wanted)).items()}
+    names[node.node_id] = (await node.identity()).name
+    return {n: names.get(n) or n.fingerprint for n in wanted}
+
+
+async def project_for(request: web.Request) -> Project:
+    """The project in the address, if this visitor may see it (404 otherwise)."""
+    node = request.app[WEB].node
+    try:
+        project = await node.projects.get(request.match_info["id"])
+    except NotFoundError:
+        raise web.HTTPNotFound() from None
+    if not user_of(request).is_staff and project.standing != "member":
+        raise web.HTTPNotFound()
+    return project
+
+
+@routes.get("/projects")
+@require("pupil")
+async def index(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    projects = await node.projects.all()
+    if not user_of(request).is_staff:
+        projects = [p for p in projects if p.standing == "member"]
+    names = await school_names(node, {p.owner for p in projects})
+    return render(request, "projects_index.html", projects=projects, owners=names, me=node.node_id)
+
+
+@routes.post("/projects")
+@require("staff")
+async def create(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    form = form_of(request)
+    title = " ".join(str(form.get("title", "")).split())
+    themes = [t.strip() for t in str(form.get("themes", "")).replace(",", "\n").splitlines()]
+    themes = list(dict.fromkeys(t for t in themes if t))
+    if not title or len(title) > MAX_TITLE:
+        return await see_other(
+            request, "/projects", _("Give the project a title (up to 200 characters)."), error=True
+        )
+    if len(themes) > MAX_THEMES or any(len(t) > 60 for t in themes):
+        return await see_other(
+            request, "/projects", _("Give at most 12 themes, each up to 60 characters."), error=True
+        )
+    project = await request.app[WEB].node.projects.create(title, themes, now_ms())
+    return await see_other(
+        request, f"/projects/{project.id}", _("Project created. Now invite partner schools.")
+    )
+
+
+@routes.post(f"/projects/{PROJECT}/join")
+@require("staff")
+async def join(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    project = await project_for(request)
+    await request.app[WEB].node.projects.join(project.id, now_ms())
+    return await see_other(request, f"/projects/{project.id}", _("Our school has joined."))
+
+
+@routes.post(f"/projects/{PROJECT}/leave")
+@require("staff")
+async def leave(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    project = await project_for(request)
+    if project.owner == request.app[WEB].node.node_id:
+        return await see_other(
+            request,
+            f"/projects/{project.id}",
+            _("Our school started this project, so it cannot leave it."),
+            error=True,
+        )
+    await request.app[WEB].node.projects.leave(project.id, now_ms())
+    return await see_other(request, "/projects", _("Our school has left the project."))
+
+
+@routes.get(f"/projects/{PROJECT}")
+@require("pupil")
+async def project_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    user = user_of(request)
+    project = await project_for(request)
+    posts = await node.projects.posts(project.id, for_pupils=not user.is_staff)
+    mine = node.node_id
+    if user.is_staff:
+        waiting = [
+            p
+            for p in await node.projects.posts(project.id, states=("draft", "returned"))
+            if p.origin == mine
+        ]
+    else:
+        waiting = [
+            p
+            for p in await node.projects.posts(project.id, states=("draft", "returned"))
+            if p.author == user.name
+        ]
+    comments_waiting = await node.projects.waiting_comments(project.id) if user.is_staff else []
+    names = await school_names(node, {*project.members, *(p.origin for p in posts)})
+    comments = {p.id: len(await node.projects.comments(p.id)) for p in posts}
+    invitable: list[tuple[NodeId, str]] = []
+    if user.is_staff and project.owner == mine:
+        partners = [
+            p.node_id
+            for p in await PeerBook(node.store).list()
+            if p.state == "partner" and project.members.get(p.node_id) != "member"
+        ]
+        partner_names = await school_names(node, partners)
+        invitable = sorted(((n, partner_names[n]) for n in partners), key=lambda i: i[1])
+    return render(
+        request,
+        "projects_project.html",
+        project=project,
+        posts=posts,
+        waiting=waiting,
+        comments_waiting=comments_waiting,
+        names=names,
+        comments=comments,
+        invitable=invitable,
+        me=mine,
+    )
+
+
+@routes.post(f"/projects/{PROJECT}/invite")
+@require("staff")
+async def invite(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    project = await project_for(request)
+    try:
+        school = NodeId.parse(str(form_of(request).get("school", "")))
+    except UserInputError:
+        return await see_other(
+            request, f"/projects/{project.id}", _("Choose a partner school to invite."), error=True
+        )
+    await request.app[WEB].node.projects.invite(project.id, school, now_ms())
+    return await see_other(
+        request,
+        f"/projects/{project.id}",
+        _("Invitation sent. The school joins once one of its staff accepts."),
+    )
+
+
+@routes.post(f"/projects/{PROJECT}/review")
+@require("staff")
+async def review(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    project = await project_for(request)
+    on = form_of(request).get("review") == "on"
+    await request.app[WEB].node.projects.set_review(project.id, on)
+    done = (
+        _("Partners' posts now wait for one of our teachers to accept them.")
+        if on
+        else _("Partners' posts are now shown to our pupils straight away.")
+    )
+    return await see_other(request, f"/projects/{project.id}", done)
+
+
+# -- writing a post ---------------------------------------------------------------------
+
+
+@routes.get(f"/projects/{PROJECT}/write")
+@require("pupil")
+async def write_page(request: web.Request) -> web.StreamResponse:
+    project = await project_for(request)
+    return render(request, "projects_write.html", **_write_context(project, {}))
+
+
+@routes.post(f"/projects/{PROJECT}/write")
+@require("pupil")
+async def write(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    project = await project_for(request)
+    form = form_of(request)
+    photos = [
+        (f, faces)
+        for name, faces in (("photos", False), ("photos_faces", True))
+        for f in form.getall(name, [])
+        if isinstance(f, FileField) and f.filename
+    ]
+    entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
+    error = check_post(_, project, entered)
+    if error is None and project.standing != "member":
+        error = _("Our school is not a member of this project, so no post can be written.")
+    if error is None and len(photos) > letters.MAX_IMAGES:
+        error = _("A post can have at most 6 photos.")
+    if error is not None:
+        context = _write_context(project, entered, error=error)
+        return render(request, "projects_write.html", status=400, **context)
+    images = [(f.filename, f.file.read(), faces) for f, faces in photos]
+    try:
+        post = await node.projects.draft(
+            project.id,
+            user_of(request).name,
+            entered["title"],
+            entered["body"],
+            theme=entered["theme"] or None,
+            images=images,
+            now=now_ms(),
+        )
+    except UserInputError as exc:
+        error = _(
+            "A photo could not be used ({reason}). Choose JPEG, PNG, GIF or WebP photos "
+            "under 20 MB each."
+        ).format(reason=exc)
+        context = _write_context(project, entered, error=error)
+        return render(request, "projects_write.html", status=400, **context)
+    return await see_other(
+        request,
+        f"/posts/{post.id}",
+        _("Saved. A teacher will read it before anyone else can see it."),
+    )
+
+
+def check_post(_: Any, project: Project, entered: dict[str, str]) -> str | None:
+    """What is wrong with a post's text, in the page's words (None if nothing)."""
+    title = entered["title"].strip()
+    if not title or len(title) > MAX_TITLE:
+        return str(_("Give your post a title (up to 200 characters)."))
+    if len(entered["body"]) > MAX_BODY:
+        return str(_("The post is too long: at most 20,000 characters."))
+    if entered["theme"] and entered["theme"] not in project.themes:
+        return str(_("Choose one of the project's themes."))
+    return None
+
+
+def _write_context(project: Project, entered: dict[str, str], **extra: Any) -> dict[str, Any]:
+    values = {"title": "", "body": "", "theme": ""} | entered
+    return {"project": project, "values": values, "post": None, **extra}
