@@ -2,6 +2,11 @@
 
 from aiohttp import web
 
-from node.web.pages import dashboard, signin
+from node.web.pages import dashboard, school, signin, users
 
-ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (signin.routes, dashboard.routes)
+ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
+    signin.routes,
+    dashboard.routes,
+    school.routes,
+    users.routes,
+)
