@@ -15,20 +15,13 @@ from node.partners import PeerBook
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.
 _TROUBLES = (
-    ("refused", ("refus", "not a partner", "blocked", "forbidden", "403")),
-    ("identity", ("handshake", "signature", "expected", "fingerprint", "node id")),
+    ("refused", ("refused", "not partnered", "blocked", "forbidden")),
+    ("identity", ("not the expected", "proof of identity", "signature")),
+    ("clock", ("clocks",)),
     ("timeout", ("timeout", "timed out", "no answer in time")),
     (
         "unreachable",
-        (
-            "cannot connect",
-            "connect call failed",
-            "name or service",
-            "unreachable",
-            "connection reset",
-            "connection refused",
-            "closed",
-        ),
+        ("cannot connect", "connect call failed", "name or service", "unreachable", "closed"),
     ),
 )
 
@@ -36,7 +29,8 @@ _TROUBLES = (
 def trouble(last_error: str | None) -> str | None:
     """What kind of failure a peer's last error was, so a page can say it in plain words.
 
-    One of ``unreachable``, ``timeout``, ``identity``, ``refused`` or ``other``; None
+    One of ``unreachable``, ``timeout``, ``identity``, ``clock``, ``refused`` or
+    ``other``; None
     for no error. The raw text stays in the report for IT staff.
     """
     if not last_error:
