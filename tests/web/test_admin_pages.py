@@ -10,6 +10,7 @@ import pytest
 
 from node.clock import now_ms
 from node.partners import ADDRESS_SETTING, PeerBook
+from tests.helpers import key
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import PASSWORD, add_user, client, csrf_of, http_sign_in
 
@@ -212,3 +213,24 @@ async def test_status_explains_peers_and_equivocation(tmp_path: Path) -> None:
 async def _disconnected(book: PeerBook, node_id: object) -> bool:
     s = (await book.statuses()).get(node_id)  # type: ignore[call-overload]
     return bool(s and not s.connected)
+
+
+async def test_blocking_a_partner_asks_first(school: LiveNode) -> None:
+    other = key(7).node_id
+    book = PeerBook(school.node.store)
+    await book.add(other, "http://127.0.0.1:9", now_ms())
+    async with client(school) as http:
+        await http_sign_in(http, "Mrs Patel")
+        async with http.get(f"/partners/{other}/block") as response:
+            page = await response.text()
+        assert "Yes, block this school" in page
+        assert (await book.get(other)).state == "partner"  # type: ignore[union-attr]
+        status, _ = await post(http, f"/partners/{other}/block", {})
+        assert status == 303
+        assert (await book.get(other)).state == "blocked"  # type: ignore[union-attr]
+        async with http.get("/partners") as response:
+            page = await response.text()
+        assert "blocked" in page
+        assert f"/partners/{other}/remove" not in page
+        async with http.get("/partners/not-a-node-id/remove") as response:
+            assert response.status == 404
