@@ -18,7 +18,6 @@ from node.clock import now_ms
 from node.partners import PeerBook
 from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
 from protocol import kinds
-from protocol.countries import COUNTRY_CODES
 from protocol.errors import NotFoundError, SchemaError, UnreachableError, UserInputError
 from protocol.invite import parse_invite
 from protocol.keys import NodeId
@@ -28,7 +27,6 @@ routes = web.RouteTableDef()
 DAY_MS = 86_400_000
 #: How long a new invite code lasts, in days, as offered on the page.
 INVITE_DAYS = (1, 7, 30)
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 # --- our school's profile --------------------------------------------------------
@@ -57,16 +55,12 @@ async def profile_save(request: web.Request) -> web.StreamResponse:
             kinds.validate_content(kinds.PROFILE, merged)
         except SchemaError as exc:
             errors[exc.field] = _("This is not valid: %(problem)s") % {"problem": str(exc)}
-    if errors:
-        shown = {**profile, **{k: v for k, v in changes.items() if v is not None}}
-        for field in changes:
-            if changes[field] is None:
-                shown.pop(field, None)
+    if errors:  # show the form again as it was filled in
         return render(
             request,
             "school_profile.html",
             status=400,
-            profile=shown,
+            profile=merged,
             phases=kinds.PHASES,
             errors=errors,
         )
@@ -94,15 +88,15 @@ def _profile_changes(form: Any, _: Callable[[str], str]) -> tuple[dict[str, Any]
         errors["name"] = _("Give the school's name.")
     elif len(name) > 200:
         errors["name"] = _("Keep the name under 200 characters.")
-    if country not in COUNTRY_CODES:
+    if kinds.country(country):
         errors["country"] = _("Give the country as a two-letter code, such as GB, FR or ES.")
-    if url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+    if url and kinds.web_address(url):
         errors["url"] = _("Give a web address starting with https:// (or leave it empty).")
     if len(region) > 100:
         errors["region"] = _("Keep the region under 100 characters.")
     if len(about) > 2000:
         errors["about"] = _("Keep the description under 2,000 characters.")
-    if len(languages) > 10 or not all(_LANGUAGE.fullmatch(x) for x in languages):
+    if languages and kinds.languages(list(dict.fromkeys(languages))):
         errors["languages"] = _(
             "List up to ten language codes separated by commas, such as en, fr, es."
         )

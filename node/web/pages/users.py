@@ -7,19 +7,17 @@ hash: it is never put in a session or a flash message.
 from __future__ import annotations
 
 import itertools
-import re
 from typing import Any
 
 from aiohttp import web
 
-from node.accounts import MIN_PASSWORD, ROLES, User, new_password
+from node.accounts import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
 from node.clock import now_ms
 from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
 from protocol.errors import NotFoundError
 
 routes = web.RouteTableDef()
 
-_NAME = re.compile(r"[^\x00-\x1f\x7f@<>]{1,60}")
 assert len(new_password()) >= MIN_PASSWORD  # a made-up password is always accepted
 
 
@@ -73,7 +71,7 @@ async def users_add(request: web.Request) -> web.StreamResponse:
     role = str(form.get("role", ""))
     klass = " ".join(str(form.get("class", "")).split())
     errors = {}
-    if not _NAME.fullmatch(name):
+    if not is_valid_name(name):
         errors["name"] = _(
             "Give a name of 1 to 60 characters, without @ < or >. For pupils, use a first "
             "name or a chosen name, never a surname or an email address."
