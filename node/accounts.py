@@ -59,6 +59,11 @@ class User:
         }
 
 
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` (spaces already tidied) may be a user's display name."""
+    return _NAME.fullmatch(name) is not None
+
+
 def initials(name: str) -> str:
     """'Amélie Rose' -> 'A. R.'; a name cut down so that partners cannot tell who it is."""
     return " ".join(f"{part[0].upper()}." for part in name.split() if part) or "?"

@@ -1,36 +1,106 @@
-"""``schoolmesh demo``: a small network of schools on this computer, to look around in."""
+"""``schoolmesh demo``: a small network of schools on this computer, to look around in.
+
+Everything the demo holds is written here as data (schools, people, offers,
+events, the project and its posts), then made the way real schools make it:
+partnered with invite codes, posts written by pupils and approved by teachers,
+and sent between the nodes by their own peer sessions.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import io
 import itertools
 import shutil
 import signal
 import sys
 import tempfile
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from node import offers, partnering
+from PIL import Image, ImageDraw
+
+from node import events, offers, partnering
+from node.clock import now_ms
 from node.node import Node
 from node.server import NodeService
+from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
+#: Demo passwords, by role: easy to type, and printed for the newcomer.
+PASSWORDS = {"admin": "admin-demo", "staff": "teacher-demo", "pupil": "pupil-demo"}
+ROLE_WORDS = {"admin": "admin", "staff": "teacher", "pupil": "pupil"}
+#: How long to wait for the demo schools to pass letters between them.
+SYNC_SECONDS = 45.0
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    role: str
+    klass: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoEvent:
+    title: str
+    in_days: int
+    at: str  # local time, "HH:MM"
+    hours: int
+    where: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
 class DemoSchool:
     name: str
     country: str
-    offers: tuple[dict[str, Any], ...]
-    requests: tuple[dict[str, Any], ...]
+    tz: str
+    people: tuple[Person, ...]
+    offers: tuple[dict[str, Any], ...] = ()
+    requests: tuple[dict[str, Any], ...] = ()
+    events: tuple[DemoEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPost:
+    school: int  # index in SCHOOLS
+    author: str
+    title: str
+    body: str
+    theme: str
+    approved_by: str | None  # None: a draft still waiting for a teacher
+    photo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProject:
+    owner: int
+    members: tuple[int, ...]
+    title: str
+    themes: list[str]
+    posts: tuple[DemoPost, ...]
+    #: (school, teacher, index of the post in ``posts``, text): a teacher's comment.
+    comment: tuple[int, str, int, str]
 
 
 SCHOOLS = (
     DemoSchool(
         "Oakfield Primary School",
         "GB",
+        "Europe/London",
+        people=(
+            Person("Mrs Patel", "admin"),
+            Person("Mr Jones", "staff"),
+            Person("Amira", "pupil", "5B"),
+            Person("Tom", "pupil", "5B"),
+        ),
         offers=(
             {
                 "activity": "observation",
@@ -63,10 +133,27 @@ SCHOOLS = (
                 "mode": "online",
             },
         ),
+        events=(
+            DemoEvent(
+                "Open morning: maths mastery in Year 5",
+                14,
+                "09:00",
+                3,
+                "Oakfield Primary School, Leeds",
+                "Watch two lessons, then talk with the maths lead over coffee.",
+            ),
+        ),
     ),
     DemoSchool(
         "École Jules Verne",
         "FR",
+        "Europe/Paris",
+        people=(
+            Person("Mme Martin", "admin"),
+            Person("M. Bernard", "staff"),
+            Person("Léo", "pupil", "CM2"),
+            Person("Chloé", "pupil", "CM2"),
+        ),
         offers=(
             {
                 "activity": "shadowing",
@@ -91,10 +178,26 @@ SCHOOLS = (
                 "mode": "either",
             },
         ),
+        events=(
+            DemoEvent(
+                "Réunion en ligne : projet « Rivières d'Europe »",
+                7,
+                "17:00",
+                1,
+                "Online (the link is sent to the members)",
+                "Les enseignants des trois écoles préparent le deuxième trimestre.",
+            ),
+        ),
     ),
     DemoSchool(
         "Colegio Sol de Sevilla",
         "ES",
+        "Europe/Madrid",
+        people=(
+            Person("Sra. García", "admin"),
+            Person("Sr. López", "staff"),
+            Person("Lucía", "pupil", "6A"),
+        ),
         offers=(
             {
                 "activity": "teachmeet",
@@ -116,12 +219,171 @@ SCHOOLS = (
                 "mode": "online",
             },
         ),
+        events=(
+            DemoEvent(
+                "TeachMeet online: oracy across the curriculum",
+                21,
+                "18:00",
+                2,
+                "Online",
+                "Seven-minute talks by teachers from three countries.",
+            ),
+        ),
     ),
 )
 
+PROJECT = DemoProject(
+    owner=1,
+    members=(0, 2),
+    title="Rivers of Europe",
+    themes=["rivers", "wildlife"],
+    posts=(
+        DemoPost(
+            0,
+            "Amira",
+            "What we found in the River Aire",
+            "We measured how fast the river flows with a stick and a stopwatch: "
+            "**0.4 metres a second**. We saw a heron and lots of mayfly larvae.",
+            "rivers",
+            approved_by="Mr Jones",
+            photo=True,
+        ),
+        DemoPost(
+            2,
+            "Lucía",
+            "El Guadalquivir en primavera",
+            "The Guadalquivir is the only big river in Spain that boats can sail up. "
+            "We drew a map of the bridges in Sevilla.",
+            "rivers",
+            approved_by="Sr. López",
+        ),
+        DemoPost(
+            1,
+            "Léo",
+            "Les castors de la Loire",
+            "Beavers came back to the Loire fifty years ago. (Still a draft: a teacher "
+            "has not approved it yet.)",
+            "wildlife",
+            approved_by=None,
+        ),
+    ),
+    comment=(1, "M. Bernard", 0, "Bravo ! Our class will measure the Loire next week."),
+)
+
+
+def photo() -> bytes:
+    """A small made-up picture of a river (JPEG), so the demo's blog has a photo."""
+    image = Image.new("RGB", (480, 320), (150, 200, 235))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 170, 480, 320), fill=(70, 140, 60))
+    draw.polygon([(0, 230), (480, 190), (480, 260), (0, 320)], fill=(40, 110, 190))
+    draw.ellipse((380, 30, 440, 90), fill=(255, 215, 80))
+    for x in range(30, 480, 90):
+        draw.rectangle((x, 120, x + 8, 175), fill=(100, 70, 40))
+        draw.ellipse((x - 25, 80, x + 33, 135), fill=(40, 120, 50))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def _moment(day: date, at: str, tz: str, plus_hours: int = 0) -> str:
+    hour, minute = (int(x) for x in at.split(":"))
+    start = datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(tz))
+    return (start + timedelta(hours=plus_hours)).isoformat(timespec="minutes")
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Wait for the schools' own sessions to carry something across."""
+    deadline = time.monotonic() + SYNC_SECONDS
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise UnreachableError(f"the demo schools did not exchange {what} in time")
+        await asyncio.sleep(0.1)
+
+
+async def _setup_school(node: Node, school: DemoSchool) -> None:
+    for person in school.people:
+        await node.accounts.add(
+            person.name, person.role, PASSWORDS[person.role], klass=person.klass, now=now_ms()
+        )
+        if person.role == "pupil":  # as if parents agreed: first names and photos of work
+            await node.accounts.set_consent(
+                person.name, show_name="full", work_photos=True, face_photos=False
+            )
+    for content in school.offers:
+        await offers.post(node, "offer", content)
+    for content in school.requests:
+        await offers.post(node, "request", content)
+    today = date.today()
+    for event in school.events:
+        day = today + timedelta(days=event.in_days)
+        await events.create(
+            node,
+            {
+                "title": event.title,
+                "start": _moment(day, event.at, school.tz),
+                "end": _moment(day, event.at, school.tz, event.hours),
+                "tz": school.tz,
+                "where": event.where,
+                "text": event.text,
+            },
+        )
+
+
+async def _has_project(node: Node, pid: str, standing: str) -> bool:
+    try:
+        return (await node.projects.get(pid)).standing == standing
+    except NotFoundError:
+        return False
+
+
+async def _setup_project(nodes: list[Node], plan: DemoProject) -> None:
+    owner = nodes[plan.owner]
+    project = await owner.projects.create(plan.title, plan.themes, now_ms())
+    pid = project.id
+    members = [nodes[i] for i in plan.members]
+    for member in members:
+        await owner.projects.invite(pid, member.node_id, now_ms())
+    for member in members:
+        await _until(functools.partial(_has_project, member, pid, "invited"), "invitations")
+        await member.projects.join(pid, now_ms())
+    everyone = {n.node_id for n in [owner, *members]}
+
+    async def all_joined() -> bool:
+        for n in [owner, *members]:
+            seen = (await n.projects.get(pid)).members
+            if {k for k, state in seen.items() if state == "member"} != everyone:
+                return False
+        return True
+
+    await _until(all_joined, "project members")
+    post_ids = []
+    for post in plan.posts:
+        node = nodes[post.school]
+        images = [("river.jpg", photo(), False)] if post.photo else []
+        draft = await node.projects.draft(
+            pid, post.author, post.title, post.body, theme=post.theme, images=images, now=now_ms()
+        )
+        if post.approved_by:
+            await node.projects.approve(draft.id, post.approved_by, now_ms())
+        post_ids.append(draft.id)
+    school, teacher, index, text = plan.comment
+    commenter = nodes[school]
+
+    async def arrived() -> bool:
+        try:
+            await commenter.projects.post(post_ids[index])
+        except NotFoundError:
+            return False
+        return True
+
+    await _until(arrived, "project posts")
+    await commenter.projects.accept(post_ids[index], teacher)
+    await commenter.projects.comment(post_ids[index], teacher, text, now_ms())
+
 
 async def start_network(base: Path) -> list[NodeService]:
-    """Create the demo schools under ``base``, start them, partner them in a line."""
+    """Create the demo schools under ``base``, start them, partner them in a line, fill them."""
     services = []
     for index, school in enumerate(SCHOOLS):
         node = await Node.create(
@@ -135,10 +397,8 @@ async def start_network(base: Path) -> list[NodeService]:
         code, _ = await partnering.create_invite(inviter.node, expires_in_ms=DAY_MS, address=None)
         await partnering.add_partner(joiner.node, code)
     for service, school in zip(services, SCHOOLS, strict=True):
-        for content in school.offers:
-            await offers.post(service.node, "offer", content)
-        for content in school.requests:
-            await offers.post(service.node, "request", content)
+        await _setup_school(service.node, school)
+    await _setup_project([s.node for s in services], PROJECT)
     return services
 
 
@@ -146,6 +406,18 @@ async def stop_network(services: list[NodeService]) -> None:
     for service in services:
         await service.stop()
         await service.node.close()
+
+
+def _print_schools(services: list[NodeService]) -> None:
+    for service, school in zip(services, SCHOOLS, strict=True):
+        print(f"  {school.name} ({school.country})")
+        print(f"    web:     {service.address}/")
+        print(f"    data:    {service.node.data.path}")
+        for i, person in enumerate(school.people):
+            role = ROLE_WORDS[person.role] + (f", {person.klass}" if person.klass else "")
+            label = "sign in:" if i == 0 else ""
+            print(f"    {label:<8} {person.name} ({role}), password {PASSWORDS[person.role]}")
+        print()
 
 
 async def run_demo(*, keep: bool) -> None:
@@ -157,23 +429,22 @@ async def run_demo(*, keep: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     services: list[NodeService] = []
     try:
+        print("schoolmesh demo: starting three partner schools on this computer...", flush=True)
         services = await start_network(base)
-        print("schoolmesh demo: three partner schools are running on this computer.\n")
-        for service in services:
-            me = await service.node.identity()
-            print(f"  {me.name} ({me.country})")
-            print(f"    address: {service.address}")
-            print(f"    data:    {service.node.data.path}")
+        print("Ready. Open a school's web address in your browser and sign in.\n")
+        _print_schools(services)
+        owner = SCHOOLS[PROJECT.owner]
+        draft = PROJECT.posts[-1]
+        print(f"Try: sign in at {owner.name} as {owner.people[1].name} to approve {draft.author}'s")
+        print(f"post in the project {PROJECT.title!r}, or as a pupil to write one. The schools")
+        print("are partnered in a line: offers from the first reach the last through the middle.")
         first = services[-1].node.data.path
         command = sys.argv[0] if sys.argv[0].endswith("schoolmesh") else "schoolmesh"
-        print("\nTry, in another terminal (the schools are partnered in a line, so offers")
-        print("from the first school reach the last one through the middle one):")
-        print(f"  {command} offer list --data {first}")
-        print(f"  {command} request list --data {first}")
-        print(f"  {command} status --data {first}")
-        print(f"  {command} offer post --data {first} --kind visit --title 'Visit our school'")
+        print(f"On the command line: {command} status --data {first}")
         print(
-            "\nPress Ctrl-C to stop" + (" (the data is kept)." if keep else " and remove the data.")
+            "\nPress Ctrl-C to stop"
+            + (" (the data is kept)." if keep else " and remove the data."),
+            flush=True,
         )
         await stop.wait()
         print("\nStopping the demo...")

@@ -82,6 +82,11 @@ class PeerBook:
         )
         return [Partner(NodeId(r[0]), r[1], r[2], int(r[3])) for r in rows]
 
+    async def names(self) -> dict[NodeId, tuple[str, str]]:
+        """Name and country of every partner and blocked node ('' until its profile arrives)."""
+        known = await self.store.schools([p.node_id for p in await self.list()])
+        return {p.node_id: known.get(p.node_id, ("", "")) for p in await self.list()}
+
     async def remove(self, node_id: NodeId) -> None:
         async with self.store.write():
             if not await self.store.execute(

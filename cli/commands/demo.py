@@ -11,8 +11,9 @@ def register(sub: Any) -> None:
         "demo",
         help="run three partner schools on this computer, to try schoolmesh",
         description="Start three schools in different countries on loopback ports, partner "
-        "them with real invite codes and give them sample offers and requests. Ctrl-C stops "
-        "the demo and removes its data.",
+        "them with real invite codes and give them sample offers, requests, events, demo "
+        "sign-ins and a shared project with pupils' posts. Prints each school's web address "
+        "and sign-ins. Ctrl-C stops the demo and removes its data.",
     )
     demo.add_argument("--keep", action="store_true", help="keep the demo's data after it stops")
     demo.set_defaults(handler=_demo)

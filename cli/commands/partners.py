@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node.clock import now_ms
-from node.node import Node
+from node.clock import iso, now_ms
 from node.partners import PeerBook
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
@@ -23,13 +21,6 @@ def duration_ms(text: str) -> int:
     if not match or int(match[1]) == 0:
         raise UserInputError(f"--expires {text!r}: give a duration such as 7d, 12h or 30m")
     return int(match[1]) * _UNIT_MS[match[2]]
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def register(sub: Any) -> None:
@@ -113,12 +104,6 @@ async def _partner_add(args: argparse.Namespace) -> None:
     print("Check the fingerprint with the other school by phone.")
 
 
-async def _names(node: Node) -> dict[NodeId, tuple[str, str]]:
-    partners = [p.node_id for p in await PeerBook(node.store).list()]
-    known = await node.store.schools(partners)
-    return {node_id: known.get(node_id, ("", "")) for node_id in partners}
-
-
 async def _partner_list(args: argparse.Namespace) -> None:
     from node import partnering  # imports aiohttp, slow: only where needed
 
@@ -127,7 +112,7 @@ async def _partner_list(args: argparse.Namespace) -> None:
         partners = await book.list()
         statuses = await book.statuses()
         running = await partnering.is_running(node)
-        names = await _names(node)
+        names = await book.names()
     rows = []
     for p in partners:
         status = statuses.get(p.node_id)
@@ -171,55 +156,12 @@ async def _partner_block(args: argparse.Namespace) -> None:
 
 
 async def _status(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node import status  # imports aiohttp, slow: only where needed
 
     async with await open_node(args) as node:
-        me = await node.identity()
-        book = PeerBook(node.store)
-        running = await partnering.is_running(node)
-        address = await partnering.running_address(node)
-        partners = await book.list()
-        statuses = await book.statuses()
-        names = await _names(node)
-        entries = await node.store.count_entries()
-        authors = len(await node.store.heads())
-        equivocations = await node.store.equivocations()
-    peers = []
-    for p in partners:
-        if p.state != "partner":
-            continue
-        s = statuses.get(p.node_id)
-        peers.append(
-            {
-                "node_id": str(p.node_id),
-                "name": names[p.node_id][0],
-                "address": p.address,
-                "connected": bool(running and s and s.connected),
-                "last_seen": iso(s.last_seen) if s else None,
-                "behind": s.behind if s else 0,
-                "last_error": s.last_error if s else None,
-            }
-        )
-    report: dict[str, Any] = {
-        "node_id": str(me.node_id),
-        "name": me.name,
-        "running": running,
-        "address": address,
-        "entries": entries,
-        "authors": authors,
-        "partners": len(peers),
-        "peers": peers,
-        "equivocations": [
-            {
-                "author": str(e.author),
-                "seq": e.seq,
-                "detected_at": iso(e.detected_at),
-                "first": e.first.hex(),
-                "second": e.second.hex(),
-            }
-            for e in equivocations
-        ],
-    }
+        report = await status.report(node)
+    me_name, address, running = report["name"], report["address"], report["running"]
+    entries, authors, peers = report["entries"], report["authors"], report["peers"]
     if args.json:
         print_json(report)
         return
@@ -228,7 +170,7 @@ async def _status(args: argparse.Namespace) -> None:
         if address
         else ("running (outbound only)" if running else "not running")
     )
-    print(f"{me.name}: {state}")
+    print(f"{me_name}: {state}")
     print(
         f"{_count(entries, 'entry', 'entries')} from {_count(authors, 'school', 'schools')}; "
         f"{_count(len(peers), 'partner', 'partners')}"

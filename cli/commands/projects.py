@@ -8,8 +8,7 @@ from typing import Any
 
 from cli.commands.accounts import yes_no
 from cli.commands.common import data_option, json_option, open_node, print_json
-from cli.commands.partners import iso
-from node.clock import now_ms
+from node.clock import iso, now_ms
 from node.node import Node
 from node.projects import Post, Project
 from protocol.errors import UserInputError

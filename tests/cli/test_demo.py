@@ -5,6 +5,10 @@ import re
 import signal
 import subprocess
 import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -12,24 +16,35 @@ import pytest
 from tests.helpers import SCHOOLMESH, run_cli
 
 
-def start_demo(*args: str) -> tuple[subprocess.Popen[str], list[Path]]:
+@dataclass
+class DemoSchool:
+    web: str
+    data: Path | None = None
+    sign_ins: list[tuple[str, str, str]] = field(default_factory=list)  # name, role, password
+
+
+def start_demo(*args: str) -> tuple[subprocess.Popen[str], list[DemoSchool]]:
     proc = subprocess.Popen(
         [SCHOOLMESH, "demo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
-    folders: list[Path] = []
-    deadline = time.monotonic() + 30
+    schools: list[DemoSchool] = []
+    deadline = time.monotonic() + 120  # three schools, a project and its posts
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
-        if match := re.match(r"\s+data:\s+(\S+)", line):
-            folders.append(Path(match[1]))
+        if match := re.match(r"\s+web:\s+(http://127\.0\.0\.1:\d+)/$", line):
+            schools.append(DemoSchool(match[1]))
+        elif match := re.match(r"\s+data:\s+(\S+)", line):
+            schools[-1].data = Path(match[1])
+        elif match := re.match(r"\s+(?:sign in:)?\s+(.+) \((\w+)[^)]*\), password (\S+)$", line):
+            schools[-1].sign_ins.append((match[1], match[2], match[3]))
         if line.startswith("Press Ctrl-C"):
-            return proc, folders
+            return proc, schools
     proc.kill()
-    proc.communicate()
-    pytest.fail("the demo did not start")
+    _, err = proc.communicate()
+    pytest.fail(f"the demo did not start: {err}")
 
 
 def stop(proc: subprocess.Popen[str]) -> int:
@@ -42,36 +57,60 @@ def stop(proc: subprocess.Popen[str]) -> int:
     return proc.returncode
 
 
-def test_demo_runs_a_network_and_cleans_up() -> None:
-    proc, folders = start_demo()
+def web_sign_in(address: str, name: str, password: str) -> str:
+    """Sign in as a browser would (CSRF token, cookies); return the home page."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with browser.open(f"{address}/signin", timeout=10) as response:
+        token = re.search(r'name="csrf" value="([^"]+)"', response.read().decode())
+    assert token
+    form = urllib.parse.urlencode(
+        {"csrf": token[1], "name": name, "password": password, "next": "/"}
+    ).encode()
+    with browser.open(f"{address}/signin", data=form, timeout=10) as response:
+        assert response.url == f"{address}/"  # followed the redirect to the dashboard
+        return str(response.read().decode())
+
+
+def test_demo_runs_a_network_with_sign_ins_and_cleans_up() -> None:
+    proc, schools = start_demo()
     try:
-        assert len(folders) == 3
+        assert len(schools) == 3
         countries = set()
-        for folder in folders:
-            ident = json.loads(run_cli("id", "--data", str(folder), "--json").stdout)
+        for school in schools:
+            ident = json.loads(run_cli("id", "--data", str(school.data), "--json").stdout)
             countries.add(ident["country"])
+            assert {role for _, role, _ in school.sign_ins} == {"admin", "teacher", "pupil"}
         assert len(countries) == 3
+        # Every printed sign-in works; the project's teacher sees the draft to approve.
+        for school in schools:
+            for name, _, password in school.sign_ins:
+                assert f"Hello, {name}" in web_sign_in(school.web, name, password)
+        owner = schools[1]
+        teacher = next(s for s in owner.sign_ins if s[1] == "teacher")
+        assert "Les castors de la Loire" in web_sign_in(owner.web, teacher[0], teacher[2])
         # Offers of the first school reach the last through the middle one.
         deadline = time.monotonic() + 20
-        schools: set[str] = set()
-        while time.monotonic() < deadline and len(schools) < 3:
+        found: set[str] = set()
+        while time.monotonic() < deadline and len(found) < 3:
             listed = json.loads(
-                run_cli("offer", "list", "--data", str(folders[-1]), "--json").stdout
+                run_cli("offer", "list", "--data", str(schools[-1].data), "--json").stdout
             )
-            schools = {item["school"] for item in listed}
+            found = {item["school"] for item in listed}
             time.sleep(0.3)
-        assert len(schools) == 3
+        assert len(found) == 3
     finally:
         code = stop(proc)
     assert code == 0
-    assert not folders[0].parent.exists()
+    assert schools[0].data is not None
+    assert not schools[0].data.parent.exists()
 
 
 def test_demo_keep_leaves_the_data() -> None:
-    proc, folders = start_demo("--keep")
+    proc, schools = start_demo("--keep")
     code = stop(proc)
     assert code == 0
-    assert (folders[0] / "schoolmesh.db").exists()
-    run = run_cli("offer", "list", "--data", str(folders[0]), "--json")
+    assert schools[0].data is not None
+    assert (schools[0].data / "schoolmesh.db").exists()
+    run = run_cli("offer", "list", "--data", str(schools[0].data), "--json")
     assert run.returncode == 0
     assert json.loads(run.stdout)

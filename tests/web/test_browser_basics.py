@@ -32,3 +32,18 @@ async def test_wrong_password_is_explained(school: LiveNode) -> None:
         await page.get_by_role("button", name="Sign in").click()
         assert "do not match" in await page.get_by_role("alert").inner_text()
         assert await page.get_by_label("Your name").input_value() == "Mr Jones"
+
+
+async def test_pupil_sees_a_pupils_menu_and_is_refused_staff_pages(
+    school: LiveNode, tmp_path: Path
+) -> None:
+    async with browser() as chromium:
+        page = await sign_in(chromium, school, "Amira")
+        menu = page.get_by_role("navigation", name="Main menu")
+        assert await menu.get_by_role("link", name="Projects").count() == 1
+        assert await menu.get_by_role("link", name="Partners").count() == 0
+        response = await page.goto(f"{school.address}/partners")
+        assert response is not None
+        assert response.status == 403
+        assert await page.get_by_role("heading", level=1).inner_text() == "Not for your account"
+        assert "ask a teacher" in await page.locator("main").inner_text()

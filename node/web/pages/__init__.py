@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from node.web.pages import consent, dashboard, posts, projects, signin
+from node.web.pages import consent, dashboard, posts, projects, school, signin, users
 
 ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     signin.routes,
@@ -10,4 +10,6 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     consent.routes,
     projects.routes,
     posts.routes,
+    school.routes,
+    users.routes,
 )

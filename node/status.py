@@ -1,0 +1,92 @@
+"""The node's status report, shared by ``schoolmesh status`` and the status page.
+
+The report's fields are a contract: ``schoolmesh status --json`` prints exactly
+what :func:`report` returns, and scripts read it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node import partnering
+from node.clock import iso
+from node.node import Node
+from node.partners import PeerBook
+
+#: Words in a peer's last error that say what kind of trouble it was, most telling first.
+_TROUBLES = (
+    ("refused", ("refused", "not partnered", "blocked", "forbidden")),
+    ("identity", ("not the expected", "proof of identity", "signature")),
+    ("clock", ("clocks",)),
+    ("timeout", ("timeout", "timed out", "no answer in time")),
+    (
+        "unreachable",
+        ("cannot connect", "connect call failed", "name or service", "unreachable", "closed"),
+    ),
+)
+
+
+def trouble(last_error: str | None) -> str | None:
+    """What kind of failure a peer's last error was, so a page can say it in plain words.
+
+    One of ``unreachable``, ``timeout``, ``identity``, ``clock``, ``refused`` or
+    ``other``; None
+    for no error. The raw text stays in the report for IT staff.
+    """
+    if not last_error:
+        return None
+    text = last_error.lower()
+    for kind, words in _TROUBLES:
+        if any(word in text for word in words):
+            return kind
+    return "other"
+
+
+async def report(node: Node) -> dict[str, Any]:
+    """The node's status: running or not, its peers, counts and equivocation warnings."""
+    me = await node.identity()
+    book = PeerBook(node.store)
+    running = await partnering.is_running(node)
+    address = await partnering.running_address(node)
+    partners = await book.list()
+    statuses = await book.statuses()
+    names = await book.names()
+    entries = await node.store.count_entries()
+    authors = len(await node.store.heads())
+    equivocations = await node.store.equivocations()
+    peers = []
+    for p in partners:
+        if p.state != "partner":
+            continue
+        s = statuses.get(p.node_id)
+        peers.append(
+            {
+                "node_id": str(p.node_id),
+                "name": names[p.node_id][0],
+                "address": p.address,
+                "connected": bool(running and s and s.connected),
+                "last_seen": iso(s.last_seen) if s else None,
+                "behind": s.behind if s else 0,
+                "last_error": s.last_error if s else None,
+            }
+        )
+    return {
+        "node_id": str(me.node_id),
+        "name": me.name,
+        "running": running,
+        "address": address,
+        "entries": entries,
+        "authors": authors,
+        "partners": len(peers),
+        "peers": peers,
+        "equivocations": [
+            {
+                "author": str(e.author),
+                "seq": e.seq,
+                "detected_at": iso(e.detected_at),
+                "first": e.first.hex(),
+                "second": e.second.hex(),
+            }
+            for e in equivocations
+        ],
+    }

@@ -1,0 +1,307 @@
+"""Our school as partners see it, our partner schools, and the node's health.
+
+``/profile`` and ``/partners`` are for staff to read and admins to change;
+``/status`` is for staff. Invite codes are shown on the page that made them and
+never stored in a session, like a password shown once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from node import partnering, status
+from node.clock import now_ms
+from node.partners import PeerBook
+from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from protocol import kinds
+from protocol.errors import NotFoundError, SchemaError, UnreachableError, UserInputError
+from protocol.invite import parse_invite
+from protocol.keys import NodeId
+
+routes = web.RouteTableDef()
+
+DAY_MS = 86_400_000
+#: How long a new invite code lasts, in days, as offered on the page.
+INVITE_DAYS = (1, 7, 30)
+
+
+# --- our school's profile --------------------------------------------------------
+
+
+@routes.get("/profile")
+@require("staff")
+async def profile_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    profile = await node.store.latest_profile(node.node_id) or {}
+    return render(request, "school_profile.html", profile=profile, phases=kinds.PHASES, errors={})
+
+
+@routes.post("/profile")
+@require("admin")
+async def profile_save(request: web.Request) -> web.StreamResponse:
+    """Publish a new profile; partners receive it with the next sync."""
+    _ = gettext(request)
+    node = request.app[WEB].node
+    form = form_of(request)
+    changes, errors = _profile_changes(form, _)
+    profile = dict(await node.store.latest_profile(node.node_id) or {})
+    merged = {k: v for k, v in {**profile, **changes}.items() if v is not None}
+    if not errors:
+        try:
+            kinds.validate_content(kinds.PROFILE, merged)
+        except SchemaError as exc:
+            errors[exc.field] = _("This is not valid: %(problem)s") % {"problem": str(exc)}
+    if errors:  # show the form again as it was filled in
+        return render(
+            request,
+            "school_profile.html",
+            status=400,
+            profile=merged,
+            phases=kinds.PHASES,
+            errors=errors,
+        )
+    if merged == profile:
+        return await see_other(request, "/profile", _("Nothing changed."))
+    await node.update_profile(**changes)
+    return await see_other(
+        request,
+        "/profile",
+        _("Saved. Partner schools see the new profile the next time they connect."),
+    )
+
+
+def _profile_changes(form: Any, _: Callable[[str], str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The profile fields from the form (None removes one), and what is wrong, by field."""
+    errors: dict[str, str] = {}
+    name = " ".join(str(form.get("name", "")).split())
+    country = str(form.get("country", "")).strip().upper()
+    url = str(form.get("url", "")).strip()
+    region = " ".join(str(form.get("region", "")).split())
+    about = str(form.get("about", "")).strip()
+    languages = [x for x in re.split(r"[\s,;]+", str(form.get("languages", "")).lower()) if x]
+    phases = [p for p in kinds.PHASES if p in form.getall("phases", [])]
+    if not name:
+        errors["name"] = _("Give the school's name.")
+    elif len(name) > 200:
+        errors["name"] = _("Keep the name under 200 characters.")
+    if kinds.country(country):
+        errors["country"] = _("Give the country as a two-letter code, such as GB, FR or ES.")
+    if url and kinds.web_address(url):
+        errors["url"] = _("Give a web address starting with https:// (or leave it empty).")
+    if len(region) > 100:
+        errors["region"] = _("Keep the region under 100 characters.")
+    if len(about) > 2000:
+        errors["about"] = _("Keep the description under 2,000 characters.")
+    if languages and kinds.languages(list(dict.fromkeys(languages))):
+        errors["languages"] = _(
+            "List up to ten language codes separated by commas, such as en, fr, es."
+        )
+    changes: dict[str, Any] = {
+        "name": name,
+        "country": country,
+        "url": url or None,
+        "region": region or None,
+        "about": about or None,
+        "languages": list(dict.fromkeys(languages)) or None,
+        "phases": phases or None,
+    }
+    return changes, errors
+
+
+# --- partners ----------------------------------------------------------------------
+
+
+async def _partners(request: web.Request) -> list[dict[str, Any]]:
+    node = request.app[WEB].node
+    book = PeerBook(node.store)
+    statuses = await book.statuses()
+    names = await book.names()
+    rows = []
+    for p in await book.list():
+        s = statuses.get(p.node_id)
+        rows.append(
+            {
+                "node_id": str(p.node_id),
+                "fingerprint": p.node_id.fingerprint,
+                "name": names[p.node_id][0],
+                "country": names[p.node_id][1],
+                "address": p.address,
+                "state": p.state,
+                "added_at": p.added_at,
+                "connected": bool(s and s.connected),
+                "last_seen": s.last_seen if s else None,
+            }
+        )
+    return rows
+
+
+@routes.get("/partners")
+@require("staff")
+async def partners_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    return render(
+        request,
+        "school_partners.html",
+        partners=await _partners(request),
+        reachable=await partnering.running_address(node) is not None,
+        invite_days=INVITE_DAYS,
+        code="",
+    )
+
+
+@routes.post("/partners/invite")
+@require("admin")
+async def partners_invite(request: web.Request) -> web.StreamResponse:
+    """Make an invite code and show it once, on this page (it is never stored in clear)."""
+    _ = gettext(request)
+    node = request.app[WEB].node
+    try:
+        days = int(str(form_of(request).get("days", "7")))
+    except ValueError:
+        days = 7
+    days = days if days in INVITE_DAYS else 7
+    if await partnering.running_address(node) is None:
+        return await see_other(request, "/partners", _unreachable_text(_), error=True)
+    code, expires = await partnering.create_invite(node, expires_in_ms=days * DAY_MS, address=None)
+    return render(request, "school_invite.html", code=code, expires=expires)
+
+
+def _unreachable_text(_: Callable[[str], str]) -> str:
+    return _(
+        "Other schools cannot reach this node, so an invite code from it would not work. "
+        "Ask your IT staff to start it with an address other schools can reach "
+        "(schoolmesh run --address). Meanwhile you can still accept another school's code."
+    )
+
+
+@routes.post("/partners/add")
+@require("admin")
+async def partners_add(request: web.Request) -> web.StreamResponse:
+    """Redeem another school's code: check it here first, to say what is wrong plainly."""
+    _ = gettext(request)
+    node = request.app[WEB].node
+    code = "".join(str(form_of(request).get("code", "")).split())
+    if not code:
+        return await see_other(
+            request, "/partners", _("Paste the invite code the other school sent you."), error=True
+        )
+    try:
+        invite, _raw = parse_invite(code, now_ms=now_ms())
+    except UserInputError as exc:
+        expired = "expired" in str(exc)
+        return await see_other(
+            request,
+            "/partners",
+            _("That invite code has expired: ask the other school for a new one.")
+            if expired
+            else _("That is not a complete invite code: copy the whole code and try again."),
+            error=True,
+        )
+    if invite.node == node.node_id:
+        return await see_other(
+            request,
+            "/partners",
+            _("That is this school's own invite code: send it to the other school instead."),
+            error=True,
+        )
+    try:
+        await partnering.add_partner(node, code)
+    except UnreachableError:
+        return await see_other(
+            request,
+            "/partners",
+            _(
+                "Could not reach the other school's node at %(address)s. Is it running, and "
+                "can this school's network reach it? Try again later."
+            )
+            % {"address": invite.address},
+            error=True,
+        )
+    except UserInputError as exc:
+        return await see_other(
+            request,
+            "/partners",
+            _(
+                "The other school's node did not accept this code: it may have been used "
+                "already. Ask them for a new one. (Details: %(details)s)"
+            )
+            % {"details": str(exc)},
+            error=True,
+        )
+    return await see_other(
+        request,
+        "/partners",
+        _(
+            "You are now partners. Check the fingerprint %(fingerprint)s with the other "
+            "school by phone."
+        )
+        % {"fingerprint": invite.node.fingerprint},
+    )
+
+
+def _node_id(request: web.Request) -> NodeId:
+    try:
+        return NodeId.parse(request.match_info["node_id"])
+    except (ValueError, UserInputError) as exc:
+        raise NotFoundError(gettext(request)("There is no such partner school.")) from exc
+
+
+@routes.get("/partners/{node_id}/{action:remove|block}")
+@require("admin")
+async def partners_confirm(request: web.Request) -> web.StreamResponse:
+    """Ask before removing or blocking: a plain page and form, so no script is needed."""
+    node_id = _node_id(request)
+    partner = next((p for p in await _partners(request) if p["node_id"] == str(node_id)), None)
+    if partner is None:
+        raise NotFoundError(gettext(request)("There is no such partner school."))
+    return render(
+        request, "school_confirm.html", partner=partner, action=request.match_info["action"]
+    )
+
+
+@routes.post("/partners/{node_id}/{action:remove|block}")
+@require("admin")
+async def partners_change(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    node_id = _node_id(request)
+    book = PeerBook(node.store)
+    names = await book.names()
+    name = names.get(node_id, ("", ""))[0] or str(node_id)[:12]
+    if request.match_info["action"] == "remove":
+        if (partner := await book.get(node_id)) is None or partner.state != "partner":
+            raise NotFoundError(_("There is no such partner school."))
+        await book.remove(node_id)
+        return await see_other(
+            request, "/partners", _("%(name)s is no longer a partner.") % {"name": name}
+        )
+    if node_id == node.node_id:
+        raise NotFoundError(_("There is no such partner school."))
+    await book.block(node_id, node.node_id, now_ms())
+    return await see_other(
+        request,
+        "/partners",
+        _("%(name)s is blocked: this node no longer talks to it and dropped what it wrote.")
+        % {"name": name},
+    )
+
+
+# --- node status -----------------------------------------------------------------
+
+
+@routes.get("/status")
+@require("staff")
+async def status_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    report = await status.report(node)
+    for peer in report["peers"]:
+        peer["trouble"] = None if peer["connected"] else status.trouble(peer["last_error"])
+    authors = {e["author"] for e in report["equivocations"]}
+    known = await node.store.schools([NodeId.parse(a) for a in authors])
+    for e in report["equivocations"]:
+        e["name"] = known.get(NodeId.parse(e["author"]), ("", ""))[0]
+    return render(request, "school_status.html", report=report, me=user_of(request))
