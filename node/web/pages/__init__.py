@@ -2,6 +2,6 @@
 
 from aiohttp import web
 
-from node.web.pages import dashboard, signin
+from node.web.pages import dashboard, offers, signin
 
-ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (signin.routes, dashboard.routes)
+ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (signin.routes, dashboard.routes, offers.routes)
