@@ -2,6 +2,11 @@
 
 from aiohttp import web
 
-from node.web.pages import dashboard, offers, signin
+from node.web.pages import dashboard, events, offers, signin
 
-ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (signin.routes, dashboard.routes, offers.routes)
+ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
+    signin.routes,
+    dashboard.routes,
+    offers.routes,
+    events.routes,
+)
