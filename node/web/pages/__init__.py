@@ -2,11 +2,12 @@
 
 from aiohttp import web
 
-from node.web.pages import dashboard, events, offers, signin
+from node.web.pages import dashboard, events, observations, offers, signin
 
 ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     signin.routes,
     dashboard.routes,
     offers.routes,
     events.routes,
+    observations.routes,
 )
