@@ -64,9 +64,7 @@ async def test_record_share_and_privacy(school: LiveNode) -> None:
     async with client(school) as http:
         await http_sign_in(http, "Ms Green")
         token = await csrf_of(http, location)
-        async with http.post(
-            f"{location}/share", data={"csrf": token, "shared": "1"}
-        ) as response:
+        async with http.post(f"{location}/share", data={"csrf": token, "shared": "1"}) as response:
             assert "Make it private again" in await response.text()
     assert (await observations.get(school.node, made.id)).shared
     async with client(school) as http:
@@ -78,7 +76,9 @@ async def test_record_share_and_privacy(school: LiveNode) -> None:
 async def test_a_focus_from_the_staff_profile_needs_no_priority(school: LiveNode) -> None:
     await staff.add(
         school.node,
-        staff.member("Ms Green", strengths=["behaviour"], develops=["oracy"], subjects=[], phase=None),
+        staff.member(
+            "Ms Green", strengths=["behaviour"], develops=["oracy"], subjects=[], phase=None
+        ),
     )
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
