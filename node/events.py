@@ -1,13 +1,14 @@
-"""Events: shared training days, TeachMeets, pupil conferences, as public entries.
+"""Events: shared training days, TeachMeets, pupil conferences.
 
-An event is an entry of kind ``event``. Changing it publishes a new version whose
-``replaces`` names the first version, so every version shares one identity (and
-one calendar UID); only the author's own versions count. Withdrawing it withdraws
-every version; the times are kept (store.py) so exports can mark it cancelled.
+A public event is an entry of kind ``event``. Changing it publishes a new version
+whose ``replaces`` names the first version, so every version shares one identity
+(and one calendar UID); only the author's own versions count. Withdrawing it
+withdraws every version; the times are kept (store.py) so exports can mark it
+cancelled. An event for partner schools or one project only travels as letters
+instead (node/private_events.py) and is listed here beside the public ones.
 
-A school's answer (yes, no, maybe) is kept in this node's database for now:
-carrying it to the organiser needs the restricted messages being built in the
-projects issue, and ``sent_at`` stays empty until they can.
+A school's answer (yes, no, maybe) to another school's event is sealed to the
+organiser only (node/rsvps.py); the organiser sees who answered what.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from node.clock import now_ms
+from node.interests import clean_name
 from node.node import Node
+from node.private_events import PrivateEvent
+from node.rsvps import Answer, counts
 from protocol import kinds
 from protocol.entry import Entry
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, SchemaError, UserInputError
 from protocol.keys import EntryId, NodeId
 
 ANSWERS = ("yes", "no", "maybe")
@@ -48,6 +52,9 @@ class EventView:
     modified_ms: int = 0
     cancelled: bool = False
     answer: str | None = None  # this school's RSVP
+    answered_by: str | None = None  # who answered for this school, if they gave their name
+    private: bool = False  # for partners or a project only, sent as letters
+    answers: list[Answer] = field(default_factory=list)  # other schools', for our events
 
     @property
     def sequence(self) -> int:
@@ -72,6 +79,10 @@ class EventView:
             "sequence": self.sequence,
             "updated_at": _iso_ms(self.modified_ms),
             "rsvp": self.answer,
+            "rsvp_by": self.answered_by,
+            "audience": self.content.get("audience", "public"),
+            "counts": counts(self.answers),
+            "answers": [answer.as_json() for answer in self.answers],
         }
 
 
@@ -120,18 +131,64 @@ async def create(node: Node, content: dict[str, Any]) -> Entry:
     return await node.publish(kinds.EVENT, content)
 
 
+async def create_for(node: Node, content: dict[str, Any], audience: str) -> EntryId:
+    """Make a new event for ``audience``: public, partners, or project:ID; return its id.
+
+    A public event is an entry (:func:`create`); the others are letters to the
+    partner schools, or to the project's member schools, as they are now.
+    """
+    if audience == "public":
+        return (await create(node, {**content, "audience": "public"})).id
+    if content.get("tz") is not None:
+        time_zone(content["tz"])
+    try:
+        kinds.validate_content(kinds.EVENT, content)
+    except SchemaError as exc:
+        raise UserInputError(str(exc)) from exc
+    made = await node.private_events.create(content, audience, now_ms())
+    return EntryId(made.id)
+
+
 async def update(node: Node, id_text: str, changes: dict[str, Any]) -> Entry:
-    """Publish a new version of one of this school's events, changing only ``changes``."""
+    """Publish a new version of one of this school's public events, changing only ``changes``.
+
+    For any event, public or private, :func:`change` does the same.
+    """
     event = await _own(node, id_text, "change")
+    if event.private:
+        raise UserInputError("that event is for partners or a project: change it with `change`")
     if changes.get("tz") is not None:
         time_zone(changes["tz"])
     content = {**event.content, **changes, "replaces": bytes(event.id)}
     return await node.publish(kinds.EVENT, content)
 
 
+async def change(node: Node, id_text: str, changes: dict[str, Any]) -> EventView:
+    """A new version of one of this school's events, public or private; the event after it."""
+    event = await _own(node, id_text, "change")
+    if not event.private:
+        await update(node, id_text, changes)
+        return await find(node, str(event.id))
+    if changes.get("tz") is not None:
+        time_zone(changes["tz"])
+    content = {k: v for k, v in {**event.content, **changes}.items() if k != "audience"}
+    try:
+        kinds.validate_content(kinds.EVENT, content)
+    except SchemaError as exc:
+        raise UserInputError(str(exc)) from exc
+    await node.private_events.update(bytes(event.id), changes, now_ms())
+    return await find(node, str(event.id))
+
+
 async def withdraw(node: Node, id_text: str, reason: str = "") -> list[Entry]:
-    """Cancel one of this school's events: every version is withdrawn, everywhere."""
+    """Cancel one of this school's events: every version is withdrawn, everywhere.
+
+    A private event is cancelled by a last letter to its schools (no entries).
+    """
     event = await _own(node, id_text, "withdraw")
+    if event.private:
+        await node.private_events.cancel(bytes(event.id), now_ms())
+        return []
     withdrawals = []
     for version in event.versions:
         content: dict[str, Any] = {"target": bytes(version)}
@@ -141,10 +198,13 @@ async def withdraw(node: Node, id_text: str, reason: str = "") -> list[Entry]:
     return withdrawals
 
 
-async def rsvp(node: Node, id_text: str, answer: str, *, today: date | None = None) -> EventView:
-    """Record this school's answer to another school's event, to be sent later."""
+async def rsvp(
+    node: Node, id_text: str, answer: str, *, by: str | None = None, today: date | None = None
+) -> EventView:
+    """Answer another school's event; the answer is sealed to the organiser only."""
     if answer not in ANSWERS:
         raise UserInputError(f"answer {answer!r}: choose yes, no or maybe")
+    by = clean_name(by)
     event = await find(node, id_text)
     if event.author == node.node_id:
         raise UserInputError("that is your own school's event: answer other schools' events")
@@ -152,24 +212,31 @@ async def rsvp(node: Node, id_text: str, answer: str, *, today: date | None = No
         raise UserInputError("that event was cancelled by its organiser")
     if event.ended(today or datetime.now(UTC).date()):
         raise UserInputError("that event is over")
-    async with node.store.write():
-        await node.store.execute(
-            "INSERT INTO event_rsvps (event, answer, answered_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (event) DO UPDATE SET answer = excluded.answer, "
-            "answered_at = excluded.answered_at, sent_at = NULL",
-            (bytes(event.id), answer, now_ms()),
-        )
-    event.answer = answer
+    await node.rsvps.answer(event.id, event.author, answer, by=by, now=now_ms())
+    event.answer, event.answered_by = answer, by
     return event
 
 
 async def find(node: Node, id_text: str) -> EventView:
     """The event that ``id_text`` (its id, a version's id, or a prefix) names."""
-    wanted = await node.store.resolve(id_text)
+    wanted = await _private_id(node, id_text) or await node.store.resolve(id_text)
     for event in await every(node):
         if wanted == event.id or wanted in event.versions:
             return event
     raise NotFoundError(f"no event with id {id_text}: see `schoolmesh event list`")
+
+
+async def _private_id(node: Node, id_text: str) -> EntryId | None:
+    """The private event whose id starts with ``id_text`` (8 or more hex characters)."""
+    text = id_text.strip().lower()
+    if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+        return None  # store.resolve says what is wrong
+    rows = await node.store.fetch_all(
+        "SELECT id FROM private_events WHERE hex(id) LIKE ? LIMIT 2", (text.upper() + "%",)
+    )
+    if len(rows) > 1:
+        raise UserInputError(f"more than one event starts with {text}: give more characters")
+    return EntryId(rows[0][0]) if rows else None
 
 
 async def _own(node: Node, id_text: str, verb: str) -> EventView:
@@ -241,14 +308,41 @@ async def every(node: Node) -> list[EventView]:
             event.cancelled = True
         if event.cancelled:
             event.modified_ms = max(event.modified_ms, int(withdrawn_at))
+    for private in await node.private_events.all():
+        events[(bytes(private.author), private.id)] = _private_view(private)
     names = await store.schools({e.author for e in events.values()})
-    answers = dict(await store.fetch_all("SELECT event, answer FROM event_rsvps"))
+    answers = {
+        e: (a, by)
+        for e, a, by in await store.fetch_all("SELECT event, answer, by_name FROM event_rsvps")
+    }
+    theirs = await node.rsvps.all_answers()
     for event in events.values():
         event.school, event.country = names.get(event.author, ("unknown school", ""))
-        first = roots.get(bytes(event.id)) or await store.get(event.id)
-        event.created_ms = first.payload.timestamp if first else event.modified_ms
-        event.answer = answers.get(bytes(event.id))
+        if not event.private:
+            first = roots.get(bytes(event.id)) or await store.get(event.id)
+            event.created_ms = first.payload.timestamp if first else event.modified_ms
+        event.answer, event.answered_by = answers.get(bytes(event.id), (None, None))
+        event.answers = theirs.get(event.id, []) if event.author == node.node_id else []
     return sorted(events.values(), key=lambda e: (_moment(e.start), bytes(e.id)))
+
+
+def _private_view(event: PrivateEvent) -> EventView:
+    content = {**event.content, "audience": event.audience}
+    return EventView(
+        EntryId(event.id),
+        event.author,
+        content={} if event.cancelled else content,
+        start=content["start"],
+        end=content["end"],
+        tz=content.get("tz"),
+        versions=[EntryId(event.id)],
+        newest_seq=event.rev,
+        count=event.rev - (1 if event.cancelled else 0),
+        created_ms=event.created_at,
+        modified_ms=event.updated_at,
+        cancelled=event.cancelled,
+        private=True,
+    )
 
 
 async def ics(node: Node) -> bytes:

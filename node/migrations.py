@@ -298,6 +298,56 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX web_sessions_by_user ON web_sessions (user);
     """,
+    # 7 (interests): what travels by letter between two schools or a few: interest in
+    # an offer or request and its answer, answers to events, events for partners or a
+    # project only, and peer observations shared with one partner school.
+    """
+    CREATE TABLE interests (
+        id          TEXT PRIMARY KEY,        -- local id chosen by the sending school
+        entry       BLOB NOT NULL,           -- the offer or request
+        sender      BLOB NOT NULL,           -- the school that is interested
+        poster      BLOB NOT NULL,           -- the school that posted the entry, and answers
+        title       TEXT NOT NULL,           -- the entry's title when the interest was sent
+        message     TEXT NOT NULL,
+        sender_by   TEXT,                    -- the sending school's contact
+        state       TEXT NOT NULL,           -- open, accepted or declined
+        answer      TEXT,                    -- the posting school's message with its answer
+        poster_by   TEXT,                    -- the posting school's contact
+        starts      TEXT,                    -- the arrangement's dates (the entry's from, to)
+        ends        TEXT,
+        sent_at     INTEGER NOT NULL,        -- the interest letter's time
+        answered_at INTEGER                  -- the answer letter's time
+    );
+    CREATE INDEX interests_by_entry ON interests (entry);
+    ALTER TABLE event_rsvps ADD COLUMN by_name TEXT;
+    -- Answers other schools sent to our events, one per school and event.
+    CREATE TABLE event_answers (
+        event       BLOB NOT NULL,           -- the event's id
+        school      BLOB NOT NULL,
+        answer      TEXT NOT NULL,           -- yes, no or maybe
+        by_name     TEXT,
+        answered_at INTEGER NOT NULL,        -- the answering school's time, milliseconds
+        PRIMARY KEY (event, school)
+    );
+    -- Events for partner schools or a project's members only, sent as letters.
+    CREATE TABLE private_events (
+        id         BLOB PRIMARY KEY,         -- 32 random bytes chosen by the organiser
+        author     BLOB NOT NULL,
+        audience   TEXT NOT NULL,            -- partners or project
+        project    TEXT,
+        rev        INTEGER NOT NULL,         -- one more at each change
+        content    TEXT NOT NULL,            -- JSON: title, start, end, ...
+        cancelled  INTEGER NOT NULL DEFAULT 0,
+        recipients TEXT NOT NULL,            -- JSON list of node ids, for the organiser
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    -- An observation shared with one partner school, or received from one.
+    ALTER TABLE observations ADD COLUMN uid TEXT;        -- local id as sent in letters
+    ALTER TABLE observations ADD COLUMN origin BLOB;     -- the school it came from, NULL if ours
+    ALTER TABLE observations ADD COLUMN shared_to BLOB;  -- the partner school it was sent to
+    CREATE UNIQUE INDEX observations_by_uid ON observations (uid)
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

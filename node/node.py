@@ -11,11 +11,16 @@ from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
 from node.feeds import Feeds
+from node.interests import Interests
 from node.keyfile import generate_key, load_key, save_key
+from node.letterbox import Letterbox
 from node.mail import Mailroom
+from node.observation_mail import SharedObservations
+from node.private_events import PrivateEvents
 from node.projects import Projects
+from node.rsvps import Rsvps
 from node.store import Store
-from protocol import kinds
+from protocol import kinds, letters
 from protocol.entry import Entry
 from protocol.errors import AlreadyInitialisedError, NotInitialisedError, StorageError
 from protocol.keys import NodeId, NodeKey
@@ -43,7 +48,21 @@ class Node:
         self.accounts = Accounts(store)
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts)
-        self.mail.handler = self.projects
+        self.interests = Interests(store, key, self.mail)
+        self.rsvps = Rsvps(store, key, self.mail)
+        self.private_events = PrivateEvents(store, key, self.mail, self.projects)
+        self.shared_observations = SharedObservations(store, key, self.mail)
+        self.mail.handler = Letterbox(
+            {
+                **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
+                letters.INTEREST: self.interests,
+                letters.INTEREST_ANSWER: self.interests,
+                letters.RSVP: self.rsvps,
+                letters.EVENT: self.private_events,
+                letters.OBSERVATION: self.shared_observations,
+                letters.OBSERVATION_UNSHARE: self.shared_observations,
+            }
+        )
         self.feeds = Feeds(store, self.accounts, self.projects)
 
     @property

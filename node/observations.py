@@ -4,8 +4,9 @@ Shaped by how schools describe them (../shared/seeds): a short observation with 
 focus linked to a development priority, what went well, "one or two action points
 to take forward", and "minimal paperwork". The record belongs to the observed
 teacher, who decides whether it is shared; it stays in this school's database and
-is never replicated. (Sharing with one partner school needs the restricted
-entries being built; ``shared`` records the teacher's choice until then.)
+is never replicated. Shared with one partner school (an observer from there), it
+is sealed to that school only, which can be asked to delete its copy again
+(node/observation_mail.py); such copies are listed here with their school.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from node.matching import tag, words
 from node.node import Node
 from node.staff import get as staff_member
 from protocol.errors import NotFoundError, UserInputError
+from protocol.keys import NodeId
 
 MAX_ACTIONS = 2
 #: Follow up after about half a term unless told otherwise.
@@ -27,7 +29,10 @@ DEFAULT_FOLLOW_UP = timedelta(weeks=6)
 #: ``due`` lists action points whose follow-up date is this close, or past.
 DUE_WITHIN = 7
 
-_COLUMNS = "id, observer, observed, focus, priority, day, strengths, actions, follow_up, shared"
+_COLUMNS = (
+    "id, observer, observed, focus, priority, day, strengths, actions, follow_up, shared, "
+    "origin, shared_to"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +47,17 @@ class Observation:
     actions: tuple[str, ...]
     follow_up: date
     shared: bool
+    origin: NodeId | None = None  # the partner school it came from; None if ours
+    shared_with: NodeId | None = None  # the partner school we shared it with
+    school: str | None = None  # the name of that school (origin, or shared with)
 
     @classmethod
-    def from_row(cls, row: Any) -> Observation:
-        n, observer, observed, focus, priority, day, strengths, actions, follow_up, shared = row
+    def from_row(cls, row: Any, names: dict[NodeId, tuple[str, str]] | None = None) -> Observation:
+        n, observer, observed, focus, priority, day, strengths, actions, follow_up, shared = row[
+            :10
+        ]
+        origin, shared_to = (NodeId(v) if v is not None else None for v in row[10:12])
+        other = origin or shared_to
         return cls(
             int(n),
             observer,
@@ -57,6 +69,9 @@ class Observation:
             tuple(json.loads(actions)),
             date.fromisoformat(follow_up),
             bool(shared),
+            origin,
+            shared_to,
+            None if other is None else (names or {}).get(other, ("unknown school", ""))[0],
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -72,6 +87,9 @@ class Observation:
             "actions": list(self.actions),
             "follow_up": self.follow_up.isoformat(),
             "shared": self.shared,
+            "from_school_id": None if self.origin is None else str(self.origin),
+            "shared_with_id": None if self.shared_with is None else str(self.shared_with),
+            "school": self.school,
         }
 
 
@@ -153,7 +171,13 @@ async def get(node: Node, number: int) -> Observation:
     row = await node.store.fetch_one(f"SELECT {_COLUMNS} FROM observations WHERE id = ?", (number,))
     if row is None:
         raise NotFoundError(f"no observation {number}: see `schoolmesh observation list`")
-    return Observation.from_row(row)
+    return (await _with_schools(node, [row]))[0]
+
+
+async def _with_schools(node: Node, rows: list[Any]) -> list[Observation]:
+    schools = {NodeId(v) for row in rows for v in row[10:12] if v is not None}
+    names = await node.store.schools(schools) if schools else {}
+    return [Observation.from_row(row, names) for row in rows]
 
 
 async def listing(node: Node, *, teacher: str | None = None) -> list[Observation]:
@@ -161,16 +185,28 @@ async def listing(node: Node, *, teacher: str | None = None) -> list[Observation
     rows = await node.store.fetch_all(
         f"SELECT {_COLUMNS} FROM observations ORDER BY day DESC, id DESC"
     )
-    found = [Observation.from_row(row) for row in rows]
+    found = await _with_schools(node, rows)
     if teacher is not None:
         wanted = " ".join(teacher.split()).casefold()
         found = [o for o in found if wanted in (o.observer.casefold(), o.observed.casefold())]
     return found
 
 
-async def share(node: Node, number: int, shared: bool) -> Observation:
-    """The observed teacher's choice: shared or kept to the two of them."""
-    await get(node, number)
+async def share(node: Node, number: int, shared: bool, *, to: NodeId | None = None) -> Observation:
+    """The observed teacher's choice: shared or kept to the two of them.
+
+    With ``to``, shared with that partner school (sent to it alone); unsharing one
+    that was sent asks that school to delete its copy.
+    """
+    found = await get(node, number)
+    if found.origin is not None or to is not None or (not shared and found.shared_with):
+        if to is not None and not shared:
+            raise UserInputError("--to and --off together: give one of them")
+        if to is not None:
+            await node.shared_observations.send(number, to, now_ms())
+        else:
+            await node.shared_observations.take_back(number, now_ms())
+        return await get(node, number)
     async with node.store.write():
         await node.store.execute(
             "UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number)
@@ -200,7 +236,8 @@ class DueAction:
 async def due(node: Node, today: date, within: int = DUE_WITHIN) -> list[DueAction]:
     """Action points whose follow-up date has passed or is within ``within`` days."""
     rows = await node.store.fetch_all(
-        f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? ORDER BY follow_up, id",
+        f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? AND origin IS NULL "
+        "ORDER BY follow_up, id",
         ((today + timedelta(days=within)).isoformat(),),
     )
     found: list[DueAction] = []

@@ -1,9 +1,12 @@
 """The content schema of each restricted letter kind (docs/protocol.md, "Letter kinds").
 
-Letters carry a partnership project's life: its membership, its pupils' posts,
-comments and images, takedowns and their receipts. Ids of projects, posts and
-comments are 32 lowercase hex characters (16 random bytes) chosen by the school
-that makes them. As with public entries, fields a kind does not define are
+Letters carry a partnership project's life (its membership, its pupils' posts,
+comments and images, takedowns and their receipts) and whatever else only two
+or a few schools may read: interest in an offer or request and its answer, an
+answer to an event, events for partners or a project only, and a peer
+observation shared with one partner school. Ids of projects, posts, comments,
+interests and observations are 32 lowercase hex characters (16 random bytes)
+chosen by the school that makes them. As with public entries, fields a kind does not define are
 ignored, and a kind this version does not know is refused by
 :func:`validate` only if it is not a map (the node then ignores it).
 """
@@ -15,7 +18,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from protocol.errors import SchemaError
-from protocol.kinds import KIND_PATTERN, Field, check_fields, choice, integer, tags, text
+from protocol.kinds import (
+    KIND_PATTERN,
+    Field,
+    check_fields,
+    choice,
+    entry_id,
+    integer,
+    iso_date,
+    iso_datetime,
+    tags,
+    text,
+)
 
 PROJECT = "project"
 PROJECT_JOIN = "project-join"
@@ -25,6 +39,18 @@ COMMENT = "comment"
 IMAGE = "image"
 TAKEDOWN = "takedown"
 RECEIPT = "receipt"
+INTEREST = "interest"
+INTEREST_ANSWER = "interest-answer"
+RSVP = "rsvp"
+EVENT = "event"
+OBSERVATION = "observation"
+OBSERVATION_UNSHARE = "observation-unshare"
+
+PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
+INTEREST_ANSWERS = ("accepted", "declined")
+RSVP_ANSWERS = ("yes", "no", "maybe")
+#: Who a private event is for: the organiser's partner schools, or one project's members.
+EVENT_AUDIENCES = ("partners", "project")
 
 MEMBER_STATES = ("invited", "member", "left")
 IMAGE_TYPES = ("image/jpeg",)
@@ -68,6 +94,20 @@ def images(value: Any) -> str | None:
             return "each image is [hash, type]"
         if item[1] not in IMAGE_TYPES:
             return f"image type must be one of {', '.join(IMAGE_TYPES)}"
+    return None
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def sentences(value: Any) -> str | None:
+    """One to ten short texts, such as an observation's strengths or action points."""
+    if not isinstance(value, list) or len(value) > 10:
+        return "must be a list of at most 10 texts"
+    for item in value:
+        if text(1000)(item) is not None:
+            return "each item must be text of 1 to 1,000 characters"
     return None
 
 
@@ -121,6 +161,53 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("p", local_id, required=True),
         Field("target", local_id, required=True),
     ),
+    INTEREST: (
+        Field("id", local_id, required=True),
+        Field("entry", entry_id, required=True),
+        Field("title", text(200)),
+        Field("message", text(2_000), required=True),
+        Field("by", text(100)),
+    ),
+    INTEREST_ANSWER: (
+        Field("id", local_id, required=True),
+        Field("answer", choice(INTEREST_ANSWERS), required=True),
+        Field("message", text(2_000, min_len=0)),
+        Field("by", text(100)),
+        Field("from", iso_date),
+        Field("to", iso_date),
+    ),
+    RSVP: (
+        Field("event", entry_id, required=True),
+        Field("answer", choice(RSVP_ANSWERS), required=True),
+        Field("by", text(100)),
+        Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    EVENT: (
+        Field("id", digest, required=True),
+        Field("rev", integer(1, 2**53 - 1), required=True),
+        Field("audience", choice(EVENT_AUDIENCES), required=True),
+        Field("p", local_id),
+        Field("cancelled", boolean),
+        Field("title", text(200), required=True),
+        Field("start", iso_datetime, required=True),
+        Field("end", iso_datetime, required=True),
+        Field("tz", text(64)),
+        Field("where", text(500)),
+        Field("text", text(10_000, min_len=0)),
+        Field("capacity", integer(1, 100_000)),
+    ),
+    OBSERVATION: (
+        Field("id", local_id, required=True),
+        Field("observer", text(100), required=True),
+        Field("observed", text(100), required=True),
+        Field("focus", text(64), required=True),
+        Field("priority", text(500), required=True),
+        Field("day", iso_date, required=True),
+        Field("strengths", sentences, required=True),
+        Field("actions", sentences, required=True),
+        Field("follow_up", iso_date, required=True),
+    ),
+    OBSERVATION_UNSHARE: (Field("id", local_id, required=True),),
 }
 
 

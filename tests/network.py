@@ -85,3 +85,13 @@ def sparse_graph(count: int, degree: int, seed: int) -> set[tuple[int, int]]:
         a, b = rng.sample(range(count), 2)
         edges.add(tuple(sorted((a, b))))
     return edges  # type: ignore[return-value]
+
+
+async def introduced(nodes: list[LiveNode]) -> None:
+    """Wait until every node holds every other node's profile (names show, not ids)."""
+    profiles = [await live.profile_id() for live in nodes]
+
+    async def all_held() -> bool:
+        return all([await live.holds(p) for live in nodes for p in profiles])
+
+    await wait_for(all_held, what="every school's profile everywhere")

@@ -9,21 +9,30 @@ from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node import events
-from protocol import kinds
+from node.rsvps import counts
 
-_NOT_SENT_YET = (
-    "Your answer is kept on your node; it reaches the organiser once schoolmesh can send "
-    "private messages between two schools (being built), and until then nothing is sent: "
-    "tell the organiser yourself too."
+_SENT_TO_ORGANISER = (
+    "Your answer goes to the organising school only, as a private letter; answer again to "
+    "change it. The organiser sees each school's answer in `event show`."
 )
+
+
+def _audience(text: str) -> str:
+    """public, partners or project:ID, checked in full when the event is made."""
+    if text in ("public", "partners") or (text.startswith("project:") and len(text) > 8):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: choose public, partners, or project:ID (an id from `schoolmesh project list`)"
+    )
 
 
 def register(sub: Any) -> None:
     group = sub.add_parser(
         "event",
         help="shared training days, TeachMeets, pupil conferences and other events",
-        description="Events your school organises or is invited to. Events are public: "
-        "they reach partner schools and their partners, like offers.",
+        description="Events your school organises or is invited to. Public events reach "
+        "partner schools and their partners, like offers; an event can also be for your "
+        "partner schools only, or for one project's schools only.",
     )
     actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -31,16 +40,18 @@ def register(sub: Any) -> None:
         "create",
         parents=[data_option(), json_option()],
         help="publish a new event",
-        description="Publish a new event; it reaches partner schools and their partners. "
-        "Give times with their offset (2027-03-04T09:00+01:00), or without one and with "
-        "--tz.",
+        description="Make a new event. With --audience public (the default) it reaches "
+        "partner schools and their partners; with partners, only your partner schools; with "
+        "project:ID, only that project's schools (both sent as private letters). Give times "
+        "with their offset (2027-03-04T09:00+01:00), or without one and with --tz.",
     )
     _event_options(create, required=True)
     create.add_argument(
         "--audience",
-        choices=kinds.AUDIENCES,
+        type=_audience,
         default="public",
-        help="who may see it (only public for now)",
+        metavar="public|partners|project:ID",
+        help="who receives it (default public)",
     )
     create.set_defaults(handler=_create)
 
@@ -65,14 +76,25 @@ def register(sub: Any) -> None:
     listing.add_argument("--all", action="store_true", help="include past and cancelled events")
     listing.set_defaults(handler=_list)
 
+    show = actions.add_parser(
+        "show",
+        parents=[data_option(), json_option()],
+        help="one event in full, with the answers other schools sent",
+        description="Show one event in full. For your own events, each school's answer "
+        "(yes, no, maybe) and who answered.",
+    )
+    show.add_argument("id", metavar="ID", help="its id, or the first 8 or more characters")
+    show.set_defaults(handler=_show)
+
     rsvp = actions.add_parser(
         "rsvp",
         parents=[data_option()],
         help="answer yes, no or maybe to another school's event",
-        description="Record your school's answer to another school's event. " + _NOT_SENT_YET,
+        description="Answer another school's event for your school. " + _SENT_TO_ORGANISER,
     )
     rsvp.add_argument("id", metavar="ID", help="the event's id, or its first 8 or more characters")
     rsvp.add_argument("answer", choices=events.ANSWERS)
+    rsvp.add_argument("--by", metavar="STAFF", help="your name, shown to the organiser")
     rsvp.set_defaults(handler=_rsvp)
 
     ics = actions.add_parser(
@@ -129,24 +151,24 @@ def _fields(args: argparse.Namespace, tz: str | None) -> dict[str, Any]:
 
 
 async def _create(args: argparse.Namespace) -> None:
-    content = {**_fields(args, args.tz), "audience": args.audience}
     async with await open_node(args) as node:
-        entry = await events.create(node, content)
+        made = await events.create_for(node, _fields(args, args.tz), args.audience)
     if args.json:
-        print_json({"id": str(entry.id)})
+        print_json({"id": str(made)})
     else:
-        print(f"Created event {entry.id}")
+        print(f"Created event {made}")
 
 
 async def _update(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         current = await events.find(node, args.id)
         changes = _fields(args, args.tz or current.tz)
-        entry = await events.update(node, args.id, changes)
+        changed = await events.change(node, args.id, changes)
+    version = changed.versions[-1]
     if args.json:
-        print_json({"id": str(current.id), "version": str(entry.id)})
+        print_json({"id": str(current.id), "version": str(version)})
     else:
-        print(f"Updated event {current.id} (version {entry.id})")
+        print(f"Updated event {current.id} (version {version})")
 
 
 async def _list(args: argparse.Namespace) -> None:
@@ -160,17 +182,49 @@ async def _list(args: argparse.Namespace) -> None:
     for event in found:
         title = "(cancelled)" if event.cancelled else event.content.get("title", "")
         answer = f"  you said: {event.answer}" if event.answer else ""
+        if event.answers:
+            answer += "  answers: " + ", ".join(
+                f"{n} {a}" for a, n in counts(event.answers).items()
+            )
         print(
             f"{str(event.id)[:12]}  {event.start[:16].replace('T', ' ')}  {title}"
             f"  ({event.school}, {event.country}){answer}"
         )
 
 
+async def _show(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        event = await events.find(node, args.id)
+        mine = event.author == node.node_id
+    if args.json:
+        print_json(event.as_json())
+        return
+    content = event.content
+    print(f"{'(cancelled) ' if event.cancelled else ''}{content.get('title', '')}")
+    print(f"  id:        {event.id}")
+    print(f"  organiser: {event.school} ({event.country})")
+    print(f"  when:      {event.start} to {event.end}" + (f" ({event.tz})" if event.tz else ""))
+    for name in ("where", "capacity", "text"):
+        if content.get(name) is not None:
+            print(f"  {name + ':':<10} {content[name]}")
+    print(f"  audience:  {content.get('audience', 'public')}")
+    if event.answer:
+        print(
+            f"  you said:  {event.answer}"
+            + (f" ({event.answered_by})" if event.answered_by else "")
+        )
+    if mine:
+        total = counts(event.answers)
+        print("  answers:   " + ", ".join(f"{n} {a}" for a, n in total.items()))
+        for answer in event.answers:
+            by = f" ({answer.by})" if answer.by else ""
+            print(f"    {answer.answer:<5}  {answer.school}{by}")
+
+
 async def _rsvp(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        event = await events.rsvp(node, args.id, args.answer)
-    print(f"Recorded '{args.answer}' for {event.content.get('title', event.id)}.")
-    print(_NOT_SENT_YET)
+        event = await events.rsvp(node, args.id, args.answer, by=args.by)
+    print(f"Sent '{args.answer}' to {event.school} for {event.content.get('title', event.id)}.")
 
 
 async def _ics(args: argparse.Namespace) -> None:

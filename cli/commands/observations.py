@@ -10,10 +10,13 @@ from cli.commands.common import data_option, json_option, open_node, print_json
 from node import observations
 from node.observations import Observation
 from protocol.errors import UserInputError
+from protocol.keys import NodeId
 
 _OWNER = (
     "An observation belongs to the colleague who was observed: they decide whether it is "
-    "shared. It stays in this school's database and is never sent to another school."
+    "shared. It stays in this school's database, unless they share it with one partner "
+    "school (an observer from there): then that school alone receives a copy, which it "
+    "deletes if they take it back."
 )
 
 
@@ -114,10 +117,15 @@ def register(sub: Any) -> None:
         parents=[data_option()],
         help="share an observation, or keep it private again (--off)",
         description="Record the observed colleague's choice to share an observation, or with "
-        "--off to keep it between the two colleagues again. " + _OWNER,
+        "--off to keep it between the two colleagues again. With --to, send it to that one "
+        "partner school as a private letter; --off then asks that school to delete its "
+        "copy. " + _OWNER,
     )
     share.add_argument("id", type=int, metavar="ID")
     share.add_argument("--off", action="store_true", help="keep it private again")
+    share.add_argument(
+        "--to", metavar="NODE_ID", help="a partner school to send it to (`schoolmesh partner list`)"
+    )
     share.set_defaults(handler=_share)
 
 
@@ -160,6 +168,10 @@ async def _list(args: argparse.Namespace) -> None:
         print("No observations yet.")
     for o in found:
         sharing = "shared" if o.shared else "private"
+        if o.origin is not None:
+            sharing = f"shared by {o.school}"
+        elif o.shared_with is not None:
+            sharing = f"shared with {o.school}"
         print(
             f"{o.id:>4}  {o.day.isoformat()}  {o.observer} observed {o.observed}: {o.focus}"
             f"  (follow up {o.follow_up.isoformat()}, {sharing})"
@@ -176,7 +188,11 @@ def _print(o: Observation) -> None:
     for action in o.actions:
         print(f"  - {action}")
     print(f"Follow up on {o.follow_up.isoformat()}")
-    print(f"{'Shared' if o.shared else 'Private'} (the choice of {o.observed})")
+    if o.origin is not None:
+        print(f"Shared with your school by {o.school} (the choice of {o.observed})")
+    else:
+        where = f" with {o.school}" if o.shared_with else ""
+        print(f"{'Shared' if o.shared else 'Private'}{where} (the choice of {o.observed})")
 
 
 async def _show(args: argparse.Namespace) -> None:
@@ -211,7 +227,9 @@ async def _due(args: argparse.Namespace) -> None:
 
 
 async def _share(args: argparse.Namespace) -> None:
+    to = None if args.to is None else NodeId.parse(args.to)
     async with await open_node(args) as node:
-        changed = await observations.share(node, args.id, not args.off)
+        changed = await observations.share(node, args.id, not args.off, to=to)
     state = "shared" if changed.shared else "private"
-    print(f"Observation {changed.id} is now {state}.")
+    where = f" with {changed.school}" if changed.shared_with else ""
+    print(f"Observation {changed.id} is now {state}{where}.")

@@ -74,5 +74,29 @@ def test_create_refuses_unclear_times(node: Path, flags: tuple[str, ...], expect
     assert expected in error(result, 2)
 
 
-def test_rsvp_help_says_the_answer_is_not_sent_yet() -> None:
-    assert "nothing is sent" in " ".join(ok("event", "rsvp", "--help").split())
+def test_rsvp_help_says_the_answer_goes_to_the_organiser_only() -> None:
+    assert "organising school only" in " ".join(ok("event", "rsvp", "--help").split())
+
+
+def test_audience_and_show(node: Path) -> None:
+    data = ["--data", str(node)]
+    times = ("--start", "2030-10-21T09:00Z", "--end", "2030-10-21T10:00Z")
+    bad = cli("event", "create", *data, "--title", "T", *times, "--audience", "everyone")
+    assert bad.returncode == 2
+    assert "choose public, partners, or project:ID" in bad.stderr
+    lonely = cli("event", "create", *data, "--title", "T", *times, "--audience", "partners")
+    assert "no partners yet" in error(lonely, 2)
+    unknown = cli("event", "create", *data, "--title", "T", *times, "--audience", "project:abcdef")
+    assert "project list" in error(unknown, 1)
+    made = ok_json("event", "create", *data, "--title", "Moderation day", *times)
+    assert isinstance(made, dict)
+    shown = ok_json("event", "show", made["id"][:10], *data)
+    assert isinstance(shown, dict)
+    assert (shown["audience"], shown["counts"], shown["answers"]) == (
+        "public",
+        {"yes": 0, "no": 0, "maybe": 0},
+        [],
+    )
+    printed = ok("event", "show", made["id"][:10], *data)
+    assert "Moderation day" in printed
+    assert "answers:   0 yes, 0 no, 0 maybe" in printed

@@ -78,6 +78,10 @@ A, B, C, D = (KEYS[name].node_id for name in "ABCD")
 PROJECT = "5c1f0a3e9b7d4e2f8a6c0b1d3e5f7a9b"
 POST_ID = "e2b8c4a6d0f14e3a9c7b5d1f0a2c4e6b"
 COMMENT_ID = "7a9e3c1b5d0f4a2c8e6b0d2f4a6c8e0a"
+#: Ids of an interest and a shared observation, and an entry (or event) id they name.
+INTEREST_ID = "3d5f7a9b1c3e5a7c9e1b3d5f7a9c1e3b"
+OBSERVATION_ID = "9b7d5f3a1e9c7a5e3c1a9f7d5b3e1c9a"
+HASH_OF_OFFER = hashlib.blake2b(b"an offer from A", digest_size=32).digest()
 #: A tiny stand-in for a JPEG file: SOI, a JFIF APP0 segment, EOI.
 IMAGE_DATA = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
@@ -369,6 +373,101 @@ def _valid_specs() -> list[ValidSpec]:
             {"p": PROJECT, "question": "Which river shall we study next?", "options": 3},
             NOW_MS - 600_000,
             NOW_MS - 599_000,
+        ),
+        ValidSpec(
+            "interest",
+            "D tells A it is interested in A's offer (an entry id): D's first letter to A, "
+            "to A alone.",
+            KEY_D,
+            {A: 1},
+            "interest",
+            {
+                "id": INTEREST_ID,
+                "entry": HASH_OF_OFFER,
+                "title": "Shadow our deputy head in March",
+                "message": "Our deputy could come on the Tuesday.",
+                "by": "Mme Durand",
+            },
+            NOW_MS - 500_000,
+            NOW_MS - 499_000,
+        ),
+        ValidSpec(
+            "interest-answer",
+            "A accepts D's interest, with the offer's dates: A's first letter to D.",
+            KEY_A,
+            {D: 1},
+            "interest-answer",
+            {
+                "id": INTEREST_ID,
+                "answer": "accepted",
+                "message": "Welcome! Ask for reception.",
+                "by": "Mr Hughes",
+                "from": "2027-03-08",
+                "to": "2027-03-19",
+            },
+            NOW_MS - 400_000,
+            NOW_MS - 399_000,
+        ),
+        ValidSpec(
+            "rsvp",
+            "B answers yes to A's event (the event's id): B's third letter to A.",
+            KEY_B,
+            {A: 3},
+            "rsvp",
+            {"event": HASH_OF_OFFER, "answer": "yes", "by": "M. Petit", "at": NOW_MS - 300_000},
+            NOW_MS - 300_000,
+            NOW_MS - 299_000,
+        ),
+        ValidSpec(
+            "event-for-partners",
+            "A sends its partners B and C an event for partners only (revision 1).",
+            KEY_A,
+            {B: 6, C: 5},
+            "event",
+            {
+                "id": HASH_OF_OFFER,
+                "rev": 1,
+                "audience": "partners",
+                "cancelled": False,
+                "title": "Moderation day: Year 6 writing",
+                "start": "2027-03-04T09:00+00:00",
+                "end": "2027-03-04T15:30+00:00",
+                "tz": "Europe/London",
+                "where": "Oakfield Primary",
+                "capacity": 12,
+            },
+            NOW_MS - 250_000,
+            NOW_MS - 249_000,
+        ),
+        ValidSpec(
+            "observation",
+            "C shares a peer observation with A, whose colleague observed: C's third letter to A.",
+            KEY_C,
+            {A: 3},
+            "observation",
+            {
+                "id": OBSERVATION_ID,
+                "observer": "Mr Hughes",
+                "observed": "Sra. García",
+                "focus": "questioning",
+                "priority": "SDP 2: oracy",
+                "day": "2027-01-20",
+                "strengths": ["Generous wait time"],
+                "actions": ["Try think-pair-share before cold calling"],
+                "follow_up": "2027-03-03",
+            },
+            NOW_MS - 200_000,
+            NOW_MS - 199_000,
+        ),
+        ValidSpec(
+            "observation-unshare",
+            "C takes the observation back: A deletes its copy (C's fourth letter to A).",
+            KEY_C,
+            {A: 4},
+            "observation-unshare",
+            {"id": OBSERVATION_ID},
+            NOW_MS - 100_000,
+            NOW_MS - 99_000,
         ),
     ]
 

@@ -1,0 +1,426 @@
+"""Interest in another school's offer or request, its answer, and the arrangement.
+
+An interest is a restricted letter to the posting school only: no other school,
+partner or relay, can read what one school says to another about working
+together. The posting school accepts or declines it; the answer travels back
+the same way. An accepted interest is an *arrangement* that both schools see:
+the entry's dates and a contact at each school.
+
+Both ends keep the interest in the ``interests`` table, one row per interest,
+under the id the sending school chose; a letter that does not come from the
+school the interest names is refused (the mail room logs it), and a repeated
+one changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from node.mail import Mailroom
+from node.partners import PeerBook
+from node.store import Store
+from protocol import kinds, letters
+from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.sealed import Letter
+
+#: An interest may be named by the first characters of its id, as projects are.
+MIN_PREFIX = 6
+MAX_MESSAGE = 2_000
+STATES = ("open", "accepted", "declined")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_COLUMNS = (
+    "id, entry, sender, poster, title, message, sender_by, state, answer, poster_by, "
+    "starts, ends, sent_at, answered_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Who to talk to at one school of an arrangement."""
+
+    school_id: NodeId
+    school: str
+    staff: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"school_id": str(self.school_id), "school": self.school, "staff": self.staff}
+
+
+@dataclass(frozen=True, slots=True)
+class Arrangement:
+    """An accepted interest: what both schools agreed to do, when, and with whom."""
+
+    entry: EntryId
+    title: str
+    starts: str | None  # the entry's first and last dates, YYYY-MM-DD, if it gave them
+    ends: str | None
+    interested: Contact  # the school that sent the interest
+    posting: Contact  # the school that posted the offer or request
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "entry": str(self.entry),
+            "title": self.title,
+            "from": self.starts,
+            "to": self.ends,
+            "interested": self.interested.as_json(),
+            "posting": self.posting.as_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Interest:
+    """One interest as this school sees it, sent or received."""
+
+    id: str
+    direction: Literal["sent", "received"]
+    entry: EntryId
+    title: str
+    school_id: NodeId  # the other school
+    school: str
+    partner: bool  # the other school is our partner, so letters go straight to it
+    message: str
+    by: str | None  # the interested school's contact
+    state: str  # open, accepted or declined
+    answer: str | None  # the posting school's message with its answer
+    answered_by: str | None
+    sent_at: int  # milliseconds since 1970
+    answered_at: int | None
+    arrangement: Arrangement | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "direction": self.direction,
+            "entry": str(self.entry),
+            "title": self.title,
+            "school_id": str(self.school_id),
+            "school": self.school,
+            "partner": self.partner,
+            "message": self.message,
+            "by": self.by,
+            "state": self.state,
+            "answer": self.answer,
+            "answered_by": self.answered_by,
+            "sent_at": iso_ms(self.sent_at),
+            "answered_at": None if self.answered_at is None else iso_ms(self.answered_at),
+            "arrangement": None if self.arrangement is None else self.arrangement.as_json(),
+        }
+
+
+def iso_ms(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def clean_message(value: str, flag: str = "--message", *, required: bool = True) -> str:
+    """A message as letters carry it: trimmed, 1 to 2,000 characters, no control characters."""
+    message = value.strip()
+    if required and not message:
+        raise UserInputError(f"{flag}: write a short message to the other school")
+    if len(message) > MAX_MESSAGE:
+        raise UserInputError(f"{flag}: keep it to {MAX_MESSAGE:,} characters ({len(message):,})")
+    if _CONTROL.search(message):
+        raise UserInputError(f"{flag}: remove the control characters (tabs and new lines are fine)")
+    return message
+
+
+def clean_name(value: str | None, flag: str = "--by") -> str | None:
+    """A member of staff's name as a contact, or None when not given."""
+    if value is None:
+        return None
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= 100 or _CONTROL.search(name):
+        raise UserInputError(f"{flag}: give the name of a member of staff, up to 100 characters")
+    return name
+
+
+def expired(content: dict[str, Any], today: date) -> bool:
+    """Past its closing date, or its last date: no longer open to answers."""
+    last = content.get("closes") or content.get("to")
+    return isinstance(last, str) and last < today.isoformat()
+
+
+class Interests:
+    """Interests this school sent and received; ``node.interests``."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+        self.store = store
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False  # nothing here erases content
+
+    # -- what staff do -----------------------------------------------------------------
+
+    async def send(self, entry_text: str, message: str, *, by: str | None, now: int) -> Interest:
+        """Tell the school that posted an offer or request that we are interested.
+
+        The letter goes to that school only. Refused for our own entries, and for
+        withdrawn or expired ones (nobody would answer).
+        """
+        message, by = clean_message(message), clean_name(by)
+        entry = await self.store.get(await self.store.resolve(entry_text))
+        if entry is None or entry.kind not in (kinds.OFFER, kinds.REQUEST):
+            raise NotFoundError(
+                f"{entry_text} is not an offer or request: find one with `schoolmesh search` "
+                "or `schoolmesh match`, and give its id"
+            )
+        if entry.author == self.me:
+            raise UserInputError(
+                f"that {entry.kind} is your own school's: send interest in other schools' "
+                "offers and requests"
+            )
+        if entry.content is None:
+            raise UserInputError(
+                f"that {entry.kind} was withdrawn by its school: look for another with "
+                "`schoolmesh search`"
+            )
+        if expired(entry.content, _day(now)):
+            raise UserInputError(
+                f"that {entry.kind} has closed (its closing or last date has passed): look "
+                "for another with `schoolmesh search`"
+            )
+        earlier = await self.store.fetch_one(
+            "SELECT id FROM interests WHERE entry = ? AND sender = ? AND state = 'open'",
+            (bytes(entry.id), bytes(self.me)),
+        )
+        if earlier is not None:
+            raise UserInputError(
+                f"you already sent interest in that {entry.kind} ({earlier[0][:8]}), still "
+                "unanswered: see `schoolmesh interest list`"
+            )
+        iid = os.urandom(16).hex()
+        title = str(entry.content.get("title", ""))
+        content: dict[str, Any] = {
+            "id": iid,
+            "entry": bytes(entry.id),
+            "title": title,
+            "message": message,
+        }
+        if by is not None:
+            content["by"] = by
+        async with self.store.write():
+            letter = await self.mail.send_in_transaction(
+                letters.INTEREST, content, [entry.author], about=iid, now=now
+            )
+            await self.store.execute(
+                f"INSERT INTO interests ({_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, ?, ?, ?, NULL)",
+                (
+                    iid,
+                    bytes(entry.id),
+                    bytes(self.me),
+                    bytes(entry.author),
+                    title,
+                    message,
+                    by,
+                    entry.content.get("from"),
+                    entry.content.get("to"),
+                    letter.timestamp,
+                ),
+            )
+        return await self.get(iid)
+
+    async def accept(
+        self, text: str, *, message: str = "", by: str | None = None, now: int
+    ) -> Interest:
+        """Accept an interest in one of our entries: it becomes an arrangement at both ends."""
+        return await self._answer(text, "accepted", message, by, now)
+
+    async def decline(
+        self, text: str, *, message: str = "", by: str | None = None, now: int
+    ) -> Interest:
+        """Decline an interest in one of our entries; the other school is told."""
+        return await self._answer(text, "declined", message, by, now)
+
+    async def _answer(
+        self, text: str, answer: str, message: str, by: str | None, now: int
+    ) -> Interest:
+        message, by = clean_message(message, required=False), clean_name(by)
+        interest = await self.get(text)
+        if interest.direction != "received":
+            raise NotAllowedError(
+                "your school sent that interest: only the school that posted the offer or "
+                "request can accept or decline it"
+            )
+        if interest.state != "open":
+            raise UserInputError(f"that interest was already {interest.state}")
+        content: dict[str, Any] = {"id": interest.id, "answer": answer}
+        if message:
+            content["message"] = message
+        if by is not None:
+            content["by"] = by
+        row = await self.store.fetch_one(
+            "SELECT starts, ends FROM interests WHERE id = ?", (interest.id,)
+        )
+        for name, value in zip(("from", "to"), row, strict=True):
+            if value is not None:
+                content[name] = value
+        async with self.store.write():
+            letter = await self.mail.send_in_transaction(
+                letters.INTEREST_ANSWER, content, [interest.school_id], about=interest.id, now=now
+            )
+            await self.store.execute(
+                "UPDATE interests SET state = ?, answer = ?, poster_by = ?, answered_at = ? "
+                "WHERE id = ?",
+                (answer, message or None, by, letter.timestamp, interest.id),
+            )
+        return await self.get(interest.id)
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def get(self, text: str) -> Interest:
+        """The interest whose id is ``text``, or starts with it (6 characters or more)."""
+        wanted = text.strip().lower()
+        rows = await self.store.fetch_all(
+            f"SELECT {_COLUMNS} FROM interests "
+            "WHERE id = ? OR (length(?) >= ? AND id LIKE ? || '%') LIMIT 2",
+            (wanted, wanted, MIN_PREFIX, wanted),
+        )
+        if not rows:
+            raise NotFoundError(
+                f"no interest {text!r} at this school: see `schoolmesh interest list`"
+            )
+        if len(rows) > 1:
+            raise UserInputError(
+                f"more than one interest starts with {text!r}: give more characters"
+            )
+        return (await self._views(rows[:1]))[0]
+
+    async def all(self) -> list[Interest]:
+        """Every interest sent or received, newest first."""
+        rows = await self.store.fetch_all(
+            f"SELECT {_COLUMNS} FROM interests ORDER BY sent_at DESC, id"
+        )
+        return await self._views(rows)
+
+    async def _views(self, rows: list[Any]) -> list[Interest]:
+        schools = await self.store.schools(
+            {NodeId(r[2]) for r in rows} | {NodeId(r[3]) for r in rows}
+        )
+        book = PeerBook(self.store)
+        found: list[Interest] = []
+        for row in rows:
+            iid, entry, sender, poster, title, message, sender_by = row[:7]
+            state, answer, poster_by, starts, ends, sent_at, answered_at = row[7:]
+            sent = NodeId(sender) == self.me
+            other = NodeId(poster if sent else sender)
+            partner = await book.get(other)
+
+            def contact(school: bytes, staff: str | None) -> Contact:
+                name = schools.get(NodeId(school), ("unknown school", ""))[0]
+                return Contact(NodeId(school), name, staff)
+
+            arrangement = None
+            if state == "accepted":
+                arrangement = Arrangement(
+                    EntryId(entry),
+                    title,
+                    starts,
+                    ends,
+                    contact(sender, sender_by),
+                    contact(poster, poster_by),
+                )
+            found.append(
+                Interest(
+                    id=iid,
+                    direction="sent" if sent else "received",
+                    entry=EntryId(entry),
+                    title=title,
+                    school_id=other,
+                    school=schools.get(other, ("unknown school", ""))[0],
+                    partner=partner is not None and partner.state == "partner",
+                    message=message,
+                    by=sender_by,
+                    state=state,
+                    answer=answer,
+                    answered_by=poster_by,
+                    sent_at=int(sent_at),
+                    answered_at=None if answered_at is None else int(answered_at),
+                    arrangement=arrangement,
+                )
+            )
+        return found
+
+    # -- letters from other schools ------------------------------------------------------
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """Act on an interest or an answer (inside the mail room's transaction)."""
+        if letter.recipients != (self.me,):
+            # Only the two schools may read it: a copy to others breaks that promise.
+            raise SealedError(f"a {letter.kind} letter also sent to other schools", code="refused")
+        if letter.kind == letters.INTEREST:
+            await self._on_interest(letter)
+        elif letter.kind == letters.INTEREST_ANSWER:
+            await self._on_answer(letter)
+
+    async def _on_interest(self, letter: Letter) -> None:
+        content = letter.content
+        entry = await self.store.get(EntryId(content["entry"]))
+        if (
+            entry is None
+            or entry.author != self.me
+            or entry.kind not in (kinds.OFFER, kinds.REQUEST)
+        ):
+            raise SealedError("an interest in an entry that is not one of ours", code="refused")
+        row = await self.store.fetch_one(
+            "SELECT sender FROM interests WHERE id = ?", (content["id"],)
+        )
+        if row is not None:
+            if NodeId(row[0]) != letter.author:
+                raise SealedError("an interest reusing another interest's id", code="refused")
+            return  # the same interest again
+        held = entry.content or {}
+        await self.store.execute(
+            f"INSERT INTO interests ({_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, ?, ?, ?, NULL)",
+            (
+                content["id"],
+                bytes(entry.id),
+                bytes(letter.author),
+                bytes(self.me),
+                held.get("title") or content.get("title") or "(withdrawn)",
+                content["message"],
+                content.get("by"),
+                held.get("from"),
+                held.get("to"),
+                letter.timestamp,
+            ),
+        )
+
+    async def _on_answer(self, letter: Letter) -> None:
+        content = letter.content
+        row = await self.store.fetch_one(
+            "SELECT sender, poster, state FROM interests WHERE id = ?", (content["id"],)
+        )
+        if row is None or NodeId(row[0]) != self.me or NodeId(row[1]) != letter.author:
+            raise SealedError(
+                "an answer to an interest this school did not send to that school",
+                code="refused",
+            )
+        if row[2] == content["answer"]:
+            return  # the same answer again
+        if row[2] != "open":
+            raise SealedError(f"an answer to an interest already {row[2]}", code="refused")
+        await self.store.execute(
+            "UPDATE interests SET state = ?, answer = ?, poster_by = ?, answered_at = ?, "
+            "starts = COALESCE(?, starts), ends = COALESCE(?, ends) WHERE id = ?",
+            (
+                content["answer"],
+                content.get("message") or None,
+                content.get("by"),
+                letter.timestamp,
+                content.get("from"),
+                content.get("to"),
+                content["id"],
+            ),
+        )
+
+
+def _day(now: int) -> date:
+    return datetime.fromtimestamp(now / 1000, UTC).date()

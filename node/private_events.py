@@ -1,0 +1,216 @@
+"""Events for partner schools only, or for one project's members only, sent as letters.
+
+A public event is an entry that every node relays; these are not. The organiser
+seals each version to the schools of its audience, fixed when the event is made
+(its partners then, or the project's members then), with a revision number, so a
+late or repeated letter never undoes a newer change. Cancelling sends a last
+revision that keeps only the times, as a withdrawn public event does
+(node/events.py lists both kinds together).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from node.mail import Mailroom
+from node.partners import PeerBook
+from node.projects import Projects
+from node.store import Store
+from protocol import letters
+from protocol.errors import NotFoundError, SchemaError, SealedError, UserInputError
+from protocol.keys import NodeId, NodeKey
+from protocol.sealed import Letter
+
+#: The fields of an event that a cancellation keeps, so calendars can cancel the right one.
+TIMES = ("start", "end", "tz")
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateEvent:
+    id: bytes
+    author: NodeId
+    audience: str  # "partners", or "project:ID"
+    rev: int
+    content: dict[str, Any]
+    cancelled: bool
+    created_at: int
+    updated_at: int
+
+
+class PrivateEvents:
+    """Events for partners or a project; ``node.private_events``."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, projects: Projects) -> None:
+        self.store = store
+        self.me = key.node_id
+        self.mail = mail
+        self.projects = projects
+        self.needs_checkpoint = False
+
+    async def create(self, content: dict[str, Any], audience: str, now: int) -> PrivateEvent:
+        """Send a new event to the schools of ``audience``: ``partners`` or ``project:ID``."""
+        kind, _, project_text = audience.partition(":")
+        project: str | None = None
+        if kind == "partners" and not project_text:
+            recipients = [
+                p.node_id for p in await PeerBook(self.store).list() if p.state == "partner"
+            ]
+            if not recipients:
+                raise UserInputError(
+                    "--audience partners: this school has no partners yet: make one with "
+                    "`schoolmesh invite create`, or use --audience public"
+                )
+        elif kind == "project" and project_text:
+            found = await self.projects.get(project_text)
+            if found.standing != "member":
+                raise UserInputError(f"--audience {audience}: this school is not in that project")
+            project = found.id
+            recipients = [n for n in found.member_ids("member", "invited") if n != self.me]
+            if not recipients:
+                raise UserInputError(
+                    f"--audience {audience}: no other school is in that project yet: invite "
+                    "one with `schoolmesh project invite`"
+                )
+        else:
+            raise UserInputError(
+                f"--audience {audience!r}: choose public, partners, or project:ID with the id "
+                "shown by `schoolmesh project list`"
+            )
+        eid = os.urandom(32)
+        body = {**content, "audience": kind}
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO private_events (id, author, audience, project, rev, content, "
+                "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                (
+                    eid,
+                    bytes(self.me),
+                    kind,
+                    project,
+                    json.dumps(body),
+                    json.dumps([str(r) for r in recipients]),
+                    now,
+                    now,
+                ),
+            )
+            await self._send(eid, now)
+        return await self.get(eid)
+
+    async def update(self, eid: bytes, changes: dict[str, Any], now: int) -> PrivateEvent:
+        """A new revision of one of our private events, to the same schools."""
+        event = await self.get(eid)
+        content = {**event.content, **changes}
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE private_events SET rev = rev + 1, content = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(content), now, eid),
+            )
+            await self._send(eid, now)
+        return await self.get(eid)
+
+    async def cancel(self, eid: bytes, now: int) -> PrivateEvent:
+        """Cancel one of our private events: its words are dropped, its times kept."""
+        event = await self.get(eid)
+        kept = {k: v for k, v in event.content.items() if k in (*TIMES, "audience")}
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE private_events SET rev = rev + 1, content = ?, cancelled = 1, "
+                "updated_at = ? WHERE id = ?",
+                (json.dumps(kept), now, eid),
+            )
+            await self._send(eid, now)
+        return await self.get(eid)
+
+    async def _send(self, eid: bytes, now: int) -> None:
+        event = await self.get(eid)
+        row = await self.store.fetch_one(
+            "SELECT project, recipients FROM private_events WHERE id = ?", (eid,)
+        )
+        content: dict[str, Any] = {
+            "id": eid,
+            "rev": event.rev,
+            "audience": event.content["audience"],
+            "cancelled": event.cancelled,
+            "title": event.content.get("title", "(cancelled)"),
+            **{k: v for k, v in event.content.items() if k not in ("audience", "title")},
+        }
+        if row[0] is not None:
+            content["p"] = row[0]
+        try:
+            letters.validate(letters.EVENT, content)
+        except SchemaError as exc:
+            raise UserInputError(f"{exc}: check the event's details") from exc
+        recipients = [NodeId.parse(text) for text in json.loads(row[1])]
+        await self.mail.send_in_transaction(
+            letters.EVENT, content, recipients, about=eid.hex(), now=now
+        )
+
+    async def get(self, eid: bytes) -> PrivateEvent:
+        row = await self.store.fetch_one(
+            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+            "updated_at FROM private_events WHERE id = ?",
+            (eid,),
+        )
+        if row is None:
+            raise NotFoundError("no such event: see `schoolmesh event list`")
+        return _event(row)
+
+    async def all(self) -> list[PrivateEvent]:
+        rows = await self.store.fetch_all(
+            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+            "updated_at FROM private_events"
+        )
+        return [_event(row) for row in rows]
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """A private event, or a new revision of one (inside the mail room's transaction)."""
+        content = dict(letter.content)
+        eid = content.pop("id")
+        row = await self.store.fetch_one(
+            "SELECT author, rev FROM private_events WHERE id = ?", (eid,)
+        )
+        if row is not None and NodeId(row[0]) != letter.author:
+            raise SealedError("an event letter changing another school's event", code="refused")
+        if row is not None and content["rev"] <= row[1]:
+            return  # a repeat, or older than what we hold
+        rev, cancelled, project = (
+            content.pop("rev"),
+            content.pop("cancelled", False),
+            content.pop("p", None),
+        )
+        if cancelled:
+            content = {k: v for k, v in content.items() if k in (*TIMES, "audience")}
+        await self.store.execute(
+            "INSERT INTO private_events (id, author, audience, project, rev, content, cancelled, "
+            "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, content = excluded.content, "
+            "cancelled = excluded.cancelled, updated_at = excluded.updated_at",
+            (
+                eid,
+                bytes(letter.author),
+                content["audience"],
+                project,
+                rev,
+                json.dumps(content),
+                int(bool(cancelled)),
+                letter.timestamp,
+                letter.timestamp,
+            ),
+        )
+
+
+def _event(row: Any) -> PrivateEvent:
+    eid, author, audience, project, rev, content, cancelled, created, updated = row
+    return PrivateEvent(
+        bytes(eid),
+        NodeId(author),
+        f"project:{project}" if audience == "project" and project else audience,
+        int(rev),
+        json.loads(content),
+        bool(cancelled),
+        int(created),
+        int(updated),
+    )

@@ -1,0 +1,171 @@
+"""Answers to events, and events for partners or a project only: letters on real nodes.
+
+Oakfield organises. The Lycée and Colegio are its partners; Gesamtschule is a
+partner of the Lycée only, so public entries reach it but letters never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from node import events
+from node.clock import now_ms
+from protocol.errors import UserInputError
+from tests.network import LiveNode, introduced, partner, wait_for
+
+TODAY = date(2027, 1, 1)
+TEACHMEET = {
+    "title": "TeachMeet: oracy across phases",
+    "start": "2027-03-04T16:00+00:00",
+    "end": "2027-03-04T18:00+00:00",
+    "tz": "Europe/London",
+}
+SECRET_PLACE = "Room 7731, Wexcombe annexe"
+
+
+def files_contain(folder: Path, needle: bytes) -> list[str]:
+    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.fixture
+async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+    nodes = {
+        name: await LiveNode.start(tmp_path / name, school, country=cc)
+        for name, school, cc in (
+            ("oak", "Oakfield Primary", "GB"),
+            ("lycee", "Lycée Jean Moulin", "FR"),
+            ("colegio", "Colegio San Marcos", "ES"),
+            ("gesamt", "Gesamtschule Nord", "DE"),
+        )
+    }
+    await partner(nodes["oak"], nodes["lycee"])
+    await partner(nodes["oak"], nodes["colegio"])
+    await partner(nodes["lycee"], nodes["gesamt"])
+    try:
+        await introduced(list(nodes.values()))
+        yield nodes
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def known(live: LiveNode, event_id: str) -> bool:
+    return any(str(e.id) == event_id for e in await events.every(live.node))
+
+
+async def test_answers_reach_the_organiser_only_with_who_answered(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, colegio, gesamt = (schools[n] for n in ("oak", "lycee", "colegio", "gesamt"))
+    made = await events.create(oak.node, {**TEACHMEET, "audience": "public"})
+
+    async def everywhere() -> bool:
+        return all([await live.holds(made.id) for live in (lycee, colegio, gesamt)])
+
+    await wait_for(everywhere, what="the event everywhere")
+    await events.rsvp(lycee.node, str(made.id), "yes", by="Mme Durand", today=TODAY)
+    await events.rsvp(gesamt.node, str(made.id), "maybe", today=TODAY)
+    await events.rsvp(lycee.node, str(made.id), "no", by="M. Petit", today=TODAY)  # changed
+
+    async def answered() -> bool:
+        event = await events.find(oak.node, str(made.id))
+        return {a.school: a.answer for a in event.answers} == {
+            "Lycée Jean Moulin": "no",
+            "Gesamtschule Nord": "maybe",
+        }
+
+    # Gesamtschule is not Oakfield's partner: its answer waits (sealed) until they
+    # are partners, then arrives.
+    await wait_for(lambda: _has_answers(oak, 1), what="the Lycée's answer")
+    await partner(oak, gesamt)
+    await wait_for(answered, what="both answers at Oakfield")
+    shown = (await events.find(oak.node, str(made.id))).as_json()
+    assert shown["counts"] == {"yes": 0, "no": 1, "maybe": 1}
+    lycee_answer = next(a for a in shown["answers"] if a["school"] == "Lycée Jean Moulin")
+    assert lycee_answer["by"] == "M. Petit"
+    at_lycee = (await events.find(lycee.node, str(made.id))).as_json()
+    assert (at_lycee["rsvp"], at_lycee["rsvp_by"], at_lycee["answers"]) == ("no", "M. Petit", [])
+    assert files_contain(colegio.node.data.path, b"M. Petit") == []
+
+
+async def _has_answers(live: LiveNode, count: int) -> bool:
+    return len(await live.node.rsvps.all_answers()) >= count
+
+
+async def test_a_partners_event_reaches_partners_only_and_can_be_changed_and_cancelled(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, colegio, gesamt = (schools[n] for n in ("oak", "lycee", "colegio", "gesamt"))
+    made = str(await events.create_for(oak.node, {**TEACHMEET, "where": SECRET_PLACE}, "partners"))
+
+    async def at_partners() -> bool:
+        return await known(lycee, made) and await known(colegio, made)
+
+    await wait_for(at_partners, what="the event at partners")
+    seen = await events.find(lycee.node, made[:10])
+    assert (seen.school, seen.content["where"], seen.as_json()["audience"]) == (
+        "Oakfield Primary",
+        SECRET_PLACE,
+        "partners",
+    )
+    await events.rsvp(colegio.node, made[:10], "yes", today=TODAY)
+    await wait_for(lambda: _has_answers(oak, 1), what="Colegio's answer")
+
+    await events.change(oak.node, made, {"start": "2027-03-04T16:30+00:00"})
+
+    async def moved() -> bool:
+        return (await events.find(lycee.node, made)).start == "2027-03-04T16:30+00:00"
+
+    await wait_for(moved, what="the change at the Lycée")
+    assert (await events.find(lycee.node, made)).sequence == 1
+    assert b"Wexcombe" in await events.ics(lycee.node)
+
+    await events.withdraw(oak.node, made)
+
+    async def cancelled() -> bool:
+        return (await events.find(lycee.node, made)).cancelled
+
+    await wait_for(cancelled, what="the cancellation at the Lycée")
+    assert b"CANCELLED" in await events.ics(lycee.node)
+    assert await events.listing(lycee.node, today=TODAY) == []
+
+    # Gesamtschule, a partner of a partner, gets public entries but never this event.
+    marker = await events.create(oak.node, {**TEACHMEET, "audience": "public"})
+    await wait_for(lambda: gesamt.holds(marker.id), what="a later public event at Gesamtschule")
+    assert not await known(gesamt, made)
+    assert files_contain(gesamt.node.data.path, b"Wexcombe") == []
+
+
+async def test_a_project_event_reaches_its_members_only(schools: dict[str, LiveNode]) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    project = await oak.node.projects.create("Rivers of Europe", [], now_ms())
+    await oak.node.projects.invite(project.id, lycee.node.node_id, now_ms())
+    made = str(
+        await events.create_for(
+            oak.node, {**TEACHMEET, "where": SECRET_PLACE}, f"project:{project.id[:8]}"
+        )
+    )
+    await wait_for(lambda: known(lycee, made), what="the event at the project's school")
+    assert (await events.find(lycee.node, made)).as_json()["audience"] == (f"project:{project.id}")
+    marker = await events.create(oak.node, {**TEACHMEET, "audience": "public"})
+    await wait_for(lambda: colegio.holds(marker.id), what="a later public event at Colegio")
+    assert not await known(colegio, made)
+    assert files_contain(colegio.node.data.path, b"Wexcombe") == []
+
+
+async def test_audiences_are_checked(schools: dict[str, LiveNode], tmp_path: Path) -> None:
+    oak = schools["oak"].node
+    with pytest.raises(UserInputError, match="choose public, partners, or project:ID"):
+        await events.create_for(oak, dict(TEACHMEET), "everyone")
+    with pytest.raises(Exception, match="project list"):
+        await events.create_for(oak, dict(TEACHMEET), "project:ffffffff")
+    lonely = await LiveNode.start(tmp_path / "lonely", "Lonely School")
+    try:
+        with pytest.raises(UserInputError, match="no partners yet"):
+            await events.create_for(lonely.node, dict(TEACHMEET), "partners")
+    finally:
+        await lonely.stop()

@@ -1,0 +1,204 @@
+"""Interest, answers and arrangements across real nodes on loopback, real SQLite.
+
+Three schools, all partners of each other: Oakfield posts offers, the Lycée is
+interested, and Colegio (a partner of both) must never hold what they say.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from node import offers
+from node.clock import now_ms
+from node.interests import Interest
+from protocol import letters
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.keys import EntryId
+from tests.network import LiveNode, introduced, partner, wait_for
+
+SECRET = "Quetzal-4411: our deputy could come on the Tuesday"
+
+
+def files_contain(folder: Path, needle: bytes) -> list[str]:
+    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.fixture
+async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+    nodes = {
+        name: await LiveNode.start(tmp_path / name, school, country=cc)
+        for name, school, cc in (
+            ("oak", "Oakfield Primary", "GB"),
+            ("lycee", "Lycée Jean Moulin", "FR"),
+            ("colegio", "Colegio San Marcos", "ES"),
+        )
+    }
+    await partner(nodes["oak"], nodes["lycee"])
+    await partner(nodes["oak"], nodes["colegio"])
+    await partner(nodes["lycee"], nodes["colegio"])
+    try:
+        await introduced(list(nodes.values()))
+        yield nodes
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def posted(schools: dict[str, LiveNode], title: str, **extra: object) -> EntryId:
+    """An offer from Oakfield, once every school holds it."""
+    content = {"activity": "shadowing", "title": title, "from": "2030-03-08", "to": "2030-03-19"}
+    entry = await offers.post(schools["oak"].node, "offer", {**content, **extra})
+
+    async def everywhere() -> bool:
+        return all([await live.holds(entry.id) for live in schools.values()])
+
+    await wait_for(everywhere, what=f"{title} everywhere")
+    return entry.id
+
+
+async def seen(live: LiveNode, iid: str, state: str) -> Interest:
+    async def arrived() -> bool:
+        return any(i.id == iid and i.state == state for i in await live.node.interests.all())
+
+    await wait_for(arrived, what=f"interest {state}")
+    return await live.node.interests.get(iid)
+
+
+async def test_interest_reaches_the_posting_school_only_and_accepting_arranges_it(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    entry = await posted(schools, "Shadow our deputy head in March")
+    sent = await lycee.node.interests.send(str(entry)[:10], SECRET, by="Mme Durand", now=now_ms())
+    assert (sent.direction, sent.state, sent.school, sent.partner) == (
+        "sent",
+        "open",
+        "Oakfield Primary",
+        True,
+    )
+    received = await seen(oak, sent.id, "open")
+    assert (received.direction, received.message, received.by, received.school) == (
+        "received",
+        SECRET,
+        "Mme Durand",
+        "Lycée Jean Moulin",
+    )
+    assert received.title == "Shadow our deputy head in March"
+
+    accepted = await oak.node.interests.accept(
+        sent.id[:8], message="Welcome! Ask for reception.", by="Mr Hughes", now=now_ms()
+    )
+    assert accepted.arrangement is not None
+    at_lycee = await seen(lycee, sent.id, "accepted")
+    for view in (accepted, at_lycee):
+        arrangement = view.arrangement
+        assert arrangement is not None
+        assert (arrangement.starts, arrangement.ends) == ("2030-03-08", "2030-03-19")
+        assert (arrangement.interested.school, arrangement.interested.staff) == (
+            "Lycée Jean Moulin",
+            "Mme Durand",
+        )
+        assert (arrangement.posting.school, arrangement.posting.staff) == (
+            "Oakfield Primary",
+            "Mr Hughes",
+        )
+    assert at_lycee.answer == "Welcome! Ask for reception."
+    assert at_lycee.as_json()["arrangement"]["posting"]["staff"] == "Mr Hughes"
+
+    # Colegio is a partner of both, and online all along: a later entry from each
+    # reaches it, yet it never held the interest, sealed or not.
+    marker = await offers.post(lycee.node, "request", {"activity": "visit", "title": "Marker"})
+    await wait_for(lambda: colegio.holds(marker.id), what="a later entry at Colegio")
+    assert await colegio.node.interests.all() == []
+    for needle in (SECRET, "Welcome! Ask for reception.", "Mme Durand"):
+        assert files_contain(colegio.node.data.path, needle.encode()) == []
+        assert files_contain(oak.node.data.path, needle.encode())  # the test can see it
+
+
+async def test_decline_flows_back_and_answers_happen_once(schools: dict[str, LiveNode]) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    entry = await posted(schools, "Year 6 writing moderation")
+    sent = await lycee.node.interests.send(str(entry), "Could we join?", by=None, now=now_ms())
+    with pytest.raises(UserInputError, match="already sent interest"):
+        await lycee.node.interests.send(str(entry), "Again?", by=None, now=now_ms())
+    with pytest.raises(NotAllowedError, match="only the school that posted"):
+        await lycee.node.interests.accept(sent.id, now=now_ms())
+    await seen(oak, sent.id, "open")
+    await oak.node.interests.decline(sent.id, message="Full this year, sorry", now=now_ms())
+    declined = await seen(lycee, sent.id, "declined")
+    assert (declined.answer, declined.arrangement) == ("Full this year, sorry", None)
+    with pytest.raises(UserInputError, match="already declined"):
+        await oak.node.interests.accept(sent.id, now=now_ms())
+
+
+async def test_bad_requests_are_refused_with_what_to_do(schools: dict[str, LiveNode]) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    entry = await posted(schools, "Phonics lessons to observe")
+    closed = await posted(schools, "Closed offer", closes="2020-01-10", **{"from": "2020-01-01"})
+    send = lycee.node.interests.send
+    with pytest.raises(UserInputError, match="your own school's"):
+        await oak.node.interests.send(str(entry), "Hello", by=None, now=now_ms())
+    with pytest.raises(UserInputError, match="has closed"):
+        await send(str(closed), "Hello", by=None, now=now_ms())
+    with pytest.raises(UserInputError, match="write a short message"):
+        await send(str(entry), "   ", by=None, now=now_ms())
+    with pytest.raises(UserInputError, match="2,000 characters"):
+        await send(str(entry), "x" * 2001, by=None, now=now_ms())
+    with pytest.raises(NotFoundError, match="no entry starts with"):
+        await send("abcdef0123", "Hello", by=None, now=now_ms())
+    with pytest.raises(NotFoundError, match="not an offer or request"):
+        await send(str(await lycee.profile_id()), "Hello", by=None, now=now_ms())
+    with pytest.raises(NotFoundError, match="interest list"):
+        await oak.node.interests.accept("0123456789", now=now_ms())
+    await offers.withdraw(oak.node, "offer", str(entry))
+    await wait_for(lambda: _withdrawn(lycee, entry), what="the withdrawal at the Lycée")
+    with pytest.raises(UserInputError, match="withdrawn"):
+        await send(str(entry), "Hello", by=None, now=now_ms())
+
+
+async def _withdrawn(live: LiveNode, entry: EntryId) -> bool:
+    held = await live.node.store.get(entry)
+    return held is not None and held.content is None
+
+
+async def test_forged_and_misdirected_letters_are_refused(
+    schools: dict[str, LiveNode], caplog: pytest.LogCaptureFixture
+) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    entry = await posted(schools, "Lesson study cycle")
+    sent = await lycee.node.interests.send(str(entry), "We'd love to", by=None, now=now_ms())
+    await seen(oak, sent.id, "open")
+    caplog.set_level(logging.WARNING, logger="node.mail")
+
+    # Colegio answers the Lycée's interest as if it had posted the offer.
+    forged = {"id": sent.id, "answer": "accepted", "message": "Yes!"}
+    await colegio.node.mail.send(
+        letters.INTEREST_ANSWER, forged, [lycee.node.node_id], about=None, now=now_ms()
+    )
+    # Colegio claims interest in an offer that is the Lycée's own request, at Oakfield.
+    marker = await offers.post(lycee.node, "request", {"activity": "visit", "title": "Visit"})
+    await wait_for(lambda: colegio.holds(marker.id), what="the request at Colegio")
+    wrong = {"id": "ab" * 16, "entry": bytes(marker.id), "message": "Hi"}
+    await colegio.node.mail.send(
+        letters.INTEREST, wrong, [oak.node.node_id], about=None, now=now_ms()
+    )
+    # And a real interest, but copied to a third school.
+    copied = {"id": "cd" * 16, "entry": bytes(entry), "message": "Hi all"}
+    await colegio.node.mail.send(
+        letters.INTEREST, copied, [oak.node.node_id, lycee.node.node_id], about=None, now=now_ms()
+    )
+
+    async def refused(count: int) -> bool:
+        return sum("was refused" in r.getMessage() for r in caplog.records) >= count
+
+    await wait_for(lambda: refused(4), what="four refusals")
+    assert (await lycee.node.interests.get(sent.id)).state == "open"
+    assert [i.id for i in await oak.node.interests.all()] == [sent.id]
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "did not send to that school" in messages
+    assert "not one of ours" in messages
+    assert "also sent to other schools" in messages

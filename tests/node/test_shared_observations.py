@@ -1,0 +1,100 @@
+"""A peer observation shared with one partner school, and taken back, on real nodes.
+
+Oakfield's teacher was observed by a colleague from the Lycée. Colegio is a
+partner of both and must never receive it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from node import observations, offers
+from protocol.errors import NotAllowedError, UserInputError
+from protocol.keys import NodeId
+from tests.network import LiveNode, introduced, partner, wait_for
+
+ACTION = "Try think-pair-share before cold calling, Quillon-58"
+
+
+def files_contain(folder: Path, needle: bytes) -> list[str]:
+    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+@pytest.fixture
+async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+    nodes = {
+        name: await LiveNode.start(tmp_path / name, school, country=cc)
+        for name, school, cc in (
+            ("oak", "Oakfield Primary", "GB"),
+            ("lycee", "Lycée Jean Moulin", "FR"),
+            ("colegio", "Colegio San Marcos", "ES"),
+        )
+    }
+    await partner(nodes["oak"], nodes["lycee"])
+    await partner(nodes["oak"], nodes["colegio"])
+    await partner(nodes["lycee"], nodes["colegio"])
+    try:
+        await introduced(list(nodes.values()))
+        yield nodes
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_shared_with_one_partner_and_taken_back(schools: dict[str, LiveNode]) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    made = await observations.add(
+        oak.node,
+        observer="Mme Durand",
+        observed="Ben Carter",
+        focus="questioning",
+        priority="SDP 2: oracy",
+        day=date(2027, 1, 20),
+        strengths=["Generous wait time"],
+        actions=[ACTION],
+        follow_up=None,
+    )
+    with pytest.raises(UserInputError, match="not a partner school"):
+        await observations.share(oak.node, made.id, True, to=NodeId(b"\1" * 32))
+    shared = await observations.share(oak.node, made.id, True, to=lycee.node.node_id)
+    assert (shared.shared, shared.shared_with, shared.school) == (
+        True,
+        lycee.node.node_id,
+        "Lycée Jean Moulin",
+    )
+    with pytest.raises(UserInputError, match="already shared with another school"):
+        await observations.share(oak.node, made.id, True, to=colegio.node.node_id)
+
+    async def arrived() -> bool:
+        return bool(await observations.listing(lycee.node))
+
+    await wait_for(arrived, what="the observation at the Lycée")
+    (copy,) = await observations.listing(lycee.node)
+    assert (copy.actions, copy.origin, copy.school, copy.observer) == (
+        (ACTION,),
+        oak.node.node_id,
+        "Oakfield Primary",
+        "Mme Durand",
+    )
+    assert copy.as_json()["from_school_id"] == str(oak.node.node_id)
+    assert await observations.due(lycee.node, date(2027, 3, 1), within=30) == []  # not theirs
+    with pytest.raises(NotAllowedError, match="only the observed colleague"):
+        await observations.share(lycee.node, copy.id, False)
+
+    await observations.share(oak.node, made.id, False)
+
+    async def deleted() -> bool:
+        return not await observations.listing(lycee.node)
+
+    await wait_for(deleted, what="the copy deleted at the Lycée")
+    assert files_contain(lycee.node.data.path, ACTION.encode()) == []
+    assert not (await observations.get(oak.node, made.id)).shared
+
+    marker = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Marker"})
+    await wait_for(lambda: colegio.holds(marker.id), what="a later entry at Colegio")
+    assert await observations.listing(colegio.node) == []
+    assert files_contain(colegio.node.data.path, ACTION.encode()) == []
