@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from node.web.pages import dashboard, events, observations, offers, signin
+from node.web.pages import dashboard, events, interests, observations, offers, signin
 
 ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     signin.routes,
@@ -10,4 +10,5 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     offers.routes,
     events.routes,
     observations.routes,
+    interests.routes,
 )

@@ -17,7 +17,7 @@ from multidict import MultiDict, MultiDictProxy
 from node import offers, staff
 from node.search import Filters
 from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
-from node.web.pages.vocabulary import vocabulary
+from node.web.pages.vocabulary import interest_states, vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
 
@@ -34,6 +34,7 @@ def _choices(request: web.Request) -> dict[str, Any]:
     return {
         "vocab": vocabulary(request[VISIT].language, gettext(request)),
         "common_languages": COMMON_LANGUAGES,
+        "states": interest_states(gettext(request)),
     }
 
 
@@ -208,18 +209,22 @@ def _read_offer(
 @require("staff")
 async def offer_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
-    listing = await _listing(request)
+    listing = await listing_of(request)
+    about = [i for i in await node.interests.all() if i.entry == listing.entry.id]
     return render(
         request,
         "offers_show.html",
         item=listing,
         row=_row(listing),
         ours=listing.entry.author == node.node_id,
+        interests=about,
+        waiting=any(i.state == "open" for i in about),
         **_choices(request),
     )
 
 
-async def _listing(request: web.Request) -> offers.Listing:
+async def listing_of(request: web.Request) -> offers.Listing:
+    """The offer or request the address names, or a "not found" page."""
     try:
         return await offers.one(request.app[WEB].node, request.match_info["id"])
     except (NotFoundError, UserInputError):
@@ -231,7 +236,7 @@ async def _listing(request: web.Request) -> offers.Listing:
 async def withdraw_offer(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     node = request.app[WEB].node
-    listing = await _listing(request)
+    listing = await listing_of(request)
     if listing.entry.author != node.node_id:
         raise NotAllowedError("not our offer")
     reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]

@@ -104,3 +104,12 @@ def vocabulary(language: str, _: Callable[[str], str]) -> Vocabulary:
         key=lambda pair: pair[1],
     )
     return Vocabulary(activities, phases, modes, focus, sides, countries, languages, locale)
+
+
+def interest_states(_: Callable[[str], str]) -> dict[str, str]:
+    """An interest's state in words (node/interests.py STATES)."""
+    return {
+        "open": _("waiting for an answer"),
+        "accepted": _("accepted"),
+        "declined": _("declined"),
+    }
