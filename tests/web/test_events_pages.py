@@ -7,7 +7,7 @@ from pathlib import Path
 import icalendar
 
 from node import events
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
 TEACHMEET = {
@@ -49,8 +49,13 @@ async def test_create_an_event_in_local_time(school: LiveNode) -> None:
         async with http.post("/events/new", data=form, allow_redirects=False) as response:
             assert response.status == 400
             assert "not a time zone name" in await response.text()
-        assert await events.listing(school.node) == []
         form["tz"] = "Europe/London"
+        form["audience"] = "partners"
+        async with http.post("/events/new", data=form, allow_redirects=False) as response:
+            assert response.status == 400
+            assert "no partner schools yet" in await response.text()
+        assert await events.listing(school.node) == []
+        form["audience"] = "public"
         async with http.post("/events/new", data=form, allow_redirects=False) as response:
             assert response.status == 303
             location = response.headers["Location"]
@@ -72,6 +77,7 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
         entry = await events.create(lyon.node, TEACHMEET)
         await partner(school, lyon)
         await wait_for(lambda: school.holds(entry.id), what="the TeachMeet at Oakfield")
+        await introduced([school, lyon])
         async with client(school) as http:
             await http_sign_in(http, "Mr Jones")
             async with http.get("/events") as response:
@@ -81,7 +87,7 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
             async with http.post(
                 f"/events/{entry.id}/rsvp", data={"csrf": token, "answer": "maybe"}
             ) as response:
-                assert "answer is recorded" in await response.text()
+                assert "answer is sent to the organiser" in await response.text()
             async with http.post(
                 f"/events/{entry.id}/withdraw", data={"csrf": token}, allow_redirects=False
             ) as response:
@@ -93,5 +99,15 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
         (item,) = calendar.walk("VEVENT")
         assert str(item["SUMMARY"]) == "TeachMeet : l'oralité"
         assert (await events.find(school.node, str(entry.id))).answer == "maybe"
+
+        async def answered() -> bool:
+            return bool((await events.find(lyon.node, str(entry.id))).answers)
+
+        await wait_for(answered, what="Oakfield's answer at Lyon")
+        async with client(lyon) as http:
+            await http_sign_in(http, "Mme Durand")
+            async with http.get(f"/events/{entry.id}") as response:
+                page = await response.text()
+        assert "Oakfield Primary School (Mr Jones)" in page
     finally:
         await lyon.stop()

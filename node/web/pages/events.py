@@ -13,7 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from node import events
-from node.web.app import WEB, form_of, gettext, render, require, see_other
+from node.partners import PeerBook
+from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
 
 routes = web.RouteTableDef()
@@ -31,7 +32,9 @@ ZONES = {
     "BE": "Europe/Brussels",
     "PL": "Europe/Warsaw",
 }
-_FIELDS = ("title", "start", "end", "tz", "where", "text", "capacity")
+_FIELDS = ("title", "start", "end", "tz", "where", "text", "capacity", "audience")
+#: Who an event made here is for: everyone (an entry) or partner schools only (letters).
+AUDIENCES = ("public", "partners")
 
 
 def _view(event: events.EventView) -> dict[str, Any]:
@@ -50,6 +53,9 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "country": event.country,
         "cancelled": event.cancelled,
         "answer": event.answer,
+        "answered_by": event.answered_by,
+        "answers": event.answers,
+        "private": event.private,
     }
 
 
@@ -82,6 +88,7 @@ async def new_event_page(request: web.Request) -> web.StreamResponse:
     identity = await school.identity()
     values = dict.fromkeys(_FIELDS, "")
     values["tz"] = ZONES.get(identity.country, "")
+    values["audience"] = "public"
     return render(request, "events_new.html", values=values, errors={})
 
 
@@ -120,23 +127,31 @@ async def create_event(request: web.Request) -> web.StreamResponse:
             capacity = 0
         if not 1 <= capacity <= 100_000:
             errors["capacity"] = _("Give a whole number of places from 1 to 100,000.")
+    if values["audience"] not in AUDIENCES:
+        values["audience"] = "public"
+    if values["audience"] == "partners":
+        book = PeerBook(request.app[WEB].node.store)
+        if not any(p.state == "partner" for p in await book.list()):
+            errors["audience"] = _(
+                "Our school has no partner schools yet: choose everyone, or invite a school "
+                "on the Partners page first."
+            )
     if not errors:
         content: dict[str, Any] = {
             "title": values["title"],
             "start": moments["start"],
             "end": moments["end"],
-            "audience": "public",
         }
         optional = {"tz": zone, "where": values["where"], "text": values["text"]}
         content.update({k: v for k, v in optional.items() if v})
         if capacity is not None:
             content["capacity"] = capacity
         try:
-            entry = await events.create(request.app[WEB].node, content)
+            made = await events.create_for(request.app[WEB].node, content, values["audience"])
         except (UserInputError, SchemaError) as exc:
             errors["form"] = str(exc)
         else:
-            await see_other(request, f"/events/{entry.id}", _("The event is published."))
+            await see_other(request, f"/events/{made}", _("The event is published."))
     return render(request, "events_new.html", status=400, values=values, errors=errors)
 
 
@@ -177,8 +192,10 @@ async def answer_event(request: web.Request) -> web.StreamResponse:
         return await see_other(
             request, f"/events/{event.id}", _("Choose yes, no or maybe."), error=True
         )
-    await events.rsvp(request.app[WEB].node, str(event.id), answer)
-    return await see_other(request, f"/events/{event.id}", _("Your school's answer is recorded."))
+    await events.rsvp(request.app[WEB].node, str(event.id), answer, by=user_of(request).name)
+    return await see_other(
+        request, f"/events/{event.id}", _("Your school's answer is sent to the organiser.")
+    )
 
 
 @routes.post("/events/{id}/withdraw")

@@ -177,7 +177,7 @@ async def observation_page(request: web.Request) -> web.StreamResponse:
         request,
         "observations_show.html",
         item=found,
-        owner=observations.owned_by(found, user_of(request).name),
+        owner=found.origin is None and observations.owned_by(found, user_of(request).name),
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
 
@@ -187,8 +187,8 @@ async def observation_page(request: web.Request) -> web.StreamResponse:
 async def share_observation(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     found = await _visible(request)
-    if not observations.owned_by(found, user_of(request).name):
-        raise NotAllowedError("only the observed colleague decides")
+    if found.origin is not None or not observations.owned_by(found, user_of(request).name):
+        raise NotAllowedError("only the observed colleague decides, at their own school")
     shared = form_of(request).get("shared") == "1"
     await observations.share(request.app[WEB].node, found.id, shared)
     done = _("It is now shared with colleagues.") if shared else _("It is now private again.")
