@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
 from node import offers, staff
+from node.interests import expired
 from node.search import Filters
 from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
 from node.web.pages.vocabulary import interest_states, vocabulary
@@ -219,6 +220,7 @@ async def offer_page(request: web.Request) -> web.StreamResponse:
         ours=listing.entry.author == node.node_id,
         interests=about,
         waiting=any(i.state == "open" for i in about),
+        closed=expired(listing.entry.content or {}, datetime.now(UTC).date()),
         **_choices(request),
     )
 
