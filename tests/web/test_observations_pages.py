@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from node import observations, staff
-from tests.network import LiveNode
+from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
 
@@ -97,3 +99,45 @@ async def test_a_focus_from_the_staff_profile_needs_no_priority(school: LiveNode
             assert "Record observations you took part in" in await response.text()
     (made,) = await observations.listing(school.node)
     assert made.priority == "Ms Green's development area: oracy"
+
+
+async def test_the_observed_colleague_shares_with_one_partner_and_takes_it_back(
+    school: LiveNode, tmp_path: Path
+) -> None:
+    lyon = await LiveNode.start(tmp_path / "lyon", "École Jean Macé", country="FR")
+    try:
+        await add_user(school, "Ms Green", "staff")
+        await partner(school, lyon)
+        await introduced([school, lyon])
+        made = await observations.add(
+            school.node,
+            observer="Mme Durand",
+            observed="Ms Green",
+            focus="oracy",
+            priority="Talk for writing",
+            day=datetime.now(UTC).date(),
+            strengths=["Clear modelling"],
+            actions=["Sentence stems on the wall"],
+            follow_up=None,
+        )
+        async with client(school) as http:
+            await http_sign_in(http, "Ms Green")
+            token = await csrf_of(http, f"/observations/{made.id}")
+            form = {"csrf": token, "shared": "1", "to": str(lyon.node.node_id)}
+            async with http.post(f"/observations/{made.id}/share", data=form) as response:
+                assert "sent to École Jean Macé only" in await response.text()
+
+            async def copies() -> int:
+                return len(await observations.listing(lyon.node))
+
+            await wait_for(lambda: _is(copies, 1), what="the copy at Lyon")
+            form = {"csrf": token, "shared": "0"}
+            async with http.post(f"/observations/{made.id}/share", data=form) as response:
+                assert "private again" in await response.text()
+            await wait_for(lambda: _is(copies, 0), what="the copy deleted at Lyon")
+    finally:
+        await lyon.stop()
+
+
+async def _is(count: Callable[[], Awaitable[int]], wanted: int) -> bool:
+    return await count() == wanted

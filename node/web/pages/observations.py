@@ -17,9 +17,11 @@ from aiohttp import web
 
 from node import observations, staff
 from node.matching import tag
+from node.partners import PeerBook
 from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other, user_of
 from node.web.pages.vocabulary import vocabulary
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.keys import NodeId
 
 routes = web.RouteTableDef()
 
@@ -177,6 +179,7 @@ async def observation_page(request: web.Request) -> web.StreamResponse:
         request,
         "observations_show.html",
         item=found,
+        partners=await _partners(request),
         owner=found.origin is None and observations.owned_by(found, user_of(request).name),
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
@@ -189,7 +192,26 @@ async def share_observation(request: web.Request) -> web.StreamResponse:
     found = await _visible(request)
     if found.origin is not None or not observations.owned_by(found, user_of(request).name):
         raise NotAllowedError("only the observed colleague decides, at their own school")
-    shared = form_of(request).get("shared") == "1"
-    await observations.share(request.app[WEB].node, found.id, shared)
-    done = _("It is now shared with colleagues.") if shared else _("It is now private again.")
+    form = form_of(request)
+    shared = form.get("shared") == "1"
+    partners = await _partners(request)
+    to = str(form.get("to", ""))
+    if to:
+        if to not in partners or not shared:
+            raise web.HTTPBadRequest(text="choose one of our partner schools")
+        await observations.share(request.app[WEB].node, found.id, True, to=NodeId.parse(to))
+        done = _("It is sent to %(school)s only, and shared with colleagues here.") % {
+            "school": partners[to]
+        }
+    else:
+        await observations.share(request.app[WEB].node, found.id, shared)
+        done = _("It is now shared with colleagues.") if shared else _("It is now private again.")
     return await see_other(request, f"/observations/{found.id}", done)
+
+
+async def _partners(request: web.Request) -> dict[str, str]:
+    """Our partner schools, id -> name, to share an observation with one of them."""
+    store = request.app[WEB].node.store
+    ids = [p.node_id for p in await PeerBook(store).list() if p.state == "partner"]
+    names = await store.schools(set(ids))
+    return {str(i): names.get(i, (str(i)[:12], ""))[0] for i in ids}
