@@ -6,7 +6,6 @@ GET form, so that a search's address can be copied and sent to a colleague.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +25,6 @@ routes = web.RouteTableDef()
 
 #: Languages offered as checkboxes on the form; any other code can be typed.
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _FILTERS = ("kind", "phase", "focus", "language", "country")
 
 
@@ -164,7 +162,7 @@ def _read_offer(
         errors["focus"] = _("Each focus area or subject can be 64 characters at most.")
     if len(values["focus"]) > 20 or len(subjects) > 20:
         errors["focus"] = _("Give 20 focus areas or subjects at most.")
-    if not all(_LANGUAGE.fullmatch(code) for code in values["languages"]):
+    if kinds.languages(values["languages"]) is not None:
         errors["languages"] = _(
             "Write languages as short codes, such as en, fr or pt-BR, separated by commas."
         )
