@@ -167,5 +167,11 @@ async def test_matches_show_score_reasons_and_link(school: LiveNode, lyon: LiveN
             page = await response.text()
     assert "See phonics teaching" in page
     assert f'href="/offers/{offer.id}"' in page
-    assert "same focus: phonics" in page
+    assert "same focus: Phonics" in page
     assert "shared language: French" in page
+    async with client(school) as http:  # the reasons in the teacher's language
+        await http_sign_in(http, "Mr Jones")
+        async with http.get("/matches", headers={"Accept-Language": "fr-FR"}) as response:
+            page = await response.text()
+    assert "même thème : Phonologie et déchiffrage" in page
+    assert "langue commune : français" in page

@@ -89,7 +89,7 @@ async def test_find_an_offer_by_accented_word_then_post_one_a_partner_sees(
         )
         best = page.locator(".matches > li").first
         assert "Ateliers de lecture" in await best.inner_text()
-        assert "same focus: phonics" in await best.inner_text()
+        assert "same focus: Phonics" in await best.inner_text()
         await screenshot(page, "matches", tmp_path)
 
         await wait_for(lambda: lyon.holds(posted), what="Oakfield's request at Lyon")

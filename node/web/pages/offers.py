@@ -17,6 +17,7 @@ from node import offers, staff
 from node.interests import expired
 from node.search import Filters
 from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
+from node.web.pages.match_words import reasons_and_concerns
 from node.web.pages.vocabulary import interest_states, vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
@@ -249,7 +250,13 @@ async def withdraw_offer(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def matches_page(request: web.Request) -> web.StreamResponse:
     found = await offers.matches(request.app[WEB].node, limit=5)
-    return render(request, "offers_matches.html", found=found, **_choices(request))
+    _ = gettext(request)
+    choices = _choices(request)
+    said = [
+        (mine, [(m, *reasons_and_concerns(m, _, choices["vocab"])) for m in best])
+        for mine, best in found
+    ]
+    return render(request, "offers_matches.html", found=said, **choices)
 
 
 @routes.get("/matches/staff")
