@@ -175,3 +175,22 @@ async def test_matches_show_score_reasons_and_link(school: LiveNode, lyon: LiveN
             page = await response.text()
     assert "même thème : Phonologie et déchiffrage" in page
     assert "langue commune : français" in page
+
+
+async def test_staff_pairs_say_who_observes_whom(school: LiveNode) -> None:
+    from node import staff
+
+    for name, strong, develops in (
+        ("Ann Baker", "behaviour", "questioning"),
+        ("Ben Carter", "questioning", "behaviour"),
+    ):
+        member = staff.member(
+            name, strengths=[strong], develops=[develops], subjects=[], phase="primary"
+        )
+        await staff.add(school.node, member)
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        async with http.get("/matches/staff") as response:
+            page = await response.text()
+    assert "Ann Baker observes Ben Carter, looking at Questioning" in page
+    assert "Ben Carter observes Ann Baker, looking at Behaviour" in page
