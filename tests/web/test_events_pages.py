@@ -92,6 +92,8 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
                 f"/events/{entry.id}/withdraw", data={"csrf": token}, allow_redirects=False
             ) as response:
                 assert response.status == 403  # only the organiser cancels
+            async with http.get(f"/events/{entry.id}/edit", allow_redirects=False) as response:
+                assert response.status == 403  # or changes it
             async with http.get("/events.ics") as response:
                 assert response.content_type == "text/calendar"
                 assert response.headers["Content-Disposition"].startswith("attachment")
@@ -111,3 +113,27 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
         assert "Oakfield Primary School (Mr Jones)" in page
     finally:
         await lyon.stop()
+
+
+async def test_the_organiser_changes_an_event_in_local_time(school: LiveNode) -> None:
+    entry = await events.create(school.node, TEACHMEET)
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        async with http.get(f"/events/{entry.id}/edit") as response:
+            page = await response.text()
+        assert 'value="2099-03-04T16:00"' in page  # Paris time, as it was typed
+        token = await csrf_of(http, f"/events/{entry.id}/edit")
+        form = {
+            "csrf": token,
+            "title": "TeachMeet : l'oralité (nouvelle heure)",
+            "start": "2099-03-04T16:30",
+            "end": "2099-03-04T18:30",
+            "tz": "Europe/Paris",
+            "where": "Salle polyvalente",
+        }
+        async with http.post(f"/events/{entry.id}/edit", data=form) as response:
+            assert "changed everywhere" in await response.text()
+    (event,) = await events.listing(school.node)
+    assert event.id == entry.id  # one event, a new version
+    assert event.start == "2099-03-04T16:30+01:00"
+    assert event.content["title"] == "TeachMeet : l'oralité (nouvelle heure)"

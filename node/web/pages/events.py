@@ -7,10 +7,13 @@ offset for that date, summer time included.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from node import events
 from node.partners import PeerBook
@@ -89,14 +92,39 @@ async def new_event_page(request: web.Request) -> web.StreamResponse:
     values = dict.fromkeys(_FIELDS, "")
     values["tz"] = ZONES.get(identity.country, "")
     values["audience"] = "public"
-    return render(request, "events_new.html", values=values, errors={})
+    return render(request, "events_new.html", values=values, errors={}, editing=False)
 
 
 @routes.post("/events/new")
 @require("staff")
 async def create_event(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    form = form_of(request)
+    values, errors, content = _read_event(form_of(request), _)
+    if values["audience"] not in AUDIENCES:
+        values["audience"] = "public"
+    if values["audience"] == "partners":
+        book = PeerBook(request.app[WEB].node.store)
+        if not any(p.state == "partner" for p in await book.list()):
+            errors["audience"] = _(
+                "Our school has no partner schools yet: choose everyone, or invite a school "
+                "on the Partners page first."
+            )
+    if not errors:
+        try:
+            made = await events.create_for(request.app[WEB].node, content, values["audience"])
+        except (UserInputError, SchemaError) as exc:
+            errors["form"] = str(exc)
+        else:
+            await see_other(request, f"/events/{made}", _("The event is published."))
+    return render(
+        request, "events_new.html", status=400, values=values, errors=errors, editing=False
+    )
+
+
+def _read_event(
+    form: MultiDictProxy[Any], _: Callable[[str], str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """The form's values (to show again), its problems in the page's words, and the content."""
     values = {name: str(form.get(name, "")).strip() for name in _FIELDS}
     errors: dict[str, str] = {}
     if not values["title"]:
@@ -127,32 +155,67 @@ async def create_event(request: web.Request) -> web.StreamResponse:
             capacity = 0
         if not 1 <= capacity <= 100_000:
             errors["capacity"] = _("Give a whole number of places from 1 to 100,000.")
-    if values["audience"] not in AUDIENCES:
-        values["audience"] = "public"
-    if values["audience"] == "partners":
-        book = PeerBook(request.app[WEB].node.store)
-        if not any(p.state == "partner" for p in await book.list()):
-            errors["audience"] = _(
-                "Our school has no partner schools yet: choose everyone, or invite a school "
-                "on the Partners page first."
-            )
+    content: dict[str, Any] = {"title": values["title"], **moments}
+    optional = {"tz": zone, "where": values["where"], "text": values["text"]}
+    content.update({k: v for k, v in optional.items() if v})
+    if capacity is not None:
+        content["capacity"] = capacity
+    return values, errors, content
+
+
+def _local(moment: str, tz: str | None) -> str:
+    """An event's time as the form's date-and-time field shows it: local, no offset."""
+    parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if tz:
+        with contextlib.suppress(UserInputError):
+            parsed = parsed.astimezone(events.time_zone(tz))
+    return parsed.strftime("%Y-%m-%dT%H:%M")
+
+
+@routes.get("/events/{id}/edit")
+@require("staff")
+async def edit_event_page(request: web.Request) -> web.StreamResponse:
+    event = await _own_event(request)
+    values = {name: str(event.content.get(name) or "") for name in _FIELDS}
+    values["start"], values["end"] = _local(event.start, event.tz), _local(event.end, event.tz)
+    values["tz"] = event.tz or ""
+    return render(
+        request, "events_new.html", event_id=str(event.id), values=values, errors={}, editing=True
+    )
+
+
+@routes.post("/events/{id}/edit")
+@require("staff")
+async def change_event(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    event = await _own_event(request)
+    values, errors, content = _read_event(form_of(request), _)
     if not errors:
-        content: dict[str, Any] = {
-            "title": values["title"],
-            "start": moments["start"],
-            "end": moments["end"],
-        }
-        optional = {"tz": zone, "where": values["where"], "text": values["text"]}
-        content.update({k: v for k, v in optional.items() if v})
-        if capacity is not None:
-            content["capacity"] = capacity
         try:
-            made = await events.create_for(request.app[WEB].node, content, values["audience"])
+            await events.change(request.app[WEB].node, str(event.id), content)
         except (UserInputError, SchemaError) as exc:
             errors["form"] = str(exc)
         else:
-            await see_other(request, f"/events/{made}", _("The event is published."))
-    return render(request, "events_new.html", status=400, values=values, errors=errors)
+            await see_other(
+                request, f"/events/{event.id}", _("The event is changed everywhere it went.")
+            )
+    return render(
+        request,
+        "events_new.html",
+        status=400,
+        event_id=str(event.id),
+        values=values,
+        errors=errors,
+        editing=True,
+    )
+
+
+async def _own_event(request: web.Request) -> events.EventView:
+    """One of our own events, still on: only the organiser changes or cancels it."""
+    event = await _event(request)
+    if event.author != request.app[WEB].node.node_id or event.cancelled:
+        raise NotAllowedError("only the organiser changes or cancels an event")
+    return event
 
 
 def _instant(text: str) -> datetime:
@@ -202,9 +265,7 @@ async def answer_event(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def cancel_event(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    event = await _event(request)
-    if event.author != request.app[WEB].node.node_id:
-        raise NotAllowedError("only the organiser can cancel an event")
+    event = await _own_event(request)
     reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]
     await events.withdraw(request.app[WEB].node, str(event.id), reason)
     return await see_other(request, "/events", _("The event is cancelled everywhere."))
