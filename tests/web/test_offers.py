@@ -194,3 +194,38 @@ async def test_staff_pairs_say_who_observes_whom(school: LiveNode) -> None:
             page = await response.text()
     assert "Ann Baker observes Ben Carter, looking at Questioning" in page
     assert "Ben Carter observes Ann Baker, looking at Behaviour" in page
+
+
+def test_every_page_of_this_area_is_for_staff_only() -> None:
+    from aiohttp import web
+
+    from node.web.pages import events, interests, observations
+    from node.web.pages import offers as offer_pages
+
+    for module in (offer_pages, events, observations, interests):
+        for route in module.routes:
+            assert isinstance(route, web.RouteDef)
+            assert getattr(route.handler, "required_role", None) == "staff", route.path
+
+
+async def test_every_page_reads_in_french(school: LiveNode) -> None:
+    entry = await offers.post(school.node, "offer", LYON)
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        for path in (
+            "/offers",
+            "/offers?q=lecture&phase=primary",
+            f"/offers/{entry.id}",
+            "/offers/new",
+            "/matches",
+            "/matches/staff",
+            "/interests",
+            "/events",
+            "/events/new",
+            "/observations",
+            "/observations/new",
+        ):
+            async with http.get(path, headers={"Accept-Language": "fr"}) as response:
+                assert response.status == 200, path
+                page = await response.text()
+            assert '<html lang="fr">' in page, path
