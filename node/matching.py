@@ -128,11 +128,25 @@ class Posting:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """One rule that applied, for saying it in another language than English.
+
+    ``code`` names the rule (the web pages have a sentence for each) and ``values``
+    are what it is about: tags, language or country codes, dates or hours.
+    """
+
+    code: str
+    points: int
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Match:
     posting: Posting  # the other school's offer or request
     score: int
     reasons: tuple[str, ...]
     concerns: tuple[str, ...]
+    notes: tuple[Note, ...] = ()  # the same reasons and concerns, as data, in order
 
 
 class _Tally:
@@ -140,10 +154,12 @@ class _Tally:
         self.points = 0
         self.reasons: list[str] = []
         self.concerns: list[str] = []
+        self.notes: list[Note] = []
 
-    def add(self, points: int, words: str) -> None:
+    def add(self, points: int, words: str, code: str, *values: Any) -> None:
         self.points += points
         (self.reasons if points >= 0 else self.concerns).append(words)
+        self.notes.append(Note(code, points, values))
 
 
 def score(mine: Posting, theirs: Posting, today: date) -> Match | None:
@@ -156,14 +172,17 @@ def score(mine: Posting, theirs: Posting, today: date) -> Match | None:
     focus = sorted(mine.focus & theirs.focus)
     if focus:
         points = min(FOCUS_MAX, FOCUS_FIRST + FOCUS_MORE * (len(focus) - 1))
-        tally.add(points, f"same focus: {_listed(words(f) for f in focus)}")
+        tally.add(points, f"same focus: {_listed(words(f) for f in focus)}", "focus", *focus)
     subjects = sorted(mine.subjects & theirs.subjects)
     if subjects:
         points = min(SUBJECT_MAX, SUBJECT_FIRST + SUBJECT_MORE * (len(subjects) - 1))
-        tally.add(points, f"same subject: {_listed(words(s) for s in subjects)}")
+        tally.add(
+            points, f"same subject: {_listed(words(s) for s in subjects)}", "subject", *subjects
+        )
     same_kind = bool(mine.activity) and mine.activity == theirs.activity
     if same_kind:
-        tally.add(SAME_KIND, f"both {_KIND_WORDS.get(mine.activity, words(mine.activity))}")
+        kind_words = _KIND_WORDS.get(mine.activity, words(mine.activity))
+        tally.add(SAME_KIND, f"both {kind_words}", "kind", mine.activity)
     if not (focus or subjects or same_kind):
         return None
     _phases(mine, theirs, tally)
@@ -174,18 +193,26 @@ def score(mine: Posting, theirs: Posting, today: date) -> Match | None:
         _place(mine.country, theirs.country, meeting, tally)
     if tally.points < MIN_SCORE:
         return None
-    return Match(theirs, min(MAX_SCORE, tally.points), tuple(tally.reasons), tuple(tally.concerns))
+    return Match(
+        theirs,
+        min(MAX_SCORE, tally.points),
+        tuple(tally.reasons),
+        tuple(tally.concerns),
+        tuple(tally.notes),
+    )
 
 
 def _phases(mine: Posting, theirs: Posting, tally: _Tally) -> None:
     shared = [p for p in kinds.PHASES if p in mine.phases and p in theirs.phases]
     if shared:
-        tally.add(PHASE_SHARED, f"both {_listed(words(p) for p in shared)}")
+        tally.add(PHASE_SHARED, f"both {_listed(words(p) for p in shared)}", "phase", *shared)
         return
     for one, other in ((mine.phases, theirs.phases), (theirs.phases, mine.phases)):
         covered = sorted(other & {"primary", "secondary"})
         if "all-through" in one and covered:
-            tally.add(PHASE_ALL_THROUGH, f"all-through covers {_listed(covered)}")
+            tally.add(
+                PHASE_ALL_THROUGH, f"all-through covers {_listed(covered)}", "all-through", *covered
+            )
             return
 
 
@@ -193,24 +220,33 @@ def _languages(mine: Posting, theirs: Posting, tally: _Tally) -> None:
     shared = sorted(mine.languages & theirs.languages)
     if shared:
         tally.add(
-            LANGUAGE_SHARED, f"shared language: {_listed(places.language(c) for c in shared)}"
+            LANGUAGE_SHARED,
+            f"shared language: {_listed(places.language(c) for c in shared)}",
+            "language",
+            *shared,
         )
     elif mine.languages and theirs.languages:
         ours = _listed(places.language(c) for c in sorted(mine.languages))
         other = _listed(places.language(c) for c in sorted(theirs.languages))
-        tally.add(NO_COMMON_LANGUAGE, f"no language in common ({ours}; they use {other})")
+        tally.add(
+            NO_COMMON_LANGUAGE,
+            f"no language in common ({ours}; they use {other})",
+            "no-language",
+            tuple(sorted(mine.languages)),
+            tuple(sorted(theirs.languages)),
+        )
 
 
 def _mode(mine: Posting, theirs: Posting, tally: _Tally) -> str | None:
     """How the two would meet: "in-person", "online", "either"; None if they cannot."""
     modes = {mine.mode or "either", theirs.mode or "either"}
     if modes >= {"in-person", "online"}:
-        tally.add(MODE_CLASH, "one is in person only, the other online only")
+        tally.add(MODE_CLASH, "one is in person only, the other online only", "mode-clash")
         return None
     if modes == {"in-person"}:
-        tally.add(MODE_SAME, "both in person")
+        tally.add(MODE_SAME, "both in person", "in-person")
     elif modes == {"online"}:
-        tally.add(MODE_SAME, "both online")
+        tally.add(MODE_SAME, "both online", "online")
     return next((m for m in ("in-person", "online") if m in modes), "either")
 
 
@@ -221,9 +257,9 @@ def _dates(mine: Posting, theirs: Posting, today: date, tally: _Tally) -> None:
     highs = [d for d in (mine.end, theirs.end) if d is not None]
     low, high = max(lows, default=None), min(highs, default=None)
     if low is not None and high is not None and low > high:
-        tally.add(DATES_APART, "dates do not overlap")
+        tally.add(DATES_APART, "dates do not overlap", "dates-apart")
         return
-    tally.add(DATES_OVERLAP, _overlap_words(low, high, today))
+    tally.add(DATES_OVERLAP, _overlap_words(low, high, today), "dates", low, high)
 
 
 def _month(day: date, today: date, *, with_day: bool = False) -> str:
@@ -258,9 +294,22 @@ def _place(ours: str | None, theirs: str | None, meeting: str, tally: _Tally) ->
         options.append((*_travel(ours, theirs), True))
     # On a tie, name the nearness in person ("neighbours") but the distance in hours:
     # when both ways are open, a time difference is what still matters.
-    points, text, _ = max(options, key=lambda o: (o[0], o[2] if o[0] > 0 else not o[2]))
+    points, text, in_person = max(options, key=lambda o: (o[0], o[2] if o[0] > 0 else not o[2]))
     if text:
-        tally.add(points, text)
+        code = _place_code(points, in_person)
+        values = (ours, theirs) if in_person else (_hours_apart(ours, theirs),)
+        tally.add(points, text, code, *values)
+
+
+def _place_code(points: int, in_person: bool) -> str:
+    """Which distance rule gave ``points`` (the web pages say each in their own words)."""
+    if in_person:
+        return {
+            SAME_COUNTRY: "same-country",
+            NEIGHBOURING: "neighbours",
+            SAME_TIME_ZONE: "similar-zone",
+        }.get(points, "long-journey")
+    return {ONLINE_CLOSE: "zone-close", ONLINE_NEAR: "zones-overlap"}.get(points, "zones-far")
 
 
 def _travel(ours: str, theirs: str) -> tuple[int, str]:

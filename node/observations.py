@@ -246,3 +246,25 @@ async def due(node: Node, today: date, within: int = DUE_WITHIN) -> list[DueActi
         days = (observation.follow_up - today).days
         found.extend(DueAction(observation, action, days) for action in observation.actions)
     return found
+
+
+# --- who may see and change an observation ------------------------------------
+# People are named by their names as written (a staff profile's name, or the name
+# a colleague signs in with); the same name in other capitals or spacing is the
+# same person.
+
+
+def same_person(one: str, other: str) -> bool:
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
+def owned_by(observation: Observation, name: str) -> bool:
+    """The observed colleague owns the record and decides whether it is shared."""
+    return same_person(observation.observed, name)
+
+
+def visible_to(observation: Observation, name: str) -> bool:
+    """The two colleagues always see it; other staff only once it is shared."""
+    return (
+        observation.shared or owned_by(observation, name) or same_person(observation.observer, name)
+    )

@@ -41,6 +41,43 @@ class Listing:
         }
 
 
+def content_of(
+    *,
+    activity: str,
+    title: str,
+    text: str = "",
+    focus: list[str] | None = None,
+    subjects: list[str] | None = None,
+    phases: list[str] | None = None,
+    languages: list[str] | None = None,
+    mode: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    capacity: int | None = None,
+    closes: str | None = None,
+) -> dict[str, Any]:
+    """An offer's or request's content from its fields, leaving out those not given.
+
+    The command line and the web form both build content here, so that an empty
+    field is never published as an empty value.
+    """
+    content: dict[str, Any] = {"activity": activity, "title": title}
+    optional = {
+        "text": text,
+        "focus": focus,
+        "subjects": subjects,
+        "phases": phases,
+        "languages": languages,
+        "mode": mode,
+        "from": date_from,
+        "to": date_to,
+        "capacity": capacity,
+        "closes": closes,
+    }
+    content.update({k: v for k, v in optional.items() if v not in (None, "", [])})
+    return content
+
+
 async def post(node: Node, side: Side, content: dict[str, Any]) -> Entry:
     """Publish an offer or a request from this school."""
     return await node.publish(side, content)
@@ -49,6 +86,14 @@ async def post(node: Node, side: Side, content: dict[str, Any]) -> Entry:
 async def listing(node: Node, side: Side) -> list[Listing]:
     """Every current offer (or request) this node holds, from any school, newest first."""
     return await _with_schools(node, await node.store.current(side))
+
+
+async def one(node: Node, id_text: str) -> Listing:
+    """One current offer or request, by id (or a prefix of at least 8 characters)."""
+    entry = await node.store.get(await node.store.resolve(id_text))
+    if entry is None or entry.kind not in SIDES or entry.content is None:
+        raise NotFoundError(f"no current offer or request with id {id_text}")
+    return (await _with_schools(node, [entry]))[0]
 
 
 async def search(

@@ -94,6 +94,27 @@ class Filters:
     language: str | None = None
     country: str | None = None
 
+    @classmethod
+    def of(
+        cls,
+        kind: str | None = None,
+        *,
+        phase: str | None = None,
+        focus: str | None = None,
+        language: str | None = None,
+        country: str | None = None,
+    ) -> Filters:
+        """Filters as people give them: ``kind`` is an activity, or "offer" / "request"."""
+        side = kind if kind in SIDES else None
+        return cls(
+            side=side,
+            activity=None if side else kind or None,
+            phase=phase or None,
+            focus=focus or None,
+            language=language or None,
+            country=country.strip().upper() if country and country.strip() else None,
+        )
+
 
 def _unspaced(term: str) -> bool:
     """True for terms in scripts written without spaces between words."""

@@ -40,9 +40,10 @@ def catalogues() -> dict[str, Path]:
 
 def problems(language: str) -> list[str]:
     """What is missing or wrong in one language's catalogue."""
-    with catalogues()[language].open("rb") as po:
+    path = catalogues()[language]
+    with path.open("rb") as po:
         translated = read_po(po, locale=language)
-    found = []
+    found = [f"{language}: listed twice: {key!r}" for key in _duplicates(path)]
     for message in source_catalog():
         if not message.id:
             continue
@@ -64,6 +65,19 @@ def problems(language: str) -> list[str]:
             ):
                 found.append(f"{language}: placeholders differ: {key!r} -> {text!r}")
     return found
+
+
+def _duplicates(path: Path) -> list[str]:
+    """Message ids listed twice (two branches may each add the same text; git merges
+    catalogues by union, and then only the last translation would count)."""
+    seen: set[str] = set()
+    twice = []
+    for block in re.findall(r'^msgid ((?:".*"\n)+)', path.read_text(), re.M):
+        key = "".join(re.findall(r'"(.*)"', block))
+        if key in seen:
+            twice.append(key)
+        seen.add(key)
+    return twice
 
 
 def update() -> None:

@@ -76,21 +76,20 @@ REGISTER: tuple[Callable[[Any], None], ...] = (
 
 
 def _content(args: argparse.Namespace) -> dict[str, Any]:
-    content: dict[str, Any] = {"activity": args.kind, "title": args.title}
-    optional = {
-        "text": args.text,
-        "focus": args.focus,
-        "subjects": args.subject,
-        "phases": args.phase,
-        "languages": args.language,
-        "mode": args.mode,
-        "from": args.date_from,
-        "to": args.date_to,
-        "capacity": args.capacity,
-        "closes": args.closes,
-    }
-    content.update({k: v for k, v in optional.items() if v not in (None, "", [])})
-    return content
+    return offers.content_of(
+        activity=args.kind,
+        title=args.title,
+        text=args.text,
+        focus=args.focus,
+        subjects=args.subject,
+        phases=args.phase,
+        languages=args.language,
+        mode=args.mode,
+        date_from=args.date_from,
+        date_to=args.date_to,
+        capacity=args.capacity,
+        closes=args.closes,
+    )
 
 
 async def _post(side: Side, args: argparse.Namespace) -> None:

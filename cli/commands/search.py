@@ -35,14 +35,12 @@ def register(sub: Any) -> None:
 
 
 async def _search(args: argparse.Namespace) -> None:
-    side = args.kind if args.kind in (kinds.OFFER, kinds.REQUEST) else None
-    filters = Filters(
-        side=side,
-        activity=None if side else args.kind,
+    filters = Filters.of(
+        args.kind,
         phase=args.phase,
         focus=args.focus,
         language=args.language,
-        country=args.country.upper() if args.country else None,
+        country=args.country,
     )
     async with await open_node(args) as node:
         found = await offers.search(node, args.query, filters, limit=args.limit)

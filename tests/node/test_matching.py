@@ -58,6 +58,34 @@ def test_the_issue_example_reads_as_the_issue_wrote_it() -> None:
     assert found.score == 30 + 10 + 10 + 10 + 5 + 10 + 15
 
 
+def test_notes_say_the_same_as_the_reasons_as_data_for_translation() -> None:
+    mine = request(
+        focus=["leadership"],
+        languages=["fr"],
+        mode="online",
+        country="GB",
+        **{"from": "2027-03-01", "to": "2027-03-31"},
+    )
+    theirs = posting(
+        focus=["leadership"],
+        languages=["de"],
+        mode="online",
+        country="JP",
+        **{"from": "2027-03-08", "to": "2027-04-30"},
+    )
+    found = scored(mine, theirs)
+    assert [(n.code, n.values) for n in found.notes] == [
+        ("focus", ("leadership",)),
+        ("kind", ("shadowing",)),
+        ("no-language", (("fr",), ("de",))),
+        ("online", ()),
+        ("dates", (date(2027, 3, 8), date(2027, 3, 31))),
+        ("zones-far", (9.0,)),
+    ]
+    assert [n.points >= 0 for n in found.notes].count(True) == len(found.reasons)
+    assert sum(n.points for n in found.notes) == found.score
+
+
 def test_nothing_in_common_is_no_match() -> None:
     mine = request(activity="visit", focus=["phonics"], subjects=["history"])
     theirs = posting(activity="moderation", focus=["leadership"], subjects=["maths"])

@@ -2,11 +2,27 @@
 
 from aiohttp import web
 
-from node.web.pages import consent, dashboard, posts, projects, school, signin, users
+from node.web.pages import (
+    consent,
+    dashboard,
+    events,
+    interests,
+    observations,
+    offers,
+    posts,
+    projects,
+    school,
+    signin,
+    users,
+)
 
 ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     signin.routes,
     dashboard.routes,
+    offers.routes,
+    interests.routes,
+    events.routes,
+    observations.routes,
     consent.routes,
     projects.routes,
     posts.routes,

@@ -1,0 +1,271 @@
+"""Events: upcoming training days, TeachMeets and pupil conferences; create, answer, export.
+
+Staff only. Times are typed as the organiser's local time with a time-zone name
+(a browser's date-and-time field has no offset); node/events.py works out the
+offset for that date, summer time included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from node import events
+from node.partners import PeerBook
+from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+
+routes = web.RouteTableDef()
+
+#: A first guess at the organiser's time zone from the school's country.
+ZONES = {
+    "GB": "Europe/London",
+    "IE": "Europe/Dublin",
+    "FR": "Europe/Paris",
+    "DE": "Europe/Berlin",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+    "PT": "Europe/Lisbon",
+    "NL": "Europe/Amsterdam",
+    "BE": "Europe/Brussels",
+    "PL": "Europe/Warsaw",
+}
+_FIELDS = ("title", "start", "end", "tz", "where", "text", "capacity", "audience")
+#: Who an event made here is for: everyone (an entry) or partner schools only (letters).
+AUDIENCES = ("public", "partners")
+
+
+def _view(event: events.EventView) -> dict[str, Any]:
+    """An event for a template, with every field present."""
+    content = event.content
+    return {
+        "id": str(event.id),
+        "title": content.get("title", ""),
+        "where": content.get("where"),
+        "text": content.get("text"),
+        "capacity": content.get("capacity"),
+        "start": event.start,
+        "end": event.end,
+        "tz": event.tz,
+        "school": event.school,
+        "country": event.country,
+        "cancelled": event.cancelled,
+        "answer": event.answer,
+        "answered_by": event.answered_by,
+        "answers": event.answers,
+        "private": event.private,
+    }
+
+
+@routes.get("/events")
+@require("staff")
+async def events_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    upcoming = await events.listing(node)
+    ours = [_view(e) for e in upcoming if e.author == node.node_id]
+    others = [_view(e) for e in upcoming if e.author != node.node_id]
+    return render(request, "events_index.html", ours=ours, others=others)
+
+
+@routes.get("/events.ics")
+@require("staff")
+async def events_calendar(request: web.Request) -> web.StreamResponse:
+    data = await events.ics(request.app[WEB].node)
+    return web.Response(
+        body=data,
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="schoolmesh-events.ics"'},
+    )
+
+
+@routes.get("/events/new")
+@require("staff")
+async def new_event_page(request: web.Request) -> web.StreamResponse:
+    school = request.app[WEB].node
+    identity = await school.identity()
+    values = dict.fromkeys(_FIELDS, "")
+    values["tz"] = ZONES.get(identity.country, "")
+    values["audience"] = "public"
+    return render(request, "events_new.html", values=values, errors={}, editing=False)
+
+
+@routes.post("/events/new")
+@require("staff")
+async def create_event(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    values, errors, content = _read_event(form_of(request), _)
+    if values["audience"] not in AUDIENCES:
+        values["audience"] = "public"
+    if values["audience"] == "partners":
+        book = PeerBook(request.app[WEB].node.store)
+        if not any(p.state == "partner" for p in await book.list()):
+            errors["audience"] = _(
+                "Our school has no partner schools yet: choose everyone, or invite a school "
+                "on the Partners page first."
+            )
+    if not errors:
+        try:
+            made = await events.create_for(request.app[WEB].node, content, values["audience"])
+        except (UserInputError, SchemaError) as exc:
+            errors["form"] = str(exc)
+        else:
+            await see_other(request, f"/events/{made}", _("The event is published."))
+    return render(
+        request, "events_new.html", status=400, values=values, errors=errors, editing=False
+    )
+
+
+def _read_event(
+    form: MultiDictProxy[Any], _: Callable[[str], str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """The form's values (to show again), its problems in the page's words, and the content."""
+    values = {name: str(form.get(name, "")).strip() for name in _FIELDS}
+    errors: dict[str, str] = {}
+    if not values["title"]:
+        errors["title"] = _("Give the event a title.")
+    zone = values["tz"] or None
+    if zone is not None:
+        try:
+            events.time_zone(zone)
+        except UserInputError:
+            errors["tz"] = _("This is not a time zone name: write one such as Europe/London.")
+            zone = None
+    moments: dict[str, str] = {}
+    for name in ("start", "end"):
+        if not values[name]:
+            errors[name] = _("Give the date and time.")
+            continue
+        try:
+            moments[name] = events.moment(values[name], zone or "UTC", name)
+        except UserInputError:
+            errors[name] = _("Give the date and time like 2027-03-04 16:00.")
+    if len(moments) == 2 and _instant(moments["end"]) <= _instant(moments["start"]):
+        errors["end"] = _("The end is not after the start.")
+    capacity = None
+    if values["capacity"]:
+        try:
+            capacity = int(values["capacity"])
+        except ValueError:
+            capacity = 0
+        if not 1 <= capacity <= 100_000:
+            errors["capacity"] = _("Give a whole number of places from 1 to 100,000.")
+    content: dict[str, Any] = {"title": values["title"], **moments}
+    optional = {"tz": zone, "where": values["where"], "text": values["text"]}
+    content.update({k: v for k, v in optional.items() if v})
+    if capacity is not None:
+        content["capacity"] = capacity
+    return values, errors, content
+
+
+def _local(moment: str, tz: str | None) -> str:
+    """An event's time as the form's date-and-time field shows it: local, no offset."""
+    parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    if tz:
+        with contextlib.suppress(UserInputError):
+            parsed = parsed.astimezone(events.time_zone(tz))
+    return parsed.strftime("%Y-%m-%dT%H:%M")
+
+
+@routes.get("/events/{id}/edit")
+@require("staff")
+async def edit_event_page(request: web.Request) -> web.StreamResponse:
+    event = await _own_event(request)
+    values = {name: str(event.content.get(name) or "") for name in _FIELDS}
+    values["start"], values["end"] = _local(event.start, event.tz), _local(event.end, event.tz)
+    values["tz"] = event.tz or ""
+    return render(
+        request, "events_new.html", event_id=str(event.id), values=values, errors={}, editing=True
+    )
+
+
+@routes.post("/events/{id}/edit")
+@require("staff")
+async def change_event(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    event = await _own_event(request)
+    values, errors, content = _read_event(form_of(request), _)
+    if not errors:
+        try:
+            await events.change(request.app[WEB].node, str(event.id), content)
+        except (UserInputError, SchemaError) as exc:
+            errors["form"] = str(exc)
+        else:
+            await see_other(
+                request, f"/events/{event.id}", _("The event is changed everywhere it went.")
+            )
+    return render(
+        request,
+        "events_new.html",
+        status=400,
+        event_id=str(event.id),
+        values=values,
+        errors=errors,
+        editing=True,
+    )
+
+
+async def _own_event(request: web.Request) -> events.EventView:
+    """One of our own events, still on: only the organiser changes or cancels it."""
+    event = await _event(request)
+    if event.author != request.app[WEB].node.node_id or event.cancelled:
+        raise NotAllowedError("only the organiser changes or cancels an event")
+    return event
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+async def _event(request: web.Request) -> events.EventView:
+    try:
+        return await events.find(request.app[WEB].node, request.match_info["id"])
+    except (NotFoundError, UserInputError):
+        raise web.HTTPNotFound() from None
+
+
+@routes.get("/events/{id}")
+@require("staff")
+async def event_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    event = await _event(request)
+    today = datetime.now(UTC).date()
+    return render(
+        request,
+        "events_show.html",
+        event=_view(event),
+        ours=event.author == node.node_id,
+        over=event.ended(today),
+        answers=events.ANSWERS,
+    )
+
+
+@routes.post("/events/{id}/rsvp")
+@require("staff")
+async def answer_event(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    event = await _event(request)
+    answer = str(form_of(request).get("answer", ""))
+    if answer not in events.ANSWERS:
+        return await see_other(
+            request, f"/events/{event.id}", _("Choose yes, no or maybe."), error=True
+        )
+    await events.rsvp(request.app[WEB].node, str(event.id), answer, by=user_of(request).name)
+    return await see_other(
+        request, f"/events/{event.id}", _("Your school's answer is sent to the organiser.")
+    )
+
+
+@routes.post("/events/{id}/withdraw")
+@require("staff")
+async def cancel_event(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    event = await _own_event(request)
+    reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]
+    await events.withdraw(request.app[WEB].node, str(event.id), reason)
+    return await see_other(request, "/events", _("The event is cancelled everywhere."))

@@ -1,0 +1,90 @@
+"""Interest in other schools' offers and requests, and answers to interest in ours.
+
+Staff only. What one school says to another here travels as a letter to that
+school alone (node/interests.py). The colleague who sends or answers is named as
+the contact, by the name they sign in with.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from node.clock import now_ms
+from node.interests import MAX_MESSAGE, expired
+from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.pages.offers import listing_of
+from node.web.pages.vocabulary import interest_states
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/offers/{id}/interest")
+@require("staff")
+async def express_interest(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    listing = await listing_of(request)
+    here = f"/offers/{listing.entry.id}"
+    if listing.entry.author == node.node_id:
+        raise NotAllowedError("our own offer or request")
+    message = str(form_of(request).get("message", "")).strip()
+    problem = None
+    if not message:
+        problem = _("Write a short message to the other school.")
+    elif len(message) > MAX_MESSAGE:
+        problem = _("Keep the message to 2,000 characters at most.")
+    elif expired(listing.entry.content or {}, datetime.now(UTC).date()):
+        problem = _("It has closed: its closing date or last date has passed.")
+    if problem is not None:
+        return await see_other(request, here, problem, error=True)
+    await node.interests.send(
+        str(listing.entry.id), message, by=user_of(request).name, now=now_ms()
+    )
+    return await see_other(
+        request, here, _("Your interest is sent to %(school)s only.") % {"school": listing.school}
+    )
+
+
+@routes.get("/interests")
+@require("staff")
+async def interests_page(request: web.Request) -> web.StreamResponse:
+    every = await request.app[WEB].node.interests.all()
+    return render(
+        request,
+        "interests_index.html",
+        received=[i for i in every if i.direction == "received"],
+        sent=[i for i in every if i.direction == "sent"],
+        arrangements=[i.arrangement for i in every if i.arrangement is not None],
+        states=interest_states(gettext(request)),
+    )
+
+
+@routes.post("/interests/{id}/{answer:accept|decline}")
+@require("staff")
+async def answer_interest(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    interests = request.app[WEB].node.interests
+    try:
+        interest = await interests.get(request.match_info["id"])
+    except (NotFoundError, UserInputError):
+        raise web.HTTPNotFound() from None
+    if interest.direction != "received":
+        raise NotAllowedError("only the posting school answers")
+    message = str(form_of(request).get("message", "")).strip()
+    if len(message) > MAX_MESSAGE:
+        return await see_other(
+            request, "/interests", _("Keep the message to 2,000 characters at most."), error=True
+        )
+    if interest.state != "open":
+        return await see_other(request, "/interests", _("It was already answered."), error=True)
+    by = user_of(request).name
+    if request.match_info["answer"] == "accept":
+        await interests.accept(interest.id, message=message, by=by, now=now_ms())
+        done = _("Accepted: %(school)s is told, and the arrangement is listed below.")
+    else:
+        await interests.decline(interest.id, message=message, by=by, now=now_ms())
+        done = _("Declined: %(school)s is told.")
+    return await see_other(request, "/interests", done % {"school": interest.school})

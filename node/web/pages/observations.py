@@ -1,0 +1,217 @@
+"""Peer observations: list, record, read, share, and the action points to follow up.
+
+Staff only. The web knows a colleague by the name they sign in with: an
+observation whose observed colleague has that name (capitals and spacing aside)
+is theirs to share or keep private. The two colleagues always see it; other staff
+see it once it is shared (node/observations.py, ``visible_to``). Staff profiles
+use the same names, so that the focus can be linked to the observed colleague's
+development areas.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from node import observations, staff
+from node.matching import tag
+from node.partners import PeerBook
+from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.pages.vocabulary import vocabulary
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.keys import NodeId
+
+routes = web.RouteTableDef()
+
+_FIELDS = (
+    "observer",
+    "observed",
+    "focus",
+    "focus_other",
+    "priority",
+    "day",
+    "strengths",
+    "action1",
+    "action2",
+    "follow_up",
+)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+@routes.get("/observations")
+@require("staff")
+async def observations_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    name = user_of(request).name
+    seen = [o for o in await observations.listing(node) if observations.visible_to(o, name)]
+    due = [
+        d
+        for d in await observations.due(node, _today())
+        if observations.visible_to(d.observation, name)
+    ]
+    return render(
+        request,
+        "observations_index.html",
+        mine=[o for o in seen if observations.owned_by(o, name)],
+        observed_by_me=[o for o in seen if observations.same_person(o.observer, name)],
+        shared=[
+            o
+            for o in seen
+            if not observations.owned_by(o, name) and not observations.same_person(o.observer, name)
+        ],
+        due=due,
+        vocab=vocabulary(request[VISIT].language, gettext(request)),
+    )
+
+
+@routes.get("/observations/new")
+@require("staff")
+async def new_observation_page(request: web.Request) -> web.StreamResponse:
+    values = dict.fromkeys(_FIELDS, "")
+    values["observer"] = user_of(request).name
+    values["day"] = _today().isoformat()
+    return render(request, "observations_new.html", **await _form_context(request, values, {}))
+
+
+async def _form_context(
+    request: web.Request, values: dict[str, str], errors: dict[str, str]
+) -> dict[str, Any]:
+    profiles = await staff.listing(request.app[WEB].node)
+    return {
+        "values": values,
+        "errors": errors,
+        "colleagues": [p.name for p in profiles],
+        "vocab": vocabulary(request[VISIT].language, gettext(request)),
+    }
+
+
+@routes.post("/observations/new")
+@require("staff")
+async def add_observation(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    form = form_of(request)
+    values = {name: str(form.get(name, "")).strip() for name in _FIELDS}
+    errors: dict[str, str] = {}
+    me = user_of(request).name
+    for name in ("observer", "observed"):
+        if not values[name]:
+            errors[name] = _("Give the colleague's name.")
+        elif len(values[name]) > 100:
+            errors[name] = _("Keep the name to 100 characters at most.")
+    if values["observer"] and observations.same_person(values["observer"], values["observed"]):
+        errors["observed"] = _("The observer and the observed colleague must be two people.")
+    elif not errors and not (
+        observations.same_person(values["observer"], me)
+        or observations.same_person(values["observed"], me)
+    ):
+        errors["observer"] = _("Record observations you took part in: as observer or observed.")
+    focus = tag(values["focus_other"] or values["focus"])
+    if not focus or len(focus) > 64:
+        errors["focus"] = _("Choose the one thing the observation looks at.")
+    days: dict[str, date | None] = {"day": _today(), "follow_up": None}
+    for name in ("day", "follow_up"):
+        if values[name]:
+            try:
+                days[name] = date.fromisoformat(values[name])
+            except ValueError:
+                errors[name] = _("Give a date like 2027-03-04.")
+    day = days["day"] or _today()
+    follow_up = days["follow_up"]
+    if follow_up is not None and follow_up < day:
+        errors["follow_up"] = _("The follow-up date is before the observation.")
+    strengths = [line.strip() for line in values["strengths"].splitlines() if line.strip()]
+    actions = [a for a in (values["action1"], values["action2"]) if a]
+    if not actions:
+        errors["action1"] = _("Agree at least one action point to take forward.")
+    if any(len(text) > 1000 for text in [*strengths, *actions]):
+        errors["strengths"] = _("Keep each point to 1,000 characters at most.")
+    if not errors and not values["priority"]:
+        profile = await staff.get(node, values["observed"])
+        if profile is None or focus not in profile.develops:
+            errors["priority"] = _(
+                "Link the focus to a development priority: name the priority (such as one "
+                "from the school development plan), or choose a focus that is one of the "
+                "observed colleague's development areas in their staff profile."
+            )
+    if not errors:
+        try:
+            made = await observations.add(
+                node,
+                observer=values["observer"],
+                observed=values["observed"],
+                focus=focus,
+                priority=values["priority"] or None,
+                day=day,
+                strengths=strengths,
+                actions=actions,
+                follow_up=follow_up,
+            )
+        except UserInputError as exc:  # a rule this form did not check
+            errors["form"] = str(exc)
+        else:
+            await see_other(request, f"/observations/{made.id}", _("The observation is recorded."))
+    context = await _form_context(request, values, errors)
+    return render(request, "observations_new.html", status=400, **context)
+
+
+async def _visible(request: web.Request) -> observations.Observation:
+    try:
+        number = int(request.match_info["id"])
+        found = await observations.get(request.app[WEB].node, number)
+    except (ValueError, NotFoundError):
+        raise web.HTTPNotFound() from None
+    if not observations.visible_to(found, user_of(request).name):
+        raise NotAllowedError("a private observation of two other colleagues")
+    return found
+
+
+@routes.get("/observations/{id}")
+@require("staff")
+async def observation_page(request: web.Request) -> web.StreamResponse:
+    found = await _visible(request)
+    return render(
+        request,
+        "observations_show.html",
+        item=found,
+        partners=await _partners(request),
+        owner=found.origin is None and observations.owned_by(found, user_of(request).name),
+        vocab=vocabulary(request[VISIT].language, gettext(request)),
+    )
+
+
+@routes.post("/observations/{id}/share")
+@require("staff")
+async def share_observation(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    found = await _visible(request)
+    if found.origin is not None or not observations.owned_by(found, user_of(request).name):
+        raise NotAllowedError("only the observed colleague decides, at their own school")
+    form = form_of(request)
+    shared = form.get("shared") == "1"
+    partners = await _partners(request)
+    to = str(form.get("to", ""))
+    if to:
+        if to not in partners or not shared:
+            raise web.HTTPBadRequest(text="choose one of our partner schools")
+        await observations.share(request.app[WEB].node, found.id, True, to=NodeId.parse(to))
+        done = _("It is sent to %(school)s only, and shared with colleagues here.") % {
+            "school": partners[to]
+        }
+    else:
+        await observations.share(request.app[WEB].node, found.id, shared)
+        done = _("It is now shared with colleagues.") if shared else _("It is now private again.")
+    return await see_other(request, f"/observations/{found.id}", done)
+
+
+async def _partners(request: web.Request) -> dict[str, str]:
+    """Our partner schools, id -> name, to share an observation with one of them."""
+    store = request.app[WEB].node.store
+    ids = [p.node_id for p in await PeerBook(store).list() if p.state == "partner"]
+    names = await store.schools(set(ids))
+    return {str(i): names.get(i, (str(i)[:12], ""))[0] for i in ids}

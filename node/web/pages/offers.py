@@ -1,0 +1,268 @@
+"""Offers and requests: search them, read one, post one, withdraw our own; and matches.
+
+Staff only: pupils never see what schools offer each other. The search form is a
+GET form, so that a search's address can be copied and sent to a colleague.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
+
+from node import offers, staff
+from node.interests import expired
+from node.search import Filters
+from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
+from node.web.pages.match_words import reasons_and_concerns
+from node.web.pages.vocabulary import interest_states, vocabulary
+from protocol import kinds
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+
+routes = web.RouteTableDef()
+
+#: Languages offered as checkboxes on the form; any other code can be typed.
+COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl")
+_FILTERS = ("kind", "phase", "focus", "language", "country")
+
+
+def _choices(request: web.Request) -> dict[str, Any]:
+    """What the offer templates need to show codes in words and to offer choices."""
+    return {
+        "vocab": vocabulary(request[VISIT].language, gettext(request)),
+        "common_languages": COMMON_LANGUAGES,
+        "states": interest_states(gettext(request)),
+    }
+
+
+@routes.get("/offers")
+@require("staff")
+async def offers_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    query = request.query.get("q", "").strip()
+    chosen = {name: request.query.get(name, "").strip() for name in _FILTERS}
+    if chosen["kind"] not in ("", *kinds.ACTIVITIES, *offers.SIDES):
+        chosen["kind"] = ""
+    if chosen["phase"] not in ("", *kinds.PHASES):
+        chosen["phase"] = ""
+    filters = Filters.of(
+        chosen["kind"],
+        phase=chosen["phase"],
+        focus=chosen["focus"],
+        language=chosen["language"].lower(),
+        country=chosen["country"],
+    )
+    found = await offers.search(node, query, filters, limit=100)
+    return render(
+        request,
+        "offers_index.html",
+        query=query,
+        chosen=chosen,
+        results=[(item, _row(item)) for item in found],
+        ours=node.node_id,
+        searched=bool(query) or any(chosen.values()),
+        **_choices(request),
+    )
+
+
+#: Every optional field, so that templates can ask for any of them.
+_OPTIONAL = ("text", "focus", "subjects", "phases", "languages", "mode", "from", "to")
+_OPTIONAL_MORE = ("capacity", "closes", "region", "ages")
+
+
+def _row(item: offers.Listing) -> dict[str, Any]:
+    """An offer's fields for a template, with None for those not given."""
+    return {**dict.fromkeys((*_OPTIONAL, *_OPTIONAL_MORE)), **item.as_json()}
+
+
+@routes.get("/offers/new")
+@require("staff")
+async def new_offer_page(request: web.Request) -> web.StreamResponse:
+    side = request.query.get("side", "offer")
+    return render(
+        request,
+        "offers_new.html",
+        values=_read_offer(MultiDictProxy(MultiDict(side=side)), gettext(request))[0],
+        errors={},
+        **_choices(request),
+    )
+
+
+@routes.post("/offers/new")
+@require("staff")
+async def post_offer(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    form = form_of(request)
+    values, errors, content = _read_offer(form, _)
+    side = values["side"]
+    if not errors:
+        try:
+            entry = await offers.post(request.app[WEB].node, side, content)
+        except (UserInputError, SchemaError) as exc:  # a rule the form did not check
+            errors["form"] = str(exc)
+        else:
+            done = _("Your offer is posted.") if side == "offer" else _("Your request is posted.")
+            await see_other(request, f"/offers/{entry.id}", done)
+    return render(
+        request, "offers_new.html", status=400, values=values, errors=errors, **_choices(request)
+    )
+
+
+def _tags_of(form: MultiDictProxy[Any], name: str) -> list[str]:
+    """Ticked checkboxes, then the extra tags typed (separated by commas), without repeats."""
+    found: list[str] = []
+    typed = str(form.get(f"{name}_extra", "")).split(",")
+    for value in [*form.getall(name, []), *typed]:
+        value = " ".join(str(value).split())
+        if value and value not in found:
+            found.append(value)
+    return found
+
+
+def _read_offer(
+    form: MultiDictProxy[Any], _: Callable[[str], str]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    """The form's values (to show again), its problems in the page's words, and the content."""
+    values: dict[str, Any] = {
+        name: str(form.get(name, "")).strip()
+        for name in (
+            "side",
+            "activity",
+            "title",
+            "text",
+            "mode",
+            "from",
+            "to",
+            "closes",
+            "capacity",
+            "focus_extra",
+            "subjects",
+            "languages_extra",
+        )
+    }
+    values["text"] = str(form.get("text", "")).replace("\r\n", "\n").strip()
+    values["focus"] = _tags_of(form, "focus")
+    values["phases"] = [p for p in form.getall("phases", []) if p in kinds.PHASES]
+    values["languages"] = [code.strip() for code in _tags_of(form, "languages")]
+    subjects = [s for s in (" ".join(v.split()) for v in values["subjects"].split(",")) if s]
+    errors: dict[str, str] = {}
+    if values["side"] not in offers.SIDES:
+        values["side"] = "offer"
+    if values["activity"] not in kinds.ACTIVITIES:
+        errors["activity"] = _("Choose what kind of collaboration it is.")
+    if not values["title"]:
+        errors["title"] = _("Give it a short title.")
+    elif len(values["title"]) > 200:
+        errors["title"] = _("Keep the title to 200 characters at most.")
+    if len(values["text"]) > 10_000:
+        errors["text"] = _("Keep the details to 10,000 characters at most.")
+    if any(len(t) > 64 for t in [*values["focus"], *subjects]):
+        errors["focus"] = _("Each focus area or subject can be 64 characters at most.")
+    if len(values["focus"]) > 20 or len(subjects) > 20:
+        errors["focus"] = _("Give 20 focus areas or subjects at most.")
+    if kinds.languages(values["languages"]) is not None:
+        errors["languages"] = _(
+            "Write languages as short codes, such as en, fr or pt-BR, separated by commas."
+        )
+    if values["mode"] not in ("", *kinds.MODES):
+        values["mode"] = ""
+    days: dict[str, date | None] = {}
+    for name in ("from", "to", "closes"):
+        days[name] = None
+        if values[name]:
+            try:
+                days[name] = date.fromisoformat(values[name])
+            except ValueError:
+                errors[name] = _("Give a date like 2027-03-04.")
+    start, end = days["from"], days["to"]
+    if start and end and end < start:
+        errors["to"] = _("The last date is before the first date.")
+    capacity: int | None = None
+    if values["capacity"]:
+        try:
+            capacity = int(values["capacity"])
+        except ValueError:
+            capacity = 0
+        if not 1 <= capacity <= 10_000:
+            errors["capacity"] = _("Give a whole number from 1 to 10,000.")
+    content = offers.content_of(
+        activity=values["activity"],
+        title=values["title"],
+        text=values["text"],
+        focus=values["focus"],
+        subjects=subjects,
+        phases=values["phases"],
+        languages=values["languages"],
+        mode=values["mode"] or None,
+        date_from=values["from"] or None,
+        date_to=values["to"] or None,
+        capacity=capacity,
+        closes=values["closes"] or None,
+    )
+    return values, errors, content
+
+
+@routes.get("/offers/{id}")
+@require("staff")
+async def offer_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    listing = await listing_of(request)
+    about = [i for i in await node.interests.all() if i.entry == listing.entry.id]
+    return render(
+        request,
+        "offers_show.html",
+        item=listing,
+        row=_row(listing),
+        ours=listing.entry.author == node.node_id,
+        interests=about,
+        waiting=any(i.state == "open" for i in about),
+        closed=expired(listing.entry.content or {}, datetime.now(UTC).date()),
+        **_choices(request),
+    )
+
+
+async def listing_of(request: web.Request) -> offers.Listing:
+    """The offer or request the address names, or a "not found" page."""
+    try:
+        return await offers.one(request.app[WEB].node, request.match_info["id"])
+    except (NotFoundError, UserInputError):
+        raise web.HTTPNotFound() from None
+
+
+@routes.post("/offers/{id}/withdraw")
+@require("staff")
+async def withdraw_offer(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    node = request.app[WEB].node
+    listing = await listing_of(request)
+    if listing.entry.author != node.node_id:
+        raise NotAllowedError("not our offer")
+    reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]
+    side: offers.Side = "offer" if listing.entry.kind == "offer" else "request"
+    await offers.withdraw(node, side, str(listing.entry.id), reason)
+    return await see_other(request, "/offers", _("Withdrawn: other schools will no longer see it."))
+
+
+@routes.get("/matches")
+@require("staff")
+async def matches_page(request: web.Request) -> web.StreamResponse:
+    found = await offers.matches(request.app[WEB].node, limit=5)
+    _ = gettext(request)
+    choices = _choices(request)
+    said = [
+        (mine, [(m, *reasons_and_concerns(m, _, choices["vocab"])) for m in best])
+        for mine, best in found
+    ]
+    return render(request, "offers_matches.html", found=said, **choices)
+
+
+@routes.get("/matches/staff")
+@require("staff")
+async def staff_matches_page(request: web.Request) -> web.StreamResponse:
+    pairs, triads = await staff.suggestions(request.app[WEB].node, 10)
+    return render(
+        request, "offers_staff_matches.html", pairs=pairs, triads=triads, **_choices(request)
+    )

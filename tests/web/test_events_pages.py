@@ -1,0 +1,139 @@
+"""Event pages over plain HTTP: refusals, the form's checks, answers, the calendar file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import icalendar
+
+from node import events
+from tests.network import LiveNode, introduced, partner, wait_for
+from tests.web.web import add_user, client, csrf_of, http_sign_in
+
+TEACHMEET = {
+    "title": "TeachMeet : l'oralité",
+    "start": "2099-03-04T16:00+01:00",
+    "end": "2099-03-04T18:00+01:00",
+    "tz": "Europe/Paris",
+    "where": "Salle polyvalente",
+    "audience": "public",
+}
+
+
+async def test_pupils_are_refused_every_event_page(school: LiveNode) -> None:
+    entry = await events.create(school.node, TEACHMEET)
+    async with client(school) as http:
+        await http_sign_in(http, "Amira")
+        for path in ("/events", "/events.ics", "/events/new", f"/events/{entry.id}"):
+            async with http.get(path, allow_redirects=False) as response:
+                assert response.status == 403, path
+
+
+async def test_create_an_event_in_local_time(school: LiveNode) -> None:
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        token = await csrf_of(http, "/events/new")
+        form = {
+            "csrf": token,
+            "title": "INSET day: oracy",
+            "start": "2099-07-01T09:00",
+            "end": "2099-07-01T08:00",
+            "tz": "Europe/London",
+            "capacity": "40",
+        }
+        async with http.post("/events/new", data=form, allow_redirects=False) as response:
+            assert response.status == 400
+            assert "The end is not after the start." in await response.text()
+        form["end"] = "2099-07-01T15:30"
+        form["tz"] = "Mars/Olympus"
+        async with http.post("/events/new", data=form, allow_redirects=False) as response:
+            assert response.status == 400
+            assert "not a time zone name" in await response.text()
+        form["tz"] = "Europe/London"
+        form["audience"] = "partners"
+        async with http.post("/events/new", data=form, allow_redirects=False) as response:
+            assert response.status == 400
+            assert "no partner schools yet" in await response.text()
+        assert await events.listing(school.node) == []
+        form["audience"] = "public"
+        async with http.post("/events/new", data=form, allow_redirects=False) as response:
+            assert response.status == 303
+            location = response.headers["Location"]
+        async with http.get(location) as response:
+            page = await response.text()
+        assert "INSET day: oracy" in page
+        assert "Cancel the event" in page  # ours: no answer form, a cancel one
+        assert 'name="answer"' not in page
+    (event,) = await events.listing(school.node)
+    assert event.start == "2099-07-01T09:00+01:00"  # summer time in London
+    assert event.tz == "Europe/London"
+    assert event.content["capacity"] == 40
+
+
+async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_path: Path) -> None:
+    lyon = await LiveNode.start(tmp_path / "lyon", "École Jean Macé", country="FR")
+    try:
+        await add_user(lyon, "Mme Durand", "staff")
+        entry = await events.create(lyon.node, TEACHMEET)
+        await partner(school, lyon)
+        await wait_for(lambda: school.holds(entry.id), what="the TeachMeet at Oakfield")
+        await introduced([school, lyon])
+        async with client(school) as http:
+            await http_sign_in(http, "Mr Jones")
+            async with http.get("/events") as response:
+                page = await response.text()
+            assert f"/events/{entry.id}" in page
+            token = await csrf_of(http, f"/events/{entry.id}")
+            async with http.post(
+                f"/events/{entry.id}/rsvp", data={"csrf": token, "answer": "maybe"}
+            ) as response:
+                assert "answer is sent to the organiser" in await response.text()
+            async with http.post(
+                f"/events/{entry.id}/withdraw", data={"csrf": token}, allow_redirects=False
+            ) as response:
+                assert response.status == 403  # only the organiser cancels
+            async with http.get(f"/events/{entry.id}/edit", allow_redirects=False) as response:
+                assert response.status == 403  # or changes it
+            async with http.get("/events.ics") as response:
+                assert response.content_type == "text/calendar"
+                assert response.headers["Content-Disposition"].startswith("attachment")
+                calendar = icalendar.Calendar.from_ical(await response.read())
+        (item,) = calendar.walk("VEVENT")
+        assert str(item["SUMMARY"]) == "TeachMeet : l'oralité"
+        assert (await events.find(school.node, str(entry.id))).answer == "maybe"
+
+        async def answered() -> bool:
+            return bool((await events.find(lyon.node, str(entry.id))).answers)
+
+        await wait_for(answered, what="Oakfield's answer at Lyon")
+        async with client(lyon) as http:
+            await http_sign_in(http, "Mme Durand")
+            async with http.get(f"/events/{entry.id}") as response:
+                page = await response.text()
+        assert "Oakfield Primary School (Mr Jones)" in page
+    finally:
+        await lyon.stop()
+
+
+async def test_the_organiser_changes_an_event_in_local_time(school: LiveNode) -> None:
+    entry = await events.create(school.node, TEACHMEET)
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        async with http.get(f"/events/{entry.id}/edit") as response:
+            page = await response.text()
+        assert 'value="2099-03-04T16:00"' in page  # Paris time, as it was typed
+        token = await csrf_of(http, f"/events/{entry.id}/edit")
+        form = {
+            "csrf": token,
+            "title": "TeachMeet : l'oralité (nouvelle heure)",
+            "start": "2099-03-04T16:30",
+            "end": "2099-03-04T18:30",
+            "tz": "Europe/Paris",
+            "where": "Salle polyvalente",
+        }
+        async with http.post(f"/events/{entry.id}/edit", data=form) as response:
+            assert "changed everywhere" in await response.text()
+    (event,) = await events.listing(school.node)
+    assert event.id == entry.id  # one event, a new version
+    assert event.start == "2099-03-04T16:30+01:00"
+    assert event.content["title"] == "TeachMeet : l'oralité (nouvelle heure)"
