@@ -225,16 +225,21 @@ class PeerSession:
                 verified.append(decode_entry(wire, now_ms=now))
             except ProtocolError as exc:
                 await self._refuse(exc)
-        # Shielded: a shutdown waits for the batch in hand to commit, not half of it.
-        results = await asyncio.shield(self.host.store.ingest(verified, now))
-        for entry, result in zip(verified, results, strict=True):
-            author = bytes(entry.author)
-            if result.outcome is Outcome.STORED:
-                self.received += 1
-            if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
-                self.sync.held(author, entry.seq)
-            elif result.error is not None and result.error.code != "blocked":
-                log.info("not stored from %s: %s", self.peer, result.error)
+        held: list[tuple[bytes, int]] = []
+        self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
+        try:
+            # Shielded: a shutdown waits for the batch in hand to commit, not half of it.
+            results = await asyncio.shield(self.host.store.ingest(verified, now))
+            for entry, result in zip(verified, results, strict=True):
+                if result.outcome is Outcome.STORED:
+                    self.received += 1
+                if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
+                    held.append((bytes(entry.author), entry.seq))
+                elif result.error is not None and result.error.code != "blocked":
+                    log.info("not stored from %s: %s", self.peer, result.error)
+        finally:
+            self.sync.stored(held)
+            self._wake.set()
         authors = {bytes(e.author) for e in verified}
         await self._send(ack_for(frame.batch, await self.host.store.heads_of(authors)))
         # Relaying to the other peers follows from the commit (Store listeners).
