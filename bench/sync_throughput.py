@@ -2,8 +2,12 @@
 
 Prints entries per second, this machine's single-core ingest limit measured in the
 same run on the same entries (decode, verify, hash, batched insert in one plain
-loop, as ../shared/bench/limits.py does), their ratio, and bytes on the wire per
-byte of entry. Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
+loop, as ../shared/bench/limits.py does), their ratio, and wire efficiency: the
+bytes of A's frames per byte of entry (``wire_ratio``), and everything both ways
+(A's frames, B's clock and acks, and WebSocket framing counted at its largest, 14
+bytes a message) per entry and per byte of entry (``wire_bytes_per_entry``,
+``wire_ratio_both_ways``; TCP/IP headers are left out: loopback has a 64 KiB MTU).
+Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
 """
 
 from __future__ import annotations
@@ -83,8 +87,11 @@ def single_core_limit(wires: list[bytes], folder: Path) -> float:
     return len(wires) / elapsed
 
 
-async def sync(entries: list[Entry], folder: Path) -> tuple[float, int]:
-    """Seconds for B to hold all of A's entries, and bytes A sent to B."""
+WS_HEADER = 14  # the largest WebSocket frame header: 8-byte length and a mask
+
+
+async def sync(entries: list[Entry], folder: Path) -> tuple[float, int, int]:
+    """Seconds for B to hold all of A's entries, bytes of A's frames, and bytes both ways."""
     a = await Node.create(folder / "a", name="A", country="GB")
     for i in range(0, len(entries), 1000):
         await a.store.ingest(entries[i : i + 1000], now_ms())
@@ -101,11 +108,13 @@ async def sync(entries: list[Entry], folder: Path) -> tuple[float, int]:
             break
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - start
+    sessions = [*service_a.peers.sessions.values(), *service_b.peers.sessions.values()]
     sent = sum(s.bytes_sent for s in service_a.peers.sessions.values())
+    both = sum(s.bytes_sent + WS_HEADER * s.frames_sent for s in sessions)
     for service in (service_a, service_b):
         await service.stop()
         await service.node.close()
-    return elapsed, sent
+    return elapsed, sent, both
 
 
 def main() -> None:
@@ -120,18 +129,26 @@ def main() -> None:
         folder = Path(tmp)
         limit = single_core_limit(wires, folder)
         print(f"single-core ingest limit: {limit:,.0f} entries/s", flush=True)
-        elapsed, sent = asyncio.run(sync(entries, folder))
+        elapsed, sent, both = asyncio.run(sync(entries, folder))
     rate = count / elapsed
-    wire_ratio = sent / sum(len(w) for w in wires)
+    entry_bytes = sum(len(w) for w in wires)
+    wire_ratio = sent / entry_bytes
     print(f"catch-up: {count:,} entries in {elapsed:.1f} s = {rate:,.0f} entries/s")
     print(f"ratio to the limit: {rate / limit:.2f}")
-    print(f"bytes on the wire per byte of entry: {wire_ratio:.2f}")
+    print(f"bytes on the wire per byte of entry: {wire_ratio:.2f} (A's frames)")
+    print(
+        f"both ways with WebSocket framing: {both / count:.0f} bytes per entry of "
+        f"{entry_bytes / count:.0f} bytes = {both / entry_bytes:.3f}"
+    )
     result = {
         "entries": count,
         "entries_per_s": round(rate),
         "limit_entries_per_s": round(limit),
         "ratio": round(rate / limit, 3),
         "wire_ratio": round(wire_ratio, 3),
+        "entry_bytes": round(entry_bytes / count, 1),
+        "wire_bytes_per_entry": round(both / count, 1),
+        "wire_ratio_both_ways": round(both / entry_bytes, 3),
     }
     print("RESULT " + json.dumps(result))
 

@@ -28,7 +28,7 @@ from protocol import frames
 from protocol.entry import Entry, decode_entries
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId
-from protocol.replication import WINDOW, Replication, ack_for
+from protocol.replication import WINDOW, Replication, ack_for, clock_frames
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class PeerSession:
         self.received = 0  # entries stored from this peer
         self.sent = 0  # entries sent to this peer
         self.bytes_sent = 0  # every frame, for measuring wire efficiency
+        self.frames_sent = 0
         self.closed = asyncio.Event()
         self.last_error: str | None = None
         self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse)
@@ -140,15 +141,13 @@ class PeerSession:
 
     async def _send_clock(self) -> None:
         heads = await self.host.store.heads()
-        pairs = [[bytes(a), h.seq, bytes(h.id)] for a, h in heads.items()]
-        step = frames.MAX_CLOCK_PAIRS
-        chunks = [pairs[i : i + step] for i in range(0, len(pairs), step)] or [[]]
-        for i, chunk in enumerate(chunks):
-            await self._send(frames.Clock(chunk, final=i == len(chunks) - 1))
+        for frame in clock_frames((bytes(a), h.seq, bytes(h.id)) for a, h in heads.items()):
+            await self._send(frame)
 
     async def _send(self, frame: frames.Frame) -> None:
         data = frames.encode(frame)
         self.bytes_sent += len(data)
+        self.frames_sent += 1
         await self.transport.send(data)
 
     async def _send_loop(self) -> None:

@@ -235,6 +235,18 @@ class BatchBuilder:
         return frames.Entries(batch, self._entries)
 
 
+def clock_frames(heads: Iterable[tuple[bytes, int, bytes]]) -> list[frames.Clock]:
+    """Our clock as sent at the start of a session: ``(author, seq, head id)`` for every
+    author held, at most MAX_CLOCK_PAIRS per frame, the last one final.
+
+    It grows with the authors held, about 72 bytes each (docs/performance.md, "Clock").
+    """
+    pairs = [[author, seq, head_id] for author, seq, head_id in heads]
+    step = frames.MAX_CLOCK_PAIRS
+    chunks = [pairs[i : i + step] for i in range(0, len(pairs), step)] or [[]]
+    return [frames.Clock(chunk, final=i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
+
+
 def ack_for(batch: int, heads: Mapping[bytes, int]) -> frames.Ack:
     """The ack of a stored batch: our head (0 if none) of each of its authors, sorted."""
     return frames.Ack(batch, [[a, heads.get(a, 0)] for a in sorted(heads)])
