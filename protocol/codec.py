@@ -16,7 +16,6 @@ one value has one encoding and signatures over the bytes mean one thing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import Any
 
 import msgpack
@@ -141,7 +140,8 @@ def _check(value: Value, depth: int, max_depth: int) -> bool:
                     f"map key {key!r} is not a string: only string keys are allowed",
                     code="bad-type",
                 )
-        if not all(a < b for a, b in pairwise(value)):
+        keys = list(value)
+        if keys != sorted(keys):  # dict keys are unique: sorted means strictly ascending
             _canonical(value, depth, max_depth)  # the errors in the order it finds them
             return False
         items = value.values()
