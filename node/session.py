@@ -33,9 +33,9 @@ from protocol.replication import WINDOW, Replication, ack_for, clock_frames
 log = logging.getLogger(__name__)
 
 MAX_STRIKES = 10  # refused frames or entries before we close the session
-# Batches received and being verified (on other threads) ahead of the one being
-# stored; the storer also commits those it finds ready in one transaction, since a
-# durable commit costs an fsync (docs/performance.md, "What bounds catch-up").
+# Batches received and being verified (on the node's verify thread) while the one
+# before them is stored; the storer then commits all that have arrived in one
+# transaction, as a durable commit costs an fsync (docs/performance.md, catch-up).
 PIPELINE = 4
 BYTES_PER_S = 16 * 1024 * 1024  # per-peer receive budget
 FRAMES_PER_S = 2000
@@ -126,7 +126,8 @@ class PeerSession:
         """If sending or storing fails, end the whole session so the dial loop can start
         afresh."""
         if not task.cancelled() and task.exception() is not None:
-            self.last_error = f"sending failed: {task.exception()}"
+            what = "storing" if task.get_name().startswith("store") else "sending"
+            self.last_error = f"{what} failed: {task.exception()}"
             log.info("session with %s: %s", self.peer, self.last_error)
             asyncio.get_running_loop().create_task(self.transport.close())
 
