@@ -10,9 +10,8 @@ the entries). When every session is quiet again, the entries the sessions sent a
 the copies: redundancy is copies per receiving node per entry. A spanning tree
 would be 1. Sessions send an entry at least once across every partnership, so
 partnerships / (nodes - 1) is the floor here; a node relays as soon as it stores,
-so a partner that got the entry elsewhere in the meantime receives it again; and
-the reference node today also sends every entry it stores back to the partner it
-came from (docs/performance.md, "Redundancy").
+so a partner that got the entry elsewhere in the meantime receives it again
+(docs/performance.md, "Redundancy").
 
 All nodes share one event loop, so one core for their Python work: a node's
 processing waits behind the others', which makes the times an upper bound of

@@ -19,8 +19,8 @@ and the rounds until every node held it. Then how these grow with size, extrapol
 to every school in Europe (about 200,000), against a school's connection.
 
 Each size runs as docs/protocol.md specifies (the RESULT's ``sizes``) and, all but
-the largest of a full run, as the reference node behaves today, which sends every
-entry it stores back to the peer it came from (docs/performance.md, "Redundancy").
+the largest of a full run, as the reference node behaved until it was fixed, sending
+every entry it stored back to the peer it came from (docs/performance.md, "Redundancy").
 
 Each distinct entry is decoded and its signature checked once per run, not once
 per copy (a cache keyed by its bytes), which keeps 10,000 nodes feasible and
@@ -233,8 +233,8 @@ class Network:
                 if verdict in (Verdict.APPEND, Verdict.DUPLICATE):
                     held.append((author, entry.seq))
             if stored and self.echo:
-                # The reference node today: the commit wakes this session's sender,
-                # which reads before the session raises its view below.
+                # The reference node before the fix: the commit woke this session's
+                # sender, which read before the session raised its view below.
                 sync.mark_dirty(stored)
                 self.flush(node, [src])
             for author, seq in held:
@@ -257,8 +257,8 @@ def simulate(
 ) -> dict[str, Any]:
     """Post ``posts`` entries one at a time in a network of ``count`` nodes; the figures.
 
-    ``echo``: as the reference node behaves today, which sends a stored entry back
-    to the peer it came from (see docs/performance.md), instead of as specified.
+    ``echo``: as the reference node behaved before the fix, sending a stored entry
+    back to the peer it came from (see docs/performance.md), instead of as specified.
     """
     rng = random.Random(seed)
     net = Network(count, rng, echo=echo, deferred=deferred)
@@ -409,7 +409,7 @@ def main() -> None:
     print("as specified in docs/protocol.md (protocol/replication.py):")
     results = run_sizes(sizes, posts, args.seed, echo=False, deferred=args.deferred_relay)
     spec = report(results)
-    print("as the reference node behaves today (each stored entry echoed to its sender):")
+    print("with the echo the reference node had (each stored entry sent back to its sender):")
     echoed = run_sizes(echo_sizes, posts, args.seed, echo=True, deferred=args.deferred_relay)
     echo = report(echoed)
     print(

@@ -2,8 +2,15 @@
 
 Prints entries per second, this machine's single-core ingest limit measured in the
 same run on the same entries (decode, verify, hash, batched insert in one plain
-loop, as ../shared/bench/limits.py does), their ratio, and bytes on the wire per
-byte of entry. Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
+loop, as ../shared/bench/limits.py does), their ratio, and wire efficiency: the
+bytes of A's frames per byte of entry (``wire_ratio``), and everything both ways
+(A's frames, B's clock and acks, and WebSocket framing counted at its largest, 14
+bytes a message) per entry and per byte of entry (``wire_bytes_per_entry``,
+``wire_ratio_both_ways``; TCP/IP headers are left out: loopback has a 64 KiB MTU).
+CPU time per entry of both (``cpu_us_per_entry``, ``limit_cpu_us_per_entry``) says
+how much work each does even when other programs share the cores and the
+wall-clock ratio mostly says how much of the second core was free.
+Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
 """
 
 from __future__ import annotations
@@ -57,14 +64,15 @@ def corpus(entries: int, authors: int) -> list[Entry]:
     return result
 
 
-def single_core_limit(wires: list[bytes], folder: Path) -> float:
-    """Entries per second for decode + verify + hash + batched insert, in one loop."""
+def single_core_limit(wires: list[bytes], folder: Path) -> tuple[float, float]:
+    """Entries per second for decode + verify + hash + batched insert, in one loop, and
+    the CPU seconds it took."""
     db = sqlite3.connect(folder / "limit.db")
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("CREATE TABLE e (id BLOB PRIMARY KEY, author BLOB, seq INTEGER, wire BLOB)")
     keys: dict[bytes, nacl.signing.VerifyKey] = {}
     batch = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for wire in wires:
         payload, sig, _content = msgpack.unpackb(wire)
         fields = msgpack.unpackb(payload)
@@ -78,13 +86,17 @@ def single_core_limit(wires: list[bytes], folder: Path) -> float:
             batch = []
     db.executemany("INSERT INTO e VALUES (?, ?, ?, ?)", batch)
     db.commit()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     db.close()
-    return len(wires) / elapsed
+    return len(wires) / elapsed, cpu
 
 
-async def sync(entries: list[Entry], folder: Path) -> tuple[float, int]:
-    """Seconds for B to hold all of A's entries, and bytes A sent to B."""
+WS_HEADER = 14  # the largest WebSocket frame header: 8-byte length and a mask
+
+
+async def sync(entries: list[Entry], folder: Path) -> tuple[float, float, int, int]:
+    """Seconds for B to hold all of A's entries, the CPU seconds of this process (both
+    nodes, every thread) meanwhile, bytes of A's frames, and bytes both ways."""
     a = await Node.create(folder / "a", name="A", country="GB")
     for i in range(0, len(entries), 1000):
         await a.store.ingest(entries[i : i + 1000], now_ms())
@@ -93,19 +105,21 @@ async def sync(entries: list[Entry], folder: Path) -> tuple[float, int]:
     service_a, service_b = NodeService(a), NodeService(b)
     await service_a.start()
     await service_b.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await PeerBook(b.store).add(a.node_id, service_a.address, 0)
     await PeerBook(a.store).add(b.node_id, service_b.address, 0)
     for _ in range(12_000):  # at most ten minutes
         if await b.store.count_entries() >= total + 1:  # + B's own profile
             break
         await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    sessions = [*service_a.peers.sessions.values(), *service_b.peers.sessions.values()]
     sent = sum(s.bytes_sent for s in service_a.peers.sessions.values())
+    both = sum(s.bytes_sent + WS_HEADER * s.frames_sent for s in sessions)
     for service in (service_a, service_b):
         await service.stop()
         await service.node.close()
-    return elapsed, sent
+    return elapsed, cpu, sent, both
 
 
 def main() -> None:
@@ -118,20 +132,34 @@ def main() -> None:
     wires = [e.encode() for e in entries]
     with tempfile.TemporaryDirectory(prefix="sm-bench-") as tmp:
         folder = Path(tmp)
-        limit = single_core_limit(wires, folder)
+        limit, limit_cpu = single_core_limit(wires, folder)
         print(f"single-core ingest limit: {limit:,.0f} entries/s", flush=True)
-        elapsed, sent = asyncio.run(sync(entries, folder))
+        elapsed, cpu, sent, both = asyncio.run(sync(entries, folder))
     rate = count / elapsed
-    wire_ratio = sent / sum(len(w) for w in wires)
+    entry_bytes = sum(len(w) for w in wires)
+    wire_ratio = sent / entry_bytes
     print(f"catch-up: {count:,} entries in {elapsed:.1f} s = {rate:,.0f} entries/s")
     print(f"ratio to the limit: {rate / limit:.2f}")
-    print(f"bytes on the wire per byte of entry: {wire_ratio:.2f}")
+    print(
+        f"CPU time per entry: {cpu / count * 1e6:.0f} us (both nodes, all threads) against "
+        f"{limit_cpu / count * 1e6:.0f} us for the limit's loop"
+    )
+    print(f"bytes on the wire per byte of entry: {wire_ratio:.2f} (A's frames)")
+    print(
+        f"both ways with WebSocket framing: {both / count:.0f} bytes per entry of "
+        f"{entry_bytes / count:.0f} bytes = {both / entry_bytes:.3f}"
+    )
     result = {
         "entries": count,
         "entries_per_s": round(rate),
         "limit_entries_per_s": round(limit),
         "ratio": round(rate / limit, 3),
         "wire_ratio": round(wire_ratio, 3),
+        "entry_bytes": round(entry_bytes / count, 1),
+        "wire_bytes_per_entry": round(both / count, 1),
+        "wire_ratio_both_ways": round(both / entry_bytes, 3),
+        "limit_cpu_us_per_entry": round(limit_cpu / count * 1e6, 1),
+        "cpu_us_per_entry": round(cpu / count * 1e6, 1),
     }
     print("RESULT " + json.dumps(result))
 

@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Coroutine, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -100,6 +101,10 @@ class PeerManager:
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._dial_addresses: dict[NodeId, str] = {}
         self._changed = asyncio.Event()
+        # One thread for every session's entries: signature checks release the GIL,
+        # so a catch-up verifies on a second core while this loop stores and sends
+        # (docs/performance.md). One, because the decoding around them does not.
+        self.verifier: Executor = ThreadPoolExecutor(1, thread_name_prefix="verify")
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 
@@ -142,6 +147,7 @@ class PeerManager:
         await self.store.set_setting(HEARTBEAT_SETTING, None)
         if self._client is not None:
             await self._client.close()
+        self.verifier.shutdown(wait=False, cancel_futures=True)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

@@ -6,7 +6,11 @@ One :class:`Replication` per peer session holds what the sync rules decide on:
   peer holds the author's log (0 if absent);
 * the **dirty** authors: whose entries we may hold and the peer may lack;
 * the **batches in flight**: for each unacknowledged batch, the last sequence
-  number sent of each of its authors.
+  number sent of each of its authors;
+* the **authors being stored**: of the batch the peer just sent us. Batches
+  leave them out until the view is raised for what was stored, because the
+  commit marks them dirty in every session first (without this, every entry went
+  straight back to its sender: docs/performance.md, "Redundancy").
 
 It reads no store and touches no network, so the session (node/session.py) and
 the simulator (bench/simulate.py) drive the same rules. Building a batch is a
@@ -60,6 +64,8 @@ class Replication:
         self.dirty: set[bytes] = set()
         self.declined: set[bytes] = set()  # given up on for this session (refused repeatedly)
         self.in_flight: dict[int, dict[bytes, int]] = {}  # batch -> author -> last seq sent
+        self.receiving: set[bytes] = set()  # authors of the batch being stored
+        self.waiting: set[bytes] = set()  # dirty authors set aside until it is stored
         self._retries: dict[bytes, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
@@ -67,7 +73,11 @@ class Replication:
     @property
     def idle(self) -> bool:
         """Nothing left to send and nothing unacknowledged."""
-        return not self.in_flight and not self._evidence and self.dirty <= self.declined
+        return (
+            not self.in_flight
+            and not self._evidence
+            and (self.dirty | self.waiting) <= self.declined
+        )
 
     def mark_dirty(self, authors: Iterable[bytes]) -> None:
         """Look again at these authors: we may hold entries the peer lacks."""
@@ -116,6 +126,26 @@ class Replication:
         return batch
 
     # -- receiving ----------------------------------------------------------------
+
+    def storing(self, authors: Iterable[bytes]) -> None:
+        """The peer sent us entries of these authors and we are storing them.
+
+        Until :meth:`stored`, batches leave these authors out: the commit marks them
+        dirty in every session before this one knows what it stored and can raise
+        its view, and a batch built in between sent every entry straight back.
+        """
+        self.receiving = set(authors)
+
+    def stored(self, held: Iterable[tuple[bytes, int]]) -> None:
+        """Storing is over: raise the view for what was stored or held, then let the
+        authors set aside meanwhile be sent again, from the view, as if they had been
+        marked dirty after it moved (so a refused entry or our side of a fork still goes).
+        """
+        for author, seq in held:
+            self.held(author, seq)
+        self.receiving = set()
+        self.dirty |= self.waiting
+        self.waiting = set()
 
     def held(self, author: bytes, seq: int) -> None:
         """The peer sent us this entry and we stored it or held it: never send it back."""
@@ -170,6 +200,9 @@ class BatchBuilder:
             author = sync.dirty.pop()
             if author in sync.declined:
                 continue
+            if author in sync.receiving:
+                sync.waiting.add(author)
+                continue
             room = frames.MAX_BATCH_ENTRIES - len(self._entries)
             self._pending = Read(author, sync.view.get(author, 0), room)
             return self._pending
@@ -200,6 +233,18 @@ class BatchBuilder:
         batch = self._sync._take_number()
         self._sync.in_flight[batch] = self._last
         return frames.Entries(batch, self._entries)
+
+
+def clock_frames(heads: Iterable[tuple[bytes, int, bytes]]) -> list[frames.Clock]:
+    """Our clock as sent at the start of a session: ``(author, seq, head id)`` for every
+    author held, at most MAX_CLOCK_PAIRS per frame, the last one final.
+
+    It grows with the authors held, about 72 bytes each (docs/performance.md, "Clock").
+    """
+    pairs = [[author, seq, head_id] for author, seq, head_id in heads]
+    step = frames.MAX_CLOCK_PAIRS
+    chunks = [pairs[i : i + step] for i in range(0, len(pairs), step)] or [[]]
+    return [frames.Clock(chunk, final=i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
 
 
 def ack_for(batch: int, heads: Mapping[bytes, int]) -> frames.Ack:

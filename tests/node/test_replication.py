@@ -48,6 +48,35 @@ async def test_offer_crosses_a_chain_of_six(make_node: Factory) -> None:
     assert [item.school for item in listed] == ["School 0"]
 
 
+async def test_a_new_entry_crosses_each_partnership_once_and_never_comes_back(
+    make_node: Factory,
+) -> None:
+    """On a chain A-B-C an offer posted at A costs two copies (A to B, B to C): no node
+    sends an entry it just stored back to the partner it came from (docs/protocol.md,
+    "Sync", step 6)."""
+    nodes = [await make_node(name) for name in "ABC"]
+    await partner(nodes[0], nodes[1])
+    await partner(nodes[1], nodes[2])
+
+    def sessions() -> list[Any]:
+        return [s for n in nodes for s in n.service.peers.sessions.values()]
+
+    async def everywhere_and_quiet(entry_ids: list[Any]) -> bool:
+        # Asked after the store answers: a commit marks its authors dirty at once, so
+        # a session about to send an echo does not look idle here.
+        for n in nodes:
+            if not all([await n.holds(i) for i in entry_ids]):
+                return False
+        return len(sessions()) == 4 and all(s.sync.idle for s in sessions())
+
+    profiles = [await n.profile_id() for n in nodes]
+    await wait_for(lambda: everywhere_and_quiet(profiles), what="profiles everywhere")
+    before = sum(s.sent for s in sessions())
+    entry = await offers.post(nodes[0].node, "offer", offer_content())
+    await wait_for(lambda: everywhere_and_quiet([entry.id]), what="the offer everywhere")
+    assert sum(s.sent for s in sessions()) - before == 2
+
+
 async def test_sparse_graph_of_twenty_converges(make_node: Factory) -> None:
     nodes = [await make_node(f"School {i}") for i in range(20)]
     for a, b in sparse_graph(20, 3, seed=7):

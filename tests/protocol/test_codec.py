@@ -31,6 +31,50 @@ def test_round_trip(value: Any) -> None:
     assert codec.encode(codec.decode(data, LIMITS)) == data
 
 
+# Anything msgpack can carry, canonical or not: floats, non-string keys, keys in any
+# order, non-shortest ints (packed by hand below), nesting past the limit.
+raw_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5)
+    | st.binary(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=3) | st.integers(0, 3), children, max_size=4)
+    ),
+    max_leaves=16,
+)
+
+
+def reference_decode(data: bytes, limits: codec.Limits) -> Any:
+    """The decoder as first written: rebuild the value in canonical order, then compare."""
+    value = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    canonical = codec._canonical(value, 0, limits.max_depth)
+    if msgpack.packb(canonical, use_bin_type=True) != data:
+        raise DecodeError("not canonical", code="non-canonical")
+    return canonical
+
+
+def outcome(decode: Any, data: bytes, limits: codec.Limits) -> Any:
+    try:
+        return ("ok", decode(data, limits))
+    except DecodeError as exc:
+        return ("refused", exc.code, str(exc) if exc.code != "non-canonical" else "")
+
+
+@given(raw_values, st.integers(0, 4), st.booleans())
+def test_decode_refuses_exactly_what_the_rebuilding_check_refuses(
+    value: Any, depth: int, widen: bool
+) -> None:
+    data = msgpack.packb(value, use_bin_type=True)
+    if widen and data[:1] == b"\x01":  # the int 1 in a longer form than it needs
+        data = b"\xcc\x01"
+    limits = codec.Limits(max_bytes=1 << 20, max_depth=depth)
+    assert outcome(codec.decode, data, limits) == outcome(reference_decode, data, limits)
+
+
 @given(st.dictionaries(st.text(max_size=8), st.integers(0, 9), min_size=2, max_size=6))
 def test_key_order_does_not_change_bytes(mapping: dict[str, int]) -> None:
     reversed_mapping = dict(reversed(list(mapping.items())))

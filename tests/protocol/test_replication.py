@@ -172,6 +172,24 @@ def test_what_the_peer_sent_us_is_never_sent_back() -> None:
     assert fill(sync, {A: 4}) is None
 
 
+def test_authors_being_stored_wait_until_the_view_covers_what_was_stored() -> None:
+    """The commit marks the batch's authors dirty before the session knows what it
+    stored: nothing of them is sent meanwhile, and afterwards only what the view lacks."""
+    sync = Replication()
+    sync.storing([A, B])
+    sync.mark_dirty([A, B, C])  # the commit's listener, in every session
+    frame = fill(sync, {A: 5, B: 3, C: 2})
+    assert frame is not None
+    assert frame.entries == [wire(C, 1), wire(C, 2)]
+    assert not sync.dirty
+    assert not sync.idle
+    sync.stored([(A, 5), (B, 2)])  # B's entry 3 was refused: ours still goes
+    assert fill(sync, {A: 5, B: 3, C: 2}) == frames.Entries(2, [wire(B, 3)])
+    sync.acknowledged(frames.Ack(1, [[C, 2]]))
+    sync.acknowledged(frames.Ack(2, [[B, 3]]))
+    assert sync.idle
+
+
 def test_behind_counts_what_the_peer_holds_beyond_us_except_blocked() -> None:
     sync = Replication()
     sync.receive_clock(frames.Clock([[A, 10], [B, 3], [C, 8]]))
