@@ -285,6 +285,16 @@ MIGRATIONS: tuple[str, ...] = (
         withdrawn_at INTEGER NOT NULL        -- the withdrawal's timestamp, milliseconds
     );
     """,
+    # 6: as a relay, what each recipient that names us confirmed of other senders'
+    # letters, passed back to those senders so they can empty their outboxes.
+    """
+    CREATE TABLE mail_delivered (
+        sender    BLOB NOT NULL,
+        recipient BLOB NOT NULL,
+        seq       INTEGER NOT NULL,          -- the recipient holds 1..seq of the pair
+        PRIMARY KEY (sender, recipient)
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
