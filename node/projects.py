@@ -564,18 +564,22 @@ class Projects:
                 "only the school whose pupil wrote it, or the project's owner school, can take "
                 "it down: ask them, or leave the project"
             )
-        recipients = [n for n in project.members if n != self.me]
         async with self.store.write():
-            await self._erase(target, project.id, self.me, now, reason, recipients)
-            if recipients:
-                content = {"p": project.id, "target": target}
-                if reason:
-                    content["reason"] = reason
-                await self.mail.send_in_transaction(
-                    letters.TAKEDOWN, content, recipients, about=target, now=now
-                )
+            await self._take_down(target, project, now, reason)
         await self.store.checkpoint()
         return target
+
+    async def _take_down(self, target: str, project: Project, now: int, reason: str) -> None:
+        """Inside a transaction: erase here and ask every other member school to erase."""
+        recipients = [n for n in project.members if n != self.me]
+        await self._erase(target, project.id, self.me, now, reason, recipients)
+        if recipients:
+            content = {"p": project.id, "target": target}
+            if reason:
+                content["reason"] = reason
+            await self.mail.send_in_transaction(
+                letters.TAKEDOWN, content, recipients, about=target, now=now
+            )
 
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
         for table in ("posts", "comments"):
@@ -658,22 +662,54 @@ class Projects:
             }
         return result
 
-    async def consent_changed(self, before: User, after: User, now: int) -> list[str]:
-        """Take down the pupil's sent posts that the new consent no longer allows."""
-        rows = await self.store.fetch_all(
-            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved'",
-            (bytes(self.me), after.name),
-        )
+    async def enforce_consent(self, pupil: User, now: int) -> list[str]:
+        """Take down the pupil's sent posts and comments that their consent no longer allows.
+
+        It compares what was sent (the name shown, the photos not held back) with the
+        consent in force now, not with the consent before the change, so running it
+        again after an interruption finishes the job. All in one transaction.
+        """
+        name_withdrawn = pupil.show_name != "full"
+
+        def name_not_allowed(by_name: str | None) -> bool:
+            return name_withdrawn and by_name not in (None, "?", pupil.shown_name)
+
         taken: list[str] = []
-        for (pid,) in rows:
+        posts = await self.store.fetch_all(
+            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved' "
+            "ORDER BY created_at",
+            (bytes(self.me), pupil.name),
+        )
+        for (pid,) in posts:
             post = await self.post(pid)
-            sent = [(f, h) for _d, f, h in post.images if not h]
+            sent = [faces for _digest, faces, held in post.images if not held]
             if (
-                (before.show_name == "full" and after.show_name != "full")
-                or (sent and not after.work_photos)
-                or (any(faces for faces, _h in sent) and not after.face_photos)
+                name_not_allowed(post.by_name)
+                or (sent and not pupil.work_photos)
+                or (any(sent) and not pupil.face_photos)
             ):
-                taken.append(await self.takedown(pid, now, reason="consent withdrawn"))
+                taken.append(post.id)
+        comments = await self.store.fetch_all(
+            "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? "
+            "AND state = 'approved' ORDER BY created_at",
+            (bytes(self.me), pupil.name),
+        )
+        # A comment carries no photos: only the name it was sent with can be withdrawn.
+        taken += [cid for cid, by_name in comments if name_not_allowed(by_name)]
+        if not taken:
+            return []
+        async with self.store.write():
+            for target in taken:
+                found = await self.store.fetch_one(
+                    "SELECT project, state FROM posts WHERE id = ? "
+                    "UNION ALL SELECT project, state FROM comments WHERE id = ?",
+                    (target, target),
+                )
+                if found[1] == "removed":
+                    continue  # a comment on a post taken down a moment ago went with it
+                project = await self.get(found[0])
+                await self._take_down(target, project, now, "consent withdrawn")
+        await self.store.checkpoint()
         return taken
 
     # -- letters from member schools ------------------------------------------------------

@@ -106,13 +106,13 @@ async def _consent(args: argparse.Namespace) -> None:
     if args.show_name is None and args.work_photos is None and args.face_photos is None:
         raise UserInputError("say what changes: --name full|initials, --work-photos, --face-photos")
     async with await open_node(args) as node:
-        before, after = await node.accounts.set_consent(
+        _before, after = await node.accounts.set_consent(
             args.name,
             show_name=args.show_name,
             work_photos=args.work_photos,
             face_photos=args.face_photos,
         )
-        taken = await node.projects.consent_changed(before, after, now_ms())
+        taken = await node.projects.enforce_consent(after, now_ms())
     if args.json:
         print_json({"user": after.as_json(), "taken_down": taken})
         return
@@ -121,5 +121,5 @@ async def _consent(args: argparse.Namespace) -> None:
         f"{'yes' if after.work_photos else 'no'}, photos with faces "
         f"{'yes' if after.face_photos else 'no'}."
     )
-    for post_id in taken:
-        print(f"Taken down at every partner school: post {post_id} (see `post status`).")
+    for item in taken:
+        print(f"Taken down at every partner school: {item} (see `post status`).")

@@ -108,8 +108,15 @@ def _register_posts(sub: Any) -> None:
         help="approved posts of a project, ours and partners'",
     )
     listing.add_argument("--project", required=True, metavar="PROJECT_ID")
-    listing.add_argument(
+    shown = listing.add_mutually_exclusive_group()
+    shown.add_argument(
         "--drafts", action="store_true", help="list our drafts and returned posts instead"
+    )
+    shown.add_argument(
+        "--pupils",
+        action="store_true",
+        help="only what our pupils may see: with `project set --review yes`, partners' "
+        "posts appear once one of our teachers accepted them",
     )
     listing.set_defaults(handler=_post_list)
     comment = actions.add_parser(
@@ -306,7 +313,7 @@ async def _accept(args: argparse.Namespace) -> None:
 async def _post_list(args: argparse.Namespace) -> None:
     states = ("draft", "returned") if args.drafts else ("approved",)
     async with await open_node(args) as node:
-        posts = await node.projects.posts(args.project, states=states)
+        posts = await node.projects.posts(args.project, states=states, for_pupils=args.pupils)
         rows = [await post_json(node, p) for p in posts]
     if args.json:
         print_json(rows)
