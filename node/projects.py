@@ -122,15 +122,22 @@ class Projects:
         return await self.get(pid)
 
     async def get(self, text: str) -> Project:
-        row = await self.store.fetch_one(
+        rows = await self.store.fetch_all(
             "SELECT id, title, themes, owner, rev, standing, review FROM projects "
             "WHERE id = ? OR (length(?) >= ? AND id LIKE ? || '%') ORDER BY id = ? DESC LIMIT 2",
             (text, text, MIN_PREFIX, text.lower(), text),
         )
-        if row is None:
+        if not rows:
+            hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
             raise NotFoundError(
-                f"no project {text!r} at this school: see `schoolmesh project list`"
+                f"no project {text!r} at this school{hint}: see `schoolmesh project list`"
             )
+        if len(rows) > 1 and rows[0][0] != text:
+            raise UserInputError(
+                f"{text!r} matches more than one project: give more of the id "
+                "(see `schoolmesh project list`)"
+            )
+        row = rows[0]
         members = await self.store.fetch_all(
             "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
         )
@@ -378,7 +385,10 @@ class Projects:
         if post.origin != self.me:
             raise UserInputError("that post comes from a partner school: use `post accept`")
         if post.state not in ("draft", "returned"):
-            raise UserInputError(f"that post is {post.state}, not waiting for approval")
+            raise UserInputError(
+                f"that post is {post.state}, not waiting for approval: nothing was changed "
+                "(see `schoolmesh post status`)"
+            )
         author = await self.accounts.find(post.author or "")
         shown, notes = _consent_view(author, post)
         async with self.store.write():
@@ -398,7 +408,9 @@ class Projects:
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
         row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
         if row[1] != "draft":
-            raise UserInputError(f"that comment is {row[1]}, not waiting for approval")
+            raise UserInputError(
+                f"that comment is {row[1]}, not waiting for approval: nothing was changed"
+            )
         author = await self.accounts.find(row[0] or "")
         async with self.store.write():
             await self.store.execute(

@@ -10,6 +10,7 @@ from cli.commands.accounts import yes_no
 from cli.commands.common import data_option, json_option, open_node, print_json
 from cli.commands.partners import iso
 from node.clock import now_ms
+from node.media import MAX_UPLOAD_BYTES
 from node.node import Node
 from node.projects import Post, Project
 from protocol.errors import UserInputError
@@ -275,6 +276,11 @@ async def _draft(args: argparse.Namespace) -> None:
     images = []
     for path, faces in [(p, False) for p in args.image] + [(p, True) for p in args.image_faces]:
         try:
+            if path.stat().st_size > MAX_UPLOAD_BYTES:  # before reading it all into memory
+                raise UserInputError(
+                    f"the photo {path} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: "
+                    "make it smaller and try again"
+                )
             images.append((path.name, path.read_bytes(), faces))
         except OSError as exc:
             raise UserInputError(f"cannot read the photo {path}: {exc.strerror}") from exc
