@@ -212,7 +212,8 @@ class Mailroom:
                     if slot.seq != mark + 1:
                         continue  # a repeat, or a gap that a resend will fill
                     if recipient == self.me:
-                        await self._open(envelope, now, refused)
+                        blame = refused if sender == peer else []
+                        await self._open(envelope, now, blame)
                         await self._set_mark(sender, recipient, slot.seq)
                     else:
                         await self._keep(envelope, now)
@@ -231,7 +232,11 @@ class Mailroom:
         return 0 if row is None else int(row[0])
 
     async def _open(self, envelope: Envelope, now: int, refused: list[ProtocolError]) -> None:
-        """Open a letter to us and act on it; a bad one is refused but its number used."""
+        """Open a letter to us and act on it; a bad one is refused but its number used.
+
+        The caller passes a throwaway list for letters a relay carried: the relay
+        could not read them, so it is not to blame (no error frame, no strike);
+        the log line names the school that wrote the letter."""
         try:
             letter = sealed.open_envelope(self.key, envelope)
         except ProtocolError as exc:

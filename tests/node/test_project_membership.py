@@ -201,6 +201,9 @@ async def test_a_forged_takedown_is_refused_and_logged(
         if r.name == "node.mail" and "neither wrote it nor owns the project" in r.getMessage()
     ]
     assert len(refusals) == 2, caplog.text  # one at A, one at B (they share this log)
+    # A only carried the letter to B, sealed: B does not hold that against A.
+    a_id = str(a.node.node_id)
+    assert not [r for r in caplog.records if f"refused from {a_id}" in r.getMessage()]
     assert await c.node.store.fetch_all("SELECT * FROM receipts") == []
 
     # The pair is not stuck behind the refused letter: B's own takedown goes through.
