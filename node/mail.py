@@ -212,7 +212,8 @@ class Mailroom:
                     if slot.seq != mark + 1:
                         continue  # a repeat, or a gap that a resend will fill
                     if recipient == self.me:
-                        await self._open(envelope, now, refused)
+                        blame = refused if sender == peer else []
+                        await self._open(envelope, now, blame)
                         await self._set_mark(sender, recipient, slot.seq)
                     else:
                         await self._keep(envelope, now)
@@ -231,7 +232,11 @@ class Mailroom:
         return 0 if row is None else int(row[0])
 
     async def _open(self, envelope: Envelope, now: int, refused: list[ProtocolError]) -> None:
-        """Open a letter to us and act on it; a bad one is refused but its number used."""
+        """Open a letter to us and act on it; a bad one is refused but its number used.
+
+        The caller passes a throwaway list for letters a relay carried: the relay
+        could not read them, so it is not to blame (no error frame, no strike);
+        the log line names the school that wrote the letter."""
         try:
             letter = sealed.open_envelope(self.key, envelope)
         except ProtocolError as exc:
@@ -250,25 +255,76 @@ class Mailroom:
         """``peer`` told us what it holds: note what it confirmed, drop what it no longer needs.
 
         Marks for pairs whose recipient is the peer itself are final: the recipient
-        has those letters, so we (the sender, or a relay) may forget them.
+        has those letters, so we (the sender, or a relay) may forget them. As a relay
+        the peer names, we also keep them to pass back to their senders
+        (:meth:`delivered_marks`).
         """
         async with self.store.write():
+            relay_for_peer: bool | None = None
             for sender, recipient, seq in marks:
                 if recipient != peer:
                     continue
+                await self._confirm(sender, recipient, seq)
                 if sender == self.me:
-                    await self.store.execute(
-                        "INSERT INTO mail_acked (recipient, seq) VALUES (?, ?) "
-                        "ON CONFLICT (recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                        (recipient, seq),
-                    )
-                await self.store.execute(
-                    "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",
+                    continue
+                if relay_for_peer is None:
+                    relay_for_peer = self.me in await self.relays_of(peer)
+                if relay_for_peer and await self.store.execute(
+                    "INSERT INTO mail_delivered (sender, recipient, seq) VALUES (?, ?, ?) "
+                    "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq "
+                    "WHERE excluded.seq > seq",
                     (sender, recipient, seq),
-                )
+                ):
+                    self.store.mail_changed()  # wake the sessions: tell that sender
+            await self._drop_unreferenced()
+
+    async def _confirm(self, sender: bytes, recipient: bytes, seq: int) -> None:
+        """Inside a transaction: ``recipient`` holds ``sender``'s letters 1..``seq``."""
+        if sender == self.me:
             await self.store.execute(
-                "DELETE FROM envelopes WHERE id NOT IN (SELECT envelope FROM mail)"
+                "INSERT INTO mail_acked (recipient, seq) VALUES (?, ?) "
+                "ON CONFLICT (recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                (recipient, seq),
             )
+        await self.store.execute(
+            "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",
+            (sender, recipient, seq),
+        )
+
+    async def _drop_unreferenced(self) -> None:
+        await self.store.execute(
+            "DELETE FROM envelopes WHERE id NOT IN (SELECT envelope FROM mail)"
+        )
+
+    async def delivered_marks(self, peer: bytes) -> list[list[Any]]:
+        """What recipients that name us as a relay confirmed to us of ``peer``'s letters."""
+        rows = await self.store.fetch_all(
+            "SELECT sender, recipient, seq FROM mail_delivered WHERE sender = ? ORDER BY recipient",
+            (peer,),
+        )
+        return [[s, r, int(q)] for s, r, q in rows]
+
+    async def relayed_confirmations(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+        """``peer`` passes back what a recipient confirmed to it of our own letters.
+
+        Believed only from a relay that the recipient names in its newest profile we
+        hold: the recipient trusts that node to hold its letters until it fetches
+        them, and a relay that lied could as well have dropped them. Without this a
+        sender that meets the recipient only through relays would keep its outbox
+        (and the ciphertext in it) for ever (docs/decisions.md).
+        """
+        async with self.store.write():
+            for sender, recipient, seq in marks:
+                if sender != self.me or recipient in (self.me, peer):
+                    continue
+                if peer not in await self.relays_of(recipient):
+                    log.info("%s passed back marks for a school that does not name it", peer)
+                    continue
+                if seq > await self._mark((sender, recipient)):
+                    log.warning("%s confirmed letters we never sealed; ignored", peer)
+                    continue
+                await self._confirm(sender, recipient, seq)
+            await self._drop_unreferenced()
 
     async def skip_confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
         """The sender ``peer`` says a recipient already has its letters up to a mark.

@@ -46,6 +46,7 @@ class MailExchange:
         self._next_batch = 1
         self._retries: dict[Pair, int] = {}
         self._declined: set[Pair] = set()
+        self._told: dict[Pair, int] = {}  # delivered marks passed back to the peer
         self.sent = 0
         self.received = 0
 
@@ -55,10 +56,33 @@ class MailExchange:
 
     async def send_clock(self) -> None:
         marks = await self.mailroom.marks()
+        delivered = await self._new_delivered()
         step = frames.MAX_CLOCK_PAIRS
-        chunks = [marks[i : i + step] for i in range(0, len(marks), step)] or [[]]
-        for i, chunk in enumerate(chunks):
-            await self._send(frames.MailClock(chunk, final=i == len(chunks) - 1))
+        count = max(1, -(-len(marks) // step), -(-len(delivered) // step))
+        for i in range(count):
+            part = delivered[i * step : (i + 1) * step] or None
+            await self._send(
+                frames.MailClock(marks[i * step : (i + 1) * step], i == count - 1, part)
+            )
+
+    async def _new_delivered(self) -> list[list[object]]:
+        """Delivered marks of the peer's letters that we have not passed back yet."""
+        fresh = []
+        for sender, recipient, seq in await self.mailroom.delivered_marks(self.peer):
+            if seq > self._told.get((sender, recipient), 0):
+                self._told[(sender, recipient)] = seq
+                fresh.append([sender, recipient, seq])
+        return fresh
+
+    async def _tell_delivered(self) -> None:
+        """A recipient confirmed the peer's letters to us (as its relay): pass it back now.
+
+        A mail clock without marks changes nothing else at the peer, so it may come
+        at any time in the session."""
+        step = frames.MAX_CLOCK_PAIRS
+        delivered = await self._new_delivered()
+        for i in range(0, len(delivered), step):
+            await self._send(frames.MailClock([], True, delivered[i : i + step]))
 
     async def run(self) -> None:
         """Send what the peer lacks, a batch at a time, until cancelled."""
@@ -66,6 +90,7 @@ class MailExchange:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            await self._tell_delivered()
             while await self._send_batch():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(ACK_TIMEOUT):
@@ -100,6 +125,8 @@ class MailExchange:
                 self.view[(sender, recipient)] = seq
             await self.mailroom.confirmed(self.peer, frame.marks)
             await self.mailroom.skip_confirmed(self.peer, frame.marks)
+            if frame.delivered:
+                await self.mailroom.relayed_confirmations(self.peer, frame.delivered)
             if frame.final:
                 self._clock_received.set()
                 self.wake()

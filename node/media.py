@@ -48,18 +48,24 @@ def render_markdown(text: str) -> str:
 def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
     """Re-encode a photo as a metadata-free JPEG; return (jpeg bytes, BLAKE2b-256 hash)."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UserInputError(f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        raise UserInputError(
+            f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: make it smaller and try again"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = MAX_PIXELS
             with Image.open(io.BytesIO(data)) as original:
                 if original.format not in ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"):
-                    raise UserInputError(f"{name} is not a photo (JPEG, PNG, GIF, WebP)")
+                    raise UserInputError(
+                        f"{name} is not a photo: save it as a JPEG, PNG, GIF or WebP file"
+                    )
                 upright = ImageOps.exif_transpose(original)  # keep what the camera meant
                 pixels = upright.convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, Warning) as exc:
-        raise UserInputError(f"{name} cannot be read as a photo ({exc})") from exc
+        raise UserInputError(
+            f"{name} cannot be read as a photo ({exc}): save it as a JPEG or PNG and try again"
+        ) from exc
     pixels.thumbnail((MAX_SIDE, MAX_SIDE))
     fresh = Image.new("RGB", pixels.size)
     fresh.paste(pixels)  # a new image: none of the original's info travels with it

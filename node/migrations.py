@@ -346,7 +346,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE observations ADD COLUMN uid TEXT;        -- local id as sent in letters
     ALTER TABLE observations ADD COLUMN origin BLOB;     -- the school it came from, NULL if ours
     ALTER TABLE observations ADD COLUMN shared_to BLOB;  -- the partner school it was sent to
-    CREATE UNIQUE INDEX observations_by_uid ON observations (uid)
+    CREATE UNIQUE INDEX observations_by_uid ON observations (uid);
+    """,
+    # 8: as a relay, what each recipient that names us confirmed of other senders'
+    # letters, passed back to those senders so they can empty their outboxes.
+    """
+    CREATE TABLE mail_delivered (
+        sender    BLOB NOT NULL,
+        recipient BLOB NOT NULL,
+        seq       INTEGER NOT NULL,          -- the recipient holds 1..seq of the pair
+        PRIMARY KEY (sender, recipient)
+    );
     """,
 )
 

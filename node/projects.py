@@ -122,15 +122,22 @@ class Projects:
         return await self.get(pid)
 
     async def get(self, text: str) -> Project:
-        row = await self.store.fetch_one(
+        rows = await self.store.fetch_all(
             "SELECT id, title, themes, owner, rev, standing, review FROM projects "
             "WHERE id = ? OR (length(?) >= ? AND id LIKE ? || '%') ORDER BY id = ? DESC LIMIT 2",
             (text, text, MIN_PREFIX, text.lower(), text),
         )
-        if row is None:
+        if not rows:
+            hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
             raise NotFoundError(
-                f"no project {text!r} at this school: see `schoolmesh project list`"
+                f"no project {text!r} at this school{hint}: see `schoolmesh project list`"
             )
+        if len(rows) > 1 and rows[0][0] != text:
+            raise UserInputError(
+                f"{text!r} matches more than one project: give more of the id "
+                "(see `schoolmesh project list`)"
+            )
+        row = rows[0]
         members = await self.store.fetch_all(
             "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
         )
@@ -427,7 +434,10 @@ class Projects:
         if post.origin != self.me:
             raise UserInputError("that post comes from a partner school: use `post accept`")
         if post.state not in ("draft", "returned"):
-            raise UserInputError(f"that post is {post.state}, not waiting for approval")
+            raise UserInputError(
+                f"that post is {post.state}, not waiting for approval: nothing was changed "
+                "(see `schoolmesh post status`)"
+            )
         author = await self.accounts.find(post.author or "")
         shown, notes = _consent_view(author, post)
         async with self.store.write():
@@ -447,7 +457,9 @@ class Projects:
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
         row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
         if row[1] != "draft":
-            raise UserInputError(f"that comment is {row[1]}, not waiting for approval")
+            raise UserInputError(
+                f"that comment is {row[1]}, not waiting for approval: nothing was changed"
+            )
         author = await self.accounts.find(row[0] or "")
         async with self.store.write():
             await self.store.execute(
@@ -622,18 +634,22 @@ class Projects:
                 "only the school whose pupil wrote it, or the project's owner school, can take "
                 "it down: ask them, or leave the project"
             )
-        recipients = [n for n in project.members if n != self.me]
         async with self.store.write():
-            await self._erase(target, project.id, self.me, now, reason, recipients)
-            if recipients:
-                content = {"p": project.id, "target": target}
-                if reason:
-                    content["reason"] = reason
-                await self.mail.send_in_transaction(
-                    letters.TAKEDOWN, content, recipients, about=target, now=now
-                )
+            await self._take_down(target, project, now, reason)
         await self.store.checkpoint()
         return target
+
+    async def _take_down(self, target: str, project: Project, now: int, reason: str) -> None:
+        """Inside a transaction: erase here and ask every other member school to erase."""
+        recipients = [n for n in project.members if n != self.me]
+        await self._erase(target, project.id, self.me, now, reason, recipients)
+        if recipients:
+            content = {"p": project.id, "target": target}
+            if reason:
+                content["reason"] = reason
+            await self.mail.send_in_transaction(
+                letters.TAKEDOWN, content, recipients, about=target, now=now
+            )
 
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
         for table in ("posts", "comments"):
@@ -716,22 +732,54 @@ class Projects:
             }
         return result
 
-    async def consent_changed(self, before: User, after: User, now: int) -> list[str]:
-        """Take down the pupil's sent posts that the new consent no longer allows."""
-        rows = await self.store.fetch_all(
-            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved'",
-            (bytes(self.me), after.name),
-        )
+    async def enforce_consent(self, pupil: User, now: int) -> list[str]:
+        """Take down the pupil's sent posts and comments that their consent no longer allows.
+
+        It compares what was sent (the name shown, the photos not held back) with the
+        consent in force now, not with the consent before the change, so running it
+        again after an interruption finishes the job. All in one transaction.
+        """
+        name_withdrawn = pupil.show_name != "full"
+
+        def name_not_allowed(by_name: str | None) -> bool:
+            return name_withdrawn and by_name not in (None, "?", pupil.shown_name)
+
         taken: list[str] = []
-        for (pid,) in rows:
+        posts = await self.store.fetch_all(
+            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved' "
+            "ORDER BY created_at",
+            (bytes(self.me), pupil.name),
+        )
+        for (pid,) in posts:
             post = await self.post(pid)
-            sent = [(f, h) for _d, f, h in post.images if not h]
+            sent = [faces for _digest, faces, held in post.images if not held]
             if (
-                (before.show_name == "full" and after.show_name != "full")
-                or (sent and not after.work_photos)
-                or (any(faces for faces, _h in sent) and not after.face_photos)
+                name_not_allowed(post.by_name)
+                or (sent and not pupil.work_photos)
+                or (any(sent) and not pupil.face_photos)
             ):
-                taken.append(await self.takedown(pid, now, reason="consent withdrawn"))
+                taken.append(post.id)
+        comments = await self.store.fetch_all(
+            "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? "
+            "AND state = 'approved' ORDER BY created_at",
+            (bytes(self.me), pupil.name),
+        )
+        # A comment carries no photos: only the name it was sent with can be withdrawn.
+        taken += [cid for cid, by_name in comments if name_not_allowed(by_name)]
+        if not taken:
+            return []
+        async with self.store.write():
+            for target in taken:
+                found = await self.store.fetch_one(
+                    "SELECT project, state FROM posts WHERE id = ? "
+                    "UNION ALL SELECT project, state FROM comments WHERE id = ?",
+                    (target, target),
+                )
+                if found[1] == "removed":
+                    continue  # a comment on a post taken down a moment ago went with it
+                project = await self.get(found[0])
+                await self._take_down(target, project, now, "consent withdrawn")
+        await self.store.checkpoint()
         return taken
 
     # -- letters from member schools ------------------------------------------------------

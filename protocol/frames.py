@@ -175,14 +175,20 @@ class MailClock(Frame):
 
     Lists pairs whose recipient is me, and pairs whose recipient named me as its
     relay. The other side sends what follows each mark, and pairs not listed from 1.
+    ``delivered`` (optional, so older peers ignore it) passes on what a recipient that
+    named me as its relay confirmed to me of the other side's own letters, so that a
+    sender that never meets the recipient can still empty its outbox.
     """
 
     TYPE: ClassVar[str] = "mail-clock"
     marks: list[list[Any]]
     final: bool = True
+    delivered: list[list[Any]] | None = None
 
     def __post_init__(self) -> None:
         _check_marks(self.marks)
+        if self.delivered is not None:
+            _check_marks(self.delivered)
         if not isinstance(self.final, bool):
             raise DecodeError("final must be true or false", code="bad-frame")
 

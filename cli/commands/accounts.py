@@ -63,6 +63,18 @@ def register(sub: Any) -> None:
     consent.add_argument("--work-photos", type=yes_no, metavar="yes|no")
     consent.add_argument("--face-photos", type=yes_no, metavar="yes|no")
     consent.set_defaults(handler=_consent)
+    export = actions.add_parser(
+        "export",
+        parents=[data_option(), json_option()],
+        help="everything this node holds about one person (for a subject access request)",
+        description="Show everything this node holds about one pupil or member of staff: "
+        "the account and consent (never the password hash), every post and comment written "
+        "from the account in any state, its photos by hash, where each was sent, and "
+        "takedowns with their receipts. Works after `user remove` too. Use --json to "
+        "save a copy for the reply.",
+    )
+    export.add_argument("name", metavar="NAME")
+    export.set_defaults(handler=_export)
 
 
 async def _add(args: argparse.Namespace) -> None:
@@ -106,13 +118,13 @@ async def _consent(args: argparse.Namespace) -> None:
     if args.show_name is None and args.work_photos is None and args.face_photos is None:
         raise UserInputError("say what changes: --name full|initials, --work-photos, --face-photos")
     async with await open_node(args) as node:
-        before, after = await node.accounts.set_consent(
+        _before, after = await node.accounts.set_consent(
             args.name,
             show_name=args.show_name,
             work_photos=args.work_photos,
             face_photos=args.face_photos,
         )
-        taken = await node.projects.consent_changed(before, after, now_ms())
+        taken = await node.projects.enforce_consent(after, now_ms())
     if args.json:
         print_json({"user": after.as_json(), "taken_down": taken})
         return
@@ -121,5 +133,36 @@ async def _consent(args: argparse.Namespace) -> None:
         f"{'yes' if after.work_photos else 'no'}, photos with faces "
         f"{'yes' if after.face_photos else 'no'}."
     )
-    for post_id in taken:
-        print(f"Taken down at every partner school: post {post_id} (see `post status`).")
+    for item in taken:
+        print(f"Taken down at every partner school: {item} (see `post status`).")
+
+
+async def _export(args: argparse.Namespace) -> None:
+    from node.subject_access import export_user
+
+    async with await open_node(args) as node:
+        data = await export_user(node.store, node.accounts, args.name)
+    if args.json:
+        print_json(data)
+        return
+    account = data["account"]
+    if account is None:
+        print(f"{data['name']}: no account any more (removed); their work is listed below.")
+    else:
+        consent = account["consent"]
+        print(f"{account['name']}: {account['role']}" + (f", class {account['class']}"
+              if account["class"] else "") + f"; partners see the name as {consent['name']}, "
+              f"photos of work {'yes' if consent['work_photos'] else 'no'}, photos with faces "
+              f"{'yes' if consent['face_photos'] else 'no'}.")  # fmt: skip
+    print(f"Posts: {len(data['posts'])}")
+    for post in data["posts"]:
+        title = post["title"] if post["title"] is not None else "(content erased)"
+        extra = f", {len(post['images'])} photo(s)" if post["images"] else ""
+        print(f"  {post['id'][:8]}  {title}  [{post['state']}{extra}]")
+    print(f"Comments: {len(data['comments'])}")
+    for comment in data["comments"]:
+        body = comment["body"] if comment["body"] is not None else "(content erased)"
+        print(f"  {comment['id'][:8]}  {body[:60]}  [{comment['state']}]")
+    if data["feeds"]:
+        print(f"Private feeds: {len(data['feeds'])}")
+    print("Use --json for the full record, including where each item was sent.")

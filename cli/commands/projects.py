@@ -9,6 +9,7 @@ from typing import Any
 from cli.commands.accounts import yes_no
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.clock import iso, now_ms
+from node.media import MAX_UPLOAD_BYTES
 from node.node import Node
 from node.projects import Post, Project
 from protocol.errors import UserInputError
@@ -107,8 +108,15 @@ def _register_posts(sub: Any) -> None:
         help="approved posts of a project, ours and partners'",
     )
     listing.add_argument("--project", required=True, metavar="PROJECT_ID")
-    listing.add_argument(
+    shown = listing.add_mutually_exclusive_group()
+    shown.add_argument(
         "--drafts", action="store_true", help="list our drafts and returned posts instead"
+    )
+    shown.add_argument(
+        "--pupils",
+        action="store_true",
+        help="only what our pupils may see: with `project set --review yes`, partners' "
+        "posts appear once one of our teachers accepted them",
     )
     listing.set_defaults(handler=_post_list)
     comment = actions.add_parser(
@@ -267,6 +275,11 @@ async def _draft(args: argparse.Namespace) -> None:
     images = []
     for path, faces in [(p, False) for p in args.image] + [(p, True) for p in args.image_faces]:
         try:
+            if path.stat().st_size > MAX_UPLOAD_BYTES:  # before reading it all into memory
+                raise UserInputError(
+                    f"the photo {path} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: "
+                    "make it smaller and try again"
+                )
             images.append((path.name, path.read_bytes(), faces))
         except OSError as exc:
             raise UserInputError(f"cannot read the photo {path}: {exc.strerror}") from exc
@@ -305,7 +318,7 @@ async def _accept(args: argparse.Namespace) -> None:
 async def _post_list(args: argparse.Namespace) -> None:
     states = ("draft", "returned") if args.drafts else ("approved",)
     async with await open_node(args) as node:
-        posts = await node.projects.posts(args.project, states=states)
+        posts = await node.projects.posts(args.project, states=states, for_pupils=args.pupils)
         rows = [await post_json(node, p) for p in posts]
     if args.json:
         print_json(rows)

@@ -187,10 +187,10 @@ async def test_consent_decides_what_leaves_and_photos_lose_metadata(
     assert b"Exif" not in jpeg
 
     # Withdrawn consent for photos of work takes the post down everywhere.
-    before, after = await a.accounts.set_consent(
+    _before, after = await a.accounts.set_consent(
         "Amélie Rose", show_name=None, work_photos=False, face_photos=None
     )
-    taken = await a.projects.consent_changed(before, after, now_ms())
+    taken = await a.projects.enforce_consent(after, now_ms())
     assert taken == [draft.id]
 
     async def gone_at_b() -> bool:

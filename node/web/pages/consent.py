@@ -1,7 +1,7 @@
 """Consent flags for our pupils: how partners see each name, and which photos may go.
 
 Staff only. Withdrawing a permission takes the pupil's affected posts down at every
-partner school (node/projects.py ``consent_changed``); the page says so before the
+partner school (node/projects.py ``enforce_consent``); the page says so before the
 change, and afterwards says how many posts were taken down.
 """
 
@@ -39,19 +39,19 @@ async def change(request: web.Request) -> web.StreamResponse:
     if pupil is None or pupil.role != "pupil":
         return await see_other(request, "/projects/consent", _("No such pupil."), error=True)
     show_name = "full" if form.get("show_name") == "full" else "initials"
-    before, after = await node.accounts.set_consent(
+    _before, after = await node.accounts.set_consent(
         pupil.name,
         show_name=show_name,
         work_photos=form.get("work_photos") == "yes",
         face_photos=form.get("face_photos") == "yes",
     )
-    taken = await node.projects.consent_changed(before, after, now_ms())
+    taken = await node.projects.enforce_consent(after, now_ms())
     done = _("Saved for %(name)s.") % {"name": pupil.name}
     if taken:
         ngettext = i18n.translations(request[VISIT].language).ngettext
         done += " " + ngettext(
-            "%(num)d of their posts was taken down at every partner school.",
-            "%(num)d of their posts were taken down at every partner school.",
+            "%(num)d of their posts and comments was taken down at every partner school.",
+            "%(num)d of their posts and comments were taken down at every partner school.",
             len(taken),
         ) % {"num": len(taken)}
     return await see_other(request, "/projects/consent", done)
