@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -229,3 +231,30 @@ async def test_every_page_reads_in_french(school: LiveNode) -> None:
                 assert response.status == 200, path
                 page = await response.text()
             assert '<html lang="fr">' in page, path
+
+
+async def test_results_come_a_page_at_a_time_keeping_the_search(school: LiveNode) -> None:
+    for number in range(30):
+        await offers.post(
+            school.node,
+            "offer",
+            {"activity": "visit", "title": f"Forest school visit {number}", "phases": ["primary"]},
+        )
+    await offers.post(school.node, "offer", {"activity": "visit", "title": "Choir afternoon"})
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        async with http.get("/offers", params={"q": "forest", "phase": "primary"}) as response:
+            first = await response.text()
+        assert first.count('<li class="card">') == 25
+        assert "Choir afternoon" not in first
+        more = re.search(r'<a href="(/offers\?[^"]+)">More results</a>', first)
+        assert more is not None
+        next_page = html.unescape(more[1])
+        assert "q=forest" in next_page
+        assert "phase=primary" in next_page
+        async with http.get(next_page) as response:
+            second = await response.text()
+        assert second.count('<li class="card">') == 5
+        assert "More results" not in second
+        titles = re.findall(r"Forest school visit \d+", first + second)
+        assert len(set(titles)) == 30

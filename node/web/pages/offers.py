@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -27,6 +28,14 @@ routes = web.RouteTableDef()
 #: Languages offered as checkboxes on the form; any other code can be typed.
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl")
 _FILTERS = ("kind", "phase", "focus", "language", "country")
+#: Results per page: enough to scan, few enough to load quickly on a school tablet.
+PAGE = 25
+MAX_PAGES = 20
+
+
+def _given(query: str, chosen: dict[str, str]) -> dict[str, str]:
+    """The search as it was asked, for the next page's address."""
+    return {name: value for name, value in {"q": query, **chosen}.items() if value}
 
 
 def _choices(request: web.Request) -> dict[str, Any]:
@@ -55,13 +64,23 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
         language=chosen["language"].lower(),
         country=chosen["country"],
     )
-    found = await offers.search(node, query, filters, limit=100)
+    try:
+        page = min(max(int(request.query.get("page", "1")), 1), MAX_PAGES)
+    except ValueError:
+        page = 1
+    # One more than the page holds tells whether there is a next page.
+    found = await offers.search(node, query, filters, limit=PAGE * page + 1)
+    shown = found[PAGE * (page - 1) : PAGE * page]
+    more = None
+    if len(found) > PAGE * page and page < MAX_PAGES:
+        more = "/offers?" + urlencode({**_given(query, chosen), "page": page + 1})
     return render(
         request,
         "offers_index.html",
         query=query,
         chosen=chosen,
-        results=[(item, _row(item)) for item in found],
+        more=more,
+        results=[(item, _row(item)) for item in shown],
         ours=node.node_id,
         searched=bool(query) or any(chosen.values()),
         **_choices(request),

@@ -8,10 +8,12 @@ tag nobody translated is shown as written, hyphens turned to spaces.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from babel import Locale
+from markupsafe import Markup, escape
 
 from node import places
 from node.web import i18n
@@ -29,6 +31,16 @@ class Vocabulary:
     countries: list[tuple[str, str]]  # (code, name), by name
     languages: list[tuple[str, str]]  # (code, name), by name
     locale: Locale
+    country_html: str = ""  # every country as an escaped <option>, built once
+    language_html: str = ""  # every language likewise
+
+    def country_options(self, chosen: str) -> Markup:
+        """The country <option>s with ``chosen`` selected (long lists: escaped once per
+        language rather than on every search)."""
+        return _select(self.country_html, chosen.strip().upper())
+
+    def language_options(self, chosen: str) -> Markup:
+        return _select(self.language_html, chosen.strip().lower())
 
     def word(self, code: str) -> str:
         for table in (self.activities, self.phases, self.modes, self.focus, self.sides):
@@ -51,8 +63,12 @@ class Vocabulary:
         return ", ".join(self.language(code) for code in codes)
 
 
+@functools.cache
 def vocabulary(language: str, _: Callable[[str], str]) -> Vocabulary:
-    """Every code the offer pages show, in ``language`` (``_`` is its gettext)."""
+    """Every code the offer pages show, in ``language`` (``_`` is its gettext).
+
+    Cached: ``_`` is the cached catalogue's own method, so one Vocabulary per language.
+    """
     locale = i18n.locale(language)
     activities = {
         "observation": _("Peer observation"),
@@ -103,7 +119,32 @@ def vocabulary(language: str, _: Callable[[str], str]) -> Vocabulary:
         ((code, str(locale.languages.get(code, code))) for code in places.LANGUAGES),
         key=lambda pair: pair[1],
     )
-    return Vocabulary(activities, phases, modes, focus, sides, countries, languages, locale)
+    return Vocabulary(
+        activities,
+        phases,
+        modes,
+        focus,
+        sides,
+        countries,
+        languages,
+        locale,
+        _options(countries),
+        _options(languages),
+    )
+
+
+def _options(pairs: list[tuple[str, str]]) -> str:
+    """A long list of <option>s, escaped once."""
+    return "".join(
+        f'<option value="{escape(code)}">{escape(label)}</option>' for code, label in pairs
+    )
+
+
+def _select(options: str, code: str) -> Markup:
+    picked = f'value="{escape(code)}"'
+    if code and picked in options:
+        return Markup(options.replace(picked, f"{picked} selected", 1))
+    return Markup(options)
 
 
 def interest_states(_: Callable[[str], str]) -> dict[str, str]:
