@@ -187,7 +187,7 @@ async def test_consent_is_for_staff_and_withdrawing_it_takes_posts_down(
         )
         assert (await school.node.projects.post(post)).state == "removed"
         async with teacher.get("/projects/consent") as page:
-            assert "1 of their posts was taken down" in await page.text()
+            assert "1 of their posts and comments was taken down" in await page.text()
         async with teacher.get(f"/posts/{post}") as page:
             assert "No other school had a copy" in await page.text()
         async with amira.get(f"/posts/{post}") as response:

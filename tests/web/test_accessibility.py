@@ -1,0 +1,120 @@
+"""Every page a teacher, an admin or a pupil opens is built to be usable by everyone:
+one h1, headings that do not skip a level, a label for every form control, a
+language on the page, and no script at all."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from tests.network import LiveNode
+from tests.web.web import client, http_sign_in
+
+STAFF_PAGES = (
+    "/",
+    "/offers",
+    "/offers/new",
+    "/matches",
+    "/interests",
+    "/events",
+    "/events/new",
+    "/observations",
+    "/observations/new",
+    "/projects",
+    "/projects/consent",
+    "/partners",
+    "/profile",
+    "/status",
+)
+ADMIN_PAGES = ("/users", "/profile", "/partners")
+PUPIL_PAGES = ("/", "/projects")
+
+
+class PageAudit(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.headings: list[int] = []
+        self.controls: list[tuple[str, dict[str, str | None]]] = []
+        self.labelled: set[str] = set()
+        self.label_depth = 0
+        self.wrapped = 0  # controls inside a <label>
+        self.scripts = 0
+        self.lang: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "html":
+            self.lang = found.get("lang")
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.headings.append(int(tag[1]))
+        if tag == "script":
+            self.scripts += 1
+        if tag == "label":
+            self.label_depth += 1
+            if found.get("for"):
+                self.labelled.add(str(found["for"]))
+        if tag in ("input", "select", "textarea"):
+            if found.get("type") in ("hidden", "submit", "button"):
+                return
+            if self.label_depth:
+                self.wrapped += 1
+                return
+            self.controls.append((tag, found))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self.label_depth -= 1
+
+    def problems(self) -> list[str]:
+        found = []
+        if not self.lang:
+            found.append("no lang on <html>")
+        if self.headings.count(1) != 1:
+            found.append(f"{self.headings.count(1)} h1 headings")
+        for before, after in zip(self.headings, self.headings[1:], strict=False):
+            if after > before + 1:
+                found.append(f"heading h{before} followed by h{after}")
+        for tag, attrs in self.controls:
+            if attrs.get("id") not in self.labelled and not attrs.get("aria-label"):
+                found.append(f"<{tag} name={attrs.get('name')!r}> has no label")
+        if self.scripts:
+            found.append("a <script>")
+        return found
+
+
+async def audit(school: LiveNode, name: str, pages: tuple[str, ...]) -> dict[str, list[str]]:
+    report = {}
+    async with client(school) as http:
+        await http_sign_in(http, name)
+        for path in pages:
+            async with http.get(path) as response:
+                assert response.status == 200, path
+                parser = PageAudit()
+                parser.feed(await response.text())
+            report[path] = parser.problems()
+    return report
+
+
+@pytest.mark.parametrize(
+    ("name", "pages"),
+    [("Mr Jones", STAFF_PAGES), ("Mrs Patel", ADMIN_PAGES), ("Amira", PUPIL_PAGES)],
+)
+async def test_pages_have_labels_headings_and_no_scripts(
+    school: LiveNode, name: str, pages: tuple[str, ...]
+) -> None:
+    report = await audit(school, name, pages)
+    assert {path: found for path, found in report.items() if found} == {}
+
+
+def test_the_audit_finds_an_unlabelled_field() -> None:
+    parser = PageAudit()
+    parser.feed(
+        '<html lang="en"><h1>A</h1><h3>B</h3><input name="q">'
+        '<label for="x">X</label><input id="x" name="x"><script></script></html>'
+    )
+    assert parser.problems() == [
+        "heading h1 followed by h3",
+        "<input name='q'> has no label",
+        "a <script>",
+    ]
