@@ -276,12 +276,18 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
     try:
         response = await handler(request)
     except NotAllowedError:
+        staff = session is not None and session.user.is_staff
         response = render(
             request,
             "error.html",
             status=403,
             title=_("Not for your account"),
             message=_(
+                "This page is for your school's schoolmesh administrators. If you need "
+                "it, ask one of them."
+            )
+            if staff
+            else _(
                 "This page is for staff. If you need it, ask a teacher or your "
                 "school's schoolmesh administrator."
             ),

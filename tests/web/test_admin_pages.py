@@ -44,7 +44,11 @@ async def test_pages_refuse_lower_roles(school: LiveNode, who: str, refused: lis
         for path in refused:
             async with http.get(path, allow_redirects=False) as response:
                 assert response.status == 403, path
-                assert "Not for your account" in await response.text()
+                page = await response.text()
+                assert "Not for your account" in page
+                # The refusal says who the page is for, in the reader's terms.
+                for_whom = "for staff" if who == "Amira" else "administrators"
+                assert for_whom in page, path
 
 
 async def test_staff_may_look_but_not_change(school: LiveNode) -> None:
