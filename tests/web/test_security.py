@@ -161,3 +161,19 @@ async def test_throttling_behind_a_local_proxy_is_per_visitor(school: LiveNode) 
             allow_redirects=False,
         ) as response:
             assert response.status == 303
+
+
+def test_every_page_names_who_may_use_it() -> None:
+    """A page added without @require would be open to anyone who can reach the node."""
+    from aiohttp import web
+
+    from node.web.pages import ROUTE_TABLES, signin
+
+    open_pages = {signin.signin_page, signin.signin, signin.language}
+    for routes in ROUTE_TABLES:
+        for route in routes:
+            assert isinstance(route, web.RouteDef)
+            if route.handler in open_pages:
+                continue
+            role = getattr(route.handler, "required_role", None)
+            assert role in ("pupil", "staff", "admin"), f"{route.method} {route.path}"
