@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from node.clock import now_ms
@@ -61,6 +62,39 @@ async def partner(a: LiveNode, b: LiveNode) -> None:
     """Record the partnership on both sides, as a redeemed invite does."""
     await PeerBook(a.node.store).add(b.node.node_id, b.address, now_ms())
     await PeerBook(b.node.store).add(a.node.node_id, a.address, now_ms())
+
+
+def files_contain(folder: Path, needle: bytes) -> list[str]:
+    """Names of the files under ``folder`` whose bytes contain ``needle``."""
+    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+#: Schools of the letter tests: (key, name, country).
+OAK = ("oak", "Oakfield Primary", "GB")
+LYCEE = ("lycee", "Lycée Jean Moulin", "FR")
+COLEGIO = ("colegio", "Colegio San Marcos", "ES")
+GESAMT = ("gesamt", "Gesamtschule Nord", "DE")
+
+
+@asynccontextmanager
+async def network(
+    folder: Path,
+    schools: Iterable[tuple[str, str, str]],
+    partnerships: Iterable[tuple[str, str]],
+) -> AsyncIterator[dict[str, LiveNode]]:
+    """Schools started, partnered as given and holding each other's profiles; stopped after."""
+    nodes = {
+        key: await LiveNode.start(folder / key, name, country=country)
+        for key, name, country in schools
+    }
+    try:
+        for a, b in partnerships:
+            await partner(nodes[a], nodes[b])
+        await introduced(list(nodes.values()))
+        yield nodes
+    finally:
+        for live in nodes.values():
+            await live.stop()
 
 
 async def wait_for(

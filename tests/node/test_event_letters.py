@@ -15,7 +15,17 @@ import pytest
 from node import events
 from node.clock import now_ms
 from protocol.errors import UserInputError
-from tests.network import LiveNode, introduced, partner, wait_for
+from tests.network import (
+    COLEGIO,
+    GESAMT,
+    LYCEE,
+    OAK,
+    LiveNode,
+    files_contain,
+    network,
+    partner,
+    wait_for,
+)
 
 TODAY = date(2027, 1, 1)
 TEACHMEET = {
@@ -27,30 +37,11 @@ TEACHMEET = {
 SECRET_PLACE = "Room 7731, Wexcombe annexe"
 
 
-def files_contain(folder: Path, needle: bytes) -> list[str]:
-    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
-
-
 @pytest.fixture
 async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
-    nodes = {
-        name: await LiveNode.start(tmp_path / name, school, country=cc)
-        for name, school, cc in (
-            ("oak", "Oakfield Primary", "GB"),
-            ("lycee", "Lycée Jean Moulin", "FR"),
-            ("colegio", "Colegio San Marcos", "ES"),
-            ("gesamt", "Gesamtschule Nord", "DE"),
-        )
-    }
-    await partner(nodes["oak"], nodes["lycee"])
-    await partner(nodes["oak"], nodes["colegio"])
-    await partner(nodes["lycee"], nodes["gesamt"])
-    try:
-        await introduced(list(nodes.values()))
+    pairs = [("oak", "lycee"), ("oak", "colegio"), ("lycee", "gesamt")]
+    async with network(tmp_path, (OAK, LYCEE, COLEGIO, GESAMT), pairs) as nodes:
         yield nodes
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def known(live: LiveNode, event_id: str) -> bool:

@@ -18,34 +18,24 @@ from node.interests import Interest
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import EntryId
-from tests.network import LiveNode, introduced, partner, wait_for
+from tests.network import (
+    COLEGIO,
+    LYCEE,
+    OAK,
+    LiveNode,
+    files_contain,
+    network,
+    wait_for,
+)
 
 SECRET = "Quetzal-4411: our deputy could come on the Tuesday"
 
 
-def files_contain(folder: Path, needle: bytes) -> list[str]:
-    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
-
-
 @pytest.fixture
 async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
-    nodes = {
-        name: await LiveNode.start(tmp_path / name, school, country=cc)
-        for name, school, cc in (
-            ("oak", "Oakfield Primary", "GB"),
-            ("lycee", "Lycée Jean Moulin", "FR"),
-            ("colegio", "Colegio San Marcos", "ES"),
-        )
-    }
-    await partner(nodes["oak"], nodes["lycee"])
-    await partner(nodes["oak"], nodes["colegio"])
-    await partner(nodes["lycee"], nodes["colegio"])
-    try:
-        await introduced(list(nodes.values()))
+    pairs = [("oak", "lycee"), ("oak", "colegio"), ("lycee", "colegio")]
+    async with network(tmp_path, (OAK, LYCEE, COLEGIO), pairs) as nodes:
         yield nodes
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def posted(schools: dict[str, LiveNode], title: str, **extra: object) -> EntryId:

@@ -17,10 +17,9 @@ from node.clock import now_ms
 from protocol import letters
 from protocol.errors import NotAllowedError, UserInputError
 from tests.helpers import run_cli
-from tests.network import LiveNode, wait_for
+from tests.network import LiveNode, files_contain, wait_for
 from tests.node.test_projects import (
     PASSWORD,
-    files_contain,
     has_post,
     schools,  # noqa: F401 (the fixture)
     start_project,

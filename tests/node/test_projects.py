@@ -15,15 +15,10 @@ from PIL import Image
 
 from node.clock import now_ms
 from node.projects import Post
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, files_contain, partner, wait_for
 
 SECRET = "Zebracrossing-7731 by the river"
 PASSWORD = "correct horse battery"
-
-
-def files_contain(folder: Path, needle: bytes) -> list[str]:
-    """Names of the files under ``folder`` whose bytes contain ``needle``."""
-    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
 def photo(*, gps: bool = True, colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:

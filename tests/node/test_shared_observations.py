@@ -15,34 +15,24 @@ import pytest
 from node import observations, offers
 from protocol.errors import NotAllowedError, UserInputError
 from protocol.keys import NodeId
-from tests.network import LiveNode, introduced, partner, wait_for
+from tests.network import (
+    COLEGIO,
+    LYCEE,
+    OAK,
+    LiveNode,
+    files_contain,
+    network,
+    wait_for,
+)
 
 ACTION = "Try think-pair-share before cold calling, Quillon-58"
 
 
-def files_contain(folder: Path, needle: bytes) -> list[str]:
-    return [p.name for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
-
-
 @pytest.fixture
 async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
-    nodes = {
-        name: await LiveNode.start(tmp_path / name, school, country=cc)
-        for name, school, cc in (
-            ("oak", "Oakfield Primary", "GB"),
-            ("lycee", "Lycée Jean Moulin", "FR"),
-            ("colegio", "Colegio San Marcos", "ES"),
-        )
-    }
-    await partner(nodes["oak"], nodes["lycee"])
-    await partner(nodes["oak"], nodes["colegio"])
-    await partner(nodes["lycee"], nodes["colegio"])
-    try:
-        await introduced(list(nodes.values()))
+    pairs = [("oak", "lycee"), ("oak", "colegio"), ("lycee", "colegio")]
+    async with network(tmp_path, (OAK, LYCEE, COLEGIO), pairs) as nodes:
         yield nodes
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_shared_with_one_partner_and_taken_back(schools: dict[str, LiveNode]) -> None:
