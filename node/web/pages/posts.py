@@ -193,17 +193,21 @@ async def comment(request: web.Request) -> web.StreamResponse:
     return await see_other(request, f"/posts/{post.id}#comments", done)
 
 
+async def comment_for(request: web.Request, state: str) -> tuple[Post, str]:
+    """The post and the id of its comment named in the address, which must be in ``state``."""
+    post = await post_for(request)
+    wanted = request.match_info["comment"]
+    held = await request.app[WEB].node.projects.comments(post.id, states=(state,))
+    if not any(c.id == wanted for c in held):
+        raise web.HTTPNotFound()
+    return post, wanted
+
+
 @routes.post(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/approve")
 @require("staff")
 async def approve_comment(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    post = await post_for(request)
-    wanted = request.match_info["comment"]
-    if not any(
-        c.id == wanted
-        for c in await request.app[WEB].node.projects.comments(post.id, states=("draft",))
-    ):
-        raise web.HTTPNotFound()
+    post, wanted = await comment_for(request, "draft")
     await request.app[WEB].node.projects.approve(wanted, user_of(request).name, now_ms())
     return await see_other(request, f"/posts/{post.id}#comments", _("Comment approved and sent."))
 
@@ -212,13 +216,7 @@ async def approve_comment(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def takedown_comment(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    post = await post_for(request)
-    wanted = request.match_info["comment"]
-    if not any(
-        c.id == wanted
-        for c in await request.app[WEB].node.projects.comments(post.id, states=("approved",))
-    ):
-        raise web.HTTPNotFound()
+    post, wanted = await comment_for(request, "approved")
     await request.app[WEB].node.projects.takedown(wanted, now_ms())
     return await see_other(
         request,
