@@ -155,6 +155,9 @@ class Accounts:
         async with self.store.write():
             await self.store.execute("DELETE FROM users WHERE name = ?", (user.name,))
             await self.store.execute("DELETE FROM web_sessions WHERE user = ?", (user.name,))
+            await self.store.execute(
+                "DELETE FROM project_pupils WHERE kind = 'pupil' AND name = ?", (user.name,)
+            )
 
     async def check_password(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same answer for unknown names)."""

@@ -357,6 +357,9 @@ async def _setup_project(nodes: list[Node], plan: DemoProject) -> None:
         return True
 
     await _until(all_joined, "project members")
+    for node in [owner, *members]:  # each school's demo class takes part
+        classes = {u.klass for u in await node.accounts.all() if u.role == "pupil" and u.klass}
+        await node.projects.rosters.replace(pid, classes=classes, pupils=[], now=now_ms())
     post_ids = []
     for post in plan.posts:
         node = nodes[post.school]

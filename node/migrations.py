@@ -358,6 +358,24 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sender, recipient)
     );
     """,
+    # 9: which of our pupils take part in each project, by name or by whole class.
+    # Upgrading keeps what pupils could already read: each class with pupils joins
+    # every project the school is a member of, and staff narrow it from there.
+    """
+    CREATE TABLE project_pupils (
+        project  TEXT NOT NULL,
+        kind     TEXT NOT NULL,              -- 'class' or 'pupil'
+        name     TEXT NOT NULL,              -- the class, or the pupil's display name
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (project, kind, name)
+    );
+    INSERT INTO project_pupils (project, kind, name, added_at)
+        SELECT projects.id, 'class', classes.class, 0
+        FROM projects,
+            (SELECT DISTINCT class FROM users WHERE role = 'pupil' AND class IS NOT NULL)
+            AS classes
+        WHERE projects.standing = 'member';
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -28,6 +28,7 @@ from node.accounts import Accounts, User
 from node.mail import Mailroom
 from node.media import clean_image, render_markdown
 from node.partners import PeerBook
+from node.project_pupils import Rosters
 from node.store import Store
 from protocol import kinds, letters
 from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
@@ -100,6 +101,7 @@ class Projects:
         self.me = key.node_id
         self.mail = mail
         self.accounts = accounts
+        self.rosters = Rosters(store, accounts)
         self.needs_checkpoint = False  # content was erased: flush the write-ahead log
 
     # -- projects -----------------------------------------------------------------
@@ -279,6 +281,7 @@ class Projects:
         if project.standing != "member":
             raise UserInputError("this school is not a member of that project")
         user = await self.accounts.get(author)
+        await self.rosters.check(project.id, user)
         if theme is not None and project.themes and theme not in project.themes:
             raise UserInputError(
                 f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}"
@@ -376,8 +379,9 @@ class Projects:
         """Whether ``user`` (of this school) may read ``post`` (docs/safeguarding.md).
 
         Staff see every post this school holds. A pupil sees their own drafts, and
-        approved posts of projects this school is a member of; partners' posts only
-        once one of our teachers accepted them if the project is under review.
+        approved posts of the projects they are in (node/project_pupils.py) while this
+        school is a member; partners' posts only once one of our teachers accepted
+        them if the project is under review.
         """
         if user.is_staff:
             return True
@@ -386,7 +390,7 @@ class Projects:
         if post.state != "approved":
             return False
         project = await self.get(post.project)
-        if project.standing != "member":
+        if project.standing != "member" or not await self.rosters.includes(project.id, user):
             return False
         return post.origin == self.me or not project.review or post.accepted_by is not None
 
@@ -401,6 +405,7 @@ class Projects:
         if post.state not in ("draft", "returned"):
             raise UserInputError(f"that post is {post.state}: only drafts can be changed")
         project = await self.get(post.project)
+        await self.rosters.check(project.id, user)
         if theme is not None and project.themes and theme not in project.themes:
             raise UserInputError(
                 f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}"
@@ -503,6 +508,7 @@ class Projects:
         if post.state != "approved":
             raise UserInputError("comments go on approved posts only")
         user = await self.accounts.get(author)
+        await self.rosters.check(post.project, user)
         check: dict[str, Any] = {"p": post.project, "post": post.id, "id": "0" * 32}
         check.update({"by": user.name, "body": body, "at": now})
         try:

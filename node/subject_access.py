@@ -4,9 +4,9 @@ UK GDPR Article 15 gives a pupil (or their parent or carer) the right to a copy 
 their personal data. A school answers from its own node: the account (never the
 password hash), the consent flags, every post and comment written from the
 account in any state (drafts, returned ones, approved ones and the tombstones of
-those taken down), the photos listed by hash, where each item was sent, and the
-takedowns with their receipts. Copies held by partner schools are theirs to
-answer for (docs/safeguarding.md).
+those taken down), the photos listed by hash, where each item was sent, the
+takedowns with their receipts, and the projects the pupil takes part in. Copies
+held by partner schools are theirs to answer for (docs/safeguarding.md).
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ async def export_user(store: Store, accounts: Accounts, name: str) -> dict[str, 
         "ORDER BY created_at",
         (name,),
     )
+    projects = await store.fetch_all(
+        "SELECT m.project, j.title, m.kind, m.added_at FROM project_pupils m "
+        "LEFT JOIN projects j ON j.id = m.project WHERE (m.kind = 'pupil' AND m.name = ?) "
+        "OR (m.kind = 'class' AND m.name = ?) ORDER BY m.added_at",
+        (name, user.klass if user is not None else None),
+    )
     if user is None and not posts and not comments and not feeds:
         raise NotFoundError(
             f"this node holds nothing about {name!r}: check the spelling with "
@@ -39,6 +45,10 @@ async def export_user(store: Store, accounts: Accounts, name: str) -> dict[str, 
     return {
         "name": name,
         "account": user.as_json() if user is not None else None,
+        "projects": [
+            {"project": p, "title": t, "through": "class" if k == "class" else "name"}
+            for p, t, k, _at in projects
+        ],
         "posts": posts,
         "comments": comments,
         "feeds": [

@@ -59,6 +59,23 @@ def _register_projects(sub: Any) -> None:
     settings.add_argument("project", metavar="PROJECT_ID")
     settings.add_argument("--review", type=yes_no, required=True, metavar="yes|no")
     settings.set_defaults(handler=_set)
+    pupils = actions.add_parser(
+        "pupils",
+        parents=[data_option(), json_option()],
+        help="which of our pupils take part in a project",
+        description="Only the pupils in a project (by name, or by whole class) can read its "
+        "blog and write for it; staff are in every project. Without options, lists them.",
+    )
+    pupils.add_argument("project", metavar="PROJECT_ID")
+    pupils.add_argument("--add", action="append", default=[], metavar="NAME", help="(repeat)")
+    pupils.add_argument("--remove", action="append", default=[], metavar="NAME", help="(repeat)")
+    pupils.add_argument(
+        "--add-class", action="append", default=[], metavar="CLASS", help="(repeat)"
+    )
+    pupils.add_argument(
+        "--remove-class", action="append", default=[], metavar="CLASS", help="(repeat)"
+    )
+    pupils.set_defaults(handler=_pupils)
 
 
 def _register_posts(sub: Any) -> None:
@@ -228,6 +245,47 @@ async def _set(args: argparse.Namespace) -> None:
         project = await node.projects.set_review(args.project, args.review)
     state = "wait for our teacher's acceptance" if project.review else "are shown to our pupils"
     print(f"Partners' posts in {project.title!r} {state}.")
+
+
+async def _pupils(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        project = await node.projects.get(args.project)
+        roster = await node.projects.rosters.of(project.id)
+        if args.add or args.remove or args.add_class or args.remove_class:
+            removed = _refuse_absent("pupil", args.remove, roster.pupils)
+            removed_classes = _refuse_absent("class", args.remove_class, roster.classes)
+            roster = await node.projects.rosters.replace(
+                project.id,
+                classes=[c for c in roster.classes if c.casefold() not in removed_classes]
+                + args.add_class,
+                pupils=[p for p in roster.pupils if p.casefold() not in removed] + args.add,
+                now=now_ms(),
+            )
+    if args.json:
+        print_json({"project": project.id, **roster.as_json()})
+        return
+    if not roster.classes and not roster.pupils:
+        print(f"None of our pupils take part in {project.title!r} yet: add them with --add NAME")
+        print("or --add-class CLASS.")
+        return
+    print(f"Our pupils in {project.title!r}:")
+    for klass in roster.classes:
+        print(f"    class {klass} (all of it)")
+    for name in roster.pupils:
+        print(f"    {name}")
+
+
+def _refuse_absent(what: str, names: list[str], present: tuple[str, ...]) -> set[str]:
+    """The names to remove, tidied and case-folded; removing what is not there is a typo."""
+    tidied = {" ".join(name.split()).casefold() for name in names}
+    for name in tidied:
+        if name not in {p.casefold() for p in present}:
+            option = "--remove" if what == "pupil" else "--remove-class"
+            raise UserInputError(
+                f"{option} {name!r}: that {what} is not in the project by name "
+                "(list them with `schoolmesh project pupils PROJECT_ID`)"
+            )
+    return tidied
 
 
 async def _list(args: argparse.Namespace) -> None:

@@ -55,6 +55,7 @@ def school(tmp_path: Path) -> tuple[Path, str]:
     project = json.loads(
         cli(data, "project", "create", "--title", "Rivers", "--theme", "rivers", "--json").stdout
     )["id"]
+    cli(data, "project", "pupils", project, "--add-class", "5B")
     return data, project
 
 
@@ -154,6 +155,7 @@ def test_user_export_answers_a_subject_access_request(tmp_path: Path) -> None:
 
     export = json.loads(cli(data, "user", "export", "amira", "--json").stdout)
     assert export["account"]["name"] == "Amira"
+    assert [(p["title"], p["through"]) for p in export["projects"]] == [("Rivers", "class")]
     assert export["account"]["consent"] == {
         "name": "initials",
         "work_photos": True,

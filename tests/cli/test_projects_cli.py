@@ -61,6 +61,7 @@ def test_accounts_projects_and_posts_from_the_command_line(tmp_path: Path) -> No
     project = json.loads(
         cli(data, "project", "create", "--title", "Rivers", "--theme", "rivers", "--json").stdout
     )["id"]
+    cli(data, "project", "pupils", project, "--add", "Amira")
     draft = json.loads(
         cli(data, "post", "draft", "--project", project, "--author", "Amira",
             "--title", "Our walk", "--body", HOSTILE, "--json").stdout
@@ -134,3 +135,29 @@ async def test_private_feed_parses_and_can_be_revoked(tmp_path: Path) -> None:
                 assert response.status == 404
     finally:
         await school.stop()
+
+
+def test_project_pupils_are_listed_added_and_removed(tmp_path: Path) -> None:
+    data = tmp_path / "school"
+    cli(data, "init", "--name", "Oakfield Primary", "--country", "GB")
+    for name, klass in (("Amira", "5B"), ("Ben", "6A")):
+        cli(data, "user", "add", "--role", "pupil", "--name", name, "--class", klass)
+    project = json.loads(cli(data, "project", "create", "--title", "Rivers", "--json").stdout)["id"]
+
+    assert "None of our pupils take part" in cli(data, "project", "pupils", project).stdout
+    listed = cli(data, "project", "pupils", project, "--add-class", "5b", "--add", "ben", "--json")
+    assert json.loads(listed.stdout) == {"project": project, "classes": ["5B"], "pupils": ["Ben"]}
+    text = cli(data, "project", "pupils", project).stdout
+    assert "class 5B (all of it)" in text
+    assert "Ben" in text
+
+    # A typo is refused with the reason and changes nothing.
+    for args, says in (
+        (("--remove", "Benn"), "--remove 'benn': that pupil is not in the project"),
+        (("--add-class", "5C"), "no pupil of this school is in class '5C'"),
+    ):
+        refused = run_cli("project", "pupils", project, *args, "--data", str(data))
+        assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+        assert says in refused.stderr
+    removed = cli(data, "project", "pupils", project, "--remove", "Ben", "--json").stdout
+    assert json.loads(removed) == {"project": project, "classes": ["5B"], "pupils": []}

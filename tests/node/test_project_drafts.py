@@ -27,6 +27,7 @@ async def school(tmp_path: Path) -> AsyncIterator[Node]:
 
 async def test_a_returned_draft_can_be_changed_by_its_author_only(school: Node) -> None:
     project = await school.projects.create("Rivers", ["rivers", "food"], 1)
+    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
     draft = await school.projects.draft(
         project.id, "Amira", "Our walk", "Too short", theme="rivers", images=[], now=2
     )
@@ -51,6 +52,7 @@ async def test_a_returned_draft_can_be_changed_by_its_author_only(school: Node) 
 
 async def test_pupils_see_their_own_drafts_and_approved_posts(school: Node) -> None:
     project = await school.projects.create("Rivers", [], 1)
+    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
     draft = await school.projects.draft(
         project.id, "Amira", "Our walk", "A heron", theme=None, images=[], now=2
     )
@@ -69,6 +71,7 @@ async def test_pupils_see_their_own_drafts_and_approved_posts(school: Node) -> N
 
 async def test_pupils_comments_wait_for_a_teacher(school: Node) -> None:
     project = await school.projects.create("Rivers", [], 1)
+    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
     draft = await school.projects.draft(
         project.id, "Amira", "Our walk", "A heron", theme=None, images=[], now=2
     )

@@ -119,6 +119,7 @@ async def test_two_key_publication_holds_partners_posts_from_pupils(
     a, b, c = schools["A"], schools["B"], schools["C"]
     project = await start_project(schools, "BC")
     await b.node.accounts.add("Léa", "pupil", PASSWORD, klass="CM2", now=now_ms())
+    await b.node.projects.rosters.replace(project, classes=[], pupils=["Léa"], now=now_ms())
     await b.node.projects.set_review(project, True)
     post = await approved_post(a, project, "Amélie Rose", "Our river walk", "We walked")
     own = await approved_post(b, project, "Mr Roux", "Notre rivière", "La Seine")

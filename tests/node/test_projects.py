@@ -65,6 +65,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 async def start_project(nodes: dict[str, LiveNode], members: str = "BC") -> str:
     a = nodes["A"].node
     project = await a.projects.create("Rivers of Europe", ["rivers", "food"], now_ms())
+    await a.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=now_ms())
     for name in members:
         await a.projects.invite(project.id, nodes[name].node.node_id, now_ms())
     for name in members:
@@ -254,6 +255,7 @@ async def test_outbound_only_members_exchange_posts_through_a_relay_that_cannot_
         await b.node.accounts.add("Mme Blanc", "staff", PASSWORD, klass=None, now=now)
         await b.node.accounts.add("Noé", "pupil", PASSWORD, klass="CM1", now=now)
         project = await b.node.projects.create("Twin towns", [], now)
+        await b.node.projects.rosters.replace(project.id, classes=["CM1"], pupils=[], now=now)
         await b.node.projects.invite(project.id, c.node.node_id, now_ms())
 
         async def invited() -> bool:

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from node.clock import now_ms
 from tests.network import LiveNode
 from tests.web.web import client, http_sign_in
 
@@ -118,3 +119,17 @@ def test_the_audit_finds_an_unlabelled_field() -> None:
         "<input name='q'> has no label",
         "a <script>",
     ]
+
+
+async def test_project_pages_pass_the_audit_for_staff_and_pupils(school: LiveNode) -> None:
+    """A project's own pages (blog, pupils' choice, writing, one post) are audited too."""
+    projects = school.node.projects
+    project = await projects.create("Rivers of Europe", ["Rivers"], now_ms())
+    await projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=now_ms())
+    post = await projects.draft(project.id, "Amira", "Herons", "We saw *two*.", theme="Rivers",
+                                images=[], now=now_ms())  # fmt: skip
+    await projects.approve(post.id, "Mr Jones", now_ms())
+    pages = (f"/projects/{project.id}", f"/projects/{project.id}/write", f"/posts/{post.id}")
+    for name in ("Mr Jones", "Amira"):
+        report = await audit(school, name, pages)
+        assert {path: found for path, found in report.items() if found} == {}, name

@@ -24,6 +24,7 @@ def png() -> bytes:
 async def start(school: LiveNode) -> str:
     await add_user(school, "Ben", "pupil")
     project = await school.node.projects.create("Rivers of Europe", ["rivers", "food"], now_ms())
+    await school.node.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=0)
     return project.id
 
 

@@ -87,6 +87,15 @@ async def test_a_pupils_post_reaches_the_partner_school(
         assert "Invitation sent" in await teacher_a.get_by_role("status").inner_text()
         project_url = urlsplit(teacher_a.url).path
 
+        # Only the pupils A's teacher chooses take part: Amira's class.
+        async with client(a) as amira:
+            await http_sign_in(amira, "Amira")
+            async with amira.get(project_url) as page:
+                assert page.status == 404
+        await teacher_a.get_by_role("checkbox", name="the whole class").check()
+        await teacher_a.get_by_role("button", name="Save the pupils").click()
+        assert "Only the pupils ticked" in await teacher_a.get_by_role("status").inner_text()
+
         # B's teacher accepts the invitation and turns on review for partners' posts.
         teacher_b = await sign_in(chromium, b, "Mme Roux")
         await teacher_b.goto(f"{b.address}{project_url}")
@@ -97,7 +106,9 @@ async def test_a_pupils_post_reaches_the_partner_school(
                 assert page.status == 404
         await teacher_b.get_by_role("button", name="Accept the invitation").click()
         await teacher_b.get_by_label(re.compile("accepts it first")).check()
-        await teacher_b.get_by_role("button", name="Save").click()
+        await teacher_b.get_by_role("button", name="Save", exact=True).click()
+        await teacher_b.get_by_role("checkbox", name="Léo").check()
+        await teacher_b.get_by_role("button", name="Save the pupils").click()
         assert await b.node.projects.get(project_url.rsplit("/", 1)[1]) is not None
 
         # A's pupil writes a post with a photo.

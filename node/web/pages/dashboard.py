@@ -27,6 +27,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
                 for post in await node.projects.posts(project.id, states=("draft", "returned"))
                 if post.author == user.name
             ]
+        theirs = await node.projects.rosters.projects_of(user)
+        projects = [p for p in projects if p.id in theirs]
         return render(request, "dashboard_pupil.html", projects=projects, drafts=drafts)
     waiting = []
     for project in projects:

@@ -1,11 +1,11 @@
 """Partnership projects: the list, one project's blog and members, and writing a post.
 
 Who sees what (docs/safeguarding.md, docs/web.md): staff see every project this
-school has been invited to, joined or left; a pupil sees only the projects this
-school is a member of (there is no per-pupil membership: every pupil of a member
-school may read the blog and write a draft). Pupils read approved posts only, and
-partners' posts only once accepted when the school reviews them (two-key
-publication); :meth:`node.projects.Projects.may_see` holds that rule.
+school has been invited to, joined or left, and choose which classes and pupils
+take part (node/project_pupils.py); a pupil sees only the projects they are in,
+while this school is a member. Pupils read approved posts only, and partners'
+posts only once accepted when the school reviews them (two-key publication);
+:meth:`node.projects.Projects.may_see` holds that rule.
 """
 
 from __future__ import annotations
@@ -47,7 +47,10 @@ async def project_for(request: web.Request) -> Project:
         project = await node.projects.get(request.match_info["id"])
     except NotFoundError:
         raise web.HTTPNotFound() from None
-    if not user_of(request).is_staff and project.standing != "member":
+    user = user_of(request)
+    if not user.is_staff and (
+        project.standing != "member" or not await node.projects.rosters.includes(project.id, user)
+    ):
         raise web.HTTPNotFound()
     return project
 
@@ -57,8 +60,10 @@ async def project_for(request: web.Request) -> Project:
 async def index(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     projects = await node.projects.all()
-    if not user_of(request).is_staff:
-        projects = [p for p in projects if p.standing == "member"]
+    user = user_of(request)
+    if not user.is_staff:
+        theirs = await node.projects.rosters.projects_of(user)
+        projects = [p for p in projects if p.standing == "member" and p.id in theirs]
     names = await school_names(node, {p.owner for p in projects})
     return render(request, "projects_index.html", projects=projects, owners=names, me=node.node_id)
 
@@ -142,6 +147,12 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         ]
         partner_names = await school_names(node, partners)
         invitable = sorted(((n, partner_names[n]) for n in partners), key=lambda i: i[1])
+    roster = await node.projects.rosters.of(project.id) if user.is_staff else None
+    classes: dict[str, list[str]] = {}
+    if user.is_staff:
+        for person in await node.accounts.all():
+            if person.role == "pupil" and person.klass:
+                classes.setdefault(person.klass, []).append(person.name)
     return render(
         request,
         "projects_project.html",
@@ -152,8 +163,31 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         names=names,
         comments=comments,
         invitable=invitable,
+        roster=roster,
+        classes=dict(sorted(classes.items())),
         me=mine,
     )
+
+
+@routes.post(f"/projects/{PROJECT}/pupils")
+@require("staff")
+async def pupils(request: web.Request) -> web.StreamResponse:
+    """Which classes and pupils of ours take part: the form sends the whole choice."""
+    _ = gettext(request)
+    project = await project_for(request)
+    form = form_of(request)
+    roster = await request.app[WEB].node.projects.rosters.replace(
+        project.id,
+        classes=[str(c) for c in form.getall("class", [])],
+        pupils=[str(p) for p in form.getall("pupil", [])],
+        now=now_ms(),
+    )
+    done = (
+        _("Saved. Only the pupils ticked can see this project.")
+        if roster.classes or roster.pupils
+        else _("Saved. None of our pupils can see this project now.")
+    )
+    return await see_other(request, f"/projects/{project.id}#pupils", done)
 
 
 @routes.post(f"/projects/{PROJECT}/invite")
