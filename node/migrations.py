@@ -376,6 +376,12 @@ MIGRATIONS: tuple[str, ...] = (
             AS classes
         WHERE projects.standing = 'member';
     """,
+    # 10: a new invite code or password, kept in the admin's web session only from the
+    # form that made it until the page that shows it once (Post/Redirect/Get).
+    """
+    -- JSON with the kind of page and the secret, NULL once shown
+    ALTER TABLE web_sessions ADD COLUMN shown_once TEXT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

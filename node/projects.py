@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -395,9 +396,24 @@ class Projects:
         return post.origin == self.me or not project.review or post.accepted_by is not None
 
     async def revise(
-        self, text: str, author: str, title: str, body: str, *, theme: str | None
+        self,
+        text: str,
+        author: str,
+        title: str,
+        body: str,
+        *,
+        theme: str | None,
+        images: Sequence[tuple[str, bytes, bool]] = (),
+        remove: Sequence[str] = (),
     ) -> Post:
-        """The author changes their draft or returned post; it waits for a teacher again."""
+        """The author changes their draft or returned post; it waits for a teacher again.
+
+        ``images`` are photos to add, as for :meth:`draft`; ``remove`` names photos of
+        the post to delete (their hash in hex, or its first characters). Only a draft
+        or a returned post can change: once approved, its photos have left the school
+        and only a takedown can recall them. All or nothing: on any error the draft
+        stays as it was.
+        """
         post = await self.post(text)
         user = await self.accounts.get(author)
         if post.origin != self.me or post.author != user.name:
@@ -418,13 +434,53 @@ class Projects:
             letters.validate(letters.POST, content)
         except SealedError as exc:
             raise UserInputError(f"the post cannot be saved: {exc}") from exc
+        gone = self._photos_named(post, remove)
+        kept = len(post.images) - len(gone)
+        if kept + len(images) > letters.MAX_IMAGES:
+            raise UserInputError(
+                f"a post may have at most {letters.MAX_IMAGES} photos: it has {len(post.images)}"
+                f", {len(gone)} to remove and {len(images)} to add; remove more or add fewer"
+            )
+        cleaned = [(clean_image(data, name=name), faces) for name, data, faces in images]
         async with self.store.write():
-            await self.store.execute(
+            changed = await self.store.execute(
                 "UPDATE posts SET title = ?, body = ?, theme = ?, state = 'draft' "
                 "WHERE id = ? AND state IN ('draft', 'returned')",
                 (title.strip(), body, theme, post.id),
             )
+            if not changed:  # approved meanwhile: change nothing (the block rolls back)
+                raise UserInputError("that post is no longer a draft: nothing was changed")
+            for digest in gone:
+                await self.store.execute(
+                    "DELETE FROM images WHERE post = ? AND hash = ?", (post.id, digest)
+                )
+            for (jpeg, digest), faces in cleaned:
+                await self.store.execute(
+                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data) "
+                    "VALUES (?, ?, 'image/jpeg', ?, ?)",
+                    (post.id, digest, int(faces), jpeg),
+                )
         return await self.post(post.id)
+
+    @staticmethod
+    def _photos_named(post: Post, prefixes: Sequence[str]) -> set[bytes]:
+        """The hashes of ``post``'s photos that ``prefixes`` name, each exactly one."""
+        found: set[bytes] = set()
+        for given in prefixes:
+            prefix = given.strip().lower()
+            matches = [h for h, _faces, _held in post.images if h.hex().startswith(prefix)]
+            if len(prefix) < MIN_PREFIX or len(matches) > 1:
+                raise UserInputError(
+                    f"give at least {MIN_PREFIX} characters of the photo's hash, enough to "
+                    f"name one photo (not {given!r})"
+                )
+            if not matches:
+                raise UserInputError(
+                    f"that post has no photo {given!r}: its photos are "
+                    + (", ".join(h.hex()[:12] for h, _f, _d in post.images) or "none")
+                )
+            found.add(matches[0])
+        return found
 
     async def approve(self, text: str, by: str, now: int) -> tuple[str, list[str]]:
         """Approve a draft post or comment: it is sealed and sent to the member schools.

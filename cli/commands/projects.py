@@ -96,6 +96,29 @@ def _register_posts(sub: Any) -> None:
     draft.add_argument("--image-faces", action="append", default=[], type=Path, metavar="FILE",
                        help="a photo that shows faces (repeat)")  # fmt: skip
     draft.set_defaults(handler=_draft)
+    revise = actions.add_parser(
+        "revise",
+        parents=[data_option(), json_option()],
+        help="change a draft or returned post, its text and photos (a teacher reads it again)",
+        description="Change a draft or a returned post, as its author: only what you give "
+        "changes. Photos can be removed (by the first characters of their hash, as `--json` "
+        "lists them) and added, up to six in all. All or nothing: if anything is wrong, "
+        "nothing changes. A post that was approved cannot be changed: its photos have left "
+        "the school (take it down instead).",
+    )
+    revise.add_argument("post", metavar="POST_ID")
+    revise.add_argument("--author", required=True, metavar="NAME", help="who wrote the draft")
+    revise.add_argument("--title")
+    revise.add_argument("--body", metavar="MARKDOWN")
+    revise.add_argument("--theme", help='one of the project\'s themes; "" for none')
+    revise.add_argument("--image", action="append", default=[], type=Path, metavar="FILE",
+                        help="add a photo of work (repeat); metadata is removed")  # fmt: skip
+    revise.add_argument("--image-faces", action="append", default=[], type=Path, metavar="FILE",
+                        help="add a photo that shows faces (repeat)")  # fmt: skip
+    revise.add_argument("--remove-image", action="append", default=[], metavar="HASH",
+                        help="remove the photo whose hash starts with HASH, 6 or more "
+                        "characters (repeat)")  # fmt: skip
+    revise.set_defaults(handler=_revise)
     approve = actions.add_parser(
         "approve",
         parents=[data_option()],
@@ -329,7 +352,8 @@ async def post_json(node: Node, post: Post) -> dict[str, Any]:
     }
 
 
-async def _draft(args: argparse.Namespace) -> None:
+def _read_photos(args: argparse.Namespace) -> list[tuple[str, bytes, bool]]:
+    """The files of ``--image`` and ``--image-faces``: (name, bytes, shows faces)."""
     images = []
     for path, faces in [(p, False) for p in args.image] + [(p, True) for p in args.image_faces]:
         try:
@@ -341,6 +365,11 @@ async def _draft(args: argparse.Namespace) -> None:
             images.append((path.name, path.read_bytes(), faces))
         except OSError as exc:
             raise UserInputError(f"cannot read the photo {path}: {exc.strerror}") from exc
+    return images
+
+
+async def _draft(args: argparse.Namespace) -> None:
+    images = _read_photos(args)
     async with await open_node(args) as node:
         post = await node.projects.draft(
             args.project, args.author, args.title, args.body,
@@ -351,6 +380,30 @@ async def _draft(args: argparse.Namespace) -> None:
             return
     print(f"Draft saved: {post.id}. A teacher approves it with: schoolmesh post approve "
           f"{post.id[:8]} --by NAME")  # fmt: skip
+
+
+async def _revise(args: argparse.Namespace) -> None:
+    images = _read_photos(args)
+    async with await open_node(args) as node:
+        post = await node.projects.post(args.post)
+        post = await node.projects.revise(
+            post.id,
+            args.author,
+            (post.title or "") if args.title is None else args.title,
+            (post.body or "") if args.body is None else args.body,
+            theme=post.theme if args.theme is None else (args.theme or None),
+            images=images,
+            remove=args.remove_image,
+        )
+        if args.json:
+            print_json(await post_json(node, post))
+            return
+    print(f"Changed {post.id}: it waits for a teacher again (schoolmesh post approve "
+          f"{post.id[:8]} --by NAME).")  # fmt: skip
+    count = len(post.images)
+    print(f"{count} photo{'' if count == 1 else 's'}" + (":" if count else "."))
+    for digest, faces, _held in post.images:
+        print(f"  {digest.hex()[:12]}{'  (shows faces)' if faces else ''}")
 
 
 async def _approve(args: argparse.Namespace) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -183,6 +183,28 @@ async def see_other(
         text = f"error\x1f{flash}" if error else flash
         await request.app[WEB].sessions.set_flash(session, text)
     raise web.HTTPSeeOther(location)
+
+
+async def show_once(
+    request: web.Request, location: str, kind: str, secret: dict[str, Any]
+) -> NoReturn:
+    """Post/Redirect/Get for a secret shown once (an invite code, a password).
+
+    The secret waits in the visitor's session for the page at ``location``, which
+    takes it with :func:`take_shown_once`; it never goes into an address or a log.
+    """
+    session = request[VISIT].session
+    assert session is not None  # the form's page is guarded by require()
+    await request.app[WEB].sessions.keep_to_show(session, kind, secret)
+    raise web.HTTPSeeOther(location)
+
+
+async def take_shown_once(request: web.Request, kind: str) -> dict[str, Any] | None:
+    """The secret kept by :func:`show_once` for this kind of page, gone once taken."""
+    session = request[VISIT].session
+    if session is None:
+        return None
+    return await request.app[WEB].sessions.take_to_show(session, kind)
 
 
 def require(role: str) -> Callable[[Handler], Handler]:

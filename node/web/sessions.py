@@ -4,13 +4,21 @@ A session is a random cookie; the database keeps only its SHA-256, the user's na
 a per-session CSRF token and one pending message ("flash") for the next page. A
 session ends when the user signs out, after :data:`IDLE_MS` without use, after
 :data:`MAX_AGE_MS` in all, or when the user is removed or given a new password.
+
+A form that makes a secret to show once (an invite code, a new password) keeps it
+in the session's ``shown_once`` slot and redirects to the page that shows it
+(Post/Redirect/Get), so reloading that page cannot make another. The page takes
+the secret out as it reads it: the database holds it only until it is shown, or
+until the session ends.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from node.accounts import Accounts, User
 from node.ratelimit import TokenBucket
@@ -83,6 +91,33 @@ class Sessions:
                 "UPDATE web_sessions SET flash = ? WHERE token_hash = ?",
                 (message, session.token_hash),
             )
+
+    async def keep_to_show(self, session: WebSession, kind: str, secret: dict[str, Any]) -> None:
+        """Keep ``secret`` for the one page that shows it (replacing any not yet shown)."""
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE web_sessions SET shown_once = ? WHERE token_hash = ?",
+                (json.dumps({"kind": kind, "secret": secret}), session.token_hash),
+            )
+
+    async def take_to_show(self, session: WebSession, kind: str) -> dict[str, Any] | None:
+        """The secret kept for a page of ``kind``, removed as it is read (None if none).
+
+        A secret of another kind stays for its own page.
+        """
+        async with self.store.write():
+            row = await self.store.fetch_one(
+                "SELECT shown_once FROM web_sessions WHERE token_hash = ?", (session.token_hash,)
+            )
+            kept = json.loads(row[0]) if row is not None and row[0] else None
+            if kept is None or kept.get("kind") != kind:
+                return None
+            await self.store.execute(
+                "UPDATE web_sessions SET shown_once = NULL WHERE token_hash = ?",
+                (session.token_hash,),
+            )
+        secret: dict[str, Any] = kept["secret"]
+        return secret
 
 
 class SignInThrottle:

@@ -187,3 +187,54 @@ def test_user_export_answers_a_subject_access_request(tmp_path: Path) -> None:
     assert after["account"] is None
     assert {p["id"] for p in after["posts"]} == set(states)
     refused(data, "user", "export", "Nobody", code=1, says="holds nothing about 'Nobody'")
+
+
+def test_post_revise_removes_and_adds_photos_of_a_draft_only(tmp_path: Path) -> None:
+    data, project = school(tmp_path)
+    files = []
+    for i in range(7):
+        path = tmp_path / f"photo{i}.png"
+        out = io.BytesIO()
+        Image.new("RGB", (32, 24), (35 * i, 120, 60)).save(out, format="PNG")
+        path.write_bytes(out.getvalue())
+        files.append(str(path))
+    post = draft(data, project, "Our walk", "--image", files[0])
+    cli(data, "post", "return", post, "--by", "Ms Patel", "--note", "A clearer photo please")
+    [first] = json.loads(cli(data, "post", "list", "--project", project, "--drafts",
+                             "--json").stdout)[0]["images"]  # fmt: skip
+    revise = ("post", "revise", post[:8], "--author", "Amira")
+
+    # Too many photos, not a photo, a photo the post does not have, too short a hash,
+    # someone else's draft: refused, and nothing changes.
+    many = [arg for f in files[1:] for arg in ("--image", f)]
+    refused(data, *revise, *many, code=2, says="at most 6 photos")
+    notes = tmp_path / "notes.png"
+    notes.write_text("not a photo")
+    refused(data, *revise, "--remove-image", first["hash"][:8], "--image", str(notes),
+            code=2, says="cannot be read as a photo")  # fmt: skip
+    refused(data, *revise, "--remove-image", "ffffffff", code=2, says="has no photo 'ffffffff'")
+    refused(data, *revise, "--remove-image", first["hash"][:3], code=2, says="at least 6")
+    refused(data, "post", "revise", post, "--author", "Ms Patel", "--remove-image",
+            first["hash"], code=1, says="only the pupil who wrote")  # fmt: skip
+
+    # Swap the photo for a photo of work and one with faces; the text stays as it was.
+    changed = json.loads(
+        cli(data, *revise, "--remove-image", first["hash"][:8], "--image", files[1],
+            "--image-faces", files[2], "--json").stdout
+    )  # fmt: skip
+    assert (changed["state"], changed["title"], changed["body"]) == (
+        "draft",
+        "Our walk",
+        "By the river",
+    )
+    assert [i["faces"] for i in changed["images"]] == [False, True]
+    assert first["hash"] not in [i["hash"] for i in changed["images"]]
+    human = cli(data, *revise, "--title", "Our river walk").stdout
+    assert "waits for a teacher again" in human
+    assert f"{changed['images'][1]['hash'][:12]}  (shows faces)" in human
+
+    # Once approved, the photos have left the school: no more changes.
+    cli(data, "post", "approve", post, "--by", "Ms Patel")
+    refused(data, *revise, "--image", files[3], code=2, says="only drafts can be changed")
+    refused(data, *revise, "--remove-image", changed["images"][0]["hash"], code=2,
+            says="only drafts can be changed")  # fmt: skip

@@ -2,15 +2,42 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from node.node import Node
+from node.projects import Project
+from protocol import letters
 from protocol.errors import NotAllowedError, UserInputError
 
 PASSWORD = "correct horse battery"
+
+
+def photo(shade: int) -> tuple[str, bytes, bool]:
+    """A small PNG of one colour, as uploaded: (name, bytes, shows faces)."""
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (shade, 90, 160)).save(out, format="PNG")
+    return f"photo{shade}.png", out.getvalue(), False
+
+
+async def rows(node: Node, post: str) -> list[tuple[bytes, int]]:
+    return [
+        (bytes(h), f)
+        for h, f in await node.store.fetch_all(
+            "SELECT hash, faces FROM images WHERE post = ? ORDER BY rowid", (post,)
+        )
+    ]
+
+
+async def rivers(school: Node, themes: list[str]) -> Project:
+    """A project with class 5B (Amira and Ben) in it."""
+    project = await school.projects.create("Rivers", themes, 1)
+    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
+    return project
 
 
 @pytest.fixture
@@ -26,8 +53,7 @@ async def school(tmp_path: Path) -> AsyncIterator[Node]:
 
 
 async def test_a_returned_draft_can_be_changed_by_its_author_only(school: Node) -> None:
-    project = await school.projects.create("Rivers", ["rivers", "food"], 1)
-    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
+    project = await rivers(school, ["rivers", "food"])
     draft = await school.projects.draft(
         project.id, "Amira", "Our walk", "Too short", theme="rivers", images=[], now=2
     )
@@ -51,8 +77,7 @@ async def test_a_returned_draft_can_be_changed_by_its_author_only(school: Node) 
 
 
 async def test_pupils_see_their_own_drafts_and_approved_posts(school: Node) -> None:
-    project = await school.projects.create("Rivers", [], 1)
-    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
+    project = await rivers(school, [])
     draft = await school.projects.draft(
         project.id, "Amira", "Our walk", "A heron", theme=None, images=[], now=2
     )
@@ -70,8 +95,7 @@ async def test_pupils_see_their_own_drafts_and_approved_posts(school: Node) -> N
 
 
 async def test_pupils_comments_wait_for_a_teacher(school: Node) -> None:
-    project = await school.projects.create("Rivers", [], 1)
-    await school.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=1)
+    project = await rivers(school, [])
     draft = await school.projects.draft(
         project.id, "Amira", "Our walk", "A heron", theme=None, images=[], now=2
     )
@@ -81,3 +105,84 @@ async def test_pupils_comments_wait_for_a_teacher(school: Node) -> None:
     assert [c.id for c in await school.projects.waiting_comments(project.id)] == [pupils.id]
     await school.projects.approve(pupils.id, "Ms Patel", 6)
     assert await school.projects.waiting_comments(project.id) == []
+
+
+async def test_revising_a_draft_adds_and_removes_its_photos(school: Node) -> None:
+    project = await rivers(school, [])
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our walk", "A heron", theme=None,
+        images=[photo(10), photo(60)], now=2,
+    )  # fmt: skip
+    first, second = (h for h, _faces, _held in draft.images)
+    await school.projects.return_(draft.id, "Ms Patel", "One photo is blurred")
+    faces = ("face.png", photo(110)[1], True)
+    revised = await school.projects.revise(
+        draft.id, "Amira", "Our walk", "A heron", theme=None,
+        images=[faces, photo(160)], remove=[first.hex()[:8]],
+    )  # fmt: skip
+    assert revised.state == "draft"
+    assert revised.images[0][0] == second
+    assert [faces for _h, faces, _held in revised.images] == [False, True, False]
+    assert not any(held for _h, _f, held in revised.images)
+    assert first not in {h for h, _f in await rows(school, draft.id)}  # deleted, not hidden
+    # Removing everything is allowed: a post needs no photo.
+    bare = await school.projects.revise(
+        draft.id, "Amira", "Our walk", "A heron", theme=None,
+        remove=[h.hex() for h, _f, _d in revised.images],
+    )  # fmt: skip
+    assert bare.images == []
+
+
+async def test_bad_photo_changes_leave_the_draft_as_it_was(school: Node) -> None:
+    project = await rivers(school, [])
+    full = [photo(30 * shade) for shade in range(letters.MAX_IMAGES)]
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our walk", "A heron", theme=None, images=full, now=2
+    )
+    assert len(draft.images) == letters.MAX_IMAGES
+    before = await rows(school, draft.id)
+    digest = draft.images[0][0].hex()
+    attempts = [
+        ([photo(220)], []),  # one too many
+        ([photo(220), photo(250)], [digest]),  # still one too many
+        ([("notes.png", b"not a photo", False)], [digest]),
+        ([], ["ffffffffffff"]),  # no such photo on this post
+        ([], [digest[:3]]),  # too short to name one
+    ]
+    other = await school.projects.draft(
+        project.id, "Amira", "Another", "x", theme=None, images=[photo(99)], now=3
+    )
+    attempts.append(([], [other.images[0][0].hex()]))  # another post's photo
+    for images, remove in attempts:
+        with pytest.raises(UserInputError):
+            await school.projects.revise(
+                draft.id, "Amira", "Changed", "Changed", theme=None, images=images, remove=remove
+            )
+        unchanged = await school.projects.post(draft.id)
+        assert (unchanged.title, await rows(school, draft.id)) == ("Our walk", before), remove
+    # Swapping one for one at the limit is fine.
+    swapped = await school.projects.revise(
+        draft.id, "Amira", "Our walk", "A heron", theme=None,
+        images=[photo(220)], remove=[digest],
+    )  # fmt: skip
+    assert len(swapped.images) == letters.MAX_IMAGES
+    # Another pupil cannot change the photos either.
+    with pytest.raises(NotAllowedError):
+        await school.projects.revise(
+            draft.id, "Ben", "Our walk", "A heron", theme=None, remove=[digest]
+        )
+
+
+async def test_a_sent_posts_photos_cannot_be_changed(school: Node) -> None:
+    project = await rivers(school, [])
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our walk", "A heron", theme=None, images=[photo(10)], now=2
+    )
+    await school.projects.approve(draft.id, "Ms Patel", 3)
+    before = await rows(school, draft.id)
+    for images, remove in (([photo(60)], []), ([], [draft.images[0][0].hex()])):
+        with pytest.raises(UserInputError, match="only drafts can be changed"):
+            await school.projects.revise(
+                draft.id, "Amira", "Our walk", "A heron", theme=None, images=images, remove=remove
+            )
+    assert await rows(school, draft.id) == before

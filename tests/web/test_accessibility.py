@@ -28,7 +28,7 @@ STAFF_PAGES = (
     "/profile",
     "/status",
 )
-ADMIN_PAGES = ("/users", "/profile", "/partners")
+ADMIN_PAGES = ("/users", "/profile", "/partners", "/partners/invite", "/users/password")
 PUPIL_PAGES = ("/", "/projects")
 
 

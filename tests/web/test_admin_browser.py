@@ -28,6 +28,9 @@ async def test_two_schools_partner_through_their_pages(tmp_path: Path) -> None:
             await at_a.get_by_role("button", name="Create an invite code").click()
             code = await at_a.get_by_label("Invite code").input_value()
             assert code
+            await at_a.reload()  # shows no code, makes no other
+            assert await at_a.get_by_label("Invite code").count() == 0
+            assert "already shown" in await at_a.get_by_role("heading", level=1).inner_text()
 
             at_b = await sign_in(chromium, b, "Mme Martin")
             await at_b.goto(f"{b.address}/partners")
@@ -69,6 +72,11 @@ async def test_admin_adds_a_user_who_then_signs_in(school: LiveNode, tmp_path: P
         await admin.get_by_label("Name").fill("Ms Okafor")
         await admin.get_by_role("button", name="Add the user").click()
         password = await admin.locator("#new-password").inner_text()
+        # Reloading shows no password and makes none (the form was not sent again).
+        await admin.reload()
+        heading = await admin.get_by_role("heading", level=1).inner_text()
+        assert heading == "This password was already shown"
+        assert await admin.locator("#new-password").count() == 0
         await admin.goto(f"{school.address}/users")
         await screenshot(admin, "users", tmp_path)
 

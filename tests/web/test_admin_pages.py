@@ -75,11 +75,20 @@ async def test_staff_may_look_but_not_change(school: LiveNode) -> None:
     assert await school.node.accounts.check_password("Mrs Patel", PASSWORD) is not None
 
 
+async def shown_once(http: aiohttp.ClientSession, path: str) -> tuple[str, str]:
+    """GET the page that shows a new secret; return its text and its Cache-Control."""
+    async with http.get(path, allow_redirects=False) as response:
+        assert response.status == 200, path
+        return await response.text(), response.headers.get("Cache-Control", "")
+
+
 async def test_a_user_added_on_the_page_can_sign_in(school: LiveNode) -> None:
     async with client(school) as http:
         await http_sign_in(http, "Mrs Patel")
-        status, page = await post(http, "/users", {"name": "Zoë", "role": "pupil", "class": "6A"})
-        assert status == 200
+        status, _ = await post(http, "/users", {"name": "Zoë", "role": "pupil", "class": "6A"})
+        assert status == 303
+        page, _cache = await shown_once(http, "/users/password")
+        assert "Zoë can now sign in" in page
         password = re.search(r'id="new-password">([^<]+)<', page)
         assert password
     async with client(school) as http:
@@ -107,8 +116,9 @@ async def test_new_password_replaces_the_old_and_remove_needs_confirming(
         await http_sign_in(amira, "Amira")
         async with client(school) as http:
             await http_sign_in(http, "Mrs Patel")
-            status, page = await post(http, "/users/password", {"name": "Amira"})
-            assert status == 200
+            status, _ = await post(http, "/users/password", {"name": "Amira"})
+            assert status == 303
+            page, _cache = await shown_once(http, "/users/password")
             found = re.search(r'id="new-password">([^<]+)<', page)
             assert found
             async with amira.get("/", allow_redirects=False) as response:
@@ -127,6 +137,98 @@ async def test_new_password_replaces_the_old_and_remove_needs_confirming(
             assert await school.node.accounts.find("Mrs Patel") is not None
             async with http.get("/users") as response:
                 assert "cannot remove your own account" in await response.text()
+
+
+async def posted(http: aiohttp.ClientSession, path: str, data: dict[str, str]) -> str:
+    """POST a form that makes a secret: a 303 to the page that shows it, nothing in the URL."""
+    token = await csrf_of(http, "/")
+    async with http.post(path, data={"csrf": token, **data}, allow_redirects=False) as response:
+        assert response.status == 303, await response.text()
+        return response.headers["Location"]
+
+
+async def kept(school: LiveNode) -> list[object]:
+    """What the web sessions hold to show once (nothing, once it was shown)."""
+    rows = await school.node.store.fetch_all("SELECT shown_once FROM web_sessions")
+    return [r[0] for r in rows if r[0] is not None]
+
+
+async def test_a_new_password_is_shown_once_and_a_reload_makes_no_other(
+    school: LiveNode,
+) -> None:
+    async with client(school) as http:
+        await http_sign_in(http, "Mrs Patel")
+        where = await posted(http, "/users/password", {"name": "Amira"})
+        assert where == "/users/password"
+        page, cache = await shown_once(http, where)
+        assert cache == "no-store"
+        assert "New password for Amira" in page
+        found = re.search(r'id="new-password">([^<]+)<', page)
+        assert found
+        assert await kept(school) == []  # taken out of the session as it was shown
+        # A reload: no password, no new one, and a plain explanation.
+        again, cache = await shown_once(http, where)
+        assert cache == "no-store"
+        assert found[1] not in again
+        assert 'id="new-password"' not in again
+        assert "already shown" in again
+        assert "New password button on the Users page" in again
+        assert await school.node.accounts.check_password("Amira", found[1]) is not None
+        # The same for a new user's password.
+        where = await posted(http, "/users", {"name": "Zoë", "role": "pupil", "class": "6A"})
+        first, _cache = await shown_once(http, where)
+        made = re.search(r'id="new-password">([^<]+)<', first)
+        assert made
+        again, _cache = await shown_once(http, where)
+        assert made[1] not in again
+        assert "already shown" in again
+        assert await school.node.accounts.check_password("Zoë", made[1]) is not None
+        # A new invite code kept for its own page is not shown here, nor lost.
+        await posted(http, "/partners/invite", {"days": "1"})
+        other, _cache = await shown_once(http, "/users/password")
+        assert "already shown" in other
+        invite, _cache = await shown_once(http, "/partners/invite")
+        assert "Your invite code" in invite
+
+
+async def test_a_new_invite_code_is_shown_once_and_a_reload_makes_no_other(
+    school: LiveNode,
+) -> None:
+    async with client(school) as http:
+        await http_sign_in(http, "Mrs Patel")
+        where = await posted(http, "/partners/invite", {"days": "7"})
+        assert where == "/partners/invite"
+        page, cache = await shown_once(http, where)
+        assert cache == "no-store"
+        code = re.search(r'id="invite-code"[^>]*>([^<]+)<', page)
+        assert code
+        again, cache = await shown_once(http, where)
+        assert cache == "no-store"
+        assert code[1].strip() not in again
+        assert "This invite code was already shown" in again
+        assert 'id="invite-code"' not in again
+        assert await kept(school) == []
+    invites = await school.node.store.fetch_all("SELECT token FROM invites")
+    assert len(invites) == 1  # the reload made no second code
+
+
+async def test_an_admins_own_new_password_keeps_them_signed_in_here(school: LiveNode) -> None:
+    async with client(school) as elsewhere, client(school) as http:
+        await http_sign_in(elsewhere, "Mrs Patel")
+        await http_sign_in(http, "Mrs Patel")
+        where = await posted(http, "/users/password", {"name": "Mrs Patel"})
+        page, _cache = await shown_once(http, where)
+        assert "Your new password" in page
+        found = re.search(r'id="new-password">([^<]+)<', page)
+        assert found
+        async with http.get("/users", allow_redirects=False) as response:
+            assert response.status == 200  # still signed in here, in a new session
+        async with elsewhere.get("/users", allow_redirects=False) as response:
+            assert response.status == 303  # signed out everywhere else
+        again, _cache = await shown_once(http, where)
+        assert found[1] not in again
+    assert await school.node.accounts.check_password("Mrs Patel", PASSWORD) is None
+    assert await school.node.accounts.check_password("Mrs Patel", found[1]) is not None
 
 
 async def test_admin_edits_the_profile(school: LiveNode) -> None:

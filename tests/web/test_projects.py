@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 
 import aiohttp
 from PIL import Image
 
 from node.clock import now_ms
 from tests.network import LiveNode
+from tests.web.test_accessibility import PageAudit
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
 PHOTO = re.compile(r'src="(/posts/[0-9a-f]{32}/photos/[0-9a-f]{64}\.jpg)"')
 
 
-def png() -> bytes:
+def png(red: int = 30) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 120, 200)).save(out, format="PNG")
+    Image.new("RGB", (40, 30), (red, 120, 200)).save(out, format="PNG")
     return out.getvalue()
 
 
@@ -146,6 +148,92 @@ async def test_a_returned_draft_is_changed_and_sent_again(school: LiveNode) -> N
         revised = await school.node.projects.post(post)
         assert (revised.state, revised.title, revised.theme) == ("draft", "Our river walk", "food")
         assert len(revised.images) == 1
+
+
+async def change_photos(
+    http: aiohttp.ClientSession,
+    post: str,
+    *,
+    remove: Sequence[str] = (),
+    work: Sequence[bytes] = (),
+    faces: Sequence[bytes] = (),
+) -> tuple[int, str]:
+    """Send the "Change your post" form as a browser would: ticked boxes, chosen files."""
+    form = aiohttp.FormData()
+    form.add_field("csrf", await csrf_of(http, f"/posts/{post}/edit"))
+    for name, value in (("title", "Our river walk"), ("theme", "rivers"), ("body", "A heron")):
+        form.add_field(name, value)
+    for digest in remove:
+        form.add_field("remove", digest)
+    for field, files in (("photos", work), ("photos_faces", faces)):
+        for i, data in enumerate(files or [b""]):
+            form.add_field(field, data, filename=f"p{i}.png" if data else "")
+    async with http.post(f"/posts/{post}/edit", data=form, allow_redirects=False) as response:
+        return response.status, await response.text()
+
+
+async def test_a_drafts_photos_are_removed_and_added_while_it_is_a_draft(
+    school: LiveNode,
+) -> None:
+    project = await start(school)
+    async with client(school) as amira, client(school) as ben, client(school) as teacher:
+        await http_sign_in(amira, "Amira")
+        await http_sign_in(ben, "Ben")
+        await http_sign_in(teacher, "Mr Jones")
+        post = await write(amira, project, "Walk", faces=False)
+        [(old, _faces, _held)] = (await school.node.projects.post(post)).images
+        async with amira.get(f"/posts/{post}/edit") as response:
+            page = await response.text()
+        assert f'name="remove" value="{old.hex()}"' in page
+        assert f'src="/posts/{post}/photos/{old.hex()}.jpg" alt="Photo 1 of 1' in page
+        assert "Remove this photo" in page
+        assert 'for="photos"' in page
+        assert 'for="photos_faces"' in page
+        audit = PageAudit()
+        audit.feed(page)
+        assert audit.problems() == []
+
+        async def images() -> list[tuple[bytes, bool]]:
+            return [(h, f) for h, f, _d in (await school.node.projects.post(post)).images]
+
+        # Bad changes are refused with the reason, and change nothing at all.
+        before = await images()
+        for remove, work, says in [
+            ([], [png(r) for r in range(0, 250, 40)], "at most 6 photos"),  # 1 + 7
+            ([old.hex()], [b"not a photo"], "A photo could not be used"),
+            (["ab" * 32], [], "no longer on your post"),
+        ]:
+            status, page = await change_photos(amira, post, remove=remove, work=work)
+            assert (status, says in page) == (400, True), (says, status)
+            assert 'role="alert"' in page
+            assert await images() == before
+            assert (await school.node.projects.post(post)).title == "Walk"
+        # Another pupil cannot change it (nor learn it exists).
+        status, _page = await change_photos(ben, post, remove=[old.hex()])
+        assert status == 404
+        # Remove the old photo, add a photo of work and one that shows a face.
+        status, _page = await change_photos(
+            amira, post, remove=[old.hex()], work=[png(90)], faces=[png(160)]
+        )
+        assert status == 303
+        changed = await school.node.projects.post(post)
+        assert (changed.title, [f for _h, f, _d in changed.images]) == (
+            "Our river walk",
+            [False, True],
+        )
+        assert old not in {h for h, _f, _d in changed.images}
+        async with amira.get(f"/posts/{post}/photos/{old.hex()}.jpg") as response:
+            assert response.status == 404  # deleted
+        # Once approved, the photos have left the school: no more changes here.
+        done = await post_form(teacher, f"/posts/{post}/approve", f"/posts/{post}")
+        assert done.status == 303
+        async with amira.get(f"/posts/{post}/edit") as response:
+            assert response.status == 404
+        token = await csrf_of(amira, f"/posts/{post}")
+        form = {"csrf": token, "title": "x", "body": "", "theme": "", "remove": old.hex()}
+        async with amira.post(f"/posts/{post}/edit", data=form) as response:
+            assert response.status == 404
+        assert len((await school.node.projects.post(post)).images) == 2
 
 
 async def test_consent_is_for_staff_and_withdrawing_it_takes_posts_down(

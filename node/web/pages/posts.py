@@ -12,12 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 from node.clock import now_ms
 from node.projects import Post
 from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
 from node.web.pages.projects import check_post, school_names
-from protocol.errors import NotFoundError
+from protocol import letters
+from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
 
 routes = web.RouteTableDef()
@@ -240,14 +242,53 @@ async def edit_page(request: web.Request) -> web.StreamResponse:
 @routes.post(f"/posts/{POST}/edit")
 @require("pupil")
 async def edit(request: web.Request) -> web.StreamResponse:
+    """Save the changed text and photos (ticked ones removed, new ones added) at once."""
     _ = gettext(request)
     node = request.app[WEB].node
     post = await _own_draft(request)
     project = await node.projects.get(post.project)
     form = form_of(request)
-    entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
+    entered: dict[str, Any] = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
+    remove = sorted({str(v) for v in form.getall("remove", [])})
+    entered["remove"] = remove
+    photos = [
+        (f, faces)
+        for name, faces in (("photos", False), ("photos_faces", True))
+        for f in form.getall(name, [])
+        if isinstance(f, FileField) and f.filename
+    ]
+    ours = {digest.hex() for digest, _faces, _held in post.images}
     error = check_post(_, project, entered)
-    if error is not None:
+    if error is None and not set(remove) <= ours:
+        error = _("A photo you ticked is no longer on your post: look again and choose again.")
+    if error is None and len(ours - set(remove)) + len(photos) > letters.MAX_IMAGES:
+        error = _("A post can have at most 6 photos: tick some to remove, or add fewer.")
+    if error is None:
+        try:
+            await node.projects.revise(
+                post.id,
+                user_of(request).name,
+                entered["title"],
+                entered["body"],
+                theme=entered["theme"] or None,
+                images=[(f.filename, f.file.read(), faces) for f, faces in photos],
+                remove=remove,
+            )
+        except UserInputError as exc:
+            if (await node.projects.post(post.id)).state not in ("draft", "returned"):
+                return await see_other(
+                    request,
+                    f"/posts/{post.id}",
+                    _("A teacher has approved your post meanwhile: it can no longer be changed."),
+                    error=True,
+                )
+            if not photos:
+                raise
+            error = _(
+                "A photo could not be used ({reason}). Choose JPEG, PNG, GIF or WebP photos "
+                "under 20 MB each."
+            ).format(reason=exc)
+    if error is not None:  # nothing was changed: the form again, as it was filled in
         return render(
             request,
             "projects_write.html",
@@ -257,13 +298,6 @@ async def edit(request: web.Request) -> web.StreamResponse:
             post=post,
             error=error,
         )
-    await node.projects.revise(
-        post.id,
-        user_of(request).name,
-        entered["title"],
-        entered["body"],
-        theme=entered["theme"] or None,
-    )
     return await see_other(
         request, f"/posts/{post.id}", _("Saved. Your teacher will read it again.")
     )

@@ -1,8 +1,9 @@
 """Our school as partners see it, our partner schools, and the node's health.
 
 ``/profile`` and ``/partners`` are for staff to read and admins to change;
-``/status`` is for staff. Invite codes are shown on the page that made them and
-never stored in a session, like a password shown once.
+``/status`` is for staff. A new invite code is shown once, like a new password:
+the form keeps it in the admin's session and redirects to ``/partners/invite``,
+which shows it and forgets it, so reloading that page makes no second code.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ from aiohttp import web
 from node import partnering, status
 from node.clock import now_ms
 from node.partners import PeerBook
-from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.app import (
+    WEB,
+    form_of,
+    gettext,
+    render,
+    require,
+    see_other,
+    show_once,
+    take_shown_once,
+    user_of,
+)
 from protocol import kinds
 from protocol.errors import NotFoundError, SchemaError, UnreachableError, UserInputError
 from protocol.invite import parse_invite
@@ -156,7 +167,7 @@ async def partners_page(request: web.Request) -> web.StreamResponse:
 @routes.post("/partners/invite")
 @require("admin")
 async def partners_invite(request: web.Request) -> web.StreamResponse:
-    """Make an invite code and show it once, on this page (it is never stored in clear)."""
+    """Make an invite code, to be shown once on the page this redirects to."""
     _ = gettext(request)
     node = request.app[WEB].node
     try:
@@ -167,7 +178,22 @@ async def partners_invite(request: web.Request) -> web.StreamResponse:
     if await partnering.running_address(node) is None:
         return await see_other(request, "/partners", _unreachable_text(_), error=True)
     code, expires = await partnering.create_invite(node, expires_in_ms=days * DAY_MS, address=None)
-    return render(request, "school_invite.html", code=code, expires=expires)
+    await show_once(request, "/partners/invite", "invite", {"code": code, "expires": expires})
+
+
+@routes.get("/partners/invite")
+@require("admin")
+async def partners_invite_shown(request: web.Request) -> web.StreamResponse:
+    """The new code, once: a reload says it was shown and how to make another."""
+    made = await take_shown_once(request, "invite")
+    response = render(
+        request,
+        "school_invite.html",
+        code=made["code"] if made else None,
+        expires=made["expires"] if made else None,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _unreachable_text(_: Callable[[str], str]) -> str:

@@ -1,7 +1,8 @@
 """The school's accounts, for admins: add, remove, give a new password.
 
-A new password is shown once, on the page that made it, and stored only as a
-hash: it is never put in a session or a flash message.
+A new password is stored only as a hash. To show it once, the form keeps it in
+the admin's session and redirects to ``/users/password`` (Post/Redirect/Get),
+which shows it and forgets it: reloading that page never makes another password.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from aiohttp import web
 
 from node.accounts import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
 from node.clock import now_ms
-from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.app import (
+    WEB,
+    form_of,
+    gettext,
+    render,
+    require,
+    see_other,
+    set_session_cookie,
+    show_once,
+    take_shown_once,
+    user_of,
+)
 from protocol.errors import NotFoundError
 
 routes = web.RouteTableDef()
@@ -92,7 +104,28 @@ async def users_add(request: web.Request) -> web.StreamResponse:
         return await _listing(request, errors=errors, entered=entered, status=400)
     password = new_password()
     user = await accounts.add(name, role, password, klass=klass or None, now=now_ms())
-    return render(request, "users_password.html", person=user, password=password, new=True)
+    await show_once(request, "/users/password", "password", _shown(user, password, new=True))
+
+
+def _shown(person: User, password: str, *, new: bool, own: bool = False) -> dict[str, Any]:
+    return {"name": person.name, "password": password, "new": new, "own": own}
+
+
+@routes.get("/users/password")
+@require("admin")
+async def users_password_shown(request: web.Request) -> web.StreamResponse:
+    """The new password, once: a reload says it was shown and how to make another."""
+    made = await take_shown_once(request, "password") or {}
+    response = render(
+        request,
+        "users_password.html",
+        name=made.get("name", ""),
+        password=made.get("password"),
+        new=made.get("new", False),
+        own=made.get("own", False),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _person(request: web.Request) -> User:
@@ -141,9 +174,23 @@ async def users_remove(request: web.Request) -> web.StreamResponse:
 @routes.post("/users/password")
 @require("admin")
 async def users_password(request: web.Request) -> web.StreamResponse:
-    """A new password, shown once; the person is signed out everywhere."""
-    accounts = request.app[WEB].node.accounts
+    """A new password, shown once; the person is signed out everywhere.
+
+    An admin who gives themselves a new password stays signed in here, in a new
+    session (the password signed out the old one), which keeps it to show.
+    """
+    state = request.app[WEB]
     person = await _person(request)
     password = new_password()
-    await accounts.set_password(person.name, password)
-    return render(request, "users_password.html", person=person, password=password, new=False)
+    await state.node.accounts.set_password(person.name, password)
+    if not _is_me(request, person):
+        await show_once(request, "/users/password", "password", _shown(person, password, new=False))
+    token = await state.sessions.start(person, now_ms())
+    session = await state.sessions.find(token, now_ms())
+    assert session is not None  # just started
+    await state.sessions.keep_to_show(
+        session, "password", _shown(person, password, new=False, own=True)
+    )
+    response = web.HTTPSeeOther("/users/password")
+    set_session_cookie(request, response, token)
+    raise response
