@@ -14,7 +14,7 @@ from aiohttp import web
 from node.accounts import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
 from node.clock import now_ms
 from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
-from protocol.errors import NotFoundError
+from protocol.errors import NotFoundError, said
 
 routes = web.RouteTableDef()
 
@@ -100,7 +100,7 @@ async def _person(request: web.Request) -> User:
     name = " ".join(str(form_of(request).get("name", request.query.get("name", ""))).split())
     person = await request.app[WEB].node.accounts.find(name)
     if person is None:
-        raise NotFoundError(gettext(request)("There is no account with that name."))
+        raise NotFoundError("no such account", page=said("There is no account with that name."))
     return person
 
 
