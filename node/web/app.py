@@ -29,7 +29,6 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from aiohttp import web
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
 from multidict import MultiDict, MultiDictProxy
 
 from node.clock import now_ms
@@ -157,21 +156,13 @@ def page_text(request: web.Request, exc: SchoolmeshError) -> str:
     ``exc.page`` says the same to a teacher (protocol/errors.py, ``said``). An error
     without page words gets a general sentence, and its message goes to the log.
     """
-    language = request[VISIT].language
-    _ = i18n.translations(language).gettext
-    if exc.page is None:
-        log.warning("an error with no words for the pages: %s: %s", type(exc).__name__, exc)
-        if isinstance(exc, NotFoundError):
-            return _("There is no page at this address. Use the menu instead.")
-        return _("That could not be done. Check what you entered and try again.")
-    values = {
-        name: format_decimal(value, locale=language) if isinstance(value, int) else value
-        for name, value in exc.page.values.items()
-    }
-    try:
-        return _(exc.page.text) % values if values else _(exc.page.text)
-    except (KeyError, ValueError, TypeError):  # a translation with broken placeholders
-        return exc.page.text % values if values else exc.page.text
+    if exc.page is not None:
+        return i18n.page_words(request[VISIT].language, exc.page)
+    log.warning("an error with no words for the pages: %s: %s", type(exc).__name__, exc)
+    _ = gettext(request)
+    if isinstance(exc, NotFoundError):
+        return _("There is no page at this address. Use the menu instead.")
+    return _("That could not be done. Check what you entered and try again.")
 
 
 def form_of(request: web.Request) -> MultiDictProxy[Any]:
