@@ -154,11 +154,13 @@ def page_text(request: web.Request, exc: SchoolmeshError) -> str:
 
     The error's message is for the command line (it may name options and commands);
     ``exc.page`` says the same to a teacher (protocol/errors.py, ``said``). An error
-    without page words gets a general sentence, and its message goes to the log.
+    without page words gets a general sentence, and a warning in the log that names
+    its kind and the page, not its message (it may repeat what a pupil typed:
+    docs/safeguarding.md).
     """
     if exc.page is not None:
         return i18n.page_words(request[VISIT].language, exc.page)
-    log.warning("an error with no words for the pages: %s: %s", type(exc).__name__, exc)
+    log.warning("%s on %s has no words for the pages", type(exc).__name__, request.path)
     _ = gettext(request)
     if isinstance(exc, NotFoundError):
         return _("There is no page at this address. Use the menu instead.")
