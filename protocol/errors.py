@@ -36,14 +36,15 @@ The message is for the command line and the logs: it may name commands and optio
 (``--title``, ``schoolmesh project list``). An error that a web page can show also
 carries ``page``, the same thing in a teacher's words, made with :func:`said`::
 
-    raise UserInputError(
-        "that event is over", page=said("This event is over: it can no longer be answered.")
+    raise NotFoundError(
+        f"no project {text!r} at this school: see `schoolmesh project list`",
+        page=said("There is no such project at this school."),
     )
 
 ``said`` marks its English text for translation (it is a gettext keyword in
 babel.cfg); the pages translate it into the visitor's language and fill in its
-named values (``%(name)s``). This module only carries the words: the translating is
-done by the web pages (node/web/app.py, ``page_text``). docs/translating.md says more.
+named values (``%(name)s``). This module only carries the words: the web pages
+translate them (``page_text`` in node/web/app.py). docs/translating.md says more.
 """
 
 from __future__ import annotations
