@@ -156,7 +156,10 @@ async def test_a_photo_node_code_cannot_use_is_said_to_the_pupil_in_french(
         async with amira.post(f"/projects/{project.id}/write", data=form) as response:
             assert response.status == 400
             page = html.unescape(await response.text())
-    assert "notes.txt ne peut pas être lu comme une photo : choisis un fichier JPEG ou PNG." in page
+    expected = (
+        "Le fichier notes.txt ne peut pas être lu comme une photo : choisis un fichier JPEG ou PNG."
+    )
+    assert expected in page
     assert "cannot be read as a photo" not in page
     assert await school.node.projects.posts(project.id, states=("draft",)) == []
 
