@@ -17,7 +17,7 @@ from typing import Any
 import argon2
 
 from node.store import Store
-from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 
 ROLES = ("admin", "staff", "pupil")
 SHOW_NAME = ("full", "initials")
@@ -86,18 +86,37 @@ class Accounts:
         if not _NAME.fullmatch(name):
             raise UserInputError(
                 "a name is 1 to 60 characters, without control characters, @ < or >: "
-                "for pupils use a first name or a chosen display name, never a surname or email"
+                "for pupils use a first name or a chosen display name, never a surname or email",
+                page=said(
+                    "Give a name of 1 to 60 characters, without @ < or >. For pupils, use a first "
+                    "name or a chosen name, never a surname or an email address."
+                ),
             )
         if role not in ROLES:
-            raise UserInputError(f"--role must be one of {', '.join(ROLES)}, not {role!r}")
+            raise UserInputError(
+                f"--role must be one of {', '.join(ROLES)}, not {role!r}",
+                page=said("Choose a role."),
+            )
         if role == "pupil" and not klass:
-            raise UserInputError("a pupil needs a class: add --class, such as --class 5B")
+            raise UserInputError(
+                "a pupil needs a class: add --class, such as --class 5B",
+                page=said("A pupil needs a class, such as 5B."),
+            )
         if len(password) < MIN_PASSWORD:
-            raise UserInputError(f"the password must be at least {MIN_PASSWORD} characters")
+            raise UserInputError(
+                f"the password must be at least {MIN_PASSWORD} characters",
+                page=said("The password must be at least %(min)s characters.", min=MIN_PASSWORD),
+            )
         if await self.find(name) is not None:
             raise UserInputError(
                 f"there is already a user called {name!r} in this school: "
-                "choose another display name (such as 'Sam K')"
+                "choose another display name (such as 'Sam K')",
+                page=said(
+                    "There is already someone called %(name)s in this school: add a letter, "
+                    "such as %(example)s.",
+                    name=name,
+                    example=f"{name} K",
+                ),
             )
         pupil = role == "pupil"
         async with self.store.write():
@@ -132,7 +151,8 @@ class Accounts:
         user = await self.find(name)
         if user is None:
             raise NotFoundError(
-                f"no user called {name!r} in this school: see `schoolmesh user list`"
+                f"no user called {name!r} in this school: see `schoolmesh user list`",
+                page=said("There is no account with that name."),
             )
         return user
 
@@ -140,7 +160,10 @@ class Accounts:
         """The named user, who must be staff (an admin or a teacher)."""
         user = await self.get(name)
         if not user.is_staff:
-            raise NotAllowedError(f"{user.name} is a pupil: only staff can do this")
+            raise NotAllowedError(
+                f"{user.name} is a pupil: only staff can do this",
+                page=said("%(name)s is a pupil: only staff can do this.", name=user.name),
+            )
         return user
 
     async def all(self) -> list[User]:
@@ -172,7 +195,10 @@ class Accounts:
 
     async def set_password(self, name: str, password: str) -> None:
         if len(password) < MIN_PASSWORD:
-            raise UserInputError(f"the password must be at least {MIN_PASSWORD} characters")
+            raise UserInputError(
+                f"the password must be at least {MIN_PASSWORD} characters",
+                page=said("The password must be at least %(min)s characters.", min=MIN_PASSWORD),
+            )
         user = await self.get(name)
         async with self.store.write():
             await self.store.execute(
@@ -192,7 +218,12 @@ class Accounts:
         """Change a pupil's consent flags; return (before, after)."""
         before = await self.get(name)
         if show_name is not None and show_name not in SHOW_NAME:
-            raise UserInputError(f"--name must be one of {', '.join(SHOW_NAME)}")
+            raise UserInputError(
+                f"--name must be one of {', '.join(SHOW_NAME)}",
+                page=said(
+                    "Choose how partner schools see the pupil's name: in full or as initials."
+                ),
+            )
         async with self.store.write():
             await self.store.execute(
                 "UPDATE users SET show_name = COALESCE(?, show_name), "

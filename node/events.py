@@ -25,7 +25,7 @@ from node.private_events import PrivateEvent
 from node.rsvps import Answer, counts
 from protocol import kinds
 from protocol.entry import Entry
-from protocol.errors import NotFoundError, SchemaError, UserInputError
+from protocol.errors import NotFoundError, SchemaError, UserInputError, said
 from protocol.keys import EntryId, NodeId
 
 ANSWERS = ("yes", "no", "maybe")
@@ -101,13 +101,15 @@ def moment(text: str, tz: str | None, flag: str) -> str:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise UserInputError(
-            f"{flag} {text!r}: write the date and time like 2027-03-04T09:00+01:00"
+            f"{flag} {text!r}: write the date and time like 2027-03-04T09:00+01:00",
+            page=said("Give the date and time like 2027-03-04 16:00."),
         ) from exc
     if parsed.tzinfo is None:
         if tz is None:
             raise UserInputError(
                 f"{flag} {text!r} has no time zone: add its offset (2027-03-04T09:00+01:00, "
-                "or Z for UTC) or give --tz, such as --tz Europe/London"
+                "or Z for UTC) or give --tz, such as --tz Europe/London",
+                page=said("Give the time zone too, such as Europe/London."),
             )
         parsed = parsed.replace(tzinfo=time_zone(tz))
     spec = "seconds" if parsed.second else "minutes"
@@ -120,7 +122,8 @@ def time_zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UserInputError(
             f"--tz {name!r} is not a time zone this computer knows: give a name such as "
-            "Europe/London, Europe/Paris or Asia/Tokyo"
+            "Europe/London, Europe/Paris or Asia/Tokyo",
+            page=said("This is not a time zone name: write one such as Europe/London."),
         ) from exc
 
 
@@ -144,7 +147,9 @@ async def create_for(node: Node, content: dict[str, Any], audience: str) -> Entr
     try:
         kinds.validate_content(kinds.EVENT, content)
     except SchemaError as exc:
-        raise UserInputError(str(exc)) from exc
+        raise UserInputError(
+            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+        ) from exc
     made = await node.private_events.create(content, audience, now_ms())
     return EntryId(made.id)
 
@@ -156,7 +161,10 @@ async def update(node: Node, id_text: str, changes: dict[str, Any]) -> Entry:
     """
     event = await _own(node, id_text, "change")
     if event.private:
-        raise UserInputError("that event is for partners or a project: change it with `change`")
+        raise UserInputError(
+            "that event is for partners or a project: change it with `change`",
+            page=said("This event is for partner schools or a project: change it on its page."),
+        )
     if changes.get("tz") is not None:
         time_zone(changes["tz"])
     content = {**event.content, **changes, "replaces": bytes(event.id)}
@@ -175,7 +183,9 @@ async def change(node: Node, id_text: str, changes: dict[str, Any]) -> EventView
     try:
         kinds.validate_content(kinds.EVENT, content)
     except SchemaError as exc:
-        raise UserInputError(str(exc)) from exc
+        raise UserInputError(
+            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+        ) from exc
     await node.private_events.update(bytes(event.id), changes, now_ms())
     return await find(node, str(event.id))
 
@@ -203,15 +213,23 @@ async def rsvp(
 ) -> EventView:
     """Answer another school's event; the answer is sealed to the organiser only."""
     if answer not in ANSWERS:
-        raise UserInputError(f"answer {answer!r}: choose yes, no or maybe")
+        raise UserInputError(
+            f"answer {answer!r}: choose yes, no or maybe", page=said("Choose yes, no or maybe.")
+        )
     by = clean_name(by)
     event = await find(node, id_text)
     if event.author == node.node_id:
-        raise UserInputError("that is your own school's event: answer other schools' events")
+        raise UserInputError(
+            "that is your own school's event: answer other schools' events",
+            page=said("This is our own school's event: answer other schools' events."),
+        )
     if event.cancelled:
-        raise UserInputError("that event was cancelled by its organiser")
+        raise UserInputError(
+            "that event was cancelled by its organiser",
+            page=said("This event was cancelled by the school that organised it."),
+        )
     if event.ended(today or datetime.now(UTC).date()):
-        raise UserInputError("that event is over")
+        raise UserInputError("that event is over", page=said("This event is over."))
     await node.rsvps.answer(event.id, event.author, answer, by=by, now=now_ms())
     event.answer, event.answered_by = answer, by
     return event
@@ -223,7 +241,10 @@ async def find(node: Node, id_text: str) -> EventView:
     for event in await every(node):
         if wanted == event.id or wanted in event.versions:
             return event
-    raise NotFoundError(f"no event with id {id_text}: see `schoolmesh event list`")
+    raise NotFoundError(
+        f"no event with id {id_text}: see `schoolmesh event list`",
+        page=said("There is no such event."),
+    )
 
 
 async def _private_id(node: Node, id_text: str) -> EntryId | None:
@@ -235,7 +256,10 @@ async def _private_id(node: Node, id_text: str) -> EntryId | None:
         "SELECT id FROM private_events WHERE hex(id) LIKE ? LIMIT 2", (text.upper() + "%",)
     )
     if len(rows) > 1:
-        raise UserInputError(f"more than one event starts with {text}: give more characters")
+        raise UserInputError(
+            f"more than one event starts with {text}: give more characters",
+            page=said("More than one event matches %(id)s.", id=text),
+        )
     return EntryId(rows[0][0]) if rows else None
 
 
@@ -243,10 +267,13 @@ async def _own(node: Node, id_text: str, verb: str) -> EventView:
     event = await find(node, id_text)
     if event.author != node.node_id:
         raise UserInputError(
-            f"that event was posted by another school; only its organiser can {verb} it"
+            f"that event was posted by another school; only its organiser can {verb} it",
+            page=said("Only the school that organises an event can change or cancel it."),
         )
     if event.cancelled:
-        raise UserInputError("that event is already withdrawn")
+        raise UserInputError(
+            "that event is already withdrawn", page=said("This event is already cancelled.")
+        )
     return event
 
 

@@ -24,7 +24,7 @@ from node.mail import Mailroom
 from node.partners import PeerBook
 from node.store import Store
 from protocol import kinds, letters
-from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.sealed import Letter
 
@@ -122,11 +122,23 @@ def clean_message(value: str, flag: str = "--message", *, required: bool = True)
     """A message as letters carry it: trimmed, 1 to 2,000 characters, no control characters."""
     message = value.strip()
     if required and not message:
-        raise UserInputError(f"{flag}: write a short message to the other school")
+        raise UserInputError(
+            f"{flag}: write a short message to the other school",
+            page=said("Write a short message to the other school."),
+        )
     if len(message) > MAX_MESSAGE:
-        raise UserInputError(f"{flag}: keep it to {MAX_MESSAGE:,} characters ({len(message):,})")
+        raise UserInputError(
+            f"{flag}: keep it to {MAX_MESSAGE:,} characters ({len(message):,})",
+            page=said("Keep the message to 2,000 characters at most."),
+        )
     if _CONTROL.search(message):
-        raise UserInputError(f"{flag}: remove the control characters (tabs and new lines are fine)")
+        raise UserInputError(
+            f"{flag}: remove the control characters (tabs and new lines are fine)",
+            page=said(
+                "The message has invisible characters that cannot be sent: type it again "
+                "instead of pasting it."
+            ),
+        )
     return message
 
 
@@ -136,7 +148,10 @@ def clean_name(value: str | None, flag: str = "--by") -> str | None:
         return None
     name = " ".join(value.split())
     if not 1 <= len(name) <= 100 or _CONTROL.search(name):
-        raise UserInputError(f"{flag}: give the name of a member of staff, up to 100 characters")
+        raise UserInputError(
+            f"{flag}: give the name of a member of staff, up to 100 characters",
+            page=said("Give the name of a member of staff, up to 100 characters."),
+        )
     return name
 
 
@@ -168,22 +183,28 @@ class Interests:
         if entry is None or entry.kind not in (kinds.OFFER, kinds.REQUEST):
             raise NotFoundError(
                 f"{entry_text} is not an offer or request: find one with `schoolmesh search` "
-                "or `schoolmesh match`, and give its id"
+                "or `schoolmesh match`, and give its id",
+                page=said("There is no such offer or request."),
             )
         if entry.author == self.me:
             raise UserInputError(
                 f"that {entry.kind} is your own school's: send interest in other schools' "
-                "offers and requests"
+                "offers and requests",
+                page=said(
+                    "This is our own school's: show interest in other schools' offers and requests."
+                ),
             )
         if entry.content is None:
             raise UserInputError(
                 f"that {entry.kind} was withdrawn by its school: look for another with "
-                "`schoolmesh search`"
+                "`schoolmesh search`",
+                page=said("Its school has withdrawn it: search for another."),
             )
         if expired(entry.content, _day(now)):
             raise UserInputError(
                 f"that {entry.kind} has closed (its closing or last date has passed): look "
-                "for another with `schoolmesh search`"
+                "for another with `schoolmesh search`",
+                page=said("It has closed: its closing date or last date has passed."),
             )
         earlier = await self.store.fetch_one(
             "SELECT id FROM interests WHERE entry = ? AND sender = ? AND state = 'open'",
@@ -192,7 +213,11 @@ class Interests:
         if earlier is not None:
             raise UserInputError(
                 f"you already sent interest in that {entry.kind} ({earlier[0][:8]}), still "
-                "unanswered: see `schoolmesh interest list`"
+                "unanswered: see `schoolmesh interest list`",
+                page=said(
+                    "Our school already sent interest in this, and it is still waiting for an "
+                    "answer."
+                ),
             )
         iid = os.urandom(16).hex()
         title = str(entry.content.get("title", ""))
@@ -246,10 +271,17 @@ class Interests:
         if interest.direction != "received":
             raise NotAllowedError(
                 "your school sent that interest: only the school that posted the offer or "
-                "request can accept or decline it"
+                "request can accept or decline it",
+                page=said(
+                    "Only the school that posted the offer or request can accept or decline "
+                    "interest in it."
+                ),
             )
         if interest.state != "open":
-            raise UserInputError(f"that interest was already {interest.state}")
+            raise UserInputError(
+                f"that interest was already {interest.state}",
+                page=said("It was already answered."),
+            )
         content: dict[str, Any] = {"id": interest.id, "answer": answer}
         if message:
             content["message"] = message
@@ -284,11 +316,13 @@ class Interests:
         )
         if not rows:
             raise NotFoundError(
-                f"no interest {text!r} at this school: see `schoolmesh interest list`"
+                f"no interest {text!r} at this school: see `schoolmesh interest list`",
+                page=said("There is no such expression of interest."),
             )
         if len(rows) > 1:
             raise UserInputError(
-                f"more than one interest starts with {text!r}: give more characters"
+                f"more than one interest starts with {text!r}: give more characters",
+                page=said("More than one expression of interest matches %(id)s.", id=text),
             )
         return (await self._views(rows[:1]))[0]
 

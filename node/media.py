@@ -16,7 +16,7 @@ import nh3
 from markdown_it import MarkdownIt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from protocol.errors import UserInputError
+from protocol.errors import UserInputError, said
 from protocol.keys import content_hash
 from protocol.letters import MAX_IMAGE_BYTES
 
@@ -49,7 +49,12 @@ def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
     """Re-encode a photo as a metadata-free JPEG; return (jpeg bytes, BLAKE2b-256 hash)."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UserInputError(
-            f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: make it smaller and try again"
+            f"{name} is larger than {MAX_UPLOAD_BYTES // 2**20} MB: make it smaller and try again",
+            page=said(
+                "%(name)s is larger than %(size)s MB: choose a smaller photo.",
+                name=name,
+                size=MAX_UPLOAD_BYTES // 2**20,
+            ),
         )
     try:
         with warnings.catch_warnings():
@@ -58,13 +63,18 @@ def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
             with Image.open(io.BytesIO(data)) as original:
                 if original.format not in ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF"):
                     raise UserInputError(
-                        f"{name} is not a photo: save it as a JPEG, PNG, GIF or WebP file"
+                        f"{name} is not a photo: save it as a JPEG, PNG, GIF or WebP file",
+                        page=said(
+                            "%(name)s is not a photo: choose a JPEG, PNG, GIF or WebP file.",
+                            name=name,
+                        ),
                     )
                 upright = ImageOps.exif_transpose(original)  # keep what the camera meant
                 pixels = upright.convert("RGB")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, Warning) as exc:
         raise UserInputError(
-            f"{name} cannot be read as a photo ({exc}): save it as a JPEG or PNG and try again"
+            f"{name} cannot be read as a photo ({exc}): save it as a JPEG or PNG and try again",
+            page=said("%(name)s cannot be read as a photo: choose a JPEG or PNG file.", name=name),
         ) from exc
     pixels.thumbnail((MAX_SIDE, MAX_SIDE))
     fresh = Image.new("RGB", pixels.size)
@@ -76,4 +86,10 @@ def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
         if len(jpeg) <= MAX_IMAGE_BYTES:
             return jpeg, content_hash(jpeg)  # BLAKE2b-256, as everywhere else
         fresh.thumbnail((fresh.width * 3 // 4, fresh.height * 3 // 4))
-    raise UserInputError(f"{name} is too detailed to send even when made smaller")
+    raise UserInputError(
+        f"{name} is too detailed to send even when made smaller",
+        page=said(
+            "%(name)s is too detailed to send, even made smaller: choose another photo.",
+            name=name,
+        ),
+    )

@@ -17,7 +17,7 @@ from node.mail import Mailroom
 from node.partners import PeerBook
 from node.store import Store
 from protocol import letters
-from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
 from protocol.sealed import Letter
 
@@ -38,11 +38,18 @@ class SharedObservations:
             (number,),
         )
         if row is None:
-            raise NotFoundError(f"no observation {number}: see `schoolmesh observation list`")
+            raise NotFoundError(
+                f"no observation {number}: see `schoolmesh observation list`",
+                page=said("There is no observation %(number)s.", number=str(number)),
+            )
         if row[1] is not None:
             raise NotAllowedError(
                 "that observation came from a partner school: only the observed colleague "
-                "there can share it or take it back"
+                "there can share it or take it back",
+                page=said(
+                    "This observation came from a partner school: only the observed colleague "
+                    "there can share it or take it back."
+                ),
             )
         return row
 
@@ -50,17 +57,25 @@ class SharedObservations:
         """Seal observation ``number`` to partner school ``to``, and record it as shared."""
         uid, _origin, shared_to, *fields = await self._row(number)
         if to == self.me:
-            raise UserInputError("--to names this school: give a partner school's node id")
+            raise UserInputError(
+                "--to names this school: give a partner school's node id",
+                page=said("That is our own school: choose a partner school."),
+            )
         partner = await PeerBook(self.store).get(to)
         if partner is None or partner.state != "partner":
             raise UserInputError(
                 f"{to} is not a partner school: an observation is shared with a partner "
-                "only (`schoolmesh partner list`)"
+                "only (`schoolmesh partner list`)",
+                page=said("An observation can be sent to one of our partner schools only."),
             )
         if shared_to is not None and NodeId(shared_to) != to:
             raise UserInputError(
                 "that observation is already shared with another school: take it back "
-                "first with `schoolmesh observation share ID --off`"
+                "first with `schoolmesh observation share ID --off`",
+                page=said(
+                    "This observation is already sent to another school: make it private "
+                    "first, then send it again."
+                ),
             )
         uid = uid or os.urandom(16).hex()
         observer, observed, focus, priority, day, strengths, actions, follow_up = fields

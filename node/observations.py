@@ -20,7 +20,7 @@ from node.clock import now_ms
 from node.matching import tag, words
 from node.node import Node
 from node.staff import get as staff_member
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 
 MAX_ACTIONS = 2
@@ -97,14 +97,20 @@ def _sentences(values: list[str], flag: str) -> tuple[str, ...]:
     cleaned = tuple(" ".join(v.split()) for v in values)
     for value in cleaned:
         if not 1 <= len(value) <= 1000:
-            raise UserInputError(f"{flag}: write 1 to 1,000 characters")
+            raise UserInputError(
+                f"{flag}: write 1 to 1,000 characters",
+                page=said("Keep each point to 1,000 characters at most."),
+            )
     return cleaned
 
 
 def _name(value: str, flag: str) -> str:
     name = " ".join(value.split())
     if not 1 <= len(name) <= 100:
-        raise UserInputError(f"{flag}: give the colleague's name, up to 100 characters")
+        raise UserInputError(
+            f"{flag}: give the colleague's name, up to 100 characters",
+            page=said("Give the colleague's name, up to 100 characters."),
+        )
     return name
 
 
@@ -124,25 +130,40 @@ async def add(
     """Record an observation; its focus must serve a development priority."""
     observer, observed = _name(observer, "--observer"), _name(observed, "--observed")
     if observer.casefold() == observed.casefold():
-        raise UserInputError("--observer and --observed are the same person: name two colleagues")
+        raise UserInputError(
+            "--observer and --observed are the same person: name two colleagues",
+            page=said("The observer and the observed colleague must be two people."),
+        )
     focus = tag(focus)
     if not focus:
-        raise UserInputError("--focus: give the one thing the observation looks at")
+        raise UserInputError(
+            "--focus: give the one thing the observation looks at",
+            page=said("Choose the one thing the observation looks at."),
+        )
     if not 1 <= len(actions) <= MAX_ACTIONS:
         raise UserInputError(
             f"agree one or two action points to take forward (--action), not {len(actions)}: "
-            "a short list is one that gets done"
+            "a short list is one that gets done",
+            page=said("Agree one or two action points to take forward."),
         )
     follow_up = follow_up or day + DEFAULT_FOLLOW_UP
     if follow_up < day:
-        raise UserInputError("--follow-up must not be before the observation's --date")
+        raise UserInputError(
+            "--follow-up must not be before the observation's --date",
+            page=said("The follow-up date is before the observation."),
+        )
     if priority is None or not priority.strip():
         profile = await staff_member(node, observed)
         if profile is None or focus not in profile.develops:
             raise UserInputError(
                 f"link the focus to a development priority: give --priority (such as a school "
                 f"development plan priority), or add {focus} to {observed}'s development areas "
-                f'with `schoolmesh staff add "{observed}" --develop {focus} ... --replace`'
+                f'with `schoolmesh staff add "{observed}" --develop {focus} ... --replace`',
+                page=said(
+                    "Link the focus to a development priority: name the priority (such as one "
+                    "from the school development plan), or choose a focus that is one of the "
+                    "observed colleague's development areas in their staff profile."
+                ),
             )
         priority = f"{profile.name}'s development area: {words(focus)}"
     row = (
@@ -170,7 +191,10 @@ async def add(
 async def get(node: Node, number: int) -> Observation:
     row = await node.store.fetch_one(f"SELECT {_COLUMNS} FROM observations WHERE id = ?", (number,))
     if row is None:
-        raise NotFoundError(f"no observation {number}: see `schoolmesh observation list`")
+        raise NotFoundError(
+            f"no observation {number}: see `schoolmesh observation list`",
+            page=said("There is no observation %(number)s.", number=str(number)),
+        )
     return (await _with_schools(node, [row]))[0]
 
 
@@ -201,7 +225,10 @@ async def share(node: Node, number: int, shared: bool, *, to: NodeId | None = No
     found = await get(node, number)
     if found.origin is not None or to is not None or (not shared and found.shared_with):
         if to is not None and not shared:
-            raise UserInputError("--to and --off together: give one of them")
+            raise UserInputError(
+                "--to and --off together: give one of them",
+                page=said("Choose either to send it to a partner school or to make it private."),
+            )
         if to is not None:
             await node.shared_observations.send(number, to, now_ms())
         else:

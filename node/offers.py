@@ -11,7 +11,7 @@ from node.node import Node
 from node.search import Filters
 from protocol import kinds
 from protocol.entry import Entry
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, UserInputError, said
 
 Side = Literal["offer", "request"]
 SIDES: tuple[Side, ...] = ("offer", "request")
@@ -92,7 +92,10 @@ async def one(node: Node, id_text: str) -> Listing:
     """One current offer or request, by id (or a prefix of at least 8 characters)."""
     entry = await node.store.get(await node.store.resolve(id_text))
     if entry is None or entry.kind not in SIDES or entry.content is None:
-        raise NotFoundError(f"no current offer or request with id {id_text}")
+        raise NotFoundError(
+            f"no current offer or request with id {id_text}",
+            page=said("There is no such offer or request."),
+        )
     return (await _with_schools(node, [entry]))[0]
 
 
@@ -147,13 +150,19 @@ async def withdraw(node: Node, side: Side, id_text: str, reason: str = "") -> En
     entry_id = await node.store.resolve(id_text)
     entry = await node.store.get(entry_id)
     if entry is None or entry.kind != side:
-        raise NotFoundError(f"no {side} with id {id_text}: see `schoolmesh {side} list`")
+        raise NotFoundError(
+            f"no {side} with id {id_text}: see `schoolmesh {side} list`",
+            page=said("There is no such offer or request."),
+        )
     if entry.author != node.node_id:
         raise UserInputError(
-            f"that {side} was posted by another school; only its author can withdraw it"
+            f"that {side} was posted by another school; only its author can withdraw it",
+            page=said("Only the school that posted it can withdraw it."),
         )
     if entry.content is None:
-        raise UserInputError(f"that {side} is already withdrawn")
+        raise UserInputError(
+            f"that {side} is already withdrawn", page=said("It is already withdrawn.")
+        )
     content: dict[str, Any] = {"target": bytes(entry.id)}
     if reason:
         content["reason"] = reason

@@ -8,7 +8,7 @@ from node.clock import now_ms
 from node.node import Node
 from node.partners import ADDRESS_SETTING, HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.peers import dial
-from protocol.errors import HandshakeError, UnreachableError, UserInputError
+from protocol.errors import HandshakeError, PageMessage, UnreachableError, UserInputError, said
 from protocol.invite import Invite, parse_invite
 
 
@@ -32,7 +32,12 @@ async def create_invite(node: Node, *, expires_in_ms: int, address: str | None) 
         raise UserInputError(
             "this node is not listening, so another school could not dial it: start it with "
             "`schoolmesh run` (without --no-listen), or give the address others can reach with "
-            "--address; an outbound-only school can still join others with `partner add`"
+            "--address; an outbound-only school can still join others with `partner add`",
+            page=said(
+                "Other schools cannot reach this node, so an invite code from it would not "
+                "work. Ask your IT staff to give it an address other schools can reach. "
+                "Meanwhile you can still accept another school's code."
+            ),
         )
     expires = now_ms() + expires_in_ms
     code = await PeerBook(node.store).create_invite(node.key, address, expires, now_ms())
@@ -43,7 +48,12 @@ async def add_partner(node: Node, code: str) -> Invite:
     """Redeem another school's invite: connect, prove both identities, record both sides."""
     invite, raw = parse_invite(code, now_ms=now_ms())
     if invite.node == node.node_id:
-        raise UserInputError("that is this school's own invite code: give it to the other school")
+        raise UserInputError(
+            "that is this school's own invite code: give it to the other school",
+            page=said(
+                "That is this school's own invite code: send it to the other school instead."
+            ),
+        )
     own_address = await running_address(node)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as client:
         try:
@@ -56,12 +66,27 @@ async def add_partner(node: Node, code: str) -> Invite:
                 invite=raw,
             )
         except HandshakeError as exc:
-            raise UserInputError(str(exc)) from exc
+            raise UserInputError(str(exc), page=_refusal(exc)) from exc
         except (OSError, aiohttp.ClientError, TimeoutError) as exc:
             raise UnreachableError(
                 f"could not reach the other school's node at {invite.address} ({exc}): "
-                "is it running, and can this computer reach that address?"
+                "is it running, and can this computer reach that address?",
+                page=said(
+                    "Could not reach the other school's node at %(address)s. Is it running, "
+                    "and can this school's network reach it? Try again later.",
+                    address=invite.address,
+                ),
             ) from exc
         await transport.close()
     await PeerBook(node.store).add(invite.node, invite.address, now_ms())
     return invite
+
+
+def _refusal(exc: HandshakeError) -> PageMessage:
+    """Why the other school's node refused an invite code, in a page's words."""
+    if exc.code == "blocked":
+        return said("The other school has blocked this school's node, so it cannot partner.")
+    return said(
+        "The other school's node did not accept this code: it may have been used already, "
+        "or have expired. Ask them for a new one."
+    )

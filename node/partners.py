@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from node.store import Store
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, UserInputError, said
 from protocol.invite import Invite
 from protocol.keys import NodeId, NodeKey
 
@@ -92,13 +92,18 @@ class PeerBook:
             if not await self.store.execute(
                 "DELETE FROM partners WHERE node_id = ? AND state = 'partner'", (bytes(node_id),)
             ):
-                raise NotFoundError(f"{node_id} is not a partner: see `schoolmesh partner list`")
+                raise NotFoundError(
+                    f"{node_id} is not a partner: see `schoolmesh partner list`",
+                    page=said("There is no such partner school."),
+                )
             await self.store.execute("DELETE FROM peer_status WHERE node_id = ?", (bytes(node_id),))
 
     async def block(self, node_id: NodeId, own: NodeId, now_ms: int) -> None:
         """Stop peering with ``node_id`` and drop every entry it wrote, here and from now on."""
         if node_id == own:
-            raise UserInputError("a school cannot block its own node")
+            raise UserInputError(
+                "a school cannot block its own node", page=said("Our school cannot block itself.")
+            )
         async with self.store.write():
             await self.store.execute(
                 "INSERT INTO partners (node_id, address, state, added_at) "

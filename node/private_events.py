@@ -20,7 +20,7 @@ from node.partners import PeerBook
 from node.projects import Projects
 from node.store import Store
 from protocol import letters
-from protocol.errors import NotFoundError, SchemaError, SealedError, UserInputError
+from protocol.errors import NotFoundError, SchemaError, SealedError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
 from protocol.sealed import Letter
 
@@ -61,23 +61,32 @@ class PrivateEvents:
             if not recipients:
                 raise UserInputError(
                     "--audience partners: this school has no partners yet: make one with "
-                    "`schoolmesh invite create`, or use --audience public"
+                    "`schoolmesh invite create`, or use --audience public",
+                    page=said(
+                        "Our school has no partner schools yet: choose everyone, or invite a "
+                        "school on the Partners page first."
+                    ),
                 )
         elif kind == "project" and project_text:
             found = await self.projects.get(project_text)
             if found.standing != "member":
-                raise UserInputError(f"--audience {audience}: this school is not in that project")
+                raise UserInputError(
+                    f"--audience {audience}: this school is not in that project",
+                    page=said("Our school is not a member of that project."),
+                )
             project = found.id
             recipients = [n for n in found.member_ids("member", "invited") if n != self.me]
             if not recipients:
                 raise UserInputError(
                     f"--audience {audience}: no other school is in that project yet: invite "
-                    "one with `schoolmesh project invite`"
+                    "one with `schoolmesh project invite`",
+                    page=said("No other school is in that project yet: invite one first."),
                 )
         else:
             raise UserInputError(
                 f"--audience {audience!r}: choose public, partners, or project:ID with the id "
-                "shown by `schoolmesh project list`"
+                "shown by `schoolmesh project list`",
+                page=said("Choose who the event is for."),
             )
         eid = os.urandom(32)
         body = {**content, "audience": kind}
@@ -142,7 +151,10 @@ class PrivateEvents:
         try:
             letters.validate(letters.EVENT, content)
         except SchemaError as exc:
-            raise UserInputError(f"{exc}: check the event's details") from exc
+            raise UserInputError(
+                f"{exc}: check the event's details",
+                page=said("Check the event's details: one of them cannot be accepted."),
+            ) from exc
         recipients = [NodeId.parse(text) for text in json.loads(row[1])]
         await self.mail.send_in_transaction(
             letters.EVENT, content, recipients, about=eid.hex(), now=now
@@ -155,7 +167,9 @@ class PrivateEvents:
             (eid,),
         )
         if row is None:
-            raise NotFoundError("no such event: see `schoolmesh event list`")
+            raise NotFoundError(
+                "no such event: see `schoolmesh event list`", page=said("There is no such event.")
+            )
         return _event(row)
 
     async def all(self) -> list[PrivateEvent]:

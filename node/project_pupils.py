@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from node.accounts import Accounts, User
 from node.store import Store
-from protocol.errors import NotAllowedError, UserInputError
+from protocol.errors import NotAllowedError, UserInputError, said
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +64,10 @@ class Rosters:
             raise NotAllowedError(
                 f"{user.name} is not in this project: a teacher can add them with "
                 "`schoolmesh project pupils PROJECT_ID --add NAME` (or their class "
-                "with --add-class)"
+                "with --add-class)",
+                page=said(
+                    "You are not in this project. If you should be, ask your teacher to add you."
+                ),
             )
 
     async def replace(
@@ -80,14 +83,20 @@ class Rosters:
             if typed.casefold() not in known_classes:
                 raise UserInputError(
                     f"no pupil of this school is in class {typed!r}: check the class "
-                    "(see `schoolmesh user list`)"
+                    "(see `schoolmesh user list`)",
+                    page=said("No pupil of our school is in class %(name)s.", name=typed),
                 )
             wanted_classes.add(known_classes[typed.casefold()])
         for typed in {" ".join(p.split()) for p in pupils} - {""}:
             if typed.casefold() not in known_pupils:
                 raise UserInputError(
                     f"{typed!r} is not a pupil of this school (staff are in every project "
-                    "already): see `schoolmesh user list`"
+                    "already): see `schoolmesh user list`",
+                    page=said(
+                        "%(name)s is not a pupil of our school. "
+                        "Staff are in every project already.",
+                        name=typed,
+                    ),
                 )
             wanted_pupils.add(known_pupils[typed.casefold()])
         async with self.store.write():

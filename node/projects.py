@@ -32,7 +32,7 @@ from node.partners import PeerBook
 from node.project_pupils import Rosters
 from node.store import Store
 from protocol import kinds, letters
-from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
 from protocol.keys import NodeId, NodeKey, content_hash
 from protocol.sealed import Letter
 
@@ -114,7 +114,13 @@ class Projects:
         try:
             letters.validate(letters.PROJECT, content)
         except SealedError as exc:
-            raise UserInputError(f"{exc}: check --title and --theme") from exc
+            raise UserInputError(
+                f"{exc}: check --title and --theme",
+                page=said(
+                    "Check the project's title and themes: a title of up to 200 characters, "
+                    "and at most 12 themes of up to 60 characters each."
+                ),
+            ) from exc
         async with self.store.write():
             await self.store.execute(
                 "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
@@ -133,12 +139,14 @@ class Projects:
         if not rows:
             hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
             raise NotFoundError(
-                f"no project {text!r} at this school{hint}: see `schoolmesh project list`"
+                f"no project {text!r} at this school{hint}: see `schoolmesh project list`",
+                page=said("There is no such project at this school."),
             )
         if len(rows) > 1 and rows[0][0] != text:
             raise UserInputError(
                 f"{text!r} matches more than one project: give more of the id "
-                "(see `schoolmesh project list`)"
+                "(see `schoolmesh project list`)",
+                page=said("More than one project matches %(id)s.", id=text),
             )
         row = rows[0]
         members = await self.store.fetch_all(
@@ -164,18 +172,32 @@ class Projects:
         if project.owner != self.me:
             raise NotAllowedError(
                 "only the school that created the project can invite schools: ask its "
-                "project lead to invite them"
+                "project lead to invite them",
+                page=said(
+                    "Only the school that started the project can invite schools: ask its "
+                    "project lead."
+                ),
             )
         if school == self.me:
-            raise UserInputError("this school is already in the project")
+            raise UserInputError(
+                "this school is already in the project",
+                page=said("Our school is already in the project."),
+            )
         partner = await PeerBook(self.store).get(school)
         if partner is None or partner.state != "partner":
             raise UserInputError(
                 f"{school} is not a partner school: become partners first with "
-                "`schoolmesh invite create` and `schoolmesh partner add`"
+                "`schoolmesh invite create` and `schoolmesh partner add`",
+                page=said(
+                    "That school is not one of our partner schools: become partners first, on "
+                    "the Partners page."
+                ),
             )
         if project.members.get(school) == "member":
-            raise UserInputError("that school is already a member of the project")
+            raise UserInputError(
+                "that school is already a member of the project",
+                page=said("That school is already a member of the project."),
+            )
         async with self.store.write():
             await self._set_member(project.id, school, "invited")
             await self._bump_and_send(project.id, now)
@@ -184,9 +206,15 @@ class Projects:
     async def join(self, pid: str, now: int) -> Project:
         project = await self.get(pid)
         if project.standing == "member":
-            raise UserInputError("this school is already a member of that project")
+            raise UserInputError(
+                "this school is already a member of that project",
+                page=said("Our school is already a member of this project."),
+            )
         if project.standing != "invited":
-            raise UserInputError("this school has not been invited to that project (any more)")
+            raise UserInputError(
+                "this school has not been invited to that project (any more)",
+                page=said("Our school is not invited to this project, or not any more."),
+            )
         async with self.store.write():
             await self.store.execute(
                 "UPDATE projects SET standing = 'member' WHERE id = ?", (project.id,)
@@ -217,10 +245,14 @@ class Projects:
         if project.owner == self.me:
             raise UserInputError(
                 "the school that created a project cannot leave it; take down what should "
-                "go, or ask the members to leave"
+                "go, or ask the members to leave",
+                page=said("Our school started this project, so it cannot leave it."),
             )
         if project.standing == "left":
-            raise UserInputError("this school has already left that project")
+            raise UserInputError(
+                "this school has already left that project",
+                page=said("Our school has already left this project."),
+            )
         others = [n for n in project.members if n != self.me]
         async with self.store.write():
             await self.store.execute(
@@ -280,15 +312,22 @@ class Projects:
         """A pupil's (or teacher's) draft: stays in this school until a teacher approves it."""
         project = await self.get(pid)
         if project.standing != "member":
-            raise UserInputError("this school is not a member of that project")
+            raise UserInputError(
+                "this school is not a member of that project",
+                page=said("Our school is not a member of this project, so no post can be written."),
+            )
         user = await self.accounts.get(author)
         await self.rosters.check(project.id, user)
         if theme is not None and project.themes and theme not in project.themes:
             raise UserInputError(
-                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}"
+                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
+                page=said("Choose one of the project's themes."),
             )
         if len(images) > letters.MAX_IMAGES:
-            raise UserInputError(f"a post may have at most {letters.MAX_IMAGES} photos")
+            raise UserInputError(
+                f"a post may have at most {letters.MAX_IMAGES} photos",
+                page=said("A post can have at most 6 photos."),
+            )
         content: dict[str, Any] = {"p": project.id, "id": "0" * 32, "title": title.strip()}
         content.update({"body": body, "by": user.name, "at": now})
         if theme:
@@ -296,7 +335,13 @@ class Projects:
         try:
             letters.validate(letters.POST, content)
         except SealedError as exc:
-            raise UserInputError(f"the post cannot be saved: {exc}") from exc
+            raise UserInputError(
+                f"the post cannot be saved: {exc}",
+                page=said(
+                    "The post cannot be saved: give it a title of up to 200 characters, and at "
+                    "most 20,000 characters of text."
+                ),
+            ) from exc
         cleaned = [(clean_image(data, name=name), faces) for name, data, faces in images]
         post_id = os.urandom(16).hex()
         async with self.store.write():
@@ -316,20 +361,29 @@ class Projects:
     async def post(self, text: str) -> Post:
         row = await self._find("posts", text)
         if row is None:
-            raise NotFoundError(f"no post {text!r} at this school: see `schoolmesh post list`")
+            raise NotFoundError(
+                f"no post {text!r} at this school: see `schoolmesh post list`",
+                page=said("There is no such post at this school."),
+            )
         return await self._post(row)
 
     async def _find(self, table: str, text: str) -> Any:
         text = text.strip().lower()
         if len(text) < MIN_PREFIX:
-            raise UserInputError(f"give at least {MIN_PREFIX} characters of the id")
+            raise UserInputError(
+                f"give at least {MIN_PREFIX} characters of the id",
+                page=said("There is no page at this address. Use the menu instead."),
+            )
         rows = await self.store.fetch_all(
             f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
             "WHERE id LIKE ? || '%' LIMIT 2",
             (text,),
         )
         if len(rows) > 1:
-            raise UserInputError(f"{text!r} matches more than one: give more of the id")
+            raise UserInputError(
+                f"{text!r} matches more than one: give more of the id",
+                page=said("More than one post or comment matches %(id)s.", id=text),
+            )
         return rows[0] if rows else None
 
     async def _post(self, row: Any) -> Post:
@@ -417,14 +471,21 @@ class Projects:
         post = await self.post(text)
         user = await self.accounts.get(author)
         if post.origin != self.me or post.author != user.name:
-            raise NotAllowedError("only the pupil who wrote a draft can change it")
+            raise NotAllowedError(
+                "only the pupil who wrote a draft can change it",
+                page=said("Only the pupil who wrote a draft can change it."),
+            )
         if post.state not in ("draft", "returned"):
-            raise UserInputError(f"that post is {post.state}: only drafts can be changed")
+            raise UserInputError(
+                f"that post is {post.state}: only drafts can be changed",
+                page=said("This post is not a draft any more, so it cannot be changed."),
+            )
         project = await self.get(post.project)
         await self.rosters.check(project.id, user)
         if theme is not None and project.themes and theme not in project.themes:
             raise UserInputError(
-                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}"
+                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
+                page=said("Choose one of the project's themes."),
             )
         content: dict[str, Any] = {"p": project.id, "id": post.id, "title": title.strip()}
         content.update({"body": body, "by": user.name, "at": post.created_at})
@@ -433,13 +494,20 @@ class Projects:
         try:
             letters.validate(letters.POST, content)
         except SealedError as exc:
-            raise UserInputError(f"the post cannot be saved: {exc}") from exc
+            raise UserInputError(
+                f"the post cannot be saved: {exc}",
+                page=said(
+                    "The post cannot be saved: give it a title of up to 200 characters, and at "
+                    "most 20,000 characters of text."
+                ),
+            ) from exc
         gone = self._photos_named(post, remove)
         kept = len(post.images) - len(gone)
         if kept + len(images) > letters.MAX_IMAGES:
             raise UserInputError(
                 f"a post may have at most {letters.MAX_IMAGES} photos: it has {len(post.images)}"
-                f", {len(gone)} to remove and {len(images)} to add; remove more or add fewer"
+                f", {len(gone)} to remove and {len(images)} to add; remove more or add fewer",
+                page=said("A post can have at most 6 photos."),
             )
         cleaned = [(clean_image(data, name=name), faces) for name, data, faces in images]
         async with self.store.write():
@@ -449,7 +517,10 @@ class Projects:
                 (title.strip(), body, theme, post.id),
             )
             if not changed:  # approved meanwhile: change nothing (the block rolls back)
-                raise UserInputError("that post is no longer a draft: nothing was changed")
+                raise UserInputError(
+                    "that post is no longer a draft: nothing was changed",
+                    page=said("This post is not a draft any more, so it cannot be changed."),
+                )
             for digest in gone:
                 await self.store.execute(
                     "DELETE FROM images WHERE post = ? AND hash = ?", (post.id, digest)
@@ -472,12 +543,14 @@ class Projects:
             if len(prefix) < MIN_PREFIX or len(matches) > 1:
                 raise UserInputError(
                     f"give at least {MIN_PREFIX} characters of the photo's hash, enough to "
-                    f"name one photo (not {given!r})"
+                    f"name one photo (not {given!r})",
+                    page=said("One of the photos to remove is not on this post. Reload the page."),
                 )
             if not matches:
                 raise UserInputError(
                     f"that post has no photo {given!r}: its photos are "
-                    + (", ".join(h.hex()[:12] for h, _f, _d in post.images) or "none")
+                    + (", ".join(h.hex()[:12] for h, _f, _d in post.images) or "none"),
+                    page=said("One of the photos to remove is not on this post. Reload the page."),
                 )
             found.add(matches[0])
         return found
@@ -493,11 +566,17 @@ class Projects:
             return await self._approve_comment(comment[0], teacher, now)
         post = await self.post(text)
         if post.origin != self.me:
-            raise UserInputError("that post comes from a partner school: use `post accept`")
+            raise UserInputError(
+                "that post comes from a partner school: use `post accept`",
+                page=said(
+                    "This post comes from a partner school: accept it rather than approve it."
+                ),
+            )
         if post.state not in ("draft", "returned"):
             raise UserInputError(
                 f"that post is {post.state}, not waiting for approval: nothing was changed "
-                "(see `schoolmesh post status`)"
+                "(see `schoolmesh post status`)",
+                page=said("This post is not waiting for approval any more: nothing was changed."),
             )
         author = await self.accounts.find(post.author or "")
         shown, notes = _consent_view(author, post)
@@ -519,7 +598,10 @@ class Projects:
         row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
         if row[1] != "draft":
             raise UserInputError(
-                f"that comment is {row[1]}, not waiting for approval: nothing was changed"
+                f"that comment is {row[1]}, not waiting for approval: nothing was changed",
+                page=said(
+                    "This comment is not waiting for approval any more: nothing was changed."
+                ),
             )
         author = await self.accounts.find(row[0] or "")
         async with self.store.write():
@@ -536,9 +618,15 @@ class Projects:
         teacher = await self.accounts.staff(by)
         post = await self.post(text)
         if post.origin != self.me or post.state != "draft":
-            raise UserInputError("only a draft of this school's own can be returned")
+            raise UserInputError(
+                "only a draft of this school's own can be returned",
+                page=said("Only a draft written at this school can be returned."),
+            )
         if not note.strip():
-            raise UserInputError("say what to change: --note 'Please ...'")
+            raise UserInputError(
+                "say what to change: --note 'Please ...'",
+                page=said("Write a note saying what to change."),
+            )
         async with self.store.write():
             await self.store.execute(
                 "UPDATE posts SET state = 'returned', note = ?, approved_by = ? WHERE id = ?",
@@ -551,7 +639,10 @@ class Projects:
         teacher = await self.accounts.staff(by)
         post = await self.post(text)
         if post.origin == self.me or post.state != "approved":
-            raise UserInputError("only an approved post from a partner school can be accepted")
+            raise UserInputError(
+                "only an approved post from a partner school can be accepted",
+                page=said("Only an approved post from a partner school can be accepted."),
+            )
         async with self.store.write():
             await self.store.execute(
                 "UPDATE posts SET accepted_by = ? WHERE id = ?", (teacher.name, post.id)
@@ -562,7 +653,10 @@ class Projects:
         """A comment on a post; a pupil's waits for a teacher's approval like a post."""
         post = await self.post(post_text)
         if post.state != "approved":
-            raise UserInputError("comments go on approved posts only")
+            raise UserInputError(
+                "comments go on approved posts only",
+                page=said("Comments go on approved posts only."),
+            )
         user = await self.accounts.get(author)
         await self.rosters.check(post.project, user)
         check: dict[str, Any] = {"p": post.project, "post": post.id, "id": "0" * 32}
@@ -570,7 +664,10 @@ class Projects:
         try:
             letters.validate(letters.COMMENT, check)
         except SealedError as exc:
-            raise UserInputError(f"the comment cannot be saved: {exc}") from exc
+            raise UserInputError(
+                f"the comment cannot be saved: {exc}",
+                page=said("Write a comment of up to 5,000 characters."),
+            ) from exc
         cid = os.urandom(16).hex()
         async with self.store.write():
             await self.store.execute(
@@ -694,7 +791,11 @@ class Projects:
         if origin != self.me and project.owner != self.me:
             raise NotAllowedError(
                 "only the school whose pupil wrote it, or the project's owner school, can take "
-                "it down: ask them, or leave the project"
+                "it down: ask them, or leave the project",
+                page=said(
+                    "Only the pupil's school, or the school that started the project, can take "
+                    "it down: ask them."
+                ),
             )
         async with self.store.write():
             await self._take_down(target, project, now, reason)
@@ -722,7 +823,10 @@ class Projects:
                     (row[0],),
                 )
                 return found[0], found[1], NodeId(found[2])
-        raise NotFoundError(f"no post or comment {text!r} at this school")
+        raise NotFoundError(
+            f"no post or comment {text!r} at this school",
+            page=said("There is no such post or comment at this school."),
+        )
 
     async def _erase(
         self,

@@ -33,6 +33,7 @@ from protocol.errors import (
     SchemaTooNewError,
     StorageError,
     UserInputError,
+    said,
 )
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.log import Head, Verdict, judge
@@ -374,7 +375,10 @@ class Store:
         try:
             numbers = [row[0] for row in await self.fetch_all(sql, [*params, limit])]
         except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
-            raise UserInputError(f"cannot search for {query!r}: {exc}") from exc
+            raise UserInputError(
+                f"cannot search for {query!r}: {exc}",
+                page=said("This search could not be understood: try other words."),
+            ) from exc
         rows = await self._select_in(f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE n IN", numbers)
         by_number = {n: load_entry(*columns) for n, *columns in rows}
         return [by_number[n] for n in numbers]  # in the ranking's order
@@ -573,7 +577,8 @@ class Store:
         if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
             raise UserInputError(
                 f"{text!r} is not an entry id: give the 64 characters, or at least the "
-                "first 8, as printed by `list` commands"
+                "first 8, as printed by `list` commands",
+                page=said("There is no page at this address. Use the menu instead."),
             )
         low = bytes.fromhex(text + "0" * (64 - len(text)))
         high = bytes.fromhex(text + "f" * (64 - len(text)))
@@ -581,9 +586,15 @@ class Store:
             "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
         )
         if not rows:
-            raise NotFoundError(f"no entry starts with {text}: check the id with a `list` command")
+            raise NotFoundError(
+                f"no entry starts with {text}: check the id with a `list` command",
+                page=said("There is no page at this address. Use the menu instead."),
+            )
         if len(rows) > 1:
-            raise UserInputError(f"more than one entry starts with {text}: give more characters")
+            raise UserInputError(
+                f"more than one entry starts with {text}: give more characters",
+                page=said("More than one offer, request or event matches %(id)s.", id=text),
+            )
         return EntryId(rows[0][0])
 
     async def blocked_authors(self) -> set[bytes]:

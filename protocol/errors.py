@@ -31,13 +31,55 @@ name it, and docs/protocol.md lists every one.
 
 Errors raised by libraries underneath (nacl, msgpack, sqlite) are caught at the
 boundary and re-raised as one of these with ``from``.
+
+The message is for the command line and the logs: it may name commands and options
+(``--title``, ``schoolmesh project list``). An error that a web page can show also
+carries ``page``, the same thing in a teacher's words, made with :func:`said`::
+
+    raise NotFoundError(
+        f"no project {text!r} at this school: see `schoolmesh project list`",
+        page=said("There is no such project at this school."),
+    )
+
+``said`` marks its English text for translation (it is a gettext keyword in
+babel.cfg); the pages translate it into the visitor's language and fill in its
+named values (``%(name)s``). This module only carries the words: the web pages
+translate them (``page_text`` in node/web/app.py). docs/translating.md says more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PageMessage:
+    """What a web page says for an error: English text to translate, and its named values.
+
+    ``text`` is a gettext message id with ``%(name)s`` placeholders; ``values`` fills
+    them. Values are names, numbers or ids, never English words (a state such as
+    "draft" would stay English on a French page: write one message per case instead).
+    """
+
+    text: str
+    values: Mapping[str, str | int] = field(default_factory=dict)
+
+
+def said(text: str, /, **values: str | int) -> PageMessage:
+    """An error's words for the pages (``text`` is extracted for translation)."""
+    return PageMessage(text, values)
+
 
 class SchoolmeshError(Exception):
-    """Base of every error schoolmesh raises on purpose."""
+    """Base of every error schoolmesh raises on purpose.
+
+    ``page``: what a web page shows instead of the message (see the module's docstring).
+    """
+
+    def __init__(self, *args: object, page: PageMessage | None = None) -> None:
+        super().__init__(*args)
+        self.page = page
 
 
 class ProtocolError(SchoolmeshError):
@@ -45,8 +87,10 @@ class ProtocolError(SchoolmeshError):
 
     code = "protocol-error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, code: str | None = None, page: PageMessage | None = None
+    ) -> None:
+        super().__init__(message, page=page)
         if code is not None:
             self.code = code
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocol import codec
-from protocol.errors import BadSignature, ProtocolError, UserInputError
+from protocol.errors import BadSignature, ProtocolError, UserInputError, said
 from protocol.keys import NodeId, NodeKey, b64url, from_b64url
 
 PREFIX = "schoolmesh-invite:"
@@ -45,15 +45,19 @@ def parse_invite(text: str, *, now_ms: int) -> tuple[Invite, bytes]:
     """Verify an invite code; return it and its exact bytes (sent in the hello)."""
     text = text.strip()
     problem = "is not a schoolmesh invite code: copy the whole code, as printed by `invite create`"
+    incomplete = said("That is not a complete invite code: copy the whole code and try again.")
     if not text.startswith(PREFIX):
-        raise UserInputError(f"that {problem}")
+        raise UserInputError(f"that {problem}", page=incomplete)
     try:
         outer = from_b64url(text[len(PREFIX) :])
         invite, signed = decode_invite(outer)
     except (ValueError, ProtocolError):
-        raise UserInputError(f"that {problem}") from None
+        raise UserInputError(f"that {problem}", page=incomplete) from None
     if invite.expires < now_ms:
-        raise UserInputError("that invite code has expired: ask the other school for a new one")
+        raise UserInputError(
+            "that invite code has expired: ask the other school for a new one",
+            page=said("That invite code has expired: ask the other school for a new one."),
+        )
     return invite, signed
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import nacl.exceptions
 import nacl.signing
 
-from protocol.errors import BadSignature, UserInputError
+from protocol.errors import BadSignature, UserInputError, said
 
 SEED_SIZE = 32
 PUBLIC_KEY_SIZE = 32
@@ -61,7 +61,8 @@ class NodeId:
         except ValueError:
             raise UserInputError(
                 f"{text!r} is not a node id: expected 43 characters of base64url, "
-                "as printed by `schoolmesh id`"
+                "as printed by `schoolmesh id`",
+                page=said("There is no such school."),
             ) from None
 
     def __str__(self) -> str:
@@ -113,7 +114,8 @@ class EntryId:
         except ValueError:
             raise UserInputError(
                 f"{text!r} is not an entry id: expected 64 hexadecimal characters, "
-                "as printed by `list` commands"
+                "as printed by `list` commands",
+                page=said("There is no page at this address. Use the menu instead."),
             ) from None
 
     def __str__(self) -> str:

@@ -13,22 +13,24 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "node" / "web" / "locale"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+#: gettext's own names, and ``said`` for errors' page words (protocol/errors.py).
+KEYWORDS = {**DEFAULT_KEYWORDS, "said": None}
 
 
 def source_catalog() -> Catalog:
-    """Every translatable string in the pages' Python code and templates."""
+    """Every translatable string: the pages' Python code and templates, errors' page words."""
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     catalog = Catalog(project="schoolmesh")
     for filename, lineno, message, comments, context in extract_from_dir(
-        ROOT, method_map, options_map
+        ROOT, method_map, options_map, keywords=KEYWORDS
     ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog

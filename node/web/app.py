@@ -9,7 +9,7 @@ JavaScript. What every request goes through, in order:
 2. :func:`sessions_and_csrf`: finds the signed-in user from the session cookie and
    the visitor's language; refuses any form POST whose CSRF token does not match;
    turns a refused action (:class:`SchoolmeshError`) into a message on the page
-   the form came from.
+   the form came from, in the error's page words (:func:`page_text`).
 3. The page handler, guarded by :func:`require` for its role.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,9 +36,10 @@ from node.node import Identity, Node
 from node.peers import PeerManager
 from node.web import i18n
 from node.web.sessions import Sessions, SignInThrottle, WebSession
-from protocol.errors import NotAllowedError, NotFoundError, SchoolmeshError
+from protocol.errors import NotAllowedError, NotFoundError, SchoolmeshError, UserInputError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "schoolmesh_session"
 SIGNIN_COOKIE = "schoolmesh_signin"  # the CSRF token of a visitor not yet signed in
@@ -145,6 +147,24 @@ def user_of(request: web.Request) -> Any:
 def gettext(request: web.Request) -> Callable[[str], str]:
     """``_`` for messages built in Python (flash messages, form errors)."""
     return i18n.translations(request[VISIT].language).gettext
+
+
+def page_text(request: web.Request, exc: SchoolmeshError) -> str:
+    """What a page says for ``exc``: its page words in the visitor's language.
+
+    The error's message is for the command line (it may name options and commands);
+    ``exc.page`` says the same to a teacher (protocol/errors.py, ``said``). An error
+    without page words gets a general sentence, and a warning in the log that names
+    its kind and the page, not its message (it may repeat what a pupil typed:
+    docs/safeguarding.md).
+    """
+    if exc.page is not None:
+        return i18n.page_words(request[VISIT].language, exc.page)
+    log.warning("%s on %s has no words for the pages", type(exc).__name__, request.path)
+    _ = gettext(request)
+    if isinstance(exc, NotFoundError):
+        return _("There is no page at this address. Use the menu instead.")
+    return _("That could not be done. Check what you entered and try again.")
 
 
 def form_of(request: web.Request) -> MultiDictProxy[Any]:
@@ -297,31 +317,6 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
             )
     try:
         response = await handler(request)
-    except NotAllowedError:
-        staff = session is not None and session.user.is_staff
-        response = render(
-            request,
-            "error.html",
-            status=403,
-            title=_("Not for your account"),
-            message=_(
-                "This page is for your school's schoolmesh administrators. If you need "
-                "it, ask one of them."
-            )
-            if staff
-            else _(
-                "This page is for staff. If you need it, ask a teacher or your "
-                "school's schoolmesh administrator."
-            ),
-        )
-    except NotFoundError as exc:
-        response = render(
-            request,
-            "error.html",
-            status=404,
-            title=_("Not found"),
-            message=str(exc),
-        )
     except web.HTTPNotFound:
         response = render(
             request,
@@ -331,12 +326,7 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
             message=_("There is no page at this address. Use the menu instead."),
         )
     except SchoolmeshError as exc:
-        if request.method != "POST":
-            raise
-        # A refused action: back to the form, saying what was wrong and what to do.
-        if session is not None:
-            await state.sessions.set_flash(session, f"error\x1f{exc}")
-        raise web.HTTPSeeOther(_back(request)) from exc
+        response = await _refused(request, exc)
     if new_signin_token:
         response.set_cookie(
             SIGNIN_COOKIE,
@@ -346,6 +336,43 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
             secure=is_https(request),
         )
     return response
+
+
+async def _refused(request: web.Request, exc: SchoolmeshError) -> web.Response:
+    """A page for an error a handler raised, in the error's page words."""
+    _ = gettext(request)
+    session = request[VISIT].session
+    if isinstance(exc, NotAllowedError):
+        if exc.page is not None:  # something this person's school or role may not do
+            message = page_text(request, exc)
+        elif session is not None and session.user.is_staff:  # a page for admins only
+            message = _(
+                "This page is for your school's schoolmesh administrators. If you need "
+                "it, ask one of them."
+            )
+        else:
+            message = _(
+                "This page is for staff. If you need it, ask a teacher or your "
+                "school's schoolmesh administrator."
+            )
+        title = _("Not for your account")
+        return render(request, "error.html", status=403, title=title, message=message)
+    if isinstance(exc, NotFoundError):
+        message = page_text(request, exc)
+        return render(request, "error.html", status=404, title=_("Not found"), message=message)
+    if request.method == "POST":
+        # A refused action: back to the form, saying what was wrong and what to do.
+        if session is not None:
+            await request.app[WEB].sessions.set_flash(
+                session, f"error\x1f{page_text(request, exc)}"
+            )
+        raise web.HTTPSeeOther(_back(request)) from exc
+    if isinstance(exc, UserInputError):
+        message = page_text(request, exc)
+        return render(
+            request, "error.html", status=400, title=_("That could not be done"), message=message
+        )
+    raise exc
 
 
 def _back(request: web.Request) -> str:

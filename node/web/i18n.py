@@ -17,6 +17,9 @@ from pathlib import Path
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from protocol.errors import PageMessage
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
@@ -63,6 +66,22 @@ def _preferences(header: str) -> list[str]:
         if tag and tag != "*" and quality > 0:
             weighted.append((-quality, index, tag))
     return [tag for _, _, tag in sorted(weighted)]
+
+
+def page_words(language: str, page: PageMessage) -> str:
+    """An error's page words (``said`` in protocol/errors.py) in ``language``.
+
+    Numbers are written the way the language writes them (20,000 or 20 000).
+    """
+    values = {
+        name: format_decimal(value, locale=language) if isinstance(value, int) else value
+        for name, value in page.values.items()
+    }
+    text = translations(language).gettext(page.text)
+    try:
+        return text % values if values else text
+    except (KeyError, ValueError, TypeError):  # a translation with broken placeholders
+        return page.text % values if values else page.text
 
 
 def locale(language: str) -> Locale:

@@ -17,8 +17,8 @@ from multidict import MultiDictProxy
 
 from node import events
 from node.partners import PeerBook
-from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
-from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
 
@@ -113,7 +113,7 @@ async def create_event(request: web.Request) -> web.StreamResponse:
         try:
             made = await events.create_for(request.app[WEB].node, content, values["audience"])
         except (UserInputError, SchemaError) as exc:
-            errors["form"] = str(exc)
+            errors["form"] = page_text(request, exc)
         else:
             await see_other(request, f"/events/{made}", _("The event is published."))
     return render(
@@ -194,7 +194,7 @@ async def change_event(request: web.Request) -> web.StreamResponse:
         try:
             await events.change(request.app[WEB].node, str(event.id), content)
         except (UserInputError, SchemaError) as exc:
-            errors["form"] = str(exc)
+            errors["form"] = page_text(request, exc)
         else:
             await see_other(
                 request, f"/events/{event.id}", _("The event is changed everywhere it went.")
@@ -213,8 +213,15 @@ async def change_event(request: web.Request) -> web.StreamResponse:
 async def _own_event(request: web.Request) -> events.EventView:
     """One of our own events, still on: only the organiser changes or cancels it."""
     event = await _event(request)
-    if event.author != request.app[WEB].node.node_id or event.cancelled:
-        raise NotAllowedError("only the organiser changes or cancels an event")
+    if event.author != request.app[WEB].node.node_id:
+        raise NotAllowedError(
+            "only the organiser changes or cancels an event",
+            page=said("Only the school that organises an event can change or cancel it."),
+        )
+    if event.cancelled:
+        raise NotAllowedError(
+            "a cancelled event", page=said("This event is cancelled: it can no longer be changed.")
+        )
     return event
 
 

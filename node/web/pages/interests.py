@@ -16,7 +16,7 @@ from node.interests import MAX_MESSAGE, expired
 from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
 from node.web.pages.offers import listing_of
 from node.web.pages.vocabulary import interest_states
-from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 
 routes = web.RouteTableDef()
 
@@ -29,7 +29,12 @@ async def express_interest(request: web.Request) -> web.StreamResponse:
     listing = await listing_of(request)
     here = f"/offers/{listing.entry.id}"
     if listing.entry.author == node.node_id:
-        raise NotAllowedError("our own offer or request")
+        raise NotAllowedError(
+            "our own offer or request",
+            page=said(
+                "This is our own school's: show interest in other schools' offers and requests."
+            ),
+        )
     message = str(form_of(request).get("message", "")).strip()
     problem = None
     if not message:
@@ -72,7 +77,13 @@ async def answer_interest(request: web.Request) -> web.StreamResponse:
     except (NotFoundError, UserInputError):
         raise web.HTTPNotFound() from None
     if interest.direction != "received":
-        raise NotAllowedError("only the posting school answers")
+        raise NotAllowedError(
+            "only the posting school answers",
+            page=said(
+                "Only the school that posted the offer or request can accept or decline "
+                "interest in it."
+            ),
+        )
     message = str(form_of(request).get("message", "")).strip()
     if len(message) > MAX_MESSAGE:
         return await see_other(

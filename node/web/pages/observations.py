@@ -18,9 +18,19 @@ from aiohttp import web
 from node import observations, staff
 from node.matching import tag
 from node.partners import PeerBook
-from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.app import (
+    VISIT,
+    WEB,
+    form_of,
+    gettext,
+    page_text,
+    render,
+    require,
+    see_other,
+    user_of,
+)
 from node.web.pages.vocabulary import vocabulary
-from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 
 routes = web.RouteTableDef()
@@ -153,7 +163,7 @@ async def add_observation(request: web.Request) -> web.StreamResponse:
                 follow_up=follow_up,
             )
         except UserInputError as exc:  # a rule this form did not check
-            errors["form"] = str(exc)
+            errors["form"] = page_text(request, exc)
         else:
             await see_other(request, f"/observations/{made.id}", _("The observation is recorded."))
     context = await _form_context(request, values, errors)
@@ -167,7 +177,10 @@ async def _visible(request: web.Request) -> observations.Observation:
     except (ValueError, NotFoundError):
         raise web.HTTPNotFound() from None
     if not observations.visible_to(found, user_of(request).name):
-        raise NotAllowedError("a private observation of two other colleagues")
+        raise NotAllowedError(
+            "a private observation of two other colleagues",
+            page=said("This observation is private to the two colleagues who took part in it."),
+        )
     return found
 
 
@@ -191,7 +204,13 @@ async def share_observation(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     found = await _visible(request)
     if found.origin is not None or not observations.owned_by(found, user_of(request).name):
-        raise NotAllowedError("only the observed colleague decides, at their own school")
+        raise NotAllowedError(
+            "only the observed colleague decides, at their own school",
+            page=said(
+                "Only the observed colleague decides who sees this observation, at their own "
+                "school."
+            ),
+        )
     form = form_of(request)
     shared = form.get("shared") == "1"
     partners = await _partners(request)

@@ -17,11 +17,11 @@ from multidict import MultiDict, MultiDictProxy
 from node import offers, staff
 from node.interests import expired
 from node.search import Filters
-from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
+from node.web.app import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
 from node.web.pages.match_words import reasons_and_concerns
 from node.web.pages.vocabulary import interest_states, vocabulary
 from protocol import kinds
-from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
 
@@ -121,7 +121,7 @@ async def post_offer(request: web.Request) -> web.StreamResponse:
         try:
             entry = await offers.post(request.app[WEB].node, side, content)
         except (UserInputError, SchemaError) as exc:  # a rule the form did not check
-            errors["form"] = str(exc)
+            errors["form"] = page_text(request, exc)
         else:
             done = _("Your offer is posted.") if side == "offer" else _("Your request is posted.")
             await see_other(request, f"/offers/{entry.id}", done)
@@ -258,7 +258,9 @@ async def withdraw_offer(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     listing = await listing_of(request)
     if listing.entry.author != node.node_id:
-        raise NotAllowedError("not our offer")
+        raise NotAllowedError(
+            "not our offer", page=said("Only the school that posted it can withdraw it.")
+        )
     reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]
     side: offers.Side = "offer" if listing.entry.kind == "offer" else "request"
     await offers.withdraw(node, side, str(listing.entry.id), reason)

@@ -19,7 +19,7 @@ from node.clock import now_ms
 from node.node import Node
 from node.partners import PeerBook
 from node.projects import Project
-from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
+from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol import letters
 from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
@@ -267,11 +267,8 @@ async def write(request: web.Request) -> web.StreamResponse:
             images=images,
             now=now_ms(),
         )
-    except UserInputError as exc:
-        error = _(
-            "A photo could not be used ({reason}). Choose JPEG, PNG, GIF or WebP photos "
-            "under 20 MB each."
-        ).format(reason=exc)
+    except UserInputError as exc:  # a photo it cannot use, or a rule the page did not check
+        error = page_text(request, exc)
         context = _write_context(project, entered, error=error)
         return render(request, "projects_write.html", status=400, **context)
     return await see_other(

@@ -21,6 +21,7 @@ from node.web.app import (
     WEB,
     form_of,
     gettext,
+    page_text,
     render,
     require,
     see_other,
@@ -29,7 +30,7 @@ from node.web.app import (
     user_of,
 )
 from protocol import kinds
-from protocol.errors import NotFoundError, SchemaError, UnreachableError, UserInputError
+from protocol.errors import NotFoundError, SchemaError, UnreachableError, UserInputError, said
 from protocol.invite import parse_invite
 from protocol.keys import NodeId
 
@@ -218,15 +219,7 @@ async def partners_add(request: web.Request) -> web.StreamResponse:
     try:
         invite, _raw = parse_invite(code, now_ms=now_ms())
     except UserInputError as exc:
-        expired = "expired" in str(exc)
-        return await see_other(
-            request,
-            "/partners",
-            _("That invite code has expired: ask the other school for a new one.")
-            if expired
-            else _("That is not a complete invite code: copy the whole code and try again."),
-            error=True,
-        )
+        return await see_other(request, "/partners", page_text(request, exc), error=True)
     if invite.node == node.node_id:
         return await see_other(
             request,
@@ -236,28 +229,8 @@ async def partners_add(request: web.Request) -> web.StreamResponse:
         )
     try:
         await partnering.add_partner(node, code)
-    except UnreachableError:
-        return await see_other(
-            request,
-            "/partners",
-            _(
-                "Could not reach the other school's node at %(address)s. Is it running, and "
-                "can this school's network reach it? Try again later."
-            )
-            % {"address": invite.address},
-            error=True,
-        )
-    except UserInputError as exc:
-        return await see_other(
-            request,
-            "/partners",
-            _(
-                "The other school's node did not accept this code: it may have been used "
-                "already. Ask them for a new one. (Details: %(details)s)"
-            )
-            % {"details": str(exc)},
-            error=True,
-        )
+    except (UnreachableError, UserInputError) as exc:
+        return await see_other(request, "/partners", page_text(request, exc), error=True)
     return await see_other(
         request,
         "/partners",
@@ -273,7 +246,11 @@ def _node_id(request: web.Request) -> NodeId:
     try:
         return NodeId.parse(request.match_info["node_id"])
     except (ValueError, UserInputError) as exc:
-        raise NotFoundError(gettext(request)("There is no such partner school.")) from exc
+        raise _no_such_partner() from exc
+
+
+def _no_such_partner() -> NotFoundError:
+    return NotFoundError("no such partner", page=said("There is no such partner school."))
 
 
 @routes.get("/partners/{node_id}/{action:remove|block}")
@@ -283,7 +260,7 @@ async def partners_confirm(request: web.Request) -> web.StreamResponse:
     node_id = _node_id(request)
     partner = next((p for p in await _partners(request) if p["node_id"] == str(node_id)), None)
     if partner is None:
-        raise NotFoundError(gettext(request)("There is no such partner school."))
+        raise _no_such_partner()
     return render(
         request, "school_confirm.html", partner=partner, action=request.match_info["action"]
     )
@@ -300,13 +277,13 @@ async def partners_change(request: web.Request) -> web.StreamResponse:
     name = names.get(node_id, ("", ""))[0] or str(node_id)[:12]
     if request.match_info["action"] == "remove":
         if (partner := await book.get(node_id)) is None or partner.state != "partner":
-            raise NotFoundError(_("There is no such partner school."))
+            raise _no_such_partner()
         await book.remove(node_id)
         return await see_other(
             request, "/partners", _("%(name)s is no longer a partner.") % {"name": name}
         )
     if node_id == node.node_id:
-        raise NotFoundError(_("There is no such partner school."))
+        raise _no_such_partner()
     await book.block(node_id, node.node_id, now_ms())
     return await see_other(
         request,

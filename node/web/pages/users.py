@@ -26,7 +26,7 @@ from node.web.app import (
     take_shown_once,
     user_of,
 )
-from protocol.errors import NotFoundError
+from protocol.errors import NotFoundError, said
 
 routes = web.RouteTableDef()
 
@@ -133,7 +133,7 @@ async def _person(request: web.Request) -> User:
     name = " ".join(str(form_of(request).get("name", request.query.get("name", ""))).split())
     person = await request.app[WEB].node.accounts.find(name)
     if person is None:
-        raise NotFoundError(gettext(request)("There is no account with that name."))
+        raise NotFoundError("no such account", page=said("There is no account with that name."))
     return person
 
 
