@@ -200,7 +200,7 @@ async def test_a_drafts_photos_are_removed_and_added_while_it_is_a_draft(
         before = await images()
         for remove, work, says in [
             ([], [png(r) for r in range(0, 250, 40)], "at most 6 photos"),  # 1 + 7
-            ([old.hex()], [b"not a photo"], "A photo could not be used"),
+            ([old.hex()], [b"not a photo"], "cannot be read as a photo: choose a JPEG"),
             (["ab" * 32], [], "no longer on your post"),
         ]:
             status, page = await change_photos(amira, post, remove=remove, work=work)

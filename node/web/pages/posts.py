@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_request import FileField
 
 from node.clock import now_ms
 from node.projects import Post
-from node.web.app import WEB, form_of, gettext, render, require, see_other, user_of
-from node.web.pages.projects import check_post, school_names
+from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.pages.projects import check_post, school_names, uploaded_photos
 from protocol import letters
 from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
@@ -251,12 +250,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
     entered: dict[str, Any] = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
     remove = sorted({str(v) for v in form.getall("remove", [])})
     entered["remove"] = remove
-    photos = [
-        (f, faces)
-        for name, faces in (("photos", False), ("photos_faces", True))
-        for f in form.getall(name, [])
-        if isinstance(f, FileField) and f.filename
-    ]
+    photos = uploaded_photos(form)
     ours = {digest.hex() for digest, _faces, _held in post.images}
     error = check_post(_, project, entered)
     if error is None and not set(remove) <= ours:
@@ -282,12 +276,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
                     _("A teacher has approved your post meanwhile: it can no longer be changed."),
                     error=True,
                 )
-            if not photos:
-                raise
-            error = _(
-                "A photo could not be used ({reason}). Choose JPEG, PNG, GIF or WebP photos "
-                "under 20 MB each."
-            ).format(reason=exc)
+            error = page_text(request, exc)  # a photo it cannot use, or a rule not checked here
     if error is not None:  # nothing was changed: the form again, as it was filled in
         return render(
             request,

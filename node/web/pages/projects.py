@@ -241,12 +241,7 @@ async def write(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     project = await project_for(request)
     form = form_of(request)
-    photos = [
-        (f, faces)
-        for name, faces in (("photos", False), ("photos_faces", True))
-        for f in form.getall(name, [])
-        if isinstance(f, FileField) and f.filename
-    ]
+    photos = uploaded_photos(form)
     entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
     error = check_post(_, project, entered)
     if error is None and project.standing != "member":
@@ -276,6 +271,16 @@ async def write(request: web.Request) -> web.StreamResponse:
         f"/posts/{post.id}",
         _("Saved. A teacher will read it before anyone else can see it."),
     )
+
+
+def uploaded_photos(form: Any) -> list[tuple[FileField, bool]]:
+    """The photos chosen in a post's form, each with whether it shows faces."""
+    return [
+        (f, faces)
+        for name, faces in (("photos", False), ("photos_faces", True))
+        for f in form.getall(name, [])
+        if isinstance(f, FileField) and f.filename
+    ]
 
 
 def check_post(_: Any, project: Project, entered: dict[str, str]) -> str | None:
