@@ -83,8 +83,11 @@ def test_demo_runs_a_network_with_sign_ins_and_cleans_up() -> None:
         assert len(countries) == 3
         # Every printed sign-in works; the project's teacher sees the draft to approve.
         for school in schools:
-            for name, _, password in school.sign_ins:
-                assert f"Hello, {name}" in web_sign_in(school.web, name, password)
+            for name, role, password in school.sign_ins:
+                home = web_sign_in(school.web, name, password)
+                assert f"Hello, {name}" in home
+                if role == "pupil":  # each school's demo class takes part in the project
+                    assert "Rivers of Europe" in home
         owner = schools[1]
         teacher = next(s for s in owner.sign_ins if s[1] == "teacher")
         assert "Les castors de la Loire" in web_sign_in(owner.web, teacher[0], teacher[2])
