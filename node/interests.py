@@ -311,8 +311,8 @@ class Interests:
         wanted = text.strip().lower()
         rows = await self.store.fetch_all(
             f"SELECT {_COLUMNS} FROM interests "
-            "WHERE id = ? OR (length(?) >= ? AND id LIKE ? || '%') LIMIT 2",
-            (wanted, wanted, MIN_PREFIX, wanted),
+            "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) LIMIT 2",
+            (wanted, wanted, MIN_PREFIX, wanted, wanted),
         )
         if not rows:
             raise NotFoundError(

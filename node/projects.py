@@ -133,8 +133,9 @@ class Projects:
     async def get(self, text: str) -> Project:
         rows = await self.store.fetch_all(
             "SELECT id, title, themes, owner, rev, standing, review FROM projects "
-            "WHERE id = ? OR (length(?) >= ? AND id LIKE ? || '%') ORDER BY id = ? DESC LIMIT 2",
-            (text, text, MIN_PREFIX, text.lower(), text),
+            "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) "
+            "ORDER BY id = ? DESC LIMIT 2",
+            (text, text, MIN_PREFIX, text, text.lower(), text),
         )
         if not rows:
             hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
@@ -376,8 +377,8 @@ class Projects:
             )
         rows = await self.store.fetch_all(
             f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
-            "WHERE id LIKE ? || '%' LIMIT 2",
-            (text,),
+            "WHERE substr(id, 1, length(?)) = ? LIMIT 2",  # a prefix, with no wildcards
+            (text, text),
         )
         if len(rows) > 1:
             raise UserInputError(

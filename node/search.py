@@ -30,7 +30,7 @@ def fold(text: str) -> str:
 
 
 def _tags(values: Any) -> str:
-    """``|a|b|`` so that one tag can be matched exactly with LIKE '%|a|%'."""
+    """``|a|b|`` so that one tag can be matched exactly as the substring ``|a|``."""
     return "|" + "|".join(values) + "|" if values else ""
 
 
@@ -129,8 +129,8 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
     params: list[Any] = [today]
     for term in terms:
         if _unspaced(term):
-            where.append("l.folded LIKE ?")
-            params.append(f"%{term}%")
+            where.append("instr(l.folded, ?) > 0")  # a plain substring: % and _ are text
+            params.append(term)
     if filters.country:  # where the activity is, else where the school is
         school_country = "(SELECT s.country FROM schools AS s WHERE s.author = l.author)"
         where.append(f"COALESCE(l.country, {school_country}) = ?")
@@ -145,8 +145,8 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
         ("languages", filters.language),
     ):
         if value:
-            where.append(f"l.{column} LIKE ?")
-            params.append(f"%|{value}|%")
+            where.append(f"instr(l.{column}, ?) > 0")
+            params.append(f"|{value}|")
     if words:
         # Each word must appear; the last may be the start of a word (typing ahead).
         match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'

@@ -12,7 +12,7 @@ from PIL import Image
 from node.node import Node
 from node.projects import Project
 from protocol import letters
-from protocol.errors import NotAllowedError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 
 PASSWORD = "correct horse battery"
 
@@ -186,3 +186,17 @@ async def test_a_sent_posts_photos_cannot_be_changed(school: Node) -> None:
                 draft.id, "Amira", "Our walk", "A heron", theme=None, images=images, remove=remove
             )
     assert await rows(school, draft.id) == before
+
+
+async def test_ids_typed_with_wildcards_match_nothing(school: Node) -> None:
+    """% and _ in a typed id are characters, not SQL wildcards."""
+    project = await rivers(school, [])
+    post = await school.projects.draft(project.id, "Amira", "Walk", "By the river",
+                                       theme=None, images=[], now=2)  # fmt: skip
+    for typed in (project.id[:6] + "%", "%" * 8, "_" * 32):
+        with pytest.raises(NotFoundError):
+            await school.projects.get(typed)
+    for typed in (post.id[:6] + "%", "%" * 8):
+        with pytest.raises(NotFoundError):
+            await school.projects.post(typed)
+    assert (await school.projects.get(project.id[:6].upper())).id == project.id
