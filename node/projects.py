@@ -19,6 +19,7 @@ When a school joins, each member sends it its own earlier approved posts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Sequence
@@ -343,7 +344,7 @@ class Projects:
                     "most 20,000 characters of text."
                 ),
             ) from exc
-        cleaned = [(clean_image(data, name=name), faces) for name, data, faces in images]
+        cleaned = await _clean_images(images)
         post_id = os.urandom(16).hex()
         async with self.store.write():
             await self.store.execute(
@@ -510,7 +511,7 @@ class Projects:
                 f", {len(gone)} to remove and {len(images)} to add; remove more or add fewer",
                 page=said("A post can have at most 6 photos."),
             )
-        cleaned = [(clean_image(data, name=name), faces) for name, data, faces in images]
+        cleaned = await _clean_images(images)
         async with self.store.write():
             changed = await self.store.execute(
                 "UPDATE posts SET title = ?, body = ?, theme = ?, state = 'draft' "
@@ -1141,6 +1142,18 @@ class Projects:
             about=target,
             now=now,
         )
+
+
+async def _clean_images(
+    images: Sequence[tuple[str, bytes, bool]],
+) -> list[tuple[tuple[bytes, bytes], bool]]:
+    """Re-encode uploaded photos on a worker thread: a large photo takes a good part of a
+    second, and on the event loop it would pause syncing and every page meanwhile."""
+
+    def clean() -> list[tuple[tuple[bytes, bytes], bool]]:
+        return [(clean_image(data, name=name), faces) for name, data, faces in images]
+
+    return await asyncio.to_thread(clean) if images else []
 
 
 def _key(item: tuple[NodeId, str]) -> bytes:

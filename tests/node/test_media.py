@@ -1,0 +1,44 @@
+"""Cleaning uploaded photos: metadata gone, bombs and non-photos refused."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from node.media import MAX_PIXELS, MAX_SIDE, clean_image
+from protocol.errors import UserInputError
+
+
+def png(width: int, height: int, mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_photo_becomes_a_small_jpeg_without_metadata() -> None:
+    original = Image.new("RGB", (3000, 2000), (30, 120, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make: metadata that must not travel
+    out = io.BytesIO()
+    original.save(out, format="JPEG", exif=exif)
+    jpeg, _digest = clean_image(out.getvalue())
+    with Image.open(io.BytesIO(jpeg)) as cleaned:
+        assert cleaned.format == "JPEG"
+        assert max(cleaned.size) == MAX_SIDE
+        assert not cleaned.getexif()
+
+
+def test_a_decompression_bomb_is_refused_from_its_header() -> None:
+    """A tiny file that would decode to more pixels than any photo needs."""
+    bomb = png(10_000, MAX_PIXELS // 10_000 + 1, mode="1")
+    assert len(bomb) < 100_000
+    with pytest.raises(UserInputError, match="pixels, more than a photo needs") as refused:
+        clean_image(bomb, name="river.png")
+    assert refused.value.page is not None
+
+
+def test_what_is_not_a_photo_is_refused() -> None:
+    with pytest.raises(UserInputError, match="cannot be read as a photo"):
+        clean_image(b"%PDF-1.4 not a photo", name="notes.pdf")
