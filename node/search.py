@@ -18,6 +18,8 @@ from protocol import kinds
 from protocol.entry import Entry
 
 SIDES = (kinds.OFFER, kinds.REQUEST)
+RANKED_MATCHES = 2000
+"""Word searches rank at most this many matches, the most recently received first."""
 INDEXED_KINDS = frozenset((*SIDES, kinds.PROFILE))
 
 
@@ -150,10 +152,14 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
     if words:
         # Each word must appear; the last may be the start of a word (typing ahead).
         match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+        # Ranking is the costly part (bm25 for every match), so only the newest
+        # RANKED_MATCHES that pass the filters are ranked; a page shows far fewer.
         sql = (
-            "SELECT l.n FROM listing_text JOIN listings AS l ON l.n = listing_text.rowid "
+            "SELECT n FROM (SELECT l.n AS n, l.ts AS ts, bm25(listing_text) AS score "
+            "FROM listing_text JOIN listings AS l ON l.n = listing_text.rowid "
             f"WHERE listing_text MATCH ? AND {' AND '.join(where)} "
-            "ORDER BY bm25(listing_text), l.ts DESC LIMIT ?"
+            f"ORDER BY listing_text.rowid DESC LIMIT {RANKED_MATCHES}) "
+            "ORDER BY score, ts DESC LIMIT ?"
         )
         return sql, [match.strip(), *params]
     sql = f"SELECT l.n FROM listings AS l WHERE {' AND '.join(where)} ORDER BY l.ts DESC LIMIT ?"

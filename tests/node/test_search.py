@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from node import offers
+from node import offers, search
 from node.node import Node
 from node.search import Filters
 from protocol.entry import create_entry
@@ -65,6 +65,23 @@ async def test_relevance_first_then_newest(node: Node) -> None:
     found = await titles(node, "phonics")
     assert found[0] == "Phonics phonics phonics: a whole morning"
     assert found[1:] == ["Reading lesson B", "Reading lesson A"]
+
+
+async def test_only_the_newest_matches_are_ranked_and_filters_apply_first(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "RANKED_MATCHES", 3)
+    await post(node, "Phonics phonics phonics", text="phonics", phases=["primary"])
+    for n in range(4):
+        await post(node, f"Reading lesson {n}", text="some phonics", phases=["secondary"])
+    # The oldest match is the most relevant, but only the newest three are ranked.
+    assert await titles(node, "phonics") == [
+        "Reading lesson 3",
+        "Reading lesson 2",
+        "Reading lesson 1",
+    ]
+    # A filter is applied before the cap, so an older match that passes it is found.
+    assert await titles(node, "phonics", phase="primary") == ["Phonics phonics phonics"]
 
 
 async def test_filters(node: Node) -> None:
