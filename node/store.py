@@ -229,12 +229,13 @@ class Store:
             await self._db.execute("ROLLBACK")
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The row of a one-row query (by key, an aggregate, or LIMIT 1), or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to the database thread, where execute-then-fetch would take three.
+        return list(await self._db.execute_fetchall(sql, params))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement (inside :meth:`write` for changes); return rows changed."""

@@ -92,9 +92,11 @@ class Web:
             )
             env.globals["static"] = _static_url
             babel_locale = i18n.locale(language)
-            env.filters["day"] = lambda ms: format_date(
-                _moment(ms), format="medium", locale=babel_locale
+            # A page lists many dates, mostly the same few days: format each day once.
+            day_words = functools.lru_cache(maxsize=4096)(
+                lambda day: format_date(day, format="medium", locale=babel_locale)
             )
+            env.filters["day"] = lambda ms: day_words(_moment(ms).date())
             env.filters["moment"] = lambda ms: format_datetime(
                 _moment(ms), format="medium", locale=babel_locale
             )
