@@ -18,7 +18,7 @@ from protocol import kinds
 from protocol.entry import Entry
 
 SIDES = (kinds.OFFER, kinds.REQUEST)
-RANKED_MATCHES = 2000
+RANKED_MATCHES = 1000
 """Word searches rank at most this many matches, the most recently received first."""
 INDEXED_KINDS = frozenset((*SIDES, kinds.PROFILE))
 
