@@ -141,11 +141,10 @@ class Accounts:
 
     async def find(self, name: str) -> User | None:
         row = await self.store.fetch_one(
-            "SELECT name, role, class, show_name, work_photos, face_photos, created_at "
-            "FROM users WHERE name = ?",
+            f"SELECT {USER_COLUMNS} FROM users WHERE name = ?",
             (" ".join(name.split()),),
         )
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     async def get(self, name: str) -> User:
         user = await self.find(name)
@@ -168,10 +167,9 @@ class Accounts:
 
     async def all(self) -> list[User]:
         rows = await self.store.fetch_all(
-            "SELECT name, role, class, show_name, work_photos, face_photos, created_at "
-            "FROM users ORDER BY role, class, name"
+            f"SELECT {USER_COLUMNS} FROM users ORDER BY role, class, name"
         )
-        return [_user(r) for r in rows]
+        return [user_from_row(r) for r in rows]
 
     async def remove(self, name: str) -> None:
         user = await self.get(name)
@@ -237,6 +235,10 @@ class Accounts:
 _DUMMY_HASH = _hasher.hash("no such user: spend the same time either way")
 
 
-def _user(row: Any) -> User:
+USER_COLUMNS = "name, role, class, show_name, work_photos, face_photos, created_at"
+
+
+def user_from_row(row: Any) -> User:
+    """A User from the ``USER_COLUMNS`` of the ``users`` table, in that order."""
     name, role, klass, show_name, work, face, created = row
     return User(name, role, klass, show_name, bool(work), bool(face), int(created))

@@ -123,8 +123,16 @@ def _unspaced(term: str) -> bool:
     return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
 
 
+def order(table: str = "") -> str:
+    """Best match first (bm25 scores are negative: lower is better), then newest."""
+    return f"ORDER BY {table}score, {table}ts DESC, {table}n DESC"
+
+
 def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any]]:
-    """SQL returning entry numbers (``entries.n``), best match first, then newest."""
+    """SQL returning ``n`` (``entries.n``), ``ts`` and ``score`` of each match, in order().
+
+    Its last parameter, the limit, is left for the caller to append.
+    """
     terms = [t for t in re.split(r"[\s\"'*^():]+", fold(query)) if t]
     words = [t for t in terms if not _unspaced(t)]
     where = ["(l.ends IS NULL OR l.ends >= ?)"]
@@ -155,12 +163,15 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
         # Ranking is the costly part (bm25 for every match), so only the newest
         # RANKED_MATCHES that pass the filters are ranked; a page shows far fewer.
         sql = (
-            "SELECT n FROM (SELECT l.n AS n, l.ts AS ts, bm25(listing_text) AS score "
+            "SELECT * FROM (SELECT l.n AS n, l.ts AS ts, bm25(listing_text) AS score "
             "FROM listing_text JOIN listings AS l ON l.n = listing_text.rowid "
             f"WHERE listing_text MATCH ? AND {' AND '.join(where)} "
             f"ORDER BY listing_text.rowid DESC LIMIT {RANKED_MATCHES}) "
-            "ORDER BY score, ts DESC LIMIT ?"
+            f"{order()} LIMIT ?"
         )
         return sql, [match.strip(), *params]
-    sql = f"SELECT l.n FROM listings AS l WHERE {' AND '.join(where)} ORDER BY l.ts DESC LIMIT ?"
+    sql = (
+        f"SELECT l.n AS n, l.ts AS ts, 0 AS score FROM listings AS l WHERE {' AND '.join(where)} "
+        f"{order()} LIMIT ?"
+    )
     return sql, params

@@ -372,17 +372,20 @@ class Store:
         self, query: str, filters: search.Filters, today: str, limit: int
     ) -> list[Entry]:
         """Current offers and requests matching ``query`` and ``filters``, best first."""
-        sql, params = search.build_query(query, filters, today)
+        ranking, params = search.build_query(query, filters, today)
+        # The entries come in the same trip as their ranking.
+        sql = (
+            f"SELECT {_ENTRY_COLUMNS} FROM ({ranking}) AS r JOIN entries AS e ON e.n = r.n "
+            f"{search.order('r.')}"
+        )
         try:
-            numbers = [row[0] for row in await self.fetch_all(sql, [*params, limit])]
+            rows = await self.fetch_all(sql, [*params, limit])
         except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
             raise UserInputError(
                 f"cannot search for {query!r}: {exc}",
                 page=said("This search could not be understood: try other words."),
             ) from exc
-        rows = await self._select_in(f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE n IN", numbers)
-        by_number = {n: load_entry(*columns) for n, *columns in rows}
-        return [by_number[n] for n in numbers]  # in the ranking's order
+        return [load_entry(*row) for row in rows]
 
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""

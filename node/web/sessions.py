@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from node.accounts import Accounts, User
+from node.accounts import USER_COLUMNS, Accounts, User, user_from_row
 from node.ratelimit import TokenBucket
 from node.store import Store
 
@@ -61,23 +61,22 @@ class Sessions:
         return token
 
     async def find(self, token: str, now: int) -> WebSession | None:
+        user_columns = ", ".join(f"u.{c}" for c in USER_COLUMNS.split(", "))
         row = await self.store.fetch_one(
-            "SELECT s.token_hash, s.user, s.csrf, s.flash, s.seen_at FROM web_sessions s "
-            "JOIN users u ON u.name = s.user WHERE s.token_hash = ? AND s.seen_at >= ? "
-            "AND s.created_at >= ?",
+            f"SELECT s.token_hash, s.csrf, s.flash, s.seen_at, {user_columns} "
+            "FROM web_sessions s JOIN users u ON u.name = s.user "
+            "WHERE s.token_hash = ? AND s.seen_at >= ? AND s.created_at >= ?",
             (_hash(token), now - IDLE_MS, now - MAX_AGE_MS),
         )
         if row is None:
             return None
-        user = await self.accounts.find(row[1])
-        if user is None:
-            return None
-        if now - row[4] > 60_000:  # touch at most once a minute: reads stay reads
+        user = user_from_row(row[4:])
+        if now - row[3] > 60_000:  # touch at most once a minute: reads stay reads
             async with self.store.write():
                 await self.store.execute(
                     "UPDATE web_sessions SET seen_at = ? WHERE token_hash = ?", (now, row[0])
                 )
-        return WebSession(row[0], user, row[2], row[3])
+        return WebSession(row[0], user, row[1], row[2])
 
     async def end(self, session: WebSession) -> None:
         async with self.store.write():
