@@ -871,7 +871,7 @@ class Projects:
         """Where a post or comment stands: delivery, and takedown receipts."""
         target, project_id, origin = await self._target(text)
         tomb = await self.store.fetch_one(
-            "SELECT by_node, at, recipients FROM takedowns WHERE target = ?", (target,)
+            "SELECT by_node, at, recipients, reason FROM takedowns WHERE target = ?", (target,)
         )
         state_row = await self.store.fetch_one(
             "SELECT state FROM posts WHERE id = ? "
@@ -895,6 +895,9 @@ class Projects:
             result["takedown"] = {
                 "by": str(NodeId(tomb[0])),
                 "at": int(tomb[1]),
+                "reason": tomb[3] or None,
+                # Receipts come only to the school that took it down.
+                "asked": tomb[2] is not None,
                 "confirmed": confirmed,
                 "waiting": sorted(n for n in asked if n not in confirmed),
             }

@@ -606,9 +606,12 @@ class Store:
         return {row[0] for row in rows}
 
     async def delete_author(self, author: NodeId) -> None:
-        """Drop every entry of ``author`` (call inside :meth:`write`)."""
+        """Drop every entry of ``author`` (call inside :meth:`write`).
+
+        Its name and country stay in ``schools``, so that pages can still say which
+        school was blocked and whose project or interest it was.
+        """
         await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
-        await self._db.execute("DELETE FROM schools WHERE author = ?", (bytes(author),))
         for table in ("entries", "heads", "withdrawals", "equivocations", "cancelled_events"):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
 

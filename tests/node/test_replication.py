@@ -172,6 +172,9 @@ async def test_blocked_node_is_cut_off(make_node: Factory) -> None:
     await wait_for(lambda: c.holds(first.id), what="C to hold A's offer")
     await PeerBook(c.node.store).block(a.node.node_id, c.node.node_id, 0)
     assert not await c.holds(first.id)
+    # Its name stays known, so that C's pages can say who was blocked.
+    names = await c.node.store.schools([a.node.node_id])
+    assert names[a.node.node_id][0] == (await a.node.identity()).name
     second = await offers.post(a.node, "offer", offer_content("After the block"))
     await wait_for(lambda: b.holds(second.id), what="B to get the new offer")
     assert not await c.holds(second.id)

@@ -181,3 +181,9 @@ async def test_a_pupils_post_reaches_the_partner_school(
             .filter(has_text="deleted, confirmed")
             .inner_text()
         )
+        # At B the page says who took it down and why; receipts are A's to see.
+        await teacher_b.goto(f"{b.address}{post_url}")
+        takedown = await teacher_b.get_by_role("region", name="Takedown").inner_text()
+        assert "Taken down by Oakfield Primary School" in takedown
+        assert "Reason given: Posted twice" in takedown
+        assert "No other school had a copy" not in takedown

@@ -1,6 +1,7 @@
 """Every piece of text on the pages has a translation in every language shipped."""
 
 from node.web import i18n
+from node.web.pages.vocabulary import vocabulary
 from scripts import translations
 
 
@@ -22,3 +23,9 @@ def test_languages_are_chosen_by_preference() -> None:
     assert i18n.choose("en", "fr") == "en"
     assert i18n.choose("xx", "garbage;q=abc") == "en"
     assert i18n.translations("fr").gettext("Sign in") == "Se connecter"
+
+
+def test_country_names_sort_as_readers_expect() -> None:
+    french = vocabulary("fr", i18n.translations("fr").gettext)
+    names = [name for _code, name in french.countries]
+    assert names.index("Égypte") < names.index("Espagne") < names.index("Viêt Nam")

@@ -77,6 +77,8 @@ async def post_page(request: web.Request) -> web.StreamResponse:
         ids |= {NodeId.parse(n) for n in context["delivery"]["delivered"]}
         down = context["delivery"].get("takedown") or {}
         ids |= {NodeId.parse(n) for n in [*down.get("confirmed", {}), *down.get("waiting", [])]}
+        if down:
+            ids.add(NodeId.parse(down["by"]))
     names = await school_names(node, ids)
     context["names"] = {str(n): name for n, name in names.items()}
     return render(request, "projects_post.html", **context)

@@ -16,6 +16,7 @@ from babel import Locale
 from markupsafe import Markup, escape
 
 from node import places
+from node.search import fold
 from node.web import i18n
 
 
@@ -111,13 +112,14 @@ def vocabulary(language: str, _: Callable[[str], str]) -> Vocabulary:
         "digital-learning": _("Digital learning"),
     }
     sides = {"offer": _("Offer"), "request": _("Request")}
+    # Sorted as a reader expects: "Égypte" among the E's, not after "Viêt Nam".
     countries = sorted(
         ((code, str(locale.territories.get(code, code))) for code in places.COUNTRIES),
-        key=lambda pair: pair[1],
+        key=lambda pair: fold(pair[1]),
     )
     languages = sorted(
         ((code, str(locale.languages.get(code, code))) for code in places.LANGUAGES),
-        key=lambda pair: pair[1],
+        key=lambda pair: fold(pair[1]),
     )
     return Vocabulary(
         activities,
