@@ -77,8 +77,10 @@ async def add_partner(node: Node, code: str) -> Invite:
                     address=invite.address,
                 ),
             ) from exc
+        # Recorded before the connection closes: the other school dials us as soon
+        # as it has closed its side, and must find itself among our partners.
+        await PeerBook(node.store).add(invite.node, invite.address, now_ms())
         await transport.close()
-    await PeerBook(node.store).add(invite.node, invite.address, now_ms())
     return invite
 
 

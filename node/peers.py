@@ -200,7 +200,9 @@ class PeerManager:
 
     # -- sessions -------------------------------------------------------------------
 
-    async def _run_session(self, session: PeerSession) -> None:
+    async def _run_session(self, session: PeerSession, *, address: str | None = None) -> None:
+        """Run a session unless one with the peer runs already; ``address`` is where the
+        peer says it can be dialled, recorded only for a session that is kept."""
         existing = self.sessions.get(session.peer)
         if existing is not None:
             if bytes(existing.dialler) <= bytes(session.dialler):
@@ -209,6 +211,8 @@ class PeerManager:
                 return
             await existing.close()
             await existing.closed.wait()
+        if address:
+            await self.book.add(session.peer, address, now_ms())  # where to dial it now
         self.sessions[session.peer] = session
         self._backoff(session.peer).success()
         kick = self._kicks.get(session.peer)
@@ -258,9 +262,8 @@ class PeerManager:
                 await transport.send(frames.encode(frames.Error(exc.code, str(exc))))
                 await ws.close()
             return ws
-        if handshake.hello.address:
-            await self.book.add(peer, handshake.hello.address, now_ms())  # where to dial it now
-        await self._run_session(PeerSession(self, transport, peer, dialler=peer))
+        session = PeerSession(self, transport, peer, dialler=peer)
+        await self._run_session(session, address=handshake.hello.address)
         return ws
 
     async def _authorise(self, peer: NodeId, *, by_invite: bool = False) -> None:
@@ -291,6 +294,12 @@ class PeerManager:
             )
         await self.book.add(peer, hello.address, now_ms())
         await transport.send(frames.encode(frames.Ready(partner=True)))
+        # The other school records us before it closes: wait for that, so that our
+        # first dial finds us among its partners rather than being refused.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                while await transport.receive() is not None:
+                    pass  # nothing more is expected in this session
         await transport.close()
         log.info("new partner %s by invite", peer)
         await self._sync_partners()

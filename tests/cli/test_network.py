@@ -439,6 +439,8 @@ def test_partnering_by_invite_live_offers_and_clean_stops(network: Network) -> N
             (other.node_id, other.name, True)
         ]
         assert shown["equivocations"] == []
+    # A dials B as soon as the code is redeemed, and B knows A by then: no refusal.
+    assert "not-a-partner" not in a.stderr() + b.stderr()
 
     # The code was single-use: a third school cannot use it again.
     message = error(partner_add(c, code))
