@@ -91,6 +91,8 @@ class PeerManager:
         self.address = address  # where others can dial us, if we listen
         self.sessions: dict[NodeId, PeerSession] = {}
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
+        #: Schools redeeming our invite right now: not dialled until they have recorded us.
+        self._redeeming: set[NodeId] = set()
         self._backoffs: dict[NodeId, Backoff] = {}
         self._kicks: dict[NodeId, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -292,14 +294,18 @@ class PeerManager:
                 "that invite code was already used or has expired: ask for a new one",
                 code="bad-invite",
             )
-        await self.book.add(peer, hello.address, now_ms())
-        await transport.send(frames.encode(frames.Ready(partner=True)))
-        # The other school records us before it closes: wait for that, so that our
-        # first dial finds us among its partners rather than being refused.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(HANDSHAKE_TIMEOUT):
-                while await transport.receive() is not None:
-                    pass  # nothing more is expected in this session
+        # The other school records us before it closes: until then our watcher, which
+        # sees the new partner at once, must not dial it (it would be refused).
+        self._redeeming.add(peer)
+        try:
+            await self.book.add(peer, hello.address, now_ms())
+            await transport.send(frames.encode(frames.Ready(partner=True)))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                    while await transport.receive() is not None:
+                        pass  # nothing more is expected in this session
+        finally:
+            self._redeeming.discard(peer)
         await transport.close()
         log.info("new partner %s by invite", peer)
         await self._sync_partners()
@@ -322,7 +328,12 @@ class PeerManager:
             if peer not in wanted:
                 await session.close()
         for peer, address in wanted.items():
-            if address and peer not in self._dialers and not self._stopping:
+            if (
+                address
+                and peer not in self._dialers
+                and peer not in self._redeeming
+                and not self._stopping
+            ):
                 self._kicks[peer] = asyncio.Event()
                 self._dial_addresses[peer] = address
                 self._dialers[peer] = asyncio.create_task(self._dial_loop(peer, address))
