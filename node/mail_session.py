@@ -14,9 +14,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from node.clock import now_ms
+from node.logs import PeerLog
 from node.mail import Mailroom, Pair
 from protocol import frames
 from protocol.errors import ProtocolError
+from protocol.keys import NodeId
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,11 @@ class MailExchange:
         peer: bytes,
         send: Callable[[frames.Frame], Awaitable[None]],
         refuse: Callable[[ProtocolError], Awaitable[None]],
+        logs: PeerLog | None = None,
     ) -> None:
         self.mailroom = mailroom
         self.peer = peer
+        self._logs = logs or PeerLog(log)
         self._send = send
         self._refuse = refuse
         self.view: dict[Pair, int] = {}  # what the peer holds, as far as we know
@@ -158,7 +162,13 @@ class MailExchange:
             self.view[pair] = held[pair]  # it has a gap before ours: resend from its mark
             self._retries[pair] = self._retries.get(pair, 0) + 1
             if self._retries[pair] > MAX_RETRIES:
-                log.info("%s does not take letters of one pair; trying next session", self.peer)
+                who = NodeId(self.peer)
+                self._logs.info(
+                    who,
+                    "%s does not take letters of one pair; trying next session",
+                    who,
+                    logger=log,
+                )
                 self._declined.add(pair)
         await self.mailroom.confirmed(self.peer, ack.marks)
         self._acked.set()
