@@ -276,3 +276,22 @@ async def test_a_partner_that_redials_while_its_closed_session_is_closing_is_acc
         clock = await next_frame(ws, frames.Clock)  # kept, not closed as a duplicate
         assert isinstance(clock, frames.Clock), f"attempt {attempt}"
         await ws.close()
+
+
+async def test_a_stranger_dialling_again_and_again_writes_a_bounded_number_of_lines(
+    target: LiveNode, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert target.address is not None
+    stranger = key(72)  # a valid key, but no partner of the target: refused every time
+    for _ in range(40):
+        ws = await client.ws_connect(target.address + "/peer")
+        hs = DiallerHandshake(stranger, nonce=os.urandom(32), now_ms=now_ms(), expected=None)
+        await ws.send_bytes(hs.hello_bytes)
+        await ws.send_bytes(hs.receive_welcome((await ws.receive(timeout=5)).data))
+        refusal = frames.decode((await ws.receive(timeout=5)).data)
+        assert isinstance(refusal, frames.Error)
+        assert refusal.code == "not-a-partner"
+        await ws.close()
+    refused = [r for r in caplog.records if "refused a peer from" in r.getMessage()]
+    assert len(refused) <= LINES_PER_PEER
