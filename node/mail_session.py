@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT = 60.0
 #: Times a pair is re-sent in one session when the peer does not take it.
 MAX_RETRIES = 2
+#: Pairs a peer's mail clocks can make us remember in one session (as
+#: replication.MAX_VIEW_AUTHORS): marks of further pairs are not remembered, and
+#: at worst we offer the peer letters it holds, which it ignores as repeats.
+MAX_VIEW_PAIRS = 2**18
 
 
 class MailExchange:
@@ -126,7 +130,8 @@ class MailExchange:
     async def handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.MailClock):
             for sender, recipient, seq in frame.marks:
-                self.view[(sender, recipient)] = seq
+                if (sender, recipient) in self.view or len(self.view) < MAX_VIEW_PAIRS:
+                    self.view[(sender, recipient)] = seq
             await self.mailroom.confirmed(self.peer, frame.marks)
             await self.mailroom.skip_confirmed(self.peer, frame.marks)
             if frame.delivered:
