@@ -2,7 +2,9 @@
 
 Exit codes: 0 success; 1 the command could not be carried out (no node here, an
 unsafe key file, a damaged database, ...); 2 a bad argument. Errors are one line
-on stderr that says what to do; set SCHOOLMESH_DEBUG=1 to see a traceback.
+on stderr that says what to do; set SCHOOLMESH_DEBUG=1 to see a traceback. When
+the reader of the output goes away (``schoolmesh status --json | head``), the
+command stops quietly with exit code 1, as Python's own tools do.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(_protect_node_ids(sys.argv[1:] if argv is None else argv))
     try:
         result = asyncio.run(args.handler(args))
+        sys.stdout.flush()  # here, so that a closed pipe is met inside this try
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         return 130
     except SchemaError as exc:
@@ -84,6 +89,18 @@ def _is_node_id(text: str) -> bool:
     except UserInputError:
         return False
     return True
+
+
+def _reader_gone() -> int:
+    """The program reading our output closed it (``| head``): stop quietly.
+
+    As the Python docs advise ("Note on SIGPIPE", in the signal module): point
+    stdout at devnull, so that the interpreter's own flush at exit does not meet
+    the broken pipe again and print "Exception ignored".
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_FAILED
 
 
 def _fail(message: str, code: int, exc: BaseException) -> int:

@@ -14,9 +14,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from node.clock import now_ms
+from node.logs import PeerLog
 from node.mail import Mailroom, Pair
 from protocol import frames
 from protocol.errors import ProtocolError
+from protocol.keys import NodeId
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,10 @@ log = logging.getLogger(__name__)
 ACK_TIMEOUT = 60.0
 #: Times a pair is re-sent in one session when the peer does not take it.
 MAX_RETRIES = 2
+#: Pairs a peer's mail clocks can make us remember in one session (as
+#: replication.MAX_VIEW_AUTHORS): marks of further pairs are not remembered, and
+#: at worst we offer the peer letters it holds, which it ignores as repeats.
+MAX_VIEW_PAIRS = 2**18
 
 
 class MailExchange:
@@ -33,9 +39,11 @@ class MailExchange:
         peer: bytes,
         send: Callable[[frames.Frame], Awaitable[None]],
         refuse: Callable[[ProtocolError], Awaitable[None]],
+        logs: PeerLog | None = None,
     ) -> None:
         self.mailroom = mailroom
         self.peer = peer
+        self._logs = logs or PeerLog(log)
         self._send = send
         self._refuse = refuse
         self.view: dict[Pair, int] = {}  # what the peer holds, as far as we know
@@ -122,7 +130,8 @@ class MailExchange:
     async def handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.MailClock):
             for sender, recipient, seq in frame.marks:
-                self.view[(sender, recipient)] = seq
+                if (sender, recipient) in self.view or len(self.view) < MAX_VIEW_PAIRS:
+                    self.view[(sender, recipient)] = seq
             await self.mailroom.confirmed(self.peer, frame.marks)
             await self.mailroom.skip_confirmed(self.peer, frame.marks)
             if frame.delivered:
@@ -158,7 +167,13 @@ class MailExchange:
             self.view[pair] = held[pair]  # it has a gap before ours: resend from its mark
             self._retries[pair] = self._retries.get(pair, 0) + 1
             if self._retries[pair] > MAX_RETRIES:
-                log.info("%s does not take letters of one pair; trying next session", self.peer)
+                who = NodeId(self.peer)
+                self._logs.info(
+                    who,
+                    "%s does not take letters of one pair; trying next session",
+                    who,
+                    logger=log,
+                )
                 self._declined.add(pair)
         await self.mailroom.confirmed(self.peer, ack.marks)
         self._acked.set()

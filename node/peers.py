@@ -2,9 +2,11 @@
 
 One PeerManager per running node. It keeps at most one session per peer (when
 two nodes dial each other at once, both keep the session opened by the node
-with the smaller id), dials every partner that has an address with backoff and
-a circuit breaker, and watches the database for changes made by the command
-line in another process, so a new offer or partner takes effect within a second.
+with the smaller id; a session that is closing never counts), dials every
+partner that has an address with backoff and a circuit breaker, and watches the
+database for changes made by the command line in another process, so a new
+offer or partner takes effect within a second. Every log line about a peer goes
+through one bounded, escaping :class:`node.logs.PeerLog`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aiohttp import web
 
 from node.backoff import Backoff
 from node.clock import now_ms
+from node.logs import PeerLog
 from node.mail import Mailroom
 from node.partners import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.session import PeerSession
@@ -44,8 +47,15 @@ WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 class WebSocketTransport:
     """A peer session's messages over an aiohttp WebSocket (either end)."""
 
-    def __init__(self, ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+        logs: PeerLog | None = None,
+        peer: object = "a peer",
+    ) -> None:
         self.ws = ws
+        self.logs = logs or PeerLog(log)
+        self.peer = peer  # who is at the other end, for the log: node id or network address
 
     async def send(self, data: bytes) -> None:
         await self.ws.send_bytes(data)
@@ -55,13 +65,17 @@ class WebSocketTransport:
         if msg.type == aiohttp.WSMsgType.BINARY:
             return bytes(msg.data)
         if msg.type == aiohttp.WSMsgType.ERROR:
-            log.warning("connection error: %s", self.ws.exception())
+            self.logs.warning(
+                self.peer, "connection error with %s: %s", self.peer, self.ws.exception()
+            )
         elif msg.type not in (
             aiohttp.WSMsgType.CLOSE,
             aiohttp.WSMsgType.CLOSING,
             aiohttp.WSMsgType.CLOSED,
         ):
-            log.warning("refused a non-binary message (%s)", msg.type.name)
+            self.logs.warning(
+                self.peer, "refused a non-binary message (%s) from %s", msg.type.name, self.peer
+            )
         return None
 
     async def receive_within(self, seconds: float) -> bytes:
@@ -90,6 +104,7 @@ class PeerManager:
         self.book = PeerBook(store)
         self.address = address  # where others can dial us, if we listen
         self.sessions: dict[NodeId, PeerSession] = {}
+        self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
         self._redeeming: set[NodeId] = set()
@@ -182,7 +197,9 @@ class PeerManager:
         if sys.stderr.isatty() and (behind >= 500 or self._progress_shown):
             self._show_progress(session, behind)
         elif behind >= 500:
-            log.info("catching up from %s: %d entries to go", session.peer, behind)
+            self.logs.info(
+                session.peer, "catching up from %s: %d entries to go", session.peer, behind
+            )
 
     def _show_progress(self, session: PeerSession, behind: int) -> None:
         """A one-line progress bar on the terminal while a long catch-up runs."""
@@ -204,27 +221,45 @@ class PeerManager:
 
     async def _run_session(self, session: PeerSession, *, address: str | None = None) -> None:
         """Run a session unless one with the peer runs already; ``address`` is where the
-        peer says it can be dialled, recorded only for a session that is kept."""
-        existing = self.sessions.get(session.peer)
-        if existing is not None:
-            if bytes(existing.dialler) <= bytes(session.dialler):
-                log.info("already connected to %s: closing the second session", session.peer)
-                await session.close()
-                return
-            await existing.close()
-            await existing.closed.wait()
-        if address:
-            await self.book.add(session.peer, address, now_ms())  # where to dial it now
+        peer says it can be dialled (checked in the hello), recorded only for a session
+        that is kept.
+
+        A session that is closing is no longer "the" session with its peer: it may
+        still be storing its last batch, or waiting up to a second for the peer to
+        answer the close, while the peer has already redialled (a redial straight
+        after a close was once refused as a duplicate one time in four). And a node
+        dials a peer only when it has no session with it, so a second session
+        dialled by the same node means the first is dead at that end: the new one
+        replaces it (docs/protocol.md, "Duplicate sessions").
+        """
+        while (existing := self.sessions.get(session.peer)) is not None:
+            if not existing.closing:
+                if bytes(existing.dialler) < bytes(session.dialler):
+                    self.logs.info(
+                        session.peer,
+                        "already connected to %s: closing the second session",
+                        session.peer,
+                    )
+                    await session.close()
+                    return
+                await existing.close()
+            await existing.closed.wait()  # it finishes storing the batch in hand
+            if self.sessions.get(session.peer) is existing:
+                break  # closed, and its task is still on its way out: replace it
+        # Registered before any await, so that a third session waiting on the same
+        # closing one finds this one, not an empty place.
         self.sessions[session.peer] = session
-        self._backoff(session.peer).success()
-        kick = self._kicks.get(session.peer)
-        if kick is not None:
-            kick.set()
-        log.info("session with %s open", session.peer)
         task = asyncio.current_task()
         assert task is not None
         self._session_tasks.add(task)
         try:
+            if address:
+                await self.book.add(session.peer, address, now_ms())  # where to dial it now
+            self._backoff(session.peer).success()
+            kick = self._kicks.get(session.peer)
+            if kick is not None:
+                kick.set()
+            self.logs.info(session.peer, "session with %s open", session.peer)
             await session.run()
         finally:
             self._session_tasks.discard(task)
@@ -238,7 +273,7 @@ class PeerManager:
                         error=session.last_error,
                         now_ms=now_ms(),
                     )
-            log.info("session with %s closed", session.peer)
+            self.logs.info(session.peer, "session with %s closed", session.peer)
 
     async def accept(self, request: web.Request) -> web.StreamResponse:
         """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
@@ -246,12 +281,14 @@ class PeerManager:
             raise web.HTTPServiceUnavailable(text="this node is stopping")
         ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
         await ws.prepare(request)
-        transport = WebSocketTransport(ws)
+        remote = request.remote or "an unknown address"
+        transport = WebSocketTransport(ws, self.logs, remote)
         handshake = ListenerHandshake(self.key, nonce=os.urandom(32), now_ms=now_ms())
         try:
             welcome = handshake.receive_hello(await transport.receive_within(HANDSHAKE_TIMEOUT))
             await transport.send(welcome)
             peer = handshake.receive_auth(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            transport.peer = peer
             assert handshake.hello is not None
             if handshake.hello.invite is not None:
                 await self._redeem(transport, peer, handshake.hello)
@@ -259,9 +296,9 @@ class PeerManager:
             await self._authorise(peer)
             await transport.send(frames.encode(frames.Ready()))
         except ProtocolError as exc:
-            log.warning("refused a peer from %s: %s (%s)", request.remote, exc, exc.code)
+            self.logs.warning(remote, "refused a peer from %s: %s (%s)", remote, exc, exc.code)
             if not ws.closed:
-                await transport.send(frames.encode(frames.Error(exc.code, str(exc))))
+                await transport.send(frames.encode(frames.Error.about(exc.code, str(exc))))
                 await ws.close()
             return ws
         session = PeerSession(self, transport, peer, dialler=peer)
@@ -307,7 +344,7 @@ class PeerManager:
         finally:
             self._redeeming.discard(peer)
         await transport.close()
-        log.info("new partner %s by invite", peer)
+        self.logs.info(peer, "new partner %s by invite", peer)
         await self._sync_partners()
 
     # -- dialling -------------------------------------------------------------------
@@ -360,7 +397,7 @@ class PeerManager:
                 raise
             except Exception as exc:  # any failure: back off and try again, never give up
                 backoff.failure()
-                log.info("session with %s at %s failed: %s", peer, address, exc)
+                self.logs.info(peer, "session with %s at %s failed: %s", peer, address, exc)
                 with contextlib.suppress(Exception):  # status is a report: never fatal
                     await self.book.set_status(
                         peer, connected=False, behind=0, error=str(exc)[:300], now_ms=now_ms()
@@ -369,7 +406,12 @@ class PeerManager:
     async def _dial(self, peer: NodeId, address: str) -> None:
         assert self._client is not None
         transport, _ = await dial(
-            self._client, self.key, address, expected=peer, own_address=self.address
+            self._client,
+            self.key,
+            address,
+            expected=peer,
+            own_address=self.address,
+            logs=self.logs,
         )
         await self._run_session(PeerSession(self, transport, peer, dialler=self.key.node_id))
 
@@ -388,6 +430,7 @@ class PeerManager:
                     await self._changed.wait()
             changed_here = self._changed.is_set()
             self._changed.clear()
+            self.logs.sweep()  # summaries of floods that have stopped
             now = now_ms()
             if now - beat >= HEARTBEAT_MS:
                 beat = now
@@ -415,11 +458,12 @@ async def dial(
     expected: NodeId | None,
     own_address: str | None = None,
     invite: bytes | None = None,
+    logs: PeerLog | None = None,
 ) -> tuple[WebSocketTransport, frames.Ready]:
     """Connect to ``address`` and authenticate both ways; raise ProtocolError if refused."""
     url = address.rstrip("/") + "/peer"
     ws = await client.ws_connect(url, max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
-    transport = WebSocketTransport(ws)
+    transport = WebSocketTransport(ws, logs, expected or address)
     try:
         handshake = DiallerHandshake(
             key,

@@ -15,6 +15,7 @@ from node.partners import ADDRESS_SETTING
 from node.peers import PeerManager
 from node.web.app import MAX_UPLOAD_BYTES, add_web_pages
 from protocol import PROTOCOL_VERSION
+from protocol.address import address_problem
 from protocol.errors import NotFoundError, UserInputError
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,13 @@ class NodeService:
         listen: bool = True,
         address: str | None = None,
     ) -> None:
+        if address is not None and (problem := address_problem(address)) is not None:
+            # Partners would refuse our hello (bad-address): say so now, not at each dial.
+            raise UserInputError(
+                f"--address {address!r} cannot be dialled by other schools ({problem}): "
+                "give the whole base URL, such as https://mesh.yourschool.example.org "
+                "or http://192.0.2.10:8470"
+            )
         await self._runner.setup()
         if listen:
             site = web.TCPSite(self._runner, host, port)
@@ -100,7 +108,8 @@ class NodeService:
                     "running there? Choose another port with --port"
                 ) from exc
             bound = self._runner.addresses[0]
-            self.address = f"http://{bound[0]}:{bound[1]}"
+            host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]  # IPv6 in brackets
+            self.address = f"http://{host}:{bound[1]}"
             if address is None and ipaddress.ip_address(bound[0]).is_unspecified:
                 # 0.0.0.0 is no address another school can dial: advertise none
                 # rather than a wrong one; invites then ask for --address.

@@ -20,6 +20,7 @@ from functools import partial
 from typing import Protocol
 
 from node.clock import now_ms
+from node.logs import PeerLog
 from node.mail import Mailroom
 from node.mail_session import MailExchange
 from node.ratelimit import TokenBucket
@@ -59,6 +60,7 @@ class SessionHost(Protocol):
 
     store: Store
     mail: Mailroom
+    logs: PeerLog  # every line about a peer goes through it: bounded and escaped
     verifier: Executor  # where batches of entries are decoded and their signatures checked
 
     def progress(self, session: PeerSession) -> None: ...
@@ -84,8 +86,9 @@ class PeerSession:
         self.bytes_sent = 0  # every frame, for measuring wire efficiency
         self.frames_sent = 0
         self.closed = asyncio.Event()
+        self._closing = False
         self.last_error: str | None = None
-        self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse)
+        self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse, host.logs)
         self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
 
     # -- public ---------------------------------------------------------------------
@@ -109,8 +112,9 @@ class PeerSession:
             await self._receive_loop()
         except ConnectionError as exc:  # the peer or the network went away
             self.last_error = f"connection lost: {exc}"
-            log.info("session with %s lost: %s", self.peer, exc)
+            self.host.logs.info(self.peer, "session with %s lost: %s", self.peer, exc, logger=log)
         finally:
+            self._closing = True
             # A batch being stored is shielded and commits; those queued behind it
             # were never acknowledged, so the peer sends them again next time.
             for task in (sender, mailer, storer):
@@ -120,7 +124,16 @@ class PeerSession:
             self.closed.set()
 
     async def close(self) -> None:
+        self._closing = True
         await self.transport.close()
+
+    @property
+    def closing(self) -> bool:
+        """Closed, or on its way: it no longer counts as the session with its peer.
+
+        It may still be finishing the batch it stores, or waiting (up to a second)
+        for the peer to answer the WebSocket close, while the peer redials."""
+        return self._closing or self.closed.is_set()
 
     def _sender_done(self, task: asyncio.Task[None]) -> None:
         """If sending or storing fails, end the whole session so the dial loop can start
@@ -128,7 +141,10 @@ class PeerSession:
         if not task.cancelled() and task.exception() is not None:
             what = "storing" if task.get_name().startswith("store") else "sending"
             self.last_error = f"{what} failed: {task.exception()}"
-            log.info("session with %s: %s", self.peer, self.last_error)
+            self.host.logs.info(
+                self.peer, "session with %s: %s", self.peer, self.last_error, logger=log
+            )
+            self._closing = True
             asyncio.get_running_loop().create_task(self.transport.close())
 
     async def behind(self) -> int:
@@ -196,15 +212,27 @@ class PeerSession:
         if self._strikes < MAX_STRIKES:
             return False
         if self.last_error != "too many refused messages":
-            log.warning("closing the session with %s: too many refused messages", self.peer)
+            self.host.logs.warning(
+                self.peer,
+                "closing the session with %s: too many refused messages",
+                self.peer,
+                logger=log,
+            )
             self.last_error = "too many refused messages"
+        self._closing = True
         return True
 
     async def _refuse(self, exc: ProtocolError) -> None:
+        """A strike: tell the peer why, up to the last strike; past it, say nothing more
+        (the session is closing, but a batch in hand is still judged to the end)."""
         self._strikes += 1
+        if self._strikes > MAX_STRIKES:
+            return
         self.last_error = f"{exc.code}: {exc}"
-        log.warning("refused from %s: %s (%s)", self.peer, exc, exc.code)
-        await self._send(frames.Error(exc.code, str(exc)[:500]))
+        self.host.logs.warning(
+            self.peer, "refused from %s: %s (%s)", self.peer, exc, exc.code, logger=log
+        )
+        await self._send(frames.Error.about(exc.code, str(exc)))
 
     async def _handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.Clock):
@@ -228,8 +256,13 @@ class PeerSession:
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
         elif isinstance(frame, frames.Error):
-            log.warning(
-                "%s refused something we sent: %s (%s)", self.peer, frame.message, frame.code
+            self.host.logs.warning(
+                self.peer,
+                "%s refused something we sent: %r (%s)",
+                self.peer,
+                frame.message,
+                frame.code,
+                logger=log,
             )
         else:
             raise ProtocolError(f"unexpected {frame.TYPE} frame in a session", code="bad-frame")
@@ -276,7 +309,9 @@ class PeerSession:
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
                 elif result.error is not None and result.error.code != "blocked":
-                    log.info("not stored from %s: %s", self.peer, result.error)
+                    self.host.logs.info(
+                        self.peer, "not stored from %s: %s", self.peer, result.error, logger=log
+                    )
         finally:
             self.sync.stored(held)
             self._wake.set()

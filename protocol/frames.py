@@ -8,10 +8,13 @@ and :func:`decode` convert. docs/protocol.md, "Peer sessions", lists them all.
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from protocol import codec
+from protocol.address import BAD_ADDRESS, address_problem
 from protocol.errors import DecodeError
 from protocol.keys import ID_SIZE, SIGNATURE_SIZE
 
@@ -32,6 +35,20 @@ FRAME_LIMITS = codec.Limits(
 )
 #: Envelopes per mail frame; a mail frame also stays under MAX_FRAME_BYTES.
 MAX_MAIL_ENVELOPES = 64
+#: Heads per ack: one per author of the batch, so never more than its entries.
+MAX_ACK_HEADS = MAX_BATCH_ENTRIES
+#: Marks per mail-ack: one per pair of the batch, and an envelope has at most 64
+#: recipients (protocol/sealed.py, MAX_RECIPIENTS).
+MAX_MAIL_ACK_MARKS = MAX_MAIL_ENVELOPES * 64
+#: Every int in a frame (times, batch and sequence numbers) is below 2**53, as in entries.
+MAX_INT = 2**53 - 1
+#: Bytes of an invite in a hello (protocol/invite.py, INVITE_LIMITS).
+MAX_INVITE_BYTES = 1024
+#: An error frame's code: a short kebab-case word, as in docs/protocol.md's code tables.
+ERROR_CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_ERROR_CODE_CHARS = 64
+#: An error frame's message, in characters; the sender cuts a longer one (:meth:`Error.about`).
+MAX_ERROR_MESSAGE_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +71,18 @@ class Hello(Frame):
         _check_bytes("node", self.node, ID_SIZE)
         _check_bytes("nonce", self.nonce, NONCE_SIZE)
         _check_int("time", self.time)
-        if self.invite is not None and not isinstance(self.invite, bytes):
-            raise DecodeError("invite must be binary", code="bad-frame")
-        if self.address is not None and not isinstance(self.address, str):
-            raise DecodeError("address must be text", code="bad-frame")
+        if self.invite is not None and (
+            not isinstance(self.invite, bytes) or len(self.invite) > MAX_INVITE_BYTES
+        ):
+            raise DecodeError(
+                f"invite must be binary, at most {MAX_INVITE_BYTES} bytes", code="bad-frame"
+            )
+        if self.address is not None:
+            if not isinstance(self.address, str):
+                raise DecodeError("address must be text", code="bad-frame")
+            problem = address_problem(self.address)
+            if problem is not None:  # never dialled, stored or logged: refused whole
+                raise DecodeError(f"hello.address: {problem}", code=BAD_ADDRESS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,17 +137,9 @@ class Clock(Frame):
     final: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.heads, list) or not isinstance(self.final, bool):
-            raise DecodeError("a clock is a list of pairs and a final flag", code="bad-frame")
-        for pair in self.heads:
-            if not isinstance(pair, list):
-                raise DecodeError("a clock pair is [author, sequence]", code="bad-frame")
-            if len(pair) not in (2, 3):
-                raise DecodeError("a clock pair is [author, sequence, id?]", code="bad-frame")
-            _check_bytes("author", pair[0], ID_SIZE)
-            _check_int("seq", pair[1])
-            if len(pair) == 3:
-                _check_bytes("head id", pair[2], ID_SIZE)
+        if not isinstance(self.final, bool):
+            raise DecodeError("final must be true or false", code="bad-frame")
+        _check_pairs(self.heads, MAX_CLOCK_PAIRS, with_ids=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,18 +172,41 @@ class Ack(Frame):
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch)
-        Clock(self.heads)  # same shape (ids are not sent in acks)
+        # Exactly [author, seq] (no head id), one per author, sorted: a receiver
+        # reads them as a map, so a repeat or a third item would be ambiguous.
+        _check_pairs(self.heads, MAX_ACK_HEADS, with_ids=False)
+        _check_ascending("ack heads", [pair[0] for pair in self.heads])
 
 
-def _check_marks(marks: Any) -> None:
-    if not isinstance(marks, list):
-        raise DecodeError("marks are a list of [sender, recipient, seq]", code="bad-frame")
+def _check_pairs(pairs: Any, limit: int, *, with_ids: bool) -> None:
+    shape = "[author, seq, id?]" if with_ids else "[author, seq]"
+    if not isinstance(pairs, list) or len(pairs) > limit:
+        raise DecodeError(f"heads are a list of at most {limit} {shape}", code="bad-frame")
+    for pair in pairs:
+        if not isinstance(pair, list) or len(pair) not in ((2, 3) if with_ids else (2,)):
+            raise DecodeError(f"a head is {shape}", code="bad-frame")
+        _check_bytes("author", pair[0], ID_SIZE)
+        _check_int("seq", pair[1])
+        if len(pair) == 3:
+            _check_bytes("head id", pair[2], ID_SIZE)
+
+
+def _check_marks(marks: Any, limit: int) -> None:
+    if not isinstance(marks, list) or len(marks) > limit:
+        raise DecodeError(
+            f"marks are a list of at most {limit} [sender, recipient, seq]", code="bad-frame"
+        )
     for mark in marks:
         if not isinstance(mark, list) or len(mark) != 3:
             raise DecodeError("a mark is [sender, recipient, seq]", code="bad-frame")
         _check_bytes("sender", mark[0], ID_SIZE)
         _check_bytes("recipient", mark[1], ID_SIZE)
         _check_int("seq", mark[2])
+
+
+def _check_ascending(what: str, keys: list[Any]) -> None:
+    if any(a >= b for a, b in itertools.pairwise(keys)):
+        raise DecodeError(f"{what} must be sorted, each at most once", code="bad-frame")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +226,9 @@ class MailClock(Frame):
     delivered: list[list[Any]] | None = None
 
     def __post_init__(self) -> None:
-        _check_marks(self.marks)
+        _check_marks(self.marks, MAX_CLOCK_PAIRS)
         if self.delivered is not None:
-            _check_marks(self.delivered)
+            _check_marks(self.delivered, MAX_CLOCK_PAIRS)
         if not isinstance(self.final, bool):
             raise DecodeError("final must be true or false", code="bad-frame")
 
@@ -224,7 +264,8 @@ class MailAck(Frame):
 
     def __post_init__(self) -> None:
         _check_int("batch", self.batch)
-        _check_marks(self.marks)
+        _check_marks(self.marks, MAX_MAIL_ACK_MARKS)
+        _check_ascending("mail-ack marks", [(m[0], m[1]) for m in self.marks])
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +279,23 @@ class Error(Frame):
     def __post_init__(self) -> None:
         if not isinstance(self.code, str) or not isinstance(self.message, str):
             raise DecodeError("an error has a text code and message", code="bad-frame")
+        if len(self.code) > MAX_ERROR_CODE_CHARS or not ERROR_CODE.fullmatch(self.code):
+            raise DecodeError("an error code is a short kebab-case word", code="bad-frame")
+        # It is shown to staff (status, logs): no line breaks, no terminal escapes.
+        if len(self.message) > MAX_ERROR_MESSAGE_CHARS or not self.message.isprintable():
+            raise DecodeError(
+                f"an error message is one printable line of at most "
+                f"{MAX_ERROR_MESSAGE_CHARS} characters",
+                code="bad-frame",
+            )
+
+    @classmethod
+    def about(cls, code: str, message: str) -> Error:
+        """An error frame for our own refusal: its message made one short printable line."""
+        line = "".join(c if c.isprintable() else " " for c in message)
+        if len(line) > MAX_ERROR_MESSAGE_CHARS:
+            line = line[: MAX_ERROR_MESSAGE_CHARS - 1] + "…"
+        return cls(code, line)
 
 
 FRAME_TYPES: dict[str, type[Frame]] = {
@@ -283,5 +341,5 @@ def _check_bytes(name: str, value: Any, size: int) -> None:
 
 
 def _check_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise DecodeError(f"{name} must be a whole number", code="bad-frame")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise DecodeError(f"{name} must be a whole number from 0 to 2**53-1", code="bad-frame")

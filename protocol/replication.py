@@ -37,6 +37,11 @@ from protocol.errors import ProtocolError
 WINDOW = 4  # batches in flight before the sender waits for an ack
 BATCH_BYTES = 768 * 1024  # entries' bytes per batch: stays well under frames.MAX_FRAME_BYTES
 MAX_RETRIES = 2  # shortfalls per author and session that are retried; the third declines it
+#: Authors a peer's clock frames can make us remember in one session. A clock may come
+#: in any number of frames, so without a bound a hostile peer could fill our memory
+#: with made-up authors (about 35 MB a second at its receive budget). Five times the
+#: largest network measured (200,000 schools: docs/performance.md, "The session clock").
+MAX_VIEW_AUTHORS = 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +64,8 @@ class Acknowledged:
 class Replication:
     """Our side of the sync with one peer: the view of it, dirty authors, batches in flight."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_view: int = MAX_VIEW_AUTHORS) -> None:
+        self.max_view = max_view
         self.view: dict[bytes, int] = {}
         self.dirty: set[bytes] = set()
         self.declined: set[bytes] = set()  # given up on for this session (refused repeatedly)
@@ -90,10 +96,13 @@ class Replication:
 
         Returns the pairs that carry a head id, as ``(author, seq, id)``: the caller
         compares each with the entry it holds there and, if it holds a different one
-        (a fork), sends it with :meth:`evidence`.
+        (a fork), sends it with :meth:`evidence`. Pairs of new authors past
+        ``max_view`` are ignored: at worst we send the peer entries it holds.
         """
         with_ids = []
         for author, seq, *head_id in clock.heads:
+            if author not in self.view and len(self.view) >= self.max_view:
+                continue
             self.view[author] = max(seq, self.view.get(author, 0))
             if head_id:
                 with_ids.append((author, seq, head_id[0]))

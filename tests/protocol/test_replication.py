@@ -266,3 +266,13 @@ def test_two_sides_wired_in_memory_converge_without_sending_anything_twice() -> 
     assert (right.received, left.received) == (700, 41)  # exactly what each lacked
     assert left.sync.idle
     assert right.sync.idle
+
+
+def test_a_peers_clocks_cannot_make_us_remember_more_authors_than_the_bound() -> None:
+    sync = Replication(max_view=3)
+    authors = [bytes([i]) * 32 for i in range(6)]
+    for author in authors:  # one clock frame each: a clock may come in any number
+        sync.receive_clock(frames.Clock([[author, 5]], final=False))
+    assert set(sync.view) == set(authors[:3])
+    sync.receive_clock(frames.Clock([[authors[0], 9], [authors[5], 9]]))
+    assert sync.view == {authors[0]: 9, authors[1]: 5, authors[2]: 5}  # known ones still move

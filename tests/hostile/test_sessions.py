@@ -1,0 +1,297 @@
+"""A partner gone rogue, in a real session: hand-made frames over a real WebSocket.
+
+The rogue school holds a valid key and is a partner of the target, so it passes
+the handshake; everything after that is whatever it likes to send. Each test
+checks that the target refuses with an error frame and a documented code, logs
+a bounded number of escaped lines, and keeps serving its other partners.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from node import offers
+from node.clock import now_ms
+from node.partners import PeerBook
+from protocol import codec, frames
+from protocol.entry import create_entry
+from protocol.handshake import DiallerHandshake
+from protocol.keys import NodeKey
+from tests.helpers import chain, key, offer_content
+from tests.network import LiveNode, partner, wait_for
+
+ROGUE = key(71)
+#: Log lines a peer may cause in a minute: node/logs.py allows 20, then one summary.
+LINES_PER_PEER = 25
+Socket = aiohttp.ClientWebSocketResponse
+
+
+@pytest.fixture
+async def target(tmp_path: Path) -> AsyncIterator[LiveNode]:
+    live = await LiveNode.start(tmp_path / "target", "Target School")
+    await PeerBook(live.node.store).add(ROGUE.node_id, None, 0)  # a partner gone rogue
+    yield live
+    await live.stop()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def handshake(
+    client: aiohttp.ClientSession, live: LiveNode, *, address: str | None = None
+) -> tuple[Socket, frames.Frame]:
+    """Dial ``live`` as the rogue; return the socket and the listener's last answer."""
+    assert live.address is not None
+    ws = await client.ws_connect(live.address + "/peer")
+    hs = DiallerHandshake(ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None)
+    hello = hs.hello_bytes
+    if address is not None:  # what DiallerHandshake would refuse to build: by hand
+        body = codec.decode(hello, frames.FRAME_LIMITS)
+        body["address"] = address
+        hello = codec.encode(body)
+        hs.hello_bytes = hello
+    await ws.send_bytes(hello)
+    answer = frames.decode((await ws.receive(timeout=5)).data)
+    if isinstance(answer, frames.Welcome):
+        await ws.send_bytes(hs.receive_welcome(frames.encode(answer)))
+        answer = frames.decode((await ws.receive(timeout=5)).data)
+    return ws, answer
+
+
+async def connect(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
+    ws, answer = await handshake(client, live)
+    assert isinstance(answer, frames.Ready), answer
+    return ws
+
+
+async def next_frame(ws: Socket, kind: type[frames.Frame]) -> frames.Frame:
+    """The next frame of ``kind``, skipping others; fails if the session ends first."""
+    for _ in range(100):
+        msg = await ws.receive(timeout=5)
+        assert msg.type == aiohttp.WSMsgType.BINARY, f"the session ended: {msg}"
+        frame = frames.decode(msg.data)
+        if isinstance(frame, kind):
+            return frame
+    raise AssertionError(f"no {kind.TYPE} frame")
+
+
+async def frames_until_closed(ws: Socket) -> list[frames.Frame]:
+    """Every frame the target sends until it closes the session."""
+    received: list[frames.Frame] = []
+    while True:
+        msg = await ws.receive(timeout=10)
+        if msg.type != aiohttp.WSMsgType.BINARY:
+            return received
+        received.append(frames.decode(msg.data))
+
+
+async def open_sync(ws: Socket) -> None:
+    """Say we hold nothing, so the target sends us what it holds."""
+    await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
+    await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
+
+
+def raw(frame_type: str, **fields: object) -> bytes:
+    """A frame as bytes, built by hand: the checks of protocol/frames.py never see it."""
+    return codec.encode({"t": frame_type, "v": 1, **fields})
+
+
+def lines_about(caplog: pytest.LogCaptureFixture, peer: NodeKey) -> list[str]:
+    """Log lines the node wrote that name ``peer``."""
+    name = str(peer.node_id)
+    return [r.getMessage() for r in caplog.records if name in r.getMessage()]
+
+
+async def test_an_ack_whose_heads_have_three_items_is_refused_and_others_are_still_served(
+    target: LiveNode, client: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    friend = await LiveNode.start(tmp_path / "friend", "Friendly School")
+    try:
+        await partner(target, friend)
+        ws = await connect(client, target)
+        await open_sync(ws)
+        batch = await next_frame(ws, frames.Entries)
+        assert isinstance(batch, frames.Entries)
+        mine = bytes(target.node.node_id)
+        await ws.send_bytes(raw("ack", batch=batch.batch, heads=[[mine, 1, bytes(32)]]))
+        error = await next_frame(ws, frames.Error)
+        assert isinstance(error, frames.Error)
+        assert error.code == "bad-frame"
+        entry = await offers.post(target.node, "offer", offer_content("Still flowing"))
+        await wait_for(lambda: friend.holds(entry.id), what="the friend to get the offer")
+    finally:
+        await friend.stop()
+
+
+async def test_an_ack_with_more_heads_than_a_batch_can_hold_is_refused(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect(client, target)
+    await open_sync(ws)
+    batch = await next_frame(ws, frames.Entries)
+    assert isinstance(batch, frames.Entries)
+    heads = sorted([os.urandom(32), 1] for _ in range(frames.MAX_BATCH_ENTRIES + 1))
+    await ws.send_bytes(raw("ack", batch=batch.batch, heads=heads))
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+
+
+async def test_a_clock_number_beyond_two_to_the_53_is_refused_without_ending_the_session(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect(client, target)
+    mine = bytes(target.node.node_id)
+    await ws.send_bytes(raw("clock", heads=[[mine, 2**64 - 1, bytes(32)]], final=True))
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+    await open_sync(ws)  # the session goes on: the target still sends what it holds
+    assert isinstance(await next_frame(ws, frames.Entries), frames.Entries)
+
+
+async def test_a_mail_clock_number_beyond_two_to_the_53_is_refused_without_ending_the_session(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect(client, target)
+    mark = [bytes(target.node.node_id), bytes(ROGUE.node_id), 2**64 - 1]
+    await ws.send_bytes(raw("mail-clock", marks=[mark], final=True))
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+    await open_sync(ws)
+    assert isinstance(await next_frame(ws, frames.Entries), frames.Entries)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "http://127.0.0.1:1\n2026-12-06 WARNING node.peers: forged line",
+        "http://127.0.0.1:1\x00",
+        "http://user:secret@127.0.0.1:8470",
+        "javascript:alert(1)",
+    ],
+    ids=["newline", "nul", "userinfo", "not-http"],
+)
+async def test_a_hello_with_a_bad_address_is_refused_never_stored_and_never_logged_raw(
+    target: LiveNode,
+    client: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+    address: str,
+) -> None:
+    caplog.set_level(logging.INFO)
+    ws, answer = await handshake(client, target, address=address)
+    assert isinstance(answer, frames.Error)
+    assert answer.code == "bad-address"
+    await ws.close()
+    stored = await PeerBook(target.node.store).get(ROGUE.node_id)
+    assert stored is not None
+    assert stored.address is None
+    for record in caplog.records:
+        assert address not in record.getMessage()
+        assert "\n" not in record.getMessage()
+        assert "\x00" not in record.getMessage()
+
+
+async def test_an_error_frame_carrying_a_forged_log_line_is_refused_and_never_logged_raw(
+    target: LiveNode, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    ws = await connect(client, target)
+    forged = "fine\n2026-12-06 23:00:00 WARNING node.peers: Oakfield was blocked"
+    await ws.send_bytes(raw("error", code="bad-frame", message=forged))
+    answer = await next_frame(ws, frames.Error)
+    assert isinstance(answer, frames.Error)
+    assert answer.code == "bad-frame"
+    assert not [r for r in caplog.records if "\n" in r.getMessage()]
+
+
+async def test_a_flood_of_entries_that_cannot_be_stored_writes_a_bounded_number_of_lines(
+    target: LiveNode, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ws = await connect(client, target)
+    await open_sync(ws)
+    # Entries 2 to 257 of the rogue's log without entry 1: each verifies, none can be
+    # stored (a gap), and gaps are no strikes, so the session goes on for ever.
+    first = chain(ROGUE, 1)[0]
+    gaps = [
+        create_entry(
+            ROGUE, seq=n, prev=first.id, timestamp=now_ms(), kind="offer", content=offer_content()
+        ).encode()
+        for n in range(2, 2 + frames.MAX_BATCH_ENTRIES)
+    ]
+    rounds = 8
+    for number in range(1, rounds + 1):
+        await ws.send_bytes(frames.encode(frames.Entries(number, gaps)))
+    for _ in range(rounds):
+        assert isinstance(await next_frame(ws, frames.Ack), frames.Ack)
+    logged = lines_about(caplog, ROGUE)
+    assert len(logged) <= LINES_PER_PEER, logged[-5:]
+    assert await target.node.store.count_entries() == 1  # the target's own profile
+
+
+async def test_a_batch_of_bad_signatures_gets_ten_error_frames_then_the_session_closes(
+    target: LiveNode, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ws = await connect(client, target)
+    await open_sync(ws)
+    good = chain(ROGUE, 1)[0]
+    forged = bytearray(good.signature)
+    forged[0] ^= 1
+    bad = codec.encode([good.payload_bytes, bytes(forged), good.content_bytes])
+    await ws.send_bytes(frames.encode(frames.Entries(1, [bad] * frames.MAX_BATCH_ENTRIES)))
+    received = await frames_until_closed(ws)
+    errors = [f for f in received if isinstance(f, frames.Error)]
+    assert len(errors) == 10
+    assert {e.code for e in errors} == {"bad-signature"}
+    assert len(lines_about(caplog, ROGUE)) <= LINES_PER_PEER
+
+
+async def test_a_partner_that_redials_while_its_closed_session_is_closing_is_accepted(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    # The target closes the session (ten strikes) and waits for the close to be
+    # answered; the rogue does not answer but redials at once. The old session is
+    # closing: it must not count as the session with the rogue.
+    ws = await connect(client, target)
+    for _ in range(10):
+        await ws.send_bytes(b"\xc1")
+    again = await connect(client, target)
+    assert isinstance(await next_frame(again, frames.Clock), frames.Clock)
+    await again.close()
+    # And redialling straight after a clean close, many times over.
+    for attempt in range(20):
+        ws = await connect(client, target)
+        clock = await next_frame(ws, frames.Clock)  # kept, not closed as a duplicate
+        assert isinstance(clock, frames.Clock), f"attempt {attempt}"
+        await ws.close()
+
+
+async def test_a_stranger_dialling_again_and_again_writes_a_bounded_number_of_lines(
+    target: LiveNode, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert target.address is not None
+    stranger = key(72)  # a valid key, but no partner of the target: refused every time
+    for _ in range(40):
+        ws = await client.ws_connect(target.address + "/peer")
+        hs = DiallerHandshake(stranger, nonce=os.urandom(32), now_ms=now_ms(), expected=None)
+        await ws.send_bytes(hs.hello_bytes)
+        await ws.send_bytes(hs.receive_welcome((await ws.receive(timeout=5)).data))
+        refusal = frames.decode((await ws.receive(timeout=5)).data)
+        assert isinstance(refusal, frames.Error)
+        assert refusal.code == "not-a-partner"
+        await ws.close()
+    refused = [r for r in caplog.records if "refused a peer from" in r.getMessage()]
+    assert len(refused) <= LINES_PER_PEER
