@@ -1,0 +1,56 @@
+"""The rules every letter meets before its kind's own: blocked schools, and the letter's time.
+
+A school we blocked is blocked for good: nothing it writes is taken, whether it
+brings the envelope itself or a relay carries it, and we no longer hold its
+envelopes for others (a relay that keeps a blocked school's letters would keep
+its way into the network open). The refusal is the author's fault, not the
+relay's: the mail room blames only a sender that brought its own envelope
+(docs/protocol.md, "Mail", rule 4). The number is used all the same, so the
+pair's mark moves on and the mail of that pair never stalls.
+
+A letter's own time (``t``) is what the receiver stores as "sent at" or "answered
+at"; like an envelope's, it may be at most :data:`MAX_CLOCK_SKEW_MS` ahead of our
+clock, never refused for being old.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+
+from protocol.entry import MAX_CLOCK_SKEW_MS
+from protocol.keys import NodeId
+from protocol.rules import BLOCKED, OUT_OF_BOUNDS, Refusal, Verdict, refused
+
+__all__ = ["MAX_CLOCK_SKEW_MS", "hold_for_others", "letter", "timestamp", "to_us_alone"]
+
+
+def letter(author: NodeId, blocked: Set[NodeId]) -> Verdict:
+    """A letter to us, before it is opened: refused if its author (the sender) is blocked."""
+    if author in blocked:
+        return Refusal(BLOCKED, f"a letter from {author}, a school this school blocked")
+    return None
+
+
+def hold_for_others(sender: NodeId, blocked: Set[NodeId]) -> bool:
+    """Whether we hold (as a relay) an envelope ``sender`` sealed for another school."""
+    return sender not in blocked
+
+
+def timestamp(at: int, now: int, what: str = "the letter's time") -> Verdict:
+    """A time another school gives (milliseconds since 1970): not beyond our clock's skew."""
+    if at > now + MAX_CLOCK_SKEW_MS:
+        return Refusal(
+            OUT_OF_BOUNDS,
+            f"{what} is more than {MAX_CLOCK_SKEW_MS // 60_000} minutes ahead of this "
+            "school's clock",
+        )
+    return None
+
+
+def to_us_alone(kind: str, recipients: tuple[NodeId, ...], me: NodeId) -> Verdict:
+    """Letters between two schools only (interest, answers, observations) name us alone.
+
+    A copy to another school breaks the promise that only the two schools read it."""
+    if recipients != (me,):
+        return refused(f"a {kind} letter also sent to other schools")
+    return None
