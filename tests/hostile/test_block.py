@@ -10,7 +10,8 @@ Oakfield only through Colegio, which is not to blame for carrying them.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -34,29 +35,40 @@ LESSON = {
 }
 
 
-@pytest.fixture
-async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+@asynccontextmanager
+async def dialled(
+    folder: Path, schools: Iterable[tuple[str, str, str]], pairs: list[tuple[str, str]]
+) -> AsyncIterator[dict[str, LiveNode]]:
+    """Schools partnered as given, each pair's session up, every profile everywhere.
+
+    Only the first school of a pair dials (the second learns its address from the
+    hello), so two dials never cross and close each other as duplicates: on a busy
+    machine that churn held letters back for longer than the tests wait."""
     nodes = {
-        key: await LiveNode.start(tmp_path / key, name, country=country)
-        for key, name, country in (OAK, LYCEE, COLEGIO)
+        key: await LiveNode.start(folder / key, name, country=country)
+        for key, name, country in schools
     }
     try:
-        pairs = [("oak", "lycee"), ("oak", "colegio"), ("lycee", "colegio")]
         for a, b in pairs:
-            # Only the first dials (the second learns its address from the hello), so
-            # two dials never cross and close each other as duplicates.
             await PeerBook(nodes[b].node.store).add(nodes[a].node.node_id, None, now_ms())
             await PeerBook(nodes[a].node.store).add(nodes[b].node.node_id, nodes[b].address, 0)
         await introduced(list(nodes.values()))
-        now = now_ms()
-        await nodes["oak"].node.accounts.add("Ms Patel", "staff", PASSWORD, klass=None, now=now)
-        await nodes["lycee"].node.accounts.add("M. Roux", "staff", PASSWORD, klass=None, now=now)
         for a, b in pairs:
             await connected(nodes[a], nodes[b])
         yield nodes
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+@pytest.fixture
+async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+    pairs = [("oak", "lycee"), ("oak", "colegio"), ("lycee", "colegio")]
+    async with dialled(tmp_path, (OAK, LYCEE, COLEGIO), pairs) as nodes:
+        now = now_ms()
+        await nodes["oak"].node.accounts.add("Ms Patel", "staff", PASSWORD, klass=None, now=now)
+        await nodes["lycee"].node.accounts.add("M. Roux", "staff", PASSWORD, klass=None, now=now)
+        yield nodes
 
 
 async def connected(a: LiveNode, b: LiveNode) -> None:
