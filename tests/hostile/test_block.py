@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,10 +111,16 @@ async def project(schools: dict[str, LiveNode]) -> str:
     return made.id
 
 
-async def approved(school: LiveNode, pid: str, teacher: str, body: str, **kw: object) -> str:
+async def approved(
+    school: LiveNode,
+    pid: str,
+    teacher: str,
+    body: str,
+    images: list[tuple[str, bytes, bool]] | None = None,
+) -> str:
     draft = await school.node.projects.draft(
-        pid, teacher, "Our river", body, theme=None, images=kw.get("images", []), now=now_ms()
-    )  # type: ignore[arg-type]
+        pid, teacher, "Our river", body, theme=None, images=images or [], now=now_ms()
+    )
     await school.node.projects.approve(draft.id, teacher, now_ms())
     return draft.id
 
@@ -209,9 +216,13 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
         "answers": "SELECT 1 FROM event_answers WHERE school = ?",
         "observations": "SELECT 1 FROM observations WHERE origin = ?",
     }
-    args = {name: (theirs if name == "photos" else lycee_id) for name in tables}
+    args: dict[str, object] = {name: lycee_id for name in tables} | {"photos": theirs}
     for name, sql in tables.items():
-        await wait_for(lambda sql=sql, name=name: _has(oak, sql, args[name]), what=name)
+
+        async def arrived(sql: str = sql, arg: object = args[name]) -> bool:
+            return await _has(oak, sql, arg)
+
+        await wait_for(arrived, what=name)
 
     await PeerBook(oak.node.store).block(lycee.node.node_id, oak.node.node_id, now_ms())
 
@@ -239,7 +250,8 @@ async def test_a_blocked_schools_post_relayed_by_a_partner_is_refused_and_the_re
     await relay_named(lycee, oak, colegio)
     await block(oak, lycee)
     caplog.set_level(logging.INFO)
-    post = {"p": pid, "id": "5a" * 16, "title": "Hi", "body": "Still here", "by": "X", "at": 1}
+    post: dict[str, Any] = {"p": pid, "id": "5a" * 16, "title": "Hi", "body": "Still here"}
+    post |= {"by": "X", "at": 1}
     numbers = await send_as(lycee, letters.POST, post, [oak, colegio])
     await judged(lycee, numbers)  # the number is used: the pair's mail does not stall
     assert await oak.node.store.fetch_one("SELECT 1 FROM posts WHERE id = ?", (post["id"],)) is None
