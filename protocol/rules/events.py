@@ -16,7 +16,7 @@ from typing import Any
 
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
-from protocol.rules.mail import timestamp, to_us_alone
+from protocol.rules.mail import FIRST_YEAR, LAST_YEAR, in_years, timestamp, to_us_alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,8 @@ def event(
             return refused("an event for partners from a school that is not our partner")
         if audience == "project" and not member:
             return refused("an event for a project from a school that is not a member of it")
+    if not (in_years(content["start"]) and in_years(content["end"])):
+        return Refusal(OUT_OF_BOUNDS, f"an event outside the years {FIRST_YEAR} to {LAST_YEAR}")
     if _instant(content["end"]) < _instant(content["start"]):
         return Refusal(OUT_OF_BOUNDS, "an event that ends before it starts")
     return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from protocol import kinds
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
-from protocol.rules.mail import to_us_alone
+from protocol.rules.mail import FIRST_YEAR, LAST_YEAR, in_years, to_us_alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,10 @@ def answer(
         return refused("an answer to an interest this school did not send to that school")
     if held.state not in ("open", given):
         return refused(f"an answer to an interest already {held.state}")
+    if not all(in_years(day) for day in (starts, ends) if day is not None):
+        return Refusal(
+            OUT_OF_BOUNDS, f"an arrangement outside the years {FIRST_YEAR} to {LAST_YEAR}"
+        )
     if starts is not None and ends is not None and ends < starts:
         # ISO dates compare as text; the schema has already checked they are real dates.
         return Refusal(OUT_OF_BOUNDS, "an arrangement whose last day is before its first")

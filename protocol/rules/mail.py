@@ -21,7 +21,21 @@ from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import NodeId
 from protocol.rules import BLOCKED, OUT_OF_BOUNDS, Refusal, Verdict, refused
 
-__all__ = ["MAX_CLOCK_SKEW_MS", "hold_for_others", "letter", "timestamp", "to_us_alone"]
+__all__ = [
+    "FIRST_YEAR",
+    "LAST_YEAR",
+    "MAX_CLOCK_SKEW_MS",
+    "hold_for_others",
+    "in_years",
+    "letter",
+    "timestamp",
+    "to_us_alone",
+]
+
+#: Dates and times in letters (events, arrangements, observations) must fall in these
+#: years: no school plans beyond them, and year 9999 moved to a time zone east of UTC
+#: overflows (a calendar export that fails at every school that holds the event).
+FIRST_YEAR, LAST_YEAR = 1970, 2999
 
 
 def letter(author: NodeId, blocked: Set[NodeId]) -> Verdict:
@@ -54,3 +68,8 @@ def to_us_alone(kind: str, recipients: tuple[NodeId, ...], me: NodeId) -> Verdic
     if recipients != (me,):
         return refused(f"a {kind} letter also sent to other schools")
     return None
+
+
+def in_years(value: str) -> bool:
+    """A date or date-time (checked by the schema: it starts YYYY-) in the allowed years."""
+    return FIRST_YEAR <= int(value[:4]) <= LAST_YEAR

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
-from protocol.rules.mail import to_us_alone
+from protocol.rules.mail import FIRST_YEAR, LAST_YEAR, in_years, to_us_alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,10 @@ def observation(
         return refused("an observation letter about another school's record")
     if not partner:
         return refused("an observation from a school that is not our partner")
+    if not (in_years(day) and in_years(follow_up)):
+        return Refusal(
+            OUT_OF_BOUNDS, f"an observation dated outside the years {FIRST_YEAR} to {LAST_YEAR}"
+        )
     if follow_up < day:  # ISO dates, checked by the schema, compare as text
         return Refusal(OUT_OF_BOUNDS, "an observation followed up before it took place")
     return None

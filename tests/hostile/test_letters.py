@@ -197,6 +197,16 @@ async def test_an_event_that_ends_before_it_starts_is_refused(
     assert await oak.node.private_events.all() == []
 
 
+async def test_an_event_in_year_9999_is_refused_so_no_calendar_export_breaks(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    event = private_event(end="9999-12-31T23:59+00:00", tz="Pacific/Kiritimati")
+    await judged(lycee, await send_as(lycee, letters.EVENT, event, [oak]))
+    assert await oak.node.private_events.all() == []
+    assert b"BEGIN:VCALENDAR" in await events.ics(oak.node)
+
+
 # -- shared observations -------------------------------------------------------------
 
 

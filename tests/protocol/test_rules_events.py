@@ -74,6 +74,8 @@ PROJECT_EVENT = HeldEvent(THEM, "project", P, 1)
         (content(p=P), None, True, True, OUT_OF_BOUNDS),  # partners, naming a project
         (content(end="2027-03-04T15:59+00:00"), None, True, False, OUT_OF_BOUNDS),
         (content(end="2027-03-04T16:00+00:00"), None, True, False, None),
+        (content(end="9999-12-31T23:59+00:00"), None, True, False, OUT_OF_BOUNDS),
+        (content(start="1969-12-31T23:00Z"), None, True, False, OUT_OF_BOUNDS),
         (content(start="2027-03-04T17:00+01:00", end="2027-03-04T16:30Z"), None, True, False, None),
     ],
 )

@@ -56,6 +56,8 @@ SENT = InterestView(ME, THEM, "open")
         (THEM, (ME,), InterestView(THEM, ME, "open"), "accepted", (None, None), REFUSED),
         (THEM, (ME,), InterestView(ME, THEM, "declined"), "accepted", (None, None), REFUSED),
         (THEM, (ME,), SENT, "accepted", ("2027-03-05", "2027-03-01"), OUT_OF_BOUNDS),
+        (THEM, (ME,), SENT, "accepted", (None, "9999-12-31"), OUT_OF_BOUNDS),
+        (THEM, (ME,), SENT, "accepted", ("0001-01-01", None), OUT_OF_BOUNDS),
     ],
 )
 def test_answer(

@@ -64,3 +64,19 @@ def test_letters_between_two_schools_name_us_alone(
 ) -> None:
     verdict = rules.to_us_alone("interest", recipients, ME)
     assert (verdict and verdict.code) == code
+
+
+@pytest.mark.parametrize(
+    ("value", "inside"),
+    [
+        ("1970-01-01", True),
+        ("2027-03-04T16:00+00:00", True),
+        ("2999-12-31T23:59+14:00", True),
+        ("1969-12-31", False),
+        ("0001-01-01T00:00-12:00", False),
+        ("3000-01-01", False),
+        ("9999-12-31T23:59+00:00", False),
+    ],
+)
+def test_dates_fall_in_the_allowed_years(value: str, inside: bool) -> None:
+    assert rules.in_years(value) is inside

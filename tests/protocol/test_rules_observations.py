@@ -24,6 +24,7 @@ DAY = "2027-01-20"
         ((ME,), HeldObservation(None), True, "2027-02-20", REFUSED),  # our own record's id
         ((ME,), HeldObservation(OTHER), True, "2027-02-20", REFUSED),  # another school's
         ((ME,), None, True, "2027-01-19", OUT_OF_BOUNDS),
+        ((ME,), None, True, "9999-12-31", OUT_OF_BOUNDS),
     ],
 )
 def test_observation(
