@@ -78,11 +78,19 @@ class Mailroom:
         about: str | None,
         now: int,
     ) -> Letter:
-        """As :meth:`send`, inside a transaction the caller holds (so both commit together)."""
-        to = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
+        """As :meth:`send`, inside a transaction the caller holds (so both commit together).
+
+        Schools we blocked are left out: nothing more of ours goes to them, not even
+        through a relay. A letter to blocked schools only is written but not sent.
+        """
+        named = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
+        blocked = {NodeId(b) for b in await self.store.blocked_authors()}
+        to = [r for r in named if rules.seal_for(r, blocked)]
         letter = sealed.write_letter(
-            self.key, kind=kind, timestamp=now, recipients=to, content=content
+            self.key, kind=kind, timestamp=now, recipients=to or named, content=content
         )
+        if not to:
+            return letter
         seqs: dict[NodeId, int] = {}
         for recipient in to:
             seqs[recipient] = await self._mark((self.me, bytes(recipient))) + 1
@@ -273,7 +281,8 @@ class Mailroom:
             refused.append(exc)
 
     async def forget_school(self, school: NodeId, now: int) -> None:
-        """Inside a transaction: stop holding ``school``'s envelopes for others (we block it).
+        """Inside a transaction: stop holding ``school``'s envelopes for others (we block it),
+        and stop sending it ours.
 
         What it sealed for other schools is dropped with our marks for those pairs,
         so we no longer say we hold any; from now on :meth:`accept` ignores such
@@ -282,6 +291,10 @@ class Mailroom:
         sender = bytes(school)
         await self.store.execute(
             "DELETE FROM mail WHERE sender = ? AND recipient != ?", (sender, self.me)
+        )
+        # Nor does anything more of ours go to it: our outbox to it is emptied.
+        await self.store.execute(
+            "DELETE FROM mail WHERE sender = ? AND recipient = ?", (self.me, sender)
         )
         await self.store.execute(
             "DELETE FROM mail_marks WHERE sender = ? AND recipient != ?", (sender, self.me)

@@ -28,6 +28,7 @@ __all__ = [
     "hold_for_others",
     "in_years",
     "letter",
+    "seal_for",
     "timestamp",
     "to_us_alone",
 ]
@@ -48,6 +49,12 @@ def letter(author: NodeId, blocked: Set[NodeId]) -> Verdict:
 def hold_for_others(sender: NodeId, blocked: Set[NodeId]) -> bool:
     """Whether we hold (as a relay) an envelope ``sender`` sealed for another school."""
     return sender not in blocked
+
+
+def seal_for(recipient: NodeId, blocked: Set[NodeId]) -> bool:
+    """Whether we seal our letters for ``recipient``: never for a school we blocked, whose
+    key may be in the wrong hands (a relay would carry them to it all the same)."""
+    return recipient not in blocked
 
 
 def timestamp(at: int, now: int, what: str = "the letter's time") -> Verdict:

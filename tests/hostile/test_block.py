@@ -364,3 +364,24 @@ async def _held_wire(school: LiveNode, sender: bytes, recipient: bytes, seq: int
 async def _count_is(school: LiveNode, sql: str, args: tuple[bytes, bytes], n: int) -> bool:
     row = await school.node.store.fetch_one(sql, args)
     return int(row[0]) == n
+
+
+async def test_nothing_of_ours_is_sealed_for_a_school_we_blocked_even_in_a_shared_project(
+    schools: dict[str, LiveNode],
+) -> None:
+    """Its key may be in the wrong hands: our pupils' posts must not reach it by a relay."""
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    pid = await project(schools)
+    await lycee.stop()  # what Oakfield seals for the Lycée waits in its outbox
+    await approved(oak, pid, "Ms Patel", "Before the block")
+    outbox = "SELECT COUNT(*) FROM mail WHERE sender = ? AND recipient = ?"
+    pair = (bytes(oak.node.node_id), bytes(lycee.node.node_id))
+    assert not await _count_is(oak, outbox, pair, 0)
+    await PeerBook(oak.node.store).block(lycee.node.node_id, oak.node.node_id, now_ms())
+    assert await _count_is(oak, outbox, pair, 0)
+    after = await approved(oak, pid, "Ms Patel", "After the block")
+    sealed_for = await oak.node.store.fetch_all(
+        "SELECT recipient FROM letters_sent WHERE about = ?", (after,)
+    )
+    assert [bytes(r[0]) for r in sealed_for] == [bytes(colegio.node.node_id)]
+    assert await _count_is(oak, outbox, pair, 0)

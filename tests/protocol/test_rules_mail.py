@@ -40,6 +40,16 @@ def test_a_blocked_schools_envelopes_are_not_held_for_others(
 
 
 @pytest.mark.parametrize(
+    ("recipient", "blocked", "sealed"),
+    [(PARTNER, set(), True), (PARTNER, {ROGUE}, True), (ROGUE, {ROGUE}, False)],
+)
+def test_nothing_of_ours_is_sealed_for_a_blocked_school(
+    recipient: NodeId, blocked: set[NodeId], sealed: bool
+) -> None:
+    assert rules.seal_for(recipient, blocked) is sealed
+
+
+@pytest.mark.parametrize(
     ("at", "code"),
     [
         (0, None),
