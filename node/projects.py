@@ -956,7 +956,8 @@ class Projects:
         return taken
 
     async def forget_school(self, school: NodeId, now: int) -> None:
-        """Inside a transaction: erase every post and comment ``school`` wrote, with photos.
+        """Inside a transaction: erase every post and comment ``school`` wrote, with photos,
+        and the reasons it gave for its takedowns.
 
         Called when we block it (node/partners.py). Each is erased as a takedown
         erases (:meth:`_erase`), with a tombstone in our school's name, so that no
@@ -970,6 +971,10 @@ class Projects:
             )
             for target, pid in rows:
                 await self._erase(target, pid, self.me, now, BLOCKED_REASON, None)
+        # What it took down stays down, but the reason it gave is its words too.
+        await self.store.execute(
+            "UPDATE takedowns SET reason = NULL WHERE by_node = ?", (bytes(school),)
+        )
 
     # -- letters from member schools ------------------------------------------------------
 

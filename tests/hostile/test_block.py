@@ -28,7 +28,9 @@ from tests.node.test_projects import photo
 
 PASSWORD = "correct horse battery"
 TODAY = date(2027, 1, 1)
-MARKERS = [f"Marker-{what}-5521" for what in ("Post", "Comment", "Event", "Interest", "Obs")]
+MARKERS = [
+    f"Marker-{what}-5521" for what in ("Post", "Comment", "Event", "Interest", "Obs", "Reason")
+]
 LESSON = {
     "title": "Lesson study: fractions",
     "start": "2027-03-04T16:00+00:00",
@@ -184,6 +186,9 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
         lambda: _has(lycee, "SELECT 1 FROM posts WHERE id = ?", ours), what="our post there"
     )
     await lycee.node.projects.comment(ours, "M. Roux", "Marker-Comment-5521", now_ms())
+    withdrawn = await approved(lycee, pid, "M. Roux", "Soon taken down")
+    await wait_for(lambda: _has(oak, "SELECT 1 FROM posts WHERE id = ?", withdrawn), what="post")
+    await lycee.node.projects.takedown(withdrawn, now_ms(), reason="Marker-Reason-5521")
     await lycee.node.private_events.create(
         {**LESSON, "text": "Marker-Event-5521"}, f"project:{pid}", now_ms()
     )
@@ -215,6 +220,7 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
         "interest": "SELECT 1 FROM interests WHERE sender = ?",
         "answers": "SELECT 1 FROM event_answers WHERE school = ?",
         "observations": "SELECT 1 FROM observations WHERE origin = ?",
+        "takedown reasons": "SELECT 1 FROM takedowns WHERE by_node = ? AND reason IS NOT NULL",
     }
     args: dict[str, object] = {name: lycee_id for name in tables} | {"photos": theirs}
     for name, sql in tables.items():
