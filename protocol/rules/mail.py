@@ -42,7 +42,7 @@ FIRST_YEAR, LAST_YEAR = 1970, 2999
 def letter(author: NodeId, blocked: Set[NodeId]) -> Verdict:
     """A letter to us, before it is opened: refused if its author (the sender) is blocked."""
     if author in blocked:
-        return Refusal(BLOCKED, f"a letter from {author}, a school this school blocked")
+        return Refusal(BLOCKED, "its author is a school this school blocked")
     return None
 
 
