@@ -24,8 +24,9 @@ from node.mail import Mailroom
 from node.partners import PeerBook
 from node.store import Store
 from protocol import kinds, letters
-from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import interests as rules
 from protocol.sealed import Letter
 
 #: An interest may be named by the first characters of its id, as projects are.
@@ -384,32 +385,36 @@ class Interests:
     # -- letters from other schools ------------------------------------------------------
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """Act on an interest or an answer (inside the mail room's transaction)."""
-        if letter.recipients != (self.me,):
-            # Only the two schools may read it: a copy to others breaks that promise.
-            raise SealedError(f"a {letter.kind} letter also sent to other schools", code="refused")
+        """Act on an interest or an answer (inside the mail room's transaction).
+
+        Who may send which is decided by protocol/rules/interests.py; a refused
+        letter changes nothing."""
         if letter.kind == letters.INTEREST:
             await self._on_interest(letter)
         elif letter.kind == letters.INTEREST_ANSWER:
             await self._on_answer(letter)
 
+    async def _held(self, iid: str) -> rules.InterestView | None:
+        row = await self.store.fetch_one(
+            "SELECT sender, poster, state FROM interests WHERE id = ?", (iid,)
+        )
+        return None if row is None else rules.InterestView(NodeId(row[0]), NodeId(row[1]), row[2])
+
     async def _on_interest(self, letter: Letter) -> None:
         content = letter.content
         entry = await self.store.get(EntryId(content["entry"]))
-        if (
-            entry is None
-            or entry.author != self.me
-            or entry.kind not in (kinds.OFFER, kinds.REQUEST)
-        ):
-            raise SealedError("an interest in an entry that is not one of ours", code="refused")
-        row = await self.store.fetch_one(
-            "SELECT sender FROM interests WHERE id = ?", (content["id"],)
+        view = (
+            None
+            if entry is None
+            else rules.EntryView(entry.author, entry.kind, withdrawn=entry.content is None)
         )
-        if row is not None:
-            if NodeId(row[0]) != letter.author:
-                raise SealedError("an interest reusing another interest's id", code="refused")
+        held = await self._held(content["id"])
+        verdict = rules.interest(letter.author, self.me, letter.recipients, view, held)
+        if verdict is not None:
+            raise verdict.error()
+        if held is not None or entry is None:
             return  # the same interest again
-        held = entry.content or {}
+        held_content = entry.content or {}
         await self.store.execute(
             f"INSERT INTO interests ({_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, ?, ?, ?, NULL)",
@@ -418,29 +423,31 @@ class Interests:
                 bytes(entry.id),
                 bytes(letter.author),
                 bytes(self.me),
-                held.get("title") or content.get("title") or "(withdrawn)",
+                held_content.get("title") or content.get("title") or "(withdrawn)",
                 content["message"],
                 content.get("by"),
-                held.get("from"),
-                held.get("to"),
+                held_content.get("from"),
+                held_content.get("to"),
                 letter.timestamp,
             ),
         )
 
     async def _on_answer(self, letter: Letter) -> None:
         content = letter.content
-        row = await self.store.fetch_one(
-            "SELECT sender, poster, state FROM interests WHERE id = ?", (content["id"],)
+        held = await self._held(content["id"])
+        verdict = rules.answer(
+            letter.author,
+            self.me,
+            letter.recipients,
+            held,
+            content["answer"],
+            content.get("from"),
+            content.get("to"),
         )
-        if row is None or NodeId(row[0]) != self.me or NodeId(row[1]) != letter.author:
-            raise SealedError(
-                "an answer to an interest this school did not send to that school",
-                code="refused",
-            )
-        if row[2] == content["answer"]:
+        if verdict is not None:
+            raise verdict.error()
+        if held is None or held.state == content["answer"]:
             return  # the same answer again
-        if row[2] != "open":
-            raise SealedError(f"an answer to an interest already {row[2]}", code="refused")
         await self.store.execute(
             "UPDATE interests SET state = ?, answer = ?, poster_by = ?, answered_at = ?, "
             "starts = COALESCE(?, starts), ends = COALESCE(?, ends) WHERE id = ?",
@@ -453,6 +460,16 @@ class Interests:
                 content.get("to"),
                 content["id"],
             ),
+        )
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget every interest with ``school``, when we block it.
+
+        Both directions go: its interest in our entries with its message, and ours in
+        its entries with its answer (its entries are dropped with it, so nothing
+        could come of them)."""
+        await self.store.execute(
+            "DELETE FROM interests WHERE sender = ? OR poster = ?", (bytes(school), bytes(school))
         )
 
 

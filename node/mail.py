@@ -22,6 +22,7 @@ from node.store import Store
 from protocol import frames, sealed
 from protocol.errors import ProtocolError, SealedError
 from protocol.keys import NodeId, NodeKey, from_b64url
+from protocol.rules import mail as rules
 from protocol.sealed import Envelope, Letter
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,19 @@ class Mailroom:
         about: str | None,
         now: int,
     ) -> Letter:
-        """As :meth:`send`, inside a transaction the caller holds (so both commit together)."""
-        to = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
+        """As :meth:`send`, inside a transaction the caller holds (so both commit together).
+
+        Schools we blocked are left out: nothing more of ours goes to them, not even
+        through a relay. A letter to blocked schools only is written but not sent.
+        """
+        named = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
+        blocked = {NodeId(b) for b in await self.store.blocked_authors()}
+        to = [r for r in named if rules.seal_for(r, blocked)]
         letter = sealed.write_letter(
-            self.key, kind=kind, timestamp=now, recipients=to, content=content
+            self.key, kind=kind, timestamp=now, recipients=to or named, content=content
         )
+        if not to:
+            return letter
         seqs: dict[NodeId, int] = {}
         for recipient in to:
             seqs[recipient] = await self._mark((self.me, bytes(recipient))) + 1
@@ -198,6 +207,7 @@ class Mailroom:
         touched: set[Pair] = set()
         async with self.store.write():
             cache: dict[bytes, bool] = {}
+            blocked = {NodeId(b) for b in await self.store.blocked_authors()}
             for envelope in envelopes:
                 sender = bytes(envelope.sender)
                 if sender == self.me:
@@ -205,15 +215,19 @@ class Mailroom:
                 for slot in envelope.slots:
                     recipient = bytes(slot.recipient)
                     pair = (sender, recipient)
-                    if recipient != self.me and not await self._may_give(self.me, recipient, cache):
+                    if recipient != self.me and (
+                        not rules.hold_for_others(envelope.sender, blocked)
+                        or not await self._may_give(self.me, recipient, cache)
+                    ):
                         continue  # not ours, and not ours to hold: ignore the slot
                     touched.add(pair)
                     mark = await self._mark(pair)
                     if slot.seq != mark + 1:
                         continue  # a repeat, or a gap that a resend will fill
                     if recipient == self.me:
+                        # A relay could not read the letter: it is not to blame.
                         blame = refused if sender == peer else []
-                        await self._open(envelope, now, blame)
+                        await self._open(envelope, now, blame, blocked)
                         await self._set_mark(sender, recipient, slot.seq)
                     else:
                         await self._keep(envelope, now)
@@ -231,14 +245,29 @@ class Mailroom:
         )
         return 0 if row is None else int(row[0])
 
-    async def _open(self, envelope: Envelope, now: int, refused: list[ProtocolError]) -> None:
+    async def _open(
+        self,
+        envelope: Envelope,
+        now: int,
+        refused: list[ProtocolError],
+        blocked: set[NodeId],
+    ) -> None:
         """Open a letter to us and act on it; a bad one is refused but its number used.
 
         The caller passes a throwaway list for letters a relay carried: the relay
         could not read them, so it is not to blame (no error frame, no strike);
-        the log line names the school that wrote the letter."""
+        the log line names the school that wrote the letter. A blocked school's
+        letter is refused before it is even decrypted (protocol/rules/mail.py)."""
+        verdict = rules.letter(envelope.sender, blocked)
+        if verdict is not None:
+            log.warning("a sealed letter from %s was refused: %s", envelope.sender, verdict.reason)
+            refused.append(verdict.error())
+            return
         try:
             letter = sealed.open_envelope(self.key, envelope)
+            verdict = rules.timestamp(letter.timestamp, now)
+            if verdict is not None:
+                raise verdict.error()
         except ProtocolError as exc:
             log.warning("a sealed letter from %s was refused: %s", envelope.sender, exc)
             refused.append(exc)
@@ -250,6 +279,28 @@ class Mailroom:
         except SealedError as exc:
             log.warning("a %s letter from %s was refused: %s", letter.kind, letter.author, exc)
             refused.append(exc)
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: stop holding ``school``'s envelopes for others (we block it),
+        and stop sending it ours.
+
+        What it sealed for other schools is dropped with our marks for those pairs,
+        so we no longer say we hold any; from now on :meth:`accept` ignores such
+        slots (a peer that offers them sees them left out of our ``mail-ack``). Our
+        mark for its letters to us stays, so its numbers keep being used up."""
+        sender = bytes(school)
+        await self.store.execute(
+            "DELETE FROM mail WHERE sender = ? AND recipient != ?", (sender, self.me)
+        )
+        # Nor does anything more of ours go to it: our outbox to it is emptied.
+        await self.store.execute(
+            "DELETE FROM mail WHERE sender = ? AND recipient = ?", (self.me, sender)
+        )
+        await self.store.execute(
+            "DELETE FROM mail_marks WHERE sender = ? AND recipient != ?", (sender, self.me)
+        )
+        await self.store.execute("DELETE FROM mail_delivered WHERE sender = ?", (sender,))
+        await self._drop_unreferenced()
 
     async def confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
         """``peer`` told us what it holds: note what it confirmed, drop what it no longer needs.

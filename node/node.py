@@ -64,6 +64,15 @@ class Node:
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
+        # Blocking a school (node/partners.py) erases what it wrote in each of these.
+        store.forgetters[:] = [
+            self.projects.forget_school,
+            self.interests.forget_school,
+            self.rsvps.forget_school,
+            self.private_events.forget_school,
+            self.shared_observations.forget_school,
+            self.mail.forget_school,
+        ]
 
     @property
     def node_id(self) -> NodeId:

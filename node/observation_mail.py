@@ -17,8 +17,9 @@ from node.mail import Mailroom
 from node.partners import PeerBook
 from node.store import Store
 from protocol import letters
-from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
+from protocol.rules import observations as rules
 from protocol.sealed import Letter
 
 
@@ -116,20 +117,39 @@ class SharedObservations:
             )
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """A partner's observation, or its withdrawal (inside the mail room's transaction)."""
-        if letter.recipients != (self.me,):
-            raise SealedError("an observation also sent to other schools", code="refused")
+        """A partner's observation, or its withdrawal (inside the mail room's transaction).
+
+        protocol/rules/observations.py says who may send which; a refused letter
+        changes nothing."""
         content = letter.content
         row = await self.store.fetch_one(
             "SELECT id, origin FROM observations WHERE uid = ?", (content["id"],)
         )
-        if row is not None and (row[1] is None or NodeId(row[1]) != letter.author):
-            raise SealedError("an observation letter about another school's record", code="refused")
+        held = (
+            None
+            if row is None
+            else rules.HeldObservation(None if row[1] is None else NodeId(row[1]))
+        )
         if letter.kind == letters.OBSERVATION_UNSHARE:
+            verdict = rules.unshare(letter.author, self.me, letter.recipients, held)
+            if verdict is not None:
+                raise verdict.error()
             if row is not None:
                 await self.store.execute("DELETE FROM observations WHERE id = ?", (row[0],))
                 self.needs_checkpoint = True
             return
+        partner = await PeerBook(self.store).get(letter.author)
+        verdict = rules.observation(
+            letter.author,
+            self.me,
+            letter.recipients,
+            held,
+            partner=partner is not None and partner.state == "partner",
+            day=content["day"],
+            follow_up=content["follow_up"],
+        )
+        if verdict is not None:
+            raise verdict.error()
         if row is not None:
             return  # the same observation again
         await self.store.execute(
@@ -150,3 +170,8 @@ class SharedObservations:
                 bytes(letter.author),
             ),
         )
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: delete every observation ``school`` shared (we block it)."""
+        if await self.store.execute("DELETE FROM observations WHERE origin = ?", (bytes(school),)):
+            self.needs_checkpoint = True

@@ -99,7 +99,14 @@ class PeerBook:
             await self.store.execute("DELETE FROM peer_status WHERE node_id = ?", (bytes(node_id),))
 
     async def block(self, node_id: NodeId, own: NodeId, now_ms: int) -> None:
-        """Stop peering with ``node_id`` and drop every entry it wrote, here and from now on."""
+        """Stop peering with ``node_id`` and erase everything it wrote, here and from now on.
+
+        Its entries are dropped, and, in the same transaction, what it wrote by letter
+        (project posts and comments, events for partners or a project, interest and
+        answers, shared observations, answers to our events) is erased by each
+        service's ``forget_school`` (wired in :class:`node.node.Node`). From then on
+        the mail room refuses its letters, whoever carries them (protocol/rules/mail.py).
+        """
         if node_id == own:
             raise UserInputError(
                 "a school cannot block its own node", page=said("Our school cannot block itself.")
@@ -113,6 +120,9 @@ class PeerBook:
             )
             await self.store.delete_author(node_id)
             await self.store.execute("DELETE FROM peer_status WHERE node_id = ?", (bytes(node_id),))
+            for forget in self.store.forgetters:
+                await forget(node_id, now_ms)
+        await self.store.checkpoint()  # no copy of what was erased stays in the log file
 
     async def set_status(
         self, node_id: NodeId, *, connected: bool, behind: int, error: str | None, now_ms: int

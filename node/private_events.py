@@ -20,8 +20,9 @@ from node.partners import PeerBook
 from node.projects import Projects
 from node.store import Store
 from protocol import letters
-from protocol.errors import NotFoundError, SchemaError, SealedError, UserInputError, said
+from protocol.errors import NotFoundError, SchemaError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
+from protocol.rules import events as rules
 from protocol.sealed import Letter
 
 #: The fields of an event that a cancellation keeps, so calendars can cancel the right one.
@@ -180,15 +181,30 @@ class PrivateEvents:
         return [_event(row) for row in rows]
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """A private event, or a new revision of one (inside the mail room's transaction)."""
+        """A private event, or a new revision of one (inside the mail room's transaction).
+
+        protocol/rules/events.py says who may send it; a refused letter changes nothing."""
         content = dict(letter.content)
         eid = content.pop("id")
         row = await self.store.fetch_one(
-            "SELECT author, rev FROM private_events WHERE id = ?", (eid,)
+            "SELECT author, audience, project, rev FROM private_events WHERE id = ?", (eid,)
         )
-        if row is not None and NodeId(row[0]) != letter.author:
-            raise SealedError("an event letter changing another school's event", code="refused")
-        if row is not None and content["rev"] <= row[1]:
+        held = None if row is None else rules.HeldEvent(NodeId(row[0]), row[1], row[2], row[3])
+        partner = await PeerBook(self.store).get(letter.author)
+        member = await self.store.fetch_one(
+            "SELECT 1 FROM project_members WHERE project = ? AND node = ? AND state = 'member'",
+            (letter.content.get("p"), bytes(letter.author)),
+        )
+        verdict = rules.event(
+            letter.author,
+            letter.content,
+            held,
+            partner=partner is not None and partner.state == "partner",
+            member=member is not None,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if held is not None and content["rev"] <= held.rev:
             return  # a repeat, or older than what we hold
         rev, cancelled, project = (
             content.pop("rev"),
@@ -214,6 +230,10 @@ class PrivateEvents:
                 letter.timestamp,
             ),
         )
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget every private event ``school`` organised (we block it)."""
+        await self.store.execute("DELETE FROM private_events WHERE author = ?", (bytes(school),))
 
 
 def _event(row: Any) -> PrivateEvent:

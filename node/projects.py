@@ -38,6 +38,8 @@ from protocol.keys import NodeId, NodeKey, content_hash
 from protocol.sealed import Letter
 
 MIN_PREFIX = 6
+#: The reason a tombstone gives for a post or comment erased because we blocked its school.
+BLOCKED_REASON = "the school that wrote it was blocked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -952,6 +954,27 @@ class Projects:
                 await self._take_down(target, project, now, "consent withdrawn")
         await self.store.checkpoint()
         return taken
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: erase every post and comment ``school`` wrote, with photos,
+        and the reasons it gave for its takedowns.
+
+        Called when we block it (node/partners.py). Each is erased as a takedown
+        erases (:meth:`_erase`), with a tombstone in our school's name, so that no
+        late copy, direct or relayed, brings it back. Nothing is sent: blocking is
+        this school's decision, not the project's.
+        """
+        for table in ("posts", "comments"):
+            rows = await self.store.fetch_all(
+                f"SELECT id, project FROM {table} WHERE origin = ? AND state != 'removed'",
+                (bytes(school),),
+            )
+            for target, pid in rows:
+                await self._erase(target, pid, self.me, now, BLOCKED_REASON, None)
+        # What it took down stays down, but the reason it gave is its words too.
+        await self.store.execute(
+            "UPDATE takedowns SET reason = NULL WHERE by_node = ?", (bytes(school),)
+        )
 
     # -- letters from member schools ------------------------------------------------------
 

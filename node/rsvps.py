@@ -8,6 +8,7 @@ sends a newer answer, and an older one arriving late is ignored (``at``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +16,8 @@ from node.interests import iso_ms
 from node.mail import Mailroom
 from node.store import Store
 from protocol import kinds, letters
-from protocol.errors import SealedError
 from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import events as rules
 from protocol.sealed import Letter
 
 ANSWERS = letters.RSVP_ANSWERS
@@ -98,12 +99,20 @@ class Rsvps:
         return found
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """An answer to one of our events (inside the mail room's transaction)."""
-        if letter.recipients != (self.me,):
-            raise SealedError("an event answer also sent to other schools", code="refused")
+        """An answer to one of our events (inside the mail room's transaction).
+
+        protocol/rules/events.py says who may answer; a refused answer changes nothing."""
         content = letter.content
-        if not await self._organised_by_us(content["event"]):
-            raise SealedError("an answer to an event this school does not organise", code="refused")
+        verdict = rules.rsvp(
+            letter.author,
+            self.me,
+            letter.recipients,
+            await self._event(content["event"]),
+            content["at"],
+            now,
+        )
+        if verdict is not None:
+            raise verdict.error()
         await self.store.execute(
             "INSERT INTO event_answers (event, school, answer, by_name, answered_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event, school) DO UPDATE SET "
@@ -118,9 +127,24 @@ class Rsvps:
             ),
         )
 
-    async def _organised_by_us(self, event: bytes) -> bool:
+    async def _event(self, event: bytes) -> rules.EventView | None:
+        """The event an answer names: a public event entry, or a private event we hold."""
         entry = await self.store.get(EntryId(event))
         if entry is not None:
-            return entry.kind == kinds.EVENT and entry.author == self.me
-        row = await self.store.fetch_one("SELECT author FROM private_events WHERE id = ?", (event,))
-        return row is not None and NodeId(row[0]) == self.me
+            return rules.EventView(entry.author, None) if entry.kind == kinds.EVENT else None
+        row = await self.store.fetch_one(
+            "SELECT author, recipients FROM private_events WHERE id = ?", (event,)
+        )
+        if row is None:
+            return None
+        return rules.EventView(NodeId(row[0]), {NodeId.parse(t) for t in json.loads(row[1])})
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget ``school``'s answers to our events, when we block it,
+        and ours to its private events (which go with it)."""
+        await self.store.execute("DELETE FROM event_answers WHERE school = ?", (bytes(school),))
+        await self.store.execute(
+            "DELETE FROM event_rsvps WHERE event IN "
+            "(SELECT id FROM private_events WHERE author = ?)",
+            (bytes(school),),
+        )

@@ -14,7 +14,7 @@ import enum
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +79,9 @@ class Store:
         self._touched: set[bytes] = set()  # authors whose log grew in this transaction
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
+        #: Erase what a school wrote in a service's tables when it is blocked
+        #: (``forget(school, now)``, inside the blocking transaction; node/partners.py).
+        self.forgetters: list[Callable[[NodeId, int], Awaitable[None]]] = []
 
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""

@@ -152,7 +152,10 @@ async def _partner_block(args: argparse.Namespace) -> None:
     node_id = NodeId.parse(args.node_id)
     async with await open_node(args) as node:
         await PeerBook(node.store).block(node_id, node.node_id, now_ms())
-    print(f"Blocked {node_id}: no sessions with it, and its entries are dropped.")
+    print(
+        f"Blocked {node_id}: no sessions with it, everything it wrote is erased, and its "
+        "entries and letters are refused, whoever passes them on."
+    )
 
 
 async def _status(args: argparse.Namespace) -> None:
