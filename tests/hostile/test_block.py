@@ -23,7 +23,16 @@ from node.clock import now_ms
 from node.partners import PeerBook
 from protocol import letters
 from tests.hostile.harness import judged, send_as
-from tests.network import COLEGIO, LYCEE, OAK, LiveNode, files_contain, introduced, wait_for
+from tests.network import (
+    COLEGIO,
+    LYCEE,
+    OAK,
+    LiveNode,
+    files_contain,
+    introduced,
+    partner,
+    wait_for,
+)
 from tests.node.test_projects import photo
 
 PASSWORD = "correct horse battery"
@@ -42,19 +51,15 @@ LESSON = {
 async def dialled(
     folder: Path, schools: Iterable[tuple[str, str, str]], pairs: list[tuple[str, str]]
 ) -> AsyncIterator[dict[str, LiveNode]]:
-    """Schools partnered as given, each pair's session up, every profile everywhere.
-
-    Only the first school of a pair dials (the second learns its address from the
-    hello), so two dials never cross and close each other as duplicates: on a busy
-    machine that churn held letters back for longer than the tests wait."""
+    """Schools partnered as given (each dials the other, as real partners do), each
+    pair's session up, and every profile everywhere."""
     nodes = {
         key: await LiveNode.start(folder / key, name, country=country)
         for key, name, country in schools
     }
     try:
         for a, b in pairs:
-            await PeerBook(nodes[b].node.store).add(nodes[a].node.node_id, None, now_ms())
-            await PeerBook(nodes[a].node.store).add(nodes[b].node.node_id, nodes[b].address, 0)
+            await partner(nodes[a], nodes[b])
         await introduced(list(nodes.values()))
         for a, b in pairs:
             await connected(nodes[a], nodes[b])
