@@ -30,12 +30,14 @@ from typing import Any
 from protocol import kinds
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
 
-#: The earliest and latest day an event may start or end on, as written. A day of
-#: margin each side keeps every instant convertible to UTC and to any time zone
-#: (offsets are under 24 hours); Python's datetime, and most calendar programs,
-#: stop at years 1 and 9999, and an instant past them broke every calendar export.
+#: The earliest and latest day an event may start or end on, as written. Python's
+#: datetime, and many calendar programs, stop at the end of year 9999, and an instant
+#: past it broke every calendar export. A written time is within a day of UTC (its
+#: offset is under 24 hours), and UTC within a day of any zone a calendar shows it
+#: in, so a whole year of margin is plenty and easy to state; the first day keeps
+#: times after the Unix epoch in every zone.
 FIRST_EVENT_DAY = date(1970, 1, 2)
-LAST_EVENT_DAY = date(9999, 12, 30)
+LAST_EVENT_DAY = date(9998, 12, 31)
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,21 @@ async def test_an_event_at_the_edge_of_the_calendar_is_refused_and_calendars_sti
     assert [e for e in await events.every(us.node) if e.author == rogue.node.node_id] == []
 
 
+async def test_the_latest_event_allowed_still_exports_in_any_time_zone(trio: Schools) -> None:
+    """The bound leaves room: the last instant allowed, at the largest offset behind
+    UTC, shown in the zone furthest ahead of it (+14:00), still exports."""
+    rogue, us = trio["lycee"], trio["colegio"]
+    late = {
+        "title": "The very last TeachMeet",
+        "start": "9998-12-31T20:00-23:59",
+        "end": "9998-12-31T23:59-23:59",
+        "tz": "Pacific/Kiritimati",
+    }
+    entry = await signed_as(rogue, kinds.EVENT, late)
+    await arrives(us, entry)
+    assert b"The very last TeachMeet" in await events.ics(us.node)
+
+
 # -- regressions: these held before, and must keep holding --------------------------------
 
 

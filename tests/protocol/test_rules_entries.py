@@ -57,7 +57,9 @@ def _event(start: str, end: str) -> dict[str, Any]:
     [
         (kinds.EVENT, _event("2027-03-04T16:00+01:00", "2027-03-04T18:00+01:00"), True),
         (kinds.EVENT, _event("1970-01-02T00:00-23:59", "1970-01-02T00:00Z"), True),
-        (kinds.EVENT, _event("9999-12-30T00:00Z", "9999-12-30T23:59+23:59"), True),
+        (kinds.EVENT, _event("9998-12-31T00:00Z", "9998-12-31T23:59-23:59"), True),
+        (kinds.EVENT, _event("9998-12-31T00:00Z", "9999-01-01T00:00+23:59"), False),
+        (kinds.EVENT, _event("9999-12-30T00:00Z", "9999-12-30T23:59+23:59"), False),
         (kinds.EVENT, _event("1970-01-01T23:59Z", "2027-01-01T00:00Z"), False),
         (kinds.EVENT, _event("0001-01-01T00:00+05:00", "0001-01-01T01:00+05:00"), False),
         (kinds.EVENT, _event("2027-01-01T00:00Z", "9999-12-31T00:00Z"), False),

@@ -1196,13 +1196,19 @@ _UNSHOWABLE_EVENTS = (
         "9999-12-31T16:00-05:00",
         "9999-12-31T18:00-05:00",
         "The event starts and ends on 9999-12-31 (at -05:00, after the last instant "
-        "of year 9999 in UTC); events are from 1970-01-02 to 9999-12-30.",
+        "of year 9999 in UTC); events are from 1970-01-02 to 9998-12-31.",
     ),
     (
         "event-starts-on-1970-01-01",
         "1970-01-01T09:00Z",
         "2027-03-04T17:00Z",
-        "The event starts on 1970-01-01; events are from 1970-01-02 to 9999-12-30.",
+        "The event starts on 1970-01-01; events are from 1970-01-02 to 9998-12-31.",
+    ),
+    (
+        "event-ends-in-year-9999",
+        "2027-03-04T09:00Z",
+        "9999-01-01T00:00Z",
+        "The event ends on 9999-01-01; events are from 1970-01-02 to 9998-12-31.",
     ),
 )
 
