@@ -37,7 +37,9 @@ async def trio(tmp_path: Path) -> AsyncIterator[Schools]:
         yield nodes
 
 
-async def signed_as(rogue: LiveNode, kind: str, content: dict[str, Any]) -> Entry:
+async def signed_as(
+    rogue: LiveNode, kind: str, content: dict[str, Any], *, ahead_ms: int = 0
+) -> Entry:
     """The next entry of ``rogue``'s log, signed with its real key and stored at its
     node without asking any rule: what a modified node would publish."""
     store, key_ = rogue.node.store, rogue.node.key
@@ -47,7 +49,7 @@ async def signed_as(rogue: LiveNode, kind: str, content: dict[str, Any]) -> Entr
             key_,
             seq=1 if head is None else head.seq + 1,
             prev=None if head is None else head.id,
-            timestamp=now_ms(),
+            timestamp=now_ms() + ahead_ms,
             kind=kind,
             content=content,
         )
@@ -244,3 +246,23 @@ async def test_a_schools_profile_names_only_itself(trio: Schools) -> None:
     assert names[victim.node.node_id] == ("Oakfield Primary", "GB")
     assert names[rogue.node.node_id] == ("Oakfield Primary", "GB")
     assert victim.node.node_id != rogue.node.node_id
+
+
+async def test_an_offer_dated_ahead_of_our_clock_is_not_stored(
+    trio: Schools, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Times within the allowed skew: ten minutes ahead is refused (`future-timestamp`,
+    docs/protocol.md, "Decoding an entry", step 8) and never shown."""
+    caplog.set_level(logging.INFO)
+    rogue, us = trio["lycee"], trio["colegio"]
+    early = await signed_as(
+        rogue, kinds.OFFER, offer_content("Top of the list"), ahead_ms=10 * 60_000
+    )
+
+    async def judged() -> bool:
+        refused = any("future-timestamp" in r.getMessage() for r in caplog.records)
+        return refused or await us.holds(early.id)
+
+    await wait_for(judged, what="the offer to be judged at the Colegio")
+    assert not await us.holds(early.id)
+    assert [o.entry.id for o in await offers.listing(us.node, "offer")] == []
