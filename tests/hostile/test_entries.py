@@ -10,6 +10,7 @@ signs entries with :func:`signed_as`, going round its own node's checks.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import key, offer_content, run_cli
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
+from tests.web.web import add_user, client, http_sign_in
 
 Schools = dict[str, LiveNode]
 
@@ -125,6 +127,15 @@ async def test_a_school_cannot_pass_its_offer_or_event_off_as_another_schools(
         "Lycée Jean Moulin",
     )
     assert (row["status"], row["sequence"]) == ("confirmed", 0)
+    # The pages build on the same listing: the offer's page names its real school.
+    await add_user(us, "Sra. Ruiz", "staff")
+    async with client(us) as http:
+        await http_sign_in(http, "Sra. Ruiz")
+        async with http.get(f"/offers/{offer.id}") as response:
+            page = html.unescape(await response.text())
+    assert response.status == 200
+    assert "Lycée Jean Moulin" in page
+    assert "Oakfield Primary" not in page
 
 
 async def test_an_event_at_the_edge_of_the_calendar_is_refused_and_calendars_still_export(
