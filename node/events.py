@@ -27,6 +27,7 @@ from protocol import kinds
 from protocol.entry import Entry
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
 from protocol.keys import EntryId, NodeId
+from protocol.rules import entries as rules
 
 ANSWERS = ("yes", "no", "maybe")
 #: Fields a new version may change, as the command line names them.
@@ -65,13 +66,15 @@ class EventView:
         return _moment(self.end).date() < today
 
     def as_json(self) -> dict[str, Any]:
-        content = {k: v for k, v in self.content.items() if k != "replaces"}
-        return {
+        """The event for scripts. The content's fields come between who and when, and
+        never replace ours: another school's event may carry any field."""
+        who = {
             "id": str(self.id),
             "school_id": str(self.author),
             "school": self.school,
             "country": self.country,
-            **content,
+        }
+        when = {
             "start": self.start,
             "end": self.end,
             "tz": self.tz,
@@ -84,6 +87,12 @@ class EventView:
             "counts": counts(self.answers),
             "answers": [answer.as_json() for answer in self.answers],
         }
+        content = {
+            k: v
+            for k, v in self.content.items()
+            if k != "replaces" and k not in who and k not in when
+        }
+        return {**who, **content, **when}
 
 
 def _moment(value: str) -> datetime:
@@ -300,9 +309,8 @@ async def every(node: Node) -> list[EventView]:
         if claimed not in roots:
             roots[claimed] = await store.get(EntryId(claimed))
         root = roots[claimed]
-        if root is None or root.author != author or root.kind != kinds.EVENT:
-            return own_id
-        return claimed
+        held = None if root is None else rules.Held(bytes(root.author), root.kind)
+        return own_id if rules.revision(bytes(author), held) is not None else claimed
 
     events: dict[tuple[bytes, bytes], EventView] = {}
 

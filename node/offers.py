@@ -26,19 +26,21 @@ class Listing:
     country: str
 
     def as_json(self) -> dict[str, Any]:
+        """The listing for scripts. The content's fields follow ours and never replace
+        them: another school's offer may carry any field (docs/protocol.md, "Forward
+        compatibility"), such as a ``school_id`` naming another school."""
         content = dict(self.entry.content or {})
-        activity = content.pop("activity", "")
         posted = datetime.fromtimestamp(self.entry.payload.timestamp / 1000, UTC)
-        return {
+        ours = {
             "id": str(self.entry.id),
             "side": self.entry.kind,
-            "kind": activity,
+            "kind": content.pop("activity", ""),
             "school_id": str(self.entry.author),
             "school": self.school,
             "country": content.pop("country", self.country),
             "posted_at": posted.isoformat(timespec="seconds").replace("+00:00", "Z"),
-            **content,
         }
+        return {**ours, **{k: v for k, v in content.items() if k not in ours}}
 
 
 def content_of(

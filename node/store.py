@@ -37,6 +37,7 @@ from protocol.errors import (
 )
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.log import Head, Verdict, judge
+from protocol.rules import entries as rules
 
 log = logging.getLogger(__name__)
 # aiosqlite logs every statement with its parameters at DEBUG level: that would put
@@ -255,7 +256,17 @@ class Store:
     async def append_local(
         self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
     ) -> Entry:
-        """Sign and store the next entry of this node's own log, atomically."""
+        """Sign and store the next entry of this node's own log, atomically.
+
+        Content that every receiver would refuse (:func:`rules.bounds`) is refused
+        here, before it is signed: signed, it would break this school's log.
+        """
+        out_of_bounds = rules.bounds(kind, content)
+        if out_of_bounds is not None:
+            raise UserInputError(
+                out_of_bounds.reason,
+                page=said("Check the event's details: one of them cannot be accepted."),
+            )
         async with self.write():
             head = await self.head(key.node_id)
             entry = create_entry(
@@ -343,6 +354,10 @@ class Store:
             )
             log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
             return IngestResult(entry.id, Outcome.EQUIVOCATION)
+        out_of_bounds = rules.bounds(entry.kind, entry.content)
+        if out_of_bounds is not None:  # like a gap: nothing stored, the log waits here
+            error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
+            return IngestResult(entry.id, Outcome.REFUSED, error)
         heads[author] = Head(entry.seq, entry.id)
         held[bytes(entry.id)] = entry
         accepted.append(entry)
@@ -453,12 +468,19 @@ class Store:
         assert withdrawal.content is not None
         target = withdrawal.content["target"]
         author = bytes(withdrawal.author)
+        row = await self.fetch_one("SELECT author, kind FROM entries WHERE id = ?", (target,))
+        refusal = rules.withdrawal(author, None if row is None else rules.Held(*row))
+        if refusal is not None:  # the withdrawal stays in its author's log, and does nothing
+            log.info("withdrawal %s by %s: %s", withdrawal.id, withdrawal.author, refusal.reason)
+            return
+        # Remembered also when the target is not held yet: when it arrives, _insert
+        # erases it only if its author is this one (rules.withdrawal again).
         await self._db.execute(
             "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
             (target, author, bytes(withdrawal.id)),
         )
         await self._keep_cancelled_event(target, author, withdrawal.payload.timestamp)
-        # Only the author may withdraw an entry: the author check is in the WHEREs.
+        # The author checks in the WHEREs repeat the rule, as a second line of defence.
         await self._unindex("SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
         await self._db.execute(
             "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)

@@ -61,8 +61,17 @@ def parse_invite(text: str, *, now_ms: int) -> tuple[Invite, bytes]:
     return invite, signed
 
 
+#: The payload's keys, exactly (docs/protocol.md, "Invites").
+_KEYS = frozenset("aenrv")
+TOKEN_SIZE = 16
+
+
 def decode_invite(data: bytes) -> tuple[Invite, bytes]:
-    """Decode and verify the binary form ``[payload, sig]``; raises ProtocolError."""
+    """Decode and verify the binary form ``[payload, sig]``; raises ProtocolError.
+
+    The checks run in the order docs/protocol.md ("Invites", redeeming, step 3)
+    gives, so that every implementation refuses the same invite with the same code.
+    """
     parts = codec.decode(data, INVITE_LIMITS)
     if (
         not isinstance(parts, list)
@@ -72,13 +81,34 @@ def decode_invite(data: bytes) -> tuple[Invite, bytes]:
         raise ProtocolError("an invite is [payload, signature]", code="bad-invite")
     payload, sig = parts
     body = codec.decode(payload, INVITE_LIMITS)
-    try:
-        invite = Invite(NodeId(body["n"]), body["a"], body["r"], body["e"])
-        ok = body["v"] == 1 and isinstance(invite.address, str) and isinstance(invite.expires, int)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProtocolError("the invite's fields are wrong", code="bad-invite") from exc
-    if not ok or not isinstance(invite.token, bytes):
-        raise ProtocolError("the invite's fields are wrong", code="bad-invite")
+    if not isinstance(body, dict):
+        raise ProtocolError("an invite's payload is a map", code="bad-invite")
+    version = body.get("v")
+    if isinstance(version, bool) or version != 1:  # first: another version may have other keys
+        raise ProtocolError(
+            f"invite version {version!r}: this node reads version 1 only", code="bad-invite"
+        )
+    if set(body) != _KEYS:
+        raise ProtocolError(
+            f"an invite has exactly the keys a e n r v, not {sorted(body)}", code="bad-invite"
+        )
+    address, expires, node, token = body["a"], body["e"], body["n"], body["r"]
+    if (
+        not isinstance(address, str)
+        or isinstance(expires, bool)
+        or not isinstance(expires, int)
+        or not 0 <= expires < 2**53
+        or not isinstance(node, bytes)
+        or len(node) != 32
+        or not isinstance(token, bytes)
+        or len(token) != TOKEN_SIZE
+    ):
+        raise ProtocolError(
+            "the invite's fields are wrong: a is text, e an integer from 0 to 2**53-1, "
+            f"n 32 bytes and r {TOKEN_SIZE} bytes",
+            code="bad-invite",
+        )
+    invite = Invite(NodeId(node), address, token, expires)
     try:
         invite.node.verify(CONTEXT + payload, sig)
     except BadSignature as exc:

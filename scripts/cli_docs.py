@@ -74,6 +74,12 @@ and `SCHOOLMESH_LOG=INFO` (or `DEBUG`) for more log output than the default `WAR
 Commands with a `--json` option print JSON on standard output instead of text, for
 scripts; errors still go to standard error as text, with a non-zero exit code.
 
+Offers, requests and events from other schools may carry fields this version does not
+know (a newer schoolmesh may add them); they are printed too, after the fields below,
+which they never replace. A byte string in such a field, which JSON cannot hold, is
+printed as an object with the single key `$bin` and the bytes in lowercase hexadecimal:
+`{{"$bin": "00ff"}}`.
+
 - `{PROG} id --json`: an object with `node_id`, `fingerprint`, `name` and `country`.
 - `{PROG} offer post --json` (and `request post`): `{{"id": "<64 hex characters>"}}`.
 - `{PROG} offer list --json` (and `request list`): an array, newest first, of objects

@@ -39,6 +39,20 @@ async def open_node(args: argparse.Namespace) -> Node:
     return await Node.open(data_path(args))
 
 
+#: How a byte string is written in JSON output: ``{"$bin": "<lowercase hex>"}``, the
+#: convention of tests/vectors/entries.json. Content from other schools may hold bytes
+#: in fields this version does not know (docs/protocol.md, "Forward compatibility").
+BIN_TAG = "$bin"
+
+
+def _jsonable(value: Any) -> Any:
+    """What :func:`json.dump` cannot write itself: byte strings, as ``{"$bin": hex}``."""
+    if isinstance(value, bytes):
+        return {BIN_TAG: value.hex()}
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    """Print ``value`` as JSON: every command's ``--json`` output goes through here."""
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=_jsonable)
     sys.stdout.write("\n")

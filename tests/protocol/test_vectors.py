@@ -17,8 +17,9 @@ import pytest
 
 from protocol import codec, kinds
 from protocol.entry import CONTENT_LIMITS, MAX_CLOCK_SKEW_MS, create_entry, decode_entry
-from protocol.errors import ProtocolError, SchemaError
-from protocol.keys import EntryId, NodeKey, content_hash
+from protocol.errors import ProtocolError, SchemaError, UserInputError
+from protocol.keys import EntryId, NodeId, NodeKey, content_hash
+from protocol.rules import entries as rules
 from tests.vectors import generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,7 @@ DOC_PATH = ROOT / "docs" / "protocol.md"
 CORPUS: dict[str, Any] = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
 VALID: list[dict[str, Any]] = CORPUS["valid"]
 INVALID: list[dict[str, Any]] = CORPUS["invalid"]
+REFUSED_WHEN_STORED: list[dict[str, Any]] = CORPUS["refused_when_stored"]
 
 
 def _ids(vectors: list[dict[str, Any]]) -> list[str]:
@@ -149,6 +151,25 @@ def test_invalid_vector_is_refused_with_its_code(vector: dict[str, Any]) -> None
     assert caught.value.code == vector["code"], str(caught.value)
 
 
+@pytest.mark.parametrize(("name", "text", "problem"), generate._BAD_NODE_ID_TEXTS)
+def test_a_node_id_text_refused_in_a_profile_is_refused_everywhere(
+    name: str, text: str, problem: str
+) -> None:
+    """The relays vectors' node ids are refused as typed too (one text per key)."""
+    with pytest.raises(UserInputError):
+        NodeId.parse(text)
+
+
+@pytest.mark.parametrize("vector", REFUSED_WHEN_STORED, ids=_ids(REFUSED_WHEN_STORED))
+def test_refused_when_stored_vector_decodes_and_is_refused_by_the_rules(
+    vector: dict[str, Any],
+) -> None:
+    entry = decode_entry(bytes.fromhex(vector["entry_hex"]), now_ms=vector["now_ms"])
+    verdict = rules.bounds(entry.kind, entry.content)
+    assert verdict is not None
+    assert verdict.code == vector["code"]
+
+
 # -- docs/protocol.md ---------------------------------------------------------------------
 
 #: Bold labels before a ```text block in a worked vector's section, and the field of
@@ -233,7 +254,7 @@ def test_doc_tables_list_every_vector() -> None:
     text = DOC_PATH.read_text(encoding="utf-8")
     for vector in VALID:
         assert f"| `{vector['name']}` | `{vector['input']['kind']}` |" in text, vector["name"]
-    for vector in INVALID:
+    for vector in INVALID + REFUSED_WHEN_STORED:
         assert f"| `{vector['name']}` | `{vector['code']}` |" in text, vector["name"]
 
 

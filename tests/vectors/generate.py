@@ -16,7 +16,9 @@ The corpus (described in docs/protocol.md, "Test vectors"):
   with the ``code`` of the ProtocolError it raises. Each breaks one rule only,
   unless its ``reason`` says otherwise; where a rule is checked after the
   signature, the payload is correctly signed, and where it is checked after the
-  content hash, the hash matches.
+  content hash, the hash matches;
+* ``refused_when_stored``: entries that decode but that a receiver refuses to
+  store (protocol/rules/entries.py), each with its ``code``.
 
 Only the protocol package is used to build entries; invalid ones are crafted from
 raw msgpack where the protocol's own encoder cannot express them.
@@ -46,6 +48,7 @@ from protocol.entry import (
 )
 from protocol.errors import ProtocolError
 from protocol.keys import NodeKey, content_hash
+from protocol.rules import entries as rules
 
 VECTORS_PATH = Path(__file__).with_name("entries.json")
 FORMAT = "schoolmesh-entry-vectors/1"
@@ -1009,6 +1012,146 @@ def _invalid_specs() -> list[InvalidSpec]:
             "checked against a schema, but their content must still be a map.",
             lambda: signed(codec.encode("hello"), k="endorsement"),
         ),
+        *_walk_order_specs(),
+        *_key_specs(),
+    ]
+
+
+# -- the order of the walk (docs/protocol.md, "Decoding", step 3) -----------------------
+
+_DEEP = pack([[[["plan"]]]])  # the str is at depth 5 as a content value: too deep
+_FLOAT = pack(1.5)
+
+
+def _content_map(pairs: list[tuple[Any, bytes]]) -> Callable[[], bytes]:
+    """An offer whose content is a map of exactly these pairs (keys packed as given)."""
+    base = [(pack(k), pack(v)) for k, v in OFFER.items()]
+    return lambda: signed(raw_map(base + [(pack(k), v) for k, v in pairs]))
+
+
+def _walk_order_specs() -> list[InvalidSpec]:
+    return [
+        InvalidSpec(
+            "content-map-keys-before-values",
+            "bad-type",
+            "The content map's last key is the int 1, and an earlier value is nested too "
+            "deep: every key of a map is checked before any of its values.",
+            _content_map([("x-plan", _DEEP), (1, pack(0))]),
+        ),
+        InvalidSpec(
+            "content-unsorted-map-walked-in-key-order",
+            "too-deep",
+            "The keys 'x-b' then 'x-a' are out of order; 'x-b' holds a float and 'x-a' "
+            "a value nested too deep. The values of a map are walked in ascending key "
+            "order, so 'x-a' is met first.",
+            _content_map([("x-b", _FLOAT), ("x-a", _DEEP)]),
+        ),
+        InvalidSpec(
+            "content-repeated-key-earlier-value-not-walked",
+            "non-canonical",
+            "The key 'x-a' appears twice, first with a float, then with 0: only the last "
+            "value of a repeated key is walked, and the map does not re-encode to itself.",
+            _content_map([("x-a", _FLOAT), ("x-a", pack(0))]),
+        ),
+    ]
+
+
+# -- node ids and Ed25519 edge cases --------------------------------------------------
+
+#: The order of the Ed25519 base point (RFC 8032 section 5.1: L).
+GROUP_ORDER = 2**252 + 27742317777372353535851937790883648493
+#: The neutral element (0, 1), a point of small order (order 1), encoded.
+NEUTRAL = bytes([1]) + bytes(31)
+
+#: Node ids as text that a reader must refuse: (name, text, what is wrong).
+_BAD_NODE_ID_TEXTS = (
+    ("padded", str(KEY_A.node_id) + "=", "'=' padding (base64url is written unpadded)"),
+    ("42-characters", str(KEY_A.node_id)[:42], "42 characters instead of 43"),
+    ("44-characters", str(KEY_A.node_id) + "A", "44 characters instead of 43"),
+    ("standard-alphabet", "+" + str(KEY_A.node_id)[1:], "'+' from the standard alphabet"),
+    (
+        "unused-bits-set",
+        str(KEY_A.node_id)[:42] + "p",
+        "a last character ('p') whose 2 unused low bits are not zero",
+    ),
+    ("hex", bytes(KEY_A.node_id).hex(), "the key in hexadecimal"),
+)
+
+
+def _relayed_by(text: str) -> Callable[[], bytes]:
+    profile = {"name": "Oakfield Primary", "country": "GB", "relays": [text]}
+    return lambda: signed(codec.encode(profile), k="profile")
+
+
+def _with_author(author: bytes, signature: bytes) -> Callable[[], bytes]:
+    """An offer whose payload names ``author``, with ``signature`` as given."""
+    return lambda: wire(
+        raw_payload({**payload_fields(KEY_A, OFFER_BYTES), "a": author}), signature, OFFER_BYTES
+    )
+
+
+def _s_plus_order() -> bytes:
+    entry = _good_offer()
+    s = int.from_bytes(entry.signature[32:], "little") + GROUP_ORDER
+    return wire(entry.payload_bytes, entry.signature[:32] + s.to_bytes(32, "little"), OFFER_BYTES)
+
+
+def _key_specs() -> list[InvalidSpec]:
+    return [
+        *(
+            InvalidSpec(
+                f"profile-relay-node-id-{name}",
+                "bad-field",
+                f"A profile whose relays list a node id written with {problem}: a node id "
+                "is exactly 43 characters of unpadded base64url, with one text per key.",
+                _relayed_by(text),
+            )
+            for name, text, problem in _BAD_NODE_ID_TEXTS
+        ),
+        InvalidSpec(
+            "payload-author-33-bytes",
+            "malformed",
+            "The author key a is a bin of 33 bytes: over the payload's bin limit of 32, so "
+            "refused while parsing, before the payload's fields are looked at.",
+            lambda: signed(OFFER_BYTES, a=bytes(KEY_A.node_id) + b"\x00"),
+        ),
+        InvalidSpec(
+            "signature-65-bytes",
+            "bad-signature",
+            "The signature is a bin of 65 bytes (a good signature and a zero byte).",
+            lambda: wire(
+                _good_offer().payload_bytes, _good_offer().signature + b"\x00", OFFER_BYTES
+            ),
+        ),
+        InvalidSpec(
+            "signature-s-not-reduced",
+            "bad-signature",
+            "A good signature whose S has the group order L added (S + L < 2^253 still "
+            "fits in 32 bytes): the equation holds, but S must be below L.",
+            _s_plus_order,
+        ),
+        InvalidSpec(
+            "author-neutral-point-trivial-signature",
+            "bad-signature",
+            "The author key is the neutral point (01 00 .. 00, small order) and the "
+            "signature is R = the neutral point, S = 0, which satisfies the equation for "
+            "every message: small-order keys and R values are refused.",
+            _with_author(NEUTRAL, NEUTRAL + bytes(32)),
+        ),
+        InvalidSpec(
+            "author-all-zero",
+            "bad-signature",
+            "The author key is 32 zero bytes (a point of small order), with the trivial "
+            "signature R = neutral point, S = 0.",
+            _with_author(bytes(32), NEUTRAL + bytes(32)),
+        ),
+        InvalidSpec(
+            "author-not-a-curve-point",
+            "bad-signature",
+            "The author key 02 00 .. 00 (y = 2) names no point of the curve; the "
+            "signature is A's good one.",
+            _with_author(bytes([2]) + bytes(31), _good_offer().signature),
+        ),
     ]
 
 
@@ -1042,13 +1185,62 @@ def _build_invalid() -> list[dict[str, Any]]:
     return vectors
 
 
+# -- refused when stored ------------------------------------------------------------------
+
+
+#: Events that decode but that a receiver refuses to store (protocol/rules/entries.py,
+#: ``bounds``): (name, start, end, what is wrong).
+_UNSHOWABLE_EVENTS = (
+    (
+        "event-ends-on-9999-12-31",
+        "9999-12-31T16:00-05:00",
+        "9999-12-31T18:00-05:00",
+        "The event starts and ends on 9999-12-31 (at -05:00, after the last instant "
+        "of year 9999 in UTC); events are from 1970-01-02 to 9998-12-31.",
+    ),
+    (
+        "event-starts-on-1970-01-01",
+        "1970-01-01T09:00Z",
+        "2027-03-04T17:00Z",
+        "The event starts on 1970-01-01; events are from 1970-01-02 to 9998-12-31.",
+    ),
+    (
+        "event-ends-in-year-9999",
+        "2027-03-04T09:00Z",
+        "9999-01-01T00:00Z",
+        "The event ends on 9999-01-01; events are from 1970-01-02 to 9998-12-31.",
+    ),
+)
+
+
+def _build_refused_when_stored() -> list[dict[str, Any]]:
+    vectors = []
+    for name, start, end, reason in _UNSHOWABLE_EVENTS:
+        content = {"title": "TeachMeet", "start": start, "end": end}
+        data = signed(codec.encode(content), k="event")
+        entry = decode_entry(data, now_ms=NOW_MS)  # it decodes: the schema allows it
+        verdict = rules.bounds(entry.kind, entry.content)
+        if verdict is None:
+            raise RuntimeError(f"vector {name}: the store would take it")
+        vectors.append(
+            {
+                "name": name,
+                "entry_hex": data.hex(),
+                "now_ms": NOW_MS,
+                "code": verdict.code,
+                "reason": reason,
+            }
+        )
+    return vectors
+
+
 # -- the corpus ------------------------------------------------------------------------
 
 
 def build_corpus() -> dict[str, Any]:
     """The whole corpus as a JSON-able value."""
     valid, _ = _build_valid()
-    names = [v["name"] for v in valid] + [v["name"] for v in _build_invalid()]
+    names = [v["name"] for v in [*valid, *_build_invalid(), *_build_refused_when_stored()]]
     if len(set(names)) != len(names):
         raise RuntimeError("vector names must be unique")
     return {
@@ -1074,11 +1266,16 @@ def build_corpus() -> dict[str, Any]:
                 "decode_entry(entry_hex, now_ms) must refuse the entry with the error code "
                 "'code'; 'reason' says which rule it breaks."
             ),
+            "refused_when_stored": (
+                "decode_entry(entry_hex, now_ms) must accept the entry, and a receiver must "
+                "refuse to store it with the error code 'code'."
+            ),
         },
         "now_ms": NOW_MS,
         "max_clock_skew_ms": MAX_CLOCK_SKEW_MS,
         "valid": valid,
         "invalid": _build_invalid(),
+        "refused_when_stored": _build_refused_when_stored(),
     }
 
 
