@@ -1293,8 +1293,9 @@ def _clean_received_now(data: bytes) -> bytes:
 async def _clean_received(data: bytes) -> bytes:
     """Clean on a worker thread: the event loop (sessions, pages) runs on meanwhile.
 
-    The mail room's write transaction waits for it, so other writes wait up to the
-    time of one photo of at most 1600 by 1600 pixels (tens of milliseconds)."""
+    The mail room's write transaction waits for it, so other writes wait for the
+    time of one photo of at most 1600 by 1600 pixels: about 0.1 s for 1600 by 1200
+    on a small server (measured with clean_image, December 2026)."""
     return await asyncio.to_thread(_clean_received_now, data)
 
 
