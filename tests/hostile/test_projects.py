@@ -417,3 +417,22 @@ async def test_a_member_cannot_slip_a_photo_into_another_schools_post(
     await post_arrives(a, project, draft.id)
     assert (await a.node.projects.post(draft.id)).images == []
     assert await a.node.store.fetch_all("SELECT * FROM images") == []
+
+
+async def test_a_photo_larger_than_any_node_sends_is_refused_before_it_is_decoded(
+    schools: Schools,  # noqa: F811
+) -> None:
+    a, b = schools["A"], schools["B"]
+    project = await start_project(schools, "B")
+    out = io.BytesIO()
+    Image.new("RGB", (4000, 16), (90, 90, 90)).save(out, format="JPEG")  # small file, wide
+    data = out.getvalue()
+    image = {
+        "p": project,
+        "post": new_id(),
+        "hash": content_hash(data),
+        "type": "image/jpeg",
+        "data": data,
+    }
+    await judged(b, await send_as(b, letters.IMAGE, image, [a]))
+    assert await a.node.store.fetch_all("SELECT * FROM images") == []
