@@ -104,8 +104,8 @@ def check_chosen_password(password: str) -> None:
     """Refuse a password too short to resist guessing (made-up ones always pass)."""
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise UserInputError(
-            f"the password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters: a few "
-            "words with spaces or dashes between them are easy to remember",
+            f"the password must be at least {MIN_PASSWORD} characters (and at most "
+            f"{MAX_PASSWORD}): a few words with spaces between them are easy to remember",
             page=said(
                 "The password must be at least %(min)s characters: a few words with "
                 "spaces between them are easy to remember.",

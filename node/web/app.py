@@ -312,7 +312,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         raise
     if not isinstance(response, web.WebSocketResponse) and not response.prepared:
         response.headers.update(SECURITY_HEADERS)
-        if not request.path.startswith(PUBLIC_PATHS):
+        if response.content_type == "text/html" or not request.path.startswith(PUBLIC_PATHS):
             response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -326,7 +326,7 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
     Peers and feed readers get plain text, as before.
     """
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400 or _is_machine_path(request.path):
             raise
@@ -337,6 +337,15 @@ async def error_pages(request: web.Request, handler: Handler) -> web.StreamRespo
         if _is_machine_path(request.path):
             raise web.HTTPInternalServerError(text="internal error") from None
         return await error_page(request, 500)
+    if isinstance(response, web.FileResponse) and not _is_static_file(request):
+        return await error_page(request, 404)  # aiohttp would answer an empty 404
+    return response
+
+
+def _is_static_file(request: web.Request) -> bool:
+    root = STATIC_DIR.resolve()
+    path = (root / request.match_info.get("filename", "")).resolve()
+    return path.is_relative_to(root) and path.is_file()
 
 
 async def error_page(request: web.Request, status: int) -> web.Response:
