@@ -42,3 +42,28 @@ def test_a_decompression_bomb_is_refused_from_its_header() -> None:
 def test_what_is_not_a_photo_is_refused() -> None:
     with pytest.raises(UserInputError, match="cannot be read as a photo"):
         clean_image(b"%PDF-1.4 not a photo", name="notes.pdf")
+
+
+def test_a_photo_stays_upright_as_the_camera_meant() -> None:
+    """The EXIF orientation is applied (to the small copy), then dropped with the rest."""
+    original = Image.new("RGB", (300, 200), (30, 120, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # taken with the phone on its side: turn 90 degrees clockwise
+    out = io.BytesIO()
+    original.save(out, format="JPEG", exif=exif)
+    jpeg, _digest = clean_image(out.getvalue())
+    with Image.open(io.BytesIO(jpeg)) as cleaned:
+        assert cleaned.size == (200, 300)
+        assert not cleaned.getexif()
+
+
+def test_pixels_are_bounded_before_decoding_a_jpeg_at_a_fraction_of_its_size() -> None:
+    """Any photo up to MAX_DECODED_PIXELS; a JPEG up to MAX_PIXELS, decoded smaller."""
+    clean_image(png(4096, 3072, mode="1"))  # a 12-megapixel photo: fine
+    with pytest.raises(UserInputError, match="pixels, more than a photo needs"):
+        clean_image(png(4097, 3072, mode="1"))
+    out = io.BytesIO()
+    Image.new("L", (8000, 6000), 90).save(out, format="JPEG", quality=30)  # 48 MP
+    jpeg, _digest = clean_image(out.getvalue())
+    with Image.open(io.BytesIO(jpeg)) as cleaned:
+        assert cleaned.size == (MAX_SIDE, 1200)
