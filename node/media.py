@@ -10,7 +10,7 @@ ammonia sanitiser), which keeps only an allow-list of tags and safe link schemes
 from __future__ import annotations
 
 import io
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import nh3
 from markdown_it import MarkdownIt
@@ -31,10 +31,16 @@ MAX_PIXELS = 50_000_000
 #: A file's size says nothing of its pixels (a 7000 x 7000 PNG of one colour is 6 KB,
 #: and decoding it took 300 MB): the size is read from the header and checked first.
 MAX_DECODED_PIXELS = 4096 * 3072
-#: Photos decoded at once, across every upload and every partner's post: with the
-#: limit above, one costs at most about 100 MB, so a node never holds more than two.
+#: Pillow's WebP decoder holds three copies of the pixels at once (libwebp's, the
+#: raw bytes, the image): half as many keep a WebP photo within the same memory.
+_MOST_DECODED = {"WEBP": MAX_DECODED_PIXELS // 2}
+#: Photos cleaned at once, across every upload and every partner's post: with the
+#: limits above one costs at most about 110 MB. They are cleaned on threads of their
+#: own, not on whichever thread asked: the C library keeps memory a thread freed for
+#: that thread's next use, so six uploads cleaned on six threads held six times the
+#: memory long after (the issue saw a node stay at 1.2 GB).
 CLEANING_AT_ONCE = 2
-_cleaning = threading.BoundedSemaphore(CLEANING_AT_ONCE)
+_CLEANERS = ThreadPoolExecutor(max_workers=CLEANING_AT_ONCE, thread_name_prefix="photos")
 
 # Pillow's own bomb check only warns below twice its limit, and catching that warning
 # means changing the process-wide warning filters, which is not safe on the worker
@@ -76,8 +82,8 @@ def render_markdown(text: str) -> str:
 def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
     """Re-encode a photo as a metadata-free JPEG; return (jpeg bytes, BLAKE2b-256 hash).
 
-    Blocking, for a worker thread (``asyncio.to_thread``): at most
-    :data:`CLEANING_AT_ONCE` photos are decoded at a time, the others wait here.
+    Blocking, so call it on a worker thread (``asyncio.to_thread``): it waits for
+    one of the :data:`CLEANING_AT_ONCE` photo threads, which does the work.
     """
     if len(data) > MAX_UPLOAD_BYTES:
         raise UserInputError(
@@ -88,8 +94,11 @@ def clean_image(data: bytes, *, name: str = "the photo") -> tuple[bytes, bytes]:
                 size=MAX_UPLOAD_BYTES // 2**20,
             ),
         )
-    with _cleaning:
-        small = _decoded_small(data, name)
+    return _CLEANERS.submit(_clean, data, name).result()
+
+
+def _clean(data: bytes, name: str) -> tuple[bytes, bytes]:
+    small = _decoded_small(data, name)
     fresh = Image.new("RGB", small.size)
     fresh.paste(small)  # a new image: none of the original's info travels with it
     for quality in (85, 75, 65, 50, 35):
@@ -127,28 +136,51 @@ def _decoded_small(data: bytes, name: str) -> Image.Image:
             width, height = original.size
             if original.format == "JPEG" and width * height <= MAX_PIXELS:
                 scale = max(width, height) / MAX_SIDE
-                original.draft(None, (int(width / scale), int(height / scale)))
-            if original.width * original.height > MAX_DECODED_PIXELS:
+                original.draft(None, (max(1, int(width / scale)), max(1, int(height / scale))))
+            most = _MOST_DECODED.get(original.format, MAX_DECODED_PIXELS)
+            if original.width * original.height > most:
                 raise UserInputError(
                     f"{name} is {width} by {height} pixels, more than a photo needs "
-                    f"({MAX_DECODED_PIXELS:,} at most, or {MAX_PIXELS:,} for a JPEG): "
+                    f"({most:,} at most, or {MAX_PIXELS:,} for a JPEG): "
                     "make it smaller and try again",
                     page=said(
                         "%(name)s has too many pixels for a photo (%(most)s million at "
                         "most): make it smaller, or choose another photo.",
                         name=name,
-                        most=MAX_DECODED_PIXELS // 1_000_000,
+                        most=most // 1_000_000,
                     ),
                 )
             turn = _UPRIGHT.get(original.getexif().get(ExifTags.Base.Orientation, 1))
-            pixels = original.convert("L") if original.mode == "1" else original
-            if pixels.mode not in ("L", "RGB"):
-                pixels = pixels.convert("RGB")
-            pixels.thumbnail((MAX_SIDE, MAX_SIDE))  # in place, before any other copy
-            small = pixels.convert("RGB")
+            small = _shrunk(original)
     except (UnidentifiedImageError, OSError, ValueError, EOFError) as exc:
         raise UserInputError(
             f"{name} cannot be read as a photo ({exc}): save it as a JPEG or PNG and try again",
             page=said("%(name)s cannot be read as a photo: choose a JPEG or PNG file.", name=name),
         ) from exc
     return small.transpose(turn) if turn is not None else small
+
+
+def _shrunk(image: Image.Image) -> Image.Image:
+    """``image`` in RGB within :data:`MAX_SIDE`, making no other copy at full size
+    where its mode allows.
+
+    ``reduce`` averages whole blocks of pixels straight into an image at least
+    :data:`MAX_SIDE` on its longer side; only then is it converted to RGB and made
+    exactly small enough. (Converting first, as before, made a second full-size
+    copy of 4 bytes a pixel, and resizing RGBA makes one too.)
+    """
+    if image.mode not in _REDUCIBLE:  # a palette or 1-bit image: a copy it must be
+        image = image.convert("L" if image.mode == "1" else "RGB")
+    factor = max(image.size) // MAX_SIDE
+    if factor >= 2:
+        image = image.reduce(factor)
+    if image.mode in ("L", "RGB"):  # resized as they are: only the small one is new
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
+        return image.convert("RGB")
+    small = image.convert("RGB")
+    small.thumbnail((MAX_SIDE, MAX_SIDE))
+    return small
+
+
+#: Modes ``Image.reduce`` takes as they are.
+_REDUCIBLE = frozenset({"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I", "F"})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
 
-from node.media import MAX_PIXELS, MAX_SIDE, clean_image
+from node.media import CLEANING_AT_ONCE, MAX_PIXELS, MAX_SIDE, clean_image
 from protocol.errors import UserInputError
 
 
@@ -67,3 +69,14 @@ def test_pixels_are_bounded_before_decoding_a_jpeg_at_a_fraction_of_its_size() -
     jpeg, _digest = clean_image(out.getvalue())
     with Image.open(io.BytesIO(jpeg)) as cleaned:
         assert cleaned.size == (MAX_SIDE, 1200)
+
+
+def test_photos_are_cleaned_on_two_threads_however_many_ask() -> None:
+    """Memory a thread frees stays with that thread: cleaning on any thread that asked
+    left a node holding many times what one photo needs."""
+    photo = png(3000, 2000)
+    with ThreadPoolExecutor(max_workers=6) as asking:
+        cleaned = list(asking.map(lambda _: clean_image(photo), range(12)))
+    assert len({digest for _jpeg, digest in cleaned}) == 1
+    cleaners = [t for t in threading.enumerate() if t.name.startswith("photos")]
+    assert 1 <= len(cleaners) <= CLEANING_AT_ONCE
