@@ -384,7 +384,11 @@ async def error_page(request: web.Request, status: int) -> web.Response:
             "again in a moment; if it happens again, tell your school's schoolmesh "
             "administrator (the node's log says what went wrong)."
         )
-    return render(request, "error.html", status=status, title=title, message=message)
+    try:
+        return render(request, "error.html", status=status, title=title, message=message)
+    except Exception:  # the page itself cannot be made: plain words, still headers
+        log.exception("cannot show an error page for %r", request.path[:200])
+        return web.Response(text=f"{status} {title}", status=status, content_type="text/plain")
 
 
 async def plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
