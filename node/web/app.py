@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from aiohttp import web
+from aiohttp import web, web_response
 from babel.dates import format_date, format_datetime
 from multidict import MultiDict, MultiDictProxy
 
@@ -393,7 +393,14 @@ async def error_page(request: web.Request, status: int) -> web.Response:
 
 async def plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
     """Name no versions (aiohttp would send ``Python/3.11 aiohttp/3.x``)."""
-    response.headers["Server"] = "schoolmesh"
+    response.headers["Server"] = SERVER
+
+
+SERVER = "schoolmesh"
+# A request aiohttp cannot even parse (a request line over 8 KB, a broken header) is
+# answered 400 by aiohttp itself, before any middleware or signal runs: its Server
+# header comes from this constant.
+web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
 
 
 @web.middleware

@@ -348,3 +348,12 @@ async def test_private_answers_are_never_stored_and_no_versions_are_named(
             async with http.get(path) as response:
                 assert "no-store" not in response.headers.get("Cache-Control", ""), path
                 assert response.headers["Server"] == "schoolmesh", path
+    # Nor when aiohttp answers a request it cannot parse, before any middleware runs.
+    assert school.address is not None
+    host, port = school.address.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /" + b"x" * 9000 + b" HTTP/1.1\r\nHost: school\r\n\r\n")
+    head = (await reader.read(4096)).split(b"\r\n\r\n")[0]
+    writer.close()
+    assert head.startswith(b"HTTP/1.0 400")
+    assert b"\r\nServer: schoolmesh" in head
