@@ -9,10 +9,13 @@ Nothing here is ever sent to another school.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import argon2
 
@@ -21,9 +24,21 @@ from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 
 ROLES = ("admin", "staff", "pupil")
 SHOW_NAME = ("full", "initials")
-MIN_PASSWORD = 8
-_NAME = re.compile(r"[^\x00-\x1f\x7f@<>]{1,60}")
+#: OWASP ASVS 2.1.1: a password a person chooses has at least 12 characters.
+MIN_PASSWORD = 12
+#: Longer than anyone types: a sign-in with more is wrong without being hashed.
+MAX_PASSWORD = 1024
+MAX_NAME = 60
+_NAME = re.compile(rf"[^\x00-\x1f\x7f@<>]{{1,{MAX_NAME}}}")
 _hasher = argon2.PasswordHasher()  # argon2id with the library's current defaults
+#: argon2 takes about 0.1 s of CPU and 64 MiB per hash, by design. On the event loop a
+#: flood of sign-ins stalled every page and every peer session (/.well-known went from
+#: 3 ms to 1.3 s): it runs on these two threads instead, and more wait their turn, so
+#: a flood costs at most two hashes' memory and leaves a core to everything else. A
+#: pool of its own, not asyncio.to_thread's shared one, so that photo cleaning (which
+#: also runs on worker threads) never makes a sign-in wait, nor the other way round.
+_ARGON2 = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +74,46 @@ class User:
         }
 
 
+def tidy_name(name: str) -> str:
+    """A name as accounts are stored and looked up: spaces trimmed and collapsed.
+
+    Adding, finding and checking a password all go through this, and the sign-in
+    throttle keys on :func:`name_key`, built on it, so no spelling of a name gets
+    tries of its own.
+    """
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    """The key of the per-name sign-in limit: every spelling that signs in to one
+    account has the same key.
+
+    The table compares tidied names without regard to ASCII case (``COLLATE
+    NOCASE``); ``casefold`` folds at least that. Cut to just over the longest name,
+    so a huge made-up name costs the throttle no memory.
+    """
+    return tidy_name(name).casefold()[: MAX_NAME + 1]
+
+
+async def _argon2(work: Callable[..., _T], *args: Any) -> _T:
+    """Run an argon2 hash or check on its own threads (:data:`_ARGON2`)."""
+    return await asyncio.get_running_loop().run_in_executor(_ARGON2, work, *args)
+
+
+def check_chosen_password(password: str) -> None:
+    """Refuse a password too short to resist guessing (made-up ones always pass)."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise UserInputError(
+            f"the password must be at least {MIN_PASSWORD} characters (and at most "
+            f"{MAX_PASSWORD}): a few words with spaces between them are easy to remember",
+            page=said(
+                "The password must be at least %(min)s characters: a few words with "
+                "spaces between them are easy to remember.",
+                min=MIN_PASSWORD,
+            ),
+        )
+
+
 def is_valid_name(name: str) -> bool:
     """Whether ``name`` (spaces already tidied) may be a user's display name."""
     return _NAME.fullmatch(name) is not None
@@ -82,7 +137,7 @@ class Accounts:
     async def add(
         self, name: str, role: str, password: str, *, klass: str | None, now: int
     ) -> User:
-        name = " ".join(name.split())
+        name = tidy_name(name)
         if not _NAME.fullmatch(name):
             raise UserInputError(
                 "a name is 1 to 60 characters, without control characters, @ < or >: "
@@ -102,11 +157,7 @@ class Accounts:
                 "a pupil needs a class: add --class, such as --class 5B",
                 page=said("A pupil needs a class, such as 5B."),
             )
-        if len(password) < MIN_PASSWORD:
-            raise UserInputError(
-                f"the password must be at least {MIN_PASSWORD} characters",
-                page=said("The password must be at least %(min)s characters.", min=MIN_PASSWORD),
-            )
+        check_chosen_password(password)
         if await self.find(name) is not None:
             raise UserInputError(
                 f"there is already a user called {name!r} in this school: "
@@ -119,6 +170,7 @@ class Accounts:
                 ),
             )
         pupil = role == "pupil"
+        hashed = await _argon2(_hasher.hash, password)
         async with self.store.write():
             await self.store.execute(
                 "INSERT INTO users (name, role, class, password, show_name, work_photos, "
@@ -127,7 +179,7 @@ class Accounts:
                     name,
                     role,
                     klass,
-                    _hasher.hash(password),
+                    hashed,
                     # Pupils start with the safest choices until staff record consent.
                     "initials" if pupil else "full",
                     0 if pupil else 1,
@@ -142,7 +194,7 @@ class Accounts:
     async def find(self, name: str) -> User | None:
         row = await self.store.fetch_one(
             f"SELECT {USER_COLUMNS} FROM users WHERE name = ?",
-            (" ".join(name.split()),),
+            (tidy_name(name),),
         )
         return None if row is None else user_from_row(row)
 
@@ -182,25 +234,24 @@ class Accounts:
 
     async def check_password(self, name: str, password: str) -> User | None:
         """The user if the password is right, else None (same answer for unknown names)."""
+        if len(password) > MAX_PASSWORD:
+            return None  # never a password we stored; not worth hashing
         row = await self.store.fetch_one(
-            "SELECT password FROM users WHERE name = ?", (" ".join(name.split()),)
+            "SELECT password FROM users WHERE name = ?", (tidy_name(name),)
         )
         try:
-            _hasher.verify(row[0] if row else _DUMMY_HASH, password)
+            await _argon2(_hasher.verify, row[0] if row else _DUMMY_HASH, password)
         except argon2.exceptions.VerificationError:
             return None
         return await self.find(name) if row else None
 
     async def set_password(self, name: str, password: str) -> None:
-        if len(password) < MIN_PASSWORD:
-            raise UserInputError(
-                f"the password must be at least {MIN_PASSWORD} characters",
-                page=said("The password must be at least %(min)s characters.", min=MIN_PASSWORD),
-            )
+        check_chosen_password(password)
         user = await self.get(name)
+        hashed = await _argon2(_hasher.hash, password)
         async with self.store.write():
             await self.store.execute(
-                "UPDATE users SET password = ? WHERE name = ?", (_hasher.hash(password), user.name)
+                "UPDATE users SET password = ? WHERE name = ?", (hashed, user.name)
             )
             # A new password signs the user out everywhere (a lost tablet, a shared one).
             await self.store.execute("DELETE FROM web_sessions WHERE user = ?", (user.name,))

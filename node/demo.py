@@ -33,8 +33,9 @@ from node.server import NodeService
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
-#: Demo passwords, by role: easy to type, and printed for the newcomer.
-PASSWORDS = {"admin": "admin-demo", "staff": "teacher-demo", "pupil": "pupil-demo"}
+#: Demo passwords, by role: easy to type, and printed for the newcomer. They obey the
+#: same rule as any password (node/accounts.py: at least 12 characters).
+PASSWORDS = {"admin": "admin-demo-pw", "staff": "teacher-demo", "pupil": "pupil-demo-pw"}
 ROLE_WORDS = {"admin": "admin", "staff": "teacher", "pupil": "pupil"}
 #: How long to wait for the demo schools to pass letters between them.
 SYNC_SECONDS = 45.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from feedgen.feed import FeedGenerator
 
@@ -90,5 +90,13 @@ class Feeds:
         return document
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _when(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    """A stored time for the feed; one no calendar can show (a partner's post once
+    carried the year 287396) is given as 1970, rather than breaking the whole feed."""
+    try:
+        return _EPOCH + timedelta(milliseconds=ms)
+    except OverflowError:
+        return _EPOCH

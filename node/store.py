@@ -603,7 +603,7 @@ class Store:
         text = text.strip().lower()
         if len(text) == 64:
             return EntryId.parse(text)
-        if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+        if not 8 <= len(text) < 64 or any(c not in "0123456789abcdef" for c in text):
             raise UserInputError(
                 f"{text!r} is not an entry id: give the 64 characters, or at least the "
                 "first 8, as printed by `list` commands",

@@ -5,12 +5,18 @@ Pages themselves live in ``node/web/pages/``, one module per area, each with a
 JavaScript. What every request goes through, in order:
 
 1. :func:`security_headers`: a strict Content-Security-Policy and friends on
-   every response (no scripts at all, no inline styles, no framing).
-2. :func:`sessions_and_csrf`: finds the signed-in user from the session cookie and
+   every response (no scripts at all, no inline styles, no framing), and
+   ``Cache-Control: no-store`` on all but static files and the node's public card.
+2. :func:`error_pages`: any error, expected (404, 405, 413) or not (a bug: 500),
+   answers a page in the visitor's language, never the server's bare text.
+3. :func:`sessions_and_csrf`: finds the signed-in user from the session cookie and
    the visitor's language; refuses any form POST whose CSRF token does not match;
    turns a refused action (:class:`SchoolmeshError`) into a message on the page
    the form came from, in the error's page words (:func:`page_text`).
-3. The page handler, guarded by :func:`require` for its role.
+4. The page handler, guarded by :func:`require` for its role.
+
+The ``Server`` header says only ``schoolmesh`` (:func:`plain_server_header`): no
+versions for a scanner to match against known flaws.
 """
 
 from __future__ import annotations
@@ -21,13 +27,13 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from aiohttp import web
+from aiohttp import web, web_response
 from babel.dates import format_date, format_datetime
 from multidict import MultiDict, MultiDictProxy
 
@@ -46,6 +52,9 @@ SIGNIN_COOKIE = "schoolmesh_signin"  # the CSRF token of a visitor not yet signe
 LANGUAGE_COOKIE = "schoolmesh_language"
 #: Paths served to other nodes and feed readers, not to people in a browser.
 MACHINE_PATHS = ("/peer", "/.well-known/", "/feeds/")
+#: What may be kept by a browser or a proxy: nothing else is (every page, photo,
+#: calendar and feed is for the signed-in school only).
+PUBLIC_PATHS = ("/static/", "/.well-known/")
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 #: Large enough for a post with its photos straight from a tablet's camera.
@@ -92,14 +101,24 @@ class Web:
             )
             env.globals["static"] = _static_url
             babel_locale = i18n.locale(language)
+            unknown = i18n.translations(language).gettext("date unknown")
             # A page lists many dates, mostly the same few days: format each day once.
             day_words = functools.lru_cache(maxsize=4096)(
                 lambda day: format_date(day, format="medium", locale=babel_locale)
             )
-            env.filters["day"] = lambda ms: day_words(_moment(ms).date())
-            env.filters["moment"] = lambda ms: format_datetime(
-                _moment(ms), format="medium", locale=babel_locale
-            )
+
+            def day(value: int | str | datetime) -> str:
+                moment = _moment(value)
+                return unknown if moment is None else day_words(moment.date())
+
+            def moment(value: int | str | datetime) -> str:
+                when = _moment(value)
+                if when is None:
+                    return unknown
+                return format_datetime(when, format="medium", locale=babel_locale)
+
+            env.filters["day"] = day
+            env.filters["moment"] = moment
             self.environments[language] = env
         return env
 
@@ -129,12 +148,29 @@ def _static_url(name: str) -> str:
     return f"/static/{name}?v={digest}"
 
 
-def _moment(value: int | str | datetime) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    return datetime.fromtimestamp(value / 1000, UTC)
+#: Dates a page writes out; outside them it says "date unknown". Another school's
+#: letter once carried ``at`` = 2**53 - 1 ms (the year 287396), and every page that
+#: showed it answered 500 until the post was gone.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SHOWN_FROM = datetime(1, 1, 2, tzinfo=UTC)
+_SHOWN_UNTIL = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _moment(value: int | str | datetime | date) -> datetime | None:
+    """A stored time as a datetime, or None if no calendar can show it."""
+    try:
+        if isinstance(value, datetime):
+            when = value
+        elif isinstance(value, date):
+            when = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        elif isinstance(value, str):
+            when = datetime.fromisoformat(value)
+        else:
+            when = _EPOCH + timedelta(milliseconds=value)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return when if _SHOWN_FROM <= aware <= _SHOWN_UNTIL else None
 
 
 # --- what a handler uses ------------------------------------------------------
@@ -271,12 +307,100 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as exc:
         exc.headers.update(SECURITY_HEADERS)
+        if not request.path.startswith(PUBLIC_PATHS):
+            exc.headers.setdefault("Cache-Control", "no-store")
         raise
     if not isinstance(response, web.WebSocketResponse) and not response.prepared:
         response.headers.update(SECURITY_HEADERS)
-        if response.content_type == "text/html":
+        if response.content_type == "text/html" or not request.path.startswith(PUBLIC_PATHS):
             response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+@web.middleware
+async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error answers with a page in the visitor's language, never bare text.
+
+    What a handler did not expect (a bug, or stored data it cannot show) is logged
+    with its traceback and answers 500 with the same security headers as any page.
+    Peers and feed readers get plain text, as before.
+    """
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or _is_machine_path(request.path):
+            raise
+        return await error_page(request, exc.status)
+    except Exception:
+        # The path as repr, cut short: it is the visitor's text (no forged log lines).
+        log.exception("error on %s %r", request.method, request.path[:200])
+        if _is_machine_path(request.path):
+            raise web.HTTPInternalServerError(text="internal error") from None
+        return await error_page(request, 500)
+    if isinstance(response, web.FileResponse) and not _is_static_file(request):
+        return await error_page(request, 404)  # aiohttp would answer an empty 404
+    return response
+
+
+def _is_static_file(request: web.Request) -> bool:
+    root = STATIC_DIR.resolve()
+    path = (root / request.match_info.get("filename", "")).resolve()
+    return path.is_relative_to(root) and path.is_file()
+
+
+async def error_page(request: web.Request, status: int) -> web.Response:
+    """The page for an HTTP error ``status``, in the visitor's language."""
+    here = request.get(VISIT)
+    if here is None:  # the error came before the visit was known (static files, a bug)
+        language = i18n.choose(
+            request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language")
+        )
+        try:
+            school = await request.app[WEB].node.identity()
+        except Exception:  # the database itself is failing: plain words, still headers
+            log.exception("cannot show an error page for %r", request.path[:200])
+            return web.Response(text=f"{status}", status=status, content_type="text/plain")
+        here = request[VISIT] = Visit(language, school, csrf="")
+    _ = gettext(request)
+    title, message = (
+        _("That could not be done"),
+        _("The address or the form was not understood. Go back, reload the page and try again."),
+    )
+    if status == 404:
+        title = _("Not found")
+        message = _("There is no page at this address. Use the menu instead.")
+    elif status == 405:
+        message = _("This address cannot be used that way. Use the menu and the page's buttons.")
+    elif status == 413:
+        title = _("Too large to send")
+        message = _(
+            "What you sent is larger than %(size)s MB altogether: send fewer or smaller "
+            "photos, or send them in two goes."
+        ) % {"size": MAX_UPLOAD_BYTES // 2**20}
+    elif status >= 500:
+        title = _("Something went wrong")
+        message = _(
+            "This page could not be shown because of an error at our school's node. Try "
+            "again in a moment; if it happens again, tell your school's schoolmesh "
+            "administrator (the node's log says what went wrong)."
+        )
+    try:
+        return render(request, "error.html", status=status, title=title, message=message)
+    except Exception:  # the page itself cannot be made: plain words, still headers
+        log.exception("cannot show an error page for %r", request.path[:200])
+        return web.Response(text=f"{status} {title}", status=status, content_type="text/plain")
+
+
+async def plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Name no versions (aiohttp would send ``Python/3.11 aiohttp/3.x``)."""
+    response.headers["Server"] = SERVER
+
+
+SERVER = "schoolmesh"
+# A request aiohttp cannot even parse (a request line over 8 KB, a broken header) is
+# answered 400 by aiohttp itself, before any middleware or signal runs: its Server
+# header comes from this constant.
+web_response.SERVER_SOFTWARE = SERVER  # type: ignore[attr-defined]
 
 
 @web.middleware
@@ -319,14 +443,6 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
             )
     try:
         response = await handler(request)
-    except web.HTTPNotFound:
-        response = render(
-            request,
-            "error.html",
-            status=404,
-            title=_("Not found"),
-            message=_("There is no page at this address. Use the menu instead."),
-        )
     except SchoolmeshError as exc:
         response = await _refused(request, exc)
     if new_signin_token:
@@ -416,7 +532,8 @@ def add_web_pages(app: web.Application, node: Node, peers: PeerManager) -> None:
     from node.web.pages import ROUTE_TABLES
 
     app[WEB] = Web(node, peers, Sessions(node.store, node.accounts))
-    app.middlewares.extend([security_headers, sessions_and_csrf])
+    app.middlewares.extend([security_headers, error_pages, sessions_and_csrf])
+    app.on_response_prepare.append(plain_server_header)
     for routes in ROUTE_TABLES:
         app.router.add_routes(routes)
     app.router.add_static("/static", STATIC_DIR)

@@ -20,7 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from node.accounts import USER_COLUMNS, Accounts, User, user_from_row
+from node.accounts import USER_COLUMNS, Accounts, User, name_key, user_from_row
 from node.ratelimit import TokenBucket
 from node.store import Store
 
@@ -124,8 +124,15 @@ class SignInThrottle:
 
     Each address may try :attr:`BURST` sign-ins at once, then one every
     ``1 / RATE`` seconds; each name the same, so that guessing one teacher's
-    password from many addresses is slowed too. Kept in memory: a restart forgets it,
-    which costs an attacker a restart of the school's node to gain a few tries.
+    password from many addresses is slowed too. A name is counted by
+    :func:`node.accounts.name_key`, so every spelling that signs in to one account
+    ("Sr.  López", "sr. lópez") draws on the same tries.
+
+    A right password gives back the try it took at its address, and the name's
+    tries, never more: another account's success must not refill an address that
+    is guessing (before, 124 password checks a minute got through where 10 are
+    meant to). Kept in memory: a restart forgets it, which costs an attacker a
+    restart of the school's node to gain a few tries.
     """
 
     RATE = 1 / 12  # one more try every 12 seconds
@@ -135,26 +142,32 @@ class SignInThrottle:
     def __init__(self) -> None:
         self._buckets: dict[str, TokenBucket] = {}
 
+    def _keys(self, address: str, name: str) -> tuple[str, str]:
+        return f"addr:{address}", f"name:{name_key(name)}"
+
     def wait_for(self, address: str, name: str) -> float:
         """Seconds to wait before this sign-in may be tried (0 if it may be tried now)."""
         if len(self._buckets) > self.MAX_KEYS:
             self._forget_full()
+        keys = self._keys(address, name)
         waits = []
-        for key in (f"addr:{address}", f"name:{name.casefold()}"):
+        for key in keys:
             bucket = self._buckets.setdefault(key, TokenBucket(self.RATE, self.BURST))
             waits.append(bucket.delay_for(1))
         wait = max(waits)
         if wait > 0:
             # A refused try does not count against the limit (or a throttled user
             # could never get back in while someone keeps trying).
-            for key in (f"addr:{address}", f"name:{name.casefold()}"):
+            for key in keys:
                 self._buckets[key].delay_for(-1)
         return wait
 
     def succeeded(self, address: str, name: str) -> None:
-        """A right password: the name's and the address's tries are given back."""
-        self._buckets.pop(f"name:{name.casefold()}", None)
-        self._buckets.pop(f"addr:{address}", None)
+        """A right password: its own try at the address and the name's tries are given back."""
+        address_key, name_key_ = self._keys(address, name)
+        self._buckets.pop(name_key_, None)
+        if (bucket := self._buckets.get(address_key)) is not None:
+            bucket.delay_for(-1)  # only this try: others' wrong guesses still count
 
     def _forget_full(self) -> None:
         """Forget buckets that have refilled (they carry no information)."""
