@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from node.logs import PeerLog
 from node.store import Store
 from protocol import frames, sealed
 from protocol.errors import ProtocolError, SealedError
@@ -53,6 +54,9 @@ class Mailroom:
         self.key = key
         self.me = bytes(key.node_id)
         self.handler: LetterHandler | None = None
+        #: Refused letters are logged here, bounded per school: a school that sends many
+        #: (directly or through relays, where no strike closes a session) cannot fill the disk.
+        self.logs = PeerLog(log)
 
     # -- sending --------------------------------------------------------------------
 
@@ -260,7 +264,12 @@ class Mailroom:
         letter is refused before it is even decrypted (protocol/rules/mail.py)."""
         verdict = rules.letter(envelope.sender, blocked)
         if verdict is not None:
-            log.warning("a sealed letter from %s was refused: %s", envelope.sender, verdict.reason)
+            self.logs.warning(
+                envelope.sender,
+                "a sealed letter from %s was refused: %s",
+                envelope.sender,
+                verdict.reason,
+            )
             refused.append(verdict.error())
             return
         try:
@@ -269,7 +278,9 @@ class Mailroom:
             if verdict is not None:
                 raise verdict.error()
         except ProtocolError as exc:
-            log.warning("a sealed letter from %s was refused: %s", envelope.sender, exc)
+            self.logs.warning(
+                envelope.sender, "a sealed letter from %s was refused: %s", envelope.sender, exc
+            )
             refused.append(exc)
             return
         if self.handler is None:
@@ -277,7 +288,13 @@ class Mailroom:
         try:
             await self.handler.receive(letter, now)
         except SealedError as exc:
-            log.warning("a %s letter from %s was refused: %s", letter.kind, letter.author, exc)
+            self.logs.warning(
+                letter.author,
+                "a %s letter from %s was refused: %s",
+                letter.kind,
+                letter.author,
+                exc,
+            )
             refused.append(exc)
 
     async def forget_school(self, school: NodeId, now: int) -> None:
@@ -369,10 +386,12 @@ class Mailroom:
                 if sender != self.me or recipient in (self.me, peer):
                     continue
                 if peer not in await self.relays_of(recipient):
-                    log.info("%s passed back marks for a school that does not name it", peer)
+                    self.logs.info(
+                        peer, "%s passed back marks for a school that does not name it", peer
+                    )
                     continue
                 if seq > await self._mark((sender, recipient)):
-                    log.warning("%s confirmed letters we never sealed; ignored", peer)
+                    self.logs.warning(peer, "%s confirmed letters we never sealed; ignored", peer)
                     continue
                 await self._confirm(sender, recipient, seq)
             await self._drop_unreferenced()

@@ -431,6 +431,7 @@ class PeerManager:
             changed_here = self._changed.is_set()
             self._changed.clear()
             self.logs.sweep()  # summaries of floods that have stopped
+            self.mail.logs.sweep()  # refused letters, likewise
             now = now_ms()
             if now - beat >= HEARTBEAT_MS:
                 beat = now

@@ -20,6 +20,7 @@ import pytest
 
 from node import events, observations, offers
 from node.clock import now_ms
+from node.logs import PER_KEY
 from node.partners import PeerBook
 from protocol import letters
 from tests.hostile.harness import judged, send_as
@@ -269,6 +270,25 @@ async def test_a_blocked_schools_post_relayed_by_a_partner_is_refused_and_the_re
     assert (await colegio.node.projects.post(post["id"])).body == "Still here"  # not blocked there
     assert len(refusals(caplog, lycee)) == 1, caplog.text
     assert strikes_against(caplog, colegio) == []
+
+
+async def test_a_blocked_school_cannot_fill_our_disk_with_refused_letters_through_a_relay(
+    schools: dict[str, LiveNode], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A relay is not to blame, so no strike ever closes a session: the log itself is bounded."""
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    await project(schools)
+    await relay_named(lycee, oak, colegio)
+    await block(oak, lycee)
+    caplog.set_level(logging.INFO)
+    sent = 3 * PER_KEY
+    numbers: dict[LiveNode, int] = {}
+    for n in range(sent):
+        interest = {"id": f"{n:032x}", "entry": bytes(32), "message": "Let me in"}
+        numbers = await send_as(lycee, letters.INTEREST, interest, [oak])
+    await judged(lycee, numbers, within=30)  # every one of them taken, and refused
+    assert numbers[oak] >= sent
+    assert PER_KEY // 2 <= len(refusals(caplog, lycee)) <= PER_KEY, caplog.text
 
 
 async def test_a_blocked_schools_comment_on_our_post_is_refused(
