@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocol import codec
+from protocol.address import address_problem
 from protocol.errors import BadSignature, ProtocolError, UserInputError, said
 from protocol.keys import NodeId, NodeKey, b64url, from_b64url
 
@@ -107,6 +108,11 @@ def decode_invite(data: bytes) -> tuple[Invite, bytes]:
             "the invite's fields are wrong: a is text, e an integer from 0 to 2**53-1, "
             f"n 32 bytes and r {TOKEN_SIZE} bytes",
             code="bad-invite",
+        )
+    problem = address_problem(address)
+    if problem is not None:  # it is dialled, shown and stored: the hello's rule applies
+        raise ProtocolError(
+            f"the invite's address is not a node address: {problem}", code="bad-invite"
         )
     invite = Invite(NodeId(node), address, token, expires)
     try:

@@ -54,6 +54,11 @@ def test_a_good_invite_round_trips() -> None:
         pytest.param(signed({**GOOD, "e": True}), "bad-invite", id="e-bool"),
         pytest.param(signed({**GOOD, "e": -1}), "bad-invite", id="e-negative"),
         pytest.param(signed({**GOOD, "a": b"https://x"}), "bad-invite", id="a-as-bin"),
+        pytest.param(signed({**GOOD, "a": "https://x\nINFO forged"}), "bad-invite", id="a-newline"),
+        pytest.param(
+            signed({**GOOD, "a": "ftp://mesh.example.org"}), "bad-invite", id="a-not-http"
+        ),
+        pytest.param(signed({**GOOD, "a": "https://u:p@x.org"}), "bad-invite", id="a-user-name"),
         pytest.param(signed(GOOD, signer=key(2)), "bad-invite", id="signed-by-another"),
         pytest.param(
             codec.encode([codec.encode(GOOD), KEY.sign(codec.encode(GOOD))]),
