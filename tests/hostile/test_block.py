@@ -263,7 +263,7 @@ async def test_a_blocked_schools_post_relayed_by_a_partner_is_refused_and_the_re
     await block(oak, lycee)
     caplog.set_level(logging.INFO)
     post: dict[str, Any] = {"p": pid, "id": "5a" * 16, "title": "Hi", "body": "Still here"}
-    post |= {"by": "X", "at": 1}
+    post |= {"by": "X", "at": now_ms()}
     numbers = await send_as(lycee, letters.POST, post, [oak, colegio])
     await judged(lycee, numbers)  # the number is used: the pair's mail does not stall
     assert await oak.node.store.fetch_one("SELECT 1 FROM posts WHERE id = ?", (post["id"],)) is None
@@ -301,7 +301,7 @@ async def test_a_blocked_schools_comment_on_our_post_is_refused(
     await relay_named(lycee, oak, colegio)
     await block(oak, lycee)
     caplog.set_level(logging.INFO)
-    comment = {"p": pid, "post": ours, "id": "c0" * 16, "by": "X", "body": "Rude", "at": 1}
+    comment = {"p": pid, "post": ours, "id": "c0" * 16, "by": "X", "body": "Rude", "at": now_ms()}
     await judged(lycee, await send_as(lycee, letters.COMMENT, comment, [oak, colegio]))
     assert await oak.node.projects.comments(ours) == []
     assert len(refusals(caplog, lycee)) == 1, caplog.text
@@ -365,7 +365,7 @@ async def test_a_school_that_blocks_another_stops_holding_its_envelopes_for_othe
     pid = await project(schools)
     await relay_named(lycee, oak, colegio)
     await oak.stop()  # Oakfield is offline: Colegio holds what comes for it
-    post = {"p": pid, "id": "5b" * 16, "title": "Hi", "body": "Held", "by": "X", "at": 1}
+    post = {"p": pid, "id": "5b" * 16, "title": "Hi", "body": "Held", "by": "X", "at": now_ms()}
     numbers = await send_as(lycee, letters.POST, post, [oak, colegio])
     pair = (bytes(lycee.node.node_id), bytes(oak.node.node_id))
     relayed = "SELECT COUNT(*) FROM mail WHERE sender = ? AND recipient = ?"
