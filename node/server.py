@@ -7,9 +7,12 @@ import ipaddress
 import logging
 import os
 import signal
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from node.logs import PeerLog
 from node.node import Node
 from node.partners import ADDRESS_SETTING
 from node.peers import PeerManager
@@ -69,6 +72,37 @@ def make_app(node: Node, peers: PeerManager) -> web.Application:
     return app
 
 
+class HttpErrorLog:
+    """The logger aiohttp's HTTP server writes to, bounded for requests it cannot read.
+
+    aiohttp logs each request that is not valid HTTP (a NUL in the path, a header
+    too long) at ERROR with a whole traceback: anyone who can reach the port could
+    fill the disk that way. Such a request is the client's fault, so it becomes one
+    bounded line per address (:class:`node.logs.PeerLog`); anything else goes to
+    the ``aiohttp.server`` logger unchanged.
+    """
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger("aiohttp.server")
+        self.bounded = PeerLog(self.logger)
+
+    def debug(self, message: str, *args: object, **kw: Any) -> None:
+        self.logger.debug(message, *args, **kw)
+
+    def exception(self, message: str, *args: object, exc_info: Any = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            remote = args[0] if args else "a client"
+            self.bounded.info(
+                remote,
+                "refused a request from %s that is not valid HTTP (%d: %s)",
+                remote,
+                exc_info.code,
+                exc_info.message,
+            )
+            return
+        self.logger.exception(message, *args, exc_info=exc_info, **kw)
+
+
 class NodeService:
     """A node serving on the network: its web application and its peer manager."""
 
@@ -76,7 +110,10 @@ class NodeService:
         self.node = node
         self.peers = PeerManager(node.key, node.store, node.mail)
         self._runner = web.AppRunner(
-            make_app(node, self.peers), access_log=None, shutdown_timeout=2
+            make_app(node, self.peers),
+            access_log=None,
+            shutdown_timeout=2,
+            logger=HttpErrorLog(),
         )
         self.address: str | None = None
 

@@ -8,8 +8,10 @@ issue 18): the pages must show them, not only refuse new ones.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from PIL import Image
 
 from node.clock import now_ms
+from node.logs import PER_KEY
 from tests.network import LYCEE, OAK, LiveNode, network, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
@@ -178,3 +181,30 @@ async def test_photos_of_huge_dimensions_are_refused_from_their_header(tmp_path:
             assert cleaned.size == (1600, 1067)
     finally:
         await school.stop()
+
+
+async def test_requests_that_are_not_http_cannot_fill_the_disk(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Anyone who reaches the port can send them: each was an ERROR with a traceback."""
+    caplog.set_level(logging.DEBUG, logger="aiohttp.server")
+    live = await LiveNode.start(tmp_path / "oak", "Oakfield Primary")
+    try:
+        assert live.address is not None
+        host, port = live.address.removeprefix("http://").rsplit(":", 1)
+        sent = 3 * PER_KEY
+        for _ in range(sent):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"GET /\x00forged\nERROR line HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            assert (await reader.read(100)).startswith(b"HTTP/1.0 400")
+            writer.close()
+            await writer.wait_closed()
+        async with client(live) as http, http.get("/.well-known/schoolmesh") as answer:
+            assert answer.status == 200  # and the node serves everyone else
+    finally:
+        await live.stop()
+    lines = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert 1 <= len(lines) <= PER_KEY, caplog.text
+    assert all(r.levelno < logging.ERROR and r.exc_info is None for r in lines)
+    assert all("\n" not in r.getMessage() for r in lines)
