@@ -3,9 +3,10 @@
 A public event is an entry of kind ``event``. Changing it publishes a new version
 whose ``replaces`` names the first version, so every version shares one identity
 (and one calendar UID); only the author's own versions count. Withdrawing it
-withdraws every version; the times are kept (store.py) so exports can mark it
-cancelled. An event for partner schools or one project only travels as letters
-instead (node/private_events.py) and is listed here beside the public ones.
+withdraws every version; the times and title are kept (store.py), and the reason
+is the withdrawal's, so its page and exports can say what was cancelled and why.
+An event for partner schools or one project only travels as letters instead
+(node/private_events.py) and is listed here beside the public ones.
 
 A school's answer (yes, no, maybe) to another school's event is sealed to the
 organiser only (node/rsvps.py); the organiser sees who answered what.
@@ -42,7 +43,8 @@ class EventView:
     author: NodeId
     school: str = ""
     country: str = ""
-    content: dict[str, Any] = field(default_factory=dict)  # newest version; {} if cancelled
+    #: The newest version; once cancelled, only its title (if it reached us before).
+    content: dict[str, Any] = field(default_factory=dict)
     start: str = ""
     end: str = ""
     tz: str | None = None
@@ -52,6 +54,7 @@ class EventView:
     created_ms: int = 0
     modified_ms: int = 0
     cancelled: bool = False
+    reason: str | None = None  # why the organiser cancelled it, if they said
     answer: str | None = None  # this school's RSVP
     answered_by: str | None = None  # who answered for this school, if they gave their name
     private: bool = False  # for partners or a project only, sent as letters
@@ -79,6 +82,8 @@ class EventView:
             "end": self.end,
             "tz": self.tz,
             "status": "cancelled" if self.cancelled else "confirmed",
+            "cancelled_at": _iso_ms(self.modified_ms) if self.cancelled else None,
+            "reason": self.reason,
             "sequence": self.sequence,
             "updated_at": _iso_ms(self.modified_ms),
             "rsvp": self.answer,
@@ -206,7 +211,7 @@ async def withdraw(node: Node, id_text: str, reason: str = "") -> list[Entry]:
     """
     event = await _own(node, id_text, "withdraw")
     if event.private:
-        await node.private_events.cancel(bytes(event.id), now_ms())
+        await node.private_events.cancel(bytes(event.id), now_ms(), reason)
         return []
     withdrawals = []
     for version in event.versions:
@@ -338,7 +343,10 @@ async def every(node: Node) -> list[EventView]:
         event.count += 1
         if seq > event.newest_seq:
             event.newest_seq = seq
-            event.content = {}
+            record = await store.withdrawn(EntryId(version), author)
+            title = None if record is None else record.title
+            event.content = {} if title is None else {"title": title}
+            event.reason = None if record is None else record.reason
             event.start, event.end, event.tz = starts, ends, tz
             event.cancelled = True
         if event.cancelled:
@@ -363,10 +371,13 @@ async def every(node: Node) -> list[EventView]:
 
 def _private_view(event: PrivateEvent) -> EventView:
     content = {**event.content, "audience": event.audience}
+    kept = {k: v for k, v in content.items() if k == "title"}
+    reason = content.pop("reason", None)
     return EventView(
         EntryId(event.id),
         event.author,
-        content={} if event.cancelled else content,
+        content=kept if event.cancelled else content,
+        reason=reason if event.cancelled else None,
         start=content["start"],
         end=content["end"],
         tz=content.get("tz"),
@@ -396,6 +407,7 @@ async def ics(node: Node) -> bytes:
             modified_ms=event.modified_ms,
             organiser=f"{event.school} ({event.country})" if event.country else event.school,
             cancelled=event.cancelled,
+            reason=event.reason,
             title=event.content.get("title"),
             where=event.content.get("where"),
             text=event.content.get("text"),

@@ -7,9 +7,9 @@ What makes updates and cancellations work in calendar programs:
 - SEQUENCE counts the versions (each update, and the cancellation, adds one), and
   LAST-MODIFIED and DTSTAMP are when the newest version was written, so the output
   for the same data is the same bytes every time (3.8.7.4, 3.8.7.2).
-- A withdrawn event stays in the file with STATUS:CANCELLED (3.8.1.11) and its
-  times; its words were erased with the withdrawal, so its summary says only that
-  it was cancelled.
+- A withdrawn event stays in the file with STATUS:CANCELLED (3.8.1.11), its times
+  and its real SUMMARY, so a calendar shows which event was cancelled; its details
+  were erased with the withdrawal, and its DESCRIPTION gives the organiser's reason.
 - An event given with a time-zone name keeps it (TZID, with its VTIMEZONE);
   otherwise its times are written in UTC, which every program reads the same.
 """
@@ -38,6 +38,7 @@ class CalendarItem:
     modified_ms: int
     organiser: str
     cancelled: bool = False
+    reason: str | None = None  # why it was cancelled, if the organiser said
     title: str | None = None
     where: str | None = None
     text: str | None = None
@@ -90,8 +91,10 @@ def _event(item: CalendarItem) -> icalendar.Event:
     event.add("class", "PUBLIC")
     if item.cancelled:
         event.add("status", "CANCELLED")
-        event.add("summary", f"Cancelled event by {item.organiser}")
-        event.add("description", f"{item.organiser} has cancelled this event.")
+        # A title that never reached us (the event came already withdrawn) still says whose.
+        event.add("summary", item.title or f"Cancelled event by {item.organiser}")
+        said = f"{item.organiser} has cancelled this event."
+        event.add("description", f"{said} Reason: {item.reason}" if item.reason else said)
         return event
     event.add("status", "CONFIRMED")
     event.add("summary", item.title or "")

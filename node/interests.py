@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from node.mail import Mailroom
 from node.partners import PeerBook
-from node.store import Store
+from node.store import Store, Withdrawn
 from protocol import kinds, letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -93,6 +93,14 @@ class Interest:
     sent_at: int  # milliseconds since 1970
     answered_at: int | None
     arrangement: Arrangement | None
+    #: The posting school withdrew the offer or request: the interest, and any
+    #: arrangement, no longer stands (its state is kept as it was answered).
+    withdrawn: Withdrawn | None = None
+
+    @property
+    def active(self) -> bool:
+        """Still something to act on: the offer or request it is about stands."""
+        return self.withdrawn is None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +119,9 @@ class Interest:
             "sent_at": iso_ms(self.sent_at),
             "answered_at": None if self.answered_at is None else iso_ms(self.answered_at),
             "arrangement": None if self.arrangement is None else self.arrangement.as_json(),
+            "withdrawn": self.withdrawn is not None,
+            "withdrawn_at": None if self.withdrawn is None else iso_ms(self.withdrawn.at),
+            "reason": None if self.withdrawn is None else self.withdrawn.reason,
         }
 
 
@@ -283,6 +294,11 @@ class Interests:
                 f"that interest was already {interest.state}",
                 page=said("It was already answered."),
             )
+        if interest.withdrawn is not None:
+            raise UserInputError(
+                "we withdrew that offer or request: there is nothing left to answer",
+                page=said("We withdrew this offer or request: there is nothing left to answer."),
+            )
         content: dict[str, Any] = {"id": interest.id, "answer": answer}
         if message:
             content["message"] = message
@@ -378,6 +394,7 @@ class Interests:
                     sent_at=int(sent_at),
                     answered_at=None if answered_at is None else int(answered_at),
                     arrangement=arrangement,
+                    withdrawn=await self.store.withdrawn(EntryId(entry), NodeId(poster)),
                 )
             )
         return found

@@ -382,6 +382,18 @@ MIGRATIONS: tuple[str, ...] = (
     -- JSON with the kind of page and the secret, NULL once shown
     ALTER TABLE web_sessions ADD COLUMN shown_once TEXT;
     """,
+    # 11: what a withdrawn offer, request or event was called, kept when its content
+    # is erased, so its page and the arrangements that depended on it can say what
+    # was withdrawn (docs/decisions.md, "Withdrawn entries keep their title").
+    """
+    CREATE TABLE withdrawn_titles (
+        id       BLOB PRIMARY KEY,           -- the withdrawn entry
+        author   BLOB NOT NULL,
+        kind     TEXT NOT NULL,              -- offer, request or event
+        title    TEXT NOT NULL,
+        activity TEXT                        -- an offer's or request's kind of activity
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from node import matching
 from node.node import Node
 from node.search import Filters
+from node.store import Withdrawn
 from protocol import kinds
 from protocol.entry import Entry
 from protocol.errors import NotFoundError, UserInputError, said
@@ -41,6 +42,39 @@ class Listing:
             "posted_at": posted.isoformat(timespec="seconds").replace("+00:00", "Z"),
         }
         return {**ours, **{k: v for k, v in content.items() if k not in ours}}
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawnListing:
+    """An offer or request its school withdrew: what it was, when and why.
+
+    Its content is erased everywhere; the title and kind of activity are kept
+    (node/store.py, ``withdrawn_titles``), and the reason is the ``withdraw``
+    entry's own.
+    """
+
+    record: Withdrawn
+    school: str
+    country: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.record.id),
+            "side": self.record.kind or None,
+            "kind": self.record.activity,
+            "title": self.record.title,
+            "school_id": str(self.record.author),
+            "school": self.school,
+            "country": self.country,
+            "withdrawn": True,
+            "withdrawn_at": iso_ms(self.record.at),
+            "reason": self.record.reason,
+        }
+
+
+def iso_ms(ms: int) -> str:
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def content_of(
@@ -99,6 +133,20 @@ async def one(node: Node, id_text: str) -> Listing:
             page=said("There is no such offer or request."),
         )
     return (await _with_schools(node, [entry]))[0]
+
+
+async def withdrawn(node: Node, id_text: str) -> WithdrawnListing:
+    """A withdrawn offer or request, by id (or a prefix of at least 8 characters)."""
+    record = await node.store.withdrawn(await node.store.resolve(id_text))
+    if record is None or record.kind not in (*SIDES, ""):
+        raise NotFoundError(
+            f"no withdrawn offer or request with id {id_text}",
+            page=said("There is no such offer or request."),
+        )
+    school, country = (await node.store.schools({record.author})).get(
+        record.author, ("unknown school", "")
+    )
+    return WithdrawnListing(record, school, country)
 
 
 async def search(

@@ -27,6 +27,9 @@ from protocol.sealed import Letter
 
 #: The fields of an event that a cancellation keeps, so calendars can cancel the right one.
 TIMES = ("start", "end", "tz")
+#: What a cancellation keeps: its times, and what it was and why, so that schools that
+#: meant to come know what was cancelled (docs/decisions.md).
+KEPT = (*TIMES, "audience", "title", "reason")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +124,13 @@ class PrivateEvents:
             await self._send(eid, now)
         return await self.get(eid)
 
-    async def cancel(self, eid: bytes, now: int) -> PrivateEvent:
-        """Cancel one of our private events: its words are dropped, its times kept."""
+    async def cancel(self, eid: bytes, now: int, reason: str = "") -> PrivateEvent:
+        """Cancel one of our private events: its details are dropped, its times and
+        title kept, with the ``reason`` if one is given."""
         event = await self.get(eid)
-        kept = {k: v for k, v in event.content.items() if k in (*TIMES, "audience")}
+        kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
+        if reason:
+            kept["reason"] = reason
         async with self.store.write():
             await self.store.execute(
                 "UPDATE private_events SET rev = rev + 1, content = ?, cancelled = 1, "
@@ -212,7 +218,7 @@ class PrivateEvents:
             content.pop("p", None),
         )
         if cancelled:
-            content = {k: v for k, v in content.items() if k in (*TIMES, "audience")}
+            content = {k: v for k, v in content.items() if k in KEPT}
         await self.store.execute(
             "INSERT INTO private_events (id, author, audience, project, rev, content, cancelled, "
             "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?) "

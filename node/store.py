@@ -70,6 +70,19 @@ class EquivocationRecord:
     detected_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A withdrawn offer, request or event: what it was, when, by whom and why."""
+
+    id: EntryId
+    author: NodeId
+    kind: str  # offer, request or event; "" if the entry itself never arrived
+    title: str | None  # None if its content had gone before it reached us
+    activity: str | None
+    at: int  # the withdrawal's timestamp, milliseconds
+    reason: str | None
+
+
 class Store:
     """Async façade over the node's SQLite file."""
 
@@ -479,11 +492,66 @@ class Store:
             "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
             (target, author, bytes(withdrawal.id)),
         )
+        await self._keep_title(target, author)
         await self._keep_cancelled_event(target, author, withdrawal.payload.timestamp)
         # The author checks in the WHEREs repeat the rule, as a second line of defence.
         await self._unindex("SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
         await self._db.execute(
             "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
+        )
+
+    async def _keep_title(self, target: bytes, author: bytes) -> None:
+        """Keep what a withdrawn offer, request or event was called, before its content
+        is erased: its page and the arrangements that depended on it still say what
+        was withdrawn (docs/decisions.md). Its other words go."""
+        row = await self.fetch_one(
+            f"SELECT kind, {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? "
+            "AND kind IN (?, ?, ?) AND content IS NOT NULL",
+            (target, author, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
+        )
+        if row is None:
+            return
+        content = load_entry(*row[1:]).content or {}
+        await self._db.execute(
+            "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
+            (target, author, row[0], content["title"], content.get("activity")),
+        )
+
+    async def withdrawn(self, entry_id: EntryId, author: NodeId | None = None) -> Withdrawn | None:
+        """What we know of the withdrawal of ``entry_id`` by its author, if it was withdrawn.
+
+        The author is the held entry's; for an entry that never reached us, only the
+        ``author`` the caller knows from elsewhere (an interest names the posting
+        school), since any school may name an entry it does not hold.
+        """
+        held = await self.fetch_one(
+            "SELECT author, kind FROM entries WHERE id = ?", (bytes(entry_id),)
+        )
+        if held is not None and author is not None and bytes(author) != held[0]:
+            return None
+        by = held[0] if held is not None else None if author is None else bytes(author)
+        if by is None:
+            return None
+        row = await self.fetch_one(
+            "SELECT w.withdraw_id, t.kind, t.title, t.activity FROM withdrawals w "
+            "LEFT JOIN withdrawn_titles t ON t.id = w.target AND t.author = w.author "
+            "WHERE w.target = ? AND w.author = ?",
+            (bytes(entry_id), by),
+        )
+        if row is None:
+            return None
+        withdraw_id, kind, title, activity = row
+        withdrawal = await self.get(EntryId(withdraw_id))
+        content = {} if withdrawal is None else withdrawal.content or {}
+        reason = content.get("reason")
+        return Withdrawn(
+            id=entry_id,
+            author=NodeId(by),
+            kind=kind or (held[1] if held is not None else ""),
+            title=title,
+            activity=activity,
+            at=0 if withdrawal is None else withdrawal.payload.timestamp,
+            reason=reason if isinstance(reason, str) and reason else None,
         )
 
     async def _keep_cancelled_event(self, target: bytes, author: bytes, withdrawn_at: int) -> None:
@@ -637,7 +705,8 @@ class Store:
         school was blocked and whose project or interest it was.
         """
         await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
-        for table in ("entries", "heads", "withdrawals", "equivocations", "cancelled_events"):
+        tables = ("entries", "heads", "withdrawals", "equivocations", "cancelled_events")
+        for table in (*tables, "withdrawn_titles"):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
 
     async def get_setting(self, name: str) -> bytes | None:

@@ -195,6 +195,7 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("where", text(500)),
         Field("text", text(10_000, min_len=0)),
         Field("capacity", integer(1, 100_000)),
+        Field("reason", text(500)),  # why it was cancelled, with ``cancelled``
     ),
     OBSERVATION: (
         Field("id", local_id, required=True),

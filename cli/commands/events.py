@@ -208,6 +208,10 @@ async def _show(args: argparse.Namespace) -> None:
         if content.get(name) is not None:
             print(f"  {name + ':':<10} {content[name]}")
     print(f"  audience:  {content.get('audience', 'public')}")
+    if event.cancelled:
+        print(f"  cancelled: {event.as_json()['cancelled_at']}")
+        if event.reason:
+            print(f"  reason:    {event.reason}")
     if event.answer:
         print(
             f"  you said:  {event.answer}"

@@ -50,8 +50,19 @@ def test_create_list_export_and_cancel(node: Path, tmp_path: Path) -> None:
     assert calendar.walk("VTIMEZONE")[0]["tzid"] == "Europe/London"
 
     ok("event", "update", event_id[:8], *data, "--start", "2030-10-21T09:30")
-    ok("event", "withdraw", event_id[:8], *data)
+    ok("event", "withdraw", event_id[:8], *data, "--reason", "Snow: the school is closed")
     assert ok_json("event", "list", *data) == []
+    told = ok("event", "show", event_id, *data)
+    assert "(cancelled) Kaizen INSET day: lesson study" in told
+    assert "reason:    Snow: the school is closed" in told
+    gone = ok_json("event", "show", event_id, *data)
+    assert isinstance(gone, dict)
+    assert (gone["status"], gone["title"], gone["reason"]) == (
+        "cancelled",
+        "Kaizen INSET day: lesson study",
+        "Snow: the school is closed",
+    )
+    assert gone["cancelled_at"].endswith("Z")
     printed = ok("event", "ics", *data)  # standard output this time
     (cancelled,) = icalendar.Calendar.from_ical(printed).walk("VEVENT")
     assert str(cancelled["uid"]) == f"{event_id}@schoolmesh"

@@ -121,7 +121,14 @@ async def test_only_the_posting_school_may_withdraw(school: LiveNode) -> None:
         ) as response:
             assert response.status == 303
         async with http.get(f"/offers/{theirs.id}") as response:
-            assert response.status == 404
+            page = await response.text()  # what it was, and why: no longer a live offer
+        assert "We withdrew it on" in page
+        assert "Plus de place" in page
+        assert "/withdraw" not in page
+        async with http.post(
+            f"/offers/{theirs.id}/withdraw", data={"csrf": token}, allow_redirects=False
+        ) as response:
+            assert response.status == 404  # nothing left to withdraw
     assert await offers.listing(school.node, "offer") == []
 
 

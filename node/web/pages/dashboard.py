@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from node import events, offers
+from node.clock import now_ms
 from node.partners import PeerBook
 from node.web.app import WEB, render, require, user_of
 
 routes = web.RouteTableDef()
+#: How long a withdrawal stays on the dashboard: long enough to be seen after a holiday.
+RECENT_MS = 30 * 24 * 3600 * 1000
 
 
 @routes.get("/")
@@ -42,6 +46,19 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         if mine.side == "request"
         for best in found_matches[:1]
     ]
+    every = await events.every(node)
+    today = datetime.now(UTC).date()
+    # Events we said we would (or might) come to, cancelled since: tell whoever plans.
+    cancelled = [
+        e for e in every if e.cancelled and e.answer in ("yes", "maybe") and not e.ended(today)
+    ]
+    # Offers and requests we had shown interest in, withdrawn in the last few weeks.
+    since = now_ms() - RECENT_MS
+    withdrawn = [
+        i
+        for i in await node.interests.all()
+        if i.withdrawn is not None and i.direction == "sent" and i.withdrawn.at >= since
+    ]
     book = PeerBook(node.store)
     partners = [p for p in await book.list() if p.state == "partner"]
     statuses = await book.statuses()
@@ -58,5 +75,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         ],
         suggestions=suggestions,
         waiting=waiting,
-        upcoming=(await events.listing(node))[:5],
+        upcoming=[e for e in every if not e.cancelled and not e.ended(today)][:5],
+        cancelled=cancelled,
+        withdrawn=withdrawn,
     )

@@ -55,6 +55,8 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "school": event.school,
         "country": event.country,
         "cancelled": event.cancelled,
+        "reason": event.reason,
+        "modified_ms": event.modified_ms,
         "answer": event.answer,
         "answered_by": event.answered_by,
         "answers": event.answers,

@@ -57,12 +57,14 @@ async def express_interest(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def interests_page(request: web.Request) -> web.StreamResponse:
     every = await request.app[WEB].node.interests.all()
+    active = [i for i in every if i.active]
     return render(
         request,
         "interests_index.html",
-        received=[i for i in every if i.direction == "received"],
-        sent=[i for i in every if i.direction == "sent"],
-        arrangements=[i.arrangement for i in every if i.arrangement is not None],
+        received=[i for i in active if i.direction == "received"],
+        sent=[i for i in active if i.direction == "sent"],
+        arrangements=[i.arrangement for i in active if i.arrangement is not None],
+        withdrawn=[i for i in every if not i.active],
         states=interest_states(gettext(request)),
     )
 

@@ -228,7 +228,10 @@ def _read_offer(
 @require("staff")
 async def offer_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
-    listing = await listing_of(request)
+    try:
+        listing = await offers.one(node, request.match_info["id"])
+    except (NotFoundError, UserInputError):
+        return await _withdrawn_page(request)
     about = [i for i in await node.interests.all() if i.entry == listing.entry.id]
     return render(
         request,
@@ -239,6 +242,24 @@ async def offer_page(request: web.Request) -> web.StreamResponse:
         interests=about,
         waiting=any(i.state == "open" for i in about),
         closed=expired(listing.entry.content or {}, datetime.now(UTC).date()),
+        **_choices(request),
+    )
+
+
+async def _withdrawn_page(request: web.Request) -> web.StreamResponse:
+    """What a withdrawn offer or request was, when, by whom and why; else "not found"."""
+    node = request.app[WEB].node
+    try:
+        gone = await offers.withdrawn(node, request.match_info["id"])
+    except (NotFoundError, UserInputError):
+        raise web.HTTPNotFound() from None
+    about = [i for i in await node.interests.all() if i.entry == gone.record.id]
+    return render(
+        request,
+        "offers_withdrawn.html",
+        gone=gone,
+        ours=gone.record.author == node.node_id,
+        interests=about,
         **_choices(request),
     )
 
