@@ -100,9 +100,13 @@ printed as an object with the single key `$bin` and the bytes in lowercase hexad
   adds `version`, the new version's id (the event keeps its first `id`).
 - `{PROG} event list --json`: an array, soonest first, of objects with `id`, `school_id`,
   `school`, `country`, `start`, `end`, `tz` (null when not given), `status` (`confirmed` or
-  `cancelled`), `sequence` (how many times it changed), `updated_at`, `rsvp` (your
+  `cancelled`), `cancelled_at` and `reason` (when and why it was cancelled, null
+  otherwise), `sequence` (how many times it changed), `updated_at`, `rsvp` (your
   school's answer, or null), and those of `title`, `where`, `text`, `audience` and
-  `capacity` that were given (a cancelled event has none of these).
+  `capacity` that were given (a cancelled event keeps only its `title`, when it
+  reached your node before the cancellation). `event show ID --json` gives the same
+  object for one event. `interest list --json` objects have `withdrawn` (true once
+  the posting school withdrew the offer or request), `withdrawn_at` and `reason`.
 - `{PROG} observation add --json` and `observation show --json`: an object with `id` (a
   number), `observer`, `observed`, `owner` (the observed colleague), `focus`,
   `priority`, `date`, `strengths`, `actions`, `follow_up` and `shared`; `observation
