@@ -24,6 +24,7 @@ from node.clock import now_ms
 from node.search import Filters
 from protocol import kinds
 from protocol.entry import Entry, create_entry
+from protocol.errors import NotFoundError
 from tests.helpers import key, offer_content, run_cli
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
 from tests.web.web import add_user, client, http_sign_in
@@ -212,6 +213,32 @@ async def test_a_withdrawal_arriving_before_another_schools_entry_does_not_erase
     held = await us.node.store.get(theirs.id)
     assert held is not None
     assert held.content == theirs.content
+
+
+async def test_a_withdrawal_by_another_school_gives_no_withdrawn_page_nor_reason(
+    trio: Schools,
+) -> None:
+    """Withdrawn offers keep a page with their reason: a rogue's withdrawal of an entry
+    that is not its own, even one we did not hold yet, must not make one."""
+    rogue, us = trio["lycee"], trio["colegio"]
+    author = key(9)
+    theirs = create_entry(
+        author, seq=1, prev=None, timestamp=now_ms(), kind=kinds.OFFER, content=offer_content()
+    )
+    withdrawal = await signed_as(
+        rogue, kinds.WITHDRAW, {"target": bytes(theirs.id), "reason": "closed for good"}
+    )
+    await arrives(us, withdrawal)
+    with pytest.raises(NotFoundError):  # whose it is cannot be known yet
+        await offers.withdrawn(us.node, str(theirs.id))
+    assert await us.node.store.withdrawn(theirs.id, author.node_id) is None
+    await rogue.node.store.ingest([theirs], now_ms())
+    await arrives(us, theirs)
+
+    with pytest.raises(NotFoundError):
+        await offers.withdrawn(us.node, str(theirs.id))
+    assert await us.node.store.withdrawn(theirs.id, rogue.node.node_id) is None
+    assert (await offers.one(us.node, str(theirs.id))).entry.content == theirs.content
 
 
 async def test_a_school_cannot_cancel_another_schools_event(trio: Schools) -> None:

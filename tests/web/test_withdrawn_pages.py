@@ -18,6 +18,7 @@ from node.clock import now_ms
 from node.interests import Interest
 from protocol.keys import EntryId
 from tests.network import LiveNode, introduced, partner, wait_for
+from tests.web.test_accessibility import PageAudit
 from tests.web.web import add_user, client, http_sign_in
 
 OFFER = {
@@ -52,12 +53,17 @@ async def lycee(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
         await live.stop()
 
 
-async def page(live: LiveNode, name: str, path: str) -> str:
+async def page(live: LiveNode, name: str, path: str, language: str = "en-GB") -> str:
+    """The page at ``path`` as ``name`` sees it, checked as every page is (labels, headings)."""
     async with client(live) as http:
         await http_sign_in(http, name)
-        async with http.get(path) as response:
+        async with http.get(path, headers={"Accept-Language": language}) as response:
             assert response.status == 200, path
-            return await response.text()
+            text = await response.text()
+    audit = PageAudit()
+    audit.feed(text)
+    assert audit.problems() == [], path
+    return text
 
 
 async def withdrawn_offer(school: LiveNode, lycee: LiveNode, *, interest: bool) -> EntryId:
@@ -98,6 +104,9 @@ async def test_a_partner_opens_a_withdrawn_offer_and_sees_what_it_was_and_why(
     assert "Oakfield Primary School withdrew it on" in text
     assert REASON in text
     assert "Leadership shadowing" not in text  # its details are erased, as before
+    french = await page(lycee, "M. Martin", f"/offers/{offer}", "fr")
+    assert "Oakfield Primary School l'a retirée le" in french
+    assert "Motif :" in french
     ours = await page(school, "Mr Jones", f"/offers/{offer}")
     assert "We withdrew it on" in ours
     assert REASON in ours
