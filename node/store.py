@@ -705,8 +705,14 @@ class Store:
         school was blocked and whose project or interest it was.
         """
         await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
-        tables = ("entries", "heads", "withdrawals", "equivocations", "cancelled_events")
-        for table in (*tables, "withdrawn_titles"):
+        for table in (
+            "entries",
+            "heads",
+            "withdrawals",
+            "withdrawn_titles",
+            "equivocations",
+            "cancelled_events",
+        ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
 
     async def get_setting(self, name: str) -> bytes | None:
