@@ -7,8 +7,8 @@ not touch it still succeeds, so a damaged file can go on taking a school's work
 * ``schoolmesh run`` starts with ``PRAGMA quick_check`` (the structure of every
   page, not the cross-checks of each index against its table) and FTS5's own
   ``integrity-check`` of the search index; the node does not start if either
-  fails. Both read the whole file once: about as long as copying it, paid once
-  per start, not by every command.
+  fails. Both read the whole file once, paid once per start, not by every
+  command: 0.05 s for a 13 MB database of 20,000 offers (measured, December 2026).
 * ``schoolmesh check`` runs the full ``PRAGMA integrity_check`` and the same search
   index check; ``--repair`` rebuilds a damaged search index (FTS5 ``rebuild``, then
   its words again from the ``listings`` table it is made from), which loses

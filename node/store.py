@@ -240,8 +240,12 @@ class Store:
         the awaiting task is cancelled, so on any exception (cancellation included)
         a ROLLBACK is queued behind whatever was sent, and never left out.
         """
-        if self.damage is not None and not repairing:
-            raise StorageError(f"nothing was saved: {self.damage}")
+        if not repairing:
+            # Read again each time: `schoolmesh check` in another process may have
+            # found damage, or found the database sound again, since this one opened.
+            self.damage = _read_damage(self.damage_report)
+            if self.damage is not None:
+                raise StorageError(f"nothing was saved: {self.damage}")
         async with self._write_lock:
             try:
                 await self._begin()

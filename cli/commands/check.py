@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
         "passes: rebuild a damaged search index with --repair (nothing is lost); for "
         "damage elsewhere, restore the data folder from your last backup and check again. "
         "Exit code 0 when everything is sound, 1 when something is damaged. The node may "
-        "be running meanwhile; the check reads the whole file, about as long as copying it.",
+        "be running meanwhile.",
     )
     check.add_argument(
         "--repair",

@@ -116,3 +116,20 @@ def test_a_disk_that_keeps_no_permissions_is_reported_once(
     assert len(lines) == 1
     assert "cannot make" in lines[0]
     assert "other users of this computer may read" in lines[0]
+
+
+async def test_a_running_node_stops_writing_once_a_check_elsewhere_finds_damage(
+    tmp_path: Path,
+) -> None:
+    """`schoolmesh check` runs in another process than the node: its finding holds there."""
+    damage_search_index(await make_node(tmp_path / "oak"))
+    async with await Node.open(tmp_path / "oak") as running:
+        await offers.post(running, "offer", offer_content("Before the check"))
+        async with await Node.open(tmp_path / "oak") as checking:
+            assert not (await integrity.check(checking.store, full=True)).ok
+        with pytest.raises(StorageError, match=r"nothing was saved: the search index"):
+            await offers.post(running, "offer", offer_content("After the check"))
+        async with await Node.open(tmp_path / "oak") as checking:
+            await integrity.repair_search(checking.store)
+            assert (await integrity.check(checking.store, full=True)).ok
+        await offers.post(running, "offer", offer_content("After the repair"))
