@@ -78,31 +78,38 @@ class DataDir:
 
 def _private(path: Path, mode: int, folder: Path) -> None:
     try:
-        before = stat.S_IMODE(path.stat().st_mode)
+        st = path.stat()
     except FileNotFoundError:
         return
+    before = stat.S_IMODE(st.st_mode)
     if not before & 0o077:
         return
     try:
         path.chmod(mode)
         after = stat.S_IMODE(path.stat().st_mode)
-    except OSError as exc:
-        after, reason = before, exc.strerror or str(exc)
-    else:
+    except OSError as exc:  # not its owner, or a read-only disk
+        after = before
+        remedy = f"make it private as its owner with: chmod {mode:o} {path}"
+        reason = exc.strerror or str(exc)
+    else:  # chmod "worked" and changed nothing: FAT, some network shares
+        remedy = "keep the data folder on a disk with Unix permissions"
         reason = "this disk keeps no permissions"
+    shown = stat.filemode(stat.S_IFMT(st.st_mode) | before)
     if after & 0o077:
-        if folder not in _cannot_chmod:
+        if folder not in _cannot_chmod:  # once: not at every file, nor every write
             _cannot_chmod.add(folder)
             log.warning(
-                "cannot make %s private (%s): other users of this computer may read "
-                "pupils' data; keep the data folder on a disk with Unix permissions",
+                "cannot make %s private (mode %s; %s): other users of this computer may "
+                "read pupils' data; %s",
                 path,
+                shown,
                 reason,
+                remedy,
             )
         return
     log.warning(
         "%s could be read by other users of this computer (mode %s): made it private (mode %s)",
         path,
-        stat.filemode(stat.S_IFMT(path.stat().st_mode) | before),
-        stat.filemode(stat.S_IFMT(path.stat().st_mode) | after),
+        shown,
+        stat.filemode(stat.S_IFMT(st.st_mode) | after),
     )

@@ -133,3 +133,23 @@ async def test_a_running_node_stops_writing_once_a_check_elsewhere_finds_damage(
             await integrity.repair_search(checking.store)
             assert (await integrity.check(checking.store, full=True)).ok
         await offers.post(running, "offer", offer_content("After the repair"))
+
+
+def test_a_file_that_cannot_be_changed_is_reported_with_the_chmod_to_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's file (an administrator running a command): say what to run."""
+    data = DataDir(tmp_path / "shared")
+    data.prepare()
+    (data.path / "schoolmesh.db").touch()
+    (data.path / "schoolmesh.db").chmod(0o644)
+
+    def refuse(self: Path, mode: int) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(Path, "chmod", refuse)
+    with caplog.at_level(logging.WARNING, logger="node.datadir"):
+        data.make_private()
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "Operation not permitted" in line
+    assert f"chmod 600 {data.path / 'schoolmesh.db'}" in line
