@@ -7,6 +7,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from node import integrity
 from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
@@ -104,15 +105,30 @@ class Node:
         return node
 
     @classmethod
-    async def open(cls, path: Path) -> Node:
+    async def open(cls, path: Path, *, check: bool = False) -> Node:
+        """Open the node in ``path``, its folder and files made private first.
+
+        ``check`` (``schoolmesh run``): refuse a database that fails the quick check,
+        or that an earlier check found damaged (node/integrity.py).
+        """
         data = DataDir(path)
         if not data.key_file.exists() or not data.database.exists():
             raise NotInitialisedError(
                 f"no schoolmesh node in {path}: run `schoolmesh init --data {path} "
                 "--name NAME --country CC` first, or point --data at the right folder"
             )
+        data.make_private()
         key = load_key(data.key_file)
         store = await Store.open(data.database, create=False)
+        if check:
+            try:
+                if store.damage is None:
+                    await integrity.check(store, full=False)
+                if store.damage is not None:
+                    raise StorageError(store.damage)
+            except BaseException:
+                await store.close()
+                raise
         recorded = await store.get_setting(NODE_ID_SETTING)
         if (recorded is not None and recorded != bytes(key.node_id)) or await store.head(
             key.node_id

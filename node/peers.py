@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -109,6 +109,8 @@ class PeerManager:
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
         self._redeeming: set[NodeId] = set()
         self._backoffs: dict[NodeId, Backoff] = {}
+        #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
+        self.new_backoff: Callable[[], Backoff] = Backoff
         self._kicks: dict[NodeId, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
@@ -350,7 +352,10 @@ class PeerManager:
     # -- dialling -------------------------------------------------------------------
 
     def _backoff(self, peer: NodeId) -> Backoff:
-        return self._backoffs.setdefault(peer, Backoff())
+        backoff = self._backoffs.get(peer)
+        if backoff is None:
+            backoff = self._backoffs[peer] = self.new_backoff()
+        return backoff
 
     async def _sync_partners(self) -> None:
         """Start dialling new partners; stop sessions with removed or blocked ones."""
@@ -397,7 +402,16 @@ class PeerManager:
                 raise
             except Exception as exc:  # any failure: back off and try again, never give up
                 backoff.failure()
-                self.logs.info(peer, "session with %s at %s failed: %s", peer, address, exc)
+                self.logs.info(peer, "could not reach %s at %s: %s", peer, address, exc)
+                if backoff.failures == backoff.threshold:
+                    self.logs.info(
+                        peer,
+                        "%s did not answer %d times in a row: trying again every %d to %d seconds",
+                        peer,
+                        backoff.failures,
+                        round(backoff.cool_down * 0.75),
+                        round(backoff.cool_down),
+                    )
                 with contextlib.suppress(Exception):  # status is a report: never fatal
                     await self.book.set_status(
                         peer, connected=False, behind=0, error=str(exc)[:300], now_ms=now_ms()

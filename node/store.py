@@ -4,6 +4,12 @@ One connection, one writer: writes run inside ``BEGIN IMMEDIATE`` under an
 asyncio lock, so a batch is all-or-nothing and a command-line process writing to
 the same file meanwhile waits its turn (``busy_timeout``) instead of failing.
 Every stored entry was verified first; reads return protocol Entry objects.
+
+A database that failed its check (node/integrity.py), or in which SQLite met a
+damaged page, is marked damaged: a report file beside it (``schoolmesh.db-damaged``)
+says what was found and what to do, and every write is refused with that report
+until ``schoolmesh check`` finds the database sound again. Writing on into a
+damaged file could spread the damage, and hand it to partner schools.
 """
 
 from __future__ import annotations
@@ -86,8 +92,11 @@ class Withdrawn:
 class Store:
     """Async façade over the node's SQLite file."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
+        self.path = path
+        #: What the last check found wrong, while it is not put right (None: sound).
+        self.damage: str | None = _read_damage(self.damage_report)
         self._write_lock = asyncio.Lock()
         self._listeners: list[Callable[[set[bytes]], None]] = []
         self._touched: set[bytes] = set()  # authors whose log grew in this transaction
@@ -119,7 +128,7 @@ class Store:
             db = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
-        store = cls(db)
+        store = cls(db, path)
         try:
             for pragma in (
                 "PRAGMA busy_timeout = 10000",
@@ -140,6 +149,37 @@ class Store:
             await db.close()
             raise
         return store
+
+    @property
+    def damage_report(self) -> Path:
+        """The file that marks this database damaged (see the module's docstring)."""
+        return self.path.with_name(self.path.name + "-damaged")
+
+    def mark_damaged(self, report: str) -> None:
+        """Refuse writes from now on, in this process and in any other that opens the file."""
+        self.damage = report
+        with contextlib.suppress(OSError):  # the refusal in this process holds anyway
+            fd = os.open(self.damage_report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, report.encode())
+            finally:
+                os.close(fd)
+
+    def clear_damage(self) -> None:
+        """The database passed a full check: writes are allowed again."""
+        self.damage = None
+        self.damage_report.unlink(missing_ok=True)
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> StorageError:
+        """SQLite met a damaged page: mark the database, and say what to do."""
+        report = (
+            f"the schoolmesh database {self.path} is damaged ({exc}): nothing more is "
+            "written to it. Run `schoolmesh check`: it says whether `schoolmesh check "
+            "--repair` can mend it or the data folder must be restored from your last "
+            "backup (docs/admin.md, Backups)"
+        )
+        self.mark_damaged(report)
+        return StorageError(report)
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the main file and empty it (after erasing content,
@@ -203,21 +243,32 @@ class Store:
     # -- transactions -------------------------------------------------------------
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[None]:
+    async def write(self, *, repairing: bool = False) -> AsyncIterator[None]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+
+        Refused while the database is marked damaged, except ``repairing`` (what
+        ``schoolmesh check`` itself runs).
 
         Cancellation-safe: aiosqlite runs statements in order on its thread even when
         the awaiting task is cancelled, so on any exception (cancellation included)
         a ROLLBACK is queued behind whatever was sent, and never left out.
         """
+        if not repairing:
+            # Read again each time: `schoolmesh check` in another process may have
+            # found damage, or found the database sound again, since this one opened.
+            self.damage = _read_damage(self.damage_report)
+            if self.damage is not None:
+                raise StorageError(f"nothing was saved: {self.damage}")
         async with self._write_lock:
             try:
                 await self._begin()
                 self._touched = set()
                 self._mail_touched = False
                 yield
-            except BaseException:
+            except BaseException as exc:
                 await asyncio.shield(self._rollback())
+                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
+                    raise self._damaged(exc) from exc
                 raise
             await asyncio.shield(self._db.execute("COMMIT"))
             for listener in self._listeners:
@@ -252,7 +303,12 @@ class Store:
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         # One trip to the database thread, where execute-then-fetch would take three.
-        return list(await self._db.execute_fetchall(sql, params))
+        try:
+            return list(await self._db.execute_fetchall(sql, params))
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise self._damaged(exc) from exc
+            raise
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement (inside :meth:`write` for changes); return rows changed."""
@@ -739,3 +795,23 @@ class Store:
             "SELECT author, seq, first, second, detected_at FROM equivocations ORDER BY detected_at"
         )
         return [EquivocationRecord(NodeId(a), int(s), f, b, int(t)) for a, s, f, b, t in rows]
+
+
+#: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB
+#: (the extended codes, such as SQLITE_CORRUPT_VTAB, keep them in the low byte).
+_DAMAGE_CODES = frozenset({11, 26})
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """True for SQLite's "database disk image is malformed" and its kin."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _DAMAGE_CODES
+
+
+def _read_damage(report: Path) -> str | None:
+    try:
+        return report.read_text(errors="replace").strip() or "the database failed its check"
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"the report {report} cannot be read ({exc.strerror}): run `schoolmesh check`"

@@ -5,6 +5,7 @@ from typing import Any
 
 from cli.commands import (
     accounts,
+    check,
     demo,
     events,
     identity,
@@ -25,6 +26,7 @@ REGISTRY: tuple[Register, ...] = (
     demo.register,
     identity.register,
     run.register,
+    check.register,
     partners.register,
     *offers.REGISTER,
     search.register,

@@ -35,8 +35,9 @@ def data_path(args: argparse.Namespace) -> Path:
     return args.data if args.data is not None else default_data_path()
 
 
-async def open_node(args: argparse.Namespace) -> Node:
-    return await Node.open(data_path(args))
+async def open_node(args: argparse.Namespace, *, check: bool = False) -> Node:
+    """The node in ``--data``; ``check``: refuse a damaged database (``run``)."""
+    return await Node.open(data_path(args), check=check)
 
 
 #: How a byte string is written in JSON output: ``{"$bin": "<lowercase hex>"}``, the

@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
 async def _run(args: argparse.Namespace) -> None:
     from node.server import serve  # aiohttp is slow to import: only here, not for every command
 
-    node = await open_node(args)
+    node = await open_node(args, check=True)  # a damaged database is not served or synced
     async with node:
         await serve(
             node, host=args.host, port=args.port, listen=not args.no_listen, address=args.address

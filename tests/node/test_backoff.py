@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from node.backoff import Backoff
 from node.ratelimit import TokenBucket
 
@@ -20,14 +22,64 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
 
 
 def test_breaker_opens_after_threshold_and_success_resets() -> None:
-    backoff = Backoff(threshold=3, cool_down=300.0)
+    backoff = Backoff(threshold=3, cool_down=40.0, rng=random.Random(2))
     for _ in range(3):
         backoff.failure()
     assert backoff.open
-    assert backoff.next_delay() == 300.0
+    assert 30.0 <= backoff.next_delay() <= 40.0
     backoff.success()
     assert not backoff.open
     assert backoff.next_delay() == 0.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_partner_that_is_back_is_redialled_within_a_minute_however_long_it_was_away(
+    seed: int,
+) -> None:
+    """An outbound-only school learns its partner is back only by dialling it (issue 20)."""
+    backoff = Backoff(rng=random.Random(seed))
+    for _ in range(1000):  # about half a day of a partner that is down
+        backoff.failure()
+        assert backoff.next_delay() <= backoff.longest_wait <= 50.0
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_dead_partner_is_dialled_at_most_twice_a_minute_once_the_breaker_is_open(
+    seed: int,
+) -> None:
+    backoff = Backoff(rng=random.Random(seed))
+    for _ in range(backoff.threshold):
+        backoff.failure()
+    assert backoff.open
+    waits = []
+    for _ in range(100):
+        waits.append(backoff.next_delay())
+        backoff.failure()
+    assert min(waits) >= 37.5
+    assert max(waits) - min(waits) > 1.0  # jittered: schools cut off together spread out
+
+
+def test_the_documented_schedule_is_the_default_one() -> None:
+    """docs/admin.md ("Logs") gives these figures: half a second, doubling, up to half a
+    minute; after 8 failures, once every 38 to 50 seconds."""
+    backoff = Backoff(rng=random.Random(3))
+    steps = []
+    for _ in range(7):
+        backoff.failure()
+        steps.append(min(backoff.cap, backoff.base * 2.0 ** (backoff.failures - 1)))
+        assert not backoff.open
+    assert steps == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]
+    backoff.failure()
+    assert backoff.open
+    assert backoff.cool_down == 50.0
+
+
+def test_a_scaled_schedule_keeps_the_proportions() -> None:
+    scaled = Backoff.scaled(0.01)
+    default = Backoff()
+    assert scaled.threshold == default.threshold
+    assert scaled.longest_wait == pytest.approx(default.longest_wait * 0.01)
+    assert scaled.base == pytest.approx(default.base * 0.01)
 
 
 def test_token_bucket_allows_burst_then_asks_to_wait() -> None:
