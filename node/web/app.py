@@ -302,8 +302,10 @@ async def show_again(request: web.Request, error: str, page: str) -> web.StreamR
         here.flash, here.refused = f"error\x1f{error}", request.path
         try:
             response = await shown.match_info.handler(shown)
+        except web.HTTPMove as moved:  # the page is now elsewhere: say it there
+            page = str(moved.location)
         except (web.HTTPException, SchoolmeshError):
-            pass  # the page itself cannot be shown now (gone, or a redirect)
+            pass  # the page itself cannot be shown now (gone, or not for this person)
         else:
             if not response.prepared:
                 response.set_status(400)
