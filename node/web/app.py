@@ -10,9 +10,11 @@ JavaScript. What every request goes through, in order:
 2. :func:`error_pages`: any error, expected (404, 405, 413) or not (a bug: 500),
    answers a page in the visitor's language, never the server's bare text.
 3. :func:`sessions_and_csrf`: finds the signed-in user from the session cookie and
-   the visitor's language; refuses any form POST whose CSRF token does not match;
-   turns a refused action (:class:`SchoolmeshError`) into a message on the page
-   the form came from, in the error's page words (:func:`page_text`).
+   the visitor's language; reads a POST's form once, with every line break made LF
+   (:func:`plain_lines`), and refuses it if its CSRF token does not match; turns a
+   refused action (:class:`SchoolmeshError`) into its form's page shown again, with
+   the error in its page words (:func:`page_text`) and what was typed kept
+   (:func:`show_again`).
 4. The page handler, guarded by :func:`require` for its role.
 
 The ``Server`` header says only ``schoolmesh`` (:func:`plain_server_header`): no
@@ -136,6 +138,11 @@ class Visit:
     session: WebSession | None = None
     flash: str | None = None
     form: MultiDictProxy[Any] = field(default_factory=lambda: MultiDictProxy(MultiDict()))
+    #: This request as a GET of the same address, copied before a POST's body is read
+    #: (aiohttp copies no request after): a refused form's page is shown from a copy.
+    as_get: web.Request | None = None
+    #: The address a refused form was sent to, while its page is shown again.
+    refused: str | None = None
 
 
 VISIT = web.RequestKey("visit", Visit)
@@ -206,8 +213,38 @@ def page_text(request: web.Request, exc: SchoolmeshError) -> str:
 
 
 def form_of(request: web.Request) -> MultiDictProxy[Any]:
-    """The submitted form (read once, by the CSRF check)."""
+    """The submitted form (read once, by the CSRF check; line breaks are LF)."""
     return request[VISIT].form
+
+
+def plain_lines(form: MultiDictProxy[Any]) -> MultiDictProxy[Any]:
+    """``form`` with every line break as LF, the only one the network format allows.
+
+    Browsers send a textarea's line breaks as CRLF (the HTML standard's form
+    submission), and protocol/kinds.py refuses CR as a control character: so a post
+    with a second paragraph, or an event's details on two lines, could not be sent.
+    Every form is read here, so no page converts line breaks for itself. Files are
+    left as they came.
+    """
+    return MultiDictProxy(
+        MultiDict(
+            (name, value.replace("\r\n", "\n").replace("\r", "\n"))
+            if isinstance(value, str)
+            else (name, value)
+            for name, value in form.items()
+        )
+    )
+
+
+def kept(request: web.Request, action: str, name: str, shown: Any = "") -> Any:
+    """What to show in field ``name`` of the form sent to ``action``: what was typed,
+    while that form is shown again after a refusal (:func:`show_again`), else ``shown``.
+    """
+    here = request[VISIT]
+    if here.refused != action:
+        return shown
+    value = here.form.get(name, "")
+    return value if isinstance(value, str) else ""
 
 
 def render(
@@ -227,6 +264,7 @@ def render(
         languages=i18n.LANGUAGES,
         school=here.school,
         path=request.path_qs,
+        kept=functools.partial(kept, request),
         **context,
     )
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
@@ -234,13 +272,71 @@ def render(
 
 async def see_other(
     request: web.Request, location: str, flash: str | None = None, *, error: bool = False
-) -> web.Response:
-    """Redirect after a form (303), leaving ``flash`` for the next page to show."""
+) -> web.StreamResponse:
+    """After a form: redirect (303) to ``location``, leaving ``flash`` for it to show.
+
+    With ``error``, the form was refused: ``location``'s page is shown again in place
+    instead, with ``flash`` as the error and what was typed kept (:func:`show_again`).
+    """
+    if error:
+        return await show_again(request, flash or "", location)
     session = request[VISIT].session
     if flash is not None and session is not None:
-        text = f"error\x1f{flash}" if error else flash
-        await request.app[WEB].sessions.set_flash(session, text)
+        await request.app[WEB].sessions.set_flash(session, flash)
     raise web.HTTPSeeOther(location)
+
+
+async def show_again(request: web.Request, error: str, page: str) -> web.StreamResponse:
+    """A refused form: the page it was on, shown again (400) with ``error`` and all typed.
+
+    A redirect would lose what was typed: a pupil's post, a teacher's note. So the
+    page at ``page`` (the form's own page, or the first page up its address: a form
+    shown again is at its action's address) is made here, as a GET of that address,
+    and its templates fill each field of this form from :func:`kept`. Chosen files
+    cannot be given back to a browser: a form with photos says to choose them again.
+    If no page can be made there, it is the redirect and the message after all.
+    """
+    here = request[VISIT]
+    shown = await _page_request(request, page)
+    if shown is not None:
+        here.flash, here.refused = f"error\x1f{error}", request.path
+        try:
+            response = await shown.match_info.handler(shown)
+        except web.HTTPMove as moved:  # the page is now elsewhere: say it there
+            page = str(moved.location)
+        except (web.HTTPException, SchoolmeshError):
+            pass  # the page itself cannot be shown now (gone, or not for this person)
+        else:
+            if not response.prepared:
+                response.set_status(400)
+                return response
+        here.flash, here.refused = None, None
+    session = here.session
+    if session is not None:
+        await request.app[WEB].sessions.set_flash(session, f"error\x1f{error}")
+    raise web.HTTPSeeOther(page)
+
+
+async def _page_request(request: web.Request, page: str) -> web.Request | None:
+    """A GET of ``page``, or of the first address up from it that is a page."""
+    blank = request[VISIT].as_get
+    if blank is None:
+        return None
+    parts = urlsplit(page)
+    tried = [parts.path + (f"?{parts.query}" if parts.query else "")]
+    path = parts.path.rstrip("/")
+    while path:
+        path = path.rsplit("/", 1)[0]
+        tried.append(path or "/")
+    for address in tried:
+        shown = blank.clone(rel_url=address)
+        match = await request.app.router.resolve(shown)
+        if match.http_exception is None:
+            match.add_app(request.app)
+            match.freeze()
+            shown._match_info = match  # as aiohttp's Application._handle does
+            return shown
+    return None
 
 
 async def show_once(
@@ -428,7 +524,8 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
         await state.sessions.set_flash(session, None)
     _ = gettext(request)
     if request.method == "POST":
-        here.form = await request.post()
+        here.as_get = request.clone(method="GET")
+        here.form = plain_lines(await request.post())
         sent = here.form.get("csrf")
         if not isinstance(sent, str) or not secrets.compare_digest(sent, csrf):
             return render(
@@ -456,7 +553,7 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-async def _refused(request: web.Request, exc: SchoolmeshError) -> web.Response:
+async def _refused(request: web.Request, exc: SchoolmeshError) -> web.StreamResponse:
     """A page for an error a handler raised, in the error's page words."""
     _ = gettext(request)
     session = request[VISIT].session
@@ -479,12 +576,8 @@ async def _refused(request: web.Request, exc: SchoolmeshError) -> web.Response:
         message = page_text(request, exc)
         return render(request, "error.html", status=404, title=_("Not found"), message=message)
     if request.method == "POST":
-        # A refused action: back to the form, saying what was wrong and what to do.
-        if session is not None:
-            await request.app[WEB].sessions.set_flash(
-                session, f"error\x1f{page_text(request, exc)}"
-            )
-        raise web.HTTPSeeOther(_back(request)) from exc
+        # A refused action: the form again, saying what was wrong, with all typed kept.
+        return await show_again(request, page_text(request, exc), _back(request))
     if isinstance(exc, UserInputError):
         message = page_text(request, exc)
         return render(
@@ -494,12 +587,12 @@ async def _refused(request: web.Request, exc: SchoolmeshError) -> web.Response:
 
 
 def _back(request: web.Request) -> str:
-    """The page a form was sent from (same site only), for showing its error."""
+    """The page a form was sent from (same site only), else the form's own address."""
     referer = request.headers.get("Referer", "")
     parts = urlsplit(referer)
     if parts.netloc == request.host and parts.path.startswith("/"):
         return parts.path + (f"?{parts.query}" if parts.query else "")
-    return "/"
+    return request.path
 
 
 def is_https(request: web.Request) -> bool:

@@ -120,12 +120,16 @@ async def _approve_twice(school: LiveNode, http: aiohttp.ClientSession) -> str:
         project.id, "Amira", "Our river walk", "We saw a heron.", theme=None, images=[], now=0
     )
     here = f"/posts/{post.id}"
+    answers = []
     for _ in range(2):
         data = {"csrf": await csrf_of(http, here)}
         headers = {"Referer": f"{school.address}{here}"}
         async with http.post(f"{here}/approve", data=data, headers=headers) as response:
             page = await response.text()
-            assert (response.status, response.url.path) == (200, here)
+            answers.append((response.status, response.url.path))
+    # Approved, then the post's page again in place (400), saying why not.
+    assert answers == [(200, here), (400, f"{here}/approve")]
+    assert '<h1 id="post-title">Our river walk</h1>' in page
     found = FLASH.search(page)
     assert found, "no error on the post's page"
     return html.unescape(found[1])

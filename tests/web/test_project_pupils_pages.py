@@ -10,13 +10,14 @@ from tests.web.web import add_user, client, csrf_of, http_sign_in
 
 
 async def save_pupils(
-    http: aiohttp.ClientSession, project: str, fields: list[tuple[str, str]]
+    http: aiohttp.ClientSession, project: str, fields: list[tuple[str, str]], *, status: int = 200
 ) -> str:
-    """Send the pupils form as a teacher would; return the page it leads to."""
+    """Send the pupils form as a teacher would; return the page it leads to (the
+    project's page: after saving, or shown again with a refusal, status 400)."""
     page = f"/projects/{project}"
     data = [("csrf", await csrf_of(http, page)), *fields]
     async with http.post(f"{page}/pupils", data=data, headers={"Referer": page}) as response:
-        assert response.status == 200
+        assert response.status == status
         return await response.text()
 
 
@@ -75,6 +76,6 @@ async def test_a_class_that_does_not_exist_is_refused(school: LiveNode) -> None:
     project = await school.node.projects.create("Rivers of Europe", [], now_ms())
     async with client(school) as teacher:
         await http_sign_in(teacher, "Mr Jones")
-        text = await save_pupils(teacher, project.id, [("class", "9Z")])
+        text = await save_pupils(teacher, project.id, [("class", "9Z")], status=400)
     assert "9Z" in text
     assert (await school.node.projects.rosters.of(project.id)).classes == ()

@@ -162,7 +162,6 @@ def _read_offer(
             "languages_extra",
         )
     }
-    values["text"] = str(form.get("text", "")).replace("\r\n", "\n").strip()
     values["focus"] = _tags_of(form, "focus")
     values["phases"] = [p for p in form.getall("phases", []) if p in kinds.PHASES]
     values["languages"] = [code.strip() for code in _tags_of(form, "languages")]

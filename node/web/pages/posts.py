@@ -288,6 +288,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
             values=entered,
             post=post,
             error=error,
+            photos_again=bool(photos),
         )
     return await see_other(
         request, f"/posts/{post.id}", _("Saved. Your teacher will read it again.")

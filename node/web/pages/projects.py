@@ -249,7 +249,7 @@ async def write(request: web.Request) -> web.StreamResponse:
     if error is None and len(photos) > letters.MAX_IMAGES:
         error = _("A post can have at most 6 photos.")
     if error is not None:
-        context = _write_context(project, entered, error=error)
+        context = _write_context(project, entered, error=error, photos_again=bool(photos))
         return render(request, "projects_write.html", status=400, **context)
     images = [(f.filename, f.file.read(), faces) for f, faces in photos]
     try:
@@ -264,7 +264,7 @@ async def write(request: web.Request) -> web.StreamResponse:
         )
     except UserInputError as exc:  # a photo it cannot use, or a rule the page did not check
         error = page_text(request, exc)
-        context = _write_context(project, entered, error=error)
+        context = _write_context(project, entered, error=error, photos_again=bool(photos))
         return render(request, "projects_write.html", status=400, **context)
     return await see_other(
         request,
