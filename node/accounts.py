@@ -166,7 +166,7 @@ class Accounts:
                     "There is already someone called %(name)s in this school: add a letter, "
                     "such as %(example)s.",
                     name=name,
-                    example=f"{name} K",
+                    example=name + " K",  # not an f-string: the extractor would warn
                 ),
             )
         pupil = role == "pupil"
