@@ -29,14 +29,12 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from aiohttp import web, web_response
-from babel.dates import format_date, format_datetime
 from multidict import MultiDict, MultiDictProxy
 
 from node.clock import now_ms
@@ -87,8 +85,13 @@ class Web:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     environments: dict[str, jinja2.Environment] = field(default_factory=dict)
 
-    def templates(self, language: str) -> jinja2.Environment:
-        env = self.environments.get(language)
+    def templates(
+        self, language: str, formats: str = "", zone: str | None = None
+    ) -> jinja2.Environment:
+        """The pages in ``language``, writing dates by Babel locale ``formats`` (the
+        language's own if empty) and times in the zone named ``zone`` (UTC if None)."""
+        key = f"{language}|{formats or language}|{zone or ''}"
+        env = self.environments.get(key)
         if env is None:
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
@@ -102,26 +105,11 @@ class Web:
                 i18n.translations(language), newstyle=True
             )
             env.globals["static"] = _static_url
-            babel_locale = i18n.locale(language)
-            unknown = i18n.translations(language).gettext("date unknown")
-            # A page lists many dates, mostly the same few days: format each day once.
-            day_words = functools.lru_cache(maxsize=4096)(
-                lambda day: format_date(day, format="medium", locale=babel_locale)
-            )
-
-            def day(value: int | str | datetime) -> str:
-                moment = _moment(value)
-                return unknown if moment is None else day_words(moment.date())
-
-            def moment(value: int | str | datetime) -> str:
-                when = _moment(value)
-                if when is None:
-                    return unknown
-                return format_datetime(when, format="medium", locale=babel_locale)
-
-            env.filters["day"] = day
-            env.filters["moment"] = moment
-            self.environments[language] = env
+            clock = i18n.Clock.of(formats or language, zone, language)
+            env.filters["day"] = clock.day
+            env.filters["moment"] = clock.moment
+            env.filters["event_time"] = clock.event_time
+            self.environments[key] = env
         return env
 
 
@@ -136,6 +124,8 @@ class Visit:
     school: Identity
     csrf: str
     session: WebSession | None = None
+    #: Babel's locale for dates: the language in the visitor's region (i18n.formats).
+    formats: str = ""
     flash: str | None = None
     form: MultiDictProxy[Any] = field(default_factory=lambda: MultiDictProxy(MultiDict()))
     #: This request as a GET of the same address, copied before a POST's body is read
@@ -153,31 +143,6 @@ def _static_url(name: str) -> str:
     """A static file's address with a hash of its content, so browsers refetch on change."""
     digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
     return f"/static/{name}?v={digest}"
-
-
-#: Dates a page writes out; outside them it says "date unknown". Another school's
-#: letter once carried ``at`` = 2**53 - 1 ms (the year 287396), and every page that
-#: showed it answered 500 until the post was gone.
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SHOWN_FROM = datetime(1, 1, 2, tzinfo=UTC)
-_SHOWN_UNTIL = datetime(9999, 12, 30, tzinfo=UTC)
-
-
-def _moment(value: int | str | datetime | date) -> datetime | None:
-    """A stored time as a datetime, or None if no calendar can show it."""
-    try:
-        if isinstance(value, datetime):
-            when = value
-        elif isinstance(value, date):
-            when = datetime(value.year, value.month, value.day, tzinfo=UTC)
-        elif isinstance(value, str):
-            when = datetime.fromisoformat(value)
-        else:
-            when = _EPOCH + timedelta(milliseconds=value)
-    except (OverflowError, ValueError, TypeError):
-        return None
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    return when if _SHOWN_FROM <= aware <= _SHOWN_UNTIL else None
 
 
 # --- what a handler uses ------------------------------------------------------
@@ -252,7 +217,8 @@ def render(
 ) -> web.Response:
     """Render a page in the visitor's language, with what every page needs."""
     here = request[VISIT]
-    env = request.app[WEB].templates(here.language)
+    zone = i18n.home_zone(here.school.country)
+    env = request.app[WEB].templates(here.language, here.formats, zone)
     session = here.session
     flash = here.flash
     kind, _, message = (flash or "").rpartition("\x1f")
@@ -456,7 +422,8 @@ async def error_page(request: web.Request, status: int) -> web.Response:
         except Exception:  # the database itself is failing: plain words, still headers
             log.exception("cannot show an error page for %r", request.path[:200])
             return web.Response(text=f"{status}", status=status, content_type="text/plain")
-        here = request[VISIT] = Visit(language, school, csrf="")
+        formats = i18n.formats(language, request.headers.get("Accept-Language"))
+        here = request[VISIT] = Visit(language, school, csrf="", formats=formats)
     _ = gettext(request)
     title, message = (
         _("That could not be done"),
@@ -518,7 +485,10 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
         csrf = request.cookies.get(SIGNIN_COOKIE) or ""
         if not csrf:
             new_signin_token = csrf = secrets.token_urlsafe(32)
-    here = request[VISIT] = Visit(language, await state.node.identity(), csrf, session)
+    formats = i18n.formats(language, request.headers.get("Accept-Language"))
+    here = request[VISIT] = Visit(
+        language, await state.node.identity(), csrf, session, formats=formats
+    )
     if session is not None and session.flash:
         here.flash = session.flash
         await state.sessions.set_flash(session, None)

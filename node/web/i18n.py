@@ -5,6 +5,12 @@ translators with any PO editor; ``docs/translating.md`` says how to add one). Th
 are compiled in memory when first used, so no binary ``.mo`` file is kept in the
 repository. A visitor's language is the one they chose (a cookie), else the best
 match of their browser's ``Accept-Language``, else English.
+
+Dates and times follow the visitor's region as well as their language
+(:func:`formats`): an en-GB browser reads "13 Dec 2026, 17:00", an en-US one
+"Dec 13, 2026, 5:00 PM". Times are shown in the viewing school's own time zone
+(:func:`home_zone`), and an event's time also in its organiser's zone
+(:class:`Clock`); docs/web.md says how.
 """
 
 from __future__ import annotations
@@ -12,9 +18,15 @@ from __future__ import annotations
 import functools
 import gettext
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import format_date, format_time, get_timezone_location
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -87,3 +99,200 @@ def page_words(language: str, page: PageMessage) -> str:
 def locale(language: str) -> Locale:
     """Babel's locale, for dates and numbers in the visitor's language."""
     return Locale.parse(language)
+
+
+def formats(language: str, accept_language: str | None) -> str:
+    """The Babel locale for dates and numbers: the page's language in the visitor's region.
+
+    The first ``Accept-Language`` tag of the page's language that names a region
+    (en-GB, fr-CA) gives the region's conventions; without one, the language's own
+    (English alone writes dates the United States' way).
+    """
+    for tag in _preferences(accept_language or ""):
+        if tag.split("-")[0].lower() == language and "-" in tag:
+            found = _region_locale(tag)
+            if found is not None and found.language == language:
+                return str(found)
+    return language
+
+
+@functools.lru_cache(maxsize=256)
+def _region_locale(tag: str) -> Locale | None:
+    """Babel's locale for a browser's tag, or None for one Babel does not know."""
+    if len(tag) > 35:  # longer than any real language tag: a visitor's junk
+        return None
+    try:
+        return Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
+#: The zone of a school in a country with several, as node/places.py counts the
+#: country: its capital's or most populous region's. Countries with one zone get it
+#: from Babel's data (CLDR).
+MAIN_ZONES = {
+    "AR": "America/Argentina/Buenos_Aires",
+    "AU": "Australia/Sydney",
+    "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto",
+    "CD": "Africa/Kinshasa",
+    "CL": "America/Santiago",
+    "CN": "Asia/Shanghai",
+    "CY": "Asia/Nicosia",
+    "DE": "Europe/Berlin",
+    "EC": "America/Guayaquil",
+    "ES": "Europe/Madrid",
+    "ID": "Asia/Jakarta",
+    "KZ": "Asia/Almaty",
+    "MN": "Asia/Ulaanbaatar",
+    "MX": "America/Mexico_City",
+    "MY": "Asia/Kuala_Lumpur",
+    "NZ": "Pacific/Auckland",
+    "PG": "Pacific/Port_Moresby",
+    "PT": "Europe/Lisbon",
+    "RU": "Europe/Moscow",
+    "UA": "Europe/Kyiv",
+    "US": "America/New_York",
+    "UZ": "Asia/Tashkent",
+}
+
+
+@functools.cache
+def home_zone(country: str) -> str | None:
+    """The time zone a school in ``country`` (ISO code) keeps, or None if unknown."""
+    code = country.strip().upper()
+    name = MAIN_ZONES.get(code)
+    if name is None:
+        zones = get_global("territory_zones").get(code, [])
+        name = zones[0] if len(zones) == 1 else None
+    return name if name is not None and _zone(name) is not None else None
+
+
+@functools.cache
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+#: Times a page writes out; outside them it says "date unknown". Another school's
+#: letter once carried ``at`` = 2**53 - 1 ms (the year 287396), and every page that
+#: showed it answered 500 until the post was gone. A day's margin either side leaves
+#: room to move a time into any zone.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SHOWN_FROM = datetime(1, 1, 2, tzinfo=UTC)
+_SHOWN_UNTIL = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def when(value: int | str | datetime | date) -> datetime | None:
+    """A stored time as a datetime, or None if no calendar can show it.
+
+    Milliseconds are UTC; text is ISO 8601, with its offset or without (a calendar
+    date, or a local time: naive, shown as written).
+    """
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, date):
+            moment = datetime(value.year, value.month, value.day)
+        elif isinstance(value, str):
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        else:
+            moment = _EPOCH + timedelta(milliseconds=value)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment if _SHOWN_FROM <= aware <= _SHOWN_UNTIL else None
+
+
+#: Between the organiser's time and ours, as between the two ends of a range.
+DASH = "\N{EN DASH}"
+
+
+@functools.lru_cache(maxsize=4096)  # a page lists many dates, mostly the same few days
+def _medium_day(day: date, tag: str) -> str:
+    return format_date(day, format="medium", locale=tag)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """How one page writes dates and times: a locale's conventions, a school's zone.
+
+    ``zone`` is the viewing school's (:func:`home_zone`); a time with an offset is
+    moved into it, a naive one (a calendar date) is shown as written. No seconds
+    anywhere: nobody plans a meeting to the second.
+    """
+
+    locale: Locale
+    zone: tzinfo | None
+    gettext: Callable[[str], str]
+
+    @classmethod
+    def of(cls, tag: str, zone: str | None, language: str) -> Clock:
+        """The clock for Babel locale ``tag``, zone name ``zone`` and page ``language``."""
+        return cls(Locale.parse(tag), _zone(zone) if zone else None, translations(language).gettext)
+
+    def _here(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None or self.zone is None:
+            return moment
+        return moment.astimezone(self.zone)
+
+    def day(self, value: int | str | datetime | date) -> str:
+        """A date, medium length: "13 Dec 2026" (en-GB), "13 déc. 2026" (fr)."""
+        moment = when(value)
+        if moment is None:
+            return self.gettext("date unknown")
+        return self._day(self._here(moment).date())
+
+    def _day(self, day: date) -> str:
+        return _medium_day(day, str(self.locale))
+
+    def moment(self, value: int | str | datetime | date) -> str:
+        """A date and time in this school's zone: "13 Dec 2026, 16:00"."""
+        moment = when(value)
+        if moment is None:
+            return self.gettext("date unknown")
+        return self._date_time(self._here(moment))
+
+    def _date_time(self, moment: datetime) -> str:
+        pattern = self.locale.datetime_formats.get("medium", "{1}, {0}")
+        time = format_time(moment, format="short", locale=self.locale)
+        return str(pattern).replace("{0}", time).replace("{1}", self._day(moment.date()))
+
+    def event_time(self, value: str, tz: str | None) -> str:
+        """An event's time as its organiser gives it, with their zone in words, and
+        beside it this school's time when the clocks differ:
+        "13 Dec 2026, 17:00 (Paris time) \N{EN DASH} 16:00 here".
+        """
+        moment = when(value)
+        if moment is None:
+            return self.gettext("date unknown")
+        if moment.tzinfo is None:  # no offset: the organiser's wall clock, zone unknown
+            return self._date_time(moment)
+        zone = _zone(tz) if tz else None
+        theirs = moment.astimezone(zone) if zone is not None else moment
+        shown = f"{self._date_time(theirs)} ({self._zone_words(theirs, zone)})"
+        if self.zone is None:
+            return shown
+        ours = moment.astimezone(self.zone)
+        if ours.replace(tzinfo=None) == theirs.replace(tzinfo=None):
+            return shown  # the same clock time: once is enough
+        if ours.date() == theirs.date():
+            here = format_time(ours, format="short", locale=self.locale)
+        else:
+            here = self._date_time(ours)
+        return f"{shown} {DASH} " + self.gettext("%(time)s here") % {"time": here}
+
+    def _zone_words(self, moment: datetime, zone: ZoneInfo | None) -> str:
+        """The zone as a place ("Paris time"), or its offset when it names no city."""
+        if zone is not None and "/" in zone.key and not zone.key.startswith("Etc/"):
+            city = get_timezone_location(zone, locale=self.locale, return_city=True)
+            return self.gettext("%(city)s time") % {"city": city}
+        offset = moment.utcoffset() or timedelta()
+        if not offset:
+            return "UTC"
+        minutes = int(offset.total_seconds()) // 60
+        sign = "+" if minutes >= 0 else "-"
+        hours, rest = divmod(abs(minutes), 60)
+        return f"UTC{sign}{hours:02d}:{rest:02d}"

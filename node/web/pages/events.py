@@ -17,24 +17,12 @@ from multidict import MultiDictProxy
 
 from node import events
 from node.partners import PeerBook
+from node.web import i18n
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
 
-#: A first guess at the organiser's time zone from the school's country.
-ZONES = {
-    "GB": "Europe/London",
-    "IE": "Europe/Dublin",
-    "FR": "Europe/Paris",
-    "DE": "Europe/Berlin",
-    "ES": "Europe/Madrid",
-    "IT": "Europe/Rome",
-    "PT": "Europe/Lisbon",
-    "NL": "Europe/Amsterdam",
-    "BE": "Europe/Brussels",
-    "PL": "Europe/Warsaw",
-}
 _FIELDS = ("title", "start", "end", "tz", "where", "text", "capacity", "audience")
 #: Who an event made here is for: everyone (an entry) or partner schools only (letters).
 AUDIENCES = ("public", "partners")
@@ -92,7 +80,7 @@ async def new_event_page(request: web.Request) -> web.StreamResponse:
     school = request.app[WEB].node
     identity = await school.identity()
     values = dict.fromkeys(_FIELDS, "")
-    values["tz"] = ZONES.get(identity.country, "")
+    values["tz"] = i18n.home_zone(identity.country) or ""  # a first guess
     values["audience"] = "public"
     return render(request, "events_new.html", values=values, errors={}, editing=False)
 
