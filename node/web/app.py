@@ -85,13 +85,11 @@ class Web:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     environments: dict[str, jinja2.Environment] = field(default_factory=dict)
 
-    def templates(
-        self, language: str, formats: str = "", zone: str | None = None
-    ) -> jinja2.Environment:
-        """The pages in ``language``, writing dates by Babel locale ``formats`` (the
-        language's own if empty) and times in the zone named ``zone`` (UTC if None)."""
-        key = f"{language}|{formats or language}|{zone or ''}"
-        env = self.environments.get(key)
+    def templates(self, language: str) -> jinja2.Environment:
+        """The pages in ``language``. Dates are written by the page's ``clock``
+        (:func:`clock`), so that one set of compiled templates serves every region:
+        a visitor can name any region Babel knows, and each would cost a copy."""
+        env = self.environments.get(language)
         if env is None:
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
@@ -105,11 +103,10 @@ class Web:
                 i18n.translations(language), newstyle=True
             )
             env.globals["static"] = _static_url
-            clock = i18n.Clock.of(formats or language, zone, language)
-            env.filters["day"] = clock.day
-            env.filters["moment"] = clock.moment
-            env.filters["event_time"] = clock.event_time
-            self.environments[key] = env
+            env.filters["day"] = _day
+            env.filters["moment"] = _moment
+            env.filters["event_time"] = _event_time
+            self.environments[language] = env
         return env
 
 
@@ -217,8 +214,7 @@ def render(
 ) -> web.Response:
     """Render a page in the visitor's language, with what every page needs."""
     here = request[VISIT]
-    zone = i18n.home_zone(here.school.country)
-    env = request.app[WEB].templates(here.language, here.formats, zone)
+    env = request.app[WEB].templates(here.language)
     session = here.session
     flash = here.flash
     kind, _, message = (flash or "").rpartition("\x1f")
@@ -231,9 +227,34 @@ def render(
         school=here.school,
         path=request.path_qs,
         kept=functools.partial(kept, request),
+        clock=clock(
+            here.formats or here.language, i18n.home_zone(here.school.country), here.language
+        ),
         **context,
     )
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
+
+
+@functools.lru_cache(maxsize=64)
+def clock(formats: str, zone: str | None, language: str) -> i18n.Clock:
+    """How a page writes dates: Babel locale ``formats`` (the visitor's region), the
+    school's ``zone``, the page's ``language`` (bounded: a visitor chooses the region)."""
+    return i18n.Clock.of(formats, zone, language)
+
+
+@jinja2.pass_context
+def _day(context: jinja2.runtime.Context, value: Any) -> str:
+    return str(context["clock"].day(value))
+
+
+@jinja2.pass_context
+def _moment(context: jinja2.runtime.Context, value: Any) -> str:
+    return str(context["clock"].moment(value))
+
+
+@jinja2.pass_context
+def _event_time(context: jinja2.runtime.Context, *args: Any, **kwargs: Any) -> str:
+    return str(context["clock"].event_time(*args, **kwargs))
 
 
 async def see_other(
