@@ -45,6 +45,17 @@ def test_the_check_fails_when_a_catalogue_lacks_a_message(
     assert translations.problems(language) == [f"{language}: not translated: 'Sign in'"]
 
 
+def test_a_new_language_starts_with_every_message_to_translate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(translations, "LOCALE_DIR", tmp_path)
+    path = translations.add("de")
+    assert "nplurals=2; plural=(n != 1)" in path.read_text()
+    missing = translations.problems("de")
+    assert "de: not translated: 'Sign in'" in missing
+    assert len(missing) == sum(1 for message in translations.source_catalog() if message.id)
+
+
 def test_the_check_finds_missing_text() -> None:
     source = translations.source_catalog()
     assert "Sign in" in source  # the extraction sees the templates
