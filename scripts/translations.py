@@ -1,6 +1,7 @@
 """Keep the web pages' translations in step with their text (docs/translating.md).
 
     python scripts/translations.py update   # add new English text to every catalogue
+    python scripts/translations.py add de   # a new language's catalogue, every msgstr empty
     python scripts/translations.py check    # list text with no translation (exit 1 if any)
 
 The test suite runs the same check, so a page with untranslated text fails CI.
@@ -93,10 +94,32 @@ def update() -> None:
         print(f"updated {path.relative_to(ROOT)}")
 
 
+def add(language: str) -> Path:
+    """A new, empty catalogue for ``language`` (Babel's name: ``de``, ``pt_BR``,
+    ``zh_Hant``), with that language's plural forms in its header."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
+    if path.exists():
+        raise SystemExit(f"{path.relative_to(ROOT)} exists already: use update")
+    catalog = Catalog(locale=language, project="schoolmesh")
+    for message in source_catalog():
+        if message.id:
+            catalog.add(message.id, None, message.locations, flags=message.flags)
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as po:
+        write_po(po, catalog, width=100)
+    return path
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "check"
     if command == "update":
         update()
+        return 0
+    if command == "add" and len(sys.argv) == 3:
+        print(
+            f"created {add(sys.argv[2]).relative_to(ROOT)}: translate it, then add the "
+            "language to LANGUAGES in node/web/i18n.py"
+        )
         return 0
     if command == "check":
         found = [p for language in catalogues() for p in problems(language)]

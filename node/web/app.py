@@ -435,14 +435,16 @@ async def error_page(request: web.Request, status: int) -> web.Response:
     """The page for an HTTP error ``status``, in the visitor's language."""
     here = request.get(VISIT)
     if here is None:  # the error came before the visit was known (static files, a bug)
-        language = i18n.choose(
-            request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language")
-        )
         try:
             school = await request.app[WEB].node.identity()
         except Exception:  # the database itself is failing: plain words, still headers
             log.exception("cannot show an error page for %r", request.path[:200])
             return web.Response(text=f"{status}", status=status, content_type="text/plain")
+        language = i18n.choose(
+            request.cookies.get(LANGUAGE_COOKIE),
+            request.headers.get("Accept-Language"),
+            school.country,
+        )
         formats = i18n.formats(language, request.headers.get("Accept-Language"))
         here = request[VISIT] = Visit(language, school, csrf="", formats=formats)
     _ = gettext(request)
@@ -496,8 +498,9 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
     session = None
     if token := request.cookies.get(SESSION_COOKIE):
         session = await state.sessions.find(token, now)
+    school = await state.node.identity()
     language = i18n.choose(
-        request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language")
+        request.cookies.get(LANGUAGE_COOKIE), request.headers.get("Accept-Language"), school.country
     )
     new_signin_token = None
     if session is not None:
@@ -507,9 +510,7 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
         if not csrf:
             new_signin_token = csrf = secrets.token_urlsafe(32)
     formats = i18n.formats(language, request.headers.get("Accept-Language"))
-    here = request[VISIT] = Visit(
-        language, await state.node.identity(), csrf, session, formats=formats
-    )
+    here = request[VISIT] = Visit(language, school, csrf, session, formats=formats)
     if session is not None and session.flash:
         here.flash = session.flash
         await state.sessions.set_flash(session, None)

@@ -4,7 +4,12 @@ Translations live as gettext ``.po`` files in ``node/web/locale`` (edited by
 translators with any PO editor; ``docs/translating.md`` says how to add one). They
 are compiled in memory when first used, so no binary ``.mo`` file is kept in the
 repository. A visitor's language is the one they chose (a cookie), else the best
-match of their browser's ``Accept-Language``, else English.
+match of their browser's ``Accept-Language``, else the language of the school's
+country (a Spanish school's pages read in Spanish), else English.
+
+Languages are named as Babel and gettext name them (``es``, ``zh_Hans``: the
+catalogue's folder, the cookie, the ``/language/<code>`` link); pages write them
+as BCP 47 tags (``zh-Hans``) where HTML wants one (``tag``).
 
 Dates and times follow the visitor's region as well as their language
 (:func:`formats`): an en-GB browser reads "13 Dec 2026, 17:00", an en-US one
@@ -27,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import format_date, format_time, get_timezone_location
+from babel.languages import get_official_languages
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -36,7 +42,14 @@ from protocol.errors import PageMessage
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT = "en"
 #: Each language offered, in its own words (the language switch shows these).
-LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français"}
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "fr": "Français",
+    "es": "Español",
+    "zh_Hans": "中文（简体）",  # noqa: RUF001 (Chinese writes its brackets full-width)
+}
+#: Chinese in traditional characters: no catalogue yet, so the next preference wins.
+_TRADITIONAL = {"hant", "tw", "hk", "mo"}
 
 
 @functools.cache
@@ -53,15 +66,32 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
-def choose(chosen: str | None, accept_language: str | None) -> str:
-    """The language to show: the visitor's choice, else their browser's, else English."""
+def choose(chosen: str | None, accept_language: str | None, country: str = "") -> str:
+    """The language to show: the visitor's choice, else their browser's, else the
+    language of the school's ``country`` (when we have it), else English."""
     if chosen in LANGUAGES:
         return chosen
     for tag in _preferences(accept_language or ""):
-        primary = tag.split("-")[0].lower()
-        if primary in LANGUAGES:
-            return primary
+        if language := known(tag):
+            return language
+    for official in get_official_languages(country.upper(), de_facto=True) if country else ():
+        if language := known(official):
+            return language
     return DEFAULT
+
+
+def known(tag: str) -> str | None:
+    """Our language for a language tag (``es-ES``, ``zh-CN``, ``zh-Hans``, ``zh_Hans``),
+    or None when we do not have it (``zh-TW`` and ``zh-Hant``: no traditional catalogue)."""
+    parts = tag.strip().replace("_", "-").lower().split("-")
+    if parts[0] == "zh":
+        return None if _TRADITIONAL & set(parts[1:]) else "zh_Hans"
+    return parts[0] if parts[0] in LANGUAGES else None
+
+
+def tag(language: str) -> str:
+    """The BCP 47 tag of one of our languages, for HTML's ``lang`` (``zh_Hans`` -> ``zh-Hans``)."""
+    return language.replace("_", "-")
 
 
 def _preferences(header: str) -> list[str]:

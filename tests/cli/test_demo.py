@@ -60,6 +60,7 @@ def stop(proc: subprocess.Popen[str]) -> int:
 def web_sign_in(address: str, name: str, password: str) -> str:
     """Sign in as a browser would (CSRF token, cookies); return the home page."""
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    browser.addheaders = [("Accept-Language", "en-GB,en;q=0.9")]  # as a browser in English
     with browser.open(f"{address}/signin", timeout=10) as response:
         token = re.search(r'name="csrf" value="([^"]+)"', response.read().decode())
     assert token
@@ -88,6 +89,12 @@ def test_demo_runs_a_network_with_sign_ins_and_cleans_up() -> None:
                 assert f"Hello, {name}" in home
                 if role == "pupil":  # each school's demo class takes part in the project
                     assert "Rivers of Europe" in home
+        # A browser that names none of our languages reads each school in its country's.
+        for school, hello in zip(
+            schools, ('<html lang="en">', '<html lang="fr">', '<html lang="es">'), strict=True
+        ):
+            with urllib.request.urlopen(f"{school.web}/signin", timeout=10) as response:
+                assert hello in response.read().decode()
         owner = schools[1]
         teacher = next(s for s in owner.sign_ins if s[1] == "teacher")
         assert "Les castors de la Loire" in web_sign_in(owner.web, teacher[0], teacher[2])

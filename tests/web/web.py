@@ -77,9 +77,16 @@ async def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
 
 @asynccontextmanager
 async def client(live: LiveNode) -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain HTTP client with its own cookie jar (for header and refusal checks)."""
+    """A plain HTTP client with its own cookie jar (for header and refusal checks).
+
+    It asks for English, as a browser asks for its own language: a school in France
+    shows French to a browser that names none of ours (docs/web.md, "Languages").
+    """
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
-    async with aiohttp.ClientSession(base_url=live.address, cookie_jar=jar) as session:
+    english = {"Accept-Language": "en-GB,en;q=0.9"}
+    async with aiohttp.ClientSession(
+        base_url=live.address, cookie_jar=jar, headers=english
+    ) as session:
         yield session
 
 

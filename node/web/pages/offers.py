@@ -26,7 +26,7 @@ from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInp
 routes = web.RouteTableDef()
 
 #: Languages offered as checkboxes on the form; any other code can be typed.
-COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl")
+COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "zh")
 _FILTERS = ("kind", "phase", "focus", "language", "country")
 #: Results per page: enough to scan, few enough to load quickly on a school tablet.
 PAGE = 25
