@@ -234,6 +234,11 @@ class PeerManager:
         dialled by the same node means the first is dead at that end: the new one
         replaces it (docs/protocol.md, "Duplicate sessions").
         """
+        if self._stopping:
+            # Its handshake began before we stopped: :meth:`stop` has already collected
+            # the sessions it waits for, so this one would outlive the node.
+            await session.close()
+            return
         while (existing := self.sessions.get(session.peer)) is not None:
             if not existing.closing:
                 if bytes(existing.dialler) < bytes(session.dialler):
