@@ -87,6 +87,7 @@ class Mailroom:
         Schools we blocked are left out: nothing more of ours goes to them, not even
         through a relay. A letter to blocked schools only is written but not sent.
         """
+        await self.store.refuse_if_restored()  # its numbers per recipient could repeat
         named = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
         blocked = {NodeId(b) for b in await self.store.blocked_authors()}
         to = [r for r in named if rules.seal_for(r, blocked)]
