@@ -355,6 +355,13 @@ class Mailroom:
                 "ON CONFLICT (recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                 (recipient, seq),
             )
+            # Above our own mark only after a restore from a backup: the lost copy sealed
+            # letters we no longer know. Number on after them, or ours would be repeats.
+            await self.store.execute(
+                "INSERT INTO mail_marks (sender, recipient, seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender, recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                (sender, recipient, seq),
+            )
         await self.store.execute(
             "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",
             (sender, recipient, seq),

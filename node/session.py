@@ -91,6 +91,7 @@ class PeerSession:
         self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse, host.logs)
         self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
         self._restore_checked = False  # see _caught_up_after_restore
+        self._mail_clock_taken = False
 
     # -- public ---------------------------------------------------------------------
 
@@ -257,6 +258,9 @@ class PeerSession:
             self._acknowledged(frame)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
+            if isinstance(frame, frames.MailClock) and frame.final:
+                self._mail_clock_taken = True
+                await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
             self.host.logs.warning(
                 self.peer,
@@ -327,13 +331,16 @@ class PeerSession:
 
     async def _caught_up_after_restore(self) -> None:
         """After a restore (node/backup.py): once this peer's complete clock shows
-        nothing of our own log newer than what we hold, we may sign again.
+        nothing of our own log newer than what we hold, and its mail clock has been
+        taken in, we may sign again.
 
         Read once the peer's clock is complete, then after each batch stored while
         the node still waits; a node that was not restored pays one query per session.
         """
-        if not self._clock_received.is_set() or self._restore_checked:
+        if self._restore_checked or not self._clock_received.is_set():
             return
+        if not self._mail_clock_taken:
+            return  # its mail clock moves our letter numbers on past the lost copy's
         me = self.host.mail.me
         waiting = await self.host.store.get_setting(RESTORED_SETTING)
         if waiting is None:

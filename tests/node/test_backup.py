@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from node import backup, offers
+from node.clock import now_ms
 from node.node import Node
 from node.server import NodeService
 from protocol.errors import RestoredError
@@ -81,3 +82,41 @@ async def test_a_restored_node_seals_no_letter_while_it_waits(tmp_path: Path) ->
     async with await Node.open(tmp_path / "again") as node:
         with pytest.raises(RestoredError):
             await node.mail.send("rsvp", {}, [other], about=None, now=0)
+
+
+async def test_a_restored_node_numbers_its_letters_after_those_the_lost_copy_sealed(
+    tmp_path: Path,
+) -> None:
+    """The backup knows one letter fewer than the partner got: the restored node's next
+    letter must not reuse its number (the partner would drop it as a repeat)."""
+    oak = await LiveNode.start(tmp_path / "oak", "Oakfield Primary")
+    lycee = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
+    restored: LiveNode | None = None
+    pair = [bytes(oak.node.node_id), bytes(lycee.node.node_id)]
+
+    async def letters_taken(count: int) -> bool:
+        return [*pair, count] in await lycee.node.mail.marks()
+
+    try:
+        await partner(oak, lycee)
+        offer = await offers.post(lycee.node, "offer", offer_content("French lessons"))
+        await wait_for(lambda: oak.holds(offer.id), what="the partner's offer")
+        await backup.backup(oak.node, tmp_path / "b")
+        await oak.node.interests.send(str(offer.id), "We are interested", by=None, now=now_ms())
+        await wait_for(lambda: letters_taken(1), what="the first letter at the partner")
+        await oak.stop()
+
+        await backup.restore(tmp_path / "b", tmp_path / "again")
+        restored = await _open_live(tmp_path / "again")
+
+        async def not_waiting() -> bool:
+            assert restored is not None
+            return await backup.restored_state(restored.node) is None
+
+        await wait_for(not_waiting, what="the restored node to stop waiting")
+        await restored.node.interests.send(str(offer.id), "Still keen", by=None, now=now_ms())
+        await wait_for(lambda: letters_taken(2), what="the letter after the restore")
+    finally:
+        for live in (oak, lycee, restored):
+            if live is not None:
+                await live.stop()
