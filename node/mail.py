@@ -87,6 +87,7 @@ class Mailroom:
         Schools we blocked are left out: nothing more of ours goes to them, not even
         through a relay. A letter to blocked schools only is written but not sent.
         """
+        await self.store.refuse_if_restored()  # its numbers per recipient could repeat
         named = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
         blocked = {NodeId(b) for b in await self.store.blocked_authors()}
         to = [r for r in named if rules.seal_for(r, blocked)]
@@ -353,6 +354,13 @@ class Mailroom:
                 "INSERT INTO mail_acked (recipient, seq) VALUES (?, ?) "
                 "ON CONFLICT (recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                 (recipient, seq),
+            )
+            # Above our own mark only after a restore from a backup: the lost copy sealed
+            # letters we no longer know. Number on after them, or ours would be repeats.
+            await self.store.execute(
+                "INSERT INTO mail_marks (sender, recipient, seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender, recipient) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                (sender, recipient, seq),
             )
         await self.store.execute(
             "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",

@@ -24,7 +24,7 @@ from node.logs import PeerLog
 from node.mail import Mailroom
 from node.mail_session import MailExchange
 from node.ratelimit import TokenBucket
-from node.store import Outcome, Store
+from node.store import RESTORED_SETTING, Outcome, Store
 from protocol import frames
 from protocol.entry import Entry, decode_entries
 from protocol.errors import ProtocolError
@@ -90,6 +90,8 @@ class PeerSession:
         self.last_error: str | None = None
         self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse, host.logs)
         self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
+        self._restore_checked = False  # see _caught_up_after_restore
+        self._mail_clock_taken = False
 
     # -- public ---------------------------------------------------------------------
 
@@ -244,6 +246,7 @@ class PeerSession:
                 self._wake.set()
                 self._clock_received.set()
                 self.host.progress(self)
+                await self._caught_up_after_restore()
         elif isinstance(frame, frames.Entries):
             # Verified on another thread while earlier batches are stored; the
             # queue's bound stops us reading (TCP pushes back) when the store lags.
@@ -255,6 +258,9 @@ class PeerSession:
             self._acknowledged(frame)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
+            if isinstance(frame, frames.MailClock) and frame.final:
+                self._mail_clock_taken = True
+                await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
             self.host.logs.warning(
                 self.peer,
@@ -321,6 +327,38 @@ class PeerSession:
             await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
         # Relaying to the other peers follows from the commit (Store listeners).
         self.host.progress(self)
+        await self._caught_up_after_restore()
+
+    async def _caught_up_after_restore(self) -> None:
+        """After a restore (node/backup.py): once this peer's complete clock shows
+        nothing of our own log newer than what we hold, and its mail clock has been
+        taken in, we may sign again.
+
+        Read once the peer's clock is complete, then after each batch stored while
+        the node still waits; a node that was not restored pays one query per session.
+        """
+        if self._restore_checked or not self._clock_received.is_set():
+            return
+        if not self._mail_clock_taken:
+            return  # its mail clock moves our letter numbers on past the lost copy's
+        me = self.host.mail.me
+        waiting = await self.host.store.get_setting(RESTORED_SETTING)
+        if waiting is None:
+            self._restore_checked = True
+            return
+        head = await self.host.store.head(NodeId(me))
+        if self.sync.view.get(me, 0) > (0 if head is None else head.seq):
+            return  # the peer holds newer entries of ours: they are on their way
+        await self.host.store.set_setting(RESTORED_SETTING, None)
+        self._restore_checked = True
+        self.host.logs.info(
+            self.peer,
+            "restored from a backup: %s holds nothing of ours newer than our entry %s; "
+            "new entries may be saved again",
+            self.peer,
+            0 if head is None else head.seq,
+            logger=log,
+        )
 
     def _acknowledged(self, ack: frames.Ack) -> None:
         result = self.sync.acknowledged(ack)

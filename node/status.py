@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node import partnering
+from node import backup, partnering
 from node.clock import iso
 from node.node import Node
 from node.partners import PeerBook
@@ -43,7 +43,8 @@ def trouble(last_error: str | None) -> str | None:
 
 
 async def report(node: Node) -> dict[str, Any]:
-    """The node's status: running or not, its peers, counts and equivocation warnings."""
+    """The node's status: running or not, its peers, counts, equivocation warnings and
+    whether it waits after a restore."""
     me = await node.identity()
     book = PeerBook(node.store)
     running = await partnering.is_running(node)
@@ -54,6 +55,7 @@ async def report(node: Node) -> dict[str, Any]:
     entries = await node.store.count_entries()
     authors = len(await node.store.heads())
     equivocations = await node.store.equivocations()
+    restored = await backup.restored_state(node)
     peers = []
     for p in partners:
         if p.state != "partner":
@@ -89,4 +91,7 @@ async def report(node: Node) -> dict[str, Any]:
             }
             for e in equivocations
         ],
+        # After `schoolmesh restore`: {"backup": time, "restored_at": time} while the node
+        # waits to fetch its own newest entries from a partner (it saves nothing new); None.
+        "restored": restored,
     }

@@ -36,6 +36,7 @@ from protocol.errors import (
     LogOrderError,
     NotFoundError,
     ProtocolError,
+    RestoredError,
     SchemaTooNewError,
     StorageError,
     UserInputError,
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 
 _ENTRY_COLUMNS = "payload, sig, content"
+#: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
+RESTORED_SETTING = "restored"
 
 
 class Outcome(enum.Enum):
@@ -337,6 +340,7 @@ class Store:
                 page=said("Check the event's details: one of them cannot be accepted."),
             )
         async with self.write():
+            await self.refuse_if_restored()
             head = await self.head(key.node_id)
             entry = create_entry(
                 key,
@@ -785,6 +789,24 @@ class Store:
                     "SET value = excluded.value",
                     (name, value),
                 )
+
+    async def refuse_if_restored(self) -> None:
+        """Inside a write: refuse to sign anything while the node waits, after a restore,
+        for its own newest entries from a partner (node/backup.py says why)."""
+        if await self.get_setting(RESTORED_SETTING) is not None:
+            raise RestoredError(
+                "this school's node was restored from a backup: it waits to fetch its own "
+                "latest entries from a partner before anything new is saved (start it with "
+                "`schoolmesh run` and let it connect to a partner; `schoolmesh status` shows "
+                "when it has). If this is the only copy of the school's node, run "
+                "`schoolmesh restore --only-copy` instead: if another copy has posted since "
+                "the backup, the two will disagree (docs/admin.md, Backups). Nothing was saved",
+                page=said(
+                    "This school's node was restored from a backup and is still fetching "
+                    "its latest posts from partner schools. Nothing was saved: try again "
+                    "in a few minutes, or ask your IT staff."
+                ),
+            )
 
     async def count_entries(self) -> int:
         row = await self.fetch_one("SELECT COUNT(*) FROM entries")

@@ -179,3 +179,8 @@ class NotAllowedError(LocalError):
 
 class UnreachableError(LocalError):
     pass
+
+
+class RestoredError(LocalError):
+    """This node was restored from a backup and has not yet fetched its own newest
+    entries from a partner: signing now could fork the school's log (node/backup.py)."""

@@ -5,6 +5,7 @@ from typing import Any
 
 from cli.commands import (
     accounts,
+    backup,
     check,
     demo,
     events,
@@ -27,6 +28,7 @@ REGISTRY: tuple[Register, ...] = (
     identity.register,
     run.register,
     check.register,
+    backup.register,
     partners.register,
     *offers.REGISTER,
     search.register,

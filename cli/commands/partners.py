@@ -183,6 +183,12 @@ async def _status(args: argparse.Namespace) -> None:
         behind = f", {peer['behind']} entries to fetch" if peer["behind"] else ""
         error = f" ({peer['last_error']})" if peer["last_error"] and not peer["connected"] else ""
         print(f"  {peer['name'] or peer['node_id']}: {seen}{behind}{error}")
+    if report["restored"] is not None:
+        print(
+            f"Restored from a backup of {report['restored'].get('backup', '?')}: waiting to "
+            "fetch this school's newest entries from a partner; nothing new is saved until "
+            "then (`schoolmesh restore --only-copy` if this is the only copy)"
+        )
     for e in report["equivocations"]:
         print(
             f"WARNING: node {e['author']} signed two different entries numbered {e['seq']} "

@@ -45,6 +45,7 @@ async def test_the_report_keeps_its_fields(tmp_path: Path) -> None:
         "partners",
         "peers",
         "equivocations",
+        "restored",
     ]
     assert got["running"] is False
     assert got["peers"] == [
