@@ -25,10 +25,11 @@ from tests.web.web import client, csrf_of, http_sign_in
 ROOT = Path(__file__).resolve().parents[2]
 #: Errors the pages can meet; each must say what a page shows.
 SHOWN = {"UserInputError", "NotFoundError", "NotAllowedError", "UnreachableError"}
-#: Code no page reaches: command-line only (staff profiles, demo, serving, subject
-#: access), feeds (for feed readers, not pages), and require()'s refusal by role (a
+#: Code no page reaches: command-line only (backup and restore, staff profiles, demo,
+#: serving, subject access), feeds (for feed readers, not pages), and require()'s refusal by role (a
 #: page of its own).
 NOT_FROM_PAGES = {
+    "node/backup.py",
     "node/demo.py",
     "node/feeds.py",
     "node/server.py",
