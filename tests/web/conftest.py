@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.network import LiveNode
+from tests.network import LiveNode, introduced, partner
 from tests.web.web import add_user
 
 
@@ -15,6 +15,21 @@ async def school(tmp_path: Path) -> AsyncIterator[LiveNode]:
     await add_user(live, "Mr Jones", "staff")
     await add_user(live, "Amira", "pupil")
     try:
+        yield live
+    finally:
+        await live.stop()
+
+
+@pytest.fixture
+async def lycee(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
+    """The Lycée, partner of Oakfield (``school``), each holding the other's profile,
+    with a teacher and a pupil."""
+    live = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
+    await add_user(live, "M. Martin", "staff")
+    await add_user(live, "Léa", "pupil")
+    await partner(school, live)
+    try:
+        await introduced([school, live])
         yield live
     finally:
         await live.stop()

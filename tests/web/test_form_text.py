@@ -12,20 +12,17 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
-import pytest
 from aiohttp.web_request import FileField
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from node import events, offers
 from node.clock import now_ms
 from node.web.app import plain_lines
-from tests.network import LiveNode, introduced, partner, wait_for
+from tests.network import LiveNode, wait_for
 from tests.web.test_projects import png
-from tests.web.web import add_user, client, csrf_of, http_sign_in
+from tests.web.web import client, csrf_of, http_sign_in
 
 #: Two paragraphs and a list, with accents, as a browser sends them.
 POST_BODY = (
@@ -332,18 +329,6 @@ async def test_a_form_refused_by_node_code_comes_back_again_and_again(school: Li
             assert response.status == 400
             assert field_value(await response.text(), "body") == lf(body)
     assert await school.node.projects.comments(post.id, states=("draft",)) == []
-
-
-@pytest.fixture
-async def lycee(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
-    live = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
-    await add_user(live, "M. Martin", "staff")
-    await partner(school, live)
-    try:
-        await introduced([school, live])
-        yield live
-    finally:
-        await live.stop()
 
 
 async def test_interest_and_its_answer_keep_their_lines_and_come_back_when_refused(

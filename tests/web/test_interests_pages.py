@@ -7,15 +7,10 @@ accepts; the arrangement shows at both schools.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from node import offers
 from protocol.keys import EntryId
-from tests.network import LiveNode, introduced, partner, wait_for
-from tests.web.web import add_user, browser, client, csrf_of, http_sign_in, sign_in
+from tests.network import LiveNode, wait_for
+from tests.web.web import browser, client, csrf_of, http_sign_in, sign_in
 
 OFFER = {
     "activity": "shadowing",
@@ -25,20 +20,6 @@ OFFER = {
     "from": "2099-03-08",
     "to": "2099-03-19",
 }
-
-
-@pytest.fixture
-async def lycee(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
-    """The Lycée, partner of Oakfield (``school``), each holding the other's profile."""
-    live = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
-    await add_user(live, "M. Martin", "staff")
-    await add_user(live, "Léa", "pupil")
-    await partner(school, live)
-    try:
-        await introduced([school, live])
-        yield live
-    finally:
-        await live.stop()
 
 
 async def shared_offer(school: LiveNode, lycee: LiveNode) -> EntryId:

@@ -7,19 +7,15 @@ its title and the reason, and what depended on it says so and leaves the lists.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import icalendar
-import pytest
 
 from node import events, offers
 from node.clock import now_ms
 from node.interests import Interest
 from protocol.keys import EntryId
-from tests.network import LiveNode, introduced, partner, wait_for
+from tests.network import LiveNode, wait_for
 from tests.web.test_accessibility import PageAudit
-from tests.web.web import add_user, client, http_sign_in
+from tests.web.web import client, http_sign_in
 
 OFFER = {
     "activity": "shadowing",
@@ -38,19 +34,6 @@ TEACHMEET = {
     "text": "Venez partager vos pratiques.",
 }
 CANCELLED = "La salle est en travaux"
-
-
-@pytest.fixture
-async def lycee(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
-    """The Lycée, partner of Oakfield (``school``), each holding the other's profile."""
-    live = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
-    await add_user(live, "M. Martin", "staff")
-    await partner(school, live)
-    try:
-        await introduced([school, live])
-        yield live
-    finally:
-        await live.stop()
 
 
 async def page(live: LiveNode, name: str, path: str, language: str = "en-GB") -> str:
