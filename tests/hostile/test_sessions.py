@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -25,25 +24,11 @@ from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeKey
 from tests.helpers import chain, key, offer_content
 from tests.network import LiveNode, partner, wait_for
+from tests.rogue import ROGUE
 
-ROGUE = key(71)
 #: Log lines a peer may cause in a minute: node/logs.py allows 20, then one summary.
 LINES_PER_PEER = 25
 Socket = aiohttp.ClientWebSocketResponse
-
-
-@pytest.fixture
-async def target(tmp_path: Path) -> AsyncIterator[LiveNode]:
-    live = await LiveNode.start(tmp_path / "target", "Target School")
-    await PeerBook(live.node.store).add(ROGUE.node_id, None, 0)  # a partner gone rogue
-    yield live
-    await live.stop()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def handshake(

@@ -2,7 +2,6 @@
 and the node keeps serving its other partners."""
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -10,29 +9,13 @@ import pytest
 
 from node import offers
 from node.clock import now_ms
-from node.partners import PeerBook
 from protocol import codec, frames
 from protocol.entry import Payload, create_entry
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeKey, content_hash
 from tests.helpers import chain, key, offer_content
 from tests.network import LiveNode, partner, wait_for
-
-ROGUE = key(66)
-
-
-@pytest.fixture
-async def target(tmp_path: Path) -> AsyncIterator[LiveNode]:
-    live = await LiveNode.start(tmp_path / "target", "Target School")
-    await PeerBook(live.node.store).add(ROGUE.node_id, None, 0)  # a partner that misbehaves
-    yield live
-    await live.stop()
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+from tests.rogue import ROGUE
 
 
 async def connect(
