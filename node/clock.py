@@ -11,7 +11,10 @@ def now_ms() -> int:
 
 def iso(ms: int | None) -> str | None:
     """Milliseconds since 1970 as ISO 8601 in UTC, to the second (``...Z``)."""
-    if ms is None:
-        return None
+    return None if ms is None else iso_ms(ms)
+
+
+def iso_ms(ms: int) -> str:
+    """As :func:`iso`, for a time that is always there."""
     moment = datetime.fromtimestamp(ms / 1000, UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

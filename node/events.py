@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from node.clock import now_ms
+from node.clock import iso_ms, now_ms
 from node.interests import clean_name
 from node.node import Node
 from node.private_events import PrivateEvent
@@ -82,10 +82,10 @@ class EventView:
             "end": self.end,
             "tz": self.tz,
             "status": "cancelled" if self.cancelled else "confirmed",
-            "cancelled_at": _iso_ms(self.modified_ms) if self.cancelled else None,
+            "cancelled_at": iso_ms(self.modified_ms) if self.cancelled else None,
             "reason": self.reason,
             "sequence": self.sequence,
-            "updated_at": _iso_ms(self.modified_ms),
+            "updated_at": iso_ms(self.modified_ms),
             "rsvp": self.answer,
             "rsvp_by": self.answered_by,
             "audience": self.content.get("audience", "public"),
@@ -102,11 +102,6 @@ class EventView:
 
 def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _iso_ms(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def moment(text: str, tz: str | None, flag: str) -> str:

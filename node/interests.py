@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from node.clock import iso_ms
 from node.mail import Mailroom
 from node.partners import PeerBook
 from node.store import Store, Withdrawn
@@ -123,11 +124,6 @@ class Interest:
             "withdrawn_at": None if self.withdrawn is None else iso_ms(self.withdrawn.at),
             "reason": None if self.withdrawn is None else self.withdrawn.reason,
         }
-
-
-def iso_ms(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def clean_message(value: str, flag: str = "--message", *, required: bool = True) -> str:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from node import matching
+from node.clock import iso_ms
 from node.node import Node
 from node.search import Filters
 from node.store import Withdrawn
@@ -31,7 +32,6 @@ class Listing:
         them: another school's offer may carry any field (docs/protocol.md, "Forward
         compatibility"), such as a ``school_id`` naming another school."""
         content = dict(self.entry.content or {})
-        posted = datetime.fromtimestamp(self.entry.payload.timestamp / 1000, UTC)
         ours = {
             "id": str(self.entry.id),
             "side": self.entry.kind,
@@ -39,7 +39,7 @@ class Listing:
             "school_id": str(self.entry.author),
             "school": self.school,
             "country": content.pop("country", self.country),
-            "posted_at": posted.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "posted_at": iso_ms(self.entry.payload.timestamp),
         }
         return {**ours, **{k: v for k, v in content.items() if k not in ours}}
 
@@ -70,11 +70,6 @@ class WithdrawnListing:
             "withdrawn_at": iso_ms(self.record.at),
             "reason": self.record.reason,
         }
-
-
-def iso_ms(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def content_of(

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from node.interests import iso_ms
+from node.clock import iso_ms
 from node.mail import Mailroom
 from node.store import Store
 from protocol import kinds, letters

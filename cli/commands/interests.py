@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node.clock import now_ms
-from node.interests import Interest, iso_ms
+from node.clock import iso_ms, now_ms
+from node.interests import Interest
 
 _PRIVATE = (
     "Interests and answers are private letters between the two schools: no other school "
