@@ -18,8 +18,6 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from protocol.errors import ProtocolError
-
 MAX_ADDRESS_CHARS = 255
 BAD_ADDRESS = "bad-address"
 
@@ -64,12 +62,3 @@ def address_problem(text: object) -> str | None:
     if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         return "the host is not a valid name"
     return None
-
-
-def check_address(text: object) -> str:
-    """Return ``text`` if it is a node address; raise ProtocolError (``bad-address``) if not."""
-    problem = address_problem(text)
-    if problem is not None:
-        raise ProtocolError(f"not a node address: {problem}", code=BAD_ADDRESS)
-    assert isinstance(text, str)
-    return text
