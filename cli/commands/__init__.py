@@ -9,6 +9,7 @@ from cli.commands import (
     check,
     demo,
     events,
+    export,
     identity,
     interests,
     match,
@@ -39,6 +40,7 @@ REGISTRY: tuple[Register, ...] = (
     staff.register,
     events.register,
     observations.register,
+    export.register,
 )
 
 #: Entry field names as the command-line flags that set them, for error messages.

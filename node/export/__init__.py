@@ -1,0 +1,232 @@
+"""``schoolmesh export --out DIR``: everything the school owns, to take with it.
+
+The folder it writes (docs/admin.md, "Exporting the school's data")::
+
+    DIR/index.html                 the archive's front page, linking everything
+    DIR/export.json                what this is: school, time, counts (the --json summary)
+    DIR/data/*.json                profile, offers and requests, events, interests,
+                                   observations, staff, partners, projects with posts
+    DIR/projects/<id>/index.html   each project blog, a page per post beside it
+    DIR/projects/<id>/photos/      the posts' photos
+
+Consistent: everything is read in one read transaction, so the files agree with
+each other even while the node runs and writes. Atomic: it is written into a new
+hidden folder beside DIR (mode 0700, files 0600: it holds pupils' work, like the
+data folder), then renamed to DIR, so DIR is never half written. An existing DIR
+with files in it is refused, unless ``force`` and it holds an earlier export
+(its export.json says so): a mistyped ``--out ~/Documents --force`` must not
+delete a folder the export did not write. Decisions in docs/decisions.md.
+
+Run it in its own process (the command line), as every command is: the node's
+database connection then serves this read alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from node.clock import iso_ms, now_ms
+from node.export import site
+from node.export.collect import FILES, Archive, collect
+from node.node import Node
+from node.store import Store
+from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
+
+FORMAT = "schoolmesh-export-v1"
+#: The file that marks a folder as an export (and so one --force may replace).
+MANIFEST = "export.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    path: Path
+    school: str
+    exported_at: str
+    counts: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "school": self.school,
+            "exported_at": self.exported_at,
+            "counts": self.counts,
+        }
+
+
+async def export(node: Node, out: Path, *, force: bool = False) -> Summary:
+    """Write everything ``node``'s school owns to the folder ``out``; see the module."""
+    _check_target(out, force)
+    at = now_ms()
+    version = _version()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))  # mode 0700
+    try:
+
+        def photo_sink(folder: str, name: str, jpeg: bytes) -> None:
+            _write(tmp / "projects" / folder / "photos" / name, jpeg)
+
+        async with _one_read(node.store):
+            archive = await collect(node, exported_at=at, photo_sink=photo_sink)
+        for kind, file in FILES.items():
+            _write_json(tmp / "data" / file, archive.data[kind])
+        pages = 0
+        for path, html in site.pages(archive, exported_at=at, version=version):
+            _write(tmp / path, html.encode())
+            pages += 1
+        summary = Summary(
+            path=out,
+            school=str(archive.school["name"]),
+            exported_at=iso_ms(at),
+            counts={**_counts(archive), "pages": pages},
+        )
+        _write_json(
+            tmp / MANIFEST,
+            {
+                "format": FORMAT,
+                "school_id": archive.school["school_id"],
+                "program": version,
+                **summary.as_json(),
+            },
+        )
+        _put_in_place(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise StorageError(
+            f"cannot write the export in {out.parent} ({exc.strerror or exc}): nothing was "
+            "written. Free some space or choose another folder, then export again"
+        ) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary
+
+
+@asynccontextmanager
+async def _one_read(store: Store) -> AsyncIterator[None]:
+    """One read transaction: in WAL mode every read in it sees the database as it was
+    at the first, whatever the running node commits meanwhile."""
+    await store.execute("BEGIN")
+    try:
+        yield
+    finally:
+        await store.execute("ROLLBACK")  # nothing was written: this only ends the read
+
+
+def _check_target(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"{out} is a file: give the name of a folder to write the export in")
+    if not out.parent.is_dir():
+        raise UserInputError(f"the folder {out.parent} does not exist: create it first")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise UserInputError(
+            f"cannot write in {out.parent} (no permission): choose a folder you can write in"
+        )
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise AlreadyInitialisedError(
+                f"{out} already holds files: give a new or empty folder, or add --force "
+                "to replace an earlier export there"
+            )
+        if not _is_export(out):
+            raise AlreadyInitialisedError(
+                f"{out} holds files but no schoolmesh export ({MANIFEST} is missing): "
+                "--force only replaces an earlier export. Give a new or empty folder"
+            )
+
+
+def _is_export(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == FORMAT
+
+
+def _put_in_place(tmp: Path, out: Path) -> None:
+    """Rename the finished export to ``out``; an earlier one there goes only after."""
+    if out.is_dir() and any(out.iterdir()):
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old)  # old is empty: rename replaces it
+        try:
+            os.rename(tmp, out)
+        except OSError:
+            os.replace(old, out)  # put the earlier export back
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    os.replace(tmp, out)  # a missing or empty folder is replaced
+
+
+def _counts(archive: Archive) -> dict[str, int]:
+    data = archive.data
+    offers = data["offers"]
+    events = data["events"]
+    posts = [p for r in archive.projects for p in r.posts]
+    return {
+        "offers": sum(1 for o in offers if o["side"] == "offer" and not o["withdrawn"]),
+        "requests": sum(1 for o in offers if o["side"] == "request" and not o["withdrawn"]),
+        "withdrawn": sum(1 for o in offers if o["withdrawn"]),
+        "events": sum(1 for e in events if e["status"] != "cancelled"),
+        "cancelled_events": sum(1 for e in events if e["status"] == "cancelled"),
+        "interests": len(data["interests"]),
+        "observations": len(data["observations"]),
+        "staff": len(data["staff"]),
+        "partners": len(data["partners"]),
+        "projects": len(archive.projects),
+        "posts": len(posts),
+        "partner_posts": sum(1 for p in posts if p.post.origin != archive.me),
+        "comments": sum(len(p.comments) for p in posts),
+        "photos": sum(len(p.photos) for p in posts),
+    }
+
+
+def _write_json(path: Path, value: Any) -> None:
+    text = json.dumps(value, ensure_ascii=False, indent=2, default=_jsonable)
+    _write(path, (text + "\n").encode())
+
+
+def _jsonable(value: Any) -> Any:
+    """Bytes in another school's content (fields this version does not know), as
+    `--json` writes them (cli/commands/common.py)."""
+    if isinstance(value, bytes):
+        return {"$bin": value.hex()}
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def _write(path: Path, data: bytes) -> None:
+    """A new file, readable by its owner only, in folders of the same."""
+    _folder(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    with contextlib.suppress(OSError):  # a disk without modes (FAT): nothing to narrow
+        os.chmod(path, 0o600)
+
+
+def _folder(path: Path) -> None:
+    """``path`` and any folder above it that is missing, each made with mode 0700
+    (``mkdir(parents=True)`` would make the ones above with the umask's mode)."""
+    if path.is_dir():
+        return
+    _folder(path.parent)
+    path.mkdir(mode=0o700)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("schoolmesh")
+    except metadata.PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,233 @@
+"""Everything a school owns, read from its node as plain JSON values.
+
+The JSON forms are the ones `--json` gives for each command (offers, events,
+interests, observations, staff), so a script that reads one reads the other.
+Project posts and comments are the published ones (approved, not taken down),
+with the author and school as the blog pages show them; partner schools' posts
+are included and marked (docs/decisions.md, "What an export holds").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from node import events, observations, offers, staff
+from node.clock import iso, iso_ms
+from node.node import Node
+from node.partners import PeerBook
+from node.projects import Comment, Post, Project
+from protocol.keys import EntryId, NodeId
+
+#: Where each kind of data goes in the export folder, under data/.
+FILES = {
+    "school": "school.json",
+    "offers": "offers.json",
+    "events": "events.json",
+    "interests": "interests.json",
+    "observations": "observations.json",
+    "staff": "staff.json",
+    "partners": "partners.json",
+    "projects": "projects.json",
+}
+
+_SAFE_ID = re.compile(r"[0-9a-f]{8,64}")
+
+
+def file_name(item_id: str) -> str:
+    """A file name for a project's or post's id: the id itself when it is plain hex
+    (as protocol/letters.py requires of every id a school sends), else a digest of
+    it, so that no id can name a path outside the export folder."""
+    if _SAFE_ID.fullmatch(item_id):
+        return item_id
+    return hashlib.sha256(item_id.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    post: Post
+    author: str  # as the pages show it: the name sent to partners, else the account's
+    comments: list[tuple[Comment, str]]  # (comment, its author as the pages show it)
+    photos: list[str]  # file names in the project's photos/ folder, in the post's order
+    held_back: int  # photos kept back for lack of consent: not on the pages, not here
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    project: Project
+    folder: str  # projects/<folder>/ in the export
+    posts: list[PostRecord]
+
+
+@dataclass
+class Archive:
+    """What one export read, in one read transaction."""
+
+    me: NodeId
+    school: dict[str, Any]
+    names: dict[NodeId, str]  # every school named anywhere: its name, else its fingerprint
+    data: dict[str, Any] = field(default_factory=dict)  # kind -> its JSON value
+    projects: list[ProjectRecord] = field(default_factory=list)
+
+    def name(self, node_id: NodeId) -> str:
+        return self.names.get(node_id) or node_id.fingerprint
+
+
+#: Called with (project folder, photo file name, JPEG bytes) as each photo is read,
+#: so that photos are written as they come rather than all held in memory.
+PhotoSink = Callable[[str, str, bytes], None]
+
+
+async def collect(node: Node, *, exported_at: int, photo_sink: PhotoSink) -> Archive:
+    """Read everything the school owns. Call inside one read transaction."""
+    me = node.node_id
+    identity = await node.identity()
+    profile = await node.store.latest_profile(me) or {}
+    school = {
+        "school_id": str(me),
+        "fingerprint": identity.fingerprint,
+        "name": identity.name,
+        "country": identity.country,
+        "url": identity.url,
+        "profile": profile,
+        "exported_at": iso_ms(exported_at),
+    }
+    archive = Archive(me=me, school=school, names={me: identity.name})
+    archive.data["school"] = school
+    archive.data["offers"] = await _offers(node)
+    archive.data["events"] = [e.as_json() for e in await events.every(node) if e.author == me]
+    archive.data["interests"] = [i.as_json() for i in await node.interests.all()]
+    archive.data["observations"] = [o.as_json() for o in await observations.listing(node)]
+    archive.data["staff"] = [s.as_json() for s in await staff.listing(node)]
+    archive.data["partners"] = await _partners(node)
+    for project in await node.projects.all():
+        archive.projects.append(await _project(node, archive, project, photo_sink))
+    archive.data["projects"] = [_project_json(archive, p) for p in archive.projects]
+    return archive
+
+
+async def _offers(node: Node) -> list[dict[str, Any]]:
+    """The school's own offers and requests: those standing, then those withdrawn."""
+    me = node.node_id
+    found: list[dict[str, Any]] = []
+    for side in offers.SIDES:
+        for listing in await offers.listing(node, side):
+            if listing.entry.author == me:
+                found.append({**listing.as_json(), "withdrawn": False})
+    rows = await node.store.fetch_all(
+        "SELECT w.target FROM withdrawals w JOIN entries e ON e.id = w.target "
+        "WHERE w.author = ? AND e.author = ? AND e.kind IN (?, ?) ORDER BY e.seq DESC",
+        (bytes(me), bytes(me), *offers.SIDES),
+    )
+    identity = await node.identity()
+    for (target,) in rows:
+        record = await node.store.withdrawn(EntryId(target), me)
+        if record is not None:
+            gone = offers.WithdrawnListing(record, identity.name, identity.country)
+            found.append(gone.as_json())
+    return found
+
+
+async def _partners(node: Node) -> list[dict[str, Any]]:
+    book = PeerBook(node.store)
+    names = await book.names()
+    return [
+        {
+            "school_id": str(p.node_id),
+            "fingerprint": p.node_id.fingerprint,
+            "school": names.get(p.node_id, ("", ""))[0],
+            "country": names.get(p.node_id, ("", ""))[1],
+            "address": p.address,
+            "state": p.state,
+            "added_at": iso_ms(p.added_at),
+        }
+        for p in await book.list()
+    ]
+
+
+async def _project(
+    node: Node, archive: Archive, project: Project, photo_sink: PhotoSink
+) -> ProjectRecord:
+    folder = file_name(project.id)
+    posts = await node.projects.posts(project.id)  # published (approved), newest first
+    comments = {post.id: await node.projects.comments(post.id) for post in posts}
+    wanted = {*project.members, *(p.origin for p in posts)}
+    wanted.update(c.origin for found in comments.values() for c in found)
+    unknown = [n for n in wanted if n not in archive.names]
+    for node_id, (name, _country) in (await node.store.schools(unknown)).items():
+        archive.names[node_id] = name
+    records = []
+    for post in posts:
+        photos = []
+        for digest, _faces, held in post.images:
+            if held:
+                continue
+            jpeg = await node.projects.image(post.id, digest)
+            if jpeg is None:  # a partner's photo that has not arrived (yet)
+                continue
+            name = f"{digest.hex()}.jpg"
+            photo_sink(folder, name, jpeg)
+            photos.append(name)
+        records.append(
+            PostRecord(
+                post=post,
+                author=post.by_name or post.author or "",
+                comments=[(c, c.by_name or c.author or "") for c in comments[post.id]],
+                photos=photos,
+                held_back=sum(1 for _d, _f, held in post.images if held),
+            )
+        )
+    return ProjectRecord(project=project, folder=folder, posts=records)
+
+
+def _project_json(archive: Archive, record: ProjectRecord) -> dict[str, Any]:
+    project = record.project
+    return {
+        "id": project.id,
+        "title": project.title,
+        "themes": list(project.themes),
+        "owner_id": str(project.owner),
+        "owner": archive.name(project.owner),
+        "our_standing": project.standing,
+        "members": [
+            {"school_id": str(n), "school": archive.name(n), "state": state}
+            for n, state in project.members.items()
+        ],
+        "blog": f"projects/{record.folder}/index.html",
+        "posts": [_post_json(archive, record, p) for p in record.posts],
+    }
+
+
+def _post_json(archive: Archive, project: ProjectRecord, record: PostRecord) -> dict[str, Any]:
+    post = record.post
+    return {
+        "id": post.id,
+        "title": post.title,
+        "author": record.author,
+        "school_id": str(post.origin),
+        "school": archive.name(post.origin),
+        "from_partner_school": post.origin != archive.me,
+        "theme": post.theme,
+        "published_at": iso(post.approved_at or post.created_at),
+        "approved_by": post.approved_by if post.origin == archive.me else None,
+        "accepted_by": post.accepted_by,
+        "text": post.body,
+        "page": f"projects/{project.folder}/{file_name(post.id)}.html",
+        "photos": [f"projects/{project.folder}/photos/{name}" for name in record.photos],
+        "photos_held_back": record.held_back,
+        "comments": [
+            {
+                "id": comment.id,
+                "author": author,
+                "school_id": str(comment.origin),
+                "school": archive.name(comment.origin),
+                "from_partner_school": comment.origin != archive.me,
+                "written_at": iso_ms(comment.created_at),
+                "text": comment.body,
+            }
+            for comment, author in record.comments
+        ],
+    }
