@@ -74,7 +74,7 @@ async def export(node: Node, out: Path, *, force: bool = False) -> Summary:
         def photo_sink(folder: str, name: str, jpeg: bytes) -> None:
             _write(tmp / "projects" / folder / "photos" / name, jpeg)
 
-        async with _one_read(node.store):
+        async with one_read(node.store):
             archive = await collect(node, exported_at=at, photo_sink=photo_sink)
         for kind, file in FILES.items():
             _write_json(tmp / "data" / file, archive.data[kind])
@@ -111,7 +111,7 @@ async def export(node: Node, out: Path, *, force: bool = False) -> Summary:
 
 
 @asynccontextmanager
-async def _one_read(store: Store) -> AsyncIterator[None]:
+async def one_read(store: Store) -> AsyncIterator[None]:
     """One read transaction: in WAL mode every read in it sees the database as it was
     at the first, whatever the running node commits meanwhile."""
     await store.execute("BEGIN")

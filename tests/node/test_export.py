@@ -1,0 +1,462 @@
+"""`schoolmesh export`: two partner schools with a shared project, exported from one.
+
+Real nodes on loopback ports; the export is read from its own connection (as the
+command line does) while the school's node runs. The pages are checked with a
+strict parser (balanced, escaped, every link and image a file in the folder) and
+opened from file:// in a real browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from node import events, observations, offers, staff
+from node.clock import now_ms
+from node.export import MANIFEST, export, one_read
+from node.node import Node
+from protocol.errors import AlreadyInitialisedError, UserInputError
+from tests.helpers import run_cli
+from tests.network import LiveNode, introduced, partner, wait_for
+from tests.node.test_projects import photo
+from tests.web.web import browser
+
+PASSWORD = "correct horse battery"
+#: A pupil's post: accents, two paragraphs, and text that must stay text.
+POST_TITLE = "Notre fleuve <la Loire> & nous"
+POST_BODY = (
+    "Amélie et Zoë ont marché le long de la Loire.\n\n"
+    "Le deuxième jour : <script>alert('x')</script> <b>pas gras</b> & fin."
+)
+PARTNER_TITLE = "Our river: the Thames 🌊"
+PARTNER_BODY = "First paragraph about the Thames.\n\nSecond paragraph, with **bold** words."
+COMMENT = "Très beau ! <img src=x onerror=alert(1)> Ça me plaît."
+
+
+@dataclass
+class Scene:
+    lycee: LiveNode
+    oak: LiveNode
+    project: str
+    own_post: str
+    partner_post: str
+    comment: str
+    withdrawn_offer: str
+    jpeg: bytes
+
+
+@pytest.fixture
+async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
+    """Lycée (FR) starts a project with its partner Oakfield (GB): one post each, a
+    photo on Lycée's, a comment from Oakfield's pupil on it; Lycée has a withdrawn
+    offer, a request and a cancelled event."""
+    lycee = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
+    oak = await LiveNode.start(tmp_path / "oak", "Oakfield Primary", country="GB")
+    try:
+        await partner(lycee, oak)
+        await introduced([lycee, oak])
+        now = now_ms()
+        for live, teacher, pupil in (
+            (lycee, "Mme Durand", "Amélie Rose"),
+            (oak, "Mr Jones", "Tom"),
+        ):
+            await live.node.accounts.add(teacher, "staff", PASSWORD, klass=None, now=now)
+            await live.node.accounts.add(pupil, "pupil", PASSWORD, klass="5B", now=now)
+            await live.node.accounts.set_consent(
+                pupil, show_name="full", work_photos=True, face_photos=None
+            )
+        projects = lycee.node.projects
+        project = (await projects.create("Rivières d'Europe", ["rivers"], now_ms())).id
+        await projects.rosters.replace(project, classes=["5B"], pupils=[], now=now_ms())
+        await projects.invite(project, oak.node.node_id, now_ms())
+
+        async def invited() -> bool:
+            return any(p.id == project for p in await oak.node.projects.all())
+
+        await wait_for(invited, what="Oakfield to get the invitation")
+        await oak.node.projects.join(project, now_ms())
+        await oak.node.projects.rosters.replace(project, classes=["5B"], pupils=[], now=now_ms())
+
+        async def joined() -> bool:
+            got = await projects.get(project)
+            return got.members.get(oak.node.node_id) == "member"
+
+        await wait_for(joined, what="Oakfield to join")
+        draft = await projects.draft(
+            project,
+            "Amélie Rose",
+            POST_TITLE,
+            POST_BODY,
+            theme="rivers",
+            images=[("loire.jpg", photo(), False)],
+            now=now_ms(),
+        )
+        await projects.approve(draft.id, "Mme Durand", now_ms())
+        theirs = await oak.node.projects.draft(
+            project, "Tom", PARTNER_TITLE, PARTNER_BODY, theme=None, images=[], now=now_ms()
+        )
+        await oak.node.projects.approve(theirs.id, "Mr Jones", now_ms())
+
+        async def posted_at_oak() -> bool:
+            return any(p.id == draft.id for p in await oak.node.projects.posts(project))
+
+        await wait_for(posted_at_oak, what="Lycée's post at Oakfield")
+        comment = await oak.node.projects.comment(draft.id, "Tom", COMMENT, now_ms())
+        await oak.node.projects.approve(comment.id, "Mr Jones", now_ms())
+
+        async def arrived() -> bool:
+            posts = {p.id for p in await projects.posts(project)}
+            return theirs.id in posts and bool(await projects.comments(draft.id))
+
+        await wait_for(arrived, what="Oakfield's post and comment at Lycée")
+        old = await offers.post(
+            lycee.node, "offer", offers.content_of(activity="visit", title="Visite <ancienne>")
+        )
+        await offers.withdraw(lycee.node, "offer", str(old.id), "pourvue")
+        request = await offers.post(
+            lycee.node, "request", offers.content_of(activity="mentoring", title="Mentorat")
+        )
+        await wait_for(lambda: oak.holds(request.id), what="the request at Oakfield")
+        sent = await oak.node.interests.send(
+            str(request.id), "Nous pouvons aider.", by="Mr Jones", now=now_ms()
+        )
+
+        async def interest_arrived() -> bool:
+            return bool(await lycee.node.interests.all())
+
+        await wait_for(interest_arrived, what="the interest at Lycée")
+        await lycee.node.interests.accept(sent.id, by="Mme Durand", now=now_ms())
+        await staff.add(
+            lycee.node,
+            staff.member(
+                "Mme Durand", strengths=["oracy"], develops=["questioning"], subjects=[], phase=None
+            ),
+        )
+        await observations.add(
+            lycee.node,
+            observer="M. Petit",
+            observed="Mme Durand",
+            focus="questioning",
+            priority=None,
+            day=date(2027, 1, 20),
+            strengths=["Écoute attentive"],
+            actions=["Essayer <le silence>"],
+            follow_up=None,
+        )
+        event = await events.create(
+            lycee.node,
+            {
+                "title": "Réunion des professeurs",
+                "start": "2027-03-04T16:00+01:00",
+                "end": "2027-03-04T18:00+01:00",
+                "tz": "Europe/Paris",
+                "audience": "public",
+            },
+        )
+        await events.withdraw(lycee.node, str(event.id), "neige")
+        jpeg = await projects.image(draft.id, (await projects.post(draft.id)).images[0][0])
+        assert jpeg is not None
+        yield Scene(lycee, oak, project, draft.id, theirs.id, comment.id, str(old.id), jpeg)
+    finally:
+        await oak.stop()
+        await lycee.stop()
+
+
+async def export_from(live: LiveNode, out: Path, *, force: bool = False) -> dict[str, object]:
+    """Export from a connection of its own, as the command does, the node running."""
+    async with await Node.open(live.node.data.path) as node:
+        return (await export(node, out, force=force)).as_json()
+
+
+def read(folder: Path, name: str) -> Any:
+    return json.loads((folder / "data" / name).read_text(encoding="utf-8"))
+
+
+async def test_the_export_holds_the_schools_data_and_its_project_blog(
+    scene: Scene, tmp_path: Path
+) -> None:
+    out = tmp_path / "archive"
+    summary = await export_from(scene.lycee, out)
+    assert summary["path"] == str(out)
+    counts = summary["counts"]
+    assert isinstance(counts, dict)
+    assert counts["posts"] == 2
+    assert counts["partner_posts"] == 1
+    assert counts["comments"] == 1
+    assert counts["photos"] == 1
+    assert counts["withdrawn"] == 1
+    assert counts["requests"] == 1
+    assert counts["cancelled_events"] == 1
+    assert counts["partners"] == 1
+    assert (counts["interests"], counts["staff"], counts["observations"]) == (1, 1, 1)
+
+    # JSON: the withdrawn offer marked, the cancelled event, the partner.
+    listed = read(out, "offers.json")
+    assert isinstance(listed, list)
+    gone = [o for o in listed if o["withdrawn"]]
+    assert [(o["id"], o["title"], o["reason"]) for o in gone] == [
+        (scene.withdrawn_offer, "Visite <ancienne>", "pourvue")
+    ]
+    assert [o["title"] for o in listed if not o["withdrawn"]] == ["Mentorat"]
+    held_events = read(out, "events.json")
+    assert isinstance(held_events, list)
+    assert [(e["status"], e["reason"]) for e in held_events] == [("cancelled", "neige")]
+    partners = read(out, "partners.json")
+    assert isinstance(partners, list)
+    assert [p["school"] for p in partners] == ["Oakfield Primary"]
+    (interest,) = read(out, "interests.json")
+    assert (interest["state"], interest["message"]) == ("accepted", "Nous pouvons aider.")
+    assert interest["arrangement"]["title"] == "Mentorat"
+    assert [s["name"] for s in read(out, "staff.json")] == ["Mme Durand"]
+    (seen,) = read(out, "observations.json")
+    assert seen["actions"] == ["Essayer <le silence>"]
+    school = read(out, "school.json")
+    assert isinstance(school, dict)
+    assert school["name"] == "Lycée Jean Moulin"
+
+    # The project: both posts, exact text, the partner's marked, the comment, the photo.
+    projects = read(out, "projects.json")
+    assert isinstance(projects, list)
+    (project,) = projects
+    assert project["title"] == "Rivières d'Europe"
+    posts = {p["id"]: p for p in project["posts"]}
+    ours, theirs = posts[scene.own_post], posts[scene.partner_post]
+    assert (ours["title"], ours["text"], ours["author"]) == (POST_TITLE, POST_BODY, "Amélie Rose")
+    assert ours["from_partner_school"] is False
+    assert (theirs["title"], theirs["text"], theirs["author"]) == (
+        PARTNER_TITLE,
+        PARTNER_BODY,
+        "Tom",
+    )
+    assert theirs["from_partner_school"] is True
+    assert theirs["school"] == "Oakfield Primary"
+    (comment,) = ours["comments"]
+    assert (comment["id"], comment["text"], comment["author"]) == (scene.comment, COMMENT, "Tom")
+    assert comment["from_partner_school"] is True
+    (photo_path,) = ours["photos"]
+    assert (out / photo_path).read_bytes() == scene.jpeg
+    for listed_post in posts.values():
+        assert (out / listed_post["page"]).is_file()
+
+    # Private like the data folder: folders 0700, files 0600; nothing left beside it.
+    for path in [out, *out.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+    assert sorted(os.listdir(tmp_path)) == ["archive", "lycee", "oak"]
+
+    # The pages: valid, escaped, every link a file of the export.
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) == counts["pages"] == 1 + 1 + 2
+    for page in pages:
+        audit = PageAudit(page, out)
+        audit.feed(page.read_text(encoding="utf-8"))
+        audit.close()
+        assert audit.problems == [], page
+        assert audit.texts, page
+    blog = (out / ours["page"]).parent / "index.html"
+    text = blog.read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert('x')&lt;/script&gt; &lt;b&gt;pas gras&lt;/b&gt; &amp; fin." in text
+    assert "Notre fleuve &lt;la Loire&gt; &amp; nous" in text
+    assert "from a partner school" in text
+    post_page = (out / ours["page"]).read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in post_page
+    assert "Lycée Jean Moulin" in (out / "index.html").read_text(encoding="utf-8")
+    body_texts = " ".join(PageAudit.texts_of(out / ours["page"], out))
+    assert "Amélie et Zoë ont marché le long de la Loire." in body_texts
+    assert "Exported from Lycée Jean Moulin" in body_texts
+
+
+async def test_an_export_reads_one_snapshot_while_the_node_writes(scene: Scene) -> None:
+    """Every read of an export sees the database as at its first, whatever the running
+    node commits meanwhile; the next read after it sees the new entry."""
+    count = "SELECT count(*) FROM entries"
+    async with await Node.open(scene.lycee.node.data.path) as node:
+        async with one_read(node.store):
+            (before,) = await node.store.fetch_one(count)
+            await offers.post(
+                scene.lycee.node, "offer", offers.content_of(activity="visit", title="Pendant")
+            )
+            assert await node.store.fetch_one(count) == (before,)
+            assert all(
+                o.entry.content["title"] != "Pendant"
+                for o in await offers.listing(node, "offer")
+                if o.entry.content
+            )
+        assert await node.store.fetch_one(count) == (before + 1,)
+
+
+async def test_an_export_refuses_a_folder_in_use_and_replaces_only_an_earlier_export(
+    scene: Scene, tmp_path: Path
+) -> None:
+    out = tmp_path / "archive"
+    out.mkdir()  # an empty folder is fine
+    await export_from(scene.lycee, out)
+    with pytest.raises(AlreadyInitialisedError, match="--force"):
+        await export_from(scene.lycee, out)
+    (out / "stale.html").write_text("from the earlier export")
+    await export_from(scene.lycee, out, force=True)
+    assert (out / MANIFEST).is_file()
+    assert not (out / "stale.html").exists()  # the earlier export went as a whole
+    assert sorted(os.listdir(tmp_path)) == ["archive", "lycee", "oak"]
+
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "letter.txt").write_text("keep me")
+    with pytest.raises(AlreadyInitialisedError, match="no schoolmesh export"):
+        await export_from(scene.lycee, documents, force=True)
+    assert (documents / "letter.txt").read_text() == "keep me"
+    with pytest.raises(UserInputError, match="is a file"):
+        await export_from(scene.lycee, documents / "letter.txt")
+    with pytest.raises(UserInputError, match="does not exist"):
+        await export_from(scene.lycee, tmp_path / "nowhere" / "archive")
+
+
+async def test_the_export_command_prints_its_summary(scene: Scene, tmp_path: Path) -> None:
+    out = tmp_path / "by-command"
+    data = str(scene.lycee.node.data.path)
+    done = run_cli("export", "--data", data, "--out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["path"] == str(out)
+    assert summary["counts"]["posts"] == 2
+    again = run_cli("export", "--data", data, "--out", str(out))
+    assert again.returncode != 0
+    assert "already holds files" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+async def test_the_archive_opens_in_a_browser_from_the_file_system(
+    scene: Scene, tmp_path: Path
+) -> None:
+    out = tmp_path / "archive"
+    await export_from(scene.lycee, out)
+    async with browser() as chromium:
+        context = await chromium.new_context()
+        page = await context.new_page()
+        asked: list[str] = []
+        page.on("request", lambda request: asked.append(request.url))
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        await page.goto((out / "index.html").as_uri())
+        await page.get_by_role("link", name="Rivières d'Europe").click()
+        await page.wait_for_load_state()
+        assert await page.locator("h1").inner_text() == "Rivières d'Europe"
+        image = page.locator(".photos img").first
+        await image.wait_for()
+        width = await image.evaluate("img => img.complete ? img.naturalWidth : 0")
+        assert width > 0  # the photo beside the page loaded
+        await page.get_by_role("link", name=POST_TITLE).first.click()
+        await page.wait_for_load_state()
+        assert await page.locator("p.comment").inner_text() == COMMENT
+        assert await page.locator("script").count() == 0
+        await context.close()
+    assert errors == []
+    assert asked
+    assert all(url.startswith("file://") for url in asked), asked
+
+
+#: Elements with no end tag (HTML's void elements).
+VOID = {"meta", "img", "br", "hr", "input", "link"}
+
+
+class PageAudit(HTMLParser):
+    """A strict reading of one page: balanced tags, one <h1>, no script, no handler
+    attributes, images with alt text, and every link or image a file in the export
+    (or a web address in a pupil's text, which is an anchor, never an asset)."""
+
+    def __init__(self, page: Path, root: Path) -> None:
+        super().__init__(convert_charrefs=True)
+        self.page, self.root = page, root
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.texts: list[str] = []
+        self.h1 = 0
+        self.doctype = False
+
+    @classmethod
+    def texts_of(cls, page: Path, root: Path) -> list[str]:
+        audit = cls(page, root)
+        audit.feed(page.read_text(encoding="utf-8"))
+        return audit.texts
+
+    def handle_decl(self, decl: str) -> None:
+        self.doctype = decl.lower() == "doctype html"
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "script":
+            self.problems.append("a script element")
+        if any(name.startswith("on") for name in values):
+            self.problems.append(f"an event handler on <{tag}>")
+        if tag == "h1":
+            self.h1 += 1
+        if tag == "html" and not values.get("lang"):
+            self.problems.append("no lang on <html>")
+        if tag == "img":
+            if not values.get("alt"):
+                self.problems.append("an image without alt text")
+            self._local(values.get("src"), asset=True)
+        if tag == "a":
+            self._local(values.get("href"), asset=False)
+        if tag == "link":
+            self.problems.append("a linked asset")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes <{self.stack[-1] if self.stack else ''}>")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.texts.append(" ".join(data.split()))
+
+    def close(self) -> None:
+        super().close()
+        if self.stack:
+            self.problems.append(f"left open: {self.stack}")
+        if not self.doctype:
+            self.problems.append("no <!DOCTYPE html>")
+        if self.h1 != 1:
+            self.problems.append(f"{self.h1} <h1> elements")
+
+    def _local(self, url: str | None, *, asset: bool) -> None:
+        if not url:
+            self.problems.append("an empty link")
+            return
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc:
+            if asset or parts.scheme not in ("http", "https", "mailto"):
+                self.problems.append(f"an outside address: {url}")
+            return
+        target = (self.page.parent / unquote(parts.path)).resolve()
+        if not target.is_relative_to(self.root.resolve()) or not target.is_file():
+            self.problems.append(f"a link to no file of the export: {url}")
+
+
+def test_the_page_audit_finds_what_it_must() -> None:
+    """The checker above can fail (a checker that never fails proves nothing)."""
+    root = Path(os.sep)
+    audit = PageAudit(root / "index.html", root / "nowhere")
+    audit.feed('<html><body><div><p>x</div><script></script><img src="http://x/a.png">')
+    audit.close()
+    found = " ".join(audit.problems)
+    for problem in ("closes", "a script", "without alt", "outside address", "left open", "DOCTYPE"):
+        assert problem in found
