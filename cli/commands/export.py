@@ -8,6 +8,7 @@ from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node import export as exports
+from node.web.i18n import LANGUAGES
 
 
 def register(sub: Any) -> None:
@@ -34,12 +35,18 @@ def register(sub: Any) -> None:
         action="store_true",
         help="replace an earlier export in DIR (a folder holding anything else is refused)",
     )
+    make.add_argument(
+        "--language",
+        choices=list(LANGUAGES),
+        default=None,
+        help="the language of the web pages (default: the school's country's, else en)",
+    )
     make.set_defaults(handler=_export)
 
 
 async def _export(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        summary = await exports.export(node, args.out, force=args.force)
+        summary = await exports.export(node, args.out, force=args.force, language=args.language)
     if args.json:
         print_json(summary.as_json())
         return

@@ -40,6 +40,7 @@ from node.export import site
 from node.export.collect import FILES, Archive, collect
 from node.node import Node
 from node.store import Store
+from node.web import i18n
 from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
 
 FORMAT = "schoolmesh-export-v1"
@@ -63,8 +64,17 @@ class Summary:
         }
 
 
-async def export(node: Node, out: Path, *, force: bool = False) -> Summary:
-    """Write everything ``node``'s school owns to the folder ``out``; see the module."""
+async def export(
+    node: Node, out: Path, *, force: bool = False, language: str | None = None
+) -> Summary:
+    """Write everything ``node``'s school owns to the folder ``out``; see the module.
+
+    ``language``: the pages' (one of node.web.i18n.LANGUAGES); by default the
+    language of the school's country, else English."""
+    if language is not None and language not in i18n.LANGUAGES:
+        raise UserInputError(
+            f"no pages in the language {language!r}: choose one of " + ", ".join(i18n.LANGUAGES)
+        )
     _check_target(out, force)
     at = now_ms()
     version = _version()
@@ -79,7 +89,8 @@ async def export(node: Node, out: Path, *, force: bool = False) -> Summary:
         for kind, file in FILES.items():
             _write_json(tmp / "data" / file, archive.data[kind])
         pages = 0
-        for path, html in site.pages(archive, exported_at=at, version=version):
+        shown_in = site.language_of(archive, language)
+        for path, html in site.pages(archive, exported_at=at, version=version, language=shown_in):
             _write(tmp / path, html.encode())
             pages += 1
         summary = Summary(
@@ -94,6 +105,7 @@ async def export(node: Node, out: Path, *, force: bool = False) -> Summary:
                 "format": FORMAT,
                 "school_id": archive.school["school_id"],
                 "program": version,
+                "language": shown_in,
                 **summary.as_json(),
             },
         )

@@ -22,22 +22,9 @@ from node.web import i18n
 from protocol.keys import NodeId
 
 TEMPLATES = Path(__file__).parent / "templates"
-#: The archive's language: its words are English for now (docs/decisions.md).
-LANGUAGE = "en"
-#: The data files the index links to, with what each holds.
-DATA_LABELS = {
-    "school": "The school's profile",
-    "offers": "Offers and requests (withdrawn ones marked)",
-    "events": "Events (cancelled ones marked)",
-    "interests": "Expressions of interest and arrangements",
-    "observations": "Observations",
-    "staff": "Staff profiles",
-    "partners": "Partner schools",
-    "projects": "Projects, their posts and comments",
-}
 
 
-def environment() -> jinja2.Environment:
+def environment(language: str) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -47,26 +34,35 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(  # type: ignore[attr-defined]
-        i18n.translations(LANGUAGE), newstyle=True
+        i18n.translations(language), newstyle=True
     )
     return env
 
 
-def pages(archive: Archive, *, exported_at: int, version: str) -> Iterator[tuple[str, str]]:
-    """``(path inside the export folder, HTML)`` for every page of the site."""
-    env = environment()
+def language_of(archive: Archive, chosen: str | None) -> str:
+    """The archive's language: the one asked for, else the school's country's (as the
+    pages choose for a visitor whose browser names none), else English."""
+    return i18n.choose(chosen, None, str(archive.school.get("country") or ""))
+
+
+def pages(
+    archive: Archive, *, exported_at: int, version: str, language: str
+) -> Iterator[tuple[str, str]]:
+    """``(path inside the export folder, HTML)`` for every page of the site, in
+    ``language`` (one of node.web.i18n.LANGUAGES), dates as the school's pages show them."""
+    env = environment(language)
     country = str(archive.school.get("country") or "")
     clock = i18n.Clock.of(
-        i18n.formats(LANGUAGE, f"{LANGUAGE}-{country}" if country else None),
+        i18n.formats(language, f"{language}-{country}" if country else None),
         i18n.home_zone(country) if country else None,
-        LANGUAGE,
+        language,
     )
 
     def name(node_id: NodeId) -> str:
         return archive.name(node_id)
 
     common: dict[str, Any] = {
-        "lang": i18n.tag(LANGUAGE),
+        "lang": i18n.tag(language),
         "school": archive.school,
         "exported": clock.moment(exported_at),
         "version": version,
@@ -75,9 +71,7 @@ def pages(archive: Archive, *, exported_at: int, version: str) -> Iterator[tuple
         "moment": clock.moment,
         "page": lambda post_id: f"{file_name(post_id)}.html",
     }
-    data_files = [
-        (label, FILES[kind], _count(archive.data.get(kind))) for kind, label in DATA_LABELS.items()
-    ]
+    data_files = [(kind, file, _count(archive.data.get(kind))) for kind, file in FILES.items()]
     yield (
         "index.html",
         env.get_template("index.html").render(

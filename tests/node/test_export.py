@@ -172,10 +172,12 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
         await lycee.stop()
 
 
-async def export_from(live: LiveNode, out: Path, *, force: bool = False) -> dict[str, object]:
+async def export_from(
+    live: LiveNode, out: Path, *, force: bool = False, language: str | None = None
+) -> dict[str, Any]:
     """Export from a connection of its own, as the command does, the node running."""
     async with await Node.open(live.node.data.path) as node:
-        return (await export(node, out, force=force)).as_json()
+        return (await export(node, out, force=force, language=language)).as_json()
 
 
 def read(folder: Path, name: str) -> Any:
@@ -189,7 +191,6 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     summary = await export_from(scene.lycee, out)
     assert summary["path"] == str(out)
     counts = summary["counts"]
-    assert isinstance(counts, dict)
     assert counts["posts"] == 2
     assert counts["partner_posts"] == 1
     assert counts["comments"] == 1
@@ -267,13 +268,14 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     text = blog.read_text(encoding="utf-8")
     assert "&lt;script&gt;alert('x')&lt;/script&gt; &lt;b&gt;pas gras&lt;/b&gt; &amp; fin." in text
     assert "Notre fleuve &lt;la Loire&gt; &amp; nous" in text
-    assert "from a partner school" in text
+    assert "d'une école partenaire" in text  # the Lycée's pages are in French
     post_page = (out / ours["page"]).read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(1)&gt;" in post_page
     assert "Lycée Jean Moulin" in (out / "index.html").read_text(encoding="utf-8")
     body_texts = " ".join(PageAudit.texts_of(out / ours["page"], out))
     assert "Amélie et Zoë ont marché le long de la Loire." in body_texts
-    assert "Exported from Lycée Jean Moulin" in body_texts
+    assert "Exporté de Lycée Jean Moulin" in body_texts
+    assert '<html lang="fr">' in post_page
 
 
 async def test_an_export_reads_one_snapshot_while_the_node_writes(scene: Scene) -> None:
@@ -317,6 +319,8 @@ async def test_an_export_refuses_a_folder_in_use_and_replaces_only_an_earlier_ex
     assert (documents / "letter.txt").read_text() == "keep me"
     with pytest.raises(UserInputError, match="is a file"):
         await export_from(scene.lycee, documents / "letter.txt")
+    with pytest.raises(UserInputError, match="no pages in the language 'de'"):
+        await export_from(scene.lycee, tmp_path / "german", language="de")
     with pytest.raises(UserInputError, match="does not exist"):
         await export_from(scene.lycee, tmp_path / "nowhere" / "archive")
 
@@ -339,7 +343,7 @@ async def test_the_archive_opens_in_a_browser_from_the_file_system(
     scene: Scene, tmp_path: Path
 ) -> None:
     out = tmp_path / "archive"
-    await export_from(scene.lycee, out)
+    await export_from(scene.lycee, out, language="en")
     async with browser() as chromium:
         context = await chromium.new_context()
         page = await context.new_page()
@@ -358,6 +362,7 @@ async def test_the_archive_opens_in_a_browser_from_the_file_system(
         await page.get_by_role("link", name=POST_TITLE).first.click()
         await page.wait_for_load_state()
         assert await page.locator("p.comment").inner_text() == COMMENT
+        assert await page.get_by_text("from a partner school").count() == 1  # the comment
         assert await page.locator("script").count() == 0
         await context.close()
     assert errors == []
