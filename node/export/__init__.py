@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -130,7 +131,10 @@ async def one_read(store: Store) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await store.execute("ROLLBACK")  # nothing was written: this only ends the read
+        # Nothing was written: this only ends the read. SQLite may have ended it
+        # already (after some errors), and the error that did so is the one to show.
+        with contextlib.suppress(sqlite3.OperationalError):
+            await store.execute("ROLLBACK")
 
 
 def _check_target(out: Path, force: bool) -> None:

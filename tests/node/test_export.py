@@ -25,7 +25,8 @@ from node import events, observations, offers, staff
 from node.clock import now_ms
 from node.export import MANIFEST, export, one_read
 from node.node import Node
-from protocol.errors import AlreadyInitialisedError, UserInputError
+from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
+from tests.damage import damage_entries_page, make_node
 from tests.helpers import run_cli
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.node.test_projects import photo
@@ -323,6 +324,14 @@ async def test_an_export_refuses_a_folder_in_use_and_replaces_only_an_earlier_ex
         await export_from(scene.lycee, tmp_path / "german", language="de")
     with pytest.raises(UserInputError, match="does not exist"):
         await export_from(scene.lycee, tmp_path / "nowhere" / "archive")
+
+
+async def test_a_damaged_database_is_said_and_leaves_no_half_export(tmp_path: Path) -> None:
+    damage_entries_page(await make_node(tmp_path / "oak"))
+    async with await Node.open(tmp_path / "oak") as node:
+        with pytest.raises(StorageError, match="is damaged"):
+            await export(node, tmp_path / "archive")
+    assert sorted(os.listdir(tmp_path)) == ["oak"]
 
 
 async def test_the_export_command_prints_its_summary(scene: Scene, tmp_path: Path) -> None:
