@@ -175,9 +175,9 @@ class MailSync:
         return number
 
     def timed_out(self) -> None:
-        """No ack came in time: forget the batches in flight, so sending starts again from
-        the view (which the optimistic moves may have raised: the peer's next clock or
-        ack corrects it, and a repeat is ignored)."""
+        """No ack came in time: forget the batches in flight, so sending goes on from the
+        view. The optimistic moves stay: a letter lost with the batch is sent again once
+        a later ack of its pair shows the gap, or in the next session (its clock)."""
         self.in_flight.clear()
 
     def acknowledged(self, ack: frames.MailAck) -> Acknowledged:
