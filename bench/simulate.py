@@ -465,8 +465,8 @@ class MailNetwork:
                 room.held(peer_id), peer_id, sync.offer_view(), self.relays
             )
             if chosen:
-                number = sync.sent((h.sender, h.recipient, h.seq) for h in chosen)
-                self.send(index, peer, frames.Mail(number, [h.envelope for h in chosen]))
+                batch = [(h.sender, h.recipient, h.seq, h.envelope) for h in chosen]
+                self.send(index, peer, sync.batch(batch))
 
     def open_sessions(self) -> None:
         for index, room in enumerate(self.rooms):
@@ -536,7 +536,7 @@ class MailNetwork:
             plan = room.accept(envelopes, peer)
             for letter_id in room.opened[before:]:
                 self.opened_round[letter_id].append(self.round)
-            self.send(index, src, frames.MailAck(frame.batch, plan.marks))
+            self.send(index, src, plan.ack(frame.batch))
             return list(self.sessions[index]) if plan.holds else []  # the commit wakes them
         if isinstance(frame, frames.MailAck):
             sync.acknowledged(frame)

@@ -95,9 +95,9 @@ class MailExchange:
         batch = await self.mailroom.outgoing(self.peer, self.sync.offer_view())
         if not batch:
             return False
-        number = self.sync.sent((b.sender, b.recipient, b.seq) for b in batch)
+        frame = self.sync.batch([(b.sender, b.recipient, b.seq, b.wire) for b in batch])
         self._acked.clear()
-        await self._send(frames.Mail(number, [item.wire for item in batch]))
+        await self._send(frame)
         self.sent += len(batch)
         return True
 

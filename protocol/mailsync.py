@@ -174,6 +174,11 @@ class MailSync:
         self.in_flight[number] = last
         return number
 
+    def batch(self, chosen: Sequence[tuple[bytes, bytes, int, bytes]]) -> frames.Mail:
+        """The ``mail`` frame of envelopes ``(sender, recipient, seq, wire)``, now in flight."""
+        number = self.sent((s, r, q) for s, r, q, _ in chosen)
+        return frames.Mail(number, [wire for *_, wire in chosen])
+
     def timed_out(self) -> None:
         """No ack came in time: forget the batches in flight, so sending goes on from the
         view. The optimistic moves stay: a letter lost with the batch is sent again once
@@ -293,6 +298,10 @@ class Take:
 class AcceptPlan:
     takes: tuple[Take, ...]
     marks: list[Mark]  # for the mail-ack: each pair taken, its mark after the batch, sorted
+
+    def ack(self, batch: int) -> frames.MailAck:
+        """The ``mail-ack`` answering the batch (step 4)."""
+        return frames.MailAck(batch, self.marks)
 
     @property
     def holds(self) -> bool:

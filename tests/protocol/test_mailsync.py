@@ -159,6 +159,14 @@ def test_sending_moves_the_view_ahead_and_numbers_batches_from_1() -> None:
     assert in_flight(sync, (A, PEER, 1)) == 2
 
 
+def test_a_batch_frame_carries_the_envelopes_in_the_order_chosen() -> None:
+    sync = MailSync()
+    frame = sync.batch([(ME, PEER, 1, b"one"), (A, PEER, 4, b"four")])
+    assert frame == frames.Mail(1, [b"one", b"four"])
+    assert sync.in_flight == {1: {(ME, PEER): 1, (A, PEER): 4}}
+    assert frames.decode(frames.encode(frame)) == frame
+
+
 @pytest.mark.parametrize(
     ("ack_marks", "view", "declined"),
     [
@@ -264,6 +272,7 @@ def test_a_batch_is_taken_in_order_repeats_and_gaps_ignored() -> None:
     plan = accept(batch)
     assert [(t.index, t.seq) for t in plan.takes] == [(0, 1), (1, 2), (4, 3), (5, 4)]
     assert plan.marks == [[PEER, ME, 4]]
+    assert plan.ack(9) == frames.MailAck(9, [[PEER, ME, 4]])
 
 
 def test_exhaustively_the_mark_after_a_batch_is_the_longest_run_taken_in_order() -> None:
