@@ -239,9 +239,11 @@ class Mailroom:
         for i in range(0, len(todo), step):
             chunk = todo[i : i + step]
             values = ", ".join("(?, ?)" for _ in chunk)
+            # CROSS JOIN keeps the pairs outside, so each is one look-up in the primary key
+            # (an IN over row values scans the whole table in SQLite 3.40).
             rows = await self.store.fetch_all(
-                "SELECT sender, recipient, seq FROM mail_marks "
-                f"WHERE (sender, recipient) IN (VALUES {values})",
+                f"SELECT m.sender, m.recipient, m.seq FROM (VALUES {values}) AS v "
+                "CROSS JOIN mail_marks m ON m.sender = v.column1 AND m.recipient = v.column2",
                 [x for pair in chunk for x in pair],
             )
             marks.update({(bytes(s), bytes(r)): int(q) for s, r, q in rows})
