@@ -22,6 +22,14 @@ Each size runs as docs/protocol.md specifies (the RESULT's ``sizes``) and, all b
 the largest of a full run, as the reference node behaved until it was fixed, sending
 every entry it stored back to the peer it came from (docs/performance.md, "Redundancy").
 
+Restricted letters run the same way with ``protocol/mailsync.py``, the state machine
+of the letter half of a session: each virtual node keeps its mail tables in memory
+and one ``MailSync`` per partner; envelopes are really sealed, checked and opened.
+A school writes a pupil's post to up to three of its partners, or to one school it
+has no session with, through a relay that school names (whose confirmation comes
+back to the writer as a delivered mark). Reported: messages and bytes per member
+(the writer and each recipient) per letter, and rounds to delivery.
+
 Each distinct entry is decoded and its signature checked once per run, not once
 per copy (a cache keyed by its bytes), which keeps 10,000 nodes feasible and
 changes no count; every frame is encoded and decoded for real. Last line: ``RESULT {json}``.
@@ -44,12 +52,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from protocol import frames
+from protocol import frames, mailsync, sealed
 from protocol.entry import Entry, create_entry, decode_entry
 from protocol.errors import LogOrderError
-from protocol.keys import NodeKey
+from protocol.keys import NodeId, NodeKey
 from protocol.log import Head, Verdict, judge
+from protocol.mailsync import Pair
 from protocol.replication import WINDOW, Replication, ack_for
+from protocol.sealed import Letter
 
 NOW = 1_795_000_000_000  # a fixed clock (2026-11-17): the run is reproducible
 DEGREE = 3
@@ -311,6 +321,314 @@ def simulate(
     }
 
 
+# -- restricted letters ----------------------------------------------------------------------
+
+LETTER_RECIPIENTS = 3  # a project's partner schools, besides the one writing
+
+
+class VirtualMailroom:
+    """A node's mail tables in memory, as node/mail.py keeps them in SQLite; every
+    decision is protocol/mailsync.py's, as in node/mail.py."""
+
+    def __init__(self, key: NodeKey, relays: dict[bytes, set[bytes]]) -> None:
+        self.key = key
+        self.me = bytes(key.node_id)
+        self.relays = relays  # every school's newest profile, shared: recipient -> relays
+        self.marks: dict[Pair, int] = {}
+        self.mail: dict[Pair, dict[int, bytes]] = {}  # pair -> seq -> envelope wire
+        self.acked: dict[bytes, int] = {}  # recipient -> highest of our letters it confirmed
+        self.delivered: dict[Pair, int] = {}  # as a relay: what a recipient confirmed
+        self.opened: list[bytes] = []  # letter ids opened here
+
+    def clock(self) -> list[list[Any]]:
+        own = [[self.me, r, q] for r, q in sorted(self.acked.items())]
+        return [[s, r, q] for (s, r), q in sorted(self.marks.items()) if s != self.me] + own
+
+    def held(self, peer: bytes) -> list[mailsync.Held]:
+        """What we hold that ``peer`` did not send, in order; the wire stands for the id."""
+        return [
+            mailsync.Held(s, r, q, wire, len(wire))
+            for (s, r), letters in sorted(self.mail.items())
+            if s != peer
+            for q, wire in sorted(letters.items())
+        ]
+
+    def delivered_for(self, peer: bytes) -> list[list[Any]]:
+        return [[s, r, q] for (s, r), q in sorted(self.delivered.items()) if s == peer]
+
+    def send(self, letter: Letter, envelope_for: Any) -> sealed.Envelope:
+        seqs = {r: self.marks.get((self.me, bytes(r)), 0) + 1 for r in letter.recipients}
+        envelope: sealed.Envelope = envelope_for(seqs)
+        wire = envelope.encode()
+        for recipient, seq in seqs.items():
+            self.mail.setdefault((self.me, bytes(recipient)), {})[seq] = wire
+            self.marks[(self.me, bytes(recipient))] = seq
+        return envelope
+
+    def accept(self, envelopes: list[sealed.Envelope], peer: bytes) -> mailsync.AcceptPlan:
+        received = [
+            mailsync.Received(bytes(e.sender), tuple((bytes(s.recipient), s.seq) for s in e.slots))
+            for e in envelopes
+        ]
+        plan = mailsync.plan_accept(
+            received, me=self.me, peer=peer, blocked=set(), relays=self.relays, marks=self.marks
+        )
+        for take in plan.takes:
+            envelope = envelopes[take.index]
+            if take.action is mailsync.Action.OPEN:
+                self.opened.append(bytes(sealed.open_envelope(self.key, envelope).id))
+            else:
+                self.mail.setdefault((take.sender, take.recipient), {})[take.seq] = (
+                    envelope.encode()
+                )
+            self.marks[(take.sender, take.recipient)] = take.seq
+        return plan
+
+    def confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> bool:
+        """As Mailroom.confirmed; True when a delivered mark was recorded (wake the sessions)."""
+        confirmed = mailsync.confirmations(marks, peer)
+        for sender, recipient, seq in confirmed:
+            self._confirm(sender, recipient, seq)
+        changed = False
+        relay = self.me in self.relays.get(peer, ())
+        for sender, recipient, seq in mailsync.to_record_delivered(confirmed, self.me, relay):
+            if seq > self.delivered.get((sender, recipient), 0):
+                self.delivered[(sender, recipient)] = seq
+                changed = True
+        return changed
+
+    def _confirm(self, sender: bytes, recipient: bytes, seq: int) -> None:
+        if sender == self.me:
+            self.acked[recipient] = max(seq, self.acked.get(recipient, 0))
+            self.marks[(sender, recipient)] = max(seq, self.marks.get((sender, recipient), 0))
+        letters = self.mail.get((sender, recipient), {})
+        for q in [q for q in letters if q <= seq]:
+            del letters[q]
+        if not letters:
+            self.mail.pop((sender, recipient), None)
+
+    def skip_confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+        for sender, recipient, seq in mailsync.skips(marks, self.me, peer):
+            mark = self.marks.get((sender, recipient), 0)
+            if mailsync.skip_to(seq, mark, self.me in self.relays.get(recipient, ())):
+                self.marks[(sender, recipient)] = seq
+                self._confirm(sender, recipient, seq)
+
+    def relayed_confirmations(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+        for sender, recipient, seq in mailsync.relayed(marks, self.me, peer):
+            verdict = mailsync.relayed_verdict(
+                seq, self.marks.get((sender, recipient), 0), peer in self.relays.get(recipient, ())
+            )
+            if verdict is mailsync.Relayed.BELIEVED:
+                self._confirm(sender, recipient, seq)
+
+
+class MailNetwork:
+    """Virtual nodes, each with a mail room and one MailSync per partner (node/mail_session.py
+    as a loop of rounds: a node sends at once what a frame it handled made it decide)."""
+
+    def __init__(self, count: int, rng: random.Random) -> None:
+        self.graph = sparse_graph(count, DEGREE, rng)
+        self.keys = [NodeKey((1_000_000 + i).to_bytes(4, "big") * 8) for i in range(count)]
+        self.ids = [bytes(k.node_id) for k in self.keys]
+        self.index = {node_id: i for i, node_id in enumerate(self.ids)}
+        self.relays: dict[bytes, set[bytes]] = {}
+        self.rooms = [VirtualMailroom(k, self.relays) for k in self.keys]
+        self.sessions = [{p: mailsync.MailSync() for p in ps} for ps in self.graph]
+        self.stats = Stats(sent_by=[0] * count)
+        self.outbox: list[tuple[int, int, bytes]] = []
+        self.decoded: dict[bytes, sealed.Envelope] = {}
+        self.opened_round: dict[bytes, list[int]] = {}  # letter id -> round each recipient opened
+        self.round = 0
+
+    def send(self, src: int, dst: int, frame: frames.Frame) -> None:
+        data = frames.encode(frame)
+        self.stats.messages += 1
+        self.stats.bytes += len(data)
+        self.stats.sent_by[src] += len(data)
+        self.outbox.append((dst, src, data))
+
+    def flush(self, index: int, peers: Iterable[int]) -> None:
+        """Each woken session's loop: pass back delivered marks, then a batch if it may."""
+        room = self.rooms[index]
+        for peer in peers:
+            sync, peer_id = self.sessions[index][peer], self.ids[peer]
+            if not sync.clock_received:
+                continue
+            for frame in mailsync.delivered_frames(
+                sync.fresh_delivered(room.delivered_for(peer_id))
+            ):
+                self.send(index, peer, frame)
+            if not sync.may_send:
+                continue
+            chosen = mailsync.plan_batch(
+                room.held(peer_id), peer_id, sync.offer_view(), self.relays
+            )
+            if chosen:
+                batch = [(h.sender, h.recipient, h.seq, h.envelope) for h in chosen]
+                self.send(index, peer, sync.batch(batch))
+
+    def open_sessions(self) -> None:
+        for index, room in enumerate(self.rooms):
+            for peer, sync in self.sessions[index].items():
+                delivered = sync.fresh_delivered(room.delivered_for(self.ids[peer]))
+                for frame in mailsync.clock_frames(room.clock(), delivered):
+                    self.send(index, peer, frame)
+        self.run()
+
+    def write(self, sender: int, recipients: list[int], n: int) -> tuple[bytes, int]:
+        """``sender`` seals a pupil's post for ``recipients``: its letter id and envelope size."""
+        key = self.keys[sender]
+        content = {
+            "p": f"{n:032x}",
+            "id": f"{n + 1:032x}",
+            "title": f"Our Year 5 visit ({n})",
+            "body": TEXT,
+            "by": "Year 5",
+            "at": NOW,
+        }
+        to = [NodeId(self.ids[r]) for r in recipients]
+        letter = sealed.write_letter(
+            key, kind="post", timestamp=NOW, recipients=to, content=content
+        )
+        rng = random.Random(n)
+
+        def envelope_for(seqs: dict[NodeId, int]) -> sealed.Envelope:
+            return sealed.seal(
+                key,
+                letter,
+                seqs=seqs,
+                content_key=rng.randbytes(sealed.KEY_SIZE),
+                nonce=rng.randbytes(sealed.NONCE_SIZE),
+                wrap_nonces={r: rng.randbytes(sealed.NONCE_SIZE) for r in letter.recipients},
+                timestamp=NOW,
+            )
+
+        envelope = self.rooms[sender].send(letter, envelope_for)
+        self.opened_round[bytes(letter.id)] = []
+        self.flush(sender, self.sessions[sender])
+        return bytes(letter.id), len(envelope.encode())
+
+    def run(self) -> int:
+        start = self.round
+        while self.outbox:
+            self.round += 1
+            inbox, self.outbox = self.outbox, []
+            for dst, src, data in inbox:
+                self.flush(dst, self.handle(dst, src, frames.decode(data)))
+        return self.round - start
+
+    def handle(self, index: int, src: int, frame: frames.Frame) -> list[int]:
+        """One frame from ``src``, as node/mail_session.py handles it; the sessions to wake."""
+        room, sync, peer = self.rooms[index], self.sessions[index][src], self.ids[src]
+        if isinstance(frame, frames.MailClock):
+            sync.receive_clock(frame)
+            changed = room.confirmed(peer, frame.marks)
+            room.skip_confirmed(peer, frame.marks)
+            if frame.delivered:
+                room.relayed_confirmations(peer, frame.delivered)
+            if changed:
+                return list(self.sessions[index])
+            return [src] if frame.final else []
+        if isinstance(frame, frames.Mail):
+            envelopes = [self._decode(wire) for wire in frame.envelopes]
+            before = len(room.opened)
+            plan = room.accept(envelopes, peer)
+            for letter_id in room.opened[before:]:
+                self.opened_round[letter_id].append(self.round)
+            self.send(index, src, plan.ack(frame.batch))
+            return list(self.sessions[index]) if plan.holds else []  # the commit wakes them
+        if isinstance(frame, frames.MailAck):
+            sync.acknowledged(frame)
+            if room.confirmed(peer, frame.marks):
+                return list(self.sessions[index])
+            return [src]
+        return []
+
+    def _decode(self, wire: bytes) -> sealed.Envelope:
+        envelope = self.decoded.get(wire)
+        if envelope is None:
+            envelope = self.decoded[wire] = sealed.decode_envelope(wire, now_ms=NOW)
+        return envelope
+
+
+def simulate_letters(count: int, letters: int, seed: int, *, relayed: bool) -> dict[str, Any]:
+    """Restricted letters, one at a time, in a network of ``count`` nodes; the figures.
+
+    Direct: a school writes to up to LETTER_RECIPIENTS of its partners. ``relayed``: a
+    school writes to one school it has no session with, which names as its relay a
+    partner of both; the letter goes through the relay, and the relay passes the
+    recipient's confirmation back so the writer's outbox empties (docs/protocol.md,
+    "Mail", delivered marks)."""
+    rng = random.Random(seed)
+    net = MailNetwork(count, rng)
+    net.open_sessions()
+    net.stats = Stats(sent_by=[0] * count)
+    rounds, quiet, members, sizes = [], [], 0, []
+    for n in range(letters):
+        if relayed:
+            while True:
+                relay = rng.randrange(count)
+                near = net.graph[relay]
+                if len(near) < 2:
+                    continue
+                sender, recipient = rng.sample(near, 2)
+                if recipient not in net.graph[sender]:
+                    break
+            net.relays[net.ids[recipient]] = {net.ids[relay]}
+            to = [recipient]
+        else:
+            sender = rng.randrange(count)
+            near = net.graph[sender]
+            to = rng.sample(near, min(LETTER_RECIPIENTS, len(near)))
+        start = net.round
+        letter_id, size = net.write(sender, to, n)
+        quiet.append(net.run())
+        opened = net.opened_round[letter_id]
+        if len(opened) != len(to):
+            raise RuntimeError(f"letter {n} reached {len(opened)} of {len(to)} recipients")
+        if any(room.mail for room in net.rooms):
+            raise RuntimeError(f"letter {n}: an outbox or a relay kept envelopes after delivery")
+        rounds.append(max(opened) - start)
+        members += 1 + len(to)
+        sizes.append(size)
+        net.decoded.clear()
+    return {
+        "nodes": count,
+        "letters": letters,
+        "relayed": relayed,
+        "envelope_bytes": round(statistics.mean(sizes)),
+        "recipients_per_letter": round(members / letters - 1, 2),
+        "messages_per_letter": round(net.stats.messages / letters, 3),
+        "messages_per_member_per_letter": round(net.stats.messages / members, 3),
+        "bytes_per_member_per_letter": round(net.stats.bytes / members, 1),
+        "rounds": max(rounds),
+        "rounds_median": statistics.median(rounds),
+        "rounds_until_quiet": max(quiet),
+    }
+
+
+def run_letters(
+    sizes: list[int], letters: int, seed: int, *, relayed: bool
+) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    for size in sizes:
+        started = time.perf_counter()
+        r = results[str(size)] = simulate_letters(size, letters, seed, relayed=relayed)
+        print(
+            f"{size:>6,} nodes, {letters} letters "
+            f"{'through a relay' if relayed else f'to up to {LETTER_RECIPIENTS} partners'}, "
+            f"envelopes of {r['envelope_bytes']:,} bytes: per member per letter "
+            f"{r['messages_per_member_per_letter']:.2f} messages, "
+            f"{r['bytes_per_member_per_letter']:,.0f} bytes; rounds to delivery "
+            f"{r['rounds_median']:g} median, {r['rounds']} max, "
+            f"{r['rounds_until_quiet']} until quiet "
+            f"({time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
+    return results
+
+
 def fit_log(sizes: list[int], values: list[float]) -> tuple[float, float]:
     """Least squares ``value = a + b * ln(size)``."""
     xs = [math.log(s) for s in sizes]
@@ -425,6 +743,9 @@ def main() -> None:
         "details": {str(s): results[s] for s in sizes},
         "echo_details": {str(s): echoed[s] for s in echo_sizes},
     }
+    print("restricted letters (protocol/mailsync.py), one member = the writer or a recipient:")
+    result["letters"] = run_letters(sizes, posts, args.seed, relayed=False)
+    result["letters_relayed"] = run_letters(sizes, posts, args.seed, relayed=True)
     print("RESULT " + json.dumps(result))
 
 

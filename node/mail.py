@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from node.logs import PeerLog
 from node.store import Store
-from protocol import frames, sealed
+from protocol import mailsync, sealed
 from protocol.errors import ProtocolError, SealedError
-from protocol.keys import NodeId, NodeKey, from_b64url
+from protocol.keys import NodeId, NodeKey
+from protocol.mailsync import MAIL_BATCH_BYTES
 from protocol.rules import mail as rules
 from protocol.sealed import Envelope, Letter
 
 log = logging.getLogger(__name__)
 
-#: A mail frame's envelopes stay under this many bytes (frames are at most 1 MiB).
-MAIL_BATCH_BYTES = 1_000_000
-Pair = tuple[bytes, bytes]  # (sender, recipient)
+Pair = mailsync.Pair  # (sender, recipient)
 
 
 class LetterHandler(Protocol):
@@ -143,22 +142,10 @@ class Mailroom:
 
     async def relays_of(self, recipient: bytes) -> set[bytes]:
         """The relays ``recipient`` names in its newest profile (node ids)."""
-        profile = await self.store.latest_profile(NodeId(recipient))
-        named: set[bytes] = set()
-        listed = (profile or {}).get("relays", [])
-        for text in listed if isinstance(listed, list) else []:
-            try:
-                named.add(from_b64url(text))
-            except (ValueError, AttributeError):
-                continue
-        return named
+        return mailsync.relays_named(await self.store.latest_profile(NodeId(recipient)))
 
-    async def _may_give(self, peer: bytes, recipient: bytes, cache: dict[bytes, bool]) -> bool:
-        if recipient == peer:
-            return True
-        if recipient not in cache:
-            cache[recipient] = peer in await self.relays_of(recipient)
-        return cache[recipient]
+    async def _relays(self, recipients: Iterable[bytes]) -> dict[bytes, set[bytes]]:
+        return {r: await self.relays_of(r) for r in sorted(set(recipients))}
 
     async def marks(self) -> list[list[Any]]:
         """Our marks for a mail clock: letters to us, what we hold as a relay, and how far
@@ -171,37 +158,41 @@ class Mailroom:
         return [[s, r, int(q)] for s, r, q in rows]
 
     async def outgoing(
-        self, peer: bytes, view: dict[Pair, int], *, max_bytes: int = MAIL_BATCH_BYTES
+        self, peer: bytes, view: Mapping[Pair, int], *, max_bytes: int = MAIL_BATCH_BYTES
     ) -> list[Outgoing]:
-        """Envelopes ``peer`` lacks by ``view`` and may be given, in order, up to a batch."""
-        # Choose by the small index columns first; read envelope bytes only to send.
+        """Envelopes ``peer`` lacks by ``view`` and may be given, in order, up to a batch
+        (chosen by protocol/mailsync.py: :func:`~protocol.mailsync.plan_batch`)."""
+        # Choose by the small index columns and sizes first; read envelope bytes only to send.
         rows = await self.store.fetch_all(
-            "SELECT sender, recipient, seq, envelope FROM mail WHERE sender != ? "
-            "ORDER BY sender, recipient, seq",
+            "SELECT m.sender, m.recipient, m.seq, m.envelope, length(e.wire) FROM mail m "
+            "JOIN envelopes e ON e.id = m.envelope WHERE m.sender != ? "
+            "ORDER BY m.sender, m.recipient, m.seq",
             (peer,),
         )
-        cache: dict[bytes, bool] = {}
-        batch: list[Outgoing] = []
-        size = 0
-        for sender, recipient, seq, envelope in rows:
-            if seq <= view.get((sender, recipient), 0):
-                continue
-            if not await self._may_give(peer, recipient, cache):
-                continue
-            row = await self.store.fetch_one("SELECT wire FROM envelopes WHERE id = ?", (envelope,))
-            wire = bytes(row[0])
-            if batch and (size + len(wire) > max_bytes or len(batch) >= frames.MAX_MAIL_ENVELOPES):
-                break
-            batch.append(Outgoing(sender, recipient, int(seq), wire))
-            size += len(wire)
-        return batch
+        held = [mailsync.Held(s, r, int(q), e, int(n)) for s, r, q, e, n in rows]
+        relays = await self._relays(mailsync.lacking_recipients(held, peer, view))
+        chosen = mailsync.plan_batch(held, peer, view, relays, max_bytes=max_bytes)
+        if not chosen:
+            return []
+        ids = sorted({c.envelope for c in chosen})
+        wires = {
+            bytes(i): bytes(w)
+            for i, w in await self.store.fetch_all(
+                f"SELECT id, wire FROM envelopes WHERE id IN ({', '.join('?' * len(ids))})",
+                ids,
+            )
+        }
+        return [Outgoing(c.sender, c.recipient, c.seq, wires[bytes(c.envelope)]) for c in chosen]
 
     # -- receiving ------------------------------------------------------------------
 
     async def accept(
         self, wires: list[bytes], peer: bytes, now: int
     ) -> tuple[list[list[Any]], list[ProtocolError]]:
-        """Take a batch of envelopes from ``peer``; return our marks for its pairs, and refusals."""
+        """Take a batch of envelopes from ``peer``; return our marks for its pairs, and refusals.
+
+        What to take is decided by protocol/mailsync.py (:func:`~protocol.mailsync.plan_accept`)
+        from what the store holds, read first in the same transaction; then it is written."""
         refused: list[ProtocolError] = []
         envelopes: list[Envelope] = []
         for wire in wires:
@@ -209,40 +200,54 @@ class Mailroom:
                 envelopes.append(sealed.decode_envelope(wire, now_ms=now))
             except ProtocolError as exc:
                 refused.append(exc)
-        touched: set[Pair] = set()
+        received = [
+            mailsync.Received(bytes(e.sender), tuple((bytes(s.recipient), s.seq) for s in e.slots))
+            for e in envelopes
+        ]
         async with self.store.write():
-            cache: dict[bytes, bool] = {}
             blocked = {NodeId(b) for b in await self.store.blocked_authors()}
-            for envelope in envelopes:
-                sender = bytes(envelope.sender)
-                if sender == self.me:
-                    continue  # our own letter coming back through a relay
-                for slot in envelope.slots:
-                    recipient = bytes(slot.recipient)
-                    pair = (sender, recipient)
-                    if recipient != self.me and (
-                        not rules.hold_for_others(envelope.sender, blocked)
-                        or not await self._may_give(self.me, recipient, cache)
-                    ):
-                        continue  # not ours, and not ours to hold: ignore the slot
-                    touched.add(pair)
-                    mark = await self._mark(pair)
-                    if slot.seq != mark + 1:
-                        continue  # a repeat, or a gap that a resend will fill
-                    if recipient == self.me:
-                        # A relay could not read the letter: it is not to blame.
-                        blame = refused if sender == peer else []
-                        await self._open(envelope, now, blame, blocked)
-                        await self._set_mark(sender, recipient, slot.seq)
-                    else:
-                        await self._keep(envelope, now)
-                        await self._hold(sender, recipient, slot.seq, envelope)
-                        self.store.mail_changed()
+            relays = await self._relays(mailsync.recipients_to_check(received, self.me))
+            pairs = mailsync.taken_pairs(received, me=self.me, blocked=blocked, relays=relays)
+            plan = mailsync.plan_accept(
+                received,
+                me=self.me,
+                peer=peer,
+                blocked=blocked,
+                relays=relays,
+                marks=await self._marks_of(pairs),
+            )
+            for take in plan.takes:
+                envelope = envelopes[take.index]
+                if take.action is mailsync.Action.OPEN:
+                    await self._open(envelope, now, refused if take.blame else [], blocked)
+                    await self._set_mark(take.sender, take.recipient, take.seq)
+                else:
+                    await self._keep(envelope, now)
+                    await self._hold(take.sender, take.recipient, take.seq, envelope)
+            if plan.holds:
+                self.store.mail_changed()
         if self.handler is not None and self.handler.needs_checkpoint:
             self.handler.needs_checkpoint = False
             await self.store.checkpoint()
-        marks = [[s, r, await self._mark((s, r))] for s, r in sorted(touched)]
-        return marks, refused
+        return plan.marks, refused
+
+    async def _marks_of(self, pairs: Iterable[Pair]) -> dict[Pair, int]:
+        """Our marks of these pairs (those we hold none of are left out: 0)."""
+        marks: dict[Pair, int] = {}
+        todo = list(pairs)
+        step = 400  # two parameters a pair, well under SQLite's limit
+        for i in range(0, len(todo), step):
+            chunk = todo[i : i + step]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            # CROSS JOIN keeps the pairs outside, so each is one look-up in the primary key
+            # (an IN over row values scans the whole table in SQLite 3.40).
+            rows = await self.store.fetch_all(
+                f"SELECT m.sender, m.recipient, m.seq FROM (VALUES {values}) AS v "
+                "CROSS JOIN mail_marks m ON m.sender = v.column1 AND m.recipient = v.column2",
+                [x for pair in chunk for x in pair],
+            )
+            marks.update({(bytes(s), bytes(r)): int(q) for s, r, q in rows})
+        return marks
 
     async def _mark(self, pair: Pair) -> int:
         row = await self.store.fetch_one(
@@ -328,23 +333,22 @@ class Mailroom:
         the peer names, we also keep them to pass back to their senders
         (:meth:`delivered_marks`).
         """
+        confirmed = mailsync.confirmations(marks, peer)
         async with self.store.write():
-            relay_for_peer: bool | None = None
-            for sender, recipient, seq in marks:
-                if recipient != peer:
-                    continue
-                await self._confirm(sender, recipient, seq)
-                if sender == self.me:
-                    continue
-                if relay_for_peer is None:
-                    relay_for_peer = self.me in await self.relays_of(peer)
-                if relay_for_peer and await self.store.execute(
-                    "INSERT INTO mail_delivered (sender, recipient, seq) VALUES (?, ?, ?) "
-                    "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq "
-                    "WHERE excluded.seq > seq",
-                    (sender, recipient, seq),
+            if confirmed:
+                relay_for_peer = self.me in await self.relays_of(peer)
+                for sender, recipient, seq in confirmed:
+                    await self._confirm(sender, recipient, seq)
+                for sender, recipient, seq in mailsync.to_record_delivered(
+                    confirmed, self.me, relay_for_peer
                 ):
-                    self.store.mail_changed()  # wake the sessions: tell that sender
+                    if await self.store.execute(
+                        "INSERT INTO mail_delivered (sender, recipient, seq) VALUES (?, ?, ?) "
+                        "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq "
+                        "WHERE excluded.seq > seq",
+                        (sender, recipient, seq),
+                    ):
+                        self.store.mail_changed()  # wake the sessions: tell that sender
             await self._drop_unreferenced()
 
     async def _confirm(self, sender: bytes, recipient: bytes, seq: int) -> None:
@@ -390,18 +394,20 @@ class Mailroom:
         (and the ciphertext in it) for ever (docs/decisions.md).
         """
         async with self.store.write():
-            for sender, recipient, seq in marks:
-                if sender != self.me or recipient in (self.me, peer):
-                    continue
-                if peer not in await self.relays_of(recipient):
+            for sender, recipient, seq in mailsync.relayed(marks, self.me, peer):
+                verdict = mailsync.relayed_verdict(
+                    seq,
+                    await self._mark((sender, recipient)),
+                    peer in await self.relays_of(recipient),
+                )
+                if verdict is mailsync.Relayed.NOT_NAMED:
                     self.logs.info(
                         peer, "%s passed back marks for a school that does not name it", peer
                     )
-                    continue
-                if seq > await self._mark((sender, recipient)):
+                elif verdict is mailsync.Relayed.NEVER_SEALED:
                     self.logs.warning(peer, "%s confirmed letters we never sealed; ignored", peer)
-                    continue
-                await self._confirm(sender, recipient, seq)
+                else:
+                    await self._confirm(sender, recipient, seq)
             await self._drop_unreferenced()
 
     async def skip_confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
@@ -411,12 +417,11 @@ class Mailroom:
         ones any more: move our mark on and drop what we hold below it.
         """
         async with self.store.write():
-            for sender, recipient, seq in marks:
-                if sender != peer or recipient in (self.me, peer):
-                    continue
-                if seq > await self._mark((sender, recipient)):
-                    if self.me not in await self.relays_of(recipient):
-                        continue
+            for sender, recipient, seq in mailsync.skips(marks, self.me, peer):
+                mark = await self._mark((sender, recipient))
+                if seq > mark and mailsync.skip_to(
+                    seq, mark, self.me in await self.relays_of(recipient)
+                ):
                     await self._set_mark(sender, recipient, seq)
                     await self.store.execute(
                         "DELETE FROM mail WHERE sender = ? AND recipient = ? AND seq <= ?",
