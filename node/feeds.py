@@ -52,6 +52,25 @@ class Feeds:
         )
         return [Feed(*r) for r in rows]
 
+    async def of(self, user: str, project: str) -> Feed | None:
+        """``user``'s live feed of ``project`` (the newest, if the CLI made several)."""
+        row = await self.store.fetch_one(
+            "SELECT token, user, project, created_at, revoked_at FROM feeds "
+            "WHERE user = ? AND project = ? AND revoked_at IS NULL "
+            "ORDER BY created_at DESC LIMIT 1",
+            (user, project),
+        )
+        return None if row is None else Feed(*row)
+
+    async def revoke_own(self, user: str, project: str, now: int) -> int:
+        """Stop every live feed ``user`` has of ``project``; how many were stopped."""
+        async with self.store.write():
+            return await self.store.execute(
+                "UPDATE feeds SET revoked_at = ? WHERE user = ? AND project = ? "
+                "AND revoked_at IS NULL",
+                (now, user, project),
+            )
+
     async def revoke(self, token: str, now: int) -> None:
         async with self.store.write():
             changed = await self.store.execute(

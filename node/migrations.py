@@ -394,6 +394,21 @@ MIGRATIONS: tuple[str, ...] = (
         activity TEXT                        -- an offer's or request's kind of activity
     );
     """,
+    # (dash) the web pages' own: when each person last marked their dashboard's news
+    # as seen, each member of staff's private calendar address (its SHA-256 only, as
+    # for sessions), and the words a pupil chose to describe each of their photos.
+    """
+    CREATE TABLE dashboard_seen (
+        user    TEXT PRIMARY KEY COLLATE NOCASE,
+        seen_at INTEGER NOT NULL
+    );
+    CREATE TABLE calendar_links (
+        user       TEXT PRIMARY KEY COLLATE NOCASE,  -- users.name
+        token_hash BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL
+    );
+    ALTER TABLE images ADD COLUMN alt TEXT;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

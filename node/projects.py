@@ -79,6 +79,9 @@ class Post:
     approved_by: str | None
     accepted_by: str | None
     images: list[tuple[bytes, bool, bool]]  # (hash, faces, held)
+    #: The words the pupil chose for each photo (by hash), for people who cannot see it;
+    #: kept at our school only (docs/web.md, "Photo descriptions").
+    alts: dict[bytes, str] = field(default_factory=dict)
 
     @property
     def html(self) -> str:
@@ -317,6 +320,7 @@ class Projects:
         theme: str | None,
         images: list[tuple[str, bytes, bool]],
         now: int,
+        alts: Sequence[str | None] = (),
     ) -> Post:
         """A pupil's (or teacher's) draft: stays in this school until a teacher approves it."""
         project = await self.get(pid)
@@ -359,11 +363,11 @@ class Projects:
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
                 (post_id, project.id, bytes(self.me), user.name, title.strip(), body, theme, now),
             )
-            for (jpeg, digest), faces in cleaned:
+            for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
                 await self.store.execute(
-                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data) "
-                    "VALUES (?, ?, 'image/jpeg', ?, ?)",
-                    (post_id, digest, int(faces), jpeg),
+                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
+                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                    (post_id, digest, int(faces), jpeg, alt),
                 )
         return await self.post(post_id)
 
@@ -397,7 +401,7 @@ class Projects:
 
     async def _post(self, row: Any) -> Post:
         images = await self.store.fetch_all(
-            "SELECT hash, faces, held FROM images WHERE post = ? ORDER BY rowid", (row[0],)
+            "SELECT hash, faces, held, alt FROM images WHERE post = ? ORDER BY rowid", (row[0],)
         )
         return Post(
             row[0],
@@ -414,7 +418,8 @@ class Projects:
             row[11],
             row[12],
             row[13],
-            [(h, bool(f), bool(d)) for h, f, d in images],
+            [(h, bool(f), bool(d)) for h, f, d, _a in images],
+            {bytes(h): a for h, _f, _d, a in images if a},
         )
 
     async def posts(
@@ -468,6 +473,7 @@ class Projects:
         theme: str | None,
         images: Sequence[tuple[str, bytes, bool]] = (),
         remove: Sequence[str] = (),
+        alts: Sequence[str | None] = (),
     ) -> Post:
         """The author changes their draft or returned post; it waits for a teacher again.
 
@@ -534,13 +540,37 @@ class Projects:
                 await self.store.execute(
                     "DELETE FROM images WHERE post = ? AND hash = ?", (post.id, digest)
                 )
-            for (jpeg, digest), faces in cleaned:
+            for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
                 await self.store.execute(
-                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data) "
-                    "VALUES (?, ?, 'image/jpeg', ?, ?)",
-                    (post.id, digest, int(faces), jpeg),
+                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
+                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                    (post.id, digest, int(faces), jpeg, alt),
                 )
         return await self.post(post.id)
+
+    async def discard(self, text: str, author: str) -> None:
+        """The author deletes their own draft or returned post, which never left the
+        school: its text, photos and any comments go (secure_delete overwrites them).
+        An approved post has reached other schools: only a takedown recalls it."""
+        post = await self.post(text)
+        user = await self.accounts.get(author)
+        if post.origin != self.me or post.author != user.name:
+            raise NotAllowedError(
+                "only the pupil who wrote a draft can delete it",
+                page=said("Only the pupil who wrote a draft can delete it."),
+            )
+        async with self.store.write():
+            deleted = await self.store.execute(
+                "DELETE FROM posts WHERE id = ? AND state IN ('draft', 'returned')", (post.id,)
+            )
+            if not deleted:  # approved meanwhile: nothing goes (the block rolls back)
+                raise UserInputError(
+                    "that post is no longer a draft: it was not deleted",
+                    page=said("This post is not a draft any more, so it cannot be deleted."),
+                )
+            await self.store.execute("DELETE FROM images WHERE post = ?", (post.id,))
+            await self.store.execute("DELETE FROM comments WHERE post = ?", (post.id,))
+        self.needs_checkpoint = True
 
     @staticmethod
     def _photos_named(post: Post, prefixes: Sequence[str]) -> set[bytes]:
@@ -1332,6 +1362,11 @@ async def _clean_images(
         return [(clean_image(data, name=name), faces) for name, data, faces in images]
 
     return await asyncio.to_thread(clean) if images else []
+
+
+def _padded(alts: Sequence[str | None], photos: Sequence[Any]) -> list[str | None]:
+    """One description (or None) for each photo, in order."""
+    return [alts[i] if i < len(alts) else None for i in range(len(photos))]
 
 
 def _key(item: tuple[NodeId, str]) -> bytes:

@@ -37,6 +37,9 @@ async def export_user(store: Store, accounts: Accounts, name: str) -> dict[str, 
         "OR (m.kind = 'class' AND m.name = ?) ORDER BY m.added_at",
         (name, user.klass if user is not None else None),
     )
+    calendar = await store.fetch_one(
+        "SELECT created_at FROM calendar_links WHERE user = ? COLLATE NOCASE", (name,)
+    )
     if user is None and not posts and not comments and not feeds:
         raise NotFoundError(
             f"this node holds nothing about {name!r}: check the spelling with "
@@ -54,6 +57,8 @@ async def export_user(store: Store, accounts: Accounts, name: str) -> dict[str, 
         "feeds": [
             {"project": p, "created_at": c, "revoked": r is not None} for _t, p, c, r in feeds
         ],
+        # Whether they have a private calendar address (its hash is no one's data to read).
+        "calendar_address_made_at": calendar[0] if calendar else None,
         "note": "Partner schools hold their own copies of approved posts and comments; "
         "ask them for theirs. The account's password is stored only as a hash and is "
         "not included.",
@@ -71,7 +76,7 @@ async def _posts(store: Store, name: str) -> list[dict[str, Any]]:
     found = []
     for pid, project, project_title, state, by_name, title, body, theme, note, *times in rows:
         images = await store.fetch_all(
-            "SELECT hash, faces, held, length(data) FROM images WHERE post = ? ORDER BY rowid",
+            "SELECT hash, faces, held, length(data), alt FROM images WHERE post = ? ORDER BY rowid",
             (pid,),
         )
         found.append(
@@ -89,8 +94,14 @@ async def _posts(store: Store, name: str) -> list[dict[str, Any]]:
                 "approved_at": times[1],
                 "approved_by": times[2],
                 "images": [
-                    {"hash": bytes(h).hex(), "faces": bool(f), "held_back": bool(d), "bytes": n}
-                    for h, f, d, n in images
+                    {
+                        "hash": bytes(h).hex(),
+                        "faces": bool(f),
+                        "held_back": bool(d),
+                        "bytes": n,
+                        "description": a,
+                    }
+                    for h, f, d, n, a in images
                 ],
                 "sent_to": await _sent_to(store, pid),
                 "takedown": await _takedown(store, pid),

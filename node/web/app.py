@@ -51,7 +51,7 @@ SESSION_COOKIE = "schoolmesh_session"
 SIGNIN_COOKIE = "schoolmesh_signin"  # the CSRF token of a visitor not yet signed in
 LANGUAGE_COOKIE = "schoolmesh_language"
 #: Paths served to other nodes and feed readers, not to people in a browser.
-MACHINE_PATHS = ("/peer", "/.well-known/", "/feeds/")
+MACHINE_PATHS = ("/peer", "/.well-known/", "/feeds/", "/webcal/")
 #: What may be kept by a browser or a proxy: nothing else is (every page, photo,
 #: calendar and feed is for the signed-in school only).
 PUBLIC_PATHS = ("/static/", "/.well-known/")

@@ -27,8 +27,16 @@ STAFF_PAGES = (
     "/partners",
     "/profile",
     "/status",
+    "/calendar",
 )
-ADMIN_PAGES = ("/users", "/profile", "/partners", "/partners/invite", "/users/password")
+ADMIN_PAGES = (
+    "/users",
+    "/profile",
+    "/partners",
+    "/partners/invite",
+    "/users/password",
+    "/users/password/confirm?name=Amira",
+)
 PUPIL_PAGES = ("/", "/projects")
 
 

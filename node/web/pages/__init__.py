@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from node.web.pages import (
+    calendar,
     consent,
     dashboard,
     events,
@@ -22,6 +23,7 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     offers.routes,
     interests.routes,
     events.routes,
+    calendar.routes,
     observations.routes,
     consent.routes,
     projects.routes,

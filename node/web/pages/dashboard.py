@@ -1,20 +1,23 @@
-"""The first page after signing in: what needs this person's attention today."""
+"""The first page after signing in: what needs this person's attention today.
+
+Its "Needs doing" list comes from node/needs.py (bounded reads, newest first);
+"Mark the news as seen" clears the news items, while to-do items stay until done.
+"""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from node import events, offers
+from node import events, needs, offers
 from node.clock import now_ms
 from node.partners import PeerBook
-from node.web.app import WEB, render, require, user_of
+from node.web.app import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
 
 routes = web.RouteTableDef()
-#: How long a withdrawal stays on the dashboard: long enough to be seen after a holiday.
-RECENT_MS = 30 * 24 * 3600 * 1000
 
 
 @routes.get("/")
@@ -22,42 +25,18 @@ RECENT_MS = 30 * 24 * 3600 * 1000
 async def dashboard(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     user = user_of(request)
-    projects = [p for p in await node.projects.all() if p.standing == "member"]
+    now = now_ms()
     if not user.is_staff:
-        drafts = []
-        for project in projects:
-            drafts += [
-                post
-                for post in await node.projects.posts(project.id, states=("draft", "returned"))
-                if post.author == user.name
-            ]
-        theirs = await node.projects.rosters.projects_of(user)
-        projects = [p for p in projects if p.id in theirs]
-        return render(request, "dashboard_pupil.html", projects=projects, drafts=drafts)
-    waiting = []
-    for project in projects:
-        for post in await node.projects.posts(project.id, states=("draft",)):
-            if post.origin == node.node_id:
-                waiting.append((project, post))
+        return await _pupil_dashboard(request, now)
+    every = await events.every(node)
+    today = datetime.now(UTC).date()
+    items = await needs.for_staff(node, user.name, every, today, now)
     found = await offers.matches(node, limit=3)
     suggestions: list[tuple[Any, Any]] = [
         (mine, best)
         for mine, found_matches in found
         if mine.side == "request"
         for best in found_matches[:1]
-    ]
-    every = await events.every(node)
-    today = datetime.now(UTC).date()
-    # Events we said we would (or might) come to, cancelled since: tell whoever plans.
-    cancelled = [
-        e for e in every if e.cancelled and e.answer in ("yes", "maybe") and not e.ended(today)
-    ]
-    # Offers and requests we had shown interest in, withdrawn in the last few weeks.
-    since = now_ms() - RECENT_MS
-    withdrawn = [
-        i
-        for i in await node.interests.all()
-        if i.withdrawn is not None and i.direction == "sent" and i.withdrawn.at >= since
     ]
     book = PeerBook(node.store)
     partners = [p for p in await book.list() if p.state == "partner"]
@@ -66,6 +45,8 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "dashboard.html",
+        items=items,
+        news=any(i.news for i in items),
         partners=[
             {
                 "name": names.get(p.node_id, ("", ""))[0] or str(p.node_id)[:12],
@@ -74,8 +55,51 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
             for p in partners
         ],
         suggestions=suggestions,
-        waiting=waiting,
         upcoming=[e for e in every if not e.cancelled and not e.ended(today)][:5],
-        cancelled=cancelled,
-        withdrawn=withdrawn,
     )
+
+
+async def _pupil_dashboard(request: web.Request, now: int) -> web.StreamResponse:
+    node = request.app[WEB].node
+    user = user_of(request)
+    theirs = await node.projects.rosters.projects_of(user)
+    projects = [p for p in await node.projects.all() if p.standing == "member" and p.id in theirs]
+    rows = await node.store.fetch_all(
+        "SELECT id, title FROM posts WHERE origin = ? AND author = ? AND state = 'draft' "
+        "ORDER BY created_at DESC",
+        (bytes(node.node_id), user.name),
+    )
+    items = await needs.for_pupil(node, user.name, now)
+    return render(
+        request,
+        "dashboard_pupil.html",
+        projects=projects,
+        drafts=[{"id": r[0], "title": r[1] or ""} for r in rows],
+        items=items,
+        news=any(i.news for i in items),
+    )
+
+
+@routes.post("/seen")
+@require("pupil")
+async def seen(request: web.Request) -> web.StreamResponse:
+    """Mark the news on the dashboard as seen: it leaves; what is still to do stays."""
+    _ = gettext(request)
+    await needs.mark_seen(request.app[WEB].node, user_of(request).name, now_ms())
+    return await see_other(request, "/", _("The news is marked as seen."))
+
+
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """The site's icon where browsers look for it first (a 404 there is a console
+    error on every first visit); pages also name it, with a hash, in base.html."""
+    return web.Response(
+        body=_favicon(),
+        content_type="image/x-icon",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+@functools.cache
+def _favicon() -> bytes:
+    return (STATIC_DIR / "favicon.ico").read_bytes()

@@ -16,7 +16,13 @@ from aiohttp import web
 from node.clock import now_ms
 from node.projects import Post
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
-from node.web.pages.projects import check_post, school_names, uploaded_photos
+from node.web.pages.projects import (
+    ALT_FIELDS,
+    check_post,
+    photo_words,
+    school_names,
+    uploaded_photos,
+)
 from protocol import letters
 from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
@@ -236,7 +242,13 @@ async def takedown_comment(request: web.Request) -> web.StreamResponse:
 async def edit_page(request: web.Request) -> web.StreamResponse:
     post = await _own_draft(request)
     project = await request.app[WEB].node.projects.get(post.project)
-    values = {"title": post.title or "", "body": post.body or "", "theme": post.theme or ""}
+    values = {
+        "title": post.title or "",
+        "body": post.body or "",
+        "theme": post.theme or "",
+        "photos_alt": "",
+        "photos_faces_alt": "",
+    }
     return render(request, "projects_write.html", project=project, values=values, post=post)
 
 
@@ -249,12 +261,15 @@ async def edit(request: web.Request) -> web.StreamResponse:
     post = await _own_draft(request)
     project = await node.projects.get(post.project)
     form = form_of(request)
-    entered: dict[str, Any] = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
+    entered: dict[str, Any] = {
+        k: str(form.get(k, "")) for k in ("title", "body", "theme", *ALT_FIELDS.values())
+    }
     remove = sorted({str(v) for v in form.getall("remove", [])})
     entered["remove"] = remove
     photos = uploaded_photos(form)
     ours = {digest.hex() for digest, _faces, _held in post.images}
-    error = check_post(_, project, entered)
+    alts, error = photo_words(_, form)
+    error = error or check_post(_, project, entered)
     if error is None and not set(remove) <= ours:
         error = _("A photo you ticked is no longer on your post: look again and choose again.")
     if error is None and len(ours - set(remove)) + len(photos) > letters.MAX_IMAGES:
@@ -269,6 +284,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
                 theme=entered["theme"] or None,
                 images=[(f.filename, f.file.read(), faces) for f, faces in photos],
                 remove=remove,
+                alts=alts,
             )
         except UserInputError as exc:
             if (await node.projects.post(post.id)).state not in ("draft", "returned"):
@@ -293,6 +309,24 @@ async def edit(request: web.Request) -> web.StreamResponse:
     return await see_other(
         request, f"/posts/{post.id}", _("Saved. Your teacher will read it again.")
     )
+
+
+@routes.get(f"/posts/{POST}/delete")
+@require("pupil")
+async def delete_page(request: web.Request) -> web.StreamResponse:
+    """Ask before deleting a draft (a page, not a script)."""
+    post = await _own_draft(request)
+    return render(request, "posts_delete.html", post=post)
+
+
+@routes.post(f"/posts/{POST}/delete")
+@require("pupil")
+async def delete(request: web.Request) -> web.StreamResponse:
+    """The author deletes their own draft: it never left the school."""
+    _ = gettext(request)
+    post = await _own_draft(request)
+    await request.app[WEB].node.projects.discard(post.id, user_of(request).name)
+    return await see_other(request, "/", _("Your draft is deleted, with its photos."))
 
 
 async def _own_draft(request: web.Request) -> Post:

@@ -153,9 +153,11 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         for person in await node.accounts.all():
             if person.role == "pupil" and person.klass:
                 classes.setdefault(person.klass, []).append(person.name)
+    feed = await node.feeds.of(user.name, project.id) if user.is_staff else None
     return render(
         request,
         "projects_project.html",
+        feed_url=f"{request.url.origin()}/feeds/{feed.token}" if feed else None,
         project=project,
         posts=posts,
         waiting=waiting,
@@ -188,6 +190,30 @@ async def pupils(request: web.Request) -> web.StreamResponse:
         else _("Saved. None of our pupils can see this project now.")
     )
     return await see_other(request, f"/projects/{project.id}#pupils", done)
+
+
+@routes.post(f"/projects/{PROJECT}/feed")
+@require("staff")
+async def make_feed(request: web.Request) -> web.StreamResponse:
+    """A private Atom feed of the project's posts for this member of staff, as
+    ``schoolmesh feed create`` makes (node/feeds.py): one live feed each."""
+    _ = gettext(request)
+    project = await project_for(request)
+    feeds, name = request.app[WEB].node.feeds, user_of(request).name
+    if await feeds.of(name, project.id) is None:
+        await feeds.create(name, project.id, now_ms())
+    done = _("Your private feed of this project is ready: add its address to your feed reader.")
+    return await see_other(request, f"/projects/{project.id}#feed", done)
+
+
+@routes.post(f"/projects/{PROJECT}/feed/stop")
+@require("staff")
+async def stop_feed(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    project = await project_for(request)
+    await request.app[WEB].node.feeds.revoke_own(user_of(request).name, project.id, now_ms())
+    done = _("Your feed of this project is stopped: its address no longer works.")
+    return await see_other(request, f"/projects/{project.id}#feed", done)
 
 
 @routes.post(f"/projects/{PROJECT}/invite")
@@ -242,8 +268,9 @@ async def write(request: web.Request) -> web.StreamResponse:
     project = await project_for(request)
     form = form_of(request)
     photos = uploaded_photos(form)
-    entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme")}
-    error = check_post(_, project, entered)
+    entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme", *ALT_FIELDS.values())}
+    alts, error = photo_words(_, form)
+    error = error or check_post(_, project, entered)
     if error is None and project.standing != "member":
         error = _("Our school is not a member of this project, so no post can be written.")
     if error is None and len(photos) > letters.MAX_IMAGES:
@@ -261,6 +288,7 @@ async def write(request: web.Request) -> web.StreamResponse:
             theme=entered["theme"] or None,
             images=images,
             now=now_ms(),
+            alts=alts,
         )
     except UserInputError as exc:  # a photo it cannot use, or a rule the page did not check
         error = page_text(request, exc)
@@ -283,6 +311,34 @@ def uploaded_photos(form: Any) -> list[tuple[FileField, bool]]:
     ]
 
 
+#: The fields where a pupil describes the photos of each box (docs/web.md).
+ALT_FIELDS = {"photos": "photos_alt", "photos_faces": "photos_faces_alt"}
+MAX_ALT = 200
+
+
+def photo_words(_: Any, form: Any) -> tuple[list[str | None], str | None]:
+    """The description of each photo chosen, in the order of :func:`uploaded_photos`
+    (None: the page's default words), and what is wrong with them, if anything.
+
+    Each box has one description for its photos; several photos in one box share it,
+    numbered ("the weir (photo 2 of 3)")."""
+    alts: list[str | None] = []
+    for box, field_name in ALT_FIELDS.items():
+        words = " ".join(str(form.get(field_name, "")).split())
+        if len(words) > MAX_ALT:
+            return [], str(_("Describe your photos in up to 200 characters."))
+        chosen = [f for f in form.getall(box, []) if isinstance(f, FileField) and f.filename]
+        for number, _photo in enumerate(chosen, 1):
+            if words and len(chosen) > 1:
+                alts.append(
+                    str(_("%(words)s (photo %(number)d of %(count)d)"))
+                    % {"words": words, "number": number, "count": len(chosen)}
+                )
+            else:
+                alts.append(words or None)
+    return alts, None
+
+
 def check_post(_: Any, project: Project, entered: dict[str, str]) -> str | None:
     """What is wrong with a post's text, in the page's words (None if nothing)."""
     title = entered["title"].strip()
@@ -296,5 +352,6 @@ def check_post(_: Any, project: Project, entered: dict[str, str]) -> str | None:
 
 
 def _write_context(project: Project, entered: dict[str, str], **extra: Any) -> dict[str, Any]:
-    values = {"title": "", "body": "", "theme": ""} | entered
+    values = {"title": "", "body": "", "theme": "", "photos_alt": "", "photos_faces_alt": ""}
+    values |= entered
     return {"project": project, "values": values, "post": None, **extra}

@@ -171,6 +171,17 @@ async def users_remove(request: web.Request) -> web.StreamResponse:
     )
 
 
+@routes.get("/users/password/confirm")
+@require("admin")
+async def users_confirm_password(request: web.Request) -> web.StreamResponse:
+    """Ask before a new password: the old one stops working and the person is signed
+    out everywhere, so a slip of the mouse must not do it (a page, not a script)."""
+    person = await _person(request)
+    return render(
+        request, "users_password_confirm.html", person=person, own=_is_me(request, person)
+    )
+
+
 @routes.post("/users/password")
 @require("admin")
 async def users_password(request: web.Request) -> web.StreamResponse:

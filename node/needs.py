@@ -1,0 +1,209 @@
+"""What needs a person's attention, for the dashboard (docs/web.md, "Needs doing").
+
+Two sorts of item, told apart by :attr:`Item.news`:
+
+- **To do**: something waits for this person (interest to answer, a pupil's post
+  or comment to approve, an action point due, a post returned to a pupil). It
+  stays until it is done: answering, approving or changing it takes it away.
+- **News**: something happened that they should know of (an answer to our
+  interest, a school's answer to our event, a cancellation, a withdrawal, a comment
+  on a pupil's post). It stays for :data:`RECENT_MS`, or until the person marks
+  the news as seen (:func:`mark_seen`), whichever comes first.
+
+The reads are bounded: a fixed handful of queries whatever the number of items
+(no query per project, post or interest), plus the event list the dashboard reads
+anyway for its upcoming events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from node import observations
+from node.events import EventView
+from node.node import Node
+from protocol.entry import load_entry
+from protocol.keys import NodeId
+
+#: How long news stays when nobody marks it as seen: long enough for a holiday.
+RECENT_MS = 30 * 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One line of the dashboard: what, when, where it is done."""
+
+    kind: str  # the template's sentence for it: see dashboard.html
+    at: int  # when it happened (or, for an action point, its follow-up day), ms
+    href: str  # the page where it is done or read
+    title: str  # what it is about: an offer's, event's or post's title
+    who: str = ""  # the other school, the pupil or the colleague
+    detail: str = ""  # a reason, a teacher's note, an answer (yes, maybe, no)
+    news: bool = False
+    due: date | None = None  # an action point's follow-up day, shown as written
+
+
+async def seen_at(node: Node, user: str) -> int:
+    row = await node.store.fetch_one("SELECT seen_at FROM dashboard_seen WHERE user = ?", (user,))
+    return int(row[0]) if row else 0
+
+
+async def mark_seen(node: Node, user: str, now: int) -> None:
+    """Clear the news shown to ``user`` so far; to-do items stay until done."""
+    async with node.store.write():
+        await node.store.execute(
+            "INSERT INTO dashboard_seen (user, seen_at) VALUES (?, ?) "
+            "ON CONFLICT (user) DO UPDATE SET seen_at = excluded.seen_at",
+            (user, now),
+        )
+
+
+def _newest_first(items: list[Item]) -> list[Item]:
+    return sorted(items, key=lambda i: (-i.at, i.kind, i.href))
+
+
+def _day_ms(day: date) -> int:
+    return int(datetime.combine(day, time(), UTC).timestamp() * 1000)
+
+
+async def for_staff(
+    node: Node, user: str, known: Sequence[EventView], today: date, now: int
+) -> list[Item]:
+    """Everything that needs a member of staff, newest first."""
+    store, me = node.store, bytes(node.node_id)
+    since = max(await seen_at(node, user), now - RECENT_MS)
+    items: list[Item] = []
+    rows = await store.fetch_all(
+        "SELECT i.entry, i.sender, i.poster, i.title, i.state, i.sent_at, i.answered_at "
+        "FROM interests i LEFT JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+        "WHERE w.target IS NULL AND ((i.poster = ? AND i.state = 'open') "
+        "OR (i.sender = ? AND i.state != 'open' AND i.answered_at > ?))",
+        (me, me, since),
+    )
+    # The withdrawals of what we showed interest in, with the withdrawal entry itself
+    # (its time and reason) in the same read.
+    withdrawn = await store.fetch_all(
+        "SELECT i.entry, i.poster, i.title, e.payload, e.sig, e.content FROM interests i "
+        "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+        "JOIN entries e ON e.id = w.withdraw_id WHERE i.sender = ? AND e.ts > ?",
+        (me, since),
+    )
+    waiting_posts = await store.fetch_all(
+        "SELECT p.id, p.title, p.author, p.created_at FROM posts p "
+        "JOIN projects j ON j.id = p.project "
+        "WHERE p.origin = ? AND p.state = 'draft' AND j.standing = 'member'",
+        (me,),
+    )
+    waiting_comments = await store.fetch_all(
+        "SELECT c.post, c.author, c.created_at, p.title FROM comments c "
+        "JOIN posts p ON p.id = c.post JOIN projects j ON j.id = c.project "
+        "WHERE c.origin = ? AND c.state = 'draft' AND j.standing = 'member'",
+        (me,),
+    )
+    schools = await store.schools(
+        {NodeId(r[1]) for r in rows}
+        | {NodeId(r[2]) for r in rows}
+        | {NodeId(r[1]) for r in withdrawn}
+    )
+
+    def school(node_id: bytes) -> str:
+        return schools.get(NodeId(node_id), ("", ""))[0]
+
+    for entry, sender, poster, title, state, sent_at, answered_at in rows:
+        href = f"/offers/{bytes(entry).hex()}"
+        if bytes(poster) == me:
+            items.append(
+                Item("interest_received", int(sent_at), "/interests", title, school(sender))
+            )
+        else:
+            kind = "interest_accepted" if state == "accepted" else "interest_declined"
+            items.append(Item(kind, int(answered_at), href, title, school(poster), news=True))
+    for entry, poster, title, payload, sig, content in withdrawn:
+        withdrawal = load_entry(payload, sig, content)
+        reason = (withdrawal.content or {}).get("reason")
+        items.append(
+            Item(
+                "offer_withdrawn",
+                withdrawal.payload.timestamp,
+                f"/offers/{bytes(entry).hex()}",
+                title,
+                school(poster),
+                reason if isinstance(reason, str) else "",
+                news=True,
+            )
+        )
+    for event in known:
+        title = str(event.content.get("title") or "")
+        href = f"/events/{event.id}"
+        if event.cancelled and event.answer in ("yes", "maybe") and not event.ended(today):
+            if event.modified_ms > since:
+                when = event.modified_ms
+                items.append(
+                    Item(
+                        "event_cancelled", when, href, title, event.school, event.reason or "", True
+                    )
+                )
+        elif event.author == node.node_id and not event.cancelled:
+            items.extend(
+                Item("event_answer", a.answered_at, href, title, a.school, a.answer, news=True)
+                for a in event.answers
+                if a.answered_at > since
+            )
+    for post_id, title, author, created_at in waiting_posts:
+        items.append(
+            Item("post_waiting", int(created_at), f"/posts/{post_id}", title or "", author)
+        )
+    for post_id, author, created_at, title in waiting_comments:
+        href = f"/posts/{post_id}#comments"
+        items.append(Item("comment_waiting", int(created_at), href, title or "", author or ""))
+    for due in await observations.due(node, today):
+        seen = due.observation
+        if observations.same_person(seen.observed, user) or observations.same_person(
+            seen.observer, user
+        ):
+            href = f"/observations/{seen.id}"
+            items.append(
+                Item(
+                    "action_due",
+                    _day_ms(seen.follow_up),
+                    href,
+                    seen.focus,
+                    seen.observed,
+                    due.action,
+                    due=seen.follow_up,
+                )
+            )
+    return _newest_first(items)
+
+
+async def for_pupil(node: Node, user: str, now: int) -> list[Item]:
+    """A pupil's own: posts returned by a teacher, and new comments on their posts."""
+    store, me = node.store, bytes(node.node_id)
+    since = max(await seen_at(node, user), now - RECENT_MS)
+    returned = await store.fetch_all(
+        "SELECT id, title, note, created_at FROM posts "
+        "WHERE origin = ? AND author = ? AND state = 'returned'",
+        (me, user),
+    )
+    comments = await store.fetch_all(
+        "SELECT c.post, c.origin, c.author, c.by_name, c.created_at, p.title FROM comments c "
+        "JOIN posts p ON p.id = c.post "
+        "WHERE p.origin = ? AND p.author = ? AND p.state = 'approved' AND c.state = 'approved' "
+        "AND NOT (c.origin = ? AND c.author IS NOT NULL AND c.author = ?) "
+        "AND COALESCE(c.approved_at, c.created_at) > ?",
+        (me, user, me, user, since),
+    )
+    schools = await store.schools({NodeId(r[1]) for r in comments})
+    items = [
+        Item("post_returned", int(at), f"/posts/{pid}", title or "", "", note or "")
+        for pid, title, note, at in returned
+    ]
+    for post_id, origin, author, by_name, created_at, title in comments:
+        name = by_name or author or ""
+        where = schools.get(NodeId(origin), ("", ""))[0]
+        who = f"{name} ({where})" if where and bytes(origin) != me else name
+        href = f"/posts/{post_id}#comments"
+        items.append(Item("comment_new", int(created_at), href, title or "", who, news=True))
+    return _newest_first(items)
