@@ -256,6 +256,10 @@ def _parse_range(raw: Any, number: int, last_ts: int) -> tuple[_Bound, int, tupl
         raise _bad(f"range {number}: a fingerprint is {FINGERPRINT_BYTES} bytes")
     if mode == IDLIST and len(payload[0]) >= LIST_BELOW * ID_BYTES:
         raise _bad(f"range {number}: a list holds fewer than {LIST_BELOW} ids")
+    if mode == DIFF and len(payload[0]) > DIFF_MAX_IDS * ID_BYTES:
+        # A side answers with a Diff only where it holds at most DIFF_MAX_IDS items: more
+        # would be made-up ids, each of which the session would then ask for.
+        raise _bad(f"range {number}: a Diff gives at most {DIFF_MAX_IDS} ids")
     return bound, mode, tuple(payload)
 
 

@@ -232,6 +232,7 @@ def side(count: int = 100, seed: int = 7) -> Reconciler:
         (pack([None, b"", IDLIST, b"\x01" * 64]), "bad-reconcile"),  # one id twice
         (pack([None, b"", IDLIST, b"\x01" * 32 * 32]), "bad-reconcile"),  # 32 ids: too many
         (pack([None, b"", DIFF, b"", b""]), "bad-reconcile"),  # we listed nothing
+        (pack([None, b"", DIFF, bytes(range(32)) * 257, b""]), "bad-reconcile"),  # too many
     ],
 )
 def test_bad_messages_are_refused_with_a_code(message: bytes, code: str) -> None:
