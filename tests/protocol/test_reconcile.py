@@ -347,3 +347,33 @@ def test_reconcile_module_is_pure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_tampered_messages_raise_only_protocol_errors() -> None:
+    """Honest exchanges with fields or bytes of messages changed on the way: each either
+    still ends or raises ProtocolError, never another exception and never a loop."""
+    rng = random.Random(9)
+    limits = codec.Limits(max_bytes=MAX_MESSAGE_BYTES, max_items=99_999)
+    junk: list[object] = [None, 0, 1, 2, 3, 2**64 - 1, b"", b"\x01" * 16, b"\x02" * 33, True]
+    for _ in range(300):
+        base = items(rng, rng.choice([0, 5, 40, 600]), spread=1000)
+        a = Reconciler(ItemSet(base + items(rng, rng.randrange(30), 1000)), frame_limit=16_384)
+        b = Reconciler(ItemSet(base + items(rng, rng.randrange(30), 1000)), frame_limit=16_384)
+        message: bytes | None = a.initiate()
+        turn = 0
+        try:
+            while message is not None:
+                if rng.random() < 0.3:
+                    value = codec.decode(message, limits)
+                    if value[1]:
+                        target = rng.choice(value[1])
+                        target[rng.randrange(len(target))] = rng.choice(junk)
+                    message = codec.encode(value)
+                elif rng.random() < 0.2:
+                    at = rng.randrange(len(message))
+                    message = message[:at] + bytes([rng.randrange(256)]) + message[at + 1 :]
+                message = (b, a)[turn % 2].receive(message)
+                turn += 1
+        except ProtocolError:
+            pass
+        assert turn <= 2 * MAX_ROUNDS
