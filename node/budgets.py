@@ -85,8 +85,8 @@ class Budgets:
             f"school has reached that: try again after {at}. Nothing was saved "
             "(every school's node holds back entries past the budget: docs/admin.md, Budget)",
             page=said(
-                "schoolmesh shares at most %(count)s public entries a day per school; try "
-                "again after %(time)s. Nothing was saved.",
+                "Each school shares at most %(count)s public posts a day on schoolmesh, and "
+                "yours has reached that: try again after %(time)s. Nothing was saved.",
                 count=count,
                 time=at,
             ),
