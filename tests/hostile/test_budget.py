@@ -13,7 +13,7 @@ import pytest
 from node.clock import now_ms
 from protocol import frames
 from protocol.budget import DAY_MS, Rule
-from protocol.entry import create_entry
+from protocol.entry import Entry, create_entry
 from tests.helpers import offer_content
 from tests.hostile.test_sessions import (
     LINES_PER_PEER,
@@ -46,7 +46,7 @@ async def test_a_flood_of_signed_entries_is_held_back_without_strikes(
     ws = await connect(client, target)
     await open_sync(ws)
     await next_frame(ws, frames.Clock)  # the target's clock: the sync has begun
-    log = []
+    log: list[Entry] = []
     for seq in range(1, 2 * frames.MAX_BATCH_ENTRIES + 1):
         log.append(
             create_entry(
