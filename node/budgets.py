@@ -59,7 +59,8 @@ class Budgets:
                 (author, after, seq),
             )
             tat = budget.fold(self.rule, tat, (int(row[0]) for row in rows))
-        self.remember(author, seq, tat)
+        if cached is None or cached[0] < seq:  # a session behind another keeps the newer
+            self.remember(author, seq, tat)
         return tat
 
     def remember(self, author: bytes, seq: int, tat: int) -> None:
@@ -68,10 +69,6 @@ class Budgets:
         self._state.move_to_end(author)
         while len(self._state) > CACHED_AUTHORS:
             self._state.popitem(last=False)
-
-    def forget(self, author: bytes) -> None:
-        """The author's log changed other than by growing (blocked, restored)."""
-        self._state.pop(author, None)
 
     async def refuse_signing(self, store: Store, author: bytes, seq: int, now: int) -> None:
         """Inside a write, before the author's own node signs entry ``seq + 1``: refuse it,
