@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from node.clock import now_ms
 from protocol import budget
 from protocol.errors import UserInputError, said
+from protocol.keys import NodeId
 
 if TYPE_CHECKING:
     from node.store import Store
@@ -70,10 +71,14 @@ class Budgets:
         while len(self._state) > CACHED_AUTHORS:
             self._state.popitem(last=False)
 
-    async def refuse_signing(self, store: Store, author: bytes, seq: int, now: int) -> None:
-        """Inside a write, before the author's own node signs entry ``seq + 1``: refuse it,
-        saying when to try again, if the school has used its budget."""
-        when = budget.signing_time(self.rule, await self.tat(store, author, seq), now)
+    async def refuse_signing(
+        self, store: Store, author: bytes, seq: int, now: int, count: int = 1
+    ) -> None:
+        """Inside a write, before the author's own node signs entry ``seq + 1`` (and the
+        ``count - 1`` after it, in one action): refuse, saying when to try again, if the
+        school's budget has no room for them now."""
+        tat = budget.fold(self.rule, await self.tat(store, author, seq), [now] * (count - 1))
+        when = budget.signing_time(self.rule, tat, now)
         if when is None:
             return
         count, at = self.rule.count, clock_time(when)
@@ -88,6 +93,14 @@ class Budgets:
                 time=at,
             ),
         )
+
+
+async def refuse_unless_room(store: Store, author: NodeId, count: int, now: int) -> None:
+    """Before an action that signs ``count`` entries one after the other (withdrawing
+    every version of an event): refuse it whole, rather than sign some of them."""
+    head = await store.head(author)
+    seq = 0 if head is None else head.seq
+    await store.budgets.refuse_signing(store, bytes(author), seq, now, count)
 
 
 def clock_time(ms: int) -> str:

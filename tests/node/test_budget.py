@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from node import offers
+from node import events, offers
 from node.clock import now_ms
 from protocol.budget import DAY_MS, Rule
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 from tests.helpers import offer_content
 from tests.network import LiveNode, network, wait_for
+from tests.node.test_events import TEACHMEET
 
 SMALL = Rule(count=3, window_ms=DAY_MS)  # three at once, then one every eight hours
 
@@ -129,5 +130,23 @@ async def test_the_own_node_refuses_to_sign_past_the_budget(tmp_path: Path) -> N
         # the budget comes back with time (the store's clock is the caller's now)
         entry = await store.append_local(live.node.key, "offer", offer_content(), clock.ms)
         assert entry.seq == 4
+    finally:
+        await live.stop()
+
+
+async def test_an_action_that_signs_several_entries_is_refused_whole(tmp_path: Path) -> None:
+    # Cancelling an event withdraws each of its versions: with room for one entry
+    # only, nothing is withdrawn rather than one version of two.
+    live = await LiveNode.start(tmp_path / "oak", "Oak", listen=False)
+    try:
+        store = live.node.store
+        store.budgets.rule = Rule(count=4, window_ms=DAY_MS)
+        first = await events.create(live.node, dict(TEACHMEET))  # with the profile: 2
+        await events.update(live.node, str(first.id), {"title": "TeachMeet (moved)"})  # 3
+        heads = await store.heads()
+        with pytest.raises(UserInputError, match="at most 4 public entries a day"):
+            await events.withdraw(live.node, str(first.id))
+        assert await store.heads() == heads
+        assert await store.withdrawn(first.id) is None
     finally:
         await live.stop()
