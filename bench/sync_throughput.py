@@ -34,15 +34,18 @@ from node.clock import now_ms
 from node.node import Node
 from node.partners import PeerBook
 from node.server import NodeService
+from protocol import budget
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
 
 
 def corpus(entries: int, authors: int) -> list[Entry]:
-    """``entries`` offers spread over ``authors`` logs, each log in order."""
+    """``entries`` offers spread over ``authors`` logs, each log in order, signed within
+    each school's budget (protocol/budget.py) so that all are taken at once."""
     result = []
     per_author = entries // authors
-    start = now_ms() - 3_600_000
+    step = budget.RULE.interval_ms
+    start = now_ms() - 3_600_000 - per_author * step
     for a in range(authors):
         key = NodeKey(a.to_bytes(4, "big") * 8)
         prev = None
@@ -51,7 +54,7 @@ def corpus(entries: int, authors: int) -> list[Entry]:
                 key,
                 seq=seq,
                 prev=prev,
-                timestamp=start + seq,
+                timestamp=start + seq * step,
                 kind="offer",
                 content={
                     "activity": "observation",

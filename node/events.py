@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from node import budgets
 from node.clock import iso_ms, now_ms
 from node.interests import clean_name
 from node.node import Node
@@ -208,6 +209,7 @@ async def withdraw(node: Node, id_text: str, reason: str = "") -> list[Entry]:
     if event.private:
         await node.private_events.cancel(bytes(event.id), now_ms(), reason)
         return []
+    await budgets.refuse_unless_room(node.store, node.node_id, len(event.versions), now_ms())
     withdrawals = []
     for version in event.versions:
         content: dict[str, Any] = {"target": bytes(version)}

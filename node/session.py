@@ -13,6 +13,7 @@ this module does the reading, storing and talking around it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import Executor
@@ -25,7 +26,7 @@ from node.mail import Mailroom
 from node.mail_session import MailExchange
 from node.ratelimit import TokenBucket
 from node.store import RESTORED_SETTING, Outcome, Store
-from protocol import frames
+from protocol import budget, frames
 from protocol.entry import Entry, decode_entries
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId
@@ -92,6 +93,11 @@ class PeerSession:
         self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
         self._restore_checked = False  # see _caught_up_after_restore
         self._mail_clock_taken = False
+        #: Authors whose entries from this peer we hold back (past their budget:
+        #: protocol/budget.py), with the time the first of them may be taken.
+        self._held: dict[bytes, int] = {}
+        self._budget_wake = asyncio.Event()
+        self.held_back = 0  # entries of this peer's batches held back, for status and tests
 
     # -- public ---------------------------------------------------------------------
 
@@ -108,6 +114,10 @@ class PeerSession:
         mailer.add_done_callback(self._sender_done)
         storer = asyncio.create_task(self._store_loop(), name=f"store from {self.peer}")
         storer.add_done_callback(self._sender_done)
+        budgets = self.host.store.budgets
+        budgets.add_listener(self._budget_wake.set)
+        asker = asyncio.create_task(self._ask_again_loop(), name=f"ask {self.peer} again")
+        asker.add_done_callback(self._sender_done)
         try:
             await self._send_clock()
             await self.mail.send_clock()
@@ -119,9 +129,10 @@ class PeerSession:
             self._closing = True
             # A batch being stored is shielded and commits; those queued behind it
             # were never acknowledged, so the peer sends them again next time.
-            for task in (sender, mailer, storer):
+            budgets.remove_listener(self._budget_wake.set)
+            for task in (sender, mailer, storer, asker):
                 task.cancel()
-            await asyncio.gather(sender, mailer, storer, return_exceptions=True)
+            await asyncio.gather(sender, mailer, storer, asker, return_exceptions=True)
             await self.transport.close()
             self.closed.set()
 
@@ -304,6 +315,8 @@ class PeerSession:
                     await self._refuse(item)
                 else:
                     verified.append(item)
+        authors = {bytes(e.author) for e in verified}  # acked, with those held back
+        verified = await self._within_budget(verified)
         held: list[tuple[bytes, int]] = []
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
         try:
@@ -321,13 +334,85 @@ class PeerSession:
         finally:
             self.sync.stored(held)
             self._wake.set()
-        heads = await self.host.store.heads_of({bytes(e.author) for e in verified})
+        heads = await self.host.store.heads_of(authors)
         for frame, decoded in batches:
             authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}
             await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
         # Relaying to the other peers follows from the commit (Store listeners).
         self.host.progress(self)
         await self._caught_up_after_restore()
+
+    async def _within_budget(self, entries: list[Entry]) -> list[Entry]:
+        """The entries to store now: each author's log up to its first entry past the
+        author's budget (protocol/budget.py). The rest are held back: not stored and no
+        strike; the ack shows our real head, and :meth:`_ask_again_loop` asks the peer
+        for them again when their time comes.
+        """
+        if not entries:
+            return entries
+        budgets = self.host.store.budgets
+        by_author: dict[bytes, list[Entry]] = {}
+        for entry in entries:
+            by_author.setdefault(bytes(entry.author), []).append(entry)
+        heads = await self.host.store.heads_of(by_author)
+        now = budgets.clock()
+        held_from: dict[bytes, int] = {}  # author -> first sequence number held back
+        for author, theirs in by_author.items():
+            head = heads[author]
+            run: list[Entry] = []  # the entries that would extend the log, in order
+            for entry in sorted(theirs, key=lambda e: e.seq):
+                if entry.seq == head + 1 + len(run):
+                    run.append(entry)
+                elif entry.seq > head + len(run):
+                    break  # a gap or a second entry under one number: the store judges it
+            if not run:
+                continue
+            tat = await budgets.tat(self.host.store, author, head)
+            plan = budget.plan(budgets.rule, tat, [e.payload.timestamp for e in run], now)
+            if plan.held_until is None:
+                continue
+            held_from[author] = run[plan.take].seq
+            if author not in self._held:  # one line per author until it is asked again
+                self.host.logs.info(
+                    self.peer,
+                    "holding back entries of %s from %s: past its budget of %d a day",
+                    NodeId(author),
+                    self.peer,
+                    budgets.rule.count,
+                    logger=log,
+                )
+            self._held[author] = plan.held_until
+            self._budget_wake.set()
+        if not held_from:
+            return entries
+        kept = [e for e in entries if e.seq < held_from.get(bytes(e.author), e.seq + 1)]
+        self.held_back += len(entries) - len(kept)
+        return kept
+
+    async def _ask_again_loop(self) -> None:
+        """When the time of entries held back comes, ask the peer for them again: a
+        clock frame with our head of each such author (docs/protocol.md, "Budget")."""
+        budgets = self.host.store.budgets
+        await self._clock_received.wait()
+        while True:
+            timeout: float | None = None
+            if self._held:
+                now = budgets.clock()
+                ready = sorted(a for a, when in self._held.items() if when <= now)
+                if ready:
+                    for author in ready:
+                        del self._held[author]
+                    heads = await self.host.store.heads_of(ready)
+                    pairs = [[author, heads[author]] for author in ready]
+                    step = frames.MAX_CLOCK_PAIRS
+                    for i in range(0, len(pairs), step):
+                        final = i + step >= len(pairs)
+                        await self._send(frames.Clock(pairs[i : i + step], final=final))
+                    continue
+                timeout = min(3600.0, (min(self._held.values()) - now) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._budget_wake.wait(), timeout)
+            self._budget_wake.clear()
 
     async def _caught_up_after_restore(self) -> None:
         """After a restore (node/backup.py): once this peer's complete clock shows

@@ -29,6 +29,7 @@ from typing import Any
 import aiosqlite
 
 from node import search
+from node.budgets import Budgets
 from node.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
 from protocol.entry import Entry, create_entry, load_entry
@@ -108,6 +109,9 @@ class Store:
         #: Erase what a school wrote in a service's tables when it is blocked
         #: (``forget(school, now)``, inside the blocking transaction; node/partners.py).
         self.forgetters: list[Callable[[NodeId, int], Awaitable[None]]] = []
+        #: Each school's budget of public entries (node/budgets.py): sessions hold back
+        #: entries past it, and this school's own node signs none past it.
+        self.budgets = Budgets()
 
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
@@ -342,6 +346,8 @@ class Store:
         async with self.write():
             await self.refuse_if_restored()
             head = await self.head(key.node_id)
+            seq = 0 if head is None else head.seq
+            await self.budgets.refuse_signing(self, bytes(key.node_id), seq, now_ms)
             entry = create_entry(
                 key,
                 seq=1 if head is None else head.seq + 1,

@@ -94,7 +94,9 @@ class Replication:
     def receive_clock(self, clock: frames.Clock) -> list[tuple[bytes, int, bytes]]:
         """Merge a clock frame into the view (never lowering it).
 
-        Returns the pairs that carry a head id, as ``(author, seq, id)``: the caller
+        A peer may send another clock later in the session, to ask again for the
+        authors it names: those given up on are looked at again. Returns the pairs
+        that carry a head id, as ``(author, seq, id)``: the caller
         compares each with the entry it holds there and, if it holds a different one
         (a fork), sends it with :meth:`evidence`. Pairs of new authors past
         ``max_view`` are ignored: at worst we send the peer entries it holds.
@@ -103,6 +105,11 @@ class Replication:
         for author, seq, *head_id in clock.heads:
             if author not in self.view and len(self.view) >= self.max_view:
                 continue
+            if author in self.declined:
+                # Asked again (a receiver that held entries back past their author's
+                # budget, once their time has come: docs/protocol.md, "Budget").
+                self.declined.discard(author)
+                self._retries.pop(author, None)
             self.view[author] = max(seq, self.view.get(author, 0))
             if head_id:
                 with_ids.append((author, seq, head_id[0]))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from protocol import budget
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
 
@@ -24,8 +26,10 @@ def offer_content(title: str = "Year 5 maths mastery lessons") -> dict[str, Any]
     return {"activity": "observation", "title": title}
 
 
-def chain(signer: NodeKey, count: int, *, start_ts: int = NOW - 60_000) -> list[Entry]:
-    """``count`` consecutive offers of one author, correctly chained."""
+def chain(
+    signer: NodeKey, count: int, *, start_ts: int = NOW - 60_000, step_ms: int = 1
+) -> list[Entry]:
+    """``count`` consecutive offers of one author, correctly chained, signed ``step_ms`` apart."""
     entries: list[Entry] = []
     for i in range(count):
         entries.append(
@@ -33,12 +37,21 @@ def chain(signer: NodeKey, count: int, *, start_ts: int = NOW - 60_000) -> list[
                 signer,
                 seq=i + 1,
                 prev=entries[-1].id if entries else None,
-                timestamp=start_ts + i,
+                timestamp=start_ts + i * step_ms,
                 kind="offer",
                 content=offer_content(f"Offer {i + 1}"),
             )
         )
     return entries
+
+
+def history(signer: NodeKey, count: int) -> list[Entry]:
+    """A busy school's ``count`` offers signed within its budget (protocol/budget.py),
+    the newest a minute ago: every node takes them all at once. (A flood signed in a
+    minute would be held back: tests/node/test_budget.py.)"""
+    step = budget.RULE.interval_ms
+    start = time.time_ns() // 1_000_000 - 60_000 - count * step
+    return chain(signer, count, start_ts=start, step_ms=step)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

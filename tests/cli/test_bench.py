@@ -12,7 +12,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 @pytest.mark.parametrize(
     "script",
-    ["sync_throughput", "propagation", "memory", "simulate", "clock_size", "web_latency"],
+    ["sync_throughput", "propagation", "memory", "simulate", "clock_size", "web_latency", "flood"],
 )
 def test_benchmark_answers_help(script: str) -> None:
     out = subprocess.run(

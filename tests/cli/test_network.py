@@ -36,7 +36,7 @@ from node.node import Node
 from node.store import Outcome
 from protocol.entry import Entry, create_entry
 from protocol.invite import Invite
-from tests.helpers import SCHOOLMESH, chain, key, offer_content
+from tests.helpers import SCHOOLMESH, chain, history, key, offer_content
 
 T = TypeVar("T")
 Command = Sequence[str]
@@ -546,7 +546,7 @@ def test_sigterm_exits_cleanly_and_checkpoints(network: Network) -> None:
 def test_killed_during_catch_up_resumes_without_loss_or_duplicates(network: Network) -> None:
     total = 20_000
     a, b = network.init("A", "B")
-    seed(a, chain(KEY9, total, start_ts=now_ms() - 60_000))  # a busy school A relays for
+    seed(a, history(KEY9, total))  # a busy school A relays for
     network.start(a, b)
     partner_by_invite(a, b)
 

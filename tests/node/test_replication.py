@@ -14,7 +14,7 @@ from node.backoff import Backoff
 from node.clock import now_ms
 from node.partners import PeerBook
 from protocol.entry import Entry, create_entry
-from tests.helpers import chain, key, offer_content
+from tests.helpers import chain, history, key, offer_content
 from tests.network import LiveNode, partner, sparse_graph, wait_for
 
 Factory = Callable[..., Any]
@@ -186,7 +186,7 @@ async def test_catch_up_after_being_offline(make_node: Factory) -> None:
     await wait_for(lambda: b.holds(profile), what="first sync")
     await b.stop()
     # While B is offline, A receives 5,000 entries (from a busy school it relays for).
-    missed = chain(key(9), 5000, start_ts=now_ms() - 60_000)
+    missed = history(key(9), 5000)
     await a.node.store.ingest(missed, now_ms())
     await b.restart()
     await wait_for(lambda: b.holds(missed[-1].id), within=60, what="B to catch up")

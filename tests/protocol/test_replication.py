@@ -276,3 +276,24 @@ def test_a_peers_clocks_cannot_make_us_remember_more_authors_than_the_bound() ->
     assert set(sync.view) == set(authors[:3])
     sync.receive_clock(frames.Clock([[authors[0], 9], [authors[5], 9]]))
     assert sync.view == {authors[0]: 9, authors[1]: 5, authors[2]: 5}  # known ones still move
+
+
+def test_a_clock_later_in_the_session_asks_again_for_an_author_given_up_on() -> None:
+    # A receiver holding entries back past their author's budget asks again when
+    # their time comes (docs/protocol.md, "Budget").
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 0]]))
+    for _ in range(MAX_RETRIES + 1):
+        sync.mark_dirty([A])
+        frame = fill(sync, {A: 5})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))  # took 2, held the rest
+    assert A in sync.declined
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 5})
+    frame = fill(sync, {A: 5})
+    assert frame is not None
+    assert frame.entries == [wire(A, 3), wire(A, 4), wire(A, 5)]
+    # and it has its retries again
+    result = sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))
+    assert result.resend == (A,)

@@ -1,0 +1,152 @@
+"""Each school's budget of public entries (protocol/budget.py) between real nodes on
+loopback: a school past its budget has its extra entries held back by its partners,
+without breaking the session, and they arrive when their time comes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from pathlib import Path
+
+import pytest
+
+from node import events, offers
+from node.clock import now_ms
+from protocol.budget import DAY_MS, Rule
+from protocol.errors import UserInputError
+from protocol.keys import NodeId
+from tests.helpers import offer_content
+from tests.network import LiveNode, network, wait_for
+from tests.node.test_events import TEACHMEET
+
+SMALL = Rule(count=3, window_ms=DAY_MS)  # three at once, then one every eight hours
+
+
+class Clock:
+    """A clock the test moves on by hand, shared by the schools that judge budgets."""
+
+    def __init__(self) -> None:
+        self.ms = now_ms()
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+async def head_of(live: LiveNode, author: NodeId) -> int:
+    head = await live.node.store.head(author)
+    return 0 if head is None else head.seq
+
+
+async def test_a_flood_is_held_back_by_partners_and_arrives_when_its_time_comes(
+    tmp_path: Path,
+) -> None:
+    schools = [("a", "Flood Academy", "GB"), ("b", "Lycée Bord", "FR"), ("c", "Colegio", "ES")]
+    async with network(tmp_path, schools, [("a", "b"), ("b", "c")]) as nodes:
+        a, b, c = nodes["a"], nodes["b"], nodes["c"]
+        clock = Clock()
+        # A's own node lets it sign far past the budget (as a changed node could);
+        # B and C apply the small budget on a clock the test moves.
+        a.node.store.budgets.rule = Rule(count=1000, window_ms=DAY_MS)
+        for live in (b, c):
+            live.node.store.budgets.rule = SMALL
+            live.node.store.budgets.clock = clock
+        flood = a.node.node_id
+        for i in range(6):  # with its profile: seven entries, four past the budget
+            await offers.post(a.node, "offer", offer_content(f"Flood {i}"))
+
+        async def held_at_b() -> bool:
+            now = b.service.peers.sessions.get(flood)
+            return now is not None and now.held_back > 0 and await head_of(b, flood) == 3
+
+        await wait_for(held_at_b, what="B to take three of A's entries and hold the rest")
+        session = b.service.peers.sessions[flood]
+        await wait_for(
+            lambda: _equals(head_of(c, flood), 3), what="C to get A's first three through B"
+        )
+        # The clock has not moved: nothing more can be taken (not a timed absence).
+        assert await head_of(b, flood) == 3
+        # Others' entries still arrive meanwhile, and the session with A stays up.
+        theirs = await offers.post(c.node, "offer", offer_content("From C"))
+        await wait_for(lambda: b.holds(theirs.id), what="C's offer at B")
+        assert session.last_error is None, session.last_error
+        assert b.service.peers.sessions[flood] is session
+        assert not session.closing
+        assert session._strikes == 0
+        assert session.last_error is None
+
+        clock.ms += DAY_MS  # three more come back (one every eight hours)
+        for live in (b, c):
+            live.node.store.budgets.moved()
+        await wait_for(lambda: _equals(head_of(c, flood), 6), what="three more at C")
+        assert await head_of(b, flood) == 6
+        clock.ms += DAY_MS
+        for live in (b, c):
+            live.node.store.budgets.moved()
+        await wait_for(lambda: _equals(head_of(c, flood), 7), what="the last at C")
+        assert b.service.peers.sessions[flood] is session
+        assert session._strikes == 0
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
+
+
+async def test_a_school_within_its_budget_is_never_held_back(tmp_path: Path) -> None:
+    # History signed within the budget arrives at once, however old and whatever the
+    # receiver's clock says.
+    schools = [("a", "Oak", "GB"), ("b", "Lycée", "FR")]
+    async with network(tmp_path, schools, [("a", "b")]) as nodes:
+        a, b = nodes["a"], nodes["b"]
+        clock = Clock()
+        clock.ms -= 30 * DAY_MS  # B's clock a month slow: A's entries are all in budget
+        b.node.store.budgets.rule = SMALL
+        b.node.store.budgets.clock = clock
+        a.node.store.budgets.rule = SMALL
+        a.node.store.budgets.clock = clock
+        entry = await offers.post(a.node, "offer", offer_content())
+        await wait_for(lambda: b.holds(entry.id), what="A's offer at B")
+        assert b.service.peers.sessions[a.node.node_id].held_back == 0
+
+
+async def test_the_own_node_refuses_to_sign_past_the_budget(tmp_path: Path) -> None:
+    live = await LiveNode.start(tmp_path / "oak", "Oak", listen=False)
+    try:
+        clock = Clock()
+        store = live.node.store
+        store.budgets.rule = SMALL
+        await offers.post(live.node, "offer", offer_content("One"))
+        await offers.post(live.node, "offer", offer_content("Two"))  # with the profile: 3
+        heads = await store.heads()
+        with pytest.raises(UserInputError) as refused:
+            await offers.post(live.node, "offer", offer_content("Three"))
+        assert "at most 3 public entries a day per school" in str(refused.value)
+        assert "try again after" in str(refused.value)
+        assert "Nothing was saved" in str(refused.value)
+        page = refused.value.page
+        assert page is not None
+        assert page.values["count"] == 3
+        assert await store.heads() == heads  # nothing signed
+        store.budgets.clock = clock
+        clock.ms += SMALL.interval_ms
+        # the budget comes back with time (the store's clock is the caller's now)
+        entry = await store.append_local(live.node.key, "offer", offer_content(), clock.ms)
+        assert entry.seq == 4
+    finally:
+        await live.stop()
+
+
+async def test_an_action_that_signs_several_entries_is_refused_whole(tmp_path: Path) -> None:
+    # Cancelling an event withdraws each of its versions: with room for one entry
+    # only, nothing is withdrawn rather than one version of two.
+    live = await LiveNode.start(tmp_path / "oak", "Oak", listen=False)
+    try:
+        store = live.node.store
+        store.budgets.rule = Rule(count=4, window_ms=DAY_MS)
+        first = await events.create(live.node, dict(TEACHMEET))  # with the profile: 2
+        await events.update(live.node, str(first.id), {"title": "TeachMeet (moved)"})  # 3
+        heads = await store.heads()
+        with pytest.raises(UserInputError, match="at most 4 public entries a day"):
+            await events.withdraw(live.node, str(first.id))
+        assert await store.heads() == heads
+        assert await store.withdrawn(first.id) is None
+    finally:
+        await live.stop()
