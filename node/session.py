@@ -96,8 +96,12 @@ class PeerSession:
     # -- public ---------------------------------------------------------------------
 
     def mark_dirty(self, authors: Iterable[bytes]) -> None:
-        """Look again at these authors: we may hold entries the peer lacks."""
-        self.sync.mark_dirty(authors)
+        """Look again at these authors: we may hold entries the peer lacks.
+
+        Their logs grew here, so an author the peer kept refusing earlier in the session
+        is tried again: the new entries may be what it was missing (a continuation after
+        a fork: node/forks.py)."""
+        self.sync.renew(authors)
         self._wake.set()
 
     async def run(self) -> None:
