@@ -165,8 +165,7 @@ def judge_continuation(
         return Continuation.APPEND
     if held_at_fork is None or held_at_fork == fork.keep:
         raise LogOrderError(
-            f"continuation {entry.seq} of {entry.author} arrived before the entries "
-            "it continues",
+            f"continuation {entry.seq} of {entry.author} arrived before the entries it continues",
             code="gap",
         )
     return Continuation.TRUNCATE
