@@ -9,6 +9,7 @@ and every partner converges on one log with nothing either copy posted lost.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 from node import backup, offers
@@ -42,8 +43,8 @@ async def test_a_fork_after_a_restore_is_ended_by_recover_and_every_partner_conv
         lost = await offers.post(oak.node, "offer", offer_content("Posted by the lost copy"))
         later = await offers.post(oak.node, "offer", offer_content("Also by the lost copy"))
         gone = await offers.post(oak.node, "offer", offer_content("Withdrawn by the lost copy"))
-        await offers.withdraw(oak.node, "offer", str(gone.id))
-        await wait_for(lambda: lycee.holds(later.id), what="the lost copy's posts at the Lycée")
+        withdrawal = await offers.withdraw(oak.node, "offer", str(gone.id))
+        await wait_for(partial(lycee.holds, withdrawal.id), what="the lost copy's posts")
         await oak.stop()  # the school's computer is lost
 
         # Restored as "the only copy", it posts at once: the log forks.
@@ -115,3 +116,46 @@ async def _get(live: LiveNode, entry: Entry) -> Entry:
     held = await live.node.store.get(entry.id)
     assert held is not None
     return held
+
+
+async def test_restore_then_post_nothing_acknowledged_lost(tmp_path: Path) -> None:
+    """The restored node waits, catches up from its partners, then posts: every partner
+    ends with every entry either copy posted, in one log, and no fork anywhere."""
+    async with network(
+        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("oak", "colegio")]
+    ) as nodes:
+        oak, lycee, colegio = nodes["oak"], nodes["lycee"], nodes["colegio"]
+        me = oak.node.node_id
+        await backup.backup(oak.node, tmp_path / "b")
+        acknowledged = [
+            await offers.post(oak.node, "offer", offer_content(f"Acknowledged {i}"))
+            for i in range(3)
+        ]
+        for live in (lycee, colegio):
+            await wait_for(partial(live.holds, acknowledged[-1].id), what="the posts at partners")
+        await oak.stop()
+
+        await backup.restore(tmp_path / "b", tmp_path / "oak", force=True)
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            return await backup.restored_state(oak.node) is None
+
+        await wait_for(caught_up, what="the restored node to catch up")
+        after = await offers.post(oak.node, "offer", offer_content("After the restore"))
+        assert after.seq == acknowledged[-1].seq + 1
+
+        async def everywhere() -> bool:
+            logs = [await _log(live, me) for live in (oak, lycee, colegio)]
+            return logs[0] == logs[1] == logs[2] and bytes(after.id) in logs[0]
+
+        await wait_for(everywhere, what="one log everywhere with the new post")
+        for live in (oak, lycee, colegio):
+            assert await _titles(live, me) == {
+                "Acknowledged 0",
+                "Acknowledged 1",
+                "Acknowledged 2",
+                "After the restore",
+            }
+            assert await live.node.store.forks() == []
+            assert await live.node.store.equivocations() == []
