@@ -208,7 +208,7 @@ async def _continue(
     except LogOrderError as exc:
         raise UserInputError(
             f"this fork cannot be ended with a continuation ({exc}); nothing was signed. "
-            "Keep the node stopped and ask for help (docs/admin.md, A fork)"
+            "Keep the node stopped and ask for help (docs/admin.md, After a fork)"
         ) from exc
     signed = [continuation]
     renamed: dict[bytes, bytes] = {}

@@ -199,7 +199,7 @@ async def _status(args: argparse.Namespace) -> None:
                 print(
                     f"WARNING: this school's log has forked (from about entry {fork['seq']}): "
                     "partners refuse part of it. Stop the node and run `schoolmesh recover` "
-                    "(docs/admin.md, A fork)"
+                    "(docs/admin.md, After a fork)"
                 )
             continue
         print(
@@ -213,7 +213,10 @@ async def _status(args: argparse.Namespace) -> None:
             "fetch this school's newest entries from a partner; nothing new is saved until "
             "then (`schoolmesh restore --only-copy` if this is the only copy)"
         )
+    unresolved = {fork["author"] for fork in report["forks"]}
     for e in report["equivocations"]:
+        if e["author"] not in unresolved:
+            continue  # its author ended the fork with a continuation (evidence in --json)
         print(
             f"WARNING: node {e['author']} signed two different entries numbered {e['seq']} "
             "(its key may be copied or its data restored from an old backup); both are kept "
