@@ -89,6 +89,12 @@ async def start(node: Node, from_seq: int | None = None) -> Started:
     if from_seq is None:
         point = await node.store.get_setting(RESTORE_POINT_SETTING)
         known = await own_fork(node)
+        if point is not None and int(point) >= head.seq:
+            raise UserInputError(
+                "this node has posted nothing since it was restored, so its log cannot "
+                "have forked here: nothing to recover. If a partner school reports a fork, "
+                "give the first entry number that may differ with --from N"
+            )
         if point is not None:
             from_seq = int(point) + 1
         elif known is not None:
