@@ -318,6 +318,8 @@ class PeerSession:
                     self.received += 1
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
+                if result.first_seen is not None:  # a fork: the sender gets our side too
+                    await self._send(self.sync.evidence(result.first_seen.encode()))
                 elif result.error is not None and result.error.code != "blocked":
                     self.host.logs.info(
                         self.peer, "not stored from %s: %s", self.peer, result.error, logger=log

@@ -78,6 +78,9 @@ class IngestResult:
     entry_id: EntryId
     outcome: Outcome
     error: ProtocolError | None = None
+    #: An equivocation seen here for the first time: the session shows the sender the
+    #: entry we hold, so that it holds the evidence too (and shows the fork).
+    first_seen: Entry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,12 +449,13 @@ class Store:
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
             assert same is not None
-            await self._db.execute(
+            async with self._db.execute(
                 "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
                 (author, entry.seq, same.encode(), entry.encode(), now_ms),
-            )
+            ) as cursor:
+                first_seen = same if cursor.rowcount == 1 else None
             log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
-            return IngestResult(entry.id, Outcome.EQUIVOCATION)
+            return IngestResult(entry.id, Outcome.EQUIVOCATION, first_seen=first_seen)
         if self._taken_back is None:  # once per process: what a fork recovery set aside
             rows = await self.fetch_all("SELECT id FROM fork_stash")
             self._taken_back = {row[0] for row in rows}

@@ -59,9 +59,11 @@ async def test_a_fork_after_a_restore_is_ended_by_recover_and_every_partner_conv
         async def fork_known(live: LiveNode) -> bool:
             return any(author == me for author, _ in await live.node.store.forks())
 
-        # The school sees it (the Lycée showed it its entry 2); the Lycée may not, its
-        # clock naming an entry the restored copy never had.
+        # Each side shows the other the entry it holds under the number they share.
         await wait_for(lambda: fork_known(oak), what="the fork seen by the school itself")
+        await wait_for(lambda: fork_known(lycee), what="the fork seen at the Lycée")
+        status = run_cli("status", "--data", str(tmp_path / "lycee"))
+        assert "has forked (from about entry 2)" in status.stdout, status.stdout
         # Both sides are stuck: the rules refuse each other's branch for good.
         stuck = await oak.node.store.ingest([await _get(lycee, later)], 0)
         assert stuck[0].outcome is Outcome.REFUSED
