@@ -692,7 +692,9 @@ class Store:
                     e.payload.timestamp,
                     e.payload_bytes,
                     e.signature,
-                    None if (bytes(e.id), bytes(e.author)) in withdrawn else e.content_bytes,
+                    None
+                    if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
+                    else e.content_bytes,
                     now_ms,
                 )
                 for e in entries

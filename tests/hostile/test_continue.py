@@ -125,3 +125,40 @@ async def test_a_continuation_takes_back_only_its_authors_own_entries(
     assert (await us.node.store.schools([rogue.node.node_id]))[rogue.node.node_id][0] == (
         "Lycée Jean Moulin"
     )
+
+
+async def test_a_withdrawn_continuation_still_settles_its_fork(
+    trio: Schools, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rogue withdraws its continuation, so that its content (the fork it settled)
+    would be erased, then tries to reach before it again."""
+    caplog.set_level(logging.INFO)
+    rogue, us, own, theirs = await _setup(trio)
+    head = own[-1]
+    first = await continue_as(rogue, seq=head.seq + 1, prev=head.id, fork=head.seq, keep=head.id)
+    await wait_for(partial(us.holds, first.id), what="a continuation that changes nothing")
+    store = rogue.node.store
+    async with store.write():
+        withdrawal = create_entry(
+            rogue.node.key,
+            seq=first.seq + 1,
+            prev=first.id,
+            timestamp=now_ms(),
+            kind=kinds.WITHDRAW,
+            content={"target": bytes(first.id)},
+        )
+        await store.insert_signed([withdrawal], now_ms())
+    await wait_for(partial(us.holds, withdrawal.id), what="the withdrawal of the continuation")
+    held = await us.node.store.get(first.id)
+    assert held is not None
+    assert held.content is not None
+    await continue_as(
+        rogue,
+        seq=withdrawal.seq + 1,
+        prev=EntryId(bytes(32)),
+        fork=own[0].seq,
+        keep=EntryId(bytes(32)),
+    )
+    await wait_for(partial(_logged, caplog, "would take back entries before"), what="refusal")
+    for entry in (*own, theirs):
+        assert await us.holds(entry.id)
