@@ -193,7 +193,15 @@ async def _continue(
     """Sign the continuation after ``head`` and the reposts (inside a write)."""
     store = node.store
     fork_seq = differing[0].seq
-    seq = max(head.seq, differing[-1].seq) + 1
+    # Above both branches: also above any entry of ours a partner showed us that did
+    # not fit (a longer kept branch held by a partner not met since the restore).
+    row = await store.fetch_one(
+        "SELECT MAX(seq) FROM (SELECT seq FROM fork_hints WHERE author = ? "
+        "UNION ALL SELECT seq FROM equivocations WHERE author = ?)",
+        (bytes(node.node_id), bytes(node.node_id)),
+    )
+    seen = 0 if row is None or row[0] is None else int(row[0])
+    seq = max(head.seq, differing[-1].seq, seen) + 1
     continuation = create_entry(
         node.key,
         seq=seq,

@@ -15,7 +15,7 @@ from protocol.errors import UserInputError
 ONLY_COPY_RISK = (
     "if another copy of this school's node has posted since the backup (a node still "
     "running elsewhere, or one restored earlier), the two will disagree and partners "
-    "will show a warning about this school"
+    "will show a warning about this school until `schoolmesh recover` ends the fork"
 )
 
 
