@@ -193,7 +193,11 @@ async def _status(args: argparse.Namespace) -> None:
                 else "fetched: run `schoolmesh recover` to finish"
             )
         )
+    unresolved = {fork["author"] for fork in report["forks"]}
+    equivocated = {e["author"] for e in report["equivocations"]} & unresolved
     for fork in report["forks"]:
+        if fork["author"] in equivocated and not fork["own"]:
+            continue  # one warning per school: the equivocation's, below
         if fork["own"]:
             if recovery is None:
                 print(
@@ -213,10 +217,9 @@ async def _status(args: argparse.Namespace) -> None:
             "fetch this school's newest entries from a partner; nothing new is saved until "
             "then (`schoolmesh restore --only-copy` if this is the only copy)"
         )
-    unresolved = {fork["author"] for fork in report["forks"]}
     for e in report["equivocations"]:
-        if e["author"] not in unresolved:
-            continue  # its author ended the fork with a continuation (evidence in --json)
+        if e["author"] not in unresolved or e["author"] == report["node_id"]:
+            continue  # ended with a continuation (evidence in --json), or said above
         print(
             f"WARNING: node {e['author']} signed two different entries numbered {e['seq']} "
             "(its key may be copied or its data restored from an old backup); both are kept "

@@ -1,11 +1,14 @@
 """``schoolmesh recover`` in a subprocess: each step says what to do next, and bad
 input is refused in words with nothing changed (issue 20, item 2)."""
 
+import asyncio
 import json
 import subprocess
 from pathlib import Path
 
-from tests.helpers import run_cli
+from node.node import Node
+from protocol.entry import create_entry
+from tests.helpers import NOW, chain, key, offer_content, run_cli
 
 POST = ("offer", "post", "--kind", "observation", "--title", "Year 5 maths")
 
@@ -82,3 +85,43 @@ def test_the_steps_say_what_comes_next(tmp_path: Path) -> None:
     listed = json.loads(cli("offer", "list", "--data", data, "--json").stdout)
     assert [o["title"] for o in listed] == ["Year 5 maths"]
     assert cli(*POST, "--data", data).returncode == 0
+
+
+def test_status_names_a_partners_fork_known_from_one_entry(tmp_path: Path) -> None:
+    """An entry that does not follow the log held (its prev is another entry under the
+    number held) is enough to know the author's log forked."""
+
+    other = key(11)
+    held = chain(other, 2)
+    stray = [
+        create_entry(
+            other,
+            seq=2,
+            prev=held[0].id,
+            timestamp=NOW,
+            kind="offer",
+            content=offer_content("The other copy's"),
+        ),
+    ]
+    stray.append(
+        create_entry(
+            other,
+            seq=3,
+            prev=stray[0].id,
+            timestamp=NOW,
+            kind="offer",
+            content=offer_content("Its next"),
+        ),
+    )
+
+    async def fork() -> None:
+        async with await Node.create(tmp_path / "oak", name="Oakfield", country="GB") as node:
+            await node.store.ingest(held, NOW)
+            await node.store.ingest([stray[1]], NOW)
+
+    asyncio.run(fork())
+    status = cli("status", "--data", str(tmp_path / "oak"))
+    assert f"WARNING: the log of {other.node_id} has forked (from about entry 2)" in (status.stdout)
+    assert "runs `schoolmesh recover`" in status.stdout
+    forks = json.loads(cli("status", "--data", str(tmp_path / "oak"), "--json").stdout)["forks"]
+    assert forks == [{"author": str(other.node_id), "name": "", "seq": 2, "own": False}]
