@@ -171,10 +171,9 @@ async def finish(node: Node, *, now: bool = False) -> Finished:
             # No partner holds another entry there: this copy's entries extend the log.
             chain = [e for e in stash if e.seq >= differing[0].seq]
             if head is not None and chain[0].payload.prev != head.id:
-                raise LogOrderError(
-                    "the entries set aside do not follow the log fetched from partners: "
-                    "run `schoolmesh recover --from N` with a lower N",
-                    code="wrong-prev",
+                raise UserInputError(  # logs are prefixes: only a damaged database
+                    "the entries set aside do not follow the log fetched from partners; "
+                    "nothing was signed. Run `schoolmesh check`, and keep the node stopped"
                 )
             await store.insert_signed(chain, stamp)
             result = Finished(None, None, 0, 0, kept_own=True)
