@@ -513,6 +513,10 @@ class Store:
             if pending.author == entry.author and fork is not None and pending.seq == fork.seq:
                 at_fork_id = pending.id
         earlier = await self.continuation(entry.author)
+        for pending in accepted:  # a continuation earlier in this batch counts too
+            pending_fork = fork_of(pending) if pending.author == entry.author else None
+            if pending_fork is not None:
+                earlier = (pending_fork, pending.seq)
         try:
             verdict = judge_continuation(
                 entry,

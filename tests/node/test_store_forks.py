@@ -119,3 +119,26 @@ async def test_a_fork_is_shown_until_it_is_continued(store: Store) -> None:
     continuation = _next(kept, kinds.CONTINUE, {"fork": 2, "keep": bytes(a.id)}, seq=4)
     assert [r.outcome for r in await store.ingest([continuation], NOW)] == [Outcome.STORED]
     assert await store.forks() == []
+
+
+async def test_two_continuations_in_one_batch_cannot_reopen_the_first(store: Store) -> None:
+    log: list[Entry] = []
+    _next(log, kinds.PROFILE, {"name": "Oakfield Primary", "country": "GB"})
+    offers = [_next(log, kinds.OFFER, offer_content(f"Offer {i}")) for i in range(3)]
+    await store.ingest(log, NOW)
+    first = _next(log, kinds.CONTINUE, {"fork": 4, "keep": bytes(offers[-1].id)})
+    second = create_entry(
+        SIGNER,
+        seq=first.seq + 1,
+        prev=offers[0].id,  # not the head: would drop the log from 2, the first too
+        timestamp=NOW,
+        kind=kinds.CONTINUE,
+        content={"fork": 2, "keep": bytes(32)},
+    )
+    results = await store.ingest([first, second], NOW)
+    assert results[0].outcome is Outcome.STORED
+    assert results[1].outcome is Outcome.REFUSED
+    assert results[1].error is not None
+    assert results[1].error.code == "fork-before-continuation"
+    for entry in offers:
+        assert await store.get(entry.id) is not None
