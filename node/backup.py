@@ -16,8 +16,9 @@ unless asked.
 Why a restore waits: a backup is older than what the school's partners hold. If
 the restored node signed an entry before fetching the entries it published after
 the backup, it would give the next number in its log to a different entry, and
-the school's log would fork for good (partners keep both as evidence of
-equivocation and accept neither side's continuation). So a restore marks the
+the school's log would fork (partners keep the first entry they got under each
+number and refuse the other branch, until ``schoolmesh recover`` ends the fork with
+a signed continuation: node/forks.py). So a restore marks the
 database (the ``restored`` setting): :meth:`node.store.Store.refuse_if_restored`
 refuses to sign entries or seal letters while it is there, and the first session
 whose partner's complete clock shows nothing of our own log newer than what we
