@@ -957,6 +957,7 @@ class Store:
             "withdrawals",
             "withdrawn_titles",
             "equivocations",
+            "fork_hints",
             "cancelled_events",
         ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
