@@ -16,13 +16,15 @@ unless asked.
 Why a restore waits: a backup is older than what the school's partners hold. If
 the restored node signed an entry before fetching the entries it published after
 the backup, it would give the next number in its log to a different entry, and
-the school's log would fork for good (partners keep both as evidence of
-equivocation and accept neither side's continuation). So a restore marks the
+the school's log would fork (partners keep the first entry they got under each
+number and refuse the other branch, until ``schoolmesh recover`` ends the fork with
+a signed continuation: node/forks.py). So a restore marks the
 database (the ``restored`` setting): :meth:`node.store.Store.refuse_if_restored`
 refuses to sign entries or seal letters while it is there, and the first session
 whose partner's complete clock shows nothing of our own log newer than what we
 hold clears it (node/session.py). ``--only-copy`` skips the wait, for a school
 with no partner that could hold newer entries (the risk is said in the help).
+A fork made all the same is ended with ``schoolmesh recover`` (node/forks.py).
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ from protocol.errors import (
 
 FORMAT = "schoolmesh-backup-v1"
 MANIFEST = "manifest.json"
+#: The newest number of the school's own log in the backup last restored: every entry
+#: up to it is on both branches of a fork made since (node/forks.py reads it).
+RESTORE_POINT_SETTING = "restore-point"
 KEY = "node.key"
 #: A backup's manifest is small; a larger one is not ours (read no further).
 MAX_MANIFEST = 64 * 1024
@@ -184,7 +189,7 @@ async def restore(
                 "or stop that node and add --force to replace it (its key and data are "
                 "deleted)"
             )
-        await _refuse_if_running(data)
+        await refuse_if_running(data)
         data.remove_node()
     data.prepare()
     _write_private(data.key_file, key_bytes)
@@ -210,6 +215,12 @@ async def restore(
             marker = {"backup": manifest.created_at, "restored_at": iso(now_ms())}
             await store.set_setting(
                 RESTORED_SETTING, None if only_copy else json.dumps(marker).encode()
+            )
+            # Every entry up to here is on both branches of any fork made from now on:
+            # `schoolmesh recover` sets aside only what follows (node/forks.py).
+            head = await store.head(key.node_id)
+            await store.set_setting(
+                RESTORE_POINT_SETTING, str(0 if head is None else head.seq).encode()
             )
             await store.checkpoint()
         finally:
@@ -239,7 +250,7 @@ async def restored_state(node: Node) -> dict[str, Any] | None:
     return marker if isinstance(marker, dict) else {}
 
 
-async def _refuse_if_running(data: DataDir) -> None:
+async def refuse_if_running(data: DataDir) -> None:
     """A running node keeps its database open: replacing it under it would lose data."""
     from node import partnering
 

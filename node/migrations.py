@@ -394,7 +394,7 @@ MIGRATIONS: tuple[str, ...] = (
         activity TEXT                        -- an offer's or request's kind of activity
     );
     """,
-    # (dash) the web pages' own: when each person last marked their dashboard's news
+    # 12: the web pages' own: when each person last marked their dashboard's news
     # as seen, each member of staff's private calendar address (its SHA-256 only, as
     # for sessions), and the words a pupil chose to describe each of their photos.
     """
@@ -408,6 +408,24 @@ MIGRATIONS: tuple[str, ...] = (
         created_at INTEGER NOT NULL
     );
     ALTER TABLE images ADD COLUMN alt TEXT;
+    """,
+    # 13: fork recovery (issue 20): signs that an author's log forked that are not an
+    # equivocation pair (an entry whose prev is not the entry held before it), and,
+    # while this school recovers from a fork of its own log, the entries it took back
+    # to post again after its continuation (node/forks.py).
+    """
+    CREATE TABLE fork_hints (
+        author      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,        -- the entry that does not follow the held log
+        wire        BLOB NOT NULL,
+        detected_at INTEGER NOT NULL,
+        PRIMARY KEY (author, seq)
+    );
+    CREATE TABLE fork_stash (
+        seq  INTEGER PRIMARY KEY,            -- in this school's own log
+        id   BLOB NOT NULL,
+        wire BLOB NOT NULL                   -- as signed, content included
+    );
     """,
 )
 

@@ -102,8 +102,12 @@ class PeerSession:
     # -- public ---------------------------------------------------------------------
 
     def mark_dirty(self, authors: Iterable[bytes]) -> None:
-        """Look again at these authors: we may hold entries the peer lacks."""
-        self.sync.mark_dirty(authors)
+        """Look again at these authors: we may hold entries the peer lacks.
+
+        Their logs grew here, so an author the peer kept refusing earlier in the session
+        is tried again: the new entries may be what it was missing (a continuation after
+        a fork: node/forks.py)."""
+        self.sync.renew(authors)
         self._wake.set()
 
     async def run(self) -> None:
@@ -327,6 +331,8 @@ class PeerSession:
                     self.received += 1
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
+                if result.first_seen is not None:  # a fork: the sender gets our side too
+                    await self._send(self.sync.evidence(result.first_seen.encode()))
                 elif result.error is not None and result.error.code != "blocked":
                     self.host.logs.info(
                         self.peer, "not stored from %s: %s", self.peer, result.error, logger=log

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node import backup, partnering
+from node import backup, forks, partnering
 from node.clock import iso
 from node.node import Node
 from node.partners import PeerBook
@@ -56,6 +56,8 @@ async def report(node: Node) -> dict[str, Any]:
     authors = len(await node.store.heads())
     equivocations = await node.store.equivocations()
     restored = await backup.restored_state(node)
+    forked = await node.store.forks()
+    fork_names = await node.store.schools(a for a, _ in forked)
     peers = []
     for p in partners:
         if p.state != "partner":
@@ -94,4 +96,17 @@ async def report(node: Node) -> dict[str, Any]:
         # After `schoolmesh restore`: {"backup": time, "restored_at": time} while the node
         # waits to fetch its own newest entries from a partner (it saves nothing new); None.
         "restored": restored,
+        # Schools whose log is known to have forked and not been continued (issue 20):
+        # {"author", "name", "seq": lowest number known to differ, "own": this school}.
+        "forks": [
+            {
+                "author": str(author),
+                "name": fork_names.get(author, ("", ""))[0],
+                "seq": seq,
+                "own": author == me.node_id,
+            }
+            for author, seq in forked
+        ],
+        # While `schoolmesh recover` is under way: {"from", "started_at", "waiting"}; None.
+        "fork_recovery": await forks.state(node),
     }

@@ -44,7 +44,16 @@ from protocol.errors import (
     said,
 )
 from protocol.keys import EntryId, NodeId, NodeKey
-from protocol.log import Head, Verdict, judge
+from protocol.log import (
+    Continuation,
+    Fork,
+    Head,
+    Verdict,
+    fork_of,
+    judge,
+    judge_continuation,
+    superseded,
+)
 from protocol.rules import entries as rules
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,7 @@ class Outcome(enum.Enum):
     DUPLICATE = "duplicate"
     EQUIVOCATION = "equivocation"
     REFUSED = "refused"
+    SUPERSEDED = "superseded"  # of a branch its author took back with a continuation
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +79,9 @@ class IngestResult:
     entry_id: EntryId
     outcome: Outcome
     error: ProtocolError | None = None
+    #: An equivocation seen here for the first time: the session shows the sender the
+    #: entry we hold, so that it holds the evidence too (and shows the fork).
+    first_seen: Entry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +125,9 @@ class Store:
         #: Each school's budget of public entries (node/budgets.py): sessions hold back
         #: entries past it, and this school's own node signs none past it.
         self.budgets = Budgets()
+        #: Ids of this school's own entries a fork recovery set aside, read at the first
+        #: ingest (node/forks.py): refused while it waits for the other branch.
+        self._taken_back: set[bytes] | None = None
 
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
@@ -416,10 +432,22 @@ class Store:
         same = held.get(bytes(entry.id))
         if same is None and head is not None and entry.seq <= head.seq:
             same = await self.entry_at(entry.author, entry.seq)  # rare: a fork
+        if entry.kind == kinds.CONTINUE and same is None:
+            return await self._place_continuation(entry, now_ms, heads, held, accepted)
         try:
             verdict = judge(entry, head, same)
         except LogOrderError as exc:
+            # Rare paths only: a fork, or entries the author took back after one.
+            if await self._superseded(entry):
+                return IngestResult(entry.id, Outcome.SUPERSEDED)
+            if exc.code == "wrong-prev":  # the author signed another entry before this one
+                await self._db.execute(
+                    "INSERT OR IGNORE INTO fork_hints VALUES (?, ?, ?, ?)",
+                    (author, entry.seq, entry.encode(), now_ms),
+                )
             return IngestResult(entry.id, Outcome.REFUSED, exc)
+        if verdict is Verdict.EQUIVOCATION and await self._superseded(entry):
+            return IngestResult(entry.id, Outcome.SUPERSEDED)
         if verdict is Verdict.DUPLICATE:
             assert same is not None
             if same.content is None and entry.content is not None:
@@ -427,12 +455,22 @@ class Store:
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
             assert same is not None
-            await self._db.execute(
+            async with self._db.execute(
                 "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
                 (author, entry.seq, same.encode(), entry.encode(), now_ms),
-            )
+            ) as cursor:
+                first_seen = same if cursor.rowcount == 1 else None
             log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
-            return IngestResult(entry.id, Outcome.EQUIVOCATION)
+            return IngestResult(entry.id, Outcome.EQUIVOCATION, first_seen=first_seen)
+        if self._taken_back is None:  # once per process: what a fork recovery set aside
+            rows = await self.fetch_all("SELECT id FROM fork_stash")
+            self._taken_back = {row[0] for row in rows}
+        if bytes(entry.id) in self._taken_back:  # wait for the other branch (node/forks.py)
+            error = LogOrderError(
+                "this school is recovering from a fork of its log and set this entry aside",
+                code="taken-back",
+            )
+            return IngestResult(entry.id, Outcome.REFUSED, error)
         out_of_bounds = rules.bounds(entry.kind, entry.content)
         if out_of_bounds is not None:  # like a gap: nothing stored, the log waits here
             error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
@@ -441,6 +479,152 @@ class Store:
         held[bytes(entry.id)] = entry
         accepted.append(entry)
         return IngestResult(entry.id, Outcome.STORED)
+
+    # -- forks (protocol/log.py, "continuation after a fork") ------------------------
+
+    async def continuation(self, author: NodeId) -> tuple[Fork, int] | None:
+        """The fork named by the newest continuation held of ``author``, and its number."""
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (bytes(author), kinds.CONTINUE),
+        )
+        if row is None:
+            return None
+        entry = load_entry(*row)
+        fork = fork_of(entry)
+        return None if fork is None else (fork, entry.seq)
+
+    async def _superseded(self, entry: Entry) -> bool:
+        held = await self.continuation(entry.author)
+        return held is not None and superseded(entry, held[0], held[1])
+
+    async def _place_continuation(
+        self,
+        entry: Entry,
+        now_ms: int,
+        heads: dict[bytes, Head],
+        held: dict[bytes, Entry],
+        accepted: list[Entry],
+    ) -> IngestResult:
+        """A ``continue`` entry: stored after the kept branch, or, where the dropped
+        branch is held, that branch is dropped (its effects undone) and the continuation
+        refused for now, so that the sender sends the kept branch from the fork on."""
+        author = bytes(entry.author)
+        fork = fork_of(entry)
+        head = heads.get(author)
+        at_fork = None if fork is None else await self.entry_at(entry.author, fork.seq)
+        at_fork_id = None if at_fork is None else at_fork.id
+        for pending in accepted:  # held only in this batch so far: look at it too
+            if pending.author == entry.author and fork is not None and pending.seq == fork.seq:
+                at_fork_id = pending.id
+        earlier = await self.continuation(entry.author)
+        for pending in accepted:  # a continuation earlier in this batch counts too
+            pending_fork = fork_of(pending) if pending.author == entry.author else None
+            if pending_fork is not None:
+                earlier = (pending_fork, pending.seq)
+        try:
+            verdict = judge_continuation(
+                entry,
+                head,
+                at_fork_id,
+                None if earlier is None else earlier[0],
+                0 if earlier is None else earlier[1],
+            )
+        except LogOrderError as exc:
+            return IngestResult(entry.id, Outcome.REFUSED, exc)
+        assert fork is not None
+        if verdict is Continuation.APPEND:
+            heads[author] = Head(entry.seq, entry.id)
+            held[bytes(entry.id)] = entry
+            accepted.append(entry)
+            await self._db.execute(
+                "DELETE FROM fork_hints WHERE author = ? AND seq >= ?", (author, fork.seq)
+            )
+            return IngestResult(entry.id, Outcome.STORED)
+        await self._insert(accepted, now_ms)  # what the batch placed so far, first
+        accepted.clear()
+        new_head = await self.drop_branch(entry.author, fork.seq)
+        for key, placed in list(held.items()):
+            if placed.author == entry.author and placed.seq >= fork.seq:
+                del held[key]
+        if new_head is None:
+            heads.pop(author, None)
+        else:
+            heads[author] = new_head
+        log.warning(
+            "%s ended a fork of its log: its entries from %d on were dropped here",
+            entry.author,
+            fork.seq,
+        )
+        error = LogOrderError(
+            f"dropped the entries of {entry.author} from {fork.seq} on, as its "
+            "continuation says: send the kept ones",
+            code="fork-dropped",
+        )
+        return IngestResult(entry.id, Outcome.REFUSED, error)
+
+    async def drop_branch(self, author: NodeId, from_seq: int) -> Head | None:
+        """Delete ``author``'s entries numbered ``from_seq`` and above, and undo what they
+        did here (call inside :meth:`write`); return the new head.
+
+        Undone: their listings in search, a profile among them (the school's name comes
+        from its newest profile held again), withdrawals among them (their targets are
+        no longer listed as withdrawn) and events (gone from pages and calendars; an
+        event they revised shows its earlier version again). Not undone: the content a
+        dropped withdrawal erased (it is not held any more: docs/decisions.md).
+        """
+        key = bytes(author)
+        select_n = "SELECT n FROM entries WHERE author = ? AND seq >= ?"
+        await self._unindex(select_n, (key, from_seq))
+        dropped_withdrawals = "SELECT id FROM entries WHERE author = ? AND seq >= ? AND kind = ?"
+        params = (key, from_seq, kinds.WITHDRAW)
+        targets = f"SELECT target FROM withdrawals WHERE withdraw_id IN ({dropped_withdrawals})"
+        for table in ("withdrawn_titles", "cancelled_events"):
+            await self._db.execute(
+                f"DELETE FROM {table} WHERE author = ? AND id IN ({targets})", (key, *params)
+            )
+        await self._db.execute(
+            f"DELETE FROM withdrawals WHERE withdraw_id IN ({dropped_withdrawals})", params
+        )
+        await self._db.execute("DELETE FROM entries WHERE author = ? AND seq >= ?", (key, from_seq))
+        await self._db.execute("DELETE FROM schools WHERE author = ? AND seq >= ?", (key, from_seq))
+        await self._index_listings(
+            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            (key, kinds.PROFILE),
+        )
+        row = await self.fetch_one(
+            "SELECT seq, id FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (key,)
+        )
+        if row is None:
+            await self._db.execute("DELETE FROM heads WHERE author = ?", (key,))
+            return None
+        await self._db.execute(
+            "UPDATE heads SET seq = ?, id = ? WHERE author = ?", (int(row[0]), row[1], key)
+        )
+        self._touched.add(key)
+        return Head(int(row[0]), EntryId(row[1]))
+
+    async def insert_signed(self, entries: list[Entry], now_ms: int) -> None:
+        """Store entries this node signed or checked itself, already in log order
+        (call inside :meth:`write`): the fork recovery's continuation and reposts."""
+        await self._insert(entries, now_ms)
+
+    async def forks(self) -> list[tuple[NodeId, int]]:
+        """Authors whose log is known to have forked and not been continued since, with
+        the lowest number known to differ (from equivocations and fork hints)."""
+        rows = await self.fetch_all(
+            "SELECT author, MIN(seq) FROM (SELECT author, seq FROM equivocations "
+            "UNION ALL SELECT author, seq - 1 FROM fork_hints) GROUP BY author"
+        )
+        found = []
+        for author, seq in rows:
+            held = await self.continuation(NodeId(author))
+            if held is not None and held[0].seq <= int(seq) < held[1]:
+                continue  # the author said which branch is its log
+            found.append((NodeId(author), int(seq)))
+        return found
 
     async def _index_listings(self, select: str, params: Sequence[Any]) -> None:
         """Index the offers, requests and profiles that ``select`` (n + entry columns) finds."""
@@ -518,7 +702,9 @@ class Store:
                     e.payload.timestamp,
                     e.payload_bytes,
                     e.signature,
-                    None if (bytes(e.id), bytes(e.author)) in withdrawn else e.content_bytes,
+                    None
+                    if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
+                    else e.content_bytes,
                     now_ms,
                 )
                 for e in entries
@@ -777,6 +963,7 @@ class Store:
             "withdrawals",
             "withdrawn_titles",
             "equivocations",
+            "fork_hints",
             "cancelled_events",
         ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))

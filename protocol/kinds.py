@@ -24,6 +24,8 @@ OFFER = "offer"
 REQUEST = "request"
 EVENT = "event"
 WITHDRAW = "withdraw"
+#: The author's statement of which branch is its log after a fork (docs/protocol.md).
+CONTINUE = "continue"
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
@@ -250,6 +252,12 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
     WITHDRAW: (
         Field("target", entry_id, required=True),
         Field("reason", text(500, min_len=0)),
+    ),
+    # After a fork: the first sequence number where the two branches differ, and the
+    # id of the kept branch's entry there (protocol/log.py, judge_continuation).
+    CONTINUE: (
+        Field("fork", integer(1, 2**53 - 1), required=True),
+        Field("keep", entry_id, required=True),
     ),
 }
 

@@ -6,6 +6,12 @@ its high-water mark per author (its vector clock) says exactly what it holds.
 
 :func:`judge` is the whole rule set as a pure function: given what the receiver
 holds for the author, it says what to do with an incoming, already verified entry.
+
+A school whose log forked (a copy restored from an old backup signed entries the
+partners already held others under) ends the fork with a ``continue`` entry
+(docs/protocol.md, "Continuation after a fork"): :func:`judge_continuation` says
+what a receiver does with one, and :func:`superseded` which entries of the dropped
+branch are then ignored rather than kept as evidence.
 """
 
 from __future__ import annotations
@@ -13,9 +19,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from protocol import kinds
 from protocol.entry import Entry
 from protocol.errors import LogOrderError
 from protocol.keys import EntryId, NodeId
+
+#: How far back a continuation may reach: its own sequence number minus its fork
+#: point. It bounds what a school can take back of its own log at once (a restored
+#: copy posts a few entries before the fork is seen, not a thousand), and with it the
+#: numbers a continuation may skip.
+MAX_FORK_DEPTH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +85,93 @@ def equivocation(held: Entry, incoming: Entry) -> Equivocation | None:
     if held.author == incoming.author and held.seq == incoming.seq and held.id != incoming.id:
         return Equivocation(held.author, held.seq, held, incoming)
     return None
+
+
+# -- continuation after a fork ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fork:
+    """What a ``continue`` entry says: the branches differ from ``seq`` on, and the kept
+    branch's entry there is ``keep``."""
+
+    seq: int
+    keep: EntryId
+
+
+class Continuation(enum.Enum):
+    APPEND = "append"  # the receiver holds the kept branch up to ``prev``: store it
+    TRUNCATE = "truncate"  # the receiver holds the dropped branch: drop it from the fork
+
+
+def fork_of(entry: Entry) -> Fork | None:
+    """The fork a ``continue`` entry names (None for other kinds or erased content)."""
+    if entry.kind != kinds.CONTINUE or entry.content is None:
+        return None
+    return Fork(int(entry.content["fork"]), EntryId(entry.content["keep"]))
+
+
+def judge_continuation(
+    entry: Entry,
+    head: Head | None,
+    held_at_fork: EntryId | None,
+    earlier: Fork | None,
+    earlier_seq: int = 0,
+) -> Continuation:
+    """Decide what to do with a ``continue`` entry that no held entry shares a number with.
+
+    ``head`` is the receiver's newest entry of the author, ``held_at_fork`` the id of
+    the one it holds at the fork's number, ``earlier`` the fork named by the newest
+    continuation it holds of this author, numbered ``earlier_seq``. A continuation
+    never reaches further back than :data:`MAX_FORK_DEPTH` entries, nor before an
+    earlier continuation, and acts on its author's log only. Raises LogOrderError
+    when it cannot be placed yet (``gap``: the kept branch has not arrived) or never
+    can (``bad-continuation``, ``fork-too-deep``, ``fork-before-continuation``).
+    """
+    fork = fork_of(entry)
+    if fork is None:
+        raise LogOrderError("a continuation without its content", code="bad-continuation")
+    if not fork.seq < entry.seq:
+        raise LogOrderError(
+            f"the continuation {entry.seq} of {entry.author} names fork point "
+            f"{fork.seq}, which is not before it",
+            code="bad-continuation",
+        )
+    if entry.seq - fork.seq > MAX_FORK_DEPTH:
+        raise LogOrderError(
+            f"the continuation {entry.seq} of {entry.author} reaches back to entry "
+            f"{fork.seq}: at most {MAX_FORK_DEPTH} entries may be taken back",
+            code="fork-too-deep",
+        )
+    if earlier is not None and fork.seq <= earlier_seq:
+        raise LogOrderError(
+            f"the continuation {entry.seq} of {entry.author} would take back entries "
+            f"before its continuation {earlier_seq}",
+            code="fork-before-continuation",
+        )
+    if head is not None and head.seq >= entry.seq:
+        raise LogOrderError(
+            f"the continuation {entry.seq} of {entry.author} is not above the entries "
+            "held of its log",
+            code="bad-continuation",
+        )
+    if head is not None and entry.payload.prev == head.id:
+        if held_at_fork != fork.keep:
+            raise LogOrderError(
+                f"the continuation {entry.seq} of {entry.author} follows this log but "
+                f"names another entry {fork.seq} as kept",
+                code="bad-continuation",
+            )
+        return Continuation.APPEND
+    if held_at_fork is None or held_at_fork == fork.keep:
+        raise LogOrderError(
+            f"continuation {entry.seq} of {entry.author} arrived before the entries it continues",
+            code="gap",
+        )
+    return Continuation.TRUNCATE
+
+
+def superseded(entry: Entry, earlier: Fork | None, earlier_seq: int) -> bool:
+    """Whether ``entry`` is one its author took back: numbered from the fork point of a
+    held continuation up to that continuation. It is then neither stored nor evidence."""
+    return earlier is not None and earlier.seq <= entry.seq < earlier_seq

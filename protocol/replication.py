@@ -89,6 +89,15 @@ class Replication:
         """Look again at these authors: we may hold entries the peer lacks."""
         self.dirty.update(authors)
 
+    def renew(self, authors: Iterable[bytes]) -> None:
+        """These authors' logs grew here: try them again even if the peer refused them
+        earlier in the session (the new entries may be what it lacked), then mark dirty."""
+        grown = set(authors)
+        self.declined -= grown
+        for author in grown:
+            self._retries.pop(author, None)
+        self.mark_dirty(grown)
+
     # -- the peer's clock -----------------------------------------------------------
 
     def receive_clock(self, clock: frames.Clock) -> list[tuple[bytes, int, bytes]]:

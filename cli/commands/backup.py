@@ -9,12 +9,13 @@ from typing import Any
 
 from cli.commands.common import data_option, data_path, json_option, open_node, print_json
 from node import backup as backups
+from node import forks
 from protocol.errors import UserInputError
 
 ONLY_COPY_RISK = (
     "if another copy of this school's node has posted since the backup (a node still "
     "running elsewhere, or one restored earlier), the two will disagree and partners "
-    "will show a warning about this school"
+    "will show a warning about this school until `schoolmesh recover` ends the fork"
 )
 
 
@@ -57,6 +58,36 @@ def register(sub: Any) -> None:
         f"without waiting for partners. Risk: {ONLY_COPY_RISK}",
     )
     restore.set_defaults(handler=_restore)
+
+    recover = sub.add_parser(
+        "recover",
+        parents=[data_option(), json_option()],
+        help="end a fork of this school's log (after a restore, when `status` shows one)",
+        description="End a fork of this school's log: two copies of the node (for example "
+        "one restored from an old backup with --only-copy) signed different entries under "
+        "the same numbers, and partner schools refuse one side. In two steps. First, with "
+        "the node stopped: the entries this copy signed since the backup are set aside and "
+        "the node fetches the school's log from its partners (start it with `schoolmesh "
+        "run`). Then, when `schoolmesh status` no longer says it is fetching, run it again "
+        "(the node may run): it signs a continuation that every partner accepts, and posts "
+        "again what was set aside that partners do not hold (offers, requests, events, "
+        "withdrawals, profile), so nothing either copy posted is lost.",
+    )
+    recover.add_argument(
+        "--from",
+        dest="from_seq",
+        type=int,
+        metavar="N",
+        help="first step: the first entry number of this school's log that may differ "
+        "(default: the first after the restored backup, else the first known to differ)",
+    )
+    recover.add_argument(
+        "--now",
+        action="store_true",
+        help="second step: finish although no partner has sent the school's log yet. "
+        "Risk: entries only a partner holds may be dropped",
+    )
+    recover.set_defaults(handler=_recover)
 
 
 async def _backup(args: argparse.Namespace) -> None:
@@ -106,3 +137,46 @@ async def _restore(args: argparse.Namespace) -> None:
         )
     else:
         print(f"It saves new entries at once (--only-copy). Risk: {ONLY_COPY_RISK}.")
+
+
+async def _recover(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        under_way = await forks.state(node)
+        if under_way is None:
+            await backups.refuse_if_running(node.data)
+            started = await forks.start(node, args.from_seq)
+            if args.json:
+                print_json({"step": "started", **asdict(started)})
+                return
+            print(
+                f"Set aside {started.set_aside} of this school's entries, from number "
+                f"{started.from_seq} on. Now start the node with `schoolmesh run`; when "
+                "`schoolmesh status` no longer says it is fetching this school's log, run "
+                "`schoolmesh recover` again to finish."
+            )
+            return
+        if args.from_seq is not None:
+            raise UserInputError(
+                "a recovery is already under way: --from is for its first step. Run "
+                "`schoolmesh recover` to finish it"
+            )
+        done = await forks.finish(node, now=args.now)
+    if args.json:
+        print_json({"step": "finished", **asdict(done)})
+        return
+    if done.continuation is not None:
+        print(
+            f"Ended the fork at entry {done.fork}: signed a continuation (entry "
+            f"{done.continuation}) that partner schools accept, and posted again "
+            f"{done.reposted} entries of this copy."
+        )
+        if done.not_reposted:
+            print(
+                f"{done.not_reposted} entries could not be posted again (already "
+                "withdrawn, or about an entry that was not): check the school's offers "
+                "and events."
+            )
+    elif done.kept_own:
+        print("No partner held other entries: this copy's entries are the school's log again.")
+    else:
+        print("Partners hold the same entries as this copy: there was nothing to end.")

@@ -183,13 +183,43 @@ async def _status(args: argparse.Namespace) -> None:
         behind = f", {peer['behind']} entries to fetch" if peer["behind"] else ""
         error = f" ({peer['last_error']})" if peer["last_error"] and not peer["connected"] else ""
         print(f"  {peer['name'] or peer['node_id']}: {seen}{behind}{error}")
-    if report["restored"] is not None:
+    recovery = report["fork_recovery"]
+    if recovery is not None:
+        print(
+            f"Recovering from a fork of this school's log (from entry {recovery['from']}): "
+            + (
+                "fetching the school's log from a partner; start the node if it is stopped"
+                if recovery["waiting"]
+                else "fetched: run `schoolmesh recover` to finish"
+            )
+        )
+    unresolved = {fork["author"] for fork in report["forks"]}
+    equivocated = {e["author"] for e in report["equivocations"]} & unresolved
+    for fork in report["forks"]:
+        if fork["author"] in equivocated and not fork["own"]:
+            continue  # one warning per school: the equivocation's, below
+        if fork["own"]:
+            if recovery is None:
+                print(
+                    f"WARNING: this school's log has forked (from about entry {fork['seq']}): "
+                    "partners refuse part of it. Stop the node and run `schoolmesh recover` "
+                    "(docs/admin.md, After a fork)"
+                )
+            continue
+        print(
+            f"WARNING: the log of {fork['name'] or fork['author']} has forked (from about "
+            f"entry {fork['seq']}): its newer entries may not arrive until that school runs "
+            "`schoolmesh recover`; tell its IT staff"
+        )
+    if report["restored"] is not None and recovery is None:
         print(
             f"Restored from a backup of {report['restored'].get('backup', '?')}: waiting to "
             "fetch this school's newest entries from a partner; nothing new is saved until "
             "then (`schoolmesh restore --only-copy` if this is the only copy)"
         )
     for e in report["equivocations"]:
+        if e["author"] not in unresolved or e["author"] == report["node_id"]:
+            continue  # ended with a continuation (evidence in --json), or said above
         print(
             f"WARNING: node {e['author']} signed two different entries numbered {e['seq']} "
             "(its key may be copied or its data restored from an old backup); both are kept "

@@ -7,7 +7,8 @@ own entries (docs/protocol.md, "Withdrawal" and "``event``"):
 
 * a ``withdraw`` erases its target only if the target has the same author;
 * an ``event`` whose ``replaces`` names an entry is a new version of it only if that
-  entry is an ``event`` by the same author; otherwise it stands alone.
+  entry is an ``event`` by the same author; otherwise it stands alone;
+* a ``continue`` entry (protocol/log.py) is never erased by a withdrawal.
 
 These two are rules about an entry's *effect*, not about storing it: the entry
 stays in its author's log, because a node may receive the named entry before or
@@ -56,7 +57,16 @@ def withdrawal(author: bytes, target: Held | None) -> Verdict:
     """
     if target is not None and target.author != author:
         return refused("a withdrawal names another school's entry: only the author may")
+    if target is not None and target.kind == kinds.CONTINUE:
+        # Its content is the fork it settled: erased, it could be reopened (protocol/log.py).
+        return refused("a continuation after a fork cannot be withdrawn")
     return None
+
+
+def erasable(kind: str) -> bool:
+    """Whether a remembered withdrawal may erase an entry of ``kind`` when it arrives
+    (never a continuation: see :func:`withdrawal`)."""
+    return kind != kinds.CONTINUE
 
 
 def revision(author: bytes, replaced: Held | None) -> Verdict:

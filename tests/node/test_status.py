@@ -46,6 +46,8 @@ async def test_the_report_keeps_its_fields(tmp_path: Path) -> None:
         "peers",
         "equivocations",
         "restored",
+        "forks",
+        "fork_recovery",
     ]
     assert got["running"] is False
     assert got["peers"] == [

@@ -18,7 +18,12 @@ THEIRS = b"\x02" * 32
     ("target", "allowed"),
     [
         (None, True),  # not held yet: remembered, applied only to the same author's
-        *[(Held(OURS, kind), True) for kind in (*kinds.SCHEMAS, "endorsement")],
+        *[
+            (Held(OURS, kind), True)
+            for kind in (*kinds.SCHEMAS, "endorsement")
+            if kind != kinds.CONTINUE
+        ],
+        (Held(OURS, kinds.CONTINUE), False),  # the fork it settled stays settled
         *[(Held(THEIRS, kind), False) for kind in (*kinds.SCHEMAS, "endorsement")],
     ],
 )
@@ -77,3 +82,8 @@ def test_event_times_are_within_the_days_pages_and_calendars_can_show(
     assert (verdict is None) is allowed
     if verdict is not None:
         assert verdict.code == OUT_OF_BOUNDS
+
+
+def test_a_continuation_is_never_erased_by_a_withdrawal_remembered_before_it() -> None:
+    assert entries.erasable(kinds.OFFER)
+    assert not entries.erasable(kinds.CONTINUE)

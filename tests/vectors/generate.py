@@ -108,6 +108,7 @@ class ValidSpec:
     erased: bool = False
     now_ms: int = NOW_MS
     target: str | None = None  # withdraw: name of the vector whose id is the target
+    keep: str | None = None  # continue: name of the vector whose id is the kept entry
 
 
 def _valid_specs() -> list[ValidSpec]:
@@ -283,6 +284,23 @@ def _valid_specs() -> list[ValidSpec]:
             },
             erased=True,
         ),
+        ValidSpec(
+            name="continue-after-fork",
+            description=(
+                'Author A ends a fork of its log (docs/protocol.md, "Continuation after a '
+                "fork\"): its branches differ from entry 3, the kept branch's entry 3 is "
+                "withdraw-offer (also the kept branch's head, so prev names it), and the "
+                "dropped branch reached entry 4, so the continuation is numbered 5."
+            ),
+            key=KEY_A,
+            seq=5,
+            prev="withdraw-offer",
+            timestamp=1_789_998_000_000,
+            kind="continue",
+            content={"fork": 3},
+            keep="withdraw-offer",
+            worked=True,
+        ),
     ]
 
 
@@ -293,6 +311,8 @@ def _build_valid() -> tuple[list[dict[str, Any]], dict[str, Entry]]:
         content = dict(spec.content)
         if spec.target is not None:
             content["target"] = bytes(built[spec.target].id)
+        if spec.keep is not None:
+            content["keep"] = bytes(built[spec.keep].id)
         entry = create_entry(
             spec.key,
             seq=spec.seq,

@@ -32,6 +32,7 @@ NOT_FROM_PAGES = {
     "node/backup.py",
     "node/demo.py",
     "node/feeds.py",
+    "node/forks.py",  # `schoolmesh recover` only
     "node/server.py",
     "node/staff.py",
     "node/subject_access.py",

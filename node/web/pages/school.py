@@ -303,6 +303,8 @@ async def status_page(request: web.Request) -> web.StreamResponse:
     report = await status.report(node)
     for peer in report["peers"]:
         peer["trouble"] = None if peer["connected"] else status.trouble(peer["last_error"])
+    unresolved = {fork["author"] for fork in report["forks"]}  # not ended by a continuation
+    report["equivocations"] = [e for e in report["equivocations"] if e["author"] in unresolved]
     authors = {e["author"] for e in report["equivocations"]}
     known = await node.store.schools([NodeId.parse(a) for a in authors])
     for e in report["equivocations"]:
