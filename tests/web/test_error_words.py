@@ -31,6 +31,9 @@ SHOWN = {"UserInputError", "NotFoundError", "NotAllowedError", "UnreachableError
 NOT_FROM_PAGES = {
     "node/backup.py",
     "node/demo.py",
+    "node/export/__init__.py",  # `schoolmesh export` only
+    "node/export/collect.py",
+    "node/export/site.py",
     "node/feeds.py",
     "node/forks.py",  # `schoolmesh recover` only
     "node/server.py",
