@@ -391,7 +391,8 @@ class VirtualMailroom:
             self._confirm(sender, recipient, seq)
         changed = False
         relay = self.me in self.relays.get(peer, ())
-        for sender, recipient, seq in mailsync.to_record_delivered(confirmed, self.me, relay):
+        held = {pair for pair, mark in self.marks.items() if mark > 0}
+        for sender, recipient, seq in mailsync.to_record_delivered(confirmed, self.me, relay, held):
             if seq > self.delivered.get((sender, recipient), 0):
                 self.delivered[(sender, recipient)] = seq
                 changed = True

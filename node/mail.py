@@ -182,7 +182,10 @@ class Mailroom:
                 ids,
             )
         }
-        return [Outgoing(c.sender, c.recipient, c.seq, wires[bytes(c.envelope)]) for c in chosen]
+        # Another session may have seen an envelope confirmed and dropped it between the
+        # two reads: leave it out (it is no longer needed), and the rest still goes.
+        found = [(c, wires.get(bytes(c.envelope))) for c in chosen]
+        return [Outgoing(c.sender, c.recipient, c.seq, w) for c, w in found if w is not None]
 
     # -- receiving ------------------------------------------------------------------
 
@@ -339,8 +342,13 @@ class Mailroom:
                 relay_for_peer = self.me in await self.relays_of(peer)
                 for sender, recipient, seq in confirmed:
                     await self._confirm(sender, recipient, seq)
+                held = {
+                    (s, r)
+                    for s, r, _q in confirmed
+                    if relay_for_peer and s != self.me and await self._mark((s, r)) > 0
+                }
                 for sender, recipient, seq in mailsync.to_record_delivered(
-                    confirmed, self.me, relay_for_peer
+                    confirmed, self.me, relay_for_peer, held
                 ):
                     if await self.store.execute(
                         "INSERT INTO mail_delivered (sender, recipient, seq) VALUES (?, ?, ?) "

@@ -49,8 +49,8 @@ class MailExchange:
         self._send = send
         self._refuse = refuse
         self.sync = mailsync.MailSync(max_view=MAX_VIEW_PAIRS)
+        # Only wake-ups: what may be sent is the state machine's to say (self.sync).
         self._wake = asyncio.Event()
-        self._clock_received = asyncio.Event()
         self._acked = asyncio.Event()
         self.sent = 0
         self.received = 0
@@ -77,13 +77,17 @@ class MailExchange:
             await self._send(frame)
 
     async def run(self) -> None:
-        """Send what the peer lacks, a batch at a time, until cancelled."""
-        await self._clock_received.wait()
+        """Send what the peer lacks, a batch at a time, until cancelled.
+
+        Nothing goes before the peer's final mail clock, and a batch only when none
+        awaits its ack: :attr:`protocol.mailsync.MailSync.may_send`."""
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if not self.sync.clock_received:
+                continue  # woken by mail queued here: the peer's clock wakes us again
             await self._tell_delivered()
-            while await self._send_batch():
+            while self.sync.may_send and await self._send_batch():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(ACK_TIMEOUT):
                         await self._acked.wait()
@@ -108,8 +112,7 @@ class MailExchange:
             await self.mailroom.skip_confirmed(self.peer, frame.marks)
             if frame.delivered:
                 await self.mailroom.relayed_confirmations(self.peer, frame.delivered)
-            if frame.final:
-                self._clock_received.set()
+            if self.sync.clock_received:
                 self.wake()
         elif isinstance(frame, frames.Mail):
             marks, refused = await asyncio.shield(

@@ -57,6 +57,12 @@ from protocol.log import (
 from protocol.rules import entries as rules
 
 log = logging.getLogger(__name__)
+
+#: How long a statement waits for another process's lock before failing (milliseconds).
+BUSY_TIMEOUT_MS = 10_000
+#: How long a checkpoint waits for readers of an older snapshot (an export, a backup
+#: in another process) before giving up for now: it holds the node's write lock.
+CHECKPOINT_WAIT_MS = 1_000
 # aiosqlite logs every statement with its parameters at DEBUG level: that would put
 # pupils' words into log files. Its warnings still show.
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)
@@ -128,6 +134,9 @@ class Store:
         #: Ids of this school's own entries a fork recovery set aside, read at the first
         #: ingest (node/forks.py): refused while it waits for the other branch.
         self._taken_back: set[bytes] | None = None
+        #: A checkpoint could not finish (a reader held an older snapshot), so erased
+        #: content may still be in the log file: tried again after each commit.
+        self.needs_checkpoint = False
 
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
@@ -154,7 +163,7 @@ class Store:
         store = cls(db, path)
         try:
             for pragma in (
-                "PRAGMA busy_timeout = 10000",
+                f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
                 "PRAGMA journal_mode = WAL",
                 # FULL: a commit is on disk before we acknowledge it, also across
                 # power loss; batching keeps the cost to one sync per batch.
@@ -204,11 +213,36 @@ class Store:
         self.mark_damaged(report)
         return StorageError(report)
 
-    async def checkpoint(self) -> None:
+    def write_locked(self) -> bool:
+        """A write transaction is under way on this connection (or waiting to start)."""
+        return self._write_lock.locked()
+
+    async def checkpoint(self) -> bool:
         """Copy the write-ahead log into the main file and empty it (after erasing content,
-        so no old copy of it stays in the log file)."""
+        so no old copy of it stays in the log file). True if done.
+
+        A reader of an older snapshot (another process's read transaction, such as
+        ``schoolmesh export``) keeps the log from being emptied: SQLite then says
+        busy. The checkpoint is not dropped: :attr:`needs_checkpoint` stays set and
+        it is tried again, without waiting, after each later commit."""
         async with self._write_lock:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return await self._checkpoint(CHECKPOINT_WAIT_MS)
+
+    async def _checkpoint(self, wait_ms: int) -> bool:
+        """Under the write lock: a TRUNCATE checkpoint waiting at most ``wait_ms``."""
+        await self._db.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        try:
+            row = await self.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:  # busy or locked before it began
+            log.debug("checkpoint of %s put off: %s", self.path, exc)
+            row = None
+        finally:
+            await self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        done = row is not None and int(row[0]) == 0
+        if not done and not self.needs_checkpoint:
+            log.info("a reader holds an older snapshot of %s: checkpoint put off", self.path)
+        self.needs_checkpoint = not done
+        return done
 
     async def close(self) -> None:
         """Checkpoint the write-ahead log into the main file and close.
@@ -299,6 +333,8 @@ class Store:
             if self._mail_touched:
                 for mail_listener in self._mail_listeners:
                     mail_listener()
+            if self.needs_checkpoint:  # put off earlier: try again, not waiting for readers
+                await self._checkpoint(0)
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, retried while another process holds the write lock.

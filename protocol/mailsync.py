@@ -381,12 +381,17 @@ def confirmations(marks: Iterable[Mark], peer: bytes) -> list[Mark]:
     return [[s, r, q] for s, r, q in marks if r == peer]
 
 
-def to_record_delivered(confirmed: Iterable[Mark], me: bytes, relay_for_peer: bool) -> list[Mark]:
+def to_record_delivered(
+    confirmed: Iterable[Mark], me: bytes, relay_for_peer: bool, held: Collection[Pair]
+) -> list[Mark]:
     """Of the peer's confirmations, those to record as delivered marks (step 1): only
-    when we are a relay the peer names, and not of our own letters."""
+    when we are a relay the peer names, not of our own letters, and only for pairs
+    we hold or have held letters of (``held``: pairs we have a mark for). A peer
+    naming us could otherwise make up any number of senders, each a row kept for
+    ever; this way the rows are bounded by the mail we took as a relay."""
     if not relay_for_peer:
         return []
-    return [[s, r, q] for s, r, q in confirmed if s != me]
+    return [[s, r, q] for s, r, q in confirmed if s != me and (s, r) in held]
 
 
 def skips(marks: Iterable[Mark], me: bytes, peer: bytes) -> list[Mark]:

@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
         description="Write everything the school owns to a new folder, to keep or take "
         "elsewhere: its profile, offers and requests (withdrawn ones marked), events "
         "(cancelled ones marked), expressions of interest and arrangements, "
-        "observations, staff profiles, partner schools, and its projects with their "
+        "the observations their observed colleagues shared (private ones and partner "
+        "schools' copies stay out), staff profiles, partner schools, and its projects with their "
         "published posts, comments and photos, as JSON files in data/; and each "
         "project blog as web pages that open in a browser without the node (start "
         "with index.html). Posts and comments by partner schools' pupils in shared "
@@ -56,8 +57,9 @@ async def _export(args: argparse.Namespace) -> None:
         f"{c['posts']} posts ({c['partner_posts']} from partner schools), {c['comments']} "
         f"comments and {c['photos']} photos; {c['offers']} offers, {c['requests']} requests "
         f"and {c['withdrawn']} withdrawn; {c['events']} events and {c['cancelled_events']} "
-        f"cancelled; {c['interests']} interests, {c['observations']} observations, "
-        f"{c['staff']} staff profiles, {c['partners']} partner schools."
+        f"cancelled; {c['interests']} interests, {c['observations']} shared observations, "
+        f"{c['staff']} staff profiles, {c['partners']} partner schools"
+        + (f" and {c['blocked']} blocked ones." if c["blocked"] else ".")
     )
     print(
         f"Open {summary.path / 'index.html'} in a browser. It holds pupils' work: keep it "

@@ -9,8 +9,11 @@ The folder it writes (docs/admin.md, "Exporting the school's data")::
     DIR/projects/<id>/index.html   each project blog, a page per post beside it
     DIR/projects/<id>/photos/      the posts' photos
 
-Consistent: everything is read in one read transaction, so the files agree with
-each other even while the node runs and writes. Atomic: it is written into a new
+Consistent: everything but the photos' bytes is read in one read transaction, so
+the files agree with each other even while the node runs and writes. The
+transaction is kept short (rows only; photos are read one by one after it ends),
+because a reader of an old snapshot keeps the running node from emptying its
+write-ahead log (node/store.py, ``Store.checkpoint``). Atomic: it is written into a new
 hidden folder beside DIR (mode 0700, files 0600: it holds pupils' work, like the
 data folder), then renamed to DIR, so DIR is never half written. An existing DIR
 with files in it is refused, unless ``force`` and it holds an earlier export
@@ -24,6 +27,7 @@ database connection then serves this read alone.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -81,12 +85,9 @@ async def export(
     version = _version()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))  # mode 0700
     try:
-
-        def photo_sink(folder: str, name: str, jpeg: bytes) -> None:
-            _write(tmp / "projects" / folder / "photos" / name, jpeg)
-
         async with one_read(node.store):
-            archive = await collect(node, exported_at=at, photo_sink=photo_sink)
+            archive = await collect(node, exported_at=at)
+        photos = await _copy_photos(node, archive, tmp)
         for kind, file in FILES.items():
             _write_json(tmp / "data" / file, archive.data[kind])
         pages = 0
@@ -98,7 +99,7 @@ async def export(
             path=out,
             school=str(archive.school["name"]),
             exported_at=iso_ms(at),
-            counts={**_counts(archive), "pages": pages},
+            counts={**_counts(archive), "photos": photos, "pages": pages},
         )
         _write_json(
             tmp / MANIFEST,
@@ -113,20 +114,78 @@ async def export(
         _put_in_place(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise StorageError(
-            f"cannot write the export in {out.parent} ({exc.strerror or exc}): nothing was "
-            "written. Free some space or choose another folder, then export again"
-        ) from exc
+        raise StorageError(_cannot_write(exc, out)) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return summary
 
 
+async def _copy_photos(node: Node, archive: Archive, tmp: Path) -> int:
+    """Write the photos :func:`collect` listed, read one at a time (each its own short
+    read), after the export's read transaction; return how many files were written.
+
+    A photo is named by its hash, so one used in two posts of a project is one file,
+    written once. One that is gone by now (taken down, or consent withdrawn, since
+    the snapshot) or has not arrived from its school is taken out of its post."""
+    written: set[Path] = set()
+    for photo in archive.photos:
+        path = tmp / "projects" / photo.folder / "photos" / photo.name
+        if path in written:
+            continue  # the same hash: the same bytes, already there
+        jpeg = await node.projects.image(photo.post, photo.digest)
+        if jpeg is None:
+            photo.record.photos.remove(photo.name)
+            continue
+        _write(path, jpeg)
+        written.add(path)
+    return len(written)
+
+
+def _cannot_write(exc: OSError, out: Path) -> str:
+    """What went wrong writing the export, and what to do, by the error's number."""
+    where = _folder_of(exc, out)
+    said = f"cannot write the export in {out.parent} ({exc.strerror or exc}): nothing was written. "
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return said + "Free some space on that disk or choose another folder, then export again"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return said + (
+            f"You may not write in {where}: choose a folder you can write in, or ask "
+            "whoever manages that folder, then export again"
+        )
+    if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EBUSY):
+        return said + (
+            f"Something else is writing in {out.parent} (or {out} is in use): make sure "
+            "no other export runs there, then export again"
+        )
+    if exc.errno in (errno.ENAMETOOLONG,):
+        return said + "Choose a folder with a shorter path, then export again"
+    return said + "Check the disk and the folder, or choose another folder, then export again"
+
+
+def _folder_of(exc: OSError, out: Path) -> Path:
+    """The folder to name for a refused write: the one chosen for the export when it
+    happened in our hidden folders beside ``out``, else the path the error names."""
+    if not exc.filename:
+        return out.parent
+    path = Path(os.fsdecode(exc.filename))
+    if path.parent == out.parent or (
+        path.is_relative_to(out.parent)
+        and path.relative_to(out.parent).parts[0].startswith(f".{out.name}.")
+    ):
+        return out.parent
+    return path
+
+
 @asynccontextmanager
 async def one_read(store: Store) -> AsyncIterator[None]:
     """One read transaction: in WAL mode every read in it sees the database as it was
-    at the first, whatever the running node commits meanwhile."""
+    at the first, whatever the running node commits meanwhile.
+
+    It needs a connection of its own (the command line's, as ``schoolmesh export``
+    opens): the BEGIN takes no write lock, so a write on the same connection meanwhile
+    would join this transaction and be rolled back with it."""
+    assert not store.write_locked(), "one_read needs its own connection: a write is under way"
     await store.execute("BEGIN")
     try:
         yield
@@ -196,12 +255,12 @@ def _counts(archive: Archive) -> dict[str, int]:
         "interests": len(data["interests"]),
         "observations": len(data["observations"]),
         "staff": len(data["staff"]),
-        "partners": len(data["partners"]),
+        "partners": sum(1 for p in data["partners"] if p["state"] == "partner"),
+        "blocked": sum(1 for p in data["partners"] if p["state"] == "blocked"),
         "projects": len(archive.projects),
         "posts": len(posts),
         "partner_posts": sum(1 for p in posts if p.post.origin != archive.me),
         "comments": sum(len(p.comments) for p in posts),
-        "photos": sum(len(p.photos) for p in posts),
     }
 
 

@@ -4,14 +4,19 @@ The JSON forms are the ones `--json` gives for each command (offers, events,
 interests, observations, staff), so a script that reads one reads the other.
 Project posts and comments are the published ones (approved, not taken down),
 with the author and school as the blog pages show them; partner schools' posts
-are included and marked (docs/decisions.md, "What an export holds").
+are included and marked. Observations are only our own that the observed
+colleague shared: private ones are theirs, and partners' copies are the
+partners' (docs/decisions.md, "Export").
+
+Photos are not read here: :func:`collect` lists them (:attr:`Archive.photos`), and
+the caller reads their bytes after ending the read transaction, so that it stays
+short (a long one keeps the running node from emptying its write-ahead log).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +56,21 @@ class PostRecord:
     post: Post
     author: str  # as the pages show it: the name sent to partners, else the account's
     comments: list[tuple[Comment, str]]  # (comment, its author as the pages show it)
-    photos: list[str]  # file names in the project's photos/ folder, in the post's order
+    #: File names in the project's photos/ folder, in the post's order. A post's
+    #: photo that cannot be read when the files are written is taken out.
+    photos: list[str]
     held_back: int  # photos kept back for lack of consent: not on the pages, not here
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo to copy from the database into the export, after the read transaction."""
+
+    folder: str  # the project's
+    name: str  # its file name: the hash of its bytes, so a photo in two posts is one file
+    post: str
+    digest: bytes
+    record: PostRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +89,15 @@ class Archive:
     names: dict[NodeId, str]  # every school named anywhere: its name, else its fingerprint
     data: dict[str, Any] = field(default_factory=dict)  # kind -> its JSON value
     projects: list[ProjectRecord] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)  # to read once the transaction ends
 
     def name(self, node_id: NodeId) -> str:
         return self.names.get(node_id) or node_id.fingerprint
 
 
-#: Called with (project folder, photo file name, JPEG bytes) as each photo is read,
-#: so that photos are written as they come rather than all held in memory.
-PhotoSink = Callable[[str, str, bytes], None]
-
-
-async def collect(node: Node, *, exported_at: int, photo_sink: PhotoSink) -> Archive:
-    """Read everything the school owns. Call inside one read transaction."""
+async def collect(node: Node, *, exported_at: int) -> Archive:
+    """Read everything the school owns but the photos' bytes. Call inside one read
+    transaction; then read the photos listed in :attr:`Archive.photos`."""
     me = node.node_id
     identity = await node.identity()
     profile = await node.store.latest_profile(me) or {}
@@ -100,13 +115,23 @@ async def collect(node: Node, *, exported_at: int, photo_sink: PhotoSink) -> Arc
     archive.data["offers"] = await _offers(node)
     archive.data["events"] = [e.as_json() for e in await events.every(node) if e.author == me]
     archive.data["interests"] = [i.as_json() for i in await node.interests.all()]
-    archive.data["observations"] = [o.as_json() for o in await observations.listing(node)]
+    archive.data["observations"] = [
+        o.as_json() for o in await observations.listing(node) if archivable(o)
+    ]
     archive.data["staff"] = [s.as_json() for s in await staff.listing(node)]
     archive.data["partners"] = await _partners(node)
     for project in await node.projects.all():
-        archive.projects.append(await _project(node, archive, project, photo_sink))
+        archive.projects.append(await _project(node, archive, project))
     archive.data["projects"] = [_project_json(archive, p) for p in archive.projects]
     return archive
+
+
+def archivable(observation: observations.Observation) -> bool:
+    """Whether an observation goes in the school's archive: only one of ours whose
+    observed colleague has shared it. A private one belongs to that colleague
+    (docs/matching.md, "Peer observations"), and a copy a partner school sent us is
+    that school's to keep or take back."""
+    return observation.origin is None and observation.shared
 
 
 async def _offers(node: Node) -> list[dict[str, Any]]:
@@ -148,9 +173,7 @@ async def _partners(node: Node) -> list[dict[str, Any]]:
     ]
 
 
-async def _project(
-    node: Node, archive: Archive, project: Project, photo_sink: PhotoSink
-) -> ProjectRecord:
+async def _project(node: Node, archive: Archive, project: Project) -> ProjectRecord:
     folder = file_name(project.id)
     posts = await node.projects.posts(project.id)  # published (approved), newest first
     comments = {post.id: await node.projects.comments(post.id) for post in posts}
@@ -161,25 +184,19 @@ async def _project(
         archive.names[node_id] = name
     records = []
     for post in posts:
-        photos = []
-        for digest, _faces, held in post.images:
-            if held:
-                continue
-            jpeg = await node.projects.image(post.id, digest)
-            if jpeg is None:  # a partner's photo that has not arrived (yet)
-                continue
-            name = f"{digest.hex()}.jpg"
-            photo_sink(folder, name, jpeg)
-            photos.append(name)
-        records.append(
-            PostRecord(
-                post=post,
-                author=post.by_name or post.author or "",
-                comments=[(c, c.by_name or c.author or "") for c in comments[post.id]],
-                photos=photos,
-                held_back=sum(1 for _d, _f, held in post.images if held),
-            )
+        record = PostRecord(
+            post=post,
+            author=post.by_name or post.author or "",
+            comments=[(c, c.by_name or c.author or "") for c in comments[post.id]],
+            photos=[],
+            held_back=sum(1 for _d, _f, held in post.images if held),
         )
+        for digest, _faces, held in post.images:
+            if not held:
+                name = f"{digest.hex()}.jpg"
+                record.photos.append(name)
+                archive.photos.append(Photo(folder, name, post.id, digest, record))
+        records.append(record)
     return ProjectRecord(project=project, folder=folder, posts=records)
 
 

@@ -71,7 +71,8 @@ def pages(
         "moment": clock.moment,
         "page": lambda post_id: f"{file_name(post_id)}.html",
     }
-    data_files = [(kind, file, _count(archive.data.get(kind))) for kind, file in FILES.items()]
+    data = archive.data
+    data_files = [(kind, file, _count(kind, data.get(kind))) for kind, file in FILES.items()]
     yield (
         "index.html",
         env.get_template("index.html").render(
@@ -93,5 +94,9 @@ def pages(
             )
 
 
-def _count(value: Any) -> int | None:
-    return len(value) if isinstance(value, list) else None
+def _count(kind: str, value: Any) -> int | None:
+    if not isinstance(value, list):
+        return None
+    if kind == "partners":  # blocked schools are listed in the file, not counted as partners
+        return sum(1 for p in value if p.get("state") == "partner")
+    return len(value)

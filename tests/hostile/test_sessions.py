@@ -280,3 +280,36 @@ async def test_a_stranger_dialling_again_and_again_writes_a_bounded_number_of_li
         await ws.close()
     refused = [r for r in caplog.records if "refused a peer from" in r.getMessage()]
     assert len(refused) <= LINES_PER_PEER
+
+
+async def test_a_partner_naming_us_as_its_relay_cannot_make_us_keep_a_row_per_made_up_sender(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """The rogue names the target as its relay, then "confirms" letters from 500 senders
+    the target never held mail of: none is kept to pass back (mail_delivered), so the
+    table is bounded by the mail the target took as a relay."""
+    store = target.node.store
+    profile = create_entry(
+        ROGUE,
+        seq=1,
+        prev=None,
+        timestamp=now_ms(),
+        kind="profile",
+        content={"name": "Rogue School", "country": "GB", "relays": [str(target.node.node_id)]},
+    )
+    await store.ingest([profile], now_ms())
+    me, rogue = bytes(target.node.node_id), bytes(ROGUE.node_id)
+    assert me in await target.node.mail.relays_of(rogue)
+    # One letter of ours to the rogue: its confirmation shows the clock was judged.
+    await target.node.mail.send(
+        "project-join", {"p": "0" * 32}, [ROGUE.node_id], about=None, now=now_ms()
+    )
+    ws = await connect(client, target)
+    made_up = [[os.urandom(32), rogue, 1] for _ in range(500)]
+    await ws.send_bytes(frames.encode(frames.MailClock([*made_up, [me, rogue, 1]], final=True)))
+
+    async def judged() -> bool:
+        return bool(await store.fetch_one("SELECT 1 FROM mail_acked WHERE recipient = ?", (rogue,)))
+
+    await wait_for(judged, what="the target to take the rogue's mail clock")
+    assert await store.fetch_one("SELECT count(*) FROM mail_delivered") == (0,)

@@ -8,6 +8,7 @@ opened from file:// in a real browser.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -23,11 +24,12 @@ import pytest
 
 from node import events, observations, offers, staff
 from node.clock import now_ms
-from node.export import MANIFEST, export, one_read
+from node.export import MANIFEST, _cannot_write, export, one_read
 from node.node import Node
+from node.partners import PeerBook
 from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
 from tests.damage import damage_entries_page, make_node
-from tests.helpers import run_cli
+from tests.helpers import key, run_cli
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.node.test_projects import photo
 from tests.web.web import browser
@@ -42,6 +44,16 @@ POST_BODY = (
 PARTNER_TITLE = "Our river: the Thames 🌊"
 PARTNER_BODY = "First paragraph about the Thames.\n\nSecond paragraph, with **bold** words."
 COMMENT = "Très beau ! <img src=x onerror=alert(1)> Ça me plaît."
+#: Words of what an export must leave out (each in exactly one place of the scene).
+LEFT_OUT = {
+    "draft": "Brouillon jamais approuvé",
+    "returned": "Article renvoyé à l'élève",
+    "taken_down": "Article retiré du blog",
+    "draft_comment": "Commentaire en attente",
+    "private_observation": "Observation privée de Mme Durand",
+    "partner_observation": "Oakfield's own observation",
+}
+BLOCKED = key(77)
 
 
 @dataclass
@@ -54,13 +66,16 @@ class Scene:
     comment: str
     withdrawn_offer: str
     jpeg: bytes
+    second_post: str  # Lycée's other post: the same photo, and one held back (faces)
+    held_back: bytes  # the hash of the photo held back
 
 
 @pytest.fixture
 async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
     """Lycée (FR) starts a project with its partner Oakfield (GB): one post each, a
     photo on Lycée's, a comment from Oakfield's pupil on it; Lycée has a withdrawn
-    offer, a request and a cancelled event."""
+    offer, a request and a cancelled event; and all an export must leave out (LEFT_OUT,
+    a photo held back for lack of consent, a blocked school)."""
     lycee = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
     oak = await LiveNode.start(tmp_path / "oak", "Oakfield Primary", country="GB")
     try:
@@ -153,6 +168,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             strengths=["Écoute attentive"],
             actions=["Essayer <le silence>"],
             follow_up=None,
+            shared=True,  # Mme Durand shares it: the school may archive it
         )
         event = await events.create(
             lycee.node,
@@ -167,7 +183,78 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
         await events.withdraw(lycee.node, str(event.id), "neige")
         jpeg = await projects.image(draft.id, (await projects.post(draft.id)).images[0][0])
         assert jpeg is not None
-        yield Scene(lycee, oak, project, draft.id, theirs.id, comment.id, str(old.id), jpeg)
+        # The same photo in a second post, with one that shows faces (held back: Amélie's
+        # consent says nothing of face photos).
+        second = await projects.draft(
+            project,
+            "Amélie Rose",
+            "La Loire, encore",
+            "La même photo.",
+            theme=None,
+            images=[("loire.jpg", photo(), False), ("faces.jpg", photo(colour=(0, 0, 200)), True)],
+            now=now_ms(),
+        )
+        await projects.approve(second.id, "Mme Durand", now_ms())
+        (held,) = [h for h, _faces, is_held in (await projects.post(second.id)).images if is_held]
+        # Never published: a draft, a returned post, a post taken down, a draft comment.
+        await projects.draft(
+            project, "Amélie Rose", LEFT_OUT["draft"], "…", theme=None, images=[], now=now_ms()
+        )
+        returned = await projects.draft(
+            project, "Amélie Rose", LEFT_OUT["returned"], "…", theme=None, images=[], now=now_ms()
+        )
+        await projects.return_(returned.id, "Mme Durand", "Ajoute une conclusion.")
+        gone = await projects.draft(
+            project, "Amélie Rose", LEFT_OUT["taken_down"], "…", theme=None, images=[], now=now_ms()
+        )
+        await projects.approve(gone.id, "Mme Durand", now_ms())
+        await projects.takedown(gone.id, now_ms(), reason="erreur")
+        await projects.comment(draft.id, "Amélie Rose", LEFT_OUT["draft_comment"], now_ms())
+        # Observations: Mme Durand's private one, and Oakfield's copy of its own.
+        await observations.add(
+            lycee.node,
+            observer="M. Petit",
+            observed="Mme Durand",
+            focus="questioning",
+            priority=None,
+            day=date(2027, 1, 21),
+            strengths=[LEFT_OUT["private_observation"]],
+            actions=["Rien"],
+            follow_up=None,
+        )
+        theirs_seen = await observations.add(
+            oak.node,
+            observer="Mme Durand",
+            observed="Mr Jones",
+            focus="behaviour",
+            priority="Calm corridors",
+            day=date(2027, 1, 22),
+            strengths=[LEFT_OUT["partner_observation"]],
+            actions=["More praise"],
+            follow_up=None,
+        )
+        await observations.share(oak.node, theirs_seen.id, True, to=lycee.node.node_id)
+
+        async def copy_arrived() -> bool:
+            return any(o.origin for o in await observations.listing(lycee.node))
+
+        await wait_for(copy_arrived, what="Oakfield's observation at Lycée")
+        # A school Lycée partnered with, then blocked.
+        book = PeerBook(lycee.node.store)
+        await book.add(BLOCKED.node_id, None, now_ms())
+        await book.block(BLOCKED.node_id, lycee.node.node_id, now_ms())
+        yield Scene(
+            lycee,
+            oak,
+            project,
+            draft.id,
+            theirs.id,
+            comment.id,
+            str(old.id),
+            jpeg,
+            second.id,
+            held,
+        )
     finally:
         await oak.stop()
         await lycee.stop()
@@ -192,14 +279,14 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     summary = await export_from(scene.lycee, out)
     assert summary["path"] == str(out)
     counts = summary["counts"]
-    assert counts["posts"] == 2
+    assert counts["posts"] == 3
     assert counts["partner_posts"] == 1
     assert counts["comments"] == 1
-    assert counts["photos"] == 1
+    assert counts["photos"] == 1  # one file, in two posts
     assert counts["withdrawn"] == 1
     assert counts["requests"] == 1
     assert counts["cancelled_events"] == 1
-    assert counts["partners"] == 1
+    assert (counts["partners"], counts["blocked"]) == (1, 1)
     assert (counts["interests"], counts["staff"], counts["observations"]) == (1, 1, 1)
 
     # JSON: the withdrawn offer marked, the cancelled event, the partner.
@@ -215,13 +302,16 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     assert [(e["status"], e["reason"]) for e in held_events] == [("cancelled", "neige")]
     partners = read(out, "partners.json")
     assert isinstance(partners, list)
-    assert [p["school"] for p in partners] == ["Oakfield Primary"]
+    assert [(p["school"], p["state"]) for p in partners] == [
+        ("Oakfield Primary", "partner"),
+        ("", "blocked"),
+    ]
     (interest,) = read(out, "interests.json")
     assert (interest["state"], interest["message"]) == ("accepted", "Nous pouvons aider.")
     assert interest["arrangement"]["title"] == "Mentorat"
     assert [s["name"] for s in read(out, "staff.json")] == ["Mme Durand"]
-    (seen,) = read(out, "observations.json")
-    assert seen["actions"] == ["Essayer <le silence>"]
+    (seen,) = read(out, "observations.json")  # not the private one, nor Oakfield's copy
+    assert (seen["actions"], seen["shared"]) == (["Essayer <le silence>"], True)
     school = read(out, "school.json")
     assert isinstance(school, dict)
     assert school["name"] == "Lycée Jean Moulin"
@@ -247,6 +337,10 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     assert comment["from_partner_school"] is True
     (photo_path,) = ours["photos"]
     assert (out / photo_path).read_bytes() == scene.jpeg
+    second = posts[scene.second_post]
+    assert second["photos"] == [photo_path]  # the same photo: one file for both posts
+    assert second["photos_held_back"] == 1
+    assert not list(out.rglob(f"{scene.held_back.hex()}*"))
     for listed_post in posts.values():
         assert (out / listed_post["page"]).is_file()
 
@@ -258,7 +352,7 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
 
     # The pages: valid, escaped, every link a file of the export.
     pages = sorted(out.rglob("*.html"))
-    assert len(pages) == counts["pages"] == 1 + 1 + 2
+    assert len(pages) == counts["pages"] == 1 + 1 + 3
     for page in pages:
         audit = PageAudit(page, out)
         audit.feed(page.read_text(encoding="utf-8"))
@@ -273,10 +367,23 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     post_page = (out / ours["page"]).read_text(encoding="utf-8")
     assert "&lt;img src=x onerror=alert(1)&gt;" in post_page
     assert "Lycée Jean Moulin" in (out / "index.html").read_text(encoding="utf-8")
+    front = " ".join(PageAudit.texts_of(out / "index.html", out))
+    assert "Établissements partenaires (1)" in front  # the blocked school is not counted
+    assert "les articles et commentaires des écoles partenaires" in front  # theirs, said so
     body_texts = " ".join(PageAudit.texts_of(out / ours["page"], out))
     assert "Amélie et Zoë ont marché le long de la Loire." in body_texts
     assert "Exporté de Lycée Jean Moulin" in body_texts
     assert '<html lang="fr">' in post_page
+
+    # What is not the school's to archive, or not published, is in no file.
+    everything = "\n".join(
+        " ".join(PageAudit.texts_of(f, out)) if f.suffix == ".html" else f.read_text("utf-8")
+        for f in out.rglob("*")
+        if f.suffix in (".html", ".json")
+    )
+    for what, words in LEFT_OUT.items():
+        assert words not in everything, what
+    assert "Calm corridors" not in everything  # the partner's observation, by its priority
 
 
 async def test_an_export_reads_one_snapshot_while_the_node_writes(scene: Scene) -> None:
@@ -296,6 +403,51 @@ async def test_an_export_reads_one_snapshot_while_the_node_writes(scene: Scene) 
                 if o.entry.content
             )
         assert await node.store.fetch_one(count) == (before + 1,)
+
+
+async def test_a_checkpoint_a_reader_holds_up_is_tried_again_after_a_later_commit(
+    tmp_path: Path,
+) -> None:
+    """A reader of an older snapshot (an export in another process) keeps the log from
+    being emptied: the checkpoint says so, stays due, and is done at the next commit
+    once the reader has gone, so erased content does not stay in the -wal file."""
+    school = await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB")
+    try:
+        store = school.store
+        wal = store.path.with_name(store.path.name + "-wal")
+        async with await Node.open(tmp_path / "oak") as reader, one_read(reader.store):
+            await reader.store.fetch_one("SELECT count(*) FROM entries")  # the snapshot
+            await offers.post(school, "offer", offers.content_of(activity="visit", title="A"))
+            assert await store.checkpoint() is False
+            assert store.needs_checkpoint
+            assert wal.stat().st_size > 0
+            # While the reader stays, a commit tries again and it stays due.
+            await offers.post(school, "offer", offers.content_of(activity="visit", title="B"))
+            assert store.needs_checkpoint
+        await offers.post(school, "offer", offers.content_of(activity="visit", title="C"))
+        assert not store.needs_checkpoint
+        assert wal.stat().st_size == 0
+        assert await store.checkpoint() is True
+    finally:
+        await school.close()
+
+
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [
+        (errno.ENOSPC, "Free some space"),
+        (errno.EACCES, "You may not write in /srv/out:"),
+        (errno.EPERM, "You may not write in /srv/out:"),
+        (errno.EEXIST, "no other export runs there"),
+        (errno.EIO, "Check the disk"),
+    ],
+)
+def test_a_failed_write_is_worded_by_what_went_wrong(number: int, said: str) -> None:
+    error = OSError(number, os.strerror(number), "/srv/out/.archive.export-x1/data/x.json")
+    text = _cannot_write(error, Path("/srv/out/archive"))
+    assert text.startswith("cannot write the export in /srv/out (")
+    assert said in text
+    assert ("Free some space" in text) == (number == errno.ENOSPC)
 
 
 async def test_an_export_refuses_a_folder_in_use_and_replaces_only_an_earlier_export(
@@ -341,11 +493,14 @@ async def test_the_export_command_prints_its_summary(scene: Scene, tmp_path: Pat
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["path"] == str(out)
-    assert summary["counts"]["posts"] == 2
+    assert summary["counts"]["posts"] == 3
     again = run_cli("export", "--data", data, "--out", str(out))
     assert again.returncode != 0
     assert "already holds files" in again.stderr
     assert "Traceback" not in again.stderr
+    said = run_cli("export", "--data", data, "--out", str(tmp_path / "said"))
+    assert said.returncode == 0, said.stderr
+    assert "1 partner schools and 1 blocked ones." in said.stdout
 
 
 async def test_the_archive_opens_in_a_browser_from_the_file_system(

@@ -106,3 +106,21 @@ async def test_a_slot_for_a_school_that_does_not_name_us_is_left_out_of_the_ack(
         assert rows[0][0] == 0
     finally:
         await colegio.close()
+
+
+async def test_envelopes_confirmed_by_another_session_between_the_two_reads_are_left_out(
+    pair: tuple[Node, Node], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``outgoing`` reads what it holds, then the chosen envelopes' bytes: another
+    session may confirm and drop some in between. The rest still goes."""
+    oak, lycee = pair
+    await seal(oak, lycee, 4)
+    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    relays_of = oak.mail._relays
+
+    async def confirmed_meanwhile(recipients: set[bytes]) -> dict[bytes, set[bytes]]:
+        await oak.mail.confirmed(peer, [[me, peer, 2]])  # as another session would
+        return await relays_of(recipients)
+
+    monkeypatch.setattr(oak.mail, "_relays", confirmed_meanwhile)
+    assert [o.seq for o in await oak.mail.outgoing(peer, {})] == [3, 4]

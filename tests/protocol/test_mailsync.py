@@ -347,8 +347,18 @@ def test_only_marks_for_pairs_whose_recipient_is_the_peer_confirm_delivery() -> 
     marks = [[ME, PEER, 3], [A, PEER, 2], [ME, C, 9], [A, ME, 1]]
     confirmed = mailsync.confirmations(marks, PEER)
     assert confirmed == [[ME, PEER, 3], [A, PEER, 2]]
-    assert mailsync.to_record_delivered(confirmed, ME, relay_for_peer=True) == [[A, PEER, 2]]
-    assert mailsync.to_record_delivered(confirmed, ME, relay_for_peer=False) == []
+    held = {(A, PEER), (ME, PEER)}
+    assert mailsync.to_record_delivered(confirmed, ME, True, held) == [[A, PEER, 2]]
+    assert mailsync.to_record_delivered(confirmed, ME, False, held) == []
+
+
+def test_delivered_marks_are_recorded_only_for_pairs_we_hold_or_held_letters_of() -> None:
+    """A peer naming us as its relay cannot make us keep a row per made-up sender."""
+    made_up = [[bytes([n]) * 32, PEER, 1] for n in range(128, 228)]  # none is A
+    assert mailsync.to_record_delivered([*made_up, [A, PEER, 4]], ME, True, {(A, PEER)}) == [
+        [A, PEER, 4]
+    ]
+    assert mailsync.to_record_delivered(made_up, ME, True, set()) == []
 
 
 def test_skips_come_only_from_the_sender_for_a_third_school() -> None:
