@@ -394,6 +394,27 @@ MIGRATIONS: tuple[str, ...] = (
         activity TEXT                        -- an offer's or request's kind of activity
     );
     """,
+    # book: dates proposed for an arrangement (an accepted interest) and the one agreed;
+    # the agreed date is also a private event at both schools (audience 'booking').
+    """
+    CREATE TABLE bookings (
+        id          TEXT PRIMARY KEY,        -- the proposal's id, chosen by its school
+        interest    TEXT NOT NULL,
+        proposer    BLOB NOT NULL,
+        starts      TEXT NOT NULL,           -- with its offset
+        ends        TEXT NOT NULL,
+        tz          TEXT,
+        place       TEXT,
+        online      INTEGER NOT NULL DEFAULT 0,
+        note        TEXT,
+        by_name     TEXT,
+        state       TEXT NOT NULL,           -- open, superseded or agreed
+        proposed_at INTEGER NOT NULL,        -- the letter's time: newest (then id) wins
+        agreed_at   INTEGER,
+        agreed_by   TEXT
+    );
+    CREATE INDEX bookings_by_interest ON bookings (interest);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

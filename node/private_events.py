@@ -36,7 +36,7 @@ KEPT = (*TIMES, "audience", "title", "reason")
 class PrivateEvent:
     id: bytes
     author: NodeId
-    audience: str  # "partners", or "project:ID"
+    audience: str  # "partners", "project:ID", or "booking" (a date agreed, node/interests.py)
     rev: int
     content: dict[str, Any]
     cancelled: bool
@@ -114,7 +114,7 @@ class PrivateEvents:
 
     async def update(self, eid: bytes, changes: dict[str, Any], now: int) -> PrivateEvent:
         """A new revision of one of our private events, to the same schools."""
-        event = await self.get(eid)
+        event = _changeable(await self.get(eid))
         content = {**event.content, **changes}
         async with self.store.write():
             await self.store.execute(
@@ -127,7 +127,7 @@ class PrivateEvents:
     async def cancel(self, eid: bytes, now: int, reason: str = "") -> PrivateEvent:
         """Cancel one of our private events: its details are dropped, its times and
         title kept, with the ``reason`` if one is given."""
-        event = await self.get(eid)
+        event = _changeable(await self.get(eid))
         kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
         if reason:
             kept["reason"] = reason
@@ -240,6 +240,21 @@ class PrivateEvents:
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget every private event ``school`` organised (we block it)."""
         await self.store.execute("DELETE FROM private_events WHERE author = ?", (bytes(school),))
+
+
+def _changeable(event: PrivateEvent) -> PrivateEvent:
+    """A date agreed for an arrangement (audience ``booking``, node/interests.py) is the
+    two schools' agreement: neither changes it alone with an event letter."""
+    if event.audience == "booking":
+        raise UserInputError(
+            "that event is the date agreed with another school for an arrangement: it cannot "
+            "be changed or cancelled on its own; write to the other school",
+            page=said(
+                "This is the date agreed with another school for an arrangement: it cannot be "
+                "changed or cancelled here. Write to the other school."
+            ),
+        )
+    return event
 
 
 def _event(row: Any) -> PrivateEvent:
