@@ -77,7 +77,9 @@ async def test_a_school_not_party_to_the_interest_cannot_propose_or_accept(
     assert await bookings(oak) == []
     assert refused_with(caplog, "between other schools")
     # Oakfield proposes to the Lycée; Colegio tries to accept it.
-    mine = await oak.node.interests.propose(iid, **DATE, tz=None, now=now_ms())
+    mine = await oak.node.interests.propose(
+        iid, start=DATE["start"], end=DATE["end"], tz=None, now=now_ms()
+    )
     assert mine.proposed is not None
     accept = {"id": iid, "b": mine.proposed.id}
     await judged(colegio, await send_as(colegio, letters.BOOKING_ACCEPT, accept, [oak]))
@@ -90,7 +92,9 @@ async def test_a_school_cannot_accept_its_own_proposal(
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     iid, _ = await interest(schools)
-    theirs = await lycee.node.interests.propose(iid, **DATE, tz=None, now=now_ms())
+    theirs = await lycee.node.interests.propose(
+        iid, start=DATE["start"], end=DATE["end"], tz=None, now=now_ms()
+    )
     assert theirs.proposed is not None
 
     async def arrived() -> bool:
@@ -140,7 +144,9 @@ async def test_an_event_letter_cannot_rewrite_the_agreed_date(
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     iid, _ = await interest(schools)
-    theirs = await lycee.node.interests.propose(iid, **DATE, tz=None, now=now_ms())
+    theirs = await lycee.node.interests.propose(
+        iid, start=DATE["start"], end=DATE["end"], tz=None, now=now_ms()
+    )
     assert theirs.proposed is not None
 
     async def arrived() -> bool:
