@@ -49,6 +49,12 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "answered_by": event.answered_by,
         "answers": event.answers,
         "private": event.private,
+        # A date two schools agreed for an arrangement (node/interests.py): changed by
+        # neither alone, and nothing to answer.
+        "booking": content.get("audience") == "booking",
+        "with": content.get("with"),
+        "observation": bool(content.get("observation")),
+        "online": bool(content.get("online")),
     }
 
 
