@@ -13,6 +13,7 @@ from node.web.pages import (
     projects,
     school,
     signin,
+    staff,
     users,
 )
 
@@ -27,5 +28,6 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     projects.routes,
     posts.routes,
     school.routes,
+    staff.routes,
     users.routes,
 )
