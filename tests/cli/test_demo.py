@@ -128,3 +128,12 @@ def test_demo_keep_leaves_the_data() -> None:
     run = run_cli("offer", "list", "--data", str(schools[0].data), "--json")
     assert run.returncode == 0
     assert json.loads(run.stdout)
+    # An arrangement to agree a date for, and staff profiles to pair colleagues from.
+    listed = json.loads(
+        run_cli("interest", "list", "--data", str(schools[1].data), "--json").stdout
+    )
+    assert [(i["state"], i["school"], i["bookings"]) for i in listed] == [
+        ("accepted", "Oakfield Primary School", [])
+    ]
+    pairs = run_cli("match", "--staff", "--data", str(schools[0].data), "--json")
+    assert json.loads(pairs.stdout)["pairs"], pairs.stdout
