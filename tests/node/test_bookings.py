@@ -11,6 +11,7 @@ import pytest
 from node import events, offers
 from node.clock import now_ms
 from node.interests import Interest
+from node.partners import PeerBook
 from protocol.errors import UserInputError
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
 
@@ -163,3 +164,17 @@ async def test_no_date_once_the_offer_is_withdrawn(schools: dict[str, LiveNode])
     await wait_for(gone, what="the withdrawal at the Lycée")
     with pytest.raises(UserInputError, match="withdrawn"):
         await lycee.node.interests.propose(iid, start=START, end=END, tz=None, now=now_ms())
+
+
+async def test_blocking_a_school_forgets_the_dates_and_the_agreed_event(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    iid, _ = await arranged(schools)
+    await lycee.node.interests.propose(iid, start=START, end=END, tz=None, now=now_ms())
+    await until(oak, iid, "proposed")
+    await oak.node.interests.accept_date(iid, now=now_ms())
+    assert [e for e in await events.listing(oak.node) if e.private]
+    await PeerBook(oak.node.store).block(lycee.node.node_id, oak.node.node_id, now_ms())
+    assert await oak.node.store.fetch_all("SELECT id FROM bookings") == []
+    assert not [e for e in await events.listing(oak.node) if e.private]
