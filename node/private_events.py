@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from node.interests import booking_event_id
 from node.mail import Mailroom
 from node.partners import PeerBook
 from node.projects import Projects
 from node.store import Store
 from protocol import letters
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
-from protocol.keys import NodeId, NodeKey
+from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import events as rules
 from protocol.sealed import Letter
 
@@ -177,14 +178,33 @@ class PrivateEvents:
             raise NotFoundError(
                 "no such event: see `schoolmesh event list`", page=said("There is no such event.")
             )
-        return _event(row)
+        event = _event(row)
+        if event.audience != "booking":
+            return event
+        return _withdrawn(event, await self._withdrawn_bookings())
 
     async def all(self) -> list[PrivateEvent]:
         rows = await self.store.fetch_all(
             "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
             "updated_at FROM private_events"
         )
-        return [_event(row) for row in rows]
+        gone = await self._withdrawn_bookings()
+        return [_withdrawn(event, gone) for event in map(_event, rows)]
+
+    async def _withdrawn_bookings(self) -> dict[bytes, tuple[int, str | None]]:
+        """The agreed dates whose offer or request was withdrawn since, by event id, with
+        when and why: the arrangement no longer stands, so neither does its date."""
+        rows = await self.store.fetch_all(
+            "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+            "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+            "WHERE b.state = 'agreed'"
+        )
+        gone: dict[bytes, tuple[int, str | None]] = {}
+        for bid, entry, poster in rows:
+            record = await self.store.withdrawn(EntryId(entry), NodeId(poster))
+            if record is not None:
+                gone[booking_event_id(bid)] = (record.at, record.reason)
+        return gone
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A private event, or a new revision of one (inside the mail room's transaction).
@@ -240,6 +260,18 @@ class PrivateEvents:
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget every private event ``school`` organised (we block it)."""
         await self.store.execute("DELETE FROM private_events WHERE author = ?", (bytes(school),))
+
+
+def _withdrawn(event: PrivateEvent, gone: dict[bytes, tuple[int, str | None]]) -> PrivateEvent:
+    """An agreed date whose offer or request was withdrawn, shown as cancelled then, with
+    the withdrawal's reason (the row itself stays as the two schools agreed it)."""
+    if event.id not in gone or event.cancelled:
+        return event
+    at, reason = gone[event.id]
+    kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
+    if reason:
+        kept["reason"] = reason
+    return replace(event, content=kept, cancelled=True, updated_at=max(at, event.updated_at))
 
 
 def _changeable(event: PrivateEvent) -> PrivateEvent:

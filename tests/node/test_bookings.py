@@ -178,3 +178,24 @@ async def test_blocking_a_school_forgets_the_dates_and_the_agreed_event(
     await PeerBook(oak.node.store).block(lycee.node.node_id, oak.node.node_id, now_ms())
     assert await oak.node.store.fetch_all("SELECT id FROM bookings") == []
     assert not [e for e in await events.listing(oak.node) if e.private]
+
+
+async def test_an_agreed_date_is_cancelled_when_the_offer_is_withdrawn(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    iid, entry = await arranged(schools)
+    await oak.node.interests.propose(iid, start=START, end=END, tz=None, now=now_ms())
+    await until(lycee, iid, "proposed")
+    await lycee.node.interests.accept_date(iid, now=now_ms())
+    await until(oak, iid, "agreed")
+    await offers.withdraw(oak.node, "offer", entry, "The forest school is flooded")
+
+    async def gone() -> bool:
+        return (await lycee.node.interests.get(iid)).withdrawn is not None
+
+    await wait_for(gone, what="the withdrawal at the Lycée")
+    for live in (oak, lycee):
+        (event,) = [e for e in await events.listing(live.node, everything=True) if e.private]
+        assert (event.cancelled, event.reason) == (True, "The forest school is flooded")
+        assert event.content == {"title": "Visit our forest school"}
