@@ -216,3 +216,34 @@ async def test_date_refusals_keep_what_was_typed(school: LiveNode, lycee: LiveNo
         ) as response:
             assert response.status == 404
     assert (await lycee.node.interests.get(interest.id)).bookings == ()
+
+
+async def test_an_agreed_observation_is_planned_on_the_observations_page(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    content = {"activity": "observation", "title": "Watch a Year 2 phonics lesson"}
+    entry = await offers.post(school.node, "offer", content)
+    await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
+    sent = await lycee.node.interests.send(str(entry.id), "Oui !", by=None, now=now_ms())
+
+    async def arrived() -> bool:
+        return any(i.id == sent.id for i in await school.node.interests.all())
+
+    await wait_for(arrived, what="the interest at Oakfield")
+    await school.node.interests.accept(sent.id, now=now_ms())
+    await school.node.interests.propose(
+        sent.id, start="2099-03-10T09:00Z", end="2099-03-10T10:00Z", tz=None, now=now_ms()
+    )
+
+    async def proposed() -> bool:
+        return (await lycee.node.interests.get(sent.id)).proposed is not None
+
+    await wait_for(proposed, what="the proposal at the Lycée")
+    await lycee.node.interests.accept_date(sent.id, now=now_ms())
+    async with client(lycee) as http:
+        await http_sign_in(http, "M. Martin")
+        async with http.get("/observations") as response:
+            page = await response.text()
+    assert "Planned with other schools" in page
+    assert "Watch a Year 2 phonics lesson" in page
+    assert "Oakfield Primary School" in page
