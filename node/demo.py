@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 
-from node import events, offers, partnering
+from node import events, offers, partnering, staff
 from node.clock import now_ms
 from node.node import Node
 from node.server import NodeService
@@ -403,7 +403,63 @@ async def start_network(base: Path) -> list[NodeService]:
     for service, school in zip(services, SCHOOLS, strict=True):
         await _setup_school(service.node, school)
     await _setup_project([s.node for s in services], PROJECT)
+    await _setup_arrangement(services[1].node, services[0].node)
+    await _setup_staff(services[0].node)
     return services
+
+
+#: Oakfield's staff profiles, so that its peer-observation pairs page has something.
+STAFF = (
+    ("Mr Jones", ["behaviour", "maths-mastery"], ["questioning"], ["maths"]),
+    ("Mrs Patel", ["questioning", "leadership"], ["phonics"], ["english"]),
+    ("Ms Evans", ["phonics", "early-years"], ["behaviour"], ["english"]),
+)
+
+
+async def _setup_staff(node: Node) -> None:
+    for name, strengths, develops, subjects in STAFF:
+        await staff.add(
+            node,
+            staff.member(
+                name, strengths=strengths, develops=develops, subjects=subjects, phase="primary"
+            ),
+        )
+
+
+async def _setup_arrangement(interested: Node, posting: Node) -> None:
+    """The École's interest in Oakfield's phonics observation, accepted: an arrangement
+    whose date the two schools can agree on their Interest pages."""
+    wanted = next(
+        listing
+        for listing in await offers.listing(posting, "offer")
+        if listing.entry.author == posting.node_id
+        and listing.entry.content
+        and listing.entry.content["activity"] == "observation"
+    )
+
+    async def arrived() -> bool:
+        return await interested.store.get(wanted.entry.id) is not None
+
+    await _until(arrived, "offers")
+    sent = await interested.interests.send(
+        str(wanted.entry.id),
+        "Deux enseignantes de CP aimeraient observer une séance de phonics en mars.",
+        by="M. Bernard",
+        now=now_ms(),
+    )
+
+    async def received() -> bool:
+        return any(i.id == sent.id for i in await posting.interests.all())
+
+    await _until(received, "interest")
+    await posting.interests.accept(
+        sent.id, message="Very welcome: choose a Tuesday morning.", by="Mr Jones", now=now_ms()
+    )
+
+    async def answered() -> bool:
+        return (await interested.interests.get(sent.id)).state == "accepted"
+
+    await _until(answered, "an answer to interest")
 
 
 async def stop_network(services: list[NodeService]) -> None:
@@ -442,6 +498,10 @@ async def run_demo(*, keep: bool) -> None:
         print(f"Try: sign in at {owner.name} as {owner.people[1].name} to approve {draft.author}'s")
         print(f"post in the project {PROJECT.title!r}, or as a pupil to write one. The schools")
         print("are partnered in a line: offers from the first reach the last through the middle.")
+        print(
+            f"On the Interest page at {SCHOOLS[0].name} or {SCHOOLS[1].name}, propose a date "
+            "for their arrangement; the other school accepts it."
+        )
         first = services[-1].node.data.path
         command = sys.argv[0] if sys.argv[0].endswith("schoolmesh") else "schoolmesh"
         print(f"On the command line: {command} status --data {first}")

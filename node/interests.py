@@ -14,6 +14,8 @@ one changes nothing.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from node.store import Store, Withdrawn
 from protocol import kinds, letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import bookings as booking_rules
 from protocol.rules import interests as rules
 from protocol.sealed import Letter
 
@@ -39,6 +42,11 @@ _COLUMNS = (
     "id, entry, sender, poster, title, message, sender_by, state, answer, poster_by, "
     "starts, ends, sent_at, answered_at"
 )
+_BOOKING_COLUMNS = (
+    "id, interest, proposer, starts, ends, tz, place, online, note, by_name, state, "
+    "proposed_at, agreed_at, agreed_by"
+)
+MAX_PLACE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,54 @@ class Arrangement:
 
 
 @dataclass(frozen=True, slots=True)
+class Booking:
+    """A date proposed for an arrangement by one of its two schools, or the agreed one."""
+
+    id: str
+    interest: str
+    proposer: NodeId
+    ours: bool  # this school proposed it
+    start: str  # with its offset
+    end: str
+    tz: str | None
+    where: str | None
+    online: bool
+    note: str | None
+    by: str | None
+    state: str  # open (waiting for the other school), superseded, or agreed
+    proposed_at: int
+    agreed_at: int | None
+    agreed_by: str | None
+
+    @property
+    def event_id(self) -> bytes:
+        """The private event the agreed date becomes: the same id at both schools."""
+        return booking_event_id(self.id)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "proposed_by": "us" if self.ours else "them",
+            "start": self.start,
+            "end": self.end,
+            "tz": self.tz,
+            "where": self.where,
+            "online": self.online,
+            "note": self.note,
+            "by": self.by,
+            "state": self.state,
+            "proposed_at": iso_ms(self.proposed_at),
+            "agreed_at": None if self.agreed_at is None else iso_ms(self.agreed_at),
+            "agreed_by": self.agreed_by,
+            "event": self.event_id.hex() if self.state == "agreed" else None,
+        }
+
+
+def booking_event_id(proposal: str) -> bytes:
+    return hashlib.sha256(b"schoolmesh booking " + proposal.encode()).digest()
+
+
+@dataclass(frozen=True, slots=True)
 class Interest:
     """One interest as this school sees it, sent or received."""
 
@@ -97,11 +153,30 @@ class Interest:
     #: The posting school withdrew the offer or request: the interest, and any
     #: arrangement, no longer stands (its state is kept as it was answered).
     withdrawn: Withdrawn | None = None
+    #: Dates proposed for the arrangement, oldest first, and the agreed one.
+    bookings: tuple[Booking, ...] = ()
 
     @property
     def active(self) -> bool:
         """Still something to act on: the offer or request it is about stands."""
         return self.withdrawn is None
+
+    @property
+    def agreed(self) -> Booking | None:
+        """The date both schools agreed, if they have."""
+        return next((b for b in self.bookings if b.state == "agreed"), None)
+
+    @property
+    def proposed(self) -> Booking | None:
+        """The proposal waiting for an answer, if any (the newest replaces the others)."""
+        if self.agreed is not None:
+            return None
+        return next((b for b in reversed(self.bookings) if b.state == "open"), None)
+
+    @property
+    def bookable(self) -> bool:
+        """A date can still be proposed: accepted, standing, and none agreed yet."""
+        return self.state == "accepted" and self.active and self.agreed is None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +198,8 @@ class Interest:
             "withdrawn": self.withdrawn is not None,
             "withdrawn_at": None if self.withdrawn is None else iso_ms(self.withdrawn.at),
             "reason": None if self.withdrawn is None else self.withdrawn.reason,
+            "bookings": [b.as_json() for b in self.bookings],
+            "agreed": None if self.agreed is None else self.agreed.as_json(),
         }
 
 
@@ -317,6 +394,189 @@ class Interests:
             )
         return await self.get(interest.id)
 
+    # -- bookings: agreeing a date for an arrangement ----------------------------------
+
+    async def propose(
+        self,
+        text: str,
+        *,
+        start: str,
+        end: str,
+        tz: str | None,
+        where: str = "",
+        online: bool = False,
+        note: str = "",
+        by: str | None = None,
+        now: int,
+    ) -> Interest:
+        """Propose a date for an arrangement to the other school (it replaces any earlier
+        proposal). ``start`` and ``end`` carry their offsets (node/events.py ``moment``)."""
+        note = clean_message(note, "--note", required=False)
+        by = clean_name(by)
+        where = " ".join(where.split())
+        if len(where) > MAX_PLACE or _CONTROL.search(where):
+            raise UserInputError(
+                f"--where: keep the place to {MAX_PLACE} characters on one line",
+                page=said("Keep the place to 500 characters."),
+            )
+        first, last = _instant(start, "--start"), _instant(end, "--end")
+        if last <= first:
+            raise UserInputError(
+                "--end: the end is not after the start",
+                page=said("The end is not after the start."),
+            )
+        interest = await self.get(text)
+        self._bookable(interest)
+        bid = os.urandom(16).hex()
+        content: dict[str, Any] = {"id": interest.id, "b": bid, "start": start, "end": end}
+        optional = {"tz": tz, "where": where, "note": note, "by": by}
+        content.update({k: v for k, v in optional.items() if v})
+        if online:
+            content["online"] = True
+        async with self.store.write():
+            letter = await self.mail.send_in_transaction(
+                letters.BOOKING, content, [interest.school_id], about=interest.id, now=now
+            )
+            await self._store_proposal(interest.id, bid, self.me, content, letter.timestamp)
+        return await self.get(interest.id)
+
+    async def accept_date(
+        self, text: str, proposal: str | None = None, *, by: str | None = None, now: int
+    ) -> Interest:
+        """Accept the date the other school proposed: it becomes a private event at both
+        schools. ``proposal`` (its id) guards against accepting a newer one unseen."""
+        by = clean_name(by)
+        interest = await self.get(text)
+        self._bookable(interest)
+        waiting = interest.proposed
+        if waiting is None or waiting.ours:
+            raise UserInputError(
+                "there is no date from the other school to accept: propose one with "
+                "`schoolmesh interest propose`",
+                page=said("There is no date from the other school to accept."),
+            )
+        if proposal is not None and not waiting.id.startswith(proposal.strip().lower()):
+            raise UserInputError(
+                "the other school has proposed another date since: look again with "
+                "`schoolmesh interest list`",
+                page=said("The other school has proposed another date since: look again."),
+            )
+        content: dict[str, Any] = {"id": interest.id, "b": waiting.id}
+        if by is not None:
+            content["by"] = by
+        async with self.store.write():
+            letter = await self.mail.send_in_transaction(
+                letters.BOOKING_ACCEPT, content, [interest.school_id], about=interest.id, now=now
+            )
+            await self._agree(interest, waiting.id, by, letter.timestamp)
+        return await self.get(interest.id)
+
+    def _bookable(self, interest: Interest) -> None:
+        if interest.withdrawn is not None:
+            raise UserInputError(
+                "that offer or request was withdrawn: the arrangement no longer stands",
+                page=said("The offer or request was withdrawn: the arrangement no longer stands."),
+            )
+        if interest.state != "accepted":
+            raise UserInputError(
+                f"that interest is {interest.state}: dates are agreed only for accepted ones",
+                page=said("Dates are agreed only once the interest is accepted."),
+            )
+        if interest.agreed is not None:
+            raise UserInputError(
+                "a date is already agreed for that arrangement: see `schoolmesh event list`",
+                page=said("A date is already agreed for this arrangement."),
+            )
+
+    async def _store_proposal(
+        self,
+        iid: str,
+        bid: str,
+        proposer: NodeId,
+        content: dict[str, Any],
+        at: int,
+    ) -> None:
+        """Keep a proposal; the newest (time, then id) of an interest's is the open one, at
+        both schools alike, so that two proposals crossing leave the same one open."""
+        newest = await self.store.fetch_one(
+            "SELECT proposed_at, id FROM bookings WHERE interest = ? AND state = 'open'", (iid,)
+        )
+        state = "open"
+        if newest is not None and (int(newest[0]), newest[1]) > (at, bid):
+            state = "superseded"
+        if state == "open":
+            await self.store.execute(
+                "UPDATE bookings SET state = 'superseded' WHERE interest = ? AND state = 'open'",
+                (iid,),
+            )
+        await self.store.execute(
+            f"INSERT INTO bookings ({_BOOKING_COLUMNS}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+            (
+                bid,
+                iid,
+                bytes(proposer),
+                content["start"],
+                content["end"],
+                content.get("tz"),
+                content.get("where"),
+                int(bool(content.get("online"))),
+                content.get("note"),
+                content.get("by"),
+                state,
+                at,
+            ),
+        )
+
+    async def _agree(self, interest: Interest, bid: str, by: str | None, at: int) -> None:
+        """Inside a transaction: ``bid`` is the agreed date; it becomes a private event
+        at this school (the other school makes the same one, under the same id)."""
+        for earlier in interest.bookings:
+            if earlier.state == "agreed" and earlier.id != bid:
+                await self.store.execute(
+                    "DELETE FROM private_events WHERE id = ?", (earlier.event_id,)
+                )
+        await self.store.execute(
+            "UPDATE bookings SET state = 'superseded' WHERE interest = ? AND id != ?",
+            (interest.id, bid),
+        )
+        await self.store.execute(
+            "UPDATE bookings SET state = 'agreed', agreed_at = ?, agreed_by = ? WHERE id = ?",
+            (at, by, bid),
+        )
+        booking = next(b for b in (await self.get(interest.id)).bookings if b.id == bid)
+        entry = await self.store.get(interest.entry)
+        activity = None if entry is None or entry.content is None else entry.content.get("activity")
+        content: dict[str, Any] = {
+            "title": interest.title,
+            "start": booking.start,
+            "end": booking.end,
+            "audience": "booking",
+            "interest": interest.id,
+            "with": interest.school,
+        }
+        if activity == "observation":
+            content["observation"] = True  # a planned peer observation
+        optional = {"tz": booking.tz, "where": booking.where, "text": booking.note}
+        content.update({k: v for k, v in optional.items() if v})
+        if booking.online:
+            content["online"] = True
+        await self.store.execute(
+            "INSERT INTO private_events (id, author, audience, project, rev, content, "
+            "recipients, created_at, updated_at) VALUES (?, ?, 'booking', NULL, 1, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET author = excluded.author, audience = 'booking', "
+            "project = NULL, rev = 1, content = excluded.content, cancelled = 0, "
+            "recipients = excluded.recipients, updated_at = excluded.updated_at",
+            (
+                booking.event_id,
+                bytes(booking.proposer),
+                json.dumps(content),
+                json.dumps([str(interest.school_id)]),
+                at,
+                at,
+            ),
+        )
+
     # -- reading ---------------------------------------------------------------------
 
     async def get(self, text: str) -> Interest:
@@ -363,6 +623,7 @@ class Interests:
         )
         book = PeerBook(self.store)
         withdrawn_pairs = await self._withdrawn_pairs({bytes(r[1]) for r in rows})
+        bookings = await self._bookings({r[0] for r in rows})
         found: list[Interest] = []
         for row in rows:
             iid, entry, sender, poster, title, message, sender_by = row[:7]
@@ -405,6 +666,42 @@ class Interests:
                     withdrawn=await self.store.withdrawn(EntryId(entry), NodeId(poster))
                     if (bytes(entry), bytes(poster)) in withdrawn_pairs
                     else None,
+                    bookings=tuple(bookings.get(iid, ())),
+                )
+            )
+        return found
+
+    async def _bookings(self, iids: set[str]) -> dict[str, list[Booking]]:
+        """The proposals of those interests, oldest first, in one read."""
+        if not iids:
+            return {}
+        marks = ", ".join("?" * len(iids))
+        rows = await self.store.fetch_all(
+            f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE interest IN ({marks}) "
+            "ORDER BY proposed_at, id",
+            tuple(iids),
+        )
+        found: dict[str, list[Booking]] = {}
+        for row in rows:
+            bid, iid, proposer, start, end, tz, place, online, note, by, state = row[:11]
+            proposed_at, agreed_at, agreed_by = row[11:]
+            found.setdefault(iid, []).append(
+                Booking(
+                    bid,
+                    iid,
+                    NodeId(proposer),
+                    NodeId(proposer) == self.me,
+                    start,
+                    end,
+                    tz,
+                    place,
+                    bool(online),
+                    note,
+                    by,
+                    state,
+                    int(proposed_at),
+                    None if agreed_at is None else int(agreed_at),
+                    agreed_by,
                 )
             )
         return found
@@ -420,6 +717,71 @@ class Interests:
             await self._on_interest(letter)
         elif letter.kind == letters.INTEREST_ANSWER:
             await self._on_answer(letter)
+        elif letter.kind == letters.BOOKING:
+            await self._on_booking(letter)
+        elif letter.kind == letters.BOOKING_ACCEPT:
+            await self._on_booking_accept(letter)
+
+    async def _arrangement(
+        self, iid: str
+    ) -> tuple[Interest | None, booking_rules.Arrangement | None]:
+        try:
+            interest = await self.get(iid) if len(iid) == 32 else None
+        except (NotFoundError, UserInputError):
+            interest = None
+        if interest is None or interest.id != iid:
+            return None, None
+        agreed = interest.agreed
+        return interest, booking_rules.Arrangement(
+            interest.school_id if interest.direction == "received" else self.me,
+            self.me if interest.direction == "received" else interest.school_id,
+            interest.state,
+            withdrawn=interest.withdrawn is not None,
+            agreed=None if agreed is None else (agreed.proposed_at, agreed.id),
+        )
+
+    async def _proposal(self, bid: str) -> booking_rules.Proposal | None:
+        row = await self.store.fetch_one(
+            "SELECT interest, proposer, proposed_at FROM bookings WHERE id = ?", (bid,)
+        )
+        if row is None:
+            return None
+        return booking_rules.Proposal(row[0], NodeId(row[1]), (int(row[2]), bid))
+
+    async def _on_booking(self, letter: Letter) -> None:
+        content = letter.content
+        interest, held = await self._arrangement(content["id"])
+        existing = await self._proposal(content["b"])
+        verdict = booking_rules.proposal(
+            letter.author,
+            self.me,
+            letter.recipients,
+            content["id"],
+            held,
+            existing,
+            content["start"],
+            content["end"],
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if existing is not None or interest is None:
+            return  # the same proposal again
+        await self._store_proposal(
+            interest.id, content["b"], letter.author, content, letter.timestamp
+        )
+
+    async def _on_booking_accept(self, letter: Letter) -> None:
+        content = letter.content
+        interest, held = await self._arrangement(content["id"])
+        proposed = await self._proposal(content["b"])
+        verdict = booking_rules.acceptance(
+            letter.author, self.me, letter.recipients, content["id"], held, proposed
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if interest is None or proposed is None or held is None or held.agreed == proposed.order:
+            return  # the same acceptance again
+        await self._agree(interest, content["b"], content.get("by"), letter.timestamp)
 
     async def _held(self, iid: str) -> rules.InterestView | None:
         row = await self.store.fetch_one(
@@ -494,7 +856,17 @@ class Interests:
 
         Both directions go: its interest in our entries with its message, and ours in
         its entries with its answer (its entries are dropped with it, so nothing
-        could come of them)."""
+        could come of them), with the dates proposed for them and the events agreed."""
+        rows = await self.store.fetch_all(
+            "SELECT b.id FROM bookings b JOIN interests i ON i.id = b.interest "
+            "WHERE i.sender = ? OR i.poster = ?",
+            (bytes(school), bytes(school)),
+        )
+        for (bid,) in rows:
+            await self.store.execute(
+                "DELETE FROM private_events WHERE id = ?", (booking_event_id(bid),)
+            )
+            await self.store.execute("DELETE FROM bookings WHERE id = ?", (bid,))
         await self.store.execute(
             "DELETE FROM interests WHERE sender = ? OR poster = ?", (bytes(school), bytes(school))
         )
@@ -502,3 +874,17 @@ class Interests:
 
 def _day(now: int) -> date:
     return datetime.fromtimestamp(now / 1000, UTC).date()
+
+
+def _instant(text: str, flag: str) -> datetime:
+    """A date and time with its offset, as node/events.py ``moment`` writes it."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise UserInputError(
+            f"{flag} {text!r}: write the date and time like 2027-03-04T09:00+01:00",
+            page=said("Give the date and time like 2027-03-04 16:00."),
+        )
+    return parsed

@@ -21,6 +21,9 @@ from protocol import kinds
 
 # The points of each rule (docs/matching.md, "How the score is made").
 FOCUS_FIRST, FOCUS_MORE, FOCUS_MAX = 30, 10, 50
+#: Both name focus areas, none in common: a maths offer is not what a phonics request
+#: wants, however alike the two schools are (kind, phase, language, country).
+FOCUS_DIFFERS = -30
 SUBJECT_FIRST, SUBJECT_MORE, SUBJECT_MAX = 10, 5, 15
 SAME_KIND = 10
 PHASE_SHARED, PHASE_ALL_THROUGH = 10, 5
@@ -173,6 +176,16 @@ def score(mine: Posting, theirs: Posting, today: date) -> Match | None:
     if focus:
         points = min(FOCUS_MAX, FOCUS_FIRST + FOCUS_MORE * (len(focus) - 1))
         tally.add(points, f"same focus: {_listed(words(f) for f in focus)}", "focus", *focus)
+    elif mine.focus and theirs.focus:
+        ours, other = sorted(mine.focus), sorted(theirs.focus)
+        tally.add(
+            FOCUS_DIFFERS,
+            f"a different focus ({_listed(words(f) for f in ours)}; they give "
+            f"{_listed(words(f) for f in other)})",
+            "focus-differs",
+            tuple(ours),
+            tuple(other),
+        )
     subjects = sorted(mine.subjects & theirs.subjects)
     if subjects:
         points = min(SUBJECT_MAX, SUBJECT_FIRST + SUBJECT_MORE * (len(subjects) - 1))

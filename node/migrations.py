@@ -8,6 +8,15 @@ than guessed at.
 
 from __future__ import annotations
 
+# book: search by subject and by online or in person. The index is emptied here and
+# filled again from the entries when the store opens (SEARCH_INDEX_VERSION below).
+_LISTING_FILTERS = """
+    ALTER TABLE listings ADD COLUMN subjects TEXT NOT NULL DEFAULT '';  -- '|maths|science|'
+    ALTER TABLE listings ADD COLUMN mode TEXT;               -- in-person, online or either
+    DELETE FROM listings;
+    DELETE FROM listing_text;
+    """
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: public entries, per-author heads, withdrawals, equivocation evidence.
     """
@@ -427,8 +436,32 @@ MIGRATIONS: tuple[str, ...] = (
         wire BLOB NOT NULL                   -- as signed, content included
     );
     """,
+    # 14: dates proposed for an arrangement (an accepted interest) and the one agreed;
+    # the agreed date is also a private event at both schools (audience 'booking').
+    """
+    CREATE TABLE bookings (
+        id          TEXT PRIMARY KEY,        -- the proposal's id, chosen by its school
+        interest    TEXT NOT NULL,
+        proposer    BLOB NOT NULL,
+        starts      TEXT NOT NULL,           -- with its offset
+        ends        TEXT NOT NULL,
+        tz          TEXT,
+        place       TEXT,
+        online      INTEGER NOT NULL DEFAULT 0,
+        note        TEXT,
+        by_name     TEXT,
+        state       TEXT NOT NULL,           -- open, superseded or agreed
+        proposed_at INTEGER NOT NULL,        -- the letter's time: newest (then id) wins
+        agreed_at   INTEGER,
+        agreed_by   TEXT
+    );
+    CREATE INDEX bookings_by_interest ON bookings (interest);
+    """,
+    # 15: search by subject and by online or in person (the index is made again).
+    _LISTING_FILTERS,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
-#: The migration that created the search index, which is then filled from the entries.
-SEARCH_INDEX_VERSION = 3
+#: The last migration that (re)made the search index, which is then filled from the
+#: entries (it was 3, which created it; the subject and mode filters made it again).
+SEARCH_INDEX_VERSION = MIGRATIONS.index(_LISTING_FILTERS) + 1

@@ -58,6 +58,8 @@ class Node:
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
                 letters.INTEREST: self.interests,
                 letters.INTEREST_ANSWER: self.interests,
+                letters.BOOKING: self.interests,
+                letters.BOOKING_ACCEPT: self.interests,
                 letters.RSVP: self.rsvps,
                 letters.EVENT: self.private_events,
                 letters.OBSERVATION: self.shared_observations,

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from node.interests import booking_event_id
 from node.mail import Mailroom
 from node.partners import PeerBook
 from node.projects import Projects
 from node.store import Store
 from protocol import letters
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
-from protocol.keys import NodeId, NodeKey
+from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import events as rules
 from protocol.sealed import Letter
 
@@ -36,7 +37,7 @@ KEPT = (*TIMES, "audience", "title", "reason")
 class PrivateEvent:
     id: bytes
     author: NodeId
-    audience: str  # "partners", or "project:ID"
+    audience: str  # "partners", "project:ID", or "booking" (a date agreed, node/interests.py)
     rev: int
     content: dict[str, Any]
     cancelled: bool
@@ -114,7 +115,7 @@ class PrivateEvents:
 
     async def update(self, eid: bytes, changes: dict[str, Any], now: int) -> PrivateEvent:
         """A new revision of one of our private events, to the same schools."""
-        event = await self.get(eid)
+        event = _changeable(await self.get(eid))
         content = {**event.content, **changes}
         async with self.store.write():
             await self.store.execute(
@@ -127,7 +128,7 @@ class PrivateEvents:
     async def cancel(self, eid: bytes, now: int, reason: str = "") -> PrivateEvent:
         """Cancel one of our private events: its details are dropped, its times and
         title kept, with the ``reason`` if one is given."""
-        event = await self.get(eid)
+        event = _changeable(await self.get(eid))
         kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
         if reason:
             kept["reason"] = reason
@@ -177,14 +178,33 @@ class PrivateEvents:
             raise NotFoundError(
                 "no such event: see `schoolmesh event list`", page=said("There is no such event.")
             )
-        return _event(row)
+        event = _event(row)
+        if event.audience != "booking":
+            return event
+        return _withdrawn(event, await self._withdrawn_bookings())
 
     async def all(self) -> list[PrivateEvent]:
         rows = await self.store.fetch_all(
             "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
             "updated_at FROM private_events"
         )
-        return [_event(row) for row in rows]
+        gone = await self._withdrawn_bookings()
+        return [_withdrawn(event, gone) for event in map(_event, rows)]
+
+    async def _withdrawn_bookings(self) -> dict[bytes, tuple[int, str | None]]:
+        """The agreed dates whose offer or request was withdrawn since, by event id, with
+        when and why: the arrangement no longer stands, so neither does its date."""
+        rows = await self.store.fetch_all(
+            "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+            "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+            "WHERE b.state = 'agreed'"
+        )
+        gone: dict[bytes, tuple[int, str | None]] = {}
+        for bid, entry, poster in rows:
+            record = await self.store.withdrawn(EntryId(entry), NodeId(poster))
+            if record is not None:
+                gone[booking_event_id(bid)] = (record.at, record.reason)
+        return gone
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A private event, or a new revision of one (inside the mail room's transaction).
@@ -240,6 +260,33 @@ class PrivateEvents:
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget every private event ``school`` organised (we block it)."""
         await self.store.execute("DELETE FROM private_events WHERE author = ?", (bytes(school),))
+
+
+def _withdrawn(event: PrivateEvent, gone: dict[bytes, tuple[int, str | None]]) -> PrivateEvent:
+    """An agreed date whose offer or request was withdrawn, shown as cancelled then, with
+    the withdrawal's reason (the row itself stays as the two schools agreed it)."""
+    if event.id not in gone or event.cancelled:
+        return event
+    at, reason = gone[event.id]
+    kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
+    if reason:
+        kept["reason"] = reason
+    return replace(event, content=kept, cancelled=True, updated_at=max(at, event.updated_at))
+
+
+def _changeable(event: PrivateEvent) -> PrivateEvent:
+    """A date agreed for an arrangement (audience ``booking``, node/interests.py) is the
+    two schools' agreement: neither changes it alone with an event letter."""
+    if event.audience == "booking":
+        raise UserInputError(
+            "that event is the date agreed with another school for an arrangement: it cannot "
+            "be changed or cancelled on its own; write to the other school",
+            page=said(
+                "This is the date agreed with another school for an arrangement: it cannot be "
+                "changed or cancelled here. Write to the other school."
+            ),
+        )
+    return event
 
 
 def _event(row: Any) -> PrivateEvent:

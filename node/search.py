@@ -74,16 +74,25 @@ def index_row(n: int, entry: Entry) -> tuple[Any, ...] | None:
         _tags(content.get("phases")),
         _tags(content.get("focus")),
         _tags(content.get("languages")),
+        _tags([subject_tag(s) for s in content.get("subjects", [])]),
+        content.get("mode"),
         min(filter(None, [content.get("closes"), content.get("to")]), default=None),
         entry.payload.timestamp,
         fold(words),
     )
 
 
+def subject_tag(value: str) -> str:
+    """A subject in one spelling, as indexed and as searched: "Français" -> "francais"."""
+    return "-".join(fold(value).replace("_", " ").split())
+
+
 INSERT_LISTING = (
     "INSERT OR REPLACE INTO listings (n, author, side, activity, country, phases, focus, "
-    "languages, ends, ts, folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "languages, subjects, mode, ends, ts, folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+#: What a mode filter finds: "online" finds those online or either, likewise in person.
+MODE_FILTERS = ("in-person", "online")
 INSERT_TEXT = "INSERT INTO listing_text (rowid, words) VALUES (?, ?)"
 
 
@@ -95,26 +104,35 @@ class Filters:
     focus: str | None = None
     language: str | None = None
     country: str | None = None
+    subject: str | None = None  # in one spelling (subject_tag)
+    mode: str | None = None  # in-person or online (either counts as both)
 
     @classmethod
     def of(
         cls,
         kind: str | None = None,
         *,
+        side: str | None = None,
         phase: str | None = None,
         focus: str | None = None,
         language: str | None = None,
         country: str | None = None,
+        subject: str | None = None,
+        mode: str | None = None,
     ) -> Filters:
-        """Filters as people give them: ``kind`` is an activity, or "offer" / "request"."""
-        side = kind if kind in SIDES else None
+        """Filters as people give them: ``kind`` is an activity, or "offer" / "request";
+        ``side`` ("offer" or "request") goes with an activity."""
+        if kind in SIDES:
+            side, kind = side or kind, None
         return cls(
-            side=side,
-            activity=None if side else kind or None,
+            side=side if side in SIDES else None,
+            activity=kind or None,
             phase=phase or None,
             focus=focus or None,
             language=language or None,
             country=country.strip().upper() if country and country.strip() else None,
+            subject=subject_tag(subject) or None if subject else None,
+            mode=mode if mode in MODE_FILTERS else None,
         )
 
 
@@ -153,10 +171,14 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
         ("phases", filters.phase),
         ("focus", filters.focus),
         ("languages", filters.language),
+        ("subjects", filters.subject),
     ):
         if value:
             where.append(f"instr(l.{column}, ?) > 0")
             params.append(f"|{value}|")
+    if filters.mode:
+        where.append("l.mode IN (?, 'either')")
+        params.append(filters.mode)
     if words:
         # Each word must appear; the last may be the start of a word (typing ahead).
         match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'

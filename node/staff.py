@@ -16,7 +16,7 @@ from node.clock import now_ms
 from node.matching import tag
 from node.node import Node
 from protocol import kinds
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, UserInputError, said
 
 _NAME = re.compile(r"[^\x00-\x1f\x7f]{1,100}")
 
@@ -53,7 +53,13 @@ def _tags(values: list[str], flag: str) -> tuple[str, ...]:
     for value in values:
         one = tag(value)
         if not one or len(one) > 64:
-            raise UserInputError(f"{flag} {value!r}: give a word or two, such as questioning")
+            raise UserInputError(
+                f"{flag} {value!r}: give a word or two, such as questioning",
+                page=said(
+                    "Give each strength, development area or subject as a word or two, up to "
+                    "64 characters, such as questioning."
+                ),
+            )
         if one not in cleaned:
             cleaned.append(one)
     return tuple(cleaned)
@@ -70,9 +76,14 @@ def member(
     """A checked profile, with focus areas and subjects in one spelling."""
     name = " ".join(name.split())
     if not _NAME.fullmatch(name):
-        raise UserInputError("NAME: give the colleague's name, up to 100 characters")
+        raise UserInputError(
+            "NAME: give the colleague's name, up to 100 characters",
+            page=said("Give the colleague's name, up to 100 characters."),
+        )
     if phase is not None and phase not in kinds.PHASES:
-        raise UserInputError(f"--phase: choose one of {', '.join(kinds.PHASES)}")
+        raise UserInputError(
+            f"--phase: choose one of {', '.join(kinds.PHASES)}", page=said("Choose a phase.")
+        )
     made = StaffMember(
         name,
         _tags(strengths, "--strength"),
@@ -82,13 +93,21 @@ def member(
     )
     if not made.strengths and not made.develops:
         raise UserInputError(
-            "give at least one --strength or --develop, so that colleagues can be paired"
+            "give at least one --strength or --develop, so that colleagues can be paired",
+            page=said(
+                "Give at least one strength or development area, so that colleagues can be paired."
+            ),
         )
     both = sorted(set(made.strengths) & set(made.develops))
     if both:
         raise UserInputError(
             f"{', '.join(both)} is given both as a strength and as a development area: "
-            "keep it in one of the two"
+            "keep it in one of the two",
+            page=said(
+                "%(focus)s is given both as a strength and as a development area: keep it in "
+                "one of the two.",
+                focus=", ".join(both),
+            ),
         )
     return made
 
@@ -108,7 +127,8 @@ async def add(node: Node, person: StaffMember, *, replace: bool = False) -> None
         if exists and not replace:
             raise UserInputError(
                 f"{exists[0]} already has a profile: add --replace to replace it, or see it "
-                "with `schoolmesh staff list`"
+                "with `schoolmesh staff list`",
+                page=said("%(name)s already has a profile.", name=exists[0]),
             )
         await node.store.execute("DELETE FROM staff WHERE name = ?", (person.name,))
         await node.store.execute("INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?)", row)
@@ -135,7 +155,10 @@ async def remove(node: Node, name: str) -> None:
             "DELETE FROM staff WHERE name = ?", (" ".join(name.split()),)
         )
     if not gone:
-        raise NotFoundError(f"no staff profile named {name!r}: see `schoolmesh staff list`")
+        raise NotFoundError(
+            f"no staff profile named {name!r}: see `schoolmesh staff list`",
+            page=said("There is no staff profile with that name."),
+        )
 
 
 async def suggestions(

@@ -3,8 +3,9 @@
 Letters carry a partnership project's life (its membership, its pupils' posts,
 comments and images, takedowns and their receipts) and whatever else only two
 or a few schools may read: interest in an offer or request and its answer, an
-answer to an event, events for partners or a project only, and a peer
-observation shared with one partner school. Ids of projects, posts, comments,
+answer to an event, events for partners or a project only, a peer
+observation shared with one partner school, and the date two schools agree for
+an arrangement (a booking proposal and its acceptance). Ids of projects, posts, comments,
 interests and observations are 32 lowercase hex characters (16 random bytes)
 chosen by the school that makes them. As with public entries, fields a kind does not define are
 ignored, and a kind this version does not know is refused by
@@ -45,6 +46,9 @@ RSVP = "rsvp"
 EVENT = "event"
 OBSERVATION = "observation"
 OBSERVATION_UNSHARE = "observation-unshare"
+#: A date proposed for an arrangement (an accepted interest), and its acceptance.
+BOOKING = "booking"
+BOOKING_ACCEPT = "booking-accept"
 
 PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
 INTEREST_ANSWERS = ("accepted", "declined")
@@ -209,6 +213,22 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("follow_up", iso_date, required=True),
     ),
     OBSERVATION_UNSHARE: (Field("id", local_id, required=True),),
+    BOOKING: (
+        Field("id", local_id, required=True),  # the interest
+        Field("b", local_id, required=True),  # the proposal, chosen by its school
+        Field("start", iso_datetime, required=True),
+        Field("end", iso_datetime, required=True),
+        Field("tz", text(64)),
+        Field("where", text(500)),
+        Field("online", boolean),
+        Field("note", text(2_000, min_len=0)),
+        Field("by", text(100)),
+    ),
+    BOOKING_ACCEPT: (
+        Field("id", local_id, required=True),
+        Field("b", local_id, required=True),
+        Field("by", text(100)),
+    ),
 }
 
 

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
+from node import events
 from node.clock import iso_ms, now_ms
-from node.interests import Interest
+from node.interests import Booking, Interest
 
 _PRIVATE = (
     "Interests and answers are private letters between the two schools: no other school "
@@ -67,6 +68,42 @@ def register(sub: Any) -> None:
         answer.add_argument("--by", metavar="STAFF", help="your name, as the contact")
         answer.set_defaults(handler=handler)
 
+    propose = actions.add_parser(
+        "propose",
+        parents=[data_option(), json_option()],
+        help="propose a date for an arrangement (an accepted interest)",
+        description="Propose a date and time for an arrangement to the other school; it "
+        "replaces any date proposed before. The other school accepts it (`schoolmesh interest "
+        "agree`) or proposes another. The agreed date becomes an event at both schools; for "
+        "an observation offer, a planned peer observation. Either school may propose. "
+        "Give times with their offset (2027-03-04T09:00+01:00), or without one and with --tz.",
+    )
+    propose.add_argument("id", metavar="ID", help="the interest's id, or its first 6 or more")
+    propose.add_argument("--start", required=True, metavar="WHEN", help="date and time it starts")
+    propose.add_argument("--end", required=True, metavar="WHEN", help="date and time it ends")
+    propose.add_argument("--tz", metavar="ZONE", help="the time zone, e.g. Europe/London")
+    propose.add_argument("--where", default="", metavar="PLACE", help="where it happens")
+    propose.add_argument("--online", action="store_true", help="it happens online")
+    propose.add_argument("--note", default="", metavar="TEXT", help="optional note")
+    propose.add_argument("--by", metavar="STAFF", help="your name, as the contact")
+    propose.set_defaults(handler=_propose)
+
+    agree = actions.add_parser(
+        "agree",
+        parents=[data_option(), json_option()],
+        help="accept the date the other school proposed for an arrangement",
+        description="Accept the date the other school proposed for an arrangement: it "
+        "becomes an event at both schools (see `schoolmesh event list`).",
+    )
+    agree.add_argument("id", metavar="ID", help="the interest's id, or its first 6 or more")
+    agree.add_argument(
+        "--proposal",
+        metavar="ID",
+        help="the proposal's id as listed (refused if the other school proposed another since)",
+    )
+    agree.add_argument("--by", metavar="STAFF", help="your name, as the contact")
+    agree.set_defaults(handler=_agree)
+
 
 async def _send(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
@@ -114,6 +151,57 @@ def _print(interest: Interest) -> None:
         print(f"    Arranged: {dates}")
         for contact in (arrangement.interested, arrangement.posting):
             print(f"      {contact.school}: {contact.staff or 'no contact named'}")
+        agreed, waiting = interest.agreed, interest.proposed
+        if agreed is not None:
+            print(f"    Agreed date: {_when(agreed)} (an event at both schools)")
+        elif waiting is not None:
+            who = "we proposed" if waiting.ours else f"{interest.school} proposed"
+            print(f"    Date {who} ({waiting.id[:8]}): {_when(waiting)}, waiting for an answer")
+        elif interest.active:
+            print("    No date agreed yet: propose one with `schoolmesh interest propose`")
+
+
+def _when(booking: Booking) -> str:
+    text = f"{booking.start} to {booking.end}" + (f" ({booking.tz})" if booking.tz else "")
+    if booking.where:
+        text += f", at {booking.where}"
+    if booking.online:
+        text += ", online"
+    return text
+
+
+async def _propose(args: argparse.Namespace) -> None:
+    start = events.moment(args.start, args.tz, "--start")
+    end = events.moment(args.end, args.tz, "--end")
+    if args.tz is not None:
+        events.time_zone(args.tz)
+    async with await open_node(args) as node:
+        done = await node.interests.propose(
+            args.id,
+            start=start,
+            end=end,
+            tz=args.tz,
+            where=args.where,
+            online=args.online,
+            note=args.note,
+            by=args.by,
+            now=now_ms(),
+        )
+    if args.json:
+        print_json(done.as_json())
+        return
+    print(f"Proposed a date to {done.school}; they will be told.")
+    _print(done)
+
+
+async def _agree(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        done = await node.interests.accept_date(args.id, args.proposal, by=args.by, now=now_ms())
+    if args.json:
+        print_json(done.as_json())
+        return
+    print(f"Agreed the date with {done.school}; they will be told, and it is an event at both.")
+    _print(done)
 
 
 async def _answer(args: argparse.Namespace, accept: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node import offers
-from node.search import Filters
+from node.search import MODE_FILTERS, Filters
 from protocol import kinds
 
 
@@ -26,8 +26,19 @@ def register(sub: Any) -> None:
         choices=(*kinds.ACTIVITIES, kinds.OFFER, kinds.REQUEST),
         help="a kind of collaboration, or 'offer' / 'request' for one side only",
     )
+    search.add_argument(
+        "--side",
+        choices=(kinds.OFFER, kinds.REQUEST),
+        help="offers only or requests only (with or without --kind)",
+    )
     search.add_argument("--phase", choices=kinds.PHASES)
     search.add_argument("--focus", help="a focus area, e.g. phonics")
+    search.add_argument("--subject", help="a subject, e.g. maths")
+    search.add_argument(
+        "--mode",
+        choices=MODE_FILTERS,
+        help="online or in person (those that can be either are found by both)",
+    )
     search.add_argument("--language", help="a language code, e.g. fr")
     search.add_argument("--country", metavar="CC", help="the posting school's country, e.g. FR")
     search.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
@@ -37,6 +48,9 @@ def register(sub: Any) -> None:
 async def _search(args: argparse.Namespace) -> None:
     filters = Filters.of(
         args.kind,
+        side=args.side,
+        subject=args.subject,
+        mode=args.mode,
         phase=args.phase,
         focus=args.focus,
         language=args.language,

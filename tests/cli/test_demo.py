@@ -117,10 +117,23 @@ def test_demo_runs_a_network_with_sign_ins_and_cleans_up() -> None:
 
 def test_demo_keep_leaves_the_data() -> None:
     proc, schools = start_demo("--keep")
-    code = stop(proc)
-    assert code == 0
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    # Partnering in a line must not race: neither school of an invite dials the other
+    # before both have recorded the partnership (node/peers.py, node/partnering.py).
+    assert "refused a peer" not in err
     assert schools[0].data is not None
     assert (schools[0].data / "schoolmesh.db").exists()
     run = run_cli("offer", "list", "--data", str(schools[0].data), "--json")
     assert run.returncode == 0
     assert json.loads(run.stdout)
+    # An arrangement to agree a date for, and staff profiles to pair colleagues from.
+    listed = json.loads(
+        run_cli("interest", "list", "--data", str(schools[1].data), "--json").stdout
+    )
+    assert [(i["state"], i["school"], i["bookings"]) for i in listed] == [
+        ("accepted", "Oakfield Primary School", [])
+    ]
+    pairs = run_cli("match", "--staff", "--data", str(schools[0].data), "--json")
+    assert json.loads(pairs.stdout)["pairs"], pairs.stdout

@@ -90,6 +90,38 @@ async def test_send_list_accept_between_running_nodes(pair: tuple[LiveNode, Live
     assert "Arranged: 2030-05-04 to ?" in printed
     assert "Oakfield Primary: Mr Hughes" in printed
 
+    # An agreed date: the Lycée proposes, Oakfield agrees; an event at both.
+    bad = await asyncio.to_thread(
+        cli, "interest", "propose", sent["id"], *at_lycee,
+        "--start", "2030-05-04T14:00", "--end", "2030-05-04T15:00",
+    )  # fmt: skip
+    assert "has no time zone" in error(bad, 2)
+    proposed = await run_json(
+        "interest", "propose", sent["id"], *at_lycee, "--start", "2030-05-04T09:30",
+        "--end", "2030-05-04T12:00", "--tz", "Europe/Paris", "--where", "Forest gate",
+    )  # fmt: skip
+    (waiting,) = proposed["bookings"]
+    assert (waiting["start"], waiting["proposed_by"], waiting["state"]) == (
+        "2030-05-04T09:30+02:00",
+        "us",
+        "open",
+    )
+
+    async def proposal_arrived() -> bool:
+        return (await oak.node.interests.get(sent["id"])).proposed is not None
+
+    await wait_for(proposal_arrived, what="the proposal at Oakfield")
+    own_one = await asyncio.to_thread(cli, "interest", "agree", sent["id"], *at_lycee)
+    assert "no date from the other school" in error(own_one, 2)
+    agreed = await run_json(
+        "interest", "agree", sent["id"], *at_oak, "--proposal", waiting["id"][:8]
+    )
+    assert agreed["agreed"]["where"] == "Forest gate"
+    printed = await asyncio.to_thread(ok, "interest", "list", *at_oak)
+    assert "Agreed date: 2030-05-04T09:30+02:00" in printed
+    listed = await run_json("event", "list", *at_oak)
+    assert [e["id"][:16] for e in listed] == [agreed["agreed"]["event"][:16]]
+
 
 def test_bad_input_says_what_to_do(node: Path) -> None:
     data = ["--data", str(node)]

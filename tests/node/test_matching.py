@@ -92,6 +92,27 @@ def test_nothing_in_common_is_no_match() -> None:
     assert matching.score(mine, theirs, TODAY) is None
 
 
+def test_a_different_focus_weighs_against_a_match() -> None:
+    alike: dict[str, Any] = {"activity": "visit", "phases": ["primary"], "languages": ["en"]}
+    phonics = request(**alike, focus=["phonics"])
+    maths = posting(**alike, focus=["maths-mastery"])
+    assert matching.score(phonics, maths, TODAY) is None  # kind, phase, language, country only
+    same_subject = scored(
+        request(**alike, focus=["phonics"], subjects=["english"], mode="in-person"),
+        posting(**alike, focus=["reading", "oracy"], subjects=["english"], mode="in-person"),
+    )
+    assert same_subject.concerns == ("a different focus (phonics; they give oracy and reading)",)
+    assert matching.Note("focus-differs", -30, (("phonics",), ("oracy", "reading"))) in (
+        same_subject.notes
+    )
+    unsaid = scored(
+        request(**alike, subjects=["english"], mode="in-person"),
+        posting(**alike, focus=["reading"], subjects=["english"], mode="in-person"),
+    )
+    assert unsaid.concerns == ()  # a side that names no focus is not held against
+    assert same_subject.score == unsaid.score + matching.FOCUS_DIFFERS
+
+
 def test_focus_and_subjects_are_compared_in_one_spelling() -> None:
     mine = request(activity="visit", focus=["Maths Mastery"], subjects=["Français"])
     theirs = posting(activity="moderation", focus=["maths-mastery"], subjects=["francais"])

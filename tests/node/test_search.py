@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from node import offers, search
+from node.migrations import SEARCH_INDEX_VERSION
 from node.node import Node
 from node.search import Filters
 from protocol.entry import create_entry
@@ -102,6 +103,50 @@ async def test_filters(node: Node) -> None:
     assert await titles(node, "phonics", side="request") == ["Looking for phonics"]
     assert await titles(node, "", country="GB") != []
     assert await titles(node, "", country="FR") == []
+
+
+async def test_offers_only_with_a_kind_a_subject_and_online_or_in_person(node: Node) -> None:
+    await post(node, "Maths online", subjects=["Maths"], mode="online")
+    await post(node, "Maths either way", subjects=["maths", "Science"], mode="either")
+    await post(node, "Maths in our school", subjects=["maths"], mode="in-person")
+    await post(node, "Français en classe", activity="visit", subjects=["Français"])
+    await post(node, "Wanted: maths online", side="request", subjects=["maths"], mode="online")
+
+    async def found(**given: Any) -> list[str]:
+        listed = await offers.search(node, "", Filters.of(**given), today=TODAY)
+        return sorted(item.as_json()["title"] for item in listed)
+
+    assert await found(kind="observation", side="offer", subject="MATHS", mode="online") == [
+        "Maths either way",
+        "Maths online",
+    ]
+    assert await found(side="request", kind="observation") == ["Wanted: maths online"]
+    assert await found(kind="offer", mode="in-person") == [  # the old way: kind=offer
+        "Maths either way",
+        "Maths in our school",
+    ]
+    assert await found(subject="francais") == ["Français en classe"]
+    assert await found(subject="science", kind="visit") == []
+    assert Filters.of(mode="by-pigeon").mode is None  # not a filter: ignored
+
+
+async def test_an_older_index_is_made_again_with_subjects_and_modes(tmp_path: Path) -> None:
+    made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    await post(made, "Maths online", subjects=["maths"], mode="online")
+    # As an older node left it: no subjects or modes in its index.
+    async with made.store.write():
+        await made.store.execute("ALTER TABLE listings DROP COLUMN subjects")
+        await made.store.execute("ALTER TABLE listings DROP COLUMN mode")
+        await made.store.execute(
+            "UPDATE schema_version SET version = ?", (SEARCH_INDEX_VERSION - 1,)
+        )
+    await made.close()
+    opened = await Node.open(tmp_path / "n")
+    try:
+        listed = await offers.search(opened, "", Filters.of(subject="maths", mode="online"))
+        assert [item.as_json()["title"] for item in listed] == ["Maths online"]
+    finally:
+        await opened.close()
 
 
 async def test_withdrawn_and_past_ones_are_left_out(node: Node) -> None:

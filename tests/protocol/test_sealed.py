@@ -935,6 +935,18 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
         "follow_up": "2027-03-03",
     },
     "observation-unshare": {"id": COMMENT_ID},
+    "booking": {
+        "id": COMMENT_ID,
+        "b": POST_ID,
+        "start": "2027-03-04T09:00+01:00",
+        "end": "2027-03-04T12:00+01:00",
+        "tz": "Europe/Paris",
+        "where": "Salle 12",
+        "online": False,
+        "note": "Bring the Year 5 books",
+        "by": "Mme Durand",
+    },
+    "booking-accept": {"id": COMMENT_ID, "b": POST_ID, "by": "Ms Patel"},
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -962,6 +974,8 @@ REQUIRED: dict[str, set[str]] = {
         "follow_up",
     },
     "observation-unshare": {"id"},
+    "booking": {"id", "b", "start", "end"},
+    "booking-accept": {"id", "b"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1036,6 +1050,11 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("observation", "actions", [""]),
     ("observation", "actions", ["a"] * 11),
     ("observation-unshare", "id", None),
+    ("booking", "b", "x" * 32),
+    ("booking", "start", "2027-03-04T09:00"),
+    ("booking", "online", 1),
+    ("booking", "note", "n" * 2_001),
+    ("booking-accept", "b", None),
 ]
 
 

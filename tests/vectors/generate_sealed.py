@@ -469,6 +469,35 @@ def _valid_specs() -> list[ValidSpec]:
             NOW_MS - 100_000,
             NOW_MS - 99_000,
         ),
+        ValidSpec(
+            "booking",
+            "D proposes a date for the arrangement A accepted: D's second letter to A.",
+            KEY_D,
+            {A: 2},
+            "booking",
+            {
+                "id": INTEREST_ID,
+                "b": "7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d",
+                "start": "2027-03-09T09:00+01:00",
+                "end": "2027-03-09T15:30+01:00",
+                "tz": "Europe/Paris",
+                "where": "Oakfield Primary, reception",
+                "note": "Our deputy arrives by the 8:12 train.",
+                "by": "Mme Durand",
+            },
+            NOW_MS - 90_000,
+            NOW_MS - 89_000,
+        ),
+        ValidSpec(
+            "booking-accept",
+            "A accepts D's proposed date: A's second letter to D.",
+            KEY_A,
+            {D: 2},
+            "booking-accept",
+            {"id": INTEREST_ID, "b": "7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d", "by": "Mr Hughes"},
+            NOW_MS - 80_000,
+            NOW_MS - 79_000,
+        ),
     ]
 
 

@@ -18,6 +18,7 @@ STAFF_PAGES = (
     "/offers/new",
     "/matches",
     "/interests",
+    "/staff",
     "/events",
     "/events/new",
     "/observations",

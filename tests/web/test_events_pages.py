@@ -137,3 +137,48 @@ async def test_the_organiser_changes_an_event_in_local_time(school: LiveNode) ->
     assert event.id == entry.id  # one event, a new version
     assert event.start == "2099-03-04T16:30+01:00"
     assert event.content["title"] == "TeachMeet : l'oralité (nouvelle heure)"
+
+
+async def test_an_event_for_one_projects_schools_only(school: LiveNode, lycee: LiveNode) -> None:
+    project = await school.node.projects.create("Rivers of Europe", [], 0)
+    await school.node.projects.invite(project.id, lycee.node.node_id, 0)
+
+    async def invited() -> bool:
+        return any(p.id == project.id for p in await lycee.node.projects.all())
+
+    await wait_for(invited, what="the invitation at the Lycée")
+    await lycee.node.projects.join(project.id, 0)
+
+    async def joined() -> bool:
+        got = await school.node.projects.get(project.id)
+        return got.members.get(lycee.node.node_id) == "member"
+
+    await wait_for(joined, what="the Lycée in the project")
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        token = await csrf_of(http, "/events/new")
+        async with http.get("/events/new") as response:
+            assert "Only the schools of the project Rivers of Europe" in await response.text()
+        form = {
+            "csrf": token,
+            "title": "Rivers: video call",
+            "start": "2099-05-04T10:00",
+            "end": "2099-05-04T11:00",
+            "tz": "Europe/London",
+            "audience": f"project:{project.id}",
+        }
+        async with http.post("/events/new", data=form) as response:
+            page = await response.text()
+        assert "The event is sent to the project" in page
+        assert "for the schools of the project Rivers of Europe only" in page
+        form["audience"] = "project:" + "0" * 32  # not one of our projects
+        async with http.post("/events/new", data=form) as response:
+            assert response.status == 200
+    (mine, public) = sorted(await events.listing(school.node), key=lambda e: not e.private)
+    assert mine.content["audience"] == f"project:{project.id}"
+    assert not public.private  # an audience that is not ours falls back to everyone
+
+    async def arrived() -> bool:
+        return any(e.private for e in await events.listing(lycee.node))
+
+    await wait_for(arrived, what="the project's event at the Lycée")

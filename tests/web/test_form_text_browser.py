@@ -227,4 +227,20 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         assert answered.answer == answer
         typed.add("interests_index.html#answer-*")
 
+        # A date proposed for the arrangement, with a note in paragraphs.
+        card = teacher.locator(f"#arrangement-{received.id}")
+        await card.get_by_text("Propose a date").click()
+        await card.get_by_label("Day").fill("2099-03-10")
+        await card.get_by_label("Starts at").fill("09:30")
+        await card.get_by_label("Ends at").fill("12:00")
+        note = await type_lines(
+            card.locator(f"#note-{received.id}"), "Two teachers.", "", "Bring your ID."
+        )
+        await card.get_by_role("button", name="Propose this date").click()
+        assert "proposed" in await said(teacher)
+        proposed = (await node.interests.get(received.id)).proposed
+        assert proposed is not None
+        assert proposed.note == note
+        typed.add("interests_index.html#note-*")
+
     assert typed == textareas()

@@ -71,6 +71,29 @@ async def test_search_is_a_linkable_get_with_filters(school: LiveNode) -> None:
             assert f"/offers/{lyon_offer.id}" in await response.text()
         async with http.get("/offers", params={"country": "fr"}) as response:
             assert "1 result" not in await response.text()  # both are ours, in GB
+        # Offers only, of one kind, a subject, online or in person: all at once.
+        both = {"side": "request", "kind": "observation", "subject": "Français", "mode": ""}
+        async with http.get("/offers", params=both) as response:
+            page = await response.text()
+        assert "Lecture au collège" not in page  # no subject given
+        assert 'value="Français"' in page
+        assert '<option value="request" selected>' in page
+        await offers.post(
+            school.node,
+            "request",
+            {
+                "activity": "observation",
+                "title": "Lecture en ligne",
+                "subjects": ["francais"],
+                "mode": "either",
+            },
+        )
+        async with http.get("/offers", params={**both, "mode": "online"}) as response:
+            page = await response.text()
+        assert "Lecture en ligne" in page
+        assert "1 result" in page
+        async with http.get("/offers", params={**both, "side": "offer"}) as response:
+            assert "Lecture en ligne" not in await response.text()
         async with http.get(f"/offers/{lyon_offer.id}") as response:
             page = await response.text()
         assert "Venez voir nos ateliers" in page

@@ -14,6 +14,7 @@ from node.web.pages import (
     projects,
     school,
     signin,
+    staff,
     users,
 )
 
@@ -29,5 +30,6 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     projects.routes,
     posts.routes,
     school.routes,
+    staff.routes,
     users.routes,
 )

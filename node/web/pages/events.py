@@ -16,6 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from node import events
+from node.node import Node
 from node.partners import PeerBook
 from node.web import i18n
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
@@ -49,6 +50,13 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "answered_by": event.answered_by,
         "answers": event.answers,
         "private": event.private,
+        "project": None,  # the project's title, for an event for one project's schools
+        # A date two schools agreed for an arrangement (node/interests.py): changed by
+        # neither alone, and nothing to answer.
+        "booking": content.get("audience") == "booking",
+        "with": content.get("with"),
+        "observation": bool(content.get("observation")),
+        "online": bool(content.get("online")),
     }
 
 
@@ -82,7 +90,22 @@ async def new_event_page(request: web.Request) -> web.StreamResponse:
     values = dict.fromkeys(_FIELDS, "")
     values["tz"] = i18n.home_zone(identity.country) or ""  # a first guess
     values["audience"] = "public"
-    return render(request, "events_new.html", values=values, errors={}, editing=False)
+    return render(
+        request,
+        "events_new.html",
+        values=values,
+        errors={},
+        editing=False,
+        projects=await _our_projects(school),
+    )
+
+
+async def _our_projects(node: Node) -> list[tuple[str, str]]:
+    """(audience, title) of each project this school is a member of: an event may be
+    for one project's schools only."""
+    return [
+        (f"project:{p.id}", p.title) for p in await node.projects.all() if p.standing == "member"
+    ]
 
 
 @routes.post("/events/new")
@@ -90,7 +113,8 @@ async def new_event_page(request: web.Request) -> web.StreamResponse:
 async def create_event(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     values, errors, content = _read_event(form_of(request), _)
-    if values["audience"] not in AUDIENCES:
+    projects = await _our_projects(request.app[WEB].node)
+    if values["audience"] not in (*AUDIENCES, *(audience for audience, _title in projects)):
         values["audience"] = "public"
     if values["audience"] == "partners":
         book = PeerBook(request.app[WEB].node.store)
@@ -105,9 +129,20 @@ async def create_event(request: web.Request) -> web.StreamResponse:
         except (UserInputError, SchemaError) as exc:
             errors["form"] = page_text(request, exc)
         else:
-            await see_other(request, f"/events/{made}", _("The event is published."))
+            done = (
+                _("The event is sent to the project's schools only.")
+                if values["audience"].startswith("project:")
+                else _("The event is published.")
+            )
+            await see_other(request, f"/events/{made}", done)
     return render(
-        request, "events_new.html", status=400, values=values, errors=errors, editing=False
+        request,
+        "events_new.html",
+        status=400,
+        values=values,
+        errors=errors,
+        editing=False,
+        projects=projects,
     )
 
 
@@ -232,10 +267,15 @@ async def event_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     event = await _event(request)
     today = datetime.now(UTC).date()
+    shown = _view(event)
+    audience = str(event.content.get("audience", ""))
+    if audience.startswith("project:"):
+        with contextlib.suppress(NotFoundError, UserInputError):
+            shown["project"] = (await node.projects.get(audience.partition(":")[2])).title
     return render(
         request,
         "events_show.html",
-        event=_view(event),
+        event=shown,
         ours=event.author == node.node_id,
         over=event.ended(today),
         answers=events.ANSWERS,

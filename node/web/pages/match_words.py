@@ -44,6 +44,11 @@ def say(note: Note, _: Callable[[str], str], vocab: Vocabulary) -> str:
         return simple[code]
     if code == "focus":
         return _("same focus: %(focus)s") % {"focus": vocab.words(values)}
+    if code == "focus-differs":
+        return _("a different focus (ours: %(ours)s; theirs: %(theirs)s)") % {
+            "ours": vocab.words(values[0]),
+            "theirs": vocab.words(values[1]),
+        }
     if code == "subject":
         return _("same subject: %(subjects)s") % {"subjects": vocab.words(values)}
     if code == "kind":

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node import observations, staff
+from node import events, observations, staff
 from node.matching import tag
 from node.partners import PeerBook
 from node.web.app import (
@@ -75,6 +75,8 @@ async def observations_page(request: web.Request) -> web.StreamResponse:
             if not observations.owned_by(o, name) and not observations.same_person(o.observer, name)
         ],
         due=due,
+        # Peer observations at another school, dated with it (node/interests.py: bookings).
+        planned=[e for e in await events.listing(node) if e.content.get("observation")],
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
 

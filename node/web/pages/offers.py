@@ -16,7 +16,7 @@ from multidict import MultiDict, MultiDictProxy
 
 from node import offers, staff
 from node.interests import expired
-from node.search import Filters
+from node.search import MODE_FILTERS, Filters
 from node.web.app import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
 from node.web.pages.match_words import reasons_and_concerns
 from node.web.pages.vocabulary import interest_states, vocabulary
@@ -27,7 +27,7 @@ routes = web.RouteTableDef()
 
 #: Languages offered as checkboxes on the form; any other code can be typed.
 COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "zh")
-_FILTERS = ("kind", "phase", "focus", "language", "country")
+_FILTERS = ("side", "kind", "phase", "focus", "subject", "mode", "language", "country")
 #: Results per page: enough to scan, few enough to load quickly on a school tablet.
 PAGE = 25
 MAX_PAGES = 20
@@ -53,16 +53,26 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     query = request.query.get("q", "").strip()
     chosen = {name: request.query.get(name, "").strip() for name in _FILTERS}
-    if chosen["kind"] not in ("", *kinds.ACTIVITIES, *offers.SIDES):
+    if chosen["kind"] in offers.SIDES:  # an older address: kind=offer
+        chosen["side"], chosen["kind"] = chosen["side"] or chosen["kind"], ""
+    if chosen["kind"] not in ("", *kinds.ACTIVITIES):
         chosen["kind"] = ""
+    if chosen["side"] not in ("", *offers.SIDES):
+        chosen["side"] = ""
     if chosen["phase"] not in ("", *kinds.PHASES):
         chosen["phase"] = ""
+    if chosen["mode"] not in ("", *MODE_FILTERS):
+        chosen["mode"] = ""
+    chosen["subject"] = chosen["subject"][:64]
     filters = Filters.of(
         chosen["kind"],
+        side=chosen["side"],
         phase=chosen["phase"],
         focus=chosen["focus"],
         language=chosen["language"].lower(),
         country=chosen["country"],
+        subject=chosen["subject"],
+        mode=chosen["mode"],
     )
     try:
         page = min(max(int(request.query.get("page", "1")), 1), MAX_PAGES)
