@@ -788,7 +788,9 @@ def extrapolate_week(
         profiles = top["profile_pull_bytes"] * scale
         received = fits["offers_received_bytes"][0] + profiles + sessions * start / 2
         received += top["search_bytes"]
-        sent = fits["offers_sent_bytes"][0] + profiles + sessions * start / 2
+        # With hubs, schools pull profiles from their hub (in the hub's figure).
+        served = 0.0 if label == "hubs" else profiles
+        sent = fits["offers_sent_bytes"][0] + served + sessions * start / 2
         stored = fits["entries_stored_per_day"][0] * 365 + EUROPE  # + every newest profile
         e: dict[str, Any] = {
             "fitted_on": sizes,

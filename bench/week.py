@@ -564,7 +564,9 @@ def simulate_week(
     o_sent = per_day(offer_tally.sent, schools, offers_per_day, sampled)
     pull = profile_pull(count, rng)
     p_recv = pull
-    p_sent = pull
+    # With hubs, a school pulls the day's profiles from its hub (counted in the hub's
+    # bytes sent); without, from a peer, so a school sends on average what it pulls.
+    p_sent = 0.0 if hub_list else pull
     stored = per_day([float(x) for x in offer_tally.stored], schools, offers_per_day, sampled)
     bodies = sum(offer_tally.bodies[i] for i in schools)
     held = sum(offer_tally.stored[i] for i in schools)
