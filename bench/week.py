@@ -25,11 +25,14 @@ frames, 40-byte ``have``, ``want`` and ``prune`` items) plus
 (``protocol/reconcile.py``) of the sets two peers would share. Searches follow
 ``protocol/search.py``.
 
-**Sampling.** Every school is in the graph, but only a sample of the week's entries
-is spread (``offers`` by ``offers // 2`` random authors, two each, and ``profiles``
-profile changes): entries are alike, so the mean per school per day is the sampled
-total scaled by (entries in a day / entries sampled). Every school that wants a
-sampled entry must receive it, or the run fails.
+**Sampling.** Every school is in the graph, but only a sample of the week's offers
+is spread (``offers`` of them, by ``offers // 2`` random authors, two each, after the
+same offers spread once the week before, uncounted, so that each node's relay state
+is that of a running network): offers are alike, so the mean per school per day is
+the sampled total scaled by (offers in a day / offers sampled). Every school that
+wants a sampled offer must receive it, or the run fails. Profiles are pulled once a
+day (from the school's hub, else from a peer): a real reconciliation of every
+school's newest profile, then each of the day's new profiles once.
 """
 
 from __future__ import annotations
