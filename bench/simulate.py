@@ -33,6 +33,12 @@ back to the writer as a delivered mark). Reported: messages and bytes per member
 Each distinct entry is decoded and its signature checked once per run, not once
 per copy (a cache keyed by its bytes), which keeps 10,000 nodes feasible and
 changes no count; every frame is encoded and decoded for real. Last line: ``RESULT {json}``.
+The realistic week of issue 23 (bench/week.py: what a school holds and relays by
+``protocol/horizon.py``, searches by ``protocol/search.py``, session starts by
+``protocol/reconcile.py``) runs last, at 1,000, 10,000 and 100,000 schools (500 and
+2,000 with ``--quick``), and adds to the RESULT its figures extrapolated to 200,000
+schools: ``school_mb_per_day``, ``school_gb_per_year``, ``session_start_kb``,
+``search_reach``, ``hub_mb_per_day`` and ``redundancy_30``.
 Usage: python bench/simulate.py [--quick]
 """
 
@@ -52,6 +58,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import week
 from protocol import frames, mailsync, sealed
 from protocol.entry import Entry, create_entry, decode_entry
 from protocol.errors import LogOrderError
@@ -711,6 +718,136 @@ def report(results: dict[int, dict[str, Any]]) -> dict[str, Any]:
     return e
 
 
+WEEK_KEYS = (
+    "received_bytes_per_day",
+    "sent_bytes_per_day",
+    "entries_stored_per_day",
+    "session_start_bytes",
+    "session_start_day_apart_bytes",
+    "search_reach",
+    "copies_per_stored_offer",
+)
+
+
+def run_week(sizes: list[int], offers: int, seed: int) -> dict[str, dict[str, Any]]:
+    """The realistic week (bench/week.py) at each size, with hubs and without."""
+    results: dict[str, dict[str, Any]] = {}
+    for hubs in (True, False):
+        label = "hubs" if hubs else "no_hubs"
+        results[label] = {}
+        for size in sizes:
+            started = time.perf_counter()
+            r = results[label][str(size)] = week.simulate_week(size, offers, seed, hubs=hubs)
+            hub = ""
+            if hubs:
+                both = r["hub_received_bytes_per_day"] + r["hub_sent_bytes_per_day"]
+                hub = f"; a hub {both / 1e6:,.1f} MB received and sent"
+            print(
+                f"{size:>7,} schools, {r['hubs']:,} hubs, {r['offers_sampled']} offers sampled "
+                f"(wanted by {r['wanting_per_offer']:,} each): per school per day "
+                f"{r['received_bytes_per_day'] / 1e6:.2f} MB received, "
+                f"{r['sent_bytes_per_day'] / 1e6:.2f} MB sent, "
+                f"{r['entries_stored_per_day']:,.0f} entries stored; session start "
+                f"{r['session_start_bytes'] / 1e3:.1f} KB (a day apart "
+                f"{r['session_start_day_apart_bytes'] / 1e3:.1f} KB); search reach "
+                f"{r['search_reach']:.2%} asking {r['search_nodes_asked']:.0f} nodes; "
+                f"{r['copies_per_stored_offer']:.2f} copies per offer{hub} "
+                f"({time.perf_counter() - started:.1f} s)",
+                flush=True,
+            )
+    return results
+
+
+def extrapolate_week(
+    results: dict[str, dict[str, Any]], redundancy: dict[str, Any]
+) -> dict[str, Any]:
+    """The week's figures at EUROPE schools. Offers received and sent, entries stored and
+    session starts: ``a + b ln(size)`` fitted on the sizes whose regions are full
+    (bench/week.py, REGION_SCHOOLS; all sizes if fewer than two are). Profiles (every
+    school's, network-wide) and a hub's traffic (every entry) grow in proportion to
+    the network: scaled linearly from the largest size. Search bytes are per search."""
+    out: dict[str, Any] = {"schools": EUROPE}
+    for label in ("hubs", "no_hubs"):
+        runs = {int(k): v for k, v in results[label].items()}
+        sizes = [s for s in sorted(runs) if s >= week.REGION_SCHOOLS]
+        if len(sizes) < 2:
+            sizes = sorted(runs)
+        top = runs[sizes[-1]]
+        scale = EUROPE / sizes[-1]
+        fits: dict[str, tuple[float, float]] = {}
+        for name in (
+            "offers_received_bytes",
+            "offers_sent_bytes",
+            "entries_stored_per_day",
+            "session_start_bytes",
+            "session_start_day_apart_bytes",
+            "sessions",
+        ):
+            fits[name] = week.fit(sizes, [float(runs[s][name]) for s in sizes], EUROPE)
+        sessions = fits["sessions"][0]
+        start = fits["session_start_bytes"][0]
+        profiles = top["profile_pull_bytes"] * scale
+        received = fits["offers_received_bytes"][0] + profiles + sessions * start / 2
+        received += top["search_bytes"]
+        # With hubs, schools pull profiles from their hub (in the hub's figure).
+        served = 0.0 if label == "hubs" else profiles
+        sent = fits["offers_sent_bytes"][0] + served + sessions * start / 2
+        stored = fits["entries_stored_per_day"][0] * 365 + EUROPE  # + every newest profile
+        e: dict[str, Any] = {
+            "fitted_on": sizes,
+            "received_mb_per_day": round(received / 1e6, 2),
+            "sent_mb_per_day": round(sent / 1e6, 2),
+            "profiles_mb_per_day": round(profiles / 1e6, 2),
+            "entries_stored_per_day": round(fits["entries_stored_per_day"][0]),
+            "entries_stored_per_year": round(stored),
+            "session_start_kb": round(start / 1e3, 1),
+            "session_start_day_apart_kb": round(fits["session_start_day_apart_bytes"][0] / 1e3, 1),
+            "search_reach": min(runs[s]["search_reach"] for s in sizes),
+        }
+        for name in ("offers_received_bytes", "entries_stored_per_day", "session_start_bytes"):
+            e[name + "_growth_per_tenfold"] = round(fits[name][1], 1)
+        if label == "hubs":
+            answers = top["hub_search_answer_bytes_per_day"]
+            hub = top["hub_received_bytes_per_day"] + top["hub_sent_bytes_per_day"] - answers
+            e["hub_mb_per_day"] = round((hub * scale + answers) / 1e6, 1)
+            e["hub_gb_per_year"] = round(
+                EUROPE * (week.OFFERS_PER_WEEK * 365 / 7 + 1) * week.STORED_BYTES_PER_ENTRY / 1e9,
+                1,
+            )
+        out[label] = e
+    h = out["hubs"]
+    out["school_mb_per_day"] = round(h["received_mb_per_day"] + h["sent_mb_per_day"], 2)
+    out["school_gb_per_year"] = round(
+        h["entries_stored_per_year"] * week.STORED_BYTES_PER_ENTRY / 1e9, 3
+    )
+    out["session_start_kb"] = h["session_start_kb"]
+    out["search_reach"] = h["search_reach"]
+    out["search_reach_no_hubs"] = out["no_hubs"]["search_reach"]
+    out["hub_mb_per_day"] = h["hub_mb_per_day"]
+    out["redundancy_30"] = redundancy["copies_per_node_per_entry"]
+    return out
+
+
+def report_week(e: dict[str, Any]) -> None:
+    h, n = e["hubs"], e["no_hubs"]
+    print(
+        f"growth per tenfold schools (fitted on {', '.join(f'{s:,}' for s in h['fitted_on'])}):"
+        f" offers received {h['offers_received_bytes_growth_per_tenfold'] / 1e3:+,.0f} KB a day,"
+        f" entries stored {h['entries_stored_per_day_growth_per_tenfold']:+,.0f} a day, session"
+        f" start {h['session_start_bytes_growth_per_tenfold'] / 1e3:+.1f} KB"
+    )
+    print(
+        f"at {EUROPE:,} schools (extrapolated), a school: {h['received_mb_per_day']} MB received"
+        f" and {h['sent_mb_per_day']} MB sent a day (profiles {h['profiles_mb_per_day']} MB),"
+        f" {e['school_gb_per_year']} GB stored after a year, session start"
+        f" {e['session_start_kb']} KB ({h['session_start_day_apart_kb']} KB a day apart),"
+        f" search reach {e['search_reach']:.2%} with hubs, {e['search_reach_no_hubs']:.2%}"
+        f" without; a hub {e['hub_mb_per_day']:,} MB a day, {h['hub_gb_per_year']} GB a year;"
+        f" without hubs a school {n['received_mb_per_day']} MB received a day",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="300 and 1,000 nodes (seconds)")
@@ -723,8 +860,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         sizes, echo_sizes, posts = [300, 1000], [300, 1000], 10
+        week_sizes, week_offers = [500, 2000], 20
     else:
         sizes, echo_sizes, posts = [1000, 3000, 10_000, 30_000], [1000, 3000, 10_000], 20
+        week_sizes, week_offers = [1000, 10_000, 100_000], 100
     print("as specified in docs/protocol.md (protocol/replication.py):")
     results = run_sizes(sizes, posts, args.seed, echo=False, deferred=args.deferred_relay)
     spec = report(results)
@@ -747,6 +886,32 @@ def main() -> None:
     print("restricted letters (protocol/mailsync.py), one member = the writer or a recipient:")
     result["letters"] = run_letters(sizes, posts, args.seed, relayed=False)
     result["letters_relayed"] = run_letters(sizes, posts, args.seed, relayed=True)
+    print(
+        "a realistic week (docs/scale.md): two offers per school a week, a profile change a"
+        " month; what a school holds and relays by protocol/horizon.py:"
+    )
+    redundancy = week.redundancy(sparse_graph(30, DEGREE, random.Random(args.seed)), 4, 10, 1)
+    print(
+        f"30 schools, degree {DEGREE}, everyone wanting everything: "
+        f"{redundancy['copies_per_node_per_entry']} copies per node per entry once an author's "
+        f"tree has formed ({redundancy['entry_equivalents_per_node_per_entry']} entry-equivalents "
+        f"with the announcements), {redundancy['first_entry_copies_per_node']} for an author's "
+        "first entry"
+    )
+    weeks = run_week(week_sizes, week_offers, args.seed)
+    scale = extrapolate_week(weeks, redundancy)
+    report_week(scale)
+    result["week"] = {"sizes": weeks, "redundancy_30": redundancy}
+    result["week_extrapolated"] = scale
+    for key in (
+        "school_mb_per_day",
+        "school_gb_per_year",
+        "session_start_kb",
+        "search_reach",
+        "hub_mb_per_day",
+        "redundancy_30",
+    ):
+        result[key] = scale[key]
     print("RESULT " + json.dumps(result))
 
 
