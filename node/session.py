@@ -27,7 +27,7 @@ from node.ratelimit import TokenBucket
 from node.store import RESTORED_SETTING, Outcome, Store
 from protocol import frames
 from protocol.entry import Entry, decode_entries
-from protocol.errors import ProtocolError
+from protocol.errors import DiskFullError, ProtocolError
 from protocol.keys import NodeId
 from protocol.replication import WINDOW, Replication, ack_for, clock_frames
 
@@ -40,6 +40,8 @@ MAX_STRIKES = 10  # refused frames or entries before we close the session
 PIPELINE = 4
 BYTES_PER_S = 16 * 1024 * 1024  # per-peer receive budget
 FRAMES_PER_S = 2000
+#: The error that tells a peer our disk is full: it must hold off (docs/protocol.md).
+STORAGE_FULL = "storage-full"
 
 
 Decoded = list[Entry | ProtocolError]  # a batch's entries, or why each was refused
@@ -92,6 +94,8 @@ class PeerSession:
         self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
         self._restore_checked = False  # see _caught_up_after_restore
         self._mail_clock_taken = False
+        #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
+        self.hold_off = False
 
     # -- public ---------------------------------------------------------------------
 
@@ -112,6 +116,8 @@ class PeerSession:
             await self._send_clock()
             await self.mail.send_clock()
             await self._receive_loop()
+        except DiskFullError as exc:  # storing a letter: our disk is full
+            await self._storage_full(exc)
         except ConnectionError as exc:  # the peer or the network went away
             self.last_error = f"connection lost: {exc}"
             self.host.logs.info(self.peer, "session with %s lost: %s", self.peer, exc, logger=log)
@@ -207,8 +213,29 @@ class PeerSession:
                 await self._handle(frame)
             except ProtocolError as exc:
                 await self._refuse(exc)
-            if self._too_many_strikes():
+            if self._too_many_strikes() or self.hold_off:
                 return
+
+    async def _storage_full(self, exc: DiskFullError) -> None:
+        """Our disk is full: tell the peer to hold off, and end the session. What we
+        did not store was not acknowledged: the peer sends it again next time."""
+        self.hold_off = True
+        self._closing = True
+        self.last_error = f"{STORAGE_FULL}: this node's disk is full"
+        self.host.logs.warning(
+            self.peer,
+            "the disk is full: refused entries from %s, which will try again later",
+            self.peer,
+            logger=log,
+        )
+        try:
+            await self._send(
+                frames.Error.about(
+                    STORAGE_FULL, "the disk of this node is full: it takes nothing for now"
+                )
+            )
+        finally:
+            await self.transport.close()
 
     def _too_many_strikes(self) -> bool:
         if self._strikes < MAX_STRIKES:
@@ -262,6 +289,10 @@ class PeerSession:
                 self._mail_clock_taken = True
                 await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
+            if frame.code == STORAGE_FULL:  # the peer's disk is full: end, and hold off
+                self.hold_off = True
+                self._closing = True
+                self.last_error = f"{STORAGE_FULL}: {frame.message}"
             self.host.logs.warning(
                 self.peer,
                 "%s refused something we sent: %r (%s)",
@@ -290,7 +321,11 @@ class PeerSession:
             ready = [await self._arrived.get()]
             while not self._arrived.empty():  # what else has arrived: same transaction
                 ready.append(self._arrived.get_nowait())
-            await self._store([(frame, await decoding) for frame, decoding in ready])
+            try:
+                await self._store([(frame, await decoding) for frame, decoding in ready])
+            except DiskFullError as exc:
+                await self._storage_full(exc)
+                return
             if self._too_many_strikes():
                 await self.transport.close()
                 return
