@@ -302,7 +302,10 @@ class PeerManager:
         self._session_tasks.add(task)
         try:
             if address:
-                await self.book.add(session.peer, address, now_ms())  # where to dial it now
+                # Where to dial it now; not recorded on a full disk or a damaged database,
+                # where the session still serves what the peer lacks.
+                with contextlib.suppress(StorageError):
+                    await self.book.add(session.peer, address, now_ms())
             self._backoff(session.peer).success()
             kick = self._kicks.get(session.peer)
             if kick is not None:

@@ -27,7 +27,7 @@ from node.ratelimit import TokenBucket
 from node.store import RESTORED_SETTING, Outcome, Store
 from protocol import frames
 from protocol.entry import Entry, decode_entries
-from protocol.errors import DiskFullError, ProtocolError
+from protocol.errors import DiskFullError, ProtocolError, StorageError
 from protocol.keys import NodeId
 from protocol.replication import WINDOW, Replication, ack_for, clock_frames
 
@@ -40,8 +40,11 @@ MAX_STRIKES = 10  # refused frames or entries before we close the session
 PIPELINE = 4
 BYTES_PER_S = 16 * 1024 * 1024  # per-peer receive budget
 FRAMES_PER_S = 2000
-#: The error that tells a peer our disk is full: it must hold off (docs/protocol.md).
+#: The errors that tell a peer we cannot store what it sends for now, because our disk
+#: is full or our database damaged: it must hold off (docs/protocol.md, Reconnecting).
 STORAGE_FULL = "storage-full"
+STORAGE_DAMAGED = "storage-damaged"
+HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED})
 
 
 Decoded = list[Entry | ProtocolError]  # a batch's entries, or why each was refused
@@ -116,8 +119,8 @@ class PeerSession:
             await self._send_clock()
             await self.mail.send_clock()
             await self._receive_loop()
-        except DiskFullError as exc:  # storing a letter: our disk is full
-            await self._storage_full(exc)
+        except StorageError as exc:  # storing a letter: our disk is full, or damage
+            await self._cannot_store(exc)
         except ConnectionError as exc:  # the peer or the network went away
             self.last_error = f"connection lost: {exc}"
             self.host.logs.info(self.peer, "session with %s lost: %s", self.peer, exc, logger=log)
@@ -146,7 +149,9 @@ class PeerSession:
     def _sender_done(self, task: asyncio.Task[None]) -> None:
         """If sending or storing fails, end the whole session so the dial loop can start
         afresh."""
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None and not self.hold_off:
+            # (after a hold-off, the send in flight fails on the closed connection: the
+            # storage error stays the reason shown)
             what = "storing" if task.get_name().startswith("store") else "sending"
             self.last_error = f"{what} failed: {task.exception()}"
             self.host.logs.info(
@@ -216,24 +221,26 @@ class PeerSession:
             if self._too_many_strikes() or self.hold_off:
                 return
 
-    async def _storage_full(self, exc: DiskFullError) -> None:
-        """Our disk is full: tell the peer to hold off, and end the session. What we
-        did not store was not acknowledged: the peer sends it again next time."""
+    async def _cannot_store(self, exc: StorageError) -> None:
+        """Our disk is full or our database damaged: tell the peer to hold off, and end
+        the session. What we did not store was not acknowledged: the peer sends it
+        again next time."""
         self.hold_off = True
         self._closing = True
-        self.last_error = f"{STORAGE_FULL}: this node's disk is full"
+        if isinstance(exc, DiskFullError):
+            code, why = STORAGE_FULL, "the disk of this node is full"
+        else:
+            code, why = STORAGE_DAMAGED, "the database of this node needs repair"
+        self.last_error = f"{code}: {why}"
         self.host.logs.warning(
             self.peer,
-            "the disk is full: refused entries from %s, which will try again later",
+            "%s: refused what %s sent; it will try again later",
+            why,
             self.peer,
             logger=log,
         )
         try:
-            await self._send(
-                frames.Error.about(
-                    STORAGE_FULL, "the disk of this node is full: it takes nothing for now"
-                )
-            )
+            await self._send(frames.Error.about(code, f"{why}: it takes nothing for now"))
         finally:
             await self.transport.close()
 
@@ -289,10 +296,10 @@ class PeerSession:
                 self._mail_clock_taken = True
                 await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
-            if frame.code == STORAGE_FULL:  # the peer's disk is full: end, and hold off
+            if frame.code in HOLD_OFF_CODES:  # the peer cannot store: end, and hold off
                 self.hold_off = True
                 self._closing = True
-                self.last_error = f"{STORAGE_FULL}: {frame.message}"
+                self.last_error = f"{frame.code}: {frame.message}"
             self.host.logs.warning(
                 self.peer,
                 "%s refused something we sent: %r (%s)",
@@ -323,8 +330,8 @@ class PeerSession:
                 ready.append(self._arrived.get_nowait())
             try:
                 await self._store([(frame, await decoding) for frame, decoding in ready])
-            except DiskFullError as exc:
-                await self._storage_full(exc)
+            except StorageError as exc:
+                await self._cannot_store(exc)
                 return
             if self._too_many_strikes():
                 await self.transport.close()

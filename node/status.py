@@ -21,7 +21,7 @@ _TROUBLES = (
     ("refused", ("refused", "not partnered", "blocked", "forbidden")),
     ("identity", ("not the expected", "proof of identity", "signature")),
     ("clock", ("clocks",)),
-    ("full", ("storage-full",)),
+    ("storage", ("storage-full", "storage-damaged")),
     ("timeout", ("timeout", "timed out", "no answer in time")),
     (
         "unreachable",
@@ -33,8 +33,9 @@ _TROUBLES = (
 def trouble(last_error: str | None) -> str | None:
     """What kind of failure a peer's last error was, so a page can say it in plain words.
 
-    One of ``unreachable``, ``timeout``, ``identity``, ``clock``, ``full`` (a disk is
-    full, theirs or ours: the two wait before they try again), ``refused`` or
+    One of ``unreachable``, ``timeout``, ``identity``, ``clock``, ``storage`` (a disk
+    full or a database damaged, theirs or ours: the two wait before they try again),
+    ``refused`` or
     ``other``; None
     for no error. The raw text stays in the report for IT staff.
     """

@@ -297,7 +297,7 @@ class Store:
             # found damage, or found the database sound again, since this one opened.
             self.damage = _read_damage(self.damage_report)
             if self.damage is not None:
-                raise StorageError(f"nothing was saved: {self.damage}")
+                raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
         async with self._write_lock:
             try:
                 await self._begin()

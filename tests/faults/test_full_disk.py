@@ -21,7 +21,7 @@ from node.backoff import Backoff
 from node.node import Node
 from node.offers import post
 from node.partners import PeerBook
-from node.session import STORAGE_FULL
+from node.session import STORAGE_DAMAGED, STORAGE_FULL
 from node.store import DISK_FULL_PAGE
 from protocol.errors import DiskFullError
 from tests.faults.disk import fill, long_offer, make_room
@@ -103,6 +103,24 @@ async def test_a_node_on_a_full_disk_serves_pages_and_has_partners_hold_off_unti
     await make_room(a.node)  # no restart: the next session stores it
     await wait_for(lambda: a.holds(entry.id), what="B's offer at A once there is room")
     assert (await status.report(a.node))["storage"]["state"] == "ok"
+
+
+async def test_a_node_whose_database_is_found_damaged_has_partners_hold_off_too(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    a, b = pair
+    a.node.store.mark_damaged("the entries table has a damaged page")  # as `check` does
+    entry = await post(b.node, "offer", offer_content("Forest school morning"))
+    held_off = b.service.peers._backoff(a.node.node_id)
+
+    async def b_holds_off() -> bool:
+        told = (await PeerBook(b.node.store).statuses()).get(a.node.node_id)
+        return held_off.open and told is not None and STORAGE_DAMAGED in (told.last_error or "")
+
+    await wait_for(b_holds_off, what="B to be told A cannot store, and hold off")
+    assert not await a.holds(entry.id)
+    a.node.store.clear_damage()  # `schoolmesh check` found it sound again
+    await wait_for(lambda: a.holds(entry.id), what="B's offer at A once repaired")
 
 
 async def test_a_watcher_that_fails_is_started_again_and_shown_in_status(
