@@ -26,7 +26,6 @@ from typing import IO
 
 from protocol.keys import NodeId
 from tests.cli.test_network import (
-    SCHOOLMESH,
     Network,
     School,
     _pump,
@@ -34,6 +33,7 @@ from tests.cli.test_network import (
     eventually,
     sql,
 )
+from tests.helpers import SCHOOLMESH
 
 CATCH_UP_SECONDS = 120.0  # every acknowledged post at both schools, loaded machine
 
