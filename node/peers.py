@@ -26,6 +26,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -432,7 +433,20 @@ class PeerManager:
             ):
                 self._kicks[peer] = asyncio.Event()
                 self._dial_addresses[peer] = address
-                self._dialers[peer] = asyncio.create_task(self._dial_loop(peer, address))
+                task = asyncio.create_task(self._dial_loop(peer, address))
+                task.add_done_callback(partial(self._dial_loop_done, peer))
+                self._dialers[peer] = task
+
+    def _dial_loop_done(self, peer: NodeId, task: asyncio.Task[None]) -> None:
+        """A dial loop ends only when cancelled; if it failed, say so in one line and let
+        the watcher start it again (it dials every partner that has no loop)."""
+        if task.cancelled() or task.exception() is None or self._stopping:
+            return
+        if self._dialers.get(peer) is task:
+            del self._dialers[peer]
+        exc = task.exception()
+        self.logs.warning(peer, "the dial loop for %s stopped (%s): starting it again", peer, exc)
+        self._changed.set()
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)

@@ -878,15 +878,15 @@ _DISK_CODES = frozenset({SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN})
 NEARLY_FULL_BYTES = 1024 * 1024
 
 DISK_FULL_PAGE = said(
-    "The disk that holds this school's schoolmesh data is full, so this was not saved. "
+    "The disk that holds this school's data is full, so this was not saved. "
     "Nothing was lost: ask your IT staff to free some space, then try again."
 )
 DAMAGED_PAGE = said(
-    "This school's schoolmesh data is damaged, so nothing more is saved until it is "
+    "This school's data is damaged, so nothing more is saved until it is "
     "repaired. Ask your IT staff: what was saved before is kept."
 )
 DISK_PROBLEM_PAGE = said(
-    "This school's schoolmesh data could not be read or written just now. Nothing was "
+    "This school's data could not be read or written just now. Nothing was "
     "saved: try again in a few minutes, or ask your IT staff."
 )
 

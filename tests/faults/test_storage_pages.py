@@ -38,7 +38,7 @@ async def test_a_pupils_post_on_a_full_disk_is_refused_in_her_language_and_saved
             assert response.status == 200
         status, page = await _write(amira, str(project.id), "Notre promenade")
         assert status == 400
-        assert "Le disque qui contient les données schoolmesh de l'école est plein" in page
+        assert "Le disque qui contient les données de l'école est plein" in page
         assert "Rien n'a été perdu" in page
         assert "Nous avons vu un héron au bord de la rivière" in page  # what she typed is kept
         assert "OperationalError" not in page
@@ -61,6 +61,6 @@ async def test_a_post_into_a_damaged_database_is_refused_in_a_teachers_words(
         school.node.store.mark_damaged("the entries table has a damaged page")
         status, page = await _write(amira, str(project.id), "Our river walk")
     assert status == 400
-    assert "This school's schoolmesh data is damaged, so nothing more is saved" in page
+    assert "This school's data is damaged, so nothing more is saved" in page
     assert "schoolmesh check" not in page  # commands are for IT staff, not pupils
     assert await school.node.projects.posts(project.id, states=("draft",)) == []
