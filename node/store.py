@@ -200,9 +200,9 @@ class Store:
         self.mark_damaged(report)
         return StorageError(report, page=DAMAGED_PAGE)
 
-    def _problem(self, exc: sqlite3.Error) -> StorageError:
+    def _problem(self, exc: sqlite3.Error, what: str = "nothing was saved") -> StorageError:
         """What SQLite met, as the error to raise; a full disk is remembered in :attr:`full`."""
-        problem = storage_problem(exc, self.path, "nothing was saved")
+        problem = storage_problem(exc, self.path, what)
         if isinstance(problem, DiskFullError):
             if not self.full:  # the running node says it in its log (node/peers.py)
                 log.info("%s", problem)
@@ -356,7 +356,7 @@ class Store:
             if _is_damage(exc):
                 raise self._damaged(exc) from exc
             if _code(exc) in _DISK_CODES:
-                raise self._problem(exc) from exc
+                raise self._problem(exc, "it could not be read") from exc
             raise
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
