@@ -241,6 +241,8 @@ class PeerSession:
         )
         try:
             await self._send(frames.Error.about(code, f"{why}: it takes nothing for now"))
+        except ConnectionError:
+            pass  # gone already: it holds off all the same once it redials and is told
         finally:
             await self.transport.close()
 
