@@ -11,9 +11,11 @@ through one bounded, escaping :class:`node.logs.PeerLog`.
 The watcher runs under a :class:`node.supervisor.Supervisor`: if it fails it is
 started again with backoff, and ``status`` shows it. Short tasks (status reports)
 log their failure in one line instead of leaving an exception never retrieved.
-When a session ends with ``storage-full`` (our disk is full, or the peer's), the
-dial loop holds off for the breaker's cool-down (38 to 50 s) instead of redialling
-at once: a full disk is not freed in a second (docs/protocol.md, Reconnecting).
+A dial loop that fails is logged in one line and started again by the watcher. When a session
+ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
+damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
+50 s) instead of redialling at once: a full disk is not freed in a second
+(docs/protocol.md, Reconnecting).
 """
 
 from __future__ import annotations
