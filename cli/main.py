@@ -13,11 +13,14 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
 
 from cli import commands
+from cli.commands.common import data_path
 from protocol.errors import SchemaError, SchoolmeshError, UserInputError
 from protocol.keys import NodeId
 
@@ -65,6 +68,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_BAD_INPUT, exc)
     except SchoolmeshError as exc:
         return _fail(str(exc), EXIT_FAILED, exc)
+    except sqlite3.Error as exc:
+        # Not a bug to report: the database or its disk (a full disk, above all).
+        from node.datadir import DataDir
+        from node.store import storage_problem
+
+        folder = data_path(args) if hasattr(args, "data") else Path.cwd()
+        database = DataDir(folder).database
+        return _fail(str(storage_problem(exc, database, "it was not done")), EXIT_FAILED, exc)
     except Exception as exc:  # a bug: still one line, and how to learn more
         return _fail(
             f"unexpected {type(exc).__name__}: {exc} (set SCHOOLMESH_DEBUG=1 for details, "

@@ -72,3 +72,8 @@ class Backoff:
 
     def success(self) -> None:
         self.failures = 0
+
+    def hold(self) -> None:
+        """The peer's disk (or ours) is full: wait the cool-down before the next attempt
+        (docs/protocol.md, ``storage-full``), as if the breaker were open."""
+        self.failures = max(self.failures + 1, self.threshold)

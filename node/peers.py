@@ -7,17 +7,28 @@ partner that has an address with backoff and a circuit breaker, and watches the
 database for changes made by the command line in another process, so a new
 offer or partner takes effect within a second. Every log line about a peer goes
 through one bounded, escaping :class:`node.logs.PeerLog`.
+
+The watcher runs under a :class:`node.supervisor.Supervisor`: if it fails it is
+started again with backoff, and ``status`` shows it. Short tasks (status reports)
+log their failure in one line instead of leaving an exception never retrieved.
+A dial loop that fails is logged in one line and started again by the watcher. When a session
+ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
+damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
+50 s) instead of redialling at once: a full disk is not freed in a second
+(docs/protocol.md, Reconnecting).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -30,8 +41,9 @@ from node.mail import Mailroom
 from node.partners import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.session import PeerSession
 from node.store import Store
+from node.supervisor import TASKS_SETTING, Supervisor
 from protocol import frames
-from protocol.errors import HandshakeError, ProtocolError
+from protocol.errors import HandshakeError, ProtocolError, StorageError
 from protocol.handshake import DiallerHandshake, ListenerHandshake
 from protocol.invite import decode_invite
 from protocol.keys import NodeId, NodeKey
@@ -111,6 +123,11 @@ class PeerManager:
         self._backoffs: dict[NodeId, Backoff] = {}
         #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
         self.new_backoff: Callable[[], Backoff] = Backoff
+        #: The watcher, started again whenever it fails (tests scale it with new_backoff).
+        self.supervisor = Supervisor(lambda: self.new_backoff())
+        self._health_saved = -1  # the supervisor's version last saved for `status`
+        self._watched = False  # the watcher has started once: a new start is a restart
+        self._full_said = False  # the log says the disk is full (see _watch)
         self._kicks: dict[NodeId, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
@@ -149,7 +166,10 @@ class PeerManager:
     async def start(self) -> None:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
         await self.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
-        self._spawn(self._watch())
+        task = self.supervisor.start("change watcher", self._watch)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await self._save_health()
         await self._sync_partners()
 
     async def stop(self) -> None:
@@ -161,9 +181,15 @@ class PeerManager:
         if pending:
             await asyncio.wait(pending, timeout=10)
         # Only now, with no task left to write after us: tell `status` we stopped.
-        for peer in connected:
-            await self.book.set_status(peer, connected=False, behind=0, error=None, now_ms=now_ms())
-        await self.store.set_setting(HEARTBEAT_SETTING, None)
+        try:
+            for peer in connected:
+                await self.book.set_status(
+                    peer, connected=False, behind=0, error=None, now_ms=now_ms()
+                )
+            await self.store.set_setting(HEARTBEAT_SETTING, None)
+            await self.store.set_setting(TASKS_SETTING, None)
+        except StorageError as exc:  # a full disk: `status` sees the heartbeat stop
+            log.warning("stopping without recording it: %s", exc)
         if self._client is not None:
             await self._client.close()
         self.verifier.shutdown(wait=False, cancel_futures=True)
@@ -171,7 +197,25 @@ class PeerManager:
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._short_task_done)
+
+    def _short_task_done(self, task: asyncio.Task[None]) -> None:
+        """A short task (a status report) ended: one line if it failed, never an
+        exception "never retrieved"; the next report writes the status again."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            if isinstance(exc, StorageError):
+                log.info("a status report was not saved: %s", exc)
+            else:
+                log.warning("a status report failed: %s: %s", type(exc).__name__, exc)
+
+    async def _save_health(self) -> None:
+        """Keep the supervised tasks' state where `status` in another process reads it."""
+        version = self.supervisor.version
+        if version != self._health_saved:
+            value = json.dumps(self.supervisor.report()).encode()
+            await self.store.set_setting(TASKS_SETTING, value)
+            self._health_saved = version
 
     # -- SessionHost ----------------------------------------------------------------
 
@@ -261,7 +305,10 @@ class PeerManager:
         self._session_tasks.add(task)
         try:
             if address:
-                await self.book.add(session.peer, address, now_ms())  # where to dial it now
+                # Where to dial it now; not recorded on a full disk or a damaged database,
+                # where the session still serves what the peer lacks.
+                with contextlib.suppress(StorageError):
+                    await self.book.add(session.peer, address, now_ms())
             self._backoff(session.peer).success()
             kick = self._kicks.get(session.peer)
             if kick is not None:
@@ -270,16 +317,21 @@ class PeerManager:
             await session.run()
         finally:
             self._session_tasks.discard(task)
+            if session.hold_off:
+                # A full disk (ours or the peer's): wait the cool-down before dialling
+                # again, rather than redial at once to be refused again (issue 20).
+                self._backoff(session.peer).hold()
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]
                 if not self._stopping:
-                    await self.book.set_status(
-                        session.peer,
-                        connected=False,
-                        behind=await session.behind(),
-                        error=session.last_error,
-                        now_ms=now_ms(),
-                    )
+                    with contextlib.suppress(StorageError):  # status is a report
+                        await self.book.set_status(
+                            session.peer,
+                            connected=False,
+                            behind=await session.behind(),
+                            error=session.last_error,
+                            now_ms=now_ms(),
+                        )
             self.logs.info(session.peer, "session with %s closed", session.peer)
 
     async def accept(self, request: web.Request) -> web.StreamResponse:
@@ -383,7 +435,20 @@ class PeerManager:
             ):
                 self._kicks[peer] = asyncio.Event()
                 self._dial_addresses[peer] = address
-                self._dialers[peer] = asyncio.create_task(self._dial_loop(peer, address))
+                task = asyncio.create_task(self._dial_loop(peer, address))
+                task.add_done_callback(partial(self._dial_loop_done, peer))
+                self._dialers[peer] = task
+
+    def _dial_loop_done(self, peer: NodeId, task: asyncio.Task[None]) -> None:
+        """A dial loop ends only when cancelled; if it failed, say so in one line and let
+        the watcher start it again (it dials every partner that has no loop)."""
+        if task.cancelled() or task.exception() is None or self._stopping:
+            return
+        if self._dialers.get(peer) is task:
+            del self._dialers[peer]
+        exc = task.exception()
+        self.logs.warning(peer, "the dial loop for %s stopped (%s): starting it again", peer, exc)
+        self._changed.set()
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)
@@ -441,6 +506,12 @@ class PeerManager:
         version = await self.store.data_version()
         heads = {a: h.seq for a, h in (await self.store.heads()).items()}
         beat = now_ms()
+        if self._watched:
+            # Started again after a failure: what was committed meanwhile was not seen.
+            self.entries_stored([bytes(a) for a in heads], None)
+            self._on_mail()
+            await self._sync_partners()
+        self._watched = True
         # The flag, not only cancellation, ends these loops: in Python 3.11 a
         # wait_for() finishing just as its task is cancelled can swallow the cancel.
         while not self._stopping:
@@ -449,12 +520,26 @@ class PeerManager:
                     await self._changed.wait()
             changed_here = self._changed.is_set()
             self._changed.clear()
+            if self.store.full != self._full_said:  # one line when full, one when not
+                self._full_said = self.store.full
+                if self.store.full:
+                    log.warning(
+                        "the disk holding the schoolmesh data is full: free some space; nothing "
+                        "was lost. Until then nothing new is saved, pages are still served "
+                        "and partners are told to wait (docs/admin.md, When the disk is full)"
+                    )
+                else:
+                    log.warning("there is room on the disk again: saving as before")
             self.logs.sweep()  # summaries of floods that have stopped
             self.mail.logs.sweep()  # refused letters, likewise
             now = now_ms()
             if now - beat >= HEARTBEAT_MS:
                 beat = now
-                await self.store.set_setting(HEARTBEAT_SETTING, str(now).encode())
+                try:
+                    await self.store.set_setting(HEARTBEAT_SETTING, str(now).encode())
+                    await self._save_health()
+                except StorageError:
+                    pass  # a full disk: the store said so once; reads and relaying go on
                 self._changed.clear()  # our own heartbeat is no news
             current = await self.store.data_version()
             if current != version:  # another process (the command line) committed

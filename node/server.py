@@ -19,7 +19,7 @@ from node.peers import PeerManager
 from node.web.app import MAX_UPLOAD_BYTES, add_web_pages
 from protocol import PROTOCOL_VERSION
 from protocol.address import address_problem
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, StorageError, UserInputError
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,10 @@ class NodeService:
         """Stop accepting, close peer sessions (each finishes the batch it is storing)."""
         await self.peers.stop()
         await self._runner.cleanup()
-        await self.node.store.set_setting(ADDRESS_SETTING, None)
+        try:
+            await self.node.store.set_setting(ADDRESS_SETTING, None)
+        except StorageError as exc:  # a full disk or a damaged database: stop all the same
+            log.warning("stopping without recording it: %s", exc)
 
 
 async def serve(

@@ -28,7 +28,7 @@ from node.ratelimit import TokenBucket
 from node.store import RESTORED_SETTING, Outcome, Store
 from protocol import budget, frames
 from protocol.entry import Entry, decode_entries
-from protocol.errors import ProtocolError
+from protocol.errors import DiskFullError, ProtocolError, StorageError
 from protocol.keys import NodeId
 from protocol.replication import WINDOW, Replication, ack_for, clock_frames
 
@@ -41,6 +41,11 @@ MAX_STRIKES = 10  # refused frames or entries before we close the session
 PIPELINE = 4
 BYTES_PER_S = 16 * 1024 * 1024  # per-peer receive budget
 FRAMES_PER_S = 2000
+#: The errors that tell a peer we cannot store what it sends for now, because our disk
+#: is full or our database damaged: it must hold off (docs/protocol.md, Reconnecting).
+STORAGE_FULL = "storage-full"
+STORAGE_DAMAGED = "storage-damaged"
+HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED})
 
 
 Decoded = list[Entry | ProtocolError]  # a batch's entries, or why each was refused
@@ -98,6 +103,8 @@ class PeerSession:
         self._held: dict[bytes, int] = {}
         self._budget_wake = asyncio.Event()
         self.held_back = 0  # entries of this peer's batches held back, for status and tests
+        #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
+        self.hold_off = False
 
     # -- public ---------------------------------------------------------------------
 
@@ -126,6 +133,8 @@ class PeerSession:
             await self._send_clock()
             await self.mail.send_clock()
             await self._receive_loop()
+        except StorageError as exc:  # storing a letter: our disk is full, or damage
+            await self._cannot_store(exc)
         except ConnectionError as exc:  # the peer or the network went away
             self.last_error = f"connection lost: {exc}"
             self.host.logs.info(self.peer, "session with %s lost: %s", self.peer, exc, logger=log)
@@ -155,7 +164,9 @@ class PeerSession:
     def _sender_done(self, task: asyncio.Task[None]) -> None:
         """If sending or storing fails, end the whole session so the dial loop can start
         afresh."""
-        if not task.cancelled() and task.exception() is not None:
+        if not task.cancelled() and task.exception() is not None and not self.hold_off:
+            # (after a hold-off, the send in flight fails on the closed connection: the
+            # storage error stays the reason shown)
             what = "storing" if task.get_name().startswith("store") else "sending"
             self.last_error = f"{what} failed: {task.exception()}"
             self.host.logs.info(
@@ -222,8 +233,33 @@ class PeerSession:
                 await self._handle(frame)
             except ProtocolError as exc:
                 await self._refuse(exc)
-            if self._too_many_strikes():
+            if self._too_many_strikes() or self.hold_off:
                 return
+
+    async def _cannot_store(self, exc: StorageError) -> None:
+        """Our disk is full or our database damaged: tell the peer to hold off, and end
+        the session. What we did not store was not acknowledged: the peer sends it
+        again next time."""
+        self.hold_off = True
+        self._closing = True
+        if isinstance(exc, DiskFullError):
+            code, why = STORAGE_FULL, "the disk of this node is full"
+        else:
+            code, why = STORAGE_DAMAGED, "the database of this node needs repair"
+        self.last_error = f"{code}: {why}"
+        self.host.logs.warning(
+            self.peer,
+            "%s: refused what %s sent; it will try again later",
+            why,
+            self.peer,
+            logger=log,
+        )
+        try:
+            await self._send(frames.Error.about(code, f"{why}: it takes nothing for now"))
+        except ConnectionError:
+            pass  # gone already: it holds off all the same once it redials and is told
+        finally:
+            await self.transport.close()
 
     def _too_many_strikes(self) -> bool:
         if self._strikes < MAX_STRIKES:
@@ -277,6 +313,10 @@ class PeerSession:
                 self._mail_clock_taken = True
                 await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
+            if frame.code in HOLD_OFF_CODES:  # the peer cannot store: end, and hold off
+                self.hold_off = True
+                self._closing = True
+                self.last_error = f"{frame.code}: {frame.message}"
             self.host.logs.warning(
                 self.peer,
                 "%s refused something we sent: %r (%s)",
@@ -305,7 +345,11 @@ class PeerSession:
             ready = [await self._arrived.get()]
             while not self._arrived.empty():  # what else has arrived: same transaction
                 ready.append(self._arrived.get_nowait())
-            await self._store([(frame, await decoding) for frame, decoding in ready])
+            try:
+                await self._store([(frame, await decoding) for frame, decoding in ready])
+            except StorageError as exc:
+                await self._cannot_store(exc)
+                return
             if self._too_many_strikes():
                 await self.transport.close()
                 return

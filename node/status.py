@@ -6,18 +6,22 @@ what :func:`report` returns, and scripts read it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from node import backup, forks, partnering
 from node.clock import iso
 from node.node import Node
 from node.partners import PeerBook
+from node.store import NEARLY_FULL_BYTES, free_bytes
+from node.supervisor import TASKS_SETTING
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.
 _TROUBLES = (
     ("refused", ("refused", "not partnered", "blocked", "forbidden")),
     ("identity", ("not the expected", "proof of identity", "signature")),
     ("clock", ("clocks",)),
+    ("storage", ("storage-full", "storage-damaged")),
     ("timeout", ("timeout", "timed out", "no answer in time")),
     (
         "unreachable",
@@ -29,7 +33,9 @@ _TROUBLES = (
 def trouble(last_error: str | None) -> str | None:
     """What kind of failure a peer's last error was, so a page can say it in plain words.
 
-    One of ``unreachable``, ``timeout``, ``identity``, ``clock``, ``refused`` or
+    One of ``unreachable``, ``timeout``, ``identity``, ``clock``, ``storage`` (a disk
+    full or a database damaged, theirs or ours: the two wait before they try again),
+    ``refused`` or
     ``other``; None
     for no error. The raw text stays in the report for IT staff.
     """
@@ -58,6 +64,7 @@ async def report(node: Node) -> dict[str, Any]:
     restored = await backup.restored_state(node)
     forked = await node.store.forks()
     fork_names = await node.store.schools(a for a, _ in forked)
+    tasks = await _tasks(node) if running else []
     peers = []
     for p in partners:
         if p.state != "partner":
@@ -109,4 +116,33 @@ async def report(node: Node) -> dict[str, Any]:
         ],
         # While `schoolmesh recover` is under way: {"from", "started_at", "waiting"}; None.
         "fork_recovery": await forks.state(node),
+        # The database's disk: "ok", "full" (nothing new is saved until there is room;
+        # pages are still served) or "damaged" (see `schoolmesh check`); free_bytes is
+        # the room left on that disk (None if the system does not say).
+        "storage": storage(node),
+        # The running node's background tasks (node/supervisor.py): each with its
+        # state ("running", or "restarting" after a failure), restarts and last error.
+        "tasks": tasks,
     }
+
+
+def storage(node: Node) -> dict[str, Any]:
+    """The state of the disk and database, as ``status`` reports it."""
+    room = free_bytes(node.data.path)
+    if node.store.damage is not None:
+        state = "damaged"
+    elif node.store.full or (room is not None and room < NEARLY_FULL_BYTES):
+        state = "full"
+    else:
+        state = "ok"
+    return {"state": state, "free_bytes": room}
+
+
+async def _tasks(node: Node) -> list[dict[str, Any]]:
+    saved = await node.store.get_setting(TASKS_SETTING)
+    if saved is None:
+        return []
+    tasks: list[dict[str, Any]] = json.loads(saved)
+    for task in tasks:
+        task["last_failure"] = iso(task["last_failure"]) if task.get("last_failure") else None
+    return tasks

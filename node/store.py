@@ -10,6 +10,14 @@ damaged page, is marked damaged: a report file beside it (``schoolmesh.db-damage
 says what was found and what to do, and every write is refused with that report
 until ``schoolmesh check`` finds the database sound again. Writing on into a
 damaged file could spread the damage, and hand it to partner schools.
+
+A full disk is not damage: SQLite refuses the write (SQLITE_FULL, or an I/O error
+when there is no room left even for its temporary files), the transaction rolls
+back whole, and :class:`DiskFullError` says so in the school's words. Nothing is
+latched: the next write simply tries again, so the node saves again by itself as
+soon as there is room, without a restart. Meanwhile reads go on (pages are served)
+and :attr:`Store.full` tells the peer sessions to refuse entries with the
+``storage-full`` error, which tells partners to back off (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from node.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
 from protocol.entry import Entry, create_entry, load_entry
 from protocol.errors import (
+    DiskFullError,
     LogOrderError,
     NotFoundError,
     ProtocolError,
@@ -120,6 +129,8 @@ class Store:
         self.path = path
         #: What the last check found wrong, while it is not put right (None: sound).
         self.damage: str | None = _read_damage(self.damage_report)
+        #: The last write failed for want of room on the disk (cleared by the next commit).
+        self.full = False
         self._write_lock = asyncio.Lock()
         self._listeners: list[Callable[[set[bytes]], None]] = []
         self._touched: set[bytes] = set()  # authors whose log grew in this transaction
@@ -159,7 +170,7 @@ class Store:
         try:
             db = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+            raise storage_problem(exc, path, f"cannot open the database {path}") from exc
         store = cls(db, path)
         try:
             for pragma in (
@@ -173,12 +184,17 @@ class Store:
                 await db.execute(pragma)
             await store._migrate(path, create)
         except sqlite3.DatabaseError as exc:
-            await db.close()
+            await _close_quietly(db)
+            if not _is_damage(exc):
+                # A full disk or an I/O error is no reason to give up the data: the
+                # advice to restore a backup could make a school throw good data away.
+                raise storage_problem(exc, path, f"cannot open the database {path}") from exc
             raise StorageError(
-                f"{path} is not a usable schoolmesh database ({exc}); restore it from a backup"
+                f"{path} is not a usable schoolmesh database ({exc}); restore it from a backup",
+                page=DAMAGED_PAGE,
             ) from exc
         except BaseException:
-            await db.close()
+            await _close_quietly(db)
             raise
         return store
 
@@ -211,7 +227,16 @@ class Store:
             "backup (docs/admin.md, Backups)"
         )
         self.mark_damaged(report)
-        return StorageError(report)
+        return StorageError(report, page=DAMAGED_PAGE)
+
+    def _problem(self, exc: sqlite3.Error, what: str = "nothing was saved") -> StorageError:
+        """What SQLite met, as the error to raise; a full disk is remembered in :attr:`full`."""
+        problem = storage_problem(exc, self.path, what)
+        if isinstance(problem, DiskFullError):
+            if not self.full:  # the running node says it in its log (node/peers.py)
+                log.info("%s", problem)
+            self.full = True
+        return problem
 
     def write_locked(self) -> bool:
         """A write transaction is under way on this connection (or waiting to start)."""
@@ -249,10 +274,18 @@ class Store:
 
         PASSIVE: copy what no reader still needs, without waiting for (or blocking)
         another process that has the file open; the last one to close empties it.
+        A checkpoint that fails (a full disk) loses nothing: the log file keeps what
+        it holds, and the next process to open the database copies it. The
+        connection, and aiosqlite's thread, are closed whatever happens: a thread
+        left running would keep the command from ever exiting (issue 20).
         """
         async with self._write_lock:
-            await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            await self._db.close()
+            try:
+                await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:
+                log.info("the database was closed without a checkpoint: %s", exc)
+            finally:
+                await _close_quietly(self._db)
 
     async def _migrate(self, path: Path, create: bool) -> None:
         if await self.fetch_one("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"):
@@ -315,19 +348,27 @@ class Store:
             # found damage, or found the database sound again, since this one opened.
             self.damage = _read_damage(self.damage_report)
             if self.damage is not None:
-                raise StorageError(f"nothing was saved: {self.damage}")
+                raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
         async with self._write_lock:
             try:
                 await self._begin()
                 self._touched = set()
                 self._mail_touched = False
                 yield
+                # Inside the try: a commit can fail too (no room for the log file).
+                await asyncio.shield(self._db.execute("COMMIT"))
             except BaseException as exc:
                 await asyncio.shield(self._rollback())
                 if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
                     raise self._damaged(exc) from exc
+                if isinstance(exc, sqlite3.Error) and _code(exc) in _DISK_CODES:
+                    raise self._problem(exc) from exc
                 raise
-            await asyncio.shield(self._db.execute("COMMIT"))
+            if self.full and (self._touched or self._mail_touched):
+                # Only a commit that stored entries or letters shows there is room
+                # again: a heartbeat rewritten in place needs none.
+                log.info("the database saves again: there is room on the disk once more")
+                self.full = False
             for listener in self._listeners:
                 listener(self._touched)
             if self._mail_touched:
@@ -367,6 +408,8 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if _is_damage(exc):
                 raise self._damaged(exc) from exc
+            if _code(exc) in _DISK_CODES:
+                raise self._problem(exc, "it could not be read") from exc
             raise
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -1051,12 +1094,82 @@ class Store:
 #: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB
 #: (the extended codes, such as SQLITE_CORRUPT_VTAB, keep them in the low byte).
 _DAMAGE_CODES = frozenset({11, 26})
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
+#: What SQLite says when a disk runs out of room: SQLITE_FULL, or, when even a
+#: temporary or shared-memory file cannot be made, an I/O error or "unable to open".
+_DISK_CODES = frozenset({SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN})
+#: Less room than this for an ordinary account, and an I/O error is a full disk.
+NEARLY_FULL_BYTES = 1024 * 1024
+
+DISK_FULL_PAGE = said(
+    "The disk that holds this school's data is full, so this was not saved. "
+    "Nothing was lost: ask your IT staff to free some space, then try again."
+)
+DAMAGED_PAGE = said(
+    "This school's data is damaged, so nothing more is saved until it is "
+    "repaired. Ask your IT staff: what was saved before is kept."
+)
+DISK_PROBLEM_PAGE = said(
+    "This school's data could not be read or written just now. Nothing was "
+    "saved: try again in a few minutes, or ask your IT staff."
+)
 
 
-def _is_damage(exc: sqlite3.DatabaseError) -> bool:
-    """True for SQLite's "database disk image is malformed" and its kin."""
+def _code(exc: sqlite3.Error) -> int | None:
     code = getattr(exc, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in _DAMAGE_CODES
+    return None if code is None else int(code) & 0xFF
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    """True for SQLite's "database disk image is malformed" and its kin."""
+    return _code(exc) in _DAMAGE_CODES
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Room left on the disk holding ``folder`` for an ordinary account (None: unknown)."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs on this system
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def storage_problem(exc: sqlite3.Error, path: Path, what: str) -> StorageError:
+    """What SQLite met under the database ``path``, in words that say what to do.
+
+    ``what`` says what did not happen ("nothing was saved"). A full disk (SQLITE_FULL,
+    or an I/O error while the disk has almost no room) says to free space and that
+    nothing was lost; other I/O errors say to check the disk. Neither advises
+    restoring a backup: the data is most likely sound.
+    """
+    code = _code(exc)
+    room = free_bytes(path.parent)
+    nearly_full = room is not None and room < NEARLY_FULL_BYTES
+    if code == SQLITE_FULL or (code in _DISK_CODES and nearly_full):
+        return DiskFullError(
+            f"the disk holding the schoolmesh data ({path.parent}) is full: free some "
+            f"space; nothing was lost ({what}; everything works again by itself once "
+            'there is room: see docs/admin.md, "When the disk is full")',
+            page=DISK_FULL_PAGE,
+        )
+    if code in _DISK_CODES:
+        return StorageError(
+            f"{what}: the database {path} could not be read or written ({exc}). Check "
+            "the disk that holds it (still mounted? writable? room left?) and try again; "
+            "this is not damage, so do not restore a backup for it",
+            page=DISK_PROBLEM_PAGE,
+        )
+    return StorageError(f"{what}: the database {path} refused it ({exc})", page=DISK_PROBLEM_PAGE)
+
+
+async def _close_quietly(db: aiosqlite.Connection) -> None:
+    """Close a connection and stop its thread, even if SQLite complains while closing."""
+    try:
+        await db.close()
+    except sqlite3.Error as exc:  # aiosqlite stops its thread all the same
+        log.info("closing the database: %s", exc)
 
 
 def _read_damage(report: Path) -> str | None:

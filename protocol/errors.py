@@ -21,7 +21,8 @@ name it, and docs/protocol.md lists every one.
     └── LocalError                    something on this machine (raised in node/, cli/)
         ├── KeyFileError              missing or unsafe key file
         ├── StorageError              the database cannot be used
-        │   └── SchemaTooNewError     written by a newer schoolmesh
+        │   ├── SchemaTooNewError     written by a newer schoolmesh
+        │   └── DiskFullError         the disk holding the data is full (nothing was lost)
         ├── NotInitialisedError       no node in the data directory yet
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
@@ -155,6 +156,12 @@ class StorageError(LocalError):
 
 class SchemaTooNewError(StorageError):
     pass
+
+
+class DiskFullError(StorageError):
+    """The disk holding the data folder is full (or refuses to grow the database):
+    nothing was saved, nothing that was saved before is lost, and writing works again
+    by itself once there is room (node/store.py)."""
 
 
 class NotInitialisedError(LocalError):

@@ -217,6 +217,21 @@ async def _status(args: argparse.Namespace) -> None:
             "fetch this school's newest entries from a partner; nothing new is saved until "
             "then (`schoolmesh restore --only-copy` if this is the only copy)"
         )
+    disk = report["storage"]
+    if disk["state"] == "full":
+        print(
+            "WARNING: the disk holding the schoolmesh data is full: free some space; nothing "
+            "was lost. Until then nothing new is saved (pages are still served, partners "
+            "wait and try again later); it saves again by itself once there is room"
+        )
+    elif disk["state"] == "damaged":
+        print("WARNING: the database is damaged: run `schoolmesh check` to see what to do")
+    for task in report["tasks"]:
+        if task["restarts"]:
+            print(
+                f"The {task['name']} failed {_count(task['restarts'], 'time', 'times')} and "
+                f"was started again (now {task['state']}); last: {task['last_error']}"
+            )
     for e in report["equivocations"]:
         if e["author"] not in unresolved or e["author"] == report["node_id"]:
             continue  # ended with a continuation (evidence in --json), or said above

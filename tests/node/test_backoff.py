@@ -87,3 +87,15 @@ def test_token_bucket_allows_burst_then_asks_to_wait() -> None:
     assert all(bucket.delay_for(1) == 0.0 for _ in range(10))
     wait = bucket.delay_for(5)
     assert 0.04 <= wait <= 0.06  # 5 tokens short at 100 a second
+
+
+def test_after_storage_full_the_next_dial_waits_the_cool_down_even_after_a_success() -> None:
+    """docs/protocol.md, Reconnecting: a peer that said `storage-full` is not redialled
+    at once (before, about 950 sessions a minute)."""
+    backoff = Backoff(rng=random.Random(3))
+    backoff.hold()
+    assert backoff.open
+    assert backoff.cool_down * 0.75 <= backoff.next_delay() <= backoff.cool_down
+    backoff.success()  # the next session opens...
+    backoff.hold()  # ...and is told the disk is still full
+    assert backoff.cool_down * 0.75 <= backoff.next_delay() <= backoff.cool_down

@@ -21,6 +21,7 @@ from tests.helpers import key
         ("the node at that address is x, not the expected y", "identity"),
         ("the other node refused: this school has blocked your node", "refused"),
         ("the hello is too old ...: check both computers' clocks", "clock"),
+        ("storage-full: the disk of this node is full: it takes nothing for now", "storage"),
         ("something new", "other"),
     ],
 )
@@ -48,8 +49,12 @@ async def test_the_report_keeps_its_fields(tmp_path: Path) -> None:
         "restored",
         "forks",
         "fork_recovery",
+        "storage",
+        "tasks",
     ]
     assert got["running"] is False
+    assert got["storage"]["state"] == "ok"
+    assert got["tasks"] == []  # the node is not running
     assert got["peers"] == [
         {
             "node_id": str(other),

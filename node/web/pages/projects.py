@@ -21,7 +21,7 @@ from node.partners import PeerBook
 from node.projects import Project
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol import letters
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, StorageError, UserInputError
 from protocol.keys import NodeId
 
 routes = web.RouteTableDef()
@@ -290,7 +290,8 @@ async def write(request: web.Request) -> web.StreamResponse:
             now=now_ms(),
             alts=alts,
         )
-    except UserInputError as exc:  # a photo it cannot use, or a rule the page did not check
+    except (UserInputError, StorageError) as exc:  # a photo it cannot use, a rule the page
+        # did not check, or a full disk: what the pupil wrote is kept in the form
         error = page_text(request, exc)
         context = _write_context(project, entered, error=error, photos_again=bool(photos))
         return render(request, "projects_write.html", status=400, **context)

@@ -1,0 +1,30 @@
+"""Post offers into a node's data folder as fast as it takes them, as the command line
+does beside a running node, printing each one's id once it is acknowledged (the
+commit returned). tests/faults/kill9.py kills it with SIGKILL part way.
+
+    python -m tests.faults.writer DATA
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from node.node import Node
+from node.offers import post
+
+TEXT = "Two teachers would be welcome for a morning of phonics and guided reading. " * 20
+
+
+async def main(data: Path) -> None:
+    async with await Node.open(data) as node:
+        for i in range(1_000_000):
+            entry = await post(
+                node, "offer", {"activity": "visit", "title": f"Visit {i}", "text": TEXT}
+            )
+            print(entry.id, flush=True)  # acknowledged: it must never be lost
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1])))
