@@ -17,8 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.cli.test_network import partner_by_invite, wait_connected
-from tests.faults.kill9 import FixedPorts, one_round
+from tests.faults.kill9 import FixedPorts, new_pair, one_round
 
 
 def main() -> int:
@@ -32,17 +31,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kill9-") as folder:
         net = FixedPorts(Path(folder))
         try:
-            oak, lycee = net.init("Oakfield", "Lycee")
-            net.start(oak, lycee)
-            partner_by_invite(oak, lycee)
-            wait_connected(oak, lycee)
             for number in range(1, args.rounds + 1):
+                oak, lycee = new_pair(net, number)
                 try:
                     figures = one_round(net, oak, lycee, rng)
                 except AssertionError as exc:
                     print(f"round {number}: FAILED: {exc}")
                     return 1
                 total += int(figures["acknowledged"])
+                net.stop(oak)
+                net.stop(lycee)
                 print(
                     f"round {number}: {figures['acknowledged']:.0f} acknowledged posts, all "
                     f"at both schools ({figures['seconds']:.1f} s)",

@@ -31,7 +31,9 @@ from tests.cli.test_network import (
     _pump,
     environment,
     eventually,
+    partner_by_invite,
     sql,
+    wait_connected,
 )
 from tests.helpers import SCHOOLMESH
 
@@ -130,6 +132,17 @@ def held(school: School, author: str) -> set[str]:
 
 def sound(school: School) -> bool:
     return sql(school.database, "PRAGMA integrity_check") == [("ok",)]
+
+
+def new_pair(net: Network, number: int) -> tuple[School, School]:
+    """Two partner schools, running and connected, for one round. A round posts up to
+    about 150 offers and a school's budget (protocol/budget.py) takes 200 at once, so
+    each round needs a school of its own."""
+    oak, lycee = net.init(f"Oakfield{number}", f"Lycee{number}")
+    net.start(oak, lycee)
+    partner_by_invite(oak, lycee)
+    wait_connected(oak, lycee)
+    return oak, lycee
 
 
 def one_round(net: Network, oak: School, lycee: School, rng: random.Random) -> dict[str, float]:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_network import partner_by_invite, wait_connected
-from tests.faults.kill9 import FixedPorts, one_round
+from tests.faults.kill9 import FixedPorts, new_pair, one_round
 
 ROUNDS = 2
 
@@ -27,10 +26,9 @@ def network(tmp_path: Path) -> Iterator[FixedPorts]:
 def test_kill_9_during_sync_and_local_writes_loses_nothing_acknowledged(
     network: FixedPorts,
 ) -> None:
-    oak, lycee = network.init("Oakfield", "Lycee")
-    network.start(oak, lycee)
-    partner_by_invite(oak, lycee)
-    wait_connected(oak, lycee)
     for seed in range(ROUNDS):
+        oak, lycee = new_pair(network, seed)
         figures = one_round(network, oak, lycee, random.Random(seed))
         assert figures["acknowledged"] > 0
+        network.stop(oak)
+        network.stop(lycee)
