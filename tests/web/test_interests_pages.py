@@ -180,6 +180,7 @@ async def test_two_schools_turn_an_accepted_interest_into_a_dated_visit(
         assert "Oakfield Primary School, front gate" not in event  # the Lycée's place words
         assert "Oakfield Primary, front gate" in event
         assert await here.get_by_role("link", name="Change the event").count() == 0
+        assert "Answers from other schools" not in event  # nobody else is asked
         assert await here.get_by_role("button", name="Cancel the event").count() == 0
 
         async def agreed() -> bool:
