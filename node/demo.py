@@ -185,7 +185,7 @@ SCHOOLS = (
                 7,
                 "17:00",
                 1,
-                "Online (the link is sent to the members)",
+                "En ligne (le lien est envoyé aux membres)",
                 "Les enseignants des trois écoles préparent le deuxième trimestre.",
             ),
         ),

@@ -90,6 +90,16 @@ async def for_staff(
         "JOIN entries e ON e.id = w.withdraw_id WHERE i.sender = ? AND e.ts > ?",
         (me, since),
     )
+    # Dates for our arrangements: one the other school proposed (to accept or answer
+    # with another), and one of ours the other school accepted.
+    dates = await store.fetch_all(
+        "SELECT b.interest, b.proposer, b.state, b.proposed_at, b.agreed_at, i.title, "
+        "i.sender, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+        "LEFT JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+        "WHERE w.target IS NULL AND ((b.state = 'open' AND b.proposer != ?) "
+        "OR (b.state = 'agreed' AND b.proposer = ? AND b.agreed_at > ?))",
+        (me, me, since),
+    )
     waiting_posts = await store.fetch_all(
         "SELECT p.id, p.title, p.author, p.created_at FROM posts p "
         "JOIN projects j ON j.id = p.project "
@@ -106,6 +116,7 @@ async def for_staff(
         {NodeId(r[1]) for r in rows}
         | {NodeId(r[2]) for r in rows}
         | {NodeId(r[1]) for r in withdrawn}
+        | {NodeId(r[n]) for r in dates for n in (6, 7)}
     )
 
     def school(node_id: bytes) -> str:
@@ -134,6 +145,13 @@ async def for_staff(
                 news=True,
             )
         )
+    for interest, proposer, state, proposed_at, agreed_at, title, sender, poster in dates:
+        href = f"/interests#arrangement-{interest}"
+        other = school(poster if bytes(sender) == me else sender)
+        if state == "open":
+            items.append(Item("date_proposed", int(proposed_at), href, title, school(proposer)))
+        else:
+            items.append(Item("date_agreed", int(agreed_at), href, title, other, news=True))
     for event in known:
         title = str(event.content.get("title") or "")
         href = f"/events/{event.id}"

@@ -106,6 +106,7 @@ class Web:
             env.filters["day"] = _day
             env.filters["moment"] = _moment
             env.filters["event_time"] = _event_time
+            env.filters["event_span"] = _event_span
             self.environments[language] = env
         return env
 
@@ -255,6 +256,11 @@ def _moment(context: jinja2.runtime.Context, value: Any) -> str:
 @jinja2.pass_context
 def _event_time(context: jinja2.runtime.Context, *args: Any, **kwargs: Any) -> str:
     return str(context["clock"].event_time(*args, **kwargs))
+
+
+@jinja2.pass_context
+def _event_span(context: jinja2.runtime.Context, *args: Any, **kwargs: Any) -> str:
+    return str(context["clock"].event_span(*args, **kwargs))
 
 
 async def see_other(

@@ -314,6 +314,43 @@ class Clock:
             here = self._date_time(ours)
         return f"{shown} {DASH} " + self.gettext("%(time)s here") % {"time": here}
 
+    def event_span(self, start: str, end: str, tz: str | None) -> str:
+        """An event's start and end together. When it ends on the day it starts, one
+        date and two clock times, in the organiser's zone and then ours:
+        "10 Mar 2099, 09:30\N{EN DASH}12:00 (London time) \N{EN DASH} 10:30\N{EN DASH}13:00 here";
+        otherwise both ends in full: "... until ...".
+        """
+        first, last = when(start), when(end)
+        if first is None or last is None or first.tzinfo is None or last.tzinfo is None:
+            return self._until(start, end, tz)
+        zone = _zone(tz) if tz else None
+        theirs = (first.astimezone(zone), last.astimezone(zone)) if zone else (first, last)
+        if theirs[0].date() != theirs[1].date():
+            return self._until(start, end, tz)
+        shown = f"{self._span(*theirs)} ({self._zone_words(theirs[0], zone)})"
+        if self.zone is None:
+            return shown
+        ours = (first.astimezone(self.zone), last.astimezone(self.zone))
+        if ours[0].replace(tzinfo=None) == theirs[0].replace(tzinfo=None):
+            return shown  # the same clock time: once is enough
+        if ours[0].date() != ours[1].date():
+            return self._until(start, end, tz)
+        if ours[0].date() == theirs[0].date():
+            here = DASH.join(format_time(t, format="short", locale=self.locale) for t in ours)
+        else:
+            here = self._span(*ours)
+        return f"{shown} {DASH} " + self.gettext("%(time)s here") % {"time": here}
+
+    def _span(self, first: datetime, last: datetime) -> str:
+        """One day, two clock times: "10 Mar 2099, 09:30\N{EN DASH}12:00"."""
+        return (
+            f"{self._date_time(first)}{DASH}{format_time(last, format='short', locale=self.locale)}"
+        )
+
+    def _until(self, start: str, end: str, tz: str | None) -> str:
+        words = self.gettext("%(start)s until %(end)s")
+        return words % {"start": self.event_time(start, tz), "end": self.event_time(end, tz)}
+
     def _zone_words(self, moment: datetime, zone: ZoneInfo | None) -> str:
         """The zone as a place ("Paris time"), or its offset when it names no city."""
         if zone is not None and "/" in zone.key and not zone.key.startswith("Etc/"):

@@ -7,6 +7,7 @@ from pathlib import Path
 import icalendar
 
 from node import events
+from node.clock import now_ms
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
@@ -147,7 +148,7 @@ async def test_an_event_for_one_projects_schools_only(school: LiveNode, lycee: L
         return any(p.id == project.id for p in await lycee.node.projects.all())
 
     await wait_for(invited, what="the invitation at the Lycée")
-    await lycee.node.projects.join(project.id, 0)
+    await lycee.node.projects.join(project.id, now_ms())
 
     async def joined() -> bool:
         got = await school.node.projects.get(project.id)

@@ -18,7 +18,7 @@ from playwright.async_api import Locator, Page
 from node import events, observations, offers, partnering
 from node.web.app import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
-from tests.web.web import add_user, browser, sign_in
+from tests.web.web import add_user, browser, screenshot, sign_in
 
 #: Each textarea a visitor types into, as "template#id" (a Jinja id part as "*").
 TEXTAREA = re.compile(r"<textarea\b[^>]*>")
@@ -63,7 +63,7 @@ async def lyon(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
 
 
 async def test_paragraphs_typed_into_every_textarea_are_kept(
-    school: LiveNode, lyon: LiveNode
+    school: LiveNode, lyon: LiveNode, tmp_path: Path
 ) -> None:
     node = school.node
     typed: set[str] = set()
@@ -242,5 +242,18 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         assert proposed is not None
         assert proposed.note == note
         typed.add("interests_index.html#note-*")
+
+        # The other school sees the date to accept (the README's screenshot).
+        async def proposal_arrived() -> bool:
+            return any(i.proposed for i in await lyon.node.interests.all())
+
+        await wait_for(proposal_arrived, what="the proposed date at the other school")
+        await there.goto(f"{lyon.address}/interests")
+        await there.get_by_role("button", name="Accept this date").wait_for()
+        await screenshot(there, "interest-booking", tmp_path)
+        # One date, each end once in each zone (Lyon's clocks are an hour ahead).
+        proposal = await there.locator(".proposal").first.inner_text()
+        assert "10 Mar 2099, 09:30\N{EN DASH}12:00 (London time) \N{EN DASH} " in proposal
+        assert "10:30\N{EN DASH}13:00 here" in proposal
 
     assert typed == textareas()

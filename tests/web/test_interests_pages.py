@@ -167,7 +167,10 @@ async def test_two_schools_turn_an_accepted_interest_into_a_dated_visit(
         mine = here.locator(f"#arrangement-{interest.id}")
         text = await mine.inner_text()
         assert "Lycée Jean Moulin proposes:" in text
-        assert "10 Mar 2099, 09:30 (Paris time)" in text
+        assert (
+            "10 Mar 2099, 09:30\N{EN DASH}12:00 (Paris time) \N{EN DASH} 08:30\N{EN DASH}11:00 here"
+            in text
+        )
         await mine.get_by_role("button", name="Accept this date").click()
         assert "The date is agreed" in await here.get_by_role("status").inner_text()
         await here.locator(f"#arrangement-{interest.id}").get_by_role("link", name="10 Mar").click()
@@ -177,6 +180,7 @@ async def test_two_schools_turn_an_accepted_interest_into_a_dated_visit(
         assert "Oakfield Primary School, front gate" not in event  # the Lycée's place words
         assert "Oakfield Primary, front gate" in event
         assert await here.get_by_role("link", name="Change the event").count() == 0
+        assert "Answers from other schools" not in event  # nobody else is asked
         assert await here.get_by_role("button", name="Cancel the event").count() == 0
 
         async def agreed() -> bool:

@@ -208,3 +208,41 @@ async def test_a_pupil_sees_their_returned_post_with_the_note_and_new_comments(
     other = await dashboard(school, "Ben")
     assert "My river" not in other
     assert "The weir" not in other
+
+
+async def test_a_date_proposed_for_an_arrangement_waits_on_the_other_schools_dashboard(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    await busy_oakfield(school, lycee)
+    (accepted,) = [i for i in await lycee.node.interests.all() if i.direction == "received"]
+    await lycee.node.interests.propose(
+        accepted.id,
+        start="2099-03-10T09:30+01:00",
+        end="2099-03-10T12:00+01:00",
+        tz="Europe/Paris",
+        by="M. Martin",
+        now=now_ms(),
+    )
+
+    async def arrived() -> bool:
+        return (await school.node.interests.get(accepted.id)).proposed is not None
+
+    await wait_for(arrived, what="the proposed date at Oakfield")
+    page = await dashboard(school, "Mr Jones")
+    needs_list = page.partition('id="needs"')[2].partition("</section>")[0]
+    said = "Lycée Jean Moulin proposes a date for “Visite de notre classe bilingue”"
+    assert f"{said}: accept it or propose another" in needs_list
+    assert f'href="/interests#arrangement-{accepted.id}"' in needs_list
+    assert "proposes a date" not in await dashboard(lycee, "M. Martin")  # theirs, not to do
+
+    await school.node.interests.accept_date(accepted.id, by="Mr Jones", now=now_ms())
+    assert "proposes a date" not in await dashboard(school, "Mr Jones")  # done
+
+    async def agreed() -> bool:
+        return (await lycee.node.interests.get(accepted.id)).agreed is not None
+
+    await wait_for(agreed, what="the agreed date at the Lycée")
+    there = await dashboard(lycee, "M. Martin")
+    assert "Oakfield Primary School accepted the date for “Visite de notre classe bilingue”" in (
+        there
+    )

@@ -187,3 +187,24 @@ def test_a_time_no_calendar_can_show_says_date_unknown() -> None:
     assert clock.event_time("0001-01-01T00:00+14:00", "Pacific/Kiritimati") == "date inconnue"
     assert clock.event_time("not a time", "Europe/Paris") == "date inconnue"
     assert clock.day("2099-03-04") == "4 Mar 2099"  # a calendar date is not moved
+
+
+def test_a_date_proposed_for_an_arrangement_reads_as_one_day_and_two_times() -> None:
+    """A morning's visit, proposed from Paris, read in London: the date once, and each
+    end once in each zone, rather than each end in full with the dashes of both."""
+    london = i18n.Clock.of("en_GB", "Europe/London", "en")
+    visit = ("2099-03-10T09:30+01:00", "2099-03-10T12:00+01:00", "Europe/Paris")
+    assert london.event_span(*visit) == (
+        f"10 Mar 2099, 09:30{DASH}12:00 (Paris time) {DASH} 08:30{DASH}11:00 here"
+    )
+    paris = i18n.Clock.of("fr_FR", "Europe/Paris", "fr")
+    assert paris.event_span(*visit) == f"10 mars 2099, 09:30{DASH}12:00 (heure de Paris)"
+    overnight = ("2099-03-10T20:00+01:00", "2099-03-11T08:00+01:00", "Europe/Paris")
+    assert london.event_span(*overnight) == (
+        f"10 Mar 2099, 20:00 (Paris time) {DASH} 19:00 here until "
+        f"11 Mar 2099, 08:00 (Paris time) {DASH} 07:00 here"
+    )
+    shanghai = ("2099-12-14T07:00+08:00", "2099-12-14T07:30+08:00", "Asia/Shanghai")
+    assert london.event_span(*shanghai) == (
+        f"14 Dec 2099, 07:00{DASH}07:30 (Shanghai time) {DASH} 13 Dec 2099, 23:00{DASH}23:30 here"
+    )

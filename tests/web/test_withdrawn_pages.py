@@ -49,8 +49,11 @@ async def page(live: LiveNode, name: str, path: str, language: str = "en-GB") ->
     return text
 
 
-async def withdrawn_offer(school: LiveNode, lycee: LiveNode, *, interest: bool) -> EntryId:
-    """Oakfield's offer, seen at the Lycée (interest sent and accepted if asked), withdrawn."""
+async def withdrawn_offer(
+    school: LiveNode, lycee: LiveNode, *, interest: bool, answered: bool = True
+) -> EntryId:
+    """Oakfield's offer, seen at the Lycée (interest sent, and accepted if ``answered``),
+    withdrawn."""
     entry = await offers.post(school.node, "offer", OFFER)
     await wait_for(lambda: lycee.holds(entry.id), what="Oakfield's offer at the Lycée")
     if interest:
@@ -62,6 +65,7 @@ async def withdrawn_offer(school: LiveNode, lycee: LiveNode, *, interest: bool) 
             return bool(await school.node.interests.all())
 
         await wait_for(received, what="the interest at Oakfield")
+    if interest and answered:
         await school.node.interests.accept(sent.id, message="Welcome", by="Mr Jones", now=now_ms())
 
         async def accepted() -> bool:
@@ -97,6 +101,23 @@ async def test_a_partner_opens_a_withdrawn_offer_and_sees_what_it_was_and_why(
     assert shown.as_json()["withdrawn"] is True
     assert shown.as_json()["reason"] == REASON
     assert shown.as_json()["title"] == OFFER["title"]
+
+
+async def test_an_unanswered_interest_reads_from_each_side_not_as_still_waiting(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    offer = await withdrawn_offer(school, lycee, interest=True, answered=False)
+    there = await page(lycee, "M. Martin", f"/offers/{offer}")
+    _, _, interest = there.partition('id="interest"')
+    assert "To Oakfield Primary School" in interest  # we sent it: not "Oakfield" alone
+    assert "waiting for an answer" not in interest
+    assert "It was not answered before the withdrawal." in interest
+    here = await page(school, "Mr Jones", f"/offers/{offer}")
+    _, _, interest = here.partition('id="interest"')
+    assert "From Lycée Jean Moulin" in interest
+    assert "waiting for an answer" not in interest
+    french = await page(lycee, "M. Martin", f"/offers/{offer}", "fr")
+    assert "Il n'a pas reçu de réponse avant le retrait." in french
 
 
 async def test_an_accepted_interest_says_the_offer_was_withdrawn_at_both_schools(
