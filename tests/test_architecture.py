@@ -1,0 +1,69 @@
+"""docs/architecture.md names every module, and names none that is gone (issue 21).
+
+Each package's section has a table whose first column names its modules, by path
+inside the package (`store.py`, `export/collect.py`), by folder (`rules/`), or by a
+pattern (`web/pages/*.py`)."""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "architecture.md"
+PACKAGES = ("protocol", "node", "cli")
+
+
+def named_in_table(package: str) -> set[str]:
+    """What the first column of the package's table names (backticked, may be several)."""
+    text = DOC.read_text()
+    section = re.search(rf"^## {package}/.*?(?=^## |\Z)", text, re.S | re.M)
+    assert section, f"docs/architecture.md has no section '## {package}/'"
+    names: set[str] = set()
+    for line in section.group(0).splitlines():
+        if line.startswith("| ") and not line.startswith("| module") and "---" not in line:
+            first_cell = line.split("|")[1]
+            names.update(re.findall(r"`([^`]+)`", first_cell))
+    return names
+
+
+def modules(package: str) -> list[str]:
+    """Every module of the package, by path inside it (packages' __init__ left out)."""
+    base = ROOT / package
+    return sorted(
+        str(path.relative_to(base))
+        for path in base.rglob("*.py")
+        if path.name != "__init__.py" and "__pycache__" not in path.parts
+    )
+
+
+def covers(name: str, module: str) -> bool:
+    if name.endswith("/"):
+        return module.startswith(name)
+    return module == name or ("*" in name and fnmatch(module, name))
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_module_is_in_the_table(package: str) -> None:
+    names = named_in_table(package)
+    missing = [m for m in modules(package) if not any(covers(n, m) for n in names)]
+    assert missing == [], f"add these to docs/architecture.md, '## {package}/': {missing}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_the_table_names_only_what_exists(package: str) -> None:
+    found = modules(package)
+    base = ROOT / package
+    gone = [
+        n
+        for n in named_in_table(package)
+        if not (base / n).exists() and not any(covers(n, m) for m in found)
+    ]
+    assert gone == [], f"docs/architecture.md, '## {package}/' names what is not there: {gone}"
+
+
+def test_a_missing_module_would_be_found() -> None:
+    assert not any(covers(n, "nowhere.py") for n in named_in_table("node"))
