@@ -459,6 +459,22 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 15: search by subject and by online or in person (the index is made again).
     _LISTING_FILTERS,
+    # 16: partnership requests sent to and received from schools found in the
+    # directory (node/directory/service.py), one row per request at each end.
+    """
+    CREATE TABLE partner_requests (
+        id          TEXT PRIMARY KEY,        -- chosen by the asking school
+        school      BLOB NOT NULL,           -- the other school
+        direction   TEXT NOT NULL,           -- sent or received
+        message     TEXT NOT NULL,
+        by_name     TEXT,
+        address     TEXT,                    -- where the other school said it listens
+        state       TEXT NOT NULL,           -- open, accepted or declined (expiry is read)
+        at          INTEGER NOT NULL,        -- sent, or received by our clock
+        answered_at INTEGER
+    );
+    CREATE INDEX partner_requests_by_school ON partner_requests (school, direction, at);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ from node import integrity
 from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
+from node.directory.service import Directory
 from node.feeds import Feeds
 from node.interests import Interests
 from node.keyfile import generate_key, load_key, save_key
@@ -53,6 +54,7 @@ class Node:
         self.rsvps = Rsvps(store, key, self.mail)
         self.private_events = PrivateEvents(store, key, self.mail, self.projects)
         self.shared_observations = SharedObservations(store, key, self.mail)
+        self.directory = Directory(store, key, self.mail)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -64,6 +66,8 @@ class Node:
                 letters.EVENT: self.private_events,
                 letters.OBSERVATION: self.shared_observations,
                 letters.OBSERVATION_UNSHARE: self.shared_observations,
+                letters.PARTNER_REQUEST: self.directory,
+                letters.PARTNER_ANSWER: self.directory,
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
@@ -74,6 +78,7 @@ class Node:
             self.rsvps.forget_school,
             self.private_events.forget_school,
             self.shared_observations.forget_school,
+            self.directory.forget_school,
             self.mail.forget_school,
         ]
 

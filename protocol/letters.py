@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from protocol.address import address_problem
 from protocol.errors import SchemaError
 from protocol.kinds import (
     KIND_PATTERN,
@@ -49,6 +50,10 @@ OBSERVATION_UNSHARE = "observation-unshare"
 #: A date proposed for an arrangement (an accepted interest), and its acceptance.
 BOOKING = "booking"
 BOOKING_ACCEPT = "booking-accept"
+#: A request to partner sent to a school found in the directory, and its answer.
+PARTNER_REQUEST = "partner-request"
+PARTNER_ANSWER = "partner-answer"
+PARTNER_ANSWERS = ("accepted", "declined")
 
 PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
 INTEREST_ANSWERS = ("accepted", "declined")
@@ -228,6 +233,17 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("id", local_id, required=True),
         Field("b", local_id, required=True),
         Field("by", text(100)),
+    ),
+    PARTNER_REQUEST: (
+        Field("id", local_id, required=True),
+        Field("message", text(2_000), required=True),
+        Field("by", text(100)),
+        Field("address", address_problem),  # where the asking school listens, if it does
+    ),
+    PARTNER_ANSWER: (
+        Field("id", local_id, required=True),
+        Field("answer", choice(PARTNER_ANSWERS), required=True),
+        Field("address", address_problem),  # where the answering school listens, if it does
     ),
 }
 

@@ -1,0 +1,500 @@
+"""Finding a school in the directory and asking it to partner; ``node.directory``.
+
+Every school whose profile reached us is listed, with filters on country,
+language, phase and pupils' age. Asking to partner sends a ``partner-request``
+letter, sealed for that school alone and carried like any letter: straight to
+it if it is a session peer, otherwise through the relays it names in its
+profile (docs/decisions.md, "Partnership requests"). Its admin accepts or
+declines; accepting records the asking school as a partner at once and sends a
+``partner-answer`` back, on which the asking school records the answering one,
+but only for a request it sent to that school and that is still open
+(protocol/rules/partnership.py). The two nodes then dial each other with the
+addresses the letters carried, as after an invite code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from node.clock import iso_ms
+from node.interests import clean_message, clean_name
+from node.mail import Mailroom
+from node.partners import ADDRESS_SETTING, PeerBook
+from node.store import Store
+from protocol import kinds, letters
+from protocol.entry import load_entry
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
+from protocol.keys import NodeId, NodeKey
+from protocol.rules import partnership as rules
+from protocol.sealed import Letter
+
+#: What age a phase teaches, in years, for ``--age``.
+PHASE_AGES: dict[str, tuple[int, int]] = {
+    "nursery": (2, 5),
+    "primary": (4, 11),
+    "secondary": (11, 18),
+    "further-education": (16, 19),
+    "all-through": (4, 18),
+}
+_COLUMNS = "id, school, direction, message, by_name, address, state, at, answered_at"
+MIN_PREFIX = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: str
+    kind: str
+    title: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "title": self.title}
+
+
+@dataclass(frozen=True, slots=True)
+class School:
+    """A school in the directory, as its newest profile describes it."""
+
+    node_id: NodeId
+    name: str
+    country: str
+    region: str | None
+    languages: tuple[str, ...]
+    phases: tuple[str, ...]
+    about: str | None
+    url: str | None
+    partner: bool  # one of our partners
+    ours: bool  # this school itself
+    relays: int  # how many relays its profile names
+    offers: tuple[Offer, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "node_id": str(self.node_id),
+            "name": self.name,
+            "country": self.country,
+            "region": self.region,
+            "languages": list(self.languages),
+            "phases": list(self.phases),
+            "about": self.about,
+            "url": self.url,
+            "partner": self.partner,
+            "ours": self.ours,
+            "offers": [o.as_json() for o in self.offers],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A partnership request as this school sees it, sent or received."""
+
+    id: str
+    direction: Literal["sent", "received"]
+    school_id: NodeId
+    school: str
+    message: str
+    by: str | None
+    state: str  # open, accepted, declined or expired
+    at: int
+    answered_at: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "direction": self.direction,
+            "node_id": str(self.school_id),
+            "school": self.school,
+            "message": self.message,
+            "by": self.by,
+            "state": self.state,
+            "at": iso_ms(self.at),
+            "answered_at": None if self.answered_at is None else iso_ms(self.answered_at),
+            "expires_at": iso_ms(self.at + rules.EXPIRY_MS),
+        }
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class Directory:
+    """The schools directory and partnership requests."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+        self.store = store
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False
+
+    # -- the directory -----------------------------------------------------------------
+
+    async def schools(
+        self,
+        *,
+        country: str | None = None,
+        language: str | None = None,
+        phase: str | None = None,
+        age: int | None = None,
+        words: str | None = None,
+        offers: bool = False,
+    ) -> list[School]:
+        """Every school we hold a profile of (ourselves included), by name, filtered."""
+        if phase is not None and phase not in kinds.PHASES:
+            raise UserInputError(
+                f"--phase {phase!r}: give one of {', '.join(kinds.PHASES)}",
+                page=said("Choose a phase from the list."),
+            )
+        if age is not None and not 2 <= age <= 19:
+            raise UserInputError(
+                f"--age {age}: give a pupil's age in years, from 2 to 19",
+                page=said("Give a pupil's age in years, from 2 to 19."),
+            )
+        rows = await self.store.fetch_all("SELECT author FROM schools ORDER BY name, author")
+        book = PeerBook(self.store)
+        partners = {p.node_id: p.state for p in await book.list()}
+        found = []
+        for (author,) in rows:
+            node_id = NodeId(author)
+            if partners.get(node_id) == "blocked":
+                continue
+            profile = await self.store.latest_profile(node_id)
+            if profile is None:
+                continue
+            school = School(
+                node_id=node_id,
+                name=str(profile.get("name", "")),
+                country=str(profile.get("country", "")),
+                region=_text(profile.get("region")),
+                languages=_texts(profile.get("languages")),
+                phases=_texts(profile.get("phases")),
+                about=_text(profile.get("about")),
+                url=_text(profile.get("url")),
+                partner=partners.get(node_id) == "partner",
+                ours=node_id == self.me,
+                relays=len(_texts(profile.get("relays"))),
+            )
+            if not _matches(school, country, language, phase, age, words):
+                continue
+            if offers:
+                school = _with_offers(school, await self._offers(node_id))
+            found.append(school)
+        return found
+
+    async def school(self, text: str) -> School:
+        """One school of the directory with its public offers and requests."""
+        node_id = await self._node_id(text)
+        for school in await self.schools():
+            if school.node_id == node_id:
+                return _with_offers(school, await self._offers(node_id))
+        raise NotFoundError(
+            f"no profile of {node_id} has reached this node: see `schoolmesh schools`",
+            page=said("This school is not in the directory."),
+        )
+
+    async def _offers(self, author: NodeId) -> tuple[Offer, ...]:
+        rows = await self.store.fetch_all(
+            "SELECT e.payload, e.sig, e.content FROM entries e "
+            "LEFT JOIN withdrawals w ON w.target = e.id AND w.author = e.author "
+            "WHERE e.author = ? AND e.kind IN (?, ?) AND e.content IS NOT NULL "
+            "AND w.target IS NULL ORDER BY e.seq DESC LIMIT 100",
+            (bytes(author), kinds.OFFER, kinds.REQUEST),
+        )
+        found = []
+        for row in rows:
+            entry = load_entry(*row)
+            found.append(Offer(str(entry.id), entry.kind, str((entry.content or {}).get("title"))))
+        return tuple(found)
+
+    async def _node_id(self, text: str) -> NodeId:
+        return NodeId.parse(text)
+
+    # -- requests ----------------------------------------------------------------------
+
+    async def request(
+        self, node_text: str, message: str, *, by: str | None = None, now: int
+    ) -> Request:
+        """Ask a school of the directory to partner with us."""
+        message, by = clean_message(message), clean_name(by)
+        school = await self._node_id(node_text)
+        if school == self.me:
+            raise UserInputError(
+                "that is this school's own node id: ask another school",
+                page=said("That is our own school."),
+            )
+        record = await PeerBook(self.store).get(school)
+        if record is not None and record.state == "blocked":
+            raise NotAllowedError(
+                "this school blocked that node: unblock it first if you really want to partner",
+                page=said("Our school blocked this school."),
+            )
+        if record is not None:
+            raise UserInputError(
+                "that school is already a partner: see `schoolmesh partner list`",
+                page=said("This school is already a partner."),
+            )
+        if await self.store.latest_profile(school) is None:
+            raise NotFoundError(
+                f"no profile of {school} has reached this node, so it cannot be asked: find "
+                "schools with `schoolmesh schools`",
+                page=said("This school is not in the directory."),
+            )
+        last = await self.store.fetch_one(
+            "SELECT at FROM partner_requests WHERE school = ? AND direction = 'sent' "
+            "ORDER BY at DESC LIMIT 1",
+            (bytes(school),),
+        )
+        if last is not None and now - int(last[0]) < rules.MONTH_MS:
+            again = iso_ms(int(last[0]) + rules.MONTH_MS)[:10]
+            raise UserInputError(
+                f"your school already asked that school within the last 30 days: a school "
+                f"may be asked once a month; try again from {again}",
+                page=said(
+                    "Our school already asked this school within the last 30 days. A school "
+                    "can be asked once a month; try again from %(day)s.",
+                    day=again,
+                ),
+            )
+        rid = os.urandom(16).hex()
+        content: dict[str, Any] = {"id": rid, "message": message}
+        if by is not None:
+            content["by"] = by
+        address = await self._address()
+        if address is not None:
+            content["address"] = address
+        async with self.store.write():
+            await self.mail.send_in_transaction(
+                letters.PARTNER_REQUEST, content, [school], about=rid, now=now
+            )
+            await self.store.execute(
+                f"INSERT INTO partner_requests ({_COLUMNS}) "
+                "VALUES (?, ?, 'sent', ?, ?, NULL, 'open', ?, NULL)",
+                (rid, bytes(school), message, by, now),
+            )
+        return await self.get(rid, now=now)
+
+    async def accept(self, text: str, *, now: int) -> Request:
+        """Accept a request we received: the asking school becomes a partner at once."""
+        return await self._answer(text, "accepted", now)
+
+    async def decline(self, text: str, *, now: int) -> Request:
+        """Decline a request we received; the asking school is told."""
+        return await self._answer(text, "declined", now)
+
+    async def _answer(self, text: str, answer: str, now: int) -> Request:
+        request = await self.get(text, now=now)
+        if request.direction != "received":
+            raise NotAllowedError(
+                "your school sent that request: only the school it was sent to can accept "
+                "or decline it",
+                page=said("Only the school that was asked can accept or decline."),
+            )
+        if request.state != "open":
+            raise UserInputError(
+                f"that request is {request.state}: nothing more can be done with it",
+                page=said("This request was already answered, or has expired."),
+            )
+        record = await PeerBook(self.store).get(request.school_id)
+        if record is not None and record.state == "blocked":
+            raise NotAllowedError(
+                "this school blocked that node", page=said("Our school blocked this school.")
+            )
+        row = await self.store.fetch_one(
+            "SELECT address FROM partner_requests WHERE id = ?", (request.id,)
+        )
+        content: dict[str, Any] = {"id": request.id, "answer": answer}
+        address = await self._address()
+        if address is not None:
+            content["address"] = address
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE partner_requests SET state = ?, answered_at = ? WHERE id = ?",
+                (answer, now, request.id),
+            )
+            if answer == "accepted":
+                await _record_partner(self.store, request.school_id, row[0], now)
+            await self.mail.send_in_transaction(
+                letters.PARTNER_ANSWER, content, [request.school_id], about=request.id, now=now
+            )
+        return await self.get(request.id, now=now)
+
+    async def get(self, text: str, *, now: int) -> Request:
+        """A request by its id, or the first characters of it (at least 6)."""
+        wanted = text.strip().lower()
+        if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
+            raise UserInputError(
+                f"{text!r} is not a request id: give at least its first {MIN_PREFIX} "
+                "characters, as `schoolmesh partner requests` shows them",
+                page=said("There is no such request."),
+            )
+        rows = await self.store.fetch_all(
+            f"SELECT {_COLUMNS} FROM partner_requests WHERE id >= ? AND id < ? LIMIT 2",
+            (wanted, wanted + "g"),
+        )
+        if not rows:
+            raise NotFoundError(
+                f"no partnership request {wanted}: see `schoolmesh partner requests`",
+                page=said("There is no such request."),
+            )
+        if len(rows) > 1:
+            raise UserInputError(
+                f"{wanted} names more than one request: give more of its characters",
+                page=said("There is no such request."),
+            )
+        return (await self._views(rows, now))[0]
+
+    async def requests(self, *, now: int) -> list[Request]:
+        """Every request sent and received, newest first."""
+        rows = await self.store.fetch_all(
+            f"SELECT {_COLUMNS} FROM partner_requests ORDER BY at DESC, id"
+        )
+        return await self._views(rows, now)
+
+    async def _views(self, rows: list[Any], now: int) -> list[Request]:
+        names = await self.store.schools({NodeId(r[1]) for r in rows})
+        found = []
+        for rid, school, direction, message, by, _address, state, at, answered_at in rows:
+            view = rules.RequestView(NodeId(school), direction, state, int(at))
+            found.append(
+                Request(
+                    id=rid,
+                    direction=direction,
+                    school_id=NodeId(school),
+                    school=names.get(NodeId(school), ("unknown school", ""))[0],
+                    message=message,
+                    by=by,
+                    state="expired" if rules.expired(view, now) else state,
+                    at=int(at),
+                    answered_at=None if answered_at is None else int(answered_at),
+                )
+            )
+        return found
+
+    async def _address(self) -> str | None:
+        """Where this node listens, as the running node recorded it, if it does."""
+        value = await self.store.get_setting(ADDRESS_SETTING)
+        return None if value is None else value.decode()
+
+    # -- letters from other schools ------------------------------------------------------
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """Act on a request or an answer (inside the mail room's transaction)."""
+        if letter.kind == letters.PARTNER_REQUEST:
+            await self._on_request(letter, now)
+        elif letter.kind == letters.PARTNER_ANSWER:
+            await self._on_answer(letter, now)
+
+    async def _held(self, rid: str) -> rules.RequestView | None:
+        row = await self.store.fetch_one(
+            "SELECT school, direction, state, at FROM partner_requests WHERE id = ?", (rid,)
+        )
+        return None if row is None else rules.RequestView(NodeId(row[0]), row[1], row[2], row[3])
+
+    async def _on_request(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        held = await self._held(content["id"])
+        last = await self.store.fetch_one(
+            "SELECT MAX(at) FROM partner_requests WHERE school = ? AND direction = 'received'",
+            (bytes(letter.author),),
+        )
+        record = await PeerBook(self.store).get(letter.author)
+        verdict = rules.request(
+            letter.author,
+            self.me,
+            letter.recipients,
+            held,
+            None if last is None or last[0] is None else int(last[0]),
+            None if record is None else record.state,
+            now,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if held is not None:
+            return  # the same request again
+        await self.store.execute(
+            f"INSERT INTO partner_requests ({_COLUMNS}) "
+            "VALUES (?, ?, 'received', ?, ?, ?, 'open', ?, NULL)",
+            (
+                content["id"],
+                bytes(letter.author),
+                content["message"],
+                content.get("by"),
+                content.get("address"),
+                now,
+            ),
+        )
+
+    async def _on_answer(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        held = await self._held(content["id"])
+        verdict = rules.answer(letter.author, self.me, letter.recipients, held, now)
+        if verdict is not None:
+            raise verdict.error()
+        await self.store.execute(
+            "UPDATE partner_requests SET state = ?, answered_at = ?, address = ? WHERE id = ?",
+            (content["answer"], now, content.get("address"), content["id"]),
+        )
+        if content["answer"] == "accepted":
+            await _record_partner(self.store, letter.author, content.get("address"), now)
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget every request with ``school``, when we block it."""
+        await self.store.execute("DELETE FROM partner_requests WHERE school = ?", (bytes(school),))
+
+
+async def _record_partner(store: Store, school: NodeId, address: str | None, now: int) -> None:
+    """Inside a transaction: record a partner as a redeemed invite does (never unblocks)."""
+    await store.execute(
+        "INSERT INTO partners (node_id, address, state, added_at) "
+        "VALUES (?, ?, 'partner', ?) ON CONFLICT (node_id) DO UPDATE SET "
+        "address = COALESCE(excluded.address, partners.address)",
+        (bytes(school), address, now),
+    )
+
+
+def _matches(
+    school: School,
+    country: str | None,
+    language: str | None,
+    phase: str | None,
+    age: int | None,
+    words: str | None,
+) -> bool:
+    if country and school.country.upper() != country.strip().upper():
+        return False
+    if language and language.strip().lower() not in {v.lower() for v in school.languages}:
+        return False
+    if phase and phase not in school.phases:
+        return False
+    if age is not None and not any(
+        PHASE_AGES[p][0] <= age <= PHASE_AGES[p][1] for p in school.phases if p in PHASE_AGES
+    ):
+        return False
+    if words:
+        hay = " ".join(
+            [school.name, school.region or "", school.about or "", school.country]
+        ).casefold()
+        if not all(w in hay for w in words.casefold().split()):
+            return False
+    return True
+
+
+def _with_offers(school: School, offers: tuple[Offer, ...]) -> School:
+    return School(
+        school.node_id,
+        school.name,
+        school.country,
+        school.region,
+        school.languages,
+        school.phases,
+        school.about,
+        school.url,
+        school.partner,
+        school.ours,
+        school.relays,
+        offers,
+    )
