@@ -151,7 +151,7 @@ def unchecked_letters() -> Iterator[None]:
     original = sealed.write_letter
 
     def write(key: Any, **fields: Any) -> sealed.Letter:
-        with patch.object(sealed.letters, "validate", lambda kind, content: None):
+        with patch.object(letters, "validate", lambda kind, content: None):
             return original(key, **fields)  # synchronous: no receiver runs meanwhile
 
     with patch.object(sealed, "write_letter", write):
