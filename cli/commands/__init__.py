@@ -18,6 +18,7 @@ from cli.commands import (
     partners,
     projects,
     run,
+    schools,
     search,
     staff,
 )
@@ -31,6 +32,7 @@ REGISTRY: tuple[Register, ...] = (
     check.register,
     backup.register,
     partners.register,
+    schools.register,
     *offers.REGISTER,
     search.register,
     accounts.register,

@@ -6,6 +6,7 @@ import argparse
 import re
 from typing import Any
 
+from cli.commands import schools
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.clock import iso, now_ms
 from node.partners import PeerBook
@@ -67,6 +68,7 @@ def register(sub: Any) -> None:
         )
         cmd.add_argument("node_id", metavar="NODE_ID")
         cmd.set_defaults(handler=handler)
+    schools.register_partner(actions)  # request, requests, accept, decline
 
     status = sub.add_parser(
         "status",

@@ -1,0 +1,91 @@
+"""The real ``schoolmesh schools`` and ``partner request|requests|accept|decline`` commands,
+on the data folders of running nodes that reach each other only through a hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.partners import PeerBook
+from tests.cli.test_commands import cli, error
+from tests.hostile.test_block import dialled, relay_named
+from tests.network import LiveNode, wait_for
+from tests.node.test_partner_requests import HUB, LYCEE, OAK
+
+
+async def run_json(*args: str) -> Any:
+    """A command in a subprocess, without blocking the running nodes' event loop."""
+    result = await asyncio.to_thread(cli, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+    async with dialled(tmp_path, (HUB, OAK, LYCEE), [("oak", "hub"), ("lycee", "hub")]) as nodes:
+        hub = str(nodes["hub"].node.node_id)
+        await nodes["oak"].node.update_profile(relays=[hub], phases=["primary"])
+        await nodes["lycee"].node.update_profile(relays=[hub], languages=["fr"])
+        await relay_named(nodes["oak"], nodes["lycee"], nodes["hub"])
+        await relay_named(nodes["lycee"], nodes["oak"], nodes["hub"])
+        yield nodes
+
+
+def data(school: LiveNode) -> str:
+    return str(school.node.data.path)
+
+
+async def test_find_a_school_ask_it_and_become_partners(schools: dict[str, LiveNode]) -> None:
+    oak, lycee, hub = schools["oak"], schools["lycee"], schools["hub"]
+    found = await run_json("schools", "--data", data(oak), "--language", "fr")
+    assert [s["name"] for s in found] == ["Lycée Jean Moulin"]
+    school = found[0]
+    assert {"node_id", "name", "country", "languages", "phases", "partner"} <= set(school)
+    assert (school["country"], school["languages"], school["partner"]) == ("FR", ["fr"], False)
+    listed = await run_json("schools", "--data", data(oak))
+    assert [s["partner"] for s in listed if s["node_id"] == str(hub.node.node_id)] == [True]
+    assert [s["name"] for s in await run_json("schools", "--data", data(oak), "--age", "7")] == [
+        "Oakfield Primary"
+    ]
+
+    lycee_id = str(lycee.node.node_id)
+    sent = await run_json(
+        "partner", "request", lycee_id, "--message", "Shall we twin?", "--data", data(oak)
+    )
+    assert (sent["node_id"], sent["state"], sent["direction"]) == (lycee_id, "open", "sent")
+
+    async def arrived() -> bool:
+        return bool(await lycee.node.directory.requests(now=0))
+
+    await wait_for(arrived, what="the request at the Lycée")
+    got = await run_json("partner", "requests", "--data", data(lycee))
+    assert [(r["id"], r["node_id"], r["message"], r["state"]) for r in got] == [
+        (sent["id"], str(oak.node.node_id), "Shall we twin?", "open")
+    ]
+    done = await run_json("partner", "accept", sent["id"][:8], "--data", data(lycee))
+    assert done["state"] == "accepted"
+
+    async def partners() -> bool:
+        record = await PeerBook(oak.node.store).get(lycee.node.node_id)
+        return record is not None and record.state == "partner"
+
+    await wait_for(partners, what="the acceptance at Oakfield")
+    mine = await run_json("partner", "requests", "--data", data(oak))
+    assert [r["state"] for r in mine] == ["accepted"]
+
+
+async def test_bad_input_gets_a_clear_error(schools: dict[str, LiveNode]) -> None:
+    oak = schools["oak"]
+    result = await asyncio.to_thread(
+        cli, "partner", "request", str(oak.node.node_id), "--message", "Hi", "--data", data(oak)
+    )
+    assert "own node id" in error(result)
+    result = await asyncio.to_thread(cli, "partner", "accept", "zz", "--data", data(oak))
+    assert "request id" in error(result)
+    result = await asyncio.to_thread(cli, "schools", "--age", "40", "--data", data(oak))
+    assert "--age 40" in error(result)
