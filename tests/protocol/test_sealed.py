@@ -947,6 +947,13 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
         "by": "Mme Durand",
     },
     "booking-accept": {"id": COMMENT_ID, "b": POST_ID, "by": "Ms Patel"},
+    "partner-request": {
+        "id": COMMENT_ID,
+        "message": "We found you in the directory: shall we twin our Year 5 classes?",
+        "by": "Ms Patel",
+        "address": "https://node.oakfield.example:7700",
+    },
+    "partner-answer": {"id": COMMENT_ID, "answer": "accepted", "address": "http://10.0.0.7:7700"},
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -976,6 +983,8 @@ REQUIRED: dict[str, set[str]] = {
     "observation-unshare": {"id"},
     "booking": {"id", "b", "start", "end"},
     "booking-accept": {"id", "b"},
+    "partner-request": {"id", "message"},
+    "partner-answer": {"id", "answer"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1055,6 +1064,12 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("booking", "online", 1),
     ("booking", "note", "n" * 2_001),
     ("booking-accept", "b", None),
+    ("partner-request", "message", ""),
+    ("partner-request", "message", "m" * 2_001),
+    ("partner-request", "by", "b" * 101),
+    ("partner-request", "address", "ftp://node.example"),
+    ("partner-answer", "answer", "maybe"),
+    ("partner-answer", "address", "http://user@node.example"),
 ]
 
 

@@ -498,6 +498,36 @@ def _valid_specs() -> list[ValidSpec]:
             NOW_MS - 80_000,
             NOW_MS - 79_000,
         ),
+        ValidSpec(
+            "partner-request",
+            "D, which found B in the directory, asks B to partner, saying where D listens: "
+            "D's first letter to B, to B alone.",
+            KEY_D,
+            {B: 1},
+            "partner-request",
+            {
+                "id": "5a1e7c3b9d2f4a6c8e0b1d3f5a7c9e2b",
+                "message": "We found you in the directory: shall we twin our Year 5 classes?",
+                "by": "Mr Hughes",
+                "address": "https://node.gesamt.example:7700",
+            },
+            NOW_MS - 70_000,
+            NOW_MS - 69_000,
+        ),
+        ValidSpec(
+            "partner-answer",
+            "B accepts D's request, saying where B listens: B's first letter to D.",
+            KEY_B,
+            {D: 1},
+            "partner-answer",
+            {
+                "id": "5a1e7c3b9d2f4a6c8e0b1d3f5a7c9e2b",
+                "answer": "accepted",
+                "address": "http://192.0.2.10:7700",
+            },
+            NOW_MS - 60_000,
+            NOW_MS - 59_000,
+        ),
     ]
 
 
