@@ -26,6 +26,7 @@ from node.events import EventView
 from node.node import Node
 from protocol.entry import load_entry
 from protocol.keys import NodeId
+from protocol.rules import partnership
 
 #: How long news stays when nobody marks it as seen: long enough for a holiday.
 RECENT_MS = 30 * 24 * 3600 * 1000
@@ -112,8 +113,16 @@ async def for_staff(
         "WHERE c.origin = ? AND c.state = 'draft' AND j.standing = 'member'",
         (me,),
     )
+    # Partnership requests to answer, and answers to ours (node/directory/service.py).
+    partnering = await store.fetch_all(
+        "SELECT id, school, direction, state, at, answered_at FROM partner_requests "
+        "WHERE (direction = 'received' AND state = 'open' AND at > ?) "
+        "OR (direction = 'sent' AND state != 'open' AND answered_at > ?)",
+        (now - partnership.EXPIRY_MS, since),
+    )
     schools = await store.schools(
-        {NodeId(r[1]) for r in rows}
+        {NodeId(r[1]) for r in partnering}
+        | {NodeId(r[1]) for r in rows}
         | {NodeId(r[2]) for r in rows}
         | {NodeId(r[1]) for r in withdrawn}
         | {NodeId(r[n]) for r in dates for n in (6, 7)}
@@ -169,6 +178,13 @@ async def for_staff(
                 for a in event.answers
                 if a.answered_at > since
             )
+    for _id, other, direction, state, at, answered_at in partnering:
+        if direction == "received":
+            items.append(Item("partner_request", int(at), "/schools#requests", "", school(other)))
+        else:
+            kind = "partner_accepted" if state == "accepted" else "partner_declined"
+            href = f"/schools/{NodeId(other)}"
+            items.append(Item(kind, int(answered_at), href, "", school(other), news=True))
     for post_id, title, author, created_at in waiting_posts:
         items.append(
             Item("post_waiting", int(created_at), f"/posts/{post_id}", title or "", author)

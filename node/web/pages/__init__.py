@@ -6,6 +6,7 @@ from node.web.pages import (
     calendar,
     consent,
     dashboard,
+    directory,
     events,
     interests,
     observations,
@@ -30,6 +31,7 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     projects.routes,
     posts.routes,
     school.routes,
+    directory.routes,
     staff.routes,
     users.routes,
 )
