@@ -169,3 +169,12 @@ async def test_a_huge_message_is_refused(
     )
     assert await received(oak) == []
     assert refused_with(caplog, "message")
+
+
+async def test_blocking_a_school_erases_its_requests(schools: dict[str, LiveNode]) -> None:
+    oak, gesamt = schools["oak"], schools["gesamt"]
+    await judged(gesamt, await send_as(gesamt, letters.PARTNER_REQUEST, ask(1), [oak]))
+    assert await received(oak) == [f"{1:032x}"]
+    await PeerBook(oak.node.store).block(gesamt.node.node_id, oak.node.node_id, now_ms())
+    assert await received(oak) == []
+    assert [s.name for s in await oak.node.directory.schools(words="Gesamtschule")] == []
