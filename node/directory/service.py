@@ -154,16 +154,20 @@ class Directory:
                 f"--age {age}: give a pupil's age in years, from 2 to 19",
                 page=said("Give a pupil's age in years, from 2 to 19."),
             )
-        rows = await self.store.fetch_all("SELECT author FROM schools ORDER BY name, author")
+        # Each school's newest profile in one read (``schools`` names its entry).
+        rows = await self.store.fetch_all(
+            "SELECT e.payload, e.sig, e.content FROM schools s JOIN entries e "
+            "ON e.author = s.author AND e.seq = s.seq AND e.kind = ? "
+            "WHERE e.content IS NOT NULL ORDER BY s.name, s.author",
+            (kinds.PROFILE,),
+        )
         book = PeerBook(self.store)
         partners = {p.node_id: p.state for p in await book.list()}
         found = []
-        for (author,) in rows:
-            node_id = NodeId(author)
+        for row in rows:
+            entry = load_entry(*row)
+            node_id, profile = entry.author, entry.content or {}
             if partners.get(node_id) == "blocked":
-                continue
-            profile = await self.store.latest_profile(node_id)
-            if profile is None:
                 continue
             school = School(
                 node_id=node_id,
