@@ -168,7 +168,7 @@ async def test_a_huge_message_is_refused(
         gesamt, await send_as(gesamt, letters.PARTNER_REQUEST, ask(1, "x" * 50_000), [oak])
     )
     assert await received(oak) == []
-    assert refused_with(caplog, "message")
+    assert refused_with(caplog, "field 'message'")
 
 
 async def test_blocking_a_school_erases_its_requests(schools: dict[str, LiveNode]) -> None:
