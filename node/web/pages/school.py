@@ -44,12 +44,24 @@ INVITE_DAYS = (1, 7, 30)
 # --- our school's profile --------------------------------------------------------
 
 
+#: The profile form's fields, each with an element of that id that the error summary
+#: at the top of the form links to.
+PROFILE_FIELDS = ("name", "country", "region", "url", "languages", "phases", "about")
+
+
 @routes.get("/profile")
 @require("staff")
 async def profile_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     profile = await node.store.latest_profile(node.node_id) or {}
-    return render(request, "school_profile.html", profile=profile, phases=kinds.PHASES, errors={})
+    return render(
+        request,
+        "school_profile.html",
+        profile=profile,
+        phases=kinds.PHASES,
+        errors={},
+        profile_fields=PROFILE_FIELDS,
+    )
 
 
 @routes.post("/profile")
@@ -75,6 +87,7 @@ async def profile_save(request: web.Request) -> web.StreamResponse:
             profile=merged,
             phases=kinds.PHASES,
             errors=errors,
+            profile_fields=PROFILE_FIELDS,
         )
     if merged == profile:
         return await see_other(request, "/profile", _("Nothing changed."))
