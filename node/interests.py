@@ -37,6 +37,10 @@ from protocol.sealed import Letter
 MIN_PREFIX = 6
 MAX_MESSAGE = 2_000
 STATES = ("open", "accepted", "declined")
+#: What an interest reads as, derived when read: an open one whose offer or request
+#: was withdrawn before an answer is ended by it, no longer waiting (docs/decisions.md,
+#: "An unanswered interest ends with its offer's withdrawal").
+READ_STATES = (*STATES, "withdrawn")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _COLUMNS = (
     "id, entry, sender, poster, title, message, sender_by, state, answer, poster_by, "
@@ -144,7 +148,7 @@ class Interest:
     partner: bool  # the other school is our partner, so letters go straight to it
     message: str
     by: str | None  # the interested school's contact
-    state: str  # open, accepted or declined
+    state: str  # open, accepted, declined, or withdrawn (open when the offer went: READ_STATES)
     answer: str | None  # the posting school's message with its answer
     answered_by: str | None
     sent_at: int  # milliseconds since 1970
@@ -190,6 +194,7 @@ class Interest:
             "message": self.message,
             "by": self.by,
             "state": self.state,
+            "waiting": self.state == "open",
             "answer": self.answer,
             "answered_by": self.answered_by,
             "sent_at": iso_ms(self.sent_at),
@@ -362,15 +367,15 @@ class Interests:
                     "interest in it."
                 ),
             )
-        if interest.state != "open":
-            raise UserInputError(
-                f"that interest was already {interest.state}",
-                page=said("It was already answered."),
-            )
         if interest.withdrawn is not None:
             raise UserInputError(
                 "we withdrew that offer or request: there is nothing left to answer",
                 page=said("We withdrew this offer or request: there is nothing left to answer."),
+            )
+        if interest.state != "open":
+            raise UserInputError(
+                f"that interest was already {interest.state}",
+                page=said("It was already answered."),
             )
         content: dict[str, Any] = {"id": interest.id, "answer": answer}
         if message:
@@ -646,6 +651,13 @@ class Interests:
                     contact(sender, sender_by),
                     contact(poster, poster_by),
                 )
+            withdrawn = (
+                await self.store.withdrawn(EntryId(entry), NodeId(poster))
+                if (bytes(entry), bytes(poster)) in withdrawn_pairs
+                else None
+            )
+            if state == "open" and withdrawn is not None:
+                state = "withdrawn"  # never answered: the withdrawal ended it
             found.append(
                 Interest(
                     id=iid,
@@ -663,9 +675,7 @@ class Interests:
                     sent_at=int(sent_at),
                     answered_at=None if answered_at is None else int(answered_at),
                     arrangement=arrangement,
-                    withdrawn=await self.store.withdrawn(EntryId(entry), NodeId(poster))
-                    if (bytes(entry), bytes(poster)) in withdrawn_pairs
-                    else None,
+                    withdrawn=withdrawn,
                     bookings=tuple(bookings.get(iid, ())),
                 )
             )

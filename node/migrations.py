@@ -17,6 +17,14 @@ _LISTING_FILTERS = """
     DELETE FROM listing_text;
     """
 
+# The school's name and country, searched with each offer and request it posts ("jules"
+# finds what École Jules Verne posts). The index is made again, as for 15.
+_LISTING_SCHOOLS = """
+    ALTER TABLE listings ADD COLUMN school TEXT NOT NULL DEFAULT '';  -- folded name, country
+    DELETE FROM listings;
+    DELETE FROM listing_text;
+    """
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: public entries, per-author heads, withdrawals, equivocation evidence.
     """
@@ -475,9 +483,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX partner_requests_by_school ON partner_requests (school, direction, at);
     """,
+    # 17: the school's name and country searched with its offers and requests.
+    _LISTING_SCHOOLS,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
 #: The last migration that (re)made the search index, which is then filled from the
-#: entries (it was 3, which created it; the subject and mode filters made it again).
-SEARCH_INDEX_VERSION = MIGRATIONS.index(_LISTING_FILTERS) + 1
+#: entries (it was 3, which created it; the subject and mode filters made it again, then
+#: the school's name in it).
+SEARCH_INDEX_VERSION = MIGRATIONS.index(_LISTING_SCHOOLS) + 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from node import integrity
+from node import integrity, places
 from node.accounts import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
@@ -24,11 +24,21 @@ from node.rsvps import Rsvps
 from node.store import Store
 from protocol import kinds, letters
 from protocol.entry import Entry
-from protocol.errors import AlreadyInitialisedError, NotInitialisedError, StorageError
+from protocol.errors import (
+    AlreadyInitialisedError,
+    NotInitialisedError,
+    StorageError,
+    UserInputError,
+    said,
+)
 from protocol.keys import NodeId, NodeKey
 
 #: The node id written at ``init``, so a key and a database from different nodes are refused.
 NODE_ID_SETTING = "node_id"
+
+
+#: The settings row of the school's own time zone (:meth:`Node.set_time_zone`).
+TIME_ZONE_SETTING = "time_zone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,9 @@ class Identity:
     name: str
     country: str
     url: str | None
+    #: The time zone this school chose on its profile page (a setting of this node
+    #: only, not in the signed profile), or None for its country's main one.
+    tz: str | None = None
 
 
 class Node:
@@ -176,12 +189,26 @@ class Node:
                 profile[name] = value
         return await self.publish(kinds.PROFILE, profile)
 
+    async def set_time_zone(self, tz: str | None) -> None:
+        """Keep the school's own time zone (None: its country's main one), for its pages."""
+        if tz is not None and places.zone_problem(tz):
+            raise UserInputError(
+                f"{tz!r} is not a time zone: give one such as Europe/Madrid or Atlantic/Canary",
+                page=said(
+                    "Give a time zone such as Europe/Madrid or Atlantic/Canary, or leave it "
+                    "empty to use your country's."
+                ),
+            )
+        await self.store.set_setting(TIME_ZONE_SETTING, None if tz is None else tz.encode())
+
     async def identity(self) -> Identity:
         profile = await self.store.latest_profile(self.node_id) or {}
+        chosen = await self.store.get_setting(TIME_ZONE_SETTING)
         return Identity(
             node_id=self.node_id,
             fingerprint=self.node_id.fingerprint,
             name=profile.get("name", ""),
             country=profile.get("country", ""),
             url=profile.get("url"),
+            tz=None if chosen is None else chosen.decode(),
         )

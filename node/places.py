@@ -11,6 +11,8 @@ simply not scored on distance; docs/matching.md describes the table.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 #: Country code -> (name, rough UTC offset in hours, standard time).
 COUNTRIES: dict[str, tuple[str, float]] = {
     # Western Europe
@@ -208,3 +210,14 @@ LANGUAGES: dict[str, str] = {
 def language(code: str) -> str:
     """A language's English name ("French"), else its code."""
     return LANGUAGES.get(code, code)
+
+
+def zone_problem(name: str) -> bool:
+    """True unless ``name`` is a time zone of the tz database, such as Atlantic/Canary."""
+    if not name or name != name.strip() or len(name) > 64 or name.startswith(("/", ".")):
+        return True
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return True
+    return False

@@ -1,10 +1,12 @@
 """Full-text search over offers and requests (SQLite FTS5), with filters.
 
 The index holds one row per current offer or request: its words, folded to
-lower case without accents (so "ecole" finds "École"), in an FTS5 table ranked
-by bm25, and the filter values in a plain table. Scripts written without spaces
-between words (Chinese, Japanese, Thai) have no word boundaries FTS5 can use, so
-terms in them are matched as substrings of the folded text instead.
+lower case without accents (so "ecole" finds "École"), with the name and country
+of the school that posted it (so "jules" finds what École Jules Verne posts), in an
+FTS5 table ranked by bm25, and the filter values in a plain table. The school's
+words are kept apart (``listings.school``) so that a new profile can replace them.
+Scripts written without spaces between words (Chinese, Japanese, Thai) have no
+word boundaries FTS5 can use, so terms in them are matched as substrings of the folded text instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from node import places
 from protocol import kinds
 from protocol.entry import Entry
 
@@ -50,8 +53,15 @@ UPSERT_SCHOOL = (
 )
 
 
-def index_row(n: int, entry: Entry) -> tuple[Any, ...] | None:
-    """The listing row for a stored offer or request, or None for other entries."""
+def school_words(name: str, country: str) -> str:
+    """A school's words in the index: its name and its country's code and name, folded."""
+    return fold(" ".join([name, country, places.name(country) if country else ""])).strip()
+
+
+def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
+    """The listing row for a stored offer or request, or None for other entries.
+
+    ``school`` is :func:`school_words` of the school that posted it (its last column)."""
     content = entry.content
     if entry.kind not in SIDES or content is None:
         return None
@@ -79,6 +89,7 @@ def index_row(n: int, entry: Entry) -> tuple[Any, ...] | None:
         min(filter(None, [content.get("closes"), content.get("to")]), default=None),
         entry.payload.timestamp,
         fold(words),
+        school,
     )
 
 
@@ -89,11 +100,29 @@ def subject_tag(value: str) -> str:
 
 INSERT_LISTING = (
     "INSERT OR REPLACE INTO listings (n, author, side, activity, country, phases, focus, "
-    "languages, subjects, mode, ends, ts, folded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "languages, subjects, mode, ends, ts, folded, school) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 #: What a mode filter finds: "online" finds those online or either, likewise in person.
 MODE_FILTERS = ("in-person", "online")
 INSERT_TEXT = "INSERT INTO listing_text (rowid, words) VALUES (?, ?)"
+#: The school's words of each listing a school posted, from its newest profile.
+SCHOOL_OF = "SELECT s.name, s.country FROM schools AS s WHERE s.author = ?"
+#: When a school's profile changes: its listings' school words (name, then author),
+#: then their text in the FTS table, dropped (author) and made again (author).
+SET_SCHOOL = "UPDATE listings SET school = ? WHERE author = ?"
+UNINDEX_SCHOOL_TEXT = (
+    "DELETE FROM listing_text WHERE rowid IN (SELECT n FROM listings WHERE author = ?)"
+)
+REINDEX_SCHOOL_TEXT = (
+    "INSERT INTO listing_text (rowid, words) "
+    "SELECT n, folded || ' ' || school FROM listings WHERE author = ?"
+)
+
+
+def text_of(row: tuple[Any, ...]) -> tuple[int, str]:
+    """The FTS row of an :func:`index_row`: its words, then its school's."""
+    return row[0], f"{row[-2]} {row[-1]}".strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +186,8 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
     params: list[Any] = [today]
     for term in terms:
         if _unspaced(term):
-            where.append("instr(l.folded, ?) > 0")  # a plain substring: % and _ are text
+            # a plain substring: % and _ are text
+            where.append("instr(l.folded || ' ' || l.school, ?) > 0")
             params.append(term)
     if filters.country:  # where the activity is, else where the school is
         school_country = "(SELECT s.country FROM schools AS s WHERE s.author = l.author)"

@@ -712,17 +712,23 @@ class Store:
 
     async def _index(self, numbered: list[tuple[int, Entry]]) -> None:
         """Add offers and requests to the search index, profiles to ``schools``."""
-        rows, schools = [], []
-        for n, entry in numbered:
-            row = search.index_row(n, entry)
-            if row is not None:
-                rows.append(row)
-            school = search.school_row(entry)
-            if school is not None:
-                schools.append(school)
+        schools = [row for _, entry in numbered if (row := search.school_row(entry))]
         await self._db.executemany(search.UPSERT_SCHOOL, schools)
+        words: dict[bytes, str] = {}  # each school's words, from its newest profile held
+        for author in {bytes(entry.author) for _, entry in numbered}:
+            held = await self.fetch_one(search.SCHOOL_OF, (author,))
+            words[author] = "" if held is None else search.school_words(*held)
+        rows = [
+            row
+            for n, entry in numbered
+            if (row := search.index_row(n, entry, words[bytes(entry.author)]))
+        ]
+        for author in {row[0] for row in schools}:  # a new name: its listings found by it
+            await self._db.execute(search.SET_SCHOOL, (words[author], author))
+            await self._db.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
+            await self._db.execute(search.REINDEX_SCHOOL_TEXT, (author,))
         await self._db.executemany(search.INSERT_LISTING, rows)
-        await self._db.executemany(search.INSERT_TEXT, [(row[0], row[-1]) for row in rows])
+        await self._db.executemany(search.INSERT_TEXT, [search.text_of(row) for row in rows])
 
     async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
         for table, column in (("listing_text", "rowid"), ("listings", "n")):

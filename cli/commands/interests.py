@@ -45,7 +45,8 @@ def register(sub: Any) -> None:
         parents=[data_option(), json_option()],
         help="interests you sent and received, newest first",
         description="Interests your school sent and received, newest first, with their state "
-        "(open, accepted, declined); accepted ones show the arrangement.",
+        "(open, accepted, declined, or withdrawn when the offer or request was withdrawn "
+        "before an answer); accepted ones show the arrangement.",
     )
     listing.set_defaults(handler=_list)
 

@@ -107,6 +107,7 @@ async def collect(node: Node, *, exported_at: int) -> Archive:
         "name": identity.name,
         "country": identity.country,
         "url": identity.url,
+        "tz": identity.tz,  # the zone set on /profile, None for the country's
         "profile": profile,
         "exported_at": iso_ms(exported_at),
     }

@@ -54,7 +54,7 @@ def pages(
     country = str(archive.school.get("country") or "")
     clock = i18n.Clock.of(
         i18n.formats(language, f"{language}-{country}" if country else None),
-        i18n.home_zone(country) if country else None,
+        i18n.school_zone(country, archive.school.get("tz")) if country else None,
         language,
     )
 

@@ -229,7 +229,9 @@ def render(
         path=request.path_qs,
         kept=functools.partial(kept, request),
         clock=clock(
-            here.formats or here.language, i18n.home_zone(here.school.country), here.language
+            here.formats or here.language,
+            i18n.school_zone(here.school.country, here.school.tz),
+            here.language,
         ),
         **context,
     )

@@ -187,6 +187,14 @@ MAIN_ZONES = {
 }
 
 
+def school_zone(country: str, chosen: str | None = None) -> str | None:
+    """The time zone of a school: the one it chose on its profile page (a school in
+    the Canaries, or in France overseas), else its country's (:func:`home_zone`)."""
+    if chosen and _zone(chosen) is not None:
+        return chosen
+    return home_zone(country)
+
+
 @functools.cache
 def home_zone(country: str) -> str | None:
     """The time zone a school in ``country`` (ISO code) keeps, or None if unknown."""

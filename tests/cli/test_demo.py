@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from node.demo import PROJECT
 from tests.helpers import SCHOOLMESH, run_cli
 
 
@@ -137,3 +138,14 @@ def test_demo_keep_leaves_the_data() -> None:
     ]
     pairs = run_cli("match", "--staff", "--data", str(schools[0].data), "--json")
     assert json.loads(pairs.stdout)["pairs"], pairs.stdout
+    # The demo's offers and requests have subjects, so the subject filter finds some.
+    maths = run_cli("search", "--subject", "maths", "--data", str(schools[0].data), "--json")
+    assert [item["title"] for item in json.loads(maths.stdout)] == [
+        "Shared INSET day: maths mastery in KS1 and KS2"
+    ]
+    english = run_cli("search", "--subject", "English", "--data", str(schools[2].data), "--json")
+    assert len(json.loads(english.stdout)) >= 2
+    # The Spanish school's pupil writes in Spanish.
+    spanish = next(post for post in PROJECT.posts if post.author == "Lucía")
+    assert "río" in spanish.body
+    assert "river" not in spanish.body

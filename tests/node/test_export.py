@@ -315,6 +315,7 @@ async def test_the_export_holds_the_schools_data_and_its_project_blog(
     school = read(out, "school.json")
     assert isinstance(school, dict)
     assert school["name"] == "Lycée Jean Moulin"
+    assert school["tz"] is None  # none set on /profile: the country's
 
     # The project: both posts, exact text, the partner's marked, the comment, the photo.
     projects = read(out, "projects.json")

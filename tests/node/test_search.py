@@ -130,13 +130,14 @@ async def test_offers_only_with_a_kind_a_subject_and_online_or_in_person(node: N
     assert Filters.of(mode="by-pigeon").mode is None  # not a filter: ignored
 
 
-async def test_an_older_index_is_made_again_with_subjects_and_modes(tmp_path: Path) -> None:
+async def test_an_older_index_is_made_again_with_subjects_modes_and_schools(tmp_path: Path) -> None:
     made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
     await post(made, "Maths online", subjects=["maths"], mode="online")
-    # As an older node left it: no subjects or modes in its index.
+    # As an older node left it: no school words in its index, and its listings gone.
     async with made.store.write():
-        await made.store.execute("ALTER TABLE listings DROP COLUMN subjects")
-        await made.store.execute("ALTER TABLE listings DROP COLUMN mode")
+        await made.store.execute("ALTER TABLE listings DROP COLUMN school")
+        await made.store.execute("DELETE FROM listings")
+        await made.store.execute("DELETE FROM listing_text")
         await made.store.execute(
             "UPDATE schema_version SET version = ?", (SEARCH_INDEX_VERSION - 1,)
         )
@@ -144,6 +145,8 @@ async def test_an_older_index_is_made_again_with_subjects_and_modes(tmp_path: Pa
     opened = await Node.open(tmp_path / "n")
     try:
         listed = await offers.search(opened, "", Filters.of(subject="maths", mode="online"))
+        assert [item.as_json()["title"] for item in listed] == ["Maths online"]
+        listed = await offers.search(opened, "oakfield", Filters())
         assert [item.as_json()["title"] for item in listed] == ["Maths online"]
     finally:
         await opened.close()
@@ -175,3 +178,49 @@ async def test_a_query_fts_cannot_parse_is_a_clear_error_or_empty(node: Node) ->
     await post(node, "Anything")
     for query in ['"', "AND", "*", "NEAR(", "a:b", "-", "OR OR"]:
         assert await titles(node, query) in ([], ["Anything"])
+
+
+async def test_the_school_name_and_country_are_searched(tmp_path: Path) -> None:
+    made = await Node.create(tmp_path / "n", name="École Jules Verne", country="FR")
+    try:
+        await post(made, "Phonics lessons")
+        assert await titles(made, "ecole") == ["Phonics lessons"]
+        assert await titles(made, "Jules verne") == ["Phonics lessons"]
+        assert await titles(made, "jules phonics") == ["Phonics lessons"]
+        assert await titles(made, "france") == ["Phonics lessons"]
+        assert await titles(made, "oakfield") == []
+        # A new name replaces the old one in what is searched.
+        await made.update_profile(name="Collège Victor Hugo")
+        assert await titles(made, "hugo phonics") == ["Phonics lessons"]
+        assert await titles(made, "jules") == []
+        # A school whose name is written without spaces: a substring of it.
+        await made.update_profile(name="北京市第一小学")
+        assert await titles(made, "第一小学") == ["Phonics lessons"]
+    finally:
+        await made.close()
+
+
+async def test_a_school_whose_profile_arrives_after_its_offer_is_found_by_name(
+    node: Node,
+) -> None:
+    offer = create_entry(
+        key(5),
+        seq=1,
+        prev=None,
+        timestamp=1,
+        kind="offer",
+        content={"activity": "visit", "title": "Come and see us"},
+    )
+    await node.store.ingest([offer], 2)
+    assert await titles(node, "escuela") == []
+    profile = create_entry(
+        key(5),
+        seq=2,
+        prev=offer.id,
+        timestamp=3,
+        kind="profile",
+        content={"name": "Escuela Río Duero", "country": "ES"},
+    )
+    await node.store.ingest([profile], 4)
+    assert await titles(node, "escuela rio") == ["Come and see us"]
+    assert await titles(node, "spain") == ["Come and see us"]

@@ -4,13 +4,14 @@ language on the page, and no script at all."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 
 from node.clock import now_ms
 from tests.network import LiveNode
-from tests.web.web import client, http_sign_in
+from tests.web.web import client, csrf_of, http_sign_in
 
 STAFF_PAGES = (
     "/",
@@ -142,3 +143,26 @@ async def test_project_pages_pass_the_audit_for_staff_and_pupils(school: LiveNod
     for name in ("Mr Jones", "Amira"):
         report = await audit(school, name, pages)
         assert {path: found for path, found in report.items() if found} == {}, name
+
+
+async def test_a_refused_profile_lists_what_to_fix_at_the_top(school: LiveNode) -> None:
+    """As the other forms do: a summary first (an alert), each problem a link to its
+    field, the field marked invalid and described by its problem; the page passes."""
+    async with client(school) as http:
+        await http_sign_in(http, "Mrs Patel")
+        token = await csrf_of(http, "/profile")
+        form = {"csrf": token, "name": "", "country": "England", "url": "www dot school"}
+        async with http.post("/profile", data=form) as response:
+            assert response.status == 400
+            page = await response.text()
+    summary = page.index('role="alert"')
+    assert summary < page.index('<form method="post" action="/profile"')
+    for name in ("name", "country", "url"):
+        assert f'href="#{name}"' in page[summary:], name
+        field = re.search(rf'<input id="{name}"[^>]*>', page)
+        assert field, name
+        assert 'aria-invalid="true"' in field[0], name
+        assert f"{name}-error" in field[0], name
+    parser = PageAudit()
+    parser.feed(page)
+    assert parser.problems() == []

@@ -208,3 +208,48 @@ def test_a_date_proposed_for_an_arrangement_reads_as_one_day_and_two_times() -> 
     assert london.event_span(*shanghai) == (
         f"14 Dec 2099, 07:00{DASH}07:30 (Shanghai time) {DASH} 13 Dec 2099, 23:00{DASH}23:30 here"
     )
+
+
+async def test_a_school_in_the_canaries_sets_its_own_zone_on_its_profile(
+    tmp_path: Path,
+) -> None:
+    """Spain's main zone is Madrid's; a school in Las Palmas keeps Canary time."""
+    canaria = await LiveNode.start(tmp_path / "canaria", "CEIP Las Palmas", country="ES")
+    await add_user(canaria, "Sra. Díaz", "admin")
+    await add_user(canaria, "Mr Jones", "staff")  # as browser() signs in
+    madrid = {
+        **PARIS_EVENING,
+        "start": "2099-12-13T18:00+01:00",
+        "end": "2099-12-13T19:00+01:00",
+        "tz": "Europe/Madrid",
+    }
+    try:
+        entry = await events.create(canaria.node, madrid)
+        async with browser(canaria, "en-GB") as http:
+            before = await page_text(http, f"/events/{entry.id}")
+        assert "Starts 13 Dec 2099, 18:00 (Madrid time) Ends" in before  # one zone: no "here"
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(
+            base_url=canaria.address, cookie_jar=jar, headers={"Accept-Language": "es-ES"}
+        ) as admin:
+            await http_sign_in(admin, "Sra. Díaz")
+            token = await csrf_of(admin, "/profile")
+            form = {"csrf": token, "name": "CEIP Las Palmas", "country": "ES"}
+            async with admin.post("/profile", data={**form, "tz": "Canarias"}) as response:
+                assert response.status == 400  # not a zone name: said at the top and field
+                refused = await response.text()
+            assert 'href="#tz"' in refused
+            assert 'value="Canarias"' in refused
+            async with admin.post("/profile", data={**form, "tz": "Atlantic/Canary"}) as response:
+                assert response.status == 200
+                assert "Guardado." in await response.text()  # in the school's language
+            async with admin.get("/profile") as response:
+                assert 'value="Atlantic/Canary"' in await response.text()
+        assert (await canaria.node.identity()).tz == "Atlantic/Canary"
+        async with browser(canaria, "en-GB") as http:
+            after = await page_text(http, f"/events/{entry.id}")
+            assert f"13 Dec 2099, 18:00 (Madrid time) {DASH} 17:00 here" in after
+            async with http.get("/events/new") as response:
+                assert 'value="Atlantic/Canary"' in await response.text()  # its first guess
+    finally:
+        await canaria.stop()

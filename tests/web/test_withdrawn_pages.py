@@ -7,12 +7,15 @@ its title and the reason, and what depended on it says so and leaves the lists.
 
 from __future__ import annotations
 
+import json
+
 import icalendar
 
 from node import events, offers
 from node.clock import now_ms
 from node.interests import Interest
 from protocol.keys import EntryId
+from tests.helpers import run_cli
 from tests.network import LiveNode, wait_for
 from tests.web.test_accessibility import PageAudit
 from tests.web.web import client, http_sign_in
@@ -118,6 +121,33 @@ async def test_an_unanswered_interest_reads_from_each_side_not_as_still_waiting(
     assert "waiting for an answer" not in interest
     french = await page(lycee, "M. Martin", f"/offers/{offer}", "fr")
     assert "Il n'a pas reçu de réponse avant le retrait." in french
+
+
+async def test_an_unanswered_interest_is_ended_by_the_withdrawal_on_pages_cli_and_json(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    offer = await withdrawn_offer(school, lycee, interest=True, answered=False)
+    for live, name in ((lycee, "M. Martin"), (school, "Mr Jones")):
+        text = await page(live, name, "/interests")
+        active, _, withdrawn = text.partition('id="withdrawn"')
+        assert "Shadow our deputy head" not in active
+        assert "It was not answered before the withdrawal." in withdrawn
+        assert f'href="/offers/{offer}"' in withdrawn
+        (interest,) = await live.node.interests.all()
+        assert interest.state == "withdrawn"
+        shown = interest.as_json()
+        assert (shown["state"], shown["waiting"], shown["withdrawn"]) == ("withdrawn", False, True)
+        assert shown["reason"] == REASON
+    # The command line reads the same (the node stopped first, as a script would find it).
+    await lycee.stop()
+    data = str(lycee.node.data.path)
+    listed = json.loads(run_cli("interest", "list", "--data", data, "--json").stdout)
+    assert [(i["state"], i["waiting"], i["withdrawn"]) for i in listed] == [
+        ("withdrawn", False, True)
+    ]
+    plain = run_cli("interest", "list", "--data", data).stdout
+    assert "withdrawn" in plain
+    assert " open " not in plain
 
 
 async def test_an_accepted_interest_says_the_offer_was_withdrawn_at_both_schools(

@@ -88,7 +88,7 @@ async def new_event_page(request: web.Request) -> web.StreamResponse:
     school = request.app[WEB].node
     identity = await school.identity()
     values = dict.fromkeys(_FIELDS, "")
-    values["tz"] = i18n.home_zone(identity.country) or ""  # a first guess
+    values["tz"] = i18n.school_zone(identity.country, identity.tz) or ""  # a first guess
     values["audience"] = "public"
     return render(
         request,

@@ -70,7 +70,7 @@ async def interests_page(request: web.Request) -> web.StreamResponse:
         arranged=[i for i in active if i.arrangement is not None],
         withdrawn=[i for i in every if not i.active],
         states=interest_states(gettext(request)),
-        home_zone=i18n.home_zone(identity.country) or "",
+        home_zone=i18n.school_zone(identity.country, identity.tz) or "",
     )
 
 
@@ -181,7 +181,7 @@ async def answer_interest(request: web.Request) -> web.StreamResponse:
         return await see_other(
             request, "/interests", _("Keep the message to 2,000 characters at most."), error=True
         )
-    if interest.state != "open":
+    if interest.state not in ("open", "withdrawn"):  # a withdrawn one: the node says why
         return await see_other(request, "/interests", _("It was already answered."), error=True)
     by = user_of(request).name
     if request.match_info["answer"] == "accept":

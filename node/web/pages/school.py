@@ -14,9 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from node import partnering, status
+from node import partnering, places, status
 from node.clock import now_ms
 from node.partners import PeerBook
+from node.web import i18n
 from node.web.app import (
     WEB,
     form_of,
@@ -44,12 +45,27 @@ INVITE_DAYS = (1, 7, 30)
 # --- our school's profile --------------------------------------------------------
 
 
+#: The profile form's fields, each with an element of that id that the error summary
+#: at the top of the form links to.
+PROFILE_FIELDS = ("name", "country", "tz", "region", "url", "languages", "phases", "about")
+
+
 @routes.get("/profile")
 @require("staff")
 async def profile_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     profile = await node.store.latest_profile(node.node_id) or {}
-    return render(request, "school_profile.html", profile=profile, phases=kinds.PHASES, errors={})
+    identity = await node.identity()
+    return render(
+        request,
+        "school_profile.html",
+        profile=profile,
+        phases=kinds.PHASES,
+        errors={},
+        profile_fields=PROFILE_FIELDS,
+        tz=identity.tz or "",
+        country_zone=i18n.home_zone(identity.country) or "",
+    )
 
 
 @routes.post("/profile")
@@ -60,6 +76,12 @@ async def profile_save(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     form = form_of(request)
     changes, errors = _profile_changes(form, _)
+    tz = str(form.get("tz", "")).strip()
+    if tz and places.zone_problem(tz):
+        errors["tz"] = _(
+            "Give a time zone such as Europe/Madrid or Atlantic/Canary, or leave it empty "
+            "to use your country's."
+        )
     profile = dict(await node.store.latest_profile(node.node_id) or {})
     merged = {k: v for k, v in {**profile, **changes}.items() if v is not None}
     if not errors:
@@ -75,10 +97,19 @@ async def profile_save(request: web.Request) -> web.StreamResponse:
             profile=merged,
             phases=kinds.PHASES,
             errors=errors,
+            profile_fields=PROFILE_FIELDS,
+            tz=tz,
+            country_zone=i18n.home_zone(str(merged.get("country", ""))) or "",
         )
+    zone_changed = tz != ((await node.identity()).tz or "")
     if merged == profile:
+        if zone_changed:
+            await node.set_time_zone(tz or None)
+            return await see_other(request, "/profile", _("Saved."))
         return await see_other(request, "/profile", _("Nothing changed."))
-    await node.update_profile(**changes)
+    await node.update_profile(**changes)  # first: if it is refused, nothing is saved
+    if zone_changed:
+        await node.set_time_zone(tz or None)
     return await see_other(
         request,
         "/profile",

@@ -155,4 +155,5 @@ def interest_states(_: Callable[[str], str]) -> dict[str, str]:
         "open": _("waiting for an answer"),
         "accepted": _("accepted"),
         "declined": _("declined"),
+        "withdrawn": _("withdrawn"),
     }
