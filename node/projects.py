@@ -334,8 +334,18 @@ class Projects:
         async with self.store.write():
             await self.store.execute(
                 "INSERT INTO posts (id, project, origin, author, title, body, theme, state, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
-                (post_id, project.id, bytes(self.me), user.name, title.strip(), body, theme, now),
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    post_id,
+                    project.id,
+                    bytes(self.me),
+                    user.name,
+                    title.strip(),
+                    body,
+                    theme,
+                    PostState.DRAFT,
+                    now,
+                ),
             )
             for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
                 await self.store.execute(
@@ -385,9 +395,9 @@ class Projects:
         """
         if user.is_staff:
             return True
-        if post.origin == self.me and post.author == user.name and post.state != "removed":
+        if post.origin == self.me and post.author == user.name and post.state != PostState.REMOVED:
             return True
-        if post.state != "approved":
+        if post.state != PostState.APPROVED:
             return False
         project = await self.get(post.project)
         if project.standing != "member" or not await self.rosters.includes(project.id, user):
@@ -421,7 +431,7 @@ class Projects:
                 "only the pupil who wrote a draft can change it",
                 page=said("Only the pupil who wrote a draft can change it."),
             )
-        if post.state not in ("draft", "returned"):
+        if rules.post_after(PostState(post.state), Move.REVISE) is None:
             raise UserInputError(
                 f"that post is {post.state}: only drafts can be changed",
                 page=said("This post is not a draft any more, so it cannot be changed."),
@@ -458,9 +468,9 @@ class Projects:
         cleaned = await _clean_images(images)
         async with self.store.write():
             changed = await self.store.execute(
-                "UPDATE posts SET title = ?, body = ?, theme = ?, state = 'draft' "
-                "WHERE id = ? AND state IN ('draft', 'returned')",
-                (title.strip(), body, theme, post.id),
+                "UPDATE posts SET title = ?, body = ?, theme = ?, state = ? "
+                "WHERE id = ? AND state IN (?, ?)",
+                (title.strip(), body, theme, PostState.DRAFT, post.id, *sorted(rules.WAITING)),
             )
             if not changed:  # approved meanwhile: change nothing (the block rolls back)
                 raise UserInputError(
@@ -492,7 +502,8 @@ class Projects:
             )
         async with self.store.write():
             deleted = await self.store.execute(
-                "DELETE FROM posts WHERE id = ? AND state IN ('draft', 'returned')", (post.id,)
+                "DELETE FROM posts WHERE id = ? AND state IN (?, ?)",
+                (post.id, *sorted(rules.WAITING)),
             )
             if not deleted:  # approved meanwhile: nothing goes (the block rolls back)
                 raise UserInputError(
@@ -601,7 +612,7 @@ class Projects:
         """Send a draft back to its pupil with a teacher's note; nothing leaves the school."""
         teacher = await self.accounts.staff(by)
         post = await self.post(text)
-        if post.origin != self.me or post.state != "draft":
+        if post.origin != self.me or rules.post_after(PostState(post.state), Move.RETURN) is None:
             raise UserInputError(
                 "only a draft of this school's own can be returned",
                 page=said("Only a draft written at this school can be returned."),
@@ -613,8 +624,8 @@ class Projects:
             )
         async with self.store.write():
             await self.store.execute(
-                "UPDATE posts SET state = 'returned', note = ?, approved_by = ? WHERE id = ?",
-                (note.strip(), teacher.name, post.id),
+                "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
+                (PostState.RETURNED, note.strip(), teacher.name, post.id),
             )
         return await self.post(post.id)
 
@@ -622,7 +633,7 @@ class Projects:
         """Two-key publication: our teacher lets our pupils see a partner school's post."""
         teacher = await self.accounts.staff(by)
         post = await self.post(text)
-        if post.origin == self.me or post.state != "approved":
+        if post.origin == self.me or post.state != PostState.APPROVED:
             raise UserInputError(
                 "only an approved post from a partner school can be accepted",
                 page=said("Only an approved post from a partner school can be accepted."),
@@ -636,7 +647,7 @@ class Projects:
     async def comment(self, post_text: str, author: str, body: str, now: int) -> Comment:
         """A comment on a post; a pupil's waits for a teacher's approval like a post."""
         post = await self.post(post_text)
-        if post.state != "approved":
+        if post.state != PostState.APPROVED:
             raise UserInputError(
                 "comments go on approved posts only",
                 page=said("Comments go on approved posts only."),
@@ -656,14 +667,14 @@ class Projects:
         async with self.store.write():
             await self.store.execute(
                 "INSERT INTO comments (id, post, project, origin, author, body, state, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, 'draft', ?)",
-                (cid, post.id, post.project, bytes(self.me), user.name, body, now),
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, post.id, post.project, bytes(self.me), user.name, body, PostState.DRAFT, now),
             )
             if user.is_staff:  # a teacher's comment needs no one else's approval
                 await self.store.execute(
-                    "UPDATE comments SET state = 'approved', approved_at = ?, approved_by = ?, "
+                    "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
                     "by_name = ? WHERE id = ?",
-                    (now, user.name, user.shown_name, cid),
+                    (PostState.APPROVED, now, user.name, user.shown_name, cid),
                 )
                 await self._send_comment(cid, None, now)
         return await self._comment(cid)
@@ -779,9 +790,9 @@ class Projects:
             if post.origin == self.me:
                 await self._send_post(post, to, now)
         rows = await self.store.fetch_all(
-            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = 'approved' "
+            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = ? "
             "ORDER BY created_at",
-            (pid, bytes(self.me)),
+            (pid, bytes(self.me), PostState.APPROVED),
         )
         for (cid,) in rows:
             await self._send_comment(cid, to, now)
@@ -846,14 +857,13 @@ class Projects:
         Only a tombstone stays, so the post cannot come back by a late copy."""
         await self.store.execute(
             "UPDATE posts SET title = NULL, body = NULL, by_name = NULL, theme = NULL, "
-            "note = NULL, state = 'removed' WHERE id = ?",
-            (target,),
+            "note = NULL, state = ? WHERE id = ?",
+            (PostState.REMOVED, target),
         )
         await self.store.execute("DELETE FROM images WHERE post = ?", (target,))
         await self.store.execute(
-            "UPDATE comments SET body = NULL, by_name = NULL, state = 'removed' "
-            "WHERE id = ? OR post = ?",
-            (target, target),
+            "UPDATE comments SET body = NULL, by_name = NULL, state = ? WHERE id = ? OR post = ?",
+            (PostState.REMOVED, target, target),
         )
         await self.store.execute(
             "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason, recipients) "
@@ -885,7 +895,7 @@ class Projects:
             "id": target,
             "project": project_id,
             "school_id": str(origin),
-            "state": state_row[0] if state_row else "removed",
+            "state": state_row[0] if state_row else PostState.REMOVED.value,
             "delivered": {str(NodeId(n)): ok for n, ok in sorted(delivered.items())},
         }
         if tomb is not None:
@@ -919,9 +929,9 @@ class Projects:
 
         taken: list[str] = []
         posts = await self.store.fetch_all(
-            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved' "
+            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = ? "
             "ORDER BY created_at",
-            (bytes(self.me), pupil.name),
+            (bytes(self.me), pupil.name, PostState.APPROVED),
         )
         for (pid,) in posts:
             post = await self.post(pid)
@@ -934,8 +944,8 @@ class Projects:
                 taken.append(post.id)
         comments = await self.store.fetch_all(
             "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? "
-            "AND state = 'approved' ORDER BY created_at",
-            (bytes(self.me), pupil.name),
+            "AND state = ? ORDER BY created_at",
+            (bytes(self.me), pupil.name, PostState.APPROVED),
         )
         # A comment carries no photos: only the name it was sent with can be withdrawn.
         taken += [cid for cid, by_name in comments if name_not_allowed(by_name)]
@@ -948,7 +958,7 @@ class Projects:
                     "UNION ALL SELECT project, state FROM comments WHERE id = ?",
                     (target, target),
                 )
-                if found[1] == "removed":
+                if found[1] == PostState.REMOVED:
                     continue  # a comment on a post taken down a moment ago went with it
                 project = await self.get(found[0])
                 await self._take_down(target, project, now, "consent withdrawn")
@@ -966,8 +976,8 @@ class Projects:
         """
         for table in ("posts", "comments"):
             rows = await self.store.fetch_all(
-                f"SELECT id, project FROM {table} WHERE origin = ? AND state != 'removed'",
-                (bytes(school),),
+                f"SELECT id, project FROM {table} WHERE origin = ? AND state != ?",
+                (bytes(school), PostState.REMOVED),
             )
             for target, pid in rows:
                 await self._erase(target, pid, self.me, now, BLOCKED_REASON, None)
@@ -1119,7 +1129,7 @@ class Projects:
         await self.store.execute(
             "INSERT INTO posts (id, project, origin, by_name, title, body, theme, state, "
             "created_at, approved_at, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'approved', ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 post_id,
                 pid,
@@ -1128,6 +1138,7 @@ class Projects:
                 content["title"],
                 content["body"],
                 content.get("theme"),
+                PostState.APPROVED,
                 content["at"],
                 content["at"],
                 now,
@@ -1189,7 +1200,7 @@ class Projects:
             return  # it, or the post it is on, was taken down
         await self.store.execute(
             "INSERT INTO comments (id, post, project, origin, by_name, body, state, "
-            "created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', ?, ?)",
+            "created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 cid,
                 on,
@@ -1197,6 +1208,7 @@ class Projects:
                 bytes(letter.author),
                 content["by"],
                 content["body"],
+                PostState.APPROVED,
                 content["at"],
                 now,
             ),
@@ -1251,9 +1263,9 @@ class Projects:
             # The owner's takedown overtook the post or comment: keep only a tombstone in
             # its project, and erase the comments of that project already on it.
             await self.store.execute(
-                "UPDATE comments SET body = NULL, by_name = NULL, state = 'removed' "
+                "UPDATE comments SET body = NULL, by_name = NULL, state = ? "
                 "WHERE post = ? AND project = ?",
-                (target_id, pid),
+                (PostState.REMOVED, target_id, pid),
             )
             await self.store.execute(
                 "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason) "
