@@ -331,8 +331,9 @@ class Projects:
             ) from exc
         cleaned = await _clean_images(images)
         post_id = os.urandom(16).hex()
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> Post:
+            conn.execute(
                 "INSERT INTO posts (id, project, origin, author, title, body, theme, state, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -347,13 +348,19 @@ class Projects:
                     now,
                 ),
             )
-            for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
-                await self.store.execute(
-                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
-                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
-                    (post_id, digest, int(faces), jpeg, alt),
-                )
-        return await self.post(post_id)
+            conn.executemany(
+                "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
+                "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                [
+                    (post_id, digest, int(faces), jpeg, alt)
+                    for ((jpeg, digest), faces), alt in zip(
+                        cleaned, _padded(alts, cleaned), strict=True
+                    )
+                ],
+            )
+            return _post_by_id(conn, post_id)
+
+        return await self.store.write(write)
 
     async def post(self, text: str) -> Post:
         return await self.store.read(lambda conn: _post_by_text(conn, text))
@@ -800,9 +807,17 @@ class Projects:
     # -- takedown -------------------------------------------------------------------
 
     async def takedown(self, text: str, now: int, *, reason: str = "") -> str:
-        """Take down a post or comment of ours (or any, as the project's owner), everywhere."""
-        target, project_id, origin = await self._target(text)
-        project = await self.get(project_id)
+        """Take down a post or comment of ours (or any, as the project's owner), everywhere.
+
+        Two trips: what is named and its project, then one write that erases it and
+        seals the takedown to the members (and a checkpoint, to flush the erased words).
+        """
+
+        def find(conn: sqlite3.Connection) -> tuple[str, Project, NodeId]:
+            target, project_id, origin = _target_now(conn, text)
+            return target, _project_now(conn, project_id), origin
+
+        target, project, origin = await self.store.read(find)
         if origin != self.me and project.owner != self.me:
             raise NotAllowedError(
                 "only the school whose pupil wrote it, or the project's owner school, can take "
@@ -812,36 +827,27 @@ class Projects:
                     "it down: ask them."
                 ),
             )
-        async with self.store.write():
-            await self._take_down(target, project, now, reason)
+        await self.store.write(lambda conn: self._take_down_now(conn, target, project, now, reason))
         await self.store.checkpoint()
         return target
 
     async def _take_down(self, target: str, project: Project, now: int, reason: str) -> None:
         """Inside a transaction: erase here and ask every other member school to erase."""
+        await self.store.read(lambda conn: self._take_down_now(conn, target, project, now, reason))
+
+    def _take_down_now(
+        self, conn: sqlite3.Connection, target: str, project: Project, now: int, reason: str
+    ) -> None:
         recipients = [n for n in project.members if n != self.me]
-        await self._erase(target, project.id, self.me, now, reason, recipients)
+        self._erase_now(conn, target, project.id, self.me, now, reason, recipients)
         if recipients:
             content = {"p": project.id, "target": target}
             if reason:
                 content["reason"] = reason
-            await self.mail.send_in_transaction(
-                letters.TAKEDOWN, content, recipients, about=target, now=now
-            )
+            self.mail.send_now(conn, letters.TAKEDOWN, content, recipients, about=target, now=now)
 
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
-        for table in ("posts", "comments"):
-            row = await self._find(table, text)
-            if row is not None:
-                found = await self.store.fetch_one(
-                    f"SELECT id, project, origin FROM {table} WHERE id = ?",
-                    (row[0],),
-                )
-                return found[0], found[1], NodeId(found[2])
-        raise NotFoundError(
-            f"no post or comment {text!r} at this school",
-            page=said("There is no such post or comment at this school."),
-        )
+        return await self.store.read(lambda conn: _target_now(conn, text))
 
     async def _erase(
         self,
@@ -852,20 +858,35 @@ class Projects:
         reason: str | None,
         recipients: list[NodeId] | None,
     ) -> None:
-        """Inside a transaction: delete the content (secure_delete overwrites it).
+        """Inside a transaction: delete the content (secure_delete overwrites it)."""
+        await self.store.read(
+            lambda conn: self._erase_now(conn, target, pid, by, now, reason, recipients)
+        )
+
+    def _erase_now(
+        self,
+        conn: sqlite3.Connection,
+        target: str,
+        pid: str,
+        by: NodeId,
+        now: int,
+        reason: str | None,
+        recipients: list[NodeId] | None,
+    ) -> None:
+        """Delete the content (secure_delete overwrites it), in the caller's transaction.
 
         Only a tombstone stays, so the post cannot come back by a late copy."""
-        await self.store.execute(
+        conn.execute(
             "UPDATE posts SET title = NULL, body = NULL, by_name = NULL, theme = NULL, "
             "note = NULL, state = ? WHERE id = ?",
             (PostState.REMOVED, target),
         )
-        await self.store.execute("DELETE FROM images WHERE post = ?", (target,))
-        await self.store.execute(
+        conn.execute("DELETE FROM images WHERE post = ?", (target,))
+        conn.execute(
             "UPDATE comments SET body = NULL, by_name = NULL, state = ? WHERE id = ? OR post = ?",
             (PostState.REMOVED, target, target),
         )
-        await self.store.execute(
+        conn.execute(
             "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason, recipients) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -1472,6 +1493,21 @@ def _approval_now(conn: sqlite3.Connection, text: str) -> str | tuple[Post, Any]
         f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
     ).fetchone()
     return post, author
+
+
+def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
+    """The post or comment an id prefix names: its id, project and school."""
+    for table in ("posts", "comments"):
+        row = _find_now(conn, table, text)
+        if row is not None:
+            found = conn.execute(
+                f"SELECT id, project, origin FROM {table} WHERE id = ?", (row[0],)
+            ).fetchone()
+            return found[0], found[1], NodeId(found[2])
+    raise NotFoundError(
+        f"no post or comment {text!r} at this school",
+        page=said("There is no such post or comment at this school."),
+    )
 
 
 _COMMENT_COLUMNS = "id, post, origin, author, by_name, body, state, created_at"
