@@ -407,8 +407,16 @@ class Store:
             try:
                 # BEGIN, fn, COMMIT (or ROLLBACK) all run on the thread in one call, so
                 # a cancelled caller can never leave the transaction open: the thread
-                # finishes it whole either way, before anything queued after it.
-                result: T = await self._run(_transaction, fn)
+                # finishes it whole either way. Cancelled, the caller still waits for
+                # it (holding the lock), and a commit is still told to the listeners.
+                run = asyncio.ensure_future(self._run(_transaction, fn))
+                try:
+                    result: T = await asyncio.shield(run)
+                except asyncio.CancelledError:
+                    await asyncio.wait([run])
+                    if not run.cancelled() and run.exception() is None:
+                        await self._committed()
+                    raise
             except sqlite3.Error as exc:
                 if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
                     raise self._damaged(exc) from exc

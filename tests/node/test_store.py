@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -357,3 +358,29 @@ async def test_a_read_function_on_a_damaged_page_marks_the_database(store: Store
     with pytest.raises(StorageError, match="is damaged"):
         await store.read(corrupt)
     assert store.damage is not None
+
+
+async def test_a_cancelled_write_function_is_still_done_whole_and_told(store: Store) -> None:
+    """Cancelled while its function runs on the database thread: the transaction is
+    committed whole (it cannot be stopped half way), and the listeners hear of it."""
+    started, release = threading.Event(), threading.Event()
+    seen: list[set[bytes]] = []
+    store.add_listener(seen.append)
+
+    def slow(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO settings VALUES ('a', x'01')")
+        started.set()
+        release.wait()
+        conn.execute("INSERT INTO settings VALUES ('b', x'02')")
+        store.touched([b"author"])
+
+    task = asyncio.create_task(store.write(slow))
+    await asyncio.to_thread(started.wait)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.get_setting("a") == b"\x01"
+    assert await store.get_setting("b") == b"\x02"
+    assert seen == [{b"author"}]
+    assert not store.write_locked()
