@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -86,9 +87,28 @@ class Mailroom:
         Schools we blocked are left out: nothing more of ours goes to them, not even
         through a relay. A letter to blocked schools only is written but not sent.
         """
-        await self.store.refuse_if_restored()  # its numbers per recipient could repeat
+        return await self.store.read(
+            lambda conn: self.send_now(conn, kind, content, recipients, about=about, now=now)
+        )
+
+    def send_now(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        content: dict[str, Any],
+        recipients: Iterable[NodeId],
+        *,
+        about: str | None,
+        now: int,
+    ) -> Letter:
+        """As :meth:`send_in_transaction`, in a function run by ``Store.write(fn)``
+        (on the database thread, inside its transaction): no trip of its own."""
+        Store.refuse_if_restored_now(conn)  # its numbers per recipient could repeat
         named = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
-        blocked = {NodeId(b) for b in await self.store.blocked_authors()}
+        blocked = {
+            NodeId(row[0])
+            for row in conn.execute("SELECT node_id FROM partners WHERE state = 'blocked'")
+        }
         to = [r for r in named if rules.seal_for(r, blocked)]
         letter = sealed.write_letter(
             self.key, kind=kind, timestamp=now, recipients=to or named, content=content
@@ -97,7 +117,11 @@ class Mailroom:
             return letter
         seqs: dict[NodeId, int] = {}
         for recipient in to:
-            seqs[recipient] = await self._mark((self.me, bytes(recipient))) + 1
+            row = conn.execute(
+                "SELECT seq FROM mail_marks WHERE sender = ? AND recipient = ?",
+                (self.me, bytes(recipient)),
+            ).fetchone()
+            seqs[recipient] = (0 if row is None else int(row[0])) + 1
         envelope = sealed.seal(
             self.key,
             letter,
@@ -107,10 +131,21 @@ class Mailroom:
             wrap_nonces={r: os.urandom(sealed.NONCE_SIZE) for r in to},
             timestamp=now,
         )
-        await self._keep(envelope, now)
+        conn.execute(
+            "INSERT OR IGNORE INTO envelopes (id, wire, stored_at) VALUES (?, ?, ?)",
+            (bytes(envelope.id), envelope.encode(), now),
+        )
         for recipient, seq in seqs.items():
-            await self._hold(self.me, bytes(recipient), seq, envelope)
-            await self.store.execute(
+            conn.execute(
+                "INSERT INTO mail (sender, recipient, seq, envelope) VALUES (?, ?, ?, ?)",
+                (self.me, bytes(recipient), seq, bytes(envelope.id)),
+            )
+            conn.execute(
+                "INSERT INTO mail_marks (sender, recipient, seq) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq",
+                (self.me, bytes(recipient), seq),
+            )
+            conn.execute(
                 "INSERT INTO letters_sent (letter, recipient, seq, kind, about, sent_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (bytes(letter.id), bytes(recipient), seq, kind, about, now),

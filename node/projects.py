@@ -23,13 +23,14 @@ import asyncio
 import io
 import json
 import os
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 
-from node.accounts import Accounts, User
+from node.accounts import USER_COLUMNS, Accounts, User, tidy_name, user_from_row
 from node.mail import Mailroom
 from node.media import MAX_SIDE, clean_image, render_markdown
 from node.partners import PeerBook
@@ -40,6 +41,7 @@ from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInp
 from protocol.keys import NodeId, NodeKey, content_hash
 from protocol.rules import OUT_OF_BOUNDS
 from protocol.rules import projects as rules
+from protocol.rules.projects import Move, PostState
 from protocol.sealed import Letter
 
 MIN_PREFIX = 6
@@ -142,42 +144,14 @@ class Projects:
         return await self.get(pid)
 
     async def get(self, text: str) -> Project:
-        rows = await self.store.fetch_all(
-            "SELECT id, title, themes, owner, rev, standing, review FROM projects "
-            "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) "
-            "ORDER BY id = ? DESC LIMIT 2",
-            (text, text, MIN_PREFIX, text, text.lower(), text),
-        )
-        if not rows:
-            hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
-            raise NotFoundError(
-                f"no project {text!r} at this school{hint}: see `schoolmesh project list`",
-                page=said("There is no such project at this school."),
-            )
-        if len(rows) > 1 and rows[0][0] != text:
-            raise UserInputError(
-                f"{text!r} matches more than one project: give more of the id "
-                "(see `schoolmesh project list`)",
-                page=said("More than one project matches %(id)s.", id=text),
-            )
-        row = rows[0]
-        members = await self.store.fetch_all(
-            "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
-        )
-        return Project(
-            row[0],
-            row[1],
-            json.loads(row[2]),
-            NodeId(row[3]),
-            int(row[4]),
-            row[5],
-            bool(row[6]),
-            {NodeId(n): s for n, s in members},
-        )
+        return await self.store.read(lambda conn: _project_now(conn, text))
 
     async def all(self) -> list[Project]:
-        rows = await self.store.fetch_all("SELECT id FROM projects ORDER BY created_at")
-        return [await self.get(r[0]) for r in rows]
+        def everything(conn: sqlite3.Connection) -> list[Project]:
+            rows = conn.execute("SELECT id FROM projects ORDER BY created_at").fetchall()
+            return [_project_now(conn, r[0]) for r in rows]
+
+        return await self.store.read(everything)
 
     async def invite(self, pid: str, school: NodeId, now: int) -> Project:
         project = await self.get(pid)
@@ -357,83 +331,57 @@ class Projects:
             ) from exc
         cleaned = await _clean_images(images)
         post_id = os.urandom(16).hex()
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> Post:
+            conn.execute(
                 "INSERT INTO posts (id, project, origin, author, title, body, theme, state, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?)",
-                (post_id, project.id, bytes(self.me), user.name, title.strip(), body, theme, now),
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    post_id,
+                    project.id,
+                    bytes(self.me),
+                    user.name,
+                    title.strip(),
+                    body,
+                    theme,
+                    PostState.DRAFT,
+                    now,
+                ),
             )
-            for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
-                await self.store.execute(
-                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
-                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
-                    (post_id, digest, int(faces), jpeg, alt),
-                )
-        return await self.post(post_id)
+            conn.executemany(
+                "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
+                "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                [
+                    (post_id, digest, int(faces), jpeg, alt)
+                    for ((jpeg, digest), faces), alt in zip(
+                        cleaned, _padded(alts, cleaned), strict=True
+                    )
+                ],
+            )
+            return _post_by_id(conn, post_id)
+
+        return await self.store.write(write)
 
     async def post(self, text: str) -> Post:
-        row = await self._find("posts", text)
-        if row is None:
-            raise NotFoundError(
-                f"no post {text!r} at this school: see `schoolmesh post list`",
-                page=said("There is no such post at this school."),
-            )
-        return await self._post(row)
+        return await self.store.read(lambda conn: _post_by_text(conn, text))
 
     async def _find(self, table: str, text: str) -> Any:
-        text = text.strip().lower()
-        if len(text) < MIN_PREFIX:
-            raise UserInputError(
-                f"give at least {MIN_PREFIX} characters of the id",
-                page=said("There is no page at this address. Use the menu instead."),
-            )
-        rows = await self.store.fetch_all(
-            f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
-            "WHERE substr(id, 1, length(?)) = ? LIMIT 2",  # a prefix, with no wildcards
-            (text, text),
-        )
-        if len(rows) > 1:
-            raise UserInputError(
-                f"{text!r} matches more than one: give more of the id",
-                page=said("More than one post or comment matches %(id)s.", id=text),
-            )
-        return rows[0] if rows else None
-
-    async def _post(self, row: Any) -> Post:
-        images = await self.store.fetch_all(
-            "SELECT hash, faces, held, alt FROM images WHERE post = ? ORDER BY rowid", (row[0],)
-        )
-        return Post(
-            row[0],
-            row[1],
-            NodeId(row[2]),
-            row[3],
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            row[8],
-            row[9],
-            int(row[10]),
-            row[11],
-            row[12],
-            row[13],
-            [(h, bool(f), bool(d)) for h, f, d, _a in images],
-            {bytes(h): a for h, _f, _d, a in images if a},
-        )
+        return await self.store.read(lambda conn: _find_now(conn, table, text))
 
     async def posts(
-        self, pid: str, *, states: tuple[str, ...] = ("approved",), for_pupils: bool = False
+        self,
+        pid: str,
+        *,
+        states: tuple[str, ...] = (PostState.APPROVED,),
+        for_pupils: bool = False,
     ) -> list[Post]:
-        """Posts of a project this school may see, newest first."""
-        project = await self.get(pid)
-        marks = ",".join("?" * len(states))
-        rows = await self.store.fetch_all(
-            f"SELECT {_POST_COLUMNS} FROM posts WHERE project = ? AND state IN ({marks}) "
-            "ORDER BY COALESCE(approved_at, created_at) DESC",
-            (project.id, *states),
-        )
-        found = [await self._post(r) for r in rows]
+        """Posts of a project this school may see, newest first (one trip)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[Project, list[Post]]:
+            project = _project_now(conn, pid)
+            return project, _posts_now(conn, project.id, states)
+
+        project, found = await self.store.read(read)
         if for_pupils and project.review:
             found = [p for p in found if p.origin == self.me or p.accepted_by]
         return found
@@ -454,9 +402,9 @@ class Projects:
         """
         if user.is_staff:
             return True
-        if post.origin == self.me and post.author == user.name and post.state != "removed":
+        if post.origin == self.me and post.author == user.name and post.state != PostState.REMOVED:
             return True
-        if post.state != "approved":
+        if post.state != PostState.APPROVED:
             return False
         project = await self.get(post.project)
         if project.standing != "member" or not await self.rosters.includes(project.id, user):
@@ -490,7 +438,7 @@ class Projects:
                 "only the pupil who wrote a draft can change it",
                 page=said("Only the pupil who wrote a draft can change it."),
             )
-        if post.state not in ("draft", "returned"):
+        if rules.post_after(PostState(post.state), Move.REVISE) is None:
             raise UserInputError(
                 f"that post is {post.state}: only drafts can be changed",
                 page=said("This post is not a draft any more, so it cannot be changed."),
@@ -527,9 +475,9 @@ class Projects:
         cleaned = await _clean_images(images)
         async with self.store.write():
             changed = await self.store.execute(
-                "UPDATE posts SET title = ?, body = ?, theme = ?, state = 'draft' "
-                "WHERE id = ? AND state IN ('draft', 'returned')",
-                (title.strip(), body, theme, post.id),
+                "UPDATE posts SET title = ?, body = ?, theme = ?, state = ? "
+                "WHERE id = ? AND state IN (?, ?)",
+                (title.strip(), body, theme, PostState.DRAFT, post.id, *sorted(rules.WAITING)),
             )
             if not changed:  # approved meanwhile: change nothing (the block rolls back)
                 raise UserInputError(
@@ -561,7 +509,8 @@ class Projects:
             )
         async with self.store.write():
             deleted = await self.store.execute(
-                "DELETE FROM posts WHERE id = ? AND state IN ('draft', 'returned')", (post.id,)
+                "DELETE FROM posts WHERE id = ? AND state IN (?, ?)",
+                (post.id, *sorted(rules.WAITING)),
             )
             if not deleted:  # approved meanwhile: nothing goes (the block rolls back)
                 raise UserInputError(
@@ -597,13 +546,15 @@ class Projects:
     async def approve(self, text: str, by: str, now: int) -> tuple[str, list[str]]:
         """Approve a draft post or comment: it is sealed and sent to the member schools.
 
-        Returns the id and what was held back because of the pupil's consent.
+        Returns the id and what was held back because of the pupil's consent. Three
+        trips: the teacher, the post and its pupil, then one write that checks the
+        post is still waiting, approves it and seals it to the members.
         """
         teacher = await self.accounts.staff(by)
-        comment = await self._find("comments", text)
-        if comment is not None and await self._find("posts", text) is None:
-            return await self._approve_comment(comment[0], teacher, now)
-        post = await self.post(text)
+        found = await self.store.read(lambda conn: _approval_now(conn, text))
+        if isinstance(found, str):
+            return await self._approve_comment(found, teacher, now)
+        post, author_row = found
         if post.origin != self.me:
             raise UserInputError(
                 "that post comes from a partner school: use `post accept`",
@@ -611,52 +562,64 @@ class Projects:
                     "This post comes from a partner school: accept it rather than approve it."
                 ),
             )
-        if post.state not in ("draft", "returned"):
-            raise UserInputError(
-                f"that post is {post.state}, not waiting for approval: nothing was changed "
-                "(see `schoolmesh post status`)",
-                page=said("This post is not waiting for approval any more: nothing was changed."),
-            )
-        author = await self.accounts.find(post.author or "")
+        _must_wait_for_approval(post.state)
+        author = None if author_row is None else user_from_row(author_row)
         shown, notes = _consent_view(author, post)
-        async with self.store.write():
-            for digest, _faces, held in shown:
-                await self.store.execute(
-                    "UPDATE images SET held = ? WHERE post = ? AND hash = ?",
-                    (int(held), post.id, digest),
-                )
-            await self.store.execute(
-                "UPDATE posts SET state = 'approved', approved_at = ?, approved_by = ?, "
-                "by_name = ?, note = NULL WHERE id = ?",
-                (now, teacher.name, author.shown_name if author else "?", post.id),
+        by_name = author.shown_name if author else "?"
+
+        def write(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,)).fetchone()
+            _must_wait_for_approval(row[0])  # a second teacher may have been quicker
+            conn.executemany(
+                "UPDATE images SET held = ? WHERE post = ? AND hash = ?",
+                [(int(held), post.id, digest) for digest, _faces, held in shown],
             )
-            await self._send_post(await self.post(post.id), None, now)
+            conn.execute(
+                "UPDATE posts SET state = ?, approved_at = ?, approved_by = ?, "
+                "by_name = ?, note = NULL WHERE id = ?",
+                (
+                    rules.post_after(PostState(row[0]), Move.APPROVE),
+                    now,
+                    teacher.name,
+                    by_name,
+                    post.id,
+                ),
+            )
+            self._send_post_now(conn, _post_by_id(conn, post.id), None, now)
+
+        await self.store.write(write)
         return post.id, notes
 
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
         row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
-        if row[1] != "draft":
-            raise UserInputError(
-                f"that comment is {row[1]}, not waiting for approval: nothing was changed",
-                page=said(
-                    "This comment is not waiting for approval any more: nothing was changed."
+        _comment_must_wait(row[1])
+        author = await self.accounts.find(row[0] or "")
+        by_name = author.shown_name if author else "?"
+
+        def write(conn: sqlite3.Connection) -> None:
+            state = conn.execute("SELECT state FROM comments WHERE id = ?", (cid,)).fetchone()[0]
+            _comment_must_wait(state)
+            conn.execute(
+                "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
+                "by_name = ? WHERE id = ?",
+                (
+                    rules.comment_after(PostState(state), Move.APPROVE),
+                    now,
+                    teacher.name,
+                    by_name,
+                    cid,
                 ),
             )
-        author = await self.accounts.find(row[0] or "")
-        async with self.store.write():
-            await self.store.execute(
-                "UPDATE comments SET state = 'approved', approved_at = ?, approved_by = ?, "
-                "by_name = ? WHERE id = ?",
-                (now, teacher.name, author.shown_name if author else "?", cid),
-            )
-            await self._send_comment(cid, None, now)
+            self._send_comment_now(conn, cid, None, now)
+
+        await self.store.write(write)
         return cid, []
 
     async def return_(self, text: str, by: str, note: str) -> Post:
         """Send a draft back to its pupil with a teacher's note; nothing leaves the school."""
         teacher = await self.accounts.staff(by)
         post = await self.post(text)
-        if post.origin != self.me or post.state != "draft":
+        if post.origin != self.me or rules.post_after(PostState(post.state), Move.RETURN) is None:
             raise UserInputError(
                 "only a draft of this school's own can be returned",
                 page=said("Only a draft written at this school can be returned."),
@@ -668,8 +631,8 @@ class Projects:
             )
         async with self.store.write():
             await self.store.execute(
-                "UPDATE posts SET state = 'returned', note = ?, approved_by = ? WHERE id = ?",
-                (note.strip(), teacher.name, post.id),
+                "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
+                (PostState.RETURNED, note.strip(), teacher.name, post.id),
             )
         return await self.post(post.id)
 
@@ -677,7 +640,7 @@ class Projects:
         """Two-key publication: our teacher lets our pupils see a partner school's post."""
         teacher = await self.accounts.staff(by)
         post = await self.post(text)
-        if post.origin == self.me or post.state != "approved":
+        if post.origin == self.me or post.state != PostState.APPROVED:
             raise UserInputError(
                 "only an approved post from a partner school can be accepted",
                 page=said("Only an approved post from a partner school can be accepted."),
@@ -691,7 +654,7 @@ class Projects:
     async def comment(self, post_text: str, author: str, body: str, now: int) -> Comment:
         """A comment on a post; a pupil's waits for a teacher's approval like a post."""
         post = await self.post(post_text)
-        if post.state != "approved":
+        if post.state != PostState.APPROVED:
             raise UserInputError(
                 "comments go on approved posts only",
                 page=said("Comments go on approved posts only."),
@@ -711,52 +674,55 @@ class Projects:
         async with self.store.write():
             await self.store.execute(
                 "INSERT INTO comments (id, post, project, origin, author, body, state, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, 'draft', ?)",
-                (cid, post.id, post.project, bytes(self.me), user.name, body, now),
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, post.id, post.project, bytes(self.me), user.name, body, PostState.DRAFT, now),
             )
             if user.is_staff:  # a teacher's comment needs no one else's approval
                 await self.store.execute(
-                    "UPDATE comments SET state = 'approved', approved_at = ?, approved_by = ?, "
+                    "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
                     "by_name = ? WHERE id = ?",
-                    (now, user.name, user.shown_name, cid),
+                    (PostState.APPROVED, now, user.name, user.shown_name, cid),
                 )
                 await self._send_comment(cid, None, now)
         return await self._comment(cid)
 
     async def _comment(self, cid: str) -> Comment:
-        row = await self.store.fetch_one(
-            "SELECT id, post, origin, author, by_name, body, state, created_at FROM comments "
-            "WHERE id = ?",
-            (cid,),
-        )
-        return Comment(row[0], row[1], NodeId(row[2]), row[3], row[4], row[5], row[6], int(row[7]))
+        return await self.store.read(lambda conn: _comment_now(conn, cid))
 
     async def comments(
-        self, post_id: str, *, states: tuple[str, ...] = ("approved",)
+        self, post_id: str, *, states: tuple[str, ...] = (PostState.APPROVED,)
     ) -> list[Comment]:
         marks = ",".join("?" * len(states))
-        rows = await self.store.fetch_all(
-            f"SELECT id FROM comments WHERE post = ? AND state IN ({marks}) ORDER BY created_at",
-            (post_id, *states),
+        return await self.store.read(
+            lambda conn: _comments_now(
+                conn,
+                f"WHERE post = ? AND state IN ({marks}) ORDER BY created_at",
+                (post_id, *states),
+            )
         )
-        return [await self._comment(r[0]) for r in rows]
 
     async def waiting_comments(self, pid: str) -> list[Comment]:
         """Our pupils' comments in a project that wait for a teacher, oldest first."""
-        project = await self.get(pid)
-        rows = await self.store.fetch_all(
-            "SELECT id FROM comments WHERE project = ? AND state = 'draft' ORDER BY created_at",
-            (project.id,),
-        )
-        return [await self._comment(r[0]) for r in rows]
 
-    async def _members_to_send(self, pid: str) -> list[NodeId]:
-        project = await self.get(pid)
-        return [n for n in project.member_ids("member") if n != self.me]
+        def read(conn: sqlite3.Connection) -> list[Comment]:
+            project = _project_now(conn, pid)
+            return _comments_now(
+                conn,
+                "WHERE project = ? AND state = ? ORDER BY created_at",
+                (project.id, PostState.DRAFT),
+            )
+
+        return await self.store.read(read)
 
     async def _send_post(self, post: Post, only: list[NodeId] | None, now: int) -> None:
         """Inside a transaction: seal an approved post and its allowed photos to members."""
-        to = only if only is not None else await self._members_to_send(post.project)
+        await self.store.read(lambda conn: self._send_post_now(conn, post, only, now))
+
+    def _send_post_now(
+        self, conn: sqlite3.Connection, post: Post, only: list[NodeId] | None, now: int
+    ) -> None:
+        """As :meth:`_send_post`, inside a function run by ``store.write``."""
+        to = only if only is not None else self._members_now(conn, post.project)
         if not to:
             return
         shown: list[tuple[bytes, str]] = [
@@ -775,38 +741,55 @@ class Projects:
         if shown:
             content["images"] = [[h, t] for h, t in shown]
         for digest, _type in shown:
-            data = await self.image(post.id, digest)
-            assert data is not None
-            await self.mail.send_in_transaction(
+            row = conn.execute(
+                "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0",
+                (post.id, digest),
+            ).fetchone()
+            assert row is not None
+            assert row[0] is not None
+            self.mail.send_now(
+                conn,
                 letters.IMAGE,
                 {
                     "p": post.project,
                     "post": post.id,
                     "hash": digest,
                     "type": "image/jpeg",
-                    "data": data,
+                    "data": bytes(row[0]),
                 },
                 to,
                 about=post.id,
                 now=now,
             )
-        await self.mail.send_in_transaction(letters.POST, content, to, about=post.id, now=now)
+        self.mail.send_now(conn, letters.POST, content, to, about=post.id, now=now)
+
+    def _members_now(self, conn: sqlite3.Connection, pid: str) -> list[NodeId]:
+        """The member schools to send a project's letters to (not this one)."""
+        rows = conn.execute(
+            "SELECT node FROM project_members WHERE project = ? AND state = 'member'", (pid,)
+        ).fetchall()
+        return [NodeId(r[0]) for r in rows if r[0] != bytes(self.me)]
 
     async def _send_comment(self, cid: str, only: list[NodeId] | None, now: int) -> None:
-        comment = await self._comment(cid)
-        row = await self.store.fetch_one("SELECT project FROM comments WHERE id = ?", (cid,))
-        to = only if only is not None else await self._members_to_send(row[0])
+        await self.store.read(lambda conn: self._send_comment_now(conn, cid, only, now))
+
+    def _send_comment_now(
+        self, conn: sqlite3.Connection, cid: str, only: list[NodeId] | None, now: int
+    ) -> None:
+        comment = _comment_now(conn, cid)
+        project = conn.execute("SELECT project FROM comments WHERE id = ?", (cid,)).fetchone()[0]
+        to = only if only is not None else self._members_now(conn, project)
         if not to:
             return
         content = {
-            "p": row[0],
+            "p": project,
             "post": comment.post,
             "id": comment.id,
             "by": comment.by_name or "?",
             "body": comment.body or "",
             "at": comment.created_at,
         }
-        await self.mail.send_in_transaction(letters.COMMENT, content, to, about=cid, now=now)
+        self.mail.send_now(conn, letters.COMMENT, content, to, about=cid, now=now)
 
     async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
         """Inside a transaction: our approved posts and comments, for a school that joined."""
@@ -814,9 +797,9 @@ class Projects:
             if post.origin == self.me:
                 await self._send_post(post, to, now)
         rows = await self.store.fetch_all(
-            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = 'approved' "
+            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = ? "
             "ORDER BY created_at",
-            (pid, bytes(self.me)),
+            (pid, bytes(self.me), PostState.APPROVED),
         )
         for (cid,) in rows:
             await self._send_comment(cid, to, now)
@@ -824,9 +807,17 @@ class Projects:
     # -- takedown -------------------------------------------------------------------
 
     async def takedown(self, text: str, now: int, *, reason: str = "") -> str:
-        """Take down a post or comment of ours (or any, as the project's owner), everywhere."""
-        target, project_id, origin = await self._target(text)
-        project = await self.get(project_id)
+        """Take down a post or comment of ours (or any, as the project's owner), everywhere.
+
+        Two trips: what is named and its project, then one write that erases it and
+        seals the takedown to the members (and a checkpoint, to flush the erased words).
+        """
+
+        def find(conn: sqlite3.Connection) -> tuple[str, Project, NodeId]:
+            target, project_id, origin = _target_now(conn, text)
+            return target, _project_now(conn, project_id), origin
+
+        target, project, origin = await self.store.read(find)
         if origin != self.me and project.owner != self.me:
             raise NotAllowedError(
                 "only the school whose pupil wrote it, or the project's owner school, can take "
@@ -836,36 +827,27 @@ class Projects:
                     "it down: ask them."
                 ),
             )
-        async with self.store.write():
-            await self._take_down(target, project, now, reason)
+        await self.store.write(lambda conn: self._take_down_now(conn, target, project, now, reason))
         await self.store.checkpoint()
         return target
 
     async def _take_down(self, target: str, project: Project, now: int, reason: str) -> None:
         """Inside a transaction: erase here and ask every other member school to erase."""
+        await self.store.read(lambda conn: self._take_down_now(conn, target, project, now, reason))
+
+    def _take_down_now(
+        self, conn: sqlite3.Connection, target: str, project: Project, now: int, reason: str
+    ) -> None:
         recipients = [n for n in project.members if n != self.me]
-        await self._erase(target, project.id, self.me, now, reason, recipients)
+        self._erase_now(conn, target, project.id, self.me, now, reason, recipients)
         if recipients:
             content = {"p": project.id, "target": target}
             if reason:
                 content["reason"] = reason
-            await self.mail.send_in_transaction(
-                letters.TAKEDOWN, content, recipients, about=target, now=now
-            )
+            self.mail.send_now(conn, letters.TAKEDOWN, content, recipients, about=target, now=now)
 
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
-        for table in ("posts", "comments"):
-            row = await self._find(table, text)
-            if row is not None:
-                found = await self.store.fetch_one(
-                    f"SELECT id, project, origin FROM {table} WHERE id = ?",
-                    (row[0],),
-                )
-                return found[0], found[1], NodeId(found[2])
-        raise NotFoundError(
-            f"no post or comment {text!r} at this school",
-            page=said("There is no such post or comment at this school."),
-        )
+        return await self.store.read(lambda conn: _target_now(conn, text))
 
     async def _erase(
         self,
@@ -876,21 +858,35 @@ class Projects:
         reason: str | None,
         recipients: list[NodeId] | None,
     ) -> None:
-        """Inside a transaction: delete the content (secure_delete overwrites it).
+        """Inside a transaction: delete the content (secure_delete overwrites it)."""
+        await self.store.read(
+            lambda conn: self._erase_now(conn, target, pid, by, now, reason, recipients)
+        )
+
+    def _erase_now(
+        self,
+        conn: sqlite3.Connection,
+        target: str,
+        pid: str,
+        by: NodeId,
+        now: int,
+        reason: str | None,
+        recipients: list[NodeId] | None,
+    ) -> None:
+        """Delete the content (secure_delete overwrites it), in the caller's transaction.
 
         Only a tombstone stays, so the post cannot come back by a late copy."""
-        await self.store.execute(
+        conn.execute(
             "UPDATE posts SET title = NULL, body = NULL, by_name = NULL, theme = NULL, "
-            "note = NULL, state = 'removed' WHERE id = ?",
-            (target,),
+            "note = NULL, state = ? WHERE id = ?",
+            (PostState.REMOVED, target),
         )
-        await self.store.execute("DELETE FROM images WHERE post = ?", (target,))
-        await self.store.execute(
-            "UPDATE comments SET body = NULL, by_name = NULL, state = 'removed' "
-            "WHERE id = ? OR post = ?",
-            (target, target),
+        conn.execute("DELETE FROM images WHERE post = ?", (target,))
+        conn.execute(
+            "UPDATE comments SET body = NULL, by_name = NULL, state = ? WHERE id = ? OR post = ?",
+            (PostState.REMOVED, target, target),
         )
-        await self.store.execute(
+        conn.execute(
             "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason, recipients) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -920,7 +916,7 @@ class Projects:
             "id": target,
             "project": project_id,
             "school_id": str(origin),
-            "state": state_row[0] if state_row else "removed",
+            "state": state_row[0] if state_row else PostState.REMOVED.value,
             "delivered": {str(NodeId(n)): ok for n, ok in sorted(delivered.items())},
         }
         if tomb is not None:
@@ -954,9 +950,9 @@ class Projects:
 
         taken: list[str] = []
         posts = await self.store.fetch_all(
-            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = 'approved' "
+            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = ? "
             "ORDER BY created_at",
-            (bytes(self.me), pupil.name),
+            (bytes(self.me), pupil.name, PostState.APPROVED),
         )
         for (pid,) in posts:
             post = await self.post(pid)
@@ -969,8 +965,8 @@ class Projects:
                 taken.append(post.id)
         comments = await self.store.fetch_all(
             "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? "
-            "AND state = 'approved' ORDER BY created_at",
-            (bytes(self.me), pupil.name),
+            "AND state = ? ORDER BY created_at",
+            (bytes(self.me), pupil.name, PostState.APPROVED),
         )
         # A comment carries no photos: only the name it was sent with can be withdrawn.
         taken += [cid for cid, by_name in comments if name_not_allowed(by_name)]
@@ -983,7 +979,7 @@ class Projects:
                     "UNION ALL SELECT project, state FROM comments WHERE id = ?",
                     (target, target),
                 )
-                if found[1] == "removed":
+                if found[1] == PostState.REMOVED:
                     continue  # a comment on a post taken down a moment ago went with it
                 project = await self.get(found[0])
                 await self._take_down(target, project, now, "consent withdrawn")
@@ -1001,8 +997,8 @@ class Projects:
         """
         for table in ("posts", "comments"):
             rows = await self.store.fetch_all(
-                f"SELECT id, project FROM {table} WHERE origin = ? AND state != 'removed'",
-                (bytes(school),),
+                f"SELECT id, project FROM {table} WHERE origin = ? AND state != ?",
+                (bytes(school), PostState.REMOVED),
             )
             for target, pid in rows:
                 await self._erase(target, pid, self.me, now, BLOCKED_REASON, None)
@@ -1154,7 +1150,7 @@ class Projects:
         await self.store.execute(
             "INSERT INTO posts (id, project, origin, by_name, title, body, theme, state, "
             "created_at, approved_at, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'approved', ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 post_id,
                 pid,
@@ -1163,6 +1159,7 @@ class Projects:
                 content["title"],
                 content["body"],
                 content.get("theme"),
+                PostState.APPROVED,
                 content["at"],
                 content["at"],
                 now,
@@ -1224,7 +1221,7 @@ class Projects:
             return  # it, or the post it is on, was taken down
         await self.store.execute(
             "INSERT INTO comments (id, post, project, origin, by_name, body, state, "
-            "created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, 'approved', ?, ?)",
+            "created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 cid,
                 on,
@@ -1232,6 +1229,7 @@ class Projects:
                 bytes(letter.author),
                 content["by"],
                 content["body"],
+                PostState.APPROVED,
                 content["at"],
                 now,
             ),
@@ -1286,9 +1284,9 @@ class Projects:
             # The owner's takedown overtook the post or comment: keep only a tombstone in
             # its project, and erase the comments of that project already on it.
             await self.store.execute(
-                "UPDATE comments SET body = NULL, by_name = NULL, state = 'removed' "
+                "UPDATE comments SET body = NULL, by_name = NULL, state = ? "
                 "WHERE post = ? AND project = ?",
-                (target_id, pid),
+                (PostState.REMOVED, target_id, pid),
             )
             await self.store.execute(
                 "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason) "
@@ -1362,6 +1360,189 @@ async def _clean_images(
         return [(clean_image(data, name=name), faces) for name, data, faces in images]
 
     return await asyncio.to_thread(clean) if images else []
+
+
+# -- reads on the database thread (inside ``store.read`` or ``store.write``) -------------
+
+
+def _project_now(conn: sqlite3.Connection, text: str) -> Project:
+    """A project by id or unique prefix, with its members."""
+    rows = conn.execute(
+        "SELECT id, title, themes, owner, rev, standing, review FROM projects "
+        "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) "
+        "ORDER BY id = ? DESC LIMIT 2",
+        (text, text, MIN_PREFIX, text, text.lower(), text),
+    ).fetchall()
+    if not rows:
+        hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
+        raise NotFoundError(
+            f"no project {text!r} at this school{hint}: see `schoolmesh project list`",
+            page=said("There is no such project at this school."),
+        )
+    if len(rows) > 1 and rows[0][0] != text:
+        raise UserInputError(
+            f"{text!r} matches more than one project: give more of the id "
+            "(see `schoolmesh project list`)",
+            page=said("More than one project matches %(id)s.", id=text),
+        )
+    row = rows[0]
+    members = conn.execute(
+        "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
+    ).fetchall()
+    return Project(
+        row[0],
+        row[1],
+        json.loads(row[2]),
+        NodeId(row[3]),
+        int(row[4]),
+        row[5],
+        bool(row[6]),
+        {NodeId(n): s for n, s in members},
+    )
+
+
+def _find_now(conn: sqlite3.Connection, table: str, text: str) -> Any:
+    """The row of the post (all its columns) or comment (its id) an id prefix names."""
+    text = text.strip().lower()
+    if len(text) < MIN_PREFIX:
+        raise UserInputError(
+            f"give at least {MIN_PREFIX} characters of the id",
+            page=said("There is no page at this address. Use the menu instead."),
+        )
+    rows = conn.execute(
+        f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
+        "WHERE substr(id, 1, length(?)) = ? LIMIT 2",  # a prefix, with no wildcards
+        (text, text),
+    ).fetchall()
+    if len(rows) > 1:
+        raise UserInputError(
+            f"{text!r} matches more than one: give more of the id",
+            page=said("More than one post or comment matches %(id)s.", id=text),
+        )
+    return rows[0] if rows else None
+
+
+def _post_from(row: Any, images: Sequence[Any]) -> Post:
+    return Post(
+        row[0],
+        row[1],
+        NodeId(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        int(row[10]),
+        row[11],
+        row[12],
+        row[13],
+        [(h, bool(f), bool(d)) for h, f, d, _a in images],
+        {bytes(h): a for h, _f, _d, a in images if a},
+    )
+
+
+def _post_now(conn: sqlite3.Connection, row: Any) -> Post:
+    images = conn.execute(
+        "SELECT hash, faces, held, alt FROM images WHERE post = ? ORDER BY rowid", (row[0],)
+    ).fetchall()
+    return _post_from(row, images)
+
+
+def _post_by_text(conn: sqlite3.Connection, text: str) -> Post:
+    row = _find_now(conn, "posts", text)
+    if row is None:
+        raise NotFoundError(
+            f"no post {text!r} at this school: see `schoolmesh post list`",
+            page=said("There is no such post at this school."),
+        )
+    return _post_now(conn, row)
+
+
+def _post_by_id(conn: sqlite3.Connection, post_id: str) -> Post:
+    row = conn.execute(f"SELECT {_POST_COLUMNS} FROM posts WHERE id = ?", (post_id,)).fetchone()
+    return _post_now(conn, row)
+
+
+def _posts_now(conn: sqlite3.Connection, project: str, states: Sequence[str]) -> list[Post]:
+    """A project's posts in these states, newest first, with their photos (two queries)."""
+    marks = ",".join("?" * len(states))
+    rows = conn.execute(
+        f"SELECT {_POST_COLUMNS} FROM posts WHERE project = ? AND state IN ({marks}) "
+        "ORDER BY COALESCE(approved_at, created_at) DESC",
+        (project, *states),
+    ).fetchall()
+    images: dict[str, list[Any]] = {}
+    for post, *image in conn.execute(
+        "SELECT i.post, i.hash, i.faces, i.held, i.alt FROM images i JOIN posts p "
+        f"ON p.id = i.post WHERE p.project = ? AND p.state IN ({marks}) ORDER BY i.rowid",
+        (project, *states),
+    ):
+        images.setdefault(post, []).append(image)
+    return [_post_from(row, images.get(row[0], [])) for row in rows]
+
+
+def _approval_now(conn: sqlite3.Connection, text: str) -> str | tuple[Post, Any]:
+    """What ``approve`` names: a comment's id, or a post and its author's account row."""
+    comment = _find_now(conn, "comments", text)
+    if comment is not None and _find_now(conn, "posts", text) is None:
+        return str(comment[0])
+    post = _post_by_text(conn, text)
+    author = conn.execute(
+        f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
+    ).fetchone()
+    return post, author
+
+
+def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
+    """The post or comment an id prefix names: its id, project and school."""
+    for table in ("posts", "comments"):
+        row = _find_now(conn, table, text)
+        if row is not None:
+            found = conn.execute(
+                f"SELECT id, project, origin FROM {table} WHERE id = ?", (row[0],)
+            ).fetchone()
+            return found[0], found[1], NodeId(found[2])
+    raise NotFoundError(
+        f"no post or comment {text!r} at this school",
+        page=said("There is no such post or comment at this school."),
+    )
+
+
+_COMMENT_COLUMNS = "id, post, origin, author, by_name, body, state, created_at"
+
+
+def _comment_from(row: Any) -> Comment:
+    return Comment(row[0], row[1], NodeId(row[2]), row[3], row[4], row[5], row[6], int(row[7]))
+
+
+def _comment_now(conn: sqlite3.Connection, cid: str) -> Comment:
+    row = conn.execute(f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (cid,)).fetchone()
+    return _comment_from(row)
+
+
+def _comments_now(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Comment]:
+    rows = conn.execute(f"SELECT {_COMMENT_COLUMNS} FROM comments {where}", params)
+    return [_comment_from(row) for row in rows]
+
+
+def _must_wait_for_approval(state: str) -> None:
+    """Refuse to approve a post that is not a draft (or returned draft) any more."""
+    if rules.post_after(PostState(state), Move.APPROVE) is None:
+        raise UserInputError(
+            f"that post is {state}, not waiting for approval: nothing was changed "
+            "(see `schoolmesh post status`)",
+            page=said("This post is not waiting for approval any more: nothing was changed."),
+        )
+
+
+def _comment_must_wait(state: str) -> None:
+    if rules.comment_after(PostState(state), Move.APPROVE) is None:
+        raise UserInputError(
+            f"that comment is {state}, not waiting for approval: nothing was changed",
+            page=said("This comment is not waiting for approval any more: nothing was changed."),
+        )
 
 
 def _padded(alts: Sequence[str | None], photos: Sequence[Any]) -> list[str | None]:

@@ -28,11 +28,12 @@ import enum
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import aiosqlite
 
@@ -66,6 +67,8 @@ from protocol.log import (
 from protocol.rules import entries as rules
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How long a statement waits for another process's lock before failing (milliseconds).
 BUSY_TIMEOUT_MS = 10_000
@@ -332,8 +335,99 @@ class Store:
 
     # -- transactions -------------------------------------------------------------
 
+    @overload
+    def write(
+        self, fn: None = None, *, repairing: bool = False
+    ) -> AbstractAsyncContextManager[None]: ...
+
+    @overload
+    def write(
+        self, fn: Callable[[sqlite3.Connection], T], *, repairing: bool = False
+    ) -> Coroutine[Any, Any, T]: ...
+
+    def write(
+        self, fn: Callable[[sqlite3.Connection], T] | None = None, *, repairing: bool = False
+    ) -> AbstractAsyncContextManager[None] | Coroutine[Any, Any, T]:
+        """A write transaction: ``async with store.write():`` around awaited statements,
+        or ``await store.write(fn)``, which runs the plain function ``fn(conn)`` on the
+        database thread inside one transaction, in ONE trip there and back (in the
+        manner of datasette's ``execute_write_fn``), and returns what it returns.
+
+        Both take the same write lock, are refused the same way while the database is
+        damaged, map SQLite's errors the same way (a full disk, damage) and call the
+        same listeners after the commit. ``fn`` runs on the database thread: it must
+        not touch the event loop; it tells the listeners what it did through
+        :meth:`touched` and :meth:`mail_changed`.
+        """
+        if fn is None:
+            return self._write(repairing=repairing)
+        return self._write_fn(fn, repairing=repairing)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the plain function ``fn(conn)`` on the database thread in one trip.
+
+        Outside a transaction, ``fn`` sees one consistent snapshot (a read
+        transaction around it); inside one the caller holds (under
+        ``async with store.write()``), it runs in that transaction and sees what
+        it wrote so far. Errors are mapped as :meth:`fetch_all` maps them."""
+        try:
+            return await self._run(_snapshot, fn)
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise self._damaged(exc) from exc
+            if _code(exc) in _DISK_CODES:
+                raise self._problem(exc, "it could not be read") from exc
+            raise
+
+    def touched(self, authors: Iterable[bytes]) -> None:
+        """Called inside a transaction (also from ``fn`` on the database thread) that
+        grew the logs of ``authors``: the listeners are told after the commit."""
+        self._touched.update(authors)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on aiosqlite's own thread, the one that owns the
+        sqlite3 connection (it refuses any other: ``check_same_thread``).
+
+        aiosqlite has no public call for this; ``Connection._execute`` is the queue
+        its own public methods use (stable from 0.17 to 0.22). It is used here and
+        nowhere else, so a change in aiosqlite is met in one place, and
+        tests/node/test_store.py fails at once if it changes."""
+        conn = self._db._conn
+        result: T = await self._db._execute(fn, conn, *args)  # type: ignore[no-untyped-call]
+        return result
+
+    async def _write_fn(self, fn: Callable[[sqlite3.Connection], T], *, repairing: bool) -> T:
+        if not repairing:
+            self.damage = _read_damage(self.damage_report)
+            if self.damage is not None:
+                raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
+        async with self._write_lock:
+            self._touched = set()
+            self._mail_touched = False
+            try:
+                # BEGIN, fn, COMMIT (or ROLLBACK) all run on the thread in one call, so
+                # a cancelled caller can never leave the transaction open: the thread
+                # finishes it whole either way. Cancelled, the caller still waits for
+                # it (holding the lock), and a commit is still told to the listeners.
+                run = asyncio.ensure_future(self._run(_transaction, fn))
+                try:
+                    result: T = await asyncio.shield(run)
+                except asyncio.CancelledError:
+                    await asyncio.wait([run])
+                    if not run.cancelled() and run.exception() is None:
+                        await self._committed()
+                    raise
+            except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
+                    raise self._damaged(exc) from exc
+                if _code(exc) in _DISK_CODES:
+                    raise self._problem(exc) from exc
+                raise
+            await self._committed()
+        return result
+
     @asynccontextmanager
-    async def write(self, *, repairing: bool = False) -> AsyncIterator[None]:
+    async def _write(self, *, repairing: bool = False) -> AsyncIterator[None]:
         """A write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
 
         Refused while the database is marked damaged, except ``repairing`` (what
@@ -364,18 +458,22 @@ class Store:
                 if isinstance(exc, sqlite3.Error) and _code(exc) in _DISK_CODES:
                     raise self._problem(exc) from exc
                 raise
-            if self.full and (self._touched or self._mail_touched):
-                # Only a commit that stored entries or letters shows there is room
-                # again: a heartbeat rewritten in place needs none.
-                log.info("the database saves again: there is room on the disk once more")
-                self.full = False
-            for listener in self._listeners:
-                listener(self._touched)
-            if self._mail_touched:
-                for mail_listener in self._mail_listeners:
-                    mail_listener()
-            if self.needs_checkpoint:  # put off earlier: try again, not waiting for readers
-                await self._checkpoint(0)
+            await self._committed()
+
+    async def _committed(self) -> None:
+        """Under the write lock, after a commit: tell the listeners what changed."""
+        if self.full and (self._touched or self._mail_touched):
+            # Only a commit that stored entries or letters shows there is room
+            # again: a heartbeat rewritten in place needs none.
+            log.info("the database saves again: there is room on the disk once more")
+            self.full = False
+        for listener in self._listeners:
+            listener(self._touched)
+        if self._mail_touched:
+            for mail_listener in self._mail_listeners:
+                mail_listener()
+        if self.needs_checkpoint:  # put off earlier: try again, not waiting for readers
+            await self._checkpoint(0)
 
     async def _begin(self) -> None:
         """BEGIN IMMEDIATE, retried while another process holds the write lock.
@@ -1072,19 +1170,14 @@ class Store:
         """Inside a write: refuse to sign anything while the node waits, after a restore,
         for its own newest entries from a partner (node/backup.py says why)."""
         if await self.get_setting(RESTORED_SETTING) is not None:
-            raise RestoredError(
-                "this school's node was restored from a backup: it waits to fetch its own "
-                "latest entries from a partner before anything new is saved (start it with "
-                "`schoolmesh run` and let it connect to a partner; `schoolmesh status` shows "
-                "when it has). If this is the only copy of the school's node, run "
-                "`schoolmesh restore --only-copy` instead: if another copy has posted since "
-                "the backup, the two will disagree (docs/admin.md, Backups). Nothing was saved",
-                page=said(
-                    "This school's node was restored from a backup and is still fetching "
-                    "its latest posts from partner schools. Nothing was saved: try again "
-                    "in a few minutes, or ask your IT staff."
-                ),
-            )
+            raise restored_error()
+
+    @staticmethod
+    def refuse_if_restored_now(conn: sqlite3.Connection) -> None:
+        """:meth:`refuse_if_restored` for a function run by :meth:`write` (``fn``)."""
+        found = conn.execute("SELECT 1 FROM settings WHERE name = ?", (RESTORED_SETTING,))
+        if found.fetchone() is not None:
+            raise restored_error()
 
     async def count_entries(self) -> int:
         row = await self.fetch_one("SELECT COUNT(*) FROM entries")
@@ -1185,3 +1278,57 @@ def _read_damage(report: Path) -> str | None:
         return None
     except OSError as exc:
         return f"the report {report} cannot be read ({exc.strerror}): run `schoolmesh check`"
+
+
+def restored_error() -> RestoredError:
+    """What a write that would sign something says while the node waits after a restore."""
+    return RestoredError(
+        "this school's node was restored from a backup: it waits to fetch its own "
+        "latest entries from a partner before anything new is saved (start it with "
+        "`schoolmesh run` and let it connect to a partner; `schoolmesh status` shows "
+        "when it has). If this is the only copy of the school's node, run "
+        "`schoolmesh restore --only-copy` instead: if another copy has posted since "
+        "the backup, the two will disagree (docs/admin.md, Backups). Nothing was saved",
+        page=said(
+            "This school's node was restored from a backup and is still fetching "
+            "its latest posts from partner schools. Nothing was saved: try again "
+            "in a few minutes, or ask your IT staff."
+        ),
+    )
+
+
+def _begin_now(conn: sqlite3.Connection) -> None:
+    """As :meth:`Store._begin`, on the database thread (so the retries block only it)."""
+    for attempt in range(100):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
+                raise
+            time.sleep(0.1)
+
+
+def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: BEGIN IMMEDIATE, ``fn``, COMMIT; ROLLBACK if anything fails."""
+    _begin_now(conn)
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")  # inside the try: a commit can fail too (a full disk)
+    except BaseException:
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: ``fn`` in one read transaction, or in the caller's."""
+    if conn.in_transaction:
+        return fn(conn)
+    conn.execute("BEGIN")
+    try:
+        return fn(conn)
+    finally:
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("COMMIT")  # a read changed nothing: COMMIT just ends it

@@ -16,6 +16,7 @@ changes nothing): letters are resent to schools that join late.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,6 +31,56 @@ EARLIEST_MS = 1_577_836_800_000
 
 POST = "post"
 COMMENT = "comment"
+
+
+class PostState(enum.StrEnum):
+    """Where a post or comment stands at this school (stored as its value)."""
+
+    DRAFT = "draft"  # written by a pupil, waits for a teacher of the same school
+    RETURNED = "returned"  # a teacher sent it back with a note; the pupil may change it
+    APPROVED = "approved"  # sealed and sent to the members (or received from one)
+    REMOVED = "removed"  # taken down: words and photos erased, a tombstone kept
+
+
+class Move(enum.Enum):
+    """What a teacher, a pupil or a partner's letter does to a post or comment."""
+
+    REVISE = "revise"  # the pupil changes a draft
+    RETURN = "return"  # a teacher sends a draft back
+    APPROVE = "approve"  # a teacher approves it: it is sealed and sent
+    TAKE_DOWN = "take-down"  # its school, or the project's owner, takes it down
+
+
+_S = PostState
+#: Every move a post may make, from each state; a move not listed is refused.
+POST_MOVES: Mapping[tuple[PostState, Move], PostState] = {
+    (_S.DRAFT, Move.REVISE): _S.DRAFT,
+    (_S.RETURNED, Move.REVISE): _S.DRAFT,
+    (_S.DRAFT, Move.RETURN): _S.RETURNED,
+    (_S.DRAFT, Move.APPROVE): _S.APPROVED,
+    (_S.RETURNED, Move.APPROVE): _S.APPROVED,
+    (_S.DRAFT, Move.TAKE_DOWN): _S.REMOVED,
+    (_S.RETURNED, Move.TAKE_DOWN): _S.REMOVED,
+    (_S.APPROVED, Move.TAKE_DOWN): _S.REMOVED,
+}
+#: A comment is never returned or revised: a teacher approves it or it stays a draft.
+COMMENT_MOVES: Mapping[tuple[PostState, Move], PostState] = {
+    (_S.DRAFT, Move.APPROVE): _S.APPROVED,
+    (_S.DRAFT, Move.TAKE_DOWN): _S.REMOVED,
+    (_S.APPROVED, Move.TAKE_DOWN): _S.REMOVED,
+}
+#: A post in these states waits for a teacher of its own school (and its pupil may change it).
+WAITING: frozenset[PostState] = frozenset({_S.DRAFT, _S.RETURNED})
+
+
+def post_after(state: PostState, move: Move) -> PostState | None:
+    """The state a post moves to, or None if this move is not allowed from ``state``."""
+    return POST_MOVES.get((state, move))
+
+
+def comment_after(state: PostState, move: Move) -> PostState | None:
+    """The state a comment moves to, or None if this move is not allowed from ``state``."""
+    return COMMENT_MOVES.get((state, move))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -200,3 +201,23 @@ async def test_ids_typed_with_wildcards_match_nothing(school: Node) -> None:
         with pytest.raises(NotFoundError):
             await school.projects.post(typed)
     assert (await school.projects.get(project.id[:6].upper())).id == project.id
+
+
+async def test_two_teachers_approving_at_once_approve_it_once(school: Node) -> None:
+    """Both read the draft before either writes: the second is refused, not sent twice."""
+    await school.accounts.add("Mr Roux", "staff", PASSWORD, klass=None, now=1)
+    project = await rivers(school, ["rivers"])
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our walk", "We saw a heron.", theme="rivers", images=[], now=2
+    )
+    results = await asyncio.gather(
+        school.projects.approve(draft.id, "Ms Patel", 3),
+        school.projects.approve(draft.id, "Mr Roux", 4),
+        return_exceptions=True,
+    )
+    assert not isinstance(results[0], BaseException)
+    assert results[0][0] == draft.id
+    assert isinstance(results[1], UserInputError)
+    assert "not waiting for approval: nothing was changed" in str(results[1])
+    approved = await school.projects.post(draft.id)
+    assert (approved.state, approved.approved_by) == ("approved", "Ms Patel")

@@ -1,15 +1,25 @@
 """The SQLite store, on real files: atomic appends, idempotent ingest, withdrawals."""
 
+import asyncio
 import sqlite3
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from node.migrations import LATEST_VERSION, MIGRATIONS
 from node.search import Filters
-from node.store import Outcome, Store
+from node.store import RESTORED_SETTING, Outcome, Store
 from protocol.entry import create_entry
-from protocol.errors import NotFoundError, SchemaError, SchemaTooNewError, StorageError
+from protocol.errors import (
+    DiskFullError,
+    NotFoundError,
+    RestoredError,
+    SchemaError,
+    SchemaTooNewError,
+    StorageError,
+)
 from protocol.keys import EntryId
 from tests.helpers import NOW, chain, key, offer_content
 
@@ -215,3 +225,162 @@ async def test_old_database_is_migrated_and_keeps_its_entries(tmp_path: Path) ->
 async def test_existing_node_database_is_not_created(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="empty or not a schoolmesh database"):
         await Store.open(tmp_path / "missing.db", create=False)
+
+
+# -- one trip per operation: store.write(fn) and store.read(fn) (issue 21, item 2) ------
+
+
+def _put(name: str, value: bytes) -> Callable[[sqlite3.Connection], int]:
+    def fn(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO settings VALUES (?, ?)", (name, value))
+        return int(conn.execute("SELECT COUNT(*) FROM settings").fetchone()[0])
+
+    return fn
+
+
+async def test_a_write_function_commits_and_returns_its_result(store: Store) -> None:
+    seen: list[set[bytes]] = []
+    mail: list[str] = []
+    store.add_listener(seen.append)
+    store.add_mail_listener(lambda: mail.append("mail"))
+
+    def fn(conn: sqlite3.Connection) -> int:
+        conn.execute("INSERT INTO settings VALUES ('a', x'01')")
+        store.touched([b"author"])
+        store.mail_changed()
+        return 42
+
+    assert await store.write(fn) == 42
+    assert await store.get_setting("a") == b"\x01"
+    assert seen == [{b"author"}]
+    assert mail == ["mail"]
+    assert not store.write_locked()
+
+
+async def test_a_failing_write_function_leaves_nothing(store: Store) -> None:
+    seen: list[set[bytes]] = []
+    store.add_listener(seen.append)
+
+    def fn(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO settings VALUES ('a', x'01')")
+        raise NotFoundError("no such post: nothing was changed")
+
+    with pytest.raises(NotFoundError, match="nothing was changed"):
+        await store.write(fn)
+    assert await store.get_setting("a") is None
+    assert seen == []  # no commit, no listener
+    assert await store.write(_put("b", b"2")) == 1  # and the next write goes ahead
+
+
+async def test_a_write_function_waits_for_the_write_lock(store: Store) -> None:
+    """Queued while another writer holds the lock, it runs after that commit, and
+    sees it (run inside the other transaction, its BEGIN would fail)."""
+    async with store.write():
+        waiting = asyncio.create_task(store.write(_put("second", b"2")))
+        await store.execute("INSERT INTO settings VALUES ('first', x'01')")
+    assert await waiting == 2
+
+
+async def test_a_write_function_is_refused_on_a_damaged_database(store: Store) -> None:
+    ran: list[bool] = []
+
+    def fn(conn: sqlite3.Connection) -> None:
+        ran.append(True)
+
+    store.mark_damaged("the entries table is damaged")
+    with pytest.raises(StorageError, match="nothing was saved: the entries table is damaged"):
+        await store.write(fn)
+    assert ran == []
+    store.clear_damage()
+    await store.write(fn)
+    assert ran == [True]
+
+
+async def test_a_write_function_meeting_a_full_disk_says_so_and_saves_again_later(
+    store: Store,
+) -> None:
+    pages = int((await store.fetch_one("PRAGMA page_count"))[0])
+    await store.fetch_one(f"PRAGMA max_page_count = {pages}")
+
+    def big(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO settings VALUES ('big', ?)", (b"x" * 200_000,))
+        store.touched([b"author"])
+
+    with pytest.raises(DiskFullError, match="is full: free some space; nothing was lost"):
+        await store.write(big)
+    assert store.full
+    assert await store.get_setting("big") is None
+    await store.fetch_one("PRAGMA max_page_count = 1073741823")
+    await store.write(big)
+    assert not store.full
+    assert await store.get_setting("big") == b"x" * 200_000
+
+
+async def test_a_write_function_is_refused_after_a_restore(store: Store) -> None:
+    await store.set_setting(RESTORED_SETTING, b"1")
+
+    def sign(conn: sqlite3.Connection) -> None:
+        Store.refuse_if_restored_now(conn)
+        conn.execute("INSERT INTO settings VALUES ('signed', x'01')")
+
+    with pytest.raises(RestoredError, match="restored from a backup"):
+        await store.write(sign)
+    assert await store.get_setting("signed") is None
+
+
+async def test_a_read_function_runs_on_the_database_thread_in_one_snapshot(
+    store: Store,
+) -> None:
+    await store.write(_put("a", b"1"))
+
+    def both(conn: sqlite3.Connection) -> tuple[int, bool]:
+        count = int(conn.execute("SELECT COUNT(*) FROM settings").fetchone()[0])
+        return count, conn.in_transaction
+
+    assert await store.read(both) == (1, True)
+    # Inside a write the caller holds, it sees what that write did so far.
+    async with store.write():
+        await store.execute("INSERT INTO settings VALUES ('b', x'02')")
+        assert await store.read(both) == (2, True)
+    # On another thread, sqlite3 refuses the connection: read() is on the right one.
+    with pytest.raises(sqlite3.ProgrammingError):
+        await asyncio.to_thread(both, store._db._conn)
+
+
+async def test_a_read_function_on_a_damaged_page_marks_the_database(store: Store) -> None:
+    # A real damaged page is in tests/node/test_integrity.py; here, SQLite's own error.
+    error = sqlite3.DatabaseError("database disk image is malformed")
+    error.sqlite_errorcode = 11
+
+    def corrupt(conn: sqlite3.Connection) -> None:
+        raise error
+
+    with pytest.raises(StorageError, match="is damaged"):
+        await store.read(corrupt)
+    assert store.damage is not None
+
+
+async def test_a_cancelled_write_function_is_still_done_whole_and_told(store: Store) -> None:
+    """Cancelled while its function runs on the database thread: the transaction is
+    committed whole (it cannot be stopped half way), and the listeners hear of it."""
+    started, release = threading.Event(), threading.Event()
+    seen: list[set[bytes]] = []
+    store.add_listener(seen.append)
+
+    def slow(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO settings VALUES ('a', x'01')")
+        started.set()
+        release.wait()
+        conn.execute("INSERT INTO settings VALUES ('b', x'02')")
+        store.touched([b"author"])
+
+    task = asyncio.create_task(store.write(slow))
+    await asyncio.to_thread(started.wait)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await store.get_setting("a") == b"\x01"
+    assert await store.get_setting("b") == b"\x02"
+    assert seen == [{b"author"}]
+    assert not store.write_locked()

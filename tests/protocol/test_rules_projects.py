@@ -321,3 +321,60 @@ def test_a_receipt_comes_from_a_school_we_asked(
     author: NodeId, named: str, tomb: Tombstone | None, expected: str | None
 ) -> None:
     assert code(rules.receipt_letter(author, ME, named, tomb)) == expected
+
+
+# -- the states of a post or comment, and the moves between them (issue 21, item 1) ----
+
+S = rules.PostState
+M = rules.Move
+
+#: Every (state, move) pair with what the table must say: the state after, or None.
+POST_TABLE = [
+    (S.DRAFT, M.REVISE, S.DRAFT),
+    (S.DRAFT, M.RETURN, S.RETURNED),
+    (S.DRAFT, M.APPROVE, S.APPROVED),
+    (S.DRAFT, M.TAKE_DOWN, S.REMOVED),
+    (S.RETURNED, M.REVISE, S.DRAFT),
+    (S.RETURNED, M.RETURN, None),  # already with the pupil
+    (S.RETURNED, M.APPROVE, S.APPROVED),
+    (S.RETURNED, M.TAKE_DOWN, S.REMOVED),
+    (S.APPROVED, M.REVISE, None),  # sent to partners: it cannot change any more
+    (S.APPROVED, M.RETURN, None),
+    (S.APPROVED, M.APPROVE, None),  # approved twice would be sent twice
+    (S.APPROVED, M.TAKE_DOWN, S.REMOVED),
+    (S.REMOVED, M.REVISE, None),  # nothing comes back from a takedown
+    (S.REMOVED, M.RETURN, None),
+    (S.REMOVED, M.APPROVE, None),
+    (S.REMOVED, M.TAKE_DOWN, None),
+]
+COMMENT_TABLE = [
+    (S.DRAFT, M.APPROVE, S.APPROVED),
+    (S.DRAFT, M.TAKE_DOWN, S.REMOVED),
+    (S.DRAFT, M.RETURN, None),  # comments are never returned
+    (S.DRAFT, M.REVISE, None),
+    (S.RETURNED, M.APPROVE, None),  # no comment is ever returned
+    (S.APPROVED, M.APPROVE, None),
+    (S.APPROVED, M.TAKE_DOWN, S.REMOVED),
+    (S.REMOVED, M.APPROVE, None),
+    (S.REMOVED, M.TAKE_DOWN, None),
+]
+
+
+@pytest.mark.parametrize(("state", "move", "after"), POST_TABLE)
+def test_post_moves(state: rules.PostState, move: rules.Move, after: S | None) -> None:
+    assert rules.post_after(state, move) == after
+
+
+@pytest.mark.parametrize(("state", "move", "after"), COMMENT_TABLE)
+def test_comment_moves(state: rules.PostState, move: rules.Move, after: S | None) -> None:
+    assert rules.comment_after(state, move) == after
+
+
+def test_the_post_table_covers_every_state_and_move() -> None:
+    assert {(s, m) for s, m, _ in POST_TABLE} == set(itertools.product(S, M))
+
+
+def test_states_are_stored_as_the_words_the_database_holds() -> None:
+    assert [str(s) for s in S] == ["draft", "returned", "approved", "removed"]
+    assert S("returned") is S.RETURNED
+    assert frozenset(s for s in S if rules.post_after(s, M.APPROVE)) == rules.WAITING
