@@ -16,6 +16,7 @@ import pytest
 from node.partners import PeerBook
 from tests.hostile.test_block import dialled, relay_named
 from tests.network import LiveNode, wait_for
+from tests.web.test_form_text_browser import type_lines
 from tests.web.web import add_user, browser, client, csrf_of, http_sign_in, sign_in
 
 HUB = ("hub", "Regional hub", "GB")
@@ -65,8 +66,12 @@ async def test_a_school_finds_another_asks_and_they_become_partners(
         assert await found.all_inner_texts() == ["Oakfield Primary School"]
         await there.get_by_role("link", name="Oakfield Primary School").click()
         assert "A primary in Leeds" in await there.locator("main").inner_text()
-        await there.get_by_label("Your message to Oakfield Primary School").fill(
-            "Nos élèves de seconde aimeraient correspondre avec vos CM2."
+        # Typed in paragraphs, as a person does (the browser sends CRLF): kept as typed.
+        typed = await type_lines(
+            there.get_by_label("Your message to Oakfield Primary School"),
+            "Nos élèves de seconde aimeraient correspondre avec vos CM2.",
+            "",
+            "Bien cordialement, Mme Durand",
         )
         await there.get_by_role("button", name="Send the request").click()
         assert "sent to Oakfield Primary School only" in (
@@ -78,6 +83,8 @@ async def test_a_school_finds_another_asks_and_they_become_partners(
             return bool(await oak.node.directory.requests(now=0))
 
         await wait_for(arrived, what="the request at Oakfield, through the hub")
+        (received,) = await oak.node.directory.requests(now=0)
+        assert received.message == typed
         here = await sign_in(chromium, oak, "Mrs Patel")
         await here.get_by_role(
             "link", name="Lycée Jean Moulin asks to partner with our school: accept or decline"

@@ -24,6 +24,13 @@ from tests.web.web import add_user, browser, screenshot, sign_in
 TEXTAREA = re.compile(r"<textarea\b[^>]*>")
 
 
+#: Textareas typed into the same way by another browser test, which needs a scene of
+#: its own (a school that is not yet a partner), and checks what was kept.
+TYPED_IN_OTHER_TESTS = {
+    "schools_show.html#message": "tests/web/test_directory_pages.py",
+}
+
+
 def textareas() -> set[str]:
     found = set()
     for template in sorted(TEMPLATE_DIR.glob("*.html")):
@@ -256,4 +263,4 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         assert "10 Mar 2099, 09:30\N{EN DASH}12:00 (London time) \N{EN DASH} " in proposal
         assert "10:30\N{EN DASH}13:00 here" in proposal
 
-    assert typed == textareas()
+    assert typed | set(TYPED_IN_OTHER_TESTS) == textareas()
