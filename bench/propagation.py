@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node import offers
+from node.offers import service as offers
 from tests.network import LiveNode, partner, sparse_graph
 
 DEGREE = 3

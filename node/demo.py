@@ -26,10 +26,13 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 
-from node import events, offers, partnering, staff
 from node.clock import now_ms
+from node.events import service as events
+from node.net.server import NodeService
 from node.node import Node
-from node.server import NodeService
+from node.observations import staff
+from node.offers import service as offers
+from node.partners import invites as partnering
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000

@@ -7,20 +7,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from node import integrity
-from node.accounts import Accounts
+from node.accounts.service import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
-from node.feeds import Feeds
-from node.interests import Interests
+from node.events.private import PrivateEvents
+from node.events.rsvps import Rsvps
 from node.keyfile import generate_key, load_key, save_key
-from node.letterbox import Letterbox
-from node.mail import Mailroom
-from node.observation_mail import SharedObservations
-from node.private_events import PrivateEvents
-from node.projects import Projects
-from node.rsvps import Rsvps
-from node.store import Store
+from node.mail.letterbox import Letterbox
+from node.mail.mailroom import Mailroom
+from node.observations.sharing import SharedObservations
+from node.offers.interests import Interests
+from node.projects.feeds import Feeds
+from node.projects.service import Projects
+from node.store import integrity
+from node.store.database import Store
 from protocol import kinds, letters
 from protocol.entry import Entry
 from protocol.errors import AlreadyInitialisedError, NotInitialisedError, StorageError

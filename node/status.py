@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from node import backup, forks, partnering
 from node.clock import iso
+from node.net.supervisor import TASKS_SETTING
 from node.node import Node
-from node.partners import PeerBook
-from node.store import NEARLY_FULL_BYTES, free_bytes
-from node.supervisor import TASKS_SETTING
+from node.partners import invites as partnering
+from node.partners.peerbook import PeerBook
+from node.store import backup, forks
+from node.store.database import NEARLY_FULL_BYTES, free_bytes
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.
 _TROUBLES = (

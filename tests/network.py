@@ -10,9 +10,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from node.clock import now_ms
+from node.net.server import NodeService
 from node.node import Node
-from node.partners import PeerBook
-from node.server import NodeService
+from node.partners.peerbook import PeerBook
 from protocol.keys import EntryId
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.clock import iso, now_ms
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 
@@ -79,7 +79,7 @@ def register(sub: Any) -> None:
 
 
 async def _invite_create(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
 
     expires_in = duration_ms(args.expires)
     async with await open_node(args) as node:
@@ -96,7 +96,7 @@ async def _invite_create(args: argparse.Namespace) -> None:
 
 
 async def _partner_add(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
 
     async with await open_node(args) as node:
         invite = await partnering.add_partner(node, args.code)
@@ -105,7 +105,7 @@ async def _partner_add(args: argparse.Namespace) -> None:
 
 
 async def _partner_list(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
 
     async with await open_node(args) as node:
         book = PeerBook(node.store)

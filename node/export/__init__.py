@@ -44,7 +44,7 @@ from node.clock import iso_ms, now_ms
 from node.export import site
 from node.export.collect import FILES, Archive, collect
 from node.node import Node
-from node.store import Store
+from node.store.database import Store
 from node.web import i18n
 from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
 

@@ -38,8 +38,8 @@ from aiohttp import web, web_response
 from multidict import MultiDict, MultiDictProxy
 
 from node.clock import now_ms
+from node.net.peers import PeerManager
 from node.node import Identity, Node
-from node.peers import PeerManager
 from node.web import i18n
 from node.web.sessions import Sessions, SignInThrottle, WebSession
 from protocol.errors import NotAllowedError, NotFoundError, SchoolmeshError, UserInputError

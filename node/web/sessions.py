@@ -20,9 +20,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from node.accounts import USER_COLUMNS, Accounts, User, name_key, user_from_row
-from node.ratelimit import TokenBucket
-from node.store import Store
+from node.accounts.service import USER_COLUMNS, Accounts, User, name_key, user_from_row
+from node.net.ratelimit import TokenBucket
+from node.store.database import Store
 
 IDLE_MS = 8 * 3_600_000  # a school day
 MAX_AGE_MS = 7 * 86_400_000  # a week, even if used every day

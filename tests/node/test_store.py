@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from node.migrations import LATEST_VERSION, MIGRATIONS
-from node.search import Filters
-from node.store import Outcome, Store
+from node.store.database import Outcome, Store
+from node.store.migrations import LATEST_VERSION, MIGRATIONS
+from node.store.search import Filters
 from protocol.entry import create_entry
 from protocol.errors import NotFoundError, SchemaError, SchemaTooNewError, StorageError
 from protocol.keys import EntryId

@@ -29,16 +29,16 @@ SHOWN = {"UserInputError", "NotFoundError", "NotAllowedError", "UnreachableError
 #: serving, subject access), feeds (for feed readers, not pages), and require()'s refusal by role (a
 #: page of its own).
 NOT_FROM_PAGES = {
-    "node/backup.py",
+    "node/store/backup.py",
     "node/demo.py",
     "node/export/__init__.py",  # `schoolmesh export` only
     "node/export/collect.py",
     "node/export/site.py",
-    "node/feeds.py",
-    "node/forks.py",  # `schoolmesh recover` only
-    "node/server.py",
-    "node/staff.py",
-    "node/subject_access.py",
+    "node/projects/feeds.py",
+    "node/store/forks.py",  # `schoolmesh recover` only
+    "node/net/server.py",
+    "node/observations/staff.py",
+    "node/accounts/subject_access.py",
     "node/web/app.py",
 }
 #: What a teacher in a browser would not understand: commands, options, backticks.

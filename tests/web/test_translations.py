@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from node import events
+from node.events import service as events
 from node.web import i18n
 from node.web.pages.vocabulary import vocabulary
 from scripts import translations

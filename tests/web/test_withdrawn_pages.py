@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import icalendar
 
-from node import events, offers
 from node.clock import now_ms
-from node.interests import Interest
+from node.events import service as events
+from node.offers import service as offers
+from node.offers.interests import Interest
 from protocol.keys import EntryId
 from tests.network import LiveNode, wait_for
 from tests.web.test_accessibility import PageAudit

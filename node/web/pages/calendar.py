@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import calendar_links, events
 from node.clock import now_ms
+from node.events import calendar_links
+from node.events import service as events
 from node.web.app import (
     WEB,
     gettext,

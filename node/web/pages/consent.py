@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.accounts import initials
+from node.accounts.service import initials
 from node.clock import now_ms
 from node.web import i18n
 from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other

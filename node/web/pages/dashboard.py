@@ -12,9 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import events, needs, offers
+from node import needs
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.events import service as events
+from node.offers import service as offers
+from node.partners.peerbook import PeerBook
 from node.web.app import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
 
 routes = web.RouteTableDef()

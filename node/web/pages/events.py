@@ -15,9 +15,9 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from node import events
+from node.events import service as events
 from node.node import Node
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from node.web import i18n
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from node import events
 from node.clock import now_ms
-from node.interests import MAX_MESSAGE, MAX_PLACE, Interest, expired
+from node.events import service as events
+from node.offers.interests import MAX_MESSAGE, MAX_PLACE, Interest, expired
 from node.web import i18n
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.pages.offers import listing_of

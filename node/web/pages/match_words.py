@@ -15,7 +15,7 @@ from datetime import date
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from node.matching import Match, Note
+from node.offers.matching import Match, Note
 from node.web.pages.vocabulary import Vocabulary
 
 

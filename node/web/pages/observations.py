@@ -15,9 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import events, observations, staff
-from node.matching import tag
-from node.partners import PeerBook
+from node.events import service as events
+from node.observations import service as observations
+from node.observations import staff
+from node.offers.matching import tag
+from node.partners.peerbook import PeerBook
 from node.web.app import (
     VISIT,
     WEB,

@@ -14,9 +14,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from node import offers, staff
-from node.interests import expired
-from node.search import MODE_FILTERS, Filters
+from node.observations import staff
+from node.offers import service as offers
+from node.offers.interests import expired
+from node.store.search import MODE_FILTERS, Filters
 from node.web.app import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
 from node.web.pages.match_words import reasons_and_concerns
 from node.web.pages.vocabulary import interest_states, vocabulary

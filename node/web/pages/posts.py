@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
-from node.projects import Post
+from node.projects.service import Post
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.pages.projects import (
     ALT_FIELDS,

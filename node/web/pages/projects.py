@@ -17,8 +17,8 @@ from aiohttp.web_request import FileField
 
 from node.clock import now_ms
 from node.node import Node
-from node.partners import PeerBook
-from node.projects import Project
+from node.partners.peerbook import PeerBook
+from node.projects.service import Project
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol import letters
 from protocol.errors import NotFoundError, StorageError, UserInputError

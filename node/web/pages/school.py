@@ -14,9 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from node import partnering, status
+from node import status
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.partners import invites as partnering
+from node.partners.peerbook import PeerBook
 from node.web.app import (
     WEB,
     form_of,

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node import staff
+from node.observations import staff
 from node.web.app import (
     VISIT,
     WEB,

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from node.accounts import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
+from node.accounts.service import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
 from node.clock import now_ms
 from node.web.app import (
     WEB,

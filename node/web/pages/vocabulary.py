@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from babel import Locale
 from markupsafe import Markup, escape
 
-from node import places
-from node.search import fold
+from node.offers import places
+from node.store.search import fold
 from node.web import i18n
 
 
