@@ -17,6 +17,7 @@ from node.mail.letterbox import Letterbox
 from node.mail.mailroom import Mailroom
 from node.observations.sharing import SharedObservations
 from node.offers.interests import Interests
+from node.partners.peerbook import PeerBook
 from node.projects.feeds import Feeds
 from node.projects.service import Projects
 from node.store import integrity
@@ -46,13 +47,14 @@ class Node:
         self.data = data
         self.key = key
         self.store = store
+        self.peerbook = PeerBook(store)  # the one partner book of this node
         self.accounts = Accounts(store)
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts)
         self.interests = Interests(store, key, self.mail)
         self.rsvps = Rsvps(store, key, self.mail)
-        self.private_events = PrivateEvents(store, key, self.mail, self.projects)
-        self.shared_observations = SharedObservations(store, key, self.mail)
+        self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
+        self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -67,7 +69,7 @@ class Node:
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
-        # Blocking a school (node/partners.py) erases what it wrote in each of these.
+        # Blocking a school (node/partners/peerbook.py) erases what it wrote in each of these.
         store.forgetters[:] = [
             self.projects.forget_school,
             self.interests.forget_school,

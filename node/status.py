@@ -13,7 +13,6 @@ from node.clock import iso
 from node.net.supervisor import TASKS_SETTING
 from node.node import Node
 from node.partners import invites as partnering
-from node.partners.peerbook import PeerBook
 from node.store import backup, forks
 from node.store.database import NEARLY_FULL_BYTES, free_bytes
 
@@ -53,7 +52,7 @@ async def report(node: Node) -> dict[str, Any]:
     """The node's status: running or not, its peers, counts, equivocation warnings and
     whether it waits after a restore."""
     me = await node.identity()
-    book = PeerBook(node.store)
+    book = node.peerbook
     running = await partnering.is_running(node)
     address = await partnering.running_address(node)
     partners = await book.list()

@@ -48,8 +48,11 @@ class PrivateEvent:
 class PrivateEvents:
     """Events for partners or a project; ``node.private_events``."""
 
-    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, projects: Projects) -> None:
+    def __init__(
+        self, store: Store, key: NodeKey, mail: Mailroom, projects: Projects, book: PeerBook
+    ) -> None:
         self.store = store
+        self.book = book
         self.me = key.node_id
         self.mail = mail
         self.projects = projects
@@ -60,9 +63,7 @@ class PrivateEvents:
         kind, _, project_text = audience.partition(":")
         project: str | None = None
         if kind == "partners" and not project_text:
-            recipients = [
-                p.node_id for p in await PeerBook(self.store).list() if p.state == "partner"
-            ]
+            recipients = [p.node_id for p in await self.book.list() if p.state == "partner"]
             if not recipients:
                 raise UserInputError(
                     "--audience partners: this school has no partners yet: make one with "
@@ -216,7 +217,7 @@ class PrivateEvents:
             "SELECT author, audience, project, rev FROM private_events WHERE id = ?", (eid,)
         )
         held = None if row is None else rules.HeldEvent(NodeId(row[0]), row[1], row[2], row[3])
-        partner = await PeerBook(self.store).get(letter.author)
+        partner = await self.book.get(letter.author)
         member = await self.store.fetch_one(
             "SELECT 1 FROM project_members WHERE project = ? AND node = ? AND state = 'member'",
             (letter.content.get("p"), bytes(letter.author)),

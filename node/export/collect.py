@@ -26,7 +26,6 @@ from node.node import Node
 from node.observations import service as observations
 from node.observations import staff
 from node.offers import service as offers
-from node.partners.peerbook import PeerBook
 from node.projects.service import Comment, Post, Project
 from protocol.keys import EntryId, NodeId
 
@@ -160,7 +159,7 @@ async def _offers(node: Node) -> list[dict[str, Any]]:
 
 
 async def _partners(node: Node) -> list[dict[str, Any]]:
-    book = PeerBook(node.store)
+    book = node.peerbook
     names = await book.names()
     return [
         {

@@ -108,12 +108,18 @@ class WebSocketTransport:
 
 class PeerManager:
     def __init__(
-        self, key: NodeKey, store: Store, mail: Mailroom, *, address: str | None = None
+        self,
+        key: NodeKey,
+        store: Store,
+        mail: Mailroom,
+        book: PeerBook,
+        *,
+        address: str | None = None,
     ) -> None:
         self.key = key
         self.store = store
         self.mail = mail
-        self.book = PeerBook(store)
+        self.book = book
         self.address = address  # where others can dial us, if we listen
         self.sessions: dict[NodeId, PeerSession] = {}
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped

@@ -108,7 +108,7 @@ class NodeService:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.peers = PeerManager(node.key, node.store, node.mail)
+        self.peers = PeerManager(node.key, node.store, node.mail, node.peerbook)
         self._runner = web.AppRunner(
             make_app(node, self.peers),
             access_log=None,

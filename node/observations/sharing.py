@@ -26,8 +26,9 @@ from protocol.sealed import Letter
 class SharedObservations:
     """Observations sent to or received from a partner school; ``node.shared_observations``."""
 
-    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, book: PeerBook) -> None:
         self.store = store
+        self.book = book
         self.me = key.node_id
         self.mail = mail
         self.needs_checkpoint = False  # a copy was deleted: flush the write-ahead log
@@ -62,7 +63,7 @@ class SharedObservations:
                 "--to names this school: give a partner school's node id",
                 page=said("That is our own school: choose a partner school."),
             )
-        partner = await PeerBook(self.store).get(to)
+        partner = await self.book.get(to)
         if partner is None or partner.state != "partner":
             raise UserInputError(
                 f"{to} is not a partner school: an observation is shared with a partner "
@@ -138,7 +139,7 @@ class SharedObservations:
                 await self.store.execute("DELETE FROM observations WHERE id = ?", (row[0],))
                 self.needs_checkpoint = True
             return
-        partner = await PeerBook(self.store).get(letter.author)
+        partner = await self.book.get(letter.author)
         verdict = rules.observation(
             letter.author,
             self.me,

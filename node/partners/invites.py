@@ -7,7 +7,7 @@ import aiohttp
 from node.clock import now_ms
 from node.net.peers import dial
 from node.node import Node
-from node.partners.peerbook import ADDRESS_SETTING, HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
+from node.partners.peerbook import ADDRESS_SETTING, HEARTBEAT_MS, HEARTBEAT_SETTING
 from protocol.errors import HandshakeError, PageMessage, UnreachableError, UserInputError, said
 from protocol.invite import Invite, parse_invite
 
@@ -40,7 +40,7 @@ async def create_invite(node: Node, *, expires_in_ms: int, address: str | None) 
             ),
         )
     expires = now_ms() + expires_in_ms
-    code = await PeerBook(node.store).create_invite(node.key, address, expires, now_ms())
+    code = await node.peerbook.create_invite(node.key, address, expires, now_ms())
     return code, expires
 
 
@@ -79,7 +79,7 @@ async def add_partner(node: Node, code: str) -> Invite:
             ) from exc
         # Recorded before the connection closes: the other school dials us as soon
         # as it has closed its side, and must find itself among our partners.
-        await PeerBook(node.store).add(invite.node, invite.address, now_ms())
+        await node.peerbook.add(invite.node, invite.address, now_ms())
         await transport.close()
     return invite
 

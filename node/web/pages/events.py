@@ -17,7 +17,6 @@ from multidict import MultiDictProxy
 
 from node.events import service as events
 from node.node import Node
-from node.partners.peerbook import PeerBook
 from node.web import i18n
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
@@ -117,7 +116,7 @@ async def create_event(request: web.Request) -> web.StreamResponse:
     if values["audience"] not in (*AUDIENCES, *(audience for audience, _title in projects)):
         values["audience"] = "public"
     if values["audience"] == "partners":
-        book = PeerBook(request.app[WEB].node.store)
+        book = request.app[WEB].node.peerbook
         if not any(p.state == "partner" for p in await book.list()):
             errors["audience"] = _(
                 "Our school has no partner schools yet: choose everyone, or invite a school "

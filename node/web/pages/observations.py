@@ -19,7 +19,6 @@ from node.events import service as events
 from node.observations import service as observations
 from node.observations import staff
 from node.offers.matching import tag
-from node.partners.peerbook import PeerBook
 from node.web.app import (
     VISIT,
     WEB,
@@ -234,7 +233,7 @@ async def share_observation(request: web.Request) -> web.StreamResponse:
 
 async def _partners(request: web.Request) -> dict[str, str]:
     """Our partner schools, id -> name, to share an observation with one of them."""
-    store = request.app[WEB].node.store
-    ids = [p.node_id for p in await PeerBook(store).list() if p.state == "partner"]
-    names = await store.schools(set(ids))
+    node = request.app[WEB].node
+    ids = [p.node_id for p in await node.peerbook.list() if p.state == "partner"]
+    names = await node.store.schools(set(ids))
     return {str(i): names.get(i, (str(i)[:12], ""))[0] for i in ids}

@@ -17,7 +17,6 @@ from aiohttp.web_request import FileField
 
 from node.clock import now_ms
 from node.node import Node
-from node.partners.peerbook import PeerBook
 from node.projects.service import Project
 from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol import letters
@@ -142,7 +141,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     if user.is_staff and project.owner == mine:
         partners = [
             p.node_id
-            for p in await PeerBook(node.store).list()
+            for p in await node.peerbook.list()
             if p.state == "partner" and project.members.get(p.node_id) != "member"
         ]
         partner_names = await school_names(node, partners)

@@ -17,7 +17,6 @@ from aiohttp import web
 from node import status
 from node.clock import now_ms
 from node.partners import invites as partnering
-from node.partners.peerbook import PeerBook
 from node.web.app import (
     WEB,
     form_of,
@@ -130,7 +129,7 @@ def _profile_changes(form: Any, _: Callable[[str], str]) -> tuple[dict[str, Any]
 
 async def _partners(request: web.Request) -> list[dict[str, Any]]:
     node = request.app[WEB].node
-    book = PeerBook(node.store)
+    book = node.peerbook
     statuses = await book.statuses()
     names = await book.names()
     rows = []
@@ -273,7 +272,7 @@ async def partners_change(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     node = request.app[WEB].node
     node_id = _node_id(request)
-    book = PeerBook(node.store)
+    book = node.peerbook
     names = await book.names()
     name = names.get(node_id, ("", ""))[0] or str(node_id)[:12]
     if request.match_info["action"] == "remove":
