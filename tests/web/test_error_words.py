@@ -40,6 +40,7 @@ NOT_FROM_PAGES = {
     "node/observations/staff.py",
     "node/accounts/subject_access.py",
     "node/web/app.py",
+    "node/web/kit.py",  # require()'s refusal by role
 }
 #: What a teacher in a browser would not understand: commands, options, backticks.
 COMMAND_WORDS = re.compile(r"`|--[a-z]|\bschoolmesh [a-z]+ [a-z]")

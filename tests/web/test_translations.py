@@ -12,7 +12,7 @@ import pytest
 
 from node.events import service as events
 from node.web import i18n
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from scripts import translations
 from tests.network import LiveNode
 from tests.web.web import client, http_sign_in

@@ -14,7 +14,7 @@ from aiohttp import web
 from node.clock import now_ms
 from node.events import calendar_links
 from node.events import service as events
-from node.web.app import (
+from node.web.kit import (
     WEB,
     gettext,
     is_https,

@@ -12,7 +12,7 @@ from aiohttp import web
 from node.accounts.service import initials
 from node.clock import now_ms
 from node.web import i18n
-from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
+from node.web.kit import VISIT, WEB, form_of, gettext, render, require, see_other
 
 routes = web.RouteTableDef()
 

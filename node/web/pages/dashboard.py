@@ -16,7 +16,7 @@ from node import needs
 from node.clock import now_ms
 from node.events import service as events
 from node.offers import service as offers
-from node.web.app import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
+from node.web.kit import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
 
 routes = web.RouteTableDef()
 

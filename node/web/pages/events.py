@@ -18,7 +18,7 @@ from multidict import MultiDictProxy
 from node.events import service as events
 from node.node import Node
 from node.web import i18n
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()

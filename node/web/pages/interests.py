@@ -15,9 +15,9 @@ from node.clock import now_ms
 from node.events import service as events
 from node.offers.interests import MAX_MESSAGE, MAX_PLACE, Interest, expired
 from node.web import i18n
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
-from node.web.pages.offers import listing_of
-from node.web.pages.vocabulary import interest_states
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.listings import listing_of
+from node.web.vocabulary import interest_states
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 
 routes = web.RouteTableDef()

@@ -19,7 +19,7 @@ from node.events import service as events
 from node.observations import service as observations
 from node.observations import staff
 from node.offers.matching import tag
-from node.web.app import (
+from node.web.kit import (
     VISIT,
     WEB,
     form_of,
@@ -30,7 +30,7 @@ from node.web.app import (
     see_other,
     user_of,
 )
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 

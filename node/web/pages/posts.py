@@ -15,8 +15,8 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.projects.service import Post
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
-from node.web.pages.projects import (
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.post_forms import (
     ALT_FIELDS,
     check_post,
     photo_words,

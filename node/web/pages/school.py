@@ -17,7 +17,7 @@ from aiohttp import web
 from node import status
 from node.clock import now_ms
 from node.partners import invites as partnering
-from node.web.app import (
+from node.web.kit import (
     WEB,
     form_of,
     gettext,

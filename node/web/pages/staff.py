@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from node.observations import staff
-from node.web.app import (
+from node.web.kit import (
     VISIT,
     WEB,
     form_of,
@@ -24,7 +24,7 @@ from node.web.app import (
     see_other,
     user_of,
 )
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, said
 

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from node.accounts.service import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
 from node.clock import now_ms
-from node.web.app import (
+from node.web.kit import (
     WEB,
     form_of,
     gettext,

@@ -16,7 +16,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from node.offers.matching import Match, Note
-from node.web.pages.vocabulary import Vocabulary
+from node.web.vocabulary import Vocabulary
 
 
 def reasons_and_concerns(
