@@ -95,10 +95,11 @@ async def _invite_create(args: argparse.Namespace) -> None:
 
 
 async def _partner_add(args: argparse.Namespace) -> None:
-    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
+    from node.net.peers import invited  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering
 
     async with await open_node(args) as node:
-        invite = await partnering.add_partner(node, args.code)
+        invite = await partnering.add_partner(node, args.code, invited)
     print(f"Partnered with node {invite.node} (fingerprint {invite.node.fingerprint}).")
     print("Check the fingerprint with the other school by phone.")
 

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import Any
@@ -43,7 +43,7 @@ from node.net.supervisor import TASKS_SETTING, Supervisor
 from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.store.database import Store
 from protocol import frames
-from protocol.errors import HandshakeError, ProtocolError, StorageError
+from protocol.errors import HandshakeError, ProtocolError, StorageError, UnreachableError, said
 from protocol.handshake import DiallerHandshake, ListenerHandshake
 from protocol.invite import decode_invite
 from protocol.keys import NodeId, NodeKey
@@ -592,3 +592,33 @@ async def dial(
         await transport.close()
         raise
     return transport, ready
+
+
+@contextlib.asynccontextmanager
+async def invited(
+    key: NodeKey, address: str, expected: NodeId, own_address: str | None, invite: bytes
+) -> AsyncIterator[None]:
+    """A connection to another school's node opened with its invite code, both sides
+    proven, open while the block runs (``node.partners.invites.add_partner``).
+
+    Raises HandshakeError if that node refuses the code, UnreachableError if it
+    cannot be reached."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as client:
+        try:
+            transport, _ = await dial(
+                client, key, address, expected=expected, own_address=own_address, invite=invite
+            )
+        except HandshakeError:
+            raise
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            raise UnreachableError(
+                f"could not reach the other school's node at {address} ({exc}): "
+                "is it running, and can this computer reach that address?",
+                page=said(
+                    "Could not reach the other school's node at %(address)s. Is it running, "
+                    "and can this school's network reach it? Try again later.",
+                    address=address,
+                ),
+            ) from exc
+        yield
+        await transport.close()

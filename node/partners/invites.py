@@ -1,15 +1,25 @@
-"""Becoming partners: making an invite code, and redeeming another school's."""
+"""Becoming partners: making an invite code, and redeeming another school's.
+
+The network is not imported here: redeeming a code is handed the way to connect
+(``node.net.peers.invited``) by its caller.
+"""
 
 from __future__ import annotations
 
-import aiohttp
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from node.clock import now_ms
-from node.net.peers import dial
 from node.node import Node
 from node.partners.peerbook import ADDRESS_SETTING, HEARTBEAT_MS, HEARTBEAT_SETTING
-from protocol.errors import HandshakeError, PageMessage, UnreachableError, UserInputError, said
+from protocol.errors import HandshakeError, PageMessage, UserInputError, said
 from protocol.invite import Invite, parse_invite
+from protocol.keys import NodeId, NodeKey
+
+#: ``connect(key, address, expected, own_address, invite)``: a connection to another
+#: school's node opened with its invite code, both sides proven, open while the block
+#: runs; raises HandshakeError if refused, UnreachableError if it cannot be reached.
+Connect = Callable[[NodeKey, str, NodeId, str | None, bytes], AbstractAsyncContextManager[None]]
 
 
 async def running_address(node: Node) -> str | None:
@@ -44,7 +54,7 @@ async def create_invite(node: Node, *, expires_in_ms: int, address: str | None) 
     return code, expires
 
 
-async def add_partner(node: Node, code: str) -> Invite:
+async def add_partner(node: Node, code: str, connect: Connect) -> Invite:
     """Redeem another school's invite: connect, prove both identities, record both sides."""
     invite, raw = parse_invite(code, now_ms=now_ms())
     if invite.node == node.node_id:
@@ -55,32 +65,13 @@ async def add_partner(node: Node, code: str) -> Invite:
             ),
         )
     own_address = await running_address(node)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as client:
-        try:
-            transport, _ = await dial(
-                client,
-                node.key,
-                invite.address,
-                expected=invite.node,
-                own_address=own_address,
-                invite=raw,
-            )
-        except HandshakeError as exc:
-            raise UserInputError(str(exc), page=_refusal(exc)) from exc
-        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
-            raise UnreachableError(
-                f"could not reach the other school's node at {invite.address} ({exc}): "
-                "is it running, and can this computer reach that address?",
-                page=said(
-                    "Could not reach the other school's node at %(address)s. Is it running, "
-                    "and can this school's network reach it? Try again later.",
-                    address=invite.address,
-                ),
-            ) from exc
-        # Recorded before the connection closes: the other school dials us as soon
-        # as it has closed its side, and must find itself among our partners.
-        await node.peerbook.add(invite.node, invite.address, now_ms())
-        await transport.close()
+    try:
+        async with connect(node.key, invite.address, invite.node, own_address, raw):
+            # Recorded before the connection closes: the other school dials us as soon
+            # as it has closed its side, and must find itself among our partners.
+            await node.peerbook.add(invite.node, invite.address, now_ms())
+    except HandshakeError as exc:
+        raise UserInputError(str(exc), page=_refusal(exc)) from exc
     return invite
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from node import status
 from node.clock import now_ms
+from node.net.peers import invited
 from node.partners import invites as partnering
 from node.web.kit import (
     WEB,
@@ -228,7 +229,7 @@ async def partners_add(request: web.Request) -> web.StreamResponse:
             error=True,
         )
     try:
-        await partnering.add_partner(node, code)
+        await partnering.add_partner(node, code, invited)
     except (UnreachableError, UserInputError) as exc:
         return await see_other(request, "/partners", page_text(request, exc), error=True)
     return await see_other(
