@@ -37,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.live import LiveNode, partner, sparse_graph
 from node.offers import service as offers
-from tests.network import LiveNode, partner, sparse_graph
 
 DEGREE = 3
 SEED = 7
