@@ -113,7 +113,7 @@ class Node:
         """Open the node in ``path``, its folder and files made private first.
 
         ``check`` (``schoolmesh run``): refuse a database that fails the quick check,
-        or that an earlier check found damaged (node/integrity.py).
+        or that an earlier check found damaged (node/store/integrity.py).
         """
         data = DataDir(path)
         if not data.key_file.exists() or not data.database.exists():

@@ -120,7 +120,7 @@ async def report(node: Node) -> dict[str, Any]:
         # pages are still served) or "damaged" (see `schoolmesh check`); free_bytes is
         # the room left on that disk (None if the system does not say).
         "storage": storage(node),
-        # The running node's background tasks (node/supervisor.py): each with its
+        # The running node's background tasks (node/net/supervisor.py): each with its
         # state ("running", or "restarting" after a failure), restarts and last error.
         "tasks": tasks,
     }

@@ -228,7 +228,7 @@ class Accounts:
         async with self.store.write():
             await self.store.execute("DELETE FROM users WHERE name = ?", (user.name,))
             await self.store.execute("DELETE FROM web_sessions WHERE user = ?", (user.name,))
-            # Their private calendar address stops working with them (node/calendar_links.py).
+            # Their calendar address stops working with them (node/events/calendar_links.py).
             await self.store.execute("DELETE FROM calendar_links WHERE user = ?", (user.name,))
             await self.store.execute("DELETE FROM dashboard_seen WHERE user = ?", (user.name,))
             await self.store.execute(

@@ -7,7 +7,7 @@ it can be revoked. Only the token's SHA-256 is kept, as for sessions: a copy of
 the database gives no working address. The token is looked up by its hash and the
 hashes compared again with :func:`hmac.compare_digest`, so the answer takes the
 same time whichever bytes of a guess are right. The address serves the same
-read-only file as ``/events.ics`` (node/events.py, ``ics``), and stops working
+read-only file as ``/events.ics`` (node/events/service.py, ``ics``), and stops working
 when its owner is removed or is no longer staff.
 """
 

@@ -5,7 +5,7 @@ seals each version to the schools of its audience, fixed when the event is made
 (its partners then, or the project's members then), with a revision number, so a
 late or repeated letter never undoes a newer change. Cancelling sends a last
 revision that keeps only the times, as a withdrawn public event does
-(node/events.py lists both kinds together).
+(node/events/service.py lists both kinds together).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ KEPT = (*TIMES, "audience", "title", "reason")
 class PrivateEvent:
     id: bytes
     author: NodeId
-    audience: str  # "partners", "project:ID", or "booking" (a date agreed, node/interests.py)
+    audience: str  # "partners", "project:ID", or "booking" (a date agreed: offers/interests.py)
     rev: int
     content: dict[str, Any]
     cancelled: bool
@@ -46,7 +46,7 @@ class PrivateEvent:
 
 
 class PrivateEvents:
-    """Events for partners or a project; ``node.private_events``."""
+    """Events for partners or a project; ``node.events.private``."""
 
     def __init__(
         self, store: Store, key: NodeKey, mail: Mailroom, projects: Projects, book: PeerBook
@@ -276,7 +276,7 @@ def _withdrawn(event: PrivateEvent, gone: dict[bytes, tuple[int, str | None]]) -
 
 
 def _changeable(event: PrivateEvent) -> PrivateEvent:
-    """A date agreed for an arrangement (audience ``booking``, node/interests.py) is the
+    """A date agreed for an arrangement (audience ``booking``, node/offers/interests.py) is the
     two schools' agreement: neither changes it alone with an event letter."""
     if event.audience == "booking":
         raise UserInputError(

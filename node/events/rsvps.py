@@ -49,7 +49,7 @@ def counts(answers: list[Answer]) -> dict[str, int]:
 
 
 class Rsvps:
-    """This school's answers to other schools' events, and theirs to ours; ``node.rsvps``."""
+    """This school's answers to other schools' events, and theirs to ours; ``node.events.rsvps``."""
 
     def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
         self.store = store
@@ -62,7 +62,7 @@ class Rsvps:
     ) -> None:
         """Keep our answer and seal it to the organiser, both or neither.
 
-        Call :func:`node.events.rsvp`, which checks the event first.
+        Call :func:`node.events.service.rsvp`, which checks the event first.
         """
         content: dict[str, Any] = {"event": bytes(event), "answer": answer, "at": now}
         if by is not None:

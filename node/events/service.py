@@ -6,10 +6,10 @@ whose ``replaces`` names the first version, so every version shares one identity
 withdraws every version; the times and title are kept (store.py), and the reason
 is the withdrawal's, so its page and exports can say what was cancelled and why.
 An event for partner schools or one project only travels as letters instead
-(node/private_events.py) and is listed here beside the public ones.
+(node/events/private.py) and is listed here beside the public ones.
 
 A school's answer (yes, no, maybe) to another school's event is sealed to the
-organiser only (node/rsvps.py); the organiser sees who answered what.
+organiser only (node/events/rsvps.py); the organiser sees who answered what.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The sealed-mail half of a peer session: mail clocks, mail batches and their acks.
 
-It rides on the same authenticated connection as the public log (node/session.py)
+It rides on the same authenticated connection as the public log (node/net/session.py)
 and follows the same pattern: each side says what it holds (a mail clock of
 marks), then sends what the other lacks and may be given, one batch at a time,
 and moves its view only as far as the peer's acknowledgement confirms.

@@ -11,7 +11,7 @@ only by dialling it, so the longest wait is how late it reconnects. With a 300 s
 cool-down an outbound-only school stayed away 170 s after its partner returned
 (issue 20). A dial to a partner that is down costs one refused TCP connection (or
 one 10 s connect timeout behind a firewall) and one bounded log line
-(node/logs.py), so one every 38-50 s costs little; a probe of
+(node/net/logs.py), so one every 38-50 s costs little; a probe of
 ``/.well-known/schoolmesh`` first would cost the same connection and save nothing.
 Any success, or the peer dialling us, closes the breaker and resets the backoff.
 """

@@ -6,9 +6,9 @@ with the smaller id; a session that is closing never counts), dials every
 partner that has an address with backoff and a circuit breaker, and watches the
 database for changes made by the command line in another process, so a new
 offer or partner takes effect within a second. Every log line about a peer goes
-through one bounded, escaping :class:`node.logs.PeerLog`.
+through one bounded, escaping :class:`node.net.logs.PeerLog`.
 
-The watcher runs under a :class:`node.supervisor.Supervisor`: if it fails it is
+The watcher runs under a :class:`node.net.supervisor.Supervisor`: if it fails it is
 started again with backoff, and ``status`` shows it. Short tasks (status reports)
 log their failure in one line instead of leaving an exception never retrieved.
 A dial loop that fails is logged in one line and started again by the watcher. When a session

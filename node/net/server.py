@@ -48,7 +48,7 @@ async def peer(request: web.Request) -> web.StreamResponse:
 
 
 async def feed(request: web.Request) -> web.StreamResponse:
-    """A staff member's private Atom feed of a project (node/feeds.py)."""
+    """A staff member's private Atom feed of a project (node/projects/feeds.py)."""
     node = request.app[NODE]
     try:
         document = await node.feeds.render(request.match_info["token"], str(request.url.origin()))
@@ -78,7 +78,7 @@ class HttpErrorLog:
     aiohttp logs each request that is not valid HTTP (a NUL in the path, a header
     too long) at ERROR with a whole traceback: anyone who can reach the port could
     fill the disk that way. Such a request is the client's fault, so it becomes one
-    bounded line per address (:class:`node.logs.PeerLog`); anything else goes to
+    bounded line per address (:class:`node.net.logs.PeerLog`); anything else goes to
     the ``aiohttp.server`` logger unchanged.
     """
 

@@ -3,7 +3,7 @@
 Each long-lived task (the change watcher, for one) runs under a :class:`Supervisor`:
 if it fails (a full disk, a database error, a bug), the failure is logged in one
 line, the task is started again after a wait that grows with each failure in a row
-(:class:`node.backoff.Backoff`: 0.5 s, 1, 2, ... up to 30 s, then every 38 to 50 s),
+(:class:`node.net.backoff.Backoff`: 0.5 s, 1, 2, ... up to 30 s, then every 38 to 50 s),
 and its state is kept in :attr:`Supervisor.health`, which ``schoolmesh status``
 shows (``tasks`` in ``--json``). Before this (issue 20), the watcher died on a full
 disk with "Task exception was never retrieved" and never came back: ``status`` then

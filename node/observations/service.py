@@ -6,7 +6,7 @@ to take forward", and "minimal paperwork". The record belongs to the observed
 teacher, who decides whether it is shared; it stays in this school's database and
 is never replicated. Shared with one partner school (an observer from there), it
 is sealed to that school only, which can be asked to delete its copy again
-(node/observation_mail.py); such copies are listed here with their school.
+(node/observations/sharing.py); such copies are listed here with their school.
 """
 
 from __future__ import annotations

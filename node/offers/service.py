@@ -49,7 +49,7 @@ class WithdrawnListing:
     """An offer or request its school withdrew: what it was, when and why.
 
     Its content is erased everywhere; the title and kind of activity are kept
-    (node/store.py, ``withdrawn_titles``), and the reason is the ``withdraw``
+    (node/store/database.py, ``withdrawn_titles``), and the reason is the ``withdraw``
     entry's own.
     """
 

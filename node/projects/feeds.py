@@ -3,7 +3,7 @@
 The address holds a random token (``/feeds/<token>``): whoever has it can read the
 feed, so each member of staff gets their own, and an admin can revoke it at any
 time without touching anyone else's. The feed is built with feedgen; the post
-HTML inside is the sanitised rendering (node/media.py).
+HTML inside is the sanitised rendering (node/projects/media.py).
 """
 
 from __future__ import annotations

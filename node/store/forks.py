@@ -16,7 +16,7 @@ steps, so that nothing a partner acknowledged is lost:
    fork point and the kept branch (protocol/log.py), then posts again, as new entries,
    the offers, requests, events, withdrawals and profile of the dropped branch. A
    partner holding the dropped branch drops it on receiving the continuation, undoes
-   its effects and fetches the kept branch (node/store.py, ``drop_branch``).
+   its effects and fetches the kept branch (node/store/database.py, ``drop_branch``).
 """
 
 from __future__ import annotations

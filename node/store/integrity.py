@@ -14,7 +14,7 @@ not touch it still succeeds, so a damaged file can go on taking a school's work
   its words again from the ``listings`` table it is made from), which loses
   nothing. Damage elsewhere cannot be repaired here: restore from a backup.
 
-A failed check marks the store damaged (:meth:`node.store.Store.mark_damaged`):
+A failed check marks the store damaged (:meth:`node.store.database.Store.mark_damaged`):
 writes are refused, in every process, until a full check passes.
 """
 

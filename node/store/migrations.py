@@ -88,7 +88,7 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at INTEGER NOT NULL
     );
     """,
-    # 3: the search index of current offers and requests (node/search.py).
+    # 3: the search index of current offers and requests (node/store/search.py).
     """
     CREATE TABLE listings (
         n         INTEGER PRIMARY KEY,       -- entries.n
@@ -282,7 +282,7 @@ MIGRATIONS: tuple[str, ...] = (
         sent_at     INTEGER
     );
     -- A withdrawn event's words are erased like any entry's, but its times are kept
-    -- so that calendar programs can be told it is cancelled (node/events.py).
+    -- so that calendar programs can be told it is cancelled (node/events/service.py).
     CREATE TABLE cancelled_events (
         id           BLOB PRIMARY KEY,       -- the withdrawn version
         author       BLOB NOT NULL,
@@ -421,7 +421,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 13: fork recovery (issue 20): signs that an author's log forked that are not an
     # equivocation pair (an entry whose prev is not the entry held before it), and,
     # while this school recovers from a fork of its own log, the entries it took back
-    # to post again after its continuation (node/forks.py).
+    # to post again after its continuation (node/store/forks.py).
     """
     CREATE TABLE fork_hints (
         author      BLOB NOT NULL,

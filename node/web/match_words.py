@@ -1,7 +1,7 @@
 """Why a match fits, in the visitor's language: one sentence per matching rule.
 
-node/matching.py gives each reason both in English words (for the command line)
-and as a :class:`~node.matching.Note` (the rule's code and what it is about);
+node/offers/matching.py gives each reason both in English words (for the command line)
+and as a :class:`~node.offers.matching.Note` (the rule's code and what it is about);
 these pages say the notes in the visitor's language, with country, language and
 date names from Babel. Sentences are "label: value" where a language's grammar
 would otherwise need to agree with the value (French "en France", "au Japon").

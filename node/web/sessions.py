@@ -125,7 +125,7 @@ class SignInThrottle:
     Each address may try :attr:`BURST` sign-ins at once, then one every
     ``1 / RATE`` seconds; each name the same, so that guessing one teacher's
     password from many addresses is slowed too. A name is counted by
-    :func:`node.accounts.name_key`, so every spelling that signs in to one account
+    :func:`node.accounts.service.name_key`, so every spelling that signs in to one account
     ("Sr.  López", "sr. lópez") draws on the same tries.
 
     A right password gives back the try it took at its address, and the name's

@@ -150,7 +150,7 @@ def _select(options: str, code: str) -> Markup:
 
 
 def interest_states(_: Callable[[str], str]) -> dict[str, str]:
-    """An interest's state in words (node/interests.py STATES)."""
+    """An interest's state in words (node/offers/interests.py STATES)."""
     return {
         "open": _("waiting for an answer"),
         "accepted": _("accepted"),

@@ -1,7 +1,7 @@
 """Subscribing to the events calendar by a private address (webcal).
 
 ``/calendar`` lets a member of staff make, remake or stop their own address
-(node/calendar_links.py); the new address is shown once, like a new password
+(node/events/calendar_links.py); the new address is shown once, like a new password
 (Post/Redirect/Get). ``/webcal/<token>.ics`` serves the calendar to a calendar
 program, which has no session: it is a machine path (node/web/app.py), answered in
 plain text when the address is unknown or stopped.

@@ -1,7 +1,7 @@
 """Events: upcoming training days, TeachMeets and pupil conferences; create, answer, export.
 
 Staff only. Times are typed as the organiser's local time with a time-zone name
-(a browser's date-and-time field has no offset); node/events.py works out the
+(a browser's date-and-time field has no offset); node/events/service.py works out the
 offset for that date, summer time included.
 """
 
@@ -50,7 +50,7 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "answers": event.answers,
         "private": event.private,
         "project": None,  # the project's title, for an event for one project's schools
-        # A date two schools agreed for an arrangement (node/interests.py): changed by
+        # A date two schools agreed for an arrangement (node/offers/interests.py): changed by
         # neither alone, and nothing to answer.
         "booking": content.get("audience") == "booking",
         "with": content.get("with"),

@@ -1,7 +1,7 @@
 """Interest in other schools' offers and requests, and answers to interest in ours.
 
 Staff only. What one school says to another here travels as a letter to that
-school alone (node/interests.py). The colleague who sends or answers is named as
+school alone (node/offers/interests.py). The colleague who sends or answers is named as
 the contact, by the name they sign in with.
 """
 

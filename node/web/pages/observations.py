@@ -3,7 +3,7 @@
 Staff only. The web knows a colleague by the name they sign in with: an
 observation whose observed colleague has that name (capitals and spacing aside)
 is theirs to share or keep private. The two colleagues always see it; other staff
-see it once it is shared (node/observations.py, ``visible_to``). Staff profiles
+see it once it is shared (node/observations/service.py, ``visible_to``). Staff profiles
 use the same names, so that the focus can be linked to the observed colleague's
 development areas.
 """
@@ -76,7 +76,7 @@ async def observations_page(request: web.Request) -> web.StreamResponse:
             if not observations.owned_by(o, name) and not observations.same_person(o.observer, name)
         ],
         due=due,
-        # Peer observations at another school, dated with it (node/interests.py: bookings).
+        # Peer observations at another school, dated with it (node/offers/interests.py: bookings).
         planned=[e for e in await events.listing(node) if e.content.get("observation")],
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )

@@ -2,10 +2,10 @@
 
 Who sees what (docs/safeguarding.md, docs/web.md): staff see every project this
 school has been invited to, joined or left, and choose which classes and pupils
-take part (node/project_pupils.py); a pupil sees only the projects they are in,
+take part (node/projects/rosters.py); a pupil sees only the projects they are in,
 while this school is a member. Pupils read approved posts only, and partners'
 posts only once accepted when the school reviews them (two-key publication);
-:meth:`node.projects.Projects.may_see` holds that rule.
+:meth:`node.projects.service.Projects.may_see` holds that rule.
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ async def pupils(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def make_feed(request: web.Request) -> web.StreamResponse:
     """A private Atom feed of the project's posts for this member of staff, as
-    ``schoolmesh feed create`` makes (node/feeds.py): one live feed each."""
+    ``schoolmesh feed create`` makes (node/projects/feeds.py): one live feed each."""
     _ = gettext(request)
     project = await project_for(request)
     feeds, name = request.app[WEB].node.feeds, user_of(request).name

@@ -2,7 +2,7 @@
 
 Staff only. Every colleague sees the school's profiles (the pairs and triads page is
 made from them); an admin edits anyone's, and each colleague edits their own, under
-the name they sign in with. Profiles stay in this school's database (node/staff.py):
+the name they sign in with. Profiles stay in this school's database (node/observations/staff.py):
 no other school receives them.
 """
 
