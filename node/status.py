@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from node import backup, forks
 from node.clock import iso
 from node.net.supervisor import TASKS_SETTING
 from node.node import Node
 from node.partners import invites as partnering
-from node.store import backup, forks
 from node.store.database import NEARLY_FULL_BYTES, free_bytes
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands.common import data_option, data_path, json_option, open_node, print_json
-from node.store import backup as backups
-from node.store import forks
+from node import backup as backups
+from node import forks
 from protocol.errors import UserInputError
 
 ONLY_COPY_RISK = (

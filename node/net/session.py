@@ -113,7 +113,7 @@ class PeerSession:
 
         Their logs grew here, so an author the peer kept refusing earlier in the session
         is tried again: the new entries may be what it was missing (a continuation after
-        a fork: node/store/forks.py)."""
+        a fork: node/forks.py)."""
         self.sync.renew(authors)
         self._wake.set()
 
@@ -465,7 +465,7 @@ class PeerSession:
             self._budget_wake.clear()
 
     async def _caught_up_after_restore(self) -> None:
-        """After a restore (node/store/backup.py): once this peer's complete clock shows
+        """After a restore (node/backup.py): once this peer's complete clock shows
         nothing of our own log newer than what we hold, and its mail clock has been
         taken in, we may sign again.
 

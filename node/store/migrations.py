@@ -421,7 +421,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 13: fork recovery (issue 20): signs that an author's log forked that are not an
     # equivocation pair (an entry whose prev is not the entry held before it), and,
     # while this school recovers from a fork of its own log, the entries it took back
-    # to post again after its continuation (node/store/forks.py).
+    # to post again after its continuation (node/forks.py).
     """
     CREATE TABLE fork_hints (
         author      BLOB NOT NULL,

@@ -12,9 +12,9 @@ import json
 from functools import partial
 from pathlib import Path
 
+from node import backup
 from node.node import Node
 from node.offers import service as offers
-from node.store import backup
 from node.store.database import Outcome
 from protocol.entry import Entry
 from protocol.keys import NodeId

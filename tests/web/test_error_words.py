@@ -29,13 +29,13 @@ SHOWN = {"UserInputError", "NotFoundError", "NotAllowedError", "UnreachableError
 #: serving, subject access), feeds (for feed readers, not pages), and require()'s refusal by role (a
 #: page of its own).
 NOT_FROM_PAGES = {
-    "node/store/backup.py",
+    "node/backup.py",
     "node/demo.py",
     "node/export/__init__.py",  # `schoolmesh export` only
     "node/export/collect.py",
     "node/export/site.py",
     "node/projects/feeds.py",
-    "node/store/forks.py",  # `schoolmesh recover` only
+    "node/forks.py",  # `schoolmesh recover` only
     "node/net/server.py",
     "node/observations/staff.py",
     "node/accounts/subject_access.py",

@@ -18,13 +18,13 @@ the restored node signed an entry before fetching the entries it published after
 the backup, it would give the next number in its log to a different entry, and
 the school's log would fork (partners keep the first entry they got under each
 number and refuse the other branch, until ``schoolmesh recover`` ends the fork with
-a signed continuation: node/store/forks.py). So a restore marks the
+a signed continuation: node/forks.py). So a restore marks the
 database (the ``restored`` setting): :meth:`node.store.database.Store.refuse_if_restored`
 refuses to sign entries or seal letters while it is there, and the first session
 whose partner's complete clock shows nothing of our own log newer than what we
 hold clears it (node/net/session.py). ``--only-copy`` skips the wait, for a school
 with no partner that could hold newer entries (the risk is said in the help).
-A fork made all the same is ended with ``schoolmesh recover`` (node/store/forks.py).
+A fork made all the same is ended with ``schoolmesh recover`` (node/forks.py).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from protocol.errors import (
 FORMAT = "schoolmesh-backup-v1"
 MANIFEST = "manifest.json"
 #: The newest number of the school's own log in the backup last restored: every entry
-#: up to it is on both branches of a fork made since (node/store/forks.py reads it).
+#: up to it is on both branches of a fork made since (node/forks.py reads it).
 RESTORE_POINT_SETTING = "restore-point"
 KEY = "node.key"
 #: A backup's manifest is small; a larger one is not ours (read no further).
@@ -217,7 +217,7 @@ async def restore(
                 RESTORED_SETTING, None if only_copy else json.dumps(marker).encode()
             )
             # Every entry up to here is on both branches of any fork made from now on:
-            # `schoolmesh recover` sets aside only what follows (node/store/forks.py).
+            # `schoolmesh recover` sets aside only what follows (node/forks.py).
             head = await store.head(key.node_id)
             await store.set_setting(
                 RESTORE_POINT_SETTING, str(0 if head is None else head.seq).encode()

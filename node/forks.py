@@ -25,9 +25,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from node.backup import RESTORE_POINT_SETTING
 from node.clock import iso, now_ms
 from node.node import Node
-from node.store.backup import RESTORE_POINT_SETTING
 from node.store.database import RESTORED_SETTING
 from protocol import codec, kinds
 from protocol.entry import Entry, create_entry, decode_entry
