@@ -43,11 +43,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node import offers
-from node.partners import PeerBook
+from bench.live import LiveNode
+from node.offers import service as offers
+from node.partners.peerbook import PeerBook
 from protocol import budget
 from protocol.keys import NodeId
-from tests.network import LiveNode
 
 SEED = 20
 DELIVERY_TIMEOUT = 60.0  # seconds for one offer to reach both other schools

@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.sync_throughput import corpus
 from node.clock import now_ms
 from node.datadir import DataDir
+from node.net.server import NodeService
 from node.node import Node
-from node.partners import PeerBook
-from node.server import NodeService
-from node.store import Store
+from node.partners.peerbook import PeerBook
+from node.store.database import Store
 from protocol.keys import NodeId
 
 REPO = Path(__file__).resolve().parents[1]

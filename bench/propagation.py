@@ -37,8 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from node import offers
-from tests.network import LiveNode, partner, sparse_graph
+from bench.live import LiveNode, partner, sparse_graph
+from node.offers import service as offers
 
 DEGREE = 3
 SEED = 7

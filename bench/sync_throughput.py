@@ -31,9 +31,9 @@ import nacl.signing
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from node.clock import now_ms
+from node.net.server import NodeService
 from node.node import Node
-from node.partners import PeerBook
-from node.server import NodeService
+from node.partners.peerbook import PeerBook
 from protocol import budget
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey

@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.Error as exc:
         # Not a bug to report: the database or its disk (a full disk, above all).
         from node.datadir import DataDir
-        from node.store import storage_problem
+        from node.store.database import storage_problem
 
         folder = data_path(args) if hasattr(args, "data") else Path.cwd()
         database = DataDir(folder).database

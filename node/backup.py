@@ -19,10 +19,10 @@ the backup, it would give the next number in its log to a different entry, and
 the school's log would fork (partners keep the first entry they got under each
 number and refuse the other branch, until ``schoolmesh recover`` ends the fork with
 a signed continuation: node/forks.py). So a restore marks the
-database (the ``restored`` setting): :meth:`node.store.Store.refuse_if_restored`
+database (the ``restored`` setting): :meth:`node.store.database.Store.refuse_if_restored`
 refuses to sign entries or seal letters while it is there, and the first session
 whose partner's complete clock shows nothing of our own log newer than what we
-hold clears it (node/session.py). ``--only-copy`` skips the wait, for a school
+hold clears it (node/net/session.py). ``--only-copy`` skips the wait, for a school
 with no partner that could hold newer entries (the risk is said in the help).
 A fork made all the same is ended with ``schoolmesh recover`` (node/forks.py).
 """
@@ -42,12 +42,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from node import integrity
 from node.clock import iso, now_ms
 from node.datadir import DATABASE, DataDir
 from node.keyfile import load_key
 from node.node import NODE_ID_SETTING, Node
-from node.store import RESTORED_SETTING, Store
+from node.store import integrity
+from node.store.database import RESTORED_SETTING, Store
 from protocol.errors import (
     AlreadyInitialisedError,
     SchoolmeshError,
@@ -252,7 +252,7 @@ async def restored_state(node: Node) -> dict[str, Any] | None:
 
 async def refuse_if_running(data: DataDir) -> None:
     """A running node keeps its database open: replacing it under it would lose data."""
-    from node import partnering
+    from node.partners import invites as partnering
 
     try:
         old = await Node.open(data.path)

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 ENV_VAR = "SCHOOLMESH_DATA"
 DATABASE = "schoolmesh.db"
 #: The database and the files SQLite keeps beside it (write-ahead log, shared memory),
-#: and the report left when the database failed its check (node/integrity.py).
+#: and the report left when the database failed its check (node/store/integrity.py).
 DATABASE_FILES = (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}-damaged")
 #: Folders whose modes could not be changed (a FAT or network disk): said once each.
 _cannot_chmod: set[Path] = set()

@@ -26,10 +26,14 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 
-from node import events, offers, partnering, staff
 from node.clock import now_ms
+from node.events import service as events
+from node.net.peers import invited
+from node.net.server import NodeService
 from node.node import Node
-from node.server import NodeService
+from node.observations import staff
+from node.offers import service as offers
+from node.partners import invites as partnering
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
@@ -406,7 +410,7 @@ async def start_network(base: Path) -> list[NodeService]:
     # Partner them as real schools do: each invites the next, which redeems the code.
     for inviter, joiner in itertools.pairwise(services):
         code, _ = await partnering.create_invite(inviter.node, expires_in_ms=DAY_MS, address=None)
-        await partnering.add_partner(joiner.node, code)
+        await partnering.add_partner(joiner.node, code, invited)
     for service, school in zip(services, SCHOOLS, strict=True):
         await _setup_school(service.node, school)
     await _setup_project([s.node for s in services], PROJECT)

@@ -16,7 +16,7 @@ steps, so that nothing a partner acknowledged is lost:
    fork point and the kept branch (protocol/log.py), then posts again, as new entries,
    the offers, requests, events, withdrawals and profile of the dropped branch. A
    partner holding the dropped branch drops it on receiving the continuation, undoes
-   its effects and fetches the kept branch (node/store.py, ``drop_branch``).
+   its effects and fetches the kept branch (node/store/database.py, ``drop_branch``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 from node.backup import RESTORE_POINT_SETTING
 from node.clock import iso, now_ms
 from node.node import Node
-from node.store import RESTORED_SETTING
+from node.store.database import RESTORED_SETTING
 from protocol import codec, kinds
 from protocol.entry import Entry, create_entry, decode_entry
 from protocol.errors import LogOrderError, UserInputError

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from node import observations
-from node.events import EventView
+from node.events.service import EventView
 from node.node import Node
+from node.observations import service as observations
 from protocol.entry import load_entry
 from protocol.keys import NodeId
 from protocol.rules import partnership

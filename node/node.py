@@ -7,21 +7,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from node import integrity, places
-from node.accounts import Accounts
+from node.accounts.service import Accounts
 from node.clock import now_ms
 from node.datadir import DataDir
 from node.directory.service import Directory
-from node.feeds import Feeds
-from node.interests import Interests
+from node.events.private import PrivateEvents
+from node.events.rsvps import Rsvps
 from node.keyfile import generate_key, load_key, save_key
-from node.letterbox import Letterbox
-from node.mail import Mailroom
-from node.observation_mail import SharedObservations
-from node.private_events import PrivateEvents
-from node.projects import Projects
-from node.rsvps import Rsvps
-from node.store import Store
+from node.mail.letterbox import Letterbox
+from node.mail.mailroom import Mailroom
+from node.observations.sharing import SharedObservations
+from node.offers import places
+from node.offers.interests import Interests
+from node.partners.peerbook import PeerBook
+from node.projects.feeds import Feeds
+from node.projects.service import Projects
+from node.store import integrity
+from node.store.database import Store
 from protocol import kinds, letters
 from protocol.entry import Entry
 from protocol.errors import (
@@ -60,13 +62,14 @@ class Node:
         self.data = data
         self.key = key
         self.store = store
+        self.peerbook = PeerBook(store)  # the one partner book of this node
         self.accounts = Accounts(store)
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts)
         self.interests = Interests(store, key, self.mail)
         self.rsvps = Rsvps(store, key, self.mail)
-        self.private_events = PrivateEvents(store, key, self.mail, self.projects)
-        self.shared_observations = SharedObservations(store, key, self.mail)
+        self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
+        self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
         self.directory = Directory(store, key, self.mail)
         self.mail.handler = Letterbox(
             {
@@ -84,7 +87,7 @@ class Node:
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
-        # Blocking a school (node/partners.py) erases what it wrote in each of these.
+        # Blocking a school (node/partners/peerbook.py) erases what it wrote in each of these.
         store.forgetters[:] = [
             self.projects.forget_school,
             self.interests.forget_school,
@@ -129,7 +132,7 @@ class Node:
         """Open the node in ``path``, its folder and files made private first.
 
         ``check`` (``schoolmesh run``): refuse a database that fails the quick check,
-        or that an earlier check found damaged (node/integrity.py).
+        or that an earlier check found damaged (node/store/integrity.py).
         """
         data = DataDir(path)
         if not data.key_file.exists() or not data.database.exists():

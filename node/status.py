@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from node import backup, forks, partnering
+from node import backup, forks
 from node.clock import iso
+from node.net.supervisor import TASKS_SETTING
 from node.node import Node
-from node.partners import PeerBook
-from node.store import NEARLY_FULL_BYTES, free_bytes
-from node.supervisor import TASKS_SETTING
+from node.partners import invites as partnering
+from node.store.database import NEARLY_FULL_BYTES, free_bytes
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.
 _TROUBLES = (
@@ -52,7 +52,7 @@ async def report(node: Node) -> dict[str, Any]:
     """The node's status: running or not, its peers, counts, equivocation warnings and
     whether it waits after a restore."""
     me = await node.identity()
-    book = PeerBook(node.store)
+    book = node.peerbook
     running = await partnering.is_running(node)
     address = await partnering.running_address(node)
     partners = await book.list()
@@ -120,7 +120,7 @@ async def report(node: Node) -> dict[str, Any]:
         # pages are still served) or "damaged" (see `schoolmesh check`); free_bytes is
         # the room left on that disk (None if the system does not say).
         "storage": storage(node),
-        # The running node's background tasks (node/supervisor.py): each with its
+        # The running node's background tasks (node/net/supervisor.py): each with its
         # state ("running", or "restarting" after a failure), restarts and last error.
         "tasks": tasks,
     }

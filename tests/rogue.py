@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from tests.helpers import key
 from tests.network import LiveNode
 

@@ -1,4 +1,6 @@
-"""docs/architecture.md names every module, and names none that is gone (issue 21).
+"""docs/architecture.md names every module, and names none that is gone (issue 21);
+and the directions it states hold: pages import the kit, not the application or each
+other; invites do not import the network; bench/ does not import tests/.
 
 Each package's section has a table whose first column names its modules, by path
 inside the package (`store.py`, `export/collect.py`), by folder (`rules/`), or by a
@@ -6,6 +8,7 @@ pattern (`web/pages/*.py`)."""
 
 from __future__ import annotations
 
+import ast
 import re
 from fnmatch import fnmatch
 from pathlib import Path
@@ -67,3 +70,49 @@ def test_the_table_names_only_what_exists(package: str) -> None:
 
 def test_a_missing_module_would_be_found() -> None:
     assert not any(covers(n, "nowhere.py") for n in named_in_table("node"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, anywhere in it (inside functions too), by full name."""
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_pages_import_the_kit_not_the_application_nor_each_other() -> None:
+    pages = ROOT / "node" / "web" / "pages"
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(
+            m
+            for m in imported_modules(path)
+            if m == "node.web.app" or m.startswith("node.web.pages.")
+        )
+        for path in pages.glob("*.py")
+        if path.name != "__init__.py"
+    }
+    assert {k: v for k, v in wrong.items() if v} == {}
+
+
+def test_the_application_imports_its_pages_at_the_top() -> None:
+    tree = ast.parse((ROOT / "node" / "web" / "app.py").read_text())
+    top = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+    inner = {
+        n.module
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module and n.module not in top
+    }
+    assert "node.web.pages" in top
+    assert inner == set(), "no import hidden in a function of node/web/app.py"
+
+
+def test_invites_do_not_import_the_network_and_bench_does_not_import_tests() -> None:
+    invites = imported_modules(ROOT / "node" / "partners" / "invites.py")
+    assert not any(m.startswith(("node.net", "aiohttp")) for m in invites)
+    for path in (ROOT / "bench").glob("*.py"):
+        assert not any(m.startswith("tests") for m in imported_modules(path)), path

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node.accounts import ROLES, SHOW_NAME, new_password
+from node.accounts.service import ROLES, SHOW_NAME, new_password
 from node.clock import now_ms
 from protocol.errors import UserInputError
 
@@ -138,7 +138,7 @@ async def _consent(args: argparse.Namespace) -> None:
 
 
 async def _export(args: argparse.Namespace) -> None:
-    from node.subject_access import export_user
+    from node.accounts.subject_access import export_user
 
     async with await open_node(args) as node:
         data = await export_user(node.store, node.accounts, args.name)

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import integrity
+from node.store import integrity
 from protocol.errors import StorageError
 
 

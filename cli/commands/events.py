@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import events
-from node.rsvps import counts
+from node.events import service as events
+from node.events.rsvps import counts
 
 _SENT_TO_ORGANISER = (
     "Your answer goes to the organising school only, as a private letter; answer again to "

@@ -6,9 +6,9 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import events
 from node.clock import iso_ms, now_ms
-from node.interests import Booking, Interest
+from node.events import service as events
+from node.offers.interests import Booking, Interest
 
 _PRIVATE = (
     "Interests and answers are private letters between the two schools: no other school "

@@ -6,8 +6,10 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import matching, offers, staff
-from node.pairing import Suggestion
+from node.observations import staff
+from node.observations.pairs import Suggestion
+from node.offers import matching
+from node.offers import service as offers
 from protocol.errors import UserInputError
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import observations
-from node.observations import Observation
+from node.observations import service as observations
+from node.observations.service import Observation
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 

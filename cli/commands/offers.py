@@ -8,8 +8,8 @@ from functools import partial
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import offers
-from node.offers import Side
+from node.offers import service as offers
+from node.offers.service import Side
 from protocol import kinds
 
 _HELP = {

@@ -9,7 +9,6 @@ from typing import Any
 from cli.commands import schools
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.clock import iso, now_ms
-from node.partners import PeerBook
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 
@@ -81,7 +80,7 @@ def register(sub: Any) -> None:
 
 
 async def _invite_create(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
 
     expires_in = duration_ms(args.expires)
     async with await open_node(args) as node:
@@ -98,19 +97,20 @@ async def _invite_create(args: argparse.Namespace) -> None:
 
 
 async def _partner_add(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node.net.peers import invited  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering
 
     async with await open_node(args) as node:
-        invite = await partnering.add_partner(node, args.code)
+        invite = await partnering.add_partner(node, args.code, invited)
     print(f"Partnered with node {invite.node} (fingerprint {invite.node.fingerprint}).")
     print("Check the fingerprint with the other school by phone.")
 
 
 async def _partner_list(args: argparse.Namespace) -> None:
-    from node import partnering  # imports aiohttp, slow: only where needed
+    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
 
     async with await open_node(args) as node:
-        book = PeerBook(node.store)
+        book = node.peerbook
         partners = await book.list()
         statuses = await book.statuses()
         running = await partnering.is_running(node)
@@ -146,14 +146,14 @@ async def _partner_list(args: argparse.Namespace) -> None:
 async def _partner_remove(args: argparse.Namespace) -> None:
     node_id = NodeId.parse(args.node_id)
     async with await open_node(args) as node:
-        await PeerBook(node.store).remove(node_id)
+        await node.peerbook.remove(node_id)
     print(f"Removed partner {node_id}.")
 
 
 async def _partner_block(args: argparse.Namespace) -> None:
     node_id = NodeId.parse(args.node_id)
     async with await open_node(args) as node:
-        await PeerBook(node.store).block(node_id, node.node_id, now_ms())
+        await node.peerbook.block(node_id, node.node_id, now_ms())
     print(
         f"Blocked {node_id}: no sessions with it, everything it wrote is erased, and its "
         "entries and letters are refused, whoever passes them on."

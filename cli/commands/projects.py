@@ -9,9 +9,9 @@ from typing import Any
 from cli.commands.accounts import yes_no
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.clock import iso, now_ms
-from node.media import MAX_UPLOAD_BYTES
 from node.node import Node
-from node.projects import Post, Project
+from node.projects.media import MAX_UPLOAD_BYTES
+from node.projects.service import Post, Project
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 
@@ -520,7 +520,7 @@ async def _relay_list(args: argparse.Namespace) -> None:
 
 
 async def _feed_create(args: argparse.Namespace) -> None:
-    from node.partnering import running_address
+    from node.partners.invites import running_address
 
     async with await open_node(args) as node:
         feed = await node.feeds.create(args.user, args.project, now_ms())

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    from node.server import serve  # aiohttp is slow to import: only here, not for every command
+    from node.net.server import serve  # aiohttp is slow to import: only here, not for every command
 
     node = await open_node(args, check=True)  # a damaged database is not served or synced
     async with node:

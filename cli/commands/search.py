@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import offers
-from node.search import MODE_FILTERS, Filters
+from node.offers import service as offers
+from node.store.search import MODE_FILTERS, Filters
 from protocol import kinds
 
 

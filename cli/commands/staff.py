@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node import staff
+from node.observations import staff
 from protocol import kinds
 
 _PRIVATE = "Profiles stay in this school's database: they are never sent to any other school."

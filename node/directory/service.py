@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from node.clock import iso_ms
-from node.interests import clean_message, clean_name
-from node.mail import Mailroom
-from node.partners import ADDRESS_SETTING, PeerBook
-from node.store import Store
+from node.mail.mailroom import Mailroom
+from node.offers.interests import clean_message, clean_name
+from node.partners.peerbook import ADDRESS_SETTING, PeerBook
+from node.store.database import Store
 from protocol import kinds, letters
 from protocol.entry import load_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said

@@ -13,7 +13,7 @@ Consistent: everything but the photos' bytes is read in one read transaction, so
 the files agree with each other even while the node runs and writes. The
 transaction is kept short (rows only; photos are read one by one after it ends),
 because a reader of an old snapshot keeps the running node from emptying its
-write-ahead log (node/store.py, ``Store.checkpoint``). Atomic: it is written into a new
+write-ahead log (node/store/database.py, ``Store.checkpoint``). Atomic: it is written into a new
 hidden folder beside DIR (mode 0700, files 0600: it holds pupils' work, like the
 data folder), then renamed to DIR, so DIR is never half written. An existing DIR
 with files in it is refused, unless ``force`` and it holds an earlier export
@@ -44,7 +44,7 @@ from node.clock import iso_ms, now_ms
 from node.export import site
 from node.export.collect import FILES, Archive, collect
 from node.node import Node
-from node.store import Store
+from node.store.database import Store
 from node.web import i18n
 from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
 

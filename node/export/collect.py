@@ -20,11 +20,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from node import events, observations, offers, staff
 from node.clock import iso, iso_ms
+from node.events import service as events
 from node.node import Node
-from node.partners import PeerBook
-from node.projects import Comment, Post, Project
+from node.observations import service as observations
+from node.observations import staff
+from node.offers import service as offers
+from node.projects.service import Comment, Post, Project
 from protocol.keys import EntryId, NodeId
 
 #: Where each kind of data goes in the export folder, under data/.
@@ -158,7 +160,7 @@ async def _offers(node: Node) -> list[dict[str, Any]]:
 
 
 async def _partners(node: Node) -> list[dict[str, Any]]:
-    book = PeerBook(node.store)
+    book = node.peerbook
     names = await book.names()
     return [
         {

@@ -4,7 +4,7 @@ Its own templates (node/export/templates/), not the live pages' (which need a
 request, a session and the node's static files): every page stands alone, with
 its style inline, photos beside it and only relative links, so that it opens
 from the file system in any browser. No JavaScript, and a Content-Security-Policy
-that allows none, as a second fence behind the Markdown sanitiser (node/media.py).
+that allows none, as a second fence behind the Markdown sanitiser (node/projects/media.py).
 Pupils' text is escaped by Jinja's autoescape; post bodies are the same sanitised
 HTML the live pages show.
 """

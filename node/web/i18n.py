@@ -157,7 +157,7 @@ def _region_locale(tag: str) -> Locale | None:
         return None
 
 
-#: The zone of a school in a country with several, as node/places.py counts the
+#: The zone of a school in a country with several, as node/offers/places.py counts the
 #: country: its capital's or most populous region's. Countries with one zone get it
 #: from Babel's data (CLDR).
 MAIN_ZONES = {

@@ -20,9 +20,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from node.accounts import USER_COLUMNS, Accounts, User, name_key, user_from_row
-from node.ratelimit import TokenBucket
-from node.store import Store
+from node.accounts.service import USER_COLUMNS, Accounts, User, name_key, user_from_row
+from node.net.ratelimit import TokenBucket
+from node.store.database import Store
 
 IDLE_MS = 8 * 3_600_000  # a school day
 MAX_AGE_MS = 7 * 86_400_000  # a week, even if used every day
@@ -125,7 +125,7 @@ class SignInThrottle:
     Each address may try :attr:`BURST` sign-ins at once, then one every
     ``1 / RATE`` seconds; each name the same, so that guessing one teacher's
     password from many addresses is slowed too. A name is counted by
-    :func:`node.accounts.name_key`, so every spelling that signs in to one account
+    :func:`node.accounts.service.name_key`, so every spelling that signs in to one account
     ("Sr.  López", "sr. lópez") draws on the same tries.
 
     A right password gives back the try it took at its address, and the name's

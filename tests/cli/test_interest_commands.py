@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from node import offers
+from node.offers import service as offers
 from tests.cli.test_commands import Made, cli, error, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
 from tests.network import LiveNode, introduced, partner, wait_for

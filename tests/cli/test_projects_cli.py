@@ -11,7 +11,7 @@ import aiohttp
 import feedparser
 
 from node.clock import now_ms
-from node.media import render_markdown
+from node.projects.media import render_markdown
 from tests.helpers import SCHOOLMESH, run_cli
 from tests.network import LiveNode
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from tests.cli.test_commands import cli, error
 from tests.hostile.test_block import dialled, relay_named
 from tests.network import LiveNode, wait_for

@@ -11,7 +11,7 @@ allows it.
 from __future__ import annotations
 
 from node.node import Node
-from node.offers import post
+from node.offers.service import post
 from protocol.errors import DiskFullError
 
 #: Long enough that each offer needs pages of its own (an overflow chain).

@@ -16,13 +16,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from node import integrity, status
-from node.backoff import Backoff
+from node import status
+from node.net.backoff import Backoff
+from node.net.session import STORAGE_DAMAGED, STORAGE_FULL
 from node.node import Node
-from node.offers import post
-from node.partners import PeerBook
-from node.session import STORAGE_DAMAGED, STORAGE_FULL
-from node.store import DISK_FULL_PAGE
+from node.offers.service import post
+from node.partners.peerbook import PeerBook
+from node.store import integrity
+from node.store.database import DISK_FULL_PAGE
 from protocol.errors import DiskFullError
 from tests.faults.disk import fill, long_offer, make_room
 from tests.helpers import offer_content
@@ -130,7 +131,7 @@ async def test_a_watcher_that_fails_is_started_again_and_shown_in_status(
     failure ("Task exception was never retrieved") and posts stopped reaching partners."""
     a, b = pair
     database = a.node.data.database
-    caplog.set_level(logging.WARNING, logger="node.supervisor")
+    caplog.set_level(logging.WARNING, logger="node.net.supervisor")
     with closing(sqlite3.connect(database, timeout=10)) as other:  # another process's change
         other.execute("ALTER TABLE partners RENAME TO partners_away")
         other.commit()

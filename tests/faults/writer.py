@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from node.node import Node
-from node.offers import post
+from node.offers.service import post
 
 #: Posts at most this many, then waits to be killed: below a school's budget of public
 #: entries taken at once (protocol/budget.py), which would refuse the rest.

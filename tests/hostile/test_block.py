@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from node import events, observations, offers
 from node.clock import now_ms
-from node.logs import PER_KEY
-from node.partners import PeerBook
+from node.events import service as events
+from node.net.logs import PER_KEY
+from node.observations import service as observations
+from node.offers import service as offers
+from node.partners.peerbook import PeerBook
 from protocol import letters
 from tests.hostile.harness import judged, send_as
 from tests.network import (
@@ -158,7 +160,7 @@ def refusals(caplog: pytest.LogCaptureFixture, author: LiveNode) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "node.mail"
+        if r.name == "node.mail.mailroom"
         and f"from {author.node.node_id} was refused" in r.getMessage()
         and "blocked" in r.getMessage()
     ]

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from node import events, offers
 from node.clock import now_ms
-from node.interests import booking_event_id
+from node.events import service as events
+from node.offers import service as offers
+from node.offers.interests import booking_event_id
 from protocol import letters
 from tests.hostile.harness import judged, send_as
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
@@ -37,7 +38,9 @@ def refused_with(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "node.mail" and "was refused" in r.getMessage() and words in r.getMessage()
+        if r.name == "node.mail.mailroom"
+        and "was refused" in r.getMessage()
+        and words in r.getMessage()
     ]
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from node import offers
 from node.clock import now_ms
+from node.offers import service as offers
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId

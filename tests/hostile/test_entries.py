@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from node import events, offers
 from node.clock import now_ms
-from node.search import Filters
+from node.events import service as events
+from node.offers import service as offers
+from node.store.search import Filters
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from protocol.errors import NotFoundError

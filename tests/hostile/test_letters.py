@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from node import events, offers
 from node.clock import now_ms
+from node.events import service as events
+from node.offers import service as offers
 from protocol import letters, sealed
 from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import EntryId
@@ -57,7 +58,9 @@ def refused_with(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "node.mail" and "was refused" in r.getMessage() and words in r.getMessage()
+        if r.name == "node.mail.mailroom"
+        and "was refused" in r.getMessage()
+        and words in r.getMessage()
     ]
 
 

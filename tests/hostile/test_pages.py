@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from node.clock import now_ms
-from node.logs import PER_KEY
+from node.net.logs import PER_KEY
 from tests.network import LYCEE, OAK, LiveNode, network, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 

@@ -16,7 +16,7 @@ from unittest.mock import patch
 import pytest
 
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from protocol import letters, sealed
 from tests.hostile.harness import judged, send_as
 from tests.hostile.test_block import dialled, relay_named
@@ -39,7 +39,9 @@ def refused_with(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "node.mail" and "was refused" in r.getMessage() and words in r.getMessage()
+        if r.name == "node.mail.mailroom"
+        and "was refused" in r.getMessage()
+        and words in r.getMessage()
     ]
 
 

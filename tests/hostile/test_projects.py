@@ -41,7 +41,9 @@ def refusals(caplog: pytest.LogCaptureFixture, reason: str) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "node.mail" and "was refused" in r.getMessage() and reason in r.getMessage()
+        if r.name == "node.mail.mailroom"
+        and "was refused" in r.getMessage()
+        and reason in r.getMessage()
     ]
 
 

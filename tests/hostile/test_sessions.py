@@ -15,9 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from node import offers
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.offers import service as offers
+from node.partners.peerbook import PeerBook
 from protocol import codec, frames
 from protocol.entry import create_entry
 from protocol.handshake import DiallerHandshake

@@ -2,7 +2,7 @@
 
 import pytest
 
-from node.accounts import is_valid_name
+from node.accounts.service import is_valid_name
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from node.backoff import Backoff
-from node.ratelimit import TokenBucket
+from node.net.backoff import Backoff
+from node.net.ratelimit import TokenBucket
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from node import backup, offers
+from node import backup
 from node.clock import now_ms
+from node.net.server import NodeService
 from node.node import Node
-from node.server import NodeService
+from node.offers import service as offers
 from protocol.errors import RestoredError
 from tests.helpers import offer_content, run_cli
 from tests.network import LiveNode, partner, wait_for

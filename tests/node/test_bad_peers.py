@@ -7,8 +7,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from node import offers
 from node.clock import now_ms
+from node.offers import service as offers
 from protocol import codec, frames
 from protocol.entry import Payload, create_entry
 from protocol.handshake import DiallerHandshake

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from node import events, offers
 from node.clock import now_ms
-from node.interests import Interest
-from node.partners import PeerBook
+from node.events import service as events
+from node.offers import service as offers
+from node.offers.interests import Interest
+from node.partners.peerbook import PeerBook
 from protocol.errors import UserInputError
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
 

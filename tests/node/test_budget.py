@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from node import events, offers
 from node.clock import now_ms
+from node.events import service as events
+from node.offers import service as offers
 from protocol.budget import DAY_MS, Rule
 from protocol.errors import UserInputError
 from protocol.keys import NodeId

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from node import events
 from node.clock import now_ms
+from node.events import service as events
 from protocol.errors import UserInputError
 from tests.network import (
     COLEGIO,

@@ -8,7 +8,7 @@ from typing import Any
 import icalendar
 import pytest
 
-from node import events
+from node.events import service as events
 from node.node import Node
 from protocol.errors import NotFoundError, SchemaError, UserInputError
 from tests.network import LiveNode, partner, wait_for

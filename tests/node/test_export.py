@@ -22,11 +22,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from node import events, observations, offers, staff
 from node.clock import now_ms
+from node.events import service as events
 from node.export import MANIFEST, _cannot_write, export, one_read
 from node.node import Node
-from node.partners import PeerBook
+from node.observations import service as observations
+from node.observations import staff
+from node.offers import service as offers
+from node.partners.peerbook import PeerBook
 from protocol.errors import AlreadyInitialisedError, StorageError, UserInputError
 from tests.damage import damage_entries_page, make_node
 from tests.helpers import key, run_cli

@@ -12,9 +12,10 @@ import json
 from functools import partial
 from pathlib import Path
 
-from node import backup, offers
+from node import backup
 from node.node import Node
-from node.store import Outcome
+from node.offers import service as offers
+from node.store.database import Outcome
 from protocol.entry import Entry
 from protocol.keys import NodeId
 from tests.helpers import offer_content, run_cli

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from node import integrity, offers
 from node.datadir import DataDir
 from node.node import Node
-from node.search import Filters
+from node.offers import service as offers
+from node.store import integrity
+from node.store.search import Filters
 from protocol.errors import StorageError
 from tests.damage import OFFERS, damage_entries_page, damage_search_index, make_node
 from tests.helpers import offer_content

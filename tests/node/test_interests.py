@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from node import offers
 from node.clock import now_ms
-from node.interests import Interest
+from node.offers import service as offers
+from node.offers.interests import Interest
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import EntryId
@@ -162,7 +162,7 @@ async def test_forged_and_misdirected_letters_are_refused(
     entry = await posted(schools, "Lesson study cycle")
     sent = await lycee.node.interests.send(str(entry), "We'd love to", by=None, now=now_ms())
     await seen(oak, sent.id, "open")
-    caplog.set_level(logging.WARNING, logger="node.mail")
+    caplog.set_level(logging.WARNING, logger="node.mail.mailroom")
 
     # Colegio answers the Lycée's interest as if it had posted the offer.
     forged = {"id": sent.id, "answer": "accepted", "message": "Yes!"}

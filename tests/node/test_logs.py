@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from node.logs import PeerLog, printable
+from node.net.logs import PeerLog, printable
 
 LOGGER = logging.getLogger("tests.peerlog")
 

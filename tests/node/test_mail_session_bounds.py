@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from node import mail_session
-from node.mail_session import MailExchange
+from node.mail import session as mail_session
+from node.mail.session import MailExchange
 from node.node import Node
 from protocol import frames
 from protocol.errors import ProtocolError

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from node import offers
-from node.matching import Match
+from node.offers import service as offers
+from node.offers.matching import Match
 from tests.network import LiveNode, partner, wait_for
 
 TODAY = date(2027, 1, 15)

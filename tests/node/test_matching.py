@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
-from node import matching, pairing
-from node.matching import Posting
+from node.observations import pairs as pairing
+from node.offers import matching
+from node.offers.matching import Posting
 
 TODAY = date(2027, 1, 15)
 

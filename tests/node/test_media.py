@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from node.media import CLEANING_AT_ONCE, MAX_PIXELS, MAX_SIDE, clean_image
+from node.projects.media import CLEANING_AT_ONCE, MAX_PIXELS, MAX_SIDE, clean_image
 from protocol.errors import UserInputError
 
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from node import observations, staff
 from node.node import Node
+from node.observations import service as observations
+from node.observations import staff
 from protocol.errors import NotFoundError, UserInputError
 
 TODAY = date(2027, 2, 1)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from protocol.errors import NotAllowedError, UserInputError
 from protocol.rules.partnership import DAY_MS
 from tests.hostile.test_block import connected, dialled, relay_named

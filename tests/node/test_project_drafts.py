@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from node.node import Node
-from node.projects import Project
+from node.projects.service import Project
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 

@@ -198,7 +198,8 @@ async def test_a_forged_takedown_is_refused_and_logged(
     refusals = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "node.mail" and "neither wrote it nor owns the project" in r.getMessage()
+        if r.name == "node.mail.mailroom"
+        and "neither wrote it nor owns the project" in r.getMessage()
     ]
     assert len(refusals) == 2, caplog.text  # one at A, one at B (they share this log)
     # A only carried the letter to B, sealed: B does not hold that against A.

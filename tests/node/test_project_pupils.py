@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from node.migrations import MIGRATIONS
 from node.node import Node
-from node.store import Store
+from node.store.database import Store
+from node.store.migrations import MIGRATIONS
 from protocol.errors import NotAllowedError, UserInputError
 
 PASSWORD = "correct horse battery"

@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from node import offers
-from node.backoff import Backoff
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.net.backoff import Backoff
+from node.offers import service as offers
+from node.partners.peerbook import PeerBook
 from protocol.entry import Entry, create_entry
 from tests.helpers import chain, history, key, offer_content
 from tests.network import LiveNode, partner, sparse_graph, wait_for

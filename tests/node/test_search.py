@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from node import offers, search
-from node.migrations import SEARCH_INDEX_VERSION
 from node.node import Node
-from node.search import Filters
+from node.offers import service as offers
+from node.store import search
+from node.store.migrations import SEARCH_INDEX_VERSION
+from node.store.search import Filters
 from protocol.entry import create_entry
 from tests.helpers import key
 

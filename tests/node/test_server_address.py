@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from node.net.server import NodeService
 from node.node import Node
-from node.server import NodeService
 from protocol.address import address_problem
 from protocol.errors import UserInputError
 

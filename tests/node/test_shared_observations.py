@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from node import observations, offers
+from node.observations import service as observations
+from node.offers import service as offers
 from protocol.errors import NotAllowedError, UserInputError
 from protocol.keys import NodeId
 from tests.network import (

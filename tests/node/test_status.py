@@ -6,7 +6,7 @@ import pytest
 
 from node.clock import now_ms
 from node.node import Node
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from node.status import report, trouble
 from tests.helpers import key
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node.migrations import LATEST_VERSION, MIGRATIONS
-from node.search import Filters
-from node.store import RESTORED_SETTING, Outcome, Store
+from node.store.database import RESTORED_SETTING, Outcome, Store
+from node.store.migrations import LATEST_VERSION, MIGRATIONS
+from node.store.search import Filters
 from protocol.entry import create_entry
 from protocol.errors import (
     DiskFullError,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from node.store import Outcome, Store
+from node.store.database import Outcome, Store
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import NOW, key, offer_content

@@ -26,15 +26,11 @@ raw msgpack where the protocol's own encoder cannot express them.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import msgpack
 
 from protocol import codec
 from protocol.entry import (
@@ -50,6 +46,16 @@ from protocol.errors import ProtocolError
 from protocol.keys import NodeKey, content_hash
 from protocol.rules import entries as rules
 
+if __package__ in (None, ""):  # run as a script (python tests/vectors/...): find tests/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.vectors.common import from_json as from_json
+from tests.vectors.common import pack as pack
+from tests.vectors.common import raw_map as raw_map
+from tests.vectors.common import render as render
+from tests.vectors.common import to_json as to_json
+from tests.vectors.common import write_or_check
+
 VECTORS_PATH = Path(__file__).with_name("entries.json")
 FORMAT = "schoolmesh-entry-vectors/1"
 
@@ -62,33 +68,6 @@ SEED_A = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac03
 SEED_B = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
 KEY_A = NodeKey(SEED_A)
 KEY_B = NodeKey(SEED_B)
-
-BIN_TAG = "$bin"
-
-
-# -- JSON form of content ------------------------------------------------------------
-
-
-def to_json(value: Any) -> Any:
-    """A msgpack value as JSON: bin becomes ``{"$bin": hex}``, the rest maps directly."""
-    if isinstance(value, bytes):
-        return {BIN_TAG: value.hex()}
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    return value
-
-
-def from_json(value: Any) -> Any:
-    """Inverse of :func:`to_json`."""
-    if isinstance(value, dict):
-        if set(value) == {BIN_TAG}:
-            return bytes.fromhex(value[BIN_TAG])
-        return {key: from_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [from_json(item) for item in value]
-    return value
 
 
 # -- valid vectors -------------------------------------------------------------------
@@ -362,26 +341,6 @@ def _hex(data: bytes | None) -> str:
 
 
 # -- raw msgpack for hand-crafted invalid entries ---------------------------------------
-
-
-def pack(value: Any) -> bytes:
-    """msgpack in shortest form with map keys sorted, but no type checks (floats pass)."""
-    packed: bytes = msgpack.packb(_sorted(value), use_bin_type=True)
-    return packed
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-8"))}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
-
-
-def raw_map(pairs: list[tuple[bytes, bytes]]) -> bytes:
-    """A msgpack map (fewer than 16 pairs) of already encoded keys and values, as given."""
-    assert len(pairs) < 16
-    return bytes([0x80 | len(pairs)]) + b"".join(k + v for k, v in pairs)
 
 
 def payload_fields(key: NodeKey, content_bytes: bytes) -> dict[str, Any]:
@@ -1299,27 +1258,8 @@ def build_corpus() -> dict[str, Any]:
     }
 
 
-def render(corpus: dict[str, Any]) -> str:
-    """The exact text of entries.json."""
-    return json.dumps(corpus, indent=2, ensure_ascii=False) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--check", action="store_true", help="only compare the file; exit 1 when it differs"
-    )
-    args = parser.parse_args(argv)
-    text = render(build_corpus())
-    if args.check:
-        current = VECTORS_PATH.read_text(encoding="utf-8") if VECTORS_PATH.exists() else ""
-        if current != text:
-            print(f"{VECTORS_PATH} is out of date: run {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    VECTORS_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {VECTORS_PATH}")
-    return 0
+    return write_or_check(argv, __doc__, VECTORS_PATH, build_corpus, Path(__file__).name)
 
 
 if __name__ == "__main__":

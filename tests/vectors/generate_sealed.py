@@ -29,16 +29,13 @@ an envelope over 1,000,000 bytes and an envelope payload over 999,900 bytes (bot
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import nacl.bindings
 
 from protocol import codec
@@ -56,6 +53,16 @@ from protocol.sealed import (
     seal,
     write_letter,
 )
+
+if __package__ in (None, ""):  # run as a script (python tests/vectors/...): find tests/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.vectors.common import from_json as from_json
+from tests.vectors.common import pack as pack
+from tests.vectors.common import raw_map as raw_map
+from tests.vectors.common import render as render
+from tests.vectors.common import to_json as to_json
+from tests.vectors.common import write_or_check
 
 VECTORS_PATH = Path(__file__).with_name("sealed.json")
 FORMAT = "schoolmesh-sealed-vectors/1"
@@ -85,8 +92,6 @@ HASH_OF_OFFER = hashlib.blake2b(b"an offer from A", digest_size=32).digest()
 #: A tiny stand-in for a JPEG file: SOI, a JFIF APP0 segment, EOI.
 IMAGE_DATA = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
-BIN_TAG = "$bin"
-
 
 def fixed(label: str, size: int) -> bytes:
     """Reproducible stand-in for random bytes: BLAKE2b of ``label``."""
@@ -97,52 +102,7 @@ def party(node: NodeId) -> str:
     return next(name for name, key in KEYS.items() if key.node_id == node)
 
 
-# -- JSON form of content (as in generate.py) -----------------------------------------
-
-
-def to_json(value: Any) -> Any:
-    """A msgpack value as JSON: bin becomes ``{"$bin": hex}``, the rest maps directly."""
-    if isinstance(value, bytes):
-        return {BIN_TAG: value.hex()}
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    return value
-
-
-def from_json(value: Any) -> Any:
-    """Inverse of :func:`to_json`."""
-    if isinstance(value, dict):
-        if set(value) == {BIN_TAG}:
-            return bytes.fromhex(value[BIN_TAG])
-        return {key: from_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [from_json(item) for item in value]
-    return value
-
-
 # -- the construction, by hand from docs/protocol.md ----------------------------------
-
-
-def pack(value: Any) -> bytes:
-    """msgpack in shortest form with map keys sorted, but no type checks (floats pass)."""
-    packed: bytes = msgpack.packb(_sorted(value), use_bin_type=True)
-    return packed
-
-
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(value[k]) for k in sorted(value, key=lambda k: k.encode("utf-8"))}
-    if isinstance(value, list):
-        return [_sorted(item) for item in value]
-    return value
-
-
-def raw_map(pairs: list[tuple[bytes, bytes]]) -> bytes:
-    """A msgpack map (fewer than 16 pairs) of already encoded keys and values, as given."""
-    assert len(pairs) < 16
-    return bytes([0x80 | len(pairs)]) + b"".join(k + v for k, v in pairs)
 
 
 def letter_fields(
@@ -1450,27 +1410,8 @@ def build_corpus() -> dict[str, Any]:
     }
 
 
-def render(corpus: dict[str, Any]) -> str:
-    """The exact text of sealed.json."""
-    return json.dumps(corpus, indent=2, ensure_ascii=False) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--check", action="store_true", help="only compare the file; exit 1 when it differs"
-    )
-    args = parser.parse_args(argv)
-    text = render(build_corpus())
-    if args.check:
-        current = VECTORS_PATH.read_text(encoding="utf-8") if VECTORS_PATH.exists() else ""
-        if current != text:
-            print(f"{VECTORS_PATH} is out of date: run {Path(__file__).name}", file=sys.stderr)
-            return 1
-        return 0
-    VECTORS_PATH.write_text(text, encoding="utf-8")
-    print(f"wrote {VECTORS_PATH}")
-    return 0
+    return write_or_check(argv, __doc__, VECTORS_PATH, build_corpus, Path(__file__).name)
 
 
 if __name__ == "__main__":

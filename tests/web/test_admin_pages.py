@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from node.clock import now_ms
-from node.partners import ADDRESS_SETTING, PeerBook
+from node.partners.peerbook import ADDRESS_SETTING, PeerBook
 from tests.helpers import key
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import PASSWORD, add_user, client, csrf_of, http_sign_in

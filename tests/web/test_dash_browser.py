@@ -13,8 +13,10 @@ import aiohttp
 import icalendar
 from playwright.async_api import Page, Response
 
-from node import events, observations, offers
 from node.clock import now_ms
+from node.events import service as events
+from node.observations import service as observations
+from node.offers import service as offers
 from tests.network import LiveNode, wait_for
 from tests.web.test_needs import OUR_OFFER
 from tests.web.test_projects import start

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 import aiohttp
 import icalendar
 
-from node import calendar_links, events, observations
 from node.clock import now_ms
+from node.events import calendar_links
+from node.events import service as events
+from node.observations import service as observations
 from tests.network import LiveNode
 from tests.web.test_projects import png, post_form, start
 from tests.web.web import client, csrf_of, http_sign_in

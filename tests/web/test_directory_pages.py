@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from node.partners import PeerBook
+from node.partners.peerbook import PeerBook
 from tests.hostile.test_block import dialled, relay_named
 from tests.network import LiveNode, wait_for
 from tests.web.test_form_text_browser import type_lines

@@ -34,12 +34,13 @@ NOT_FROM_PAGES = {
     "node/export/__init__.py",  # `schoolmesh export` only
     "node/export/collect.py",
     "node/export/site.py",
-    "node/feeds.py",
+    "node/projects/feeds.py",
     "node/forks.py",  # `schoolmesh recover` only
-    "node/server.py",
-    "node/staff.py",
-    "node/subject_access.py",
+    "node/net/server.py",
+    "node/observations/staff.py",
+    "node/accounts/subject_access.py",
     "node/web/app.py",
+    "node/web/kit.py",  # require()'s refusal by role
 }
 #: What a teacher in a browser would not understand: commands, options, backticks.
 COMMAND_WORDS = re.compile(r"`|--[a-z]|\bschoolmesh [a-z]+ [a-z]")

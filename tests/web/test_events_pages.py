@@ -6,8 +6,8 @@ from pathlib import Path
 
 import icalendar
 
-from node import events
 from node.clock import now_ms
+from node.events import service as events
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 

@@ -17,9 +17,10 @@ import aiohttp
 from aiohttp.web_request import FileField
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
-from node import events, offers
 from node.clock import now_ms
-from node.web.app import plain_lines
+from node.events import service as events
+from node.offers import service as offers
+from node.web.kit import plain_lines
 from tests.network import LiveNode, wait_for
 from tests.web.test_projects import png
 from tests.web.web import client, csrf_of, http_sign_in

@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page
 
-from node import events, observations, offers, partnering
-from node.web.app import TEMPLATE_DIR
+from node.events import service as events
+from node.observations import service as observations
+from node.offers import service as offers
+from node.partners import invites as partnering
+from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, browser, screenshot, sign_in
 

@@ -7,9 +7,9 @@ accepts; the arrangement shows at both schools.
 
 from __future__ import annotations
 
-from node import offers
 from node.clock import now_ms
-from node.interests import Interest
+from node.offers import service as offers
+from node.offers.interests import Interest
 from protocol.keys import EntryId
 from tests.network import LiveNode, wait_for
 from tests.web.web import browser, client, csrf_of, http_sign_in, sign_in

@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
-from node import events, needs, observations, offers
+from node import needs
 from node.clock import now_ms
+from node.events import service as events
+from node.observations import service as observations
+from node.offers import service as offers
 from tests.network import LiveNode, wait_for
 from tests.web.test_projects import start
 from tests.web.web import client, csrf_of, http_sign_in

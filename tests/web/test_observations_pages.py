@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from node import observations, staff
+from node.observations import service as observations
+from node.observations import staff
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node import offers
+from node.offers import service as offers
 from tests.network import LiveNode
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
@@ -210,7 +210,7 @@ async def test_matches_show_score_reasons_and_link(school: LiveNode, lyon: LiveN
 
 
 async def test_staff_pairs_say_who_observes_whom(school: LiveNode) -> None:
-    from node import staff
+    from node.observations import staff
 
     for name, strong, develops in (
         ("Ann Baker", "behaviour", "questioning"),

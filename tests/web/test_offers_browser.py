@@ -9,7 +9,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from node import offers
+from node.offers import service as offers
 from protocol.keys import EntryId
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, browser, screenshot, sign_in

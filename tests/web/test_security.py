@@ -14,11 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from node.accounts import new_password
+from node.accounts.service import new_password
+from node.net.server import make_app
 from node.node import Node
-from node.server import make_app
 from node.web import i18n
-from node.web.app import CSP, SECURITY_HEADERS, SESSION_COOKIE
+from node.web.app import CSP, SECURITY_HEADERS
+from node.web.kit import SESSION_COOKIE
 from node.web.sessions import SignInThrottle
 from protocol.errors import UserInputError
 from tests.network import LiveNode

@@ -3,7 +3,7 @@ edits their own, nobody else's; the peer-observation pairs page fills from them.
 
 from __future__ import annotations
 
-from node import staff
+from node.observations import staff
 from tests.network import LiveNode
 from tests.web.web import add_user, browser, client, csrf_of, http_sign_in, sign_in
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from node import events
+from node.events import service as events
 from node.web import i18n
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, csrf_of, http_sign_in

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from node import events
+from node.events import service as events
 from node.web import i18n
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from scripts import translations
 from tests.network import LiveNode
 from tests.web.web import client, http_sign_in

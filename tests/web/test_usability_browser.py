@@ -8,8 +8,8 @@ from typing import Any
 
 from playwright.async_api import Page, ViewportSize
 
-from node import offers
 from node.clock import now_ms
+from node.offers import service as offers
 from tests.network import LiveNode
 from tests.web.test_accessibility import ADMIN_PAGES, PUPIL_PAGES, STAFF_PAGES
 from tests.web.web import PASSWORD, browser, sign_in

@@ -11,9 +11,10 @@ import json
 
 import icalendar
 
-from node import events, offers
 from node.clock import now_ms
-from node.interests import Interest
+from node.events import service as events
+from node.offers import service as offers
+from node.offers.interests import Interest
 from protocol.keys import EntryId
 from tests.helpers import run_cli
 from tests.network import LiveNode, wait_for

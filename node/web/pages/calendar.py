@@ -1,7 +1,7 @@
 """Subscribing to the events calendar by a private address (webcal).
 
 ``/calendar`` lets a member of staff make, remake or stop their own address
-(node/calendar_links.py); the new address is shown once, like a new password
+(node/events/calendar_links.py); the new address is shown once, like a new password
 (Post/Redirect/Get). ``/webcal/<token>.ics`` serves the calendar to a calendar
 program, which has no session: it is a machine path (node/web/app.py), answered in
 plain text when the address is unknown or stopped.
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node import calendar_links, events
 from node.clock import now_ms
-from node.web.app import (
+from node.events import calendar_links
+from node.events import service as events
+from node.web.kit import (
     WEB,
     gettext,
     is_https,

@@ -1,7 +1,7 @@
 """Consent flags for our pupils: how partners see each name, and which photos may go.
 
 Staff only. Withdrawing a permission takes the pupil's affected posts down at every
-partner school (node/projects.py ``enforce_consent``); the page says so before the
+partner school (node/projects/service.py ``enforce_consent``); the page says so before the
 change, and afterwards says how many posts were taken down.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.accounts import initials
+from node.accounts.service import initials
 from node.clock import now_ms
 from node.web import i18n
-from node.web.app import VISIT, WEB, form_of, gettext, render, require, see_other
+from node.web.kit import VISIT, WEB, form_of, gettext, render, require, see_other
 
 routes = web.RouteTableDef()
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import events, needs, offers
+from node import needs
 from node.clock import now_ms
-from node.partners import PeerBook
-from node.web.app import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
+from node.events import service as events
+from node.offers import service as offers
+from node.web.kit import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
 
 routes = web.RouteTableDef()
 
@@ -38,7 +39,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         if mine.side == "request"
         for best in found_matches[:1]
     ]
-    book = PeerBook(node.store)
+    book = node.peerbook
     partners = [p for p in await book.list() if p.state == "partner"]
     statuses = await book.statuses()
     names = await node.store.schools({p.node_id for p in partners})

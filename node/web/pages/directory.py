@@ -14,8 +14,8 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.directory.service import School
-from node.interests import MAX_MESSAGE
-from node.web.app import (
+from node.offers.interests import MAX_MESSAGE
+from node.web.kit import (
     VISIT,
     WEB,
     form_of,
@@ -26,7 +26,7 @@ from node.web.app import (
     see_other,
     user_of,
 )
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 

@@ -1,7 +1,7 @@
 """Events: upcoming training days, TeachMeets and pupil conferences; create, answer, export.
 
 Staff only. Times are typed as the organiser's local time with a time-zone name
-(a browser's date-and-time field has no offset); node/events.py works out the
+(a browser's date-and-time field has no offset); node/events/service.py works out the
 offset for that date, summer time included.
 """
 
@@ -15,11 +15,10 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from node import events
+from node.events import service as events
 from node.node import Node
-from node.partners import PeerBook
 from node.web import i18n
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
@@ -51,7 +50,7 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "answers": event.answers,
         "private": event.private,
         "project": None,  # the project's title, for an event for one project's schools
-        # A date two schools agreed for an arrangement (node/interests.py): changed by
+        # A date two schools agreed for an arrangement (node/offers/interests.py): changed by
         # neither alone, and nothing to answer.
         "booking": content.get("audience") == "booking",
         "with": content.get("with"),
@@ -117,7 +116,7 @@ async def create_event(request: web.Request) -> web.StreamResponse:
     if values["audience"] not in (*AUDIENCES, *(audience for audience, _title in projects)):
         values["audience"] = "public"
     if values["audience"] == "partners":
-        book = PeerBook(request.app[WEB].node.store)
+        book = request.app[WEB].node.peerbook
         if not any(p.state == "partner" for p in await book.list()):
             errors["audience"] = _(
                 "Our school has no partner schools yet: choose everyone, or invite a school "

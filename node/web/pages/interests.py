@@ -1,7 +1,7 @@
 """Interest in other schools' offers and requests, and answers to interest in ours.
 
 Staff only. What one school says to another here travels as a letter to that
-school alone (node/interests.py). The colleague who sends or answers is named as
+school alone (node/offers/interests.py). The colleague who sends or answers is named as
 the contact, by the name they sign in with.
 """
 
@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from node import events
 from node.clock import now_ms
-from node.interests import MAX_MESSAGE, MAX_PLACE, Interest, expired
+from node.events import service as events
+from node.offers.interests import MAX_MESSAGE, MAX_PLACE, Interest, expired
 from node.web import i18n
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
-from node.web.pages.offers import listing_of
-from node.web.pages.vocabulary import interest_states
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.listings import listing_of
+from node.web.vocabulary import interest_states
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 
 routes = web.RouteTableDef()

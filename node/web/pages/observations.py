@@ -3,7 +3,7 @@
 Staff only. The web knows a colleague by the name they sign in with: an
 observation whose observed colleague has that name (capitals and spacing aside)
 is theirs to share or keep private. The two colleagues always see it; other staff
-see it once it is shared (node/observations.py, ``visible_to``). Staff profiles
+see it once it is shared (node/observations/service.py, ``visible_to``). Staff profiles
 use the same names, so that the focus can be linked to the observed colleague's
 development areas.
 """
@@ -15,10 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from node import events, observations, staff
-from node.matching import tag
-from node.partners import PeerBook
-from node.web.app import (
+from node.events import service as events
+from node.observations import service as observations
+from node.observations import staff
+from node.offers.matching import tag
+from node.web.kit import (
     VISIT,
     WEB,
     form_of,
@@ -29,7 +30,7 @@ from node.web.app import (
     see_other,
     user_of,
 )
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 
@@ -75,7 +76,7 @@ async def observations_page(request: web.Request) -> web.StreamResponse:
             if not observations.owned_by(o, name) and not observations.same_person(o.observer, name)
         ],
         due=due,
-        # Peer observations at another school, dated with it (node/interests.py: bookings).
+        # Peer observations at another school, dated with it (node/offers/interests.py: bookings).
         planned=[e for e in await events.listing(node) if e.content.get("observation")],
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
@@ -232,7 +233,7 @@ async def share_observation(request: web.Request) -> web.StreamResponse:
 
 async def _partners(request: web.Request) -> dict[str, str]:
     """Our partner schools, id -> name, to share an observation with one of them."""
-    store = request.app[WEB].node.store
-    ids = [p.node_id for p in await PeerBook(store).list() if p.state == "partner"]
-    names = await store.schools(set(ids))
+    node = request.app[WEB].node
+    ids = [p.node_id for p in await node.peerbook.list() if p.state == "partner"]
+    names = await node.store.schools(set(ids))
     return {str(i): names.get(i, (str(i)[:12], ""))[0] for i in ids}

@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from node import offers, staff
-from node.interests import expired
-from node.search import MODE_FILTERS, Filters
-from node.web.app import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
-from node.web.pages.match_words import reasons_and_concerns
-from node.web.pages.vocabulary import interest_states, vocabulary
+from node.observations import staff
+from node.offers import service as offers
+from node.offers.interests import expired
+from node.store.search import MODE_FILTERS, Filters
+from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
+from node.web.listings import listing_of
+from node.web.match_words import reasons_and_concerns
+from node.web.vocabulary import interest_states, vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
@@ -271,14 +273,6 @@ async def _withdrawn_page(request: web.Request) -> web.StreamResponse:
         interests=about,
         **_choices(request),
     )
-
-
-async def listing_of(request: web.Request) -> offers.Listing:
-    """The offer or request the address names, or a "not found" page."""
-    try:
-        return await offers.one(request.app[WEB].node, request.match_info["id"])
-    except (NotFoundError, UserInputError):
-        raise web.HTTPNotFound() from None
 
 
 @routes.post("/offers/{id}/withdraw")

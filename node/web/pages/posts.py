@@ -1,6 +1,6 @@
 """One post: reading it with its photos and comments, and what staff do with it.
 
-A pupil reaches only the posts :meth:`node.projects.Projects.may_see` allows, and
+A pupil reaches only the posts :meth:`node.projects.service.Projects.may_see` allows, and
 any other address answers "not found", so a pupil cannot even learn that another
 pupil's draft exists. Approving, returning, accepting and taking down are for staff;
 the node refuses anything their school may not do (a partner's draft never reaches
@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
-from node.projects import Post
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
-from node.web.pages.projects import (
+from node.projects.service import Post
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.post_forms import (
     ALT_FIELDS,
     check_post,
     photo_words,

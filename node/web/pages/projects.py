@@ -2,10 +2,10 @@
 
 Who sees what (docs/safeguarding.md, docs/web.md): staff see every project this
 school has been invited to, joined or left, and choose which classes and pupils
-take part (node/project_pupils.py); a pupil sees only the projects they are in,
+take part (node/projects/rosters.py); a pupil sees only the projects they are in,
 while this school is a member. Pupils read approved posts only, and partners'
 posts only once accepted when the school reviews them (two-key publication);
-:meth:`node.projects.Projects.may_see` holds that rule.
+:meth:`node.projects.service.Projects.may_see` holds that rule.
 """
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_request import FileField
 
 from node.clock import now_ms
-from node.node import Node
-from node.partners import PeerBook
-from node.projects import Project
-from node.web.app import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.projects.service import Project
+from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.post_forms import (
+    ALT_FIELDS,
+    MAX_TITLE,
+    check_post,
+    photo_words,
+    school_names,
+    uploaded_photos,
+)
 from protocol import letters
 from protocol.errors import NotFoundError, StorageError, UserInputError
 from protocol.keys import NodeId
@@ -27,17 +32,7 @@ from protocol.keys import NodeId
 routes = web.RouteTableDef()
 
 PROJECT = r"{id:[0-9a-f]{32}}"
-MAX_TITLE = 200
-MAX_BODY = 20_000
 MAX_THEMES = 12
-
-
-async def school_names(node: Node, ids: Any) -> dict[NodeId, str]:
-    """Each school's name as it publishes it (ours included); its fingerprint if unknown."""
-    wanted = set(ids)
-    names = {n: name for n, (name, _country) in (await node.store.schools(wanted)).items()}
-    names[node.node_id] = (await node.identity()).name
-    return {n: names.get(n) or n.fingerprint for n in wanted}
 
 
 async def project_for(request: web.Request) -> Project:
@@ -142,7 +137,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
     if user.is_staff and project.owner == mine:
         partners = [
             p.node_id
-            for p in await PeerBook(node.store).list()
+            for p in await node.peerbook.list()
             if p.state == "partner" and project.members.get(p.node_id) != "member"
         ]
         partner_names = await school_names(node, partners)
@@ -196,7 +191,7 @@ async def pupils(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def make_feed(request: web.Request) -> web.StreamResponse:
     """A private Atom feed of the project's posts for this member of staff, as
-    ``schoolmesh feed create`` makes (node/feeds.py): one live feed each."""
+    ``schoolmesh feed create`` makes (node/projects/feeds.py): one live feed each."""
     _ = gettext(request)
     project = await project_for(request)
     feeds, name = request.app[WEB].node.feeds, user_of(request).name
@@ -300,56 +295,6 @@ async def write(request: web.Request) -> web.StreamResponse:
         f"/posts/{post.id}",
         _("Saved. A teacher will read it before anyone else can see it."),
     )
-
-
-def uploaded_photos(form: Any) -> list[tuple[FileField, bool]]:
-    """The photos chosen in a post's form, each with whether it shows faces."""
-    return [
-        (f, faces)
-        for name, faces in (("photos", False), ("photos_faces", True))
-        for f in form.getall(name, [])
-        if isinstance(f, FileField) and f.filename
-    ]
-
-
-#: The fields where a pupil describes the photos of each box (docs/web.md).
-ALT_FIELDS = {"photos": "photos_alt", "photos_faces": "photos_faces_alt"}
-MAX_ALT = 200
-
-
-def photo_words(_: Any, form: Any) -> tuple[list[str | None], str | None]:
-    """The description of each photo chosen, in the order of :func:`uploaded_photos`
-    (None: the page's default words), and what is wrong with them, if anything.
-
-    Each box has one description for its photos; several photos in one box share it,
-    numbered ("the weir (photo 2 of 3)")."""
-    alts: list[str | None] = []
-    for box, field_name in ALT_FIELDS.items():
-        words = " ".join(str(form.get(field_name, "")).split())
-        if len(words) > MAX_ALT:
-            return [], str(_("Describe your photos in up to 200 characters."))
-        chosen = [f for f in form.getall(box, []) if isinstance(f, FileField) and f.filename]
-        for number, _photo in enumerate(chosen, 1):
-            if words and len(chosen) > 1:
-                alts.append(
-                    str(_("%(words)s (photo %(number)d of %(count)d)"))
-                    % {"words": words, "number": number, "count": len(chosen)}
-                )
-            else:
-                alts.append(words or None)
-    return alts, None
-
-
-def check_post(_: Any, project: Project, entered: dict[str, str]) -> str | None:
-    """What is wrong with a post's text, in the page's words (None if nothing)."""
-    title = entered["title"].strip()
-    if not title or len(title) > MAX_TITLE:
-        return str(_("Give your post a title (up to 200 characters)."))
-    if len(entered["body"]) > MAX_BODY:
-        return str(_("The post is too long: at most 20,000 characters."))
-    if entered["theme"] and entered["theme"] not in project.themes:
-        return str(_("Choose one of the project's themes."))
-    return None
 
 
 def _write_context(project: Project, entered: dict[str, str], **extra: Any) -> dict[str, Any]:

@@ -14,11 +14,13 @@ from typing import Any
 
 from aiohttp import web
 
-from node import partnering, places, status
+from node import status
 from node.clock import now_ms
-from node.partners import PeerBook
+from node.net.peers import invited
+from node.offers import places
+from node.partners import invites as partnering
 from node.web import i18n
-from node.web.app import (
+from node.web.kit import (
     WEB,
     form_of,
     gettext,
@@ -160,7 +162,7 @@ def _profile_changes(form: Any, _: Callable[[str], str]) -> tuple[dict[str, Any]
 
 async def _partners(request: web.Request) -> list[dict[str, Any]]:
     node = request.app[WEB].node
-    book = PeerBook(node.store)
+    book = node.peerbook
     statuses = await book.statuses()
     names = await book.names()
     rows = []
@@ -259,7 +261,7 @@ async def partners_add(request: web.Request) -> web.StreamResponse:
             error=True,
         )
     try:
-        await partnering.add_partner(node, code)
+        await partnering.add_partner(node, code, invited)
     except (UnreachableError, UserInputError) as exc:
         return await see_other(request, "/partners", page_text(request, exc), error=True)
     return await see_other(
@@ -303,7 +305,7 @@ async def partners_change(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     node = request.app[WEB].node
     node_id = _node_id(request)
-    book = PeerBook(node.store)
+    book = node.peerbook
     names = await book.names()
     name = names.get(node_id, ("", ""))[0] or str(node_id)[:12]
     if request.match_info["action"] == "remove":

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.web import i18n
-from node.web.app import (
+from node.web.kit import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
     VISIT,

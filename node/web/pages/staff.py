@@ -2,7 +2,7 @@
 
 Staff only. Every colleague sees the school's profiles (the pairs and triads page is
 made from them); an admin edits anyone's, and each colleague edits their own, under
-the name they sign in with. Profiles stay in this school's database (node/staff.py):
+the name they sign in with. Profiles stay in this school's database (node/observations/staff.py):
 no other school receives them.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from node import staff
-from node.web.app import (
+from node.observations import staff
+from node.web.kit import (
     VISIT,
     WEB,
     form_of,
@@ -24,7 +24,7 @@ from node.web.app import (
     see_other,
     user_of,
 )
-from node.web.pages.vocabulary import vocabulary
+from node.web.vocabulary import vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, said
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from node.accounts import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
+from node.accounts.service import MIN_PASSWORD, ROLES, User, is_valid_name, new_password
 from node.clock import now_ms
-from node.web.app import (
+from node.web.kit import (
     WEB,
     form_of,
     gettext,

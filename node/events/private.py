@@ -1,0 +1,304 @@
+"""Events for partner schools only, or for one project's members only, sent as letters.
+
+A public event is an entry that every node relays; these are not. The organiser
+seals each version to the schools of its audience, fixed when the event is made
+(its partners then, or the project's members then), with a revision number, so a
+late or repeated letter never undoes a newer change. Cancelling sends a last
+revision that keeps only the times, as a withdrawn public event does
+(node/events/service.py lists both kinds together).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from node.mail.mailroom import Mailroom
+from node.offers.interests import booking_event_id
+from node.partners.peerbook import PeerBook
+from node.projects.service import Projects
+from node.store.database import Store
+from protocol import letters
+from protocol.errors import NotFoundError, SchemaError, UserInputError, said
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import events as rules
+from protocol.sealed import Letter
+
+#: The fields of an event that a cancellation keeps, so calendars can cancel the right one.
+TIMES = ("start", "end", "tz")
+#: What a cancellation keeps: its times, and what it was and why, so that schools that
+#: meant to come know what was cancelled (docs/decisions.md).
+KEPT = (*TIMES, "audience", "title", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateEvent:
+    id: bytes
+    author: NodeId
+    audience: str  # "partners", "project:ID", or "booking" (a date agreed: offers/interests.py)
+    rev: int
+    content: dict[str, Any]
+    cancelled: bool
+    created_at: int
+    updated_at: int
+
+
+class PrivateEvents:
+    """Events for partners or a project; ``node.events.private``."""
+
+    def __init__(
+        self, store: Store, key: NodeKey, mail: Mailroom, projects: Projects, book: PeerBook
+    ) -> None:
+        self.store = store
+        self.book = book
+        self.me = key.node_id
+        self.mail = mail
+        self.projects = projects
+        self.needs_checkpoint = False
+
+    async def create(self, content: dict[str, Any], audience: str, now: int) -> PrivateEvent:
+        """Send a new event to the schools of ``audience``: ``partners`` or ``project:ID``."""
+        kind, _, project_text = audience.partition(":")
+        project: str | None = None
+        if kind == "partners" and not project_text:
+            recipients = [p.node_id for p in await self.book.list() if p.state == "partner"]
+            if not recipients:
+                raise UserInputError(
+                    "--audience partners: this school has no partners yet: make one with "
+                    "`schoolmesh invite create`, or use --audience public",
+                    page=said(
+                        "Our school has no partner schools yet: choose everyone, or invite a "
+                        "school on the Partners page first."
+                    ),
+                )
+        elif kind == "project" and project_text:
+            found = await self.projects.get(project_text)
+            if found.standing != "member":
+                raise UserInputError(
+                    f"--audience {audience}: this school is not in that project",
+                    page=said("Our school is not a member of that project."),
+                )
+            project = found.id
+            recipients = [n for n in found.member_ids("member", "invited") if n != self.me]
+            if not recipients:
+                raise UserInputError(
+                    f"--audience {audience}: no other school is in that project yet: invite "
+                    "one with `schoolmesh project invite`",
+                    page=said("No other school is in that project yet: invite one first."),
+                )
+        else:
+            raise UserInputError(
+                f"--audience {audience!r}: choose public, partners, or project:ID with the id "
+                "shown by `schoolmesh project list`",
+                page=said("Choose who the event is for."),
+            )
+        eid = os.urandom(32)
+        body = {**content, "audience": kind}
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO private_events (id, author, audience, project, rev, content, "
+                "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                (
+                    eid,
+                    bytes(self.me),
+                    kind,
+                    project,
+                    json.dumps(body),
+                    json.dumps([str(r) for r in recipients]),
+                    now,
+                    now,
+                ),
+            )
+            await self._send(eid, now)
+        return await self.get(eid)
+
+    async def update(self, eid: bytes, changes: dict[str, Any], now: int) -> PrivateEvent:
+        """A new revision of one of our private events, to the same schools."""
+        event = _changeable(await self.get(eid))
+        content = {**event.content, **changes}
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE private_events SET rev = rev + 1, content = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(content), now, eid),
+            )
+            await self._send(eid, now)
+        return await self.get(eid)
+
+    async def cancel(self, eid: bytes, now: int, reason: str = "") -> PrivateEvent:
+        """Cancel one of our private events: its details are dropped, its times and
+        title kept, with the ``reason`` if one is given."""
+        event = _changeable(await self.get(eid))
+        kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
+        if reason:
+            kept["reason"] = reason
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE private_events SET rev = rev + 1, content = ?, cancelled = 1, "
+                "updated_at = ? WHERE id = ?",
+                (json.dumps(kept), now, eid),
+            )
+            await self._send(eid, now)
+        return await self.get(eid)
+
+    async def _send(self, eid: bytes, now: int) -> None:
+        event = await self.get(eid)
+        row = await self.store.fetch_one(
+            "SELECT project, recipients FROM private_events WHERE id = ?", (eid,)
+        )
+        content: dict[str, Any] = {
+            "id": eid,
+            "rev": event.rev,
+            "audience": event.content["audience"],
+            "cancelled": event.cancelled,
+            "title": event.content.get("title", "(cancelled)"),
+            **{k: v for k, v in event.content.items() if k not in ("audience", "title")},
+        }
+        if row[0] is not None:
+            content["p"] = row[0]
+        try:
+            letters.validate(letters.EVENT, content)
+        except SchemaError as exc:
+            raise UserInputError(
+                f"{exc}: check the event's details",
+                page=said("Check the event's details: one of them cannot be accepted."),
+            ) from exc
+        recipients = [NodeId.parse(text) for text in json.loads(row[1])]
+        await self.mail.send_in_transaction(
+            letters.EVENT, content, recipients, about=eid.hex(), now=now
+        )
+
+    async def get(self, eid: bytes) -> PrivateEvent:
+        row = await self.store.fetch_one(
+            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+            "updated_at FROM private_events WHERE id = ?",
+            (eid,),
+        )
+        if row is None:
+            raise NotFoundError(
+                "no such event: see `schoolmesh event list`", page=said("There is no such event.")
+            )
+        event = _event(row)
+        if event.audience != "booking":
+            return event
+        return _withdrawn(event, await self._withdrawn_bookings())
+
+    async def all(self) -> list[PrivateEvent]:
+        rows = await self.store.fetch_all(
+            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+            "updated_at FROM private_events"
+        )
+        gone = await self._withdrawn_bookings()
+        return [_withdrawn(event, gone) for event in map(_event, rows)]
+
+    async def _withdrawn_bookings(self) -> dict[bytes, tuple[int, str | None]]:
+        """The agreed dates whose offer or request was withdrawn since, by event id, with
+        when and why: the arrangement no longer stands, so neither does its date."""
+        rows = await self.store.fetch_all(
+            "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+            "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+            "WHERE b.state = 'agreed'"
+        )
+        gone: dict[bytes, tuple[int, str | None]] = {}
+        for bid, entry, poster in rows:
+            record = await self.store.withdrawn(EntryId(entry), NodeId(poster))
+            if record is not None:
+                gone[booking_event_id(bid)] = (record.at, record.reason)
+        return gone
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """A private event, or a new revision of one (inside the mail room's transaction).
+
+        protocol/rules/events.py says who may send it; a refused letter changes nothing."""
+        content = dict(letter.content)
+        eid = content.pop("id")
+        row = await self.store.fetch_one(
+            "SELECT author, audience, project, rev FROM private_events WHERE id = ?", (eid,)
+        )
+        held = None if row is None else rules.HeldEvent(NodeId(row[0]), row[1], row[2], row[3])
+        partner = await self.book.get(letter.author)
+        member = await self.store.fetch_one(
+            "SELECT 1 FROM project_members WHERE project = ? AND node = ? AND state = 'member'",
+            (letter.content.get("p"), bytes(letter.author)),
+        )
+        verdict = rules.event(
+            letter.author,
+            letter.content,
+            held,
+            partner=partner is not None and partner.state == "partner",
+            member=member is not None,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if held is not None and content["rev"] <= held.rev:
+            return  # a repeat, or older than what we hold
+        rev, cancelled, project = (
+            content.pop("rev"),
+            content.pop("cancelled", False),
+            content.pop("p", None),
+        )
+        if cancelled:
+            content = {k: v for k, v in content.items() if k in KEPT}
+        await self.store.execute(
+            "INSERT INTO private_events (id, author, audience, project, rev, content, cancelled, "
+            "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, content = excluded.content, "
+            "cancelled = excluded.cancelled, updated_at = excluded.updated_at",
+            (
+                eid,
+                bytes(letter.author),
+                content["audience"],
+                project,
+                rev,
+                json.dumps(content),
+                int(bool(cancelled)),
+                letter.timestamp,
+                letter.timestamp,
+            ),
+        )
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget every private event ``school`` organised (we block it)."""
+        await self.store.execute("DELETE FROM private_events WHERE author = ?", (bytes(school),))
+
+
+def _withdrawn(event: PrivateEvent, gone: dict[bytes, tuple[int, str | None]]) -> PrivateEvent:
+    """An agreed date whose offer or request was withdrawn, shown as cancelled then, with
+    the withdrawal's reason (the row itself stays as the two schools agreed it)."""
+    if event.id not in gone or event.cancelled:
+        return event
+    at, reason = gone[event.id]
+    kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
+    if reason:
+        kept["reason"] = reason
+    return replace(event, content=kept, cancelled=True, updated_at=max(at, event.updated_at))
+
+
+def _changeable(event: PrivateEvent) -> PrivateEvent:
+    """A date agreed for an arrangement (audience ``booking``, node/offers/interests.py) is the
+    two schools' agreement: neither changes it alone with an event letter."""
+    if event.audience == "booking":
+        raise UserInputError(
+            "that event is the date agreed with another school for an arrangement: it cannot "
+            "be changed or cancelled on its own; write to the other school",
+            page=said(
+                "This is the date agreed with another school for an arrangement: it cannot be "
+                "changed or cancelled here. Write to the other school."
+            ),
+        )
+    return event
+
+
+def _event(row: Any) -> PrivateEvent:
+    eid, author, audience, project, rev, content, cancelled, created, updated = row
+    return PrivateEvent(
+        bytes(eid),
+        NodeId(author),
+        f"project:{project}" if audience == "project" and project else audience,
+        int(rev),
+        json.loads(content),
+        bool(cancelled),
+        int(created),
+        int(updated),
+    )

@@ -1,0 +1,150 @@
+"""Answers to events (yes, no, maybe), sent as letters to the organising school only.
+
+Our own answer is kept in ``event_rsvps`` and sealed to the organiser in the same
+transaction, so it is never recorded without being sent. The organiser keeps one
+answer per school and event in ``event_answers``; a school that changes its mind
+sends a newer answer, and an older one arriving late is ignored (``at``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from node.clock import iso_ms
+from node.mail.mailroom import Mailroom
+from node.store.database import Store
+from protocol import kinds, letters
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import events as rules
+from protocol.sealed import Letter
+
+ANSWERS = letters.RSVP_ANSWERS
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One school's answer to one of our events, as the organiser sees it."""
+
+    school_id: NodeId
+    school: str
+    answer: str
+    by: str | None  # the member of staff who answered, if they gave their name
+    answered_at: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "school_id": str(self.school_id),
+            "school": self.school,
+            "answer": self.answer,
+            "by": self.by,
+            "answered_at": iso_ms(self.answered_at),
+        }
+
+
+def counts(answers: list[Answer]) -> dict[str, int]:
+    """How many schools said yes, no and maybe."""
+    return {a: sum(1 for x in answers if x.answer == a) for a in ANSWERS}
+
+
+class Rsvps:
+    """This school's answers to other schools' events, and theirs to ours; ``node.events.rsvps``."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+        self.store = store
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False
+
+    async def answer(
+        self, event: EntryId, organiser: NodeId, answer: str, *, by: str | None, now: int
+    ) -> None:
+        """Keep our answer and seal it to the organiser, both or neither.
+
+        Call :func:`node.events.service.rsvp`, which checks the event first.
+        """
+        content: dict[str, Any] = {"event": bytes(event), "answer": answer, "at": now}
+        if by is not None:
+            content["by"] = by
+        async with self.store.write():
+            await self.mail.send_in_transaction(
+                letters.RSVP, content, [organiser], about=str(event), now=now
+            )
+            await self.store.execute(
+                "INSERT INTO event_rsvps (event, answer, answered_at, sent_at, by_name) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event) DO UPDATE SET "
+                "answer = excluded.answer, answered_at = excluded.answered_at, "
+                "sent_at = excluded.sent_at, by_name = excluded.by_name",
+                (bytes(event), answer, now, now, by),
+            )
+
+    async def answers(self, event: EntryId) -> list[Answer]:
+        """Other schools' answers to one of our events, earliest first."""
+        return (await self.all_answers()).get(event, [])
+
+    async def all_answers(self) -> dict[EntryId, list[Answer]]:
+        """Other schools' answers to each of our events, earliest first."""
+        rows = await self.store.fetch_all(
+            "SELECT event, school, answer, by_name, answered_at FROM event_answers "
+            "ORDER BY answered_at, school"
+        )
+        names = await self.store.schools({NodeId(r[1]) for r in rows})
+        found: dict[EntryId, list[Answer]] = {}
+        for event, school, answer, by, at in rows:
+            name = names.get(NodeId(school), ("unknown school", ""))[0]
+            found.setdefault(EntryId(event), []).append(
+                Answer(NodeId(school), name, answer, by, int(at))
+            )
+        return found
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """An answer to one of our events (inside the mail room's transaction).
+
+        protocol/rules/events.py says who may answer; a refused answer changes nothing."""
+        content = letter.content
+        verdict = rules.rsvp(
+            letter.author,
+            self.me,
+            letter.recipients,
+            await self._event(content["event"]),
+            content["at"],
+            now,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        await self.store.execute(
+            "INSERT INTO event_answers (event, school, answer, by_name, answered_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event, school) DO UPDATE SET "
+            "answer = excluded.answer, by_name = excluded.by_name, "
+            "answered_at = excluded.answered_at WHERE excluded.answered_at > answered_at",
+            (
+                content["event"],
+                bytes(letter.author),
+                content["answer"],
+                content.get("by"),
+                content["at"],
+            ),
+        )
+
+    async def _event(self, event: bytes) -> rules.EventView | None:
+        """The event an answer names: a public event entry, or a private event we hold."""
+        entry = await self.store.get(EntryId(event))
+        if entry is not None:
+            return rules.EventView(entry.author, None) if entry.kind == kinds.EVENT else None
+        row = await self.store.fetch_one(
+            "SELECT author, recipients FROM private_events WHERE id = ?", (event,)
+        )
+        if row is None:
+            return None
+        return rules.EventView(NodeId(row[0]), {NodeId.parse(t) for t in json.loads(row[1])})
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget ``school``'s answers to our events, when we block it,
+        and ours to its private events (which go with it)."""
+        await self.store.execute("DELETE FROM event_answers WHERE school = ?", (bytes(school),))
+        await self.store.execute(
+            "DELETE FROM event_rsvps WHERE event IN "
+            "(SELECT id FROM private_events WHERE author = ?)",
+            (bytes(school),),
+        )

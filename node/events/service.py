@@ -1,0 +1,415 @@
+"""Events: shared training days, TeachMeets, pupil conferences.
+
+A public event is an entry of kind ``event``. Changing it publishes a new version
+whose ``replaces`` names the first version, so every version shares one identity
+(and one calendar UID); only the author's own versions count. Withdrawing it
+withdraws every version; the times and title are kept (store.py), and the reason
+is the withdrawal's, so its page and exports can say what was cancelled and why.
+An event for partner schools or one project only travels as letters instead
+(node/events/private.py) and is listed here beside the public ones.
+
+A school's answer (yes, no, maybe) to another school's event is sealed to the
+organiser only (node/events/rsvps.py); the organiser sees who answered what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from node.clock import iso_ms, now_ms
+from node.events.private import PrivateEvent
+from node.events.rsvps import Answer, counts
+from node.node import Node
+from node.offers.interests import clean_name
+from node.store import budgets
+from protocol import kinds
+from protocol.entry import Entry
+from protocol.errors import NotFoundError, SchemaError, UserInputError, said
+from protocol.keys import EntryId, NodeId
+from protocol.rules import entries as rules
+
+ANSWERS = ("yes", "no", "maybe")
+#: Fields a new version may change, as the command line names them.
+CHANGEABLE = ("title", "start", "end", "tz", "where", "text", "capacity")
+
+
+@dataclass(slots=True)
+class EventView:
+    """One event as staff see it: its newest version, or its cancellation."""
+
+    id: EntryId  # the first version's id: the event's identity
+    author: NodeId
+    school: str = ""
+    country: str = ""
+    #: The newest version; once cancelled, only its title (if it reached us before).
+    content: dict[str, Any] = field(default_factory=dict)
+    start: str = ""
+    end: str = ""
+    tz: str | None = None
+    versions: list[EntryId] = field(default_factory=list)  # current ones, oldest first
+    newest_seq: int = 0
+    count: int = 0  # versions known, current or withdrawn
+    created_ms: int = 0
+    modified_ms: int = 0
+    cancelled: bool = False
+    reason: str | None = None  # why the organiser cancelled it, if they said
+    answer: str | None = None  # this school's RSVP
+    answered_by: str | None = None  # who answered for this school, if they gave their name
+    private: bool = False  # for partners or a project only, sent as letters
+    answers: list[Answer] = field(default_factory=list)  # other schools', for our events
+
+    @property
+    def sequence(self) -> int:
+        """Changes since the first version: updates, and a cancellation."""
+        return self.count - 1 + (1 if self.cancelled else 0)
+
+    def ended(self, today: date) -> bool:
+        return _moment(self.end).date() < today
+
+    def as_json(self) -> dict[str, Any]:
+        """The event for scripts. The content's fields come between who and when, and
+        never replace ours: another school's event may carry any field."""
+        who = {
+            "id": str(self.id),
+            "school_id": str(self.author),
+            "school": self.school,
+            "country": self.country,
+        }
+        when = {
+            "start": self.start,
+            "end": self.end,
+            "tz": self.tz,
+            "status": "cancelled" if self.cancelled else "confirmed",
+            "cancelled_at": iso_ms(self.modified_ms) if self.cancelled else None,
+            "reason": self.reason,
+            "sequence": self.sequence,
+            "updated_at": iso_ms(self.modified_ms),
+            "rsvp": self.answer,
+            "rsvp_by": self.answered_by,
+            "audience": self.content.get("audience", "public"),
+            "counts": counts(self.answers),
+            "answers": [answer.as_json() for answer in self.answers],
+        }
+        content = {
+            k: v
+            for k, v in self.content.items()
+            if k != "replaces" and k not in who and k not in when
+        }
+        return {**who, **content, **when}
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def moment(text: str, tz: str | None, flag: str) -> str:
+    """A date-time as entries write it, with its offset; the zone ``tz`` when none is given."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UserInputError(
+            f"{flag} {text!r}: write the date and time like 2027-03-04T09:00+01:00",
+            page=said("Give the date and time like 2027-03-04 16:00."),
+        ) from exc
+    if parsed.tzinfo is None:
+        if tz is None:
+            raise UserInputError(
+                f"{flag} {text!r} has no time zone: add its offset (2027-03-04T09:00+01:00, "
+                "or Z for UTC) or give --tz, such as --tz Europe/London",
+                page=said("Give the time zone too, such as Europe/London."),
+            )
+        parsed = parsed.replace(tzinfo=time_zone(tz))
+    spec = "seconds" if parsed.second else "minutes"
+    return parsed.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def time_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UserInputError(
+            f"--tz {name!r} is not a time zone this computer knows: give a name such as "
+            "Europe/London, Europe/Paris or Asia/Tokyo",
+            page=said("This is not a time zone name: write one such as Europe/London."),
+        ) from exc
+
+
+async def create(node: Node, content: dict[str, Any]) -> Entry:
+    """Publish a new event from this school."""
+    if content.get("tz") is not None:
+        time_zone(content["tz"])
+    return await node.publish(kinds.EVENT, content)
+
+
+async def create_for(node: Node, content: dict[str, Any], audience: str) -> EntryId:
+    """Make a new event for ``audience``: public, partners, or project:ID; return its id.
+
+    A public event is an entry (:func:`create`); the others are letters to the
+    partner schools, or to the project's member schools, as they are now.
+    """
+    if audience == "public":
+        return (await create(node, {**content, "audience": "public"})).id
+    if content.get("tz") is not None:
+        time_zone(content["tz"])
+    try:
+        kinds.validate_content(kinds.EVENT, content)
+    except SchemaError as exc:
+        raise UserInputError(
+            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+        ) from exc
+    made = await node.private_events.create(content, audience, now_ms())
+    return EntryId(made.id)
+
+
+async def update(node: Node, id_text: str, changes: dict[str, Any]) -> Entry:
+    """Publish a new version of one of this school's public events, changing only ``changes``.
+
+    For any event, public or private, :func:`change` does the same.
+    """
+    event = await _own(node, id_text, "change")
+    if event.private:
+        raise UserInputError(
+            "that event is for partners or a project: change it with `change`",
+            page=said("This event is for partner schools or a project: change it on its page."),
+        )
+    if changes.get("tz") is not None:
+        time_zone(changes["tz"])
+    content = {**event.content, **changes, "replaces": bytes(event.id)}
+    return await node.publish(kinds.EVENT, content)
+
+
+async def change(node: Node, id_text: str, changes: dict[str, Any]) -> EventView:
+    """A new version of one of this school's events, public or private; the event after it."""
+    event = await _own(node, id_text, "change")
+    if not event.private:
+        await update(node, id_text, changes)
+        return await find(node, str(event.id))
+    if changes.get("tz") is not None:
+        time_zone(changes["tz"])
+    content = {k: v for k, v in {**event.content, **changes}.items() if k != "audience"}
+    try:
+        kinds.validate_content(kinds.EVENT, content)
+    except SchemaError as exc:
+        raise UserInputError(
+            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+        ) from exc
+    await node.private_events.update(bytes(event.id), changes, now_ms())
+    return await find(node, str(event.id))
+
+
+async def withdraw(node: Node, id_text: str, reason: str = "") -> list[Entry]:
+    """Cancel one of this school's events: every version is withdrawn, everywhere.
+
+    A private event is cancelled by a last letter to its schools (no entries).
+    """
+    event = await _own(node, id_text, "withdraw")
+    if event.private:
+        await node.private_events.cancel(bytes(event.id), now_ms(), reason)
+        return []
+    await budgets.refuse_unless_room(node.store, node.node_id, len(event.versions), now_ms())
+    withdrawals = []
+    for version in event.versions:
+        content: dict[str, Any] = {"target": bytes(version)}
+        if reason:
+            content["reason"] = reason
+        withdrawals.append(await node.publish(kinds.WITHDRAW, content))
+    return withdrawals
+
+
+async def rsvp(
+    node: Node, id_text: str, answer: str, *, by: str | None = None, today: date | None = None
+) -> EventView:
+    """Answer another school's event; the answer is sealed to the organiser only."""
+    if answer not in ANSWERS:
+        raise UserInputError(
+            f"answer {answer!r}: choose yes, no or maybe", page=said("Choose yes, no or maybe.")
+        )
+    by = clean_name(by)
+    event = await find(node, id_text)
+    if event.author == node.node_id:
+        raise UserInputError(
+            "that is your own school's event: answer other schools' events",
+            page=said("This is our own school's event: answer other schools' events."),
+        )
+    if event.cancelled:
+        raise UserInputError(
+            "that event was cancelled by its organiser",
+            page=said("This event was cancelled by the school that organised it."),
+        )
+    if event.ended(today or datetime.now(UTC).date()):
+        raise UserInputError("that event is over", page=said("This event is over."))
+    await node.rsvps.answer(event.id, event.author, answer, by=by, now=now_ms())
+    event.answer, event.answered_by = answer, by
+    return event
+
+
+async def find(node: Node, id_text: str) -> EventView:
+    """The event that ``id_text`` (its id, a version's id, or a prefix) names."""
+    wanted = await _private_id(node, id_text) or await node.store.resolve(id_text)
+    for event in await every(node):
+        if wanted == event.id or wanted in event.versions:
+            return event
+    raise NotFoundError(
+        f"no event with id {id_text}: see `schoolmesh event list`",
+        page=said("There is no such event."),
+    )
+
+
+async def _private_id(node: Node, id_text: str) -> EntryId | None:
+    """The private event whose id starts with ``id_text`` (8 or more hex characters)."""
+    text = id_text.strip().lower()
+    if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+        return None  # store.resolve says what is wrong
+    rows = await node.store.fetch_all(
+        "SELECT id FROM private_events WHERE hex(id) LIKE ? LIMIT 2", (text.upper() + "%",)
+    )
+    if len(rows) > 1:
+        raise UserInputError(
+            f"more than one event starts with {text}: give more characters",
+            page=said("More than one event matches %(id)s.", id=text),
+        )
+    return EntryId(rows[0][0]) if rows else None
+
+
+async def _own(node: Node, id_text: str, verb: str) -> EventView:
+    event = await find(node, id_text)
+    if event.author != node.node_id:
+        raise UserInputError(
+            f"that event was posted by another school; only its organiser can {verb} it",
+            page=said("Only the school that organises an event can change or cancel it."),
+        )
+    if event.cancelled:
+        raise UserInputError(
+            "that event is already withdrawn", page=said("This event is already cancelled.")
+        )
+    return event
+
+
+async def listing(
+    node: Node, *, today: date | None = None, everything: bool = False
+) -> list[EventView]:
+    """Events not cancelled and not over, soonest first; with ``everything``, all."""
+    day = today or datetime.now(UTC).date()
+    events = await every(node)
+    if everything:
+        return events
+    return [e for e in events if not e.cancelled and not e.ended(day)]
+
+
+async def every(node: Node) -> list[EventView]:
+    """Every event this node knows of, cancelled ones included, soonest first."""
+    store = node.store
+    roots: dict[bytes, Entry | None] = {}
+
+    async def root_of(author: NodeId, claimed: Any, own_id: bytes) -> bytes:
+        """The first version's id, if ``claimed`` is truly an earlier event by ``author``."""
+        if not isinstance(claimed, bytes):
+            return own_id
+        if claimed not in roots:
+            roots[claimed] = await store.get(EntryId(claimed))
+        root = roots[claimed]
+        held = None if root is None else rules.Held(bytes(root.author), root.kind)
+        return own_id if rules.revision(bytes(author), held) is not None else claimed
+
+    events: dict[tuple[bytes, bytes], EventView] = {}
+
+    def view(author: NodeId, root: bytes) -> EventView:
+        return events.setdefault((bytes(author), root), EventView(EntryId(root), author))
+
+    for entry in sorted(await store.current(kinds.EVENT), key=lambda e: e.seq):
+        content = entry.content or {}
+        root = await root_of(entry.author, content.get("replaces"), bytes(entry.id))
+        event = view(entry.author, root)
+        event.count += 1
+        event.versions.append(entry.id)
+        if entry.seq > event.newest_seq:
+            event.newest_seq = entry.seq
+            event.content = dict(content)
+            event.start, event.end, event.tz = content["start"], content["end"], content.get("tz")
+            event.modified_ms = entry.payload.timestamp
+            event.cancelled = False
+    cancelled = await store.fetch_all(
+        "SELECT id, author, root, seq, starts, ends, tz, withdrawn_at FROM cancelled_events"
+    )
+    for version, author_bytes, claimed, seq, starts, ends, tz, withdrawn_at in cancelled:
+        author = NodeId(author_bytes)
+        event = view(author, await root_of(author, claimed, version))
+        event.count += 1
+        if seq > event.newest_seq:
+            event.newest_seq = seq
+            record = await store.withdrawn(EntryId(version), author)
+            title = None if record is None else record.title
+            event.content = {} if title is None else {"title": title}
+            event.reason = None if record is None else record.reason
+            event.start, event.end, event.tz = starts, ends, tz
+            event.cancelled = True
+        if event.cancelled:
+            event.modified_ms = max(event.modified_ms, int(withdrawn_at))
+    for private in await node.private_events.all():
+        events[(bytes(private.author), private.id)] = _private_view(private)
+    names = await store.schools({e.author for e in events.values()})
+    answers = {
+        e: (a, by)
+        for e, a, by in await store.fetch_all("SELECT event, answer, by_name FROM event_rsvps")
+    }
+    theirs = await node.rsvps.all_answers()
+    for event in events.values():
+        event.school, event.country = names.get(event.author, ("unknown school", ""))
+        if not event.private:
+            first = roots.get(bytes(event.id)) or await store.get(event.id)
+            event.created_ms = first.payload.timestamp if first else event.modified_ms
+        event.answer, event.answered_by = answers.get(bytes(event.id), (None, None))
+        event.answers = theirs.get(event.id, []) if event.author == node.node_id else []
+    return sorted(events.values(), key=lambda e: (_moment(e.start), bytes(e.id)))
+
+
+def _private_view(event: PrivateEvent) -> EventView:
+    content = {**event.content, "audience": event.audience}
+    kept = {k: v for k, v in content.items() if k == "title"}
+    reason = content.pop("reason", None)
+    return EventView(
+        EntryId(event.id),
+        event.author,
+        content=kept if event.cancelled else content,
+        reason=reason if event.cancelled else None,
+        start=content["start"],
+        end=content["end"],
+        tz=content.get("tz"),
+        versions=[EntryId(event.id)],
+        newest_seq=event.rev,
+        count=event.rev - (1 if event.cancelled else 0),
+        created_ms=event.created_at,
+        modified_ms=event.updated_at,
+        cancelled=event.cancelled,
+        private=True,
+    )
+
+
+async def ics(node: Node) -> bytes:
+    """Every event this node knows, cancelled ones included, as an iCalendar file."""
+    from node.events import ics as calendar  # icalendar takes ~0.1 s to import: only when needed
+
+    identity = await node.identity()
+    items = [
+        calendar.CalendarItem(
+            uid=str(event.id),
+            start=event.start,
+            end=event.end,
+            tz=event.tz,
+            sequence=event.sequence,
+            created_ms=event.created_ms,
+            modified_ms=event.modified_ms,
+            organiser=f"{event.school} ({event.country})" if event.country else event.school,
+            cancelled=event.cancelled,
+            reason=event.reason,
+            title=event.content.get("title"),
+            where=event.content.get("where"),
+            text=event.content.get("text"),
+            capacity=event.content.get("capacity"),
+        )
+        for event in await every(node)
+    ]
+    return calendar.calendar(items, f"schoolmesh events ({identity.name})")

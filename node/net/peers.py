@@ -1,0 +1,624 @@
+"""The node's peers: accept and dial sessions, relay new entries, report status.
+
+One PeerManager per running node. It keeps at most one session per peer (when
+two nodes dial each other at once, both keep the session opened by the node
+with the smaller id; a session that is closing never counts), dials every
+partner that has an address with backoff and a circuit breaker, and watches the
+database for changes made by the command line in another process, so a new
+offer or partner takes effect within a second. Every log line about a peer goes
+through one bounded, escaping :class:`node.net.logs.PeerLog`.
+
+The watcher runs under a :class:`node.net.supervisor.Supervisor`: if it fails it is
+started again with backoff, and ``status`` shows it. Short tasks (status reports)
+log their failure in one line instead of leaving an exception never retrieved.
+A dial loop that fails is logged in one line and started again by the watcher. When a session
+ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
+damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
+50 s) instead of redialling at once: a full disk is not freed in a second
+(docs/protocol.md, Reconnecting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from node.clock import now_ms
+from node.mail.mailroom import Mailroom
+from node.net.backoff import Backoff
+from node.net.logs import PeerLog
+from node.net.session import PeerSession
+from node.net.supervisor import TASKS_SETTING, Supervisor
+from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
+from node.store.database import Store
+from protocol import frames
+from protocol.errors import HandshakeError, ProtocolError, StorageError, UnreachableError, said
+from protocol.handshake import DiallerHandshake, ListenerHandshake
+from protocol.invite import decode_invite
+from protocol.keys import NodeId, NodeKey
+
+log = logging.getLogger(__name__)
+
+HANDSHAKE_TIMEOUT = 10.0
+WATCH_INTERVAL = 0.25
+CLOSE_TIMEOUT = 1.0
+WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
+
+
+class WebSocketTransport:
+    """A peer session's messages over an aiohttp WebSocket (either end)."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse | aiohttp.ClientWebSocketResponse,
+        logs: PeerLog | None = None,
+        peer: object = "a peer",
+    ) -> None:
+        self.ws = ws
+        self.logs = logs or PeerLog(log)
+        self.peer = peer  # who is at the other end, for the log: node id or network address
+
+    async def send(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def receive(self) -> bytes | None:
+        msg = await self.ws.receive()
+        if msg.type == aiohttp.WSMsgType.BINARY:
+            return bytes(msg.data)
+        if msg.type == aiohttp.WSMsgType.ERROR:
+            self.logs.warning(
+                self.peer, "connection error with %s: %s", self.peer, self.ws.exception()
+            )
+        elif msg.type not in (
+            aiohttp.WSMsgType.CLOSE,
+            aiohttp.WSMsgType.CLOSING,
+            aiohttp.WSMsgType.CLOSED,
+        ):
+            self.logs.warning(
+                self.peer, "refused a non-binary message (%s) from %s", msg.type.name, self.peer
+            )
+        return None
+
+    async def receive_within(self, seconds: float) -> bytes:
+        try:
+            data = await asyncio.wait_for(self.receive(), seconds)
+        except TimeoutError:
+            raise HandshakeError("no answer in time", code="timeout") from None
+        if data is None:
+            raise HandshakeError("the connection closed during the handshake", code="closed")
+        return data
+
+    async def close(self) -> None:
+        # A peer that is itself stopping may never answer the closing handshake:
+        # wait a moment for it, not aiohttp's default ten seconds.
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await asyncio.wait_for(self.ws.close(), CLOSE_TIMEOUT)
+
+
+class PeerManager:
+    def __init__(
+        self,
+        key: NodeKey,
+        store: Store,
+        mail: Mailroom,
+        book: PeerBook,
+        *,
+        address: str | None = None,
+    ) -> None:
+        self.key = key
+        self.store = store
+        self.mail = mail
+        self.book = book
+        self.address = address  # where others can dial us, if we listen
+        self.sessions: dict[NodeId, PeerSession] = {}
+        self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
+        self._dialers: dict[NodeId, asyncio.Task[None]] = {}
+        #: Schools redeeming our invite right now: not dialled until they have recorded us.
+        self._redeeming: set[NodeId] = set()
+        self._backoffs: dict[NodeId, Backoff] = {}
+        #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
+        self.new_backoff: Callable[[], Backoff] = Backoff
+        #: The watcher, started again whenever it fails (tests scale it with new_backoff).
+        self.supervisor = Supervisor(lambda: self.new_backoff())
+        self._health_saved = -1  # the supervisor's version last saved for `status`
+        self._watched = False  # the watcher has started once: a new start is a restart
+        self._full_said = False  # the log says the disk is full (see _watch)
+        self._kicks: dict[NodeId, asyncio.Event] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: aiohttp.ClientSession | None = None
+        self._stopping = False
+        self._progress_shown = False
+        self._last_report: dict[NodeId, int] = {}
+        self._session_tasks: set[asyncio.Task[Any]] = set()
+        self._dial_addresses: dict[NodeId, str] = {}
+        self._changed = asyncio.Event()
+        # One thread for every session's entries: signature checks release the GIL,
+        # so a catch-up verifies on a second core while this loop stores and sends
+        # (docs/performance.md). One, because the decoding around them does not.
+        self.verifier: Executor = ThreadPoolExecutor(1, thread_name_prefix="verify")
+        store.add_listener(self._on_commit)
+        store.add_mail_listener(self._on_mail)
+
+    def _on_mail(self) -> None:
+        """Sealed letters were queued or taken in for relaying: offer them to peers."""
+        for session in self.sessions.values():
+            session.mail.wake()
+
+    def _on_commit(self, authors: set[bytes]) -> None:
+        """Something was committed in this process: relay new entries, or recheck partners.
+
+        Partner changes never store entries, so a batch stored by a session does not
+        make the watcher reread the partner list.
+        """
+        if authors:
+            self.entries_stored(authors, None)
+            self._on_mail()  # a new profile may name new relays: mail may now move
+        else:
+            self._changed.set()
+
+    # -- lifetime -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
+        await self.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
+        task = self.supervisor.start("change watcher", self._watch)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        await self._save_health()
+        await self._sync_partners()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        connected = list(self.sessions)
+        for task in [*self._dialers.values(), *self._tasks, *self._session_tasks]:
+            task.cancel()  # a session finishes storing the batch in hand (shielded)
+        pending = [*self._dialers.values(), *self._tasks, *self._session_tasks]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
+        # Only now, with no task left to write after us: tell `status` we stopped.
+        try:
+            for peer in connected:
+                await self.book.set_status(
+                    peer, connected=False, behind=0, error=None, now_ms=now_ms()
+                )
+            await self.store.set_setting(HEARTBEAT_SETTING, None)
+            await self.store.set_setting(TASKS_SETTING, None)
+        except StorageError as exc:  # a full disk: `status` sees the heartbeat stop
+            log.warning("stopping without recording it: %s", exc)
+        if self._client is not None:
+            await self._client.close()
+        self.verifier.shutdown(wait=False, cancel_futures=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._short_task_done)
+
+    def _short_task_done(self, task: asyncio.Task[None]) -> None:
+        """A short task (a status report) ended: one line if it failed, never an
+        exception "never retrieved"; the next report writes the status again."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            if isinstance(exc, StorageError):
+                log.info("a status report was not saved: %s", exc)
+            else:
+                log.warning("a status report failed: %s: %s", type(exc).__name__, exc)
+
+    async def _save_health(self) -> None:
+        """Keep the supervised tasks' state where `status` in another process reads it."""
+        version = self.supervisor.version
+        if version != self._health_saved:
+            value = json.dumps(self.supervisor.report()).encode()
+            await self.store.set_setting(TASKS_SETTING, value)
+            self._health_saved = version
+
+    # -- SessionHost ----------------------------------------------------------------
+
+    def entries_stored(self, authors: Iterable[bytes], source: PeerSession | None) -> None:
+        """Relay: tell every other session to look at these authors."""
+        authors = list(authors)
+        for session in self.sessions.values():
+            if session is not source:
+                session.mark_dirty(authors)
+
+    def progress(self, session: PeerSession) -> None:
+        self._spawn(self._report(session))
+
+    async def _report(self, session: PeerSession) -> None:
+        behind = await session.behind()
+        if session.closed.is_set() or self.sessions.get(session.peer) is not session:
+            return
+        now = now_ms()
+        if behind and now - self._last_report.get(session.peer, 0) < 500:
+            return  # at most two status writes a second per peer during a catch-up
+        self._last_report[session.peer] = now
+        await self.book.set_status(
+            session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now
+        )
+        if sys.stderr.isatty() and (behind >= 500 or self._progress_shown):
+            self._show_progress(session, behind)
+        elif behind >= 500:
+            self.logs.info(
+                session.peer, "catching up from %s: %d entries to go", session.peer, behind
+            )
+
+    def _show_progress(self, session: PeerSession, behind: int) -> None:
+        """A one-line progress bar on the terminal while a long catch-up runs."""
+        done = session.received
+        total = done + behind
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "." * (width - filled)
+        end = "\n" if behind == 0 else ""
+        print(
+            f"\rCatching up from {str(session.peer)[:8]}: [{bar}] {done}/{total} entries",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+        self._progress_shown = behind > 0
+
+    # -- sessions -------------------------------------------------------------------
+
+    async def _run_session(self, session: PeerSession, *, address: str | None = None) -> None:
+        """Run a session unless one with the peer runs already; ``address`` is where the
+        peer says it can be dialled (checked in the hello), recorded only for a session
+        that is kept.
+
+        A session that is closing is no longer "the" session with its peer: it may
+        still be storing its last batch, or waiting up to a second for the peer to
+        answer the close, while the peer has already redialled (a redial straight
+        after a close was once refused as a duplicate one time in four). And a node
+        dials a peer only when it has no session with it, so a second session
+        dialled by the same node means the first is dead at that end: the new one
+        replaces it (docs/protocol.md, "Duplicate sessions").
+        """
+        if self._stopping:
+            # Its handshake began before we stopped: :meth:`stop` has already collected
+            # the sessions it waits for, so this one would outlive the node.
+            await session.close()
+            return
+        while (existing := self.sessions.get(session.peer)) is not None:
+            if not existing.closing:
+                if bytes(existing.dialler) < bytes(session.dialler):
+                    self.logs.info(
+                        session.peer,
+                        "already connected to %s: closing the second session",
+                        session.peer,
+                    )
+                    await session.close()
+                    return
+                await existing.close()
+            await existing.closed.wait()  # it finishes storing the batch in hand
+            if self.sessions.get(session.peer) is existing:
+                break  # closed, and its task is still on its way out: replace it
+        # Registered before any await, so that a third session waiting on the same
+        # closing one finds this one, not an empty place.
+        self.sessions[session.peer] = session
+        task = asyncio.current_task()
+        assert task is not None
+        self._session_tasks.add(task)
+        try:
+            if address:
+                # Where to dial it now; not recorded on a full disk or a damaged database,
+                # where the session still serves what the peer lacks.
+                with contextlib.suppress(StorageError):
+                    await self.book.add(session.peer, address, now_ms())
+            self._backoff(session.peer).success()
+            kick = self._kicks.get(session.peer)
+            if kick is not None:
+                kick.set()
+            self.logs.info(session.peer, "session with %s open", session.peer)
+            await session.run()
+        finally:
+            self._session_tasks.discard(task)
+            if session.hold_off:
+                # A full disk (ours or the peer's): wait the cool-down before dialling
+                # again, rather than redial at once to be refused again (issue 20).
+                self._backoff(session.peer).hold()
+            if self.sessions.get(session.peer) is session:
+                del self.sessions[session.peer]
+                if not self._stopping:
+                    with contextlib.suppress(StorageError):  # status is a report
+                        await self.book.set_status(
+                            session.peer,
+                            connected=False,
+                            behind=await session.behind(),
+                            error=session.last_error,
+                            now_ms=now_ms(),
+                        )
+            self.logs.info(session.peer, "session with %s closed", session.peer)
+
+    async def accept(self, request: web.Request) -> web.StreamResponse:
+        """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
+        if self._stopping:
+            raise web.HTTPServiceUnavailable(text="this node is stopping")
+        ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
+        await ws.prepare(request)
+        remote = request.remote or "an unknown address"
+        transport = WebSocketTransport(ws, self.logs, remote)
+        handshake = ListenerHandshake(self.key, nonce=os.urandom(32), now_ms=now_ms())
+        try:
+            welcome = handshake.receive_hello(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            await transport.send(welcome)
+            peer = handshake.receive_auth(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            transport.peer = peer
+            assert handshake.hello is not None
+            if handshake.hello.invite is not None:
+                await self._redeem(transport, peer, handshake.hello)
+                return ws
+            await self._authorise(peer)
+            await transport.send(frames.encode(frames.Ready()))
+        except ProtocolError as exc:
+            self.logs.warning(remote, "refused a peer from %s: %s (%s)", remote, exc, exc.code)
+            if not ws.closed:
+                await transport.send(frames.encode(frames.Error.about(exc.code, str(exc))))
+                await ws.close()
+            return ws
+        session = PeerSession(self, transport, peer, dialler=peer)
+        await self._run_session(session, address=handshake.hello.address)
+        return ws
+
+    async def _authorise(self, peer: NodeId, *, by_invite: bool = False) -> None:
+        """Refuse ourselves and blocked nodes; others too unless they redeem an invite."""
+        if peer == self.key.node_id:
+            raise HandshakeError("a node cannot connect to itself", code="self")
+        partner = await self.book.get(peer)
+        if partner is None and not by_invite:
+            raise HandshakeError(
+                "this school has not partnered with yours: ask it for an invite code",
+                code="not-a-partner",
+            )
+        if partner is not None and partner.state == "blocked":
+            raise HandshakeError("this school has blocked your node", code="blocked")
+
+    async def _redeem(
+        self, transport: WebSocketTransport, peer: NodeId, hello: frames.Hello
+    ) -> None:
+        assert hello.invite is not None
+        invite, _ = decode_invite(hello.invite)
+        if invite.node != self.key.node_id:
+            raise HandshakeError("that invite code was made by another school", code="bad-invite")
+        await self._authorise(peer, by_invite=True)
+        if not await self.book.redeem_invite(invite.token, peer, now_ms()):
+            raise HandshakeError(
+                "that invite code was already used or has expired: ask for a new one",
+                code="bad-invite",
+            )
+        # The other school records us before it closes: until then our watcher, which
+        # sees the new partner at once, must not dial it (it would be refused).
+        self._redeeming.add(peer)
+        try:
+            await self.book.add(peer, hello.address, now_ms())
+            await transport.send(frames.encode(frames.Ready(partner=True)))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HANDSHAKE_TIMEOUT):
+                    while await transport.receive() is not None:
+                        pass  # nothing more is expected in this session
+        finally:
+            self._redeeming.discard(peer)
+        await transport.close()
+        self.logs.info(peer, "new partner %s by invite", peer)
+        await self._sync_partners()
+
+    # -- dialling -------------------------------------------------------------------
+
+    def _backoff(self, peer: NodeId) -> Backoff:
+        backoff = self._backoffs.get(peer)
+        if backoff is None:
+            backoff = self._backoffs[peer] = self.new_backoff()
+        return backoff
+
+    async def _sync_partners(self) -> None:
+        """Start dialling new partners; stop sessions with removed or blocked ones."""
+        wanted = {}
+        for partner in await self.book.list():
+            if partner.state == "partner":
+                wanted[partner.node_id] = partner.address
+        for peer in list(self._dialers):
+            if wanted.get(peer) != self._dial_addresses.get(peer):  # removed, or moved
+                self._dialers.pop(peer).cancel()
+        for peer, session in list(self.sessions.items()):
+            if peer not in wanted:
+                await session.close()
+        for peer, address in wanted.items():
+            if (
+                address
+                and peer not in self._dialers
+                and peer not in self._redeeming
+                and not self._stopping
+            ):
+                self._kicks[peer] = asyncio.Event()
+                self._dial_addresses[peer] = address
+                task = asyncio.create_task(self._dial_loop(peer, address))
+                task.add_done_callback(partial(self._dial_loop_done, peer))
+                self._dialers[peer] = task
+
+    def _dial_loop_done(self, peer: NodeId, task: asyncio.Task[None]) -> None:
+        """A dial loop ends only when cancelled; if it failed, say so in one line and let
+        the watcher start it again (it dials every partner that has no loop)."""
+        if task.cancelled() or task.exception() is None or self._stopping:
+            return
+        if self._dialers.get(peer) is task:
+            del self._dialers[peer]
+        exc = task.exception()
+        self.logs.warning(peer, "the dial loop for %s stopped (%s): starting it again", peer, exc)
+        self._changed.set()
+
+    async def _dial_loop(self, peer: NodeId, address: str) -> None:
+        backoff = self._backoff(peer)
+        kick = self._kicks[peer]
+        while not self._stopping:
+            existing = self.sessions.get(peer)
+            if existing is not None:
+                await existing.closed.wait()
+                continue
+            delay = backoff.next_delay()
+            if delay:
+                kick.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await kick.wait()  # the peer dialled us: try now
+                if peer in self.sessions:
+                    continue
+            try:
+                await self._dial(peer, address)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: back off and try again, never give up
+                backoff.failure()
+                self.logs.info(peer, "could not reach %s at %s: %s", peer, address, exc)
+                if backoff.failures == backoff.threshold:
+                    self.logs.info(
+                        peer,
+                        "%s did not answer %d times in a row: trying again every %d to %d seconds",
+                        peer,
+                        backoff.failures,
+                        round(backoff.cool_down * 0.75),
+                        round(backoff.cool_down),
+                    )
+                with contextlib.suppress(Exception):  # status is a report: never fatal
+                    await self.book.set_status(
+                        peer, connected=False, behind=0, error=str(exc)[:300], now_ms=now_ms()
+                    )
+
+    async def _dial(self, peer: NodeId, address: str) -> None:
+        assert self._client is not None
+        transport, _ = await dial(
+            self._client,
+            self.key,
+            address,
+            expected=peer,
+            own_address=self.address,
+            logs=self.logs,
+        )
+        await self._run_session(PeerSession(self, transport, peer, dialler=self.key.node_id))
+
+    # -- watching the database ------------------------------------------------------
+
+    async def _watch(self) -> None:
+        """Notice what other processes (the command line) commit, and act on it."""
+        version = await self.store.data_version()
+        heads = {a: h.seq for a, h in (await self.store.heads()).items()}
+        beat = now_ms()
+        if self._watched:
+            # Started again after a failure: what was committed meanwhile was not seen.
+            self.entries_stored([bytes(a) for a in heads], None)
+            self._on_mail()
+            await self._sync_partners()
+        self._watched = True
+        # The flag, not only cancellation, ends these loops: in Python 3.11 a
+        # wait_for() finishing just as its task is cancelled can swallow the cancel.
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WATCH_INTERVAL):
+                    await self._changed.wait()
+            changed_here = self._changed.is_set()
+            self._changed.clear()
+            if self.store.full != self._full_said:  # one line when full, one when not
+                self._full_said = self.store.full
+                if self.store.full:
+                    log.warning(
+                        "the disk holding the schoolmesh data is full: free some space; nothing "
+                        "was lost. Until then nothing new is saved, pages are still served "
+                        "and partners are told to wait (docs/admin.md, When the disk is full)"
+                    )
+                else:
+                    log.warning("there is room on the disk again: saving as before")
+            self.logs.sweep()  # summaries of floods that have stopped
+            self.mail.logs.sweep()  # refused letters, likewise
+            now = now_ms()
+            if now - beat >= HEARTBEAT_MS:
+                beat = now
+                try:
+                    await self.store.set_setting(HEARTBEAT_SETTING, str(now).encode())
+                    await self._save_health()
+                except StorageError:
+                    pass  # a full disk: the store said so once; reads and relaying go on
+                self._changed.clear()  # our own heartbeat is no news
+            current = await self.store.data_version()
+            if current != version:  # another process (the command line) committed
+                version = current
+                fresh = {a: h.seq for a, h in (await self.store.heads()).items()}
+                changed = [bytes(a) for a, seq in fresh.items() if heads.get(a) != seq]
+                heads = fresh
+                if changed:
+                    self.entries_stored(changed, None)
+                self._on_mail()  # cheap: each session asks the database what is new
+            elif not changed_here:
+                continue
+            await self._sync_partners()
+
+
+async def dial(
+    client: aiohttp.ClientSession,
+    key: NodeKey,
+    address: str,
+    *,
+    expected: NodeId | None,
+    own_address: str | None = None,
+    invite: bytes | None = None,
+    logs: PeerLog | None = None,
+) -> tuple[WebSocketTransport, frames.Ready]:
+    """Connect to ``address`` and authenticate both ways; raise ProtocolError if refused."""
+    url = address.rstrip("/") + "/peer"
+    ws = await client.ws_connect(url, max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
+    transport = WebSocketTransport(ws, logs, expected or address)
+    try:
+        handshake = DiallerHandshake(
+            key,
+            nonce=os.urandom(32),
+            now_ms=now_ms(),
+            expected=expected,
+            invite=invite,
+            address=own_address,
+        )
+        await transport.send(handshake.hello_bytes)
+        auth = handshake.receive_welcome(await transport.receive_within(HANDSHAKE_TIMEOUT))
+        await transport.send(auth)
+        ready = handshake.receive_ready(await transport.receive_within(HANDSHAKE_TIMEOUT))
+    except BaseException:
+        await transport.close()
+        raise
+    return transport, ready
+
+
+@contextlib.asynccontextmanager
+async def invited(
+    key: NodeKey, address: str, expected: NodeId, own_address: str | None, invite: bytes
+) -> AsyncIterator[None]:
+    """A connection to another school's node opened with its invite code, both sides
+    proven, open while the block runs (``node.partners.invites.add_partner``).
+
+    Raises HandshakeError if that node refuses the code, UnreachableError if it
+    cannot be reached."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as client:
+        try:
+            transport, _ = await dial(
+                client, key, address, expected=expected, own_address=own_address, invite=invite
+            )
+        except HandshakeError:
+            raise
+        except (OSError, aiohttp.ClientError, TimeoutError) as exc:
+            raise UnreachableError(
+                f"could not reach the other school's node at {address} ({exc}): "
+                "is it running, and can this computer reach that address?",
+                page=said(
+                    "Could not reach the other school's node at %(address)s. Is it running, "
+                    "and can this school's network reach it? Try again later.",
+                    address=address,
+                ),
+            ) from exc
+        yield
+        await transport.close()

@@ -1,0 +1,503 @@
+"""One authenticated peer session: exchange clocks, then send what the other lacks.
+
+The "queue" to a peer is not a list of messages but the difference between our
+heads and the peer's clock as we know it, kept as a set of authors to look at.
+So a slow or absent peer costs a few bytes per author, never a backlog, and each
+entry goes to each peer at most once per session however many paths it came by.
+Entries are read from the database as they are sent, at most ``WINDOW`` batches
+ahead of the peer's acknowledgements (backpressure). What to send and how the
+peer's answers move our view are decided by the pure ``protocol.replication``;
+this module does the reading, storing and talking around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from functools import partial
+from typing import Protocol
+
+from node.clock import now_ms
+from node.mail.mailroom import Mailroom
+from node.mail.session import MailExchange
+from node.net.logs import PeerLog
+from node.net.ratelimit import TokenBucket
+from node.store.database import RESTORED_SETTING, Outcome, Store
+from protocol import budget, frames
+from protocol.entry import Entry, decode_entries
+from protocol.errors import DiskFullError, ProtocolError, StorageError
+from protocol.keys import NodeId
+from protocol.replication import WINDOW, Replication, ack_for, clock_frames
+
+log = logging.getLogger(__name__)
+
+MAX_STRIKES = 10  # refused frames or entries before we close the session
+# Batches received and being verified (on the node's verify thread) while the one
+# before them is stored; the storer then commits all that have arrived in one
+# transaction, as a durable commit costs an fsync (docs/performance.md, catch-up).
+PIPELINE = 4
+BYTES_PER_S = 16 * 1024 * 1024  # per-peer receive budget
+FRAMES_PER_S = 2000
+#: The errors that tell a peer we cannot store what it sends for now, because our disk
+#: is full or our database damaged: it must hold off (docs/protocol.md, Reconnecting).
+STORAGE_FULL = "storage-full"
+STORAGE_DAMAGED = "storage-damaged"
+HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED})
+
+
+Decoded = list[Entry | ProtocolError]  # a batch's entries, or why each was refused
+Arrived = tuple[frames.Entries, "asyncio.Future[Decoded]"]
+
+
+class Transport(Protocol):
+    async def send(self, data: bytes) -> None: ...
+
+    async def receive(self) -> bytes | None:
+        """The next message, or None once the connection is closed."""
+
+    async def close(self) -> None: ...
+
+
+class SessionHost(Protocol):
+    """What a session needs from the node around it (the PeerManager)."""
+
+    store: Store
+    mail: Mailroom
+    logs: PeerLog  # every line about a peer goes through it: bounded and escaped
+    verifier: Executor  # where batches of entries are decoded and their signatures checked
+
+    def progress(self, session: PeerSession) -> None: ...
+
+
+class PeerSession:
+    def __init__(
+        self, host: SessionHost, transport: Transport, peer: NodeId, dialler: NodeId
+    ) -> None:
+        self.host = host
+        self.transport = transport
+        self.peer = peer
+        self.dialler = dialler  # who opened it: breaks ties between duplicate sessions
+        self.sync = Replication()  # the view of the peer, dirty authors, batches in flight
+        self._wake = asyncio.Event()
+        self._clock_received = asyncio.Event()
+        self._window = asyncio.Semaphore(WINDOW)
+        self._strikes = 0
+        self._bytes = TokenBucket(BYTES_PER_S, 2 * BYTES_PER_S)
+        self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
+        self.received = 0  # entries stored from this peer
+        self.sent = 0  # entries sent to this peer
+        self.bytes_sent = 0  # every frame, for measuring wire efficiency
+        self.frames_sent = 0
+        self.closed = asyncio.Event()
+        self._closing = False
+        self.last_error: str | None = None
+        self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse, host.logs)
+        self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
+        self._restore_checked = False  # see _caught_up_after_restore
+        self._mail_clock_taken = False
+        #: Authors whose entries from this peer we hold back (past their budget:
+        #: protocol/budget.py), with the time the first of them may be taken.
+        self._held: dict[bytes, int] = {}
+        self._budget_wake = asyncio.Event()
+        self.held_back = 0  # entries of this peer's batches held back, for status and tests
+        #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
+        self.hold_off = False
+
+    # -- public ---------------------------------------------------------------------
+
+    def mark_dirty(self, authors: Iterable[bytes]) -> None:
+        """Look again at these authors: we may hold entries the peer lacks.
+
+        Their logs grew here, so an author the peer kept refusing earlier in the session
+        is tried again: the new entries may be what it was missing (a continuation after
+        a fork: node/forks.py)."""
+        self.sync.renew(authors)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Sync until the connection closes or :meth:`close` is called."""
+        sender = asyncio.create_task(self._send_loop(), name=f"send to {self.peer}")
+        sender.add_done_callback(self._sender_done)
+        mailer = asyncio.create_task(self.mail.run(), name=f"send mail to {self.peer}")
+        mailer.add_done_callback(self._sender_done)
+        storer = asyncio.create_task(self._store_loop(), name=f"store from {self.peer}")
+        storer.add_done_callback(self._sender_done)
+        budgets = self.host.store.budgets
+        budgets.add_listener(self._budget_wake.set)
+        asker = asyncio.create_task(self._ask_again_loop(), name=f"ask {self.peer} again")
+        asker.add_done_callback(self._sender_done)
+        try:
+            await self._send_clock()
+            await self.mail.send_clock()
+            await self._receive_loop()
+        except StorageError as exc:  # storing a letter: our disk is full, or damage
+            await self._cannot_store(exc)
+        except ConnectionError as exc:  # the peer or the network went away
+            self.last_error = f"connection lost: {exc}"
+            self.host.logs.info(self.peer, "session with %s lost: %s", self.peer, exc, logger=log)
+        finally:
+            self._closing = True
+            # A batch being stored is shielded and commits; those queued behind it
+            # were never acknowledged, so the peer sends them again next time.
+            budgets.remove_listener(self._budget_wake.set)
+            for task in (sender, mailer, storer, asker):
+                task.cancel()
+            await asyncio.gather(sender, mailer, storer, asker, return_exceptions=True)
+            await self.transport.close()
+            self.closed.set()
+
+    async def close(self) -> None:
+        self._closing = True
+        await self.transport.close()
+
+    @property
+    def closing(self) -> bool:
+        """Closed, or on its way: it no longer counts as the session with its peer.
+
+        It may still be finishing the batch it stores, or waiting (up to a second)
+        for the peer to answer the WebSocket close, while the peer redials."""
+        return self._closing or self.closed.is_set()
+
+    def _sender_done(self, task: asyncio.Task[None]) -> None:
+        """If sending or storing fails, end the whole session so the dial loop can start
+        afresh."""
+        if not task.cancelled() and task.exception() is not None and not self.hold_off:
+            # (after a hold-off, the send in flight fails on the closed connection: the
+            # storage error stays the reason shown)
+            what = "storing" if task.get_name().startswith("store") else "sending"
+            self.last_error = f"{what} failed: {task.exception()}"
+            self.host.logs.info(
+                self.peer, "session with %s: %s", self.peer, self.last_error, logger=log
+            )
+            self._closing = True
+            asyncio.get_running_loop().create_task(self.transport.close())
+
+    async def behind(self) -> int:
+        """Entries the peer has told us of that we do not hold yet."""
+        heads = await self.host.store.heads()
+        mine = {bytes(a): h.seq for a, h in heads.items()}
+        blocked = await self.host.store.blocked_authors()  # never fetched: not "behind"
+        return self.sync.behind(mine, blocked)
+
+    # -- sending --------------------------------------------------------------------
+
+    async def _send_clock(self) -> None:
+        heads = await self.host.store.heads()
+        for frame in clock_frames((bytes(a), h.seq, bytes(h.id)) for a, h in heads.items()):
+            await self._send(frame)
+
+    async def _send(self, frame: frames.Frame) -> None:
+        data = frames.encode(frame)
+        self.bytes_sent += len(data)
+        self.frames_sent += 1
+        await self.transport.send(data)
+
+    async def _send_loop(self) -> None:
+        await self._clock_received.wait()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self.sync.dirty:
+                await self._window.acquire()
+                sent = await self._send_batch()
+                if not sent:
+                    self._window.release()
+
+    async def _send_batch(self) -> bool:
+        """Send one batch from the dirty authors; False if there was nothing to send."""
+        batch = self.sync.start_batch()
+        while (read := batch.next_read()) is not None:
+            batch.add(await self.host.store.wire_after(read.author, read.after, read.limit))
+        frame = batch.finish()
+        if frame is None:
+            return False
+        await self._send(frame)
+        self.sent += len(frame.entries)
+        return True
+
+    # -- receiving ------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        while True:
+            data = await self.transport.receive()
+            if data is None:
+                return
+            delay = max(self._bytes.delay_for(len(data)), self._frames.delay_for(1))
+            if delay:
+                await asyncio.sleep(delay)  # read slower: TCP pushes back on this peer only
+            try:
+                frame = frames.decode(data)
+                await self._handle(frame)
+            except ProtocolError as exc:
+                await self._refuse(exc)
+            if self._too_many_strikes() or self.hold_off:
+                return
+
+    async def _cannot_store(self, exc: StorageError) -> None:
+        """Our disk is full or our database damaged: tell the peer to hold off, and end
+        the session. What we did not store was not acknowledged: the peer sends it
+        again next time."""
+        self.hold_off = True
+        self._closing = True
+        if isinstance(exc, DiskFullError):
+            code, why = STORAGE_FULL, "the disk of this node is full"
+        else:
+            code, why = STORAGE_DAMAGED, "the database of this node needs repair"
+        self.last_error = f"{code}: {why}"
+        self.host.logs.warning(
+            self.peer,
+            "%s: refused what %s sent; it will try again later",
+            why,
+            self.peer,
+            logger=log,
+        )
+        try:
+            await self._send(frames.Error.about(code, f"{why}: it takes nothing for now"))
+        except ConnectionError:
+            pass  # gone already: it holds off all the same once it redials and is told
+        finally:
+            await self.transport.close()
+
+    def _too_many_strikes(self) -> bool:
+        if self._strikes < MAX_STRIKES:
+            return False
+        if self.last_error != "too many refused messages":
+            self.host.logs.warning(
+                self.peer,
+                "closing the session with %s: too many refused messages",
+                self.peer,
+                logger=log,
+            )
+            self.last_error = "too many refused messages"
+        self._closing = True
+        return True
+
+    async def _refuse(self, exc: ProtocolError) -> None:
+        """A strike: tell the peer why, up to the last strike; past it, say nothing more
+        (the session is closing, but a batch in hand is still judged to the end)."""
+        self._strikes += 1
+        if self._strikes > MAX_STRIKES:
+            return
+        self.last_error = f"{exc.code}: {exc}"
+        self.host.logs.warning(
+            self.peer, "refused from %s: %s (%s)", self.peer, exc, exc.code, logger=log
+        )
+        await self._send(frames.Error.about(exc.code, str(exc)))
+
+    async def _handle(self, frame: frames.Frame) -> None:
+        if isinstance(frame, frames.Clock):
+            for author, seq, head_id in self.sync.receive_clock(frame):
+                await self._compare_heads(author, seq, head_id)
+            if frame.final:
+                heads = await self.host.store.heads()
+                self.sync.clock_complete({bytes(a): h.seq for a, h in heads.items()})
+                self._wake.set()
+                self._clock_received.set()
+                self.host.progress(self)
+                await self._caught_up_after_restore()
+        elif isinstance(frame, frames.Entries):
+            # Verified on another thread while earlier batches are stored; the
+            # queue's bound stops us reading (TCP pushes back) when the store lags.
+            decoding = asyncio.get_running_loop().run_in_executor(
+                self.host.verifier, partial(decode_entries, frame.entries, now_ms=now_ms())
+            )
+            await self._arrived.put((frame, decoding))
+        elif isinstance(frame, frames.Ack):
+            self._acknowledged(frame)
+        elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
+            await self.mail.handle(frame)
+            if isinstance(frame, frames.MailClock) and frame.final:
+                self._mail_clock_taken = True
+                await self._caught_up_after_restore()
+        elif isinstance(frame, frames.Error):
+            if frame.code in HOLD_OFF_CODES:  # the peer cannot store: end, and hold off
+                self.hold_off = True
+                self._closing = True
+                self.last_error = f"{frame.code}: {frame.message}"
+            self.host.logs.warning(
+                self.peer,
+                "%s refused something we sent: %r (%s)",
+                self.peer,
+                frame.message,
+                frame.code,
+                logger=log,
+            )
+        else:
+            raise ProtocolError(f"unexpected {frame.TYPE} frame in a session", code="bad-frame")
+
+    async def _compare_heads(self, author: bytes, seq: int, head_id: bytes) -> None:
+        """If we hold another entry under the peer's newest number, show it to the peer.
+
+        Both nodes then hold both entries' evidence: the peer detects the fork when
+        it stores ours, and we when it sends its own back the same way.
+        """
+        mine = await self.host.store.entry_at(NodeId(author), seq)
+        if mine is None or bytes(mine.id) == head_id:
+            return
+        await self._send(self.sync.evidence(mine.encode()))
+
+    async def _store_loop(self) -> None:
+        """Store the batches received, in order, each acknowledged once committed."""
+        while True:
+            ready = [await self._arrived.get()]
+            while not self._arrived.empty():  # what else has arrived: same transaction
+                ready.append(self._arrived.get_nowait())
+            try:
+                await self._store([(frame, await decoding) for frame, decoding in ready])
+            except StorageError as exc:
+                await self._cannot_store(exc)
+                return
+            if self._too_many_strikes():
+                await self.transport.close()
+                return
+
+    async def _store(self, batches: list[tuple[frames.Entries, Decoded]]) -> None:
+        """Refuse what failed to verify, store the rest in one transaction, ack each batch."""
+        verified: list[Entry] = []
+        for _, decoded in batches:
+            for item in decoded:
+                if isinstance(item, ProtocolError):
+                    await self._refuse(item)
+                else:
+                    verified.append(item)
+        authors = {bytes(e.author) for e in verified}  # acked, with those held back
+        verified = await self._within_budget(verified)
+        held: list[tuple[bytes, int]] = []
+        self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
+        try:
+            # Shielded: a shutdown waits for the batches in hand to commit, not half.
+            results = await asyncio.shield(self.host.store.ingest(verified, now_ms()))
+            for entry, result in zip(verified, results, strict=True):
+                if result.outcome is Outcome.STORED:
+                    self.received += 1
+                if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
+                    held.append((bytes(entry.author), entry.seq))
+                if result.first_seen is not None:  # a fork: the sender gets our side too
+                    await self._send(self.sync.evidence(result.first_seen.encode()))
+                elif result.error is not None and result.error.code != "blocked":
+                    self.host.logs.info(
+                        self.peer, "not stored from %s: %s", self.peer, result.error, logger=log
+                    )
+        finally:
+            self.sync.stored(held)
+            self._wake.set()
+        heads = await self.host.store.heads_of(authors)
+        for frame, decoded in batches:
+            authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}
+            await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
+        # Relaying to the other peers follows from the commit (Store listeners).
+        self.host.progress(self)
+        await self._caught_up_after_restore()
+
+    async def _within_budget(self, entries: list[Entry]) -> list[Entry]:
+        """The entries to store now: each author's log up to its first entry past the
+        author's budget (protocol/budget.py). The rest are held back: not stored and no
+        strike; the ack shows our real head, and :meth:`_ask_again_loop` asks the peer
+        for them again when their time comes.
+        """
+        if not entries:
+            return entries
+        budgets = self.host.store.budgets
+        by_author: dict[bytes, list[Entry]] = {}
+        for entry in entries:
+            by_author.setdefault(bytes(entry.author), []).append(entry)
+        heads = await self.host.store.heads_of(by_author)
+        now = budgets.clock()
+        held_from: dict[bytes, int] = {}  # author -> first sequence number held back
+        for author, theirs in by_author.items():
+            head = heads[author]
+            run: list[Entry] = []  # the entries that would extend the log, in order
+            for entry in sorted(theirs, key=lambda e: e.seq):
+                if entry.seq == head + 1 + len(run):
+                    run.append(entry)
+                elif entry.seq > head + len(run):
+                    break  # a gap or a second entry under one number: the store judges it
+            if not run:
+                continue
+            tat = await budgets.tat(self.host.store, author, head)
+            plan = budget.plan(budgets.rule, tat, [e.payload.timestamp for e in run], now)
+            if plan.held_until is None:
+                continue
+            held_from[author] = run[plan.take].seq
+            if author not in self._held:  # one line per author until it is asked again
+                self.host.logs.info(
+                    self.peer,
+                    "holding back entries of %s from %s: past its budget of %d a day",
+                    NodeId(author),
+                    self.peer,
+                    budgets.rule.count,
+                    logger=log,
+                )
+            self._held[author] = plan.held_until
+            self._budget_wake.set()
+        if not held_from:
+            return entries
+        kept = [e for e in entries if e.seq < held_from.get(bytes(e.author), e.seq + 1)]
+        self.held_back += len(entries) - len(kept)
+        return kept
+
+    async def _ask_again_loop(self) -> None:
+        """When the time of entries held back comes, ask the peer for them again: a
+        clock frame with our head of each such author (docs/protocol.md, "Budget")."""
+        budgets = self.host.store.budgets
+        await self._clock_received.wait()
+        while True:
+            timeout: float | None = None
+            if self._held:
+                now = budgets.clock()
+                ready = sorted(a for a, when in self._held.items() if when <= now)
+                if ready:
+                    for author in ready:
+                        del self._held[author]
+                    heads = await self.host.store.heads_of(ready)
+                    pairs = [[author, heads[author]] for author in ready]
+                    step = frames.MAX_CLOCK_PAIRS
+                    for i in range(0, len(pairs), step):
+                        final = i + step >= len(pairs)
+                        await self._send(frames.Clock(pairs[i : i + step], final=final))
+                    continue
+                timeout = min(3600.0, (min(self._held.values()) - now) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._budget_wake.wait(), timeout)
+            self._budget_wake.clear()
+
+    async def _caught_up_after_restore(self) -> None:
+        """After a restore (node/backup.py): once this peer's complete clock shows
+        nothing of our own log newer than what we hold, and its mail clock has been
+        taken in, we may sign again.
+
+        Read once the peer's clock is complete, then after each batch stored while
+        the node still waits; a node that was not restored pays one query per session.
+        """
+        if self._restore_checked or not self._clock_received.is_set():
+            return
+        if not self._mail_clock_taken:
+            return  # its mail clock moves our letter numbers on past the lost copy's
+        me = self.host.mail.me
+        waiting = await self.host.store.get_setting(RESTORED_SETTING)
+        if waiting is None:
+            self._restore_checked = True
+            return
+        head = await self.host.store.head(NodeId(me))
+        if self.sync.view.get(me, 0) > (0 if head is None else head.seq):
+            return  # the peer holds newer entries of ours: they are on their way
+        await self.host.store.set_setting(RESTORED_SETTING, None)
+        self._restore_checked = True
+        self.host.logs.info(
+            self.peer,
+            "restored from a backup: %s holds nothing of ours newer than our entry %s; "
+            "new entries may be saved again",
+            self.peer,
+            0 if head is None else head.seq,
+            logger=log,
+        )
+
+    def _acknowledged(self, ack: frames.Ack) -> None:
+        result = self.sync.acknowledged(ack)
+        if result.window:
+            self._window.release()
+        if result.resend:
+            self._wake.set()

@@ -1,0 +1,297 @@
+"""Peer observations: supportive, on one development point, with one or two action points.
+
+Shaped by how schools describe them (../shared/seeds): a short observation with a
+focus linked to a development priority, what went well, "one or two action points
+to take forward", and "minimal paperwork". The record belongs to the observed
+teacher, who decides whether it is shared; it stays in this school's database and
+is never replicated. Shared with one partner school (an observer from there), it
+is sealed to that school only, which can be asked to delete its copy again
+(node/observations/sharing.py); such copies are listed here with their school.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from node.clock import now_ms
+from node.node import Node
+from node.observations.staff import get as staff_member
+from node.offers.matching import tag, words
+from protocol.errors import NotFoundError, UserInputError, said
+from protocol.keys import NodeId
+
+MAX_ACTIONS = 2
+#: Follow up after about half a term unless told otherwise.
+DEFAULT_FOLLOW_UP = timedelta(weeks=6)
+#: ``due`` lists action points whose follow-up date is this close, or past.
+DUE_WITHIN = 7
+
+_COLUMNS = (
+    "id, observer, observed, focus, priority, day, strengths, actions, follow_up, shared, "
+    "origin, shared_to"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    id: int
+    observer: str
+    observed: str
+    focus: str
+    priority: str
+    day: date
+    strengths: tuple[str, ...]
+    actions: tuple[str, ...]
+    follow_up: date
+    shared: bool
+    origin: NodeId | None = None  # the partner school it came from; None if ours
+    shared_with: NodeId | None = None  # the partner school we shared it with
+    school: str | None = None  # the name of that school (origin, or shared with)
+
+    @classmethod
+    def from_row(cls, row: Any, names: dict[NodeId, tuple[str, str]] | None = None) -> Observation:
+        n, observer, observed, focus, priority, day, strengths, actions, follow_up, shared = row[
+            :10
+        ]
+        origin, shared_to = (NodeId(v) if v is not None else None for v in row[10:12])
+        other = origin or shared_to
+        return cls(
+            int(n),
+            observer,
+            observed,
+            focus,
+            priority,
+            date.fromisoformat(day),
+            tuple(json.loads(strengths)),
+            tuple(json.loads(actions)),
+            date.fromisoformat(follow_up),
+            bool(shared),
+            origin,
+            shared_to,
+            None if other is None else (names or {}).get(other, ("unknown school", ""))[0],
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "observer": self.observer,
+            "observed": self.observed,
+            "owner": self.observed,
+            "focus": self.focus,
+            "priority": self.priority,
+            "date": self.day.isoformat(),
+            "strengths": list(self.strengths),
+            "actions": list(self.actions),
+            "follow_up": self.follow_up.isoformat(),
+            "shared": self.shared,
+            "from_school_id": None if self.origin is None else str(self.origin),
+            "shared_with_id": None if self.shared_with is None else str(self.shared_with),
+            "school": self.school,
+        }
+
+
+def _sentences(values: list[str], flag: str) -> tuple[str, ...]:
+    cleaned = tuple(" ".join(v.split()) for v in values)
+    for value in cleaned:
+        if not 1 <= len(value) <= 1000:
+            raise UserInputError(
+                f"{flag}: write 1 to 1,000 characters",
+                page=said("Keep each point to 1,000 characters at most."),
+            )
+    return cleaned
+
+
+def _name(value: str, flag: str) -> str:
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= 100:
+        raise UserInputError(
+            f"{flag}: give the colleague's name, up to 100 characters",
+            page=said("Give the colleague's name, up to 100 characters."),
+        )
+    return name
+
+
+async def add(
+    node: Node,
+    *,
+    observer: str,
+    observed: str,
+    focus: str,
+    priority: str | None,
+    day: date,
+    strengths: list[str],
+    actions: list[str],
+    follow_up: date | None,
+    shared: bool = False,
+) -> Observation:
+    """Record an observation; its focus must serve a development priority."""
+    observer, observed = _name(observer, "--observer"), _name(observed, "--observed")
+    if observer.casefold() == observed.casefold():
+        raise UserInputError(
+            "--observer and --observed are the same person: name two colleagues",
+            page=said("The observer and the observed colleague must be two people."),
+        )
+    focus = tag(focus)
+    if not focus:
+        raise UserInputError(
+            "--focus: give the one thing the observation looks at",
+            page=said("Choose the one thing the observation looks at."),
+        )
+    if not 1 <= len(actions) <= MAX_ACTIONS:
+        raise UserInputError(
+            f"agree one or two action points to take forward (--action), not {len(actions)}: "
+            "a short list is one that gets done",
+            page=said("Agree one or two action points to take forward."),
+        )
+    follow_up = follow_up or day + DEFAULT_FOLLOW_UP
+    if follow_up < day:
+        raise UserInputError(
+            "--follow-up must not be before the observation's --date",
+            page=said("The follow-up date is before the observation."),
+        )
+    if priority is None or not priority.strip():
+        profile = await staff_member(node, observed)
+        if profile is None or focus not in profile.develops:
+            raise UserInputError(
+                f"link the focus to a development priority: give --priority (such as a school "
+                f"development plan priority), or add {focus} to {observed}'s development areas "
+                f'with `schoolmesh staff add "{observed}" --develop {focus} ... --replace`',
+                page=said(
+                    "Link the focus to a development priority: name the priority (such as one "
+                    "from the school development plan), or choose a focus that is one of the "
+                    "observed colleague's development areas in their staff profile."
+                ),
+            )
+        priority = f"{profile.name}'s development area: {words(focus)}"
+    row = (
+        observer,
+        observed,
+        focus,
+        " ".join(priority.split()),
+        day.isoformat(),
+        json.dumps(_sentences(strengths, "--strength")),
+        json.dumps(_sentences(actions, "--action")),
+        follow_up.isoformat(),
+        int(shared),
+        now_ms(),
+    )
+    async with node.store.write():
+        await node.store.execute(
+            "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
+            "actions, follow_up, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        new = await node.store.fetch_one("SELECT last_insert_rowid()")
+    return await get(node, int(new[0]))
+
+
+async def get(node: Node, number: int) -> Observation:
+    row = await node.store.fetch_one(f"SELECT {_COLUMNS} FROM observations WHERE id = ?", (number,))
+    if row is None:
+        raise NotFoundError(
+            f"no observation {number}: see `schoolmesh observation list`",
+            page=said("There is no observation %(number)s.", number=str(number)),
+        )
+    return (await _with_schools(node, [row]))[0]
+
+
+async def _with_schools(node: Node, rows: list[Any]) -> list[Observation]:
+    schools = {NodeId(v) for row in rows for v in row[10:12] if v is not None}
+    names = await node.store.schools(schools) if schools else {}
+    return [Observation.from_row(row, names) for row in rows]
+
+
+async def listing(node: Node, *, teacher: str | None = None) -> list[Observation]:
+    """Observations, newest first; with ``teacher``, those they observed or were observed in."""
+    rows = await node.store.fetch_all(
+        f"SELECT {_COLUMNS} FROM observations ORDER BY day DESC, id DESC"
+    )
+    found = await _with_schools(node, rows)
+    if teacher is not None:
+        wanted = " ".join(teacher.split()).casefold()
+        found = [o for o in found if wanted in (o.observer.casefold(), o.observed.casefold())]
+    return found
+
+
+async def share(node: Node, number: int, shared: bool, *, to: NodeId | None = None) -> Observation:
+    """The observed teacher's choice: shared or kept to the two of them.
+
+    With ``to``, shared with that partner school (sent to it alone); unsharing one
+    that was sent asks that school to delete its copy.
+    """
+    found = await get(node, number)
+    if found.origin is not None or to is not None or (not shared and found.shared_with):
+        if to is not None and not shared:
+            raise UserInputError(
+                "--to and --off together: give one of them",
+                page=said("Choose either to send it to a partner school or to make it private."),
+            )
+        if to is not None:
+            await node.shared_observations.send(number, to, now_ms())
+        else:
+            await node.shared_observations.take_back(number, now_ms())
+        return await get(node, number)
+    async with node.store.write():
+        await node.store.execute(
+            "UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number)
+        )
+    return await get(node, number)
+
+
+@dataclass(frozen=True, slots=True)
+class DueAction:
+    observation: Observation
+    action: str
+    days: int  # until the follow-up date; negative once it has passed
+
+    def as_json(self) -> dict[str, Any]:
+        o = self.observation
+        return {
+            "observation": o.id,
+            "observed": o.observed,
+            "observer": o.observer,
+            "focus": o.focus,
+            "action": self.action,
+            "follow_up": o.follow_up.isoformat(),
+            "days": self.days,
+        }
+
+
+async def due(node: Node, today: date, within: int = DUE_WITHIN) -> list[DueAction]:
+    """Action points whose follow-up date has passed or is within ``within`` days."""
+    rows = await node.store.fetch_all(
+        f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? AND origin IS NULL "
+        "ORDER BY follow_up, id",
+        ((today + timedelta(days=within)).isoformat(),),
+    )
+    found: list[DueAction] = []
+    for row in rows:
+        observation = Observation.from_row(row)
+        days = (observation.follow_up - today).days
+        found.extend(DueAction(observation, action, days) for action in observation.actions)
+    return found
+
+
+# --- who may see and change an observation ------------------------------------
+# People are named by their names as written (a staff profile's name, or the name
+# a colleague signs in with); the same name in other capitals or spacing is the
+# same person.
+
+
+def same_person(one: str, other: str) -> bool:
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
+def owned_by(observation: Observation, name: str) -> bool:
+    """The observed colleague owns the record and decides whether it is shared."""
+    return same_person(observation.observed, name)
+
+
+def visible_to(observation: Observation, name: str) -> bool:
+    """The two colleagues always see it; other staff only once it is shared."""
+    return (
+        observation.shared or owned_by(observation, name) or same_person(observation.observer, name)
+    )

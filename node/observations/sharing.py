@@ -1,0 +1,178 @@
+"""A peer observation shared with one partner school, by letter, and taken back.
+
+Observations across two schools (an observer from a partner school) belong to the
+observed teacher, who decides whether the other school keeps a copy. Sharing seals
+the record to that one school; taking it back sends a letter that makes the
+other school delete its copy. A copy names its school of origin and can be
+neither shared on nor changed by the school that received it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from node.mail.mailroom import Mailroom
+from node.partners.peerbook import PeerBook
+from node.store.database import Store
+from protocol import letters
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
+from protocol.keys import NodeId, NodeKey
+from protocol.rules import observations as rules
+from protocol.sealed import Letter
+
+
+class SharedObservations:
+    """Observations sent to or received from a partner school; ``node.shared_observations``."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, book: PeerBook) -> None:
+        self.store = store
+        self.book = book
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False  # a copy was deleted: flush the write-ahead log
+
+    async def _row(self, number: int) -> Any:
+        row = await self.store.fetch_one(
+            "SELECT uid, origin, shared_to, observer, observed, focus, priority, day, "
+            "strengths, actions, follow_up FROM observations WHERE id = ?",
+            (number,),
+        )
+        if row is None:
+            raise NotFoundError(
+                f"no observation {number}: see `schoolmesh observation list`",
+                page=said("There is no observation %(number)s.", number=str(number)),
+            )
+        if row[1] is not None:
+            raise NotAllowedError(
+                "that observation came from a partner school: only the observed colleague "
+                "there can share it or take it back",
+                page=said(
+                    "This observation came from a partner school: only the observed colleague "
+                    "there can share it or take it back."
+                ),
+            )
+        return row
+
+    async def send(self, number: int, to: NodeId, now: int) -> None:
+        """Seal observation ``number`` to partner school ``to``, and record it as shared."""
+        uid, _origin, shared_to, *fields = await self._row(number)
+        if to == self.me:
+            raise UserInputError(
+                "--to names this school: give a partner school's node id",
+                page=said("That is our own school: choose a partner school."),
+            )
+        partner = await self.book.get(to)
+        if partner is None or partner.state != "partner":
+            raise UserInputError(
+                f"{to} is not a partner school: an observation is shared with a partner "
+                "only (`schoolmesh partner list`)",
+                page=said("An observation can be sent to one of our partner schools only."),
+            )
+        if shared_to is not None and NodeId(shared_to) != to:
+            raise UserInputError(
+                "that observation is already shared with another school: take it back "
+                "first with `schoolmesh observation share ID --off`",
+                page=said(
+                    "This observation is already sent to another school: make it private "
+                    "first, then send it again."
+                ),
+            )
+        uid = uid or os.urandom(16).hex()
+        observer, observed, focus, priority, day, strengths, actions, follow_up = fields
+        content = {
+            "id": uid,
+            "observer": observer,
+            "observed": observed,
+            "focus": focus,
+            "priority": priority,
+            "day": day,
+            "strengths": json.loads(strengths),
+            "actions": json.loads(actions),
+            "follow_up": follow_up,
+        }
+        async with self.store.write():
+            await self.mail.send_in_transaction(
+                letters.OBSERVATION, content, [to], about=uid, now=now
+            )
+            await self.store.execute(
+                "UPDATE observations SET uid = ?, shared = 1, shared_to = ? WHERE id = ?",
+                (uid, bytes(to), number),
+            )
+
+    async def take_back(self, number: int, now: int) -> None:
+        """Ask the school it was shared with to delete its copy; keep ours private."""
+        uid, _origin, shared_to, *_ = await self._row(number)
+        async with self.store.write():
+            if shared_to is not None:
+                await self.mail.send_in_transaction(
+                    letters.OBSERVATION_UNSHARE,
+                    {"id": uid},
+                    [NodeId(shared_to)],
+                    about=uid,
+                    now=now,
+                )
+            await self.store.execute(
+                "UPDATE observations SET shared = 0, shared_to = NULL WHERE id = ?", (number,)
+            )
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """A partner's observation, or its withdrawal (inside the mail room's transaction).
+
+        protocol/rules/observations.py says who may send which; a refused letter
+        changes nothing."""
+        content = letter.content
+        row = await self.store.fetch_one(
+            "SELECT id, origin FROM observations WHERE uid = ?", (content["id"],)
+        )
+        held = (
+            None
+            if row is None
+            else rules.HeldObservation(None if row[1] is None else NodeId(row[1]))
+        )
+        if letter.kind == letters.OBSERVATION_UNSHARE:
+            verdict = rules.unshare(letter.author, self.me, letter.recipients, held)
+            if verdict is not None:
+                raise verdict.error()
+            if row is not None:
+                await self.store.execute("DELETE FROM observations WHERE id = ?", (row[0],))
+                self.needs_checkpoint = True
+            return
+        partner = await self.book.get(letter.author)
+        verdict = rules.observation(
+            letter.author,
+            self.me,
+            letter.recipients,
+            held,
+            partner=partner is not None and partner.state == "partner",
+            day=content["day"],
+            follow_up=content["follow_up"],
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if row is not None:
+            return  # the same observation again
+        await self.store.execute(
+            "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
+            "actions, follow_up, shared, created_at, uid, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            (
+                content["observer"],
+                content["observed"],
+                content["focus"],
+                content["priority"],
+                content["day"],
+                json.dumps(content["strengths"]),
+                json.dumps(content["actions"]),
+                content["follow_up"],
+                now,
+                content["id"],
+                bytes(letter.author),
+            ),
+        )
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: delete every observation ``school`` shared (we block it)."""
+        if await self.store.execute("DELETE FROM observations WHERE origin = ?", (bytes(school),)):
+            self.needs_checkpoint = True

@@ -1,0 +1,1576 @@
+"""Partnership projects and their pupil blogs: membership, posts, moderation, takedown.
+
+Everything here travels as sealed letters (node/mail.py) to the project's member
+schools only. The rules that keep pupils safe (docs/safeguarding.md):
+
+* a pupil's post or comment is a *draft* until a teacher of the pupil's own
+  school approves it; only then is it sealed and sent, and only to members;
+* what is sent follows the pupil's consent: the name cut to initials, photos held
+  back; a withdrawn consent takes the pupil's affected posts down again;
+* a takedown (by the author school, or the project's owner) deletes the content
+  and photos everywhere, keeps a tombstone, and each member returns a receipt;
+* a school may require its own teacher to accept partners' posts before its
+  pupils see them (two-key publication).
+
+Only the owner school changes membership: it sends every member the whole member
+list with a revision number, so late or repeated letters cannot undo a change.
+When a school joins, each member sends it its own earlier approved posts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from node.accounts.service import USER_COLUMNS, Accounts, User, tidy_name, user_from_row
+from node.mail.mailroom import Mailroom
+from node.partners.peerbook import PeerBook
+from node.projects.media import MAX_SIDE, clean_image, render_markdown
+from node.projects.rosters import Rosters
+from node.store.database import Store
+from protocol import kinds, letters
+from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
+from protocol.keys import NodeId, NodeKey, content_hash
+from protocol.rules import OUT_OF_BOUNDS
+from protocol.rules import projects as rules
+from protocol.rules.projects import Move, PostState
+from protocol.sealed import Letter
+
+MIN_PREFIX = 6
+#: The reason a tombstone gives for a post or comment erased because we blocked its school.
+BLOCKED_REASON = "the school that wrote it was blocked"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    title: str
+    themes: list[str]
+    owner: NodeId
+    rev: int
+    standing: str  # this school's: 'invited', 'member' or 'left'
+    review: bool  # partners' posts wait for our teacher's acceptance
+    members: dict[NodeId, str] = field(default_factory=dict)
+
+    def member_ids(self, *states: str) -> list[NodeId]:
+        return [n for n, s in self.members.items() if s in states]
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    id: str
+    project: str
+    origin: NodeId
+    author: str | None  # our own user, for our own posts
+    by_name: str | None
+    title: str | None
+    body: str | None
+    theme: str | None
+    state: str
+    note: str | None
+    created_at: int
+    approved_at: int | None
+    approved_by: str | None
+    accepted_by: str | None
+    images: list[tuple[bytes, bool, bool]]  # (hash, faces, held)
+    #: The words the pupil chose for each photo (by hash), for people who cannot see it;
+    #: kept at our school only (docs/web.md, "Photo descriptions").
+    alts: dict[bytes, str] = field(default_factory=dict)
+
+    @property
+    def html(self) -> str:
+        return render_markdown(self.body or "")
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: str
+    post: str
+    origin: NodeId
+    author: str | None
+    by_name: str | None
+    body: str | None
+    state: str
+    created_at: int
+
+
+_POST_COLUMNS = (
+    "id, project, origin, author, by_name, title, body, theme, state, note, created_at, "
+    "approved_at, approved_by, accepted_by"
+)
+
+
+class Projects:
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, accounts: Accounts) -> None:
+        self.store = store
+        self.key = key
+        self.me = key.node_id
+        self.mail = mail
+        self.accounts = accounts
+        self.rosters = Rosters(store, accounts)
+        self.needs_checkpoint = False  # content was erased: flush the write-ahead log
+
+    # -- projects -----------------------------------------------------------------
+
+    async def create(self, title: str, themes: list[str], now: int) -> Project:
+        pid = os.urandom(16).hex()
+        content = {"p": pid, "title": title.strip(), "themes": themes, "members": [], "rev": 1}
+        content["members"] = [[bytes(self.me), "member"]]
+        try:
+            letters.validate(letters.PROJECT, content)
+        except SealedError as exc:
+            raise UserInputError(
+                f"{exc}: check --title and --theme",
+                page=said(
+                    "Check the project's title and themes: a title of up to 200 characters, "
+                    "and at most 12 themes of up to 60 characters each."
+                ),
+            ) from exc
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
+                "VALUES (?, ?, ?, ?, 1, 'member', ?)",
+                (pid, content["title"], json.dumps(themes), bytes(self.me), now),
+            )
+            await self._set_member(pid, self.me, "member")
+        return await self.get(pid)
+
+    async def get(self, text: str) -> Project:
+        return await self.store.read(lambda conn: _project_now(conn, text))
+
+    async def all(self) -> list[Project]:
+        def everything(conn: sqlite3.Connection) -> list[Project]:
+            rows = conn.execute("SELECT id FROM projects ORDER BY created_at").fetchall()
+            return [_project_now(conn, r[0]) for r in rows]
+
+        return await self.store.read(everything)
+
+    async def invite(self, pid: str, school: NodeId, now: int) -> Project:
+        project = await self.get(pid)
+        if project.owner != self.me:
+            raise NotAllowedError(
+                "only the school that created the project can invite schools: ask its "
+                "project lead to invite them",
+                page=said(
+                    "Only the school that started the project can invite schools: ask its "
+                    "project lead."
+                ),
+            )
+        if school == self.me:
+            raise UserInputError(
+                "this school is already in the project",
+                page=said("Our school is already in the project."),
+            )
+        partner = await PeerBook(self.store).get(school)
+        if partner is None or partner.state != "partner":
+            raise UserInputError(
+                f"{school} is not a partner school: become partners first with "
+                "`schoolmesh invite create` and `schoolmesh partner add`",
+                page=said(
+                    "That school is not one of our partner schools: become partners first, on "
+                    "the Partners page."
+                ),
+            )
+        if project.members.get(school) == "member":
+            raise UserInputError(
+                "that school is already a member of the project",
+                page=said("That school is already a member of the project."),
+            )
+        async with self.store.write():
+            await self._set_member(project.id, school, "invited")
+            await self._bump_and_send(project.id, now)
+        return await self.get(project.id)
+
+    async def join(self, pid: str, now: int) -> Project:
+        project = await self.get(pid)
+        if project.standing == "member":
+            raise UserInputError(
+                "this school is already a member of that project",
+                page=said("Our school is already a member of this project."),
+            )
+        if project.standing != "invited":
+            raise UserInputError(
+                "this school has not been invited to that project (any more)",
+                page=said("Our school is not invited to this project, or not any more."),
+            )
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE projects SET standing = 'member' WHERE id = ?", (project.id,)
+            )
+            await self._set_member(project.id, self.me, "member")
+            await self.mail.send_in_transaction(
+                letters.PROJECT_JOIN, {"p": project.id}, [project.owner], about=project.id, now=now
+            )
+        await self._name_relay(project.owner, now)
+        return await self.get(project.id)
+
+    async def _name_relay(self, school: NodeId, now: int) -> None:
+        """Name the project's owner as a relay for our letters (docs/decisions.md).
+
+        Members that are not partners of each other never connect; the owner school
+        is a partner of every member and reads all the project's letters anyway, so
+        letting it carry sealed copies to us reveals nothing new.
+        """
+        profile = dict(await self.store.latest_profile(self.me) or {})
+        relays = list(profile.get("relays", []))
+        if str(school) in relays or len(relays) >= 8:
+            return
+        profile["relays"] = [*relays, str(school)]
+        await self.store.append_local(self.key, kinds.PROFILE, profile, now)
+
+    async def leave(self, pid: str, now: int) -> Project:
+        project = await self.get(pid)
+        if project.owner == self.me:
+            raise UserInputError(
+                "the school that created a project cannot leave it; take down what should "
+                "go, or ask the members to leave",
+                page=said("Our school started this project, so it cannot leave it."),
+            )
+        if project.standing == "left":
+            raise UserInputError(
+                "this school has already left that project",
+                page=said("Our school has already left this project."),
+            )
+        others = [n for n in project.members if n != self.me]
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE projects SET standing = 'left' WHERE id = ?", (project.id,)
+            )
+            await self._set_member(project.id, self.me, "left")
+            await self.mail.send_in_transaction(
+                letters.PROJECT_LEAVE, {"p": project.id}, others, about=project.id, now=now
+            )
+        return await self.get(project.id)
+
+    async def set_review(self, pid: str, review: bool) -> Project:
+        project = await self.get(pid)
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE projects SET review = ? WHERE id = ?", (int(review), project.id)
+            )
+        return await self.get(project.id)
+
+    async def _set_member(self, pid: str, node: NodeId, state: str) -> None:
+        await self.store.execute(
+            "INSERT INTO project_members (project, node, state) VALUES (?, ?, ?) "
+            "ON CONFLICT (project, node) DO UPDATE SET state = excluded.state",
+            (pid, bytes(node), state),
+        )
+
+    async def _bump_and_send(self, pid: str, now: int) -> None:
+        """Owner only, inside a transaction: a new revision of the member list, to all."""
+        await self.store.execute("UPDATE projects SET rev = rev + 1 WHERE id = ?", (pid,))
+        project = await self.get(pid)
+        content = {
+            "p": project.id,
+            "title": project.title,
+            "themes": project.themes,
+            "members": [[bytes(n), s] for n, s in sorted(project.members.items(), key=_key)],
+            "rev": project.rev,
+        }
+        others = [n for n in project.members if n != self.me]
+        if others:
+            await self.mail.send_in_transaction(
+                letters.PROJECT, content, others, about=project.id, now=now
+            )
+
+    # -- posts and comments ---------------------------------------------------------
+
+    async def draft(
+        self,
+        pid: str,
+        author: str,
+        title: str,
+        body: str,
+        *,
+        theme: str | None,
+        images: list[tuple[str, bytes, bool]],
+        now: int,
+        alts: Sequence[str | None] = (),
+    ) -> Post:
+        """A pupil's (or teacher's) draft: stays in this school until a teacher approves it."""
+        project = await self.get(pid)
+        if project.standing != "member":
+            raise UserInputError(
+                "this school is not a member of that project",
+                page=said("Our school is not a member of this project, so no post can be written."),
+            )
+        user = await self.accounts.get(author)
+        await self.rosters.check(project.id, user)
+        if theme is not None and project.themes and theme not in project.themes:
+            raise UserInputError(
+                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
+                page=said("Choose one of the project's themes."),
+            )
+        if len(images) > letters.MAX_IMAGES:
+            raise UserInputError(
+                f"a post may have at most {letters.MAX_IMAGES} photos",
+                page=said("A post can have at most 6 photos."),
+            )
+        content: dict[str, Any] = {"p": project.id, "id": "0" * 32, "title": title.strip()}
+        content.update({"body": body, "by": user.name, "at": now})
+        if theme:
+            content["theme"] = theme
+        try:
+            letters.validate(letters.POST, content)
+        except SealedError as exc:
+            raise UserInputError(
+                f"the post cannot be saved: {exc}",
+                page=said(
+                    "The post cannot be saved: give it a title of up to 200 characters, and at "
+                    "most 20,000 characters of text."
+                ),
+            ) from exc
+        cleaned = await _clean_images(images)
+        post_id = os.urandom(16).hex()
+
+        def write(conn: sqlite3.Connection) -> Post:
+            conn.execute(
+                "INSERT INTO posts (id, project, origin, author, title, body, theme, state, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    post_id,
+                    project.id,
+                    bytes(self.me),
+                    user.name,
+                    title.strip(),
+                    body,
+                    theme,
+                    PostState.DRAFT,
+                    now,
+                ),
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
+                "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                [
+                    (post_id, digest, int(faces), jpeg, alt)
+                    for ((jpeg, digest), faces), alt in zip(
+                        cleaned, _padded(alts, cleaned), strict=True
+                    )
+                ],
+            )
+            return _post_by_id(conn, post_id)
+
+        return await self.store.write(write)
+
+    async def post(self, text: str) -> Post:
+        return await self.store.read(lambda conn: _post_by_text(conn, text))
+
+    async def _find(self, table: str, text: str) -> Any:
+        return await self.store.read(lambda conn: _find_now(conn, table, text))
+
+    async def posts(
+        self,
+        pid: str,
+        *,
+        states: tuple[str, ...] = (PostState.APPROVED,),
+        for_pupils: bool = False,
+    ) -> list[Post]:
+        """Posts of a project this school may see, newest first (one trip)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[Project, list[Post]]:
+            project = _project_now(conn, pid)
+            return project, _posts_now(conn, project.id, states)
+
+        project, found = await self.store.read(read)
+        if for_pupils and project.review:
+            found = [p for p in found if p.origin == self.me or p.accepted_by]
+        return found
+
+    async def image(self, post_id: str, digest: bytes) -> bytes | None:
+        row = await self.store.fetch_one(
+            "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0", (post_id, digest)
+        )
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    async def may_see(self, user: User, post: Post) -> bool:
+        """Whether ``user`` (of this school) may read ``post`` (docs/safeguarding.md).
+
+        Staff see every post this school holds. A pupil sees their own drafts, and
+        approved posts of the projects they are in (node/project_pupils.py) while this
+        school is a member; partners' posts only once one of our teachers accepted
+        them if the project is under review.
+        """
+        if user.is_staff:
+            return True
+        if post.origin == self.me and post.author == user.name and post.state != PostState.REMOVED:
+            return True
+        if post.state != PostState.APPROVED:
+            return False
+        project = await self.get(post.project)
+        if project.standing != "member" or not await self.rosters.includes(project.id, user):
+            return False
+        return post.origin == self.me or not project.review or post.accepted_by is not None
+
+    async def revise(
+        self,
+        text: str,
+        author: str,
+        title: str,
+        body: str,
+        *,
+        theme: str | None,
+        images: Sequence[tuple[str, bytes, bool]] = (),
+        remove: Sequence[str] = (),
+        alts: Sequence[str | None] = (),
+    ) -> Post:
+        """The author changes their draft or returned post; it waits for a teacher again.
+
+        ``images`` are photos to add, as for :meth:`draft`; ``remove`` names photos of
+        the post to delete (their hash in hex, or its first characters). Only a draft
+        or a returned post can change: once approved, its photos have left the school
+        and only a takedown can recall them. All or nothing: on any error the draft
+        stays as it was.
+        """
+        post = await self.post(text)
+        user = await self.accounts.get(author)
+        if post.origin != self.me or post.author != user.name:
+            raise NotAllowedError(
+                "only the pupil who wrote a draft can change it",
+                page=said("Only the pupil who wrote a draft can change it."),
+            )
+        if rules.post_after(PostState(post.state), Move.REVISE) is None:
+            raise UserInputError(
+                f"that post is {post.state}: only drafts can be changed",
+                page=said("This post is not a draft any more, so it cannot be changed."),
+            )
+        project = await self.get(post.project)
+        await self.rosters.check(project.id, user)
+        if theme is not None and project.themes and theme not in project.themes:
+            raise UserInputError(
+                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
+                page=said("Choose one of the project's themes."),
+            )
+        content: dict[str, Any] = {"p": project.id, "id": post.id, "title": title.strip()}
+        content.update({"body": body, "by": user.name, "at": post.created_at})
+        if theme:
+            content["theme"] = theme
+        try:
+            letters.validate(letters.POST, content)
+        except SealedError as exc:
+            raise UserInputError(
+                f"the post cannot be saved: {exc}",
+                page=said(
+                    "The post cannot be saved: give it a title of up to 200 characters, and at "
+                    "most 20,000 characters of text."
+                ),
+            ) from exc
+        gone = self._photos_named(post, remove)
+        kept = len(post.images) - len(gone)
+        if kept + len(images) > letters.MAX_IMAGES:
+            raise UserInputError(
+                f"a post may have at most {letters.MAX_IMAGES} photos: it has {len(post.images)}"
+                f", {len(gone)} to remove and {len(images)} to add; remove more or add fewer",
+                page=said("A post can have at most 6 photos."),
+            )
+        cleaned = await _clean_images(images)
+        async with self.store.write():
+            changed = await self.store.execute(
+                "UPDATE posts SET title = ?, body = ?, theme = ?, state = ? "
+                "WHERE id = ? AND state IN (?, ?)",
+                (title.strip(), body, theme, PostState.DRAFT, post.id, *sorted(rules.WAITING)),
+            )
+            if not changed:  # approved meanwhile: change nothing (the block rolls back)
+                raise UserInputError(
+                    "that post is no longer a draft: nothing was changed",
+                    page=said("This post is not a draft any more, so it cannot be changed."),
+                )
+            for digest in gone:
+                await self.store.execute(
+                    "DELETE FROM images WHERE post = ? AND hash = ?", (post.id, digest)
+                )
+            for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
+                await self.store.execute(
+                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
+                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                    (post.id, digest, int(faces), jpeg, alt),
+                )
+        return await self.post(post.id)
+
+    async def discard(self, text: str, author: str) -> None:
+        """The author deletes their own draft or returned post, which never left the
+        school: its text, photos and any comments go (secure_delete overwrites them).
+        An approved post has reached other schools: only a takedown recalls it."""
+        post = await self.post(text)
+        user = await self.accounts.get(author)
+        if post.origin != self.me or post.author != user.name:
+            raise NotAllowedError(
+                "only the pupil who wrote a draft can delete it",
+                page=said("Only the pupil who wrote a draft can delete it."),
+            )
+        async with self.store.write():
+            deleted = await self.store.execute(
+                "DELETE FROM posts WHERE id = ? AND state IN (?, ?)",
+                (post.id, *sorted(rules.WAITING)),
+            )
+            if not deleted:  # approved meanwhile: nothing goes (the block rolls back)
+                raise UserInputError(
+                    "that post is no longer a draft: it was not deleted",
+                    page=said("This post is not a draft any more, so it cannot be deleted."),
+                )
+            await self.store.execute("DELETE FROM images WHERE post = ?", (post.id,))
+            await self.store.execute("DELETE FROM comments WHERE post = ?", (post.id,))
+        self.needs_checkpoint = True
+
+    @staticmethod
+    def _photos_named(post: Post, prefixes: Sequence[str]) -> set[bytes]:
+        """The hashes of ``post``'s photos that ``prefixes`` name, each exactly one."""
+        found: set[bytes] = set()
+        for given in prefixes:
+            prefix = given.strip().lower()
+            matches = [h for h, _faces, _held in post.images if h.hex().startswith(prefix)]
+            if len(prefix) < MIN_PREFIX or len(matches) > 1:
+                raise UserInputError(
+                    f"give at least {MIN_PREFIX} characters of the photo's hash, enough to "
+                    f"name one photo (not {given!r})",
+                    page=said("One of the photos to remove is not on this post. Reload the page."),
+                )
+            if not matches:
+                raise UserInputError(
+                    f"that post has no photo {given!r}: its photos are "
+                    + (", ".join(h.hex()[:12] for h, _f, _d in post.images) or "none"),
+                    page=said("One of the photos to remove is not on this post. Reload the page."),
+                )
+            found.add(matches[0])
+        return found
+
+    async def approve(self, text: str, by: str, now: int) -> tuple[str, list[str]]:
+        """Approve a draft post or comment: it is sealed and sent to the member schools.
+
+        Returns the id and what was held back because of the pupil's consent. Three
+        trips: the teacher, the post and its pupil, then one write that checks the
+        post is still waiting, approves it and seals it to the members.
+        """
+        teacher = await self.accounts.staff(by)
+        found = await self.store.read(lambda conn: _approval_now(conn, text))
+        if isinstance(found, str):
+            return await self._approve_comment(found, teacher, now)
+        post, author_row = found
+        if post.origin != self.me:
+            raise UserInputError(
+                "that post comes from a partner school: use `post accept`",
+                page=said(
+                    "This post comes from a partner school: accept it rather than approve it."
+                ),
+            )
+        _must_wait_for_approval(post.state)
+        author = None if author_row is None else user_from_row(author_row)
+        shown, notes = _consent_view(author, post)
+        by_name = author.shown_name if author else "?"
+
+        def write(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,)).fetchone()
+            _must_wait_for_approval(row[0])  # a second teacher may have been quicker
+            conn.executemany(
+                "UPDATE images SET held = ? WHERE post = ? AND hash = ?",
+                [(int(held), post.id, digest) for digest, _faces, held in shown],
+            )
+            conn.execute(
+                "UPDATE posts SET state = ?, approved_at = ?, approved_by = ?, "
+                "by_name = ?, note = NULL WHERE id = ?",
+                (
+                    rules.post_after(PostState(row[0]), Move.APPROVE),
+                    now,
+                    teacher.name,
+                    by_name,
+                    post.id,
+                ),
+            )
+            self._send_post_now(conn, _post_by_id(conn, post.id), None, now)
+
+        await self.store.write(write)
+        return post.id, notes
+
+    async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
+        row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
+        _comment_must_wait(row[1])
+        author = await self.accounts.find(row[0] or "")
+        by_name = author.shown_name if author else "?"
+
+        def write(conn: sqlite3.Connection) -> None:
+            state = conn.execute("SELECT state FROM comments WHERE id = ?", (cid,)).fetchone()[0]
+            _comment_must_wait(state)
+            conn.execute(
+                "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
+                "by_name = ? WHERE id = ?",
+                (
+                    rules.comment_after(PostState(state), Move.APPROVE),
+                    now,
+                    teacher.name,
+                    by_name,
+                    cid,
+                ),
+            )
+            self._send_comment_now(conn, cid, None, now)
+
+        await self.store.write(write)
+        return cid, []
+
+    async def return_(self, text: str, by: str, note: str) -> Post:
+        """Send a draft back to its pupil with a teacher's note; nothing leaves the school."""
+        teacher = await self.accounts.staff(by)
+        post = await self.post(text)
+        if post.origin != self.me or rules.post_after(PostState(post.state), Move.RETURN) is None:
+            raise UserInputError(
+                "only a draft of this school's own can be returned",
+                page=said("Only a draft written at this school can be returned."),
+            )
+        if not note.strip():
+            raise UserInputError(
+                "say what to change: --note 'Please ...'",
+                page=said("Write a note saying what to change."),
+            )
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
+                (PostState.RETURNED, note.strip(), teacher.name, post.id),
+            )
+        return await self.post(post.id)
+
+    async def accept(self, text: str, by: str) -> Post:
+        """Two-key publication: our teacher lets our pupils see a partner school's post."""
+        teacher = await self.accounts.staff(by)
+        post = await self.post(text)
+        if post.origin == self.me or post.state != PostState.APPROVED:
+            raise UserInputError(
+                "only an approved post from a partner school can be accepted",
+                page=said("Only an approved post from a partner school can be accepted."),
+            )
+        async with self.store.write():
+            await self.store.execute(
+                "UPDATE posts SET accepted_by = ? WHERE id = ?", (teacher.name, post.id)
+            )
+        return await self.post(post.id)
+
+    async def comment(self, post_text: str, author: str, body: str, now: int) -> Comment:
+        """A comment on a post; a pupil's waits for a teacher's approval like a post."""
+        post = await self.post(post_text)
+        if post.state != PostState.APPROVED:
+            raise UserInputError(
+                "comments go on approved posts only",
+                page=said("Comments go on approved posts only."),
+            )
+        user = await self.accounts.get(author)
+        await self.rosters.check(post.project, user)
+        check: dict[str, Any] = {"p": post.project, "post": post.id, "id": "0" * 32}
+        check.update({"by": user.name, "body": body, "at": now})
+        try:
+            letters.validate(letters.COMMENT, check)
+        except SealedError as exc:
+            raise UserInputError(
+                f"the comment cannot be saved: {exc}",
+                page=said("Write a comment of up to 5,000 characters."),
+            ) from exc
+        cid = os.urandom(16).hex()
+        async with self.store.write():
+            await self.store.execute(
+                "INSERT INTO comments (id, post, project, origin, author, body, state, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, post.id, post.project, bytes(self.me), user.name, body, PostState.DRAFT, now),
+            )
+            if user.is_staff:  # a teacher's comment needs no one else's approval
+                await self.store.execute(
+                    "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
+                    "by_name = ? WHERE id = ?",
+                    (PostState.APPROVED, now, user.name, user.shown_name, cid),
+                )
+                await self._send_comment(cid, None, now)
+        return await self._comment(cid)
+
+    async def _comment(self, cid: str) -> Comment:
+        return await self.store.read(lambda conn: _comment_now(conn, cid))
+
+    async def comments(
+        self, post_id: str, *, states: tuple[str, ...] = (PostState.APPROVED,)
+    ) -> list[Comment]:
+        marks = ",".join("?" * len(states))
+        return await self.store.read(
+            lambda conn: _comments_now(
+                conn,
+                f"WHERE post = ? AND state IN ({marks}) ORDER BY created_at",
+                (post_id, *states),
+            )
+        )
+
+    async def waiting_comments(self, pid: str) -> list[Comment]:
+        """Our pupils' comments in a project that wait for a teacher, oldest first."""
+
+        def read(conn: sqlite3.Connection) -> list[Comment]:
+            project = _project_now(conn, pid)
+            return _comments_now(
+                conn,
+                "WHERE project = ? AND state = ? ORDER BY created_at",
+                (project.id, PostState.DRAFT),
+            )
+
+        return await self.store.read(read)
+
+    async def _send_post(self, post: Post, only: list[NodeId] | None, now: int) -> None:
+        """Inside a transaction: seal an approved post and its allowed photos to members."""
+        await self.store.read(lambda conn: self._send_post_now(conn, post, only, now))
+
+    def _send_post_now(
+        self, conn: sqlite3.Connection, post: Post, only: list[NodeId] | None, now: int
+    ) -> None:
+        """As :meth:`_send_post`, inside a function run by ``store.write``."""
+        to = only if only is not None else self._members_now(conn, post.project)
+        if not to:
+            return
+        shown: list[tuple[bytes, str]] = [
+            (h, "image/jpeg") for h, _f, held in post.images if not held
+        ]
+        content: dict[str, Any] = {
+            "p": post.project,
+            "id": post.id,
+            "title": post.title or "",
+            "body": post.body or "",
+            "by": post.by_name or "?",
+            "at": post.approved_at or now,
+        }
+        if post.theme:
+            content["theme"] = post.theme
+        if shown:
+            content["images"] = [[h, t] for h, t in shown]
+        for digest, _type in shown:
+            row = conn.execute(
+                "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0",
+                (post.id, digest),
+            ).fetchone()
+            assert row is not None
+            assert row[0] is not None
+            self.mail.send_now(
+                conn,
+                letters.IMAGE,
+                {
+                    "p": post.project,
+                    "post": post.id,
+                    "hash": digest,
+                    "type": "image/jpeg",
+                    "data": bytes(row[0]),
+                },
+                to,
+                about=post.id,
+                now=now,
+            )
+        self.mail.send_now(conn, letters.POST, content, to, about=post.id, now=now)
+
+    def _members_now(self, conn: sqlite3.Connection, pid: str) -> list[NodeId]:
+        """The member schools to send a project's letters to (not this one)."""
+        rows = conn.execute(
+            "SELECT node FROM project_members WHERE project = ? AND state = 'member'", (pid,)
+        ).fetchall()
+        return [NodeId(r[0]) for r in rows if r[0] != bytes(self.me)]
+
+    async def _send_comment(self, cid: str, only: list[NodeId] | None, now: int) -> None:
+        await self.store.read(lambda conn: self._send_comment_now(conn, cid, only, now))
+
+    def _send_comment_now(
+        self, conn: sqlite3.Connection, cid: str, only: list[NodeId] | None, now: int
+    ) -> None:
+        comment = _comment_now(conn, cid)
+        project = conn.execute("SELECT project FROM comments WHERE id = ?", (cid,)).fetchone()[0]
+        to = only if only is not None else self._members_now(conn, project)
+        if not to:
+            return
+        content = {
+            "p": project,
+            "post": comment.post,
+            "id": comment.id,
+            "by": comment.by_name or "?",
+            "body": comment.body or "",
+            "at": comment.created_at,
+        }
+        self.mail.send_now(conn, letters.COMMENT, content, to, about=cid, now=now)
+
+    async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
+        """Inside a transaction: our approved posts and comments, for a school that joined."""
+        for post in await self.posts(pid):
+            if post.origin == self.me:
+                await self._send_post(post, to, now)
+        rows = await self.store.fetch_all(
+            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = ? "
+            "ORDER BY created_at",
+            (pid, bytes(self.me), PostState.APPROVED),
+        )
+        for (cid,) in rows:
+            await self._send_comment(cid, to, now)
+
+    # -- takedown -------------------------------------------------------------------
+
+    async def takedown(self, text: str, now: int, *, reason: str = "") -> str:
+        """Take down a post or comment of ours (or any, as the project's owner), everywhere.
+
+        Two trips: what is named and its project, then one write that erases it and
+        seals the takedown to the members (and a checkpoint, to flush the erased words).
+        """
+
+        def find(conn: sqlite3.Connection) -> tuple[str, Project, NodeId]:
+            target, project_id, origin = _target_now(conn, text)
+            return target, _project_now(conn, project_id), origin
+
+        target, project, origin = await self.store.read(find)
+        if origin != self.me and project.owner != self.me:
+            raise NotAllowedError(
+                "only the school whose pupil wrote it, or the project's owner school, can take "
+                "it down: ask them, or leave the project",
+                page=said(
+                    "Only the pupil's school, or the school that started the project, can take "
+                    "it down: ask them."
+                ),
+            )
+        await self.store.write(lambda conn: self._take_down_now(conn, target, project, now, reason))
+        await self.store.checkpoint()
+        return target
+
+    async def _take_down(self, target: str, project: Project, now: int, reason: str) -> None:
+        """Inside a transaction: erase here and ask every other member school to erase."""
+        await self.store.read(lambda conn: self._take_down_now(conn, target, project, now, reason))
+
+    def _take_down_now(
+        self, conn: sqlite3.Connection, target: str, project: Project, now: int, reason: str
+    ) -> None:
+        recipients = [n for n in project.members if n != self.me]
+        self._erase_now(conn, target, project.id, self.me, now, reason, recipients)
+        if recipients:
+            content = {"p": project.id, "target": target}
+            if reason:
+                content["reason"] = reason
+            self.mail.send_now(conn, letters.TAKEDOWN, content, recipients, about=target, now=now)
+
+    async def _target(self, text: str) -> tuple[str, str, NodeId]:
+        return await self.store.read(lambda conn: _target_now(conn, text))
+
+    async def _erase(
+        self,
+        target: str,
+        pid: str,
+        by: NodeId,
+        now: int,
+        reason: str | None,
+        recipients: list[NodeId] | None,
+    ) -> None:
+        """Inside a transaction: delete the content (secure_delete overwrites it)."""
+        await self.store.read(
+            lambda conn: self._erase_now(conn, target, pid, by, now, reason, recipients)
+        )
+
+    def _erase_now(
+        self,
+        conn: sqlite3.Connection,
+        target: str,
+        pid: str,
+        by: NodeId,
+        now: int,
+        reason: str | None,
+        recipients: list[NodeId] | None,
+    ) -> None:
+        """Delete the content (secure_delete overwrites it), in the caller's transaction.
+
+        Only a tombstone stays, so the post cannot come back by a late copy."""
+        conn.execute(
+            "UPDATE posts SET title = NULL, body = NULL, by_name = NULL, theme = NULL, "
+            "note = NULL, state = ? WHERE id = ?",
+            (PostState.REMOVED, target),
+        )
+        conn.execute("DELETE FROM images WHERE post = ?", (target,))
+        conn.execute(
+            "UPDATE comments SET body = NULL, by_name = NULL, state = ? WHERE id = ? OR post = ?",
+            (PostState.REMOVED, target, target),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason, recipients) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                pid,
+                bytes(by),
+                now,
+                reason,
+                None if recipients is None else json.dumps([str(r) for r in recipients]),
+            ),
+        )
+        self.needs_checkpoint = True
+
+    async def status(self, text: str) -> dict[str, Any]:
+        """Where a post or comment stands: delivery, and takedown receipts."""
+        target, project_id, origin = await self._target(text)
+        tomb = await self.store.fetch_one(
+            "SELECT by_node, at, recipients, reason FROM takedowns WHERE target = ?", (target,)
+        )
+        state_row = await self.store.fetch_one(
+            "SELECT state FROM posts WHERE id = ? "
+            "UNION ALL SELECT state FROM comments WHERE id = ?",
+            (target, target),
+        )
+        delivered = await self.mail.delivered(target)
+        result: dict[str, Any] = {
+            "id": target,
+            "project": project_id,
+            "school_id": str(origin),
+            "state": state_row[0] if state_row else PostState.REMOVED.value,
+            "delivered": {str(NodeId(n)): ok for n, ok in sorted(delivered.items())},
+        }
+        if tomb is not None:
+            asked = json.loads(tomb[2]) if tomb[2] else []
+            rows = await self.store.fetch_all(
+                "SELECT node, at FROM receipts WHERE target = ?", (target,)
+            )
+            confirmed = {str(NodeId(n)): int(at) for n, at in rows}
+            result["takedown"] = {
+                "by": str(NodeId(tomb[0])),
+                "at": int(tomb[1]),
+                "reason": tomb[3] or None,
+                # Receipts come only to the school that took it down.
+                "asked": tomb[2] is not None,
+                "confirmed": confirmed,
+                "waiting": sorted(n for n in asked if n not in confirmed),
+            }
+        return result
+
+    async def enforce_consent(self, pupil: User, now: int) -> list[str]:
+        """Take down the pupil's sent posts and comments that their consent no longer allows.
+
+        It compares what was sent (the name shown, the photos not held back) with the
+        consent in force now, not with the consent before the change, so running it
+        again after an interruption finishes the job. All in one transaction.
+        """
+        name_withdrawn = pupil.show_name != "full"
+
+        def name_not_allowed(by_name: str | None) -> bool:
+            return name_withdrawn and by_name not in (None, "?", pupil.shown_name)
+
+        taken: list[str] = []
+        posts = await self.store.fetch_all(
+            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = ? "
+            "ORDER BY created_at",
+            (bytes(self.me), pupil.name, PostState.APPROVED),
+        )
+        for (pid,) in posts:
+            post = await self.post(pid)
+            sent = [faces for _digest, faces, held in post.images if not held]
+            if (
+                name_not_allowed(post.by_name)
+                or (sent and not pupil.work_photos)
+                or (any(sent) and not pupil.face_photos)
+            ):
+                taken.append(post.id)
+        comments = await self.store.fetch_all(
+            "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? "
+            "AND state = ? ORDER BY created_at",
+            (bytes(self.me), pupil.name, PostState.APPROVED),
+        )
+        # A comment carries no photos: only the name it was sent with can be withdrawn.
+        taken += [cid for cid, by_name in comments if name_not_allowed(by_name)]
+        if not taken:
+            return []
+        async with self.store.write():
+            for target in taken:
+                found = await self.store.fetch_one(
+                    "SELECT project, state FROM posts WHERE id = ? "
+                    "UNION ALL SELECT project, state FROM comments WHERE id = ?",
+                    (target, target),
+                )
+                if found[1] == PostState.REMOVED:
+                    continue  # a comment on a post taken down a moment ago went with it
+                project = await self.get(found[0])
+                await self._take_down(target, project, now, "consent withdrawn")
+        await self.store.checkpoint()
+        return taken
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: erase every post and comment ``school`` wrote, with photos,
+        and the reasons it gave for its takedowns.
+
+        Called when we block it (node/partners.py). Each is erased as a takedown
+        erases (:meth:`_erase`), with a tombstone in our school's name, so that no
+        late copy, direct or relayed, brings it back. Nothing is sent: blocking is
+        this school's decision, not the project's.
+        """
+        for table in ("posts", "comments"):
+            rows = await self.store.fetch_all(
+                f"SELECT id, project FROM {table} WHERE origin = ? AND state != ?",
+                (bytes(school), PostState.REMOVED),
+            )
+            for target, pid in rows:
+                await self._erase(target, pid, self.me, now, BLOCKED_REASON, None)
+        # What it took down stays down, but the reason it gave is its words too.
+        await self.store.execute(
+            "UPDATE takedowns SET reason = NULL WHERE by_node = ?", (bytes(school),)
+        )
+
+    # -- letters from member schools ------------------------------------------------------
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """Act on a letter (inside the mail room's transaction); refuse what breaks a rule.
+
+        Each handler asks its rule (protocol/rules/projects.py) before it changes
+        anything, and raises the refusal: a refused letter leaves our node as it was.
+        """
+        handlers = {
+            letters.PROJECT: self._on_project,
+            letters.PROJECT_JOIN: self._on_join,
+            letters.PROJECT_LEAVE: self._on_leave,
+            letters.POST: self._on_post,
+            letters.COMMENT: self._on_comment,
+            letters.IMAGE: self._on_image,
+            letters.TAKEDOWN: self._on_takedown,
+            letters.RECEIPT: self._on_receipt,
+        }
+        handler = handlers.get(letter.kind)
+        if handler is not None:
+            await handler(letter, now)
+
+    async def _held(self, pid: str) -> rules.HeldProject | None:
+        row = await self.store.fetch_one(
+            "SELECT owner, rev, standing FROM projects WHERE id = ?", (pid,)
+        )
+        if row is None:
+            return None
+        members = await self.store.fetch_all(
+            "SELECT node, state FROM project_members WHERE project = ?", (pid,)
+        )
+        return rules.HeldProject(
+            NodeId(row[0]), int(row[1]), row[2], {NodeId(n): s for n, s in members}
+        )
+
+    async def _item(self, item_id: str) -> rules.HeldItem | None:
+        """The post or comment we hold under ``item_id`` (ids are unique across both)."""
+        row = await self.store.fetch_one(
+            "SELECT 'post', p.project, p.origin, j.owner, NULL FROM posts p "
+            "LEFT JOIN projects j ON j.id = p.project WHERE p.id = ? "
+            "UNION ALL SELECT 'comment', c.project, c.origin, j.owner, c.post FROM comments c "
+            "LEFT JOIN projects j ON j.id = c.project WHERE c.id = ? LIMIT 1",
+            (item_id, item_id),
+        )
+        if row is None:
+            return None
+        owner = None if row[3] is None else NodeId(row[3])
+        return rules.HeldItem(row[0], row[1], NodeId(row[2]), owner, row[4])
+
+    async def _tombstone(self, target: str) -> rules.Tombstone | None:
+        row = await self.store.fetch_one(
+            "SELECT project, by_node, recipients FROM takedowns WHERE target = ?", (target,)
+        )
+        if row is None:
+            return None
+        asked = None if row[2] is None else frozenset(NodeId.parse(n) for n in json.loads(row[2]))
+        return rules.Tombstone(row[0], NodeId(row[1]), asked)
+
+    async def _on_project(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        pid = content["p"]
+        held = await self._held(pid)
+        listed = {NodeId(n): s for n, s in content["members"]}
+        partner = await PeerBook(self.store).get(letter.author)
+        verdict = rules.project_letter(
+            letter.author,
+            self.me,
+            listed=listed,
+            rev=content["rev"],
+            held=held,
+            partner=partner is not None and partner.state == "partner",
+        )
+        if verdict is not None:
+            raise verdict.error()
+        mine = rules.standing_after(None if held is None else held.standing, listed[self.me])
+        themes = json.dumps(content.get("themes", []))
+        if held is None:
+            await self.store.execute(
+                "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (pid, content["title"], themes, bytes(letter.author), content["rev"], mine, now),
+            )
+        else:
+            await self.store.execute(
+                "UPDATE projects SET title = ?, themes = ?, rev = ?, standing = ? WHERE id = ?",
+                (content["title"], themes, content["rev"], mine, pid),
+            )
+        await self.store.execute("DELETE FROM project_members WHERE project = ?", (pid,))
+        for node, state in {**listed, self.me: mine}.items():
+            await self._set_member(pid, node, state)
+        joined = [
+            n
+            for n, s in listed.items()
+            if s == "member" and held is not None and held.state_of(n) != "member" and n != self.me
+        ]
+        if joined and mine == "member":
+            await self._send_own_work(pid, joined, now)
+
+    async def _on_join(self, letter: Letter, now: int) -> None:
+        pid = letter.content["p"]
+        verdict = rules.join_letter(letter.author, self.me, await self._held(pid))
+        if verdict is not None:
+            raise verdict.error()
+        await self._set_member(pid, letter.author, "member")
+        await self._bump_and_send(pid, now)
+        await self._send_own_work(pid, [letter.author], now)
+
+    async def _on_leave(self, letter: Letter, now: int) -> None:
+        pid = letter.content["p"]
+        held = await self._held(pid)
+        verdict = rules.leave_letter(letter.author, held)
+        if verdict is not None:
+            raise verdict.error()
+        assert held is not None  # the rule refuses a project we do not hold
+        await self._set_member(pid, letter.author, "left")
+        if held.owner == self.me:
+            await self._bump_and_send(pid, now)
+
+    async def _on_post(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        pid, post_id = content["p"], content["id"]
+        existing = await self._item(post_id)
+        verdict = rules.post_letter(
+            letter.author,
+            pid,
+            at=content["at"],
+            held=await self._held(pid),
+            existing=existing,
+            now=now,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if existing is not None:
+            return  # the same post again (a resend to a late joiner)
+        if not await self._clear_tombstone(post_id, pid):
+            # Taken down by the project's owner before it reached us: it stays down, and
+            # the photos that came ahead of it go too.
+            await self.store.execute("DELETE FROM images WHERE post = ?", (post_id,))
+            self.needs_checkpoint = True
+            return
+        await self.store.execute(
+            "INSERT INTO posts (id, project, origin, by_name, title, body, theme, state, "
+            "created_at, approved_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                post_id,
+                pid,
+                bytes(letter.author),
+                content["by"],
+                content["title"],
+                content["body"],
+                content.get("theme"),
+                PostState.APPROVED,
+                content["at"],
+                content["at"],
+                now,
+            ),
+        )
+        listed = [digest for digest, _kind in content.get("images", [])]
+        for digest, kind in content.get("images", []):
+            # Photos arrive before their post (sealed in that order); keep those listed.
+            await self.store.execute(
+                "INSERT OR IGNORE INTO images (post, hash, type) VALUES (?, ?, ?)",
+                (post_id, digest, kind),
+            )
+        # What came ahead under this id but is not the post's own: photos it does not
+        # list, and comments that named it as a post of another project.
+        marks = ",".join("?" * len(listed))
+        await self.store.execute(
+            f"DELETE FROM images WHERE post = ? AND hash NOT IN ({marks})", (post_id, *listed)
+        )
+        await self.store.execute(
+            "DELETE FROM comments WHERE post = ? AND project != ?", (post_id, pid)
+        )
+
+    async def _clear_tombstone(self, item_id: str, pid: str) -> bool:
+        """Whether a post or comment arriving in ``pid`` may be stored, as to takedowns.
+
+        Not if it was taken down in that project before it reached us. A tombstone
+        that another project's owner left for an id we did not hold erased nothing
+        and holds nothing back here: it goes (docs/security.md)."""
+        tomb = await self._tombstone(item_id)
+        if tomb is None:
+            return True
+        if tomb.project == pid:
+            return False
+        await self.store.execute("DELETE FROM takedowns WHERE target = ?", (item_id,))
+        return True
+
+    async def _on_comment(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        pid, cid, on = content["p"], content["id"], content["post"]
+        existing = await self._item(cid)
+        verdict = rules.comment_letter(
+            letter.author,
+            pid,
+            post=on,
+            at=content["at"],
+            held=await self._held(pid),
+            existing=existing,
+            on=await self._item(on),
+            now=now,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if existing is not None:
+            return  # the same comment again
+        post_tomb = await self._tombstone(on)
+        if (post_tomb is not None and post_tomb.project == pid) or not await self._clear_tombstone(
+            cid, pid
+        ):
+            return  # it, or the post it is on, was taken down
+        await self.store.execute(
+            "INSERT INTO comments (id, post, project, origin, by_name, body, state, "
+            "created_at, approved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cid,
+                on,
+                pid,
+                bytes(letter.author),
+                content["by"],
+                content["body"],
+                PostState.APPROVED,
+                content["at"],
+                now,
+            ),
+        )
+
+    async def _on_image(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        pid, post_id, digest = content["p"], content["post"], content["hash"]
+        if content_hash(content["data"]) != digest:
+            raise SealedError("a photo does not match its hash", code=OUT_OF_BOUNDS)
+        post = await self._item(post_id)
+        rows = await self.store.fetch_all(
+            "SELECT hash, data IS NOT NULL FROM images WHERE post = ?", (post_id,)
+        )
+        verdict = rules.image_letter(
+            letter.author,
+            pid,
+            digest=digest,
+            held=await self._held(pid),
+            post=post,
+            hashes=frozenset(bytes(h) for h, _has in rows),
+        )
+        if verdict is not None:
+            raise verdict.error()
+        tomb = await self._tombstone(post_id)
+        if tomb is not None and tomb.project == pid:
+            return  # its post was taken down
+        if any(bytes(h) == digest and has for h, has in rows):
+            return  # the same photo again
+        jpeg = await _clean_received(content["data"])
+        # Kept under the hash the post lists (of the photo as sent), so its page finds it;
+        # the bytes are our own cleaned copy.
+        await self.store.execute(
+            "INSERT INTO images (post, hash, type, data) VALUES (?, ?, 'image/jpeg', ?) "
+            "ON CONFLICT (post, hash) DO UPDATE SET data = excluded.data",
+            (post_id, digest, jpeg),
+        )
+
+    async def _on_takedown(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        pid, target_id = content["p"], content["target"]
+        target = await self._item(target_id)
+        verdict = rules.takedown_letter(
+            letter.author, pid, target=target, named=await self._held(pid)
+        )
+        if verdict is not None:
+            raise verdict.error()
+        reason = content.get("reason")
+        if target is not None:
+            await self._erase(target_id, target.project, letter.author, now, reason, None)
+        else:
+            # The owner's takedown overtook the post or comment: keep only a tombstone in
+            # its project, and erase the comments of that project already on it.
+            await self.store.execute(
+                "UPDATE comments SET body = NULL, by_name = NULL, state = ? "
+                "WHERE post = ? AND project = ?",
+                (PostState.REMOVED, target_id, pid),
+            )
+            await self.store.execute(
+                "INSERT OR IGNORE INTO takedowns (target, project, by_node, at, reason) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (target_id, pid, bytes(letter.author), now, reason),
+            )
+            self.needs_checkpoint = True
+        await self.mail.send_in_transaction(
+            letters.RECEIPT,
+            {"p": pid, "target": target_id},
+            [letter.author],
+            about=target_id,
+            now=now,
+        )
+
+    async def _on_receipt(self, letter: Letter, now: int) -> None:
+        content = letter.content
+        verdict = rules.receipt_letter(
+            letter.author, self.me, content["p"], await self._tombstone(content["target"])
+        )
+        if verdict is not None:
+            raise verdict.error()
+        await self.store.execute(
+            "INSERT OR IGNORE INTO receipts (target, node, at) VALUES (?, ?, ?)",
+            (content["target"], bytes(letter.author), now),
+        )
+
+
+def _clean_received_now(data: bytes) -> bytes:
+    """A partner's photo through the same cleaning as our own uploads (docs/safeguarding.md).
+
+    Every node sends photos it cleaned, so a photo arrives as a JPEG of at most
+    ``MAX_SIDE`` pixels a side; the header says so before a pixel is decoded, which
+    bounds the time and memory spent here, in the mail room's transaction.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            kind, (width, height) = probe.format, probe.size
+        if kind != "JPEG":
+            raise SealedError(f"a photo that is not a JPEG ({kind})", code=OUT_OF_BOUNDS)
+        if max(width, height) > MAX_SIDE:
+            raise SealedError(
+                f"a photo of {width}x{height} pixels, more than {MAX_SIDE} a side",
+                code=OUT_OF_BOUNDS,
+            )
+        return clean_image(data, name="a partner school's photo")[0]
+    except SealedError:
+        raise
+    except Exception as exc:  # Pillow raises many kinds of error on hostile bytes
+        raise SealedError(
+            f"a photo that cannot be read ({type(exc).__name__})", code=OUT_OF_BOUNDS
+        ) from exc
+
+
+async def _clean_received(data: bytes) -> bytes:
+    """Clean on a worker thread: the event loop (sessions, pages) runs on meanwhile.
+
+    The mail room's write transaction waits for it, so other writes wait for the
+    time of one photo of at most 1600 by 1600 pixels: about 0.1 s for 1600 by 1200
+    on a small server (measured with clean_image, December 2026)."""
+    return await asyncio.to_thread(_clean_received_now, data)
+
+
+async def _clean_images(
+    images: Sequence[tuple[str, bytes, bool]],
+) -> list[tuple[tuple[bytes, bytes], bool]]:
+    """Re-encode uploaded photos on a worker thread: a large photo takes a good part of a
+    second, and on the event loop it would pause syncing and every page meanwhile."""
+
+    def clean() -> list[tuple[tuple[bytes, bytes], bool]]:
+        return [(clean_image(data, name=name), faces) for name, data, faces in images]
+
+    return await asyncio.to_thread(clean) if images else []
+
+
+# -- reads on the database thread (inside ``store.read`` or ``store.write``) -------------
+
+
+def _project_now(conn: sqlite3.Connection, text: str) -> Project:
+    """A project by id or unique prefix, with its members."""
+    rows = conn.execute(
+        "SELECT id, title, themes, owner, rev, standing, review FROM projects "
+        "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) "
+        "ORDER BY id = ? DESC LIMIT 2",
+        (text, text, MIN_PREFIX, text, text.lower(), text),
+    ).fetchall()
+    if not rows:
+        hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
+        raise NotFoundError(
+            f"no project {text!r} at this school{hint}: see `schoolmesh project list`",
+            page=said("There is no such project at this school."),
+        )
+    if len(rows) > 1 and rows[0][0] != text:
+        raise UserInputError(
+            f"{text!r} matches more than one project: give more of the id "
+            "(see `schoolmesh project list`)",
+            page=said("More than one project matches %(id)s.", id=text),
+        )
+    row = rows[0]
+    members = conn.execute(
+        "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
+    ).fetchall()
+    return Project(
+        row[0],
+        row[1],
+        json.loads(row[2]),
+        NodeId(row[3]),
+        int(row[4]),
+        row[5],
+        bool(row[6]),
+        {NodeId(n): s for n, s in members},
+    )
+
+
+def _find_now(conn: sqlite3.Connection, table: str, text: str) -> Any:
+    """The row of the post (all its columns) or comment (its id) an id prefix names."""
+    text = text.strip().lower()
+    if len(text) < MIN_PREFIX:
+        raise UserInputError(
+            f"give at least {MIN_PREFIX} characters of the id",
+            page=said("There is no page at this address. Use the menu instead."),
+        )
+    rows = conn.execute(
+        f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
+        "WHERE substr(id, 1, length(?)) = ? LIMIT 2",  # a prefix, with no wildcards
+        (text, text),
+    ).fetchall()
+    if len(rows) > 1:
+        raise UserInputError(
+            f"{text!r} matches more than one: give more of the id",
+            page=said("More than one post or comment matches %(id)s.", id=text),
+        )
+    return rows[0] if rows else None
+
+
+def _post_from(row: Any, images: Sequence[Any]) -> Post:
+    return Post(
+        row[0],
+        row[1],
+        NodeId(row[2]),
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        int(row[10]),
+        row[11],
+        row[12],
+        row[13],
+        [(h, bool(f), bool(d)) for h, f, d, _a in images],
+        {bytes(h): a for h, _f, _d, a in images if a},
+    )
+
+
+def _post_now(conn: sqlite3.Connection, row: Any) -> Post:
+    images = conn.execute(
+        "SELECT hash, faces, held, alt FROM images WHERE post = ? ORDER BY rowid", (row[0],)
+    ).fetchall()
+    return _post_from(row, images)
+
+
+def _post_by_text(conn: sqlite3.Connection, text: str) -> Post:
+    row = _find_now(conn, "posts", text)
+    if row is None:
+        raise NotFoundError(
+            f"no post {text!r} at this school: see `schoolmesh post list`",
+            page=said("There is no such post at this school."),
+        )
+    return _post_now(conn, row)
+
+
+def _post_by_id(conn: sqlite3.Connection, post_id: str) -> Post:
+    row = conn.execute(f"SELECT {_POST_COLUMNS} FROM posts WHERE id = ?", (post_id,)).fetchone()
+    return _post_now(conn, row)
+
+
+def _posts_now(conn: sqlite3.Connection, project: str, states: Sequence[str]) -> list[Post]:
+    """A project's posts in these states, newest first, with their photos (two queries)."""
+    marks = ",".join("?" * len(states))
+    rows = conn.execute(
+        f"SELECT {_POST_COLUMNS} FROM posts WHERE project = ? AND state IN ({marks}) "
+        "ORDER BY COALESCE(approved_at, created_at) DESC",
+        (project, *states),
+    ).fetchall()
+    images: dict[str, list[Any]] = {}
+    for post, *image in conn.execute(
+        "SELECT i.post, i.hash, i.faces, i.held, i.alt FROM images i JOIN posts p "
+        f"ON p.id = i.post WHERE p.project = ? AND p.state IN ({marks}) ORDER BY i.rowid",
+        (project, *states),
+    ):
+        images.setdefault(post, []).append(image)
+    return [_post_from(row, images.get(row[0], [])) for row in rows]
+
+
+def _approval_now(conn: sqlite3.Connection, text: str) -> str | tuple[Post, Any]:
+    """What ``approve`` names: a comment's id, or a post and its author's account row."""
+    comment = _find_now(conn, "comments", text)
+    if comment is not None and _find_now(conn, "posts", text) is None:
+        return str(comment[0])
+    post = _post_by_text(conn, text)
+    author = conn.execute(
+        f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
+    ).fetchone()
+    return post, author
+
+
+def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
+    """The post or comment an id prefix names: its id, project and school."""
+    for table in ("posts", "comments"):
+        row = _find_now(conn, table, text)
+        if row is not None:
+            found = conn.execute(
+                f"SELECT id, project, origin FROM {table} WHERE id = ?", (row[0],)
+            ).fetchone()
+            return found[0], found[1], NodeId(found[2])
+    raise NotFoundError(
+        f"no post or comment {text!r} at this school",
+        page=said("There is no such post or comment at this school."),
+    )
+
+
+_COMMENT_COLUMNS = "id, post, origin, author, by_name, body, state, created_at"
+
+
+def _comment_from(row: Any) -> Comment:
+    return Comment(row[0], row[1], NodeId(row[2]), row[3], row[4], row[5], row[6], int(row[7]))
+
+
+def _comment_now(conn: sqlite3.Connection, cid: str) -> Comment:
+    row = conn.execute(f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (cid,)).fetchone()
+    return _comment_from(row)
+
+
+def _comments_now(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Comment]:
+    rows = conn.execute(f"SELECT {_COMMENT_COLUMNS} FROM comments {where}", params)
+    return [_comment_from(row) for row in rows]
+
+
+def _must_wait_for_approval(state: str) -> None:
+    """Refuse to approve a post that is not a draft (or returned draft) any more."""
+    if rules.post_after(PostState(state), Move.APPROVE) is None:
+        raise UserInputError(
+            f"that post is {state}, not waiting for approval: nothing was changed "
+            "(see `schoolmesh post status`)",
+            page=said("This post is not waiting for approval any more: nothing was changed."),
+        )
+
+
+def _comment_must_wait(state: str) -> None:
+    if rules.comment_after(PostState(state), Move.APPROVE) is None:
+        raise UserInputError(
+            f"that comment is {state}, not waiting for approval: nothing was changed",
+            page=said("This comment is not waiting for approval any more: nothing was changed."),
+        )
+
+
+def _padded(alts: Sequence[str | None], photos: Sequence[Any]) -> list[str | None]:
+    """One description (or None) for each photo, in order."""
+    return [alts[i] if i < len(alts) else None for i in range(len(photos))]
+
+
+def _key(item: tuple[NodeId, str]) -> bytes:
+    return bytes(item[0])
+
+
+def _consent_view(
+    author: User | None, post: Post
+) -> tuple[list[tuple[bytes, bool, bool]], list[str]]:
+    """Which photos may leave under the author's consent, and notes on what was held back."""
+    work = author.work_photos if author else False
+    faces_ok = author.face_photos if author else False
+    shown: list[tuple[bytes, bool, bool]] = []
+    notes: list[str] = []
+    for digest, faces, _held in post.images:
+        held = not work or (faces and not faces_ok)
+        shown.append((digest, faces, held))
+        if held:
+            notes.append(
+                "a photo showing faces was held back: no consent for photos with faces"
+                if faces and work
+                else "a photo was held back: no consent for photos of work"
+            )
+    if author is not None and author.show_name != "full":
+        notes.append(f"the name is shown to partner schools as {author.shown_name!r}")
+    return shown, notes

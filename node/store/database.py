@@ -1,0 +1,1334 @@
+"""The node's database: entries as their verbatim signed bytes, heads, withdrawals.
+
+One connection, one writer: writes run inside ``BEGIN IMMEDIATE`` under an
+asyncio lock, so a batch is all-or-nothing and a command-line process writing to
+the same file meanwhile waits its turn (``busy_timeout``) instead of failing.
+Every stored entry was verified first; reads return protocol Entry objects.
+
+A database that failed its check (node/integrity.py), or in which SQLite met a
+damaged page, is marked damaged: a report file beside it (``schoolmesh.db-damaged``)
+says what was found and what to do, and every write is refused with that report
+until ``schoolmesh check`` finds the database sound again. Writing on into a
+damaged file could spread the damage, and hand it to partner schools.
+
+A full disk is not damage: SQLite refuses the write (SQLITE_FULL, or an I/O error
+when there is no room left even for its temporary files), the transaction rolls
+back whole, and :class:`DiskFullError` says so in the school's words. Nothing is
+latched: the next write simply tries again, so the node saves again by itself as
+soon as there is room, without a restart. Meanwhile reads go on (pages are served)
+and :attr:`Store.full` tells the peer sessions to refuse entries with the
+``storage-full`` error, which tells partners to back off (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+import aiosqlite
+
+from node.store import search
+from node.store.budgets import Budgets
+from node.store.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
+from protocol import codec, kinds
+from protocol.entry import Entry, create_entry, load_entry
+from protocol.errors import (
+    DiskFullError,
+    LogOrderError,
+    NotFoundError,
+    ProtocolError,
+    RestoredError,
+    SchemaTooNewError,
+    StorageError,
+    UserInputError,
+    said,
+)
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.log import (
+    Continuation,
+    Fork,
+    Head,
+    Verdict,
+    fork_of,
+    judge,
+    judge_continuation,
+    superseded,
+)
+from protocol.rules import entries as rules
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: How long a statement waits for another process's lock before failing (milliseconds).
+BUSY_TIMEOUT_MS = 10_000
+#: How long a checkpoint waits for readers of an older snapshot (an export, a backup
+#: in another process) before giving up for now: it holds the node's write lock.
+CHECKPOINT_WAIT_MS = 1_000
+# aiosqlite logs every statement with its parameters at DEBUG level: that would put
+# pupils' words into log files. Its warnings still show.
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+
+_ENTRY_COLUMNS = "payload, sig, content"
+#: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
+RESTORED_SETTING = "restored"
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    EQUIVOCATION = "equivocation"
+    REFUSED = "refused"
+    SUPERSEDED = "superseded"  # of a branch its author took back with a continuation
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    entry_id: EntryId
+    outcome: Outcome
+    error: ProtocolError | None = None
+    #: An equivocation seen here for the first time: the session shows the sender the
+    #: entry we hold, so that it holds the evidence too (and shows the fork).
+    first_seen: Entry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EquivocationRecord:
+    author: NodeId
+    seq: int
+    first: bytes
+    second: bytes
+    detected_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """A withdrawn offer, request or event: what it was, when, by whom and why."""
+
+    id: EntryId
+    author: NodeId
+    kind: str  # offer, request or event; "" if the entry itself never arrived
+    title: str | None  # None if its content had gone before it reached us
+    activity: str | None
+    at: int  # the withdrawal's timestamp, milliseconds
+    reason: str | None
+
+
+class Store:
+    """Async façade over the node's SQLite file."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        #: What the last check found wrong, while it is not put right (None: sound).
+        self.damage: str | None = _read_damage(self.damage_report)
+        #: The last write failed for want of room on the disk (cleared by the next commit).
+        self.full = False
+        self._write_lock = asyncio.Lock()
+        self._listeners: list[Callable[[set[bytes]], None]] = []
+        self._touched: set[bytes] = set()  # authors whose log grew in this transaction
+        self._mail_listeners: list[Callable[[], None]] = []
+        self._mail_touched = False  # this transaction queued sealed letters to pass on
+        #: Erase what a school wrote in a service's tables when it is blocked
+        #: (``forget(school, now)``, inside the blocking transaction; node/partners.py).
+        self.forgetters: list[Callable[[NodeId, int], Awaitable[None]]] = []
+        #: Each school's budget of public entries (node/budgets.py): sessions hold back
+        #: entries past it, and this school's own node signs none past it.
+        self.budgets = Budgets()
+        #: Ids of this school's own entries a fork recovery set aside, read at the first
+        #: ingest (node/forks.py): refused while it waits for the other branch.
+        self._taken_back: set[bytes] | None = None
+        #: A checkpoint could not finish (a reader held an older snapshot), so erased
+        #: content may still be in the log file: tried again after each commit.
+        self.needs_checkpoint = False
+
+    def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
+        """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
+        self._listeners.append(listener)
+
+    def add_mail_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each commit in this process that queued sealed mail."""
+        self._mail_listeners.append(listener)
+
+    def mail_changed(self) -> None:
+        """Called inside a transaction that queued mail to pass on."""
+        self._mail_touched = True
+
+    @classmethod
+    async def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open and migrate the database at ``path``; make a new one only if ``create``."""
+        if create:
+            # Private from the start: it will hold pupil work and staff details.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise storage_problem(exc, path, f"cannot open the database {path}") from exc
+        store = cls(db, path)
+        try:
+            for pragma in (
+                f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+                "PRAGMA journal_mode = WAL",
+                # FULL: a commit is on disk before we acknowledge it, also across
+                # power loss; batching keeps the cost to one sync per batch.
+                "PRAGMA synchronous = FULL",
+                "PRAGMA secure_delete = ON",  # erased content is overwritten, not left
+            ):
+                await db.execute(pragma)
+            await store._migrate(path, create)
+        except sqlite3.DatabaseError as exc:
+            await _close_quietly(db)
+            if not _is_damage(exc):
+                # A full disk or an I/O error is no reason to give up the data: the
+                # advice to restore a backup could make a school throw good data away.
+                raise storage_problem(exc, path, f"cannot open the database {path}") from exc
+            raise StorageError(
+                f"{path} is not a usable schoolmesh database ({exc}); restore it from a backup",
+                page=DAMAGED_PAGE,
+            ) from exc
+        except BaseException:
+            await _close_quietly(db)
+            raise
+        return store
+
+    @property
+    def damage_report(self) -> Path:
+        """The file that marks this database damaged (see the module's docstring)."""
+        return self.path.with_name(self.path.name + "-damaged")
+
+    def mark_damaged(self, report: str) -> None:
+        """Refuse writes from now on, in this process and in any other that opens the file."""
+        self.damage = report
+        with contextlib.suppress(OSError):  # the refusal in this process holds anyway
+            fd = os.open(self.damage_report, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, report.encode())
+            finally:
+                os.close(fd)
+
+    def clear_damage(self) -> None:
+        """The database passed a full check: writes are allowed again."""
+        self.damage = None
+        self.damage_report.unlink(missing_ok=True)
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> StorageError:
+        """SQLite met a damaged page: mark the database, and say what to do."""
+        report = (
+            f"the schoolmesh database {self.path} is damaged ({exc}): nothing more is "
+            "written to it. Run `schoolmesh check`: it says whether `schoolmesh check "
+            "--repair` can mend it or the data folder must be restored from your last "
+            "backup (docs/admin.md, Backups)"
+        )
+        self.mark_damaged(report)
+        return StorageError(report, page=DAMAGED_PAGE)
+
+    def _problem(self, exc: sqlite3.Error, what: str = "nothing was saved") -> StorageError:
+        """What SQLite met, as the error to raise; a full disk is remembered in :attr:`full`."""
+        problem = storage_problem(exc, self.path, what)
+        if isinstance(problem, DiskFullError):
+            if not self.full:  # the running node says it in its log (node/peers.py)
+                log.info("%s", problem)
+            self.full = True
+        return problem
+
+    def write_locked(self) -> bool:
+        """A write transaction is under way on this connection (or waiting to start)."""
+        return self._write_lock.locked()
+
+    async def checkpoint(self) -> bool:
+        """Copy the write-ahead log into the main file and empty it (after erasing content,
+        so no old copy of it stays in the log file). True if done.
+
+        A reader of an older snapshot (another process's read transaction, such as
+        ``schoolmesh export``) keeps the log from being emptied: SQLite then says
+        busy. The checkpoint is not dropped: :attr:`needs_checkpoint` stays set and
+        it is tried again, without waiting, after each later commit."""
+        async with self._write_lock:
+            return await self._checkpoint(CHECKPOINT_WAIT_MS)
+
+    async def _checkpoint(self, wait_ms: int) -> bool:
+        """Under the write lock: a TRUNCATE checkpoint waiting at most ``wait_ms``."""
+        await self._db.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        try:
+            row = await self.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.OperationalError as exc:  # busy or locked before it began
+            log.debug("checkpoint of %s put off: %s", self.path, exc)
+            row = None
+        finally:
+            await self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        done = row is not None and int(row[0]) == 0
+        if not done and not self.needs_checkpoint:
+            log.info("a reader holds an older snapshot of %s: checkpoint put off", self.path)
+        self.needs_checkpoint = not done
+        return done
+
+    async def close(self) -> None:
+        """Checkpoint the write-ahead log into the main file and close.
+
+        PASSIVE: copy what no reader still needs, without waiting for (or blocking)
+        another process that has the file open; the last one to close empties it.
+        A checkpoint that fails (a full disk) loses nothing: the log file keeps what
+        it holds, and the next process to open the database copies it. The
+        connection, and aiosqlite's thread, are closed whatever happens: a thread
+        left running would keep the command from ever exiting (issue 20).
+        """
+        async with self._write_lock:
+            try:
+                await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as exc:
+                log.info("the database was closed without a checkpoint: %s", exc)
+            finally:
+                await _close_quietly(self._db)
+
+    async def _migrate(self, path: Path, create: bool) -> None:
+        if await self.fetch_one("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"):
+            row = await self.fetch_one("SELECT version FROM schema_version")
+            if row is not None and int(row[0]) == LATEST_VERSION:
+                return  # current: no need to take the write lock (a node may be running)
+        async with self.write():
+            if not create and not await self.fetch_one(
+                "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+            ):
+                raise StorageError(
+                    f"{path} is empty or not a schoolmesh database: restore it from a backup"
+                )
+            await self._db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+            )
+            row = await self.fetch_one("SELECT version FROM schema_version")
+            current = 0 if row is None else int(row[0])
+            if current > LATEST_VERSION:
+                raise SchemaTooNewError(
+                    f"the database {path} was written by a newer schoolmesh (schema "
+                    f"{current}, this program knows up to {LATEST_VERSION}): upgrade schoolmesh"
+                )
+            for script in MIGRATIONS[current:]:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        await self._db.execute(statement)
+            if current < SEARCH_INDEX_VERSION <= LATEST_VERSION:
+                await self._index_listings(
+                    f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE kind IN (?, ?, ?)",
+                    (*search.SIDES, kinds.PROFILE),
+                )
+            if row is None:
+                await self._db.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (LATEST_VERSION,)
+                )
+            else:
+                await self._db.execute("UPDATE schema_version SET version = ?", (LATEST_VERSION,))
+
+    async def schema_version(self) -> int:
+        row = await self.fetch_one("SELECT version FROM schema_version")
+        assert row is not None
+        return int(row[0])
+
+    # -- transactions -------------------------------------------------------------
+
+    @overload
+    def write(
+        self, fn: None = None, *, repairing: bool = False
+    ) -> AbstractAsyncContextManager[None]: ...
+
+    @overload
+    def write(
+        self, fn: Callable[[sqlite3.Connection], T], *, repairing: bool = False
+    ) -> Coroutine[Any, Any, T]: ...
+
+    def write(
+        self, fn: Callable[[sqlite3.Connection], T] | None = None, *, repairing: bool = False
+    ) -> AbstractAsyncContextManager[None] | Coroutine[Any, Any, T]:
+        """A write transaction: ``async with store.write():`` around awaited statements,
+        or ``await store.write(fn)``, which runs the plain function ``fn(conn)`` on the
+        database thread inside one transaction, in ONE trip there and back (in the
+        manner of datasette's ``execute_write_fn``), and returns what it returns.
+
+        Both take the same write lock, are refused the same way while the database is
+        damaged, map SQLite's errors the same way (a full disk, damage) and call the
+        same listeners after the commit. ``fn`` runs on the database thread: it must
+        not touch the event loop; it tells the listeners what it did through
+        :meth:`touched` and :meth:`mail_changed`.
+        """
+        if fn is None:
+            return self._write(repairing=repairing)
+        return self._write_fn(fn, repairing=repairing)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the plain function ``fn(conn)`` on the database thread in one trip.
+
+        Outside a transaction, ``fn`` sees one consistent snapshot (a read
+        transaction around it); inside one the caller holds (under
+        ``async with store.write()``), it runs in that transaction and sees what
+        it wrote so far. Errors are mapped as :meth:`fetch_all` maps them."""
+        try:
+            return await self._run(_snapshot, fn)
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise self._damaged(exc) from exc
+            if _code(exc) in _DISK_CODES:
+                raise self._problem(exc, "it could not be read") from exc
+            raise
+
+    def touched(self, authors: Iterable[bytes]) -> None:
+        """Called inside a transaction (also from ``fn`` on the database thread) that
+        grew the logs of ``authors``: the listeners are told after the commit."""
+        self._touched.update(authors)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` on aiosqlite's own thread, the one that owns the
+        sqlite3 connection (it refuses any other: ``check_same_thread``).
+
+        aiosqlite has no public call for this; ``Connection._execute`` is the queue
+        its own public methods use (stable from 0.17 to 0.22). It is used here and
+        nowhere else, so a change in aiosqlite is met in one place, and
+        tests/node/test_store.py fails at once if it changes."""
+        conn = self._db._conn
+        result: T = await self._db._execute(fn, conn, *args)  # type: ignore[no-untyped-call]
+        return result
+
+    async def _write_fn(self, fn: Callable[[sqlite3.Connection], T], *, repairing: bool) -> T:
+        if not repairing:
+            self.damage = _read_damage(self.damage_report)
+            if self.damage is not None:
+                raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
+        async with self._write_lock:
+            self._touched = set()
+            self._mail_touched = False
+            try:
+                # BEGIN, fn, COMMIT (or ROLLBACK) all run on the thread in one call, so
+                # a cancelled caller can never leave the transaction open: the thread
+                # finishes it whole either way. Cancelled, the caller still waits for
+                # it (holding the lock), and a commit is still told to the listeners.
+                run = asyncio.ensure_future(self._run(_transaction, fn))
+                try:
+                    result: T = await asyncio.shield(run)
+                except asyncio.CancelledError:
+                    await asyncio.wait([run])
+                    if not run.cancelled() and run.exception() is None:
+                        await self._committed()
+                    raise
+            except sqlite3.Error as exc:
+                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
+                    raise self._damaged(exc) from exc
+                if _code(exc) in _DISK_CODES:
+                    raise self._problem(exc) from exc
+                raise
+            await self._committed()
+        return result
+
+    @asynccontextmanager
+    async def _write(self, *, repairing: bool = False) -> AsyncIterator[None]:
+        """A write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+
+        Refused while the database is marked damaged, except ``repairing`` (what
+        ``schoolmesh check`` itself runs).
+
+        Cancellation-safe: aiosqlite runs statements in order on its thread even when
+        the awaiting task is cancelled, so on any exception (cancellation included)
+        a ROLLBACK is queued behind whatever was sent, and never left out.
+        """
+        if not repairing:
+            # Read again each time: `schoolmesh check` in another process may have
+            # found damage, or found the database sound again, since this one opened.
+            self.damage = _read_damage(self.damage_report)
+            if self.damage is not None:
+                raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
+        async with self._write_lock:
+            try:
+                await self._begin()
+                self._touched = set()
+                self._mail_touched = False
+                yield
+                # Inside the try: a commit can fail too (no room for the log file).
+                await asyncio.shield(self._db.execute("COMMIT"))
+            except BaseException as exc:
+                await asyncio.shield(self._rollback())
+                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
+                    raise self._damaged(exc) from exc
+                if isinstance(exc, sqlite3.Error) and _code(exc) in _DISK_CODES:
+                    raise self._problem(exc) from exc
+                raise
+            await self._committed()
+
+    async def _committed(self) -> None:
+        """Under the write lock, after a commit: tell the listeners what changed."""
+        if self.full and (self._touched or self._mail_touched):
+            # Only a commit that stored entries or letters shows there is room
+            # again: a heartbeat rewritten in place needs none.
+            log.info("the database saves again: there is room on the disk once more")
+            self.full = False
+        for listener in self._listeners:
+            listener(self._touched)
+        if self._mail_touched:
+            for mail_listener in self._mail_listeners:
+                mail_listener()
+        if self.needs_checkpoint:  # put off earlier: try again, not waiting for readers
+            await self._checkpoint(0)
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE, retried while another process holds the write lock.
+
+        busy_timeout covers most waits, but SQLite returns "locked" at once in some
+        cases (such as recovering the log after a crash), so retry for a while.
+        """
+        for attempt in range(100):
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
+                    raise
+                await asyncio.sleep(0.1)
+
+    async def _rollback(self) -> None:
+        with contextlib.suppress(sqlite3.OperationalError):  # BEGIN never ran: nothing to undo
+            await self._db.execute("ROLLBACK")
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The row of a one-row query (by key, an aggregate, or LIMIT 1), or None."""
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        # One trip to the database thread, where execute-then-fetch would take three.
+        try:
+            return list(await self._db.execute_fetchall(sql, params))
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise self._damaged(exc) from exc
+            if _code(exc) in _DISK_CODES:
+                raise self._problem(exc, "it could not be read") from exc
+            raise
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement (inside :meth:`write` for changes); return rows changed."""
+        async with self._db.execute(sql, params) as cursor:
+            return cursor.rowcount
+
+    async def data_version(self) -> int:
+        """Changes when another process (the command line) commits to this file."""
+        row = await self.fetch_one("PRAGMA data_version")
+        return int(row[0])
+
+    # -- writing ------------------------------------------------------------------
+
+    async def append_local(
+        self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
+    ) -> Entry:
+        """Sign and store the next entry of this node's own log, atomically.
+
+        Content that every receiver would refuse (:func:`rules.bounds`) is refused
+        here, before it is signed: signed, it would break this school's log.
+        """
+        out_of_bounds = rules.bounds(kind, content)
+        if out_of_bounds is not None:
+            raise UserInputError(
+                out_of_bounds.reason,
+                page=said("Check the event's details: one of them cannot be accepted."),
+            )
+        async with self.write():
+            await self.refuse_if_restored()
+            head = await self.head(key.node_id)
+            seq = 0 if head is None else head.seq
+            await self.budgets.refuse_signing(self, bytes(key.node_id), seq, now_ms)
+            entry = create_entry(
+                key,
+                seq=1 if head is None else head.seq + 1,
+                prev=None if head is None else head.id,
+                timestamp=now_ms,
+                kind=kind,
+                content=content,
+            )
+            await self._insert([entry], now_ms)
+        return entry
+
+    async def ingest(self, entries: Iterable[Entry], now_ms: int) -> list[IngestResult]:
+        """Store verified entries from elsewhere, in one transaction.
+
+        Entries that cannot be placed (a gap, a wrong prev) are refused one by one
+        without failing the batch; an equivocation is recorded as evidence. The
+        state the log rules need is read for the whole batch in a few queries,
+        because a round trip per entry would bound catch-up speed.
+        """
+        batch = list(entries)
+        if not batch:
+            return []
+        results: list[IngestResult] = []
+        async with self.write():
+            authors = list({bytes(e.author) for e in batch})
+            blocked = {
+                row[0]
+                for row in await self._select_in(
+                    "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
+                )
+            }
+            heads = {
+                row[0]: Head(int(row[1]), EntryId(row[2]))
+                for row in await self._select_in(
+                    "SELECT author, seq, id FROM heads WHERE author IN", authors
+                )
+            }
+            held = {
+                row[0]: load_entry(*row[1:])
+                for row in await self._select_in(
+                    f"SELECT id, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
+                    [bytes(e.id) for e in batch],
+                )
+            }
+            accepted: list[Entry] = []
+            for entry in batch:
+                results.append(await self._place(entry, now_ms, blocked, heads, held, accepted))
+            await self._insert(accepted, now_ms)
+        return results
+
+    async def _place(
+        self,
+        entry: Entry,
+        now_ms: int,
+        blocked: set[bytes],
+        heads: dict[bytes, Head],
+        held: dict[bytes, Entry],
+        accepted: list[Entry],
+    ) -> IngestResult:
+        """Decide one entry of a batch, updating the batch's view of heads."""
+        author = bytes(entry.author)
+        if author in blocked:
+            error = ProtocolError("this school blocked the author", code="blocked")
+            return IngestResult(entry.id, Outcome.REFUSED, error)
+        head = heads.get(author)
+        same = held.get(bytes(entry.id))
+        if same is None and head is not None and entry.seq <= head.seq:
+            same = await self.entry_at(entry.author, entry.seq)  # rare: a fork
+        if entry.kind == kinds.CONTINUE and same is None:
+            return await self._place_continuation(entry, now_ms, heads, held, accepted)
+        try:
+            verdict = judge(entry, head, same)
+        except LogOrderError as exc:
+            # Rare paths only: a fork, or entries the author took back after one.
+            if await self._superseded(entry):
+                return IngestResult(entry.id, Outcome.SUPERSEDED)
+            if exc.code == "wrong-prev":  # the author signed another entry before this one
+                await self._db.execute(
+                    "INSERT OR IGNORE INTO fork_hints VALUES (?, ?, ?, ?)",
+                    (author, entry.seq, entry.encode(), now_ms),
+                )
+            return IngestResult(entry.id, Outcome.REFUSED, exc)
+        if verdict is Verdict.EQUIVOCATION and await self._superseded(entry):
+            return IngestResult(entry.id, Outcome.SUPERSEDED)
+        if verdict is Verdict.DUPLICATE:
+            assert same is not None
+            if same.content is None and entry.content is not None:
+                await self._restore_content(entry)
+            return IngestResult(entry.id, Outcome.DUPLICATE)
+        if verdict is Verdict.EQUIVOCATION:
+            assert same is not None
+            async with self._db.execute(
+                "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
+                (author, entry.seq, same.encode(), entry.encode(), now_ms),
+            ) as cursor:
+                first_seen = same if cursor.rowcount == 1 else None
+            log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
+            return IngestResult(entry.id, Outcome.EQUIVOCATION, first_seen=first_seen)
+        if self._taken_back is None:  # once per process: what a fork recovery set aside
+            rows = await self.fetch_all("SELECT id FROM fork_stash")
+            self._taken_back = {row[0] for row in rows}
+        if bytes(entry.id) in self._taken_back:  # wait for the other branch (node/forks.py)
+            error = LogOrderError(
+                "this school is recovering from a fork of its log and set this entry aside",
+                code="taken-back",
+            )
+            return IngestResult(entry.id, Outcome.REFUSED, error)
+        out_of_bounds = rules.bounds(entry.kind, entry.content)
+        if out_of_bounds is not None:  # like a gap: nothing stored, the log waits here
+            error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
+            return IngestResult(entry.id, Outcome.REFUSED, error)
+        heads[author] = Head(entry.seq, entry.id)
+        held[bytes(entry.id)] = entry
+        accepted.append(entry)
+        return IngestResult(entry.id, Outcome.STORED)
+
+    # -- forks (protocol/log.py, "continuation after a fork") ------------------------
+
+    async def continuation(self, author: NodeId) -> tuple[Fork, int] | None:
+        """The fork named by the newest continuation held of ``author``, and its number."""
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (bytes(author), kinds.CONTINUE),
+        )
+        if row is None:
+            return None
+        entry = load_entry(*row)
+        fork = fork_of(entry)
+        return None if fork is None else (fork, entry.seq)
+
+    async def _superseded(self, entry: Entry) -> bool:
+        held = await self.continuation(entry.author)
+        return held is not None and superseded(entry, held[0], held[1])
+
+    async def _place_continuation(
+        self,
+        entry: Entry,
+        now_ms: int,
+        heads: dict[bytes, Head],
+        held: dict[bytes, Entry],
+        accepted: list[Entry],
+    ) -> IngestResult:
+        """A ``continue`` entry: stored after the kept branch, or, where the dropped
+        branch is held, that branch is dropped (its effects undone) and the continuation
+        refused for now, so that the sender sends the kept branch from the fork on."""
+        author = bytes(entry.author)
+        fork = fork_of(entry)
+        head = heads.get(author)
+        at_fork = None if fork is None else await self.entry_at(entry.author, fork.seq)
+        at_fork_id = None if at_fork is None else at_fork.id
+        for pending in accepted:  # held only in this batch so far: look at it too
+            if pending.author == entry.author and fork is not None and pending.seq == fork.seq:
+                at_fork_id = pending.id
+        earlier = await self.continuation(entry.author)
+        for pending in accepted:  # a continuation earlier in this batch counts too
+            pending_fork = fork_of(pending) if pending.author == entry.author else None
+            if pending_fork is not None:
+                earlier = (pending_fork, pending.seq)
+        try:
+            verdict = judge_continuation(
+                entry,
+                head,
+                at_fork_id,
+                None if earlier is None else earlier[0],
+                0 if earlier is None else earlier[1],
+            )
+        except LogOrderError as exc:
+            return IngestResult(entry.id, Outcome.REFUSED, exc)
+        assert fork is not None
+        if verdict is Continuation.APPEND:
+            heads[author] = Head(entry.seq, entry.id)
+            held[bytes(entry.id)] = entry
+            accepted.append(entry)
+            await self._db.execute(
+                "DELETE FROM fork_hints WHERE author = ? AND seq >= ?", (author, fork.seq)
+            )
+            return IngestResult(entry.id, Outcome.STORED)
+        await self._insert(accepted, now_ms)  # what the batch placed so far, first
+        accepted.clear()
+        new_head = await self.drop_branch(entry.author, fork.seq)
+        for key, placed in list(held.items()):
+            if placed.author == entry.author and placed.seq >= fork.seq:
+                del held[key]
+        if new_head is None:
+            heads.pop(author, None)
+        else:
+            heads[author] = new_head
+        log.warning(
+            "%s ended a fork of its log: its entries from %d on were dropped here",
+            entry.author,
+            fork.seq,
+        )
+        error = LogOrderError(
+            f"dropped the entries of {entry.author} from {fork.seq} on, as its "
+            "continuation says: send the kept ones",
+            code="fork-dropped",
+        )
+        return IngestResult(entry.id, Outcome.REFUSED, error)
+
+    async def drop_branch(self, author: NodeId, from_seq: int) -> Head | None:
+        """Delete ``author``'s entries numbered ``from_seq`` and above, and undo what they
+        did here (call inside :meth:`write`); return the new head.
+
+        Undone: their listings in search, a profile among them (the school's name comes
+        from its newest profile held again), withdrawals among them (their targets are
+        no longer listed as withdrawn) and events (gone from pages and calendars; an
+        event they revised shows its earlier version again). Not undone: the content a
+        dropped withdrawal erased (it is not held any more: docs/decisions.md).
+        """
+        key = bytes(author)
+        select_n = "SELECT n FROM entries WHERE author = ? AND seq >= ?"
+        await self._unindex(select_n, (key, from_seq))
+        dropped_withdrawals = "SELECT id FROM entries WHERE author = ? AND seq >= ? AND kind = ?"
+        params = (key, from_seq, kinds.WITHDRAW)
+        targets = f"SELECT target FROM withdrawals WHERE withdraw_id IN ({dropped_withdrawals})"
+        for table in ("withdrawn_titles", "cancelled_events"):
+            await self._db.execute(
+                f"DELETE FROM {table} WHERE author = ? AND id IN ({targets})", (key, *params)
+            )
+        await self._db.execute(
+            f"DELETE FROM withdrawals WHERE withdraw_id IN ({dropped_withdrawals})", params
+        )
+        await self._db.execute("DELETE FROM entries WHERE author = ? AND seq >= ?", (key, from_seq))
+        await self._db.execute("DELETE FROM schools WHERE author = ? AND seq >= ?", (key, from_seq))
+        await self._index_listings(
+            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            (key, kinds.PROFILE),
+        )
+        row = await self.fetch_one(
+            "SELECT seq, id FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (key,)
+        )
+        if row is None:
+            await self._db.execute("DELETE FROM heads WHERE author = ?", (key,))
+            return None
+        await self._db.execute(
+            "UPDATE heads SET seq = ?, id = ? WHERE author = ?", (int(row[0]), row[1], key)
+        )
+        self._touched.add(key)
+        return Head(int(row[0]), EntryId(row[1]))
+
+    async def insert_signed(self, entries: list[Entry], now_ms: int) -> None:
+        """Store entries this node signed or checked itself, already in log order
+        (call inside :meth:`write`): the fork recovery's continuation and reposts."""
+        await self._insert(entries, now_ms)
+
+    async def forks(self) -> list[tuple[NodeId, int]]:
+        """Authors whose log is known to have forked and not been continued since, with
+        the lowest number known to differ (from equivocations and fork hints)."""
+        rows = await self.fetch_all(
+            "SELECT author, MIN(seq) FROM (SELECT author, seq FROM equivocations "
+            "UNION ALL SELECT author, seq - 1 FROM fork_hints) GROUP BY author"
+        )
+        found = []
+        for author, seq in rows:
+            held = await self.continuation(NodeId(author))
+            if held is not None and held[0].seq <= int(seq) < held[1]:
+                continue  # the author said which branch is its log
+            found.append((NodeId(author), int(seq)))
+        return found
+
+    async def _index_listings(self, select: str, params: Sequence[Any]) -> None:
+        """Index the offers, requests and profiles that ``select`` (n + entry columns) finds."""
+        rows = await self.fetch_all(select, params)
+        await self._index([(int(n), load_entry(*columns)) for n, *columns in rows])
+
+    async def _index(self, numbered: list[tuple[int, Entry]]) -> None:
+        """Add offers and requests to the search index, profiles to ``schools``."""
+        schools = [row for _, entry in numbered if (row := search.school_row(entry))]
+        await self._db.executemany(search.UPSERT_SCHOOL, schools)
+        words: dict[bytes, str] = {}  # each school's words, from its newest profile held
+        for author in {bytes(entry.author) for _, entry in numbered}:
+            held = await self.fetch_one(search.SCHOOL_OF, (author,))
+            words[author] = "" if held is None else search.school_words(*held)
+        rows = [
+            row
+            for n, entry in numbered
+            if (row := search.index_row(n, entry, words[bytes(entry.author)]))
+        ]
+        for author in {row[0] for row in schools}:  # a new name: its listings found by it
+            await self._db.execute(search.SET_SCHOOL, (words[author], author))
+            await self._db.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
+            await self._db.execute(search.REINDEX_SCHOOL_TEXT, (author,))
+        await self._db.executemany(search.INSERT_LISTING, rows)
+        await self._db.executemany(search.INSERT_TEXT, [search.text_of(row) for row in rows])
+
+    async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
+        for table, column in (("listing_text", "rowid"), ("listings", "n")):
+            await self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
+
+    async def search(
+        self, query: str, filters: search.Filters, today: str, limit: int
+    ) -> list[Entry]:
+        """Current offers and requests matching ``query`` and ``filters``, best first."""
+        ranking, params = search.build_query(query, filters, today)
+        # The entries come in the same trip as their ranking.
+        sql = (
+            f"SELECT {_ENTRY_COLUMNS} FROM ({ranking}) AS r JOIN entries AS e ON e.n = r.n "
+            f"{search.order('r.')}"
+        )
+        try:
+            rows = await self.fetch_all(sql, [*params, limit])
+        except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
+            raise UserInputError(
+                f"cannot search for {query!r}: {exc}",
+                page=said("This search could not be understood: try other words."),
+            ) from exc
+        return [load_entry(*row) for row in rows]
+
+    async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
+        """The entry held under ``author`` and ``seq``, if any."""
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
+            (bytes(author), seq),
+        )
+        return None if row is None else load_entry(*row)
+
+    async def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
+        return await self.fetch_all(f"{sql} ({','.join('?' * len(values))})", values)
+
+    async def _insert(self, entries: list[Entry], now_ms: int) -> None:
+        """Insert entries already judged to extend their logs, and move the heads."""
+        if not entries:
+            return
+        withdrawn = {
+            (row[0], row[1])
+            for row in await self._select_in(
+                "SELECT target, author FROM withdrawals WHERE target IN",
+                [bytes(e.id) for e in entries],
+            )
+        }
+        await self._db.executemany(
+            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    bytes(e.id),
+                    bytes(e.author),
+                    e.seq,
+                    e.kind,
+                    e.payload.timestamp,
+                    e.payload_bytes,
+                    e.signature,
+                    None
+                    if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
+                    else e.content_bytes,
+                    now_ms,
+                )
+                for e in entries
+            ],
+        )
+        indexed = {
+            bytes(e.id): e
+            for e in entries
+            if e.kind in search.INDEXED_KINDS and (bytes(e.id), bytes(e.author)) not in withdrawn
+        }
+        if indexed:  # index the objects in hand rather than decode them again
+            numbers = await self._select_in("SELECT n, id FROM entries WHERE id IN", list(indexed))
+            await self._index([(int(n), indexed[i]) for n, i in numbers])
+        newest = {bytes(e.author): e for e in entries}  # entries come in log order
+        self._touched.update(newest)
+        await self._db.executemany(
+            "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
+            "DO UPDATE SET seq = excluded.seq, id = excluded.id",
+            [(a, e.seq, bytes(e.id)) for a, e in newest.items()],
+        )
+        for entry in entries:
+            if entry.kind == kinds.WITHDRAW and entry.content is not None:
+                await self._apply_withdrawal(entry)
+
+    async def _apply_withdrawal(self, withdrawal: Entry) -> None:
+        assert withdrawal.content is not None
+        target = withdrawal.content["target"]
+        author = bytes(withdrawal.author)
+        row = await self.fetch_one("SELECT author, kind FROM entries WHERE id = ?", (target,))
+        refusal = rules.withdrawal(author, None if row is None else rules.Held(*row))
+        if refusal is not None:  # the withdrawal stays in its author's log, and does nothing
+            log.info("withdrawal %s by %s: %s", withdrawal.id, withdrawal.author, refusal.reason)
+            return
+        # Remembered also when the target is not held yet: when it arrives, _insert
+        # erases it only if its author is this one (rules.withdrawal again).
+        await self._db.execute(
+            "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
+            (target, author, bytes(withdrawal.id)),
+        )
+        await self._keep_title(target, author)
+        await self._keep_cancelled_event(target, author, withdrawal.payload.timestamp)
+        # The author checks in the WHEREs repeat the rule, as a second line of defence.
+        await self._unindex("SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
+        await self._db.execute(
+            "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
+        )
+
+    async def _keep_title(self, target: bytes, author: bytes) -> None:
+        """Keep what a withdrawn offer, request or event was called, before its content
+        is erased: its page and the arrangements that depended on it still say what
+        was withdrawn (docs/decisions.md). Its other words go."""
+        row = await self.fetch_one(
+            f"SELECT kind, {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? "
+            "AND kind IN (?, ?, ?) AND content IS NOT NULL",
+            (target, author, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
+        )
+        if row is None:
+            return
+        content = load_entry(*row[1:]).content or {}
+        await self._db.execute(
+            "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
+            (target, author, row[0], content["title"], content.get("activity")),
+        )
+
+    async def withdrawn(self, entry_id: EntryId, author: NodeId | None = None) -> Withdrawn | None:
+        """What we know of the withdrawal of ``entry_id`` by its author, if it was withdrawn.
+
+        The author is the held entry's; for an entry that never reached us, only the
+        ``author`` the caller knows from elsewhere (an interest names the posting
+        school), since any school may name an entry it does not hold.
+        """
+        held = await self.fetch_one(
+            "SELECT author, kind FROM entries WHERE id = ?", (bytes(entry_id),)
+        )
+        if held is not None and author is not None and bytes(author) != held[0]:
+            return None
+        by = held[0] if held is not None else None if author is None else bytes(author)
+        if by is None:
+            return None
+        row = await self.fetch_one(
+            "SELECT w.withdraw_id, t.kind, t.title, t.activity FROM withdrawals w "
+            "LEFT JOIN withdrawn_titles t ON t.id = w.target AND t.author = w.author "
+            "WHERE w.target = ? AND w.author = ?",
+            (bytes(entry_id), by),
+        )
+        if row is None:
+            return None
+        withdraw_id, kind, title, activity = row
+        withdrawal = await self.get(EntryId(withdraw_id))
+        content = {} if withdrawal is None else withdrawal.content or {}
+        reason = content.get("reason")
+        return Withdrawn(
+            id=entry_id,
+            author=NodeId(by),
+            kind=kind or (held[1] if held is not None else ""),
+            title=title,
+            activity=activity,
+            at=0 if withdrawal is None else withdrawal.payload.timestamp,
+            reason=reason if isinstance(reason, str) and reason else None,
+        )
+
+    async def _keep_cancelled_event(self, target: bytes, author: bytes, withdrawn_at: int) -> None:
+        """Keep a withdrawn event's times (not its words), to export it as cancelled."""
+        row = await self.fetch_one(
+            f"SELECT seq, {_ENTRY_COLUMNS} FROM entries "
+            "WHERE id = ? AND author = ? AND kind = ? AND content IS NOT NULL",
+            (target, author, kinds.EVENT),
+        )
+        if row is None:
+            return
+        content = load_entry(*row[1:]).content or {}
+        await self._db.execute(
+            "INSERT OR IGNORE INTO cancelled_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                target,
+                author,
+                content.get("replaces", target),
+                int(row[0]),
+                content["start"],
+                content["end"],
+                content.get("tz"),
+                withdrawn_at,
+            ),
+        )
+
+    async def _is_withdrawn(self, entry_id: EntryId, author: NodeId) -> bool:
+        row = await self.fetch_one(
+            "SELECT 1 FROM withdrawals WHERE target = ? AND author = ?",
+            (bytes(entry_id), bytes(author)),
+        )
+        return row is not None
+
+    async def _restore_content(self, entry: Entry) -> None:
+        """Fill in content that an earlier copy arrived without (never if withdrawn)."""
+        if not await self._is_withdrawn(entry.id, entry.author):
+            await self._db.execute(
+                "UPDATE entries SET content = ? WHERE id = ?",
+                (entry.content_bytes, bytes(entry.id)),
+            )
+            await self._index_listings(
+                f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
+            )
+
+    # -- reading ------------------------------------------------------------------
+
+    async def head(self, author: NodeId) -> Head | None:
+        row = await self.fetch_one("SELECT seq, id FROM heads WHERE author = ?", (bytes(author),))
+        return None if row is None else Head(int(row[0]), EntryId(row[1]))
+
+    async def heads_of(self, authors: Iterable[bytes]) -> dict[bytes, int]:
+        """The newest sequence number held of each of ``authors`` (0 if none)."""
+        wanted = list(authors)
+        rows = await self._select_in("SELECT author, seq FROM heads WHERE author IN", wanted)
+        held = {row[0]: int(row[1]) for row in rows}
+        return {author: held.get(author, 0) for author in wanted}
+
+    async def schools(self, authors: Iterable[NodeId]) -> dict[NodeId, tuple[str, str]]:
+        """Name and country of each author that has sent its profile."""
+        wanted = [bytes(a) for a in authors]
+        rows = await self._select_in(
+            "SELECT author, name, country FROM schools WHERE author IN", wanted
+        )
+        return {NodeId(a): (name, country) for a, name, country in rows}
+
+    async def heads(self) -> dict[NodeId, Head]:
+        """The vector clock: for each author, the newest entry held."""
+        rows = await self.fetch_all("SELECT author, seq, id FROM heads")
+        return {NodeId(a): Head(int(s), EntryId(i)) for a, s, i in rows}
+
+    async def get(self, entry_id: EntryId) -> Entry | None:
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
+        )
+        return None if row is None else load_entry(*row)
+
+    async def entries_after(self, author: NodeId, seq: int, limit: int) -> list[Entry]:
+        """The author's entries numbered above ``seq``, in order, at most ``limit``."""
+        rows = await self.fetch_all(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (bytes(author), seq, limit),
+        )
+        return [load_entry(*row) for row in rows]
+
+    async def wire_after(self, author: bytes, seq: int, limit: int) -> list[tuple[int, bytes]]:
+        """``(seq, wire bytes)`` of the author's entries above ``seq``, for sending.
+
+        Built from the stored columns without decoding: erased content goes as nil.
+        """
+        rows = await self.fetch_all(
+            "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (author, seq, limit),
+        )
+        return [(int(s), codec.encode([p, g, c])) for s, p, g, c in rows]
+
+    async def current(self, kind: str) -> list[Entry]:
+        """Entries of ``kind`` that still have content (not withdrawn), newest first."""
+        rows = await self.fetch_all(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE kind = ? AND content IS NOT NULL "
+            "ORDER BY ts DESC, id",
+            (kind,),
+        )
+        return [load_entry(*row) for row in rows]
+
+    async def latest_profile(self, author: NodeId) -> dict[str, Any] | None:
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            (bytes(author), kinds.PROFILE),
+        )
+        return None if row is None else load_entry(*row).content
+
+    async def resolve(self, text: str) -> EntryId:
+        """An entry id from its hex form or a unique prefix of at least 8 characters."""
+        text = text.strip().lower()
+        if len(text) == 64:
+            return EntryId.parse(text)
+        if not 8 <= len(text) < 64 or any(c not in "0123456789abcdef" for c in text):
+            raise UserInputError(
+                f"{text!r} is not an entry id: give the 64 characters, or at least the "
+                "first 8, as printed by `list` commands",
+                page=said("There is no page at this address. Use the menu instead."),
+            )
+        low = bytes.fromhex(text + "0" * (64 - len(text)))
+        high = bytes.fromhex(text + "f" * (64 - len(text)))
+        rows = await self.fetch_all(
+            "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
+        )
+        if not rows:
+            raise NotFoundError(
+                f"no entry starts with {text}: check the id with a `list` command",
+                page=said("There is no page at this address. Use the menu instead."),
+            )
+        if len(rows) > 1:
+            raise UserInputError(
+                f"more than one entry starts with {text}: give more characters",
+                page=said("More than one offer, request or event matches %(id)s.", id=text),
+            )
+        return EntryId(rows[0][0])
+
+    async def blocked_authors(self) -> set[bytes]:
+        rows = await self.fetch_all("SELECT node_id FROM partners WHERE state = 'blocked'")
+        return {row[0] for row in rows}
+
+    async def delete_author(self, author: NodeId) -> None:
+        """Drop every entry of ``author`` (call inside :meth:`write`).
+
+        Its name and country stay in ``schools``, so that pages can still say which
+        school was blocked and whose project or interest it was.
+        """
+        await self._unindex("SELECT n FROM entries WHERE author = ?", (bytes(author),))
+        for table in (
+            "entries",
+            "heads",
+            "withdrawals",
+            "withdrawn_titles",
+            "equivocations",
+            "fork_hints",
+            "cancelled_events",
+        ):
+            await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
+
+    async def get_setting(self, name: str) -> bytes | None:
+        row = await self.fetch_one("SELECT value FROM settings WHERE name = ?", (name,))
+        return None if row is None else bytes(row[0])
+
+    async def set_setting(self, name: str, value: bytes | None) -> None:
+        async with self.write():
+            if value is None:
+                await self.execute("DELETE FROM settings WHERE name = ?", (name,))
+            else:
+                await self.execute(
+                    "INSERT INTO settings VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+                    "SET value = excluded.value",
+                    (name, value),
+                )
+
+    async def refuse_if_restored(self) -> None:
+        """Inside a write: refuse to sign anything while the node waits, after a restore,
+        for its own newest entries from a partner (node/backup.py says why)."""
+        if await self.get_setting(RESTORED_SETTING) is not None:
+            raise restored_error()
+
+    @staticmethod
+    def refuse_if_restored_now(conn: sqlite3.Connection) -> None:
+        """:meth:`refuse_if_restored` for a function run by :meth:`write` (``fn``)."""
+        found = conn.execute("SELECT 1 FROM settings WHERE name = ?", (RESTORED_SETTING,))
+        if found.fetchone() is not None:
+            raise restored_error()
+
+    async def count_entries(self) -> int:
+        row = await self.fetch_one("SELECT COUNT(*) FROM entries")
+        return int(row[0])
+
+    async def equivocations(self) -> list[EquivocationRecord]:
+        rows = await self.fetch_all(
+            "SELECT author, seq, first, second, detected_at FROM equivocations ORDER BY detected_at"
+        )
+        return [EquivocationRecord(NodeId(a), int(s), f, b, int(t)) for a, s, f, b, t in rows]
+
+
+#: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB
+#: (the extended codes, such as SQLITE_CORRUPT_VTAB, keep them in the low byte).
+_DAMAGE_CODES = frozenset({11, 26})
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
+#: What SQLite says when a disk runs out of room: SQLITE_FULL, or, when even a
+#: temporary or shared-memory file cannot be made, an I/O error or "unable to open".
+_DISK_CODES = frozenset({SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN})
+#: Less room than this for an ordinary account, and an I/O error is a full disk.
+NEARLY_FULL_BYTES = 1024 * 1024
+
+DISK_FULL_PAGE = said(
+    "The disk that holds this school's data is full, so this was not saved. "
+    "Nothing was lost: ask your IT staff to free some space, then try again."
+)
+DAMAGED_PAGE = said(
+    "This school's data is damaged, so nothing more is saved until it is "
+    "repaired. Ask your IT staff: what was saved before is kept."
+)
+DISK_PROBLEM_PAGE = said(
+    "This school's data could not be read or written just now. Nothing was "
+    "saved: try again in a few minutes, or ask your IT staff."
+)
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _is_damage(exc: sqlite3.Error) -> bool:
+    """True for SQLite's "database disk image is malformed" and its kin."""
+    return _code(exc) in _DAMAGE_CODES
+
+
+def free_bytes(folder: Path) -> int | None:
+    """Room left on the disk holding ``folder`` for an ordinary account (None: unknown)."""
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):  # AttributeError: no statvfs on this system
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def storage_problem(exc: sqlite3.Error, path: Path, what: str) -> StorageError:
+    """What SQLite met under the database ``path``, in words that say what to do.
+
+    ``what`` says what did not happen ("nothing was saved"). A full disk (SQLITE_FULL,
+    or an I/O error while the disk has almost no room) says to free space and that
+    nothing was lost; other I/O errors say to check the disk. Neither advises
+    restoring a backup: the data is most likely sound.
+    """
+    code = _code(exc)
+    room = free_bytes(path.parent)
+    nearly_full = room is not None and room < NEARLY_FULL_BYTES
+    if code == SQLITE_FULL or (code in _DISK_CODES and nearly_full):
+        return DiskFullError(
+            f"the disk holding the schoolmesh data ({path.parent}) is full: free some "
+            f"space; nothing was lost ({what}; everything works again by itself once "
+            'there is room: see docs/admin.md, "When the disk is full")',
+            page=DISK_FULL_PAGE,
+        )
+    if code in _DISK_CODES:
+        return StorageError(
+            f"{what}: the database {path} could not be read or written ({exc}). Check "
+            "the disk that holds it (still mounted? writable? room left?) and try again; "
+            "this is not damage, so do not restore a backup for it",
+            page=DISK_PROBLEM_PAGE,
+        )
+    return StorageError(f"{what}: the database {path} refused it ({exc})", page=DISK_PROBLEM_PAGE)
+
+
+async def _close_quietly(db: aiosqlite.Connection) -> None:
+    """Close a connection and stop its thread, even if SQLite complains while closing."""
+    try:
+        await db.close()
+    except sqlite3.Error as exc:  # aiosqlite stops its thread all the same
+        log.info("closing the database: %s", exc)
+
+
+def _read_damage(report: Path) -> str | None:
+    try:
+        return report.read_text(errors="replace").strip() or "the database failed its check"
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"the report {report} cannot be read ({exc.strerror}): run `schoolmesh check`"
+
+
+def restored_error() -> RestoredError:
+    """What a write that would sign something says while the node waits after a restore."""
+    return RestoredError(
+        "this school's node was restored from a backup: it waits to fetch its own "
+        "latest entries from a partner before anything new is saved (start it with "
+        "`schoolmesh run` and let it connect to a partner; `schoolmesh status` shows "
+        "when it has). If this is the only copy of the school's node, run "
+        "`schoolmesh restore --only-copy` instead: if another copy has posted since "
+        "the backup, the two will disagree (docs/admin.md, Backups). Nothing was saved",
+        page=said(
+            "This school's node was restored from a backup and is still fetching "
+            "its latest posts from partner schools. Nothing was saved: try again "
+            "in a few minutes, or ask your IT staff."
+        ),
+    )
+
+
+def _begin_now(conn: sqlite3.Connection) -> None:
+    """As :meth:`Store._begin`, on the database thread (so the retries block only it)."""
+    for attempt in range(100):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
+                raise
+            time.sleep(0.1)
+
+
+def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: BEGIN IMMEDIATE, ``fn``, COMMIT; ROLLBACK if anything fails."""
+    _begin_now(conn)
+    try:
+        result = fn(conn)
+        conn.execute("COMMIT")  # inside the try: a commit can fail too (a full disk)
+    except BaseException:
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: ``fn`` in one read transaction, or in the caller's."""
+    if conn.in_transaction:
+        return fn(conn)
+    conn.execute("BEGIN")
+    try:
+        return fn(conn)
+    finally:
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("COMMIT")  # a read changed nothing: COMMIT just ends it

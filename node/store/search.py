@@ -1,0 +1,229 @@
+"""Full-text search over offers and requests (SQLite FTS5), with filters.
+
+The index holds one row per current offer or request: its words, folded to
+lower case without accents (so "ecole" finds "École"), with the name and country
+of the school that posted it (so "jules" finds what École Jules Verne posts), in an
+FTS5 table ranked by bm25, and the filter values in a plain table. The school's
+words are kept apart (``listings.school``) so that a new profile can replace them.
+Scripts written without spaces between words (Chinese, Japanese, Thai) have no
+word boundaries FTS5 can use, so terms in them are matched as substrings of the folded text instead.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from node.offers import places
+from protocol import kinds
+from protocol.entry import Entry
+
+SIDES = (kinds.OFFER, kinds.REQUEST)
+RANKED_MATCHES = 1000
+"""Word searches rank at most this many matches, the most recently received first."""
+INDEXED_KINDS = frozenset((*SIDES, kinds.PROFILE))
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, compatibility forms unified."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _tags(values: Any) -> str:
+    """``|a|b|`` so that one tag can be matched exactly as the substring ``|a|``."""
+    return "|" + "|".join(values) + "|" if values else ""
+
+
+def school_row(entry: Entry) -> tuple[Any, ...] | None:
+    """The ``schools`` row for a profile entry, or None for other entries."""
+    if entry.kind != kinds.PROFILE or entry.content is None:
+        return None
+    return (bytes(entry.author), entry.seq, entry.content["name"], entry.content["country"])
+
+
+UPSERT_SCHOOL = (
+    "INSERT INTO schools (author, seq, name, country) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (author) DO UPDATE SET seq = excluded.seq, name = excluded.name, "
+    "country = excluded.country WHERE excluded.seq > schools.seq"
+)
+
+
+def school_words(name: str, country: str) -> str:
+    """A school's words in the index: its name and its country's code and name, folded."""
+    return fold(" ".join([name, country, places.name(country) if country else ""])).strip()
+
+
+def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
+    """The listing row for a stored offer or request, or None for other entries.
+
+    ``school`` is :func:`school_words` of the school that posted it (its last column)."""
+    content = entry.content
+    if entry.kind not in SIDES or content is None:
+        return None
+    words = " ".join(
+        [
+            content.get("title", ""),
+            content.get("text", ""),
+            content.get("activity", ""),
+            content.get("region", ""),
+            *content.get("focus", []),
+            *content.get("subjects", []),
+        ]
+    )
+    return (
+        n,
+        bytes(entry.author),
+        entry.kind,
+        content.get("activity", ""),
+        content.get("country"),
+        _tags(content.get("phases")),
+        _tags(content.get("focus")),
+        _tags(content.get("languages")),
+        _tags([subject_tag(s) for s in content.get("subjects", [])]),
+        content.get("mode"),
+        min(filter(None, [content.get("closes"), content.get("to")]), default=None),
+        entry.payload.timestamp,
+        fold(words),
+        school,
+    )
+
+
+def subject_tag(value: str) -> str:
+    """A subject in one spelling, as indexed and as searched: "Français" -> "francais"."""
+    return "-".join(fold(value).replace("_", " ").split())
+
+
+INSERT_LISTING = (
+    "INSERT OR REPLACE INTO listings (n, author, side, activity, country, phases, focus, "
+    "languages, subjects, mode, ends, ts, folded, school) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: What a mode filter finds: "online" finds those online or either, likewise in person.
+MODE_FILTERS = ("in-person", "online")
+INSERT_TEXT = "INSERT INTO listing_text (rowid, words) VALUES (?, ?)"
+#: The school's words of each listing a school posted, from its newest profile.
+SCHOOL_OF = "SELECT s.name, s.country FROM schools AS s WHERE s.author = ?"
+#: When a school's profile changes: its listings' school words (name, then author),
+#: then their text in the FTS table, dropped (author) and made again (author).
+SET_SCHOOL = "UPDATE listings SET school = ? WHERE author = ?"
+UNINDEX_SCHOOL_TEXT = (
+    "DELETE FROM listing_text WHERE rowid IN (SELECT n FROM listings WHERE author = ?)"
+)
+REINDEX_SCHOOL_TEXT = (
+    "INSERT INTO listing_text (rowid, words) "
+    "SELECT n, folded || ' ' || school FROM listings WHERE author = ?"
+)
+
+
+def text_of(row: tuple[Any, ...]) -> tuple[int, str]:
+    """The FTS row of an :func:`index_row`: its words, then its school's."""
+    return row[0], f"{row[-2]} {row[-1]}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    side: str | None = None  # "offer" or "request"
+    activity: str | None = None
+    phase: str | None = None
+    focus: str | None = None
+    language: str | None = None
+    country: str | None = None
+    subject: str | None = None  # in one spelling (subject_tag)
+    mode: str | None = None  # in-person or online (either counts as both)
+
+    @classmethod
+    def of(
+        cls,
+        kind: str | None = None,
+        *,
+        side: str | None = None,
+        phase: str | None = None,
+        focus: str | None = None,
+        language: str | None = None,
+        country: str | None = None,
+        subject: str | None = None,
+        mode: str | None = None,
+    ) -> Filters:
+        """Filters as people give them: ``kind`` is an activity, or "offer" / "request";
+        ``side`` ("offer" or "request") goes with an activity."""
+        if kind in SIDES:
+            side, kind = side or kind, None
+        return cls(
+            side=side if side in SIDES else None,
+            activity=kind or None,
+            phase=phase or None,
+            focus=focus or None,
+            language=language or None,
+            country=country.strip().upper() if country and country.strip() else None,
+            subject=subject_tag(subject) or None if subject else None,
+            mode=mode if mode in MODE_FILTERS else None,
+        )
+
+
+def _unspaced(term: str) -> bool:
+    """True for terms in scripts written without spaces between words."""
+    return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
+
+
+def order(table: str = "") -> str:
+    """Best match first (bm25 scores are negative: lower is better), then newest."""
+    return f"ORDER BY {table}score, {table}ts DESC, {table}n DESC"
+
+
+def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any]]:
+    """SQL returning ``n`` (``entries.n``), ``ts`` and ``score`` of each match, in order().
+
+    Its last parameter, the limit, is left for the caller to append.
+    """
+    terms = [t for t in re.split(r"[\s\"'*^():]+", fold(query)) if t]
+    words = [t for t in terms if not _unspaced(t)]
+    where = ["(l.ends IS NULL OR l.ends >= ?)"]
+    params: list[Any] = [today]
+    for term in terms:
+        if _unspaced(term):
+            # a plain substring: % and _ are text
+            where.append("instr(l.folded || ' ' || l.school, ?) > 0")
+            params.append(term)
+    if filters.country:  # where the activity is, else where the school is
+        school_country = "(SELECT s.country FROM schools AS s WHERE s.author = l.author)"
+        where.append(f"COALESCE(l.country, {school_country}) = ?")
+        params.append(filters.country)
+    for column, value in (("side", filters.side), ("activity", filters.activity)):
+        if value:
+            where.append(f"l.{column} = ?")
+            params.append(value)
+    for column, value in (
+        ("phases", filters.phase),
+        ("focus", filters.focus),
+        ("languages", filters.language),
+        ("subjects", filters.subject),
+    ):
+        if value:
+            where.append(f"instr(l.{column}, ?) > 0")
+            params.append(f"|{value}|")
+    if filters.mode:
+        where.append("l.mode IN (?, 'either')")
+        params.append(filters.mode)
+    if words:
+        # Each word must appear; the last may be the start of a word (typing ahead).
+        match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+        # Ranking is the costly part (bm25 for every match), so only the newest
+        # RANKED_MATCHES that pass the filters are ranked; a page shows far fewer.
+        sql = (
+            "SELECT * FROM (SELECT l.n AS n, l.ts AS ts, bm25(listing_text) AS score "
+            "FROM listing_text JOIN listings AS l ON l.n = listing_text.rowid "
+            f"WHERE listing_text MATCH ? AND {' AND '.join(where)} "
+            f"ORDER BY listing_text.rowid DESC LIMIT {RANKED_MATCHES}) "
+            f"{order()} LIMIT ?"
+        )
+        return sql, [match.strip(), *params]
+    sql = (
+        f"SELECT l.n AS n, l.ts AS ts, 0 AS score FROM listings AS l WHERE {' AND '.join(where)} "
+        f"{order()} LIMIT ?"
+    )
+    return sql, params
