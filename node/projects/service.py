@@ -305,30 +305,12 @@ class Projects:
             )
         user = await self.accounts.get(author)
         await self.rosters.check(project.id, user)
-        if theme is not None and project.themes and theme not in project.themes:
-            raise UserInputError(
-                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
-                page=said("Choose one of the project's themes."),
-            )
+        _check_post(project, "0" * 32, title, body, theme, by=user.name, at=now)
         if len(images) > letters.MAX_IMAGES:
             raise UserInputError(
                 f"a post may have at most {letters.MAX_IMAGES} photos",
                 page=said("A post can have at most 6 photos."),
             )
-        content: dict[str, Any] = {"p": project.id, "id": "0" * 32, "title": title.strip()}
-        content.update({"body": body, "by": user.name, "at": now})
-        if theme:
-            content["theme"] = theme
-        try:
-            letters.validate(letters.POST, content)
-        except SealedError as exc:
-            raise UserInputError(
-                f"the post cannot be saved: {exc}",
-                page=said(
-                    "The post cannot be saved: give it a title of up to 200 characters, and at "
-                    "most 20,000 characters of text."
-                ),
-            ) from exc
         cleaned = await _clean_images(images)
         post_id = os.urandom(16).hex()
 
@@ -445,25 +427,7 @@ class Projects:
             )
         project = await self.get(post.project)
         await self.rosters.check(project.id, user)
-        if theme is not None and project.themes and theme not in project.themes:
-            raise UserInputError(
-                f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
-                page=said("Choose one of the project's themes."),
-            )
-        content: dict[str, Any] = {"p": project.id, "id": post.id, "title": title.strip()}
-        content.update({"body": body, "by": user.name, "at": post.created_at})
-        if theme:
-            content["theme"] = theme
-        try:
-            letters.validate(letters.POST, content)
-        except SealedError as exc:
-            raise UserInputError(
-                f"the post cannot be saved: {exc}",
-                page=said(
-                    "The post cannot be saved: give it a title of up to 200 characters, and at "
-                    "most 20,000 characters of text."
-                ),
-            ) from exc
+        _check_post(project, post.id, title, body, theme, by=user.name, at=post.created_at)
         gone = self._photos_named(post, remove)
         kept = len(post.images) - len(gone)
         if kept + len(images) > letters.MAX_IMAGES:
@@ -1574,3 +1538,28 @@ def _consent_view(
     if author is not None and author.show_name != "full":
         notes.append(f"the name is shown to partner schools as {author.shown_name!r}")
     return shown, notes
+
+
+def _check_post(
+    project: Project, post_id: str, title: str, body: str, theme: str | None, *, by: str, at: int
+) -> None:
+    """Refuse a post (new or revised) whose theme or letter the partners would refuse."""
+    if theme is not None and project.themes and theme not in project.themes:
+        raise UserInputError(
+            f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
+            page=said("Choose one of the project's themes."),
+        )
+    content: dict[str, Any] = {"p": project.id, "id": post_id, "title": title.strip()}
+    content.update({"body": body, "by": by, "at": at})
+    if theme:
+        content["theme"] = theme
+    try:
+        letters.validate(letters.POST, content)
+    except SealedError as exc:
+        raise UserInputError(
+            f"the post cannot be saved: {exc}",
+            page=said(
+                "The post cannot be saved: give it a title of up to 200 characters, and at "
+                "most 20,000 characters of text."
+            ),
+        ) from exc
