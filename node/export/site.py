@@ -25,18 +25,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 def environment(language: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.install_gettext_translations(  # type: ignore[attr-defined]
-        i18n.translations(language), newstyle=True
-    )
-    return env
+    return i18n.templates(TEMPLATES, language)
 
 
 def language_of(archive: Archive, chosen: str | None) -> str:

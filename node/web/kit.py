@@ -55,17 +55,7 @@ class Web:
         a visitor can name any region Babel knows, and each would cost a copy."""
         env = self.environments.get(language)
         if env is None:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-                autoescape=True,
-                undefined=jinja2.StrictUndefined,
-                extensions=["jinja2.ext.i18n"],
-                trim_blocks=True,
-                lstrip_blocks=True,
-            )
-            env.install_gettext_translations(  # type: ignore[attr-defined]
-                i18n.translations(language), newstyle=True
-            )
+            env = i18n.templates(TEMPLATE_DIR, language)
             env.globals["static"] = _static_url
             env.filters["day"] = _day
             env.filters["moment"] = _moment
