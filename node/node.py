@@ -65,12 +65,12 @@ class Node:
         self.peerbook = PeerBook(store)  # the one partner book of this node
         self.accounts = Accounts(store)
         self.mail = Mailroom(store, key)
-        self.projects = Projects(store, key, self.mail, self.accounts)
-        self.interests = Interests(store, key, self.mail)
+        self.projects = Projects(store, key, self.mail, self.accounts, self.peerbook)
+        self.interests = Interests(store, key, self.mail, self.peerbook)
         self.rsvps = Rsvps(store, key, self.mail)
         self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
-        self.directory = Directory(store, key, self.mail)
+        self.directory = Directory(store, key, self.mail, self.peerbook)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),

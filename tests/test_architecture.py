@@ -116,3 +116,13 @@ def test_invites_do_not_import_the_network_and_bench_does_not_import_tests() -> 
     assert not any(m.startswith(("node.net", "aiohttp")) for m in invites)
     for path in (ROOT / "bench").glob("*.py"):
         assert not any(m.startswith("tests") for m in imported_modules(path)), path
+
+
+def test_one_peer_book_made_by_the_node() -> None:
+    """Services are handed `node.peerbook`; none makes a partner book of its own."""
+    makers = sorted(
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "node").rglob("*.py")
+        if "PeerBook(" in path.read_text() and path.name != "peerbook.py"
+    )
+    assert makers == ["node/node.py"]

@@ -125,8 +125,9 @@ def _text(value: Any) -> str | None:
 class Directory:
     """The schools directory and partnership requests."""
 
-    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, peerbook: PeerBook) -> None:
         self.store = store
+        self.peerbook = peerbook
         self.me = key.node_id
         self.mail = mail
         self.needs_checkpoint = False
@@ -161,7 +162,7 @@ class Directory:
             "WHERE e.content IS NOT NULL ORDER BY s.name, s.author",
             (kinds.PROFILE,),
         )
-        book = PeerBook(self.store)
+        book = self.peerbook
         partners = {p.node_id: p.state for p in await book.list()}
         found = []
         for row in rows:
@@ -230,7 +231,7 @@ class Directory:
                 "that is this school's own node id: ask another school",
                 page=said("That is our own school."),
             )
-        record = await PeerBook(self.store).get(school)
+        record = await self.peerbook.get(school)
         if record is not None and record.state == "blocked":
             raise NotAllowedError(
                 "this school blocked that node: unblock it first if you really want to partner",
@@ -302,7 +303,7 @@ class Directory:
                 f"that request is {request.state}: nothing more can be done with it",
                 page=said("This request was already answered, or has expired."),
             )
-        record = await PeerBook(self.store).get(request.school_id)
+        record = await self.peerbook.get(request.school_id)
         if record is not None and record.state == "blocked":
             raise NotAllowedError(
                 "this school blocked that node", page=said("Our school blocked this school.")
@@ -405,7 +406,7 @@ class Directory:
             "SELECT MAX(at) FROM partner_requests WHERE school = ? AND direction = 'received'",
             (bytes(letter.author),),
         )
-        record = await PeerBook(self.store).get(letter.author)
+        record = await self.peerbook.get(letter.author)
         verdict = rules.request(
             letter.author,
             self.me,

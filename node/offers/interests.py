@@ -254,8 +254,9 @@ def expired(content: dict[str, Any], today: date) -> bool:
 class Interests:
     """Interests this school sent and received; ``node.interests``."""
 
-    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, peerbook: PeerBook) -> None:
         self.store = store
+        self.peerbook = peerbook
         self.me = key.node_id
         self.mail = mail
         self.needs_checkpoint = False  # nothing here erases content
@@ -626,7 +627,7 @@ class Interests:
         schools = await self.store.schools(
             {NodeId(r[2]) for r in rows} | {NodeId(r[3]) for r in rows}
         )
-        book = PeerBook(self.store)
+        book = self.peerbook
         withdrawn_pairs = await self._withdrawn_pairs({bytes(r[1]) for r in rows})
         bookings = await self._bookings({r[0] for r in rows})
         found: list[Interest] = []

@@ -109,8 +109,11 @@ _POST_COLUMNS = (
 
 
 class Projects:
-    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, accounts: Accounts) -> None:
+    def __init__(
+        self, store: Store, key: NodeKey, mail: Mailroom, accounts: Accounts, peerbook: PeerBook
+    ) -> None:
         self.store = store
+        self.peerbook = peerbook
         self.key = key
         self.me = key.node_id
         self.mail = mail
@@ -169,7 +172,7 @@ class Projects:
                 "this school is already in the project",
                 page=said("Our school is already in the project."),
             )
-        partner = await PeerBook(self.store).get(school)
+        partner = await self.peerbook.get(school)
         if partner is None or partner.state != "partner":
             raise UserInputError(
                 f"{school} is not a partner school: become partners first with "
@@ -1034,7 +1037,7 @@ class Projects:
         pid = content["p"]
         held = await self._held(pid)
         listed = {NodeId(n): s for n, s in content["members"]}
-        partner = await PeerBook(self.store).get(letter.author)
+        partner = await self.peerbook.get(letter.author)
         verdict = rules.project_letter(
             letter.author,
             self.me,
