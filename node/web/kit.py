@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -164,6 +164,19 @@ def kept(request: web.Request, action: str, name: str, shown: Any = "") -> Any:
     return value if isinstance(value, str) else ""
 
 
+def kept_ticks(
+    request: web.Request, action: str, name: str, shown: Iterable[str] = ()
+) -> Collection[str]:
+    """The values of the checkboxes ``name`` to tick in the form sent to ``action``: those
+    ticked, while that form is shown again after a refusal (:func:`show_again`), else
+    ``shown`` (what is stored).
+    """
+    here = request[VISIT]
+    if here.refused != action:
+        return tuple(shown)
+    return tuple(v for v in here.form.getall(name, []) if isinstance(v, str))
+
+
 def render(
     request: web.Request, template: str, *, status: int = 200, **context: Any
 ) -> web.Response:
@@ -182,6 +195,7 @@ def render(
         school=here.school,
         path=request.path_qs,
         kept=functools.partial(kept, request),
+        kept_ticks=functools.partial(kept_ticks, request),
         clock=clock(
             here.formats or here.language,
             i18n.school_zone(here.school.country, here.school.tz),

@@ -38,10 +38,11 @@ async def change(request: web.Request) -> web.StreamResponse:
     pupil = await node.accounts.find(str(form.get("name", "")))
     if pupil is None or pupil.role != "pupil":
         return await see_other(request, "/projects/consent", _("No such pupil."), error=True)
-    show_name = "full" if form.get("show_name") == "full" else "initials"
+    # Neither choice (a form changed or cut short) is refused, not taken as initials:
+    # the form is shown again with what was ticked, to choose again.
     _before, after = await node.accounts.set_consent(
         pupil.name,
-        show_name=show_name,
+        show_name=str(form.get("show_name", "")),
         work_photos=form.get("work_photos") == "yes",
         face_photos=form.get("face_photos") == "yes",
     )
