@@ -8,10 +8,11 @@ database for changes made by the command line in another process, so a new
 offer or partner takes effect within a second. Every log line about a peer goes
 through one bounded, escaping :class:`node.net.logs.PeerLog`.
 
-The watcher runs under a :class:`node.net.supervisor.Supervisor`: if it fails it is
-started again with backoff, and ``status`` shows it. Short tasks (status reports)
-log their failure in one line instead of leaving an exception never retrieved.
-A dial loop that fails is logged in one line and started again by the watcher. When a session
+The watcher and each partner's dial loop run under a
+:class:`node.net.supervisor.Supervisor`: if one fails it is started again with backoff,
+and ``status`` shows it. Short tasks (status reports) log their failure in one line
+instead of leaving an exception never retrieved; so do a session's own tasks (sending,
+storing, mail), whose failure ends the session (node/net/session.py). When a session
 ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
 damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
 50 s) instead of redialling at once: a full disk is not freed in a second
@@ -129,7 +130,8 @@ class PeerManager:
         self._backoffs: dict[NodeId, Backoff] = {}
         #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
         self.new_backoff: Callable[[], Backoff] = Backoff
-        #: The watcher, started again whenever it fails (tests scale it with new_backoff).
+        #: The watcher and the diallers, started again whenever they fail (tests scale
+        #: their waits with new_backoff).
         self.supervisor = Supervisor(lambda: self.new_backoff())
         self._health_saved = -1  # the supervisor's version last saved for `status`
         self._watched = False  # the watcher has started once: a new start is a restart
@@ -175,8 +177,8 @@ class PeerManager:
         task = self.supervisor.start("change watcher", self._watch)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        await self._save_health()
         await self._sync_partners()
+        await self._save_health()  # the watcher and the diallers just started
 
     async def stop(self) -> None:
         self._stopping = True
@@ -441,20 +443,11 @@ class PeerManager:
             ):
                 self._kicks[peer] = asyncio.Event()
                 self._dial_addresses[peer] = address
-                task = asyncio.create_task(self._dial_loop(peer, address))
-                task.add_done_callback(partial(self._dial_loop_done, peer))
-                self._dialers[peer] = task
-
-    def _dial_loop_done(self, peer: NodeId, task: asyncio.Task[None]) -> None:
-        """A dial loop ends only when cancelled; if it failed, say so in one line and let
-        the watcher start it again (it dials every partner that has no loop)."""
-        if task.cancelled() or task.exception() is None or self._stopping:
-            return
-        if self._dialers.get(peer) is task:
-            del self._dialers[peer]
-        exc = task.exception()
-        self.logs.warning(peer, "the dial loop for %s stopped (%s): starting it again", peer, exc)
-        self._changed.set()
+                # Ends only when cancelled (or the node stops); if it fails, it is started
+                # again after a growing wait and `status` shows it, like the watcher.
+                self._dialers[peer] = self.supervisor.start(
+                    f"dialler for partner {peer}", partial(self._dial_loop, peer, address)
+                )
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)

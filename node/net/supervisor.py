@@ -1,6 +1,7 @@
 """Background tasks of a running node that never die silently.
 
-Each long-lived task (the change watcher, for one) runs under a :class:`Supervisor`:
+Each long-lived task (the change watcher, and the dialler of each partner) runs under a
+:class:`Supervisor`:
 if it fails (a full disk, a database error, a bug), the failure is logged in one
 line, the task is started again after a wait that grows with each failure in a row
 (:class:`node.net.backoff.Backoff`: 0.5 s, 1, 2, ... up to 30 s, then every 38 to 50 s),
@@ -53,13 +54,27 @@ class Supervisor:
         self.version = 0
 
     def start(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
-        """Run ``run()`` as a task, again after each failure, until it returns or is cancelled."""
+        """Run ``run()`` as a task, again after each failure, until it returns or is cancelled.
+
+        Once it has ended, it is no longer shown (a partner's dialler, when the partner
+        is removed); a task started again under the same name replaces the old one."""
         self.health[name] = TaskHealth(name, "running", 0, None, None)
         self.version += 1
         return asyncio.create_task(self._keep(name, run), name=name)
 
     async def _keep(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
         health = self.health[name]
+        try:
+            await self._restarting(health, run)
+        finally:
+            if self.health.get(name) is health:  # not replaced by a new start
+                del self.health[name]
+                self.version += 1
+
+    async def _restarting(
+        self, health: TaskHealth, run: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        name = health.name
         backoff = self.new_backoff()
         while True:
             started = time.monotonic()
