@@ -312,7 +312,9 @@ class Directory:
             "SELECT address FROM partner_requests WHERE id = ?", (request.id,)
         )
         content: dict[str, Any] = {"id": request.id, "answer": answer}
-        address = await self._address()
+        # Only a new partner learns where we listen: a school that asks cannot learn
+        # our address from a refusal.
+        address = await self._address() if answer == "accepted" else None
         if address is not None:
             content["address"] = address
         async with self.store.write():

@@ -128,6 +128,11 @@ async def test_a_declined_request_partners_nobody_and_a_school_asks_once_a_month
         return (await oak.node.directory.get(sent.id, now=now_ms())).state == "declined"
 
     await wait_for(declined, what="the answer at Oakfield")
+    # A refusal does not tell the asking school where the Lycée listens.
+    (address,) = await oak.node.store.fetch_one(
+        "SELECT address FROM partner_requests WHERE id = ?", (sent.id,)
+    )
+    assert address is None
     assert not await is_partner(oak, lycee)
     assert not await is_partner(lycee, oak)
     with pytest.raises(UserInputError, match="once a month"):
