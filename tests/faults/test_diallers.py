@@ -5,16 +5,13 @@ Before, it was a bare task that the watcher started again at once, unseen by `st
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from node import status
 from node.net.backoff import Backoff
-from tests.network import LiveNode, introduced, partner, wait_for
-
-SCALE = 0.02  # backoff in fiftieths
+from tests.faults.conftest import SCALE
+from tests.network import LiveNode, wait_for
 
 
 class FailsOnce(Backoff):
@@ -27,21 +24,6 @@ class FailsOnce(Backoff):
             self.failed = True
             raise RuntimeError("injected fault in the dial loop")
         return super().next_delay()
-
-
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
-    a = await LiveNode.start(tmp_path / "a", "Oakfield Primary")
-    b = await LiveNode.start(tmp_path / "b", "Lycée Jean Moulin", country="FR")
-    for live in (a, b):
-        live.service.peers.new_backoff = lambda: Backoff.scaled(SCALE)
-    try:
-        await partner(a, b)
-        await introduced([a, b])
-        yield a, b
-    finally:
-        await b.stop()
-        await a.stop()
 
 
 async def test_a_dial_loop_that_fails_is_started_again_and_shown_in_status(

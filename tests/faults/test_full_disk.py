@@ -9,7 +9,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import aiohttp
 import pytest
 
 from node import status
-from node.net.backoff import Backoff
 from node.net.session import STORAGE_DAMAGED, STORAGE_FULL
 from node.node import Node
 from node.offers.service import post
@@ -27,25 +25,9 @@ from node.store.database import DISK_FULL_PAGE
 from protocol.errors import DiskFullError
 from tests.faults.disk import fill, long_offer, make_room
 from tests.helpers import offer_content
-from tests.network import LiveNode, introduced, partner, wait_for
+from tests.network import LiveNode, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-SCALE = 0.02  # backoff in fiftieths: the 38-50 s hold-off becomes about a second
-
-
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
-    a = await LiveNode.start(tmp_path / "a", "Oakfield Primary")
-    b = await LiveNode.start(tmp_path / "b", "Lycée Jean Moulin", country="FR")
-    for live in (a, b):
-        live.service.peers.new_backoff = lambda: Backoff.scaled(SCALE)
-    try:
-        await partner(a, b)
-        await introduced([a, b])
-        yield a, b
-    finally:
-        await b.stop()
-        await a.stop()
 
 
 async def test_a_post_on_a_full_disk_says_so_in_the_schools_words_and_is_saved_once_there_is_room(
