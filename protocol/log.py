@@ -117,14 +117,18 @@ def judge_continuation(
     held_at_fork: EntryId | None,
     earlier: Fork | None,
     earlier_seq: int = 0,
+    taken_back: int = 0,
 ) -> Continuation:
     """Decide what to do with a ``continue`` entry that no held entry shares a number with.
 
     ``head`` is the receiver's newest entry of the author, ``held_at_fork`` the id of
     the one it holds at the fork's number, ``earlier`` the fork named by the newest
-    continuation it holds of this author, numbered ``earlier_seq``. A continuation
-    never reaches further back than :data:`MAX_FORK_DEPTH` entries, nor before an
-    earlier continuation, and acts on its author's log only. Raises LogOrderError
+    continuation it holds of this author, numbered ``earlier_seq``, and ``taken_back``
+    the reaches (number minus fork point) of the other continuations of this author
+    that truncated the receiver's copy of its log after that one, summed. A
+    continuation never reaches further back than :data:`MAX_FORK_DEPTH` entries, nor
+    do all truncations since the author's newest held continuation together, nor
+    before an earlier continuation; it acts on its author's log only. Raises LogOrderError
     when it cannot be placed yet (``gap``: the kept branch has not arrived) or never
     can (``bad-continuation``, ``fork-too-deep``, ``fork-before-continuation``).
     """
@@ -141,6 +145,14 @@ def judge_continuation(
         raise LogOrderError(
             f"the continuation {entry.seq} of {entry.author} reaches back to entry "
             f"{fork.seq}: at most {MAX_FORK_DEPTH} entries may be taken back",
+            code="fork-too-deep",
+        )
+    if taken_back + entry.seq - fork.seq > MAX_FORK_DEPTH:
+        raise LogOrderError(
+            f"the continuation {entry.seq} of {entry.author} reaches back to entry "
+            f"{fork.seq}, after continuations that took back {taken_back} entries: at "
+            f"most {MAX_FORK_DEPTH} entries may be taken back in all before a continuation "
+            "is kept",
             code="fork-too-deep",
         )
     if earlier is not None and fork.seq <= earlier_seq:

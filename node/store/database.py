@@ -700,6 +700,8 @@ class Store:
             pending_fork = fork_of(pending) if pending.author == entry.author else None
             if pending_fork is not None:
                 earlier = (pending_fork, pending.seq)
+        taken_back = await self.taken_back(entry.author, 0 if earlier is None else earlier[1])
+        taken_back -= await self._reach_recorded(entry)
         try:
             verdict = judge_continuation(
                 entry,
@@ -707,6 +709,7 @@ class Store:
                 at_fork_id,
                 None if earlier is None else earlier[0],
                 0 if earlier is None else earlier[1],
+                taken_back,
             )
         except LogOrderError as exc:
             return IngestResult(entry.id, Outcome.REFUSED, exc)
@@ -721,6 +724,10 @@ class Store:
             return IngestResult(entry.id, Outcome.STORED)
         await self._insert(accepted, now_ms)  # what the batch placed so far, first
         accepted.clear()
+        await self._db.execute(  # counted against the limit until a continuation is kept
+            "INSERT OR IGNORE INTO truncations VALUES (?, ?, ?, ?, ?)",
+            (bytes(entry.id), author, entry.seq, fork.seq, now_ms),
+        )
         new_head = await self.drop_branch(entry.author, fork.seq)
         for key, placed in list(held.items()):
             if placed.author == entry.author and placed.seq >= fork.seq:
@@ -740,6 +747,23 @@ class Store:
             code="fork-dropped",
         )
         return IngestResult(entry.id, Outcome.REFUSED, error)
+
+    async def taken_back(self, author: NodeId, after_seq: int) -> int:
+        """How many entries ``author``'s continuations numbered above ``after_seq`` (its
+        newest continuation held) took back here by truncating its log: their reaches
+        summed (protocol/log.py, judge_continuation)."""
+        row = await self.fetch_one(
+            "SELECT COALESCE(SUM(seq - fork), 0) FROM truncations WHERE author = ? AND seq > ?",
+            (bytes(author), after_seq),
+        )
+        return 0 if row is None else int(row[0])
+
+    async def _reach_recorded(self, entry: Entry) -> int:
+        """The reach of ``entry`` if it truncated here before (it is not counted twice)."""
+        row = await self.fetch_one(
+            "SELECT seq - fork FROM truncations WHERE id = ?", (bytes(entry.id),)
+        )
+        return 0 if row is None else int(row[0])
 
     async def drop_branch(self, author: NodeId, from_seq: int) -> Head | None:
         """Delete ``author``'s entries numbered ``from_seq`` and above, and undo what they
@@ -1148,6 +1172,7 @@ class Store:
             "equivocations",
             "fork_hints",
             "cancelled_events",
+            "truncations",
         ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
 

@@ -485,6 +485,19 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 17: the school's name and country searched with its offers and requests.
     _LISTING_SCHOOLS,
+    # (sec) each truncation of an author's log by one of its ``continue`` entries
+    # (node/store/database.py, _place_continuation): their reaches are summed against
+    # protocol/log.py MAX_FORK_DEPTH until a continuation of that author is kept.
+    """
+    CREATE TABLE truncations (
+        id          BLOB PRIMARY KEY,        -- the continuation that truncated
+        author      BLOB NOT NULL,
+        seq         INTEGER NOT NULL,        -- its number
+        fork        INTEGER NOT NULL,        -- the fork point it named
+        at          INTEGER NOT NULL         -- by our clock
+    );
+    CREATE INDEX truncations_by_author ON truncations (author, seq);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

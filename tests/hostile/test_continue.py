@@ -162,3 +162,26 @@ async def test_a_withdrawn_continuation_still_settles_its_fork(
     await wait_for(partial(_logged, caplog, "would take back entries before"), what="refusal")
     for entry in (*own, theirs):
         assert await us.holds(entry.id)
+
+
+async def test_chained_continuations_cannot_take_back_more_than_the_limit_in_all(
+    trio: Schools, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each continuation truncates within the limit but none is ever kept: the second
+    would bring what they took back together above it, so it is refused and the rest
+    of the rogue's log stays."""
+    caplog.set_level(logging.INFO)
+    rogue, us, own, theirs = await _setup(trio)
+    zero = EntryId(bytes(32))
+    reach = MAX_FORK_DEPTH - 3
+    last = own[-1]
+    await continue_as(rogue, seq=last.seq + reach, prev=zero, fork=last.seq, keep=zero)
+    await wait_for(lambda: _logged(caplog, "ended a fork of its log"), what="the first drop")
+    assert not await us.holds(last.id)
+    # numbered below the first, so that it is the next the rogue sends
+    before = own[-2]
+    await continue_as(rogue, seq=last.seq + reach - 1, prev=zero, fork=before.seq, keep=zero)
+    await wait_for(lambda: _logged(caplog, "may be taken back in all"), what="the refusal")
+    for entry in (*own[:-1], theirs):
+        assert await us.holds(entry.id)
+    assert (await us.node.store.head(rogue.node.node_id)).seq == before.seq  # type: ignore[union-attr]

@@ -201,3 +201,23 @@ def test_without_content_it_is_refused() -> None:
 def test_entries_taken_back_are_superseded(entry: Entry, expected: bool) -> None:
     assert superseded(entry, Fork(4, KEPT[3].id), 7) is expected
     assert superseded(entry, None, 0) is False
+
+
+@pytest.mark.parametrize(
+    ("taken_back", "seq", "outcome"),
+    [
+        (0, MAX_FORK_DEPTH + 4, Continuation.APPEND),  # reach exactly the limit
+        (1, MAX_FORK_DEPTH + 4, "fork-too-deep"),  # with one taken back before
+        (MAX_FORK_DEPTH - 3, 7, Continuation.APPEND),  # 997 before, reach 3: the limit
+        (MAX_FORK_DEPTH - 2, 7, "fork-too-deep"),  # one more than the limit in all
+    ],
+)
+def test_truncations_count_together(taken_back: int, seq: int, outcome: Continuation | str) -> None:
+    entry = continuation(seq=seq)
+    if isinstance(outcome, Continuation):
+        got = judge_continuation(entry, head(KEPT[5]), KEPT[3].id, None, 0, taken_back)
+        assert got is outcome
+        return
+    with pytest.raises(LogOrderError) as caught:
+        judge_continuation(entry, head(KEPT[5]), KEPT[3].id, None, 0, taken_back)
+    assert caught.value.code == outcome
