@@ -503,18 +503,24 @@ class Interests:
         at: int,
     ) -> None:
         """Keep a proposal; the newest (time, then id) of an interest's is the open one, at
-        both schools alike, so that two proposals crossing leave the same one open."""
-        newest = await self.store.fetch_one(
-            "SELECT proposed_at, id FROM bookings WHERE interest = ? AND state = 'open'", (iid,)
+        both schools alike, so that two proposals crossing leave the same one open. What
+        is kept of the others is bounded (protocol/rules/bookings.py, ``place``)."""
+        rows = await self.store.fetch_all(
+            "SELECT id, proposer, proposed_at, state FROM bookings WHERE interest = ?", (iid,)
         )
-        state = "open"
-        if newest is not None and (int(newest[0]), newest[1]) > (at, bid):
-            state = "superseded"
-        if state == "open":
+        held = tuple(booking_rules.Held(r[0], NodeId(r[1]), (int(r[2]), r[0]), r[3]) for r in rows)
+        placed = booking_rules.place(
+            self.me, held, booking_rules.Held(bid, proposer, (at, bid), "open")
+        )
+        for old in placed.delete:
+            await self.store.execute("DELETE FROM bookings WHERE id = ?", (old,))
+        for old in placed.supersede:
             await self.store.execute(
-                "UPDATE bookings SET state = 'superseded' WHERE interest = ? AND state = 'open'",
-                (iid,),
+                "UPDATE bookings SET state = 'superseded' WHERE id = ?", (old,)
             )
+        if not placed.store:
+            return
+        state = "open" if placed.open else "superseded"
         await self.store.execute(
             f"INSERT INTO bookings ({_BOOKING_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",

@@ -12,6 +12,12 @@ schools. An acceptance of any proposal that the receiving school made stands,
 even one it has since replaced, and of two acceptances that cross, the newer
 proposal wins at both ends, so two letters crossing end in the same agreed date
 (docs/decisions.md, "Bookings").
+
+What is kept of an interest's proposals is bounded (:func:`place`): the other school's
+proposals are kept only while open or agreed (a newer one, from either school,
+supersedes the open one and the superseded one is deleted), and ours, which an
+acceptance may still name after we replaced them, only the newest
+:data:`OWN_KEPT`. So a school cannot fill our database by proposing date after date.
 """
 
 from __future__ import annotations
@@ -45,6 +51,59 @@ class Proposal:
     interest: str
     proposer: NodeId
     order: Order
+
+
+#: How many of our own proposals of one interest are kept (the newest): an acceptance
+#: may name one we have since replaced, but not one we replaced this many times over.
+OWN_KEPT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A proposal of one interest as held, with its state: open, superseded or agreed."""
+
+    id: str
+    proposer: NodeId
+    order: Order
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a proposal goes among those held of its interest."""
+
+    store: bool  # keep the new proposal
+    open: bool  # as the open one (else superseded)
+    supersede: tuple[str, ...]  # held proposals that were open until now
+    delete: tuple[str, ...]  # held proposals not kept any more
+
+
+def place(me: NodeId, held: tuple[Held, ...], new: Held) -> Placement:
+    """Place an accepted proposal (ours or the other school's) among the ``held`` ones of
+    its interest: the newest by (time, id) is open, the others superseded; superseded
+    proposals of the other school are deleted (the new one too, then not stored), and of
+    ours only the newest :data:`OWN_KEPT` are kept."""
+    opened = [h for h in held if h.state == "open"]
+    is_open = all(new.order > h.order for h in opened)
+    replaced = tuple(h.id for h in opened) if is_open else ()
+    after = [
+        Held(h.id, h.proposer, h.order, "superseded" if h.id in replaced else h.state) for h in held
+    ]
+    after.append(Held(new.id, new.proposer, new.order, "open" if is_open else "superseded"))
+    drop = {h.id for h in after if h.proposer != me and h.state == "superseded"}
+    ours = sorted(
+        (h for h in after if h.proposer == me and h.state == "superseded"),
+        key=lambda h: h.order,
+        reverse=True,
+    )
+    own_open_or_agreed = sum(1 for h in after if h.proposer == me and h.state != "superseded")
+    drop.update(h.id for h in ours[max(0, OWN_KEPT - own_open_or_agreed) :])
+    return Placement(
+        store=new.id not in drop,
+        open=is_open,
+        supersede=tuple(i for i in replaced if i not in drop),
+        delete=tuple(h.id for h in held if h.id in drop),
+    )
 
 
 def _party(author: NodeId, me: NodeId, held: Arrangement | None) -> Verdict:

@@ -173,3 +173,18 @@ async def test_an_event_letter_cannot_rewrite_the_agreed_date(
     (event,) = [e for e in await events.listing(oak.node) if e.private]
     assert event.content["title"] == "Visit us"
     assert refused_with(caplog, "another audience")
+
+
+async def test_a_party_proposing_date_after_date_leaves_one_row(
+    schools: dict[str, LiveNode],
+) -> None:
+    """The Lycée, party to the accepted interest, proposes forty dates under new ids:
+    Oakfield keeps the newest open and deletes the ones it replaced."""
+    oak, lycee = schools["oak"], schools["lycee"]
+    iid, _ = await interest(schools)
+    numbers: dict[LiveNode, int] = {}
+    for n in range(40):
+        proposal = {"id": iid, "b": f"{n:032x}", **DATE}
+        numbers = await send_as(lycee, letters.BOOKING, proposal, [oak])
+    await judged(lycee, numbers)
+    assert await bookings(oak) == [(f"{39:032x}", "open")]

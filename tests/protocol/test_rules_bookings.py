@@ -92,3 +92,59 @@ def test_acceptance(
 ) -> None:
     verdict = rules.acceptance(author, ME, recipients, IID, held, proposed)
     assert (verdict and verdict.code) == code
+
+
+def _h(n: int, who: NodeId, state: str) -> rules.Held:
+    return rules.Held(f"{n:032x}", who, (n, f"{n:032x}"), state)
+
+
+@pytest.mark.parametrize(
+    ("held", "new", "store", "is_open", "supersede", "delete"),
+    [
+        ((), _h(1, THEM, "open"), True, True, (), ()),  # the first
+        ((_h(1, THEM, "open"),), _h(2, THEM, "open"), True, True, (), (1,)),  # replaced: gone
+        ((_h(1, ME, "open"),), _h(2, THEM, "open"), True, True, (1,), ()),  # ours is kept
+        ((_h(2, ME, "open"),), _h(1, THEM, "open"), False, False, (), ()),  # older: not kept
+        ((_h(1, THEM, "open"),), _h(2, ME, "open"), True, True, (), (1,)),  # we replace theirs
+        ((_h(2, THEM, "open"),), _h(1, ME, "open"), True, False, (), ()),  # ours, older: kept
+        ((_h(1, THEM, "agreed"),), _h(2, THEM, "open"), True, True, (), ()),  # agreed stays
+        (  # ours beyond OWN_KEPT: the oldest goes
+            (*(_h(n, ME, "superseded") for n in range(1, rules.OWN_KEPT)), _h(20, ME, "open")),
+            _h(21, ME, "open"),
+            True,
+            True,
+            (20,),
+            (1,),
+        ),
+    ],
+)
+def test_place(
+    held: tuple[rules.Held, ...],
+    new: rules.Held,
+    store: bool,
+    is_open: bool,
+    supersede: tuple[int, ...],
+    delete: tuple[int, ...],
+) -> None:
+    placed = rules.place(ME, held, new)
+    assert placed.store is store
+    assert placed.open is is_open
+    assert placed.supersede == tuple(f"{n:032x}" for n in supersede)
+    assert placed.delete == tuple(f"{n:032x}" for n in delete)
+
+
+def test_place_bounds_what_is_kept() -> None:
+    held: tuple[rules.Held, ...] = ()
+    for n in range(1, 200):
+        who = THEM if n % 3 else ME
+        new = _h(n, who, "open")
+        placed = rules.place(ME, held, new)
+        states = {h.id: h.state for h in held if h.id not in placed.delete}
+        states.update({i: "superseded" for i in placed.supersede})
+        if placed.store:
+            states[new.id] = "open" if placed.open else "superseded"
+        held = tuple(
+            _h(int(i, 16), ME if int(i, 16) % 3 == 0 else THEM, s) for i, s in states.items()
+        )
+        assert len(held) <= rules.OWN_KEPT + 1
+        assert sum(h.state == "open" for h in held) == 1
