@@ -272,6 +272,7 @@ class Directory:
         if address is not None:
             content["address"] = address
         async with self.store.write():
+            await self._purge(now)
             await self.mail.send_in_transaction(
                 letters.PARTNER_REQUEST, content, [school], about=rid, now=now
             )
@@ -409,6 +410,10 @@ class Directory:
             (bytes(letter.author),),
         )
         record = await self.peerbook.get(letter.author)
+        await self._purge(now)
+        waiting = await self.store.fetch_one(
+            "SELECT COUNT(*) FROM partner_requests WHERE direction = 'received' AND state = 'open'"
+        )
         verdict = rules.request(
             letter.author,
             self.me,
@@ -417,6 +422,9 @@ class Directory:
             None if last is None or last[0] is None else int(last[0]),
             None if record is None else record.state,
             now,
+            profile_held=await self.store.latest_profile(letter.author) is not None,
+            open_received=0 if waiting is None else int(waiting[0]),
+            signed_at=letter.timestamp,
         )
         if verdict is not None:
             raise verdict.error()
@@ -438,7 +446,9 @@ class Directory:
     async def _on_answer(self, letter: Letter, now: int) -> None:
         content = letter.content
         held = await self._held(content["id"])
-        verdict = rules.answer(letter.author, self.me, letter.recipients, held, now)
+        verdict = rules.answer(
+            letter.author, self.me, letter.recipients, held, now, signed_at=letter.timestamp
+        )
         if verdict is not None:
             raise verdict.error()
         await self.store.execute(
@@ -447,6 +457,17 @@ class Directory:
         )
         if content["answer"] == "accepted":
             await _record_partner(self.store, letter.author, content.get("address"), now)
+
+    async def _purge(self, now: int) -> None:
+        """Inside a transaction: delete received requests that expired unanswered."""
+        rows = await self.store.fetch_all(
+            "SELECT id, school, direction, state, at FROM partner_requests "
+            "WHERE direction = 'received' AND state = 'open' AND at < ?",
+            (now - rules.EXPIRY_MS,),
+        )
+        for rid, school, direction, state, at in rows:
+            if rules.purgeable(rules.RequestView(NodeId(school), direction, state, int(at)), now):
+                await self.store.execute("DELETE FROM partner_requests WHERE id = ?", (rid,))
 
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget every request with ``school``, when we block it."""

@@ -17,7 +17,8 @@ import pytest
 
 from node.clock import now_ms
 from node.partners.peerbook import PeerBook
-from protocol import letters, sealed
+from protocol import kinds, letters, sealed
+from protocol.rules.partnership import DAY_MS, MAX_OPEN_RECEIVED
 from tests.hostile.harness import judged, send_as
 from tests.hostile.test_block import dialled, relay_named
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, wait_for
@@ -180,3 +181,77 @@ async def test_blocking_a_school_erases_its_requests(schools: dict[str, LiveNode
     await PeerBook(oak.node.store).block(gesamt.node.node_id, oak.node.node_id, now_ms())
     assert await received(oak) == []
     assert [s.name for s in await oak.node.directory.schools(words="Gesamtschule")] == []
+
+
+async def test_a_school_whose_profile_we_do_not_hold_cannot_ask(
+    schools: dict[str, LiveNode], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Gesamtschule withdraws every profile it published, as a throwaway key never
+    publishes one: Oakfield's admin could not tell who asks."""
+    oak, gesamt = schools["oak"], schools["gesamt"]
+    rows = await gesamt.node.store.fetch_all(
+        "SELECT id FROM entries WHERE author = ? AND kind = ?",
+        (bytes(gesamt.node.node_id), kinds.PROFILE),
+    )
+    for (target,) in rows:
+        await gesamt.node.publish(kinds.WITHDRAW, {"target": bytes(target)})
+
+    async def forgotten() -> bool:
+        return await oak.node.store.latest_profile(gesamt.node.node_id) is None
+
+    await wait_for(forgotten, what="the profile withdrawn at Oakfield")
+    caplog.set_level(logging.WARNING)
+    await judged(gesamt, await send_as(gesamt, letters.PARTNER_REQUEST, ask(1), [oak]))
+    assert await received(oak) == []
+    assert refused_with(caplog, "whose profile has not reached this school")
+
+
+async def _waiting(school: LiveNode, count: int, at: int) -> None:
+    """``count`` open requests received at ``at`` from other schools (earlier asks)."""
+    async with school.node.store.write():
+        for n in range(count):
+            await school.node.store.execute(
+                "INSERT INTO partner_requests VALUES (?, ?, 'received', 'Hello', NULL, NULL, "
+                "'open', ?, NULL)",
+                (f"{1000 + n:032x}", bytes([n + 1]) * 32, at),
+            )
+
+
+async def test_requests_beyond_the_most_kept_are_refused(
+    schools: dict[str, LiveNode], caplog: pytest.LogCaptureFixture
+) -> None:
+    oak, gesamt = schools["oak"], schools["gesamt"]
+    await _waiting(oak, MAX_OPEN_RECEIVED, now_ms())
+    caplog.set_level(logging.WARNING)
+    await judged(gesamt, await send_as(gesamt, letters.PARTNER_REQUEST, ask(1), [oak]))
+    assert f"{1:032x}" not in await received(oak)
+    assert len(await received(oak)) == MAX_OPEN_RECEIVED
+    assert refused_with(caplog, "waiting for an answer")
+
+
+async def test_requests_that_expired_unanswered_are_deleted(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, gesamt = schools["oak"], schools["gesamt"]
+    await _waiting(oak, MAX_OPEN_RECEIVED + 10, now_ms() - 31 * DAY_MS)
+    await judged(gesamt, await send_as(gesamt, letters.PARTNER_REQUEST, ask(1), [oak]))
+    assert await received(oak) == [f"{1:032x}"]
+
+
+async def test_a_request_signed_before_its_expiry_is_refused(
+    schools: dict[str, LiveNode], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Gesamtschule signs a request dated 31 days ago: at its own end it has expired."""
+    oak, gesamt = schools["oak"], schools["gesamt"]
+    caplog.set_level(logging.WARNING)
+    await gesamt.node.mail.send(
+        letters.PARTNER_REQUEST,
+        ask(1),
+        [oak.node.node_id],
+        about=None,
+        now=now_ms() - 31 * DAY_MS,
+    )
+    pair = (bytes(gesamt.node.node_id), bytes(oak.node.node_id))
+    await judged(gesamt, {oak: await gesamt.node.mail._mark(pair)})
+    assert await received(oak) == []
+    assert refused_with(caplog, "signed more than 30 days ago")

@@ -36,8 +36,65 @@ def test_request(
     partner: str | None,
     code: str | None,
 ) -> None:
-    verdict = rules.request(author, ME, recipients, held, last, partner, NOW)
+    verdict = rules.request(
+        author,
+        ME,
+        recipients,
+        held,
+        last,
+        partner,
+        NOW,
+        profile_held=True,
+        open_received=0,
+        signed_at=NOW,
+    )
     assert (verdict and verdict.code) == code
+
+
+@pytest.mark.parametrize(
+    ("profile_held", "open_received", "signed_at", "code"),
+    [
+        (True, 0, NOW, None),
+        (False, 0, NOW, REFUSED),  # a school not in our directory (a throwaway key)
+        (True, rules.MAX_OPEN_RECEIVED - 1, NOW, None),  # the last place
+        (True, rules.MAX_OPEN_RECEIVED, NOW, REFUSED),  # the list is full
+        (True, 0, NOW - 30 * DAY_MS, None),  # signed just within the expiry
+        (True, 0, NOW - 30 * DAY_MS - 1, REFUSED),  # expired at the asker already
+    ],
+)
+def test_request_from_a_stranger(
+    profile_held: bool, open_received: int, signed_at: int, code: str | None
+) -> None:
+    verdict = rules.request(
+        THEM,
+        ME,
+        (ME,),
+        None,
+        None,
+        None,
+        NOW,
+        profile_held=profile_held,
+        open_received=open_received,
+        signed_at=signed_at,
+    )
+    assert (verdict and verdict.code) == code
+
+
+def test_the_same_request_again_needs_no_place() -> None:
+    again = RequestView(THEM, "received", "open", NOW)
+    verdict = rules.request(
+        THEM,
+        ME,
+        (ME,),
+        again,
+        NOW,
+        None,
+        NOW,
+        profile_held=True,
+        open_received=rules.MAX_OPEN_RECEIVED,
+        signed_at=NOW,
+    )
+    assert verdict is None
 
 
 SENT = RequestView(THEM, "sent", "open", NOW - DAY_MS)
@@ -59,7 +116,21 @@ SENT = RequestView(THEM, "sent", "open", NOW - DAY_MS)
 def test_answer(
     author: NodeId, recipients: tuple[NodeId, ...], held: RequestView | None, code: str | None
 ) -> None:
-    verdict = rules.answer(author, ME, recipients, held, NOW)
+    verdict = rules.answer(author, ME, recipients, held, NOW, signed_at=NOW)
+    assert (verdict and verdict.code) == code
+
+
+@pytest.mark.parametrize(
+    ("at", "now", "signed_at", "code"),
+    [
+        (NOW - 29 * DAY_MS, NOW, NOW, None),
+        (NOW - 31 * DAY_MS, NOW, NOW - 2 * DAY_MS, REFUSED),  # reached us after expiry
+        (NOW - 29 * DAY_MS, NOW, NOW + 2 * DAY_MS, REFUSED),  # signed after expiry
+    ],
+)
+def test_answer_expiry_by_either_clock(at: int, now: int, signed_at: int, code: str | None) -> None:
+    held = RequestView(THEM, "sent", "open", at)
+    verdict = rules.answer(THEM, ME, (ME,), held, now, signed_at=signed_at)
     assert (verdict and verdict.code) == code
 
 
@@ -67,3 +138,11 @@ def test_expired_only_when_open_and_older_than_thirty_days() -> None:
     assert not rules.expired(RequestView(THEM, "sent", "open", NOW - 30 * DAY_MS), NOW)
     assert rules.expired(RequestView(THEM, "sent", "open", NOW - 30 * DAY_MS - 1), NOW)
     assert not rules.expired(RequestView(THEM, "sent", "declined", 0), NOW)
+
+
+def test_only_received_requests_that_expired_unanswered_are_purged() -> None:
+    old = NOW - 30 * DAY_MS - 1
+    assert rules.purgeable(RequestView(THEM, "received", "open", old), NOW)
+    assert not rules.purgeable(RequestView(THEM, "received", "open", NOW - DAY_MS), NOW)
+    assert not rules.purgeable(RequestView(THEM, "received", "declined", old), NOW)
+    assert not rules.purgeable(RequestView(THEM, "sent", "open", old), NOW)
