@@ -489,14 +489,14 @@ MIGRATIONS: tuple[str, ...] = (
     # (node/store/database.py, _place_continuation): their reaches are summed against
     # protocol/log.py MAX_FORK_DEPTH until a continuation of that author is kept.
     """
-    CREATE TABLE truncations (
+    CREATE TABLE IF NOT EXISTS truncations (
         id          BLOB PRIMARY KEY,        -- the continuation that truncated
         author      BLOB NOT NULL,
         seq         INTEGER NOT NULL,        -- its number
         fork        INTEGER NOT NULL,        -- the fork point it named
         at          INTEGER NOT NULL         -- by our clock
     );
-    CREATE INDEX truncations_by_author ON truncations (author, seq);
+    CREATE INDEX IF NOT EXISTS truncations_by_author ON truncations (author, seq);
     """,
 )
 
