@@ -24,6 +24,7 @@ from protocol.errors import (
     DecodeError,
     FutureTimestamp,
     InvalidEntry,
+    PastTimestamp,
     ProtocolError,
     SchemaError,
 )
@@ -32,6 +33,12 @@ from protocol.keys import ID_SIZE, SIGNATURE_SIZE, EntryId, NodeId, NodeKey, con
 ENTRY_VERSION = 1
 #: How far ahead of the receiver's clock an entry's timestamp may be (clock drift).
 MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+#: No entry is older than the protocol: 2024-01-01T00:00:00Z. An entry timestamped
+#: before it is refused (``before-epoch``), so that a log back-dated to 1970 is not
+#: released at once by the per-school budget (protocol/budget.py), which meters the
+#: signed timestamps.
+EPOCH_MS = 1_704_067_200_000
+EPOCH_TEXT = "2024-01-01T00:00:00Z"
 
 PAYLOAD_LIMITS = codec.Limits(max_bytes=512, max_depth=1, max_items=16, max_str=64, max_bin=32)
 CONTENT_LIMITS = codec.Limits(max_bytes=64 * 1024, max_depth=4, max_items=64, max_str=16 * 1024)
@@ -128,6 +135,12 @@ def create_entry(
         content_hash=content_hash(content_bytes),
     )
     _check_payload(payload)
+    if timestamp < EPOCH_MS:  # every receiver would refuse it: the author's log would break
+        raise PastTimestamp(
+            f"the time to sign with, {timestamp} ms, is before {EPOCH_TEXT}, when this "
+            "protocol began: this computer's clock is wrong; set its date and time, then "
+            "try again"
+        )
     payload_bytes = payload.encode()
     return Entry(payload, payload_bytes, key.sign(payload_bytes), content_bytes, content)
 
@@ -154,6 +167,11 @@ def decode_entry(data: bytes, *, now_ms: int) -> Entry:
         raise FutureTimestamp(
             f"timestamp {payload.timestamp} is more than {MAX_CLOCK_SKEW_MS // 60000} "
             "minutes ahead of this node's clock"
+        )
+    if payload.timestamp < EPOCH_MS:
+        raise PastTimestamp(
+            f"timestamp {payload.timestamp} is before {EPOCH_TEXT}, when this protocol "
+            "began: the entry was back-dated, or signed by a computer whose clock is wrong"
         )
     content = None
     if content_bytes is not None:

@@ -126,6 +126,12 @@ class FutureTimestamp(InvalidEntry):
     code = "future-timestamp"
 
 
+class PastTimestamp(InvalidEntry):
+    """Timestamped before the protocol's epoch (protocol/entry.py, ``EPOCH_MS``)."""
+
+    code = "before-epoch"
+
+
 class LogOrderError(ProtocolError):
     """The entry does not follow its author's log (sequence gap or wrong prev)."""
 

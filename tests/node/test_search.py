@@ -13,7 +13,7 @@ from node.store import search
 from node.store.migrations import SEARCH_INDEX_VERSION
 from node.store.search import Filters
 from protocol.entry import create_entry
-from tests.helpers import key
+from tests.helpers import NOW, key
 
 TODAY = date(2026, 11, 23)
 
@@ -167,11 +167,11 @@ async def test_entries_from_other_schools_are_found(node: Node) -> None:
         key(5),
         seq=1,
         prev=None,
-        timestamp=1,
+        timestamp=NOW - 3,
         kind="request",
         content={"activity": "moderation", "title": "Year 6 writing moderation"},
     )
-    await node.store.ingest([other], 2)
+    await node.store.ingest([other], NOW - 2)
     assert await titles(node, "moderation") == ["Year 6 writing moderation"]
 
 
@@ -208,20 +208,20 @@ async def test_a_school_whose_profile_arrives_after_its_offer_is_found_by_name(
         key(5),
         seq=1,
         prev=None,
-        timestamp=1,
+        timestamp=NOW - 3,
         kind="offer",
         content={"activity": "visit", "title": "Come and see us"},
     )
-    await node.store.ingest([offer], 2)
+    await node.store.ingest([offer], NOW - 2)
     assert await titles(node, "escuela") == []
     profile = create_entry(
         key(5),
         seq=2,
         prev=offer.id,
-        timestamp=3,
+        timestamp=NOW - 1,
         kind="profile",
         content={"name": "Escuela Río Duero", "country": "ES"},
     )
-    await node.store.ingest([profile], 4)
+    await node.store.ingest([profile], NOW)
     assert await titles(node, "escuela rio") == ["Come and see us"]
     assert await titles(node, "spain") == ["Come and see us"]

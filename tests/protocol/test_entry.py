@@ -7,8 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import codec
-from protocol.entry import MAX_CLOCK_SKEW_MS, Payload, create_entry, decode_entry
-from protocol.errors import FutureTimestamp, InvalidEntry, ProtocolError, SchemaError
+from protocol.entry import EPOCH_MS, MAX_CLOCK_SKEW_MS, Payload, create_entry, decode_entry
+from protocol.errors import (
+    FutureTimestamp,
+    InvalidEntry,
+    PastTimestamp,
+    ProtocolError,
+    SchemaError,
+)
 from protocol.keys import EntryId, NodeId, content_hash
 from tests.helpers import NOW, chain, key, offer_content
 
@@ -78,6 +84,35 @@ def test_other_content_with_valid_signature_refused() -> None:
     with pytest.raises(InvalidEntry) as caught:
         decode_entry(codec.encode([entry.payload_bytes, entry.signature, other]), now_ms=NOW)
     assert caught.value.code == "bad-content-hash"
+
+
+def _signed_at(timestamp: int) -> bytes:
+    """An offer signed at ``timestamp`` without create_entry's own check."""
+    content = codec.encode(offer_content())
+    payload = Payload(SIGNER.node_id, 1, None, timestamp, "offer", content_hash(content))
+    payload_bytes = payload.encode()
+    return codec.encode([payload_bytes, SIGNER.sign(payload_bytes), content])
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "refused"),
+    [
+        (0, True),  # 1970
+        (EPOCH_MS - 1, True),  # one millisecond before the epoch
+        (EPOCH_MS, False),  # the epoch itself
+        (EPOCH_MS + 1, False),
+    ],
+)
+def test_timestamps_before_the_epoch_are_refused(timestamp: int, refused: bool) -> None:
+    if not refused:
+        decode_entry(_signed_at(timestamp), now_ms=NOW)
+        decode_entry(make(timestamp=timestamp), now_ms=NOW)
+        return
+    with pytest.raises(PastTimestamp) as caught:
+        decode_entry(_signed_at(timestamp), now_ms=NOW)
+    assert caught.value.code == "before-epoch"
+    with pytest.raises(PastTimestamp, match="clock is wrong"):  # nor signed
+        make(timestamp=timestamp)
 
 
 def test_future_timestamp_refused_but_small_skew_allowed() -> None:

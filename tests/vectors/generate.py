@@ -36,6 +36,7 @@ from protocol import codec
 from protocol.entry import (
     ENTRY_LIMITS,
     ENTRY_VERSION,
+    EPOCH_MS,
     MAX_CLOCK_SKEW_MS,
     PAYLOAD_LIMITS,
     Entry,
@@ -861,6 +862,13 @@ def _invalid_specs() -> list[InvalidSpec]:
             "The timestamp is now_ms + 300001: one millisecond more than the allowed "
             "clock skew of 5 minutes.",
             lambda: signed(OFFER_BYTES, t=NOW_MS + MAX_CLOCK_SKEW_MS + 1),
+        ),
+        InvalidSpec(
+            "timestamp-before-epoch",
+            "before-epoch",
+            "The timestamp is 1704067199999: one millisecond before the protocol's epoch, "
+            "2024-01-01T00:00:00Z.",
+            lambda: signed(OFFER_BYTES, t=EPOCH_MS - 1),
         ),
         # -- content schemas --------------------------------------------------------------
         InvalidSpec(
