@@ -485,6 +485,24 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 17: the school's name and country searched with its offers and requests.
     _LISTING_SCHOOLS,
+    # conference: pupil teams for conferences and debates (node/events/teams.py):
+    # numbers and roles only, never names.
+    """
+    CREATE TABLE event_teams (
+        event   BLOB NOT NULL,               -- the event's first version id
+        school  BLOB NOT NULL,               -- the team's school: ours, or (at the organiser) any
+        pupils  INTEGER NOT NULL,            -- 0 once withdrawn
+        roles   TEXT NOT NULL,               -- JSON {role: pupils}
+        at      INTEGER NOT NULL,            -- the answer's time: a later one replaces it
+        PRIMARY KEY (event, school)
+    );
+    CREATE TABLE event_team_tables (
+        event     BLOB PRIMARY KEY,          -- another school's event
+        organiser BLOB NOT NULL,
+        teams     TEXT NOT NULL,             -- JSON [[node id text, pupils, {role: pupils}]]
+        at        INTEGER NOT NULL           -- the organiser's time: a later table replaces it
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
