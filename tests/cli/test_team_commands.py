@@ -95,7 +95,9 @@ def test_a_team_reaches_the_organiser_and_the_table_comes_back(network: Network)
     assert isinstance(made, dict)
 
     def arrived() -> bool:
-        return any(e["id"] == made["id"] for e in ok_json("event", "list", "--data", b.data))  # type: ignore[union-attr,index]
+        listed = ok_json("event", "list", "--data", b.data)
+        assert isinstance(listed, list)
+        return any(e["id"] == made["id"] for e in listed)
 
     eventually(arrived, within=LIVE_SECONDS, what="the debate at B")
     ok("event", "team", made["id"], "--data", b.data, "--pupils", "5", "--role", "speaker:3")
