@@ -110,3 +110,37 @@ async def test_a_team_for_an_ordinary_event_or_out_of_bounds_is_refused_in_words
             await lycee.node.teams.send(found, pupils, roles, now=now_ms(), today=TODAY)
     assert await lycee.node.teams.ours(debate.id) is None
     assert files_contain(lycee.node.data.path, b"Alice Martin") == []
+
+
+async def test_a_conference_for_partners_only_takes_teams_and_blocking_forgets_them(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    made = await events.create_for(oak.node, {**DEBATE, "format": "conference"}, "partners")
+
+    async def arrived() -> bool:
+        return all([await known(live, str(made)) for live in (lycee, colegio)])
+
+    await wait_for(arrived, what="the conference at both partners")
+    for live, pupils in ((lycee, 3), (colegio, 2)):
+        there = await events.find(live.node, str(made))
+        assert there.private
+        await live.node.teams.send(there, pupils, {"audience": pupils}, now=now_ms(), today=TODAY)
+    home = await events.find(oak.node, str(made))
+
+    async def shared() -> bool:
+        want = {
+            "Lycée Jean Moulin": (3, {"audience": 3}),
+            "Colegio San Marcos": (2, {"audience": 2}),
+        }
+        return all([await table(live, home) == want for live in (oak, lycee, colegio)])
+
+    await wait_for(shared, what="both teams at every school")
+    await oak.node.peerbook.block(colegio.node.node_id, oak.node.node_id, now_ms())
+    assert await table(oak, home) == {"Lycée Jean Moulin": (3, {"audience": 3})}
+    await colegio.node.peerbook.block(oak.node.node_id, colegio.node.node_id, now_ms())
+    assert await table(colegio, home) == {}
+
+
+async def known(live: LiveNode, event_id: str) -> bool:
+    return any(str(e.id) == event_id for e in await events.every(live.node))
