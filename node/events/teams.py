@@ -156,7 +156,15 @@ class Teams:
                 raise verdict.error()
             pupils = 0 if content.get("withdrawn") is True else int(content["pupils"])
             roles = {} if pupils == 0 else {r: int(n) for r, n in content["roles"].items() if n}
-            if await self._keep(content["event"], letter.author, pupils, roles, content["at"]):
+            before = await self.store.fetch_one(
+                "SELECT pupils, roles FROM event_teams WHERE event = ? AND school = ?",
+                (content["event"], bytes(letter.author)),
+            )
+            kept = await self._keep(content["event"], letter.author, pupils, roles, content["at"])
+            # The same team again changes no table: nothing is sent on (a school that repeats
+            # its team cannot make us write to every other school each time).
+            same = before is not None and (before[0], json.loads(before[1])) == (pupils, roles)
+            if kept and not same:
                 await self._share(content["event"], now)
             return
         verdict = rules.table(letter.author, self.me, event, content, now)

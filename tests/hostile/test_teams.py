@@ -158,3 +158,22 @@ async def test_a_table_of_teams_forged_by_another_school_is_refused(
     named = {**forged, "teams": [[bytes(colegio.node.node_id), 2, {PUPIL: 1}]]}
     await judged(oak, await send_as(oak, letters.TEAMS, named, [lycee]))
     assert await teams_at(lycee, made) == {"Lycée Jean Moulin": 4}
+
+
+async def test_repeating_the_same_team_sends_no_table_on(schools: dict[str, LiveNode]) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    made = await debate(schools)
+
+    async def tables_sent() -> int:
+        row = await oak.node.store.fetch_one(
+            "SELECT count(*) FROM letters_sent WHERE kind = 'teams'"
+        )
+        return int(row[0])
+
+    await judged(lycee, await send_as(lycee, letters.TEAM, team(made), [oak]))
+    assert await tables_sent() == 1
+    for _ in range(5):
+        await judged(lycee, await send_as(lycee, letters.TEAM, team(made), [oak]))
+    assert await tables_sent() == 1
+    await judged(lycee, await send_as(lycee, letters.TEAM, team(made, pupils=5), [oak]))
+    assert await tables_sent() == 2
