@@ -248,6 +248,11 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("capacity", integer(1, 100_000)),
         # A new version of the author's own earlier event: the id of its first version.
         Field("replaces", entry_id),
+        # What kind of event: "conference" or "debate" (schools bring pupil teams:
+        # node/events/teams.py). Any short text, so that a format a later version adds
+        # never breaks its author's log here; a format this version does not know is
+        # an ordinary event.
+        Field("format", text(32)),
     ),
     WITHDRAW: (
         Field("target", entry_id, required=True),

@@ -54,6 +54,10 @@ BOOKING_ACCEPT = "booking-accept"
 PARTNER_REQUEST = "partner-request"
 PARTNER_ANSWER = "partner-answer"
 PARTNER_ANSWERS = ("accepted", "declined")
+#: A school's pupil team for a conference or debate (numbers and roles, never names), to
+#: the organiser; and the organiser's table of every school's team, to those schools.
+TEAM = "team"
+TEAMS = "teams"
 
 PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
 INTEREST_ANSWERS = ("accepted", "declined")
@@ -123,6 +127,34 @@ def sentences(value: Any) -> str | None:
 def image_data(value: Any) -> str | None:
     if not isinstance(value, bytes) or not 0 < len(value) <= MAX_IMAGE_BYTES:
         return f"must be 1 to {MAX_IMAGE_BYTES} bytes"
+    return None
+
+
+def role_counts(value: Any) -> str | None:
+    """A team's roles: a map of at most 8 role words to how many pupils take each.
+
+    Which words are roles, and the bounds, are protocol/rules/teams.py's to judge."""
+    if not isinstance(value, dict) or len(value) > 8:
+        return "must map at most 8 roles to numbers of pupils"
+    for role, count in value.items():
+        if text(32)(role) is not None or integer(0, 2**16)(count) is not None:
+            return "each role is text of 1 to 32 characters with a whole number of pupils"
+    return None
+
+
+def team_rows(value: Any) -> str | None:
+    """The organiser's table: at most 200 rows of [node id, pupils, roles]."""
+    if not isinstance(value, list) or len(value) > 200:
+        return "must list at most 200 teams"
+    for row in value:
+        if (
+            not isinstance(row, list)
+            or len(row) != 3
+            or digest(row[0]) is not None
+            or integer(0, 2**16)(row[1]) is not None
+            or role_counts(row[2]) is not None
+        ):
+            return "each team is [node id, pupils, roles]"
     return None
 
 
@@ -205,6 +237,7 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("text", text(10_000, min_len=0)),
         Field("capacity", integer(1, 100_000)),
         Field("reason", text(500)),  # why it was cancelled, with ``cancelled``
+        Field("format", text(32)),  # conference or debate: schools bring teams
     ),
     OBSERVATION: (
         Field("id", local_id, required=True),
@@ -244,6 +277,18 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("id", local_id, required=True),
         Field("answer", choice(PARTNER_ANSWERS), required=True),
         Field("address", address_problem),  # where the answering school listens, if it does
+    ),
+    TEAM: (
+        Field("event", entry_id, required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
+        Field("pupils", integer(0, 2**16)),  # with roles; both absent with withdrawn
+        Field("roles", role_counts),
+        Field("withdrawn", boolean),
+    ),
+    TEAMS: (
+        Field("event", entry_id, required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
+        Field("teams", team_rows, required=True),
     ),
 }
 

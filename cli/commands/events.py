@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.commands import teams
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.events import service as events
 from node.events.rsvps import counts
@@ -53,6 +54,7 @@ def register(sub: Any) -> None:
         metavar="public|partners|project:ID",
         help="who receives it (default public)",
     )
+    teams.add_kind_option(create)
     create.set_defaults(handler=_create)
 
     update = actions.add_parser(
@@ -120,6 +122,8 @@ def register(sub: Any) -> None:
     withdraw.add_argument("--reason", default="", help="optional, shown to other schools")
     withdraw.set_defaults(handler=_withdraw)
 
+    teams.register(actions)
+
 
 def _event_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--title", required=required, help="a short title")
@@ -152,7 +156,8 @@ def _fields(args: argparse.Namespace, tz: str | None) -> dict[str, Any]:
 
 async def _create(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        made = await events.create_for(node, _fields(args, args.tz), args.audience)
+        content = {**_fields(args, args.tz), **teams.kind_of(args)}
+        made = await events.create_for(node, content, args.audience)
     if args.json:
         print_json({"id": str(made)})
     else:

@@ -485,7 +485,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 17: the school's name and country searched with its offers and requests.
     _LISTING_SCHOOLS,
-    # (sec) each truncation of an author's log by one of its ``continue`` entries
+    # 18: each truncation of an author's log by one of its ``continue`` entries
     # (node/store/database.py, _place_continuation): their reaches are summed against
     # protocol/log.py MAX_FORK_DEPTH until a continuation of that author is kept.
     """
@@ -497,6 +497,24 @@ MIGRATIONS: tuple[str, ...] = (
         at          INTEGER NOT NULL         -- by our clock
     );
     CREATE INDEX IF NOT EXISTS truncations_by_author ON truncations (author, seq);
+    """,
+    # 19: pupil teams for conferences and debates (node/events/teams.py):
+    # numbers and roles only, never names.
+    """
+    CREATE TABLE event_teams (
+        event   BLOB NOT NULL,               -- the event's first version id
+        school  BLOB NOT NULL,               -- the team's school: ours, or (at the organiser) any
+        pupils  INTEGER NOT NULL,            -- 0 once withdrawn
+        roles   TEXT NOT NULL,               -- JSON {role: pupils}
+        at      INTEGER NOT NULL,            -- the answer's time: a later one replaces it
+        PRIMARY KEY (event, school)
+    );
+    CREATE TABLE event_team_tables (
+        event     BLOB PRIMARY KEY,          -- another school's event
+        organiser BLOB NOT NULL,
+        teams     TEXT NOT NULL,             -- JSON [[node id text, pupils, {role: pupils}]]
+        at        INTEGER NOT NULL           -- the organiser's time: a later table replaces it
+    );
     """,
 )
 

@@ -954,6 +954,8 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
         "address": "https://node.oakfield.example:7700",
     },
     "partner-answer": {"id": COMMENT_ID, "answer": "accepted", "address": "http://10.0.0.7:7700"},
+    "team": {"event": HASH, "at": 1, "pupils": 6, "roles": {"speaker": 2, "audience": 4}},
+    "teams": {"event": HASH, "at": 1, "teams": [[HASH, 6, {"speaker": 2}]]},
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -985,6 +987,8 @@ REQUIRED: dict[str, set[str]] = {
     "booking-accept": {"id", "b"},
     "partner-request": {"id", "message"},
     "partner-answer": {"id", "answer"},
+    "team": {"event", "at"},
+    "teams": {"event", "at", "teams"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1070,6 +1074,17 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("partner-request", "address", "ftp://node.example"),
     ("partner-answer", "answer", "maybe"),
     ("partner-answer", "address", "http://user@node.example"),
+    ("team", "event", HASH[:31]),
+    ("team", "pupils", True),
+    ("team", "roles", [["speaker", 2]]),
+    ("team", "roles", {"speaker": "2"}),
+    ("team", "roles", {"": 1}),
+    ("team", "roles", {f"r{n}": 0 for n in range(9)}),
+    ("team", "withdrawn", 1),
+    ("teams", "teams", [[HASH, 6]]),
+    ("teams", "teams", [[HASH[:31], 6, {}]]),
+    ("teams", "teams", [[HASH, 6, {"speaker": -1}]]),
+    ("teams", "teams", [[HASH, 1, {}]] * 201),
 ]
 
 

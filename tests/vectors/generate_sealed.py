@@ -89,6 +89,8 @@ COMMENT_ID = "7a9e3c1b5d0f4a2c8e6b0d2f4a6c8e0a"
 INTEREST_ID = "3d5f7a9b1c3e5a7c9e1b3d5f7a9c1e3b"
 OBSERVATION_ID = "9b7d5f3a1e9c7a5e3c1a9f7d5b3e1c9a"
 HASH_OF_OFFER = hashlib.blake2b(b"an offer from A", digest_size=32).digest()
+HASH_OF_DEBATE = hashlib.blake2b(b"a debate from A", digest_size=32).digest()
+TEAM_C = {"speaker": 2, "researcher": 3, "audience": 1}
 #: A tiny stand-in for a JPEG file: SOI, a JFIF APP0 segment, EOI.
 IMAGE_DATA = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
@@ -487,6 +489,32 @@ def _valid_specs() -> list[ValidSpec]:
             },
             NOW_MS - 60_000,
             NOW_MS - 59_000,
+        ),
+        ValidSpec(
+            "team",
+            "C tells A how many pupils it brings to A's debate (an entry id), and in which "
+            "roles, never their names: C's fifth letter to A, to A alone.",
+            KEY_C,
+            {A: 5},
+            "team",
+            {"event": HASH_OF_DEBATE, "at": NOW_MS - 50_000, "pupils": 6, "roles": TEAM_C},
+            NOW_MS - 50_000,
+            NOW_MS - 49_000,
+        ),
+        ValidSpec(
+            "teams",
+            "A, the debate's organiser, shares every school's team with the schools that "
+            "sent one (its own among them): A's letter to C.",
+            KEY_A,
+            {C: 6},
+            "teams",
+            {
+                "event": HASH_OF_DEBATE,
+                "at": NOW_MS - 40_000,
+                "teams": [[bytes(A), 4, {"speaker": 4}], [bytes(C), 6, TEAM_C]],
+            },
+            NOW_MS - 40_000,
+            NOW_MS - 39_000,
         ),
     ]
 

@@ -16,6 +16,7 @@ from node.web.pages import (
     school,
     signin,
     staff,
+    teams,
     users,
 )
 
@@ -34,4 +35,5 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     directory.routes,
     staff.routes,
     users.routes,
+    teams.routes,
 )

@@ -16,14 +16,15 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from node.events import service as events
+from node.events.teams import FORMATS as TEAM_FORMATS
 from node.node import Node
-from node.web import i18n
+from node.web import i18n, team_views
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
 
-_FIELDS = ("title", "start", "end", "tz", "where", "text", "capacity", "audience")
+_FIELDS = ("title", "start", "end", "tz", "where", "text", "capacity", "audience", "format")
 #: Who an event made here is for: everyone (an entry) or partner schools only (letters).
 AUDIENCES = ("public", "partners")
 
@@ -112,6 +113,8 @@ async def _our_projects(node: Node) -> list[tuple[str, str]]:
 async def create_event(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     values, errors, content = _read_event(form_of(request), _)
+    if values["format"] in TEAM_FORMATS:  # a conference or debate: schools bring teams
+        content["format"] = values["format"]
     projects = await _our_projects(request.app[WEB].node)
     if values["audience"] not in (*AUDIENCES, *(audience for audience, _title in projects)):
         values["audience"] = "public"
@@ -278,6 +281,7 @@ async def event_page(request: web.Request) -> web.StreamResponse:
         ours=event.author == node.node_id,
         over=event.ended(today),
         answers=events.ANSWERS,
+        **await team_views.context(node, event),
     )
 
 

@@ -1,0 +1,252 @@
+"""Pupil teams for conferences and debates: numbers and roles, never names.
+
+A conference or debate is an event whose ``format`` says so (node/events/service.py).
+Each school that brings pupils says how many come and in which roles (speaker,
+researcher, audience), in a ``team`` letter sealed to the organiser alone; a later
+answer replaces the earlier one, and a withdrawal is an answer too. The organiser
+keeps one row per school in ``event_teams`` (its own team too: the host school's
+pupils take part), and after each change seals the whole table (``teams``) to every
+school that sent a team, so each sees the others' teams by numbers and roles.
+Attending schools keep their own team in ``event_teams`` and the organiser's
+newest table in ``event_team_tables``. Who may send what is
+protocol/rules/teams.py's to judge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from node.mail.mailroom import Mailroom
+from node.store.database import Store
+from protocol import kinds, letters
+from protocol.errors import UserInputError, said
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import teams as rules
+from protocol.sealed import Letter
+
+if TYPE_CHECKING:
+    from node.events.service import EventView
+
+FORMATS = rules.FORMATS
+ROLES = rules.ROLES
+MAX_PUPILS = rules.MAX_PUPILS
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    """One school's team for one event."""
+
+    school_id: NodeId
+    school: str
+    pupils: int
+    roles: dict[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "node_id": str(self.school_id),
+            "name": self.school,
+            "pupils": self.pupils,
+            "roles": {role: self.roles.get(role, 0) for role in ROLES},
+        }
+
+
+def checked(pupils: int, roles: Mapping[str, int]) -> dict[str, int]:
+    """The roles of a team of ``pupils`` as they will be sent, or the words of what is wrong."""
+    found = rules.problem(pupils, dict(roles))
+    if found is not None:
+        raise UserInputError(
+            f"{found}: give --pupils 1 to {MAX_PUPILS} and --role ROLE:N with ROLE one of "
+            f"{', '.join(ROLES)}, the numbers adding up to at most the pupils",
+            page=said(
+                "Give 1 to %(most)s pupils, and for each role a number of pupils; together "
+                "they may not be more than the team.",
+                most=MAX_PUPILS,
+            ),
+        )
+    return {role: int(count) for role, count in roles.items() if count}
+
+
+class Teams:
+    """Our teams for other schools' conferences, and theirs for ours; ``node.teams``."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+        self.store = store
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False
+
+    async def send(
+        self,
+        event: EventView,
+        pupils: int | None,
+        roles: Mapping[str, int],
+        *,
+        now: int,
+        today: date,
+    ) -> None:
+        """Send our school's team for ``event`` (``pupils`` None: withdraw it), and keep it.
+
+        To our own event, the team is kept and the table shared at once."""
+        if not rules.has_teams(event.content.get("format")):
+            raise UserInputError(
+                "that event is not a conference or debate: only those take teams",
+                page=said("Only a conference or a debate takes teams of pupils."),
+            )
+        if event.cancelled:
+            raise UserInputError(
+                "that event was cancelled by its organiser",
+                page=said("This event was cancelled by the school that organised it."),
+            )
+        if event.ended(today):
+            raise UserInputError("that event is over", page=said("This event is over."))
+        kept = {} if pupils is None else checked(pupils, roles)
+        content: dict[str, Any] = {"event": bytes(event.id), "at": now}
+        if pupils is None:
+            content["withdrawn"] = True
+        else:
+            content.update(pupils=pupils, roles=kept)
+        async with self.store.write():
+            if event.author != self.me:
+                await self.mail.send_in_transaction(
+                    letters.TEAM, content, [event.author], about=str(event.id), now=now
+                )
+            await self._keep(bytes(event.id), self.me, pupils or 0, kept, now)
+            if event.author == self.me:
+                await self._share(bytes(event.id), now)
+
+    async def _keep(
+        self, event: bytes, school: NodeId, pupils: int, roles: Mapping[str, int], at: int
+    ) -> bool:
+        """Keep a school's team unless a later one is held; True if kept."""
+        changed = await self.store.execute(
+            "INSERT INTO event_teams (event, school, pupils, roles, at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (event, school) DO UPDATE SET pupils = excluded.pupils, "
+            "roles = excluded.roles, at = excluded.at WHERE excluded.at > at",
+            (event, bytes(school), pupils, json.dumps(dict(roles), sort_keys=True), at),
+        )
+        return changed > 0
+
+    async def _share(self, event: bytes, now: int) -> None:
+        """Inside a transaction: seal the table of teams to every other school that sent
+        one (those that withdrew too, so they see they are no longer listed)."""
+        rows = await self.store.fetch_all(
+            "SELECT school, pupils, roles FROM event_teams WHERE event = ? ORDER BY school",
+            (event,),
+        )
+        table = [[bytes(s), int(p), json.loads(r)] for s, p, r in rows if p > 0]
+        to = [NodeId(s) for s, _p, _r in rows if NodeId(s) != self.me]
+        if to:
+            content = {"event": event, "at": now, "teams": table}
+            await self.mail.send_in_transaction(
+                letters.TEAMS, content, to, about=event.hex(), now=now
+            )
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """A team for one of our events, or an organiser's table (in the mail room's
+        transaction); a refused letter changes nothing."""
+        content = letter.content
+        event = await self._event(content["event"])
+        if letter.kind == letters.TEAM:
+            verdict = rules.team(letter.author, self.me, letter.recipients, event, content, now)
+            if verdict is not None:
+                raise verdict.error()
+            pupils = 0 if content.get("withdrawn") is True else int(content["pupils"])
+            roles = {} if pupils == 0 else {r: int(n) for r, n in content["roles"].items() if n}
+            before = await self.store.fetch_one(
+                "SELECT pupils, roles FROM event_teams WHERE event = ? AND school = ?",
+                (content["event"], bytes(letter.author)),
+            )
+            kept = await self._keep(content["event"], letter.author, pupils, roles, content["at"])
+            # The same team again changes no table: nothing is sent on (a school that repeats
+            # its team cannot make us write to every other school each time).
+            same = before is not None and (before[0], json.loads(before[1])) == (pupils, roles)
+            if kept and not same:
+                await self._share(content["event"], now)
+            return
+        verdict = rules.table(letter.author, self.me, event, content, now)
+        if verdict is not None:
+            raise verdict.error()
+        rows = [[str(NodeId(bytes(s))), int(p), dict(r)] for s, p, r in content["teams"]]
+        await self.store.execute(
+            "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at "
+            "WHERE excluded.at > at",
+            (content["event"], bytes(letter.author), json.dumps(rows), content["at"]),
+        )
+
+    async def _event(self, event: bytes) -> rules.TeamEvent | None:
+        """The conference a letter names, with its newest version's format; None if we do
+        not hold it or it was cancelled."""
+        entry = await self.store.get(EntryId(event))
+        if entry is not None:
+            if entry.kind != kinds.EVENT:
+                return None
+            versions = [
+                version
+                for version in await self.store.current(kinds.EVENT)
+                if version.author == entry.author
+                and (version.id == entry.id or (version.content or {}).get("replaces") == event)
+            ]
+            if not versions:
+                return None
+            newest = max(versions, key=lambda version: version.seq)
+            return rules.TeamEvent(entry.author, None, (newest.content or {}).get("format"))
+        row = await self.store.fetch_one(
+            "SELECT author, recipients, content, cancelled FROM private_events WHERE id = ?",
+            (event,),
+        )
+        if row is None or row[3]:
+            return None
+        invited = {NodeId.parse(t) for t in json.loads(row[1])}
+        return rules.TeamEvent(NodeId(row[0]), invited, json.loads(row[2]).get("format"))
+
+    async def ours(self, event: EntryId) -> Team | None:
+        """Our school's team for ``event``, if we sent one and did not withdraw it."""
+        row = await self.store.fetch_one(
+            "SELECT pupils, roles FROM event_teams WHERE event = ? AND school = ? AND pupils > 0",
+            (bytes(event), bytes(self.me)),
+        )
+        if row is None:
+            return None
+        return Team(self.me, "", int(row[0]), json.loads(row[1]))
+
+    async def teams(self, event: EntryId, organiser: NodeId) -> list[Team]:
+        """Every school's team for ``event``: as we hold them if we organise it, else the
+        organiser's newest table. By school name."""
+        if organiser == self.me:
+            rows = await self.store.fetch_all(
+                "SELECT school, pupils, roles FROM event_teams WHERE event = ? AND pupils > 0",
+                (bytes(event),),
+            )
+            found = [(NodeId(s), int(p), json.loads(r)) for s, p, r in rows]
+        else:
+            row = await self.store.fetch_one(
+                "SELECT teams FROM event_team_tables WHERE event = ? AND organiser = ?",
+                (bytes(event), bytes(organiser)),
+            )
+            table = [] if row is None else json.loads(row[0])
+            found = [(NodeId.parse(s), int(p), dict(r)) for s, p, r in table]
+        names = await self.store.schools({school for school, _p, _r in found})
+        teams = [
+            Team(school, names.get(school, ("unknown school", ""))[0], pupils, roles)
+            for school, pupils, roles in found
+        ]
+        return sorted(teams, key=lambda t: (t.school.casefold(), bytes(t.school_id)))
+
+    async def attending(self) -> set[EntryId]:
+        """The events our school sends a team to (pupils see these)."""
+        rows = await self.store.fetch_all(
+            "SELECT event FROM event_teams WHERE school = ? AND pupils > 0", (bytes(self.me),)
+        )
+        return {EntryId(row[0]) for row in rows}
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget ``school``'s teams and the tables it sent (we block it)."""
+        await self.store.execute("DELETE FROM event_teams WHERE school = ?", (bytes(school),))
+        await self.store.execute(
+            "DELETE FROM event_team_tables WHERE organiser = ?", (bytes(school),)
+        )
