@@ -1,5 +1,6 @@
 """Full-text search with filters over offers and requests, on a real database."""
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from node.node import Node
 from node.offers import service as offers
 from node.store import search
-from node.store.migrations import SEARCH_INDEX_VERSION
+from node.store.migrations import MIGRATIONS, SEARCH_INDEX_VERSION
 from node.store.search import Filters
 from protocol.entry import create_entry
 from tests.helpers import NOW, key
@@ -142,6 +143,8 @@ async def test_an_older_index_is_made_again_with_subjects_modes_and_schools(tmp_
         await made.store.execute(
             "UPDATE schema_version SET version = ?", (SEARCH_INDEX_VERSION - 1,)
         )
+        for table in _tables_made_after(SEARCH_INDEX_VERSION):  # an older node had none
+            await made.store.execute(f"DROP TABLE {table}")
     await made.close()
     opened = await Node.open(tmp_path / "n")
     try:
@@ -225,3 +228,9 @@ async def test_a_school_whose_profile_arrives_after_its_offer_is_found_by_name(
     await node.store.ingest([profile], NOW)
     assert await titles(node, "escuela rio") == ["Come and see us"]
     assert await titles(node, "spain") == ["Come and see us"]
+
+
+def _tables_made_after(version: int) -> list[str]:
+    """The tables that migrations numbered above ``version`` create."""
+    later = "\n".join(MIGRATIONS[version:])
+    return re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", later)
