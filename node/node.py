@@ -13,6 +13,7 @@ from node.datadir import DataDir
 from node.directory.service import Directory
 from node.events.private import PrivateEvents
 from node.events.rsvps import Rsvps
+from node.events.slots import Slots
 from node.keyfile import generate_key, load_key, save_key
 from node.mail.letterbox import Letterbox
 from node.mail.mailroom import Mailroom
@@ -71,6 +72,7 @@ class Node:
         self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
         self.directory = Directory(store, key, self.mail, self.peerbook)
+        self.slots = Slots(store, key, self.mail)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -84,6 +86,8 @@ class Node:
                 letters.OBSERVATION_UNSHARE: self.shared_observations,
                 letters.PARTNER_REQUEST: self.directory,
                 letters.PARTNER_ANSWER: self.directory,
+                letters.TALK: self.slots,
+                letters.TALK_CANCEL: self.slots,
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
@@ -95,6 +99,7 @@ class Node:
             self.private_events.forget_school,
             self.shared_observations.forget_school,
             self.directory.forget_school,
+            self.slots.forget_school,
             self.mail.forget_school,
         ]
 

@@ -22,6 +22,7 @@ from protocol.address import address_problem
 from protocol.errors import SchemaError
 from protocol.kinds import (
     KIND_PATTERN,
+    MAX_SLOTS,
     Field,
     check_fields,
     choice,
@@ -54,6 +55,9 @@ BOOKING_ACCEPT = "booking-accept"
 PARTNER_REQUEST = "partner-request"
 PARTNER_ANSWER = "partner-answer"
 PARTNER_ANSWERS = ("accepted", "declined")
+#: A talk offered for a TeachMeet's speaker slot, and its withdrawal (protocol/rules/slots.py).
+TALK = "talk"
+TALK_CANCEL = "talk-cancel"
 
 PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
 INTEREST_ANSWERS = ("accepted", "declined")
@@ -244,6 +248,18 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("id", local_id, required=True),
         Field("answer", choice(PARTNER_ANSWERS), required=True),
         Field("address", address_problem),  # where the answering school listens, if it does
+    ),
+    TALK: (
+        Field("event", entry_id, required=True),  # the TeachMeet's first version
+        Field("slot", integer(1, MAX_SLOTS), required=True),
+        Field("title", text(200), required=True),
+        Field("speaker", text(100), required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    TALK_CANCEL: (
+        Field("event", entry_id, required=True),
+        Field("slot", integer(1, MAX_SLOTS), required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
     ),
 }
 
