@@ -954,6 +954,8 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
         "address": "https://node.oakfield.example:7700",
     },
     "partner-answer": {"id": COMMENT_ID, "answer": "accepted", "address": "http://10.0.0.7:7700"},
+    "talk": {"event": HASH, "slot": 2, "title": "Talk partners", "speaker": "Ms Patel", "at": 1},
+    "talk-cancel": {"event": HASH, "slot": 2, "at": 1},
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -985,6 +987,8 @@ REQUIRED: dict[str, set[str]] = {
     "booking-accept": {"id", "b"},
     "partner-request": {"id", "message"},
     "partner-answer": {"id", "answer"},
+    "talk": {"event", "slot", "title", "speaker", "at"},
+    "talk-cancel": {"event", "slot", "at"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1070,6 +1074,12 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("partner-request", "address", "ftp://node.example"),
     ("partner-answer", "answer", "maybe"),
     ("partner-answer", "address", "http://user@node.example"),
+    ("talk", "slot", 0),
+    ("talk", "slot", 101),
+    ("talk", "title", ""),
+    ("talk", "speaker", "s" * 101),
+    ("talk-cancel", "event", HASH[:31]),
+    ("talk-cancel", "slot", "2"),
 ]
 
 
