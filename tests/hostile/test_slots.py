@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ from tests.hostile.test_letters import refused_with
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, wait_for
 
 TODAY = date(2027, 1, 1)
-TEACHMEET = {
+TEACHMEET: dict[str, Any] = {
     "title": "TeachMeet: feedback that works",
     "start": "2027-03-04T16:00+00:00",
     "end": "2027-03-04T18:00+00:00",
@@ -40,7 +41,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
         yield nodes
 
 
-async def teachmeet(schools: dict[str, LiveNode], content: dict[str, object]) -> EntryId:
+async def teachmeet(schools: dict[str, LiveNode], content: dict[str, Any]) -> EntryId:
     made = await events.create_for(schools["oak"].node, dict(content), "public")
 
     async def everywhere() -> bool:
