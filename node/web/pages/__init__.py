@@ -15,6 +15,7 @@ from node.web.pages import (
     projects,
     school,
     signin,
+    slots,
     staff,
     users,
 )
@@ -34,4 +35,5 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     directory.routes,
     staff.routes,
     users.routes,
+    slots.routes,
 )

@@ -16,6 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from node.events import service as events
+from node.events import slots as talks
 from node.node import Node
 from node.web import i18n
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
@@ -112,6 +113,12 @@ async def _our_projects(node: Node) -> list[tuple[str, str]]:
 async def create_event(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     values, errors, content = _read_event(form_of(request), _)
+    values["slots"] = str(form_of(request).get("slots", "")).strip()
+    if values["slots"]:  # a TeachMeet's speaker slots (node/events/slots.py)
+        try:
+            content["slots"] = talks.parse_slots(values["slots"])
+        except UserInputError as exc:
+            errors["slots"] = page_text(request, exc)
     projects = await _our_projects(request.app[WEB].node)
     if values["audience"] not in (*AUDIENCES, *(audience for audience, _title in projects)):
         values["audience"] = "public"
@@ -278,6 +285,7 @@ async def event_page(request: web.Request) -> web.StreamResponse:
         ours=event.author == node.node_id,
         over=event.ended(today),
         answers=events.ANSWERS,
+        lineup=await talks.lineup(node, str(event.id)) if event.content.get("slots") else None,
     )
 
 
