@@ -73,11 +73,16 @@ async def test_speak_for_a_partners_teachmeet_and_the_organiser_accepts(
     await wait_for(offered, what="the talk at Oakfield")
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
+        async with http.get("/") as response:
+            home = await response.text()
+        assert "Lycée Jean Moulin offers a talk for “TeachMeet: feedback”" in home
         token = await csrf_of(http, f"/events/{made.id}")
         async with http.post(f"/events/{made.id}/talks/3/accept", data={"csrf": token}) as r:
             page = await r.text()
         assert "accepted and published" in page
         assert "Oral feedback" in page
+        async with http.get("/") as response:
+            assert "offers a talk" not in await response.text()  # answered: no longer to do
 
     async def published() -> bool:
         return (await slots.lineup(lycee.node, str(made.id))).slots[2].state == "accepted"
