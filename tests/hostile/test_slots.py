@@ -131,3 +131,19 @@ async def test_a_running_order_from_another_school_does_not_change_the_event(
         lineup = await slots.lineup(school.node, str(made))
         assert [s.title for s in lineup.slots] == [None, None, None]
         assert lineup.event.author == oak.node.node_id
+
+
+async def test_blocking_a_school_erases_its_talks_for_our_teachmeets(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    made = await teachmeet(schools, TEACHMEET)
+    await slots.speak(lycee.node, str(made), 1, "Oracy in science", "M. Petit", today=TODAY)
+    await slots.speak(colegio.node, str(made), 2, "Oracy in maths", "Sra. Ruiz", today=TODAY)
+
+    async def both() -> bool:
+        return len(await kept(oak, made)) == 2
+
+    await wait_for(both, what="both talks at Oakfield")
+    await oak.node.peerbook.block(lycee.node.node_id, oak.node.node_id, now_ms())
+    assert await kept(oak, made) == [(2, "Oracy in maths")]
