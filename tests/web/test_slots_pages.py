@@ -8,6 +8,7 @@ from typing import Any
 from node.events import service as events
 from node.events import slots
 from tests.network import LiveNode, wait_for
+from tests.web.test_accessibility import audit
 from tests.web.web import client, csrf_of, http_sign_in
 
 TEACHMEET: dict[str, Any] = {
@@ -88,3 +89,14 @@ async def test_speak_for_a_partners_teachmeet_and_the_organiser_accepts(
         return (await slots.lineup(lycee.node, str(made.id))).slots[2].state == "accepted"
 
     await wait_for(published, what="the running order at the Lycée")
+
+
+async def test_the_teachmeet_page_has_labels_and_headings_for_both_schools(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    made = await events.create(school.node, {**TEACHMEET, "audience": "public"})
+    await slots.speak(school.node, str(made.id), 1, "Our reading spine", "Ms Patel")
+    await wait_for(lambda: lycee.holds(made.id), what="the TeachMeet at the Lycée")
+    page = (f"/events/{made.id}",)
+    assert await audit(school, "Mr Jones", page) == {page[0]: []}
+    assert await audit(lycee, "M. Martin", page) == {page[0]: []}
