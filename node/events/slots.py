@@ -114,15 +114,20 @@ class Slots:
             )
             await self._put(event, slot, self.me, title, speaker, SENT, now)
 
-    async def withdraw(self, event: EntryId, organiser: NodeId, slot: int, now: int) -> None:
-        """Tell the organiser we withdraw our talk in ``slot``, and forget it here."""
+    async def withdraw(
+        self, event: EntryId, organiser: NodeId, slot: int, title: str | None, now: int
+    ) -> None:
+        """Tell the organiser we withdraw our talk in ``slot``, and forget it here: the
+        talk we offered for that slot, and the one titled ``title`` (the organiser may
+        have moved it to ``slot`` from the slot we offered it for)."""
         content = {"event": bytes(event), "slot": slot, "at": now}
         async with self.store.write():
             await self.mail.send_in_transaction(
                 letters.TALK_CANCEL, content, [organiser], about=str(event), now=now
             )
             await self.store.execute(
-                "DELETE FROM talks WHERE event = ? AND slot = ?", (bytes(event), slot)
+                "DELETE FROM talks WHERE event = ? AND (slot = ? OR title = ?)",
+                (bytes(event), slot, title),
             )
 
     async def _put(
@@ -338,15 +343,17 @@ async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
         talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept if n != slot]
         await _publish(node, event, talks)
         return await lineup(node, str(event.id))
-    ours = any(n == slot and st == SENT for n, _, _, _, st, _ in kept) or any(
-        n == slot and school == node.node_id for n, school, *_ in _published(event)
+    sent = any(n == slot and st == SENT for n, _, _, _, st, _ in kept)
+    published = next(
+        (t for n, school, t, _ in _published(event) if n == slot and school == node.node_id),
+        None,
     )
-    if not ours:
+    if not sent and published is None:
         raise UserInputError(
             f"slot {slot} holds no talk from your school: see `schoolmesh event slots {id_text}`",
             page=said("That slot holds no talk from our school."),
         )
-    await node.slots.withdraw(event.id, event.author, slot, now_ms())
+    await node.slots.withdraw(event.id, event.author, slot, published, now_ms())
     return await lineup(node, str(event.id))
 
 

@@ -105,6 +105,13 @@ async def test_a_talk_for_a_two_minute_slot_reaches_every_school_in_the_running_
         return all(title is None for _, _, title, _ in await shown(gesamt, made))
 
     await wait_for(gone_at_gesamt, what="the freed slot at Gesamtschule")
+    # The Lycée forgot the talk it offered for slot 1, which Oakfield had moved to 2.
+    await wait_for(lambda: _order_empty(lycee, made), what="the freed slot at the Lycée")
+    assert (await slots.lineup(lycee.node, made)).waiting == []
+
+
+async def _order_empty(live: LiveNode, event: str) -> bool:
+    return all(s.title is None for s in (await slots.lineup(live.node, event)).slots)
 
 
 async def _no_waiting(live: LiveNode, event: str) -> bool:
