@@ -120,8 +120,11 @@ async def for_staff(
         "OR (direction = 'sent' AND state != 'open' AND answered_at > ?)",
         (now - partnership.EXPIRY_MS, since),
     )
+    # Talks offered for our TeachMeets, waiting for our answer (node/events/slots.py).
+    talks = await store.fetch_all("SELECT event, school, at FROM talks WHERE state = 'offered'")
     schools = await store.schools(
-        {NodeId(r[1]) for r in partnering}
+        {NodeId(r[1]) for r in talks}
+        | {NodeId(r[1]) for r in partnering}
         | {NodeId(r[1]) for r in rows}
         | {NodeId(r[2]) for r in rows}
         | {NodeId(r[1]) for r in withdrawn}
@@ -178,6 +181,12 @@ async def for_staff(
                 for a in event.answers
                 if a.answered_at > since
             )
+    ours = {bytes(e.id): e for e in known if e.author == node.node_id and not e.cancelled}
+    for event_id, speaker_school, at in talks:
+        if (teachmeet := ours.get(bytes(event_id))) is not None:
+            href = f"/events/{teachmeet.id}#running-order"
+            title = str(teachmeet.content.get("title") or "")
+            items.append(Item("talk_offered", int(at), href, title, school(speaker_school)))
     for _id, other, direction, state, at, answered_at in partnering:
         if direction == "received":
             items.append(Item("partner_request", int(at), "/schools#requests", "", school(other)))

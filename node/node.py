@@ -13,6 +13,7 @@ from node.datadir import DataDir
 from node.directory.service import Directory
 from node.events.private import PrivateEvents
 from node.events.rsvps import Rsvps
+from node.events.slots import Slots
 from node.events.teams import Teams
 from node.keyfile import generate_key, load_key, save_key
 from node.mail.letterbox import Letterbox
@@ -73,6 +74,7 @@ class Node:
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
         self.directory = Directory(store, key, self.mail, self.peerbook)
         self.teams = Teams(store, key, self.mail)
+        self.slots = Slots(store, key, self.mail)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -88,6 +90,8 @@ class Node:
                 letters.PARTNER_ANSWER: self.directory,
                 letters.TEAM: self.teams,
                 letters.TEAMS: self.teams,
+                letters.TALK: self.slots,
+                letters.TALK_CANCEL: self.slots,
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
@@ -100,6 +104,7 @@ class Node:
             self.shared_observations.forget_school,
             self.directory.forget_school,
             self.teams.forget_school,
+            self.slots.forget_school,
             self.mail.forget_school,
         ]
 

@@ -206,6 +206,54 @@ def node_ids(value: Any) -> str | None:
 
 _NODE_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 
+#: A TeachMeet's speaker slots: at most this many lengths, slots in all, and minutes each.
+MAX_SLOT_GROUPS = 10
+MAX_SLOTS = 100
+MAX_SLOT_MINUTES = 120
+
+
+def slot_groups(value: Any) -> str | None:
+    """An event's speaker slots: [[count, minutes], ...], such as [[8, 2], [4, 7]]."""
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SLOT_GROUPS:
+        return f"must list 1 to {MAX_SLOT_GROUPS} groups of slots"
+    for item in value:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or integer(1, MAX_SLOTS)(item[0]) is not None
+            or integer(1, MAX_SLOT_MINUTES)(item[1]) is not None
+        ):
+            return (
+                f"each group is [how many slots (1 to {MAX_SLOTS}), "
+                f"minutes each (1 to {MAX_SLOT_MINUTES})]"
+            )
+    if sum(item[0] for item in value) > MAX_SLOTS:
+        return f"must not have more than {MAX_SLOTS} slots in all"
+    return None
+
+
+_TALK_FIELDS = (
+    Field("slot", integer(1, MAX_SLOTS), required=True),
+    Field("title", text(200), required=True),
+    Field("speaker", text(100), required=True),
+    Field("school", lambda v: node_ids([v]), required=True),
+)
+
+
+def running_order(value: Any) -> str | None:
+    """An event's accepted talks: [{slot, title, speaker, school}, ...], one per slot."""
+    if not isinstance(value, list) or len(value) > MAX_SLOTS:
+        return f"must be a list of at most {MAX_SLOTS} talks"
+    for item in value:
+        try:
+            check_fields(_TALK_FIELDS, item)
+        except SchemaError as exc:
+            return f"each talk needs a slot, title, speaker and school: {exc}"
+    if len({item["slot"] for item in value}) != len(value):
+        return "must not give two talks the same slot"
+    return None
+
+
 _OFFER_FIELDS = (
     Field("activity", choice(ACTIVITIES), required=True),
     Field("title", text(200), required=True),
@@ -253,6 +301,9 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         # never breaks its author's log here; a format this version does not know is
         # an ordinary event.
         Field("format", text(32)),
+        # A TeachMeet: its speaker slots, and the running order its organiser accepted.
+        Field("slots", slot_groups),
+        Field("talks", running_order),
     ),
     WITHDRAW: (
         Field("target", entry_id, required=True),
@@ -288,6 +339,10 @@ def validate_content(kind: str, content: Any) -> None:
         raise SchemaError("to", "must not be before the first date ('from')")
     if kind == EVENT and _moment(content["end"]) < _moment(content["start"]):
         raise SchemaError("end", "must not be before 'start'")
+    if kind == EVENT and "talks" in content:
+        total = sum(count for count, _ in content.get("slots", []))
+        if any(talk["slot"] > total for talk in content["talks"]):
+            raise SchemaError("talks", "names a slot the event does not have ('slots')")
 
 
 def _moment(value: str) -> datetime:

@@ -22,6 +22,7 @@ from protocol.address import address_problem
 from protocol.errors import SchemaError
 from protocol.kinds import (
     KIND_PATTERN,
+    MAX_SLOTS,
     Field,
     check_fields,
     choice,
@@ -58,6 +59,9 @@ PARTNER_ANSWERS = ("accepted", "declined")
 #: the organiser; and the organiser's table of every school's team, to those schools.
 TEAM = "team"
 TEAMS = "teams"
+#: A talk offered for a TeachMeet's speaker slot, and its withdrawal (protocol/rules/slots.py).
+TALK = "talk"
+TALK_CANCEL = "talk-cancel"
 
 PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
 INTEREST_ANSWERS = ("accepted", "declined")
@@ -289,6 +293,18 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("event", entry_id, required=True),
         Field("at", integer(0, 2**53 - 1), required=True),
         Field("teams", team_rows, required=True),
+    ),
+    TALK: (
+        Field("event", entry_id, required=True),  # the TeachMeet's first version
+        Field("slot", integer(1, MAX_SLOTS), required=True),
+        Field("title", text(200), required=True),
+        Field("speaker", text(100), required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    TALK_CANCEL: (
+        Field("event", entry_id, required=True),
+        Field("slot", integer(1, MAX_SLOTS), required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
     ),
 }
 

@@ -10,7 +10,9 @@ from typing import Any
 from cli.commands import teams
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.events import service as events
+from node.events import slots as talks
 from node.events.rsvps import counts
+from protocol.errors import UserInputError
 
 _SENT_TO_ORGANISER = (
     "Your answer goes to the organising school only, as a private letter; answer again to "
@@ -55,6 +57,13 @@ def register(sub: Any) -> None:
         help="who receives it (default public)",
     )
     teams.add_kind_option(create)
+    create.add_argument(
+        "--slots",
+        type=_slot_groups,
+        metavar="COUNTxMINUTES,...",
+        help="a TeachMeet's speaker slots, such as 8x2,4x7 (eight 2-minute talks, then four "
+        "7-minute ones); public events only",
+    )
     create.set_defaults(handler=_create)
 
     update = actions.add_parser(
@@ -121,6 +130,7 @@ def register(sub: Any) -> None:
     withdraw.add_argument("id", metavar="ID", help="its id, or the first 8 or more characters")
     withdraw.add_argument("--reason", default="", help="optional, shown to other schools")
     withdraw.set_defaults(handler=_withdraw)
+    _register_slots(actions)
 
     teams.register(actions)
 
@@ -156,8 +166,10 @@ def _fields(args: argparse.Namespace, tz: str | None) -> dict[str, Any]:
 
 async def _create(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        content = {**_fields(args, args.tz), **teams.kind_of(args)}
-        made = await events.create_for(node, content, args.audience)
+        fields = {**_fields(args, args.tz), **teams.kind_of(args)}
+        if args.slots is not None:
+            fields["slots"] = args.slots
+        made = await events.create_for(node, fields, args.audience)
     if args.json:
         print_json({"id": str(made)})
     else:
@@ -252,3 +264,145 @@ async def _withdraw(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         withdrawals = await events.withdraw(node, args.id, args.reason)
     print(f"Withdrawn: {args.id} ({len(withdrawals)} version(s))")
+
+
+# -- TeachMeet speaker slots (node/events/slots.py) -------------------------------------
+
+_PUBLIC_NAME = (
+    "The speaker's name and the talk's title become public in the running order once the "
+    "organiser accepts the talk."
+)
+
+
+def _slot_groups(text: str) -> list[list[int]]:
+    try:
+        return talks.parse_slots(text)
+    except UserInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--slots {text!r}: ")) from exc
+
+
+def _register_slots(actions: Any) -> None:
+    slots = actions.add_parser(
+        "slots",
+        parents=[data_option(), json_option()],
+        help="a TeachMeet's speaker slots and the talk in each",
+        description="Show a TeachMeet's speaker slots, each with its minutes and the talk in "
+        "it (title, speaker, school). The organiser also sees talks offered and not yet "
+        "accepted; other schools see the running order the organiser published, and their "
+        "own talks still waiting.",
+    )
+    slots.add_argument("id", metavar="EVENT_ID", help="the event's id, or its first characters")
+    slots.set_defaults(handler=_slots)
+
+    speak = actions.add_parser(
+        "speak",
+        parents=[data_option()],
+        help="offer a talk for one slot of a TeachMeet",
+        description="Offer a talk for one speaker slot of another school's TeachMeet: it goes "
+        "to the organiser only, who accepts or moves it (first come, first served). At your "
+        "own TeachMeet, the talk goes straight into the running order. " + _PUBLIC_NAME,
+    )
+    speak.add_argument("id", metavar="EVENT_ID", help="the event's id, or its first characters")
+    speak.add_argument("--slot", type=int, required=True, metavar="N", help="the slot's number")
+    speak.add_argument("--title", required=True, help="the talk's title")
+    speak.add_argument("--speaker", required=True, metavar="NAME", help="who gives the talk")
+    speak.set_defaults(handler=_speak)
+
+    unspeak = actions.add_parser(
+        "unspeak",
+        parents=[data_option()],
+        help="withdraw a talk and free its slot",
+        description="Withdraw your school's talk from a slot of another school's TeachMeet "
+        "(the organiser is told), or, at your own TeachMeet, free the slot whoever's talk "
+        "it held and publish the running order again.",
+    )
+    unspeak.add_argument("id", metavar="EVENT_ID", help="the event's id, or its first characters")
+    unspeak.add_argument("--slot", type=int, required=True, metavar="N", help="the slot's number")
+    unspeak.set_defaults(handler=_unspeak)
+
+    accept = actions.add_parser(
+        "accept",
+        parents=[data_option()],
+        help="accept a talk offered for your TeachMeet",
+        description="Accept the talk offered for one slot of your school's TeachMeet and "
+        "publish the running order, which reaches every school.",
+    )
+    accept.add_argument("id", metavar="EVENT_ID", help="the event's id, or its first characters")
+    accept.add_argument("--slot", type=int, required=True, metavar="N", help="the slot's number")
+    accept.set_defaults(handler=_accept)
+
+    move = actions.add_parser(
+        "move",
+        parents=[data_option()],
+        help="move a talk to another slot of your TeachMeet",
+        description="Move the talk in one slot of your school's TeachMeet to another slot "
+        "(swapping with the talk there, if any), and publish the running order.",
+    )
+    move.add_argument("id", metavar="EVENT_ID", help="the event's id, or its first characters")
+    move.add_argument("--slot", type=int, required=True, metavar="N", help="the talk's slot")
+    move.add_argument("--to", type=int, required=True, metavar="M", help="the slot to move it to")
+    move.set_defaults(handler=_move)
+
+    order = actions.add_parser(
+        "order",
+        parents=[data_option()],
+        help="publish your TeachMeet's running order again",
+        description="Publish the running order of your school's TeachMeet as it stands, for "
+        "instance after a speaker withdrew a talk (`event slots` says when it has changed).",
+    )
+    order.add_argument("id", metavar="EVENT_ID", help="the event's id, or its first characters")
+    order.set_defaults(handler=_order)
+
+
+def _print_lineup(lineup: talks.Lineup) -> None:
+    print(lineup.event.content.get("title", ""))
+    for slot in lineup.slots:
+        talk = f"{slot.title} ({slot.speaker}, {slot.school})" if slot.title is not None else "free"
+        state = f"  [{slot.state}]" if slot.state == talks.OFFERED else ""
+        print(f"  {slot.number:>3}. {slot.minutes:>3} min  {talk}{state}")
+    for slot in lineup.waiting:
+        print(f"  Waiting for the organiser: slot {slot.number}, {slot.title} ({slot.speaker})")
+    if lineup.unpublished:
+        print(f"  The running order has changed: publish it with `event order {lineup.event.id}`")
+
+
+async def _slots(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        lineup = await talks.lineup(node, args.id)
+    if args.json:
+        print_json(lineup.as_json())
+    else:
+        _print_lineup(lineup)
+
+
+async def _speak(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        lineup = await talks.speak(node, args.id, args.slot, args.title, args.speaker)
+    if lineup.event.author == node.node_id:
+        print(f"Slot {args.slot}: {args.title} is in the running order.")
+    else:
+        print(f"Sent to {lineup.event.school}: slot {args.slot}, {args.title}. " + _PUBLIC_NAME)
+
+
+async def _unspeak(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        await talks.unspeak(node, args.id, args.slot)
+    print(f"Slot {args.slot} is free.")
+
+
+async def _accept(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        lineup = await talks.accept(node, args.id, args.slot)
+    _print_lineup(lineup)
+
+
+async def _move(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        lineup = await talks.move(node, args.id, args.slot, args.to)
+    _print_lineup(lineup)
+
+
+async def _order(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        lineup = await talks.publish(node, args.id)
+    _print_lineup(lineup)

@@ -43,6 +43,8 @@ class CalendarItem:
     where: str | None = None
     text: str | None = None
     capacity: int | None = None
+    #: A TeachMeet's running order, one line per talk (node/events/slots.py).
+    running_order: tuple[str, ...] = ()
 
 
 def zone(name: str | None) -> ZoneInfo | None:
@@ -103,6 +105,8 @@ def _event(item: CalendarItem) -> icalendar.Event:
     details = [item.text] if item.text else []
     if item.capacity:
         details.append(f"Places: {item.capacity}.")
+    if item.running_order:
+        details.append("Running order:\n" + "\n".join(item.running_order))
     details.append(f"Organised by {item.organiser}.")
     event.add("description", "\n\n".join(details))
     return event

@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from node.clock import iso_ms, now_ms
+from node.events import slots
 from node.events.private import PrivateEvent
 from node.events.rsvps import Answer, counts
 from node.node import Node
@@ -152,6 +153,12 @@ async def create_for(node: Node, content: dict[str, Any], audience: str) -> Entr
     """
     if audience == "public":
         return (await create(node, {**content, "audience": "public"})).id
+    if "slots" in content:
+        raise UserInputError(
+            "speaker slots are for public events (TeachMeets anyone may come to): "
+            "leave out --audience, or --slots",
+            page=said("Speaker slots are for public events: make the TeachMeet public."),
+        )
     if content.get("tz") is not None:
         time_zone(content["tz"])
     try:
@@ -409,6 +416,7 @@ async def ics(node: Node) -> bytes:
             where=event.content.get("where"),
             text=event.content.get("text"),
             capacity=event.content.get("capacity"),
+            running_order=await slots.order_lines(node, event),
         )
         for event in await every(node)
     ]

@@ -516,6 +516,21 @@ MIGRATIONS: tuple[str, ...] = (
         at        INTEGER NOT NULL           -- the organiser's time: a later table replaces it
     );
     """,
+    # 20: talks in TeachMeet speaker slots (node/events/slots.py). At the
+    # organiser, the talks offered to and accepted for its events; at another school,
+    # the talks it offered to other schools' events.
+    """
+    CREATE TABLE talks (
+        event       BLOB NOT NULL,           -- the TeachMeet's first version
+        slot        INTEGER NOT NULL,        -- numbered from 1
+        school      BLOB NOT NULL,           -- the speaker's school
+        title       TEXT NOT NULL,
+        speaker     TEXT NOT NULL,
+        state       TEXT NOT NULL,           -- offered, accepted, or sent (by us)
+        at          INTEGER NOT NULL,        -- offered (first come, first served)
+        PRIMARY KEY (event, slot)
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -956,6 +956,8 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
     "partner-answer": {"id": COMMENT_ID, "answer": "accepted", "address": "http://10.0.0.7:7700"},
     "team": {"event": HASH, "at": 1, "pupils": 6, "roles": {"speaker": 2, "audience": 4}},
     "teams": {"event": HASH, "at": 1, "teams": [[HASH, 6, {"speaker": 2}]]},
+    "talk": {"event": HASH, "slot": 2, "title": "Talk partners", "speaker": "Ms Patel", "at": 1},
+    "talk-cancel": {"event": HASH, "slot": 2, "at": 1},
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -989,6 +991,8 @@ REQUIRED: dict[str, set[str]] = {
     "partner-answer": {"id", "answer"},
     "team": {"event", "at"},
     "teams": {"event", "at", "teams"},
+    "talk": {"event", "slot", "title", "speaker", "at"},
+    "talk-cancel": {"event", "slot", "at"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1085,6 +1089,12 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("teams", "teams", [[HASH[:31], 6, {}]]),
     ("teams", "teams", [[HASH, 6, {"speaker": -1}]]),
     ("teams", "teams", [[HASH, 1, {}]] * 201),
+    ("talk", "slot", 0),
+    ("talk", "slot", 101),
+    ("talk", "title", ""),
+    ("talk", "speaker", "s" * 101),
+    ("talk-cancel", "event", HASH[:31]),
+    ("talk-cancel", "slot", "2"),
 ]
 
 

@@ -516,6 +516,33 @@ def _valid_specs() -> list[ValidSpec]:
             NOW_MS - 40_000,
             NOW_MS - 39_000,
         ),
+        ValidSpec(
+            "talk",
+            "B offers a talk for slot 2 of A's TeachMeet (the event's id), to A alone: B's "
+            "fourth letter to A.",
+            KEY_B,
+            {A: 4},
+            "talk",
+            {
+                "event": HASH_OF_OFFER,
+                "slot": 2,
+                "title": "Talk partners in Year 3",
+                "speaker": "Mme Durand",
+                "at": NOW_MS - 50_000,
+            },
+            NOW_MS - 30_000,
+            NOW_MS - 29_000,
+        ),
+        ValidSpec(
+            "talk-cancel",
+            "B withdraws its talk from slot 2 of A's TeachMeet: B's fifth letter to A.",
+            KEY_B,
+            {A: 5},
+            "talk-cancel",
+            {"event": HASH_OF_OFFER, "slot": 2, "at": NOW_MS - 40_000},
+            NOW_MS - 20_000,
+            NOW_MS - 19_000,
+        ),
     ]
 
 

@@ -15,6 +15,7 @@ from node.web.pages import (
     projects,
     school,
     signin,
+    slots,
     staff,
     teams,
     users,
@@ -36,4 +37,5 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     staff.routes,
     users.routes,
     teams.routes,
+    slots.routes,
 )

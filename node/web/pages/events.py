@@ -16,6 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from node.events import service as events
+from node.events import slots as talks
 from node.events.teams import FORMATS as TEAM_FORMATS
 from node.node import Node
 from node.web import i18n, team_views
@@ -115,6 +116,12 @@ async def create_event(request: web.Request) -> web.StreamResponse:
     values, errors, content = _read_event(form_of(request), _)
     if values["format"] in TEAM_FORMATS:  # a conference or debate: schools bring teams
         content["format"] = values["format"]
+    values["slots"] = str(form_of(request).get("slots", "")).strip()
+    if values["slots"]:  # a TeachMeet's speaker slots (node/events/slots.py)
+        try:
+            content["slots"] = talks.parse_slots(values["slots"])
+        except UserInputError as exc:
+            errors["slots"] = page_text(request, exc)
     projects = await _our_projects(request.app[WEB].node)
     if values["audience"] not in (*AUDIENCES, *(audience for audience, _title in projects)):
         values["audience"] = "public"
@@ -282,6 +289,7 @@ async def event_page(request: web.Request) -> web.StreamResponse:
         over=event.ended(today),
         answers=events.ANSWERS,
         **await team_views.context(node, event),
+        lineup=await talks.lineup(node, str(event.id)) if event.content.get("slots") else None,
     )
 
 

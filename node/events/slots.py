@@ -1,0 +1,479 @@
+"""TeachMeets: speaker slots, talks offered for them, and the running order.
+
+A TeachMeet is a public event whose content lists its speaker slots (``slots``,
+such as [[8, 2], [4, 7]]: eight 2-minute slots, then four 7-minute ones, numbered
+from 1). A teacher at another school offers a talk for one slot; the talk is a
+``talk`` letter sealed to the organiser alone, kept here as ``sent``. The
+organiser's node keeps the talks offered for its events (``offered``, first come,
+first served: a slot another school holds is refused), and the organiser accepts,
+moves or frees them. The accepted talks are the running order, published as a new
+version of the event (``talks``), so it reaches every school and every calendar.
+A school withdraws its own talk with a ``talk-cancel`` letter; the slot is free at
+once at the organiser, and the order is published again when the organiser next
+accepts, moves, frees or publishes (the event page says when it has changed).
+
+Who may send what: protocol/rules/slots.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from node.clock import now_ms
+from node.mail.mailroom import Mailroom
+from node.store import budgets
+from node.store.database import Store
+from protocol import kinds, letters
+from protocol.errors import UserInputError, said
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import slots as rules
+from protocol.sealed import Letter
+
+if TYPE_CHECKING:
+    from node.events.service import EventView
+    from node.node import Node
+
+OFFERED, ACCEPTED, SENT = "offered", "accepted", "sent"
+
+
+@dataclass(slots=True)
+class Slot:
+    """One speaker slot and the talk in it, if any."""
+
+    number: int
+    minutes: int
+    title: str | None = None
+    speaker: str | None = None
+    school_id: NodeId | None = None
+    school: str | None = None
+    #: free; accepted (in the running order); offered (waiting for the organiser, who
+    #: sees it); or sent (our own talk, waiting for the organiser's answer).
+    state: str = "free"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "slot": self.number,
+            "minutes": self.minutes,
+            "title": self.title,
+            "speaker": self.speaker,
+            "school": self.school,
+            "school_id": None if self.school_id is None else str(self.school_id),
+            "state": self.state,
+        }
+
+
+@dataclass(slots=True)
+class Lineup:
+    """A TeachMeet's slots as this school sees them."""
+
+    event: EventView
+    slots: list[Slot] = field(default_factory=list)
+    #: The organiser's own view: the order changed since it was last published.
+    unpublished: bool = False
+    #: Our talks offered for other slots than the order shows (moved or not yet accepted).
+    waiting: list[Slot] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.event.id),
+            "title": self.event.content.get("title"),
+            "unpublished": self.unpublished,
+            "slots": [s.as_json() for s in self.slots],
+            "waiting": [s.as_json() for s in self.waiting],
+        }
+
+
+class Slots:
+    """Talks offered for TeachMeet slots, ours and other schools'; ``node.slots``."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
+        self.store = store
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False
+
+    async def rows(self, event: EntryId) -> list[tuple[int, NodeId, str, str, str, int]]:
+        """(slot, school, title, speaker, state, at) of one event, by slot."""
+        found = await self.store.fetch_all(
+            "SELECT slot, school, title, speaker, state, at FROM talks WHERE event = ? "
+            "ORDER BY slot",
+            (bytes(event),),
+        )
+        return [(int(s), NodeId(sc), t, sp, st, int(at)) for s, sc, t, sp, st, at in found]
+
+    async def offer(
+        self, event: EntryId, organiser: NodeId, slot: int, title: str, speaker: str, now: int
+    ) -> None:
+        """Seal our talk to the organiser and keep it as sent, both or neither."""
+        content = {"event": bytes(event), "slot": slot, "title": title, "speaker": speaker}
+        async with self.store.write():
+            await self.mail.send_in_transaction(
+                letters.TALK, {**content, "at": now}, [organiser], about=str(event), now=now
+            )
+            await self._put(event, slot, self.me, title, speaker, SENT, now)
+
+    async def withdraw(
+        self, event: EntryId, organiser: NodeId, slot: int, title: str | None, now: int
+    ) -> None:
+        """Tell the organiser we withdraw our talk in ``slot``, and forget it here: the
+        talk we offered for that slot, and the one titled ``title`` (the organiser may
+        have moved it to ``slot`` from the slot we offered it for)."""
+        content = {"event": bytes(event), "slot": slot, "at": now}
+        async with self.store.write():
+            await self.mail.send_in_transaction(
+                letters.TALK_CANCEL, content, [organiser], about=str(event), now=now
+            )
+            await self.store.execute(
+                "DELETE FROM talks WHERE event = ? AND (slot = ? OR title = ?)",
+                (bytes(event), slot, title),
+            )
+
+    async def _put(
+        self,
+        event: EntryId,
+        slot: int,
+        school: NodeId,
+        title: str,
+        speaker: str,
+        state: str,
+        at: int,
+    ) -> None:
+        await self.store.execute(
+            "INSERT INTO talks (event, slot, school, title, speaker, state, at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, slot) DO UPDATE SET "
+            "school = excluded.school, title = excluded.title, speaker = excluded.speaker, "
+            "state = excluded.state, at = excluded.at",
+            (bytes(event), slot, bytes(school), title, speaker, state, at),
+        )
+
+    async def arrange(self, event: EntryId, talks: list[tuple[int, NodeId, str, str, str]]) -> None:
+        """The organiser's talks for one of its events, as (slot, school, title, speaker,
+        state), replacing what was kept."""
+        now = now_ms()
+        async with self.store.write():
+            await self.store.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
+            for slot, school, title, speaker, state in talks:
+                await self._put(event, slot, school, title, speaker, state, now)
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """A talk offered or withdrawn for one of our TeachMeets (inside the mail room's
+        transaction). protocol/rules/slots.py says who may; a refused letter changes nothing."""
+        content = letter.content
+        event = EntryId(content["event"])
+        slot = content["slot"]
+        held = await self._teachmeet(event)
+        talks = await self.rows(event) if held is not None else []
+        holder = next((school for n, school, *_ in talks if n == slot), None)
+        if letter.kind == letters.TALK:
+            mine = sum(1 for _, school, *_ in talks if school == letter.author)
+            verdict = rules.talk(
+                letter.author,
+                self.me,
+                letter.recipients,
+                held,
+                slot,
+                holder,
+                mine,
+                content["at"],
+                now,
+            )
+            if verdict is not None:
+                raise verdict.error()
+            await self._put(
+                event, slot, letter.author, content["title"], content["speaker"], OFFERED, now
+            )
+            return
+        verdict = rules.cancel(
+            letter.author, self.me, letter.recipients, held, holder, content["at"], now
+        )
+        if verdict is not None:
+            raise verdict.error()
+        await self.store.execute(
+            "DELETE FROM talks WHERE event = ? AND slot = ? AND school = ?",
+            (bytes(event), slot, bytes(letter.author)),
+        )
+
+    async def _teachmeet(self, event: EntryId) -> rules.TeachMeet | None:
+        """The TeachMeet a letter names, as we hold it: one of our public events."""
+        entry = await self.store.get(event)
+        if entry is None or entry.kind != kinds.EVENT:
+            return None
+        cancelled = await self.store.fetch_one(
+            "SELECT 1 FROM cancelled_events WHERE id = ? OR root = ? LIMIT 1",
+            (bytes(event), bytes(event)),
+        )
+        count = len(rules.minutes((entry.content or {}).get("slots")))
+        return rules.TeachMeet(entry.author, count, cancelled=cancelled is not None)
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: forget ``school``'s talks for our events when we block it,
+        and ours for its events (which go with it)."""
+        await self.store.execute(
+            "DELETE FROM talks WHERE school = ? AND state != ?", (bytes(school), SENT)
+        )
+        await self.store.execute(
+            "DELETE FROM talks WHERE state = ? AND event IN "
+            "(SELECT id FROM entries WHERE author = ?)",
+            (SENT, bytes(school)),
+        )
+
+
+# -- what staff do (pages and command line) ------------------------------------------
+
+
+def parse_slots(text: str) -> list[list[int]]:
+    """``8x2,4x7`` (how many slots x minutes each) as the event's ``slots``."""
+    groups: list[list[int]] = []
+    for part in text.replace(" ", "").split(","):
+        count, _, length = part.lower().partition("x")
+        if not (count.isdigit() and length.isdigit()):
+            raise UserInputError(
+                f"--slots {text!r}: write how many slots and their minutes, such as 8x2,4x7 "
+                "(eight 2-minute talks, then four 7-minute ones)",
+                page=said(
+                    "Write the slots like 8x2,4x7: eight 2-minute talks, then four 7-minute ones."
+                ),
+            )
+        groups.append([int(count), int(length)])
+    problem = kinds.slot_groups(groups)
+    if problem is not None:
+        raise UserInputError(
+            f"--slots {text!r}: {problem}",
+            page=said(
+                "Give 1 to %(groups)s groups of slots, %(most)s slots at most, each 1 to "
+                "%(minutes)s minutes long.",
+                groups=kinds.MAX_SLOT_GROUPS,
+                most=kinds.MAX_SLOTS,
+                minutes=kinds.MAX_SLOT_MINUTES,
+            ),
+        )
+    return groups
+
+
+def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:
+    """The running order in the event's newest version: (slot, school, title, speaker).
+
+    Only the organiser's own versions make the event (protocol/rules/entries.py,
+    ``revision``): another school's "new version" is an event of its own."""
+    talks = event.content.get("talks") or []
+    return [(t["slot"], NodeId.parse(t["school"]), t["title"], t["speaker"]) for t in talks]
+
+
+async def order_lines(node: Node, event: EventView) -> tuple[str, ...]:
+    """The running order for calendars: "1. 2 min: Title (Speaker, School)" per talk."""
+    published = _published(event) if not event.cancelled else []
+    if not published:
+        return ()
+    lengths = rules.minutes(event.content.get("slots"))
+    names = await node.store.schools({school for _, school, *_ in published})
+    return tuple(
+        f"{n}. {lengths[n - 1] if n <= len(lengths) else '?'} min: {title} "
+        f"({speaker}, {names.get(school, ('unknown school', ''))[0]})"
+        for n, school, title, speaker in sorted(published, key=lambda talk: talk[0])
+    )
+
+
+async def lineup(node: Node, id_text: str) -> Lineup:
+    """A TeachMeet's slots and talks, as this school may see them."""
+    event = await _teachmeet(node, id_text)
+    lengths = rules.minutes(event.content.get("slots"))
+    slots = [Slot(n, m) for n, m in enumerate(lengths, start=1)]
+    published = _published(event)
+    ours = event.author == node.node_id
+    kept = await node.slots.rows(event.id)
+    shown: list[tuple[int, NodeId, str, str, str]]
+    if ours:
+        shown = [(n, school, title, speaker, state) for n, school, title, speaker, state, _ in kept]
+    else:
+        shown = [(n, school, title, speaker, ACCEPTED) for n, school, title, speaker in published]
+    names = await node.store.schools({s for _, s, *_ in shown} | {s for _, s, *_ in kept})
+    for n, school, title, speaker, state in shown:
+        if 1 <= n <= len(slots):
+            slot = slots[n - 1]
+            slot.title, slot.speaker, slot.school_id, slot.state = title, speaker, school, state
+            slot.school = names.get(school, ("unknown school", ""))[0]
+    result = Lineup(event, slots)
+    if ours:
+        accepted = sorted((n, s, t, sp) for n, s, t, sp, st, _ in kept if st == ACCEPTED)
+        result.unpublished = accepted != sorted(published)
+    else:
+        for n, school, title, speaker, state, _ in kept:
+            if (
+                state == SENT
+                and not any(p[1] == node.node_id and p[2] == title for p in published)
+                and 1 <= n <= len(slots)
+            ):
+                mine = names.get(school, ("", ""))[0]
+                result.waiting.append(Slot(n, lengths[n - 1], title, speaker, school, mine, SENT))
+    return result
+
+
+async def speak(
+    node: Node, id_text: str, slot: int, title: str, speaker: str, *, today: date | None = None
+) -> Lineup:
+    """Offer a talk for ``slot`` of a TeachMeet; at our own event, put it in the order."""
+    title, speaker = _clean(title, "--title", 200), _clean(speaker, "--speaker", 100)
+    event = await _open(node, id_text, today)
+    lengths = rules.minutes(event.content.get("slots"))
+    _in_range(slot, len(lengths))
+    if event.author == node.node_id:
+        kept = await node.slots.rows(event.id)
+        if any(n == slot for n, *_ in kept):
+            raise _taken(slot)
+        talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept]
+        talks.append((slot, node.node_id, title, speaker, ACCEPTED))
+        await _publish(node, event, talks)
+        return await lineup(node, str(event.id))
+    if any(n == slot and school != node.node_id for n, school, *_ in _published(event)):
+        raise _taken(slot)
+    await node.slots.offer(event.id, event.author, slot, title, speaker, now_ms())
+    return await lineup(node, str(event.id))
+
+
+async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
+    """Withdraw our talk from ``slot``; at our own event, free the slot whoever's talk it is."""
+    event = await _teachmeet(node, id_text)
+    _in_range(slot, len(rules.minutes(event.content.get("slots"))))
+    kept = await node.slots.rows(event.id)
+    if event.author == node.node_id:
+        if not any(n == slot for n, *_ in kept):
+            raise _free(slot)
+        talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept if n != slot]
+        await _publish(node, event, talks)
+        return await lineup(node, str(event.id))
+    sent = any(n == slot and st == SENT for n, _, _, _, st, _ in kept)
+    published = next(
+        (t for n, school, t, _ in _published(event) if n == slot and school == node.node_id),
+        None,
+    )
+    if not sent and published is None:
+        raise UserInputError(
+            f"slot {slot} holds no talk from your school: see `schoolmesh event slots {id_text}`",
+            page=said("That slot holds no talk from our school."),
+        )
+    await node.slots.withdraw(event.id, event.author, slot, published, now_ms())
+    return await lineup(node, str(event.id))
+
+
+async def accept(node: Node, id_text: str, slot: int) -> Lineup:
+    """Accept the talk offered for ``slot`` of our TeachMeet, and publish the order."""
+    event = await _mine(node, id_text)
+    kept = await node.slots.rows(event.id)
+    if not any(n == slot for n, *_ in kept):
+        raise _free(slot)
+    talks = [(n, s, t, sp, ACCEPTED if n == slot else st) for n, s, t, sp, st, _ in kept]
+    await _publish(node, event, talks)
+    return await lineup(node, str(event.id))
+
+
+async def move(node: Node, id_text: str, slot: int, to: int) -> Lineup:
+    """Move the talk in ``slot`` of our TeachMeet to ``to`` (swapping with any talk there)."""
+    event = await _mine(node, id_text)
+    _in_range(to, len(rules.minutes(event.content.get("slots"))))
+    kept = await node.slots.rows(event.id)
+    if not any(n == slot for n, *_ in kept):
+        raise _free(slot)
+    swap = {slot: to, to: slot}
+    talks = [(swap.get(n, n), s, t, sp, st) for n, s, t, sp, st, _ in kept]
+    await _publish(node, event, talks)
+    return await lineup(node, str(event.id))
+
+
+async def publish(node: Node, id_text: str) -> Lineup:
+    """Publish our TeachMeet's running order as it stands (after a speaker withdrew)."""
+    event = await _mine(node, id_text)
+    kept = await node.slots.rows(event.id)
+    await _publish(node, event, [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept])
+    return await lineup(node, str(event.id))
+
+
+async def _publish(
+    node: Node, event: EventView, talks: list[tuple[int, NodeId, str, str, str]]
+) -> None:
+    """Keep ``talks`` and publish the accepted ones as the event's running order.
+
+    Refused whole when this school may not sign another entry now (its budget)."""
+    from node.events import service as events
+
+    await budgets.refuse_unless_room(node.store, node.node_id, 1, now_ms())
+    order = [
+        {"slot": n, "title": t, "speaker": sp, "school": str(s)}
+        for n, s, t, sp, st in sorted(talks, key=lambda talk: talk[0])
+        if st == ACCEPTED
+    ]
+    await node.slots.arrange(event.id, talks)
+    await events.update(node, str(event.id), {"talks": order})
+
+
+async def _teachmeet(node: Node, id_text: str) -> EventView:
+    from node.events import service as events
+
+    event = await events.find(node, id_text)
+    if not event.content.get("slots"):
+        raise UserInputError(
+            "that event has no speaker slots: only a TeachMeet made with --slots has them",
+            page=said("This event has no speaker slots."),
+        )
+    return event
+
+
+async def _open(node: Node, id_text: str, today: date | None) -> EventView:
+    event = await _teachmeet(node, id_text)
+    if event.cancelled:
+        raise UserInputError(
+            "that event was cancelled by its organiser",
+            page=said("This event was cancelled by the school that organised it."),
+        )
+    if event.ended(today or datetime.now(UTC).date()):
+        raise UserInputError("that event is over", page=said("This event is over."))
+    return event
+
+
+async def _mine(node: Node, id_text: str) -> EventView:
+    event = await _teachmeet(node, id_text)
+    if event.author != node.node_id:
+        raise UserInputError(
+            "that TeachMeet is organised by another school; only its organiser can accept, "
+            "move or free talks",
+            page=said("Only the school that organises a TeachMeet can accept or move talks."),
+        )
+    if event.cancelled:
+        raise UserInputError(
+            "that event is already withdrawn", page=said("This event is already cancelled.")
+        )
+    return event
+
+
+def _in_range(slot: int, count: int) -> None:
+    if not 1 <= slot <= count:
+        raise UserInputError(
+            f"--slot {slot}: this TeachMeet has slots 1 to {count}",
+            page=said("Choose one of the TeachMeet's slots, 1 to %(count)s.", count=count),
+        )
+
+
+def _taken(slot: int) -> UserInputError:
+    return UserInputError(
+        f"slot {slot} already has a talk: choose a free slot (see `schoolmesh event slots`)",
+        page=said("Slot %(slot)s already has a talk: choose a free one.", slot=slot),
+    )
+
+
+def _free(slot: int) -> UserInputError:
+    return UserInputError(
+        f"slot {slot} has no talk", page=said("Slot %(slot)s has no talk.", slot=slot)
+    )
+
+
+def _clean(value: str, flag: str, most: int) -> str:
+    cleaned = " ".join(value.split())
+    if not 1 <= len(cleaned) <= most or kinds.text(most)(cleaned) is not None:
+        raise UserInputError(
+            f"{flag}: give 1 to {most} characters",
+            page=said(
+                "Give a talk title and the speaker's name (up to %(most)s characters).", most=most
+            ),
+        )
+    return cleaned

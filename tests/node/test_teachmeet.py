@@ -1,0 +1,145 @@
+"""TeachMeets with speaker slots, on real nodes.
+
+Oakfield organises. The Lycée is its partner; Gesamtschule is a partner of the
+Lycée only, so the running order (a public entry) reaches it two hops away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from node.events import service as events
+from node.events import slots
+from protocol.errors import UserInputError
+from tests.network import GESAMT, LYCEE, OAK, LiveNode, network, wait_for
+
+TODAY = date(2027, 1, 1)
+TEACHMEET = {
+    "title": "TeachMeet: oracy across phases",
+    "start": "2027-03-04T16:00+00:00",
+    "end": "2027-03-04T18:00+00:00",
+    "tz": "Europe/London",
+    "slots": [[2, 2], [1, 7]],
+}
+
+
+@pytest.fixture
+async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
+    pairs = [("oak", "lycee"), ("lycee", "gesamt")]
+    async with network(tmp_path, (OAK, LYCEE, GESAMT), pairs) as nodes:
+        yield nodes
+
+
+async def shown(live: LiveNode, event: str) -> list[tuple[int, int, str | None, str | None]]:
+    lineup = await slots.lineup(live.node, event)
+    return [(s.number, s.minutes, s.title, s.school) for s in lineup.slots]
+
+
+async def test_a_talk_for_a_two_minute_slot_reaches_every_school_in_the_running_order(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, gesamt = schools["oak"], schools["lycee"], schools["gesamt"]
+    made_id = await events.create_for(oak.node, dict(TEACHMEET), "public")
+    made = str(made_id)
+
+    async def everywhere() -> bool:
+        return all([await live.holds(made_id) for live in (lycee, gesamt)])
+
+    await wait_for(everywhere, what="the TeachMeet everywhere")
+    assert await shown(gesamt, made) == [(1, 2, None, None), (2, 2, None, None), (3, 7, None, None)]
+
+    await slots.speak(lycee.node, made, 1, "Talk partners in Year 3", "Mme Durand", today=TODAY)
+    waiting = await slots.lineup(lycee.node, made)
+    assert [(s.number, s.title, s.state) for s in waiting.waiting] == [
+        (1, "Talk partners in Year 3", "sent")
+    ]
+
+    async def offered() -> bool:
+        lineup = await slots.lineup(oak.node, made)
+        return lineup.slots[0].state == slots.OFFERED
+
+    await wait_for(offered, what="the talk at Oakfield")
+    at_oak = await slots.lineup(oak.node, made)
+    assert (at_oak.slots[0].title, at_oak.slots[0].speaker, at_oak.slots[0].school) == (
+        "Talk partners in Year 3",
+        "Mme Durand",
+        "Lycée Jean Moulin",
+    )
+    # Not yet accepted: no other school sees it.
+    assert (await slots.lineup(gesamt.node, made)).slots[0].title is None
+
+    await slots.accept(oak.node, made, 1)
+    await slots.move(oak.node, made, 1, 2)
+
+    async def in_order_at_gesamt() -> bool:
+        return (await shown(gesamt, made))[1] == (
+            2,
+            2,
+            "Talk partners in Year 3",
+            "Lycée Jean Moulin",
+        )
+
+    await wait_for(in_order_at_gesamt, what="the running order at Gesamtschule")
+    assert (await slots.lineup(gesamt.node, made)).slots[0].title is None
+    calendar = (await events.ics(gesamt.node)).decode()
+    assert "Talk partners in Year 3" in calendar.replace("\r\n ", "")
+    # The Lycée sees its talk in the order (moved), not waiting any more.
+    await wait_for(lambda: _no_waiting(lycee, made), what="the order at the Lycée")
+
+    # The Lycée withdraws it: the slot is free at Oakfield at once, and in the order
+    # every school sees once Oakfield publishes it again.
+    await slots.unspeak(lycee.node, made, 2)
+
+    async def freed() -> bool:
+        return (await slots.lineup(oak.node, made)).slots[1].title is None
+
+    await wait_for(freed, what="the slot freed at Oakfield")
+    assert (await slots.lineup(oak.node, made)).unpublished
+    await slots.publish(oak.node, made)
+
+    async def gone_at_gesamt() -> bool:
+        return all(title is None for _, _, title, _ in await shown(gesamt, made))
+
+    await wait_for(gone_at_gesamt, what="the freed slot at Gesamtschule")
+    # The Lycée forgot the talk it offered for slot 1, which Oakfield had moved to 2.
+    await wait_for(lambda: _order_empty(lycee, made), what="the freed slot at the Lycée")
+    assert (await slots.lineup(lycee.node, made)).waiting == []
+
+
+async def _order_empty(live: LiveNode, event: str) -> bool:
+    return all(s.title is None for s in (await slots.lineup(live.node, event)).slots)
+
+
+async def _no_waiting(live: LiveNode, event: str) -> bool:
+    lineup = await slots.lineup(live.node, event)
+    return lineup.waiting == [] and lineup.slots[1].title == "Talk partners in Year 3"
+
+
+async def test_a_slot_taken_in_the_order_or_out_of_range_is_refused_with_a_clear_error(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    made = str(await events.create_for(oak.node, dict(TEACHMEET), "public"))
+    await slots.speak(oak.node, made, 3, "Our reading spine", "Ms Patel", today=TODAY)
+    await wait_for(lambda: _titled(lycee, made, 3), what="the order at the Lycée")
+    with pytest.raises(UserInputError, match="slot 3 already has a talk"):
+        await slots.speak(lycee.node, made, 3, "Mine", "M. Petit", today=TODAY)
+    with pytest.raises(UserInputError, match="slots 1 to 3"):
+        await slots.speak(lycee.node, made, 4, "Mine", "M. Petit", today=TODAY)
+    with pytest.raises(UserInputError, match="no talk from your school"):
+        await slots.unspeak(lycee.node, made, 3)
+    with pytest.raises(UserInputError, match="only its organiser"):
+        await slots.accept(lycee.node, made, 3)
+    with pytest.raises(UserInputError, match="public events"):
+        await events.create_for(oak.node, dict(TEACHMEET), "partners")
+
+
+async def _titled(live: LiveNode, event: str, slot: int) -> bool:
+    try:
+        return (await slots.lineup(live.node, event)).slots[slot - 1].title is not None
+    except Exception:
+        return False
