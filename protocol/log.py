@@ -183,6 +183,20 @@ def judge_continuation(
     return Continuation.TRUNCATE
 
 
+def on_dropped_branch(entry: Entry, head: Head | None, dropped_at: dict[int, EntryId]) -> bool:
+    """Whether ``entry`` would start again a branch that a continuation dropped here.
+
+    ``dropped_at`` maps each fork point where a continuation of the author truncated
+    the receiver's copy of its log to the id of the entry it keeps there. Until that
+    continuation is stored, the next entry appended at such a point must be the kept
+    one: otherwise a sender still holding the dropped branch would bring it back at
+    once (and a hostile author could truncate and restore it for ever).
+    """
+    keep = dropped_at.get(entry.seq)
+    next_seq = 1 if head is None else head.seq + 1
+    return keep is not None and entry.seq == next_seq and keep != entry.id
+
+
 def superseded(entry: Entry, earlier: Fork | None, earlier_seq: int) -> bool:
     """Whether ``entry`` is one its author took back: numbered from the fork point of a
     held continuation up to that continuation. It is then neither stored nor evidence."""

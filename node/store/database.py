@@ -62,6 +62,7 @@ from protocol.log import (
     fork_of,
     judge,
     judge_continuation,
+    on_dropped_branch,
     superseded,
 )
 from protocol.rules import entries as rules
@@ -148,6 +149,10 @@ class Store:
         #: Ids of this school's own entries a fork recovery set aside, read at the first
         #: ingest (node/forks.py): refused while it waits for the other branch.
         self._taken_back: set[bytes] | None = None
+        #: Per author, each fork point where one of its continuations truncated our copy
+        #: of its log, and the id kept there (table ``truncations``), read at the first
+        #: ingest: the dropped branch is not taken again (protocol/log.py).
+        self._dropped_at: dict[bytes, dict[int, EntryId]] | None = None
         #: A checkpoint could not finish (a reader held an older snapshot), so erased
         #: content may still be in the log file: tried again after each commit.
         self.needs_checkpoint = False
@@ -491,6 +496,7 @@ class Store:
                 await asyncio.sleep(0.1)
 
     async def _rollback(self) -> None:
+        self._dropped_at = None  # read again: the truncations undone may be in it
         with contextlib.suppress(sqlite3.OperationalError):  # BEGIN never ran: nothing to undo
             await self._db.execute("ROLLBACK")
 
@@ -648,6 +654,18 @@ class Store:
                 code="taken-back",
             )
             return IngestResult(entry.id, Outcome.REFUSED, error)
+        if self._dropped_at is None:  # once per process, as above
+            rows = await self.fetch_all("SELECT author, fork, keep FROM truncations")
+            self._dropped_at = {}
+            for author_of, fork_seq, keep in rows:
+                self._dropped_at.setdefault(author_of, {})[int(fork_seq)] = EntryId(keep)
+        if on_dropped_branch(entry, head, self._dropped_at.get(author, {})):
+            error = LogOrderError(
+                f"entry {entry.seq} of {entry.author} is on the branch its continuation "
+                "dropped here: send the kept one",
+                code="fork-dropped",
+            )
+            return IngestResult(entry.id, Outcome.REFUSED, error)
         out_of_bounds = rules.bounds(entry.kind, entry.content)
         if out_of_bounds is not None:  # like a gap: nothing stored, the log waits here
             error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
@@ -725,9 +743,11 @@ class Store:
         await self._insert(accepted, now_ms)  # what the batch placed so far, first
         accepted.clear()
         await self._db.execute(  # counted against the limit until a continuation is kept
-            "INSERT OR IGNORE INTO truncations VALUES (?, ?, ?, ?, ?)",
-            (bytes(entry.id), author, entry.seq, fork.seq, now_ms),
+            "INSERT OR IGNORE INTO truncations VALUES (?, ?, ?, ?, ?, ?)",
+            (bytes(entry.id), author, entry.seq, fork.seq, bytes(fork.keep), now_ms),
         )
+        if self._dropped_at is not None:
+            self._dropped_at.setdefault(author, {})[fork.seq] = fork.keep
         new_head = await self.drop_branch(entry.author, fork.seq)
         for key, placed in list(held.items()):
             if placed.author == entry.author and placed.seq >= fork.seq:
@@ -1175,6 +1195,8 @@ class Store:
             "truncations",
         ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
+        if self._dropped_at is not None:
+            self._dropped_at.pop(bytes(author), None)
 
     async def get_setting(self, name: str) -> bytes | None:
         row = await self.fetch_one("SELECT value FROM settings WHERE name = ?", (name,))

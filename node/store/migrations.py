@@ -494,6 +494,7 @@ MIGRATIONS: tuple[str, ...] = (
         author      BLOB NOT NULL,
         seq         INTEGER NOT NULL,        -- its number
         fork        INTEGER NOT NULL,        -- the fork point it named
+        keep        BLOB NOT NULL,           -- the id it keeps there: the only one taken next
         at          INTEGER NOT NULL         -- by our clock
     );
     CREATE INDEX IF NOT EXISTS truncations_by_author ON truncations (author, seq);

@@ -18,6 +18,7 @@ from protocol.log import (
     Head,
     fork_of,
     judge_continuation,
+    on_dropped_branch,
     superseded,
 )
 from tests.helpers import NOW, chain, key, offer_content
@@ -221,3 +222,20 @@ def test_truncations_count_together(taken_back: int, seq: int, outcome: Continua
     with pytest.raises(LogOrderError) as caught:
         judge_continuation(entry, head(KEPT[5]), KEPT[3].id, None, 0, taken_back)
     assert caught.value.code == outcome
+
+
+@pytest.mark.parametrize(
+    ("entry", "at", "dropped_at", "expected"),
+    [
+        (DROPPED[3], KEPT[2], {4: KEPT[3].id}, True),  # the dropped branch, again
+        (KEPT[3], KEPT[2], {4: KEPT[3].id}, False),  # the kept one: taken
+        (DROPPED[3], KEPT[2], {}, False),  # no truncation here: judged as usual
+        (DROPPED[4], KEPT[3], {4: KEPT[3].id}, False),  # not at the fork point
+        (DROPPED[3], KEPT[3], {4: KEPT[3].id}, False),  # not next: judge() decides
+        (COMMON[0], None, {1: KEPT[0].id}, False),  # the same entry 1: the kept one
+    ],
+)
+def test_a_dropped_branch_is_not_taken_again(
+    entry: Entry, at: Entry | None, dropped_at: dict[int, EntryId], expected: bool
+) -> None:
+    assert on_dropped_branch(entry, None if at is None else head(at), dropped_at) is expected
