@@ -22,6 +22,7 @@ from node.offers.interests import Interests
 from node.partners.peerbook import PeerBook
 from node.projects.feeds import Feeds
 from node.projects.service import Projects
+from node.questions.service import Questions
 from node.store import integrity
 from node.store.database import Store
 from protocol import kinds, letters
@@ -71,6 +72,7 @@ class Node:
         self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
         self.directory = Directory(store, key, self.mail, self.peerbook)
+        self.questions = Questions(store, key)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
