@@ -122,9 +122,10 @@ def clean_text(value: str, flag: str, *, limit: int, what: str) -> str:
             f"{flag}: write the {what}", page=said("Write the text: it cannot be empty.")
         )
     if len(text) > limit:
+        most = f"{limit:,}"
         raise UserInputError(
-            f"{flag}: keep the {what} to {limit:,} characters ({len(text):,})",
-            page=said("Keep it to %(limit)s characters at most.", limit=f"{limit:,}"),
+            f"{flag}: keep the {what} to {most} characters ({len(text):,})",
+            page=said("Keep it to %(limit)s characters at most.", limit=most),
         )
     if kinds.text(limit)(text) is not None:
         raise UserInputError(

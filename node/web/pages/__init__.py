@@ -13,6 +13,7 @@ from node.web.pages import (
     offers,
     posts,
     projects,
+    questions,
     school,
     signin,
     staff,
@@ -32,6 +33,7 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     posts.routes,
     school.routes,
     directory.routes,
+    questions.routes,
     staff.routes,
     users.routes,
 )
