@@ -282,9 +282,9 @@ def _read_all(conn: sqlite3.Connection, me: bytes) -> list[Question]:
 
 def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[NewAnswer]:
     rows = conn.execute(
-        "SELECT q.payload, q.sig, q.content, e.author, e.ts FROM question_links AS k "
+        "SELECT q.payload, q.sig, q.content, e.author, e.received_at FROM question_links AS k "
         "JOIN entries AS e ON e.n = k.n JOIN entries AS q ON q.id = k.about "
-        "WHERE k.kind = ? AND e.content IS NOT NULL AND e.author != ? AND e.ts > ? "
+        "WHERE k.kind = ? AND e.content IS NOT NULL AND e.author != ? AND e.received_at > ? "
         "AND q.author = ? AND q.kind = ? AND q.content IS NOT NULL",
         (kinds.ANSWER, me, since, me, kinds.QUESTION),
     ).fetchall()
@@ -390,6 +390,7 @@ class Questions:
 
     async def new_answers(self, since: int) -> list[NewAnswer]:
         """Answers from other schools to our current questions, received after ``since``
-        (their own time), for the dashboard."""
+        (by our clock: an answer signed weeks ago that reaches us today is news), for the
+        dashboard."""
         me = bytes(self.me)
         return await self.store.read(lambda conn: _read_new_answers(conn, me, since))

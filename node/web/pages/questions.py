@@ -71,7 +71,10 @@ async def ask(request: web.Request) -> web.StreamResponse:
 def _text(request: web.Request, exc: UserInputError | SchemaError) -> str:
     if isinstance(exc, SchemaError):  # a tag the form could not check (too long, say)
         _ = gettext(request)
-        return _("Check the focus areas, subjects and languages: each at most 64 characters.")
+        return _(
+            "Check the focus areas, subjects and languages: each at most 64 "
+            "characters, and languages as codes such as en or fr."
+        )
     return page_text(request, exc)
 
 
