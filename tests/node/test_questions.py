@@ -18,6 +18,7 @@ from node.questions.service import content_of
 from node.store import migrations
 from node.store.search import LISTED, QUESTIONS, Filters
 from protocol import kinds
+from protocol.budget import DAY_MS, Rule
 from protocol.entry import Entry, create_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import NodeKey
@@ -210,3 +211,13 @@ async def test_a_question_gets_an_answer_from_two_hops_away_and_is_found(tmp_pat
         await wait_for(lambda: colegio.holds(mark.id), what="the mark at the Colegio")
         seen = await colegio.node.questions.one(str(asked.id))
         assert [a.helpful for a in seen.answers] == [True]
+
+
+async def test_questions_and_answers_count_in_the_schools_budget(node: Node) -> None:
+    """Like any public entry (protocol/budget.py): past the budget, nothing is signed."""
+    node.store.budgets.rule = Rule(count=2, window_ms=DAY_MS)  # the profile used one
+    asked = await node.questions.ask(content_of(title="Phonics?", text="Which scheme?"))
+    heads = await node.store.heads()
+    with pytest.raises(UserInputError, match="public entries a day"):
+        await node.questions.answer(str(asked.id), "Ours")
+    assert await node.store.heads() == heads
