@@ -11,6 +11,9 @@ order, so once the later one is held, the earlier one was judged.
 
 from __future__ import annotations
 
+import asyncio
+import html
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,9 +29,10 @@ from protocol import codec, kinds
 from protocol.entry import Entry, Payload
 from protocol.errors import NotFoundError
 from protocol.keys import content_hash
-from tests.helpers import offer_content
+from tests.helpers import offer_content, run_cli
 from tests.hostile.test_entries import arrives, signed_as
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
+from tests.web.web import add_user, client, http_sign_in
 
 Schools = dict[str, LiveNode]
 
@@ -158,3 +162,55 @@ async def test_oversize_or_malformed_questions_are_refused(
     await wait_for(judged, what="the entry to be judged at the Colegio")
     assert not await us.holds(bad.id)
     assert await us.node.questions.all() == []
+
+
+async def test_markup_and_forged_fields_in_questions_and_answers_change_nothing(
+    trio: Schools,
+) -> None:
+    """Fields named like ours (``school``, ``school_id``, ``question_id``, ``helpful``)
+    never replace them, in ``--json`` output or on the pages; markup is shown as text."""
+    victim, rogue, us = trio["oak"], trio["lycee"], trio["colegio"]
+    forged = {"school": "Oakfield Primary", "school_id": str(victim.node.node_id)}
+    question = await signed_as(
+        rogue,
+        kinds.QUESTION,
+        {"title": "<script>alert(1)</script>", "text": "<b>Bold</b>", "ours": True, **forged},
+    )
+    answer = await signed_as(
+        rogue,
+        kinds.ANSWER,
+        {
+            "question": bytes(question.id),
+            "text": "<img src=x onerror=alert(1)>",
+            "by": "<i>Me</i>",
+            "question_id": "0" * 64,
+            "title": "Forged title",
+            "helpful": True,
+            **forged,
+        },
+    )
+    await arrives(us, answer)
+    data = str(us.node.data.path)
+    done = await asyncio.to_thread(
+        run_cli, "question", "show", str(question.id), "--data", data, "--json"
+    )
+    shown = json.loads(done.stdout)
+    assert (shown["school"], shown["ours"]) == ("Lycée Jean Moulin", False)
+    assert [(a["school"], a["helpful"]) for a in shown["answers"]] == [("Lycée Jean Moulin", False)]
+    done = await asyncio.to_thread(run_cli, "search", "onerror", "--data", data, "--json")
+    (row,) = json.loads(done.stdout)
+    assert (row["question_id"], row["title"]) == (str(question.id), "<script>alert(1)</script>")
+    assert (row["school"], row["school_id"]) == ("Lycée Jean Moulin", str(rogue.node.node_id))
+    await add_user(us, "Sra. Ruiz", "staff")
+    async with client(us) as http:
+        await http_sign_in(http, "Sra. Ruiz")
+        for path in ("/questions", f"/questions/{question.id}"):
+            async with http.get(path) as response:
+                page = await response.text()
+            assert response.status == 200
+            assert "<script>alert(1)" not in page
+            assert "<img src=x" not in page
+            assert "<i>Me</i>" not in page
+            assert "Mark as helpful" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert "Oakfield Primary" not in html.unescape(page)
