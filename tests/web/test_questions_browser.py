@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from node.questions.service import Questions
 from tests.network import LiveNode, wait_for
 from tests.web.web import browser, screenshot, sign_in
 
@@ -65,13 +66,9 @@ async def test_ask_at_one_school_answer_at_another_and_mark_it(
         await page.get_by_role("button", name="Search").click()
         found = page.get_by_role("link", name="Answer to “Lecture guidée, classes mixtes ?”")
         await found.click()
-        assert page.url.endswith(
-            "#answer-" + (await school.node.questions.one(asked)).answers[0].id.__str__()
-        )
+        (answer_shown,) = (await school.node.questions.one(asked)).answers
+        assert page.url.endswith(f"#answer-{answer_shown.id}")
 
 
-async def _has(questions: object, question_id: str) -> bool:
-    from node.questions.service import Questions
-
-    assert isinstance(questions, Questions)
+async def _has(questions: Questions, question_id: str) -> bool:
     return any(str(q.id) == question_id for q in await questions.all())
