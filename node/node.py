@@ -24,6 +24,7 @@ from node.offers.interests import Interests
 from node.partners.peerbook import PeerBook
 from node.projects.feeds import Feeds
 from node.projects.service import Projects
+from node.questions.service import Questions
 from node.store import integrity
 from node.store.database import Store
 from protocol import kinds, letters
@@ -75,6 +76,7 @@ class Node:
         self.directory = Directory(store, key, self.mail, self.peerbook)
         self.teams = Teams(store, key, self.mail)
         self.slots = Slots(store, key, self.mail)
+        self.questions = Questions(store, key)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),

@@ -26,6 +26,11 @@ EVENT = "event"
 WITHDRAW = "withdraw"
 #: The author's statement of which branch is its log after a fork (docs/protocol.md).
 CONTINUE = "continue"
+#: Questions to the network, answers to them, and the asker's "this helped" mark
+#: (docs/protocol.md, "Questions and answers").
+QUESTION = "question"
+ANSWER = "answer"
+HELPFUL = "helpful"
 
 KIND_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
@@ -315,6 +320,23 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("fork", integer(1, 2**53 - 1), required=True),
         Field("keep", entry_id, required=True),
     ),
+    QUESTION: (
+        Field("title", text(200), required=True),
+        Field("text", text(10_000), required=True),
+        Field("focus", tags()),
+        Field("subjects", tags()),
+        Field("phases", tags(choices=PHASES)),
+        Field("languages", languages),
+    ),
+    # An answer names the question it answers; ``by`` is the colleague's name, only
+    # when they chose to give it.
+    ANSWER: (
+        Field("question", entry_id, required=True),
+        Field("text", text(10_000), required=True),
+        Field("by", text(100)),
+    ),
+    # The asking school marks an answer to its own question as helpful.
+    HELPFUL: (Field("answer", entry_id, required=True),),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.offers import service as offers
-from node.store.search import MODE_FILTERS, Filters
+from node.store.search import LISTED, MODE_FILTERS, Filters
 from protocol import kinds
 
 
@@ -15,8 +15,9 @@ def register(sub: Any) -> None:
     search = sub.add_parser(
         "search",
         parents=[data_option(), json_option()],
-        help="find offers and requests from any school this node knows",
-        description="Search the words of every current offer and request this node holds "
+        help="find offers, requests, questions and answers from any school this node knows",
+        description="Search the words of every current offer, request, question and answer "
+        "this node holds "
         "(accents and letter case do not matter), best match first, then newest. Withdrawn "
         "ones, and those whose closing or last date has passed, are left out.",
     )
@@ -28,8 +29,8 @@ def register(sub: Any) -> None:
     )
     search.add_argument(
         "--side",
-        choices=(kinds.OFFER, kinds.REQUEST),
-        help="offers only or requests only (with or without --kind)",
+        choices=LISTED,
+        help="offers, requests, questions or answers only (with or without --kind)",
     )
     search.add_argument("--phase", choices=kinds.PHASES)
     search.add_argument("--focus", help="a focus area, e.g. phonics")
@@ -55,6 +56,7 @@ async def _search(args: argparse.Namespace) -> None:
         focus=args.focus,
         language=args.language,
         country=args.country,
+        among=LISTED,
     )
     async with await open_node(args) as node:
         found = await offers.search(node, args.query, filters, limit=args.limit)

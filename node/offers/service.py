@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -12,8 +13,9 @@ from node.offers import matching
 from node.store.database import Withdrawn
 from node.store.search import Filters
 from protocol import kinds
-from protocol.entry import Entry
+from protocol.entry import Entry, load_entry
 from protocol.errors import NotFoundError, UserInputError, said
+from protocol.keys import EntryId
 
 Side = Literal["offer", "request"]
 SIDES: tuple[Side, ...] = ("offer", "request")
@@ -26,13 +28,22 @@ class Listing:
     entry: Entry
     school: str
     country: str
+    #: For an answer found by search: the title of the question it answers.
+    about: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The listing for scripts. The content's fields follow ours and never replace
         them: another school's offer may carry any field (docs/protocol.md, "Forward
-        compatibility"), such as a ``school_id`` naming another school."""
+        compatibility"), such as a ``school_id`` naming another school.
+
+        An answer (a search finds questions and answers too) has the id of its question
+        as ``question_id`` and that question's title as its ``title``."""
         content = dict(self.entry.content or {})
-        ours = {
+        ours: dict[str, Any] = {}
+        if self.entry.kind == kinds.ANSWER and isinstance(content.get("question"), bytes):
+            ours["question_id"] = str(EntryId(content.pop("question")))
+            ours["title"] = self.about
+        ours |= {
             "id": str(self.entry.id),
             "side": self.entry.kind,
             "kind": content.pop("activity", ""),
@@ -147,13 +158,39 @@ async def withdrawn(node: Node, id_text: str) -> WithdrawnListing:
 async def search(
     node: Node, query: str, filters: Filters, *, today: date | None = None, limit: int = 50
 ) -> list[Listing]:
-    """Current offers and requests matching ``query``, best match first, then newest.
+    """Current offers and requests (or, as ``filters.among`` says, questions and
+    answers too) matching ``query``, best match first, then newest.
 
     Withdrawn ones are gone from the index; those whose closing date or last date
     is before ``today`` are left out.
     """
     day = (today or datetime.now(UTC).date()).isoformat()
-    return await _with_schools(node, await node.store.search(query, filters, day, limit))
+    found = await _with_schools(node, await node.store.search(query, filters, day, limit))
+    asked = {
+        bytes(item.entry.content["question"])
+        for item in found
+        if item.entry.kind == kinds.ANSWER and item.entry.content is not None
+    }
+    if not asked:
+        return found
+    titles = await node.store.read(lambda conn: _titles(conn, asked))
+    return [
+        replace(item, about=titles.get(item.entry.content["question"], ""))
+        if item.entry.kind == kinds.ANSWER and item.entry.content is not None
+        else item
+        for item in found
+    ]
+
+
+def _titles(conn: sqlite3.Connection, ids: set[bytes]) -> dict[bytes, str]:
+    """The titles of the questions ``ids``, in one read."""
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT id, payload, sig, content FROM entries WHERE id IN ({marks}) "
+        "AND kind = ? AND content IS NOT NULL",
+        [*ids, kinds.QUESTION],
+    ).fetchall()
+    return {bytes(i): str((load_entry(*rest).content or {}).get("title", "")) for i, *rest in rows}
 
 
 async def matches(

@@ -322,9 +322,11 @@ class Store:
                     if statement.strip():
                         await self._db.execute(statement)
             if current < SEARCH_INDEX_VERSION <= LATEST_VERSION:
+                indexed = sorted(search.INDEXED_KINDS)
                 await self._index_listings(
-                    f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE kind IN (?, ?, ?)",
-                    (*search.SIDES, kinds.PROFILE),
+                    f"SELECT n, {_ENTRY_COLUMNS} FROM entries "
+                    f"WHERE kind IN ({', '.join('?' * len(indexed))})",
+                    indexed,
                 )
             if row is None:
                 await self._db.execute(
@@ -853,7 +855,8 @@ class Store:
         await self._index([(int(n), load_entry(*columns)) for n, *columns in rows])
 
     async def _index(self, numbered: list[tuple[int, Entry]]) -> None:
-        """Add offers and requests to the search index, profiles to ``schools``."""
+        """Add offers, requests, questions and answers to the search index, profiles to
+        ``schools``, and what answers and helpful marks name to ``question_links``."""
         schools = [row for _, entry in numbered if (row := search.school_row(entry))]
         await self._db.executemany(search.UPSERT_SCHOOL, schools)
         words: dict[bytes, str] = {}  # each school's words, from its newest profile held
@@ -871,9 +874,12 @@ class Store:
             await self._db.execute(search.REINDEX_SCHOOL_TEXT, (author,))
         await self._db.executemany(search.INSERT_LISTING, rows)
         await self._db.executemany(search.INSERT_TEXT, [search.text_of(row) for row in rows])
+        links = [row for n, entry in numbered if (row := search.link_row(n, entry))]
+        await self._db.executemany(search.INSERT_LINK, links)
 
     async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
-        for table, column in (("listing_text", "rowid"), ("listings", "n")):
+        tables = (("listing_text", "rowid"), ("listings", "n"), ("question_links", "n"))
+        for table, column in tables:
             await self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
 
     async def search(

@@ -25,6 +25,21 @@ _LISTING_SCHOOLS = """
     DELETE FROM listing_text;
     """
 
+# Questions to the network and their answers, searched with offers and requests; what
+# an answer or a helpful mark names (node/questions/service.py). The index is made
+# again, as for 15, so that questions held before this version are found.
+_QUESTIONS = """
+    CREATE TABLE question_links (
+        n      INTEGER PRIMARY KEY,          -- entries.n of the answer or helpful mark
+        kind   TEXT NOT NULL,                -- answer or helpful
+        about  BLOB NOT NULL,                -- the question (answer) or answer (helpful) named
+        author BLOB NOT NULL
+    );
+    CREATE INDEX question_links_about ON question_links (about, kind);
+    DELETE FROM listings;
+    DELETE FROM listing_text;
+    """
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: public entries, per-author heads, withdrawals, equivocation evidence.
     """
@@ -532,10 +547,12 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (event, slot)
     );
     """,
+    # 21: questions and answers in search, and what answers and marks name.
+    _QUESTIONS,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
 #: The last migration that (re)made the search index, which is then filled from the
 #: entries (it was 3, which created it; the subject and mode filters made it again, then
-#: the school's name in it).
-SEARCH_INDEX_VERSION = MIGRATIONS.index(_LISTING_SCHOOLS) + 1
+#: the school's name in it, then questions and answers).
+SEARCH_INDEX_VERSION = MIGRATIONS.index(_QUESTIONS) + 1

@@ -1,6 +1,6 @@
-"""Full-text search over offers and requests (SQLite FTS5), with filters.
+"""Full-text search over offers, requests, questions and answers (SQLite FTS5), with filters.
 
-The index holds one row per current offer or request: its words, folded to
+The index holds one row per current offer, request, question or answer: its words, folded to
 lower case without accents (so "ecole" finds "École"), with the name and country
 of the school that posted it (so "jules" finds what École Jules Verne posts), in an
 FTS5 table ranked by bm25, and the filter values in a plain table. The school's
@@ -19,11 +19,18 @@ from typing import Any
 from node.offers import places
 from protocol import kinds
 from protocol.entry import Entry
+from protocol.errors import SchemaError
 
 SIDES = (kinds.OFFER, kinds.REQUEST)
+#: Questions to the network and their answers (node/questions/service.py).
+QUESTIONS = (kinds.QUESTION, kinds.ANSWER)
+#: Everything a search can find, each under its kind in ``listings.side``.
+LISTED = (*SIDES, *QUESTIONS)
 RANKED_MATCHES = 1000
 """Word searches rank at most this many matches, the most recently received first."""
-INDEXED_KINDS = frozenset((*SIDES, kinds.PROFILE))
+#: What an answer or a helpful mark names, kept in ``question_links`` (its ``about``).
+LINKED = {kinds.ANSWER: "question", kinds.HELPFUL: "answer"}
+INDEXED_KINDS = frozenset((*LISTED, kinds.PROFILE, *LINKED))
 
 
 def fold(text: str) -> str:
@@ -63,8 +70,10 @@ def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
 
     ``school`` is :func:`school_words` of the school that posted it (its last column)."""
     content = entry.content
-    if entry.kind not in SIDES or content is None:
+    if entry.kind not in LISTED or content is None or not _valid(entry):
         return None
+    if entry.kind in QUESTIONS:
+        return _question_row(n, entry, content, school)
     words = " ".join(
         [
             content.get("title", ""),
@@ -91,6 +100,60 @@ def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
         fold(words),
         school,
     )
+
+
+def _valid(entry: Entry) -> bool:
+    """Whether the content fits its kind's schema. Entries stored before this version
+    knew their kind were relayed unchecked (docs/protocol.md, "Forward compatibility"),
+    and the index is filled again from them when the store opens."""
+    try:
+        kinds.validate_content(entry.kind, entry.content)
+    except SchemaError:
+        return False
+    return True
+
+
+def _question_row(n: int, entry: Entry, content: dict[str, Any], school: str) -> tuple[Any, ...]:
+    """A question's or an answer's listing row: no activity, place, mode or end date."""
+    words = " ".join(
+        [
+            content.get("title", ""),
+            content["text"],
+            content.get("by", ""),
+            *content.get("focus", []),
+            *content.get("subjects", []),
+        ]
+    )
+    return (
+        n,
+        bytes(entry.author),
+        entry.kind,
+        "",
+        None,
+        _tags(content.get("phases")),
+        _tags(content.get("focus")),
+        _tags(content.get("languages")),
+        _tags([subject_tag(s) for s in content.get("subjects", [])]),
+        None,
+        None,
+        entry.payload.timestamp,
+        fold(words),
+        school,
+    )
+
+
+def link_row(n: int, entry: Entry) -> tuple[Any, ...] | None:
+    """The ``question_links`` row of an answer (its question) or a helpful mark (its
+    answer), or None for other entries. Whether the link counts is for
+    protocol/rules/questions.py to say when it is read: the entry it names may
+    arrive later, or be withdrawn."""
+    field = LINKED.get(entry.kind)
+    if field is None or entry.content is None or not _valid(entry):
+        return None
+    return (n, entry.kind, entry.content[field], bytes(entry.author))
+
+
+INSERT_LINK = "INSERT OR REPLACE INTO question_links (n, kind, about, author) VALUES (?, ?, ?, ?)"
 
 
 def subject_tag(value: str) -> str:
@@ -127,7 +190,10 @@ def text_of(row: tuple[Any, ...]) -> tuple[int, str]:
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    side: str | None = None  # "offer" or "request"
+    side: str | None = None  # "offer" or "request" ("question" or "answer")
+    #: What is searched when no ``side`` is chosen: offers and requests (the offers
+    #: page), or everything (``schoolmesh search``), or questions and answers.
+    among: tuple[str, ...] = SIDES
     activity: str | None = None
     phase: str | None = None
     focus: str | None = None
@@ -148,13 +214,15 @@ class Filters:
         country: str | None = None,
         subject: str | None = None,
         mode: str | None = None,
+        among: tuple[str, ...] = SIDES,
     ) -> Filters:
         """Filters as people give them: ``kind`` is an activity, or "offer" / "request";
         ``side`` ("offer" or "request") goes with an activity."""
-        if kind in SIDES:
+        if kind in LISTED:
             side, kind = side or kind, None
         return cls(
-            side=side if side in SIDES else None,
+            side=side if side in LISTED else None,
+            among=among,
             activity=kind or None,
             phase=phase or None,
             focus=focus or None,
@@ -193,6 +261,15 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
         school_country = "(SELECT s.country FROM schools AS s WHERE s.author = l.author)"
         where.append(f"COALESCE(l.country, {school_country}) = ?")
         params.append(filters.country)
+    if not filters.side:
+        where.append(f"l.side IN ({', '.join('?' * len(filters.among))})")
+        params.extend(filters.among)
+    # An answer is found only while its question is held and current: the rule of
+    # protocol/rules/questions.py (answer), repeated here so a page of results is full.
+    where.append(
+        "(l.side != 'answer' OR EXISTS (SELECT 1 FROM question_links AS k JOIN entries AS q "
+        "ON q.id = k.about WHERE k.n = l.n AND q.kind = 'question' AND q.content IS NOT NULL))"
+    )
     for column, value in (("side", filters.side), ("activity", filters.activity)):
         if value:
             where.append(f"l.{column} = ?")

@@ -11,7 +11,7 @@ import pytest
 from node.node import Node
 from node.offers import service as offers
 from node.store import search
-from node.store.migrations import MIGRATIONS, SEARCH_INDEX_VERSION
+from node.store.migrations import _LISTING_SCHOOLS, MIGRATIONS
 from node.store.search import Filters
 from protocol.entry import create_entry
 from tests.helpers import NOW, key
@@ -141,9 +141,10 @@ async def test_an_older_index_is_made_again_with_subjects_modes_and_schools(tmp_
         await made.store.execute("DELETE FROM listings")
         await made.store.execute("DELETE FROM listing_text")
         await made.store.execute(
-            "UPDATE schema_version SET version = ?", (SEARCH_INDEX_VERSION - 1,)
+            "UPDATE schema_version SET version = ?",
+            (MIGRATIONS.index(_LISTING_SCHOOLS),),
         )
-        for table in _tables_made_after(SEARCH_INDEX_VERSION):  # an older node had none
+        for table in _tables_made_after(MIGRATIONS.index(_LISTING_SCHOOLS) + 1):  # none then
             await made.store.execute(f"DROP TABLE {table}")
     await made.close()
     opened = await Node.open(tmp_path / "n")

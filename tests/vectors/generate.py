@@ -89,6 +89,8 @@ class ValidSpec:
     now_ms: int = NOW_MS
     target: str | None = None  # withdraw: name of the vector whose id is the target
     keep: str | None = None  # continue: name of the vector whose id is the kept entry
+    question: str | None = None  # answer: name of the vector whose id is the question
+    answer: str | None = None  # helpful: name of the vector whose id is the answer
 
 
 def _valid_specs() -> list[ValidSpec]:
@@ -281,6 +283,53 @@ def _valid_specs() -> list[ValidSpec]:
             keep="withdraw-offer",
             worked=True,
         ),
+        ValidSpec(
+            name="question-guided-reading",
+            description=(
+                "A question to the network, author B's fifth entry, its text on two "
+                "lines (a new line is the only control character text may hold, with tab)."
+            ),
+            key=KEY_B,
+            seq=5,
+            prev="offer-unknown-fields",
+            timestamp=1_789_999_000_000,
+            kind="question",
+            content={
+                "title": "Guided reading with mixed-age classes?",
+                "text": "We have Years 3 and 4 together.\nHow do you group them?",
+                "focus": ["reading"],
+                "phases": ["primary"],
+                "languages": ["en", "fr"],
+            },
+        ),
+        ValidSpec(
+            name="answer-guided-reading",
+            description=(
+                "Author A answers it: question is the id of question-guided-reading, a "
+                "32-byte msgpack bin; by is the colleague's name, given by choice."
+            ),
+            key=KEY_A,
+            seq=6,
+            prev="continue-after-fork",
+            timestamp=1_789_999_100_000,
+            kind="answer",
+            content={"text": "Par niveau de lecture, pas par âge.", "by": "Amélie"},
+            question="question-guided-reading",
+        ),
+        ValidSpec(
+            name="helpful-answer",
+            description=(
+                "Author B, which asked, marks the answer helpful: answer is the id of "
+                "answer-guided-reading."
+            ),
+            key=KEY_B,
+            seq=6,
+            prev="question-guided-reading",
+            timestamp=1_789_999_200_000,
+            kind="helpful",
+            content={},
+            answer="answer-guided-reading",
+        ),
     ]
 
 
@@ -293,6 +342,10 @@ def _build_valid() -> tuple[list[dict[str, Any]], dict[str, Entry]]:
             content["target"] = bytes(built[spec.target].id)
         if spec.keep is not None:
             content["keep"] = bytes(built[spec.keep].id)
+        if spec.question is not None:
+            content["question"] = bytes(built[spec.question].id)
+        if spec.answer is not None:
+            content["answer"] = bytes(built[spec.answer].id)
         entry = create_entry(
             spec.key,
             seq=spec.seq,
@@ -998,6 +1051,24 @@ def _invalid_specs() -> list[InvalidSpec]:
             "An entry of an unknown kind whose content is a str: unknown kinds are not "
             "checked against a schema, but their content must still be a map.",
             lambda: signed(codec.encode("hello"), k="endorsement"),
+        ),
+        InvalidSpec(
+            "question-text-too-long",
+            "bad-field",
+            "A question whose text is 10,001 characters (at most 10,000).",
+            _content({"title": "Phonics?", "text": "a" * 10_001}, "question"),
+        ),
+        InvalidSpec(
+            "answer-short-question-id",
+            "bad-field",
+            "An answer whose question is 31 bytes, not a 32-byte entry id.",
+            _content({"question": b"\x00" * 31, "text": "Yes."}, "answer"),
+        ),
+        InvalidSpec(
+            "helpful-without-answer",
+            "bad-field",
+            "A helpful mark without its required field answer.",
+            _content({}, "helpful"),
         ),
         *_walk_order_specs(),
         *_key_specs(),

@@ -1,0 +1,396 @@
+"""Questions to the network and their answers; ``node.questions``.
+
+A teacher asks a question (a public ``question`` entry of the school, carried like
+an offer); staff at any school answer it (a public ``answer`` entry of *their*
+school, naming the question, with the colleague's name only if they give it); the
+asking school marks the answers that helped (a public ``helpful`` entry naming the
+answer, so every school sees which ones did). Whether an answer or a mark counts is
+decided when it is read, by protocol/rules/questions.py, against what this node
+holds then (docs/decisions.md, "Questions to the network"). Questions and answers are
+found by the offers' full-text search (node/store/search.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from node.clock import iso_ms, now_ms
+from node.store.database import Store
+from protocol import kinds
+from protocol.entry import Entry, load_entry
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
+from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.rules import questions as rules
+
+_UNKNOWN = ("unknown school", "")
+MAX_TITLE = 200
+MAX_TEXT = 10_000
+MAX_NAME = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer as staff see it, with its school's name."""
+
+    id: EntryId
+    school_id: NodeId
+    school: str
+    country: str
+    text: str
+    by: str | None
+    at: int
+    helpful: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "school_id": str(self.school_id),
+            "school": self.school,
+            "country": self.country,
+            "text": self.text,
+            "by": self.by,
+            "answered_at": iso_ms(self.at),
+            "helpful": self.helpful,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question with its school's name and the answers that count."""
+
+    id: EntryId
+    school_id: NodeId
+    school: str
+    country: str
+    content: dict[str, Any]
+    at: int
+    ours: bool
+    answers: tuple[Answer, ...] = ()
+    answer_count: int = 0
+
+    @property
+    def title(self) -> str:
+        return str(self.content.get("title", ""))
+
+    @property
+    def text(self) -> str:
+        return str(self.content.get("text", ""))
+
+    def as_json(self, *, with_answers: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": str(self.id),
+            "title": self.title,
+            "text": self.text,
+            "focus": list(self.content.get("focus", [])),
+            "subjects": list(self.content.get("subjects", [])),
+            "phases": list(self.content.get("phases", [])),
+            "languages": list(self.content.get("languages", [])),
+            "school_id": str(self.school_id),
+            "school": self.school,
+            "country": self.country,
+            "asked_at": iso_ms(self.at),
+            "ours": self.ours,
+        }
+        if with_answers:
+            out["answers"] = [a.as_json() for a in self.answers]
+        else:
+            out["answer_count"] = self.answer_count
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class NewAnswer:
+    """An answer from another school to one of our questions, for the dashboard."""
+
+    question: EntryId
+    title: str
+    school: str
+    at: int
+
+
+def clean_text(value: str, flag: str, *, limit: int, what: str) -> str:
+    """Text as the web form or command line gave it: new lines as ``\\n`` (browsers
+    send CRLF), accents composed (NFC), trimmed; refused empty, too long or with
+    invisible control characters, in words that say what to do."""
+    text = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not text:
+        raise UserInputError(
+            f"{flag}: write the {what}", page=said("Write the text: it cannot be empty.")
+        )
+    if len(text) > limit:
+        most = f"{limit:,}"
+        raise UserInputError(
+            f"{flag}: keep the {what} to {most} characters ({len(text):,})",
+            page=said("Keep it to %(limit)s characters at most.", limit=most),
+        )
+    if kinds.text(limit)(text) is not None:
+        raise UserInputError(
+            f"{flag}: remove the control characters (tabs and new lines are fine)",
+            page=said(
+                "The text has invisible characters that cannot be sent: type it again "
+                "instead of pasting it."
+            ),
+        )
+    return text
+
+
+def _tags(values: Iterable[str]) -> list[str]:
+    """Tags as given, split on commas, trimmed, without repeats, in order."""
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            tag = " ".join(part.split())
+            if tag and tag not in out:
+                out.append(tag)
+    return out
+
+
+def content_of(
+    *,
+    title: str,
+    text: str,
+    focus: Iterable[str] = (),
+    subjects: Iterable[str] = (),
+    phases: Iterable[str] = (),
+    languages: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A question's content from its fields, the empty ones left out. The command
+    line and the web form both build it here."""
+    content: dict[str, Any] = {
+        "title": " ".join(clean_text(title, "--title", limit=MAX_TITLE, what="title").split()),
+        "text": clean_text(text, "--text", limit=MAX_TEXT, what="question"),
+    }
+    for name, values in (
+        ("focus", _tags(focus)),
+        ("subjects", _tags(subjects)),
+        ("phases", _tags(phases)),
+        ("languages", [v.lower() for v in _tags(languages)]),
+    ):
+        if values:
+            content[name] = values
+    return content
+
+
+def _named(row: Any) -> rules.Named | None:
+    return None if row is None else rules.Named(bytes(row[0]), str(row[1]), row[2] is None)
+
+
+def _schools(conn: sqlite3.Connection, authors: set[bytes]) -> dict[bytes, tuple[str, str]]:
+    if not authors:
+        return {}
+    marks = ",".join("?" * len(authors))
+    rows = conn.execute(
+        f"SELECT author, name, country FROM schools WHERE author IN ({marks})", list(authors)
+    ).fetchall()
+    return {bytes(a): (str(n), str(c)) for a, n, c in rows}
+
+
+def _read_question(conn: sqlite3.Connection, qid: bytes, me: bytes) -> Question | None:
+    """A current question with the answers and marks that count, in one snapshot."""
+    row = conn.execute(
+        "SELECT author, kind, payload, sig, content FROM entries WHERE id = ?", (qid,)
+    ).fetchone()
+    if row is None or row[1] != kinds.QUESTION or row[4] is None:
+        return None
+    question = load_entry(*row[2:])
+    named_question = rules.Named(bytes(row[0]), kinds.QUESTION, False)
+    found: list[Entry] = []
+    if rules.answer(named_question) is None:  # always so here: the question is current
+        found = [
+            load_entry(*columns)
+            for columns in conn.execute(
+                "SELECT e.payload, e.sig, e.content FROM question_links AS k JOIN entries AS e "
+                "ON e.n = k.n WHERE k.about = ? AND k.kind = ? AND e.content IS NOT NULL "
+                "ORDER BY e.ts, e.id",
+                (qid, kinds.ANSWER),
+            )
+        ]
+    helped: set[bytes] = set()
+    for about, author in conn.execute(
+        "SELECT k.about, k.author FROM question_links AS k JOIN entries AS e ON e.n = k.n "
+        "JOIN entries AS a ON a.id = k.about JOIN question_links AS ak ON ak.n = a.n "
+        "WHERE ak.about = ? AND ak.kind = ? AND k.kind = ? AND e.content IS NOT NULL",
+        (qid, kinds.ANSWER, kinds.HELPFUL),
+    ):
+        held = conn.execute(
+            "SELECT author, kind, content FROM entries WHERE id = ?", (about,)
+        ).fetchone()
+        if rules.helpful(bytes(author), _named(held), named_question) is None:
+            helped.add(bytes(about))
+    names = _schools(conn, {bytes(question.author), *(bytes(a.author) for a in found)})
+    answers = tuple(
+        Answer(
+            id=a.id,
+            school_id=a.author,
+            school=names.get(bytes(a.author), _UNKNOWN)[0],
+            country=names.get(bytes(a.author), _UNKNOWN)[1],
+            text=str((a.content or {})["text"]),
+            by=(a.content or {}).get("by"),
+            at=a.payload.timestamp,
+            helpful=bytes(a.id) in helped,
+        )
+        for a in found
+    )
+    school, country = names.get(bytes(question.author), _UNKNOWN)
+    return Question(
+        id=question.id,
+        school_id=question.author,
+        school=school,
+        country=country,
+        content=dict(question.content or {}),
+        at=question.payload.timestamp,
+        ours=bytes(question.author) == me,
+        answers=answers,
+        answer_count=len(answers),
+    )
+
+
+def _read_all(conn: sqlite3.Connection, me: bytes) -> list[Question]:
+    rows = conn.execute(
+        "SELECT payload, sig, content FROM entries WHERE kind = ? AND content IS NOT NULL "
+        "ORDER BY ts DESC, id",
+        (kinds.QUESTION,),
+    ).fetchall()
+    entries = [load_entry(*row) for row in rows]
+    # Answers held and current; their questions here are current questions (rules.answer).
+    counts = dict(
+        conn.execute(
+            "SELECT k.about, COUNT(*) FROM question_links AS k JOIN entries AS e ON e.n = k.n "
+            "WHERE k.kind = ? AND e.content IS NOT NULL GROUP BY k.about",
+            (kinds.ANSWER,),
+        ).fetchall()
+    )
+    names = _schools(conn, {bytes(e.author) for e in entries})
+    return [
+        Question(
+            id=e.id,
+            school_id=e.author,
+            school=names.get(bytes(e.author), _UNKNOWN)[0],
+            country=names.get(bytes(e.author), _UNKNOWN)[1],
+            content=dict(e.content or {}),
+            at=e.payload.timestamp,
+            ours=bytes(e.author) == me,
+            answer_count=int(counts.get(bytes(e.id), 0)),
+        )
+        for e in entries
+    ]
+
+
+def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[NewAnswer]:
+    rows = conn.execute(
+        "SELECT q.payload, q.sig, q.content, e.author, e.received_at FROM question_links AS k "
+        "JOIN entries AS e ON e.n = k.n JOIN entries AS q ON q.id = k.about "
+        "WHERE k.kind = ? AND e.content IS NOT NULL AND e.author != ? AND e.received_at > ? "
+        "AND q.author = ? AND q.kind = ? AND q.content IS NOT NULL",
+        (kinds.ANSWER, me, since, me, kinds.QUESTION),
+    ).fetchall()
+    names = _schools(conn, {bytes(r[3]) for r in rows})
+    out = []
+    for payload, sig, content, author, ts in rows:
+        question = load_entry(payload, sig, content)
+        school = names.get(bytes(author), _UNKNOWN)[0]
+        title = str((question.content or {}).get("title", ""))
+        out.append(NewAnswer(question.id, title, school, int(ts)))
+    return out
+
+
+class Questions:
+    """This school's questions, and everyone's that reached us; ``node.questions``."""
+
+    def __init__(self, store: Store, key: NodeKey) -> None:
+        self.store = store
+        self.key = key
+        self.me = key.node_id
+
+    async def _publish(self, kind: str, content: dict[str, Any]) -> Entry:
+        return await self.store.append_local(self.key, kind, content, now_ms())
+
+    async def ask(self, content: dict[str, Any]) -> Entry:
+        """Publish a question (see :func:`content_of`) from this school."""
+        return await self._publish(kinds.QUESTION, content)
+
+    async def all(self) -> list[Question]:
+        """Every current question this node holds, newest first, with answer counts."""
+        me = bytes(self.me)
+        return await self.store.read(lambda conn: _read_all(conn, me))
+
+    async def one(self, id_text: str) -> Question:
+        """A current question with its answers, by id (or a prefix of 8 or more)."""
+        qid = bytes(await self.store.resolve(id_text))
+        me = bytes(self.me)
+        found = await self.store.read(lambda conn: _read_question(conn, qid, me))
+        if found is None:
+            raise NotFoundError(
+                f"no question with id {id_text}: see `schoolmesh question list`",
+                page=said("There is no such question: it may have been withdrawn."),
+            )
+        return found
+
+    async def answer(self, question_id: str, text: str, by: str | None = None) -> Entry:
+        """Answer a current question, from this school; ``by`` is the colleague's name,
+        shown only when given."""
+        question = await self.one(question_id)
+        content: dict[str, Any] = {
+            "question": bytes(question.id),
+            "text": clean_text(text, "--text", limit=MAX_TEXT, what="answer"),
+        }
+        if by is not None and by.strip():
+            name = " ".join(by.split())
+            if len(name) > MAX_NAME or kinds.text(MAX_NAME)(name) is not None:
+                raise UserInputError(
+                    f"--by: give your name as colleagues know it, up to {MAX_NAME} characters",
+                    page=said("Give your name as colleagues know it, up to 100 characters."),
+                )
+            content["by"] = name
+        return await self._publish(kinds.ANSWER, content)
+
+    async def mark_helpful(self, answer_id: str) -> tuple[Question, Entry]:
+        """Mark an answer to one of this school's questions as helpful, for everyone."""
+        aid = await self.store.resolve(answer_id)
+        answer = await self.store.get(aid)
+        if answer is None or answer.kind != kinds.ANSWER or answer.content is None:
+            raise NotFoundError(
+                f"no answer with id {answer_id}: see `schoolmesh question show QUESTION_ID`",
+                page=said("There is no such answer: it may have been withdrawn."),
+            )
+        question = await self.one(str(EntryId(answer.content["question"])))
+        if not question.ours:
+            raise NotAllowedError(
+                "only the school that asked the question can mark its answers helpful",
+                page=said("Only the school that asked the question can mark its answers."),
+            )
+        if any(a.id == aid and a.helpful for a in question.answers):
+            raise UserInputError(
+                "that answer is already marked helpful",
+                page=said("That answer is already marked helpful."),
+            )
+        entry = await self._publish(kinds.HELPFUL, {"answer": bytes(aid)})
+        return question, entry
+
+    async def withdraw(self, id_text: str) -> Entry:
+        """Withdraw one of this school's questions or answers, everywhere it went."""
+        target = await self.store.get(await self.store.resolve(id_text))
+        if target is None or target.kind not in (kinds.QUESTION, kinds.ANSWER):
+            raise NotFoundError(
+                f"no question or answer with id {id_text}",
+                page=said("There is no such question or answer."),
+            )
+        if target.author != self.me:
+            raise NotAllowedError(
+                "that was written by another school; only its school can withdraw it",
+                page=said("Only the school that wrote it can withdraw it."),
+            )
+        if target.content is None:
+            raise UserInputError("it is already withdrawn", page=said("It is already withdrawn."))
+        return await self._publish(kinds.WITHDRAW, {"target": bytes(target.id)})
+
+    async def new_answers(self, since: int) -> list[NewAnswer]:
+        """Answers from other schools to our current questions, received after ``since``
+        (by our clock: an answer signed weeks ago that reaches us today is news), for the
+        dashboard."""
+        me = bytes(self.me)
+        return await self.store.read(lambda conn: _read_new_answers(conn, me, since))

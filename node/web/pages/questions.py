@@ -1,0 +1,148 @@
+"""Questions to the network (node/questions/service.py): the questions held, a search
+of questions and answers, asking one, a question's page with its answers, answering,
+and, for the asking school, marking the answers that helped. Staff only."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.offers import service as offers
+from node.questions.service import MAX_NAME, MAX_TEXT, MAX_TITLE, content_of
+from node.store.search import QUESTIONS, Filters
+from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
+from node.web.vocabulary import vocabulary
+from protocol import kinds
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+
+routes = web.RouteTableDef()
+#: Search results shown: a question page is where the reading is done.
+RESULTS = 50
+
+
+@routes.get("/questions")
+@require("staff")
+async def questions_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    query = request.query.get("q", "").strip()[:200]
+    found = []
+    if query:
+        found = await offers.search(node, query, Filters(among=QUESTIONS), limit=RESULTS)
+    return render(
+        request,
+        "questions_index.html",
+        query=query,
+        found=[item.as_json() for item in found],
+        questions=await node.questions.all(),
+    )
+
+
+@routes.get("/questions/new")
+@require("staff")
+async def new_question_page(request: web.Request) -> web.StreamResponse:
+    return render(
+        request,
+        "questions_new.html",
+        vocab=vocabulary(request[VISIT].language, gettext(request)),
+        max_title=MAX_TITLE,
+        max_text=MAX_TEXT,
+    )
+
+
+@routes.post("/questions/new")
+@require("staff")
+async def ask(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    form = form_of(request)
+    try:
+        content = content_of(
+            title=str(form.get("title", "")),
+            text=str(form.get("text", "")),
+            focus=[str(form.get("focus", ""))],
+            subjects=[str(form.get("subjects", ""))],
+            phases=[p for p in form.getall("phases", []) if p in kinds.PHASES],
+            languages=[str(form.get("languages", ""))],
+        )
+        entry = await request.app[WEB].node.questions.ask(content)
+    except (UserInputError, SchemaError) as exc:
+        return await see_other(request, "/questions/new", _text(request, exc), error=True)
+    return await see_other(request, f"/questions/{entry.id}", _("Your question is posted."))
+
+
+def _text(request: web.Request, exc: UserInputError | SchemaError) -> str:
+    if isinstance(exc, SchemaError):  # a tag the form could not check (too long, say)
+        _ = gettext(request)
+        return _(
+            "Check the focus areas, subjects and languages: each at most 64 "
+            "characters, and languages as codes such as en or fr."
+        )
+    return page_text(request, exc)
+
+
+@routes.get("/questions/{id}")
+@require("staff")
+async def question_page(request: web.Request) -> web.StreamResponse:
+    node = request.app[WEB].node
+    try:
+        question = await node.questions.one(request.match_info["id"])
+    except (NotFoundError, UserInputError):
+        raise web.HTTPNotFound() from None
+    return render(
+        request,
+        "questions_show.html",
+        question=question,
+        fields=question.as_json(),
+        vocab=vocabulary(request[VISIT].language, gettext(request)),
+        max_text=MAX_TEXT,
+        max_name=MAX_NAME,
+    )
+
+
+@routes.post("/questions/{id}/answer")
+@require("staff")
+async def answer(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    here = f"/questions/{request.match_info['id']}"
+    form = form_of(request)
+    by = str(form.get("by", "")).strip() or None
+    try:
+        entry = await request.app[WEB].node.questions.answer(
+            request.match_info["id"], str(form.get("text", "")), by
+        )
+    except NotFoundError:
+        raise web.HTTPNotFound() from None
+    except UserInputError as exc:
+        return await see_other(request, here, page_text(request, exc), error=True)
+    done = _("Your answer is posted: every school that holds the question sees it.")
+    return await see_other(request, f"{here}#answer-{entry.id}", done)
+
+
+@routes.post("/questions/{id}/helpful/{answer}")
+@require("staff")
+async def helpful(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    here = f"/questions/{request.match_info['id']}"
+    try:
+        question, _entry = await request.app[WEB].node.questions.mark_helpful(
+            request.match_info["answer"]
+        )
+    except NotFoundError:
+        raise web.HTTPNotFound() from None
+    except (UserInputError, NotAllowedError) as exc:
+        return await see_other(request, here, page_text(request, exc), error=True)
+    done = _("Marked as helpful: every school sees it.")
+    mark = f"/questions/{question.id}#answer-{request.match_info['answer']}"
+    return await see_other(request, mark, done)
+
+
+@routes.post("/questions/{id}/withdraw")
+@require("staff")
+async def withdraw(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    here = f"/questions/{request.match_info['id']}"
+    try:
+        await request.app[WEB].node.questions.withdraw(request.match_info["id"])
+    except NotFoundError:
+        raise web.HTTPNotFound() from None
+    except (UserInputError, NotAllowedError) as exc:
+        return await see_other(request, here, page_text(request, exc), error=True)
+    return await see_other(request, "/questions", _("Your question is withdrawn everywhere."))

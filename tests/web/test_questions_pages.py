@@ -1,0 +1,96 @@
+"""The question pages over plain HTTP: who may see and do what, refusals in words with
+what was typed kept, and every page in French."""
+
+from __future__ import annotations
+
+import html
+
+from node.clock import now_ms
+from node.questions.service import content_of
+from protocol import kinds
+from protocol.entry import create_entry
+from tests.helpers import key
+from tests.network import LiveNode
+from tests.web.web import client, csrf_of, http_sign_in
+
+
+async def test_pupils_never_see_questions(school: LiveNode) -> None:
+    asked = await school.node.questions.ask(content_of(title="Phonics?", text="Which scheme?"))
+    async with client(school) as pupil:
+        await http_sign_in(pupil, "Amira")
+        for path in ("/questions", "/questions/new", f"/questions/{asked.id}"):
+            async with pupil.get(path) as response:
+                assert response.status == 403, path
+        token = await csrf_of(pupil, "/")
+        async with pupil.post(
+            f"/questions/{asked.id}/answer", data={"csrf": token, "text": "Me!"}
+        ) as response:
+            assert response.status == 403
+    assert (await school.node.questions.one(str(asked.id))).answers == ()
+
+
+async def test_a_refused_question_says_why_and_keeps_what_was_typed(school: LiveNode) -> None:
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        token = await csrf_of(teacher, "/questions/new")
+        typed = {"csrf": token, "title": "Oracy in Year 2?", "text": "x" * 10_001}
+        async with teacher.post("/questions/new", data=typed) as response:
+            page = html.unescape(await response.text())
+            assert response.status == 400
+            assert "Keep it to 10,000 characters at most." in page
+            assert 'value="Oracy in Year 2?"' in page
+        typed = {"csrf": token, "title": "Oracy?", "text": "Ideas", "focus": "t" * 65}
+        async with teacher.post("/questions/new", data=typed) as response:
+            assert response.status == 400
+            assert "each at most 64 characters" in await response.text()
+    assert await school.node.questions.all() == []
+
+
+async def test_only_the_asking_school_marks_answers(school: LiveNode) -> None:
+    """Oakfield holds a question of another school, with an answer: it may answer too,
+    but gets no button to mark, and a mark it posts anyway is refused in words."""
+    asker = key(9)
+    question = create_entry(
+        asker,
+        seq=1,
+        prev=None,
+        timestamp=now_ms() - 1_000,
+        kind=kinds.QUESTION,
+        content={"title": "Maths hubs?", "text": "Are they worth joining?"},
+    )
+    answer = create_entry(
+        key(10),
+        seq=1,
+        prev=None,
+        timestamp=now_ms() - 500,
+        kind=kinds.ANSWER,
+        content={"question": bytes(question.id), "text": "Yes, for the training."},
+    )
+    await school.node.store.ingest([question, answer], now_ms())
+    page_of = f"/questions/{question.id}"
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        async with teacher.get(page_of) as response:
+            page = await response.text()
+            assert "Yes, for the training." in page
+            assert "Mark as helpful" not in page
+        token = await csrf_of(teacher, page_of)
+        async with teacher.post(f"{page_of}/helpful/{answer.id}", data={"csrf": token}) as response:
+            assert response.status == 400
+            assert "Only the school that asked the question" in await response.text()
+        async with teacher.post(
+            f"{page_of}/answer", data={"csrf": token, "text": "Ours too.\r\nTwo lines.", "by": ""}
+        ) as response:
+            assert response.status == 200
+        async with teacher.get("/questions/abcdef1234", allow_redirects=False) as response:
+            assert response.status == 404
+        async with teacher.get(page_of, headers={"Accept-Language": "fr"}) as response:
+            page = await response.text()
+            assert "Répondre à cette question" in page
+        async with teacher.get("/questions", headers={"Accept-Language": "fr"}) as response:
+            assert "Questions au réseau" in await response.text()
+    shown = await school.node.questions.one(str(question.id))
+    assert [(a.text, a.by, a.helpful) for a in shown.answers] == [
+        ("Yes, for the training.", None, False),
+        ("Ours too.\nTwo lines.", None, False),
+    ]
