@@ -32,7 +32,6 @@ from node.net.peers import invited
 from node.net.server import NodeService
 from node.node import Node
 from node.observations import staff
-from node.offers import service as offers
 from node.partners import invites as partnering
 from protocol.errors import NotFoundError, UnreachableError
 
@@ -323,9 +322,9 @@ async def _setup_school(node: Node, school: DemoSchool) -> None:
                 person.name, show_name="full", work_photos=True, face_photos=False
             )
     for content in school.offers:
-        await offers.post(node, "offer", content)
+        await node.offers.post("offer", content)
     for content in school.requests:
-        await offers.post(node, "request", content)
+        await node.offers.post("request", content)
     today = date.today()
     for event in school.events:
         day = today + timedelta(days=event.in_days)
@@ -442,7 +441,7 @@ async def _setup_arrangement(interested: Node, posting: Node) -> None:
     whose date the two schools can agree on their Interest pages."""
     wanted = next(
         listing
-        for listing in await offers.listing(posting, "offer")
+        for listing in await posting.offers.listing("offer")
         if listing.entry.author == posting.node_id
         and listing.entry.content
         and listing.entry.content["activity"] == "observation"

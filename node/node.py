@@ -19,6 +19,7 @@ from node.mail.mailroom import Mailroom
 from node.observations.sharing import SharedObservations
 from node.offers import places
 from node.offers.interests import Interests
+from node.offers.service import Offers
 from node.partners.peerbook import PeerBook
 from node.projects.feeds import Feeds
 from node.projects.service import Projects
@@ -64,6 +65,7 @@ class Node:
         self.store = store
         self.peerbook = PeerBook(store)  # the one partner book of this node
         self.accounts = Accounts(store)
+        self.offers = Offers(store, key)
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts, self.peerbook)
         self.interests = Interests(store, key, self.mail, self.peerbook)

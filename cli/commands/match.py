@@ -9,7 +9,6 @@ from cli.commands.common import data_option, json_option, open_node, print_json
 from node.observations import staff
 from node.observations.pairs import Suggestion
 from node.offers import matching
-from node.offers import service as offers
 from protocol.errors import UserInputError
 
 
@@ -58,7 +57,7 @@ async def _match(args: argparse.Namespace) -> None:
         await _staff(args)
         return
     async with await open_node(args) as node:
-        found = await offers.matches(node, limit=args.limit)
+        found = await node.offers.matches(limit=args.limit)
     if args.json:
         print_json(
             [

@@ -142,7 +142,7 @@ async def _offers(node: Node) -> list[dict[str, Any]]:
     me = node.node_id
     found: list[dict[str, Any]] = []
     for side in offers.SIDES:
-        for listing in await offers.listing(node, side):
+        for listing in await node.offers.listing(side):
             if listing.entry.author == me:
                 found.append({**listing.as_json(), "withdrawn": False})
     rows = await node.store.fetch_all(

@@ -22,7 +22,6 @@ from node.clock import now_ms
 from node.events import service as events
 from node.net.logs import PER_KEY
 from node.observations import service as observations
-from node.offers import service as offers
 from node.partners.peerbook import PeerBook
 from protocol import letters
 from tests.hostile.harness import judged, send_as
@@ -200,8 +199,8 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
     await lycee.node.private_events.create(
         {**LESSON, "text": "Marker-Event-5521"}, f"project:{pid}", now_ms()
     )
-    offer = await offers.post(
-        oak.node, "offer", {"activity": "shadowing", "title": "Shadow a maths lead"}
+    offer = await oak.node.offers.post(
+        "offer", {"activity": "shadowing", "title": "Shadow a maths lead"}
     )
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await lycee.node.interests.send(str(offer.id), "Marker-Interest-5521", by=None, now=now_ms())
@@ -314,7 +313,7 @@ async def test_a_blocked_schools_interest_in_our_offer_is_refused(
 ) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
     await project(schools)  # Oakfield names Colegio as its relay on joining
-    offer = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Visit us"})
+    offer = await oak.node.offers.post("offer", {"activity": "visit", "title": "Visit us"})
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await relay_named(lycee, oak, colegio)
     await block(oak, lycee)
@@ -346,7 +345,7 @@ async def test_a_blocked_schools_letter_brought_by_itself_is_refused_with_the_co
 ) -> None:
     """However a blocked school reaches us (a session opened before the block, say)."""
     oak, lycee = schools["oak"], schools["lycee"]
-    offer = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Visit us"})
+    offer = await oak.node.offers.post("offer", {"activity": "visit", "title": "Visit us"})
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await block(oak, lycee)
     interest = {"id": "1e" * 16, "entry": bytes(offer.id), "message": "Let us in"}

@@ -138,12 +138,12 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             return theirs.id in posts and bool(await projects.comments(draft.id))
 
         await wait_for(arrived, what="Oakfield's post and comment at Lycée")
-        old = await offers.post(
-            lycee.node, "offer", offers.content_of(activity="visit", title="Visite <ancienne>")
+        old = await lycee.node.offers.post(
+            "offer", offers.content_of(activity="visit", title="Visite <ancienne>")
         )
-        await offers.withdraw(lycee.node, "offer", str(old.id), "pourvue")
-        request = await offers.post(
-            lycee.node, "request", offers.content_of(activity="mentoring", title="Mentorat")
+        await lycee.node.offers.withdraw("offer", str(old.id), "pourvue")
+        request = await lycee.node.offers.post(
+            "request", offers.content_of(activity="mentoring", title="Mentorat")
         )
         await wait_for(lambda: oak.holds(request.id), what="the request at Oakfield")
         sent = await oak.node.interests.send(
@@ -397,13 +397,13 @@ async def test_an_export_reads_one_snapshot_while_the_node_writes(scene: Scene) 
     async with await Node.open(scene.lycee.node.data.path) as node:
         async with one_read(node.store):
             (before,) = await node.store.fetch_one(count)
-            await offers.post(
-                scene.lycee.node, "offer", offers.content_of(activity="visit", title="Pendant")
+            await scene.lycee.node.offers.post(
+                "offer", offers.content_of(activity="visit", title="Pendant")
             )
             assert await node.store.fetch_one(count) == (before,)
             assert all(
                 o.entry.content["title"] != "Pendant"
-                for o in await offers.listing(node, "offer")
+                for o in await node.offers.listing("offer")
                 if o.entry.content
             )
         assert await node.store.fetch_one(count) == (before + 1,)
@@ -421,14 +421,14 @@ async def test_a_checkpoint_a_reader_holds_up_is_tried_again_after_a_later_commi
         wal = store.path.with_name(store.path.name + "-wal")
         async with await Node.open(tmp_path / "oak") as reader, one_read(reader.store):
             await reader.store.fetch_one("SELECT count(*) FROM entries")  # the snapshot
-            await offers.post(school, "offer", offers.content_of(activity="visit", title="A"))
+            await school.offers.post("offer", offers.content_of(activity="visit", title="A"))
             assert await store.checkpoint() is False
             assert store.needs_checkpoint
             assert wal.stat().st_size > 0
             # While the reader stays, a commit tries again and it stays due.
-            await offers.post(school, "offer", offers.content_of(activity="visit", title="B"))
+            await school.offers.post("offer", offers.content_of(activity="visit", title="B"))
             assert store.needs_checkpoint
-        await offers.post(school, "offer", offers.content_of(activity="visit", title="C"))
+        await school.offers.post("offer", offers.content_of(activity="visit", title="C"))
         assert not store.needs_checkpoint
         assert wal.stat().st_size == 0
         assert await store.checkpoint() is True

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from node.observations import service as observations
-from node.offers import service as offers
 from protocol.errors import NotAllowedError, UserInputError
 from protocol.keys import NodeId
 from tests.network import (
@@ -85,7 +84,7 @@ async def test_shared_with_one_partner_and_taken_back(schools: dict[str, LiveNod
     assert files_contain(lycee.node.data.path, ACTION.encode()) == []
     assert not (await observations.get(oak.node, made.id)).shared
 
-    marker = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Marker"})
+    marker = await oak.node.offers.post("offer", {"activity": "visit", "title": "Marker"})
     await wait_for(lambda: colegio.holds(marker.id), what="a later entry at Colegio")
     assert await observations.listing(colegio.node) == []
     assert files_contain(colegio.node.data.path, ACTION.encode()) == []

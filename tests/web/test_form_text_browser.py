@@ -17,7 +17,6 @@ from playwright.async_api import Locator, Page
 
 from node.events import service as events
 from node.observations import service as observations
-from node.offers import service as offers
 from node.partners import invites as partnering
 from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
@@ -138,7 +137,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         )
         await teacher.get_by_role("button", name="Post it").click()
         assert "posted" in await said(teacher)
-        (offer,) = await offers.listing(node, "offer")
+        (offer,) = await node.offers.listing("offer")
         assert (offer.entry.content or {}).get("text") == description
         typed.add("offers_new.html#text")
 
