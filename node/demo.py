@@ -428,8 +428,7 @@ STAFF = (
 
 async def _setup_staff(node: Node) -> None:
     for name, strengths, develops, subjects in STAFF:
-        await staff.add(
-            node,
+        await node.staff.add(
             staff.member(
                 name, strengths=strengths, develops=develops, subjects=subjects, phase="primary"
             ),

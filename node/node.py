@@ -16,7 +16,9 @@ from node.events.rsvps import Rsvps
 from node.keyfile import generate_key, load_key, save_key
 from node.mail.letterbox import Letterbox
 from node.mail.mailroom import Mailroom
+from node.observations.service import Observations
 from node.observations.sharing import SharedObservations
+from node.observations.staff import Staff
 from node.offers import places
 from node.offers.interests import Interests
 from node.offers.service import Offers
@@ -72,6 +74,8 @@ class Node:
         self.rsvps = Rsvps(store, key, self.mail)
         self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
+        self.staff = Staff(store)
+        self.observations = Observations(store, self.staff, self.shared_observations)
         self.directory = Directory(store, key, self.mail, self.peerbook)
         self.mail.handler = Letterbox(
             {

@@ -21,7 +21,6 @@ import pytest
 from node.clock import now_ms
 from node.events import service as events
 from node.net.logs import PER_KEY
-from node.observations import service as observations
 from node.partners.peerbook import PeerBook
 from protocol import letters
 from tests.hostile.harness import judged, send_as
@@ -207,8 +206,7 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
     event = await events.create(oak.node, {**LESSON, "audience": "public"})
     await wait_for(lambda: lycee.holds(event.id), what="the event at the Lycée")
     await events.rsvp(lycee.node, str(event.id), "yes", by="M. Roux", today=TODAY)
-    made = await observations.add(
-        lycee.node,
+    made = await lycee.node.observations.add(
         observer="Ms Patel",
         observed="M. Roux",
         focus="questioning",
@@ -218,7 +216,7 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
         actions=["Try think-pair-share"],
         follow_up=None,
     )
-    await observations.share(lycee.node, made.id, True, to=oak.node.node_id)
+    await lycee.node.observations.share(made.id, True, to=oak.node.node_id)
     tables = {
         "posts": "SELECT 1 FROM posts WHERE origin = ? AND body IS NOT NULL",
         "photos": "SELECT 1 FROM images WHERE post = ? AND data IS NOT NULL",

@@ -26,7 +26,6 @@ from node.clock import now_ms
 from node.events import service as events
 from node.export import MANIFEST, _cannot_write, export, one_read
 from node.node import Node
-from node.observations import service as observations
 from node.observations import staff
 from node.offers import service as offers
 from node.partners.peerbook import PeerBook
@@ -155,14 +154,12 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
 
         await wait_for(interest_arrived, what="the interest at Lycée")
         await lycee.node.interests.accept(sent.id, by="Mme Durand", now=now_ms())
-        await staff.add(
-            lycee.node,
+        await lycee.node.staff.add(
             staff.member(
                 "Mme Durand", strengths=["oracy"], develops=["questioning"], subjects=[], phase=None
             ),
         )
-        await observations.add(
-            lycee.node,
+        await lycee.node.observations.add(
             observer="M. Petit",
             observed="Mme Durand",
             focus="questioning",
@@ -214,8 +211,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
         await projects.takedown(gone.id, now_ms(), reason="erreur")
         await projects.comment(draft.id, "Amélie Rose", LEFT_OUT["draft_comment"], now_ms())
         # Observations: Mme Durand's private one, and Oakfield's copy of its own.
-        await observations.add(
-            lycee.node,
+        await lycee.node.observations.add(
             observer="M. Petit",
             observed="Mme Durand",
             focus="questioning",
@@ -225,8 +221,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             actions=["Rien"],
             follow_up=None,
         )
-        theirs_seen = await observations.add(
-            oak.node,
+        theirs_seen = await oak.node.observations.add(
             observer="Mme Durand",
             observed="Mr Jones",
             focus="behaviour",
@@ -236,10 +231,10 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             actions=["More praise"],
             follow_up=None,
         )
-        await observations.share(oak.node, theirs_seen.id, True, to=lycee.node.node_id)
+        await oak.node.observations.share(theirs_seen.id, True, to=lycee.node.node_id)
 
         async def copy_arrived() -> bool:
-            return any(o.origin for o in await observations.listing(lycee.node))
+            return any(o.origin for o in await lycee.node.observations.listing())
 
         await wait_for(copy_arrived, what="Oakfield's observation at Lycée")
         # A school Lycée partnered with, then blocked.

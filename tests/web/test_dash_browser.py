@@ -15,7 +15,6 @@ from playwright.async_api import Page, Response
 
 from node.clock import now_ms
 from node.events import service as events
-from node.observations import service as observations
 from tests.network import LiveNode, wait_for
 from tests.web.test_needs import OUR_OFFER
 from tests.web.test_projects import start
@@ -158,8 +157,7 @@ async def test_an_admin_confirms_a_new_password_first(school: LiveNode) -> None:
 async def test_a_teacher_reads_who_will_see_an_observation_before_sending_it(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await observations.add(
-        school.node,
+    made = await school.node.observations.add(
         observer="M. Martin",
         observed="Mr Jones",
         focus="oracy",

@@ -16,7 +16,6 @@ import pytest
 from playwright.async_api import Locator, Page
 
 from node.events import service as events
-from node.observations import service as observations
 from node.partners import invites as partnering
 from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
@@ -151,7 +150,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         await teacher.locator("#action1").fill("Try think-pair-share")
         await teacher.get_by_role("button", name="Record it").click()
         assert "recorded" in await said(teacher)
-        (recorded,) = await observations.listing(node)
+        (recorded,) = await node.observations.listing()
         assert recorded.strengths == ("Temps d'attente.", "Cold calling.")
         typed.add("observations_new.html#strengths")
 

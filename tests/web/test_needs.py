@@ -15,7 +15,6 @@ import pytest
 from node import needs
 from node.clock import now_ms
 from node.events import service as events
-from node.observations import service as observations
 from tests.network import LiveNode, wait_for
 from tests.web.test_projects import start
 from tests.web.web import client, csrf_of, http_sign_in
@@ -85,8 +84,7 @@ async def busy_oakfield(school: LiveNode, lycee: LiveNode) -> dict[str, Any]:
         project, "Amira", "Our heron", "We saw a heron.", theme=None, images=[], now=now_ms()
     )
     today = datetime.now(UTC).date()
-    await observations.add(
-        school.node,
+    await school.node.observations.add(
         observer="Mrs Patel",
         observed="Mr Jones",
         focus="questioning",

@@ -215,7 +215,7 @@ async def test_staff_pairs_say_who_observes_whom(school: LiveNode) -> None:
         member = staff.member(
             name, strengths=[strong], develops=[develops], subjects=[], phase="primary"
         )
-        await staff.add(school.node, member)
+        await school.node.staff.add(member)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         async with http.get("/matches/staff") as response:

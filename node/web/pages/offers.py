@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from node.observations import staff
 from node.offers import service as offers
 from node.offers.interests import expired
 from node.store.search import MODE_FILTERS, Filters
@@ -307,7 +306,7 @@ async def matches_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/matches/staff")
 @require("staff")
 async def staff_matches_page(request: web.Request) -> web.StreamResponse:
-    pairs, triads = await staff.suggestions(request.app[WEB].node, 10)
+    pairs, triads = await request.app[WEB].node.staff.suggestions(10)
     return render(
         request, "offers_staff_matches.html", pairs=pairs, triads=triads, **_choices(request)
     )
