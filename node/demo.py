@@ -32,7 +32,6 @@ from node.net.peers import invited
 from node.net.server import NodeService
 from node.node import Node
 from node.observations import staff
-from node.partners import invites as partnering
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
@@ -408,8 +407,8 @@ async def start_network(base: Path) -> list[NodeService]:
         services.append(service)
     # Partner them as real schools do: each invites the next, which redeems the code.
     for inviter, joiner in itertools.pairwise(services):
-        code, _ = await partnering.create_invite(inviter.node, expires_in_ms=DAY_MS, address=None)
-        await partnering.add_partner(joiner.node, code, invited)
+        code, _ = await inviter.node.invites.create(expires_in_ms=DAY_MS, address=None)
+        await joiner.node.invites.redeem(code, invited)
     for service, school in zip(services, SCHOOLS, strict=True):
         await _setup_school(service.node, school)
     await _setup_project([s.node for s in services], PROJECT)

@@ -22,6 +22,7 @@ from node.observations.staff import Staff
 from node.offers import places
 from node.offers.interests import Interests
 from node.offers.service import Offers
+from node.partners.invites import Invites
 from node.partners.peerbook import PeerBook
 from node.projects.feeds import Feeds
 from node.projects.service import Projects
@@ -66,6 +67,7 @@ class Node:
         self.key = key
         self.store = store
         self.peerbook = PeerBook(store)  # the one partner book of this node
+        self.invites = Invites(key, self.peerbook)
         self.accounts = Accounts(store)
         self.offers = Offers(store, key)
         self.mail = Mailroom(store, key)

@@ -16,7 +16,6 @@ import pytest
 from playwright.async_api import Locator, Page
 
 from node.events import service as events
-from node.partners import invites as partnering
 from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, browser, screenshot, sign_in
@@ -93,9 +92,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
 
         # An invite code pasted over two lines (as an email wraps it) is still read
         # whole: this one is our own, which the page says, keeping what was pasted.
-        code, _expires = await partnering.create_invite(
-            node, expires_in_ms=86_400_000, address=None
-        )
+        code, _expires = await node.invites.create(expires_in_ms=86_400_000, address=None)
         await admin.goto(f"{school.address}/partners")
         half = len(code) // 2
         await type_lines(admin.locator("#code"), code[:half], code[half:])
