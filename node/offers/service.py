@@ -1,7 +1,8 @@
 """Offers and requests: what schools put on the network for others to find.
 
-:class:`Offers` is ``node.offers``. Each of its reads is one trip to the database
-thread (``store.read(fn)``: the entries with their schools' names in one query);
+:class:`Offers` is ``node.offers``. Listing, searching, one offer and the matches
+are one trip to the database thread each (``store.read(fn)``: the entries with
+their schools' names in one query); a withdrawn one is read by ``Store.withdrawn``;
 posting and withdrawing sign an entry with ``Store.append_local``.
 """
 
