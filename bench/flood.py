@@ -44,7 +44,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.live import LiveNode
-from node.offers import service as offers
 from node.partners.peerbook import PeerBook
 from protocol import budget
 from protocol.keys import NodeId
@@ -88,8 +87,8 @@ async def _flood(folder: Path, conn: Connection) -> None:
     loop.run_in_executor(None, lambda: (conn.recv(), loop.call_soon_threadsafe(stop.set)))
     posted, started = 0, time.perf_counter()
     while not stop.is_set():
-        await offers.post(
-            live.node, "offer", {"activity": "visit", "title": f"Flood {posted}", "text": TEXT}
+        await live.node.offers.post(
+            "offer", {"activity": "visit", "title": f"Flood {posted}", "text": TEXT}
         )
         posted += 1
         if posted % 20 == 0:
@@ -135,8 +134,7 @@ async def deliveries(
         origin = rng.randrange(len(nodes))
         watch.expect(bytes(nodes[origin].node.node_id), set(range(len(nodes))) - {origin})
         posted = time.perf_counter()
-        await offers.post(
-            nodes[origin].node,
+        await nodes[origin].node.offers.post(
             "offer",
             {"activity": "observation", "title": f"Year 5 maths lessons ({n})", "text": TEXT},
         )

@@ -38,7 +38,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.live import LiveNode, partner, sparse_graph
-from node.offers import service as offers
 
 DEGREE = 3
 SEED = 7
@@ -142,8 +141,7 @@ async def measure(
             sessions = {id(s) for live in nodes for s in live.service.peers.sessions.values()}
             before = copies_sent()
             posted = time.perf_counter()
-            await offers.post(
-                nodes[origin].node,
+            await nodes[origin].node.offers.post(
                 "offer",
                 {"activity": "observation", "title": f"Year 5 maths lessons ({n})", "text": TEXT},
             )

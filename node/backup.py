@@ -252,14 +252,12 @@ async def restored_state(node: Node) -> dict[str, Any] | None:
 
 async def refuse_if_running(data: DataDir) -> None:
     """A running node keeps its database open: replacing it under it would lose data."""
-    from node.partners import invites as partnering
-
     try:
         old = await Node.open(data.path)
     except SchoolmeshError:  # no usable node there: nothing can be running on it
         return
     async with old:
-        running = await partnering.is_running(old)
+        running = await old.peerbook.is_running()
     if running:
         raise StorageError(f"the node in {data.path} is running: stop it first, then restore")
 

@@ -32,8 +32,6 @@ from node.net.peers import invited
 from node.net.server import NodeService
 from node.node import Node
 from node.observations import staff
-from node.offers import service as offers
-from node.partners import invites as partnering
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
@@ -323,9 +321,9 @@ async def _setup_school(node: Node, school: DemoSchool) -> None:
                 person.name, show_name="full", work_photos=True, face_photos=False
             )
     for content in school.offers:
-        await offers.post(node, "offer", content)
+        await node.offers.post("offer", content)
     for content in school.requests:
-        await offers.post(node, "request", content)
+        await node.offers.post("request", content)
     today = date.today()
     for event in school.events:
         day = today + timedelta(days=event.in_days)
@@ -409,8 +407,8 @@ async def start_network(base: Path) -> list[NodeService]:
         services.append(service)
     # Partner them as real schools do: each invites the next, which redeems the code.
     for inviter, joiner in itertools.pairwise(services):
-        code, _ = await partnering.create_invite(inviter.node, expires_in_ms=DAY_MS, address=None)
-        await partnering.add_partner(joiner.node, code, invited)
+        code, _ = await inviter.node.invites.create(expires_in_ms=DAY_MS, address=None)
+        await joiner.node.invites.redeem(code, invited)
     for service, school in zip(services, SCHOOLS, strict=True):
         await _setup_school(service.node, school)
     await _setup_project([s.node for s in services], PROJECT)
@@ -429,8 +427,7 @@ STAFF = (
 
 async def _setup_staff(node: Node) -> None:
     for name, strengths, develops, subjects in STAFF:
-        await staff.add(
-            node,
+        await node.staff.add(
             staff.member(
                 name, strengths=strengths, develops=develops, subjects=subjects, phase="primary"
             ),
@@ -442,7 +439,7 @@ async def _setup_arrangement(interested: Node, posting: Node) -> None:
     whose date the two schools can agree on their Interest pages."""
     wanted = next(
         listing
-        for listing in await offers.listing(posting, "offer")
+        for listing in await posting.offers.listing("offer")
         if listing.entry.author == posting.node_id
         and listing.entry.content
         and listing.entry.content["activity"] == "observation"

@@ -204,7 +204,7 @@ async def for_staff(
     for post_id, author, created_at, title in waiting_comments:
         href = f"/posts/{post_id}#comments"
         items.append(Item("comment_waiting", int(created_at), href, title or "", author or ""))
-    for due in await observations.due(node, today):
+    for due in await node.observations.due(today):
         seen = due.observation
         if observations.same_person(seen.observed, user) or observations.same_person(
             seen.observer, user

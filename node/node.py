@@ -18,9 +18,13 @@ from node.events.teams import Teams
 from node.keyfile import generate_key, load_key, save_key
 from node.mail.letterbox import Letterbox
 from node.mail.mailroom import Mailroom
+from node.observations.service import Observations
 from node.observations.sharing import SharedObservations
+from node.observations.staff import Staff
 from node.offers import places
 from node.offers.interests import Interests
+from node.offers.service import Offers
+from node.partners.invites import Invites
 from node.partners.peerbook import PeerBook
 from node.projects.feeds import Feeds
 from node.projects.service import Projects
@@ -66,13 +70,17 @@ class Node:
         self.key = key
         self.store = store
         self.peerbook = PeerBook(store)  # the one partner book of this node
+        self.invites = Invites(key, self.peerbook)
         self.accounts = Accounts(store)
+        self.offers = Offers(store, key)
         self.mail = Mailroom(store, key)
         self.projects = Projects(store, key, self.mail, self.accounts, self.peerbook)
         self.interests = Interests(store, key, self.mail, self.peerbook)
         self.rsvps = Rsvps(store, key, self.mail)
         self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
+        self.staff = Staff(store)
+        self.observations = Observations(store, self.staff, self.shared_observations)
         self.directory = Directory(store, key, self.mail, self.peerbook)
         self.teams = Teams(store, key, self.mail)
         self.slots = Slots(store, key, self.mail)

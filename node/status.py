@@ -2,6 +2,12 @@
 
 The report's fields are a contract: ``schoolmesh status --json`` prints exactly
 what :func:`report` returns, and scripts read it.
+
+A plain function of the node, not a service built in ``Node``: it keeps nothing and
+writes nothing, it only gathers what other parts hold (the partner book in one
+read, the store, the restore and fork-recovery states of node/backup.py and
+node/forks.py, which take the node themselves, and the supervisor's tasks). See
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ from node import backup, forks
 from node.clock import iso
 from node.net.supervisor import TASKS_SETTING
 from node.node import Node
-from node.partners import invites as partnering
 from node.store.database import NEARLY_FULL_BYTES, free_bytes
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.
@@ -52,12 +57,8 @@ async def report(node: Node) -> dict[str, Any]:
     """The node's status: running or not, its peers, counts, equivocation warnings and
     whether it waits after a restore."""
     me = await node.identity()
-    book = node.peerbook
-    running = await partnering.is_running(node)
-    address = await partnering.running_address(node)
-    partners = await book.list()
-    statuses = await book.statuses()
-    names = await book.names()
+    book = await node.peerbook.overview()
+    running, address = book.running, book.address
     entries = await node.store.count_entries()
     authors = len(await node.store.heads())
     equivocations = await node.store.equivocations()
@@ -66,14 +67,14 @@ async def report(node: Node) -> dict[str, Any]:
     fork_names = await node.store.schools(a for a, _ in forked)
     tasks = await _tasks(node) if running else []
     peers = []
-    for p in partners:
+    for p in book.partners:
         if p.state != "partner":
             continue
-        s = statuses.get(p.node_id)
+        s = book.statuses.get(p.node_id)
         peers.append(
             {
                 "node_id": str(p.node_id),
-                "name": names[p.node_id][0],
+                "name": book.names[p.node_id][0],
                 "address": p.address,
                 "connected": bool(running and s and s.connected),
                 "last_seen": iso(s.last_seen) if s else None,

@@ -61,3 +61,24 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     return subprocess.run(
         [SCHOOLMESH, *args], capture_output=True, text=True, env=full_env, timeout=60, check=False
     )
+
+
+class Trips:
+    """Counts the calls a node makes on its database thread (aiosqlite's queue), as
+    bench/approve.py counts them: ``with Trips(node.store) as trips: ...; trips.count``."""
+
+    def __init__(self, store: Any) -> None:
+        self.count = 0
+        self._db = store._db
+        self._real = self._db._execute
+
+    async def _counted(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return await self._real(fn, *args, **kwargs)
+
+    def __enter__(self) -> Trips:
+        self._db._execute = self._counted
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db._execute = self._real

@@ -6,10 +6,8 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node.observations import staff
 from node.observations.pairs import Suggestion
 from node.offers import matching
-from node.offers import service as offers
 from protocol.errors import UserInputError
 
 
@@ -58,7 +56,7 @@ async def _match(args: argparse.Namespace) -> None:
         await _staff(args)
         return
     async with await open_node(args) as node:
-        found = await offers.matches(node, limit=args.limit)
+        found = await node.offers.matches(limit=args.limit)
     if args.json:
         print_json(
             [
@@ -90,8 +88,8 @@ async def _match(args: argparse.Namespace) -> None:
 
 async def _staff(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        pairs, triads = await staff.suggestions(node, args.limit)
-        anyone = bool(await staff.listing(node))
+        pairs, triads = await node.staff.suggestions(args.limit)
+        anyone = bool(await node.staff.listing())
     if args.json:
         print_json({"pairs": [s.as_json() for s in pairs], "triads": [s.as_json() for s in triads]})
         return

@@ -135,8 +135,7 @@ def _today() -> date:
 
 async def _add(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        made = await observations.add(
-            node,
+        made = await node.observations.add(
             observer=args.observer,
             observed=args.observed,
             focus=args.focus,
@@ -158,7 +157,7 @@ async def _add(args: argparse.Namespace) -> None:
 
 async def _list(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        found = await observations.listing(node, teacher=args.teacher)
+        found = await node.observations.listing(teacher=args.teacher)
     if args.shared:
         found = [o for o in found if o.shared]
     if args.json:
@@ -197,7 +196,7 @@ def _print(o: Observation) -> None:
 
 async def _show(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        found = await observations.get(node, args.id)
+        found = await node.observations.get(args.id)
     if args.json:
         print_json(found.as_json())
     else:
@@ -208,7 +207,7 @@ async def _due(args: argparse.Namespace) -> None:
     if args.within < 0:
         raise UserInputError("--within: give a number of days, 0 or more")
     async with await open_node(args) as node:
-        found = await observations.due(node, _today(), args.within)
+        found = await node.observations.due(_today(), args.within)
     if args.json:
         print_json([item.as_json() for item in found])
         return
@@ -229,7 +228,7 @@ async def _due(args: argparse.Namespace) -> None:
 async def _share(args: argparse.Namespace) -> None:
     to = None if args.to is None else NodeId.parse(args.to)
     async with await open_node(args) as node:
-        changed = await observations.share(node, args.id, not args.off, to=to)
+        changed = await node.observations.share(args.id, not args.off, to=to)
     state = "shared" if changed.shared else "private"
     where = f" with {changed.school}" if changed.shared_with else ""
     print(f"Observation {changed.id} is now {state}{where}.")

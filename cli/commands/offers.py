@@ -94,7 +94,7 @@ def _content(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _post(side: Side, args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        entry = await offers.post(node, side, _content(args))
+        entry = await node.offers.post(side, _content(args))
     if args.json:
         print_json({"id": str(entry.id)})
     else:
@@ -103,7 +103,7 @@ async def _post(side: Side, args: argparse.Namespace) -> None:
 
 async def _list(side: Side, args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        items = await offers.listing(node, side)
+        items = await node.offers.listing(side)
     if args.json:
         print_json([item.as_json() for item in items])
         return
@@ -119,5 +119,5 @@ async def _list(side: Side, args: argparse.Namespace) -> None:
 
 async def _withdraw(side: Side, args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        entry = await offers.withdraw(node, side, args.id, args.reason)
+        entry = await node.offers.withdraw(side, args.id, args.reason)
     print(f"Withdrawn: {args.id} (withdrawal {entry.id})")

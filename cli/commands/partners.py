@@ -80,13 +80,9 @@ def register(sub: Any) -> None:
 
 
 async def _invite_create(args: argparse.Namespace) -> None:
-    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
-
     expires_in = duration_ms(args.expires)
     async with await open_node(args) as node:
-        code, expires = await partnering.create_invite(
-            node, expires_in_ms=expires_in, address=args.address
-        )
+        code, expires = await node.invites.create(expires_in_ms=expires_in, address=args.address)
     if args.json:
         print_json({"code": code, "expires": iso(expires)})
         print(code)
@@ -98,26 +94,20 @@ async def _invite_create(args: argparse.Namespace) -> None:
 
 async def _partner_add(args: argparse.Namespace) -> None:
     from node.net.peers import invited  # imports aiohttp, slow: only where needed
-    from node.partners import invites as partnering
 
     async with await open_node(args) as node:
-        invite = await partnering.add_partner(node, args.code, invited)
+        invite = await node.invites.redeem(args.code, invited)
     print(f"Partnered with node {invite.node} (fingerprint {invite.node.fingerprint}).")
     print("Check the fingerprint with the other school by phone.")
 
 
 async def _partner_list(args: argparse.Namespace) -> None:
-    from node.partners import invites as partnering  # imports aiohttp, slow: only where needed
-
     async with await open_node(args) as node:
-        book = node.peerbook
-        partners = await book.list()
-        statuses = await book.statuses()
-        running = await partnering.is_running(node)
-        names = await book.names()
+        book = await node.peerbook.overview()
+    names, running = book.names, book.running
     rows = []
-    for p in partners:
-        status = statuses.get(p.node_id)
+    for p in book.partners:
+        status = book.statuses.get(p.node_id)
         rows.append(
             {
                 "node_id": str(p.node_id),

@@ -520,11 +520,11 @@ async def _relay_list(args: argparse.Namespace) -> None:
 
 
 async def _feed_create(args: argparse.Namespace) -> None:
-    from node.partners.invites import running_address
-
     async with await open_node(args) as node:
         feed = await node.feeds.create(args.user, args.project, now_ms())
-        base = args.address or await running_address(node) or "http://ADDRESS-OF-THIS-NODE"
+        base = (
+            args.address or await node.peerbook.running_address() or "http://ADDRESS-OF-THIS-NODE"
+        )
     url = f"{base.rstrip('/')}/feeds/{feed.token}"
     if args.json:
         print_json({"url": url, "token": feed.token, "user": feed.user, "project": feed.project})

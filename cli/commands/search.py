@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
-from node.offers import service as offers
 from node.store.search import LISTED, MODE_FILTERS, Filters
 from protocol import kinds
 
@@ -59,7 +58,7 @@ async def _search(args: argparse.Namespace) -> None:
         among=LISTED,
     )
     async with await open_node(args) as node:
-        found = await offers.search(node, args.query, filters, limit=args.limit)
+        found = await node.offers.search(args.query, filters, limit=args.limit)
     if args.json:
         print_json([item.as_json() for item in found])
         return

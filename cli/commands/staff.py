@@ -76,13 +76,13 @@ async def _add(args: argparse.Namespace) -> None:
         phase=args.phase,
     )
     async with await open_node(args) as node:
-        await staff.add(node, person, replace=args.replace)
+        await node.staff.add(person, replace=args.replace)
     print(f"Saved the profile of {person.name}")
 
 
 async def _list(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        people = await staff.listing(node)
+        people = await node.staff.listing()
     if args.json:
         print_json([person.as_json() for person in people])
         return
@@ -102,5 +102,5 @@ async def _list(args: argparse.Namespace) -> None:
 
 async def _remove(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        await staff.remove(node, args.name)
+        await node.staff.remove(args.name)
     print(f"Removed the profile of {args.name}")

@@ -24,7 +24,6 @@ from node.clock import iso, iso_ms
 from node.events import service as events
 from node.node import Node
 from node.observations import service as observations
-from node.observations import staff
 from node.offers import service as offers
 from node.projects.service import Comment, Post, Project
 from protocol.keys import EntryId, NodeId
@@ -119,9 +118,9 @@ async def collect(node: Node, *, exported_at: int) -> Archive:
     archive.data["events"] = [e.as_json() for e in await events.every(node) if e.author == me]
     archive.data["interests"] = [i.as_json() for i in await node.interests.all()]
     archive.data["observations"] = [
-        o.as_json() for o in await observations.listing(node) if archivable(o)
+        o.as_json() for o in await node.observations.listing() if archivable(o)
     ]
-    archive.data["staff"] = [s.as_json() for s in await staff.listing(node)]
+    archive.data["staff"] = [s.as_json() for s in await node.staff.listing()]
     archive.data["partners"] = await _partners(node)
     for project in await node.projects.all():
         archive.projects.append(await _project(node, archive, project))
@@ -142,7 +141,7 @@ async def _offers(node: Node) -> list[dict[str, Any]]:
     me = node.node_id
     found: list[dict[str, Any]] = []
     for side in offers.SIDES:
-        for listing in await offers.listing(node, side):
+        for listing in await node.offers.listing(side):
             if listing.entry.author == me:
                 found.append({**listing.as_json(), "withdrawn": False})
     rows = await node.store.fetch_all(

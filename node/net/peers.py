@@ -592,7 +592,7 @@ async def invited(
     key: NodeKey, address: str, expected: NodeId, own_address: str | None, invite: bytes
 ) -> AsyncIterator[None]:
     """A connection to another school's node opened with its invite code, both sides
-    proven, open while the block runs (``node.partners.invites.add_partner``).
+    proven, open while the block runs (``node.partners.invites.Invites.redeem``).
 
     Raises HandshakeError if that node refuses the code, UnreachableError if it
     cannot be reached."""

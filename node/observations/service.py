@@ -7,19 +7,25 @@ teacher, who decides whether it is shared; it stays in this school's database an
 is never replicated. Shared with one partner school (an observer from there), it
 is sealed to that school only, which can be asked to delete its copy again
 (node/observations/sharing.py); such copies are listed here with their school.
+
+:class:`Observations` is ``node.observations``: each operation is one trip to the
+database thread (``store.read(fn)`` or ``store.write(fn)``), sharing with another
+school aside (its letter is sealed by :class:`SharedObservations`).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from node.clock import now_ms
-from node.node import Node
-from node.observations.staff import get as staff_member
+from node.observations.sharing import SharedObservations
+from node.observations.staff import Staff, get_now
 from node.offers.matching import tag, words
+from node.store.database import Store
 from protocol.errors import NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 
@@ -114,133 +120,6 @@ def _name(value: str, flag: str) -> str:
     return name
 
 
-async def add(
-    node: Node,
-    *,
-    observer: str,
-    observed: str,
-    focus: str,
-    priority: str | None,
-    day: date,
-    strengths: list[str],
-    actions: list[str],
-    follow_up: date | None,
-    shared: bool = False,
-) -> Observation:
-    """Record an observation; its focus must serve a development priority."""
-    observer, observed = _name(observer, "--observer"), _name(observed, "--observed")
-    if observer.casefold() == observed.casefold():
-        raise UserInputError(
-            "--observer and --observed are the same person: name two colleagues",
-            page=said("The observer and the observed colleague must be two people."),
-        )
-    focus = tag(focus)
-    if not focus:
-        raise UserInputError(
-            "--focus: give the one thing the observation looks at",
-            page=said("Choose the one thing the observation looks at."),
-        )
-    if not 1 <= len(actions) <= MAX_ACTIONS:
-        raise UserInputError(
-            f"agree one or two action points to take forward (--action), not {len(actions)}: "
-            "a short list is one that gets done",
-            page=said("Agree one or two action points to take forward."),
-        )
-    follow_up = follow_up or day + DEFAULT_FOLLOW_UP
-    if follow_up < day:
-        raise UserInputError(
-            "--follow-up must not be before the observation's --date",
-            page=said("The follow-up date is before the observation."),
-        )
-    if priority is None or not priority.strip():
-        profile = await staff_member(node, observed)
-        if profile is None or focus not in profile.develops:
-            raise UserInputError(
-                f"link the focus to a development priority: give --priority (such as a school "
-                f"development plan priority), or add {focus} to {observed}'s development areas "
-                f'with `schoolmesh staff add "{observed}" --develop {focus} ... --replace`',
-                page=said(
-                    "Link the focus to a development priority: name the priority (such as one "
-                    "from the school development plan), or choose a focus that is one of the "
-                    "observed colleague's development areas in their staff profile."
-                ),
-            )
-        priority = f"{profile.name}'s development area: {words(focus)}"
-    row = (
-        observer,
-        observed,
-        focus,
-        " ".join(priority.split()),
-        day.isoformat(),
-        json.dumps(_sentences(strengths, "--strength")),
-        json.dumps(_sentences(actions, "--action")),
-        follow_up.isoformat(),
-        int(shared),
-        now_ms(),
-    )
-    async with node.store.write():
-        await node.store.execute(
-            "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
-            "actions, follow_up, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            row,
-        )
-        new = await node.store.fetch_one("SELECT last_insert_rowid()")
-    return await get(node, int(new[0]))
-
-
-async def get(node: Node, number: int) -> Observation:
-    row = await node.store.fetch_one(f"SELECT {_COLUMNS} FROM observations WHERE id = ?", (number,))
-    if row is None:
-        raise NotFoundError(
-            f"no observation {number}: see `schoolmesh observation list`",
-            page=said("There is no observation %(number)s.", number=str(number)),
-        )
-    return (await _with_schools(node, [row]))[0]
-
-
-async def _with_schools(node: Node, rows: list[Any]) -> list[Observation]:
-    schools = {NodeId(v) for row in rows for v in row[10:12] if v is not None}
-    names = await node.store.schools(schools) if schools else {}
-    return [Observation.from_row(row, names) for row in rows]
-
-
-async def listing(node: Node, *, teacher: str | None = None) -> list[Observation]:
-    """Observations, newest first; with ``teacher``, those they observed or were observed in."""
-    rows = await node.store.fetch_all(
-        f"SELECT {_COLUMNS} FROM observations ORDER BY day DESC, id DESC"
-    )
-    found = await _with_schools(node, rows)
-    if teacher is not None:
-        wanted = " ".join(teacher.split()).casefold()
-        found = [o for o in found if wanted in (o.observer.casefold(), o.observed.casefold())]
-    return found
-
-
-async def share(node: Node, number: int, shared: bool, *, to: NodeId | None = None) -> Observation:
-    """The observed teacher's choice: shared or kept to the two of them.
-
-    With ``to``, shared with that partner school (sent to it alone); unsharing one
-    that was sent asks that school to delete its copy.
-    """
-    found = await get(node, number)
-    if found.origin is not None or to is not None or (not shared and found.shared_with):
-        if to is not None and not shared:
-            raise UserInputError(
-                "--to and --off together: give one of them",
-                page=said("Choose either to send it to a partner school or to make it private."),
-            )
-        if to is not None:
-            await node.shared_observations.send(number, to, now_ms())
-        else:
-            await node.shared_observations.take_back(number, now_ms())
-        return await get(node, number)
-    async with node.store.write():
-        await node.store.execute(
-            "UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number)
-        )
-    return await get(node, number)
-
-
 @dataclass(frozen=True, slots=True)
 class DueAction:
     observation: Observation
@@ -260,19 +139,172 @@ class DueAction:
         }
 
 
-async def due(node: Node, today: date, within: int = DUE_WITHIN) -> list[DueAction]:
-    """Action points whose follow-up date has passed or is within ``within`` days."""
-    rows = await node.store.fetch_all(
-        f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? AND origin IS NULL "
-        "ORDER BY follow_up, id",
-        ((today + timedelta(days=within)).isoformat(),),
-    )
-    found: list[DueAction] = []
-    for row in rows:
-        observation = Observation.from_row(row)
-        days = (observation.follow_up - today).days
-        found.extend(DueAction(observation, action, days) for action in observation.actions)
-    return found
+class Observations:
+    """Peer observations kept in this school, and copies from partner schools;
+    ``node.observations``."""
+
+    def __init__(self, store: Store, staff: Staff, shared: SharedObservations) -> None:
+        self.store = store
+        self.staff = staff
+        self.shared = shared
+
+    async def add(
+        self,
+        *,
+        observer: str,
+        observed: str,
+        focus: str,
+        priority: str | None,
+        day: date,
+        strengths: list[str],
+        actions: list[str],
+        follow_up: date | None,
+        shared: bool = False,
+    ) -> Observation:
+        """Record an observation; its focus must serve a development priority."""
+        observer, observed = _name(observer, "--observer"), _name(observed, "--observed")
+        if observer.casefold() == observed.casefold():
+            raise UserInputError(
+                "--observer and --observed are the same person: name two colleagues",
+                page=said("The observer and the observed colleague must be two people."),
+            )
+        focus = tag(focus)
+        if not focus:
+            raise UserInputError(
+                "--focus: give the one thing the observation looks at",
+                page=said("Choose the one thing the observation looks at."),
+            )
+        if not 1 <= len(actions) <= MAX_ACTIONS:
+            raise UserInputError(
+                f"agree one or two action points to take forward (--action), not "
+                f"{len(actions)}: a short list is one that gets done",
+                page=said("Agree one or two action points to take forward."),
+            )
+        follow_up = follow_up or day + DEFAULT_FOLLOW_UP
+        if follow_up < day:
+            raise UserInputError(
+                "--follow-up must not be before the observation's --date",
+                page=said("The follow-up date is before the observation."),
+            )
+        given = None if priority is None or not priority.strip() else " ".join(priority.split())
+
+        def write(conn: sqlite3.Connection) -> Observation:
+            why = given if given is not None else _priority_now(conn, observed, focus)
+            strengths_json = json.dumps(_sentences(strengths, "--strength"))
+            actions_json = json.dumps(_sentences(actions, "--action"))
+            row = (observer, observed, focus, why, day.isoformat(), strengths_json)
+            cursor = conn.execute(
+                "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
+                "actions, follow_up, shared, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, actions_json, follow_up.isoformat(), int(shared), now_ms()),
+            )
+            assert cursor.lastrowid is not None
+            return _get_now(conn, cursor.lastrowid)
+
+        return await self.store.write(write)
+
+    async def get(self, number: int) -> Observation:
+        return await self.store.read(lambda conn: _get_now(conn, number))
+
+    async def listing(self, *, teacher: str | None = None) -> list[Observation]:
+        """Observations, newest first; with ``teacher``, those they observed or were
+        observed in."""
+
+        def read(conn: sqlite3.Connection) -> list[Observation]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM observations ORDER BY day DESC, id DESC"
+            ).fetchall()
+            return _with_schools_now(conn, rows)
+
+        found = await self.store.read(read)
+        if teacher is not None:
+            wanted = " ".join(teacher.split()).casefold()
+            found = [o for o in found if wanted in (o.observer.casefold(), o.observed.casefold())]
+        return found
+
+    async def share(self, number: int, shared: bool, *, to: NodeId | None = None) -> Observation:
+        """The observed teacher's choice: shared or kept to the two of them.
+
+        With ``to``, shared with that partner school (sent to it alone); unsharing one
+        that was sent asks that school to delete its copy.
+        """
+        found = await self.get(number)
+        if found.origin is not None or to is not None or (not shared and found.shared_with):
+            if to is not None and not shared:
+                raise UserInputError(
+                    "--to and --off together: give one of them",
+                    page=said(
+                        "Choose either to send it to a partner school or to make it private."
+                    ),
+                )
+            if to is not None:
+                await self.shared.send(number, to, now_ms())
+            else:
+                await self.shared.take_back(number, now_ms())
+            return await self.get(number)
+
+        def write(conn: sqlite3.Connection) -> Observation:
+            conn.execute("UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number))
+            return _get_now(conn, number)
+
+        return await self.store.write(write)
+
+    async def due(self, today: date, within: int = DUE_WITHIN) -> list[DueAction]:
+        """Action points whose follow-up date has passed or is within ``within`` days."""
+
+        def read(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute(
+                f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? AND origin IS NULL "
+                "ORDER BY follow_up, id",
+                ((today + timedelta(days=within)).isoformat(),),
+            ).fetchall()
+
+        found: list[DueAction] = []
+        for row in await self.store.read(read):
+            observation = Observation.from_row(row)
+            days = (observation.follow_up - today).days
+            found.extend(DueAction(observation, action, days) for action in observation.actions)
+        return found
+
+
+def _priority_now(conn: sqlite3.Connection, observed: str, focus: str) -> str:
+    """The observed colleague's development area the focus serves, from their profile."""
+    profile = get_now(conn, observed)
+    if profile is None or focus not in profile.develops:
+        raise UserInputError(
+            f"link the focus to a development priority: give --priority (such as a school "
+            f"development plan priority), or add {focus} to {observed}'s development areas "
+            f'with `schoolmesh staff add "{observed}" --develop {focus} ... --replace`',
+            page=said(
+                "Link the focus to a development priority: name the priority (such as one "
+                "from the school development plan), or choose a focus that is one of the "
+                "observed colleague's development areas in their staff profile."
+            ),
+        )
+    return f"{profile.name}'s development area: {words(focus)}"
+
+
+def _get_now(conn: sqlite3.Connection, number: int) -> Observation:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM observations WHERE id = ?", (number,)).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"no observation {number}: see `schoolmesh observation list`",
+            page=said("There is no observation %(number)s.", number=str(number)),
+        )
+    return _with_schools_now(conn, [row])[0]
+
+
+def _with_schools_now(conn: sqlite3.Connection, rows: list[Any]) -> list[Observation]:
+    schools = sorted({bytes(v) for row in rows for v in row[10:12] if v is not None})
+    names: dict[NodeId, tuple[str, str]] = {}
+    if schools:
+        found = conn.execute(
+            f"SELECT author, name, country FROM schools WHERE author IN "
+            f"({','.join('?' * len(schools))})",
+            schools,
+        ).fetchall()
+        names = {NodeId(a): (name, country) for a, name, country in found}
+    return [Observation.from_row(row, names) for row in rows]
 
 
 # --- who may see and change an observation ------------------------------------

@@ -1,20 +1,22 @@
 """Staff profiles: strengths and development areas, private to the school.
 
 They live in the node's database in a table of their own, never in an entry, so no
-other node ever receives them (docs/matching.md, "Staff profiles").
+other node ever receives them (docs/matching.md, "Staff profiles"). :class:`Staff`
+is ``node.staff``: each of its operations is one trip to the database thread.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from node.clock import now_ms
-from node.node import Node
 from node.observations import pairs as pairing
 from node.offers.matching import tag
+from node.store.database import Store
 from protocol import kinds
 from protocol.errors import NotFoundError, UserInputError, said
 
@@ -112,58 +114,76 @@ def member(
     return made
 
 
-async def add(node: Node, person: StaffMember, *, replace: bool = False) -> None:
-    """Save a profile; an existing one with the same name only when ``replace``."""
-    row = (
-        person.name,
-        json.dumps(person.strengths),
-        json.dumps(person.develops),
-        json.dumps(person.subjects),
-        person.phase,
-        now_ms(),
-    )
-    async with node.store.write():
-        exists = await node.store.fetch_one("SELECT name FROM staff WHERE name = ?", (person.name,))
-        if exists and not replace:
-            raise UserInputError(
-                f"{exists[0]} already has a profile: add --replace to replace it, or see it "
-                "with `schoolmesh staff list`",
-                page=said("%(name)s already has a profile.", name=exists[0]),
+class Staff:
+    """This school's private staff profiles; ``node.staff``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add(self, person: StaffMember, *, replace: bool = False) -> None:
+        """Save a profile; an existing one with the same name only when ``replace``."""
+        row = (
+            person.name,
+            json.dumps(person.strengths),
+            json.dumps(person.develops),
+            json.dumps(person.subjects),
+            person.phase,
+            now_ms(),
+        )
+
+        def write(conn: sqlite3.Connection) -> None:
+            exists = conn.execute(
+                "SELECT name FROM staff WHERE name = ?", (person.name,)
+            ).fetchone()
+            if exists and not replace:
+                raise UserInputError(
+                    f"{exists[0]} already has a profile: add --replace to replace it, or see "
+                    "it with `schoolmesh staff list`",
+                    page=said("%(name)s already has a profile.", name=exists[0]),
+                )
+            conn.execute("DELETE FROM staff WHERE name = ?", (person.name,))
+            conn.execute("INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?)", row)
+
+        await self.store.write(write)
+
+    async def listing(self) -> list[StaffMember]:
+        return await self.store.read(listing_now)
+
+    async def get(self, name: str) -> StaffMember | None:
+        return await self.store.read(lambda conn: get_now(conn, name))
+
+    async def remove(self, name: str) -> None:
+        def write(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM staff WHERE name = ?", (" ".join(name.split()),)
+            ).rowcount
+
+        if not await self.store.write(write):
+            raise NotFoundError(
+                f"no staff profile named {name!r}: see `schoolmesh staff list`",
+                page=said("There is no staff profile with that name."),
             )
-        await node.store.execute("DELETE FROM staff WHERE name = ?", (person.name,))
-        await node.store.execute("INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?)", row)
+
+    async def suggestions(
+        self, limit: int
+    ) -> tuple[list[pairing.Suggestion], list[pairing.Suggestion]]:
+        """The best ``limit`` peer-observation pairs and triads among this school's staff."""
+        profiles = [m.profile() for m in await self.listing()]
+        return pairing.pairs(profiles)[:limit], pairing.triads(profiles)[:limit]
 
 
-async def listing(node: Node) -> list[StaffMember]:
-    rows = await node.store.fetch_all(
+def listing_now(conn: sqlite3.Connection) -> list[StaffMember]:
+    """Every profile, by name, on the database thread (inside ``store.read(fn)``)."""
+    rows = conn.execute(
         "SELECT name, strengths, develops, subjects, phase FROM staff ORDER BY name"
-    )
+    ).fetchall()
     return [
         StaffMember(name, tuple(json.loads(s)), tuple(json.loads(d)), tuple(json.loads(j)), p)
         for name, s, d, j, p in rows
     ]
 
 
-async def get(node: Node, name: str) -> StaffMember | None:
-    name = " ".join(name.split())
-    return next((m for m in await listing(node) if m.name.casefold() == name.casefold()), None)
-
-
-async def remove(node: Node, name: str) -> None:
-    async with node.store.write():
-        gone = await node.store.execute(
-            "DELETE FROM staff WHERE name = ?", (" ".join(name.split()),)
-        )
-    if not gone:
-        raise NotFoundError(
-            f"no staff profile named {name!r}: see `schoolmesh staff list`",
-            page=said("There is no staff profile with that name."),
-        )
-
-
-async def suggestions(
-    node: Node, limit: int
-) -> tuple[list[pairing.Suggestion], list[pairing.Suggestion]]:
-    """The best ``limit`` peer-observation pairs and triads among this school's staff."""
-    profiles = [m.profile() for m in await listing(node)]
-    return pairing.pairs(profiles)[:limit], pairing.triads(profiles)[:limit]
+def get_now(conn: sqlite3.Connection, name: str) -> StaffMember | None:
+    """The profile of ``name`` (in any capitals or spacing), on the database thread."""
+    wanted = " ".join(name.split()).casefold()
+    return next((m for m in listing_now(conn) if m.name.casefold() == wanted), None)

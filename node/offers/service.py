@@ -1,4 +1,10 @@
-"""Offers and requests: what schools put on the network for others to find."""
+"""Offers and requests: what schools put on the network for others to find.
+
+:class:`Offers` is ``node.offers``. Listing, searching, one offer and the matches
+are one trip to the database thread each (``store.read(fn)``: the entries with
+their schools' names in one query); a withdrawn one is read by ``Store.withdrawn``;
+posting and withdrawing sign an entry with ``Store.append_local``.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from node.clock import iso_ms
-from node.node import Node
+from node.clock import iso_ms, now_ms
 from node.offers import matching
-from node.store.database import Withdrawn
+from node.store import search as index
+from node.store.database import Store, Withdrawn, resolve_now
 from node.store.search import Filters
 from protocol import kinds
 from protocol.entry import Entry, load_entry
 from protocol.errors import NotFoundError, UserInputError, said
-from protocol.keys import EntryId
+from protocol.keys import EntryId, NodeKey
 
 Side = Literal["offer", "request"]
 SIDES: tuple[Side, ...] = ("offer", "request")
@@ -120,52 +126,162 @@ def content_of(
     return content
 
 
-async def post(node: Node, side: Side, content: dict[str, Any]) -> Entry:
-    """Publish an offer or a request from this school."""
-    return await node.publish(side, content)
+class Offers:
+    """Offers and requests of every school this node holds; ``node.offers``."""
 
+    def __init__(self, store: Store, key: NodeKey) -> None:
+        self.store = store
+        self.key = key
+        self.me = key.node_id
 
-async def listing(node: Node, side: Side) -> list[Listing]:
-    """Every current offer (or request) this node holds, from any school, newest first."""
-    return await _with_schools(node, await node.store.current(side))
+    async def post(self, side: Side, content: dict[str, Any]) -> Entry:
+        """Publish an offer or a request from this school."""
+        return await self.store.append_local(self.key, side, content, now_ms())
 
+    async def listing(self, side: Side) -> list[Listing]:
+        """Every current offer (or request) this node holds, from any school, newest first."""
+        return await self.store.read(lambda conn: _current_now(conn, side))
 
-async def one(node: Node, id_text: str) -> Listing:
-    """One current offer or request, by id (or a prefix of at least 8 characters)."""
-    entry = await node.store.get(await node.store.resolve(id_text))
-    if entry is None or entry.kind not in SIDES or entry.content is None:
-        raise NotFoundError(
-            f"no current offer or request with id {id_text}",
-            page=said("There is no such offer or request."),
+    async def one(self, id_text: str) -> Listing:
+        """One current offer or request, by id (or a prefix of at least 8 characters)."""
+
+        def read(conn: sqlite3.Connection) -> Listing | None:
+            found = _listings_now(conn, "e.id = ?", (bytes(resolve_now(conn, id_text)),))
+            return found[0] if found else None
+
+        found = await self.store.read(read)
+        if found is None or found.entry.kind not in SIDES or found.entry.content is None:
+            raise NotFoundError(
+                f"no current offer or request with id {id_text}",
+                page=said("There is no such offer or request."),
+            )
+        return found
+
+    async def withdrawn(self, id_text: str) -> WithdrawnListing:
+        """A withdrawn offer or request, by id (or a prefix of at least 8 characters)."""
+        record = await self.store.withdrawn(await self.store.resolve(id_text))
+        if record is None or record.kind not in (*SIDES, ""):
+            raise NotFoundError(
+                f"no withdrawn offer or request with id {id_text}",
+                page=said("There is no such offer or request."),
+            )
+        school, country = (await self.store.schools({record.author})).get(
+            record.author, UNKNOWN_SCHOOL
         )
-    return (await _with_schools(node, [entry]))[0]
+        return WithdrawnListing(record, school, country)
 
+    async def search(
+        self, query: str, filters: Filters, *, today: date | None = None, limit: int = 50
+    ) -> list[Listing]:
+        """Current offers and requests (or, as ``filters.among`` says, questions and
+        answers too) matching ``query``, best match first, then newest.
 
-async def withdrawn(node: Node, id_text: str) -> WithdrawnListing:
-    """A withdrawn offer or request, by id (or a prefix of at least 8 characters)."""
-    record = await node.store.withdrawn(await node.store.resolve(id_text))
-    if record is None or record.kind not in (*SIDES, ""):
-        raise NotFoundError(
-            f"no withdrawn offer or request with id {id_text}",
-            page=said("There is no such offer or request."),
+        Withdrawn ones are gone from the index; those whose closing date or last date
+        is before ``today`` are left out.
+        """
+        day = (today or datetime.now(UTC).date()).isoformat()
+        ranking, params = index.build_query(query, filters, day)
+        # The ranking, the entries and their schools' names, in one query.
+        sql = (
+            f"SELECT {_LISTING_COLUMNS} FROM ({ranking}) AS r JOIN entries AS e ON e.n = r.n "
+            f"LEFT JOIN schools AS s ON s.author = e.author {index.order('r.')}"
         )
-    school, country = (await node.store.schools({record.author})).get(
-        record.author, ("unknown school", "")
-    )
-    return WithdrawnListing(record, school, country)
+
+        def read(conn: sqlite3.Connection) -> list[Listing]:
+            try:
+                rows = conn.execute(sql, [*params, limit]).fetchall()
+            except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
+                raise UserInputError(
+                    f"cannot search for {query!r}: {exc}",
+                    page=said("This search could not be understood: try other words."),
+                ) from exc
+            return _with_questions(conn, [_listing(row) for row in rows])
+
+        return await self.store.read(read)
+
+    async def matches(
+        self, *, today: date | None = None, limit: int = 5
+    ) -> list[tuple[matching.Posting, list[matching.Match]]]:
+        """For each of this school's current requests, then offers, the best matches.
+
+        Withdrawn entries are not held any more (their content is erased), and those
+        whose closing or last date is before ``today`` are left out on both sides.
+        """
+        day = today or datetime.now(UTC).date()
+        found = await self.store.read(
+            lambda conn: [*_current_now(conn, kinds.REQUEST), *_current_now(conn, kinds.OFFER)]
+        )
+        postings = [
+            matching.Posting.from_content(
+                id=str(item.entry.id),
+                side=item.entry.kind,
+                content=item.entry.content or {},
+                school_id=str(item.entry.author),
+                school=item.school,
+                school_country=item.country,
+                posted=item.entry.payload.timestamp,
+            )
+            for item in found
+        ]
+        return matching.match_school(str(self.me), postings, day, limit)
+
+    async def withdraw(self, side: Side, id_text: str, reason: str = "") -> Entry:
+        """Withdraw one of this school's own offers or requests, everywhere it went."""
+
+        def read(conn: sqlite3.Connection) -> Entry | None:
+            entry_id = resolve_now(conn, id_text)
+            row = conn.execute(
+                "SELECT payload, sig, content FROM entries WHERE id = ?", (bytes(entry_id),)
+            ).fetchone()
+            return None if row is None else load_entry(*row)
+
+        entry = await self.store.read(read)
+        if entry is None or entry.kind != side:
+            raise NotFoundError(
+                f"no {side} with id {id_text}: see `schoolmesh {side} list`",
+                page=said("There is no such offer or request."),
+            )
+        if entry.author != self.me:
+            raise UserInputError(
+                f"that {side} was posted by another school; only its author can withdraw it",
+                page=said("Only the school that posted it can withdraw it."),
+            )
+        if entry.content is None:
+            raise UserInputError(
+                f"that {side} is already withdrawn", page=said("It is already withdrawn.")
+            )
+        content: dict[str, Any] = {"target": bytes(entry.id)}
+        if reason:
+            content["reason"] = reason
+        return await self.store.append_local(self.key, kinds.WITHDRAW, content, now_ms())
 
 
-async def search(
-    node: Node, query: str, filters: Filters, *, today: date | None = None, limit: int = 50
-) -> list[Listing]:
-    """Current offers and requests (or, as ``filters.among`` says, questions and
-    answers too) matching ``query``, best match first, then newest.
+UNKNOWN_SCHOOL = ("unknown school", "")
+_LISTING_COLUMNS = "e.payload, e.sig, e.content, s.name, s.country"
 
-    Withdrawn ones are gone from the index; those whose closing date or last date
-    is before ``today`` are left out.
-    """
-    day = (today or datetime.now(UTC).date()).isoformat()
-    found = await _with_schools(node, await node.store.search(query, filters, day, limit))
+
+def _listing(row: Any) -> Listing:
+    payload, sig, content, name, country = row
+    school = UNKNOWN_SCHOOL if name is None else (name, country)
+    return Listing(load_entry(payload, sig, content), *school)
+
+
+def _listings_now(conn: sqlite3.Connection, where: str, params: Any) -> list[Listing]:
+    rows = conn.execute(
+        f"SELECT {_LISTING_COLUMNS} FROM entries AS e "
+        f"LEFT JOIN schools AS s ON s.author = e.author WHERE {where} ORDER BY e.ts DESC, e.id",
+        params,
+    ).fetchall()
+    return [_listing(row) for row in rows]
+
+
+def _current_now(conn: sqlite3.Connection, kind: str) -> list[Listing]:
+    """Entries of ``kind`` that still have content, newest first, with their schools."""
+    return _listings_now(conn, "e.kind = ? AND e.content IS NOT NULL", (kind,))
+
+
+def _with_questions(conn: sqlite3.Connection, found: list[Listing]) -> list[Listing]:
+    """``found``, each answer with the title of the question it answers."""
     asked = {
         bytes(item.entry.content["question"])
         for item in found
@@ -173,79 +289,18 @@ async def search(
     }
     if not asked:
         return found
-    titles = await node.store.read(lambda conn: _titles(conn, asked))
+    marks = ",".join("?" * len(asked))
+    rows = conn.execute(
+        f"SELECT id, payload, sig, content FROM entries WHERE id IN ({marks}) "
+        "AND kind = ? AND content IS NOT NULL",
+        [*asked, kinds.QUESTION],
+    ).fetchall()
+    titles = {
+        bytes(i): str((load_entry(*rest).content or {}).get("title", "")) for i, *rest in rows
+    }
     return [
         replace(item, about=titles.get(item.entry.content["question"], ""))
         if item.entry.kind == kinds.ANSWER and item.entry.content is not None
         else item
         for item in found
     ]
-
-
-def _titles(conn: sqlite3.Connection, ids: set[bytes]) -> dict[bytes, str]:
-    """The titles of the questions ``ids``, in one read."""
-    marks = ",".join("?" * len(ids))
-    rows = conn.execute(
-        f"SELECT id, payload, sig, content FROM entries WHERE id IN ({marks}) "
-        "AND kind = ? AND content IS NOT NULL",
-        [*ids, kinds.QUESTION],
-    ).fetchall()
-    return {bytes(i): str((load_entry(*rest).content or {}).get("title", "")) for i, *rest in rows}
-
-
-async def matches(
-    node: Node, *, today: date | None = None, limit: int = 5
-) -> list[tuple[matching.Posting, list[matching.Match]]]:
-    """For each of this school's current requests, then offers, the best matches.
-
-    Withdrawn entries are not held any more (their content is erased), and those
-    whose closing or last date is before ``today`` are left out on both sides.
-    """
-    day = today or datetime.now(UTC).date()
-    entries = [*await node.store.current(kinds.REQUEST), *await node.store.current(kinds.OFFER)]
-    names = await node.store.schools({e.author for e in entries})
-    postings = []
-    for entry in entries:
-        school, country = names.get(entry.author, ("unknown school", ""))
-        postings.append(
-            matching.Posting.from_content(
-                id=str(entry.id),
-                side=entry.kind,
-                content=entry.content or {},
-                school_id=str(entry.author),
-                school=school,
-                school_country=country,
-                posted=entry.payload.timestamp,
-            )
-        )
-    return matching.match_school(str(node.node_id), postings, day, limit)
-
-
-async def _with_schools(node: Node, entries: list[Entry]) -> list[Listing]:
-    names = await node.store.schools({e.author for e in entries})
-    unknown = ("unknown school", "")
-    return [Listing(entry, *names.get(entry.author, unknown)) for entry in entries]
-
-
-async def withdraw(node: Node, side: Side, id_text: str, reason: str = "") -> Entry:
-    """Withdraw one of this school's own offers or requests, everywhere it went."""
-    entry_id = await node.store.resolve(id_text)
-    entry = await node.store.get(entry_id)
-    if entry is None or entry.kind != side:
-        raise NotFoundError(
-            f"no {side} with id {id_text}: see `schoolmesh {side} list`",
-            page=said("There is no such offer or request."),
-        )
-    if entry.author != node.node_id:
-        raise UserInputError(
-            f"that {side} was posted by another school; only its author can withdraw it",
-            page=said("Only the school that posted it can withdraw it."),
-        )
-    if entry.content is None:
-        raise UserInputError(
-            f"that {side} is already withdrawn", page=said("It is already withdrawn.")
-        )
-    content: dict[str, Any] = {"target": bytes(entry.id)}
-    if reason:
-        content["reason"] = reason
-    return await node.publish(kinds.WITHDRAW, content)

@@ -1153,31 +1153,9 @@ class Store:
 
     async def resolve(self, text: str) -> EntryId:
         """An entry id from its hex form or a unique prefix of at least 8 characters."""
-        text = text.strip().lower()
-        if len(text) == 64:
-            return EntryId.parse(text)
-        if not 8 <= len(text) < 64 or any(c not in "0123456789abcdef" for c in text):
-            raise UserInputError(
-                f"{text!r} is not an entry id: give the 64 characters, or at least the "
-                "first 8, as printed by `list` commands",
-                page=said("There is no page at this address. Use the menu instead."),
-            )
-        low = bytes.fromhex(text + "0" * (64 - len(text)))
-        high = bytes.fromhex(text + "f" * (64 - len(text)))
-        rows = await self.fetch_all(
-            "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
-        )
-        if not rows:
-            raise NotFoundError(
-                f"no entry starts with {text}: check the id with a `list` command",
-                page=said("There is no page at this address. Use the menu instead."),
-            )
-        if len(rows) > 1:
-            raise UserInputError(
-                f"more than one entry starts with {text}: give more characters",
-                page=said("More than one offer, request or event matches %(id)s.", id=text),
-            )
-        return EntryId(rows[0][0])
+        if len(text.strip()) == 64:  # no need to ask the database
+            return EntryId.parse(text.strip().lower())
+        return await self.read(lambda conn: resolve_now(conn, text))
 
     async def blocked_authors(self) -> set[bytes]:
         rows = await self.fetch_all("SELECT node_id FROM partners WHERE state = 'blocked'")
@@ -1348,6 +1326,35 @@ def restored_error() -> RestoredError:
             "in a few minutes, or ask your IT staff."
         ),
     )
+
+
+def resolve_now(conn: sqlite3.Connection, text: str) -> EntryId:
+    """:meth:`Store.resolve` on the database thread, inside a caller's ``read(fn)``."""
+    text = text.strip().lower()
+    if len(text) == 64:
+        return EntryId.parse(text)
+    if not 8 <= len(text) < 64 or any(c not in "0123456789abcdef" for c in text):
+        raise UserInputError(
+            f"{text!r} is not an entry id: give the 64 characters, or at least the "
+            "first 8, as printed by `list` commands",
+            page=said("There is no page at this address. Use the menu instead."),
+        )
+    low = bytes.fromhex(text + "0" * (64 - len(text)))
+    high = bytes.fromhex(text + "f" * (64 - len(text)))
+    rows = conn.execute(
+        "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
+    ).fetchall()
+    if not rows:
+        raise NotFoundError(
+            f"no entry starts with {text}: check the id with a `list` command",
+            page=said("There is no page at this address. Use the menu instead."),
+        )
+    if len(rows) > 1:
+        raise UserInputError(
+            f"more than one entry starts with {text}: give more characters",
+            page=said("More than one offer, request or event matches %(id)s.", id=text),
+        )
+    return EntryId(rows[0][0])
 
 
 def _begin_now(conn: sqlite3.Connection) -> None:

@@ -12,6 +12,6 @@ from protocol.errors import NotFoundError, UserInputError
 async def listing_of(request: web.Request) -> offers.Listing:
     """The offer or request the address names, or a "not found" page."""
     try:
-        return await offers.one(request.app[WEB].node, request.match_info["id"])
+        return await request.app[WEB].node.offers.one(request.match_info["id"])
     except (NotFoundError, UserInputError):
         raise web.HTTPNotFound() from None

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from node.offers import service as offers
 from tests.cli.test_commands import Made, cli, error, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
 from tests.network import LiveNode, introduced, partner, wait_for
@@ -42,7 +41,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
 async def test_send_list_accept_between_running_nodes(pair: tuple[LiveNode, LiveNode]) -> None:
     oak, lycee = pair
     content = {"activity": "visit", "title": "Visit our forest school", "from": "2030-05-04"}
-    entry = await offers.post(oak.node, "offer", content)
+    entry = await oak.node.offers.post("offer", content)
     await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
     at_lycee = ["--data", str(lycee.node.data.path)]
     at_oak = ["--data", str(oak.node.data.path)]

@@ -11,7 +11,6 @@ allows it.
 from __future__ import annotations
 
 from node.node import Node
-from node.offers.service import post
 from protocol.errors import DiskFullError
 
 #: Long enough that each offer needs pages of its own (an overflow chain).
@@ -32,7 +31,7 @@ async def fill(node: Node) -> DiskFullError:
     await cap(node)
     for i in range(200):
         try:
-            await post(node, "offer", long_offer(f"Filler {i}"))
+            await node.offers.post("offer", long_offer(f"Filler {i}"))
         except DiskFullError as exc:
             return exc
     raise AssertionError("the capped database never filled up")

@@ -18,7 +18,6 @@ import pytest
 from node import status
 from node.net.session import STORAGE_DAMAGED, STORAGE_FULL
 from node.node import Node
-from node.offers.service import post
 from node.partners.peerbook import PeerBook
 from node.store import integrity
 from node.store.database import DISK_FULL_PAGE
@@ -43,13 +42,13 @@ async def test_a_post_on_a_full_disk_says_so_in_the_schools_words_and_is_saved_o
         assert refusal.page == DISK_FULL_PAGE
         held = await node.store.count_entries()
         with pytest.raises(DiskFullError):
-            await post(node, "offer", long_offer("Refused while full"))
+            await node.offers.post("offer", long_offer("Refused while full"))
         assert await node.store.count_entries() == held  # nothing half-written
         assert (await status.report(node))["storage"]["state"] == "full"
         assert (await integrity.check(node.store, full=True)).ok
 
         await make_room(node)  # no reopening, no restart
-        entry = await post(node, "offer", long_offer("Saved once there is room"))
+        entry = await node.offers.post("offer", long_offer("Saved once there is room"))
         assert await node.store.get(entry.id) is not None
         assert (await status.report(node))["storage"]["state"] == "ok"
     finally:
@@ -61,7 +60,7 @@ async def test_a_node_on_a_full_disk_serves_pages_and_has_partners_hold_off_unti
 ) -> None:
     a, b = pair
     await fill(a.node)
-    entry = await post(b.node, "offer", long_offer("Forest school morning"))
+    entry = await b.node.offers.post("offer", long_offer("Forest school morning"))
     held_off = b.service.peers._backoff(a.node.node_id)
 
     async def b_holds_off() -> bool:
@@ -93,7 +92,7 @@ async def test_a_node_whose_database_is_found_damaged_has_partners_hold_off_too(
 ) -> None:
     a, b = pair
     a.node.store.mark_damaged("the entries table has a damaged page")  # as `check` does
-    entry = await post(b.node, "offer", offer_content("Forest school morning"))
+    entry = await b.node.offers.post("offer", offer_content("Forest school morning"))
     held_off = b.service.peers._backoff(a.node.node_id)
 
     async def b_holds_off() -> bool:
@@ -129,7 +128,9 @@ async def test_a_watcher_that_fails_is_started_again_and_shown_in_status(
     assert len(lines) == 1, [r.getMessage() for r in lines]  # one line, not one a failure
 
     async with await Node.open(a.node.data.path) as command_line:
-        entry = await post(command_line, "offer", offer_content("Posted from the command line"))
+        entry = await command_line.offers.post(
+            "offer", offer_content("Posted from the command line")
+        )
     await wait_for(lambda: b.holds(entry.id), what="the post relayed by the restarted watcher")
 
     async def shown() -> bool:

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from node.node import Node
-from node.offers.service import post
 
 #: Posts at most this many, then waits to be killed: below a school's budget of public
 #: entries taken at once (protocol/budget.py), which would refuse the rest.
@@ -23,8 +22,8 @@ TEXT = "Two teachers would be welcome for a morning of phonics and guided readin
 async def main(data: Path) -> None:
     async with await Node.open(data) as node:
         for i in range(MOST):
-            entry = await post(
-                node, "offer", {"activity": "visit", "title": f"Visit {i}", "text": TEXT}
+            entry = await node.offers.post(
+                "offer", {"activity": "visit", "title": f"Visit {i}", "text": TEXT}
             )
             print(entry.id, flush=True)  # acknowledged: it must never be lost
         await asyncio.Event().wait()

@@ -21,8 +21,6 @@ import pytest
 from node.clock import now_ms
 from node.events import service as events
 from node.net.logs import PER_KEY
-from node.observations import service as observations
-from node.offers import service as offers
 from node.partners.peerbook import PeerBook
 from protocol import letters
 from tests.hostile.harness import judged, send_as
@@ -200,16 +198,15 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
     await lycee.node.private_events.create(
         {**LESSON, "text": "Marker-Event-5521"}, f"project:{pid}", now_ms()
     )
-    offer = await offers.post(
-        oak.node, "offer", {"activity": "shadowing", "title": "Shadow a maths lead"}
+    offer = await oak.node.offers.post(
+        "offer", {"activity": "shadowing", "title": "Shadow a maths lead"}
     )
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await lycee.node.interests.send(str(offer.id), "Marker-Interest-5521", by=None, now=now_ms())
     event = await events.create(oak.node, {**LESSON, "audience": "public"})
     await wait_for(lambda: lycee.holds(event.id), what="the event at the Lycée")
     await events.rsvp(lycee.node, str(event.id), "yes", by="M. Roux", today=TODAY)
-    made = await observations.add(
-        lycee.node,
+    made = await lycee.node.observations.add(
         observer="Ms Patel",
         observed="M. Roux",
         focus="questioning",
@@ -219,7 +216,7 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
         actions=["Try think-pair-share"],
         follow_up=None,
     )
-    await observations.share(lycee.node, made.id, True, to=oak.node.node_id)
+    await lycee.node.observations.share(made.id, True, to=oak.node.node_id)
     tables = {
         "posts": "SELECT 1 FROM posts WHERE origin = ? AND body IS NOT NULL",
         "photos": "SELECT 1 FROM images WHERE post = ? AND data IS NOT NULL",
@@ -314,7 +311,7 @@ async def test_a_blocked_schools_interest_in_our_offer_is_refused(
 ) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
     await project(schools)  # Oakfield names Colegio as its relay on joining
-    offer = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Visit us"})
+    offer = await oak.node.offers.post("offer", {"activity": "visit", "title": "Visit us"})
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await relay_named(lycee, oak, colegio)
     await block(oak, lycee)
@@ -346,7 +343,7 @@ async def test_a_blocked_schools_letter_brought_by_itself_is_refused_with_the_co
 ) -> None:
     """However a blocked school reaches us (a session opened before the block, say)."""
     oak, lycee = schools["oak"], schools["lycee"]
-    offer = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Visit us"})
+    offer = await oak.node.offers.post("offer", {"activity": "visit", "title": "Visit us"})
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await block(oak, lycee)
     interest = {"id": "1e" * 16, "entry": bytes(offer.id), "message": "Let us in"}

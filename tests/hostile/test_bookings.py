@@ -18,7 +18,6 @@ import pytest
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from node.offers.interests import booking_event_id
 from protocol import letters
 from tests.hostile.harness import judged, send_as
@@ -51,7 +50,7 @@ async def bookings(school: LiveNode) -> list[Any]:
 async def interest(schools: dict[str, LiveNode], *, accept: bool = True) -> tuple[str, str]:
     """The Lycée's interest in an offer of Oakfield's (accepted unless told): its id."""
     oak, lycee = schools["oak"], schools["lycee"]
-    entry = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Visit us"})
+    entry = await oak.node.offers.post("offer", {"activity": "visit", "title": "Visit us"})
     await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
     sent = await lycee.node.interests.send(str(entry.id), "Keen", by=None, now=now_ms())
 
@@ -134,7 +133,7 @@ async def test_no_proposal_after_the_offer_is_withdrawn(
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     iid, entry = await interest(schools)
-    await offers.withdraw(oak.node, "offer", entry, "Closed for building work")
+    await oak.node.offers.withdraw("offer", entry, "Closed for building work")
     caplog.set_level(logging.WARNING)
     proposal = {"id": iid, "b": "c3" * 16, **DATE}
     await judged(lycee, await send_as(lycee, letters.BOOKING, proposal, [oak]))

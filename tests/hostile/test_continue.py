@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.offers import service as offers
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId
@@ -56,9 +55,9 @@ async def continue_as(
 
 async def _setup(trio: Schools) -> tuple[LiveNode, LiveNode, list[Entry], Entry]:
     victim, rogue, us = trio["oak"], trio["lycee"], trio["colegio"]
-    theirs = await offers.post(victim.node, "offer", offer_content("Oakfield's own offer"))
+    theirs = await victim.node.offers.post("offer", offer_content("Oakfield's own offer"))
     own = [
-        await offers.post(rogue.node, "offer", offer_content(f"Lycée offer {i}")) for i in range(3)
+        await rogue.node.offers.post("offer", offer_content(f"Lycée offer {i}")) for i in range(3)
     ]
     for entry in (theirs, *own):
         await wait_for(partial(us.holds, entry.id), what="the offers at the Colegio")
@@ -111,14 +110,14 @@ async def test_a_continuation_takes_back_only_its_authors_own_entries(
     entry it follows: only the rogue's own entries from its fork point go."""
     caplog.set_level(logging.INFO)
     rogue, us, own, theirs = await _setup(trio)
-    ours = await offers.post(us.node, "offer", offer_content("The Colegio's own offer"))
+    ours = await us.node.offers.post("offer", offer_content("The Colegio's own offer"))
     await continue_as(rogue, seq=own[-1].seq + 1, prev=theirs.id, fork=own[0].seq, keep=theirs.id)
     await wait_for(lambda: _logged(caplog, "ended a fork of its log"), what="the fork ended")
     for entry in own:
         assert not await us.holds(entry.id)  # its own, taken back like a withdrawal
     assert await us.holds(theirs.id)
     assert await us.holds(ours.id)
-    titles = {o.entry.content["title"] for o in await offers.listing(us.node, "offer")}  # type: ignore[index]
+    titles = {o.entry.content["title"] for o in await us.node.offers.listing("offer")}  # type: ignore[index]
     assert titles == {"Oakfield's own offer", "The Colegio's own offer"}
     held = await us.node.store.entries_after(rogue.node.node_id, 0, 100)
     assert [e.seq for e in held] == list(range(1, own[0].seq))  # its profile stays

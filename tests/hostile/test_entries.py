@@ -21,7 +21,6 @@ import pytest
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from node.store.search import Filters
 from protocol import kinds
 from protocol.entry import Entry, create_entry
@@ -183,7 +182,7 @@ async def test_the_latest_event_allowed_still_exports_in_any_time_zone(trio: Sch
 
 async def test_a_school_cannot_withdraw_another_schools_offer(trio: Schools) -> None:
     victim, rogue, us = trio["oak"], trio["lycee"], trio["colegio"]
-    offer = await offers.post(victim.node, "offer", offer_content("Phonics in Year 1"))
+    offer = await victim.node.offers.post("offer", offer_content("Phonics in Year 1"))
     await arrives(us, offer)
     withdrawal = await signed_as(
         rogue, kinds.WITHDRAW, {"target": bytes(offer.id), "reason": "spam"}
@@ -193,7 +192,7 @@ async def test_a_school_cannot_withdraw_another_schools_offer(trio: Schools) -> 
     held = await us.node.store.get(offer.id)
     assert held is not None
     assert held.content == offer.content
-    found = await offers.search(us.node, "phonics", Filters.of(None))
+    found = await us.node.offers.search("phonics", Filters.of(None))
     assert [item.entry.id for item in found] == [offer.id]
 
 
@@ -231,15 +230,15 @@ async def test_a_withdrawal_by_another_school_gives_no_withdrawn_page_nor_reason
     )
     await arrives(us, withdrawal)
     with pytest.raises(NotFoundError):  # whose it is cannot be known yet
-        await offers.withdrawn(us.node, str(theirs.id))
+        await us.node.offers.withdrawn(str(theirs.id))
     assert await us.node.store.withdrawn(theirs.id, author.node_id) is None
     await rogue.node.store.ingest([theirs], now_ms())
     await arrives(us, theirs)
 
     with pytest.raises(NotFoundError):
-        await offers.withdrawn(us.node, str(theirs.id))
+        await us.node.offers.withdrawn(str(theirs.id))
     assert await us.node.store.withdrawn(theirs.id, rogue.node.node_id) is None
-    assert (await offers.one(us.node, str(theirs.id))).entry.content == theirs.content
+    assert (await us.node.offers.one(str(theirs.id))).entry.content == theirs.content
 
 
 async def test_a_school_cannot_cancel_another_schools_event(trio: Schools) -> None:
@@ -304,4 +303,4 @@ async def test_an_offer_dated_ahead_of_our_clock_is_not_stored(
 
     await wait_for(judged, what="the offer to be judged at the Colegio")
     assert not await us.holds(early.id)
-    assert [o.entry.id for o in await offers.listing(us.node, "offer")] == []
+    assert [o.entry.id for o in await us.node.offers.listing("offer")] == []

@@ -19,7 +19,6 @@ import pytest
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from protocol import letters, sealed
 from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import EntryId
@@ -69,8 +68,8 @@ async def rows(school: LiveNode, sql: str, *args: object) -> list[Any]:
 
 
 async def offer_everywhere(schools: dict[str, LiveNode], by: str = "oak") -> EntryId:
-    entry = await offers.post(
-        schools[by].node, "offer", {"activity": "visit", "title": "Visit our maths lessons"}
+    entry = await schools[by].node.offers.post(
+        "offer", {"activity": "visit", "title": "Visit our maths lessons"}
     )
 
     async def everywhere() -> bool:
@@ -88,7 +87,7 @@ async def test_a_school_cannot_send_interest_in_an_offer_we_withdrew(
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     offer = await offer_everywhere(schools)
-    await offers.withdraw(oak.node, "offer", str(offer))
+    await oak.node.offers.withdraw("offer", str(offer))
     caplog.set_level(logging.WARNING)
     interest = {"id": "1e" * 16, "entry": bytes(offer), "message": "Still keen"}
     await judged(lycee, await send_as(lycee, letters.INTEREST, interest, [oak]))

@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.offers import service as offers
 from node.questions.service import content_of
 from node.store.search import LISTED, Filters
 from protocol import codec, kinds
@@ -59,7 +58,7 @@ async def _asked(victim: LiveNode, us: LiveNode) -> Entry:
 
 
 async def _found(us: LiveNode, words: str) -> list[str]:
-    return [str(i.entry.id) for i in await offers.search(us.node, words, Filters(among=LISTED))]
+    return [str(i.entry.id) for i in await us.node.offers.search(words, Filters(among=LISTED))]
 
 
 async def test_a_school_cannot_mark_answers_to_another_schools_question(trio: Schools) -> None:
@@ -101,7 +100,7 @@ async def test_an_answer_to_a_withdrawn_question_is_never_shown(trio: Schools) -
 
 async def test_an_answer_pointing_at_a_non_question_counts_nowhere(trio: Schools) -> None:
     victim, rogue, us = trio["oak"], trio["lycee"], trio["colegio"]
-    offer = await offers.post(victim.node, "offer", offer_content("Phonics in Year 1"))
+    offer = await victim.node.offers.post("offer", offer_content("Phonics in Year 1"))
     await arrives(us, offer)
     bogus = await signed_as(
         rogue, kinds.ANSWER, {"question": bytes(offer.id), "text": "Phonics spam"}

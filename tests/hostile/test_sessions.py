@@ -16,7 +16,6 @@ import aiohttp
 import pytest
 
 from node.clock import now_ms
-from node.offers import service as offers
 from node.partners.peerbook import PeerBook
 from protocol import codec, frames
 from protocol.entry import create_entry
@@ -111,7 +110,7 @@ async def test_an_ack_whose_heads_have_three_items_is_refused_and_others_are_sti
         error = await next_frame(ws, frames.Error)
         assert isinstance(error, frames.Error)
         assert error.code == "bad-frame"
-        entry = await offers.post(target.node, "offer", offer_content("Still flowing"))
+        entry = await target.node.offers.post("offer", offer_content("Still flowing"))
         await wait_for(lambda: friend.holds(entry.id), what="the friend to get the offer")
     finally:
         await friend.stop()

@@ -10,7 +10,6 @@ from node import backup
 from node.clock import now_ms
 from node.net.server import NodeService
 from node.node import Node
-from node.offers import service as offers
 from protocol.errors import RestoredError
 from tests.helpers import offer_content, run_cli
 from tests.network import LiveNode, partner, wait_for
@@ -31,11 +30,11 @@ async def test_a_restored_node_posts_only_after_fetching_its_newer_entries_and_d
     restored: LiveNode | None = None
     try:
         await partner(oak, lycee)
-        first = await offers.post(oak.node, "offer", offer_content("Before the backup"))
+        first = await oak.node.offers.post("offer", offer_content("Before the backup"))
         # Made by the command, in another process, while the node runs.
         made = run_cli("backup", "--data", str(tmp_path / "oak"), "--out", str(tmp_path / "b"))
         assert made.returncode == 0, made.stderr
-        after = await offers.post(oak.node, "offer", offer_content("After the backup"))
+        after = await oak.node.offers.post("offer", offer_content("After the backup"))
         await wait_for(lambda: lycee.holds(after.id), what="the newer offer at the partner")
         await oak.stop()  # the school's computer is lost; its partner still holds all
 
@@ -44,7 +43,7 @@ async def test_a_restored_node_posts_only_after_fetching_its_newer_entries_and_d
         assert await node.store.get(first.id) is not None
         assert await node.store.get(after.id) is None
         with pytest.raises(RestoredError, match="restored from a backup"):
-            await offers.post(node, "offer", offer_content("Too early"))
+            await node.offers.post("offer", offer_content("Too early"))
         await node.close()
 
         restored = await _open_live(tmp_path / "again")
@@ -55,7 +54,7 @@ async def test_a_restored_node_posts_only_after_fetching_its_newer_entries_and_d
             return await backup.restored_state(restored.node) is None
 
         await wait_for(not_waiting, what="the restored node to stop waiting")
-        newest = await offers.post(restored.node, "offer", offer_content("After the restore"))
+        newest = await restored.node.offers.post("offer", offer_content("After the restore"))
         assert newest.seq == after.seq + 1
         await wait_for(lambda: lycee.holds(newest.id), what="the new offer at the partner")
         assert await lycee.node.store.equivocations() == []
@@ -70,7 +69,7 @@ async def test_a_node_restored_as_the_only_copy_posts_at_once(tmp_path: Path) ->
         await backup.backup(node, tmp_path / "b")
     await backup.restore(tmp_path / "b", tmp_path / "again", only_copy=True)
     async with await Node.open(tmp_path / "again") as node:
-        entry = await offers.post(node, "offer", offer_content())
+        entry = await node.offers.post("offer", offer_content())
         assert entry.seq == 2
 
 
@@ -100,7 +99,7 @@ async def test_a_restored_node_numbers_its_letters_after_those_the_lost_copy_sea
 
     try:
         await partner(oak, lycee)
-        offer = await offers.post(lycee.node, "offer", offer_content("French lessons"))
+        offer = await lycee.node.offers.post("offer", offer_content("French lessons"))
         await wait_for(lambda: oak.holds(offer.id), what="the partner's offer")
         await backup.backup(oak.node, tmp_path / "b")
         await oak.node.interests.send(str(offer.id), "We are interested", by=None, now=now_ms())

@@ -8,7 +8,6 @@ import aiohttp
 import pytest
 
 from node.clock import now_ms
-from node.offers import service as offers
 from protocol import codec, frames
 from protocol.entry import Payload, create_entry
 from protocol.handshake import DiallerHandshake
@@ -124,10 +123,10 @@ async def test_malformed_and_oversized_frames_do_not_disturb_other_partners(
             msg = await ws.receive(timeout=5)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         # Meanwhile the friendly partner is served as usual.
-        entry = await offers.post(target.node, "offer", offer_content("Still flowing"))
+        entry = await target.node.offers.post("offer", offer_content("Still flowing"))
         await wait_for(lambda: friend.holds(entry.id), what="the friend to get the offer")
         assert not [
-            e for e in await offers.listing(target.node, "offer") if e.entry.author == ROGUE.node_id
+            e for e in await target.node.offers.listing("offer") if e.entry.author == ROGUE.node_id
         ]
     finally:
         await friend.stop()

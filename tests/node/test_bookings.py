@@ -10,7 +10,6 @@ import pytest
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from node.offers.interests import Interest
 from node.partners.peerbook import PeerBook
 from protocol.errors import UserInputError
@@ -54,7 +53,7 @@ async def arranged(schools: dict[str, LiveNode], activity: str = "visit") -> tup
     """An offer from Oakfield, interest from the Lycée, accepted: the interest's id."""
     oak, lycee = schools["oak"], schools["lycee"]
     content = {"activity": activity, "title": "Visit our forest school", "from": "2030-03-01"}
-    entry = await offers.post(oak.node, "offer", content)
+    entry = await oak.node.offers.post("offer", content)
     await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
     sent = await lycee.node.interests.send(
         str(entry.id), "We would love to", by="M. Roy", now=now_ms()
@@ -135,7 +134,7 @@ async def test_a_date_proposed_countered_and_accepted_is_an_event_at_both_school
 async def test_no_date_on_an_open_or_withdrawn_interest(schools: dict[str, LiveNode]) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     content = {"activity": "observation", "title": "Watch phonics in Year 1"}
-    entry = await offers.post(oak.node, "offer", content)
+    entry = await oak.node.offers.post("offer", content)
     await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
     sent = await lycee.node.interests.send(str(entry.id), "Yes please", by=None, now=now_ms())
     with pytest.raises(UserInputError, match="accepted"):
@@ -157,7 +156,7 @@ async def test_no_date_on_an_open_or_withdrawn_interest(schools: dict[str, LiveN
 async def test_no_date_once_the_offer_is_withdrawn(schools: dict[str, LiveNode]) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     iid, entry = await arranged(schools)
-    await offers.withdraw(oak.node, "offer", entry, "The forest school is closed")
+    await oak.node.offers.withdraw("offer", entry, "The forest school is closed")
 
     async def gone() -> bool:
         return (await lycee.node.interests.get(iid)).withdrawn is not None
@@ -190,7 +189,7 @@ async def test_an_agreed_date_is_cancelled_when_the_offer_is_withdrawn(
     await until(lycee, iid, "proposed")
     await lycee.node.interests.accept_date(iid, now=now_ms())
     await until(oak, iid, "agreed")
-    await offers.withdraw(oak.node, "offer", entry, "The forest school is flooded")
+    await oak.node.offers.withdraw("offer", entry, "The forest school is flooded")
 
     async def gone() -> bool:
         return (await lycee.node.interests.get(iid)).withdrawn is not None

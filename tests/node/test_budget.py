@@ -11,7 +11,6 @@ import pytest
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from protocol.budget import DAY_MS, Rule
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
@@ -52,7 +51,7 @@ async def test_a_flood_is_held_back_by_partners_and_arrives_when_its_time_comes(
             live.node.store.budgets.clock = clock
         flood = a.node.node_id
         for i in range(6):  # with its profile: seven entries, four past the budget
-            await offers.post(a.node, "offer", offer_content(f"Flood {i}"))
+            await a.node.offers.post("offer", offer_content(f"Flood {i}"))
 
         async def held_at_b() -> bool:
             now = b.service.peers.sessions.get(flood)
@@ -66,7 +65,7 @@ async def test_a_flood_is_held_back_by_partners_and_arrives_when_its_time_comes(
         # The clock has not moved: nothing more can be taken (not a timed absence).
         assert await head_of(b, flood) == 3
         # Others' entries still arrive meanwhile, and the session with A stays up.
-        theirs = await offers.post(c.node, "offer", offer_content("From C"))
+        theirs = await c.node.offers.post("offer", offer_content("From C"))
         await wait_for(lambda: b.holds(theirs.id), what="C's offer at B")
         assert session.last_error is None, session.last_error
         assert b.service.peers.sessions[flood] is session
@@ -103,7 +102,7 @@ async def test_a_school_within_its_budget_is_never_held_back(tmp_path: Path) -> 
         b.node.store.budgets.clock = clock
         a.node.store.budgets.rule = SMALL
         a.node.store.budgets.clock = clock
-        entry = await offers.post(a.node, "offer", offer_content())
+        entry = await a.node.offers.post("offer", offer_content())
         await wait_for(lambda: b.holds(entry.id), what="A's offer at B")
         assert b.service.peers.sessions[a.node.node_id].held_back == 0
 
@@ -114,11 +113,11 @@ async def test_the_own_node_refuses_to_sign_past_the_budget(tmp_path: Path) -> N
         clock = Clock()
         store = live.node.store
         store.budgets.rule = SMALL
-        await offers.post(live.node, "offer", offer_content("One"))
-        await offers.post(live.node, "offer", offer_content("Two"))  # with the profile: 3
+        await live.node.offers.post("offer", offer_content("One"))
+        await live.node.offers.post("offer", offer_content("Two"))  # with the profile: 3
         heads = await store.heads()
         with pytest.raises(UserInputError) as refused:
-            await offers.post(live.node, "offer", offer_content("Three"))
+            await live.node.offers.post("offer", offer_content("Three"))
         assert "at most 3 public entries a day per school" in str(refused.value)
         assert "try again after" in str(refused.value)
         assert "Nothing was saved" in str(refused.value)

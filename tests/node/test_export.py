@@ -26,7 +26,6 @@ from node.clock import now_ms
 from node.events import service as events
 from node.export import MANIFEST, _cannot_write, export, one_read
 from node.node import Node
-from node.observations import service as observations
 from node.observations import staff
 from node.offers import service as offers
 from node.partners.peerbook import PeerBook
@@ -138,12 +137,12 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             return theirs.id in posts and bool(await projects.comments(draft.id))
 
         await wait_for(arrived, what="Oakfield's post and comment at Lycée")
-        old = await offers.post(
-            lycee.node, "offer", offers.content_of(activity="visit", title="Visite <ancienne>")
+        old = await lycee.node.offers.post(
+            "offer", offers.content_of(activity="visit", title="Visite <ancienne>")
         )
-        await offers.withdraw(lycee.node, "offer", str(old.id), "pourvue")
-        request = await offers.post(
-            lycee.node, "request", offers.content_of(activity="mentoring", title="Mentorat")
+        await lycee.node.offers.withdraw("offer", str(old.id), "pourvue")
+        request = await lycee.node.offers.post(
+            "request", offers.content_of(activity="mentoring", title="Mentorat")
         )
         await wait_for(lambda: oak.holds(request.id), what="the request at Oakfield")
         sent = await oak.node.interests.send(
@@ -155,14 +154,12 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
 
         await wait_for(interest_arrived, what="the interest at Lycée")
         await lycee.node.interests.accept(sent.id, by="Mme Durand", now=now_ms())
-        await staff.add(
-            lycee.node,
+        await lycee.node.staff.add(
             staff.member(
                 "Mme Durand", strengths=["oracy"], develops=["questioning"], subjects=[], phase=None
             ),
         )
-        await observations.add(
-            lycee.node,
+        await lycee.node.observations.add(
             observer="M. Petit",
             observed="Mme Durand",
             focus="questioning",
@@ -214,8 +211,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
         await projects.takedown(gone.id, now_ms(), reason="erreur")
         await projects.comment(draft.id, "Amélie Rose", LEFT_OUT["draft_comment"], now_ms())
         # Observations: Mme Durand's private one, and Oakfield's copy of its own.
-        await observations.add(
-            lycee.node,
+        await lycee.node.observations.add(
             observer="M. Petit",
             observed="Mme Durand",
             focus="questioning",
@@ -225,8 +221,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             actions=["Rien"],
             follow_up=None,
         )
-        theirs_seen = await observations.add(
-            oak.node,
+        theirs_seen = await oak.node.observations.add(
             observer="Mme Durand",
             observed="Mr Jones",
             focus="behaviour",
@@ -236,10 +231,10 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             actions=["More praise"],
             follow_up=None,
         )
-        await observations.share(oak.node, theirs_seen.id, True, to=lycee.node.node_id)
+        await oak.node.observations.share(theirs_seen.id, True, to=lycee.node.node_id)
 
         async def copy_arrived() -> bool:
-            return any(o.origin for o in await observations.listing(lycee.node))
+            return any(o.origin for o in await lycee.node.observations.listing())
 
         await wait_for(copy_arrived, what="Oakfield's observation at Lycée")
         # A school Lycée partnered with, then blocked.
@@ -397,13 +392,13 @@ async def test_an_export_reads_one_snapshot_while_the_node_writes(scene: Scene) 
     async with await Node.open(scene.lycee.node.data.path) as node:
         async with one_read(node.store):
             (before,) = await node.store.fetch_one(count)
-            await offers.post(
-                scene.lycee.node, "offer", offers.content_of(activity="visit", title="Pendant")
+            await scene.lycee.node.offers.post(
+                "offer", offers.content_of(activity="visit", title="Pendant")
             )
             assert await node.store.fetch_one(count) == (before,)
             assert all(
                 o.entry.content["title"] != "Pendant"
-                for o in await offers.listing(node, "offer")
+                for o in await node.offers.listing("offer")
                 if o.entry.content
             )
         assert await node.store.fetch_one(count) == (before + 1,)
@@ -421,14 +416,14 @@ async def test_a_checkpoint_a_reader_holds_up_is_tried_again_after_a_later_commi
         wal = store.path.with_name(store.path.name + "-wal")
         async with await Node.open(tmp_path / "oak") as reader, one_read(reader.store):
             await reader.store.fetch_one("SELECT count(*) FROM entries")  # the snapshot
-            await offers.post(school, "offer", offers.content_of(activity="visit", title="A"))
+            await school.offers.post("offer", offers.content_of(activity="visit", title="A"))
             assert await store.checkpoint() is False
             assert store.needs_checkpoint
             assert wal.stat().st_size > 0
             # While the reader stays, a commit tries again and it stays due.
-            await offers.post(school, "offer", offers.content_of(activity="visit", title="B"))
+            await school.offers.post("offer", offers.content_of(activity="visit", title="B"))
             assert store.needs_checkpoint
-        await offers.post(school, "offer", offers.content_of(activity="visit", title="C"))
+        await school.offers.post("offer", offers.content_of(activity="visit", title="C"))
         assert not store.needs_checkpoint
         assert wal.stat().st_size == 0
         assert await store.checkpoint() is True

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from node import backup
 from node.node import Node
-from node.offers import service as offers
 from node.store.database import Outcome
 from protocol.entry import Entry
 from protocol.keys import NodeId
@@ -41,17 +40,17 @@ async def test_a_fork_after_a_restore_is_ended_by_recover_and_every_partner_conv
         me = oak.node.node_id
         await backup.backup(oak.node, tmp_path / "b")
         await colegio.stop()  # away while the lost copy posts
-        lost = await offers.post(oak.node, "offer", offer_content("Posted by the lost copy"))
-        later = await offers.post(oak.node, "offer", offer_content("Also by the lost copy"))
-        gone = await offers.post(oak.node, "offer", offer_content("Withdrawn by the lost copy"))
-        withdrawal = await offers.withdraw(oak.node, "offer", str(gone.id))
+        lost = await oak.node.offers.post("offer", offer_content("Posted by the lost copy"))
+        later = await oak.node.offers.post("offer", offer_content("Also by the lost copy"))
+        gone = await oak.node.offers.post("offer", offer_content("Withdrawn by the lost copy"))
+        withdrawal = await oak.node.offers.withdraw("offer", str(gone.id))
         await wait_for(partial(lycee.holds, withdrawal.id), what="the lost copy's posts")
         await oak.stop()  # the school's computer is lost
 
         # Restored as "the only copy", it posts at once: the log forks.
         await backup.restore(tmp_path / "b", tmp_path / "oak", force=True, only_copy=True)
         async with await Node.open(tmp_path / "oak") as node:
-            mine = await offers.post(node, "offer", offer_content("Posted after the restore"))
+            mine = await node.offers.post("offer", offer_content("Posted after the restore"))
         assert mine.seq == lost.seq
         await oak.restart()
         await colegio.restart()
@@ -131,7 +130,7 @@ async def test_restore_then_post_nothing_acknowledged_lost(tmp_path: Path) -> No
         me = oak.node.node_id
         await backup.backup(oak.node, tmp_path / "b")
         acknowledged = [
-            await offers.post(oak.node, "offer", offer_content(f"Acknowledged {i}"))
+            await oak.node.offers.post("offer", offer_content(f"Acknowledged {i}"))
             for i in range(3)
         ]
         for live in (lycee, colegio):
@@ -145,7 +144,7 @@ async def test_restore_then_post_nothing_acknowledged_lost(tmp_path: Path) -> No
             return await backup.restored_state(oak.node) is None
 
         await wait_for(caught_up, what="the restored node to catch up")
-        after = await offers.post(oak.node, "offer", offer_content("After the restore"))
+        after = await oak.node.offers.post("offer", offer_content("After the restore"))
         assert after.seq == acknowledged[-1].seq + 1
 
         async def everywhere() -> bool:

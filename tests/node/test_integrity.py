@@ -8,7 +8,6 @@ import pytest
 
 from node.datadir import DataDir
 from node.node import Node
-from node.offers import service as offers
 from node.store import integrity
 from node.store.search import Filters
 from protocol.errors import StorageError
@@ -41,7 +40,7 @@ async def test_nothing_is_written_into_a_database_that_failed_its_check(tmp_path
     async with await Node.open(tmp_path / "oak") as node:  # another command, later
         before = await node.store.count_entries()
         with pytest.raises(StorageError, match=r"nothing was saved: .* is damaged"):
-            await offers.post(node, "offer", offer_content())
+            await node.offers.post("offer", offer_content())
         assert await node.store.count_entries() == before
 
 
@@ -51,9 +50,9 @@ async def test_reading_a_damaged_page_says_the_database_is_damaged_and_stops_wri
     damage_entries_page(await make_node(tmp_path / "oak"))
     async with await Node.open(tmp_path / "oak") as node:
         with pytest.raises(StorageError, match=r"is damaged .*last backup"):
-            await offers.listing(node, "offer")
+            await node.offers.listing("offer")
         with pytest.raises(StorageError, match="nothing was saved"):
-            await offers.post(node, "offer", offer_content())
+            await node.offers.post("offer", offer_content())
 
 
 async def test_a_damaged_search_index_is_found_at_start_and_rebuilt_by_repair(
@@ -68,15 +67,15 @@ async def test_a_damaged_search_index_is_found_at_start_and_rebuilt_by_repair(
         assert (await integrity.check(node.store, full=True)).ok
         assert node.store.damage is None
         # Every offer is found by its own words again, and by no others.
-        assert await offers.search(node, "nothing like it", Filters()) == []
+        assert await node.offers.search("nothing like it", Filters()) == []
         row = await node.store.fetch_one(
             "SELECT count(*) FROM listings AS l JOIN listing_text AS t ON t.rowid = l.n "
             "WHERE t.words = l.folded"
         )
         assert row[0] == OFFERS
-        found = await offers.search(node, "Offer 123", Filters())
+        found = await node.offers.search("Offer 123", Filters())
         assert (found[0].entry.content or {})["title"] == "Offer 123"
-        await offers.post(node, "offer", offer_content())  # writes allowed again
+        await node.offers.post("offer", offer_content())  # writes allowed again
     async with await Node.open(tmp_path / "oak", check=True):
         pass
 
@@ -125,15 +124,15 @@ async def test_a_running_node_stops_writing_once_a_check_elsewhere_finds_damage(
     """`schoolmesh check` runs in another process than the node: its finding holds there."""
     damage_search_index(await make_node(tmp_path / "oak"))
     async with await Node.open(tmp_path / "oak") as running:
-        await offers.post(running, "offer", offer_content("Before the check"))
+        await running.offers.post("offer", offer_content("Before the check"))
         async with await Node.open(tmp_path / "oak") as checking:
             assert not (await integrity.check(checking.store, full=True)).ok
         with pytest.raises(StorageError, match=r"nothing was saved: the search index"):
-            await offers.post(running, "offer", offer_content("After the check"))
+            await running.offers.post("offer", offer_content("After the check"))
         async with await Node.open(tmp_path / "oak") as checking:
             await integrity.repair_search(checking.store)
             assert (await integrity.check(checking.store, full=True)).ok
-        await offers.post(running, "offer", offer_content("After the repair"))
+        await running.offers.post("offer", offer_content("After the repair"))
 
 
 def test_a_file_that_cannot_be_changed_is_reported_with_the_chmod_to_run(

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.offers import service as offers
 from node.offers.interests import Interest
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
@@ -41,7 +40,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 async def posted(schools: dict[str, LiveNode], title: str, **extra: object) -> EntryId:
     """An offer from Oakfield, once every school holds it."""
     content = {"activity": "shadowing", "title": title, "from": "2030-03-08", "to": "2030-03-19"}
-    entry = await offers.post(schools["oak"].node, "offer", {**content, **extra})
+    entry = await schools["oak"].node.offers.post("offer", {**content, **extra})
 
     async def everywhere() -> bool:
         return all([await live.holds(entry.id) for live in schools.values()])
@@ -101,7 +100,7 @@ async def test_interest_reaches_the_posting_school_only_and_accepting_arranges_i
 
     # Colegio is a partner of both, and online all along: a later entry from each
     # reaches it, yet it never held the interest, sealed or not.
-    marker = await offers.post(lycee.node, "request", {"activity": "visit", "title": "Marker"})
+    marker = await lycee.node.offers.post("request", {"activity": "visit", "title": "Marker"})
     await wait_for(lambda: colegio.holds(marker.id), what="a later entry at Colegio")
     assert await colegio.node.interests.all() == []
     for needle in (SECRET, "Welcome! Ask for reception.", "Mme Durand"):
@@ -144,7 +143,7 @@ async def test_bad_requests_are_refused_with_what_to_do(schools: dict[str, LiveN
         await send(str(await lycee.profile_id()), "Hello", by=None, now=now_ms())
     with pytest.raises(NotFoundError, match="interest list"):
         await oak.node.interests.accept("0123456789", now=now_ms())
-    await offers.withdraw(oak.node, "offer", str(entry))
+    await oak.node.offers.withdraw("offer", str(entry))
     await wait_for(lambda: _withdrawn(lycee, entry), what="the withdrawal at the Lycée")
     with pytest.raises(UserInputError, match="withdrawn"):
         await send(str(entry), "Hello", by=None, now=now_ms())
@@ -170,7 +169,7 @@ async def test_forged_and_misdirected_letters_are_refused(
         letters.INTEREST_ANSWER, forged, [lycee.node.node_id], about=None, now=now_ms()
     )
     # Colegio claims interest in an offer that is the Lycée's own request, at Oakfield.
-    marker = await offers.post(lycee.node, "request", {"activity": "visit", "title": "Visit"})
+    marker = await lycee.node.offers.post("request", {"activity": "visit", "title": "Visit"})
     await wait_for(lambda: colegio.holds(marker.id), what="the request at Colegio")
     wrong = {"id": "ab" * 16, "entry": bytes(marker.id), "message": "Hi"}
     await colegio.node.mail.send(

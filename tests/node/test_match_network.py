@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from node.offers import service as offers
 from node.offers.matching import Match
 from tests.network import LiveNode, partner, wait_for
 
@@ -265,14 +264,14 @@ async def post_all(nodes: dict[str, LiveNode]) -> dict[str, str]:
     """Post every entry; return entry ids by title, once Oakfield holds them all."""
     ids = {}
     for school, side, content in POSTS:
-        entry = await offers.post(nodes[school].node, side, content)  # type: ignore[arg-type]
+        entry = await nodes[school].node.offers.post(side, content)  # type: ignore[arg-type]
         ids[content["title"]] = str(entry.id)
     oak = nodes["oak"]
 
     async def arrived() -> bool:
         held = [
-            *await offers.listing(oak.node, "offer"),
-            *await offers.listing(oak.node, "request"),
+            *await oak.node.offers.listing("offer"),
+            *await oak.node.offers.listing("request"),
         ]
         names = {item.school for item in held}
         return len(held) == len(POSTS) and len(names) == len(SCHOOLS)
@@ -290,16 +289,16 @@ async def test_matching_ranks_the_sensible_pair_first_and_says_why(
 ) -> None:
     assert len(POSTS) >= 30
     ids = await post_all(network)
-    await offers.withdraw(network["lycee"].node, "offer", ids["WITHDRAWN deputy head shadowing"])
+    await network["lycee"].node.offers.withdraw("offer", ids["WITHDRAWN deputy head shadowing"])
 
     oak = network["oak"].node
 
     async def gone() -> bool:
-        titles = [item.as_json()["title"] for item in await offers.listing(oak, "offer")]
+        titles = [item.as_json()["title"] for item in await oak.offers.listing("offer")]
         return "WITHDRAWN deputy head shadowing" not in titles
 
     await wait_for(gone, what="the withdrawal to reach Oakfield")
-    found = by_title(await offers.matches(oak, today=TODAY, limit=10))
+    found = by_title(await oak.offers.matches(today=TODAY, limit=10))
     assert list(found) == [
         "Year 6 writing moderation partners",
         "Shadow a secondary deputy head",
@@ -347,20 +346,20 @@ async def test_an_expired_request_of_ours_and_a_later_withdrawal_drop_out(
 ) -> None:
     ids = await post_all(network)
     oak = network["oak"].node
-    found = by_title(await offers.matches(oak, today=TODAY))
+    found = by_title(await oak.offers.matches(today=TODAY))
     # Before its withdrawal the better-on-paper offer comes first.
     assert found["Shadow a secondary deputy head"][0].posting.title.startswith("WITHDRAWN")
 
     # After March, the shadowing request itself has expired and is not matched.
-    later = by_title(await offers.matches(oak, today=date(2027, 4, 1)))
+    later = by_title(await oak.offers.matches(today=date(2027, 4, 1)))
     assert "Shadow a secondary deputy head" not in later
     assert "Year 6 writing moderation partners" in later
 
     title = "WITHDRAWN deputy head shadowing"
-    await offers.withdraw(network["lycee"].node, "offer", ids[title])
+    await network["lycee"].node.offers.withdraw("offer", ids[title])
 
     async def replaced() -> bool:
-        now = by_title(await offers.matches(oak, today=TODAY))
+        now = by_title(await oak.offers.matches(today=TODAY))
         return now["Shadow a secondary deputy head"][0].posting.title.startswith("Shadow our")
 
     await wait_for(replaced, what="the withdrawn offer to leave Oakfield's matches")

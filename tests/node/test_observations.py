@@ -11,6 +11,7 @@ from node.node import Node
 from node.observations import service as observations
 from node.observations import staff
 from protocol.errors import NotFoundError, UserInputError
+from tests.helpers import Trips
 
 TODAY = date(2027, 2, 1)
 
@@ -21,7 +22,7 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
     person = staff.member(
         "Ben Carter", strengths=["behaviour"], develops=["questioning"], subjects=[], phase=None
     )
-    await staff.add(opened, person)
+    await opened.staff.add(person)
     yield opened
     await opened.close()
 
@@ -38,7 +39,7 @@ async def add(node: Node, **kw: Any) -> observations.Observation:
         "follow_up": None,
         **kw,
     }
-    return await observations.add(node, **fields)
+    return await node.observations.add(**fields)
 
 
 async def test_focus_on_a_development_area_is_linked_to_it(node: Node) -> None:
@@ -46,7 +47,7 @@ async def test_focus_on_a_development_area_is_linked_to_it(node: Node) -> None:
     assert made.priority == "Ben Carter's development area: questioning"
     assert made.follow_up == date(2027, 3, 3)  # six weeks on by default
     assert not made.shared  # private unless the observed colleague chooses
-    assert (await observations.get(node, made.id)) == made
+    assert (await node.observations.get(made.id)) == made
     assert made.as_json()["owner"] == "Ben Carter"
 
 
@@ -63,30 +64,68 @@ async def test_a_focus_with_no_priority_is_refused(node: Node) -> None:
 async def test_one_or_two_action_points(node: Node, count: int) -> None:
     with pytest.raises(UserInputError, match="one or two action points"):
         await add(node, actions=[f"step {i}" for i in range(count)])
-    assert await observations.listing(node) == []
+    assert await node.observations.listing() == []
 
 
 async def test_due_lists_past_and_coming_week_action_points(node: Node) -> None:
     await add(node, actions=["a", "b"], follow_up=date(2027, 1, 25))  # past
     await add(node, actions=["c"], follow_up=date(2027, 2, 8))  # in 7 days
     await add(node, actions=["d"], follow_up=date(2027, 2, 9))  # in 8 days: not yet
-    due = await observations.due(node, TODAY)
+    due = await node.observations.due(TODAY)
     assert [(d.action, d.days) for d in due] == [("a", -7), ("b", -7), ("c", 7)]
 
 
 async def test_sharing_listing_and_unknown_ids(node: Node) -> None:
     first = await add(node)
     second = await add(node, observer="Ben Carter", observed="Ann Baker", priority="SDP 1")
-    assert (await observations.share(node, first.id, True)).shared
-    assert [o.id for o in await observations.listing(node)] == [second.id, first.id]
-    assert [o.id for o in await observations.listing(node, teacher="ann baker")] == [
+    assert (await node.observations.share(first.id, True)).shared
+    assert [o.id for o in await node.observations.listing()] == [second.id, first.id]
+    assert [o.id for o in await node.observations.listing(teacher="ann baker")] == [
         second.id,
         first.id,
     ]
-    assert await observations.listing(node, teacher="Nobody") == []
+    assert await node.observations.listing(teacher="Nobody") == []
     with pytest.raises(NotFoundError):
-        await observations.get(node, 99)
+        await node.observations.get(99)
     with pytest.raises(UserInputError, match="same person"):
         await add(node, observer="ben carter")
     with pytest.raises(UserInputError, match="before"):
         await add(node, follow_up=date(2027, 1, 1))
+
+
+async def test_each_operation_is_one_trip_to_the_database(node: Node) -> None:
+    """Recording (with the staff profile its priority comes from), reading, sharing
+    within the school and saving a profile: one trip each (issue 21, item 2)."""
+    counted = {}
+    with Trips(node.store) as trips:
+        made = await add(node)
+    counted["add"] = trips.count
+    for name, call in {
+        "get": lambda: node.observations.get(made.id),
+        "listing": lambda: node.observations.listing(),
+        "due": lambda: node.observations.due(TODAY),
+        "staff": lambda: node.staff.listing(),
+        "profile": lambda: node.staff.get("ben carter"),
+    }.items():
+        with Trips(node.store) as trips:
+            await call()
+        counted[name] = trips.count
+    with Trips(node.store) as trips:
+        await node.staff.add(
+            staff.member(
+                "Cara Diaz", strengths=["questioning"], develops=[], subjects=[], phase=None
+            )
+        )
+    counted["add profile"] = trips.count
+    assert counted == dict.fromkeys(counted, 1)
+    with Trips(node.store) as trips:
+        assert (await node.observations.share(made.id, True)).shared
+    assert trips.count == 2  # read it, then change it (a copy from elsewhere goes by letter)
+
+
+async def test_a_refused_observation_leaves_nothing(node: Node) -> None:
+    with pytest.raises(UserInputError, match="link the focus to a development priority"):
+        await add(node, focus="behaviour")
+    with pytest.raises(UserInputError, match="1 to 1,000 characters"):
+        await add(node, strengths=["x" * 1001])
+    assert await node.observations.listing() == []

@@ -45,7 +45,7 @@ def _signed(signer: NodeKey, seq: int, prev: Entry | None, kind: str, content: A
 
 
 async def _found(node: Node, query: str, among: tuple[str, ...] = LISTED) -> list[str]:
-    found = await offers.search(node, query, Filters(among=among))
+    found = await node.offers.search(query, Filters(among=among))
     return [f"{item.entry.kind}: {item.as_json()['title']}" for item in found]
 
 
@@ -102,7 +102,7 @@ def test_bad_questions_are_refused_in_words(fields: dict[str, str], words: str) 
 
 
 async def test_questions_and_answers_are_searched_only_when_asked_for(node: Node) -> None:
-    await offers.post(node, "offer", {"activity": "visit", "title": "Reading visit"})
+    await node.offers.post("offer", {"activity": "visit", "title": "Reading visit"})
     asked = await node.questions.ask(content_of(title="Phonics in Year 1?", text="Which scheme?"))
     await node.questions.answer(str(asked.id), "We use a reading scheme with decodable books.")
     assert await _found(node, "reading", among=offers.SIDES) == ["offer: Reading visit"]
@@ -201,7 +201,7 @@ async def test_a_question_gets_an_answer_from_two_hops_away_and_is_found(tmp_pat
             str(asked.id), "Agrupamos por nivel lector.", by="Marta"
         )
         await wait_for(lambda: oak.holds(answer.id), what="the answer at Oakfield")
-        found = await offers.search(oak.node, "nivel lector", Filters(among=LISTED))
+        found = await oak.node.offers.search("nivel lector", Filters(among=LISTED))
         assert [item.as_json()["question_id"] for item in found] == [str(asked.id)]
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert [(a["school"], a["school_id"], a["by"]) for a in shown["answers"]] == [

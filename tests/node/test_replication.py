@@ -11,7 +11,6 @@ import pytest
 
 from node.clock import now_ms
 from node.net.backoff import Backoff
-from node.offers import service as offers
 from node.partners.peerbook import PeerBook
 from protocol.entry import Entry, create_entry
 from tests.helpers import chain, history, key, offer_content
@@ -38,14 +37,14 @@ async def test_offer_crosses_a_chain_of_six(make_node: Factory) -> None:
     nodes = [await make_node(f"School {i}") for i in range(6)]
     for a, b in itertools.pairwise(nodes):
         await partner(a, b)
-    entry = await offers.post(nodes[0].node, "offer", offer_content())
+    entry = await nodes[0].node.offers.post("offer", offer_content())
 
     async def everywhere() -> bool:
         return all([await n.holds(entry.id) for n in nodes])
 
     await wait_for(everywhere, what="the offer at all six schools")
     # Profiles travel too, so the far end knows who posted it.
-    listed = await offers.listing(nodes[5].node, "offer")
+    listed = await nodes[5].node.offers.listing("offer")
     assert [item.school for item in listed] == ["School 0"]
 
 
@@ -73,7 +72,7 @@ async def test_a_new_entry_crosses_each_partnership_once_and_never_comes_back(
     profiles = [await n.profile_id() for n in nodes]
     await wait_for(lambda: everywhere_and_quiet(profiles), what="profiles everywhere")
     before = sum(s.sent for s in sessions())
-    entry = await offers.post(nodes[0].node, "offer", offer_content())
+    entry = await nodes[0].node.offers.post("offer", offer_content())
     await wait_for(lambda: everywhere_and_quiet([entry.id]), what="the offer everywhere")
     assert sum(s.sent for s in sessions()) - before == 2
 
@@ -82,7 +81,7 @@ async def test_sparse_graph_of_twenty_converges(make_node: Factory) -> None:
     nodes = [await make_node(f"School {i}") for i in range(20)]
     for a, b in sparse_graph(20, 3, seed=7):
         await partner(nodes[a], nodes[b])
-    posted = [await offers.post(nodes[i].node, "offer", offer_content(f"O{i}")) for i in (0, 7, 19)]
+    posted = [await nodes[i].node.offers.post("offer", offer_content(f"O{i}")) for i in (0, 7, 19)]
 
     async def converged() -> bool:
         for n in nodes:
@@ -98,7 +97,7 @@ async def test_sparse_graph_of_twenty_converges(make_node: Factory) -> None:
 async def test_relay_after_origin_goes_offline(make_node: Factory) -> None:
     a, b, c, d = [await make_node(n) for n in "ABCD"]
     await partner(a, b)
-    entry = await offers.post(a.node, "offer", offer_content())
+    entry = await a.node.offers.post("offer", offer_content())
     await wait_for(lambda: b.holds(entry.id), what="B to receive the offer")
     await a.stop()
     await partner(b, c)
@@ -112,9 +111,9 @@ async def test_outbound_only_node_sends_and_receives_live(make_node: Factory) ->
     assert hidden.address is None
     await PeerBook(hidden.node.store).add(hub.node.node_id, hub.address, 0)
     await PeerBook(hub.node.store).add(hidden.node.node_id, None, 0)
-    out = await offers.post(hidden.node, "request", offer_content("From behind the firewall"))
+    out = await hidden.node.offers.post("request", offer_content("From behind the firewall"))
     await wait_for(lambda: hub.holds(out.id), what="hub to get the hidden node's request")
-    back = await offers.post(hub.node, "offer", offer_content("Live to the hidden node"))
+    back = await hub.node.offers.post("offer", offer_content("Live to the hidden node"))
     seconds = await wait_for(lambda: hidden.holds(back.id), what="push to the hidden node")
     assert seconds < 5
 
@@ -157,7 +156,7 @@ async def test_two_outbound_only_nodes_meet_through_a_listener(make_node: Factor
     for hidden in (left, right):
         await PeerBook(hidden.node.store).add(hub.node.node_id, hub.address, 0)
         await PeerBook(hub.node.store).add(hidden.node.node_id, None, 0)
-    entry = await offers.post(left.node, "offer", offer_content())
+    entry = await left.node.offers.post("offer", offer_content())
     await wait_for(lambda: right.holds(entry.id), what="right to get left's offer")
 
 
@@ -165,12 +164,12 @@ async def test_withdrawal_reaches_every_holder(make_node: Factory) -> None:
     a, b, c = [await make_node(n) for n in "ABC"]
     await partner(a, b)
     await partner(b, c)
-    entry = await offers.post(a.node, "offer", offer_content())
+    entry = await a.node.offers.post("offer", offer_content())
     await wait_for(lambda: c.holds(entry.id), what="the offer at C")
-    await offers.withdraw(a.node, "offer", str(entry.id))
+    await a.node.offers.withdraw("offer", str(entry.id))
 
     async def gone() -> bool:
-        return await offers.listing(c.node, "offer") == []
+        return not await c.node.offers.listing("offer")
 
     await wait_for(gone, what="the withdrawal at C")
     held = await c.node.store.get(entry.id)
@@ -200,14 +199,14 @@ async def test_blocked_node_is_cut_off(make_node: Factory) -> None:
     a, b, c = [await make_node(n) for n in "ABC"]
     await partner(a, b)
     await partner(b, c)
-    first = await offers.post(a.node, "offer", offer_content("Before the block"))
+    first = await a.node.offers.post("offer", offer_content("Before the block"))
     await wait_for(lambda: c.holds(first.id), what="C to hold A's offer")
     await PeerBook(c.node.store).block(a.node.node_id, c.node.node_id, 0)
     assert not await c.holds(first.id)
     # Its name stays known, so that C's pages can say who was blocked.
     names = await c.node.store.schools([a.node.node_id])
     assert names[a.node.node_id][0] == (await a.node.identity()).name
-    second = await offers.post(a.node, "offer", offer_content("After the block"))
+    second = await a.node.offers.post("offer", offer_content("After the block"))
     await wait_for(lambda: b.holds(second.id), what="B to get the new offer")
     assert not await c.holds(second.id)
 
@@ -272,7 +271,7 @@ async def test_fork_already_held_on_both_sides_is_detected(make_node: Factory) -
 async def test_removed_partner_is_no_longer_synced(make_node: Factory) -> None:
     a, b = await make_node("A"), await make_node("B")
     await partner(a, b)
-    first = await offers.post(a.node, "offer", offer_content("While partners"))
+    first = await a.node.offers.post("offer", offer_content("While partners"))
     await wait_for(lambda: b.holds(first.id), what="B to get the first offer")
     await PeerBook(a.node.store).remove(b.node.node_id)
 
@@ -280,7 +279,7 @@ async def test_removed_partner_is_no_longer_synced(make_node: Factory) -> None:
         return not a.service.peers.sessions and not b.service.peers.sessions
 
     await wait_for(disconnected, what="the session to end")
-    later = await offers.post(a.node, "offer", offer_content("After the partnership"))
+    later = await a.node.offers.post("offer", offer_content("After the partnership"))
     await asyncio.sleep(1.5)  # B keeps dialling; A refuses it
     assert not await b.holds(later.id)
     assert not a.service.peers.sessions

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from node.node import Node
-from node.offers import service as offers
 from node.store import search
 from node.store.migrations import _LISTING_SCHOOLS, MIGRATIONS
 from node.store.search import Filters
@@ -28,11 +27,11 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
 
 async def post(node: Node, title: str, side: str = "offer", **fields: Any) -> str:
     content = {"activity": fields.pop("activity", "observation"), "title": title, **fields}
-    return str((await offers.post(node, side, content)).id)  # type: ignore[arg-type]
+    return str((await node.offers.post(side, content)).id)  # type: ignore[arg-type]
 
 
 async def titles(node: Node, query: str, **filters: Any) -> list[str]:
-    found = await offers.search(node, query, Filters(**filters), today=TODAY)
+    found = await node.offers.search(query, Filters(**filters), today=TODAY)
     return [item.as_json()["title"] for item in found]
 
 
@@ -115,7 +114,7 @@ async def test_offers_only_with_a_kind_a_subject_and_online_or_in_person(node: N
     await post(node, "Wanted: maths online", side="request", subjects=["maths"], mode="online")
 
     async def found(**given: Any) -> list[str]:
-        listed = await offers.search(node, "", Filters.of(**given), today=TODAY)
+        listed = await node.offers.search("", Filters.of(**given), today=TODAY)
         return sorted(item.as_json()["title"] for item in listed)
 
     assert await found(kind="observation", side="offer", subject="MATHS", mode="online") == [
@@ -149,9 +148,9 @@ async def test_an_older_index_is_made_again_with_subjects_modes_and_schools(tmp_
     await made.close()
     opened = await Node.open(tmp_path / "n")
     try:
-        listed = await offers.search(opened, "", Filters.of(subject="maths", mode="online"))
+        listed = await opened.offers.search("", Filters.of(subject="maths", mode="online"))
         assert [item.as_json()["title"] for item in listed] == ["Maths online"]
-        listed = await offers.search(opened, "oakfield", Filters())
+        listed = await opened.offers.search("oakfield", Filters())
         assert [item.as_json()["title"] for item in listed] == ["Maths online"]
     finally:
         await opened.close()
@@ -162,7 +161,7 @@ async def test_withdrawn_and_past_ones_are_left_out(node: Node) -> None:
     await post(node, "Closed visit", activity="visit", closes="2026-11-22")
     await post(node, "Past visit", activity="visit", **{"from": "2026-01-01", "to": "2026-02-01"})
     await post(node, "Open visit", activity="visit", closes="2026-11-23")
-    await offers.withdraw(node, "offer", gone)
+    await node.offers.withdraw("offer", gone)
     assert await titles(node, "visit") == ["Open visit"]
 
 

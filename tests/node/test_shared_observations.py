@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from node.observations import service as observations
-from node.offers import service as offers
 from protocol.errors import NotAllowedError, UserInputError
 from protocol.keys import NodeId
 from tests.network import (
@@ -38,8 +36,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 
 async def test_shared_with_one_partner_and_taken_back(schools: dict[str, LiveNode]) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
-    made = await observations.add(
-        oak.node,
+    made = await oak.node.observations.add(
         observer="Mme Durand",
         observed="Ben Carter",
         focus="questioning",
@@ -50,21 +47,21 @@ async def test_shared_with_one_partner_and_taken_back(schools: dict[str, LiveNod
         follow_up=None,
     )
     with pytest.raises(UserInputError, match="not a partner school"):
-        await observations.share(oak.node, made.id, True, to=NodeId(b"\1" * 32))
-    shared = await observations.share(oak.node, made.id, True, to=lycee.node.node_id)
+        await oak.node.observations.share(made.id, True, to=NodeId(b"\1" * 32))
+    shared = await oak.node.observations.share(made.id, True, to=lycee.node.node_id)
     assert (shared.shared, shared.shared_with, shared.school) == (
         True,
         lycee.node.node_id,
         "Lycée Jean Moulin",
     )
     with pytest.raises(UserInputError, match="already shared with another school"):
-        await observations.share(oak.node, made.id, True, to=colegio.node.node_id)
+        await oak.node.observations.share(made.id, True, to=colegio.node.node_id)
 
     async def arrived() -> bool:
-        return bool(await observations.listing(lycee.node))
+        return bool(await lycee.node.observations.listing())
 
     await wait_for(arrived, what="the observation at the Lycée")
-    (copy,) = await observations.listing(lycee.node)
+    (copy,) = await lycee.node.observations.listing()
     assert (copy.actions, copy.origin, copy.school, copy.observer) == (
         (ACTION,),
         oak.node.node_id,
@@ -72,20 +69,20 @@ async def test_shared_with_one_partner_and_taken_back(schools: dict[str, LiveNod
         "Mme Durand",
     )
     assert copy.as_json()["from_school_id"] == str(oak.node.node_id)
-    assert await observations.due(lycee.node, date(2027, 3, 1), within=30) == []  # not theirs
+    assert await lycee.node.observations.due(date(2027, 3, 1), within=30) == []  # not theirs
     with pytest.raises(NotAllowedError, match="only the observed colleague"):
-        await observations.share(lycee.node, copy.id, False)
+        await lycee.node.observations.share(copy.id, False)
 
-    await observations.share(oak.node, made.id, False)
+    await oak.node.observations.share(made.id, False)
 
     async def deleted() -> bool:
-        return not await observations.listing(lycee.node)
+        return not await lycee.node.observations.listing()
 
     await wait_for(deleted, what="the copy deleted at the Lycée")
     assert files_contain(lycee.node.data.path, ACTION.encode()) == []
-    assert not (await observations.get(oak.node, made.id)).shared
+    assert not (await oak.node.observations.get(made.id)).shared
 
-    marker = await offers.post(oak.node, "offer", {"activity": "visit", "title": "Marker"})
+    marker = await oak.node.offers.post("offer", {"activity": "visit", "title": "Marker"})
     await wait_for(lambda: colegio.holds(marker.id), what="a later entry at Colegio")
-    assert await observations.listing(colegio.node) == []
+    assert await colegio.node.observations.listing() == []
     assert files_contain(colegio.node.data.path, ACTION.encode()) == []

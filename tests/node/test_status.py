@@ -6,9 +6,14 @@ import pytest
 
 from node.clock import now_ms
 from node.node import Node
-from node.partners.peerbook import PeerBook
+from node.partners.peerbook import (
+    ADDRESS_SETTING,
+    HEARTBEAT_MS,
+    HEARTBEAT_SETTING,
+    PeerBook,
+)
 from node.status import report, trouble
-from tests.helpers import key
+from tests.helpers import Trips, key
 
 
 @pytest.mark.parametrize(
@@ -66,3 +71,31 @@ async def test_the_report_keeps_its_fields(tmp_path: Path) -> None:
             "last_error": "timed out",
         }
     ]
+
+
+async def test_the_partner_book_is_read_in_one_trip(tmp_path: Path) -> None:
+    """Partners, names, sessions and whether the node runs: one trip (issue 21, item 2)."""
+    async with await Node.create(tmp_path / "a", name="Oakfield", country="GB") as node:
+        other, blocked = key(7).node_id, key(8).node_id
+        await node.peerbook.add(other, "http://127.0.0.1:9", now_ms())
+        await node.peerbook.block(blocked, node.node_id, now_ms())
+        await node.peerbook.set_status(other, connected=True, behind=2, error=None, now_ms=5)
+        with Trips(node.store) as trips:
+            stopped = await node.peerbook.overview()
+        assert trips.count == 1
+        assert [(p.node_id, p.state) for p in stopped.partners] == [
+            (other, "partner"),
+            (blocked, "blocked"),
+        ]
+        assert stopped.names == {other: ("", ""), blocked: ("", "")}
+        assert stopped.statuses[other].behind == 2
+        assert (stopped.running, stopped.address) == (False, None)
+        await node.store.set_setting(ADDRESS_SETTING, b"http://127.0.0.1:8443")
+        assert await node.peerbook.running_address() is None  # no heartbeat: not running
+        await node.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
+        running = await node.peerbook.overview()
+        assert (running.running, running.address) == (True, "http://127.0.0.1:8443")
+        assert await node.peerbook.is_running()
+        stale = now_ms() - 3 * HEARTBEAT_MS - 1_000
+        await node.store.set_setting(HEARTBEAT_SETTING, str(stale).encode())
+        assert not await node.peerbook.is_running()

@@ -15,8 +15,6 @@ from playwright.async_api import Page, Response
 
 from node.clock import now_ms
 from node.events import service as events
-from node.observations import service as observations
-from node.offers import service as offers
 from tests.network import LiveNode, wait_for
 from tests.web.test_needs import OUR_OFFER
 from tests.web.test_projects import start
@@ -53,7 +51,7 @@ def missing_pages(page: Page) -> list[str]:
 async def test_a_teacher_follows_the_dashboard_subscribes_and_makes_a_feed(
     school: LiveNode, lycee: LiveNode, tmp_path: Path
 ) -> None:
-    offer = await offers.post(school.node, "offer", OUR_OFFER)
+    offer = await school.node.offers.post("offer", OUR_OFFER)
     await events.create(school.node, EVENT)
     await wait_for(lambda: lycee.holds(offer.id), what="Oakfield's offer at the Lycée")
     await lycee.node.interests.send(
@@ -159,8 +157,7 @@ async def test_an_admin_confirms_a_new_password_first(school: LiveNode) -> None:
 async def test_a_teacher_reads_who_will_see_an_observation_before_sending_it(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await observations.add(
-        school.node,
+    made = await school.node.observations.add(
         observer="M. Martin",
         observed="Mr Jones",
         focus="oracy",

@@ -19,7 +19,6 @@ import icalendar
 from node.clock import now_ms
 from node.events import calendar_links
 from node.events import service as events
-from node.observations import service as observations
 from tests.network import LiveNode
 from tests.web.test_projects import png, post_form, start
 from tests.web.web import client, csrf_of, http_sign_in
@@ -245,8 +244,7 @@ async def test_a_new_password_is_asked_for_first(school: LiveNode) -> None:
 async def test_sending_an_observation_says_who_will_read_it(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await observations.add(
-        school.node,
+    made = await school.node.observations.add(
         observer="M. Martin",
         observed="Mr Jones",
         focus="oracy",

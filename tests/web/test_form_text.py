@@ -19,7 +19,6 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from node.web.kit import plain_lines
 from tests.network import LiveNode, wait_for
 from tests.web.test_projects import png
@@ -189,7 +188,7 @@ async def test_event_details_school_about_comment_and_offer_keep_their_lines(
         offer = {"side": "offer", "activity": "visit", "title": "Visit us", "text": POST_BODY}
         status, location, _ = await send(school, teacher, "/offers/new", "/offers/new", offer)
         assert status == 303
-        (listed,) = await offers.listing(school.node, "offer")
+        (listed,) = await school.node.offers.listing("offer")
         assert (listed.entry.content or {}).get("text") == lf(POST_BODY)
 
 
@@ -335,7 +334,7 @@ async def test_a_form_refused_by_node_code_comes_back_again_and_again(school: Li
 async def test_interest_and_its_answer_keep_their_lines_and_come_back_when_refused(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    entry = await offers.post(school.node, "offer", {"activity": "visit", "title": "Visit us"})
+    entry = await school.node.offers.post("offer", {"activity": "visit", "title": "Visit us"})
     await wait_for(lambda: lycee.holds(entry.id), what="Oakfield's offer at the Lycée")
     here = f"/offers/{entry.id}"
     async with client(lycee) as martin:

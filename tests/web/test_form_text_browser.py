@@ -16,9 +16,6 @@ import pytest
 from playwright.async_api import Locator, Page
 
 from node.events import service as events
-from node.observations import service as observations
-from node.offers import service as offers
-from node.partners import invites as partnering
 from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, browser, screenshot, sign_in
@@ -95,9 +92,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
 
         # An invite code pasted over two lines (as an email wraps it) is still read
         # whole: this one is our own, which the page says, keeping what was pasted.
-        code, _expires = await partnering.create_invite(
-            node, expires_in_ms=86_400_000, address=None
-        )
+        code, _expires = await node.invites.create(expires_in_ms=86_400_000, address=None)
         await admin.goto(f"{school.address}/partners")
         half = len(code) // 2
         await type_lines(admin.locator("#code"), code[:half], code[half:])
@@ -138,7 +133,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         )
         await teacher.get_by_role("button", name="Post it").click()
         assert "posted" in await said(teacher)
-        (offer,) = await offers.listing(node, "offer")
+        (offer,) = await node.offers.listing("offer")
         assert (offer.entry.content or {}).get("text") == description
         typed.add("offers_new.html#text")
 
@@ -152,7 +147,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         await teacher.locator("#action1").fill("Try think-pair-share")
         await teacher.get_by_role("button", name="Record it").click()
         assert "recorded" in await said(teacher)
-        (recorded,) = await observations.listing(node)
+        (recorded,) = await node.observations.listing()
         assert recorded.strengths == ("Temps d'attente.", "Cold calling.")
         typed.add("observations_new.html#strengths")
 

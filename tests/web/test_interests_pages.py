@@ -8,7 +8,6 @@ accepts; the arrangement shows at both schools.
 from __future__ import annotations
 
 from node.clock import now_ms
-from node.offers import service as offers
 from node.offers.interests import Interest
 from protocol.keys import EntryId
 from tests.network import LiveNode, wait_for
@@ -25,7 +24,7 @@ OFFER = {
 
 
 async def shared_offer(school: LiveNode, lycee: LiveNode) -> EntryId:
-    entry = await offers.post(school.node, "offer", OFFER)
+    entry = await school.node.offers.post("offer", OFFER)
     await wait_for(lambda: lycee.holds(entry.id), what="Oakfield's offer at the Lycée")
     return entry.id
 
@@ -226,7 +225,7 @@ async def test_an_agreed_observation_is_planned_on_the_observations_page(
     school: LiveNode, lycee: LiveNode
 ) -> None:
     content = {"activity": "observation", "title": "Watch a Year 2 phonics lesson"}
-    entry = await offers.post(school.node, "offer", content)
+    entry = await school.node.offers.post("offer", content)
     await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
     sent = await lycee.node.interests.send(str(entry.id), "Oui !", by=None, now=now_ms())
 

@@ -15,8 +15,6 @@ import pytest
 from node import needs
 from node.clock import now_ms
 from node.events import service as events
-from node.observations import service as observations
-from node.offers import service as offers
 from tests.network import LiveNode, wait_for
 from tests.web.test_projects import start
 from tests.web.web import client, csrf_of, http_sign_in
@@ -49,8 +47,8 @@ async def dashboard(live: LiveNode, name: str) -> str:
 
 async def busy_oakfield(school: LiveNode, lycee: LiveNode) -> dict[str, Any]:
     """Something of every kind waiting for Oakfield's staff."""
-    ours = await offers.post(school.node, "offer", OUR_OFFER)
-    theirs = await offers.post(lycee.node, "offer", THEIR_OFFER)
+    ours = await school.node.offers.post("offer", OUR_OFFER)
+    theirs = await lycee.node.offers.post("offer", THEIR_OFFER)
     event = await events.create(school.node, EVENT)
     await wait_for(lambda: lycee.holds(ours.id), what="Oakfield's offer at the Lycée")
     await wait_for(lambda: lycee.holds(event.id), what="Oakfield's event at the Lycée")
@@ -86,8 +84,7 @@ async def busy_oakfield(school: LiveNode, lycee: LiveNode) -> dict[str, Any]:
         project, "Amira", "Our heron", "We saw a heron.", theme=None, images=[], now=now_ms()
     )
     today = datetime.now(UTC).date()
-    await observations.add(
-        school.node,
+    await school.node.observations.add(
         observer="Mrs Patel",
         observed="Mr Jones",
         focus="questioning",

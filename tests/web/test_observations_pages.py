@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from node.observations import service as observations
 from node.observations import staff
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
@@ -56,7 +55,7 @@ async def test_record_share_and_privacy(school: LiveNode) -> None:
             f"{location}/share", data={"csrf": token, "shared": "1"}, allow_redirects=False
         ) as response:
             assert response.status == 403
-    (made,) = await observations.listing(school.node)
+    (made,) = await school.node.observations.listing()
     assert not made.shared
     async with client(school) as http:
         await http_sign_in(http, "Mr Brown")
@@ -69,7 +68,7 @@ async def test_record_share_and_privacy(school: LiveNode) -> None:
         token = await csrf_of(http, location)
         async with http.post(f"{location}/share", data={"csrf": token, "shared": "1"}) as response:
             assert "Make it private again" in await response.text()
-    assert (await observations.get(school.node, made.id)).shared
+    assert (await school.node.observations.get(made.id)).shared
     async with client(school) as http:
         await http_sign_in(http, "Mr Brown")
         async with http.get(location) as response:
@@ -77,8 +76,7 @@ async def test_record_share_and_privacy(school: LiveNode) -> None:
 
 
 async def test_a_focus_from_the_staff_profile_needs_no_priority(school: LiveNode) -> None:
-    await staff.add(
-        school.node,
+    await school.node.staff.add(
         staff.member(
             "Ms Green", strengths=["behaviour"], develops=["oracy"], subjects=[], phase=None
         ),
@@ -98,7 +96,7 @@ async def test_a_focus_from_the_staff_profile_needs_no_priority(school: LiveNode
         ) as response:
             assert response.status == 400
             assert "Record observations you took part in" in await response.text()
-    (made,) = await observations.listing(school.node)
+    (made,) = await school.node.observations.listing()
     assert made.priority == "Ms Green's development area: oracy"
 
 
@@ -110,8 +108,7 @@ async def test_the_observed_colleague_shares_with_one_partner_and_takes_it_back(
         await add_user(school, "Ms Green", "staff")
         await partner(school, lyon)
         await introduced([school, lyon])
-        made = await observations.add(
-            school.node,
+        made = await school.node.observations.add(
             observer="Mme Durand",
             observed="Ms Green",
             focus="oracy",
@@ -129,7 +126,7 @@ async def test_the_observed_colleague_shares_with_one_partner_and_takes_it_back(
                 assert "sent to École Jean Macé only" in await response.text()
 
             async def copies() -> int:
-                return len(await observations.listing(lyon.node))
+                return len(await lyon.node.observations.listing())
 
             await wait_for(lambda: _is(copies, 1), what="the copy at Lyon")
             form = {"csrf": token, "shared": "0"}

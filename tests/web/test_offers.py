@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from node.offers import service as offers
 from tests.network import LiveNode
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
@@ -47,13 +46,12 @@ async def test_pupils_never_see_offers_matches_or_the_form(school: LiveNode) -> 
             allow_redirects=False,
         ) as response:
             assert response.status == 403
-    assert await offers.listing(school.node, "offer") == []
+    assert await school.node.offers.listing("offer") == []
 
 
 async def test_search_is_a_linkable_get_with_filters(school: LiveNode) -> None:
-    lyon_offer = await offers.post(school.node, "offer", LYON)
-    await offers.post(
-        school.node,
+    lyon_offer = await school.node.offers.post("offer", LYON)
+    await school.node.offers.post(
         "request",
         {"activity": "observation", "title": "Lecture au collège", "phases": ["secondary"]},
     )
@@ -78,8 +76,7 @@ async def test_search_is_a_linkable_get_with_filters(school: LiveNode) -> None:
         assert "Lecture au collège" not in page  # no subject given
         assert 'value="Français"' in page
         assert '<option value="request" selected>' in page
-        await offers.post(
-            school.node,
+        await school.node.offers.post(
             "request",
             {
                 "activity": "observation",
@@ -129,11 +126,11 @@ async def test_the_form_says_what_is_wrong_and_keeps_what_was_typed(school: Live
         assert "Give a whole number" in page
         assert "Write languages as short codes" in page
         assert "Une visite d&#39;été" in page
-    assert await offers.listing(school.node, "request") == []
+    assert await school.node.offers.listing("request") == []
 
 
 async def test_only_the_posting_school_may_withdraw(school: LiveNode) -> None:
-    theirs = await offers.post(school.node, "offer", LYON)
+    theirs = await school.node.offers.post("offer", LYON)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         token = await csrf_of(http, f"/offers/{theirs.id}")
@@ -152,7 +149,7 @@ async def test_only_the_posting_school_may_withdraw(school: LiveNode) -> None:
             f"/offers/{theirs.id}/withdraw", data={"csrf": token}, allow_redirects=False
         ) as response:
             assert response.status == 404  # nothing left to withdraw
-    assert await offers.listing(school.node, "offer") == []
+    assert await school.node.offers.listing("offer") == []
 
 
 async def test_another_schools_offer_cannot_be_withdrawn_here(
@@ -160,7 +157,7 @@ async def test_another_schools_offer_cannot_be_withdrawn_here(
 ) -> None:
     from tests.network import partner, wait_for
 
-    entry = await offers.post(lyon.node, "offer", LYON)
+    entry = await lyon.node.offers.post("offer", LYON)
     await partner(school, lyon)
     await wait_for(lambda: school.holds(entry.id), what="Lyon's offer at Oakfield")
     async with client(school) as http:
@@ -180,9 +177,8 @@ async def test_another_schools_offer_cannot_be_withdrawn_here(
 async def test_matches_show_score_reasons_and_link(school: LiveNode, lyon: LiveNode) -> None:
     from tests.network import partner, wait_for
 
-    offer = await offers.post(lyon.node, "offer", LYON)
-    await offers.post(
-        school.node,
+    offer = await lyon.node.offers.post("offer", LYON)
+    await school.node.offers.post(
         "request",
         {
             "activity": "observation",
@@ -219,7 +215,7 @@ async def test_staff_pairs_say_who_observes_whom(school: LiveNode) -> None:
         member = staff.member(
             name, strengths=[strong], develops=[develops], subjects=[], phase="primary"
         )
-        await staff.add(school.node, member)
+        await school.node.staff.add(member)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         async with http.get("/matches/staff") as response:
@@ -241,7 +237,7 @@ def test_every_page_of_this_area_is_for_staff_only() -> None:
 
 
 async def test_every_page_reads_in_french(school: LiveNode) -> None:
-    entry = await offers.post(school.node, "offer", LYON)
+    entry = await school.node.offers.post("offer", LYON)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         for path in (
@@ -265,12 +261,11 @@ async def test_every_page_reads_in_french(school: LiveNode) -> None:
 
 async def test_results_come_a_page_at_a_time_keeping_the_search(school: LiveNode) -> None:
     for number in range(30):
-        await offers.post(
-            school.node,
+        await school.node.offers.post(
             "offer",
             {"activity": "visit", "title": f"Forest school visit {number}", "phases": ["primary"]},
         )
-    await offers.post(school.node, "offer", {"activity": "visit", "title": "Choir afternoon"})
+    await school.node.offers.post("offer", {"activity": "visit", "title": "Choir afternoon"})
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         async with http.get("/offers", params={"q": "forest", "phase": "primary"}) as response:

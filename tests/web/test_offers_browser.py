@@ -9,7 +9,6 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from node.offers import service as offers
 from protocol.keys import EntryId
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, browser, screenshot, sign_in
@@ -28,8 +27,7 @@ async def lyon(tmp_path: Path) -> AsyncIterator[LiveNode]:
 async def test_find_an_offer_by_accented_word_then_post_one_a_partner_sees(
     school: LiveNode, lyon: LiveNode, tmp_path: Path
 ) -> None:
-    theirs = await offers.post(
-        lyon.node,
+    theirs = await lyon.node.offers.post(
         "offer",
         {
             "activity": "observation",
@@ -41,8 +39,7 @@ async def test_find_an_offer_by_accented_word_then_post_one_a_partner_sees(
             "mode": "in-person",
         },
     )
-    await offers.post(
-        lyon.node,
+    await lyon.node.offers.post(
         "offer",
         {"activity": "visit", "title": "Visite de l'école élémentaire", "phases": ["primary"]},
     )

@@ -43,7 +43,7 @@ async def test_a_colleague_changes_only_their_own_and_refusals_keep_what_was_typ
     other = staff.member(
         "Ms Khan", strengths=["phonics"], develops=["oracy"], subjects=[], phase=None
     )
-    await staff.add(school.node, other)
+    await school.node.staff.add(other)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         token = await csrf_of(http, "/staff")
@@ -64,7 +64,7 @@ async def test_a_colleague_changes_only_their_own_and_refusals_keep_what_was_typ
         async with http.get("/staff?name=Ms+Khan") as response:
             page = await response.text()
         assert "Remove the profile of Ms Khan" not in page
-    saved = {p.name: p for p in await staff.listing(school.node)}
+    saved = {p.name: p for p in await school.node.staff.listing()}
     assert saved["Ms Khan"] == other
     assert saved["Mr Jones"].strengths == ("oracy",)
     async with client(school) as http:
@@ -76,4 +76,4 @@ async def test_a_colleague_changes_only_their_own_and_refusals_keep_what_was_typ
         await http_sign_in(http, "Amira")
         async with http.get("/staff", allow_redirects=False) as response:
             assert response.status == 403
-    assert [p.name for p in await staff.listing(school.node)] == ["Mr Jones"]
+    assert [p.name for p in await school.node.staff.listing()] == ["Mr Jones"]

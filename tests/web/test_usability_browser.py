@@ -58,7 +58,7 @@ async def school_with_content(school: LiveNode) -> list[str]:
         activity="observation", title="Observe our phonics lessons", focus=["phonics"],
         text="Year 1 phonics, any morning.", languages=["en"],
     )  # fmt: skip
-    offer = await offers.post(node, "offer", content)
+    offer = await node.offers.post("offer", content)
     project = await node.projects.create("Rivers of Europe", ["Rivers"], now_ms())
     await node.projects.rosters.replace(project.id, classes=["5B"], pupils=[], now=now_ms())
     post = await node.projects.draft(project.id, "Amira", "Herons", "We saw *two*.",

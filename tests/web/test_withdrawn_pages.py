@@ -13,7 +13,6 @@ import icalendar
 
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from node.offers.interests import Interest
 from protocol.keys import EntryId
 from tests.helpers import run_cli
@@ -58,7 +57,7 @@ async def withdrawn_offer(
 ) -> EntryId:
     """Oakfield's offer, seen at the Lycée (interest sent, and accepted if ``answered``),
     withdrawn."""
-    entry = await offers.post(school.node, "offer", OFFER)
+    entry = await school.node.offers.post("offer", OFFER)
     await wait_for(lambda: lycee.holds(entry.id), what="Oakfield's offer at the Lycée")
     if interest:
         sent = await lycee.node.interests.send(
@@ -76,7 +75,7 @@ async def withdrawn_offer(
             return (await lycee.node.interests.get(sent.id)).state == "accepted"
 
         await wait_for(accepted, what="the acceptance at the Lycée")
-    await offers.withdraw(school.node, "offer", str(entry.id), REASON)
+    await school.node.offers.withdraw("offer", str(entry.id), REASON)
 
     async def gone() -> bool:
         held = await lycee.node.store.get(entry.id)
@@ -101,7 +100,7 @@ async def test_a_partner_opens_a_withdrawn_offer_and_sees_what_it_was_and_why(
     ours = await page(school, "Mr Jones", f"/offers/{offer}")
     assert "We withdrew it on" in ours
     assert REASON in ours
-    shown = await offers.withdrawn(lycee.node, str(offer))
+    shown = await lycee.node.offers.withdrawn(str(offer))
     assert shown.as_json()["withdrawn"] is True
     assert shown.as_json()["reason"] == REASON
     assert shown.as_json()["title"] == OFFER["title"]

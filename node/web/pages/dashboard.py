@@ -15,7 +15,6 @@ from aiohttp import web
 from node import needs
 from node.clock import now_ms
 from node.events import service as events
-from node.offers import service as offers
 from node.web.kit import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
 
 routes = web.RouteTableDef()
@@ -32,7 +31,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     every = await events.every(node)
     today = datetime.now(UTC).date()
     items = await needs.for_staff(node, user.name, every, today, now)
-    found = await offers.matches(node, limit=3)
+    found = await node.offers.matches(limit=3)
     suggestions: list[tuple[Any, Any]] = [
         (mine, best)
         for mine, found_matches in found

@@ -17,7 +17,6 @@ from aiohttp import web
 
 from node.events import service as events
 from node.observations import service as observations
-from node.observations import staff
 from node.offers.matching import tag
 from node.web.kit import (
     VISIT,
@@ -59,10 +58,10 @@ def _today() -> date:
 async def observations_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     name = user_of(request).name
-    seen = [o for o in await observations.listing(node) if observations.visible_to(o, name)]
+    seen = [o for o in await node.observations.listing() if observations.visible_to(o, name)]
     due = [
         d
-        for d in await observations.due(node, _today())
+        for d in await node.observations.due(_today())
         if observations.visible_to(d.observation, name)
     ]
     return render(
@@ -94,7 +93,7 @@ async def new_observation_page(request: web.Request) -> web.StreamResponse:
 async def _form_context(
     request: web.Request, values: dict[str, str], errors: dict[str, str]
 ) -> dict[str, Any]:
-    profiles = await staff.listing(request.app[WEB].node)
+    profiles = await request.app[WEB].node.staff.listing()
     return {
         "values": values,
         "errors": errors,
@@ -145,7 +144,7 @@ async def add_observation(request: web.Request) -> web.StreamResponse:
     if any(len(text) > 1000 for text in [*strengths, *actions]):
         errors["strengths"] = _("Keep each point to 1,000 characters at most.")
     if not errors and not values["priority"]:
-        profile = await staff.get(node, values["observed"])
+        profile = await node.staff.get(values["observed"])
         if profile is None or focus not in profile.develops:
             errors["priority"] = _(
                 "Link the focus to a development priority: name the priority (such as one "
@@ -154,8 +153,7 @@ async def add_observation(request: web.Request) -> web.StreamResponse:
             )
     if not errors:
         try:
-            made = await observations.add(
-                node,
+            made = await node.observations.add(
                 observer=values["observer"],
                 observed=values["observed"],
                 focus=focus,
@@ -176,7 +174,7 @@ async def add_observation(request: web.Request) -> web.StreamResponse:
 async def _visible(request: web.Request) -> observations.Observation:
     try:
         number = int(request.match_info["id"])
-        found = await observations.get(request.app[WEB].node, number)
+        found = await request.app[WEB].node.observations.get(number)
     except (ValueError, NotFoundError):
         raise web.HTTPNotFound() from None
     if not observations.visible_to(found, user_of(request).name):
@@ -221,12 +219,12 @@ async def share_observation(request: web.Request) -> web.StreamResponse:
     if to:
         if to not in partners or not shared:
             raise web.HTTPBadRequest(text="choose one of our partner schools")
-        await observations.share(request.app[WEB].node, found.id, True, to=NodeId.parse(to))
+        await request.app[WEB].node.observations.share(found.id, True, to=NodeId.parse(to))
         done = _("It is sent to %(school)s only, and shared with colleagues here.") % {
             "school": partners[to]
         }
     else:
-        await observations.share(request.app[WEB].node, found.id, shared)
+        await request.app[WEB].node.observations.share(found.id, shared)
         done = _("It is now shared with colleagues.") if shared else _("It is now private again.")
     return await see_other(request, f"/observations/{found.id}", done)
 

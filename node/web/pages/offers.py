@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
-from node.observations import staff
 from node.offers import service as offers
 from node.offers.interests import expired
 from node.store.search import MODE_FILTERS, Filters
@@ -81,7 +80,7 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
     except ValueError:
         page = 1
     # One more than the page holds tells whether there is a next page.
-    found = await offers.search(node, query, filters, limit=PAGE * page + 1)
+    found = await node.offers.search(query, filters, limit=PAGE * page + 1)
     shown = found[PAGE * (page - 1) : PAGE * page]
     more = None
     if len(found) > PAGE * page and page < MAX_PAGES:
@@ -131,7 +130,7 @@ async def post_offer(request: web.Request) -> web.StreamResponse:
     side = values["side"]
     if not errors:
         try:
-            entry = await offers.post(request.app[WEB].node, side, content)
+            entry = await request.app[WEB].node.offers.post(side, content)
         except (UserInputError, SchemaError) as exc:  # a rule the form did not check
             errors["form"] = page_text(request, exc)
         else:
@@ -240,7 +239,7 @@ def _read_offer(
 async def offer_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     try:
-        listing = await offers.one(node, request.match_info["id"])
+        listing = await node.offers.one(request.match_info["id"])
     except (NotFoundError, UserInputError):
         return await _withdrawn_page(request)
     about = [i for i in await node.interests.all() if i.entry == listing.entry.id]
@@ -261,7 +260,7 @@ async def _withdrawn_page(request: web.Request) -> web.StreamResponse:
     """What a withdrawn offer or request was, when, by whom and why; else "not found"."""
     node = request.app[WEB].node
     try:
-        gone = await offers.withdrawn(node, request.match_info["id"])
+        gone = await node.offers.withdrawn(request.match_info["id"])
     except (NotFoundError, UserInputError):
         raise web.HTTPNotFound() from None
     about = [i for i in await node.interests.all() if i.entry == gone.record.id]
@@ -287,14 +286,14 @@ async def withdraw_offer(request: web.Request) -> web.StreamResponse:
         )
     reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]
     side: offers.Side = "offer" if listing.entry.kind == "offer" else "request"
-    await offers.withdraw(node, side, str(listing.entry.id), reason)
+    await node.offers.withdraw(side, str(listing.entry.id), reason)
     return await see_other(request, "/offers", _("Withdrawn: other schools will no longer see it."))
 
 
 @routes.get("/matches")
 @require("staff")
 async def matches_page(request: web.Request) -> web.StreamResponse:
-    found = await offers.matches(request.app[WEB].node, limit=5)
+    found = await request.app[WEB].node.offers.matches(limit=5)
     _ = gettext(request)
     choices = _choices(request)
     said = [
@@ -307,7 +306,7 @@ async def matches_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/matches/staff")
 @require("staff")
 async def staff_matches_page(request: web.Request) -> web.StreamResponse:
-    pairs, triads = await staff.suggestions(request.app[WEB].node, 10)
+    pairs, triads = await request.app[WEB].node.staff.suggestions(10)
     return render(
         request, "offers_staff_matches.html", pairs=pairs, triads=triads, **_choices(request)
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from node.offers import service as offers
 from node.questions.service import MAX_NAME, MAX_TEXT, MAX_TITLE, content_of
 from node.store.search import QUESTIONS, Filters
 from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
@@ -26,7 +25,7 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
     query = request.query.get("q", "").strip()[:200]
     found = []
     if query:
-        found = await offers.search(node, query, Filters(among=QUESTIONS), limit=RESULTS)
+        found = await node.offers.search(query, Filters(among=QUESTIONS), limit=RESULTS)
     return render(
         request,
         "questions_index.html",

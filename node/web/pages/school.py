@@ -18,7 +18,6 @@ from node import status
 from node.clock import now_ms
 from node.net.peers import invited
 from node.offers import places
-from node.partners import invites as partnering
 from node.web import i18n
 from node.web.kit import (
     WEB,
@@ -192,7 +191,7 @@ async def partners_page(request: web.Request) -> web.StreamResponse:
         request,
         "school_partners.html",
         partners=await _partners(request),
-        reachable=await partnering.running_address(node) is not None,
+        reachable=await node.peerbook.running_address() is not None,
         invite_days=INVITE_DAYS,
         code="",
     )
@@ -209,9 +208,9 @@ async def partners_invite(request: web.Request) -> web.StreamResponse:
     except ValueError:
         days = 7
     days = days if days in INVITE_DAYS else 7
-    if await partnering.running_address(node) is None:
+    if await node.peerbook.running_address() is None:
         return await see_other(request, "/partners", _unreachable_text(_), error=True)
-    code, expires = await partnering.create_invite(node, expires_in_ms=days * DAY_MS, address=None)
+    code, expires = await node.invites.create(expires_in_ms=days * DAY_MS, address=None)
     await show_once(request, "/partners/invite", "invite", {"code": code, "expires": expires})
 
 
@@ -261,7 +260,7 @@ async def partners_add(request: web.Request) -> web.StreamResponse:
             error=True,
         )
     try:
-        await partnering.add_partner(node, code, invited)
+        await node.invites.redeem(code, invited)
     except (UnreachableError, UserInputError) as exc:
         return await see_other(request, "/partners", page_text(request, exc), error=True)
     return await see_other(

@@ -46,7 +46,7 @@ def _split(text: str) -> list[str]:
 async def staff_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     user = user_of(request)
-    people = await staff.listing(node)
+    people = await node.staff.listing()
     wanted = request.query.get("name", "").strip()
     if user.role != "admin" or not wanted:
         wanted = wanted if user.role == "admin" else user.name
@@ -91,7 +91,7 @@ async def save_profile(request: web.Request) -> web.StreamResponse:
         subjects=_split(str(form.get("subjects", ""))),
         phase=phase,
     )  # a refusal shows the form again, with what was typed
-    await staff.add(request.app[WEB].node, person, replace=True)
+    await request.app[WEB].node.staff.add(person, replace=True)
     return await see_other(
         request,
         "/staff",
@@ -109,7 +109,7 @@ async def remove_profile(request: web.Request) -> web.StreamResponse:
             "only admins remove other colleagues' profiles",
             page=said("Only admins can change another colleague's profile."),
         )
-    await staff.remove(request.app[WEB].node, name)
+    await request.app[WEB].node.staff.remove(name)
     return await see_other(
         request, "/staff", _("The profile of %(name)s is removed.") % {"name": name}
     )
