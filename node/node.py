@@ -9,6 +9,7 @@ from typing import Any
 
 from node.accounts.service import Accounts
 from node.clock import now_ms
+from node.clusters.service import Clusters
 from node.datadir import DataDir
 from node.directory.service import Directory
 from node.events.private import PrivateEvents
@@ -71,6 +72,7 @@ class Node:
         self.private_events = PrivateEvents(store, key, self.mail, self.projects, self.peerbook)
         self.shared_observations = SharedObservations(store, key, self.mail, self.peerbook)
         self.directory = Directory(store, key, self.mail, self.peerbook)
+        self.clusters = Clusters(store, key, self.mail, self.peerbook)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -84,6 +86,7 @@ class Node:
                 letters.OBSERVATION_UNSHARE: self.shared_observations,
                 letters.PARTNER_REQUEST: self.directory,
                 letters.PARTNER_ANSWER: self.directory,
+                **dict.fromkeys(letters.CLUSTER_KINDS, self.clusters),
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
@@ -95,6 +98,7 @@ class Node:
             self.private_events.forget_school,
             self.shared_observations.forget_school,
             self.directory.forget_school,
+            self.clusters.forget_school,
             self.mail.forget_school,
         ]
 
