@@ -202,3 +202,17 @@ def test_the_commitment_binds_every_field() -> None:
         fields = list(base)
         fields[i] = changed
         assert rules.commitment(*fields) != first  # type: ignore[arg-type]
+
+
+def test_the_commitment_in_docs_protocol_is_the_rules() -> None:
+    """docs/protocol.md, `cluster-commit`: the worked commitment is the vectors' own."""
+    from pathlib import Path
+
+    from protocol import codec
+    from tests.vectors.generate_sealed import CLUSTER_ID, GRADE, SAMPLE_ID, B
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
+    array = codec.encode([rules.COMMITMENT_LABEL, CLUSTER_ID, SAMPLE_ID, bytes(B), *GRADE])
+    assert array.hex() in doc
+    assert rules.commitment(CLUSTER_ID, SAMPLE_ID, B, *GRADE).hex() in doc
+    assert content_hash(array) == rules.commitment(CLUSTER_ID, SAMPLE_ID, B, *GRADE)

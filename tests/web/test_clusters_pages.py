@@ -12,6 +12,7 @@ import pytest
 from node.clock import now_ms
 from tests.network import LiveNode, partner
 from tests.node.test_clusters import pdf_by
+from tests.web.test_accessibility import audit
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
 
@@ -89,3 +90,15 @@ async def test_refused_uploads_and_grades_say_why(schools: tuple[LiveNode, LiveN
         async with teacher.post("/clusters", data={"csrf": token, "title": "Maths"}) as response:
             assert response.status == 400
             assert "Choose at least one partner school" in await response.text()
+
+
+async def test_cluster_pages_pass_the_accessibility_audit(
+    schools: tuple[LiveNode, LiveNode],
+) -> None:
+    a, b = schools
+    made = await a.node.clusters.create("Writing", [str(b.node.node_id)], now=now_ms())
+    await a.node.clusters.share(
+        made.id, pdf_by("Jane Pupil"), title="Sample A", name="a.pdf", now=now_ms()
+    )
+    report = await audit(a, "Mr Jones", ("/clusters", f"/clusters/{made.id}"))
+    assert report == {"/clusters": [], f"/clusters/{made.id}": []}
