@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,7 +154,11 @@ def clean_comment(value: str | None) -> str:
 
 
 class Clusters:
-    """Moderation clusters this school is in; ``node.clusters``."""
+    """Moderation clusters this school is in; ``node.clusters``.
+
+    Each operation is one trip to the database (``store.read(fn)``/``store.write(fn)``
+    with a plain function of the connection); letters are handled inside the mail
+    room's transaction, in one trip too."""
 
     def __init__(self, store: Store, key: NodeKey, mail: Mailroom, peerbook: PeerBook) -> None:
         self.store = store
@@ -171,38 +177,23 @@ class Clusters:
         subject = (
             None if subject is None or not subject.strip() else clean_title(subject, "--subject")
         )
-        chosen: list[NodeId] = []
+        named: list[NodeId] = []
         for text in schools:
-            try:
-                school = NodeId.parse(text.strip())
-            except ValueError as exc:
-                raise UserInputError(
-                    f"--school {text!r} is not a node id: copy it from `schoolmesh partner list`",
-                    page=said("Choose the partner schools from the list."),
-                ) from exc
-            if school == self.me:
-                continue
-            record = await self.peerbook.get(school)
-            if record is None or record.state != "partner":
-                raise UserInputError(
-                    f"--school {school} is not a partner school: a cluster is made with "
-                    "partner schools only (`schoolmesh partner list`)",
-                    page=said("A cluster can only include our partner schools."),
-                )
-            if school not in chosen:
-                chosen.append(school)
-        if not chosen:
+            school = NodeId.parse(text)
+            if school != self.me and school not in named:
+                named.append(school)
+        if not named:
             raise UserInputError(
                 "name at least one partner school with --school NODE_ID",
                 page=said("Choose at least one partner school."),
             )
-        if len(chosen) > 63:
+        if len(named) > 63:
             raise UserInputError(
                 "a cluster has at most 64 schools: name fewer with --school",
                 page=said("A cluster has at most 64 schools."),
             )
         cid = os.urandom(16).hex()
-        members = [self.me, *chosen]
+        members = [self.me, *named]
         content: dict[str, Any] = {
             "c": cid,
             "title": title,
@@ -212,33 +203,39 @@ class Clusters:
         if subject is not None:
             content["subject"] = subject
 
-        async with self.store.write():
-            await self.store.execute(
+        def write(conn: sqlite3.Connection) -> Cluster:
+            partners = _partners_now(conn)
+            for school in named:
+                if school not in partners:
+                    raise UserInputError(
+                        f"--school {school} is not a partner school: a cluster is made with "
+                        "partner schools only (`schoolmesh partner list`)",
+                        page=said("A cluster can only include our partner schools."),
+                    )
+            conn.execute(
                 "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
                 "VALUES (?, ?, ?, ?, 1, ?)",
                 (cid, title, subject, bytes(self.me), now),
             )
-            for school in members:
-                await self.store.execute(
-                    "INSERT INTO cluster_schools (cluster, school) VALUES (?, ?)",
-                    (cid, bytes(school)),
-                )
-            await self.mail.send_in_transaction(
-                letters.CLUSTER, content, chosen, about=cid, now=now
+            conn.executemany(
+                "INSERT INTO cluster_schools (cluster, school) VALUES (?, ?)",
+                [(cid, bytes(school)) for school in members],
             )
-        return await self.get(cid)
+            self.mail.send_now(conn, letters.CLUSTER, content, named, about=cid, now=now)
+            return _cluster_now(conn, self.me, cid)
+
+        return await self.store.write(write)
 
     async def share(
         self, cluster_text: str, data: bytes, *, title: str, name: str, now: int
     ) -> Sample:
         """Share one anonymised sample with the cluster's schools (cleaned first)."""
         title = clean_title(title)
-        cluster = await self.get(cluster_text)
+        cid = (await self.get(cluster_text)).id  # a wrong id is said before any cleaning
         kind, cleaned, digest = await asyncio.to_thread(clean_sample, data, name=name)
         sid = os.urandom(16).hex()
-        others = [s.node_id for s in cluster.schools if s.node_id != self.me]
         content = {
-            "c": cluster.id,
+            "c": cid,
             "id": sid,
             "title": title,
             "type": kind,
@@ -246,307 +243,221 @@ class Clusters:
             "data": cleaned,
             "at": now,
         }
-        async with self.store.write():
-            count = await self.store.fetch_one(
-                "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cluster.id,)
-            )
-            if int(count[0]) >= rules.MAX_SAMPLES:
+
+        def write(conn: sqlite3.Connection) -> Sample:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+            ).fetchone()
+            if count >= rules.MAX_SAMPLES:
                 raise UserInputError(
                     f"this cluster already has {rules.MAX_SAMPLES} samples: start a new cluster",
                     page=said("This cluster is full: start a new cluster."),
                 )
-            await self.store.execute(
+            conn.execute(
                 "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, cluster.id, bytes(self.me), title, kind, digest, cleaned, now),
+                (sid, cid, bytes(self.me), title, kind, digest, cleaned, now),
             )
-            await self.mail.send_in_transaction(
-                letters.CLUSTER_SAMPLE, content, others, about=sid, now=now
-            )
-        return await self.sample(sid)
+            others = [s for s in _schools_now(conn, cid) if s != self.me]
+            self.mail.send_now(conn, letters.CLUSTER_SAMPLE, content, others, about=sid, now=now)
+            return _sample_now(conn, self.me, sid)
+
+        return await self.store.write(write)
 
     async def grade(self, sample_text: str, grade: str, comment: str | None, *, now: int) -> Sample:
         """Give our grade: its commitment to every school, the grade itself to those
         whose commitment we hold (the others get it when theirs arrives)."""
         grade, text = clean_grade(grade), clean_comment(comment)
-        sample = await self.sample(sample_text)
-        if sample.ours is not None:
-            raise UserInputError(
-                "your school already graded that sample: a grade cannot be changed once "
-                "given (the other schools may have seen it)",
-                page=said("Our school has already graded this sample: a grade cannot be changed."),
-            )
-        cluster = await self.get(sample.cluster)
         salt = os.urandom(letters.SALT_BYTES)
-        sealed = rules.commitment(cluster.id, sample.id, self.me, grade, text, salt)
-        schools = [s.node_id for s in cluster.schools]
-        others = [s for s in schools if s != self.me]
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> Sample:
+            sid = _find_now(conn, "cluster_samples", sample_text)
+            (cid,) = conn.execute(
+                "SELECT cluster FROM cluster_samples WHERE id = ?", (sid,)
+            ).fetchone()
+            if _grade_now(conn, sid, self.me) is not None:
+                raise UserInputError(
+                    "your school already graded that sample: a grade cannot be changed once "
+                    "given (the other schools may have seen it)",
+                    page=said(
+                        "Our school has already graded this sample: a grade cannot be changed."
+                    ),
+                )
+            sealed = rules.commitment(cid, sid, self.me, grade, text, salt)
+            conn.execute(
                 "INSERT INTO cluster_grades (cluster, sample, school, commitment, grade, "
                 "comment, salt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cluster.id, sample.id, bytes(self.me), sealed, grade, text, salt, now),
+                (cid, sid, bytes(self.me), sealed, grade, text, salt, now),
             )
-            await self.mail.send_in_transaction(
+            schools = _schools_now(conn, cid)
+            others = [s for s in schools if s != self.me]
+            self.mail.send_now(
+                conn,
                 letters.CLUSTER_COMMIT,
-                {"c": cluster.id, "sample": sample.id, "commitment": sealed},
+                {"c": cid, "sample": sid, "commitment": sealed},
                 others,
-                about=sample.id,
+                about=sid,
                 now=now,
             )
-            rows = await self.store.fetch_all(
-                "SELECT school FROM cluster_grades WHERE sample = ? AND school != ?",
-                (sample.id, bytes(self.me)),
-            )
-            committed = {NodeId(r[0]) for r in rows}
+            committed = {
+                NodeId(r[0])
+                for r in conn.execute(
+                    "SELECT school FROM cluster_grades WHERE sample = ? AND cluster = ?",
+                    (sid, cid),
+                )
+            }
             to = [s for s in others if rules.may_reveal(s, schools=schools, committed=committed)]
-            if to:
-                await self._reveal(cluster.id, sample.id, to, now)
-        return await self.sample(sample.id)
+            self._reveal_now(conn, cid, sid, to, now)
+            return _sample_now(conn, self.me, sid)
 
-    async def _reveal(self, cluster: str, sample: str, to: list[NodeId], now: int) -> None:
-        """Inside a transaction: send our grade for ``sample`` to ``to`` (all committed)."""
-        row = await self.store.fetch_one(
-            "SELECT grade, comment, salt FROM cluster_grades WHERE sample = ? AND school = ?",
+        return await self.store.write(write)
+
+    def _reveal_now(
+        self, conn: sqlite3.Connection, cluster: str, sample: str, to: list[NodeId], now: int
+    ) -> None:
+        """Send our grade for ``sample`` to ``to`` (each of which has committed), if we
+        have graded it."""
+        row = conn.execute(
+            "SELECT grade, comment, salt FROM cluster_grades "
+            "WHERE sample = ? AND school = ? AND grade IS NOT NULL",
             (sample, bytes(self.me)),
-        )
-        if row is None:
+        ).fetchone()
+        if row is None or not to:
             return
         content = {
             "c": cluster,
             "sample": sample,
             "grade": row[0],
             "comment": row[1],
-            "salt": row[2],
+            "salt": bytes(row[2]),
         }
-        await self.mail.send_in_transaction(
-            letters.CLUSTER_REVEAL, content, to, about=sample, now=now
-        )
+        self.mail.send_now(conn, letters.CLUSTER_REVEAL, content, to, about=sample, now=now)
 
     # -- reading -----------------------------------------------------------------------
 
     async def all(self) -> list[Cluster]:
         """Every cluster we are in, newest first."""
-        rows = await self.store.fetch_all("SELECT id FROM clusters ORDER BY created_at DESC, id")
-        return [await self._cluster(r[0]) for r in rows]
+
+        def read(conn: sqlite3.Connection) -> list[Cluster]:
+            rows = conn.execute("SELECT id FROM clusters ORDER BY created_at DESC, id").fetchall()
+            return [_cluster_now(conn, self.me, r[0]) for r in rows]
+
+        return await self.store.read(read)
 
     async def get(self, text: str) -> Cluster:
         """A cluster by its id, or its first characters (at least 6)."""
-        return await self._cluster(await self._find("clusters", text, "cluster list"))
+        return await self.store.read(
+            lambda conn: _cluster_now(conn, self.me, _find_now(conn, "clusters", text))
+        )
 
     async def show(self, text: str) -> ClusterView:
-        cluster = await self.get(text)
-        rows = await self.store.fetch_all(
-            "SELECT id FROM cluster_samples WHERE cluster = ? ORDER BY at, id", (cluster.id,)
-        )
-        return ClusterView(cluster, tuple([await self.sample(r[0]) for r in rows]))
+        """A cluster with its samples, each with the grades we may show."""
+
+        def read(conn: sqlite3.Connection) -> ClusterView:
+            cluster = _cluster_now(conn, self.me, _find_now(conn, "clusters", text))
+            rows = conn.execute(
+                "SELECT id FROM cluster_samples WHERE cluster = ? ORDER BY at, id", (cluster.id,)
+            ).fetchall()
+            return ClusterView(cluster, tuple(_sample_now(conn, self.me, r[0]) for r in rows))
+
+        return await self.store.read(read)
 
     async def sample(self, text: str) -> Sample:
         """A sample by its id or first characters, with the grades we may show."""
-        sid = await self._find("cluster_samples", text, "cluster show CLUSTER_ID")
-        row = await self.store.fetch_one(
-            "SELECT id, cluster, origin, title, type, length(data), at FROM cluster_samples "
-            "WHERE id = ?",
-            (sid,),
-        )
-        grades = await self.store.fetch_all(
-            "SELECT school, grade, comment FROM cluster_grades WHERE sample = ? ORDER BY at",
-            (sid,),
-        )
-        names = await self._names([row[2], *[g[0] for g in grades]])
-        ours = next((g for g in grades if NodeId(g[0]) == self.me), None)
-        own = None if ours is None else Grade(names[NodeId(ours[0])], ours[1], ours[2])
-        shown = rules.shows_others(own is not None)
-        others = tuple(
-            Grade(names[NodeId(g[0])], g[1], g[2])
-            for g in grades
-            if NodeId(g[0]) != self.me and g[1] is not None and shown
-        )
-        waiting = tuple(
-            names[NodeId(g[0])] for g in grades if NodeId(g[0]) != self.me and g[1] is None
-        )
-        return Sample(
-            id=row[0],
-            cluster=row[1],
-            title=row[3],
-            type=row[4],
-            school=names[NodeId(row[2])],
-            size=int(row[5]),
-            at=int(row[6]),
-            ours=own,
-            graded_by=tuple(names[NodeId(g[0])] for g in grades),
-            others=others,
-            waiting=waiting,
+        return await self.store.read(
+            lambda conn: _sample_now(conn, self.me, _find_now(conn, "cluster_samples", text))
         )
 
     async def file(self, text: str) -> tuple[str, bytes]:
         """A sample's file: (type, bytes)."""
-        sid = await self._find("cluster_samples", text, "cluster show CLUSTER_ID")
-        row = await self.store.fetch_one(
-            "SELECT type, data FROM cluster_samples WHERE id = ?", (sid,)
-        )
-        return row[0], bytes(row[1])
 
-    async def _find(self, table: str, text: str, listing: str) -> str:
-        what = "cluster" if table == "clusters" else "sample"
-        wanted = text.strip().lower()
-        if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
-            raise UserInputError(
-                f"{text!r} is not a {what} id: give at least its first {MIN_PREFIX} "
-                f"characters, as `schoolmesh {listing}` shows them",
-                page=said("There is no such cluster or sample."),
-            )
-        rows = await self.store.fetch_all(
-            f"SELECT id FROM {table} WHERE id >= ? AND id < ? LIMIT 2", (wanted, wanted + "g")
-        )
-        if not rows:
-            raise NotFoundError(
-                f"no {what} {wanted} at this school: see `schoolmesh {listing}`",
-                page=said("There is no such cluster or sample."),
-            )
-        if len(rows) > 1:
-            raise UserInputError(
-                f"{wanted} names more than one {what}: give more of its characters",
-                page=said("There is no such cluster or sample."),
-            )
-        return str(rows[0][0])
+        def read(conn: sqlite3.Connection) -> tuple[str, bytes]:
+            sid = _find_now(conn, "cluster_samples", text)
+            row = conn.execute(
+                "SELECT type, data FROM cluster_samples WHERE id = ?", (sid,)
+            ).fetchone()
+            return str(row[0]), bytes(row[1])
 
-    async def _cluster(self, cid: str) -> Cluster:
-        row = await self.store.fetch_one(
-            "SELECT id, title, subject, maker FROM clusters WHERE id = ?", (cid,)
-        )
-        if row is None:
-            raise NotFoundError(
-                f"no cluster {cid}: see `schoolmesh cluster list`",
-                page=said("There is no such cluster or sample."),
-            )
-        schools = [
-            r[0]
-            for r in await self.store.fetch_all(
-                "SELECT school FROM cluster_schools WHERE cluster = ?", (cid,)
-            )
-        ]
-        count = await self.store.fetch_one(
-            "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
-        )
-        names = await self._names([row[3], *schools])
-        maker = names[NodeId(row[3])]
-        rest = sorted((names[NodeId(s)] for s in schools if s != row[3]), key=lambda s: s.name)
-        return Cluster(
-            id=row[0],
-            title=row[1],
-            subject=row[2],
-            maker=maker,
-            schools=(maker, *rest),
-            samples=int(count[0]),
-            ours=NodeId(row[3]) == self.me,
-        )
-
-    async def _names(self, schools: list[bytes]) -> dict[NodeId, SchoolRef]:
-        ids = {NodeId(bytes(s)) for s in schools}
-        known = await self.store.schools(ids)
-        return {i: SchoolRef(i, known.get(i, (i.fingerprint, ""))[0] or i.fingerprint) for i in ids}
-
-    async def _held(self, cid: str) -> rules.HeldCluster | None:
-        row = await self.store.fetch_one("SELECT maker, rev FROM clusters WHERE id = ?", (cid,))
-        if row is None:
-            return None
-        rows = await self.store.fetch_all(
-            "SELECT school FROM cluster_schools WHERE cluster = ?", (cid,)
-        )
-        return rules.HeldCluster(NodeId(row[0]), int(row[1]), frozenset(NodeId(r[0]) for r in rows))
-
-    async def _held_sample(self, sid: str) -> rules.HeldSample | None:
-        row = await self.store.fetch_one(
-            "SELECT cluster, origin, hash FROM cluster_samples WHERE id = ?", (sid,)
-        )
-        return None if row is None else rules.HeldSample(row[0], NodeId(row[1]), bytes(row[2]))
+        return await self.store.read(read)
 
     # -- letters from other schools ------------------------------------------------------
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """Act on a cluster letter (inside the mail room's transaction); a refused
-        letter changes nothing."""
-        content = letter.content
-        held = await self._held(content["c"])
-        if letter.kind == letters.CLUSTER:
-            await self._on_cluster(letter, held, now)
-        elif letter.kind == letters.CLUSTER_SAMPLE:
-            await self._on_sample(letter, held, now)
-        elif letter.kind == letters.CLUSTER_COMMIT:
-            await self._on_commit(letter, held, now)
-        elif letter.kind == letters.CLUSTER_REVEAL:
-            await self._on_reveal(letter, held)
+        """Act on a cluster letter, inside the mail room's transaction, in one trip; a
+        refused letter changes nothing (every rule is asked before any write)."""
+        handlers = {
+            letters.CLUSTER: self._on_cluster,
+            letters.CLUSTER_SAMPLE: self._on_sample,
+            letters.CLUSTER_COMMIT: self._on_commit,
+            letters.CLUSTER_REVEAL: self._on_reveal,
+        }
+        handle = handlers.get(letter.kind)
+        if handle is not None:
+            await self.store.read(lambda conn: handle(conn, letter, now))
 
-    async def _on_cluster(self, letter: Letter, held: rules.HeldCluster | None, now: int) -> None:
+    def _on_cluster(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
+        cid = content["c"]
         schools = tuple(NodeId(s) for s in content["schools"])
-        record = await self.peerbook.get(letter.author)
         verdict = rules.cluster_letter(
             letter.author,
             self.me,
             schools=schools,
             rev=content["rev"],
-            held=held,
-            partner=record is not None and record.state == "partner",
+            held=_held_now(conn, cid),
+            partner=letter.author in _partners_now(conn),
         )
         if verdict is not None:
             raise verdict.error()
-        cid = content["c"]
-        if held is None:
-            await self.store.execute(
-                "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    cid,
-                    content["title"],
-                    content.get("subject"),
-                    bytes(letter.author),
-                    content["rev"],
-                    now,
-                ),
-            )
-        else:
-            await self.store.execute(
-                "UPDATE clusters SET title = ?, subject = ?, rev = ? WHERE id = ?",
-                (content["title"], content.get("subject"), content["rev"], cid),
-            )
-            await self.store.execute("DELETE FROM cluster_schools WHERE cluster = ?", (cid,))
-        for school in schools:
-            await self.store.execute(
-                "INSERT OR IGNORE INTO cluster_schools (cluster, school) VALUES (?, ?)",
-                (cid, bytes(school)),
-            )
-
-    async def _on_sample(self, letter: Letter, held: rules.HeldCluster | None, now: int) -> None:
-        content = letter.content
-        existing = await self._held_sample(content["id"])
-        count = await self.store.fetch_one(
-            "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (content["c"],)
+        conn.execute(
+            "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "title = excluded.title, subject = excluded.subject, rev = excluded.rev",
+            (
+                cid,
+                content["title"],
+                content.get("subject"),
+                bytes(letter.author),
+                content["rev"],
+                now,
+            ),
         )
+        conn.execute("DELETE FROM cluster_schools WHERE cluster = ?", (cid,))
+        conn.executemany(
+            "INSERT INTO cluster_schools (cluster, school) VALUES (?, ?)",
+            [(cid, bytes(school)) for school in schools],
+        )
+
+    def _on_sample(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
+        content = letter.content
+        cid = content["c"]
+        existing = _held_sample_now(conn, content["id"])
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+        ).fetchone()
         verdict = rules.sample_letter(
             letter.author,
             self.me,
-            content["c"],
-            held=held,
+            cid,
+            held=_held_now(conn, cid),
             existing=existing,
             kind=content["type"],
             data=content["data"],
             digest=content["hash"],
             at=content["at"],
             now=now,
-            count=int(count[0]),
+            count=count,
         )
         if verdict is not None:
             raise verdict.error()
         if existing is not None:
             return  # the same sample again
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 content["id"],
-                content["c"],
+                cid,
                 bytes(letter.author),
                 content["title"],
                 content["type"],
@@ -555,76 +466,69 @@ class Clusters:
                 content["at"],
             ),
         )
-        # Commitments that came before their sample, for another cluster, are dropped.
-        await self.store.execute(
-            "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?",
-            (content["id"], content["c"]),
+        # Commitments that came before their sample naming another cluster are dropped.
+        conn.execute(
+            "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?", (content["id"], cid)
         )
 
-    async def _on_commit(self, letter: Letter, held: rules.HeldCluster | None, now: int) -> None:
+    def _on_commit(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
         cid, sid = content["c"], content["sample"]
-        sample = await self._held_sample(sid)
-        row = await self.store.fetch_one(
+        held = _held_now(conn, cid)
+        row = conn.execute(
             "SELECT commitment FROM cluster_grades WHERE sample = ? AND school = ?",
             (sid, bytes(letter.author)),
-        )
-        pending = await self.store.fetch_one(
+        ).fetchone()
+        (pending,) = conn.execute(
             "SELECT COUNT(*) FROM cluster_grades g LEFT JOIN cluster_samples s ON s.id = g.sample "
             "WHERE g.cluster = ? AND g.school = ? AND s.id IS NULL",
             (cid, bytes(letter.author)),
-        )
+        ).fetchone()
         verdict = rules.commit_letter(
             letter.author,
             self.me,
             cid,
             held=held,
-            sample=sample,
+            sample=_held_sample_now(conn, sid),
             existing=None if row is None else bytes(row[0]),
             given=content["commitment"],
-            pending=int(pending[0]),
+            pending=pending,
         )
         if verdict is not None:
             raise verdict.error()
-        if row is not None:
+        if row is not None or held is None:
             return  # the same commitment again
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO cluster_grades (cluster, sample, school, commitment, at) "
             "VALUES (?, ?, ?, ?, ?)",
             (cid, sid, bytes(letter.author), content["commitment"], now),
         )
-        assert held is not None  # the rule refuses a cluster we do not hold
         if rules.may_reveal(letter.author, schools=held.schools, committed={letter.author}):
-            await self._reveal(cid, sid, [letter.author], now)  # nothing if we have not graded
+            self._reveal_now(conn, cid, sid, [letter.author], now)
 
-    async def _on_reveal(self, letter: Letter, held: rules.HeldCluster | None) -> None:
+    def _on_reveal(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
         cid, sid = content["c"], content["sample"]
-        sample = await self._held_sample(sid)
-        theirs = await self.store.fetch_one(
-            "SELECT commitment, cluster FROM cluster_grades WHERE sample = ? AND school = ?",
-            (sid, bytes(letter.author)),
-        )
-        ours = await self.store.fetch_one(
-            "SELECT 1 FROM cluster_grades WHERE sample = ? AND school = ? AND grade IS NOT NULL",
-            (sid, bytes(self.me)),
-        )
+        theirs = conn.execute(
+            "SELECT commitment FROM cluster_grades WHERE sample = ? AND school = ? AND cluster = ?",
+            (sid, bytes(letter.author), cid),
+        ).fetchone()
         verdict = rules.reveal_letter(
             letter.author,
             self.me,
             cid,
             sid,
-            held=held,
-            sample=sample,
-            committed=None if theirs is None or theirs[1] != cid else bytes(theirs[0]),
-            ours_given=ours is not None,
+            held=_held_now(conn, cid),
+            sample=_held_sample_now(conn, sid),
+            committed=None if theirs is None else bytes(theirs[0]),
+            ours_given=_grade_now(conn, sid, self.me) is not None,
             grade=content["grade"],
             comment=content["comment"],
             salt=content["salt"],
         )
         if verdict is not None:
             raise verdict.error()
-        await self.store.execute(
+        conn.execute(
             "UPDATE cluster_grades SET grade = ?, comment = ?, salt = ? "
             "WHERE sample = ? AND school = ?",
             (content["grade"], content["comment"], content["salt"], sid, bytes(letter.author)),
@@ -633,16 +537,155 @@ class Clusters:
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: erase every cluster ``school`` made, and its samples
         and grades in the others (we block it)."""
-        raw = bytes(school)
-        made = [
-            r[0]
-            for r in await self.store.fetch_all("SELECT id FROM clusters WHERE maker = ?", (raw,))
-        ]
-        for cid in made:
-            for table in ("cluster_grades", "cluster_samples", "cluster_schools"):
-                await self.store.execute(f"DELETE FROM {table} WHERE cluster = ?", (cid,))
-            await self.store.execute("DELETE FROM clusters WHERE id = ?", (cid,))
-        gone = await self.store.execute("DELETE FROM cluster_samples WHERE origin = ?", (raw,))
-        await self.store.execute("DELETE FROM cluster_grades WHERE school = ?", (raw,))
-        if made or gone:
+
+        def forget(conn: sqlite3.Connection) -> bool:
+            raw = bytes(school)
+            made = [r[0] for r in conn.execute("SELECT id FROM clusters WHERE maker = ?", (raw,))]
+            for cid in made:
+                for table in ("cluster_grades", "cluster_samples", "cluster_schools"):
+                    conn.execute(f"DELETE FROM {table} WHERE cluster = ?", (cid,))
+                conn.execute("DELETE FROM clusters WHERE id = ?", (cid,))
+            gone = conn.execute("DELETE FROM cluster_samples WHERE origin = ?", (raw,)).rowcount
+            conn.execute("DELETE FROM cluster_grades WHERE school = ?", (raw,))
+            return bool(made) or gone > 0
+
+        if await self.store.read(forget):
             self.needs_checkpoint = True
+
+
+# -- plain functions of the connection (run on the database thread) -----------------------
+
+
+def _partners_now(conn: sqlite3.Connection) -> set[NodeId]:
+    return {
+        NodeId(r[0]) for r in conn.execute("SELECT node_id FROM partners WHERE state = 'partner'")
+    }
+
+
+def _schools_now(conn: sqlite3.Connection, cid: str) -> list[NodeId]:
+    rows = conn.execute("SELECT school FROM cluster_schools WHERE cluster = ?", (cid,))
+    return [NodeId(r[0]) for r in rows]
+
+
+def _held_now(conn: sqlite3.Connection, cid: str) -> rules.HeldCluster | None:
+    row = conn.execute("SELECT maker, rev FROM clusters WHERE id = ?", (cid,)).fetchone()
+    if row is None:
+        return None
+    return rules.HeldCluster(NodeId(row[0]), int(row[1]), frozenset(_schools_now(conn, cid)))
+
+
+def _held_sample_now(conn: sqlite3.Connection, sid: str) -> rules.HeldSample | None:
+    row = conn.execute(
+        "SELECT cluster, origin, hash FROM cluster_samples WHERE id = ?", (sid,)
+    ).fetchone()
+    return None if row is None else rules.HeldSample(row[0], NodeId(row[1]), bytes(row[2]))
+
+
+def _grade_now(conn: sqlite3.Connection, sid: str, school: NodeId) -> str | None:
+    row = conn.execute(
+        "SELECT grade FROM cluster_grades WHERE sample = ? AND school = ? AND grade IS NOT NULL",
+        (sid, bytes(school)),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _find_now(conn: sqlite3.Connection, table: str, text: str) -> str:
+    """A cluster's or sample's id from its first characters (at least 6)."""
+    what, listing = (
+        ("cluster", "cluster list")
+        if table == "clusters"
+        else ("sample", "cluster show CLUSTER_ID")
+    )
+    wanted = text.strip().lower()
+    if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
+        raise UserInputError(
+            f"{text!r} is not a {what} id: give at least its first {MIN_PREFIX} "
+            f"characters, as `schoolmesh {listing}` shows them",
+            page=said("There is no such cluster or sample."),
+        )
+    rows = conn.execute(
+        f"SELECT id FROM {table} WHERE id >= ? AND id < ? LIMIT 2", (wanted, wanted + "g")
+    ).fetchall()
+    if not rows:
+        raise NotFoundError(
+            f"no {what} {wanted} at this school: see `schoolmesh {listing}`",
+            page=said("There is no such cluster or sample."),
+        )
+    if len(rows) > 1:
+        raise UserInputError(
+            f"{wanted} names more than one {what}: give more of its characters",
+            page=said("There is no such cluster or sample."),
+        )
+    return str(rows[0][0])
+
+
+def _names_now(conn: sqlite3.Connection, schools: Iterable[bytes]) -> dict[NodeId, SchoolRef]:
+    ids = {NodeId(bytes(s)) for s in schools}
+    marks = ", ".join("?" * len(ids))
+    known = {
+        NodeId(a): str(name)
+        for a, name in conn.execute(
+            f"SELECT author, name FROM schools WHERE author IN ({marks})", [bytes(i) for i in ids]
+        )
+    }
+    return {i: SchoolRef(i, known.get(i) or i.fingerprint) for i in ids}
+
+
+def _cluster_now(conn: sqlite3.Connection, me: NodeId, cid: str) -> Cluster:
+    row = conn.execute(
+        "SELECT id, title, subject, maker FROM clusters WHERE id = ?", (cid,)
+    ).fetchone()
+    schools = [bytes(s) for s in _schools_now(conn, cid)]
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+    ).fetchone()
+    names = _names_now(conn, [row[3], *schools])
+    maker = names[NodeId(row[3])]
+    rest = sorted(
+        (names[NodeId(s)] for s in schools if s != bytes(row[3])), key=lambda s: s.name.casefold()
+    )
+    return Cluster(
+        id=row[0],
+        title=row[1],
+        subject=row[2],
+        maker=maker,
+        schools=(maker, *rest),
+        samples=int(count),
+        ours=NodeId(row[3]) == me,
+    )
+
+
+def _sample_now(conn: sqlite3.Connection, me: NodeId, sid: str) -> Sample:
+    row = conn.execute(
+        "SELECT id, cluster, origin, title, type, length(data), at FROM cluster_samples "
+        "WHERE id = ?",
+        (sid,),
+    ).fetchone()
+    grades = conn.execute(
+        "SELECT school, grade, comment FROM cluster_grades WHERE sample = ? AND cluster = ? "
+        "ORDER BY at, school",
+        (sid, row[1]),
+    ).fetchall()
+    names = _names_now(conn, [row[2], *[g[0] for g in grades]])
+    ours = next((g for g in grades if NodeId(g[0]) == me and g[1] is not None), None)
+    own = None if ours is None else Grade(names[me], ours[1], ours[2])
+    shown = rules.shows_others(own is not None)
+    others = tuple(
+        Grade(names[NodeId(g[0])], g[1], g[2])
+        for g in grades
+        if NodeId(g[0]) != me and g[1] is not None and shown
+    )
+    waiting = tuple(names[NodeId(g[0])] for g in grades if NodeId(g[0]) != me and g[1] is None)
+    return Sample(
+        id=row[0],
+        cluster=row[1],
+        title=row[3],
+        type=row[4],
+        school=names[NodeId(row[2])],
+        size=int(row[5]),
+        at=int(row[6]),
+        ours=own,
+        graded_by=tuple(names[NodeId(g[0])] for g in grades),
+        others=others,
+        waiting=waiting,
+    )

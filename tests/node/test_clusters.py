@@ -73,6 +73,7 @@ async def test_three_schools_see_grades_only_after_giving_their_own(schools: Sch
     view = await lycee.clusters.show(cid)
     assert next(s.name for s in view.cluster.schools) == OAK[1]
     assert len(view.cluster.schools) == 3
+    assert (await oak.clusters.get(cid)).maker.name == OAK[1]  # our own name, not a fingerprint
 
     # Oak grades first: its commitment reaches both, its grade reaches neither.
     await oak.clusters.grade(sid, "Working towards", "Paragraphs, but few reasons.", now=now_ms())
