@@ -6,7 +6,8 @@ PDF is read with pypdf and its pages copied into a new document: the document
 information dictionary (author, title, creator, dates) and the XMP metadata are
 not copied, and each page loses its own metadata stream, its annotations (which
 carry their authors' names) and its private application data. Any other file
-is refused, as is an encrypted PDF or one too large to send.
+is refused, as is an encrypted PDF or one too large to send. A sample from
+another school is cleaned again the same way before it is stored.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import NameObject
 
 from node.projects.media import clean_image
-from protocol.errors import UserInputError, said
+from protocol.errors import SealedError, UserInputError, said
 from protocol.keys import content_hash
 from protocol.letters import MAX_SAMPLE_BYTES
+from protocol.rules import OUT_OF_BOUNDS
 
 #: Largest file accepted before cleaning (a scanned page or a phone photo).
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -127,3 +129,18 @@ def clean_pdf(data: bytes, *, name: str = "the PDF") -> bytes:
             ),
         )
     return cleaned
+
+
+def clean_received(kind: str, data: bytes) -> bytes:
+    """A partner's sample cleaned again before it is stored, as photos are on arrival:
+    what another school left in a file (by mistake or on purpose) is never kept or
+    shown here. Blocking (run it on a worker thread); raises SealedError
+    (``bad-field``) for a file that cannot be read as its type."""
+    try:
+        if kind == PDF:
+            return clean_pdf(data, name="a partner school's sample")
+        return clean_image(data, name="a partner school's sample")[0]
+    except Exception as exc:  # pypdf and Pillow raise many kinds of error on hostile bytes
+        raise SealedError(
+            f"a sample that cannot be read as {kind} ({type(exc).__name__})", code=OUT_OF_BOUNDS
+        ) from exc

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from node.clusters.files import clean_sample
+from node.clusters.files import clean_received, clean_sample
 from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
 from node.store.database import Store
@@ -383,17 +383,50 @@ class Clusters:
     # -- letters from other schools ------------------------------------------------------
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """Act on a cluster letter, inside the mail room's transaction, in one trip; a
-        refused letter changes nothing (every rule is asked before any write)."""
+        """Act on a cluster letter, inside the mail room's transaction; a refused letter
+        changes nothing (every rule is asked before any write)."""
+        if letter.kind == letters.CLUSTER_SAMPLE:
+            await self._receive_sample(letter, now)
+            return
         handlers = {
             letters.CLUSTER: self._on_cluster,
-            letters.CLUSTER_SAMPLE: self._on_sample,
             letters.CLUSTER_COMMIT: self._on_commit,
             letters.CLUSTER_REVEAL: self._on_reveal,
         }
         handle = handlers.get(letter.kind)
         if handle is not None:
             await self.store.read(lambda conn: handle(conn, letter, now))
+
+    async def _receive_sample(self, letter: Letter, now: int) -> None:
+        """A sample: judged, then cleaned again on a worker thread (as a photo is on
+        arrival), then stored."""
+        if not await self.store.read(lambda conn: self._judge_sample(conn, letter, now)):
+            return  # the same sample again
+        content = letter.content
+        cleaned = await asyncio.to_thread(clean_received, content["type"], content["data"])
+
+        def keep(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    content["id"],
+                    content["c"],
+                    bytes(letter.author),
+                    content["title"],
+                    content["type"],
+                    content["hash"],  # what was sent, so that a repeat is known
+                    cleaned,
+                    content["at"],
+                ),
+            )
+            # Commitments that came before their sample naming another cluster are dropped.
+            conn.execute(
+                "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?",
+                (content["id"], content["c"]),
+            )
+
+        await self.store.read(keep)
 
     def _on_cluster(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
@@ -428,7 +461,8 @@ class Clusters:
             [(cid, bytes(school)) for school in schools],
         )
 
-    def _on_sample(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
+    def _judge_sample(self, conn: sqlite3.Connection, letter: Letter, now: int) -> bool:
+        """Whether the sample is new to us; raises the refusal if the rules say no."""
         content = letter.content
         cid = content["c"]
         existing = _held_sample_now(conn, content["id"])
@@ -450,26 +484,7 @@ class Clusters:
         )
         if verdict is not None:
             raise verdict.error()
-        if existing is not None:
-            return  # the same sample again
-        conn.execute(
-            "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                content["id"],
-                cid,
-                bytes(letter.author),
-                content["title"],
-                content["type"],
-                content["hash"],
-                content["data"],
-                content["at"],
-            ),
-        )
-        # Commitments that came before their sample naming another cluster are dropped.
-        conn.execute(
-            "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?", (content["id"], cid)
-        )
+        return existing is None
 
     def _on_commit(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content

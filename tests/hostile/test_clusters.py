@@ -23,6 +23,7 @@ from protocol.rules import clusters as rules
 from tests.hostile.harness import judged, send_as
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
 from tests.node.test_clusters import cluster_everywhere, pdf_by
+from tests.node.test_projects import photo
 
 Schools = dict[str, LiveNode]
 PDF = b"%PDF-1.4\n% a forged sample\n"
@@ -237,3 +238,32 @@ async def test_blocking_a_school_erases_its_samples_and_grades(schools: Schools)
     await lycee.node.peerbook.block(oak.node.node_id, lycee.node.node_id, now_ms())
     assert await lycee.node.clusters.all() == []
     assert await samples(lycee) == []
+
+
+async def test_a_members_sample_is_cleaned_again_on_arrival(schools: Schools) -> None:
+    """The lycée's node skips the cleaning: a PDF naming its author and a photo with a
+    GPS position arrive; neither detail is stored, and an unreadable PDF is refused."""
+    oak, lycee = schools["oak"], schools["lycee"]
+    cid, _ = await cluster_everywhere(schools)
+    raw_pdf = pdf_by("Jane Pupil")
+    raw_photo = photo(gps=True)
+    assert b"Jane" in raw_pdf
+    assert b"PhoneMaker" in raw_photo
+    letters_sent = [
+        sample_letter(cid, raw_pdf),
+        sample_letter(cid, raw_photo, type="image/jpeg"),
+        sample_letter(cid, b"%PDF-1.4 not a document at all"),
+    ]
+    before = len(await samples(oak))
+    for content in letters_sent:
+        await judged(lycee, await send_as(lycee, letters.CLUSTER_SAMPLE, content, [oak]))
+    rows = await oak.node.store.fetch_all(
+        "SELECT id, type, data FROM cluster_samples WHERE origin = ?",
+        (bytes(lycee.node.node_id),),
+    )
+    assert len(rows) == 2
+    assert len(await samples(oak)) == before + 2
+    assert sorted(kind for _id, kind, _data in rows) == ["application/pdf", "image/jpeg"]
+    for _id, _kind, data in rows:
+        assert b"Jane" not in bytes(data)
+        assert b"PhoneMaker" not in bytes(data)
