@@ -954,6 +954,24 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
         "address": "https://node.oakfield.example:7700",
     },
     "partner-answer": {"id": COMMENT_ID, "answer": "accepted", "address": "http://10.0.0.7:7700"},
+    "cluster": {"c": PROJECT, "title": "Year 6 writing", "schools": [bytes(A), bytes(B)], "rev": 1},
+    "cluster-sample": {
+        "c": PROJECT,
+        "id": POST_ID,
+        "title": "Sample A",
+        "type": "application/pdf",
+        "hash": HASH,
+        "data": b"%PDF-1.4",
+        "at": 1_790_000_000_000,
+    },
+    "cluster-commit": {"c": PROJECT, "sample": POST_ID, "commitment": HASH},
+    "cluster-reveal": {
+        "c": PROJECT,
+        "sample": POST_ID,
+        "grade": "Expected",
+        "comment": "",
+        "salt": bytes(32),
+    },
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -985,6 +1003,10 @@ REQUIRED: dict[str, set[str]] = {
     "booking-accept": {"id", "b"},
     "partner-request": {"id", "message"},
     "partner-answer": {"id", "answer"},
+    "cluster": {"c", "title", "schools", "rev"},
+    "cluster-sample": {"c", "id", "title", "type", "hash", "data", "at"},
+    "cluster-commit": {"c", "sample", "commitment"},
+    "cluster-reveal": {"c", "sample", "grade", "comment", "salt"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1070,6 +1092,20 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("partner-request", "address", "ftp://node.example"),
     ("partner-answer", "answer", "maybe"),
     ("partner-answer", "address", "http://user@node.example"),
+    ("cluster", "schools", [bytes(A)]),  # a cluster has two schools at least
+    ("cluster", "schools", [bytes(A), bytes(A)]),
+    ("cluster", "schools", [bytes(A), bytes(B)[:31]]),
+    ("cluster", "rev", 0),
+    ("cluster-sample", "type", "image/png"),
+    ("cluster-sample", "type", "text/html"),
+    ("cluster-sample", "data", b""),
+    ("cluster-sample", "data", bytes(letters.MAX_SAMPLE_BYTES + 1)),
+    ("cluster-sample", "hash", HASH[:31]),
+    ("cluster-commit", "commitment", HASH.hex()),
+    ("cluster-reveal", "grade", ""),
+    ("cluster-reveal", "grade", "g" * 41),
+    ("cluster-reveal", "comment", "c" * 2_001),
+    ("cluster-reveal", "salt", bytes(31)),
 ]
 
 
