@@ -5,7 +5,9 @@ project photo is (node/projects/media.py): nothing but its pixels survives. A
 PDF is read with pypdf and its pages copied into a new document: the document
 information dictionary (author, title, creator, dates) and the XMP metadata are
 not copied, and each page loses its own metadata stream, its annotations (which
-carry their authors' names) and its private application data. Any other file
+carry their authors' names), its private application data, thumbnail and
+actions (scripts run on opening a page). Document-level scripts, forms and
+attached files are not copied either: the new document has only the pages. Any other file
 is refused, as is an encrypted PDF or one too large to send. A sample from
 another school is cleaned again the same way before it is stored.
 """
@@ -29,7 +31,7 @@ from protocol.rules import OUT_OF_BOUNDS
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 #: Most pages in a PDF sample: a piece of work, not a book.
 MAX_PAGES = 40
-_PAGE_KEYS = ("/Metadata", "/Annots", "/PieceInfo", "/Thumb")
+_PAGE_KEYS = ("/Metadata", "/Annots", "/PieceInfo", "/Thumb", "/AA")
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 
@@ -102,10 +104,12 @@ def clean_pdf(data: bytes, *, name: str = "the PDF") -> bytes:
             )
         writer = PdfWriter()
         for page in reader.pages:
-            added = writer.add_page(page)
+            # Taken off the page before it is copied, so that nothing they point to
+            # (an annotation's author, say) is copied with it.
             for key in _PAGE_KEYS:
-                if NameObject(key) in added:
-                    del added[NameObject(key)]
+                if NameObject(key) in page:
+                    del page[NameObject(key)]
+            writer.add_page(page)
         writer.metadata = None  # no information dictionary, not even pypdf's Producer
         out = io.BytesIO()
         writer.write(out)

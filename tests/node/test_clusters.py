@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
+from pypdf.annotations import Text
+from pypdf.generic import NameObject, StreamObject, TextStringObject
 
 from node.clock import now_ms
 from node.clusters.files import clean_sample
@@ -19,13 +21,30 @@ Schools = dict[str, LiveNode]
 
 
 def pdf_by(author: str, text: str = "") -> bytes:
-    """A one-page PDF whose information dictionary names ``author``."""
+    """A one-page PDF that names ``author`` in its information dictionary, in its XMP
+    metadata, and as the author of a comment (an annotation) on its page."""
     writer = PdfWriter()
     writer.add_blank_page(300, 300)
     writer.add_metadata({"/Author": author, "/Title": f"Essay by {author}", "/Subject": text})
+    xmp = StreamObject()
+    xmp.set_data(
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf='
+        b'"http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc='
+        b'"http://purl.org/dc/elements/1.1/"><dc:creator>' + author.encode() + b"</dc:creator>"
+        b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    xmp[NameObject("/Type")] = NameObject("/Metadata")
+    xmp[NameObject("/Subtype")] = NameObject("/XML")
+    writer.root_object[NameObject("/Metadata")] = writer._add_object(xmp)
+    note = Text(text=f"Well done, {author}!", rect=(10, 10, 60, 60))
+    note[NameObject("/T")] = TextStringObject(f"Teacher of {author}")
+    writer.add_annotation(0, note)
     out = io.BytesIO()
     writer.write(out)
-    return out.getvalue()
+    data = out.getvalue()
+    assert data.count(author.encode()) >= 4  # Info, XMP, the note's text and author
+    assert PdfReader(io.BytesIO(data)).xmp_metadata is not None
+    return data
 
 
 @pytest.fixture
