@@ -15,6 +15,7 @@ from pypdf.generic import NameObject, StreamObject, TextStringObject
 from node.clock import now_ms
 from node.clusters.files import clean_sample
 from protocol.errors import UserInputError
+from tests.hostile.test_block import relay_named
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
 
 Schools = dict[str, LiveNode]
@@ -49,11 +50,16 @@ def pdf_by(author: str, text: str = "") -> bytes:
 
 @pytest.fixture
 async def schools(tmp_path: Path) -> AsyncIterator[Schools]:
+    """Oak is the partner of both; the lycée and the colegio are not partners of each
+    other, and reach each other through Oak, the relay each names in its profile."""
     async with network(
-        tmp_path,
-        [OAK, LYCEE, COLEGIO],
-        [("oak", "lycee"), ("oak", "colegio"), ("lycee", "colegio")],
+        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("oak", "colegio")]
     ) as nodes:
+        hub = str(nodes["oak"].node.node_id)
+        for key in ("lycee", "colegio"):
+            await nodes[key].node.update_profile(relays=[hub])
+        await relay_named(nodes["lycee"], nodes["colegio"], nodes["oak"])
+        await relay_named(nodes["colegio"], nodes["lycee"], nodes["oak"])
         yield nodes
 
 
