@@ -9,6 +9,7 @@ from typing import Any
 
 from node.accounts.service import Accounts
 from node.clock import now_ms
+from node.clusters.service import Clusters
 from node.datadir import DataDir
 from node.directory.service import Directory
 from node.events.private import PrivateEvents
@@ -85,6 +86,7 @@ class Node:
         self.teams = Teams(store, key, self.mail)
         self.slots = Slots(store, key, self.mail)
         self.questions = Questions(store, key)
+        self.clusters = Clusters(store, key, self.mail, self.peerbook)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),
@@ -102,6 +104,7 @@ class Node:
                 letters.TEAMS: self.teams,
                 letters.TALK: self.slots,
                 letters.TALK_CANCEL: self.slots,
+                **dict.fromkeys(letters.CLUSTER_KINDS, self.clusters),
             }
         )
         self.feeds = Feeds(store, self.accounts, self.projects)
@@ -115,6 +118,7 @@ class Node:
             self.directory.forget_school,
             self.teams.forget_school,
             self.slots.forget_school,
+            self.clusters.forget_school,
             self.mail.forget_school,
         ]
 

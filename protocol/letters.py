@@ -62,6 +62,14 @@ TEAMS = "teams"
 #: A talk offered for a TeachMeet's speaker slot, and its withdrawal (protocol/rules/slots.py).
 TALK = "talk"
 TALK_CANCEL = "talk-cancel"
+#: A moderation cluster (its members, from the school that made it), a work sample
+#: shared in it, a school's sealed grade for a sample (a commitment: a hash) and the
+#: grade itself (its reveal), sent to a school only once we hold that school's commitment.
+CLUSTER = "cluster"
+CLUSTER_SAMPLE = "cluster-sample"
+CLUSTER_COMMIT = "cluster-commit"
+CLUSTER_REVEAL = "cluster-reveal"
+CLUSTER_KINDS = (CLUSTER, CLUSTER_SAMPLE, CLUSTER_COMMIT, CLUSTER_REVEAL)
 
 PROJECT_KINDS = (PROJECT, PROJECT_JOIN, PROJECT_LEAVE, POST, COMMENT, IMAGE, TAKEDOWN, RECEIPT)
 INTEREST_ANSWERS = ("accepted", "declined")
@@ -73,6 +81,10 @@ MEMBER_STATES = ("invited", "member", "left")
 IMAGE_TYPES = ("image/jpeg",)
 MAX_IMAGE_BYTES = 700 * 1024
 MAX_IMAGES = 6
+#: What a moderation sample may be: a PDF, or a photo or scan (cleaned to a JPEG).
+SAMPLE_TYPES = ("application/pdf", "image/jpeg")
+MAX_SAMPLE_BYTES = 700 * 1024
+SALT_BYTES = 32
 
 _LOCAL_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -125,6 +137,27 @@ def sentences(value: Any) -> str | None:
     for item in value:
         if text(1000)(item) is not None:
             return "each item must be text of 1 to 1,000 characters"
+    return None
+
+
+def sample_data(value: Any) -> str | None:
+    if not isinstance(value, bytes) or not 0 < len(value) <= MAX_SAMPLE_BYTES:
+        return f"must be 1 to {MAX_SAMPLE_BYTES} bytes"
+    return None
+
+
+def salt(value: Any) -> str | None:
+    if not isinstance(value, bytes) or len(value) != SALT_BYTES:
+        return f"must be {SALT_BYTES} random bytes"
+    return None
+
+
+def schools(value: Any) -> str | None:
+    """A moderation cluster's member schools: 2 to 64 distinct node ids."""
+    if not isinstance(value, list) or not 2 <= len(value) <= 64:
+        return "must list 2 to 64 schools"
+    if any(digest(item) is not None for item in value) or len(set(value)) != len(value):
+        return "each school is a distinct 32-byte node id"
     return None
 
 
@@ -305,6 +338,34 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("event", entry_id, required=True),
         Field("slot", integer(1, MAX_SLOTS), required=True),
         Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    CLUSTER: (
+        Field("c", local_id, required=True),
+        Field("title", text(200), required=True),
+        Field("subject", text(100)),
+        Field("schools", schools, required=True),  # the maker first
+        Field("rev", integer(1, 2**53 - 1), required=True),
+    ),
+    CLUSTER_SAMPLE: (
+        Field("c", local_id, required=True),
+        Field("id", local_id, required=True),
+        Field("title", text(200), required=True),
+        Field("type", choice(SAMPLE_TYPES), required=True),
+        Field("hash", digest, required=True),
+        Field("data", sample_data, required=True),
+        Field("at", integer(0, 2**53 - 1), required=True),
+    ),
+    CLUSTER_COMMIT: (
+        Field("c", local_id, required=True),
+        Field("sample", local_id, required=True),
+        Field("commitment", digest, required=True),
+    ),
+    CLUSTER_REVEAL: (
+        Field("c", local_id, required=True),
+        Field("sample", local_id, required=True),
+        Field("grade", text(40), required=True),
+        Field("comment", text(2_000, min_len=0), required=True),
+        Field("salt", salt, required=True),
     ),
 }
 

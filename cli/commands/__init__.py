@@ -7,6 +7,7 @@ from cli.commands import (
     accounts,
     backup,
     check,
+    clusters,
     demo,
     events,
     export,
@@ -44,6 +45,7 @@ REGISTRY: tuple[Register, ...] = (
     staff.register,
     events.register,
     observations.register,
+    clusters.register,
     export.register,
 )
 

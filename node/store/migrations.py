@@ -549,6 +549,46 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 21: questions and answers in search, and what answers and marks name.
     _QUESTIONS,
+    # 22: moderation clusters, their schools, work samples and each school's
+    # grade per sample (a commitment first, the grade once revealed; node/clusters/).
+    """
+    CREATE TABLE clusters (
+        id          TEXT PRIMARY KEY,        -- chosen by the maker
+        title       TEXT NOT NULL,
+        subject     TEXT,
+        maker       BLOB NOT NULL,
+        rev         INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE cluster_schools (
+        cluster     TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+        school      BLOB NOT NULL,
+        PRIMARY KEY (cluster, school)
+    );
+    CREATE TABLE cluster_samples (
+        id          TEXT PRIMARY KEY,        -- chosen by the school that shared it
+        cluster     TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+        origin      BLOB NOT NULL,
+        title       TEXT NOT NULL,
+        type        TEXT NOT NULL,           -- application/pdf or image/jpeg
+        hash        BLOB NOT NULL,
+        data        BLOB NOT NULL,
+        at          INTEGER NOT NULL
+    );
+    CREATE INDEX cluster_samples_by_cluster ON cluster_samples (cluster, at);
+    CREATE TABLE cluster_grades (
+        cluster     TEXT NOT NULL REFERENCES clusters (id) ON DELETE CASCADE,
+        sample      TEXT NOT NULL,           -- perhaps not received yet
+        school      BLOB NOT NULL,
+        commitment  BLOB NOT NULL,
+        grade       TEXT,                    -- NULL until revealed to us
+        comment     TEXT,
+        salt        BLOB,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (sample, school)
+    );
+    CREATE INDEX cluster_grades_by_cluster ON cluster_grades (cluster, school);
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -958,6 +958,24 @@ VALID_CONTENT: dict[str, dict[str, Any]] = {
     "teams": {"event": HASH, "at": 1, "teams": [[HASH, 6, {"speaker": 2}]]},
     "talk": {"event": HASH, "slot": 2, "title": "Talk partners", "speaker": "Ms Patel", "at": 1},
     "talk-cancel": {"event": HASH, "slot": 2, "at": 1},
+    "cluster": {"c": PROJECT, "title": "Year 6 writing", "schools": [bytes(A), bytes(B)], "rev": 1},
+    "cluster-sample": {
+        "c": PROJECT,
+        "id": POST_ID,
+        "title": "Sample A",
+        "type": "application/pdf",
+        "hash": HASH,
+        "data": b"%PDF-1.4",
+        "at": 1_790_000_000_000,
+    },
+    "cluster-commit": {"c": PROJECT, "sample": POST_ID, "commitment": HASH},
+    "cluster-reveal": {
+        "c": PROJECT,
+        "sample": POST_ID,
+        "grade": "Expected",
+        "comment": "",
+        "salt": bytes(32),
+    },
 }
 
 REQUIRED: dict[str, set[str]] = {
@@ -993,6 +1011,10 @@ REQUIRED: dict[str, set[str]] = {
     "teams": {"event", "at", "teams"},
     "talk": {"event", "slot", "title", "speaker", "at"},
     "talk-cancel": {"event", "slot", "at"},
+    "cluster": {"c", "title", "schools", "rev"},
+    "cluster-sample": {"c", "id", "title", "type", "hash", "data", "at"},
+    "cluster-commit": {"c", "sample", "commitment"},
+    "cluster-reveal": {"c", "sample", "grade", "comment", "salt"},
 }
 
 #: (kind, field, a value that breaks it)
@@ -1095,6 +1117,20 @@ BAD_VALUES: list[tuple[str, str, Any]] = [
     ("talk", "speaker", "s" * 101),
     ("talk-cancel", "event", HASH[:31]),
     ("talk-cancel", "slot", "2"),
+    ("cluster", "schools", [bytes(A)]),  # a cluster has two schools at least
+    ("cluster", "schools", [bytes(A), bytes(A)]),
+    ("cluster", "schools", [bytes(A), bytes(B)[:31]]),
+    ("cluster", "rev", 0),
+    ("cluster-sample", "type", "image/png"),
+    ("cluster-sample", "type", "text/html"),
+    ("cluster-sample", "data", b""),
+    ("cluster-sample", "data", bytes(letters.MAX_SAMPLE_BYTES + 1)),
+    ("cluster-sample", "hash", HASH[:31]),
+    ("cluster-commit", "commitment", HASH.hex()),
+    ("cluster-reveal", "grade", ""),
+    ("cluster-reveal", "grade", "g" * 41),
+    ("cluster-reveal", "comment", "c" * 2_001),
+    ("cluster-reveal", "salt", bytes(31)),
 ]
 
 

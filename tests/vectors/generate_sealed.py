@@ -42,6 +42,7 @@ from protocol import codec
 from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId, NodeKey, content_hash
+from protocol.rules.clusters import commitment
 from protocol.sealed import (
     ENVELOPE_CONTEXT,
     LETTER_CONTEXT,
@@ -89,6 +90,12 @@ COMMENT_ID = "7a9e3c1b5d0f4a2c8e6b0d2f4a6c8e0a"
 INTEREST_ID = "3d5f7a9b1c3e5a7c9e1b3d5f7a9c1e3b"
 OBSERVATION_ID = "9b7d5f3a1e9c7a5e3c1a9f7d5b3e1c9a"
 HASH_OF_OFFER = hashlib.blake2b(b"an offer from A", digest_size=32).digest()
+#: The moderation cluster and sample of the cluster-commit and cluster-reveal vectors,
+#: and B's grade, comment and salt, whose commitment is the first letter's.
+CLUSTER_ID = "c1a5e7b9d1f3a5c7e9b1d3f5a7c9e1b3"
+SAMPLE_ID = "5a3c1e9b7d5f3a1c9e7b5d3f1a9c7e5b"
+SAMPLE_PDF = b"%PDF-1.3\n% a sample of work, cut short for the vector\n%%EOF\n"
+GRADE = ("Expected", "Clear paragraphs; reasons need evidence.", bytes(range(32)))
 HASH_OF_DEBATE = hashlib.blake2b(b"a debate from A", digest_size=32).digest()
 TEAM_C = {"speaker": 2, "researcher": 3, "audience": 1}
 #: A tiny stand-in for a JPEG file: SOI, a JFIF APP0 segment, EOI.
@@ -519,9 +526,9 @@ def _valid_specs() -> list[ValidSpec]:
         ValidSpec(
             "talk",
             "B offers a talk for slot 2 of A's TeachMeet (the event's id), to A alone: B's "
-            "fourth letter to A.",
+            "sixth letter to A.",
             KEY_B,
-            {A: 4},
+            {A: 6},
             "talk",
             {
                 "event": HASH_OF_OFFER,
@@ -535,13 +542,74 @@ def _valid_specs() -> list[ValidSpec]:
         ),
         ValidSpec(
             "talk-cancel",
-            "B withdraws its talk from slot 2 of A's TeachMeet: B's fifth letter to A.",
+            "B withdraws its talk from slot 2 of A's TeachMeet: B's seventh letter to A.",
             KEY_B,
-            {A: 5},
+            {A: 7},
             "talk-cancel",
             {"event": HASH_OF_OFFER, "slot": 2, "at": NOW_MS - 40_000},
             NOW_MS - 20_000,
             NOW_MS - 19_000,
+        ),
+        ValidSpec(
+            "cluster",
+            "A makes a moderation cluster with B, listing itself first (A's seventh letter to B).",
+            KEY_A,
+            {B: 7},
+            "cluster",
+            {"c": CLUSTER_ID, "title": "Year 6 writing", "schools": [bytes(A), bytes(B)], "rev": 1},
+            NOW_MS - 58_000,
+            NOW_MS - 57_000,
+        ),
+        ValidSpec(
+            "cluster-sample",
+            "A shares a sample of work in the cluster, a PDF in a bin with its hash (A's "
+            "eighth letter to B).",
+            KEY_A,
+            {B: 8},
+            "cluster-sample",
+            {
+                "c": CLUSTER_ID,
+                "id": SAMPLE_ID,
+                "title": "Sample A: a persuasive letter",
+                "type": "application/pdf",
+                "hash": content_hash(SAMPLE_PDF),
+                "data": SAMPLE_PDF,
+                "at": NOW_MS - 56_500,
+            },
+            NOW_MS - 56_000,
+            NOW_MS - 55_000,
+        ),
+        ValidSpec(
+            "cluster-commit",
+            "B seals its grade for a sample of A's moderation cluster: only the hash of "
+            "its grade, comment and salt (B's fourth letter to A).",
+            KEY_B,
+            {A: 4},
+            "cluster-commit",
+            {
+                "c": CLUSTER_ID,
+                "sample": SAMPLE_ID,
+                "commitment": commitment(CLUSTER_ID, SAMPLE_ID, B, *GRADE),
+            },
+            NOW_MS - 50_000,
+            NOW_MS - 49_000,
+        ),
+        ValidSpec(
+            "cluster-reveal",
+            "B's grade itself, sent once B holds A's commitment for the sample: it hashes "
+            "to B's commitment (B's fifth letter to A).",
+            KEY_B,
+            {A: 5},
+            "cluster-reveal",
+            {
+                "c": CLUSTER_ID,
+                "sample": SAMPLE_ID,
+                "grade": GRADE[0],
+                "comment": GRADE[1],
+                "salt": GRADE[2],
+            },
+            NOW_MS - 40_000,
+            NOW_MS - 39_000,
         ),
     ]
 

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from node.web.pages import (
     calendar,
+    clusters,
     consent,
     dashboard,
     directory,
@@ -30,6 +31,7 @@ ROUTE_TABLES: tuple[web.RouteTableDef, ...] = (
     events.routes,
     calendar.routes,
     observations.routes,
+    clusters.routes,
     consent.routes,
     projects.routes,
     posts.routes,

@@ -1,0 +1,1 @@
+"""Moderation clusters: schools grade the same anonymised samples of pupils' work."""

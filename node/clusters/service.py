@@ -1,0 +1,706 @@
+"""Moderation clusters: subject leaders of several schools grade the same samples.
+
+A subject leader makes a cluster with named partner schools; the ``cluster``
+letter, sealed for those schools only, lists them (the maker first). Any school
+of the cluster shares anonymised work samples (a PDF, or a photo or scan, made
+safe by node/clusters/files.py) in ``cluster-sample`` letters to the others.
+
+Grading is commit-then-reveal (protocol/rules/clusters.py): our grade, comment
+and 32 random bytes are kept here, and only their hash goes to the other schools
+(``cluster-commit``); our grade itself (``cluster-reveal``) goes to a school only
+once we hold its commitment for that sample, whether it arrived before we
+graded or after. So no school, however its node is changed, can read our grade
+before fixing its own, and none can change its grade after reading ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from node.clusters.files import clean_received, clean_sample
+from node.mail.mailroom import Mailroom
+from node.partners.peerbook import PeerBook
+from node.store.database import Store
+from protocol import letters
+from protocol.errors import NotFoundError, UserInputError, said
+from protocol.keys import NodeId, NodeKey
+from protocol.rules import clusters as rules
+from protocol.sealed import Letter
+
+MIN_PREFIX = 6
+MAX_GRADE = 40
+MAX_COMMENT = 2_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRef:
+    node_id: NodeId
+    name: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"node_id": str(self.node_id), "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    id: str
+    title: str
+    subject: str | None
+    maker: SchoolRef
+    schools: tuple[SchoolRef, ...]  # the maker first
+    samples: int
+    ours: bool  # we made it
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "subject": self.subject,
+            "maker": self.maker.as_json(),
+            "schools": [s.as_json() for s in self.schools],
+            "samples": self.samples,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    school: SchoolRef
+    grade: str
+    comment: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "node_id": str(self.school.node_id),
+            "school": self.school.name,
+            "grade": self.grade,
+            "comment": self.comment,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    id: str
+    cluster: str
+    title: str
+    type: str
+    school: SchoolRef  # the school that shared it
+    size: int
+    at: int
+    ours: Grade | None  # our grade, once given
+    graded_by: tuple[SchoolRef, ...]  # schools that gave a grade (sealed or not), ours too
+    others: tuple[Grade, ...]  # the other schools' grades: empty until ours is given
+    waiting: tuple[SchoolRef, ...]  # schools that graded but whose grade has not reached us
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "cluster": self.cluster,
+            "title": self.title,
+            "type": self.type,
+            "school": self.school.as_json(),
+            "bytes": self.size,
+            "our_grade": None
+            if self.ours is None
+            else {"grade": self.ours.grade, "comment": self.ours.comment},
+            "graded_by": [str(s.node_id) for s in self.graded_by],
+            "grades": [g.as_json() for g in self.others],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterView:
+    cluster: Cluster
+    samples: tuple[Sample, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.cluster.as_json(), "samples": [s.as_json() for s in self.samples]}
+
+
+def clean_title(value: str, flag: str = "--title") -> str:
+    title = " ".join(value.split())
+    if not 1 <= len(title) <= 200 or _CONTROL.search(title):
+        raise UserInputError(
+            f"{flag}: give a title of 1 to 200 characters",
+            page=said("Give a title of 1 to 200 characters."),
+        )
+    return title
+
+
+def clean_grade(value: str) -> str:
+    grade = " ".join(value.split())
+    if not 1 <= len(grade) <= MAX_GRADE or _CONTROL.search(grade):
+        raise UserInputError(
+            f"--grade: give the grade in 1 to {MAX_GRADE} characters, such as 6, B+ or Secure",
+            page=said("Give the grade in 1 to 40 characters, such as 6, B+ or Secure."),
+        )
+    return grade
+
+
+def clean_comment(value: str | None) -> str:
+    comment = (value or "").strip()
+    if len(comment) > MAX_COMMENT or _CONTROL.search(comment):
+        raise UserInputError(
+            f"--comment: keep it to {MAX_COMMENT:,} characters, with no control characters",
+            page=said("Keep the comment to 2,000 characters at most."),
+        )
+    return comment
+
+
+class Clusters:
+    """Moderation clusters this school is in; ``node.clusters``.
+
+    Each operation is one trip to the database (``store.read(fn)``/``store.write(fn)``
+    with a plain function of the connection); letters are handled inside the mail
+    room's transaction, in one trip too."""
+
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, peerbook: PeerBook) -> None:
+        self.store = store
+        self.peerbook = peerbook
+        self.me = key.node_id
+        self.mail = mail
+        self.needs_checkpoint = False
+
+    # -- making a cluster and sharing samples ------------------------------------------
+
+    async def create(
+        self, title: str, schools: list[str], *, subject: str | None = None, now: int
+    ) -> Cluster:
+        """Make a cluster with named partner schools and tell each of them."""
+        title = clean_title(title)
+        subject = (
+            None if subject is None or not subject.strip() else clean_title(subject, "--subject")
+        )
+        named: list[NodeId] = []
+        for text in schools:
+            school = NodeId.parse(text)
+            if school != self.me and school not in named:
+                named.append(school)
+        if not named:
+            raise UserInputError(
+                "name at least one partner school with --school NODE_ID",
+                page=said("Choose at least one partner school."),
+            )
+        if len(named) > 63:
+            raise UserInputError(
+                "a cluster has at most 64 schools: name fewer with --school",
+                page=said("A cluster has at most 64 schools."),
+            )
+        cid = os.urandom(16).hex()
+        members = [self.me, *named]
+        content: dict[str, Any] = {
+            "c": cid,
+            "title": title,
+            "schools": [bytes(s) for s in members],
+            "rev": 1,
+        }
+        if subject is not None:
+            content["subject"] = subject
+
+        def write(conn: sqlite3.Connection) -> Cluster:
+            partners = _partners_now(conn)
+            for school in named:
+                if school not in partners:
+                    raise UserInputError(
+                        f"--school {school} is not a partner school: a cluster is made with "
+                        "partner schools only (`schoolmesh partner list`)",
+                        page=said("A cluster can only include our partner schools."),
+                    )
+            conn.execute(
+                "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
+                "VALUES (?, ?, ?, ?, 1, ?)",
+                (cid, title, subject, bytes(self.me), now),
+            )
+            conn.executemany(
+                "INSERT INTO cluster_schools (cluster, school) VALUES (?, ?)",
+                [(cid, bytes(school)) for school in members],
+            )
+            self.mail.send_now(conn, letters.CLUSTER, content, named, about=cid, now=now)
+            return _cluster_now(conn, self.me, cid)
+
+        return await self.store.write(write)
+
+    async def share(
+        self, cluster_text: str, data: bytes, *, title: str, name: str, now: int
+    ) -> Sample:
+        """Share one anonymised sample with the cluster's schools (cleaned first)."""
+        title = clean_title(title)
+        cid = (await self.get(cluster_text)).id  # a wrong id is said before any cleaning
+        kind, cleaned, digest = await asyncio.to_thread(clean_sample, data, name=name)
+        sid = os.urandom(16).hex()
+        content = {
+            "c": cid,
+            "id": sid,
+            "title": title,
+            "type": kind,
+            "hash": digest,
+            "data": cleaned,
+            "at": now,
+        }
+
+        def write(conn: sqlite3.Connection) -> Sample:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+            ).fetchone()
+            if count >= rules.MAX_SAMPLES:
+                raise UserInputError(
+                    f"this cluster already has {rules.MAX_SAMPLES} samples: start a new cluster",
+                    page=said("This cluster is full: start a new cluster."),
+                )
+            conn.execute(
+                "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, cid, bytes(self.me), title, kind, digest, cleaned, now),
+            )
+            others = [s for s in _schools_now(conn, cid) if s != self.me]
+            self.mail.send_now(conn, letters.CLUSTER_SAMPLE, content, others, about=sid, now=now)
+            return _sample_now(conn, self.me, sid)
+
+        return await self.store.write(write)
+
+    async def grade(self, sample_text: str, grade: str, comment: str | None, *, now: int) -> Sample:
+        """Give our grade: its commitment to every school, the grade itself to those
+        whose commitment we hold (the others get it when theirs arrives)."""
+        grade, text = clean_grade(grade), clean_comment(comment)
+        salt = os.urandom(letters.SALT_BYTES)
+
+        def write(conn: sqlite3.Connection) -> Sample:
+            sid = _find_now(conn, "cluster_samples", sample_text)
+            (cid,) = conn.execute(
+                "SELECT cluster FROM cluster_samples WHERE id = ?", (sid,)
+            ).fetchone()
+            if _grade_now(conn, sid, self.me) is not None:
+                raise UserInputError(
+                    "your school already graded that sample: a grade cannot be changed once "
+                    "given (the other schools may have seen it)",
+                    page=said(
+                        "Our school has already graded this sample: a grade cannot be changed."
+                    ),
+                )
+            sealed = rules.commitment(cid, sid, self.me, grade, text, salt)
+            conn.execute(
+                "INSERT INTO cluster_grades (cluster, sample, school, commitment, grade, "
+                "comment, salt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, sid, bytes(self.me), sealed, grade, text, salt, now),
+            )
+            schools = _schools_now(conn, cid)
+            others = [s for s in schools if s != self.me]
+            self.mail.send_now(
+                conn,
+                letters.CLUSTER_COMMIT,
+                {"c": cid, "sample": sid, "commitment": sealed},
+                others,
+                about=sid,
+                now=now,
+            )
+            committed = {
+                NodeId(r[0])
+                for r in conn.execute(
+                    "SELECT school FROM cluster_grades WHERE sample = ? AND cluster = ?",
+                    (sid, cid),
+                )
+            }
+            to = [s for s in others if rules.may_reveal(s, schools=schools, committed=committed)]
+            self._reveal_now(conn, cid, sid, to, now)
+            return _sample_now(conn, self.me, sid)
+
+        return await self.store.write(write)
+
+    def _reveal_now(
+        self, conn: sqlite3.Connection, cluster: str, sample: str, to: list[NodeId], now: int
+    ) -> None:
+        """Send our grade for ``sample`` to ``to`` (each of which has committed), if we
+        have graded it."""
+        row = conn.execute(
+            "SELECT grade, comment, salt FROM cluster_grades "
+            "WHERE sample = ? AND school = ? AND grade IS NOT NULL",
+            (sample, bytes(self.me)),
+        ).fetchone()
+        if row is None or not to:
+            return
+        content = {
+            "c": cluster,
+            "sample": sample,
+            "grade": row[0],
+            "comment": row[1],
+            "salt": bytes(row[2]),
+        }
+        self.mail.send_now(conn, letters.CLUSTER_REVEAL, content, to, about=sample, now=now)
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def all(self) -> list[Cluster]:
+        """Every cluster we are in, newest first."""
+
+        def read(conn: sqlite3.Connection) -> list[Cluster]:
+            rows = conn.execute("SELECT id FROM clusters ORDER BY created_at DESC, id").fetchall()
+            return [_cluster_now(conn, self.me, r[0]) for r in rows]
+
+        return await self.store.read(read)
+
+    async def get(self, text: str) -> Cluster:
+        """A cluster by its id, or its first characters (at least 6)."""
+        return await self.store.read(
+            lambda conn: _cluster_now(conn, self.me, _find_now(conn, "clusters", text))
+        )
+
+    async def show(self, text: str) -> ClusterView:
+        """A cluster with its samples, each with the grades we may show."""
+
+        def read(conn: sqlite3.Connection) -> ClusterView:
+            cluster = _cluster_now(conn, self.me, _find_now(conn, "clusters", text))
+            rows = conn.execute(
+                "SELECT id FROM cluster_samples WHERE cluster = ? ORDER BY at, id", (cluster.id,)
+            ).fetchall()
+            return ClusterView(cluster, tuple(_sample_now(conn, self.me, r[0]) for r in rows))
+
+        return await self.store.read(read)
+
+    async def sample(self, text: str) -> Sample:
+        """A sample by its id or first characters, with the grades we may show."""
+        return await self.store.read(
+            lambda conn: _sample_now(conn, self.me, _find_now(conn, "cluster_samples", text))
+        )
+
+    async def file(self, text: str) -> tuple[str, bytes]:
+        """A sample's file: (type, bytes)."""
+
+        def read(conn: sqlite3.Connection) -> tuple[str, bytes]:
+            sid = _find_now(conn, "cluster_samples", text)
+            row = conn.execute(
+                "SELECT type, data FROM cluster_samples WHERE id = ?", (sid,)
+            ).fetchone()
+            return str(row[0]), bytes(row[1])
+
+        return await self.store.read(read)
+
+    # -- letters from other schools ------------------------------------------------------
+
+    async def receive(self, letter: Letter, now: int) -> None:
+        """Act on a cluster letter, inside the mail room's transaction; a refused letter
+        changes nothing (every rule is asked before any write)."""
+        if letter.kind == letters.CLUSTER_SAMPLE:
+            await self._receive_sample(letter, now)
+            return
+        handlers = {
+            letters.CLUSTER: self._on_cluster,
+            letters.CLUSTER_COMMIT: self._on_commit,
+            letters.CLUSTER_REVEAL: self._on_reveal,
+        }
+        handle = handlers.get(letter.kind)
+        if handle is not None:
+            await self.store.read(lambda conn: handle(conn, letter, now))
+
+    async def _receive_sample(self, letter: Letter, now: int) -> None:
+        """A sample: judged, then cleaned again on a worker thread (as a photo is on
+        arrival), then stored."""
+        if not await self.store.read(lambda conn: self._judge_sample(conn, letter, now)):
+            return  # the same sample again
+        content = letter.content
+        cleaned = await asyncio.to_thread(clean_received, content["type"], content["data"])
+
+        def keep(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    content["id"],
+                    content["c"],
+                    bytes(letter.author),
+                    content["title"],
+                    content["type"],
+                    content["hash"],  # what was sent, so that a repeat is known
+                    cleaned,
+                    content["at"],
+                ),
+            )
+            # Commitments that came before their sample naming another cluster are dropped.
+            conn.execute(
+                "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?",
+                (content["id"], content["c"]),
+            )
+
+        await self.store.read(keep)
+
+    def _on_cluster(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
+        content = letter.content
+        cid = content["c"]
+        schools = tuple(NodeId(s) for s in content["schools"])
+        verdict = rules.cluster_letter(
+            letter.author,
+            self.me,
+            schools=schools,
+            rev=content["rev"],
+            held=_held_now(conn, cid),
+            partner=letter.author in _partners_now(conn),
+        )
+        if verdict is not None:
+            raise verdict.error()
+        conn.execute(
+            "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "title = excluded.title, subject = excluded.subject, rev = excluded.rev",
+            (
+                cid,
+                content["title"],
+                content.get("subject"),
+                bytes(letter.author),
+                content["rev"],
+                now,
+            ),
+        )
+        conn.execute("DELETE FROM cluster_schools WHERE cluster = ?", (cid,))
+        conn.executemany(
+            "INSERT INTO cluster_schools (cluster, school) VALUES (?, ?)",
+            [(cid, bytes(school)) for school in schools],
+        )
+
+    def _judge_sample(self, conn: sqlite3.Connection, letter: Letter, now: int) -> bool:
+        """Whether the sample is new to us; raises the refusal if the rules say no."""
+        content = letter.content
+        cid = content["c"]
+        existing = _held_sample_now(conn, content["id"])
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+        ).fetchone()
+        verdict = rules.sample_letter(
+            letter.author,
+            self.me,
+            cid,
+            held=_held_now(conn, cid),
+            existing=existing,
+            kind=content["type"],
+            data=content["data"],
+            digest=content["hash"],
+            at=content["at"],
+            now=now,
+            count=count,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        return existing is None
+
+    def _on_commit(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
+        content = letter.content
+        cid, sid = content["c"], content["sample"]
+        held = _held_now(conn, cid)
+        row = conn.execute(
+            "SELECT commitment FROM cluster_grades WHERE sample = ? AND school = ?",
+            (sid, bytes(letter.author)),
+        ).fetchone()
+        (pending,) = conn.execute(
+            "SELECT COUNT(*) FROM cluster_grades g LEFT JOIN cluster_samples s ON s.id = g.sample "
+            "WHERE g.cluster = ? AND g.school = ? AND s.id IS NULL",
+            (cid, bytes(letter.author)),
+        ).fetchone()
+        verdict = rules.commit_letter(
+            letter.author,
+            self.me,
+            cid,
+            held=held,
+            sample=_held_sample_now(conn, sid),
+            existing=None if row is None else bytes(row[0]),
+            given=content["commitment"],
+            pending=pending,
+        )
+        if verdict is not None:
+            raise verdict.error()
+        if row is not None or held is None:
+            return  # the same commitment again
+        conn.execute(
+            "INSERT INTO cluster_grades (cluster, sample, school, commitment, at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (cid, sid, bytes(letter.author), content["commitment"], now),
+        )
+        if rules.may_reveal(letter.author, schools=held.schools, committed={letter.author}):
+            self._reveal_now(conn, cid, sid, [letter.author], now)
+
+    def _on_reveal(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
+        content = letter.content
+        cid, sid = content["c"], content["sample"]
+        theirs = conn.execute(
+            "SELECT commitment FROM cluster_grades WHERE sample = ? AND school = ? AND cluster = ?",
+            (sid, bytes(letter.author), cid),
+        ).fetchone()
+        verdict = rules.reveal_letter(
+            letter.author,
+            self.me,
+            cid,
+            sid,
+            held=_held_now(conn, cid),
+            sample=_held_sample_now(conn, sid),
+            committed=None if theirs is None else bytes(theirs[0]),
+            ours_given=_grade_now(conn, sid, self.me) is not None,
+            grade=content["grade"],
+            comment=content["comment"],
+            salt=content["salt"],
+        )
+        if verdict is not None:
+            raise verdict.error()
+        conn.execute(
+            "UPDATE cluster_grades SET grade = ?, comment = ?, salt = ? "
+            "WHERE sample = ? AND school = ?",
+            (content["grade"], content["comment"], content["salt"], sid, bytes(letter.author)),
+        )
+
+    async def forget_school(self, school: NodeId, now: int) -> None:
+        """Inside a transaction: erase every cluster ``school`` made, and its samples
+        and grades in the others (we block it)."""
+
+        def forget(conn: sqlite3.Connection) -> bool:
+            raw = bytes(school)
+            made = [r[0] for r in conn.execute("SELECT id FROM clusters WHERE maker = ?", (raw,))]
+            for cid in made:
+                for table in ("cluster_grades", "cluster_samples", "cluster_schools"):
+                    conn.execute(f"DELETE FROM {table} WHERE cluster = ?", (cid,))
+                conn.execute("DELETE FROM clusters WHERE id = ?", (cid,))
+            gone = conn.execute("DELETE FROM cluster_samples WHERE origin = ?", (raw,)).rowcount
+            conn.execute("DELETE FROM cluster_grades WHERE school = ?", (raw,))
+            return bool(made) or gone > 0
+
+        if await self.store.read(forget):
+            self.needs_checkpoint = True
+
+
+# -- plain functions of the connection (run on the database thread) -----------------------
+
+
+def _partners_now(conn: sqlite3.Connection) -> set[NodeId]:
+    return {
+        NodeId(r[0]) for r in conn.execute("SELECT node_id FROM partners WHERE state = 'partner'")
+    }
+
+
+def _schools_now(conn: sqlite3.Connection, cid: str) -> list[NodeId]:
+    rows = conn.execute("SELECT school FROM cluster_schools WHERE cluster = ?", (cid,))
+    return [NodeId(r[0]) for r in rows]
+
+
+def _held_now(conn: sqlite3.Connection, cid: str) -> rules.HeldCluster | None:
+    row = conn.execute("SELECT maker, rev FROM clusters WHERE id = ?", (cid,)).fetchone()
+    if row is None:
+        return None
+    return rules.HeldCluster(NodeId(row[0]), int(row[1]), frozenset(_schools_now(conn, cid)))
+
+
+def _held_sample_now(conn: sqlite3.Connection, sid: str) -> rules.HeldSample | None:
+    row = conn.execute(
+        "SELECT cluster, origin, hash FROM cluster_samples WHERE id = ?", (sid,)
+    ).fetchone()
+    return None if row is None else rules.HeldSample(row[0], NodeId(row[1]), bytes(row[2]))
+
+
+def _grade_now(conn: sqlite3.Connection, sid: str, school: NodeId) -> str | None:
+    row = conn.execute(
+        "SELECT grade FROM cluster_grades WHERE sample = ? AND school = ? AND grade IS NOT NULL",
+        (sid, bytes(school)),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _find_now(conn: sqlite3.Connection, table: str, text: str) -> str:
+    """A cluster's or sample's id from its first characters (at least 6)."""
+    what, listing = (
+        ("cluster", "cluster list")
+        if table == "clusters"
+        else ("sample", "cluster show CLUSTER_ID")
+    )
+    wanted = text.strip().lower()
+    if len(wanted) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in wanted):
+        raise UserInputError(
+            f"{text!r} is not a {what} id: give at least its first {MIN_PREFIX} "
+            f"characters, as `schoolmesh {listing}` shows them",
+            page=said("There is no such cluster or sample."),
+        )
+    rows = conn.execute(
+        f"SELECT id FROM {table} WHERE id >= ? AND id < ? LIMIT 2", (wanted, wanted + "g")
+    ).fetchall()
+    if not rows:
+        raise NotFoundError(
+            f"no {what} {wanted} at this school: see `schoolmesh {listing}`",
+            page=said("There is no such cluster or sample."),
+        )
+    if len(rows) > 1:
+        raise UserInputError(
+            f"{wanted} names more than one {what}: give more of its characters",
+            page=said("There is no such cluster or sample."),
+        )
+    return str(rows[0][0])
+
+
+def _names_now(conn: sqlite3.Connection, schools: Iterable[bytes]) -> dict[NodeId, SchoolRef]:
+    ids = {NodeId(bytes(s)) for s in schools}
+    marks = ", ".join("?" * len(ids))
+    known = {
+        NodeId(a): str(name)
+        for a, name in conn.execute(
+            f"SELECT author, name FROM schools WHERE author IN ({marks})", [bytes(i) for i in ids]
+        )
+    }
+    return {i: SchoolRef(i, known.get(i) or i.fingerprint) for i in ids}
+
+
+def _cluster_now(conn: sqlite3.Connection, me: NodeId, cid: str) -> Cluster:
+    row = conn.execute(
+        "SELECT id, title, subject, maker FROM clusters WHERE id = ?", (cid,)
+    ).fetchone()
+    schools = [bytes(s) for s in _schools_now(conn, cid)]
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+    ).fetchone()
+    names = _names_now(conn, [row[3], *schools])
+    maker = names[NodeId(row[3])]
+    rest = sorted(
+        (names[NodeId(s)] for s in schools if s != bytes(row[3])), key=lambda s: s.name.casefold()
+    )
+    return Cluster(
+        id=row[0],
+        title=row[1],
+        subject=row[2],
+        maker=maker,
+        schools=(maker, *rest),
+        samples=int(count),
+        ours=NodeId(row[3]) == me,
+    )
+
+
+def _sample_now(conn: sqlite3.Connection, me: NodeId, sid: str) -> Sample:
+    row = conn.execute(
+        "SELECT id, cluster, origin, title, type, length(data), at FROM cluster_samples "
+        "WHERE id = ?",
+        (sid,),
+    ).fetchone()
+    grades = conn.execute(
+        "SELECT school, grade, comment FROM cluster_grades WHERE sample = ? AND cluster = ? "
+        "ORDER BY at, school",
+        (sid, row[1]),
+    ).fetchall()
+    names = _names_now(conn, [row[2], *[g[0] for g in grades]])
+    ours = next((g for g in grades if NodeId(g[0]) == me and g[1] is not None), None)
+    own = None if ours is None else Grade(names[me], ours[1], ours[2])
+    shown = rules.shows_others(own is not None)
+    others = tuple(
+        Grade(names[NodeId(g[0])], g[1], g[2])
+        for g in grades
+        if NodeId(g[0]) != me and g[1] is not None and shown
+    )
+    waiting = tuple(names[NodeId(g[0])] for g in grades if NodeId(g[0]) != me and g[1] is None)
+    return Sample(
+        id=row[0],
+        cluster=row[1],
+        title=row[3],
+        type=row[4],
+        school=names[NodeId(row[2])],
+        size=int(row[5]),
+        at=int(row[6]),
+        ours=own,
+        graded_by=tuple(names[NodeId(g[0])] for g in grades),
+        others=others,
+        waiting=waiting,
+    )
