@@ -19,7 +19,7 @@ from typing import Any
 from node.store.database import Store
 from protocol.replication import Head, HeadItems, HeadSet
 
-_HEADS = "SELECT h.author, h.seq, h.id, e.ts FROM heads AS h JOIN entries AS e ON e.id = h.id"
+HEADS_QUERY = "SELECT h.author, h.seq, h.id, e.ts FROM heads AS h JOIN entries AS e ON e.id = h.id"
 _CHUNK = 500  # authors per query: under SQLite's limit on parameters
 
 
@@ -65,12 +65,12 @@ def _read(conn: sqlite3.Connection, full: bool, authors: set[bytes]) -> tuple[in
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
     rows: list[Any] = []
     if full:
-        rows = conn.execute(_HEADS).fetchall()
+        rows = conn.execute(HEADS_QUERY).fetchall()
     else:
         wanted = sorted(authors)
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows += conn.execute(f"{_HEADS} WHERE h.author IN ({marks})", chunk).fetchall()
+            rows += conn.execute(f"{HEADS_QUERY} WHERE h.author IN ({marks})", chunk).fetchall()
     heads = [Head(bytes(a), int(s), bytes(i), int(t)) for a, s, i, t in rows]
     return version, heads
