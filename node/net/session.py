@@ -218,7 +218,10 @@ class PeerSession:
             return
         heads = await self.host.heads.snapshot()
         self.start = HeadsStart(heads, initiator=self.dialler != self.peer)
-        if self.start.initiator:
+        if self.start.initiator and self.start.small:
+            self.start.give_up()  # a few pairs cost less: the peer answers with its clock
+            await self._send_clock()
+        elif self.start.initiator:
             await self._send(self.start.first())
 
     async def _send_clock(self) -> None:
@@ -233,8 +236,8 @@ class PeerSession:
             raise ProtocolError(
                 "a reconcile frame in a session that did not agree to reconcile", code="bad-frame"
             )
-        if start.failed:
-            return  # on its way before the peer read our refusal: our clock follows it
+        if start.failed or start.gave_up:
+            return  # on its way before the peer read our clock: its own follows
         try:
             out = start.receive(frame)
         except ProtocolError as exc:
@@ -243,6 +246,9 @@ class PeerSession:
             # A strike, then our full clock: the peer, seeing a clock before the
             # reconciliation ended, sends its own (a node without the feature would).
             await self._refuse(exc)
+            await self._send_clock()
+            return
+        if start.gave_up:  # we hold too few heads for it to pay
             await self._send_clock()
             return
         if start.done:

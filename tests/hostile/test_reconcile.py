@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 
 import aiohttp
+import pytest
 
+from bench.live import hold, schools_offers
 from node.clock import now_ms
 from protocol import codec, frames
 from protocol.handshake import DiallerHandshake
@@ -18,6 +20,15 @@ from tests.network import LiveNode
 from tests.rogue import ROGUE
 
 Socket = aiohttp.ClientWebSocketResponse
+#: Heads the target holds: enough that it reconciles rather than send its full clock.
+HELD = 40
+
+
+@pytest.fixture
+async def holding(target: LiveNode) -> LiveNode:
+    """The rogue's target, holding its own profile and 40 other schools' offers."""
+    await hold(target.node, schools_offers(HELD))
+    return target
 
 
 async def connect_reconciling(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
@@ -43,10 +54,10 @@ async def error_then_full_clock(ws: Socket, code: str) -> None:
     error = await next_frame(ws, frames.Error)
     assert isinstance(error, frames.Error)
     assert error.code == code
-    clock = await next_frame(ws, frames.Clock)  # the target's own profile: a full clock
+    clock = await next_frame(ws, frames.Clock)  # every head it holds: a full clock
     assert isinstance(clock, frames.Clock)
     assert clock.final
-    assert len(clock.heads) == 1
+    assert len(clock.heads) == HELD + 1
 
 
 async def test_a_reconcile_frame_from_a_peer_that_did_not_announce_it_is_a_strike(
@@ -62,9 +73,9 @@ async def test_a_reconcile_frame_from_a_peer_that_did_not_announce_it_is_a_strik
 
 
 async def test_a_message_that_does_not_decode_ends_in_full_clocks(
-    target: LiveNode, client: aiohttp.ClientSession
+    holding: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    ws = await connect_reconciling(client, target)
+    ws = await connect_reconciling(client, holding)
     await ws.send_bytes(reconcile(b"\xc1"))
     await error_then_full_clock(ws, "malformed")
     # The session goes on as with a node without the feature.
@@ -72,54 +83,55 @@ async def test_a_message_that_does_not_decode_ends_in_full_clocks(
     await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
     batch = await next_frame(ws, frames.Entries)
     assert isinstance(batch, frames.Entries)
-    assert len(batch.entries) == 1  # its profile
+    assert len(batch.entries) == HELD + 1  # everything it holds
 
 
 async def test_a_reconciliation_of_a_set_not_offered_ends_in_full_clocks(
-    target: LiveNode, client: aiohttp.ClientSession
+    holding: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    ws = await connect_reconciling(client, target)
+    ws = await connect_reconciling(client, holding)
     await ws.send_bytes(reconcile(Reconciler(ItemSet([])).initiate(), "offers"))
     await error_then_full_clock(ws, "bad-reconcile")
 
 
 async def test_an_end_before_the_start_ends_in_full_clocks(
-    target: LiveNode, client: aiohttp.ClientSession
+    holding: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    ws = await connect_reconciling(client, target)
+    ws = await connect_reconciling(client, holding)
     await ws.send_bytes(reconcile(b""))
     await error_then_full_clock(ws, "bad-reconcile")
 
 
 async def test_a_peer_that_never_finishes_is_cut_off_after_128_messages(
-    target: LiveNode, client: aiohttp.ClientSession
+    holding: LiveNode, client: aiohttp.ClientSession
 ) -> None:
     """The same opening again and again: the target answers 128 times, then refuses
     with reconcile-too-long and sends its full clock; it never loops."""
-    ws = await connect_reconciling(client, target)
+    ws = await connect_reconciling(client, holding)
     opening = Reconciler(ItemSet((1, os.urandom(32)) for _ in range(10))).initiate()
     for _ in range(128):
         await ws.send_bytes(reconcile(opening))
         answer = await next_frame(ws, frames.Reconcile)
         assert isinstance(answer, frames.Reconcile)
-        assert answer.msg  # a Diff: ten ids the target lacks, one it holds
+        assert answer.msg  # a Diff: ten ids the target lacks, the 41 it holds
     await ws.send_bytes(reconcile(opening))
     await error_then_full_clock(ws, "reconcile-too-long")
 
 
 async def test_a_reconcile_frame_after_the_start_is_a_strike_and_the_session_goes_on(
-    target: LiveNode, client: aiohttp.ClientSession
+    holding: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    ws = await connect_reconciling(client, target)
+    ws = await connect_reconciling(client, holding)
     rogue = Reconciler(ItemSet([]))
     await ws.send_bytes(reconcile(rogue.initiate()))
     answer = await next_frame(ws, frames.Reconcile)
     assert isinstance(answer, frames.Reconcile)
-    assert rogue.receive(answer.msg) is None  # the target's Diff: its profile
+    assert rogue.receive(answer.msg) is None  # the target's Diff: all it holds
     await ws.send_bytes(reconcile(b""))  # over
     clock = await next_frame(ws, frames.Clock)  # the one head that differs
     assert isinstance(clock, frames.Clock)
-    assert [pair[0] for pair in clock.heads] == [bytes(target.node.node_id)]
+    assert len(clock.heads) == HELD + 1  # it lacks them all
+    assert bytes(holding.node.node_id) in [pair[0] for pair in clock.heads]
     await ws.send_bytes(reconcile(rogue.initiate()))  # out of turn
     error = await next_frame(ws, frames.Error)
     assert isinstance(error, frames.Error)
@@ -128,4 +140,21 @@ async def test_a_reconcile_frame_after_the_start_is_a_strike_and_the_session_goe
     await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
     batch = await next_frame(ws, frames.Entries)
     assert isinstance(batch, frames.Entries)
-    assert len(batch.entries) == 1
+    assert len(batch.entries) == HELD + 1
+
+
+async def test_a_target_with_few_heads_answers_with_its_full_clock(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """Holding fewer than 32 heads, the target gives up at once: no error, its clock."""
+    ws = await connect_reconciling(client, target)
+    opening = Reconciler(ItemSet((1, os.urandom(32)) for _ in range(100))).initiate()
+    await ws.send_bytes(reconcile(opening))
+    clock = await next_frame(ws, frames.Clock)
+    assert isinstance(clock, frames.Clock)
+    assert [pair[0] for pair in clock.heads] == [bytes(target.node.node_id)]
+    await ws.send_bytes(reconcile(opening))  # on its way before we read the clock
+    await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
+    await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
+    first = await next_frame(ws, frames.Entries)  # no error frame came before it
+    assert isinstance(first, frames.Entries)

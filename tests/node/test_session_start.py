@@ -140,6 +140,9 @@ async def test_a_change_while_connected_and_a_new_session_afterwards(
     """Heads that move (an offer posted, entries relayed) are in the next session's
     start: the cache is updated on commit, and a reconnection finds nothing to send."""
     a, b = await make_node("Oakfield Primary"), await make_node("Lycée Jean Moulin")
+    schools = list(shared_schools())[:40]  # enough heads to reconcile (32 or more)
+    await hold(a.node, schools)
+    await hold(b.node, schools)
     await partner(a, b)
     await level(a, b, [])
     posted = await offers.post(a.node, "offer", offer_content("Posted while connected"))
@@ -155,3 +158,22 @@ async def test_a_change_while_connected_and_a_new_session_afterwards(
     assert session(a).sent == 0
     assert session(b).sent == 0
     assert b.service.peers.heads.reads >= 1
+
+
+async def test_nodes_with_few_heads_send_full_clocks_and_sync(make_node: Factory) -> None:
+    """Fewer than 32 heads: the dialler sends its full clock instead of reconciling and
+    the listener answers with its own (docs/protocol.md, "Session start"), no strike."""
+    a, b = await make_node("Oakfield Primary"), await make_node("Lycée Jean Moulin")
+    posted = await offers.post(a.node, "offer", offer_content("Posted before the session"))
+    await partner(a, b)
+    await level(a, b, [posted])
+    gave_up = []
+    for live in (a, b):
+        s = session(live)
+        assert s.start is not None
+        assert not s.start.done
+        assert s.start.gave_up or s.start.failed  # the dialler gave up; the listener followed
+        assert s.last_error is None
+        assert (s.start_bytes or 0) > 0
+        gave_up.append(s.start.gave_up)
+    assert sorted(gave_up) == [False, True]

@@ -30,7 +30,8 @@ def run(a: HeadSet, b: HeadSet, sent_by: dict[str, list[frames.Clock]] | None = 
     """Run a start between a (dialler) and b; return both sides, the clock frames they
     sent, and the sizes of the reconcile frames on the wire. ``sent_by`` gets each
     side's clock frames ("dialler", "listener")."""
-    dialler, listener = HeadsStart(a, initiator=True), HeadsStart(b, initiator=False)
+    dialler = HeadsStart(a, initiator=True, give_up_below=0)
+    listener = HeadsStart(b, initiator=False, give_up_below=0)
     clocks: list[frames.Frame] = []
     by = {} if sent_by is None else sent_by
     sizes: list[int] = []
@@ -138,12 +139,36 @@ def test_head_items_share_one_snapshot_until_a_head_moves() -> None:
     assert len(items.snapshot()) == 1
 
 
+def test_a_side_with_few_heads_gives_up_for_its_full_clock() -> None:
+    """Fewer than 32 heads: the other side's pairs must cross anyway, so its ids first
+    would only add bytes. The dialler gives up before it starts, the listener on the
+    opening; one with more heads reconciles."""
+    few = HeadSet.of(head(n) for n in range(31))
+    many = HeadSet.of(head(n) for n in range(32))
+    assert HeadsStart(few, initiator=True).small
+    assert not HeadsStart(many, initiator=True).small
+    listener = HeadsStart(few, initiator=False)
+    assert listener.receive(HeadsStart(many, initiator=True).first()) == []
+    assert listener.gave_up
+    assert not listener.running
+    big = HeadsStart(many, initiator=False)
+    assert big.receive(HeadsStart(few, initiator=True).first())  # it reconciles
+    dialler = HeadsStart(few, initiator=True)
+    dialler.give_up()
+    assert not dialler.running
+
+
 # -- what a peer with a valid key may send -----------------------------------------
 
 
+def forty() -> HeadSet:
+    """Enough heads that a side reconciles rather than give up."""
+    return HeadSet.of(head(n) for n in range(40))
+
+
 def test_a_frame_out_of_turn_is_refused() -> None:
-    listener = HeadsStart(HeadSet.of([head(1)]), initiator=False)
-    dialler = HeadsStart(HeadSet.of([head(1)]), initiator=True)
+    listener = HeadsStart(forty(), initiator=False)
+    dialler = HeadsStart(forty(), initiator=True)
     with pytest.raises(ProtocolError) as caught:
         dialler.receive(frames.Reconcile(frames.HEADS_SET, b"\x92\x01\x90"))
     assert caught.value.code == "bad-frame"  # the dialler speaks first
@@ -155,7 +180,7 @@ def test_a_frame_out_of_turn_is_refused() -> None:
 
 
 def test_an_end_before_anything_was_said_fails_the_start() -> None:
-    listener = HeadsStart(HeadSet.of([head(1)]), initiator=False)
+    listener = HeadsStart(forty(), initiator=False)
     with pytest.raises(ProtocolError) as caught:
         listener.receive(frames.Reconcile(frames.HEADS_SET, b""))
     assert caught.value.code == "bad-reconcile"
@@ -163,7 +188,7 @@ def test_an_end_before_anything_was_said_fails_the_start() -> None:
 
 
 def test_another_set_fails_the_start() -> None:
-    listener = HeadsStart(HeadSet.of([head(1)]), initiator=False)
+    listener = HeadsStart(forty(), initiator=False)
     with pytest.raises(ProtocolError) as caught:
         listener.receive(frames.Reconcile("offers", b"\x92\x01\x90"))
     assert caught.value.code == "bad-reconcile"
@@ -179,7 +204,7 @@ def test_another_set_fails_the_start() -> None:
     ],
 )
 def test_a_bad_message_fails_the_start(msg: bytes, code: str) -> None:
-    listener = HeadsStart(HeadSet.of([head(1)]), initiator=False)
+    listener = HeadsStart(forty(), initiator=False)
     with pytest.raises(ProtocolError) as caught:
         listener.receive(frames.Reconcile(frames.HEADS_SET, msg))
     assert caught.value.code == code

@@ -86,8 +86,10 @@ def _handshake() -> dict[str, Any]:
 
 def _start() -> tuple[list[dict[str, str]], dict[str, list[str]]]:
     sides = {
-        "dialler": HeadsStart(HeadSet.of(DIALLER_HEADS), initiator=True),
-        "listener": HeadsStart(HeadSet.of(LISTENER_HEADS), initiator=False),
+        # Both hold fewer heads than the reference reconciles (it would send full
+        # clocks): reconciled all the same, so the vector stays small.
+        "dialler": HeadsStart(HeadSet.of(DIALLER_HEADS), initiator=True, give_up_below=0),
+        "listener": HeadsStart(HeadSet.of(LISTENER_HEADS), initiator=False, give_up_below=0),
     }
     sent: list[dict[str, str]] = []
     clocks: dict[str, list[str]] = {"dialler": [], "listener": []}
