@@ -42,7 +42,7 @@ async def level(a: LiveNode, b: LiveNode, entries: list[Entry]) -> None:
     start = time.monotonic()
     while time.monotonic() - start < WITHIN_S:
         sessions = [*a.service.peers.sessions.values(), *b.service.peers.sessions.values()]
-        if len(sessions) == 2 and all(s.sync.idle and s.start_bytes for s in sessions):
+        if len(sessions) == 2 and all(s.sync.idle and s.opened for s in sessions):
             held = [await live.holds(e.id) for live in (a, b) for e in entries]
             if all(held):
                 return

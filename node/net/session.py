@@ -180,6 +180,12 @@ class PeerSession:
         await self.transport.close()
 
     @property
+    def opened(self) -> bool:
+        """Both sides have said what they hold: we sent our clock (or the clock of the
+        heads that differ) and have the peer's final one."""
+        return self.start_bytes is not None and self._clock_received.is_set()
+
+    @property
     def closing(self) -> bool:
         """Closed, or on its way: it no longer counts as the session with its peer.
 

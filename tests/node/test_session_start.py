@@ -72,7 +72,8 @@ async def level(a: LiveNode, b: LiveNode, entries: list[Entry]) -> None:
                     return False
         ids = [await a.profile_id(), await b.profile_id()]
         held = all([await live.holds(i) for live in (a, b) for i in ids])
-        return held and session(a).sync.idle and session(b).sync.idle
+        sides = (session(a), session(b))
+        return held and all(s.opened and s.sync.idle for s in sides)
 
     await wait_for(done, within=60, what="both nodes level")
 
