@@ -9,7 +9,9 @@ import pytest
 
 from protocol import frames
 from protocol.errors import ProtocolError
+from protocol.handshake import DiallerHandshake, ListenerHandshake
 from protocol.replication import Head, HeadItems, HeadSet, HeadsStart, Replication, head_item
+from tests.helpers import NOW, key
 
 T = 1_790_000_000_000
 
@@ -268,3 +270,32 @@ def test_a_reconcile_frame_of_the_wrong_shape(fields: dict[str, object]) -> None
     with pytest.raises(ProtocolError) as caught:
         frames.decode(codec.encode({"t": "reconcile", "v": 1, **fields}))
     assert caught.value.code == "bad-frame"
+
+
+# -- features in the handshake ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dialler", "listener", "shared"),
+    [
+        (["reconcile"], ["reconcile"], {"reconcile"}),
+        (["reconcile", "search"], ["reconcile", "teleport"], {"reconcile"}),
+        (["reconcile"], [], set()),  # a listener that predates features
+        ([], ["reconcile"], set()),  # a dialler that predates them
+    ],
+)
+def test_a_feature_is_used_only_when_both_announce_it(
+    dialler: list[str], listener: list[str], shared: set[str]
+) -> None:
+    d = DiallerHandshake(key(1), nonce=bytes([7]) * 32, now_ms=NOW, expected=None, features=dialler)
+    li = ListenerHandshake(key(2), nonce=bytes([8]) * 32, now_ms=NOW, features=listener)
+    welcome = li.receive_hello(d.hello_bytes)
+    li.receive_auth(d.receive_welcome(welcome))
+    assert d.shared == li.shared == shared
+    hello = frames.decode(d.hello_bytes)
+    assert isinstance(hello, frames.Hello)
+    assert hello.features == (sorted(dialler) or None)  # left out when there are none
+    # A node that predates features reads the hello all the same: unknown keys are ignored.
+    assert "features" not in frames.encode(frames.Welcome(bytes(32), bytes(32), bytes(64))).decode(
+        "latin-1"
+    )
