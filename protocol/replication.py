@@ -29,12 +29,14 @@ says so.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from protocol import frames
 from protocol.errors import ProtocolError
-from protocol.reconcile import LIST_BELOW, MAX_MESSAGE_BYTES, ItemSet, Reconciler
+from protocol.reconcile import LIST_BELOW, MAX_MESSAGE_BYTES, ItemSet, Key, Reconciler
 
 WINDOW = 4  # batches in flight before the sender waits for an ack
 BATCH_BYTES = 768 * 1024  # entries' bytes per batch: stays well under frames.MAX_FRAME_BYTES
@@ -307,18 +309,20 @@ class Head:
 class HeadSet:
     """A node's heads as reconciliation items, sorted, for every session to share.
 
-    Immutable: :class:`HeadItems` builds a new one when heads have moved."""
+    Immutable: :class:`HeadItems` makes a new one when heads have moved."""
 
     __slots__ = ("by_item", "items")
 
-    def __init__(self, by_item: Mapping[bytes, Head]) -> None:
-        """``by_item``: each head under its item id (:func:`head_item`); see :meth:`of`."""
+    def __init__(self, by_item: Mapping[bytes, Head], items: ItemSet) -> None:
+        """``by_item``: each head under its item id (:func:`head_item`); ``items``: the
+        same items sorted. :meth:`of` makes both from heads."""
         self.by_item = by_item
-        self.items = ItemSet((head.timestamp, item_id) for item_id, head in by_item.items())
+        self.items = items
 
     @classmethod
     def of(cls, heads: Iterable[Head]) -> HeadSet:
-        return cls({head_item(h.author, h.id, h.timestamp)[1]: h for h in heads})
+        by_item = {head_item(h.author, h.id, h.timestamp)[1]: h for h in heads}
+        return cls(by_item, ItemSet((h.timestamp, i) for i, h in by_item.items()))
 
     def __len__(self) -> int:
         return len(self.by_item)
@@ -327,45 +331,84 @@ class HeadSet:
 class HeadItems:
     """The heads a node holds, kept up to date as they move (one per node).
 
-    The node tells it of each head that moved (:meth:`put`, :meth:`drop`), which hashes
-    that head's item once; a session start takes :meth:`snapshot`, sorted again only
-    after a change, so that sessions share one sorted set (docs/performance.md,
-    "Session start")."""
+    The node tells it of each head that moved (:meth:`put`, :meth:`drop`): the head's
+    item is hashed once and moved in the sorted order (a binary search and a shift),
+    and the prefix sums are marked stale from there. A session start takes
+    :meth:`snapshot`: the same object while nothing moved; after a change, the sums are
+    recomputed from the first change on (heads that move are mostly recent, at the end
+    of the order) and the lists handed over, copied only when they change again
+    (docs/performance.md, "Session start between real nodes")."""
 
     def __init__(self) -> None:
-        self._items: dict[bytes, bytes] = {}  # author -> item id
+        self._items: dict[bytes, Key] = {}  # author -> (timestamp, item id); never shared
         self._heads: dict[bytes, Head] = {}  # item id -> head
+        self._keys: list[Key] = []  # sorted
+        self._sums: list[int] = [0]  # prefix sums of the ids, valid up to _valid
+        self._valid = 0
+        self._shared = False  # the lists belong to the last snapshot: copy before a change
         self._snapshot: HeadSet | None = None
 
     def __len__(self) -> int:
         return len(self._heads)
 
+    def _changing(self, at: int) -> None:
+        if self._shared:
+            self._keys, self._sums = list(self._keys), list(self._sums)
+            self._heads, self._shared = dict(self._heads), False
+        self._valid = min(self._valid, at)
+        self._snapshot = None
+
     def put(self, head: Head) -> None:
-        item_id = head_item(head.author, head.id, head.timestamp)[1]
+        key = head_item(head.author, head.id, head.timestamp)
         old = self._items.get(head.author)
-        if old == item_id:
+        if old == key:
             return
         if old is not None:
-            del self._heads[old]
-        self._items[head.author] = item_id
-        self._heads[item_id] = head
-        self._snapshot = None
+            self._remove(old)
+        at = bisect_left(self._keys, key)
+        self._changing(at)
+        self._keys.insert(at, key)
+        self._items[head.author] = key
+        self._heads[key[1]] = head
 
     def drop(self, author: bytes) -> None:
         old = self._items.pop(author, None)
         if old is not None:
-            del self._heads[old]
-            self._snapshot = None
+            self._remove(old)
+
+    def _remove(self, key: Key) -> None:
+        at = bisect_left(self._keys, key)
+        self._changing(at)
+        del self._keys[at]
+        del self._heads[key[1]]
 
     def replace(self, heads: Iterable[Head]) -> None:
+        """Every head held, afresh (loaded from the database)."""
         self._items, self._heads = {}, {}
         for head in heads:
-            self.put(head)
-        self._snapshot = None
+            key = head_item(head.author, head.id, head.timestamp)
+            old = self._items.get(head.author)
+            if old is not None:  # an author given twice: the last counts
+                del self._heads[old[1]]
+            self._items[head.author] = key
+            self._heads[key[1]] = head
+        self._keys = sorted(self._items.values())
+        self._sums, self._valid, self._shared, self._snapshot = [0], 0, False, None
 
     def snapshot(self) -> HeadSet:
         if self._snapshot is None:
-            self._snapshot = HeadSet(dict(self._heads))
+            keys, sums = self._keys, self._sums
+            del sums[self._valid + 1 :]
+            sums.extend(
+                accumulate(
+                    (int.from_bytes(i, "little") for _, i in keys[self._valid :]),
+                    initial=sums[self._valid],
+                )
+            )
+            del sums[self._valid + 1]  # the initial value, already there
+            self._valid = len(keys)
+            self._shared = True
+            self._snapshot = HeadSet(self._heads, ItemSet.presorted(keys, sums))
         return self._snapshot
 
 

@@ -4,6 +4,7 @@ docs/protocol.md "Session start"): two sides in memory, the frames carried by ha
 from __future__ import annotations
 
 import hashlib
+import random
 
 import pytest
 
@@ -299,3 +300,36 @@ def test_a_feature_is_used_only_when_both_announce_it(
     assert "features" not in frames.encode(frames.Welcome(bytes(32), bytes(32), bytes(64))).decode(
         "latin-1"
     )
+
+
+def test_head_items_kept_up_to_date_match_a_set_built_afresh() -> None:
+    """Moves, new authors and drops in any order: every snapshot equals HeadSet.of the
+    heads held at that moment (same order, same fingerprints), and an earlier snapshot
+    never changes under the sessions that use it."""
+    rng = random.Random(5)
+    held = {author(n): head(n) for n in range(300)}
+    items = HeadItems()
+    items.replace(held.values())
+    kept: list[tuple[HeadSet, list[tuple[int, bytes]], bytes]] = []
+    for step in range(400):
+        n = rng.randrange(400)
+        if rng.random() < 0.15:
+            held.pop(author(n), None)
+            items.drop(author(n))
+        else:
+            moved = head(n, seq=rng.randrange(1, 50))
+            held[author(n)] = moved
+            items.put(moved)
+        if step % 7 == 0:
+            snap, fresh = items.snapshot(), HeadSet.of(held.values())
+            assert snap.items.items == fresh.items.items
+            assert snap.by_item == fresh.by_item
+            count = len(fresh)
+            assert snap.items.fingerprint(0, count) == fresh.items.fingerprint(0, count)
+            assert snap.items.fingerprint(count // 3, count) == fresh.items.fingerprint(
+                count // 3, count
+            )
+            kept.append((snap, list(snap.items.items), snap.items.fingerprint(0, count)))
+    for snap, order, print_ in kept:
+        assert snap.items.items == order
+        assert snap.items.fingerprint(0, len(order)) == print_
