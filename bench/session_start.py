@@ -10,8 +10,9 @@ full clock (one node's features switched off, as a node that predates them), the
 bytes each side sent until it had said what it holds (``start``: reconcile frames
 and the clock of the heads that differ, or the full clock), and all the session's
 bytes once level. It also times the node's shared head cache (node/net/heads.py):
-loading every head from the database once, taking a snapshot after one head
-moved, and one when nothing moved, on an idle node, against a bare sqlite3 read of
+loading every head from the database once, taking a snapshot after a new school's
+head came, after the head of a school in the middle of the order moved, and when
+nothing moved, on an idle node, against a bare sqlite3 read of
 the same rows on one core (the kind of figure /work/shared/bench/limits.py measures).
 Last line: ``RESULT {json}``. Usage: python bench/session_start.py [--quick]
 """
@@ -50,17 +51,22 @@ async def level(a: LiveNode, b: LiveNode, entries: list[Entry]) -> None:
     raise TimeoutError("the two nodes did not level")
 
 
-async def pair(folder: Path, schools: list[Entry], *, reconcile: bool) -> dict[str, float]:
-    n = len(schools) - 2
-    common, only_a, only_b = schools[:n], schools[n], schools[n + 1]
-    newer = create_entry(
-        school_key(7),
+def next_offer(first: Entry, n: int) -> Entry:
+    """School ``n``'s second offer, after ``first`` (bench.live.schools_offers)."""
+    return create_entry(
+        school_key(n),
         seq=2,
-        prev=common[7].id,
-        timestamp=common[7].payload.timestamp + 1000,
+        prev=first.id,
+        timestamp=first.payload.timestamp + 1000,
         kind="offer",
         content={"activity": "observation", "title": "A second open day"},
     )
+
+
+async def pair(folder: Path, schools: list[Entry], *, reconcile: bool) -> dict[str, float]:
+    n = len(schools) - 2
+    common, only_a, only_b = schools[:n], schools[n], schools[n + 1]
+    newer = next_offer(common[7], 7)
     a = await LiveNode.start(folder / "a", "Oakfield Primary")
     b = await LiveNode.start(folder / "b", "Lycée Jean Moulin", country="FR")
     try:
@@ -71,8 +77,9 @@ async def pair(folder: Path, schools: list[Entry], *, reconcile: bool) -> dict[s
         await a.node.store.ingest([newer], now_ms())
         cache: dict[str, float] = {}
         if reconcile:
-            cache, extra = await time_cache(a)
-            await hold(b.node, extra)  # held by both: they add no difference
+            cache, extra = await time_cache(a, common)
+            await hold(b.node, extra[0])  # held by both: they add no difference
+            await b.node.store.ingest(extra[1], now_ms())
         await partner(a, b)
         await level(a, b, [newer, only_a, only_b])
         (sa,) = a.service.peers.sessions.values()
@@ -93,16 +100,22 @@ async def pair(folder: Path, schools: list[Entry], *, reconcile: bool) -> dict[s
         await a.stop()
 
 
-async def time_cache(live: LiveNode) -> tuple[dict[str, float], list[Entry]]:
+async def time_cache(
+    live: LiveNode, held: list[Entry]
+) -> tuple[dict[str, float], tuple[list[Entry], list[Entry]]]:
     """The head cache's snapshot, timed on an idle node: the first (every head loaded),
-    one when nothing moved, one after a head moved (medians of 5); and, as the floor,
-    a bare sqlite3 read of the same rows on one core (the figures of limits.py are of
-    the same kind: sqlite3, one thread)."""
+    one when nothing moved, one after a new school's head came, one after the head of
+    a school in the middle of the order moved (medians of 5); and, as the floor, a
+    bare sqlite3 read of the same rows on one core (the figures of limits.py are of the
+    same kind: sqlite3, one thread). Returns the figures and what it added (new
+    schools' offers, second offers), for the other node to hold too."""
     heads = live.service.peers.heads
     t = time.perf_counter()
     await heads.snapshot()
     figures = {"load_ms": (time.perf_counter() - t) * 1000}
-    unchanged, moved, extra = [], [], []
+    unchanged, new, moved = [], [], []
+    extra: list[Entry] = []
+    seconds: list[Entry] = []
     for i in range(5):
         t = time.perf_counter()
         await heads.snapshot()
@@ -111,14 +124,21 @@ async def time_cache(live: LiveNode) -> tuple[dict[str, float], list[Entry]]:
         await hold(live.node, extra[-1:])
         t = time.perf_counter()
         await heads.snapshot()
+        new.append(time.perf_counter() - t)
+        n = len(held) // 2 + 1 + i  # schools_offers signs them in order of time
+        seconds.append(next_offer(held[n], n))
+        await live.node.store.ingest(seconds[-1:], now_ms())
+        t = time.perf_counter()
+        await heads.snapshot()
         moved.append(time.perf_counter() - t)
     figures["unchanged_ms"] = statistics.median(unchanged) * 1000
+    figures["one_new_ms"] = statistics.median(new) * 1000
     figures["one_moved_ms"] = statistics.median(moved) * 1000
     with sqlite3.connect(live.node.store.path) as conn:
         t = time.perf_counter()
         conn.execute(HEADS_QUERY).fetchall()
         figures["bare_read_ms"] = (time.perf_counter() - t) * 1000
-    return figures, extra
+    return figures, (extra, seconds)
 
 
 async def main() -> None:
@@ -130,7 +150,8 @@ async def main() -> None:
     result: dict[str, dict[str, dict[str, float]]] = {}
     print(
         f"{'authors':>8} {'start, reconcile':>17} {'start, full clock':>18} {'ratio':>7} "
-        f"{'session, reconcile':>19} {'msgs':>5} {'load':>9} {'one moved':>10} {'unchanged':>10}"
+        f"{'session, reconcile':>19} {'msgs':>5} {'load':>9} {'one new':>9} {'one moved':>10} "
+        f"{'unchanged':>10}"
     )
     for n in sizes:
         schools = signed[:n] + signed[-2:]
@@ -142,7 +163,8 @@ async def main() -> None:
         print(
             f"{n:>8,} {new['start_bytes']:>17,.0f} {old['start_bytes']:>18,.0f} {ratio:>7.1f} "
             f"{new['session_bytes']:>19,.0f} {new['messages']:>5.0f} {new['load_ms']:>6.1f} ms "
-            f"{new['one_moved_ms']:>7.1f} ms {new['unchanged_ms']:>7.1f} ms",
+            f"{new['one_new_ms']:>6.1f} ms {new['one_moved_ms']:>7.1f} ms "
+            f"{new['unchanged_ms']:>7.1f} ms",
             flush=True,
         )
     largest = result[str(sizes[-1])]["reconcile"]

@@ -379,8 +379,9 @@ class PeerSession:
     async def _handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.Clock):
             if self.start is not None and self.start.running:
-                # The peer gave up reconciling (it refused a message of ours): full
-                # clocks both ways, as between nodes without the feature.
+                # The peer gave up reconciling (it refused a message of ours, or holds
+                # too few heads for it to pay): full clocks both ways, as between
+                # nodes without the feature.
                 self.start.failed = True
                 await self._send_clock()
             if self.start is not None and self.start.done and len(self._checked) <= MAX_CHECKED:
