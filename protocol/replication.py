@@ -300,6 +300,8 @@ def head_item(author: bytes, head_id: bytes, timestamp: int) -> tuple[int, bytes
 
 @dataclass(frozen=True, slots=True)
 class Head:
+    """The newest entry held of an author's log: its number, id and timestamp."""
+
     author: bytes
     seq: int
     id: bytes
@@ -335,9 +337,10 @@ class HeadItems:
     item is hashed once and moved in the sorted order (a binary search and a shift),
     and the prefix sums are marked stale from there. A session start takes
     :meth:`snapshot`: the same object while nothing moved; after a change, the sums are
-    recomputed from the first change on (heads that move are mostly recent, at the end
-    of the order) and the lists handed over, copied only when they change again
-    (docs/performance.md, "Session start between real nodes")."""
+    recomputed from the lowest position changed (a new head is recent, near the end of
+    the order; the head it replaces may be anywhere) and the lists handed over, copied
+    only when they change again (docs/performance.md, "Session start between real
+    nodes")."""
 
     def __init__(self) -> None:
         self._items: dict[bytes, Key] = {}  # author -> (timestamp, item id); never shared
