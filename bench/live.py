@@ -5,13 +5,16 @@ tests/network.py builds its networks of schools on these.
 
 from __future__ import annotations
 
+import hashlib
 import random
+import sqlite3
 from pathlib import Path
 
 from node.clock import now_ms
 from node.net.server import NodeService
 from node.node import Node
-from protocol.keys import EntryId
+from protocol.entry import Entry, create_entry
+from protocol.keys import EntryId, NodeKey
 
 
 class LiveNode:
@@ -72,3 +75,61 @@ def sparse_graph(count: int, degree: int, seed: int) -> set[tuple[int, int]]:
         a, b = rng.sample(range(count), 2)
         edges.add(tuple(sorted((a, b))))
     return edges  # type: ignore[return-value]
+
+
+def schools_offers(count: int, *, first: int = 0, at_ms: int | None = None) -> list[Entry]:
+    """One offer each of ``count`` made-up schools (keys from their numbers, from
+    ``first``), signed a second apart ending at ``at_ms`` (an hour ago by default):
+    for holding many authors' heads at once (:func:`hold`)."""
+    end = now_ms() - 3_600_000 if at_ms is None else at_ms
+    return [
+        create_entry(
+            school_key(n),
+            seq=1,
+            prev=None,
+            timestamp=end - (count - i) * 1000,
+            kind="offer",
+            content={"activity": "observation", "title": f"Open lessons at school {n}"},
+        )
+        for i, n in enumerate(range(first, first + count))
+    ]
+
+
+def school_key(n: int) -> NodeKey:
+    """The key of made-up school number ``n`` (:func:`schools_offers`)."""
+    return NodeKey(hashlib.blake2b(n.to_bytes(8, "big"), digest_size=32).digest())
+
+
+async def hold(node: Node, entries: list[Entry]) -> None:
+    """Store each author's first entries directly, as if they had arrived, in one
+    transaction: without a session's verification, budget or batching, and not indexed
+    for search, so that a test or a bench gives a node thousands of authors in a second.
+    ``entries``: each author's log from 1, in order, of authors the node does not hold."""
+    received = now_ms()
+    rows = [
+        (
+            bytes(e.id),
+            bytes(e.author),
+            e.seq,
+            e.kind,
+            e.payload.timestamp,
+            e.payload_bytes,
+            e.signature,
+            e.content_bytes,
+            received,
+        )
+        for e in entries
+    ]
+    newest = {bytes(e.author): e for e in entries}
+    heads = [(a, e.seq, bytes(e.id)) for a, e in newest.items()]
+
+    def insert(conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        conn.executemany("INSERT INTO heads (author, seq, id) VALUES (?, ?, ?)", heads)
+        node.store.touched(newest)
+
+    await node.store.write(insert)

@@ -49,6 +49,18 @@ ERROR_CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_ERROR_CODE_CHARS = 64
 #: An error frame's message, in characters; the sender cuts a longer one (:meth:`Error.about`).
 MAX_ERROR_MESSAGE_CHARS = 500
+#: Features a node announces in its hello or welcome (docs/protocol.md, "Features"):
+#: each a short kebab-case word; a receiver ignores those it does not know.
+FEATURE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_FEATURES = 32
+MAX_FEATURE_CHARS = 32
+#: Session start by set reconciliation of the heads (docs/protocol.md, "Session start").
+RECONCILE = "reconcile"
+#: The sets a ``reconcile`` frame may be about; ``heads`` is the only one so far.
+HEADS_SET = "heads"
+MAX_SET_CHARS = 64
+#: Bytes of a reconciliation message in a ``reconcile`` frame (protocol/reconcile.py).
+MAX_RECONCILE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +78,13 @@ class Hello(Frame):
     time: int
     invite: bytes | None = None  # an invite code's bytes, to become partners
     address: str | None = None  # where the dialler can be reached, if it listens
+    features: list[str] | None = None  # what the dialler speaks beyond version 1
 
     def __post_init__(self) -> None:
         _check_bytes("node", self.node, ID_SIZE)
         _check_bytes("nonce", self.nonce, NONCE_SIZE)
         _check_int("time", self.time)
+        _check_features(self.features)
         if self.invite is not None and (
             not isinstance(self.invite, bytes) or len(self.invite) > MAX_INVITE_BYTES
         ):
@@ -93,11 +107,32 @@ class Welcome(Frame):
     node: bytes
     nonce: bytes
     sig: bytes
+    features: list[str] | None = None  # what the listener speaks beyond version 1
 
     def __post_init__(self) -> None:
         _check_bytes("node", self.node, ID_SIZE)
         _check_bytes("nonce", self.nonce, NONCE_SIZE)
         _check_bytes("sig", self.sig, SIGNATURE_SIZE)
+        _check_features(self.features)
+
+
+def _check_features(features: Any) -> None:
+    if features is None:
+        return
+    if (
+        not isinstance(features, list)
+        or len(features) > MAX_FEATURES
+        or not all(
+            isinstance(f, str) and len(f) <= MAX_FEATURE_CHARS and FEATURE.fullmatch(f)
+            for f in features
+        )
+        or len(set(features)) != len(features)
+    ):
+        raise DecodeError(
+            f"features are a list of at most {MAX_FEATURES} different kebab-case words of at "
+            f"most {MAX_FEATURE_CHARS} characters",
+            code="bad-frame",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +211,34 @@ class Ack(Frame):
         # reads them as a map, so a repeat or a third item would be ambiguous.
         _check_pairs(self.heads, MAX_ACK_HEADS, with_ids=False)
         _check_ascending("ack heads", [pair[0] for pair in self.heads])
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile(Frame):
+    """One message of a set reconciliation (protocol/reconcile.py), sent only to a peer
+    that announced the ``reconcile`` feature. An empty ``msg`` says the sender has
+    nothing left to say: the reconciliation is over."""
+
+    TYPE: ClassVar[str] = "reconcile"
+    set: str  # which set: "heads"
+    msg: bytes
+
+    def __post_init__(self) -> None:
+        if (
+            not isinstance(self.set, str)
+            or len(self.set) > MAX_SET_CHARS
+            or not FEATURE.fullmatch(self.set)
+        ):
+            raise DecodeError(
+                f"a reconcile frame's set is a kebab-case word of at most {MAX_SET_CHARS} "
+                "characters",
+                code="bad-frame",
+            )
+        if not isinstance(self.msg, bytes) or len(self.msg) > MAX_RECONCILE_BYTES:
+            raise DecodeError(
+                f"a reconcile frame's msg is binary, at most {MAX_RECONCILE_BYTES} bytes",
+                code="bad-frame",
+            )
 
 
 def _check_pairs(pairs: Any, limit: int, *, with_ids: bool) -> None:
@@ -300,7 +363,20 @@ class Error(Frame):
 
 FRAME_TYPES: dict[str, type[Frame]] = {
     cls.TYPE: cls
-    for cls in (Hello, Welcome, Auth, Ready, Clock, Entries, Ack, MailClock, Mail, MailAck, Error)
+    for cls in (
+        Hello,
+        Welcome,
+        Auth,
+        Ready,
+        Clock,
+        Entries,
+        Ack,
+        MailClock,
+        Mail,
+        MailAck,
+        Error,
+        Reconcile,
+    )
 }
 
 

@@ -3,8 +3,8 @@
 ::
 
     dialler                                   listener
-      hello {node, nonce_d, time, invite?, address?}  ->
-                              <-  welcome {node, nonce_l, sig_l}
+      hello {node, nonce_d, time, invite?, address?, features?}  ->
+                              <-  welcome {node, nonce_l, sig_l, features?}
       auth {sig_d}                             ->
                               <-  ready {partner}   (or error)
 
@@ -15,11 +15,16 @@ fresh per session, so a recorded signature is useless in another session
 (replay), and the hello's time must be within the clock-skew window (expiry).
 The context prefixes keep these signatures apart from entry signatures, whose
 bytes always start with a msgpack map header. Nonces and times are handed in.
+
+Each side may announce ``features`` (docs/protocol.md, "Features"); a side uses one
+only when both announced it (:attr:`DiallerHandshake.shared`,
+:attr:`ListenerHandshake.shared`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from protocol import frames
 from protocol.entry import MAX_CLOCK_SKEW_MS
@@ -32,6 +37,11 @@ DIALLER_CONTEXT = b"schoolmesh/handshake/v1/dialler"
 
 def _transcript(hello_bytes: bytes, listener: bytes, nonce: bytes) -> bytes:
     return hashlib.blake2b(hello_bytes + listener + nonce, digest_size=32).digest()
+
+
+def _announce(features: frozenset[str]) -> list[str] | None:
+    """The ``features`` field: sorted, and left out when there are none (as today's nodes)."""
+    return sorted(features) or None
 
 
 def _decode(data: bytes, expected: type[frames.Frame]) -> frames.Frame:
@@ -60,12 +70,18 @@ class DiallerHandshake:
         expected: NodeId | None,
         invite: bytes | None = None,
         address: str | None = None,
+        features: Iterable[str] = (),
     ) -> None:
         self._key = key
         self._expected = expected
-        hello = frames.Hello(bytes(key.node_id), nonce, now_ms, invite, address)
+        self._features = frozenset(features)
+        hello = frames.Hello(
+            bytes(key.node_id), nonce, now_ms, invite, address, _announce(self._features)
+        )
         self.hello_bytes = frames.encode(hello)
         self.peer: NodeId | None = None
+        #: The features both sides announced, known once the welcome has come.
+        self.shared: frozenset[str] = frozenset()
 
     def receive_welcome(self, data: bytes) -> bytes:
         """Check the listener's proof; return the auth frame to send."""
@@ -85,6 +101,7 @@ class DiallerHandshake:
                 "the other node's proof of identity does not verify", code="bad-signature"
             ) from exc
         self.peer = listener
+        self.shared = self._features & frozenset(welcome.features or ())
         return frames.encode(frames.Auth(self._key.sign(DIALLER_CONTEXT + transcript)))
 
     def receive_ready(self, data: bytes) -> frames.Ready:
@@ -96,12 +113,17 @@ class DiallerHandshake:
 class ListenerHandshake:
     """The side that accepted the connection."""
 
-    def __init__(self, key: NodeKey, *, nonce: bytes, now_ms: int) -> None:
+    def __init__(
+        self, key: NodeKey, *, nonce: bytes, now_ms: int, features: Iterable[str] = ()
+    ) -> None:
         self._key = key
         self._nonce = nonce
         self._now_ms = now_ms
+        self._features = frozenset(features)
         self._transcript = b""
         self.hello: frames.Hello | None = None
+        #: The features both sides announced, known once the hello has come.
+        self.shared: frozenset[str] = frozenset()
 
     def receive_hello(self, data: bytes) -> bytes:
         """Check the hello is fresh; return the welcome frame to send."""
@@ -113,10 +135,12 @@ class ListenerHandshake:
                 code="expired",
             )
         self.hello = hello
+        self.shared = self._features & frozenset(hello.features or ())
         mine = bytes(self._key.node_id)
         self._transcript = _transcript(data, mine, self._nonce)
         sig = self._key.sign(LISTENER_CONTEXT + self._transcript)
-        return frames.encode(frames.Welcome(mine, self._nonce, sig))
+        welcome = frames.Welcome(mine, self._nonce, sig, _announce(self._features))
+        return frames.encode(welcome)
 
     def receive_auth(self, data: bytes) -> NodeId:
         """Check the dialler's proof; return its proven node id."""

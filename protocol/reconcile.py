@@ -115,6 +115,20 @@ class ItemSet:
         self.items: list[Key] = ordered
         self._sums = list(accumulate((int.from_bytes(i, "little") for _, i in ordered), initial=0))
 
+    @classmethod
+    def presorted(cls, items: list[Key], sums: list[int]) -> ItemSet:
+        """An ItemSet over ``items`` the caller keeps sorted, unique and checked, with
+        their prefix sums (``sums[i]``: the sum of the first ``i`` ids as integers), so
+        that a set that changes by a few items is not sorted and summed again
+        (protocol/replication.py, ``HeadItems``). Neither list is copied: the caller
+        must not change them afterwards."""
+        if len(sums) != len(items) + 1:
+            raise ValueError("there is one prefix sum more than there are items")
+        made = cls.__new__(cls)
+        made.items = items
+        made._sums = sums
+        return made
+
     def __len__(self) -> int:
         return len(self.items)
 

@@ -28,11 +28,15 @@ says so.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import hashlib
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from protocol import frames
 from protocol.errors import ProtocolError
+from protocol.reconcile import LIST_BELOW, MAX_MESSAGE_BYTES, ItemSet, Key, Reconciler
 
 WINDOW = 4  # batches in flight before the sender waits for an ack
 BATCH_BYTES = 768 * 1024  # entries' bytes per batch: stays well under frames.MAX_FRAME_BYTES
@@ -123,6 +127,13 @@ class Replication:
             if head_id:
                 with_ids.append((author, seq, head_id[0]))
         return with_ids
+
+    def level(self, heads: Iterable[tuple[bytes, int]]) -> None:
+        """The peer holds these authors' logs up to these numbers (a session start by
+        reconciliation found its heads equal to ours): raise the view, never lower it."""
+        for author, seq in heads:
+            if author in self.view or len(self.view) < self.max_view:
+                self.view[author] = max(seq, self.view.get(author, 0))
 
     def clock_complete(self, heads: Mapping[bytes, int]) -> None:
         """After the peer's final clock frame: every author we hold beyond the view is dirty."""
@@ -275,3 +286,250 @@ def clock_frames(heads: Iterable[tuple[bytes, int, bytes]]) -> list[frames.Clock
 def ack_for(batch: int, heads: Mapping[bytes, int]) -> frames.Ack:
     """The ack of a stored batch: our head (0 if none) of each of its authors, sorted."""
     return frames.Ack(batch, [[a, heads.get(a, 0)] for a in sorted(heads)])
+
+
+# -- session start by reconciliation of heads (docs/protocol.md, "Session start") ----
+
+
+def head_item(author: bytes, head_id: bytes, timestamp: int) -> tuple[int, bytes]:
+    """An author's head as a reconciliation item: the head entry's timestamp, and
+    BLAKE2b-256(author || head id). Two nodes hold the same item exactly when they
+    hold the same newest entry of the author."""
+    return timestamp, hashlib.blake2b(author + head_id, digest_size=32).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest entry held of an author's log: its number, id and timestamp."""
+
+    author: bytes
+    seq: int
+    id: bytes
+    timestamp: int
+
+
+class HeadSet:
+    """A node's heads as reconciliation items, sorted, for every session to share.
+
+    Immutable: :class:`HeadItems` makes a new one when heads have moved."""
+
+    __slots__ = ("by_item", "items")
+
+    def __init__(self, by_item: Mapping[bytes, Head], items: ItemSet) -> None:
+        """``by_item``: each head under its item id (:func:`head_item`); ``items``: the
+        same items sorted. :meth:`of` makes both from heads."""
+        self.by_item = by_item
+        self.items = items
+
+    @classmethod
+    def of(cls, heads: Iterable[Head]) -> HeadSet:
+        by_item = {head_item(h.author, h.id, h.timestamp)[1]: h for h in heads}
+        return cls(by_item, ItemSet((h.timestamp, i) for i, h in by_item.items()))
+
+    def __len__(self) -> int:
+        return len(self.by_item)
+
+
+class HeadItems:
+    """The heads a node holds, kept up to date as they move (one per node).
+
+    The node tells it of each head that moved (:meth:`put`, :meth:`drop`): the head's
+    item is hashed once and moved in the sorted order (a binary search and a shift),
+    and the prefix sums are marked stale from there. A session start takes
+    :meth:`snapshot`: the same object while nothing moved; after a change, the sums are
+    recomputed from the lowest position changed (a new head is recent, near the end of
+    the order; the head it replaces may be anywhere) and the lists handed over, copied
+    only when they change again (docs/performance.md, "Session start between real
+    nodes")."""
+
+    def __init__(self) -> None:
+        self._items: dict[bytes, Key] = {}  # author -> (timestamp, item id); never shared
+        self._heads: dict[bytes, Head] = {}  # item id -> head
+        self._keys: list[Key] = []  # sorted
+        self._sums: list[int] = [0]  # prefix sums of the ids, valid up to _valid
+        self._valid = 0
+        self._shared = False  # the lists belong to the last snapshot: copy before a change
+        self._snapshot: HeadSet | None = None
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def _changing(self, at: int) -> None:
+        if self._shared:
+            self._keys, self._sums = list(self._keys), list(self._sums)
+            self._heads, self._shared = dict(self._heads), False
+        self._valid = min(self._valid, at)
+        self._snapshot = None
+
+    def put(self, head: Head) -> None:
+        key = head_item(head.author, head.id, head.timestamp)
+        old = self._items.get(head.author)
+        if old == key:
+            return
+        if old is not None:
+            self._remove(old)
+        at = bisect_left(self._keys, key)
+        self._changing(at)
+        self._keys.insert(at, key)
+        self._items[head.author] = key
+        self._heads[key[1]] = head
+
+    def drop(self, author: bytes) -> None:
+        old = self._items.pop(author, None)
+        if old is not None:
+            self._remove(old)
+
+    def _remove(self, key: Key) -> None:
+        at = bisect_left(self._keys, key)
+        self._changing(at)
+        del self._keys[at]
+        del self._heads[key[1]]
+
+    def replace(self, heads: Iterable[Head]) -> None:
+        """Every head held, afresh (loaded from the database)."""
+        self._items, self._heads = {}, {}
+        for head in heads:
+            key = head_item(head.author, head.id, head.timestamp)
+            old = self._items.get(head.author)
+            if old is not None:  # an author given twice: the last counts
+                del self._heads[old[1]]
+            self._items[head.author] = key
+            self._heads[key[1]] = head
+        self._keys = sorted(self._items.values())
+        self._sums, self._valid, self._shared, self._snapshot = [0], 0, False, None
+
+    def snapshot(self) -> HeadSet:
+        if self._snapshot is None:
+            keys, sums = self._keys, self._sums
+            del sums[self._valid + 1 :]
+            sums.extend(
+                accumulate(
+                    (int.from_bytes(i, "little") for _, i in keys[self._valid :]),
+                    initial=sums[self._valid],
+                )
+            )
+            del sums[self._valid + 1]  # the initial value, already there
+            self._valid = len(keys)
+            self._shared = True
+            self._snapshot = HeadSet(self._heads, ItemSet.presorted(keys, sums))
+        return self._snapshot
+
+
+#: Heads below which a side gives up the reconciliation for its full clock (a list of
+#: fewer than this many ids is how the reconciliation itself describes a small range).
+SMALL = LIST_BELOW
+
+
+class HeadsStart:
+    """One side of a session start by reconciliation of heads.
+
+    The dialler starts (:meth:`first`); each ``reconcile`` frame received is answered
+    by :meth:`receive`. When the reconciliation is over (:attr:`done`), the answer
+    ends with this side's ``clock`` frames for the authors whose heads differ, and
+    :meth:`equal` gives the heads the peer holds exactly as we do, which the caller
+    puts in the view (:meth:`Replication.level`). The rest of the session is Sync as
+    with a full clock. A ProtocolError from :meth:`receive` ends it (:attr:`failed`):
+    the caller then sends its full clock, as to a node without the feature.
+
+    A side that holds fewer than :data:`SMALL` heads (``give_up_below``) gives up at once
+    (:attr:`gave_up`: the dialler instead of :meth:`first`, the listener on the first
+    frame) and the caller sends its full clock: such a side lacks nearly every head of
+    the other, whose clock pairs must then cross anyway, so the ids a reconciliation
+    would list first are only extra bytes (a node that holds nothing, meeting one that
+    holds 100,000 heads, would take 87 messages and 4 MB before the same 7 MB of pairs).
+    """
+
+    def __init__(
+        self,
+        heads: HeadSet,
+        *,
+        initiator: bool,
+        frame_limit: int = MAX_MESSAGE_BYTES,
+        give_up_below: int = SMALL,
+    ) -> None:
+        self.heads = heads
+        self.initiator = initiator
+        self.give_up_below = give_up_below
+        self._reconciler = Reconciler(heads.items, frame_limit=frame_limit)
+        self._expecting = not initiator  # a reconcile frame from the peer is due
+        self._started = False
+        self.done = False
+        self.failed = False
+        self.gave_up = False
+
+    @property
+    def running(self) -> bool:
+        return not (self.done or self.failed or self.gave_up)
+
+    @property
+    def small(self) -> bool:
+        """Too few heads for a reconciliation to pay: send the full clock instead."""
+        return len(self.heads) < self.give_up_below
+
+    def give_up(self) -> None:
+        """This side sends its full clock instead (before it said anything)."""
+        if self._started and self.initiator:
+            raise RuntimeError("giving up after the start")
+        self.gave_up = True
+
+    def first(self) -> frames.Reconcile:
+        """The dialler's first frame: the whole of its heads, fingerprinted or listed."""
+        if not self.initiator or self._started:
+            raise RuntimeError("only the initiator starts, once")
+        self._started = self._expecting = True
+        return frames.Reconcile(frames.HEADS_SET, self._reconciler.initiate())
+
+    def receive(self, frame: frames.Reconcile) -> list[frames.Frame]:
+        """The frames to send in answer: the next reconcile message, or, once it is
+        over, an empty one if this side ends it, then the clock of differing heads."""
+        if not self.running or not self._expecting:
+            raise ProtocolError(
+                "a reconcile frame out of turn: the reconciliation of heads is not waiting for one",
+                code="bad-frame",
+            )
+        if not self._started and self.small and frame.set == frames.HEADS_SET and frame.msg:
+            self.give_up()  # the listener's answer is its full clock
+            return []
+        if frame.set != frames.HEADS_SET:
+            self.failed = True
+            raise ProtocolError(
+                f"a reconciliation of the set {frame.set!r}, which this node did not offer",
+                code="bad-reconcile",
+            )
+        if not frame.msg:
+            if not self._started:  # ending before anything was said
+                self.failed = True
+                raise ProtocolError(
+                    "the reconciliation of heads was ended before it began", code="bad-reconcile"
+                )
+            return self._finish([])
+        self._started = True
+        try:
+            answer = self._reconciler.receive(frame.msg)
+        except ProtocolError:
+            self.failed = True
+            raise
+        if answer is None:
+            return self._finish([frames.Reconcile(frames.HEADS_SET, b"")])
+        return [frames.Reconcile(frames.HEADS_SET, answer)]
+
+    def _finish(self, out: list[frames.Frame]) -> list[frames.Frame]:
+        self.done, self._expecting = True, False
+        differing = self.differing()
+        out.extend(clock_frames((h.author, h.seq, h.id) for h in differing))
+        return out
+
+    def differing(self) -> list[Head]:
+        """Our heads that the peer does not hold as they are (once :attr:`done`)."""
+        by_item = self.heads.by_item
+        return [by_item[i] for i in sorted(self._reconciler.have)]
+
+    def equal(self) -> Iterator[tuple[bytes, int]]:
+        """``(author, seq)`` of our heads the peer holds too (once :attr:`done`)."""
+        have = self._reconciler.have
+        return ((h.author, h.seq) for i, h in self.heads.by_item.items() if i not in have)
+
+    @property
+    def messages(self) -> int:
+        """Reconcile messages received and written, for status and tests."""
+        return self._reconciler.rounds + self._reconciler.sent

@@ -38,6 +38,7 @@ from aiohttp import web
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
 from node.net.backoff import Backoff
+from node.net.heads import HeadCache
 from node.net.logs import PeerLog
 from node.net.session import PeerSession
 from node.net.supervisor import TASKS_SETTING, Supervisor
@@ -55,6 +56,8 @@ HANDSHAKE_TIMEOUT = 10.0
 WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
+#: What this node announces in its handshakes (docs/protocol.md, "Features").
+FEATURES = frozenset({frames.RECONCILE})
 
 
 class WebSocketTransport:
@@ -69,6 +72,8 @@ class WebSocketTransport:
         self.ws = ws
         self.logs = logs or PeerLog(log)
         self.peer = peer  # who is at the other end, for the log: node id or network address
+        #: The features both ends announced in the handshake.
+        self.shared: frozenset[str] = frozenset()
 
     async def send(self, data: bytes) -> None:
         await self.ws.send_bytes(data)
@@ -123,6 +128,11 @@ class PeerManager:
         self.book = book
         self.address = address  # where others can dial us, if we listen
         self.sessions: dict[NodeId, PeerSession] = {}
+        #: Announced in every handshake; tests switch them off to play a node that
+        #: predates them.
+        self.features: frozenset[str] = FEATURES
+        #: Every head held, as reconciliation items, for the sessions' starts.
+        self.heads = HeadCache(store)
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
@@ -350,7 +360,9 @@ class PeerManager:
         await ws.prepare(request)
         remote = request.remote or "an unknown address"
         transport = WebSocketTransport(ws, self.logs, remote)
-        handshake = ListenerHandshake(self.key, nonce=os.urandom(32), now_ms=now_ms())
+        handshake = ListenerHandshake(
+            self.key, nonce=os.urandom(32), now_ms=now_ms(), features=self.features
+        )
         try:
             welcome = handshake.receive_hello(await transport.receive_within(HANDSHAKE_TIMEOUT))
             await transport.send(welcome)
@@ -368,7 +380,7 @@ class PeerManager:
                 await transport.send(frames.encode(frames.Error.about(exc.code, str(exc))))
                 await ws.close()
             return ws
-        session = PeerSession(self, transport, peer, dialler=peer)
+        session = PeerSession(self, transport, peer, dialler=peer, features=handshake.shared)
         await self._run_session(session, address=handshake.hello.address)
         return ws
 
@@ -495,8 +507,12 @@ class PeerManager:
             expected=peer,
             own_address=self.address,
             logs=self.logs,
+            features=self.features,
         )
-        await self._run_session(PeerSession(self, transport, peer, dialler=self.key.node_id))
+        session = PeerSession(
+            self, transport, peer, dialler=self.key.node_id, features=transport.shared
+        )
+        await self._run_session(session)
 
     # -- watching the database ------------------------------------------------------
 
@@ -563,6 +579,7 @@ async def dial(
     own_address: str | None = None,
     invite: bytes | None = None,
     logs: PeerLog | None = None,
+    features: Iterable[str] = (),
 ) -> tuple[WebSocketTransport, frames.Ready]:
     """Connect to ``address`` and authenticate both ways; raise ProtocolError if refused."""
     url = address.rstrip("/") + "/peer"
@@ -576,9 +593,11 @@ async def dial(
             expected=expected,
             invite=invite,
             address=own_address,
+            features=features,
         )
         await transport.send(handshake.hello_bytes)
         auth = handshake.receive_welcome(await transport.receive_within(HANDSHAKE_TIMEOUT))
+        transport.shared = handshake.shared
         await transport.send(auth)
         ready = handshake.receive_ready(await transport.receive_within(HANDSHAKE_TIMEOUT))
     except BaseException:

@@ -8,6 +8,11 @@ Entries are read from the database as they are sent, at most ``WINDOW`` batches
 ahead of the peer's acknowledgements (backpressure). What to send and how the
 peer's answers move our view are decided by the pure ``protocol.replication``;
 this module does the reading, storing and talking around it.
+
+With a peer that announced the ``reconcile`` feature, a session starts by reconciling
+the two sides' heads (protocol.replication.HeadsStart, from the node's shared
+:class:`node.net.heads.HeadCache`), so that clock pairs cross only for the authors
+whose heads differ; with any other peer, by the full clock.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Protocol
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
 from node.mail.session import MailExchange
+from node.net.heads import HeadCache
 from node.net.logs import PeerLog
 from node.net.ratelimit import TokenBucket
 from node.store.database import RESTORED_SETTING, Outcome, Store
@@ -30,11 +36,15 @@ from protocol import budget, frames
 from protocol.entry import Entry, decode_entries
 from protocol.errors import DiskFullError, ProtocolError, StorageError
 from protocol.keys import NodeId
-from protocol.replication import WINDOW, Replication, ack_for, clock_frames
+from protocol.replication import WINDOW, HeadsStart, Replication, ack_for, clock_frames
 
 log = logging.getLogger(__name__)
 
 MAX_STRIKES = 10  # refused frames or entries before we close the session
+#: Authors whose heads a session start by reconciliation reads one by one at most; more
+#: (nearly everything differs) and it reads every head, as a full clock does.
+MAX_CHECKED = 4096
+_HEADS_CHUNK = 500  # authors per query
 # Batches received and being verified (on the node's verify thread) while the one
 # before them is stored; the storer then commits all that have arrived in one
 # transaction, as a durable commit costs an fsync (docs/performance.md, catch-up).
@@ -68,19 +78,32 @@ class SessionHost(Protocol):
     mail: Mailroom
     logs: PeerLog  # every line about a peer goes through it: bounded and escaped
     verifier: Executor  # where batches of entries are decoded and their signatures checked
+    heads: HeadCache  # every head held as reconciliation items, shared by the sessions
 
     def progress(self, session: PeerSession) -> None: ...
 
 
 class PeerSession:
     def __init__(
-        self, host: SessionHost, transport: Transport, peer: NodeId, dialler: NodeId
+        self,
+        host: SessionHost,
+        transport: Transport,
+        peer: NodeId,
+        dialler: NodeId,
+        *,
+        features: frozenset[str] = frozenset(),
     ) -> None:
         self.host = host
         self.transport = transport
         self.peer = peer
         self.dialler = dialler  # who opened it: breaks ties between duplicate sessions
         self.sync = Replication()  # the view of the peer, dirty authors, batches in flight
+        self.features = features  # what both sides announced in the handshake
+        #: The session start by reconciliation of heads, when both announced it.
+        self.start: HeadsStart | None = None
+        #: Authors to compare with the peer's final clock after a reconciliation: ours
+        #: that differ, and those its clock names.
+        self._checked: set[bytes] = set()
         self._wake = asyncio.Event()
         self._clock_received = asyncio.Event()
         self._window = asyncio.Semaphore(WINDOW)
@@ -90,6 +113,9 @@ class PeerSession:
         self.received = 0  # entries stored from this peer
         self.sent = 0  # entries sent to this peer
         self.bytes_sent = 0  # every frame, for measuring wire efficiency
+        self.bytes_received = 0
+        #: Bytes sent when this side had said what it holds (its last clock frame).
+        self.start_bytes: int | None = None
         self.frames_sent = 0
         self.closed = asyncio.Event()
         self._closing = False
@@ -130,7 +156,7 @@ class PeerSession:
         asker = asyncio.create_task(self._ask_again_loop(), name=f"ask {self.peer} again")
         asker.add_done_callback(self._sender_done)
         try:
-            await self._send_clock()
+            await self._open()
             await self.mail.send_clock()
             await self._receive_loop()
         except StorageError as exc:  # storing a letter: our disk is full, or damage
@@ -152,6 +178,12 @@ class PeerSession:
     async def close(self) -> None:
         self._closing = True
         await self.transport.close()
+
+    @property
+    def opened(self) -> bool:
+        """Both sides have said what they hold: we sent our clock (or the clock of the
+        heads that differ) and have the peer's final one."""
+        return self.start_bytes is not None and self._clock_received.is_set()
 
     @property
     def closing(self) -> bool:
@@ -184,10 +216,66 @@ class PeerSession:
 
     # -- sending --------------------------------------------------------------------
 
+    async def _open(self) -> None:
+        """Say what we hold: by reconciliation of heads with a peer that speaks it (the
+        dialler begins), otherwise by our full clock, as to today's nodes."""
+        if frames.RECONCILE not in self.features:
+            await self._send_clock()
+            return
+        heads = await self.host.heads.snapshot()
+        self.start = HeadsStart(heads, initiator=self.dialler != self.peer)
+        if self.start.initiator and self.start.small:
+            self.start.give_up()  # a few pairs cost less: the peer answers with its clock
+            await self._send_clock()
+        elif self.start.initiator:
+            await self._send(self.start.first())
+
     async def _send_clock(self) -> None:
         heads = await self.host.store.heads()
         for frame in clock_frames((bytes(a), h.seq, bytes(h.id)) for a, h in heads.items()):
             await self._send(frame)
+        self.start_bytes = self.bytes_sent
+
+    async def _reconcile(self, frame: frames.Reconcile) -> None:
+        start = self.start
+        if start is None:
+            raise ProtocolError(
+                "a reconcile frame in a session that did not agree to reconcile", code="bad-frame"
+            )
+        if start.failed or start.gave_up:
+            return  # on its way before the peer read our clock: its own follows
+        try:
+            out = start.receive(frame)
+        except ProtocolError as exc:
+            if not start.failed:
+                raise  # out of turn: a strike, the reconciliation goes on
+            # A strike, then our full clock: the peer, seeing a clock before the
+            # reconciliation ended, sends its own (a node without the feature would).
+            await self._refuse(exc)
+            await self._send_clock()
+            return
+        if start.gave_up:  # we hold too few heads for it to pay
+            await self._send_clock()
+            return
+        if start.done:
+            self.sync.level(start.equal())
+            self._checked = {head.author for head in start.differing()}
+        for answer in out:
+            await self._send(answer)
+        if start.done:
+            self.start_bytes = self.bytes_sent
+
+    async def _held_heads(self) -> dict[bytes, int]:
+        """Our heads to compare with the peer's final clock: after a reconciliation only
+        those of the authors that differ (the rest are level), otherwise every head."""
+        if self.start is None or not self.start.done or len(self._checked) > MAX_CHECKED:
+            heads = await self.host.store.heads()
+            return {bytes(a): h.seq for a, h in heads.items()}
+        wanted = sorted(self._checked)
+        held: dict[bytes, int] = {}
+        for i in range(0, len(wanted), _HEADS_CHUNK):
+            held.update(await self.host.store.heads_of(wanted[i : i + _HEADS_CHUNK]))
+        return held
 
     async def _send(self, frame: frames.Frame) -> None:
         data = frames.encode(frame)
@@ -225,6 +313,7 @@ class PeerSession:
             data = await self.transport.receive()
             if data is None:
                 return
+            self.bytes_received += len(data)
             delay = max(self._bytes.delay_for(len(data)), self._frames.delay_for(1))
             if delay:
                 await asyncio.sleep(delay)  # read slower: TCP pushes back on this peer only
@@ -289,11 +378,18 @@ class PeerSession:
 
     async def _handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.Clock):
+            if self.start is not None and self.start.running:
+                # The peer gave up reconciling (it refused a message of ours, or holds
+                # too few heads for it to pay): full clocks both ways, as between
+                # nodes without the feature.
+                self.start.failed = True
+                await self._send_clock()
+            if self.start is not None and self.start.done and len(self._checked) <= MAX_CHECKED:
+                self._checked.update(pair[0] for pair in frame.heads)
             for author, seq, head_id in self.sync.receive_clock(frame):
                 await self._compare_heads(author, seq, head_id)
             if frame.final:
-                heads = await self.host.store.heads()
-                self.sync.clock_complete({bytes(a): h.seq for a, h in heads.items()})
+                self.sync.clock_complete(await self._held_heads())
                 self._wake.set()
                 self._clock_received.set()
                 self.host.progress(self)
@@ -307,6 +403,8 @@ class PeerSession:
             await self._arrived.put((frame, decoding))
         elif isinstance(frame, frames.Ack):
             self._acknowledged(frame)
+        elif isinstance(frame, frames.Reconcile):
+            await self._reconcile(frame)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
             if isinstance(frame, frames.MailClock) and frame.final:

@@ -12,7 +12,16 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 @pytest.mark.parametrize(
     "script",
-    ["sync_throughput", "propagation", "memory", "simulate", "clock_size", "web_latency", "flood"],
+    [
+        "sync_throughput",
+        "propagation",
+        "memory",
+        "simulate",
+        "clock_size",
+        "web_latency",
+        "flood",
+        "session_start",
+    ],
 )
 def test_benchmark_answers_help(script: str) -> None:
     out = subprocess.run(

@@ -21,6 +21,10 @@ SAMPLES: list[frames.Frame] = [
     frames.Entries(3, [b"\x93\xc4\x00\xc4\x00\xc0"]),
     frames.Ack(3, [[bytes(32), 5]]),
     frames.Error("bad-frame", "why"),
+    frames.Hello(bytes(32), bytes(32), 1, features=["reconcile", "search"]),
+    frames.Welcome(bytes(32), bytes(32), bytes(64), features=["reconcile"]),
+    frames.Reconcile("heads", b"\x92\x01\x90"),
+    frames.Reconcile("heads", b""),
 ]
 
 

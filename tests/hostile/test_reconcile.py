@@ -1,0 +1,160 @@
+"""A partner gone rogue at the session start by reconciliation (docs/protocol.md,
+"Session start"): it holds a valid key, announces the feature or not, and sends
+whatever ``reconcile`` frames it likes. The target refuses with a documented code,
+falls back to its full clock, and never loops or stalls."""
+
+from __future__ import annotations
+
+import os
+
+import aiohttp
+import pytest
+
+from bench.live import hold, schools_offers
+from node.clock import now_ms
+from protocol import codec, frames
+from protocol.handshake import DiallerHandshake
+from protocol.reconcile import ItemSet, Reconciler
+from tests.hostile.test_sessions import connect, next_frame
+from tests.network import LiveNode
+from tests.rogue import ROGUE
+
+Socket = aiohttp.ClientWebSocketResponse
+#: Heads the target holds: enough that it reconciles rather than send its full clock.
+HELD = 40
+
+
+@pytest.fixture
+async def holding(target: LiveNode) -> LiveNode:
+    """The rogue's target, holding its own profile and 40 other schools' offers."""
+    await hold(target.node, schools_offers(HELD))
+    return target
+
+
+async def connect_reconciling(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
+    """Dial ``live`` as the rogue, announcing ``reconcile``; the target agrees."""
+    assert live.address is not None
+    ws = await client.ws_connect(live.address + "/peer")
+    hs = DiallerHandshake(
+        ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=["reconcile"]
+    )
+    await ws.send_bytes(hs.hello_bytes)
+    welcome = (await ws.receive(timeout=5)).data
+    await ws.send_bytes(hs.receive_welcome(welcome))
+    assert isinstance(frames.decode((await ws.receive(timeout=5)).data), frames.Ready)
+    assert hs.shared == {"reconcile"}
+    return ws
+
+
+def reconcile(msg: bytes, set_name: str = "heads") -> bytes:
+    return codec.encode({"t": "reconcile", "v": 1, "set": set_name, "msg": msg})
+
+
+async def error_then_full_clock(ws: Socket, code: str) -> None:
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == code
+    clock = await next_frame(ws, frames.Clock)  # every head it holds: a full clock
+    assert isinstance(clock, frames.Clock)
+    assert clock.final
+    assert len(clock.heads) == HELD + 1
+
+
+async def test_a_reconcile_frame_from_a_peer_that_did_not_announce_it_is_a_strike(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect(client, target)  # no features: the target sends its full clock
+    clock = await next_frame(ws, frames.Clock)
+    assert isinstance(clock, frames.Clock)
+    await ws.send_bytes(reconcile(b"\x92\x01\x90"))
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+
+
+async def test_a_message_that_does_not_decode_ends_in_full_clocks(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_reconciling(client, holding)
+    await ws.send_bytes(reconcile(b"\xc1"))
+    await error_then_full_clock(ws, "malformed")
+    # The session goes on as with a node without the feature.
+    await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
+    await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
+    batch = await next_frame(ws, frames.Entries)
+    assert isinstance(batch, frames.Entries)
+    assert len(batch.entries) == HELD + 1  # everything it holds
+
+
+async def test_a_reconciliation_of_a_set_not_offered_ends_in_full_clocks(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_reconciling(client, holding)
+    await ws.send_bytes(reconcile(Reconciler(ItemSet([])).initiate(), "offers"))
+    await error_then_full_clock(ws, "bad-reconcile")
+
+
+async def test_an_end_before_the_start_ends_in_full_clocks(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_reconciling(client, holding)
+    await ws.send_bytes(reconcile(b""))
+    await error_then_full_clock(ws, "bad-reconcile")
+
+
+async def test_a_peer_that_never_finishes_is_cut_off_after_128_messages(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """The same opening again and again: the target answers 128 times, then refuses
+    with reconcile-too-long and sends its full clock; it never loops."""
+    ws = await connect_reconciling(client, holding)
+    opening = Reconciler(ItemSet((1, os.urandom(32)) for _ in range(10))).initiate()
+    for _ in range(128):
+        await ws.send_bytes(reconcile(opening))
+        answer = await next_frame(ws, frames.Reconcile)
+        assert isinstance(answer, frames.Reconcile)
+        assert answer.msg  # a Diff: ten ids the target lacks, the 41 it holds
+    await ws.send_bytes(reconcile(opening))
+    await error_then_full_clock(ws, "reconcile-too-long")
+
+
+async def test_a_reconcile_frame_after_the_start_is_a_strike_and_the_session_goes_on(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_reconciling(client, holding)
+    rogue = Reconciler(ItemSet([]))
+    await ws.send_bytes(reconcile(rogue.initiate()))
+    answer = await next_frame(ws, frames.Reconcile)
+    assert isinstance(answer, frames.Reconcile)
+    assert rogue.receive(answer.msg) is None  # the target's Diff: all it holds
+    await ws.send_bytes(reconcile(b""))  # over
+    clock = await next_frame(ws, frames.Clock)  # the one head that differs
+    assert isinstance(clock, frames.Clock)
+    assert len(clock.heads) == HELD + 1  # it lacks them all
+    assert bytes(holding.node.node_id) in [pair[0] for pair in clock.heads]
+    await ws.send_bytes(reconcile(rogue.initiate()))  # out of turn
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+    await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
+    await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
+    batch = await next_frame(ws, frames.Entries)
+    assert isinstance(batch, frames.Entries)
+    assert len(batch.entries) == HELD + 1
+
+
+async def test_a_target_with_few_heads_answers_with_its_full_clock(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """Holding fewer than 32 heads, the target gives up at once: no error, its clock."""
+    ws = await connect_reconciling(client, target)
+    opening = Reconciler(ItemSet((1, os.urandom(32)) for _ in range(100))).initiate()
+    await ws.send_bytes(reconcile(opening))
+    clock = await next_frame(ws, frames.Clock)
+    assert isinstance(clock, frames.Clock)
+    assert [pair[0] for pair in clock.heads] == [bytes(target.node.node_id)]
+    await ws.send_bytes(reconcile(opening))  # on its way before we read the clock
+    await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
+    await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
+    first = await next_frame(ws, frames.Entries)  # no error frame came before it
+    assert isinstance(first, frames.Entries)
