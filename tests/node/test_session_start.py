@@ -13,7 +13,6 @@ import pytest
 from bench.live import hold, school_key, schools_offers
 from node.clock import now_ms
 from node.net.session import PeerSession
-from node.offers import service as offers
 from protocol import frames
 from protocol.entry import Entry, create_entry
 from tests.helpers import offer_content
@@ -122,8 +121,8 @@ async def test_a_node_without_the_feature_still_syncs_by_the_full_clock(
     schools = list(shared_schools())[:50]
     await hold(old.node, schools[:30])
     await hold(new.node, schools[20:])
-    from_new = await offers.post(new.node, "offer", offer_content("Posted at the new node"))
-    from_old = await offers.post(old.node, "offer", offer_content("Posted at the old node"))
+    from_new = await new.node.offers.post("offer", offer_content("Posted at the new node"))
+    from_old = await old.node.offers.post("offer", offer_content("Posted at the old node"))
     await partner(old, new)
     await level(old, new, [*schools, from_new, from_old])
     for live in (old, new):
@@ -146,7 +145,7 @@ async def test_a_change_while_connected_and_a_new_session_afterwards(
     await hold(b.node, schools)
     await partner(a, b)
     await level(a, b, [])
-    posted = await offers.post(a.node, "offer", offer_content("Posted while connected"))
+    posted = await a.node.offers.post("offer", offer_content("Posted while connected"))
     await level(a, b, [posted])
     await b.stop()
     await b.restart()
@@ -165,7 +164,7 @@ async def test_nodes_with_few_heads_send_full_clocks_and_sync(make_node: Factory
     """Fewer than 32 heads: the dialler sends its full clock instead of reconciling and
     the listener answers with its own (docs/protocol.md, "Session start"), no strike."""
     a, b = await make_node("Oakfield Primary"), await make_node("Lycée Jean Moulin")
-    posted = await offers.post(a.node, "offer", offer_content("Posted before the session"))
+    posted = await a.node.offers.post("offer", offer_content("Posted before the session"))
     await partner(a, b)
     await level(a, b, [posted])
     gave_up = []
