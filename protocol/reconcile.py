@@ -20,7 +20,14 @@ Rules this module keeps (each checked by tests/protocol/test_reconcile.py):
   (``reconcile-too-long``): a peer that keeps sending mismatching fingerprints is cut
   off, whatever it sends;
 * a message this side writes never exceeds its ``frame_limit``: what does not fit is
-  folded into one fingerprint of the rest, which the next round splits again.
+  folded into one fingerprint of the rest, which the next round splits again;
+* it goes in turn: after a message of this side that asks nothing (only Diffs), the
+  only answer is the end, and after this side ended (:meth:`Reconciler.receive`
+  returned None) nothing more is read (both ``bad-reconcile``);
+* the caller may bound the whole reconciliation (``max_bytes``, ``max_ids``): the
+  message that would go past either bound raises :class:`OverBudget` before it is
+  read, and ``keep_need=False`` keeps no ids of the peer's at all (memory then follows
+  this side's items, whatever the peer sends).
 
 It reads no clock, store or network: the caller hands it the items (an
 :class:`ItemSet`, built once and shared by every session) and carries the bytes.
@@ -77,6 +84,12 @@ Key = tuple[int, bytes]  # (timestamp, id padded to 32 bytes): items and bounds 
 
 def _bad(message: str) -> ProtocolError:
     return ProtocolError(f"set reconciliation: {message}", code="bad-reconcile")
+
+
+class OverBudget(Exception):
+    """The peer's messages went past the bound the caller set on the whole
+    reconciliation (:class:`Reconciler` ``max_bytes`` or ``max_ids``). Not an error of
+    the peer's: a side whose peer lists far more than it holds does better with clocks."""
 
 
 def fingerprint_of(ids: Iterable[bytes]) -> bytes:
@@ -288,19 +301,40 @@ class Reconciler:
             alice, bob = bob, alice
         alice.need, alice.have              # ids alice lacks; ids bob lacks
 
-    ``need``: ids the peer holds and this side lacks. ``have``: ids this side holds
-    and the peer lacks. Both are exact once :meth:`receive` returns None on either side.
+    ``need``: ids the peer holds and this side lacks (kept only with ``keep_need``: they
+    come from the peer, so a hostile one could fill it). ``have``: ids this side holds
+    and the peer lacks, a subset of ``items``. Both are exact once :meth:`receive`
+    returns None on either side.
+
+    ``max_bytes`` and ``max_ids`` bound the bytes of all the messages received and the
+    ids they list (in IdLists and Diffs): past either, :meth:`receive` raises
+    :class:`OverBudget` and is not to be used again.
     """
 
-    def __init__(self, items: ItemSet, *, frame_limit: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        items: ItemSet,
+        *,
+        frame_limit: int = MAX_MESSAGE_BYTES,
+        keep_need: bool = True,
+        max_bytes: int | None = None,
+        max_ids: int | None = None,
+    ) -> None:
         if not MIN_FRAME_LIMIT <= frame_limit <= MAX_MESSAGE_BYTES:
             raise ValueError(f"frame_limit must be {MIN_FRAME_LIMIT} .. {MAX_MESSAGE_BYTES}")
         self.items = items
         self.frame_limit = frame_limit
+        self.keep_need = keep_need
+        self.max_bytes = max_bytes
+        self.max_ids = max_ids
         self.need: set[bytes] = set()
         self.have: set[bytes] = set()
         self.rounds = 0  # messages received
         self.sent = 0  # messages written
+        self.bytes_received = 0
+        self.ids_received = 0  # ids listed in the IdLists and Diffs received
+        self.over = False  # this side ended (receive returned None): nothing more is read
+        self._asked = True  # this side's last message asked something: an answer may follow
         # Ranges this side listed in its last message, with how many items it listed:
         # the only ranges a Diff may answer.
         self._listed: dict[tuple[Key, Key], int] = {}
@@ -318,6 +352,13 @@ class Reconciler:
         Raises ProtocolError (``bad-reconcile``, ``unsupported-version``, the msgpack
         codes, or ``reconcile-too-long`` past :data:`MAX_ROUNDS`) and then is not to be
         used again."""
+        if self.over:
+            raise _bad("a message after this node ended the reconciliation")
+        if not self._asked:
+            raise _bad(
+                "a message in answer to one that asked nothing (only differences): "
+                "only the end of the reconciliation may follow"
+            )
         self.rounds += 1
         if self.rounds > MAX_ROUNDS:
             raise ProtocolError(
@@ -325,7 +366,15 @@ class Reconciler:
                 "other node keeps asking; the session is closed",
                 code="reconcile-too-long",
             )
+        self.bytes_received += len(message)
+        if self.max_bytes is not None and self.bytes_received > self.max_bytes:
+            raise OverBudget(f"the messages received exceed {self.max_bytes} bytes")
         ranges = _parse(message)
+        self.ids_received += sum(
+            len(r.payload[0]) // ID_BYTES for r in ranges if r.mode in (IDLIST, DIFF)
+        )
+        if self.max_ids is not None and self.ids_received > self.max_ids:
+            raise OverBudget(f"the messages received list more than {self.max_ids} ids")
         items = self.items
         out = _Writer(self.frame_limit)
         listed: dict[tuple[Key, Key], int] = {}
@@ -373,11 +422,13 @@ class Reconciler:
             previous, lower = r.bound, upper
         if not (out.asks or out.tells):
             self._listed = {}
+            self.over = True
             return None
         return self._finish(out, listed)
 
     def _finish(self, out: _Writer, listed: dict[tuple[Key, Key], int]) -> bytes:
         self._listed = listed
+        self._asked = out.asks
         self.sent += 1
         return out.message()
 
@@ -427,7 +478,8 @@ class Reconciler:
         for n, item_id in enumerate(theirs):
             if item_id not in our_set:
                 bits[n // 8] |= 1 << (n % 8)
-                self.need.add(item_id)
+                if self.keep_need:
+                    self.need.add(item_id)
         self.have.update(they_lack)
         if they_lack or any(bits):
             out.add(r.bound, DIFF, b"".join(they_lack), bytes(bits))
@@ -444,7 +496,8 @@ class Reconciler:
         our_ids = {i for _, i in ours}
         if any(i in our_ids for i in we_lack):
             raise _bad("a Diff says this node lacks an id that it listed")
-        self.need.update(we_lack)
+        if self.keep_need:
+            self.need.update(we_lack)
         self.have.update(i for n, (_, i) in enumerate(ours) if bits[n // 8] >> (n % 8) & 1)
 
 

@@ -36,7 +36,14 @@ from itertools import accumulate
 
 from protocol import frames
 from protocol.errors import ProtocolError
-from protocol.reconcile import LIST_BELOW, MAX_MESSAGE_BYTES, ItemSet, Key, Reconciler
+from protocol.reconcile import (
+    LIST_BELOW,
+    MAX_MESSAGE_BYTES,
+    ItemSet,
+    Key,
+    OverBudget,
+    Reconciler,
+)
 
 WINDOW = 4  # batches in flight before the sender waits for an ack
 BATCH_BYTES = 768 * 1024  # entries' bytes per batch: stays well under frames.MAX_FRAME_BYTES
@@ -418,6 +425,18 @@ class HeadItems:
 #: Heads below which a side gives up the reconciliation for its full clock (a list of
 #: fewer than this many ids is how the reconciliation itself describes a small range).
 SMALL = LIST_BELOW
+#: What a session start by reconciliation reads of the peer's messages at most, in all:
+#: ``START_BYTES + START_BYTES_PER_HEAD * heads held`` bytes, and
+#: ``START_IDS + START_IDS_PER_HEAD * heads held`` ids in IdLists and Diffs. Past either,
+#: this side gives up for its full clock (docs/protocol.md, "Session start"): a peer
+#: that lists far more ids than we hold heads costs more by reconciliation than by
+#: clocks, and a hostile one cannot make us read 128 messages of made-up ids. Between
+#: two nodes of 101,000 heads, 1,000 of them different on each side, one side reads
+#: 0.9 MB and 26,307 ids (measured in memory), well within.
+START_BYTES = 1024 * 1024
+START_BYTES_PER_HEAD = 64
+START_IDS = 4096
+START_IDS_PER_HEAD = 4
 
 
 class HeadsStart:
@@ -450,9 +469,20 @@ class HeadsStart:
         self.heads = heads
         self.initiator = initiator
         self.give_up_below = give_up_below
-        self._reconciler = Reconciler(heads.items, frame_limit=frame_limit)
+        held = len(heads)
+        # The peer's ids are never kept (``keep_need``): the start uses only which of
+        # ours the peer lacks, so memory follows our heads, whatever the peer sends.
+        self._reconciler: Reconciler | None = Reconciler(
+            heads.items,
+            frame_limit=frame_limit,
+            keep_need=False,
+            max_bytes=START_BYTES + START_BYTES_PER_HEAD * held,
+            max_ids=START_IDS + START_IDS_PER_HEAD * held,
+        )
         self._expecting = not initiator  # a reconcile frame from the peer is due
         self._started = False
+        self._have: frozenset[bytes] = frozenset()  # our items the peer lacks, once done
+        self._messages = 0
         self.done = False
         self.failed = False
         self.gave_up = False
@@ -470,51 +500,80 @@ class HeadsStart:
         """This side sends its full clock instead (before it said anything)."""
         if self._started and self.initiator:
             raise RuntimeError("giving up after the start")
+        self._stop()
         self.gave_up = True
+
+    def peer_gave_up(self) -> None:
+        """The peer sent a clock before the end: full clocks both ways from here on."""
+        self._stop()
+        self.failed = True
 
     def first(self) -> frames.Reconcile:
         """The dialler's first frame: the whole of its heads, fingerprinted or listed."""
-        if not self.initiator or self._started:
+        if not self.initiator or self._started or self._reconciler is None:
             raise RuntimeError("only the initiator starts, once")
         self._started = self._expecting = True
         return frames.Reconcile(frames.HEADS_SET, self._reconciler.initiate())
 
     def receive(self, frame: frames.Reconcile) -> list[frames.Frame]:
         """The frames to send in answer: the next reconcile message, or, once it is
-        over, an empty one if this side ends it, then the clock of differing heads."""
-        if not self.running or not self._expecting:
+        over, an empty one if this side ends it, then the clock of differing heads.
+        An empty list with :attr:`gave_up` set: this side sends its full clock instead
+        (too few heads, or the peer's messages went past the bounds of a start)."""
+        reconciler = self._reconciler
+        if not self.running or not self._expecting or reconciler is None:
             raise ProtocolError(
                 "a reconcile frame out of turn: the reconciliation of heads is not waiting for one",
                 code="bad-frame",
             )
+        self._expecting = False  # until this side has answered
         if not self._started and self.small and frame.set == frames.HEADS_SET and frame.msg:
             self.give_up()  # the listener's answer is its full clock
             return []
         if frame.set != frames.HEADS_SET:
-            self.failed = True
+            self._fail()
             raise ProtocolError(
                 f"a reconciliation of the set {frame.set!r}, which this node did not offer",
                 code="bad-reconcile",
             )
         if not frame.msg:
             if not self._started:  # ending before anything was said
-                self.failed = True
+                self._fail()
                 raise ProtocolError(
                     "the reconciliation of heads was ended before it began", code="bad-reconcile"
                 )
             return self._finish([])
         self._started = True
         try:
-            answer = self._reconciler.receive(frame.msg)
+            answer = reconciler.receive(frame.msg)
         except ProtocolError:
-            self.failed = True
+            self._fail()
             raise
+        except OverBudget:
+            self._stop()
+            self.gave_up = True
+            return []
         if answer is None:
             return self._finish([frames.Reconcile(frames.HEADS_SET, b"")])
+        self._expecting = True  # the peer answers this one
         return [frames.Reconcile(frames.HEADS_SET, answer)]
 
+    def _fail(self) -> None:
+        self._stop()
+        self.failed = True
+
+    def _stop(self) -> None:
+        """Keep what is needed after the start, and let the reconciler go: nothing the
+        peer sent stays for the rest of the session."""
+        if self._reconciler is not None:
+            self._messages = self._reconciler.rounds + self._reconciler.sent
+            self._have = frozenset(self._reconciler.have)
+            self._reconciler = None
+        self._expecting = False
+
     def _finish(self, out: list[frames.Frame]) -> list[frames.Frame]:
-        self.done, self._expecting = True, False
+        self._stop()
+        self.done = True
         differing = self.differing()
         out.extend(clock_frames((h.author, h.seq, h.id) for h in differing))
         return out
@@ -522,14 +581,16 @@ class HeadsStart:
     def differing(self) -> list[Head]:
         """Our heads that the peer does not hold as they are (once :attr:`done`)."""
         by_item = self.heads.by_item
-        return [by_item[i] for i in sorted(self._reconciler.have)]
+        return [by_item[i] for i in sorted(self._have)]
 
     def equal(self) -> Iterator[tuple[bytes, int]]:
         """``(author, seq)`` of our heads the peer holds too (once :attr:`done`)."""
-        have = self._reconciler.have
+        have = self._have
         return ((h.author, h.seq) for i, h in self.heads.by_item.items() if i not in have)
 
     @property
     def messages(self) -> int:
         """Reconcile messages received and written, for status and tests."""
-        return self._reconciler.rounds + self._reconciler.sent
+        if self._reconciler is not None:
+            return self._reconciler.rounds + self._reconciler.sent
+        return self._messages

@@ -242,19 +242,21 @@ class PeerSession:
             raise ProtocolError(
                 "a reconcile frame in a session that did not agree to reconcile", code="bad-frame"
             )
-        if start.failed or start.gave_up:
-            return  # on its way before the peer read our clock: its own follows
+        running = start.running
         try:
             out = start.receive(frame)
         except ProtocolError as exc:
-            if not start.failed:
-                raise  # out of turn: a strike, the reconciliation goes on
+            if not running or not start.failed:
+                # Out of turn, or after the start is over, failed or given up (the
+                # peer, waiting for our answer, sends none after our clock): a strike,
+                # nothing changes.
+                raise
             # A strike, then our full clock: the peer, seeing a clock before the
             # reconciliation ended, sends its own (a node without the feature would).
             await self._refuse(exc)
             await self._send_clock()
             return
-        if start.gave_up:  # we hold too few heads for it to pay
+        if start.gave_up:  # too few heads for it to pay, or past the bounds of a start
             await self._send_clock()
             return
         if start.done:
@@ -382,7 +384,7 @@ class PeerSession:
                 # The peer gave up reconciling (it refused a message of ours, or holds
                 # too few heads for it to pay): full clocks both ways, as between
                 # nodes without the feature.
-                self.start.failed = True
+                self.start.peer_gave_up()
                 await self._send_clock()
             if self.start is not None and self.start.done and len(self._checked) <= MAX_CHECKED:
                 self._checked.update(pair[0] for pair in frame.heads)

@@ -14,7 +14,7 @@ from bench.live import hold, schools_offers
 from node.clock import now_ms
 from protocol import codec, frames
 from protocol.handshake import DiallerHandshake
-from protocol.reconcile import ItemSet, Reconciler
+from protocol.reconcile import FINGERPRINT, IDLIST, ItemSet, Reconciler
 from tests.hostile.test_sessions import connect, next_frame
 from tests.network import LiveNode
 from tests.rogue import ROGUE
@@ -105,17 +105,69 @@ async def test_an_end_before_the_start_ends_in_full_clocks(
 async def test_a_peer_that_never_finishes_is_cut_off_after_128_messages(
     holding: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    """The same opening again and again: the target answers 128 times, then refuses
-    with reconcile-too-long and sends its full clock; it never loops."""
+    """A wrong fingerprint of everything, again and again: the target answers 128
+    times (a fresh split each time), then refuses with reconcile-too-long and sends its
+    full clock; it never loops."""
     ws = await connect_reconciling(client, holding)
-    opening = Reconciler(ItemSet((1, os.urandom(32)) for _ in range(10))).initiate()
+    liar = codec.encode([1, [[None, b"", FINGERPRINT, b"\xee" * 16]]])
     for _ in range(128):
-        await ws.send_bytes(reconcile(opening))
+        await ws.send_bytes(reconcile(liar))
         answer = await next_frame(ws, frames.Reconcile)
         assert isinstance(answer, frames.Reconcile)
-        assert answer.msg  # a Diff: ten ids the target lacks, the 41 it holds
-    await ws.send_bytes(reconcile(opening))
+        assert answer.msg  # its 41 heads, split and listed
+    await ws.send_bytes(reconcile(liar))
     await error_then_full_clock(ws, "reconcile-too-long")
+
+
+def made_up_ids() -> bytes:
+    """250 lists of 31 made-up ids, then a wrong fingerprint so that the target's
+    answer asks something and the rogue may go on (issue 23, item 3)."""
+    body: list[list[object]] = [[1, b"", IDLIST, os.urandom(32 * 31)] for _ in range(250)]
+    body.append([None, b"", FINGERPRINT, b"\xee" * 16])
+    return codec.encode([1, body])
+
+
+async def test_a_peer_listing_made_up_ids_gets_the_full_clock_without_a_strike(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """Lists of made-up ids once filled the target's memory for 128 messages (a million
+    ids). Past the ids a start reads (4,096 + 4 per head held) the target gives up and
+    sends its full clock, with no error: such a peer is met as one without the feature."""
+    ws = await connect_reconciling(client, holding)
+    await ws.send_bytes(reconcile(made_up_ids()))
+    while not isinstance(frame := frames.decode((await ws.receive(timeout=5)).data), frames.Clock):
+        assert not isinstance(frame, (frames.Reconcile, frames.Error)), frame
+    assert frame.final  # no answer, no error: the full clock
+    assert len(frame.heads) == HELD + 1
+    # It reads no more of them: one more is out of turn, a strike.
+    await ws.send_bytes(reconcile(made_up_ids()))
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+
+
+async def test_a_message_after_an_answer_that_asked_nothing_ends_in_full_clocks(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_reconciling(client, holding)
+    opening = Reconciler(ItemSet((1, os.urandom(32)) for _ in range(10))).initiate()
+    await ws.send_bytes(reconcile(opening))
+    answer = await next_frame(ws, frames.Reconcile)  # a Diff: only the end may follow
+    assert isinstance(answer, frames.Reconcile)
+    await ws.send_bytes(reconcile(opening))
+    await error_then_full_clock(ws, "bad-reconcile")
+
+
+async def test_a_reconcile_frame_after_a_failed_start_is_a_strike(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_reconciling(client, holding)
+    await ws.send_bytes(reconcile(b"\xc1"))
+    await error_then_full_clock(ws, "malformed")
+    await ws.send_bytes(reconcile(b"\xc1"))  # the rogue was waiting for an answer: none is due
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
 
 
 async def test_a_reconcile_frame_after_the_start_is_a_strike_and_the_session_goes_on(
@@ -153,8 +205,13 @@ async def test_a_target_with_few_heads_answers_with_its_full_clock(
     clock = await next_frame(ws, frames.Clock)
     assert isinstance(clock, frames.Clock)
     assert [pair[0] for pair in clock.heads] == [bytes(target.node.node_id)]
-    await ws.send_bytes(reconcile(opening))  # on its way before we read the clock
+    # The rogue waits for an answer, so no reconcile frame of its is due: one more is
+    # a strike, and the session goes on.
+    await ws.send_bytes(reconcile(opening))
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
     await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
     await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
-    first = await next_frame(ws, frames.Entries)  # no error frame came before it
+    first = await next_frame(ws, frames.Entries)
     assert isinstance(first, frames.Entries)

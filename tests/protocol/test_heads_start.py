@@ -5,13 +5,26 @@ from __future__ import annotations
 
 import hashlib
 import random
+import tracemalloc
 
 import pytest
 
-from protocol import frames
+from protocol import codec, frames
 from protocol.errors import ProtocolError
 from protocol.handshake import DiallerHandshake, ListenerHandshake
-from protocol.replication import Head, HeadItems, HeadSet, HeadsStart, Replication, head_item
+from protocol.reconcile import FINGERPRINT, IDLIST, ItemSet, Reconciler
+from protocol.replication import (
+    START_BYTES,
+    START_BYTES_PER_HEAD,
+    START_IDS,
+    START_IDS_PER_HEAD,
+    Head,
+    HeadItems,
+    HeadSet,
+    HeadsStart,
+    Replication,
+    head_item,
+)
 from tests.helpers import NOW, key
 
 T = 1_790_000_000_000
@@ -333,3 +346,108 @@ def test_head_items_kept_up_to_date_match_a_set_built_afresh() -> None:
     for snap, order, print_ in kept:
         assert snap.items.items == order
         assert snap.items.fingerprint(0, len(order)) == print_
+
+
+# -- the bounds of one start (issue 23, item 3) ---------------------------------------
+
+
+def made_up_ids(ranges: int = 250) -> bytes:
+    """A message of ``ranges`` lists of 31 made-up ids, then a wrong fingerprint of the
+    rest, so that the answer always asks something and the peer may go on."""
+    body: list[list[object]] = [[1, b"", IDLIST, random.randbytes(32 * 31)] for _ in range(ranges)]
+    body.append([None, b"", FINGERPRINT, b"\xee" * 16])
+    return codec.encode([1, body])
+
+
+def test_a_peer_listing_made_up_ids_makes_the_start_give_up_with_little_memory() -> None:
+    """128 messages of made-up ids once held a million of them (93 MB) for the whole
+    session. The start keeps none of the peer's ids and gives up, for its full clock,
+    once the peer has listed more than START_IDS + 4 ids per head held."""
+    listener = HeadsStart(HeadSet.of(head(n) for n in range(2000)), initiator=False)
+    budget = START_IDS + START_IDS_PER_HEAD * 2000
+    tracemalloc.start()
+    try:
+        answered = 0
+        while listener.running:
+            out = listener.receive(frames.Reconcile(frames.HEADS_SET, made_up_ids()))
+            answered += bool(out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert listener.gave_up
+    assert not listener.failed  # no strike: clocks cost less than such a reconciliation
+    assert answered == budget // (250 * 31)  # the message past the budget is not read
+    assert peak < 4 * 2**20
+    with pytest.raises(ProtocolError) as caught:  # and then nothing more is read
+        listener.receive(frames.Reconcile(frames.HEADS_SET, made_up_ids()))
+    assert caught.value.code == "bad-frame"
+
+
+def test_the_bytes_a_start_reads_are_bounded() -> None:
+    """Fingerprints only (no ids): the bytes bound stops it, long before 128 x 256 KiB."""
+    listener = HeadsStart(HeadSet.of(head(n) for n in range(100)), initiator=False)
+    wrong = [[1, b"", FINGERPRINT, random.randbytes(16)] for _ in range(10_000)]
+    wrong.append([None, b"", FINGERPRINT, b"\xee" * 16])
+    message = codec.encode([1, wrong])
+    received = 0
+    while listener.running:
+        listener.receive(frames.Reconcile(frames.HEADS_SET, message))
+        received += len(message)
+    assert listener.gave_up
+    assert received <= START_BYTES + START_BYTES_PER_HEAD * 100 + len(message)
+
+
+def test_a_peer_holding_ten_times_our_heads_is_met_by_clocks() -> None:
+    """An honest peer with far more heads lists more ids than we hold: we give up for
+    our full clock, which the peer answers with its own (no strike either side)."""
+    ours = HeadSet.of(head(n) for n in range(1000))
+    theirs = HeadSet.of(head(n) for n in range(20_000))
+    dialler = HeadsStart(ours, initiator=True)
+    listener = HeadsStart(theirs, initiator=False)
+    frame: frames.Frame = dialler.first()
+    side, other = listener, dialler
+    while dialler.running and listener.running:
+        assert isinstance(frame, frames.Reconcile)
+        out = side.receive(frame)
+        if not out:
+            break
+        (frame,) = out
+        side, other = other, side
+    assert dialler.gave_up or listener.gave_up
+    assert not dialler.failed
+    assert not listener.failed
+
+
+def test_two_large_sides_that_differ_a_little_stay_within_the_bounds() -> None:
+    common = [head(n) for n in range(20_000)]
+    dialler, listener, _clocks, _sizes = run(
+        HeadSet.of(common + [head(n) for n in range(30_000, 30_500)]),
+        HeadSet.of(common + [head(n) for n in range(40_000, 40_500)]),
+    )
+    assert len(dialler.differing()) == len(listener.differing()) == 500
+
+
+def test_after_a_message_that_asks_nothing_only_the_end_may_follow() -> None:
+    """A Diff answers; the peer must then end. Another message is out of turn."""
+    listener = HeadsStart(forty(), initiator=False)
+    peer = Reconciler(ItemSet([(T, random.randbytes(32)) for _ in range(10)]))
+    opening = frames.Reconcile(frames.HEADS_SET, peer.initiate())  # a list of ten ids
+    (answer,) = listener.receive(opening)  # a Diff: it asks nothing
+    assert isinstance(answer, frames.Reconcile)
+    assert answer.msg
+    with pytest.raises(ProtocolError) as caught:
+        listener.receive(opening)
+    assert caught.value.code == "bad-reconcile"
+    assert listener.failed
+    with pytest.raises(ProtocolError) as again:  # after the failure: out of turn
+        listener.receive(frames.Reconcile(frames.HEADS_SET, b""))
+    assert again.value.code == "bad-frame"
+
+
+def test_a_peer_that_gave_up_ends_the_start() -> None:
+    listener = HeadsStart(forty(), initiator=False)
+    listener.peer_gave_up()
+    assert listener.failed
+    with pytest.raises(ProtocolError) as caught:
+        listener.receive(HeadsStart(forty(), initiator=True).first())
+    assert caught.value.code == "bad-frame"

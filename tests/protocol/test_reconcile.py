@@ -21,6 +21,7 @@ from protocol.reconcile import (
     MIN_FRAME_LIMIT,
     SKIP,
     ItemSet,
+    OverBudget,
     Reconciler,
     fingerprint_of,
     reconcile,
@@ -279,8 +280,8 @@ def test_a_diff_cannot_say_we_lack_an_id_we_listed() -> None:
 def test_a_diff_is_taken_once() -> None:
     a, _ = _listing_pair()
     diff = pack([None, b"", DIFF, h(b"new"), b"\x00"])
-    assert a.receive(diff) is None
-    with pytest.raises(ProtocolError, match="did not list"):
+    assert a.receive(diff) is None  # nothing left to say: this side ended
+    with pytest.raises(ProtocolError, match="ended the reconciliation"):
         a.receive(diff)
 
 
@@ -377,3 +378,37 @@ def test_tampered_messages_raise_only_protocol_errors() -> None:
         except ProtocolError:
             pass
         assert turn <= 2 * MAX_ROUNDS
+
+
+def test_without_keep_need_nothing_of_the_peer_is_kept() -> None:
+    rng = random.Random(7)
+    common = items(rng, 500)
+    a = Reconciler(ItemSet(common + items(rng, 40)), keep_need=False)
+    b = Reconciler(ItemSet(common + items(rng, 60)))
+    reconcile(a, b)
+    assert a.need == set()
+    assert len(a.have) == 40  # what this side holds and the peer lacks: still exact
+    assert len(b.need) == 40
+
+
+def test_the_whole_reconciliation_can_be_bounded() -> None:
+    """Past max_ids or max_bytes the message is not read: OverBudget, not an error."""
+    many = pack(*([T0 + n, b"", IDLIST, h(b"%d" % n)] for n in range(1, 11)))
+    by_ids = Reconciler(ItemSet([]), max_ids=9)
+    with pytest.raises(OverBudget):
+        by_ids.receive(many)
+    assert by_ids.need == set()
+    by_bytes = Reconciler(ItemSet([]), max_bytes=len(many) - 1)
+    with pytest.raises(OverBudget):
+        by_bytes.receive(many)
+    assert Reconciler(ItemSet([]), max_ids=10, max_bytes=len(many)).receive(many) is not None
+
+
+def test_after_a_message_of_only_differences_only_the_end_may_follow() -> None:
+    a, opening = _listing_pair()
+    b = Reconciler(ItemSet(VECTOR_A[:1]))
+    diff = b.receive(opening)  # a Diff only: it asks nothing
+    assert diff is not None
+    with pytest.raises(ProtocolError, match="only the end"):
+        b.receive(opening)
+    assert a.receive(diff) is None
