@@ -5,7 +5,8 @@ head held as an item, sorted, with prefix sums. Reading them all from the databa
 and sorting them at each session start would cost what the reconciliation saves, so
 one :class:`HeadCache` per node keeps them (the pure :class:`protocol.replication.HeadItems`):
 loaded once, then, after each commit in this process, the authors whose logs it grew
-are read again (one query, at the next session start); a commit by another process
+are read again (one query, at the next session start), and so are those whose log
+was cut back or erased (a fork recovered from, a school blocked); a commit by another process
 (the command line) is seen by SQLite's ``data_version`` and reloads the whole.
 docs/performance.md, "Session start", has the figures.
 """
@@ -33,6 +34,7 @@ class HeadCache:
         self._lock = asyncio.Lock()
         self.reads = 0  # queries made, for tests and bench/session_start.py
         store.add_listener(self._on_commit)
+        store.add_erased_listener(self._on_commit)  # a blocked school's head is gone too
 
     def _on_commit(self, authors: set[bytes]) -> None:
         self._stale.update(authors)

@@ -137,6 +137,11 @@ class Store:
         self.full = False
         self._write_lock = asyncio.Lock()
         self._listeners: list[Callable[[set[bytes]], None]] = []
+        #: Authors whose whole log a transaction erased (a block): told apart from
+        #: ``_touched`` so that a block still reaches the partner watcher as a commit
+        #: that stored no entries (node/net/peers.py), and to the head cache.
+        self._erased: set[bytes] = set()
+        self._erased_listeners: list[Callable[[set[bytes]], None]] = []
         self._touched: set[bytes] = set()  # authors whose log grew in this transaction
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
@@ -160,6 +165,11 @@ class Store:
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
         self._listeners.append(listener)
+
+    def add_erased_listener(self, listener: Callable[[set[bytes]], None]) -> None:
+        """Call ``listener(authors)`` after each commit in this process that erased the
+        whole log of ``authors`` (:meth:`delete_author`): their heads are gone."""
+        self._erased_listeners.append(listener)
 
     def add_mail_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after each commit in this process that queued sealed mail."""
@@ -410,6 +420,7 @@ class Store:
                 raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
         async with self._write_lock:
             self._touched = set()
+            self._erased = set()
             self._mail_touched = False
             try:
                 # BEGIN, fn, COMMIT (or ROLLBACK) all run on the thread in one call, so
@@ -454,6 +465,7 @@ class Store:
             try:
                 await self._begin()
                 self._touched = set()
+                self._erased = set()
                 self._mail_touched = False
                 yield
                 # Inside the try: a commit can fail too (no room for the log file).
@@ -476,6 +488,9 @@ class Store:
             self.full = False
         for listener in self._listeners:
             listener(self._touched)
+        if self._erased:
+            for erased_listener in self._erased_listeners:
+                erased_listener(self._erased)
         if self._mail_touched:
             for mail_listener in self._mail_listeners:
                 mail_listener()
@@ -820,13 +835,13 @@ class Store:
         row = await self.fetch_one(
             "SELECT seq, id FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (key,)
         )
+        self._touched.add(key)  # its head moved back, or went: the head cache reads it again
         if row is None:
             await self._db.execute("DELETE FROM heads WHERE author = ?", (key,))
             return None
         await self._db.execute(
             "UPDATE heads SET seq = ?, id = ? WHERE author = ?", (int(row[0]), row[1], key)
         )
-        self._touched.add(key)
         return Head(int(row[0]), EntryId(row[1]))
 
     async def insert_signed(self, entries: list[Entry], now_ms: int) -> None:
@@ -1179,6 +1194,7 @@ class Store:
             "truncations",
         ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
+        self._erased.add(bytes(author))
         if self._dropped_at is not None:
             self._dropped_at.pop(bytes(author), None)
 
