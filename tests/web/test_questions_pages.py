@@ -157,6 +157,8 @@ async def test_a_flood_of_questions_and_answers_comes_a_page_at_a_time(school: L
             page = await response.text()
         assert len(re.findall(r"Flood \d\d", page)) == 31 - questions_pages.PAGE
         assert "page=3" not in page
+        async with teacher.get("/questions?page=9", allow_redirects=False) as response:
+            assert response.headers["Location"] == "/questions"
         here = f"/questions/{target.id}"
         async with teacher.get(here) as response:
             page = await response.text()

@@ -42,6 +42,8 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
     page = _page_number(request)
     # One more than the page holds tells whether there is a next page.
     questions = await node.questions.all(offset=PAGE * (page - 1), limit=PAGE + 1)
+    if page > 1 and not questions:  # past the last page (questions were withdrawn)
+        raise web.HTTPSeeOther("/questions")
     return render(
         request,
         "questions_index.html",
