@@ -28,10 +28,12 @@ from PIL import Image, ImageDraw
 
 from node.clock import now_ms
 from node.events import service as events
+from node.events import slots as talks
 from node.net.peers import invited
 from node.net.server import NodeService
 from node.node import Node
 from node.observations import staff
+from node.questions import service as questions
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
@@ -58,6 +60,10 @@ class DemoEvent:
     hours: int
     where: str
     text: str
+    #: A TeachMeet's speaker slots: (how many, minutes each).
+    slots: tuple[tuple[int, int], ...] = ()
+    #: "conference" or "debate": schools bring pupil teams (node/events/teams.py).
+    format: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,15 @@ SCHOOLS = (
                 "Oakfield Primary School, Leeds",
                 "Watch two lessons, then talk with the maths lead over coffee.",
             ),
+            DemoEvent(
+                "Pupil debate: should our rivers have the same rights as people?",
+                28,
+                "14:00",
+                2,
+                "Online (the link is sent to the schools that bring a team)",
+                "Year 5 and 6 teams from the Rivers of Europe schools argue for and against.",
+                format="debate",
+            ),
         ),
     ),
     DemoSchool(
@@ -237,6 +252,7 @@ SCHOOLS = (
                 2,
                 "Online",
                 "Seven-minute talks by teachers from three countries.",
+                slots=((6, 2), (3, 7)),
             ),
         ),
     ),
@@ -327,17 +343,19 @@ async def _setup_school(node: Node, school: DemoSchool) -> None:
     today = date.today()
     for event in school.events:
         day = today + timedelta(days=event.in_days)
-        await events.create(
-            node,
-            {
-                "title": event.title,
-                "start": _moment(day, event.at, school.tz),
-                "end": _moment(day, event.at, school.tz, event.hours),
-                "tz": school.tz,
-                "where": event.where,
-                "text": event.text,
-            },
-        )
+        fields: dict[str, Any] = {
+            "title": event.title,
+            "start": _moment(day, event.at, school.tz),
+            "end": _moment(day, event.at, school.tz, event.hours),
+            "tz": school.tz,
+            "where": event.where,
+            "text": event.text,
+        }
+        if event.slots:
+            fields["slots"] = [list(group) for group in event.slots]
+        if event.format:
+            fields["format"] = event.format
+        await events.create(node, fields)
 
 
 async def _has_project(node: Node, pid: str, standing: str) -> bool:
@@ -412,9 +430,102 @@ async def start_network(base: Path) -> list[NodeService]:
     for service, school in zip(services, SCHOOLS, strict=True):
         await _setup_school(service.node, school)
     await _setup_project([s.node for s in services], PROJECT)
-    await _setup_arrangement(services[1].node, services[0].node)
-    await _setup_staff(services[0].node)
+    nodes = [s.node for s in services]
+    # The schools' own sessions carry these across: wait for them side by side.
+    await asyncio.gather(
+        _setup_arrangement(nodes[1], nodes[0]),
+        _setup_talk(nodes[2], nodes[1]),
+        _setup_debate(nodes[0], nodes[1]),
+        _setup_question(nodes[0], nodes[1]),
+    )
+    await _setup_cluster(nodes[2], nodes[1])
+    await _setup_staff(nodes[0])
     return services
+
+
+async def _own_event(node: Node, field: str) -> events.EventView:
+    """This school's demo event that has ``field`` (slots, format)."""
+    return next(
+        e
+        for e in await events.listing(node)
+        if e.author == node.node_id and e.content.get(field) is not None
+    )
+
+
+async def _holds(node: Node, entry: Any) -> bool:
+    return await node.store.get(entry) is not None
+
+
+async def _setup_talk(organiser: Node, speaker: Node) -> None:
+    """A teacher of the École signs up for a 2-minute slot at the Colegio's TeachMeet;
+    the Colegio accepts the talk, and the running order reaches every school."""
+    teachmeet = await _own_event(organiser, "slots")
+    await _until(functools.partial(_holds, speaker, teachmeet.id), "the TeachMeet")
+    await talks.speak(
+        speaker, str(teachmeet.id), 1, "Talk partners in a bilingual class", "M. Bernard"
+    )
+    await talks.speak(organiser, str(teachmeet.id), 7, "Oracy in our assemblies", "Sr. López")
+
+    async def offered() -> bool:
+        return any(row[0] == 1 for row in await organiser.slots.rows(teachmeet.id))
+
+    await _until(offered, "a talk for the TeachMeet")
+    await talks.accept(organiser, str(teachmeet.id), 1)
+
+
+async def _setup_debate(organiser: Node, other: Node) -> None:
+    """Oakfield's debate, with its own team and the École's (numbers and roles only)."""
+    debate = await _own_event(organiser, "format")
+    today = date.today()
+    roles = {"speaker": 4, "researcher": 2, "audience": 2}
+    await organiser.teams.send(debate, 8, roles, now=now_ms(), today=today)
+    await _until(functools.partial(_holds, other, debate.id), "the debate")
+    theirs = await events.find(other, str(debate.id))
+    await other.teams.send(theirs, 6, {"speaker": 3, "audience": 3}, now=now_ms(), today=today)
+
+    async def both() -> bool:
+        return len(await organiser.teams.teams(debate.id, debate.author)) == 2
+
+    await _until(both, "the debate's teams")
+
+
+async def _setup_question(asker: Node, answerer: Node) -> None:
+    """A question of Oakfield's, answered by a teacher at the École: news on Oakfield's
+    dashboard, found again by search."""
+    asked = await asker.questions.ask(
+        questions.content_of(
+            title="How do you run guided reading with mixed-age classes?",
+            text="We have Years 3 and 4 together this year. Do you group by reading level "
+            "or by age, and how do you keep the other groups busy?",
+            focus=["reading"],
+            subjects=["English", "reading"],
+            phases=["primary"],
+            languages=["en"],
+        )
+    )
+    await _until(functools.partial(_holds, answerer, asked.id), "the question")
+    await answerer.questions.answer(
+        str(asked.id),
+        "By reading level, never by age: three groups, each reading with the teacher twice "
+        "a week. The others do a reading journal or paired reading meanwhile.",
+        by="M. Bernard",
+    )
+
+    async def answered() -> bool:
+        return (await asker.questions.one(str(asked.id), limit=0)).answer_count == 1
+
+    await _until(answered, "an answer to the question")
+
+
+async def _setup_cluster(maker: Node, partner: Node) -> None:
+    """The Colegio's moderation cluster with the École: an invitation to share and
+    grade anonymised samples of Year 6 writing (it travels on as the demo runs)."""
+    await maker.clusters.create(
+        "Year 6 writing: persuasive letters",
+        [str(partner.node_id)],
+        subject="writing",
+        now=now_ms(),
+    )
 
 
 #: Oakfield's staff profiles, so that its peer-observation pairs page has something.
@@ -509,6 +620,13 @@ async def run_demo(*, keep: bool) -> None:
         print(
             f"On the Interest page at {SCHOOLS[0].name} or {SCHOOLS[1].name}, propose a date "
             "for their arrangement; the other school accepts it."
+        )
+        oak, ecole, colegio = (school.name for school in SCHOOLS)
+        print(
+            f"Also to see: the TeachMeet's running order at {colegio} (Events: a talk from "
+            f"{ecole} in slot 1), the pupil debate at {oak} with two schools' teams, a "
+            f"question of {oak}'s answered by {ecole} (Questions), and a moderation cluster "
+            f"of {colegio} with {ecole} (Clusters)."
         )
         first = services[-1].node.data.path
         command = sys.argv[0] if sys.argv[0].endswith("schoolmesh") else "schoolmesh"

@@ -194,9 +194,12 @@ async def for_staff(
             kind = "partner_accepted" if state == "accepted" else "partner_declined"
             href = f"/schools/{NodeId(other)}"
             items.append(Item(kind, int(answered_at), href, "", school(other), news=True))
-    for new in await node.questions.new_answers(since):  # answers to our questions
-        href = f"/questions/{new.question}#answers"
-        items.append(Item("question_answered", new.at, href, new.title, new.school, news=True))
+    # Answers to our questions: one line per question, however many came.
+    for new in await node.questions.new_answers(since):
+        href = f"/questions/{new.question}?answer={new.latest}#answer-{new.latest}"
+        items.append(
+            Item("question_answered", new.at, href, new.title, new.school, str(new.count), True)
+        )
     for post_id, title, author, created_at in waiting_posts:
         items.append(
             Item("post_waiting", int(created_at), f"/posts/{post_id}", title or "", author)

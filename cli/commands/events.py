@@ -13,6 +13,7 @@ from node.events import service as events
 from node.events import slots as talks
 from node.events.rsvps import counts
 from protocol.errors import UserInputError
+from protocol.rules.teams import has_teams
 
 _SENT_TO_ORGANISER = (
     "Your answer goes to the organising school only, as a private letter; answer again to "
@@ -213,6 +214,9 @@ async def _show(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         event = await events.find(node, args.id)
         mine = event.author == node.node_id
+        lineup = None
+        if not args.json and event.content.get("slots"):
+            lineup = await talks.lineup(node, str(event.id))
     if args.json:
         print_json(event.as_json())
         return
@@ -221,6 +225,7 @@ async def _show(args: argparse.Namespace) -> None:
     print(f"  id:        {event.id}")
     print(f"  organiser: {event.school} ({event.country})")
     print(f"  when:      {event.start} to {event.end}" + (f" ({event.tz})" if event.tz else ""))
+    _print_kind(event, lineup)
     for name in ("where", "capacity", "text"):
         if content.get(name) is not None:
             print(f"  {name + ':':<10} {content[name]}")
@@ -240,6 +245,23 @@ async def _show(args: argparse.Namespace) -> None:
         for answer in event.answers:
             by = f" ({answer.by})" if answer.by else ""
             print(f"    {answer.answer:<5}  {answer.school}{by}")
+
+
+def _print_kind(event: events.EventView, lineup: talks.Lineup | None) -> None:
+    """What kind of event it is: a TeachMeet with its slots, or a conference or debate."""
+    kind = event.content.get("format")
+    if lineup is not None:
+        groups = ", ".join(f"{n} of {m} min" for n, m in event.content["slots"])
+        taken = sum(1 for slot in lineup.slots if slot.title is not None)
+        print("  kind:      TeachMeet (speakers sign up for slots)")
+        print(
+            f"  slots:     {groups} ({taken} of {len(lineup.slots)} taken: "
+            f"`event slots {event.id}`)"
+        )
+    elif isinstance(kind, str) and has_teams(kind):
+        print(f"  kind:      {kind} (schools bring pupil teams: `event teams {event.id}`)")
+    elif isinstance(kind, str):  # a kind a later version knows: an ordinary event here
+        print(f"  kind:      {kind}")
 
 
 async def _rsvp(args: argparse.Namespace) -> None:

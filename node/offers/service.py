@@ -22,6 +22,7 @@ from protocol import kinds
 from protocol.entry import Entry, load_entry
 from protocol.errors import NotFoundError, UserInputError, said
 from protocol.keys import EntryId, NodeKey
+from protocol.rules import questions as question_rules
 
 Side = Literal["offer", "request"]
 SIDES: tuple[Side, ...] = ("offer", "request")
@@ -281,7 +282,10 @@ def _current_now(conn: sqlite3.Connection, kind: str) -> list[Listing]:
 
 
 def _with_questions(conn: sqlite3.Connection, found: list[Listing]) -> list[Listing]:
-    """``found``, each answer with the title of the question it answers."""
+    """``found`` without the answers that do not count (protocol/rules/questions.py,
+    ``answer``: their question is not held, not a question, or withdrawn), each answer
+    kept with the title of the question it answers. The search's SQL repeats the rule
+    so that a page is full; this is where the rule itself decides."""
     asked = {
         bytes(item.entry.content["question"])
         for item in found
@@ -291,16 +295,25 @@ def _with_questions(conn: sqlite3.Connection, found: list[Listing]) -> list[List
         return found
     marks = ",".join("?" * len(asked))
     rows = conn.execute(
-        f"SELECT id, payload, sig, content FROM entries WHERE id IN ({marks}) "
-        "AND kind = ? AND content IS NOT NULL",
-        [*asked, kinds.QUESTION],
+        f"SELECT id, author, kind, payload, sig, content FROM entries WHERE id IN ({marks})",
+        list(asked),
     ).fetchall()
-    titles = {
-        bytes(i): str((load_entry(*rest).content or {}).get("title", "")) for i, *rest in rows
+    held = {
+        bytes(i): question_rules.Named(bytes(author), str(kind), content is None)
+        for i, author, kind, _payload, _sig, content in rows
     }
-    return [
-        replace(item, about=titles.get(item.entry.content["question"], ""))
-        if item.entry.kind == kinds.ANSWER and item.entry.content is not None
-        else item
-        for item in found
-    ]
+    titles = {
+        bytes(i): str((load_entry(payload, sig, content).content or {}).get("title", ""))
+        for i, _author, kind, payload, sig, content in rows
+        if kind == kinds.QUESTION and content is not None
+    }
+    kept: list[Listing] = []
+    for item in found:
+        content = item.entry.content
+        if item.entry.kind != kinds.ANSWER or content is None:
+            kept.append(item)
+            continue
+        question = bytes(content["question"])
+        if question_rules.answer(held.get(question)) is None:
+            kept.append(replace(item, about=titles.get(question, "")))
+    return kept

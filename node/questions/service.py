@@ -103,13 +103,16 @@ class Question:
 
 
 @dataclass(frozen=True, slots=True)
-class NewAnswer:
-    """An answer from another school to one of our questions, for the dashboard."""
+class NewAnswers:
+    """New answers from other schools to one of our questions, for the dashboard: how
+    many, and the school that answered last."""
 
     question: EntryId
     title: str
-    school: str
-    at: int
+    school: str  # the school of the latest answer
+    at: int  # when the latest reached us
+    count: int
+    latest: EntryId  # the answer that came last
 
 
 def clean_text(value: str, flag: str, *, limit: int, what: str) -> str:
@@ -189,8 +192,50 @@ def _schools(conn: sqlite3.Connection, authors: set[bytes]) -> dict[bytes, tuple
     return {bytes(a): (str(n), str(c)) for a, n, c in rows}
 
 
-def _read_question(conn: sqlite3.Connection, qid: bytes, me: bytes) -> Question | None:
-    """A current question with the answers and marks that count, in one snapshot."""
+def _helped(
+    conn: sqlite3.Connection, named_question: rules.Named, answer_ids: list[bytes]
+) -> set[bytes]:
+    """Of ``answer_ids`` (answers to the question), those marked helpful by a mark
+    that counts (rules.helpful)."""
+    if not answer_ids:
+        return set()
+    marks = ",".join("?" * len(answer_ids))
+    held = {
+        bytes(row[3]): _named(row[:3])
+        for row in conn.execute(
+            f"SELECT author, kind, content, id FROM entries WHERE id IN ({marks})", answer_ids
+        )
+    }
+    helped: set[bytes] = set()
+    for about, author in conn.execute(
+        "SELECT DISTINCT k.about, k.author FROM question_links AS k JOIN entries AS e "
+        f"ON e.n = k.n WHERE k.kind = ? AND k.about IN ({marks}) AND e.content IS NOT NULL",
+        (kinds.HELPFUL, *answer_ids),
+    ):
+        if rules.helpful(bytes(author), held.get(bytes(about)), named_question) is None:
+            helped.add(bytes(about))
+    return helped
+
+
+#: The answers to a question in the order they are shown: oldest first.
+_ANSWERS = (
+    "FROM question_links AS k JOIN entries AS e ON e.n = k.n "
+    "WHERE k.about = ? AND k.kind = ? AND e.content IS NOT NULL"
+)
+
+
+def _read_question(
+    conn: sqlite3.Connection,
+    qid: bytes,
+    me: bytes,
+    *,
+    offset: int = 0,
+    limit: int = -1,
+    only: bytes | None = None,
+) -> Question | None:
+    """A current question with the answers and marks that count, in one snapshot:
+    ``limit`` answers (all when -1) from ``offset``, or only the answer ``only``;
+    ``answer_count`` is always the number of all of them."""
     row = conn.execute(
         "SELECT author, kind, payload, sig, content FROM entries WHERE id = ?", (qid,)
     ).fetchone()
@@ -199,28 +244,20 @@ def _read_question(conn: sqlite3.Connection, qid: bytes, me: bytes) -> Question 
     question = load_entry(*row[2:])
     named_question = rules.Named(bytes(row[0]), kinds.QUESTION, False)
     found: list[Entry] = []
+    count = 0
     if rules.answer(named_question) is None:  # always so here: the question is current
-        found = [
-            load_entry(*columns)
-            for columns in conn.execute(
-                "SELECT e.payload, e.sig, e.content FROM question_links AS k JOIN entries AS e "
-                "ON e.n = k.n WHERE k.about = ? AND k.kind = ? AND e.content IS NOT NULL "
-                "ORDER BY e.ts, e.id",
-                (qid, kinds.ANSWER),
+        count = int(conn.execute(f"SELECT COUNT(*) {_ANSWERS}", (qid, kinds.ANSWER)).fetchone()[0])
+        if only is not None:
+            sql = f"SELECT e.payload, e.sig, e.content {_ANSWERS} AND e.id = ?"
+            params: tuple[Any, ...] = (qid, kinds.ANSWER, only)
+        else:
+            sql = (
+                f"SELECT e.payload, e.sig, e.content {_ANSWERS} "
+                "ORDER BY e.ts, e.id LIMIT ? OFFSET ?"
             )
-        ]
-    helped: set[bytes] = set()
-    for about, author in conn.execute(
-        "SELECT k.about, k.author FROM question_links AS k JOIN entries AS e ON e.n = k.n "
-        "JOIN entries AS a ON a.id = k.about JOIN question_links AS ak ON ak.n = a.n "
-        "WHERE ak.about = ? AND ak.kind = ? AND k.kind = ? AND e.content IS NOT NULL",
-        (qid, kinds.ANSWER, kinds.HELPFUL),
-    ):
-        held = conn.execute(
-            "SELECT author, kind, content FROM entries WHERE id = ?", (about,)
-        ).fetchone()
-        if rules.helpful(bytes(author), _named(held), named_question) is None:
-            helped.add(bytes(about))
+            params = (qid, kinds.ANSWER, limit, offset)
+        found = [load_entry(*columns) for columns in conn.execute(sql, params)]
+    helped = _helped(conn, named_question, [bytes(a.id) for a in found])
     names = _schools(conn, {bytes(question.author), *(bytes(a.author) for a in found)})
     answers = tuple(
         Answer(
@@ -245,25 +282,40 @@ def _read_question(conn: sqlite3.Connection, qid: bytes, me: bytes) -> Question 
         at=question.payload.timestamp,
         ours=bytes(question.author) == me,
         answers=answers,
-        answer_count=len(answers),
+        answer_count=count,
     )
 
 
-def _read_all(conn: sqlite3.Connection, me: bytes) -> list[Question]:
+def _answer_place(conn: sqlite3.Connection, qid: bytes, aid: bytes) -> int | None:
+    """How many answers to the question are shown before the answer ``aid``, or None
+    when it is not one of them."""
+    row = conn.execute(f"SELECT e.ts {_ANSWERS} AND e.id = ?", (qid, kinds.ANSWER, aid)).fetchone()
+    if row is None:
+        return None
+    before = f"SELECT COUNT(*) {_ANSWERS} AND (e.ts < ? OR (e.ts = ? AND e.id < ?))"
+    return int(conn.execute(before, (qid, kinds.ANSWER, row[0], row[0], aid)).fetchone()[0])
+
+
+def _read_all(conn: sqlite3.Connection, me: bytes, offset: int, limit: int) -> list[Question]:
     rows = conn.execute(
         "SELECT payload, sig, content FROM entries WHERE kind = ? AND content IS NOT NULL "
-        "ORDER BY ts DESC, id",
-        (kinds.QUESTION,),
+        "ORDER BY ts DESC, id LIMIT ? OFFSET ?",
+        (kinds.QUESTION, limit, offset),
     ).fetchall()
     entries = [load_entry(*row) for row in rows]
-    # Answers held and current; their questions here are current questions (rules.answer).
-    counts = dict(
-        conn.execute(
-            "SELECT k.about, COUNT(*) FROM question_links AS k JOIN entries AS e ON e.n = k.n "
-            "WHERE k.kind = ? AND e.content IS NOT NULL GROUP BY k.about",
-            (kinds.ANSWER,),
-        ).fetchall()
-    )
+    counts: dict[bytes, int] = {}
+    if entries:
+        # Answers held and current; their questions here are current (rules.answer).
+        marks = ",".join("?" * len(entries))
+        counts = {
+            bytes(about): int(n)
+            for about, n in conn.execute(
+                "SELECT k.about, COUNT(*) FROM question_links AS k JOIN entries AS e "
+                f"ON e.n = k.n WHERE k.kind = ? AND k.about IN ({marks}) "
+                "AND e.content IS NOT NULL GROUP BY k.about",
+                (kinds.ANSWER, *(bytes(e.id) for e in entries)),
+            )
+        }
     names = _schools(conn, {bytes(e.author) for e in entries})
     return [
         Question(
@@ -274,27 +326,32 @@ def _read_all(conn: sqlite3.Connection, me: bytes) -> list[Question]:
             content=dict(e.content or {}),
             at=e.payload.timestamp,
             ours=bytes(e.author) == me,
-            answer_count=int(counts.get(bytes(e.id), 0)),
+            answer_count=counts.get(bytes(e.id), 0),
         )
         for e in entries
     ]
 
 
-def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[NewAnswer]:
+def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[NewAnswers]:
+    # One row per question of ours: SQLite takes the bare columns (e.author) from the
+    # row of MAX(), so the school and answer named are the ones that came last.
     rows = conn.execute(
-        "SELECT q.payload, q.sig, q.content, e.author, e.received_at FROM question_links AS k "
-        "JOIN entries AS e ON e.n = k.n JOIN entries AS q ON q.id = k.about "
+        "SELECT q.payload, q.sig, q.content, e.author, e.id, MAX(e.received_at), COUNT(*) "
+        "FROM question_links AS k JOIN entries AS e ON e.n = k.n "
+        "JOIN entries AS q ON q.id = k.about "
         "WHERE k.kind = ? AND e.content IS NOT NULL AND e.author != ? AND e.received_at > ? "
-        "AND q.author = ? AND q.kind = ? AND q.content IS NOT NULL",
+        "AND q.author = ? AND q.kind = ? AND q.content IS NOT NULL GROUP BY k.about",
         (kinds.ANSWER, me, since, me, kinds.QUESTION),
     ).fetchall()
     names = _schools(conn, {bytes(r[3]) for r in rows})
     out = []
-    for payload, sig, content, author, ts in rows:
+    for payload, sig, content, author, latest, ts, count in rows:
         question = load_entry(payload, sig, content)
         school = names.get(bytes(author), _UNKNOWN)[0]
         title = str((question.content or {}).get("title", ""))
-        out.append(NewAnswer(question.id, title, school, int(ts)))
+        out.append(
+            NewAnswers(question.id, title, school, int(ts), int(count), EntryId(bytes(latest)))
+        )
     return out
 
 
@@ -313,16 +370,29 @@ class Questions:
         """Publish a question (see :func:`content_of`) from this school."""
         return await self._publish(kinds.QUESTION, content)
 
-    async def all(self) -> list[Question]:
-        """Every current question this node holds, newest first, with answer counts."""
+    async def all(self, *, offset: int = 0, limit: int = -1) -> list[Question]:
+        """The current questions this node holds, newest first, with answer counts:
+        ``limit`` of them (all when -1) from ``offset``."""
         me = bytes(self.me)
-        return await self.store.read(lambda conn: _read_all(conn, me))
+        return await self.store.read(lambda conn: _read_all(conn, me, offset, limit))
 
-    async def one(self, id_text: str) -> Question:
-        """A current question with its answers, by id (or a prefix of 8 or more)."""
+    async def one(
+        self,
+        id_text: str,
+        *,
+        offset: int = 0,
+        limit: int = -1,
+        only: EntryId | None = None,
+    ) -> Question:
+        """A current question, by id (or a prefix of 8 or more), with ``limit`` of its
+        answers (all when -1) from ``offset``, oldest first, or with only the answer
+        ``only``; ``answer_count`` counts them all."""
         qid = bytes(await self.store.resolve(id_text))
         me = bytes(self.me)
-        found = await self.store.read(lambda conn: _read_question(conn, qid, me))
+        just = None if only is None else bytes(only)
+        found = await self.store.read(
+            lambda conn: _read_question(conn, qid, me, offset=offset, limit=limit, only=just)
+        )
         if found is None:
             raise NotFoundError(
                 f"no question with id {id_text}: see `schoolmesh question list`",
@@ -333,7 +403,7 @@ class Questions:
     async def answer(self, question_id: str, text: str, by: str | None = None) -> Entry:
         """Answer a current question, from this school; ``by`` is the colleague's name,
         shown only when given."""
-        question = await self.one(question_id)
+        question = await self.one(question_id, limit=0)
         content: dict[str, Any] = {
             "question": bytes(question.id),
             "text": clean_text(text, "--text", limit=MAX_TEXT, what="answer"),
@@ -357,7 +427,7 @@ class Questions:
                 f"no answer with id {answer_id}: see `schoolmesh question show QUESTION_ID`",
                 page=said("There is no such answer: it may have been withdrawn."),
             )
-        question = await self.one(str(EntryId(answer.content["question"])))
+        question = await self.one(str(EntryId(answer.content["question"])), only=aid)
         if not question.ours:
             raise NotAllowedError(
                 "only the school that asked the question can mark its answers helpful",
@@ -388,9 +458,19 @@ class Questions:
             raise UserInputError("it is already withdrawn", page=said("It is already withdrawn."))
         return await self._publish(kinds.WITHDRAW, {"target": bytes(target.id)})
 
-    async def new_answers(self, since: int) -> list[NewAnswer]:
+    async def answer_place(self, question_id: EntryId, answer_id: str) -> int | None:
+        """How many answers the question's page shows before the answer ``answer_id``
+        (to open the page it is on), or None when it is not a counted answer to it."""
+        try:
+            aid = bytes(await self.store.resolve(answer_id))
+        except (NotFoundError, UserInputError):
+            return None
+        qid = bytes(question_id)
+        return await self.store.read(lambda conn: _answer_place(conn, qid, aid))
+
+    async def new_answers(self, since: int) -> list[NewAnswers]:
         """Answers from other schools to our current questions, received after ``since``
-        (by our clock: an answer signed weeks ago that reaches us today is news), for the
-        dashboard."""
+        (by our clock: an answer signed weeks ago that reaches us today is news), one
+        line per question with their number, for the dashboard."""
         me = bytes(self.me)
         return await self.store.read(lambda conn: _read_new_answers(conn, me, since))

@@ -145,6 +145,26 @@ def test_demo_keep_leaves_the_data() -> None:
     ]
     english = run_cli("search", "--subject", "English", "--data", str(schools[2].data), "--json")
     assert len(json.loads(english.stdout)) >= 2
+    # Today's features: a TeachMeet talk from another school in the running order, a
+    # debate with two schools' teams, a question answered by another school, a cluster.
+    data = [str(school.data) for school in schools]
+    listed = json.loads(run_cli("event", "list", "--data", data[2], "--json").stdout)
+    teachmeet = next(e for e in listed if e.get("slots"))
+    order = json.loads(
+        run_cli("event", "slots", teachmeet["id"], "--data", data[2], "--json").stdout
+    )
+    assert [(s["slot"], s["school"]) for s in order["slots"] if s["title"]] == [
+        (1, "École Jules Verne"),
+        (7, "Colegio Sol de Sevilla"),
+    ]
+    listed = json.loads(run_cli("event", "list", "--data", data[0], "--json").stdout)
+    debate = next(e for e in listed if e.get("format") == "debate")
+    teams = json.loads(run_cli("event", "teams", debate["id"], "--data", data[0], "--json").stdout)
+    assert sorted(t["name"] for t in teams) == ["Oakfield Primary School", "École Jules Verne"]
+    asked = json.loads(run_cli("question", "list", "--data", data[0], "--json").stdout)
+    assert [q["answer_count"] for q in asked] == [1]
+    clusters = json.loads(run_cli("cluster", "list", "--data", data[2], "--json").stdout)
+    assert [c["title"] for c in clusters] == ["Year 6 writing: persuasive letters"]
     # The Spanish school's pupil writes in Spanish.
     spanish = next(post for post in PROJECT.posts if post.author == "Lucía")
     assert "río" in spanish.body

@@ -55,6 +55,9 @@ def test_slots_speak_move_unspeak_and_the_calendar(node: Path) -> None:
     assert shown["unpublished"] is False
     listed = ok("event", "slots", event, *data)
     assert "3.   7 min  Talk partners (Ms Patel, Oakfield Primary)" in listed
+    shown_text = ok("event", "show", event, *data)
+    assert "kind:      TeachMeet" in shown_text
+    assert "slots:     2 of 2 min, 1 of 7 min (1 of 3 taken: `event slots" in shown_text
     (item,) = icalendar.Calendar.from_ical(ok("event", "ics", *data)).walk("VEVENT")
     assert "3. 7 min: Talk partners (Ms Patel, Oakfield Primary)" in str(item["description"])
     assert "Slot 3 is free" in ok("event", "unspeak", event, *data, "--slot", "3")

@@ -35,6 +35,9 @@ def test_the_host_school_brings_a_team_to_its_own_debate(node: Path, made_node: 
     shown = ok_json("event", "show", made["id"], *data)
     assert isinstance(shown, dict)
     assert shown["format"] == "debate"
+    assert "kind:      debate (schools bring pupil teams: `event teams" in ok(
+        "event", "show", made["id"], *data
+    )
     assert ok_json("event", "teams", made["id"], *data) == []
     assert "No teams yet." in ok("event", "teams", made["id"], *data)
     sent = ok(

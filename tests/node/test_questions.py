@@ -5,12 +5,15 @@ The two-hop test runs three real nodes on loopback (Oakfield - Lycée - Colegio)
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from node import needs
 from node.clock import now_ms
 from node.node import Node
 from node.offers import service as offers
@@ -163,6 +166,18 @@ async def test_the_dashboard_shows_new_answers_to_our_questions(node: Node) -> N
     assert await node.questions.new_answers(now_ms()) == []
 
 
+def _undoing(first: int) -> list[str]:
+    """Statements undoing the migrations from index ``first`` on (their new tables and
+    columns, newest first), so that they can run again after an older version."""
+    undo: list[str] = []
+    for sql in migrations.MIGRATIONS[first:]:
+        for table in re.findall(r"CREATE TABLE (\w+)", sql):
+            undo.append(f"DROP TABLE {table}")
+        for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql):
+            undo.append(f"ALTER TABLE {table} DROP COLUMN {column}")
+    return undo[::-1]
+
+
 async def test_an_older_index_is_made_again_with_questions(tmp_path: Path) -> None:
     made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
     asked = await made.questions.ask(content_of(title="Phonics?", text="Which scheme?"))
@@ -172,6 +187,8 @@ async def test_an_older_index_is_made_again_with_questions(tmp_path: Path) -> No
         await made.store.execute("DROP TABLE question_links")
         await made.store.execute("DELETE FROM listings")
         await made.store.execute("DELETE FROM listing_text")
+        for statement in _undoing(migrations.MIGRATIONS.index(migrations._QUESTIONS) + 1):
+            await made.store.execute(statement)
         await made.store.execute(
             "UPDATE schema_version SET version = ?",
             (migrations.MIGRATIONS.index(migrations._QUESTIONS),),
@@ -221,3 +238,40 @@ async def test_questions_and_answers_count_in_the_schools_budget(node: Node) -> 
     with pytest.raises(UserInputError, match="public entries a day"):
         await node.questions.answer(str(asked.id), "Ours")
     assert await node.store.heads() == heads
+
+
+async def test_dashboard_news_comes_one_line_per_question(node: Node) -> None:
+    """Answers from many schools (or throwaway keys) to one of our questions make one
+    line of news with their number, not one line each."""
+    asked = await node.questions.ask(content_of(title="Maths hubs?", text="Any good?"))
+    other = await node.questions.ask(content_of(title="Oracy?", text="Ideas?"))
+    answers = [
+        _signed(key(40 + i), 1, None, kinds.ANSWER, {"question": bytes(asked.id), "text": "Yes"})
+        for i in range(30)
+    ]
+    answers.append(
+        _signed(key(80), 1, None, kinds.ANSWER, {"question": bytes(other.id), "text": "Debate"})
+    )
+    await node.store.ingest(answers, now_ms())
+    news = await node.questions.new_answers(0)
+    assert sorted((n.title, n.count) for n in news) == [("Maths hubs?", 30), ("Oracy?", 1)]
+    items = await needs.for_staff(node, "Mr Jones", [], date.today(), now_ms())
+    assert sorted((i.title, i.detail) for i in items if i.kind == "question_answered") == [
+        ("Maths hubs?", "30"),
+        ("Oracy?", "1"),
+    ]
+
+
+async def test_search_applies_the_answer_rule_to_what_it_found(node: Node) -> None:
+    """The search's own filter repeats protocol/rules/questions.py in SQL so that a page
+    of results is full; the rule itself still judges each answer found (same read)."""
+    asker, other = key(5), key(6)
+    question = _signed(asker, 1, None, kinds.QUESTION, {"title": "Oracy?", "text": "Ideas?"})
+    answer = _signed(other, 1, None, kinds.ANSWER, {"question": bytes(question.id), "text": "Talk"})
+    lost = _signed(other, 2, answer, kinds.ANSWER, {"question": b"\x01" * 32, "text": "Lost"})
+    await node.store.ingest([question, answer, lost], now_ms())
+    withdrawal = _signed(asker, 2, question, kinds.WITHDRAW, {"target": bytes(question.id)})
+    await node.store.ingest([withdrawal], now_ms())
+    listed = [offers.Listing(e, "unknown school", "") for e in (answer, lost)]
+    kept = await node.store.read(lambda conn: offers._with_questions(conn, listed))
+    assert kept == []

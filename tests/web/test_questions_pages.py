@@ -4,9 +4,12 @@ what was typed kept, and every page in French."""
 from __future__ import annotations
 
 import html
+import re
+from typing import Any
 
 from node.clock import now_ms
 from node.questions.service import content_of
+from node.web.pages import questions as questions_pages
 from protocol import kinds
 from protocol.entry import create_entry
 from tests.helpers import key
@@ -94,3 +97,77 @@ async def test_only_the_asking_school_marks_answers(school: LiveNode) -> None:
         ("Yes, for the training.", None, False),
         ("Ours too.\nTwo lines.", None, False),
     ]
+
+
+async def test_a_flood_of_questions_and_answers_comes_a_page_at_a_time(school: LiveNode) -> None:
+    """One school's 30 questions, and 45 answers from throwaway keys to one of them:
+    /questions and the question's page show a page at a time, with a link to the next;
+    an answer's address (?answer=ID) opens the page it is on."""
+    flooder = key(11)
+    asked: list[Any] = []
+    for i in range(30):
+        asked.append(
+            create_entry(
+                flooder,
+                seq=i + 1,
+                prev=asked[-1].id if asked else None,
+                timestamp=now_ms() - 100_000 + i,
+                kind=kinds.QUESTION,
+                content={"title": f"Flood {i:02}", "text": "Buy our scheme"},
+            )
+        )
+    target = asked[0]
+    answers = [
+        create_entry(
+            key(100 + i),
+            seq=1,
+            prev=None,
+            timestamp=now_ms() - 50_000 + i,
+            kind=kinds.ANSWER,
+            content={"question": bytes(target.id), "text": f"Reply {i:02}"},
+        )
+        for i in range(45)
+    ]
+    ours = await school.node.questions.ask(content_of(title="Oracy?", text="Ideas?"))
+    answers += [
+        create_entry(
+            key(200 + i),
+            seq=1,
+            prev=None,
+            timestamp=now_ms() - 40_000 + i,
+            kind=kinds.ANSWER,
+            content={"question": bytes(ours.id), "text": f"Talk {i}"},
+        )
+        for i in range(3)
+    ]
+    await school.node.store.ingest([*asked, *answers], now_ms())
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        async with teacher.get("/") as response:  # the dashboard: one line of news
+            page = html.unescape(await response.text())
+        assert "3 new answers to our question “Oracy?”, the latest from unknown school" in page
+        assert "answered our question" not in page
+        async with teacher.get("/questions") as response:
+            page = await response.text()
+        assert len(re.findall(r"Flood \d\d", page)) == questions_pages.PAGE - 1  # and ours
+        assert "Flood 29" in page  # newest first
+        assert "Flood 00" not in page
+        assert 'href="/questions?page=2"' in page
+        async with teacher.get("/questions?page=2") as response:
+            page = await response.text()
+        assert len(re.findall(r"Flood \d\d", page)) == 31 - questions_pages.PAGE
+        assert "page=3" not in page
+        async with teacher.get("/questions?page=9", allow_redirects=False) as response:
+            assert response.headers["Location"] == "/questions"
+        here = f"/questions/{target.id}"
+        async with teacher.get(here) as response:
+            page = await response.text()
+        assert len(re.findall(r"Reply \d\d", page)) == questions_pages.ANSWERS_PAGE
+        assert "Reply 00" in page  # oldest first, as a conversation reads
+        assert "45" in page  # how many there are
+        assert f'href="{here}?page=2#answers"' in page
+        last = answers[44]
+        async with teacher.get(f"{here}?answer={last.id}") as response:
+            page = await response.text()
+        assert f'id="answer-{last.id}"' in page
+        assert "Reply 00" not in page

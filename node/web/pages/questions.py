@@ -12,10 +12,23 @@ from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, requir
 from node.web.vocabulary import vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+from protocol.keys import EntryId
 
 routes = web.RouteTableDef()
 #: Search results shown: a question page is where the reading is done.
 RESULTS = 50
+#: Questions per page of /questions, and answers per page of a question: one school
+#: (or many throwaway keys) can send hundreds, and a page must stay quick to load.
+PAGE = 25
+ANSWERS_PAGE = 20
+
+
+def _page_number(request: web.Request) -> int:
+    """The ``page`` asked for, from 1; 1 for anything else."""
+    try:
+        return max(int(request.query.get("page", "1")), 1)
+    except ValueError:
+        return 1
 
 
 @routes.get("/questions")
@@ -26,12 +39,19 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
     found = []
     if query:
         found = await node.offers.search(query, Filters(among=QUESTIONS), limit=RESULTS)
+    page = _page_number(request)
+    # One more than the page holds tells whether there is a next page.
+    questions = await node.questions.all(offset=PAGE * (page - 1), limit=PAGE + 1)
+    if page > 1 and not questions:  # past the last page (questions were withdrawn)
+        raise web.HTTPSeeOther("/questions")
     return render(
         request,
         "questions_index.html",
         query=query,
         found=[item.as_json() for item in found],
-        questions=await node.questions.all(),
+        questions=questions[:PAGE],
+        earlier=f"/questions?page={page - 1}" if page > 1 else None,
+        more=f"/questions?page={page + 1}" if len(questions) > PAGE else None,
     )
 
 
@@ -81,14 +101,27 @@ def _text(request: web.Request, exc: UserInputError | SchemaError) -> str:
 @require("staff")
 async def question_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
+    page = _page_number(request)
     try:
-        question = await node.questions.one(request.match_info["id"])
+        if "answer" in request.query:  # an answer's address: the page it is on
+            head = await node.questions.one(request.match_info["id"], limit=0)
+            place = await node.questions.answer_place(head.id, request.query["answer"])
+            page = 1 if place is None else place // ANSWERS_PAGE + 1
+        question = await node.questions.one(
+            request.match_info["id"], offset=ANSWERS_PAGE * (page - 1), limit=ANSWERS_PAGE
+        )
     except (NotFoundError, UserInputError):
         raise web.HTTPNotFound() from None
+    here = f"/questions/{question.id}"
+    pages = max(-(-question.answer_count // ANSWERS_PAGE), 1)
     return render(
         request,
         "questions_show.html",
         question=question,
+        page=page,
+        pages=pages,
+        earlier=f"{here}?page={page - 1}#answers" if page > 1 else None,
+        more=f"{here}?page={page + 1}#answers" if page < pages else None,
         fields=question.as_json(),
         vocab=vocabulary(request[VISIT].language, gettext(request)),
         max_text=MAX_TEXT,
@@ -112,7 +145,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
     except UserInputError as exc:
         return await see_other(request, here, page_text(request, exc), error=True)
     done = _("Your answer is posted: every school that holds the question sees it.")
-    return await see_other(request, f"{here}#answer-{entry.id}", done)
+    return await see_other(request, f"{here}?answer={entry.id}#answer-{entry.id}", done)
 
 
 @routes.post("/questions/{id}/helpful/{answer}")
@@ -121,7 +154,7 @@ async def helpful(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     here = f"/questions/{request.match_info['id']}"
     try:
-        question, _entry = await request.app[WEB].node.questions.mark_helpful(
+        question, entry = await request.app[WEB].node.questions.mark_helpful(
             request.match_info["answer"]
         )
     except NotFoundError:
@@ -129,7 +162,8 @@ async def helpful(request: web.Request) -> web.StreamResponse:
     except (UserInputError, NotAllowedError) as exc:
         return await see_other(request, here, page_text(request, exc), error=True)
     done = _("Marked as helpful: every school sees it.")
-    mark = f"/questions/{question.id}#answer-{request.match_info['answer']}"
+    marked = EntryId(bytes((entry.content or {})["answer"]))
+    mark = f"/questions/{question.id}?answer={marked}#answer-{marked}"
     return await see_other(request, mark, done)
 
 
