@@ -130,6 +130,26 @@ class Sample:
 
 
 @dataclass(frozen=True, slots=True)
+class Invitation:
+    """A cluster another school invited us to, for the dashboard."""
+
+    id: str
+    title: str
+    maker: str  # its name
+    at: int  # when it reached us
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """A sample every school of a cluster has graded, for the dashboard."""
+
+    cluster: str
+    sample: str
+    title: str
+    at: int  # when the last grade (or commitment) reached us
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterView:
     cluster: Cluster
     samples: tuple[Sample, ...]
@@ -484,6 +504,36 @@ class Clusters:
                 (cluster.id,),
             ).fetchall()
             return ClusterView(cluster, tuple(_sample_now(conn, self.me, r[0]) for r in rows))
+
+        return await self.store.read(read)
+
+    async def needs(self, since: int) -> tuple[list[Invitation], list[Graded]]:
+        """For the dashboard, in one read: the invitations to accept or decline, and the
+        samples of clusters we take part in that every school has graded, the last
+        grade after ``since``."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Invitation], list[Graded]]:
+            invited = conn.execute(
+                "SELECT id, title, maker, created_at FROM clusters WHERE state = ?",
+                (rules.INVITED,),
+            ).fetchall()
+            names = _names_now(conn, [r[2] for r in invited])
+            graded = conn.execute(
+                "SELECT s.cluster, s.id, s.title, MAX(g.at) FROM cluster_samples s "
+                "JOIN clusters c ON c.id = s.cluster "
+                "JOIN cluster_grades g ON g.sample = s.id AND g.cluster = s.cluster "
+                "WHERE c.state = ? AND s.clean = 1 GROUP BY s.id "
+                "HAVING MAX(g.at) > ? AND COUNT(g.school) >= "
+                "(SELECT COUNT(*) FROM cluster_schools k WHERE k.cluster = s.cluster)",
+                (rules.MEMBER, since),
+            ).fetchall()
+            return (
+                [
+                    Invitation(str(i), str(t), names[NodeId(bytes(m))].name, int(at))
+                    for i, t, m, at in invited
+                ],
+                [Graded(str(c), str(s), str(t), int(at)) for c, s, t, at in graded],
+            )
 
         return await self.store.read(read)
 
