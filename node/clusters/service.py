@@ -39,7 +39,7 @@ from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
 from node.store.database import Store
 from protocol import letters
-from protocol.errors import NotFoundError, SealedError, UserInputError, said
+from protocol.errors import NotFoundError, SealedError, StorageError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
 from protocol.rules import clusters as rules
 from protocol.sealed import Letter
@@ -435,7 +435,16 @@ class Clusters:
 
     def _start_cleaning(self) -> None:
         if self._cleaner is None or self._cleaner.done():
-            self._cleaner = asyncio.get_running_loop().create_task(self.clean_waiting())
+            self._cleaner = asyncio.get_running_loop().create_task(self._clean_in_background())
+
+    async def _clean_in_background(self) -> int:
+        """:meth:`clean_waiting` as a task: a failure (a full disk) is logged, and what
+        is left is cleaned at the next sample or listing."""
+        try:
+            return await self.clean_waiting()
+        except StorageError as exc:
+            log.warning("partners' cluster samples wait to be cleaned: %s", exc)
+            return 0
 
     async def clean_waiting(self) -> int:
         """Clean each partner's sample stored as sent, one at a time on a worker thread

@@ -18,7 +18,7 @@ from node.clock import now_ms
 from node.clusters import files, service
 from node.keyfile import generate_key
 from protocol import letters
-from protocol.errors import UserInputError
+from protocol.errors import NotFoundError, UserInputError
 from protocol.rules import clusters as rules
 from tests.hostile.harness import judged, send_as
 from tests.hostile.test_clusters import sample_letter
@@ -190,3 +190,35 @@ async def test_a_partners_file_is_cleaned_outside_the_mail_transaction(
     assert b"Pupil Jane Doe" not in data
     assert b"Exif" not in data
     assert kind == "application/pdf"
+
+
+async def test_a_file_waiting_to_be_cleaned_is_served_by_no_page_or_command(
+    schools: Schools,
+) -> None:
+    """A sample stored as sent (as one is, between taking its letter and cleaning it,
+    or when the node stopped in between) is not listed, shown or served."""
+    oak, gesamt = schools["oak"], schools["gesamt"]
+    content = cluster_letter(gesamt, bytes(oak.node.node_id))
+    await judged(gesamt, await send_as(gesamt, letters.CLUSTER, content, [oak]))
+    await oak.node.clusters.accept(content["c"], now=now_ms())
+    sid = os.urandom(16).hex()
+    async with oak.node.store.write():
+        await oak.node.store.execute(
+            "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at, "
+            "clean) VALUES (?, ?, ?, 'Raw', 'application/pdf', ?, ?, ?, 0)",
+            (sid, content["c"], bytes(gesamt.node.node_id), b"h" * 32, scanned_pdf(), now_ms()),
+        )
+    assert (await oak.node.clusters.show(content["c"])).samples == ()
+    with pytest.raises(NotFoundError):
+        await oak.node.clusters.file(sid)
+    with pytest.raises(NotFoundError):
+        await oak.node.clusters.grade(sid, "6", "", now=now_ms())
+    # Listing the clusters starts the cleaning of what was left; then it is served, clean.
+    await oak.node.clusters.all()
+
+    async def cleaned() -> bool:
+        return (await oak.node.clusters.get(content["c"])).samples == 1
+
+    await wait_for(cleaned, what="the left-over sample cleaned")
+    _kind, data = await oak.node.clusters.file(sid)
+    assert b"Pupil Jane Doe" not in data
