@@ -3,12 +3,14 @@
 Two sorts of item, told apart by :attr:`Item.news`:
 
 - **To do**: something waits for this person (interest to answer, a pupil's post
-  or comment to approve, an action point due, a post returned to a pupil). It
+  or comment to approve, an action point due, a post returned to a pupil, an
+  invitation to a moderation cluster). It
   stays until it is done: answering, approving or changing it takes it away.
 - **News**: something happened that they should know of (an answer to our
   interest, a school's answer to our event, a cancellation, a withdrawal, a comment
-  on a pupil's post). It stays for :data:`RECENT_MS`, or until the person marks
-  the news as seen (:func:`mark_seen`), whichever comes first.
+  on a pupil's post, a cluster's sample every school has graded). It stays for
+  :data:`RECENT_MS`, or until the person marks the news as seen (:func:`mark_seen`),
+  whichever comes first.
 
 The reads are bounded: a fixed handful of queries whatever the number of items
 (no query per project, post or interest), plus the event list the dashboard reads
@@ -200,6 +202,15 @@ async def for_staff(
         items.append(
             Item("question_answered", new.at, href, new.title, new.school, str(new.count), True)
         )
+    invitations, graded = await node.clusters.needs(since)  # moderation clusters
+    for invitation in invitations:
+        href = f"/clusters/{invitation.id}"
+        items.append(
+            Item("cluster_invited", invitation.at, href, invitation.title, invitation.maker)
+        )
+    for sample in graded:
+        href = f"/clusters/{sample.cluster}#sample-{sample.sample}"
+        items.append(Item("cluster_graded", sample.at, href, sample.title, news=True))
     for post_id, title, author, created_at in waiting_posts:
         items.append(
             Item("post_waiting", int(created_at), f"/posts/{post_id}", title or "", author)

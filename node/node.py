@@ -189,6 +189,7 @@ class Node:
         return cls(data, key, store)
 
     async def close(self) -> None:
+        await self.clusters.close()
         await self.store.close()
 
     async def __aenter__(self) -> Node:

@@ -79,6 +79,28 @@ def register(sub: Any) -> None:
     grade.add_argument("--comment", help="why this grade")
     grade.set_defaults(handler=_grade)
 
+    accept = actions.add_parser(
+        "accept",
+        parents=[data_option(), json_option()],
+        help="accept a partner school's invitation to a cluster",
+        description="Accept an invitation to a moderation cluster another school made. "
+        "Until then this school shares no sample and no grade with it (the samples its "
+        "schools share are kept, to read).",
+    )
+    accept.add_argument("cluster", metavar="CLUSTER_ID", help="the cluster (first characters)")
+    accept.set_defaults(handler=_accept)
+
+    leave = actions.add_parser(
+        "leave",
+        parents=[data_option(), json_option()],
+        help="decline an invitation to a cluster, or leave one",
+        description="Decline an invitation to a moderation cluster, or leave one this "
+        "school accepted: its samples and grades are erased from this node, and nothing "
+        "more of this school's goes to it. The other schools are not told.",
+    )
+    leave.add_argument("cluster", metavar="CLUSTER_ID", help="the cluster (first characters)")
+    leave.set_defaults(handler=_leave)
+
     show = actions.add_parser(
         "show",
         parents=[data_option(), json_option()],
@@ -90,10 +112,38 @@ def register(sub: Any) -> None:
     show.set_defaults(handler=_show)
 
 
+_STATES = {
+    "invited": "invited: accept with `schoolmesh cluster accept {id}` to share and grade",
+    "member": "",
+    "left": "left: this school takes no part in it",
+}
+
+
 def _print_cluster(c: Cluster) -> None:
     print(f"{c.id}  {c.title}")
     print(f"  made by {c.maker.name}; schools: {', '.join(s.name for s in c.schools)}")
     print(f"  samples: {c.samples}")
+    if _STATES.get(c.state):
+        print("  " + _STATES[c.state].format(id=c.id[:8]))
+
+
+async def _accept(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        cluster = await node.clusters.accept(args.cluster, now=now_ms())
+    if args.json:
+        print_json(cluster.as_json())
+        return
+    _print_cluster(cluster)
+    print("This school has accepted: share samples with `schoolmesh cluster sample`.")
+
+
+async def _leave(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        cluster = await node.clusters.leave(args.cluster, now=now_ms())
+    if args.json:
+        print_json(cluster.as_json())
+        return
+    print(f"This school left {cluster.title}: its samples and grades are erased here.")
 
 
 async def _create(args: argparse.Namespace) -> None:

@@ -11,11 +11,22 @@ and 32 random bytes are kept here, and only their hash goes to the other schools
 once we hold its commitment for that sample, whether it arrived before we
 graded or after. So no school, however its node is changed, can read our grade
 before fixing its own, and none can change its grade after reading ours.
+
+A cluster another school made arrives as an invitation: nothing of ours (samples,
+commitments, grades) goes to it until our staff accept it, and leaving it erases
+its samples and grades here. Our samples and grades go only to the schools of a
+cluster we know (partners, or schools whose profile we hold). A partner's sample
+is stored as sent inside the mail room's transaction, unserved, and cleaned after
+it by :meth:`Clusters.clean_waiting` on a worker thread, so a large file never
+holds the database's writes; no page or command reads it before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import logging
 import os
 import re
 import sqlite3
@@ -28,7 +39,7 @@ from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
 from node.store.database import Store
 from protocol import letters
-from protocol.errors import NotFoundError, UserInputError, said
+from protocol.errors import NotFoundError, SealedError, StorageError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
 from protocol.rules import clusters as rules
 from protocol.sealed import Letter
@@ -37,6 +48,8 @@ MIN_PREFIX = 6
 MAX_GRADE = 40
 MAX_COMMENT = 2_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +70,7 @@ class Cluster:
     schools: tuple[SchoolRef, ...]  # the maker first
     samples: int
     ours: bool  # we made it
+    state: str  # invited, member (accepted, or ours) or left
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +80,7 @@ class Cluster:
             "maker": self.maker.as_json(),
             "schools": [s.as_json() for s in self.schools],
             "samples": self.samples,
+            "state": self.state,
         }
 
 
@@ -112,6 +127,26 @@ class Sample:
             "graded_by": [str(s.node_id) for s in self.graded_by],
             "grades": [g.as_json() for g in self.others],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A cluster another school invited us to, for the dashboard."""
+
+    id: str
+    title: str
+    maker: str  # its name
+    at: int  # when it reached us
+
+
+@dataclass(frozen=True, slots=True)
+class Graded:
+    """A sample every school of a cluster has graded, for the dashboard."""
+
+    cluster: str
+    sample: str
+    title: str
+    at: int  # when the last grade (or commitment) reached us
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +201,11 @@ class Clusters:
         self.me = key.node_id
         self.mail = mail
         self.needs_checkpoint = False
+        #: Most bytes of samples one cluster holds here (rules.MAX_BYTES; tests lower it).
+        self.max_bytes = rules.MAX_BYTES
+        self._to_clean = False  # a partner's sample was stored as sent: clean it after commit
+        self._cleaner: asyncio.Task[int] | None = None
+        store.add_listener(self._after_commit)
 
     # -- making a cluster and sharing samples ------------------------------------------
 
@@ -213,8 +253,8 @@ class Clusters:
                         page=said("A cluster can only include our partner schools."),
                     )
             conn.execute(
-                "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
-                "VALUES (?, ?, ?, ?, 1, ?)",
+                "INSERT INTO clusters (id, title, subject, maker, rev, created_at, state) "
+                "VALUES (?, ?, ?, ?, 1, ?, 'member')",
                 (cid, title, subject, bytes(self.me), now),
             )
             conn.executemany(
@@ -245,12 +285,16 @@ class Clusters:
         }
 
         def write(conn: sqlite3.Connection) -> Sample:
-            (count,) = conn.execute(
-                "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+            _taking_part_now(conn, cid)
+            count, held_bytes = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM cluster_samples "
+                "WHERE cluster = ?",
+                (cid,),
             ).fetchone()
-            if count >= rules.MAX_SAMPLES:
+            if count >= rules.MAX_SAMPLES or held_bytes + len(cleaned) > self.max_bytes:
                 raise UserInputError(
-                    f"this cluster already has {rules.MAX_SAMPLES} samples: start a new cluster",
+                    f"this cluster already has {count} samples ({held_bytes // 2**20} MB), "
+                    f"the most one holds: start a new cluster",
                     page=said("This cluster is full: start a new cluster."),
                 )
             conn.execute(
@@ -258,8 +302,11 @@ class Clusters:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (sid, cid, bytes(self.me), title, kind, digest, cleaned, now),
             )
-            others = [s for s in _schools_now(conn, cid) if s != self.me]
-            self.mail.send_now(conn, letters.CLUSTER_SAMPLE, content, others, about=sid, now=now)
+            others = _recipients_now(conn, self.me, cid)
+            if others:
+                self.mail.send_now(
+                    conn, letters.CLUSTER_SAMPLE, content, others, about=sid, now=now
+                )
             return _sample_now(conn, self.me, sid)
 
         return await self.store.write(write)
@@ -275,6 +322,7 @@ class Clusters:
             (cid,) = conn.execute(
                 "SELECT cluster FROM cluster_samples WHERE id = ?", (sid,)
             ).fetchone()
+            _taking_part_now(conn, cid)
             if _grade_now(conn, sid, self.me) is not None:
                 raise UserInputError(
                     "your school already graded that sample: a grade cannot be changed once "
@@ -290,15 +338,16 @@ class Clusters:
                 (cid, sid, bytes(self.me), sealed, grade, text, salt, now),
             )
             schools = _schools_now(conn, cid)
-            others = [s for s in schools if s != self.me]
-            self.mail.send_now(
-                conn,
-                letters.CLUSTER_COMMIT,
-                {"c": cid, "sample": sid, "commitment": sealed},
-                others,
-                about=sid,
-                now=now,
-            )
+            others = _recipients_now(conn, self.me, cid)
+            if others:
+                self.mail.send_now(
+                    conn,
+                    letters.CLUSTER_COMMIT,
+                    {"c": cid, "sample": sid, "commitment": sealed},
+                    others,
+                    about=sid,
+                    now=now,
+                )
             committed = {
                 NodeId(r[0])
                 for r in conn.execute(
@@ -307,6 +356,7 @@ class Clusters:
                 )
             }
             to = [s for s in others if rules.may_reveal(s, schools=schools, committed=committed)]
+            # (others: only schools we know, rules.recipients)
             self._reveal_now(conn, cid, sid, to, now)
             return _sample_now(conn, self.me, sid)
 
@@ -333,16 +383,119 @@ class Clusters:
         }
         self.mail.send_now(conn, letters.CLUSTER_REVEAL, content, to, about=sample, now=now)
 
+    # -- invitations ---------------------------------------------------------------------
+
+    async def accept(self, text: str, *, now: int) -> Cluster:
+        """Accept a cluster another school invited us to: from now on we may share
+        samples and grade in it, and our samples and grades go to its schools."""
+
+        def write(conn: sqlite3.Connection) -> Cluster:
+            cid = _find_now(conn, "clusters", text)
+            cluster = _cluster_now(conn, self.me, cid)
+            if cluster.state == rules.LEFT:
+                raise UserInputError(
+                    f"your school left cluster {cid}: ask {cluster.maker.name} to make a new one",
+                    page=said(
+                        "Our school left this cluster: ask the school that made it for a new one."
+                    ),
+                )
+            conn.execute("UPDATE clusters SET state = ? WHERE id = ?", (rules.MEMBER, cid))
+            return _cluster_now(conn, self.me, cid)
+
+        return await self.store.write(write)
+
+    async def leave(self, text: str, *, now: int) -> Cluster:
+        """Decline an invitation or leave a cluster: its samples and grades are erased
+        here, nothing of ours goes to it any more, and its letters change nothing."""
+
+        def write(conn: sqlite3.Connection) -> Cluster:
+            cid = _find_now(conn, "clusters", text)
+            cluster = _cluster_now(conn, self.me, cid)
+            if cluster.ours:
+                raise UserInputError(
+                    f"your school made cluster {cid}: the others are in it because of us, "
+                    "so it cannot be left (they may leave it)",
+                    page=said("Our school made this cluster: it cannot be left."),
+                )
+            conn.execute("DELETE FROM cluster_grades WHERE cluster = ?", (cid,))
+            conn.execute("DELETE FROM cluster_samples WHERE cluster = ?", (cid,))
+            conn.execute("UPDATE clusters SET state = ? WHERE id = ?", (rules.LEFT, cid))
+            return _cluster_now(conn, self.me, cid)
+
+        cluster = await self.store.write(write)
+        await self.store.checkpoint()  # no copy of the erased files stays in the log file
+        return cluster
+
+    # -- a partner's files, cleaned outside the mail room's transaction -----------------
+
+    def _after_commit(self, _authors: set[bytes]) -> None:
+        if self._to_clean:
+            self._to_clean = False
+            self._start_cleaning()
+
+    def _start_cleaning(self) -> None:
+        if self._cleaner is None or self._cleaner.done():
+            self._cleaner = asyncio.get_running_loop().create_task(self._clean_in_background())
+
+    async def _clean_in_background(self) -> int:
+        """:meth:`clean_waiting` as a task: a failure (a full disk) is logged, and what
+        is left is cleaned at the next sample or listing."""
+        try:
+            return await self.clean_waiting()
+        except StorageError as exc:
+            log.warning("partners' cluster samples wait to be cleaned: %s", exc)
+            return 0
+
+    async def clean_waiting(self) -> int:
+        """Clean each partner's sample stored as sent, one at a time on a worker thread
+        (no transaction open meanwhile), then store the clean file and serve it; one
+        that cannot be read is erased. Returns how many were cleaned."""
+        done = 0
+        while True:
+            row = await self.store.read(
+                lambda conn: conn.execute(
+                    "SELECT id, type, data, origin FROM cluster_samples WHERE clean = 0 LIMIT 1"
+                ).fetchone()
+            )
+            if row is None:
+                return done
+            sid, kind, raw, origin = str(row[0]), str(row[1]), bytes(row[2]), NodeId(row[3])
+            cleaned: bytes | None
+            try:
+                cleaned = await asyncio.to_thread(clean_received, kind, raw)
+            except SealedError as exc:
+                self.mail.logs.warning(
+                    origin, "a cluster sample from %s was erased: %s", origin, exc
+                )
+                cleaned = None
+
+            await self.store.write(functools.partial(_keep_cleaned, sid=sid, cleaned=cleaned))
+            done += 1
+
+    async def close(self) -> None:
+        """Stop cleaning (what is left is cleaned when the node next reads its clusters)."""
+        if self._cleaner is not None and not self._cleaner.done():
+            self._cleaner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._cleaner
+
     # -- reading -----------------------------------------------------------------------
 
     async def all(self) -> list[Cluster]:
-        """Every cluster we are in, newest first."""
+        """Every cluster we are in or invited to (not those we left), newest first."""
 
-        def read(conn: sqlite3.Connection) -> list[Cluster]:
-            rows = conn.execute("SELECT id FROM clusters ORDER BY created_at DESC, id").fetchall()
-            return [_cluster_now(conn, self.me, r[0]) for r in rows]
+        def read(conn: sqlite3.Connection) -> tuple[list[Cluster], bool]:
+            rows = conn.execute(
+                "SELECT id FROM clusters WHERE state != ? ORDER BY created_at DESC, id",
+                (rules.LEFT,),
+            ).fetchall()
+            waiting = conn.execute("SELECT 1 FROM cluster_samples WHERE clean = 0 LIMIT 1")
+            return [_cluster_now(conn, self.me, r[0]) for r in rows], bool(waiting.fetchone())
 
-        return await self.store.read(read)
+        found, waiting = await self.store.read(read)
+        if waiting:  # left over from a node that stopped before cleaning them
+            self._start_cleaning()
+        return found
 
     async def get(self, text: str) -> Cluster:
         """A cluster by its id, or its first characters (at least 6)."""
@@ -356,9 +509,40 @@ class Clusters:
         def read(conn: sqlite3.Connection) -> ClusterView:
             cluster = _cluster_now(conn, self.me, _find_now(conn, "clusters", text))
             rows = conn.execute(
-                "SELECT id FROM cluster_samples WHERE cluster = ? ORDER BY at, id", (cluster.id,)
+                "SELECT id FROM cluster_samples WHERE cluster = ? AND clean = 1 ORDER BY at, id",
+                (cluster.id,),
             ).fetchall()
             return ClusterView(cluster, tuple(_sample_now(conn, self.me, r[0]) for r in rows))
+
+        return await self.store.read(read)
+
+    async def needs(self, since: int) -> tuple[list[Invitation], list[Graded]]:
+        """For the dashboard, in one read: the invitations to accept or decline, and the
+        samples of clusters we take part in that every school has graded, the last
+        grade after ``since``."""
+
+        def read(conn: sqlite3.Connection) -> tuple[list[Invitation], list[Graded]]:
+            invited = conn.execute(
+                "SELECT id, title, maker, created_at FROM clusters WHERE state = ?",
+                (rules.INVITED,),
+            ).fetchall()
+            names = _names_now(conn, [r[2] for r in invited])
+            graded = conn.execute(
+                "SELECT s.cluster, s.id, s.title, MAX(g.at) FROM cluster_samples s "
+                "JOIN clusters c ON c.id = s.cluster "
+                "JOIN cluster_grades g ON g.sample = s.id AND g.cluster = s.cluster "
+                "WHERE c.state = ? AND s.clean = 1 GROUP BY s.id "
+                "HAVING MAX(g.at) > ? AND COUNT(g.school) >= "
+                "(SELECT COUNT(*) FROM cluster_schools k WHERE k.cluster = s.cluster)",
+                (rules.MEMBER, since),
+            ).fetchall()
+            return (
+                [
+                    Invitation(str(i), str(t), names[NodeId(bytes(m))].name, int(at))
+                    for i, t, m, at in invited
+                ],
+                [Graded(str(c), str(s), str(t), int(at)) for c, s, t, at in graded],
+            )
 
         return await self.store.read(read)
 
@@ -398,17 +582,18 @@ class Clusters:
             await self.store.read(lambda conn: handle(conn, letter, now))
 
     async def _receive_sample(self, letter: Letter, now: int) -> None:
-        """A sample: judged, then cleaned again on a worker thread (as a photo is on
-        arrival), then stored."""
-        if not await self.store.read(lambda conn: self._judge_sample(conn, letter, now)):
-            return  # the same sample again
-        content = letter.content
-        cleaned = await asyncio.to_thread(clean_received, content["type"], content["data"])
+        """A sample: judged, then stored as sent but not served, in one trip; it is
+        cleaned again (as a photo is on arrival) after the mail room's transaction, by
+        :meth:`clean_waiting`, so that cleaning never holds the database's writes."""
 
         def keep(conn: sqlite3.Connection) -> None:
+            if not self._judge_sample(conn, letter, now):
+                return  # the same sample again, or a cluster we left
+            content = letter.content
             conn.execute(
-                "INSERT INTO cluster_samples (id, cluster, origin, title, type, hash, data, at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO cluster_samples "
+                "(id, cluster, origin, title, type, hash, data, at, clean) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 (
                     content["id"],
                     content["c"],
@@ -416,10 +601,11 @@ class Clusters:
                     content["title"],
                     content["type"],
                     content["hash"],  # what was sent, so that a repeat is known
-                    cleaned,
+                    content["data"],  # cleaned by clean_waiting before it is served
                     content["at"],
                 ),
             )
+            self._to_clean = True
             # Commitments that came before their sample naming another cluster are dropped.
             conn.execute(
                 "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?",
@@ -432,6 +618,10 @@ class Clusters:
         content = letter.content
         cid = content["c"]
         schools = tuple(NodeId(s) for s in content["schools"])
+        (open_by_maker,) = conn.execute(
+            "SELECT COUNT(*) FROM clusters WHERE maker = ? AND state != ?",
+            (bytes(letter.author), rules.LEFT),
+        ).fetchone()
         verdict = rules.cluster_letter(
             letter.author,
             self.me,
@@ -439,12 +629,14 @@ class Clusters:
             rev=content["rev"],
             held=_held_now(conn, cid),
             partner=letter.author in _partners_now(conn),
+            open_by_maker=open_by_maker,
         )
         if verdict is not None:
             raise verdict.error()
+        # A new cluster is an invitation; a new list keeps our state (invited, in, left).
         conn.execute(
-            "INSERT INTO clusters (id, title, subject, maker, rev, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "INSERT INTO clusters (id, title, subject, maker, rev, created_at, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'invited') ON CONFLICT (id) DO UPDATE SET "
             "title = excluded.title, subject = excluded.subject, rev = excluded.rev",
             (
                 cid,
@@ -462,18 +654,24 @@ class Clusters:
         )
 
     def _judge_sample(self, conn: sqlite3.Connection, letter: Letter, now: int) -> bool:
-        """Whether the sample is new to us; raises the refusal if the rules say no."""
+        """Whether to store the sample (new to us, in a cluster we have not left); raises
+        the refusal if the rules say no."""
         content = letter.content
         cid = content["c"]
+        held = _held_now(conn, cid)
+        if held is not None and held.state == rules.LEFT:
+            return False  # its schools were not told: what they send changes nothing
         existing = _held_sample_now(conn, content["id"])
-        (count,) = conn.execute(
-            "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+        count, held_bytes = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM cluster_samples "
+            "WHERE cluster = ?",
+            (cid,),
         ).fetchone()
         verdict = rules.sample_letter(
             letter.author,
             self.me,
             cid,
-            held=_held_now(conn, cid),
+            held=held,
             existing=existing,
             kind=content["type"],
             data=content["data"],
@@ -481,6 +679,8 @@ class Clusters:
             at=content["at"],
             now=now,
             count=count,
+            held_bytes=held_bytes,
+            max_bytes=self.max_bytes,
         )
         if verdict is not None:
             raise verdict.error()
@@ -490,6 +690,8 @@ class Clusters:
         content = letter.content
         cid, sid = content["c"], content["sample"]
         held = _held_now(conn, cid)
+        if held is not None and held.state == rules.LEFT:
+            return  # its schools were not told: what they send changes nothing
         row = conn.execute(
             "SELECT commitment FROM cluster_grades WHERE sample = ? AND school = ?",
             (sid, bytes(letter.author)),
@@ -518,12 +720,19 @@ class Clusters:
             "VALUES (?, ?, ?, ?, ?)",
             (cid, sid, bytes(letter.author), content["commitment"], now),
         )
-        if rules.may_reveal(letter.author, schools=held.schools, committed={letter.author}):
+        if (
+            rules.takes_part(held.state)
+            and letter.author in _recipients_now(conn, self.me, cid)
+            and rules.may_reveal(letter.author, schools=held.schools, committed={letter.author})
+        ):
             self._reveal_now(conn, cid, sid, [letter.author], now)
 
     def _on_reveal(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
         cid, sid = content["c"], content["sample"]
+        held = _held_now(conn, cid)
+        if held is not None and held.state == rules.LEFT:
+            return  # its schools were not told: what they send changes nothing
         theirs = conn.execute(
             "SELECT commitment FROM cluster_grades WHERE sample = ? AND school = ? AND cluster = ?",
             (sid, bytes(letter.author), cid),
@@ -533,7 +742,7 @@ class Clusters:
             self.me,
             cid,
             sid,
-            held=_held_now(conn, cid),
+            held=held,
             sample=_held_sample_now(conn, sid),
             committed=None if theirs is None else bytes(theirs[0]),
             ours_given=_grade_now(conn, sid, self.me) is not None,
@@ -560,6 +769,13 @@ class Clusters:
                 for table in ("cluster_grades", "cluster_samples", "cluster_schools"):
                     conn.execute(f"DELETE FROM {table} WHERE cluster = ?", (cid,))
                 conn.execute("DELETE FROM clusters WHERE id = ?", (cid,))
+            # Every school's grades of its samples go with them (ours too), so that none
+            # stays behind, nor counts against a school's commitments for unknown samples.
+            conn.execute(
+                "DELETE FROM cluster_grades WHERE sample IN "
+                "(SELECT id FROM cluster_samples WHERE origin = ?)",
+                (raw,),
+            )
             gone = conn.execute("DELETE FROM cluster_samples WHERE origin = ?", (raw,)).rowcount
             conn.execute("DELETE FROM cluster_grades WHERE school = ?", (raw,))
             return bool(made) or gone > 0
@@ -582,11 +798,58 @@ def _schools_now(conn: sqlite3.Connection, cid: str) -> list[NodeId]:
     return [NodeId(r[0]) for r in rows]
 
 
+def _keep_cleaned(conn: sqlite3.Connection, *, sid: str, cleaned: bytes | None) -> None:
+    """A partner's sample, cleaned: served from now on; or erased, if it could not be read."""
+    if cleaned is None:
+        conn.execute("DELETE FROM cluster_samples WHERE id = ? AND clean = 0", (sid,))
+    else:
+        conn.execute(
+            "UPDATE cluster_samples SET data = ?, clean = 1 WHERE id = ? AND clean = 0",
+            (cleaned, sid),
+        )
+
+
+def _known_now(conn: sqlite3.Connection, schools: Iterable[NodeId]) -> set[NodeId]:
+    """Those of ``schools`` we know: partners, or schools whose signed profile we hold."""
+    ids = [bytes(s) for s in schools]
+    marks = ", ".join("?" * len(ids))
+    profiles = {
+        NodeId(r[0])
+        for r in conn.execute(f"SELECT author FROM schools WHERE author IN ({marks})", ids)
+    }
+    return profiles | _partners_now(conn)
+
+
+def _recipients_now(conn: sqlite3.Connection, me: NodeId, cid: str) -> list[NodeId]:
+    """The schools of the cluster our samples and grades go to (rules.recipients)."""
+    schools = _schools_now(conn, cid)
+    return rules.recipients(schools, me, known=_known_now(conn, schools))
+
+
+def _taking_part_now(conn: sqlite3.Connection, cid: str) -> None:
+    """Refuse to share or grade in a cluster we have not accepted (or have left)."""
+    (state,) = conn.execute("SELECT state FROM clusters WHERE id = ?", (cid,)).fetchone()
+    if rules.takes_part(state):
+        return
+    if state == rules.INVITED:
+        raise UserInputError(
+            f"your school has not accepted cluster {cid} yet: accept it first with "
+            f"`schoolmesh cluster accept {cid[:8]}`",
+            page=said("Accept the invitation to this cluster first."),
+        )
+    raise UserInputError(
+        f"your school left cluster {cid}: nothing more can be shared or graded in it",
+        page=said("Our school left this cluster."),
+    )
+
+
 def _held_now(conn: sqlite3.Connection, cid: str) -> rules.HeldCluster | None:
-    row = conn.execute("SELECT maker, rev FROM clusters WHERE id = ?", (cid,)).fetchone()
+    row = conn.execute("SELECT maker, rev, state FROM clusters WHERE id = ?", (cid,)).fetchone()
     if row is None:
         return None
-    return rules.HeldCluster(NodeId(row[0]), int(row[1]), frozenset(_schools_now(conn, cid)))
+    return rules.HeldCluster(
+        NodeId(row[0]), int(row[1]), frozenset(_schools_now(conn, cid)), str(row[2])
+    )
 
 
 def _held_sample_now(conn: sqlite3.Connection, sid: str) -> rules.HeldSample | None:
@@ -618,8 +881,10 @@ def _find_now(conn: sqlite3.Connection, table: str, text: str) -> str:
             f"characters, as `schoolmesh {listing}` shows them",
             page=said("There is no such cluster or sample."),
         )
+    served = " AND clean = 1" if table == "cluster_samples" else ""  # cleaned files only
     rows = conn.execute(
-        f"SELECT id FROM {table} WHERE id >= ? AND id < ? LIMIT 2", (wanted, wanted + "g")
+        f"SELECT id FROM {table} WHERE id >= ? AND id < ?{served} LIMIT 2",
+        (wanted, wanted + "g"),
     ).fetchall()
     if not rows:
         raise NotFoundError(
@@ -648,11 +913,11 @@ def _names_now(conn: sqlite3.Connection, schools: Iterable[bytes]) -> dict[NodeI
 
 def _cluster_now(conn: sqlite3.Connection, me: NodeId, cid: str) -> Cluster:
     row = conn.execute(
-        "SELECT id, title, subject, maker FROM clusters WHERE id = ?", (cid,)
+        "SELECT id, title, subject, maker, state FROM clusters WHERE id = ?", (cid,)
     ).fetchone()
     schools = [bytes(s) for s in _schools_now(conn, cid)]
     (count,) = conn.execute(
-        "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ?", (cid,)
+        "SELECT COUNT(*) FROM cluster_samples WHERE cluster = ? AND clean = 1", (cid,)
     ).fetchone()
     names = _names_now(conn, [row[3], *schools])
     maker = names[NodeId(row[3])]
@@ -667,6 +932,7 @@ def _cluster_now(conn: sqlite3.Connection, me: NodeId, cid: str) -> Cluster:
         schools=(maker, *rest),
         samples=int(count),
         ours=NodeId(row[3]) == me,
+        state=str(row[4]),
     )
 
 

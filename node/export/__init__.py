@@ -5,7 +5,8 @@ The folder it writes (docs/admin.md, "Exporting the school's data")::
     DIR/index.html                 the archive's front page, linking everything
     DIR/export.json                what this is: school, time, counts (the --json summary)
     DIR/data/*.json                profile, offers and requests, events, interests,
-                                   observations, staff, partners, projects with posts
+                                   observations, staff, partners, projects with posts,
+                                   moderation clusters with their samples and grades
     DIR/projects/<id>/index.html   each project blog, a page per post beside it
     DIR/projects/<id>/photos/      the posts' photos
 
@@ -261,6 +262,7 @@ def _counts(archive: Archive) -> dict[str, int]:
         "posts": len(posts),
         "partner_posts": sum(1 for p in posts if p.post.origin != archive.me),
         "comments": sum(len(p.comments) for p in posts),
+        "clusters": len(data["clusters"]),
     }
 
 

@@ -4,9 +4,10 @@ The JSON forms are the ones `--json` gives for each command (offers, events,
 interests, observations, staff), so a script that reads one reads the other.
 Project posts and comments are the published ones (approved, not taken down),
 with the author and school as the blog pages show them; partner schools' posts
-are included and marked. Observations are only our own that the observed
-colleague shared: private ones are theirs, and partners' copies are the
-partners' (docs/decisions.md, "Export").
+are included and marked. Moderation clusters are listed with their samples'
+titles and grades, not the sample files (partners' pupils' work). Observations
+are only our own that the observed colleague shared: private ones are theirs,
+and partners' copies are the partners' (docs/decisions.md, "Export").
 
 Photos are not read here: :func:`collect` lists them (:attr:`Archive.photos`), and
 the caller reads their bytes after ending the read transaction, so that it stays
@@ -38,6 +39,7 @@ FILES = {
     "staff": "staff.json",
     "partners": "partners.json",
     "projects": "projects.json",
+    "clusters": "clusters.json",
 }
 
 _SAFE_ID = re.compile(r"[0-9a-f]{8,64}")
@@ -125,7 +127,15 @@ async def collect(node: Node, *, exported_at: int) -> Archive:
     for project in await node.projects.all():
         archive.projects.append(await _project(node, archive, project))
     archive.data["projects"] = [_project_json(archive, p) for p in archive.projects]
+    archive.data["clusters"] = await _clusters(node)
     return archive
+
+
+async def _clusters(node: Node) -> list[dict[str, Any]]:
+    """The moderation clusters the school is in or invited to, as `cluster show --json`
+    gives each: its schools, its samples (titles, not files), our grades and the other
+    schools' grades we may show (only once ours is given)."""
+    return [(await node.clusters.show(c.id)).as_json() for c in await node.clusters.all()]
 
 
 def archivable(observation: observations.Observation) -> bool:

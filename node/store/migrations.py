@@ -589,6 +589,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX cluster_grades_by_cluster ON cluster_grades (cluster, school);
     """,
+    # 23: a cluster's state here (an invitation our staff accept, accepted or
+    # ours, or left), and whether a partner's sample is cleaned yet (node/clusters/).
+    # Clusters other schools made before this are invitations again.
+    """
+    ALTER TABLE clusters ADD COLUMN state TEXT NOT NULL DEFAULT 'member';
+    UPDATE clusters SET state = 'invited'
+        WHERE maker IS NOT (SELECT value FROM settings WHERE name = 'node_id');
+    ALTER TABLE cluster_samples ADD COLUMN clean INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX cluster_samples_to_clean ON cluster_samples (clean) WHERE clean = 0;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

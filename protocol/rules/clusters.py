@@ -2,8 +2,13 @@
 
 A cluster belongs to the school that made it (its *maker*): only the maker lists
 its schools, and a cluster we do not hold yet is taken only from one of our
-partner schools. Samples, commitments and reveals come only from the cluster's
-schools, about samples of that same cluster.
+partner schools, as an *invitation* that our staff accept (or leave), and only
+while that maker has fewer than :data:`MAX_OPEN` clusters open here. Samples,
+commitments and reveals come only from the cluster's schools, about samples of
+that same cluster, up to :data:`MAX_BYTES` of samples a cluster. Nothing of ours
+goes to a cluster we have not accepted (:func:`takes_part`), and our samples and
+grades go only to schools we know (:func:`recipients`): a maker cannot list
+throwaway keys to collect them.
 
 No school sees another's grade before giving its own, even against a hostile
 node, by commit-then-reveal (docs/decisions.md, "Moderation clusters"): a school
@@ -34,6 +39,15 @@ from protocol.rules.projects import at_in_bounds
 #: for samples we have not received yet).
 MAX_SAMPLES = 200
 
+#: Most clusters one maker may have open at our node (invited or accepted, not left).
+MAX_OPEN = 10
+
+#: Most bytes of samples, as sent, in one cluster at our node.
+MAX_BYTES = 50 * 1024 * 1024
+
+#: A cluster's state at our node: an invitation, accepted (or ours), or left.
+INVITED, MEMBER, LEFT = "invited", "member", "left"
+
 #: The first bytes of each file type a sample may be.
 MAGIC: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
@@ -61,6 +75,7 @@ class HeldCluster:
     maker: NodeId
     rev: int
     schools: frozenset[NodeId]
+    state: str = MEMBER
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +105,14 @@ def cluster_letter(
     rev: int,
     held: HeldCluster | None,
     partner: bool,
+    open_by_maker: int = 0,
 ) -> Verdict:
     """A cluster's list of schools: from its maker (listed first), never older.
 
     A cluster we do not hold arrives only from one of our partner schools, which
-    becomes its maker here: an id is bound to the first maker we hear it from."""
+    becomes its maker here: an id is bound to the first maker we hear it from. It
+    is an invitation, refused if that maker already has :data:`MAX_OPEN` clusters
+    open here (``open_by_maker``)."""
     if held is not None and author != held.maker:
         return refused("a cluster letter from a school that did not make the cluster")
     if not schools or schools[0] != author:
@@ -104,6 +122,8 @@ def cluster_letter(
     if held is None:
         if not partner:
             return refused("a cluster from a school that is not our partner")
+        if open_by_maker >= MAX_OPEN:
+            return Refusal(OUT_OF_BOUNDS, f"more than {MAX_OPEN} open clusters from one school")
         return None
     if rev < held.rev or (rev == held.rev and frozenset(schools) != held.schools):
         return refused(f"an old revision {rev} of a cluster we hold at revision {held.rev}")
@@ -133,9 +153,13 @@ def sample_letter(
     at: int,
     now: int,
     count: int,
+    held_bytes: int = 0,
+    max_bytes: int = MAX_BYTES,
 ) -> Verdict:
     """A work sample: from a school of the cluster, a PDF or JPEG that is what it says,
-    whose hash is right, under an id no other school or cluster holds."""
+    whose hash is right, under an id no other school or cluster holds, while the
+    cluster holds fewer than :data:`MAX_SAMPLES` samples and, with it, at most
+    ``max_bytes`` (:data:`MAX_BYTES`; ``held_bytes``: what it holds now)."""
     verdict = _as_member(author, me, "cluster-sample", held) or at_in_bounds(at, now)
     if verdict is not None:
         return verdict
@@ -152,6 +176,8 @@ def sample_letter(
         return None
     if count >= MAX_SAMPLES:
         return Refusal(OUT_OF_BOUNDS, f"more than {MAX_SAMPLES} samples in one cluster")
+    if held_bytes + len(data) > max_bytes:
+        return Refusal(OUT_OF_BOUNDS, f"more than {max_bytes:,} bytes of samples in a cluster")
     return None
 
 
@@ -225,3 +251,18 @@ def may_reveal(
 def shows_others(ours_given: bool) -> bool:
     """Whether a page shows the other schools' grades for a sample: only once ours is given."""
     return ours_given
+
+
+def takes_part(state: str) -> bool:
+    """Whether we share samples and grades in a cluster (send anything of ours to it):
+    only once our staff accepted it (or we made it), never while invited or after leaving."""
+    return state == MEMBER
+
+
+def recipients(
+    schools: Collection[NodeId], me: NodeId, *, known: Collection[NodeId]
+) -> list[NodeId]:
+    """The schools of a cluster our samples, commitments and grades go to: each one
+    but us that we know, a partner or a school whose signed profile we hold. A school
+    the maker listed that we know nothing of (a throwaway key) gets nothing of ours."""
+    return sorted((s for s in schools if s != me and s in known), key=bytes)

@@ -77,6 +77,17 @@ async def test_make_share_grade_and_show(schools: Schools, tmp_path: Path) -> No
     assert sample["graded_by"] == [str(oak.node.node_id)]
     assert "Expected" not in json.dumps(before)
 
+    # The lycée was invited: it grades only once it has accepted.
+    (invited,) = await run_json("cluster", "list", "--data", data(lycee))
+    assert invited["state"] == "invited"
+    assert "invited" in await run("cluster", "list", "--data", data(lycee))
+    refused = error(
+        await asyncio.to_thread(
+            cli, "cluster", "grade", shared["id"], "--grade", "6", "--data", data(lycee)
+        )
+    )
+    assert f"schoolmesh cluster accept {made['id'][:8]}" in refused
+    assert "accepted" in await run("cluster", "accept", made["id"][:8], "--data", data(lycee))
     await run("cluster", "grade", shared["id"], "--grade", "Working towards", "--data", data(lycee))
 
     async def revealed() -> bool:
@@ -92,6 +103,16 @@ async def test_make_share_grade_and_show(schools: Schools, tmp_path: Path) -> No
     ]
     text = await run("cluster", "show", made["id"], "--data", data(lycee))
     assert "Oakfield Primary: Expected" in text
+
+    # The lycée leaves: the cluster, its sample and the grades are gone from its node.
+    left = await run_json("cluster", "leave", made["id"][:8], "--data", data(lycee))
+    assert left["state"] == "left"
+    assert await run_json("cluster", "list", "--data", data(lycee)) == []
+    assert await lycee.node.store.fetch_all("SELECT 1 FROM cluster_samples") == []
+    message = error(
+        await asyncio.to_thread(cli, "cluster", "leave", made["id"], "--data", data(oak))
+    )
+    assert "made cluster" in message
 
 
 async def test_bad_input_gets_a_clear_error(schools: Schools, tmp_path: Path) -> None:  # noqa: F811

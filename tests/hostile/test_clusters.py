@@ -226,13 +226,32 @@ async def test_blocking_a_school_erases_its_samples_and_grades(schools: Schools)
 
     await wait_for(two, what="the lycée's sample at Oak")
     await lycee.node.clusters.grade(sid, "6", "", now=now_ms())
+    (theirs,) = [s for (s, o) in await samples(oak) if bytes(o) == bytes(lycee.node.node_id)]
+    # Oak grades the lycée's sample, and the colegio's commitment for it reaches Oak.
+    await oak.node.clusters.grade(theirs, "5", "", now=now_ms())
+    colegio = schools["colegio"]
+    await wait_for(
+        lambda: _has(
+            colegio.node.store.fetch_all(
+                "SELECT 1 FROM cluster_samples WHERE id = ? AND clean = 1", (theirs,)
+            )
+        ),
+        what="the lycée's sample at the colegio",
+    )
+    await colegio.node.clusters.grade(theirs, "4", "", now=now_ms())
 
-    async def committed() -> bool:
-        return len(await grades(oak)) == 1
+    async def all_in() -> bool:
+        rows = await oak.node.store.fetch_all("SELECT sample, school FROM cluster_grades")
+        return {(s, bytes(o)) for s, o in rows} >= {
+            (sid, bytes(lycee.node.node_id)),
+            (theirs, bytes(oak.node.node_id)),
+            (theirs, bytes(colegio.node.node_id)),
+        }
 
-    await wait_for(committed, what="the lycée's commitment at Oak")
+    await wait_for(all_in, what="the grades at Oak")
     await oak.node.peerbook.block(lycee.node.node_id, oak.node.node_id, now_ms())
     assert [bytes(o) for (_, o) in await samples(oak)] == [bytes(oak.node.node_id)]
+    # None of the lycée's grades, nor any grade (ours, the colegio's) of its sample.
     assert await grades(oak) == []
     # And the lycée, blocking Oak, forgets the cluster Oak made, with all in it.
     await lycee.node.peerbook.block(oak.node.node_id, lycee.node.node_id, now_ms())
@@ -257,6 +276,11 @@ async def test_a_members_sample_is_cleaned_again_on_arrival(schools: Schools) ->
     before = len(await samples(oak))
     for content in letters_sent:
         await judged(lycee, await send_as(lycee, letters.CLUSTER_SAMPLE, content, [oak]))
+
+    async def cleaned() -> bool:
+        return not await oak.node.store.fetch_all("SELECT 1 FROM cluster_samples WHERE clean = 0")
+
+    await wait_for(cleaned, what="the samples cleaned at Oak")
     rows = await oak.node.store.fetch_all(
         "SELECT id, type, data FROM cluster_samples WHERE origin = ?",
         (bytes(lycee.node.node_id),),

@@ -89,6 +89,8 @@ async def cluster_everywhere(schools: Schools) -> tuple[str, str]:
             return True
 
         await wait_for(arrived, what=f"the sample at {key}")
+        assert (await node.clusters.get(cluster.id)).state == "invited"
+        await node.clusters.accept(cluster.id, now=now_ms())
     return cluster.id, sample.id
 
 

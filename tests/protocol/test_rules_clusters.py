@@ -216,3 +216,78 @@ def test_the_commitment_in_docs_protocol_is_the_rules() -> None:
     assert array.hex() in doc
     assert rules.commitment(CLUSTER_ID, SAMPLE_ID, B, *GRADE).hex() in doc
     assert content_hash(array) == rules.commitment(CLUSTER_ID, SAMPLE_ID, B, *GRADE)
+
+
+@pytest.mark.parametrize(
+    ("held", "open_by_maker", "code"),
+    [
+        (None, 0, None),
+        (None, rules.MAX_OPEN - 1, None),
+        (None, rules.MAX_OPEN, OUT_OF_BOUNDS),  # an 11th open cluster from one maker
+        (HELD, rules.MAX_OPEN, None),  # a new list of a cluster we hold is no new one
+    ],
+)
+def test_open_clusters_per_maker(
+    held: HeldCluster | None, open_by_maker: int, code: str | None
+) -> None:
+    verdict = rules.cluster_letter(
+        MAKER,
+        ME,
+        schools=(MAKER, ME, MEMBER),
+        rev=1,
+        held=held,
+        partner=True,
+        open_by_maker=open_by_maker,
+    )
+    assert (verdict and verdict.code) == code
+
+
+@pytest.mark.parametrize(
+    ("held_bytes", "max_bytes", "code"),
+    [
+        (0, rules.MAX_BYTES, None),
+        (rules.MAX_BYTES - len(PDF), rules.MAX_BYTES, None),  # exactly full
+        (rules.MAX_BYTES - len(PDF) + 1, rules.MAX_BYTES, OUT_OF_BOUNDS),
+        (10, 10 + len(PDF) - 1, OUT_OF_BOUNDS),  # the node's own lower limit
+    ],
+)
+def test_bytes_per_cluster(held_bytes: int, max_bytes: int, code: str | None) -> None:
+    verdict = rules.sample_letter(
+        MEMBER,
+        ME,
+        C,
+        held=HELD,
+        existing=None,
+        kind="application/pdf",
+        data=PDF,
+        digest=content_hash(PDF),
+        at=NOW,
+        now=NOW,
+        count=0,
+        held_bytes=held_bytes,
+        max_bytes=max_bytes,
+    )
+    assert (verdict and verdict.code) == code
+
+
+@pytest.mark.parametrize(
+    ("state", "takes_part"),
+    [(rules.MEMBER, True), (rules.INVITED, False), (rules.LEFT, False)],
+)
+def test_nothing_of_ours_goes_to_a_cluster_we_have_not_accepted(
+    state: str, takes_part: bool
+) -> None:
+    assert rules.takes_part(state) is takes_part
+
+
+@pytest.mark.parametrize(
+    ("known", "expected"),
+    [
+        ({MAKER, MEMBER}, [MAKER, MEMBER]),
+        ({MAKER}, [MAKER]),  # a listed school we know nothing of gets nothing
+        (set(), []),
+        ({MAKER, MEMBER, ME, OUTSIDER}, [MAKER, MEMBER]),  # never us, never outside it
+    ],
+)
+def test_recipients_are_schools_we_know(known: set[NodeId], expected: list[NodeId]) -> None:
+    assert rules.recipients([MAKER, ME, MEMBER], ME, known=known) == expected

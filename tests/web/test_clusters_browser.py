@@ -84,6 +84,10 @@ async def test_upload_and_grade_across_two_schools(
         assert "few reasons" not in page
         image = roux.get_by_role("img", name="Sample of work: Sample A: a persuasive letter")
         assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
+        # An invitation: no grade form until the École accepts it.
+        assert await roux.get_by_label("Our grade").count() == 0
+        await roux.get_by_role("button", name="Accept the invitation: Year 6 writing").click()
+        assert "Our school has accepted" in await roux.get_by_role("status").inner_text()
         await roux.get_by_label("Our grade").fill("Expected")
         await roux.get_by_role("button", name="Give our grade").click()
         await reload_until(roux, "Emerging")

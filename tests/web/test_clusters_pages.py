@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from node.clock import now_ms
-from tests.network import LiveNode, partner
+from tests.network import LiveNode, partner, wait_for
 from tests.node.test_clusters import pdf_by
 from tests.web.test_accessibility import audit
 from tests.web.web import add_user, client, csrf_of, http_sign_in
@@ -100,5 +100,54 @@ async def test_cluster_pages_pass_the_accessibility_audit(
     await a.node.clusters.share(
         made.id, pdf_by("Jane Pupil"), title="Sample A", name="a.pdf", now=now_ms()
     )
+    report = await audit(a, "Mr Jones", ("/clusters", f"/clusters/{made.id}"))
+    assert report == {"/clusters": [], f"/clusters/{made.id}": []}
+
+
+async def test_an_invitation_is_accepted_or_left_on_the_page(
+    schools: tuple[LiveNode, LiveNode],
+) -> None:
+    a, b = schools
+    made = await b.node.clusters.create("Lecture", [str(a.node.node_id)], now=now_ms())
+
+    async def arrived() -> bool:
+        return bool(await a.node.clusters.all())
+
+    await wait_for(arrived, what="the École's cluster at Oakfield")
+    here = f"/clusters/{made.id}"
+    async with client(a) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        async with teacher.get("/clusters") as response:
+            page = await response.text()
+        assert "Accept the invitation" in page
+        async with teacher.get(here) as response:
+            page = await response.text()
+        assert "Accept the invitation" in page
+        assert "Share the sample" not in page  # nothing of ours before we accept
+        token = await csrf_of(teacher, here)
+        async with teacher.post(f"{here}/accept", data={"csrf": token}) as response:
+            page = await response.text()
+        assert "Our school has accepted" in page
+        assert "Share the sample" in page
+        assert "Leave this cluster" in page
+        assert (await a.node.clusters.get(made.id)).state == "member"
+        async with teacher.post(f"{here}/leave", data={"csrf": token}) as response:
+            page = await response.text()
+        assert "Our school left the cluster" in page
+        assert await a.node.clusters.all() == []
+    report = await audit(a, "Mr Jones", ("/clusters",))
+    assert report == {"/clusters": []}
+
+
+async def test_the_invitation_pages_pass_the_accessibility_audit(
+    schools: tuple[LiveNode, LiveNode],
+) -> None:
+    a, b = schools
+    made = await b.node.clusters.create("Lecture", [str(a.node.node_id)], now=now_ms())
+
+    async def arrived() -> bool:
+        return bool(await a.node.clusters.all())
+
+    await wait_for(arrived, what="the École's cluster at Oakfield")
     report = await audit(a, "Mr Jones", ("/clusters", f"/clusters/{made.id}"))
     assert report == {"/clusters": [], f"/clusters/{made.id}": []}

@@ -16,6 +16,7 @@ from node import needs
 from node.clock import now_ms
 from node.events import service as events
 from tests.network import LiveNode, wait_for
+from tests.node.test_clusters import pdf_by
 from tests.web.test_projects import start
 from tests.web.web import client, csrf_of, http_sign_in
 
@@ -246,3 +247,43 @@ async def test_a_date_proposed_for_an_arrangement_waits_on_the_other_schools_das
     assert "Oakfield Primary School accepted the date for “Visite de notre classe bilingue”" in (
         there
     )
+
+
+async def test_a_cluster_invitation_and_a_sample_every_school_graded_are_on_the_dashboard(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    made = await lycee.node.clusters.create(
+        "Écriture CM2", [str(school.node.node_id)], now=now_ms()
+    )
+    shared = await lycee.node.clusters.share(
+        made.id, pdf_by("Someone"), title="Sample A", name="a.pdf", now=now_ms()
+    )
+
+    async def arrived() -> bool:
+        return (
+            (await school.node.clusters.get(made.id)).samples == 1
+            if (await school.node.clusters.all())
+            else False
+        )
+
+    await wait_for(arrived, what="the Lycée's cluster and sample at Oakfield")
+    needs_list = (await dashboard(school, "Mr Jones")).partition('id="needs"')[2]
+    needs_list = needs_list.partition("</section>")[0]
+    said = "Lycée Jean Moulin invited our school to the moderation cluster “Écriture CM2”"
+    assert f"{said}: accept or decline" in needs_list
+    assert f'href="/clusters/{made.id}"' in needs_list
+
+    await school.node.clusters.accept(made.id, now=now_ms())
+    assert "moderation cluster" not in await dashboard(school, "Mr Jones")  # done
+    await school.node.clusters.grade(shared.id, "6", "", now=now_ms())
+    assert "have graded" not in await dashboard(school, "Mr Jones")  # the Lycée has not
+    await lycee.node.clusters.grade(shared.id, "5", "", now=now_ms())
+
+    async def both() -> bool:
+        return len((await school.node.clusters.sample(shared.id)).others) == 1
+
+    await wait_for(both, what="the Lycée's grade at Oakfield")
+    needs_list = (await dashboard(school, "Mr Jones")).partition('id="needs"')[2]
+    needs_list = needs_list.partition("</section>")[0]
+    assert "Every school of the cluster has graded “Sample A”: compare the grades" in needs_list
+    assert f'href="/clusters/{made.id}#sample-{shared.id}"' in needs_list

@@ -1,7 +1,8 @@
 """Moderation clusters (node/clusters/service.py): staff only.
 
-The list of clusters with a form to make one with partner schools; a cluster's
-page with its schools and samples, the form to share a sample (which says that
+The list of clusters with a form to make one with partner schools (a cluster
+another school made is an invitation, accepted or declined there and on its
+page); a cluster's page with its schools and samples, the form to share a sample (which says that
 pupils' names must not appear), a grade form per sample, and, once our school
 has graded a sample, every school's grade side by side.
 """
@@ -83,6 +84,39 @@ async def cluster_page(request: web.Request) -> web.StreamResponse:
         max_grade=MAX_GRADE,
         max_comment=MAX_COMMENT,
         max_mb=MAX_UPLOAD_BYTES // 2**20,
+    )
+
+
+@routes.post(f"/clusters/{CLUSTER}/accept")
+@require("staff")
+async def accept(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    cluster = await _cluster(request)
+    here = f"/clusters/{cluster.id}"
+    try:
+        await request.app[WEB].node.clusters.accept(cluster.id, now=now_ms())
+    except UserInputError as exc:
+        return await see_other(request, here, page_text(request, exc), error=True)
+    return await see_other(
+        request, here, _("Our school has accepted: share samples and give grades.")
+    )
+
+
+@routes.post(f"/clusters/{CLUSTER}/leave")
+@require("staff")
+async def leave(request: web.Request) -> web.StreamResponse:
+    _ = gettext(request)
+    cluster = await _cluster(request)
+    try:
+        await request.app[WEB].node.clusters.leave(cluster.id, now=now_ms())
+    except UserInputError as exc:
+        return await see_other(
+            request, f"/clusters/{cluster.id}", page_text(request, exc), error=True
+        )
+    return await see_other(
+        request,
+        "/clusters",
+        _("Our school left the cluster: its samples and grades are erased here."),
     )
 
 
