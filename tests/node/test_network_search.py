@@ -1,0 +1,89 @@
+"""Search beyond the node's view between real nodes on loopback (node/net/search.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from node.net.search import Outcome
+from node.store.search import Filters
+from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
+
+OFFER = {"activity": "observation", "title": "Phonics lessons open to visitors", "country": "ES"}
+
+
+async def _post_unrelayed(live: LiveNode, content: dict[str, Any]) -> bytes:
+    """Post an offer that its node keeps to itself: it does not relay it, as a node keeps
+    what lies outside its partners' horizons (docs/scale.md, Decision 1)."""
+    peers = live.service.peers
+    relay = peers.entries_stored
+    peers.entries_stored = lambda authors, source: None  # type: ignore[method-assign]
+    try:
+        entry = await live.node.offers.post("offer", content)
+    finally:
+        peers.entries_stored = relay  # type: ignore[method-assign]
+    return bytes(entry.id)
+
+
+async def _opened(*pairs: tuple[LiveNode, LiveNode]) -> None:
+    async def ready() -> bool:
+        for a, b in pairs:
+            session = a.service.peers.sessions.get(b.node.node_id)
+            if session is None or not session.opened:
+                return False
+        return True
+
+    await wait_for(ready, what="sessions open")
+
+
+async def test_a_network_search_finds_what_a_partners_partner_holds(tmp_path: Path) -> None:
+    async with network(
+        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("lycee", "colegio")]
+    ) as n:
+        a, b, c = n["oak"], n["lycee"], n["colegio"]
+        await _opened((a, b), (b, c))
+        offer = await _post_unrelayed(c, OFFER)
+        assert not await a.holds(offer)  # type: ignore[arg-type]
+
+        local = await a.node.offers.search("phonics", _filters())
+        assert local == []
+        outcome: Outcome = await a.service.peers.search.ask({"country": "ES"}, "phonics")
+        assert [bytes(f.entry.id) for f in outcome.found] == [offer]
+        assert outcome.found[0].via == b.node.node_id
+        assert outcome.schools[bytes(c.node.node_id)] == ("Colegio San Marcos", "ES")
+        assert outcome.asked == 2  # B and C answered
+        # A does not take it into its log: it is kept apart, for a day.
+        assert not await a.holds(offer)  # type: ignore[arg-type]
+
+        # Another filter: nothing, and C's offer is not sent.
+        other = await a.service.peers.search.ask({"country": "FR"}, "phonics")
+        assert other.found == []
+
+
+async def test_a_hub_is_asked_first_and_answers_alone(tmp_path: Path) -> None:
+    schools = [OAK, LYCEE, COLEGIO, GESAMT]
+    links = [("oak", "lycee"), ("oak", "gesamt"), ("lycee", "colegio")]
+    async with network(tmp_path, schools, links) as n:
+        a, b, c, hub = n["oak"], n["lycee"], n["colegio"], n["gesamt"]
+        await hub.node.update_profile(hub={})  # holds every public entry
+        await wait_for(
+            lambda: _profile_has_hub(a, hub), what="the hub's profile at the asking school"
+        )
+        await _opened((a, b), (a, hub), (b, c))
+        offer = await _post_unrelayed(hub, OFFER)
+        await _post_unrelayed(c, {**OFFER, "title": "Phonics mornings"})
+
+        outcome = await a.service.peers.search.ask({}, "phonics")
+        # Only the hub was asked: C's offer, two hops away along partners, is not.
+        assert [bytes(f.entry.id) for f in outcome.found] == [offer]
+        assert outcome.found[0].via == hub.node.node_id
+        assert outcome.asked == 1
+
+
+async def _profile_has_hub(a: LiveNode, hub: LiveNode) -> bool:
+    profile = await a.node.store.latest_profile(hub.node.node_id) or {}
+    return "hub" in profile
+
+
+def _filters() -> Filters:
+    return Filters()
