@@ -161,7 +161,7 @@ class PeerManager:
         # (docs/performance.md). One, because the decoding around them does not.
         self.verifier: Executor = ThreadPoolExecutor(1, thread_name_prefix="verify")
         #: Searches beyond this node's view: asked, answered and relayed.
-        self.search = NetworkSearch(key, store, lambda: self.sessions, self.verifier)
+        self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 

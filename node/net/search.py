@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from node.clock import now_ms
 from node.offers.service import Offers
+from node.partners.peerbook import PeerBook
 from node.store.database import Store
 from node.store.search import Filters
 from protocol import frames, kinds
@@ -93,11 +94,13 @@ class NetworkSearch:
         self,
         key: NodeKey,
         store: Store,
+        book: PeerBook,
         sessions: Callable[[], Mapping[NodeId, PeerSession]],
         verifier: Executor,
     ) -> None:
         self.key = key
         self.store = store
+        self.book = book
         self.sessions = sessions
         self.verifier = verifier
         self.offers = Offers(store, key)
@@ -119,7 +122,7 @@ class NetworkSearch:
         """Hubs first (at most two, whose filter covers the query, partners first),
         each to answer alone; else the peers, partners first, with the budget split."""
         peers = [s for s in self._searching() if s.peer != source]
-        partners = {p.node_id for p in await _partners(self.store)}
+        partners = {p.node_id for p in await self.book.list() if p.state == "partner"}
         by_id = {s.peer: s for s in peers}
         covering = []
         for session in peers:
@@ -429,12 +432,6 @@ async def _send_query(session: PeerSession, query: frames.Query, share: rules.Bu
     )
     with contextlib.suppress(ConnectionError):  # gone: the wait for it ends by time
         await session.send(frame)
-
-
-async def _partners(store: Store) -> list[Any]:
-    from node.partners.peerbook import PeerBook
-
-    return [p for p in await PeerBook(store).list() if p.state == "partner"]
 
 
 async def _profiles(store: Store, authors: set[bytes]) -> list[Entry]:
