@@ -92,10 +92,12 @@ async def test_a_forged_or_stale_query_is_refused(
     ws = await connect_searching(client, target)
     await ws.send_bytes(frames.encode(query(signer=key(5))))
     error = await next_frame(ws, frames.Error)
-    assert isinstance(error, frames.Error) and error.code == "bad-query-signature"
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-query-signature"
     await ws.send_bytes(frames.encode(query(time=now_ms() - rules.QUERY_MAX_AGE_MS - 60_000)))
     error = await next_frame(ws, frames.Error)
-    assert isinstance(error, frames.Error) and error.code == "stale-query"
+    assert isinstance(error, frames.Error)
+    assert error.code == "stale-query"
     await ws.close()
 
 
@@ -127,7 +129,8 @@ async def test_a_query_flood_gets_busy_without_a_strike(
         await ws.send_bytes(frames.encode(q))
         assert [a.busy for a in await answers_to(ws, q.id)] == [True]
     session = target.service.peers.sessions[ROGUE.node_id]
-    assert not session.closing and session.last_error is None
+    assert not session.closing
+    assert session.last_error is None
     await ws.close()
 
 
@@ -153,7 +156,8 @@ async def test_forged_and_non_matching_answers_count_strikes_and_are_dropped(
     )
     asked = await next_frame(ws, frames.Query)
     assert isinstance(asked, frames.Query)
-    assert asked.filter == {"country": "FR"} and asked.budget <= rules.MAX_BUDGET
+    assert asked.filter == {"country": "FR"}
+    assert asked.budget <= rules.MAX_BUDGET
 
     good = _signed_offer(OFFER)
     wrong_country = _signed_offer({**OFFER, "country": "ES"})
