@@ -481,3 +481,37 @@ async def loose(store: Store, query_id: bytes) -> Outcome | None:
         return Outcome(found, schools, int(row[1]))
 
     return await store.read(read)
+
+
+def wire_filter(filters: Filters) -> dict[str, str]:
+    """The query filter (protocol/search.py) of a search's filters; raises ValueError
+    when they ask for questions or answers, which a network search does not find."""
+    if filters.side is not None and filters.side not in rules.SEARCHED:
+        raise ValueError("a search of the whole network finds offers and requests only")
+    values = {
+        "side": filters.side,
+        "activity": filters.activity,
+        "phase": filters.phase,
+        "focus": filters.focus,
+        "language": filters.language,
+        "country": filters.country,
+        "subject": filters.subject,
+        "mode": filters.mode,
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+async def queue(store: Store, filter: Mapping[str, str], words: str, limit: int) -> bytes:
+    """Queue a network search for the running node (``schoolmesh search --network`` in
+    another process); its id, for :func:`loose`."""
+    problem = rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
+    if problem is not None:
+        raise ValueError(problem)
+    qid = os.urandom(rules.QUERY_ID_SIZE)
+    await store.write(
+        lambda conn: conn.execute(
+            "INSERT INTO network_queries (id, filter, words, lim, asked_at) VALUES (?, ?, ?, ?, ?)",
+            (qid, json.dumps(dict(filter), sort_keys=True), words, limit, now_ms()),
+        )
+    )
+    return qid

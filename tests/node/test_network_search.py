@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 from node.net.search import Outcome
 from node.store.search import Filters
+from protocol.keys import EntryId
+from tests.helpers import run_cli
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
 
 OFFER = {"activity": "observation", "title": "Phonics lessons open to visitors", "country": "ES"}
@@ -87,3 +91,38 @@ async def _profile_has_hub(a: LiveNode, hub: LiveNode) -> bool:
 
 def _filters() -> Filters:
     return Filters()
+
+
+async def test_the_command_line_searches_the_network_through_the_running_node(
+    tmp_path: Path,
+) -> None:
+    async with network(
+        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("lycee", "colegio")]
+    ) as n:
+        a, b, c = n["oak"], n["lycee"], n["colegio"]
+        await _opened((a, b), (b, c))
+        offer = await _post_unrelayed(c, OFFER)
+        data = str(a.node.data.path)
+        done = await asyncio.to_thread(
+            run_cli, "search", "phonics", "--country", "ES", "--network", "--data", data, "--json"
+        )
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)
+        assert row["id"] == str(EntryId(offer))
+        assert (row["beyond"], row["via"]) == (True, str(b.node.node_id))
+        assert row["school"] == "Colegio San Marcos"
+
+        done = await asyncio.to_thread(
+            run_cli, "search", "phonics", "--side", "question", "--network", "--data", data
+        )
+        assert done.returncode != 0
+        assert "offers and requests only" in done.stderr
+
+
+async def test_the_command_line_says_the_node_must_run(tmp_path: Path) -> None:
+    live = await LiveNode.start(tmp_path / "oak", "Oakfield Primary")
+    data = str(live.node.data.path)
+    await live.stop()
+    done = await asyncio.to_thread(run_cli, "search", "phonics", "--network", "--data", data)
+    assert done.returncode != 0
+    assert "schoolmesh run" in done.stderr
