@@ -179,7 +179,8 @@ class NetworkSearch:
         finally:
             del self._asked[qid]
         found = sorted(state.results.values(), key=lambda r: -r[0].payload.timestamp)[:limit]
-        await self._keep(qid, filter, words, limit, state, [r for r, _ in found])
+        if targets or query_id is not None:  # nothing asked: nothing to keep
+            await self._keep(qid, filter, words, limit, state, [r for r, _ in found])
         schools = {
             a: (str(p.content.get("name", "")), str(p.content.get("country", "")))
             for a, p in state.profiles.items()

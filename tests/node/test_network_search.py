@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from node.store.search import Filters
 from protocol.keys import EntryId
 from tests.helpers import run_cli
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
+from tests.web.web import add_user, client, http_sign_in
 
 OFFER = {"activity": "observation", "title": "Phonics lessons open to visitors", "country": "ES"}
 
@@ -126,3 +128,30 @@ async def test_the_command_line_says_the_node_must_run(tmp_path: Path) -> None:
     done = await asyncio.to_thread(run_cli, "search", "phonics", "--network", "--data", data)
     assert done.returncode != 0
     assert "schoolmesh run" in done.stderr
+
+
+async def test_the_offers_page_shows_what_lies_beyond_the_school_view(tmp_path: Path) -> None:
+    async with network(
+        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("lycee", "colegio")]
+    ) as n:
+        a, b, c = n["oak"], n["lycee"], n["colegio"]
+        await _opened((a, b), (b, c))
+        await _post_unrelayed(c, OFFER)
+        await a.node.offers.post("offer", {**OFFER, "title": "Phonics at Oakfield"})
+        await add_user(a, "Ms Hill", "staff")
+        async with client(a) as http:
+            await http_sign_in(http, "Ms Hill")
+            # Fewer than 20 results: the network is searched by itself.
+            async with http.get("/offers", params={"q": "phonics"}) as response:
+                page = html.unescape(await response.text())
+            assert "Phonics at Oakfield" in page
+            assert "From beyond your school's view" in page
+            assert "Phonics lessons open to visitors" in page
+            assert "Colegio San Marcos" in page
+            assert "found through Lycée Jean Moulin" in page
+            assert "2 other schools' nodes answered." in page
+            # No search yet: the newest offers, and no link to the network.
+            async with http.get("/offers") as response:
+                page = html.unescape(await response.text())
+            assert "Search the whole network" not in page
+            assert "From beyond" not in page
