@@ -255,3 +255,22 @@ def test_query_frame_shapes_refused(body: dict[str, object]) -> None:
     }
     with pytest.raises(DecodeError):
         frames.Query(**{**fields, **body})  # type: ignore[arg-type]
+
+
+def test_the_query_vector_of_docs_protocol() -> None:
+    from pathlib import Path
+
+    from protocol.keys import NodeKey
+
+    key = NodeKey(bytes([1]) * 32)
+    qid, when = bytes([5]) * 16, 1_733_529_600_000
+    signed = rules.signed_bytes(qid, bytes(key.node_id), when, {"country": "FR"}, "phonics", 20)
+    sig = key.sign(signed)
+    query = frames.Query(
+        qid, bytes(key.node_id), when, {"country": "FR"}, "phonics", 20, 64, 3, sig
+    )
+    final = frames.Answers(qid, [], final=True, asked=3)
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    for value in (signed, sig, frames.encode(query), frames.encode(final)):
+        assert value.hex() in doc
+    key.node_id.verify(signed, sig)
