@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 WAIT_S = 4.0
 #: Seconds a relaying node waits for the peers it forwarded to, per hop left.
 RELAY_WAIT_S = 1.0
+#: Entries a peer may send for a query, per result asked: its own results and those it
+#: passes on, each with its school's profile.
+ANSWERS_PER_RESULT = 4
 #: Loose results are kept this long (ms), then purged.
 KEEP_MS = 24 * 3600 * 1000
 #: A queued search older than this (ms) is not sent any more: its command gave up.
@@ -67,6 +70,7 @@ class _Asked:
     asked: int = 0
     results: dict[bytes, tuple[Entry, NodeId]] = field(default_factory=dict)
     profiles: dict[bytes, Entry] = field(default_factory=dict)
+    received: dict[NodeId, int] = field(default_factory=dict)  # entries sent by each peer
     done: asyncio.Event = field(default_factory=asyncio.Event)
     timer: asyncio.TimerHandle | None = None
 
@@ -349,6 +353,18 @@ class NetworkSearch:
         state = self._asked.get(frame.id)
         if state is None or session.peer not in state.waiting:
             return []  # late, or never asked of this peer: dropped, no strike
+        got = state.received.get(session.peer, 0) + len(frame.entries)
+        state.received[session.peer] = got
+        if got > ANSWERS_PER_RESULT * state.query.limit:
+            state.waiting.discard(session.peer)  # nothing more is taken from it
+            if not state.waiting:
+                await self._finish(state)
+            return [
+                ProtocolError(
+                    f"more answers than a query of {state.query.limit} results allows",
+                    code="too-many-answers",
+                )
+            ]
         decoded = await asyncio.get_running_loop().run_in_executor(
             self.verifier, partial(decode_entries, frame.entries, now_ms=now_ms())
         )

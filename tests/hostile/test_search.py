@@ -180,3 +180,26 @@ async def test_forged_and_non_matching_answers_count_strikes_and_are_dropped(
     outcome = await asking
     assert [f.entry.encode() for f in outcome.found] == [good]
     await ws.close()
+
+
+async def test_a_flood_of_answers_is_cut_off(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect_searching(client, target)
+
+    async def searching() -> bool:
+        session = target.service.peers.sessions.get(ROGUE.node_id)
+        return session is not None and session.opened
+
+    await wait_for(searching, what="the rogue's session open")
+    asking = asyncio.create_task(target.service.peers.search.ask({}, "phonics", 2, wait=10))
+    asked = await next_frame(ws, frames.Query)
+    assert isinstance(asked, frames.Query)
+    good = [_signed_offer({**OFFER, "title": f"Phonics {i}"}) for i in range(9)]
+    await ws.send_bytes(frames.encode(frames.Answers(asked.id, good)))  # 9 > 4 x 2
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "too-many-answers"
+    outcome = await asking  # it stops waiting for the rogue at once
+    assert outcome.found == []
+    await ws.close()
