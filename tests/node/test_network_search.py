@@ -10,6 +10,7 @@ from typing import Any
 
 from node.net.search import Outcome
 from node.store.search import Filters
+from node.web.pages.offers import NETWORK_BELOW
 from protocol.keys import EntryId
 from tests.helpers import run_cli
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
@@ -155,3 +156,25 @@ async def test_the_offers_page_shows_what_lies_beyond_the_school_view(tmp_path: 
                 page = html.unescape(await response.text())
             assert "Search the whole network" not in page
             assert "From beyond" not in page
+
+
+async def test_many_results_offer_a_link_to_search_the_network(tmp_path: Path) -> None:
+    live = await LiveNode.start(tmp_path / "oak", "Oakfield Primary")
+    try:
+        for i in range(NETWORK_BELOW):
+            await live.node.offers.post("offer", {**OFFER, "title": f"Phonics week {i}"})
+        await add_user(live, "Ms Hill", "staff")
+        async with client(live) as http:
+            await http_sign_in(http, "Ms Hill")
+            async with http.get("/offers", params={"q": "phonics"}) as response:
+                page = html.unescape(await response.text())
+            assert "Search the whole network" in page
+            assert "/offers?q=phonics&amp;network=1" in await response.text()
+            # No peer to ask: the page says nothing of the network, and fails nothing.
+            async with http.get("/offers", params={"q": "phonics", "network": "1"}) as response:
+                assert response.status == 200
+                page = html.unescape(await response.text())
+            assert "Search the whole network" not in page
+            assert "beyond your school's view" not in page
+    finally:
+        await live.stop()
