@@ -532,3 +532,9 @@ async def queue(store: Store, filter: Mapping[str, str], words: str, limit: int)
         )
     )
     return qid
+
+
+async def forget_school(store: Store, school: NodeId, now: int) -> None:
+    """Inside a transaction: forget a blocked school's loose results (its offers found
+    beyond our view, and its profile that came with them)."""
+    await store.execute("DELETE FROM loose_results WHERE author = ?", (bytes(school),))

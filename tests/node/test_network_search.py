@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from node.clock import now_ms
 from node.net.search import Outcome
 from node.store.search import Filters
 from node.web.pages.offers import NETWORK_BELOW
@@ -65,6 +66,18 @@ async def test_a_network_search_finds_what_a_partners_partner_holds(tmp_path: Pa
         # Another filter: nothing, and C's offer is not sent.
         other = await a.service.peers.search.ask({"country": "FR"}, "phonics")
         assert other.found == []
+
+        # Blocking C forgets what was found of it beyond the view, as all it wrote.
+        assert await _loose_of(a, c) == 2  # its offer and its profile
+        await a.node.peerbook.block(c.node.node_id, a.node.node_id, now_ms())
+        assert await _loose_of(a, c) == 0
+
+
+async def _loose_of(live: LiveNode, school: LiveNode) -> int:
+    rows = await live.node.store.fetch_all(
+        "SELECT count(*) FROM loose_results WHERE author = ?", (bytes(school.node.node_id),)
+    )
+    return int(rows[0][0])
 
 
 async def test_a_hub_is_asked_first_and_answers_alone(tmp_path: Path) -> None:
