@@ -117,7 +117,7 @@ class NetworkSearch:
 
     def _searching(self) -> list[PeerSession]:
         return [
-            s for s in self.sessions().values() if rules_feature(s) and s.opened and not s.closing
+            s for s in self.sessions().values() if _speaks_search(s) and s.opened and not s.closing
         ]
 
     async def _targets(
@@ -431,7 +431,7 @@ class NetworkSearch:
                 )
 
 
-def rules_feature(session: PeerSession) -> bool:
+def _speaks_search(session: PeerSession) -> bool:
     return frames.SEARCH in session.features
 
 
