@@ -313,12 +313,12 @@ class NetworkSearch:
         )
         targets = [(s, b) for s, b in targets if bytes(s.peer) != query.origin]
         if not targets:
-            await session.send(frames.Answers(query.id, own, final=True, asked=1))
+            await _send_answers(session, query.id, own, final=True, asked=1)
             return []
         state = _Asked(query, {s.peer for s, _ in targets}, session, asked=1)
         self._asked[query.id] = state
         if own:
-            await session.send(frames.Answers(query.id, own))
+            await _send_answers(session, query.id, own)
         for target, share in targets:
             await _send_query(target, query, share)
         loop = asyncio.get_running_loop()
@@ -401,7 +401,7 @@ class NetworkSearch:
                 state.profiles[author] = profile
                 passed.append(profile.encode())
         if state.source is not None and passed and not state.source.closing:
-            await state.source.send(frames.Answers(q.id, passed))
+            await _send_answers(state.source, q.id, passed)
         if frame.final:
             state.waiting.discard(session.peer)
             state.asked += frame.asked
@@ -433,6 +433,38 @@ class NetworkSearch:
 
 def _speaks_search(session: PeerSession) -> bool:
     return frames.SEARCH in session.features
+
+
+#: Bytes of entries per ``answers`` frame, leaving room for the frame around them.
+ANSWER_FRAME_BYTES = frames.MAX_FRAME_BYTES - 64 * 1024
+
+
+def answer_frames(
+    qid: bytes, wires: Sequence[bytes], *, final: bool = False, asked: int = 0
+) -> list[frames.Answers]:
+    """``wires`` in as many ``answers`` frames as their size and number need, each under
+    the frame limits; the last one ``final`` (with ``asked``) when asked."""
+    out: list[frames.Answers] = []
+    batch: list[bytes] = []
+    size = 0
+    for wire in wires:
+        if batch and (
+            size + len(wire) > ANSWER_FRAME_BYTES or len(batch) == frames.MAX_ANSWER_ENTRIES
+        ):
+            out.append(frames.Answers(qid, batch))
+            batch, size = [], 0
+        batch.append(wire)
+        size += len(wire) + 5  # a bin's header
+    if batch or final:
+        out.append(frames.Answers(qid, batch, final=final, asked=asked if final else 0))
+    return out
+
+
+async def _send_answers(
+    session: PeerSession, qid: bytes, wires: Sequence[bytes], *, final: bool = False, asked: int = 0
+) -> None:
+    for frame in answer_frames(qid, wires, final=final, asked=asked):
+        await session.send(frame)
 
 
 async def _send_query(session: PeerSession, query: frames.Query, share: rules.Budget) -> None:

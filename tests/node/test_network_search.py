@@ -191,3 +191,21 @@ async def test_many_results_offer_a_link_to_search_the_network(tmp_path: Path) -
             assert "beyond your school's view" not in page
     finally:
         await live.stop()
+
+
+def test_large_answers_are_split_under_the_frame_limit() -> None:
+    from node.net.search import answer_frames
+    from protocol import frames
+
+    wires = [bytes(60_000)] * 40 + [b"x"] * 300  # 2.4 MB, then many small ones
+    split = answer_frames(b"q" * 16, wires, final=True, asked=2)
+    assert [w for f in split for w in f.entries] == wires
+    for frame in split:
+        assert len(frames.encode(frame)) <= frames.MAX_FRAME_BYTES
+        assert len(frame.entries) <= frames.MAX_ANSWER_ENTRIES
+        frames.decode(frames.encode(frame))
+    assert [(f.final, f.asked) for f in split][-1] == (True, 2)
+    assert not any(f.final for f in split[:-1])
+    assert answer_frames(b"q" * 16, [], final=True, asked=1) == [
+        frames.Answers(b"q" * 16, [], final=True, asked=1)
+    ]
