@@ -153,7 +153,7 @@ class NetworkSearch:
     ) -> Outcome:
         """Send a signed query beyond this node and collect the answers; keep them for a
         day (``loose_results``). Raises ValueError for a filter the rules refuse."""
-        problem = rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
+        problem = _problem(filter, words, limit)
         if problem is not None:
             raise ValueError(problem)
         qid = query_id or os.urandom(rules.QUERY_ID_SIZE)
@@ -431,6 +431,12 @@ class NetworkSearch:
                 )
 
 
+def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
+    if len(words) > rules.MAX_WORDS_CHARS:
+        return f"at most {rules.MAX_WORDS_CHARS} characters of words can be sent"
+    return rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
+
+
 def _speaks_search(session: PeerSession) -> bool:
     return frames.SEARCH in session.features
 
@@ -553,7 +559,7 @@ def wire_filter(filters: Filters) -> dict[str, str]:
 async def queue(store: Store, filter: Mapping[str, str], words: str, limit: int) -> bytes:
     """Queue a network search for the running node (``schoolmesh search --network`` in
     another process); its id, for :func:`loose`."""
-    problem = rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
+    problem = _problem(filter, words, limit)
     if problem is not None:
         raise ValueError(problem)
     qid = os.urandom(rules.QUERY_ID_SIZE)

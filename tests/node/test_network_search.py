@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from node.clock import now_ms
 from node.net.search import Outcome
 from node.store.search import Filters
@@ -189,6 +191,14 @@ async def test_many_results_offer_a_link_to_search_the_network(tmp_path: Path) -
                 page = html.unescape(await response.text())
             assert "Search the whole network" not in page
             assert "beyond your school's view" not in page
+            # Words too long to send: this node's results only, no error.
+            long = {"q": "phonics " * 40, "network": "1"}
+            async with http.get("/offers", params=long) as response:
+                assert response.status == 200
+        with pytest.raises(ValueError, match="at most 200 characters"):
+            await live.service.peers.search.ask({}, "phonics " * 40)
+        with pytest.raises(ValueError, match="filter country"):
+            await live.service.peers.search.ask({"country": ""}, "phonics")
     finally:
         await live.stop()
 

@@ -124,9 +124,9 @@ async def _beyond(
     web_ = request.app[WEB]
     try:
         wire = network.wire_filter(filters)
-    except ValueError:
+        outcome = await web_.peers.search.ask(wire, query, MAX_RESULTS)
+    except ValueError:  # words or filters a query cannot carry: this node's results only
         return [], None
-    outcome = await web_.peers.search.ask(wire, query, MAX_RESULTS)
     if not outcome.asked and not outcome.found:
         return [], None
     mine = {bytes(item.entry.id) for item in held}
