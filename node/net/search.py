@@ -121,11 +121,16 @@ class NetworkSearch:
         ]
 
     async def _targets(
-        self, filter: Mapping[str, str], budget: rules.Budget, source: NodeId | None
+        self,
+        filter: Mapping[str, str],
+        budget: rules.Budget,
+        source: NodeId | None,
+        origin: bytes | None = None,
     ) -> list[tuple[PeerSession, rules.Budget]]:
         """Hubs first (at most two, whose filter covers the query, partners first),
-        each to answer alone; else the peers, partners first, with the budget split."""
-        peers = [s for s in self._searching() if s.peer != source]
+        each to answer alone; else the peers, partners first, with the budget split.
+        Never the peer it came from (``source``) nor the node that asked (``origin``)."""
+        peers = [s for s in self._searching() if s.peer != source and bytes(s.peer) != origin]
         partners = {p.node_id for p in await self.book.list() if p.state == "partner"}
         by_id = {s.peer: s for s in peers}
         covering = []
@@ -308,10 +313,8 @@ class NetworkSearch:
             await session.send(frames.Answers(query.id, [], final=True, busy=busy))
             return []
         own = await self._answer(query)
-        targets = await self._targets(
-            query.filter, rules.Budget(query.budget, query.hops), session.peer
-        )
-        targets = [(s, b) for s, b in targets if bytes(s.peer) != query.origin]
+        budget = rules.Budget(query.budget, query.hops)
+        targets = await self._targets(query.filter, budget, session.peer, query.origin)
         if not targets:
             await _send_answers(session, query.id, own, final=True, asked=1)
             return []
