@@ -18,6 +18,7 @@ from typing import Any
 
 from protocol.countries import COUNTRY_CODES
 from protocol.errors import SchemaError
+from protocol.search import hub_problem
 
 PROFILE = "profile"
 OFFER = "offer"
@@ -197,12 +198,6 @@ def entry_id(value: Any) -> str | None:
     return None
 
 
-def hub_filter(value: Any) -> str | None:
-    from protocol.search import hub_problem  # protocol.search needs nothing from here
-
-    return hub_problem(value)
-
-
 def node_ids(value: Any) -> str | None:
     """Node ids as base64url text (a profile's relays: docs/protocol.md, "Restricted letters")."""
     if not isinstance(value, list) or len(value) > 8:
@@ -295,7 +290,7 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("relays", node_ids),
         # The filter of public entries this school's node holds as a hub, which
         # searches beyond other nodes' views are sent to (protocol/search.py).
-        Field("hub", hub_filter),
+        Field("hub", hub_problem),
     ),
     OFFER: _OFFER_FIELDS,
     REQUEST: _OFFER_FIELDS,
