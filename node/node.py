@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,6 +20,7 @@ from node.events.teams import Teams
 from node.keyfile import generate_key, load_key, save_key
 from node.mail.letterbox import Letterbox
 from node.mail.mailroom import Mailroom
+from node.net import search as network_search
 from node.observations.service import Observations
 from node.observations.sharing import SharedObservations
 from node.observations.staff import Staff
@@ -120,6 +122,7 @@ class Node:
             self.slots.forget_school,
             self.clusters.forget_school,
             self.mail.forget_school,
+            partial(network_search.forget_school, store),
         ]
 
     @property

@@ -241,6 +241,77 @@ class Reconcile(Frame):
             )
 
 
+#: Search beyond the node's view (docs/protocol.md, "Search beyond the node's view").
+SEARCH = "search"
+QUERY_ID_SIZE = 16
+MAX_QUERY_WORDS_CHARS = 200
+#: Entries per answers frame: up to 100 results and their schools' profiles.
+MAX_ANSWER_ENTRIES = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Query(Frame):
+    """A search forwarded beyond the asking node's view, sent only to a peer that
+    announced the ``search`` feature. Signed by ``origin`` over all but ``budget`` and
+    ``hops`` (protocol/search.py, ``signed_bytes``); their limits are checked by the
+    receiver, a value out of them counts a strike."""
+
+    TYPE: ClassVar[str] = "query"
+    id: bytes
+    origin: bytes
+    time: int
+    filter: dict[str, Any]
+    words: str
+    limit: int
+    budget: int
+    hops: int
+    sig: bytes
+
+    def __post_init__(self) -> None:
+        _check_bytes("id", self.id, QUERY_ID_SIZE)
+        _check_bytes("origin", self.origin, ID_SIZE)
+        _check_bytes("sig", self.sig, SIGNATURE_SIZE)
+        for name in ("time", "limit", "budget", "hops"):
+            _check_int(name, getattr(self, name))
+        if not isinstance(self.filter, dict):
+            raise DecodeError("a query's filter is a map", code="bad-frame")
+        if not isinstance(self.words, str) or len(self.words) > MAX_QUERY_WORDS_CHARS:
+            raise DecodeError(
+                f"a query's words are text of at most {MAX_QUERY_WORDS_CHARS} characters",
+                code="bad-frame",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Answers(Frame):
+    """Answers to a query, back the way it came: entries in wire form (the results,
+    then the profiles of their schools), each verified like any other. ``final`` ends
+    what this peer sends for the query, with ``asked`` the nodes that answered through
+    it; ``busy`` says the peer refused the query for now (too many from us)."""
+
+    TYPE: ClassVar[str] = "answers"
+    id: bytes
+    entries: list[bytes]
+    final: bool = False
+    asked: int = 0
+    busy: bool = False
+
+    def __post_init__(self) -> None:
+        _check_bytes("id", self.id, QUERY_ID_SIZE)
+        _check_int("asked", self.asked)
+        if not isinstance(self.final, bool) or not isinstance(self.busy, bool):
+            raise DecodeError("final and busy must be true or false", code="bad-frame")
+        if (
+            not isinstance(self.entries, list)
+            or len(self.entries) > MAX_ANSWER_ENTRIES
+            or not all(isinstance(e, bytes) for e in self.entries)
+        ):
+            raise DecodeError(
+                f"an answers frame holds at most {MAX_ANSWER_ENTRIES} binary entries",
+                code="bad-frame",
+            )
+
+
 def _check_pairs(pairs: Any, limit: int, *, with_ids: bool) -> None:
     shape = "[author, seq, id?]" if with_ids else "[author, seq]"
     if not isinstance(pairs, list) or len(pairs) > limit:
@@ -376,6 +447,8 @@ FRAME_TYPES: dict[str, type[Frame]] = {
         MailAck,
         Error,
         Reconcile,
+        Query,
+        Answers,
     )
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from protocol.countries import COUNTRY_CODES
 from protocol.errors import SchemaError
+from protocol.search import hub_problem
 
 PROFILE = "profile"
 OFFER = "offer"
@@ -287,6 +288,9 @@ SCHEMAS: Mapping[str, tuple[Field, ...]] = {
         Field("phases", tags(choices=PHASES)),
         Field("about", text(2_000, min_len=0)),
         Field("relays", node_ids),
+        # The filter of public entries this school's node holds as a hub, which
+        # searches beyond other nodes' views are sent to (protocol/search.py).
+        Field("hub", hub_problem),
     ),
     OFFER: _OFFER_FIELDS,
     REQUEST: _OFFER_FIELDS,

@@ -40,6 +40,7 @@ from node.mail.mailroom import Mailroom
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
+from node.net.search import NetworkSearch
 from node.net.session import PeerSession
 from node.net.supervisor import TASKS_SETTING, Supervisor
 from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
@@ -57,7 +58,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE})
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH})
 
 
 class WebSocketTransport:
@@ -159,6 +160,8 @@ class PeerManager:
         # so a catch-up verifies on a second core while this loop stores and sends
         # (docs/performance.md). One, because the decoding around them does not.
         self.verifier: Executor = ThreadPoolExecutor(1, thread_name_prefix="verify")
+        #: Searches beyond this node's view: asked, answered and relayed.
+        self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 
@@ -565,6 +568,7 @@ class PeerManager:
                 if changed:
                     self.entries_stored(changed, None)
                 self._on_mail()  # cheap: each session asks the database what is new
+                await self.search.run_queued()  # `schoolmesh search --network`
             elif not changed_here:
                 continue
             await self._sync_partners()

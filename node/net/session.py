@@ -279,6 +279,10 @@ class PeerSession:
             held.update(await self.host.store.heads_of(wanted[i : i + _HEADS_CHUNK]))
         return held
 
+    async def send(self, frame: frames.Frame) -> None:
+        """Send one frame to the peer (node/net/search.py's queries and answers)."""
+        await self._send(frame)
+
     async def _send(self, frame: frames.Frame) -> None:
         data = frames.encode(frame)
         self.bytes_sent += len(data)
@@ -407,6 +411,15 @@ class PeerSession:
             self._acknowledged(frame)
         elif isinstance(frame, frames.Reconcile):
             await self._reconcile(frame)
+        elif isinstance(frame, (frames.Query, frames.Answers)):
+            search = getattr(self.host, "search", None)
+            if search is None or frames.SEARCH not in self.features:
+                raise ProtocolError(
+                    f"a {frame.TYPE} frame in a session that did not agree to search",
+                    code="bad-frame",
+                )
+            for problem in await search.handle(self, frame):  # node/net/search.py
+                await self._refuse(problem)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
             if isinstance(frame, frames.MailClock) and frame.final:

@@ -599,6 +599,31 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE cluster_samples ADD COLUMN clean INTEGER NOT NULL DEFAULT 1;
     CREATE INDEX cluster_samples_to_clean ON cluster_samples (clean) WHERE clean = 0;
     """,
+    # 24: searches beyond the node's view (node/net/search.py). Asked ones (by the
+    # web page, or queued by `schoolmesh search --network` for the running node), and
+    # the answers, cached for a day as loose results apart from the log.
+    """
+    CREATE TABLE network_queries (
+        id          BLOB PRIMARY KEY,        -- the query id (16 random bytes)
+        filter      TEXT NOT NULL,           -- JSON map
+        words       TEXT NOT NULL,
+        lim         INTEGER NOT NULL,
+        asked_at    INTEGER NOT NULL,
+        done_at     INTEGER,                 -- NULL while it runs (or waits to be sent)
+        asked       INTEGER NOT NULL DEFAULT 0,
+        problem     TEXT                     -- why it could not be sent
+    );
+    CREATE TABLE loose_results (
+        query       BLOB NOT NULL REFERENCES network_queries (id) ON DELETE CASCADE,
+        id          BLOB NOT NULL,           -- the entry id
+        author      BLOB NOT NULL,
+        kind        TEXT NOT NULL,           -- offer, request, or the profile of its school
+        wire        BLOB NOT NULL,           -- the signed entry, verified
+        via         BLOB NOT NULL,           -- the peer that gave it
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (query, id)
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

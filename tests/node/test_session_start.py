@@ -95,7 +95,7 @@ async def test_ten_thousand_authors_and_three_differences_cost_a_few_kilobytes(
 
     for live in (a, b):
         s = session(live)
-        assert s.features == frozenset({frames.RECONCILE})
+        assert frames.RECONCILE in s.features
         assert s.start is not None
         assert s.start.done
         assert not s.start.failed

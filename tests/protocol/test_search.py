@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from protocol import frames
+from protocol import search as rules
 from protocol.search import MAX_BUDGET, MAX_HOPS, Budget, forward, hubs_to_ask, refusal
 
 
@@ -86,3 +88,189 @@ def test_a_budget_is_never_exceeded_along_the_way() -> None:
         asked += 1
         queue.extend(forward(budget, peers[node]))
     assert asked <= MAX_BUDGET
+
+
+# -- the query, its answers and the hub filter ----------------------------------------
+
+
+OFFER = {
+    "activity": "observation",
+    "title": "Phonics lessons open to visitors",
+    "country": "FR",
+    "phases": ["primary"],
+    "languages": ["fr"],
+    "subjects": ["Français"],
+    "mode": "either",
+}
+
+
+@pytest.mark.parametrize(
+    ("filter", "words", "kind", "content", "expected"),
+    [
+        ({}, "", "offer", OFFER, True),
+        ({}, "phonics", "offer", OFFER, True),
+        ({}, "PHONÎCS lesson", "offer", OFFER, True),  # folded; the last word a prefix
+        ({}, "phon lessons", "offer", OFFER, False),  # only the last word may be cut
+        ({}, "maths", "offer", OFFER, False),
+        ({}, "", "question", OFFER, False),  # offers and requests only
+        ({}, "", "offer", None, False),  # withdrawn
+        ({"side": "request"}, "", "offer", OFFER, False),
+        ({"side": "offer"}, "", "offer", OFFER, True),
+        ({"country": "FR"}, "", "offer", OFFER, True),
+        ({"country": "ES"}, "", "offer", OFFER, False),
+        ({"country": "FR"}, "", "offer", {**OFFER, "country": None}, False),
+        ({"phase": "primary"}, "", "offer", OFFER, True),
+        ({"phase": "secondary"}, "", "offer", OFFER, False),
+        ({"language": "fr"}, "", "offer", OFFER, True),
+        ({"subject": "francais"}, "", "offer", OFFER, True),
+        ({"subject": "maths"}, "", "offer", OFFER, False),
+        ({"mode": "online"}, "", "offer", OFFER, True),  # either counts as both
+        ({"mode": "online"}, "", "offer", {**OFFER, "mode": "in-person"}, False),
+        ({"activity": "observation"}, "", "offer", OFFER, True),
+        ({"activity": "exchange"}, "", "offer", OFFER, False),
+        ({"phase": "primary"}, "", "offer", {**OFFER, "phases": "primary"}, False),
+    ],
+)
+def test_matches(
+    filter: dict[str, str], words: str, kind: str, content: dict[str, object] | None, expected: bool
+) -> None:
+    assert rules.matches(filter, words, kind, content) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({}, None),
+        ({"country": "FR", "side": "offer"}, None),
+        ([], "the filter must be a map"),
+        ({"school": "x"}, "the filter may name only"),
+        ({"country": 3}, "filter country must be text"),
+        ({"country": ""}, "filter country must be text"),
+        ({"side": "question"}, "filter side must be one of offer, request"),
+    ],
+)
+def test_filter_problem(value: object, expected: str | None) -> None:
+    problem = rules.filter_problem(value)
+    assert problem == expected if expected is None else problem and problem.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("hub", "filter", "expected"),
+    [
+        ({}, {}, True),  # a hub of everything
+        ({"countries": ["FR"]}, {"country": "FR"}, True),
+        ({"countries": ["FR"]}, {"country": "ES"}, False),
+        ({"countries": ["FR"]}, {}, False),  # any country: not all held
+        ({"sides": ["offer"]}, {}, False),
+        ({"sides": ["offer", "request"]}, {}, True),
+        ({"sides": ["offer"]}, {"side": "offer"}, True),
+        ({"subjects": ["Français"]}, {"subject": "francais"}, True),
+        ({"phases": ["primary"], "countries": ["FR"]}, {"country": "FR"}, False),
+    ],
+)
+def test_covers(hub: dict[str, list[str]], filter: dict[str, str], expected: bool) -> None:
+    assert rules.covers(hub, filter) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ({}, True),
+        ({"countries": ["FR", "BE"]}, True),
+        ({"countries": []}, False),
+        ({"countries": ["FR", "FR"]}, False),
+        ({"towns": ["Lyon"]}, False),
+        ({"countries": "FR"}, False),
+        ([], False),
+    ],
+)
+def test_hub_problem(value: object, ok: bool) -> None:
+    assert (rules.hub_problem(value) is None) is ok
+
+
+def test_guard_answers_once_and_limits_each_peer() -> None:
+    guard = rules.Guard()
+    now = 10_000_000
+    assert guard.admit("p", b"q" * 16, now) is rules.Admission.ANSWER
+    assert guard.admit("r", b"q" * 16, now) is rules.Admission.SEEN  # by any path
+    for i in range(rules.QUERIES_PER_MINUTE - 1):
+        assert guard.admit("p", bytes([i]) * 16, now + i) is rules.Admission.ANSWER
+    assert guard.admit("p", b"z" * 16, now + 100) is rules.Admission.BUSY
+    assert guard.admit("r", b"y" * 16, now + 100) is rules.Admission.ANSWER  # per peer
+    assert guard.admit("p", b"z" * 16, now + 60_001) is rules.Admission.ANSWER  # a minute on
+    later = now + rules.SEEN_MS + 1
+    assert guard.admit("s", b"q" * 16, later) is rules.Admission.ANSWER  # forgotten
+
+
+def test_guard_never_answers_its_own_query() -> None:
+    guard = rules.Guard()
+    guard.mark(b"m" * 16, 5)
+    assert guard.admit("p", b"m" * 16, 6) is rules.Admission.SEEN
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        (1_000_000, None),
+        (1_000_000 - rules.QUERY_MAX_AGE_MS, None),
+        (1_000_000 - rules.QUERY_MAX_AGE_MS - 1, "the query is older than 5 minutes"),
+        (1_000_000 + rules.QUERY_MAX_AHEAD_MS + 1, "the query is dated ahead of this node's clock"),
+    ],
+)
+def test_age_problem(time: int, expected: str | None) -> None:
+    assert rules.age_problem(time, 1_000_000) == expected
+
+
+def test_query_and_answers_frames_round_trip() -> None:
+    query = frames.Query(
+        b"q" * 16, b"o" * 32, 1, {"country": "FR"}, "phonics", 10, 64, 3, b"s" * 64
+    )
+    assert frames.decode(frames.encode(query)) == query
+    answers = frames.Answers(b"q" * 16, [b"e"], final=True, asked=3)
+    assert frames.decode(frames.encode(answers)) == answers
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": b"short"},
+        {"words": "x" * 201},
+        {"filter": ["country"]},
+        {"budget": -1},
+    ],
+)
+def test_query_frame_shapes_refused(body: dict[str, object]) -> None:
+    from protocol.errors import DecodeError
+
+    fields: dict[str, object] = {
+        "id": b"q" * 16,
+        "origin": b"o" * 32,
+        "time": 1,
+        "filter": {},
+        "words": "",
+        "limit": 10,
+        "budget": 64,
+        "hops": 3,
+        "sig": b"s" * 64,
+    }
+    with pytest.raises(DecodeError):
+        frames.Query(**{**fields, **body})  # type: ignore[arg-type]
+
+
+def test_the_query_vector_of_docs_protocol() -> None:
+    from pathlib import Path
+
+    from protocol.keys import NodeKey
+
+    key = NodeKey(bytes([1]) * 32)
+    qid, when = bytes([5]) * 16, 1_733_529_600_000
+    signed = rules.signed_bytes(qid, bytes(key.node_id), when, {"country": "FR"}, "phonics", 20)
+    sig = key.sign(signed)
+    query = frames.Query(
+        qid, bytes(key.node_id), when, {"country": "FR"}, "phonics", 20, 64, 3, sig
+    )
+    final = frames.Answers(qid, [], final=True, asked=3)
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    for value in (signed, sig, frames.encode(query), frames.encode(final)):
+        assert value.hex() in doc
+    key.node_id.verify(signed, sig)

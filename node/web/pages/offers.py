@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
 
+from node.net import search as network
 from node.offers import service as offers
 from node.offers.interests import expired
 from node.store.search import MODE_FILTERS, Filters
@@ -23,6 +24,7 @@ from node.web.match_words import reasons_and_concerns
 from node.web.vocabulary import interest_states, vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
+from protocol.search import MAX_RESULTS
 
 routes = web.RouteTableDef()
 
@@ -85,6 +87,12 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
     more = None
     if len(found) > PAGE * page and page < MAX_PAGES:
         more = "/offers?" + urlencode({**_given(query, chosen), "page": page + 1})
+    searched = bool(query) or any(chosen.values())
+    # Beyond this school's view: when asked (the link), or by itself when few match.
+    wide = request.query.get("network") == "1" or (
+        searched and page == 1 and len(found) < NETWORK_BELOW
+    )
+    beyond, asked = await _beyond(request, query, filters, found) if wide else ([], None)
     return render(
         request,
         "offers_index.html",
@@ -92,10 +100,49 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
         chosen=chosen,
         more=more,
         results=[(item, _row(item)) for item in shown],
+        beyond=beyond,
+        asked=asked,
+        network_link=None
+        if wide
+        else "/offers?" + urlencode({**_given(query, chosen), "network": "1"}),
         ours=node.node_id,
-        searched=bool(query) or any(chosen.values()),
+        searched=searched,
         **_choices(request),
     )
+
+
+#: Fewer results than this and the offers page searches the whole network by itself.
+NETWORK_BELOW = 20
+
+
+async def _beyond(
+    request: web.Request, query: str, filters: Filters, held: list[offers.Listing]
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Offers and requests other schools' nodes hold and this one does not
+    (node/net/search.py), with the school of each and the node that gave it; and how
+    many nodes answered (None: no peer could be asked)."""
+    web_ = request.app[WEB]
+    try:
+        wire = network.wire_filter(filters)
+        outcome = await web_.peers.search.ask(wire, query, MAX_RESULTS)
+    except ValueError:  # words or filters a query cannot carry: this node's results only
+        return [], None
+    if not outcome.asked and not outcome.found:
+        return [], None
+    mine = {bytes(item.entry.id) for item in held}
+    vias = {f.via for f in outcome.found}
+    known = await web_.node.store.schools({*(f.entry.author for f in outcome.found), *vias})
+    rows = []
+    for f in outcome.found:
+        if bytes(f.entry.id) in mine:
+            continue
+        school, country = outcome.schools.get(bytes(f.entry.author)) or known.get(
+            f.entry.author, offers.UNKNOWN_SCHOOL
+        )
+        row = _row(offers.Listing(f.entry, school, country))
+        row["via"] = known.get(f.via, (str(f.via)[:8], ""))[0] or str(f.via)[:8]
+        rows.append(row)
+    return rows, outcome.asked
 
 
 #: Every optional field, so that templates can ask for any of them.
