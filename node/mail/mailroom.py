@@ -329,9 +329,15 @@ class Mailroom:
             return
         if self.handler is None:
             return
+        # One letter's handler is one savepoint: a letter refused half way, or whose
+        # handler fails (our own bug, or a bound met half way), is undone alone and
+        # the rest of the batch goes on. Were the failure to end the transaction, the
+        # batch would never be acknowledged, and would be sent and fail again for good.
+        await self.store.execute("SAVEPOINT letter")
         try:
             await self.handler.receive(letter, now)
         except SealedError as exc:
+            await self._undo_letter()
             self.logs.warning(
                 letter.author,
                 "a %s letter from %s was refused: %s",
@@ -340,6 +346,34 @@ class Mailroom:
                 exc,
             )
             refused.append(exc)
+        except sqlite3.IntegrityError as exc:  # a constraint: this letter's, not the disk's
+            await self._undo_letter()
+            self._failed(letter, exc)
+        except sqlite3.Error:
+            raise  # the disk full or damaged: the whole batch waits, to be taken again
+        except Exception as exc:  # any other failure refuses this letter alone
+            await self._undo_letter()
+            self._failed(letter, exc)
+        else:
+            await self.store.execute("RELEASE letter")
+
+    async def _undo_letter(self) -> None:
+        """Undo what one letter's handler wrote (back to its savepoint)."""
+        await self.store.execute("ROLLBACK TO letter")
+        await self.store.execute("RELEASE letter")
+
+    def _failed(self, letter: Letter, exc: Exception) -> None:
+        """A letter our own code could not act on: refused here, logged with the
+        cause for staff to report, and not blamed on the school that sent it."""
+        self.logs.warning(
+            letter.author,
+            "a %s letter from %s could not be acted on and was set aside: %s: %s",
+            letter.kind,
+            letter.author,
+            type(exc).__name__,
+            exc,
+        )
+        log.debug("the letter's failure", exc_info=exc)
 
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: stop holding ``school``'s envelopes for others (we block it),
