@@ -17,6 +17,7 @@ Who may send what: protocol/rules/slots.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from node.node import Node
 
 OFFERED, ACCEPTED, SENT = "offered", "accepted", "sent"
+
+#: A talk as kept: (slot, school, title, speaker, state, at); and as arranged, without ``at``.
+Kept = tuple[int, NodeId, str, str, str, int]
+Talk = tuple[int, NodeId, str, str, str]
 
 
 @dataclass(slots=True)
@@ -94,7 +99,7 @@ class Slots:
         self.mail = mail
         self.needs_checkpoint = False
 
-    async def rows(self, event: EntryId) -> list[tuple[int, NodeId, str, str, str, int]]:
+    async def rows(self, event: EntryId) -> list[Kept]:
         """(slot, school, title, speaker, state, at) of one event, by slot."""
         found = await self.store.fetch_all(
             "SELECT slot, school, title, speaker, state, at FROM talks WHERE event = ? "
@@ -148,14 +153,16 @@ class Slots:
             (bytes(event), slot, bytes(school), title, speaker, state, at),
         )
 
-    async def arrange(self, event: EntryId, talks: list[tuple[int, NodeId, str, str, str]]) -> None:
-        """The organiser's talks for one of its events, as (slot, school, title, speaker,
-        state), replacing what was kept."""
-        now = now_ms()
-        async with self.store.write():
-            await self.store.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
-            for slot, school, title, speaker, state in talks:
-                await self._put(event, slot, school, title, speaker, state, now)
+    async def arrange(
+        self, event: EntryId, talks: list[tuple[int, NodeId, str, str, str]], now: int
+    ) -> None:
+        """Inside a transaction: the organiser's talks for one of its events, as (slot,
+        school, title, speaker, state), replacing what was kept. The caller read what
+        was kept in the same transaction (:func:`_publish`), so no talk a letter brought
+        in between is lost."""
+        await self.store.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
+        for slot, school, title, speaker, state in talks:
+            await self._put(event, slot, school, title, speaker, state, now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A talk offered or withdrawn for one of our TeachMeets (inside the mail room's
@@ -319,12 +326,14 @@ async def speak(
     lengths = rules.minutes(event.content.get("slots"))
     _in_range(slot, len(lengths))
     if event.author == node.node_id:
-        kept = await node.slots.rows(event.id)
-        if any(n == slot for n, *_ in kept):
-            raise _taken(slot)
-        talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept]
-        talks.append((slot, node.node_id, title, speaker, ACCEPTED))
-        await _publish(node, event, talks)
+
+        def ours(kept: list[Kept]) -> list[Talk]:
+            if any(n == slot for n, *_ in kept):
+                raise _taken(slot)
+            talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept]
+            return [*talks, (slot, node.node_id, title, speaker, ACCEPTED)]
+
+        await _publish(node, event, ours)
         return await lineup(node, str(event.id))
     if any(n == slot and school != node.node_id for n, school, *_ in _published(event)):
         raise _taken(slot)
@@ -336,13 +345,16 @@ async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
     """Withdraw our talk from ``slot``; at our own event, free the slot whoever's talk it is."""
     event = await _teachmeet(node, id_text)
     _in_range(slot, len(rules.minutes(event.content.get("slots"))))
-    kept = await node.slots.rows(event.id)
     if event.author == node.node_id:
-        if not any(n == slot for n, *_ in kept):
-            raise _free(slot)
-        talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept if n != slot]
-        await _publish(node, event, talks)
+
+        def freed(kept: list[Kept]) -> list[Talk]:
+            if not any(n == slot for n, *_ in kept):
+                raise _free(slot)
+            return [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept if n != slot]
+
+        await _publish(node, event, freed)
         return await lineup(node, str(event.id))
+    kept = await node.slots.rows(event.id)
     sent = any(n == slot and st == SENT for n, _, _, _, st, _ in kept)
     published = next(
         (t for n, school, t, _ in _published(event) if n == slot and school == node.node_id),
@@ -360,11 +372,13 @@ async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
 async def accept(node: Node, id_text: str, slot: int) -> Lineup:
     """Accept the talk offered for ``slot`` of our TeachMeet, and publish the order."""
     event = await _mine(node, id_text)
-    kept = await node.slots.rows(event.id)
-    if not any(n == slot for n, *_ in kept):
-        raise _free(slot)
-    talks = [(n, s, t, sp, ACCEPTED if n == slot else st) for n, s, t, sp, st, _ in kept]
-    await _publish(node, event, talks)
+
+    def accepted(kept: list[Kept]) -> list[Talk]:
+        if not any(n == slot for n, *_ in kept):
+            raise _free(slot)
+        return [(n, s, t, sp, ACCEPTED if n == slot else st) for n, s, t, sp, st, _ in kept]
+
+    await _publish(node, event, accepted)
     return await lineup(node, str(event.id))
 
 
@@ -372,39 +386,45 @@ async def move(node: Node, id_text: str, slot: int, to: int) -> Lineup:
     """Move the talk in ``slot`` of our TeachMeet to ``to`` (swapping with any talk there)."""
     event = await _mine(node, id_text)
     _in_range(to, len(rules.minutes(event.content.get("slots"))))
-    kept = await node.slots.rows(event.id)
-    if not any(n == slot for n, *_ in kept):
-        raise _free(slot)
-    swap = {slot: to, to: slot}
-    talks = [(swap.get(n, n), s, t, sp, st) for n, s, t, sp, st, _ in kept]
-    await _publish(node, event, talks)
+
+    def moved(kept: list[Kept]) -> list[Talk]:
+        if not any(n == slot for n, *_ in kept):
+            raise _free(slot)
+        swap = {slot: to, to: slot}
+        return [(swap.get(n, n), s, t, sp, st) for n, s, t, sp, st, _ in kept]
+
+    await _publish(node, event, moved)
     return await lineup(node, str(event.id))
 
 
 async def publish(node: Node, id_text: str) -> Lineup:
     """Publish our TeachMeet's running order as it stands (after a speaker withdrew)."""
     event = await _mine(node, id_text)
-    kept = await node.slots.rows(event.id)
-    await _publish(node, event, [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept])
+    await _publish(node, event, lambda kept: [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept])
     return await lineup(node, str(event.id))
 
 
 async def _publish(
-    node: Node, event: EventView, talks: list[tuple[int, NodeId, str, str, str]]
+    node: Node, event: EventView, change: Callable[[list[Kept]], list[Talk]]
 ) -> None:
-    """Keep ``talks`` and publish the accepted ones as the event's running order.
+    """Change the talks kept for our ``event`` (``change`` gives the new ones from those
+    kept) and publish the accepted ones as the event's running order: read, kept and
+    signed in one transaction, so a talk a letter brings meanwhile is not lost, and a
+    version that cannot be signed leaves the talks as they were.
 
     Refused whole when this school may not sign another entry now (its budget)."""
-    from node.events import service as events
-
-    await budgets.refuse_unless_room(node.store, node.node_id, 1, now_ms())
-    order = [
-        {"slot": n, "title": t, "speaker": sp, "school": str(s)}
-        for n, s, t, sp, st in sorted(talks, key=lambda talk: talk[0])
-        if st == ACCEPTED
-    ]
-    await node.slots.arrange(event.id, talks)
-    await events.update(node, str(event.id), {"talks": order})
+    now = now_ms()
+    await budgets.refuse_unless_room(node.store, node.node_id, 1, now)
+    async with node.store.write():
+        talks = change(await node.slots.rows(event.id))
+        order = [
+            {"slot": n, "title": t, "speaker": sp, "school": str(s)}
+            for n, s, t, sp, st in sorted(talks, key=lambda talk: talk[0])
+            if st == ACCEPTED
+        ]
+        await node.slots.arrange(event.id, talks, now)
+        content = {**event.content, "talks": order, "replaces": bytes(event.id)}
+        await node.store.append_local_in_transaction(node.key, kinds.EVENT, content, now)
 
 
 async def _teachmeet(node: Node, id_text: str) -> EventView:
