@@ -27,6 +27,7 @@ from node.mail.mailroom import Mailroom
 from node.store import budgets
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.entry import load_entry
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import slots as rules
@@ -174,7 +175,11 @@ class Slots:
         talks = await self.rows(event) if held is not None else []
         holder = next((school for n, school, *_ in talks if n == slot), None)
         if letter.kind == letters.TALK:
-            mine = sum(1 for _, school, *_ in talks if school == letter.author)
+            speaker = rules.Speaker(
+                profile_held=await self.store.latest_profile(letter.author) is not None,
+                held=sum(1 for _, school, *_ in talks if school == letter.author),
+                offered=sum(1 for *_, state, _at in talks if state == OFFERED),
+            )
             verdict = rules.talk(
                 letter.author,
                 self.me,
@@ -182,7 +187,7 @@ class Slots:
                 held,
                 slot,
                 holder,
-                mine,
+                speaker,
                 content["at"],
                 now,
             )
@@ -203,16 +208,34 @@ class Slots:
         )
 
     async def _teachmeet(self, event: EntryId) -> rules.TeachMeet | None:
-        """The TeachMeet a letter names, as we hold it: one of our public events."""
+        """The TeachMeet a letter names, as we hold it: one of our public events, with
+        its newest version's slots and end (our own event entries from its first version
+        on, found by the (author, seq) index)."""
         entry = await self.store.get(event)
         if entry is None or entry.kind != kinds.EVENT:
             return None
+        if entry.author != self.me:
+            return rules.TeachMeet(entry.author, 0)  # not ours: refused whatever it holds
         cancelled = await self.store.fetch_one(
             "SELECT 1 FROM cancelled_events WHERE id = ? OR root = ? LIMIT 1",
             (bytes(event), bytes(event)),
         )
-        count = len(rules.minutes((entry.content or {}).get("slots")))
-        return rules.TeachMeet(entry.author, count, cancelled=cancelled is not None)
+        rows = await self.store.fetch_all(
+            "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
+            "AND kind = ? AND content IS NOT NULL",
+            (bytes(entry.author), entry.seq, kinds.EVENT),
+        )
+        versions = [
+            version
+            for version in (load_entry(*row) for row in rows)
+            if version.id == entry.id or (version.content or {}).get("replaces") == bytes(event)
+        ]
+        newest = max(versions, key=lambda v: v.seq).content if versions else entry.content
+        newest = newest or {}
+        count = len(rules.minutes(newest.get("slots")))
+        return rules.TeachMeet(
+            entry.author, count, cancelled=cancelled is not None, end=newest.get("end")
+        )
 
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget ``school``'s talks for our events when we block it,
@@ -220,10 +243,11 @@ class Slots:
         await self.store.execute(
             "DELETE FROM talks WHERE school = ? AND state != ?", (bytes(school), SENT)
         )
+        # Ours for its events: its entries were erased first (the blocking transaction),
+        # so these are the talks we sent for events we no longer hold.
         await self.store.execute(
-            "DELETE FROM talks WHERE state = ? AND event IN "
-            "(SELECT id FROM entries WHERE author = ?)",
-            (SENT, bytes(school)),
+            "DELETE FROM talks WHERE state = ? AND event NOT IN (SELECT id FROM entries)",
+            (SENT,),
         )
 
 
@@ -268,9 +292,17 @@ def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:
     return [(t["slot"], NodeId.parse(t["school"]), t["title"], t["speaker"]) for t in talks]
 
 
+async def _shown(node: Node, event: EventView) -> list[tuple[int, NodeId, str, str]]:
+    """The published running order without the talks of schools we blocked: the
+    organiser's order may still name one (until it publishes again), but nothing a
+    blocked school wrote is shown here."""
+    blocked = await node.store.blocked_authors()
+    return [talk for talk in _published(event) if bytes(talk[1]) not in blocked]
+
+
 async def order_lines(node: Node, event: EventView) -> tuple[str, ...]:
     """The running order for calendars: "1. 2 min: Title (Speaker, School)" per talk."""
-    published = _published(event) if not event.cancelled else []
+    published = await _shown(node, event) if not event.cancelled else []
     if not published:
         return ()
     lengths = rules.minutes(event.content.get("slots"))
@@ -287,8 +319,8 @@ async def lineup(node: Node, id_text: str) -> Lineup:
     event = await _teachmeet(node, id_text)
     lengths = rules.minutes(event.content.get("slots"))
     slots = [Slot(n, m) for n, m in enumerate(lengths, start=1)]
-    published = _published(event)
     ours = event.author == node.node_id
+    published = _published(event) if ours else await _shown(node, event)
     kept = await node.slots.rows(event.id)
     shown: list[tuple[int, NodeId, str, str, str]]
     if ours:

@@ -233,3 +233,16 @@ async def test_the_64th_school_is_listed_and_the_table_reaches_every_school(
     withdrawn = {"event": bytes(made.id), "at": now_ms(), "withdrawn": True}
     await judged(lycee, await send_as(lycee, letters.TEAM, withdrawn, [oak]))
     assert "Lycée Jean Moulin" not in await teams_at(oak, made)
+
+
+async def test_blocking_the_organiser_erases_our_team_for_its_event(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    made = await debate(schools)
+    found = await events.find(lycee.node, str(made.id))
+    await lycee.node.teams.send(found, 4, {"speaker": 2}, now=now_ms(), today=TODAY)
+    assert await lycee.node.teams.ours(made.id) is not None
+    await lycee.node.peerbook.block(oak.node.node_id, lycee.node.node_id, now_ms())
+    assert await lycee.node.teams.ours(made.id) is None
+    assert made.id not in await lycee.node.teams.attending()
