@@ -121,6 +121,8 @@ class Node:
             self.clusters.forget_school,
             self.mail.forget_school,
         ]
+        # A table of teams held back while one was waiting goes when the school confirms it.
+        self.mail.confirm_listeners.append(self.teams.confirmed)
 
     @property
     def node_id(self) -> NodeId:

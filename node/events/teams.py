@@ -143,19 +143,67 @@ class Teams:
         return changed > 0
 
     async def _share(self, event: bytes, now: int) -> None:
-        """Inside a transaction: seal the table of teams to every other school that sent
-        one (those that withdrew too, so they see they are no longer listed)."""
+        """Inside a transaction: the table of ``event`` changed. Keep it (with its time,
+        later than the last table's), and seal it to every other school that sent a
+        team (those that withdrew too, so they see they are no longer listed), except
+        those that have not yet confirmed the table sent before: they are sent the
+        newest when they do (:meth:`confirmed`), so at most one table of an event waits
+        in the outbox for each school however often the teams change."""
         rows = await self.store.fetch_all(
             "SELECT school, pupils, roles FROM event_teams WHERE event = ? ORDER BY school",
             (event,),
         )
-        table = [[bytes(s), int(p), json.loads(r)] for s, p, r in rows if p > 0]
-        to = [NodeId(s) for s, _p, _r in rows if NodeId(s) != self.me]
-        if to:
-            content = {"event": event, "at": now, "teams": table}
-            await self.mail.send_in_transaction(
-                letters.TEAMS, content, to, about=event.hex(), now=now
+        table = [[str(NodeId(s)), int(p), json.loads(r)] for s, p, r in rows if p > 0]
+        last = await self.store.fetch_one(
+            "SELECT at FROM event_team_tables WHERE event = ? AND organiser = ?",
+            (event, bytes(self.me)),
+        )
+        at = now if last is None else max(now, int(last[0]) + 1)
+        await self.store.execute(
+            "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at",
+            (event, bytes(self.me), json.dumps(table), at),
+        )
+        await self._send_table(event, {NodeId(s) for s, _p, _r in rows}, now)
+
+    async def _send_table(self, event: bytes, schools: set[NodeId], now: int) -> None:
+        """Inside a transaction: seal our kept table of ``event`` to those of ``schools``
+        (listed in it) that have no table of it waiting in the outbox."""
+        kept = await self.store.fetch_one(
+            "SELECT teams, at FROM event_team_tables WHERE event = ? AND organiser = ?",
+            (event, bytes(self.me)),
+        )
+        if kept is None:
+            return
+        waiting = {
+            NodeId(row[0])
+            for row in await self.store.fetch_all(
+                "SELECT DISTINCT s.recipient FROM letters_sent s JOIN mail m "
+                "ON m.sender = ? AND m.recipient = s.recipient AND m.seq = s.seq "
+                "WHERE s.about = ? AND s.kind = ?",
+                (bytes(self.me), event.hex(), letters.TEAMS),
             )
+        }
+        to = sorted((schools - waiting) - {self.me}, key=bytes)
+        if not to:
+            return
+        table = [[bytes(NodeId.parse(s)), p, r] for s, p, r in json.loads(kept[0])]
+        content = {"event": event, "at": int(kept[1]), "teams": table}
+        await self.mail.send_in_transaction(letters.TEAMS, content, to, about=event.hex(), now=now)
+
+    async def confirmed(self, schools: set[NodeId], now: int) -> None:
+        """Inside the mail room's transaction: ``schools`` confirmed letters of ours. Those
+        sent a table of one of our events before it changed again are sent the newest."""
+        for school in sorted(schools, key=bytes):
+            due = await self.store.fetch_all(
+                "SELECT t.event FROM event_team_tables t JOIN event_teams e "
+                "ON e.event = t.event AND e.school = ? WHERE t.organiser = ? AND t.at > "
+                "COALESCE((SELECT max(s.sent_at) FROM letters_sent s WHERE s.about = "
+                "lower(hex(t.event)) AND s.kind = ? AND s.recipient = ?), 0)",
+                (bytes(school), bytes(self.me), letters.TEAMS, bytes(school)),
+            )
+            for (event,) in due:
+                await self._send_table(bytes(event), {school}, now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A team for one of our events, or an organiser's table (in the mail room's

@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from node.clock import now_ms
 from node.net.logs import PeerLog
 from node.store.database import Store
 from protocol import mailsync, sealed
@@ -54,6 +55,9 @@ class Mailroom:
         self.key = key
         self.me = bytes(key.node_id)
         self.handler: LetterHandler | None = None
+        #: Told, inside the transaction, which schools confirmed letters of ours (and the
+        #: time): a service may then send them what it held back (node/events/teams.py).
+        self.confirm_listeners: list[Callable[[set[NodeId], int], Awaitable[None]]] = []
         #: Refused letters are logged here, bounded per school: a school that sends many
         #: (directly or through relays, where no strike closes a session) cannot fill the disk.
         self.logs = PeerLog(log)
@@ -411,6 +415,10 @@ class Mailroom:
                 relay_for_peer = self.me in await self.relays_of(peer)
                 for sender, recipient, seq in confirmed:
                     await self._confirm(sender, recipient, seq)
+                ours = {NodeId(r) for s, r, _q in confirmed if s == self.me}
+                if ours:
+                    for listener in self.confirm_listeners:
+                        await listener(ours, now_ms())
                 held = {
                     (s, r)
                     for s, r, _q in confirmed
