@@ -27,7 +27,6 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageDraw
 
 from node.clock import now_ms
-from node.events import service as events
 from node.net.peers import invited
 from node.net.server import NodeService
 from node.node import Node
@@ -327,8 +326,7 @@ async def _setup_school(node: Node, school: DemoSchool) -> None:
     today = date.today()
     for event in school.events:
         day = today + timedelta(days=event.in_days)
-        await events.create(
-            node,
+        await node.events.create(
             {
                 "title": event.title,
                 "start": _moment(day, event.at, school.tz),

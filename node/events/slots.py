@@ -292,21 +292,21 @@ def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:
     return [(t["slot"], NodeId.parse(t["school"]), t["title"], t["speaker"]) for t in talks]
 
 
-async def _shown(node: Node, event: EventView) -> list[tuple[int, NodeId, str, str]]:
+async def _shown(store: Store, event: EventView) -> list[tuple[int, NodeId, str, str]]:
     """The published running order without the talks of schools we blocked: the
     organiser's order may still name one (until it publishes again), but nothing a
     blocked school wrote is shown here."""
-    blocked = await node.store.blocked_authors()
+    blocked = await store.blocked_authors()
     return [talk for talk in _published(event) if bytes(talk[1]) not in blocked]
 
 
-async def order_lines(node: Node, event: EventView) -> tuple[str, ...]:
+async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:
     """The running order for calendars: "1. 2 min: Title (Speaker, School)" per talk."""
-    published = await _shown(node, event) if not event.cancelled else []
+    published = await _shown(store, event) if not event.cancelled else []
     if not published:
         return ()
     lengths = rules.minutes(event.content.get("slots"))
-    names = await node.store.schools({school for _, school, *_ in published})
+    names = await store.schools({school for _, school, *_ in published})
     return tuple(
         f"{n}. {lengths[n - 1] if n <= len(lengths) else '?'} min: {title} "
         f"({speaker}, {names.get(school, ('unknown school', ''))[0]})"
@@ -320,7 +320,7 @@ async def lineup(node: Node, id_text: str) -> Lineup:
     lengths = rules.minutes(event.content.get("slots"))
     slots = [Slot(n, m) for n, m in enumerate(lengths, start=1)]
     ours = event.author == node.node_id
-    published = _published(event) if ours else await _shown(node, event)
+    published = _published(event) if ours else await _shown(node.store, event)
     kept = await node.slots.rows(event.id)
     shown: list[tuple[int, NodeId, str, str, str]]
     if ours:
@@ -460,9 +460,7 @@ async def _publish(
 
 
 async def _teachmeet(node: Node, id_text: str) -> EventView:
-    from node.events import service as events
-
-    event = await events.find(node, id_text)
+    event = await node.events.find(id_text)
     if not event.content.get("slots"):
         raise UserInputError(
             "that event has no speaker slots: only a TeachMeet made with --slots has them",

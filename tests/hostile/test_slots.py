@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.events import slots
 from protocol import kinds, letters
 from protocol.keys import EntryId
@@ -42,7 +41,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 
 
 async def teachmeet(schools: dict[str, LiveNode], content: dict[str, Any]) -> EntryId:
-    made = await events.create_for(schools["oak"].node, dict(content), "public")
+    made = await schools["oak"].node.events.create_for(dict(content), "public")
 
     async def everywhere() -> bool:
         return all([await live.holds(made) for live in schools.values()])
@@ -174,8 +173,8 @@ async def test_blocking_the_organiser_erases_our_talk_and_a_blocked_speaker_leav
     await colegio.node.peerbook.block(lycee.node.node_id, colegio.node.node_id, now_ms())
     lineup = await slots.lineup(colegio.node, str(made))
     assert [s.title for s in lineup.slots] == [None, "Oracy in maths", None]
-    found = await events.find(colegio.node, str(made))
-    assert all("science" not in line for line in await slots.order_lines(colegio.node, found))
+    found = await colegio.node.events.find(str(made))
+    assert all("science" not in line for line in await slots.order_lines(colegio.node.store, found))
     # Oakfield blocks the Lycée: the talk leaves its slots at once, and its page says
     # the published order has changed until it publishes again.
     await oak.node.peerbook.block(lycee.node.node_id, oak.node.node_id, now_ms())

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.events import slots
 from node.node import Node
 from protocol import letters
@@ -81,7 +80,7 @@ async def test_a_talk_from_a_school_whose_profile_we_do_not_hold_is_refused(
     oak: Node, others: list[Node], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    made = (await events.create(oak, dict(TEACHMEET))).id
+    made = (await oak.events.create(dict(TEACHMEET))).id
     rogue = others[0]
     await offer(rogue, oak, made, 1)
     assert await kept(oak, made) == []
@@ -95,7 +94,7 @@ async def test_many_schools_cannot_tie_up_more_than_the_cap_of_waiting_talks(
     oak: Node, others: list[Node], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING)
-    made = (await events.create(oak, dict(TEACHMEET))).id
+    made = (await oak.events.create(dict(TEACHMEET))).id
     slot = 0
     for school in others:
         await introduce(school, oak)
@@ -116,7 +115,7 @@ async def test_a_talk_for_a_teachmeet_that_is_over_is_refused(
 ) -> None:
     caplog.set_level(logging.WARNING)
     past = {**TEACHMEET, "start": "2026-01-08T16:00+00:00", "end": "2026-01-08T18:00+00:00"}
-    made = (await events.create(oak, past)).id
+    made = (await oak.events.create(past)).id
     await introduce(others[0], oak)
     await offer(others[0], oak, made, 1)
     assert await kept(oak, made) == []

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.keyfile import generate_key
 from protocol import letters
 from protocol.entry import Entry
@@ -44,7 +43,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 
 
 async def debate(schools: dict[str, LiveNode], **more: Any) -> Entry:
-    made = await events.create(schools["oak"].node, {**DEBATE, **more})
+    made = await schools["oak"].node.events.create({**DEBATE, **more})
 
     async def everywhere() -> bool:
         return all([await live.holds(made.id) for live in schools.values()])
@@ -58,7 +57,7 @@ def team(made: Entry, **more: Any) -> dict[str, Any]:
 
 
 async def teams_at(live: LiveNode, made: Entry) -> dict[str, int]:
-    organiser = (await events.find(live.node, str(made.id))).author
+    organiser = (await live.node.events.find(str(made.id))).author
     return {t.school: t.pupils for t in await live.node.teams.teams(made.id, organiser)}
 
 
@@ -109,7 +108,7 @@ async def test_a_team_out_of_bounds_is_refused(
     await judged(lycee, await send_as(lycee, letters.TEAM, team(made, **bad), [oak]))
     assert await teams_at(oak, made) == {}
     # Its real team still counts afterwards.
-    found = await events.find(lycee.node, str(made.id))
+    found = await lycee.node.events.find(str(made.id))
     await lycee.node.teams.send(found, 2, {"audience": 2}, now=now_ms(), today=TODAY)
 
     async def counted() -> bool:
@@ -143,7 +142,7 @@ async def test_a_table_of_teams_forged_by_another_school_is_refused(
 ) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
     made = await debate(schools)
-    found = await events.find(lycee.node, str(made.id))
+    found = await lycee.node.events.find(str(made.id))
     await lycee.node.teams.send(found, 4, {"speaker": 2}, now=now_ms(), today=TODAY)
 
     async def shared() -> bool:
@@ -207,14 +206,14 @@ async def test_a_team_beyond_what_one_table_can_list_is_refused_and_mail_goes_on
     # alone, and the letters after it are still taken (before, none ever was again).
     await judged(lycee, await send_as(lycee, letters.TEAM, team(made), [oak]))
     assert "Lycée Jean Moulin" not in await teams_at(oak, made)
-    await events.rsvp(lycee.node, str(made.id), "yes", today=TODAY)
+    await lycee.node.events.rsvp(str(made.id), "yes", today=TODAY)
 
     async def answered() -> bool:
         return [a.answer for a in await oak.node.rsvps.answers(made.id)] == ["yes"]
 
     await wait_for(answered, what="the Lycée's answer after its refused team")
     # The organiser's own team is refused in words too, and nothing is kept.
-    found = await events.find(oak.node, str(made.id))
+    found = await oak.node.events.find(str(made.id))
     with pytest.raises(UserInputError, match="64 schools"):
         await oak.node.teams.send(found, 3, {"speaker": 1}, now=now_ms(), today=TODAY)
     assert await oak.node.teams.ours(made.id) is None
@@ -244,7 +243,7 @@ async def test_blocking_the_organiser_erases_our_team_for_its_event(
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
     made = await debate(schools)
-    found = await events.find(lycee.node, str(made.id))
+    found = await lycee.node.events.find(str(made.id))
     await lycee.node.teams.send(found, 4, {"speaker": 2}, now=now_ms(), today=TODAY)
     assert await lycee.node.teams.ours(made.id) is not None
     await lycee.node.peerbook.block(oak.node.node_id, lycee.node.node_id, now_ms())

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.node import Node
 from protocol import letters
 from protocol.entry import Entry
@@ -82,7 +81,7 @@ async def test_one_table_waits_per_school_and_the_newest_follows_its_confirmatio
     three: tuple[Node, Node, Node],
 ) -> None:
     oak, lycee, colegio = three
-    made = (await events.create(oak, dict(CONFERENCE))).id
+    made = (await oak.events.create(dict(CONFERENCE))).id
     for school in (lycee, colegio):  # each holds Oakfield's event, Oakfield its profile
         await school.store.ingest(await log_of(oak), now_ms())
         await oak.store.ingest(await log_of(school), now_ms())
