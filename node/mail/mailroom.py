@@ -23,7 +23,7 @@ from node.clock import now_ms
 from node.net.logs import PeerLog
 from node.store.database import Store
 from protocol import mailsync, sealed
-from protocol.errors import ProtocolError, SealedError
+from protocol.errors import ProtocolError, RestoredError, SealedError, StorageError
 from protocol.keys import NodeId, NodeKey
 from protocol.mailsync import MAIL_BATCH_BYTES
 from protocol.rules import mail as rules
@@ -353,8 +353,11 @@ class Mailroom:
         except sqlite3.IntegrityError as exc:  # a constraint: this letter's, not the disk's
             await self._undo_letter()
             self._failed(letter, exc)
-        except sqlite3.Error:
-            raise  # the disk full or damaged: the whole batch waits, to be taken again
+        except (sqlite3.Error, StorageError, RestoredError):
+            # The disk full or damaged, or nothing may be sent while the node waits after
+            # a restore: this node's state, not the letter's. The whole batch waits, to
+            # be taken again in a later session.
+            raise
         except Exception as exc:  # any other failure refuses this letter alone
             await self._undo_letter()
             self._failed(letter, exc)

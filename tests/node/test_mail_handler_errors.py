@@ -15,7 +15,9 @@ import pytest
 from node.clock import now_ms
 from node.mail.mailroom import LetterHandler
 from node.node import Node
+from node.store.database import restored_error
 from protocol import letters
+from protocol.errors import RestoredError
 from protocol.sealed import Letter
 
 
@@ -76,3 +78,25 @@ async def test_a_handler_that_raises_refuses_its_letter_alone_and_the_batch_goes
     # Offered again, nothing is taken twice.
     again = await oak.mail.outgoing(peer, {(me, peer): 3})
     assert again == []
+
+
+async def test_a_handler_stopped_by_this_nodes_own_state_leaves_the_batch_to_be_taken_again(
+    pair: tuple[Node, Node],
+) -> None:
+    """Nothing may be sent while the node waits after a restore: a letter whose answer
+    would send one is not set aside for good, the batch is simply not taken yet."""
+    oak, lycee = pair
+    await oak.mail.send(
+        letters.PROJECT_JOIN, {"p": f"{0:032x}"}, [lycee.node_id], about=None, now=now_ms()
+    )
+
+    class Restored(Failing):
+        async def receive(self, letter: Letter, now: int) -> None:
+            raise restored_error()
+
+    lycee.mail.handler = Restored(lycee, "")
+    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    batch = await oak.mail.outgoing(peer, {})
+    with pytest.raises(RestoredError):
+        await lycee.mail.accept([o.wire for o in batch], me, now_ms())
+    assert await lycee.mail._mark((me, peer)) == 0
