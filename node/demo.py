@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageDraw
 
 from node.clock import now_ms
-from node.events import service as events
 from node.events import slots as talks
+from node.events.service import EventView
 from node.net.peers import invited
 from node.net.server import NodeService
 from node.node import Node
@@ -355,7 +355,7 @@ async def _setup_school(node: Node, school: DemoSchool) -> None:
             fields["slots"] = [list(group) for group in event.slots]
         if event.format:
             fields["format"] = event.format
-        await events.create(node, fields)
+        await node.events.create(fields)
 
 
 async def _has_project(node: Node, pid: str, standing: str) -> bool:
@@ -443,11 +443,11 @@ async def start_network(base: Path) -> list[NodeService]:
     return services
 
 
-async def _own_event(node: Node, field: str) -> events.EventView:
+async def _own_event(node: Node, field: str) -> EventView:
     """This school's demo event that has ``field`` (slots, format)."""
     return next(
         e
-        for e in await events.listing(node)
+        for e in await node.events.listing()
         if e.author == node.node_id and e.content.get(field) is not None
     )
 
@@ -480,7 +480,7 @@ async def _setup_debate(organiser: Node, other: Node) -> None:
     roles = {"speaker": 4, "researcher": 2, "audience": 2}
     await organiser.teams.send(debate, 8, roles, now=now_ms(), today=today)
     await _until(functools.partial(_holds, other, debate.id), "the debate")
-    theirs = await events.find(other, str(debate.id))
+    theirs = await other.events.find(str(debate.id))
     await other.teams.send(theirs, 6, {"speaker": 3, "audience": 3}, now=now_ms(), today=today)
 
     async def both() -> bool:

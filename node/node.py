@@ -15,6 +15,7 @@ from node.datadir import DataDir
 from node.directory.service import Directory
 from node.events.private import PrivateEvents
 from node.events.rsvps import Rsvps
+from node.events.service import Events
 from node.events.slots import Slots
 from node.events.teams import Teams
 from node.keyfile import generate_key, load_key, save_key
@@ -86,6 +87,7 @@ class Node:
         self.observations = Observations(store, self.staff, self.shared_observations)
         self.directory = Directory(store, key, self.mail, self.peerbook)
         self.teams = Teams(store, key, self.mail)
+        self.events = Events(store, key, self.private_events, self.rsvps, self.identity)
         self.slots = Slots(store, key, self.mail)
         self.questions = Questions(store, key)
         self.clusters = Clusters(store, key, self.mail, self.peerbook)
@@ -124,6 +126,8 @@ class Node:
             self.mail.forget_school,
             partial(network_search.forget_school, store),
         ]
+        # A table of teams held back while one was waiting goes when the school confirms it.
+        self.mail.confirm_listeners.append(self.teams.confirmed)
 
     @property
     def node_id(self) -> NodeId:

@@ -213,8 +213,10 @@ def node_ids(value: Any) -> str | None:
 _NODE_ID = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
 
 #: A TeachMeet's speaker slots: at most this many lengths, slots in all, and minutes each.
+#: 64 slots at most: the running order (``talks``) is a list, and a list in an entry
+#: holds at most 64 items, so a 65th talk could never be published.
 MAX_SLOT_GROUPS = 10
-MAX_SLOTS = 100
+MAX_SLOTS = 64
 MAX_SLOT_MINUTES = 120
 
 

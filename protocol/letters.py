@@ -180,9 +180,10 @@ def role_counts(value: Any) -> str | None:
 
 
 def team_rows(value: Any) -> str | None:
-    """The organiser's table: at most 200 rows of [node id, pupils, roles]."""
-    if not isinstance(value, list) or len(value) > 200:
-        return "must list at most 200 teams"
+    """The organiser's table: at most 64 rows of [node id, pupils, roles] (a list holds
+    at most 64 items; protocol/rules/teams.py, ``MAX_TEAMS``)."""
+    if not isinstance(value, list) or len(value) > 64:
+        return "must list at most 64 teams"
     for row in value:
         if (
             not isinstance(row, list)

@@ -170,7 +170,7 @@ async def _create(args: argparse.Namespace) -> None:
         fields = {**_fields(args, args.tz), **teams.kind_of(args)}
         if args.slots is not None:
             fields["slots"] = args.slots
-        made = await events.create_for(node, fields, args.audience)
+        made = await node.events.create_for(fields, args.audience)
     if args.json:
         print_json({"id": str(made)})
     else:
@@ -179,9 +179,9 @@ async def _create(args: argparse.Namespace) -> None:
 
 async def _update(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        current = await events.find(node, args.id)
+        current = await node.events.find(args.id)
         changes = _fields(args, args.tz or current.tz)
-        changed = await events.change(node, args.id, changes)
+        changed = await node.events.change(args.id, changes)
     version = changed.versions[-1]
     if args.json:
         print_json({"id": str(current.id), "version": str(version)})
@@ -191,7 +191,7 @@ async def _update(args: argparse.Namespace) -> None:
 
 async def _list(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        found = await events.listing(node, everything=args.all)
+        found = await node.events.listing(everything=args.all)
     if args.json:
         print_json([event.as_json() for event in found])
         return
@@ -212,7 +212,7 @@ async def _list(args: argparse.Namespace) -> None:
 
 async def _show(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        event = await events.find(node, args.id)
+        event = await node.events.find(args.id)
         mine = event.author == node.node_id
         lineup = None
         if not args.json and event.content.get("slots"):
@@ -266,13 +266,13 @@ def _print_kind(event: events.EventView, lineup: talks.Lineup | None) -> None:
 
 async def _rsvp(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        event = await events.rsvp(node, args.id, args.answer, by=args.by)
+        event = await node.events.rsvp(args.id, args.answer, by=args.by)
     print(f"Sent '{args.answer}' to {event.school} for {event.content.get('title', event.id)}.")
 
 
 async def _ics(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        data = await events.ics(node)
+        data = await node.events.ics()
     if args.out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -284,7 +284,7 @@ async def _ics(args: argparse.Namespace) -> None:
 
 async def _withdraw(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        withdrawals = await events.withdraw(node, args.id, args.reason)
+        withdrawals = await node.events.withdraw(args.id, args.reason)
     print(f"Withdrawn: {args.id} ({len(withdrawals)} version(s))")
 
 

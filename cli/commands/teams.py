@@ -12,7 +12,6 @@ from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
 from node.clock import now_ms
-from node.events import service as events
 from node.events.teams import FORMATS, MAX_PUPILS, ROLES
 from protocol.errors import UserInputError
 
@@ -88,7 +87,7 @@ async def _team(args: argparse.Namespace) -> None:
         roles[role] = roles.get(role, 0) + count
     today = datetime.now(UTC).date()
     async with await open_node(args) as node:
-        event = await events.find(node, args.id)
+        event = await node.events.find(args.id)
         pupils = None if args.withdraw else args.pupils
         await node.teams.send(event, pupils, roles, now=now_ms(), today=today)
     title = event.content.get("title", event.id)
@@ -100,7 +99,7 @@ async def _team(args: argparse.Namespace) -> None:
 
 async def _teams(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        event = await events.find(node, args.id)
+        event = await node.events.find(args.id)
         found = await node.teams.teams(event.id, event.author)
     if args.json:
         print_json([team.as_json() for team in found])

@@ -14,23 +14,27 @@ organiser only (node/events/rsvps.py); the organiser sees who answered what.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from node.clock import iso_ms, now_ms
 from node.events import slots
-from node.events.private import PrivateEvent
-from node.events.rsvps import Answer, counts
-from node.node import Node
+from node.events.private import PrivateEvent, PrivateEvents
+from node.events.rsvps import Answer, Rsvps, counts
 from node.offers.interests import clean_name
 from node.store import budgets
+from node.store.database import Store
 from protocol import kinds
 from protocol.entry import Entry
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
-from protocol.keys import EntryId, NodeId
+from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import entries as rules
+
+if TYPE_CHECKING:
+    from node.node import Identity
 
 ANSWERS = ("yes", "no", "maybe")
 #: Fields a new version may change, as the command line names them.
@@ -138,239 +142,287 @@ def time_zone(name: str) -> ZoneInfo:
         ) from exc
 
 
-async def create(node: Node, content: dict[str, Any]) -> Entry:
-    """Publish a new event from this school."""
-    if content.get("tz") is not None:
-        time_zone(content["tz"])
-    return await node.publish(kinds.EVENT, content)
+class Events:
+    """Public events and those for partners or a project, as staff see them; ``node.events``.
 
+    A public event is published here; an event for partners or a project goes as
+    letters (``private_events``); answers (``rsvps``) are sealed to organisers."""
 
-async def create_for(node: Node, content: dict[str, Any], audience: str) -> EntryId:
-    """Make a new event for ``audience``: public, partners, or project:ID; return its id.
+    def __init__(
+        self,
+        store: Store,
+        key: NodeKey,
+        private_events: PrivateEvents,
+        rsvps: Rsvps,
+        identity: Callable[[], Awaitable[Identity]],
+    ) -> None:
+        self.store = store
+        self.key = key
+        self.me = key.node_id
+        self.private_events = private_events
+        self.rsvps = rsvps
+        self.identity = identity
 
-    A public event is an entry (:func:`create`); the others are letters to the
-    partner schools, or to the project's member schools, as they are now.
-    """
-    if audience == "public":
-        return (await create(node, {**content, "audience": "public"})).id
-    if "slots" in content:
-        raise UserInputError(
-            "speaker slots are for public events (TeachMeets anyone may come to): "
-            "leave out --audience, or --slots",
-            page=said("Speaker slots are for public events: make the TeachMeet public."),
-        )
-    if content.get("tz") is not None:
-        time_zone(content["tz"])
-    try:
-        kinds.validate_content(kinds.EVENT, content)
-    except SchemaError as exc:
-        raise UserInputError(
-            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
-        ) from exc
-    made = await node.private_events.create(content, audience, now_ms())
-    return EntryId(made.id)
+    async def _publish(self, kind: str, content: dict[str, Any]) -> Entry:
+        """Sign ``content`` as the next entry of this school's log and store it."""
+        return await self.store.append_local(self.key, kind, content, now_ms())
 
+    async def create(self, content: dict[str, Any]) -> Entry:
+        """Publish a new event from this school."""
+        if content.get("tz") is not None:
+            time_zone(content["tz"])
+        return await self._publish(kinds.EVENT, content)
 
-async def update(node: Node, id_text: str, changes: dict[str, Any]) -> Entry:
-    """Publish a new version of one of this school's public events, changing only ``changes``.
+    async def create_for(self, content: dict[str, Any], audience: str) -> EntryId:
+        """Make a new event for ``audience``: public, partners, or project:ID; return its id.
 
-    For any event, public or private, :func:`change` does the same.
-    """
-    event = await _own(node, id_text, "change")
-    if event.private:
-        raise UserInputError(
-            "that event is for partners or a project: change it with `change`",
-            page=said("This event is for partner schools or a project: change it on its page."),
-        )
-    if changes.get("tz") is not None:
-        time_zone(changes["tz"])
-    content = {**event.content, **changes, "replaces": bytes(event.id)}
-    return await node.publish(kinds.EVENT, content)
+        A public event is an entry (:func:`create`); the others are letters to the
+        partner schools, or to the project's member schools, as they are now.
+        """
+        if audience == "public":
+            return (await self.create({**content, "audience": "public"})).id
+        if "slots" in content:
+            raise UserInputError(
+                "speaker slots are for public events (TeachMeets anyone may come to): "
+                "leave out --audience, or --slots",
+                page=said("Speaker slots are for public events: make the TeachMeet public."),
+            )
+        if content.get("tz") is not None:
+            time_zone(content["tz"])
+        try:
+            kinds.validate_content(kinds.EVENT, content)
+        except SchemaError as exc:
+            raise UserInputError(
+                str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+            ) from exc
+        made = await self.private_events.create(content, audience, now_ms())
+        return EntryId(made.id)
 
+    async def update(self, id_text: str, changes: dict[str, Any]) -> Entry:
+        """Publish a new version of one of this school's public events, changing only ``changes``.
 
-async def change(node: Node, id_text: str, changes: dict[str, Any]) -> EventView:
-    """A new version of one of this school's events, public or private; the event after it."""
-    event = await _own(node, id_text, "change")
-    if not event.private:
-        await update(node, id_text, changes)
-        return await find(node, str(event.id))
-    if changes.get("tz") is not None:
-        time_zone(changes["tz"])
-    content = {k: v for k, v in {**event.content, **changes}.items() if k != "audience"}
-    try:
-        kinds.validate_content(kinds.EVENT, content)
-    except SchemaError as exc:
-        raise UserInputError(
-            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
-        ) from exc
-    await node.private_events.update(bytes(event.id), changes, now_ms())
-    return await find(node, str(event.id))
+        For any event, public or private, :func:`change` does the same.
+        """
+        event = await self._own(id_text, "change")
+        if event.private:
+            raise UserInputError(
+                "that event is for partners or a project: change it with `change`",
+                page=said("This event is for partner schools or a project: change it on its page."),
+            )
+        if changes.get("tz") is not None:
+            time_zone(changes["tz"])
+        content = {**event.content, **changes, "replaces": bytes(event.id)}
+        return await self._publish(kinds.EVENT, content)
 
-
-async def withdraw(node: Node, id_text: str, reason: str = "") -> list[Entry]:
-    """Cancel one of this school's events: every version is withdrawn, everywhere.
-
-    A private event is cancelled by a last letter to its schools (no entries).
-    """
-    event = await _own(node, id_text, "withdraw")
-    if event.private:
-        await node.private_events.cancel(bytes(event.id), now_ms(), reason)
-        return []
-    await budgets.refuse_unless_room(node.store, node.node_id, len(event.versions), now_ms())
-    withdrawals = []
-    for version in event.versions:
-        content: dict[str, Any] = {"target": bytes(version)}
-        if reason:
-            content["reason"] = reason
-        withdrawals.append(await node.publish(kinds.WITHDRAW, content))
-    return withdrawals
-
-
-async def rsvp(
-    node: Node, id_text: str, answer: str, *, by: str | None = None, today: date | None = None
-) -> EventView:
-    """Answer another school's event; the answer is sealed to the organiser only."""
-    if answer not in ANSWERS:
-        raise UserInputError(
-            f"answer {answer!r}: choose yes, no or maybe", page=said("Choose yes, no or maybe.")
-        )
-    by = clean_name(by)
-    event = await find(node, id_text)
-    if event.author == node.node_id:
-        raise UserInputError(
-            "that is your own school's event: answer other schools' events",
-            page=said("This is our own school's event: answer other schools' events."),
-        )
-    if event.cancelled:
-        raise UserInputError(
-            "that event was cancelled by its organiser",
-            page=said("This event was cancelled by the school that organised it."),
-        )
-    if event.ended(today or datetime.now(UTC).date()):
-        raise UserInputError("that event is over", page=said("This event is over."))
-    await node.rsvps.answer(event.id, event.author, answer, by=by, now=now_ms())
-    event.answer, event.answered_by = answer, by
-    return event
-
-
-async def find(node: Node, id_text: str) -> EventView:
-    """The event that ``id_text`` (its id, a version's id, or a prefix) names."""
-    wanted = await _private_id(node, id_text) or await node.store.resolve(id_text)
-    for event in await every(node):
-        if wanted == event.id or wanted in event.versions:
-            return event
-    raise NotFoundError(
-        f"no event with id {id_text}: see `schoolmesh event list`",
-        page=said("There is no such event."),
-    )
-
-
-async def _private_id(node: Node, id_text: str) -> EntryId | None:
-    """The private event whose id starts with ``id_text`` (8 or more hex characters)."""
-    text = id_text.strip().lower()
-    if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
-        return None  # store.resolve says what is wrong
-    rows = await node.store.fetch_all(
-        "SELECT id FROM private_events WHERE hex(id) LIKE ? LIMIT 2", (text.upper() + "%",)
-    )
-    if len(rows) > 1:
-        raise UserInputError(
-            f"more than one event starts with {text}: give more characters",
-            page=said("More than one event matches %(id)s.", id=text),
-        )
-    return EntryId(rows[0][0]) if rows else None
-
-
-async def _own(node: Node, id_text: str, verb: str) -> EventView:
-    event = await find(node, id_text)
-    if event.author != node.node_id:
-        raise UserInputError(
-            f"that event was posted by another school; only its organiser can {verb} it",
-            page=said("Only the school that organises an event can change or cancel it."),
-        )
-    if event.cancelled:
-        raise UserInputError(
-            "that event is already withdrawn", page=said("This event is already cancelled.")
-        )
-    return event
-
-
-async def listing(
-    node: Node, *, today: date | None = None, everything: bool = False
-) -> list[EventView]:
-    """Events not cancelled and not over, soonest first; with ``everything``, all."""
-    day = today or datetime.now(UTC).date()
-    events = await every(node)
-    if everything:
-        return events
-    return [e for e in events if not e.cancelled and not e.ended(day)]
-
-
-async def every(node: Node) -> list[EventView]:
-    """Every event this node knows of, cancelled ones included, soonest first."""
-    store = node.store
-    roots: dict[bytes, Entry | None] = {}
-
-    async def root_of(author: NodeId, claimed: Any, own_id: bytes) -> bytes:
-        """The first version's id, if ``claimed`` is truly an earlier event by ``author``."""
-        if not isinstance(claimed, bytes):
-            return own_id
-        if claimed not in roots:
-            roots[claimed] = await store.get(EntryId(claimed))
-        root = roots[claimed]
-        held = None if root is None else rules.Held(bytes(root.author), root.kind)
-        return own_id if rules.revision(bytes(author), held) is not None else claimed
-
-    events: dict[tuple[bytes, bytes], EventView] = {}
-
-    def view(author: NodeId, root: bytes) -> EventView:
-        return events.setdefault((bytes(author), root), EventView(EntryId(root), author))
-
-    for entry in sorted(await store.current(kinds.EVENT), key=lambda e: e.seq):
-        content = entry.content or {}
-        root = await root_of(entry.author, content.get("replaces"), bytes(entry.id))
-        event = view(entry.author, root)
-        event.count += 1
-        event.versions.append(entry.id)
-        if entry.seq > event.newest_seq:
-            event.newest_seq = entry.seq
-            event.content = dict(content)
-            event.start, event.end, event.tz = content["start"], content["end"], content.get("tz")
-            event.modified_ms = entry.payload.timestamp
-            event.cancelled = False
-    cancelled = await store.fetch_all(
-        "SELECT id, author, root, seq, starts, ends, tz, withdrawn_at FROM cancelled_events"
-    )
-    for version, author_bytes, claimed, seq, starts, ends, tz, withdrawn_at in cancelled:
-        author = NodeId(author_bytes)
-        event = view(author, await root_of(author, claimed, version))
-        event.count += 1
-        if seq > event.newest_seq:
-            event.newest_seq = seq
-            record = await store.withdrawn(EntryId(version), author)
-            title = None if record is None else record.title
-            event.content = {} if title is None else {"title": title}
-            event.reason = None if record is None else record.reason
-            event.start, event.end, event.tz = starts, ends, tz
-            event.cancelled = True
-        if event.cancelled:
-            event.modified_ms = max(event.modified_ms, int(withdrawn_at))
-    for private in await node.private_events.all():
-        events[(bytes(private.author), private.id)] = _private_view(private)
-    names = await store.schools({e.author for e in events.values()})
-    answers = {
-        e: (a, by)
-        for e, a, by in await store.fetch_all("SELECT event, answer, by_name FROM event_rsvps")
-    }
-    theirs = await node.rsvps.all_answers()
-    for event in events.values():
-        event.school, event.country = names.get(event.author, ("unknown school", ""))
+    async def change(self, id_text: str, changes: dict[str, Any]) -> EventView:
+        """A new version of one of this school's events, public or private; the event after it."""
+        event = await self._own(id_text, "change")
         if not event.private:
-            first = roots.get(bytes(event.id)) or await store.get(event.id)
-            event.created_ms = first.payload.timestamp if first else event.modified_ms
-        event.answer, event.answered_by = answers.get(bytes(event.id), (None, None))
-        event.answers = theirs.get(event.id, []) if event.author == node.node_id else []
-    return sorted(events.values(), key=lambda e: (_moment(e.start), bytes(e.id)))
+            await self.update(id_text, changes)
+            return await self.find(str(event.id))
+        if changes.get("tz") is not None:
+            time_zone(changes["tz"])
+        content = {k: v for k, v in {**event.content, **changes}.items() if k != "audience"}
+        try:
+            kinds.validate_content(kinds.EVENT, content)
+        except SchemaError as exc:
+            raise UserInputError(
+                str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+            ) from exc
+        await self.private_events.update(bytes(event.id), changes, now_ms())
+        return await self.find(str(event.id))
+
+    async def withdraw(self, id_text: str, reason: str = "") -> list[Entry]:
+        """Cancel one of this school's events: every version is withdrawn, everywhere.
+
+        A private event is cancelled by a last letter to its schools (no entries).
+        """
+        event = await self._own(id_text, "withdraw")
+        if event.private:
+            await self.private_events.cancel(bytes(event.id), now_ms(), reason)
+            return []
+        await budgets.refuse_unless_room(self.store, self.me, len(event.versions), now_ms())
+        withdrawals = []
+        for version in event.versions:
+            content: dict[str, Any] = {"target": bytes(version)}
+            if reason:
+                content["reason"] = reason
+            withdrawals.append(await self._publish(kinds.WITHDRAW, content))
+        return withdrawals
+
+    async def rsvp(
+        self, id_text: str, answer: str, *, by: str | None = None, today: date | None = None
+    ) -> EventView:
+        """Answer another school's event; the answer is sealed to the organiser only."""
+        if answer not in ANSWERS:
+            raise UserInputError(
+                f"answer {answer!r}: choose yes, no or maybe", page=said("Choose yes, no or maybe.")
+            )
+        by = clean_name(by)
+        event = await self.find(id_text)
+        if event.author == self.me:
+            raise UserInputError(
+                "that is your own school's event: answer other schools' events",
+                page=said("This is our own school's event: answer other schools' events."),
+            )
+        if event.cancelled:
+            raise UserInputError(
+                "that event was cancelled by its organiser",
+                page=said("This event was cancelled by the school that organised it."),
+            )
+        if event.ended(today or datetime.now(UTC).date()):
+            raise UserInputError("that event is over", page=said("This event is over."))
+        await self.rsvps.answer(event.id, event.author, answer, by=by, now=now_ms())
+        event.answer, event.answered_by = answer, by
+        return event
+
+    async def find(self, id_text: str) -> EventView:
+        """The event that ``id_text`` (its id, a version's id, or a prefix) names."""
+        wanted = await self._private_id(id_text) or await self.store.resolve(id_text)
+        for event in await self.every():
+            if wanted == event.id or wanted in event.versions:
+                return event
+        raise NotFoundError(
+            f"no event with id {id_text}: see `schoolmesh event list`",
+            page=said("There is no such event."),
+        )
+
+    async def _private_id(self, id_text: str) -> EntryId | None:
+        """The private event whose id starts with ``id_text`` (8 or more hex characters)."""
+        text = id_text.strip().lower()
+        if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+            return None  # store.resolve says what is wrong
+        rows = await self.store.fetch_all(
+            "SELECT id FROM private_events WHERE hex(id) LIKE ? LIMIT 2", (text.upper() + "%",)
+        )
+        if len(rows) > 1:
+            raise UserInputError(
+                f"more than one event starts with {text}: give more characters",
+                page=said("More than one event matches %(id)s.", id=text),
+            )
+        return EntryId(rows[0][0]) if rows else None
+
+    async def _own(self, id_text: str, verb: str) -> EventView:
+        event = await self.find(id_text)
+        if event.author != self.me:
+            raise UserInputError(
+                f"that event was posted by another school; only its organiser can {verb} it",
+                page=said("Only the school that organises an event can change or cancel it."),
+            )
+        if event.cancelled:
+            raise UserInputError(
+                "that event is already withdrawn", page=said("This event is already cancelled.")
+            )
+        return event
+
+    async def listing(
+        self, *, today: date | None = None, everything: bool = False
+    ) -> list[EventView]:
+        """Events not cancelled and not over, soonest first; with ``everything``, all."""
+        day = today or datetime.now(UTC).date()
+        events = await self.every()
+        if everything:
+            return events
+        return [e for e in events if not e.cancelled and not e.ended(day)]
+
+    async def every(self) -> list[EventView]:
+        """Every event this node knows of, cancelled ones included, soonest first."""
+        store = self.store
+        roots: dict[bytes, Entry | None] = {}
+
+        async def root_of(author: NodeId, claimed: Any, own_id: bytes) -> bytes:
+            """The first version's id, if ``claimed`` is truly an earlier event by ``author``."""
+            if not isinstance(claimed, bytes):
+                return own_id
+            if claimed not in roots:
+                roots[claimed] = await store.get(EntryId(claimed))
+            root = roots[claimed]
+            held = None if root is None else rules.Held(bytes(root.author), root.kind)
+            return own_id if rules.revision(bytes(author), held) is not None else claimed
+
+        events: dict[tuple[bytes, bytes], EventView] = {}
+
+        def view(author: NodeId, root: bytes) -> EventView:
+            return events.setdefault((bytes(author), root), EventView(EntryId(root), author))
+
+        for entry in sorted(await store.current(kinds.EVENT), key=lambda e: e.seq):
+            content = entry.content or {}
+            root = await root_of(entry.author, content.get("replaces"), bytes(entry.id))
+            event = view(entry.author, root)
+            event.count += 1
+            event.versions.append(entry.id)
+            if entry.seq > event.newest_seq:
+                event.newest_seq = entry.seq
+                event.content = dict(content)
+                event.start, event.end, event.tz = (
+                    content["start"],
+                    content["end"],
+                    content.get("tz"),
+                )
+                event.modified_ms = entry.payload.timestamp
+                event.cancelled = False
+        cancelled = await store.fetch_all(
+            "SELECT id, author, root, seq, starts, ends, tz, withdrawn_at FROM cancelled_events"
+        )
+        for version, author_bytes, claimed, seq, starts, ends, tz, withdrawn_at in cancelled:
+            author = NodeId(author_bytes)
+            event = view(author, await root_of(author, claimed, version))
+            event.count += 1
+            if seq > event.newest_seq:
+                event.newest_seq = seq
+                record = await store.withdrawn(EntryId(version), author)
+                title = None if record is None else record.title
+                event.content = {} if title is None else {"title": title}
+                event.reason = None if record is None else record.reason
+                event.start, event.end, event.tz = starts, ends, tz
+                event.cancelled = True
+            if event.cancelled:
+                event.modified_ms = max(event.modified_ms, int(withdrawn_at))
+        for private in await self.private_events.all():
+            events[(bytes(private.author), private.id)] = _private_view(private)
+        names = await store.schools({e.author for e in events.values()})
+        answers = {
+            e: (a, by)
+            for e, a, by in await store.fetch_all("SELECT event, answer, by_name FROM event_rsvps")
+        }
+        theirs = await self.rsvps.all_answers()
+        for event in events.values():
+            event.school, event.country = names.get(event.author, ("unknown school", ""))
+            if not event.private:
+                first = roots.get(bytes(event.id)) or await store.get(event.id)
+                event.created_ms = first.payload.timestamp if first else event.modified_ms
+            event.answer, event.answered_by = answers.get(bytes(event.id), (None, None))
+            event.answers = theirs.get(event.id, []) if event.author == self.me else []
+        return sorted(events.values(), key=lambda e: (_moment(e.start), bytes(e.id)))
+
+    async def ics(self) -> bytes:
+        """Every event this node knows, cancelled ones included, as an iCalendar file."""
+        from node.events import (
+            ics as calendar,  # icalendar takes ~0.1 s to import: only when needed
+        )
+
+        identity = await self.identity()
+        items = [
+            calendar.CalendarItem(
+                uid=str(event.id),
+                start=event.start,
+                end=event.end,
+                tz=event.tz,
+                sequence=event.sequence,
+                created_ms=event.created_ms,
+                modified_ms=event.modified_ms,
+                organiser=f"{event.school} ({event.country})" if event.country else event.school,
+                cancelled=event.cancelled,
+                reason=event.reason,
+                title=event.content.get("title"),
+                where=event.content.get("where"),
+                text=event.content.get("text"),
+                capacity=event.content.get("capacity"),
+                running_order=await slots.order_lines(self.store, event),
+            )
+            for event in await self.every()
+        ]
+        return calendar.calendar(items, f"schoolmesh events ({identity.name})")
 
 
 def _private_view(event: PrivateEvent) -> EventView:
@@ -393,31 +445,3 @@ def _private_view(event: PrivateEvent) -> EventView:
         cancelled=event.cancelled,
         private=True,
     )
-
-
-async def ics(node: Node) -> bytes:
-    """Every event this node knows, cancelled ones included, as an iCalendar file."""
-    from node.events import ics as calendar  # icalendar takes ~0.1 s to import: only when needed
-
-    identity = await node.identity()
-    items = [
-        calendar.CalendarItem(
-            uid=str(event.id),
-            start=event.start,
-            end=event.end,
-            tz=event.tz,
-            sequence=event.sequence,
-            created_ms=event.created_ms,
-            modified_ms=event.modified_ms,
-            organiser=f"{event.school} ({event.country})" if event.country else event.school,
-            cancelled=event.cancelled,
-            reason=event.reason,
-            title=event.content.get("title"),
-            where=event.content.get("where"),
-            text=event.content.get("text"),
-            capacity=event.content.get("capacity"),
-            running_order=await slots.order_lines(node, event),
-        )
-        for event in await every(node)
-    ]
-    return calendar.calendar(items, f"schoolmesh events ({identity.name})")

@@ -17,6 +17,7 @@ Who may send what: protocol/rules/slots.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from node.mail.mailroom import Mailroom
 from node.store import budgets
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.entry import load_entry
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import slots as rules
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
     from node.node import Node
 
 OFFERED, ACCEPTED, SENT = "offered", "accepted", "sent"
+
+#: A talk as kept: (slot, school, title, speaker, state, at); and as arranged, without ``at``.
+Kept = tuple[int, NodeId, str, str, str, int]
+Talk = tuple[int, NodeId, str, str, str]
 
 
 @dataclass(slots=True)
@@ -94,7 +100,7 @@ class Slots:
         self.mail = mail
         self.needs_checkpoint = False
 
-    async def rows(self, event: EntryId) -> list[tuple[int, NodeId, str, str, str, int]]:
+    async def rows(self, event: EntryId) -> list[Kept]:
         """(slot, school, title, speaker, state, at) of one event, by slot."""
         found = await self.store.fetch_all(
             "SELECT slot, school, title, speaker, state, at FROM talks WHERE event = ? "
@@ -148,14 +154,16 @@ class Slots:
             (bytes(event), slot, bytes(school), title, speaker, state, at),
         )
 
-    async def arrange(self, event: EntryId, talks: list[tuple[int, NodeId, str, str, str]]) -> None:
-        """The organiser's talks for one of its events, as (slot, school, title, speaker,
-        state), replacing what was kept."""
-        now = now_ms()
-        async with self.store.write():
-            await self.store.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
-            for slot, school, title, speaker, state in talks:
-                await self._put(event, slot, school, title, speaker, state, now)
+    async def arrange(
+        self, event: EntryId, talks: list[tuple[int, NodeId, str, str, str]], now: int
+    ) -> None:
+        """Inside a transaction: the organiser's talks for one of its events, as (slot,
+        school, title, speaker, state), replacing what was kept. The caller read what
+        was kept in the same transaction (:func:`_publish`), so no talk a letter brought
+        in between is lost."""
+        await self.store.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
+        for slot, school, title, speaker, state in talks:
+            await self._put(event, slot, school, title, speaker, state, now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A talk offered or withdrawn for one of our TeachMeets (inside the mail room's
@@ -167,7 +175,11 @@ class Slots:
         talks = await self.rows(event) if held is not None else []
         holder = next((school for n, school, *_ in talks if n == slot), None)
         if letter.kind == letters.TALK:
-            mine = sum(1 for _, school, *_ in talks if school == letter.author)
+            speaker = rules.Speaker(
+                profile_held=await self.store.latest_profile(letter.author) is not None,
+                held=sum(1 for _, school, *_ in talks if school == letter.author),
+                offered=sum(1 for *_, state, _at in talks if state == OFFERED),
+            )
             verdict = rules.talk(
                 letter.author,
                 self.me,
@@ -175,7 +187,7 @@ class Slots:
                 held,
                 slot,
                 holder,
-                mine,
+                speaker,
                 content["at"],
                 now,
             )
@@ -196,16 +208,34 @@ class Slots:
         )
 
     async def _teachmeet(self, event: EntryId) -> rules.TeachMeet | None:
-        """The TeachMeet a letter names, as we hold it: one of our public events."""
+        """The TeachMeet a letter names, as we hold it: one of our public events, with
+        its newest version's slots and end (our own event entries from its first version
+        on, found by the (author, seq) index)."""
         entry = await self.store.get(event)
         if entry is None or entry.kind != kinds.EVENT:
             return None
+        if entry.author != self.me:
+            return rules.TeachMeet(entry.author, 0)  # not ours: refused whatever it holds
         cancelled = await self.store.fetch_one(
             "SELECT 1 FROM cancelled_events WHERE id = ? OR root = ? LIMIT 1",
             (bytes(event), bytes(event)),
         )
-        count = len(rules.minutes((entry.content or {}).get("slots")))
-        return rules.TeachMeet(entry.author, count, cancelled=cancelled is not None)
+        rows = await self.store.fetch_all(
+            "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
+            "AND kind = ? AND content IS NOT NULL",
+            (bytes(entry.author), entry.seq, kinds.EVENT),
+        )
+        versions = [
+            version
+            for version in (load_entry(*row) for row in rows)
+            if version.id == entry.id or (version.content or {}).get("replaces") == bytes(event)
+        ]
+        newest = max(versions, key=lambda v: v.seq).content if versions else entry.content
+        newest = newest or {}
+        count = len(rules.minutes(newest.get("slots")))
+        return rules.TeachMeet(
+            entry.author, count, cancelled=cancelled is not None, end=newest.get("end")
+        )
 
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget ``school``'s talks for our events when we block it,
@@ -213,10 +243,11 @@ class Slots:
         await self.store.execute(
             "DELETE FROM talks WHERE school = ? AND state != ?", (bytes(school), SENT)
         )
+        # Ours for its events: its entries were erased first (the blocking transaction),
+        # so these are the talks we sent for events we no longer hold.
         await self.store.execute(
-            "DELETE FROM talks WHERE state = ? AND event IN "
-            "(SELECT id FROM entries WHERE author = ?)",
-            (SENT, bytes(school)),
+            "DELETE FROM talks WHERE state = ? AND event NOT IN (SELECT id FROM entries)",
+            (SENT,),
         )
 
 
@@ -261,13 +292,21 @@ def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:
     return [(t["slot"], NodeId.parse(t["school"]), t["title"], t["speaker"]) for t in talks]
 
 
-async def order_lines(node: Node, event: EventView) -> tuple[str, ...]:
+async def _shown(store: Store, event: EventView) -> list[tuple[int, NodeId, str, str]]:
+    """The published running order without the talks of schools we blocked: the
+    organiser's order may still name one (until it publishes again), but nothing a
+    blocked school wrote is shown here."""
+    blocked = await store.blocked_authors()
+    return [talk for talk in _published(event) if bytes(talk[1]) not in blocked]
+
+
+async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:
     """The running order for calendars: "1. 2 min: Title (Speaker, School)" per talk."""
-    published = _published(event) if not event.cancelled else []
+    published = await _shown(store, event) if not event.cancelled else []
     if not published:
         return ()
     lengths = rules.minutes(event.content.get("slots"))
-    names = await node.store.schools({school for _, school, *_ in published})
+    names = await store.schools({school for _, school, *_ in published})
     return tuple(
         f"{n}. {lengths[n - 1] if n <= len(lengths) else '?'} min: {title} "
         f"({speaker}, {names.get(school, ('unknown school', ''))[0]})"
@@ -280,8 +319,8 @@ async def lineup(node: Node, id_text: str) -> Lineup:
     event = await _teachmeet(node, id_text)
     lengths = rules.minutes(event.content.get("slots"))
     slots = [Slot(n, m) for n, m in enumerate(lengths, start=1)]
-    published = _published(event)
     ours = event.author == node.node_id
+    published = _published(event) if ours else await _shown(node.store, event)
     kept = await node.slots.rows(event.id)
     shown: list[tuple[int, NodeId, str, str, str]]
     if ours:
@@ -319,12 +358,14 @@ async def speak(
     lengths = rules.minutes(event.content.get("slots"))
     _in_range(slot, len(lengths))
     if event.author == node.node_id:
-        kept = await node.slots.rows(event.id)
-        if any(n == slot for n, *_ in kept):
-            raise _taken(slot)
-        talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept]
-        talks.append((slot, node.node_id, title, speaker, ACCEPTED))
-        await _publish(node, event, talks)
+
+        def ours(kept: list[Kept]) -> list[Talk]:
+            if any(n == slot for n, *_ in kept):
+                raise _taken(slot)
+            talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept]
+            return [*talks, (slot, node.node_id, title, speaker, ACCEPTED)]
+
+        await _publish(node, event, ours)
         return await lineup(node, str(event.id))
     if any(n == slot and school != node.node_id for n, school, *_ in _published(event)):
         raise _taken(slot)
@@ -336,13 +377,16 @@ async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
     """Withdraw our talk from ``slot``; at our own event, free the slot whoever's talk it is."""
     event = await _teachmeet(node, id_text)
     _in_range(slot, len(rules.minutes(event.content.get("slots"))))
-    kept = await node.slots.rows(event.id)
     if event.author == node.node_id:
-        if not any(n == slot for n, *_ in kept):
-            raise _free(slot)
-        talks = [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept if n != slot]
-        await _publish(node, event, talks)
+
+        def freed(kept: list[Kept]) -> list[Talk]:
+            if not any(n == slot for n, *_ in kept):
+                raise _free(slot)
+            return [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept if n != slot]
+
+        await _publish(node, event, freed)
         return await lineup(node, str(event.id))
+    kept = await node.slots.rows(event.id)
     sent = any(n == slot and st == SENT for n, _, _, _, st, _ in kept)
     published = next(
         (t for n, school, t, _ in _published(event) if n == slot and school == node.node_id),
@@ -360,11 +404,13 @@ async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
 async def accept(node: Node, id_text: str, slot: int) -> Lineup:
     """Accept the talk offered for ``slot`` of our TeachMeet, and publish the order."""
     event = await _mine(node, id_text)
-    kept = await node.slots.rows(event.id)
-    if not any(n == slot for n, *_ in kept):
-        raise _free(slot)
-    talks = [(n, s, t, sp, ACCEPTED if n == slot else st) for n, s, t, sp, st, _ in kept]
-    await _publish(node, event, talks)
+
+    def accepted(kept: list[Kept]) -> list[Talk]:
+        if not any(n == slot for n, *_ in kept):
+            raise _free(slot)
+        return [(n, s, t, sp, ACCEPTED if n == slot else st) for n, s, t, sp, st, _ in kept]
+
+    await _publish(node, event, accepted)
     return await lineup(node, str(event.id))
 
 
@@ -372,45 +418,49 @@ async def move(node: Node, id_text: str, slot: int, to: int) -> Lineup:
     """Move the talk in ``slot`` of our TeachMeet to ``to`` (swapping with any talk there)."""
     event = await _mine(node, id_text)
     _in_range(to, len(rules.minutes(event.content.get("slots"))))
-    kept = await node.slots.rows(event.id)
-    if not any(n == slot for n, *_ in kept):
-        raise _free(slot)
-    swap = {slot: to, to: slot}
-    talks = [(swap.get(n, n), s, t, sp, st) for n, s, t, sp, st, _ in kept]
-    await _publish(node, event, talks)
+
+    def moved(kept: list[Kept]) -> list[Talk]:
+        if not any(n == slot for n, *_ in kept):
+            raise _free(slot)
+        swap = {slot: to, to: slot}
+        return [(swap.get(n, n), s, t, sp, st) for n, s, t, sp, st, _ in kept]
+
+    await _publish(node, event, moved)
     return await lineup(node, str(event.id))
 
 
 async def publish(node: Node, id_text: str) -> Lineup:
     """Publish our TeachMeet's running order as it stands (after a speaker withdrew)."""
     event = await _mine(node, id_text)
-    kept = await node.slots.rows(event.id)
-    await _publish(node, event, [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept])
+    await _publish(node, event, lambda kept: [(n, s, t, sp, st) for n, s, t, sp, st, _ in kept])
     return await lineup(node, str(event.id))
 
 
 async def _publish(
-    node: Node, event: EventView, talks: list[tuple[int, NodeId, str, str, str]]
+    node: Node, event: EventView, change: Callable[[list[Kept]], list[Talk]]
 ) -> None:
-    """Keep ``talks`` and publish the accepted ones as the event's running order.
+    """Change the talks kept for our ``event`` (``change`` gives the new ones from those
+    kept) and publish the accepted ones as the event's running order: read, kept and
+    signed in one transaction, so a talk a letter brings meanwhile is not lost, and a
+    version that cannot be signed leaves the talks as they were.
 
     Refused whole when this school may not sign another entry now (its budget)."""
-    from node.events import service as events
-
-    await budgets.refuse_unless_room(node.store, node.node_id, 1, now_ms())
-    order = [
-        {"slot": n, "title": t, "speaker": sp, "school": str(s)}
-        for n, s, t, sp, st in sorted(talks, key=lambda talk: talk[0])
-        if st == ACCEPTED
-    ]
-    await node.slots.arrange(event.id, talks)
-    await events.update(node, str(event.id), {"talks": order})
+    now = now_ms()
+    await budgets.refuse_unless_room(node.store, node.node_id, 1, now)
+    async with node.store.write():
+        talks = change(await node.slots.rows(event.id))
+        order = [
+            {"slot": n, "title": t, "speaker": sp, "school": str(s)}
+            for n, s, t, sp, st in sorted(talks, key=lambda talk: talk[0])
+            if st == ACCEPTED
+        ]
+        await node.slots.arrange(event.id, talks, now)
+        content = {**event.content, "talks": order, "replaces": bytes(event.id)}
+        await node.store.append_local_in_transaction(node.key, kinds.EVENT, content, now)
 
 
 async def _teachmeet(node: Node, id_text: str) -> EventView:
-    from node.events import service as events
-
-    event = await events.find(node, id_text)
+    event = await node.events.find(id_text)
     if not event.content.get("slots"):
         raise UserInputError(
             "that event has no speaker slots: only a TeachMeet made with --slots has them",

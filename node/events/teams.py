@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from node.mail.mailroom import Mailroom
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.entry import load_entry
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import teams as rules
@@ -110,6 +111,17 @@ class Teams:
         else:
             content.update(pupils=pupils, roles=kept)
         async with self.store.write():
+            new_here = event.author == self.me and not await self._listed(bytes(event.id), self.me)
+            if new_here and await self._schools(bytes(event.id)) >= rules.MAX_TEAMS:
+                raise UserInputError(
+                    f"this event lists teams from {rules.MAX_TEAMS} schools already, the "
+                    "most one table of teams can go to: no other team can be added",
+                    page=said(
+                        "This event already lists teams from %(most)s schools, the most "
+                        "it can take.",
+                        most=rules.MAX_TEAMS,
+                    ),
+                )
             if event.author != self.me:
                 await self.mail.send_in_transaction(
                     letters.TEAM, content, [event.author], about=str(event.id), now=now
@@ -131,27 +143,82 @@ class Teams:
         return changed > 0
 
     async def _share(self, event: bytes, now: int) -> None:
-        """Inside a transaction: seal the table of teams to every other school that sent
-        one (those that withdrew too, so they see they are no longer listed)."""
+        """Inside a transaction: the table of ``event`` changed. Keep it (with its time,
+        later than the last table's), and seal it to every other school that sent a
+        team (those that withdrew too, so they see they are no longer listed), except
+        those that have not yet confirmed the table sent before: they are sent the
+        newest when they do (:meth:`confirmed`), so at most one table of an event waits
+        in the outbox for each school however often the teams change."""
         rows = await self.store.fetch_all(
             "SELECT school, pupils, roles FROM event_teams WHERE event = ? ORDER BY school",
             (event,),
         )
-        table = [[bytes(s), int(p), json.loads(r)] for s, p, r in rows if p > 0]
-        to = [NodeId(s) for s, _p, _r in rows if NodeId(s) != self.me]
-        if to:
-            content = {"event": event, "at": now, "teams": table}
-            await self.mail.send_in_transaction(
-                letters.TEAMS, content, to, about=event.hex(), now=now
+        table = [[str(NodeId(s)), int(p), json.loads(r)] for s, p, r in rows if p > 0]
+        last = await self.store.fetch_one(
+            "SELECT at FROM event_team_tables WHERE event = ? AND organiser = ?",
+            (event, bytes(self.me)),
+        )
+        at = now if last is None else max(now, int(last[0]) + 1)
+        await self.store.execute(
+            "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at",
+            (event, bytes(self.me), json.dumps(table), at),
+        )
+        await self._send_table(event, {NodeId(s) for s, _p, _r in rows}, now)
+
+    async def _send_table(self, event: bytes, schools: set[NodeId], now: int) -> None:
+        """Inside a transaction: seal our kept table of ``event`` to those of ``schools``
+        (listed in it) that have no table of it waiting in the outbox."""
+        kept = await self.store.fetch_one(
+            "SELECT teams, at FROM event_team_tables WHERE event = ? AND organiser = ?",
+            (event, bytes(self.me)),
+        )
+        if kept is None:
+            return
+        waiting = {
+            NodeId(row[0])
+            for row in await self.store.fetch_all(
+                "SELECT DISTINCT s.recipient FROM letters_sent s JOIN mail m "
+                "ON m.sender = ? AND m.recipient = s.recipient AND m.seq = s.seq "
+                "WHERE s.about = ? AND s.kind = ?",
+                (bytes(self.me), event.hex(), letters.TEAMS),
             )
+        }
+        to = sorted((schools - waiting) - {self.me}, key=bytes)
+        if not to:
+            return
+        table = [[bytes(NodeId.parse(s)), p, r] for s, p, r in json.loads(kept[0])]
+        content = {"event": event, "at": int(kept[1]), "teams": table}
+        await self.mail.send_in_transaction(letters.TEAMS, content, to, about=event.hex(), now=now)
+
+    async def confirmed(self, schools: set[NodeId], now: int) -> None:
+        """Inside the mail room's transaction: ``schools`` confirmed letters of ours. Those
+        sent a table of one of our events before it changed again are sent the newest."""
+        for school in sorted(schools, key=bytes):
+            due = await self.store.fetch_all(
+                "SELECT t.event FROM event_team_tables t JOIN event_teams e "
+                "ON e.event = t.event AND e.school = ? WHERE t.organiser = ? AND t.at > "
+                "COALESCE((SELECT max(s.sent_at) FROM letters_sent s WHERE s.about = "
+                "lower(hex(t.event)) AND s.kind = ? AND s.recipient = ?), 0)",
+                (bytes(school), bytes(self.me), letters.TEAMS, bytes(school)),
+            )
+            for (event,) in due:
+                await self._send_table(bytes(event), {school}, now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A team for one of our events, or an organiser's table (in the mail room's
         transaction); a refused letter changes nothing."""
         content = letter.content
-        event = await self._event(content["event"])
         if letter.kind == letters.TEAM:
-            verdict = rules.team(letter.author, self.me, letter.recipients, event, content, now)
+            event = await self._event(content["event"], self.me)
+            sender = rules.Sender(
+                profile_held=await self.store.latest_profile(letter.author) is not None,
+                listed=await self._listed(content["event"], letter.author),
+                schools=await self._schools(content["event"]),
+            )
+            verdict = rules.team(
+                letter.author, self.me, letter.recipients, event, content, now, sender
+            )
             if verdict is not None:
                 raise verdict.error()
             pupils = 0 if content.get("withdrawn") is True else int(content["pupils"])
@@ -167,6 +234,7 @@ class Teams:
             if kept and not same:
                 await self._share(content["event"], now)
             return
+        event = await self._event(content["event"], letter.author)
         verdict = rules.table(letter.author, self.me, event, content, now)
         if verdict is not None:
             raise verdict.error()
@@ -178,23 +246,46 @@ class Teams:
             (content["event"], bytes(letter.author), json.dumps(rows), content["at"]),
         )
 
-    async def _event(self, event: bytes) -> rules.TeamEvent | None:
-        """The conference a letter names, with its newest version's format; None if we do
-        not hold it or it was cancelled."""
+    async def _listed(self, event: bytes, school: NodeId) -> bool:
+        """Whether ``school`` has a row in ``event``'s table (a team, or its withdrawal)."""
+        row = await self.store.fetch_one(
+            "SELECT 1 FROM event_teams WHERE event = ? AND school = ?", (event, bytes(school))
+        )
+        return row is not None
+
+    async def _schools(self, event: bytes) -> int:
+        """The schools ``event``'s table lists, withdrawn ones included (each is sent it)."""
+        row = await self.store.fetch_one(
+            "SELECT count(*) FROM event_teams WHERE event = ?", (event,)
+        )
+        return int(row[0])
+
+    async def _event(self, event: bytes, organiser: NodeId) -> rules.TeamEvent | None:
+        """The conference a letter names, with its newest version's format and end; None
+        if we do not hold it or it was cancelled. Only ``organiser``'s events are read
+        through (any other is refused by the rules whatever its format): the versions
+        are that school's own event entries from the first version on, found by the
+        (author, seq) index, not by decoding every event held."""
         entry = await self.store.get(EntryId(event))
         if entry is not None:
             if entry.kind != kinds.EVENT:
                 return None
+            if entry.author != organiser:
+                return rules.TeamEvent(entry.author, None, None)
+            rows = await self.store.fetch_all(
+                "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
+                "AND kind = ? AND content IS NOT NULL",
+                (bytes(entry.author), entry.seq, kinds.EVENT),
+            )
             versions = [
                 version
-                for version in await self.store.current(kinds.EVENT)
-                if version.author == entry.author
-                and (version.id == entry.id or (version.content or {}).get("replaces") == event)
+                for version in (load_entry(*row) for row in rows)
+                if version.id == entry.id or (version.content or {}).get("replaces") == event
             ]
             if not versions:
                 return None
-            newest = max(versions, key=lambda version: version.seq)
-            return rules.TeamEvent(entry.author, None, (newest.content or {}).get("format"))
+            newest = (max(versions, key=lambda version: version.seq).content) or {}
+            return rules.TeamEvent(entry.author, None, newest.get("format"), newest.get("end"))
         row = await self.store.fetch_one(
             "SELECT author, recipients, content, cancelled FROM private_events WHERE id = ?",
             (event,),
@@ -202,7 +293,8 @@ class Teams:
         if row is None or row[3]:
             return None
         invited = {NodeId.parse(t) for t in json.loads(row[1])}
-        return rules.TeamEvent(NodeId(row[0]), invited, json.loads(row[2]).get("format"))
+        content = json.loads(row[2])
+        return rules.TeamEvent(NodeId(row[0]), invited, content.get("format"), content.get("end"))
 
     async def ours(self, event: EntryId) -> Team | None:
         """Our school's team for ``event``, if we sent one and did not withdraw it."""
@@ -249,4 +341,11 @@ class Teams:
         await self.store.execute("DELETE FROM event_teams WHERE school = ?", (bytes(school),))
         await self.store.execute(
             "DELETE FROM event_team_tables WHERE organiser = ?", (bytes(school),)
+        )
+        # Our own teams for its events: its entries and private events are erased first
+        # (the blocking transaction), so these are the rows whose event we no longer hold.
+        await self.store.execute(
+            "DELETE FROM event_teams WHERE school = ? AND event NOT IN (SELECT id FROM entries) "
+            "AND event NOT IN (SELECT id FROM private_events)",
+            (bytes(self.me),),
         )

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from node.clock import iso, iso_ms
-from node.events import service as events
 from node.node import Node
 from node.observations import service as observations
 from node.offers import service as offers
@@ -117,7 +116,7 @@ async def collect(node: Node, *, exported_at: int) -> Archive:
     archive = Archive(me=me, school=school, names={me: identity.name})
     archive.data["school"] = school
     archive.data["offers"] = await _offers(node)
-    archive.data["events"] = [e.as_json() for e in await events.every(node) if e.author == me]
+    archive.data["events"] = [e.as_json() for e in await node.events.every() if e.author == me]
     archive.data["interests"] = [i.as_json() for i in await node.interests.all()]
     archive.data["observations"] = [
         o.as_json() for o in await node.observations.listing() if archivable(o)

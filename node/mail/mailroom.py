@@ -15,14 +15,15 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from node.clock import now_ms
 from node.net.logs import PeerLog
 from node.store.database import Store
 from protocol import mailsync, sealed
-from protocol.errors import ProtocolError, SealedError
+from protocol.errors import ProtocolError, RestoredError, SealedError, StorageError
 from protocol.keys import NodeId, NodeKey
 from protocol.mailsync import MAIL_BATCH_BYTES
 from protocol.rules import mail as rules
@@ -54,6 +55,9 @@ class Mailroom:
         self.key = key
         self.me = bytes(key.node_id)
         self.handler: LetterHandler | None = None
+        #: Told, inside the transaction, which schools confirmed letters of ours (and the
+        #: time): a service may then send them what it held back (node/events/teams.py).
+        self.confirm_listeners: list[Callable[[set[NodeId], int], Awaitable[None]]] = []
         #: Refused letters are logged here, bounded per school: a school that sends many
         #: (directly or through relays, where no strike closes a session) cannot fill the disk.
         self.logs = PeerLog(log)
@@ -329,9 +333,15 @@ class Mailroom:
             return
         if self.handler is None:
             return
+        # One letter's handler is one savepoint: a letter refused half way, or whose
+        # handler fails (our own bug, or a bound met half way), is undone alone and
+        # the rest of the batch goes on. Were the failure to end the transaction, the
+        # batch would never be acknowledged, and would be sent and fail again for good.
+        await self.store.execute("SAVEPOINT letter")
         try:
             await self.handler.receive(letter, now)
         except SealedError as exc:
+            await self._undo_letter()
             self.logs.warning(
                 letter.author,
                 "a %s letter from %s was refused: %s",
@@ -340,6 +350,37 @@ class Mailroom:
                 exc,
             )
             refused.append(exc)
+        except sqlite3.IntegrityError as exc:  # a constraint: this letter's, not the disk's
+            await self._undo_letter()
+            self._failed(letter, exc)
+        except (sqlite3.Error, StorageError, RestoredError):
+            # The disk full or damaged, or nothing may be sent while the node waits after
+            # a restore: this node's state, not the letter's. The whole batch waits, to
+            # be taken again in a later session.
+            raise
+        except Exception as exc:  # any other failure refuses this letter alone
+            await self._undo_letter()
+            self._failed(letter, exc)
+        else:
+            await self.store.execute("RELEASE letter")
+
+    async def _undo_letter(self) -> None:
+        """Undo what one letter's handler wrote (back to its savepoint)."""
+        await self.store.execute("ROLLBACK TO letter")
+        await self.store.execute("RELEASE letter")
+
+    def _failed(self, letter: Letter, exc: Exception) -> None:
+        """A letter our own code could not act on: refused here, logged with the
+        cause for staff to report, and not blamed on the school that sent it."""
+        self.logs.warning(
+            letter.author,
+            "a %s letter from %s could not be acted on and was set aside: %s: %s",
+            letter.kind,
+            letter.author,
+            type(exc).__name__,
+            exc,
+        )
+        log.debug("the letter's failure", exc_info=exc)
 
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: stop holding ``school``'s envelopes for others (we block it),
@@ -377,6 +418,10 @@ class Mailroom:
                 relay_for_peer = self.me in await self.relays_of(peer)
                 for sender, recipient, seq in confirmed:
                     await self._confirm(sender, recipient, seq)
+                ours = {NodeId(r) for s, r, _q in confirmed if s == self.me}
+                if ours:
+                    for listener in self.confirm_listeners:
+                        await listener(ours, now_ms())
                 held = {
                     (s, r)
                     for s, r, _q in confirmed

@@ -553,26 +553,33 @@ class Store:
         Content that every receiver would refuse (:func:`rules.bounds`) is refused
         here, before it is signed: signed, it would break this school's log.
         """
+        async with self.write():
+            return await self.append_local_in_transaction(key, kind, content, now_ms)
+
+    async def append_local_in_transaction(
+        self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
+    ) -> Entry:
+        """As :meth:`append_local`, inside a transaction the caller holds (so what the
+        caller wrote and the entry commit together, or neither)."""
         out_of_bounds = rules.bounds(kind, content)
         if out_of_bounds is not None:
             raise UserInputError(
                 out_of_bounds.reason,
                 page=said("Check the event's details: one of them cannot be accepted."),
             )
-        async with self.write():
-            await self.refuse_if_restored()
-            head = await self.head(key.node_id)
-            seq = 0 if head is None else head.seq
-            await self.budgets.refuse_signing(self, bytes(key.node_id), seq, now_ms)
-            entry = create_entry(
-                key,
-                seq=1 if head is None else head.seq + 1,
-                prev=None if head is None else head.id,
-                timestamp=now_ms,
-                kind=kind,
-                content=content,
-            )
-            await self._insert([entry], now_ms)
+        await self.refuse_if_restored()
+        head = await self.head(key.node_id)
+        seq = 0 if head is None else head.seq
+        await self.budgets.refuse_signing(self, bytes(key.node_id), seq, now_ms)
+        entry = create_entry(
+            key,
+            seq=1 if head is None else head.seq + 1,
+            prev=None if head is None else head.id,
+            timestamp=now_ms,
+            kind=kind,
+            content=content,
+        )
+        await self._insert([entry], now_ms)
         return entry
 
     async def ingest(self, entries: Iterable[Entry], now_ms: int) -> list[IngestResult]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from protocol.keys import NodeId
@@ -94,3 +94,14 @@ def event(
 def _instant(text: str) -> datetime:
     # The schema has checked it: a real date and time with its offset.
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def over(end: str, now: int) -> bool:
+    """Whether an event that ends at ``end`` (its ISO 8601 date and time, with its offset)
+    is over at ``now`` (ms): its last day, where it takes place, is before today's date
+    in UTC, as the pages judge it (node/events/service.py, ``EventView.ended``)."""
+    try:
+        last = _instant(end).date()
+    except ValueError:
+        return False  # the schema checked it: never met
+    return last < datetime.fromtimestamp(now / 1000, UTC).date()

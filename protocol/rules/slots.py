@@ -9,6 +9,11 @@ only its own talk (``talk-cancel``). The running order (``talks``) is published
 by the organiser as a new version of its own event: a version from any other
 school is another event (protocol/rules/entries.py, ``revision``), never a change
 to this one's order.
+
+The slots cannot be taken by keys made for the purpose: a talk is taken only from a
+school whose profile we hold (it is in our directory, as for partnership requests),
+at most ``MAX_OFFERED`` talks of one event wait for the organiser at once, and none
+is taken for an event that is over.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ from typing import Any
 
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
+from protocol.rules.events import over
 from protocol.rules.mail import timestamp, to_us_alone
 
 #: Talks one school may hold (offered or accepted) in one TeachMeet: a school with a
 #: valid key cannot fill every slot by sending letters.
 MAX_TALKS_PER_SCHOOL = 3
+#: Talks offered for one TeachMeet and not yet accepted, from all schools together: the
+#: organiser answers them; the other slots stay free for talks to come.
+MAX_OFFERED = 20
 
 
 def minutes(groups: Any) -> list[int]:
@@ -41,6 +50,17 @@ class TeachMeet:
     organiser: NodeId
     slots: int  # how many speaker slots it has: 0 for an event without any
     cancelled: bool = False
+    #: When its newest version ends (ISO 8601 with its offset); None: not known.
+    end: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """What the organiser holds of the school a talk comes from, and of the event's talks."""
+
+    profile_held: bool  # the school's profile has reached us (it is in our directory)
+    held: int  # how many slots of this event the school's talks hold now
+    offered: int  # the event's talks offered and not yet accepted, from every school
 
 
 def talk(
@@ -50,14 +70,13 @@ def talk(
     event: TeachMeet | None,
     slot: int,
     holder: NodeId | None,
-    held_by_author: int,
+    speaker: Speaker,
     at: int,
     now: int,
 ) -> Verdict:
     """A talk offered for slot ``slot`` of one of our TeachMeets.
 
-    ``holder``: the school whose talk is in that slot now, if any; ``held_by_author``:
-    how many slots of this event the author's talks hold now."""
+    ``holder``: the school whose talk is in that slot now, if any."""
     verdict = to_us_alone("talk", recipients, me)
     if verdict is not None:
         return verdict
@@ -71,10 +90,21 @@ def talk(
         return refused("a talk for an event without speaker slots")
     if not 1 <= slot <= event.slots:
         return Refusal(OUT_OF_BOUNDS, f"a talk for slot {slot} of an event with {event.slots}")
+    if event.end is not None and over(event.end, now):
+        return refused("a talk for an event that is over")
+    if not speaker.profile_held:
+        return refused(
+            "a talk from a school whose profile has not reached this school "
+            "(it is not in the directory)"
+        )
     if holder is not None and holder != author:
         return refused(f"a talk for slot {slot}, which another school's talk holds")
-    if holder is None and held_by_author >= MAX_TALKS_PER_SCHOOL:
+    if holder is None and speaker.held >= MAX_TALKS_PER_SCHOOL:
         return refused(f"a talk from a school that holds {MAX_TALKS_PER_SCHOOL} slots already")
+    if holder is None and speaker.offered >= MAX_OFFERED:
+        return refused(
+            f"a talk for an event with {MAX_OFFERED} talks already waiting for the organiser"
+        )
     return timestamp(at, now, "the talk's time (at)")
 
 

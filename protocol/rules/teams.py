@@ -6,7 +6,11 @@ how many pupils come and in which roles; never their names. The school a team
 belongs to is the letter's author: no field names it, so no school can answer for
 another. A later answer (``at``) replaces an earlier one, and a withdrawal is an
 answer too. Only the organiser shares the table of every school's team
-(``teams``), with the schools that sent one.
+(``teams``), with the schools that sent one: one letter, so at most 64 schools
+(``MAX_TEAMS``, the most a letter goes to and a list holds) may be listed for one
+event, and a new school's team beyond them is refused. Throwaway keys cannot take
+those places: a team is taken only from a school whose profile we hold, and none
+for an event that is over.
 
 The numbers are bounded here, not in the schema, so that the same checks serve
 the school that sends a team (its staff get the words) and the one that judges it.
@@ -20,6 +24,7 @@ from typing import Any
 
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
+from protocol.rules.events import over
 from protocol.rules.mail import timestamp, to_us_alone
 
 #: The event formats that have teams (an event's ``format``).
@@ -29,7 +34,7 @@ ROLES = ("speaker", "researcher", "audience")
 #: The pupils one school may bring to one event.
 MAX_PUPILS = 60
 #: The schools one table may list.
-MAX_TEAMS = 200
+MAX_TEAMS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,17 @@ class TeamEvent:
     #: The schools a private event was sent to; None for a public event (everyone).
     invited: Set[NodeId] | None
     format: str | None  # its newest version's ``format``
+    #: When its newest version ends (ISO 8601 with its offset); None: not known.
+    end: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """What the organiser holds of the school a team letter comes from."""
+
+    profile_held: bool  # its profile has reached us (it is in our directory)
+    listed: bool  # it has a row in the event's table (a team, or its withdrawal)
+    schools: int  # the schools the event's table lists now, withdrawn ones included
 
 
 def has_teams(value: str | None) -> bool:
@@ -73,6 +89,7 @@ def team(
     event: TeamEvent | None,
     content: Mapping[str, Any],
     now: int,
+    sender: Sender,
 ) -> Verdict:
     """A school's team (or its withdrawal) for one of our conferences or debates."""
     verdict = to_us_alone("team", recipients, me)
@@ -84,8 +101,23 @@ def team(
         return refused("a team for an event that is not a conference or debate")
     if event.invited is not None and author not in event.invited:
         return refused("a team for an event that was not sent to that school")
+    if event.end is not None and over(event.end, now):
+        return refused("a team for an event that is over")
+    if not sender.profile_held:
+        return refused(
+            "a team from a school whose profile has not reached this school "
+            "(it is not in the directory)"
+        )
+    withdrawn = content.get("withdrawn") is True
+    if not sender.listed and withdrawn:
+        return refused("a team withdrawn by a school that sent none")
+    if not sender.listed and sender.schools >= MAX_TEAMS:
+        return refused(
+            f"a team for an event that lists teams from {MAX_TEAMS} schools already "
+            "(the most one table can go to)"
+        )
     pupils, roles = content.get("pupils"), content.get("roles")
-    if content.get("withdrawn") is True:
+    if withdrawn:
         if pupils is not None or roles is not None:
             return Refusal(OUT_OF_BOUNDS, "a withdrawn team that still gives pupils or roles")
     else:

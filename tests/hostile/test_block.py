@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.net.logs import PER_KEY
 from node.partners.peerbook import PeerBook
 from protocol import letters
@@ -203,9 +202,9 @@ async def test_blocking_erases_at_once_everything_the_school_wrote_by_letter(
     )
     await wait_for(lambda: lycee.holds(offer.id), what="the offer at the Lycée")
     await lycee.node.interests.send(str(offer.id), "Marker-Interest-5521", by=None, now=now_ms())
-    event = await events.create(oak.node, {**LESSON, "audience": "public"})
+    event = await oak.node.events.create({**LESSON, "audience": "public"})
     await wait_for(lambda: lycee.holds(event.id), what="the event at the Lycée")
-    await events.rsvp(lycee.node, str(event.id), "yes", by="M. Roux", today=TODAY)
+    await lycee.node.events.rsvp(str(event.id), "yes", by="M. Roux", today=TODAY)
     made = await lycee.node.observations.add(
         observer="Ms Patel",
         observed="M. Roux",

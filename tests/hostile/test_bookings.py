@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.offers.interests import booking_event_id
 from protocol import letters
 from tests.hostile.harness import judged, send_as
@@ -107,7 +106,7 @@ async def test_a_school_cannot_accept_its_own_proposal(
     accept = {"id": iid, "b": theirs.proposed.id}
     await judged(lycee, await send_as(lycee, letters.BOOKING_ACCEPT, accept, [oak]))
     assert await bookings(oak) == [(theirs.proposed.id, "open")]
-    assert not [e for e in await events.listing(oak.node) if e.private]
+    assert not [e for e in await oak.node.events.listing() if e.private]
     assert refused_with(caplog, "did not make")
 
 
@@ -169,7 +168,7 @@ async def test_an_event_letter_cannot_rewrite_the_agreed_date(
         "end": DATE["end"],
     }
     await judged(lycee, await send_as(lycee, letters.EVENT, rewrite, [oak]))
-    (event,) = [e for e in await events.listing(oak.node) if e.private]
+    (event,) = [e for e in await oak.node.events.listing() if e.private]
     assert event.content["title"] == "Visit us"
     assert refused_with(caplog, "another audience")
 

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.store.search import Filters
 from protocol import kinds
 from protocol.entry import Entry, create_entry
@@ -158,8 +157,8 @@ async def test_an_event_at_the_edge_of_the_calendar_is_refused_and_calendars_sti
 
     await wait_for(judged, what="the event to be judged at the Colegio")
     assert not await us.holds(bad.id)
-    assert b"BEGIN:VCALENDAR" in await events.ics(us.node)
-    assert [e for e in await events.every(us.node) if e.author == rogue.node.node_id] == []
+    assert b"BEGIN:VCALENDAR" in await us.node.events.ics()
+    assert [e for e in await us.node.events.every() if e.author == rogue.node.node_id] == []
 
 
 async def test_the_latest_event_allowed_still_exports_in_any_time_zone(trio: Schools) -> None:
@@ -174,7 +173,7 @@ async def test_the_latest_event_allowed_still_exports_in_any_time_zone(trio: Sch
     }
     entry = await signed_as(rogue, kinds.EVENT, late)
     await arrives(us, entry)
-    assert b"The very last TeachMeet" in await events.ics(us.node)
+    assert b"The very last TeachMeet" in await us.node.events.ics()
 
 
 # -- regressions: these held before, and must keep holding --------------------------------
@@ -243,28 +242,28 @@ async def test_a_withdrawal_by_another_school_gives_no_withdrawn_page_nor_reason
 
 async def test_a_school_cannot_cancel_another_schools_event(trio: Schools) -> None:
     victim, rogue, us = trio["oak"], trio["lycee"], trio["colegio"]
-    event = await events.create(victim.node, _event("Oracy TeachMeet"))
+    event = await victim.node.events.create(_event("Oracy TeachMeet"))
     await arrives(us, event)
     withdrawal = await signed_as(rogue, kinds.WITHDRAW, {"target": bytes(event.id)})
     await arrives(us, withdrawal)
 
-    (view,) = [e for e in await events.every(us.node) if e.id == event.id]
+    (view,) = [e for e in await us.node.events.every() if e.id == event.id]
     assert not view.cancelled
     assert view.content["title"] == "Oracy TeachMeet"
-    assert b"STATUS:CANCELLED" not in await events.ics(us.node)
+    assert b"STATUS:CANCELLED" not in await us.node.events.ics()
 
 
 async def test_a_school_cannot_publish_a_new_version_of_another_schools_event(
     trio: Schools,
 ) -> None:
     victim, rogue, us = trio["oak"], trio["lycee"], trio["colegio"]
-    event = await events.create(victim.node, _event("Oracy TeachMeet"))
+    event = await victim.node.events.create(_event("Oracy TeachMeet"))
     await arrives(us, event)
     content = {**_event("Oracy TeachMeet: moved online"), "replaces": bytes(event.id)}
     forged = await signed_as(rogue, kinds.EVENT, content)
     await arrives(us, forged)
 
-    views = {e.id: e for e in await events.every(us.node)}
+    views = {e.id: e for e in await us.node.events.every()}
     assert views[event.id].content["title"] == "Oracy TeachMeet"
     assert views[event.id].author == victim.node.node_id
     assert views[event.id].sequence == 0

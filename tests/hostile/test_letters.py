@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from protocol import letters, sealed
 from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import EntryId
@@ -144,12 +143,12 @@ async def test_an_answer_dated_far_ahead_is_refused_and_does_not_lock_the_answer
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
-    event = await events.create(oak.node, {**LESSON, "audience": "public"})
+    event = await oak.node.events.create({**LESSON, "audience": "public"})
     await wait_for(lambda: lycee.holds(event.id), what="the event at the Lycée")
     answer = {"event": bytes(event.id), "answer": "no", "at": 2**53 - 1}
     await judged(lycee, await send_as(lycee, letters.RSVP, answer, [oak]))
     assert await oak.node.rsvps.answers(event.id) == []
-    await events.rsvp(lycee.node, str(event.id), "yes", today=TODAY)  # its real answer counts
+    await lycee.node.events.rsvp(str(event.id), "yes", today=TODAY)  # its real answer counts
 
     async def answered() -> bool:
         return [a.answer for a in await oak.node.rsvps.answers(event.id)] == ["yes"]
@@ -206,7 +205,7 @@ async def test_an_event_in_year_9999_is_refused_so_no_calendar_export_breaks(
     event = private_event(end="9999-12-31T23:59+00:00", tz="Pacific/Kiritimati")
     await judged(lycee, await send_as(lycee, letters.EVENT, event, [oak]))
     assert await oak.node.private_events.all() == []
-    assert b"BEGIN:VCALENDAR" in await events.ics(oak.node)
+    assert b"BEGIN:VCALENDAR" in await oak.node.events.ics()
 
 
 # -- shared observations -------------------------------------------------------------

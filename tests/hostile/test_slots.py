@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.events import slots
 from protocol import kinds, letters
 from protocol.keys import EntryId
@@ -42,7 +41,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 
 
 async def teachmeet(schools: dict[str, LiveNode], content: dict[str, Any]) -> EntryId:
-    made = await events.create_for(schools["oak"].node, dict(content), "public")
+    made = await schools["oak"].node.events.create_for(dict(content), "public")
 
     async def everywhere() -> bool:
         return all([await live.holds(made) for live in schools.values()])
@@ -147,3 +146,41 @@ async def test_blocking_a_school_erases_its_talks_for_our_teachmeets(
     await wait_for(both, what="both talks at Oakfield")
     await oak.node.peerbook.block(lycee.node.node_id, oak.node.node_id, now_ms())
     assert await kept(oak, made) == [(2, "Oracy in maths")]
+
+
+async def test_blocking_the_organiser_erases_our_talk_and_a_blocked_speaker_leaves_the_order(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
+    made = await teachmeet(schools, TEACHMEET)
+    await slots.speak(lycee.node, str(made), 1, "Oracy in science", "M. Petit", today=TODAY)
+    await slots.speak(colegio.node, str(made), 2, "Oracy in maths", "Sra. Ruiz", today=TODAY)
+
+    async def both() -> bool:
+        return len(await kept(oak, made)) == 2
+
+    await wait_for(both, what="both talks at Oakfield")
+    await slots.accept(oak.node, str(made), 1)
+    await slots.accept(oak.node, str(made), 2)
+
+    async def published() -> bool:
+        lineup = await slots.lineup(colegio.node, str(made))
+        return [s.title for s in lineup.slots][:2] == ["Oracy in science", "Oracy in maths"]
+
+    await wait_for(published, what="the running order at Colegio")
+    # Colegio blocks the Lycée: Oakfield's order still names its talk, but Colegio's
+    # pages and calendars no longer show it (nor anything else the Lycée wrote).
+    await colegio.node.peerbook.block(lycee.node.node_id, colegio.node.node_id, now_ms())
+    lineup = await slots.lineup(colegio.node, str(made))
+    assert [s.title for s in lineup.slots] == [None, "Oracy in maths", None]
+    found = await colegio.node.events.find(str(made))
+    assert all("science" not in line for line in await slots.order_lines(colegio.node.store, found))
+    # Oakfield blocks the Lycée: the talk leaves its slots at once, and its page says
+    # the published order has changed until it publishes again.
+    await oak.node.peerbook.block(lycee.node.node_id, oak.node.node_id, now_ms())
+    assert await kept(oak, made) == [(2, "Oracy in maths")]
+    assert (await slots.lineup(oak.node, str(made))).unpublished
+    # Colegio blocks Oakfield: the talk it offered for Oakfield's TeachMeet goes with it.
+    assert await kept(colegio, made) == [(2, "Oracy in maths")]
+    await colegio.node.peerbook.block(oak.node.node_id, colegio.node.node_id, now_ms())
+    assert await kept(colegio, made) == []

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
+from node.keyfile import generate_key
 from protocol import letters
 from protocol.entry import Entry
+from protocol.errors import UserInputError
+from protocol.rules.teams import MAX_TEAMS
 from tests.hostile.harness import judged, send_as
 from tests.hostile.test_block import dialled
 from tests.network import COLEGIO, LYCEE, OAK, LiveNode, files_contain, wait_for
@@ -41,7 +43,7 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 
 
 async def debate(schools: dict[str, LiveNode], **more: Any) -> Entry:
-    made = await events.create(schools["oak"].node, {**DEBATE, **more})
+    made = await schools["oak"].node.events.create({**DEBATE, **more})
 
     async def everywhere() -> bool:
         return all([await live.holds(made.id) for live in schools.values()])
@@ -55,7 +57,7 @@ def team(made: Entry, **more: Any) -> dict[str, Any]:
 
 
 async def teams_at(live: LiveNode, made: Entry) -> dict[str, int]:
-    organiser = (await events.find(live.node, str(made.id))).author
+    organiser = (await live.node.events.find(str(made.id))).author
     return {t.school: t.pupils for t in await live.node.teams.teams(made.id, organiser)}
 
 
@@ -106,7 +108,7 @@ async def test_a_team_out_of_bounds_is_refused(
     await judged(lycee, await send_as(lycee, letters.TEAM, team(made, **bad), [oak]))
     assert await teams_at(oak, made) == {}
     # Its real team still counts afterwards.
-    found = await events.find(lycee.node, str(made.id))
+    found = await lycee.node.events.find(str(made.id))
     await lycee.node.teams.send(found, 2, {"audience": 2}, now=now_ms(), today=TODAY)
 
     async def counted() -> bool:
@@ -140,7 +142,7 @@ async def test_a_table_of_teams_forged_by_another_school_is_refused(
 ) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
     made = await debate(schools)
-    found = await events.find(lycee.node, str(made.id))
+    found = await lycee.node.events.find(str(made.id))
     await lycee.node.teams.send(found, 4, {"speaker": 2}, now=now_ms(), today=TODAY)
 
     async def shared() -> bool:
@@ -176,4 +178,74 @@ async def test_repeating_the_same_team_sends_no_table_on(schools: dict[str, Live
         await judged(lycee, await send_as(lycee, letters.TEAM, team(made), [oak]))
     assert await tables_sent() == 1
     await judged(lycee, await send_as(lycee, letters.TEAM, team(made, pupils=5), [oak]))
-    assert await tables_sent() == 2
+
+    async def sent_on() -> bool:  # at once, or when the Lycée confirms the first table
+        return await tables_sent() == 2
+
+    await wait_for(sent_on, what="the changed table")
+
+
+async def listed(live: LiveNode, made: Entry, schools: int) -> None:
+    """``schools`` other schools have sent teams to ``made`` (their keys only: what they
+    sent is not the point; one letter each would take as long as any)."""
+    async with live.node.store.write():
+        for _ in range(schools):
+            await live.node.store.execute(
+                "INSERT INTO event_teams (event, school, pupils, roles, at) VALUES (?, ?, ?, ?, ?)",
+                (bytes(made.id), bytes(generate_key().node_id), 2, '{"speaker": 1}', 1),
+            )
+
+
+async def test_a_team_beyond_what_one_table_can_list_is_refused_and_mail_goes_on(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    made = await debate(schools)
+    await listed(oak, made, MAX_TEAMS)
+    # The 65th school's team: a table to 65 schools cannot be sealed. It is refused
+    # alone, and the letters after it are still taken (before, none ever was again).
+    await judged(lycee, await send_as(lycee, letters.TEAM, team(made), [oak]))
+    assert "Lycée Jean Moulin" not in await teams_at(oak, made)
+    await lycee.node.events.rsvp(str(made.id), "yes", today=TODAY)
+
+    async def answered() -> bool:
+        return [a.answer for a in await oak.node.rsvps.answers(made.id)] == ["yes"]
+
+    await wait_for(answered, what="the Lycée's answer after its refused team")
+    # The organiser's own team is refused in words too, and nothing is kept.
+    found = await oak.node.events.find(str(made.id))
+    with pytest.raises(UserInputError, match="64 schools"):
+        await oak.node.teams.send(found, 3, {"speaker": 1}, now=now_ms(), today=TODAY)
+    assert await oak.node.teams.ours(made.id) is None
+
+
+async def test_the_64th_school_is_listed_and_the_table_reaches_every_school(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    made = await debate(schools)
+    await listed(oak, made, MAX_TEAMS - 1)
+    await judged(lycee, await send_as(lycee, letters.TEAM, team(made), [oak]))
+    assert (await teams_at(oak, made))["Lycée Jean Moulin"] == 4
+
+    async def shared() -> bool:
+        return len(await lycee.node.teams.teams(made.id, oak.node.node_id)) == MAX_TEAMS
+
+    await wait_for(shared, what="the table of 64 teams at the Lycée")
+    # A school already listed may still change or withdraw its team.
+    withdrawn = {"event": bytes(made.id), "at": now_ms(), "withdrawn": True}
+    await judged(lycee, await send_as(lycee, letters.TEAM, withdrawn, [oak]))
+    assert "Lycée Jean Moulin" not in await teams_at(oak, made)
+
+
+async def test_blocking_the_organiser_erases_our_team_for_its_event(
+    schools: dict[str, LiveNode],
+) -> None:
+    oak, lycee = schools["oak"], schools["lycee"]
+    made = await debate(schools)
+    found = await lycee.node.events.find(str(made.id))
+    await lycee.node.teams.send(found, 4, {"speaker": 2}, now=now_ms(), today=TODAY)
+    assert await lycee.node.teams.ours(made.id) is not None
+    await lycee.node.peerbook.block(oak.node.node_id, lycee.node.node_id, now_ms())
+    assert await lycee.node.teams.ours(made.id) is None
+    assert made.id not in await lycee.node.teams.attending()

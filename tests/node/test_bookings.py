@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.offers.interests import Interest
 from node.partners.peerbook import PeerBook
 from protocol.errors import UserInputError
@@ -118,17 +117,17 @@ async def test_a_date_proposed_countered_and_accepted_is_an_event_at_both_school
     assert at_oak.agreed.id == done.agreed.id
     # The same private event at both, organised by the proposer; none at Colegio.
     for live in (oak, lycee):
-        listed = [e for e in await events.listing(live.node) if e.private]
+        listed = [e for e in await live.node.events.listing() if e.private]
         assert [(bytes(e.id), e.content["title"], e.content["where"]) for e in listed] == [
             (done.agreed.event_id, "Visit our forest school", "Oakfield Primary, main hall")
         ]
         assert listed[0].author == oak.node.node_id
-    assert not [e for e in await events.listing(colegio.node) if e.private]
+    assert not [e for e in await colegio.node.events.listing() if e.private]
     # Nothing more to propose, and the event is not changed on its own.
     with pytest.raises(UserInputError, match="already agreed"):
         await lycee.node.interests.propose(iid, start=START, end=END, tz=None, now=now_ms())
     with pytest.raises(UserInputError, match="agreed with another school"):
-        await events.withdraw(oak.node, done.agreed.event_id.hex(), "no")
+        await oak.node.events.withdraw(done.agreed.event_id.hex(), "no")
 
 
 async def test_no_date_on_an_open_or_withdrawn_interest(schools: dict[str, LiveNode]) -> None:
@@ -149,7 +148,7 @@ async def test_no_date_on_an_open_or_withdrawn_interest(schools: dict[str, LiveN
     await oak.node.interests.accept_date(sent.id, now=now_ms())
     agreed = await until(lycee, sent.id, "agreed")
     assert agreed.agreed is not None
-    event = next(e for e in await events.listing(oak.node) if e.private)
+    event = next(e for e in await oak.node.events.listing() if e.private)
     assert event.content["observation"] is True  # a planned peer observation
 
 
@@ -174,10 +173,10 @@ async def test_blocking_a_school_forgets_the_dates_and_the_agreed_event(
     await lycee.node.interests.propose(iid, start=START, end=END, tz=None, now=now_ms())
     await until(oak, iid, "proposed")
     await oak.node.interests.accept_date(iid, now=now_ms())
-    assert [e for e in await events.listing(oak.node) if e.private]
+    assert [e for e in await oak.node.events.listing() if e.private]
     await PeerBook(oak.node.store).block(lycee.node.node_id, oak.node.node_id, now_ms())
     assert await oak.node.store.fetch_all("SELECT id FROM bookings") == []
-    assert not [e for e in await events.listing(oak.node) if e.private]
+    assert not [e for e in await oak.node.events.listing() if e.private]
 
 
 async def test_an_agreed_date_is_cancelled_when_the_offer_is_withdrawn(
@@ -196,6 +195,6 @@ async def test_an_agreed_date_is_cancelled_when_the_offer_is_withdrawn(
 
     await wait_for(gone, what="the withdrawal at the Lycée")
     for live in (oak, lycee):
-        (event,) = [e for e in await events.listing(live.node, everything=True) if e.private]
+        (event,) = [e for e in await live.node.events.listing(everything=True) if e.private]
         assert (event.cancelled, event.reason) == (True, "The forest school is flooded")
         assert event.content == {"title": "Visit our forest school"}

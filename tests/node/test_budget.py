@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from protocol.budget import DAY_MS, Rule
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
@@ -141,11 +140,11 @@ async def test_an_action_that_signs_several_entries_is_refused_whole(tmp_path: P
     try:
         store = live.node.store
         store.budgets.rule = Rule(count=4, window_ms=DAY_MS)
-        first = await events.create(live.node, dict(TEACHMEET))  # with the profile: 2
-        await events.update(live.node, str(first.id), {"title": "TeachMeet (moved)"})  # 3
+        first = await live.node.events.create(dict(TEACHMEET))  # with the profile: 2
+        await live.node.events.update(str(first.id), {"title": "TeachMeet (moved)"})  # 3
         heads = await store.heads()
         with pytest.raises(UserInputError, match="at most 4 public entries a day"):
-            await events.withdraw(live.node, str(first.id))
+            await live.node.events.withdraw(str(first.id))
         assert await store.heads() == heads
         assert await store.withdrawn(first.id) is None
     finally:

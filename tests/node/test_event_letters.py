@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from protocol.errors import UserInputError
 from tests.network import (
     COLEGIO,
@@ -45,25 +44,25 @@ async def schools(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
 
 
 async def known(live: LiveNode, event_id: str) -> bool:
-    return any(str(e.id) == event_id for e in await events.every(live.node))
+    return any(str(e.id) == event_id for e in await live.node.events.every())
 
 
 async def test_answers_reach_the_organiser_only_with_who_answered(
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee, colegio, gesamt = (schools[n] for n in ("oak", "lycee", "colegio", "gesamt"))
-    made = await events.create(oak.node, {**TEACHMEET, "audience": "public"})
+    made = await oak.node.events.create({**TEACHMEET, "audience": "public"})
 
     async def everywhere() -> bool:
         return all([await live.holds(made.id) for live in (lycee, colegio, gesamt)])
 
     await wait_for(everywhere, what="the event everywhere")
-    await events.rsvp(lycee.node, str(made.id), "yes", by="Mme Durand", today=TODAY)
-    await events.rsvp(gesamt.node, str(made.id), "maybe", today=TODAY)
-    await events.rsvp(lycee.node, str(made.id), "no", by="M. Petit", today=TODAY)  # changed
+    await lycee.node.events.rsvp(str(made.id), "yes", by="Mme Durand", today=TODAY)
+    await gesamt.node.events.rsvp(str(made.id), "maybe", today=TODAY)
+    await lycee.node.events.rsvp(str(made.id), "no", by="M. Petit", today=TODAY)  # changed
 
     async def answered() -> bool:
-        event = await events.find(oak.node, str(made.id))
+        event = await oak.node.events.find(str(made.id))
         return {a.school: a.answer for a in event.answers} == {
             "Lycée Jean Moulin": "no",
             "Gesamtschule Nord": "maybe",
@@ -74,11 +73,11 @@ async def test_answers_reach_the_organiser_only_with_who_answered(
     await wait_for(lambda: _has_answers(oak, 1), what="the Lycée's answer")
     await partner(oak, gesamt)
     await wait_for(answered, what="both answers at Oakfield")
-    shown = (await events.find(oak.node, str(made.id))).as_json()
+    shown = (await oak.node.events.find(str(made.id))).as_json()
     assert shown["counts"] == {"yes": 0, "no": 1, "maybe": 1}
     lycee_answer = next(a for a in shown["answers"] if a["school"] == "Lycée Jean Moulin")
     assert lycee_answer["by"] == "M. Petit"
-    at_lycee = (await events.find(lycee.node, str(made.id))).as_json()
+    at_lycee = (await lycee.node.events.find(str(made.id))).as_json()
     assert (at_lycee["rsvp"], at_lycee["rsvp_by"], at_lycee["answers"]) == ("no", "M. Petit", [])
     assert files_contain(colegio.node.data.path, b"M. Petit") == []
 
@@ -91,41 +90,41 @@ async def test_a_partners_event_reaches_partners_only_and_can_be_changed_and_can
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee, colegio, gesamt = (schools[n] for n in ("oak", "lycee", "colegio", "gesamt"))
-    made = str(await events.create_for(oak.node, {**TEACHMEET, "where": SECRET_PLACE}, "partners"))
+    made = str(await oak.node.events.create_for({**TEACHMEET, "where": SECRET_PLACE}, "partners"))
 
     async def at_partners() -> bool:
         return await known(lycee, made) and await known(colegio, made)
 
     await wait_for(at_partners, what="the event at partners")
-    seen = await events.find(lycee.node, made[:10])
+    seen = await lycee.node.events.find(made[:10])
     assert (seen.school, seen.content["where"], seen.as_json()["audience"]) == (
         "Oakfield Primary",
         SECRET_PLACE,
         "partners",
     )
-    await events.rsvp(colegio.node, made[:10], "yes", today=TODAY)
+    await colegio.node.events.rsvp(made[:10], "yes", today=TODAY)
     await wait_for(lambda: _has_answers(oak, 1), what="Colegio's answer")
 
-    await events.change(oak.node, made, {"start": "2027-03-04T16:30+00:00"})
+    await oak.node.events.change(made, {"start": "2027-03-04T16:30+00:00"})
 
     async def moved() -> bool:
-        return (await events.find(lycee.node, made)).start == "2027-03-04T16:30+00:00"
+        return (await lycee.node.events.find(made)).start == "2027-03-04T16:30+00:00"
 
     await wait_for(moved, what="the change at the Lycée")
-    assert (await events.find(lycee.node, made)).sequence == 1
-    assert b"Wexcombe" in await events.ics(lycee.node)
+    assert (await lycee.node.events.find(made)).sequence == 1
+    assert b"Wexcombe" in await lycee.node.events.ics()
 
-    await events.withdraw(oak.node, made)
+    await oak.node.events.withdraw(made)
 
     async def cancelled() -> bool:
-        return (await events.find(lycee.node, made)).cancelled
+        return (await lycee.node.events.find(made)).cancelled
 
     await wait_for(cancelled, what="the cancellation at the Lycée")
-    assert b"CANCELLED" in await events.ics(lycee.node)
-    assert await events.listing(lycee.node, today=TODAY) == []
+    assert b"CANCELLED" in await lycee.node.events.ics()
+    assert await lycee.node.events.listing(today=TODAY) == []
 
     # Gesamtschule, a partner of a partner, gets public entries but never this event.
-    marker = await events.create(oak.node, {**TEACHMEET, "audience": "public"})
+    marker = await oak.node.events.create({**TEACHMEET, "audience": "public"})
     await wait_for(lambda: gesamt.holds(marker.id), what="a later public event at Gesamtschule")
     assert not await known(gesamt, made)
     assert files_contain(gesamt.node.data.path, b"Wexcombe") == []
@@ -136,13 +135,13 @@ async def test_a_project_event_reaches_its_members_only(schools: dict[str, LiveN
     project = await oak.node.projects.create("Rivers of Europe", [], now_ms())
     await oak.node.projects.invite(project.id, lycee.node.node_id, now_ms())
     made = str(
-        await events.create_for(
-            oak.node, {**TEACHMEET, "where": SECRET_PLACE}, f"project:{project.id[:8]}"
+        await oak.node.events.create_for(
+            {**TEACHMEET, "where": SECRET_PLACE}, f"project:{project.id[:8]}"
         )
     )
     await wait_for(lambda: known(lycee, made), what="the event at the project's school")
-    assert (await events.find(lycee.node, made)).as_json()["audience"] == (f"project:{project.id}")
-    marker = await events.create(oak.node, {**TEACHMEET, "audience": "public"})
+    assert (await lycee.node.events.find(made)).as_json()["audience"] == (f"project:{project.id}")
+    marker = await oak.node.events.create({**TEACHMEET, "audience": "public"})
     await wait_for(lambda: colegio.holds(marker.id), what="a later public event at Colegio")
     assert not await known(colegio, made)
     assert files_contain(colegio.node.data.path, b"Wexcombe") == []
@@ -151,12 +150,12 @@ async def test_a_project_event_reaches_its_members_only(schools: dict[str, LiveN
 async def test_audiences_are_checked(schools: dict[str, LiveNode], tmp_path: Path) -> None:
     oak = schools["oak"].node
     with pytest.raises(UserInputError, match="choose public, partners, or project:ID"):
-        await events.create_for(oak, dict(TEACHMEET), "everyone")
+        await oak.events.create_for(dict(TEACHMEET), "everyone")
     with pytest.raises(Exception, match="project list"):
-        await events.create_for(oak, dict(TEACHMEET), "project:ffffffff")
+        await oak.events.create_for(dict(TEACHMEET), "project:ffffffff")
     lonely = await LiveNode.start(tmp_path / "lonely", "Lonely School")
     try:
         with pytest.raises(UserInputError, match="no partners yet"):
-            await events.create_for(lonely.node, dict(TEACHMEET), "partners")
+            await lonely.node.events.create_for(dict(TEACHMEET), "partners")
     finally:
         await lonely.stop()

@@ -44,47 +44,47 @@ async def test_event_travels_changes_and_is_cancelled_in_calendars(
     pair: tuple[LiveNode, LiveNode],
 ) -> None:
     oak, lycee = pair
-    first = await events.create(oak.node, dict(TEACHMEET))
+    first = await oak.node.events.create(dict(TEACHMEET))
     uid = f"{first.id}@schoolmesh"
 
     async def arrived() -> bool:
-        return len(await events.listing(lycee.node, today=date(2027, 1, 1))) == 1
+        return len(await lycee.node.events.listing(today=date(2027, 1, 1))) == 1
 
     await wait_for(arrived, what="the event to reach Lycée")
-    seen = (await events.listing(lycee.node, today=date(2027, 1, 1)))[0]
+    seen = (await lycee.node.events.listing(today=date(2027, 1, 1)))[0]
     assert (seen.id, seen.school, seen.sequence) == (first.id, "Oakfield Primary", 0)
-    await events.rsvp(lycee.node, str(first.id)[:10], "yes", today=date(2027, 1, 1))
+    await lycee.node.events.rsvp(str(first.id)[:10], "yes", today=date(2027, 1, 1))
 
-    before = vevents(await events.ics(lycee.node))[uid]
+    before = vevents(await lycee.node.events.ics())[uid]
     assert before["status"] == "CONFIRMED"
     assert before["sequence"] == 0
     assert before.decoded("dtstart") == datetime(2027, 3, 4, 16, tzinfo=UTC)
     assert before["dtstart"].params["TZID"] == "Europe/London"  # the zone is kept
     assert str(before["summary"]) == "TeachMeet: oracy across phases"
 
-    second = await events.update(oak.node, str(first.id), {"start": "2027-03-04T16:30+00:00"})
+    second = await oak.node.events.update(str(first.id), {"start": "2027-03-04T16:30+00:00"})
 
     async def changed() -> bool:
-        return (await events.find(lycee.node, str(first.id))).sequence == 1
+        return (await lycee.node.events.find(str(first.id))).sequence == 1
 
     await wait_for(changed, what="the new version to reach Lycée")
-    after = vevents(await events.ics(lycee.node))
+    after = vevents(await lycee.node.events.ics())
     assert list(after) == [uid]  # the same calendar item, changed
     assert after[uid]["sequence"] == 1
     assert after[uid].decoded("dtstart") == datetime(2027, 3, 4, 16, 30, tzinfo=UTC)
     assert after[uid].decoded("last-modified") >= before.decoded("last-modified")
-    listed = await events.listing(lycee.node, today=date(2027, 1, 1))
+    listed = await lycee.node.events.listing(today=date(2027, 1, 1))
     assert [e.answer for e in listed] == ["yes"]  # the answer follows the event, not a version
-    assert (await events.find(lycee.node, str(second.id))).id == first.id
+    assert (await lycee.node.events.find(str(second.id))).id == first.id
 
-    await events.withdraw(oak.node, str(first.id), "snow")
+    await oak.node.events.withdraw(str(first.id), "snow")
 
     async def cancelled() -> bool:
-        return (await events.find(lycee.node, str(first.id))).cancelled
+        return (await lycee.node.events.find(str(first.id))).cancelled
 
     await wait_for(cancelled, what="the withdrawal to reach Lycée")
     for node in (oak.node, lycee.node):
-        data = await events.ics(node)
+        data = await node.events.ics()
         gone = vevents(data)[uid]
         assert gone["status"] == "CANCELLED"
         assert gone["sequence"] == 2
@@ -92,37 +92,37 @@ async def test_event_travels_changes_and_is_cancelled_in_calendars(
         assert str(gone["summary"]) == "TeachMeet: oracy across phases"  # the title is kept
         assert "Reason: snow" in str(gone["description"])
         assert b"main hall" not in data  # the other words were erased with the withdrawal
-        assert await events.listing(node, today=date(2027, 1, 1)) == []
-    assert await events.ics(lycee.node) == await events.ics(lycee.node)  # stable bytes
+        assert await node.events.listing(today=date(2027, 1, 1)) == []
+    assert await lycee.node.events.ics() == await lycee.node.events.ics()  # stable bytes
 
 
 async def test_only_the_organiser_changes_an_event_and_answers_are_for_others(
     pair: tuple[LiveNode, LiveNode],
 ) -> None:
     oak, lycee = pair
-    first = await events.create(oak.node, dict(TEACHMEET))
+    first = await oak.node.events.create(dict(TEACHMEET))
     with pytest.raises(UserInputError, match="your own school's event"):
-        await events.rsvp(oak.node, str(first.id), "yes", today=date(2027, 1, 1))
+        await oak.node.events.rsvp(str(first.id), "yes", today=date(2027, 1, 1))
     await wait_for(lambda: lycee.holds(first.id), what="the event to reach Lycée")
     with pytest.raises(UserInputError, match="only its organiser"):
-        await events.update(lycee.node, str(first.id), {"title": "Ours now"})
+        await lycee.node.events.update(str(first.id), {"title": "Ours now"})
     with pytest.raises(UserInputError, match="only its organiser"):
-        await events.withdraw(lycee.node, str(first.id))
+        await lycee.node.events.withdraw(str(first.id))
     with pytest.raises(UserInputError, match="over"):
-        await events.rsvp(lycee.node, str(first.id), "yes", today=date(2027, 3, 5))
+        await lycee.node.events.rsvp(str(first.id), "yes", today=date(2027, 3, 5))
     with pytest.raises(NotFoundError):
-        await events.find(lycee.node, "0" * 64)
+        await lycee.node.events.find("0" * 64)
 
 
 async def test_a_version_claiming_another_schools_event_stands_alone(
     pair: tuple[LiveNode, LiveNode],
 ) -> None:
     oak, lycee = pair
-    theirs = await events.create(oak.node, dict(TEACHMEET))
+    theirs = await oak.node.events.create(dict(TEACHMEET))
     await wait_for(lambda: lycee.holds(theirs.id), what="the event to reach Lycée")
     claim = {**TEACHMEET, "title": "Hijack", "replaces": bytes(theirs.id)}
     mine = await lycee.node.publish("event", claim)
-    found = {str(e.id): e for e in await events.every(lycee.node)}
+    found = {str(e.id): e for e in await lycee.node.events.every()}
     assert set(found) == {str(theirs.id), str(mine.id)}
     assert found[str(theirs.id)].content["title"] == TEACHMEET["title"]
 
@@ -130,9 +130,9 @@ async def test_a_version_claiming_another_schools_event_stands_alone(
 async def test_schema_and_time_zones_are_checked(tmp_path: Path) -> None:
     async with await Node.create(tmp_path / "n", name="Oakfield", country="GB") as node:
         with pytest.raises(SchemaError, match="end"):
-            await events.create(node, {**TEACHMEET, "end": "2027-03-04T15:00+00:00"})
+            await node.events.create({**TEACHMEET, "end": "2027-03-04T15:00+00:00"})
         with pytest.raises(UserInputError, match="Europe/London"):
-            await events.create(node, {**TEACHMEET, "tz": "Mars/Olympus"})
+            await node.events.create({**TEACHMEET, "tz": "Mars/Olympus"})
     assert events.moment("2027-07-01T09:00", "Europe/Paris", "--start") == "2027-07-01T09:00+02:00"
     assert events.moment("2027-01-01 09:00Z", None, "--start") == "2027-01-01T09:00Z"
     with pytest.raises(UserInputError, match="has no time zone"):

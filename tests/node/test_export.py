@@ -23,7 +23,6 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from node.clock import now_ms
-from node.events import service as events
 from node.export import MANIFEST, _cannot_write, export, one_read
 from node.node import Node
 from node.observations import staff
@@ -170,8 +169,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
             follow_up=None,
             shared=True,  # Mme Durand shares it: the school may archive it
         )
-        event = await events.create(
-            lycee.node,
+        event = await lycee.node.events.create(
             {
                 "title": "Réunion des professeurs",
                 "start": "2027-03-04T16:00+01:00",
@@ -180,7 +178,7 @@ async def scene(tmp_path: Path) -> AsyncIterator[Scene]:
                 "audience": "public",
             },
         )
-        await events.withdraw(lycee.node, str(event.id), "neige")
+        await lycee.node.events.withdraw(str(event.id), "neige")
         jpeg = await projects.image(draft.id, (await projects.post(draft.id)).images[0][0])
         assert jpeg is not None
         # The same photo in a second post, with one that shows faces (held back: Amélie's

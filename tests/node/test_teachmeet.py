@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from node.events import service as events
 from node.events import slots
-from protocol.errors import UserInputError
+from protocol.errors import RestoredError, SchemaError, UserInputError
+from protocol.keys import EntryId
 from tests.network import GESAMT, LYCEE, OAK, LiveNode, network, wait_for
 
 TODAY = date(2027, 1, 1)
@@ -43,7 +43,7 @@ async def test_a_talk_for_a_two_minute_slot_reaches_every_school_in_the_running_
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee, gesamt = schools["oak"], schools["lycee"], schools["gesamt"]
-    made_id = await events.create_for(oak.node, dict(TEACHMEET), "public")
+    made_id = await oak.node.events.create_for(dict(TEACHMEET), "public")
     made = str(made_id)
 
     async def everywhere() -> bool:
@@ -85,7 +85,7 @@ async def test_a_talk_for_a_two_minute_slot_reaches_every_school_in_the_running_
 
     await wait_for(in_order_at_gesamt, what="the running order at Gesamtschule")
     assert (await slots.lineup(gesamt.node, made)).slots[0].title is None
-    calendar = (await events.ics(gesamt.node)).decode()
+    calendar = (await gesamt.node.events.ics()).decode()
     assert "Talk partners in Year 3" in calendar.replace("\r\n ", "")
     # The Lycée sees its talk in the order (moved), not waiting any more.
     await wait_for(lambda: _no_waiting(lycee, made), what="the order at the Lycée")
@@ -123,7 +123,7 @@ async def test_a_slot_taken_in_the_order_or_out_of_range_is_refused_with_a_clear
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
-    made = str(await events.create_for(oak.node, dict(TEACHMEET), "public"))
+    made = str(await oak.node.events.create_for(dict(TEACHMEET), "public"))
     await slots.speak(oak.node, made, 3, "Our reading spine", "Ms Patel", today=TODAY)
     await wait_for(lambda: _titled(lycee, made, 3), what="the order at the Lycée")
     with pytest.raises(UserInputError, match="slot 3 already has a talk"):
@@ -135,7 +135,7 @@ async def test_a_slot_taken_in_the_order_or_out_of_range_is_refused_with_a_clear
     with pytest.raises(UserInputError, match="only its organiser"):
         await slots.accept(lycee.node, made, 3)
     with pytest.raises(UserInputError, match="public events"):
-        await events.create_for(oak.node, dict(TEACHMEET), "partners")
+        await oak.node.events.create_for(dict(TEACHMEET), "partners")
 
 
 async def _titled(live: LiveNode, event: str, slot: int) -> bool:
@@ -143,3 +143,53 @@ async def _titled(live: LiveNode, event: str, slot: int) -> bool:
         return (await slots.lineup(live.node, event)).slots[slot - 1].title is not None
     except Exception:
         return False
+
+
+async def test_a_teachmeet_has_at_most_64_slots_and_every_one_can_be_published(
+    tmp_path: Path,
+) -> None:
+    """An entry holds at most 64 items in a list: a 65th talk could never be published."""
+    from node.node import Node
+
+    node = await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB")
+    try:
+        with pytest.raises(UserInputError, match="64"):
+            slots.parse_slots("65x2")
+        with pytest.raises(SchemaError, match="64"):  # nor is one signed past the checks
+            await node.events.create({**TEACHMEET, "slots": [[70, 2]]})
+        made = str((await node.events.create({**TEACHMEET, "slots": [[60, 2], [4, 5]]})).id)
+        for n in range(1, 65):
+            await slots.speak(node, made, n, f"Talk {n}", "Ann Lee", today=TODAY)
+        lineup = await slots.lineup(node, made)
+        assert not lineup.unpublished
+        assert len((await node.events.find(made)).content["talks"]) == 64
+        assert sum(1 for s in lineup.slots if s.state == "accepted") == 64
+    finally:
+        await node.close()
+
+
+async def test_an_order_that_cannot_be_signed_leaves_the_talks_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """The talks kept and the version published commit together, or neither."""
+    from node.node import Node
+    from node.store.database import RESTORED_SETTING
+
+    node = await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB")
+    try:
+        made = str((await node.events.create(dict(TEACHMEET))).id)
+        await slots.speak(node, made, 1, "Story maps", "Ann Lee", today=TODAY)
+        # Nothing may be signed now (after a restore, until the node has its own entries).
+        await node.store.set_setting(RESTORED_SETTING, b"1")
+        with pytest.raises(RestoredError):
+            await slots.speak(node, made, 2, "Oracy in maths", "Ben Ode", today=TODAY)
+        assert [(n, t) for n, _s, t, *_ in await node.slots.rows(events_id(made))] == [
+            (1, "Story maps")
+        ]
+        assert not (await slots.lineup(node, made)).unpublished
+    finally:
+        await node.close()
+
+
+def events_id(text: str) -> EntryId:
+    return EntryId.parse(text)

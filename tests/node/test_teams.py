@@ -42,18 +42,18 @@ async def test_a_debate_shows_each_schools_team_by_numbers_and_roles_everywhere(
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
-    made = await events.create(oak.node, {**DEBATE, "audience": "public"})
+    made = await oak.node.events.create({**DEBATE, "audience": "public"})
     await wait_for(lambda: lycee.holds(made.id), what="the debate at the Lycée")
     await wait_for(lambda: colegio.holds(made.id), what="the debate at Colegio")
 
-    home = await events.find(oak.node, str(made.id))
+    home = await oak.node.events.find(str(made.id))
     await oak.node.teams.send(home, 6, {"speaker": 2, "audience": 4}, now=now_ms(), today=TODAY)
-    at_lycee = await events.find(lycee.node, str(made.id))
+    at_lycee = await lycee.node.events.find(str(made.id))
     assert at_lycee.content["format"] == "debate"
     await lycee.node.teams.send(
         at_lycee, 8, {"speaker": 3, "researcher": 5}, now=now_ms(), today=TODAY
     )
-    at_colegio = await events.find(colegio.node, str(made.id))
+    at_colegio = await colegio.node.events.find(str(made.id))
     await colegio.node.teams.send(
         at_colegio, 5, {"speaker": 2, "researcher": 1}, now=now_ms(), today=TODAY
     )
@@ -90,16 +90,14 @@ async def test_a_team_for_an_ordinary_event_or_out_of_bounds_is_refused_in_words
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee = schools["oak"], schools["lycee"]
-    plain = await events.create(
-        oak.node, {**DEBATE, "format": "training-day", "audience": "public"}
-    )
-    debate = await events.create(oak.node, {**DEBATE, "audience": "public"})
+    plain = await oak.node.events.create({**DEBATE, "format": "training-day", "audience": "public"})
+    debate = await oak.node.events.create({**DEBATE, "audience": "public"})
     await wait_for(lambda: lycee.holds(debate.id), what="the debate at the Lycée")
     await wait_for(lambda: lycee.holds(plain.id), what="the plain event at the Lycée")
-    there = await events.find(lycee.node, str(plain.id))
+    there = await lycee.node.events.find(str(plain.id))
     with pytest.raises(UserInputError, match="not a conference or debate"):
         await lycee.node.teams.send(there, 3, {"speaker": 3}, now=now_ms(), today=TODAY)
-    found = await events.find(lycee.node, str(debate.id))
+    found = await lycee.node.events.find(str(debate.id))
     for pupils, roles, words in [
         (0, {}, "1 to 60 pupils"),
         (61, {}, "1 to 60 pupils"),
@@ -116,17 +114,17 @@ async def test_a_conference_for_partners_only_takes_teams_and_blocking_forgets_t
     schools: dict[str, LiveNode],
 ) -> None:
     oak, lycee, colegio = schools["oak"], schools["lycee"], schools["colegio"]
-    made = await events.create_for(oak.node, {**DEBATE, "format": "conference"}, "partners")
+    made = await oak.node.events.create_for({**DEBATE, "format": "conference"}, "partners")
 
     async def arrived() -> bool:
         return all([await known(live, str(made)) for live in (lycee, colegio)])
 
     await wait_for(arrived, what="the conference at both partners")
     for live, pupils in ((lycee, 3), (colegio, 2)):
-        there = await events.find(live.node, str(made))
+        there = await live.node.events.find(str(made))
         assert there.private
         await live.node.teams.send(there, pupils, {"audience": pupils}, now=now_ms(), today=TODAY)
-    home = await events.find(oak.node, str(made))
+    home = await oak.node.events.find(str(made))
 
     async def shared() -> bool:
         want = {
@@ -143,4 +141,4 @@ async def test_a_conference_for_partners_only_takes_teams_and_blocking_forgets_t
 
 
 async def known(live: LiveNode, event_id: str) -> bool:
-    return any(str(e.id) == event_id for e in await events.every(live.node))
+    return any(str(e.id) == event_id for e in await live.node.events.every())

@@ -12,7 +12,7 @@ from protocol.errors import SchemaError
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, REFUSED
 from protocol.rules import slots as rules
-from protocol.rules.slots import MAX_TALKS_PER_SCHOOL, TeachMeet
+from protocol.rules.slots import MAX_OFFERED, MAX_TALKS_PER_SCHOOL, Speaker, TeachMeet
 
 ME, THEM, OTHER = (NodeId(bytes([n]) * 32) for n in (1, 2, 3))
 NOW = 1_800_000_000_000
@@ -49,7 +49,31 @@ def test_talk(
     at: int,
     code: str | None,
 ) -> None:
-    verdict = rules.talk(author, ME, recipients, event, slot, holder, held, at, NOW)
+    speaker = Speaker(profile_held=True, held=held, offered=held)
+    verdict = rules.talk(author, ME, recipients, event, slot, holder, speaker, at, NOW)
+    assert (verdict and verdict.code) == code
+
+
+ON_THE_15TH = 1_800_000_000_000  # 2027-01-15 08:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("event", "holder", "speaker", "code"),
+    [
+        (OURS, None, Speaker(True, 0, MAX_OFFERED - 1), None),  # the last one that may wait
+        (OURS, None, Speaker(True, 0, MAX_OFFERED), REFUSED),  # too many wait already
+        (OURS, THEM, Speaker(True, 1, MAX_OFFERED), None),  # its own talk, changed
+        (OURS, None, Speaker(False, 0, 0), REFUSED),  # a key made for the purpose
+        (OURS, THEM, Speaker(False, 1, 1), REFUSED),
+        (TeachMeet(ME, 12, end="2027-01-15T18:00+00:00"), None, Speaker(True, 0, 0), None),
+        (TeachMeet(ME, 12, end="2027-01-14T18:00+00:00"), None, Speaker(True, 0, 0), REFUSED),
+        (TeachMeet(ME, 12, end="2027-01-14T18:00+00:00"), THEM, Speaker(True, 1, 1), REFUSED),
+    ],
+)
+def test_talk_places_and_time(
+    event: TeachMeet, holder: NodeId | None, speaker: Speaker, code: str | None
+) -> None:
+    verdict = rules.talk(THEM, ME, (ME,), event, 1, holder, speaker, ON_THE_15TH, ON_THE_15TH)
     assert (verdict and verdict.code) == code
 
 

@@ -10,12 +10,13 @@ from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, REFUSED
 from protocol.rules import teams as rules
-from protocol.rules.teams import TeamEvent
+from protocol.rules.teams import MAX_TEAMS, Sender, TeamEvent
 
 ME, THEM, OTHER = (NodeId(bytes([n]) * 32) for n in (1, 2, 3))
 NOW = 1_800_000_000_000
 AHEAD = NOW + MAX_CLOCK_SKEW_MS + 1
 DEBATE = TeamEvent(ME, None, "debate")
+LISTED = Sender(profile_held=True, listed=True, schools=3)
 
 
 def team(**more: Any) -> dict[str, Any]:
@@ -58,7 +59,41 @@ def test_team(
     content: dict[str, Any],
     code: str | None,
 ) -> None:
-    verdict = rules.team(THEM, ME, recipients, event, content, NOW)
+    verdict = rules.team(THEM, ME, recipients, event, content, NOW, LISTED)
+    assert (verdict and verdict.code) == code
+
+
+YESTERDAY, TODAY, LATER = (
+    "2027-01-14T15:00+00:00",
+    "2027-01-15T15:00+00:00",
+    "2027-03-04T15:00+00:00",
+)
+ON_THE_15TH = 1_800_000_000_000  # 2027-01-15 08:00 UTC
+
+
+@pytest.mark.parametrize(
+    ("event", "content", "sender", "code"),
+    [
+        (DEBATE, team(), Sender(True, False, 0), None),  # a new school
+        (DEBATE, team(), Sender(True, False, MAX_TEAMS - 1), None),  # the last place
+        (DEBATE, team(), Sender(True, False, MAX_TEAMS), REFUSED),  # one table is full
+        (DEBATE, team(), Sender(True, True, MAX_TEAMS), None),  # listed: it may change
+        (DEBATE, WITHDRAWN, Sender(True, True, MAX_TEAMS), None),  # and withdraw
+        (DEBATE, WITHDRAWN, Sender(True, False, 0), REFUSED),  # withdraws what it never sent
+        (DEBATE, team(), Sender(False, False, 0), REFUSED),  # a throwaway key
+        (DEBATE, team(), Sender(False, True, 1), REFUSED),  # its profile since forgotten
+        (TeamEvent(ME, None, "debate", TODAY), team(), LISTED, None),  # on the day itself
+        (TeamEvent(ME, None, "debate", "2027-01-15T00:30+01:00"), team(), LISTED, None),
+        (TeamEvent(ME, None, "debate", YESTERDAY), team(), LISTED, REFUSED),  # over
+        (TeamEvent(ME, None, "debate", YESTERDAY), WITHDRAWN, LISTED, REFUSED),
+        (TeamEvent(ME, None, "debate", LATER), team(), LISTED, None),
+    ],
+)
+def test_team_places_and_time(
+    event: TeamEvent, content: dict[str, Any], sender: Sender, code: str | None
+) -> None:
+    at = {**content, "at": ON_THE_15TH}
+    verdict = rules.team(THEM, ME, (ME,), event, at, ON_THE_15TH, sender)
     assert (verdict and verdict.code) == code
 
 

@@ -14,7 +14,6 @@ import icalendar
 from playwright.async_api import Page, Response
 
 from node.clock import now_ms
-from node.events import service as events
 from tests.network import LiveNode, wait_for
 from tests.web.test_needs import OUR_OFFER
 from tests.web.test_projects import start
@@ -52,7 +51,7 @@ async def test_a_teacher_follows_the_dashboard_subscribes_and_makes_a_feed(
     school: LiveNode, lycee: LiveNode, tmp_path: Path
 ) -> None:
     offer = await school.node.offers.post("offer", OUR_OFFER)
-    await events.create(school.node, EVENT)
+    await school.node.events.create(EVENT)
     await wait_for(lambda: lycee.holds(offer.id), what="Oakfield's offer at the Lycée")
     await lycee.node.interests.send(
         str(offer.id), "Two of us, in March?", by="M. Martin", now=now_ms()

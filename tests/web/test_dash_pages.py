@@ -18,7 +18,6 @@ import icalendar
 
 from node.clock import now_ms
 from node.events import calendar_links
-from node.events import service as events
 from tests.network import LiveNode
 from tests.web.test_projects import png, post_form, start
 from tests.web.web import client, csrf_of, http_sign_in
@@ -51,7 +50,7 @@ async def make_calendar_address(http: aiohttp.ClientSession) -> str:
 async def test_a_private_calendar_address_serves_the_calendar_without_a_session(
     school: LiveNode,
 ) -> None:
-    await events.create(school.node, EVENT)
+    await school.node.events.create(EVENT)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         address = await make_calendar_address(http)

@@ -7,7 +7,6 @@ from pathlib import Path
 import icalendar
 
 from node.clock import now_ms
-from node.events import service as events
 from tests.network import LiveNode, introduced, partner, wait_for
 from tests.web.web import add_user, client, csrf_of, http_sign_in
 
@@ -22,7 +21,7 @@ TEACHMEET = {
 
 
 async def test_pupils_are_refused_every_event_page(school: LiveNode) -> None:
-    entry = await events.create(school.node, TEACHMEET)
+    entry = await school.node.events.create(TEACHMEET)
     async with client(school) as http:
         await http_sign_in(http, "Amira")
         for path in ("/events", "/events.ics", "/events/new", f"/events/{entry.id}"):
@@ -55,7 +54,7 @@ async def test_create_an_event_in_local_time(school: LiveNode) -> None:
         async with http.post("/events/new", data=form, allow_redirects=False) as response:
             assert response.status == 400
             assert "no partner schools yet" in await response.text()
-        assert await events.listing(school.node) == []
+        assert await school.node.events.listing() == []
         form["audience"] = "public"
         async with http.post("/events/new", data=form, allow_redirects=False) as response:
             assert response.status == 303
@@ -65,7 +64,7 @@ async def test_create_an_event_in_local_time(school: LiveNode) -> None:
         assert "INSET day: oracy" in page
         assert "Cancel the event" in page  # ours: no answer form, a cancel one
         assert 'name="answer"' not in page
-    (event,) = await events.listing(school.node)
+    (event,) = await school.node.events.listing()
     assert event.start == "2099-07-01T09:00+01:00"  # summer time in London
     assert event.tz == "Europe/London"
     assert event.content["capacity"] == 40
@@ -75,7 +74,7 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
     lyon = await LiveNode.start(tmp_path / "lyon", "École Jean Macé", country="FR")
     try:
         await add_user(lyon, "Mme Durand", "staff")
-        entry = await events.create(lyon.node, TEACHMEET)
+        entry = await lyon.node.events.create(TEACHMEET)
         await partner(school, lyon)
         await wait_for(lambda: school.holds(entry.id), what="the TeachMeet at Oakfield")
         await introduced([school, lyon])
@@ -101,10 +100,10 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
                 calendar = icalendar.Calendar.from_ical(await response.read())
         (item,) = calendar.walk("VEVENT")
         assert str(item["SUMMARY"]) == "TeachMeet : l'oralité"
-        assert (await events.find(school.node, str(entry.id))).answer == "maybe"
+        assert (await school.node.events.find(str(entry.id))).answer == "maybe"
 
         async def answered() -> bool:
-            return bool((await events.find(lyon.node, str(entry.id))).answers)
+            return bool((await lyon.node.events.find(str(entry.id))).answers)
 
         await wait_for(answered, what="Oakfield's answer at Lyon")
         async with client(lyon) as http:
@@ -117,7 +116,7 @@ async def test_answer_another_schools_event_and_export(school: LiveNode, tmp_pat
 
 
 async def test_the_organiser_changes_an_event_in_local_time(school: LiveNode) -> None:
-    entry = await events.create(school.node, TEACHMEET)
+    entry = await school.node.events.create(TEACHMEET)
     async with client(school) as http:
         await http_sign_in(http, "Mr Jones")
         async with http.get(f"/events/{entry.id}/edit") as response:
@@ -134,7 +133,7 @@ async def test_the_organiser_changes_an_event_in_local_time(school: LiveNode) ->
         }
         async with http.post(f"/events/{entry.id}/edit", data=form) as response:
             assert "changed everywhere" in await response.text()
-    (event,) = await events.listing(school.node)
+    (event,) = await school.node.events.listing()
     assert event.id == entry.id  # one event, a new version
     assert event.start == "2099-03-04T16:30+01:00"
     assert event.content["title"] == "TeachMeet : l'oralité (nouvelle heure)"
@@ -175,11 +174,11 @@ async def test_an_event_for_one_projects_schools_only(school: LiveNode, lycee: L
         form["audience"] = "project:" + "0" * 32  # not one of our projects
         async with http.post("/events/new", data=form) as response:
             assert response.status == 200
-    (mine, public) = sorted(await events.listing(school.node), key=lambda e: not e.private)
+    (mine, public) = sorted(await school.node.events.listing(), key=lambda e: not e.private)
     assert mine.content["audience"] == f"project:{project.id}"
     assert not public.private  # an audience that is not ours falls back to everyone
 
     async def arrived() -> bool:
-        return any(e.private for e in await events.listing(lycee.node))
+        return any(e.private for e in await lycee.node.events.listing())
 
     await wait_for(arrived, what="the project's event at the Lycée")

@@ -18,7 +18,6 @@ from aiohttp.web_request import FileField
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from node.clock import now_ms
-from node.events import service as events
 from node.web.kit import plain_lines
 from tests.network import LiveNode, wait_for
 from tests.web.test_projects import png
@@ -165,7 +164,7 @@ async def test_event_details_school_about_comment_and_offer_keep_their_lines(
         }
         status, location, _ = await send(school, teacher, "/events/new", "/events/new", event)
         assert status == 303
-        made = await events.find(school.node, location.rsplit("/", 1)[1])
+        made = await school.node.events.find(location.rsplit("/", 1)[1])
         assert made.content["text"] == "Arrive at 15:45.\nBring a laptop."
 
         profile = {"name": "Oakfield Primary School", "country": "GB", "about": TWO_PARAGRAPHS}

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page
 
-from node.events import service as events
 from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, browser, screenshot, sign_in
@@ -119,7 +118,7 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         details = await type_lines(teacher.locator("#text"), "Arrivée à 15h45.", "Bring a laptop.")
         await teacher.get_by_role("button", name="Publish the event").click()
         assert "published" in await said(teacher)
-        (event,) = await events.listing(node)
+        (event,) = await node.events.listing()
         assert event.content["text"] == details
         assert await teacher.locator(".prose").inner_text() == details
         typed.add("events_new.html#text")

@@ -14,7 +14,6 @@ import pytest
 
 from node import needs
 from node.clock import now_ms
-from node.events import service as events
 from tests.network import LiveNode, wait_for
 from tests.node.test_clusters import pdf_by
 from tests.web.test_projects import start
@@ -50,7 +49,7 @@ async def busy_oakfield(school: LiveNode, lycee: LiveNode) -> dict[str, Any]:
     """Something of every kind waiting for Oakfield's staff."""
     ours = await school.node.offers.post("offer", OUR_OFFER)
     theirs = await lycee.node.offers.post("offer", THEIR_OFFER)
-    event = await events.create(school.node, EVENT)
+    event = await school.node.events.create(EVENT)
     await wait_for(lambda: lycee.holds(ours.id), what="Oakfield's offer at the Lycée")
     await wait_for(lambda: lycee.holds(event.id), what="Oakfield's event at the Lycée")
     await wait_for(lambda: school.holds(theirs.id), what="the Lycée's offer at Oakfield")
@@ -60,11 +59,11 @@ async def busy_oakfield(school: LiveNode, lycee: LiveNode) -> dict[str, Any]:
     mine = await school.node.interests.send(
         str(theirs.id), "Could two of us visit?", by="Mr Jones", now=now_ms()
     )
-    await events.rsvp(lycee.node, str(event.id), "yes", by="M. Martin")
+    await lycee.node.events.rsvp(str(event.id), "yes", by="M. Martin")
 
     async def arrived() -> bool:
         here = await school.node.interests.all()
-        answers = (await events.find(school.node, str(event.id))).answers
+        answers = (await school.node.events.find(str(event.id))).answers
         return any(i.direction == "received" for i in here) and bool(answers)
 
     await wait_for(arrived, what="the Lycée's interest and answer at Oakfield")
@@ -116,12 +115,12 @@ async def test_a_teachers_dashboard_lists_what_needs_them_newest_first(
     assert f'href="/events/{made["event"]}"' in needs_list
     assert 'href="/interests"' in needs_list
     items = await needs.for_staff(
-        school.node, "Mr Jones", await events.every(school.node), date.today(), now_ms()
+        school.node, "Mr Jones", await school.node.events.every(), date.today(), now_ms()
     )
     assert [i.at for i in items] == sorted((i.at for i in items), reverse=True)
     # The action point is Mr Jones's and Mrs Patel's, nobody else's.
     await_other = await needs.for_staff(
-        school.node, "Ms Other", await events.every(school.node), date.today(), now_ms()
+        school.node, "Ms Other", await school.node.events.every(), date.today(), now_ms()
     )
     assert not [i for i in await_other if i.kind == "action_due"]
 

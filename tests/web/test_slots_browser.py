@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from node.events import service as events
 from node.events import slots
 from tests.network import LiveNode, wait_for
 from tests.web.web import browser, screenshot, sign_in
@@ -26,7 +25,7 @@ async def test_sign_up_to_speak_at_a_partners_teachmeet(
         assert "The event is published." in await page.get_by_role("status").inner_text()
         event_url = page.url
         event_id = event_url.rsplit("/", 1)[1]
-        made = (await events.find(school.node, event_id)).id
+        made = (await school.node.events.find(event_id)).id
         await wait_for(lambda: lycee.holds(made), what="the TeachMeet at the Lycée")
 
         there = await sign_in(chromium, lycee, "M. Martin", locale="en-GB")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from node.events import service as events
 from node.events import slots
 from tests.network import LiveNode, wait_for
 from tests.web.test_accessibility import audit
@@ -41,14 +40,14 @@ async def test_create_a_teachmeet_with_slots_and_refuse_unclear_ones(school: Liv
         assert "Running order" in page
         cells = re.findall(r"<td>(\d+)</td>\s*<td>(\d+)</td>", page)
         assert cells == [("1", "2"), ("2", "2"), ("3", "7")]  # slot, minutes
-        (made,) = await events.listing(school.node)
+        (made,) = await school.node.events.listing()
         assert made.content["slots"] == [[2, 2], [1, 7]]
 
 
 async def test_speak_for_a_partners_teachmeet_and_the_organiser_accepts(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await events.create(school.node, {**TEACHMEET, "audience": "public"})
+    made = await school.node.events.create({**TEACHMEET, "audience": "public"})
     await wait_for(lambda: lycee.holds(made.id), what="the TeachMeet at the Lycée")
     async with client(lycee) as http:
         await http_sign_in(http, "M. Martin")
@@ -94,7 +93,7 @@ async def test_speak_for_a_partners_teachmeet_and_the_organiser_accepts(
 async def test_the_teachmeet_page_has_labels_and_headings_for_both_schools(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await events.create(school.node, {**TEACHMEET, "audience": "public"})
+    made = await school.node.events.create({**TEACHMEET, "audience": "public"})
     await slots.speak(school.node, str(made.id), 1, "Our reading spine", "Ms Patel")
     await wait_for(lambda: lycee.holds(made.id), what="the TeachMeet at the Lycée")
     page = (f"/events/{made.id}",)

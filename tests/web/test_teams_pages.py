@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from node.clock import now_ms
-from node.events import service as events
 from tests.network import LiveNode, wait_for
 from tests.web.web import client, csrf_of, http_sign_in
 
@@ -25,8 +24,8 @@ TODAY = date(2027, 1, 1)
 async def test_a_pupil_sees_the_conference_their_school_attends(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await events.create(lycee.node, DEBATE)
-    other = await events.create(lycee.node, {**DEBATE, "title": "Conference: rivers"})
+    made = await lycee.node.events.create(DEBATE)
+    other = await lycee.node.events.create({**DEBATE, "title": "Conference: rivers"})
     await wait_for(lambda: school.holds(other.id), what="the Lycée's events at Oakfield")
     async with client(school) as http:
         await http_sign_in(http, "Amira")
@@ -35,7 +34,7 @@ async def test_a_pupil_sees_the_conference_their_school_attends(
         assert "not bringing a team" in page
         async with http.get(f"/events/{made.id}/programme", allow_redirects=False) as response:
             assert response.status == 404  # not yet: Oakfield brings no team
-    found = await events.find(school.node, str(made.id))
+    found = await school.node.events.find(str(made.id))
     await school.node.teams.send(found, 5, {"speaker": 2}, now=now_ms(), today=TODAY)
 
     async def shared() -> bool:
@@ -67,8 +66,8 @@ async def test_a_pupil_sees_the_conference_their_school_attends(
 async def test_the_team_form_refuses_bad_numbers_in_words(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await events.create(lycee.node, DEBATE)
-    plain = await events.create(lycee.node, {**DEBATE, "format": "training-day"})
+    made = await lycee.node.events.create(DEBATE)
+    plain = await lycee.node.events.create({**DEBATE, "format": "training-day"})
     await wait_for(lambda: school.holds(plain.id), what="the Lycée's events at Oakfield")
     path = f"/events/{made.id}"
     async with client(school) as http:

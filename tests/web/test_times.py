@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
-from node.events import service as events
 from node.web import i18n
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import add_user, csrf_of, http_sign_in
@@ -58,13 +57,13 @@ async def test_an_en_gb_teacher_in_london_reads_a_paris_event_in_both_zones(
     paris = await LiveNode.start(tmp_path / "paris", "Lycée Jean Macé", country="FR")
     try:
         await partner(school, paris)
-        public = await events.create(paris.node, PARIS_EVENING)
-        private = await events.create_for(
-            paris.node, {**PARIS_EVENING, "title": "Partners' planning"}, "partners"
+        public = await paris.node.events.create(PARIS_EVENING)
+        private = await paris.node.events.create_for(
+            {**PARIS_EVENING, "title": "Partners' planning"}, "partners"
         )
 
         async def both_arrived() -> bool:
-            return len(await events.listing(school.node)) == 2
+            return len(await school.node.events.listing()) == 2
 
         await wait_for(both_arrived, what="the public and the private event at Oakfield")
         async with browser(school, "en-GB,en;q=0.9") as http:
@@ -80,14 +79,14 @@ async def test_an_en_gb_teacher_in_london_reads_a_paris_event_in_both_zones(
 
 
 async def test_a_french_visitor_reads_french_dates_and_words(school: LiveNode) -> None:
-    entry = await events.create(school.node, PARIS_EVENING)
+    entry = await school.node.events.create(PARIS_EVENING)
     async with browser(school, "fr-FR,fr;q=0.9,en;q=0.5") as http:
         page = await page_text(http, f"/events/{entry.id}")
     assert f"13 déc. 2099, 17:00 (heure de Paris) {DASH} 16:00 chez nous" in page
 
 
 async def test_an_en_us_visitor_reads_the_us_order_and_clock(school: LiveNode) -> None:
-    entry = await events.create(school.node, PARIS_EVENING)
+    entry = await school.node.events.create(PARIS_EVENING)
     async with browser(school, "en-US,en;q=0.9") as http:
         page = await page_text(http, f"/events/{entry.id}")
     assert f"Dec 13, 2099, 5:00 PM (Paris time) {DASH} 4:00 PM here" in page
@@ -95,8 +94,7 @@ async def test_an_en_us_visitor_reads_the_us_order_and_clock(school: LiveNode) -
 
 
 async def test_an_event_in_our_own_zone_is_not_given_twice(school: LiveNode) -> None:
-    entry = await events.create(
-        school.node,
+    entry = await school.node.events.create(
         {
             **PARIS_EVENING,
             "start": "2099-12-13T09:00Z",
@@ -134,8 +132,7 @@ async def test_an_event_between_the_american_and_european_clock_changes(
 
 
 async def test_a_time_past_midnight_here_gives_our_date_too(school: LiveNode) -> None:
-    entry = await events.create(
-        school.node,
+    entry = await school.node.events.create(
         {
             **PARIS_EVENING,
             "title": "Sister-school assembly",
@@ -224,7 +221,7 @@ async def test_a_school_in_the_canaries_sets_its_own_zone_on_its_profile(
         "tz": "Europe/Madrid",
     }
     try:
-        entry = await events.create(canaria.node, madrid)
+        entry = await canaria.node.events.create(madrid)
         async with browser(canaria, "en-GB") as http:
             before = await page_text(http, f"/events/{entry.id}")
         assert "Starts 13 Dec 2099, 18:00 (Madrid time) Ends" in before  # one zone: no "here"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from node.events import service as events
 from node.web import i18n
 from node.web.vocabulary import vocabulary
 from scripts import translations
@@ -135,8 +134,7 @@ async def test_the_language_links_serve_spanish_and_chinese_pages(
     school: LiveNode, language: str
 ) -> None:
     link, lang, hello, not_found, no_account, march = PAGES[language]
-    entry = await events.create(
-        school.node,
+    entry = await school.node.events.create(
         {
             "title": "TeachMeet",
             "start": "2099-03-04T16:00+01:00",

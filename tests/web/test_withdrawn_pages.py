@@ -12,7 +12,6 @@ import json
 import icalendar
 
 from node.clock import now_ms
-from node.events import service as events
 from node.offers.interests import Interest
 from protocol.keys import EntryId
 from tests.helpers import run_cli
@@ -175,13 +174,13 @@ async def test_an_accepted_interest_says_the_offer_was_withdrawn_at_both_schools
 async def test_a_cancelled_event_keeps_its_title_and_reason_at_a_partner_school(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    entry = await events.create(lycee.node, {**TEACHMEET, "audience": "public"})
+    entry = await lycee.node.events.create({**TEACHMEET, "audience": "public"})
     await wait_for(lambda: school.holds(entry.id), what="the TeachMeet at Oakfield")
-    await events.rsvp(school.node, str(entry.id), "yes", by="Mr Jones")
-    await events.withdraw(lycee.node, str(entry.id), CANCELLED)
+    await school.node.events.rsvp(str(entry.id), "yes", by="Mr Jones")
+    await lycee.node.events.withdraw(str(entry.id), CANCELLED)
 
     async def cancelled() -> bool:
-        return (await events.find(school.node, str(entry.id))).cancelled
+        return (await school.node.events.find(str(entry.id))).cancelled
 
     await wait_for(cancelled, what="the cancellation at Oakfield")
     text = await page(school, "Mr Jones", f"/events/{entry.id}")
@@ -196,7 +195,7 @@ async def test_a_cancelled_event_keeps_its_title_and_reason_at_a_partner_school(
     assert str(item["STATUS"]) == "CANCELLED"
     assert str(item["SUMMARY"]) == TEACHMEET["title"]
     assert CANCELLED in str(item["DESCRIPTION"])
-    shown = (await events.find(school.node, str(entry.id))).as_json()
+    shown = (await school.node.events.find(str(entry.id))).as_json()
     assert (shown["status"], shown["title"], shown["reason"]) == (
         "cancelled",
         TEACHMEET["title"],
@@ -211,17 +210,17 @@ async def test_a_cancelled_event_keeps_its_title_and_reason_at_a_partner_school(
 async def test_a_school_that_answered_yes_to_a_partners_only_event_sees_its_cancellation(
     school: LiveNode, lycee: LiveNode
 ) -> None:
-    made = await events.create_for(lycee.node, TEACHMEET, "partners")
+    made = await lycee.node.events.create_for(TEACHMEET, "partners")
 
     async def arrived() -> bool:
-        return any(e.id == made for e in await events.every(school.node))
+        return any(e.id == made for e in await school.node.events.every())
 
     await wait_for(arrived, what="the partners' TeachMeet at Oakfield")
-    await events.rsvp(school.node, str(made), "maybe", by="Mr Jones")
-    await events.withdraw(lycee.node, str(made), CANCELLED)
+    await school.node.events.rsvp(str(made), "maybe", by="Mr Jones")
+    await lycee.node.events.withdraw(str(made), CANCELLED)
 
     async def cancelled() -> bool:
-        return (await events.find(school.node, str(made))).cancelled
+        return (await school.node.events.find(str(made))).cancelled
 
     await wait_for(cancelled, what="the cancellation at Oakfield")
     text = await page(school, "Mr Jones", f"/events/{made}")

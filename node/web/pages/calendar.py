@@ -13,7 +13,6 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.events import calendar_links
-from node.events import service as events
 from node.web.kit import (
     WEB,
     gettext,
@@ -76,7 +75,7 @@ async def subscribed(request: web.Request) -> web.StreamResponse:
             "one on the Calendar page of schoolmesh."
         )
     return web.Response(
-        body=await events.ics(node),
+        body=await node.events.ics(),
         content_type="text/calendar",
         charset="utf-8",
         headers={"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"},

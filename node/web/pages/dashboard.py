@@ -14,7 +14,6 @@ from aiohttp import web
 
 from node import needs
 from node.clock import now_ms
-from node.events import service as events
 from node.web.kit import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
 
 routes = web.RouteTableDef()
@@ -28,7 +27,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     now = now_ms()
     if not user.is_staff:
         return await _pupil_dashboard(request, now)
-    every = await events.every(node)
+    every = await node.events.every()
     today = datetime.now(UTC).date()
     items = await needs.for_staff(node, user.name, every, today, now)
     found = await node.offers.matches(limit=3)

@@ -65,7 +65,7 @@ def _view(event: events.EventView) -> dict[str, Any]:
 @require("staff")
 async def events_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
-    upcoming = await events.listing(node)
+    upcoming = await node.events.listing()
     ours = [_view(e) for e in upcoming if e.author == node.node_id]
     others = [_view(e) for e in upcoming if e.author != node.node_id]
     return render(request, "events_index.html", ours=ours, others=others)
@@ -74,7 +74,7 @@ async def events_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/events.ics")
 @require("staff")
 async def events_calendar(request: web.Request) -> web.StreamResponse:
-    data = await events.ics(request.app[WEB].node)
+    data = await request.app[WEB].node.events.ics()
     return web.Response(
         body=data,
         content_type="text/calendar",
@@ -134,7 +134,7 @@ async def create_event(request: web.Request) -> web.StreamResponse:
             )
     if not errors:
         try:
-            made = await events.create_for(request.app[WEB].node, content, values["audience"])
+            made = await request.app[WEB].node.events.create_for(content, values["audience"])
         except (UserInputError, SchemaError) as exc:
             errors["form"] = page_text(request, exc)
         else:
@@ -226,7 +226,7 @@ async def change_event(request: web.Request) -> web.StreamResponse:
     values, errors, content = _read_event(form_of(request), _)
     if not errors:
         try:
-            await events.change(request.app[WEB].node, str(event.id), content)
+            await request.app[WEB].node.events.change(str(event.id), content)
         except (UserInputError, SchemaError) as exc:
             errors["form"] = page_text(request, exc)
         else:
@@ -265,7 +265,7 @@ def _instant(text: str) -> datetime:
 
 async def _event(request: web.Request) -> events.EventView:
     try:
-        return await events.find(request.app[WEB].node, request.match_info["id"])
+        return await request.app[WEB].node.events.find(request.match_info["id"])
     except (NotFoundError, UserInputError):
         raise web.HTTPNotFound() from None
 
@@ -303,7 +303,7 @@ async def answer_event(request: web.Request) -> web.StreamResponse:
         return await see_other(
             request, f"/events/{event.id}", _("Choose yes, no or maybe."), error=True
         )
-    await events.rsvp(request.app[WEB].node, str(event.id), answer, by=user_of(request).name)
+    await request.app[WEB].node.events.rsvp(str(event.id), answer, by=user_of(request).name)
     return await see_other(
         request, f"/events/{event.id}", _("Your school's answer is sent to the organiser.")
     )
@@ -315,5 +315,5 @@ async def cancel_event(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     event = await _own_event(request)
     reason = " ".join(str(form_of(request).get("reason", "")).split())[:500]
-    await events.withdraw(request.app[WEB].node, str(event.id), reason)
+    await request.app[WEB].node.events.withdraw(str(event.id), reason)
     return await see_other(request, "/events", _("The event is cancelled everywhere."))

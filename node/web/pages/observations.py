@@ -15,7 +15,6 @@ from typing import Any
 
 from aiohttp import web
 
-from node.events import service as events
 from node.observations import service as observations
 from node.offers.matching import tag
 from node.web.kit import (
@@ -76,7 +75,7 @@ async def observations_page(request: web.Request) -> web.StreamResponse:
         ],
         due=due,
         # Peer observations at another school, dated with it (node/offers/interests.py: bookings).
-        planned=[e for e in await events.listing(node) if e.content.get("observation")],
+        planned=[e for e in await node.events.listing() if e.content.get("observation")],
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
 

@@ -27,7 +27,7 @@ routes = web.RouteTableDef()
 
 async def _event(request: web.Request) -> events.EventView:
     try:
-        return await events.find(request.app[WEB].node, request.match_info["id"])
+        return await request.app[WEB].node.events.find(request.match_info["id"])
     except (NotFoundError, UserInputError):
         raise web.HTTPNotFound() from None
 
@@ -74,7 +74,7 @@ async def _attended(node: Node) -> list[events.EventView]:
     attending = await node.teams.attending()
     return [
         e
-        for e in await events.listing(node)
+        for e in await node.events.listing()
         if e.id in attending and e.content.get("format") in FORMATS
     ]
 
