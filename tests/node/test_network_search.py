@@ -82,7 +82,9 @@ async def _loose_of(live: LiveNode, school: LiveNode) -> int:
     return int(rows[0][0])
 
 
-async def test_a_hub_is_asked_first_and_answers_alone(tmp_path: Path) -> None:
+async def test_a_hub_is_asked_and_partners_besides(tmp_path: Path) -> None:
+    """A hub answers alone, but partners are asked besides: a peer whose profile claims
+    a hub covering everything cannot capture its partners' searches."""
     schools = [OAK, LYCEE, COLEGIO, GESAMT]
     links = [("oak", "lycee"), ("oak", "gesamt"), ("lycee", "colegio")]
     async with network(tmp_path, schools, links) as n:
@@ -93,13 +95,12 @@ async def test_a_hub_is_asked_first_and_answers_alone(tmp_path: Path) -> None:
         )
         await _opened((a, b), (a, hub), (b, c))
         offer = await _post_unrelayed(hub, OFFER)
-        await _post_unrelayed(c, {**OFFER, "title": "Phonics mornings"})
+        beyond = await _post_unrelayed(c, {**OFFER, "title": "Phonics mornings"})
 
         outcome = await a.service.peers.search.ask({}, "phonics")
-        # Only the hub was asked: C's offer, two hops away along partners, is not.
-        assert [bytes(f.entry.id) for f in outcome.found] == [offer]
-        assert outcome.found[0].via == hub.node.node_id
-        assert outcome.asked == 1
+        via = {bytes(f.entry.id): f.via for f in outcome.found}
+        assert via == {offer: hub.node.node_id, beyond: b.node.node_id}
+        assert outcome.asked == 3  # the hub, the partner, and the partner's partner
 
 
 async def _profile_has_hub(a: LiveNode, hub: LiveNode) -> bool:
