@@ -25,6 +25,7 @@ from node.node import Node
 from protocol import frames, kinds
 from protocol import search as rules
 from protocol.entry import Entry, create_entry
+from protocol.errors import StorageError
 from protocol.keys import NodeId, NodeKey
 from tests.helpers import key
 
@@ -210,3 +211,36 @@ async def test_a_peer_cannot_claim_more_nodes_asked_than_it_was_given(node: Node
     given = p.sent[0].budget
     await ns.handle(p, frames.Answers(p.sent[0].id, [], final=True, asked=10**6))  # type: ignore[arg-type]
     assert (await task).asked <= given
+
+
+async def test_a_query_from_a_school_we_blocked_is_neither_answered_nor_forwarded(
+    node: Node,
+) -> None:
+    await node.offers.post("offer", {"activity": "observation", "title": "Phonics lessons at R"})
+    blocked, partner, other = key(7), key(8), key(9)
+    await node.peerbook.block(blocked.node_id, node.node_id, now_ms())
+    src, q = Stand(partner.node_id), Stand(other.node_id)
+    ns = searcher(node, {partner.node_id: src, other.node_id: q})
+    query = signed_query(blocked, 5, budget=8, hops=2)
+    assert await ns.handle(src, query) == []  # type: ignore[arg-type]
+    await src.final()
+    assert sent_entries(src) == 0
+    assert q.sent == []
+
+
+async def test_a_queued_search_that_fails_says_why(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ns = searcher(node, {})
+    qid = await network.queue(node.store, {}, "phonics", 10)
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise StorageError("the database of this node needs repair")
+
+    monkeypatch.setattr(ns, "ask", broken)
+    await ns.run_queued()
+    await asyncio.gather(*ns._tasks)
+    with pytest.raises(ValueError, match="needs repair"):
+        await network.loose(node.store, qid)
+    await ns.run_queued()
+    assert ns._queued == set()  # finished: forgotten
