@@ -692,3 +692,18 @@ async def forget_school(store: Store, school: NodeId, now: int) -> None:
     """Inside a transaction: forget a blocked school's loose results (its offers found
     beyond our view, and its profile that came with them)."""
     await store.execute("DELETE FROM loose_results WHERE author = ?", (bytes(school),))
+
+
+#: The node setting that lets the offers page search the whole network by itself when
+#: few offers match (off by default: a staff member's words leave the school only when
+#: they click "Search the whole network", unless the school's admin turned this on).
+AUTOMATIC_SETTING = "network-search.automatic"
+
+
+async def automatic(store: Store) -> bool:
+    """Whether the offers page searches the whole network by itself when few match."""
+    return await store.get_setting(AUTOMATIC_SETTING) == b"1"
+
+
+async def set_automatic(store: Store, on: bool) -> None:
+    await store.set_setting(AUTOMATIC_SETTING, b"1" if on else None)

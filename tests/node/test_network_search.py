@@ -158,10 +158,27 @@ async def test_the_offers_page_shows_what_lies_beyond_the_school_view(tmp_path: 
         await add_user(a, "Ms Hill", "staff")
         async with client(a) as http:
             await http_sign_in(http, "Ms Hill")
-            # Fewer than 20 results: the network is searched by itself.
+            # Few results: the staff member's words stay here unless they click.
             async with http.get("/offers", params={"q": "phonics"}) as response:
                 page = html.unescape(await response.text())
             assert "Phonics at Oakfield" in page
+            assert "From beyond your school's view" not in page
+            assert "Search the whole network" in page
+            async with http.get("/offers", params={"q": "phonics", "network": "1"}) as response:
+                page = html.unescape(await response.text())
+            assert "Phonics lessons open to visitors" in page
+            # The school's admin lets the page search the network by itself when few match.
+            data = str(a.node.data.path)
+            done = await asyncio.to_thread(
+                run_cli, "network-search", "on", "--data", data, "--json"
+            )
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout) == {"automatic": True}
+            async with http.get("/offers", params={"q": "phonics mornings"}) as response:
+                page = html.unescape(await response.text())
+            assert "Search the whole network" not in page
+            async with http.get("/offers", params={"q": "phonics"}) as response:
+                page = html.unescape(await response.text())
             assert "From beyond your school's view" in page
             assert "Phonics lessons open to visitors" in page
             assert "Colegio San Marcos" in page
