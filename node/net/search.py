@@ -580,7 +580,8 @@ class _Outbox:
             frame = self.frames.popleft()
             try:
                 await self.session.send(frame)
-            except ConnectionError:  # gone: the waits for it end by time
+            except Exception as exc:  # gone (ConnectionError): the waits for it end by time
+                log.debug("search frames for %s dropped: %r", self.session.peer, exc)
                 self.frames.clear()
                 return
 
