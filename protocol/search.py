@@ -86,6 +86,25 @@ def forward(
     ]
 
 
+def with_hubs(
+    budget: Budget, hubs: Sequence[N], peers: Sequence[N], partners: Collection[N]
+) -> list[tuple[N, Budget]]:
+    """Where the asking node sends its query when ``hubs`` cover it: each hub to answer
+    alone (a budget of one, no hops), and the partners among ``peers`` that are not
+    those hubs besides, with the rest of the budget split as :func:`forward` does, so
+    that no peer, whatever its profile claims, can capture a school's searches."""
+    asked = [(hub, Budget(1, 0)) for hub in hubs]
+    others = [p for p in peers if p in partners and p not in hubs]
+    rest = Budget(max(budget.nodes - len(hubs), 0), budget.hops)
+    return asked + forward(rest, others)
+
+
+def asked_count(claimed: int, share: int) -> int:
+    """How many nodes a peer's final answer counts as asked: what it claims, between
+    zero and the budget it was given (a claim cannot inflate the count shown)."""
+    return min(max(claimed, 0), max(share, 1))
+
+
 # -- the query and its answers (docs/protocol.md, "Search beyond the node's view") -------
 
 #: Bytes of a query id: random, chosen by the asking node.

@@ -23,8 +23,10 @@ keeps the answers:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +49,8 @@ from protocol.keys import NodeId, NodeKey
 if TYPE_CHECKING:
     from node.net.session import PeerSession
 
+log = logging.getLogger(__name__)
+
 #: Seconds the asking node waits for every peer's final answer.
 WAIT_S = 4.0
 #: Seconds a relaying node waits for the peers it forwarded to, per hop left.
@@ -58,6 +62,9 @@ ANSWERS_PER_RESULT = 4
 KEEP_MS = 24 * 3600 * 1000
 #: A queued search older than this (ms) is not sent any more: its command gave up.
 QUEUED_MAX_AGE_MS = 60_000
+#: Search frames waiting to be sent to one peer; more are dropped (the peer stopped
+#: reading): a frame for a peer is never awaited from another peer's receive loop.
+OUTBOX_FRAMES = 64
 
 
 @dataclass
@@ -71,6 +78,8 @@ class _Asked:
     results: dict[bytes, tuple[Entry, NodeId]] = field(default_factory=dict)
     profiles: dict[bytes, Entry] = field(default_factory=dict)
     received: dict[NodeId, int] = field(default_factory=dict)  # entries sent by each peer
+    shares: dict[NodeId, int] = field(default_factory=dict)  # the budget each peer got
+    passed: int = 0  # entries passed to ``source``, at most ANSWERS_PER_RESULT x limit
     done: asyncio.Event = field(default_factory=asyncio.Event)
     timer: asyncio.TimerHandle | None = None
 
@@ -112,6 +121,54 @@ class NetworkSearch:
         self._asked: dict[bytes, _Asked] = {}
         self._queued: set[bytes] = set()  # queued searches being sent (their ids)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outboxes: dict[PeerSession, _Outbox] = {}
+
+    # -- sending --------------------------------------------------------------------
+
+    def _post(self, session: PeerSession, frame: frames.Frame) -> None:
+        """Queue ``frame`` for ``session``'s own sending task, never waiting for it:
+        dropped when the session is closing or its outbox is full (a peer that stopped
+        reading). Frames to one peer keep their order."""
+        for gone in [s for s in self._outboxes if s.closing]:
+            self._outboxes.pop(gone).clear()
+        if session.closing:
+            return
+        outbox = self._outboxes.get(session)
+        if outbox is None:
+            outbox = self._outboxes[session] = _Outbox(session)
+        outbox.put(frame)
+
+    def _outbox_size(self, session: PeerSession) -> int:
+        outbox = self._outboxes.get(session)
+        return 0 if outbox is None else len(outbox.frames)
+
+    def _post_answers(
+        self,
+        session: PeerSession,
+        qid: bytes,
+        wires: Sequence[bytes],
+        *,
+        final: bool = False,
+        asked: int = 0,
+    ) -> None:
+        for frame in answer_frames(qid, wires, final=final, asked=asked):
+            self._post(session, frame)
+
+    def _post_query(self, session: PeerSession, query: frames.Query, share: rules.Budget) -> None:
+        self._post(
+            session,
+            frames.Query(
+                query.id,
+                query.origin,
+                query.time,
+                query.filter,
+                query.words,
+                query.limit,
+                share.nodes,
+                share.hops,
+                query.sig,
+            ),
+        )
 
     # -- asking ---------------------------------------------------------------------
 
@@ -139,12 +196,13 @@ class NetworkSearch:
             hub = profile.get("hub")
             if isinstance(hub, dict) and rules.covers(hub, filter):
                 covering.append(session.peer)
-        if covering and source is None:
-            return [(by_id[h], rules.Budget(1, 0)) for h in rules.hubs_to_ask(covering, partners)]
         ordered = sorted(
             (s.peer for s in peers),
             key=lambda p: (p not in covering, p not in partners, bytes(p)),
         )
+        if covering and source is None:
+            hubs = rules.hubs_to_ask(covering, partners)
+            return [(by_id[p], b) for p, b in rules.with_hubs(budget, hubs, ordered, partners)]
         return [(by_id[p], b) for p, b in rules.forward(budget, ordered, source=source)]
 
     async def ask(
@@ -178,10 +236,11 @@ class NetworkSearch:
         self.guard.mark(qid, now)
         targets = await self._targets(filter, rules.Budget(rules.MAX_BUDGET, rules.MAX_HOPS), None)
         state = _Asked(query, {s.peer for s, _ in targets}, None)
+        state.shares = {s.peer: share.nodes for s, share in targets}
         self._asked[qid] = state
         try:
             for session, share in targets:
-                await _send_query(session, query, share)
+                self._post_query(session, query, share)
             if state.waiting:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(state.done.wait(), wait)
@@ -261,7 +320,9 @@ class NetworkSearch:
                 (now_ms() - QUEUED_MAX_AGE_MS,),
             ).fetchall()
 
-        for qid, filter_text, words, limit in await self.store.read(read):
+        pending = await self.store.read(read)
+        self._queued &= {row[0] for row in pending}  # those finished or too old: forgotten
+        for qid, filter_text, words, limit in pending:
             if qid in self._queued:
                 continue
             self._queued.add(qid)
@@ -273,13 +334,22 @@ class NetworkSearch:
         try:
             await self.ask(filter, words, limit, query_id=qid)
         except ValueError as exc:
-            why = str(exc)
+            await self._give_up(qid, str(exc))
+        except Exception as exc:  # a task: told to the command, not lost
+            log.warning("the network search %s failed: %s", qid.hex(), exc, exc_info=True)
+            await self._give_up(qid, f"the node could not finish this search: {exc}")
+
+    async def _give_up(self, qid: bytes, why: str) -> None:
+        """Mark a queued search as failed, with why, for the waiting command."""
+        try:
             await self.store.write(
                 lambda conn: conn.execute(
                     "UPDATE network_queries SET done_at = ?, problem = ? WHERE id = ?",
                     (now_ms(), why, qid),
                 )
             )
+        except SchoolmeshError as exc:  # the command gives up by time, and says so
+            log.warning("the network search %s could not be marked failed: %s", qid.hex(), exc)
 
     # -- a peer's frames ------------------------------------------------------------
 
@@ -310,25 +380,36 @@ class NetworkSearch:
         admission = self.guard.admit(session.peer, query.id, now)
         if admission is not rules.Admission.ANSWER:
             busy = admission is rules.Admission.BUSY
-            await session.send(frames.Answers(query.id, [], final=True, busy=busy))
+            self._post(session, frames.Answers(query.id, [], final=True, busy=busy))
             return []
-        own = await self._answer(query)
+        if query.origin in await self.store.blocked_authors():
+            # A school we blocked: neither answered nor forwarded (no strike for the peer).
+            self._post(session, frames.Answers(query.id, [], final=True))
+            return []
+        entries, profiles = await self._answer(query)
+        own = [e.encode() for e in entries] + [p.encode() for p in profiles]
         budget = rules.Budget(query.budget, query.hops)
         targets = await self._targets(query.filter, budget, session.peer, query.origin)
         if not targets:
-            await _send_answers(session, query.id, own, final=True, asked=1)
+            self._post_answers(session, query.id, own, final=True, asked=1)
             return []
         state = _Asked(query, {s.peer for s, _ in targets}, session, asked=1)
+        state.shares = {s.peer: share.nodes for s, share in targets}
+        # What this node answers counts in what it passes up: the same results and
+        # profiles are not passed again, and the whole stays under what the asker takes.
+        state.results = {bytes(e.id): (e, self.key.node_id) for e in entries}
+        state.profiles = {bytes(p.author): p for p in profiles}
+        state.passed = len(own)
         self._asked[query.id] = state
         if own:
-            await _send_answers(session, query.id, own)
+            self._post_answers(session, query.id, own)
         for target, share in targets:
-            await _send_query(target, query, share)
+            self._post_query(target, query, share)
         loop = asyncio.get_running_loop()
         state.timer = loop.call_later(RELAY_WAIT_S * query.hops, self._spawn_finish, state)
         return []
 
-    async def _answer(self, query: frames.Query) -> list[bytes]:
+    async def _answer(self, query: frames.Query) -> tuple[list[Entry], list[Entry]]:
         """What this node holds that answers the query, and the profiles of their schools."""
         filters = Filters.of(
             query.filter.get("activity"),
@@ -343,14 +424,14 @@ class NetworkSearch:
         try:
             listed = await self.offers.search(query.words, filters, limit=query.limit)
         except SchoolmeshError:  # words the index cannot parse: nothing to answer
-            return []
+            return [], []
         entries = [
             item.entry
             for item in listed
             if rules.matches(query.filter, query.words, item.entry.kind, item.entry.content)
         ]
         profiles = await _profiles(self.store, {bytes(e.author) for e in entries})
-        return [e.encode() for e in entries] + [p.encode() for p in profiles]
+        return entries, profiles
 
     async def _answers(self, session: PeerSession, frame: frames.Answers) -> list[ProtocolError]:
         state = self._asked.get(frame.id)
@@ -373,6 +454,9 @@ class NetworkSearch:
         )
         problems: list[ProtocolError] = []
         blocked = await self.store.blocked_authors()
+        erased = await _erased(
+            self.store, [e for e in decoded if isinstance(e, Entry) and e.kind != kinds.PROFILE]
+        )
         passed: list[bytes] = []
         new_profiles: list[Entry] = []
         q = state.query
@@ -391,7 +475,9 @@ class NetworkSearch:
                     )
                 )
                 continue
-            if bytes(item.author) in blocked or len(state.results) >= q.limit:
+            if bytes(item.author) in blocked or bytes(item.id) in erased:
+                continue  # blocked, or withdrawn by its author: never kept nor passed
+            if len(state.results) >= q.limit:
                 continue
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
@@ -402,12 +488,17 @@ class NetworkSearch:
             held = state.profiles.get(author)
             if author in authors and (held is None or held.seq < profile.seq):
                 state.profiles[author] = profile
-                passed.append(profile.encode())
-        if state.source is not None and passed and not state.source.closing:
-            await _send_answers(state.source, q.id, passed)
+                if held is None:  # each school's profile is passed up once
+                    passed.append(profile.encode())
+        if state.source is not None and passed:
+            room = ANSWERS_PER_RESULT * q.limit - state.passed
+            passed = passed[: max(room, 0)]  # never more than the asker takes from us
+            state.passed += len(passed)
+            if passed:
+                self._post_answers(state.source, q.id, passed)
         if frame.final:
             state.waiting.discard(session.peer)
-            state.asked += frame.asked
+            state.asked += rules.asked_count(frame.asked, state.shares.get(session.peer, 1))
             if not state.waiting:
                 await self._finish(state)
         return problems
@@ -427,11 +518,7 @@ class NetworkSearch:
         if state.source is None:
             return
         self._asked.pop(state.query.id, None)
-        if not state.source.closing:
-            with contextlib.suppress(ConnectionError):
-                await state.source.send(
-                    frames.Answers(state.query.id, [], final=True, asked=state.asked)
-                )
+        self._post(state.source, frames.Answers(state.query.id, [], final=True, asked=state.asked))
 
 
 def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
@@ -469,27 +556,54 @@ def answer_frames(
     return out
 
 
-async def _send_answers(
-    session: PeerSession, qid: bytes, wires: Sequence[bytes], *, final: bool = False, asked: int = 0
-) -> None:
-    for frame in answer_frames(qid, wires, final=final, asked=asked):
-        await session.send(frame)
+class _Outbox:
+    """The search frames waiting for one peer, sent by a task of their own that ends
+    when there is nothing left to send: a peer gone or slow holds up only its own."""
+
+    def __init__(self, session: PeerSession) -> None:
+        self.session = session
+        self.frames: collections.deque[frames.Frame] = collections.deque()
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, frame: frames.Frame) -> None:
+        if len(self.frames) >= OUTBOX_FRAMES:
+            return  # the peer stopped reading: dropped; the asker's wait ends by time
+        self.frames.append(frame)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._drain())
+
+    def clear(self) -> None:
+        self.frames.clear()
+
+    async def _drain(self) -> None:
+        while self.frames:
+            frame = self.frames.popleft()
+            try:
+                await self.session.send(frame)
+            except Exception as exc:  # gone (ConnectionError): the waits for it end by time
+                log.debug("search frames for %s dropped: %r", self.session.peer, exc)
+                self.frames.clear()
+                return
 
 
-async def _send_query(session: PeerSession, query: frames.Query, share: rules.Budget) -> None:
-    frame = frames.Query(
-        query.id,
-        query.origin,
-        query.time,
-        query.filter,
-        query.words,
-        query.limit,
-        share.nodes,
-        share.hops,
-        query.sig,
-    )
-    with contextlib.suppress(ConnectionError):  # gone: the wait for it ends by time
-        await session.send(frame)
+async def _erased(store: Store, entries: Sequence[Entry]) -> set[bytes]:
+    """The ids of ``entries`` this node holds erased, or knows their author withdrew."""
+    if not entries:
+        return set()
+    pairs = [(bytes(e.id), bytes(e.author)) for e in entries]
+
+    def read(conn: sqlite3.Connection) -> set[bytes]:
+        found: set[bytes] = set()
+        for entry_id, author in pairs:
+            if conn.execute(
+                "SELECT 1 FROM withdrawals WHERE target = ? AND author = ? UNION ALL "
+                "SELECT 1 FROM entries WHERE id = ? AND author = ? AND content IS NULL",
+                (entry_id, author, entry_id, author),
+            ).fetchone():
+                found.add(entry_id)
+        return found
+
+    return await store.read(read)
 
 
 async def _profiles(store: Store, authors: set[bytes]) -> list[Entry]:
@@ -579,3 +693,18 @@ async def forget_school(store: Store, school: NodeId, now: int) -> None:
     """Inside a transaction: forget a blocked school's loose results (its offers found
     beyond our view, and its profile that came with them)."""
     await store.execute("DELETE FROM loose_results WHERE author = ?", (bytes(school),))
+
+
+#: The node setting that lets the offers page search the whole network by itself when
+#: few offers match (off by default: a staff member's words leave the school only when
+#: they click "Search the whole network", unless the school's admin turned this on).
+AUTOMATIC_SETTING = "network-search.automatic"
+
+
+async def automatic(store: Store) -> bool:
+    """Whether the offers page searches the whole network by itself when few match."""
+    return await store.get_setting(AUTOMATIC_SETTING) == b"1"
+
+
+async def set_automatic(store: Store, on: bool) -> None:
+    await store.set_setting(AUTOMATIC_SETTING, b"1" if on else None)

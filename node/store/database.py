@@ -1006,6 +1006,10 @@ class Store:
         await self._db.execute(
             "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
         )
+        # Found beyond our view by a network search (node/net/search.py): erased too.
+        await self._db.execute(
+            "DELETE FROM loose_results WHERE id = ? AND author = ?", (target, author)
+        )
 
     async def _keep_title(self, target: bytes, author: bytes) -> None:
         """Keep what a withdrawn offer, request or event was called, before its content

@@ -82,7 +82,9 @@ async def _loose_of(live: LiveNode, school: LiveNode) -> int:
     return int(rows[0][0])
 
 
-async def test_a_hub_is_asked_first_and_answers_alone(tmp_path: Path) -> None:
+async def test_a_hub_is_asked_and_partners_besides(tmp_path: Path) -> None:
+    """A hub answers alone, but partners are asked besides: a peer whose profile claims
+    a hub covering everything cannot capture its partners' searches."""
     schools = [OAK, LYCEE, COLEGIO, GESAMT]
     links = [("oak", "lycee"), ("oak", "gesamt"), ("lycee", "colegio")]
     async with network(tmp_path, schools, links) as n:
@@ -93,13 +95,12 @@ async def test_a_hub_is_asked_first_and_answers_alone(tmp_path: Path) -> None:
         )
         await _opened((a, b), (a, hub), (b, c))
         offer = await _post_unrelayed(hub, OFFER)
-        await _post_unrelayed(c, {**OFFER, "title": "Phonics mornings"})
+        beyond = await _post_unrelayed(c, {**OFFER, "title": "Phonics mornings"})
 
         outcome = await a.service.peers.search.ask({}, "phonics")
-        # Only the hub was asked: C's offer, two hops away along partners, is not.
-        assert [bytes(f.entry.id) for f in outcome.found] == [offer]
-        assert outcome.found[0].via == hub.node.node_id
-        assert outcome.asked == 1
+        via = {bytes(f.entry.id): f.via for f in outcome.found}
+        assert via == {offer: hub.node.node_id, beyond: b.node.node_id}
+        assert outcome.asked == 3  # the hub, the partner, and the partner's partner
 
 
 async def _profile_has_hub(a: LiveNode, hub: LiveNode) -> bool:
@@ -157,10 +158,27 @@ async def test_the_offers_page_shows_what_lies_beyond_the_school_view(tmp_path: 
         await add_user(a, "Ms Hill", "staff")
         async with client(a) as http:
             await http_sign_in(http, "Ms Hill")
-            # Fewer than 20 results: the network is searched by itself.
+            # Few results: the staff member's words stay here unless they click.
             async with http.get("/offers", params={"q": "phonics"}) as response:
                 page = html.unescape(await response.text())
             assert "Phonics at Oakfield" in page
+            assert "From beyond your school's view" not in page
+            assert "Search the whole network" in page
+            async with http.get("/offers", params={"q": "phonics", "network": "1"}) as response:
+                page = html.unescape(await response.text())
+            assert "Phonics lessons open to visitors" in page
+            # The school's admin lets the page search the network by itself when few match.
+            data = str(a.node.data.path)
+            done = await asyncio.to_thread(
+                run_cli, "network-search", "on", "--data", data, "--json"
+            )
+            assert done.returncode == 0, done.stderr
+            assert json.loads(done.stdout) == {"automatic": True}
+            async with http.get("/offers", params={"q": "phonics mornings"}) as response:
+                page = html.unescape(await response.text())
+            assert "Search the whole network" not in page
+            async with http.get("/offers", params={"q": "phonics"}) as response:
+                page = html.unescape(await response.text())
             assert "From beyond your school's view" in page
             assert "Phonics lessons open to visitors" in page
             assert "Colegio San Marcos" in page

@@ -6,7 +6,16 @@ import pytest
 
 from protocol import frames
 from protocol import search as rules
-from protocol.search import MAX_BUDGET, MAX_HOPS, Budget, forward, hubs_to_ask, refusal
+from protocol.search import (
+    MAX_BUDGET,
+    MAX_HOPS,
+    Budget,
+    asked_count,
+    forward,
+    hubs_to_ask,
+    refusal,
+    with_hubs,
+)
 
 
 @pytest.mark.parametrize(
@@ -274,3 +283,31 @@ def test_the_query_vector_of_docs_protocol() -> None:
     for value in (signed, sig, frames.encode(query), frames.encode(final)):
         assert value.hex() in doc
     key.node_id.verify(signed, sig)
+
+
+@pytest.mark.parametrize(
+    ("hubs", "peers", "partners", "expected"),
+    [
+        (["h"], ["h", "p", "q"], {"h", "p", "q"}, [("h", (1, 0)), ("p", (31, 2)), ("q", (31, 2))]),
+        # Only partners are asked besides the hubs: a peer that is not one is left out.
+        (["h"], ["h", "p", "x"], {"p"}, [("h", (1, 0)), ("p", (62, 2))]),
+        (["h", "g"], ["h", "g"], {"h", "g"}, [("h", (1, 0)), ("g", (1, 0))]),
+        ([], ["p"], {"p"}, [("p", (63, 2))]),
+    ],
+)
+def test_with_hubs(
+    hubs: list[str],
+    peers: list[str],
+    partners: set[str],
+    expected: list[tuple[str, tuple[int, int]]],
+) -> None:
+    got = with_hubs(Budget(MAX_BUDGET, MAX_HOPS), hubs, peers, partners)
+    assert [(p, (b.nodes, b.hops)) for p, b in got] == expected
+
+
+@pytest.mark.parametrize(
+    ("claimed", "share", "expected"),
+    [(1, 4, 1), (4, 4, 4), (10**6, 4, 4), (-3, 4, 0), (5, 0, 1), (0, 1, 0)],
+)
+def test_asked_count(claimed: int, share: int, expected: int) -> None:
+    assert asked_count(claimed, share) == expected

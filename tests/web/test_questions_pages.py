@@ -171,3 +171,12 @@ async def test_a_flood_of_questions_and_answers_comes_a_page_at_a_time(school: L
             page = await response.text()
         assert f'id="answer-{last.id}"' in page
         assert "Reply 00" not in page
+
+
+async def test_a_huge_page_number_is_a_page_not_an_error(school: LiveNode) -> None:
+    asked = await school.node.questions.ask(content_of(title="Phonics?", text="Which scheme?"))
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        for path in ("/questions", f"/questions/{asked.id}"):
+            async with teacher.get(f"{path}?page={10**30}") as response:
+                assert response.status == 200, path

@@ -88,9 +88,13 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
     if len(found) > PAGE * page and page < MAX_PAGES:
         more = "/offers?" + urlencode({**_given(query, chosen), "page": page + 1})
     searched = bool(query) or any(chosen.values())
-    # Beyond this school's view: when asked (the link), or by itself when few match.
+    # Beyond this school's view: when asked (the link), or by itself when few match and
+    # the school's admin allowed it (`schoolmesh network-search on`: off by default).
     wide = request.query.get("network") == "1" or (
-        searched and page == 1 and len(found) < NETWORK_BELOW
+        searched
+        and page == 1
+        and len(found) < NETWORK_BELOW
+        and await network.automatic(node.store)
     )
     beyond, asked = await _beyond(request, query, filters, found) if wide else ([], None)
     return render(
@@ -111,7 +115,8 @@ async def offers_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-#: Fewer results than this and the offers page searches the whole network by itself.
+#: Fewer results than this and the offers page searches the whole network by itself,
+#: when the school's admin turned that on (node/net/search.py, AUTOMATIC_SETTING).
 NETWORK_BELOW = 20
 
 

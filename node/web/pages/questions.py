@@ -21,12 +21,14 @@ RESULTS = 50
 #: (or many throwaway keys) can send hundreds, and a page must stay quick to load.
 PAGE = 25
 ANSWERS_PAGE = 20
+#: The highest page number taken: beyond it the offset overflows SQLite's integers.
+MAX_PAGE = 10**6
 
 
 def _page_number(request: web.Request) -> int:
-    """The ``page`` asked for, from 1; 1 for anything else."""
+    """The ``page`` asked for, from 1 to :data:`MAX_PAGE`; 1 for anything else."""
     try:
-        return max(int(request.query.get("page", "1")), 1)
+        return min(max(int(request.query.get("page", "1")), 1), MAX_PAGE)
     except ValueError:
         return 1
 
