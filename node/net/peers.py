@@ -146,9 +146,9 @@ class PeerManager:
         self._dial_addresses: dict[NodeId, str] = {}
         self._changed = asyncio.Event()
         # Threads for every session's entries: signature checks release the GIL, so a
-        # catch-up verifies on other cores while this loop stores and sends
-        # (docs/performance.md). One core is left to this loop and SQLite: on two
-        # cores, one thread (a second measured no faster), on four, three.
+        # catch-up verifies on other cores while this loop stores and sends. At least
+        # two: one alone (about 100 us an entry) would hold a catch-up to 0.8 of the
+        # machine's limit even on idle cores (docs/performance.md, catch-up).
         self.verifier: Executor = ThreadPoolExecutor(
             verify_threads(os.cpu_count()), thread_name_prefix="verify"
         )
@@ -621,5 +621,5 @@ async def invited(
 
 
 def verify_threads(cores: int | None) -> int:
-    """Threads verifying entries on a machine of ``cores`` cores: all but one, from 1 to 4."""
-    return max(1, min(4, (cores or 1) - 1))
+    """Threads verifying entries on a machine of ``cores`` cores: all but one, 2 to 4."""
+    return max(2, min(4, (cores or 1) - 1))
