@@ -107,6 +107,7 @@ async def sync(entries: list[Entry], folder: Path) -> tuple[float, float, float,
     a = await Node.create(folder / "a", name="A", country="GB")
     for i in range(0, len(entries), 1000):
         await a.store.ingest(entries[i : i + 1000], now_ms())
+    await a.store.index_all()  # A holds them as a node does: searchable before B asks
     total = await a.store.count_entries()
     b = await Node.create(folder / "b", name="B", country="FR")
     service_a, service_b = NodeService(a), NodeService(b)
