@@ -9,7 +9,10 @@ bytes a message) per entry and per byte of entry (``wire_bytes_per_entry``,
 ``wire_ratio_both_ways``; TCP/IP headers are left out: loopback has a 64 KiB MTU).
 CPU time per entry of both (``cpu_us_per_entry``, ``limit_cpu_us_per_entry``) says
 how much work each does even when other programs share the cores and the
-wall-clock ratio mostly says how much of the second core was free.
+wall-clock ratio mostly says how much of the second core was free. B indexes the
+offers for search after storing them (node/store/indexer.py): ``searchable_s`` is
+when the last of them was indexed too, and ``cpu_us_per_entry_searchable`` the CPU
+time per entry until then (``ratio_searchable``: the rate to that point, to the limit).
 Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
 """
 
@@ -97,12 +100,14 @@ def single_core_limit(wires: list[bytes], folder: Path) -> tuple[float, float]:
 WS_HEADER = 14  # the largest WebSocket frame header: 8-byte length and a mask
 
 
-async def sync(entries: list[Entry], folder: Path) -> tuple[float, float, int, int]:
+async def sync(entries: list[Entry], folder: Path) -> tuple[float, float, float, float, int, int]:
     """Seconds for B to hold all of A's entries, the CPU seconds of this process (both
-    nodes, every thread) meanwhile, bytes of A's frames, and bytes both ways."""
+    nodes, every thread) meanwhile, the same two until they were all indexed for
+    search too, bytes of A's frames, and bytes both ways."""
     a = await Node.create(folder / "a", name="A", country="GB")
     for i in range(0, len(entries), 1000):
         await a.store.ingest(entries[i : i + 1000], now_ms())
+    await a.store.index_all()  # A holds them as a node does: searchable before B asks
     total = await a.store.count_entries()
     b = await Node.create(folder / "b", name="B", country="FR")
     service_a, service_b = NodeService(a), NodeService(b)
@@ -115,14 +120,19 @@ async def sync(entries: list[Entry], folder: Path) -> tuple[float, float, int, i
         if await b.store.count_entries() >= total + 1:  # + B's own profile
             break
         await asyncio.sleep(0.05)
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    elapsed, cpu_stored = time.perf_counter() - start, time.process_time() - cpu
+    for _ in range(12_000):
+        if not (await b.store.fetch_one("SELECT EXISTS (SELECT 1 FROM unindexed)"))[0]:
+            break
+        await asyncio.sleep(0.05)
+    searchable, cpu = time.perf_counter() - start, time.process_time() - cpu
     sessions = [*service_a.peers.sessions.values(), *service_b.peers.sessions.values()]
     sent = sum(s.bytes_sent for s in service_a.peers.sessions.values())
     both = sum(s.bytes_sent + WS_HEADER * s.frames_sent for s in sessions)
     for service in (service_a, service_b):
         await service.stop()
         await service.node.close()
-    return elapsed, cpu, sent, both
+    return elapsed, cpu_stored, searchable, cpu, sent, both
 
 
 def main() -> None:
@@ -137,7 +147,7 @@ def main() -> None:
         folder = Path(tmp)
         limit, limit_cpu = single_core_limit(wires, folder)
         print(f"single-core ingest limit: {limit:,.0f} entries/s", flush=True)
-        elapsed, cpu, sent, both = asyncio.run(sync(entries, folder))
+        elapsed, cpu, searchable, cpu_all, sent, both = asyncio.run(sync(entries, folder))
     rate = count / elapsed
     entry_bytes = sum(len(w) for w in wires)
     wire_ratio = sent / entry_bytes
@@ -146,6 +156,10 @@ def main() -> None:
     print(
         f"CPU time per entry: {cpu / count * 1e6:.0f} us (both nodes, all threads) against "
         f"{limit_cpu / count * 1e6:.0f} us for the limit's loop"
+    )
+    print(
+        f"all searchable after {searchable:.1f} s = {count / searchable:,.0f} entries/s "
+        f"(ratio {count / searchable / limit:.2f}), {cpu_all / count * 1e6:.0f} us of CPU per entry"
     )
     print(f"bytes on the wire per byte of entry: {wire_ratio:.2f} (A's frames)")
     print(
@@ -163,6 +177,9 @@ def main() -> None:
         "wire_ratio_both_ways": round(both / entry_bytes, 3),
         "limit_cpu_us_per_entry": round(limit_cpu / count * 1e6, 1),
         "cpu_us_per_entry": round(cpu / count * 1e6, 1),
+        "searchable_s": round(searchable, 2),
+        "ratio_searchable": round(count / searchable / limit, 3),
+        "cpu_us_per_entry_searchable": round(cpu_all / count * 1e6, 1),
     }
     print("RESULT " + json.dumps(result))
 

@@ -76,8 +76,9 @@ def advance(rule: Rule, tat: int, timestamp: int) -> int:
 
 def fold(rule: Rule, tat: int, timestamps: Iterable[int]) -> int:
     """``tat`` after these entries, in log order, from ``tat``."""
+    interval, tolerance = rule.interval_ms, rule.tolerance_ms
     for timestamp in timestamps:
-        tat = advance(rule, tat, timestamp)
+        tat = max(tat, timestamp, tat - tolerance) + interval  # advance()
     return tat
 
 
@@ -100,11 +101,13 @@ def plan(rule: Rule, tat: int, timestamps: Sequence[int], now_ms: int) -> Plan:
     """Of the author's next entries (their timestamps, in log order, the first right
     after the entries that left ``tat``), take those due, up to the first that is not:
     the log waits there."""
+    # release, due and advance written out: this runs for every entry received.
+    interval, tolerance = rule.interval_ms, rule.tolerance_ms
     for taken, timestamp in enumerate(timestamps):
-        when = release(rule, tat, timestamp)
-        if not due(when, timestamp, now_ms):
+        when = max(timestamp, tat - tolerance)  # release()
+        if when > max(timestamp, now_ms):  # not due()
             return Plan(taken, tat, when)
-        tat = advance(rule, tat, timestamp)
+        tat = max(tat, when) + interval  # advance()
     return Plan(len(timestamps), tat, None)
 
 

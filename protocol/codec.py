@@ -15,6 +15,7 @@ one value has one encoding and signatures over the bytes mean one thing.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,20 @@ from protocol.errors import DecodeError
 Value = Any  # nil | bool | int | str | bytes | list[Value] | dict[str, Value]
 
 _INT_MIN = -(2**63)
+# One Packer per thread (a packer keeps a buffer between calls): msgpack.packb makes a
+# new one for every call, which costs about as much as the packing itself, and a
+# decode re-encodes what it decoded to check that it was canonical.
+_local = threading.local()
+
+
+def _packer() -> msgpack.Packer:
+    try:
+        packer: msgpack.Packer = _local.packer
+    except AttributeError:
+        packer = _local.packer = msgpack.Packer(use_bin_type=True)
+    return packer
+
+
 _INT_MAX = 2**64 - 1
 
 
@@ -70,9 +85,17 @@ def _canonical(value: Value, depth: int, max_depth: int) -> Value:
 
 def encode(value: Value, *, max_depth: int = 8) -> bytes:
     """Encode ``value`` canonically. Raises DecodeError for values with no encoding."""
-    packed: bytes = msgpack.packb(
-        _canonical(value, 0, max_depth), use_bin_type=True, strict_types=False
-    )
+    packed: bytes = _packer().pack(_canonical(value, 0, max_depth))
+    return packed
+
+
+def encode_binaries(*parts: bytes | None) -> bytes:
+    """The canonical array of these binaries (or nils), without :func:`encode`'s walk:
+    bin and nil each have one encoding. An entry's wire form from its stored parts."""
+    for part in parts:
+        if part is not None and type(part) is not bytes:
+            raise DecodeError(f"type {type(part).__name__} is not binary", code="bad-type")
+    packed: bytes = _packer().pack(list(parts))
     return packed
 
 
@@ -106,7 +129,7 @@ def decode(data: bytes, limits: Limits) -> Value:
     # The value's maps keep the data's key order: if the keys are sorted and the
     # value re-encodes to the same bytes, the data was canonical (a repeated key
     # collapses in the dict, so the bytes then differ).
-    if not _check(value, 0, limits.max_depth) or msgpack.packb(value, use_bin_type=True) != data:
+    if not _check(value, 0, limits.max_depth) or _packer().pack(value) != data:
         raise DecodeError(
             "not in canonical form (map keys unsorted or repeated, or a value not in "
             "its shortest encoding)",

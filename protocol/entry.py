@@ -101,7 +101,7 @@ class Entry:
 
     def encode(self) -> bytes:
         """The wire form: ``[payload, signature, content]``."""
-        return codec.encode([self.payload_bytes, self.signature, self.content_bytes])
+        return codec.encode_binaries(self.payload_bytes, self.signature, self.content_bytes)
 
     def without_content(self) -> Entry:
         """This entry after its content was erased; the envelope still verifies."""

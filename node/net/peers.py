@@ -156,10 +156,13 @@ class PeerManager:
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._dial_addresses: dict[NodeId, str] = {}
         self._changed = asyncio.Event()
-        # One thread for every session's entries: signature checks release the GIL,
-        # so a catch-up verifies on a second core while this loop stores and sends
-        # (docs/performance.md). One, because the decoding around them does not.
-        self.verifier: Executor = ThreadPoolExecutor(1, thread_name_prefix="verify")
+        # Threads for every session's entries: signature checks release the GIL, so a
+        # catch-up verifies on other cores while this loop stores and sends. At least
+        # two: one alone (about 100 us an entry) would hold a catch-up to 0.8 of the
+        # machine's limit even on idle cores (docs/performance.md, catch-up).
+        self.verifier: Executor = ThreadPoolExecutor(
+            verify_threads(os.cpu_count()), thread_name_prefix="verify"
+        )
         #: Searches beyond this node's view: asked, answered and relayed.
         self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
         store.add_listener(self._on_commit)
@@ -638,3 +641,8 @@ async def invited(
             ) from exc
         yield
         await transport.close()
+
+
+def verify_threads(cores: int | None) -> int:
+    """Threads verifying entries on a machine of ``cores`` cores: all but one, 2 to 4."""
+    return max(2, min(4, (cores or 1) - 1))

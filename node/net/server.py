@@ -16,6 +16,7 @@ from node.net.logs import PeerLog
 from node.net.peers import PeerManager
 from node.node import Node
 from node.partners.peerbook import ADDRESS_SETTING
+from node.store.indexer import SearchIndexer
 from node.web.app import MAX_UPLOAD_BYTES, add_web_pages
 from protocol import PROTOCOL_VERSION
 from protocol.address import address_problem
@@ -109,6 +110,8 @@ class NodeService:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.peers = PeerManager(node.key, node.store, node.mail, node.peerbook)
+        #: Indexes offers from peers after their entries are stored (node/store/indexer.py).
+        self.indexer = SearchIndexer(node.store)
         self._runner = web.AppRunner(
             make_app(node, self.peers),
             access_log=None,
@@ -158,11 +161,13 @@ class NodeService:
             await self.node.store.set_setting(ADDRESS_SETTING, advertised)
         else:
             await self.node.store.set_setting(ADDRESS_SETTING, None)
+        self.indexer.start()
         await self.peers.start()
 
     async def stop(self) -> None:
         """Stop accepting, close peer sessions (each finishes the batch it is storing)."""
         await self.peers.stop()
+        await self.indexer.stop()
         await self._runner.cleanup()
         try:
             await self.node.store.set_setting(ADDRESS_SETTING, None)

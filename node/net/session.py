@@ -18,6 +18,7 @@ whose heads differ; with any other peer, by the full clock.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Iterable
@@ -35,7 +36,7 @@ from node.store.database import RESTORED_SETTING, Outcome, Store
 from protocol import budget, frames
 from protocol.entry import Entry, decode_entries
 from protocol.errors import DiskFullError, ProtocolError, StorageError
-from protocol.keys import NodeId
+from protocol.keys import EntryId, NodeId
 from protocol.replication import WINDOW, HeadsStart, Replication, ack_for, clock_frames
 
 log = logging.getLogger(__name__)
@@ -453,13 +454,24 @@ class PeerSession:
         await self._send(self.sync.evidence(mine.encode()))
 
     async def _store_loop(self) -> None:
-        """Store the batches received, in order, each acknowledged once committed."""
+        """Store the batches received, in order, each acknowledged once committed.
+
+        The oldest batch is stored as soon as it is verified, with those after it that
+        are verified already (one transaction, one sync to disk): not waiting for the
+        ones still being verified keeps the sender's window moving, so verifying the
+        next batches overlaps storing these (docs/performance.md, catch-up)."""
+        waiting: collections.deque[Arrived] = collections.deque()
         while True:
-            ready = [await self._arrived.get()]
-            while not self._arrived.empty():  # what else has arrived: same transaction
-                ready.append(self._arrived.get_nowait())
+            if not waiting:
+                waiting.append(await self._arrived.get())
+            while not self._arrived.empty() and len(waiting) < PIPELINE:
+                waiting.append(self._arrived.get_nowait())
+            await asyncio.wait([waiting[0][1]])
+            ready = [waiting.popleft()]
+            while waiting and waiting[0][1].done():
+                ready.append(waiting.popleft())
             try:
-                await self._store([(frame, await decoding) for frame, decoding in ready])
+                await self._store([(frame, decoding.result()) for frame, decoding in ready])
             except StorageError as exc:
                 await self._cannot_store(exc)
                 return
@@ -477,7 +489,8 @@ class PeerSession:
                 else:
                     verified.append(item)
         authors = {bytes(e.author) for e in verified}  # acked, with those held back
-        verified = await self._within_budget(verified)
+        verified, planned = await self._within_budget(verified)
+        budgets = self.host.store.budgets
         held: list[tuple[bytes, int]] = []
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
         try:
@@ -488,6 +501,9 @@ class PeerSession:
                     self.received += 1
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
+                    tat = planned.get(entry.id)
+                    if tat is not None:  # held: the log up to it is the one planned with
+                        budgets.remember(bytes(entry.author), entry.seq, tat)
                 if result.first_seen is not None:  # a fork: the sender gets our side too
                     await self._send(self.sync.evidence(result.first_seen.encode()))
                 elif result.error is not None and result.error.code != "blocked":
@@ -505,14 +521,20 @@ class PeerSession:
         self.host.progress(self)
         await self._caught_up_after_restore()
 
-    async def _within_budget(self, entries: list[Entry]) -> list[Entry]:
+    async def _within_budget(self, entries: list[Entry]) -> tuple[list[Entry], dict[EntryId, int]]:
         """The entries to store now: each author's log up to its first entry past the
         author's budget (protocol/budget.py). The rest are held back: not stored and no
         strike; the ack shows our real head, and :meth:`_ask_again_loop` asks the peer
         for them again when their time comes.
+
+        Also, for the last entry taken of each author, the budget state after it: once
+        it is held, the next batch's check starts from there instead of reading the
+        author's timestamps again (entries are chained, so the log up to it is the one
+        planned with).
         """
+        planned: dict[EntryId, int] = {}
         if not entries:
-            return entries
+            return entries, planned
         budgets = self.host.store.budgets
         by_author: dict[bytes, list[Entry]] = {}
         for entry in entries:
@@ -522,6 +544,11 @@ class PeerSession:
         held_from: dict[bytes, int] = {}  # author -> first sequence number held back
         for author, theirs in by_author.items():
             head = heads[author]
+            if self._held.get(author, now) > now:
+                # Its log already waits at head + 1 (an earlier batch): what comes after
+                # waits too, as when both batches were judged together.
+                held_from[author] = head + 1
+                continue
             run: list[Entry] = []  # the entries that would extend the log, in order
             for entry in sorted(theirs, key=lambda e: e.seq):
                 if entry.seq == head + 1 + len(run):
@@ -532,6 +559,8 @@ class PeerSession:
                 continue
             tat = await budgets.tat(self.host.store, author, head)
             plan = budget.plan(budgets.rule, tat, [e.payload.timestamp for e in run], now)
+            if plan.take:
+                planned[run[plan.take - 1].id] = plan.tat
             if plan.held_until is None:
                 continue
             held_from[author] = run[plan.take].seq
@@ -547,10 +576,10 @@ class PeerSession:
             self._held[author] = plan.held_until
             self._budget_wake.set()
         if not held_from:
-            return entries
+            return entries, planned
         kept = [e for e in entries if e.seq < held_from.get(bytes(e.author), e.seq + 1)]
         self.held_back += len(entries) - len(kept)
-        return kept
+        return kept, planned
 
     async def _ask_again_loop(self) -> None:
         """When the time of entries held back comes, ask the peer for them again: a

@@ -188,7 +188,9 @@ class Offers:
             f"LEFT JOIN schools AS s ON s.author = e.author {index.order('r.')}"
         )
 
-        def read(conn: sqlite3.Connection) -> list[Listing]:
+        def read(conn: sqlite3.Connection, first: bool = True) -> list[Listing] | None:
+            if first and conn.execute("SELECT 1 FROM unindexed LIMIT 1").fetchone():
+                return None  # offers from peers wait to be indexed (node/store/indexer.py)
             try:
                 rows = conn.execute(sql, [*params, limit]).fetchall()
             except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
@@ -198,7 +200,12 @@ class Offers:
                 ) from exc
             return _with_questions(conn, [_listing(row) for row in rows])
 
-        return await self.store.read(read)
+        found = await self.store.read(read)
+        if found is None:  # index them first, so that a search finds every offer stored
+            await self.store.index_waiting()
+            found = await self.store.read(lambda conn: read(conn, first=False))
+        assert found is not None
+        return found
 
     async def matches(
         self, *, today: date | None = None, limit: int = 5

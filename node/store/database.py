@@ -83,6 +83,12 @@ logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 _ENTRY_COLUMNS = "payload, sig, content"
 #: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
 RESTORED_SETTING = "restored"
+#: Offers and requests indexed per transaction when indexing what peers sent
+#: (:meth:`Store.index_pending`); larger batches cost FTS5 less per entry.
+INDEX_BATCH = 1024
+#: Entries waiting to be indexed that are kept decoded in memory; past this many, the
+#: indexer decodes them from the database again.
+MAX_WAITING = 20_000
 
 
 class Outcome(enum.Enum):
@@ -161,6 +167,16 @@ class Store:
         #: A checkpoint could not finish (a reader held an older snapshot), so erased
         #: content may still be in the log file: tried again after each commit.
         self.needs_checkpoint = False
+        #: Offers and requests from peers are made searchable in a later transaction
+        #: (table ``unindexed``, node/store/indexer.py): how many wait, as far as this
+        #: process knows, and an event set when a commit adds to them.
+        self.unindexed = 0
+        self.index_wanted = asyncio.Event()
+        self._queued: list[tuple[int, Entry]] = []  # queued by this transaction
+        #: The entries waiting, as decoded when they arrived, so that the index is made
+        #: from them rather than from their bytes decoded again (bounded: past it, from
+        #: the bytes).
+        self._waiting: dict[int, Entry] = {}
 
     def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
@@ -296,7 +312,15 @@ class Store:
         it holds, and the next process to open the database copies it. The
         connection, and aiosqlite's thread, are closed whatever happens: a thread
         left running would keep the command from ever exiting (issue 20).
+
+        Offers this process stored from peers and has not indexed yet are indexed
+        first (what cannot be waits for the next start: node/store/indexer.py).
         """
+        if self.unindexed:
+            try:
+                await self.index_all()
+            except (StorageError, sqlite3.Error) as exc:
+                log.info("closed with offers still to index: %s", exc)
         async with self._write_lock:
             try:
                 await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
@@ -422,6 +446,7 @@ class Store:
             self._touched = set()
             self._erased = set()
             self._mail_touched = False
+            self._queued = []
             try:
                 # BEGIN, fn, COMMIT (or ROLLBACK) all run on the thread in one call, so
                 # a cancelled caller can never leave the transaction open: the thread
@@ -467,6 +492,7 @@ class Store:
                 self._touched = set()
                 self._erased = set()
                 self._mail_touched = False
+                self._queued = []
                 yield
                 # Inside the try: a commit can fail too (no room for the log file).
                 await asyncio.shield(self._db.execute("COMMIT"))
@@ -486,6 +512,12 @@ class Store:
             # again: a heartbeat rewritten in place needs none.
             log.info("the database saves again: there is room on the disk once more")
             self.full = False
+        if self._queued:
+            if len(self._waiting) < MAX_WAITING:
+                self._waiting.update(self._queued)
+            self.unindexed += len(self._queued)
+            self._queued = []
+            self.index_wanted.set()
         for listener in self._listeners:
             listener(self._touched)
         if self._erased:
@@ -618,7 +650,7 @@ class Store:
             accepted: list[Entry] = []
             for entry in batch:
                 results.append(await self._place(entry, now_ms, blocked, heads, held, accepted))
-            await self._insert(accepted, now_ms)
+            await self._insert(accepted, now_ms, index_later=True)
         return results
 
     async def _place(
@@ -880,48 +912,72 @@ class Store:
         """Add offers, requests, questions and answers to the search index, profiles to
         ``schools``, and what answers and helpful marks name to ``question_links``."""
         schools = [row for _, entry in numbered if (row := search.school_row(entry))]
-        await self._db.executemany(search.UPSERT_SCHOOL, schools)
-        words: dict[bytes, str] = {}  # each school's words, from its newest profile held
-        for author in {bytes(entry.author) for _, entry in numbered}:
-            held = await self.fetch_one(search.SCHOOL_OF, (author,))
-            words[author] = "" if held is None else search.school_words(*held)
-        rows = [
-            row
-            for n, entry in numbered
-            if (row := search.index_row(n, entry, words[bytes(entry.author)]))
-        ]
+        if schools:
+            await self._db.executemany(search.UPSERT_SCHOOL, schools)
         for author in {row[0] for row in schools}:  # a new name: its listings found by it
-            await self._db.execute(search.SET_SCHOOL, (words[author], author))
+            held = await self.fetch_one(search.SCHOOL_OF, (author,))
+            words = "" if held is None else search.school_words(*held)
+            await self._db.execute(search.SET_SCHOOL, (words, author))
             await self._db.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
             await self._db.execute(search.REINDEX_SCHOOL_TEXT, (author,))
-        await self._db.executemany(search.INSERT_LISTING, rows)
-        await self._db.executemany(search.INSERT_TEXT, [search.text_of(row) for row in rows])
-        links = [row for n, entry in numbered if (row := search.link_row(n, entry))]
-        await self._db.executemany(search.INSERT_LINK, links)
+        await self._run(search.insert_listings, numbered)
 
     async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
-        tables = (("listing_text", "rowid"), ("listings", "n"), ("question_links", "n"))
+        tables = (
+            ("listing_text", "rowid"),
+            ("listings", "n"),
+            ("question_links", "n"),
+            ("unindexed", "n"),
+        )
         for table, column in tables:
             await self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
 
-    async def search(
-        self, query: str, filters: search.Filters, today: str, limit: int
-    ) -> list[Entry]:
-        """Current offers and requests matching ``query`` and ``filters``, best first."""
-        ranking, params = search.build_query(query, filters, today)
-        # The entries come in the same trip as their ranking.
-        sql = (
-            f"SELECT {_ENTRY_COLUMNS} FROM ({ranking}) AS r JOIN entries AS e ON e.n = r.n "
-            f"{search.order('r.')}"
-        )
+    async def index_pending(self, limit: int = INDEX_BATCH) -> int:
+        """Put up to ``limit`` of the offers and requests waiting in ``unindexed`` (the
+        oldest first) into the search index, in one transaction; return how many were
+        taken (0: none waits). Those withdrawn or dropped meanwhile are just taken off."""
+        waiting = self._waiting
+
+        def run(conn: sqlite3.Connection) -> list[int]:
+            rows = conn.execute(
+                "SELECT u.n, e.id, e.kind, e.payload, e.sig, e.content FROM unindexed AS u "
+                "LEFT JOIN entries AS e ON e.n = u.n ORDER BY u.n LIMIT ?",
+                (limit,),
+            ).fetchall()
+            numbered = []
+            for n, entry_id, kind, payload, sig, content in rows:
+                if entry_id is None or content is None or kind not in search.SIDES:
+                    continue
+                entry = waiting.get(n)
+                if entry is None or bytes(entry.id) != entry_id or entry.content_bytes != content:
+                    entry = load_entry(payload, sig, content)  # after a restart, or bounded
+                numbered.append((int(n), entry))
+            search.insert_listings(conn, numbered)
+            if rows:
+                conn.execute("DELETE FROM unindexed WHERE n <= ?", (rows[-1][0],))
+            return [int(row[0]) for row in rows]
+
+        taken = await self.write(run)
+        for n in taken:
+            waiting.pop(n, None)
+        self.unindexed = max(0, self.unindexed - len(taken)) if taken else 0
+        return len(taken)
+
+    async def index_all(self) -> int:
+        """:meth:`index_pending` until nothing waits; return how many were taken."""
+        total = 0
+        while taken := await self.index_pending():
+            total += taken
+        return total
+
+    async def index_waiting(self) -> None:
+        """Index what waits (:meth:`index_pending`), so that a search about to run finds
+        every offer stored, as before indexing moved out of the entries' commit; on a
+        full disk or damage, the search goes on with what is indexed."""
         try:
-            rows = await self.fetch_all(sql, [*params, limit])
-        except sqlite3.OperationalError as exc:  # an FTS5 query it cannot parse
-            raise UserInputError(
-                f"cannot search for {query!r}: {exc}",
-                page=said("This search could not be understood: try other words."),
-            ) from exc
-        return [load_entry(*row) for row in rows]
+            await self.index_all()
+        except StorageError as exc:
+            log.warning("searching without the newest offers: %s", exc)
 
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""
@@ -934,8 +990,14 @@ class Store:
     async def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
         return await self.fetch_all(f"{sql} ({','.join('?' * len(values))})", values)
 
-    async def _insert(self, entries: list[Entry], now_ms: int) -> None:
-        """Insert entries already judged to extend their logs, and move the heads."""
+    async def _insert(
+        self, entries: list[Entry], now_ms: int, *, index_later: bool = False
+    ) -> None:
+        """Insert entries already judged to extend their logs, and move the heads.
+
+        ``index_later``: offers and requests go into the search index in a later
+        transaction (:meth:`index_pending`), not this one; profiles still update
+        ``schools`` here, as pages name schools from it."""
         if not entries:
             return
         withdrawn = {
@@ -972,7 +1034,16 @@ class Store:
         }
         if indexed:  # index the objects in hand rather than decode them again
             numbers = await self._select_in("SELECT n, id FROM entries WHERE id IN", list(indexed))
-            await self._index([(int(n), indexed[i]) for n, i in numbers])
+            numbered = [(int(n), indexed[i]) for n, i in numbers]
+            if index_later:
+                later = [(n, e) for n, e in numbered if e.kind in search.SIDES]
+                await self._db.executemany(
+                    "INSERT OR IGNORE INTO unindexed (n) VALUES (?)", [(n,) for n, _ in later]
+                )
+                self._queued.extend(later)
+                numbered = [(n, e) for n, e in numbered if e.kind not in search.SIDES]
+            if numbered:
+                await self._index(numbered)
         newest = {bytes(e.author): e for e in entries}  # entries come in log order
         self._touched.update(newest)
         await self._db.executemany(
@@ -1158,7 +1229,7 @@ class Store:
             "ORDER BY seq LIMIT ?",
             (author, seq, limit),
         )
-        return [(int(s), codec.encode([p, g, c])) for s, p, g, c in rows]
+        return [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
 
     async def current(self, kind: str) -> list[Entry]:
         """Entries of ``kind`` that still have content (not withdrawn), newest first."""

@@ -624,6 +624,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (query, id)
     );
     """,
+    # 25: offers and requests stored from peers but not yet in the search index:
+    # indexed in a later transaction, batched (node/store/indexer.py), and after a
+    # crash when the node starts again. An n here is never in ``listings``.
+    """
+    CREATE TABLE IF NOT EXISTS unindexed (
+        n INTEGER PRIMARY KEY                -- entries.n
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -12,7 +12,9 @@ word boundaries FTS5 can use, so terms in them are matched as substrings of the 
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,6 +188,30 @@ REINDEX_SCHOOL_TEXT = (
 def text_of(row: tuple[Any, ...]) -> tuple[int, str]:
     """The FTS row of an :func:`index_row`: its words, then its school's."""
     return row[0], f"{row[-2]} {row[-1]}".strip()
+
+
+def insert_listings(conn: sqlite3.Connection, numbered: Sequence[tuple[int, Entry]]) -> None:
+    """Add the offers, requests, questions and answers among ``numbered`` (``entries.n``,
+    entry) to the index, each with its school's words from ``schools``, and what answers
+    and helpful marks name to ``question_links``; on the database thread, inside the
+    caller's transaction. The other entries are left out."""
+    links = [row for n, entry in numbered if (row := link_row(n, entry))]
+    if links:
+        conn.executemany(INSERT_LINK, links)
+    listed = [(n, e) for n, e in numbered if e.kind in LISTED and e.content is not None]
+    if not listed:
+        return
+    authors = list({bytes(e.author) for _, e in listed})
+    words = dict.fromkeys(authors, "")
+    for i in range(0, len(authors), 500):
+        part = authors[i : i + 500]
+        marks = ",".join("?" * len(part))
+        sql = f"SELECT author, name, country FROM schools WHERE author IN ({marks})"
+        for author, name, country in conn.execute(sql, part):
+            words[author] = school_words(name, country)
+    rows = [row for n, e in listed if (row := index_row(n, e, words[bytes(e.author)]))]
+    conn.executemany(INSERT_LISTING, rows)
+    conn.executemany(INSERT_TEXT, [text_of(row) for row in rows])
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,174 @@
+"""Offers from peers are indexed for search after their entries' commit, not in it
+(node/store/indexer.py): on real databases, with a real process killed in between."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from node.clock import now_ms
+from node.node import Node
+from node.store.database import Store
+from node.store.indexer import SearchIndexer
+from node.store.search import Filters
+from protocol.entry import Entry, create_entry
+from tests.helpers import history, key
+
+TODAY = date(2026, 11, 23)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def node(tmp_path: Path) -> AsyncIterator[Node]:
+    opened = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    yield opened
+    await opened.close()
+
+
+async def count(store: Store, table: str) -> int:
+    row = await store.fetch_one(f"SELECT count(*) FROM {table}")
+    return int(row[0])
+
+
+async def titles(node: Node, query: str) -> list[str]:
+    found = await node.offers.search(query, Filters(), today=TODAY)
+    return sorted(item.as_json()["title"] for item in found)
+
+
+async def until_indexed(store: Store) -> None:
+    for _ in range(600):  # at most a minute on a loaded machine
+        if await count(store, "unindexed") == 0:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the indexer never took what waits")
+
+
+async def test_entries_from_peers_are_stored_before_they_are_indexed(node: Node) -> None:
+    entries = history(key(7), 3)
+    results = await node.store.ingest(entries, now_ms())
+    assert all(r.outcome.value == "stored" for r in results)
+    # Stored and acknowledged, not yet in the index: it waits for a later transaction.
+    assert await count(node.store, "unindexed") == 3
+    assert await count(node.store, "listings") == 0
+    assert await count(node.store, "listing_text") == 0
+    # A search indexes what waits before it looks: nothing stored is ever missing.
+    assert await titles(node, "offer") == ["Offer 1", "Offer 2", "Offer 3"]
+    assert await count(node.store, "unindexed") == 0
+    assert await count(node.store, "listings") == 3
+    assert await titles(node, "offer") == ["Offer 1", "Offer 2", "Offer 3"]  # once each
+
+
+async def test_the_indexer_indexes_in_the_background(node: Node) -> None:
+    indexer = SearchIndexer(node.store, delay_s=0.05)
+    indexer.start()
+    try:
+        await node.store.ingest(history(key(7), 5), now_ms())
+        await until_indexed(node.store)
+        assert await count(node.store, "listings") == 5
+        assert await count(node.store, "listing_text") == 5
+    finally:
+        await indexer.stop()
+
+
+async def test_the_indexer_indexes_what_waits_when_it_stops(node: Node) -> None:
+    indexer = SearchIndexer(node.store, delay_s=3600)  # would wait an hour
+    indexer.start()
+    await node.store.ingest(history(key(7), 2), now_ms())
+    await indexer.stop()
+    assert await count(node.store, "unindexed") == 0
+    assert await count(node.store, "listings") == 2
+
+
+def withdrawal(entries: list[Entry], target: Entry) -> Entry:
+    last = entries[-1]
+    return create_entry(
+        key(7),
+        seq=last.seq + 1,
+        prev=last.id,
+        timestamp=last.payload.timestamp + 1,
+        kind="withdraw",
+        content={"target": bytes(target.id), "reason": "filled"},
+    )
+
+
+async def test_an_offer_withdrawn_before_it_is_indexed_is_never_indexed(node: Node) -> None:
+    entries = history(key(7), 2)
+    await node.store.ingest(entries, now_ms())
+    await node.store.ingest([withdrawal(entries, entries[0])], now_ms())
+    assert await count(node.store, "unindexed") == 1  # the withdrawn one taken off
+    assert await node.store.index_all() == 1
+    assert await count(node.store, "listings") == 1
+    assert await titles(node, "offer") == ["Offer 2"]
+
+
+async def test_an_author_dropped_before_its_offers_are_indexed_leaves_nothing_waiting(
+    node: Node,
+) -> None:
+    await node.store.ingest(history(key(7), 2), now_ms())
+    await node.store.ingest(history(key(8), 1), now_ms())
+    async with node.store.write():
+        await node.store.delete_author(key(7).node_id)
+    assert await count(node.store, "unindexed") == 1
+    await node.store.index_all()
+    assert await titles(node, "offer") == ["Offer 1"]  # key(8)'s
+
+
+CRASH = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[2])
+    from node.clock import now_ms
+    from node.node import Node
+    from tests.helpers import history, key
+
+    async def main() -> None:
+        node = await Node.open(Path(sys.argv[1]))
+        await node.store.ingest(history(key(9), 40), now_ms())
+        print("stored", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # before any indexing: a crash
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_offers_stored_before_a_crash_are_indexed_when_the_node_starts(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "n"
+    node = await Node.create(folder, name="Oakfield Primary", country="GB")
+    await node.close()
+    crash = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CRASH,
+        str(folder),
+        str(ROOT),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(crash.communicate(), 120)
+    assert stdout.decode().strip() == "stored", stderr.decode()
+    assert crash.returncode == -9
+    node = await Node.open(folder)
+    try:
+        assert await count(node.store, "entries") == 41  # its own profile, and the 40
+        assert await count(node.store, "unindexed") == 40
+        assert await count(node.store, "listings") == 0
+        indexer = SearchIndexer(node.store, delay_s=3600)
+        indexer.start()  # as `schoolmesh run` does: what waits is taken first
+        try:
+            await until_indexed(node.store)
+        finally:
+            await indexer.stop()
+        assert await count(node.store, "listings") == 40
+        assert len(await titles(node, "offer")) == 40
+    finally:
+        await node.close()
