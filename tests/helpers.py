@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from node.store import migrations
 from protocol import budget
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
@@ -82,3 +84,24 @@ class Trips:
 
     def __exit__(self, *exc: object) -> None:
         self._db._execute = self._real
+
+
+def undoing_migrations(first: int) -> list[str]:
+    """Statements undoing the migrations from index ``first`` on (their new tables and
+    columns, newest first), so that a test can play a database an older version left,
+    and see them run again."""
+    made = re.compile(
+        r"CREATE TABLE (?:IF NOT EXISTS )?(?P<table>\w+)"
+        r"|CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(?P<index>\w+)"
+        r"|ALTER TABLE (?P<altered>\w+) ADD COLUMN (?P<column>\w+)"
+    )
+    undo: list[str] = []
+    for sql in migrations.MIGRATIONS[first:]:
+        for found in made.finditer(sql):  # in the order the migration made them
+            if found["table"]:
+                undo.append(f"DROP TABLE IF EXISTS {found['table']}")
+            elif found["index"]:
+                undo.append(f"DROP INDEX IF EXISTS {found['index']}")
+            else:
+                undo.append(f"ALTER TABLE {found['altered']} DROP COLUMN {found['column']}")
+    return undo[::-1]

@@ -5,7 +5,6 @@ The two-hop test runs three real nodes on loopback (Oakfield - Lycée - Colegio)
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -25,7 +24,7 @@ from protocol.budget import DAY_MS, Rule
 from protocol.entry import Entry, create_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import NodeKey
-from tests.helpers import key
+from tests.helpers import key, undoing_migrations
 from tests.network import COLEGIO, LYCEE, OAK, network, wait_for
 
 
@@ -166,18 +165,6 @@ async def test_the_dashboard_shows_new_answers_to_our_questions(node: Node) -> N
     assert await node.questions.new_answers(now_ms()) == []
 
 
-def _undoing(first: int) -> list[str]:
-    """Statements undoing the migrations from index ``first`` on (their new tables and
-    columns, newest first), so that they can run again after an older version."""
-    undo: list[str] = []
-    for sql in migrations.MIGRATIONS[first:]:
-        for table in re.findall(r"CREATE TABLE (\w+)", sql):
-            undo.append(f"DROP TABLE {table}")
-        for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", sql):
-            undo.append(f"ALTER TABLE {table} DROP COLUMN {column}")
-    return undo[::-1]
-
-
 async def test_an_older_index_is_made_again_with_questions(tmp_path: Path) -> None:
     made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
     asked = await made.questions.ask(content_of(title="Phonics?", text="Which scheme?"))
@@ -187,7 +174,7 @@ async def test_an_older_index_is_made_again_with_questions(tmp_path: Path) -> No
         await made.store.execute("DROP TABLE question_links")
         await made.store.execute("DELETE FROM listings")
         await made.store.execute("DELETE FROM listing_text")
-        for statement in _undoing(migrations.MIGRATIONS.index(migrations._QUESTIONS) + 1):
+        for statement in undoing_migrations(migrations.MIGRATIONS.index(migrations._QUESTIONS) + 1):
             await made.store.execute(statement)
         await made.store.execute(
             "UPDATE schema_version SET version = ?",

@@ -1,6 +1,5 @@
 """Full-text search with filters over offers and requests, on a real database."""
 
-import re
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -13,7 +12,7 @@ from node.store import search
 from node.store.migrations import _LISTING_SCHOOLS, MIGRATIONS
 from node.store.search import Filters
 from protocol.entry import create_entry
-from tests.helpers import NOW, key
+from tests.helpers import NOW, key, undoing_migrations
 
 TODAY = date(2026, 11, 23)
 
@@ -143,8 +142,8 @@ async def test_an_older_index_is_made_again_with_subjects_modes_and_schools(tmp_
             "UPDATE schema_version SET version = ?",
             (MIGRATIONS.index(_LISTING_SCHOOLS),),
         )
-        for table in _tables_made_after(MIGRATIONS.index(_LISTING_SCHOOLS) + 1):  # none then
-            await made.store.execute(f"DROP TABLE {table}")
+        for statement in undoing_migrations(MIGRATIONS.index(_LISTING_SCHOOLS) + 1):
+            await made.store.execute(statement)
     await made.close()
     opened = await Node.open(tmp_path / "n")
     try:
@@ -228,9 +227,3 @@ async def test_a_school_whose_profile_arrives_after_its_offer_is_found_by_name(
     await node.store.ingest([profile], NOW)
     assert await titles(node, "escuela rio") == ["Come and see us"]
     assert await titles(node, "spain") == ["Come and see us"]
-
-
-def _tables_made_after(version: int) -> list[str]:
-    """The tables that migrations numbered above ``version`` create."""
-    later = "\n".join(MIGRATIONS[version:])
-    return re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", later)
