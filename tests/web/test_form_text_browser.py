@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page
 
+from node.clock import now_ms
 from node.web.kit import TEMPLATE_DIR
 from tests.network import LiveNode, partner, wait_for
+from tests.web.test_clusters_browser import scan
 from tests.web.web import add_user, browser, screenshot, sign_in
 
 #: Each textarea a visitor types into, as "template#id" (a Jinja id part as "*").
@@ -259,5 +261,73 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         proposal = await there.locator(".proposal").first.inner_text()
         assert "10 Mar 2099, 09:30\N{EN DASH}12:00 (London time) \N{EN DASH} " in proposal
         assert "10:30\N{EN DASH}13:00 here" in proposal
+
+        # A question to the network in paragraphs; Lyon answers it in paragraphs.
+        await teacher.goto(f"{school.address}/questions/new")
+        await teacher.locator("#title").fill("Lecture à voix haute ?")
+        question_text = await type_lines(
+            teacher.locator("#text"), "Nos élèves lisent peu.", "", "What worked for you?"
+        )
+        await teacher.get_by_role("button", name="Ask the network").click()
+        assert "Your question is posted" in await said(teacher)
+        (question,) = await node.questions.all()
+        assert question.text == question_text
+        assert await teacher.locator(".prose").first.inner_text() == question_text
+        typed.add("questions_new.html#text")
+
+        await wait_for(lambda: lyon.holds(question.id), what="Oakfield's question at Lyon")
+        await there.goto(f"{lyon.address}/questions/{question.id}")
+        assert await there.locator(".prose").first.inner_text() == question_text
+        reply = await type_lines(
+            there.locator("#text"), "Un quart d'heure chaque matin.", "", "Ça marche, même en CM2."
+        )
+        await there.get_by_role("button", name="Post the answer").click()
+        assert "Your answer is posted" in await said(there)
+        (answered_there,) = (await lyon.node.questions.one(str(question.id))).answers
+        assert answered_there.text == reply
+        assert await there.locator(f"#answer-{answered_there.id} .prose").inner_text() == reply
+        typed.add("questions_show.html#text")
+
+        # A grade's comment on a moderation sample, in paragraphs, kept and shown so.
+        cluster = await node.clusters.create(
+            "Écriture, Year 6", [str(lyon.node.node_id)], now=now_ms()
+        )
+        sample = await node.clusters.share(
+            cluster.id, scan(tmp_path).read_bytes(), title="Sample A", name="scan.png", now=now_ms()
+        )
+        await teacher.goto(f"{school.address}/clusters/{cluster.id}")
+        await teacher.locator(f"#grade-{sample.id}").fill("Expected")
+        remark = await type_lines(
+            teacher.locator(f"#comment-{sample.id}"),
+            "Des paragraphes clairs.",
+            "",
+            "Few connectives: é, ü, ñ.",
+        )
+        await teacher.get_by_role("button", name="Give our grade").click()
+        assert "Our grade is given" in await said(teacher)
+        graded = await node.clusters.sample(sample.id)
+        assert graded.ours is not None
+        assert graded.ours.comment == remark
+        grades = teacher.get_by_role("table", name="Grades side by side")
+        assert await grades.locator("td").nth(1).inner_text() == remark
+        typed.add("clusters_show.html#comment-*")
+
+        # Lyon, once it has graded too, sees Oakfield's comment in its paragraphs.
+        async def sample_arrived() -> bool:
+            return any([c.id == cluster.id for c in await lyon.node.clusters.all()]) and bool(
+                (await lyon.node.clusters.show(cluster.id)).samples
+            )
+
+        await wait_for(sample_arrived, what="the sample at Lyon")
+        await lyon.node.clusters.accept(cluster.id, now=now_ms())
+        await lyon.node.clusters.grade(sample.id, "Secure", None, now=now_ms())
+
+        async def revealed() -> bool:
+            return bool((await lyon.node.clusters.sample(sample.id)).others)
+
+        await wait_for(revealed, what="Oakfield's grade at Lyon")
+        await there.goto(f"{lyon.address}/clusters/{cluster.id}")
+        theirs = there.get_by_role("row", name="Oakfield Primary School")
+        assert await theirs.locator("td").nth(1).inner_text() == remark
 
     assert typed | set(TYPED_IN_OTHER_TESTS) == textareas()
