@@ -53,17 +53,12 @@ async def network(
 async def wait_for(
     condition: Callable[[], Awaitable[bool]], *, within: float = 15.0, what: str = "condition"
 ) -> float:
-    """Poll until ``condition`` holds; return the seconds it took. Bounded by ``within``.
-
-    The first looks come quickly (most conditions hold within milliseconds on loopback),
-    then every 50 ms, so that a slow one does not keep the database busy."""
+    """Poll until ``condition`` holds; return the seconds it took. Bounded by ``within``."""
     start = time.monotonic()
-    pause = 0.002
     while time.monotonic() - start < within:
         if await condition():
             return time.monotonic() - start
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
