@@ -110,6 +110,9 @@ def _main(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedPro
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
     log = logging.StreamHandler(err)  # what basicConfig gives the real command
     log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Not the lines of nodes the test runs on its own thread's loop beside the command.
+    test_thread = threading.main_thread().ident
+    log.addFilter(lambda record: record.thread != test_thread)
     root = logging.getLogger()
     level = root.level
     root.setLevel(os.environ.get("SCHOOLMESH_LOG", "WARNING").upper())
