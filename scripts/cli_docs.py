@@ -164,12 +164,15 @@ def stable_environment() -> Iterator[None]:
         yield
 
 
-def help_text(path: Sequence[str]) -> str:
-    """What ``schoolmesh PATH --help`` prints (call inside :func:`stable_environment`)."""
+def help_text(path: Sequence[str], parser: argparse.ArgumentParser | None = None) -> str:
+    """What ``schoolmesh PATH --help`` prints (call inside :func:`stable_environment`).
+
+    ``parser``: one :func:`build_parser` made, to ask for every command's help (parsing
+    changes nothing in it); a new one by default."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         try:
-            build_parser().parse_args([*path, "--help"])
+            (parser or build_parser()).parse_args([*path, "--help"])
         except SystemExit as exc:
             if exc.code not in (0, None):
                 raise RuntimeError(f"`{PROG} {' '.join(path)} --help` exited {exc.code}") from exc
@@ -188,8 +191,9 @@ def generate() -> str:
     """The full text of docs/cli.md."""
     parts = [PREAMBLE, "## Commands\n"]
     with stable_environment():
-        found = list(walk(build_parser()))
-        helps = [help_text(command.path) for command in found]
+        parser = build_parser()
+        found = list(walk(parser))
+        helps = [help_text(command.path, parser) for command in found]
     for command in found[1:]:
         anchor = command.name.replace(" ", "-")
         parts.append(f"- [`{command.name}`](#{anchor}): {command.summary}")

@@ -1,15 +1,22 @@
-"""Shared test helpers: fixed keys and entries, and running the real command."""
+"""Shared test helpers: fixed keys and entries, and running the command (in this process or
+as the installed program)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cli import main as cli_main
 from node.store import migrations
 from protocol import budget
 from protocol.entry import Entry, create_entry
@@ -56,13 +63,83 @@ def history(signer: NodeKey, count: int) -> list[Entry]:
     return chain(signer, count, start_ts=start, step_ms=step)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``schoolmesh`` command, capturing its output."""
+#: Commands that serve until a signal stops them, which only a main thread can take:
+#: always run as the installed program.
+SERVING = frozenset({"run", "demo"})
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, process: bool | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``schoolmesh`` command, capturing its output, exit code and log lines.
+
+    In this process by default (:func:`in_process`), as the installed command would
+    run it but without starting an interpreter (0.3 to 1 s of CPU each); with
+    ``process=True``, the installed command itself in a subprocess, for the tests whose
+    point is the process (signals, a closed pipe, the exit code the shell sees, a
+    node that keeps running). ``None``: in a subprocess for the :data:`SERVING` commands.
+    """
+    if process is None:
+        process = bool(args) and args[0] in SERVING
+    if not process:
+        return in_process(args, env or {})
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SCHOOLMESH")}
     full_env.update(env or {})
     return subprocess.run(
         [SCHOOLMESH, *args], capture_output=True, text=True, env=full_env, timeout=60, check=False
     )
+
+
+def in_process(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``cli.main.main(args)`` as the installed command runs it: on a thread of its own
+    (its own event loop, even when the caller is a test's), with the environment's
+    SCHOOLMESH_* variables replaced by ``env``, and stdout, stderr and the log lines
+    captured as a subprocess's would be (text with universal newlines). One command at a
+    time: the environment and the standard streams are the process's."""
+    with _ONE_COMMAND, ThreadPoolExecutor(1, thread_name_prefix="schoolmesh") as thread:
+        return thread.submit(_main, args, env).result(timeout=60)
+
+
+_ONE_COMMAND = threading.Lock()
+
+
+def _main(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    saved = dict(os.environ)
+    for name in [n for n in os.environ if n.startswith("SCHOOLMESH")]:
+        del os.environ[name]
+    os.environ.update(env)
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    log = logging.StreamHandler(err)  # what basicConfig gives the real command
+    log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Not the lines of nodes the test runs on its own thread's loop beside the command.
+    test_thread = threading.main_thread().ident
+    log.addFilter(lambda record: record.thread != test_thread)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(os.environ.get("SCHOOLMESH_LOG", "WARNING").upper())
+    root.addHandler(log)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code: int = cli_main.main(list(args))
+            except SystemExit as exit:  # argparse: --help, --version, a bad argument
+                if isinstance(exit.code, str):
+                    print(exit.code, file=sys.stderr)
+                code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+    finally:
+        root.removeHandler(log)
+        root.setLevel(level)
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess([SCHOOLMESH, *args], code, _text(out), _text(err))
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    """What ``subprocess.run(..., text=True)`` would have read: newlines made ``\\n``."""
+    raw = stream.buffer
+    assert isinstance(raw, io.BytesIO)
+    return raw.getvalue().decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 class Trips:

@@ -243,7 +243,7 @@ class Accounts:
             "SELECT password FROM users WHERE name = ?", (tidy_name(name),)
         )
         try:
-            await _argon2(_hasher.verify, row[0] if row else _DUMMY_HASH, password)
+            await _argon2(_hasher.verify, row[0] if row else _dummy_hash(), password)
         except argon2.exceptions.VerificationError:
             return None
         return await self.find(name) if row else None
@@ -286,7 +286,29 @@ class Accounts:
         return before, await self.get(name)
 
 
-_DUMMY_HASH = _hasher.hash("no such user: spend the same time either way")
+_dummy: dict[argon2.PasswordHasher, str] = {}
+
+
+def _dummy_hash() -> str:
+    """What an unknown name's password is checked against, so that it takes as long as a
+    known one's: made with the hasher in use, on the first unknown name (not at import,
+    which every command would pay for)."""
+    if _hasher not in _dummy:
+        _dummy[_hasher] = _hasher.hash("no such user: spend the same time either way")
+    return _dummy[_hasher]
+
+
+def use_hasher(hasher: argon2.PasswordHasher) -> argon2.PasswordHasher:
+    """Hash and check passwords with ``hasher`` from now on; return the one it replaces.
+
+    For the tests only (tests/conftest.py): argon2's cheapest parameters there, so that
+    the hundreds of accounts and sign-ins of the test suite do not cost 0.1 s of CPU
+    each. Stored hashes carry their own parameters, so every hash still checks. No code
+    path of the program calls this: a school always hashes with the defaults above.
+    """
+    global _hasher
+    previous, _hasher = _hasher, hasher
+    return previous
 
 
 USER_COLUMNS = "name, role, class, show_name, work_photos, face_photos, created_at"

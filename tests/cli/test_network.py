@@ -6,8 +6,9 @@ school's administrator does: ``invite create``, ``partner add``, ``offer post``,
 and SIGTERM (or SIGKILL) to stop them. The Python API only fills a database quickly
 (thousands of entries, a forked log) before or beside the command.
 
-Each command spends ~0.7 s starting Python and importing, so independent commands run
-side by side (``cli_many``) to keep the module within its time budget.
+The nodes are ``schoolmesh run`` processes; the other commands run in this process
+(``cli_many``, tests.helpers.run_cli), which spares ~0.7 s of CPU each for starting
+Python and importing.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from node.node import Node
 from node.store.database import Outcome
 from protocol.entry import Entry, create_entry
 from protocol.invite import Invite
-from tests.helpers import SCHOOLMESH, chain, history, key, offer_content
+from tests.helpers import SCHOOLMESH, chain, history, key, offer_content, run_cli
 
 T = TypeVar("T")
 Command = Sequence[str]
@@ -59,27 +60,13 @@ def environment() -> dict[str, str]:
 
 
 def cli_many(*commands: Command) -> list[subprocess.CompletedProcess[str]]:
-    """Run the real command once per argument list, all at the same time."""
-    procs = [
-        subprocess.Popen(
-            [SCHOOLMESH, *command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment(),
-        )
-        for command in commands
-    ]
+    """Run the command once per argument list, one after the other, in this process
+    (tests.helpers.run_cli): the nodes are the processes here, not these commands."""
     results = []
-    for proc in procs:
-        try:
-            out, err = proc.communicate(timeout=60)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                proc.communicate()
-        assert "Traceback" not in err, err
-        results.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    for command in commands:
+        result = run_cli(*command)
+        assert "Traceback" not in result.stderr, result.stderr
+        results.append(result)
     return results
 
 

@@ -1,6 +1,5 @@
 """Replication between real nodes on loopback: gossip, relay, catch-up, withdrawals."""
 
-import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -268,7 +267,9 @@ async def test_fork_already_held_on_both_sides_is_detected(make_node: Factory) -
     assert {record.first, record.second} == {forks[0].encode(), forks[1].encode()}
 
 
-async def test_removed_partner_is_no_longer_synced(make_node: Factory) -> None:
+async def test_removed_partner_is_no_longer_synced(
+    make_node: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
     a, b = await make_node("A"), await make_node("B")
     await partner(a, b)
     first = await a.node.offers.post("offer", offer_content("While partners"))
@@ -280,6 +281,11 @@ async def test_removed_partner_is_no_longer_synced(make_node: Factory) -> None:
 
     await wait_for(disconnected, what="the session to end")
     later = await a.node.offers.post("offer", offer_content("After the partnership"))
-    await asyncio.sleep(1.5)  # B keeps dialling; A refuses it
+    caplog.clear()
+
+    async def refused_since() -> bool:  # B keeps dialling; A refuses it
+        return any("has not partnered with yours" in r.getMessage() for r in caplog.records)
+
+    await wait_for(refused_since, what="B to dial A again, and A to refuse it")
     assert not await b.holds(later.id)
     assert not a.service.peers.sessions

@@ -258,7 +258,9 @@ async def test_a_right_password_does_not_give_an_address_more_tries(school: Live
         assert guesses.count(429) >= 10 - SignInThrottle.BURST - refilled, guesses
 
 
-async def test_a_flood_of_sign_ins_does_not_stop_other_pages(school: LiveNode) -> None:
+async def test_a_flood_of_sign_ins_does_not_stop_other_pages(
+    production_argon2: None, school: LiveNode
+) -> None:
     """argon2 (0.1 s of CPU per check) runs off the event loop, two at a time.
 
     On the loop, each check held up every other request until it was done, so
