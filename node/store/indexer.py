@@ -12,8 +12,8 @@ hold up the entries' own commits for long).
 
 Nothing is lost in a crash: what waits is in the database with the entries, and
 the indexer takes it first when the node starts again. A search meanwhile indexes
-what waits before it looks (:meth:`Store.search`), so no stored offer is ever
-missing from a search, only indexed a little later.
+what waits before it looks (``Offers.search``, :meth:`Store.index_waiting`), so no
+stored offer is ever missing from a search, only indexed a little later.
 """
 
 from __future__ import annotations
