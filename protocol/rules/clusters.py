@@ -44,6 +44,9 @@ MAX_OPEN = 10
 
 #: Most bytes of samples, as sent, in one cluster at our node.
 MAX_BYTES = 50 * 1024 * 1024
+#: Most bytes of samples a cluster holds here while it is an invitation our staff have
+#: not accepted: a maker cannot fill a small school's disk before anyone said yes.
+MAX_INVITED_BYTES = 5 * 1024 * 1024
 
 #: A cluster's state at our node: an invitation, accepted (or ours), or left.
 INVITED, MEMBER, LEFT = "invited", "member", "left"
@@ -159,7 +162,8 @@ def sample_letter(
     """A work sample: from a school of the cluster, a PDF or JPEG that is what it says,
     whose hash is right, under an id no other school or cluster holds, while the
     cluster holds fewer than :data:`MAX_SAMPLES` samples and, with it, at most
-    ``max_bytes`` (:data:`MAX_BYTES`; ``held_bytes``: what it holds now)."""
+    ``max_bytes`` (:data:`MAX_BYTES`; ``held_bytes``: what it holds now), or
+    :data:`MAX_INVITED_BYTES` while the cluster is an invitation not yet accepted."""
     verdict = _as_member(author, me, "cluster-sample", held) or at_in_bounds(at, now)
     if verdict is not None:
         return verdict
@@ -176,6 +180,8 @@ def sample_letter(
         return None
     if count >= MAX_SAMPLES:
         return Refusal(OUT_OF_BOUNDS, f"more than {MAX_SAMPLES} samples in one cluster")
+    if held is not None and held.state == INVITED:
+        max_bytes = min(max_bytes, MAX_INVITED_BYTES)
     if held_bytes + len(data) > max_bytes:
         return Refusal(OUT_OF_BOUNDS, f"more than {max_bytes:,} bytes of samples in a cluster")
     return None

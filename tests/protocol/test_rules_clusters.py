@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from protocol.keys import NodeId, content_hash
@@ -243,20 +245,24 @@ def test_open_clusters_per_maker(
 
 
 @pytest.mark.parametrize(
-    ("held_bytes", "max_bytes", "code"),
+    ("held_bytes", "max_bytes", "state", "code"),
     [
-        (0, rules.MAX_BYTES, None),
-        (rules.MAX_BYTES - len(PDF), rules.MAX_BYTES, None),  # exactly full
-        (rules.MAX_BYTES - len(PDF) + 1, rules.MAX_BYTES, OUT_OF_BOUNDS),
-        (10, 10 + len(PDF) - 1, OUT_OF_BOUNDS),  # the node's own lower limit
+        (0, rules.MAX_BYTES, rules.MEMBER, None),
+        (rules.MAX_BYTES - len(PDF), rules.MAX_BYTES, rules.MEMBER, None),  # exactly full
+        (rules.MAX_BYTES - len(PDF) + 1, rules.MAX_BYTES, rules.MEMBER, OUT_OF_BOUNDS),
+        (10, 10 + len(PDF) - 1, rules.MEMBER, OUT_OF_BOUNDS),  # the node's own lower limit
+        # Not accepted yet: a tenth of the room, so an invitation cannot fill a disk.
+        (rules.MAX_INVITED_BYTES - len(PDF), rules.MAX_BYTES, rules.INVITED, None),
+        (rules.MAX_INVITED_BYTES - len(PDF) + 1, rules.MAX_BYTES, rules.INVITED, OUT_OF_BOUNDS),
+        (rules.MAX_INVITED_BYTES, rules.MAX_BYTES, rules.MEMBER, None),  # accepted: all of it
     ],
 )
-def test_bytes_per_cluster(held_bytes: int, max_bytes: int, code: str | None) -> None:
+def test_bytes_per_cluster(held_bytes: int, max_bytes: int, state: str, code: str | None) -> None:
     verdict = rules.sample_letter(
         MEMBER,
         ME,
         C,
-        held=HELD,
+        held=replace(HELD, state=state),
         existing=None,
         kind="application/pdf",
         data=PDF,
