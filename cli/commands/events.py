@@ -166,8 +166,9 @@ def _fields(args: argparse.Namespace, tz: str | None) -> dict[str, Any]:
 
 
 async def _create(args: argparse.Namespace) -> None:
+    kind = teams.kind_of(args)  # before the node opens: a TeachMeet without slots is refused
     async with await open_node(args) as node:
-        fields = {**_fields(args, args.tz), **teams.kind_of(args)}
+        fields = {**_fields(args, args.tz), **kind}
         if args.slots is not None:
             fields["slots"] = args.slots
         made = await node.events.create_for(fields, args.audience)

@@ -17,18 +17,35 @@ from protocol.errors import UserInputError
 
 KIND_HELP = (
     "conference or debate: schools answer with a team of pupils (numbers and roles, "
-    "never names); leave out for other events"
+    "never names); teachmeet: speaker slots (give --slots); leave out for other events"
 )
 
 
+#: The issue's name for an event with speaker slots: its ``slots`` make it one, so the
+#: kind writes no field (docs/decisions.md, "TeachMeets with speaker slots").
+TEACHMEET = "teachmeet"
+
+
 def add_kind_option(parser: argparse.ArgumentParser) -> None:
-    """``--kind conference|debate`` on ``event create``."""
-    parser.add_argument("--kind", choices=FORMATS, metavar="conference|debate", help=KIND_HELP)
+    """``--kind conference|debate|teachmeet`` on ``event create``."""
+    parser.add_argument(
+        "--kind",
+        choices=(*FORMATS, TEACHMEET),
+        metavar="conference|debate|teachmeet",
+        help=KIND_HELP,
+    )
 
 
 def kind_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The content field ``--kind`` gives, if any."""
+    """The content field ``--kind`` gives, if any (a TeachMeet is told by ``--slots``)."""
     kind = getattr(args, "kind", None)
+    if kind == TEACHMEET:
+        if getattr(args, "slots", None) is None:
+            raise UserInputError(
+                "a TeachMeet needs its speaker slots: add --slots, such as 8x2,4x7 "
+                "(eight 2-minute talks, then four 7-minute ones)"
+            )
+        return {}
     return {} if kind is None else {"format": kind}
 
 

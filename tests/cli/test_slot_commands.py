@@ -107,3 +107,22 @@ def test_clear_errors_for_slots_that_are_wrong(node: Path) -> None:
         "--end", "2030-10-21T18:00Z", "--slots", "2x2", "--audience", "partners",
     )  # fmt: skip
     assert "public events" in error(private)
+
+
+def test_kind_teachmeet_makes_one_with_its_slots_and_asks_for_them(node: Path) -> None:
+    """``--kind teachmeet`` (the issue's word) with ``--slots`` is a TeachMeet; without
+    slots it is refused, saying what to add, and nothing is made."""
+    times = ["--start", "2030-10-21T16:00Z", "--end", "2030-10-21T18:00Z"]
+    refused = cli(
+        "event", "create", "--data", str(node), "--title", "T", *times, "--kind", "teachmeet"
+    )
+    assert "add --slots, such as 8x2,4x7" in error(refused)
+    assert ok_json("event", "list", "--data", str(node)) == []
+    made = ok_json(
+        "event", "create", "--data", str(node), "--title", "TeachMeet: oracy", *times,
+        "--kind", "teachmeet", "--slots", "2x2",
+    )  # fmt: skip
+    assert isinstance(made, dict)
+    shown = ok_json("event", "slots", str(made["id"]), "--data", str(node))
+    assert isinstance(shown, dict)
+    assert [s["minutes"] for s in shown["slots"]] == [2, 2]
