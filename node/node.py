@@ -90,7 +90,7 @@ class Node:
         self.events = Events(store, key, self.private_events, self.rsvps, self.identity)
         self.slots = Slots(store, key, self.mail)
         self.questions = Questions(store, key)
-        self.clusters = Clusters(store, key, self.mail, self.peerbook)
+        self.clusters = Clusters(store, key, self.mail)
         self.mail.handler = Letterbox(
             {
                 **dict.fromkeys(letters.PROJECT_KINDS, self.projects),

@@ -36,7 +36,6 @@ from typing import Any
 
 from node.clusters.files import clean_received, clean_sample
 from node.mail.mailroom import Mailroom
-from node.partners.peerbook import PeerBook
 from node.store.database import Store
 from protocol import letters
 from protocol.errors import NotFoundError, SealedError, StorageError, UserInputError, said
@@ -195,9 +194,8 @@ class Clusters:
     with a plain function of the connection); letters are handled inside the mail
     room's transaction, in one trip too."""
 
-    def __init__(self, store: Store, key: NodeKey, mail: Mailroom, peerbook: PeerBook) -> None:
+    def __init__(self, store: Store, key: NodeKey, mail: Mailroom) -> None:
         self.store = store
-        self.peerbook = peerbook
         self.me = key.node_id
         self.mail = mail
         self.needs_checkpoint = False

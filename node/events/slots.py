@@ -27,7 +27,6 @@ from node.mail.mailroom import Mailroom
 from node.store import budgets
 from node.store.database import Store
 from protocol import kinds, letters
-from protocol.entry import load_entry
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import slots as rules
@@ -220,18 +219,8 @@ class Slots:
             "SELECT 1 FROM cancelled_events WHERE id = ? OR root = ? LIMIT 1",
             (bytes(event), bytes(event)),
         )
-        rows = await self.store.fetch_all(
-            "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
-            "AND kind = ? AND content IS NOT NULL",
-            (bytes(entry.author), entry.seq, kinds.EVENT),
-        )
-        versions = [
-            version
-            for version in (load_entry(*row) for row in rows)
-            if version.id == entry.id or (version.content or {}).get("replaces") == bytes(event)
-        ]
-        newest = max(versions, key=lambda v: v.seq).content if versions else entry.content
-        newest = newest or {}
+        version = await self.store.newest_version(entry)
+        newest = (entry.content if version is None else version.content) or {}
         count = len(rules.minutes(newest.get("slots")))
         return rules.TeachMeet(
             entry.author, count, cancelled=cancelled is not None, end=newest.get("end")

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from node.mail.mailroom import Mailroom
 from node.store.database import Store
 from protocol import kinds, letters
-from protocol.entry import load_entry
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import teams as rules
@@ -272,19 +271,10 @@ class Teams:
                 return None
             if entry.author != organiser:
                 return rules.TeamEvent(entry.author, None, None)
-            rows = await self.store.fetch_all(
-                "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
-                "AND kind = ? AND content IS NOT NULL",
-                (bytes(entry.author), entry.seq, kinds.EVENT),
-            )
-            versions = [
-                version
-                for version in (load_entry(*row) for row in rows)
-                if version.id == entry.id or (version.content or {}).get("replaces") == event
-            ]
-            if not versions:
+            version = await self.store.newest_version(entry)
+            if version is None:
                 return None
-            newest = (max(versions, key=lambda version: version.seq).content) or {}
+            newest = version.content or {}
             return rules.TeamEvent(entry.author, None, newest.get("format"), newest.get("end"))
         row = await self.store.fetch_one(
             "SELECT author, recipients, content, cancelled FROM private_events WHERE id = ?",

@@ -422,11 +422,12 @@ class Mailroom:
                 if ours:
                     for listener in self.confirm_listeners:
                         await listener(ours, now_ms())
-                held = {
-                    (s, r)
-                    for s, r, _q in confirmed
-                    if relay_for_peer and s != self.me and await self._mark((s, r)) > 0
-                }
+                # Marks of others' pairs (_confirm changed only ours), in one read.
+                relayed = [(s, r) for s, r, _q in confirmed if s != self.me]
+                relay_marks: dict[Pair, int] = (
+                    await self._marks_of(relayed) if relay_for_peer else {}
+                )
+                held = {pair for pair, mark in relay_marks.items() if mark > 0}
                 for sender, recipient, seq in mailsync.to_record_delivered(
                     confirmed, self.me, relay_for_peer, held
                 ):

@@ -28,8 +28,7 @@ class HeadCache:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.items = HeadItems()
-        self._loaded = False
-        self._version: int | None = None  # PRAGMA data_version when last read
+        self._version: int | None = None  # PRAGMA data_version when last read (None: never)
         self._stale: set[bytes] = set()
         self._lock = asyncio.Lock()
         self.reads = 0  # queries made, for tests and bench/session_start.py
@@ -43,16 +42,11 @@ class HeadCache:
         """Every head held, as items: shared by the sessions until a head moves."""
         async with self._lock:
             stale, self._stale = self._stale, set()
-            full = not self._loaded
-            version, rows = await self.store.read(lambda conn: _read(conn, full, stale))
-            if not full and version != self._version:
-                # Another process committed (a teacher posted from the command line).
-                version, rows = await self.store.read(lambda conn: _read(conn, True, set()))
-                full = True
+            known = self._version
+            version, full, rows = await self.store.read(lambda conn: _read(conn, known, stale))
             self.reads += 1
             if full:
                 self.items.replace(rows)
-                self._loaded = True
             else:
                 found = {head.author for head in rows}
                 for head in rows:
@@ -63,8 +57,14 @@ class HeadCache:
             return self.items.snapshot()
 
 
-def _read(conn: sqlite3.Connection, full: bool, authors: set[bytes]) -> tuple[int, list[Head]]:
+def _read(
+    conn: sqlite3.Connection, known: int | None, authors: set[bytes]
+) -> tuple[int, bool, list[Head]]:
+    """The data version, whether every head was read, and the heads: every one the
+    first time, or when another process committed since ``known`` (a teacher posted from
+    the command line); else those of ``authors`` only."""
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    full = known is None or version != known
     rows: list[Any] = []
     if full:
         rows = conn.execute(HEADS_QUERY).fetchall()
@@ -75,4 +75,4 @@ def _read(conn: sqlite3.Connection, full: bool, authors: set[bytes]) -> tuple[in
             marks = ",".join("?" * len(chunk))
             rows += conn.execute(f"{HEADS_QUERY} WHERE h.author IN ({marks})", chunk).fetchall()
     heads = [Head(bytes(a), int(s), bytes(i), int(t)) for a, s, i, t in rows]
-    return version, heads
+    return version, full, heads

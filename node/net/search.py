@@ -190,10 +190,11 @@ class NetworkSearch:
         peers = [s for s in self._searching() if s.peer != source and bytes(s.peer) != origin]
         partners = {p.node_id for p in await self.book.list() if p.state == "partner"}
         by_id = {s.peer: s for s in peers}
+        profiles = await _profiles(self.store, {bytes(s.peer) for s in peers})  # one read
+        hubs_of = {bytes(p.author): (p.content or {}).get("hub") for p in profiles}
         covering = []
         for session in peers:
-            profile = await self.store.latest_profile(session.peer) or {}
-            hub = profile.get("hub")
+            hub = hubs_of.get(bytes(session.peer))
             if isinstance(hub, dict) and rules.covers(hub, filter):
                 covering.append(session.peer)
         ordered = sorted(

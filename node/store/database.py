@@ -979,6 +979,22 @@ class Store:
         except StorageError as exc:
             log.warning("searching without the newest offers: %s", exc)
 
+    async def newest_version(self, first: Entry) -> Entry | None:
+        """The newest version held of the event ``first``: ``first`` itself or a later
+        entry of its author whose ``replaces`` names it (None: none held with its content).
+        Read through the (author, seq) index, not by decoding every event held."""
+        rows = await self.fetch_all(
+            "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
+            "AND kind = ? AND content IS NOT NULL",
+            (bytes(first.author), first.seq, first.kind),
+        )
+        versions = [
+            version
+            for version in (load_entry(*row) for row in rows)
+            if version.id == first.id or (version.content or {}).get("replaces") == bytes(first.id)
+        ]
+        return max(versions, key=lambda version: version.seq) if versions else None
+
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""
         row = await self.fetch_one(
