@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections.abc import Iterator
 
 import argon2
@@ -26,3 +29,32 @@ def production_argon2() -> Iterator[None]:
         yield
     finally:
         service.use_hasher(cheap)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Exit even when a failed test left a database thread running.
+
+    aiosqlite runs each connection on a thread that is not a daemon, so a test that
+    fails before its node closes the database keeps the interpreter alive after the
+    last test: the run would hang until CI's time limit instead of reporting the
+    failure. Everything is reported by now, so the process ends with pytest's status.
+    """
+    stragglers = [
+        t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if not stragglers:
+        return
+    sys.stdout.flush()
+    sys.stderr.write(
+        f"\nconftest: {len(stragglers)} thread(s) still running after the tests "
+        "(a database left open by a failed test?): exiting without waiting for them.\n"
+    )
+    sys.stderr.flush()
+    os._exit(config.stash.get(_EXIT_STATUS, 1))
+
+
+_EXIT_STATUS = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[_EXIT_STATUS] = int(exitstatus)
