@@ -705,18 +705,16 @@ class Projects:
         shown: list[tuple[bytes, str]] = [
             (h, "image/jpeg") for h, _f, held in post.images if not held
         ]
-        content: dict[str, Any] = {
-            "p": post.project,
-            "id": post.id,
-            "title": post.title or "",
-            "body": post.body or "",
-            "by": post.by_name or "?",
-            "at": post.approved_at or now,
-        }
-        if post.theme:
-            content["theme"] = post.theme
-        if shown:
-            content["images"] = [[h, t] for h, t in shown]
+        content = PostLetter(
+            p=post.project,
+            id=post.id,
+            title=post.title or "",
+            body=post.body or "",
+            by=post.by_name or "?",
+            at=post.approved_at or now,
+            theme=post.theme or None,
+            images=tuple(shown),
+        ).to_content()
         for digest, _type in shown:
             row = conn.execute(
                 "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0",
@@ -727,13 +725,9 @@ class Projects:
             self.mail.send_now(
                 conn,
                 letters.IMAGE,
-                {
-                    "p": post.project,
-                    "post": post.id,
-                    "hash": digest,
-                    "type": "image/jpeg",
-                    "data": bytes(row[0]),
-                },
+                ImageLetter(
+                    post.project, post.id, digest, "image/jpeg", bytes(row[0])
+                ).to_content(),
                 to,
                 about=post.id,
                 now=now,
@@ -758,14 +752,14 @@ class Projects:
         to = only if only is not None else self._members_now(conn, project)
         if not to:
             return
-        content = {
-            "p": project,
-            "post": comment.post,
-            "id": comment.id,
-            "by": comment.by_name or "?",
-            "body": comment.body or "",
-            "at": comment.created_at,
-        }
+        content = CommentLetter(
+            p=project,
+            post=comment.post,
+            id=comment.id,
+            by=comment.by_name or "?",
+            body=comment.body or "",
+            at=comment.created_at,
+        ).to_content()
         self.mail.send_now(conn, letters.COMMENT, content, to, about=cid, now=now)
 
     async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
@@ -818,9 +812,7 @@ class Projects:
         recipients = [n for n in project.members if n != self.me]
         self._erase_now(conn, target, project.id, self.me, now, reason, recipients)
         if recipients:
-            content = {"p": project.id, "target": target}
-            if reason:
-                content["reason"] = reason
+            content = TakedownLetter(project.id, target, reason or None).to_content()
             self.mail.send_now(conn, letters.TAKEDOWN, content, recipients, about=target, now=now)
 
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
