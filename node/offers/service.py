@@ -27,7 +27,7 @@ from protocol.contents.entries import (
 )
 from protocol.entry import Entry, load_entry
 from protocol.errors import NotFoundError, UserInputError, said
-from protocol.keys import EntryId, NodeKey
+from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import questions as question_rules
 
 Side = Literal["offer", "request"]
@@ -311,7 +311,7 @@ def _with_questions(conn: sqlite3.Connection, found: list[Listing]) -> list[List
         list(asked),
     ).fetchall()
     held = {
-        bytes(i): question_rules.Named(bytes(author), str(kind), content is None)
+        bytes(i): question_rules.Named(NodeId(author), str(kind), content is None)
         for i, author, kind, _payload, _sig, content in rows
     }
     titles = {

@@ -180,7 +180,7 @@ def content_of(
 
 
 def _named(row: Any) -> rules.Named | None:
-    return None if row is None else rules.Named(bytes(row[0]), str(row[1]), row[2] is None)
+    return None if row is None else rules.Named(NodeId(row[0]), str(row[1]), row[2] is None)
 
 
 def _schools(conn: sqlite3.Connection, authors: set[bytes]) -> dict[bytes, tuple[str, str]]:
@@ -213,7 +213,7 @@ def _helped(
         f"ON e.n = k.n WHERE k.kind = ? AND k.about IN ({marks}) AND e.content IS NOT NULL",
         (kinds.HELPFUL, *answer_ids),
     ):
-        if rules.helpful(bytes(author), held.get(bytes(about)), named_question) is None:
+        if rules.helpful(NodeId(author), held.get(bytes(about)), named_question) is None:
             helped.add(bytes(about))
     return helped
 
@@ -243,7 +243,7 @@ def _read_question(
     if row is None or row[1] != kinds.QUESTION or row[4] is None:
         return None
     question = load_entry(*row[2:])
-    named_question = rules.Named(bytes(row[0]), kinds.QUESTION, False)
+    named_question = rules.Named(NodeId(row[0]), kinds.QUESTION, False)
     found: list[Entry] = []
     count = 0
     if rules.answer(named_question) is None:  # always so here: the question is current
