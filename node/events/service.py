@@ -72,6 +72,19 @@ class EventView:
     answers: list[Answer] = field(default_factory=list)  # other schools', for our events
 
     @property
+    def title(self) -> str:
+        """Its title; "" for a cancelled event whose title never reached us."""
+        if self.public is not None:
+            return self.public.title
+        return str(self.content.get("title", ""))
+
+    @property
+    def slots(self) -> tuple[tuple[int, int], ...]:
+        """A TeachMeet's speaker slots, (how many, minutes each); none once cancelled,
+        and none for a private event (only public events have them)."""
+        return () if self.public is None else self.public.slots
+
+    @property
     def sequence(self) -> int:
         """Changes since the first version: updates, and a cancellation."""
         return self.count - 1 + (1 if self.cancelled else 0)
@@ -416,7 +429,7 @@ class Events:
                 organiser=f"{event.school} ({event.country})" if event.country else event.school,
                 cancelled=event.cancelled,
                 reason=event.reason,
-                title=event.content.get("title"),
+                title=event.title or None,
                 where=event.content.get("where"),
                 text=event.content.get("text"),
                 capacity=event.content.get("capacity"),

@@ -85,7 +85,7 @@ class Lineup:
     def as_json(self) -> dict[str, Any]:
         return {
             "id": str(self.event.id),
-            "title": self.event.content.get("title"),
+            "title": self.event.title or None,
             "unpublished": self.unpublished,
             "slots": [s.as_json() for s in self.slots],
             "waiting": [s.as_json() for s in self.waiting],
@@ -283,11 +283,6 @@ def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:
     return [(t.slot, t.school, t.title, t.speaker) for t in talks]
 
 
-def _slots(event: EventView) -> tuple[tuple[int, int], ...]:
-    """A public event's speaker slots, (how many, minutes each); none once cancelled."""
-    return () if event.public is None else event.public.slots
-
-
 async def _shown(store: Store, event: EventView) -> list[tuple[int, NodeId, str, str]]:
     """The published running order without the talks of schools we blocked: the
     organiser's order may still name one (until it publishes again), but nothing a
@@ -301,7 +296,7 @@ async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:
     published = await _shown(store, event) if not event.cancelled else []
     if not published:
         return ()
-    lengths = rules.minutes(_slots(event))
+    lengths = rules.minutes(event.slots)
     names = await store.schools({school for _, school, *_ in published})
     return tuple(
         f"{n}. {lengths[n - 1] if n <= len(lengths) else '?'} min: {title} "
@@ -313,7 +308,7 @@ async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:
 async def lineup(node: Node, id_text: str) -> Lineup:
     """A TeachMeet's slots and talks, as this school may see them."""
     event = await _teachmeet(node, id_text)
-    lengths = rules.minutes(_slots(event))
+    lengths = rules.minutes(event.slots)
     slots = [Slot(n, m) for n, m in enumerate(lengths, start=1)]
     ours = event.author == node.node_id
     published = _published(event) if ours else await _shown(node.store, event)
@@ -351,7 +346,7 @@ async def speak(
     """Offer a talk for ``slot`` of a TeachMeet; at our own event, put it in the order."""
     title, speaker = _clean(title, "--title", 200), _clean(speaker, "--speaker", 100)
     event = await _open(node, id_text, today)
-    lengths = rules.minutes(_slots(event))
+    lengths = rules.minutes(event.slots)
     _in_range(slot, len(lengths))
     if event.author == node.node_id:
 
@@ -372,7 +367,7 @@ async def speak(
 async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
     """Withdraw our talk from ``slot``; at our own event, free the slot whoever's talk it is."""
     event = await _teachmeet(node, id_text)
-    _in_range(slot, len(rules.minutes(_slots(event))))
+    _in_range(slot, len(rules.minutes(event.slots)))
     if event.author == node.node_id:
 
         def freed(kept: list[Kept]) -> list[Talk]:
@@ -413,7 +408,7 @@ async def accept(node: Node, id_text: str, slot: int) -> Lineup:
 async def move(node: Node, id_text: str, slot: int, to: int) -> Lineup:
     """Move the talk in ``slot`` of our TeachMeet to ``to`` (swapping with any talk there)."""
     event = await _mine(node, id_text)
-    _in_range(to, len(rules.minutes(_slots(event))))
+    _in_range(to, len(rules.minutes(event.slots)))
 
     def moved(kept: list[Kept]) -> list[Talk]:
         if not any(n == slot for n, *_ in kept):
@@ -457,7 +452,7 @@ async def _publish(
 
 async def _teachmeet(node: Node, id_text: str) -> EventView:
     event = await node.events.find(id_text)
-    if not _slots(event):
+    if not event.slots:
         raise UserInputError(
             "that event has no speaker slots: only a TeachMeet made with --slots has them",
             page=said("This event has no speaker slots."),
