@@ -24,6 +24,7 @@ from protocol.contents.entries import (
     AnswerContent,
     HelpfulContent,
     OfferContent,
+    ProfileContent,
     QuestionContent,
     entry_content,
 )
@@ -59,10 +60,8 @@ def school_row(entry: Entry) -> tuple[Any, ...] | None:
     """The ``schools`` row for a profile entry, or None for other entries."""
     if entry.kind != kinds.PROFILE or entry.content is None:
         return None
-    # Read raw, not as ProfileContent: this also runs when the index is filled again
-    # from stored profiles, which an older version may have accepted with fields it did
-    # not know yet (such as a ``hub`` of another shape); name and country always were.
-    return (bytes(entry.author), entry.seq, entry.content["name"], entry.content["country"])
+    profile = ProfileContent.of(entry)
+    return (bytes(entry.author), entry.seq, profile.name, profile.country)
 
 
 UPSERT_SCHOOL = (

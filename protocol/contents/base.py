@@ -5,9 +5,10 @@ A content map reaches a typed class only after its kind's schema accepted it
 (``protocol.kinds.validate_content`` when an entry is decoded or built,
 ``protocol.letters.validate`` when a letter is opened or written), so
 :meth:`Content.from_content` reads fields without checking them a second time:
-what is accepted or refused is decided there, once. Content an older version
-stored may predate a field (and hold it in another shape): where stored content
-is read again, check it first as the search index does (node/store/search.py).
+what is accepted or refused is decided there, once. An entry read back from the
+store may hold a field an older version kept unchecked, not knowing it yet, in
+another shape: ``EntryContent.of`` then reads it without the fields today's
+schema refuses (protocol/contents/entries.py).
 
 Absent optional fields read as ``None``, or as an empty tuple for lists and
 ``False`` for flags; :meth:`Content.to_content` leaves them out again. Fields a

@@ -16,6 +16,7 @@ from typing import Any, Self
 from protocol import kinds
 from protocol.contents.base import Content, entry_id, raw, strings, wire
 from protocol.entry import Entry
+from protocol.errors import SchoolmeshError
 from protocol.keys import EntryId, NodeId
 
 
@@ -26,12 +27,20 @@ class EntryContent(Content):
 
     @classmethod
     def of(cls, entry: Entry) -> Self:
-        """The typed content of ``entry``, which must be of this class's kind and not erased."""
+        """The typed content of ``entry``, which must be of this class's kind and not erased.
+
+        Entries are mostly read back from the store, where an older version may have
+        kept a field it did not know yet (unchecked, as the schemas allow) that today's
+        schema reads in another shape; such a content is read again without the fields
+        today's schema refuses, rather than not at all."""
         if entry.kind not in cls.KINDS:
             raise ValueError(f"a {entry.kind} entry is not read as {cls.__name__}")
         if entry.content is None:
             raise ValueError(f"the content of entry {entry.id} was erased")
-        return cls.from_content(entry.content)
+        try:
+            return cls.from_content(entry.content)
+        except (KeyError, TypeError, ValueError, IndexError, SchoolmeshError):
+            return cls.from_content(accepted_fields(entry.kind, entry.content))
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +331,16 @@ class HelpfulContent(EntryContent):
 
     def to_content(self) -> dict[str, Any]:
         return {"answer": bytes(self.answer)}
+
+
+def accepted_fields(kind: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``content`` that ``kind``'s schema accepts, each on its own (so a
+    required field it refuses is missing, and reading it fails as it should)."""
+    return {
+        field.name: content[field.name]
+        for field in kinds.SCHEMAS.get(kind, ())
+        if field.name in content and field.check(content[field.name]) is None
+    }
 
 
 #: The typed content of each entry kind this version knows.

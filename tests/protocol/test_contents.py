@@ -16,7 +16,7 @@ from protocol.contents.entries import (
     entry_content,
 )
 from protocol.contents.letters import LETTER_TYPES, PostLetter, TeamsLetter, letter_content
-from protocol.entry import EPOCH_MS, create_entry, decode_entry
+from protocol.entry import EPOCH_MS, Entry, create_entry, decode_entry
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.sealed import read_letter, write_letter
 
@@ -304,3 +304,23 @@ def test_a_signed_letter_reads_typed() -> None:
     assert dict(teams.teams[0].roles) == {"speaker": 4}
     with pytest.raises(ValueError, match="not read as PostLetter"):
         PostLetter.of(letter)
+
+
+def test_stored_content_with_a_field_an_older_version_kept_unchecked_still_reads() -> None:
+    """An older version kept ``talks`` and ``replaces`` unchecked, not knowing them yet:
+    the event reads without them, not at all would hide every event."""
+    entry = create_entry(
+        KEY, seq=1, prev=None, timestamp=EPOCH_MS, kind=kinds.EVENT, content=ENTRIES[kinds.EVENT]
+    )
+    older = dict(ENTRIES[kinds.EVENT], talks=[["a", "list"]], replaces="not an id")
+    stored = Entry(entry.payload, entry.payload_bytes, entry.signature, entry.content_bytes, older)
+    event = EventContent.of(stored)
+    assert (event.talks, event.replaces) == ((), None)
+    assert event.title == "TeachMeet"
+    assert event.slots == ((8, 2), (4, 7))
+    damaged = {k: v for k, v in older.items() if k != "title"}
+    broken = Entry(
+        entry.payload, entry.payload_bytes, entry.signature, entry.content_bytes, damaged
+    )
+    with pytest.raises(KeyError):  # a required field missing is damage, not age
+        EventContent.of(broken)
