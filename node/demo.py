@@ -34,6 +34,7 @@ from node.net.server import NodeService
 from node.node import Node
 from node.observations import staff
 from node.questions import service as questions
+from protocol.contents.entries import OfferContent
 from protocol.errors import NotFoundError, UnreachableError
 
 DAY_MS = 86_400_000
@@ -553,7 +554,7 @@ async def _setup_arrangement(interested: Node, posting: Node) -> None:
         for listing in await posting.offers.listing("offer")
         if listing.entry.author == posting.node_id
         and listing.entry.content
-        and listing.entry.content["activity"] == "observation"
+        and OfferContent.of(listing.entry).activity == "observation"
     )
 
     async def arrived() -> bool:

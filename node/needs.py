@@ -167,7 +167,7 @@ async def for_staff(
         else:
             items.append(Item("date_agreed", int(agreed_at), href, title, other, news=True))
     for event in known:
-        title = str(event.content.get("title") or "")
+        title = event.title
         href = f"/events/{event.id}"
         if event.cancelled and event.answer in ("yes", "maybe") and not event.ended(today):
             if event.modified_ms > since:
@@ -187,7 +187,7 @@ async def for_staff(
     for event_id, speaker_school, at in talks:
         if (teachmeet := ours.get(bytes(event_id))) is not None:
             href = f"/events/{teachmeet.id}#running-order"
-            title = str(teachmeet.content.get("title") or "")
+            title = teachmeet.title
             items.append(Item("talk_offered", int(at), href, title, school(speaker_school)))
     for _id, other, direction, state, at, answered_at in partnering:
         if direction == "received":

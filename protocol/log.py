@@ -20,6 +20,7 @@ import enum
 from dataclasses import dataclass
 
 from protocol import kinds
+from protocol.contents.entries import ContinueContent
 from protocol.entry import Entry
 from protocol.errors import LogOrderError
 from protocol.keys import EntryId, NodeId
@@ -108,7 +109,8 @@ def fork_of(entry: Entry) -> Fork | None:
     """The fork a ``continue`` entry names (None for other kinds or erased content)."""
     if entry.kind != kinds.CONTINUE or entry.content is None:
         return None
-    return Fork(int(entry.content["fork"]), EntryId(entry.content["keep"]))
+    settled = ContinueContent.of(entry)
+    return Fork(settled.fork, settled.keep)
 
 
 def judge_continuation(

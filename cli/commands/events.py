@@ -199,7 +199,7 @@ async def _list(args: argparse.Namespace) -> None:
     if not found:
         print("No events yet." if args.all else "No upcoming events.")
     for event in found:
-        title = "(cancelled)" if event.cancelled else event.content.get("title", "")
+        title = "(cancelled)" if event.cancelled else event.title
         answer = f"  you said: {event.answer}" if event.answer else ""
         if event.answers:
             answer += "  answers: " + ", ".join(
@@ -216,13 +216,13 @@ async def _show(args: argparse.Namespace) -> None:
         event = await node.events.find(args.id)
         mine = event.author == node.node_id
         lineup = None
-        if not args.json and event.content.get("slots"):
+        if not args.json and event.slots:
             lineup = await talks.lineup(node, str(event.id))
     if args.json:
         print_json(event.as_json())
         return
     content = event.content
-    print(f"{'(cancelled) ' if event.cancelled else ''}{content.get('title', '')}")
+    print(f"{'(cancelled) ' if event.cancelled else ''}{event.title}")
     print(f"  id:        {event.id}")
     print(f"  organiser: {event.school} ({event.country})")
     print(f"  when:      {event.start} to {event.end}" + (f" ({event.tz})" if event.tz else ""))
@@ -252,7 +252,7 @@ def _print_kind(event: events.EventView, lineup: talks.Lineup | None) -> None:
     """What kind of event it is: a TeachMeet with its slots, or a conference or debate."""
     kind = event.content.get("format")
     if lineup is not None:
-        groups = ", ".join(f"{n} of {m} min" for n, m in event.content["slots"])
+        groups = ", ".join(f"{n} of {m} min" for n, m in event.slots)
         taken = sum(1 for slot in lineup.slots if slot.title is not None)
         print("  kind:      TeachMeet (speakers sign up for slots)")
         print(
@@ -268,7 +268,7 @@ def _print_kind(event: events.EventView, lineup: talks.Lineup | None) -> None:
 async def _rsvp(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         event = await node.events.rsvp(args.id, args.answer, by=args.by)
-    print(f"Sent '{args.answer}' to {event.school} for {event.content.get('title', event.id)}.")
+    print(f"Sent '{args.answer}' to {event.school} for {event.title or event.id}.")
 
 
 async def _ics(args: argparse.Namespace) -> None:
@@ -378,7 +378,7 @@ def _register_slots(actions: Any) -> None:
 
 
 def _print_lineup(lineup: talks.Lineup) -> None:
-    print(lineup.event.content.get("title", ""))
+    print(lineup.event.title)
     for slot in lineup.slots:
         talk = f"{slot.title} ({slot.speaker}, {slot.school})" if slot.title is not None else "free"
         state = f"  [{slot.state}]" if slot.state == talks.OFFERED else ""

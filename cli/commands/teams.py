@@ -107,7 +107,7 @@ async def _team(args: argparse.Namespace) -> None:
         event = await node.events.find(args.id)
         pupils = None if args.withdraw else args.pupils
         await node.teams.send(event, pupils, roles, now=now_ms(), today=today)
-    title = event.content.get("title", event.id)
+    title = event.title or event.id
     if pupils is None:
         print(f"Withdrew your school's team from {title}.")
     else:

@@ -38,6 +38,12 @@ from node.clusters.files import clean_received, clean_sample
 from node.mail.mailroom import Mailroom
 from node.store.database import Store
 from protocol import letters
+from protocol.contents.letters import (
+    ClusterCommitLetter,
+    ClusterLetter,
+    ClusterRevealLetter,
+    ClusterSampleLetter,
+)
 from protocol.errors import NotFoundError, SealedError, StorageError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
 from protocol.rules import clusters as rules
@@ -232,14 +238,7 @@ class Clusters:
             )
         cid = os.urandom(16).hex()
         members = [self.me, *named]
-        content: dict[str, Any] = {
-            "c": cid,
-            "title": title,
-            "schools": [bytes(s) for s in members],
-            "rev": 1,
-        }
-        if subject is not None:
-            content["subject"] = subject
+        content = ClusterLetter(cid, title, tuple(members), 1, subject).to_content()
 
         def write(conn: sqlite3.Connection) -> Cluster:
             partners = _partners_now(conn)
@@ -272,15 +271,7 @@ class Clusters:
         cid = (await self.get(cluster_text)).id  # a wrong id is said before any cleaning
         kind, cleaned, digest = await asyncio.to_thread(clean_sample, data, name=name)
         sid = os.urandom(16).hex()
-        content = {
-            "c": cid,
-            "id": sid,
-            "title": title,
-            "type": kind,
-            "hash": digest,
-            "data": cleaned,
-            "at": now,
-        }
+        content = ClusterSampleLetter(cid, sid, title, kind, digest, cleaned, now).to_content()
 
         def write(conn: sqlite3.Connection) -> Sample:
             _taking_part_now(conn, cid)
@@ -341,7 +332,7 @@ class Clusters:
                 self.mail.send_now(
                     conn,
                     letters.CLUSTER_COMMIT,
-                    {"c": cid, "sample": sid, "commitment": sealed},
+                    ClusterCommitLetter(cid, sid, sealed).to_content(),
                     others,
                     about=sid,
                     now=now,
@@ -372,13 +363,7 @@ class Clusters:
         ).fetchone()
         if row is None or not to:
             return
-        content = {
-            "c": cluster,
-            "sample": sample,
-            "grade": row[0],
-            "comment": row[1],
-            "salt": bytes(row[2]),
-        }
+        content = ClusterRevealLetter(cluster, sample, row[0], row[1], bytes(row[2])).to_content()
         self.mail.send_now(conn, letters.CLUSTER_REVEAL, content, to, about=sample, now=now)
 
     # -- invitations ---------------------------------------------------------------------
@@ -587,35 +572,34 @@ class Clusters:
         def keep(conn: sqlite3.Connection) -> None:
             if not self._judge_sample(conn, letter, now):
                 return  # the same sample again, or a cluster we left
-            content = letter.content
+            sample = ClusterSampleLetter.of(letter)
             conn.execute(
                 "INSERT INTO cluster_samples "
                 "(id, cluster, origin, title, type, hash, data, at, clean) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                 (
-                    content["id"],
-                    content["c"],
+                    sample.id,
+                    sample.c,
                     bytes(letter.author),
-                    content["title"],
-                    content["type"],
-                    content["hash"],  # what was sent, so that a repeat is known
-                    content["data"],  # cleaned by clean_waiting before it is served
-                    content["at"],
+                    sample.title,
+                    sample.type,
+                    sample.hash,  # what was sent, so that a repeat is known
+                    sample.data,  # cleaned by clean_waiting before it is served
+                    sample.at,
                 ),
             )
             self._to_clean = True
             # Commitments that came before their sample naming another cluster are dropped.
             conn.execute(
                 "DELETE FROM cluster_grades WHERE sample = ? AND cluster != ?",
-                (content["id"], content["c"]),
+                (sample.id, sample.c),
             )
 
         await self.store.read(keep)
 
     def _on_cluster(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
-        content = letter.content
-        cid = content["c"]
-        schools = tuple(NodeId(s) for s in content["schools"])
+        cluster = ClusterLetter.of(letter)
+        cid, schools = cluster.c, cluster.schools
         (open_by_maker,) = conn.execute(
             "SELECT COUNT(*) FROM clusters WHERE maker = ? AND state != ?",
             (bytes(letter.author), rules.LEFT),
@@ -624,7 +608,7 @@ class Clusters:
             letter.author,
             self.me,
             schools=schools,
-            rev=content["rev"],
+            rev=cluster.rev,
             held=_held_now(conn, cid),
             partner=letter.author in _partners_now(conn),
             open_by_maker=open_by_maker,
@@ -638,10 +622,10 @@ class Clusters:
             "title = excluded.title, subject = excluded.subject, rev = excluded.rev",
             (
                 cid,
-                content["title"],
-                content.get("subject"),
+                cluster.title,
+                cluster.subject,
                 bytes(letter.author),
-                content["rev"],
+                cluster.rev,
                 now,
             ),
         )
@@ -654,12 +638,12 @@ class Clusters:
     def _judge_sample(self, conn: sqlite3.Connection, letter: Letter, now: int) -> bool:
         """Whether to store the sample (new to us, in a cluster we have not left); raises
         the refusal if the rules say no."""
-        content = letter.content
-        cid = content["c"]
+        sample = ClusterSampleLetter.of(letter)
+        cid = sample.c
         held = _held_now(conn, cid)
         if held is not None and held.state == rules.LEFT:
             return False  # its schools were not told: what they send changes nothing
-        existing = _held_sample_now(conn, content["id"])
+        existing = _held_sample_now(conn, sample.id)
         count, held_bytes = conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM cluster_samples "
             "WHERE cluster = ?",
@@ -671,10 +655,10 @@ class Clusters:
             cid,
             held=held,
             existing=existing,
-            kind=content["type"],
-            data=content["data"],
-            digest=content["hash"],
-            at=content["at"],
+            kind=sample.type,
+            data=sample.data,
+            digest=sample.hash,
+            at=sample.at,
             now=now,
             count=count,
             held_bytes=held_bytes,
@@ -685,8 +669,8 @@ class Clusters:
         return existing is None
 
     def _on_commit(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
-        content = letter.content
-        cid, sid = content["c"], content["sample"]
+        commit = ClusterCommitLetter.of(letter)
+        cid, sid = commit.c, commit.sample
         held = _held_now(conn, cid)
         if held is not None and held.state == rules.LEFT:
             return  # its schools were not told: what they send changes nothing
@@ -706,7 +690,7 @@ class Clusters:
             held=held,
             sample=_held_sample_now(conn, sid),
             existing=None if row is None else bytes(row[0]),
-            given=content["commitment"],
+            given=commit.commitment,
             pending=pending,
         )
         if verdict is not None:
@@ -716,7 +700,7 @@ class Clusters:
         conn.execute(
             "INSERT INTO cluster_grades (cluster, sample, school, commitment, at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (cid, sid, bytes(letter.author), content["commitment"], now),
+            (cid, sid, bytes(letter.author), commit.commitment, now),
         )
         if (
             rules.takes_part(held.state)
@@ -726,8 +710,8 @@ class Clusters:
             self._reveal_now(conn, cid, sid, [letter.author], now)
 
     def _on_reveal(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
-        content = letter.content
-        cid, sid = content["c"], content["sample"]
+        reveal = ClusterRevealLetter.of(letter)
+        cid, sid = reveal.c, reveal.sample
         held = _held_now(conn, cid)
         if held is not None and held.state == rules.LEFT:
             return  # its schools were not told: what they send changes nothing
@@ -744,16 +728,16 @@ class Clusters:
             sample=_held_sample_now(conn, sid),
             committed=None if theirs is None else bytes(theirs[0]),
             ours_given=_grade_now(conn, sid, self.me) is not None,
-            grade=content["grade"],
-            comment=content["comment"],
-            salt=content["salt"],
+            grade=reveal.grade,
+            comment=reveal.comment,
+            salt=reveal.salt,
         )
         if verdict is not None:
             raise verdict.error()
         conn.execute(
             "UPDATE cluster_grades SET grade = ?, comment = ?, salt = ? "
             "WHERE sample = ? AND school = ?",
-            (content["grade"], content["comment"], content["salt"], sid, bytes(letter.author)),
+            (reveal.grade, reveal.comment, reveal.salt, sid, bytes(letter.author)),
         )
 
     async def forget_school(self, school: NodeId, now: int) -> None:

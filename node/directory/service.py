@@ -24,6 +24,7 @@ from node.offers.interests import clean_message, clean_name
 from node.partners.peerbook import ADDRESS_SETTING, PeerBook
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.contents.letters import PartnerAnswerLetter, PartnerRequestLetter
 from protocol.entry import load_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
@@ -265,12 +266,8 @@ class Directory:
                 ),
             )
         rid = os.urandom(16).hex()
-        content: dict[str, Any] = {"id": rid, "message": message}
-        if by is not None:
-            content["by"] = by
         address = await self._address()
-        if address is not None:
-            content["address"] = address
+        content = PartnerRequestLetter(rid, message, by, address).to_content()
         async with self.store.write():
             await self._purge(now)
             await self.mail.send_in_transaction(
@@ -312,12 +309,10 @@ class Directory:
         row = await self.store.fetch_one(
             "SELECT address FROM partner_requests WHERE id = ?", (request.id,)
         )
-        content: dict[str, Any] = {"id": request.id, "answer": answer}
         # Only a new partner learns where we listen: a school that asks cannot learn
         # our address from a refusal.
         address = await self._address() if answer == "accepted" else None
-        if address is not None:
-            content["address"] = address
+        content = PartnerAnswerLetter(request.id, answer, address).to_content()
         async with self.store.write():
             await self.store.execute(
                 "UPDATE partner_requests SET state = ?, answered_at = ? WHERE id = ?",
@@ -403,8 +398,8 @@ class Directory:
         return None if row is None else rules.RequestView(NodeId(row[0]), row[1], row[2], row[3])
 
     async def _on_request(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        held = await self._held(content["id"])
+        asked = PartnerRequestLetter.of(letter)
+        held = await self._held(asked.id)
         last = await self.store.fetch_one(
             "SELECT MAX(at) FROM partner_requests WHERE school = ? AND direction = 'received'",
             (bytes(letter.author),),
@@ -433,19 +428,12 @@ class Directory:
         await self.store.execute(
             f"INSERT INTO partner_requests ({_COLUMNS}) "
             "VALUES (?, ?, 'received', ?, ?, ?, 'open', ?, NULL)",
-            (
-                content["id"],
-                bytes(letter.author),
-                content["message"],
-                content.get("by"),
-                content.get("address"),
-                now,
-            ),
+            (asked.id, bytes(letter.author), asked.message, asked.by, asked.address, now),
         )
 
     async def _on_answer(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        held = await self._held(content["id"])
+        answer = PartnerAnswerLetter.of(letter)
+        held = await self._held(answer.id)
         verdict = rules.answer(
             letter.author, self.me, letter.recipients, held, now, signed_at=letter.timestamp
         )
@@ -453,10 +441,10 @@ class Directory:
             raise verdict.error()
         await self.store.execute(
             "UPDATE partner_requests SET state = ?, answered_at = ?, address = ? WHERE id = ?",
-            (content["answer"], now, content.get("address"), content["id"]),
+            (answer.answer, now, answer.address, answer.id),
         )
-        if content["answer"] == "accepted":
-            await _record_partner(self.store, letter.author, content.get("address"), now)
+        if answer.answer == "accepted":
+            await _record_partner(self.store, letter.author, answer.address, now)
 
     async def _purge(self, now: int) -> None:
         """Inside a transaction: delete received requests that expired unanswered."""

@@ -21,6 +21,7 @@ from node.partners.peerbook import PeerBook
 from node.projects.service import Projects
 from node.store.database import Store
 from protocol import letters
+from protocol.contents.letters import PrivateEventLetter
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import events as rules
@@ -211,8 +212,8 @@ class PrivateEvents:
         """A private event, or a new revision of one (inside the mail room's transaction).
 
         protocol/rules/events.py says who may send it; a refused letter changes nothing."""
-        content = dict(letter.content)
-        eid = content.pop("id")
+        event = PrivateEventLetter.of(letter)
+        eid = event.id
         row = await self.store.fetch_one(
             "SELECT author, audience, project, rev FROM private_events WHERE id = ?", (eid,)
         )
@@ -220,25 +221,25 @@ class PrivateEvents:
         partner = await self.book.get(letter.author)
         member = await self.store.fetch_one(
             "SELECT 1 FROM project_members WHERE project = ? AND node = ? AND state = 'member'",
-            (letter.content.get("p"), bytes(letter.author)),
+            (event.p, bytes(letter.author)),
         )
         verdict = rules.event(
             letter.author,
-            letter.content,
+            event,
             held,
             partner=partner is not None and partner.state == "partner",
             member=member is not None,
         )
         if verdict is not None:
             raise verdict.error()
-        if held is not None and content["rev"] <= held.rev:
+        if held is not None and event.rev <= held.rev:
             return  # a repeat, or older than what we hold
-        rev, cancelled, project = (
-            content.pop("rev"),
-            content.pop("cancelled", False),
-            content.pop("p", None),
-        )
-        if cancelled:
+        # Kept as the letter said it, fields a newer version added included (they are
+        # shown to scripts), without what has a column of its own.
+        content = {
+            k: v for k, v in letter.content.items() if k not in ("id", "rev", "cancelled", "p")
+        }
+        if event.cancelled:
             content = {k: v for k, v in content.items() if k in KEPT}
         await self.store.execute(
             "INSERT INTO private_events (id, author, audience, project, rev, content, cancelled, "
@@ -248,11 +249,11 @@ class PrivateEvents:
             (
                 eid,
                 bytes(letter.author),
-                content["audience"],
-                project,
-                rev,
+                event.audience,
+                event.p,
+                event.rev,
                 json.dumps(content),
-                int(bool(cancelled)),
+                int(event.cancelled),
                 letter.timestamp,
                 letter.timestamp,
             ),

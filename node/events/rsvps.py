@@ -16,6 +16,7 @@ from node.clock import iso_ms
 from node.mail.mailroom import Mailroom
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.contents.letters import RsvpLetter
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import events as rules
 from protocol.sealed import Letter
@@ -64,9 +65,7 @@ class Rsvps:
 
         Call :func:`node.events.service.rsvp`, which checks the event first.
         """
-        content: dict[str, Any] = {"event": bytes(event), "answer": answer, "at": now}
-        if by is not None:
-            content["by"] = by
+        content = RsvpLetter(event, answer, now, by).to_content()
         async with self.store.write():
             await self.mail.send_in_transaction(
                 letters.RSVP, content, [organiser], about=str(event), now=now
@@ -102,13 +101,13 @@ class Rsvps:
         """An answer to one of our events (inside the mail room's transaction).
 
         protocol/rules/events.py says who may answer; a refused answer changes nothing."""
-        content = letter.content
+        rsvp = RsvpLetter.of(letter)
         verdict = rules.rsvp(
             letter.author,
             self.me,
             letter.recipients,
-            await self._event(content["event"]),
-            content["at"],
+            await self._event(rsvp.event),
+            rsvp.at,
             now,
         )
         if verdict is not None:
@@ -118,22 +117,16 @@ class Rsvps:
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event, school) DO UPDATE SET "
             "answer = excluded.answer, by_name = excluded.by_name, "
             "answered_at = excluded.answered_at WHERE excluded.answered_at > answered_at",
-            (
-                content["event"],
-                bytes(letter.author),
-                content["answer"],
-                content.get("by"),
-                content["at"],
-            ),
+            (bytes(rsvp.event), bytes(letter.author), rsvp.answer, rsvp.by, rsvp.at),
         )
 
-    async def _event(self, event: bytes) -> rules.EventView | None:
+    async def _event(self, event: EntryId) -> rules.EventView | None:
         """The event an answer names: a public event entry, or a private event we hold."""
-        entry = await self.store.get(EntryId(event))
+        entry = await self.store.get(event)
         if entry is not None:
             return rules.EventView(entry.author, None) if entry.kind == kinds.EVENT else None
         row = await self.store.fetch_one(
-            "SELECT author, recipients FROM private_events WHERE id = ?", (event,)
+            "SELECT author, recipients FROM private_events WHERE id = ?", (bytes(event),)
         )
         if row is None:
             return None

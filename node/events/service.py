@@ -28,6 +28,8 @@ from node.offers.interests import clean_name
 from node.store import budgets
 from node.store.database import Store
 from protocol import kinds
+from protocol.contents.base import raw
+from protocol.contents.entries import EventContent, WithdrawContent
 from protocol.entry import Entry
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -51,6 +53,9 @@ class EventView:
     country: str = ""
     #: The newest version; once cancelled, only its title (if it reached us before).
     content: dict[str, Any] = field(default_factory=dict)
+    #: The newest version of a public event that stands, read typed; None for a
+    #: cancelled event and for a private one (its content is a letter's).
+    public: EventContent | None = None
     start: str = ""
     end: str = ""
     tz: str | None = None
@@ -65,6 +70,19 @@ class EventView:
     answered_by: str | None = None  # who answered for this school, if they gave their name
     private: bool = False  # for partners or a project only, sent as letters
     answers: list[Answer] = field(default_factory=list)  # other schools', for our events
+
+    @property
+    def title(self) -> str:
+        """Its title; "" for a cancelled event whose title never reached us."""
+        if self.public is not None:
+            return self.public.title
+        return str(self.content.get("title", ""))
+
+    @property
+    def slots(self) -> tuple[tuple[int, int], ...]:
+        """A TeachMeet's speaker slots, (how many, minutes each); none once cancelled,
+        and none for a private event (only public events have them)."""
+        return () if self.public is None else self.public.slots
 
     @property
     def sequence(self) -> int:
@@ -244,9 +262,7 @@ class Events:
         await budgets.refuse_unless_room(self.store, self.me, len(event.versions), now_ms())
         withdrawals = []
         for version in event.versions:
-            content: dict[str, Any] = {"target": bytes(version)}
-            if reason:
-                content["reason"] = reason
+            content = WithdrawContent(version, reason or None).to_content()
             withdrawals.append(await self._publish(kinds.WITHDRAW, content))
         return withdrawals
 
@@ -330,9 +346,9 @@ class Events:
         store = self.store
         roots: dict[bytes, Entry | None] = {}
 
-        async def root_of(author: NodeId, claimed: Any, own_id: bytes) -> bytes:
+        async def root_of(author: NodeId, claimed: bytes | None, own_id: bytes) -> bytes:
             """The first version's id, if ``claimed`` is truly an earlier event by ``author``."""
-            if not isinstance(claimed, bytes):
+            if claimed is None:
                 return own_id
             if claimed not in roots:
                 roots[claimed] = await store.get(EntryId(claimed))
@@ -346,19 +362,17 @@ class Events:
             return events.setdefault((bytes(author), root), EventView(EntryId(root), author))
 
         for entry in sorted(await store.current(kinds.EVENT), key=lambda e: e.seq):
-            content = entry.content or {}
-            root = await root_of(entry.author, content.get("replaces"), bytes(entry.id))
+            typed = EventContent.of(entry)
+            root = await root_of(entry.author, raw(typed.replaces), bytes(entry.id))
             event = view(entry.author, root)
             event.count += 1
             event.versions.append(entry.id)
             if entry.seq > event.newest_seq:
                 event.newest_seq = entry.seq
-                event.content = dict(content)
-                event.start, event.end, event.tz = (
-                    content["start"],
-                    content["end"],
-                    content.get("tz"),
-                )
+                # the map as signed, so that scripts see a newer version's fields too
+                event.content = dict(entry.content or {})
+                event.public = typed
+                event.start, event.end, event.tz = typed.start, typed.end, typed.tz
                 event.modified_ms = entry.payload.timestamp
                 event.cancelled = False
         cancelled = await store.fetch_all(
@@ -373,6 +387,7 @@ class Events:
                 record = await store.withdrawn(EntryId(version), author)
                 title = None if record is None else record.title
                 event.content = {} if title is None else {"title": title}
+                event.public = None
                 event.reason = None if record is None else record.reason
                 event.start, event.end, event.tz = starts, ends, tz
                 event.cancelled = True
@@ -414,7 +429,7 @@ class Events:
                 organiser=f"{event.school} ({event.country})" if event.country else event.school,
                 cancelled=event.cancelled,
                 reason=event.reason,
-                title=event.content.get("title"),
+                title=event.title or None,
                 where=event.content.get("where"),
                 text=event.content.get("text"),
                 capacity=event.content.get("capacity"),

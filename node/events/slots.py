@@ -27,6 +27,8 @@ from node.mail.mailroom import Mailroom
 from node.store import budgets
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.contents.entries import EventContent
+from protocol.contents.letters import TalkCancelLetter, TalkLetter
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import slots as rules
@@ -83,7 +85,7 @@ class Lineup:
     def as_json(self) -> dict[str, Any]:
         return {
             "id": str(self.event.id),
-            "title": self.event.content.get("title"),
+            "title": self.event.title or None,
             "unpublished": self.unpublished,
             "slots": [s.as_json() for s in self.slots],
             "waiting": [s.as_json() for s in self.waiting],
@@ -112,10 +114,10 @@ class Slots:
         self, event: EntryId, organiser: NodeId, slot: int, title: str, speaker: str, now: int
     ) -> None:
         """Seal our talk to the organiser and keep it as sent, both or neither."""
-        content = {"event": bytes(event), "slot": slot, "title": title, "speaker": speaker}
+        content = TalkLetter(event, slot, title, speaker, now).to_content()
         async with self.store.write():
             await self.mail.send_in_transaction(
-                letters.TALK, {**content, "at": now}, [organiser], about=str(event), now=now
+                letters.TALK, content, [organiser], about=str(event), now=now
             )
             await self._put(event, slot, self.me, title, speaker, SENT, now)
 
@@ -125,7 +127,7 @@ class Slots:
         """Tell the organiser we withdraw our talk in ``slot``, and forget it here: the
         talk we offered for that slot, and the one titled ``title`` (the organiser may
         have moved it to ``slot`` from the slot we offered it for)."""
-        content = {"event": bytes(event), "slot": slot, "at": now}
+        content = TalkCancelLetter(event, slot, now).to_content()
         async with self.store.write():
             await self.mail.send_in_transaction(
                 letters.TALK_CANCEL, content, [organiser], about=str(event), now=now
@@ -167,13 +169,12 @@ class Slots:
     async def receive(self, letter: Letter, now: int) -> None:
         """A talk offered or withdrawn for one of our TeachMeets (inside the mail room's
         transaction). protocol/rules/slots.py says who may; a refused letter changes nothing."""
-        content = letter.content
-        event = EntryId(content["event"])
-        slot = content["slot"]
+        talk = (TalkLetter if letter.kind == letters.TALK else TalkCancelLetter).of(letter)
+        event, slot = talk.event, talk.slot
         held = await self._teachmeet(event)
         talks = await self.rows(event) if held is not None else []
         holder = next((school for n, school, *_ in talks if n == slot), None)
-        if letter.kind == letters.TALK:
+        if isinstance(talk, TalkLetter):
             speaker = rules.Speaker(
                 profile_held=await self.store.latest_profile(letter.author) is not None,
                 held=sum(1 for _, school, *_ in talks if school == letter.author),
@@ -187,17 +188,15 @@ class Slots:
                 slot,
                 holder,
                 speaker,
-                content["at"],
+                talk.at,
                 now,
             )
             if verdict is not None:
                 raise verdict.error()
-            await self._put(
-                event, slot, letter.author, content["title"], content["speaker"], OFFERED, now
-            )
+            await self._put(event, slot, letter.author, talk.title, talk.speaker, OFFERED, now)
             return
         verdict = rules.cancel(
-            letter.author, self.me, letter.recipients, held, holder, content["at"], now
+            letter.author, self.me, letter.recipients, held, holder, talk.at, now
         )
         if verdict is not None:
             raise verdict.error()
@@ -220,10 +219,13 @@ class Slots:
             (bytes(event), bytes(event)),
         )
         version = await self.store.newest_version(entry)
-        newest = (entry.content if version is None else version.content) or {}
-        count = len(rules.minutes(newest.get("slots")))
+        newest = entry if version is None else version
+        typed = None if newest.content is None else EventContent.of(newest)
         return rules.TeachMeet(
-            entry.author, count, cancelled=cancelled is not None, end=newest.get("end")
+            entry.author,
+            0 if typed is None else len(rules.minutes(typed.slots)),
+            cancelled=cancelled is not None,
+            end=None if typed is None else typed.end,
         )
 
     async def forget_school(self, school: NodeId, now: int) -> None:
@@ -277,8 +279,8 @@ def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:
 
     Only the organiser's own versions make the event (protocol/rules/entries.py,
     ``revision``): another school's "new version" is an event of its own."""
-    talks = event.content.get("talks") or []
-    return [(t["slot"], NodeId.parse(t["school"]), t["title"], t["speaker"]) for t in talks]
+    talks = () if event.public is None else event.public.talks
+    return [(t.slot, t.school, t.title, t.speaker) for t in talks]
 
 
 async def _shown(store: Store, event: EventView) -> list[tuple[int, NodeId, str, str]]:
@@ -294,7 +296,7 @@ async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:
     published = await _shown(store, event) if not event.cancelled else []
     if not published:
         return ()
-    lengths = rules.minutes(event.content.get("slots"))
+    lengths = rules.minutes(event.slots)
     names = await store.schools({school for _, school, *_ in published})
     return tuple(
         f"{n}. {lengths[n - 1] if n <= len(lengths) else '?'} min: {title} "
@@ -306,7 +308,7 @@ async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:
 async def lineup(node: Node, id_text: str) -> Lineup:
     """A TeachMeet's slots and talks, as this school may see them."""
     event = await _teachmeet(node, id_text)
-    lengths = rules.minutes(event.content.get("slots"))
+    lengths = rules.minutes(event.slots)
     slots = [Slot(n, m) for n, m in enumerate(lengths, start=1)]
     ours = event.author == node.node_id
     published = _published(event) if ours else await _shown(node.store, event)
@@ -344,7 +346,7 @@ async def speak(
     """Offer a talk for ``slot`` of a TeachMeet; at our own event, put it in the order."""
     title, speaker = _clean(title, "--title", 200), _clean(speaker, "--speaker", 100)
     event = await _open(node, id_text, today)
-    lengths = rules.minutes(event.content.get("slots"))
+    lengths = rules.minutes(event.slots)
     _in_range(slot, len(lengths))
     if event.author == node.node_id:
 
@@ -365,7 +367,7 @@ async def speak(
 async def unspeak(node: Node, id_text: str, slot: int) -> Lineup:
     """Withdraw our talk from ``slot``; at our own event, free the slot whoever's talk it is."""
     event = await _teachmeet(node, id_text)
-    _in_range(slot, len(rules.minutes(event.content.get("slots"))))
+    _in_range(slot, len(rules.minutes(event.slots)))
     if event.author == node.node_id:
 
         def freed(kept: list[Kept]) -> list[Talk]:
@@ -406,7 +408,7 @@ async def accept(node: Node, id_text: str, slot: int) -> Lineup:
 async def move(node: Node, id_text: str, slot: int, to: int) -> Lineup:
     """Move the talk in ``slot`` of our TeachMeet to ``to`` (swapping with any talk there)."""
     event = await _mine(node, id_text)
-    _in_range(to, len(rules.minutes(event.content.get("slots"))))
+    _in_range(to, len(rules.minutes(event.slots)))
 
     def moved(kept: list[Kept]) -> list[Talk]:
         if not any(n == slot for n, *_ in kept):
@@ -450,7 +452,7 @@ async def _publish(
 
 async def _teachmeet(node: Node, id_text: str) -> EventView:
     event = await node.events.find(id_text)
-    if not event.content.get("slots"):
+    if not event.slots:
         raise UserInputError(
             "that event has no speaker slots: only a TeachMeet made with --slots has them",
             page=said("This event has no speaker slots."),

@@ -27,6 +27,14 @@ from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
 from node.store.database import Store, Withdrawn
 from protocol import kinds, letters
+from protocol.contents.entries import OfferContent
+from protocol.contents.letters import (
+    BookingAcceptLetter,
+    BookingLetter,
+    InterestAnswerLetter,
+    InterestLetter,
+)
+from protocol.entry import Entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import bookings as booking_rules
@@ -245,10 +253,14 @@ def clean_name(value: str | None, flag: str = "--by") -> str | None:
     return name
 
 
-def expired(content: dict[str, Any], today: date) -> bool:
-    """Past its closing date, or its last date: no longer open to answers."""
-    last = content.get("closes") or content.get("to")
-    return isinstance(last, str) and last < today.isoformat()
+def expired(entry: Entry, today: date) -> bool:
+    """An offer or request past its closing date, or its last date: no longer open to
+    answers (a withdrawn one has no dates left, and is not said to be expired)."""
+    if entry.content is None:
+        return False
+    offer = OfferContent.of(entry)
+    last = offer.closes or offer.end
+    return last is not None and last < today.isoformat()
 
 
 class Interests:
@@ -291,7 +303,7 @@ class Interests:
                 "`schoolmesh search`",
                 page=said("Its school has withdrawn it: search for another."),
             )
-        if expired(entry.content, _day(now)):
+        if expired(entry, _day(now)):
             raise UserInputError(
                 f"that {entry.kind} has closed (its closing or last date has passed): look "
                 "for another with `schoolmesh search`",
@@ -311,15 +323,9 @@ class Interests:
                 ),
             )
         iid = os.urandom(16).hex()
-        title = str(entry.content.get("title", ""))
-        content: dict[str, Any] = {
-            "id": iid,
-            "entry": bytes(entry.id),
-            "title": title,
-            "message": message,
-        }
-        if by is not None:
-            content["by"] = by
+        offer = OfferContent.of(entry)
+        title = offer.title
+        content = InterestLetter(iid, entry.id, message, title, by).to_content()
         async with self.store.write():
             letter = await self.mail.send_in_transaction(
                 letters.INTEREST, content, [entry.author], about=iid, now=now
@@ -335,8 +341,8 @@ class Interests:
                     title,
                     message,
                     by,
-                    entry.content.get("from"),
-                    entry.content.get("to"),
+                    offer.start,
+                    offer.end,
                     letter.timestamp,
                 ),
             )
@@ -378,17 +384,13 @@ class Interests:
                 f"that interest was already {interest.state}",
                 page=said("It was already answered."),
             )
-        content: dict[str, Any] = {"id": interest.id, "answer": answer}
-        if message:
-            content["message"] = message
-        if by is not None:
-            content["by"] = by
         row = await self.store.fetch_one(
             "SELECT starts, ends FROM interests WHERE id = ?", (interest.id,)
         )
-        for name, value in zip(("from", "to"), row, strict=True):
-            if value is not None:
-                content[name] = value
+        starts, ends = row
+        content = InterestAnswerLetter(
+            interest.id, answer, message or None, by, starts, ends
+        ).to_content()
         async with self.store.write():
             letter = await self.mail.send_in_transaction(
                 letters.INTEREST_ANSWER, content, [interest.school_id], about=interest.id, now=now
@@ -434,16 +436,26 @@ class Interests:
         interest = await self.get(text)
         self._bookable(interest)
         bid = os.urandom(16).hex()
-        content: dict[str, Any] = {"id": interest.id, "b": bid, "start": start, "end": end}
-        optional = {"tz": tz, "where": where, "note": note, "by": by}
-        content.update({k: v for k, v in optional.items() if v})
-        if online:
-            content["online"] = True
+        booking = BookingLetter(
+            interest.id,
+            bid,
+            start,
+            end,
+            tz=tz or None,
+            where=where or None,
+            online=online,
+            note=note or None,
+            by=by or None,
+        )
         async with self.store.write():
             letter = await self.mail.send_in_transaction(
-                letters.BOOKING, content, [interest.school_id], about=interest.id, now=now
+                letters.BOOKING,
+                booking.to_content(),
+                [interest.school_id],
+                about=interest.id,
+                now=now,
             )
-            await self._store_proposal(interest.id, bid, self.me, content, letter.timestamp)
+            await self._store_proposal(booking, self.me, letter.timestamp)
         return await self.get(interest.id)
 
     async def accept_date(
@@ -467,9 +479,7 @@ class Interests:
                 "`schoolmesh interest list`",
                 page=said("The other school has proposed another date since: look again."),
             )
-        content: dict[str, Any] = {"id": interest.id, "b": waiting.id}
-        if by is not None:
-            content["by"] = by
+        content = BookingAcceptLetter(interest.id, waiting.id, by).to_content()
         async with self.store.write():
             letter = await self.mail.send_in_transaction(
                 letters.BOOKING_ACCEPT, content, [interest.school_id], about=interest.id, now=now
@@ -494,17 +504,11 @@ class Interests:
                 page=said("A date is already agreed for this arrangement."),
             )
 
-    async def _store_proposal(
-        self,
-        iid: str,
-        bid: str,
-        proposer: NodeId,
-        content: dict[str, Any],
-        at: int,
-    ) -> None:
+    async def _store_proposal(self, booking: BookingLetter, proposer: NodeId, at: int) -> None:
         """Keep a proposal; the newest (time, then id) of an interest's is the open one, at
         both schools alike, so that two proposals crossing leave the same one open. What
         is kept of the others is bounded (protocol/rules/bookings.py, ``place``)."""
+        iid, bid = booking.id, booking.b
         rows = await self.store.fetch_all(
             "SELECT id, proposer, proposed_at, state FROM bookings WHERE interest = ?", (iid,)
         )
@@ -528,13 +532,13 @@ class Interests:
                 bid,
                 iid,
                 bytes(proposer),
-                content["start"],
-                content["end"],
-                content.get("tz"),
-                content.get("where"),
-                int(bool(content.get("online"))),
-                content.get("note"),
-                content.get("by"),
+                booking.start,
+                booking.end,
+                booking.tz,
+                booking.where,
+                int(booking.online),
+                booking.note,
+                booking.by,
                 state,
                 at,
             ),
@@ -558,7 +562,8 @@ class Interests:
         )
         booking = next(b for b in (await self.get(interest.id)).bookings if b.id == bid)
         entry = await self.store.get(interest.entry)
-        activity = None if entry is None or entry.content is None else entry.content.get("activity")
+        offer = None if entry is None or entry.content is None else OfferContent.of(entry)
+        activity = None if offer is None else offer.activity
         content: dict[str, Any] = {
             "title": interest.title,
             "start": booking.start,
@@ -766,39 +771,37 @@ class Interests:
         return booking_rules.Proposal(row[0], NodeId(row[1]), (int(row[2]), bid))
 
     async def _on_booking(self, letter: Letter) -> None:
-        content = letter.content
-        interest, held = await self._arrangement(content["id"])
-        existing = await self._proposal(content["b"])
+        booking = BookingLetter.of(letter)
+        interest, held = await self._arrangement(booking.id)
+        existing = await self._proposal(booking.b)
         verdict = booking_rules.proposal(
             letter.author,
             self.me,
             letter.recipients,
-            content["id"],
+            booking.id,
             held,
             existing,
-            content["start"],
-            content["end"],
+            booking.start,
+            booking.end,
         )
         if verdict is not None:
             raise verdict.error()
         if existing is not None or interest is None:
             return  # the same proposal again
-        await self._store_proposal(
-            interest.id, content["b"], letter.author, content, letter.timestamp
-        )
+        await self._store_proposal(booking, letter.author, letter.timestamp)
 
     async def _on_booking_accept(self, letter: Letter) -> None:
-        content = letter.content
-        interest, held = await self._arrangement(content["id"])
-        proposed = await self._proposal(content["b"])
+        accepted = BookingAcceptLetter.of(letter)
+        interest, held = await self._arrangement(accepted.id)
+        proposed = await self._proposal(accepted.b)
         verdict = booking_rules.acceptance(
-            letter.author, self.me, letter.recipients, content["id"], held, proposed
+            letter.author, self.me, letter.recipients, accepted.id, held, proposed
         )
         if verdict is not None:
             raise verdict.error()
         if interest is None or proposed is None or held is None or held.agreed == proposed.order:
             return  # the same acceptance again
-        await self._agree(interest, content["b"], content.get("by"), letter.timestamp)
+        await self._agree(interest, accepted.b, accepted.by, letter.timestamp)
 
     async def _held(self, iid: str) -> rules.InterestView | None:
         row = await self.store.fetch_one(
@@ -807,64 +810,64 @@ class Interests:
         return None if row is None else rules.InterestView(NodeId(row[0]), NodeId(row[1]), row[2])
 
     async def _on_interest(self, letter: Letter) -> None:
-        content = letter.content
-        entry = await self.store.get(EntryId(content["entry"]))
+        shown = InterestLetter.of(letter)
+        entry = await self.store.get(shown.entry)
         view = (
             None
             if entry is None
             else rules.EntryView(entry.author, entry.kind, withdrawn=entry.content is None)
         )
-        held = await self._held(content["id"])
+        held = await self._held(shown.id)
         verdict = rules.interest(letter.author, self.me, letter.recipients, view, held)
         if verdict is not None:
             raise verdict.error()
         if held is not None or entry is None:
             return  # the same interest again
-        held_content = entry.content or {}
+        offer = None if entry.content is None else OfferContent.of(entry)
         await self.store.execute(
             f"INSERT INTO interests ({_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'open', NULL, NULL, ?, ?, ?, NULL)",
             (
-                content["id"],
+                shown.id,
                 bytes(entry.id),
                 bytes(letter.author),
                 bytes(self.me),
-                held_content.get("title") or content.get("title") or "(withdrawn)",
-                content["message"],
-                content.get("by"),
-                held_content.get("from"),
-                held_content.get("to"),
+                (shown.title or "(withdrawn)") if offer is None else offer.title,
+                shown.message,
+                shown.by,
+                None if offer is None else offer.start,
+                None if offer is None else offer.end,
                 letter.timestamp,
             ),
         )
 
     async def _on_answer(self, letter: Letter) -> None:
-        content = letter.content
-        held = await self._held(content["id"])
+        answer = InterestAnswerLetter.of(letter)
+        held = await self._held(answer.id)
         verdict = rules.answer(
             letter.author,
             self.me,
             letter.recipients,
             held,
-            content["answer"],
-            content.get("from"),
-            content.get("to"),
+            answer.answer,
+            answer.start,
+            answer.end,
         )
         if verdict is not None:
             raise verdict.error()
-        if held is None or held.state == content["answer"]:
+        if held is None or held.state == answer.answer:
             return  # the same answer again
         await self.store.execute(
             "UPDATE interests SET state = ?, answer = ?, poster_by = ?, answered_at = ?, "
             "starts = COALESCE(?, starts), ends = COALESCE(?, ends) WHERE id = ?",
             (
-                content["answer"],
-                content.get("message") or None,
-                content.get("by"),
+                answer.answer,
+                answer.message or None,
+                answer.by,
                 letter.timestamp,
-                content.get("from"),
-                content.get("to"),
-                content["id"],
+                answer.start,
+                answer.end,
+                answer.id,
             ),
         )
 

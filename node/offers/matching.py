@@ -10,7 +10,7 @@ language in common"), so that nobody wonders why a match sits where it does.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from node.offers import places
 from node.store.search import fold
 from protocol import kinds
+from protocol.contents.entries import OfferContent
 
 # The points of each rule (docs/matching.md, "How the score is made").
 FOCUS_FIRST, FOCUS_MORE, FOCUS_MAX = 30, 10, 50
@@ -67,8 +68,8 @@ def _listed(items: Iterable[str]) -> str:
     return ", ".join(ordered[:-1]) + " and " + ordered[-1]
 
 
-def _day(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else None
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,35 +94,35 @@ class Posting:
     closes: date | None = None
 
     @classmethod
-    def from_content(
+    def of(
         cls,
+        offer: OfferContent,
         *,
         id: str,
         side: str,
-        content: Mapping[str, Any],
         school_id: str,
         school: str,
         school_country: str | None,
         posted: int,
     ) -> Posting:
-        """From an entry's (already validated) content."""
+        """From an offer's or request's content."""
         return cls(
             id=id,
             side=side,
-            activity=content.get("activity", ""),
-            title=content.get("title", ""),
+            activity=offer.activity,
+            title=offer.title,
             school_id=school_id,
             school=school,
-            country=content.get("country") or school_country or None,
+            country=offer.country or school_country or None,
             posted=posted,
-            focus=frozenset(tag(f) for f in content.get("focus", ())),
-            subjects=frozenset(tag(s) for s in content.get("subjects", ())),
-            phases=frozenset(content.get("phases", ())),
-            languages=frozenset(fold(code).split("-")[0] for code in content.get("languages", ())),
-            mode=content.get("mode"),
-            start=_day(content.get("from")),
-            end=_day(content.get("to")),
-            closes=_day(content.get("closes")),
+            focus=frozenset(tag(f) for f in offer.focus),
+            subjects=frozenset(tag(s) for s in offer.subjects),
+            phases=frozenset(offer.phases),
+            languages=frozenset(fold(code).split("-")[0] for code in offer.languages),
+            mode=offer.mode,
+            start=_day(offer.start),
+            end=_day(offer.end),
+            closes=_day(offer.closes),
         )
 
     def is_current(self, today: date) -> bool:

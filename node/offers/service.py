@@ -19,9 +19,15 @@ from node.store import search as index
 from node.store.database import Store, Withdrawn, resolve_now
 from node.store.search import Filters
 from protocol import kinds
+from protocol.contents.entries import (
+    AnswerContent,
+    OfferContent,
+    QuestionContent,
+    WithdrawContent,
+)
 from protocol.entry import Entry, load_entry
 from protocol.errors import NotFoundError, UserInputError, said
-from protocol.keys import EntryId, NodeKey
+from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import questions as question_rules
 
 Side = Literal["offer", "request"]
@@ -220,10 +226,10 @@ class Offers:
             lambda conn: [*_current_now(conn, kinds.REQUEST), *_current_now(conn, kinds.OFFER)]
         )
         postings = [
-            matching.Posting.from_content(
+            matching.Posting.of(
+                OfferContent.of(item.entry),
                 id=str(item.entry.id),
                 side=item.entry.kind,
-                content=item.entry.content or {},
                 school_id=str(item.entry.author),
                 school=item.school,
                 school_country=item.country,
@@ -258,9 +264,7 @@ class Offers:
             raise UserInputError(
                 f"that {side} is already withdrawn", page=said("It is already withdrawn.")
             )
-        content: dict[str, Any] = {"target": bytes(entry.id)}
-        if reason:
-            content["reason"] = reason
+        content = WithdrawContent(entry.id, reason or None).to_content()
         return await self.store.append_local(self.key, kinds.WITHDRAW, content, now_ms())
 
 
@@ -293,11 +297,12 @@ def _with_questions(conn: sqlite3.Connection, found: list[Listing]) -> list[List
     ``answer``: their question is not held, not a question, or withdrawn), each answer
     kept with the title of the question it answers. The search's SQL repeats the rule
     so that a page is full; this is where the rule itself decides."""
-    asked = {
-        bytes(item.entry.content["question"])
+    answers = {
+        item.entry.id: AnswerContent.of(item.entry)
         for item in found
         if item.entry.kind == kinds.ANSWER and item.entry.content is not None
     }
+    asked = {bytes(answer.question) for answer in answers.values()}
     if not asked:
         return found
     marks = ",".join("?" * len(asked))
@@ -306,21 +311,21 @@ def _with_questions(conn: sqlite3.Connection, found: list[Listing]) -> list[List
         list(asked),
     ).fetchall()
     held = {
-        bytes(i): question_rules.Named(bytes(author), str(kind), content is None)
+        bytes(i): question_rules.Named(NodeId(author), str(kind), content is None)
         for i, author, kind, _payload, _sig, content in rows
     }
     titles = {
-        bytes(i): str((load_entry(payload, sig, content).content or {}).get("title", ""))
+        bytes(i): QuestionContent.of(load_entry(payload, sig, content)).title
         for i, _author, kind, payload, sig, content in rows
         if kind == kinds.QUESTION and content is not None
     }
     kept: list[Listing] = []
     for item in found:
-        content = item.entry.content
-        if item.entry.kind != kinds.ANSWER or content is None:
+        answer = answers.get(item.entry.id)
+        if answer is None:
             kept.append(item)
             continue
-        question = bytes(content["question"])
+        question = bytes(answer.question)
         if question_rules.answer(held.get(question)) is None:
             kept.append(replace(item, about=titles.get(question, "")))
     return kept

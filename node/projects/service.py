@@ -37,6 +37,16 @@ from node.projects.media import MAX_SIDE, clean_image, render_markdown
 from node.projects.rosters import Rosters
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.contents.letters import (
+    CommentLetter,
+    ImageLetter,
+    PostLetter,
+    ProjectJoinLetter,
+    ProjectLeaveLetter,
+    ProjectLetter,
+    ReceiptLetter,
+    TakedownLetter,
+)
 from protocol.errors import NotAllowedError, NotFoundError, SealedError, UserInputError, said
 from protocol.keys import NodeId, NodeKey, content_hash
 from protocol.rules import OUT_OF_BOUNDS
@@ -695,18 +705,16 @@ class Projects:
         shown: list[tuple[bytes, str]] = [
             (h, "image/jpeg") for h, _f, held in post.images if not held
         ]
-        content: dict[str, Any] = {
-            "p": post.project,
-            "id": post.id,
-            "title": post.title or "",
-            "body": post.body or "",
-            "by": post.by_name or "?",
-            "at": post.approved_at or now,
-        }
-        if post.theme:
-            content["theme"] = post.theme
-        if shown:
-            content["images"] = [[h, t] for h, t in shown]
+        content = PostLetter(
+            p=post.project,
+            id=post.id,
+            title=post.title or "",
+            body=post.body or "",
+            by=post.by_name or "?",
+            at=post.approved_at or now,
+            theme=post.theme or None,
+            images=tuple(shown),
+        ).to_content()
         for digest, _type in shown:
             row = conn.execute(
                 "SELECT data FROM images WHERE post = ? AND hash = ? AND held = 0",
@@ -717,13 +725,9 @@ class Projects:
             self.mail.send_now(
                 conn,
                 letters.IMAGE,
-                {
-                    "p": post.project,
-                    "post": post.id,
-                    "hash": digest,
-                    "type": "image/jpeg",
-                    "data": bytes(row[0]),
-                },
+                ImageLetter(
+                    post.project, post.id, digest, "image/jpeg", bytes(row[0])
+                ).to_content(),
                 to,
                 about=post.id,
                 now=now,
@@ -748,14 +752,14 @@ class Projects:
         to = only if only is not None else self._members_now(conn, project)
         if not to:
             return
-        content = {
-            "p": project,
-            "post": comment.post,
-            "id": comment.id,
-            "by": comment.by_name or "?",
-            "body": comment.body or "",
-            "at": comment.created_at,
-        }
+        content = CommentLetter(
+            p=project,
+            post=comment.post,
+            id=comment.id,
+            by=comment.by_name or "?",
+            body=comment.body or "",
+            at=comment.created_at,
+        ).to_content()
         self.mail.send_now(conn, letters.COMMENT, content, to, about=cid, now=now)
 
     async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
@@ -808,9 +812,7 @@ class Projects:
         recipients = [n for n in project.members if n != self.me]
         self._erase_now(conn, target, project.id, self.me, now, reason, recipients)
         if recipients:
-            content = {"p": project.id, "target": target}
-            if reason:
-                content["reason"] = reason
+            content = TakedownLetter(project.id, target, reason or None).to_content()
             self.mail.send_now(conn, letters.TAKEDOWN, content, recipients, about=target, now=now)
 
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
@@ -1033,33 +1035,33 @@ class Projects:
         return rules.Tombstone(row[0], NodeId(row[1]), asked)
 
     async def _on_project(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        pid = content["p"]
+        project = ProjectLetter.of(letter)
+        pid = project.p
         held = await self._held(pid)
-        listed = {NodeId(n): s for n, s in content["members"]}
+        listed = dict(project.members)
         partner = await self.peerbook.get(letter.author)
         verdict = rules.project_letter(
             letter.author,
             self.me,
             listed=listed,
-            rev=content["rev"],
+            rev=project.rev,
             held=held,
             partner=partner is not None and partner.state == "partner",
         )
         if verdict is not None:
             raise verdict.error()
         mine = rules.standing_after(None if held is None else held.standing, listed[self.me])
-        themes = json.dumps(content.get("themes", []))
+        themes = json.dumps(list(project.themes))
         if held is None:
             await self.store.execute(
                 "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (pid, content["title"], themes, bytes(letter.author), content["rev"], mine, now),
+                (pid, project.title, themes, bytes(letter.author), project.rev, mine, now),
             )
         else:
             await self.store.execute(
                 "UPDATE projects SET title = ?, themes = ?, rev = ?, standing = ? WHERE id = ?",
-                (content["title"], themes, content["rev"], mine, pid),
+                (project.title, themes, project.rev, mine, pid),
             )
         await self.store.execute("DELETE FROM project_members WHERE project = ?", (pid,))
         for node, state in {**listed, self.me: mine}.items():
@@ -1073,7 +1075,7 @@ class Projects:
             await self._send_own_work(pid, joined, now)
 
     async def _on_join(self, letter: Letter, now: int) -> None:
-        pid = letter.content["p"]
+        pid = ProjectJoinLetter.of(letter).p
         verdict = rules.join_letter(letter.author, self.me, await self._held(pid))
         if verdict is not None:
             raise verdict.error()
@@ -1082,7 +1084,7 @@ class Projects:
         await self._send_own_work(pid, [letter.author], now)
 
     async def _on_leave(self, letter: Letter, now: int) -> None:
-        pid = letter.content["p"]
+        pid = ProjectLeaveLetter.of(letter).p
         held = await self._held(pid)
         verdict = rules.leave_letter(letter.author, held)
         if verdict is not None:
@@ -1093,13 +1095,13 @@ class Projects:
             await self._bump_and_send(pid, now)
 
     async def _on_post(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        pid, post_id = content["p"], content["id"]
+        post = PostLetter.of(letter)
+        pid, post_id = post.p, post.id
         existing = await self._item(post_id)
         verdict = rules.post_letter(
             letter.author,
             pid,
-            at=content["at"],
+            at=post.at,
             held=await self._held(pid),
             existing=existing,
             now=now,
@@ -1122,18 +1124,18 @@ class Projects:
                 post_id,
                 pid,
                 bytes(letter.author),
-                content["by"],
-                content["title"],
-                content["body"],
-                content.get("theme"),
+                post.by,
+                post.title,
+                post.body,
+                post.theme,
                 PostState.APPROVED,
-                content["at"],
-                content["at"],
+                post.at,
+                post.at,
                 now,
             ),
         )
-        listed = [digest for digest, _kind in content.get("images", [])]
-        for digest, kind in content.get("images", []):
+        listed = [digest for digest, _kind in post.images]
+        for digest, kind in post.images:
             # Photos arrive before their post (sealed in that order); keep those listed.
             await self.store.execute(
                 "INSERT OR IGNORE INTO images (post, hash, type) VALUES (?, ?, ?)",
@@ -1164,14 +1166,14 @@ class Projects:
         return True
 
     async def _on_comment(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        pid, cid, on = content["p"], content["id"], content["post"]
+        comment = CommentLetter.of(letter)
+        pid, cid, on = comment.p, comment.id, comment.post
         existing = await self._item(cid)
         verdict = rules.comment_letter(
             letter.author,
             pid,
             post=on,
-            at=content["at"],
+            at=comment.at,
             held=await self._held(pid),
             existing=existing,
             on=await self._item(on),
@@ -1194,18 +1196,18 @@ class Projects:
                 on,
                 pid,
                 bytes(letter.author),
-                content["by"],
-                content["body"],
+                comment.by,
+                comment.body,
                 PostState.APPROVED,
-                content["at"],
+                comment.at,
                 now,
             ),
         )
 
     async def _on_image(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        pid, post_id, digest = content["p"], content["post"], content["hash"]
-        if content_hash(content["data"]) != digest:
+        image = ImageLetter.of(letter)
+        pid, post_id, digest = image.p, image.post, image.hash
+        if content_hash(image.data) != digest:
             raise SealedError("a photo does not match its hash", code=OUT_OF_BOUNDS)
         post = await self._item(post_id)
         rows = await self.store.fetch_all(
@@ -1226,7 +1228,7 @@ class Projects:
             return  # its post was taken down
         if any(bytes(h) == digest and has for h, has in rows):
             return  # the same photo again
-        jpeg = await _clean_received(content["data"])
+        jpeg = await _clean_received(image.data)
         # Kept under the hash the post lists (of the photo as sent), so its page finds it;
         # the bytes are our own cleaned copy.
         await self.store.execute(
@@ -1236,15 +1238,15 @@ class Projects:
         )
 
     async def _on_takedown(self, letter: Letter, now: int) -> None:
-        content = letter.content
-        pid, target_id = content["p"], content["target"]
+        takedown = TakedownLetter.of(letter)
+        pid, target_id = takedown.p, takedown.target
         target = await self._item(target_id)
         verdict = rules.takedown_letter(
             letter.author, pid, target=target, named=await self._held(pid)
         )
         if verdict is not None:
             raise verdict.error()
-        reason = content.get("reason")
+        reason = takedown.reason
         if target is not None:
             await self._erase(target_id, target.project, letter.author, now, reason, None)
         else:
@@ -1263,22 +1265,22 @@ class Projects:
             self.needs_checkpoint = True
         await self.mail.send_in_transaction(
             letters.RECEIPT,
-            {"p": pid, "target": target_id},
+            ReceiptLetter(pid, target_id).to_content(),
             [letter.author],
             about=target_id,
             now=now,
         )
 
     async def _on_receipt(self, letter: Letter, now: int) -> None:
-        content = letter.content
+        receipt = ReceiptLetter.of(letter)
         verdict = rules.receipt_letter(
-            letter.author, self.me, content["p"], await self._tombstone(content["target"])
+            letter.author, self.me, receipt.p, await self._tombstone(receipt.target)
         )
         if verdict is not None:
             raise verdict.error()
         await self.store.execute(
             "INSERT OR IGNORE INTO receipts (target, node, at) VALUES (?, ?, ?)",
-            (content["target"], bytes(letter.author), now),
+            (receipt.target, bytes(letter.author), now),
         )
 
 

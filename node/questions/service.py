@@ -21,6 +21,7 @@ from typing import Any
 from node.clock import iso_ms, now_ms
 from node.store.database import Store
 from protocol import kinds
+from protocol.contents.entries import AnswerContent, QuestionContent
 from protocol.entry import Entry, load_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -66,7 +67,7 @@ class Question:
     school_id: NodeId
     school: str
     country: str
-    content: dict[str, Any]
+    content: QuestionContent
     at: int
     ours: bool
     answers: tuple[Answer, ...] = ()
@@ -74,21 +75,21 @@ class Question:
 
     @property
     def title(self) -> str:
-        return str(self.content.get("title", ""))
+        return self.content.title
 
     @property
     def text(self) -> str:
-        return str(self.content.get("text", ""))
+        return self.content.text
 
     def as_json(self, *, with_answers: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": str(self.id),
             "title": self.title,
             "text": self.text,
-            "focus": list(self.content.get("focus", [])),
-            "subjects": list(self.content.get("subjects", [])),
-            "phases": list(self.content.get("phases", [])),
-            "languages": list(self.content.get("languages", [])),
+            "focus": list(self.content.focus),
+            "subjects": list(self.content.subjects),
+            "phases": list(self.content.phases),
+            "languages": list(self.content.languages),
             "school_id": str(self.school_id),
             "school": self.school,
             "country": self.country,
@@ -179,7 +180,7 @@ def content_of(
 
 
 def _named(row: Any) -> rules.Named | None:
-    return None if row is None else rules.Named(bytes(row[0]), str(row[1]), row[2] is None)
+    return None if row is None else rules.Named(NodeId(row[0]), str(row[1]), row[2] is None)
 
 
 def _schools(conn: sqlite3.Connection, authors: set[bytes]) -> dict[bytes, tuple[str, str]]:
@@ -212,7 +213,7 @@ def _helped(
         f"ON e.n = k.n WHERE k.kind = ? AND k.about IN ({marks}) AND e.content IS NOT NULL",
         (kinds.HELPFUL, *answer_ids),
     ):
-        if rules.helpful(bytes(author), held.get(bytes(about)), named_question) is None:
+        if rules.helpful(NodeId(author), held.get(bytes(about)), named_question) is None:
             helped.add(bytes(about))
     return helped
 
@@ -242,7 +243,7 @@ def _read_question(
     if row is None or row[1] != kinds.QUESTION or row[4] is None:
         return None
     question = load_entry(*row[2:])
-    named_question = rules.Named(bytes(row[0]), kinds.QUESTION, False)
+    named_question = rules.Named(NodeId(row[0]), kinds.QUESTION, False)
     found: list[Entry] = []
     count = 0
     if rules.answer(named_question) is None:  # always so here: the question is current
@@ -265,8 +266,8 @@ def _read_question(
             school_id=a.author,
             school=names.get(bytes(a.author), _UNKNOWN)[0],
             country=names.get(bytes(a.author), _UNKNOWN)[1],
-            text=str((a.content or {})["text"]),
-            by=(a.content or {}).get("by"),
+            text=AnswerContent.of(a).text,
+            by=AnswerContent.of(a).by,
             at=a.payload.timestamp,
             helpful=bytes(a.id) in helped,
         )
@@ -278,7 +279,7 @@ def _read_question(
         school_id=question.author,
         school=school,
         country=country,
-        content=dict(question.content or {}),
+        content=QuestionContent.of(question),
         at=question.payload.timestamp,
         ours=bytes(question.author) == me,
         answers=answers,
@@ -323,7 +324,7 @@ def _read_all(conn: sqlite3.Connection, me: bytes, offset: int, limit: int) -> l
             school_id=e.author,
             school=names.get(bytes(e.author), _UNKNOWN)[0],
             country=names.get(bytes(e.author), _UNKNOWN)[1],
-            content=dict(e.content or {}),
+            content=QuestionContent.of(e),
             at=e.payload.timestamp,
             ours=bytes(e.author) == me,
             answer_count=counts.get(bytes(e.id), 0),
@@ -348,7 +349,7 @@ def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[N
     for payload, sig, content, author, latest, ts, count in rows:
         question = load_entry(payload, sig, content)
         school = names.get(bytes(author), _UNKNOWN)[0]
-        title = str((question.content or {}).get("title", ""))
+        title = QuestionContent.of(question).title
         out.append(
             NewAnswers(question.id, title, school, int(ts), int(count), EntryId(bytes(latest)))
         )
@@ -404,10 +405,8 @@ class Questions:
         """Answer a current question, from this school; ``by`` is the colleague's name,
         shown only when given."""
         question = await self.one(question_id, limit=0)
-        content: dict[str, Any] = {
-            "question": bytes(question.id),
-            "text": clean_text(text, "--text", limit=MAX_TEXT, what="answer"),
-        }
+        written = clean_text(text, "--text", limit=MAX_TEXT, what="answer")
+        name: str | None = None
         if by is not None and by.strip():
             name = " ".join(by.split())
             if len(name) > MAX_NAME or kinds.text(MAX_NAME)(name) is not None:
@@ -415,7 +414,7 @@ class Questions:
                     f"--by: give your name as colleagues know it, up to {MAX_NAME} characters",
                     page=said("Give your name as colleagues know it, up to 100 characters."),
                 )
-            content["by"] = name
+        content = AnswerContent(question.id, written, name).to_content()
         return await self._publish(kinds.ANSWER, content)
 
     async def mark_helpful(self, answer_id: str) -> tuple[Question, Entry]:
@@ -427,7 +426,7 @@ class Questions:
                 f"no answer with id {answer_id}: see `schoolmesh question show QUESTION_ID`",
                 page=said("There is no such answer: it may have been withdrawn."),
             )
-        question = await self.one(str(EntryId(answer.content["question"])), only=aid)
+        question = await self.one(str(AnswerContent.of(answer).question), only=aid)
         if not question.ours:
             raise NotAllowedError(
                 "only the school that asked the question can mark its answers helpful",

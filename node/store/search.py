@@ -20,6 +20,14 @@ from typing import Any
 
 from node.offers import places
 from protocol import kinds
+from protocol.contents.entries import (
+    AnswerContent,
+    HelpfulContent,
+    OfferContent,
+    ProfileContent,
+    QuestionContent,
+    entry_content,
+)
 from protocol.entry import Entry
 from protocol.errors import SchemaError
 
@@ -31,7 +39,7 @@ LISTED = (*SIDES, *QUESTIONS)
 RANKED_MATCHES = 1000
 """Word searches rank at most this many matches, the most recently received first."""
 #: What an answer or a helpful mark names, kept in ``question_links`` (its ``about``).
-LINKED = {kinds.ANSWER: "question", kinds.HELPFUL: "answer"}
+LINKED = (kinds.ANSWER, kinds.HELPFUL)
 INDEXED_KINDS = frozenset((*LISTED, kinds.PROFILE, *LINKED))
 
 
@@ -52,7 +60,8 @@ def school_row(entry: Entry) -> tuple[Any, ...] | None:
     """The ``schools`` row for a profile entry, or None for other entries."""
     if entry.kind != kinds.PROFILE or entry.content is None:
         return None
-    return (bytes(entry.author), entry.seq, entry.content["name"], entry.content["country"])
+    profile = ProfileContent.of(entry)
+    return (bytes(entry.author), entry.seq, profile.name, profile.country)
 
 
 UPSERT_SCHOOL = (
@@ -71,33 +80,37 @@ def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
     """The listing row for a stored offer or request, or None for other entries.
 
     ``school`` is :func:`school_words` of the school that posted it (its last column)."""
-    content = entry.content
-    if entry.kind not in LISTED or content is None or not _valid(entry):
+    if entry.kind not in LISTED or entry.content is None or not _valid(entry):
         return None
-    if entry.kind in QUESTIONS:
-        return _question_row(n, entry, content, school)
+    if entry.kind == kinds.QUESTION:
+        question = QuestionContent.of(entry)
+        return _question_row(n, entry, question.title, question.text, "", question, school)
+    if entry.kind == kinds.ANSWER:
+        answer = AnswerContent.of(entry)
+        return _question_row(n, entry, "", answer.text, answer.by or "", None, school)
+    offer = OfferContent.of(entry)
     words = " ".join(
         [
-            content.get("title", ""),
-            content.get("text", ""),
-            content.get("activity", ""),
-            content.get("region", ""),
-            *content.get("focus", []),
-            *content.get("subjects", []),
+            offer.title,
+            offer.text or "",
+            offer.activity,
+            offer.region or "",
+            *offer.focus,
+            *offer.subjects,
         ]
     )
     return (
         n,
         bytes(entry.author),
         entry.kind,
-        content.get("activity", ""),
-        content.get("country"),
-        _tags(content.get("phases")),
-        _tags(content.get("focus")),
-        _tags(content.get("languages")),
-        _tags([subject_tag(s) for s in content.get("subjects", [])]),
-        content.get("mode"),
-        min(filter(None, [content.get("closes"), content.get("to")]), default=None),
+        offer.activity,
+        offer.country,
+        _tags(offer.phases),
+        _tags(offer.focus),
+        _tags(offer.languages),
+        _tags([subject_tag(s) for s in offer.subjects]),
+        offer.mode,
+        min(filter(None, [offer.closes, offer.end]), default=None),
         entry.payload.timestamp,
         fold(words),
         school,
@@ -115,27 +128,29 @@ def _valid(entry: Entry) -> bool:
     return True
 
 
-def _question_row(n: int, entry: Entry, content: dict[str, Any], school: str) -> tuple[Any, ...]:
-    """A question's or an answer's listing row: no activity, place, mode or end date."""
-    words = " ".join(
-        [
-            content.get("title", ""),
-            content["text"],
-            content.get("by", ""),
-            *content.get("focus", []),
-            *content.get("subjects", []),
-        ]
-    )
+def _question_row(
+    n: int,
+    entry: Entry,
+    title: str,
+    text: str,
+    by: str,
+    question: QuestionContent | None,
+    school: str,
+) -> tuple[Any, ...]:
+    """A question's or an answer's listing row: no activity, place, mode or end date;
+    an answer has no tags (``question`` None)."""
+    tags = QuestionContent("", "") if question is None else question
+    words = " ".join([title, text, by, *tags.focus, *tags.subjects])
     return (
         n,
         bytes(entry.author),
         entry.kind,
         "",
         None,
-        _tags(content.get("phases")),
-        _tags(content.get("focus")),
-        _tags(content.get("languages")),
-        _tags([subject_tag(s) for s in content.get("subjects", [])]),
+        _tags(tags.phases),
+        _tags(tags.focus),
+        _tags(tags.languages),
+        _tags([subject_tag(s) for s in tags.subjects]),
         None,
         None,
         entry.payload.timestamp,
@@ -149,10 +164,11 @@ def link_row(n: int, entry: Entry) -> tuple[Any, ...] | None:
     answer), or None for other entries. Whether the link counts is for
     protocol/rules/questions.py to say when it is read: the entry it names may
     arrive later, or be withdrawn."""
-    field = LINKED.get(entry.kind)
-    if field is None or entry.content is None or not _valid(entry):
+    if entry.kind not in LINKED or entry.content is None or not _valid(entry):
         return None
-    return (n, entry.kind, entry.content[field], bytes(entry.author))
+    typed = entry_content(entry)
+    about = typed.question if isinstance(typed, AnswerContent) else HelpfulContent.of(entry).answer
+    return (n, entry.kind, bytes(about), bytes(entry.author))
 
 
 INSERT_LINK = "INSERT OR REPLACE INTO question_links (n, kind, about, author) VALUES (?, ?, ?, ?)"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from protocol.contents.letters import PrivateEventLetter
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
 from protocol.rules.mail import FIRST_YEAR, LAST_YEAR, in_years, timestamp, to_us_alone
@@ -59,34 +59,35 @@ def rsvp(
 
 def event(
     author: NodeId,
-    content: dict[str, Any],
+    content: PrivateEventLetter,
     held: HeldEvent | None,
     *,
     partner: bool,
     member: bool,
 ) -> Verdict:
-    """A private event or a later revision of it (``content`` checked by its schema).
+    """A private event or a later revision of it (``content`` read from a letter its
+    schema accepted).
 
     ``partner``: the author is our partner now; ``member``: the author is a member
     of the project ``p`` as we hold it. A cancellation of an event we hold is taken
     from its organiser even when it is no longer our partner or in the project, so
     that no calendar keeps an event that will not happen.
     """
-    audience, project = content["audience"], content.get("p")
+    audience, project = content.audience, content.p
     if held is not None and held.author != author:
         return refused("an event letter changing another school's event")
     if (audience == "project") != (project is not None):
         return Refusal(OUT_OF_BOUNDS, "an event names a project (p) if and only if it is for one")
     if held is not None and (held.audience, held.project) != (audience, project):
         return refused("an event letter moving an event to another audience")
-    if not (held is not None and content.get("cancelled") is True):
+    if not (held is not None and content.cancelled):
         if audience == "partners" and not partner:
             return refused("an event for partners from a school that is not our partner")
         if audience == "project" and not member:
             return refused("an event for a project from a school that is not a member of it")
-    if not (in_years(content["start"]) and in_years(content["end"])):
+    if not (in_years(content.start) and in_years(content.end)):
         return Refusal(OUT_OF_BOUNDS, f"an event outside the years {FIRST_YEAR} to {LAST_YEAR}")
-    if _instant(content["end"]) < _instant(content["start"]):
+    if _instant(content.end) < _instant(content.start):
         return Refusal(OUT_OF_BOUNDS, "an event that ends before it starts")
     return None
 

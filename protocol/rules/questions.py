@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from protocol import kinds
+from protocol.keys import NodeId
 from protocol.rules import Verdict, refused
 
 
@@ -28,7 +29,7 @@ from protocol.rules import Verdict, refused
 class Named:
     """What we hold of an entry that an answer or a mark names."""
 
-    author: bytes
+    author: NodeId
     kind: str
     withdrawn: bool  # its author withdrew it (its content is erased)
 
@@ -44,7 +45,7 @@ def answer(question: Named | None) -> Verdict:
     return None
 
 
-def helpful(marker: bytes, answer_: Named | None, question: Named | None) -> Verdict:
+def helpful(marker: NodeId, answer_: Named | None, question: Named | None) -> Verdict:
     """Whether a ``helpful`` mark by ``marker``, naming ``answer_`` (which answers
     ``question``), counts."""
     if answer_ is None:

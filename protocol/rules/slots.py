@@ -37,8 +37,9 @@ MAX_OFFERED = 20
 def minutes(groups: Any) -> list[int]:
     """The length of each slot, numbered from 1: [[2, 2], [1, 7]] gives [2, 2, 7].
 
-    ``groups`` as the event's schema checked it (protocol/kinds.py), or absent (None)."""
-    if not isinstance(groups, list):
+    ``groups`` as the event's schema checked it (protocol/kinds.py), or as
+    ``EventContent.slots`` reads it (a tuple of pairs), or absent (None)."""
+    if not isinstance(groups, list | tuple):
         return []
     return [length for count, length in groups for _ in range(count)]
 

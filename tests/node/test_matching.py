@@ -8,6 +8,7 @@ import pytest
 from node.observations import pairs as pairing
 from node.offers import matching
 from node.offers.matching import Posting
+from protocol.contents.entries import OfferContent
 
 TODAY = date(2027, 1, 15)
 
@@ -15,10 +16,10 @@ TODAY = date(2027, 1, 15)
 def posting(side: str = "offer", school: str = "B", country: str = "GB", **content: Any) -> Posting:
     content.setdefault("activity", "shadowing")
     content.setdefault("title", f"{side} from {school}")
-    return Posting.from_content(
+    return Posting.of(
+        OfferContent.from_content(content),
         id=f"{side}-{school}-{content['title']}",
         side=side,
-        content=content,
         school_id=school,
         school=f"School {school}",
         school_country=country,

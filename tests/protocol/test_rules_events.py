@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from protocol.contents.letters import PrivateEventLetter
 from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, REFUSED
@@ -42,7 +43,14 @@ START, END = "2027-03-04T16:00+00:00", "2027-03-04T18:00+00:00"
 
 
 def content(audience: str = "partners", **more: Any) -> dict[str, Any]:
-    base = {"audience": audience, "rev": 2, "title": "TeachMeet", "start": START, "end": END}
+    base = {
+        "id": bytes(32),
+        "audience": audience,
+        "rev": 2,
+        "title": "TeachMeet",
+        "start": START,
+        "end": END,
+    }
     if audience == "project":
         base["p"] = P
     return {**base, **more}
@@ -82,5 +90,6 @@ PROJECT_EVENT = HeldEvent(THEM, "project", P, 1)
 def test_event(
     body: dict[str, Any], held: HeldEvent | None, partner: bool, member: bool, code: str | None
 ) -> None:
-    verdict = rules.event(THEM, body, held, partner=partner, member=member)
+    event = PrivateEventLetter.from_content(body)
+    verdict = rules.event(THEM, event, held, partner=partner, member=member)
     assert (verdict and verdict.code) == code

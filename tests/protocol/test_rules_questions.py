@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from protocol import kinds
+from protocol.keys import NodeId
 from protocol.rules import REFUSED, questions
 from protocol.rules.questions import Named
 
-ASKER = b"\x01" * 32
-OTHER = b"\x02" * 32
+ASKER = NodeId(b"\x01" * 32)
+OTHER = NodeId(b"\x02" * 32)
 
 QUESTION = Named(ASKER, kinds.QUESTION, withdrawn=False)
 
@@ -46,7 +47,7 @@ ANSWER = Named(OTHER, kinds.ANSWER, withdrawn=False)
         (ASKER, ANSWER, QUESTION, True),
         (ASKER, Named(ASKER, kinds.ANSWER, withdrawn=False), QUESTION, True),  # its own answer
         (OTHER, ANSWER, QUESTION, False),  # the answering school marks its own answer
-        (b"\x03" * 32, ANSWER, QUESTION, False),  # a third school
+        (NodeId(b"\x03" * 32), ANSWER, QUESTION, False),  # a third school
         (ASKER, None, QUESTION, False),
         (ASKER, Named(OTHER, kinds.ANSWER, withdrawn=True), QUESTION, False),
         (ASKER, ANSWER, None, False),
@@ -60,7 +61,7 @@ ANSWER = Named(OTHER, kinds.ANSWER, withdrawn=False)
     ],
 )
 def test_only_the_asking_school_marks_a_current_answer_helpful(
-    marker: bytes, answer: Named | None, question: Named | None, allowed: bool
+    marker: NodeId, answer: Named | None, question: Named | None, allowed: bool
 ) -> None:
     verdict = questions.helpful(marker, answer, question)
     assert (verdict is None) is allowed

@@ -35,7 +35,7 @@ def _view(event: events.EventView) -> dict[str, Any]:
     content = event.content
     return {
         "id": str(event.id),
-        "title": content.get("title", ""),
+        "title": event.title,
         "where": content.get("where"),
         "text": content.get("text"),
         "capacity": content.get("capacity"),
@@ -289,7 +289,7 @@ async def event_page(request: web.Request) -> web.StreamResponse:
         over=event.ended(today),
         answers=events.ANSWERS,
         **await team_views.context(node, event),
-        lineup=await talks.lineup(node, str(event.id)) if event.content.get("slots") else None,
+        lineup=await talks.lineup(node, str(event.id)) if event.slots else None,
     )
 
 

@@ -43,7 +43,7 @@ async def express_interest(request: web.Request) -> web.StreamResponse:
         problem = _("Write a short message to the other school.")
     elif len(message) > MAX_MESSAGE:
         problem = _("Keep the message to 2,000 characters at most.")
-    elif expired(listing.entry.content or {}, datetime.now(UTC).date()):
+    elif expired(listing.entry, datetime.now(UTC).date()):
         problem = _("It has closed: its closing date or last date has passed.")
     if problem is not None:
         return await see_other(request, here, problem, error=True)

@@ -303,7 +303,7 @@ async def offer_page(request: web.Request) -> web.StreamResponse:
         ours=listing.entry.author == node.node_id,
         interests=about,
         waiting=any(i.state == "open" for i in about),
-        closed=expired(listing.entry.content or {}, datetime.now(UTC).date()),
+        closed=expired(listing.entry, datetime.now(UTC).date()),
         **_choices(request),
     )
 

@@ -11,8 +11,8 @@ from node.store.search import QUESTIONS, Filters
 from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
 from node.web.vocabulary import vocabulary
 from protocol import kinds
+from protocol.contents.entries import HelpfulContent
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
-from protocol.keys import EntryId
 
 routes = web.RouteTableDef()
 #: Search results shown: a question page is where the reading is done.
@@ -164,7 +164,7 @@ async def helpful(request: web.Request) -> web.StreamResponse:
     except (UserInputError, NotAllowedError) as exc:
         return await see_other(request, here, page_text(request, exc), error=True)
     done = _("Marked as helpful: every school sees it.")
-    marked = EntryId(bytes((entry.content or {})["answer"]))
+    marked = HelpfulContent.of(entry).answer
     mark = f"/questions/{question.id}?answer={marked}#answer-{marked}"
     return await see_other(request, mark, done)
 
