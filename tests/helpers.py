@@ -18,9 +18,9 @@ from typing import Any
 
 from cli import main as cli_main
 from node.store import migrations
-from protocol import budget
-from protocol.entry import Entry, create_entry
-from protocol.keys import NodeKey
+from protocol import budget, codec
+from protocol.entry import Entry, Payload, create_entry
+from protocol.keys import NodeKey, content_hash
 
 NOW = 1_790_000_000_000  # a fixed "now" (2026-09-21) for pure tests
 SCHOOLMESH = str(Path(sys.executable).with_name("schoolmesh"))
@@ -182,3 +182,29 @@ def undoing_migrations(first: int) -> list[str]:
             else:
                 undo.append(f"ALTER TABLE {found['altered']} DROP COLUMN {found['column']}")
     return undo[::-1]
+
+
+async def stored_as_an_older_node_did(store: Any, entries: list[Entry]) -> None:
+    """Write ``entries`` straight into ``store``, unchecked, as a node of a version that
+    did not know their kind yet kept them (docs/protocol.md, "Forward compatibility")."""
+    async with store.write():
+        await store._insert(entries, entries[-1].payload.timestamp)
+
+
+def unchecked_entry(
+    signer: NodeKey, kind: str, content: dict[str, Any], *, seq: int = 1, prev: Entry | None = None
+) -> Entry:
+    """An entry signed without the schema check of today's version: what an older node,
+    which did not know ``kind`` yet, relayed and kept unchecked."""
+    content_bytes = codec.encode(content)
+    timestamp = int(time.time() * 1000) - 60_000 + seq
+    payload = Payload(
+        signer.node_id,
+        seq,
+        None if prev is None else prev.id,
+        timestamp,
+        kind,
+        content_hash(content_bytes),
+    )
+    payload_bytes = payload.encode()
+    return Entry(payload, payload_bytes, signer.sign(payload_bytes), content_bytes, content)

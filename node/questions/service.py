@@ -243,6 +243,9 @@ def _read_question(
     if row is None or row[1] != kinds.QUESTION or row[4] is None:
         return None
     question = load_entry(*row[2:])
+    asked = QuestionContent.stored(question)
+    if asked is None:  # kept unchecked by an older version: left out
+        return None
     named_question = rules.Named(NodeId(row[0]), kinds.QUESTION, False)
     found: list[Entry] = []
     count = 0
@@ -260,18 +263,20 @@ def _read_question(
         found = [load_entry(*columns) for columns in conn.execute(sql, params)]
     helped = _helped(conn, named_question, [bytes(a.id) for a in found])
     names = _schools(conn, {bytes(question.author), *(bytes(a.author) for a in found)})
+    read = [(a, AnswerContent.stored(a)) for a in found]
     answers = tuple(
         Answer(
             id=a.id,
             school_id=a.author,
             school=names.get(bytes(a.author), _UNKNOWN)[0],
             country=names.get(bytes(a.author), _UNKNOWN)[1],
-            text=AnswerContent.of(a).text,
-            by=AnswerContent.of(a).by,
+            text=typed.text,
+            by=typed.by,
             at=a.payload.timestamp,
             helpful=bytes(a.id) in helped,
         )
-        for a in found
+        for a, typed in read
+        if typed is not None
     )
     school, country = names.get(bytes(question.author), _UNKNOWN)
     return Question(
@@ -279,7 +284,7 @@ def _read_question(
         school_id=question.author,
         school=school,
         country=country,
-        content=QuestionContent.of(question),
+        content=asked,
         at=question.payload.timestamp,
         ours=bytes(question.author) == me,
         answers=answers,
@@ -303,7 +308,10 @@ def _read_all(conn: sqlite3.Connection, me: bytes, offset: int, limit: int) -> l
         "ORDER BY ts DESC, id LIMIT ? OFFSET ?",
         (kinds.QUESTION, limit, offset),
     ).fetchall()
-    entries = [load_entry(*row) for row in rows]
+    # Questions kept unchecked by an older version that today's schema refuses are left out.
+    read = [(e, QuestionContent.stored(e)) for e in (load_entry(*row) for row in rows)]
+    typed = {bytes(e.id): question for e, question in read if question is not None}
+    entries = [e for e, question in read if question is not None]
     counts: dict[bytes, int] = {}
     if entries:
         # Answers held and current; their questions here are current (rules.answer).
@@ -324,7 +332,7 @@ def _read_all(conn: sqlite3.Connection, me: bytes, offset: int, limit: int) -> l
             school_id=e.author,
             school=names.get(bytes(e.author), _UNKNOWN)[0],
             country=names.get(bytes(e.author), _UNKNOWN)[1],
-            content=QuestionContent.of(e),
+            content=typed[bytes(e.id)],
             at=e.payload.timestamp,
             ours=bytes(e.author) == me,
             answer_count=counts.get(bytes(e.id), 0),
@@ -348,10 +356,14 @@ def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[N
     out = []
     for payload, sig, content, author, latest, ts, count in rows:
         question = load_entry(payload, sig, content)
+        asked = QuestionContent.stored(question)
+        if asked is None:
+            continue
         school = names.get(bytes(author), _UNKNOWN)[0]
-        title = QuestionContent.of(question).title
         out.append(
-            NewAnswers(question.id, title, school, int(ts), int(count), EntryId(bytes(latest)))
+            NewAnswers(
+                question.id, asked.title, school, int(ts), int(count), EntryId(bytes(latest))
+            )
         )
     return out
 
@@ -421,12 +433,15 @@ class Questions:
         """Mark an answer to one of this school's questions as helpful, for everyone."""
         aid = await self.store.resolve(answer_id)
         answer = await self.store.get(aid)
-        if answer is None or answer.kind != kinds.ANSWER or answer.content is None:
+        typed = None
+        if answer is not None and answer.kind == kinds.ANSWER:
+            typed = AnswerContent.stored(answer)
+        if answer is None or typed is None:
             raise NotFoundError(
                 f"no answer with id {answer_id}: see `schoolmesh question show QUESTION_ID`",
                 page=said("There is no such answer: it may have been withdrawn."),
             )
-        question = await self.one(str(AnswerContent.of(answer).question), only=aid)
+        question = await self.one(str(typed.question), only=aid)
         if not question.ours:
             raise NotAllowedError(
                 "only the school that asked the question can mark its answers helpful",

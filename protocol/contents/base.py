@@ -7,8 +7,10 @@ A content map reaches a typed class only after its kind's schema accepted it
 :meth:`Content.from_content` reads fields without checking them a second time:
 what is accepted or refused is decided there, once. An entry read back from the
 store may hold a field an older version kept unchecked, not knowing it yet, in
-another shape: ``EntryContent.of`` then reads it without the fields today's
-schema refuses (protocol/contents/entries.py).
+another shape: ``EntryContent.of`` reads it again without the fields today's
+schema refuses when reading it fails; entries of a kind an older version may have
+kept unchecked altogether are read with ``EntryContent.stored``, which checks first
+and gives None for what the schema refuses (protocol/contents/entries.py).
 
 Absent optional fields read as ``None``, or as an empty tuple for lists and
 ``False`` for flags; :meth:`Content.to_content` leaves them out again. Fields a

@@ -16,7 +16,7 @@ from typing import Any, Self
 from protocol import kinds
 from protocol.contents.base import Content, entry_id, raw, strings, wire
 from protocol.entry import Entry
-from protocol.errors import SchoolmeshError
+from protocol.errors import SchemaError, SchoolmeshError
 from protocol.keys import EntryId, NodeId
 
 
@@ -29,10 +29,13 @@ class EntryContent(Content):
     def of(cls, entry: Entry) -> Self:
         """The typed content of ``entry``, which must be of this class's kind and not erased.
 
-        Entries are mostly read back from the store, where an older version may have
-        kept a field it did not know yet (unchecked, as the schemas allow) that today's
-        schema reads in another shape; such a content is read again without the fields
-        today's schema refuses, rather than not at all."""
+        The content is read without a second check. When that reading fails (a field
+        an older version kept unchecked, not knowing it yet, is in a shape this reading
+        cannot take), it is read again from only the fields today's schema accepts, each
+        by its own check; a required field missing then raises. A field of the wrong
+        type that reads anyway (a number for a text) is kept as it is: for entries of a
+        kind an older version may have kept unchecked, not knowing the kind yet, read
+        with :meth:`stored`, which checks first."""
         if entry.kind not in cls.KINDS:
             raise ValueError(f"a {entry.kind} entry is not read as {cls.__name__}")
         if entry.content is None:
@@ -41,6 +44,26 @@ class EntryContent(Content):
             return cls.from_content(entry.content)
         except (KeyError, TypeError, ValueError, IndexError, SchoolmeshError):
             return cls.from_content(accepted_fields(entry.kind, entry.content))
+
+    @classmethod
+    def stored(cls, entry: Entry) -> Self | None:
+        """The typed content of a stored entry of this class's kind, or None when it was
+        erased or today's schema refuses it.
+
+        A kind a node's version did not know yet was kept unchecked (docs/protocol.md,
+        "Forward compatibility"), so once the node is upgraded its store may hold
+        questions, answers, helpful marks and continuations with a field missing or of
+        another type: every reader of such stored entries reads them through here and
+        leaves out the ones refused, as the search index does."""
+        if entry.kind not in cls.KINDS:
+            raise ValueError(f"a {entry.kind} entry is not read as {cls.__name__}")
+        if entry.content is None:
+            return None
+        try:
+            kinds.validate_content(entry.kind, entry.content)
+        except SchemaError:
+            return None
+        return cls.from_content(entry.content)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +283,8 @@ class ContinueContent(EntryContent):
 
     @classmethod
     def from_content(cls, content: Mapping[str, Any]) -> Self:
-        return cls(fork=content["fork"], keep=EntryId(content["keep"]))
+        # int(): as protocol/log.py read it, for a continuation stored unchecked.
+        return cls(fork=int(content["fork"]), keep=EntryId(content["keep"]))
 
     def to_content(self) -> dict[str, Any]:
         return {"fork": self.fork, "keep": bytes(self.keep)}

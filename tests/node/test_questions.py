@@ -5,6 +5,8 @@ The two-hop test runs three real nodes on loopback (Oakfield - Lycée - Colegio)
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -24,7 +26,13 @@ from protocol.budget import DAY_MS, Rule
 from protocol.entry import Entry, create_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import NodeKey
-from tests.helpers import key, undoing_migrations
+from tests.helpers import (
+    key,
+    run_cli,
+    stored_as_an_older_node_did,
+    unchecked_entry,
+    undoing_migrations,
+)
 from tests.network import COLEGIO, LYCEE, OAK, network, wait_for
 
 
@@ -262,3 +270,37 @@ async def test_search_applies_the_answer_rule_to_what_it_found(node: Node) -> No
     listed = [offers.Listing(e, "unknown school", "") for e in (answer, lost)]
     kept = await node.store.read(lambda conn: offers._with_questions(conn, listed))
     assert kept == []
+
+
+async def test_questions_an_older_node_kept_unchecked_are_left_out(node: Node) -> None:
+    """An older node, not knowing questions yet, kept them unchecked (forward
+    compatibility): one without its text, one whose title is a number, an answer without
+    its text. The list, a question, a search and marking leave them out, in words."""
+    other = key(5)
+    fine = _signed(other, 1, None, kinds.QUESTION, {"title": "Phonics schemes?", "text": "Ours?"})
+    untitled = unchecked_entry(other, kinds.QUESTION, {"title": "Old question"}, seq=2, prev=fine)
+    numbered = unchecked_entry(
+        other, kinds.QUESTION, {"title": 5, "text": "Numbers"}, seq=3, prev=untitled
+    )
+    answer = _signed(
+        other, 4, numbered, kinds.ANSWER, {"question": bytes(untitled.id), "text": "An answer"}
+    )
+    textless = unchecked_entry(
+        other, kinds.ANSWER, {"question": bytes(fine.id)}, seq=5, prev=answer
+    )
+    await stored_as_an_older_node_did(node.store, [fine, untitled, numbered, answer, textless])
+    assert [q.title for q in await node.questions.all()] == ["Phonics schemes?"]
+    assert (await node.questions.one(str(fine.id))).answers == ()
+    for left_out in (untitled, numbered):
+        with pytest.raises(NotFoundError):
+            await node.questions.one(str(left_out.id))
+    assert await _found(node, "answer", QUESTIONS) == []
+    assert await _found(node, "phonics", QUESTIONS) == ["question: Phonics schemes?"]
+    with pytest.raises(NotFoundError, match="no answer with id"):
+        await node.questions.mark_helpful(str(textless.id))
+    data = str(node.data.path)
+    listed = await asyncio.to_thread(run_cli, "question", "list", "--data", data, "--json")
+    assert [q["title"] for q in json.loads(listed.stdout)] == ["Phonics schemes?"]
+    shown = await asyncio.to_thread(run_cli, "question", "show", str(untitled.id), "--data", data)
+    assert shown.returncode != 0
+    assert "no question with id" in shown.stderr

@@ -10,14 +10,19 @@ import pytest
 from protocol import kinds, letters
 from protocol.contents.entries import (
     ENTRY_TYPES,
+    AnswerContent,
+    ContinueContent,
     EventContent,
+    HelpfulContent,
     OfferContent,
     ProfileContent,
+    QuestionContent,
     entry_content,
 )
 from protocol.contents.letters import LETTER_TYPES, PostLetter, TeamsLetter, letter_content
 from protocol.entry import EPOCH_MS, Entry, create_entry, decode_entry
 from protocol.keys import EntryId, NodeId, NodeKey
+from protocol.log import fork_of
 from protocol.sealed import read_letter, write_letter
 
 KEY = NodeKey(bytes(range(32)))
@@ -324,3 +329,37 @@ def test_stored_content_with_a_field_an_older_version_kept_unchecked_still_reads
     )
     with pytest.raises(KeyError):  # a required field missing is damage, not age
         EventContent.of(broken)
+
+
+def _kept_unchecked(kind: str, content: dict[str, Any]) -> Entry:
+    """An entry of ``kind`` as a node that did not know the kind yet stored it."""
+    entry = create_entry(
+        KEY, seq=1, prev=None, timestamp=EPOCH_MS, kind=kind, content=ENTRIES[kind]
+    )
+    return Entry(entry.payload, entry.payload_bytes, entry.signature, entry.content_bytes, content)
+
+
+@pytest.mark.parametrize("fork", ["4", 4.0])
+def test_a_stored_continuation_reads_its_fork_as_a_number_as_before(fork: Any) -> None:
+    """protocol/log.py read ``int(content["fork"])``: a continuation kept unchecked by
+    a node that did not know the kind yet still names its fork by number."""
+    stored = _kept_unchecked(kinds.CONTINUE, {"fork": fork, "keep": ID})
+    read = ContinueContent.of(stored)
+    assert (type(read.fork), read.fork) == (int, 4)
+    named = fork_of(stored)
+    assert named is not None
+    assert (type(named.seq), named.seq) == (int, 4)
+
+
+def test_stored_reads_only_content_that_fits_todays_schema() -> None:
+    """``stored`` leaves out (None) what today's schema refuses: a field missing, a
+    field of the wrong type (which ``of`` would read as it is), erased content."""
+    fine = _kept_unchecked(kinds.QUESTION, ENTRIES[kinds.QUESTION])
+    assert QuestionContent.stored(fine) == QuestionContent.of(fine)
+    for content in ({"title": "No text"}, {"title": 5, "text": "A number"}):
+        assert QuestionContent.stored(_kept_unchecked(kinds.QUESTION, content)) is None
+    assert QuestionContent.stored(fine.without_content()) is None
+    assert AnswerContent.stored(_kept_unchecked(kinds.ANSWER, {"question": ID})) is None
+    assert HelpfulContent.stored(_kept_unchecked(kinds.HELPFUL, {"answer": "x"})) is None
+    with pytest.raises(ValueError, match="not read as AnswerContent"):
+        AnswerContent.stored(fine)

@@ -12,7 +12,7 @@ from node.questions.service import content_of
 from node.web.pages import questions as questions_pages
 from protocol import kinds
 from protocol.entry import create_entry
-from tests.helpers import key
+from tests.helpers import key, stored_as_an_older_node_did, unchecked_entry
 from tests.network import LiveNode
 from tests.web.web import client, csrf_of, http_sign_in
 
@@ -180,3 +180,37 @@ async def test_a_huge_page_number_is_a_page_not_an_error(school: LiveNode) -> No
         for path in ("/questions", f"/questions/{asked.id}"):
             async with teacher.get(f"{path}?page={10**30}") as response:
                 assert response.status == 200, path
+
+
+async def test_question_pages_leave_out_what_an_older_node_kept_unchecked(
+    school: LiveNode,
+) -> None:
+    """Questions and answers an older node kept unchecked, not knowing them yet (one
+    without its text, an answer to it): the list, the search and the question's page
+    still open, without them."""
+    other = key(12)
+    fine = create_entry(
+        other,
+        seq=1,
+        prev=None,
+        timestamp=now_ms() - 1_000,
+        kind=kinds.QUESTION,
+        content={"title": "Phonics schemes?", "text": "Which one?"},
+    )
+    old = unchecked_entry(other, kinds.QUESTION, {"title": "Old question"}, seq=2, prev=fine)
+    answer = unchecked_entry(
+        other, kinds.ANSWER, {"question": bytes(old.id), "text": "Old answer"}, seq=3, prev=old
+    )
+    await stored_as_an_older_node_did(school.node.store, [fine, old, answer])
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        for path in ("/questions", "/questions?q=old", f"/questions/{fine.id}"):
+            async with teacher.get(path) as response:
+                page = await response.text()
+                assert response.status == 200, path
+                assert "Old question" not in page, path
+                assert "Old answer" not in page, path
+        async with teacher.get("/questions") as response:
+            assert "Phonics schemes?" in await response.text()
+        async with teacher.get(f"/questions/{old.id}", allow_redirects=False) as response:
+            assert response.status == 404
