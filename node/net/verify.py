@@ -62,6 +62,10 @@ PER_PROCESS = 2
 #: The node setting: "on", "off", or absent (on for a hub).
 SETTING = "verify-process"
 STATES = ("on", "off", "auto")
+#: Restarts within :data:`RESTART_WINDOW_S` after which the node gives up on processes
+#: until it starts again (one that cannot start would otherwise be restarted forever).
+MAX_RESTARTS = 3
+RESTART_WINDOW_S = 60.0
 _LENGTH = 4  # bytes of each message's length, big-endian
 _ROOT = str(Path(__file__).resolve().parents[2])  # where `node` and `protocol` are
 
@@ -217,6 +221,7 @@ class Verifier:
         self._closed = False
         self._starting: asyncio.Task[None] | None = None
         self.restarts = 0  # verify processes started again after one died (tests)
+        self._restarted_at: list[float] = []
 
     async def start_processes(self, count: int) -> None:
         """Check batches in ``count`` processes too, from now on."""
@@ -288,10 +293,20 @@ class Verifier:
         self._starting = asyncio.get_running_loop().create_task(self._replace())
 
     async def _replace(self) -> None:
+        loop = asyncio.get_running_loop()
         for i, process in enumerate(self.processes):
             if process.alive or self._closed:
                 continue
             await process.close()
+            recent = [t for t in self._restarted_at if loop.time() - t < RESTART_WINDOW_S]
+            if len(recent) >= MAX_RESTARTS:
+                log.warning(
+                    "signature-checking processes of this node keep stopping: entries are "
+                    "checked in the node's own process until it is started again"
+                )
+                self.processes = [p for p in self.processes if p.alive]
+                return
+            self._restarted_at = [*recent, loop.time()]
             try:
                 self.processes[i] = await VerifyProcess.start()
             except OSError as exc:

@@ -98,6 +98,10 @@ async def test_a_killed_process_is_replaced_and_its_batches_checked_again(
     same(await checker.decode(wires, now), decode_entries(wires, now_ms=now))
 
 
+def _replaced(checker: Verifier, pid: int) -> Callable[[], Any]:
+    return _async(lambda: checker.pids not in ([], [pid]))
+
+
 def _async(condition: Callable[[], bool]) -> Callable[[], Any]:
     async def check() -> bool:
         return condition()
@@ -242,3 +246,17 @@ async def test_on_for_a_hub_unless_switched_off(tmp_path: Path) -> None:
         assert await verify.wanted(store, me)
     finally:
         await live.stop()
+
+
+async def test_a_process_that_keeps_dying_is_given_up_for_the_threads(checker: Verifier) -> None:
+    wires = mixed_batch()
+    now = now_ms()
+    for restarts in range(1, verify.MAX_RESTARTS + 2):
+        (pid,) = checker.pids
+        os.kill(pid, signal.SIGKILL)
+        same(await checker.decode(wires, now), decode_entries(wires, now_ms=now))
+        if restarts <= verify.MAX_RESTARTS:
+            await wait_for(_replaced(checker, pid), what="a new one")
+    await wait_for(_async(lambda: not checker.processes), what="the processes given up")
+    assert checker.restarts == verify.MAX_RESTARTS
+    same(await checker.decode(wires, now), decode_entries(wires, now_ms=now))
