@@ -18,7 +18,7 @@ def register(sub: Any) -> None:
         description="Every entry a partner's node sends is checked (its signature above "
         "all) before it is stored. `verify-process on`: also in a separate process, so a "
         "node catching up with many schools uses a second processor core fully (about "
-        "20 MB more memory). `off`: only in the node's own process, as a school's node "
+        "25 MB more memory). `off`: only in the node's own process, as a school's node "
         "does by default. `auto` (the default): on when this node is a hub (`schoolmesh "
         "hub on`), off otherwise. Takes effect when the node next starts "
         "(`schoolmesh run`). Without a state: show the setting.",

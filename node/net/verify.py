@@ -24,9 +24,11 @@ dies (killed, out of memory), the batches it had in hand are checked again, on t
 threads while a new one starts: a session stores a batch only once all of it has
 been checked, in order, so nothing is lost or half stored.
 
-Off by default: a process is about 20 MB more, which a school's small box may not
-have; on for a node that is a hub (``schoolmesh hub on``) unless ``schoolmesh
-verify-process off``, and on any node with ``schoolmesh verify-process on``.
+Off by default: a process is about 25 MB more (13 MB of it its own), which a
+school's small box may not have; on for a node that is a hub (``schoolmesh hub on``)
+unless ``schoolmesh verify-process off``, and on any node with ``schoolmesh
+verify-process on``. After :data:`MAX_RESTARTS` restarts in a minute the node gives up
+on processes until it starts again.
 """
 
 from __future__ import annotations
