@@ -14,14 +14,14 @@ offers for search after storing them (node/store/indexer.py): ``searchable_s`` i
 when the last of them was indexed too, and ``cpu_us_per_entry_searchable`` the CPU
 time per entry until then (``ratio_searchable``: the rate to that point, to the limit).
 
-B checks signatures in a verify process as a hub does (node/net/verify.py;
-``--threads``: on its verify threads only, as a school's node does by default). Since
-the machine may be shared, the wall-clock ratio says little about two idle cores: the
-CPU time per entry of each thread and of the verify process (``cpu_us_by_part``, read
-from ``/proc``) does, and ``two_core_ratio`` is the limit's CPU per entry over the
-larger of half the catch-up's CPU per entry and its busiest single part (a thread or
-the process: one core at most each), the ratio on two idle cores if the work spreads
-over both as it can (docs/performance.md, catch-up).
+B checks signatures in a verify process as a hub of three cores or more does
+(node/net/verify.py; ``--threads``: on its verify threads only, as a school's node
+does). Since the machine may be shared, the wall-clock ratio says little about two
+idle cores: the CPU time per entry of each thread and of the verify process
+(``cpu_us_by_part``, read from ``/proc``) does, and ``two_core_ratio`` is the limit's
+CPU per entry over the larger of half the catch-up's CPU per entry and its busiest
+single part (a thread or the process: one core at most each): the best two idle
+cores could do, if the work spread over both as it can (docs/performance.md).
 
 Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick] [--threads]
 """

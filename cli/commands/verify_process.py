@@ -4,6 +4,7 @@ send in a separate process (node/net/verify.py): on for a hub unless switched of
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
@@ -20,7 +21,8 @@ def register(sub: Any) -> None:
         "node catching up with many schools uses a second processor core fully (about "
         "25 MB more memory). `off`: only in the node's own process, as a school's node "
         "does by default. `auto` (the default): on when this node is a hub (`schoolmesh "
-        "hub on`), off otherwise. Takes effect when the node next starts "
+        f"hub on`) on a machine of {verify.AUTO_CORES} processor cores or more, off "
+        "otherwise. Takes effect when the node next starts "
         "(`schoolmesh run`). Without a state: show the setting.",
     )
     command.add_argument("state", nargs="?", choices=verify.STATES, help="on, off or auto")
@@ -32,14 +34,21 @@ async def _verify_process(args: argparse.Namespace) -> None:
         if args.state is not None:
             await verify.set_setting(node.store, args.state)
         state = await verify.setting(node.store)
-        used = await verify.wanted(node.store, node.node_id)
+        used = await verify.wanted(node.store, node.node_id, os.cpu_count())
+        hub = (await node.store.latest_profile(node.node_id) or {}).get("hub") is not None
     if args.json:
         print_json({"setting": state, "process": used})
         return
     why = {
         "on": "it is switched on",
         "off": "it is switched off",
-        "auto": "this node is a hub" if used else "this node is not a hub",
+        "auto": "this node is a hub"
+        if used
+        else (
+            "this node is not a hub"
+            if not hub
+            else f"a hub, but this machine has fewer than {verify.AUTO_CORES} processor cores"
+        ),
     }[state]
     if used:
         print(

@@ -198,7 +198,7 @@ class PeerManager:
 
     async def start(self) -> None:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
-        if await verification.wanted(self.store, self.key.node_id):
+        if await verification.wanted(self.store, self.key.node_id, os.cpu_count()):
             await self.verify.start_processes(verification.processes_for(os.cpu_count()))
         await self.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
         task = self.supervisor.start("change watcher", self._watch)

@@ -25,10 +25,11 @@ threads while a new one starts: a session stores a batch only once all of it has
 been checked, in order, so nothing is lost or half stored.
 
 Off by default: a process is about 25 MB more (13 MB of it its own), which a
-school's small box may not have; on for a node that is a hub (``schoolmesh hub on``)
-unless ``schoolmesh verify-process off``, and on any node with ``schoolmesh
-verify-process on``. After :data:`MAX_RESTARTS` restarts in a minute the node gives up
-on processes until it starts again.
+school's small box may not have, and on two cores it costs more CPU than it saves;
+on for a hub (``schoolmesh hub on``) with three cores or more unless ``schoolmesh
+verify-process off``, and on any node with ``schoolmesh verify-process on``. After
+:data:`MAX_RESTARTS` restarts in a minute the node gives up on processes until it
+starts again.
 """
 
 from __future__ import annotations
@@ -77,17 +78,26 @@ def processes_for(cores: int | None) -> int:
     return max(1, min(4, (cores or 1) - 1))
 
 
-async def wanted(store: Store, me: NodeId) -> bool:
-    """Whether this node checks signatures in processes: the setting, or being a hub."""
+#: ``auto`` uses processes on a hub with at least this many cores. On two, the process
+#: costs more CPU (rebuilding the checked entries) than the interpreter it frees is
+#: worth (docs/decisions.md, "Signature checks in a process for hubs").
+AUTO_CORES = 3
+
+
+async def wanted(store: Store, me: NodeId, cores: int | None) -> bool:
+    """Whether this node checks signatures in processes: the setting, or ``auto``: being
+    a hub on a machine of :data:`AUTO_CORES` cores or more."""
     value = await store.get_setting(SETTING)
     if value is not None:
         return value == b"on"
+    if (cores or 1) < AUTO_CORES:
+        return False
     profile = await store.latest_profile(me)
     return profile is not None and profile.get("hub") is not None
 
 
 async def setting(store: Store) -> str:
-    """``on``, ``off`` or ``auto`` (absent: on for a hub, off otherwise)."""
+    """``on``, ``off`` or ``auto`` (absent: on for a hub of three cores or more)."""
     value = await store.get_setting(SETTING)
     return "auto" if value is None else value.decode()
 
@@ -231,7 +241,11 @@ class Verifier:
             return
         self._wanted = count
         for _ in range(count):
-            self.processes.append(await VerifyProcess.start())
+            try:
+                self.processes.append(await VerifyProcess.start())
+            except OSError as exc:  # the node runs on, checking in its own process
+                log.warning("could not start a signature-checking process: %s", exc)
+                return
 
     async def started(self) -> None:
         """Wait until every process answers (tests and benchmarks: a process takes a
@@ -261,10 +275,6 @@ class Verifier:
             try:
                 passed = await process.check(wires, now_ms)
             except ProcessGone:
-                log.warning(
-                    "a signature-checking process of this node stopped; the entries it "
-                    "was checking are checked again"
-                )
                 self._restart_dead()
                 alive = [p for p in self.processes if p.alive]
                 if not alive:  # the threads check it while a new process starts
@@ -300,6 +310,11 @@ class Verifier:
             if process.alive or self._closed:
                 continue
             await process.close()
+            log.warning(
+                "a signature-checking process of this node stopped (exit code %s); the "
+                "entries it was checking are checked again",
+                process.process.returncode,
+            )
             recent = [t for t in self._restarted_at if loop.time() - t < RESTART_WINDOW_S]
             if len(recent) >= MAX_RESTARTS:
                 log.warning(

@@ -230,33 +230,21 @@ async def test_the_process_ends_when_its_node_is_killed(tmp_path: Path) -> None:
             await node.wait()
 
 
-async def test_on_for_a_hub_unless_switched_off(tmp_path: Path) -> None:
+async def test_on_for_a_hub_of_three_cores_unless_switched_off(tmp_path: Path) -> None:
     live = await LiveNode.start(tmp_path / "school", "School", listen=False)
     try:
         store, me = live.node.store, live.node.node_id
-        assert not await verify.wanted(store, me)  # a school's node: off by default
+        assert not await verify.wanted(store, me, 8)  # a school's node: off by default
         await live.node.update_profile(hub={})
-        assert await verify.wanted(store, me)
+        assert await verify.wanted(store, me, 3)
+        assert not await verify.wanted(store, me, 2)  # two cores: the threads cost less
         await verify.set_setting(store, "off")
-        assert not await verify.wanted(store, me)
+        assert not await verify.wanted(store, me, 8)
         await verify.set_setting(store, "auto")
         assert await verify.setting(store) == "auto"
         await live.node.update_profile(hub=None)
         await verify.set_setting(store, "on")
-        assert await verify.wanted(store, me)
+        assert await verify.wanted(store, me, 2)
+        assert await verify.wanted(store, me, None)
     finally:
         await live.stop()
-
-
-async def test_a_process_that_keeps_dying_is_given_up_for_the_threads(checker: Verifier) -> None:
-    wires = mixed_batch()
-    now = now_ms()
-    for restarts in range(1, verify.MAX_RESTARTS + 2):
-        (pid,) = checker.pids
-        os.kill(pid, signal.SIGKILL)
-        same(await checker.decode(wires, now), decode_entries(wires, now_ms=now))
-        if restarts <= verify.MAX_RESTARTS:
-            await wait_for(_replaced(checker, pid), what="a new one")
-    await wait_for(_async(lambda: not checker.processes), what="the processes given up")
-    assert checker.restarts == verify.MAX_RESTARTS
-    same(await checker.decode(wires, now), decode_entries(wires, now_ms=now))
