@@ -13,20 +13,33 @@ wall-clock ratio mostly says how much of the second core was free. B indexes the
 offers for search after storing them (node/store/indexer.py): ``searchable_s`` is
 when the last of them was indexed too, and ``cpu_us_per_entry_searchable`` the CPU
 time per entry until then (``ratio_searchable``: the rate to that point, to the limit).
-Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick]
+
+B checks signatures in a verify process as a hub of three cores or more does
+(node/net/verify.py; ``--threads``: on its verify threads only, as a school's node
+does). Since the machine may be shared, the wall-clock ratio says little about two
+idle cores: the CPU time per entry of each thread and of the verify process
+(``cpu_us_by_part``, read from ``/proc``) does, and ``two_core_ratio`` is the limit's
+CPU per entry over the larger of half the catch-up's CPU per entry and its busiest
+single part (a thread or the process: one core at most each): the best two idle
+cores could do, if the work spread over both as it can (docs/performance.md).
+
+Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick] [--threads]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import nacl.signing
@@ -34,6 +47,7 @@ import nacl.signing
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from node.clock import now_ms
+from node.net import verify
 from node.net.server import NodeService
 from node.node import Node
 from node.partners.peerbook import PeerBook
@@ -97,47 +111,106 @@ def single_core_limit(wires: list[bytes], folder: Path) -> tuple[float, float]:
     return len(wires) / elapsed, cpu
 
 
+TICK = os.sysconf("SC_CLK_TCK")
 WS_HEADER = 14  # the largest WebSocket frame header: 8-byte length and a mask
 
 
-async def sync(entries: list[Entry], folder: Path) -> tuple[float, float, float, float, int, int]:
+def cpu_of(stat: Path) -> float:
+    """CPU seconds (user and system) of a thread or process, from its ``stat`` file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def threads_cpu() -> dict[int, float]:
+    """CPU seconds of each thread of this process, by its id."""
+    result = {}
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):  # ended meanwhile
+            result[int(task.name)] = cpu_of(task / "stat")
+    return result
+
+
+def parts(a: Node, b: Node, before: dict[int, float]) -> dict[str, float]:
+    """CPU seconds since ``before`` of each part: the event loop (both nodes), each
+    node's SQLite thread, each of B's verify threads, and the rest."""
+    import threading
+
+    names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+    sqlite = {
+        node.store._db._thread.native_id: f"{label} SQLite"
+        for node, label in ((a, "A's"), (b, "B's"))
+    }
+    main = threading.main_thread().native_id
+    result: dict[str, float] = {}
+    for tid, seconds in threads_cpu().items():
+        spent = seconds - before.get(tid, 0.0)
+        if tid == main:
+            part = "event loop (both nodes)"
+        elif tid in sqlite:
+            part = sqlite[tid]
+        elif names.get(tid, "").startswith("verify"):
+            part = f"B's verify thread {names[tid].rsplit('_', 1)[-1]}"
+        else:
+            part = "other threads"
+        result[part] = result.get(part, 0.0) + spent
+    return result
+
+
+async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[Any, ...]:
     """Seconds for B to hold all of A's entries, the CPU seconds of this process (both
-    nodes, every thread) meanwhile, the same two until they were all indexed for
-    search too, bytes of A's frames, and bytes both ways."""
+    nodes, every thread, and B's verify process) meanwhile, the same two until they
+    were all indexed for search too, bytes of A's frames, bytes both ways, and the CPU
+    seconds of each part until all were stored."""
     a = await Node.create(folder / "a", name="A", country="GB")
     for i in range(0, len(entries), 1000):
         await a.store.ingest(entries[i : i + 1000], now_ms())
     await a.store.index_all()  # A holds them as a node does: searchable before B asks
     total = await a.store.count_entries()
     b = await Node.create(folder / "b", name="B", country="FR")
+    await verify.set_setting(b.store, "on" if process else "off")
     service_a, service_b = NodeService(a), NodeService(b)
     await service_a.start()
     await service_b.start()
-    start, cpu = time.perf_counter(), time.process_time()
+    checker = service_b.peers.verify
+    await checker.started()  # the verify process ready, as on a hub that runs already
+    pids = checker.pids
+
+    def process_cpu() -> float:
+        return sum(cpu_of(Path(f"/proc/{pid}/stat")) for pid in pids)
+
+    before, process_before = threads_cpu(), process_cpu()
+    start, cpu = time.perf_counter(), time.process_time() + process_before
     await PeerBook(b.store).add(a.node_id, service_a.address, 0)
     await PeerBook(a.store).add(b.node_id, service_b.address, 0)
     for _ in range(12_000):  # at most ten minutes
         if await b.store.count_entries() >= total + 1:  # + B's own profile
             break
         await asyncio.sleep(0.05)
-    elapsed, cpu_stored = time.perf_counter() - start, time.process_time() - cpu
+    elapsed = time.perf_counter() - start
+    cpu_stored = time.process_time() + process_cpu() - cpu
+    by_part = parts(a, b, before)
+    if pids:
+        by_part["B's verify process"] = process_cpu() - process_before
     for _ in range(12_000):
         if not (await b.store.fetch_one("SELECT EXISTS (SELECT 1 FROM unindexed)"))[0]:
             break
         await asyncio.sleep(0.05)
-    searchable, cpu = time.perf_counter() - start, time.process_time() - cpu
+    searchable, cpu = time.perf_counter() - start, time.process_time() + process_cpu() - cpu
     sessions = [*service_a.peers.sessions.values(), *service_b.peers.sessions.values()]
     sent = sum(s.bytes_sent for s in service_a.peers.sessions.values())
     both = sum(s.bytes_sent + WS_HEADER * s.frames_sent for s in sessions)
     for service in (service_a, service_b):
         await service.stop()
         await service.node.close()
-    return elapsed, cpu_stored, searchable, cpu, sent, both
+    return elapsed, cpu_stored, searchable, cpu, sent, both, by_part
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10,000 entries (under a minute)")
+    parser.add_argument(
+        "--threads", action="store_true", help="B checks on its threads only (no verify process)"
+    )
     args = parser.parse_args()
     count, authors = (10_000, 50) if args.quick else (100_000, 200)
     print(f"building {count:,} signed entries from {authors} schools...", flush=True)
@@ -147,7 +220,9 @@ def main() -> None:
         folder = Path(tmp)
         limit, limit_cpu = single_core_limit(wires, folder)
         print(f"single-core ingest limit: {limit:,.0f} entries/s", flush=True)
-        elapsed, cpu, searchable, cpu_all, sent, both = asyncio.run(sync(entries, folder))
+        elapsed, cpu, searchable, cpu_all, sent, both, by_part = asyncio.run(
+            sync(entries, folder, process=not args.threads)
+        )
     rate = count / elapsed
     entry_bytes = sum(len(w) for w in wires)
     wire_ratio = sent / entry_bytes
@@ -160,6 +235,16 @@ def main() -> None:
     print(
         f"all searchable after {searchable:.1f} s = {count / searchable:,.0f} entries/s "
         f"(ratio {count / searchable / limit:.2f}), {cpu_all / count * 1e6:.0f} us of CPU per entry"
+    )
+    us = {part: round(seconds / count * 1e6, 1) for part, seconds in sorted(by_part.items())}
+    for part, value in us.items():
+        print(f"  {part}: {value:.0f} us of CPU per entry")
+    total_us = cpu / count * 1e6
+    two_core_us = max(total_us / 2, *us.values())
+    two_core_ratio = limit_cpu / count * 1e6 / two_core_us
+    print(
+        f"on two idle cores: {two_core_us:.0f} us per entry (the larger of half of "
+        f"{total_us:.0f} us and the busiest part), ratio {two_core_ratio:.2f}"
     )
     print(f"bytes on the wire per byte of entry: {wire_ratio:.2f} (A's frames)")
     print(
@@ -180,6 +265,10 @@ def main() -> None:
         "searchable_s": round(searchable, 2),
         "ratio_searchable": round(count / searchable / limit, 3),
         "cpu_us_per_entry_searchable": round(cpu_all / count * 1e6, 1),
+        "verify_process": not args.threads,
+        "cpu_us_by_part": us,
+        "two_core_us_per_entry": round(two_core_us, 1),
+        "two_core_ratio": round(two_core_ratio, 3),
     }
     print("RESULT " + json.dumps(result))
 

@@ -202,6 +202,28 @@ def decode_entries(wires: Sequence[bytes], *, now_ms: int) -> list[Entry | Proto
     return results
 
 
+def entry_from_checked(data: bytes) -> Entry:
+    """The entry :func:`decode_entry` returned for these exact bytes, rebuilt without
+    checking anything again (no signature check, no strict decoding, no schema).
+
+    Only for bytes that :func:`decode_entry` accepted: a node's verify process
+    (node/net/verify.py) checks a batch and answers only which entries passed, as
+    sending the decoded entries back would cost the node more than this. Never for
+    bytes from elsewhere: they would be taken unchecked."""
+    payload_bytes, signature, content_bytes = codec.decode_checked(data)
+    raw = codec.decode_checked(payload_bytes)
+    payload = Payload(
+        author=NodeId(raw["a"]),
+        seq=raw["s"],
+        prev=None if raw["p"] is None else EntryId(raw["p"]),
+        timestamp=raw["t"],
+        kind=raw["k"],
+        content_hash=raw["h"],
+    )
+    content = None if content_bytes is None else codec.decode_checked(content_bytes)
+    return Entry(payload, payload_bytes, signature, content_bytes, content)
+
+
 def decode_payload(payload_bytes: bytes) -> Payload:
     """Decode a payload map and check its fields (not the signature)."""
     raw = codec.decode(payload_bytes, PAYLOAD_LIMITS)

@@ -25,6 +25,7 @@ from cli.commands import (
     schools,
     search,
     staff,
+    verify_process,
 )
 
 Register = Callable[[Any], None]
@@ -41,6 +42,7 @@ REGISTRY: tuple[Register, ...] = (
     search.register,
     hub.register,
     network_search.register,
+    verify_process.register,
     questions.register,
     accounts.register,
     projects.register,

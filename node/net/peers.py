@@ -37,12 +37,14 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
+from node.net import verify as verification
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
 from node.net.search import NetworkSearch
 from node.net.session import PeerSession
 from node.net.supervisor import TASKS_SETTING, Supervisor
+from node.net.verify import Verifier
 from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.store.database import Store
 from protocol import frames
@@ -52,6 +54,9 @@ from protocol.invite import decode_invite
 from protocol.keys import NodeId, NodeKey
 
 log = logging.getLogger(__name__)
+
+#: At most one status report (how far behind each peer we are) per peer this often.
+REPORT_EVERY_MS = 500
 
 HANDSHAKE_TIMEOUT = 10.0
 WATCH_INTERVAL = 0.25
@@ -153,6 +158,7 @@ class PeerManager:
         self._stopping = False
         self._progress_shown = False
         self._last_report: dict[NodeId, int] = {}
+        self._report_due: set[NodeId] = set()  # peers whose status report is planned
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._dial_addresses: dict[NodeId, str] = {}
         self._changed = asyncio.Event()
@@ -163,6 +169,9 @@ class PeerManager:
         self.verifier: Executor = ThreadPoolExecutor(
             verify_threads(os.cpu_count()), thread_name_prefix="verify"
         )
+        #: Where sessions check the entries they receive: the threads above, and verify
+        #: processes on a hub (node/net/verify.py), started with the node.
+        self.verify = Verifier(self.verifier)
         #: Searches beyond this node's view: asked, answered and relayed.
         self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
         store.add_listener(self._on_commit)
@@ -189,6 +198,8 @@ class PeerManager:
 
     async def start(self) -> None:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
+        if await verification.wanted(self.store, self.key.node_id, os.cpu_count()):
+            await self.verify.start_processes(verification.processes_for(os.cpu_count()))
         await self.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
         task = self.supervisor.start("change watcher", self._watch)
         self._tasks.add(task)
@@ -216,7 +227,7 @@ class PeerManager:
             log.warning("stopping without recording it: %s", exc)
         if self._client is not None:
             await self._client.close()
-        self.verifier.shutdown(wait=False, cancel_futures=True)
+        await self.verify.close()  # the verify processes if any, and the threads
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -251,18 +262,31 @@ class PeerManager:
                 session.mark_dirty(authors)
 
     def progress(self, session: PeerSession) -> None:
-        self._spawn(self._report(session))
+        """A session stored a batch or took the peer's clock: report how far behind the
+        peer we are, at most twice a second per peer.
 
-    async def _report(self, session: PeerSession) -> None:
-        behind = await session.behind()
+        Counting it reads every head held (200,000 on a hub that holds every school):
+        so it is counted only when it is to be written, not for every batch stored; a
+        report asked for sooner is written half a second after the last one, so the
+        last state of a catch-up is always written."""
+        if session.peer in self._report_due:
+            return  # one is planned already: it will read the state then
+        wait_ms = self._last_report.get(session.peer, 0) + REPORT_EVERY_MS - now_ms()
+        self._report_due.add(session.peer)
+        self._spawn(self._report(session, max(0, wait_ms) / 1000))
+
+    async def _report(self, session: PeerSession, delay_s: float) -> None:
+        try:
+            if delay_s:
+                await asyncio.sleep(delay_s)
+        finally:
+            self._report_due.discard(session.peer)
         if session.closed.is_set() or self.sessions.get(session.peer) is not session:
             return
-        now = now_ms()
-        if behind and now - self._last_report.get(session.peer, 0) < 500:
-            return  # at most two status writes a second per peer during a catch-up
-        self._last_report[session.peer] = now
+        self._last_report[session.peer] = now_ms()
+        behind = await session.behind()
         await self.book.set_status(
-            session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now
+            session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now_ms()
         )
         if sys.stderr.isatty() and (behind >= 500 or self._progress_shown):
             self._show_progress(session, behind)

@@ -22,8 +22,6 @@ import collections
 import contextlib
 import logging
 from collections.abc import Iterable
-from concurrent.futures import Executor
-from functools import partial
 from typing import Protocol
 
 from node.clock import now_ms
@@ -32,9 +30,10 @@ from node.mail.session import MailExchange
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
 from node.net.ratelimit import TokenBucket
+from node.net.verify import Decoded, Verifier
 from node.store.database import RESTORED_SETTING, Outcome, Store
 from protocol import budget, frames
-from protocol.entry import Entry, decode_entries
+from protocol.entry import Entry
 from protocol.errors import DiskFullError, ProtocolError, StorageError
 from protocol.keys import EntryId, NodeId
 from protocol.replication import WINDOW, HeadsStart, Replication, ack_for, clock_frames
@@ -59,7 +58,6 @@ STORAGE_DAMAGED = "storage-damaged"
 HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED})
 
 
-Decoded = list[Entry | ProtocolError]  # a batch's entries, or why each was refused
 Arrived = tuple[frames.Entries, "asyncio.Future[Decoded]"]
 
 
@@ -78,7 +76,7 @@ class SessionHost(Protocol):
     store: Store
     mail: Mailroom
     logs: PeerLog  # every line about a peer goes through it: bounded and escaped
-    verifier: Executor  # where batches of entries are decoded and their signatures checked
+    verify: Verifier  # where batches of entries are decoded and their signatures checked
     heads: HeadCache  # every head held as reconciliation items, shared by the sessions
 
     def progress(self, session: PeerSession) -> None: ...
@@ -402,12 +400,9 @@ class PeerSession:
                 self.host.progress(self)
                 await self._caught_up_after_restore()
         elif isinstance(frame, frames.Entries):
-            # Verified on another thread while earlier batches are stored; the
-            # queue's bound stops us reading (TCP pushes back) when the store lags.
-            decoding = asyncio.get_running_loop().run_in_executor(
-                self.host.verifier, partial(decode_entries, frame.entries, now_ms=now_ms())
-            )
-            await self._arrived.put((frame, decoding))
+            # Verified on another thread or process while earlier batches are stored;
+            # the queue's bound stops us reading (TCP pushes back) when the store lags.
+            await self._arrived.put((frame, self.host.verify.decode(frame.entries, now_ms())))
         elif isinstance(frame, frames.Ack):
             self._acknowledged(frame)
         elif isinstance(frame, frames.Reconcile):

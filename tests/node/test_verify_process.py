@@ -1,0 +1,250 @@
+"""Signature checks in a verify process (node/net/verify.py): the same verdicts as the
+verify threads on the same inputs, a forged entry still refused with the rest of its
+batch handled as before, a killed process costing nothing, and no process outliving
+its node."""
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from node.clock import now_ms
+from node.net import verify
+from node.net.verify import Decoded, Verifier
+from protocol import codec, frames
+from protocol.entry import Entry, create_entry, decode_entries
+from protocol.errors import ProtocolError
+from tests.helpers import history, key, offer_content
+from tests.network import LiveNode, partner, wait_for
+from tests.node.test_bad_peers import connect, forged_entries, next_frame
+from tests.rogue import ROGUE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def same(a: Decoded, b: Decoded) -> None:
+    """The two results say the same of each entry: equal entries, or the same error."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, ProtocolError):
+            assert isinstance(y, ProtocolError)
+            assert (type(x), x.code, str(x)) == (type(y), y.code, str(y))
+        else:
+            assert x == y
+
+
+def mixed_batch() -> list[bytes]:
+    """Good entries of two schools, and entries that each break one rule."""
+    now = now_ms()
+    good = [e.encode() for e in history(key(5), 3)]
+    future = create_entry(
+        key(6), seq=1, prev=None, timestamp=now + 3_600_000, kind="offer", content=offer_content()
+    )
+    return [
+        good[0],
+        *forged_entries().values(),
+        good[1],
+        future.encode(),
+        codec.encode(["not", "an", "entry"]),
+        good[2],
+    ]
+
+
+@pytest.fixture
+async def checker() -> AsyncIterator[Verifier]:
+    verifier = Verifier(ThreadPoolExecutor(2, thread_name_prefix="verify"))
+    await verifier.start_processes(1)
+    await verifier.started()
+    yield verifier
+    await verifier.close()
+
+
+async def test_the_process_gives_what_the_threads_give(checker: Verifier) -> None:
+    wires = mixed_batch()
+    now = now_ms()
+    through_process = await checker.decode(wires, now)
+    same(through_process, decode_entries(wires, now_ms=now))
+    assert sum(isinstance(x, Entry) for x in through_process) == 5  # 3 good, gap, wrong-prev
+    assert checker.restarts == 0
+
+
+async def test_batches_beyond_what_the_process_holds_go_to_the_threads(checker: Verifier) -> None:
+    batches = [[e.encode() for e in history(key(10 + i), 20)] for i in range(6)]
+    now = now_ms()
+    results = await asyncio.gather(*(checker.decode(b, now) for b in batches))
+    for wires, result in zip(batches, results, strict=True):
+        same(result, decode_entries(wires, now_ms=now))
+
+
+async def test_a_killed_process_is_replaced_and_its_batches_checked_again(
+    checker: Verifier,
+) -> None:
+    wires = mixed_batch()
+    now = now_ms()
+    (pid,) = checker.pids
+    os.kill(pid, signal.SIGKILL)
+    result = await checker.decode(wires, now)  # in hand as it died, or sent to it dead
+    same(result, decode_entries(wires, now_ms=now))
+    await wait_for(_async(lambda: checker.restarts == 1 and len(checker.pids) == 1))
+    assert checker.pids != [pid]
+    same(await checker.decode(wires, now), decode_entries(wires, now_ms=now))
+
+
+def _replaced(checker: Verifier, pid: int) -> Callable[[], Any]:
+    return _async(lambda: checker.pids not in ([], [pid]))
+
+
+def _async(condition: Callable[[], bool]) -> Callable[[], Any]:
+    async def check() -> bool:
+        return condition()
+
+    return check
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["threads", "process"])
+async def test_a_forged_batch_is_judged_alike_by_both_paths(
+    target: LiveNode, client: aiohttp.ClientSession, process: bool
+) -> None:
+    """The entries that fail are refused with the same errors, the rest of the batch is
+    stored, and the ack says so, whether the node checks in a process or not."""
+    if process:
+        await target.service.peers.verify.start_processes(1)
+    ws = await connect(client, target)
+    before = await target.node.store.count_entries()
+    batch = mixed_batch()
+    expected = [
+        x.code for x in decode_entries(batch, now_ms=now_ms()) if isinstance(x, ProtocolError)
+    ]
+    assert len(expected) == 6
+    await ws.send_bytes(frames.encode(frames.Entries(1, batch)))
+    errors = [await next_frame(ws, frames.Error) for _ in expected]
+    assert sorted(e.code for e in errors if isinstance(e, frames.Error)) == sorted(expected)
+    ack = await next_frame(ws, frames.Ack)
+    assert isinstance(ack, frames.Ack)
+    assert dict((bytes(a), s) for a, s in ack.heads) == {
+        bytes(ROGUE.node_id): 0,
+        bytes(key(5).node_id): 3,
+    }
+    assert await target.node.store.count_entries() == before + 3
+    assert bool(target.service.peers.verify.pids) is process
+
+
+async def test_a_catch_up_completes_when_the_process_is_killed_midway(tmp_path: Path) -> None:
+    a = await LiveNode.start(tmp_path / "a", "A")
+    b = await LiveNode.start(tmp_path / "b", "B")
+    try:
+        missed = history(key(9), 3000)
+        await a.node.store.ingest(missed, now_ms())
+        checker = b.service.peers.verify
+        await checker.start_processes(1)
+        await checker.started()
+        (pid,) = checker.pids
+        original = checker.decode
+        batches = 0
+
+        def decode(wires: Sequence[bytes], now: int) -> asyncio.Future[Decoded]:
+            nonlocal batches
+            batches += 1
+            decoding = original(wires, now)
+            if batches == 4:  # three batches before it in flight or being stored
+                os.kill(pid, signal.SIGKILL)
+            return decoding
+
+        checker.decode = decode  # type: ignore[method-assign,assignment]
+        await partner(a, b)
+        await wait_for(lambda: b.holds(missed[-1].id), within=60, what="B to catch up")
+        assert await b.node.store.count_entries() == await a.node.store.count_entries()
+        assert batches >= 4
+        assert checker.restarts == 1
+        assert checker.pids
+        assert checker.pids != [pid]
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # ended, not yet reaped
+    except FileNotFoundError:
+        return True
+
+
+async def test_the_process_stops_with_the_node(tmp_path: Path) -> None:
+    live = await LiveNode.start(tmp_path / "hub", "Hub")
+    await verify.set_setting(live.node.store, "on")
+    await live.stop()
+    await live.restart()
+    try:
+        pids = live.service.peers.verify.pids
+        assert len(pids) == verify.processes_for(os.cpu_count())
+    finally:
+        await live.stop()
+    assert all(_gone(pid) for pid in pids)
+
+
+async def test_the_process_ends_when_its_node_is_killed(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        from concurrent.futures import ThreadPoolExecutor
+        from node.net.verify import Verifier
+
+        async def main():
+            verifier = Verifier(ThreadPoolExecutor(1))
+            await verifier.start_processes(1)
+            await verifier.started()
+            print(verifier.pids[0], flush=True)
+            await asyncio.sleep(600)
+
+        asyncio.run(main())
+        """
+    )
+    node = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert node.stdout is not None
+        pid = int(await asyncio.wait_for(node.stdout.readline(), 30))
+        assert not _gone(pid)
+        node.kill()
+        await node.wait()
+        await wait_for(_async(lambda: _gone(pid)), what="the verify process to end")
+    finally:
+        if node.returncode is None:
+            node.kill()
+            await node.wait()
+
+
+async def test_on_for_a_hub_of_three_cores_unless_switched_off(tmp_path: Path) -> None:
+    live = await LiveNode.start(tmp_path / "school", "School", listen=False)
+    try:
+        store, me = live.node.store, live.node.node_id
+        assert not await verify.wanted(store, me, 8)  # a school's node: off by default
+        await live.node.update_profile(hub={})
+        assert await verify.wanted(store, me, 3)
+        assert not await verify.wanted(store, me, 2)  # two cores: the threads cost less
+        await verify.set_setting(store, "off")
+        assert not await verify.wanted(store, me, 8)
+        await verify.set_setting(store, "auto")
+        assert await verify.setting(store) == "auto"
+        await live.node.update_profile(hub=None)
+        await verify.set_setting(store, "on")
+        assert await verify.wanted(store, me, 2)
+        assert await verify.wanted(store, me, None)
+    finally:
+        await live.stop()
