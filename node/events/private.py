@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from node.mail.mailroom import Mailroom
 from node.offers.interests import booking_event_id
 from node.partners.peerbook import PeerBook
 from node.projects.service import Projects
-from node.store.database import Store
+from node.store.database import Store, withdrawn_now
 from protocol import letters
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -182,30 +183,10 @@ class PrivateEvents:
         event = _event(row)
         if event.audience != "booking":
             return event
-        return _withdrawn(event, await self._withdrawn_bookings())
+        return _withdrawn(event, await self.store.read(_withdrawn_bookings_now))
 
     async def all(self) -> list[PrivateEvent]:
-        rows = await self.store.fetch_all(
-            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
-            "updated_at FROM private_events"
-        )
-        gone = await self._withdrawn_bookings()
-        return [_withdrawn(event, gone) for event in map(_event, rows)]
-
-    async def _withdrawn_bookings(self) -> dict[bytes, tuple[int, str | None]]:
-        """The agreed dates whose offer or request was withdrawn since, by event id, with
-        when and why: the arrangement no longer stands, so neither does its date."""
-        rows = await self.store.fetch_all(
-            "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
-            "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
-            "WHERE b.state = 'agreed'"
-        )
-        gone: dict[bytes, tuple[int, str | None]] = {}
-        for bid, entry, poster in rows:
-            record = await self.store.withdrawn(EntryId(entry), NodeId(poster))
-            if record is not None:
-                gone[booking_event_id(bid)] = (record.at, record.reason)
-        return gone
+        return await self.store.read(private_events_now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A private event, or a new revision of one (inside the mail room's transaction).
@@ -302,3 +283,29 @@ def _event(row: Any) -> PrivateEvent:
         int(created),
         int(updated),
     )
+
+
+def private_events_now(conn: sqlite3.Connection) -> list[PrivateEvent]:
+    """Every private event held, in a function run by ``store.read(fn)``."""
+    rows = conn.execute(
+        "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+        "updated_at FROM private_events"
+    ).fetchall()
+    gone = _withdrawn_bookings_now(conn)
+    return [_withdrawn(event, gone) for event in map(_event, rows)]
+
+
+def _withdrawn_bookings_now(conn: sqlite3.Connection) -> dict[bytes, tuple[int, str | None]]:
+    """The agreed dates whose offer or request was withdrawn since, by event id, with
+    when and why: the arrangement no longer stands, so neither does its date."""
+    rows = conn.execute(
+        "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+        "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+        "WHERE b.state = 'agreed'"
+    ).fetchall()
+    gone: dict[bytes, tuple[int, str | None]] = {}
+    for bid, entry, poster in rows:
+        record = withdrawn_now(conn, EntryId(entry), NodeId(poster))
+        if record is not None:
+            gone[booking_event_id(bid)] = (record.at, record.reason)
+    return gone

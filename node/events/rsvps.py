@@ -9,12 +9,13 @@ sends a newer answer, and an older one arriving late is ignored (``at``).
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from node.clock import iso_ms
 from node.mail.mailroom import Mailroom
-from node.store.database import Store
+from node.store.database import Store, schools_now
 from protocol import kinds, letters
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import events as rules
@@ -85,18 +86,7 @@ class Rsvps:
 
     async def all_answers(self) -> dict[EntryId, list[Answer]]:
         """Other schools' answers to each of our events, earliest first."""
-        rows = await self.store.fetch_all(
-            "SELECT event, school, answer, by_name, answered_at FROM event_answers "
-            "ORDER BY answered_at, school"
-        )
-        names = await self.store.schools({NodeId(r[1]) for r in rows})
-        found: dict[EntryId, list[Answer]] = {}
-        for event, school, answer, by, at in rows:
-            name = names.get(NodeId(school), ("unknown school", ""))[0]
-            found.setdefault(EntryId(event), []).append(
-                Answer(NodeId(school), name, answer, by, int(at))
-            )
-        return found
+        return await self.store.read(all_answers_now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """An answer to one of our events (inside the mail room's transaction).
@@ -148,3 +138,19 @@ class Rsvps:
             "(SELECT id FROM private_events WHERE author = ?)",
             (bytes(school),),
         )
+
+
+def all_answers_now(conn: sqlite3.Connection) -> dict[EntryId, list[Answer]]:
+    """:meth:`Rsvps.all_answers` in a function run by ``store.read(fn)``."""
+    rows = conn.execute(
+        "SELECT event, school, answer, by_name, answered_at FROM event_answers "
+        "ORDER BY answered_at, school"
+    ).fetchall()
+    names = schools_now(conn, {NodeId(r[1]) for r in rows})
+    found: dict[EntryId, list[Answer]] = {}
+    for event, school, answer, by, at in rows:
+        name = names.get(NodeId(school), ("unknown school", ""))[0]
+        found.setdefault(EntryId(event), []).append(
+            Answer(NodeId(school), name, answer, by, int(at))
+        )
+    return found

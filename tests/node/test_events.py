@@ -11,6 +11,7 @@ import pytest
 from node.events import service as events
 from node.node import Node
 from protocol.errors import NotFoundError, SchemaError, UserInputError
+from tests.helpers import Trips
 from tests.network import LiveNode, partner, wait_for
 
 TEACHMEET = {
@@ -137,3 +138,29 @@ async def test_schema_and_time_zones_are_checked(tmp_path: Path) -> None:
     assert events.moment("2027-01-01 09:00Z", None, "--start") == "2027-01-01T09:00Z"
     with pytest.raises(UserInputError, match="has no time zone"):
         events.moment("2027-01-01T09:00", None, "--start")
+
+
+async def test_every_event_is_read_in_one_trip(tmp_path: Path) -> None:
+    """The events page, any event found by id, cancelling: the events are read in one
+    trip however many there are (it took about 2 per event and 4 per cancelled one:
+    24 for these ten), and cancelling every version of one is one more (issue 21,
+    item 2)."""
+    async with await Node.create(tmp_path / "n", name="Oakfield", country="GB") as node:
+        made = [
+            await node.events.create({**TEACHMEET, "title": f"TeachMeet {i}"}) for i in range(10)
+        ]
+        await node.events.update(str(made[0].id), {"title": "TeachMeet (moved)"})
+        await node.events.withdraw(str(made[1].id), "snow")
+        with Trips(node.store) as trips:
+            found = {e.id: e for e in await node.events.every()}
+        assert trips.count == 1
+        assert len(found) == 10
+        assert found[made[0].id].content["title"] == "TeachMeet (moved)"
+        assert (found[made[1].id].cancelled, found[made[1].id].reason) == (True, "snow")
+        with Trips(node.store) as trips:
+            withdrawals = await node.events.withdraw(str(made[0].id)[:10])
+        assert len(withdrawals) == 2  # both versions, in one transaction
+        # The id's prefix (a private event's, then an entry's), all the events, then
+        # the withdrawals.
+        assert trips.count == 4
+        assert (await node.events.find(str(made[0].id))).cancelled
