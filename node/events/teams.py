@@ -22,7 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from node.mail.mailroom import Mailroom
-from node.store.database import Store
+from node.store.database import Store, get_now, newest_version_now
 from protocol import kinds, letters
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -216,19 +216,21 @@ class Teams:
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A team for one of our events, or an organiser's table (in the mail room's
-        transaction); a refused letter changes nothing."""
+        transaction, in one trip: ``store.read`` runs in it); a refused letter changes
+        nothing."""
+        await self.store.read(lambda conn: self._receive_now(conn, letter, now))
+
+    def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
         if letter.kind == letters.TEAM:
-            event = await self._event(content["event"], self.me)
-            # The rest in one trip, in the mail room's transaction.
-            await self.store.read(lambda conn: self._take_team_now(conn, letter, event, now))
+            self._take_team_now(conn, letter, self._event_now(conn, content["event"], self.me), now)
             return
-        event = await self._event(content["event"], letter.author)
+        event = self._event_now(conn, content["event"], letter.author)
         verdict = rules.table(letter.author, self.me, event, content, now)
         if verdict is not None:
             raise verdict.error()
         rows = [[str(NodeId(bytes(s))), int(p), dict(r)] for s, p, r in content["teams"]]
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at "
             "WHERE excluded.at > at",
@@ -263,27 +265,29 @@ class Teams:
         if kept and not same:
             self._share_now(conn, content["event"], now)
 
-    async def _event(self, event: bytes, organiser: NodeId) -> rules.TeamEvent | None:
+    def _event_now(
+        self, conn: sqlite3.Connection, event: bytes, organiser: NodeId
+    ) -> rules.TeamEvent | None:
         """The conference a letter names, with its newest version's format and end; None
         if we do not hold it or it was cancelled. Only ``organiser``'s events are read
         through (any other is refused by the rules whatever its format): the versions
         are that school's own event entries from the first version on, found by the
         (author, seq) index, not by decoding every event held."""
-        entry = await self.store.get(EntryId(event))
+        entry = get_now(conn, EntryId(event))
         if entry is not None:
             if entry.kind != kinds.EVENT:
                 return None
             if entry.author != organiser:
                 return rules.TeamEvent(entry.author, None, None)
-            version = await self.store.newest_version(entry)
+            version = newest_version_now(conn, entry)
             if version is None:
                 return None
             newest = version.content or {}
             return rules.TeamEvent(entry.author, None, newest.get("format"), newest.get("end"))
-        row = await self.store.fetch_one(
+        row = conn.execute(
             "SELECT author, recipients, content, cancelled FROM private_events WHERE id = ?",
             (event,),
-        )
+        ).fetchone()
         if row is None or row[3]:
             return None
         invited = {NodeId.parse(t) for t in json.loads(row[1])}

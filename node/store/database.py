@@ -1025,20 +1025,8 @@ class Store:
             log.warning("searching without the newest offers: %s", exc)
 
     async def newest_version(self, first: Entry) -> Entry | None:
-        """The newest version held of the event ``first``: ``first`` itself or a later
-        entry of its author whose ``replaces`` names it (None: none held with its content).
-        Read through the (author, seq) index, not by decoding every event held."""
-        rows = await self.fetch_all(
-            "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
-            "AND kind = ? AND content IS NOT NULL",
-            (bytes(first.author), first.seq, first.kind),
-        )
-        versions = [
-            version
-            for version in (load_entry(*row) for row in rows)
-            if version.id == first.id or (version.content or {}).get("replaces") == bytes(first.id)
-        ]
-        return max(versions, key=lambda version: version.seq) if versions else None
+        """The newest version held of the event ``first`` (:func:`newest_version_now`)."""
+        return await self.read(lambda conn: newest_version_now(conn, first))
 
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""
@@ -1509,6 +1497,23 @@ def get_now(conn: sqlite3.Connection, entry_id: EntryId) -> Entry | None:
         f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
     ).fetchone()
     return None if row is None else load_entry(*row)
+
+
+def newest_version_now(conn: sqlite3.Connection, first: Entry) -> Entry | None:
+    """The newest version held of the event ``first``: ``first`` itself or a later
+    entry of its author whose ``replaces`` names it (None: none held with its content).
+    Read through the (author, seq) index, not by decoding every event held."""
+    rows = conn.execute(
+        "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
+        "AND kind = ? AND content IS NOT NULL",
+        (bytes(first.author), first.seq, first.kind),
+    ).fetchall()
+    versions = [
+        version
+        for version in (load_entry(*row) for row in rows)
+        if version.id == first.id or (version.content or {}).get("replaces") == bytes(first.id)
+    ]
+    return max(versions, key=lambda version: version.seq) if versions else None
 
 
 def current_now(conn: sqlite3.Connection, kind: str) -> list[Entry]:
