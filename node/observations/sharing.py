@@ -64,70 +64,68 @@ class SharedObservations:
     async def send(self, number: int, to: NodeId, now: int) -> None:
         """Seal observation ``number`` to partner school ``to``, and record it as shared:
         read, checked, sealed and recorded in one transaction, one trip."""
+        await self.store.write(lambda conn: self.send_now(conn, number, to, now))
 
-        def write(conn: sqlite3.Connection) -> None:
-            uid, _origin, shared_to, *fields = self._row_now(conn, number)
-            if to == self.me:
-                raise UserInputError(
-                    "--to names this school: give a partner school's node id",
-                    page=said("That is our own school: choose a partner school."),
-                )
-            if not self._partner_now(conn, to):
-                raise UserInputError(
-                    f"{to} is not a partner school: an observation is shared with a partner "
-                    "only (`schoolmesh partner list`)",
-                    page=said("An observation can be sent to one of our partner schools only."),
-                )
-            if shared_to is not None and NodeId(shared_to) != to:
-                raise UserInputError(
-                    "that observation is already shared with another school: take it back "
-                    "first with `schoolmesh observation share ID --off`",
-                    page=said(
-                        "This observation is already sent to another school: make it private "
-                        "first, then send it again."
-                    ),
-                )
-            uid = uid or os.urandom(16).hex()
-            observer, observed, focus, priority, day, strengths, actions, follow_up = fields
-            content = {
-                "id": uid,
-                "observer": observer,
-                "observed": observed,
-                "focus": focus,
-                "priority": priority,
-                "day": day,
-                "strengths": json.loads(strengths),
-                "actions": json.loads(actions),
-                "follow_up": follow_up,
-            }
-            self.mail.send_now(conn, letters.OBSERVATION, content, [to], about=uid, now=now)
-            conn.execute(
-                "UPDATE observations SET uid = ?, shared = 1, shared_to = ? WHERE id = ?",
-                (uid, bytes(to), number),
+    def send_now(self, conn: sqlite3.Connection, number: int, to: NodeId, now: int) -> None:
+        """:meth:`send` in a function run by ``store.write(fn)``."""
+        uid, _origin, shared_to, *fields = self._row_now(conn, number)
+        if to == self.me:
+            raise UserInputError(
+                "--to names this school: give a partner school's node id",
+                page=said("That is our own school: choose a partner school."),
             )
-
-        await self.store.write(write)
+        if not self._partner_now(conn, to):
+            raise UserInputError(
+                f"{to} is not a partner school: an observation is shared with a partner "
+                "only (`schoolmesh partner list`)",
+                page=said("An observation can be sent to one of our partner schools only."),
+            )
+        if shared_to is not None and NodeId(shared_to) != to:
+            raise UserInputError(
+                "that observation is already shared with another school: take it back "
+                "first with `schoolmesh observation share ID --off`",
+                page=said(
+                    "This observation is already sent to another school: make it private "
+                    "first, then send it again."
+                ),
+            )
+        uid = uid or os.urandom(16).hex()
+        observer, observed, focus, priority, day, strengths, actions, follow_up = fields
+        content = {
+            "id": uid,
+            "observer": observer,
+            "observed": observed,
+            "focus": focus,
+            "priority": priority,
+            "day": day,
+            "strengths": json.loads(strengths),
+            "actions": json.loads(actions),
+            "follow_up": follow_up,
+        }
+        self.mail.send_now(conn, letters.OBSERVATION, content, [to], about=uid, now=now)
+        conn.execute(
+            "UPDATE observations SET uid = ?, shared = 1, shared_to = ? WHERE id = ?",
+            (uid, bytes(to), number),
+        )
 
     async def take_back(self, number: int, now: int) -> None:
         """Ask the school it was shared with to delete its copy; keep ours private (one
         transaction, one trip)."""
+        await self.store.write(lambda conn: self.take_back_now(conn, number, now))
 
-        def write(conn: sqlite3.Connection) -> None:
-            uid, _origin, shared_to, *_ = self._row_now(conn, number)
-            if shared_to is not None:
-                self.mail.send_now(
-                    conn,
-                    letters.OBSERVATION_UNSHARE,
-                    {"id": uid},
-                    [NodeId(shared_to)],
-                    about=uid,
-                    now=now,
-                )
-            conn.execute(
-                "UPDATE observations SET shared = 0, shared_to = NULL WHERE id = ?", (number,)
+    def take_back_now(self, conn: sqlite3.Connection, number: int, now: int) -> None:
+        """:meth:`take_back` in a function run by ``store.write(fn)``."""
+        uid, _origin, shared_to, *_ = self._row_now(conn, number)
+        if shared_to is not None:
+            self.mail.send_now(
+                conn,
+                letters.OBSERVATION_UNSHARE,
+                {"id": uid},
+                [NodeId(shared_to)],
+                about=uid,
+                now=now,
             )
-
-        await self.store.write(write)
+        conn.execute("UPDATE observations SET shared = 0, shared_to = NULL WHERE id = ?", (number,))
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A partner's observation, or its withdrawal (inside the mail room's transaction,
