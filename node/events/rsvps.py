@@ -15,7 +15,7 @@ from typing import Any
 
 from node.clock import iso_ms
 from node.mail.mailroom import Mailroom
-from node.store.database import Store, schools_now
+from node.store.database import Store, get_now, schools_now
 from protocol import kinds, letters
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import events as rules
@@ -68,17 +68,18 @@ class Rsvps:
         content: dict[str, Any] = {"event": bytes(event), "answer": answer, "at": now}
         if by is not None:
             content["by"] = by
-        async with self.store.write():
-            await self.mail.send_in_transaction(
-                letters.RSVP, content, [organiser], about=str(event), now=now
-            )
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> None:  # one trip
+            self.mail.send_now(conn, letters.RSVP, content, [organiser], about=str(event), now=now)
+            conn.execute(
                 "INSERT INTO event_rsvps (event, answer, answered_at, sent_at, by_name) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event) DO UPDATE SET "
                 "answer = excluded.answer, answered_at = excluded.answered_at, "
                 "sent_at = excluded.sent_at, by_name = excluded.by_name",
                 (bytes(event), answer, now, now, by),
             )
+
+        await self.store.write(write)
 
     async def answers(self, event: EntryId) -> list[Answer]:
         """Other schools' answers to one of our events, earliest first."""
@@ -92,18 +93,22 @@ class Rsvps:
         """An answer to one of our events (inside the mail room's transaction).
 
         protocol/rules/events.py says who may answer; a refused answer changes nothing."""
+        await self.store.read(lambda conn: self._receive_now(conn, letter, now))
+
+    def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
+        """:meth:`receive` on the database thread, in the mail room's transaction."""
         content = letter.content
         verdict = rules.rsvp(
             letter.author,
             self.me,
             letter.recipients,
-            await self._event(content["event"]),
+            _event_now(conn, content["event"]),
             content["at"],
             now,
         )
         if verdict is not None:
             raise verdict.error()
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO event_answers (event, school, answer, by_name, answered_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event, school) DO UPDATE SET "
             "answer = excluded.answer, by_name = excluded.by_name, "
@@ -116,18 +121,6 @@ class Rsvps:
                 content["at"],
             ),
         )
-
-    async def _event(self, event: bytes) -> rules.EventView | None:
-        """The event an answer names: a public event entry, or a private event we hold."""
-        entry = await self.store.get(EntryId(event))
-        if entry is not None:
-            return rules.EventView(entry.author, None) if entry.kind == kinds.EVENT else None
-        row = await self.store.fetch_one(
-            "SELECT author, recipients FROM private_events WHERE id = ?", (event,)
-        )
-        if row is None:
-            return None
-        return rules.EventView(NodeId(row[0]), {NodeId.parse(t) for t in json.loads(row[1])})
 
     async def forget_school(self, school: NodeId, now: int) -> None:
         """Inside a transaction: forget ``school``'s answers to our events, when we block it,
@@ -154,3 +147,16 @@ def all_answers_now(conn: sqlite3.Connection) -> dict[EntryId, list[Answer]]:
             Answer(NodeId(school), name, answer, by, int(at))
         )
     return found
+
+
+def _event_now(conn: sqlite3.Connection, event: bytes) -> rules.EventView | None:
+    """The event an answer names: a public event entry, or a private event we hold."""
+    entry = get_now(conn, EntryId(event))
+    if entry is not None:
+        return rules.EventView(entry.author, None) if entry.kind == kinds.EVENT else None
+    row = conn.execute(
+        "SELECT author, recipients FROM private_events WHERE id = ?", (event,)
+    ).fetchone()
+    if row is None:
+        return None
+    return rules.EventView(NodeId(row[0]), {NodeId.parse(t) for t in json.loads(row[1])})

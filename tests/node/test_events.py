@@ -8,8 +8,10 @@ from typing import Any
 import icalendar
 import pytest
 
+from node.clock import now_ms
 from node.events import service as events
 from node.node import Node
+from protocol import letters, sealed
 from protocol.errors import NotFoundError, SchemaError, UserInputError
 from tests.helpers import Trips
 from tests.network import LiveNode, partner, wait_for
@@ -164,3 +166,31 @@ async def test_every_event_is_read_in_one_trip(tmp_path: Path) -> None:
         # the withdrawals.
         assert trips.count == 4
         assert (await node.events.find(str(made[0].id))).cancelled
+
+
+async def test_an_answer_to_an_event_is_one_trip_to_send_and_one_to_take(tmp_path: Path) -> None:
+    """Kept and sealed to the organiser in one write (it took 5); taken by the organiser,
+    its event read and the answer kept, in one (it took 3) (issue 21, item 2)."""
+    async with (
+        await Node.create(tmp_path / "oak", name="Oakfield", country="GB") as oak,
+        await Node.create(tmp_path / "lycee", name="Lycée", country="FR") as lycee,
+    ):
+        made = await oak.events.create(dict(TEACHMEET))
+        await lycee.store.ingest(await oak.store.entries_after(oak.node_id, 0, 10), now_ms())
+        with Trips(lycee.store) as trips:
+            await lycee.rsvps.answer(made.id, oak.node_id, "yes", by="Mme Roux", now=now_ms())
+        assert trips.count == 1
+        content = {"event": bytes(made.id), "answer": "yes", "at": now_ms(), "by": "Mme Roux"}
+        letter = sealed.write_letter(
+            lycee.key,
+            kind=letters.RSVP,
+            timestamp=now_ms(),
+            recipients=[oak.node_id],
+            content=content,
+        )
+        async with oak.store.write():  # as the mail room runs a letter's handler
+            with Trips(oak.store) as trips:
+                await oak.rsvps.receive(letter, now_ms())
+        assert trips.count == 1
+        (answer,) = await oak.rsvps.answers(made.id)
+        assert (answer.school_id, answer.answer, answer.by) == (lycee.node_id, "yes", "Mme Roux")
