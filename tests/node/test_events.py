@@ -194,3 +194,49 @@ async def test_an_answer_to_an_event_is_one_trip_to_send_and_one_to_take(tmp_pat
         assert trips.count == 1
         (answer,) = await oak.rsvps.answers(made.id)
         assert (answer.school_id, answer.answer, answer.by) == (lycee.node_id, "yes", "Mme Roux")
+
+
+async def test_a_private_event_is_one_trip_to_send_change_cancel_or_take(tmp_path: Path) -> None:
+    """Kept and sealed to the partner schools in one write (plus one to read the
+    partners when it is made), changed and cancelled likewise, and taken by a partner
+    in one: they took 9, 9, 9 and 5 (issue 21, item 2)."""
+    async with (
+        await Node.create(tmp_path / "oak", name="Oakfield", country="GB") as oak,
+        await Node.create(tmp_path / "lycee", name="Lycée", country="FR") as lycee,
+    ):
+        await oak.peerbook.add(lycee.node_id, None, now_ms())
+        await lycee.peerbook.add(oak.node_id, None, now_ms())
+        visit = {"title": "Visit", "start": TEACHMEET["start"], "end": TEACHMEET["end"]}
+        counted = {}
+        with Trips(oak.store) as trips:
+            made = await oak.private_events.create(dict(visit), "partners", now_ms())
+        counted["create"] = trips.count
+        with Trips(oak.store) as trips:
+            changed = await oak.private_events.update(made.id, {"title": "Visit (moved)"}, now_ms())
+        counted["update"] = trips.count
+        with Trips(oak.store) as trips:
+            cancelled = await oak.private_events.cancel(made.id, now_ms(), "snow")
+        counted["cancel"] = trips.count
+        assert (changed.rev, changed.content["title"]) == (2, "Visit (moved)")
+        assert (cancelled.rev, cancelled.cancelled, cancelled.content["reason"]) == (
+            3,
+            True,
+            "snow",
+        )
+        sent = await oak.store.fetch_all("SELECT kind FROM letters_sent")
+        assert [kind for (kind,) in sent] == [letters.EVENT] * 3
+        content = {"id": made.id, "rev": 1, "audience": "partners", "cancelled": False, **visit}
+        letter = sealed.write_letter(
+            oak.key,
+            kind=letters.EVENT,
+            timestamp=now_ms(),
+            recipients=[lycee.node_id],
+            content=content,
+        )
+        async with lycee.store.write():  # as the mail room runs a letter's handler
+            with Trips(lycee.store) as trips:
+                await lycee.private_events.receive(letter, now_ms())
+        counted["receive"] = trips.count
+        assert counted == {"create": 2, "update": 1, "cancel": 1, "receive": 1}
+        (held,) = await lycee.private_events.all()
+        assert (held.id, held.author, held.content["title"]) == (made.id, oak.node_id, "Visit")
