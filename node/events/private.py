@@ -186,7 +186,7 @@ class PrivateEvents:
         """A private event, or a new revision of one (inside the mail room's transaction).
 
         protocol/rules/events.py says who may send it; a refused letter changes nothing."""
-        await self.store.read(lambda conn: self._receive_now(conn, letter))
+        await self.store.within(lambda conn: self._receive_now(conn, letter))
 
     def _receive_now(self, conn: sqlite3.Connection, letter: Letter) -> None:
         """:meth:`receive` on the database thread, in the mail room's transaction."""

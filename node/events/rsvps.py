@@ -93,7 +93,7 @@ class Rsvps:
         """An answer to one of our events (inside the mail room's transaction).
 
         protocol/rules/events.py says who may answer; a refused answer changes nothing."""
-        await self.store.read(lambda conn: self._receive_now(conn, letter, now))
+        await self.store.within(lambda conn: self._receive_now(conn, letter, now))
 
     def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         """:meth:`receive` on the database thread, in the mail room's transaction."""

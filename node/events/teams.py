@@ -22,7 +22,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from node.mail.mailroom import Mailroom
-from node.store.database import Store, get_now, newest_version_now
+from node.store.database import Store, get_now, holds_profile_now, newest_version_now
 from protocol import kinds, letters
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -198,7 +198,7 @@ class Teams:
     async def confirmed(self, schools: set[NodeId], now: int) -> None:
         """Inside the mail room's transaction: ``schools`` confirmed letters of ours. Those
         sent a table of one of our events before it changed again are sent the newest
-        (one trip: ``store.read`` runs in the caller's transaction)."""
+        (one trip: ``store.within``)."""
 
         def run(conn: sqlite3.Connection) -> None:
             for school in sorted(schools, key=bytes):
@@ -212,13 +212,13 @@ class Teams:
                 for (event,) in due:
                     self._send_table_now(conn, bytes(event), {school}, now)
 
-        await self.store.read(run)
+        await self.store.within(run)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A team for one of our events, or an organiser's table (in the mail room's
-        transaction, in one trip: ``store.read`` runs in it); a refused letter changes
+        transaction, in one trip: ``store.within``); a refused letter changes
         nothing."""
-        await self.store.read(lambda conn: self._receive_now(conn, letter, now))
+        await self.store.within(lambda conn: self._receive_now(conn, letter, now))
 
     def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
@@ -244,12 +244,8 @@ class Teams:
         table shared if it changed (inside the mail room's transaction)."""
         content = letter.content
         before = _held_team(conn, content["event"], letter.author)
-        profile = conn.execute(
-            "SELECT 1 FROM entries WHERE author = ? AND kind = ? AND content IS NOT NULL",
-            (bytes(letter.author), kinds.PROFILE),
-        ).fetchone()
         sender = rules.Sender(
-            profile_held=profile is not None,
+            profile_held=holds_profile_now(conn, letter.author),
             listed=before is not None,
             schools=_schools(conn, content["event"]),
         )

@@ -129,11 +129,11 @@ class SharedObservations:
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A partner's observation, or its withdrawal (inside the mail room's transaction,
-        in one trip: ``store.read`` runs in the caller's transaction).
+        in one trip: ``store.within``).
 
         protocol/rules/observations.py says who may send which; a refused letter
         changes nothing."""
-        await self.store.read(lambda conn: self._receive_now(conn, letter, now))
+        await self.store.within(lambda conn: self._receive_now(conn, letter, now))
 
     def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from node.clock import now_ms
 from protocol import budget
 from protocol.errors import UserInputError, said
-from protocol.keys import NodeId
 
 if TYPE_CHECKING:
     from node.store.database import Store
@@ -67,8 +66,9 @@ class Budgets:
         self, conn: sqlite3.Connection, author: bytes, seq: int, cached: tuple[int, int] | None
     ) -> int:
         """As :meth:`tat`, on the database thread inside a ``Store.write(fn)``, from
-        ``cached`` (:meth:`cached`, read on the event loop before the trip); nothing is
-        remembered here: the caller does that back on the loop (:meth:`remember`)."""
+        ``cached`` (:meth:`cached`); nothing is remembered here: the caller does that
+        back on the event loop (:meth:`remember`), the one thread that changes the
+        kept states."""
         if cached is not None and cached[0] == seq:
             return cached[1]
         after, tat = cached if cached is not None and cached[0] < seq else (0, budget.START)
@@ -88,16 +88,10 @@ class Budgets:
         while len(self._state) > CACHED_AUTHORS:
             self._state.popitem(last=False)
 
-    async def refuse_signing(
-        self, store: Store, author: bytes, seq: int, now: int, count: int = 1
-    ) -> None:
-        """Inside a write, before the author's own node signs entry ``seq + 1`` (and the
-        ``count - 1`` after it, in one action): refuse, saying when to try again, if the
-        school's budget has no room for them now."""
-        self.refuse_past(await self.tat(store, author, seq), now, count)
-
     def refuse_past(self, tat: int, now: int, count: int = 1) -> None:
-        """:meth:`refuse_signing` from the budget state ``tat`` after the author's head."""
+        """Before the author's own node signs the next entry (and the ``count - 1`` after
+        it, in one action), from the budget state ``tat`` at its head: refuse, saying
+        when to try again, if the school's budget has no room for them now."""
         tat = budget.fold(self.rule, tat, [now] * (count - 1))
         when = budget.signing_time(self.rule, tat, now)
         if when is None:
@@ -114,14 +108,6 @@ class Budgets:
                 time=at,
             ),
         )
-
-
-async def refuse_unless_room(store: Store, author: NodeId, count: int, now: int) -> None:
-    """Before an action that signs ``count`` entries one after the other (withdrawing
-    every version of an event): refuse it whole, rather than sign some of them."""
-    head = await store.head(author)
-    seq = 0 if head is None else head.seq
-    await store.budgets.refuse_signing(store, bytes(author), seq, now, count)
 
 
 def clock_time(ms: int) -> str:

@@ -420,6 +420,14 @@ class Store:
                 raise self._problem(exc, "it could not be read") from exc
             raise
 
+    async def within(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the plain function ``fn(conn)`` on the database thread, in one trip,
+        inside the write transaction the caller holds (``async with store.write()``,
+        such as the mail room's around a letter's handler): what it writes commits or
+        rolls back with the rest, and its errors are mapped by that write, in the
+        words of a write ("nothing was saved")."""
+        return await self._run(_within, fn)
+
     def touched(self, authors: Iterable[bytes]) -> None:
         """Called inside a transaction (also from ``fn`` on the database thread) that
         grew the logs of ``authors``: the listeners are told after the commit."""
@@ -602,7 +610,7 @@ class Store:
     ) -> Entry:
         """As :meth:`append_local`, inside a transaction the caller holds (so what the
         caller wrote and the entry commit together, or neither); one trip too."""
-        (entry,) = await self._appending(key, [(kind, content)], now_ms, self.read)
+        (entry,) = await self._appending(key, [(kind, content)], now_ms, self.within)
         return entry
 
     async def _appending(
@@ -615,12 +623,9 @@ class Store:
         for kind, content in items:  # before the trip: nothing to undo
             refuse_out_of_bounds(kind, content)
         author = bytes(key.node_id)
-        cached = self.budgets.cached(author)
         seen: list[tuple[int, int]] = []  # the budget state found at the head
         try:
-            return await trip(
-                lambda conn: self.append_all_now(conn, key, items, now_ms, cached, seen)
-            )
+            return await trip(lambda conn: self.append_all_now(conn, key, items, now_ms, seen))
         finally:
             # Kept on the event loop, refused or not, as Budgets.tat keeps it: the next
             # entry folds one timestamp more, not the whole log.
@@ -646,23 +651,21 @@ class Store:
         key: NodeKey,
         items: Sequence[tuple[str, dict[str, Any]]],
         now_ms: int,
-        cached: tuple[int, int] | None = None,
         seen: list[tuple[int, int]] | None = None,
     ) -> list[Entry]:
         """As :meth:`append_local_all`, on the database thread inside the caller's
         transaction (:meth:`append_now` for one entry).
 
-        ``cached`` is ``budgets.cached(author)`` read on the event loop before the trip
-        (None: the budget state is folded from the log here); the state found at the
-        head is added to ``seen``, for the caller to keep (``budgets.remember``) back
-        on the event loop."""
+        The budget state is folded from the one kept for the author (only read here)
+        and the timestamps after it; the state found at the head is added to ``seen``,
+        for the caller to keep (``budgets.remember``) back on the event loop."""
         for kind, content in items:
             refuse_out_of_bounds(kind, content)
         Store.refuse_if_restored_now(conn)
         author = bytes(key.node_id)
         row = conn.execute("SELECT seq, id FROM heads WHERE author = ?", (author,)).fetchone()
         seq, prev = (0, None) if row is None else (int(row[0]), EntryId(row[1]))
-        tat = self.budgets.tat_now(conn, author, seq, cached)
+        tat = self.budgets.tat_now(conn, author, seq, self.budgets.cached(author))
         if seen is not None:
             seen.append((seq, tat))
         self.budgets.refuse_past(tat, now_ms, len(items))
@@ -1516,6 +1519,15 @@ def newest_version_now(conn: sqlite3.Connection, first: Entry) -> Entry | None:
     return max(versions, key=lambda version: version.seq) if versions else None
 
 
+def holds_profile_now(conn: sqlite3.Connection, author: NodeId) -> bool:
+    """Whether a profile of ``author`` is held with its content (its name to show)."""
+    found = conn.execute(
+        "SELECT 1 FROM entries WHERE author = ? AND kind = ? AND content IS NOT NULL LIMIT 1",
+        (bytes(author), kinds.PROFILE),
+    ).fetchone()
+    return found is not None
+
+
 def current_now(conn: sqlite3.Connection, kind: str) -> list[Entry]:
     """:meth:`Store.current` on the database thread, inside a caller's ``read(fn)``."""
     rows = conn.execute(
@@ -1627,6 +1639,13 @@ def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _within(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: ``fn`` in the caller's write transaction, which must be open."""
+    if not conn.in_transaction:
+        raise RuntimeError("Store.within runs inside `async with store.write()` only")
+    return fn(conn)
 
 
 def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
