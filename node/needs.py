@@ -19,13 +19,16 @@ anyway for its upcoming events.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from node.events.service import EventView
 from node.node import Node
 from node.observations import service as observations
+from node.store.database import schools_now
 from protocol.entry import load_entry
 from protocol.keys import NodeId
 from protocol.rules import partnership
@@ -48,8 +51,27 @@ class Item:
     due: date | None = None  # an action point's follow-up day, shown as written
 
 
+@dataclass(frozen=True, slots=True)
+class _StaffRows:
+    """What :func:`for_staff` reads, in one trip."""
+
+    since: int
+    interests: list[Any]
+    withdrawn: list[Any]
+    dates: list[Any]
+    waiting_posts: list[Any]
+    waiting_comments: list[Any]
+    partnering: list[Any]
+    talks: list[Any]
+    schools: dict[NodeId, tuple[str, str]]
+
+
 async def seen_at(node: Node, user: str) -> int:
-    row = await node.store.fetch_one("SELECT seen_at FROM dashboard_seen WHERE user = ?", (user,))
+    return await node.store.read(lambda conn: _seen_at_now(conn, user))
+
+
+def _seen_at_now(conn: sqlite3.Connection, user: str) -> int:
+    row = conn.execute("SELECT seen_at FROM dashboard_seen WHERE user = ?", (user,)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -76,62 +98,85 @@ async def for_staff(
 ) -> list[Item]:
     """Everything that needs a member of staff, newest first."""
     store, me = node.store, bytes(node.node_id)
-    since = max(await seen_at(node, user), now - RECENT_MS)
     items: list[Item] = []
-    rows = await store.fetch_all(
-        "SELECT i.entry, i.sender, i.poster, i.title, i.state, i.sent_at, i.answered_at "
-        "FROM interests i LEFT JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
-        "WHERE w.target IS NULL AND ((i.poster = ? AND i.state = 'open') "
-        "OR (i.sender = ? AND i.state != 'open' AND i.answered_at > ?))",
-        (me, me, since),
-    )
-    # The withdrawals of what we showed interest in, with the withdrawal entry itself
-    # (its time and reason) in the same read.
-    withdrawn = await store.fetch_all(
-        "SELECT i.entry, i.poster, i.title, e.payload, e.sig, e.content FROM interests i "
-        "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
-        "JOIN entries e ON e.id = w.withdraw_id WHERE i.sender = ? AND e.ts > ?",
-        (me, since),
-    )
-    # Dates for our arrangements: one the other school proposed (to accept or answer
-    # with another), and one of ours the other school accepted.
-    dates = await store.fetch_all(
-        "SELECT b.interest, b.proposer, b.state, b.proposed_at, b.agreed_at, i.title, "
-        "i.sender, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
-        "LEFT JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
-        "WHERE w.target IS NULL AND ((b.state = 'open' AND b.proposer != ?) "
-        "OR (b.state = 'agreed' AND b.proposer = ? AND b.agreed_at > ?))",
-        (me, me, since),
-    )
-    waiting_posts = await store.fetch_all(
-        "SELECT p.id, p.title, p.author, p.created_at FROM posts p "
-        "JOIN projects j ON j.id = p.project "
-        "WHERE p.origin = ? AND p.state = 'draft' AND j.standing = 'member'",
-        (me,),
-    )
-    waiting_comments = await store.fetch_all(
-        "SELECT c.post, c.author, c.created_at, p.title FROM comments c "
-        "JOIN posts p ON p.id = c.post JOIN projects j ON j.id = c.project "
-        "WHERE c.origin = ? AND c.state = 'draft' AND j.standing = 'member'",
-        (me,),
-    )
-    # Partnership requests to answer, and answers to ours (node/directory/service.py).
-    partnering = await store.fetch_all(
-        "SELECT id, school, direction, state, at, answered_at FROM partner_requests "
-        "WHERE (direction = 'received' AND state = 'open' AND at > ?) "
-        "OR (direction = 'sent' AND state != 'open' AND answered_at > ?)",
-        (now - partnership.EXPIRY_MS, since),
-    )
-    # Talks offered for our TeachMeets, waiting for our answer (node/events/slots.py).
-    talks = await store.fetch_all("SELECT event, school, at FROM talks WHERE state = 'offered'")
-    schools = await store.schools(
-        {NodeId(r[1]) for r in talks}
-        | {NodeId(r[1]) for r in partnering}
-        | {NodeId(r[1]) for r in rows}
-        | {NodeId(r[2]) for r in rows}
-        | {NodeId(r[1]) for r in withdrawn}
-        | {NodeId(r[n]) for r in dates for n in (6, 7)}
-    )
+
+    def read(conn: sqlite3.Connection) -> _StaffRows:
+        """The rows of this page, in one trip."""
+        since = max(_seen_at_now(conn, user), now - RECENT_MS)
+        rows = conn.execute(
+            "SELECT i.entry, i.sender, i.poster, i.title, i.state, i.sent_at, i.answered_at "
+            "FROM interests i LEFT JOIN withdrawals w "
+            "ON w.target = i.entry AND w.author = i.poster "
+            "WHERE w.target IS NULL AND ((i.poster = ? AND i.state = 'open') "
+            "OR (i.sender = ? AND i.state != 'open' AND i.answered_at > ?))",
+            (me, me, since),
+        ).fetchall()
+        # The withdrawals of what we showed interest in, with the withdrawal entry itself
+        # (its time and reason) in the same read.
+        withdrawn = conn.execute(
+            "SELECT i.entry, i.poster, i.title, e.payload, e.sig, e.content FROM interests i "
+            "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+            "JOIN entries e ON e.id = w.withdraw_id WHERE i.sender = ? AND e.ts > ?",
+            (me, since),
+        ).fetchall()
+        # Dates for our arrangements: one the other school proposed (to accept or answer
+        # with another), and one of ours the other school accepted.
+        dates = conn.execute(
+            "SELECT b.interest, b.proposer, b.state, b.proposed_at, b.agreed_at, i.title, "
+            "i.sender, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+            "LEFT JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+            "WHERE w.target IS NULL AND ((b.state = 'open' AND b.proposer != ?) "
+            "OR (b.state = 'agreed' AND b.proposer = ? AND b.agreed_at > ?))",
+            (me, me, since),
+        ).fetchall()
+        waiting_posts = conn.execute(
+            "SELECT p.id, p.title, p.author, p.created_at FROM posts p "
+            "JOIN projects j ON j.id = p.project "
+            "WHERE p.origin = ? AND p.state = 'draft' AND j.standing = 'member'",
+            (me,),
+        ).fetchall()
+        waiting_comments = conn.execute(
+            "SELECT c.post, c.author, c.created_at, p.title FROM comments c "
+            "JOIN posts p ON p.id = c.post JOIN projects j ON j.id = c.project "
+            "WHERE c.origin = ? AND c.state = 'draft' AND j.standing = 'member'",
+            (me,),
+        ).fetchall()
+        # Partnership requests to answer, and answers to ours (node/directory/service.py).
+        partnering = conn.execute(
+            "SELECT id, school, direction, state, at, answered_at FROM partner_requests "
+            "WHERE (direction = 'received' AND state = 'open' AND at > ?) "
+            "OR (direction = 'sent' AND state != 'open' AND answered_at > ?)",
+            (now - partnership.EXPIRY_MS, since),
+        ).fetchall()
+        # Talks offered for our TeachMeets, waiting for our answer (node/events/slots.py).
+        talks = conn.execute(
+            "SELECT event, school, at FROM talks WHERE state = 'offered'"
+        ).fetchall()
+        schools = schools_now(
+            conn,
+            {NodeId(r[1]) for r in talks}
+            | {NodeId(r[1]) for r in partnering}
+            | {NodeId(r[1]) for r in rows}
+            | {NodeId(r[2]) for r in rows}
+            | {NodeId(r[1]) for r in withdrawn}
+            | {NodeId(r[n]) for r in dates for n in (6, 7)},
+        )
+        return _StaffRows(
+            since,
+            rows,
+            withdrawn,
+            dates,
+            waiting_posts,
+            waiting_comments,
+            partnering,
+            talks,
+            schools,
+        )
+
+    found = await store.read(read)
+    since, rows, withdrawn, dates = found.since, found.interests, found.withdrawn, found.dates
+    waiting_posts, waiting_comments = found.waiting_posts, found.waiting_comments
+    partnering, talks, schools = found.partnering, found.talks, found.schools
 
     def school(node_id: bytes) -> str:
         return schools.get(NodeId(node_id), ("", ""))[0]

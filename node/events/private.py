@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from node.mail.mailroom import Mailroom
 from node.offers.interests import booking_event_id
 from node.partners.peerbook import PeerBook
 from node.projects.service import Projects
-from node.store.database import Store
+from node.store.database import Store, withdrawn_now
 from protocol import letters
 from protocol.contents.letters import PrivateEventLetter
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said
@@ -97,8 +98,9 @@ class PrivateEvents:
             )
         eid = os.urandom(32)
         body = {**content, "audience": kind}
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> PrivateEvent:  # one trip
+            conn.execute(
                 "INSERT INTO private_events (id, author, audience, project, rev, content, "
                 "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
                 (
@@ -112,42 +114,48 @@ class PrivateEvents:
                     now,
                 ),
             )
-            await self._send(eid, now)
-        return await self.get(eid)
+            return self._send_now(conn, eid, now)
+
+        return await self.store.write(write)
 
     async def update(self, eid: bytes, changes: dict[str, Any], now: int) -> PrivateEvent:
         """A new revision of one of our private events, to the same schools."""
-        event = _changeable(await self.get(eid))
-        content = {**event.content, **changes}
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> PrivateEvent:  # one trip
+            event = _changeable(get_now(conn, eid))
+            content = {**event.content, **changes}
+            conn.execute(
                 "UPDATE private_events SET rev = rev + 1, content = ?, updated_at = ? WHERE id = ?",
                 (json.dumps(content), now, eid),
             )
-            await self._send(eid, now)
-        return await self.get(eid)
+            return self._send_now(conn, eid, now)
+
+        return await self.store.write(write)
 
     async def cancel(self, eid: bytes, now: int, reason: str = "") -> PrivateEvent:
         """Cancel one of our private events: its details are dropped, its times and
         title kept, with the ``reason`` if one is given."""
-        event = _changeable(await self.get(eid))
-        kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
-        if reason:
-            kept["reason"] = reason
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> PrivateEvent:  # one trip
+            event = _changeable(get_now(conn, eid))
+            kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
+            if reason:
+                kept["reason"] = reason
+            conn.execute(
                 "UPDATE private_events SET rev = rev + 1, content = ?, cancelled = 1, "
                 "updated_at = ? WHERE id = ?",
                 (json.dumps(kept), now, eid),
             )
-            await self._send(eid, now)
-        return await self.get(eid)
+            return self._send_now(conn, eid, now)
 
-    async def _send(self, eid: bytes, now: int) -> None:
-        event = await self.get(eid)
-        row = await self.store.fetch_one(
+        return await self.store.write(write)
+
+    def _send_now(self, conn: sqlite3.Connection, eid: bytes, now: int) -> PrivateEvent:
+        """Inside a write: seal the event as it now stands to its schools; return it."""
+        event = get_now(conn, eid)
+        row = conn.execute(
             "SELECT project, recipients FROM private_events WHERE id = ?", (eid,)
-        )
+        ).fetchone()
         content: dict[str, Any] = {
             "id": eid,
             "rev": event.rev,
@@ -166,63 +174,34 @@ class PrivateEvents:
                 page=said("Check the event's details: one of them cannot be accepted."),
             ) from exc
         recipients = [NodeId.parse(text) for text in json.loads(row[1])]
-        await self.mail.send_in_transaction(
-            letters.EVENT, content, recipients, about=eid.hex(), now=now
-        )
+        self.mail.send_now(conn, letters.EVENT, content, recipients, about=eid.hex(), now=now)
+        return event
 
     async def get(self, eid: bytes) -> PrivateEvent:
-        row = await self.store.fetch_one(
-            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
-            "updated_at FROM private_events WHERE id = ?",
-            (eid,),
-        )
-        if row is None:
-            raise NotFoundError(
-                "no such event: see `schoolmesh event list`", page=said("There is no such event.")
-            )
-        event = _event(row)
-        if event.audience != "booking":
-            return event
-        return _withdrawn(event, await self._withdrawn_bookings())
+        return await self.store.read(lambda conn: get_now(conn, eid))
 
     async def all(self) -> list[PrivateEvent]:
-        rows = await self.store.fetch_all(
-            "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
-            "updated_at FROM private_events"
-        )
-        gone = await self._withdrawn_bookings()
-        return [_withdrawn(event, gone) for event in map(_event, rows)]
-
-    async def _withdrawn_bookings(self) -> dict[bytes, tuple[int, str | None]]:
-        """The agreed dates whose offer or request was withdrawn since, by event id, with
-        when and why: the arrangement no longer stands, so neither does its date."""
-        rows = await self.store.fetch_all(
-            "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
-            "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
-            "WHERE b.state = 'agreed'"
-        )
-        gone: dict[bytes, tuple[int, str | None]] = {}
-        for bid, entry, poster in rows:
-            record = await self.store.withdrawn(EntryId(entry), NodeId(poster))
-            if record is not None:
-                gone[booking_event_id(bid)] = (record.at, record.reason)
-        return gone
+        return await self.store.read(private_events_now)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A private event, or a new revision of one (inside the mail room's transaction).
 
         protocol/rules/events.py says who may send it; a refused letter changes nothing."""
+        await self.store.within(lambda conn: self._receive_now(conn, letter))
+
+    def _receive_now(self, conn: sqlite3.Connection, letter: Letter) -> None:
+        """:meth:`receive` on the database thread, in the mail room's transaction."""
         event = PrivateEventLetter.of(letter)
         eid = event.id
-        row = await self.store.fetch_one(
+        row = conn.execute(
             "SELECT author, audience, project, rev FROM private_events WHERE id = ?", (eid,)
-        )
+        ).fetchone()
         held = None if row is None else rules.HeldEvent(NodeId(row[0]), row[1], row[2], row[3])
-        partner = await self.book.get(letter.author)
-        member = await self.store.fetch_one(
+        partner = self.book.get_now(conn, letter.author)
+        member = conn.execute(
             "SELECT 1 FROM project_members WHERE project = ? AND node = ? AND state = 'member'",
             (event.p, bytes(letter.author)),
-        )
+        ).fetchone()
         verdict = rules.event(
             letter.author,
             event,
@@ -241,7 +220,7 @@ class PrivateEvents:
         }
         if event.cancelled:
             content = {k: v for k, v in content.items() if k in KEPT}
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO private_events (id, author, audience, project, rev, content, cancelled, "
             "recipients, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET rev = excluded.rev, content = excluded.content, "
@@ -303,3 +282,46 @@ def _event(row: Any) -> PrivateEvent:
         int(created),
         int(updated),
     )
+
+
+def get_now(conn: sqlite3.Connection, eid: bytes) -> PrivateEvent:
+    """:meth:`PrivateEvents.get` in a function run by ``store.read(fn)`` or ``write(fn)``."""
+    row = conn.execute(
+        "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+        "updated_at FROM private_events WHERE id = ?",
+        (eid,),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(
+            "no such event: see `schoolmesh event list`", page=said("There is no such event.")
+        )
+    event = _event(row)
+    if event.audience != "booking":
+        return event
+    return _withdrawn(event, _withdrawn_bookings_now(conn))
+
+
+def private_events_now(conn: sqlite3.Connection) -> list[PrivateEvent]:
+    """Every private event held, in a function run by ``store.read(fn)``."""
+    rows = conn.execute(
+        "SELECT id, author, audience, project, rev, content, cancelled, created_at, "
+        "updated_at FROM private_events"
+    ).fetchall()
+    gone = _withdrawn_bookings_now(conn)
+    return [_withdrawn(event, gone) for event in map(_event, rows)]
+
+
+def _withdrawn_bookings_now(conn: sqlite3.Connection) -> dict[bytes, tuple[int, str | None]]:
+    """The agreed dates whose offer or request was withdrawn since, by event id, with
+    when and why: the arrangement no longer stands, so neither does its date."""
+    rows = conn.execute(
+        "SELECT b.id, i.entry, i.poster FROM bookings b JOIN interests i ON i.id = b.interest "
+        "JOIN withdrawals w ON w.target = i.entry AND w.author = i.poster "
+        "WHERE b.state = 'agreed'"
+    ).fetchall()
+    gone: dict[bytes, tuple[int, str | None]] = {}
+    for bid, entry, poster in rows:
+        record = withdrawn_now(conn, EntryId(entry), NodeId(poster))
+        if record is not None:
+            gone[booking_event_id(bid)] = (record.at, record.reason)
+    return gone

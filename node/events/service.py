@@ -14,6 +14,7 @@ organiser only (node/events/rsvps.py); the organiser sees who answered what.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,11 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from node.clock import iso_ms, now_ms
 from node.events import slots
-from node.events.private import PrivateEvent, PrivateEvents
-from node.events.rsvps import Answer, Rsvps, counts
+from node.events.private import PrivateEvent, PrivateEvents, private_events_now
+from node.events.rsvps import Answer, Rsvps, all_answers_now, counts
 from node.offers.interests import clean_name
-from node.store import budgets
-from node.store.database import Store
+from node.store.database import Store, current_now, get_now, schools_now, withdrawn_now
 from protocol import kinds
 from protocol.contents.base import raw
 from protocol.contents.entries import EventContent, WithdrawContent
@@ -259,12 +259,13 @@ class Events:
         if event.private:
             await self.private_events.cancel(bytes(event.id), now_ms(), reason)
             return []
-        await budgets.refuse_unless_room(self.store, self.me, len(event.versions), now_ms())
-        withdrawals = []
+        # One transaction: every version is withdrawn, or none (the budget with room
+        # for some of them only refuses them all).
+        items: list[tuple[str, dict[str, Any]]] = []
         for version in event.versions:
             content = WithdrawContent(version, reason or None).to_content()
-            withdrawals.append(await self._publish(kinds.WITHDRAW, content))
-        return withdrawals
+            items.append((kinds.WITHDRAW, content))
+        return await self.store.append_local_all(self.key, items, now_ms())
 
     async def rsvp(
         self, id_text: str, answer: str, *, by: str | None = None, today: date | None = None
@@ -342,16 +343,19 @@ class Events:
         return [e for e in events if not e.cancelled and not e.ended(day)]
 
     async def every(self) -> list[EventView]:
-        """Every event this node knows of, cancelled ones included, soonest first."""
-        store = self.store
+        """Every event this node knows of, cancelled ones included, soonest first (one
+        trip to the database thread)."""
+        return await self.store.read(self._every_now)
+
+    def _every_now(self, conn: sqlite3.Connection) -> list[EventView]:
         roots: dict[bytes, Entry | None] = {}
 
-        async def root_of(author: NodeId, claimed: bytes | None, own_id: bytes) -> bytes:
+        def root_of(author: NodeId, claimed: bytes | None, own_id: bytes) -> bytes:
             """The first version's id, if ``claimed`` is truly an earlier event by ``author``."""
             if claimed is None:
                 return own_id
             if claimed not in roots:
-                roots[claimed] = await store.get(EntryId(claimed))
+                roots[claimed] = get_now(conn, EntryId(claimed))
             root = roots[claimed]
             held = None if root is None else rules.Held(bytes(root.author), root.kind)
             return own_id if rules.revision(bytes(author), held) is not None else claimed
@@ -361,9 +365,9 @@ class Events:
         def view(author: NodeId, root: bytes) -> EventView:
             return events.setdefault((bytes(author), root), EventView(EntryId(root), author))
 
-        for entry in sorted(await store.current(kinds.EVENT), key=lambda e: e.seq):
+        for entry in sorted(current_now(conn, kinds.EVENT), key=lambda e: e.seq):
             typed = EventContent.of(entry)
-            root = await root_of(entry.author, raw(typed.replaces), bytes(entry.id))
+            root = root_of(entry.author, raw(typed.replaces), bytes(entry.id))
             event = view(entry.author, root)
             event.count += 1
             event.versions.append(entry.id)
@@ -375,16 +379,16 @@ class Events:
                 event.start, event.end, event.tz = typed.start, typed.end, typed.tz
                 event.modified_ms = entry.payload.timestamp
                 event.cancelled = False
-        cancelled = await store.fetch_all(
+        cancelled = conn.execute(
             "SELECT id, author, root, seq, starts, ends, tz, withdrawn_at FROM cancelled_events"
-        )
+        ).fetchall()
         for version, author_bytes, claimed, seq, starts, ends, tz, withdrawn_at in cancelled:
             author = NodeId(author_bytes)
-            event = view(author, await root_of(author, claimed, version))
+            event = view(author, root_of(author, claimed, version))
             event.count += 1
             if seq > event.newest_seq:
                 event.newest_seq = seq
-                record = await store.withdrawn(EntryId(version), author)
+                record = withdrawn_now(conn, EntryId(version), author)
                 title = None if record is None else record.title
                 event.content = {} if title is None else {"title": title}
                 event.public = None
@@ -393,18 +397,18 @@ class Events:
                 event.cancelled = True
             if event.cancelled:
                 event.modified_ms = max(event.modified_ms, int(withdrawn_at))
-        for private in await self.private_events.all():
+        for private in private_events_now(conn):
             events[(bytes(private.author), private.id)] = _private_view(private)
-        names = await store.schools({e.author for e in events.values()})
+        names = schools_now(conn, {e.author for e in events.values()})
         answers = {
             e: (a, by)
-            for e, a, by in await store.fetch_all("SELECT event, answer, by_name FROM event_rsvps")
+            for e, a, by in conn.execute("SELECT event, answer, by_name FROM event_rsvps")
         }
-        theirs = await self.rsvps.all_answers()
+        theirs = all_answers_now(conn)
         for event in events.values():
             event.school, event.country = names.get(event.author, ("unknown school", ""))
             if not event.private:
-                first = roots.get(bytes(event.id)) or await store.get(event.id)
+                first = roots.get(bytes(event.id)) or get_now(conn, event.id)
                 event.created_ms = first.payload.timestamp if first else event.modified_ms
             event.answer, event.answered_by = answers.get(bytes(event.id), (None, None))
             event.answers = theirs.get(event.id, []) if event.author == self.me else []

@@ -17,6 +17,7 @@ Who may send what: protocol/rules/slots.py.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
-from node.store import budgets
-from node.store.database import Store
+from node.store.database import Store, get_now, holds_profile_now, newest_version_now
 from protocol import kinds, letters
 from protocol.contents.entries import EventContent
 from protocol.contents.letters import TalkCancelLetter, TalkLetter
@@ -103,23 +103,19 @@ class Slots:
 
     async def rows(self, event: EntryId) -> list[Kept]:
         """(slot, school, title, speaker, state, at) of one event, by slot."""
-        found = await self.store.fetch_all(
-            "SELECT slot, school, title, speaker, state, at FROM talks WHERE event = ? "
-            "ORDER BY slot",
-            (bytes(event),),
-        )
-        return [(int(s), NodeId(sc), t, sp, st, int(at)) for s, sc, t, sp, st, at in found]
+        return await self.store.read(lambda conn: rows_now(conn, event))
 
     async def offer(
         self, event: EntryId, organiser: NodeId, slot: int, title: str, speaker: str, now: int
     ) -> None:
         """Seal our talk to the organiser and keep it as sent, both or neither."""
         content = TalkLetter(event, slot, title, speaker, now).to_content()
-        async with self.store.write():
-            await self.mail.send_in_transaction(
-                letters.TALK, content, [organiser], about=str(event), now=now
-            )
-            await self._put(event, slot, self.me, title, speaker, SENT, now)
+
+        def write(conn: sqlite3.Connection) -> None:  # one trip
+            self.mail.send_now(conn, letters.TALK, content, [organiser], about=str(event), now=now)
+            _put(conn, event, slot, self.me, title, speaker, SENT, now)
+
+        await self.store.write(write)
 
     async def withdraw(
         self, event: EntryId, organiser: NodeId, slot: int, title: str | None, now: int
@@ -128,55 +124,33 @@ class Slots:
         talk we offered for that slot, and the one titled ``title`` (the organiser may
         have moved it to ``slot`` from the slot we offered it for)."""
         content = TalkCancelLetter(event, slot, now).to_content()
-        async with self.store.write():
-            await self.mail.send_in_transaction(
-                letters.TALK_CANCEL, content, [organiser], about=str(event), now=now
+
+        def write(conn: sqlite3.Connection) -> None:  # one trip
+            self.mail.send_now(
+                conn, letters.TALK_CANCEL, content, [organiser], about=str(event), now=now
             )
-            await self.store.execute(
+            conn.execute(
                 "DELETE FROM talks WHERE event = ? AND (slot = ? OR title = ?)",
                 (bytes(event), slot, title),
             )
 
-    async def _put(
-        self,
-        event: EntryId,
-        slot: int,
-        school: NodeId,
-        title: str,
-        speaker: str,
-        state: str,
-        at: int,
-    ) -> None:
-        await self.store.execute(
-            "INSERT INTO talks (event, slot, school, title, speaker, state, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, slot) DO UPDATE SET "
-            "school = excluded.school, title = excluded.title, speaker = excluded.speaker, "
-            "state = excluded.state, at = excluded.at",
-            (bytes(event), slot, bytes(school), title, speaker, state, at),
-        )
-
-    async def arrange(
-        self, event: EntryId, talks: list[tuple[int, NodeId, str, str, str]], now: int
-    ) -> None:
-        """Inside a transaction: the organiser's talks for one of its events, as (slot,
-        school, title, speaker, state), replacing what was kept. The caller read what
-        was kept in the same transaction (:func:`_publish`), so no talk a letter brought
-        in between is lost."""
-        await self.store.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
-        for slot, school, title, speaker, state in talks:
-            await self._put(event, slot, school, title, speaker, state, now)
+        await self.store.write(write)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A talk offered or withdrawn for one of our TeachMeets (inside the mail room's
-        transaction). protocol/rules/slots.py says who may; a refused letter changes nothing."""
+        transaction, in one trip). protocol/rules/slots.py says who may; a refused letter
+        changes nothing."""
+        await self.store.within(lambda conn: self._receive_now(conn, letter, now))
+
+    def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         talk = (TalkLetter if letter.kind == letters.TALK else TalkCancelLetter).of(letter)
         event, slot = talk.event, talk.slot
-        held = await self._teachmeet(event)
-        talks = await self.rows(event) if held is not None else []
+        held = self._teachmeet_now(conn, event)
+        talks = rows_now(conn, event) if held is not None else []
         holder = next((school for n, school, *_ in talks if n == slot), None)
         if isinstance(talk, TalkLetter):
             speaker = rules.Speaker(
-                profile_held=await self.store.latest_profile(letter.author) is not None,
+                profile_held=holds_profile_now(conn, letter.author),
                 held=sum(1 for _, school, *_ in talks if school == letter.author),
                 offered=sum(1 for *_, state, _at in talks if state == OFFERED),
             )
@@ -193,32 +167,32 @@ class Slots:
             )
             if verdict is not None:
                 raise verdict.error()
-            await self._put(event, slot, letter.author, talk.title, talk.speaker, OFFERED, now)
+            _put(conn, event, slot, letter.author, talk.title, talk.speaker, OFFERED, now)
             return
         verdict = rules.cancel(
             letter.author, self.me, letter.recipients, held, holder, talk.at, now
         )
         if verdict is not None:
             raise verdict.error()
-        await self.store.execute(
+        conn.execute(
             "DELETE FROM talks WHERE event = ? AND slot = ? AND school = ?",
             (bytes(event), slot, bytes(letter.author)),
         )
 
-    async def _teachmeet(self, event: EntryId) -> rules.TeachMeet | None:
+    def _teachmeet_now(self, conn: sqlite3.Connection, event: EntryId) -> rules.TeachMeet | None:
         """The TeachMeet a letter names, as we hold it: one of our public events, with
         its newest version's slots and end (our own event entries from its first version
         on, found by the (author, seq) index)."""
-        entry = await self.store.get(event)
+        entry = get_now(conn, event)
         if entry is None or entry.kind != kinds.EVENT:
             return None
         if entry.author != self.me:
             return rules.TeachMeet(entry.author, 0)  # not ours: refused whatever it holds
-        cancelled = await self.store.fetch_one(
+        cancelled = conn.execute(
             "SELECT 1 FROM cancelled_events WHERE id = ? OR root = ? LIMIT 1",
             (bytes(event), bytes(event)),
-        )
-        version = await self.store.newest_version(entry)
+        ).fetchone()
+        version = newest_version_now(conn, entry)
         newest = entry if version is None else version
         typed = None if newest.content is None else EventContent.of(newest)
         return rules.TeachMeet(
@@ -437,17 +411,19 @@ async def _publish(
 
     Refused whole when this school may not sign another entry now (its budget)."""
     now = now_ms()
-    await budgets.refuse_unless_room(node.store, node.node_id, 1, now)
-    async with node.store.write():
-        talks = change(await node.slots.rows(event.id))
+
+    def write(conn: sqlite3.Connection) -> None:  # one trip
+        talks = change(rows_now(conn, event.id))
         order = [
             {"slot": n, "title": t, "speaker": sp, "school": str(s)}
             for n, s, t, sp, st in sorted(talks, key=lambda talk: talk[0])
             if st == ACCEPTED
         ]
-        await node.slots.arrange(event.id, talks, now)
+        arrange_now(conn, event.id, talks, now)
         content = {**event.content, "talks": order, "replaces": bytes(event.id)}
-        await node.store.append_local_in_transaction(node.key, kinds.EVENT, content, now)
+        node.store.append_now(conn, node.key, kinds.EVENT, content, now)
+
+    await node.store.write(write)
 
 
 async def _teachmeet(node: Node, id_text: str) -> EventView:
@@ -518,3 +494,46 @@ def _clean(value: str, flag: str, most: int) -> str:
             ),
         )
     return cleaned
+
+
+def rows_now(conn: sqlite3.Connection, event: EntryId) -> list[Kept]:
+    """:meth:`Slots.rows` in a function run by ``store.read(fn)`` or ``write(fn)``."""
+    found = conn.execute(
+        "SELECT slot, school, title, speaker, state, at FROM talks WHERE event = ? ORDER BY slot",
+        (bytes(event),),
+    ).fetchall()
+    return [(int(s), NodeId(sc), t, sp, st, int(at)) for s, sc, t, sp, st, at in found]
+
+
+def arrange_now(
+    conn: sqlite3.Connection,
+    event: EntryId,
+    talks: list[tuple[int, NodeId, str, str, str]],
+    now: int,
+) -> None:
+    """Inside a write: the organiser's talks for one of its events, as (slot, school,
+    title, speaker, state), replacing what was kept. The caller read what was kept in
+    the same transaction (:func:`_publish`), so no talk a letter brought in between is
+    lost."""
+    conn.execute("DELETE FROM talks WHERE event = ?", (bytes(event),))
+    for slot, school, title, speaker, state in talks:
+        _put(conn, event, slot, school, title, speaker, state, now)
+
+
+def _put(
+    conn: sqlite3.Connection,
+    event: EntryId,
+    slot: int,
+    school: NodeId,
+    title: str,
+    speaker: str,
+    state: str,
+    at: int,
+) -> None:
+    conn.execute(
+        "INSERT INTO talks (event, slot, school, title, speaker, state, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event, slot) DO UPDATE SET "
+        "school = excluded.school, title = excluded.title, speaker = excluded.speaker, "
+        "state = excluded.state, at = excluded.at",
+        (bytes(event), slot, bytes(school), title, speaker, state, at),
+    )

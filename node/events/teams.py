@@ -15,13 +15,14 @@ protocol/rules/teams.py's to judge.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from node.mail.mailroom import Mailroom
-from node.store.database import Store
+from node.store.database import Store, get_now, holds_profile_now, newest_version_now
 from protocol import kinds, letters
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
@@ -109,9 +110,12 @@ class Teams:
             content["withdrawn"] = True
         else:
             content.update(pupils=pupils, roles=kept)
-        async with self.store.write():
-            new_here = event.author == self.me and not await self._listed(bytes(event.id), self.me)
-            if new_here and await self._schools(bytes(event.id)) >= rules.MAX_TEAMS:
+
+        def write(conn: sqlite3.Connection) -> None:
+            new_here = (
+                event.author == self.me and _held_team(conn, bytes(event.id), self.me) is None
+            )
+            if new_here and _schools(conn, bytes(event.id)) >= rules.MAX_TEAMS:
                 raise UserInputError(
                     f"this event lists teams from {rules.MAX_TEAMS} schools already, the "
                     "most one table of teams can go to: no other team can be added",
@@ -122,61 +126,62 @@ class Teams:
                     ),
                 )
             if event.author != self.me:
-                await self.mail.send_in_transaction(
-                    letters.TEAM, content, [event.author], about=str(event.id), now=now
+                self.mail.send_now(
+                    conn, letters.TEAM, content, [event.author], about=str(event.id), now=now
                 )
-            await self._keep(bytes(event.id), self.me, pupils or 0, kept, now)
+            _keep(conn, bytes(event.id), self.me, pupils or 0, kept, now)
             if event.author == self.me:
-                await self._share(bytes(event.id), now)
+                self._share_now(conn, bytes(event.id), now)
 
-    async def _keep(
-        self, event: bytes, school: NodeId, pupils: int, roles: Mapping[str, int], at: int
-    ) -> bool:
-        """Keep a school's team unless a later one is held; True if kept."""
-        changed = await self.store.execute(
-            "INSERT INTO event_teams (event, school, pupils, roles, at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (event, school) DO UPDATE SET pupils = excluded.pupils, "
-            "roles = excluded.roles, at = excluded.at WHERE excluded.at > at",
-            (event, bytes(school), pupils, json.dumps(dict(roles), sort_keys=True), at),
-        )
-        return changed > 0
+        await self.store.write(write)  # one trip
 
-    async def _share(self, event: bytes, now: int) -> None:
+    def _share_now(self, conn: sqlite3.Connection, event: bytes, now: int) -> None:
         """Inside a transaction: the table of ``event`` changed. Keep it (with its time,
         later than the last table's), and seal it to every other school that sent a
         team (those that withdrew too, so they see they are no longer listed), except
         those that have not yet confirmed the table sent before: they are sent the
         newest when they do (:meth:`confirmed`), so at most one table of an event waits
         in the outbox for each school however often the teams change."""
-        rows = await self.store.fetch_all(
+        rows = conn.execute(
             "SELECT school, pupils, roles FROM event_teams WHERE event = ? ORDER BY school",
             (event,),
-        )
+        ).fetchall()
         table = [[str(NodeId(s)), int(p), json.loads(r)] for s, p, r in rows if p > 0]
-        last = await self.store.fetch_one(
+        last = conn.execute(
             "SELECT at FROM event_team_tables WHERE event = ? AND organiser = ?",
             (event, bytes(self.me)),
-        )
+        ).fetchone()
         at = now if last is None else max(now, int(last[0]) + 1)
-        await self.store.execute(
+        kept = json.dumps(table)
+        conn.execute(
             "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at",
-            (event, bytes(self.me), json.dumps(table), at),
+            (event, bytes(self.me), kept, at),
         )
-        await self._send_table(event, {NodeId(s) for s, _p, _r in rows}, now)
+        # The table just written, handed on rather than read again.
+        self._send_table_now(conn, event, {NodeId(s) for s, _p, _r in rows}, now, (kept, at))
 
-    async def _send_table(self, event: bytes, schools: set[NodeId], now: int) -> None:
-        """Inside a transaction: seal our kept table of ``event`` to those of ``schools``
-        (listed in it) that have no table of it waiting in the outbox."""
-        kept = await self.store.fetch_one(
-            "SELECT teams, at FROM event_team_tables WHERE event = ? AND organiser = ?",
-            (event, bytes(self.me)),
-        )
+    def _send_table_now(
+        self,
+        conn: sqlite3.Connection,
+        event: bytes,
+        schools: set[NodeId],
+        now: int,
+        kept: tuple[str, int] | None = None,
+    ) -> None:
+        """Inside a transaction: seal our kept table of ``event`` (``kept``: its teams and
+        time, when the caller just wrote them; else read) to those of ``schools`` (listed
+        in it) that have no table of it waiting in the outbox."""
         if kept is None:
-            return
+            kept = conn.execute(
+                "SELECT teams, at FROM event_team_tables WHERE event = ? AND organiser = ?",
+                (event, bytes(self.me)),
+            ).fetchone()
+            if kept is None:
+                return
         waiting = {
             NodeId(row[0])
-            for row in await self.store.fetch_all(
+            for row in conn.execute(
                 "SELECT DISTINCT s.recipient FROM letters_sent s JOIN mail m "
                 "ON m.sender = ? AND m.recipient = s.recipient AND m.seq = s.seq "
                 "WHERE s.about = ? AND s.kind = ?",
@@ -188,98 +193,97 @@ class Teams:
             return
         table = [[bytes(NodeId.parse(s)), p, r] for s, p, r in json.loads(kept[0])]
         content = {"event": event, "at": int(kept[1]), "teams": table}
-        await self.mail.send_in_transaction(letters.TEAMS, content, to, about=event.hex(), now=now)
+        self.mail.send_now(conn, letters.TEAMS, content, to, about=event.hex(), now=now)
 
     async def confirmed(self, schools: set[NodeId], now: int) -> None:
         """Inside the mail room's transaction: ``schools`` confirmed letters of ours. Those
-        sent a table of one of our events before it changed again are sent the newest."""
-        for school in sorted(schools, key=bytes):
-            due = await self.store.fetch_all(
-                "SELECT t.event FROM event_team_tables t JOIN event_teams e "
-                "ON e.event = t.event AND e.school = ? WHERE t.organiser = ? AND t.at > "
-                "COALESCE((SELECT max(s.sent_at) FROM letters_sent s WHERE s.about = "
-                "lower(hex(t.event)) AND s.kind = ? AND s.recipient = ?), 0)",
-                (bytes(school), bytes(self.me), letters.TEAMS, bytes(school)),
-            )
-            for (event,) in due:
-                await self._send_table(bytes(event), {school}, now)
+        sent a table of one of our events before it changed again are sent the newest
+        (one trip: ``store.within``)."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            for school in sorted(schools, key=bytes):
+                due = conn.execute(
+                    "SELECT t.event FROM event_team_tables t JOIN event_teams e "
+                    "ON e.event = t.event AND e.school = ? WHERE t.organiser = ? AND t.at > "
+                    "COALESCE((SELECT max(s.sent_at) FROM letters_sent s WHERE s.about = "
+                    "lower(hex(t.event)) AND s.kind = ? AND s.recipient = ?), 0)",
+                    (bytes(school), bytes(self.me), letters.TEAMS, bytes(school)),
+                ).fetchall()
+                for (event,) in due:
+                    self._send_table_now(conn, bytes(event), {school}, now)
+
+        await self.store.within(run)
 
     async def receive(self, letter: Letter, now: int) -> None:
         """A team for one of our events, or an organiser's table (in the mail room's
-        transaction); a refused letter changes nothing."""
+        transaction, in one trip: ``store.within``); a refused letter changes
+        nothing."""
+        await self.store.within(lambda conn: self._receive_now(conn, letter, now))
+
+    def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
         if letter.kind == letters.TEAM:
-            event = await self._event(content["event"], self.me)
-            sender = rules.Sender(
-                profile_held=await self.store.latest_profile(letter.author) is not None,
-                listed=await self._listed(content["event"], letter.author),
-                schools=await self._schools(content["event"]),
-            )
-            verdict = rules.team(
-                letter.author, self.me, letter.recipients, event, content, now, sender
-            )
-            if verdict is not None:
-                raise verdict.error()
-            pupils = 0 if content.get("withdrawn") is True else int(content["pupils"])
-            roles = {} if pupils == 0 else {r: int(n) for r, n in content["roles"].items() if n}
-            before = await self.store.fetch_one(
-                "SELECT pupils, roles FROM event_teams WHERE event = ? AND school = ?",
-                (content["event"], bytes(letter.author)),
-            )
-            kept = await self._keep(content["event"], letter.author, pupils, roles, content["at"])
-            # The same team again changes no table: nothing is sent on (a school that repeats
-            # its team cannot make us write to every other school each time).
-            same = before is not None and (before[0], json.loads(before[1])) == (pupils, roles)
-            if kept and not same:
-                await self._share(content["event"], now)
+            self._take_team_now(conn, letter, self._event_now(conn, content["event"], self.me), now)
             return
-        event = await self._event(content["event"], letter.author)
+        event = self._event_now(conn, content["event"], letter.author)
         verdict = rules.table(letter.author, self.me, event, content, now)
         if verdict is not None:
             raise verdict.error()
         rows = [[str(NodeId(bytes(s))), int(p), dict(r)] for s, p, r in content["teams"]]
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at "
             "WHERE excluded.at > at",
             (content["event"], bytes(letter.author), json.dumps(rows), content["at"]),
         )
 
-    async def _listed(self, event: bytes, school: NodeId) -> bool:
-        """Whether ``school`` has a row in ``event``'s table (a team, or its withdrawal)."""
-        row = await self.store.fetch_one(
-            "SELECT 1 FROM event_teams WHERE event = ? AND school = ?", (event, bytes(school))
+    def _take_team_now(
+        self, conn: sqlite3.Connection, letter: Letter, event: rules.TeamEvent | None, now: int
+    ) -> None:
+        """A team for one of our events, judged against what we hold, kept, and the
+        table shared if it changed (inside the mail room's transaction)."""
+        content = letter.content
+        before = _held_team(conn, content["event"], letter.author)
+        sender = rules.Sender(
+            profile_held=holds_profile_now(conn, letter.author),
+            listed=before is not None,
+            schools=_schools(conn, content["event"]),
         )
-        return row is not None
+        verdict = rules.team(letter.author, self.me, letter.recipients, event, content, now, sender)
+        if verdict is not None:
+            raise verdict.error()
+        pupils = 0 if content.get("withdrawn") is True else int(content["pupils"])
+        roles = {} if pupils == 0 else {r: int(n) for r, n in content["roles"].items() if n}
+        kept = _keep(conn, content["event"], letter.author, pupils, roles, content["at"])
+        # The same team again changes no table: nothing is sent on (a school that repeats
+        # its team cannot make us write to every other school each time).
+        same = before is not None and (before[0], json.loads(before[1])) == (pupils, roles)
+        if kept and not same:
+            self._share_now(conn, content["event"], now)
 
-    async def _schools(self, event: bytes) -> int:
-        """The schools ``event``'s table lists, withdrawn ones included (each is sent it)."""
-        row = await self.store.fetch_one(
-            "SELECT count(*) FROM event_teams WHERE event = ?", (event,)
-        )
-        return int(row[0])
-
-    async def _event(self, event: bytes, organiser: NodeId) -> rules.TeamEvent | None:
+    def _event_now(
+        self, conn: sqlite3.Connection, event: bytes, organiser: NodeId
+    ) -> rules.TeamEvent | None:
         """The conference a letter names, with its newest version's format and end; None
         if we do not hold it or it was cancelled. Only ``organiser``'s events are read
         through (any other is refused by the rules whatever its format): the versions
         are that school's own event entries from the first version on, found by the
         (author, seq) index, not by decoding every event held."""
-        entry = await self.store.get(EntryId(event))
+        entry = get_now(conn, EntryId(event))
         if entry is not None:
             if entry.kind != kinds.EVENT:
                 return None
             if entry.author != organiser:
                 return rules.TeamEvent(entry.author, None, None)
-            version = await self.store.newest_version(entry)
+            version = newest_version_now(conn, entry)
             if version is None:
                 return None
             newest = version.content or {}
             return rules.TeamEvent(entry.author, None, newest.get("format"), newest.get("end"))
-        row = await self.store.fetch_one(
+        row = conn.execute(
             "SELECT author, recipients, content, cancelled FROM private_events WHERE id = ?",
             (event,),
-        )
+        ).fetchone()
         if row is None or row[3]:
             return None
         invited = {NodeId.parse(t) for t in json.loads(row[1])}
@@ -339,3 +343,37 @@ class Teams:
             "AND event NOT IN (SELECT id FROM private_events)",
             (bytes(self.me),),
         )
+
+
+def _keep(
+    conn: sqlite3.Connection,
+    event: bytes,
+    school: NodeId,
+    pupils: int,
+    roles: Mapping[str, int],
+    at: int,
+) -> bool:
+    """Keep a school's team unless a later one is held; True if kept."""
+    changed = conn.execute(
+        "INSERT INTO event_teams (event, school, pupils, roles, at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (event, school) DO UPDATE SET pupils = excluded.pupils, "
+        "roles = excluded.roles, at = excluded.at WHERE excluded.at > at",
+        (event, bytes(school), pupils, json.dumps(dict(roles), sort_keys=True), at),
+    ).rowcount
+    return changed > 0
+
+
+def _held_team(conn: sqlite3.Connection, event: bytes, school: NodeId) -> tuple[int, str] | None:
+    """``school``'s row in ``event``'s table (pupils, roles), if any (a team, or its
+    withdrawal): whether it is listed, and what it was before a new one."""
+    row = conn.execute(
+        "SELECT pupils, roles FROM event_teams WHERE event = ? AND school = ?",
+        (event, bytes(school)),
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
+def _schools(conn: sqlite3.Connection, event: bytes) -> int:
+    """The schools ``event``'s table lists, withdrawn ones included (each is sent it)."""
+    row = conn.execute("SELECT count(*) FROM event_teams WHERE event = ?", (event,)).fetchone()
+    return int(row[0])

@@ -228,23 +228,26 @@ class Observations:
         With ``to``, shared with that partner school (sent to it alone); unsharing one
         that was sent asks that school to delete its copy.
         """
-        found = await self.get(number)
-        if found.origin is not None or to is not None or (not shared and found.shared_with):
-            if to is not None and not shared:
-                raise UserInputError(
-                    "--to and --off together: give one of them",
-                    page=said(
-                        "Choose either to send it to a partner school or to make it private."
-                    ),
-                )
-            if to is not None:
-                await self.shared.send(number, to, now_ms())
-            else:
-                await self.shared.take_back(number, now_ms())
-            return await self.get(number)
+        now = now_ms()
 
-        def write(conn: sqlite3.Connection) -> Observation:
-            conn.execute("UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number))
+        def write(conn: sqlite3.Connection) -> Observation:  # one trip
+            found = _get_now(conn, number)
+            if found.origin is not None or to is not None or (not shared and found.shared_with):
+                if to is not None and not shared:
+                    raise UserInputError(
+                        "--to and --off together: give one of them",
+                        page=said(
+                            "Choose either to send it to a partner school or to make it private."
+                        ),
+                    )
+                if to is not None:
+                    self.shared.send_now(conn, number, to, now)
+                else:
+                    self.shared.take_back_now(conn, number, now)
+            else:
+                conn.execute(
+                    "UPDATE observations SET shared = ? WHERE id = ?", (int(shared), number)
+                )
             return _get_now(conn, number)
 
         return await self.store.write(write)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from typing import Any
 
 from node.mail.mailroom import Mailroom
@@ -33,12 +34,17 @@ class SharedObservations:
         self.mail = mail
         self.needs_checkpoint = False  # a copy was deleted: flush the write-ahead log
 
-    async def _row(self, number: int) -> Any:
-        row = await self.store.fetch_one(
+    def _partner_now(self, conn: sqlite3.Connection, school: NodeId) -> bool:
+        partner = self.book.get_now(conn, school)
+        return partner is not None and partner.state == "partner"
+
+    @staticmethod
+    def _row_now(conn: sqlite3.Connection, number: int) -> Any:
+        row = conn.execute(
             "SELECT uid, origin, shared_to, observer, observed, focus, priority, day, "
             "strengths, actions, follow_up FROM observations WHERE id = ?",
             (number,),
-        )
+        ).fetchone()
         if row is None:
             raise NotFoundError(
                 f"no observation {number}: see `schoolmesh observation list`",
@@ -56,15 +62,19 @@ class SharedObservations:
         return row
 
     async def send(self, number: int, to: NodeId, now: int) -> None:
-        """Seal observation ``number`` to partner school ``to``, and record it as shared."""
-        uid, _origin, shared_to, *fields = await self._row(number)
+        """Seal observation ``number`` to partner school ``to``, and record it as shared:
+        read, checked, sealed and recorded in one transaction, one trip."""
+        await self.store.write(lambda conn: self.send_now(conn, number, to, now))
+
+    def send_now(self, conn: sqlite3.Connection, number: int, to: NodeId, now: int) -> None:
+        """:meth:`send` in a function run by ``store.write(fn)``."""
+        uid, _origin, shared_to, *fields = self._row_now(conn, number)
         if to == self.me:
             raise UserInputError(
                 "--to names this school: give a partner school's node id",
                 page=said("That is our own school: choose a partner school."),
             )
-        partner = await self.book.get(to)
-        if partner is None or partner.state != "partner":
+        if not self._partner_now(conn, to):
             raise UserInputError(
                 f"{to} is not a partner school: an observation is shared with a partner "
                 "only (`schoolmesh partner list`)",
@@ -92,40 +102,44 @@ class SharedObservations:
             "actions": json.loads(actions),
             "follow_up": follow_up,
         }
-        async with self.store.write():
-            await self.mail.send_in_transaction(
-                letters.OBSERVATION, content, [to], about=uid, now=now
-            )
-            await self.store.execute(
-                "UPDATE observations SET uid = ?, shared = 1, shared_to = ? WHERE id = ?",
-                (uid, bytes(to), number),
-            )
+        self.mail.send_now(conn, letters.OBSERVATION, content, [to], about=uid, now=now)
+        conn.execute(
+            "UPDATE observations SET uid = ?, shared = 1, shared_to = ? WHERE id = ?",
+            (uid, bytes(to), number),
+        )
 
     async def take_back(self, number: int, now: int) -> None:
-        """Ask the school it was shared with to delete its copy; keep ours private."""
-        uid, _origin, shared_to, *_ = await self._row(number)
-        async with self.store.write():
-            if shared_to is not None:
-                await self.mail.send_in_transaction(
-                    letters.OBSERVATION_UNSHARE,
-                    {"id": uid},
-                    [NodeId(shared_to)],
-                    about=uid,
-                    now=now,
-                )
-            await self.store.execute(
-                "UPDATE observations SET shared = 0, shared_to = NULL WHERE id = ?", (number,)
+        """Ask the school it was shared with to delete its copy; keep ours private (one
+        transaction, one trip)."""
+        await self.store.write(lambda conn: self.take_back_now(conn, number, now))
+
+    def take_back_now(self, conn: sqlite3.Connection, number: int, now: int) -> None:
+        """:meth:`take_back` in a function run by ``store.write(fn)``."""
+        uid, _origin, shared_to, *_ = self._row_now(conn, number)
+        if shared_to is not None:
+            self.mail.send_now(
+                conn,
+                letters.OBSERVATION_UNSHARE,
+                {"id": uid},
+                [NodeId(shared_to)],
+                about=uid,
+                now=now,
             )
+        conn.execute("UPDATE observations SET shared = 0, shared_to = NULL WHERE id = ?", (number,))
 
     async def receive(self, letter: Letter, now: int) -> None:
-        """A partner's observation, or its withdrawal (inside the mail room's transaction).
+        """A partner's observation, or its withdrawal (inside the mail room's transaction,
+        in one trip: ``store.within``).
 
         protocol/rules/observations.py says who may send which; a refused letter
         changes nothing."""
+        await self.store.within(lambda conn: self._receive_now(conn, letter, now))
+
+    def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
         content = letter.content
-        row = await self.store.fetch_one(
+        row = conn.execute(
             "SELECT id, origin FROM observations WHERE uid = ?", (content["id"],)
-        )
+        ).fetchone()
         held = (
             None
             if row is None
@@ -136,16 +150,15 @@ class SharedObservations:
             if verdict is not None:
                 raise verdict.error()
             if row is not None:
-                await self.store.execute("DELETE FROM observations WHERE id = ?", (row[0],))
+                conn.execute("DELETE FROM observations WHERE id = ?", (row[0],))
                 self.needs_checkpoint = True
             return
-        partner = await self.book.get(letter.author)
         verdict = rules.observation(
             letter.author,
             self.me,
             letter.recipients,
             held,
-            partner=partner is not None and partner.state == "partner",
+            partner=self._partner_now(conn, letter.author),
             day=content["day"],
             follow_up=content["follow_up"],
         )
@@ -153,7 +166,7 @@ class SharedObservations:
             raise verdict.error()
         if row is not None:
             return  # the same observation again
-        await self.store.execute(
+        conn.execute(
             "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
             "actions, follow_up, shared, created_at, uid, origin) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",

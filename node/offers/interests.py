@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -25,7 +26,7 @@ from typing import Any, Literal
 from node.clock import iso_ms
 from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
-from node.store.database import Store, Withdrawn
+from node.store.database import Store, Withdrawn, schools_now, withdrawn_now
 from protocol import kinds, letters
 from protocol.contents.entries import OfferContent
 from protocol.contents.letters import (
@@ -597,13 +598,18 @@ class Interests:
     # -- reading ---------------------------------------------------------------------
 
     async def get(self, text: str) -> Interest:
-        """The interest whose id is ``text``, or starts with it (6 characters or more)."""
+        """The interest whose id is ``text``, or starts with it (6 characters or more),
+        in one trip."""
+        return await self.store.read(lambda conn: self.get_now(conn, text))
+
+    def get_now(self, conn: sqlite3.Connection, text: str) -> Interest:
+        """:meth:`get` in a function run by ``store.read(fn)`` or ``write(fn)``."""
         wanted = text.strip().lower()
-        rows = await self.store.fetch_all(
+        rows = conn.execute(
             f"SELECT {_COLUMNS} FROM interests "
             "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) LIMIT 2",
             (wanted, wanted, MIN_PREFIX, wanted, wanted),
-        )
+        ).fetchall()
         if not rows:
             raise NotFoundError(
                 f"no interest {text!r} at this school: see `schoolmesh interest list`",
@@ -614,40 +620,45 @@ class Interests:
                 f"more than one interest starts with {text!r}: give more characters",
                 page=said("More than one expression of interest matches %(id)s.", id=text),
             )
-        return (await self._views(rows[:1]))[0]
+        return self._views_now(conn, rows[:1])[0]
 
     async def all(self) -> list[Interest]:
-        """Every interest sent or received, newest first."""
-        rows = await self.store.fetch_all(
-            f"SELECT {_COLUMNS} FROM interests ORDER BY sent_at DESC, id"
-        )
-        return await self._views(rows)
+        """Every interest sent or received, newest first, in one trip."""
 
-    async def _withdrawn_pairs(self, entries: set[bytes]) -> set[tuple[bytes, bytes]]:
+        def read(conn: sqlite3.Connection) -> list[Interest]:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM interests ORDER BY sent_at DESC, id"
+            ).fetchall()
+            return self._views_now(conn, rows)
+
+        return await self.store.read(read)
+
+    @staticmethod
+    def _withdrawn_pairs_now(
+        conn: sqlite3.Connection, entries: set[bytes]
+    ) -> set[tuple[bytes, bytes]]:
         """(entry, author) of those ``entries`` their author withdrew, in one read: most
         offers stand, so a withdrawal's details are read only for the few that do not."""
         if not entries:
             return set()
         marks = ", ".join("?" * len(entries))
-        rows = await self.store.fetch_all(
+        rows = conn.execute(
             f"SELECT target, author FROM withdrawals WHERE target IN ({marks})", tuple(entries)
-        )
+        ).fetchall()
         return {(bytes(target), bytes(author)) for target, author in rows}
 
-    async def _views(self, rows: list[Any]) -> list[Interest]:
-        schools = await self.store.schools(
-            {NodeId(r[2]) for r in rows} | {NodeId(r[3]) for r in rows}
-        )
+    def _views_now(self, conn: sqlite3.Connection, rows: list[Any]) -> list[Interest]:
+        schools = schools_now(conn, {NodeId(r[2]) for r in rows} | {NodeId(r[3]) for r in rows})
         book = self.peerbook
-        withdrawn_pairs = await self._withdrawn_pairs({bytes(r[1]) for r in rows})
-        bookings = await self._bookings({r[0] for r in rows})
+        withdrawn_pairs = self._withdrawn_pairs_now(conn, {bytes(r[1]) for r in rows})
+        bookings = self._bookings_now(conn, {r[0] for r in rows})
         found: list[Interest] = []
         for row in rows:
             iid, entry, sender, poster, title, message, sender_by = row[:7]
             state, answer, poster_by, starts, ends, sent_at, answered_at = row[7:]
             sent = NodeId(sender) == self.me
             other = NodeId(poster if sent else sender)
-            partner = await book.get(other)
+            partner = book.get_now(conn, other)
 
             def contact(school: bytes, staff: str | None) -> Contact:
                 name = schools.get(NodeId(school), ("unknown school", ""))[0]
@@ -664,7 +675,7 @@ class Interests:
                     contact(poster, poster_by),
                 )
             withdrawn = (
-                await self.store.withdrawn(EntryId(entry), NodeId(poster))
+                withdrawn_now(conn, EntryId(entry), NodeId(poster))
                 if (bytes(entry), bytes(poster)) in withdrawn_pairs
                 else None
             )
@@ -693,16 +704,16 @@ class Interests:
             )
         return found
 
-    async def _bookings(self, iids: set[str]) -> dict[str, list[Booking]]:
+    def _bookings_now(self, conn: sqlite3.Connection, iids: set[str]) -> dict[str, list[Booking]]:
         """The proposals of those interests, oldest first, in one read."""
         if not iids:
             return {}
         marks = ", ".join("?" * len(iids))
-        rows = await self.store.fetch_all(
+        rows = conn.execute(
             f"SELECT {_BOOKING_COLUMNS} FROM bookings WHERE interest IN ({marks}) "
             "ORDER BY proposed_at, id",
             tuple(iids),
-        )
+        ).fetchall()
         found: dict[str, list[Booking]] = {}
         for row in rows:
             bid, iid, proposer, start, end, tz, place, online, note, by, state = row[:11]

@@ -87,13 +87,15 @@ class PeerBook:
         await self.store.write(write)
 
     async def get(self, node_id: NodeId) -> Partner | None:
-        def read(conn: sqlite3.Connection) -> Any:
-            return conn.execute(
-                "SELECT node_id, address, state, added_at FROM partners WHERE node_id = ?",
-                (bytes(node_id),),
-            ).fetchone()
+        return await self.store.read(lambda conn: self.get_now(conn, node_id))
 
-        row = await self.store.read(read)
+    @staticmethod
+    def get_now(conn: sqlite3.Connection, node_id: NodeId) -> Partner | None:
+        """:meth:`get` in a function run by ``store.read(fn)`` or ``store.write(fn)``."""
+        row = conn.execute(
+            "SELECT node_id, address, state, added_at FROM partners WHERE node_id = ?",
+            (bytes(node_id),),
+        ).fetchone()
         return None if row is None else _partner(row)
 
     async def list(self) -> list[Partner]:

@@ -9,6 +9,7 @@ time on (``budgets.clock = ...; budgets.moved()``) instead of waiting a day.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING
 from node.clock import now_ms
 from protocol import budget
 from protocol.errors import UserInputError, said
-from protocol.keys import NodeId
 
 if TYPE_CHECKING:
     from node.store.database import Store
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 #: Authors whose state is kept in memory (a few dozen bytes each); others are folded
 #: again from the database when next needed.
 CACHED_AUTHORS = 4096
+_TIMESTAMPS = "SELECT ts FROM entries WHERE author = ? AND seq > ? AND seq <= ? ORDER BY seq"
 
 
 class Budgets:
@@ -55,14 +56,30 @@ class Budgets:
             return cached[1]
         after, tat = cached if cached is not None and cached[0] < seq else (0, budget.START)
         if seq > after:
-            rows = await store.fetch_all(
-                "SELECT ts FROM entries WHERE author = ? AND seq > ? AND seq <= ? ORDER BY seq",
-                (author, after, seq),
-            )
+            rows = await store.fetch_all(_TIMESTAMPS, (author, after, seq))
             tat = budget.fold(self.rule, tat, (int(row[0]) for row in rows))
         if cached is None or cached[0] < seq:  # a session behind another keeps the newer
             self.remember(author, seq, tat)
         return tat
+
+    def tat_now(
+        self, conn: sqlite3.Connection, author: bytes, seq: int, cached: tuple[int, int] | None
+    ) -> int:
+        """As :meth:`tat`, on the database thread inside a ``Store.write(fn)``, from
+        ``cached`` (:meth:`cached`); nothing is remembered here: the caller does that
+        back on the event loop (:meth:`remember`), the one thread that changes the
+        kept states."""
+        if cached is not None and cached[0] == seq:
+            return cached[1]
+        after, tat = cached if cached is not None and cached[0] < seq else (0, budget.START)
+        if seq > after:
+            rows = conn.execute(_TIMESTAMPS, (author, after, seq))
+            tat = budget.fold(self.rule, tat, (int(row[0]) for row in rows))
+        return tat
+
+    def cached(self, author: bytes) -> tuple[int, int] | None:
+        """``(seq, tat)`` kept for ``author``, if any (for :meth:`tat_now`)."""
+        return self._state.get(author)
 
     def remember(self, author: bytes, seq: int, tat: int) -> None:
         """The state after the author's entry ``seq`` (once it is stored)."""
@@ -71,13 +88,11 @@ class Budgets:
         while len(self._state) > CACHED_AUTHORS:
             self._state.popitem(last=False)
 
-    async def refuse_signing(
-        self, store: Store, author: bytes, seq: int, now: int, count: int = 1
-    ) -> None:
-        """Inside a write, before the author's own node signs entry ``seq + 1`` (and the
-        ``count - 1`` after it, in one action): refuse, saying when to try again, if the
-        school's budget has no room for them now."""
-        tat = budget.fold(self.rule, await self.tat(store, author, seq), [now] * (count - 1))
+    def refuse_past(self, tat: int, now: int, count: int = 1) -> None:
+        """Before the author's own node signs the next entry (and the ``count - 1`` after
+        it, in one action), from the budget state ``tat`` at its head: refuse, saying
+        when to try again, if the school's budget has no room for them now."""
+        tat = budget.fold(self.rule, tat, [now] * (count - 1))
         when = budget.signing_time(self.rule, tat, now)
         if when is None:
             return
@@ -93,14 +108,6 @@ class Budgets:
                 time=at,
             ),
         )
-
-
-async def refuse_unless_room(store: Store, author: NodeId, count: int, now: int) -> None:
-    """Before an action that signs ``count`` entries one after the other (withdrawing
-    every version of an event): refuse it whole, rather than sign some of them."""
-    head = await store.head(author)
-    seq = 0 if head is None else head.seq
-    await store.budgets.refuse_signing(store, bytes(author), seq, now, count)
 
 
 def clock_time(ms: int) -> str:

@@ -420,6 +420,14 @@ class Store:
                 raise self._problem(exc, "it could not be read") from exc
             raise
 
+    async def within(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run the plain function ``fn(conn)`` on the database thread, in one trip,
+        inside the write transaction the caller holds (``async with store.write()``,
+        such as the mail room's around a letter's handler): what it writes commits or
+        rolls back with the rest, and its errors are mapped by that write, in the
+        words of a write ("nothing was saved")."""
+        return await self._run(_within, fn)
+
     def touched(self, authors: Iterable[bytes]) -> None:
         """Called inside a transaction (also from ``fn`` on the database thread) that
         grew the logs of ``authors``: the listeners are told after the commit."""
@@ -580,39 +588,101 @@ class Store:
     async def append_local(
         self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
     ) -> Entry:
-        """Sign and store the next entry of this node's own log, atomically.
+        """Sign and store the next entry of this node's own log, atomically, in one trip
+        to the database thread (:meth:`append_now` inside :meth:`write`).
 
         Content that every receiver would refuse (:func:`rules.bounds`) is refused
         here, before it is signed: signed, it would break this school's log.
         """
-        async with self.write():
-            return await self.append_local_in_transaction(key, kind, content, now_ms)
+        (entry,) = await self._appending(key, [(kind, content)], now_ms, self.write)
+        return entry
+
+    async def append_local_all(
+        self, key: NodeKey, items: Sequence[tuple[str, dict[str, Any]]], now_ms: int
+    ) -> list[Entry]:
+        """As :meth:`append_local` for several entries one after the other (``(kind,
+        content)`` each), in one transaction and one trip: all are signed, or none (a
+        budget with room for some of them only refuses them all)."""
+        return await self._appending(key, items, now_ms, self.write)
 
     async def append_local_in_transaction(
         self, key: NodeKey, kind: str, content: dict[str, Any], now_ms: int
     ) -> Entry:
         """As :meth:`append_local`, inside a transaction the caller holds (so what the
-        caller wrote and the entry commit together, or neither)."""
-        out_of_bounds = rules.bounds(kind, content)
-        if out_of_bounds is not None:
-            raise UserInputError(
-                out_of_bounds.reason,
-                page=said("Check the event's details: one of them cannot be accepted."),
-            )
-        await self.refuse_if_restored()
-        head = await self.head(key.node_id)
-        seq = 0 if head is None else head.seq
-        await self.budgets.refuse_signing(self, bytes(key.node_id), seq, now_ms)
-        entry = create_entry(
-            key,
-            seq=1 if head is None else head.seq + 1,
-            prev=None if head is None else head.id,
-            timestamp=now_ms,
-            kind=kind,
-            content=content,
-        )
-        await self._insert([entry], now_ms)
+        caller wrote and the entry commit together, or neither); one trip too."""
+        (entry,) = await self._appending(key, [(kind, content)], now_ms, self.within)
         return entry
+
+    async def _appending(
+        self,
+        key: NodeKey,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        now_ms: int,
+        trip: Callable[[Callable[[sqlite3.Connection], list[Entry]]], Awaitable[list[Entry]]],
+    ) -> list[Entry]:
+        for kind, content in items:  # before the trip: nothing to undo
+            refuse_out_of_bounds(kind, content)
+        author = bytes(key.node_id)
+        seen: list[tuple[int, int]] = []  # the budget state found at the head
+        try:
+            return await trip(lambda conn: self.append_all_now(conn, key, items, now_ms, seen))
+        finally:
+            # Kept on the event loop, refused or not, as Budgets.tat keeps it: the next
+            # entry folds one timestamp more, not the whole log.
+            if seen and ((held := self.budgets.cached(author)) is None or held[0] <= seen[0][0]):
+                self.budgets.remember(author, *seen[0])
+
+    def append_now(
+        self,
+        conn: sqlite3.Connection,
+        key: NodeKey,
+        kind: str,
+        content: dict[str, Any],
+        now_ms: int,
+    ) -> Entry:
+        """As :meth:`append_local_in_transaction`, in a function run by :meth:`write`
+        (on the database thread, inside its transaction): no trip of its own."""
+        (entry,) = self.append_all_now(conn, key, [(kind, content)], now_ms)
+        return entry
+
+    def append_all_now(
+        self,
+        conn: sqlite3.Connection,
+        key: NodeKey,
+        items: Sequence[tuple[str, dict[str, Any]]],
+        now_ms: int,
+        seen: list[tuple[int, int]] | None = None,
+    ) -> list[Entry]:
+        """As :meth:`append_local_all`, on the database thread inside the caller's
+        transaction (:meth:`append_now` for one entry).
+
+        The budget state is folded from the one kept for the author (only read here)
+        and the timestamps after it; the state found at the head is added to ``seen``,
+        for the caller to keep (``budgets.remember``) back on the event loop."""
+        for kind, content in items:
+            refuse_out_of_bounds(kind, content)
+        Store.refuse_if_restored_now(conn)
+        author = bytes(key.node_id)
+        row = conn.execute("SELECT seq, id FROM heads WHERE author = ?", (author,)).fetchone()
+        seq, prev = (0, None) if row is None else (int(row[0]), EntryId(row[1]))
+        tat = self.budgets.tat_now(conn, author, seq, self.budgets.cached(author))
+        if seen is not None:
+            seen.append((seq, tat))
+        self.budgets.refuse_past(tat, now_ms, len(items))
+        entries: list[Entry] = []
+        for kind, content in items:
+            entry = create_entry(
+                key,
+                seq=seq + len(entries) + 1,
+                prev=prev,
+                timestamp=now_ms,
+                kind=kind,
+                content=content,
+            )
+            entries.append(entry)
+            prev = entry.id
+        self._insert_now(conn, entries, now_ms)
+        return entries
 
     async def ingest(self, entries: Iterable[Entry], now_ms: int) -> list[IngestResult]:
         """Store verified entries from elsewhere, in one transaction.
@@ -905,32 +975,10 @@ class Store:
 
     async def _index_listings(self, select: str, params: Sequence[Any]) -> None:
         """Index the offers, requests and profiles that ``select`` (n + entry columns) finds."""
-        rows = await self.fetch_all(select, params)
-        await self._index([(int(n), load_entry(*columns)) for n, *columns in rows])
-
-    async def _index(self, numbered: list[tuple[int, Entry]]) -> None:
-        """Add offers, requests, questions and answers to the search index, profiles to
-        ``schools``, and what answers and helpful marks name to ``question_links``."""
-        schools = [row for _, entry in numbered if (row := search.school_row(entry))]
-        if schools:
-            await self._db.executemany(search.UPSERT_SCHOOL, schools)
-        for author in {row[0] for row in schools}:  # a new name: its listings found by it
-            held = await self.fetch_one(search.SCHOOL_OF, (author,))
-            words = "" if held is None else search.school_words(*held)
-            await self._db.execute(search.SET_SCHOOL, (words, author))
-            await self._db.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
-            await self._db.execute(search.REINDEX_SCHOOL_TEXT, (author,))
-        await self._run(search.insert_listings, numbered)
+        await self._run(_index_listings_now, select, params)
 
     async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
-        tables = (
-            ("listing_text", "rowid"),
-            ("listings", "n"),
-            ("question_links", "n"),
-            ("unindexed", "n"),
-        )
-        for table, column in tables:
-            await self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
+        await self._run(_unindex_now, select_n, params)
 
     async def index_pending(self, limit: int = INDEX_BATCH) -> int:
         """Put up to ``limit`` of the offers and requests waiting in ``unindexed`` (the
@@ -980,20 +1028,8 @@ class Store:
             log.warning("searching without the newest offers: %s", exc)
 
     async def newest_version(self, first: Entry) -> Entry | None:
-        """The newest version held of the event ``first``: ``first`` itself or a later
-        entry of its author whose ``replaces`` names it (None: none held with its content).
-        Read through the (author, seq) index, not by decoding every event held."""
-        rows = await self.fetch_all(
-            "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
-            "AND kind = ? AND content IS NOT NULL",
-            (bytes(first.author), first.seq, first.kind),
-        )
-        versions = [
-            version
-            for version in (load_entry(*row) for row in rows)
-            if version.id == first.id or (version.content or {}).get("replaces") == bytes(first.id)
-        ]
-        return max(versions, key=lambda version: version.seq) if versions else None
+        """The newest version held of the event ``first`` (:func:`newest_version_now`)."""
+        return await self.read(lambda conn: newest_version_now(conn, first))
 
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""
@@ -1009,7 +1045,19 @@ class Store:
     async def _insert(
         self, entries: list[Entry], now_ms: int, *, index_later: bool = False
     ) -> None:
-        """Insert entries already judged to extend their logs, and move the heads.
+        """:meth:`_insert_now` in one trip, inside the caller's transaction."""
+        if entries:
+            await self._run(self._insert_now, entries, now_ms, index_later)
+
+    def _insert_now(
+        self,
+        conn: sqlite3.Connection,
+        entries: list[Entry],
+        now_ms: int,
+        index_later: bool = False,
+    ) -> None:
+        """Insert entries already judged to extend their logs, and move the heads (on
+        the database thread, inside the caller's transaction).
 
         ``index_later``: offers and requests go into the search index in a later
         transaction (:meth:`index_pending`), not this one; profiles still update
@@ -1018,12 +1066,13 @@ class Store:
             return
         withdrawn = {
             (row[0], row[1])
-            for row in await self._select_in(
+            for row in _select_in_now(
+                conn,
                 "SELECT target, author FROM withdrawals WHERE target IN",
                 [bytes(e.id) for e in entries],
             )
         }
-        await self._db.executemany(
+        conn.executemany(
             "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -1049,132 +1098,32 @@ class Store:
             if e.kind in search.INDEXED_KINDS and (bytes(e.id), bytes(e.author)) not in withdrawn
         }
         if indexed:  # index the objects in hand rather than decode them again
-            numbers = await self._select_in("SELECT n, id FROM entries WHERE id IN", list(indexed))
+            numbers = _select_in_now(conn, "SELECT n, id FROM entries WHERE id IN", list(indexed))
             numbered = [(int(n), indexed[i]) for n, i in numbers]
             if index_later:
                 later = [(n, e) for n, e in numbered if e.kind in search.SIDES]
-                await self._db.executemany(
+                conn.executemany(
                     "INSERT OR IGNORE INTO unindexed (n) VALUES (?)", [(n,) for n, _ in later]
                 )
                 self._queued.extend(later)
                 numbered = [(n, e) for n, e in numbered if e.kind not in search.SIDES]
             if numbered:
-                await self._index(numbered)
+                _index_now(conn, numbered)
         newest = {bytes(e.author): e for e in entries}  # entries come in log order
-        self._touched.update(newest)
-        await self._db.executemany(
+        self.touched(newest)
+        conn.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
             "DO UPDATE SET seq = excluded.seq, id = excluded.id",
             [(a, e.seq, bytes(e.id)) for a, e in newest.items()],
         )
         for entry in entries:
             if entry.kind == kinds.WITHDRAW and entry.content is not None:
-                await self._apply_withdrawal(entry)
-
-    async def _apply_withdrawal(self, withdrawal: Entry) -> None:
-        assert withdrawal.content is not None
-        target = withdrawal.content["target"]
-        author = bytes(withdrawal.author)
-        row = await self.fetch_one("SELECT author, kind FROM entries WHERE id = ?", (target,))
-        refusal = rules.withdrawal(author, None if row is None else rules.Held(*row))
-        if refusal is not None:  # the withdrawal stays in its author's log, and does nothing
-            log.info("withdrawal %s by %s: %s", withdrawal.id, withdrawal.author, refusal.reason)
-            return
-        # Remembered also when the target is not held yet: when it arrives, _insert
-        # erases it only if its author is this one (rules.withdrawal again).
-        await self._db.execute(
-            "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
-            (target, author, bytes(withdrawal.id)),
-        )
-        await self._keep_title(target, author)
-        await self._keep_cancelled_event(target, author, withdrawal.payload.timestamp)
-        # The author checks in the WHEREs repeat the rule, as a second line of defence.
-        await self._unindex("SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
-        await self._db.execute(
-            "UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author)
-        )
-        # Found beyond our view by a network search (node/net/search.py): erased too.
-        await self._db.execute(
-            "DELETE FROM loose_results WHERE id = ? AND author = ?", (target, author)
-        )
-
-    async def _keep_title(self, target: bytes, author: bytes) -> None:
-        """Keep what a withdrawn offer, request or event was called, before its content
-        is erased: its page and the arrangements that depended on it still say what
-        was withdrawn (docs/decisions.md). Its other words go."""
-        row = await self.fetch_one(
-            f"SELECT kind, {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? "
-            "AND kind IN (?, ?, ?) AND content IS NOT NULL",
-            (target, author, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
-        )
-        if row is None:
-            return
-        content = load_entry(*row[1:]).content or {}
-        await self._db.execute(
-            "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
-            (target, author, row[0], content["title"], content.get("activity")),
-        )
+                _apply_withdrawal_now(conn, entry)
 
     async def withdrawn(self, entry_id: EntryId, author: NodeId | None = None) -> Withdrawn | None:
-        """What we know of the withdrawal of ``entry_id`` by its author, if it was withdrawn.
-
-        The author is the held entry's; for an entry that never reached us, only the
-        ``author`` the caller knows from elsewhere (an interest names the posting
-        school), since any school may name an entry it does not hold.
-        """
-        held = await self.fetch_one(
-            "SELECT author, kind FROM entries WHERE id = ?", (bytes(entry_id),)
-        )
-        if held is not None and author is not None and bytes(author) != held[0]:
-            return None
-        by = held[0] if held is not None else None if author is None else bytes(author)
-        if by is None:
-            return None
-        row = await self.fetch_one(
-            "SELECT w.withdraw_id, t.kind, t.title, t.activity FROM withdrawals w "
-            "LEFT JOIN withdrawn_titles t ON t.id = w.target AND t.author = w.author "
-            "WHERE w.target = ? AND w.author = ?",
-            (bytes(entry_id), by),
-        )
-        if row is None:
-            return None
-        withdraw_id, kind, title, activity = row
-        withdrawal = await self.get(EntryId(withdraw_id))
-        content = {} if withdrawal is None else withdrawal.content or {}
-        reason = content.get("reason")
-        return Withdrawn(
-            id=entry_id,
-            author=NodeId(by),
-            kind=kind or (held[1] if held is not None else ""),
-            title=title,
-            activity=activity,
-            at=0 if withdrawal is None else withdrawal.payload.timestamp,
-            reason=reason if isinstance(reason, str) and reason else None,
-        )
-
-    async def _keep_cancelled_event(self, target: bytes, author: bytes, withdrawn_at: int) -> None:
-        """Keep a withdrawn event's times (not its words), to export it as cancelled."""
-        row = await self.fetch_one(
-            f"SELECT seq, {_ENTRY_COLUMNS} FROM entries "
-            "WHERE id = ? AND author = ? AND kind = ? AND content IS NOT NULL",
-            (target, author, kinds.EVENT),
-        )
-        if row is None:
-            return
-        content = load_entry(*row[1:]).content or {}
-        await self._db.execute(
-            "INSERT OR IGNORE INTO cancelled_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                target,
-                author,
-                content.get("replaces", target),
-                int(row[0]),
-                content["start"],
-                content["end"],
-                content.get("tz"),
-                withdrawn_at,
-            ),
-        )
+        """What we know of the withdrawal of ``entry_id`` by its author, if it was
+        withdrawn (one trip: :func:`withdrawn_now`)."""
+        return await self.read(lambda conn: withdrawn_now(conn, entry_id, author))
 
     async def _is_withdrawn(self, entry_id: EntryId, author: NodeId) -> bool:
         row = await self.fetch_one(
@@ -1209,11 +1158,8 @@ class Store:
 
     async def schools(self, authors: Iterable[NodeId]) -> dict[NodeId, tuple[str, str]]:
         """Name and country of each author that has sent its profile."""
-        wanted = [bytes(a) for a in authors]
-        rows = await self._select_in(
-            "SELECT author, name, country FROM schools WHERE author IN", wanted
-        )
-        return {NodeId(a): (name, country) for a, name, country in rows}
+        wanted = list(authors)
+        return await self.read(lambda conn: schools_now(conn, wanted))
 
     async def heads(self) -> dict[NodeId, Head]:
         """The vector clock: for each author, the newest entry held."""
@@ -1221,10 +1167,7 @@ class Store:
         return {NodeId(a): Head(int(s), EntryId(i)) for a, s, i in rows}
 
     async def get(self, entry_id: EntryId) -> Entry | None:
-        row = await self.fetch_one(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
-        )
-        return None if row is None else load_entry(*row)
+        return await self.read(lambda conn: get_now(conn, entry_id))
 
     async def entries_after(self, author: NodeId, seq: int, limit: int) -> list[Entry]:
         """The author's entries numbered above ``seq``, in order, at most ``limit``."""
@@ -1249,12 +1192,7 @@ class Store:
 
     async def current(self, kind: str) -> list[Entry]:
         """Entries of ``kind`` that still have content (not withdrawn), newest first."""
-        rows = await self.fetch_all(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE kind = ? AND content IS NOT NULL "
-            "ORDER BY ts DESC, id",
-            (kind,),
-        )
-        return [load_entry(*row) for row in rows]
+        return await self.read(lambda conn: current_now(conn, kind))
 
     async def latest_profile(self, author: NodeId) -> dict[str, Any] | None:
         row = await self.fetch_one(
@@ -1442,6 +1380,213 @@ def restored_error() -> RestoredError:
     )
 
 
+def refuse_out_of_bounds(kind: str, content: dict[str, Any]) -> None:
+    """Refuse content that every receiver would refuse (:func:`rules.bounds`)."""
+    out_of_bounds = rules.bounds(kind, content)
+    if out_of_bounds is not None:
+        raise UserInputError(
+            out_of_bounds.reason,
+            page=said("Check the event's details: one of them cannot be accepted."),
+        )
+
+
+def _select_in_now(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[Any]:
+    return conn.execute(f"{sql} ({','.join('?' * len(values))})", values).fetchall()
+
+
+def _index_listings_now(conn: sqlite3.Connection, select: str, params: Sequence[Any]) -> None:
+    rows = conn.execute(select, params).fetchall()
+    _index_now(conn, [(int(n), load_entry(*columns)) for n, *columns in rows])
+
+
+def _index_now(conn: sqlite3.Connection, numbered: list[tuple[int, Entry]]) -> None:
+    """Add offers, requests, questions and answers to the search index, profiles to
+    ``schools``, and what answers and helpful marks name to ``question_links``."""
+    schools = [row for _, entry in numbered if (row := search.school_row(entry))]
+    if schools:
+        conn.executemany(search.UPSERT_SCHOOL, schools)
+    for author in {row[0] for row in schools}:  # a new name: its listings found by it
+        held = conn.execute(search.SCHOOL_OF, (author,)).fetchone()
+        words = "" if held is None else search.school_words(*held)
+        conn.execute(search.SET_SCHOOL, (words, author))
+        conn.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
+        conn.execute(search.REINDEX_SCHOOL_TEXT, (author,))
+    search.insert_listings(conn, numbered)
+
+
+def _unindex_now(conn: sqlite3.Connection, select_n: str, params: Sequence[Any]) -> None:
+    tables = (
+        ("listing_text", "rowid"),
+        ("listings", "n"),
+        ("question_links", "n"),
+        ("unindexed", "n"),
+    )
+    for table, column in tables:
+        conn.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
+
+
+def _apply_withdrawal_now(conn: sqlite3.Connection, withdrawal: Entry) -> None:
+    assert withdrawal.content is not None
+    target = withdrawal.content["target"]
+    author = bytes(withdrawal.author)
+    row = conn.execute("SELECT author, kind FROM entries WHERE id = ?", (target,)).fetchone()
+    refusal = rules.withdrawal(author, None if row is None else rules.Held(*row))
+    if refusal is not None:  # the withdrawal stays in its author's log, and does nothing
+        log.info("withdrawal %s by %s: %s", withdrawal.id, withdrawal.author, refusal.reason)
+        return
+    # Remembered also when the target is not held yet: when it arrives, _insert
+    # erases it only if its author is this one (rules.withdrawal again).
+    conn.execute(
+        "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
+        (target, author, bytes(withdrawal.id)),
+    )
+    _keep_title_now(conn, target, author)
+    _keep_cancelled_event_now(conn, target, author, withdrawal.payload.timestamp)
+    # The author checks in the WHEREs repeat the rule, as a second line of defence.
+    _unindex_now(conn, "SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
+    conn.execute("UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author))
+    # Found beyond our view by a network search (node/net/search.py): erased too.
+    conn.execute("DELETE FROM loose_results WHERE id = ? AND author = ?", (target, author))
+
+
+def _keep_title_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> None:
+    """Keep what a withdrawn offer, request or event was called, before its content
+    is erased: its page and the arrangements that depended on it still say what
+    was withdrawn (docs/decisions.md). Its other words go."""
+    row = conn.execute(
+        f"SELECT kind, {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? "
+        "AND kind IN (?, ?, ?) AND content IS NOT NULL",
+        (target, author, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
+    ).fetchone()
+    if row is None:
+        return
+    content = load_entry(*row[1:]).content or {}
+    conn.execute(
+        "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
+        (target, author, row[0], content["title"], content.get("activity")),
+    )
+
+
+def _keep_cancelled_event_now(
+    conn: sqlite3.Connection, target: bytes, author: bytes, withdrawn_at: int
+) -> None:
+    """Keep a withdrawn event's times (not its words), to export it as cancelled."""
+    row = conn.execute(
+        f"SELECT seq, {_ENTRY_COLUMNS} FROM entries "
+        "WHERE id = ? AND author = ? AND kind = ? AND content IS NOT NULL",
+        (target, author, kinds.EVENT),
+    ).fetchone()
+    if row is None:
+        return
+    content = load_entry(*row[1:]).content or {}
+    conn.execute(
+        "INSERT OR IGNORE INTO cancelled_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            target,
+            author,
+            content.get("replaces", target),
+            int(row[0]),
+            content["start"],
+            content["end"],
+            content.get("tz"),
+            withdrawn_at,
+        ),
+    )
+
+
+def get_now(conn: sqlite3.Connection, entry_id: EntryId) -> Entry | None:
+    """:meth:`Store.get` on the database thread, inside a caller's ``read(fn)``."""
+    row = conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
+    ).fetchone()
+    return None if row is None else load_entry(*row)
+
+
+def newest_version_now(conn: sqlite3.Connection, first: Entry) -> Entry | None:
+    """The newest version held of the event ``first``: ``first`` itself or a later
+    entry of its author whose ``replaces`` names it (None: none held with its content).
+    Read through the (author, seq) index, not by decoding every event held."""
+    rows = conn.execute(
+        "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
+        "AND kind = ? AND content IS NOT NULL",
+        (bytes(first.author), first.seq, first.kind),
+    ).fetchall()
+    versions = [
+        version
+        for version in (load_entry(*row) for row in rows)
+        if version.id == first.id or (version.content or {}).get("replaces") == bytes(first.id)
+    ]
+    return max(versions, key=lambda version: version.seq) if versions else None
+
+
+def holds_profile_now(conn: sqlite3.Connection, author: NodeId) -> bool:
+    """Whether a profile of ``author`` is held with its content (its name to show)."""
+    found = conn.execute(
+        "SELECT 1 FROM entries WHERE author = ? AND kind = ? AND content IS NOT NULL LIMIT 1",
+        (bytes(author), kinds.PROFILE),
+    ).fetchone()
+    return found is not None
+
+
+def current_now(conn: sqlite3.Connection, kind: str) -> list[Entry]:
+    """:meth:`Store.current` on the database thread, inside a caller's ``read(fn)``."""
+    rows = conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE kind = ? AND content IS NOT NULL "
+        "ORDER BY ts DESC, id",
+        (kind,),
+    ).fetchall()
+    return [load_entry(*row) for row in rows]
+
+
+def schools_now(
+    conn: sqlite3.Connection, authors: Iterable[NodeId]
+) -> dict[NodeId, tuple[str, str]]:
+    """:meth:`Store.schools` on the database thread, inside a caller's ``read(fn)``."""
+    wanted = [bytes(a) for a in authors]
+    rows = _select_in_now(conn, "SELECT author, name, country FROM schools WHERE author IN", wanted)
+    return {NodeId(a): (name, country) for a, name, country in rows}
+
+
+def withdrawn_now(
+    conn: sqlite3.Connection, entry_id: EntryId, author: NodeId | None = None
+) -> Withdrawn | None:
+    """What we know of the withdrawal of ``entry_id`` by its author, if it was withdrawn.
+
+    The author is the held entry's; for an entry that never reached us, only the
+    ``author`` the caller knows from elsewhere (an interest names the posting
+    school), since any school may name an entry it does not hold.
+    """
+    held = conn.execute(
+        "SELECT author, kind FROM entries WHERE id = ?", (bytes(entry_id),)
+    ).fetchone()
+    if held is not None and author is not None and bytes(author) != held[0]:
+        return None
+    by = held[0] if held is not None else None if author is None else bytes(author)
+    if by is None:
+        return None
+    row = conn.execute(
+        "SELECT w.withdraw_id, t.kind, t.title, t.activity FROM withdrawals w "
+        "LEFT JOIN withdrawn_titles t ON t.id = w.target AND t.author = w.author "
+        "WHERE w.target = ? AND w.author = ?",
+        (bytes(entry_id), by),
+    ).fetchone()
+    if row is None:
+        return None
+    withdraw_id, kind, title, activity = row
+    withdrawal = get_now(conn, EntryId(withdraw_id))
+    content = {} if withdrawal is None else withdrawal.content or {}
+    reason = content.get("reason")
+    return Withdrawn(
+        id=entry_id,
+        author=NodeId(by),
+        kind=kind or (held[1] if held is not None else ""),
+        title=title,
+        activity=activity,
+        at=0 if withdrawal is None else withdrawal.payload.timestamp,
+        reason=reason if isinstance(reason, str) and reason else None,
+    )
+
+
 def resolve_now(conn: sqlite3.Connection, text: str) -> EntryId:
     """:meth:`Store.resolve` on the database thread, inside a caller's ``read(fn)``."""
     text = text.strip().lower()
@@ -1494,6 +1639,13 @@ def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _within(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """On the database thread: ``fn`` in the caller's write transaction, which must be open."""
+    if not conn.in_transaction:
+        raise RuntimeError("Store.within runs inside `async with store.write()` only")
+    return fn(conn)
 
 
 def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:

@@ -8,9 +8,12 @@ from typing import Any
 import icalendar
 import pytest
 
+from node.clock import now_ms
 from node.events import service as events
 from node.node import Node
+from protocol import letters, sealed
 from protocol.errors import NotFoundError, SchemaError, UserInputError
+from tests.helpers import Trips
 from tests.network import LiveNode, partner, wait_for
 
 TEACHMEET = {
@@ -137,3 +140,103 @@ async def test_schema_and_time_zones_are_checked(tmp_path: Path) -> None:
     assert events.moment("2027-01-01 09:00Z", None, "--start") == "2027-01-01T09:00Z"
     with pytest.raises(UserInputError, match="has no time zone"):
         events.moment("2027-01-01T09:00", None, "--start")
+
+
+async def test_every_event_is_read_in_one_trip(tmp_path: Path) -> None:
+    """The events page, any event found by id, cancelling: the events are read in one
+    trip however many there are (it took about 2 per event and 4 per cancelled one:
+    24 for these ten), and cancelling every version of one is one more (issue 21,
+    item 2)."""
+    async with await Node.create(tmp_path / "n", name="Oakfield", country="GB") as node:
+        made = [
+            await node.events.create({**TEACHMEET, "title": f"TeachMeet {i}"}) for i in range(10)
+        ]
+        await node.events.update(str(made[0].id), {"title": "TeachMeet (moved)"})
+        await node.events.withdraw(str(made[1].id), "snow")
+        with Trips(node.store) as trips:
+            found = {e.id: e for e in await node.events.every()}
+        assert trips.count == 1
+        assert len(found) == 10
+        assert found[made[0].id].content["title"] == "TeachMeet (moved)"
+        assert (found[made[1].id].cancelled, found[made[1].id].reason) == (True, "snow")
+        with Trips(node.store) as trips:
+            withdrawals = await node.events.withdraw(str(made[0].id)[:10])
+        assert len(withdrawals) == 2  # both versions, in one transaction
+        # The id's prefix (a private event's, then an entry's), all the events, then
+        # the withdrawals.
+        assert trips.count == 4
+        assert (await node.events.find(str(made[0].id))).cancelled
+
+
+async def test_an_answer_to_an_event_is_one_trip_to_send_and_one_to_take(tmp_path: Path) -> None:
+    """Kept and sealed to the organiser in one write (it took 5); taken by the organiser,
+    its event read and the answer kept, in one (it took 3) (issue 21, item 2)."""
+    async with (
+        await Node.create(tmp_path / "oak", name="Oakfield", country="GB") as oak,
+        await Node.create(tmp_path / "lycee", name="Lycée", country="FR") as lycee,
+    ):
+        made = await oak.events.create(dict(TEACHMEET))
+        await lycee.store.ingest(await oak.store.entries_after(oak.node_id, 0, 10), now_ms())
+        with Trips(lycee.store) as trips:
+            await lycee.rsvps.answer(made.id, oak.node_id, "yes", by="Mme Roux", now=now_ms())
+        assert trips.count == 1
+        content = {"event": bytes(made.id), "answer": "yes", "at": now_ms(), "by": "Mme Roux"}
+        letter = sealed.write_letter(
+            lycee.key,
+            kind=letters.RSVP,
+            timestamp=now_ms(),
+            recipients=[oak.node_id],
+            content=content,
+        )
+        async with oak.store.write():  # as the mail room runs a letter's handler
+            with Trips(oak.store) as trips:
+                await oak.rsvps.receive(letter, now_ms())
+        assert trips.count == 1
+        (answer,) = await oak.rsvps.answers(made.id)
+        assert (answer.school_id, answer.answer, answer.by) == (lycee.node_id, "yes", "Mme Roux")
+
+
+async def test_a_private_event_is_one_trip_to_send_change_cancel_or_take(tmp_path: Path) -> None:
+    """Kept and sealed to the partner schools in one write (plus one to read the
+    partners when it is made), changed and cancelled likewise, and taken by a partner
+    in one: they took 9, 9, 9 and 5 (issue 21, item 2)."""
+    async with (
+        await Node.create(tmp_path / "oak", name="Oakfield", country="GB") as oak,
+        await Node.create(tmp_path / "lycee", name="Lycée", country="FR") as lycee,
+    ):
+        await oak.peerbook.add(lycee.node_id, None, now_ms())
+        await lycee.peerbook.add(oak.node_id, None, now_ms())
+        visit = {"title": "Visit", "start": TEACHMEET["start"], "end": TEACHMEET["end"]}
+        counted = {}
+        with Trips(oak.store) as trips:
+            made = await oak.private_events.create(dict(visit), "partners", now_ms())
+        counted["create"] = trips.count
+        with Trips(oak.store) as trips:
+            changed = await oak.private_events.update(made.id, {"title": "Visit (moved)"}, now_ms())
+        counted["update"] = trips.count
+        with Trips(oak.store) as trips:
+            cancelled = await oak.private_events.cancel(made.id, now_ms(), "snow")
+        counted["cancel"] = trips.count
+        assert (changed.rev, changed.content["title"]) == (2, "Visit (moved)")
+        assert (cancelled.rev, cancelled.cancelled, cancelled.content["reason"]) == (
+            3,
+            True,
+            "snow",
+        )
+        sent = await oak.store.fetch_all("SELECT kind FROM letters_sent")
+        assert [kind for (kind,) in sent] == [letters.EVENT] * 3
+        content = {"id": made.id, "rev": 1, "audience": "partners", "cancelled": False, **visit}
+        letter = sealed.write_letter(
+            oak.key,
+            kind=letters.EVENT,
+            timestamp=now_ms(),
+            recipients=[lycee.node_id],
+            content=content,
+        )
+        async with lycee.store.write():  # as the mail room runs a letter's handler
+            with Trips(lycee.store) as trips:
+                await lycee.private_events.receive(letter, now_ms())
+        counted["receive"] = trips.count
+        assert counted == {"create": 2, "update": 1, "cancel": 1, "receive": 1}
+        (held,) = await lycee.private_events.all()
+        assert (held.id, held.author, held.content["title"]) == (made.id, oak.node_id, "Visit")

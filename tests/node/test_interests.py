@@ -17,6 +17,7 @@ from node.offers.interests import Interest
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.keys import EntryId
+from tests.helpers import Trips, offer_content
 from tests.network import (
     COLEGIO,
     LYCEE,
@@ -191,3 +192,36 @@ async def test_forged_and_misdirected_letters_are_refused(
     assert "did not send to that school" in messages
     assert "not one of ours" in messages
     assert "also sent to other schools" in messages
+
+
+async def test_every_interest_is_read_in_one_trip(tmp_path: Path) -> None:
+    """The interests page reads every interest, with its school, partnership, withdrawal
+    and proposed dates, in one trip, and one interest in one: they took 12 for these
+    five (4, one more per interest, three per withdrawn offer) and 5 (issue 21, item 2)."""
+    from node.node import Node
+
+    async with (
+        await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB") as oak,
+        await Node.create(tmp_path / "lycee", name="Lycée Jean Moulin", country="FR") as lycee,
+    ):
+        posted = [await oak.offers.post("offer", offer_content(f"Visit {i}")) for i in range(5)]
+        await lycee.store.ingest(await oak.store.entries_after(oak.node_id, 0, 20), now_ms())
+        await lycee.peerbook.add(oak.node_id, None, now_ms())
+        for entry in posted:
+            await lycee.interests.send(str(entry.id), "We would love to", by=None, now=now_ms())
+        await oak.offers.withdraw("offer", str(posted[0].id), "filled")
+        await lycee.store.ingest(await oak.store.entries_after(oak.node_id, 6, 20), now_ms())
+        with Trips(lycee.store) as trips:
+            found = await lycee.interests.all()
+        assert trips.count == 1
+        assert [(i.title, i.school, i.partner, i.state) for i in found][-1] == (
+            "Visit 0",
+            "Oakfield Primary",
+            True,
+            "withdrawn",
+        )
+        assert found[-1].withdrawn is not None
+        assert found[-1].withdrawn.reason == "filled"
+        with Trips(lycee.store) as trips:
+            one = await lycee.interests.get(found[0].id[:8])
+        assert (trips.count, one) == (1, found[0])

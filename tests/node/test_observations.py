@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 
+from node.clock import now_ms
 from node.node import Node
 from node.observations import service as observations
 from node.observations import staff
+from protocol import letters, sealed
 from protocol.errors import NotFoundError, UserInputError
-from tests.helpers import Trips
+from tests.helpers import Trips, key
 
 TODAY = date(2027, 2, 1)
 
@@ -120,7 +122,7 @@ async def test_each_operation_is_one_trip_to_the_database(node: Node) -> None:
     assert counted == dict.fromkeys(counted, 1)
     with Trips(node.store) as trips:
         assert (await node.observations.share(made.id, True)).shared
-    assert trips.count == 2  # read it, then change it (a copy from elsewhere goes by letter)
+    assert trips.count == 1  # read, changed and read back (a copy from elsewhere: by letter)
 
 
 async def test_a_refused_observation_leaves_nothing(node: Node) -> None:
@@ -129,3 +131,58 @@ async def test_a_refused_observation_leaves_nothing(node: Node) -> None:
     with pytest.raises(UserInputError, match="1 to 1,000 characters"):
         await add(node, strengths=["x" * 1001])
     assert await node.observations.listing() == []
+
+
+async def test_each_letter_path_of_a_shared_observation_is_one_trip(node: Node) -> None:
+    """Sending to a partner school and taking back (read, checked, sealed and recorded),
+    and each letter received (inside the mail room's transaction): one trip each
+    (issue 21, item 2). They took 9 (7 for the letter, the record read before and
+    after), 6, 4 and 3."""
+    partner = key(7)
+    await node.peerbook.add(partner.node_id, None, now_ms())
+    made = await add(node)
+    counted = {}
+    with Trips(node.store) as trips:
+        assert (await node.observations.share(made.id, True, to=partner.node_id)).shared_with
+    counted["send"] = trips.count  # with the record before and after, as the page shows it
+    with Trips(node.store) as trips:
+        await node.shared_observations.take_back(made.id, now_ms())
+    counted["take back"] = trips.count
+    assert (await node.observations.get(made.id)).shared_with is None
+    sent = await node.store.fetch_all("SELECT kind FROM letters_sent ORDER BY seq")
+    assert [kind for (kind,) in sent] == [letters.OBSERVATION, letters.OBSERVATION_UNSHARE]
+    theirs = {
+        "id": "ab" * 16,
+        "observer": "Mme Durand",
+        "observed": "Ben Carter",
+        "focus": "questioning",
+        "priority": "SDP 2: oracy",
+        "day": "2027-01-20",
+        "strengths": ["Generous wait time"],
+        "actions": ["Try think-pair-share"],
+        "follow_up": "2027-03-01",
+    }
+    for name, kind, content in (
+        ("receive", letters.OBSERVATION, theirs),
+        ("receive unshare", letters.OBSERVATION_UNSHARE, {"id": "ab" * 16}),
+    ):
+        letter = sealed.write_letter(
+            partner, kind=kind, timestamp=now_ms(), recipients=[node.node_id], content=content
+        )
+        async with node.store.write():  # as the mail room runs a letter's handler
+            with Trips(node.store) as trips:
+                await node.shared_observations.receive(letter, now_ms())
+        counted[name] = trips.count
+        copies = [o for o in await node.observations.listing() if o.origin is not None]
+        assert len(copies) == (1 if kind == letters.OBSERVATION else 0)
+    assert counted == dict.fromkeys(counted, 1)
+
+
+async def test_a_refused_share_changes_nothing(node: Node) -> None:
+    made = await add(node)
+    with pytest.raises(UserInputError, match="not a partner school"):
+        await node.shared_observations.send(made.id, key(8).node_id, now_ms())
+    with pytest.raises(NotFoundError, match="no observation 99"):
+        await node.shared_observations.send(99, key(8).node_id, now_ms())
+    assert (await node.observations.get(made.id)).shared_with is None
+    assert await node.store.fetch_all("SELECT 1 FROM letters_sent") == []

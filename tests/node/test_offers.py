@@ -7,6 +7,7 @@ import pytest
 
 from node.node import Node
 from node.store.search import Filters
+from protocol.budget import DAY_MS, Rule
 from protocol.errors import NotFoundError, UserInputError
 from tests.helpers import Trips, offer_content
 
@@ -56,3 +57,32 @@ async def test_a_withdrawn_offer_is_gone_and_cannot_be_withdrawn_again(node: Nod
         await node.offers.withdraw("offer", str(entry.id))
     gone = await node.offers.withdrawn(str(entry.id))
     assert (gone.record.reason, gone.school) == ("filled", "Oakfield Primary")
+
+
+async def test_posting_and_withdrawing_are_one_trip_each(node: Node) -> None:
+    """``Store.append_local`` signs and stores in one trip (it took 10 to 13, and
+    withdrawing 17 to 20): the restore check, the head, the budget, the entry, its
+    search index and the head moved, in one transaction (issue 21, item 2)."""
+    told: list[set[bytes]] = []
+    node.store.add_listener(told.append)
+    with Trips(node.store) as trips:
+        entry = await node.offers.post("offer", offer_content("Forest school morning"))
+    assert trips.count == 1
+    assert told == [{bytes(node.node_id)}]  # the peers are told after the commit
+    (found,) = await node.offers.search("forest", Filters())  # indexed in that trip
+    assert found.entry.id == entry.id
+    with Trips(node.store) as trips:
+        await node.offers.withdraw("offer", str(entry.id)[:8], "filled")
+    assert trips.count == 2  # the offer read by its id's prefix, then the withdrawal
+    assert await node.offers.search("forest", Filters()) == []
+    assert (await node.offers.withdrawn(str(entry.id))).record.title == "Forest school morning"
+
+
+async def test_a_refused_post_is_one_trip_and_signs_nothing(node: Node) -> None:
+    node.store.budgets.rule = Rule(count=2, window_ms=DAY_MS)  # the profile, and one more
+    await node.offers.post("offer", offer_content("One"))
+    heads = await node.store.heads()
+    with Trips(node.store) as trips, pytest.raises(UserInputError, match="try again after"):
+        await node.offers.post("offer", offer_content("Two"))
+    assert trips.count == 1
+    assert await node.store.heads() == heads

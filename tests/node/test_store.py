@@ -10,6 +10,7 @@ import pytest
 
 from node.store.database import RESTORED_SETTING, Outcome, Store
 from node.store.migrations import LATEST_VERSION, MIGRATIONS
+from protocol.budget import DAY_MS, Rule
 from protocol.entry import create_entry
 from protocol.errors import (
     DiskFullError,
@@ -18,6 +19,7 @@ from protocol.errors import (
     SchemaError,
     SchemaTooNewError,
     StorageError,
+    UserInputError,
 )
 from protocol.keys import EntryId
 from tests.helpers import NOW, chain, key, offer_content
@@ -386,3 +388,32 @@ async def test_a_cancelled_write_function_is_still_done_whole_and_told(store: St
     assert await store.get_setting("b") == b"\x02"
     assert seen == [{b"author"}]
     assert not store.write_locked()
+
+
+async def test_within_runs_in_the_callers_write_and_nowhere_else(store: Store) -> None:
+    """``Store.within``: what a letter's handler writes commits or rolls back with the
+    caller's transaction; outside one it is a mistake in our code, said at once."""
+    with pytest.raises(RuntimeError, match="runs inside"):
+        await store.within(_put("a", b"1"))
+
+    async def refused() -> None:
+        async with store.write():
+            await store.within(_put("a", b"1"))
+            raise NotFoundError("no such post: nothing was changed")
+
+    with pytest.raises(NotFoundError):
+        await refused()
+    assert await store.get_setting("a") is None
+    async with store.write():
+        await store.within(_put("a", b"1"))
+    assert await store.get_setting("a") == b"1"
+
+
+async def test_appending_several_entries_signs_all_or_none(store: Store) -> None:
+    store.budgets.rule = Rule(count=2, window_ms=DAY_MS)
+    three = [("offer", offer_content(f"Offer {i}")) for i in range(3)]
+    with pytest.raises(UserInputError, match="try again after"):
+        await store.append_local_all(SIGNER, three, NOW)
+    assert await store.head(SIGNER.node_id) is None
+    first, second = await store.append_local_all(SIGNER, three[:2], NOW)
+    assert (first.seq, second.seq, second.payload.prev) == (1, 2, first.id)

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from node.clock import now_ms
 from node.events import slots
+from protocol import letters, sealed
+from protocol.budget import DAY_MS, Rule
 from protocol.errors import RestoredError, SchemaError, UserInputError
 from protocol.keys import EntryId
+from tests.helpers import Trips
 from tests.network import GESAMT, LYCEE, OAK, LiveNode, network, wait_for
 
 TODAY = date(2027, 1, 1)
@@ -193,3 +197,53 @@ async def test_an_order_that_cannot_be_signed_leaves_the_talks_as_they_were(
 
 def events_id(text: str) -> EntryId:
     return EntryId.parse(text)
+
+
+async def test_each_talk_letter_and_each_new_order_is_one_trip(tmp_path: Path) -> None:
+    """A talk offered (kept and sealed), a talk letter taken by the organiser (its
+    TeachMeet read, judged, kept) and a new running order (the talks read, changed,
+    kept and the version signed): one trip each, where they took 5, 7 and 14 (with one
+    talk kept, two more for each other talk) (issue 21, item 2). Past its budget, the
+    order is refused whole, the talks left as they were."""
+    from node.node import Node
+
+    async with (
+        await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB") as oak,
+        await Node.create(tmp_path / "lycee", name="Lycée Jean Moulin", country="FR") as lycee,
+    ):
+        made = await oak.events.create(dict(TEACHMEET))
+        await lycee.store.ingest(await oak.store.entries_after(oak.node_id, 0, 10), now_ms())
+        await oak.store.ingest(await lycee.store.entries_after(lycee.node_id, 0, 10), now_ms())
+        counted = {}
+        with Trips(lycee.store) as trips:
+            await lycee.slots.offer(made.id, oak.node_id, 1, "Story maps", "Ann Lee", now_ms())
+        counted["offer"] = trips.count
+        content = {"event": bytes(made.id), "slot": 1, "title": "Story maps"}
+        letter = sealed.write_letter(
+            lycee.key,
+            kind=letters.TALK,
+            timestamp=now_ms(),
+            recipients=[oak.node_id],
+            content={**content, "speaker": "Ann Lee", "at": now_ms()},
+        )
+        async with oak.store.write():  # as the mail room runs a letter's handler
+            with Trips(oak.store) as trips:
+                await oak.slots.receive(letter, now_ms())
+        counted["receive"] = trips.count
+        event = await oak.events.find(str(made.id))
+
+        def accepted(kept: list[slots.Kept]) -> list[slots.Talk]:
+            return [(n, s, t, sp, slots.ACCEPTED) for n, s, t, sp, _st, _ in kept]
+
+        with Trips(oak.store) as trips:
+            await slots._publish(oak, event, accepted)
+        counted["publish"] = trips.count
+        assert counted == dict.fromkeys(counted, 1)
+        lineup = await slots.lineup(oak, str(made.id))
+        assert [(s.number, s.title, s.state) for s in lineup.slots if s.title] == [
+            (1, "Story maps", slots.ACCEPTED)
+        ]
+        oak.store.budgets.rule = Rule(count=3, window_ms=DAY_MS)  # profile and two versions
+        with pytest.raises(UserInputError, match="try again after"):
+            await slots.move(oak, str(made.id), 1, 2)
+        assert [n for n, *_ in await oak.slots.rows(made.id)] == [1]

@@ -9,15 +9,19 @@ confirms is chosen here.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from node.clock import now_ms
 from node.node import Node
-from protocol import letters
+from protocol import letters, sealed
 from protocol.entry import Entry
 from protocol.keys import EntryId
+from tests.helpers import Trips
+
+TODAY = date(2027, 1, 1)
 
 CONFERENCE = {
     "title": "Pupil conference: rivers",
@@ -107,3 +111,47 @@ async def test_one_table_waits_per_school_and_the_newest_follows_its_confirmatio
     assert shown == newest
     await deliver(oak, lycee)
     assert await waiting_tables(oak, lycee) == 0
+
+
+async def test_sending_or_taking_a_team_or_a_table_is_one_trip(
+    three: tuple[Node, Node, Node],
+) -> None:
+    """Sending our team (to our own event or another school's), a team arriving (its
+    event read, judged, kept, the table shared) and a table arriving: one trip each.
+    They took 12, 5, 15 and 4 (issue 21, item 2)."""
+    oak, lycee, _ = three
+    made = (await oak.events.create(dict(CONFERENCE))).id
+    await lycee.store.ingest(await log_of(oak), now_ms())
+    await oak.store.ingest(await log_of(lycee), now_ms())
+    counted = {}
+    ours = await oak.events.find(str(made))
+    with Trips(oak.store) as trips:
+        await oak.teams.send(ours, 3, {}, now=now_ms(), today=TODAY)
+    counted["send to our event"] = trips.count
+    there = await lycee.events.find(str(made))
+    with Trips(lycee.store) as trips:
+        await lycee.teams.send(there, 4, {"speaker": 2}, now=now_ms(), today=TODAY)
+    counted["send to theirs"] = trips.count
+    team = {"event": bytes(made), "at": now_ms(), "pupils": 4, "roles": {"speaker": 2}}
+    table = {"event": bytes(made), "at": now_ms(), "teams": [[bytes(oak.node_id), 3, {}]]}
+    for name, sender, receiver, kind, content in (
+        ("receive a team", lycee, oak, letters.TEAM, team),
+        ("receive a table", oak, lycee, letters.TEAMS, table),
+    ):
+        letter = sealed.write_letter(
+            sender.key,
+            kind=kind,
+            timestamp=now_ms(),
+            recipients=[receiver.node_id],
+            content=content,
+        )
+        async with receiver.store.write():  # as the mail room runs a letter's handler
+            with Trips(receiver.store) as trips:
+                await receiver.teams.receive(letter, now_ms())
+        counted[name] = trips.count
+    assert counted == dict.fromkeys(counted, 1)
+    shown = {t.school_id: t.pupils for t in await oak.teams.teams(made, oak.node_id)}
+    assert shown == {oak.node_id: 3, lycee.node_id: 4}
+    assert await waiting_tables(oak, lycee) == 1  # the table went to the Lycée
+    shown = {t.school_id: t.pupils for t in await lycee.teams.teams(made, oak.node_id)}
+    assert shown == {oak.node_id: 3}
