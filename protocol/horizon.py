@@ -182,11 +182,18 @@ class Relay(Generic[N]):
     prunes the peer that received it (it leaves the set until a graft); a fetch after
     an announcement grafts the peer that fetched (it joins the set if the set has
     fewer than ``max_eager``). Pruned peers are not replaced by others: that is how
-    the sets shrink to a tree.
+    the sets shrink to a tree. A peer the node had no session with when the set was
+    fixed (it connected later: a node's sessions open one by one) fills a free place
+    the first time it is seen, as it would have at the start; in the simulator, whose
+    sessions never change, this never happens.
     """
 
     max_eager: int = MAX_EAGER
     eager: dict[Hashable, list[N]] = field(default_factory=dict)  # author -> eager peers
+    #: author -> the peers there were when its set was fixed, and any seen since (one
+    #: shared frozenset while the sessions do not change, so it costs a pointer each).
+    known: dict[Hashable, frozenset[N]] = field(default_factory=dict)
+    _peers: frozenset[N] = field(default_factory=frozenset)
 
     def plan(
         self,
@@ -204,9 +211,26 @@ class Relay(Generic[N]):
         chosen = self.eager.get(author)
         if chosen is None:
             chosen = self.eager[author] = candidates[: self.max_eager]
+        else:
+            known = self.known.get(author, frozenset())
+            for peer in candidates:
+                if len(chosen) >= self.max_eager:
+                    break
+                if peer not in known and peer not in chosen:
+                    chosen.append(peer)  # new since the set was fixed: as at the start
+        self._know(author, peers)
         eager = tuple(p for p in chosen if p in candidates)
         lazy = tuple(p for p in candidates if p not in eager)
         return Plan(eager, lazy)
+
+    def _know(self, author: Hashable, peers: Sequence[N]) -> None:
+        known = self.known.get(author)
+        if known is not None and known.issuperset(peers):
+            return
+        now = frozenset(peers) if known is None else known | frozenset(peers)
+        if now != self._peers:
+            self._peers = now
+        self.known[author] = self._peers
 
     def prune(self, author: Hashable, peer: N) -> None:
         """``peer`` received a duplicate of ``author``'s entry from us: announce only."""

@@ -40,6 +40,7 @@ from node.mail.mailroom import Mailroom
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
+from node.net.relay import NodeRelay
 from node.net.search import NetworkSearch
 from node.net.session import PeerSession
 from node.net.supervisor import TASKS_SETTING, Supervisor
@@ -58,7 +59,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH})
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH}) | {frames.LAZY}
 
 
 class WebSocketTransport:
@@ -134,6 +135,8 @@ class PeerManager:
         self.features: frozenset[str] = FEATURES
         #: Every head held, as reconciliation items, for the sessions' starts.
         self.heads = HeadCache(store)
+        #: Which sessions get a new entry whole and which an announcement (``lazy``).
+        self.relay = NodeRelay()
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
@@ -244,11 +247,10 @@ class PeerManager:
     # -- SessionHost ----------------------------------------------------------------
 
     def entries_stored(self, authors: Iterable[bytes], source: PeerSession | None) -> None:
-        """Relay: tell every other session to look at these authors."""
-        authors = list(authors)
-        for session in self.sessions.values():
-            if session is not source:
-                session.mark_dirty(authors)
+        """Relay: tell every other session to look at these authors (whole to a peer
+        without ``lazy``; to the others, whole or announced: node/net/relay.py)."""
+        sessions = [s for s in self.sessions.values() if s is not source]
+        self.relay.entries_stored(authors, sessions)
 
     def progress(self, session: PeerSession) -> None:
         self._spawn(self._report(session))

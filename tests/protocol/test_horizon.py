@@ -203,3 +203,24 @@ def test_on_announce(held: bool, wanted: bool, expected: int | None) -> None:
 def test_a_body_already_held_is_a_duplicate() -> None:
     assert on_body(held=True) is True
     assert on_body(held=False) is False
+
+
+def test_a_peer_that_connected_after_the_set_was_fixed_fills_a_free_place() -> None:
+    """A node's sessions open one by one: an author's set fixed while only p1 was
+    connected (and p1 sent it) takes p2 when p2 is first seen, but a pruned peer is
+    still never replaced by one that was there all along."""
+    relay: Relay[str] = Relay()
+    assert relay.plan("x", ["p1"], everyone, source="p1").eager == ()
+    assert relay.plan("x", ["p1", "p2"], everyone, source="p1").eager == ("p2",)
+    assert relay.plan("x", ["p1", "p2", "p3"], everyone, source="p1").eager == ("p2", "p3")
+    relay.prune("x", "p3")
+    plan = relay.plan("x", ["p1", "p2", "p3"], everyone)
+    assert (plan.eager, plan.lazy) == (("p2",), ("p1", "p3"))
+    assert relay.plan("x", ["p1", "p2", "p3", "p4"], everyone).eager == ("p2", "p4")
+
+
+def test_known_peers_are_shared_while_the_sessions_do_not_change() -> None:
+    relay: Relay[str] = Relay()
+    for author in ("x", "y", "z"):
+        relay.plan(author, PEERS, everyone)
+    assert relay.known["x"] is relay.known["y"] is relay.known["z"]

@@ -1,0 +1,199 @@
+"""Eager push to a few peers, announcements to the rest (docs/scale.md, Decision 2;
+docs/protocol.md, "Eager push and lazy announcements").
+
+One :class:`NodeRelay` per node (``PeerManager.relay``), kept across sessions: for each
+author whose log grew here, the pure :class:`protocol.horizon.Relay` says which of the
+sessions with peers that announced ``lazy`` get its new entries whole (they are marked
+dirty, and the ordinary sync sends them) and which get a ``have`` with the author's new
+head. Sessions with peers that did not announce ``lazy`` are marked dirty as before:
+they get every entry whole.
+
+One :class:`LazyLink` per such session does the talking: it sends the announcements
+and prunes, answers the peer's ``have`` (a ``want`` FETCH_AFTER_MS later for what has
+not arrived by then), ``want`` (the author's entries above the peer's head, by the
+ordinary batches, and a graft) and ``prune``. What it accepts from the peer is decided
+by protocol/rules/lazy.py.
+
+Nothing here is needed for the network to converge: an announced entry that is never
+fetched (a peer that does not ask, a session that closes first) is one that the peer's
+view still lacks, so the next session start (clock or reconciliation of heads) sends
+it, as it sends anything else the peer lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from node.clock import now_ms
+from protocol import frames
+from protocol.horizon import Relay
+from protocol.keys import NodeId
+from protocol.rules.lazy import Fetches, serve
+
+if TYPE_CHECKING:
+    from node.net.session import PeerSession
+
+log = logging.getLogger(__name__)
+
+
+class NodeRelay:
+    """The node's eager set per author, across sessions (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.relay: Relay[NodeId] = Relay()
+        #: Tests set it False to play a lazy peer that never fetches what it is announced.
+        self.fetching = True
+        self.announced = 0  # authors announced in ``have`` frames, for bench/propagation.py
+        self.wanted = 0  # authors asked for in ``want`` frames
+
+    def entries_stored(self, authors: Iterable[bytes], sessions: Sequence[PeerSession]) -> None:
+        """These authors' logs grew here: mark them dirty in the sessions that get them
+        whole, announce them in the others."""
+        authors = list(authors)
+        lazy = [s for s in sessions if s.lazy is not None and not s.closing]
+        for session in sessions:
+            if session.lazy is None or session.closing:
+                session.mark_dirty(authors)  # a peer without the feature: as before
+        if not lazy:
+            return
+        peers = [s.peer for s in lazy]
+        by_peer = {s.peer: s for s in lazy}
+        for author in authors:
+            # The session storing it (its view covers it once stored) is marked dirty as
+            # before, which sends nothing back; the others are planned.
+            holders = {s.peer for s in lazy if author in s.sync.receiving}
+            for peer in holders:
+                by_peer[peer].mark_dirty([author])
+            plan = self.relay.plan(author, peers, lambda _: True, holders=holders)
+            for peer in plan.eager:
+                by_peer[peer].mark_dirty([author])
+            for peer in plan.lazy:
+                link = by_peer[peer].lazy
+                assert link is not None
+                link.announce(author)
+
+    def forget(self, peer: NodeId) -> None:
+        """Nothing to do when a session ends: a peer keeps its place in the eager sets,
+        and plan() skips a peer with no session. Kept for symmetry and tests."""
+
+
+class LazyLink:
+    """The ``have``/``want``/``prune`` side of one session (see the module docstring)."""
+
+    def __init__(self, session: PeerSession, relay: NodeRelay) -> None:
+        self.session = session
+        self.relay = relay
+        self.fetches = Fetches()
+        self._announce: set[bytes] = set()
+        self._prunes: set[bytes] = set()
+        self._wake = asyncio.Event()
+        self.dropped = 0  # announcements past the bound of fetches, for tests
+
+    # -- what the node tells it -----------------------------------------------------
+
+    def announce(self, author: bytes) -> None:
+        self._announce.add(author)
+        self._wake.set()
+
+    def pushed(self, authors: Iterable[bytes]) -> None:
+        """We sent the peer these authors' entries whole (a session start's catch-up, a
+        fetch, an eager push): it takes a free place in their eager sets, as a graft
+        does. A push at a session start is how most trees first form: a node stores
+        most authors' first entries from a session start, not from a push."""
+        for author in authors:
+            self.relay.relay.graft(author, self.session.peer)
+
+    def duplicates(self, authors: Iterable[bytes]) -> None:
+        """The peer sent us entries of these authors that we held already: prune."""
+        self._prunes.update(authors)
+        if self._prunes:
+            self._wake.set()
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Send announcements and prunes as they come, and fetches when due."""
+        await self.session.clock_received.wait()
+        while True:
+            timeout = None
+            due = self.fetches.next_due()
+            if due is not None:
+                timeout = max(0.0, (due - now_ms()) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            await self._flush_announcements()
+            await self._flush_prunes()
+            await self._fetch_due()
+
+    async def _flush_announcements(self) -> None:
+        if not self._announce:
+            return
+        authors, self._announce = sorted(self._announce), set()
+        store = self.session.host.store
+        heads = await store.heads_of(authors)
+        view = self.session.sync.view
+        pairs: list[list[object]] = [[a, heads[a]] for a in authors if heads[a] > view.get(a, 0)]
+        for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
+            await self.session.send(frames.Have(pairs[i : i + frames.MAX_LAZY_ITEMS]))
+        self.relay.announced += len(pairs)
+
+    async def _flush_prunes(self) -> None:
+        if not self._prunes:
+            return
+        authors, self._prunes = sorted(self._prunes), set()
+        for i in range(0, len(authors), frames.MAX_LAZY_ITEMS):
+            await self.session.send(frames.Prune(authors[i : i + frames.MAX_LAZY_ITEMS]))
+
+    async def _fetch_due(self) -> None:
+        ready = self.fetches.due(now_ms())
+        if not ready or not self.relay.fetching:
+            return
+        store = self.session.host.store
+        held = await store.heads_of(ready)
+        pairs = self.fetches.wants(ready, held, await store.blocked_authors())
+        for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
+            await self.session.send(frames.Want(pairs[i : i + frames.MAX_LAZY_ITEMS]))
+        self.relay.wanted += len(pairs)
+
+    # -- what the peer sends --------------------------------------------------------
+
+    async def handle(self, frame: frames.Have | frames.Want | frames.Prune) -> None:
+        if isinstance(frame, frames.Have):
+            await self._have(frame)
+        elif isinstance(frame, frames.Want):
+            await self._want(frame)
+        else:
+            for author in frame.authors:
+                self.relay.relay.prune(author, self.session.peer)
+
+    async def _have(self, frame: frames.Have) -> None:
+        """The peer holds these logs up to these numbers: never push those entries to
+        it (the view, bounded as a clock's), and fetch what we lack if it does not come."""
+        pairs = [(bytes(a), int(s)) for a, s in frame.heads]
+        self.session.sync.level(pairs)
+        store = self.session.host.store
+        held = await store.heads_of(a for a, _ in pairs)
+        blocked = await store.blocked_authors()
+        self.dropped += self.fetches.announce(pairs, held, blocked, now_ms())
+        self._wake.set()
+
+    async def _want(self, frame: frames.Want) -> None:
+        """Send the peer what it wants, as the sync would send it after a clock pair,
+        and push the author's next entries to it whole (a graft)."""
+        store = self.session.host.store
+        ours = await store.heads_of(bytes(a) for a, _ in frame.heads)
+        blocked = await store.blocked_authors()
+        grafted: list[bytes] = []
+        for author, their_head in frame.heads:
+            author = bytes(author)
+            if serve(their_head=their_head, our_head=ours[author], blocked=author in blocked):
+                self.session.sync.level([(author, their_head)])
+                self.relay.relay.graft(author, self.session.peer)
+                grafted.append(author)
+        if grafted:
+            self.session.mark_dirty(grafted)
