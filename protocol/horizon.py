@@ -237,6 +237,7 @@ class Relay(Generic[N]):
         chosen = self.eager.get(author)
         if chosen and peer in chosen:
             chosen.remove(peer)
+            self._know(author, (peer,))  # never back as "new" (see plan)
 
     def graft(self, author: Hashable, peer: N) -> None:
         """``peer`` fetched an entry we announced: push ``author``'s next entries to it
@@ -245,6 +246,7 @@ class Relay(Generic[N]):
         chosen = self.eager.setdefault(author, [])
         if peer not in chosen and len(chosen) < self.max_eager:
             chosen.append(peer)
+        self._know(author, (peer,))
 
 
 def on_announce(*, held: bool, wanted: bool, announced_ms: int) -> int | None:

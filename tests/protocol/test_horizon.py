@@ -224,3 +224,13 @@ def test_known_peers_are_shared_while_the_sessions_do_not_change() -> None:
     for author in ("x", "y", "z"):
         relay.plan(author, PEERS, everyone)
     assert relay.known["x"] is relay.known["y"] is relay.known["z"]
+
+
+def test_a_peer_grafted_then_pruned_is_not_new_again() -> None:
+    """The set formed by grafts (a session start's pushes) before any plan: a peer
+    pruned from it is known, so it does not come back as a peer seen for the first time."""
+    relay: Relay[str] = Relay()
+    relay.graft("x", "p1")
+    relay.prune("x", "p1")
+    plan = relay.plan("x", ["p1"], everyone)
+    assert (plan.eager, plan.lazy) == ((), ("p1",))
