@@ -136,7 +136,7 @@ class PeerManager:
         #: Every head held, as reconciliation items, for the sessions' starts.
         self.heads = HeadCache(store)
         #: Which sessions get a new entry whole and which an announcement (``lazy``).
-        self.relay = NodeRelay()
+        self.relay = NodeRelay(store, lambda: self.sessions)
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
@@ -196,6 +196,9 @@ class PeerManager:
         task = self.supervisor.start("change watcher", self._watch)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        fetcher = self.relay.start()  # fetches what was announced and did not come
+        self._tasks.add(fetcher)
+        fetcher.add_done_callback(self._tasks.discard)
         await self._sync_partners()
         await self._save_health()  # the watcher and the diallers just started
 

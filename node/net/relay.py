@@ -9,10 +9,11 @@ head. Sessions with peers that did not announce ``lazy`` are marked dirty as bef
 they get every entry whole.
 
 One :class:`LazyLink` per such session does the talking: it sends the announcements
-and prunes, answers the peer's ``have`` (a ``want`` FETCH_AFTER_MS later for what has
-not arrived by then), ``want`` (the author's entries above the peer's head, by the
-ordinary batches, and a graft) and ``prune``. What it accepts from the peer is decided
-by protocol/rules/lazy.py.
+and prunes, answers the peer's ``have`` (the node's fetcher sends a ``want``
+FETCH_AFTER_MS later for what has not arrived by then, to one of the peers that
+announced it), ``want`` (the author's entries above the peer's head, by the ordinary
+batches, and a graft) and ``prune``. What it accepts from the peer is decided by
+protocol/rules/lazy.py.
 
 Nothing here is needed for the network to converge: an announced entry that is never
 fetched (a peer that does not ask, a session that closes first) is one that the peer's
@@ -25,10 +26,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from node.clock import now_ms
+from node.store.database import Store
 from protocol import frames
 from protocol.horizon import Relay
 from protocol.keys import NodeId
@@ -43,12 +45,66 @@ log = logging.getLogger(__name__)
 class NodeRelay:
     """The node's eager set per author, across sessions (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store, sessions: Callable[[], Mapping[NodeId, PeerSession]]) -> None:
+        self.store = store
+        self.sessions = sessions
         self.relay: Relay[NodeId] = Relay()
+        #: What peers announced that we lack, for the fetcher.
+        self.fetches: Fetches[NodeId] = Fetches()
         #: Tests set it False to play a lazy peer that never fetches what it is announced.
         self.fetching = True
         self.announced = 0  # authors announced in ``have`` frames, for bench/propagation.py
         self.wanted = 0  # authors asked for in ``want`` frames
+        self.dropped = 0  # announcements past the bound of fetches, for tests
+        self._wake = asyncio.Event()
+        self._fetcher: asyncio.Task[None] | None = None
+
+    def start(self) -> asyncio.Task[None]:
+        """The fetcher: asks for what was announced and has not arrived in time."""
+        self._fetcher = asyncio.create_task(self._fetch_loop(), name="fetch what was announced")
+        return self._fetcher
+
+    async def announced_by(self, peer: NodeId, heads: list[tuple[bytes, int]]) -> None:
+        """``peer`` announced these ``(author, seq)``: fetch what we lack if it does not come."""
+        held = await self.store.heads_of(a for a, _ in heads)
+        blocked = await self.store.blocked_authors()
+        self.dropped += self.fetches.announce(peer, heads, held, blocked, now_ms())
+        self._wake.set()
+
+    def session_ended(self, peer: NodeId) -> None:
+        self.fetches.forget(peer)
+
+    async def _fetch_loop(self) -> None:
+        while True:
+            timeout = None
+            due = self.fetches.next_due()
+            if due is not None:
+                timeout = max(0.0, (due - now_ms()) / 1000)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            self._wake.clear()
+            try:
+                await self._fetch_due()
+            except Exception as exc:  # a fetch is an optimisation: the sync catches up
+                log.warning("fetching announced entries failed: %s: %s", type(exc).__name__, exc)
+
+    async def _fetch_due(self) -> None:
+        now = now_ms()
+        ready = self.fetches.due(now)
+        if not ready:
+            return
+        held = await self.store.heads_of(ready)
+        blocked = await self.store.blocked_authors()
+        if not self.fetching:
+            blocked = blocked | set(ready)  # a peer that never asks: all dropped
+        sessions = self.sessions()
+        for peer, pairs in self.fetches.wants(ready, held, blocked, now).items():
+            session = sessions.get(peer)
+            if session is None or session.closing or session.lazy is None:
+                continue  # gone: the next session start sends what it held
+            for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
+                await session.send(frames.Want(pairs[i : i + frames.MAX_LAZY_ITEMS]))
+            self.wanted += len(pairs)
 
     def entries_stored(self, authors: Iterable[bytes], sessions: Sequence[PeerSession]) -> None:
         """These authors' logs grew here: mark them dirty in the sessions that get them
@@ -76,10 +132,6 @@ class NodeRelay:
                 assert link is not None
                 link.announce(author)
 
-    def forget(self, peer: NodeId) -> None:
-        """Nothing to do when a session ends: a peer keeps its place in the eager sets,
-        and plan() skips a peer with no session. Kept for symmetry and tests."""
-
 
 class LazyLink:
     """The ``have``/``want``/``prune`` side of one session (see the module docstring)."""
@@ -87,11 +139,9 @@ class LazyLink:
     def __init__(self, session: PeerSession, relay: NodeRelay) -> None:
         self.session = session
         self.relay = relay
-        self.fetches = Fetches()
         self._announce: set[bytes] = set()
         self._prunes: set[bytes] = set()
         self._wake = asyncio.Event()
-        self.dropped = 0  # announcements past the bound of fetches, for tests
 
     # -- what the node tells it -----------------------------------------------------
 
@@ -116,19 +166,16 @@ class LazyLink:
     # -- the loop -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Send announcements and prunes as they come, and fetches when due."""
-        await self.session.clock_received.wait()
-        while True:
-            timeout = None
-            due = self.fetches.next_due()
-            if due is not None:
-                timeout = max(0.0, (due - now_ms()) / 1000)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
-            await self._flush_announcements()
-            await self._flush_prunes()
-            await self._fetch_due()
+        """Send announcements and prunes as they come."""
+        try:
+            await self.session.clock_received.wait()
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                await self._flush_announcements()
+                await self._flush_prunes()
+        finally:
+            self.relay.session_ended(self.session.peer)
 
     async def _flush_announcements(self) -> None:
         if not self._announce:
@@ -149,17 +196,6 @@ class LazyLink:
         for i in range(0, len(authors), frames.MAX_LAZY_ITEMS):
             await self.session.send(frames.Prune(authors[i : i + frames.MAX_LAZY_ITEMS]))
 
-    async def _fetch_due(self) -> None:
-        ready = self.fetches.due(now_ms())
-        if not ready or not self.relay.fetching:
-            return
-        store = self.session.host.store
-        held = await store.heads_of(ready)
-        pairs = self.fetches.wants(ready, held, await store.blocked_authors())
-        for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
-            await self.session.send(frames.Want(pairs[i : i + frames.MAX_LAZY_ITEMS]))
-        self.relay.wanted += len(pairs)
-
     # -- what the peer sends --------------------------------------------------------
 
     async def handle(self, frame: frames.Have | frames.Want | frames.Prune) -> None:
@@ -176,11 +212,7 @@ class LazyLink:
         it (the view, bounded as a clock's), and fetch what we lack if it does not come."""
         pairs = [(bytes(a), int(s)) for a, s in frame.heads]
         self.session.sync.level(pairs)
-        store = self.session.host.store
-        held = await store.heads_of(a for a, _ in pairs)
-        blocked = await store.blocked_authors()
-        self.dropped += self.fetches.announce(pairs, held, blocked, now_ms())
-        self._wake.set()
+        await self.relay.announced_by(self.session.peer, pairs)
 
     async def _want(self, frame: frames.Want) -> None:
         """Send the peer what it wants, as the sync would send it after a clock pair,

@@ -4,11 +4,11 @@
 Everything a peer says in them is untrusted, however well signed its session:
 
 - a ``have`` only tells us where the peer says its log of an author ends. We never
-  fetch what we hold, nor a blocked school's entries, nor more than one fetch per
-  announced number (a peer announcing an entry that does not exist gets one ``want``,
-  then nothing), and the fetches waiting in one session are bounded
+  fetch what we hold, nor a blocked school's entries, nor ask one peer more than once
+  per announced number (a peer announcing an entry that does not exist gets one
+  ``want``, then nothing), and what waits on one peer's announcements is bounded
   (:data:`MAX_FETCHES`): announcements past it are dropped, the session start catches
-  them up;
+  them up. An entry announced by several peers is asked of one at a time;
 - a ``want`` is served exactly as the sync serves a clock pair: the author's public
   log entries above the peer's head, through the ordinary batches. It never names a
   letter, and a blocked school's entries or an author we do not hold are never sent
@@ -22,10 +22,13 @@ Pure: the node (node/net/relay.py) reads heads and the clock and sends what thes
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-from protocol.horizon import on_announce
+from protocol.horizon import FETCH_AFTER_MS, on_announce
+
+N = TypeVar("N", bound=Hashable)
 
 #: Fetches waiting in one session: announcements of more authors than this, not yet
 #: due, are dropped (the next session start catches them up).
@@ -49,71 +52,132 @@ def serve(*, their_head: int, our_head: int, blocked: bool) -> bool:
 
 
 @dataclass
-class Fetches:
-    """The announcements of one peer waiting to be fetched if nothing brings them first.
+class Waiting(Generic[N]):
+    """An author announced to us that we lack: up to which number, when to fetch it, and
+    the peers that announced it (the first first), of which ``tried`` were asked."""
 
-    ``announce`` schedules an author (FETCH_AFTER_MS later) unless :func:`fetch_due`
-    says no; ``due`` takes those whose time has come; ``wants`` turns them into the
-    ``[author, our head]`` pairs of a ``want`` for those still lacking, remembering
-    what was asked so a number is asked at most once."""
+    seq: int
+    due: int
+    announcers: list[N]
+    tried: list[N] = field(default_factory=list)
+
+
+@dataclass
+class Fetches(Generic[N]):
+    """The node's announcements waiting to be fetched if nothing brings them first.
+
+    One per node (node/net/relay.py), so that an entry announced by several peers is
+    asked for once, of one of them (Plumtree fetches from the first announcer):
+
+    - :meth:`announce` schedules an author FETCH_AFTER_MS after its first announcement,
+      unless :func:`fetch_due` says no, and remembers every peer that announced it;
+      what waits on one peer's first announcement is bounded (``limit``), so a flood
+      from one peer never crowds out the others';
+    - :meth:`due` takes those whose time has come, and :meth:`wants` turns them into
+      the ``[author, our head]`` pairs of one ``want`` per peer for those still lacking.
+      It asks one announcer at a time, never the same twice for a number, and not the
+      one asked last time for that author if another announced it too (a peer we keep
+      fetching from did not have room for us in its eager set: another may). If
+      announcers are left, the author waits FETCH_AFTER_MS more for the answer, then
+      the next is asked; none left, it is dropped (the next session start catches up).
+    """
 
     limit: int = MAX_FETCHES
-    waiting: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # author -> (seq, due)
-    asked: dict[bytes, int] = field(default_factory=dict)  # author -> highest seq asked
+    waiting: dict[bytes, Waiting[N]] = field(default_factory=dict)
+    owners: dict[bytes, N] = field(default_factory=dict)  # author -> first announcer
+    counts: dict[N, int] = field(default_factory=dict)  # waiting authors per first announcer
+    asked: dict[tuple[N, bytes], int] = field(default_factory=dict)  # highest seq asked
+    last: dict[bytes, N] = field(default_factory=dict)  # author -> peer asked last time
 
     def announce(
         self,
+        peer: N,
         heads: Iterable[tuple[bytes, int]],
         held: Mapping[bytes, int],
         blocked: Collection[bytes],
         now_ms: int,
     ) -> int:
-        """Schedule the announced ``(author, seq)`` pairs; returns how many were dropped
-        because the table was full."""
+        """Schedule the ``(author, seq)`` pairs ``peer`` announced; returns how many were
+        dropped because the authors waiting on this peer's announcements are at the
+        bound."""
         dropped = 0
         for author, seq in heads:
             when = fetch_due(
                 announced=seq,
                 held=held.get(author, 0),
                 blocked=author in blocked,
-                asked=self.asked.get(author, 0),
+                asked=self.asked.get((peer, author), 0),
                 now_ms=now_ms,
             )
             if when is None:
                 continue
-            old = self.waiting.get(author)
-            if old is not None:
-                # A later number of an author already waiting: the fetch keeps its time.
-                self.waiting[author] = (max(seq, old[0]), old[1])
-            elif len(self.waiting) >= self.limit:
+            waiting = self.waiting.get(author)
+            if waiting is not None:
+                # Already waiting: a later number keeps the time; another announcer is
+                # one more peer to ask if the first does not answer.
+                waiting.seq = max(seq, waiting.seq)
+                if peer not in waiting.announcers:
+                    waiting.announcers.append(peer)
+            elif self.counts.get(peer, 0) >= self.limit:
                 dropped += 1
             else:
-                self.waiting[author] = (seq, when)
+                self.waiting[author] = Waiting(seq, when, [peer])
+                self.owners[author] = peer
+                self.counts[peer] = self.counts.get(peer, 0) + 1
         return dropped
 
-    def next_due(self) -> int | None:
-        return min((when for _, when in self.waiting.values()), default=None)
+    def forget(self, peer: N) -> None:
+        """``peer``'s session ended: it can no longer be asked."""
+        for author, waiting in list(self.waiting.items()):
+            if peer in waiting.announcers:
+                waiting.announcers.remove(peer)
+                if not set(waiting.announcers) - set(waiting.tried):
+                    self._drop(author)
 
-    def due(self, now_ms: int) -> dict[bytes, int]:
-        """Take the authors whose fetch time has come: author -> announced seq."""
-        ready = {a: seq for a, (seq, when) in self.waiting.items() if when <= now_ms}
-        for author in ready:
-            del self.waiting[author]
-        return ready
+    def next_due(self) -> int | None:
+        return min((w.due for w in self.waiting.values()), default=None)
+
+    def due(self, now_ms: int) -> dict[bytes, Waiting[N]]:
+        """The authors whose fetch time has come (they stay waiting until :meth:`wants`)."""
+        return {a: w for a, w in self.waiting.items() if w.due <= now_ms}
 
     def wants(
-        self, ready: Mapping[bytes, int], held: Mapping[bytes, int], blocked: Collection[bytes]
-    ) -> list[list[object]]:
-        """The sorted ``[author, our head]`` pairs to ask for: the authors still
-        lacking what was announced. The asked numbers are remembered."""
-        pairs: list[list[object]] = []
+        self,
+        ready: Mapping[bytes, Waiting[N]],
+        held: Mapping[bytes, int],
+        blocked: Collection[bytes],
+        now_ms: int,
+    ) -> dict[N, list[list[object]]]:
+        """For each peer to ask, the sorted ``[author, our head]`` pairs of its ``want``:
+        the ready authors still lacking, each asked of one announcer (see the class)."""
+        out: dict[N, list[list[object]]] = {}
         for author in sorted(ready):
-            seq, head = ready[author], held.get(author, 0)
-            if head >= seq or author in blocked:
+            waiting = ready[author]
+            head = held.get(author, 0)
+            untried = [p for p in waiting.announcers if p not in waiting.tried]
+            if head >= waiting.seq or author in blocked or not untried:
+                self._drop(author)
                 continue
-            self.asked[author] = max(seq, self.asked.get(author, 0))
-            pairs.append([author, head])
-        if len(self.asked) > 4 * self.limit:  # bounded: forget the oldest half
-            for author in list(self.asked)[: len(self.asked) // 2]:
-                del self.asked[author]
-        return pairs
+            fresh = [p for p in untried if p != self.last.get(author)]
+            peer = (fresh or untried)[0]
+            waiting.tried.append(peer)
+            self.asked[(peer, author)] = max(waiting.seq, self.asked.get((peer, author), 0))
+            self.last[author] = peer
+            out.setdefault(peer, []).append([author, head])
+            if len(untried) > 1:
+                waiting.due = now_ms + FETCH_AFTER_MS  # then the next, if still lacking
+            else:
+                self._drop(author)
+        for table in (self.asked, self.last):
+            if len(table) > 4 * self.limit:  # bounded: forget the oldest half
+                for key in list(table)[: len(table) // 2]:
+                    del table[key]  # type: ignore[arg-type]
+        return out
+
+    def _drop(self, author: bytes) -> None:
+        self.waiting.pop(author, None)
+        owner = self.owners.pop(author, None)
+        if owner is not None:
+            self.counts[owner] -= 1
+            if not self.counts[owner]:
+                del self.counts[owner]

@@ -14,7 +14,6 @@ import aiohttp
 
 from bench.live import hold, schools_offers
 from node.clock import now_ms
-from node.net.relay import LazyLink
 from node.partners.peerbook import PeerBook
 from protocol import frames
 from protocol.entry import decode_entry
@@ -50,12 +49,6 @@ async def connect_lazy(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
     assert isinstance(batch, frames.Entries)
     await ws.send_bytes(frames.encode(frames.Ack(batch.batch, [])))
     return ws
-
-
-def link(target: LiveNode) -> LazyLink:
-    session = target.service.peers.sessions[ROGUE.node_id]
-    assert session.lazy is not None
-    return session.lazy
 
 
 async def test_lazy_frames_in_a_session_that_did_not_agree_to_them_are_strikes(
@@ -95,7 +88,7 @@ async def test_an_entry_that_does_not_exist_is_asked_for_once(
     assert want.heads == [[other, 0]]
 
     async def nothing_waits() -> bool:
-        return not link(target).fetches.waiting
+        return not target.service.peers.relay.fetches.waiting
 
     await wait_for(nothing_waits, what="no fetch left waiting")
 
@@ -112,12 +105,12 @@ async def test_a_flood_of_announcements_waits_in_a_bounded_table(
         await ws.send_bytes(frames.encode(frames.Have([[a, 1] for a in chunk])))
 
     async def all_judged() -> bool:
-        lazy = link(target)
-        return len(lazy.fetches.waiting) + lazy.dropped + lazy.relay.wanted >= len(flood)
+        relay = target.service.peers.relay
+        return len(relay.fetches.waiting) + relay.dropped + relay.wanted >= len(flood)
 
     await wait_for(all_judged, what="the announcements judged")
-    assert len(link(target).fetches.waiting) <= MAX_FETCHES
-    assert link(target).dropped == len(flood) - MAX_FETCHES
+    assert len(target.service.peers.relay.fetches.waiting) <= MAX_FETCHES
+    assert target.service.peers.relay.dropped == len(flood) - MAX_FETCHES
     asked: list[bytes] = []
     while len(asked) < MAX_FETCHES:
         want = await next_frame(ws, frames.Want)

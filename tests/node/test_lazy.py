@@ -49,7 +49,7 @@ async def quiet(nodes: list[LiveNode]) -> bool:
         for s in n.service.peers.sessions.values():
             if not s.sync.idle:
                 return False
-            if s.lazy is not None and (s.lazy.fetches.waiting or s.lazy._announce):
+            if s.lazy is not None and (s.lazy.relay.fetches.waiting or s.lazy._announce):
                 return False
     return True
 
@@ -88,21 +88,41 @@ async def test_in_a_triangle_an_offer_reaches_everyone_with_fewer_copies_than_se
     assert costs[-1] == 2, costs  # one copy per school that lacked it, fewer than sessions
 
 
-async def test_a_peer_only_announced_an_offer_fetches_it(make_node: Factory) -> None:
-    """A star: the centre pushes its offers whole to two of its three partners and
-    announces them to the third, which holds no other path to them and fetches."""
+async def pruned_star(make_node: Factory, *, fetching: bool = True) -> tuple[LiveNode, LiveNode]:
+    """A centre and three leaves; one leaf has told the centre (a real ``prune``, as
+    after a duplicate) that it wants the centre's entries announced, not pushed.
+    Returns the centre and that leaf."""
     centre = await make_node("Centre")
     leaves = [await make_node(f"Leaf {i}") for i in range(3)]
     for leaf in leaves:
         await partner(centre, leaf)
     await introduced([centre, *leaves])
+    lazy = leaves[0]
+    lazy.service.peers.relay.fetching = fetching
+    assert lazy.node.node_id in eager_set(centre, centre)  # its profile was pushed whole
+    link = lazy.service.peers.sessions[centre.node.node_id].lazy
+    assert link is not None
+    link.duplicates([bytes(centre.node.node_id)])
+
+    async def pruned() -> bool:
+        return lazy.node.node_id not in eager_set(centre, centre)
+
+    await wait_for(pruned, what="the prune at the centre")
+    return centre, lazy
+
+
+async def test_a_peer_only_announced_an_offer_fetches_it(make_node: Factory) -> None:
+    """The pruned leaf holds no other path to the centre's offers: it is announced
+    the offer, fetches it, and is grafted: the next offer comes whole."""
+    centre, lazy = await pruned_star(make_node)
     entry = await centre.node.offers.post("offer", offer_content("Open lessons"))
-    await everywhere(leaves, entry.id)
-    eager = eager_set(centre, centre)
-    assert len(eager) == 2
-    (lazy,) = [leaf for leaf in leaves if leaf.node.node_id not in eager]
+    await everywhere([lazy], entry.id)
     assert lazy.service.peers.relay.wanted == 1  # it asked for it, once
     assert centre.service.peers.relay.announced >= 1
+    assert lazy.node.node_id in eager_set(centre, centre)  # grafted
+    entry = await centre.node.offers.post("offer", offer_content("More open lessons"))
+    await everywhere([lazy], entry.id)
+    assert lazy.service.peers.relay.wanted == 1  # pushed whole this time
 
 
 async def test_a_lazy_peer_that_never_asks_gets_the_offer_at_the_next_session_start(
@@ -110,29 +130,19 @@ async def test_a_lazy_peer_that_never_asks_gets_the_offer_at_the_next_session_st
 ) -> None:
     """The safety net: a peer announced an offer that does not fetch it (here: told not
     to) still ends up with it, because the announcer's view of it still lacks it."""
-    centre = await make_node("Centre")
-    first = [await make_node(f"Leaf {i}") for i in range(2)]
-    for leaf in first:
-        await partner(centre, leaf)
-    await introduced([centre, *first])
-    late = await make_node("Late leaf")  # connects once the centre's eager set is full
-    late.service.peers.relay.fetching = False
-    await partner(centre, late)
-    await introduced([centre, *first, late])
-    assert late.node.node_id not in eager_set(centre, centre)
+    centre, lazy = await pruned_star(make_node, fetching=False)
     announced = centre.service.peers.relay.announced
     entry = await centre.node.offers.post("offer", offer_content("Open lessons"))
-    await everywhere(first, entry.id)
 
-    async def announced_to_late() -> bool:
+    async def announced_to_it() -> bool:
         return bool(centre.service.peers.relay.announced > announced)
 
-    await wait_for(announced_to_late, what="the announcement to the late leaf")
-    assert not await late.holds(entry.id)  # nobody pushes it there, and it does not ask
-    session = late.service.peers.sessions[centre.node.node_id]
+    await wait_for(announced_to_it, what="the announcement to the pruned leaf")
+    assert not await lazy.holds(entry.id)  # nobody pushes it there, and it does not ask
+    session = lazy.service.peers.sessions[centre.node.node_id]
     await session.close()
-    await everywhere([late], entry.id)  # the next session start sends it
-    assert late.service.peers.relay.wanted == 0
+    await everywhere([lazy], entry.id)  # the next session start sends it
+    assert lazy.service.peers.relay.wanted == 0
 
 
 async def test_a_peer_without_the_feature_gets_every_entry_whole(make_node: Factory) -> None:

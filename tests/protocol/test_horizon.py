@@ -168,7 +168,7 @@ def test_eager_set_is_per_author_and_at_most_two() -> None:
     assert relay.plan("x", PEERS, everyone, source="p3").eager == ("p1", "p2")
 
 
-def test_prune_is_not_replaced_and_graft_fills_a_free_place() -> None:
+def test_prune_is_not_replaced_and_a_graft_always_joins() -> None:
     relay: Relay[str] = Relay()
     relay.plan("x", PEERS, everyone)
     relay.prune("x", "p1")
@@ -177,11 +177,12 @@ def test_prune_is_not_replaced_and_graft_fills_a_free_place() -> None:
     assert plan.lazy == ("p1", "p3", "p4")
     relay.graft("x", "p4")
     assert relay.plan("x", PEERS, everyone).eager == ("p2", "p4")
-    relay.graft("x", "p3")  # no room: p3 goes on fetching what is announced
-    assert relay.plan("x", PEERS, everyone).eager == ("p2", "p4")
+    relay.graft("x", "p3")  # past MAX_EAGER: it lacked the entry, it gets the next whole
+    assert relay.plan("x", PEERS, everyone).eager == ("p2", "p4", "p3")
     relay.graft("x", "p4")  # twice is once
     relay.prune("x", "p2")
     relay.prune("x", "p2")
+    relay.prune("x", "p3")
     assert relay.plan("x", PEERS, everyone).eager == ("p4",)
     relay.prune("y", "p1")  # an author never seen: nothing to prune, no error
     assert relay.plan("y", PEERS, everyone).eager == ("p1", "p2")

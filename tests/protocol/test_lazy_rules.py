@@ -47,41 +47,85 @@ def test_serve(their_head: int, our_head: int, blocked: bool, expected: bool) ->
 
 
 def test_fetches_wait_then_ask_once_for_what_is_still_lacking() -> None:
-    fetches = Fetches()
-    fetches.announce([(A, 3), (B, 2), (C, 1)], {A: 1, B: 2}, {C}, now_ms=1000)
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 3), (B, 2), (C, 1)], {A: 1, B: 2}, {C}, now_ms=1000)
     assert set(fetches.waiting) == {A}  # B held, C blocked
     assert fetches.due(1000 + FETCH_AFTER_MS - 1) == {}
-    fetches.announce([(A, 4)], {A: 1}, set(), now_ms=1500)  # a later number: same time
+    fetches.announce("p1", [(A, 4)], {A: 1}, set(), now_ms=1500)  # a later number: same time
     assert fetches.next_due() == 1000 + FETCH_AFTER_MS
     ready = fetches.due(1000 + FETCH_AFTER_MS)
-    assert ready == {A: 4}
-    assert fetches.wants(ready, {A: 2}, set()) == [[A, 2]]
-    # Announced again, the same number: never asked twice.
-    fetches.announce([(A, 4)], {A: 2}, set(), now_ms=5000)
+    assert set(ready) == {A}
+    assert fetches.wants(ready, {A: 2}, set(), 3000) == {"p1": [[A, 2]]}
+    assert fetches.waiting == {}  # nobody else announced it: done
+    # Announced again by the same peer, the same number: never asked twice.
+    fetches.announce("p1", [(A, 4)], {A: 2}, set(), now_ms=5000)
     assert fetches.waiting == {}
     assert fetches.next_due() is None
 
 
+def test_an_entry_announced_by_several_is_asked_of_one_then_the_next() -> None:
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 3)], {}, set(), now_ms=0)
+    fetches.announce("p2", [(A, 3)], {}, set(), now_ms=100)
+    fetches.announce("p3", [(A, 3)], {}, set(), now_ms=200)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), FETCH_AFTER_MS) == {
+        "p1": [[A, 0]]  # the first announcer
+    }
+    assert fetches.due(FETCH_AFTER_MS) == {}  # waits for p1's answer
+    later = 2 * FETCH_AFTER_MS
+    assert fetches.wants(fetches.due(later), {}, set(), later) == {"p2": [[A, 0]]}
+    # The third time it arrived meanwhile: nobody is asked, nothing waits.
+    assert fetches.wants(fetches.due(3 * FETCH_AFTER_MS), {A: 3}, set(), 0) == {}
+    assert fetches.waiting == {}
+
+
+def test_the_peer_asked_last_time_is_asked_after_the_others() -> None:
+    """We fetched an author's entry from p1 and are still only announced the next: p1's
+    eager set had no room for us, so the next fetch (and graft) goes to another."""
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p1": [[A, 0]]}
+    fetches.announce("p1", [(A, 2)], {A: 1}, set(), now_ms=10_000)
+    fetches.announce("p2", [(A, 2)], {A: 1}, set(), now_ms=10_001)
+    ready = fetches.due(10_000 + FETCH_AFTER_MS)
+    assert fetches.wants(ready, {A: 1}, set(), 0) == {"p2": [[A, 1]]}
+
+
 def test_what_arrived_meanwhile_is_not_asked_for() -> None:
-    fetches = Fetches()
-    fetches.announce([(A, 3), (B, 2)], {}, set(), now_ms=0)
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 3), (B, 2)], {}, set(), now_ms=0)
     ready = fetches.due(FETCH_AFTER_MS)
-    assert fetches.wants(ready, {A: 3, B: 1}, set()) == [[B, 1]]
-    assert fetches.wants({A: 1}, {}, {A}) == []  # blocked meanwhile
+    assert fetches.wants(ready, {A: 3, B: 1}, set(), 0) == {"p1": [[B, 1]]}
+    fetches.announce("p1", [(C, 1)], {}, set(), now_ms=0)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, {C}, 0) == {}  # blocked meanwhile
+    assert fetches.counts == {}
 
 
-def test_the_fetches_waiting_are_bounded() -> None:
-    fetches = Fetches(limit=2)
-    dropped = fetches.announce([(A, 1), (B, 1), (C, 1)], {}, set(), now_ms=0)
+def test_what_waits_on_one_peer_is_bounded_and_crowds_out_no_other() -> None:
+    fetches: Fetches[str] = Fetches(limit=2)
+    dropped = fetches.announce("rogue", [(A, 1), (B, 1), (C, 1)], {}, set(), now_ms=0)
     assert (dropped, len(fetches.waiting)) == (1, 2)
-    assert fetches.announce([(A, 2)], {}, set(), now_ms=0) == 0  # one already waiting
+    assert fetches.announce("rogue", [(A, 2)], {}, set(), now_ms=0) == 0  # already waiting
+    assert fetches.announce("honest", [(C, 1)], {}, set(), now_ms=0) == 0
+    assert set(fetches.waiting) == {A, B, C}
+
+
+def test_a_peer_gone_is_not_asked() -> None:
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 1), (B, 1)], {}, set(), now_ms=0)
+    fetches.announce("p2", [(B, 1)], {}, set(), now_ms=0)
+    fetches.forget("p1")
+    assert set(fetches.waiting) == {B}
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p2": [[B, 0]]}
+    assert fetches.counts == {}
 
 
 def test_the_numbers_asked_are_bounded() -> None:
-    fetches = Fetches(limit=1)
+    fetches: Fetches[str] = Fetches(limit=1)
     for n in range(10):
         author = n.to_bytes(32, "big")
-        fetches.wants({author: 1}, {}, set())
+        fetches.announce("p1", [(author, 1)], {}, set(), now_ms=0)
+        fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0)
     assert len(fetches.asked) <= 4
 
 
