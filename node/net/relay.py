@@ -102,8 +102,9 @@ class NodeRelay:
             session = sessions.get(peer)
             if session is None or session.closing or session.lazy is None:
                 continue  # gone: the next session start sends what it held
-            for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
-                await session.send(frames.Want(pairs[i : i + frames.MAX_LAZY_ITEMS]))
+            # Sent by the peer's own link: a peer that does not read never holds up
+            # the fetches from the others.
+            session.lazy.want(pairs)
             self.wanted += len(pairs)
 
     def entries_stored(self, authors: Iterable[bytes], sessions: Sequence[PeerSession]) -> None:
@@ -141,7 +142,13 @@ class LazyLink:
         self.relay = relay
         self._announce: set[bytes] = set()
         self._prunes: set[bytes] = set()
+        self._wants: dict[bytes, int] = {}  # author -> our head, to ask the peer for
         self._wake = asyncio.Event()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left to announce, prune or ask for, and no fetch waiting at the node."""
+        return not (self._announce or self._prunes or self._wants or self.relay.fetches.waiting)
 
     # -- what the node tells it -----------------------------------------------------
 
@@ -156,6 +163,11 @@ class LazyLink:
         most authors' first entries from a session start, not from a push."""
         for author in authors:
             self.relay.relay.graft(author, self.session.peer)
+
+    def want(self, pairs: Iterable[tuple[bytes, int]]) -> None:
+        """Ask the peer for these ``(author, our head)`` (the node's fetcher chose it)."""
+        self._wants.update(pairs)
+        self._wake.set()
 
     def duplicates(self, authors: Iterable[bytes]) -> None:
         """The peer sent us entries of these authors that we held already: prune."""
@@ -174,6 +186,7 @@ class LazyLink:
                 self._wake.clear()
                 await self._flush_announcements()
                 await self._flush_prunes()
+                await self._flush_wants()
         finally:
             self.relay.session_ended(self.session.peer)
 
@@ -188,6 +201,14 @@ class LazyLink:
         for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
             await self.session.send(frames.Have(pairs[i : i + frames.MAX_LAZY_ITEMS]))
         self.relay.announced += len(pairs)
+
+    async def _flush_wants(self) -> None:
+        if not self._wants:
+            return
+        wants, self._wants = self._wants, {}
+        pairs: list[list[object]] = [[a, wants[a]] for a in sorted(wants)]
+        for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
+            await self.session.send(frames.Want(pairs[i : i + frames.MAX_LAZY_ITEMS]))
 
     async def _flush_prunes(self) -> None:
         if not self._prunes:

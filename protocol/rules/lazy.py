@@ -147,10 +147,10 @@ class Fetches(Generic[N]):
         held: Mapping[bytes, int],
         blocked: Collection[bytes],
         now_ms: int,
-    ) -> dict[N, list[list[object]]]:
-        """For each peer to ask, the sorted ``[author, our head]`` pairs of its ``want``:
+    ) -> dict[N, list[tuple[bytes, int]]]:
+        """For each peer to ask, the sorted ``(author, our head)`` pairs of its ``want``:
         the ready authors still lacking, each asked of one announcer (see the class)."""
-        out: dict[N, list[list[object]]] = {}
+        out: dict[N, list[tuple[bytes, int]]] = {}
         for author in sorted(ready):
             waiting = ready[author]
             head = held.get(author, 0)
@@ -163,7 +163,7 @@ class Fetches(Generic[N]):
             waiting.tried.append(peer)
             self.asked[(peer, author)] = max(waiting.seq, self.asked.get((peer, author), 0))
             self.last[author] = peer
-            out.setdefault(peer, []).append([author, head])
+            out.setdefault(peer, []).append((author, head))
             if len(untried) > 1:
                 waiting.due = now_ms + FETCH_AFTER_MS  # then the next, if still lacking
             else:

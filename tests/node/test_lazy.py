@@ -49,7 +49,7 @@ async def quiet(nodes: list[LiveNode]) -> bool:
         for s in n.service.peers.sessions.values():
             if not s.sync.idle:
                 return False
-            if s.lazy is not None and (s.lazy.relay.fetches.waiting or s.lazy._announce):
+            if s.lazy is not None and not s.lazy.idle:
                 return False
     return True
 

@@ -55,7 +55,7 @@ def test_fetches_wait_then_ask_once_for_what_is_still_lacking() -> None:
     assert fetches.next_due() == 1000 + FETCH_AFTER_MS
     ready = fetches.due(1000 + FETCH_AFTER_MS)
     assert set(ready) == {A}
-    assert fetches.wants(ready, {A: 2}, set(), 3000) == {"p1": [[A, 2]]}
+    assert fetches.wants(ready, {A: 2}, set(), 3000) == {"p1": [(A, 2)]}
     assert fetches.waiting == {}  # nobody else announced it: done
     # Announced again by the same peer, the same number: never asked twice.
     fetches.announce("p1", [(A, 4)], {A: 2}, set(), now_ms=5000)
@@ -69,11 +69,11 @@ def test_an_entry_announced_by_several_is_asked_of_one_then_the_next() -> None:
     fetches.announce("p2", [(A, 3)], {}, set(), now_ms=100)
     fetches.announce("p3", [(A, 3)], {}, set(), now_ms=200)
     assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), FETCH_AFTER_MS) == {
-        "p1": [[A, 0]]  # the first announcer
+        "p1": [(A, 0)]  # the first announcer
     }
     assert fetches.due(FETCH_AFTER_MS) == {}  # waits for p1's answer
     later = 2 * FETCH_AFTER_MS
-    assert fetches.wants(fetches.due(later), {}, set(), later) == {"p2": [[A, 0]]}
+    assert fetches.wants(fetches.due(later), {}, set(), later) == {"p2": [(A, 0)]}
     # The third time it arrived meanwhile: nobody is asked, nothing waits.
     assert fetches.wants(fetches.due(3 * FETCH_AFTER_MS), {A: 3}, set(), 0) == {}
     assert fetches.waiting == {}
@@ -84,18 +84,18 @@ def test_the_peer_asked_last_time_is_asked_after_the_others() -> None:
     eager set had no room for us, so the next fetch (and graft) goes to another."""
     fetches: Fetches[str] = Fetches()
     fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0)
-    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p1": [[A, 0]]}
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p1": [(A, 0)]}
     fetches.announce("p1", [(A, 2)], {A: 1}, set(), now_ms=10_000)
     fetches.announce("p2", [(A, 2)], {A: 1}, set(), now_ms=10_001)
     ready = fetches.due(10_000 + FETCH_AFTER_MS)
-    assert fetches.wants(ready, {A: 1}, set(), 0) == {"p2": [[A, 1]]}
+    assert fetches.wants(ready, {A: 1}, set(), 0) == {"p2": [(A, 1)]}
 
 
 def test_what_arrived_meanwhile_is_not_asked_for() -> None:
     fetches: Fetches[str] = Fetches()
     fetches.announce("p1", [(A, 3), (B, 2)], {}, set(), now_ms=0)
     ready = fetches.due(FETCH_AFTER_MS)
-    assert fetches.wants(ready, {A: 3, B: 1}, set(), 0) == {"p1": [[B, 1]]}
+    assert fetches.wants(ready, {A: 3, B: 1}, set(), 0) == {"p1": [(B, 1)]}
     fetches.announce("p1", [(C, 1)], {}, set(), now_ms=0)
     assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, {C}, 0) == {}  # blocked meanwhile
     assert fetches.counts == {}
@@ -116,7 +116,7 @@ def test_a_peer_gone_is_not_asked() -> None:
     fetches.announce("p2", [(B, 1)], {}, set(), now_ms=0)
     fetches.forget("p1")
     assert set(fetches.waiting) == {B}
-    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p2": [[B, 0]]}
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p2": [(B, 0)]}
     assert fetches.counts == {}
 
 
