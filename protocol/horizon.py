@@ -191,10 +191,10 @@ class Relay(Generic[N]):
 
     max_eager: int = MAX_EAGER
     eager: dict[Hashable, list[N]] = field(default_factory=dict)  # author -> eager peers
-    #: author -> the peers there were when its set was fixed, and any seen since (one
-    #: shared frozenset while the sessions do not change, so it costs a pointer each).
+    #: author -> the peers there were when its set was fixed, and any seen since (the
+    #: few distinct sets are shared, so each author costs a pointer).
     known: dict[Hashable, frozenset[N]] = field(default_factory=dict)
-    _peers: frozenset[N] = field(default_factory=frozenset)
+    _sets: dict[frozenset[N], frozenset[N]] = field(default_factory=dict)
 
     def plan(
         self,
@@ -229,9 +229,9 @@ class Relay(Generic[N]):
         if known is not None and known.issuperset(peers):
             return
         now = frozenset(peers) if known is None else known | frozenset(peers)
-        if now != self._peers:
-            self._peers = now
-        self.known[author] = self._peers
+        if len(self._sets) > 4096:  # many sessions come and gone: start sharing afresh
+            self._sets = {}
+        self.known[author] = self._sets.setdefault(now, now)
 
     def prune(self, author: Hashable, peer: N) -> None:
         """``peer`` received a duplicate of ``author``'s entry from us: announce only."""

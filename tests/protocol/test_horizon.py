@@ -235,3 +235,12 @@ def test_a_peer_grafted_then_pruned_is_not_new_again() -> None:
     relay.prune("x", "p1")
     plan = relay.plan("x", ["p1"], everyone)
     assert (plan.eager, plan.lazy) == ((), ("p1",))
+
+
+def test_known_peers_are_shared_across_authors_pushed_to_one_peer() -> None:
+    """A session start pushes thousands of authors to one new peer: their known sets
+    are one object, not one each."""
+    relay: Relay[str] = Relay()
+    for n in range(100):
+        relay.graft(f"author {n}", "p1")
+    assert len({id(s) for s in relay.known.values()}) == 1
