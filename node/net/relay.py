@@ -158,9 +158,10 @@ class LazyLink:
 
     def pushed(self, authors: Iterable[bytes]) -> None:
         """We sent the peer these authors' entries whole (a session start's catch-up, a
-        fetch, an eager push): it takes a free place in their eager sets, as a graft
-        does. A push at a session start is how most trees first form: a node stores
-        most authors' first entries from a session start, not from a push."""
+        fetch, an eager push): it joins their eager sets, as a graft does (it lacked
+        them). A push at a session start is how most trees first form: a node stores
+        most authors' first entries from a session start, not from a relayed push, and
+        the duplicates that follow prune the sets down to a tree."""
         for author in authors:
             self.relay.relay.graft(author, self.session.peer)
 

@@ -325,7 +325,7 @@ class PeerSession:
             return False
         await self._send(frame)
         self.sent += len(frame.entries)
-        if self.lazy is not None:  # whole to this peer: it joins the eager sets with room
+        if self.lazy is not None:  # whole to this peer: it joins these authors' eager sets
             self.lazy.pushed(self.sync.in_flight.get(frame.batch, {}))
         return True
 
