@@ -55,7 +55,7 @@ class NodeRelay:
         self.fetching = True
         self.announced = 0  # authors announced in ``have`` frames, for bench/propagation.py
         self.wanted = 0  # authors asked for in ``want`` frames
-        self.dropped = 0  # announcements past the bound of fetches, for tests
+        self.hurried = 0  # announcements past the bound of fetches, asked for at once
         self._wake = asyncio.Event()
         self._fetcher: asyncio.Task[None] | None = None
 
@@ -68,7 +68,12 @@ class NodeRelay:
         """``peer`` announced these ``(author, seq)``: fetch what we lack if it does not come."""
         held = await self.store.heads_of(a for a, _ in heads)
         blocked = await self.store.blocked_authors()
-        self.dropped += self.fetches.announce(peer, heads, held, blocked, now_ms())
+        now = self.fetches.announce(peer, heads, held, blocked, now_ms())
+        session = self.sessions().get(peer)
+        if now and self.fetching and session is not None and session.lazy is not None:
+            session.lazy.want(now)  # past the bound: asked at once, never dropped
+            self.hurried += len(now)
+            self.wanted += len(now)
         self._wake.set()
 
     def session_ended(self, peer: NodeId) -> None:

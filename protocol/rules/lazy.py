@@ -7,8 +7,9 @@ Everything a peer says in them is untrusted, however well signed its session:
   fetch what we hold, nor a blocked school's entries, nor ask one peer more than once
   per announced number (a peer announcing an entry that does not exist gets one
   ``want``, then nothing), and what waits on one peer's announcements is bounded
-  (:data:`MAX_FETCHES`): announcements past it are dropped, the session start catches
-  them up. An entry announced by several peers is asked of one at a time;
+  (:data:`MAX_FETCHES`): announcements past it are asked for at once, without
+  waiting (one ``want`` pair for one ``have`` pair: nothing is dropped, nothing grows).
+  An entry announced by several peers is asked of one at a time;
 - a ``want`` is served exactly as the sync serves a clock pair: the author's public
   log entries above the peer's head, through the ordinary batches. It never names a
   letter, and a blocked school's entries or an author we do not hold are never sent
@@ -30,8 +31,8 @@ from protocol.horizon import FETCH_AFTER_MS, on_announce
 
 N = TypeVar("N", bound=Hashable)
 
-#: Fetches waiting in one session: announcements of more authors than this, not yet
-#: due, are dropped (the next session start catches them up).
+#: Authors waiting on one peer's announcements: past this, what it announces is asked
+#: for at once instead of 2 s later.
 MAX_FETCHES = 4096
 
 
@@ -72,7 +73,8 @@ class Fetches(Generic[N]):
     - :meth:`announce` schedules an author FETCH_AFTER_MS after its first announcement,
       unless :func:`fetch_due` says no, and remembers every peer that announced it;
       what waits on one peer's first announcement is bounded (``limit``), so a flood
-      from one peer never crowds out the others';
+      from one peer never crowds out the others'; past it, :meth:`announce` returns
+      the pairs to ask that peer for at once;
     - :meth:`due` takes those whose time has come, and :meth:`wants` turns them into
       the ``[author, our head]`` pairs of one ``want`` per peer for those still lacking.
       It asks one announcer at a time, never the same twice for a number, and not the
@@ -96,11 +98,11 @@ class Fetches(Generic[N]):
         held: Mapping[bytes, int],
         blocked: Collection[bytes],
         now_ms: int,
-    ) -> int:
-        """Schedule the ``(author, seq)`` pairs ``peer`` announced; returns how many were
-        dropped because the authors waiting on this peer's announcements are at the
-        bound."""
-        dropped = 0
+    ) -> list[tuple[bytes, int]]:
+        """Schedule the ``(author, seq)`` pairs ``peer`` announced. Returns the
+        ``(author, our head)`` pairs to ask it for at once: those past the bound of
+        authors waiting on its announcements (remembered as asked, as by :meth:`wants`)."""
+        now: list[tuple[bytes, int]] = []
         for author, seq in heads:
             when = fetch_due(
                 announced=seq,
@@ -119,12 +121,15 @@ class Fetches(Generic[N]):
                 if peer not in waiting.announcers:
                     waiting.announcers.append(peer)
             elif self.counts.get(peer, 0) >= self.limit:
-                dropped += 1
+                self.asked[(peer, author)] = seq
+                self.last[author] = peer
+                now.append((author, held.get(author, 0)))
             else:
                 self.waiting[author] = Waiting(seq, when, [peer])
                 self.owners[author] = peer
                 self.counts[peer] = self.counts.get(peer, 0) + 1
-        return dropped
+        self._bound()
+        return now
 
     def forget(self, peer: N) -> None:
         """``peer``'s session ended: it can no longer be asked."""
@@ -168,11 +173,14 @@ class Fetches(Generic[N]):
                 waiting.due = now_ms + FETCH_AFTER_MS  # then the next, if still lacking
             else:
                 self._drop(author)
+        self._bound()
+        return out
+
+    def _bound(self) -> None:
         for table in (self.asked, self.last):
             if len(table) > 4 * self.limit:  # bounded: forget the oldest half
                 for key in list(table)[: len(table) // 2]:
                     del table[key]  # type: ignore[arg-type]
-        return out
 
     def _drop(self, author: bytes) -> None:
         self.waiting.pop(author, None)

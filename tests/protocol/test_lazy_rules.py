@@ -102,11 +102,13 @@ def test_what_arrived_meanwhile_is_not_asked_for() -> None:
 
 
 def test_what_waits_on_one_peer_is_bounded_and_crowds_out_no_other() -> None:
+    """Past the bound, an announcement is asked for at once (once), not dropped."""
     fetches: Fetches[str] = Fetches(limit=2)
-    dropped = fetches.announce("rogue", [(A, 1), (B, 1), (C, 1)], {}, set(), now_ms=0)
-    assert (dropped, len(fetches.waiting)) == (1, 2)
-    assert fetches.announce("rogue", [(A, 2)], {}, set(), now_ms=0) == 0  # already waiting
-    assert fetches.announce("honest", [(C, 1)], {}, set(), now_ms=0) == 0
+    now = fetches.announce("rogue", [(A, 1), (B, 1), (C, 1)], {C: 0}, set(), now_ms=0)
+    assert (now, len(fetches.waiting)) == ([(C, 0)], 2)
+    assert fetches.announce("rogue", [(A, 2)], {}, set(), now_ms=0) == []  # already waiting
+    assert fetches.announce("rogue", [(C, 1)], {}, set(), now_ms=0) == []  # asked already
+    assert fetches.announce("honest", [(C, 1)], {}, set(), now_ms=0) == []
     assert set(fetches.waiting) == {A, B, C}
 
 
