@@ -34,12 +34,15 @@ from node.store.database import Store
 from protocol import frames
 from protocol.horizon import Relay
 from protocol.keys import NodeId
-from protocol.rules.lazy import Fetches, serve
+from protocol.rules.lazy import MAX_FETCHES, Fetches, serve
 
 if TYPE_CHECKING:
     from node.net.session import PeerSession
 
 log = logging.getLogger(__name__)
+
+#: ``want`` pairs waiting to be sent to one peer.
+MAX_WANTS_QUEUED = 2 * MAX_FETCHES
 
 
 class NodeRelay:
@@ -171,8 +174,15 @@ class LazyLink:
             self.relay.relay.graft(author, self.session.peer)
 
     def want(self, pairs: Iterable[tuple[bytes, int]]) -> None:
-        """Ask the peer for these ``(author, our head)`` (the node's fetcher chose it)."""
-        self._wants.update(pairs)
+        """Ask the peer for these ``(author, our head)`` (the node's fetcher chose it).
+
+        At most :data:`MAX_WANTS_QUEUED` wait to be sent: a peer that announces without
+        reading what we send cannot make the queue grow (the rest come with the next
+        session start)."""
+        for author, head in pairs:
+            if len(self._wants) >= MAX_WANTS_QUEUED and author not in self._wants:
+                break
+            self._wants[author] = head
         self._wake.set()
 
     def duplicates(self, authors: Iterable[bytes]) -> None:

@@ -14,6 +14,7 @@ import aiohttp
 
 from bench.live import hold, schools_offers
 from node.clock import now_ms
+from node.net.relay import MAX_WANTS_QUEUED
 from node.partners.peerbook import PeerBook
 from protocol import frames
 from protocol.entry import decode_entry
@@ -187,3 +188,17 @@ async def test_prunes_of_authors_it_never_got_change_nothing_but_its_own_place(
     batch = await next_frame(ws, frames.Entries)
     assert isinstance(batch, frames.Entries)
     assert [decode_entry(w, now_ms=now_ms()).id for w in batch.entries] == [entry.id]
+
+
+async def test_wants_queued_for_a_peer_that_does_not_read_are_bounded(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """The queue of wants to one peer is bounded: a peer that floods announcements and
+    never reads what it is sent (so the queue is never sent) would otherwise grow it.
+    The node's fetcher hands the session more wants than that at once (a synchronous
+    call: nothing is sent in between); only MAX_WANTS_QUEUED wait."""
+    await connect_lazy(client, target)
+    link = target.service.peers.sessions[ROGUE.node_id].lazy
+    assert link is not None
+    link.want((made_up(n), 0) for n in range(3 * MAX_WANTS_QUEUED))
+    assert len(link._wants) == MAX_WANTS_QUEUED
