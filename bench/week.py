@@ -17,13 +17,13 @@ Its sessions are its partners (:data:`PARTNER_PICKS` chosen, mostly in its regio
 so about 10 each), a few peers of each of its subscriptions (as gossipsub keeps a
 mesh per topic: :data:`MESH_PICKS` each) and, when there are hubs, one hub of its
 country. A new entry spreads by :class:`protocol.horizon.Relay` (whole to at most 2
-peers that want it, ``have`` to the others, fetch after 2 s, prune and graft per
-author), every message taking :data:`LINK_MS`; each node's relay state lasts the
-whole week. Bytes are real frame sizes (real signed entries, ``entries`` and ``ack``
-frames, 40-byte ``have``, ``want`` and ``prune`` items) plus
-``OVERHEAD_PER_MESSAGE`` for every message. Session starts are real reconciliations
-(``protocol/reconcile.py``) of the sets two peers would share. Searches follow
-``protocol/search.py``.
+peers that want it and to those that fetched from it, ``have`` to the others, fetch
+after 2 s, prune and graft per author), every message taking :data:`LINK_MS`; each
+node's relay state lasts the whole week. Bytes are real frame sizes (real signed
+entries, ``entries`` and ``ack`` frames, and ``have``, ``want`` and ``prune`` frames
+of one author each) plus ``OVERHEAD_PER_MESSAGE`` for every message. Session starts
+are real reconciliations (``protocol/reconcile.py``) of the sets two peers would
+share. Searches follow ``protocol/search.py``.
 
 **Sampling.** Every school is in the graph, but only a sample of the week's offers
 is spread (``offers`` of them, by ``offers // 2`` random authors, two each, after the
@@ -44,8 +44,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import msgpack
 
 from protocol import frames, search
 from protocol.entry import create_entry
@@ -96,8 +94,17 @@ ABOUT = (
 
 
 def _item_bytes(kind: str) -> int:
-    """A ``have``, ``want`` or ``prune`` frame with one (timestamp, id) item."""
-    return len(msgpack.packb({"t": kind, "items": [[NOW, bytes(32)]]})) + OVERHEAD_PER_MESSAGE
+    """A ``have``, ``want`` or ``prune`` frame of one author, as the node sends it
+    (docs/protocol.md, "Eager push and lazy announcements")."""
+    author = bytes(32)
+    frame: frames.Frame
+    if kind == "prune":
+        frame = frames.Prune([author])
+    elif kind == "have":
+        frame = frames.Have([[author, 3]])
+    else:
+        frame = frames.Want([[author, 2]])
+    return len(frames.encode(frame)) + OVERHEAD_PER_MESSAGE
 
 
 def _entry_costs() -> tuple[int, int, int]:

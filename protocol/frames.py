@@ -492,3 +492,64 @@ def _check_bytes(name: str, value: Any, size: int) -> None:
 def _check_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
         raise DecodeError(f"{name} must be a whole number from 0 to 2**53-1", code="bad-frame")
+
+
+# -- eager push and lazy announcements (docs/protocol.md, "Eager push and lazy
+# announcements"; docs/scale.md, Decision 2) ----------------------------------------
+
+#: Whole entries to a few peers, announcements to the rest (``have``, ``want``, ``prune``).
+LAZY = "lazy"
+#: Pairs per ``have`` or ``want`` frame, authors per ``prune`` frame: more go in several.
+MAX_LAZY_ITEMS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Have(Frame):
+    """An announcement, sent only to a peer that announced ``lazy``: the sender holds
+    each author's log up to ``seq`` (``[author, seq]`` pairs, sorted by author, each
+    author once). The receiver that lacks one asks for it with ``want`` if it has not
+    arrived otherwise within FETCH_AFTER_MS (protocol/horizon.py)."""
+
+    TYPE: ClassVar[str] = "have"
+    heads: list[list[Any]]
+
+    def __post_init__(self) -> None:
+        _check_pairs(self.heads, MAX_LAZY_ITEMS, with_ids=False)
+        _check_ascending("have heads", [pair[0] for pair in self.heads])
+
+
+@dataclass(frozen=True, slots=True)
+class Want(Frame):
+    """A fetch of announced entries (and Plumtree's graft): for each author, the head
+    the sender holds (``[author, seq]``, sorted, each author once). The receiver sends
+    the author's entries above it, as the sync would, and pushes the author's next
+    entries whole to the sender."""
+
+    TYPE: ClassVar[str] = "want"
+    heads: list[list[Any]]
+
+    def __post_init__(self) -> None:
+        _check_pairs(self.heads, MAX_LAZY_ITEMS, with_ids=False)
+        _check_ascending("want heads", [pair[0] for pair in self.heads])
+
+
+@dataclass(frozen=True, slots=True)
+class Prune(Frame):
+    """Plumtree's prune: the sender received entries of these authors that it already
+    held; the receiver announces their next entries instead of pushing them whole."""
+
+    TYPE: ClassVar[str] = "prune"
+    authors: list[bytes]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.authors, list) or len(self.authors) > MAX_LAZY_ITEMS:
+            raise DecodeError(
+                f"a prune frame's authors are a list of at most {MAX_LAZY_ITEMS} node ids",
+                code="bad-frame",
+            )
+        for author in self.authors:
+            _check_bytes("author", author, ID_SIZE)
+        _check_ascending("prune authors", self.authors)
+
+
+FRAME_TYPES.update({cls.TYPE: cls for cls in (Have, Want, Prune)})

@@ -12,8 +12,9 @@ and its peers' declared interest, these functions say
 - whether a peer wants an entry (:func:`wants`: a peer that declared nothing, as
   today's nodes, wants everything),
 - and to whom a new entry goes whole and to whom only as an id (:class:`Relay`:
-  Plumtree's eager push to at most :data:`MAX_EAGER` peers per author, ``have``
-  announcements to the rest, prune on a duplicate, graft on a fetch).
+  Plumtree's eager push to at most :data:`MAX_EAGER` peers per author, and to those
+  that fetched from us, ``have`` announcements to the rest, prune on a duplicate,
+  graft on a fetch).
 
 Node identifiers are any hashable value (``NodeId`` in the node, ``int`` in
 bench/simulate.py), so the simulator runs this very code.
@@ -180,13 +181,20 @@ class Relay(Generic[N]):
     The first entry of an author that the node relays fixes its eager set: the first
     ``max_eager`` peers that want it, in the node's order of preference. A duplicate
     prunes the peer that received it (it leaves the set until a graft); a fetch after
-    an announcement grafts the peer that fetched (it joins the set if the set has
-    fewer than ``max_eager``). Pruned peers are not replaced by others: that is how
-    the sets shrink to a tree.
+    an announcement grafts the peer that fetched (it joins the set, whatever its size:
+    it lacked the entry). Pruned peers are not replaced by others: that is how the
+    sets shrink to a tree. A peer the node had no session with when the set was
+    fixed (it connected later: a node's sessions open one by one) fills a free place
+    the first time it is seen, as it would have at the start; in the simulator, whose
+    sessions never change, this never happens.
     """
 
     max_eager: int = MAX_EAGER
     eager: dict[Hashable, list[N]] = field(default_factory=dict)  # author -> eager peers
+    #: author -> the peers there were when its set was fixed, and any seen since (the
+    #: few distinct sets are shared, so each author costs a pointer).
+    known: dict[Hashable, frozenset[N]] = field(default_factory=dict)
+    _sets: dict[frozenset[N], frozenset[N]] = field(default_factory=dict)
 
     def plan(
         self,
@@ -204,23 +212,45 @@ class Relay(Generic[N]):
         chosen = self.eager.get(author)
         if chosen is None:
             chosen = self.eager[author] = candidates[: self.max_eager]
+        else:
+            known = self.known.get(author, frozenset())
+            for peer in candidates:
+                if len(chosen) >= self.max_eager:
+                    break
+                if peer not in known and peer not in chosen:
+                    chosen.append(peer)  # new since the set was fixed: as at the start
+        self._know(author, peers)
         eager = tuple(p for p in chosen if p in candidates)
         lazy = tuple(p for p in candidates if p not in eager)
         return Plan(eager, lazy)
+
+    def _know(self, author: Hashable, peers: Sequence[N]) -> None:
+        known = self.known.get(author)
+        if known is not None and known.issuperset(peers):
+            return
+        now = frozenset(peers) if known is None else known | frozenset(peers)
+        if len(self._sets) > 4096:  # many sessions come and gone: start sharing afresh
+            self._sets = {}
+        self.known[author] = self._sets.setdefault(now, now)
 
     def prune(self, author: Hashable, peer: N) -> None:
         """``peer`` received a duplicate of ``author``'s entry from us: announce only."""
         chosen = self.eager.get(author)
         if chosen and peer in chosen:
             chosen.remove(peer)
+            self._know(author, (peer,))  # never back as "new" (see plan)
 
     def graft(self, author: Hashable, peer: N) -> None:
         """``peer`` fetched an entry we announced: push ``author``'s next entries to it
-        whole, if the eager set has room (else it goes on fetching what we announce:
-        no node pushes to more than ``max_eager`` peers per author)."""
+        whole, even past ``max_eager`` (Plumtree's graft). A peer fetches only what
+        did not reach it in time, so a graft is a branch the tree lacked, not a second
+        copy; with the cap the real node and the simulator both left some schools
+        fetching every entry 2 s late, for no fewer copies (docs/decisions.md, "Eager
+        push and lazy announcements"). ``max_eager`` bounds the set as first fixed."""
         chosen = self.eager.setdefault(author, [])
-        if peer not in chosen and len(chosen) < self.max_eager:
+        if peer not in chosen:
             chosen.append(peer)
+        self._know(author, (peer,))
 
 
 def on_announce(*, held: bool, wanted: bool, announced_ms: int) -> int | None:

@@ -41,6 +41,7 @@ from node.net import verify as verification
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
+from node.net.relay import NodeRelay
 from node.net.search import NetworkSearch
 from node.net.session import PeerSession
 from node.net.supervisor import TASKS_SETTING, Supervisor
@@ -63,7 +64,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH})
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH}) | {frames.LAZY}
 
 
 class WebSocketTransport:
@@ -139,6 +140,8 @@ class PeerManager:
         self.features: frozenset[str] = FEATURES
         #: Every head held, as reconciliation items, for the sessions' starts.
         self.heads = HeadCache(store)
+        #: Which sessions get a new entry whole and which an announcement (``lazy``).
+        self.relay = NodeRelay(store, lambda: self.sessions)
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
@@ -204,6 +207,9 @@ class PeerManager:
         task = self.supervisor.start("change watcher", self._watch)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        fetcher = self.relay.start()  # fetches what was announced and did not come
+        self._tasks.add(fetcher)
+        fetcher.add_done_callback(self._tasks.discard)
         await self._sync_partners()
         await self._save_health()  # the watcher and the diallers just started
 
@@ -255,11 +261,10 @@ class PeerManager:
     # -- SessionHost ----------------------------------------------------------------
 
     def entries_stored(self, authors: Iterable[bytes], source: PeerSession | None) -> None:
-        """Relay: tell every other session to look at these authors."""
-        authors = list(authors)
-        for session in self.sessions.values():
-            if session is not source:
-                session.mark_dirty(authors)
+        """Relay: tell every other session to look at these authors (whole to a peer
+        without ``lazy``; to the others, whole or announced: node/net/relay.py)."""
+        sessions = [s for s in self.sessions.values() if s is not source]
+        self.relay.entries_stored(authors, sessions)
 
     def progress(self, session: PeerSession) -> None:
         """A session stored a batch or took the peer's clock: report how far behind the

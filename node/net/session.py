@@ -30,6 +30,7 @@ from node.mail.session import MailExchange
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
 from node.net.ratelimit import TokenBucket
+from node.net.relay import LazyLink
 from node.net.verify import Decoded, Verifier
 from node.store.database import RESTORED_SETTING, Outcome, Store
 from protocol import budget, frames
@@ -130,6 +131,10 @@ class PeerSession:
         self.held_back = 0  # entries of this peer's batches held back, for status and tests
         #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
         self.hold_off = False
+        #: Announcements, fetches and prunes, when both sides announced ``lazy``
+        #: (node/net/relay.py); None: every new entry goes whole, as to today's nodes.
+        relay = getattr(host, "relay", None)
+        self.lazy = LazyLink(self, relay) if relay and frames.LAZY in features else None
 
     # -- public ---------------------------------------------------------------------
 
@@ -154,6 +159,10 @@ class PeerSession:
         budgets.add_listener(self._budget_wake.set)
         asker = asyncio.create_task(self._ask_again_loop(), name=f"ask {self.peer} again")
         asker.add_done_callback(self._sender_done)
+        tasks = [sender, mailer, storer, asker]
+        if self.lazy is not None:
+            tasks.append(asyncio.create_task(self.lazy.run(), name=f"announce to {self.peer}"))
+            tasks[-1].add_done_callback(self._sender_done)
         try:
             await self._open()
             await self.mail.send_clock()
@@ -168,9 +177,9 @@ class PeerSession:
             # A batch being stored is shielded and commits; those queued behind it
             # were never acknowledged, so the peer sends them again next time.
             budgets.remove_listener(self._budget_wake.set)
-            for task in (sender, mailer, storer, asker):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(sender, mailer, storer, asker, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.transport.close()
             self.closed.set()
 
@@ -183,6 +192,11 @@ class PeerSession:
         """Both sides have said what they hold: we sent our clock (or the clock of the
         heads that differ) and have the peer's final one."""
         return self.start_bytes is not None and self._clock_received.is_set()
+
+    @property
+    def clock_received(self) -> asyncio.Event:
+        """Set once the peer's final clock is in: sending may begin."""
+        return self._clock_received
 
     @property
     def closing(self) -> bool:
@@ -309,6 +323,8 @@ class PeerSession:
             return False
         await self._send(frame)
         self.sent += len(frame.entries)
+        if self.lazy is not None:  # whole to this peer: it joins these authors' eager sets
+            self.lazy.pushed(self.sync.in_flight.get(frame.batch, {}))
         return True
 
     # -- receiving ------------------------------------------------------------------
@@ -416,6 +432,13 @@ class PeerSession:
                 )
             for problem in await search.handle(self, frame):  # node/net/search.py
                 await self._refuse(problem)
+        elif isinstance(frame, (frames.Have, frames.Want, frames.Prune)):
+            if self.lazy is None:
+                raise ProtocolError(
+                    f"a {frame.TYPE} frame in a session that did not agree to lazy relaying",
+                    code="bad-frame",
+                )
+            await self.lazy.handle(frame)  # node/net/relay.py
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
             if isinstance(frame, frames.MailClock) and frame.final:
@@ -487,6 +510,7 @@ class PeerSession:
         verified, planned = await self._within_budget(verified)
         budgets = self.host.store.budgets
         held: list[tuple[bytes, int]] = []
+        duplicates: set[bytes] = set()  # a prune, with a peer that relays lazily
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
         try:
             # Shielded: a shutdown waits for the batches in hand to commit, not half.
@@ -496,6 +520,8 @@ class PeerSession:
                     self.received += 1
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
+                if result.outcome is Outcome.DUPLICATE:
+                    duplicates.add(bytes(entry.author))
                     tat = planned.get(entry.id)
                     if tat is not None:  # held: the log up to it is the one planned with
                         budgets.remember(bytes(entry.author), entry.seq, tat)
@@ -508,6 +534,8 @@ class PeerSession:
         finally:
             self.sync.stored(held)
             self._wake.set()
+        if self.lazy is not None:
+            self.lazy.duplicates(duplicates)
         heads = await self.host.store.heads_of(authors)
         for frame, decoded in batches:
             authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}

@@ -168,7 +168,7 @@ def test_eager_set_is_per_author_and_at_most_two() -> None:
     assert relay.plan("x", PEERS, everyone, source="p3").eager == ("p1", "p2")
 
 
-def test_prune_is_not_replaced_and_graft_fills_a_free_place() -> None:
+def test_prune_is_not_replaced_and_a_graft_always_joins() -> None:
     relay: Relay[str] = Relay()
     relay.plan("x", PEERS, everyone)
     relay.prune("x", "p1")
@@ -177,11 +177,12 @@ def test_prune_is_not_replaced_and_graft_fills_a_free_place() -> None:
     assert plan.lazy == ("p1", "p3", "p4")
     relay.graft("x", "p4")
     assert relay.plan("x", PEERS, everyone).eager == ("p2", "p4")
-    relay.graft("x", "p3")  # no room: p3 goes on fetching what is announced
-    assert relay.plan("x", PEERS, everyone).eager == ("p2", "p4")
+    relay.graft("x", "p3")  # past MAX_EAGER: it lacked the entry, it gets the next whole
+    assert relay.plan("x", PEERS, everyone).eager == ("p2", "p4", "p3")
     relay.graft("x", "p4")  # twice is once
     relay.prune("x", "p2")
     relay.prune("x", "p2")
+    relay.prune("x", "p3")
     assert relay.plan("x", PEERS, everyone).eager == ("p4",)
     relay.prune("y", "p1")  # an author never seen: nothing to prune, no error
     assert relay.plan("y", PEERS, everyone).eager == ("p1", "p2")
@@ -203,3 +204,43 @@ def test_on_announce(held: bool, wanted: bool, expected: int | None) -> None:
 def test_a_body_already_held_is_a_duplicate() -> None:
     assert on_body(held=True) is True
     assert on_body(held=False) is False
+
+
+def test_a_peer_that_connected_after_the_set_was_fixed_fills_a_free_place() -> None:
+    """A node's sessions open one by one: an author's set fixed while only p1 was
+    connected (and p1 sent it) takes p2 when p2 is first seen, but a pruned peer is
+    still never replaced by one that was there all along."""
+    relay: Relay[str] = Relay()
+    assert relay.plan("x", ["p1"], everyone, source="p1").eager == ()
+    assert relay.plan("x", ["p1", "p2"], everyone, source="p1").eager == ("p2",)
+    assert relay.plan("x", ["p1", "p2", "p3"], everyone, source="p1").eager == ("p2", "p3")
+    relay.prune("x", "p3")
+    plan = relay.plan("x", ["p1", "p2", "p3"], everyone)
+    assert (plan.eager, plan.lazy) == (("p2",), ("p1", "p3"))
+    assert relay.plan("x", ["p1", "p2", "p3", "p4"], everyone).eager == ("p2", "p4")
+
+
+def test_known_peers_are_shared_while_the_sessions_do_not_change() -> None:
+    relay: Relay[str] = Relay()
+    for author in ("x", "y", "z"):
+        relay.plan(author, PEERS, everyone)
+    assert relay.known["x"] is relay.known["y"] is relay.known["z"]
+
+
+def test_a_peer_grafted_then_pruned_is_not_new_again() -> None:
+    """The set formed by grafts (a session start's pushes) before any plan: a peer
+    pruned from it is known, so it does not come back as a peer seen for the first time."""
+    relay: Relay[str] = Relay()
+    relay.graft("x", "p1")
+    relay.prune("x", "p1")
+    plan = relay.plan("x", ["p1"], everyone)
+    assert (plan.eager, plan.lazy) == ((), ("p1",))
+
+
+def test_known_peers_are_shared_across_authors_pushed_to_one_peer() -> None:
+    """A session start pushes thousands of authors to one new peer: their known sets
+    are one object, not one each."""
+    relay: Relay[str] = Relay()
+    for n in range(100):
+        relay.graft(f"author {n}", "p1")
+    assert len({id(s) for s in relay.known.values()}) == 1

@@ -1,0 +1,191 @@
+"""What a node does with a peer's ``have``, ``want`` and ``prune`` frames (docs/protocol.md,
+"Eager push and lazy announcements"; docs/scale.md, Decision 2).
+
+Everything a peer says in them is untrusted, however well signed its session:
+
+- a ``have`` only tells us where the peer says its log of an author ends. We never
+  fetch what we hold, nor a blocked school's entries, nor ask one peer more than once
+  per announced number (a peer announcing an entry that does not exist gets one
+  ``want``, then nothing), and what waits on one peer's announcements is bounded
+  (:data:`MAX_FETCHES`): announcements past it are asked for at once, without
+  waiting (one ``want`` pair for one ``have`` pair: nothing is dropped, nothing grows).
+  An entry announced by several peers is asked of one at a time;
+- a ``want`` is served exactly as the sync serves a clock pair: the author's public
+  log entries above the peer's head, through the ordinary batches. It never names a
+  letter, and a blocked school's entries or an author we do not hold are never sent
+  (:func:`serve`); it grafts the peer only when there is something to send;
+- a ``prune`` can only move the peer itself from our eager set to announcements
+  (protocol.horizon.Relay.prune), which costs nobody else anything, and never creates
+  state for an author we have no eager set of.
+
+Pure: the node (node/net/relay.py) reads heads and the clock and sends what these say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from protocol.horizon import FETCH_AFTER_MS, on_announce
+
+N = TypeVar("N", bound=Hashable)
+
+#: Authors waiting on one peer's announcements: past this, what it announces is asked
+#: for at once instead of 2 s later.
+MAX_FETCHES = 4096
+
+
+def fetch_due(*, announced: int, held: int, blocked: bool, asked: int, now_ms: int) -> int | None:
+    """When to ask for an author's entries up to ``announced`` that a peer announced:
+    None when we hold them (``held``: our head), the author is blocked, or we already
+    asked this peer for that number or a later one (``asked``: 0 if never)."""
+    if announced <= asked:
+        return None
+    return on_announce(held=held >= announced, wanted=not blocked, announced_ms=now_ms)
+
+
+def serve(*, their_head: int, our_head: int, blocked: bool) -> bool:
+    """Whether to send a peer that wants an author's entries above ``their_head``
+    anything (and graft it): only when we hold more of the author's log, and never a
+    blocked school's."""
+    return not blocked and our_head > their_head
+
+
+@dataclass
+class Waiting(Generic[N]):
+    """An author announced to us that we lack: up to which number, when to fetch it, and
+    the peers that announced it (the first first), of which ``tried`` were asked."""
+
+    seq: int
+    due: int
+    announcers: list[N]
+    tried: list[N] = field(default_factory=list)
+
+
+@dataclass
+class Fetches(Generic[N]):
+    """The node's announcements waiting to be fetched if nothing brings them first.
+
+    One per node (node/net/relay.py), so that an entry announced by several peers is
+    asked for once, of one of them (Plumtree fetches from the first announcer):
+
+    - :meth:`announce` schedules an author FETCH_AFTER_MS after its first announcement,
+      unless :func:`fetch_due` says no, and remembers every peer that announced it;
+      what waits on one peer's first announcement is bounded (``limit``), so a flood
+      from one peer never crowds out the others'; past it, :meth:`announce` returns
+      the pairs to ask that peer for at once;
+    - :meth:`due` takes those whose time has come, and :meth:`wants` turns them into
+      the ``[author, our head]`` pairs of one ``want`` per peer for those still lacking.
+      It asks one announcer at a time, never the same twice for a number, and not the
+      one asked last time for that author if another announced it too (a peer we keep
+      fetching from did not have room for us in its eager set: another may). If
+      announcers are left, the author waits FETCH_AFTER_MS more for the answer, then
+      the next is asked; none left, it is dropped (the next session start catches up).
+    """
+
+    limit: int = MAX_FETCHES
+    waiting: dict[bytes, Waiting[N]] = field(default_factory=dict)
+    owners: dict[bytes, N] = field(default_factory=dict)  # author -> first announcer
+    counts: dict[N, int] = field(default_factory=dict)  # waiting authors per first announcer
+    asked: dict[tuple[N, bytes], int] = field(default_factory=dict)  # highest seq asked
+    last: dict[bytes, N] = field(default_factory=dict)  # author -> peer asked last time
+
+    def announce(
+        self,
+        peer: N,
+        heads: Iterable[tuple[bytes, int]],
+        held: Mapping[bytes, int],
+        blocked: Collection[bytes],
+        now_ms: int,
+    ) -> list[tuple[bytes, int]]:
+        """Schedule the ``(author, seq)`` pairs ``peer`` announced. Returns the
+        ``(author, our head)`` pairs to ask it for at once: those past the bound of
+        authors waiting on its announcements (remembered as asked, as by :meth:`wants`)."""
+        now: list[tuple[bytes, int]] = []
+        for author, seq in heads:
+            when = fetch_due(
+                announced=seq,
+                held=held.get(author, 0),
+                blocked=author in blocked,
+                asked=self.asked.get((peer, author), 0),
+                now_ms=now_ms,
+            )
+            if when is None:
+                continue
+            waiting = self.waiting.get(author)
+            if waiting is not None:
+                # Already waiting: a later number keeps the time; another announcer is
+                # one more peer to ask if the first does not answer.
+                waiting.seq = max(seq, waiting.seq)
+                if peer not in waiting.announcers:
+                    waiting.announcers.append(peer)
+            elif self.counts.get(peer, 0) >= self.limit:
+                self.asked[(peer, author)] = seq
+                self.last[author] = peer
+                now.append((author, held.get(author, 0)))
+            else:
+                self.waiting[author] = Waiting(seq, when, [peer])
+                self.owners[author] = peer
+                self.counts[peer] = self.counts.get(peer, 0) + 1
+        self._bound()
+        return now
+
+    def forget(self, peer: N) -> None:
+        """``peer``'s session ended: it can no longer be asked."""
+        for author, waiting in list(self.waiting.items()):
+            if peer in waiting.announcers:
+                waiting.announcers.remove(peer)
+                if not set(waiting.announcers) - set(waiting.tried):
+                    self._drop(author)
+
+    def next_due(self) -> int | None:
+        return min((w.due for w in self.waiting.values()), default=None)
+
+    def due(self, now_ms: int) -> dict[bytes, Waiting[N]]:
+        """The authors whose fetch time has come (they stay waiting until :meth:`wants`)."""
+        return {a: w for a, w in self.waiting.items() if w.due <= now_ms}
+
+    def wants(
+        self,
+        ready: Mapping[bytes, Waiting[N]],
+        held: Mapping[bytes, int],
+        blocked: Collection[bytes],
+        now_ms: int,
+    ) -> dict[N, list[tuple[bytes, int]]]:
+        """For each peer to ask, the sorted ``(author, our head)`` pairs of its ``want``:
+        the ready authors still lacking, each asked of one announcer (see the class)."""
+        out: dict[N, list[tuple[bytes, int]]] = {}
+        for author in sorted(ready):
+            waiting = ready[author]
+            head = held.get(author, 0)
+            untried = [p for p in waiting.announcers if p not in waiting.tried]
+            if head >= waiting.seq or author in blocked or not untried:
+                self._drop(author)
+                continue
+            fresh = [p for p in untried if p != self.last.get(author)]
+            peer = (fresh or untried)[0]
+            waiting.tried.append(peer)
+            self.asked[(peer, author)] = max(waiting.seq, self.asked.get((peer, author), 0))
+            self.last[author] = peer
+            out.setdefault(peer, []).append((author, head))
+            if len(untried) > 1:
+                waiting.due = now_ms + FETCH_AFTER_MS  # then the next, if still lacking
+            else:
+                self._drop(author)
+        self._bound()
+        return out
+
+    def _bound(self) -> None:
+        for table in (self.asked, self.last):
+            if len(table) > 4 * self.limit:  # bounded: forget the oldest half
+                for key in list(table)[: len(table) // 2]:
+                    del table[key]  # type: ignore[arg-type]
+
+    def _drop(self, author: bytes) -> None:
+        self.waiting.pop(author, None)
+        owner = self.owners.pop(author, None)
+        if owner is not None:
+            self.counts[owner] -= 1
+            if not self.counts[owner]:
+                del self.counts[owner]

@@ -1,0 +1,167 @@
+"""Eager push and lazy announcements between real nodes on loopback (docs/protocol.md,
+"Eager push and lazy announcements"; node/net/relay.py): an entry reaches everyone with
+fewer copies than there are sessions, a peer that is only announced an entry fetches it,
+one that never asks still gets it at the next session start, and a peer without the
+feature gets everything whole as before."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.net.backoff import Backoff
+from node.net.peers import FEATURES
+from protocol import frames
+from tests.helpers import offer_content
+from tests.network import LiveNode, introduced, partner, wait_for
+
+Factory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_node(tmp_path: Path) -> AsyncIterator[Factory]:
+    started: list[LiveNode] = []
+
+    async def make(name: str, *, lazy: bool = True) -> LiveNode:
+        live = await LiveNode.start(tmp_path / f"{name}-{len(started)}", name)
+        live.service.peers.new_backoff = lambda: Backoff.scaled(0.01)
+        if not lazy:  # a node that predates the feature
+            live.service.peers.features = FEATURES - {frames.LAZY}
+        started.append(live)
+        return live
+
+    yield make
+    for live in reversed(started):
+        await live.stop()
+
+
+def copies(nodes: list[LiveNode]) -> int:
+    """Entries sent whole by every session of these nodes so far."""
+    return sum(s.sent for n in nodes for s in n.service.peers.sessions.values())
+
+
+async def quiet(nodes: list[LiveNode]) -> bool:
+    """Nothing left to send, acknowledge, announce or fetch in any session."""
+    for n in nodes:
+        for s in n.service.peers.sessions.values():
+            if not s.sync.idle:
+                return False
+            if s.lazy is not None and not s.lazy.idle:
+                return False
+    return True
+
+
+async def everywhere(nodes: list[LiveNode], entry_id: Any) -> None:
+    async def held() -> bool:
+        return all([await n.holds(entry_id) for n in nodes])
+
+    await wait_for(held, what="the offer at every school")
+
+
+def eager_set(at: LiveNode, author: LiveNode) -> list[Any]:
+    return at.service.peers.relay.relay.eager.get(bytes(author.node.node_id), [])
+
+
+async def test_in_a_triangle_an_offer_reaches_everyone_with_fewer_copies_than_sessions(
+    make_node: Factory,
+) -> None:
+    """Three schools, three sessions. Without the feature every offer crosses all three
+    (the third copy a duplicate); with it, once the duplicates have pruned the pushes
+    to a tree, an offer costs two copies: one per school that lacked it."""
+    nodes = [await make_node(name) for name in "ABC"]
+    for a, b in [(0, 1), (1, 2), (0, 2)]:
+        await partner(nodes[a], nodes[b])
+    await introduced(nodes)
+    costs = []
+    for n in range(6):
+        await wait_for(lambda: quiet(nodes), what="quiet sessions")
+        before = copies(nodes)
+        entry = await nodes[0].node.offers.post("offer", offer_content(f"Open lessons {n}"))
+        await everywhere(nodes, entry.id)
+        await wait_for(lambda: quiet(nodes), what="quiet sessions")
+        costs.append(copies(nodes) - before)
+        if costs[-1] < 3:
+            break
+    assert costs[-1] == 2, costs  # one copy per school that lacked it, fewer than sessions
+
+
+async def pruned_star(make_node: Factory, *, fetching: bool = True) -> tuple[LiveNode, LiveNode]:
+    """A centre and three leaves; one leaf has told the centre (a real ``prune``, as
+    after a duplicate) that it wants the centre's entries announced, not pushed.
+    Returns the centre and that leaf."""
+    centre = await make_node("Centre")
+    leaves = [await make_node(f"Leaf {i}") for i in range(3)]
+    for leaf in leaves:
+        await partner(centre, leaf)
+    await introduced([centre, *leaves])
+    lazy = leaves[0]
+    lazy.service.peers.relay.fetching = fetching
+    assert lazy.node.node_id in eager_set(centre, centre)  # its profile was pushed whole
+    link = lazy.service.peers.sessions[centre.node.node_id].lazy
+    assert link is not None
+    link.duplicates([bytes(centre.node.node_id)])
+
+    async def pruned() -> bool:
+        return lazy.node.node_id not in eager_set(centre, centre)
+
+    await wait_for(pruned, what="the prune at the centre")
+    return centre, lazy
+
+
+async def test_a_peer_only_announced_an_offer_fetches_it(make_node: Factory) -> None:
+    """The pruned leaf holds no other path to the centre's offers: it is announced
+    the offer, fetches it, and is grafted: the next offer comes whole."""
+    centre, lazy = await pruned_star(make_node)
+    entry = await centre.node.offers.post("offer", offer_content("Open lessons"))
+    await everywhere([lazy], entry.id)
+    assert lazy.service.peers.relay.wanted == 1  # it asked for it, once
+    assert centre.service.peers.relay.announced >= 1
+    assert lazy.node.node_id in eager_set(centre, centre)  # grafted
+    entry = await centre.node.offers.post("offer", offer_content("More open lessons"))
+    await everywhere([lazy], entry.id)
+    assert lazy.service.peers.relay.wanted == 1  # pushed whole this time
+
+
+async def test_a_lazy_peer_that_never_asks_gets_the_offer_at_the_next_session_start(
+    make_node: Factory,
+) -> None:
+    """The safety net: a peer announced an offer that does not fetch it (here: told not
+    to) still ends up with it, because the announcer's view of it still lacks it."""
+    centre, lazy = await pruned_star(make_node, fetching=False)
+    announced = centre.service.peers.relay.announced
+    entry = await centre.node.offers.post("offer", offer_content("Open lessons"))
+
+    async def announced_to_it() -> bool:
+        return bool(centre.service.peers.relay.announced > announced)
+
+    await wait_for(announced_to_it, what="the announcement to the pruned leaf")
+    assert not await lazy.holds(entry.id)  # nobody pushes it there, and it does not ask
+    session = lazy.service.peers.sessions[centre.node.node_id]
+    await session.close()
+    await everywhere([lazy], entry.id)  # the next session start sends it
+    assert lazy.service.peers.relay.wanted == 0
+
+
+async def test_a_peer_without_the_feature_gets_every_entry_whole(make_node: Factory) -> None:
+    """The centre's eager set for its own offers is full with two partners that speak
+    ``lazy``; a third that does not (an older node) is never announced anything: it
+    gets the offer whole, as before the feature."""
+    centre = await make_node("Centre")
+    leaves = [await make_node(f"Leaf {i}") for i in range(2)]
+    for leaf in leaves:
+        await partner(centre, leaf)
+    await introduced([centre, *leaves])
+    old = await make_node("Old leaf", lazy=False)
+    await partner(centre, old)
+    await introduced([centre, *leaves, old])
+    session = centre.service.peers.sessions[old.node.node_id]
+    assert session.lazy is None
+    assert frames.LAZY not in session.features
+    for n in range(3):
+        entry = await centre.node.offers.post("offer", offer_content(f"Open lessons {n}"))
+        await everywhere([*leaves, old], entry.id)
+    assert old.node.node_id not in eager_set(centre, centre)
+    assert old.service.peers.relay.wanted == 0
