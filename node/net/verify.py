@@ -19,10 +19,15 @@ rest to the threads, so that both cores are kept busy whichever is free.
 The process is ``python -m node.net.verify``, talking over its stdin and stdout
 (a 4-byte length, then msgpack: ``[number, now_ms, [entry, ...]]`` one way,
 ``[number, flags]`` back). It dies with the node: it is stopped with it, and it
-exits when its stdin closes, which the kernel does when the node is killed. If it
-dies (killed, out of memory), the batches it had in hand are checked again, on the
-threads while a new one starts: a session stores a batch only once all of it has
-been checked, in order, so nothing is lost or half stored.
+exits when its stdin closes, which the kernel does when the node is killed; it
+ignores SIGINT and SIGTERM, which reach every process of the node (Ctrl-C, systemd's
+stop), so that it ends after the node's clean shutdown. It is started with ``-P``: a
+``protocol`` folder in the current directory must not be imported as the checking
+code. If it dies (killed, out of memory, a crash), or does not answer within
+:data:`ANSWER_TIMEOUT_S` (it is killed then), the batches it had in hand are checked
+again on the threads, never in another process (a batch that crashes one would crash
+each), while a new one starts: a session stores a batch only once all of it has been
+checked, in order, so nothing is lost or half stored.
 
 Off by default: a process is about 25 MB more (13 MB of it its own), which a
 school's small box may not have, and on two cores it costs more CPU than it saves;
