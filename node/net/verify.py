@@ -226,12 +226,13 @@ class VerifyProcess:
         stdin = self.process.stdin
         assert stdin is not None
         try:
-            await stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            self._waiting.pop(number, None)
-            raise ProcessGone(f"the verify process has stopped: {exc}") from exc
-        try:
-            return await asyncio.wait_for(answer, ANSWER_TIMEOUT_S)
+            async with asyncio.timeout(ANSWER_TIMEOUT_S):  # sending waits if it is stuck
+                try:
+                    await stdin.drain()
+                except (ConnectionError, RuntimeError) as exc:
+                    self._waiting.pop(number, None)
+                    raise ProcessGone(f"the verify process has stopped: {exc}") from exc
+                return await answer
         except TimeoutError:
             log.warning(
                 "a signature-checking process of this node did not answer within %g "

@@ -320,10 +320,15 @@ async def test_a_stuck_process_is_killed_and_its_batch_checked_on_the_threads(
     (pid,) = checker.pids
     os.kill(pid, signal.SIGSTOP)
     try:
-        wires = mixed_batch()
+        # Two batches of 400 entries (about 100 kB each) fill the pipe and the node's
+        # write buffer: sending them waits too, and that wait is bounded as well.
+        batches = [[e.encode() for e in history(key(30 + i), 400)] for i in range(2)]
         now = now_ms()
-        result = await asyncio.wait_for(checker.decode(wires, now), 30)
-        same(result, decode_entries(wires, now_ms=now))
+        results = await asyncio.wait_for(
+            asyncio.gather(*(checker.decode(b, now) for b in batches)), 60
+        )
+        for wires, result in zip(batches, results, strict=True):
+            same(result, decode_entries(wires, now_ms=now))
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
