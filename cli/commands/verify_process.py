@@ -4,7 +4,6 @@ send in a separate process (node/net/verify.py): on for a hub unless switched of
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 from cli.commands.common import data_option, json_option, open_node, print_json
@@ -34,7 +33,7 @@ async def _verify_process(args: argparse.Namespace) -> None:
         if args.state is not None:
             await verify.set_setting(node.store, args.state)
         state = await verify.setting(node.store)
-        used = await verify.wanted(node.store, node.node_id, os.cpu_count())
+        used = await verify.wanted(node.store, node.node_id, verify.cores())
         hub = (await node.store.latest_profile(node.node_id) or {}).get("hub") is not None
     if args.json:
         print_json({"setting": state, "process": used})

@@ -170,7 +170,7 @@ class PeerManager:
         # two: one alone (about 100 us an entry) would hold a catch-up to 0.8 of the
         # machine's limit even on idle cores (docs/performance.md, catch-up).
         self.verifier: Executor = ThreadPoolExecutor(
-            verify_threads(os.cpu_count()), thread_name_prefix="verify"
+            verify_threads(verification.cores()), thread_name_prefix="verify"
         )
         #: Where sessions check the entries they receive: the threads above, and verify
         #: processes on a hub (node/net/verify.py), started with the node.
@@ -201,8 +201,9 @@ class PeerManager:
 
     async def start(self) -> None:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(connect=10))
-        if await verification.wanted(self.store, self.key.node_id, os.cpu_count()):
-            await self.verify.start_processes(verification.processes_for(os.cpu_count()))
+        cores = verification.cores()
+        if await verification.wanted(self.store, self.key.node_id, cores):
+            await self.verify.start_processes(verification.processes_for(cores))
         await self.store.set_setting(HEARTBEAT_SETTING, str(now_ms()).encode())
         task = self.supervisor.start("change watcher", self._watch)
         self._tasks.add(task)
@@ -215,6 +216,7 @@ class PeerManager:
 
     async def stop(self) -> None:
         self._stopping = True
+        self.verify.stopping()  # a verify process ended now is not started again
         connected = list(self.sessions)
         for task in [*self._dialers.values(), *self._tasks, *self._session_tasks]:
             task.cancel()  # a session finishes storing the batch in hand (shielded)
@@ -273,23 +275,30 @@ class PeerManager:
         Counting it reads every head held (200,000 on a hub that holds every school):
         so it is counted only when it is to be written, not for every batch stored; a
         report asked for sooner is written half a second after the last one, so the
-        last state of a catch-up is always written."""
-        if session.peer in self._report_due:
-            return  # one is planned already: it will read the state then
-        wait_ms = self._last_report.get(session.peer, 0) + REPORT_EVERY_MS - now_ms()
-        self._report_due.add(session.peer)
-        self._spawn(self._report(session, max(0, wait_ms) / 1000))
+        last state of a catch-up is always written.
 
-    async def _report(self, session: PeerSession, delay_s: float) -> None:
+        The report is of the peer's session when it is written, which may have replaced
+        the one that asked for it (whose request then stands for the new one's)."""
+        peer = session.peer
+        if peer in self._report_due:
+            return  # one is planned already: it will read the state then
+        wait_ms = self._last_report.get(peer, 0) + REPORT_EVERY_MS - now_ms()
+        self._report_due.add(peer)
+        self._spawn(self._report(peer, max(0, wait_ms) / 1000))
+
+    async def _report(self, peer: NodeId, delay_s: float) -> None:
         try:
             if delay_s:
                 await asyncio.sleep(delay_s)
         finally:
-            self._report_due.discard(session.peer)
-        if session.closed.is_set() or self.sessions.get(session.peer) is not session:
-            return
-        self._last_report[session.peer] = now_ms()
+            self._report_due.discard(peer)
+        session = self.sessions.get(peer)
+        if session is None or session.closed.is_set():
+            return  # its end wrote the status
+        self._last_report[peer] = now_ms()
         behind = await session.behind()
+        if session.closed.is_set() or self.sessions.get(peer) is not session:
+            return  # it ended while counting: "connected" would be written after its end
         await self.book.set_status(
             session.peer, connected=True, behind=behind, error=session.last_error, now_ms=now_ms()
         )

@@ -19,10 +19,15 @@ rest to the threads, so that both cores are kept busy whichever is free.
 The process is ``python -m node.net.verify``, talking over its stdin and stdout
 (a 4-byte length, then msgpack: ``[number, now_ms, [entry, ...]]`` one way,
 ``[number, flags]`` back). It dies with the node: it is stopped with it, and it
-exits when its stdin closes, which the kernel does when the node is killed. If it
-dies (killed, out of memory), the batches it had in hand are checked again, on the
-threads while a new one starts: a session stores a batch only once all of it has
-been checked, in order, so nothing is lost or half stored.
+exits when its stdin closes, which the kernel does when the node is killed; it
+ignores SIGINT and SIGTERM, which reach every process of the node (Ctrl-C, systemd's
+stop), so that it ends after the node's clean shutdown. It is started with ``-P``: a
+``protocol`` folder in the current directory must not be imported as the checking
+code. If it dies (killed, out of memory, a crash), or does not answer within
+:data:`ANSWER_TIMEOUT_S` (it is killed then), the batches it had in hand are checked
+again on the threads, never in another process (a batch that crashes one would crash
+each), while a new one starts: a session stores a batch only once all of it has been
+checked, in order, so nothing is lost or half stored.
 
 Off by default: a process is about 25 MB more (13 MB of it its own), which a
 school's small box may not have, and on two cores it costs more CPU than it saves;
@@ -40,7 +45,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from functools import partial
 from pathlib import Path
@@ -69,8 +74,20 @@ STATES = ("on", "off", "auto")
 #: until it starts again (one that cannot start would otherwise be restarted forever).
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 60.0
+#: Seconds a process may take to answer a batch (about 25 ms of work, one more batch
+#: ahead of it): one that takes longer is stuck (stopped, swapping) and is killed, and
+#: what it had in hand is checked on the threads.
+ANSWER_TIMEOUT_S = 10.0
 _LENGTH = 4  # bytes of each message's length, big-endian
 _ROOT = str(Path(__file__).resolve().parents[2])  # where `node` and `protocol` are
+
+
+def cores() -> int | None:
+    """The processor cores this node may use: those of its CPU affinity (taskset, a
+    container's cpuset) where the system says, else all the machine's."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count()
 
 
 def processes_for(cores: int | None) -> int:
@@ -118,7 +135,11 @@ def check_batch(wires: Sequence[bytes], now_ms: int) -> bytes:
 
 def serve() -> None:
     """The verify process: check the batches read on stdin until it closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the node's to handle
+    # Ctrl-C, and systemd's stop (SIGTERM to all the node's processes), are the node's
+    # to handle: this process ends when the node closes its stdin, after its clean
+    # shutdown, or when the node dies (the kernel closes it then).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while len(head := source.read(_LENGTH)) == _LENGTH:
         number, now_ms, wires = msgpack.unpackb(source.read(int.from_bytes(head, "big")))
@@ -149,13 +170,18 @@ class VerifyProcess:
         env = {**os.environ, "PYTHONPATH": _ROOT if not path else f"{_ROOT}{os.pathsep}{path}"}
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
+            "-P",  # not the current directory first on the path: its `protocol` folder,
+            "-m",  # if any, would be trusted as the checking code
             "node.net.verify",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
         )
         return cls(process)
+
+    def when_ended(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once it has ended (its reader has seen it end)."""
+        self._reader.add_done_callback(lambda _: callback())
 
     @property
     def pid(self) -> int:
@@ -170,7 +196,14 @@ class VerifyProcess:
         return not self._reader.done()
 
     async def check(self, wires: list[bytes], now_ms: int) -> bytes:
-        """Which entries of the batch pass (one byte each); ProcessGone if it died."""
+        """Which entries of the batch pass (one byte each): :meth:`send`, then
+        :meth:`answer`."""
+        return await self.answer(*self.send(wires, now_ms))
+
+    def send(self, wires: list[bytes], now_ms: int) -> tuple[int, asyncio.Future[bytes]]:
+        """Send a batch now: it is in hand at once, so that batches decoded in the same
+        turn of the event loop are shared between the processes and the threads.
+        ProcessGone if it died."""
         if not self.alive:
             raise ProcessGone("the verify process has stopped")
         self._number += 1
@@ -182,11 +215,34 @@ class VerifyProcess:
         assert stdin is not None
         try:
             stdin.write(len(body).to_bytes(_LENGTH, "big") + body)
-            await stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
             self._waiting.pop(number, None)
             raise ProcessGone(f"the verify process has stopped: {exc}") from exc
-        return await answer
+        return number, answer
+
+    async def answer(self, number: int, answer: asyncio.Future[bytes]) -> bytes:
+        """The answer to a batch sent; ProcessGone if it died, or if it did not answer
+        within :data:`ANSWER_TIMEOUT_S` (it is killed then: it is stuck)."""
+        stdin = self.process.stdin
+        assert stdin is not None
+        try:
+            async with asyncio.timeout(ANSWER_TIMEOUT_S):  # sending waits if it is stuck
+                try:
+                    await stdin.drain()
+                except (ConnectionError, RuntimeError) as exc:
+                    self._waiting.pop(number, None)
+                    raise ProcessGone(f"the verify process has stopped: {exc}") from exc
+                return await answer
+        except TimeoutError:
+            log.warning(
+                "a signature-checking process of this node did not answer within %g "
+                "seconds: it is stopped, and the entries it was checking are checked again",
+                ANSWER_TIMEOUT_S,
+            )
+            self._waiting.pop(number, None)
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()  # its reader ends: the rest it had in hand fail too
+            raise ProcessGone("the verify process did not answer") from None
 
     async def _read(self) -> None:
         stdout = self.process.stdout
@@ -242,7 +298,7 @@ class Verifier:
         self._wanted = count
         for _ in range(count):
             try:
-                self.processes.append(await VerifyProcess.start())
+                self.processes.append(self._watched(await VerifyProcess.start()))
             except OSError as exc:  # the node runs on, checking in its own process
                 log.warning("could not start a signature-checking process: %s", exc)
                 return
@@ -266,27 +322,32 @@ class Verifier:
         free = [p for p in self.processes if p.alive and p.in_hand < PER_PROCESS]
         if free:
             chosen = min(free, key=lambda p: p.in_hand)
-            return loop.create_task(self._in_process(chosen, list(wires), now_ms))
+            with contextlib.suppress(ProcessGone):  # if it died, to the threads
+                sent = chosen.send(list(wires), now_ms)  # in hand now: the next sees it
+                return loop.create_task(self._in_process(chosen, sent, wires, now_ms))
         self._restart_dead()
         return loop.run_in_executor(self.threads, partial(decode_entries, wires, now_ms=now_ms))
 
-    async def _in_process(self, process: VerifyProcess, wires: list[bytes], now_ms: int) -> Decoded:
-        while True:
-            try:
-                passed = await process.check(wires, now_ms)
-            except ProcessGone:
-                self._restart_dead()
-                alive = [p for p in self.processes if p.alive]
-                if not alive:  # the threads check it while a new process starts
-                    return await asyncio.get_running_loop().run_in_executor(
-                        self.threads, partial(decode_entries, wires, now_ms=now_ms)
-                    )
-                process = min(alive, key=lambda p: p.in_hand)
-                continue
-            return [
-                entry_from_checked(wire) if ok else await self._again(wire, now_ms)
-                for wire, ok in zip(wires, passed, strict=True)
-            ]
+    async def _in_process(
+        self,
+        process: VerifyProcess,
+        sent: tuple[int, asyncio.Future[bytes]],
+        wires: Sequence[bytes],
+        now_ms: int,
+    ) -> Decoded:
+        try:
+            passed = await process.answer(*sent)
+        except ProcessGone:
+            # On the threads, never in another process: a batch that crashes the
+            # process it is given (not a refusal: a bug) would crash each in turn.
+            self._restart_dead()
+            return await asyncio.get_running_loop().run_in_executor(
+                self.threads, partial(decode_entries, wires, now_ms=now_ms)
+            )
+        return [
+            entry_from_checked(wire) if ok else await self._again(wire, now_ms)
+            for wire, ok in zip(wires, passed, strict=True)
+        ]
 
     async def _again(self, wire: bytes, now_ms: int) -> Entry | ProtocolError:
         """An entry the process refused, decoded on a thread for its exact error."""
@@ -294,6 +355,11 @@ class Verifier:
             self.threads, partial(decode_entries, [wire], now_ms=now_ms)
         )
         return decoded[0]
+
+    def _watched(self, process: VerifyProcess) -> VerifyProcess:
+        """``process``, replaced as soon as it ends (killed, crashed, stuck)."""
+        process.when_ended(self._restart_dead)
+        return process
 
     def _restart_dead(self) -> None:
         """Replace the processes that died, in the background (batches meanwhile go to
@@ -325,11 +391,16 @@ class Verifier:
                 return
             self._restarted_at = [*recent, loop.time()]
             try:
-                self.processes[i] = await VerifyProcess.start()
+                self.processes[i] = self._watched(await VerifyProcess.start())
             except OSError as exc:
                 log.warning("could not start a signature-checking process: %s", exc)
                 return
             self.restarts += 1
+
+    def stopping(self) -> None:
+        """The node is stopping: no process is started again from now on (those running
+        check what they are given until :meth:`close`)."""
+        self._closed = True
 
     async def close(self) -> None:
         """Stop the processes, then the threads."""

@@ -28,3 +28,65 @@ async def test_the_status_says_caught_up_once_the_catch_up_ends(tmp_path: Path) 
     finally:
         await b.stop()
         await a.stop()
+
+
+async def _connected(live: LiveNode, peer: LiveNode) -> bool:
+    status = (await live.node.peerbook.statuses()).get(peer.node.node_id)
+    return status is not None and status.connected
+
+
+async def test_a_replacing_session_s_report_is_not_lost(tmp_path: Path) -> None:
+    """A report planned for a session that is then replaced is written for the new one:
+    the new session's own request, made meanwhile, is not dropped for nothing."""
+    a = await LiveNode.start(tmp_path / "a", "A")
+    b = await LiveNode.start(tmp_path / "b", "B")
+    try:
+        await partner(a, b)
+        peers, peer = b.service.peers, a.node.node_id
+        await wait_for(lambda: _connected(b, a), what="B to be connected to A")
+        first = peers.sessions[peer]
+        peers._last_report[peer] = now_ms() + 7_500  # the next report in eight seconds
+        peers.progress(first)
+        await first.close()  # its end writes "disconnected"; A dials again
+
+        async def replaced() -> bool:
+            session = peers.sessions.get(peer)
+            return session is not None and session is not first and not session.closing
+
+        await wait_for(replaced, what="a new session with A")
+        assert peer in peers._report_due  # the first session's, still planned
+        peers.progress(peers.sessions[peer])  # as a session does once it has the clock
+        await wait_for(lambda: _connected(b, a), within=30, what="the status to say connected")
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_a_report_counted_as_its_session_ends_does_not_say_connected(
+    tmp_path: Path,
+) -> None:
+    a = await LiveNode.start(tmp_path / "a", "A")
+    b = await LiveNode.start(tmp_path / "b", "B")
+    try:
+        await partner(a, b)
+        peers, peer = b.service.peers, a.node.node_id
+        await wait_for(lambda: _connected(b, a), what="B to be connected to A")
+        session = peers.sessions[peer]
+
+        async def behind_as_it_ends() -> int:
+            del session.behind  # once: the session's own end counts too
+            behind = await session.behind()
+            await a.stop()  # the session ends while the report counts
+
+            async def ended() -> bool:
+                return peer not in peers.sessions and not await _connected(b, a)
+
+            await wait_for(ended, what="the session's end to be recorded")
+            return behind
+
+        session.behind = behind_as_it_ends  # type: ignore[method-assign]
+        await peers._report(peer, 0)
+        assert not await _connected(b, a)
+    finally:
+        await b.stop()
+        await a.stop()

@@ -4,8 +4,10 @@ batch handled as before, a killed process costing nothing, and no process outliv
 its node."""
 
 import asyncio
+import contextlib
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -248,3 +250,119 @@ async def test_on_for_a_hub_of_three_cores_unless_switched_off(tmp_path: Path) -
         assert await verify.wanted(store, me, None)
     finally:
         await live.stop()
+
+
+async def test_a_protocol_folder_where_the_node_was_started_is_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m` puts the current directory first on the import path: a `protocol`
+    folder there (another checkout, /tmp) must not become the checking code."""
+    fake = tmp_path / "protocol"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "errors.py").write_text("class ProtocolError(Exception):\n    pass\n")
+    (fake / "keys.py").write_text("NodeId = bytes\n")
+    (fake / "entry.py").write_text(
+        textwrap.dedent(
+            """
+            class Entry:
+                pass
+
+            def decode_entries(wires, *, now_ms):
+                return [Entry() for _ in wires]  # everything passes
+
+            def entry_from_checked(data):
+                return Entry()
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    verifier = Verifier(ThreadPoolExecutor(1, thread_name_prefix="verify"))
+    try:
+        await verifier.start_processes(1)
+        await verifier.started()
+        assert verifier.pids
+        bad = forged_entries()
+        forged = [bad[k] for k in ("bad-signature", "wrong-author", "tampered")]
+        result = await verifier.decode(forged, now_ms())
+        assert all(isinstance(x, ProtocolError) for x in result)
+    finally:
+        await verifier.close()
+
+
+async def test_batches_decoded_in_one_turn_fill_the_process_then_go_to_the_threads(
+    checker: Verifier,
+) -> None:
+    batches = [[e.encode() for e in history(key(20 + i), 5)] for i in range(4)]
+    now = now_ms()
+    decoding = [checker.decode(b, now) for b in batches]  # no await between them
+    (process,) = checker.processes
+    assert process.in_hand == verify.PER_PROCESS
+    for wires, result in zip(batches, await asyncio.gather(*decoding), strict=True):
+        same(result, decode_entries(wires, now_ms=now))
+    assert process.in_hand == 0
+
+
+async def test_the_process_outlives_a_sigterm_to_the_node_s_group(checker: Verifier) -> None:
+    """systemd's stop sends SIGTERM to every process of the node: the verify process
+    ends when the node closes its stdin, not before the node's clean shutdown."""
+    (process,) = checker.processes
+    os.kill(process.pid, signal.SIGTERM)
+    wires = mixed_batch()
+    await process.check(wires, now_ms())  # ProcessGone if the SIGTERM ended it
+    assert checker.pids == [process.pid]
+
+
+async def test_a_stuck_process_is_killed_and_its_batch_checked_on_the_threads(
+    checker: Verifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verify, "ANSWER_TIMEOUT_S", 0.5)
+    (pid,) = checker.pids
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # Two batches of 400 entries (about 100 kB each) fill the pipe and the node's
+        # write buffer: sending them waits too, and that wait is bounded as well.
+        batches = [[e.encode() for e in history(key(30 + i), 400)] for i in range(2)]
+        now = now_ms()
+        results = await asyncio.wait_for(
+            asyncio.gather(*(checker.decode(b, now) for b in batches)), 60
+        )
+        for wires, result in zip(batches, results, strict=True):
+            same(result, decode_entries(wires, now_ms=now))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    await wait_for(_async(lambda: _gone(pid)), what="the stuck process to be killed")
+    await wait_for(_async(lambda: checker.restarts == 1 and len(checker.pids) == 1))
+
+
+async def test_a_batch_that_kills_its_process_is_not_given_to_another() -> None:
+    verifier = Verifier(ThreadPoolExecutor(1, thread_name_prefix="verify"))
+    try:
+        await verifier.start_processes(2)
+        await verifier.started()
+        pids = verifier.pids
+        assert len(pids) == 2
+        crashing: Any = [123]  # not bytes: decoding it raises TypeError, not a refusal
+        with pytest.raises(TypeError):
+            await verifier.decode(crashing, now_ms())
+        # The one it was given has ended (its reader saw it), the other was spared.
+        assert sum(pid in verifier.pids for pid in pids) == 1
+    finally:
+        await verifier.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_auto_counts_the_cores_the_node_may_use() -> None:
+    """A node confined to one core (taskset, a container's cpuset) counts one."""
+    script = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+    script += "from node.net.verify import cores; print(cores())"
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.strip() == "1"
