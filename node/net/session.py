@@ -497,7 +497,7 @@ class PeerSession:
             # Shielded: a shutdown waits for the batches in hand to commit, not half.
             results = await asyncio.shield(self.host.store.ingest(verified, now_ms()))
             for entry, result in zip(verified, results, strict=True):
-                if result.outcome is Outcome.STORED:
+                if result.outcome in (Outcome.STORED, Outcome.LOOSE):
                     self.received += 1
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))

@@ -632,6 +632,13 @@ MIGRATIONS: tuple[str, ...] = (
         n INTEGER PRIMARY KEY                -- entries.n
     );
     """,
+    # loose (issue 23, step 3): an entry held alone, without its author's whole log
+    # (docs/scale.md, Decision 1): not part of any head, never sent as part of a log.
+    # Every entry held before this version is part of a whole log.
+    """
+    ALTER TABLE entries ADD COLUMN loose INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX entries_loose ON entries (author, kind) WHERE loose = 1;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,155 @@
+"""What this school's node holds, read from its database (docs/scale.md, Decision 1;
+docs/admin.md, "What your school's node holds, and why").
+
+The decision itself is pure (protocol/rules/holding.py); this reads what it needs, in
+the transaction that stores a batch, so that a partner added or a setting changed
+applies to the next batch without a restart:
+
+- the mode (setting ``holding``, changed with ``schoolmesh holding``): ``everything``,
+  every public entry received kept in its author's whole log (the behaviour before
+  issue 23, and a hub's), or ``horizon``, whole logs only of the horizon and the rest
+  kept loose when it matches the subscription;
+- the horizon: this school, its partners, the members of its projects, the schools
+  followed by hand (``schoolmesh holding --follow``), never a blocked one; and every
+  author whose whole log is held already (a log is never cut back to loose entries);
+- the subscription: :func:`protocol.rules.holding.default_filters` of the school's
+  profile and staff, plus the filter of its ``hub`` if it is a hub of part of the
+  network (a hub of everything holds everything, whole).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from protocol import codec, kinds
+from protocol.entry import CONTENT_LIMITS
+from protocol.horizon import EVERYTHING, Filter, Interest
+from protocol.keys import NodeId
+from protocol.rules.holding import default_filters, hub_filter
+
+if TYPE_CHECKING:
+    from node.store.database import Store
+
+#: The settings row: JSON ``{"mode": ..., "follow": [node ids as text]}``.
+SETTING = "holding"
+EVERYTHING_MODE = "everything"
+HORIZON_MODE = "horizon"
+MODES = (EVERYTHING_MODE, HORIZON_MODE)
+#: Until peers declare their partners (issue 23, step 4), a node cannot know its
+#: partners' partners, so holding by horizon is chosen, not the default.
+DEFAULT_MODE = EVERYTHING_MODE
+#: Schools followed by hand, at most.
+MAX_FOLLOWED = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What the school chose (the settings row)."""
+
+    mode: str = DEFAULT_MODE
+    follow: tuple[bytes, ...] = ()
+
+    def encode(self) -> bytes:
+        ids = [str(NodeId(f)) for f in self.follow]
+        return json.dumps({"mode": self.mode, "follow": ids}).encode()
+
+
+def decode_choice(value: bytes | None) -> Choice:
+    if value is None:
+        return Choice()
+    try:
+        raw = json.loads(value)
+        mode = raw.get("mode", DEFAULT_MODE)
+        follow = tuple(bytes(NodeId.parse(f)) for f in raw.get("follow", []))
+    except (ValueError, TypeError, AttributeError):
+        return Choice()
+    return Choice(mode if mode in MODES else DEFAULT_MODE, follow)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the node holds now (authors as bytes)."""
+
+    choice: Choice
+    hub: Filter | None = None
+    interest: Interest = field(default_factory=lambda: Interest(frozenset()))
+
+    @property
+    def everything(self) -> bool:
+        """Every public entry kept whole, as before issue 23 (a hub of everything too)."""
+        return self.choice.mode == EVERYTHING_MODE or self.hub == EVERYTHING
+
+    def whole(self, author: bytes) -> bool:
+        return self.everything or author in self.interest.horizon
+
+
+async def read_choice(store: Store) -> Choice:
+    return decode_choice(await store.get_setting(SETTING))
+
+
+async def read_policy(store: Store, held_whole: Iterable[bytes] = ()) -> Policy:
+    """The node's policy now (call inside a transaction for a consistent view);
+    ``held_whole``: authors whose whole log is held (in the horizon whatever else)."""
+    choice = await read_choice(store)
+    me_row = await store.fetch_one("SELECT value FROM settings WHERE name = 'node_id'")
+    me = None if me_row is None else bytes(me_row[0])
+    profile = None if me is None else await store.latest_profile(NodeId(me))
+    hub = hub_filter((profile or {}).get("hub"))
+    if choice.mode == EVERYTHING_MODE or hub == EVERYTHING:
+        return Policy(choice, hub)
+    rows = await store.fetch_all("SELECT node_id, state FROM partners")
+    blocked = {row[0] for row in rows if row[1] == "blocked"}
+    horizon = {row[0] for row in rows if row[1] == "partner"}
+    members = await store.fetch_all(
+        "SELECT m.node FROM project_members AS m JOIN projects AS p ON p.id = m.project "
+        "WHERE m.state = 'member' AND p.standing = 'member'"
+    )
+    horizon.update(row[0] for row in members)
+    horizon.update(choice.follow)
+    horizon.update(held_whole)
+    if me is not None:
+        horizon.add(me)
+    horizon -= blocked
+    staff = await store.fetch_all("SELECT strengths, develops, subjects FROM staff")
+    subjects: list[str] = []
+    focus: list[str] = []
+    for strengths, develops, taught in staff:
+        focus += _list(strengths) + _list(develops)
+        subjects += _list(taught)
+    filters = default_filters(profile, subjects, focus)
+    if hub is not None:
+        filters = (*filters, hub)
+    return Policy(choice, hub, Interest(frozenset(horizon), filters))
+
+
+async def profiles_of(store: Store, authors: Iterable[bytes]) -> dict[bytes, tuple[int, Any]]:
+    """Each author's newest profile held (its number and content), whole or loose."""
+    wanted = list(authors)
+    if not wanted:
+        return {}
+    rows = await store.fetch_all(
+        "SELECT author, seq, content FROM entries WHERE kind = ? AND author IN "
+        f"({','.join('?' * len(wanted))}) ORDER BY seq",
+        (kinds.PROFILE, *wanted),
+    )
+    found: dict[bytes, tuple[int, Any]] = {}
+    for author, seq, content in rows:
+        decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
+        found[author] = (int(seq), decoded if isinstance(decoded, dict) else None)
+    return found
+
+
+def parse_follow(texts: Iterable[str]) -> list[bytes]:
+    """Node ids given on the command line, each checked (UserInputError otherwise)."""
+    return [bytes(NodeId.parse(text)) for text in texts]
+
+
+def _list(value: Any) -> list[str]:
+    try:
+        decoded = json.loads(value)
+    except (TypeError, ValueError):
+        return []
+    return [v for v in decoded if isinstance(v, str)] if isinstance(decoded, list) else []
