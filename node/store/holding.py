@@ -19,19 +19,26 @@ applies to the next batch without a restart:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from protocol import codec, kinds
 from protocol.entry import CONTENT_LIMITS
+from protocol.errors import StorageError, UserInputError
 from protocol.horizon import EVERYTHING, Filter, Interest
 from protocol.keys import NodeId
 from protocol.rules.holding import default_filters, hub_filter
 
 if TYPE_CHECKING:
     from node.store.database import Store
+
+log = logging.getLogger(__name__)
 
 #: The settings row: JSON ``{"mode": ..., "follow": [node ids as text]}``.
 SETTING = "holding"
@@ -153,3 +160,110 @@ def _list(value: Any) -> list[str]:
     except (TypeError, ValueError):
         return []
     return [v for v in decoded if isinstance(v, str)] if isinstance(decoded, list) else []
+
+
+#: How often a running node deletes the loose entries past keeping (seconds).
+SWEEP_EVERY_S = 6 * 3600.0
+
+
+class LooseSweeper:
+    """The running node's task that deletes loose entries 90 days after their last
+    date (protocol/rules/holding.py, expired): at start, then every few hours."""
+
+    def __init__(self, store: Store, *, every_s: float = SWEEP_EVERY_S) -> None:
+        self.store = store
+        self.every_s = every_s
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="loose entries sweeper")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                gone = await self.store.forget_loose(datetime.now(UTC).date())
+                if gone:
+                    log.info("deleted %d loose entries past their dates", gone)
+            except StorageError as exc:  # a full disk, damage: try again next time
+                log.warning("could not delete loose entries past their dates: %s", exc)
+            await asyncio.sleep(self.every_s)
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What ``schoolmesh holding`` shows."""
+
+    policy: Policy
+    whole_logs: int  # authors whose whole log is held
+    whole_entries: int
+    loose_entries: int  # offers, requests, events ... held alone
+    loose_profiles: int  # other schools' newest profiles held alone
+
+    def as_json(self) -> dict[str, Any]:
+        interest = self.policy.interest
+        return {
+            "mode": self.policy.choice.mode,
+            "hub": self.policy.hub is not None,
+            "everything": self.policy.everything,
+            "follow": [str(NodeId(f)) for f in self.policy.choice.follow],
+            "horizon": sorted(str(NodeId(a)) for a in interest.horizon if isinstance(a, bytes)),
+            "filters": [filter_json(f) for f in interest.filters],
+            "whole_logs": self.whole_logs,
+            "whole_entries": self.whole_entries,
+            "loose_entries": self.loose_entries,
+            "loose_profiles": self.loose_profiles,
+        }
+
+
+def filter_json(one: Filter) -> dict[str, list[str]]:
+    """A filter as JSON: only the fields it sets ({} matches every public entry)."""
+    names = ("countries", "regions", "languages", "phases", "kinds", "activities", "subjects")
+    found = {name: sorted(getattr(one, name)) for name in (*names, "focus")}
+    return {name: values for name, values in found.items() if values}
+
+
+async def summary(store: Store) -> Summary:
+    """The node's policy with counts of what it holds."""
+
+    async def count(sql: str, *params: Any) -> int:
+        row = await store.fetch_one(sql, params)
+        return 0 if row is None else int(row[0])
+
+    whole_logs = await count("SELECT COUNT(*) FROM heads")
+    policy = await read_policy(store)
+    return Summary(
+        policy,
+        whole_logs,
+        await count("SELECT COUNT(*) FROM entries WHERE loose = 0"),
+        await count("SELECT COUNT(*) FROM entries WHERE loose = 1 AND kind != ?", kinds.PROFILE),
+        await count("SELECT COUNT(*) FROM entries WHERE loose = 1 AND kind = ?", kinds.PROFILE),
+    )
+
+
+async def choose(
+    store: Store, mode: str | None, follow: Iterable[bytes], unfollow: Iterable[bytes]
+) -> Choice:
+    """Change what the school chose (``schoolmesh holding``); return the choice now."""
+    async with store.write():
+        now = await read_choice(store)
+        followed = [f for f in now.follow if f not in set(unfollow)]
+        followed += [f for f in follow if f not in followed]
+        if len(followed) > MAX_FOLLOWED:
+            raise UserInputError(
+                f"at most {MAX_FOLLOWED} schools may be followed by hand: unfollow some first"
+            )
+        chosen = Choice(mode or now.mode, tuple(followed))
+        await store.execute(
+            "INSERT INTO settings VALUES (?, ?) ON CONFLICT (name) DO UPDATE "
+            "SET value = excluded.value",
+            (SETTING, chosen.encode()),
+        )
+    return chosen

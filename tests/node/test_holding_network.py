@@ -1,0 +1,62 @@
+"""What real nodes on loopback hold (docs/scale.md, Decision 1): a school holding by
+horizon keeps a far school's matching offer loose, not its other offers nor its whole
+log, and its profile; a hub holds everything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from node.store.holding import HORIZON_MODE, choose, summary
+from node.store.search import Filters
+from tests.network import LiveNode, partner, wait_for
+
+NORTH = {"region": "North", "phases": ["primary"]}
+
+
+def offer(title: str, **fields: object) -> dict[str, object]:
+    return {"activity": "observation", "title": title, **fields}
+
+
+async def test_a_far_school_is_held_loose_and_a_hub_holds_all(tmp_path: Path) -> None:
+    names = ("oak", "lycee", "colegio", "far", "hub")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, far, hub = nodes["oak"], nodes["far"], nodes["hub"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        await choose(hub.node.store, HORIZON_MODE, (), ())
+        await hub.node.update_profile(hub={})  # a hub of everything: holds every log whole
+        # oak - lycee - colegio - far, and the hub beside lycee: far is two hops beyond
+        # the edge of oak's horizon (oak and its partner lycee).
+        for a, b in (("oak", "lycee"), ("lycee", "colegio"), ("colegio", "far"), ("lycee", "hub")):
+            await partner(nodes[a], nodes[b])
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        other = await far.node.offers.post("offer", offer("Rowing on the coast"))
+        last = await far.node.offers.post("offer", offer("Reading in the North", **NORTH))
+        profile = await far.profile_id()
+
+        async def oak_holds_far() -> bool:
+            return all([await oak.holds(e) for e in (profile, wanted.id, last.id)])
+
+        await wait_for(oak_holds_far, within=60, what="far's profile and matching offers at oak")
+        # Lycee sends far's log in order, so the other offer came before the last one.
+        assert not await oak.holds(other.id)
+        assert await oak.node.store.head(far.node.node_id) is None  # not a whole log
+        held = await summary(oak.node.store)
+        assert held.loose_entries == 2
+        assert held.loose_profiles >= 1
+        found = await oak.node.offers.search("phonics", Filters())
+        assert [listing.entry.id for listing in found] == [wanted.id]
+
+        async def hub_holds_all() -> bool:
+            return all([await hub.holds(e) for e in (profile, wanted.id, other.id, last.id)])
+
+        await wait_for(hub_holds_all, within=60, what="every entry of far at the hub")
+        head = await hub.node.store.head(far.node.node_id)
+        assert head is not None
+        assert head.id == last.id  # whole
+    finally:
+        for live in nodes.values():
+            await live.stop()
