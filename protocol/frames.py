@@ -492,3 +492,8 @@ def _check_bytes(name: str, value: Any, size: int) -> None:
 def _check_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
         raise DecodeError(f"{name} must be a whole number from 0 to 2**53-1", code="bad-frame")
+
+
+#: Loose entries (docs/protocol.md, "Loose entries"): a node that announced it may take
+#: an entry without its author's whole log, and is sent entries held loose, alone.
+LOOSE = "loose"

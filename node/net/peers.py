@@ -37,6 +37,7 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
+from node.net import loose
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
 from node.net.logs import PeerLog
@@ -46,6 +47,7 @@ from node.net.supervisor import TASKS_SETTING, Supervisor
 from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.store.database import Store
 from protocol import frames
+from protocol.entry import Entry
 from protocol.errors import HandshakeError, ProtocolError, StorageError, UnreachableError, said
 from protocol.handshake import DiallerHandshake, ListenerHandshake
 from protocol.invite import decode_invite
@@ -58,7 +60,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH})
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH, frames.LOOSE})
 
 
 class WebSocketTransport:
@@ -252,6 +254,12 @@ class PeerManager:
 
     def progress(self, session: PeerSession) -> None:
         self._spawn(self._report(session))
+
+    def loose_stored(self, entries: list[Entry], source: PeerSession | None) -> None:
+        """Entries stored loose from ``source``: on to the other peers that take them
+        alone (node/net/loose.py)."""
+        for session in loose.takers(self.sessions.values(), source):
+            self._spawn(loose.send_alone(session, entries))
 
     async def _report(self, session: PeerSession) -> None:
         behind = await session.behind()

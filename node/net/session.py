@@ -83,6 +83,8 @@ class SessionHost(Protocol):
 
     def progress(self, session: PeerSession) -> None: ...
 
+    def loose_stored(self, entries: list[Entry], source: PeerSession) -> None: ...
+
 
 class PeerSession:
     def __init__(
@@ -492,6 +494,7 @@ class PeerSession:
         verified, planned = await self._within_budget(verified)
         budgets = self.host.store.budgets
         held: list[tuple[bytes, int]] = []
+        loose: list[Entry] = []  # stored loose: relayed alone (node/net/loose.py)
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
         try:
             # Shielded: a shutdown waits for the batches in hand to commit, not half.
@@ -499,6 +502,8 @@ class PeerSession:
             for entry, result in zip(verified, results, strict=True):
                 if result.outcome in (Outcome.STORED, Outcome.LOOSE):
                     self.received += 1
+                if result.outcome is Outcome.LOOSE:
+                    loose.append(entry)
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
                     tat = planned.get(entry.id)
@@ -518,6 +523,8 @@ class PeerSession:
             authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}
             await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
         # Relaying to the other peers follows from the commit (Store listeners).
+        if loose:
+            self.host.loose_stored(loose, self)
         self.host.progress(self)
         await self._caught_up_after_restore()
 

@@ -60,3 +60,38 @@ async def test_a_far_school_is_held_loose_and_a_hub_holds_all(tmp_path: Path) ->
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
+        for live in (oak, lycee):
+            await choose(live.node.store, HORIZON_MODE, (), ())
+            await live.node.update_profile(**NORTH)
+        # far - colegio (holds everything) - lycee - oak: lycee holds far loose only, so
+        # what reaches oak of far is what lycee sends alone.
+        for a, b in (("oak", "lycee"), ("lycee", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        profile = await far.profile_id()
+
+        async def oak_holds_far() -> bool:
+            return await oak.holds(profile) and await oak.holds(wanted.id)
+
+        await wait_for(oak_holds_far, within=60, what="far's profile and offer at oak")
+        assert await lycee.node.store.head(far.node.node_id) is None
+        assert await oak.node.store.head(far.node.node_id) is None
+        rows = await oak.node.store.fetch_all(
+            "SELECT kind FROM entries WHERE loose = 1 AND author = ? ORDER BY seq",
+            (bytes(far.node.node_id),),
+        )
+        assert [row[0] for row in rows] == ["profile", "offer"]
+    finally:
+        for live in nodes.values():
+            await live.stop()
