@@ -40,6 +40,7 @@ from node.mail.mailroom import Mailroom
 from node.net import loose
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
+from node.net.interest import Interests
 from node.net.logs import PeerLog
 from node.net.search import NetworkSearch
 from node.net.session import PeerSession
@@ -60,7 +61,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH, frames.LOOSE})
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH, frames.LOOSE, frames.INTEREST})
 
 
 class WebSocketTransport:
@@ -167,6 +168,8 @@ class PeerManager:
         )
         #: Searches beyond this node's view: asked, answered and relayed.
         self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
+        #: What we declare to peers and what they declared (node/net/interest.py).
+        self.interests = Interests(store, lambda: self.sessions.values())
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 
@@ -255,11 +258,13 @@ class PeerManager:
     def progress(self, session: PeerSession) -> None:
         self._spawn(self._report(session))
 
-    def loose_stored(self, entries: list[Entry], source: PeerSession | None) -> None:
-        """Entries stored loose from ``source``: on to the other peers that take them
-        alone (node/net/loose.py)."""
+    def stored_alone(
+        self, stored: list[Entry], held_loose: list[Entry], source: PeerSession | None
+    ) -> None:
+        """Entries stored from ``source``, in logs and loose: on, alone, to the other
+        peers that take entries alone, as each wants (node/net/interest.py)."""
         for session in loose.takers(self.sessions.values(), source):
-            self._spawn(loose.send_alone(session, entries))
+            self._spawn(self.interests.relay(session, stored, held_loose))
 
     async def _report(self, session: PeerSession) -> None:
         behind = await session.behind()
@@ -474,6 +479,7 @@ class PeerManager:
                 self._dialers[peer] = self.supervisor.start(
                     f"dialler for partner {peer}", partial(self._dial_loop, peer, address)
                 )
+        await self.interests.refresh()  # a partner added or gone changes our horizon
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)

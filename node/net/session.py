@@ -83,7 +83,9 @@ class SessionHost(Protocol):
 
     def progress(self, session: PeerSession) -> None: ...
 
-    def loose_stored(self, entries: list[Entry], source: PeerSession) -> None: ...
+    def stored_alone(
+        self, stored: list[Entry], held_loose: list[Entry], source: PeerSession
+    ) -> None: ...
 
 
 class PeerSession:
@@ -159,6 +161,9 @@ class PeerSession:
         asker = asyncio.create_task(self._ask_again_loop(), name=f"ask {self.peer} again")
         asker.add_done_callback(self._sender_done)
         try:
+            interests = getattr(self.host, "interests", None)
+            if interests is not None:  # what we want, before what we hold
+                await interests.start(self)
             await self._open()
             await self.mail.send_clock()
             await self._receive_loop()
@@ -423,6 +428,11 @@ class PeerSession:
                 )
             for problem in await search.handle(self, frame):  # node/net/search.py
                 await self._refuse(problem)
+        elif isinstance(frame, (frames.Interest, frames.InterestAsk)):
+            interests = getattr(self.host, "interests", None)  # node/net/interest.py
+            if interests is None:
+                raise ProtocolError(f"unexpected {frame.TYPE} frame", code="bad-frame")
+            await interests.handle(self, frame)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
             if isinstance(frame, frames.MailClock) and frame.final:
@@ -495,6 +505,7 @@ class PeerSession:
         budgets = self.host.store.budgets
         held: list[tuple[bytes, int]] = []
         loose: list[Entry] = []  # stored loose: relayed alone (node/net/loose.py)
+        stored: list[Entry] = []  # stored in logs: alone to peers that want them so
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
         try:
             # Shielded: a shutdown waits for the batches in hand to commit, not half.
@@ -504,6 +515,8 @@ class PeerSession:
                     self.received += 1
                 if result.outcome is Outcome.LOOSE:
                     loose.append(entry)
+                elif result.outcome is Outcome.STORED:
+                    stored.append(entry)
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
                     tat = planned.get(entry.id)
@@ -523,8 +536,8 @@ class PeerSession:
             authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}
             await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
         # Relaying to the other peers follows from the commit (Store listeners).
-        if loose:
-            self.host.loose_stored(loose, self)
+        if loose or stored:
+            self.host.stored_alone(stored, loose, self)
         self.host.progress(self)
         await self._caught_up_after_restore()
 

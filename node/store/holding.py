@@ -83,6 +83,7 @@ class Policy:
     choice: Choice
     hub: Filter | None = None
     interest: Interest = field(default_factory=lambda: Interest(frozenset()))
+    partners: frozenset[bytes] = frozenset()  # this school's own partners (hop 1)
 
     @property
     def everything(self) -> bool:
@@ -106,10 +107,16 @@ async def read_policy(store: Store, held_whole: Iterable[bytes] = ()) -> Policy:
     profile = None if me is None else await store.latest_profile(NodeId(me))
     hub = hub_filter((profile or {}).get("hub"))
     if choice.mode == EVERYTHING_MODE or hub == EVERYTHING:
-        return Policy(choice, hub)
+        return Policy(choice, hub)  # declares nothing: wants everything
     rows = await store.fetch_all("SELECT node_id, state FROM partners")
     blocked = {row[0] for row in rows if row[1] == "blocked"}
-    horizon = {row[0] for row in rows if row[1] == "partner"}
+    partners = {row[0] for row in rows if row[1] == "partner"}
+    horizon = set(partners)
+    declared = await store.fetch_all(  # hop 2: what our partners declared (step 4)
+        "SELECT d.partner FROM declared_partners AS d JOIN partners AS p "
+        "ON p.node_id = d.peer AND p.state = 'partner'"
+    )
+    horizon.update(row[0] for row in declared)
     members = await store.fetch_all(
         "SELECT m.node FROM project_members AS m JOIN projects AS p ON p.id = m.project "
         "WHERE m.state = 'member' AND p.standing = 'member'"
@@ -129,7 +136,7 @@ async def read_policy(store: Store, held_whole: Iterable[bytes] = ()) -> Policy:
     filters = default_filters(profile, subjects, focus)
     if hub is not None:
         filters = (*filters, hub)
-    return Policy(choice, hub, Interest(frozenset(horizon), filters))
+    return Policy(choice, hub, Interest(frozenset(horizon), filters), frozenset(partners))
 
 
 async def profiles_of(store: Store, authors: Iterable[bytes]) -> dict[bytes, tuple[int, Any]]:
@@ -267,3 +274,14 @@ async def choose(
             (SETTING, chosen.encode()),
         )
     return chosen
+
+
+async def record_declared(store: Store, peer: bytes, partners: Iterable[bytes]) -> None:
+    """Keep the partners ``peer`` declared (replacing what it declared before), as
+    our partners' partners are the second hop of our horizon."""
+    async with store.write():
+        await store.execute("DELETE FROM declared_partners WHERE peer = ?", (peer,))
+        for partner in partners:
+            await store.execute(
+                "INSERT OR IGNORE INTO declared_partners VALUES (?, ?)", (peer, partner)
+            )

@@ -4,6 +4,7 @@ log, and its profile; a hub holds everything."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from node.store.holding import HORIZON_MODE, choose, summary
@@ -92,6 +93,58 @@ async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
             (bytes(far.node.node_id),),
         )
         assert [row[0] for row in rows] == ["profile", "offer"]
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_alone(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio", "gesamt", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, colegio, gesamt, far = (nodes[n] for n in names)
+        for live in (oak, lycee):
+            await choose(live.node.store, HORIZON_MODE, (), ())
+            await live.node.update_profile(**NORTH)
+        chain = list(itertools.pairwise(names))  # oak - lycee - ... - far
+        for a, b in chain:
+            await partner(nodes[a], nodes[b])
+
+        async def opened() -> bool:
+            for a, b in chain:
+                session = nodes[a].service.peers.sessions.get(nodes[b].node.node_id)
+                if session is None or not session.opened:
+                    return False
+            return True
+
+        await wait_for(opened, within=60, what="every session of the chain open")
+        colegio_post = await colegio.node.offers.post("offer", offer("Rowing club visits"))
+        gesamt_post = await gesamt.node.offers.post("offer", offer("Robotics", **NORTH))
+        other = await far.node.offers.post("offer", offer("Rowing on the coast"))
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+
+        async def arrived() -> bool:
+            held = [await oak.holds(e.id) for e in (colegio_post, gesamt_post, wanted)]
+            return all(held)
+
+        await wait_for(arrived, within=60, what="the chain's posts at oak")
+        # Colegio is a partner of oak's partner (lycee declared it): held whole.
+        head = await oak.node.store.head(colegio.node.node_id)
+        assert head is not None
+        assert head.id == colegio_post.id
+        # Gesamt (one hop beyond the edge) and far (two) only loose, what matches.
+        assert await oak.node.store.head(gesamt.node.node_id) is None
+        assert await oak.node.store.head(far.node.node_id) is None
+        assert not await oak.holds(other.id)
+        # Colegio never sent far's log to lycee: lycee declared it does not want it.
+        session = colegio.service.peers.sessions[lycee.node.node_id]
+        assert bytes(far.node.node_id) not in session.sync.view
+        assert bytes(far.node.node_id) not in session.sync.dirty
+        assert not await lycee.holds(other.id)
     finally:
         for live in nodes.values():
             await live.stop()
