@@ -516,8 +516,13 @@ class Interest(Frame):
     filters: list[list[str]]
     partners: list[bytes]
     horizon: list[bytes] | None = None
+    #: True: the sender wants every public entry (it holds everything): its horizon and
+    #: filters say nothing, only its partners count.
+    everything: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.everything is not None and not isinstance(self.everything, bool):
+            raise DecodeError("an interest's everything is true or false", code=interest.BAD)
         if not isinstance(self.digest, bytes) or len(self.digest) != interest.DIGEST_SIZE:
             raise DecodeError("an interest's digest is 32 bytes", code=interest.BAD)
         if not isinstance(self.filters, list) or len(self.filters) > interest.MAX_FILTERS:

@@ -23,6 +23,8 @@ travel by their own rules (node/mail/), whatever it declares.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -31,7 +33,7 @@ from node.net.loose import send_alone
 from node.store.holding import profiles_of, read_policy, record_declared
 from protocol import frames, interest
 from protocol.entry import Entry
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, StorageError
 from protocol.horizon import Holding, Interest
 from protocol.rules.holding import keep
 
@@ -46,7 +48,8 @@ class Interests:
     def __init__(self, store: Store, sessions: Callable[[], Iterable[PeerSession]]) -> None:
         self.store = store
         self._sessions = sessions
-        #: The digest last declared in each session, so that a change is declared again.
+        #: What we last declared in each session (its frame without the horizon), so that
+        #: a change is declared again.
         self._declared_here: weakref.WeakKeyDictionary[PeerSession, bytes] = (
             weakref.WeakKeyDictionary()
         )
@@ -56,17 +59,25 @@ class Interests:
         )
         self._known: dict[bytes, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
         self._sent: dict[bytes, bytes] = {}  # peer -> digest of the list we last sent whole
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def speaks(session: PeerSession) -> bool:
         return {frames.INTEREST, frames.LOOSE} <= session.features
 
-    async def refresh(self) -> None:
+    def refresh(self) -> None:
         """Our horizon may have changed (a partner added, a partner's partners learnt):
-        declare it again in each session where it differs from what we declared."""
+        declare it again in each session where it differs from what we declared. In a
+        task per session: never awaited from another peer's receive loop."""
         for session in list(self._sessions()):
             if session in self._declared_here and not session.closing:
-                await self.start(session, changed_only=True)
+                task = asyncio.create_task(self._again(session))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _again(self, session: PeerSession) -> None:
+        with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+            await self.start(session, changed_only=True)
 
     async def start(
         self, session: PeerSession, *, whole: bool = False, changed_only: bool = False
@@ -75,27 +86,33 @@ class Interests:
         or when our declaration would not fit a frame: then we want everything)."""
         if not self.speaks(session):
             return
-        if (await read_policy(self.store)).everything:
-            return
-        held = [row[0] for row in await self.store.fetch_all("SELECT author FROM heads")]
-        policy = await read_policy(self.store, held)  # logs held whole stay whole
-        horizon = sorted(a for a in policy.interest.horizon if isinstance(a, bytes))
-        terms = [interest.filter_terms(f) for f in policy.interest.filters]
-        partners = sorted(policy.partners)
-        if (
+        policy = await read_policy(self.store)
+        partners = sorted(await self._partners())[: interest.MAX_PARTNERS]
+        if policy.everything:
+            horizon: list[bytes] = []
+            terms: list[list[str]] = []
+        else:
+            held = [row[0] for row in await self.store.fetch_all("SELECT author FROM heads")]
+            policy = await read_policy(self.store, held)  # logs held whole stay whole
+            horizon = sorted(a for a in policy.interest.horizon if isinstance(a, bytes))
+            terms = [interest.filter_terms(f) for f in policy.interest.filters]
+        everything = policy.everything or (
             len(horizon) > interest.MAX_HORIZON
-            or len(partners) > interest.MAX_PARTNERS
             or len(terms) > interest.MAX_FILTERS
             or any(len(t) > interest.MAX_TERMS for t in terms)
-        ):
-            return
+        )
+        if everything:  # it says only who its partners are
+            horizon, terms = [], []
         digest = interest.digest(horizon)
-        if changed_only and self._declared_here.get(session) == digest:
+        said = frames.encode(frames.Interest(digest, terms, partners, None, everything or None))
+        if changed_only and self._declared_here.get(session) == said:
             return
-        self._declared_here[session] = digest
+        self._declared_here[session] = said
         peer = bytes(session.peer)
         whole = whole or self._sent.get(peer) != digest
-        await session.send(frames.Interest(digest, terms, partners, horizon if whole else None))
+        await session.send(
+            frames.Interest(digest, terms, partners, horizon if whole else None, everything or None)
+        )
         if whole:
             self._sent[peer] = digest
 
@@ -111,6 +128,13 @@ class Interests:
             await self.start(session, whole=True)
             return
         assert isinstance(frame, frames.Interest)
+        if frame.everything:  # it wants everything: only its partners count
+            if self.declared.pop(session, None) is not None:
+                session.sync.wants_log = None
+                session.mark_dirty(await self._held_authors())
+            await record_declared(self.store, peer, frame.partners)
+            self.refresh()
+            return
         if frame.horizon is None:
             known = self._known.get(peer)
             if known is None or known[0] != frame.digest:
@@ -127,7 +151,14 @@ class Interests:
         if before is not None:  # authors it wants now and did not: their logs, from its view
             session.mark_dirty(horizon - before.horizon)
         await record_declared(self.store, peer, frame.partners)
-        await self.refresh()  # its partners are our partners' partners
+        self.refresh()  # its partners are our partners' partners
+
+    async def _partners(self) -> list[bytes]:
+        rows = await self.store.fetch_all("SELECT node_id FROM partners WHERE state = 'partner'")
+        return [row[0] for row in rows]
+
+    async def _held_authors(self) -> list[bytes]:
+        return [row[0] for row in await self.store.fetch_all("SELECT author FROM heads")]
 
     async def relay(self, session: PeerSession, stored: list[Entry], loose: list[Entry]) -> None:
         """Send ``session``'s peer, alone, what it wants of the entries just stored from

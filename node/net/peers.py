@@ -479,7 +479,7 @@ class PeerManager:
                 self._dialers[peer] = self.supervisor.start(
                     f"dialler for partner {peer}", partial(self._dial_loop, peer, address)
                 )
-        await self.interests.refresh()  # a partner added or gone changes our horizon
+        self.interests.refresh()  # a partner added or gone changes our horizon
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)

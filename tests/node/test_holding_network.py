@@ -66,7 +66,7 @@ async def test_a_far_school_is_held_loose_and_a_hub_holds_all(tmp_path: Path) ->
 async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
     tmp_path: Path,
 ) -> None:
-    names = ("oak", "lycee", "colegio", "far")
+    names = ("oak", "lycee", "colegio", "gesamt", "far")
     nodes: dict[str, LiveNode] = {}
     try:
         for name in names:
@@ -75,9 +75,10 @@ async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
         for live in (oak, lycee):
             await choose(live.node.store, HORIZON_MODE, (), ())
             await live.node.update_profile(**NORTH)
-        # far - colegio (holds everything) - lycee - oak: lycee holds far loose only, so
-        # what reaches oak of far is what lycee sends alone.
-        for a, b in (("oak", "lycee"), ("lycee", "colegio"), ("colegio", "far")):
+        # oak - lycee - colegio - gesamt - far (the last two hold everything): far is
+        # three hops from lycee, which holds it loose only, so what reaches oak of far
+        # is what lycee sends alone.
+        for a, b in itertools.pairwise(names):
             await partner(nodes[a], nodes[b])
         wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
         profile = await far.profile_id()
