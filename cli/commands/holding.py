@@ -81,6 +81,9 @@ async def _holding(args: argparse.Namespace) -> None:
         "schools' profiles."
     )
     if args.mode == HORIZON_MODE:
-        print("Partners' partners are not known yet: their entries count as other schools'.")
+        print(
+            "Partners' partners are learnt from partners running this version, as they "
+            "connect; until then their entries count as other schools'."
+        )
     elif args.mode == EVERYTHING_MODE:
         print("Entries held alone join their schools' logs as those logs arrive.")

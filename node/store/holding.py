@@ -9,7 +9,8 @@ applies to the next batch without a restart:
   every public entry received kept in its author's whole log (the behaviour before
   issue 23, and a hub's), or ``horizon``, whole logs only of the horizon and the rest
   kept loose when it matches the subscription;
-- the horizon: this school, its partners, the members of its projects, the schools
+- the horizon: this school, its partners, their partners (as each declared in its
+  last ``interest``: node/net/interest.py), the members of its projects, the schools
   followed by hand (``schoolmesh holding --follow``), never a blocked one; and every
   author whose whole log is held already (a log is never cut back to loose entries);
 - the subscription: :func:`protocol.rules.holding.default_filters` of the school's
@@ -45,8 +46,10 @@ SETTING = "holding"
 EVERYTHING_MODE = "everything"
 HORIZON_MODE = "horizon"
 MODES = (EVERYTHING_MODE, HORIZON_MODE)
-#: Until peers declare their partners (issue 23, step 4), a node cannot know its
-#: partners' partners, so holding by horizon is chosen, not the default.
+#: Holding by horizon is chosen, not the default, until a node catches up at session
+#: start what it wants of the authors outside its horizon (docs/scale.md, Decision 3,
+#: reconciliation per filter): without it, what passed while it was offline (a far
+#: school's profile made before the session) never reaches it.
 DEFAULT_MODE = EVERYTHING_MODE
 #: Schools followed by hand, at most.
 MAX_FOLLOWED = 1000
