@@ -282,9 +282,13 @@ async def choose(
 async def record_declared(store: Store, peer: bytes, partners: Iterable[bytes]) -> None:
     """Keep the partners ``peer`` declared (replacing what it declared before), as
     our partners' partners are the second hop of our horizon."""
+    wanted = set(partners)
+    rows = await store.fetch_all("SELECT partner FROM declared_partners WHERE peer = ?", (peer,))
+    if {row[0] for row in rows} == wanted:
+        return  # as declared before: nothing to write
     async with store.write():
         await store.execute("DELETE FROM declared_partners WHERE peer = ?", (peer,))
-        for partner in partners:
+        for partner in wanted:
             await store.execute(
                 "INSERT OR IGNORE INTO declared_partners VALUES (?, ?)", (peer, partner)
             )
