@@ -101,10 +101,16 @@ async def read_choice(store: Store) -> Choice:
     return decode_choice(await store.get_setting(SETTING))
 
 
-async def read_policy(store: Store, held_whole: Iterable[bytes] = ()) -> Policy:
+async def read_policy(
+    store: Store, held_whole: Iterable[bytes] = (), *, with_hub: bool = False
+) -> Policy:
     """The node's policy now (call inside a transaction for a consistent view);
-    ``held_whole``: authors whose whole log is held (in the horizon whatever else)."""
+    ``held_whole``: authors whose whole log is held (in the horizon whatever else).
+    A node holding everything reads one setting, unless ``with_hub`` asks whether it is
+    a hub as well (for showing it)."""
     choice = await read_choice(store)
+    if choice.mode == EVERYTHING_MODE and not with_hub:
+        return Policy(choice)  # the usual case, at each batch of a catch-up: one read
     me_row = await store.fetch_one("SELECT value FROM settings WHERE name = 'node_id'")
     me = None if me_row is None else bytes(me_row[0])
     profile = None if me is None else await store.latest_profile(NodeId(me))
@@ -248,7 +254,7 @@ async def summary(store: Store) -> Summary:
         return 0 if row is None else int(row[0])
 
     whole_logs = await count("SELECT COUNT(*) FROM heads")
-    policy = await read_policy(store)
+    policy = await read_policy(store, with_hub=True)
     return Summary(
         policy,
         whole_logs,

@@ -1,6 +1,7 @@
 """A partner gone rogue and ``interest`` (docs/protocol.md, "Interest"): malformed or
-oversized declarations are refused with ``bad-interest`` and a strike, and the
-partners it declares never bring a school the target blocked into its horizon.
+oversized declarations are refused with ``bad-interest`` and a strike, the partners
+it declares never bring a school the target blocked into its horizon, and declaring
+that it wants everything brings it public entries only.
 
 The rogue is a real node, partner of the target, writing hand-made frames on its real
 session. Frames are judged in order, so an entry sent alone after them, which the
@@ -18,11 +19,12 @@ import pytest
 from node.clock import now_ms
 from node.net.loose import send_alone
 from node.net.session import PeerSession
+from node.observations.staff import StaffMember
 from node.store.holding import HORIZON_MODE, choose, read_policy
 from protocol import codec, interest
 from protocol.entry import create_entry
 from tests.helpers import key
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, files_contain, partner, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 A, B = bytes([1]) * 32, bytes([2]) * 32
@@ -123,3 +125,20 @@ async def test_a_digest_it_does_not_hold_is_asked_for_not_guessed(
     await judged(rogue, target, 3)
     assert target.service.peers.interests.declared.get(session) is None  # sent everything
     assert session._strikes == 0
+
+
+async def test_declaring_everything_brings_public_entries_only(
+    pair: tuple[LiveNode, LiveNode], tmp_path: Path
+) -> None:
+    target, rogue = pair
+    name = "Zebedee Quuxworth"
+    await target.node.staff.add(StaffMember(name, strengths=("questioning",)))
+    me, it = bytes(target.node.node_id), bytes(rogue.node.node_id)
+    horizon = sorted([me, it])
+    wide = body(digest=interest.digest(horizon), horizon=horizon, filters=[[]])
+    await raw(rogue, target, wide)  # every school's everything, and the target's log
+    await judged(rogue, target, 4)
+    post = await target.node.offers.post("offer", {"activity": "observation", "title": "Open"})
+    await wait_for(lambda: rogue.holds(post.id), what="the target's public offer")
+    assert files_contain(tmp_path / "rogue", name.encode()) == []
+    assert files_contain(tmp_path / "target", name.encode()) != []  # it is there to leak
