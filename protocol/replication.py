@@ -174,6 +174,13 @@ class Replication:
         self._evidence.add(batch)
         return frames.Entries(batch, [wire])
 
+    def alone(self, wires: list[bytes]) -> frames.Entries:
+        """A batch of entries sent alone, outside any log (docs/protocol.md, "Loose
+        entries"): numbered like others, outside the window, its ack moving nothing."""
+        batch = self._take_number()
+        self._evidence.add(batch)
+        return frames.Entries(batch, wires)
+
     def _take_number(self) -> int:
         batch = self._next_batch
         self._next_batch += 1

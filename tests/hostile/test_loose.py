@@ -111,7 +111,8 @@ async def test_its_own_entry_out_of_order_is_a_gap_not_a_strike(
     session = target.service.peers.sessions[rogue.node.node_id]
     own = rogue.node.key
     ahead = signed(own, 40, "offer", offer("Far ahead of my log", **NORTH))
-    await send(rogue, target, [ahead] * 12)  # more than the strikes that close a session
+    for _ in range(12):  # more batches than the strikes that close a session
+        await send(rogue, target, [ahead])
     await judged(rogue, target, 3)
     assert not await target.holds(ahead.id)  # its log is held whole: a gap
     assert target.service.peers.sessions[rogue.node.node_id] is session
