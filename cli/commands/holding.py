@@ -28,7 +28,8 @@ def register(sub: Any) -> None:
         "region and phases, its staff's subjects and focus), and every school's newest "
         "profile. `holding horizon` holds that; `holding everything` (the default, and a "
         "hub's) keeps every public entry received. The change applies to entries that "
-        "arrive from then on.",
+        "arrive from then on. With --json: mode, hub, everything, follow, horizon (node "
+        "ids), filters, whole_logs, whole_entries, loose_entries, loose_profiles.",
     )
     holding.add_argument("mode", nargs="?", choices=MODES, help="what to hold from now on")
     holding.add_argument(
