@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from protocol import codec, kinds
 from protocol.entry import CONTENT_LIMITS
-from protocol.errors import StorageError, UserInputError
+from protocol.errors import StorageError, UserInputError, said
 from protocol.horizon import EVERYTHING, Filter, Interest
 from protocol.keys import NodeId
 from protocol.rules.holding import default_filters, hub_filter
@@ -274,7 +274,11 @@ async def choose(
         followed += [f for f in follow if f not in followed]
         if len(followed) > MAX_FOLLOWED:
             raise UserInputError(
-                f"at most {MAX_FOLLOWED} schools may be followed by hand: unfollow some first"
+                f"at most {MAX_FOLLOWED} schools may be followed by hand: unfollow some first",
+                page=said(
+                    "At most %(most)s schools may be followed by hand: stop following some first.",
+                    most=MAX_FOLLOWED,
+                ),
             )
         chosen = Choice(mode or now.mode, tuple(followed))
         await store.execute(

@@ -12,9 +12,18 @@ import pytest
 from node.offers.service import Offers
 from node.partners.peerbook import PeerBook
 from node.store.database import Outcome, Store
-from node.store.holding import HORIZON_MODE, SETTING, Choice, read_policy
+from node.store.holding import (
+    HORIZON_MODE,
+    MAX_FOLLOWED,
+    SETTING,
+    Choice,
+    choose,
+    read_choice,
+    read_policy,
+)
 from node.store.search import Filters
 from protocol.entry import Entry, create_entry
+from protocol.errors import UserInputError
 from protocol.keys import NodeKey
 from protocol.log import Head
 from tests.helpers import NOW, key
@@ -181,3 +190,12 @@ async def test_a_blocked_school_is_refused_not_kept_loose(store: Store) -> None:
     await PeerBook(store).block(FAR.node_id, ME.node_id, NOW)
     results = await store.ingest(FAR_LOG, NOW)
     assert {r.outcome for r in results} == {Outcome.REFUSED}
+
+
+async def test_following_more_than_the_limit_by_hand_is_refused(store: Store) -> None:
+    many = [n.to_bytes(32, "big") for n in range(MAX_FOLLOWED + 1)]
+    with pytest.raises(UserInputError, match="at most 1000 schools may be followed"):
+        await choose(store, None, many, ())
+    assert (await read_choice(store)).follow == ()  # nothing half-written
+    await choose(store, None, many[:2], ())
+    assert len((await read_choice(store)).follow) == 2
