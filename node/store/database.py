@@ -742,6 +742,8 @@ class Store:
         verdict = judge_loose(entry, same)
         if decision is Holding.NONE and verdict is not Verdict.EQUIVOCATION:
             return IngestResult(entry.id, Outcome.NOT_KEPT)
+        if verdict is Verdict.APPEND and await self._is_withdrawn(entry.id, entry.author):
+            return IngestResult(entry.id, Outcome.NOT_KEPT)  # alone and erased: nothing to show
         if verdict is Verdict.DUPLICATE:
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
@@ -808,7 +810,8 @@ class Store:
 
     async def forget_loose(self, today: date) -> int:
         """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
-        return how many. Their withdrawals go with them."""
+        return how many. Loose withdrawals of what is no longer held go with them (the
+        ``withdrawals`` rows stay: a copy of the target arriving again is erased)."""
         rows = await self.fetch_all(
             "SELECT n, kind, content FROM entries WHERE loose = 1 AND kind IN (?, ?, ?, ?)",
             (kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.WITHDRAW),
@@ -820,15 +823,31 @@ class Store:
             decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
             if holding_rules.expired(kind, decoded if isinstance(decoded, dict) else None, today):
                 gone.append(int(n))
-        if not gone:
+        orphans = (  # loose withdrawals whose target is no longer held
+            "SELECT e.n FROM entries AS e JOIN withdrawals AS w ON w.withdraw_id = e.id "
+            "WHERE e.loose = 1 AND e.kind = ? AND NOT EXISTS "
+            "(SELECT 1 FROM entries AS t WHERE t.id = w.target)"
+        )
+        if not gone and not await self.fetch_one(orphans, (kinds.WITHDRAW,)):
             return 0
         async with self.write():
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]
                 select_n = f"SELECT n FROM entries WHERE n IN ({','.join('?' * len(chunk))})"
                 await self._unindex(select_n, chunk)
+                await self._db.execute(
+                    f"DELETE FROM withdrawn_titles WHERE id IN (SELECT id FROM entries "
+                    f"WHERE n IN ({select_n}))",
+                    chunk,
+                )
                 await self._db.execute(f"DELETE FROM entries WHERE n IN ({select_n})", chunk)
-        return len(gone)
+            withdrawals = [int(row[0]) for row in await self.fetch_all(orphans, (kinds.WITHDRAW,))]
+            for i in range(0, len(withdrawals), 500):
+                chunk = withdrawals[i : i + 500]
+                await self._db.execute(
+                    f"DELETE FROM entries WHERE n IN ({','.join('?' * len(chunk))})", chunk
+                )
+        return len(gone) + len(withdrawals)
 
     async def _place(
         self,

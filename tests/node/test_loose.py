@@ -172,6 +172,19 @@ async def test_expired_loose_entries_are_deleted(store: Store) -> None:
     assert found == []
 
 
+async def test_a_withdrawn_loose_entry_goes_with_its_withdrawal(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    withdrawal = entry(FAR, 6, "withdraw", {"target": bytes(FAR_LOG[1].id)}, FAR_LOG[4])
+    assert [r.outcome for r in await store.ingest([withdrawal], NOW)] == [Outcome.LOOSE]
+    assert await store.forget_loose(date(2025, 1, 1)) == 2  # nothing left to show
+    assert await loose_rows(store) == [(4, "profile"), (5, "offer")]
+    assert await store.forget_loose(date(2025, 1, 1)) == 0
+    again = await store.ingest([FAR_LOG[1]], NOW)  # a copy arriving later: erased, not kept
+    assert [r.outcome for r in again] == [Outcome.NOT_KEPT]
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2025, 1, 1))
+    assert found == []
+
+
 async def test_holding_everything_keeps_whole_logs_as_before(store: Store) -> None:
     await store.set_setting(SETTING, None)
     results = await store.ingest(FAR_LOG, NOW)
