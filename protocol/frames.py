@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from protocol import codec
+from protocol import codec, interest
 from protocol.address import BAD_ADDRESS, address_problem
 from protocol.errors import DecodeError
 from protocol.keys import ID_SIZE, SIGNATURE_SIZE
@@ -553,3 +553,61 @@ class Prune(Frame):
 
 
 FRAME_TYPES.update({cls.TYPE: cls for cls in (Have, Want, Prune)})
+#: Loose entries (docs/protocol.md, "Loose entries"): a node that announced it may take
+#: an entry without its author's whole log, and is sent entries held loose, alone.
+LOOSE = "loose"
+
+
+#: What a node holding by horizon wants (docs/protocol.md, "Interest"): its horizon's
+#: authors (a digest first), its own partners and its filters, at session start.
+INTEREST = "interest"
+
+
+@dataclass(frozen=True, slots=True)
+class Interest(Frame):
+    """What the sender wants of public entries: whole logs of ``horizon``'s authors
+    (nil: the list with ``digest`` it sent before), entries of others that match one
+    of ``filters``, and every newest profile. ``partners``: its own partners, from
+    which the receiver learns its partners' partners."""
+
+    TYPE: ClassVar[str] = "interest"
+    digest: bytes
+    filters: list[list[str]]
+    partners: list[bytes]
+    horizon: list[bytes] | None = None
+    #: True: the sender wants every public entry (it holds everything): its horizon and
+    #: filters say nothing, only its partners count.
+    everything: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.everything is not None and not isinstance(self.everything, bool):
+            raise DecodeError("an interest's everything is true or false", code=interest.BAD)
+        if not isinstance(self.digest, bytes) or len(self.digest) != interest.DIGEST_SIZE:
+            raise DecodeError("an interest's digest is 32 bytes", code=interest.BAD)
+        if not isinstance(self.filters, list) or len(self.filters) > interest.MAX_FILTERS:
+            raise DecodeError(
+                f"an interest holds at most {interest.MAX_FILTERS} filters", code=interest.BAD
+            )
+        for terms in self.filters:
+            interest.parse_filter(terms)
+        interest.check_ids("partners", self.partners, interest.MAX_PARTNERS)
+        if self.horizon is not None:
+            interest.check_ids("horizon", self.horizon, interest.MAX_HORIZON)
+            if interest.digest(self.horizon) != self.digest:
+                raise DecodeError("an interest's digest is not its horizon's", code=interest.BAD)
+
+
+@dataclass(frozen=True, slots=True)
+class InterestAsk(Frame):
+    """The receiver of an ``interest`` without its horizon does not hold the list with
+    that digest: send it whole."""
+
+    TYPE: ClassVar[str] = "interest-ask"
+    digest: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.digest, bytes) or len(self.digest) != 32:
+            raise DecodeError("an interest's digest is 32 bytes", code="bad-interest")
+
+
+FRAME_TYPES.update({Interest.TYPE: Interest, InterestAsk.TYPE: InterestAsk})

@@ -89,6 +89,7 @@ class Facts:
     phase: str = ""
     activity: str = ""
     subjects: frozenset[str] = frozenset()
+    focus: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ class Filter:
     kinds: frozenset[str] = frozenset()
     activities: frozenset[str] = frozenset()
     subjects: frozenset[str] = frozenset()
+    focus: frozenset[str] = frozenset()
 
     def matches(self, facts: Facts) -> bool:
         return (
@@ -113,6 +115,7 @@ class Filter:
             and _one(self.kinds, facts.kind)
             and _one(self.activities, facts.activity)
             and (not self.subjects or not self.subjects.isdisjoint(facts.subjects))
+            and (not self.focus or not self.focus.isdisjoint(facts.focus))
         )
 
 

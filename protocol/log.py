@@ -203,3 +203,25 @@ def superseded(entry: Entry, earlier: Fork | None, earlier_seq: int) -> bool:
     """Whether ``entry`` is one its author took back: numbered from the fork point of a
     held continuation up to that continuation. It is then neither stored nor evidence."""
     return earlier is not None and earlier.seq <= entry.seq < earlier_seq
+
+
+# -- loose entries (docs/scale.md, Decision 1) ------------------------------------------
+
+
+def judge_loose(entry: Entry, held_at_seq: Entry | None) -> Verdict:
+    """Decide what to do with a verified ``entry`` kept loose: without its author's
+    earlier entries, so neither the gap rule nor ``prev`` applies. ``held_at_seq`` is
+    the entry held with the same author and number, if any (loose or in a whole log):
+    the same one is a duplicate, another one an equivocation, as in :func:`judge`;
+    otherwise APPEND means "store it, alone"."""
+    if held_at_seq is None:
+        return Verdict.APPEND
+    return Verdict.DUPLICATE if held_at_seq.id == entry.id else Verdict.EQUIVOCATION
+
+
+def joins_log(entry: Entry, head: Head | None) -> bool:
+    """Whether a loose entry already held is the next entry of its author's log, now
+    held whole (the author entered the horizon): it then joins the log as it is, with
+    no need to fetch it again (it has the same id)."""
+    expected = 1 if head is None else head.seq + 1
+    return entry.seq == expected and (head is None or entry.payload.prev == head.id)

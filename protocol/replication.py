@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -86,6 +86,9 @@ class Replication:
         self._retries: dict[bytes, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
+        #: The authors whose logs the peer wants, when it declared them (``interest``:
+        #: docs/protocol.md); None: every author, as a peer that declared nothing.
+        self.wants_log: Callable[[bytes], bool] | None = None
 
     @property
     def idle(self) -> bool:
@@ -98,7 +101,15 @@ class Replication:
 
     def mark_dirty(self, authors: Iterable[bytes]) -> None:
         """Look again at these authors: we may hold entries the peer lacks."""
-        self.dirty.update(authors)
+        wants = self.wants_log
+        self.dirty.update(authors if wants is None else (a for a in authors if wants(a)))
+
+    def declared(self, wants_log: Callable[[bytes], bool]) -> None:
+        """The peer declared the authors whose logs it wants: only those are sent as
+        logs from now on (the others it may get alone: node/net/interest.py)."""
+        self.wants_log = wants_log
+        self.dirty = {a for a in self.dirty if wants_log(a)}
+        self.waiting = {a for a in self.waiting if wants_log(a)}
 
     def renew(self, authors: Iterable[bytes]) -> None:
         """These authors' logs grew here: try them again even if the peer refused them
@@ -162,6 +173,13 @@ class Replication:
         batch = self._take_number()
         self._evidence.add(batch)
         return frames.Entries(batch, [wire])
+
+    def alone(self, wires: list[bytes]) -> frames.Entries:
+        """A batch of entries sent alone, outside any log (docs/protocol.md, "Loose
+        entries"): numbered like others, outside the window, its ack moving nothing."""
+        batch = self._take_number()
+        self._evidence.add(batch)
+        return frames.Entries(batch, wires)
 
     def _take_number(self) -> int:
         batch = self._next_batch

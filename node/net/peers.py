@@ -37,9 +37,11 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
+from node.net import loose
 from node.net import verify as verification
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
+from node.net.interest import Interests
 from node.net.logs import PeerLog
 from node.net.relay import NodeRelay
 from node.net.search import NetworkSearch
@@ -49,6 +51,7 @@ from node.net.verify import Verifier
 from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
 from node.store.database import Store
 from protocol import frames
+from protocol.entry import Entry
 from protocol.errors import HandshakeError, ProtocolError, StorageError, UnreachableError, said
 from protocol.handshake import DiallerHandshake, ListenerHandshake
 from protocol.invite import decode_invite
@@ -64,7 +67,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH}) | {frames.LAZY}
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH, frames.LAZY, frames.LOOSE, frames.INTEREST})
 
 
 class WebSocketTransport:
@@ -177,6 +180,8 @@ class PeerManager:
         self.verify = Verifier(self.verifier)
         #: Searches beyond this node's view: asked, answered and relayed.
         self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
+        #: What we declare to peers and what they declared (node/net/interest.py).
+        self.interests = Interests(store, lambda: self.sessions.values())
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 
@@ -267,6 +272,14 @@ class PeerManager:
         without ``lazy``; to the others, whole or announced: node/net/relay.py)."""
         sessions = [s for s in self.sessions.values() if s is not source]
         self.relay.entries_stored(authors, sessions)
+
+    def stored_alone(
+        self, stored: list[Entry], held_loose: list[Entry], source: PeerSession | None
+    ) -> None:
+        """Entries stored from ``source``, in logs and loose: on, alone, to the other
+        peers that take entries alone, as each wants (node/net/interest.py)."""
+        for session in loose.takers(self.sessions.values(), source):
+            self._spawn(self.interests.relay(session, stored, held_loose))
 
     def progress(self, session: PeerSession) -> None:
         """A session stored a batch or took the peer's clock: report how far behind the
@@ -504,6 +517,7 @@ class PeerManager:
                 self._dialers[peer] = self.supervisor.start(
                     f"dialler for partner {peer}", partial(self._dial_loop, peer, address)
                 )
+        self.interests.refresh()  # a partner added or gone changes our horizon
 
     async def _dial_loop(self, peer: NodeId, address: str) -> None:
         backoff = self._backoff(peer)

@@ -16,6 +16,7 @@ from node.net.logs import PeerLog
 from node.net.peers import PeerManager
 from node.node import Node
 from node.partners.peerbook import ADDRESS_SETTING
+from node.store.holding import LooseSweeper
 from node.store.indexer import SearchIndexer
 from node.web.app import MAX_UPLOAD_BYTES, add_web_pages
 from protocol import PROTOCOL_VERSION
@@ -112,6 +113,8 @@ class NodeService:
         self.peers = PeerManager(node.key, node.store, node.mail, node.peerbook)
         #: Indexes offers from peers after their entries are stored (node/store/indexer.py).
         self.indexer = SearchIndexer(node.store)
+        #: Deletes loose entries past their dates (node/store/holding.py).
+        self.sweeper = LooseSweeper(node.store)
         self._runner = web.AppRunner(
             make_app(node, self.peers),
             access_log=None,
@@ -162,12 +165,14 @@ class NodeService:
         else:
             await self.node.store.set_setting(ADDRESS_SETTING, None)
         self.indexer.start()
+        self.sweeper.start()
         await self.peers.start()
 
     async def stop(self) -> None:
         """Stop accepting, close peer sessions (each finishes the batch it is storing)."""
         await self.peers.stop()
         await self.indexer.stop()
+        await self.sweeper.stop()
         await self._runner.cleanup()
         try:
             await self.node.store.set_setting(ADDRESS_SETTING, None)

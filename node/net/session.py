@@ -82,6 +82,10 @@ class SessionHost(Protocol):
 
     def progress(self, session: PeerSession) -> None: ...
 
+    def stored_alone(
+        self, stored: list[Entry], held_loose: list[Entry], source: PeerSession
+    ) -> None: ...
+
 
 class PeerSession:
     def __init__(
@@ -164,6 +168,9 @@ class PeerSession:
             tasks.append(asyncio.create_task(self.lazy.run(), name=f"announce to {self.peer}"))
             tasks[-1].add_done_callback(self._sender_done)
         try:
+            interests = getattr(self.host, "interests", None)
+            if interests is not None:  # what we want, before what we hold
+                await interests.start(self)
             await self._open()
             await self.mail.send_clock()
             await self._receive_loop()
@@ -439,6 +446,11 @@ class PeerSession:
                     code="bad-frame",
                 )
             await self.lazy.handle(frame)  # node/net/relay.py
+        elif isinstance(frame, (frames.Interest, frames.InterestAsk)):
+            interests = getattr(self.host, "interests", None)  # node/net/interest.py
+            if interests is None:
+                raise ProtocolError(f"unexpected {frame.TYPE} frame", code="bad-frame")
+            await interests.handle(self, frame)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
             if isinstance(frame, frames.MailClock) and frame.final:
@@ -511,17 +523,23 @@ class PeerSession:
         budgets = self.host.store.budgets
         held: list[tuple[bytes, int]] = []
         duplicates: set[bytes] = set()  # a prune, with a peer that relays lazily
+        loose: list[Entry] = []  # stored loose: relayed alone (node/net/loose.py)
+        stored: list[Entry] = []  # stored in logs: alone to peers that want them so
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
         try:
             # Shielded: a shutdown waits for the batches in hand to commit, not half.
             results = await asyncio.shield(self.host.store.ingest(verified, now_ms()))
             for entry, result in zip(verified, results, strict=True):
-                if result.outcome is Outcome.STORED:
+                if result.outcome in (Outcome.STORED, Outcome.LOOSE):
                     self.received += 1
-                if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
-                    held.append((bytes(entry.author), entry.seq))
+                if result.outcome is Outcome.LOOSE:
+                    loose.append(entry)
+                elif result.outcome is Outcome.STORED:
+                    stored.append(entry)
                 if result.outcome is Outcome.DUPLICATE:
                     duplicates.add(bytes(entry.author))
+                if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
+                    held.append((bytes(entry.author), entry.seq))
                     tat = planned.get(entry.id)
                     if tat is not None:  # held: the log up to it is the one planned with
                         budgets.remember(bytes(entry.author), entry.seq, tat)
@@ -541,6 +559,8 @@ class PeerSession:
             authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}
             await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
         # Relaying to the other peers follows from the commit (Store listeners).
+        if loose or stored:
+            self.host.stored_alone(stored, loose, self)
         self.host.progress(self)
         await self._caught_up_after_restore()
 

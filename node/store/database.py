@@ -31,7 +31,8 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -39,9 +40,10 @@ import aiosqlite
 
 from node.store import search
 from node.store.budgets import Budgets
+from node.store.holding import Policy, profiles_of, read_policy
 from node.store.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
-from protocol.entry import Entry, create_entry, load_entry
+from protocol.entry import CONTENT_LIMITS, Entry, create_entry, load_entry
 from protocol.errors import (
     DiskFullError,
     LogOrderError,
@@ -53,6 +55,7 @@ from protocol.errors import (
     UserInputError,
     said,
 )
+from protocol.horizon import Holding
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.log import (
     Continuation,
@@ -60,12 +63,15 @@ from protocol.log import (
     Head,
     Verdict,
     fork_of,
+    joins_log,
     judge,
     judge_continuation,
+    judge_loose,
     on_dropped_branch,
     superseded,
 )
 from protocol.rules import entries as rules
+from protocol.rules import holding as holding_rules
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,8 @@ class Outcome(enum.Enum):
     EQUIVOCATION = "equivocation"
     REFUSED = "refused"
     SUPERSEDED = "superseded"  # of a branch its author took back with a continuation
+    LOOSE = "loose"  # stored alone, outside the horizon (docs/scale.md, Decision 1)
+    NOT_KEPT = "not-kept"  # verified, but neither in the horizon nor subscribed to
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,18 @@ class IngestResult:
     #: An equivocation seen here for the first time: the session shows the sender the
     #: entry we hold, so that it holds the evidence too (and shows the fork).
     first_seen: Entry | None = None
+
+
+@dataclass(slots=True)
+class _LooseBatch:
+    """What one ingest batch knows for keeping entries loose."""
+
+    policy: Policy
+    profiles: dict[bytes, tuple[int, Any]]  # author -> its newest profile held: seq, content
+    authors: set[bytes]  # authors of the batch with loose entries held
+    ids: set[bytes]  # ids of the batch held loose
+    accepted: list[Entry] = field(default_factory=list)
+    placed: dict[tuple[bytes, int], Entry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,18 +730,194 @@ class Store:
                     "SELECT author, seq, id FROM heads WHERE author IN", authors
                 )
             }
-            held = {
-                row[0]: load_entry(*row[1:])
-                for row in await self._select_in(
-                    f"SELECT id, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
-                    [bytes(e.id) for e in batch],
-                )
-            }
+            held: dict[bytes, Entry] = {}
+            loose_ids: set[bytes] = set()
+            for row in await self._select_in(
+                f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
+                [bytes(e.id) for e in batch],
+            ):
+                held[row[0]] = load_entry(*row[2:])
+                if row[1]:
+                    loose_ids.add(row[0])
+            loose = await self._loose_batch(authors, heads, loose_ids)
             accepted: list[Entry] = []
             for entry in batch:
-                results.append(await self._place(entry, now_ms, blocked, heads, held, accepted))
+                author = bytes(entry.author)
+                if (
+                    loose is not None
+                    and not loose.policy.whole(author)
+                    and author not in heads
+                    and author not in blocked
+                ):
+                    results.append(await self._place_loose(entry, now_ms, held, loose))
+                    continue
+                results.append(
+                    await self._place(entry, now_ms, blocked, heads, held, accepted, loose)
+                )
             await self._insert(accepted, now_ms, index_later=True)
+            if loose is not None:
+                await self._insert(loose.accepted, now_ms, index_later=True, loose=True)
+                await self._keep_newest_profiles(loose.accepted)
         return results
+
+    async def _loose_batch(
+        self, authors: list[bytes], heads: dict[bytes, Head], loose_ids: set[bytes]
+    ) -> _LooseBatch | None:
+        """What the batch needs to keep entries loose (docs/scale.md, Decision 1), or
+        None when every author of the batch is held whole (the usual case: nothing read)."""
+        has_loose = {
+            row[0]
+            for row in await self._select_in(
+                "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
+            )
+        }
+        outside = [a for a in authors if a not in heads]
+        if not outside and not has_loose:
+            return None
+        policy = await read_policy(self)
+        if policy.everything and not has_loose:
+            return None
+        return _LooseBatch(
+            policy,
+            await profiles_of(self, [a for a in outside if not policy.whole(a)]),
+            has_loose,
+            loose_ids,
+        )
+
+    async def _place_loose(
+        self, entry: Entry, now_ms: int, held: dict[bytes, Entry], batch: _LooseBatch
+    ) -> IngestResult:
+        """Decide one entry of an author outside the horizon: kept alone or not at all
+        (protocol/rules/holding.py), with no gap rule (protocol/log.py, judge_loose)."""
+        author = bytes(entry.author)
+        target_held = False
+        if entry.kind == kinds.WITHDRAW and entry.content is not None:
+            target = bytes(entry.content.get("target", b""))
+            target_held = target in held or (
+                await self.fetch_one("SELECT 1 FROM entries WHERE id = ?", (target,)) is not None
+            )
+        newest = batch.profiles.get(author)
+        decision = holding_rules.keep(
+            author,
+            entry.kind,
+            entry.content,
+            None if newest is None else newest[1],
+            batch.policy.interest,
+            target_held=target_held,
+            newer_profile_held=newest is not None and newest[0] >= entry.seq,
+        )
+        same = held.get(bytes(entry.id)) or batch.placed.get((author, entry.seq))
+        if same is None and (decision is not Holding.NONE or author in batch.authors):
+            same = await self.entry_at(entry.author, entry.seq)
+        verdict = judge_loose(entry, same)
+        if decision is Holding.NONE and verdict is not Verdict.EQUIVOCATION:
+            return IngestResult(entry.id, Outcome.NOT_KEPT)
+        if verdict is Verdict.APPEND and await self._is_withdrawn(entry.id, entry.author):
+            return IngestResult(entry.id, Outcome.NOT_KEPT)  # alone and erased: nothing to show
+        if verdict is Verdict.DUPLICATE:
+            return IngestResult(entry.id, Outcome.DUPLICATE)
+        if verdict is Verdict.EQUIVOCATION:
+            assert same is not None
+            return await self._equivocation(entry, same, now_ms)
+        out_of_bounds = rules.bounds(entry.kind, entry.content)
+        if out_of_bounds is not None:
+            error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
+            return IngestResult(entry.id, Outcome.REFUSED, error)
+        batch.accepted.append(entry)
+        batch.placed[(author, entry.seq)] = entry
+        held[bytes(entry.id)] = entry
+        if entry.kind == kinds.PROFILE:
+            batch.profiles[author] = (entry.seq, entry.content)
+        return IngestResult(entry.id, Outcome.LOOSE)
+
+    async def _equivocation(self, entry: Entry, same: Entry, now_ms: int) -> IngestResult:
+        """Record two entries of one author under one number as evidence."""
+        async with self._db.execute(
+            "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
+            (bytes(entry.author), entry.seq, same.encode(), entry.encode(), now_ms),
+        ) as cursor:
+            first_seen = same if cursor.rowcount == 1 else None
+        log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
+        return IngestResult(entry.id, Outcome.EQUIVOCATION, first_seen=first_seen)
+
+    async def _keep_newest_profiles(self, stored: list[Entry]) -> None:
+        """A loose profile replaces the older loose profiles of its author."""
+        newest: dict[bytes, int] = {}
+        for entry in stored:
+            if entry.kind == kinds.PROFILE:
+                newest[bytes(entry.author)] = max(entry.seq, newest.get(bytes(entry.author), 0))
+        for author, seq in newest.items():
+            older = "SELECT n FROM entries WHERE author = ? AND kind = ? AND loose = 1 AND seq < ?"
+            params = (author, kinds.PROFILE, seq)
+            await self._unindex(older, params)
+            await self._db.execute(f"DELETE FROM entries WHERE n IN ({older})", params)
+
+    async def _promote(
+        self, entry: Entry, now_ms: int, heads: dict[bytes, Head], accepted: list[Entry]
+    ) -> IngestResult:
+        """A loose entry held already is the next entry of its author's log, now held
+        whole: it joins the log as it is (no need to fetch it again)."""
+        await self._insert(accepted, now_ms, index_later=True)  # the log before it, first
+        accepted.clear()
+        author = bytes(entry.author)
+        await self._db.execute("UPDATE entries SET loose = 0 WHERE id = ?", (bytes(entry.id),))
+        await self._db.execute(
+            "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
+            "DO UPDATE SET seq = excluded.seq, id = excluded.id",
+            (author, entry.seq, bytes(entry.id)),
+        )
+        heads[author] = Head(entry.seq, entry.id)
+        self._touched.add(author)
+        return IngestResult(entry.id, Outcome.STORED)
+
+    async def loose_at(self, author: NodeId, seq: int) -> Entry | None:
+        """The loose entry held under ``author`` and ``seq``, if any."""
+        row = await self.fetch_one(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ? AND loose = 1",
+            (bytes(author), seq),
+        )
+        return None if row is None else load_entry(*row)
+
+    async def forget_loose(self, today: date) -> int:
+        """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
+        return how many. Loose withdrawals of what is no longer held go with them (the
+        ``withdrawals`` rows stay: a copy of the target arriving again is erased)."""
+        rows = await self.fetch_all(
+            "SELECT n, kind, content FROM entries WHERE loose = 1 AND kind IN (?, ?, ?, ?)",
+            (kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.WITHDRAW),
+        )
+        gone = []
+        for n, kind, content in rows:
+            if kind == kinds.WITHDRAW:
+                continue
+            decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
+            if holding_rules.expired(kind, decoded if isinstance(decoded, dict) else None, today):
+                gone.append(int(n))
+        orphans = (  # loose withdrawals whose target is no longer held
+            "SELECT e.n FROM entries AS e JOIN withdrawals AS w ON w.withdraw_id = e.id "
+            "WHERE e.loose = 1 AND e.kind = ? AND NOT EXISTS "
+            "(SELECT 1 FROM entries AS t WHERE t.id = w.target)"
+        )
+        if not gone and not await self.fetch_one(orphans, (kinds.WITHDRAW,)):
+            return 0
+        async with self.write():
+            for i in range(0, len(gone), 500):
+                chunk = gone[i : i + 500]
+                select_n = f"SELECT n FROM entries WHERE n IN ({','.join('?' * len(chunk))})"
+                await self._unindex(select_n, chunk)
+                await self._db.execute(
+                    f"DELETE FROM withdrawn_titles WHERE id IN (SELECT id FROM entries "
+                    f"WHERE n IN ({select_n}))",
+                    chunk,
+                )
+                await self._db.execute(f"DELETE FROM entries WHERE n IN ({select_n})", chunk)
+            withdrawals = [int(row[0]) for row in await self.fetch_all(orphans, (kinds.WITHDRAW,))]
+            for i in range(0, len(withdrawals), 500):
+                chunk = withdrawals[i : i + 500]
+                await self._db.execute(
+                    f"DELETE FROM entries WHERE n IN ({','.join('?' * len(chunk))})", chunk
+                )
+        return len(gone) + len(withdrawals)
 
     async def _place(
         self,
@@ -731,6 +927,7 @@ class Store:
         heads: dict[bytes, Head],
         held: dict[bytes, Entry],
         accepted: list[Entry],
+        loose: _LooseBatch | None = None,
     ) -> IngestResult:
         """Decide one entry of a batch, updating the batch's view of heads."""
         author = bytes(entry.author)
@@ -739,6 +936,15 @@ class Store:
             return IngestResult(entry.id, Outcome.REFUSED, error)
         head = heads.get(author)
         same = held.get(bytes(entry.id))
+        if loose is not None and author in loose.authors:  # loose entries held of it
+            alone = same if same is not None and bytes(same.id) in loose.ids else None
+            if same is None and (head is None or entry.seq > head.seq):
+                alone = await self.loose_at(entry.author, entry.seq)
+            if alone is not None and alone.id == entry.id and joins_log(entry, head):
+                loose.ids.discard(bytes(entry.id))
+                return await self._promote(entry, now_ms, heads, accepted)
+            if alone is not None:
+                same = alone  # a loose entry ahead of the log, or another one: judged below
         if same is None and head is not None and entry.seq <= head.seq:
             same = await self.entry_at(entry.author, entry.seq)  # rare: a fork
         if entry.kind == kinds.CONTINUE and same is None:
@@ -1043,11 +1249,11 @@ class Store:
         return await self.fetch_all(f"{sql} ({','.join('?' * len(values))})", values)
 
     async def _insert(
-        self, entries: list[Entry], now_ms: int, *, index_later: bool = False
+        self, entries: list[Entry], now_ms: int, *, index_later: bool = False, loose: bool = False
     ) -> None:
         """:meth:`_insert_now` in one trip, inside the caller's transaction."""
         if entries:
-            await self._run(self._insert_now, entries, now_ms, index_later)
+            await self._run(self._insert_now, entries, now_ms, index_later, loose)
 
     def _insert_now(
         self,
@@ -1055,13 +1261,15 @@ class Store:
         entries: list[Entry],
         now_ms: int,
         index_later: bool = False,
+        loose: bool = False,
     ) -> None:
         """Insert entries already judged to extend their logs, and move the heads (on
         the database thread, inside the caller's transaction).
 
         ``index_later``: offers and requests go into the search index in a later
         transaction (:meth:`index_pending`), not this one; profiles still update
-        ``schools`` here, as pages name schools from it."""
+        ``schools`` here, as pages name schools from it. ``loose``: entries kept alone,
+        outside their authors' logs: no head moves."""
         if not entries:
             return
         withdrawn = {
@@ -1073,8 +1281,8 @@ class Store:
             )
         }
         conn.executemany(
-            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at,"
+            " loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     bytes(e.id),
@@ -1088,6 +1296,7 @@ class Store:
                     if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
                     else e.content_bytes,
                     now_ms,
+                    int(loose),
                 )
                 for e in entries
             ],
@@ -1110,6 +1319,8 @@ class Store:
             if numbered:
                 _index_now(conn, numbered)
         newest = {bytes(e.author): e for e in entries}  # entries come in log order
+        if loose:
+            newest = {}
         self.touched(newest)
         conn.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
@@ -1173,7 +1384,7 @@ class Store:
         """The author's entries numbered above ``seq``, in order, at most ``limit``."""
         rows = await self.fetch_all(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?",
+            "AND loose = 0 ORDER BY seq LIMIT ?",
             (bytes(author), seq, limit),
         )
         return [load_entry(*row) for row in rows]
@@ -1185,7 +1396,7 @@ class Store:
         """
         rows = await self.fetch_all(
             "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?",
+            "AND loose = 0 ORDER BY seq LIMIT ?",
             (author, seq, limit),
         )
         return [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]

@@ -632,6 +632,19 @@ MIGRATIONS: tuple[str, ...] = (
         n INTEGER PRIMARY KEY                -- entries.n
     );
     """,
+    # loose (issue 23, steps 3 and 4): an entry held alone, without its author's whole
+    # log (docs/scale.md, Decision 1): not part of any head, never sent as part of a
+    # log. Every entry held before this version is part of a whole log. And the
+    # partners each partner declared in its last interest: our partners' partners.
+    """
+    ALTER TABLE entries ADD COLUMN loose INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX entries_loose ON entries (author, kind) WHERE loose = 1;
+    CREATE TABLE declared_partners (
+        peer    BLOB NOT NULL,               -- a partner of this school
+        partner BLOB NOT NULL,               -- one of its partners, as it declared
+        PRIMARY KEY (peer, partner)
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

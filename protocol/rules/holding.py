@@ -1,0 +1,174 @@
+"""What a node keeps of a public entry whose author's log it does not hold whole
+(docs/scale.md, Decision 1; docs/protocol.md, "Loose entries").
+
+Pure: the node reads what these functions need (its horizon, its subscription, the
+author's newest profile held, what else it holds of the author) and they say
+
+- :func:`keep`: whether a verified public entry is kept in its author's whole log, as
+  a loose entry (alone, without the entries before it), as the author's newest
+  profile, or not at all (:class:`protocol.horizon.Holding`);
+- :func:`facts_of`: what the subscription's filters look at: the entry's own
+  country, region, languages, phases, activity, subjects and focus, and where it
+  has none, its author's newest profile's;
+- :func:`expired`: a loose entry whose ``to`` or ``closes`` date (an event: its
+  ``end``) is more than :data:`LOOSE_DAYS` days past is deleted;
+- :func:`default_filters`: a school's subscription when it has not chosen one: its
+  region (or, without one, its country) and phases, and the subjects and focus its
+  staff list, in the school's languages; :func:`hub_filter`: a hub's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from protocol import kinds
+from protocol.horizon import Facts, Filter, Holding, Interest, holding
+
+#: Days after its ``to`` or ``closes`` date that a loose entry is kept.
+LOOSE_DAYS = 90
+#: Filters of one subscription, and values per field of a filter, at most.
+MAX_FILTERS = 16
+MAX_VALUES = 64
+
+
+def facts_of(
+    author: Hashable, kind: str, content: Mapping[str, Any], profile: Mapping[str, Any] | None
+) -> tuple[Facts, ...]:
+    """The facts of one entry for the filters: one per (language, phase) it names,
+    since :class:`Filter` matches a single language and phase."""
+    own = profile or {}
+
+    def field(name: str) -> Any:
+        value = content.get(name)
+        return value if value else own.get(name)
+
+    country = _text(field("country"))
+    region = _text(field("region"))
+    languages = _texts(field("languages")) or [""]
+    phases = _texts(field("phases")) or [""]
+    activity = _text(content.get("activity"))
+    subjects = frozenset(_texts(content.get("subjects")))
+    focus = frozenset(_texts(content.get("focus")))
+    return tuple(
+        Facts(
+            author=author,
+            kind=kind,
+            country=country,
+            region=region,
+            language=language,
+            phase=phase,
+            activity=activity,
+            subjects=subjects,
+            focus=focus,
+        )
+        for language, phase in itertools.product(languages[:10], phases[:10])
+    )
+
+
+def keep(
+    author: Hashable,
+    kind: str,
+    content: Mapping[str, Any] | None,
+    profile: Mapping[str, Any] | None,
+    mine: Interest,
+    *,
+    target_held: bool = False,
+    newer_profile_held: bool = False,
+) -> Holding:
+    """How a node whose interest is ``mine`` keeps a verified public entry.
+
+    ``profile``: its author's newest profile held (None: none); ``target_held``: for
+    a withdrawal, whether its target is held; ``newer_profile_held``: for a profile,
+    whether a profile of the author numbered above it is held already (then it is not
+    kept: only the newest counts). An entry whose content is gone (erased) is kept
+    only in a whole log: alone it says nothing a school could use.
+    """
+    if author in mine.horizon:
+        return Holding.WHOLE_LOG
+    if content is None or kind == kinds.CONTINUE:
+        return Holding.NONE
+    if kind == kinds.PROFILE:
+        return Holding.NONE if newer_profile_held else Holding.PROFILE
+    for facts in facts_of(author, kind, content, profile):
+        kept = holding(facts, mine, target_held=target_held)
+        if kept is not Holding.NONE:
+            return kept
+    return Holding.NONE
+
+
+def expired(kind: str, content: Mapping[str, Any] | None, today: date) -> bool:
+    """Whether a loose entry is past keeping: its last date (``to`` or ``closes``,
+    the later; an event's ``end``) more than :data:`LOOSE_DAYS` days before ``today``.
+    An entry without a date is kept (a profile, a question)."""
+    if content is None:
+        return True  # withdrawn: nothing left to show
+    if kind == kinds.EVENT:
+        days = [_day(str(content.get("end", ""))[:10])]
+    else:
+        days = [_day(content.get("to")), _day(content.get("closes"))]
+    known = [d for d in days if d is not None]
+    return bool(known) and max(known) + timedelta(days=LOOSE_DAYS) < today
+
+
+def default_filters(
+    profile: Mapping[str, Any] | None, staff_subjects: Iterable[str], staff_focus: Iterable[str]
+) -> tuple[Filter, ...]:
+    """A school's subscription when it has not chosen one (docs/scale.md, Decision 1)."""
+    own = profile or {}
+    languages = frozenset(_texts(own.get("languages")))
+    phases = frozenset(_texts(own.get("phases")))
+    found: list[Filter] = []
+    region, country = _text(own.get("region")), _text(own.get("country"))
+    if region:
+        found.append(
+            Filter(
+                countries=frozenset({country} if country else ()),
+                regions=frozenset({region}),
+                phases=phases,
+            )
+        )
+    elif country:
+        found.append(Filter(countries=frozenset({country}), phases=phases))
+    subjects = frozenset(list(dict.fromkeys(s for s in staff_subjects if s))[:MAX_VALUES])
+    if subjects:
+        found.append(Filter(subjects=subjects, languages=languages))
+    focus = frozenset(list(dict.fromkeys(f for f in staff_focus if f))[:MAX_VALUES])
+    if focus:
+        found.append(Filter(focus=focus, languages=languages))
+    return tuple(found)
+
+
+def hub_filter(hub: Any) -> Filter | None:
+    """The filter a hub's profile declares (``hub``: protocol/kinds.py), as a
+    subscription: ``{}`` holds every public entry; None when the school is no hub."""
+    if not isinstance(hub, Mapping):
+        return None
+    return Filter(
+        countries=frozenset(_texts(hub.get("countries"))),
+        languages=frozenset(_texts(hub.get("languages"))),
+        phases=frozenset(_texts(hub.get("phases"))),
+        subjects=frozenset(_texts(hub.get("subjects"))),
+        kinds=frozenset(_texts(hub.get("sides"))),
+    )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _texts(value: Any) -> list[str]:
+    if not isinstance(value, list | tuple):
+        return []
+    return [v for v in value if isinstance(v, str) and v]
+
+
+def _day(value: Any) -> date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

@@ -1,0 +1,151 @@
+"""What real nodes on loopback hold (docs/scale.md, Decision 1): a school holding by
+horizon keeps a far school's matching offer loose, not its other offers nor its whole
+log, and its profile; a hub holds everything."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from node.store.holding import HORIZON_MODE, choose, summary
+from node.store.search import Filters
+from tests.network import LiveNode, partner, wait_for
+
+NORTH = {"region": "North", "phases": ["primary"]}
+
+
+def offer(title: str, **fields: object) -> dict[str, object]:
+    return {"activity": "observation", "title": title, **fields}
+
+
+async def test_a_far_school_is_held_loose_and_a_hub_holds_all(tmp_path: Path) -> None:
+    names = ("oak", "lycee", "colegio", "far", "hub")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, far, hub = nodes["oak"], nodes["far"], nodes["hub"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        await choose(hub.node.store, HORIZON_MODE, (), ())
+        await hub.node.update_profile(hub={})  # a hub of everything: holds every log whole
+        # oak - lycee - colegio - far, and the hub beside lycee: far is two hops beyond
+        # the edge of oak's horizon (oak and its partner lycee).
+        for a, b in (("oak", "lycee"), ("lycee", "colegio"), ("colegio", "far"), ("lycee", "hub")):
+            await partner(nodes[a], nodes[b])
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        other = await far.node.offers.post("offer", offer("Rowing on the coast"))
+        last = await far.node.offers.post("offer", offer("Reading in the North", **NORTH))
+        profile = await far.profile_id()
+
+        async def oak_holds_far() -> bool:
+            return all([await oak.holds(e) for e in (profile, wanted.id, last.id)])
+
+        await wait_for(oak_holds_far, within=60, what="far's profile and matching offers at oak")
+        # Lycee sends far's log in order, so the other offer came before the last one.
+        assert not await oak.holds(other.id)
+        assert await oak.node.store.head(far.node.node_id) is None  # not a whole log
+        held = await summary(oak.node.store)
+        assert held.loose_entries == 2
+        assert held.loose_profiles >= 1
+        found = await oak.node.offers.search("phonics", Filters())
+        assert [listing.entry.id for listing in found] == [wanted.id]
+
+        async def hub_holds_all() -> bool:
+            return all([await hub.holds(e) for e in (profile, wanted.id, other.id, last.id)])
+
+        await wait_for(hub_holds_all, within=60, what="every entry of far at the hub")
+        head = await hub.node.store.head(far.node.node_id)
+        assert head is not None
+        assert head.id == last.id  # whole
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio", "gesamt", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
+        for live in (oak, lycee):
+            await choose(live.node.store, HORIZON_MODE, (), ())
+            await live.node.update_profile(**NORTH)
+        # oak - lycee - colegio - gesamt - far (the last two hold everything): far is
+        # three hops from lycee, which holds it loose only, so what reaches oak of far
+        # is what lycee sends alone.
+        for a, b in itertools.pairwise(names):
+            await partner(nodes[a], nodes[b])
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        profile = await far.profile_id()
+
+        async def oak_holds_far() -> bool:
+            return await oak.holds(profile) and await oak.holds(wanted.id)
+
+        await wait_for(oak_holds_far, within=60, what="far's profile and offer at oak")
+        assert await lycee.node.store.head(far.node.node_id) is None
+        assert await oak.node.store.head(far.node.node_id) is None
+        rows = await oak.node.store.fetch_all(
+            "SELECT kind FROM entries WHERE loose = 1 AND author = ? ORDER BY seq",
+            (bytes(far.node.node_id),),
+        )
+        assert [row[0] for row in rows] == ["profile", "offer"]
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_alone(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio", "gesamt", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, colegio, gesamt, far = (nodes[n] for n in names)
+        for live in (oak, lycee):
+            await choose(live.node.store, HORIZON_MODE, (), ())
+            await live.node.update_profile(**NORTH)
+        chain = list(itertools.pairwise(names))  # oak - lycee - ... - far
+        for a, b in chain:
+            await partner(nodes[a], nodes[b])
+
+        async def opened() -> bool:
+            for a, b in chain:
+                session = nodes[a].service.peers.sessions.get(nodes[b].node.node_id)
+                if session is None or not session.opened:
+                    return False
+            return True
+
+        await wait_for(opened, within=60, what="every session of the chain open")
+        colegio_post = await colegio.node.offers.post("offer", offer("Rowing club visits"))
+        gesamt_post = await gesamt.node.offers.post("offer", offer("Robotics", **NORTH))
+        other = await far.node.offers.post("offer", offer("Rowing on the coast"))
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+
+        async def arrived() -> bool:
+            held = [await oak.holds(e.id) for e in (colegio_post, gesamt_post, wanted)]
+            return all(held)
+
+        await wait_for(arrived, within=60, what="the chain's posts at oak")
+        # Colegio is a partner of oak's partner (lycee declared it): held whole.
+        head = await oak.node.store.head(colegio.node.node_id)
+        assert head is not None
+        assert head.id == colegio_post.id
+        # Gesamt (one hop beyond the edge) and far (two) only loose, what matches.
+        assert await oak.node.store.head(gesamt.node.node_id) is None
+        assert await oak.node.store.head(far.node.node_id) is None
+        assert not await oak.holds(other.id)
+        # Colegio never sent far's log to lycee: lycee declared it does not want it.
+        session = colegio.service.peers.sessions[lycee.node.node_id]
+        assert bytes(far.node.node_id) not in session.sync.view
+        assert bytes(far.node.node_id) not in session.sync.dirty
+        assert not await lycee.holds(other.id)
+    finally:
+        for live in nodes.values():
+            await live.stop()

@@ -1,0 +1,214 @@
+"""Loose entries in the store, on real SQLite files (docs/scale.md, Decision 1): an
+entry of an author outside the horizon is kept alone when it matches the subscription,
+or not at all; heads never count it; it is found by search; it joins its author's log
+when the author enters the horizon; it is deleted 90 days after its last date."""
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.offers.service import Offers
+from node.partners.peerbook import PeerBook
+from node.store.database import Outcome, Store
+from node.store.holding import (
+    HORIZON_MODE,
+    MAX_FOLLOWED,
+    SETTING,
+    Choice,
+    choose,
+    read_choice,
+    read_policy,
+)
+from node.store.search import Filters
+from protocol.entry import Entry, create_entry
+from protocol.errors import UserInputError
+from protocol.keys import NodeKey
+from protocol.log import Head
+from tests.helpers import NOW, key
+
+ME, PARTNER, FAR = key(1), key(2), key(9)
+HOME = {"name": "Oakfield Primary", "country": "GB", "region": "North", "phases": ["primary"]}
+
+
+def entry(
+    signer: NodeKey, seq: int, kind: str, content: dict[str, Any], prev: Entry | None = None
+) -> Entry:
+    return create_entry(
+        signer,
+        seq=seq,
+        prev=None if prev is None else prev.id,
+        timestamp=NOW - 60_000 + seq,
+        kind=kind,
+        content=content,
+    )
+
+
+def offer(title: str, **fields: Any) -> dict[str, Any]:
+    return {"activity": "observation", "title": title, **fields}
+
+
+def log_of(signer: NodeKey, contents: list[tuple[str, dict[str, Any]]]) -> list[Entry]:
+    out: list[Entry] = []
+    for kind, content in contents:
+        out.append(entry(signer, len(out) + 1, kind, content, out[-1] if out else None))
+    return out
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    opened = await Store.open(tmp_path / "node.db")
+    await opened.set_setting("node_id", bytes(ME.node_id))
+    await opened.set_setting(SETTING, Choice(HORIZON_MODE).encode())
+    await opened.append_local(ME, "profile", HOME, NOW - 120_000)
+    await PeerBook(opened).add(PARTNER.node_id, None, NOW)
+    yield opened
+    await opened.close()
+
+
+FAR_LOG = log_of(
+    FAR,
+    [
+        ("profile", {"name": "Far School", "country": "GB", "region": "South"}),
+        ("offer", offer("Phonics in the North", region="North", phases=["primary"])),
+        ("offer", offer("Rowing in the South")),  # the author's region: South
+        ("profile", {"name": "Far School renamed", "country": "GB", "region": "South"}),
+        ("offer", offer("Reading", region="North", phases=["primary"], to="2026-01-01")),
+    ],
+)
+
+
+async def loose_rows(store: Store) -> list[tuple[int, str]]:
+    rows = await store.fetch_all("SELECT seq, kind FROM entries WHERE loose = 1 ORDER BY seq")
+    return [(int(s), k) for s, k in rows]
+
+
+async def test_policy_reads_the_horizon_and_the_subscription(store: Store) -> None:
+    policy = await read_policy(store)
+    assert not policy.everything
+    assert policy.interest.horizon == {bytes(ME.node_id), bytes(PARTNER.node_id)}
+    assert len(policy.interest.filters) == 1  # region and phase; no staff yet
+
+
+async def test_outside_the_horizon_kept_loose_or_not_at_all(store: Store) -> None:
+    results = await store.ingest(FAR_LOG, NOW)
+    assert [r.outcome for r in results] == [
+        Outcome.LOOSE,  # a profile: network-wide
+        Outcome.LOOSE,  # matches the region
+        Outcome.NOT_KEPT,  # does not
+        Outcome.LOOSE,  # the newer profile, which replaces the older
+        Outcome.LOOSE,
+    ]
+    assert await loose_rows(store) == [(2, "offer"), (4, "profile"), (5, "offer")]
+    assert await store.head(FAR.node_id) is None  # no whole log: no head
+    assert await store.heads_of([bytes(FAR.node_id)]) == {bytes(FAR.node_id): 0}
+    assert await store.wire_after(bytes(FAR.node_id), 0, 100) == []  # never sent as a log
+    assert (await store.schools([FAR.node_id]))[FAR.node_id][0] == "Far School renamed"
+    # An older profile arriving later is not kept.
+    assert [r.outcome for r in await store.ingest(FAR_LOG[:1], NOW)] == [Outcome.NOT_KEPT]
+    # Again: duplicates.
+    again = await store.ingest([FAR_LOG[1], FAR_LOG[4]], NOW)
+    assert [r.outcome for r in again] == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+
+
+async def test_loose_offers_are_found_by_search(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 1, 1))
+    assert [(listing.entry.content or {}).get("title") for listing in found] == [
+        "Phonics in the North"
+    ]
+
+
+async def test_two_loose_entries_under_one_number_are_an_equivocation(store: Store) -> None:
+    await store.ingest(FAR_LOG[:2], NOW)
+    other = entry(FAR, 2, "offer", offer("Another, North", region="North"), FAR_LOG[0])
+    [result] = await store.ingest([other], NOW)
+    assert result.outcome is Outcome.EQUIVOCATION  # though it matches nothing we follow
+    assert [(bytes(e.author), e.seq) for e in await store.equivocations()] == [
+        (bytes(FAR.node_id), 2)
+    ]
+
+
+async def test_a_withdrawal_travels_with_what_it_withdraws(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    withdraw_held = entry(FAR, 6, "withdraw", {"target": bytes(FAR_LOG[1].id)}, FAR_LOG[4])
+    withdraw_other = entry(FAR, 7, "withdraw", {"target": bytes(FAR_LOG[2].id)}, withdraw_held)
+    results = await store.ingest([withdraw_held, withdraw_other], NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE, Outcome.NOT_KEPT]
+    assert (await store.get(FAR_LOG[1].id)).content is None  # type: ignore[union-attr]
+
+
+async def test_a_school_entering_the_horizon_reuses_its_loose_entries(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    await PeerBook(store).add(FAR.node_id, None, NOW)  # a new partner
+    results = await store.ingest(FAR_LOG, NOW)
+    # 1 and 3 are new, 2 and 5 join the log as they are; 4 was held whole already?
+    # No: 4 (loose) joins too. Every entry is now part of the whole log.
+    assert [r.outcome for r in results] == [Outcome.STORED] * 5
+    assert await loose_rows(store) == []
+    head = await store.head(FAR.node_id)
+    assert head == Head(5, FAR_LOG[4].id)
+    assert [seq for seq, _ in await store.wire_after(bytes(FAR.node_id), 0, 100)] == [1, 2, 3, 4, 5]
+
+
+async def test_an_entry_ahead_of_the_log_waits_for_those_before_it(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    await PeerBook(store).add(FAR.node_id, None, NOW)
+    results = await store.ingest(FAR_LOG[1:2], NOW)  # 2 without 1: not a log yet
+    assert results[0].outcome is Outcome.DUPLICATE
+    assert await store.head(FAR.node_id) is None
+    await store.ingest(FAR_LOG[:1], NOW)
+    results = await store.ingest(FAR_LOG[1:], NOW)
+    assert [r.outcome for r in results] == [Outcome.STORED] * 4
+
+
+async def test_expired_loose_entries_are_deleted(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    assert await store.forget_loose(date(2026, 3, 31)) == 0
+    assert await store.forget_loose(date(2026, 4, 2)) == 1  # "Reading", to 2026-01-01
+    assert await loose_rows(store) == [(2, "offer"), (4, "profile")]
+    found = await Offers(store, ME).search("reading", Filters(), today=date(2025, 1, 1))
+    assert found == []
+
+
+async def test_a_withdrawn_loose_entry_goes_with_its_withdrawal(store: Store) -> None:
+    await store.ingest(FAR_LOG, NOW)
+    withdrawal = entry(FAR, 6, "withdraw", {"target": bytes(FAR_LOG[1].id)}, FAR_LOG[4])
+    assert [r.outcome for r in await store.ingest([withdrawal], NOW)] == [Outcome.LOOSE]
+    assert await store.forget_loose(date(2025, 1, 1)) == 2  # nothing left to show
+    assert await loose_rows(store) == [(4, "profile"), (5, "offer")]
+    assert await store.forget_loose(date(2025, 1, 1)) == 0
+    again = await store.ingest([FAR_LOG[1]], NOW)  # a copy arriving later: erased, not kept
+    assert [r.outcome for r in again] == [Outcome.NOT_KEPT]
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2025, 1, 1))
+    assert found == []
+
+
+async def test_holding_everything_keeps_whole_logs_as_before(store: Store) -> None:
+    await store.set_setting(SETTING, None)
+    results = await store.ingest(FAR_LOG, NOW)
+    assert [r.outcome for r in results] == [Outcome.STORED] * 5
+    assert await loose_rows(store) == []
+
+
+async def test_a_hub_of_everything_keeps_whole_logs(store: Store) -> None:
+    hub_profile = {**HOME, "hub": {}}
+    await store.append_local(ME, "profile", hub_profile, NOW - 100_000)
+    results = await store.ingest(FAR_LOG, NOW)
+    assert [r.outcome for r in results] == [Outcome.STORED] * 5
+
+
+async def test_a_blocked_school_is_refused_not_kept_loose(store: Store) -> None:
+    await PeerBook(store).block(FAR.node_id, ME.node_id, NOW)
+    results = await store.ingest(FAR_LOG, NOW)
+    assert {r.outcome for r in results} == {Outcome.REFUSED}
+
+
+async def test_following_more_than_the_limit_by_hand_is_refused(store: Store) -> None:
+    many = [n.to_bytes(32, "big") for n in range(MAX_FOLLOWED + 1)]
+    with pytest.raises(UserInputError, match="at most 1000 schools may be followed"):
+        await choose(store, None, many, ())
+    assert (await read_choice(store)).follow == ()  # nothing half-written
+    await choose(store, None, many[:2], ())
+    assert len((await read_choice(store)).follow) == 2
