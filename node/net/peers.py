@@ -59,7 +59,7 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH}) | {frames.LAZY}
+FEATURES = frozenset({frames.RECONCILE, frames.SEARCH, frames.LAZY})
 
 
 class WebSocketTransport:
