@@ -72,12 +72,24 @@ class NodeRelay:
         held = await self.store.heads_of(a for a, _ in heads)
         blocked = await self.store.blocked_authors()
         now = self.fetches.announce(peer, heads, held, blocked, now_ms())
-        session = self.sessions().get(peer)
-        if now and self.fetching and session is not None and session.lazy is not None:
-            session.lazy.want(now)  # past the bound: asked at once, never dropped
+        if now:
+            self.ask(peer, now)  # past the bound: asked at once, never dropped
             self.hurried += len(now)
-            self.wanted += len(now)
         self._wake.set()
+
+    def ask(self, peer: NodeId, pairs: list[tuple[bytes, int]]) -> None:
+        """Queue a ``want`` of these ``(author, our head)`` pairs to ``peer`` (sent by its
+        own link: a peer that does not read never holds up the fetches from others).
+
+        Those not queued (no session, or its queue is full) are no longer recorded as
+        asked, so the peer's next announcement of them is asked for."""
+        session = self.sessions().get(peer)
+        link = None if session is None or session.closing else session.lazy
+        dropped = pairs
+        if self.fetching and link is not None:
+            dropped = link.want(pairs)
+            self.wanted += len(pairs) - len(dropped)
+        self.fetches.unask(peer, (author for author, _ in dropped))
 
     def session_ended(self, peer: NodeId) -> None:
         self.fetches.forget(peer)
@@ -105,15 +117,8 @@ class NodeRelay:
         blocked = await self.store.blocked_authors()
         if not self.fetching:
             blocked = blocked | set(ready)  # a peer that never asks: all dropped
-        sessions = self.sessions()
         for peer, pairs in self.fetches.wants(ready, held, blocked, now).items():
-            session = sessions.get(peer)
-            if session is None or session.closing or session.lazy is None:
-                continue  # gone: the next session start sends what it held
-            # Sent by the peer's own link: a peer that does not read never holds up
-            # the fetches from the others.
-            session.lazy.want(pairs)
-            self.wanted += len(pairs)
+            self.ask(peer, pairs)
 
     def entries_stored(self, authors: Iterable[bytes], sessions: Sequence[PeerSession]) -> None:
         """These authors' logs grew here: mark them dirty in the sessions that get them
@@ -173,17 +178,20 @@ class LazyLink:
         for author in authors:
             self.relay.relay.graft(author, self.session.peer)
 
-    def want(self, pairs: Iterable[tuple[bytes, int]]) -> None:
+    def want(self, pairs: Iterable[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
         """Ask the peer for these ``(author, our head)`` (the node's fetcher chose it).
 
         At most :data:`MAX_WANTS_QUEUED` wait to be sent: a peer that announces without
-        reading what we send cannot make the queue grow (the rest come with the next
-        session start)."""
+        reading what we send cannot make the queue grow. Returns the pairs dropped (a
+        later announcement, or the next session start, brings them)."""
+        dropped: list[tuple[bytes, int]] = []
         for author, head in pairs:
             if len(self._wants) >= MAX_WANTS_QUEUED and author not in self._wants:
-                break
-            self._wants[author] = head
+                dropped.append((author, head))
+            else:
+                self._wants[author] = head
         self._wake.set()
+        return dropped
 
     def duplicates(self, authors: Iterable[bytes]) -> None:
         """The peer sent us entries of these authors that we held already: prune."""

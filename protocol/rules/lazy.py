@@ -151,6 +151,14 @@ class Fetches(Generic[N]):
         for author in [a for a, p in self.last.items() if p == peer]:
             del self.last[author]
 
+    def unask(self, peer: N, authors: Iterable[bytes]) -> None:
+        """The ``want`` of these authors to ``peer`` was not sent (its queue was full, or
+        its session went): they are no longer recorded as asked of it."""
+        for author in authors:
+            self.asked.pop((peer, author), None)
+            if self.last.get(author) == peer:
+                del self.last[author]
+
     def next_due(self) -> int | None:
         return min((w.due for w in self.waiting.values()), default=None)
 

@@ -239,3 +239,23 @@ async def test_a_huge_number_announced_does_not_stop_fetching_from_an_honest_pee
     want = await next_frame(honest, frames.Want)
     assert isinstance(want, frames.Want)
     assert want.heads == sorted([[author, 0], [ghost, 0]])
+
+
+async def test_wants_dropped_from_a_full_queue_are_asked_for_when_announced_again(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """A want the full queue could not take is not recorded as asked: the next
+    announcement of it is asked for (it is not ignored until the session restarts)."""
+    await connect_lazy(client, target)
+    relay = target.service.peers.relay
+    link = target.service.peers.sessions[ROGUE.node_id].lazy
+    assert link is not None
+    link.want((made_up(n), 0) for n in range(MAX_WANTS_QUEUED))  # full (nothing sent yet)
+    relay.fetches.limit = 0  # every announcement is asked for at once
+    extra = made_up(MAX_WANTS_QUEUED)
+    hurried = relay.fetches.announce(ROGUE.node_id, [(extra, 1)], {}, set(), now_ms())
+    assert hurried == [(extra, 0)]
+    relay.ask(ROGUE.node_id, hurried)
+    assert extra not in link._wants  # dropped: the queue was full
+    again = relay.fetches.announce(ROGUE.node_id, [(extra, 1)], {}, set(), now_ms())
+    assert again == [(extra, 0)]

@@ -187,3 +187,10 @@ def test_a_session_ended_clears_what_its_peer_was_asked() -> None:
     assert fetches.last == {}
     fetches.announce("p1", [(A, 3)], {}, set(), now_ms=10)
     assert set(fetches.waiting) == {A}
+
+
+def test_a_want_not_sent_is_not_recorded_as_asked() -> None:
+    fetches: Fetches[str] = Fetches(limit=0)
+    assert fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0) == [(A, 0)]
+    fetches.unask("p1", [A])  # the queue to p1 was full
+    assert fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0) == [(A, 0)]
