@@ -136,8 +136,8 @@ class PeerManager:
         #: Every head held, as reconciliation items, for the sessions' starts.
         self.heads = HeadCache(store)
         #: Which sessions get a new entry whole and which an announcement (``lazy``).
-        self.relay = NodeRelay(store, lambda: self.sessions)
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
+        self.relay = NodeRelay(store, lambda: self.sessions, self.logs)
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
         self._redeeming: set[NodeId] = set()

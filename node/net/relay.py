@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from node.clock import now_ms
+from node.net.logs import PeerLog
 from node.store.database import Store
 from protocol import frames
-from protocol.horizon import Relay
+from protocol.horizon import FETCH_AFTER_MS, Relay
 from protocol.keys import NodeId
 from protocol.rules.lazy import MAX_FETCHES, Fetches, serve
 
@@ -48,9 +49,17 @@ MAX_WANTS_QUEUED = 2 * MAX_FETCHES
 class NodeRelay:
     """The node's eager set per author, across sessions (see the module docstring)."""
 
-    def __init__(self, store: Store, sessions: Callable[[], Mapping[NodeId, PeerSession]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sessions: Callable[[], Mapping[NodeId, PeerSession]],
+        logs: PeerLog | None = None,
+    ) -> None:
         self.store = store
         self.sessions = sessions
+        #: The node's bounded log (node/net/logs.py): a store that cannot be read makes
+        #: every fetch fail, and must not fill the disk with lines.
+        self.logs = logs or PeerLog(log)
         self.relay: Relay[NodeId] = Relay()
         #: What peers announced that we lack, for the fetcher.
         self.fetches: Fetches[NodeId] = Fetches()
@@ -106,7 +115,17 @@ class NodeRelay:
             try:
                 await self._fetch_due()
             except Exception as exc:  # a fetch is an optimisation: the sync catches up
-                log.warning("fetching announced entries failed: %s: %s", type(exc).__name__, exc)
+                # Put off what was due (a store that cannot be read fails again at
+                # once: tried in a loop, it would spin and log thousands of lines a second).
+                self.fetches.postpone(now_ms(), FETCH_AFTER_MS)
+                self.logs.warning(
+                    "fetcher",
+                    "could not fetch announced entries, trying again in %d s: %s: %s",
+                    FETCH_AFTER_MS // 1000,
+                    type(exc).__name__,
+                    exc,
+                    logger=log,
+                )
 
     async def _fetch_due(self) -> None:
         now = now_ms()

@@ -159,6 +159,13 @@ class Fetches(Generic[N]):
             if self.last.get(author) == peer:
                 del self.last[author]
 
+    def postpone(self, now_ms: int, delay_ms: int) -> None:
+        """The fetches due by ``now_ms`` could not be made (the store could not be
+        read): try them ``delay_ms`` later, not at once."""
+        for waiting in self.waiting.values():
+            if waiting.due <= now_ms:
+                waiting.due = now_ms + delay_ms
+
     def next_due(self) -> int | None:
         return min((w.due for w in self.waiting.values()), default=None)
 

@@ -194,3 +194,14 @@ def test_a_want_not_sent_is_not_recorded_as_asked() -> None:
     assert fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0) == [(A, 0)]
     fetches.unask("p1", [A])  # the queue to p1 was full
     assert fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0) == [(A, 0)]
+
+
+def test_fetches_that_could_not_be_made_are_put_off() -> None:
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0)
+    fetches.announce("p1", [(B, 1)], {}, set(), now_ms=10_000)
+    fetches.postpone(5_000, FETCH_AFTER_MS)
+    assert {a: w.due for a, w in fetches.waiting.items()} == {
+        A: 5_000 + FETCH_AFTER_MS,  # was due: put off
+        B: 10_000 + FETCH_AFTER_MS,  # not due yet: unchanged
+    }
