@@ -192,7 +192,7 @@ async def test_a_fetch_that_cannot_read_the_store_waits_before_trying_again(
     live = await make_node("Oak")
     relay = live.service.peers.relay
     unreadable = Unreadable()
-    relay.store = unreadable  # type: ignore[assignment]
+    relay.store = unreadable
     author = b"x" * 32
     relay.fetches.announce(live.node.node_id, [(author, 1)], {}, set(), now_ms=0)  # due long ago
     before = now_ms()
