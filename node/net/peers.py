@@ -454,6 +454,7 @@ class PeerManager:
         for peer in list(self._dialers):
             if wanted.get(peer) != self._dial_addresses.get(peer):  # removed, or moved
                 self._dialers.pop(peer).cancel()
+        self.relay.partners(wanted)  # those gone leave the eager sets
         for peer, session in list(self.sessions.items()):
             if peer not in wanted:
                 await session.close()

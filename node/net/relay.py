@@ -70,6 +70,8 @@ class NodeRelay:
         self.hurried = 0  # announcements past the bound of fetches, asked for at once
         self._wake = asyncio.Event()
         self._fetcher: asyncio.Task[None] | None = None
+        self._partners: frozenset[NodeId] | None = None
+        store.add_erased_listener(self._erased)
 
     def start(self) -> asyncio.Task[None]:
         """The fetcher: asks for what was announced and has not arrived in time."""
@@ -102,6 +104,19 @@ class NodeRelay:
 
     def session_ended(self, peer: NodeId) -> None:
         self.fetches.forget(peer)
+
+    def partners(self, peers: Iterable[NodeId]) -> None:
+        """These are the partners now: one removed or blocked leaves every eager set
+        (its place is free for a new partner). Its session may end later or not at all."""
+        now = frozenset(peers)
+        if now != self._partners:
+            self._partners = now
+            self.relay.keep_only(now)
+
+    def _erased(self, authors: set[bytes]) -> None:
+        """These schools were blocked: their logs, and so their eager sets, are gone."""
+        for author in authors:
+            self.relay.forget_author(author)
 
     async def _fetch_loop(self) -> None:
         while True:

@@ -15,6 +15,7 @@ import pytest
 from node.clock import now_ms
 from node.net.backoff import Backoff
 from node.net.peers import FEATURES
+from node.partners.peerbook import PeerBook
 from protocol import frames
 from protocol.horizon import FETCH_AFTER_MS
 from tests.helpers import offer_content
@@ -207,3 +208,26 @@ async def test_a_fetch_that_cannot_read_the_store_waits_before_trying_again(
     assert due >= before + FETCH_AFTER_MS  # put off, still waiting
     assert relay.logs is live.service.peers.logs
     assert [r for r in caplog.records if "disk I/O error" in r.getMessage()]
+
+
+async def test_a_partner_removed_or_blocked_leaves_the_eager_sets(make_node: Factory) -> None:
+    """Its places are freed for new partners, and a blocked school's own sets go."""
+    centre = await make_node("Centre")
+    leaves = [await make_node(f"Leaf {i}") for i in range(3)]
+    for leaf in leaves:
+        await partner(centre, leaf)
+    await introduced([centre, *leaves])
+    relay = centre.service.peers.relay.relay
+    removed, blocked = leaves[0].node.node_id, leaves[1].node.node_id
+    assert removed in eager_set(centre, centre)
+    assert bytes(blocked) in relay.eager
+    book = PeerBook(centre.node.store)
+    await book.remove(removed)
+    await book.block(blocked, centre.node.node_id, now_ms())
+
+    async def gone() -> bool:
+        return all(removed not in p and blocked not in p for p in relay.eager.values())
+
+    await wait_for(gone, what="the removed and blocked partners out of the eager sets")
+    assert bytes(blocked) not in relay.eager
+    assert bytes(blocked) not in relay.known
