@@ -255,6 +255,18 @@ class Relay(Generic[N]):
             chosen.append(peer)
         self._know(author, (peer,))
 
+    def keep_only(self, peers: Collection[N]) -> None:
+        """Only ``peers`` are partners now: the others (removed or blocked) leave every
+        eager set, so that a new partner can fill the place they held (see :meth:`plan`)."""
+        for chosen in self.eager.values():
+            if any(p not in peers for p in chosen):
+                chosen[:] = [p for p in chosen if p in peers]
+
+    def forget_author(self, author: Hashable) -> None:
+        """``author``'s log is gone here (the school was blocked): so is its set."""
+        self.eager.pop(author, None)
+        self.known.pop(author, None)
+
 
 def on_announce(*, held: bool, wanted: bool, announced_ms: int) -> int | None:
     """When to fetch an announced entry (``want``) if it has not arrived by then: None

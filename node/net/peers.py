@@ -144,8 +144,8 @@ class PeerManager:
         #: Every head held, as reconciliation items, for the sessions' starts.
         self.heads = HeadCache(store)
         #: Which sessions get a new entry whole and which an announcement (``lazy``).
-        self.relay = NodeRelay(store, lambda: self.sessions)
         self.logs = PeerLog(log)  # what peers make us log: bounded per peer, escaped
+        self.relay = NodeRelay(store, lambda: self.sessions, self.logs)
         self._dialers: dict[NodeId, asyncio.Task[None]] = {}
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
         self._redeeming: set[NodeId] = set()
@@ -500,6 +500,7 @@ class PeerManager:
         for peer in list(self._dialers):
             if wanted.get(peer) != self._dial_addresses.get(peer):  # removed, or moved
                 self._dialers.pop(peer).cancel()
+        self.relay.partners(wanted)  # those gone leave the eager sets
         for peer, session in list(self.sessions.items()):
             if peer not in wanted:
                 await session.close()

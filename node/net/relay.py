@@ -30,9 +30,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from node.clock import now_ms
+from node.net.logs import PeerLog
 from node.store.database import Store
 from protocol import frames
-from protocol.horizon import Relay
+from protocol.horizon import FETCH_AFTER_MS, Relay
 from protocol.keys import NodeId
 from protocol.rules.lazy import MAX_FETCHES, Fetches, serve
 
@@ -48,9 +49,17 @@ MAX_WANTS_QUEUED = 2 * MAX_FETCHES
 class NodeRelay:
     """The node's eager set per author, across sessions (see the module docstring)."""
 
-    def __init__(self, store: Store, sessions: Callable[[], Mapping[NodeId, PeerSession]]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sessions: Callable[[], Mapping[NodeId, PeerSession]],
+        logs: PeerLog | None = None,
+    ) -> None:
         self.store = store
         self.sessions = sessions
+        #: The node's bounded log (node/net/logs.py): a store that cannot be read makes
+        #: every fetch fail, and must not fill the disk with lines.
+        self.logs = logs or PeerLog(log)
         self.relay: Relay[NodeId] = Relay()
         #: What peers announced that we lack, for the fetcher.
         self.fetches: Fetches[NodeId] = Fetches()
@@ -61,6 +70,8 @@ class NodeRelay:
         self.hurried = 0  # announcements past the bound of fetches, asked for at once
         self._wake = asyncio.Event()
         self._fetcher: asyncio.Task[None] | None = None
+        self._partners: frozenset[NodeId] | None = None
+        store.add_erased_listener(self._erased)
 
     def start(self) -> asyncio.Task[None]:
         """The fetcher: asks for what was announced and has not arrived in time."""
@@ -72,15 +83,40 @@ class NodeRelay:
         held = await self.store.heads_of(a for a, _ in heads)
         blocked = await self.store.blocked_authors()
         now = self.fetches.announce(peer, heads, held, blocked, now_ms())
-        session = self.sessions().get(peer)
-        if now and self.fetching and session is not None and session.lazy is not None:
-            session.lazy.want(now)  # past the bound: asked at once, never dropped
+        if now:
+            self.ask(peer, now)  # past the bound: asked at once, never dropped
             self.hurried += len(now)
-            self.wanted += len(now)
         self._wake.set()
+
+    def ask(self, peer: NodeId, pairs: list[tuple[bytes, int]]) -> None:
+        """Queue a ``want`` of these ``(author, our head)`` pairs to ``peer`` (sent by its
+        own link: a peer that does not read never holds up the fetches from others).
+
+        Those not queued (no session, or its queue is full) are no longer recorded as
+        asked, so the peer's next announcement of them is asked for."""
+        session = self.sessions().get(peer)
+        link = None if session is None or session.closing else session.lazy
+        dropped = pairs
+        if self.fetching and link is not None:
+            dropped = link.want(pairs)
+            self.wanted += len(pairs) - len(dropped)
+        self.fetches.unask(peer, (author for author, _ in dropped))
 
     def session_ended(self, peer: NodeId) -> None:
         self.fetches.forget(peer)
+
+    def partners(self, peers: Iterable[NodeId]) -> None:
+        """These are the partners now: one removed or blocked leaves every eager set
+        (its place is free for a new partner). Its session may end later or not at all."""
+        now = frozenset(peers)
+        if now != self._partners:
+            self._partners = now
+            self.relay.keep_only(now)
+
+    def _erased(self, authors: set[bytes]) -> None:
+        """These schools were blocked: their logs, and so their eager sets, are gone."""
+        for author in authors:
+            self.relay.forget_author(author)
 
     async def _fetch_loop(self) -> None:
         while True:
@@ -94,7 +130,17 @@ class NodeRelay:
             try:
                 await self._fetch_due()
             except Exception as exc:  # a fetch is an optimisation: the sync catches up
-                log.warning("fetching announced entries failed: %s: %s", type(exc).__name__, exc)
+                # Put off what was due (a store that cannot be read fails again at
+                # once: tried in a loop, it would spin and log thousands of lines a second).
+                self.fetches.postpone(now_ms(), FETCH_AFTER_MS)
+                self.logs.warning(
+                    "fetcher",
+                    "could not fetch announced entries, trying again in %d s: %s: %s",
+                    FETCH_AFTER_MS // 1000,
+                    type(exc).__name__,
+                    exc,
+                    logger=log,
+                )
 
     async def _fetch_due(self) -> None:
         now = now_ms()
@@ -105,15 +151,8 @@ class NodeRelay:
         blocked = await self.store.blocked_authors()
         if not self.fetching:
             blocked = blocked | set(ready)  # a peer that never asks: all dropped
-        sessions = self.sessions()
         for peer, pairs in self.fetches.wants(ready, held, blocked, now).items():
-            session = sessions.get(peer)
-            if session is None or session.closing or session.lazy is None:
-                continue  # gone: the next session start sends what it held
-            # Sent by the peer's own link: a peer that does not read never holds up
-            # the fetches from the others.
-            session.lazy.want(pairs)
-            self.wanted += len(pairs)
+            self.ask(peer, pairs)
 
     def entries_stored(self, authors: Iterable[bytes], sessions: Sequence[PeerSession]) -> None:
         """These authors' logs grew here: mark them dirty in the sessions that get them
@@ -173,17 +212,20 @@ class LazyLink:
         for author in authors:
             self.relay.relay.graft(author, self.session.peer)
 
-    def want(self, pairs: Iterable[tuple[bytes, int]]) -> None:
+    def want(self, pairs: Iterable[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
         """Ask the peer for these ``(author, our head)`` (the node's fetcher chose it).
 
         At most :data:`MAX_WANTS_QUEUED` wait to be sent: a peer that announces without
-        reading what we send cannot make the queue grow (the rest come with the next
-        session start)."""
+        reading what we send cannot make the queue grow. Returns the pairs dropped (a
+        later announcement, or the next session start, brings them)."""
+        dropped: list[tuple[bytes, int]] = []
         for author, head in pairs:
             if len(self._wants) >= MAX_WANTS_QUEUED and author not in self._wants:
-                break
-            self._wants[author] = head
+                dropped.append((author, head))
+            else:
+                self._wants[author] = head
         self._wake.set()
+        return dropped
 
     def duplicates(self, authors: Iterable[bytes]) -> None:
         """The peer sent us entries of these authors that we held already: prune."""

@@ -536,13 +536,13 @@ class PeerSession:
                     loose.append(entry)
                 elif result.outcome is Outcome.STORED:
                     stored.append(entry)
-                if result.outcome is Outcome.DUPLICATE:
-                    duplicates.add(bytes(entry.author))
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
                     held.append((bytes(entry.author), entry.seq))
                     tat = planned.get(entry.id)
                     if tat is not None:  # held: the log up to it is the one planned with
                         budgets.remember(bytes(entry.author), entry.seq, tat)
+                if result.outcome is Outcome.DUPLICATE:
+                    duplicates.add(bytes(entry.author))
                 if result.first_seen is not None:  # a fork: the sender gets our side too
                     await self._send(self.sync.evidence(result.first_seen.encode()))
                 elif result.error is not None and result.error.code != "blocked":

@@ -54,13 +54,17 @@ def serve(*, their_head: int, our_head: int, blocked: bool) -> bool:
 
 @dataclass
 class Waiting(Generic[N]):
-    """An author announced to us that we lack: up to which number, when to fetch it, and
-    the peers that announced it (the first first), of which ``tried`` were asked."""
+    """An author announced to us that we lack: when to fetch it, the peers that announced
+    it, each with its own number (the first first), and those asked, with the number each
+    was asked for (its own: never what another peer claimed)."""
 
-    seq: int
     due: int
-    announcers: list[N]
-    tried: list[N] = field(default_factory=list)
+    seqs: dict[N, int]
+    tried: dict[N, int] = field(default_factory=dict)
+
+    def askable(self, head: int) -> list[N]:
+        """The announcers that claim more than ``head`` and were not asked for as much."""
+        return [p for p, s in self.seqs.items() if s > head and s > self.tried.get(p, 0)]
 
 
 @dataclass
@@ -77,7 +81,10 @@ class Fetches(Generic[N]):
       the pairs to ask that peer for at once;
     - :meth:`due` takes those whose time has come, and :meth:`wants` turns them into
       the ``[author, our head]`` pairs of one ``want`` per peer for those still lacking.
-      It asks one announcer at a time, never the same twice for a number, and not the
+      It asks one announcer at a time, of those that announced more than we hold, and
+      records it as asked for the number IT announced (a rogue's huge number for the
+      same author must not make us ignore an honest peer's next announcements);
+      never the same twice for a number, and not the
       one asked last time for that author if another announced it too (a peer we keep
       fetching from did not have room for us in its eager set: another may). If
       announcers are left, the author waits FETCH_AFTER_MS more for the answer, then
@@ -88,7 +95,9 @@ class Fetches(Generic[N]):
     waiting: dict[bytes, Waiting[N]] = field(default_factory=dict)
     owners: dict[bytes, N] = field(default_factory=dict)  # author -> first announcer
     counts: dict[N, int] = field(default_factory=dict)  # waiting authors per first announcer
-    asked: dict[tuple[N, bytes], int] = field(default_factory=dict)  # highest seq asked
+    #: (peer, author) -> the highest number the peer announced and was asked for;
+    #: cleared when its session ends (:meth:`forget`).
+    asked: dict[tuple[N, bytes], int] = field(default_factory=dict)
     last: dict[bytes, N] = field(default_factory=dict)  # author -> peer asked last time
 
     def announce(
@@ -117,27 +126,45 @@ class Fetches(Generic[N]):
             if waiting is not None:
                 # Already waiting: a later number keeps the time; another announcer is
                 # one more peer to ask if the first does not answer.
-                waiting.seq = max(seq, waiting.seq)
-                if peer not in waiting.announcers:
-                    waiting.announcers.append(peer)
+                waiting.seqs[peer] = max(seq, waiting.seqs.get(peer, 0))
             elif self.counts.get(peer, 0) >= self.limit:
                 self.asked[(peer, author)] = seq
                 self.last[author] = peer
                 now.append((author, held.get(author, 0)))
             else:
-                self.waiting[author] = Waiting(seq, when, [peer])
+                self.waiting[author] = Waiting(when, {peer: seq})
                 self.owners[author] = peer
                 self.counts[peer] = self.counts.get(peer, 0) + 1
         self._bound()
         return now
 
     def forget(self, peer: N) -> None:
-        """``peer``'s session ended: it can no longer be asked."""
+        """``peer``'s session ended: it can no longer be asked, and what it was asked
+        for is forgotten (its next session's announcements are judged afresh)."""
         for author, waiting in list(self.waiting.items()):
-            if peer in waiting.announcers:
-                waiting.announcers.remove(peer)
-                if not set(waiting.announcers) - set(waiting.tried):
+            if waiting.seqs.pop(peer, None) is not None:
+                waiting.tried.pop(peer, None)
+                if not waiting.askable(0):
                     self._drop(author)
+        for key in [k for k in self.asked if k[0] == peer]:
+            del self.asked[key]
+        for author in [a for a, p in self.last.items() if p == peer]:
+            del self.last[author]
+
+    def unask(self, peer: N, authors: Iterable[bytes]) -> None:
+        """The ``want`` of these authors to ``peer`` was not sent (its queue was full, or
+        its session went): they are no longer recorded as asked of it."""
+        for author in authors:
+            self.asked.pop((peer, author), None)
+            if self.last.get(author) == peer:
+                del self.last[author]
+
+    def postpone(self, now_ms: int, delay_ms: int) -> None:
+        """The fetches due by ``now_ms`` could not be made (the store could not be
+        read): try them ``delay_ms`` later, not at once."""
+        for waiting in self.waiting.values():
+            if waiting.due <= now_ms:
+                waiting.due = now_ms + delay_ms
 
     def next_due(self) -> int | None:
         return min((w.due for w in self.waiting.values()), default=None)
@@ -159,14 +186,15 @@ class Fetches(Generic[N]):
         for author in sorted(ready):
             waiting = ready[author]
             head = held.get(author, 0)
-            untried = [p for p in waiting.announcers if p not in waiting.tried]
-            if head >= waiting.seq or author in blocked or not untried:
+            untried = waiting.askable(head)
+            if author in blocked or not untried:
                 self._drop(author)
                 continue
             fresh = [p for p in untried if p != self.last.get(author)]
             peer = (fresh or untried)[0]
-            waiting.tried.append(peer)
-            self.asked[(peer, author)] = max(waiting.seq, self.asked.get((peer, author), 0))
+            seq = waiting.seqs[peer]  # its own number, not the highest any peer claimed
+            waiting.tried[peer] = seq
+            self.asked[(peer, author)] = max(seq, self.asked.get((peer, author), 0))
             self.last[author] = peer
             out.setdefault(peer, []).append((author, head))
             if len(untried) > 1:

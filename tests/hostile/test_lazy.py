@@ -19,8 +19,9 @@ from node.partners.peerbook import PeerBook
 from protocol import frames
 from protocol.entry import decode_entry
 from protocol.handshake import DiallerHandshake
+from protocol.keys import NodeKey
 from protocol.rules.lazy import MAX_FETCHES
-from tests.helpers import offer_content
+from tests.helpers import key, offer_content
 from tests.hostile.test_sessions import connect, next_frame, open_sync, raw
 from tests.network import LiveNode, wait_for
 from tests.rogue import ROGUE
@@ -33,13 +34,15 @@ def made_up(n: int) -> bytes:
     return hashlib.blake2b(b"nobody %d" % n, digest_size=32).digest()
 
 
-async def connect_lazy(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
-    """Dial ``live`` as the rogue announcing ``lazy``, say we hold nothing, and take the
-    batch of what it holds (its profile)."""
+async def connect_lazy(
+    client: aiohttp.ClientSession, live: LiveNode, as_key: NodeKey = ROGUE
+) -> Socket:
+    """Dial ``live`` as the rogue (or ``as_key``) announcing ``lazy``, say we hold
+    nothing, and take the batch of what it holds (its profile)."""
     assert live.address is not None
     ws = await client.ws_connect(live.address + "/peer")
     hs = DiallerHandshake(
-        ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=["lazy"]
+        as_key, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=["lazy"]
     )
     await ws.send_bytes(hs.hello_bytes)
     await ws.send_bytes(hs.receive_welcome((await ws.receive(timeout=5)).data))
@@ -202,3 +205,57 @@ async def test_wants_queued_for_a_peer_that_does_not_read_are_bounded(
     assert link is not None
     link.want((made_up(n), 0) for n in range(3 * MAX_WANTS_QUEUED))
     assert len(link._wants) == MAX_WANTS_QUEUED
+
+
+async def test_a_huge_number_announced_does_not_stop_fetching_from_an_honest_peer(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """The honest partner announces an author up to 6, the rogue the same author up to
+    the largest number there is. The honest one is asked first, then the rogue; the
+    honest one's next announcement (7) is asked for again: it was asked for its own 6,
+    not for the rogue's number."""
+    honest_key = key(67)
+    await PeerBook(target.node.store).add(honest_key.node_id, None, 0)
+    honest = await connect_lazy(client, target, honest_key)
+    rogue = await connect_lazy(client, target)
+    author = made_up(1)
+    await honest.send_bytes(frames.encode(frames.Have([[author, 6]])))
+
+    async def announced() -> bool:
+        return author in target.service.peers.relay.fetches.waiting
+
+    await wait_for(announced, what="the honest announcement waiting")
+    await rogue.send_bytes(frames.encode(frames.Have([[author, 2**53 - 1]])))
+    want = await next_frame(honest, frames.Want)
+    assert isinstance(want, frames.Want)
+    assert want.heads == [[author, 0]]
+    want = await next_frame(rogue, frames.Want)  # the honest one sent nothing: the next
+    assert isinstance(want, frames.Want)
+    assert want.heads == [[author, 0]]
+    # Announced again with a sentinel: both are scheduled together, so a want without
+    # the author means it was ignored.
+    ghost = made_up(2)
+    await honest.send_bytes(frames.encode(frames.Have(sorted([[author, 7], [ghost, 1]]))))
+    want = await next_frame(honest, frames.Want)
+    assert isinstance(want, frames.Want)
+    assert want.heads == sorted([[author, 0], [ghost, 0]])
+
+
+async def test_wants_dropped_from_a_full_queue_are_asked_for_when_announced_again(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """A want the full queue could not take is not recorded as asked: the next
+    announcement of it is asked for (it is not ignored until the session restarts)."""
+    await connect_lazy(client, target)
+    relay = target.service.peers.relay
+    link = target.service.peers.sessions[ROGUE.node_id].lazy
+    assert link is not None
+    link.want((made_up(n), 0) for n in range(MAX_WANTS_QUEUED))  # full (nothing sent yet)
+    relay.fetches.limit = 0  # every announcement is asked for at once
+    extra = made_up(MAX_WANTS_QUEUED)
+    hurried = relay.fetches.announce(ROGUE.node_id, [(extra, 1)], {}, set(), now_ms())
+    assert hurried == [(extra, 0)]
+    relay.ask(ROGUE.node_id, hurried)
+    assert extra not in link._wants  # dropped: the queue was full
+    again = relay.fetches.announce(ROGUE.node_id, [(extra, 1)], {}, set(), now_ms())
+    assert again == [(extra, 0)]

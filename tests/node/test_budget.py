@@ -149,3 +149,18 @@ async def test_an_action_that_signs_several_entries_is_refused_whole(tmp_path: P
         assert await store.withdrawn(first.id) is None
     finally:
         await live.stop()
+
+
+async def test_the_budget_of_a_stored_batch_is_remembered_without_reading_again(
+    tmp_path: Path,
+) -> None:
+    """Once a batch is stored, the budget state after its last entry is kept: the next
+    batch of the same school is judged without reading its timestamps again."""
+    schools = [("a", "Oak", "GB"), ("b", "Lycée", "FR")]
+    async with network(tmp_path, schools, [("a", "b")]) as nodes:
+        a, b = nodes["a"], nodes["b"]
+        entry = await a.node.offers.post("offer", offer_content())
+        await wait_for(lambda: b.holds(entry.id), what="A's offer at B")
+        author = bytes(a.node.node_id)
+        seq, _ = b.node.store.budgets._state[author]
+        assert seq == entry.seq  # stored, not a duplicate: remembered all the same

@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from node.clock import now_ms
 from node.net.backoff import Backoff
 from node.net.peers import FEATURES
+from node.partners.peerbook import PeerBook
 from protocol import frames
+from protocol.horizon import FETCH_AFTER_MS
 from tests.helpers import offer_content
 from tests.network import LiveNode, introduced, partner, wait_for
 
@@ -165,3 +168,66 @@ async def test_a_peer_without_the_feature_gets_every_entry_whole(make_node: Fact
         await everywhere([*leaves, old], entry.id)
     assert old.node.node_id not in eager_set(centre, centre)
     assert old.service.peers.relay.wanted == 0
+
+
+class Unreadable:
+    """The relay's view of a store whose reads fail (a disk gone bad)."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def heads_of(self, authors: Any) -> dict[bytes, int]:
+        self.reads += 1
+        raise OSError("disk I/O error")
+
+    async def blocked_authors(self) -> set[bytes]:
+        self.reads += 1
+        raise OSError("disk I/O error")
+
+
+async def test_a_fetch_that_cannot_read_the_store_waits_before_trying_again(
+    make_node: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fetch due while the store cannot be read is put off (FETCH_AFTER_MS), not tried
+    again at once in a loop, and what it logs goes through the bounded log."""
+    live = await make_node("Oak")
+    relay = live.service.peers.relay
+    unreadable = Unreadable()
+    relay.store = unreadable
+    author = b"x" * 32
+    relay.fetches.announce(live.node.node_id, [(author, 1)], {}, set(), now_ms=0)  # due long ago
+    before = now_ms()
+    relay._wake.set()
+
+    async def tried() -> bool:
+        return unreadable.reads > 0
+
+    await wait_for(tried, what="a fetch tried")
+    due = relay.fetches.next_due()
+    assert due is not None
+    assert due >= before + FETCH_AFTER_MS  # put off, still waiting
+    assert relay.logs is live.service.peers.logs
+    assert [r for r in caplog.records if "disk I/O error" in r.getMessage()]
+
+
+async def test_a_partner_removed_or_blocked_leaves_the_eager_sets(make_node: Factory) -> None:
+    """Its places are freed for new partners, and a blocked school's own sets go."""
+    centre = await make_node("Centre")
+    leaves = [await make_node(f"Leaf {i}") for i in range(3)]
+    for leaf in leaves:
+        await partner(centre, leaf)
+    await introduced([centre, *leaves])
+    relay = centre.service.peers.relay.relay
+    removed, blocked = leaves[0].node.node_id, leaves[1].node.node_id
+    assert removed in eager_set(centre, centre)
+    assert bytes(blocked) in relay.eager
+    book = PeerBook(centre.node.store)
+    await book.remove(removed)
+    await book.block(blocked, centre.node.node_id, now_ms())
+
+    async def gone() -> bool:
+        return all(removed not in p and blocked not in p for p in relay.eager.values())
+
+    await wait_for(gone, what="the removed and blocked partners out of the eager sets")
+    assert bytes(blocked) not in relay.eager
+    assert bytes(blocked) not in relay.known

@@ -244,3 +244,23 @@ def test_known_peers_are_shared_across_authors_pushed_to_one_peer() -> None:
     for n in range(100):
         relay.graft(f"author {n}", "p1")
     assert len({id(s) for s in relay.known.values()}) == 1
+
+
+def test_a_peer_no_longer_a_partner_leaves_every_eager_set_and_a_new_one_fills_its_place() -> None:
+    relay: Relay[str] = Relay()
+    relay.plan("x", ["p1", "p2"], everyone)
+    relay.plan("y", ["p1", "p3"], everyone)
+    relay.graft("z", "p2")
+    relay.keep_only({"p2", "p3", "p4"})  # p1 removed or blocked
+    assert relay.eager == {"x": ["p2"], "y": ["p3"], "z": ["p2"]}
+    assert relay.plan("x", ["p2", "p4"], everyone).eager == ("p2", "p4")  # the freed place
+
+
+def test_a_blocked_school_leaves_no_eager_set_behind() -> None:
+    relay: Relay[str] = Relay()
+    relay.plan("x", ["p1", "p2"], everyone)
+    relay.plan("y", ["p1", "p2"], everyone)
+    relay.forget_author("x")
+    assert set(relay.eager) == {"y"}
+    assert set(relay.known) == {"y"}
+    relay.forget_author("never seen")  # nothing to forget, no error

@@ -136,3 +136,72 @@ def test_a_prune_for_an_author_never_relayed_creates_nothing() -> None:
     relay.prune("never", "p1")
     assert relay.eager == {}
     assert relay.known == {}
+
+
+def test_a_peer_is_recorded_as_asked_for_what_it_announced_not_what_another_claimed() -> None:
+    """A rogue announcing a huge number for an author cannot stop us fetching it from an
+    honest peer: the honest peer is asked (and recorded as asked) for its own number,
+    and its next announcement is asked for again."""
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("honest", [(A, 6)], {}, set(), now_ms=0)
+    fetches.announce("rogue", [(A, 2**53 - 1)], {}, set(), now_ms=1)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), FETCH_AFTER_MS) == {
+        "honest": [(A, 0)]
+    }
+    assert fetches.asked[("honest", A)] == 6
+    later = 2 * FETCH_AFTER_MS
+    assert fetches.wants(fetches.due(later), {A: 6}, set(), later) == {"rogue": [(A, 6)]}
+    assert fetches.waiting == {}
+    fetches.announce("honest", [(A, 7)], {A: 6}, set(), now_ms=10_000)
+    ready = fetches.due(10_000 + FETCH_AFTER_MS)
+    assert fetches.wants(ready, {A: 6}, set(), 0) == {"honest": [(A, 6)]}
+
+
+def test_a_peer_that_announced_less_than_we_hold_is_not_asked() -> None:
+    """Two announcers: the one whose number we hold already is not asked for more."""
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 3)], {}, set(), now_ms=0)
+    fetches.announce("p2", [(A, 5)], {}, set(), now_ms=1)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {A: 3}, set(), 0) == {"p2": [(A, 3)]}
+    assert fetches.waiting == {}
+
+
+def test_a_peer_announcing_more_while_waiting_may_be_asked_again() -> None:
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 3)], {}, set(), now_ms=0)
+    fetches.announce("p2", [(A, 3)], {}, set(), now_ms=1)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p1": [(A, 0)]}
+    fetches.announce("p1", [(A, 4)], {A: 3}, set(), now_ms=10)  # it sent 3, has 4 now
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {A: 3}, set(), 0) == {"p1": [(A, 3)]}
+    assert fetches.asked[("p1", A)] == 4
+
+
+def test_a_session_ended_clears_what_its_peer_was_asked() -> None:
+    """The next session's announcements are asked for afresh (a session's end is the
+    only time we know the peer may have forgotten what it was asked)."""
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 3)], {}, set(), now_ms=0)
+    assert fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0) == {"p1": [(A, 0)]}
+    fetches.forget("p1")
+    assert fetches.asked == {}
+    assert fetches.last == {}
+    fetches.announce("p1", [(A, 3)], {}, set(), now_ms=10)
+    assert set(fetches.waiting) == {A}
+
+
+def test_a_want_not_sent_is_not_recorded_as_asked() -> None:
+    fetches: Fetches[str] = Fetches(limit=0)
+    assert fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0) == [(A, 0)]
+    fetches.unask("p1", [A])  # the queue to p1 was full
+    assert fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0) == [(A, 0)]
+
+
+def test_fetches_that_could_not_be_made_are_put_off() -> None:
+    fetches: Fetches[str] = Fetches()
+    fetches.announce("p1", [(A, 1)], {}, set(), now_ms=0)
+    fetches.announce("p1", [(B, 1)], {}, set(), now_ms=10_000)
+    fetches.postpone(5_000, FETCH_AFTER_MS)
+    assert {a: w.due for a, w in fetches.waiting.items()} == {
+        A: 5_000 + FETCH_AFTER_MS,  # was due: put off
+        B: 10_000 + FETCH_AFTER_MS,  # not due yet: unchanged
+    }
