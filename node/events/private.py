@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,15 +37,58 @@ KEPT = (*TIMES, "audience", "title", "reason")
 
 
 @dataclass(frozen=True, slots=True)
+class Details:
+    """A private event's stored map, read once where its row is read: the fields of its
+    last letter (protocol/contents/letters.py, ``PrivateEventLetter``), or, for a date
+    two schools agreed (node/offers/interests.py), those of the arrangement. Once
+    cancelled, only :data:`KEPT` is left."""
+
+    title: str
+    start: str
+    end: str
+    tz: str | None = None
+    where: str | None = None
+    text: str | None = None
+    capacity: int | None = None
+    format: str | None = None
+    reason: str | None = None  # why it was cancelled
+    #: An agreed date's other school (its name), and whether it is a planned peer
+    #: observation, or online.
+    with_school: str | None = None
+    observation: bool = False
+    online: bool = False
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> Details:
+        return cls(
+            title=stored.get("title", ""),
+            start=stored["start"],
+            end=stored["end"],
+            tz=stored.get("tz"),
+            where=stored.get("where"),
+            text=stored.get("text"),
+            capacity=stored.get("capacity"),
+            format=stored.get("format"),
+            reason=stored.get("reason"),
+            with_school=stored.get("with"),
+            observation=bool(stored.get("observation")),
+            online=bool(stored.get("online")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class PrivateEvent:
     id: bytes
     author: NodeId
     audience: str  # "partners", "project:ID", or "booking" (a date agreed: offers/interests.py)
     rev: int
+    #: The stored map, fields a newer version added included: shown to scripts, and
+    #: sent on in the next revision. Read :attr:`details`.
     content: dict[str, Any]
     cancelled: bool
     created_at: int
     updated_at: int
+    details: Details
 
 
 class PrivateEvents:
@@ -156,12 +200,13 @@ class PrivateEvents:
         row = conn.execute(
             "SELECT project, recipients FROM private_events WHERE id = ?", (eid,)
         ).fetchone()
+        # The stored map, not its details: a field a newer version added is sent on.
         content: dict[str, Any] = {
             "id": eid,
             "rev": event.rev,
             "audience": event.content["audience"],
             "cancelled": event.cancelled,
-            "title": event.content.get("title", "(cancelled)"),
+            "title": event.details.title or "(cancelled)",
             **{k: v for k, v in event.content.items() if k not in ("audience", "title")},
         }
         if row[0] is not None:
@@ -252,7 +297,13 @@ def _withdrawn(event: PrivateEvent, gone: dict[bytes, tuple[int, str | None]]) -
     kept = {k: v for k, v in event.content.items() if k in KEPT and k != "reason"}
     if reason:
         kept["reason"] = reason
-    return replace(event, content=kept, cancelled=True, updated_at=max(at, event.updated_at))
+    return replace(
+        event,
+        content=kept,
+        details=Details.of(kept),
+        cancelled=True,
+        updated_at=max(at, event.updated_at),
+    )
 
 
 def _changeable(event: PrivateEvent) -> PrivateEvent:
@@ -272,15 +323,17 @@ def _changeable(event: PrivateEvent) -> PrivateEvent:
 
 def _event(row: Any) -> PrivateEvent:
     eid, author, audience, project, rev, content, cancelled, created, updated = row
+    stored = json.loads(content)
     return PrivateEvent(
         bytes(eid),
         NodeId(author),
         f"project:{project}" if audience == "project" and project else audience,
         int(rev),
-        json.loads(content),
+        stored,
         bool(cancelled),
         int(created),
         int(updated),
+        Details.of(stored),
     )
 
 

@@ -51,11 +51,27 @@ class EventView:
     author: NodeId
     school: str = ""
     country: str = ""
-    #: The newest version; once cancelled, only its title (if it reached us before).
+    #: The newest version as signed or sent, fields a newer version added included: for
+    #: scripts (:meth:`as_json`) and for the next version, which keeps them; pages and
+    #: services read the typed fields below. Once cancelled, only its title.
     content: dict[str, Any] = field(default_factory=dict)
     #: The newest version of a public event that stands, read typed; None for a
     #: cancelled event and for a private one (its content is a letter's).
     public: EventContent | None = None
+    #: Its title; "" for a cancelled event whose title never reached us.
+    title: str = ""
+    where: str | None = None
+    text: str | None = None
+    capacity: int | None = None
+    #: "public", "partners", "project:ID", or "booking" (a date two schools agreed for
+    #: an arrangement: node/offers/interests.py).
+    audience: str = "public"
+    format: str | None = None  # a TeachMeet's or pupil conference's (protocol/kinds.py)
+    #: For an agreed date (``booking``): the other school's name, whether it is a planned
+    #: peer observation, and whether it is online.
+    with_school: str | None = None
+    observation: bool = False
+    online: bool = False
     start: str = ""
     end: str = ""
     tz: str | None = None
@@ -70,13 +86,6 @@ class EventView:
     answered_by: str | None = None  # who answered for this school, if they gave their name
     private: bool = False  # for partners or a project only, sent as letters
     answers: list[Answer] = field(default_factory=list)  # other schools', for our events
-
-    @property
-    def title(self) -> str:
-        """Its title; "" for a cancelled event whose title never reached us."""
-        if self.public is not None:
-            return self.public.title
-        return str(self.content.get("title", ""))
 
     @property
     def slots(self) -> tuple[tuple[int, int], ...]:
@@ -112,7 +121,7 @@ class EventView:
             "updated_at": iso_ms(self.modified_ms),
             "rsvp": self.answer,
             "rsvp_by": self.answered_by,
-            "audience": self.content.get("audience", "public"),
+            "audience": self.audience,
             "counts": counts(self.answers),
             "answers": [answer.as_json() for answer in self.answers],
         }
@@ -375,8 +384,7 @@ class Events:
                 event.newest_seq = entry.seq
                 # the map as signed, so that scripts see a newer version's fields too
                 event.content = dict(entry.content or {})
-                event.public = typed
-                event.start, event.end, event.tz = typed.start, typed.end, typed.tz
+                _show_public(event, typed)
                 event.modified_ms = entry.payload.timestamp
                 event.cancelled = False
         cancelled = conn.execute(
@@ -391,7 +399,7 @@ class Events:
                 record = withdrawn_now(conn, EntryId(version), author)
                 title = None if record is None else record.title
                 event.content = {} if title is None else {"title": title}
-                event.public = None
+                _show_cancelled(event, title)
                 event.reason = None if record is None else record.reason
                 event.start, event.end, event.tz = starts, ends, tz
                 event.cancelled = True
@@ -434,9 +442,9 @@ class Events:
                 cancelled=event.cancelled,
                 reason=event.reason,
                 title=event.title or None,
-                where=event.content.get("where"),
-                text=event.content.get("text"),
-                capacity=event.content.get("capacity"),
+                where=event.where,
+                text=event.text,
+                capacity=event.capacity,
                 running_order=await slots.order_lines(self.store, event),
             )
             for event in await self.every()
@@ -447,15 +455,16 @@ class Events:
 def _private_view(event: PrivateEvent) -> EventView:
     content = {**event.content, "audience": event.audience}
     kept = {k: v for k, v in content.items() if k == "title"}
-    reason = content.pop("reason", None)
-    return EventView(
+    content.pop("reason", None)
+    details = event.details
+    view = EventView(
         EntryId(event.id),
         event.author,
         content=kept if event.cancelled else content,
-        reason=reason if event.cancelled else None,
-        start=content["start"],
-        end=content["end"],
-        tz=content.get("tz"),
+        reason=details.reason if event.cancelled else None,
+        start=details.start,
+        end=details.end,
+        tz=details.tz,
         versions=[EntryId(event.id)],
         newest_seq=event.rev,
         count=event.rev - (1 if event.cancelled else 0),
@@ -464,3 +473,29 @@ def _private_view(event: PrivateEvent) -> EventView:
         cancelled=event.cancelled,
         private=True,
     )
+    if event.cancelled:
+        _show_cancelled(view, details.title or None)
+        return view
+    view.title, view.where, view.text = details.title, details.where, details.text
+    view.capacity, view.audience, view.format = details.capacity, event.audience, details.format
+    view.with_school, view.observation = details.with_school, details.observation
+    view.online = details.online
+    return view
+
+
+def _show_public(view: EventView, event: EventContent) -> None:
+    """``view`` shows ``event``, the newest version of a public event that stands."""
+    view.public = event
+    view.start, view.end, view.tz = event.start, event.end, event.tz
+    view.title, view.where, view.text = event.title, event.where, event.text
+    view.capacity, view.format = event.capacity, event.format
+    view.audience = event.audience or "public"
+    view.with_school, view.observation, view.online = None, False, False
+
+
+def _show_cancelled(view: EventView, title: str | None) -> None:
+    """``view`` shows a cancelled event: only its title (if it reached us) is left."""
+    view.public = None
+    view.title, view.where, view.text, view.capacity = title or "", None, None, None
+    view.audience, view.format = "public", None
+    view.with_school, view.observation, view.online = None, False, False

@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from node.events.private import Details
 from node.mail.mailroom import Mailroom
 from node.store.database import Store, get_now, holds_profile_now, newest_version_now
 from protocol import kinds, letters
+from protocol.contents.entries import EventContent
+from protocol.contents.letters import TeamLetter, TeamRow, TeamsLetter
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import teams as rules
@@ -92,7 +95,7 @@ class Teams:
         """Send our school's team for ``event`` (``pupils`` None: withdraw it), and keep it.
 
         To our own event, the team is kept and the table shared at once."""
-        if not rules.has_teams(event.content.get("format")):
+        if not rules.has_teams(event.format):
             raise UserInputError(
                 "that event is not a conference or debate: only those take teams",
                 page=said("Only a conference or a debate takes teams of pupils."),
@@ -105,11 +108,11 @@ class Teams:
         if event.ended(today):
             raise UserInputError("that event is over", page=said("This event is over."))
         kept = {} if pupils is None else checked(pupils, roles)
-        content: dict[str, Any] = {"event": bytes(event.id), "at": now}
         if pupils is None:
-            content["withdrawn"] = True
+            team = TeamLetter(event.id, now, withdrawn=True)
         else:
-            content.update(pupils=pupils, roles=kept)
+            team = TeamLetter(event.id, now, pupils=pupils, roles=kept)
+        content = team.to_content()
 
         def write(conn: sqlite3.Connection) -> None:
             new_here = (
@@ -191,8 +194,8 @@ class Teams:
         to = sorted((schools - waiting) - {self.me}, key=bytes)
         if not to:
             return
-        table = [[bytes(NodeId.parse(s)), p, r] for s, p, r in json.loads(kept[0])]
-        content = {"event": event, "at": int(kept[1]), "teams": table}
+        rows = tuple(TeamRow(NodeId.parse(s), p, r) for s, p, r in json.loads(kept[0]))
+        content = TeamsLetter(EntryId(event), int(kept[1]), rows).to_content()
         self.mail.send_now(conn, letters.TEAMS, content, to, about=event.hex(), now=now)
 
     async def confirmed(self, schools: set[NodeId], now: int) -> None:
@@ -221,55 +224,63 @@ class Teams:
         await self.store.within(lambda conn: self._receive_now(conn, letter, now))
 
     def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
-        content = letter.content
         if letter.kind == letters.TEAM:
-            self._take_team_now(conn, letter, self._event_now(conn, content["event"], self.me), now)
+            team = TeamLetter.of(letter)
+            self._take_team_now(conn, letter, team, self._event_now(conn, team.event, self.me), now)
             return
-        event = self._event_now(conn, content["event"], letter.author)
-        verdict = rules.table(letter.author, self.me, event, content, now)
+        table = TeamsLetter.of(letter)
+        event = self._event_now(conn, table.event, letter.author)
+        verdict = rules.table(letter.author, self.me, event, table, now)
         if verdict is not None:
             raise verdict.error()
-        rows = [[str(NodeId(bytes(s))), int(p), dict(r)] for s, p, r in content["teams"]]
+        rows = [[str(row.school), row.pupils, dict(row.roles)] for row in table.teams]
         conn.execute(
             "INSERT INTO event_team_tables (event, organiser, teams, at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (event) DO UPDATE SET teams = excluded.teams, at = excluded.at "
             "WHERE excluded.at > at",
-            (content["event"], bytes(letter.author), json.dumps(rows), content["at"]),
+            (bytes(table.event), bytes(letter.author), json.dumps(rows), table.at),
         )
 
     def _take_team_now(
-        self, conn: sqlite3.Connection, letter: Letter, event: rules.TeamEvent | None, now: int
+        self,
+        conn: sqlite3.Connection,
+        letter: Letter,
+        team: TeamLetter,
+        event: rules.TeamEvent | None,
+        now: int,
     ) -> None:
         """A team for one of our events, judged against what we hold, kept, and the
         table shared if it changed (inside the mail room's transaction)."""
-        content = letter.content
-        before = _held_team(conn, content["event"], letter.author)
+        eid = bytes(team.event)
+        before = _held_team(conn, eid, letter.author)
         sender = rules.Sender(
             profile_held=holds_profile_now(conn, letter.author),
             listed=before is not None,
-            schools=_schools(conn, content["event"]),
+            schools=_schools(conn, eid),
         )
-        verdict = rules.team(letter.author, self.me, letter.recipients, event, content, now, sender)
+        verdict = rules.team(letter.author, self.me, letter.recipients, event, team, now, sender)
         if verdict is not None:
             raise verdict.error()
-        pupils = 0 if content.get("withdrawn") is True else int(content["pupils"])
-        roles = {} if pupils == 0 else {r: int(n) for r, n in content["roles"].items() if n}
-        kept = _keep(conn, content["event"], letter.author, pupils, roles, content["at"])
+        pupils = 0 if team.withdrawn or team.pupils is None else team.pupils
+        roles = (
+            {} if pupils == 0 or team.roles is None else {r: n for r, n in team.roles.items() if n}
+        )
+        kept = _keep(conn, eid, letter.author, pupils, roles, team.at)
         # The same team again changes no table: nothing is sent on (a school that repeats
         # its team cannot make us write to every other school each time).
         same = before is not None and (before[0], json.loads(before[1])) == (pupils, roles)
         if kept and not same:
-            self._share_now(conn, content["event"], now)
+            self._share_now(conn, eid, now)
 
     def _event_now(
-        self, conn: sqlite3.Connection, event: bytes, organiser: NodeId
+        self, conn: sqlite3.Connection, event: EntryId, organiser: NodeId
     ) -> rules.TeamEvent | None:
         """The conference a letter names, with its newest version's format and end; None
         if we do not hold it or it was cancelled. Only ``organiser``'s events are read
         through (any other is refused by the rules whatever its format): the versions
         are that school's own event entries from the first version on, found by the
         (author, seq) index, not by decoding every event held."""
-        entry = get_now(conn, EntryId(event))
+        entry = get_now(conn, event)
         if entry is not None:
             if entry.kind != kinds.EVENT:
                 return None
@@ -278,17 +289,19 @@ class Teams:
             version = newest_version_now(conn, entry)
             if version is None:
                 return None
-            newest = version.content or {}
-            return rules.TeamEvent(entry.author, None, newest.get("format"), newest.get("end"))
+            if version.content is None:  # erased
+                return rules.TeamEvent(entry.author, None, None, None)
+            newest = EventContent.of(version)
+            return rules.TeamEvent(entry.author, None, newest.format, newest.end)
         row = conn.execute(
             "SELECT author, recipients, content, cancelled FROM private_events WHERE id = ?",
-            (event,),
+            (bytes(event),),
         ).fetchone()
         if row is None or row[3]:
             return None
         invited = {NodeId.parse(t) for t in json.loads(row[1])}
-        content = json.loads(row[2])
-        return rules.TeamEvent(NodeId(row[0]), invited, content.get("format"), content.get("end"))
+        details = Details.of(json.loads(row[2]))
+        return rules.TeamEvent(NodeId(row[0]), invited, details.format, details.end)
 
     async def ours(self, event: EntryId) -> Team | None:
         """Our school's team for ``event``, if we sent one and did not withdraw it."""

@@ -27,12 +27,12 @@ def totals(teams: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def context(node: Node, event: events.EventView) -> dict[str, Any]:
     """What the event page shows of teams: nothing unless it is a conference or debate."""
-    if event.content.get("format") not in FORMATS:
+    if event.format not in FORMATS:
         return {"teams_format": None}
     ours = await node.teams.ours(event.id)
     teams = [team_view(t) for t in await node.teams.teams(event.id, event.author)]
     return {
-        "teams_format": event.content["format"],
+        "teams_format": event.format,
         "our_team": None if ours is None else team_view(ours),
         "teams": teams,
         "team_totals": totals(teams),

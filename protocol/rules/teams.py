@@ -22,6 +22,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from protocol.contents.letters import TeamLetter, TeamsLetter
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, Refusal, Verdict, refused
 from protocol.rules.events import over
@@ -87,7 +88,7 @@ def team(
     me: NodeId,
     recipients: tuple[NodeId, ...],
     event: TeamEvent | None,
-    content: Mapping[str, Any],
+    content: TeamLetter,
     now: int,
     sender: Sender,
 ) -> Verdict:
@@ -108,7 +109,7 @@ def team(
             "a team from a school whose profile has not reached this school "
             "(it is not in the directory)"
         )
-    withdrawn = content.get("withdrawn") is True
+    withdrawn = content.withdrawn
     if not sender.listed and withdrawn:
         return refused("a team withdrawn by a school that sent none")
     if not sender.listed and sender.schools >= MAX_TEAMS:
@@ -116,7 +117,7 @@ def team(
             f"a team for an event that lists teams from {MAX_TEAMS} schools already "
             "(the most one table can go to)"
         )
-    pupils, roles = content.get("pupils"), content.get("roles")
+    pupils, roles = content.pupils, content.roles
     if withdrawn:
         if pupils is not None or roles is not None:
             return Refusal(OUT_OF_BOUNDS, "a withdrawn team that still gives pupils or roles")
@@ -124,14 +125,14 @@ def team(
         found = problem(pupils, roles)
         if found is not None:
             return Refusal(OUT_OF_BOUNDS, f"a team: {found}")
-    return timestamp(content["at"], now, "the team's time (at)")
+    return timestamp(content.at, now, "the team's time (at)")
 
 
 def table(
     author: NodeId,
     me: NodeId,
     event: TeamEvent | None,
-    content: Mapping[str, Any],
+    content: TeamsLetter,
     now: int,
 ) -> Verdict:
     """The organiser's table of every school's team for an event (each row
@@ -142,14 +143,14 @@ def table(
         return refused("a table of teams from a school that does not organise the event")
     if not has_teams(event.format):
         return refused("a table of teams for an event that is not a conference or debate")
-    rows = content["teams"]
+    rows = content.teams
     if len(rows) > MAX_TEAMS:
         return Refusal(OUT_OF_BOUNDS, f"a table of more than {MAX_TEAMS} teams")
-    schools = [bytes(row[0]) for row in rows]
+    schools = [row.school for row in rows]
     if len(set(schools)) != len(schools):
         return Refusal(OUT_OF_BOUNDS, "a table of teams that lists a school twice")
-    for _school, pupils, roles in rows:
-        found = problem(pupils, roles)
+    for row in rows:
+        found = problem(row.pupils, row.roles)
         if found is not None:
             return Refusal(OUT_OF_BOUNDS, f"a table of teams: {found}")
-    return timestamp(content["at"], now, "the table's time (at)")
+    return timestamp(content.at, now, "the table's time (at)")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from protocol.contents.letters import TeamLetter, TeamsLetter
 from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.keys import NodeId
 from protocol.rules import OUT_OF_BOUNDS, REFUSED
@@ -59,7 +60,7 @@ def test_team(
     content: dict[str, Any],
     code: str | None,
 ) -> None:
-    verdict = rules.team(THEM, ME, recipients, event, content, NOW, LISTED)
+    verdict = rules.team(THEM, ME, recipients, event, TeamLetter.from_content(content), NOW, LISTED)
     assert (verdict and verdict.code) == code
 
 
@@ -93,7 +94,7 @@ def test_team_places_and_time(
     event: TeamEvent, content: dict[str, Any], sender: Sender, code: str | None
 ) -> None:
     at = {**content, "at": ON_THE_15TH}
-    verdict = rules.team(THEM, ME, (ME,), event, at, ON_THE_15TH, sender)
+    verdict = rules.team(THEM, ME, (ME,), event, TeamLetter.from_content(at), ON_THE_15TH, sender)
     assert (verdict and verdict.code) == code
 
 
@@ -123,13 +124,13 @@ THEIRS = TeamEvent(THEM, None, "conference")
 def test_table(
     author: NodeId, event: TeamEvent | None, content: dict[str, Any], code: str | None
 ) -> None:
-    verdict = rules.table(author, ME, event, content, NOW)
+    verdict = rules.table(author, ME, event, TeamsLetter.from_content(content), NOW)
     assert (verdict and verdict.code) == code
 
 
 def test_a_table_of_more_than_the_bound_is_refused() -> None:
     rows = [[bytes([n % 256, n // 256]) * 16, 1, {}] for n in range(rules.MAX_TEAMS + 1)]
-    verdict = rules.table(THEM, ME, THEIRS, table(*rows), NOW)
+    verdict = rules.table(THEM, ME, THEIRS, TeamsLetter.from_content(table(*rows)), NOW)
     assert verdict is not None
     assert verdict.code == OUT_OF_BOUNDS
 

@@ -32,13 +32,12 @@ AUDIENCES = ("public", "partners")
 
 def _view(event: events.EventView) -> dict[str, Any]:
     """An event for a template, with every field present."""
-    content = event.content
     return {
         "id": str(event.id),
         "title": event.title,
-        "where": content.get("where"),
-        "text": content.get("text"),
-        "capacity": content.get("capacity"),
+        "where": event.where,
+        "text": event.text,
+        "capacity": event.capacity,
         "start": event.start,
         "end": event.end,
         "tz": event.tz,
@@ -54,10 +53,10 @@ def _view(event: events.EventView) -> dict[str, Any]:
         "project": None,  # the project's title, for an event for one project's schools
         # A date two schools agreed for an arrangement (node/offers/interests.py): changed by
         # neither alone, and nothing to answer.
-        "booking": content.get("audience") == "booking",
-        "with": content.get("with"),
-        "observation": bool(content.get("observation")),
-        "online": bool(content.get("online")),
+        "booking": event.audience == "booking",
+        "with": event.with_school,
+        "observation": event.observation,
+        "online": event.online,
     }
 
 
@@ -210,9 +209,17 @@ def _local(moment: str, tz: str | None) -> str:
 @require("staff")
 async def edit_event_page(request: web.Request) -> web.StreamResponse:
     event = await _own_event(request)
-    values = {name: str(event.content.get(name) or "") for name in _FIELDS}
-    values["start"], values["end"] = _local(event.start, event.tz), _local(event.end, event.tz)
-    values["tz"] = event.tz or ""
+    values = {
+        "title": event.title,
+        "start": _local(event.start, event.tz),
+        "end": _local(event.end, event.tz),
+        "tz": event.tz or "",
+        "where": event.where or "",
+        "text": event.text or "",
+        "capacity": str(event.capacity or ""),
+        "audience": event.audience,
+        "format": event.format or "",
+    }
     return render(
         request, "events_new.html", event_id=str(event.id), values=values, errors={}, editing=True
     )
@@ -277,10 +284,9 @@ async def event_page(request: web.Request) -> web.StreamResponse:
     event = await _event(request)
     today = datetime.now(UTC).date()
     shown = _view(event)
-    audience = str(event.content.get("audience", ""))
-    if audience.startswith("project:"):
+    if event.audience.startswith("project:"):
         with contextlib.suppress(NotFoundError, UserInputError):
-            shown["project"] = (await node.projects.get(audience.partition(":")[2])).title
+            shown["project"] = (await node.projects.get(event.audience.partition(":")[2])).title
     return render(
         request,
         "events_show.html",

@@ -75,7 +75,7 @@ async def observations_page(request: web.Request) -> web.StreamResponse:
         ],
         due=due,
         # Peer observations at another school, dated with it (node/offers/interests.py: bookings).
-        planned=[e for e in await node.events.listing() if e.content.get("observation")],
+        planned=[e for e in await node.events.listing() if e.observation],
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
 

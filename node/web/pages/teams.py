@@ -72,20 +72,16 @@ async def send_team(request: web.Request) -> web.StreamResponse:
 async def _attended(node: Node) -> list[events.EventView]:
     """Conferences and debates our school sends a team to, not cancelled nor over."""
     attending = await node.teams.attending()
-    return [
-        e
-        for e in await node.events.listing()
-        if e.id in attending and e.content.get("format") in FORMATS
-    ]
+    return [e for e in await node.events.listing() if e.id in attending and e.format in FORMATS]
 
 
 def _pupil_view(event: events.EventView) -> dict[str, Any]:
     """What pupils see of an event: no notes from staff to staff, no one's name."""
     return {
         "id": str(event.id),
-        "title": event.content.get("title", ""),
-        "format": event.content.get("format"),
-        "where": event.content.get("where"),
+        "title": event.title,
+        "format": event.format,
+        "where": event.where,
         "start": event.start,
         "end": event.end,
         "tz": event.tz,
@@ -111,7 +107,7 @@ async def conferences_page(request: web.Request) -> web.StreamResponse:
 async def programme_page(request: web.Request) -> web.StreamResponse:
     node = request.app[WEB].node
     event = await _event(request)
-    if event.content.get("format") not in FORMATS:
+    if event.format not in FORMATS:
         raise web.HTTPNotFound()
     if not user_of(request).is_staff and event.id not in {e.id for e in await _attended(node)}:
         raise web.HTTPNotFound()  # pupils see only the conferences their school attends
