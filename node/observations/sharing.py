@@ -18,6 +18,7 @@ from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
 from node.store.database import Store
 from protocol import letters
+from protocol.contents.letters import ObservationLetter, ObservationUnshareLetter
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId, NodeKey
 from protocol.rules import observations as rules
@@ -91,17 +92,17 @@ class SharedObservations:
             )
         uid = uid or os.urandom(16).hex()
         observer, observed, focus, priority, day, strengths, actions, follow_up = fields
-        content = {
-            "id": uid,
-            "observer": observer,
-            "observed": observed,
-            "focus": focus,
-            "priority": priority,
-            "day": day,
-            "strengths": json.loads(strengths),
-            "actions": json.loads(actions),
-            "follow_up": follow_up,
-        }
+        content = ObservationLetter(
+            id=uid,
+            observer=observer,
+            observed=observed,
+            focus=focus,
+            priority=priority,
+            day=day,
+            strengths=tuple(json.loads(strengths)),
+            actions=tuple(json.loads(actions)),
+            follow_up=follow_up,
+        ).to_content()
         self.mail.send_now(conn, letters.OBSERVATION, content, [to], about=uid, now=now)
         conn.execute(
             "UPDATE observations SET uid = ?, shared = 1, shared_to = ? WHERE id = ?",
@@ -120,7 +121,7 @@ class SharedObservations:
             self.mail.send_now(
                 conn,
                 letters.OBSERVATION_UNSHARE,
-                {"id": uid},
+                ObservationUnshareLetter(uid).to_content(),
                 [NodeId(shared_to)],
                 about=uid,
                 now=now,
@@ -136,16 +137,19 @@ class SharedObservations:
         await self.store.within(lambda conn: self._receive_now(conn, letter, now))
 
     def _receive_now(self, conn: sqlite3.Connection, letter: Letter, now: int) -> None:
-        content = letter.content
-        row = conn.execute(
-            "SELECT id, origin FROM observations WHERE uid = ?", (content["id"],)
-        ).fetchone()
+        if letter.kind == letters.OBSERVATION_UNSHARE:
+            uid = ObservationUnshareLetter.of(letter).id
+            shared = None
+        else:
+            shared = ObservationLetter.of(letter)
+            uid = shared.id
+        row = conn.execute("SELECT id, origin FROM observations WHERE uid = ?", (uid,)).fetchone()
         held = (
             None
             if row is None
             else rules.HeldObservation(None if row[1] is None else NodeId(row[1]))
         )
-        if letter.kind == letters.OBSERVATION_UNSHARE:
+        if shared is None:
             verdict = rules.unshare(letter.author, self.me, letter.recipients, held)
             if verdict is not None:
                 raise verdict.error()
@@ -159,8 +163,8 @@ class SharedObservations:
             letter.recipients,
             held,
             partner=self._partner_now(conn, letter.author),
-            day=content["day"],
-            follow_up=content["follow_up"],
+            day=shared.day,
+            follow_up=shared.follow_up,
         )
         if verdict is not None:
             raise verdict.error()
@@ -171,16 +175,16 @@ class SharedObservations:
             "actions, follow_up, shared, created_at, uid, origin) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
             (
-                content["observer"],
-                content["observed"],
-                content["focus"],
-                content["priority"],
-                content["day"],
-                json.dumps(content["strengths"]),
-                json.dumps(content["actions"]),
-                content["follow_up"],
+                shared.observer,
+                shared.observed,
+                shared.focus,
+                shared.priority,
+                shared.day,
+                json.dumps(list(shared.strengths)),
+                json.dumps(list(shared.actions)),
+                shared.follow_up,
                 now,
-                content["id"],
+                shared.id,
                 bytes(letter.author),
             ),
         )
