@@ -43,6 +43,7 @@ from node.store.budgets import Budgets
 from node.store.holding import Policy, profiles_of, read_policy
 from node.store.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
+from protocol.contents.entries import EventContent, OfferContent, WithdrawContent
 from protocol.entry import CONTENT_LIMITS, Entry, create_entry, load_entry
 from protocol.errors import (
     DiskFullError,
@@ -1637,8 +1638,7 @@ def _unindex_now(conn: sqlite3.Connection, select_n: str, params: Sequence[Any])
 
 
 def _apply_withdrawal_now(conn: sqlite3.Connection, withdrawal: Entry) -> None:
-    assert withdrawal.content is not None
-    target = withdrawal.content["target"]
+    target = bytes(WithdrawContent.of(withdrawal).target)
     author = bytes(withdrawal.author)
     row = conn.execute("SELECT author, kind FROM entries WHERE id = ?", (target,)).fetchone()
     refusal = rules.withdrawal(author, None if row is None else rules.Held(*row))
@@ -1671,10 +1671,15 @@ def _keep_title_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> N
     ).fetchone()
     if row is None:
         return
-    content = load_entry(*row[1:]).content or {}
+    entry = load_entry(*row[1:])
+    if row[0] == kinds.EVENT:
+        title, activity = EventContent.of(entry).title, None
+    else:
+        offer = OfferContent.of(entry)
+        title, activity = offer.title, offer.activity
     conn.execute(
         "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
-        (target, author, row[0], content["title"], content.get("activity")),
+        (target, author, row[0], title, activity),
     )
 
 
@@ -1689,17 +1694,17 @@ def _keep_cancelled_event_now(
     ).fetchone()
     if row is None:
         return
-    content = load_entry(*row[1:]).content or {}
+    event = EventContent.of(load_entry(*row[1:]))
     conn.execute(
         "INSERT OR IGNORE INTO cancelled_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             target,
             author,
-            content.get("replaces", target),
+            target if event.replaces is None else bytes(event.replaces),
             int(row[0]),
-            content["start"],
-            content["end"],
-            content.get("tz"),
+            event.start,
+            event.end,
+            event.tz,
             withdrawn_at,
         ),
     )
@@ -1785,8 +1790,9 @@ def withdrawn_now(
         return None
     withdraw_id, kind, title, activity = row
     withdrawal = get_now(conn, EntryId(withdraw_id))
-    content = {} if withdrawal is None else withdrawal.content or {}
-    reason = content.get("reason")
+    reason = None
+    if withdrawal is not None and withdrawal.content is not None:
+        reason = WithdrawContent.of(withdrawal).reason
     return Withdrawn(
         id=entry_id,
         author=NodeId(by),
