@@ -42,6 +42,7 @@ from node.store.database import Store
 from node.store.search import Filters
 from protocol import frames, kinds
 from protocol import search as rules
+from protocol.contents.entries import ProfileContent
 from protocol.entry import Entry, decode_entries, decode_entry, load_entry
 from protocol.errors import ProtocolError, SchoolmeshError
 from protocol.keys import NodeId, NodeKey
@@ -250,11 +251,7 @@ class NetworkSearch:
         found = sorted(state.results.values(), key=lambda r: -r[0].payload.timestamp)[:limit]
         if targets or query_id is not None:  # nothing asked: nothing to keep
             await self._keep(qid, filter, words, limit, state, [r for r, _ in found])
-        schools = {
-            a: (str(p.content.get("name", "")), str(p.content.get("country", "")))
-            for a, p in state.profiles.items()
-            if p.content is not None
-        }
+        schools = {a: _named(p) for a, p in state.profiles.items() if p.content is not None}
         return Outcome([Found(e, via) for e, via in found], schools, state.asked)
 
     async def _keep(
@@ -644,10 +641,7 @@ async def loose(store: Store, query_id: bytes) -> Outcome | None:
         ):
             entry = decode_entry(wire, now_ms=now_ms())
             if kind == kinds.PROFILE and entry.content is not None:
-                schools[bytes(entry.author)] = (
-                    str(entry.content.get("name", "")),
-                    str(entry.content.get("country", "")),
-                )
+                schools[bytes(entry.author)] = _named(entry)
             else:
                 found.append(Found(entry, NodeId(via)))
         found.sort(key=lambda f: -f.entry.payload.timestamp)
@@ -709,3 +703,9 @@ async def automatic(store: Store) -> bool:
 
 async def set_automatic(store: Store, on: bool) -> None:
     await store.set_setting(AUTOMATIC_SETTING, b"1" if on else None)
+
+
+def _named(profile: Entry) -> tuple[str, str]:
+    """A school's name and country, from its profile (not erased)."""
+    typed = ProfileContent.of(profile)
+    return typed.name, typed.country
