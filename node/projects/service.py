@@ -135,10 +135,10 @@ class Projects:
 
     async def create(self, title: str, themes: list[str], now: int) -> Project:
         pid = os.urandom(16).hex()
-        content = {"p": pid, "title": title.strip(), "themes": themes, "members": [], "rev": 1}
-        content["members"] = [[bytes(self.me), "member"]]
+        title = title.strip()
+        first = ProjectLetter(pid, title, ((self.me, "member"),), 1, tuple(themes))
         try:
-            letters.validate(letters.PROJECT, content)
+            letters.validate(letters.PROJECT, first.to_content())
         except SealedError as exc:
             raise UserInputError(
                 f"{exc}: check --title and --theme",
@@ -151,7 +151,7 @@ class Projects:
             await self.store.execute(
                 "INSERT INTO projects (id, title, themes, owner, rev, standing, created_at) "
                 "VALUES (?, ?, ?, ?, 1, 'member', ?)",
-                (pid, content["title"], json.dumps(themes), bytes(self.me), now),
+                (pid, title, json.dumps(themes), bytes(self.me), now),
             )
             await self._set_member(pid, self.me, "member")
         return await self.get(pid)
@@ -1554,12 +1554,9 @@ def _check_post(
             f"{theme!r} is not one of the project's themes: {', '.join(project.themes)}",
             page=said("Choose one of the project's themes."),
         )
-    content: dict[str, Any] = {"p": project.id, "id": post_id, "title": title.strip()}
-    content.update({"body": body, "by": by, "at": at})
-    if theme:
-        content["theme"] = theme
+    post = PostLetter(project.id, post_id, title.strip(), body, by, at, theme or None)
     try:
-        letters.validate(letters.POST, content)
+        letters.validate(letters.POST, post.to_content())
     except SealedError as exc:
         raise UserInputError(
             f"the post cannot be saved: {exc}",
