@@ -24,6 +24,7 @@ from node.offers.interests import clean_message, clean_name
 from node.partners.peerbook import ADDRESS_SETTING, PeerBook
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.contents.entries import OfferContent, ProfileContent
 from protocol.contents.letters import PartnerAnswerLetter, PartnerRequestLetter
 from protocol.entry import load_entry
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
@@ -115,14 +116,6 @@ class Request:
         }
 
 
-def _texts(value: Any) -> tuple[str, ...]:
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 class Directory:
     """The schools directory and partnership requests."""
 
@@ -168,21 +161,21 @@ class Directory:
         found = []
         for row in rows:
             entry = load_entry(*row)
-            node_id, profile = entry.author, entry.content or {}
+            node_id, profile = entry.author, ProfileContent.of(entry)
             if partners.get(node_id) == "blocked":
                 continue
             school = School(
                 node_id=node_id,
-                name=str(profile.get("name", "")),
-                country=str(profile.get("country", "")),
-                region=_text(profile.get("region")),
-                languages=_texts(profile.get("languages")),
-                phases=_texts(profile.get("phases")),
-                about=_text(profile.get("about")),
-                url=_text(profile.get("url")),
+                name=profile.name,
+                country=profile.country,
+                region=profile.region or None,
+                languages=profile.languages,
+                phases=profile.phases,
+                about=profile.about or None,
+                url=profile.url or None,
                 partner=partners.get(node_id) == "partner",
                 ours=node_id == self.me,
-                relays=len(_texts(profile.get("relays"))),
+                relays=len(profile.relays),
             )
             if not _matches(school, country, language, phase, age, words):
                 continue
@@ -213,7 +206,7 @@ class Directory:
         found = []
         for row in rows:
             entry = load_entry(*row)
-            found.append(Offer(str(entry.id), entry.kind, str((entry.content or {}).get("title"))))
+            found.append(Offer(str(entry.id), entry.kind, OfferContent.of(entry).title))
         return tuple(found)
 
     async def _node_id(self, text: str) -> NodeId:

@@ -192,11 +192,13 @@ class NetworkSearch:
         partners = {p.node_id for p in await self.book.list() if p.state == "partner"}
         by_id = {s.peer: s for s in peers}
         profiles = await _profiles(self.store, {bytes(s.peer) for s in peers})  # one read
-        hubs_of = {bytes(p.author): (p.content or {}).get("hub") for p in profiles}
+        hubs_of = {
+            bytes(p.author): ProfileContent.of(p).hub for p in profiles if p.content is not None
+        }
         covering = []
         for session in peers:
             hub = hubs_of.get(bytes(session.peer))
-            if isinstance(hub, dict) and rules.covers(hub, filter):
+            if hub is not None and rules.covers(hub, filter):
                 covering.append(session.peer)
         ordered = sorted(
             (s.peer for s in peers),
