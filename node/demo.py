@@ -444,13 +444,9 @@ async def start_network(base: Path) -> list[NodeService]:
     return services
 
 
-async def _own_event(node: Node, field: str) -> EventView:
-    """This school's demo event that has ``field`` (slots, format)."""
-    return next(
-        e
-        for e in await node.events.listing()
-        if e.author == node.node_id and e.content.get(field) is not None
-    )
+async def _own_event(node: Node, has: Callable[[EventView], object]) -> EventView:
+    """This school's demo event that ``has`` something (slots, a format)."""
+    return next(e for e in await node.events.listing() if e.author == node.node_id and has(e))
 
 
 async def _holds(node: Node, entry: Any) -> bool:
@@ -460,7 +456,7 @@ async def _holds(node: Node, entry: Any) -> bool:
 async def _setup_talk(organiser: Node, speaker: Node) -> None:
     """A teacher of the École signs up for a 2-minute slot at the Colegio's TeachMeet;
     the Colegio accepts the talk, and the running order reaches every school."""
-    teachmeet = await _own_event(organiser, "slots")
+    teachmeet = await _own_event(organiser, lambda e: e.slots)
     await _until(functools.partial(_holds, speaker, teachmeet.id), "the TeachMeet")
     await talks.speak(
         speaker, str(teachmeet.id), 1, "Talk partners in a bilingual class", "M. Bernard"
@@ -476,7 +472,7 @@ async def _setup_talk(organiser: Node, speaker: Node) -> None:
 
 async def _setup_debate(organiser: Node, other: Node) -> None:
     """Oakfield's debate, with its own team and the École's (numbers and roles only)."""
-    debate = await _own_event(organiser, "format")
+    debate = await _own_event(organiser, lambda e: e.format is not None)
     today = date.today()
     roles = {"speaker": 4, "researcher": 2, "audience": 2}
     await organiser.teams.send(debate, 8, roles, now=now_ms(), today=today)

@@ -29,6 +29,7 @@ from node.events.service import EventView
 from node.node import Node
 from node.observations import service as observations
 from node.store.database import schools_now
+from protocol.contents.entries import WithdrawContent
 from protocol.entry import load_entry
 from protocol.keys import NodeId
 from protocol.rules import partnership
@@ -192,7 +193,7 @@ async def for_staff(
             items.append(Item(kind, int(answered_at), href, title, school(poster), news=True))
     for entry, poster, title, payload, sig, content in withdrawn:
         withdrawal = load_entry(payload, sig, content)
-        reason = (withdrawal.content or {}).get("reason")
+        reason = None if withdrawal.content is None else WithdrawContent.of(withdrawal).reason
         items.append(
             Item(
                 "offer_withdrawn",

@@ -1730,7 +1730,7 @@ def newest_version_now(conn: sqlite3.Connection, first: Entry) -> Entry | None:
     versions = [
         version
         for version in (load_entry(*row) for row in rows)
-        if version.id == first.id or (version.content or {}).get("replaces") == bytes(first.id)
+        if version.id == first.id or EventContent.of(version).replaces == first.id
     ]
     return max(versions, key=lambda version: version.seq) if versions else None
 
