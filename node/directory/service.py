@@ -116,6 +116,12 @@ class Request:
         }
 
 
+def _text(value: object) -> str | None:
+    """A text field of a stored profile: a field an older version kept unchecked, not
+    knowing it yet, may read as another type (protocol/contents/base.py), and is left out."""
+    return value if isinstance(value, str) and value else None
+
+
 class Directory:
     """The schools directory and partnership requests."""
 
@@ -168,11 +174,11 @@ class Directory:
                 node_id=node_id,
                 name=profile.name,
                 country=profile.country,
-                region=profile.region or None,
+                region=_text(profile.region),
                 languages=profile.languages,
                 phases=profile.phases,
-                about=profile.about or None,
-                url=profile.url or None,
+                about=_text(profile.about),
+                url=_text(profile.url),
                 partner=partners.get(node_id) == "partner",
                 ours=node_id == self.me,
                 relays=len(profile.relays),
