@@ -228,7 +228,7 @@ _ANSWERS = (
 def _read_question(
     conn: sqlite3.Connection,
     qid: bytes,
-    me: bytes,
+    me: NodeId,
     *,
     offset: int = 0,
     limit: int = -1,
@@ -286,7 +286,7 @@ def _read_question(
         country=country,
         content=asked,
         at=question.payload.timestamp,
-        ours=bytes(question.author) == me,
+        ours=question.author == me,
         answers=answers,
         answer_count=count,
     )
@@ -302,7 +302,7 @@ def _answer_place(conn: sqlite3.Connection, qid: bytes, aid: bytes) -> int | Non
     return int(conn.execute(before, (qid, kinds.ANSWER, row[0], row[0], aid)).fetchone()[0])
 
 
-def _read_all(conn: sqlite3.Connection, me: bytes, offset: int, limit: int) -> list[Question]:
+def _read_all(conn: sqlite3.Connection, me: NodeId, offset: int, limit: int) -> list[Question]:
     rows = conn.execute(
         "SELECT payload, sig, content FROM entries WHERE kind = ? AND content IS NOT NULL "
         "ORDER BY ts DESC, id LIMIT ? OFFSET ?",
@@ -334,14 +334,14 @@ def _read_all(conn: sqlite3.Connection, me: bytes, offset: int, limit: int) -> l
             country=names.get(bytes(e.author), _UNKNOWN)[1],
             content=typed[bytes(e.id)],
             at=e.payload.timestamp,
-            ours=bytes(e.author) == me,
+            ours=e.author == me,
             answer_count=counts.get(bytes(e.id), 0),
         )
         for e in entries
     ]
 
 
-def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[NewAnswers]:
+def _read_new_answers(conn: sqlite3.Connection, me: NodeId, since: int) -> list[NewAnswers]:
     # One row per question of ours: SQLite takes the bare columns (e.author) from the
     # row of MAX(), so the school and answer named are the ones that came last.
     rows = conn.execute(
@@ -350,7 +350,7 @@ def _read_new_answers(conn: sqlite3.Connection, me: bytes, since: int) -> list[N
         "JOIN entries AS q ON q.id = k.about "
         "WHERE k.kind = ? AND e.content IS NOT NULL AND e.author != ? AND e.received_at > ? "
         "AND q.author = ? AND q.kind = ? AND q.content IS NOT NULL GROUP BY k.about",
-        (kinds.ANSWER, me, since, me, kinds.QUESTION),
+        (kinds.ANSWER, bytes(me), since, bytes(me), kinds.QUESTION),
     ).fetchall()
     names = _schools(conn, {bytes(r[3]) for r in rows})
     out = []
@@ -386,8 +386,7 @@ class Questions:
     async def all(self, *, offset: int = 0, limit: int = -1) -> list[Question]:
         """The current questions this node holds, newest first, with answer counts:
         ``limit`` of them (all when -1) from ``offset``."""
-        me = bytes(self.me)
-        return await self.store.read(lambda conn: _read_all(conn, me, offset, limit))
+        return await self.store.read(lambda conn: _read_all(conn, self.me, offset, limit))
 
     async def one(
         self,
@@ -401,10 +400,9 @@ class Questions:
         answers (all when -1) from ``offset``, oldest first, or with only the answer
         ``only``; ``answer_count`` counts them all."""
         qid = bytes(await self.store.resolve(id_text))
-        me = bytes(self.me)
         just = None if only is None else bytes(only)
         found = await self.store.read(
-            lambda conn: _read_question(conn, qid, me, offset=offset, limit=limit, only=just)
+            lambda conn: _read_question(conn, qid, self.me, offset=offset, limit=limit, only=just)
         )
         if found is None:
             raise NotFoundError(
@@ -486,5 +484,4 @@ class Questions:
         """Answers from other schools to our current questions, received after ``since``
         (by our clock: an answer signed weeks ago that reaches us today is news), one
         line per question with their number, for the dashboard."""
-        me = bytes(self.me)
-        return await self.store.read(lambda conn: _read_new_answers(conn, me, since))
+        return await self.store.read(lambda conn: _read_new_answers(conn, self.me, since))
