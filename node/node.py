@@ -237,13 +237,13 @@ class Node:
         await self.store.set_setting(TIME_ZONE_SETTING, None if tz is None else tz.encode())
 
     async def identity(self) -> Identity:
-        profile = await self.store.latest_profile(self.node_id) or {}
+        profile = await self.store.profile_of(self.node_id)
         chosen = await self.store.get_setting(TIME_ZONE_SETTING)
         return Identity(
             node_id=self.node_id,
             fingerprint=self.node_id.fingerprint,
-            name=profile.get("name", ""),
-            country=profile.get("country", ""),
-            url=profile.get("url"),
+            name="" if profile is None else profile.name,
+            country="" if profile is None else profile.country,
+            url=None if profile is None else profile.url,
             tz=None if chosen is None else chosen.decode(),
         )

@@ -56,8 +56,8 @@ async def _hub(args: argparse.Namespace) -> None:
             await node.update_profile(hub=wanted)
         elif args.state == "off":
             await node.update_profile(hub=None)
-        profile = await node.store.latest_profile(node.node_id) or {}
-    current = profile.get("hub")
+        profile = await node.store.profile_of(node.node_id)
+    current = None if profile is None else profile.hub
     if args.json:
         print_json({"hub": current is not None, "filter": current})
         return

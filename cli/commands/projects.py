@@ -486,8 +486,8 @@ async def _status(args: argparse.Namespace) -> None:
 
 
 async def _relays(node: Node) -> list[str]:
-    profile = await node.store.latest_profile(node.node_id) or {}
-    return list(profile.get("relays", []))
+    profile = await node.store.profile_of(node.node_id)
+    return [] if profile is None else [str(relay) for relay in profile.relays]
 
 
 async def _relay_add(args: argparse.Namespace) -> None:

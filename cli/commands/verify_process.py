@@ -34,7 +34,8 @@ async def _verify_process(args: argparse.Namespace) -> None:
             await verify.set_setting(node.store, args.state)
         state = await verify.setting(node.store)
         used = await verify.wanted(node.store, node.node_id, verify.cores())
-        hub = (await node.store.latest_profile(node.node_id) or {}).get("hub") is not None
+        profile = await node.store.profile_of(node.node_id)
+        hub = profile is not None and profile.hub is not None
     if args.json:
         print_json({"setting": state, "process": used})
         return

@@ -109,8 +109,8 @@ async def wanted(store: Store, me: NodeId, cores: int | None) -> bool:
         return value == b"on"
     if (cores or 1) < AUTO_CORES:
         return False
-    profile = await store.latest_profile(me)
-    return profile is not None and profile.get("hub") is not None
+    profile = await store.profile_of(me)
+    return profile is not None and profile.hub is not None
 
 
 async def setting(store: Store) -> str:

@@ -37,6 +37,7 @@ from node.projects.media import MAX_SIDE, clean_image, render_markdown
 from node.projects.rosters import Rosters
 from node.store.database import Store
 from protocol import kinds, letters
+from protocol.contents.entries import ProfileContent
 from protocol.contents.letters import (
     CommentLetter,
     ImageLetter,
@@ -232,11 +233,12 @@ class Projects:
         is a partner of every member and reads all the project's letters anyway, so
         letting it carry sealed copies to us reveals nothing new.
         """
+        # The map, so that the new version keeps every field; its relays read typed.
         profile = dict(await self.store.latest_profile(self.me) or {})
-        relays = list(profile.get("relays", []))
-        if str(school) in relays or len(relays) >= 8:
+        relays = ProfileContent.from_content(profile).relays if profile else ()
+        if school in relays or len(relays) >= 8:
             return
-        profile["relays"] = [*relays, str(school)]
+        profile["relays"] = [*(str(relay) for relay in relays), str(school)]
         await self.store.append_local(self.key, kinds.PROFILE, profile, now)
 
     async def leave(self, pid: str, now: int) -> Project:

@@ -43,7 +43,12 @@ from node.store.budgets import Budgets
 from node.store.holding import Policy, profiles_of, read_policy
 from node.store.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
-from protocol.contents.entries import EventContent, OfferContent, WithdrawContent
+from protocol.contents.entries import (
+    EventContent,
+    OfferContent,
+    ProfileContent,
+    WithdrawContent,
+)
 from protocol.entry import CONTENT_LIMITS, Entry, create_entry, load_entry
 from protocol.errors import (
     DiskFullError,
@@ -1407,12 +1412,23 @@ class Store:
         return await self.read(lambda conn: current_now(conn, kind))
 
     async def latest_profile(self, author: NodeId) -> dict[str, Any] | None:
+        """The newest profile of ``author`` held with its content, as the map signed: for
+        a new version of our own that keeps every field (read it with :meth:`profile_of`)."""
+        entry = await self._latest_profile(author)
+        return None if entry is None else entry.content
+
+    async def profile_of(self, author: NodeId) -> ProfileContent | None:
+        """The newest profile of ``author`` held with its content, read typed."""
+        entry = await self._latest_profile(author)
+        return None if entry is None else ProfileContent.of(entry)
+
+    async def _latest_profile(self, author: NodeId) -> Entry | None:
         row = await self.fetch_one(
             f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
             "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
             (bytes(author), kinds.PROFILE),
         )
-        return None if row is None else load_entry(*row).content
+        return None if row is None else load_entry(*row)
 
     async def resolve(self, text: str) -> EntryId:
         """An entry id from its hex form or a unique prefix of at least 8 characters."""
