@@ -204,7 +204,7 @@ class PrivateEvents:
         content: dict[str, Any] = {
             "id": eid,
             "rev": event.rev,
-            "audience": event.content["audience"],
+            "audience": event.audience.partition(":")[0],  # "project", without its id
             "cancelled": event.cancelled,
             "title": event.details.title or "(cancelled)",
             **{k: v for k, v in event.content.items() if k not in ("audience", "title")},

@@ -798,7 +798,7 @@ class Store:
         author = bytes(entry.author)
         target_held = False
         if entry.kind == kinds.WITHDRAW and entry.content is not None:
-            target = bytes(entry.content.get("target", b""))
+            target = bytes(WithdrawContent.of(entry).target)
             target_held = target in held or (
                 await self.fetch_one("SELECT 1 FROM entries WHERE id = ?", (target,)) is not None
             )
