@@ -497,5 +497,7 @@ def _show_cancelled(view: EventView, title: str | None) -> None:
     """``view`` shows a cancelled event: only its title (if it reached us) is left."""
     view.public = None
     view.title, view.where, view.text, view.capacity = title or "", None, None, None
+    # "public" even for a cancelled private event: what its kept map (title only) said
+    # to scripts before fields were typed (``as_json``); unchanged on purpose here.
     view.audience, view.format = "public", None
     view.with_school, view.observation, view.online = None, False, False
