@@ -42,7 +42,9 @@ class EntryContent(Content):
             raise ValueError(f"the content of entry {entry.id} was erased")
         try:
             return cls.from_content(entry.content)
-        except (KeyError, TypeError, ValueError, IndexError, SchoolmeshError):
+        # AttributeError: a text where a map is read (a hub), a number where a node id's
+        # text is (a relay, a talk's school).
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, SchoolmeshError):
             return cls.from_content(accepted_fields(entry.kind, entry.content))
 
     @classmethod
