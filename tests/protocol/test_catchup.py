@@ -1,0 +1,209 @@
+"""Catching up loose entries at session start (protocol/catchup.py): what a holder
+offers for a declared interest, the window, the pace, the order of sending, and the
+two sides of the reconciliation wired together in memory."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+import pytest
+
+from protocol import catchup, codec, frames
+from protocol.catchup import Answer, Candidate, Item, Offer
+from protocol.errors import DecodeError, ProtocolError
+from protocol.horizon import Filter, Interest
+
+TODAY = date(2026, 12, 7)
+ME, PARTNER, FAR = b"me", b"partner", b"far"
+NORTH = Filter(countries=frozenset({"GB"}), regions=frozenset({"North"}))
+DECLARED = Interest(frozenset({ME, PARTNER}), (NORTH,))
+NORTH_OFFER = {"activity": "observation", "title": "T", "country": "GB", "region": "North"}
+SOUTH_OFFER = {"activity": "observation", "title": "T", "country": "GB", "region": "South"}
+
+
+def ident(n: int) -> bytes:
+    return hashlib.blake2b(n.to_bytes(4, "big"), digest_size=32).digest()
+
+
+def candidate(n: int, **changes: Any) -> Candidate:
+    fields: dict[str, Any] = {
+        "author": FAR,
+        "id": ident(n),
+        "kind": "offer",
+        "timestamp": 1000 + n,
+        "content": NORTH_OFFER,
+    }
+    fields.update(changes)
+    return Candidate(**fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "offered"),
+    [
+        ({}, True),  # matches a declared filter
+        ({"content": SOUTH_OFFER}, False),
+        ({"author": PARTNER}, False),  # in its horizon: comes whole, by Sync
+        ({"content": None}, False),  # erased
+        ({"kind": "profile", "content": {"name": "Far"}}, True),  # network-wide
+        ({"kind": "profile", "content": {"name": "Far"}, "superseded": True}, False),
+        ({"kind": "withdraw", "content": {"target": ident(9)}}, False),  # never offered
+        ({"kind": "continue", "content": {"fork": 1, "keep": ident(9)}}, False),
+        ({"content": {**NORTH_OFFER, "to": "2026-01-01"}}, False),  # past keeping
+        ({"content": {**NORTH_OFFER, "to": "2026-11-01"}}, True),  # within 90 days
+        ({"content": {"activity": "observation", "title": "T"}}, False),  # no profile
+        (
+            {
+                "content": {"activity": "observation", "title": "T"},
+                "profile": {"country": "GB", "region": "North"},
+            },
+            True,  # its author's profile says where
+        ),
+        ({"id": b"short"}, False),  # not an entry id
+    ],
+)
+def test_what_a_holder_offers(changes: dict[str, Any], offered: bool) -> None:
+    found = catchup.wanted([candidate(1, **changes)], DECLARED, TODAY)
+    assert bool(found) is offered
+
+
+def test_a_wanter_that_declared_no_filter_is_offered_profiles_only() -> None:
+    bare = Interest(frozenset({ME}))
+    profile = candidate(2, kind="profile", content={"name": "Far"})
+    found = catchup.wanted([candidate(1), profile], bare, TODAY)
+    assert [i.id for i in found] == [ident(2)]
+    assert found[0].profile
+
+
+@pytest.mark.parametrize(
+    ("times", "since", "most", "kept", "since_after"),
+    [
+        ([5, 1, 3], 0, 10, [5, 3, 1], 0),  # newest first
+        ([5, 1, 3], 2, 10, [5, 3], 2),  # from since on
+        ([5, 4, 3, 2, 1], 0, 3, [5, 4, 3], 3),  # more than most: since moves up
+        ([5, 4, 3, 3, 1], 0, 3, [5, 4, 3], 3),  # ties at the edge: at most ``most``
+        ([], 7, 3, [], 7),
+    ],
+)
+def test_window(times: list[int], since: int, most: int, kept: list[int], since_after: int) -> None:
+    items = [Item(t, ident(n)) for n, t in enumerate(times)]
+    chosen, moved = catchup.window(items, since, most)
+    assert [i.timestamp for i in chosen] == kept
+    assert moved == since_after
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "wait"),
+    [(None, 5, 0), (0, catchup.PACE_MS, 0), (1000, 1000, catchup.PACE_MS), (0, 60_000, 540_000)],
+)
+def test_pace(last: int | None, now: int, wait: int) -> None:
+    assert catchup.due(last, now) == wait
+
+
+@pytest.mark.parametrize(
+    ("completed", "since"),
+    [(None, 0), (catchup.SKEW_MS + 5, 5), (10, 0)],
+)
+def test_since(completed: int | None, since: int) -> None:
+    assert catchup.since_for(completed) == since
+
+
+def test_send_order_is_profiles_first_then_newest_first_in_chunks() -> None:
+    items = [
+        Item(1, ident(1)),
+        Item(3, ident(3)),
+        Item(2, ident(2), profile=True),
+        Item(4, ident(4)),
+    ]
+    order = catchup.send_order(items, [ident(1), ident(2), ident(3)], chunk=2)
+    assert order == [[ident(2), ident(3)], [ident(1)]]
+
+
+def run(offer: Offer, answer: Answer) -> int:
+    """Carry the frames between the two sides; return the frames exchanged."""
+    frame: frames.Frame | None = offer.first()
+    count = 0
+    while frame is not None:
+        count += 1
+        if isinstance(frame, frames.Catchup):
+            frame = answer.receive(frame)
+        else:
+            assert isinstance(frame, frames.CatchupReply)
+            out = offer.receive(frame)
+            frame = out[0] if out else None
+    return count
+
+
+@pytest.mark.parametrize(
+    ("holder", "wanter"),
+    [
+        (range(0), range(0)),
+        (range(10), range(10)),
+        (range(10), range(5)),  # it lacks five
+        (range(5), range(10)),  # it holds more: nothing to send
+        (range(3000), range(2990)),  # fingerprints, then lists
+        (range(0, 400, 2), range(1, 400, 2)),  # disjoint
+    ],
+)
+def test_the_holder_learns_exactly_what_the_wanter_lacks(holder: range, wanter: range) -> None:
+    ours = [Item(1000 + n, ident(n)) for n in holder]
+    theirs = [Item(1000 + n, ident(n)) for n in wanter]
+    offer, answer = Offer(ours, 1000), Answer(theirs, 1000)
+    run(offer, answer)
+    assert offer.done
+    assert answer.done
+    assert offer.lacking == {ident(n) for n in set(holder) - set(wanter)}
+    assert answer.offered == offer.lacking
+
+
+def test_a_reply_out_of_turn_is_refused() -> None:
+    offer = Offer([Item(1, ident(1))], 0)
+    with pytest.raises(ProtocolError) as caught:
+        offer.receive(frames.CatchupReply(b"x"))  # before the first message
+    assert caught.value.code == catchup.BAD
+
+
+def test_a_message_after_the_end_or_from_another_since_is_refused() -> None:
+    offer, answer = Offer([Item(5, ident(1))], 0), Answer([], 0)
+    run(offer, answer)
+    with pytest.raises(ProtocolError) as caught:
+        answer.receive(frames.Catchup(0, b"again"))
+    assert caught.value.code == catchup.BAD
+    other = Answer([], 0)
+    with pytest.raises(ProtocolError) as caught:
+        other.receive(frames.Catchup(7, Offer([], 7).first().msg))
+    assert caught.value.code == catchup.BAD
+    with pytest.raises(ProtocolError):
+        Answer.declined(0).receive(frames.Catchup(0, b""))
+
+
+def test_garbage_is_a_reconciliation_error_and_ends_it() -> None:
+    answer = Answer([Item(1, ident(1))], 0)
+    with pytest.raises(ProtocolError) as caught:
+        answer.receive(frames.Catchup(0, b"\x93garbage"))
+    assert caught.value.code == "malformed"  # protocol/codec.py
+    assert answer.done
+    offer = Offer([Item(1, ident(1))], 0)
+    offer.first()
+    with pytest.raises(ProtocolError):
+        offer.receive(frames.CatchupReply(b"\x93garbage"))
+    assert offer.failed
+    assert not offer.lacking
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"t": "catchup", "v": 1, "since": -1, "msg": b""},
+        {"t": "catchup", "v": 1, "since": 2**53, "msg": b""},
+        {"t": "catchup", "v": 1, "since": 0, "msg": "text"},
+        {"t": "catchup", "v": 1, "since": 0, "msg": b"x" * (frames.MAX_RECONCILE_BYTES + 1)},
+        {"t": "catchup", "v": 1, "msg": b""},
+        {"t": "catchup-reply", "v": 1, "msg": 3},
+        {"t": "catchup-reply", "v": 1},
+    ],
+)
+def test_malformed_frames_are_refused(body: dict[str, Any]) -> None:
+    with pytest.raises(DecodeError):
+        frames.decode(codec.encode(body))
