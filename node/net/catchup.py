@@ -50,8 +50,9 @@ log = logging.getLogger(__name__)
 #: Kinds read for an offer, each by its (kind, ts) index; withdrawals and continuations
 #: are never offered (protocol/catchup.py, ``wanted``).
 OFFERED_KINDS = (kinds.PROFILE, kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.QUESTION)
-#: Rows read per kind for one offer, at most: the newest.
+#: Rows read per kind for one offer, at most (the newest), and per page.
 SCAN_ROWS = 2 * catchup.MAX_ITEMS
+PAGE_ROWS = 500
 
 
 class CatchUps:
@@ -115,31 +116,33 @@ class CatchUps:
         await session.send(offer.first())
 
     async def _wanted(self, declared: Interest, since: int) -> list[Item]:
-        rows: list[tuple[bytes, int, bytes, str, int, bytes | None]] = []
+        """What we hold that ``declared`` keeps, from ``since`` on: read a page at a
+        time per kind, newest first, yielding between pages, so that a hub holding
+        much neither holds the whole in memory nor the event loop up."""
+        today = datetime.now(UTC).date()
+        found: list[Item] = []
+        profiles: dict[bytes, tuple[int, Any]] = {}
         for kind in OFFERED_KINDS:
-            rows += await self.store.fetch_all(
-                "SELECT author, seq, id, kind, ts, content FROM entries "
-                "WHERE kind = ? AND ts >= ? ORDER BY ts DESC LIMIT ?",
-                (kind, since, SCAN_ROWS),
-            )
-        authors = {row[0] for row in rows if row[0] not in declared.horizon}
-        profiles = await profiles_of(self.store, authors)
-        candidates = []
-        for author, seq, entry_id, kind, ts, content in rows:
-            newest = profiles.get(author)
-            decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
-            candidates.append(
-                Candidate(
-                    author,
-                    bytes(entry_id),
-                    kind,
-                    int(ts),
-                    decoded if isinstance(decoded, dict) else None,
-                    None if newest is None else newest[1],
-                    superseded=newest is not None and newest[0] > seq,
+            before, last_id, read = 2**63 - 1, b"", 0
+            while read < SCAN_ROWS:
+                rows = await self.store.fetch_all(
+                    "SELECT author, seq, id, ts, content FROM entries WHERE kind = ? "
+                    "AND ts >= ? AND (ts < ? OR (ts = ? AND id < ?)) "
+                    "ORDER BY ts DESC, id DESC LIMIT ?",
+                    (kind, since, before, before, last_id, PAGE_ROWS),
                 )
-            )
-        return catchup.wanted(candidates, declared, datetime.now(UTC).date())
+                if not rows:
+                    break
+                read += len(rows)
+                before, last_id = int(rows[-1][3]), bytes(rows[-1][2])
+                rows = [row for row in rows if row[0] not in declared.horizon]
+                unknown = {row[0] for row in rows} - profiles.keys()
+                profiles.update(await profiles_of(self.store, unknown))
+                found += catchup.wanted(
+                    (_candidate(row, kind, profiles.get(row[0])) for row in rows), declared, today
+                )
+                await asyncio.sleep(0)  # let the sessions run between pages
+        return found
 
     async def _reply(self, session: PeerSession, frame: frames.CatchupReply) -> None:
         offered = self._offers.get(session)
@@ -251,3 +254,17 @@ class CatchUps:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _candidate(row: Any, kind: str, newest: tuple[int, Any] | None) -> Candidate:
+    author, seq, entry_id, ts, content = row
+    decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
+    return Candidate(
+        author,
+        bytes(entry_id),
+        kind,
+        int(ts),
+        decoded if isinstance(decoded, dict) else None,
+        None if newest is None else newest[1],
+        superseded=newest is not None and newest[0] > seq,
+    )

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.live import hold, school_key
+from node.clock import now_ms
 from node.store.holding import HORIZON_MODE, choose
+from protocol.entry import create_entry
 from tests.network import LiveNode, partner, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
@@ -67,3 +70,56 @@ async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_a_hub_holding_many_sends_them_in_chunks_and_only_what_matches(
+    tmp_path: Path,
+) -> None:
+    """More than a page of reading and many chunks of sending: every matching offer
+    arrives, none of the others, and the session keeps working meanwhile."""
+    start = now_ms() - 3_600_000
+    matching = [
+        create_entry(
+            school_key(n),
+            seq=1,
+            prev=None,
+            timestamp=start + n,
+            kind="offer",
+            content=offer(f"Phonics {n}", country="GB", **NORTH),
+        )
+        for n in range(1200)
+    ]
+    others = [
+        create_entry(
+            school_key(n),
+            seq=1,
+            prev=None,
+            timestamp=start + n,
+            kind="offer",
+            content=offer(f"Rowing {n}", country="FR"),
+        )
+        for n in range(1200, 1500)
+    ]
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        await hold(hub.node, matching + others)
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(country="GB", **NORTH)
+        await partner(oak, hub)
+
+        async def all_arrived() -> bool:
+            row = await oak.node.store.fetch_one(
+                "SELECT COUNT(*) FROM entries WHERE loose = 1 AND kind = 'offer'"
+            )
+            return int(row[0]) >= len(matching)
+
+        await wait_for(all_arrived, within=120, what="every matching offer at oak")
+        post = await hub.node.offers.post("offer", offer("Meanwhile", country="GB", **NORTH))
+        await wait_for(lambda: oak.holds(post.id), within=30, what="a new offer, as usual")
+        for entry in others[:20]:
+            assert not await oak.holds(entry.id)
+        assert hub.service.peers.catchups.sent[bytes(oak.node.node_id)] == len(matching)
+    finally:
+        await oak.stop()
+        await hub.stop()
