@@ -23,7 +23,7 @@ from node.clock import now_ms
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.store.holding import HORIZON_MODE, choose
-from protocol import codec, frames
+from protocol import codec, frames, interest
 from protocol.catchup import Item, Offer
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
@@ -170,3 +170,36 @@ async def test_forged_entries_offered_at_catchup_are_refused(
     await judged(rogue, target, 4)
     assert not await target.holds(genuine.id)
     assert session._strikes == 1  # a bad signature, as anywhere else
+
+
+async def test_a_rogue_wanter_replying_garbage_is_struck_and_sent_nothing(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    catchups = target.service.peers.catchups
+    await target.node.offers.post("offer", north("Something to offer"))
+    # The rogue's node declines the target's catch-up of it (too soon), so that only
+    # the hand-made replies below answer the target's offer.
+    rogue.service.peers.catchups._answered[bytes(target.node.node_id)] = now_ms()
+    me = bytes(rogue.node.node_id)
+    declared = {
+        "t": "interest",
+        "digest": interest.digest([me]),
+        "filters": [[]],  # every public entry outside its horizon
+        "partners": [],
+        "horizon": [me],
+    }
+    await raw(rogue, target, declared)
+
+    async def offered() -> bool:
+        return session in catchups._offers
+
+    await wait_for(offered, what="the target's catch-up of the rogue")
+    strikes = session._strikes
+    await raw(rogue, target, {"t": "catchup-reply", "msg": b"\x93garbage"})
+    await raw(rogue, target, {"t": "catchup-reply", "msg": b""})  # after it failed
+    await judged(rogue, target, 5)
+    assert session._strikes == strikes + 2
+    assert catchups._offers[session][0].failed
+    assert catchups.sent.get(me) is None  # nothing sent
