@@ -207,3 +207,22 @@ def test_garbage_is_a_reconciliation_error_and_ends_it() -> None:
 def test_malformed_frames_are_refused(body: dict[str, Any]) -> None:
     with pytest.raises(DecodeError):
         frames.decode(codec.encode(body))
+
+
+@pytest.mark.parametrize(("lacking", "most_bytes"), [(0, 1024), (5, 4096)])
+def test_the_cost_follows_what_is_missing_not_what_is_held(lacking: int, most_bytes: int) -> None:
+    """docs/performance.md, "Catching up loose entries": 10,000 offered."""
+    ours = [Item(1_000_000 + n * 1000, ident(n)) for n in range(10_000)]
+    offer, answer = Offer(ours, 0), Answer(ours[lacking:], 0)
+    crossed: list[frames.Frame] = []
+    frame: frames.Frame | None = offer.first()
+    while frame is not None:
+        crossed.append(frame)
+        if isinstance(frame, frames.Catchup):
+            frame = answer.receive(frame)
+        else:
+            assert isinstance(frame, frames.CatchupReply)
+            out = offer.receive(frame)
+            frame = out[0] if out else None
+    assert sum(len(frames.encode(f)) for f in crossed) < most_bytes
+    assert len(offer.lacking) == lacking
