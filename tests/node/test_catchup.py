@@ -123,3 +123,49 @@ async def test_a_hub_holding_many_sends_them_in_chunks_and_only_what_matches(
     finally:
         await oak.stop()
         await hub.stop()
+
+
+async def test_a_school_that_changes_what_it_wants_is_offered_older_entries_too(
+    tmp_path: Path,
+) -> None:
+    """``since`` (a day before the last catch-up) counts only while the school wants
+    what it wanted then: once its subscription changes, an offer posted days before
+    that matches the new one is offered too."""
+    coast = {"region": "Coast", "phases": ["primary"]}
+    old = create_entry(
+        school_key(1),
+        seq=1,
+        prev=None,
+        timestamp=now_ms() - 3 * 24 * 3_600_000,
+        kind="offer",
+        content=offer("Rowing on the coast", country="GB", **coast),
+    )
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        await hold(hub.node, [old])
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(country="GB", **NORTH)
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session
+        await partner(oak, hub)
+        peer = bytes(oak.node.node_id)
+
+        async def first_done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+        assert not await oak.holds(old.id)  # not what oak wants yet
+        completed_before = catchups._completed[peer]
+        await oak.node.update_profile(**coast)  # its default subscription follows
+        await oak.stop()
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            return catchups._completed.get(peer, 0) > completed_before
+
+        await wait_for(caught_up, within=60, what="the hub's next catch-up of oak")
+        await wait_for(lambda: oak.holds(old.id), within=30, what="the older coast offer")
+    finally:
+        await oak.stop()
+        await hub.stop()
