@@ -11,7 +11,8 @@ node (the *holder*) has its peer's (the *wanter*'s) declared interest:
    (:func:`wanted`: protocol/rules/holding.py's ``keep`` with the declared interest,
    each author's newest profile only, nothing past keeping) from ``since`` on
    (:func:`since_for`: the start of the last catch-up it completed with the wanter,
-   less a day for clocks that differ), at most :data:`MAX_ITEMS`, newest first
+   less a day for clocks that differ, if the wanter still declares what it declared
+   then, :func:`still_counts`; else 0), at most :data:`MAX_ITEMS`, newest first
    (:func:`window`: when it holds more, ``since`` moves up to the oldest it keeps);
 2. the two sides reconcile (protocol/reconcile.py, range-based) the holder's items with
    the wanter's loose entries from the same ``since``: ``catchup`` frames from the
@@ -121,6 +122,15 @@ def since_for(last_completed: int | None) -> int:
     """Where a catch-up starts: the start of the last one completed with the peer, less
     :data:`SKEW_MS`; from the beginning when there was none."""
     return 0 if last_completed is None else max(0, last_completed - SKEW_MS)
+
+
+def still_counts(before: Interest, now: Interest) -> bool:
+    """Whether the last catch-up completed with a peer that declared ``before`` still
+    bounds one with the peer now that it declares ``now`` (:func:`since_for`): only
+    if it wants no more than it did, the same filters and no author gone from its
+    horizon (whose entries it now wants loose). Otherwise the catch-up starts from the
+    beginning: what the peer newly wants may be older than the last one."""
+    return set(now.filters) == set(before.filters) and before.horizon <= now.horizon
 
 
 def due(last_started: int | None, now: int, pace: int = PACE_MS) -> int:

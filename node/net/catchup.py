@@ -10,7 +10,8 @@ Between two nodes that announced ``catchup``, ``interest`` and ``loose``:
   are sent: a hub with much to offer never holds up the session, and the task ends
   with the session. At most one catch-up per peer per ten minutes: a later session
   waits for its turn (a reconnect storm costs nothing), and ``since`` starts a day
-  before the last one completed;
+  before the last one completed (from 0 if the peer now declares other filters or a
+  smaller horizon);
 - as **wanter**, we answer the peer's ``catchup`` frames from our loose entries; the
   entries it then sends are judged as any others (verification, holding rules). One
   it offered that we do not keep is logged. A second catch-up in one session, or a
@@ -72,9 +73,10 @@ class CatchUps:
         self.pace_ms = pace_ms  # tests shorten it
         self._began: dict[bytes, int] = {}  # peer -> when we last began offering to it
         self._completed: dict[bytes, int] = {}  # peer -> when the last completed one began
+        self._completed_for: dict[bytes, Interest] = {}  # peer -> what it declared then
         self._answered: dict[bytes, int] = {}  # peer -> when it last began one with us
-        #: Our catch-up offered in each session, with when it began.
-        self._offers: weakref.WeakKeyDictionary[PeerSession, tuple[Offer, int]] = (
+        #: Our catch-up offered in each session, with when it began and for what.
+        self._offers: weakref.WeakKeyDictionary[PeerSession, tuple[Offer, int, Interest]] = (
             weakref.WeakKeyDictionary()
         )
         self._answers: weakref.WeakKeyDictionary[PeerSession, Answer] = weakref.WeakKeyDictionary()
@@ -109,10 +111,14 @@ class CatchUps:
             return  # gone, or it now wants everything (its logs come whole)
         began = now_ms()
         self._began[peer] = began
-        since = catchup.since_for(self._completed.get(peer))
+        before = self._completed_for.get(peer)
+        if before is None or catchup.still_counts(before, declared):
+            since = catchup.since_for(self._completed.get(peer))
+        else:
+            since = 0  # it wants more than then: what it newly wants may be older
         items, since = catchup.window(await self._wanted(declared, since), since)
         offer = Offer(items, since)
-        self._offers[session] = (offer, began)
+        self._offers[session] = (offer, began, declared)
         await session.send(offer.first())
 
     async def _wanted(self, declared: Interest, since: int) -> list[Item]:
@@ -148,13 +154,15 @@ class CatchUps:
         offered = self._offers.get(session)
         if offered is None:
             raise ProtocolError("a catchup-reply to no catch-up of ours", code=catchup.BAD)
-        offer, began = offered
+        offer, began, declared = offered
         for out in offer.receive(frame):
             await session.send(out)
         if offer.done and not offer.failed:
-            self._spawn(self._send(session, offer, began))
+            self._spawn(self._send(session, offer, began, declared))
 
-    async def _send(self, session: PeerSession, offer: Offer, began: int) -> None:
+    async def _send(
+        self, session: PeerSession, offer: Offer, began: int, declared: Interest
+    ) -> None:
         peer = bytes(session.peer)
         for chunk in offer.send_order():
             if session.closing:
@@ -168,6 +176,7 @@ class CatchUps:
             await send_alone(session, entries)
             self.sent[peer] = self.sent.get(peer, 0) + len(entries)
         self._completed[peer] = began
+        self._completed_for[peer] = declared
         if offer.lacking:
             self.logs.info(
                 session.peer,

@@ -109,6 +109,26 @@ def test_since(completed: int | None, since: int) -> None:
     assert catchup.since_for(completed) == since
 
 
+COAST = Filter(countries=frozenset({"GB"}), regions=frozenset({"Coast"}))
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "counts"),
+    [
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1}), (NORTH,)), True),
+        (Interest(frozenset({1}), (NORTH, COAST)), Interest(frozenset({1}), (COAST, NORTH)), True),
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1, 2}), (NORTH,)), True),
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1}), (COAST,)), False),
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1}), (NORTH, COAST)), False),
+        (Interest(frozenset({1, 2}), (NORTH,)), Interest(frozenset({1}), (NORTH,)), False),
+    ],
+)
+def test_the_last_catchup_counts_only_while_the_peer_wants_no_more(
+    before: Interest, now: Interest, counts: bool
+) -> None:
+    assert catchup.still_counts(before, now) is counts
+
+
 def test_send_order_is_profiles_first_then_newest_first_in_chunks() -> None:
     items = [
         Item(1, ident(1)),
