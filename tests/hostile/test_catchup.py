@@ -23,7 +23,7 @@ from node.clock import now_ms
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.store.holding import HORIZON_MODE, choose
-from protocol import codec, frames, interest
+from protocol import catchup, codec, frames, interest
 from protocol.catchup import Item, Offer
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
@@ -137,6 +137,24 @@ async def test_a_second_catchup_within_ten_minutes_is_declined_without_a_strike(
     assert session._strikes == 0
     assert catchups._answers[session].done  # declined: not answered, nothing to follow
     assert not catchups._answers[session].offered
+
+
+async def test_a_catchup_just_short_of_ten_minutes_by_the_wanters_clock_is_answered(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """The holder counts ten minutes from when it began the last catch-up; the wanter
+    from when the first frame reached it, which is later by the holder's reading of
+    its offer and the trip. An honest holder's next turn thus comes a few seconds
+    short of ten minutes by the wanter's count: it is answered, not declined."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    catchups = target.service.peers.catchups
+    last = now_ms() - catchup.PACE_MS + 5_000
+    catchups._answered[bytes(rogue.node.node_id)] = last
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": Offer([], 0).first().msg})
+    await judged(rogue, target, 6)
+    assert session._strikes == 0
+    assert catchups._answered[bytes(rogue.node.node_id)] > last  # answered
 
 
 async def test_offered_entries_that_do_not_match_what_it_declared_are_not_kept(
