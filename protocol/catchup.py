@@ -32,7 +32,8 @@ Rules this module keeps (tests/protocol/test_catchup.py):
   the catch-up began with raises ProtocolError (``bad-catchup``);
 * paced: at most one catch-up per peer per :data:`PACE_MS` on each side
   (:func:`due`): a holder waits, a wanter does not answer a start that comes sooner
-  (no strike: the holder may have restarted; it then sends nothing).
+  by more than :data:`PACE_SLACK_MS` (:func:`declines`; no strike: the holder may
+  have restarted; it then sends nothing).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ from protocol.rules.holding import expired, keep
 
 #: One catch-up per peer this often, at most, on each side.
 PACE_MS = 10 * 60 * 1000
+#: A wanter answers a catch-up that begins this much short of :data:`PACE_MS` after
+#: the last one: it counts from the first frame's arrival, the holder from before it
+#: read its offer, so an honest holder's next turn comes a little early by its count.
+PACE_SLACK_MS = 60 * 1000
 #: Subtracted from the start of the last catch-up completed: authors' clocks differ.
 SKEW_MS = 24 * 3600 * 1000
 #: Items each side reconciles in one catch-up, the newest; entries sent, at most.
@@ -147,6 +152,14 @@ def send_order(
     chosen.sort(key=lambda i: (not i.profile, -i.timestamp, i.id))
     ids = [i.id for i in chosen]
     return [ids[n : n + chunk] for n in range(0, len(ids), chunk)]
+
+
+def declines(last_answered: int | None, now: int, pace: int = PACE_MS) -> bool:
+    """Whether a wanter declines a catch-up that begins at ``now``: the last one it
+    answered began less than ``pace`` (less :data:`PACE_SLACK_MS`) before."""
+    if last_answered is None:
+        return False
+    return now - last_answered < pace - min(PACE_SLACK_MS, pace)
 
 
 def _newest_first(item: Item) -> tuple[int, bytes]:

@@ -15,8 +15,8 @@ Between two nodes that announced ``catchup``, ``interest`` and ``loose``:
 - as **wanter**, we answer the peer's ``catchup`` frames from our loose entries; the
   entries it then sends are judged as any others (verification, holding rules). One
   it offered that we do not keep is logged. A second catch-up in one session, or a
-  frame out of turn, is a strike; a new one sooner than ten minutes after the last
-  one is declined: not answered (the holder then sends nothing).
+  frame out of turn, is a strike; a new one sooner than nine minutes after the last
+  one began here is declined: not answered (the holder then sends nothing).
 
 What we remember of each peer is kept for the process's life only: after a restart,
 a catch-up starts from the beginning (the newest :data:`protocol.catchup.MAX_ITEMS`).
@@ -191,10 +191,10 @@ class CatchUps:
     async def _begin(self, session: PeerSession, frame: frames.Catchup) -> None:
         peer = bytes(session.peer)
         now = now_ms()
-        if catchup.due(self._answered.get(peer), now, self.pace_ms):
+        if catchup.declines(self._answered.get(peer), now, self.pace_ms):
             self.logs.info(
                 session.peer,
-                "declined a catch-up from %s: the last one was less than ten minutes ago",
+                "declined a catch-up from %s: the last one was less than nine minutes ago",
                 session.peer,
                 logger=log,
             )

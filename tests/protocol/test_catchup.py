@@ -102,6 +102,23 @@ def test_pace(last: int | None, now: int, wait: int) -> None:
 
 
 @pytest.mark.parametrize(
+    ("last", "now", "declined"),
+    [
+        (None, 5, False),
+        (1000, 1000, True),
+        (0, catchup.PACE_MS - catchup.PACE_SLACK_MS - 1, True),
+        (0, catchup.PACE_MS - catchup.PACE_SLACK_MS, False),
+        (0, catchup.PACE_MS - 5_000, False),  # the holder's turn, a little early here
+    ],
+)
+def test_the_wanter_declines_only_well_before_the_holders_turn(
+    last: int | None, now: int, declined: bool
+) -> None:
+    assert catchup.declines(last, now) is declined
+    assert not catchup.declines(last, now, pace=0)  # tests that scale time
+
+
+@pytest.mark.parametrize(
     ("completed", "since"),
     [(None, 0), (catchup.SKEW_MS + 5, 5), (10, 0)],
 )
