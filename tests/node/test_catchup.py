@@ -5,11 +5,13 @@ partner when it comes back, and not its other offer."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from bench.live import hold, school_key
 from node.clock import now_ms
 from node.store.holding import HORIZON_MODE, choose
+from protocol import catchup
 from protocol.entry import create_entry
 from tests.network import LiveNode, partner, wait_for
 
@@ -166,6 +168,71 @@ async def test_a_school_that_changes_what_it_wants_is_offered_older_entries_too(
 
         await wait_for(caught_up, within=60, what="the hub's next catch-up of oak")
         await wait_for(lambda: oak.holds(old.id), within=30, what="the older coast offer")
+    finally:
+        await oak.stop()
+        await hub.stop()
+
+
+async def test_a_school_holding_more_than_the_hub_offers_is_sent_nothing_it_holds(
+    tmp_path: Path,
+) -> None:
+    """A first catch-up (from 0) of a school that holds, loose, all 10,000 offers the
+    hub offers and 500 newer ones from elsewhere: it lacks none, so none is sent (were
+    it to list only its newest 10,000, the hub would take the oldest 500 it offers for
+    missing and send them again)."""
+    start = now_ms() - 3_600_000
+    content = offer("Phonics", country="GB", **NORTH)
+    shared = [
+        create_entry(
+            school_key(n), seq=1, prev=None, timestamp=start + n, kind="offer", content=content
+        )
+        for n in range(catchup.MAX_ITEMS)
+    ]
+    newer = [
+        create_entry(
+            school_key(n), seq=1, prev=None, timestamp=start + n, kind="offer", content=content
+        )
+        for n in range(catchup.MAX_ITEMS, catchup.MAX_ITEMS + 500)
+    ]
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        await hold(hub.node, shared)
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(country="GB", **NORTH)
+        received = now_ms()
+        rows = [
+            (
+                bytes(e.id),
+                bytes(e.author),
+                e.seq,
+                e.kind,
+                e.payload.timestamp,
+                e.payload_bytes,
+                e.signature,
+                e.content_bytes,
+                received,
+            )
+            for e in [*shared, *newer]
+        ]
+
+        def loose(conn: sqlite3.Connection) -> None:  # held loose, as if they had passed by
+            conn.executemany(
+                "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, "
+                "received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                rows,
+            )
+
+        await oak.node.store.write(loose)
+        catchups = hub.service.peers.catchups
+        await partner(oak, hub)
+        peer = bytes(oak.node.node_id)
+
+        async def done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(done, within=60, what="the hub's catch-up of oak")
+        assert catchups.sent.get(peer, 0) == 0
     finally:
         await oak.stop()
         await hub.stop()
