@@ -15,7 +15,8 @@ node (the *holder*) has its peer's (the *wanter*'s) declared interest:
    then, :func:`still_counts`; else 0), at most :data:`MAX_ITEMS`, newest first
    (:func:`window`: when it holds more, ``since`` moves up to the oldest it keeps);
 2. the two sides reconcile (protocol/reconcile.py, range-based) the holder's items with
-   the wanter's loose entries from the same ``since``: ``catchup`` frames from the
+   the wanter's loose entries of the kinds offered from the same ``since`` (at most
+   :data:`MAX_LISTED`): ``catchup`` frames from the
    holder (:class:`Offer`) and ``catchup-reply`` frames from the wanter
    (:class:`Answer`), in turn; an empty message ends it;
 3. the holder sends what the wanter lacks as ordinary entries sent alone, profiles
@@ -59,6 +60,14 @@ PACE_SLACK_MS = 60 * 1000
 SKEW_MS = 24 * 3600 * 1000
 #: Items each side reconciles in one catch-up, the newest; entries sent, at most.
 MAX_ITEMS = 10_000
+#: Items the wanter lists, at most: its loose entries of the kinds a holder offers
+#: (:data:`OFFERED_KINDS`), the newest. More than a holder offers, since it holds
+#: loose what its other partners sent too: listing as few would leave out the oldest
+#: of what a holder offers, which would be sent again. Within the holder's bounds
+#: (:data:`MAX_IDS`): what the wanter lists beyond the holder's items reaches it as ids.
+MAX_LISTED = 3 * MAX_ITEMS
+#: The kinds a holder offers (:func:`wanted`); the wanter lists only these.
+OFFERED_KINDS = (kinds.PROFILE, kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.QUESTION)
 #: Entries the holder reads and sends at a time: it never holds up its session long.
 CHUNK = 128
 #: Bounds on what one side receives in one catch-up (as the heads' start's): a

@@ -12,7 +12,8 @@ Between two nodes that announced ``catchup``, ``interest`` and ``loose``:
   waits for its turn (a reconnect storm costs nothing), and ``since`` starts a day
   before the last one completed (from 0 if the peer now declares other filters or a
   smaller horizon);
-- as **wanter**, we answer the peer's ``catchup`` frames from our loose entries; the
+- as **wanter**, we answer the peer's ``catchup`` frames from our loose entries of
+  the kinds offered (at most :data:`protocol.catchup.MAX_LISTED`); the
   entries it then sends are judged as any others (verification, holding rules). One
   it offered that we do not keep is logged. A second catch-up in one session, or a
   frame out of turn, is a strike; a new one sooner than nine minutes after the last
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 
 #: Kinds read for an offer, each by its (kind, ts) index; withdrawals and continuations
 #: are never offered (protocol/catchup.py, ``wanted``).
-OFFERED_KINDS = (kinds.PROFILE, kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.QUESTION)
+OFFERED_KINDS = catchup.OFFERED_KINDS
 #: Rows read per kind for one offer, at most (the newest), and per page.
 SCAN_ROWS = 2 * catchup.MAX_ITEMS
 PAGE_ROWS = 500
@@ -202,8 +203,9 @@ class CatchUps:
             return
         self._answered[peer] = now
         rows = await self.store.fetch_all(
-            "SELECT ts, id, kind FROM entries WHERE loose = 1 AND ts >= ? ORDER BY ts DESC LIMIT ?",
-            (frame.since, catchup.MAX_ITEMS),
+            "SELECT ts, id, kind FROM entries WHERE loose = 1 AND ts >= ? "
+            f"AND kind IN ({','.join('?' * len(OFFERED_KINDS))}) ORDER BY ts DESC LIMIT ?",
+            (frame.since, *OFFERED_KINDS, catchup.MAX_LISTED),
         )
         items = [Item(int(ts), bytes(i), kind == kinds.PROFILE) for ts, i, kind in rows]
         self._answers[session] = Answer(items, frame.since)

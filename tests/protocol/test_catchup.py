@@ -194,6 +194,17 @@ def test_the_holder_learns_exactly_what_the_wanter_lacks(holder: range, wanter: 
     assert answer.offered == offer.lacking
 
 
+@pytest.mark.parametrize("shift", [0, catchup.MAX_LISTED])  # it holds them all, or none
+def test_a_wanter_listing_all_it_may_stays_within_the_holders_bounds(shift: int) -> None:
+    ours = [Item(1000 + n, ident(n)) for n in range(catchup.MAX_ITEMS)]
+    theirs = [Item(1000 + n, ident(n + shift)) for n in range(catchup.MAX_LISTED)]
+    offer, answer = Offer(ours, 1000), Answer(theirs, 1000)
+    run(offer, answer)
+    assert offer.done
+    assert not offer.failed
+    assert offer.lacking == ({i.id for i in ours} if shift else set())
+
+
 def test_a_reply_out_of_turn_is_refused() -> None:
     offer = Offer([Item(1, ident(1))], 0)
     with pytest.raises(ProtocolError) as caught:
