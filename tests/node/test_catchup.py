@@ -236,3 +236,36 @@ async def test_a_school_holding_more_than_the_hub_offers_is_sent_nothing_it_hold
     finally:
         await oak.stop()
         await hub.stop()
+
+
+async def test_an_offer_judged_by_a_newer_profile_is_kept_when_both_are_caught_up(
+    tmp_path: Path,
+) -> None:
+    """A far school posted an offer, then gave its profile a region: the offer matches
+    only by that newer profile. Both reach a school that missed them, profile first,
+    so the offer is judged by it and kept (sent in one batch, ordered by number, the
+    offer came first and was judged with no profile: not kept)."""
+    far = await LiveNode.start(tmp_path / "far", "Far", listen=False)
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        posted = await far.node.offers.post("offer", offer("Phonics"))  # no region of its own
+        await far.node.update_profile(**NORTH)
+        log = await far.node.store.entries_after(far.node.node_id, 0, 100)
+        assert [e.kind for e in log][-2:] == ["offer", "profile"]
+        await hold(hub.node, log)
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        catchups = hub.service.peers.catchups
+        await partner(oak, hub)
+        peer = bytes(oak.node.node_id)
+
+        async def done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(done, within=60, what="the hub's catch-up of oak")
+        await wait_for(lambda: oak.holds(posted.id), within=30, what="far's offer at oak")
+    finally:
+        await far.stop()
+        await oak.stop()
+        await hub.stop()
