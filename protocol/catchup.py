@@ -155,12 +155,16 @@ def due(last_started: int | None, now: int, pace: int = PACE_MS) -> int:
 def send_order(
     items: Iterable[Item], lacking: Iterable[bytes], chunk: int = CHUNK
 ) -> list[list[bytes]]:
-    """The ids to send, in chunks: profiles first, then newest first."""
+    """The ids to send, in chunks: profiles first, then newest first. No chunk holds
+    both: a chunk goes in batches ordered by author and number (node/net/loose.py),
+    where an author's offer would come before its newer profile and be judged
+    without it."""
     missing = set(lacking)
     chosen = [i for i in items if i.id in missing]
     chosen.sort(key=lambda i: (not i.profile, -i.timestamp, i.id))
-    ids = [i.id for i in chosen]
-    return [ids[n : n + chunk] for n in range(0, len(ids), chunk)]
+    profiles = [i.id for i in chosen if i.profile]
+    others = [i.id for i in chosen if not i.profile]
+    return [ids[n : n + chunk] for ids in (profiles, others) for n in range(0, len(ids), chunk)]
 
 
 def declines(last_answered: int | None, now: int, pace: int = PACE_MS) -> bool:
