@@ -611,3 +611,46 @@ class InterestAsk(Frame):
 
 
 FRAME_TYPES.update({Interest.TYPE: Interest, InterestAsk.TYPE: InterestAsk})
+
+
+#: Catching up loose entries at session start (docs/protocol.md, "Catching up loose
+#: entries"): a holder reconciles what it holds that the peer declared it wants with
+#: the peer's loose entries, then sends the difference alone.
+CATCHUP = "catchup"
+
+
+@dataclass(frozen=True, slots=True)
+class Catchup(Frame):
+    """Holder -> wanter: one message of the reconciliation of the entries the holder
+    offers (from ``since`` on, in ms) with the wanter's loose entries
+    (protocol/catchup.py). An empty ``msg`` ends it."""
+
+    TYPE: ClassVar[str] = "catchup"
+    since: int
+    msg: bytes
+
+    def __post_init__(self) -> None:
+        _check_int("a catchup frame's since", self.since)
+        _check_msg("catchup", self.msg)
+
+
+@dataclass(frozen=True, slots=True)
+class CatchupReply(Frame):
+    """Wanter -> holder: its answer to a ``catchup`` message. An empty ``msg`` ends it."""
+
+    TYPE: ClassVar[str] = "catchup-reply"
+    msg: bytes
+
+    def __post_init__(self) -> None:
+        _check_msg("catchup-reply", self.msg)
+
+
+def _check_msg(kind: str, msg: Any) -> None:
+    if not isinstance(msg, bytes) or len(msg) > MAX_RECONCILE_BYTES:
+        raise DecodeError(
+            f"a {kind} frame's msg is binary, at most {MAX_RECONCILE_BYTES} bytes",
+            code="bad-frame",
+        )
+
+
+FRAME_TYPES.update({Catchup.TYPE: Catchup, CatchupReply.TYPE: CatchupReply})

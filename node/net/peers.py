@@ -40,6 +40,7 @@ from node.mail.mailroom import Mailroom
 from node.net import loose
 from node.net import verify as verification
 from node.net.backoff import Backoff
+from node.net.catchup import CatchUps
 from node.net.heads import HeadCache
 from node.net.interest import Interests
 from node.net.logs import PeerLog
@@ -67,7 +68,16 @@ WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
 #: What this node announces in its handshakes (docs/protocol.md, "Features").
-FEATURES = frozenset({frames.RECONCILE, frames.SEARCH, frames.LAZY, frames.LOOSE, frames.INTEREST})
+FEATURES = frozenset(
+    {
+        frames.RECONCILE,
+        frames.SEARCH,
+        frames.LAZY,
+        frames.LOOSE,
+        frames.INTEREST,
+        frames.CATCHUP,
+    }
+)
 
 
 class WebSocketTransport:
@@ -182,6 +192,8 @@ class PeerManager:
         self.search = NetworkSearch(key, store, book, lambda: self.sessions, self.verifier)
         #: What we declare to peers and what they declared (node/net/interest.py).
         self.interests = Interests(store, lambda: self.sessions.values())
+        #: Loose entries a peer missed, offered at session start (node/net/catchup.py).
+        self.catchups = CatchUps(store, self.logs, self.interests.declared.get)
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 
@@ -228,6 +240,7 @@ class PeerManager:
         pending = [*self._dialers.values(), *self._tasks, *self._session_tasks]
         if pending:
             await asyncio.wait(pending, timeout=10)
+        await self.catchups.stop()
         # Only now, with no task left to write after us: tell `status` we stopped.
         try:
             for peer in connected:

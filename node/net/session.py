@@ -451,6 +451,14 @@ class PeerSession:
             if interests is None:
                 raise ProtocolError(f"unexpected {frame.TYPE} frame", code="bad-frame")
             await interests.handle(self, frame)
+            catchups = getattr(self.host, "catchups", None)
+            if catchups is not None and interests.declared.get(self) is not None:
+                catchups.schedule(self)  # offer what it missed (node/net/catchup.py)
+        elif isinstance(frame, (frames.Catchup, frames.CatchupReply)):
+            catchups = getattr(self.host, "catchups", None)
+            if catchups is None:
+                raise ProtocolError(f"unexpected {frame.TYPE} frame", code="bad-frame")
+            await catchups.handle(self, frame)
         elif isinstance(frame, (frames.MailClock, frames.Mail, frames.MailAck)):
             await self.mail.handle(frame)
             if isinstance(frame, frames.MailClock) and frame.final:
@@ -523,6 +531,7 @@ class PeerSession:
         budgets = self.host.store.budgets
         held: list[tuple[bytes, int]] = []
         duplicates: set[bytes] = set()  # a prune, with a peer that relays lazily
+        not_kept: list[bytes] = []  # outside what we hold: offered at catch-up?
         loose: list[Entry] = []  # stored loose: relayed alone (node/net/loose.py)
         stored: list[Entry] = []  # stored in logs: alone to peers that want them so
         self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
@@ -543,6 +552,8 @@ class PeerSession:
                         budgets.remember(bytes(entry.author), entry.seq, tat)
                 if result.outcome is Outcome.DUPLICATE:
                     duplicates.add(bytes(entry.author))
+                elif result.outcome is Outcome.NOT_KEPT:
+                    not_kept.append(bytes(entry.id))
                 if result.first_seen is not None:  # a fork: the sender gets our side too
                     await self._send(self.sync.evidence(result.first_seen.encode()))
                 elif result.error is not None and result.error.code != "blocked":
@@ -554,6 +565,9 @@ class PeerSession:
             self._wake.set()
         if self.lazy is not None:
             self.lazy.duplicates(duplicates)
+        catchups = getattr(self.host, "catchups", None)
+        if not_kept and catchups is not None:
+            catchups.judged(self, not_kept)
         heads = await self.host.store.heads_of(authors)
         for frame, decoded in batches:
             authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}

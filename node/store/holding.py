@@ -46,10 +46,11 @@ SETTING = "holding"
 EVERYTHING_MODE = "everything"
 HORIZON_MODE = "horizon"
 MODES = (EVERYTHING_MODE, HORIZON_MODE)
-#: Holding by horizon is chosen, not the default, until a node catches up at session
-#: start what it wants of the authors outside its horizon (docs/scale.md, Decision 3,
-#: reconciliation per filter): without it, what passed while it was offline (a far
-#: school's profile made before the session) never reaches it.
+#: Holding by horizon is chosen, not the default: a node now catches up at session
+#: start what it missed of the authors outside its horizon (node/net/catchup.py), but
+#: an answer from outside the horizon to the school's own question is not kept unless
+#: it matches a filter (docs/decisions.md, "Catching up loose entries at session
+#: start").
 DEFAULT_MODE = EVERYTHING_MODE
 #: Schools followed by hand, at most.
 MAX_FOLLOWED = 1000

@@ -1,0 +1,223 @@
+"""A partner gone rogue and ``catchup`` (docs/protocol.md, "Catching up loose
+entries"): floods of catch-up frames, malformed and oversized ones, a second catch-up
+too soon, entries offered that do not match what the target declared, and forged
+ones. Each is refused (a strike, or not kept) and logged, and the target keeps serving.
+
+The rogue is a real node, partner of the target (which holds by horizon), writing
+hand-made frames on its real session; its own catch-up of the target is held off (its
+turn comes in ten minutes), so every ``catchup`` frame the target sees is the test's.
+Frames are judged in order, so an entry sent alone after them, which the target keeps,
+shows that every frame before it was judged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.clock import now_ms
+from node.net.loose import send_alone
+from node.net.session import PeerSession
+from node.store.holding import HORIZON_MODE, choose
+from protocol import catchup, codec, frames, interest
+from protocol.catchup import Item, Offer
+from protocol.entry import Entry, create_entry
+from protocol.keys import NodeKey
+from tests.helpers import key
+from tests.network import LiveNode, partner, wait_for
+
+NORTH = {"region": "North", "phases": ["primary"]}
+FAR = key(80)
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
+    target = await LiveNode.start(tmp_path / "target", "Target School")
+    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School")
+    try:
+        await choose(target.node.store, HORIZON_MODE, (), ())
+        await target.node.update_profile(**NORTH)
+        # The rogue's own (honest) catch-up of the target waits its turn: ten minutes.
+        rogue.service.peers.catchups._began[bytes(target.node.node_id)] = now_ms()
+        await partner(target, rogue)
+
+        async def opened() -> bool:
+            mine = rogue.service.peers.sessions.get(target.node.node_id)
+            theirs = target.service.peers.sessions.get(rogue.node.node_id)
+            return mine is not None and mine.opened and theirs is not None and theirs.opened
+
+        await wait_for(opened, what="the rogue's session")
+        yield target, rogue
+    finally:
+        await rogue.stop()
+        await target.stop()
+
+
+def signed(signer: NodeKey, seq: int, content: dict[str, Any], kind: str = "offer") -> Entry:
+    return create_entry(
+        signer, seq=seq, prev=None, timestamp=now_ms() - 1000, kind=kind, content=content
+    )
+
+
+def north(title: str) -> dict[str, Any]:
+    return {"activity": "observation", "title": title, "country": "GB", **NORTH}
+
+
+async def raw(rogue: LiveNode, target: LiveNode, body: dict[str, Any]) -> None:
+    session = rogue.service.peers.sessions[target.node.node_id]
+    await session.transport.send(codec.encode({"v": 1, **body}))
+
+
+async def judged(rogue: LiveNode, target: LiveNode, n: int) -> None:
+    """Send an entry alone that the target keeps; wait until it holds it."""
+    last = signed(key(90 + n), 1, north("Sentinel"))
+    await send_alone(rogue.service.peers.sessions[target.node.node_id], [last])
+    await wait_for(lambda: target.holds(last.id), what="the sentinel")
+
+
+def session_of(target: LiveNode, rogue: LiveNode) -> PeerSession:
+    return target.service.peers.sessions[rogue.node.node_id]
+
+
+async def test_malformed_oversized_and_out_of_turn_frames_are_strikes(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    strikes = session._strikes
+    first = Offer([Item(1, bytes(32))], 0).first()
+    bad: list[dict[str, Any]] = [
+        {"t": "catchup", "since": -1, "msg": b""},  # malformed
+        {"t": "catchup", "since": 0, "msg": b"x" * (frames.MAX_RECONCILE_BYTES + 1)},
+        {"t": "catchup-reply", "msg": b"\x91\x01"},  # a reply to no catch-up of its
+        {"t": "catchup", "since": 0, "msg": b"\x93garbage"},  # begins one: garbage
+        {"t": "catchup", "since": 0, "msg": first.msg},  # after that one ended
+        {"t": "catchup", "since": 5, "msg": first.msg},  # another, in one session
+    ]
+    for body in bad:
+        await raw(rogue, target, body)
+    await judged(rogue, target, 1)  # it keeps serving
+    assert session._strikes == strikes + len(bad)
+    assert not session.closing  # under the ten strikes that close a session
+    assert "catch-up" in (session.last_error or "")  # the last one, logged
+
+
+async def test_a_flood_of_catchup_frames_closes_the_session_not_the_node(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    msg = Offer([Item(1, bytes(32))], 0).first().msg
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})  # the one allowed
+    for _ in range(50):
+        await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})
+    await wait_for(lambda: _closed(session), what="the flooding session to close")
+    # The target still serves: it posts, and the rogue's node, redialling, gets it.
+    post = await target.node.offers.post("offer", north("Still here"))
+    await wait_for(lambda: rogue.holds(post.id), within=30, what="the target's next offer")
+
+
+async def _closed(session: PeerSession) -> bool:
+    return session.closing
+
+
+async def test_a_second_catchup_within_ten_minutes_is_declined_without_a_strike(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    catchups = target.service.peers.catchups
+    catchups._answered[bytes(rogue.node.node_id)] = now_ms()  # one just before, say
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": Offer([], 0).first().msg})
+    await judged(rogue, target, 2)
+    assert session._strikes == 0
+    assert catchups._answers[session].done  # declined: not answered, nothing to follow
+    assert not catchups._answers[session].offered
+
+
+async def test_a_catchup_just_short_of_ten_minutes_by_the_wanters_clock_is_answered(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """The holder counts ten minutes from when it began the last catch-up; the wanter
+    from when the first frame reached it, which is later by the holder's reading of
+    its offer and the trip. An honest holder's next turn thus comes a few seconds
+    short of ten minutes by the wanter's count: it is answered, not declined."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    catchups = target.service.peers.catchups
+    last = now_ms() - catchup.PACE_MS + 5_000
+    catchups._answered[bytes(rogue.node.node_id)] = last
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": Offer([], 0).first().msg})
+    await judged(rogue, target, 6)
+    assert session._strikes == 0
+    assert catchups._answered[bytes(rogue.node.node_id)] > last  # answered
+
+
+async def test_offered_entries_that_do_not_match_what_it_declared_are_not_kept(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    south = signed(FAR, 1, {"activity": "observation", "title": "Coast", "country": "GB"})
+    offer = Offer([Item(south.payload.timestamp, bytes(south.id))], 0)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(rogue.service.peers.sessions[target.node.node_id], [south])
+    await judged(rogue, target, 3)
+    catchups = target.service.peers.catchups
+    assert catchups._answers[session].offered == {bytes(south.id)}
+    assert not await target.holds(south.id)
+    assert catchups.not_kept[bytes(rogue.node.node_id)] == 1  # and logged
+
+
+async def test_forged_entries_offered_at_catchup_are_refused(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    genuine = signed(FAR, 1, north("Phonics"))
+    forged = dataclasses.replace(genuine, signature=bytes(64))
+    offer = Offer([Item(genuine.payload.timestamp, bytes(genuine.id))], 0)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})
+    await send_alone(rogue.service.peers.sessions[target.node.node_id], [forged])
+    await judged(rogue, target, 4)
+    assert not await target.holds(genuine.id)
+    assert session._strikes == 1  # a bad signature, as anywhere else
+
+
+async def test_a_rogue_wanter_replying_garbage_is_struck_and_sent_nothing(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    catchups = target.service.peers.catchups
+    await target.node.offers.post("offer", north("Something to offer"))
+    # The rogue's node declines the target's catch-up of it (too soon), so that only
+    # the hand-made replies below answer the target's offer.
+    rogue.service.peers.catchups._answered[bytes(target.node.node_id)] = now_ms()
+    me = bytes(rogue.node.node_id)
+    declared = {
+        "t": "interest",
+        "digest": interest.digest([me]),
+        "filters": [[]],  # every public entry outside its horizon
+        "partners": [],
+        "horizon": [me],
+    }
+    await raw(rogue, target, declared)
+
+    async def offered() -> bool:
+        return session in catchups._offers
+
+    await wait_for(offered, what="the target's catch-up of the rogue")
+    strikes = session._strikes
+    await raw(rogue, target, {"t": "catchup-reply", "msg": b"\x93garbage"})
+    await raw(rogue, target, {"t": "catchup-reply", "msg": b""})  # after it failed
+    await judged(rogue, target, 5)
+    assert session._strikes == strikes + 2
+    assert catchups._offers[session][0].failed
+    assert catchups.sent.get(me) is None  # nothing sent

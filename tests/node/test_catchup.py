@@ -1,0 +1,271 @@
+"""Catching up loose entries at session start between real nodes on loopback
+(docs/protocol.md, "Catching up loose entries"): a school holding by horizon that
+was offline while a far school posted gets that school's matching offer from its
+partner when it comes back, and not its other offer."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from bench.live import hold, school_key
+from node.clock import now_ms
+from node.store.holding import HORIZON_MODE, choose
+from protocol import catchup
+from protocol.entry import create_entry
+from tests.network import LiveNode, partner, wait_for
+
+NORTH = {"region": "North", "phases": ["primary"]}
+
+
+def offer(title: str, **fields: object) -> dict[str, object]:
+    return {"activity": "observation", "title": title, **fields}
+
+
+async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path) -> None:
+    names = ("oak", "hub", "colegio", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        # oak - hub - colegio - far: colegio is a partner of oak's partner (in oak's
+        # horizon), far one hop beyond its edge. The hub holds everything (the default).
+        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session, not per ten minutes
+        profile = await far.profile_id()
+        await wait_for(lambda: oak.holds(profile), within=60, what="far's profile at oak")
+
+        async def first_done() -> bool:
+            return bytes(oak.node.node_id) in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+        await oak.stop()
+        wanted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        other = await far.node.offers.post("offer", offer("Rowing on the coast"))
+
+        async def hub_holds_both() -> bool:
+            return await hub.holds(wanted.id) and await hub.holds(other.id)
+
+        await wait_for(hub_holds_both, within=60, what="far's offers at the hub")
+        sent_before = catchups.sent.get(bytes(oak.node.node_id), 0)
+        completed_before = catchups._completed[bytes(oak.node.node_id)]
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            done = catchups._completed.get(bytes(oak.node.node_id), 0) > completed_before
+            return done and await oak.holds(wanted.id)
+
+        await wait_for(caught_up, within=60, what="far's matching offer at oak, by catch-up")
+        # Only what oak lacked and wants crossed: the matching offer, not the other one.
+        assert catchups.sent[bytes(oak.node.node_id)] - sent_before == 1
+        assert not await oak.holds(other.id)
+        assert await oak.node.store.head(far.node.node_id) is None  # loose, not whole
+        rows = await oak.node.store.fetch_all(
+            "SELECT loose FROM entries WHERE id = ?", (bytes(wanted.id),)
+        )
+        assert [row[0] for row in rows] == [1]
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_a_hub_holding_many_sends_them_in_chunks_and_only_what_matches(
+    tmp_path: Path,
+) -> None:
+    """More than a page of reading and many chunks of sending: every matching offer
+    arrives, none of the others, and the session keeps working meanwhile."""
+    start = now_ms() - 3_600_000
+    matching = [
+        create_entry(
+            school_key(n),
+            seq=1,
+            prev=None,
+            timestamp=start + n,
+            kind="offer",
+            content=offer(f"Phonics {n}", country="GB", **NORTH),
+        )
+        for n in range(1200)
+    ]
+    others = [
+        create_entry(
+            school_key(n),
+            seq=1,
+            prev=None,
+            timestamp=start + n,
+            kind="offer",
+            content=offer(f"Rowing {n}", country="FR"),
+        )
+        for n in range(1200, 1500)
+    ]
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        await hold(hub.node, matching + others)
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(country="GB", **NORTH)
+        await partner(oak, hub)
+
+        async def all_arrived() -> bool:
+            row = await oak.node.store.fetch_one(
+                "SELECT COUNT(*) FROM entries WHERE loose = 1 AND kind = 'offer'"
+            )
+            return int(row[0]) >= len(matching)
+
+        await wait_for(all_arrived, within=120, what="every matching offer at oak")
+        post = await hub.node.offers.post("offer", offer("Meanwhile", country="GB", **NORTH))
+        await wait_for(lambda: oak.holds(post.id), within=30, what="a new offer, as usual")
+        for entry in others[:20]:
+            assert not await oak.holds(entry.id)
+        assert hub.service.peers.catchups.sent[bytes(oak.node.node_id)] == len(matching)
+    finally:
+        await oak.stop()
+        await hub.stop()
+
+
+async def test_a_school_that_changes_what_it_wants_is_offered_older_entries_too(
+    tmp_path: Path,
+) -> None:
+    """``since`` (a day before the last catch-up) counts only while the school wants
+    what it wanted then: once its subscription changes, an offer posted days before
+    that matches the new one is offered too."""
+    coast = {"region": "Coast", "phases": ["primary"]}
+    old = create_entry(
+        school_key(1),
+        seq=1,
+        prev=None,
+        timestamp=now_ms() - 3 * 24 * 3_600_000,
+        kind="offer",
+        content=offer("Rowing on the coast", country="GB", **coast),
+    )
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        await hold(hub.node, [old])
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(country="GB", **NORTH)
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session
+        await partner(oak, hub)
+        peer = bytes(oak.node.node_id)
+
+        async def first_done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+        assert not await oak.holds(old.id)  # not what oak wants yet
+        completed_before = catchups._completed[peer]
+        await oak.node.update_profile(**coast)  # its default subscription follows
+        await oak.stop()
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            return catchups._completed.get(peer, 0) > completed_before
+
+        await wait_for(caught_up, within=60, what="the hub's next catch-up of oak")
+        await wait_for(lambda: oak.holds(old.id), within=30, what="the older coast offer")
+    finally:
+        await oak.stop()
+        await hub.stop()
+
+
+async def test_a_school_holding_more_than_the_hub_offers_is_sent_nothing_it_holds(
+    tmp_path: Path,
+) -> None:
+    """A first catch-up (from 0) of a school that holds, loose, all 10,000 offers the
+    hub offers and 500 newer ones from elsewhere: it lacks none, so none is sent (were
+    it to list only its newest 10,000, the hub would take the oldest 500 it offers for
+    missing and send them again)."""
+    start = now_ms() - 3_600_000
+    content = offer("Phonics", country="GB", **NORTH)
+    shared = [
+        create_entry(
+            school_key(n), seq=1, prev=None, timestamp=start + n, kind="offer", content=content
+        )
+        for n in range(catchup.MAX_ITEMS)
+    ]
+    newer = [
+        create_entry(
+            school_key(n), seq=1, prev=None, timestamp=start + n, kind="offer", content=content
+        )
+        for n in range(catchup.MAX_ITEMS, catchup.MAX_ITEMS + 500)
+    ]
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        await hold(hub.node, shared)
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(country="GB", **NORTH)
+        received = now_ms()
+        rows = [
+            (
+                bytes(e.id),
+                bytes(e.author),
+                e.seq,
+                e.kind,
+                e.payload.timestamp,
+                e.payload_bytes,
+                e.signature,
+                e.content_bytes,
+                received,
+            )
+            for e in [*shared, *newer]
+        ]
+
+        def loose(conn: sqlite3.Connection) -> None:  # held loose, as if they had passed by
+            conn.executemany(
+                "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, "
+                "received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                rows,
+            )
+
+        await oak.node.store.write(loose)
+        catchups = hub.service.peers.catchups
+        await partner(oak, hub)
+        peer = bytes(oak.node.node_id)
+
+        async def done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(done, within=60, what="the hub's catch-up of oak")
+        assert catchups.sent.get(peer, 0) == 0
+    finally:
+        await oak.stop()
+        await hub.stop()
+
+
+async def test_an_offer_judged_by_a_newer_profile_is_kept_when_both_are_caught_up(
+    tmp_path: Path,
+) -> None:
+    """A far school posted an offer, then gave its profile a region: the offer matches
+    only by that newer profile. Both reach a school that missed them, profile first,
+    so the offer is judged by it and kept (sent in one batch, ordered by number, the
+    offer came first and was judged with no profile: not kept)."""
+    far = await LiveNode.start(tmp_path / "far", "Far", listen=False)
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    hub = await LiveNode.start(tmp_path / "hub", "Hub")
+    try:
+        posted = await far.node.offers.post("offer", offer("Phonics"))  # no region of its own
+        await far.node.update_profile(**NORTH)
+        log = await far.node.store.entries_after(far.node.node_id, 0, 100)
+        assert [e.kind for e in log][-2:] == ["offer", "profile"]
+        await hold(hub.node, log)
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        catchups = hub.service.peers.catchups
+        await partner(oak, hub)
+        peer = bytes(oak.node.node_id)
+
+        async def done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(done, within=60, what="the hub's catch-up of oak")
+        await wait_for(lambda: oak.holds(posted.id), within=30, what="far's offer at oak")
+    finally:
+        await far.stop()
+        await oak.stop()
+        await hub.stop()

@@ -1,0 +1,276 @@
+"""Catching up loose entries at session start (protocol/catchup.py): what a holder
+offers for a declared interest, the window, the pace, the order of sending, and the
+two sides of the reconciliation wired together in memory."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+import pytest
+
+from protocol import catchup, codec, frames
+from protocol.catchup import Answer, Candidate, Item, Offer
+from protocol.errors import DecodeError, ProtocolError
+from protocol.horizon import Filter, Interest
+
+TODAY = date(2026, 12, 7)
+ME, PARTNER, FAR = b"me", b"partner", b"far"
+NORTH = Filter(countries=frozenset({"GB"}), regions=frozenset({"North"}))
+DECLARED = Interest(frozenset({ME, PARTNER}), (NORTH,))
+NORTH_OFFER = {"activity": "observation", "title": "T", "country": "GB", "region": "North"}
+SOUTH_OFFER = {"activity": "observation", "title": "T", "country": "GB", "region": "South"}
+
+
+def ident(n: int) -> bytes:
+    return hashlib.blake2b(n.to_bytes(4, "big"), digest_size=32).digest()
+
+
+def candidate(n: int, **changes: Any) -> Candidate:
+    fields: dict[str, Any] = {
+        "author": FAR,
+        "id": ident(n),
+        "kind": "offer",
+        "timestamp": 1000 + n,
+        "content": NORTH_OFFER,
+    }
+    fields.update(changes)
+    return Candidate(**fields)
+
+
+@pytest.mark.parametrize(
+    ("changes", "offered"),
+    [
+        ({}, True),  # matches a declared filter
+        ({"content": SOUTH_OFFER}, False),
+        ({"author": PARTNER}, False),  # in its horizon: comes whole, by Sync
+        ({"content": None}, False),  # erased
+        ({"kind": "profile", "content": {"name": "Far"}}, True),  # network-wide
+        ({"kind": "profile", "content": {"name": "Far"}, "superseded": True}, False),
+        ({"kind": "withdraw", "content": {"target": ident(9)}}, False),  # never offered
+        ({"kind": "continue", "content": {"fork": 1, "keep": ident(9)}}, False),
+        ({"content": {**NORTH_OFFER, "to": "2026-01-01"}}, False),  # past keeping
+        ({"content": {**NORTH_OFFER, "to": "2026-11-01"}}, True),  # within 90 days
+        ({"content": {"activity": "observation", "title": "T"}}, False),  # no profile
+        (
+            {
+                "content": {"activity": "observation", "title": "T"},
+                "profile": {"country": "GB", "region": "North"},
+            },
+            True,  # its author's profile says where
+        ),
+        ({"id": b"short"}, False),  # not an entry id
+    ],
+)
+def test_what_a_holder_offers(changes: dict[str, Any], offered: bool) -> None:
+    found = catchup.wanted([candidate(1, **changes)], DECLARED, TODAY)
+    assert bool(found) is offered
+
+
+def test_a_wanter_that_declared_no_filter_is_offered_profiles_only() -> None:
+    bare = Interest(frozenset({ME}))
+    profile = candidate(2, kind="profile", content={"name": "Far"})
+    found = catchup.wanted([candidate(1), profile], bare, TODAY)
+    assert [i.id for i in found] == [ident(2)]
+    assert found[0].profile
+
+
+@pytest.mark.parametrize(
+    ("times", "since", "most", "kept", "since_after"),
+    [
+        ([5, 1, 3], 0, 10, [5, 3, 1], 0),  # newest first
+        ([5, 1, 3], 2, 10, [5, 3], 2),  # from since on
+        ([5, 4, 3, 2, 1], 0, 3, [5, 4, 3], 3),  # more than most: since moves up
+        ([5, 4, 3, 3, 1], 0, 3, [5, 4, 3], 3),  # ties at the edge: at most ``most``
+        ([], 7, 3, [], 7),
+    ],
+)
+def test_window(times: list[int], since: int, most: int, kept: list[int], since_after: int) -> None:
+    items = [Item(t, ident(n)) for n, t in enumerate(times)]
+    chosen, moved = catchup.window(items, since, most)
+    assert [i.timestamp for i in chosen] == kept
+    assert moved == since_after
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "wait"),
+    [(None, 5, 0), (0, catchup.PACE_MS, 0), (1000, 1000, catchup.PACE_MS), (0, 60_000, 540_000)],
+)
+def test_pace(last: int | None, now: int, wait: int) -> None:
+    assert catchup.due(last, now) == wait
+
+
+@pytest.mark.parametrize(
+    ("last", "now", "declined"),
+    [
+        (None, 5, False),
+        (1000, 1000, True),
+        (0, catchup.PACE_MS - catchup.PACE_SLACK_MS - 1, True),
+        (0, catchup.PACE_MS - catchup.PACE_SLACK_MS, False),
+        (0, catchup.PACE_MS - 5_000, False),  # the holder's turn, a little early here
+    ],
+)
+def test_the_wanter_declines_only_well_before_the_holders_turn(
+    last: int | None, now: int, declined: bool
+) -> None:
+    assert catchup.declines(last, now) is declined
+    assert not catchup.declines(last, now, pace=0)  # tests that scale time
+
+
+@pytest.mark.parametrize(
+    ("completed", "since"),
+    [(None, 0), (catchup.SKEW_MS + 5, 5), (10, 0)],
+)
+def test_since(completed: int | None, since: int) -> None:
+    assert catchup.since_for(completed) == since
+
+
+COAST = Filter(countries=frozenset({"GB"}), regions=frozenset({"Coast"}))
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "counts"),
+    [
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1}), (NORTH,)), True),
+        (Interest(frozenset({1}), (NORTH, COAST)), Interest(frozenset({1}), (COAST, NORTH)), True),
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1, 2}), (NORTH,)), True),
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1}), (COAST,)), False),
+        (Interest(frozenset({1}), (NORTH,)), Interest(frozenset({1}), (NORTH, COAST)), False),
+        (Interest(frozenset({1, 2}), (NORTH,)), Interest(frozenset({1}), (NORTH,)), False),
+    ],
+)
+def test_the_last_catchup_counts_only_while_the_peer_wants_no_more(
+    before: Interest, now: Interest, counts: bool
+) -> None:
+    assert catchup.still_counts(before, now) is counts
+
+
+def test_send_order_is_profiles_first_then_newest_first_in_chunks() -> None:
+    items = [
+        Item(1, ident(1)),
+        Item(3, ident(3)),
+        Item(2, ident(2), profile=True),
+        Item(4, ident(4)),
+    ]
+    order = catchup.send_order(items, [ident(1), ident(2), ident(3)], chunk=2)
+    assert order == [[ident(2)], [ident(3), ident(1)]]  # profiles never share a chunk
+
+
+def run(offer: Offer, answer: Answer) -> int:
+    """Carry the frames between the two sides; return the frames exchanged."""
+    frame: frames.Frame | None = offer.first()
+    count = 0
+    while frame is not None:
+        count += 1
+        if isinstance(frame, frames.Catchup):
+            frame = answer.receive(frame)
+        else:
+            assert isinstance(frame, frames.CatchupReply)
+            out = offer.receive(frame)
+            frame = out[0] if out else None
+    return count
+
+
+@pytest.mark.parametrize(
+    ("holder", "wanter"),
+    [
+        (range(0), range(0)),
+        (range(10), range(10)),
+        (range(10), range(5)),  # it lacks five
+        (range(5), range(10)),  # it holds more: nothing to send
+        (range(3000), range(2990)),  # fingerprints, then lists
+        (range(0, 400, 2), range(1, 400, 2)),  # disjoint
+    ],
+)
+def test_the_holder_learns_exactly_what_the_wanter_lacks(holder: range, wanter: range) -> None:
+    ours = [Item(1000 + n, ident(n)) for n in holder]
+    theirs = [Item(1000 + n, ident(n)) for n in wanter]
+    offer, answer = Offer(ours, 1000), Answer(theirs, 1000)
+    run(offer, answer)
+    assert offer.done
+    assert answer.done
+    assert offer.lacking == {ident(n) for n in set(holder) - set(wanter)}
+    assert answer.offered == offer.lacking
+
+
+@pytest.mark.parametrize("shift", [0, catchup.MAX_LISTED])  # it holds them all, or none
+def test_a_wanter_listing_all_it_may_stays_within_the_holders_bounds(shift: int) -> None:
+    ours = [Item(1000 + n, ident(n)) for n in range(catchup.MAX_ITEMS)]
+    theirs = [Item(1000 + n, ident(n + shift)) for n in range(catchup.MAX_LISTED)]
+    offer, answer = Offer(ours, 1000), Answer(theirs, 1000)
+    run(offer, answer)
+    assert offer.done
+    assert not offer.failed
+    assert offer.lacking == ({i.id for i in ours} if shift else set())
+
+
+def test_a_reply_out_of_turn_is_refused() -> None:
+    offer = Offer([Item(1, ident(1))], 0)
+    with pytest.raises(ProtocolError) as caught:
+        offer.receive(frames.CatchupReply(b"x"))  # before the first message
+    assert caught.value.code == catchup.BAD
+
+
+def test_a_message_after_the_end_or_from_another_since_is_refused() -> None:
+    offer, answer = Offer([Item(5, ident(1))], 0), Answer([], 0)
+    run(offer, answer)
+    with pytest.raises(ProtocolError) as caught:
+        answer.receive(frames.Catchup(0, b"again"))
+    assert caught.value.code == catchup.BAD
+    other = Answer([], 0)
+    with pytest.raises(ProtocolError) as caught:
+        other.receive(frames.Catchup(7, Offer([], 7).first().msg))
+    assert caught.value.code == catchup.BAD
+    with pytest.raises(ProtocolError):
+        Answer.declined(0).receive(frames.Catchup(0, b""))
+
+
+def test_garbage_is_a_reconciliation_error_and_ends_it() -> None:
+    answer = Answer([Item(1, ident(1))], 0)
+    with pytest.raises(ProtocolError) as caught:
+        answer.receive(frames.Catchup(0, b"\x93garbage"))
+    assert caught.value.code == "malformed"  # protocol/codec.py
+    assert answer.done
+    offer = Offer([Item(1, ident(1))], 0)
+    offer.first()
+    with pytest.raises(ProtocolError):
+        offer.receive(frames.CatchupReply(b"\x93garbage"))
+    assert offer.failed
+    assert not offer.lacking
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"t": "catchup", "v": 1, "since": -1, "msg": b""},
+        {"t": "catchup", "v": 1, "since": 2**53, "msg": b""},
+        {"t": "catchup", "v": 1, "since": 0, "msg": "text"},
+        {"t": "catchup", "v": 1, "since": 0, "msg": b"x" * (frames.MAX_RECONCILE_BYTES + 1)},
+        {"t": "catchup", "v": 1, "msg": b""},
+        {"t": "catchup-reply", "v": 1, "msg": 3},
+        {"t": "catchup-reply", "v": 1},
+    ],
+)
+def test_malformed_frames_are_refused(body: dict[str, Any]) -> None:
+    with pytest.raises(DecodeError):
+        frames.decode(codec.encode(body))
+
+
+@pytest.mark.parametrize(("lacking", "most_bytes"), [(0, 1024), (5, 4096)])
+def test_the_cost_follows_what_is_missing_not_what_is_held(lacking: int, most_bytes: int) -> None:
+    """docs/performance.md, "Catching up loose entries": 10,000 offered."""
+    ours = [Item(1_000_000 + n * 1000, ident(n)) for n in range(10_000)]
+    offer, answer = Offer(ours, 0), Answer(ours[lacking:], 0)
+    crossed: list[frames.Frame] = []
+    frame: frames.Frame | None = offer.first()
+    while frame is not None:
+        crossed.append(frame)
+        if isinstance(frame, frames.Catchup):
+            frame = answer.receive(frame)
+        else:
+            assert isinstance(frame, frames.CatchupReply)
+            out = offer.receive(frame)
+            frame = out[0] if out else None
+    assert sum(len(frames.encode(f)) for f in crossed) < most_bytes
+    assert len(offer.lacking) == lacking
