@@ -57,6 +57,12 @@ class Interests:
         self.declared: weakref.WeakKeyDictionary[PeerSession, Interest] = (
             weakref.WeakKeyDictionary()
         )
+        #: The digest of what we last declared in each session, and whether the list went
+        #: whole in it: an ``interest-ask`` is answered only for that digest, and once (a
+        #: 40-byte ask must not make us send 4,096 ids again and again).
+        self._digest_here: weakref.WeakKeyDictionary[PeerSession, tuple[bytes, bool]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._known: dict[bytes, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
         self._sent: dict[bytes, bytes] = {}  # peer -> digest of the list we last sent whole
         self._tasks: set[asyncio.Task[None]] = set()
@@ -110,6 +116,7 @@ class Interests:
         self._declared_here[session] = said
         peer = bytes(session.peer)
         whole = whole or self._sent.get(peer) != digest
+        self._digest_here[session] = (digest, whole)
         await session.send(
             frames.Interest(digest, terms, partners, horizon if whole else None, everything or None)
         )
@@ -125,7 +132,11 @@ class Interests:
             )
         peer = bytes(session.peer)
         if isinstance(frame, frames.InterestAsk):
-            await self.start(session, whole=True)
+            # Only for the list we declared last in this session, and once: an ask of
+            # another digest crossed a newer declaration (which went whole), and a
+            # second ask would only make us send the same list again.
+            if self._digest_here.get(session) == (frame.digest, False):
+                await self.start(session, whole=True)
             return
         assert isinstance(frame, frames.Interest)
         if frame.everything:  # it wants everything: only its partners count

@@ -21,7 +21,7 @@ from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.observations.staff import StaffMember
 from node.store.holding import HORIZON_MODE, choose, read_policy
-from protocol import codec, interest
+from protocol import codec, frames, interest
 from protocol.entry import create_entry
 from tests.helpers import key
 from tests.network import LiveNode, files_contain, partner, wait_for
@@ -142,3 +142,43 @@ async def test_declaring_everything_brings_public_entries_only(
     await wait_for(lambda: rogue.holds(post.id), what="the target's public offer")
     assert files_contain(tmp_path / "rogue", name.encode()) == []
     assert files_contain(tmp_path / "target", name.encode()) != []  # it is there to leak
+
+
+@pytest.fixture
+async def wide_pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
+    """As ``pair``, the target following 1,000 schools by hand: its horizon's list is
+    32 KB, sent whole at the session's start."""
+    target = await LiveNode.start(tmp_path / "target", "Target School")
+    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School")
+    try:
+        followed = [n.to_bytes(32, "big") for n in range(1, 1001)]
+        await choose(target.node.store, HORIZON_MODE, followed, ())
+        await partner(target, rogue)
+
+        async def opened() -> bool:
+            mine = rogue.service.peers.sessions.get(target.node.node_id)
+            theirs = target.service.peers.sessions.get(rogue.node.node_id)
+            return mine is not None and mine.opened and theirs is not None and theirs.opened
+
+        await wait_for(opened, what="the rogue's session")
+        yield target, rogue
+    finally:
+        await rogue.stop()
+        await target.stop()
+
+
+async def test_asking_again_and_again_for_the_list_gets_it_once(
+    wide_pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = wide_pair
+    session = session_of(target, rogue)
+    digest = target.service.peers.interests._sent[bytes(rogue.node.node_id)]
+    sent = session.bytes_sent
+    mine = rogue.service.peers.sessions[target.node.node_id]
+    for _ in range(20):  # the list went whole at the start: each ask is one too many
+        await mine.transport.send(frames.encode(frames.InterestAsk(digest)))
+    for n in range(20):  # and a digest it never declared
+        await mine.transport.send(frames.encode(frames.InterestAsk(bytes([n]) * 32)))
+    await judged(rogue, target, 5)
+    assert session.bytes_sent - sent < 32 * 1000  # not once more the 32 KB list
+    assert session._strikes == 0
