@@ -66,6 +66,11 @@ class Interests:
         self._known: dict[bytes, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
         self._sent: dict[bytes, bytes] = {}  # peer -> digest of the list we last sent whole
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Sessions whose declaration is to be looked at again, and those with a task
+        #: doing it: one task per session at a time, however many changes (a flood of
+        #: a peer's declarations must not start a task per frame and per session).
+        self._stale: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        self._refreshing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
 
     @staticmethod
     def speaks(session: PeerSession) -> bool:
@@ -77,13 +82,23 @@ class Interests:
         task per session: never awaited from another peer's receive loop."""
         for session in list(self._sessions()):
             if session in self._declared_here and not session.closing:
+                self._stale.add(session)
+                if session in self._refreshing:
+                    continue  # its task looks again once it is done
+                self._refreshing.add(session)
                 task = asyncio.create_task(self._again(session))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
     async def _again(self, session: PeerSession) -> None:
-        with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
-            await self.start(session, changed_only=True)
+        try:
+            while session in self._stale and not session.closing:
+                self._stale.discard(session)
+                with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+                    await self.start(session, changed_only=True)
+        finally:
+            self._refreshing.discard(session)
+            self._stale.discard(session)
 
     async def start(
         self, session: PeerSession, *, whole: bool = False, changed_only: bool = False

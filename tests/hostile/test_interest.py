@@ -10,6 +10,7 @@ target keeps, shows that every frame before it was judged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,17 @@ async def test_asking_again_and_again_for_the_list_gets_it_once(
     await judged(rogue, target, 5)
     assert session.bytes_sent - sent < 32 * 1000  # not once more the 32 KB list
     assert session._strikes == 0
+
+
+async def test_a_flood_of_declarations_refreshes_each_session_once_at_a_time(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    interests = target.service.peers.interests
+    for _ in range(100):  # as 100 declarations of the rogue's partners would
+        interests.refresh()
+    assert len(interests._tasks) == 1  # one session: one task
+    await asyncio.gather(*interests._tasks)
+    await raw(rogue, target, body(partners=[A]))
+    await judged(rogue, target, 6)
+    assert A in (await read_policy(target.node.store)).interest.horizon
