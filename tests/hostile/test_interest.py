@@ -197,3 +197,26 @@ async def test_a_flood_of_declarations_refreshes_each_session_once_at_a_time(
     await raw(rogue, target, body(partners=[A]))
     await judged(rogue, target, 6)
     assert A in (await read_policy(target.node.store)).interest.horizon
+
+
+async def test_authors_it_did_not_declare_are_never_pushed_announced_or_grafted(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = session_of(target, rogue)
+    relay = target.service.peers.relay
+    it = bytes(rogue.node.node_id)  # a log the target holds whole, not declared by the rogue
+    await raw(rogue, target, body())  # it wants A's log only
+    await judged(rogue, target, 7)
+    assert session.lazy is not None
+    relay.entries_stored([it], [session])  # as when the log grows
+    assert rogue.node.node_id not in relay.relay.eager.get(
+        it, []
+    )  # its place is for a peer that wants it
+    relay.relay.eager[it] = [key(80).node_id, key(81).node_id]  # full: others announced
+    relay.entries_stored([it], [session])
+    assert it not in session.lazy._announce
+    mine = rogue.service.peers.sessions[target.node.node_id]
+    await mine.transport.send(frames.encode(frames.Want([[it, 0]])))  # it asks all the same
+    await judged(rogue, target, 8)
+    assert rogue.node.node_id not in relay.relay.eager[it]  # not grafted: nothing sent
