@@ -72,6 +72,15 @@ class Interests:
         self._stale: weakref.WeakSet[PeerSession] = weakref.WeakSet()
         self._refreshing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
 
+    def partners(self, peers: Iterable[bytes]) -> None:
+        """These are the partners now: what one removed or blocked declared (its last
+        list, the digest we last sent it) is forgotten with it (its rows in
+        ``declared_partners`` go with the partnership: node/partners/peerbook.py)."""
+        now = {bytes(p) for p in peers}
+        for table in (self._known, self._sent):
+            for peer in [p for p in table if p not in now]:
+                del table[peer]
+
     @staticmethod
     def speaks(session: PeerSession) -> bool:
         return {frames.INTEREST, frames.LOOSE} <= session.features

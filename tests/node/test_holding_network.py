@@ -149,3 +149,37 @@ async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_a
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_what_a_partner_declared_goes_when_it_is_removed_or_blocked(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+        oak, lycee, colegio = nodes["oak"], nodes["lycee"], nodes["colegio"]
+        for other in (lycee, colegio):
+            await partner(oak, other)
+        await partner(lycee, colegio)
+        interests = oak.service.peers.interests
+        them = {bytes(lycee.node.node_id), bytes(colegio.node.node_id)}
+
+        async def declared() -> bool:
+            rows = await oak.node.store.fetch_all("SELECT DISTINCT peer FROM declared_partners")
+            return {row[0] for row in rows} == them and set(interests._known) == them
+
+        await wait_for(declared, what="both partners' declarations at oak")
+        await oak.node.peerbook.remove(lycee.node.node_id)
+        await oak.node.peerbook.block(colegio.node.node_id, oak.node.node_id, 0)
+
+        async def forgotten() -> bool:
+            rows = await oak.node.store.fetch_all("SELECT peer FROM declared_partners")
+            return not rows and not interests._known and not interests._sent
+
+        await wait_for(forgotten, what="what the partners declared, forgotten at oak")
+    finally:
+        for live in nodes.values():
+            await live.stop()
