@@ -29,7 +29,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from node.net.loose import send_alone
+from node.net.loose import send_alone, takers
 from node.store.holding import profiles_of, read_policy, record_declared
 from protocol import frames, interest
 from protocol.entry import Entry
@@ -40,6 +40,11 @@ from protocol.rules.holding import keep
 if TYPE_CHECKING:
     from node.net.session import PeerSession
     from node.store.database import Store
+
+#: Entries waiting to go alone to one peer, at most: past it, those stored later are not
+#: passed on to it (a peer that does not read must not make us hold every batch stored
+#: meanwhile; it gets them by another partner, or finds them by a search).
+MAX_ALONE_QUEUED = 4096
 
 
 class Interests:
@@ -71,6 +76,54 @@ class Interests:
         #: a peer's declarations must not start a task per frame and per session).
         self._stale: weakref.WeakSet[PeerSession] = weakref.WeakSet()
         self._refreshing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        #: Entries stored from other peers waiting to go alone to each session's peer
+        #: (in logs, loose), sent by one task per session (:meth:`pass_on`).
+        self._alone: weakref.WeakKeyDictionary[PeerSession, tuple[list[Entry], list[Entry]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._passing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        self.not_passed_on = 0  # entries left out past MAX_ALONE_QUEUED, for tests and logs
+
+    async def stop(self) -> None:
+        """The node stops: end the tasks that declare again or pass entries on."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def pass_on(
+        self,
+        sessions: Iterable[PeerSession],
+        stored: list[Entry],
+        loose: list[Entry],
+        source: PeerSession | None,
+    ) -> None:
+        """Entries stored from ``source`` (in logs, and loose): on, alone, to the other
+        peers that take entries alone, as each wants (:meth:`relay`). Queued per session,
+        at most :data:`MAX_ALONE_QUEUED` entries, and sent by one task per session at a
+        time: a peer that reads slowly never makes tasks or queued batches pile up."""
+        for session in takers(sessions, source):
+            in_logs, alone = self._alone.setdefault(session, ([], []))
+            room = MAX_ALONE_QUEUED - len(in_logs) - len(alone)
+            taken_loose = loose[: max(0, room)]
+            taken_stored = stored[: max(0, room - len(taken_loose))]
+            alone.extend(taken_loose)
+            in_logs.extend(taken_stored)
+            self.not_passed_on += len(loose) + len(stored) - len(taken_loose) - len(taken_stored)
+            if session not in self._passing:
+                self._passing.add(session)
+                task = asyncio.create_task(self._pass_on(session))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _pass_on(self, session: PeerSession) -> None:
+        try:
+            while not session.closing and (waiting := self._alone.pop(session, None)):
+                with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+                    await self.relay(session, *waiting)
+        finally:
+            self._passing.discard(session)
+            self._alone.pop(session, None)
 
     def partners(self, peers: Iterable[bytes]) -> None:
         """These are the partners now: what one removed or blocked declared (its last

@@ -37,7 +37,6 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
-from node.net import loose
 from node.net import verify as verification
 from node.net.backoff import Backoff
 from node.net.heads import HeadCache
@@ -228,6 +227,7 @@ class PeerManager:
         pending = [*self._dialers.values(), *self._tasks, *self._session_tasks]
         if pending:
             await asyncio.wait(pending, timeout=10)
+        await self.interests.stop()  # declaring again, passing entries on alone
         # Only now, with no task left to write after us: tell `status` we stopped.
         try:
             for peer in connected:
@@ -278,8 +278,7 @@ class PeerManager:
     ) -> None:
         """Entries stored from ``source``, in logs and loose: on, alone, to the other
         peers that take entries alone, as each wants (node/net/interest.py)."""
-        for session in loose.takers(self.sessions.values(), source):
-            self._spawn(self.interests.relay(session, stored, held_loose))
+        self.interests.pass_on(self.sessions.values(), stored, held_loose, source)
 
     def progress(self, session: PeerSession) -> None:
         """A session stored a batch or took the peer's clock: report how far behind the

@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
+from node.net.interest import MAX_ALONE_QUEUED
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.observations.staff import StaffMember
 from node.store.holding import HORIZON_MODE, choose, read_policy
 from protocol import codec, frames, interest
 from protocol.entry import create_entry
-from tests.helpers import key
+from tests.helpers import history, key
 from tests.network import LiveNode, files_contain, partner, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
@@ -220,3 +221,20 @@ async def test_authors_it_did_not_declare_are_never_pushed_announced_or_grafted(
     await mine.transport.send(frames.encode(frames.Want([[it, 0]])))  # it asks all the same
     await judged(rogue, target, 8)
     assert rogue.node.node_id not in relay.relay.eager[it]  # not grafted: nothing sent
+
+
+async def test_entries_passed_on_alone_wait_in_one_bounded_queue_per_peer(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    peers = target.service.peers
+    interests = peers.interests
+    far = history(key(90), 50)
+    before = len(peers._tasks) + len(interests._tasks)
+    for _ in range(100):  # 100 batches stored from another peer, while the rogue reads slowly
+        peers.stored_alone([], far, None)
+    assert len(peers._tasks) + len(interests._tasks) - before <= 1  # one task for its session
+    queued = sum(len(a) + len(b) for a, b in interests._alone.values())
+    assert queued <= MAX_ALONE_QUEUED
+    assert interests.not_passed_on == 100 * len(far) - queued
+    await wait_for(lambda: rogue.holds(far[0].id), what="the first entry passed on")
