@@ -127,6 +127,8 @@ class _LooseBatch:
     ids: set[bytes]  # ids of the batch held loose
     accepted: list[Entry] = field(default_factory=list)
     placed: dict[tuple[bytes, int], Entry] = field(default_factory=dict)
+    #: author -> loose entries of it (profiles aside) stored within the budget's window
+    received: dict[bytes, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -823,6 +825,19 @@ class Store:
         if out_of_bounds is not None:
             error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
             return IngestResult(entry.id, Outcome.REFUSED, error)
+        received = batch.received.get(author)
+        if received is None:
+            row = await self.fetch_one(
+                "SELECT COUNT(*) FROM entries WHERE author = ? AND loose = 1 AND kind != ? "
+                "AND received_at > ?",
+                (author, kinds.PROFILE, now_ms - self.budgets.rule.window_ms),
+            )
+            received = 0 if row is None else int(row[0])
+        if not holding_rules.within_budget(entry.kind, received, self.budgets.rule):
+            return IngestResult(entry.id, Outcome.NOT_KEPT)  # past its budget: not a strike
+        if entry.kind != kinds.PROFILE:
+            received += 1
+        batch.received[author] = received
         batch.accepted.append(entry)
         batch.placed[(author, entry.seq)] = entry
         held[bytes(entry.id)] = entry
