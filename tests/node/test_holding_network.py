@@ -183,3 +183,32 @@ async def test_what_a_partner_declared_goes_when_it_is_removed_or_blocked(
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        # oak - lycee - colegio - far: far is beyond oak's horizon; lycee holds every log,
+        # far's too when oak first connects.
+        for a, b in (("lycee", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        posted = await far.node.offers.post("offer", offer("Rowing on the coast"))
+        await wait_for(lambda: lycee.holds(posted.id), what="far's offer at lycee")
+        await partner(oak, lycee)
+
+        async def caught_up() -> bool:
+            session = oak.service.peers.sessions.get(lycee.node.node_id)
+            return session is not None and session.opened and await session.behind() == 0
+
+        await wait_for(caught_up, what="oak's session with lycee counting nothing behind")
+        assert await oak.node.store.head(far.node.node_id) is None  # far's log is not held
+    finally:
+        for live in nodes.values():
+            await live.stop()
