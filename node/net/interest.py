@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from node.net.loose import send_alone, takers
+from node.net.ratelimit import TokenBucket
 from node.store.holding import profiles_of, read_policy, record_declared
 from protocol import frames, interest
 from protocol.entry import Entry
@@ -40,6 +41,14 @@ from protocol.rules.holding import keep
 if TYPE_CHECKING:
     from node.net.session import PeerSession
     from node.store.database import Store
+
+#: Declarations of one peer taken at once, then one a second: one that comes sooner
+#: waits, and only the newest of those that came meanwhile is taken then. A partner's
+#: partners change a few times an hour (a few times at its start, as its own partners
+#: connect); a flood must not make us write them, or read every head held (a peer that
+#: wants everything again), at the pace it sends frames.
+DECLARE_BURST = 5
+DECLARE_PER_S = 1.0
 
 #: Entries waiting to go alone to one peer, at most: past it, those stored later are not
 #: passed on to it (a peer that does not read must not make us hold every batch stored
@@ -82,6 +91,14 @@ class Interests:
             weakref.WeakKeyDictionary()
         )
         self._passing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        #: How fast each session's peer's declarations are taken, and the newest one
+        #: waiting for its turn (:data:`DECLARE_PER_S`).
+        self._pace: weakref.WeakKeyDictionary[PeerSession, TokenBucket] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._later: weakref.WeakKeyDictionary[PeerSession, frames.Interest] = (
+            weakref.WeakKeyDictionary()
+        )
         self.not_passed_on = 0  # entries left out past MAX_ALONE_QUEUED, for tests and logs
 
     async def stop(self) -> None:
@@ -207,7 +224,6 @@ class Interests:
                 f"a {frame.TYPE} frame in a session that did not agree to interest",
                 code="bad-frame",
             )
-        peer = bytes(session.peer)
         if isinstance(frame, frames.InterestAsk):
             # Only for the list we declared last in this session, and once: an ask of
             # another digest crossed a newer declaration (which went whole), and a
@@ -216,6 +232,31 @@ class Interests:
                 await self.start(session, whole=True)
             return
         assert isinstance(frame, frames.Interest)
+        if session in self._later:  # one waits already: this newer one replaces it
+            self._later[session] = frame
+            return
+        pace = self._pace.get(session)
+        if pace is None:
+            pace = self._pace[session] = TokenBucket(DECLARE_PER_S, DECLARE_BURST)
+        wait = pace.delay_for(1)
+        if wait > 0:
+            self._later[session] = frame
+            task = asyncio.create_task(self._take_later(session, wait))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        await self._take(session, frame)
+
+    async def _take_later(self, session: PeerSession, wait: float) -> None:
+        await asyncio.sleep(wait)
+        frame = self._later.pop(session, None)
+        if frame is not None and not session.closing:
+            with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+                await self._take(session, frame)
+
+    async def _take(self, session: PeerSession, frame: frames.Interest) -> None:
+        """Take ``session``'s peer's declaration (see :meth:`handle`)."""
+        peer = bytes(session.peer)
         if frame.everything:  # it wants everything: only its partners count
             if self.declared.pop(session, None) is not None:
                 session.sync.wants_log = None

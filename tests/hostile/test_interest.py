@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
+from node.net import interest as interest_module
 from node.net.interest import MAX_ALONE_QUEUED
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.observations.staff import StaffMember
-from node.store.holding import HORIZON_MODE, choose, read_policy
+from node.store.holding import HORIZON_MODE, choose, read_policy, record_declared
 from protocol import codec, frames, interest
 from protocol.entry import create_entry
 from tests.helpers import history, key
@@ -238,3 +239,30 @@ async def test_entries_passed_on_alone_wait_in_one_bounded_queue_per_peer(
     assert queued <= MAX_ALONE_QUEUED
     assert interests.not_passed_on == 100 * len(far) - queued
     await wait_for(lambda: rogue.holds(far[0].id), what="the first entry passed on")
+
+
+async def test_a_flood_of_changing_declarations_is_taken_once_a_second_newest_last(
+    pair: tuple[LiveNode, LiveNode], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, rogue = pair
+    recorded: list[list[bytes]] = []
+    real = record_declared
+
+    async def counted(store: Any, peer: bytes, partners: Any) -> None:
+        recorded.append(list(partners))
+        await real(store, peer, partners)
+
+    monkeypatch.setattr(interest_module, "record_declared", counted)
+    for n in range(40):  # each a change: partners A, then B, then A ...
+        await raw(rogue, target, body(partners=[A if n % 2 else B]))
+    await judged(rogue, target, 9)
+    # The first few at once, then at most one more a second later (all came within it).
+    assert len(recorded) <= interest_module.DECLARE_BURST + 1
+
+    async def newest() -> bool:
+        rows = await target.node.store.fetch_all(
+            "SELECT partner FROM declared_partners WHERE peer = ?", (bytes(rogue.node.node_id),)
+        )
+        return [row[0] for row in rows] == [A]
+
+    await wait_for(newest, what="the newest declaration taken")
