@@ -897,14 +897,15 @@ class Store:
         """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
         return how many. Loose withdrawals of what is no longer held go with them (the
         ``withdrawals`` rows stay: a copy of the target arriving again is erased)."""
+        # Dated kinds, and any other (a question, an answer) whose content a withdrawal
+        # erased: nothing is left of it to show.
         rows = await self.fetch_all(
-            "SELECT n, kind, content FROM entries WHERE loose = 1 AND kind IN (?, ?, ?, ?)",
-            (kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.WITHDRAW),
+            "SELECT n, kind, content FROM entries WHERE loose = 1 AND kind NOT IN (?, ?) "
+            "AND (kind IN (?, ?, ?) OR content IS NULL)",
+            (kinds.PROFILE, kinds.WITHDRAW, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
         )
         gone = []
         for n, kind, content in rows:
-            if kind == kinds.WITHDRAW:
-                continue
             decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
             if holding_rules.expired(kind, decoded if isinstance(decoded, dict) else None, today):
                 gone.append(int(n))
