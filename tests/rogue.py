@@ -3,8 +3,10 @@ test holds, so that it can send the target any frame it likes over a real sessio
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -25,7 +27,30 @@ async def target(tmp_path: Path) -> AsyncIterator[LiveNode]:
     await live.stop()
 
 
+@contextlib.asynccontextmanager
+async def rogue_client() -> AsyncIterator[aiohttp.ClientSession]:
+    """A client session whose every response (each WebSocket's too) is closed when it
+    ends. Closing the session alone closes the sockets but leaves each WebSocket's
+    connection object holding its protocol: collected later, in a cycle, it warns
+    "Unclosed connection" (a ResourceWarning), which fails whatever test runs then."""
+    opened: list[aiohttp.ClientResponse] = []
+
+    async def on_end(
+        _: aiohttp.ClientSession, __: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+    ) -> None:
+        opened.append(params.response)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_end)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        try:
+            yield session
+        finally:
+            for response in opened:
+                response.close()
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    async with rogue_client() as session:
         yield session

@@ -29,7 +29,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from node.net.loose import send_alone
+from node.net.loose import send_alone, takers
+from node.net.ratelimit import TokenBucket
 from node.store.holding import profiles_of, read_policy, record_declared
 from protocol import frames, interest
 from protocol.entry import Entry
@@ -40,6 +41,19 @@ from protocol.rules.holding import keep
 if TYPE_CHECKING:
     from node.net.session import PeerSession
     from node.store.database import Store
+
+#: Declarations of one peer taken at once, then one a second: one that comes sooner
+#: waits, and only the newest of those that came meanwhile is taken then. A partner's
+#: partners change a few times an hour (a few times at its start, as its own partners
+#: connect); a flood must not make us write them, or read every head held (a peer that
+#: wants everything again), at the pace it sends frames.
+DECLARE_BURST = 5
+DECLARE_PER_S = 1.0
+
+#: Entries waiting to go alone to one peer, at most: past it, those stored later are not
+#: passed on to it (a peer that does not read must not make us hold every batch stored
+#: meanwhile; it gets them by another partner, or finds them by a search).
+MAX_ALONE_QUEUED = 4096
 
 
 class Interests:
@@ -57,9 +71,85 @@ class Interests:
         self.declared: weakref.WeakKeyDictionary[PeerSession, Interest] = (
             weakref.WeakKeyDictionary()
         )
+        #: The digest of what we last declared in each session, and whether the list went
+        #: whole in it: an ``interest-ask`` is answered only for that digest, and once (a
+        #: 40-byte ask must not make us send 4,096 ids again and again).
+        self._digest_here: weakref.WeakKeyDictionary[PeerSession, tuple[bytes, bool]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._known: dict[bytes, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
         self._sent: dict[bytes, bytes] = {}  # peer -> digest of the list we last sent whole
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Sessions whose declaration is to be looked at again, and those with a task
+        #: doing it: one task per session at a time, however many changes (a flood of
+        #: a peer's declarations must not start a task per frame and per session).
+        self._stale: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        self._refreshing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        #: Entries stored from other peers waiting to go alone to each session's peer
+        #: (in logs, loose), sent by one task per session (:meth:`pass_on`).
+        self._alone: weakref.WeakKeyDictionary[PeerSession, tuple[list[Entry], list[Entry]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._passing: weakref.WeakSet[PeerSession] = weakref.WeakSet()
+        #: How fast each session's peer's declarations are taken, and the newest one
+        #: waiting for its turn (:data:`DECLARE_PER_S`).
+        self._pace: weakref.WeakKeyDictionary[PeerSession, TokenBucket] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._later: weakref.WeakKeyDictionary[PeerSession, frames.Interest] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.not_passed_on = 0  # entries left out past MAX_ALONE_QUEUED, for tests and logs
+
+    async def stop(self) -> None:
+        """The node stops: end the tasks that declare again or pass entries on."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def pass_on(
+        self,
+        sessions: Iterable[PeerSession],
+        stored: list[Entry],
+        loose: list[Entry],
+        source: PeerSession | None,
+    ) -> None:
+        """Entries stored from ``source`` (in logs, and loose): on, alone, to the other
+        peers that take entries alone, as each wants (:meth:`relay`). Queued per session,
+        at most :data:`MAX_ALONE_QUEUED` entries, and sent by one task per session at a
+        time: a peer that reads slowly never makes tasks or queued batches pile up."""
+        for session in takers(sessions, source):
+            in_logs, alone = self._alone.setdefault(session, ([], []))
+            room = MAX_ALONE_QUEUED - len(in_logs) - len(alone)
+            taken_loose = loose[: max(0, room)]
+            taken_stored = stored[: max(0, room - len(taken_loose))]
+            alone.extend(taken_loose)
+            in_logs.extend(taken_stored)
+            self.not_passed_on += len(loose) + len(stored) - len(taken_loose) - len(taken_stored)
+            if session not in self._passing:
+                self._passing.add(session)
+                task = asyncio.create_task(self._pass_on(session))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _pass_on(self, session: PeerSession) -> None:
+        try:
+            while not session.closing and (waiting := self._alone.pop(session, None)):
+                with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+                    await self.relay(session, *waiting)
+        finally:
+            self._passing.discard(session)
+            self._alone.pop(session, None)
+
+    def partners(self, peers: Iterable[bytes]) -> None:
+        """These are the partners now: what one removed or blocked declared (its last
+        list, the digest we last sent it) is forgotten with it (its rows in
+        ``declared_partners`` go with the partnership: node/partners/peerbook.py)."""
+        now = {bytes(p) for p in peers}
+        for table in (self._known, self._sent):
+            for peer in [p for p in table if p not in now]:
+                del table[peer]
 
     @staticmethod
     def speaks(session: PeerSession) -> bool:
@@ -71,13 +161,23 @@ class Interests:
         task per session: never awaited from another peer's receive loop."""
         for session in list(self._sessions()):
             if session in self._declared_here and not session.closing:
+                self._stale.add(session)
+                if session in self._refreshing:
+                    continue  # its task looks again once it is done
+                self._refreshing.add(session)
                 task = asyncio.create_task(self._again(session))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
     async def _again(self, session: PeerSession) -> None:
-        with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
-            await self.start(session, changed_only=True)
+        try:
+            while session in self._stale and not session.closing:
+                self._stale.discard(session)
+                with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+                    await self.start(session, changed_only=True)
+        finally:
+            self._refreshing.discard(session)
+            self._stale.discard(session)
 
     async def start(
         self, session: PeerSession, *, whole: bool = False, changed_only: bool = False
@@ -110,6 +210,7 @@ class Interests:
         self._declared_here[session] = said
         peer = bytes(session.peer)
         whole = whole or self._sent.get(peer) != digest
+        self._digest_here[session] = (digest, whole)
         await session.send(
             frames.Interest(digest, terms, partners, horizon if whole else None, everything or None)
         )
@@ -123,11 +224,39 @@ class Interests:
                 f"a {frame.TYPE} frame in a session that did not agree to interest",
                 code="bad-frame",
             )
-        peer = bytes(session.peer)
         if isinstance(frame, frames.InterestAsk):
-            await self.start(session, whole=True)
+            # Only for the list we declared last in this session, and once: an ask of
+            # another digest crossed a newer declaration (which went whole), and a
+            # second ask would only make us send the same list again.
+            if self._digest_here.get(session) == (frame.digest, False):
+                await self.start(session, whole=True)
             return
         assert isinstance(frame, frames.Interest)
+        if session in self._later:  # one waits already: this newer one replaces it
+            self._later[session] = frame
+            return
+        pace = self._pace.get(session)
+        if pace is None:
+            pace = self._pace[session] = TokenBucket(DECLARE_PER_S, DECLARE_BURST)
+        wait = pace.delay_for(1)
+        if wait > 0:
+            self._later[session] = frame
+            task = asyncio.create_task(self._take_later(session, wait))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        await self._take(session, frame)
+
+    async def _take_later(self, session: PeerSession, wait: float) -> None:
+        await asyncio.sleep(wait)
+        frame = self._later.pop(session, None)
+        if frame is not None and not session.closing:
+            with contextlib.suppress(ConnectionError, StorageError, RuntimeError):
+                await self._take(session, frame)
+
+    async def _take(self, session: PeerSession, frame: frames.Interest) -> None:
+        """Take ``session``'s peer's declaration (see :meth:`handle`)."""
+        peer = bytes(session.peer)
         if frame.everything:  # it wants everything: only its partners count
             if self.declared.pop(session, None) is not None:
                 session.sync.wants_log = None

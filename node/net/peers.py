@@ -37,7 +37,6 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
-from node.net import loose
 from node.net import verify as verification
 from node.net.backoff import Backoff
 from node.net.catchup import CatchUps
@@ -241,6 +240,7 @@ class PeerManager:
         if pending:
             await asyncio.wait(pending, timeout=10)
         await self.catchups.stop()
+        await self.interests.stop()  # declaring again, passing entries on alone
         # Only now, with no task left to write after us: tell `status` we stopped.
         try:
             for peer in connected:
@@ -291,8 +291,7 @@ class PeerManager:
     ) -> None:
         """Entries stored from ``source``, in logs and loose: on, alone, to the other
         peers that take entries alone, as each wants (node/net/interest.py)."""
-        for session in loose.takers(self.sessions.values(), source):
-            self._spawn(self.interests.relay(session, stored, held_loose))
+        self.interests.pass_on(self.sessions.values(), stored, held_loose, source)
 
     def progress(self, session: PeerSession) -> None:
         """A session stored a batch or took the peer's clock: report how far behind the
@@ -514,6 +513,7 @@ class PeerManager:
             if wanted.get(peer) != self._dial_addresses.get(peer):  # removed, or moved
                 self._dialers.pop(peer).cancel()
         self.relay.partners(wanted)  # those gone leave the eager sets
+        self.interests.partners(bytes(p) for p in wanted)  # what they declared goes too
         for peer, session in list(self.sessions.items()):
             if peer not in wanted:
                 await session.close()

@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from node.clock import now_ms
@@ -172,13 +173,27 @@ class NodeRelay:
             holders = {s.peer for s in lazy if author in s.sync.receiving}
             for peer in holders:
                 by_peer[peer].mark_dirty([author])
-            plan = self.relay.plan(author, peers, lambda _: True, holders=holders)
+            # A peer that declared its interest gets as logs only the authors it
+            # declared (node/net/interest.py): it neither takes a place in the set of
+            # another author nor is announced it (it would only ask for it in vain).
+            plan = self.relay.plan(author, peers, partial(_takes, by_peer, author), holders=holders)
             for peer in plan.eager:
                 by_peer[peer].mark_dirty([author])
             for peer in plan.lazy:
                 link = by_peer[peer].lazy
                 assert link is not None
                 link.announce(author)
+
+
+def _takes(by_peer: Mapping[NodeId, PeerSession], author: bytes, peer: NodeId) -> bool:
+    return wants_log(by_peer[peer], author)
+
+
+def wants_log(session: PeerSession, author: bytes) -> bool:
+    """Whether ``session``'s peer takes ``author``'s log (all, unless it declared an
+    interest that leaves it out: node/net/interest.py)."""
+    wants = session.sync.wants_log
+    return wants is None or wants(author)
 
 
 class LazyLink:
@@ -302,6 +317,8 @@ class LazyLink:
         grafted: list[bytes] = []
         for author, their_head in frame.heads:
             author = bytes(author)
+            if not wants_log(self.session, author):
+                continue  # not an author it declared: nothing to send, no graft
             if serve(their_head=their_head, our_head=ours[author], blocked=author in blocked):
                 self.session.sync.level([(author, their_head)])
                 self.relay.relay.graft(author, self.session.peer)

@@ -33,6 +33,7 @@ from node.net.ratelimit import TokenBucket
 from node.net.relay import LazyLink
 from node.net.verify import Decoded, Verifier
 from node.store.database import RESTORED_SETTING, Outcome, Store
+from node.store.holding import read_policy
 from protocol import budget, frames
 from protocol.entry import Entry
 from protocol.errors import DiskFullError, ProtocolError, StorageError
@@ -228,11 +229,16 @@ class PeerSession:
             asyncio.get_running_loop().create_task(self.transport.close())
 
     async def behind(self) -> int:
-        """Entries the peer has told us of that we do not hold yet."""
-        heads = await self.host.store.heads()
+        """Entries the peer has told us of that we do not hold yet (of the logs we hold
+        whole: holding by horizon, a far school's log is not wanted, so not behind)."""
+        store = self.host.store
+        heads = await store.heads()
         mine = {bytes(a): h.seq for a, h in heads.items()}
-        blocked = await self.host.store.blocked_authors()  # never fetched: not "behind"
-        return self.sync.behind(mine, blocked)
+        skipped = set(await store.blocked_authors())  # never fetched: not "behind"
+        policy = await read_policy(store, mine)
+        if not policy.everything:
+            skipped.update(a for a in self.sync.view if not policy.whole(a))
+        return self.sync.behind(mine, skipped)
 
     # -- sending --------------------------------------------------------------------
 

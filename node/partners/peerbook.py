@@ -115,6 +115,8 @@ class PeerBook:
                     page=said("There is no such partner school."),
                 )
             conn.execute("DELETE FROM peer_status WHERE node_id = ?", (bytes(node_id),))
+            # Its partners counted in our horizon while it was a partner (node/net/interest.py).
+            conn.execute("DELETE FROM declared_partners WHERE peer = ?", (bytes(node_id),))
 
         await self.store.write(write)
 
@@ -140,6 +142,9 @@ class PeerBook:
             )
             await self.store.delete_author(node_id)
             await self.store.execute("DELETE FROM peer_status WHERE node_id = ?", (bytes(node_id),))
+            await self.store.execute(
+                "DELETE FROM declared_partners WHERE peer = ?", (bytes(node_id),)
+            )
             for forget in self.store.forgetters:
                 await forget(node_id, now_ms)
         await self.store.checkpoint()  # no copy of what was erased stays in the log file

@@ -133,6 +133,8 @@ class _LooseBatch:
     ids: set[bytes]  # ids of the batch held loose
     accepted: list[Entry] = field(default_factory=list)
     placed: dict[tuple[bytes, int], Entry] = field(default_factory=dict)
+    #: author -> loose entries of it (profiles aside) stored within the budget's window
+    received: dict[bytes, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -829,6 +831,19 @@ class Store:
         if out_of_bounds is not None:
             error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
             return IngestResult(entry.id, Outcome.REFUSED, error)
+        received = batch.received.get(author)
+        if received is None:
+            row = await self.fetch_one(
+                "SELECT COUNT(*) FROM entries WHERE author = ? AND loose = 1 AND kind != ? "
+                "AND received_at > ?",
+                (author, kinds.PROFILE, now_ms - self.budgets.rule.window_ms),
+            )
+            received = 0 if row is None else int(row[0])
+        if not holding_rules.within_budget(entry.kind, received, self.budgets.rule):
+            return IngestResult(entry.id, Outcome.NOT_KEPT)  # past its budget: not a strike
+        if entry.kind != kinds.PROFILE:
+            received += 1
+        batch.received[author] = received
         batch.accepted.append(entry)
         batch.placed[(author, entry.seq)] = entry
         held[bytes(entry.id)] = entry
@@ -888,14 +903,15 @@ class Store:
         """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
         return how many. Loose withdrawals of what is no longer held go with them (the
         ``withdrawals`` rows stay: a copy of the target arriving again is erased)."""
+        # Dated kinds, and any other (a question, an answer) whose content a withdrawal
+        # erased: nothing is left of it to show.
         rows = await self.fetch_all(
-            "SELECT n, kind, content FROM entries WHERE loose = 1 AND kind IN (?, ?, ?, ?)",
-            (kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.WITHDRAW),
+            "SELECT n, kind, content FROM entries WHERE loose = 1 AND kind NOT IN (?, ?) "
+            "AND (kind IN (?, ?, ?) OR content IS NULL)",
+            (kinds.PROFILE, kinds.WITHDRAW, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
         )
         gone = []
         for n, kind, content in rows:
-            if kind == kinds.WITHDRAW:
-                continue
             decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
             if holding_rules.expired(kind, decoded if isinstance(decoded, dict) else None, today):
                 gone.append(int(n))

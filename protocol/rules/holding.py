@@ -12,6 +12,9 @@ author's newest profile held, what else it holds of the author) and they say
   has none, its author's newest profile's;
 - :func:`expired`: a loose entry whose ``to`` or ``closes`` date (an event: its
   ``end``) is more than :data:`LOOSE_DAYS` days past is deleted;
+- :func:`within_budget`: at most the budget's count of loose entries of one author
+  (profiles aside) received in its window are kept: the per-author budget of
+  protocol/budget.py follows a log, which loose entries do not;
 - :func:`default_filters`: a school's subscription when it has not chosen one: its
   region (or, without one, its country) and phases, and the subjects and focus its
   staff list, in the school's languages; :func:`hub_filter`: a hub's.
@@ -24,7 +27,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from protocol import kinds
+from protocol import budget, kinds
 from protocol.horizon import Facts, Filter, Holding, Interest, holding
 
 #: Days after its ``to`` or ``closes`` date that a loose entry is kept.
@@ -97,6 +100,16 @@ def keep(
         if kept is not Holding.NONE:
             return kept
     return Holding.NONE
+
+
+def within_budget(kind: str, received: int, rule: budget.Rule = budget.RULE) -> bool:
+    """Whether a loose entry of an author may be kept when ``received`` loose entries of
+    that author (profiles aside) were stored in the last ``rule.window_ms``: up to
+    ``rule.count`` of them (200 a day, as a log's budget allows at once). A profile is
+    always kept (only the newest stays). Loose entries come out of order, so the log's
+    release times (protocol/budget.py) cannot meter them; without this a far school
+    could have each node subscribed to it keep, and pass on, every offer it signs."""
+    return kind == kinds.PROFILE or received < rule.count
 
 
 def expired(kind: str, content: Mapping[str, Any] | None, today: date) -> bool:

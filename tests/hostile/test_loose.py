@@ -19,6 +19,7 @@ import pytest
 from node.clock import now_ms
 from node.net.loose import send_alone
 from node.store.holding import HORIZON_MODE, choose
+from protocol import budget
 from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId, NodeKey
 from tests.helpers import key
@@ -33,7 +34,7 @@ def signed(signer: NodeKey, seq: int, kind: str, content: dict[str, Any]) -> Ent
     return create_entry(
         signer,
         seq=seq,
-        prev=None if seq == 1 else EntryId(bytes([seq]) * 32),
+        prev=None if seq == 1 else EntryId(seq.to_bytes(32, "big")),
         timestamp=now_ms() - 1000,
         kind=kind,
         content=content,
@@ -117,3 +118,19 @@ async def test_its_own_entry_out_of_order_is_a_gap_not_a_strike(
     assert not await target.holds(ahead.id)  # its log is held whole: a gap
     assert target.service.peers.sessions[rogue.node.node_id] is session
     assert not session.closing
+
+
+async def test_a_far_school_gets_no_more_loose_entries_kept_than_its_budget(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    target, rogue = pair
+    session = target.service.peers.sessions[rogue.node.node_id]
+    flood = [signed(FAR, n, "offer", offer(f"Phonics {n}", **NORTH)) for n in range(10, 260)]
+    await send(rogue, target, flood)
+    await judged(rogue, target, 4)
+    kept = [e for e in flood if await target.holds(e.id)]
+    assert len(kept) == budget.COUNT  # a day's budget, as a log would have taken at once
+    profile = signed(FAR, 300, "profile", {"name": "Far", "country": "GB"})
+    await send(rogue, target, [profile])  # its newest profile still travels
+    await wait_for(lambda: target.holds(profile.id), what="the far school's profile")
+    assert session._strikes == 0

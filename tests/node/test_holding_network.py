@@ -149,3 +149,66 @@ async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_a
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_what_a_partner_declared_goes_when_it_is_removed_or_blocked(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+        oak, lycee, colegio = nodes["oak"], nodes["lycee"], nodes["colegio"]
+        for other in (lycee, colegio):
+            await partner(oak, other)
+        await partner(lycee, colegio)
+        interests = oak.service.peers.interests
+        them = {bytes(lycee.node.node_id), bytes(colegio.node.node_id)}
+
+        async def declared() -> bool:
+            rows = await oak.node.store.fetch_all("SELECT DISTINCT peer FROM declared_partners")
+            return {row[0] for row in rows} == them and set(interests._known) == them
+
+        await wait_for(declared, what="both partners' declarations at oak")
+        await oak.node.peerbook.remove(lycee.node.node_id)
+        await oak.node.peerbook.block(colegio.node.node_id, oak.node.node_id, 0)
+
+        async def forgotten() -> bool:
+            rows = await oak.node.store.fetch_all("SELECT peer FROM declared_partners")
+            return not rows and not interests._known and not interests._sent
+
+        await wait_for(forgotten, what="what the partners declared, forgotten at oak")
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
+    tmp_path: Path,
+) -> None:
+    names = ("oak", "lycee", "colegio", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        # oak - lycee - colegio - far: far is beyond oak's horizon; lycee holds every log,
+        # far's too when oak first connects.
+        for a, b in (("lycee", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        posted = await far.node.offers.post("offer", offer("Rowing on the coast"))
+        await wait_for(lambda: lycee.holds(posted.id), what="far's offer at lycee")
+        await partner(oak, lycee)
+
+        async def caught_up() -> bool:
+            session = oak.service.peers.sessions.get(lycee.node.node_id)
+            return session is not None and session.opened and await session.behind() == 0
+
+        await wait_for(caught_up, what="oak's session with lycee counting nothing behind")
+        assert await oak.node.store.head(far.node.node_id) is None  # far's log is not held
+    finally:
+        for live in nodes.values():
+            await live.stop()

@@ -185,6 +185,21 @@ async def test_a_withdrawn_loose_entry_goes_with_its_withdrawal(store: Store) ->
     assert found == []
 
 
+async def test_a_withdrawn_loose_question_goes_with_its_withdrawal(store: Store) -> None:
+    near = key(10)  # a far school of the same region: its question matches
+    profile = {"name": "Near School", "country": "GB", "region": "North"}
+    question = {"title": "Phonics?", "text": "How do you teach it?", "phases": ["primary"]}
+    asked = log_of(near, [("profile", profile), ("question", question)])
+    withdrawal = entry(near, 3, "withdraw", {"target": bytes(asked[1].id)}, asked[1])
+    results = await store.ingest([*asked, withdrawal], NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE] * 3
+    assert await store.forget_loose(date(2025, 1, 1)) == 2  # nothing left to show
+    rows = await store.fetch_all(
+        "SELECT kind FROM entries WHERE loose = 1 AND author = ?", (bytes(near.node_id),)
+    )
+    assert [row[0] for row in rows] == ["profile"]
+
+
 async def test_holding_everything_keeps_whole_logs_as_before(store: Store) -> None:
     await store.set_setting(SETTING, None)
     results = await store.ingest(FAR_LOG, NOW)

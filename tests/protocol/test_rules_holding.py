@@ -6,9 +6,17 @@ from typing import Any
 
 import pytest
 
+from protocol.budget import Rule
 from protocol.horizon import EVERYTHING, Filter, Holding, Interest
 from protocol.log import Head, Verdict, joins_log, judge_loose
-from protocol.rules.holding import default_filters, expired, facts_of, hub_filter, keep
+from protocol.rules.holding import (
+    default_filters,
+    expired,
+    facts_of,
+    hub_filter,
+    keep,
+    within_budget,
+)
 from tests.helpers import NOW, chain, key
 
 ME, PARTNER, FAR = b"me", b"partner", b"far"
@@ -90,6 +98,22 @@ def test_facts_one_per_language_and_phase() -> None:
 )
 def test_expired(kind: str, content: dict[str, Any] | None, expected: bool) -> None:
     assert expired(kind, content, date(2026, 4, 1)) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "received", "rule", "expected"),
+    [
+        ("offer", 0, Rule(), True),
+        ("offer", 199, Rule(), True),  # the 200th of the day
+        ("offer", 200, Rule(), False),  # past a day's budget
+        ("withdraw", 200, Rule(), False),  # every kind counts
+        ("profile", 10_000, Rule(), True),  # only the newest stays: never past it
+        ("request", 2, Rule(count=3), True),
+        ("request", 3, Rule(count=3), False),
+    ],
+)
+def test_within_budget(kind: str, received: int, rule: Rule, expected: bool) -> None:
+    assert within_budget(kind, received, rule) is expected
 
 
 def test_default_filters() -> None:
