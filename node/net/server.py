@@ -170,6 +170,10 @@ class NodeService:
 
     async def stop(self) -> None:
         """Stop accepting, close peer sessions (each finishes the batch it is storing)."""
+        # Stop listening first: a partner redialling while the sessions close would
+        # otherwise be accepted into a server about to go (its socket left open).
+        for site in list(self._runner.sites):
+            await site.stop()
         await self.peers.stop()
         await self.indexer.stop()
         await self.sweeper.stop()
