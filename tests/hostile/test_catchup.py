@@ -221,3 +221,34 @@ async def test_a_rogue_wanter_replying_garbage_is_struck_and_sent_nothing(
     assert session._strikes == strikes + 2
     assert catchups._offers[session][0].failed
     assert catchups.sent.get(me) is None  # nothing sent
+
+
+async def test_a_declaration_taken_after_its_pace_still_brings_a_catchup(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """A node that has just started declares again as each partner connects: its
+    declaration of a horizon may come past the first few taken at once, and is then
+    taken a moment later. Its catch-up is offered all the same."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    catchups = target.service.peers.catchups
+    rogue.service.peers.catchups._answered[bytes(target.node.node_id)] = now_ms()
+    me = bytes(rogue.node.node_id)
+    everything = {"t": "interest", "digest": interest.digest([]), "filters": [], "partners": []}
+    for _ in range(8):  # past the declarations taken at once
+        await raw(rogue, target, {**everything, "everything": True})
+    declared = {
+        "t": "interest",
+        "digest": interest.digest([me]),
+        "filters": [[]],
+        "partners": [],
+        "horizon": [me],
+    }
+    await raw(rogue, target, declared)
+    await judged(rogue, target, 7)
+    assert session not in target.service.peers.interests.declared  # it waits its turn
+
+    async def offered() -> bool:
+        return session in catchups._offers
+
+    await wait_for(offered, what="the target's catch-up of the rogue")
