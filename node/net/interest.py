@@ -100,6 +100,9 @@ class Interests:
             weakref.WeakKeyDictionary()
         )
         self.not_passed_on = 0  # entries left out past MAX_ALONE_QUEUED, for tests and logs
+        #: Called with a session whose peer has just declared a horizon (the node's
+        #: catch-up: node/net/catchup.py), whether taken at once or after its pace.
+        self.on_declared: Callable[[PeerSession], None] | None = None
 
     async def stop(self) -> None:
         """The node stops: end the tasks that declare again or pass entries on."""
@@ -281,6 +284,8 @@ class Interests:
             session.mark_dirty(horizon - before.horizon)
         await record_declared(self.store, peer, frame.partners)
         self.refresh()  # its partners are our partners' partners
+        if self.on_declared is not None:
+            self.on_declared(session)
 
     async def _partners(self) -> list[bytes]:
         rows = await self.store.fetch_all("SELECT node_id FROM partners WHERE state = 'partner'")

@@ -193,6 +193,7 @@ class PeerManager:
         self.interests = Interests(store, lambda: self.sessions.values())
         #: Loose entries a peer missed, offered at session start (node/net/catchup.py).
         self.catchups = CatchUps(store, self.logs, self.interests.declared.get)
+        self.interests.on_declared = self.catchups.schedule  # once declared, however late
         store.add_listener(self._on_commit)
         store.add_mail_listener(self._on_mail)
 

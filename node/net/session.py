@@ -456,10 +456,7 @@ class PeerSession:
             interests = getattr(self.host, "interests", None)  # node/net/interest.py
             if interests is None:
                 raise ProtocolError(f"unexpected {frame.TYPE} frame", code="bad-frame")
-            await interests.handle(self, frame)
-            catchups = getattr(self.host, "catchups", None)
-            if catchups is not None and interests.declared.get(self) is not None:
-                catchups.schedule(self)  # offer what it missed (node/net/catchup.py)
+            await interests.handle(self, frame)  # then a catch-up (node/net/catchup.py)
         elif isinstance(frame, (frames.Catchup, frames.CatchupReply)):
             catchups = getattr(self.host, "catchups", None)
             if catchups is None:
