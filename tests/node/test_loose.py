@@ -227,3 +227,31 @@ async def test_following_more_than_the_limit_by_hand_is_refused(store: Store) ->
     assert (await read_choice(store)).follow == ()  # nothing half-written
     await choose(store, None, many[:2], ())
     assert len((await read_choice(store)).follow) == 2
+
+
+async def test_a_far_schools_honest_backlog_caught_up_newest_first_is_kept_whole(
+    store: Store,
+) -> None:
+    """A node back after three days offline is caught up on a far school's 300 offers
+    of those days (100 a day, well within its budget), newest first, in a minute: each
+    is kept (the budget meters the author's signed times, as a log's does, not when
+    the node happened to receive them; else the oldest 100 were not kept, and the
+    next catch-up, starting a day before this one, would never offer them again)."""
+    day = 24 * 3600 * 1000
+    offers: list[Entry] = []
+    for n in range(300):
+        offers.append(
+            create_entry(
+                FAR,
+                seq=n + 1,
+                prev=offers[-1].id if offers else None,
+                timestamp=NOW - 3 * day + n * (day // 100),
+                kind="offer",
+                content=offer(f"Phonics {n}", country="GB", region="North", phases=["primary"]),
+            )
+        )
+    newest_first = offers[::-1]
+    for n in range(0, 300, 128):  # as a catch-up sends them: 128 at a time
+        chunk = sorted(newest_first[n : n + 128], key=lambda e: e.seq)
+        await store.ingest(chunk, NOW + n)
+    assert len(await loose_rows(store)) == 300

@@ -100,20 +100,39 @@ def test_expired(kind: str, content: dict[str, Any] | None, expected: bool) -> N
     assert expired(kind, content, date(2026, 4, 1)) is expected
 
 
+DAY = 24 * 3600 * 1000
+T = 1_790_000_000_000
+#: An honest author's busiest day: 200 at once, then one every interval (7.2 minutes).
+BUSY = [T] * 200 + [T + n * (DAY // 200) for n in range(1, 201)]
+
+
 @pytest.mark.parametrize(
-    ("kind", "received", "rule", "expected"),
+    ("kind", "timestamp", "held", "rule", "expected"),
     [
-        ("offer", 0, Rule(), True),
-        ("offer", 199, Rule(), True),  # the 200th of the day
-        ("offer", 200, Rule(), False),  # past a day's budget
-        ("withdraw", 200, Rule(), False),  # every kind counts
-        ("profile", 10_000, Rule(), True),  # only the newest stays: never past it
-        ("request", 2, Rule(count=3), True),
-        ("request", 3, Rule(count=3), False),
+        ("offer", T, [], Rule(), True),
+        ("offer", T, [T] * 199, Rule(), True),  # the 200th at once
+        ("offer", T, [T] * 200, Rule(), False),  # past a day's budget at once
+        ("offer", T - 1, [T] * 200, Rule(), False),  # also when it claims to come first
+        ("withdraw", T, [T] * 200, Rule(), False),  # every kind counts
+        ("profile", T, [T] * 10_000, Rule(), True),  # only the newest stays: never past it
+        ("request", T, [T, T], Rule(count=3), True),
+        ("request", T, [T, T, T], Rule(count=3), False),
+        # An honest busy day is kept whole, in any order: its last, its first, its middle.
+        ("offer", BUSY[-1], BUSY[:-1], Rule(), True),
+        ("offer", BUSY[0], BUSY[1:], Rule(), True),
+        ("offer", BUSY[250], BUSY[:250] + BUSY[251:], Rule(), True),
+        # One more, anywhere in that day, is past it.
+        ("offer", T + DAY // 2 + 1, BUSY, Rule(), False),
+        # A day later, the budget is back, whatever came the day before.
+        ("offer", T + 2 * DAY + 1, BUSY, Rule(), True),
+        # 300 over three days, 100 a day: each is within it, whichever came first.
+        ("offer", T, [T + n * (DAY // 100) for n in range(1, 300)], Rule(), True),
     ],
 )
-def test_within_budget(kind: str, received: int, rule: Rule, expected: bool) -> None:
-    assert within_budget(kind, received, rule) is expected
+def test_within_budget(
+    kind: str, timestamp: int, held: list[int], rule: Rule, expected: bool
+) -> None:
+    assert within_budget(kind, timestamp, held, rule) is expected
 
 
 def test_default_filters() -> None:
