@@ -133,8 +133,8 @@ class _LooseBatch:
     ids: set[bytes]  # ids of the batch held loose
     accepted: list[Entry] = field(default_factory=list)
     placed: dict[tuple[bytes, int], Entry] = field(default_factory=dict)
-    #: author -> loose entries of it (profiles aside) stored within the budget's window
-    received: dict[bytes, int] = field(default_factory=dict)
+    #: author -> signed times of the loose entries of it (profiles aside) kept in this batch
+    received: dict[bytes, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -831,19 +831,19 @@ class Store:
         if out_of_bounds is not None:
             error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
             return IngestResult(entry.id, Outcome.REFUSED, error)
-        received = batch.received.get(author)
-        if received is None:
-            row = await self.fetch_one(
-                "SELECT COUNT(*) FROM entries WHERE author = ? AND loose = 1 AND kind != ? "
-                "AND received_at > ?",
-                (author, kinds.PROFILE, now_ms - self.budgets.rule.window_ms),
-            )
-            received = 0 if row is None else int(row[0])
-        if not holding_rules.within_budget(entry.kind, received, self.budgets.rule):
-            return IngestResult(entry.id, Outcome.NOT_KEPT)  # past its budget: not a strike
+        received = batch.received.setdefault(author, [])
+        signed = entry.payload.timestamp
         if entry.kind != kinds.PROFILE:
-            received += 1
-        batch.received[author] = received
+            window = self.budgets.rule.window_ms
+            rows = await self.fetch_all(
+                "SELECT ts FROM entries WHERE author = ? AND loose = 1 AND kind != ? "
+                "AND ts > ? AND ts < ?",
+                (author, kinds.PROFILE, signed - window, signed + window),
+            )
+            held_times = [int(row[0]) for row in rows] + received
+            if not holding_rules.within_budget(entry.kind, signed, held_times, self.budgets.rule):
+                return IngestResult(entry.id, Outcome.NOT_KEPT)  # past its budget: no strike
+            received.append(signed)
         batch.accepted.append(entry)
         batch.placed[(author, entry.seq)] = entry
         held[bytes(entry.id)] = entry

@@ -12,9 +12,9 @@ author's newest profile held, what else it holds of the author) and they say
   has none, its author's newest profile's;
 - :func:`expired`: a loose entry whose ``to`` or ``closes`` date (an event: its
   ``end``) is more than :data:`LOOSE_DAYS` days past is deleted;
-- :func:`within_budget`: at most the budget's count of loose entries of one author
-  (profiles aside) received in its window are kept: the per-author budget of
-  protocol/budget.py follows a log, which loose entries do not;
+- :func:`within_budget`: the loose entries of one author (profiles aside) kept keep,
+  by their signed times, to the per-author budget of protocol/budget.py, which
+  otherwise follows a log, which loose entries do not;
 - :func:`default_filters`: a school's subscription when it has not chosen one: its
   region (or, without one, its country) and phases, and the subjects and focus its
   staff list, in the school's languages; :func:`hub_filter`: a hub's.
@@ -102,14 +102,33 @@ def keep(
     return Holding.NONE
 
 
-def within_budget(kind: str, received: int, rule: budget.Rule = budget.RULE) -> bool:
-    """Whether a loose entry of an author may be kept when ``received`` loose entries of
-    that author (profiles aside) were stored in the last ``rule.window_ms``: up to
-    ``rule.count`` of them (200 a day, as a log's budget allows at once). A profile is
-    always kept (only the newest stays). Loose entries come out of order, so the log's
-    release times (protocol/budget.py) cannot meter them; without this a far school
-    could have each node subscribed to it keep, and pass on, every offer it signs."""
-    return kind == kinds.PROFILE or received < rule.count
+def within_budget(
+    kind: str, timestamp: int, held: Iterable[int], rule: budget.Rule = budget.RULE
+) -> bool:
+    """Whether a loose entry of an author signed at ``timestamp`` may be kept, when
+    ``held`` are the signed times of the loose entries of that author (profiles aside)
+    held already: those within ``rule.window_ms`` of it, with it, in order of time,
+    keep to the author's budget (protocol/budget.py: each released at its own time).
+    A profile is always kept (only the newest stays).
+
+    Loose entries come out of order, so the log's release times cannot meter them as
+    they arrive; but a set of them can be judged as the log would be. An honest
+    author's log keeps to its budget, so any of its entries do, in whatever order and
+    however late they come (a catch-up sends the newest first, days after): each is
+    kept. A flood is kept up to ``rule.count`` at once and one every
+    ``rule.interval_ms`` of the time it claims, as a log's would be. The check looks
+    only at the entries within a window either side: then at most about twice the
+    count are kept within any window of claimed time, whatever the order they come
+    in, and it reads little."""
+    if kind == kinds.PROFILE:
+        return True
+    near = sorted([t for t in held if abs(t - timestamp) < rule.window_ms] + [timestamp])
+    tat = budget.START
+    for t in near:
+        if budget.release(rule, tat, t) != t:
+            return False
+        tat = budget.advance(rule, tat, t)
+    return True
 
 
 def expired(kind: str, content: Mapping[str, Any] | None, today: date) -> bool:
