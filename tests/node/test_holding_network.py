@@ -212,3 +212,41 @@ async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_what_a_catchup_remembers_of_a_partner_goes_when_it_is_removed(
+    tmp_path: Path,
+) -> None:
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in ("oak", "lycee"):
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+        oak, lycee = nodes["oak"], nodes["lycee"]
+        await partner(oak, lycee)
+        catchups = oak.service.peers.catchups
+        it = bytes(lycee.node.node_id)
+
+        async def caught_up() -> bool:  # oak caught lycee up, and answered lycee's
+            return it in catchups._completed and it in catchups._answered
+
+        await wait_for(caught_up, what="both catch-ups between oak and lycee")
+        await oak.node.peerbook.remove(lycee.node.node_id)
+
+        async def forgotten() -> bool:
+            return not any(
+                it in table
+                for table in (
+                    catchups._began,
+                    catchups._completed,
+                    catchups._completed_for,
+                    catchups._answered,
+                    catchups.sent,
+                    catchups.not_kept,
+                )
+            )
+
+        await wait_for(forgotten, what="what oak's catch-ups remember of lycee, forgotten")
+    finally:
+        for live in nodes.values():
+            await live.stop()
