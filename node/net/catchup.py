@@ -91,6 +91,21 @@ class CatchUps:
     def speaks(session: PeerSession) -> bool:
         return {frames.CATCHUP, frames.INTEREST, frames.LOOSE} <= session.features
 
+    def partners(self, peers: Iterable[bytes]) -> None:
+        """These are the partners now: what we remember of one removed or blocked goes
+        (a partner added again is caught up from the beginning, and answered at once)."""
+        now = {bytes(p) for p in peers}
+        for table in (
+            self._began,
+            self._completed,
+            self._completed_for,
+            self._answered,
+            self.sent,
+            self.not_kept,
+        ):
+            for peer in [p for p in table if p not in now]:
+                del table[peer]
+
     # -- holder -----------------------------------------------------------------------
 
     def schedule(self, session: PeerSession) -> None:

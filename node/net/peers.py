@@ -515,6 +515,7 @@ class PeerManager:
                 self._dialers.pop(peer).cancel()
         self.relay.partners(wanted)  # those gone leave the eager sets
         self.interests.partners(bytes(p) for p in wanted)  # what they declared goes too
+        self.catchups.partners(bytes(p) for p in wanted)  # and what catch-ups remember
         for peer, session in list(self.sessions.items()):
             if peer not in wanted:
                 await session.close()
