@@ -252,3 +252,18 @@ async def test_a_declaration_taken_after_its_pace_still_brings_a_catchup(
         return session in catchups._offers
 
     await wait_for(offered, what="the target's catch-up of the rogue")
+
+
+async def test_a_declaration_taken_as_the_node_stops_starts_no_catchup_task(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """The node stops its catch-ups before the tasks that take declarations late: one
+    taken in between must not start a catch-up task that nothing will end."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    peers = target.service.peers
+    peers.catchups._scheduled.discard(session)
+    await peers.catchups.stop()
+    assert peers.interests.on_declared is not None
+    peers.interests.on_declared(session)  # as a declaration taken late would
+    assert not peers.catchups._tasks
