@@ -83,6 +83,7 @@ class CatchUps:
         self._answers: weakref.WeakKeyDictionary[PeerSession, Answer] = weakref.WeakKeyDictionary()
         self._scheduled: weakref.WeakSet[PeerSession] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = False  # the node stops: no task starts after :meth:`stop`
         #: Entries sent to each peer by catch-ups, and offered but not kept from it.
         self.sent: dict[bytes, int] = {}
         self.not_kept: dict[bytes, int] = {}
@@ -265,6 +266,9 @@ class CatchUps:
     # -- tasks ------------------------------------------------------------------------
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._stopped:  # a declaration taken late, as the node stops (Interests' tasks)
+            work.close()
+            return
         task = asyncio.create_task(self._quietly(work))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -277,6 +281,7 @@ class CatchUps:
             await work
 
     async def stop(self) -> None:
+        self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
