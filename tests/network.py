@@ -1,7 +1,14 @@
 """Real nodes in this test process: real SQLite files, real loopback ports.
 
-`LiveNode`, `partner` and `sparse_graph` are bench/live.py's (the benchmarks use them too);
-they are named here so that tests import them from one place.
+`LiveNode` and `sparse_graph` are bench/live.py's (the benchmarks use them too); they
+are named here so that tests import them from one place.
+
+Partners' sessions run in memory (node/net/memory.py): :func:`partner` joins both nodes
+to one :class:`~node.net.memory.Switchboard`, so that a dial between them takes no
+socket, with the same handshake, authorisation, sessions and dial loops. Pages are
+still served on the loopback port, and the tiers whose point is the socket (tests/web,
+tests/faults) keep real WebSockets (:data:`IN_MEMORY`), as do the rogue peers of
+tests/hostile, which dial on their own.
 """
 
 from __future__ import annotations
@@ -13,8 +20,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bench.live import LiveNode as LiveNode
-from bench.live import partner as partner
+from bench.live import partner as record_partners
 from bench.live import sparse_graph as sparse_graph
+from node.net.memory import Switchboard
+
+#: Where the partners of this test process reach each other in memory.
+SWITCHBOARD = Switchboard()
+#: False in the tiers whose point is the socket: their conftest's ``real_sockets``.
+IN_MEMORY = True
+
+
+async def partner(a: LiveNode, b: LiveNode) -> None:
+    """Record the partnership on both sides, as a redeemed invite does; the two dial
+    each other in memory (unless :data:`IN_MEMORY` is off: by WebSockets)."""
+    if IN_MEMORY:
+        for live in (a, b):
+            SWITCHBOARD.join(live.service.peers, live.address)
+    await record_partners(a, b)
 
 
 def files_contain(folder: Path, needle: bytes) -> list[str]:
