@@ -14,7 +14,10 @@ tests/hostile, which dial on their own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +26,7 @@ from bench.live import LiveNode as LiveNode
 from bench.live import partner as record_partners
 from bench.live import sparse_graph as sparse_graph
 from node.net.memory import Switchboard
+from node.store.database import Store
 
 #: Where the partners of this test process reach each other in memory.
 SWITCHBOARD = Switchboard()
@@ -75,13 +79,82 @@ async def network(
 async def wait_for(
     condition: Callable[[], Awaitable[bool]], *, within: float = 15.0, what: str = "condition"
 ) -> float:
-    """Poll until ``condition`` holds; return the seconds it took. Bounded by ``within``."""
+    """Check ``condition`` until it holds; return the seconds it took. Bounded by ``within``.
+
+    It is checked only on committed states: while it runs, it holds the write lock of
+    every store open on this loop, taken when none is held or awaited (so no
+    transaction is half done when it reads: a read on a node's connection during
+    another task's transaction would see that transaction's first statements). It is
+    checked again after each commit on this loop, and at least every 50 ms for what no
+    commit here shows (sessions, other processes). A check must only read: one that
+    writes would wait for the locks it runs under, and time out here."""
+    loop = asyncio.get_running_loop()
+    bell = asyncio.Event()
+    with _WATCH:
+        _BELLS.setdefault(loop, set()).add(bell)
     start = time.monotonic()
-    while time.monotonic() - start < within:
-        if await condition():
-            return time.monotonic() - start
-        await asyncio.sleep(0.05)
+    try:
+        while (left := within - (time.monotonic() - start)) > 0:
+            bell.clear()
+            locks = await _take_write_locks(loop)
+            if locks is not None:
+                try:
+                    async with asyncio.timeout(left):
+                        if await condition():
+                            return time.monotonic() - start
+                except TimeoutError:
+                    break
+                finally:
+                    for lock in locks:
+                        lock.release()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(0.05, max(left, 0))):
+                    await bell.wait()
+    finally:
+        with _WATCH:
+            _BELLS[loop].discard(bell)
+            if not _BELLS[loop]:
+                del _BELLS[loop]
     raise AssertionError(f"timed out after {within}s waiting for {what}")
+
+
+# -- the stores wait_for watches: every one this process opens (Store.opened) --------
+
+_WATCH = threading.Lock()  # commands run in this process open stores on their own thread
+_STORES: weakref.WeakKeyDictionary[Store, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
+_BELLS: dict[asyncio.AbstractEventLoop, set[asyncio.Event]] = {}
+
+
+def _watch(store: Store) -> None:
+    loop = asyncio.get_running_loop()
+    with _WATCH:
+        _STORES[store] = loop
+    store.add_listener(lambda _authors: _ring(loop))
+
+
+def _ring(loop: asyncio.AbstractEventLoop) -> None:
+    """A store on ``loop`` committed (called on that loop): check the conditions again."""
+    with _WATCH:
+        bells = list(_BELLS.get(loop, ()))
+    for bell in bells:
+        bell.set()
+
+
+async def _take_write_locks(loop: asyncio.AbstractEventLoop) -> list[asyncio.Lock] | None:
+    """The write locks of the stores open on ``loop``, all taken without waiting (a
+    free lock no task awaits is taken at once: no other task runs in between), or None
+    (and none taken) when one is held or awaited."""
+    with _WATCH:
+        stores = [store for store, on in _STORES.items() if on is loop]
+    locks = [store._write_lock for store in stores]
+    if any(lock.locked() or lock._waiters for lock in locks):
+        return None
+    for lock in locks:
+        await lock.acquire()
+    return locks
+
+
+Store.opened.append(_watch)
 
 
 async def introduced(nodes: list[LiveNode]) -> None:
