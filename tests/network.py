@@ -1,4 +1,4 @@
-"""Real nodes in this test process: real SQLite files, real loopback ports.
+"""Real nodes in this test process: real SQLite files, pages on real loopback ports.
 
 `LiveNode` and `sparse_graph` are bench/live.py's (the benchmarks use them too); they
 are named here so that tests import them from one place.
@@ -98,13 +98,25 @@ async def wait_for(
             bell.clear()
             locks = await _take_write_locks(loop)
             if locks is not None:
+                check = asyncio.ensure_future(condition())
                 try:
-                    async with asyncio.timeout(left):
-                        if await condition():
-                            return time.monotonic() - start
-                except TimeoutError:
-                    break
+                    await asyncio.wait([check], timeout=left)
+                    if not check.done():
+                        stuck = any(lock._waiters for lock in locks)
+                        check.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await check
+                        if stuck:
+                            raise AssertionError(
+                                f"timed out waiting for {what}: the check did not finish, "
+                                "and a write lock it runs under is awaited (a check must "
+                                "only read)"
+                            )
+                        break
+                    if check.result():
+                        return time.monotonic() - start
                 finally:
+                    check.cancel()  # done already, unless this wait was cancelled
                     for lock in locks:
                         lock.release()
             with contextlib.suppress(TimeoutError):
