@@ -21,6 +21,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 from bench.live import LiveNode as LiveNode
 from bench.live import partner as record_partners
@@ -81,56 +82,60 @@ async def wait_for(
 ) -> float:
     """Check ``condition`` until it holds; return the seconds it took. Bounded by ``within``.
 
-    It is checked only on committed states: while it runs, it holds the write lock of
-    every store open on this loop, taken when none is held or awaited (so no
-    transaction is half done when it reads: a read on a node's connection during
-    another task's transaction would see that transaction's first statements). It is
-    checked again after each commit on this loop, and at least every 50 ms for what no
-    commit here shows (sessions, other processes). A check must only read: one that
-    writes would wait for the locks it runs under, and time out here."""
+    It is checked after each commit on this loop, and at least every 50 ms for what no
+    commit here shows (sessions, other processes); and it counts only when it read
+    committed states: when no store open on this loop was in a write transaction
+    while it ran (none held its write lock before, none took it meanwhile). A read on
+    a node's connection during another task's transaction would see that
+    transaction's first statements. A check must only read: one that writes never
+    counts, and fails when the time is up, saying so."""
     loop = asyncio.get_running_loop()
     bell = asyncio.Event()
     with _WATCH:
         _BELLS.setdefault(loop, set()).add(bell)
     start = time.monotonic()
+    checked = discarded = 0
     try:
         while (left := within - (time.monotonic() - start)) > 0:
             bell.clear()
-            locks = await _take_write_locks(loop)
-            if locks is not None:
-                check = asyncio.ensure_future(condition())
-                try:
-                    await asyncio.wait([check], timeout=left)
-                    if not check.done():
-                        stuck = any(lock._waiters for lock in locks)
-                        check.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await check
-                        if stuck:
-                            raise AssertionError(
-                                f"timed out waiting for {what}: the check did not finish, "
-                                "and a write lock it runs under is awaited (a check must "
-                                "only read)"
-                            )
-                        break
-                    if check.result():
-                        return time.monotonic() - start
-                finally:
-                    check.cancel()  # done already, unless this wait was cancelled
-                    for lock in locks:
-                        lock.release()
+            before = _writes(loop)
+            if before is not None:
+                holds = await condition()
+                checked += 1
+                if _writes(loop) != before:
+                    discarded += 1  # a transaction began while it read: check again
+                elif holds:
+                    return time.monotonic() - start
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(0.05, max(left, 0))):
+                async with asyncio.timeout(min(0.05, left)):
                     await bell.wait()
     finally:
         with _WATCH:
             _BELLS[loop].discard(bell)
             if not _BELLS[loop]:
                 del _BELLS[loop]
+    if checked and discarded == checked:
+        raise AssertionError(
+            f"timed out after {within}s waiting for {what}: a write began during each "
+            "check (a check must only read)"
+        )
     raise AssertionError(f"timed out after {within}s waiting for {what}")
 
 
 # -- the stores wait_for watches: every one this process opens (Store.opened) --------
+
+
+class _CountedLock(asyncio.Lock):
+    """A store's write lock that counts the times it is taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken = 0
+
+    async def acquire(self) -> Literal[True]:
+        self.taken += 1
+        return await super().acquire()
+
 
 _WATCH = threading.Lock()  # commands run in this process open stores on their own thread
 _STORES: weakref.WeakKeyDictionary[Store, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
@@ -138,7 +143,9 @@ _BELLS: dict[asyncio.AbstractEventLoop, set[asyncio.Event]] = {}
 
 
 def _watch(store: Store) -> None:
+    """A store was opened (it holds no lock now): count its writes, ring at its commits."""
     loop = asyncio.get_running_loop()
+    store._write_lock = _CountedLock()
     with _WATCH:
         _STORES[store] = loop
     store.add_listener(lambda _authors: _ring(loop))
@@ -152,18 +159,18 @@ def _ring(loop: asyncio.AbstractEventLoop) -> None:
         bell.set()
 
 
-async def _take_write_locks(loop: asyncio.AbstractEventLoop) -> list[asyncio.Lock] | None:
-    """The write locks of the stores open on ``loop``, all taken without waiting (a
-    free lock no task awaits is taken at once: no other task runs in between), or None
-    (and none taken) when one is held or awaited."""
+def _writes(loop: asyncio.AbstractEventLoop) -> list[tuple[int, int]] | None:
+    """Each store open on ``loop`` with the number of write transactions begun in it,
+    or None while one is under way (or waiting to begin)."""
     with _WATCH:
         stores = [store for store, on in _STORES.items() if on is loop]
-    locks = [store._write_lock for store in stores]
-    if any(lock.locked() or lock._waiters for lock in locks):
-        return None
-    for lock in locks:
-        await lock.acquire()
-    return locks
+    counts = []
+    for store in stores:
+        lock = store._write_lock
+        if lock.locked() or not isinstance(lock, _CountedLock):
+            return None
+        counts.append((id(store), lock.taken))
+    return counts
 
 
 Store.opened.append(_watch)
