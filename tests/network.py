@@ -1,20 +1,47 @@
-"""Real nodes in this test process: real SQLite files, real loopback ports.
+"""Real nodes in this test process: real SQLite files, pages on real loopback ports.
 
-`LiveNode`, `partner` and `sparse_graph` are bench/live.py's (the benchmarks use them too);
-they are named here so that tests import them from one place.
+`LiveNode` and `sparse_graph` are bench/live.py's (the benchmarks use them too); they
+are named here so that tests import them from one place.
+
+Partners' sessions run in memory (node/net/memory.py): :func:`partner` joins both nodes
+to one :class:`~node.net.memory.Switchboard`, so that a dial between them takes no
+socket, with the same handshake, authorisation, sessions and dial loops. Pages are
+still served on the loopback port, and the tiers whose point is the socket (tests/web,
+tests/faults) keep real WebSockets (:data:`IN_MEMORY`), as do the rogue peers of
+tests/hostile, which dial on their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 from bench.live import LiveNode as LiveNode
-from bench.live import partner as partner
+from bench.live import partner as record_partners
 from bench.live import sparse_graph as sparse_graph
+from node.net.memory import Switchboard
+from node.store.database import Store
+
+#: Where the partners of this test process reach each other in memory.
+SWITCHBOARD = Switchboard()
+#: False in the tiers whose point is the socket: their conftest's ``real_sockets``.
+IN_MEMORY = True
+
+
+async def partner(a: LiveNode, b: LiveNode) -> None:
+    """Record the partnership on both sides, as a redeemed invite does; the two dial
+    each other in memory (unless :data:`IN_MEMORY` is off: by WebSockets)."""
+    if IN_MEMORY:
+        for live in (a, b):
+            SWITCHBOARD.join(live.service.peers, live.address)
+    await record_partners(a, b)
 
 
 def files_contain(folder: Path, needle: bytes) -> list[str]:
@@ -53,13 +80,100 @@ async def network(
 async def wait_for(
     condition: Callable[[], Awaitable[bool]], *, within: float = 15.0, what: str = "condition"
 ) -> float:
-    """Poll until ``condition`` holds; return the seconds it took. Bounded by ``within``."""
+    """Check ``condition`` until it holds; return the seconds it took. Bounded by ``within``.
+
+    It is checked after each commit on this loop, and at least every 50 ms for what no
+    commit here shows (sessions, other processes); and it counts only when it read
+    committed states: when no store open on this loop was in a write transaction
+    while it ran (none held its write lock before, none took it meanwhile). A read on
+    a node's connection during another task's transaction would see that
+    transaction's first statements. A check must only read: one that writes never
+    counts, and fails when the time is up, saying so."""
+    loop = asyncio.get_running_loop()
+    bell = asyncio.Event()
+    with _WATCH:
+        _BELLS.setdefault(loop, set()).add(bell)
     start = time.monotonic()
-    while time.monotonic() - start < within:
-        if await condition():
-            return time.monotonic() - start
-        await asyncio.sleep(0.05)
+    checked = discarded = 0
+    try:
+        while (left := within - (time.monotonic() - start)) > 0:
+            bell.clear()
+            before = _writes(loop)
+            if before is not None:
+                holds = await condition()
+                checked += 1
+                if _writes(loop) != before:
+                    discarded += 1  # a transaction began while it read: check again
+                elif holds:
+                    return time.monotonic() - start
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(0.05, left)):
+                    await bell.wait()
+    finally:
+        with _WATCH:
+            _BELLS[loop].discard(bell)
+            if not _BELLS[loop]:
+                del _BELLS[loop]
+    if checked and discarded == checked:
+        raise AssertionError(
+            f"timed out after {within}s waiting for {what}: a write began during each "
+            "check (a check must only read)"
+        )
     raise AssertionError(f"timed out after {within}s waiting for {what}")
+
+
+# -- the stores wait_for watches: every one this process opens (Store.opened) --------
+
+
+class _CountedLock(asyncio.Lock):
+    """A store's write lock that counts the times it is taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken = 0
+
+    async def acquire(self) -> Literal[True]:
+        self.taken += 1
+        return await super().acquire()
+
+
+_WATCH = threading.Lock()  # commands run in this process open stores on their own thread
+_STORES: weakref.WeakKeyDictionary[Store, asyncio.AbstractEventLoop] = weakref.WeakKeyDictionary()
+_BELLS: dict[asyncio.AbstractEventLoop, set[asyncio.Event]] = {}
+
+
+def _watch(store: Store) -> None:
+    """A store was opened (it holds no lock now): count its writes, ring at its commits."""
+    loop = asyncio.get_running_loop()
+    store._write_lock = _CountedLock()
+    with _WATCH:
+        _STORES[store] = loop
+    store.add_listener(lambda _authors: _ring(loop))
+
+
+def _ring(loop: asyncio.AbstractEventLoop) -> None:
+    """A store on ``loop`` committed (called on that loop): check the conditions again."""
+    with _WATCH:
+        bells = list(_BELLS.get(loop, ()))
+    for bell in bells:
+        bell.set()
+
+
+def _writes(loop: asyncio.AbstractEventLoop) -> list[tuple[int, int]] | None:
+    """Each store open on ``loop`` with the number of write transactions begun in it,
+    or None while one is under way (or waiting to begin)."""
+    with _WATCH:
+        stores = [store for store, on in _STORES.items() if on is loop]
+    counts = []
+    for store in stores:
+        lock = store._write_lock
+        if lock.locked() or not isinstance(lock, _CountedLock):
+            return None
+        counts.append((id(store), lock.taken))
+    return counts
+
+
+Store.opened.append(_watch)
 
 
 async def introduced(nodes: list[LiveNode]) -> None:

@@ -27,10 +27,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -45,7 +45,7 @@ from node.net.interest import Interests
 from node.net.logs import PeerLog
 from node.net.relay import NodeRelay
 from node.net.search import NetworkSearch
-from node.net.session import PeerSession
+from node.net.session import PeerSession, Transport
 from node.net.supervisor import TASKS_SETTING, Supervisor
 from node.net.verify import Verifier
 from node.partners.peerbook import HEARTBEAT_MS, HEARTBEAT_SETTING, PeerBook
@@ -79,6 +79,24 @@ FEATURES = frozenset(
 )
 
 
+class Link(Transport, Protocol):
+    """A transport as the handshake uses it: a :class:`WebSocketTransport`, or in tests
+    its in-memory twin (node/net/memory.py)."""
+
+    peer: object  # who is at the other end, for the log: node id or network address
+    shared: frozenset[str]  # the features both ends announced in the handshake
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def receive_within(self, seconds: float) -> bytes: ...
+
+
+#: Opens the dialler's end of a connection to a peer's address, or returns None to
+#: leave it to a WebSocket (``PeerManager.connect``).
+Connect = Callable[[str], Awaitable[Link | None]]
+
+
 class WebSocketTransport:
     """A peer session's messages over an aiohttp WebSocket (either end)."""
 
@@ -93,6 +111,10 @@ class WebSocketTransport:
         self.peer = peer  # who is at the other end, for the log: node id or network address
         #: The features both ends announced in the handshake.
         self.shared: frozenset[str] = frozenset()
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.closed
 
     async def send(self, data: bytes) -> None:
         await self.ws.send_bytes(data)
@@ -170,6 +192,10 @@ class PeerManager:
         self._kicks: dict[NodeId, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
+        #: How a dial reaches a peer's address: None, a WebSocket; tests join nodes in
+        #: memory instead (node/net/memory.py), the handshake and session unchanged.
+        self.connect: Connect | None = None
+        self.max_message = WS_MAX_MESSAGE  # the largest message a peer may send us
         self._stopping = False
         self._progress_shown = False
         self._last_report: dict[NodeId, int] = {}
@@ -255,6 +281,10 @@ class PeerManager:
         if self._client is not None:
             await self._client.close()
         await self.verify.close()  # the verify processes if any, and the threads
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -426,10 +456,28 @@ class PeerManager:
         """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
         if self._stopping:
             raise web.HTTPServiceUnavailable(text="this node is stopping")
-        ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
+        ws = web.WebSocketResponse(max_msg_size=self.max_message, heartbeat=30)
         await ws.prepare(request)
         remote = request.remote or "an unknown address"
-        transport = WebSocketTransport(ws, self.logs, remote)
+        await self.answer(WebSocketTransport(ws, self.logs, remote), remote)
+        return ws
+
+    def answer_later(self, transport: Link, remote: str) -> None:
+        """Answer a connection opened in memory (node/net/memory.py) on a task of its
+        own, as aiohttp answers ``GET /peer`` on the request's task (cancelled when
+        the node stops)."""
+        task = asyncio.create_task(self.answer(transport, remote), name=f"answer {remote}")
+        self._tasks.add(task)
+        task.add_done_callback(self._answered)
+
+    def _answered(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("a connection in memory failed: %s: %s", type(exc).__name__, exc)
+
+    async def answer(self, transport: Link, remote: str) -> None:
+        """A peer connected to us (``remote``: its network address, for the log):
+        authenticate it, then sync until the session ends."""
         handshake = ListenerHandshake(
             self.key, nonce=os.urandom(32), now_ms=now_ms(), features=self.features
         )
@@ -441,18 +489,17 @@ class PeerManager:
             assert handshake.hello is not None
             if handshake.hello.invite is not None:
                 await self._redeem(transport, peer, handshake.hello)
-                return ws
+                return
             await self._authorise(peer)
             await transport.send(frames.encode(frames.Ready()))
         except ProtocolError as exc:
             self.logs.warning(remote, "refused a peer from %s: %s (%s)", remote, exc, exc.code)
-            if not ws.closed:
+            if not transport.closed:
                 await transport.send(frames.encode(frames.Error.about(exc.code, str(exc))))
-                await ws.close()
-            return ws
+                await transport.close()
+            return
         session = PeerSession(self, transport, peer, dialler=peer, features=handshake.shared)
         await self._run_session(session, address=handshake.hello.address)
-        return ws
 
     async def _authorise(self, peer: NodeId, *, by_invite: bool = False) -> None:
         """Refuse ourselves and blocked nodes; others too unless they redeem an invite."""
@@ -467,9 +514,7 @@ class PeerManager:
         if partner is not None and partner.state == "blocked":
             raise HandshakeError("this school has blocked your node", code="blocked")
 
-    async def _redeem(
-        self, transport: WebSocketTransport, peer: NodeId, hello: frames.Hello
-    ) -> None:
+    async def _redeem(self, transport: Link, peer: NodeId, hello: frames.Hello) -> None:
         assert hello.invite is not None
         invite, _ = decode_invite(hello.invite)
         if invite.node != self.key.node_id:
@@ -582,6 +627,7 @@ class PeerManager:
             own_address=self.address,
             logs=self.logs,
             features=self.features,
+            connect=self.connect,
         )
         session = PeerSession(
             self, transport, peer, dialler=self.key.node_id, features=transport.shared
@@ -655,11 +701,17 @@ async def dial(
     invite: bytes | None = None,
     logs: PeerLog | None = None,
     features: Iterable[str] = (),
-) -> tuple[WebSocketTransport, frames.Ready]:
-    """Connect to ``address`` and authenticate both ways; raise ProtocolError if refused."""
-    url = address.rstrip("/") + "/peer"
-    ws = await client.ws_connect(url, max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
-    transport = WebSocketTransport(ws, logs, expected or address)
+    connect: Connect | None = None,
+) -> tuple[Link, frames.Ready]:
+    """Connect to ``address`` (through ``connect`` if given and it answers, else by a
+    WebSocket) and authenticate both ways; raise ProtocolError if refused."""
+    transport = await connect(address) if connect is not None else None
+    if transport is None:
+        url = address.rstrip("/") + "/peer"
+        ws = await client.ws_connect(url, max_msg_size=WS_MAX_MESSAGE, heartbeat=30)
+        transport = WebSocketTransport(ws, logs, expected or address)
+    else:
+        transport.peer = expected or address
     try:
         handshake = DiallerHandshake(
             key,

@@ -34,7 +34,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 import aiosqlite
 
@@ -162,6 +162,10 @@ class Withdrawn:
 class Store:
     """Async façade over the node's SQLite file."""
 
+    #: Called with each store this process opens: the program adds none; the tests
+    #: watch their nodes' commits and write locks (tests/network.py, ``wait_for``).
+    opened: ClassVar[list[Callable[[Store], None]]] = []
+
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
@@ -258,6 +262,8 @@ class Store:
         except BaseException:
             await _close_quietly(db)
             raise
+        for watcher in cls.opened:
+            watcher(store)
         return store
 
     @property

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 
+import tests.network
 from node.net.backoff import Backoff
 from tests.network import LiveNode, introduced, partner
 
 SCALE = 0.02  # backoff in fiftieths: the 38-50 s hold-off becomes about a second
+
+
+@pytest.fixture(autouse=True)
+def real_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """End-to-end: partners' sessions on real WebSockets, whose faults these are."""
+    monkeypatch.setattr(tests.network, "IN_MEMORY", False)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import hashlib
 import os
 
 import aiohttp
+import pytest
 
 from bench.live import hold, schools_offers
 from node.clock import now_ms
@@ -27,6 +28,15 @@ from tests.network import LiveNode, wait_for
 from tests.rogue import ROGUE
 
 Socket = aiohttp.ClientWebSocketResponse
+
+#: The target fetches FETCH_AFTER_MS / FETCH_SPEED (0.2 s) after an announcement: each
+#: wait below for a fetch "2 s later" takes a tenth of that, in the same order.
+FETCH_SPEED = 10
+
+
+@pytest.fixture(autouse=True)
+def quick_fetches(target: LiveNode) -> None:
+    target.service.peers.relay.run_faster(FETCH_SPEED)
 
 
 def made_up(n: int) -> bytes:
@@ -101,7 +111,7 @@ async def test_a_flood_of_announcements_waits_in_a_bounded_table(
     target: LiveNode, client: aiohttp.ClientSession
 ) -> None:
     """Five frames of 1,024 made-up authors: at most MAX_FETCHES wait (and are asked
-    for 2 s later); the rest are asked for at once. Each once: one want pair for one
+    for later); the rest are asked for at once. Each once: one want pair for one
     have pair, and nothing grows past its bound."""
     ws = await connect_lazy(client, target)
     flood = sorted(made_up(n) for n in range(5 * frames.MAX_LAZY_ITEMS))
@@ -126,7 +136,7 @@ async def test_a_flood_of_announcements_waits_in_a_bounded_table(
     for i in range(0, len(flood), frames.MAX_LAZY_ITEMS):
         chunk = flood[i : i + frames.MAX_LAZY_ITEMS]
         await ws.send_bytes(frames.encode(frames.Have([[a, 1] for a in chunk])))
-    ghost = made_up(len(flood))  # a sentinel, fetched 2 s later: no other want before it
+    ghost = made_up(len(flood))  # a sentinel, fetched later: no other want before it
     await ws.send_bytes(frames.encode(frames.Have([[ghost, 1]])))
     want = await next_frame(ws, frames.Want)
     assert isinstance(want, frames.Want)
@@ -153,7 +163,7 @@ async def test_a_want_of_what_it_may_not_have_gets_nothing_and_grafts_nothing(
     before = {a: list(peers) for a, peers in relay.eager.items()}
     wants = [[bytes(blocked), 0], [made_up(1), 0], [bytes(kept), 1], [me, 5]]
     await ws.send_bytes(frames.encode(frames.Want(sorted(wants))))
-    # A sentinel: an announcement it lacks, fetched 2 s later. Anything the wants had
+    # A sentinel: an announcement it lacks, fetched later. Anything the wants had
     # made the target send would come before it.
     ghost = made_up(2)
     await ws.send_bytes(frames.encode(frames.Have([[ghost, 1]])))

@@ -91,6 +91,10 @@ async def test_in_a_triangle_an_offer_reaches_everyone_with_fewer_copies_than_se
     assert costs[-1] == 2, costs  # one copy per school that lacked it, fewer than sessions
 
 
+#: The leaf's fetches come FETCH_AFTER_MS / FETCH_SPEED (0.2 s) after an announcement.
+FETCH_SPEED = 10
+
+
 async def pruned_star(make_node: Factory, *, fetching: bool = True) -> tuple[LiveNode, LiveNode]:
     """A centre and three leaves; one leaf has told the centre (a real ``prune``, as
     after a duplicate) that it wants the centre's entries announced, not pushed.
@@ -102,6 +106,7 @@ async def pruned_star(make_node: Factory, *, fetching: bool = True) -> tuple[Liv
     await introduced([centre, *leaves])
     lazy = leaves[0]
     lazy.service.peers.relay.fetching = fetching
+    lazy.service.peers.relay.run_faster(FETCH_SPEED)
     assert lazy.node.node_id in eager_set(centre, centre)  # its profile was pushed whole
     link = lazy.service.peers.sessions[centre.node.node_id].lazy
     assert link is not None

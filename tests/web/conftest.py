@@ -3,8 +3,15 @@ from pathlib import Path
 
 import pytest
 
+import tests.network
 from tests.network import LiveNode, introduced, partner
 from tests.web.web import add_user
+
+
+@pytest.fixture(autouse=True)
+def real_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """End-to-end: partners' sessions on real WebSockets (the pages in a real browser)."""
+    monkeypatch.setattr(tests.network, "IN_MEMORY", False)
 
 
 @pytest.fixture
