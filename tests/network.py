@@ -133,8 +133,11 @@ class _CountedLock(asyncio.Lock):
         self.taken = 0
 
     async def acquire(self) -> Literal[True]:
+        await super().acquire()
+        # Counted once taken, not when asked: a task queued for the lock before a
+        # check began may take it (and commit or roll back) while the check reads.
         self.taken += 1
-        return await super().acquire()
+        return True
 
 
 _WATCH = threading.Lock()  # commands run in this process open stores on their own thread
