@@ -12,9 +12,10 @@ socket is not the point (tests/network.py). The end-to-end tests (pages in a bro
 commands in processes, rogue peers on raw WebSockets) keep real sockets.
 
 What it keeps from a WebSocket, so that a test cannot pass here and fail there: a
-message larger than the WebSocket's limit ends the connection at the receiving end (as
-aiohttp's ``max_msg_size``), a send on a closed connection raises ConnectionResetError,
-and a close is seen by the other end as the end of its messages.
+message as large as the WebSocket's limit ends the connection at the receiving end (as
+aiohttp's ``max_msg_size``, which refuses the limit itself), a send on a closed
+connection raises ConnectionResetError, and a close is seen by the other end as the end
+of its messages.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class MemoryTransport:
             self._arrived.clear()
             await self._arrived.wait()
         data = self._inbox.popleft()
-        if len(data) > self.max_message:
+        if len(data) >= self.max_message:  # as aiohttp: the limit itself is too large
             self.logs.warning(
                 self.peer,
                 "connection error with %s: a message of %d bytes exceeds the limit of %d",

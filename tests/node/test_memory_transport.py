@@ -4,13 +4,16 @@ switchboard reaches the same handshake and authorisation as ``GET /peer``."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from node.net.memory import MemoryTransport, Switchboard, memory_pair
-from node.net.peers import dial
+from node.net.peers import WebSocketTransport, dial
 from protocol.errors import HandshakeError
 from tests.helpers import key
 from tests.network import LiveNode, partner, wait_for
@@ -18,10 +21,10 @@ from tests.network import LiveNode, partner, wait_for
 
 async def test_messages_arrive_whole_and_in_order_then_the_close() -> None:
     a, b = memory_pair(100)
-    for message in (b"one", b"", b"three" * 20):
+    for message in (b"one", b"", b"three" * 19):
         await a.send(message)
     await a.close()
-    assert [await b.receive() for _ in range(4)] == [b"one", b"", b"three" * 20, None]
+    assert [await b.receive() for _ in range(4)] == [b"one", b"", b"three" * 19, None]
     assert await b.receive() is None  # and stays closed
     assert a.closed
     assert b.closed
@@ -40,12 +43,47 @@ async def test_a_send_on_a_closed_connection_raises_as_a_websocket_does() -> Non
 
 async def test_a_message_over_the_limit_ends_the_connection_at_the_receiver() -> None:
     a, b = memory_pair(10)
+    await a.send(b"x" * 9)
     await a.send(b"x" * 10)
-    await a.send(b"x" * 11)
-    assert await b.receive() == b"x" * 10
+    assert await b.receive() == b"x" * 9
     assert await b.receive() is None
     with pytest.raises(ConnectionResetError):
         await a.send(b"more")
+
+
+async def test_the_size_limit_is_the_same_as_a_websockets() -> None:
+    """aiohttp's ``max_msg_size`` refuses a message of that many bytes already: the twin
+    keeps the same limit, to the byte."""
+    limit, sizes = 10, (9, 10, 9)
+    over_a_websocket: list[int] = []
+    done = asyncio.Event()
+
+    async def listener(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=limit)
+        await ws.prepare(request)
+        transport = WebSocketTransport(ws)
+        while (data := await transport.receive()) is not None:
+            over_a_websocket.append(len(data))
+        done.set()
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/peer", listener)
+    async with TestServer(app) as server, aiohttp.ClientSession() as client:
+        ws = await client.ws_connect(server.make_url("/peer"))
+        for size in sizes:
+            await ws.send_bytes(b"x" * size)
+        await done.wait()
+        await ws.close()
+
+    a, b = memory_pair(limit)
+    for size in sizes:
+        await a.send(b"x" * size)
+    await a.close()
+    in_memory = []
+    while (data := await b.receive()) is not None:
+        in_memory.append(len(data))
+    assert in_memory == over_a_websocket == [9]
 
 
 async def test_a_handshake_that_gets_no_answer_times_out() -> None:
