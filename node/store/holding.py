@@ -24,17 +24,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from protocol import codec, kinds
-from protocol.entry import CONTENT_LIMITS
+from protocol.entry import CONTENT_LIMITS, Entry
 from protocol.errors import StorageError, UserInputError, said
 from protocol.horizon import EVERYTHING, Filter, Interest
 from protocol.keys import NodeId
-from protocol.rules.holding import default_filters, hub_filter
+from protocol.rules.holding import Named, default_filters, hub_filter, named_id
 
 if TYPE_CHECKING:
     from node.store.database import Store
@@ -164,6 +164,46 @@ async def profiles_of(store: Store, authors: Iterable[bytes]) -> dict[bytes, tup
         decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
         found[author] = (int(seq), decoded if isinstance(decoded, dict) else None)
     return found
+
+
+async def named_of(
+    store: Store,
+    kind: str,
+    content: Mapping[str, Any] | None,
+    held: Mapping[bytes, Entry] | None = None,
+) -> Named | None:
+    """What this node holds of the entry that an entry of ``kind`` names (a withdrawal's
+    target, an answer's question, a helpful mark's answer and that answer's question,
+    an event's earlier version: protocol/rules/holding.py, ``NAMES``), whole or loose;
+    None when it names none or none is held. ``held``: entries of the batch being
+    stored, not written yet."""
+    named = named_id(kind, content)
+    found = None if named is None else await _held(store, named, held)
+    if found is None:
+        return None
+    author, named_kind, body = found
+    question = None
+    if kind == kinds.HELPFUL and named_kind == kinds.ANSWER:
+        asked = named_id(kinds.ANSWER, body)
+        of = None if asked is None else await _held(store, asked, held)
+        question = None if of is None else Named(of[0], of[1], of[2] is None)
+    return Named(author, named_kind, body is None, question)
+
+
+async def _held(
+    store: Store, entry_id: bytes, held: Mapping[bytes, Entry] | None
+) -> tuple[bytes, str, dict[str, Any] | None] | None:
+    """An entry held, by id: its author, kind and content (None: erased)."""
+    entry = None if held is None else held.get(entry_id)
+    if entry is not None:
+        return bytes(entry.author), entry.kind, entry.content
+    row = await store.fetch_one(
+        "SELECT author, kind, content FROM entries WHERE id = ?", (entry_id,)
+    )
+    if row is None:
+        return None
+    decoded = None if row[2] is None else codec.decode(row[2], CONTENT_LIMITS)
+    return bytes(row[0]), str(row[1]), decoded if isinstance(decoded, dict) else None
 
 
 def parse_follow(texts: Iterable[str]) -> list[bytes]:
