@@ -15,6 +15,20 @@ from pathlib import Path
 from bench.live import LiveNode as LiveNode
 from bench.live import partner as partner
 from bench.live import sparse_graph as sparse_graph
+from node.node import Node
+from node.store.database import Store
+from node.store.holding import EVERYTHING_MODE, SETTING, Choice
+
+#: For a test whose point is not what a node holds: every public entry, whole, as
+#: every node held before issue 23 (``LiveNode.start(..., holding=EVERYTHING)``).
+EVERYTHING = EVERYTHING_MODE
+
+
+async def holding_everything(held: Node | Store) -> None:
+    """Make a node (or a bare store) hold every public entry it is given, whole: for
+    tests of made-up schools' entries ingested where holding is not the point."""
+    store = held.store if isinstance(held, Node) else held
+    await store.set_setting(SETTING, Choice(EVERYTHING_MODE).encode())
 
 
 def files_contain(folder: Path, needle: bytes) -> list[str]:

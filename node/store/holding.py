@@ -5,10 +5,10 @@ The decision itself is pure (protocol/rules/holding.py); this reads what it need
 the transaction that stores a batch, so that a partner added or a setting changed
 applies to the next batch without a restart:
 
-- the mode (setting ``holding``, changed with ``schoolmesh holding``): ``everything``,
-  every public entry received kept in its author's whole log (the behaviour before
-  issue 23, and a hub's), or ``horizon``, whole logs only of the horizon and the rest
-  kept loose when it matches the subscription;
+- the mode (setting ``holding``, changed with ``schoolmesh holding``): ``horizon`` (the
+  default), whole logs only of the horizon and the rest kept loose when it matches the
+  subscription, or ``everything``, every public entry received kept in its author's
+  whole log (the behaviour before issue 23, and a hub's);
 - the horizon: this school, its partners, their partners (as each declared in its
   last ``interest``: node/net/interest.py), the members of its projects, the schools
   followed by hand (``schoolmesh holding --follow``), never a blocked one; and every
@@ -46,12 +46,11 @@ SETTING = "holding"
 EVERYTHING_MODE = "everything"
 HORIZON_MODE = "horizon"
 MODES = (EVERYTHING_MODE, HORIZON_MODE)
-#: Holding by horizon is chosen, not the default: a node now catches up at session
-#: start what it missed of the authors outside its horizon (node/net/catchup.py), but
-#: an answer from outside the horizon to the school's own question is not kept unless
-#: it matches a filter (docs/decisions.md, "Catching up loose entries at session
-#: start").
-DEFAULT_MODE = EVERYTHING_MODE
+#: Holding by horizon is the default: what it missed outside its horizon a node catches
+#: up at session start (node/net/catchup.py), and an answer from anywhere to a question
+#: it holds travels with the question (docs/decisions.md, "Answers travel with their
+#: question"; "Holding by horizon by default").
+DEFAULT_MODE = HORIZON_MODE
 #: Schools followed by hand, at most.
 MAX_FOLLOWED = 1000
 

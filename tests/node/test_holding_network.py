@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from node.store.holding import HORIZON_MODE, choose, summary
+from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose, summary
 from node.store.search import Filters
 from tests.network import LiveNode, partner, wait_for
 
@@ -166,7 +166,8 @@ async def test_an_answer_from_beyond_the_horizon_reaches_the_asking_school(
         for name in names[:-1]:
             await choose(nodes[name].node.store, HORIZON_MODE, (), ())
             await nodes[name].node.update_profile(**NORTH)
-        await far.node.update_profile(region="South")  # holds everything (the default)
+        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
+        await far.node.update_profile(region="South")
         for a, b in itertools.pairwise(names):
             await partner(nodes[a], nodes[b])
         asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})

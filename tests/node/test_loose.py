@@ -13,6 +13,7 @@ from node.offers.service import Offers
 from node.partners.peerbook import PeerBook
 from node.store.database import Outcome, Store
 from node.store.holding import (
+    EVERYTHING_MODE,
     HORIZON_MODE,
     MAX_FOLLOWED,
     SETTING,
@@ -232,7 +233,7 @@ async def test_a_withdrawn_loose_entry_goes_with_its_withdrawal(store: Store) ->
 
 
 async def test_holding_everything_keeps_whole_logs_as_before(store: Store) -> None:
-    await store.set_setting(SETTING, None)
+    await store.set_setting(SETTING, Choice(EVERYTHING_MODE).encode())
     results = await store.ingest(FAR_LOG, NOW)
     assert [r.outcome for r in results] == [Outcome.STORED] * 5
     assert await loose_rows(store) == []

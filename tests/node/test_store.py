@@ -23,6 +23,7 @@ from protocol.errors import (
 )
 from protocol.keys import EntryId
 from tests.helpers import NOW, chain, key, offer_content
+from tests.network import holding_everything
 
 SIGNER = key(1)
 
@@ -30,6 +31,7 @@ SIGNER = key(1)
 @pytest.fixture
 async def store(tmp_path: Path):
     opened = await Store.open(tmp_path / "node.db")
+    await holding_everything(opened)  # made-up schools' logs, whole
     yield opened
     await opened.close()
 
