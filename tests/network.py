@@ -48,10 +48,13 @@ async def network(
     folder: Path,
     schools: Iterable[tuple[str, str, str]],
     partnerships: Iterable[tuple[str, str]],
+    *,
+    holding: str | None = None,
 ) -> AsyncIterator[dict[str, LiveNode]]:
-    """Schools started, partnered as given and holding each other's profiles; stopped after."""
+    """Schools started, partnered as given and holding each other's profiles; stopped
+    after. ``holding``: what they hold, when not the default (:data:`EVERYTHING`)."""
     nodes = {
-        key: await LiveNode.start(folder / key, name, country=country)
+        key: await LiveNode.start(folder / key, name, country=country, holding=holding)
         for key, name, country in schools
     }
     try:

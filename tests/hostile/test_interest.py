@@ -20,7 +20,7 @@ from node.clock import now_ms
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.observations.staff import StaffMember
-from node.store.holding import HORIZON_MODE, choose, read_policy
+from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose, read_policy
 from protocol import codec, interest
 from protocol.entry import create_entry
 from tests.helpers import key
@@ -33,7 +33,8 @@ A, B = bytes([1]) * 32, bytes([2]) * 32
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
     target = await LiveNode.start(tmp_path / "target", "Target School")
-    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School")
+    # The rogue's own node declares everything: only the frames made by hand say more.
+    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School", holding=EVERYTHING_MODE)
     try:
         await choose(target.node.store, HORIZON_MODE, (), ())
         await target.node.update_profile(**NORTH)
