@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.live import LiveNode
 from node.partners.peerbook import PeerBook
+from node.store.holding import EVERYTHING_MODE
 from protocol import budget
 from protocol.keys import NodeId
 
@@ -75,7 +76,7 @@ def flooder(folder: str, conn: Connection) -> None:
 
 
 async def _flood(folder: Path, conn: Connection) -> None:
-    live = await LiveNode.start(folder, "Flood Academy")
+    live = await LiveNode.start(folder, "Flood Academy", holding=EVERYTHING_MODE)
     live.node.store.budgets.rule = UNLIMITED  # a changed node: signs without limit
     loop = asyncio.get_running_loop()
     conn.send((bytes(live.node.node_id), live.address))
@@ -160,7 +161,9 @@ async def measure(
     try:
         flood_id, flood_address = await loop.run_in_executor(None, ours.recv)
         for i in range(3):
-            live = await LiveNode.start(folder / f"school{i}", f"School {i}")
+            live = await LiveNode.start(
+                folder / f"school{i}", f"School {i}", holding=EVERYTHING_MODE
+            )
             live.node.store.budgets.rule = rule
             live.node.store.add_listener(watch.listener(i))
             nodes.append(live)

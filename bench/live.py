@@ -13,6 +13,7 @@ from pathlib import Path
 from node.clock import now_ms
 from node.net.server import NodeService
 from node.node import Node
+from node.store.holding import choose
 from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId, NodeKey
 
@@ -25,9 +26,19 @@ class LiveNode:
 
     @classmethod
     async def start(
-        cls, path: Path, name: str, *, country: str = "GB", listen: bool = True
+        cls,
+        path: Path,
+        name: str,
+        *,
+        country: str = "GB",
+        listen: bool = True,
+        holding: str | None = None,
     ) -> LiveNode:
+        """A node started; ``holding``: what it holds if not the default (``everything``
+        for a test of replication, where holding by horizon is not the point)."""
         node = await Node.create(path, name=name, country=country)
+        if holding is not None:
+            await choose(node.store, holding, (), ())
         service = NodeService(node)
         await service.start(listen=listen)
         return cls(node, service)

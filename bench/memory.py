@@ -37,6 +37,7 @@ from node.net.server import NodeService
 from node.node import Node
 from node.partners.peerbook import PeerBook
 from node.store.database import Store
+from node.store.holding import EVERYTHING_MODE, choose
 from protocol.keys import NodeId
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,6 +84,8 @@ async def fill(folder: Path, count: int, authors: int) -> NodeId:
     print(f"building {count:,} signed entries from {authors} schools...", flush=True)
     entries = corpus(count, authors)
     node = await Node.create(folder, name="A", country="GB")
+    # Made-up schools' logs, whole: as measured before issue 23.
+    await choose(node.store, EVERYTHING_MODE, (), ())
     for i in range(0, len(entries), 1000):
         await node.store.ingest(entries[i : i + 1000], now_ms())
     node_id = node.node_id
@@ -132,6 +135,7 @@ async def measure(count: int, authors: int, folder: Path) -> dict[str, float]:
         print(f"A idle with {count:,} entries: {idle / 1024:.1f} MB resident", flush=True)
 
         b = await Node.create(folder / "b", name="B", country="FR")
+        await choose(b.store, EVERYTHING_MODE, (), ())
         service = NodeService(b)
         await service.start()
         store = await Store.open(DataDir(folder / "a").database, create=False)

@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.live import LiveNode, partner, sparse_graph
 from node.net.peers import FEATURES
+from node.store.holding import EVERYTHING_MODE
 from protocol import frames
 
 DEGREE = 3
@@ -125,7 +126,9 @@ async def measure(
     watch = Watch(count)
     try:
         for i in range(count):
-            nodes.append(await LiveNode.start(folder / f"n{i}", f"School {i}"))
+            nodes.append(
+                await LiveNode.start(folder / f"n{i}", f"School {i}", holding=EVERYTHING_MODE)
+            )
             if not lazy:
                 nodes[-1].service.peers.features = FEATURES - {frames.LAZY}
         for i, live in enumerate(nodes):

@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.live import LiveNode, hold, partner, school_key, schools_offers
 from node.clock import now_ms
 from node.net.heads import HEADS_QUERY
+from node.store.holding import EVERYTHING_MODE
 from protocol.entry import Entry, create_entry
 
 WITHIN_S = 120.0
@@ -67,8 +68,10 @@ async def pair(folder: Path, schools: list[Entry], *, reconcile: bool) -> dict[s
     n = len(schools) - 2
     common, only_a, only_b = schools[:n], schools[n], schools[n + 1]
     newer = next_offer(common[7], 7)
-    a = await LiveNode.start(folder / "a", "Oakfield Primary")
-    b = await LiveNode.start(folder / "b", "Lycée Jean Moulin", country="FR")
+    a = await LiveNode.start(folder / "a", "Oakfield Primary", holding=EVERYTHING_MODE)
+    b = await LiveNode.start(
+        folder / "b", "Lycée Jean Moulin", country="FR", holding=EVERYTHING_MODE
+    )
     try:
         if not reconcile:
             b.service.peers.features = frozenset()

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from node.clock import now_ms
 from node.node import Node
+from node.store.holding import EVERYTHING_MODE, choose
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
 
@@ -118,6 +119,8 @@ def offers(count: int, authors: int, seed: int = 7) -> list[Entry]:
 
 async def prepare(folder: Path, count: int, authors: int) -> None:
     node = await Node.create(folder, name="Bench School", country="GB")
+    # Made-up schools' logs, whole: as measured before issue 23.
+    await choose(node.store, EVERYTHING_MODE, (), ())
     entries = offers(count, authors)
     for i in range(0, len(entries), 1000):
         await node.store.ingest(entries[i : i + 1000], now_ms())

@@ -9,6 +9,7 @@ from pathlib import Path
 from node.clock import now_ms
 from node.node import Node
 from tests.helpers import chain, key
+from tests.network import holding_everything
 
 #: Offers from another school: the entries table spans some twenty pages.
 OFFERS = 300
@@ -17,6 +18,7 @@ OFFERS = 300
 async def make_node(path: Path) -> Path:
     """A node holding :data:`OFFERS` offers (searchable), closed; return its database."""
     node = await Node.create(path, name="Oakfield Primary", country="GB")
+    await holding_everything(node)  # a made-up school's offers, whole
     await node.store.ingest(chain(key(9), OFFERS, start_ts=now_ms() - 60_000), now_ms())
     await node.close()
     return node.data.database

@@ -27,7 +27,9 @@ from bench.live import LiveNode as LiveNode
 from bench.live import partner as record_partners
 from bench.live import sparse_graph as sparse_graph
 from node.net.memory import Switchboard
+from node.node import Node
 from node.store.database import Store
+from node.store.holding import EVERYTHING_MODE, SETTING, Choice
 
 #: Where the partners of this test process reach each other in memory.
 SWITCHBOARD = Switchboard()
@@ -42,6 +44,18 @@ async def partner(a: LiveNode, b: LiveNode) -> None:
         for live in (a, b):
             SWITCHBOARD.join(live.service.peers, live.address)
     await record_partners(a, b)
+
+
+#: For a test whose point is not what a node holds: every public entry, whole, as
+#: every node held before issue 23 (``LiveNode.start(..., holding=EVERYTHING)``).
+EVERYTHING = EVERYTHING_MODE
+
+
+async def holding_everything(held: Node | Store) -> None:
+    """Make a node (or a bare store) hold every public entry it is given, whole: for
+    tests of made-up schools' entries ingested where holding is not the point."""
+    store = held.store if isinstance(held, Node) else held
+    await store.set_setting(SETTING, Choice(EVERYTHING_MODE).encode())
 
 
 def files_contain(folder: Path, needle: bytes) -> list[str]:
@@ -61,10 +75,13 @@ async def network(
     folder: Path,
     schools: Iterable[tuple[str, str, str]],
     partnerships: Iterable[tuple[str, str]],
+    *,
+    holding: str | None = None,
 ) -> AsyncIterator[dict[str, LiveNode]]:
-    """Schools started, partnered as given and holding each other's profiles; stopped after."""
+    """Schools started, partnered as given and holding each other's profiles; stopped
+    after. ``holding``: what they hold, when not the default (:data:`EVERYTHING`)."""
     nodes = {
-        key: await LiveNode.start(folder / key, name, country=country)
+        key: await LiveNode.start(folder / key, name, country=country, holding=holding)
         for key, name, country in schools
     }
     try:

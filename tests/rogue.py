@@ -13,7 +13,7 @@ import pytest
 
 from node.partners.peerbook import PeerBook
 from tests.helpers import key
-from tests.network import LiveNode
+from tests.network import EVERYTHING, LiveNode
 
 ROGUE = key(66)
 
@@ -21,7 +21,7 @@ ROGUE = key(66)
 @pytest.fixture
 async def target(tmp_path: Path) -> AsyncIterator[LiveNode]:
     """A school serving on loopback that counts the rogue among its partners."""
-    live = await LiveNode.start(tmp_path / "target", "Target School")
+    live = await LiveNode.start(tmp_path / "target", "Target School", holding=EVERYTHING)
     await PeerBook(live.node.store).add(ROGUE.node_id, None, 0)
     yield live
     await live.stop()

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
         "its horizon (itself, its partners, the members of its projects, schools "
         "followed by hand), other schools' entries that match its subscription (its "
         "region and phases, its staff's subjects and focus), and every school's newest "
-        "profile. `holding horizon` holds that; `holding everything` (the default, and a "
+        "profile. `holding horizon` (the default) holds that; `holding everything` (a "
         "hub's) keeps every public entry received. The change applies to entries that "
         "arrive from then on. With --json: mode, hub, everything, follow, horizon (node "
         "ids), filters, whole_logs, whole_entries, loose_entries, loose_profiles.",

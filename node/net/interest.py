@@ -12,7 +12,10 @@ sent everything, as before. Otherwise, between two nodes that announced ``intere
 - the receiver sends as logs only the authors of the declared horizon
   (``Replication.declared``), and sends alone each entry it stores of another author
   that the peer wants (protocol/rules/holding.py, ``keep``: a filter matches it, or
-  it is a newest profile, or a withdrawal);
+  it is a newest profile), and each entry that names another (a withdrawal, an
+  answer, a helpful mark, an event's new version) and acts on it as we hold it, or
+  names one we do not hold: the peer, which may hold it, judges (so an answer from
+  anywhere travels back along the nodes that hold its question);
 - a digest the receiver does not hold (it restarted) is answered with
   ``interest-ask``, and the sender sends the list whole.
 
@@ -31,12 +34,12 @@ from typing import TYPE_CHECKING
 
 from node.net.loose import send_alone, takers
 from node.net.ratelimit import TokenBucket
-from node.store.holding import profiles_of, read_policy, record_declared
+from node.store.holding import named_of, profiles_of, read_policy, record_declared
 from protocol import frames, interest
 from protocol.entry import Entry
 from protocol.errors import ProtocolError, StorageError
 from protocol.horizon import Holding, Interest
-from protocol.rules.holding import keep
+from protocol.rules.holding import keep, named_id
 
 if TYPE_CHECKING:
     from node.net.session import PeerSession
@@ -308,6 +311,10 @@ class Interests:
         profiles = await profiles_of(self.store, {bytes(e.author) for e in outside})
         wanted = []
         for entry in outside:
+            named = await named_of(self.store, entry.kind, entry.content)
+            if named is None and named_id(entry.kind, entry.content) is not None:
+                wanted.append(entry)  # it names what we do not hold: the peer may, it judges
+                continue
             profile = profiles.get(bytes(entry.author))
             kept = keep(
                 bytes(entry.author),
@@ -315,7 +322,7 @@ class Interests:
                 entry.content,
                 None if profile is None else profile[1],
                 declared,
-                target_held=True,  # a withdrawal: the peer judges whether it holds it
+                named=named,  # held here: sent if it acts on it (the peer may hold it too)
             )
             if kept is not Holding.NONE:
                 wanted.append(entry)

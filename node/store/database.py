@@ -40,7 +40,7 @@ import aiosqlite
 
 from node.store import search
 from node.store.budgets import Budgets
-from node.store.holding import Policy, profiles_of, read_policy
+from node.store.holding import Policy, named_of, profiles_of, read_policy
 from node.store.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
 from protocol import codec, kinds
 from protocol.contents.entries import (
@@ -804,12 +804,6 @@ class Store:
         """Decide one entry of an author outside the horizon: kept alone or not at all
         (protocol/rules/holding.py), with no gap rule (protocol/log.py, judge_loose)."""
         author = bytes(entry.author)
-        target_held = False
-        if entry.kind == kinds.WITHDRAW and entry.content is not None:
-            target = bytes(WithdrawContent.of(entry).target)
-            target_held = target in held or (
-                await self.fetch_one("SELECT 1 FROM entries WHERE id = ?", (target,)) is not None
-            )
         newest = batch.profiles.get(author)
         decision = holding_rules.keep(
             author,
@@ -817,7 +811,7 @@ class Store:
             entry.content,
             None if newest is None else newest[1],
             batch.policy.interest,
-            target_held=target_held,
+            named=await named_of(self, entry.kind, entry.content, held),
             newer_profile_held=newest is not None and newest[0] >= entry.seq,
         )
         same = held.get(bytes(entry.id)) or batch.placed.get((author, entry.seq))

@@ -5,10 +5,10 @@ The decision itself is pure (protocol/rules/holding.py); this reads what it need
 the transaction that stores a batch, so that a partner added or a setting changed
 applies to the next batch without a restart:
 
-- the mode (setting ``holding``, changed with ``schoolmesh holding``): ``everything``,
-  every public entry received kept in its author's whole log (the behaviour before
-  issue 23, and a hub's), or ``horizon``, whole logs only of the horizon and the rest
-  kept loose when it matches the subscription;
+- the mode (setting ``holding``, changed with ``schoolmesh holding``): ``horizon`` (the
+  default), whole logs only of the horizon and the rest kept loose when it matches the
+  subscription, or ``everything``, every public entry received kept in its author's
+  whole log (the behaviour before issue 23, and a hub's);
 - the horizon: this school, its partners, their partners (as each declared in its
   last ``interest``: node/net/interest.py), the members of its projects, the schools
   followed by hand (``schoolmesh holding --follow``), never a blocked one; and every
@@ -24,17 +24,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from protocol import codec, kinds
-from protocol.entry import CONTENT_LIMITS
+from protocol.entry import CONTENT_LIMITS, Entry
 from protocol.errors import StorageError, UserInputError, said
 from protocol.horizon import EVERYTHING, Filter, Interest
 from protocol.keys import NodeId
-from protocol.rules.holding import default_filters, hub_filter
+from protocol.rules.holding import Named, default_filters, hub_filter, named_id
 
 if TYPE_CHECKING:
     from node.store.database import Store
@@ -46,12 +46,11 @@ SETTING = "holding"
 EVERYTHING_MODE = "everything"
 HORIZON_MODE = "horizon"
 MODES = (EVERYTHING_MODE, HORIZON_MODE)
-#: Holding by horizon is chosen, not the default: a node now catches up at session
-#: start what it missed of the authors outside its horizon (node/net/catchup.py), but
-#: an answer from outside the horizon to the school's own question is not kept unless
-#: it matches a filter (docs/decisions.md, "Catching up loose entries at session
-#: start").
-DEFAULT_MODE = EVERYTHING_MODE
+#: Holding by horizon is the default: what it missed outside its horizon a node catches
+#: up at session start (node/net/catchup.py), and an answer from anywhere to a question
+#: it holds travels with the question (docs/decisions.md, "Answers travel with their
+#: question"; "Holding by horizon by default").
+DEFAULT_MODE = HORIZON_MODE
 #: Schools followed by hand, at most.
 MAX_FOLLOWED = 1000
 
@@ -164,6 +163,46 @@ async def profiles_of(store: Store, authors: Iterable[bytes]) -> dict[bytes, tup
         decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
         found[author] = (int(seq), decoded if isinstance(decoded, dict) else None)
     return found
+
+
+async def named_of(
+    store: Store,
+    kind: str,
+    content: Mapping[str, Any] | None,
+    held: Mapping[bytes, Entry] | None = None,
+) -> Named | None:
+    """What this node holds of the entry that an entry of ``kind`` names (a withdrawal's
+    target, an answer's question, a helpful mark's answer and that answer's question,
+    an event's earlier version: protocol/rules/holding.py, ``NAMES``), whole or loose;
+    None when it names none or none is held. ``held``: entries of the batch being
+    stored, not written yet."""
+    named = named_id(kind, content)
+    found = None if named is None else await _held(store, named, held)
+    if found is None:
+        return None
+    author, named_kind, body = found
+    question = None
+    if kind == kinds.HELPFUL and named_kind == kinds.ANSWER:
+        asked = named_id(kinds.ANSWER, body)
+        of = None if asked is None else await _held(store, asked, held)
+        question = None if of is None else Named(of[0], of[1], of[2] is None)
+    return Named(author, named_kind, body is None, question)
+
+
+async def _held(
+    store: Store, entry_id: bytes, held: Mapping[bytes, Entry] | None
+) -> tuple[bytes, str, dict[str, Any] | None] | None:
+    """An entry held, by id: its author, kind and content (None: erased)."""
+    entry = None if held is None else held.get(entry_id)
+    if entry is not None:
+        return bytes(entry.author), entry.kind, entry.content
+    row = await store.fetch_one(
+        "SELECT author, kind, content FROM entries WHERE id = ?", (entry_id,)
+    )
+    if row is None:
+        return None
+    decoded = None if row[2] is None else codec.decode(row[2], CONTENT_LIMITS)
+    return bytes(row[0]), str(row[1]), decoded if isinstance(decoded, dict) else None
 
 
 def parse_follow(texts: Iterable[str]) -> list[bytes]:

@@ -7,6 +7,13 @@ author's newest profile held, what else it holds of the author) and they say
 - :func:`keep`: whether a verified public entry is kept in its author's whole log, as
   a loose entry (alone, without the entries before it), as the author's newest
   profile, or not at all (:class:`protocol.horizon.Holding`);
+- :func:`named_id` and :func:`follows`: an entry that names another (a withdrawal,
+  an answer, a helpful mark, a new version of an event: :data:`NAMES`) is kept with
+  the entry it names, when the node holds that entry and the naming entry would act
+  on it (the rules of protocol/rules/entries.py and protocol/rules/questions.py),
+  whatever the filters say: so an answer from anywhere to a question the node holds
+  is kept, and a school with a valid key cannot have arbitrary entries kept by
+  naming something;
 - :func:`facts_of`: what the subscription's filters look at: the entry's own
   country, region, languages, phases, activity, subjects and focus, and where it
   has none, its author's newest profile's;
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,6 +43,58 @@ LOOSE_DAYS = 90
 #: Filters of one subscription, and values per field of a filter, at most.
 MAX_FILTERS = 16
 MAX_VALUES = 64
+#: The kinds that name another entry, and the field that names it (protocol/kinds.py).
+NAMES: Mapping[str, str] = {
+    kinds.WITHDRAW: "target",
+    kinds.ANSWER: "question",
+    kinds.HELPFUL: "answer",
+    kinds.EVENT: "replaces",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """What the node holds of the entry another entry names (None where it holds none)."""
+
+    author: Hashable
+    kind: str
+    #: Its author withdrew it: its content is erased.
+    withdrawn: bool = False
+    #: For an answer that a helpful mark names: the question it answers, as held.
+    question: Named | None = None
+
+
+def named_id(kind: str, content: Mapping[str, Any] | None) -> bytes | None:
+    """The id of the entry that an entry of ``kind`` names (None: it names none)."""
+    name = NAMES.get(kind)
+    value = None if name is None or content is None else content.get(name)
+    return bytes(value) if isinstance(value, bytes) else None
+
+
+def follows(author: Hashable, kind: str, named: Named | None) -> bool:
+    """Whether an entry of ``kind`` by ``author`` naming ``named`` (as the node holds
+    it; None: not held) acts on it, so travels with it. The same conditions as its
+    effect: protocol/rules/entries.py (``withdrawal``, ``revision``) and
+    protocol/rules/questions.py (``answer``, ``helpful``)."""
+    if named is None or kind not in NAMES:
+        return False
+    if kind == kinds.WITHDRAW:
+        # Its target erased already (by this very withdrawal, as a relaying node sees
+        # it) still counts: the withdrawal goes on to nodes that hold the target.
+        return named.author == author and named.kind != kinds.CONTINUE
+    if kind == kinds.EVENT:
+        return named.author == author and named.kind == kinds.EVENT
+    if kind == kinds.ANSWER:
+        return named.kind == kinds.QUESTION and not named.withdrawn
+    question = named.question  # a helpful mark: only the asking school's, on an answer
+    return (
+        named.kind == kinds.ANSWER
+        and not named.withdrawn
+        and question is not None
+        and question.kind == kinds.QUESTION
+        and not question.withdrawn
+        and question.author == author
+    )
 
 
 def facts_of(
@@ -78,16 +138,21 @@ def keep(
     profile: Mapping[str, Any] | None,
     mine: Interest,
     *,
-    target_held: bool = False,
+    named: Named | None = None,
     newer_profile_held: bool = False,
 ) -> Holding:
     """How a node whose interest is ``mine`` keeps a verified public entry.
 
-    ``profile``: its author's newest profile held (None: none); ``target_held``: for
-    a withdrawal, whether its target is held; ``newer_profile_held``: for a profile,
-    whether a profile of the author numbered above it is held already (then it is not
-    kept: only the newest counts). An entry whose content is gone (erased) is kept
-    only in a whole log: alone it says nothing a school could use.
+    ``profile``: its author's newest profile held (None: none); ``named``: for an
+    entry of a kind in :data:`NAMES`, what the node holds of the entry it names (None:
+    not held); ``newer_profile_held``: for a profile, whether a profile of the author
+    numbered above it is held already (then it is not kept: only the newest counts).
+    An entry whose content is gone (erased) is kept only in a whole log: alone it says
+    nothing a school could use.
+
+    An entry that :func:`follows` the entry it names is kept loose; otherwise a
+    withdrawal is not kept, and an answer, a mark or an event only when a filter
+    matches it (as any other entry: a hub of a country keeps that country's answers).
     """
     if author in mine.horizon:
         return Holding.WHOLE_LOG
@@ -95,8 +160,10 @@ def keep(
         return Holding.NONE
     if kind == kinds.PROFILE:
         return Holding.NONE if newer_profile_held else Holding.PROFILE
+    if follows(author, kind, named):
+        return Holding.LOOSE
     for facts in facts_of(author, kind, content, profile):
-        kept = holding(facts, mine, target_held=target_held)
+        kept = holding(facts, mine)
         if kept is not Holding.NONE:
             return kept
     return Holding.NONE

@@ -15,10 +15,14 @@ def test_show_choose_follow(tmp_path: Path) -> None:
     init = run_cli("init", "--name", "Oakfield", "--country", "GB", "--data", data)
     assert init.returncode == 0, init.stderr
     shown = json.loads(run_cli("holding", "--data", data, "--json").stdout)
-    assert shown["mode"] == "everything"
-    assert shown["everything"] is True
+    assert shown["mode"] == "horizon"  # the default
+    assert shown["everything"] is False
     assert shown["whole_logs"] == 1  # its own
     assert shown["loose_entries"] == 0
+    everything = json.loads(run_cli("holding", "everything", "--data", data, "--json").stdout)
+    assert everything["mode"] == "everything"
+    assert everything["everything"] is True
+    assert everything["horizon"] == []
 
     chosen = run_cli("holding", "horizon", "--follow", FAR, "--data", data, "--json")
     assert chosen.returncode == 0, chosen.stderr

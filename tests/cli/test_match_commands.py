@@ -15,6 +15,7 @@ from protocol.entry import Entry, create_entry
 from tests.cli.test_commands import Made, cli, error, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
 from tests.helpers import NOW, key
+from tests.network import holding_everything
 
 LEADERSHIP = {
     "activity": "shadowing",
@@ -51,6 +52,7 @@ def receive_from_another_school(path: Path, *contents: tuple[str, dict[str, Any]
             )
         node = await Node.open(path)
         try:
+            await holding_everything(node)  # a made-up school's log, whole
             await node.store.ingest(entries, NOW + 100)
         finally:
             await node.close()

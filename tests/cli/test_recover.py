@@ -9,6 +9,7 @@ from pathlib import Path
 from node.node import Node
 from protocol.entry import create_entry
 from tests.helpers import NOW, chain, key, offer_content, run_cli
+from tests.network import holding_everything
 
 POST = ("offer", "post", "--kind", "observation", "--title", "Year 5 maths")
 
@@ -116,6 +117,7 @@ def test_status_names_a_partners_fork_known_from_one_entry(tmp_path: Path) -> No
 
     async def fork() -> None:
         async with await Node.create(tmp_path / "oak", name="Oakfield", country="GB") as node:
+            await holding_everything(node)  # a made-up school's log, whole
             await node.store.ingest(held, NOW)
             await node.store.ingest([stray[1]], NOW)
 

@@ -22,7 +22,7 @@ import pytest
 from node.clock import now_ms
 from node.net.loose import send_alone
 from node.net.session import PeerSession
-from node.store.holding import HORIZON_MODE, choose
+from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
 from protocol import catchup, codec, frames, interest
 from protocol.catchup import Item, Offer
 from protocol.entry import Entry, create_entry
@@ -37,7 +37,8 @@ FAR = key(80)
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
     target = await LiveNode.start(tmp_path / "target", "Target School")
-    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School")
+    # The rogue's own node declares everything: only the frames made by hand say more.
+    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School", holding=EVERYTHING_MODE)
     try:
         await choose(target.node.store, HORIZON_MODE, (), ())
         await target.node.update_profile(**NORTH)

@@ -25,7 +25,7 @@ from protocol import kinds
 from protocol.entry import Entry, create_entry
 from protocol.errors import NotFoundError
 from tests.helpers import key, offer_content, run_cli
-from tests.network import COLEGIO, LYCEE, OAK, LiveNode, network, wait_for
+from tests.network import COLEGIO, EVERYTHING, LYCEE, OAK, LiveNode, network, wait_for
 from tests.web.web import add_user, client, http_sign_in
 
 Schools = dict[str, LiveNode]
@@ -33,8 +33,11 @@ Schools = dict[str, LiveNode]
 
 @pytest.fixture
 async def trio(tmp_path: Path) -> AsyncIterator[Schools]:
-    async with network(
-        tmp_path, (OAK, LYCEE, COLEGIO), [("oak", "lycee"), ("lycee", "colegio")]
+    async with network(  # a made-up school's entries relayed: whole, holding is not the point
+        tmp_path,
+        (OAK, LYCEE, COLEGIO),
+        [("oak", "lycee"), ("lycee", "colegio")],
+        holding=EVERYTHING,
     ) as nodes:
         yield nodes
 

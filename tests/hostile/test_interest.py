@@ -25,7 +25,13 @@ from node.net.interest import MAX_ALONE_QUEUED
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.observations.staff import StaffMember
-from node.store.holding import HORIZON_MODE, choose, read_policy, record_declared
+from node.store.holding import (
+    EVERYTHING_MODE,
+    HORIZON_MODE,
+    choose,
+    read_policy,
+    record_declared,
+)
 from protocol import codec, frames, interest
 from protocol.entry import create_entry
 from tests.helpers import history, key
@@ -38,7 +44,8 @@ A, B = bytes([1]) * 32, bytes([2]) * 32
 @pytest.fixture
 async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
     target = await LiveNode.start(tmp_path / "target", "Target School")
-    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School")
+    # The rogue's own node declares everything: only the frames made by hand say more.
+    rogue = await LiveNode.start(tmp_path / "rogue", "Rogue School", holding=EVERYTHING_MODE)
     try:
         await choose(target.node.store, HORIZON_MODE, (), ())
         await target.node.update_profile(**NORTH)

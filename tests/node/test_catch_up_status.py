@@ -6,12 +6,12 @@ from pathlib import Path
 
 from node.clock import now_ms
 from tests.helpers import history, key
-from tests.network import LiveNode, partner, wait_for
+from tests.network import EVERYTHING, LiveNode, partner, wait_for
 
 
 async def test_the_status_says_caught_up_once_the_catch_up_ends(tmp_path: Path) -> None:
-    a = await LiveNode.start(tmp_path / "a", "A")
-    b = await LiveNode.start(tmp_path / "b", "B")
+    a = await LiveNode.start(tmp_path / "a", "A", holding=EVERYTHING)
+    b = await LiveNode.start(tmp_path / "b", "B", holding=EVERYTHING)
     try:
         missed = history(key(9), 3000)
         await a.node.store.ingest(missed, now_ms())

@@ -17,7 +17,7 @@ from node.store.database import Outcome
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import offer_content
-from tests.network import LiveNode, partner, wait_for
+from tests.network import EVERYTHING, LiveNode, partner, wait_for
 
 Factory = Callable[..., Any]
 HELD = 40  # heads each node holds: enough to reconcile rather than send full clocks
@@ -29,7 +29,7 @@ async def make_node(tmp_path: Path) -> AsyncIterator[Factory]:
     started: list[LiveNode] = []
 
     async def make(name: str) -> LiveNode:
-        live = await LiveNode.start(tmp_path / f"{name}-{len(started)}", name)
+        live = await LiveNode.start(tmp_path / f"{name}-{len(started)}", name, holding=EVERYTHING)
         started.append(live)
         return live
 

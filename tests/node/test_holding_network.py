@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from node.store.holding import HORIZON_MODE, choose, summary
+from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose, summary
 from node.store.search import Filters
 from tests.network import LiveNode, partner, wait_for
 
@@ -247,6 +247,46 @@ async def test_what_a_catchup_remembers_of_a_partner_goes_when_it_is_removed(
             )
 
         await wait_for(forgotten, what="what oak's catch-ups remember of lycee, forgotten")
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_an_answer_from_beyond_the_horizon_reaches_the_asking_school(
+    tmp_path: Path,
+) -> None:
+    """oak - lycee - colegio - gesamt - far: far, in the South and matching none of
+    the filters of the schools holding by horizon, answers oak's question; the answer
+    travels back along the nodes that hold the question, alone beyond far's horizon."""
+    names = ("oak", "lycee", "colegio", "gesamt", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
+        for name in names[:-1]:
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+            await nodes[name].node.update_profile(**NORTH)
+        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
+        await far.node.update_profile(region="South")
+        for a, b in itertools.pairwise(names):
+            await partner(nodes[a], nodes[b])
+        asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
+
+        async def far_holds_it() -> bool:
+            return await far.holds(asked.id)
+
+        await wait_for(far_holds_it, within=60, what="oak's question at far")
+        answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
+
+        async def oak_holds_the_answer() -> bool:
+            return await oak.holds(answer.id)
+
+        await wait_for(oak_holds_the_answer, within=60, what="far's answer at oak")
+        assert await oak.node.store.head(far.node.node_id) is None  # alone, not far's log
+        assert await lycee.node.store.head(far.node.node_id) is None
+        shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
+        assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
     finally:
         for live in nodes.values():
             await live.stop()

@@ -24,6 +24,7 @@ from tests.network import (
     OAK,
     LiveNode,
     files_contain,
+    holding_everything,
     network,
     wait_for,
 )
@@ -204,6 +205,7 @@ async def test_every_interest_is_read_in_one_trip(tmp_path: Path) -> None:
         await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB") as oak,
         await Node.create(tmp_path / "lycee", name="Lycée Jean Moulin", country="FR") as lycee,
     ):
+        await holding_everything(lycee)  # oak's entries, given before it is a partner
         posted = [await oak.offers.post("offer", offer_content(f"Visit {i}")) for i in range(5)]
         await lycee.store.ingest(await oak.store.entries_after(oak.node_id, 0, 20), now_ms())
         await lycee.peerbook.add(oak.node_id, None, now_ms())

@@ -13,6 +13,7 @@ from node.offers.service import Offers
 from node.partners.peerbook import PeerBook
 from node.store.database import Outcome, Store
 from node.store.holding import (
+    EVERYTHING_MODE,
     HORIZON_MODE,
     MAX_FOLLOWED,
     SETTING,
@@ -139,6 +140,52 @@ async def test_a_withdrawal_travels_with_what_it_withdraws(store: Store) -> None
     assert (await store.get(FAR_LOG[1].id)).content is None  # type: ignore[union-attr]
 
 
+async def test_answers_and_marks_travel_with_the_question_held(store: Store) -> None:
+    """A far school (the South, matching no filter): its answer to our question, and
+    its mark on our answer to its question, are kept; what it names falsely is not."""
+    mine = await store.append_local(ME, "question", {"title": "Phonics?", "text": "How?"}, NOW)
+    far = [FAR_LOG[0]]  # its profile: the South
+    contents: list[tuple[str, dict[str, Any]]] = [
+        ("answer", {"question": bytes(mine.id), "text": "Like this"}),
+        ("question", {"title": "Rowing?", "text": "Where?"}),
+        ("question", {"title": "Choirs?", "text": "Who?", **NORTH}),  # a filter
+    ]
+    for kind, content in contents:
+        far.append(entry(FAR, len(far) + 1, kind, content, far[-1]))
+    results = await store.ingest(far, NOW)
+    assert [r.outcome for r in results] == [
+        Outcome.LOOSE,
+        Outcome.LOOSE,  # an answer to our question, though no filter matches it
+        Outcome.NOT_KEPT,
+        Outcome.LOOSE,
+    ]
+    ours = await store.append_local(
+        ME, "answer", {"question": bytes(far[3].id), "text": "Ours sings"}, NOW
+    )
+    my_offer = await store.append_local(ME, "offer", offer("Visit"), NOW)
+    named: list[tuple[str, dict[str, Any]]] = [
+        ("helpful", {"answer": bytes(ours.id)}),  # the asking school's mark: kept
+        # A school with a valid key naming what it may not:
+        ("answer", {"question": bytes(my_offer.id), "text": "Not a question"}),
+        ("answer", {"question": bytes(far[1].id), "text": "An answer to an answer"}),
+        ("answer", {"question": bytes(far[2].id), "text": "A question not held"}),
+        ("helpful", {"answer": bytes(far[1].id)}),  # its answer to our question
+        ("withdraw", {"target": bytes(mine.id)}),  # our question, not its own
+        ("event", {**EVENT, "replaces": bytes(mine.id)}),  # not its own event
+        ("offer", {**offer("Rowing"), "question": bytes(mine.id)}),  # offers name nothing
+    ]
+    more = [far[-1]]
+    for kind, content in named:
+        more.append(entry(FAR, len(far) + len(more), kind, content, more[-1]))
+    results = await store.ingest(more[1:], NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE] + [Outcome.NOT_KEPT] * 7
+    assert (await store.get(mine.id)).content is not None  # type: ignore[union-attr]
+
+
+NORTH = {"region": "North", "phases": ["primary"]}
+EVENT = {"title": "Regatta", "start": "2026-05-01T09:00:00Z", "end": "2026-05-01T12:00:00Z"}
+
+
 async def test_a_school_entering_the_horizon_reuses_its_loose_entries(store: Store) -> None:
     await store.ingest(FAR_LOG, NOW)
     await PeerBook(store).add(FAR.node_id, None, NOW)  # a new partner
@@ -201,7 +248,7 @@ async def test_a_withdrawn_loose_question_goes_with_its_withdrawal(store: Store)
 
 
 async def test_holding_everything_keeps_whole_logs_as_before(store: Store) -> None:
-    await store.set_setting(SETTING, None)
+    await store.set_setting(SETTING, Choice(EVERYTHING_MODE).encode())
     results = await store.ingest(FAR_LOG, NOW)
     assert [r.outcome for r in results] == [Outcome.STORED] * 5
     assert await loose_rows(store) == []

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from node.offers.matching import Match
-from tests.network import LiveNode, partner, wait_for
+from tests.network import EVERYTHING, LiveNode, partner, wait_for
 
 TODAY = date(2027, 1, 15)
 MARCH = {"from": "2027-03-01", "to": "2027-03-31"}
@@ -249,7 +249,9 @@ async def network(tmp_path: Path) -> AsyncIterator[dict[str, LiveNode]]:
     nodes: dict[str, LiveNode] = {}
     try:
         for short, (name, country) in SCHOOLS.items():
-            nodes[short] = await LiveNode.start(tmp_path / short, name, country=country)
+            nodes[short] = await LiveNode.start(
+                tmp_path / short, name, country=country, holding=EVERYTHING
+            )
         # Oakfield knows Lycée only; the rest arrives by relay.
         for a, b in (("oak", "lycee"), ("lycee", "colegio"), ("lycee", "gesamt"),
                      ("gesamt", "sakura")):  # fmt: skip

@@ -33,7 +33,7 @@ from tests.helpers import (
     unchecked_entry,
     undoing_migrations,
 )
-from tests.network import COLEGIO, LYCEE, OAK, network, wait_for
+from tests.network import COLEGIO, LYCEE, OAK, holding_everything, network, wait_for
 
 
 @pytest.fixture
@@ -135,7 +135,10 @@ async def test_questions_and_answers_are_searched_only_when_asked_for(node: Node
 
 async def test_answers_count_only_for_a_held_current_question(node: Node) -> None:
     """What another school signs: an answer arriving before its question, an answer to
-    an offer, a mark by a school that did not ask. Each counts only as the rules say."""
+    an offer, a mark by a school that did not ask. Each counts only as the rules say.
+    Two made-up schools' logs, whole: a node holding by horizon does not keep an answer
+    from beyond its horizon that comes before its question (tests/node/test_loose.py)."""
+    await holding_everything(node)
     asker, other = key(5), key(6)
     question = _signed(asker, 1, None, kinds.QUESTION, {"title": "Oracy?", "text": "Ideas?"})
     offer = _signed(asker, 2, question, kinds.OFFER, {"activity": "visit", "title": "Oracy day"})

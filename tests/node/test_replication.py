@@ -13,7 +13,7 @@ from node.net.backoff import Backoff
 from node.partners.peerbook import PeerBook
 from protocol.entry import Entry, create_entry
 from tests.helpers import chain, history, key, offer_content
-from tests.network import LiveNode, partner, sparse_graph, wait_for
+from tests.network import EVERYTHING, LiveNode, partner, sparse_graph, wait_for
 
 Factory = Callable[..., Any]
 
@@ -23,6 +23,7 @@ async def make_node(tmp_path: Path) -> AsyncIterator[Factory]:
     started: list[LiveNode] = []
 
     async def make(name: str, **kw: Any) -> LiveNode:
+        kw.setdefault("holding", EVERYTHING)  # replication, not what a node holds
         live = await LiveNode.start(tmp_path / f"{name}-{len(started)}", name, **kw)
         started.append(live)
         return live

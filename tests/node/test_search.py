@@ -13,6 +13,7 @@ from node.store.migrations import _LISTING_SCHOOLS, MIGRATIONS
 from node.store.search import Filters
 from protocol.entry import create_entry
 from tests.helpers import NOW, key, undoing_migrations
+from tests.network import holding_everything
 
 TODAY = date(2026, 11, 23)
 
@@ -20,6 +21,7 @@ TODAY = date(2026, 11, 23)
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
     opened = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    await holding_everything(opened)  # made-up schools' entries, whole
     yield opened
     await opened.close()
 

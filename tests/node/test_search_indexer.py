@@ -19,6 +19,7 @@ from node.store.indexer import SearchIndexer
 from node.store.search import Filters
 from protocol.entry import Entry, create_entry
 from tests.helpers import history, key
+from tests.network import holding_everything
 
 TODAY = date(2026, 11, 23)
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 async def node(tmp_path: Path) -> AsyncIterator[Node]:
     opened = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    await holding_everything(opened)  # made-up schools' entries, whole
     yield opened
     await opened.close()
 
@@ -144,6 +146,7 @@ async def test_offers_stored_before_a_crash_are_indexed_when_the_node_starts(
 ) -> None:
     folder = tmp_path / "n"
     node = await Node.create(folder, name="Oakfield Primary", country="GB")
+    await holding_everything(node)
     await node.close()
     crash = await asyncio.create_subprocess_exec(
         sys.executable,

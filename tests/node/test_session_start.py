@@ -16,7 +16,7 @@ from node.net.session import PeerSession
 from protocol import frames
 from protocol.entry import Entry, create_entry
 from tests.helpers import offer_content
-from tests.network import LiveNode, partner, wait_for
+from tests.network import EVERYTHING, LiveNode, partner, wait_for
 
 Factory = Callable[..., Any]
 AUTHORS = 10_000
@@ -45,6 +45,7 @@ async def make_node(tmp_path: Path) -> AsyncIterator[Factory]:
     started: list[LiveNode] = []
 
     async def make(name: str, **kw: Any) -> LiveNode:
+        kw.setdefault("holding", EVERYTHING)  # the session's start, not what a node holds
         live = await LiveNode.start(tmp_path / f"{name}-{len(started)}", name, **kw)
         started.append(live)
         return live

@@ -23,6 +23,7 @@ from protocol.errors import (
 )
 from protocol.keys import EntryId
 from tests.helpers import NOW, chain, key, offer_content
+from tests.network import holding_everything
 
 SIGNER = key(1)
 
@@ -84,6 +85,7 @@ async def test_failed_append_leaves_nothing(store: Store) -> None:
 
 
 async def test_ingest_stores_in_order_and_ignores_repeats(store: Store) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
     entries = chain(key(2), 5)
     results = await store.ingest(entries, NOW)
     assert [r.outcome for r in results] == [Outcome.STORED] * 5
@@ -95,6 +97,7 @@ async def test_ingest_stores_in_order_and_ignores_repeats(store: Store) -> None:
 
 
 async def test_gap_refused_without_failing_batch(store: Store) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
     a, b = chain(key(2), 3), chain(key(3), 1)
     results = await store.ingest([a[0], a[2], b[0]], NOW)
     assert [r.outcome for r in results] == [Outcome.STORED, Outcome.REFUSED, Outcome.STORED]
@@ -104,6 +107,7 @@ async def test_gap_refused_without_failing_batch(store: Store) -> None:
 
 
 async def test_equivocation_recorded_with_evidence(store: Store) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
     log = chain(key(2), 2)
     await store.ingest(log, NOW)
     fork = create_entry(
@@ -128,6 +132,7 @@ async def test_withdrawal_erases_content(store: Store) -> None:
 
 
 async def test_withdrawal_arriving_first_still_applies(store: Store) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
     author = key(2)
     offer = create_entry(
         author, seq=1, prev=None, timestamp=NOW, kind="offer", content=offer_content()
@@ -164,6 +169,7 @@ async def test_only_the_author_can_withdraw(store: Store) -> None:
 
 
 async def test_missing_content_filled_from_a_later_copy(store: Store) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
     (offer,) = chain(key(2), 1)
     await store.ingest([offer.without_content()], NOW)
     await store.ingest([offer], NOW)
@@ -184,6 +190,7 @@ async def test_resolve_prefix(store: Store) -> None:
 
 
 async def test_entries_after_returns_in_order(store: Store) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
     entries = chain(key(2), 10)
     await store.ingest(entries, NOW)
     page = await store.entries_after(key(2).node_id, 3, limit=4)

@@ -13,6 +13,7 @@ from node.store.database import Outcome, Store
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import NOW, key, offer_content
+from tests.network import holding_everything
 
 SIGNER = key(3)
 
@@ -44,6 +45,7 @@ def _event(title: str, replaces: bytes | None = None) -> dict[str, Any]:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "node.db")
+    await holding_everything(opened)  # made-up schools' logs, whole
     yield opened
     await opened.close()
 

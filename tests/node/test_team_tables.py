@@ -20,6 +20,7 @@ from protocol import letters, sealed
 from protocol.entry import Entry
 from protocol.keys import EntryId
 from tests.helpers import Trips
+from tests.network import holding_everything
 
 TODAY = date(2027, 1, 1)
 
@@ -36,6 +37,8 @@ async def three(tmp_path: Path) -> AsyncIterator[tuple[Node, Node, Node]]:
     oak = await Node.create(tmp_path / "oak", name="Oakfield Primary", country="GB")
     lycee = await Node.create(tmp_path / "lycee", name="Lycée Victor Hugo", country="FR")
     colegio = await Node.create(tmp_path / "colegio", name="Colegio Cervantes", country="ES")
+    for each in (oak, lycee, colegio):
+        await holding_everything(each)  # each other's entries, given by hand
     try:
         yield oak, lycee, colegio
     finally:

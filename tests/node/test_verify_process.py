@@ -25,7 +25,7 @@ from protocol import codec, frames
 from protocol.entry import Entry, create_entry, decode_entries
 from protocol.errors import ProtocolError
 from tests.helpers import history, key, offer_content
-from tests.network import LiveNode, partner, wait_for
+from tests.network import EVERYTHING, LiveNode, partner, wait_for
 from tests.node.test_bad_peers import connect, forged_entries, next_frame
 from tests.rogue import ROGUE
 
@@ -140,8 +140,8 @@ async def test_a_forged_batch_is_judged_alike_by_both_paths(
 
 
 async def test_a_catch_up_completes_when_the_process_is_killed_midway(tmp_path: Path) -> None:
-    a = await LiveNode.start(tmp_path / "a", "A")
-    b = await LiveNode.start(tmp_path / "b", "B")
+    a = await LiveNode.start(tmp_path / "a", "A", holding=EVERYTHING)
+    b = await LiveNode.start(tmp_path / "b", "B", holding=EVERYTHING)
     try:
         missed = history(key(9), 3000)
         await a.node.store.ingest(missed, now_ms())

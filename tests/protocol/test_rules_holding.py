@@ -8,13 +8,20 @@ import pytest
 
 from protocol.budget import Rule
 from protocol.horizon import EVERYTHING, Filter, Holding, Interest
+from protocol.keys import NodeId
 from protocol.log import Head, Verdict, joins_log, judge_loose
+from protocol.rules import entries as entry_rules
+from protocol.rules import questions as question_rules
 from protocol.rules.holding import (
+    NAMES,
+    Named,
     default_filters,
     expired,
     facts_of,
+    follows,
     hub_filter,
     keep,
+    named_id,
     within_budget,
 )
 from tests.helpers import NOW, chain, key
@@ -25,6 +32,9 @@ MATHS = Filter(subjects=frozenset({"maths"}), languages=frozenset({"en"}))
 MINE = Interest(frozenset({ME, PARTNER}), (NORTH, MATHS))
 NORTH_PROFILE = {"name": "Far", "country": "GB", "region": "North", "languages": ["en"]}
 SOUTH_PROFILE = {"name": "Far", "country": "GB", "region": "South", "languages": ["fr"]}
+# What the node holds of an entry another names.
+MY_QUESTION = Named(ME, "question")
+FAR_OFFER = Named(FAR, "offer")
 
 
 def offer(**fields: Any) -> dict[str, Any]:
@@ -48,7 +58,7 @@ def offer(**fields: Any) -> dict[str, Any]:
         (FAR, "profile", SOUTH_PROFILE, None, {}, Holding.PROFILE),  # network-wide
         (FAR, "profile", SOUTH_PROFILE, None, {"newer_profile_held": True}, Holding.NONE),
         (FAR, "withdraw", {"target": b"t" * 32}, NORTH_PROFILE, {}, Holding.NONE),
-        (FAR, "withdraw", {"target": b"t" * 32}, None, {"target_held": True}, Holding.LOOSE),
+        (FAR, "withdraw", {"target": b"t" * 32}, None, {"named": FAR_OFFER}, Holding.LOOSE),
         (FAR, "question", {"title": "?", "text": "?"}, NORTH_PROFILE, {}, Holding.LOOSE),
     ],
 )
@@ -57,10 +67,130 @@ def test_keep(
     kind: str,
     content: dict[str, Any] | None,
     profile: dict[str, Any] | None,
-    extra: dict[str, bool],
+    extra: dict[str, Any],
     expected: Holding,
 ) -> None:
     assert keep(author, kind, content, profile, MINE, **extra) is expected
+
+
+OTHER = b"other school"
+ANSWER = {"question": b"q" * 32, "text": "Try this"}
+MARK = {"answer": b"a" * 32}
+SOUTH_EVENT = {"title": "Open day", "start": "2026-05-01T09:00", "end": "2026-05-01T12:00"}
+
+
+@pytest.mark.parametrize(
+    ("author", "kind", "content", "named", "expected"),
+    [
+        # An answer from a far school, not matching any filter, to a question held.
+        (FAR, "answer", ANSWER, MY_QUESTION, Holding.LOOSE),
+        (FAR, "answer", ANSWER, Named(OTHER, "question"), Holding.LOOSE),  # any question held
+        (FAR, "answer", ANSWER, None, Holding.NONE),  # the question is not held
+        (FAR, "answer", ANSWER, Named(ME, "question", withdrawn=True), Holding.NONE),
+        # Hostile: naming a held entry that is not a question keeps nothing.
+        (FAR, "answer", ANSWER, Named(ME, "offer"), Holding.NONE),
+        (FAR, "answer", ANSWER, Named(OTHER, "answer", question=MY_QUESTION), Holding.NONE),
+        (FAR, "answer", ANSWER, Named(ME, "profile"), Holding.NONE),
+        # A helpful mark: only by the school that asked, on an answer to its question.
+        (FAR, "helpful", MARK, Named(ME, "answer", question=Named(FAR, "question")), Holding.LOOSE),
+        (FAR, "helpful", MARK, Named(ME, "answer", question=MY_QUESTION), Holding.NONE),
+        (FAR, "helpful", MARK, Named(ME, "answer"), Holding.NONE),  # its question not held
+        (FAR, "helpful", MARK, Named(FAR, "question"), Holding.NONE),  # not an answer
+        (
+            FAR,
+            "helpful",
+            MARK,
+            Named(ME, "answer", withdrawn=True, question=Named(FAR, "question")),
+            Holding.NONE,
+        ),
+        (
+            FAR,
+            "helpful",
+            MARK,
+            Named(ME, "answer", question=Named(FAR, "question", withdrawn=True)),
+            Holding.NONE,
+        ),
+        # A withdrawal: only of the author's own entry.
+        (FAR, "withdraw", {"target": b"t" * 32}, Named(ME, "question"), Holding.NONE),
+        (FAR, "withdraw", {"target": b"t" * 32}, Named(FAR, "continue"), Holding.NONE),
+        # Its target erased already: as a relaying node sees it once it withdrew it.
+        (FAR, "withdraw", {"target": b"t" * 32}, Named(FAR, "offer", True), Holding.LOOSE),
+        # A new version of an event held: only of the author's own event.
+        (FAR, "event", {**SOUTH_EVENT, "replaces": b"e" * 32}, Named(FAR, "event"), Holding.LOOSE),
+        (FAR, "event", {**SOUTH_EVENT, "replaces": b"e" * 32}, Named(ME, "event"), Holding.NONE),
+        (FAR, "event", {**SOUTH_EVENT, "replaces": b"e" * 32}, Named(FAR, "offer"), Holding.NONE),
+        # Hostile: a kind that names nothing is not kept for naming something.
+        (FAR, "offer", offer(question=b"q" * 32, answer=b"a" * 32), MY_QUESTION, Holding.NONE),
+        (FAR, "question", {"title": "?", "text": "?"}, MY_QUESTION, Holding.NONE),
+        # An erased entry and a continuation are never kept alone, whatever they name.
+        (FAR, "answer", None, MY_QUESTION, Holding.NONE),
+        (FAR, "continue", {"fork": 1, "keep": b"k" * 32}, Named(FAR, "offer"), Holding.NONE),
+        # In the horizon: the whole log, as always.
+        (PARTNER, "answer", ANSWER, None, Holding.WHOLE_LOG),
+    ],
+)
+def test_keep_an_entry_naming_another(
+    author: bytes, kind: str, content: Any, named: Named | None, expected: Holding
+) -> None:
+    assert keep(author, kind, content, SOUTH_PROFILE, MINE, named=named) is expected
+
+
+def test_an_answer_matching_a_filter_is_kept_as_before_whatever_it_names() -> None:
+    # Its author's profile is in the North: kept as any of its entries (a hub of the
+    # North keeps the North's answers, which may come before their questions).
+    assert keep(FAR, "answer", ANSWER, NORTH_PROFILE, MINE, named=None) is Holding.LOOSE
+    assert keep(FAR, "withdraw", {"target": b"t"}, NORTH_PROFILE, MINE) is Holding.NONE
+
+
+def test_named_id() -> None:
+    assert named_id("answer", ANSWER) == b"q" * 32
+    assert named_id("helpful", MARK) == b"a" * 32
+    assert named_id("withdraw", {"target": b"t"}) == b"t"
+    assert named_id("event", {**SOUTH_EVENT, "replaces": b"e"}) == b"e"
+    assert named_id("event", SOUTH_EVENT) is None
+    assert named_id("offer", {"question": b"q"}) is None  # offers name nothing
+    assert named_id("answer", {"question": "not bytes"}) is None
+    assert named_id("answer", None) is None
+
+
+A, B = b"\x01" * 32, b"\x02" * 32
+KINDS = ("question", "answer", "offer", "event", "continue", "profile")
+
+
+@pytest.mark.parametrize("kind", sorted(NAMES))
+def test_an_entry_travels_with_what_it_names_exactly_when_it_acts_on_it(kind: str) -> None:
+    """``follows`` agrees with the rules of each kind's effect, for every shape of what
+    is held: the node keeps such an entry exactly when it would count."""
+    questions: list[Named | None] = [None]
+    questions += [Named(a, k, w) for a in (A, B) for k in KINDS for w in (False, True)]
+    for author in (A, B):
+        for k in KINDS:
+            for withdrawn in (False, True):
+                for question in questions:
+                    named = Named(author, k, withdrawn, question)
+                    assert follows(A, kind, named) is _counts(A, kind, named), (kind, named)
+        assert not follows(A, kind, None)
+
+
+def _counts(author: bytes, kind: str, named: Named) -> bool:
+    """Whether the entry acts on ``named``, by the rules of its effect."""
+
+    def as_rules(n: Named | None) -> question_rules.Named | None:
+        if n is None:
+            return None
+        assert isinstance(n.author, bytes)
+        return question_rules.Named(NodeId(n.author), n.kind, n.withdrawn)
+
+    if kind == "answer":
+        return question_rules.answer(as_rules(named)) is None
+    if kind == "helpful":
+        marker = NodeId(author)
+        return question_rules.helpful(marker, as_rules(named), as_rules(named.question)) is None
+    assert isinstance(named.author, bytes)
+    held = entry_rules.Held(named.author, named.kind)
+    if kind == "withdraw":
+        return entry_rules.withdrawal(author, held) is None
+    return entry_rules.revision(author, held) is None
 
 
 def test_a_school_without_filters_keeps_only_profiles_outside_its_horizon() -> None:

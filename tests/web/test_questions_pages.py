@@ -13,7 +13,7 @@ from node.web.pages import questions as questions_pages
 from protocol import kinds
 from protocol.entry import create_entry
 from tests.helpers import key, stored_as_an_older_node_did, unchecked_entry
-from tests.network import LiveNode
+from tests.network import LiveNode, holding_everything
 from tests.web.web import client, csrf_of, http_sign_in
 
 
@@ -52,6 +52,7 @@ async def test_a_refused_question_says_why_and_keeps_what_was_typed(school: Live
 async def test_only_the_asking_school_marks_answers(school: LiveNode) -> None:
     """Oakfield holds a question of another school, with an answer: it may answer too,
     but gets no button to mark, and a mark it posts anyway is refused in words."""
+    await holding_everything(school.node)  # made-up schools' logs, whole
     asker = key(9)
     question = create_entry(
         asker,
@@ -103,6 +104,7 @@ async def test_a_flood_of_questions_and_answers_comes_a_page_at_a_time(school: L
     """One school's 30 questions, and 45 answers from throwaway keys to one of them:
     /questions and the question's page show a page at a time, with a link to the next;
     an answer's address (?answer=ID) opens the page it is on."""
+    await holding_everything(school.node)  # made-up schools' logs, whole
     flooder = key(11)
     asked: list[Any] = []
     for i in range(30):
