@@ -9,7 +9,8 @@ node (the *holder*) has its peer's (the *wanter*'s) declared interest:
 
 1. the holder picks what it holds that the wanter wants outside its declared horizon
    (:func:`wanted`: protocol/rules/holding.py's ``keep`` with the declared interest,
-   each author's newest profile only, nothing past keeping) from ``since`` on
+   each author's newest profile only, nothing past keeping; answers and helpful marks
+   naming what the wanter holds for certain, :func:`held_by`) from ``since`` on
    (:func:`since_for`: the start of the last catch-up it completed with the wanter,
    less a day for clocks that differ, if the wanter still declares what it declared
    then, :func:`still_counts`; else 0), at most :data:`MAX_ITEMS`, newest first
@@ -48,7 +49,7 @@ from protocol import frames, kinds
 from protocol.errors import ProtocolError
 from protocol.horizon import Holding, Interest
 from protocol.reconcile import ID_BYTES, ItemSet, OverBudget, Reconciler
-from protocol.rules.holding import expired, keep
+from protocol.rules.holding import Named, expired, keep
 
 #: One catch-up per peer this often, at most, on each side.
 PACE_MS = 10 * 60 * 1000
@@ -67,7 +68,15 @@ MAX_ITEMS = 10_000
 #: (:data:`MAX_IDS`): what the wanter lists beyond the holder's items reaches it as ids.
 MAX_LISTED = 3 * MAX_ITEMS
 #: The kinds a holder offers (:func:`wanted`); the wanter lists only these.
-OFFERED_KINDS = (kinds.PROFILE, kinds.OFFER, kinds.REQUEST, kinds.EVENT, kinds.QUESTION)
+OFFERED_KINDS = (
+    kinds.PROFILE,
+    kinds.OFFER,
+    kinds.REQUEST,
+    kinds.EVENT,
+    kinds.QUESTION,
+    kinds.ANSWER,
+    kinds.HELPFUL,
+)
 #: Entries the holder reads and sends at a time: it never holds up its session long.
 CHUNK = 128
 #: Bounds on what one side receives in one catch-up (as the heads' start's): a
@@ -90,6 +99,9 @@ class Candidate:
     profile: Mapping[str, Any] | None = None
     #: For a profile: whether the holder holds a newer one of the author.
     superseded: bool = False
+    #: For an entry that names another (an answer, a helpful mark): what the holder
+    #: holds of the entry it names (None: not held).
+    named: Named | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -104,20 +116,53 @@ class Item:
 def wanted(candidates: Iterable[Candidate], declared: Interest, today: date) -> list[Item]:
     """The candidates the wanter that declared ``declared`` keeps outside its horizon:
     ``keep`` says so, and none past keeping (``expired``) or a profile not the newest.
-    Withdrawals are left out: the holder cannot tell whether the wanter holds their
-    target, and each would then cross at every catch-up."""
+
+    An answer or a helpful mark is kept with the entry it names (``follows``) whatever
+    the filters, but the holder cannot know what the wanter holds loose. It offers
+    one, beyond what the filters keep, when the entry it names is one the wanter holds
+    for certain (:func:`held_by`): by an author of the declared horizon (which holds the
+    wanter itself: its own questions), or an answer to such a question. So an answer
+    given to a question of the wanter's school while its node was off is caught up.
+    The wanter judges each with what it holds itself: one naming an entry it does not
+    hold is not kept.
+
+    Withdrawals are left out: their target is erased where they passed, so the holder
+    cannot tell whether the wanter held it by its filters; one whose target's author is
+    in the horizon is the horizon's own, and comes by Sync."""
     found: list[Item] = []
     for c in candidates:
         if c.author in declared.horizon or c.content is None or c.kind == kinds.WITHDRAW:
             continue  # a log the wanter holds whole comes by Sync; an erased entry is gone
         if len(c.id) != ID_BYTES or (c.kind == kinds.PROFILE and c.superseded):
             continue
-        if keep(c.author, c.kind, c.content, c.profile, declared) is Holding.NONE:
+        named = c.named if held_by(c.named, declared) else None
+        if keep(c.author, c.kind, c.content, c.profile, declared, named=named) is Holding.NONE:
             continue
         if c.kind != kinds.PROFILE and expired(c.kind, c.content, today):
             continue
         found.append(Item(c.timestamp, c.id, c.kind == kinds.PROFILE))
     return found
+
+
+def held_by(named: Named | None, declared: Interest) -> bool:
+    """Whether a wanter that declared ``declared`` holds the entry ``named`` for
+    certain: its author is in the horizon (the wanter holds that log whole), or it is
+    an answer to a question whose author is (the wanter keeps such an answer, wherever
+    it comes from). What the wanter holds by its filters the holder cannot tell: left
+    out, that is no more than its filters then keep."""
+    if named is None:
+        return False
+    if named.author in declared.horizon:
+        return True
+    question = named.question
+    return (
+        named.kind == kinds.ANSWER
+        and not named.withdrawn
+        and question is not None
+        and question.kind == kinds.QUESTION
+        and not question.withdrawn
+        and question.author in declared.horizon
+    )
 
 
 def window(items: Iterable[Item], since: int, most: int = MAX_ITEMS) -> tuple[list[Item], int]:

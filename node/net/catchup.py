@@ -30,12 +30,13 @@ import contextlib
 import logging
 import weakref
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from node.clock import now_ms
 from node.net.loose import send_alone
-from node.store.holding import profiles_of
+from node.store.holding import named_of, profiles_of
 from protocol import catchup, codec, frames, kinds
 from protocol.catchup import Answer, Candidate, Item, Offer
 from protocol.entry import CONTENT_LIMITS, load_entry
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 #: Kinds read for an offer, each by its (kind, ts) index; withdrawals and continuations
 #: are never offered (protocol/catchup.py, ``wanted``).
 OFFERED_KINDS = catchup.OFFERED_KINDS
+#: Kinds offered with the entry they name, when the peer holds it (``held_by``).
+NAMING_KINDS = frozenset({kinds.ANSWER, kinds.HELPFUL})
 #: Rows read per kind for one offer, at most (the newest), and per page.
 SCAN_ROWS = 2 * catchup.MAX_ITEMS
 PAGE_ROWS = 500
@@ -161,9 +164,13 @@ class CatchUps:
                 rows = [row for row in rows if row[0] not in declared.horizon]
                 unknown = {row[0] for row in rows} - profiles.keys()
                 profiles.update(await profiles_of(self.store, unknown))
-                found += catchup.wanted(
-                    (_candidate(row, kind, profiles.get(row[0])) for row in rows), declared, today
-                )
+                candidates = [_candidate(row, kind, profiles.get(row[0])) for row in rows]
+                if kind in NAMING_KINDS:  # what it names, as we hold it (``held_by``)
+                    candidates = [
+                        replace(c, named=await named_of(self.store, kind, c.content))
+                        for c in candidates
+                    ]
+                found += catchup.wanted(candidates, declared, today)
                 await asyncio.sleep(0)  # let the sessions run between pages
         return found
 

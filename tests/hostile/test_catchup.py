@@ -268,3 +268,35 @@ async def test_a_declaration_taken_as_the_node_stops_starts_no_catchup_task(
     assert peers.interests.on_declared is not None
     peers.interests.on_declared(session)  # as a declaration taken late would
     assert not peers.catchups._tasks
+
+
+async def test_answers_offered_to_questions_the_target_does_not_hold_are_not_kept(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """A rogue offers, at catch-up, far answers and a helpful mark (matching none of
+    the target's filters) naming a question the target does not hold: the target
+    judges them by what it holds itself, so none is kept, and each is logged."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    asker = key(81)
+    question = signed(asker, 1, {"title": "Rowing?", "text": "Which boats?"}, "question")
+    answer = signed(FAR, 1, {"question": bytes(question.id), "text": "Ours"}, "answer")
+    mark = create_entry(
+        asker,
+        seq=2,
+        prev=question.id,
+        timestamp=now_ms() - 500,
+        kind="helpful",
+        content={"answer": bytes(answer.id)},
+    )
+    sent = [answer, mark]
+    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in sent], 0)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(rogue.service.peers.sessions[target.node.node_id], sent)
+    await judged(rogue, target, 5)
+    catchups = target.service.peers.catchups
+    assert catchups._answers[session].offered == {bytes(e.id) for e in sent}
+    for entry in (question, *sent):
+        assert not await target.holds(entry.id)
+    assert catchups.not_kept[bytes(rogue.node.node_id)] == 2  # and logged

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.live import hold, school_key
 from node.clock import now_ms
-from node.store.holding import HORIZON_MODE, choose
+from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
 from protocol import catchup
 from protocol.entry import create_entry
 from tests.network import LiveNode, partner, wait_for
@@ -269,3 +269,54 @@ async def test_an_offer_judged_by_a_newer_profile_is_kept_when_both_are_caught_u
         await far.stop()
         await oak.stop()
         await hub.stop()
+
+
+async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
+    tmp_path: Path,
+) -> None:
+    """oak - hub - colegio - far: oak asks, its node stops, far (one hop beyond oak's
+    horizon, in the South: matching none of oak's filters) answers. When oak comes
+    back, its partner the hub catches it up on the answer: it names oak's own
+    question, which oak holds for certain (protocol/catchup.py, ``held_by``)."""
+    names = ("oak", "hub", "colegio", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
+        for name in names[:-1]:
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+            await nodes[name].node.update_profile(**NORTH)
+        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
+        await far.node.update_profile(region="South")
+        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session
+        peer = bytes(oak.node.node_id)
+        asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
+        await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
+
+        async def first_done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+        await oak.stop()
+        answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
+        await wait_for(lambda: hub.holds(answer.id), within=60, what="far's answer at the hub")
+        sent_before = catchups.sent.get(peer, 0)
+        completed_before = catchups._completed[peer]
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            done = catchups._completed.get(peer, 0) > completed_before
+            return done and await oak.holds(answer.id)
+
+        await wait_for(caught_up, within=60, what="far's answer at oak, by catch-up")
+        assert catchups.sent[peer] - sent_before == 1  # the answer alone
+        assert await oak.node.store.head(far.node.node_id) is None  # loose, not far's log
+        shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
+        assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
+    finally:
+        for live in nodes.values():
+            await live.stop()

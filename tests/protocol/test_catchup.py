@@ -14,6 +14,7 @@ from protocol import catchup, codec, frames
 from protocol.catchup import Answer, Candidate, Item, Offer
 from protocol.errors import DecodeError, ProtocolError
 from protocol.horizon import Filter, Interest
+from protocol.rules.holding import Named
 
 TODAY = date(2026, 12, 7)
 ME, PARTNER, FAR = b"me", b"partner", b"far"
@@ -74,6 +75,64 @@ def test_a_wanter_that_declared_no_filter_is_offered_profiles_only() -> None:
     found = catchup.wanted([candidate(1), profile], bare, TODAY)
     assert [i.id for i in found] == [ident(2)]
     assert found[0].profile
+
+
+QUESTION_OF_ME = Named(ME, "question")
+QUESTION_OF_PARTNER = Named(PARTNER, "question")
+QUESTION_OF_FAR = Named(FAR, "question")
+ANSWERED = {"question": ident(9), "text": "Like this"}  # matches no filter
+MARKED = {"answer": ident(9)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "named", "offered"),
+    [
+        # An answer to the wanter's own question, or to one of its horizon: it holds
+        # the question whole, so it keeps the answer whatever its filters.
+        ("answer", ANSWERED, QUESTION_OF_ME, True),
+        ("answer", ANSWERED, QUESTION_OF_PARTNER, True),
+        # A question the holder does not hold, or one of a far school: the holder
+        # cannot tell that the wanter holds it (by its filters): not offered.
+        ("answer", ANSWERED, None, False),
+        ("answer", ANSWERED, QUESTION_OF_FAR, False),
+        # A withdrawn question takes no answers; an answer naming no question, none.
+        ("answer", ANSWERED, Named(ME, "question", withdrawn=True), False),
+        ("answer", ANSWERED, Named(ME, "offer"), False),
+        # The asking school's mark on an answer by the wanter (whose log it holds).
+        ("helpful", MARKED, Named(ME, "answer", question=QUESTION_OF_FAR), True),
+        # On an answer of a far school to a question of the wanter's horizon.
+        ("helpful", MARKED, Named(b"far2", "answer", question=Named(FAR, "question")), False),
+        # Not the asking school's mark: it has no effect, so it travels with nothing.
+        ("helpful", MARKED, Named(ME, "answer", question=Named(b"far2", "question")), False),
+        ("helpful", MARKED, Named(ME, "answer", withdrawn=True, question=QUESTION_OF_FAR), False),
+        ("helpful", MARKED, None, False),
+        # Withdrawals are never offered, even of an entry the wanter holds.
+        ("withdraw", {"target": ident(9)}, Named(FAR, "offer"), False),
+    ],
+)
+def test_what_a_holder_offers_by_what_it_names(
+    kind: str, content: dict[str, Any], named: Named | None, offered: bool
+) -> None:
+    found = catchup.wanted([candidate(1, kind=kind, content=content, named=named)], DECLARED, TODAY)
+    assert bool(found) is offered
+
+
+@pytest.mark.parametrize(
+    ("named", "held"),
+    [
+        (None, False),
+        (QUESTION_OF_ME, True),
+        (QUESTION_OF_PARTNER, True),
+        (QUESTION_OF_FAR, False),
+        (Named(FAR, "answer", question=QUESTION_OF_ME), True),  # kept with my question
+        (Named(FAR, "answer", question=Named(ME, "question", withdrawn=True)), False),
+        (Named(FAR, "answer", withdrawn=True, question=QUESTION_OF_ME), False),
+        (Named(FAR, "answer", question=QUESTION_OF_FAR), False),
+        (Named(FAR, "offer", question=QUESTION_OF_ME), False),
+    ],
+)
+def test_what_a_wanter_holds_for_certain(named: Named | None, held: bool) -> None:
+    assert catchup.held_by(named, DECLARED) is held
 
 
 @pytest.mark.parametrize(
