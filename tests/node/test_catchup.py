@@ -32,7 +32,8 @@ async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path
         await choose(oak.node.store, HORIZON_MODE, (), ())
         await oak.node.update_profile(**NORTH)
         # oak - hub - colegio - far: colegio is a partner of oak's partner (in oak's
-        # horizon), far one hop beyond its edge. The hub holds everything (the default).
+        # horizon), far one hop beyond its edge.
+        # The hub holds far's log whole (a partner's partner).
         for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
             await partner(nodes[a], nodes[b])
         catchups = hub.service.peers.catchups
