@@ -302,6 +302,14 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
             return peer in catchups._completed
 
         await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+
+        # Far's newest profile too, or a loaded machine's slow first round leaves it for
+        # the catch-up below to send beside the answer.
+        async def far_newest_profile() -> bool:
+            held = await oak.node.store.profile_of(far.node.node_id)
+            return held is not None and held.region == "South"
+
+        await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
         await oak.stop()
         answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
         await wait_for(lambda: hub.holds(answer.id), within=60, what="far's answer at the hub")
