@@ -27,7 +27,6 @@ import weakref
 from typing import TYPE_CHECKING
 
 from node.net.logs import PeerLog
-from protocol.errors import HandshakeError
 
 if TYPE_CHECKING:
     from node.net.peers import PeerManager
@@ -79,15 +78,6 @@ class MemoryTransport:
             )
             await self.close()
             return None
-        return data
-
-    async def receive_within(self, seconds: float) -> bytes:
-        try:
-            data = await asyncio.wait_for(self.receive(), seconds)
-        except TimeoutError:
-            raise HandshakeError("no answer in time", code="timeout") from None
-        if data is None:
-            raise HandshakeError("the connection closed during the handshake", code="closed")
         return data
 
     async def close(self) -> None:

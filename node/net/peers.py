@@ -89,7 +89,17 @@ class Link(Transport, Protocol):
     @property
     def closed(self) -> bool: ...
 
-    async def receive_within(self, seconds: float) -> bytes: ...
+
+async def receive_within(transport: Transport, seconds: float) -> bytes:
+    """The next handshake message, refused when it does not come in time or the
+    connection closes first (the same for a WebSocket and its in-memory twin)."""
+    try:
+        data = await asyncio.wait_for(transport.receive(), seconds)
+    except TimeoutError:
+        raise HandshakeError("no answer in time", code="timeout") from None
+    if data is None:
+        raise HandshakeError("the connection closed during the handshake", code="closed")
+    return data
 
 
 #: Opens the dialler's end of a connection to a peer's address, or returns None to
@@ -136,15 +146,6 @@ class WebSocketTransport:
                 self.peer, "refused a non-binary message (%s) from %s", msg.type.name, self.peer
             )
         return None
-
-    async def receive_within(self, seconds: float) -> bytes:
-        try:
-            data = await asyncio.wait_for(self.receive(), seconds)
-        except TimeoutError:
-            raise HandshakeError("no answer in time", code="timeout") from None
-        if data is None:
-            raise HandshakeError("the connection closed during the handshake", code="closed")
-        return data
 
     async def close(self) -> None:
         # A peer that is itself stopping may never answer the closing handshake:
@@ -482,9 +483,9 @@ class PeerManager:
             self.key, nonce=os.urandom(32), now_ms=now_ms(), features=self.features
         )
         try:
-            welcome = handshake.receive_hello(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            welcome = handshake.receive_hello(await receive_within(transport, HANDSHAKE_TIMEOUT))
             await transport.send(welcome)
-            peer = handshake.receive_auth(await transport.receive_within(HANDSHAKE_TIMEOUT))
+            peer = handshake.receive_auth(await receive_within(transport, HANDSHAKE_TIMEOUT))
             transport.peer = peer
             assert handshake.hello is not None
             if handshake.hello.invite is not None:
@@ -723,10 +724,10 @@ async def dial(
             features=features,
         )
         await transport.send(handshake.hello_bytes)
-        auth = handshake.receive_welcome(await transport.receive_within(HANDSHAKE_TIMEOUT))
+        auth = handshake.receive_welcome(await receive_within(transport, HANDSHAKE_TIMEOUT))
         transport.shared = handshake.shared
         await transport.send(auth)
-        ready = handshake.receive_ready(await transport.receive_within(HANDSHAKE_TIMEOUT))
+        ready = handshake.receive_ready(await receive_within(transport, HANDSHAKE_TIMEOUT))
     except BaseException:
         await transport.close()
         raise

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from node.net.memory import MemoryTransport, Switchboard, memory_pair
-from node.net.peers import WebSocketTransport, dial
+from node.net.peers import WebSocketTransport, dial, receive_within
 from protocol.errors import HandshakeError
 from tests.helpers import key
 from tests.network import LiveNode, partner, wait_for
@@ -89,7 +89,7 @@ async def test_the_size_limit_is_the_same_as_a_websockets() -> None:
 async def test_a_handshake_that_gets_no_answer_times_out() -> None:
     a, _ = memory_pair(100)
     with pytest.raises(HandshakeError) as refused:
-        await a.receive_within(0.01)
+        await receive_within(a, 0.01)
     assert refused.value.code == "timeout"
 
 
