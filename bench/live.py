@@ -111,11 +111,12 @@ def school_key(n: int) -> NodeKey:
     return NodeKey(hashlib.blake2b(n.to_bytes(8, "big"), digest_size=32).digest())
 
 
-async def hold(node: Node, entries: list[Entry]) -> None:
+async def hold(node: Node, entries: list[Entry], *, loose: bool = False) -> None:
     """Store each author's first entries directly, as if they had arrived, in one
     transaction: without a session's verification, budget or batching, and not indexed
     for search, so that a test or a bench gives a node thousands of authors in a second.
-    ``entries``: each author's log from 1, in order, of authors the node does not hold."""
+    ``entries``: each author's log from 1, in order, of authors the node does not hold;
+    or, ``loose``, entries held alone (as if they had passed by): no head moves."""
     received = now_ms()
     rows = [
         (
@@ -136,11 +137,12 @@ async def hold(node: Node, entries: list[Entry]) -> None:
 
     def insert(conn: sqlite3.Connection) -> None:
         conn.executemany(
-            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, received_at,"
+            " loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row, int(loose)) for row in rows],
         )
-        conn.executemany("INSERT INTO heads (author, seq, id) VALUES (?, ?, ?)", heads)
-        node.store.touched(newest)
+        if not loose:
+            conn.executemany("INSERT INTO heads (author, seq, id) VALUES (?, ?, ?)", heads)
+            node.store.touched(newest)
 
     await node.store.write(insert)

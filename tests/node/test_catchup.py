@@ -5,7 +5,6 @@ partner when it comes back, and not its other offer."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from bench.live import hold, school_key
@@ -201,30 +200,7 @@ async def test_a_school_holding_more_than_the_hub_offers_is_sent_nothing_it_hold
         await hold(hub.node, shared)
         await choose(oak.node.store, HORIZON_MODE, (), ())
         await oak.node.update_profile(country="GB", **NORTH)
-        received = now_ms()
-        rows = [
-            (
-                bytes(e.id),
-                bytes(e.author),
-                e.seq,
-                e.kind,
-                e.payload.timestamp,
-                e.payload_bytes,
-                e.signature,
-                e.content_bytes,
-                received,
-            )
-            for e in [*shared, *newer]
-        ]
-
-        def loose(conn: sqlite3.Connection) -> None:  # held loose, as if they had passed by
-            conn.executemany(
-                "INSERT INTO entries (id, author, seq, kind, ts, payload, sig, content, "
-                "received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                rows,
-            )
-
-        await oak.node.store.write(loose)
+        await hold(oak.node, [*shared, *newer], loose=True)  # as if they had passed by
         catchups = hub.service.peers.catchups
         await partner(oak, hub)
         peer = bytes(oak.node.node_id)
