@@ -196,6 +196,17 @@ def _writes(loop: asyncio.AbstractEventLoop) -> list[tuple[int, int]] | None:
 Store.opened.append(_watch)
 
 
+async def sessions_open(a: LiveNode, b: LiveNode) -> None:
+    """Wait until ``a`` and ``b`` each hold an opened session with the other."""
+
+    async def opened() -> bool:
+        mine = a.service.peers.sessions.get(b.node.node_id)
+        theirs = b.service.peers.sessions.get(a.node.node_id)
+        return mine is not None and mine.opened and theirs is not None and theirs.opened
+
+    await wait_for(opened, what="a session opened at both ends")
+
+
 async def introduced(nodes: list[LiveNode]) -> None:
     """Wait until every node holds every other node's profile (names show, not ids)."""
     profiles = [await live.profile_id() for live in nodes]

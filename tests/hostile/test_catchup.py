@@ -29,7 +29,7 @@ from protocol.catchup import Item, Offer
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
 from tests.helpers import key
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, partner, sessions_open, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 FAR = key(80)
@@ -46,13 +46,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
         # The rogue's own (honest) catch-up of the target waits its turn: ten minutes.
         rogue.service.peers.catchups._began[bytes(target.node.node_id)] = now_ms()
         await partner(target, rogue)
-
-        async def opened() -> bool:
-            mine = rogue.service.peers.sessions.get(target.node.node_id)
-            theirs = target.service.peers.sessions.get(rogue.node.node_id)
-            return mine is not None and mine.opened and theirs is not None and theirs.opened
-
-        await wait_for(opened, what="the rogue's session")
+        await sessions_open(rogue, target)
         yield target, rogue
     finally:
         await rogue.stop()

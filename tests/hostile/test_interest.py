@@ -35,7 +35,7 @@ from node.store.holding import (
 from protocol import codec, frames, interest
 from protocol.entry import create_entry
 from tests.helpers import history, key
-from tests.network import LiveNode, files_contain, partner, wait_for
+from tests.network import LiveNode, files_contain, partner, sessions_open, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 A, B = bytes([1]) * 32, bytes([2]) * 32
@@ -50,13 +50,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
         await choose(target.node.store, HORIZON_MODE, (), ())
         await target.node.update_profile(**NORTH)
         await partner(target, rogue)
-
-        async def opened() -> bool:
-            mine = rogue.service.peers.sessions.get(target.node.node_id)
-            theirs = target.service.peers.sessions.get(rogue.node.node_id)
-            return mine is not None and mine.opened and theirs is not None and theirs.opened
-
-        await wait_for(opened, what="the rogue's session")
+        await sessions_open(rogue, target)
         yield target, rogue
     finally:
         await rogue.stop()
@@ -166,13 +160,7 @@ async def wide_pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
         followed = [n.to_bytes(32, "big") for n in range(1, 1001)]
         await choose(target.node.store, HORIZON_MODE, followed, ())
         await partner(target, rogue)
-
-        async def opened() -> bool:
-            mine = rogue.service.peers.sessions.get(target.node.node_id)
-            theirs = target.service.peers.sessions.get(rogue.node.node_id)
-            return mine is not None and mine.opened and theirs is not None and theirs.opened
-
-        await wait_for(opened, what="the rogue's session")
+        await sessions_open(rogue, target)
         yield target, rogue
     finally:
         await rogue.stop()
