@@ -926,7 +926,8 @@ class Store:
         ``withdrawals`` rows stay: a copy of the target arriving again is erased).
         Tombstones (loose withdrawals of what was never held) go, with their
         ``withdrawals`` rows, :data:`~protocol.rules.holding.LOOSE_DAYS` days after
-        they were signed or received (``tombstone_expired``)."""
+        they were signed or received (``tombstone_expired``), and so do loose
+        withdrawals that left no ``withdrawals`` row (they remember nothing)."""
         # Dated kinds, and any other (a question, an answer) whose content a withdrawal
         # erased: nothing is left of it to show.
         rows = await self.fetch_all(
@@ -949,9 +950,21 @@ class Store:
             )
             if holding_rules.tombstone_expired(int(ts), today, int(received))
         ]
-        if not gone and not tombstones:
+        # Loose withdrawals that remember nothing (another of the same target by the
+        # same author, kept in the same batch; another school's, whose target came
+        # later in its batch): past a tombstone's keeping, they go too.
+        idle = [
+            int(n)
+            for n, ts, received in await self.fetch_all(
+                "SELECT n, ts, received_at FROM entries WHERE loose = 1 AND kind = ? "
+                "AND id NOT IN (SELECT withdraw_id FROM withdrawals)",
+                (kinds.WITHDRAW,),
+            )
+            if holding_rules.tombstone_expired(int(ts), today, int(received))
+        ]
+        if not gone and not tombstones and not idle:
             return 0
-        withdrawals: list[int] = []
+        withdrawals: list[int] = list(idle)
         async with self.write():
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]

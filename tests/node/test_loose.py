@@ -399,3 +399,26 @@ async def test_a_flood_of_withdrawals_of_unknown_entries_stops_at_the_budget(
     assert {r.outcome for r in again} == {Outcome.NOT_KEPT}
     row = await store.fetch_one("SELECT COUNT(*) FROM withdrawals")
     assert row[0] == 200
+
+
+async def test_withdrawals_that_remember_nothing_are_swept_too(store: Store) -> None:
+    """Loose withdrawals kept in one batch that leave no ``withdrawals`` row (a second
+    of the same target by the same school; another school's "withdrawal" of an entry
+    that comes later in the batch, which the rules refuse) are swept 90 days on like
+    any tombstone: else a school could leave 200 a day on the disk for good."""
+    other = key(12)
+    other_profile = entry(other, 1, "profile", {**NEAR_PROFILE, "name": "Other"})
+    target = b"\x05" * 32
+    twice = [
+        entry(NEAR, 3 + n, "withdraw", {"target": target, "reason": str(n)}, NEAR_LOG[1])
+        for n in range(3)
+    ]
+    foreign = entry(other, 2, "withdraw", {"target": bytes(NEAR_LOG[1].id)}, other_profile)
+    batch = [NEAR_LOG[0], *twice, other_profile, foreign, NEAR_LOG[1]]
+    results = await store.ingest(batch, NOW)
+    assert results[-1].outcome is Outcome.LOOSE  # the offer: another's withdrawal is nothing
+    assert await store.forget_loose(date(2026, 12, 20)) == 0
+    await store.forget_loose(AFTER_90_DAYS)
+    rows = await store.fetch_all("SELECT kind FROM entries WHERE loose = 1 AND kind = 'withdraw'")
+    assert rows == []
+    assert await store.fetch_all("SELECT 1 FROM withdrawals") == []
