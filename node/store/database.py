@@ -927,7 +927,8 @@ class Store:
         Tombstones (loose withdrawals of what was never held) go, with their
         ``withdrawals`` rows, :data:`~protocol.rules.holding.LOOSE_DAYS` days after
         they were signed or received (``tombstone_expired``), and so do loose
-        withdrawals that left no ``withdrawals`` row (they remember nothing)."""
+        withdrawals that left no ``withdrawals`` row (they remember nothing) and
+        those whose target came later and is another author's (they withdraw nothing)."""
         # Dated kinds, and any other (a question, an answer) whose content a withdrawal
         # erased: nothing is left of it to show.
         rows = await self.fetch_all(
@@ -945,7 +946,9 @@ class Store:
             for n, i, ts, received, target, author in await self.fetch_all(
                 "SELECT e.n, e.id, e.ts, e.received_at, w.target, w.author FROM entries AS e "
                 "JOIN withdrawals AS w ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? "
-                "AND NOT EXISTS (SELECT 1 FROM entries AS t WHERE t.id = w.target)",
+                # Held by another author (it came after), the target withdraws nothing.
+                "AND NOT EXISTS (SELECT 1 FROM entries AS t WHERE t.id = w.target "
+                "AND t.author = w.author)",
                 (kinds.WITHDRAW,),
             )
             if holding_rules.tombstone_expired(int(ts), today, int(received))
@@ -973,8 +976,9 @@ class Store:
                     int(row[0])
                     for row in await self.fetch_all(
                         "SELECT e.n FROM entries AS e JOIN withdrawals AS w "
-                        "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND w.target "
-                        f"IN (SELECT id FROM entries WHERE n IN ({select_n}))",
+                        "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
+                        "(w.target, w.author) IN (SELECT id, author FROM entries "
+                        f"WHERE n IN ({select_n}))",
                         (kinds.WITHDRAW, *chunk),
                     )
                 ]

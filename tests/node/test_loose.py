@@ -422,3 +422,26 @@ async def test_withdrawals_that_remember_nothing_are_swept_too(store: Store) -> 
     rows = await store.fetch_all("SELECT kind FROM entries WHERE loose = 1 AND kind = 'withdraw'")
     assert rows == []
     assert await store.fetch_all("SELECT 1 FROM withdrawals") == []
+
+
+async def test_a_tombstone_naming_another_schools_entry_is_swept_once_that_arrives(
+    store: Store,
+) -> None:
+    """A school of the subscription "withdraws" another school's offer before the
+    offer arrives: kept as a tombstone, it withdraws nothing (the offer, arriving
+    later, is shown) and is swept 90 days on like any, though its target is now held
+    (by another author): else each such tombstone, 200 a day, would stay for good."""
+    other = key(12)
+    other_profile = entry(other, 1, "profile", {**NEAR_PROFILE, "name": "Other"})
+    foreign = entry(other, 2, "withdraw", {"target": bytes(NEAR_LOG[1].id)}, other_profile)
+    results = await store.ingest([other_profile, foreign], NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE, Outcome.LOOSE]
+    assert [r.outcome for r in await store.ingest(NEAR_LOG, NOW)] == [Outcome.LOOSE] * 2
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 9, 21))
+    assert [o.entry.id for o in found] == [NEAR_LOG[1].id]
+    assert await store.forget_loose(date(2026, 12, 20)) == 0
+    assert await store.forget_loose(AFTER_90_DAYS) == 1
+    assert await store.get(foreign.id) is None
+    assert await store.fetch_all("SELECT 1 FROM withdrawals") == []
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 9, 21))
+    assert [o.entry.id for o in found] == [NEAR_LOG[1].id]
