@@ -59,7 +59,7 @@ def candidate(n: int, **changes: Any) -> Candidate:
         ({"kind": "profile", "content": {"name": "Far"}, "superseded": True}, False),
         # A withdrawal: offered when the wanter keeps it as a tombstone if it lacks the
         # target (its author's profile matches a filter), and not past keeping.
-        ({"kind": "withdraw", "content": {"target": ident(9)}}, False),  # no profile
+        ({**WITHDRAWAL}, False),  # no profile held: nothing says where it is
         ({**WITHDRAWAL, "profile": NORTH_PROFILE}, True),
         ({**WITHDRAWAL, "profile": SOUTH_PROFILE}, False),
         (
