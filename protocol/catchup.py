@@ -10,7 +10,8 @@ node (the *holder*) has its peer's (the *wanter*'s) declared interest:
 1. the holder picks what it holds that the wanter wants outside its declared horizon
    (:func:`wanted`: protocol/rules/holding.py's ``keep`` with the declared interest,
    each author's newest profile only, nothing past keeping; answers and helpful marks
-   naming what the wanter holds for certain, :func:`held_by`) from ``since`` on
+   naming what the wanter holds for certain, :func:`held_by`; withdrawals the wanter
+   keeps with their target or as tombstones) from ``since`` on
    (:func:`since_for`: the start of the last catch-up it completed with the wanter,
    less a day for clocks that differ, if the wanter still declares what it declared
    then, :func:`still_counts`; else 0), at most :data:`MAX_ITEMS`, newest first
@@ -49,7 +50,7 @@ from protocol import frames, kinds
 from protocol.errors import ProtocolError
 from protocol.horizon import Holding, Interest
 from protocol.reconcile import ID_BYTES, ItemSet, OverBudget, Reconciler
-from protocol.rules.holding import Named, expired, keep
+from protocol.rules.holding import Named, expired, follows, keep, tombstone_expired
 
 #: One catch-up per peer this often, at most, on each side.
 PACE_MS = 10 * 60 * 1000
@@ -76,6 +77,7 @@ OFFERED_KINDS = (
     kinds.QUESTION,
     kinds.ANSWER,
     kinds.HELPFUL,
+    kinds.WITHDRAW,
 )
 #: Entries the holder reads and sends at a time: it never holds up its session long.
 CHUNK = 128
@@ -99,8 +101,8 @@ class Candidate:
     profile: Mapping[str, Any] | None = None
     #: For a profile: whether the holder holds a newer one of the author.
     superseded: bool = False
-    #: For an entry that names another (an answer, a helpful mark): what the holder
-    #: holds of the entry it names (None: not held).
+    #: For an entry that names another (an answer, a helpful mark, a withdrawal): what
+    #: the holder holds of the entry it names (None: not held).
     named: Named | None = None
 
 
@@ -126,16 +128,27 @@ def wanted(candidates: Iterable[Candidate], declared: Interest, today: date) -> 
     The wanter judges each with what it holds itself: one naming an entry it does not
     hold is not kept.
 
-    Withdrawals are left out: their target is erased where they passed, so the holder
-    cannot tell whether the wanter held it by its filters; one whose target's author is
-    in the horizon is the horizon's own, and comes by Sync."""
+    A withdrawal is offered when the wanter keeps it whether or not it holds the
+    target: its author is one whose loose entries the wanter's filters keep (``keep``
+    with no target held: a tombstone), and it is not past a tombstone's keeping. Its
+    target is erased where it passed, so the holder cannot tell whether the wanter held
+    it; it can tell that the wanter keeps the withdrawal either way (with its target,
+    or as a tombstone against the target coming later), so it does not cross again. One
+    that withdraws nothing here (another school's entry, a ``continue``) is left out."""
     found: list[Item] = []
     for c in candidates:
-        if c.author in declared.horizon or c.content is None or c.kind == kinds.WITHDRAW:
+        if c.author in declared.horizon or c.content is None:
             continue  # a log the wanter holds whole comes by Sync; an erased entry is gone
         if len(c.id) != ID_BYTES or (c.kind == kinds.PROFILE and c.superseded):
             continue
-        named = c.named if held_by(c.named, declared) else None
+        if c.kind == kinds.WITHDRAW:
+            if c.named is not None and not follows(c.author, c.kind, c.named):
+                continue  # it withdraws nothing
+            if tombstone_expired(c.timestamp, today):
+                continue
+            named = None  # judged as the wanter keeps it without its target
+        else:
+            named = c.named if held_by(c.named, declared) else None
         if keep(c.author, c.kind, c.content, c.profile, declared, named=named) is Holding.NONE:
             continue
         if c.kind != kinds.PROFILE and expired(c.kind, c.content, today):

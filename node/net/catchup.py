@@ -50,11 +50,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Kinds read for an offer, each by its (kind, ts) index; withdrawals and continuations
-#: are never offered (protocol/catchup.py, ``wanted``).
+#: Kinds read for an offer, each by its (kind, ts) index; continuations are never
+#: offered (protocol/catchup.py, ``wanted``).
 OFFERED_KINDS = catchup.OFFERED_KINDS
-#: Kinds offered with the entry they name, when the peer holds it (``held_by``).
-NAMING_KINDS = frozenset({kinds.ANSWER, kinds.HELPFUL})
+#: Kinds judged with the entry they name, as we hold it: answers and marks offered when
+#: the peer holds it (``held_by``), withdrawals left out when they withdraw nothing.
+NAMING_KINDS = frozenset({kinds.ANSWER, kinds.HELPFUL, kinds.WITHDRAW})
 #: Rows read per kind for one offer, at most (the newest), and per page.
 SCAN_ROWS = 2 * catchup.MAX_ITEMS
 PAGE_ROWS = 500

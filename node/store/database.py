@@ -805,13 +805,14 @@ class Store:
         (protocol/rules/holding.py), with no gap rule (protocol/log.py, judge_loose)."""
         author = bytes(entry.author)
         newest = batch.profiles.get(author)
+        named = await named_of(self, entry.kind, entry.content, held)
         decision = holding_rules.keep(
             author,
             entry.kind,
             entry.content,
             None if newest is None else newest[1],
             batch.policy.interest,
-            named=await named_of(self, entry.kind, entry.content, held),
+            named=named,
             newer_profile_held=newest is not None and newest[0] >= entry.seq,
         )
         same = held.get(bytes(entry.id)) or batch.placed.get((author, entry.seq))
@@ -827,6 +828,10 @@ class Store:
         if verdict is Verdict.EQUIVOCATION:
             assert same is not None
             return await self._equivocation(entry, same, now_ms)
+        if entry.kind == kinds.WITHDRAW and named is None:  # a tombstone
+            known = await self._tombstone_known(entry, now_ms)
+            if known is not None:
+                return IngestResult(entry.id, known)
         out_of_bounds = rules.bounds(entry.kind, entry.content)
         if out_of_bounds is not None:
             error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
@@ -850,6 +855,22 @@ class Store:
         if entry.kind == kinds.PROFILE:
             batch.profiles[author] = (entry.seq, entry.content)
         return IngestResult(entry.id, Outcome.LOOSE)
+
+    async def _tombstone_known(self, entry: Entry, now_ms: int) -> Outcome | None:
+        """Why a withdrawal of an entry not held is not kept as a tombstone, if it is
+        not: past a tombstone's keeping already, or its target is known withdrawn (by
+        this very withdrawal: a duplicate, its entry swept with its target's; or by
+        another, which adds nothing)."""
+        today = date.fromordinal(date(1970, 1, 1).toordinal() + now_ms // 86_400_000)
+        if holding_rules.tombstone_expired(entry.payload.timestamp, today):
+            return Outcome.NOT_KEPT
+        row = await self.fetch_one(
+            "SELECT withdraw_id FROM withdrawals WHERE target = ? AND author = ?",
+            (bytes(WithdrawContent.of(entry).target), bytes(entry.author)),
+        )
+        if row is None:
+            return None
+        return Outcome.DUPLICATE if bytes(row[0]) == bytes(entry.id) else Outcome.NOT_KEPT
 
     async def _equivocation(self, entry: Entry, same: Entry, now_ms: int) -> IngestResult:
         """Record two entries of one author under one number as evidence."""
@@ -901,8 +922,13 @@ class Store:
 
     async def forget_loose(self, today: date) -> int:
         """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
-        return how many. Loose withdrawals of what is no longer held go with them (the
-        ``withdrawals`` rows stay: a copy of the target arriving again is erased)."""
+        return how many. Loose withdrawals of what goes go with them (the
+        ``withdrawals`` rows stay: a copy of the target arriving again is erased).
+        Tombstones (loose withdrawals of what was never held) go, with their
+        ``withdrawals`` rows, :data:`~protocol.rules.holding.LOOSE_DAYS` days after
+        they were signed or received (``tombstone_expired``), and so do loose
+        withdrawals that left no ``withdrawals`` row (they remember nothing) and
+        those whose target came later and is another author's (they withdraw nothing)."""
         # Dated kinds, and any other (a question, an answer) whose content a withdrawal
         # erased: nothing is left of it to show.
         rows = await self.fetch_all(
@@ -915,17 +941,47 @@ class Store:
             decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
             if holding_rules.expired(kind, decoded if isinstance(decoded, dict) else None, today):
                 gone.append(int(n))
-        orphans = (  # loose withdrawals whose target is no longer held
-            "SELECT e.n FROM entries AS e JOIN withdrawals AS w ON w.withdraw_id = e.id "
-            "WHERE e.loose = 1 AND e.kind = ? AND NOT EXISTS "
-            "(SELECT 1 FROM entries AS t WHERE t.id = w.target)"
-        )
-        if not gone and not await self.fetch_one(orphans, (kinds.WITHDRAW,)):
+        tombstones = [  # loose withdrawals whose target is not held, past keeping
+            (int(n), bytes(target), bytes(author), bytes(i))
+            for n, i, ts, received, target, author in await self.fetch_all(
+                "SELECT e.n, e.id, e.ts, e.received_at, w.target, w.author FROM entries AS e "
+                "JOIN withdrawals AS w ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? "
+                # Held by another author (it came after), the target withdraws nothing.
+                "AND NOT EXISTS (SELECT 1 FROM entries AS t WHERE t.id = w.target "
+                "AND t.author = w.author)",
+                (kinds.WITHDRAW,),
+            )
+            if holding_rules.tombstone_expired(int(ts), today, int(received))
+        ]
+        # Loose withdrawals that remember nothing (another of the same target by the
+        # same author, kept in the same batch; another school's, whose target came
+        # later in its batch): past a tombstone's keeping, they go too.
+        idle = [
+            int(n)
+            for n, ts, received in await self.fetch_all(
+                "SELECT n, ts, received_at FROM entries WHERE loose = 1 AND kind = ? "
+                "AND id NOT IN (SELECT withdraw_id FROM withdrawals)",
+                (kinds.WITHDRAW,),
+            )
+            if holding_rules.tombstone_expired(int(ts), today, int(received))
+        ]
+        if not gone and not tombstones and not idle:
             return 0
+        withdrawals: list[int] = list(idle)
         async with self.write():
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]
                 select_n = f"SELECT n FROM entries WHERE n IN ({','.join('?' * len(chunk))})"
+                withdrawals += [  # the loose withdrawals of these: nothing left to withdraw
+                    int(row[0])
+                    for row in await self.fetch_all(
+                        "SELECT e.n FROM entries AS e JOIN withdrawals AS w "
+                        "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
+                        "(w.target, w.author) IN (SELECT id, author FROM entries "
+                        f"WHERE n IN ({select_n}))",
+                        (kinds.WITHDRAW, *chunk),
+                    )
+                ]
                 await self._unindex(select_n, chunk)
                 await self._db.execute(
                     f"DELETE FROM withdrawn_titles WHERE id IN (SELECT id FROM entries "
@@ -933,7 +989,12 @@ class Store:
                     chunk,
                 )
                 await self._db.execute(f"DELETE FROM entries WHERE n IN ({select_n})", chunk)
-            withdrawals = [int(row[0]) for row in await self.fetch_all(orphans, (kinds.WITHDRAW,))]
+            for n, target, author, withdraw_id in tombstones:
+                await self._db.execute(
+                    "DELETE FROM withdrawals WHERE target = ? AND author = ? AND withdraw_id = ?",
+                    (target, author, withdraw_id),
+                )
+                withdrawals.append(n)
             for i in range(0, len(withdrawals), 500):
                 chunk = withdrawals[i : i + 500]
                 await self._db.execute(

@@ -14,6 +14,11 @@ author's newest profile held, what else it holds of the author) and they say
   whatever the filters say: so an answer from anywhere to a question the node holds
   is kept, and a school with a valid key cannot have arbitrary entries kept by
   naming something;
+- :func:`keeps_author` and :func:`tombstone_expired`: a withdrawal whose target the
+  node does not hold is kept, as a *tombstone*, when its author is one whose loose
+  entries the node's filters would keep (judged by its newest profile held), so
+  that the target, arriving later by another path, is not kept; within the same
+  budget as loose entries, and for :data:`LOOSE_DAYS` days;
 - :func:`facts_of`: what the subscription's filters look at: the entry's own
   country, region, languages, phases, activity, subjects and focus, and where it
   has none, its author's newest profile's;
@@ -43,6 +48,8 @@ LOOSE_DAYS = 90
 #: Filters of one subscription, and values per field of a filter, at most.
 MAX_FILTERS = 16
 MAX_VALUES = 64
+_DAY_MS = 86_400_000
+_EPOCH = date(1970, 1, 1)
 #: The kinds that name another entry, and the field that names it (protocol/kinds.py).
 NAMES: Mapping[str, str] = {
     kinds.WITHDRAW: "target",
@@ -150,9 +157,10 @@ def keep(
     An entry whose content is gone (erased) is kept only in a whole log: alone it says
     nothing a school could use.
 
-    An entry that :func:`follows` the entry it names is kept loose; otherwise a
-    withdrawal is not kept, and an answer, a mark or an event only when a filter
-    matches it (as any other entry: a hub of a country keeps that country's answers).
+    An entry that :func:`follows` the entry it names is kept loose; otherwise an
+    answer, a mark or an event only when a filter matches it (as any other entry: a
+    hub of a country keeps that country's answers), and a withdrawal of an entry not
+    held as a tombstone when :func:`keeps_author` says so (else not at all).
     """
     if author in mine.horizon:
         return Holding.WHOLE_LOG
@@ -162,11 +170,46 @@ def keep(
         return Holding.NONE if newer_profile_held else Holding.PROFILE
     if follows(author, kind, named):
         return Holding.LOOSE
+    if kind == kinds.WITHDRAW:
+        # A tombstone: its target is not held (yet). One naming an entry held that it
+        # does not act on (another school's) is not kept: it withdraws nothing.
+        tombstone = named is None and keeps_author(author, profile, mine)
+        return Holding.LOOSE if tombstone else Holding.NONE
     for facts in facts_of(author, kind, content, profile):
         kept = holding(facts, mine)
         if kept is not Holding.NONE:
             return kept
     return Holding.NONE
+
+
+def keeps_author(author: Hashable, profile: Mapping[str, Any] | None, mine: Interest) -> bool:
+    """Whether the node could keep loose entries of ``author`` (outside its horizon)
+    by its filters: one of them matches the author's newest profile held (``profile``;
+    None: none held, no match but an empty filter's) on what a profile says (country,
+    region, languages, phases), whatever it asks of an entry's kind, activity,
+    subjects or focus, which a withdrawn entry, unseen, may have had.
+
+    It decides whether a withdrawal that comes before its target is kept as a
+    tombstone: a target that matched by its own fields only, not its author's
+    profile's, is not covered (docs/decisions.md, "Issue 23: withdrawals of loose
+    entries")."""
+    if author in mine.horizon:
+        return False
+    by_author = [
+        Filter(countries=f.countries, regions=f.regions, languages=f.languages, phases=f.phases)
+        for f in mine.filters
+    ]
+    facts = facts_of(author, kinds.WITHDRAW, {}, profile)
+    return any(f.matches(one) for f in by_author for one in facts)
+
+
+def tombstone_expired(signed_ms: int, today: date, received_ms: int | None = None) -> bool:
+    """Whether a tombstone (a loose withdrawal of an entry not held) is past keeping:
+    :data:`LOOSE_DAYS` days after it was signed, or received if that was earlier (a
+    time claimed in the future does not keep it longer; the node's own clock bounds
+    it). One already past is not kept when it arrives, and a holder does not offer it."""
+    since = signed_ms if received_ms is None else min(signed_ms, received_ms)
+    return since // _DAY_MS + LOOSE_DAYS < (today - _EPOCH).days
 
 
 def within_budget(

@@ -27,7 +27,7 @@ from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
 from protocol import catchup, codec, frames, interest
 from protocol.catchup import Item, Offer
 from protocol.entry import Entry, create_entry
-from protocol.keys import NodeKey
+from protocol.keys import EntryId, NodeKey
 from tests.helpers import key
 from tests.network import LiveNode, partner, sessions_open, wait_for
 
@@ -54,8 +54,9 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
 
 
 def signed(signer: NodeKey, seq: int, content: dict[str, Any], kind: str = "offer") -> Entry:
+    prev = None if seq == 1 else EntryId(bytes(32))  # sent alone: ``p`` is not checked
     return create_entry(
-        signer, seq=seq, prev=None, timestamp=now_ms() - 1000, kind=kind, content=content
+        signer, seq=seq, prev=prev, timestamp=now_ms() - 1000, kind=kind, content=content
     )
 
 
@@ -296,3 +297,66 @@ async def test_answers_offered_to_questions_the_target_does_not_hold_are_not_kep
     for entry in (question, *sent):
         assert not await target.holds(entry.id)
     assert catchups.not_kept[bytes(rogue.node.node_id)] == 2  # and logged
+
+
+async def test_a_withdrawal_of_another_schools_entry_at_catchup_is_refused(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """A school of the target's region (whose withdrawals the target would keep)
+    withdraws, at catch-up, a far school's offer the target holds: only its author
+    withdraws, so the offer stays shown and the withdrawal is not kept, and logged."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    region = {"name": "Rogue's Other School", "country": "GB", **NORTH}
+    other = key(82)
+    held = signed(FAR, 1, north("Phonics"))
+    profile = signed(other, 1, region, "profile")
+    await send_alone(rogue.service.peers.sessions[target.node.node_id], [held, profile])
+    await wait_for(lambda: target.holds(profile.id), what="the other school's profile")
+    withdrawal = signed(other, 2, {"target": bytes(held.id)}, "withdraw")
+    offer = Offer([Item(withdrawal.payload.timestamp, bytes(withdrawal.id))], 0)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(rogue.service.peers.sessions[target.node.node_id], [withdrawal])
+    await judged(rogue, target, 8)
+    catchups = target.service.peers.catchups
+    assert catchups._answers[session].offered == {bytes(withdrawal.id)}
+    assert not await target.holds(withdrawal.id)
+    assert [o.entry.id for o in await target.node.offers.listing("offer")][-1:] == [held.id]
+    assert catchups.not_kept[bytes(rogue.node.node_id)] == 1  # and logged
+    rows = await target.node.store.fetch_all("SELECT 1 FROM withdrawals")
+    assert rows == []
+
+
+async def test_floods_of_withdrawals_of_entries_not_held_are_bounded(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """Withdrawals of ids that exist nowhere, offered at catch-up and sent: 300 by a
+    school of the target's region (kept as tombstones up to its loose budget, 200)
+    and 300 by one elsewhere (none kept: its entries are not the target's)."""
+    target, rogue = pair
+    north_school, south_school = key(83), key(84)
+    profiles = [
+        signed(north_school, 1, {"name": "North", "country": "GB", **NORTH}, "profile"),
+        signed(south_school, 1, {"name": "South", "country": "GB", "region": "South"}, "profile"),
+    ]
+    to_rogue = rogue.service.peers.sessions[target.node.node_id]
+    await send_alone(to_rogue, profiles)
+    await wait_for(lambda: target.holds(profiles[1].id), what="the profiles")
+    flood = [
+        signed(school, 2 + n, {"target": (1000 * i + n).to_bytes(32, "big")}, "withdraw")
+        for i, school in enumerate((north_school, south_school))
+        for n in range(300)
+    ]
+    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in flood], 0)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(to_rogue, flood)
+    await judged(rogue, target, 9)
+    rows = await target.node.store.fetch_all(
+        "SELECT author, COUNT(*) FROM entries WHERE kind = 'withdraw' GROUP BY author"
+    )
+    assert {bytes(a): n for a, n in rows} == {bytes(north_school.node_id): 200}
+    row = await target.node.store.fetch_one("SELECT COUNT(*) FROM withdrawals")
+    assert row[0] == 200
+    assert session_of(target, rogue)._strikes == 0  # past a budget is not a strike

@@ -5,11 +5,13 @@ partner when it comes back, and not its other offer."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from bench.live import hold, school_key
 from node.clock import now_ms
 from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
+from node.store.search import Filters
 from protocol import catchup
 from protocol.entry import create_entry
 from tests.network import LiveNode, partner, wait_for
@@ -302,6 +304,64 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
         assert await oak.node.store.head(far.node.node_id) is None  # loose, not far's log
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
+async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path: Path) -> None:
+    """oak - hub - colegio - far: far (a school of oak's region, one hop beyond its
+    horizon) posts an offer that oak keeps loose; oak's node stops; far withdraws
+    it. When oak comes back, its partner the hub catches it up on the withdrawal: a
+    withdrawal of a school whose entries oak's filters keep (issue 23, withdrawals of
+    loose entries), so the offer is no longer shown at oak."""
+    names = ("oak", "hub", "colegio", "far")
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+        oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        await far.node.update_profile(**NORTH)
+        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session
+        peer = bytes(oak.node.node_id)
+        posted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        await wait_for(lambda: oak.holds(posted.id), within=60, what="far's offer at oak")
+
+        async def first_done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+
+        async def far_newest_profile() -> bool:  # else it may cross beside the withdrawal
+            held = await oak.node.store.profile_of(far.node.node_id)
+            return held is not None and held.region == "North"
+
+        await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
+        assert [o.entry.id for o in await oak.node.offers.listing("offer")] == [posted.id]
+        await oak.stop()
+        withdrawal = await far.node.offers.withdraw("offer", str(posted.id), "Fully booked")
+        await wait_for(lambda: hub.holds(withdrawal.id), within=60, what="the withdrawal at hub")
+        sent_before = catchups.sent.get(peer, 0)
+        completed_before = catchups._completed[peer]
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            done = catchups._completed.get(peer, 0) > completed_before
+            return done and await oak.holds(withdrawal.id)
+
+        await wait_for(caught_up, within=60, what="far's withdrawal at oak, by catch-up")
+        assert catchups.sent[peer] - sent_before == 1  # the withdrawal alone
+        assert await oak.node.offers.listing("offer") == []
+        found = await oak.node.offers.search("phonics", Filters(), today=date.today())
+        assert found == []
+        assert (await oak.node.store.get(posted.id)).content is None  # type: ignore[union-attr]
+        gone = await oak.node.offers.withdrawn(str(posted.id))
+        assert gone.as_json()["reason"] == "Fully booked"
     finally:
         for live in nodes.values():
             await live.stop()

@@ -302,3 +302,146 @@ async def test_a_far_schools_honest_backlog_caught_up_newest_first_is_kept_whole
         chunk = sorted(newest_first[n : n + 128], key=lambda e: e.seq)
         await store.ingest(chunk, NOW + n)
     assert len(await loose_rows(store)) == 300
+
+
+# -- Withdrawals that come before what they withdraw: tombstones (issue 23) ----------
+
+NEAR = key(11)  # a far school whose profile matches the subscription: the North, primary
+NEAR_PROFILE = {"name": "Near School", "country": "GB", "region": "North", "phases": ["primary"]}
+NEAR_LOG = log_of(
+    NEAR,
+    [
+        ("profile", NEAR_PROFILE),
+        ("offer", offer("Phonics", to="2027-07-01")),  # withdrawn next
+    ],
+)
+AFTER_90_DAYS = date(2026, 12, 21)  # NOW is 2026-09-21: its tombstones are kept to 12-20
+
+
+async def test_a_withdrawal_before_its_target_is_kept_and_the_target_not_shown(
+    store: Store,
+) -> None:
+    withdrawal = entry(NEAR, 3, "withdraw", {"target": bytes(NEAR_LOG[1].id)}, NEAR_LOG[1])
+    results = await store.ingest([NEAR_LOG[0], withdrawal], NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE, Outcome.LOOSE]  # a tombstone
+    # The offer, by another path, later: not kept, not found.
+    assert [r.outcome for r in await store.ingest([NEAR_LOG[1]], NOW)] == [Outcome.NOT_KEPT]
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 9, 21))
+    assert found == []
+    # Again: a duplicate (no strike, nothing passed on).
+    assert [r.outcome for r in await store.ingest([withdrawal], NOW)] == [Outcome.DUPLICATE]
+    # A sweep within 90 days keeps it; after, it goes with what it remembered.
+    assert await store.forget_loose(date(2026, 12, 20)) == 0
+    assert await store.forget_loose(AFTER_90_DAYS) == 1
+    assert await loose_rows(store) == [(1, "profile")]
+    rows = await store.fetch_all(
+        "SELECT 1 FROM withdrawals WHERE author = ?", (bytes(NEAR.node_id),)
+    )
+    assert rows == []
+    # So the offer, if it ever comes after that, is kept as any other.
+    assert [r.outcome for r in await store.ingest([NEAR_LOG[1]], NOW)] == [Outcome.LOOSE]
+
+
+async def test_a_withdrawal_held_with_its_target_is_known_after_both_are_swept(
+    store: Store,
+) -> None:
+    """A withdrawal whose target was held goes with it at the next sweep, and what the
+    node remembers of it stays: offered again (a catch-up), it is a duplicate, and
+    the target arriving again is still not kept."""
+    await store.ingest(NEAR_LOG, NOW)
+    withdrawal = entry(NEAR, 3, "withdraw", {"target": bytes(NEAR_LOG[1].id)}, NEAR_LOG[1])
+    assert [r.outcome for r in await store.ingest([withdrawal], NOW)] == [Outcome.LOOSE]
+    assert await store.forget_loose(date(2026, 9, 21)) == 2
+    assert [r.outcome for r in await store.ingest([withdrawal], NOW)] == [Outcome.DUPLICATE]
+    assert await store.forget_loose(AFTER_90_DAYS) == 0
+    assert [r.outcome for r in await store.ingest([NEAR_LOG[1]], NOW)] == [Outcome.NOT_KEPT]
+
+
+async def test_withdrawals_of_unknown_entries_are_kept_only_of_schools_subscribed_to(
+    store: Store,
+) -> None:
+    south = entry(FAR, 6, "withdraw", {"target": b"\x01" * 32}, FAR_LOG[4])  # the South
+    old = create_entry(  # signed more than 90 days ago: past a tombstone's keeping
+        NEAR,
+        seq=3,
+        prev=NEAR_LOG[1].id,
+        timestamp=NOW - 91 * 86_400_000,
+        kind="withdraw",
+        content={"target": b"\x02" * 32},
+    )
+    results = await store.ingest([*FAR_LOG, NEAR_LOG[0], south, old], NOW)
+    assert [r.outcome for r in results][-2:] == [Outcome.NOT_KEPT, Outcome.NOT_KEPT]
+    rows = await store.fetch_all("SELECT 1 FROM withdrawals")
+    assert rows == []
+
+
+async def test_a_flood_of_withdrawals_of_unknown_entries_stops_at_the_budget(
+    store: Store,
+) -> None:
+    """A school subscribed to, with a valid key, signing 300 withdrawals of ids that
+    exist nowhere, at once: 200 are kept (the loose budget), the rest not, and that
+    is the end of it however they come."""
+    await store.ingest([NEAR_LOG[0]], NOW)
+    flood = [
+        create_entry(
+            NEAR,
+            seq=n + 3,
+            prev=NEAR_LOG[1].id,  # not checked loose
+            timestamp=NOW - 60_000,
+            kind="withdraw",
+            content={"target": n.to_bytes(32, "big")},
+        )
+        for n in range(300)
+    ]
+    results = await store.ingest(flood, NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE] * 200 + [Outcome.NOT_KEPT] * 100
+    again = await store.ingest(flood[200:], NOW)  # and again, in a later batch
+    assert {r.outcome for r in again} == {Outcome.NOT_KEPT}
+    row = await store.fetch_one("SELECT COUNT(*) FROM withdrawals")
+    assert row[0] == 200
+
+
+async def test_withdrawals_that_remember_nothing_are_swept_too(store: Store) -> None:
+    """Loose withdrawals kept in one batch that leave no ``withdrawals`` row (a second
+    of the same target by the same school; another school's "withdrawal" of an entry
+    that comes later in the batch, which the rules refuse) are swept 90 days on like
+    any tombstone: else a school could leave 200 a day on the disk for good."""
+    other = key(12)
+    other_profile = entry(other, 1, "profile", {**NEAR_PROFILE, "name": "Other"})
+    target = b"\x05" * 32
+    twice = [
+        entry(NEAR, 3 + n, "withdraw", {"target": target, "reason": str(n)}, NEAR_LOG[1])
+        for n in range(3)
+    ]
+    foreign = entry(other, 2, "withdraw", {"target": bytes(NEAR_LOG[1].id)}, other_profile)
+    batch = [NEAR_LOG[0], *twice, other_profile, foreign, NEAR_LOG[1]]
+    results = await store.ingest(batch, NOW)
+    assert results[-1].outcome is Outcome.LOOSE  # the offer: another's withdrawal is nothing
+    assert await store.forget_loose(date(2026, 12, 20)) == 0
+    await store.forget_loose(AFTER_90_DAYS)
+    rows = await store.fetch_all("SELECT kind FROM entries WHERE loose = 1 AND kind = 'withdraw'")
+    assert rows == []
+    assert await store.fetch_all("SELECT 1 FROM withdrawals") == []
+
+
+async def test_a_tombstone_naming_another_schools_entry_is_swept_once_that_arrives(
+    store: Store,
+) -> None:
+    """A school of the subscription "withdraws" another school's offer before the
+    offer arrives: kept as a tombstone, it withdraws nothing (the offer, arriving
+    later, is shown) and is swept 90 days on like any, though its target is now held
+    (by another author): else each such tombstone, 200 a day, would stay for good."""
+    other = key(12)
+    other_profile = entry(other, 1, "profile", {**NEAR_PROFILE, "name": "Other"})
+    foreign = entry(other, 2, "withdraw", {"target": bytes(NEAR_LOG[1].id)}, other_profile)
+    results = await store.ingest([other_profile, foreign], NOW)
+    assert [r.outcome for r in results] == [Outcome.LOOSE, Outcome.LOOSE]
+    assert [r.outcome for r in await store.ingest(NEAR_LOG, NOW)] == [Outcome.LOOSE] * 2
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 9, 21))
+    assert [o.entry.id for o in found] == [NEAR_LOG[1].id]
+    assert await store.forget_loose(date(2026, 12, 20)) == 0
+    assert await store.forget_loose(AFTER_90_DAYS) == 1
+    assert await store.get(foreign.id) is None
+    assert await store.fetch_all("SELECT 1 FROM withdrawals") == []
+    found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 9, 21))
+    assert [o.entry.id for o in found] == [NEAR_LOG[1].id]

@@ -22,6 +22,14 @@ NORTH = Filter(countries=frozenset({"GB"}), regions=frozenset({"North"}))
 DECLARED = Interest(frozenset({ME, PARTNER}), (NORTH,))
 NORTH_OFFER = {"activity": "observation", "title": "T", "country": "GB", "region": "North"}
 SOUTH_OFFER = {"activity": "observation", "title": "T", "country": "GB", "region": "South"}
+NORTH_PROFILE = {"name": "Far", "country": "GB", "region": "North"}
+SOUTH_PROFILE = {"name": "Far", "country": "GB", "region": "South"}
+#: A withdrawal signed a week before TODAY (a tombstone is kept 90 days).
+WITHDRAWAL = {
+    "kind": "withdraw",
+    "content": {"target": b"\x09" * 32},
+    "timestamp": 1_796_000_000_000,
+}
 
 
 def ident(n: int) -> bytes:
@@ -49,7 +57,21 @@ def candidate(n: int, **changes: Any) -> Candidate:
         ({"content": None}, False),  # erased
         ({"kind": "profile", "content": {"name": "Far"}}, True),  # network-wide
         ({"kind": "profile", "content": {"name": "Far"}, "superseded": True}, False),
-        ({"kind": "withdraw", "content": {"target": ident(9)}}, False),  # never offered
+        # A withdrawal: offered when the wanter keeps it as a tombstone if it lacks the
+        # target (its author's profile matches a filter), and not past keeping.
+        ({**WITHDRAWAL}, False),  # no profile held: nothing says where it is
+        ({**WITHDRAWAL, "profile": NORTH_PROFILE}, True),
+        ({**WITHDRAWAL, "profile": SOUTH_PROFILE}, False),
+        (
+            {
+                "kind": "withdraw",
+                "content": {"target": ident(9)},
+                "profile": NORTH_PROFILE,
+                "timestamp": 1_780_000_000_000,  # 2026-05-28: more than 90 days ago
+            },
+            False,
+        ),
+        ({"kind": "withdraw", "content": None, "profile": NORTH_PROFILE}, False),  # withdrawn
         ({"kind": "continue", "content": {"fork": 1, "keep": ident(9)}}, False),
         ({"content": {**NORTH_OFFER, "to": "2026-01-01"}}, False),  # past keeping
         ({"content": {**NORTH_OFFER, "to": "2026-11-01"}}, True),  # within 90 days
@@ -85,6 +107,21 @@ MARKED = {"answer": ident(9)}
 
 
 @pytest.mark.parametrize(
+    ("named", "offered"),
+    [
+        (None, True),  # not held here: the wanter keeps it as a tombstone
+        (Named(FAR, "offer", withdrawn=True), True),  # erased here by it
+        (Named(FAR, "question", withdrawn=True), True),
+        (Named(ME, "question"), False),  # another school's entry: withdraws nothing
+        (Named(FAR, "continue"), False),  # a continuation is never withdrawn
+    ],
+)
+def test_what_a_holder_offers_of_withdrawals(named: Named | None, offered: bool) -> None:
+    withdrawal = candidate(1, **WITHDRAWAL, named=named, profile=NORTH_PROFILE)
+    assert bool(catchup.wanted([withdrawal], DECLARED, TODAY)) is offered
+
+
+@pytest.mark.parametrize(
     ("kind", "content", "named", "offered"),
     [
         # An answer to the wanter's own question, or to one of its horizon: it holds
@@ -106,8 +143,10 @@ MARKED = {"answer": ident(9)}
         ("helpful", MARKED, Named(ME, "answer", question=Named(b"far2", "question")), False),
         ("helpful", MARKED, Named(ME, "answer", withdrawn=True, question=QUESTION_OF_FAR), False),
         ("helpful", MARKED, None, False),
-        # Withdrawals are never offered, even of an entry the wanter holds.
-        ("withdraw", {"target": ident(9)}, Named(FAR, "offer"), False),
+        # A withdrawal of the author's own entry, erased here: offered when the wanter
+        # keeps it whether it holds the target or not (its author's profile matches a
+        # filter); this candidate's author has no profile held.
+        ("withdraw", {"target": ident(9)}, Named(FAR, "offer", withdrawn=True), False),
     ],
 )
 def test_what_a_holder_offers_by_what_it_names(

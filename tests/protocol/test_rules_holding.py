@@ -21,7 +21,9 @@ from protocol.rules.holding import (
     follows,
     hub_filter,
     keep,
+    keeps_author,
     named_id,
+    tombstone_expired,
     within_budget,
 )
 from tests.helpers import NOW, chain, key
@@ -57,8 +59,29 @@ def offer(**fields: Any) -> dict[str, Any]:
         (FAR, "continue", {"fork": 1, "keep": b"k" * 32}, NORTH_PROFILE, {}, Holding.NONE),
         (FAR, "profile", SOUTH_PROFILE, None, {}, Holding.PROFILE),  # network-wide
         (FAR, "profile", SOUTH_PROFILE, None, {"newer_profile_held": True}, Holding.NONE),
-        (FAR, "withdraw", {"target": b"t" * 32}, NORTH_PROFILE, {}, Holding.NONE),
+        # A withdrawal of an entry not held: a tombstone, when its author's profile
+        # matches a filter (issue 23, withdrawals of loose entries); else not kept.
+        (FAR, "withdraw", {"target": b"t" * 32}, NORTH_PROFILE, {}, Holding.LOOSE),
+        (FAR, "withdraw", {"target": b"t" * 32}, SOUTH_PROFILE, {}, Holding.NONE),
+        (FAR, "withdraw", {"target": b"t" * 32}, None, {}, Holding.NONE),
         (FAR, "withdraw", {"target": b"t" * 32}, None, {"named": FAR_OFFER}, Holding.LOOSE),
+        # Naming another school's entry held, or a continuation: withdraws nothing.
+        (
+            FAR,
+            "withdraw",
+            {"target": b"t" * 32},
+            NORTH_PROFILE,
+            {"named": MY_QUESTION},
+            Holding.NONE,
+        ),
+        (
+            FAR,
+            "withdraw",
+            {"target": b"t" * 32},
+            NORTH_PROFILE,
+            {"named": Named(FAR, "continue")},
+            Holding.NONE,
+        ),
         (FAR, "question", {"title": "?", "text": "?"}, NORTH_PROFILE, {}, Holding.LOOSE),
     ],
 )
@@ -139,7 +162,55 @@ def test_an_answer_matching_a_filter_is_kept_as_before_whatever_it_names() -> No
     # Its author's profile is in the North: kept as any of its entries (a hub of the
     # North keeps the North's answers, which may come before their questions).
     assert keep(FAR, "answer", ANSWER, NORTH_PROFILE, MINE, named=None) is Holding.LOOSE
-    assert keep(FAR, "withdraw", {"target": b"t"}, NORTH_PROFILE, MINE) is Holding.NONE
+    # A withdrawal of the North, of an entry not held: a tombstone.
+    assert keep(FAR, "withdraw", {"target": b"t"}, NORTH_PROFILE, MINE) is Holding.LOOSE
+
+
+@pytest.mark.parametrize(
+    ("profile", "filters", "kept"),
+    [
+        (NORTH_PROFILE, (NORTH,), True),
+        (SOUTH_PROFILE, (NORTH,), False),
+        (None, (NORTH,), False),  # no profile held: nothing says where it is
+        (None, (EVERYTHING,), True),  # a hub of part of the network with an empty filter
+        (None, (), False),  # no filter: only profiles are kept loose
+        # What a profile says counts; what only an entry says (kind, activity,
+        # subjects, focus) does not narrow it: the withdrawn entry is unseen.
+        (NORTH_PROFILE, (MATHS,), True),  # English-speaking: its maths offers match
+        (SOUTH_PROFILE, (MATHS,), False),  # French-speaking: none would
+        (NORTH_PROFILE, (Filter(regions=frozenset({"North"}), kinds=frozenset({"event"})),), True),
+        ({**NORTH_PROFILE, "phases": ["primary"]}, (Filter(phases=frozenset({"primary"})),), True),
+        (NORTH_PROFILE, (Filter(phases=frozenset({"primary"})),), False),
+    ],
+)
+def test_keeps_author(
+    profile: dict[str, Any] | None, filters: tuple[Filter, ...], kept: bool
+) -> None:
+    assert keeps_author(FAR, profile, Interest(frozenset({ME}), filters)) is kept
+    assert not keeps_author(ME, profile, Interest(frozenset({ME}), filters))  # whole log
+
+
+DAY = 86_400_000
+SIGNED = 1_790_000_000_000  # 2026-09-21, 90 days before 2026-12-20
+
+
+@pytest.mark.parametrize(
+    ("signed", "received", "today", "past"),
+    [
+        (SIGNED, None, date(2026, 9, 21), False),
+        (SIGNED, None, date(2026, 12, 20), False),  # its 90th day
+        (SIGNED, None, date(2026, 12, 21), True),
+        (SIGNED, SIGNED + 30 * DAY, date(2026, 12, 21), True),  # caught up late: as signed
+        # A time claimed in the future keeps it no longer than its arrival would.
+        (2**63, SIGNED, date(2026, 12, 21), True),
+        (2**63, SIGNED, date(2026, 12, 20), False),
+        (2**63, None, date(2026, 12, 21), False),  # at arrival: only its word to go by
+        (0, None, date(1970, 4, 1), False),
+        (0, None, date(1970, 4, 2), True),
+    ],
+)
+def test_tombstone_expired(signed: int, received: int | None, today: date, past: bool) -> None:
+    assert tombstone_expired(signed, today, received) is past
 
 
 def test_named_id() -> None:
