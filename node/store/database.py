@@ -91,6 +91,10 @@ CHECKPOINT_WAIT_MS = 1_000
 # aiosqlite logs every statement with its parameters at DEBUG level: that would put
 # pupils' words into log files. Its warnings still show.
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+#: A node id is a query parameter as it is stored: its 32 bytes (a BLOB). So code that
+#: holds a NodeId passes it to SQL as it is, not converted by hand at every query;
+#: what comes back is still bytes, read into a NodeId where it is read.
+sqlite3.register_adapter(NodeId, bytes)
 
 _ENTRY_COLUMNS = "payload, sig, content"
 #: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
