@@ -106,13 +106,13 @@ class Watch:
     """When each school committed the newest entry of the author being watched."""
 
     def __init__(self) -> None:
-        self.author: bytes | None = None
+        self.author: NodeId | None = None
         self.waiting: set[int] = set()
         self.last = 0.0
         self.done = asyncio.Event()
 
-    def listener(self, index: int) -> Callable[[set[bytes]], None]:
-        def heard(authors: set[bytes]) -> None:
+    def listener(self, index: int) -> Callable[[set[NodeId]], None]:
+        def heard(authors: set[NodeId]) -> None:
             if self.author in authors and index in self.waiting:
                 self.waiting.discard(index)
                 self.last = time.perf_counter()
@@ -121,7 +121,7 @@ class Watch:
 
         return heard
 
-    def expect(self, author: bytes, receivers: set[int]) -> None:
+    def expect(self, author: NodeId, receivers: set[int]) -> None:
         self.author, self.waiting, self.last = author, set(receivers), 0.0
         self.done.clear()
 
@@ -133,7 +133,7 @@ async def deliveries(
     seconds = []
     for n in range(rounds):
         origin = rng.randrange(len(nodes))
-        watch.expect(bytes(nodes[origin].node.node_id), set(range(len(nodes))) - {origin})
+        watch.expect(nodes[origin].node.node_id, set(range(len(nodes))) - {origin})
         posted = time.perf_counter()
         await nodes[origin].node.offers.post(
             "offer",

@@ -143,6 +143,6 @@ async def hold(node: Node, entries: list[Entry], *, loose: bool = False) -> None
         )
         if not loose:
             conn.executemany("INSERT INTO heads (author, seq, id) VALUES (?, ?, ?)", heads)
-            node.store.touched(newest)
+            node.store.touched(e.author for e in newest.values())
 
     await node.store.write(insert)

@@ -51,6 +51,7 @@ from bench.live import LiveNode, partner, sparse_graph
 from node.net.peers import FEATURES
 from node.store.holding import EVERYTHING_MODE
 from protocol import frames
+from protocol.keys import NodeId
 
 DEGREE = 3
 SEED = 7
@@ -64,12 +65,12 @@ class Watch:
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self.author: bytes | None = None
+        self.author: NodeId | None = None
         self.times: dict[int, float] = {}
         self.done = asyncio.Event()
 
-    def listener(self, index: int) -> Callable[[set[bytes]], None]:
-        def heard(authors: set[bytes]) -> None:
+    def listener(self, index: int) -> Callable[[set[NodeId]], None]:
+        def heard(authors: set[NodeId]) -> None:
             if self.author in authors and index not in self.times:
                 self.times[index] = time.perf_counter()
                 if len(self.times) == self.count:
@@ -77,7 +78,7 @@ class Watch:
 
         return heard
 
-    def expect(self, author: bytes) -> None:
+    def expect(self, author: NodeId) -> None:
         self.author = author
         self.times = {}
         self.done.clear()
@@ -176,7 +177,7 @@ async def measure(
         # 2 s after the announcement, and is grafted), a second once it has formed.
         origins = [rng.randrange(count) for _ in range(posts)]
         for n, origin in enumerate(origins * rounds):
-            watch.expect(bytes(nodes[origin].node.node_id))
+            watch.expect(nodes[origin].node.node_id)
             sessions = {id(s) for live in nodes for s in live.service.peers.sessions.values()}
             before = copies_sent()
             ids_before = ids_sent()

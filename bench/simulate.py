@@ -64,7 +64,7 @@ from protocol.entry import Entry, create_entry, decode_entry
 from protocol.errors import LogOrderError
 from protocol.keys import NodeId, NodeKey
 from protocol.log import Head, Verdict, judge
-from protocol.mailsync import Pair
+from protocol.mailsync import Mark, Pair
 from protocol.replication import WINDOW, Replication, ack_for
 from protocol.sealed import Letter
 
@@ -334,47 +334,49 @@ LETTER_RECIPIENTS = 3  # a project's partner schools, besides the one writing
 
 
 class VirtualMailroom:
-    """A node's mail tables in memory, as node/mail.py keeps them in SQLite; every
-    decision is protocol/mailsync.py's, as in node/mail.py."""
+    """A node's mail tables in memory, as node/mail/mailroom.py keeps them in SQLite; every
+    decision is protocol/mailsync.py's, as in the mail room."""
 
-    def __init__(self, key: NodeKey, relays: dict[bytes, set[bytes]]) -> None:
+    def __init__(self, key: NodeKey, relays: dict[NodeId, set[NodeId]]) -> None:
         self.key = key
-        self.me = bytes(key.node_id)
+        self.me = key.node_id
         self.relays = relays  # every school's newest profile, shared: recipient -> relays
         self.marks: dict[Pair, int] = {}
         self.mail: dict[Pair, dict[int, bytes]] = {}  # pair -> seq -> envelope wire
-        self.acked: dict[bytes, int] = {}  # recipient -> highest of our letters it confirmed
+        self.acked: dict[NodeId, int] = {}  # recipient -> highest of our letters it confirmed
         self.delivered: dict[Pair, int] = {}  # as a relay: what a recipient confirmed
         self.opened: list[bytes] = []  # letter ids opened here
 
-    def clock(self) -> list[list[Any]]:
-        own = [[self.me, r, q] for r, q in sorted(self.acked.items())]
-        return [[s, r, q] for (s, r), q in sorted(self.marks.items()) if s != self.me] + own
+    def clock(self) -> list[Mark]:
+        own = [Mark(self.me, r, q) for r, q in sorted(self.acked.items(), key=_by_id)]
+        ordered = sorted(self.marks.items(), key=_by_pair)
+        return [Mark(s, r, q) for (s, r), q in ordered if s != self.me] + own
 
-    def held(self, peer: bytes) -> list[mailsync.Held]:
+    def held(self, peer: NodeId) -> list[mailsync.Held]:
         """What we hold that ``peer`` did not send, in order; the wire stands for the id."""
         return [
             mailsync.Held(s, r, q, wire, len(wire))
-            for (s, r), letters in sorted(self.mail.items())
+            for (s, r), letters in sorted(self.mail.items(), key=_by_pair)
             if s != peer
             for q, wire in sorted(letters.items())
         ]
 
-    def delivered_for(self, peer: bytes) -> list[list[Any]]:
-        return [[s, r, q] for (s, r), q in sorted(self.delivered.items()) if s == peer]
+    def delivered_for(self, peer: NodeId) -> list[Mark]:
+        ordered = sorted(self.delivered.items(), key=_by_pair)
+        return [Mark(s, r, q) for (s, r), q in ordered if s == peer]
 
     def send(self, letter: Letter, envelope_for: Any) -> sealed.Envelope:
-        seqs = {r: self.marks.get((self.me, bytes(r)), 0) + 1 for r in letter.recipients}
+        seqs = {r: self.marks.get((self.me, r), 0) + 1 for r in letter.recipients}
         envelope: sealed.Envelope = envelope_for(seqs)
         wire = envelope.encode()
         for recipient, seq in seqs.items():
-            self.mail.setdefault((self.me, bytes(recipient)), {})[seq] = wire
-            self.marks[(self.me, bytes(recipient))] = seq
+            self.mail.setdefault((self.me, recipient), {})[seq] = wire
+            self.marks[(self.me, recipient)] = seq
         return envelope
 
-    def accept(self, envelopes: list[sealed.Envelope], peer: bytes) -> mailsync.AcceptPlan:
+    def accept(self, envelopes: list[sealed.Envelope], peer: NodeId) -> mailsync.AcceptPlan:
         received = [
-            mailsync.Received(bytes(e.sender), tuple((bytes(s.recipient), s.seq) for s in e.slots))
+            mailsync.Received(e.sender, tuple((s.recipient, s.seq) for s in e.slots))
             for e in envelopes
         ]
         plan = mailsync.plan_accept(
@@ -391,7 +393,7 @@ class VirtualMailroom:
             self.marks[(take.sender, take.recipient)] = take.seq
         return plan
 
-    def confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> bool:
+    def confirmed(self, peer: NodeId, marks: Iterable[Mark]) -> bool:
         """As Mailroom.confirmed; True when a delivered mark was recorded (wake the sessions)."""
         confirmed = mailsync.confirmations(marks, peer)
         for sender, recipient, seq in confirmed:
@@ -405,7 +407,7 @@ class VirtualMailroom:
                 changed = True
         return changed
 
-    def _confirm(self, sender: bytes, recipient: bytes, seq: int) -> None:
+    def _confirm(self, sender: NodeId, recipient: NodeId, seq: int) -> None:
         if sender == self.me:
             self.acked[recipient] = max(seq, self.acked.get(recipient, 0))
             self.marks[(sender, recipient)] = max(seq, self.marks.get((sender, recipient), 0))
@@ -415,14 +417,14 @@ class VirtualMailroom:
         if not letters:
             self.mail.pop((sender, recipient), None)
 
-    def skip_confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+    def skip_confirmed(self, peer: NodeId, marks: Iterable[Mark]) -> None:
         for sender, recipient, seq in mailsync.skips(marks, self.me, peer):
             mark = self.marks.get((sender, recipient), 0)
             if mailsync.skip_to(seq, mark, self.me in self.relays.get(recipient, ())):
                 self.marks[(sender, recipient)] = seq
                 self._confirm(sender, recipient, seq)
 
-    def relayed_confirmations(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+    def relayed_confirmations(self, peer: NodeId, marks: Iterable[Mark]) -> None:
         for sender, recipient, seq in mailsync.relayed(marks, self.me, peer):
             verdict = mailsync.relayed_verdict(
                 seq, self.marks.get((sender, recipient), 0), peer in self.relays.get(recipient, ())
@@ -431,16 +433,25 @@ class VirtualMailroom:
                 self._confirm(sender, recipient, seq)
 
 
+def _by_id(item: tuple[NodeId, int]) -> bytes:
+    """Sort by node id as the mail tables' primary keys order them (their bytes)."""
+    return item[0].key
+
+
+def _by_pair(item: tuple[Pair, Any]) -> tuple[bytes, bytes]:
+    return (item[0][0].key, item[0][1].key)
+
+
 class MailNetwork:
-    """Virtual nodes, each with a mail room and one MailSync per partner (node/mail_session.py
+    """Virtual nodes, each with a mail room and one MailSync per partner (node/mail/session.py
     as a loop of rounds: a node sends at once what a frame it handled made it decide)."""
 
     def __init__(self, count: int, rng: random.Random) -> None:
         self.graph = sparse_graph(count, DEGREE, rng)
         self.keys = [NodeKey((1_000_000 + i).to_bytes(4, "big") * 8) for i in range(count)]
-        self.ids = [bytes(k.node_id) for k in self.keys]
+        self.ids = [k.node_id for k in self.keys]
         self.index = {node_id: i for i, node_id in enumerate(self.ids)}
-        self.relays: dict[bytes, set[bytes]] = {}
+        self.relays: dict[NodeId, set[NodeId]] = {}
         self.rooms = [VirtualMailroom(k, self.relays) for k in self.keys]
         self.sessions = [{p: mailsync.MailSync() for p in ps} for ps in self.graph]
         self.stats = Stats(sent_by=[0] * count)
@@ -495,7 +506,7 @@ class MailNetwork:
             "by": "Year 5",
             "at": NOW,
         }
-        to = [NodeId(self.ids[r]) for r in recipients]
+        to = [self.ids[r] for r in recipients]
         letter = sealed.write_letter(
             key, kind="post", timestamp=NOW, recipients=to, content=content
         )
@@ -527,17 +538,18 @@ class MailNetwork:
         return self.round - start
 
     def handle(self, index: int, src: int, frame: frames.Frame) -> list[int]:
-        """One frame from ``src``, as node/mail_session.py handles it; the sessions to wake."""
+        """One frame from ``src``, as node/mail/session.py handles it; the sessions to wake."""
         room, sync, peer = self.rooms[index], self.sessions[index][src], self.ids[src]
         if isinstance(frame, frames.MailClock):
-            sync.receive_clock(frame)
-            changed = room.confirmed(peer, frame.marks)
-            room.skip_confirmed(peer, frame.marks)
-            if frame.delivered:
-                room.relayed_confirmations(peer, frame.delivered)
+            clock = mailsync.ClockMarks.of(frame)
+            sync.receive_clock(clock)
+            changed = room.confirmed(peer, clock.marks)
+            room.skip_confirmed(peer, clock.marks)
+            if clock.delivered:
+                room.relayed_confirmations(peer, clock.delivered)
             if changed:
                 return list(self.sessions[index])
-            return [src] if frame.final else []
+            return [src] if clock.final else []
         if isinstance(frame, frames.Mail):
             envelopes = [self._decode(wire) for wire in frame.envelopes]
             before = len(room.opened)
@@ -547,8 +559,9 @@ class MailNetwork:
             self.send(index, src, plan.ack(frame.batch))
             return list(self.sessions[index]) if plan.holds else []  # the commit wakes them
         if isinstance(frame, frames.MailAck):
-            sync.acknowledged(frame)
-            if room.confirmed(peer, frame.marks):
+            ack = mailsync.AckMarks.of(frame)
+            sync.acknowledged(ack)
+            if room.confirmed(peer, ack.marks):
                 return list(self.sessions[index])
             return [src]
         return []

@@ -2,11 +2,14 @@
 
 The letter half of a session, as :mod:`protocol.replication` is the entry half.
 Everything here takes what the store holds as plain values and returns what to do:
-the node (node/mail.py, node/mail_session.py) reads before and writes after, and
-the simulator (bench/simulate.py) drives the same rules with no database at all.
+the node (node/mail/mailroom.py, node/mail/session.py) reads before and writes after,
+and the simulator (bench/simulate.py) drives the same rules with no database at all.
 
-A **pair** is ``(sender, recipient)`` (node ids as bytes) and a **mark** is a list
-``[sender, recipient, seq]`` as it travels in ``mail-clock`` and ``mail-ack``.
+A **pair** is ``(sender, recipient)`` and a **mark** is ``Mark(sender, recipient, seq)``,
+node ids as :class:`~protocol.keys.NodeId` throughout. On the wire, in ``mail-clock``
+and ``mail-ack`` frames, a mark is the list ``[sender, recipient, seq]`` with the ids
+as bytes: :meth:`ClockMarks.of` and :meth:`AckMarks.of` read a frame's marks once, where
+it is received, and :func:`clock_frames` and :meth:`AcceptPlan.ack` write them.
 
 One :class:`MailSync` per peer session holds:
 
@@ -33,15 +36,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from protocol import frames
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId, from_b64url
 from protocol.rules import mail as rules
 
-Pair = tuple[bytes, bytes]  # (sender, recipient)
-Mark = list[Any]  # [sender, recipient, seq], as on the wire
+Pair = tuple[NodeId, NodeId]  # (sender, recipient)
 
 #: Times a pair is re-sent in one session when the peer keeps a gap before it.
 MAX_RETRIES = 2
@@ -55,6 +57,59 @@ MAIL_BATCH_BYTES = 1_000_000
 _NEVER = 2**63
 
 
+# -- marks, and the frames that carry them ----------------------------------------------------
+
+
+class Mark(NamedTuple):
+    """A pair's letters 1 to ``seq`` are held; ``[sender, recipient, seq]`` on the wire."""
+
+    sender: NodeId
+    recipient: NodeId
+    seq: int
+
+    @property
+    def pair(self) -> Pair:
+        return (self.sender, self.recipient)
+
+    @classmethod
+    def of(cls, wire: Sequence[Any]) -> Mark:
+        """A mark of a frame, whose check (protocol/frames.py) found two 32-byte ids and a
+        number."""
+        return cls(NodeId(wire[0]), NodeId(wire[1]), wire[2])
+
+    def wire(self) -> list[Any]:
+        return [bytes(self.sender), bytes(self.recipient), self.seq]
+
+
+def read_marks(wire: Iterable[Sequence[Any]]) -> tuple[Mark, ...]:
+    return tuple(Mark.of(mark) for mark in wire)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockMarks:
+    """A ``mail-clock`` frame as received: its marks and the delivered marks it passes back."""
+
+    marks: tuple[Mark, ...]
+    final: bool = True
+    delivered: tuple[Mark, ...] = ()
+
+    @classmethod
+    def of(cls, frame: frames.MailClock) -> ClockMarks:
+        return cls(read_marks(frame.marks), frame.final, read_marks(frame.delivered or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class AckMarks:
+    """A ``mail-ack`` frame as received: the batch it answers and the peer's marks."""
+
+    batch: int
+    marks: tuple[Mark, ...]
+
+    @classmethod
+    def of(cls, frame: frames.MailAck) -> AckMarks:
+        return cls(frame.batch, read_marks(frame.marks))
+
+
 # -- what the store holds, as plain values ------------------------------------------------
 
 
@@ -62,8 +117,8 @@ _NEVER = 2**63
 class Held:
     """An envelope we hold for one pair: its number in the pair, its id and its size."""
 
-    sender: bytes
-    recipient: bytes
+    sender: NodeId
+    recipient: NodeId
     seq: int
     envelope: bytes  # the envelope id, to read its bytes once chosen
     size: int  # bytes of the envelope
@@ -77,23 +132,23 @@ class Held:
 class Received:
     """A valid envelope of a ``mail`` batch: its sender and its slots ``(recipient, seq)``."""
 
-    sender: bytes
-    slots: tuple[tuple[bytes, int], ...]
+    sender: NodeId
+    slots: tuple[tuple[NodeId, int], ...]
 
 
-def relays_named(profile: Mapping[str, Any] | None) -> set[bytes]:
-    """The relays a school names in its profile (node ids); anything malformed is skipped."""
-    named: set[bytes] = set()
+def relays_named(profile: Mapping[str, Any] | None) -> set[NodeId]:
+    """The relays a school names in its profile; anything malformed is skipped."""
+    named: set[NodeId] = set()
     listed = (profile or {}).get("relays", [])
     for text in listed if isinstance(listed, list) else []:
         try:
-            named.add(from_b64url(text))
+            named.add(NodeId(from_b64url(text)))
         except (ValueError, AttributeError, TypeError):
             continue
     return named
 
 
-def may_give(peer: bytes, recipient: bytes, relays: Mapping[bytes, Collection[bytes]]) -> bool:
+def may_give(peer: NodeId, recipient: NodeId, relays: Mapping[NodeId, Collection[NodeId]]) -> bool:
     """Rule 1: an envelope of ``recipient``'s pair goes to ``peer`` only if the peer is the
     recipient or a relay the recipient names (``relays``: recipient -> the relays it names)."""
     return recipient == peer or peer in relays.get(recipient, ())
@@ -125,7 +180,7 @@ class MailSync:
 
     # -- the peer's mail clock -----------------------------------------------------
 
-    def receive_clock(self, clock: frames.MailClock) -> None:
+    def receive_clock(self, clock: ClockMarks) -> None:
         """Set the view of each pair listed to the mark received (step 2 of the exchange).
 
         Marks of new pairs past ``max_view`` are not remembered (a clock may come in
@@ -141,10 +196,10 @@ class MailSync:
         """Of the delivered marks we hold for the peer's letters, those not yet passed back
         in this session (and note them as passed back)."""
         fresh = []
-        for sender, recipient, seq in delivered:
-            if seq > self.told.get((sender, recipient), 0):
-                self.told[(sender, recipient)] = seq
-                fresh.append([sender, recipient, seq])
+        for mark in delivered:
+            if mark.seq > self.told.get(mark.pair, 0):
+                self.told[mark.pair] = mark.seq
+                fresh.append(mark)
         return fresh
 
     # -- sending -------------------------------------------------------------------
@@ -161,7 +216,7 @@ class MailSync:
             view[pair] = _NEVER
         return view
 
-    def sent(self, chosen: Iterable[tuple[bytes, bytes, int]]) -> int:
+    def sent(self, chosen: Iterable[tuple[NodeId, NodeId, int]]) -> int:
         """Envelopes ``(sender, recipient, seq)`` go in a batch: its number (now in flight).
 
         The view moves to each pair's last number at once (optimistic; the ack corrects it)."""
@@ -174,7 +229,7 @@ class MailSync:
         self.in_flight[number] = last
         return number
 
-    def batch(self, chosen: Sequence[tuple[bytes, bytes, int, bytes]]) -> frames.Mail:
+    def batch(self, chosen: Sequence[tuple[NodeId, NodeId, int, bytes]]) -> frames.Mail:
         """The ``mail`` frame of envelopes ``(sender, recipient, seq, wire)``, now in flight."""
         number = self.sent((s, r, q) for s, r, q, _ in chosen)
         return frames.Mail(number, [wire for *_, wire in chosen])
@@ -185,12 +240,12 @@ class MailSync:
         a later ack of its pair shows the gap, or in the next session (its clock)."""
         self.in_flight.clear()
 
-    def acknowledged(self, ack: frames.MailAck) -> Acknowledged:
+    def acknowledged(self, ack: AckMarks) -> Acknowledged:
         """Step 5: apply the peer's ack; ProtocolError for a batch that is not in flight."""
         sent = self.in_flight.pop(ack.batch, None)
         if sent is None:
             raise ProtocolError(f"mail ack for unknown batch {ack.batch}", code="bad-frame")
-        held = {(s, r): q for s, r, q in ack.marks}
+        held = {mark.pair: mark.seq for mark in ack.marks}
         not_taken, gave_up = [], []
         for pair, last in sent.items():
             if pair not in held:
@@ -212,9 +267,9 @@ class MailSync:
 
 def plan_batch(
     held: Iterable[Held],
-    peer: bytes,
+    peer: NodeId,
     view: Mapping[Pair, int],
-    relays: Mapping[bytes, Collection[bytes]],
+    relays: Mapping[NodeId, Collection[NodeId]],
     *,
     max_bytes: int = MAIL_BATCH_BYTES,
     max_envelopes: int = frames.MAX_MAIL_ENVELOPES,
@@ -239,7 +294,7 @@ def plan_batch(
     return batch
 
 
-def lacking_recipients(held: Iterable[Held], peer: bytes, view: Mapping[Pair, int]) -> set[bytes]:
+def lacking_recipients(held: Iterable[Held], peer: NodeId, view: Mapping[Pair, int]) -> set[NodeId]:
     """Recipients (other than ``peer``) of envelopes the peer lacks by ``view``: whose
     relays :func:`plan_batch` needs to know."""
     return {
@@ -256,9 +311,9 @@ def clock_frames(marks: Sequence[Mark], delivered: Sequence[Mark]) -> list[frame
     count = max(1, -(-len(marks) // step), -(-len(delivered) // step))
     return [
         frames.MailClock(
-            list(marks[i * step : (i + 1) * step]),
+            [m.wire() for m in marks[i * step : (i + 1) * step]],
             i == count - 1,
-            list(delivered[i * step : (i + 1) * step]) or None,
+            [m.wire() for m in delivered[i * step : (i + 1) * step]] or None,
         )
         for i in range(count)
     ]
@@ -269,7 +324,7 @@ def delivered_frames(delivered: Sequence[Mark]) -> list[frames.MailClock]:
     which change nothing else at the peer (Delivered marks, step 2)."""
     step = frames.MAX_CLOCK_PAIRS
     return [
-        frames.MailClock([], True, list(delivered[i : i + step]))
+        frames.MailClock([], True, [m.wire() for m in delivered[i : i + step]])
         for i in range(0, len(delivered), step)
     ]
 
@@ -288,8 +343,8 @@ class Take:
 
     action: Action
     index: int  # of the envelope among those given to plan_accept
-    sender: bytes
-    recipient: bytes
+    sender: NodeId
+    recipient: NodeId
     seq: int
     blame: bool = False  # OPEN: a refusal counts against the peer (it is the sender)
 
@@ -301,7 +356,7 @@ class AcceptPlan:
 
     def ack(self, batch: int) -> frames.MailAck:
         """The ``mail-ack`` answering the batch (step 4)."""
-        return frames.MailAck(batch, self.marks)
+        return frames.MailAck(batch, [mark.wire() for mark in self.marks])
 
     @property
     def holds(self) -> bool:
@@ -312,9 +367,9 @@ class AcceptPlan:
 def taken_pairs(
     envelopes: Iterable[Received],
     *,
-    me: bytes,
+    me: NodeId,
     blocked: Set[NodeId],
-    relays: Mapping[bytes, Collection[bytes]],
+    relays: Mapping[NodeId, Collection[NodeId]],
 ) -> list[Pair]:
     """Rule 2: the pairs of these envelopes we take, in the order met (each once).
 
@@ -324,14 +379,14 @@ def taken_pairs(
     for envelope in envelopes:
         if envelope.sender == me:
             continue
-        holds_others = rules.hold_for_others(NodeId(envelope.sender), blocked)
+        holds_others = rules.hold_for_others(envelope.sender, blocked)
         for recipient, _ in envelope.slots:
             if recipient == me or (holds_others and me in relays.get(recipient, ())):
                 pairs[(envelope.sender, recipient)] = None
     return list(pairs)
 
 
-def recipients_to_check(envelopes: Iterable[Received], me: bytes) -> set[bytes]:
+def recipients_to_check(envelopes: Iterable[Received], me: NodeId) -> set[NodeId]:
     """Recipients of slots other than ours: whose relays :func:`plan_accept` needs."""
     return {r for e in envelopes if e.sender != me for r, _ in e.slots if r != me}
 
@@ -339,10 +394,10 @@ def recipients_to_check(envelopes: Iterable[Received], me: bytes) -> set[bytes]:
 def plan_accept(
     envelopes: Sequence[Received],
     *,
-    me: bytes,
-    peer: bytes,
+    me: NodeId,
+    peer: NodeId,
     blocked: Set[NodeId],
-    relays: Mapping[bytes, Collection[bytes]],
+    relays: Mapping[NodeId, Collection[NodeId]],
     marks: Mapping[Pair, int],
 ) -> AcceptPlan:
     """Rules 2 to 4 over a batch of valid envelopes, in order: what to take, and the ack.
@@ -368,21 +423,26 @@ def plan_accept(
             else:
                 action, blame = Action.HOLD, False
             takes.append(Take(action, index, envelope.sender, recipient, seq, blame))
-    ack = [[s, r, marks.get((s, r), 0)] for s, r in sorted(touched)]
+    # Sorted as the wire wants them (frames.MailAck): by the ids' bytes.
+    ack = [Mark(s, r, marks.get((s, r), 0)) for s, r in sorted(touched, key=_wire_order)]
     return AcceptPlan(tuple(takes), ack)
+
+
+def _wire_order(pair: Pair) -> tuple[bytes, bytes]:
+    return (pair[0].key, pair[1].key)
 
 
 # -- marks a peer tells us ------------------------------------------------------------------
 
 
-def confirmations(marks: Iterable[Mark], peer: bytes) -> list[Mark]:
+def confirmations(marks: Iterable[Mark], peer: NodeId) -> list[Mark]:
     """Marks of pairs whose recipient is the peer itself: final (the recipient has those
     letters), so the sender or a relay may drop what it holds of the pair up to them."""
-    return [[s, r, q] for s, r, q in marks if r == peer]
+    return [m for m in marks if m.recipient == peer]
 
 
 def to_record_delivered(
-    confirmed: Iterable[Mark], me: bytes, relay_for_peer: bool, held: Collection[Pair]
+    confirmed: Iterable[Mark], me: NodeId, relay_for_peer: bool, held: Collection[Pair]
 ) -> list[Mark]:
     """Of the peer's confirmations, those to record as delivered marks (step 1): only
     when we are a relay the peer names, not of our own letters, and only for pairs
@@ -391,13 +451,13 @@ def to_record_delivered(
     ever; this way the rows are bounded by the mail we took as a relay."""
     if not relay_for_peer:
         return []
-    return [[s, r, q] for s, r, q in confirmed if s != me and (s, r) in held]
+    return [m for m in confirmed if m.sender != me and m.pair in held]
 
 
-def skips(marks: Iterable[Mark], me: bytes, peer: bytes) -> list[Mark]:
+def skips(marks: Iterable[Mark], me: NodeId, peer: NodeId) -> list[Mark]:
     """Confirmed marks from the sender itself, for a recipient that is neither of us:
     a relay of that recipient may move its mark on to them."""
-    return [[s, r, q] for s, r, q in marks if s == peer and r not in (me, peer)]
+    return [m for m in marks if m.sender == peer and m.recipient not in (me, peer)]
 
 
 def skip_to(seq: int, our_mark: int, relay_for_recipient: bool) -> bool:
@@ -405,9 +465,9 @@ def skip_to(seq: int, our_mark: int, relay_for_recipient: bool) -> bool:
     return seq > our_mark and relay_for_recipient
 
 
-def relayed(marks: Iterable[Mark], me: bytes, peer: bytes) -> list[Mark]:
+def relayed(marks: Iterable[Mark], me: NodeId, peer: NodeId) -> list[Mark]:
     """Delivered marks a peer passes back that are about our own letters to a third school."""
-    return [[s, r, q] for s, r, q in marks if s == me and r not in (me, peer)]
+    return [m for m in marks if m.sender == me and m.recipient not in (me, peer)]
 
 
 class Relayed(enum.Enum):

@@ -102,11 +102,13 @@ printed as an object with the single key `$bin` and the bytes in lowercase hexad
   `school`, `country`, `start`, `end`, `tz` (null when not given), `status` (`confirmed` or
   `cancelled`), `cancelled_at` and `reason` (when and why it was cancelled, null
   otherwise), `sequence` (how many times it changed), `updated_at`, `rsvp` (your
-  school's answer, or null), and those of `title`, `where`, `text`, `audience` and
-  `capacity` that were given (a cancelled event keeps only its `title`, when it
-  reached your node before the cancellation). `event show ID --json` gives the same
-  object for one event. `interest list --json` objects have `withdrawn` (true once
-  the posting school withdrew the offer or request), `withdrawn_at` and `reason`.
+  school's answer, or null), `audience` (`public`, `partners`, `project:ID`, or
+  `booking` for a date agreed for an arrangement; a cancelled event keeps it), and
+  those of `title`, `where`, `text` and `capacity` that were given (a cancelled event
+  keeps only its `title`, when it reached your node before the cancellation).
+  `event show ID --json` gives the same object for one event. `interest list --json`
+  objects have `withdrawn` (true once the posting school withdrew the offer or
+  request), `withdrawn_at` and `reason`.
 - `{PROG} observation add --json` and `observation show --json`: an object with `id` (a
   number), `observer`, `observed`, `owner` (the observed colleague), `focus`,
   `priority`, `date`, `strengths`, `actions`, `follow_up` and `shared`; `observation

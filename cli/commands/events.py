@@ -230,7 +230,7 @@ async def _show(args: argparse.Namespace) -> None:
     for name in ("where", "capacity", "text"):
         if content.get(name) is not None:
             print(f"  {name + ':':<10} {content[name]}")
-    print(f"  audience:  {content.get('audience', 'public')}")
+    print(f"  audience:  {event.audience}")
     if event.cancelled:
         print(f"  cancelled: {event.as_json()['cancelled_at']}")
         if event.reason:

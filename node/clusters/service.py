@@ -411,7 +411,7 @@ class Clusters:
 
     # -- a partner's files, cleaned outside the mail room's transaction -----------------
 
-    def _after_commit(self, _authors: set[bytes]) -> None:
+    def _after_commit(self, _authors: set[NodeId]) -> None:
         if self._to_clean:
             self._to_clean = False
             self._start_cleaning()

@@ -475,6 +475,7 @@ def _private_view(event: PrivateEvent) -> EventView:
     )
     if event.cancelled:
         _show_cancelled(view, details.title or None)
+        view.audience = event.audience  # cancelled, it was still for these schools only
         return view
     view.title, view.where, view.text = details.title, details.where, details.text
     view.capacity, view.audience, view.format = details.capacity, event.audience, details.format
@@ -497,7 +498,6 @@ def _show_cancelled(view: EventView, title: str | None) -> None:
     """``view`` shows a cancelled event: only its title (if it reached us) is left."""
     view.public = None
     view.title, view.where, view.text, view.capacity = title or "", None, None, None
-    # "public" even for a cancelled private event: what its kept map (title only) said
-    # to scripts before fields were typed (``as_json``); unchanged on purpose here.
+    # A private event's caller sets its audience again: cancelled, it was not public.
     view.audience, view.format = "public", None
     view.with_school, view.observation, view.online = None, False, False

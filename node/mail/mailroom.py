@@ -25,7 +25,7 @@ from node.store.database import Store
 from protocol import mailsync, sealed
 from protocol.errors import ProtocolError, RestoredError, SealedError, StorageError
 from protocol.keys import NodeId, NodeKey
-from protocol.mailsync import MAIL_BATCH_BYTES
+from protocol.mailsync import MAIL_BATCH_BYTES, Mark
 from protocol.rules import mail as rules
 from protocol.sealed import Envelope, Letter
 
@@ -43,8 +43,8 @@ class LetterHandler(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    sender: bytes
-    recipient: bytes
+    sender: NodeId
+    recipient: NodeId
     seq: int
     wire: bytes
 
@@ -53,7 +53,7 @@ class Mailroom:
     def __init__(self, store: Store, key: NodeKey) -> None:
         self.store = store
         self.key = key
-        self.me = bytes(key.node_id)
+        self.me = key.node_id
         self.handler: LetterHandler | None = None
         #: Told, inside the transaction, which schools confirmed letters of ours (and the
         #: time): a service may then send them what it held back (node/events/teams.py).
@@ -108,7 +108,7 @@ class Mailroom:
         """As :meth:`send_in_transaction`, in a function run by ``Store.write(fn)``
         (on the database thread, inside its transaction): no trip of its own."""
         Store.refuse_if_restored_now(conn)  # its numbers per recipient could repeat
-        named = sorted({r for r in recipients if r != self.key.node_id}, key=bytes)
+        named = sorted({r for r in recipients if r != self.me}, key=bytes)
         blocked = {
             NodeId(row[0])
             for row in conn.execute("SELECT node_id FROM partners WHERE state = 'blocked'")
@@ -123,7 +123,7 @@ class Mailroom:
         for recipient in to:
             row = conn.execute(
                 "SELECT seq FROM mail_marks WHERE sender = ? AND recipient = ?",
-                (self.me, bytes(recipient)),
+                (self.me, recipient),
             ).fetchone()
             seqs[recipient] = (0 if row is None else int(row[0])) + 1
         envelope = sealed.seal(
@@ -142,17 +142,17 @@ class Mailroom:
         for recipient, seq in seqs.items():
             conn.execute(
                 "INSERT INTO mail (sender, recipient, seq, envelope) VALUES (?, ?, ?, ?)",
-                (self.me, bytes(recipient), seq, bytes(envelope.id)),
+                (self.me, recipient, seq, bytes(envelope.id)),
             )
             conn.execute(
                 "INSERT INTO mail_marks (sender, recipient, seq) VALUES (?, ?, ?) "
                 "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq",
-                (self.me, bytes(recipient), seq),
+                (self.me, recipient, seq),
             )
             conn.execute(
                 "INSERT INTO letters_sent (letter, recipient, seq, kind, about, sent_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (bytes(letter.id), bytes(recipient), seq, kind, about, now),
+                (bytes(letter.id), recipient, seq, kind, about, now),
             )
         self.store.mail_changed()
         return letter
@@ -163,14 +163,14 @@ class Mailroom:
             (bytes(envelope.id), envelope.encode(), now),
         )
 
-    async def _hold(self, sender: bytes, recipient: bytes, seq: int, envelope: Envelope) -> None:
+    async def _hold(self, sender: NodeId, recipient: NodeId, seq: int, envelope: Envelope) -> None:
         await self.store.execute(
             "INSERT INTO mail (sender, recipient, seq, envelope) VALUES (?, ?, ?, ?)",
             (sender, recipient, seq, bytes(envelope.id)),
         )
         await self._set_mark(sender, recipient, seq)
 
-    async def _set_mark(self, sender: bytes, recipient: bytes, seq: int) -> None:
+    async def _set_mark(self, sender: NodeId, recipient: NodeId, seq: int) -> None:
         await self.store.execute(
             "INSERT INTO mail_marks (sender, recipient, seq) VALUES (?, ?, ?) "
             "ON CONFLICT (sender, recipient) DO UPDATE SET seq = excluded.seq",
@@ -179,14 +179,14 @@ class Mailroom:
 
     # -- what a peer may be given -------------------------------------------------------
 
-    async def relays_of(self, recipient: bytes) -> set[bytes]:
-        """The relays ``recipient`` names in its newest profile (node ids)."""
-        return mailsync.relays_named(await self.store.latest_profile(NodeId(recipient)))
+    async def relays_of(self, recipient: NodeId) -> set[NodeId]:
+        """The relays ``recipient`` names in its newest profile."""
+        return mailsync.relays_named(await self.store.latest_profile(recipient))
 
-    async def _relays(self, recipients: Iterable[bytes]) -> dict[bytes, set[bytes]]:
-        return {r: await self.relays_of(r) for r in sorted(set(recipients))}
+    async def _relays(self, recipients: Iterable[NodeId]) -> dict[NodeId, set[NodeId]]:
+        return {r: await self.relays_of(r) for r in sorted(set(recipients), key=bytes)}
 
-    async def marks(self) -> list[list[Any]]:
+    async def marks(self) -> list[Mark]:
         """Our marks for a mail clock: letters to us, what we hold as a relay, and how far
         each recipient has confirmed our own letters (so a relay can skip what it missed)."""
         rows = await self.store.fetch_all(
@@ -194,10 +194,10 @@ class Mailroom:
             "UNION ALL SELECT ?, recipient, seq FROM mail_acked",
             (self.me, self.me),
         )
-        return [[s, r, int(q)] for s, r, q in rows]
+        return [Mark(NodeId(s), NodeId(r), int(q)) for s, r, q in rows]
 
     async def outgoing(
-        self, peer: bytes, view: Mapping[Pair, int], *, max_bytes: int = MAIL_BATCH_BYTES
+        self, peer: NodeId, view: Mapping[Pair, int], *, max_bytes: int = MAIL_BATCH_BYTES
     ) -> list[Outgoing]:
         """Envelopes ``peer`` lacks by ``view`` and may be given, in order, up to a batch
         (chosen by protocol/mailsync.py: :func:`~protocol.mailsync.plan_batch`)."""
@@ -208,7 +208,7 @@ class Mailroom:
             "ORDER BY m.sender, m.recipient, m.seq",
             (peer,),
         )
-        held = [mailsync.Held(s, r, int(q), e, int(n)) for s, r, q, e, n in rows]
+        held = [mailsync.Held(NodeId(s), NodeId(r), int(q), e, int(n)) for s, r, q, e, n in rows]
         relays = await self._relays(mailsync.lacking_recipients(held, peer, view))
         chosen = mailsync.plan_batch(held, peer, view, relays, max_bytes=max_bytes)
         if not chosen:
@@ -229,8 +229,8 @@ class Mailroom:
     # -- receiving ------------------------------------------------------------------
 
     async def accept(
-        self, wires: list[bytes], peer: bytes, now: int
-    ) -> tuple[list[list[Any]], list[ProtocolError]]:
+        self, wires: list[bytes], peer: NodeId, now: int
+    ) -> tuple[list[Mark], list[ProtocolError]]:
         """Take a batch of envelopes from ``peer``; return our marks for its pairs, and refusals.
 
         What to take is decided by protocol/mailsync.py (:func:`~protocol.mailsync.plan_accept`)
@@ -243,7 +243,7 @@ class Mailroom:
             except ProtocolError as exc:
                 refused.append(exc)
         received = [
-            mailsync.Received(bytes(e.sender), tuple((bytes(s.recipient), s.seq) for s in e.slots))
+            mailsync.Received(e.sender, tuple((s.recipient, s.seq) for s in e.slots))
             for e in envelopes
         ]
         async with self.store.write():
@@ -288,7 +288,7 @@ class Mailroom:
                 "CROSS JOIN mail_marks m ON m.sender = v.column1 AND m.recipient = v.column2",
                 [x for pair in chunk for x in pair],
             )
-            marks.update({(bytes(s), bytes(r)): int(q) for s, r, q in rows})
+            marks.update({(NodeId(s), NodeId(r)): int(q) for s, r, q in rows})
         return marks
 
     async def _mark(self, pair: Pair) -> int:
@@ -390,21 +390,20 @@ class Mailroom:
         so we no longer say we hold any; from now on :meth:`accept` ignores such
         slots (a peer that offers them sees them left out of our ``mail-ack``). Our
         mark for its letters to us stays, so its numbers keep being used up."""
-        sender = bytes(school)
         await self.store.execute(
-            "DELETE FROM mail WHERE sender = ? AND recipient != ?", (sender, self.me)
+            "DELETE FROM mail WHERE sender = ? AND recipient != ?", (school, self.me)
         )
         # Nor does anything more of ours go to it: our outbox to it is emptied.
         await self.store.execute(
-            "DELETE FROM mail WHERE sender = ? AND recipient = ?", (self.me, sender)
+            "DELETE FROM mail WHERE sender = ? AND recipient = ?", (self.me, school)
         )
         await self.store.execute(
-            "DELETE FROM mail_marks WHERE sender = ? AND recipient != ?", (sender, self.me)
+            "DELETE FROM mail_marks WHERE sender = ? AND recipient != ?", (school, self.me)
         )
-        await self.store.execute("DELETE FROM mail_delivered WHERE sender = ?", (sender,))
+        await self.store.execute("DELETE FROM mail_delivered WHERE sender = ?", (school,))
         await self._drop_unreferenced()
 
-    async def confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+    async def confirmed(self, peer: NodeId, marks: Iterable[Mark]) -> None:
         """``peer`` told us what it holds: note what it confirmed, drop what it no longer needs.
 
         Marks for pairs whose recipient is the peer itself are final: the recipient
@@ -418,12 +417,12 @@ class Mailroom:
                 relay_for_peer = self.me in await self.relays_of(peer)
                 for sender, recipient, seq in confirmed:
                     await self._confirm(sender, recipient, seq)
-                ours = {NodeId(r) for s, r, _q in confirmed if s == self.me}
+                ours = {m.recipient for m in confirmed if m.sender == self.me}
                 if ours:
                     for listener in self.confirm_listeners:
                         await listener(ours, now_ms())
                 # Marks of others' pairs (_confirm changed only ours), in one read.
-                relayed = [(s, r) for s, r, _q in confirmed if s != self.me]
+                relayed = [m.pair for m in confirmed if m.sender != self.me]
                 relay_marks: dict[Pair, int] = (
                     await self._marks_of(relayed) if relay_for_peer else {}
                 )
@@ -440,7 +439,7 @@ class Mailroom:
                         self.store.mail_changed()  # wake the sessions: tell that sender
             await self._drop_unreferenced()
 
-    async def _confirm(self, sender: bytes, recipient: bytes, seq: int) -> None:
+    async def _confirm(self, sender: NodeId, recipient: NodeId, seq: int) -> None:
         """Inside a transaction: ``recipient`` holds ``sender``'s letters 1..``seq``."""
         if sender == self.me:
             await self.store.execute(
@@ -465,15 +464,15 @@ class Mailroom:
             "DELETE FROM envelopes WHERE id NOT IN (SELECT envelope FROM mail)"
         )
 
-    async def delivered_marks(self, peer: bytes) -> list[list[Any]]:
+    async def delivered_marks(self, peer: NodeId) -> list[Mark]:
         """What recipients that name us as a relay confirmed to us of ``peer``'s letters."""
         rows = await self.store.fetch_all(
             "SELECT sender, recipient, seq FROM mail_delivered WHERE sender = ? ORDER BY recipient",
             (peer,),
         )
-        return [[s, r, int(q)] for s, r, q in rows]
+        return [Mark(NodeId(s), NodeId(r), int(q)) for s, r, q in rows]
 
-    async def relayed_confirmations(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+    async def relayed_confirmations(self, peer: NodeId, marks: Iterable[Mark]) -> None:
         """``peer`` passes back what a recipient confirmed to it of our own letters.
 
         Believed only from a relay that the recipient names in its newest profile we
@@ -499,7 +498,7 @@ class Mailroom:
                     await self._confirm(sender, recipient, seq)
             await self._drop_unreferenced()
 
-    async def skip_confirmed(self, peer: bytes, marks: Iterable[list[Any]]) -> None:
+    async def skip_confirmed(self, peer: NodeId, marks: Iterable[Mark]) -> None:
         """The sender ``peer`` says a recipient already has its letters up to a mark.
 
         As a relay for that recipient we need not (and could not) fetch the earlier
@@ -517,7 +516,7 @@ class Mailroom:
                         (sender, recipient, seq),
                     )
 
-    async def delivered(self, letter_about: str) -> dict[bytes, bool]:
+    async def delivered(self, letter_about: str) -> dict[NodeId, bool]:
         """For letters about ``letter_about`` we sent: recipient -> confirmed by it."""
         rows = await self.store.fetch_all(
             "SELECT s.recipient, MIN(s.seq <= COALESCE(a.seq, 0)) FROM letters_sent s "
@@ -525,4 +524,4 @@ class Mailroom:
             "WHERE s.about = ? GROUP BY s.recipient",
             (letter_about,),
         )
-        return {r: bool(ok) for r, ok in rows}
+        return {NodeId(r): bool(ok) for r, ok in rows}

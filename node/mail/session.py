@@ -38,7 +38,7 @@ class MailExchange:
     def __init__(
         self,
         mailroom: Mailroom,
-        peer: bytes,
+        peer: NodeId,
         send: Callable[[frames.Frame], Awaitable[None]],
         refuse: Callable[[ProtocolError], Awaitable[None]],
         logs: PeerLog | None = None,
@@ -107,11 +107,12 @@ class MailExchange:
 
     async def handle(self, frame: frames.Frame) -> None:
         if isinstance(frame, frames.MailClock):
-            self.sync.receive_clock(frame)
-            await self.mailroom.confirmed(self.peer, frame.marks)
-            await self.mailroom.skip_confirmed(self.peer, frame.marks)
-            if frame.delivered:
-                await self.mailroom.relayed_confirmations(self.peer, frame.delivered)
+            clock = mailsync.ClockMarks.of(frame)  # the ids read once, here
+            self.sync.receive_clock(clock)
+            await self.mailroom.confirmed(self.peer, clock.marks)
+            await self.mailroom.skip_confirmed(self.peer, clock.marks)
+            if clock.delivered:
+                await self.mailroom.relayed_confirmations(self.peer, clock.delivered)
             if self.sync.clock_received:
                 self.wake()
         elif isinstance(frame, frames.Mail):
@@ -121,17 +122,17 @@ class MailExchange:
             self.received += len(frame.envelopes) - len(refused)
             for exc in refused:
                 await self._refuse(exc)
-            await self._send(frames.MailAck(frame.batch, marks))
+            await self._send(frames.MailAck(frame.batch, [mark.wire() for mark in marks]))
         elif isinstance(frame, frames.MailAck):
-            outcome = self.sync.acknowledged(frame)
+            ack = mailsync.AckMarks.of(frame)
+            outcome = self.sync.acknowledged(ack)
             for _ in outcome.gave_up:
-                who = NodeId(self.peer)
                 self._logs.info(
-                    who,
+                    self.peer,
                     "%s does not take letters of one pair; trying next session",
-                    who,
+                    self.peer,
                     logger=log,
                 )
-            await self.mailroom.confirmed(self.peer, frame.marks)
+            await self.mailroom.confirmed(self.peer, ack.marks)
             self._acked.set()
             self.wake()

@@ -18,6 +18,7 @@ import sqlite3
 from typing import Any
 
 from node.store.database import Store
+from protocol.keys import NodeId
 from protocol.replication import Head, HeadItems, HeadSet
 
 HEADS_QUERY = "SELECT h.author, h.seq, h.id, e.ts FROM heads AS h JOIN entries AS e ON e.id = h.id"
@@ -35,8 +36,8 @@ class HeadCache:
         store.add_listener(self._on_commit)
         store.add_erased_listener(self._on_commit)  # a blocked school's head is gone too
 
-    def _on_commit(self, authors: set[bytes]) -> None:
-        self._stale.update(authors)
+    def _on_commit(self, authors: set[NodeId]) -> None:
+        self._stale.update(bytes(a) for a in authors)  # heads are keyed as on the wire
 
     async def snapshot(self) -> HeadSet:
         """Every head held, as items: shared by the sessions until a head moves."""

@@ -229,14 +229,15 @@ class PeerManager:
         for session in self.sessions.values():
             session.mail.wake()
 
-    def _on_commit(self, authors: set[bytes]) -> None:
+    def _on_commit(self, authors: set[NodeId]) -> None:
         """Something was committed in this process: relay new entries, or recheck partners.
 
         Partner changes never store entries, so a batch stored by a session does not
         make the watcher reread the partner list.
         """
         if authors:
-            self.entries_stored(authors, None)
+            # The entry half's sessions and relay plans keep authors as on the wire.
+            self.entries_stored([bytes(a) for a in authors], None)
             self._on_mail()  # a new profile may name new relays: mail may now move
         else:
             self._changed.set()

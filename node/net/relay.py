@@ -117,10 +117,10 @@ class NodeRelay:
             self._partners = now
             self.relay.keep_only(now)
 
-    def _erased(self, authors: set[bytes]) -> None:
+    def _erased(self, authors: set[NodeId]) -> None:
         """These schools were blocked: their logs, and so their eager sets, are gone."""
         for author in authors:
-            self.relay.forget_author(author)
+            self.relay.forget_author(bytes(author))  # the relay's sets are keyed by bytes
 
     def run_faster(self, speed: float) -> None:
         """Run the fetch schedule's clock ``speed`` times as fast from now on, for tests

@@ -125,7 +125,7 @@ class PeerSession:
         self.closed = asyncio.Event()
         self._closing = False
         self.last_error: str | None = None
-        self.mail = MailExchange(host.mail, bytes(peer), self._send, self._refuse, host.logs)
+        self.mail = MailExchange(host.mail, peer, self._send, self._refuse, host.logs)
         self._arrived: asyncio.Queue[Arrived] = asyncio.Queue(PIPELINE)
         self._restore_checked = False  # see _caught_up_after_restore
         self._mail_clock_taken = False
@@ -683,8 +683,8 @@ class PeerSession:
         if waiting is None:
             self._restore_checked = True
             return
-        head = await self.host.store.head(NodeId(me))
-        if self.sync.view.get(me, 0) > (0 if head is None else head.seq):
+        head = await self.host.store.head(me)
+        if self.sync.view.get(bytes(me), 0) > (0 if head is None else head.seq):
             return  # the peer holds newer entries of ours: they are on their way
         await self.host.store.set_setting(RESTORED_SETTING, None)
         self._restore_checked = True

@@ -888,7 +888,9 @@ class Projects:
             "project": project_id,
             "school_id": str(origin),
             "state": state_row[0] if state_row else PostState.REMOVED.value,
-            "delivered": {str(NodeId(n)): ok for n, ok in sorted(delivered.items())},
+            "delivered": {
+                str(n): ok for n, ok in sorted(delivered.items(), key=lambda item: item[0].key)
+            },
         }
         if tomb is not None:
             asked = json.loads(tomb[2]) if tomb[2] else []

@@ -91,6 +91,10 @@ CHECKPOINT_WAIT_MS = 1_000
 # aiosqlite logs every statement with its parameters at DEBUG level: that would put
 # pupils' words into log files. Its warnings still show.
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+#: A node id is a query parameter as it is stored: its 32 bytes (a BLOB). So code that
+#: holds a NodeId passes it to SQL as it is, not converted by hand at every query;
+#: what comes back is still bytes, read into a NodeId where it is read.
+sqlite3.register_adapter(NodeId, bytes)
 
 _ENTRY_COLUMNS = "payload, sig, content"
 #: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
@@ -174,13 +178,13 @@ class Store:
         #: The last write failed for want of room on the disk (cleared by the next commit).
         self.full = False
         self._write_lock = asyncio.Lock()
-        self._listeners: list[Callable[[set[bytes]], None]] = []
+        self._listeners: list[Callable[[set[NodeId]], None]] = []
         #: Authors whose whole log a transaction erased (a block): told apart from
         #: ``_touched`` so that a block still reaches the partner watcher as a commit
         #: that stored no entries (node/net/peers.py), and to the head cache.
-        self._erased: set[bytes] = set()
-        self._erased_listeners: list[Callable[[set[bytes]], None]] = []
-        self._touched: set[bytes] = set()  # authors whose log grew in this transaction
+        self._erased: set[NodeId] = set()
+        self._erased_listeners: list[Callable[[set[NodeId]], None]] = []
+        self._touched: set[NodeId] = set()  # authors whose log grew in this transaction
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
         #: Erase what a school wrote in a service's tables when it is blocked
@@ -210,11 +214,11 @@ class Store:
         #: the bytes).
         self._waiting: dict[int, Entry] = {}
 
-    def add_listener(self, listener: Callable[[set[bytes]], None]) -> None:
+    def add_listener(self, listener: Callable[[set[NodeId]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process (authors may be empty)."""
         self._listeners.append(listener)
 
-    def add_erased_listener(self, listener: Callable[[set[bytes]], None]) -> None:
+    def add_erased_listener(self, listener: Callable[[set[NodeId]], None]) -> None:
         """Call ``listener(authors)`` after each commit in this process that erased the
         whole log of ``authors`` (:meth:`delete_author`): their heads are gone."""
         self._erased_listeners.append(listener)
@@ -462,7 +466,7 @@ class Store:
         words of a write ("nothing was saved")."""
         return await self._run(_within, fn)
 
-    def touched(self, authors: Iterable[bytes]) -> None:
+    def touched(self, authors: Iterable[NodeId]) -> None:
         """Called inside a transaction (also from ``fn`` on the database thread) that
         grew the logs of ``authors``: the listeners are told after the commit."""
         self._touched.update(authors)
@@ -909,7 +913,7 @@ class Store:
             (author, entry.seq, bytes(entry.id)),
         )
         heads[author] = Head(entry.seq, entry.id)
-        self._touched.add(author)
+        self._touched.add(entry.author)
         return IngestResult(entry.id, Outcome.STORED)
 
     async def loose_at(self, author: NodeId, seq: int) -> Entry | None:
@@ -1233,7 +1237,7 @@ class Store:
         row = await self.fetch_one(
             "SELECT seq, id FROM entries WHERE author = ? ORDER BY seq DESC LIMIT 1", (key,)
         )
-        self._touched.add(key)  # its head moved back, or went: the head cache reads it again
+        self._touched.add(author)  # its head moved back, or went: the head cache reads it again
         if row is None:
             await self._db.execute("DELETE FROM heads WHERE author = ?", (key,))
             return None
@@ -1404,7 +1408,7 @@ class Store:
         newest = {bytes(e.author): e for e in entries}  # entries come in log order
         if loose:
             newest = {}
-        self.touched(newest)
+        self.touched(e.author for e in newest.values())
         conn.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
             "DO UPDATE SET seq = excluded.seq, id = excluded.id",
@@ -1535,7 +1539,7 @@ class Store:
             "truncations",
         ):
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
-        self._erased.add(bytes(author))
+        self._erased.add(author)
         if self._dropped_at is not None:
             self._dropped_at.pop(bytes(author), None)
 

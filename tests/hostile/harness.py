@@ -22,17 +22,17 @@ async def send_as(
     await sender.node.mail.send(
         kind, content, [r.node.node_id for r in recipients], about=None, now=now_ms()
     )
-    me = bytes(sender.node.node_id)
-    return {r: await sender.node.mail._mark((me, bytes(r.node.node_id))) for r in recipients}
+    me = sender.node.node_id
+    return {r: await sender.node.mail._mark((me, r.node.node_id)) for r in recipients}
 
 
 async def judged(sender: LiveNode, numbers: dict[LiveNode, int], *, within: float = 15.0) -> None:
     """Wait until each recipient has taken (accepted or refused) ``sender``'s letter."""
-    me = bytes(sender.node.node_id)
+    me = sender.node.node_id
 
     async def all_taken() -> bool:
         for receiver, seq in numbers.items():
-            mark = await receiver.node.mail._mark((me, bytes(receiver.node.node_id)))
+            mark = await receiver.node.mail._mark((me, receiver.node.node_id))
             if mark < seq:
                 return False
         return True

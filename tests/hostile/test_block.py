@@ -22,6 +22,7 @@ from node.clock import now_ms
 from node.net.logs import PER_KEY
 from node.partners.peerbook import PeerBook
 from protocol import letters
+from protocol.keys import NodeId
 from tests.hostile.harness import judged, send_as
 from tests.network import (
     COLEGIO,
@@ -147,8 +148,8 @@ async def block(oak: LiveNode, rogue: LiveNode) -> None:
 
 async def relay_named(sender: LiveNode, recipient: LiveNode, relay: LiveNode) -> None:
     async def known() -> bool:
-        named = await sender.node.mail.relays_of(bytes(recipient.node.node_id))
-        return bytes(relay.node.node_id) in named
+        named = await sender.node.mail.relays_of(recipient.node.node_id)
+        return relay.node.node_id in named
 
     await wait_for(known, what="the recipient's relay to be known to the sender")
 
@@ -347,11 +348,11 @@ async def test_a_blocked_schools_letter_brought_by_itself_is_refused_with_the_co
     await block(oak, lycee)
     interest = {"id": "1e" * 16, "entry": bytes(offer.id), "message": "Let us in"}
     numbers = await send_as(lycee, letters.INTEREST, interest, [oak])
-    pair = (bytes(lycee.node.node_id), bytes(oak.node.node_id))
+    pair = (lycee.node.node_id, oak.node.node_id)
     wire = await _held_wire(lycee, *pair, numbers[oak])
     marks, refused = await oak.node.mail.accept([wire], pair[0], now_ms())
     assert [e.code for e in refused] == ["blocked"]  # blamed on the sender that brought it
-    assert marks == [[*pair, numbers[oak]]]  # the number is used all the same
+    assert marks == [(*pair, numbers[oak])]  # the number is used all the same
     assert await oak.node.interests.all() == []
 
 
@@ -365,22 +366,22 @@ async def test_a_school_that_blocks_another_stops_holding_its_envelopes_for_othe
     await oak.stop()  # Oakfield is offline: Colegio holds what comes for it
     post = {"p": pid, "id": "5b" * 16, "title": "Hi", "body": "Held", "by": "X", "at": now_ms()}
     numbers = await send_as(lycee, letters.POST, post, [oak, colegio])
-    pair = (bytes(lycee.node.node_id), bytes(oak.node.node_id))
+    pair = (lycee.node.node_id, oak.node.node_id)
     relayed = "SELECT COUNT(*) FROM mail WHERE sender = ? AND recipient = ?"
     await wait_for(lambda: _count_is(colegio, relayed, pair, 1), what="the envelope at the relay")
     wire = await _held_wire(lycee, *pair, numbers[oak])
 
     await PeerBook(colegio.node.store).block(lycee.node.node_id, colegio.node.node_id, now_ms())
     assert await _count_is(colegio, relayed, pair, 0)
-    assert list(pair) not in [m[:2] for m in await colegio.node.mail.marks()]
+    assert pair not in [m.pair for m in await colegio.node.mail.marks()]
     # The same envelope brought again, by anyone, is not held (nor blamed on the carrier).
-    marks, refused = await colegio.node.mail.accept([wire], bytes(oak.node.node_id), now_ms())
+    marks, refused = await colegio.node.mail.accept([wire], oak.node.node_id, now_ms())
     assert refused == []
-    assert list(pair) not in [m[:2] for m in marks]
+    assert pair not in [m.pair for m in marks]
     assert await _count_is(colegio, relayed, pair, 0)
 
 
-async def _held_wire(school: LiveNode, sender: bytes, recipient: bytes, seq: int) -> bytes:
+async def _held_wire(school: LiveNode, sender: NodeId, recipient: NodeId, seq: int) -> bytes:
     row = await school.node.store.fetch_one(
         "SELECT e.wire FROM mail m JOIN envelopes e ON e.id = m.envelope "
         "WHERE m.sender = ? AND m.recipient = ? AND m.seq = ?",
@@ -390,7 +391,7 @@ async def _held_wire(school: LiveNode, sender: bytes, recipient: bytes, seq: int
     return bytes(row[0])
 
 
-async def _count_is(school: LiveNode, sql: str, args: tuple[bytes, bytes], n: int) -> bool:
+async def _count_is(school: LiveNode, sql: str, args: tuple[NodeId, NodeId], n: int) -> bool:
     row = await school.node.store.fetch_one(sql, args)
     return int(row[0]) == n
 
@@ -404,7 +405,7 @@ async def test_nothing_of_ours_is_sealed_for_a_school_we_blocked_even_in_a_share
     await lycee.stop()  # what Oakfield seals for the Lycée waits in its outbox
     await approved(oak, pid, "Ms Patel", "Before the block")
     outbox = "SELECT COUNT(*) FROM mail WHERE sender = ? AND recipient = ?"
-    pair = (bytes(oak.node.node_id), bytes(lycee.node.node_id))
+    pair = (oak.node.node_id, lycee.node.node_id)
     assert not await _count_is(oak, outbox, pair, 0)
     await PeerBook(oak.node.store).block(lycee.node.node_id, oak.node.node_id, now_ms())
     assert await _count_is(oak, outbox, pair, 0)

@@ -240,7 +240,7 @@ async def send_dated(
     )
     now = now_ms()
     async with store.write():
-        seq = await mail._mark((mail.me, bytes(recipient))) + 1
+        seq = await mail._mark((mail.me, recipient)) + 1
         envelope = sealed.seal(
             key,
             letter,
@@ -251,6 +251,6 @@ async def send_dated(
             timestamp=now,
         )
         await mail._keep(envelope, now)
-        await mail._hold(mail.me, bytes(recipient), seq, envelope)
+        await mail._hold(mail.me, recipient, seq, envelope)
         store.mail_changed()
     return {to: seq}

@@ -251,7 +251,7 @@ async def test_a_request_signed_before_its_expiry_is_refused(
         about=None,
         now=now_ms() - 31 * DAY_MS,
     )
-    pair = (bytes(gesamt.node.node_id), bytes(oak.node.node_id))
+    pair = (gesamt.node.node_id, oak.node.node_id)
     await judged(gesamt, {oak: await gesamt.node.mail._mark(pair)})
     assert await received(oak) == []
     assert refused_with(caplog, "signed more than 30 days ago")

@@ -74,10 +74,9 @@ async def held_projects(school: LiveNode) -> dict[str, str]:
 
 async def names_relay(sender: LiveNode, school: LiveNode, relay: LiveNode) -> None:
     """Wait until ``sender`` holds ``school``'s profile naming ``relay`` (so mail can go)."""
-    relay_id = bytes(relay.node.node_id)
 
     async def known() -> bool:
-        return relay_id in await sender.node.mail.relays_of(bytes(school.node.node_id))
+        return relay.node.node_id in await sender.node.mail.relays_of(school.node.node_id)
 
     await wait_for(known, what="the relay named in the profile")
 

@@ -68,8 +68,8 @@ async def offer(school: Node, oak: Node, event: EntryId, slot: int) -> None:
     await school.mail.send(
         letters.TALK, {**content, "at": now_ms()}, [oak.node_id], about=None, now=now_ms()
     )
-    batch = await school.mail.outgoing(bytes(oak.node_id), {})
-    await oak.mail.accept([o.wire for o in batch], bytes(school.node_id), now_ms())
+    batch = await school.mail.outgoing(oak.node_id, {})
+    await oak.mail.accept([o.wire for o in batch], school.node_id, now_ms())
 
 
 async def kept(oak: Node, event: EntryId) -> list[int]:

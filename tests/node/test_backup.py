@@ -92,10 +92,10 @@ async def test_a_restored_node_numbers_its_letters_after_those_the_lost_copy_sea
     oak = await LiveNode.start(tmp_path / "oak", "Oakfield Primary")
     lycee = await LiveNode.start(tmp_path / "lycee", "Lycée Jean Moulin", country="FR")
     restored: LiveNode | None = None
-    pair = [bytes(oak.node.node_id), bytes(lycee.node.node_id)]
+    pair = (oak.node.node_id, lycee.node.node_id)
 
     async def letters_taken(count: int) -> bool:
-        return [*pair, count] in await lycee.node.mail.marks()
+        return (*pair, count) in await lycee.node.mail.marks()
 
     try:
         await partner(oak, lycee)

@@ -6,6 +6,7 @@ partner of the Lycée only, so public entries reach it but letters never do.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from node.clock import now_ms
 from protocol.errors import UserInputError
+from tests.helpers import run_cli
 from tests.network import (
     COLEGIO,
     GESAMT,
@@ -159,3 +161,37 @@ async def test_audiences_are_checked(schools: dict[str, LiveNode], tmp_path: Pat
             await lonely.node.events.create_for(dict(TEACHMEET), "partners")
     finally:
         await lonely.stop()
+
+
+async def test_a_cancelled_private_event_still_says_its_audience(
+    schools: dict[str, LiveNode],
+) -> None:
+    """Cancelled, an event for partners or for one project keeps its audience, for scripts
+    (``event list --json``, ``event show``) at the organiser and at the schools it went to."""
+    oak, lycee = schools["oak"], schools["lycee"]
+    project = await oak.node.projects.create("Rivers of Europe", [], now_ms())
+    await oak.node.projects.invite(project.id, lycee.node.node_id, now_ms())
+    audiences = {
+        str(await oak.node.events.create_for(dict(TEACHMEET), audience)): audience
+        for audience in ("partners", f"project:{project.id}")
+    }
+    for made in audiences:
+        await oak.node.events.withdraw(made)
+
+    async def cancelled_at_lycee() -> bool:
+        held = {str(e.id): e for e in await lycee.node.events.every()}
+        return all(made in held and held[made].cancelled for made in audiences)
+
+    await wait_for(cancelled_at_lycee, what="both cancellations at the Lycée")
+    for live in (oak, lycee):
+        listed = await live.node.events.listing(everything=True)
+        shown = {e["id"]: (e["status"], e["audience"]) for e in (x.as_json() for x in listed)}
+        assert shown == {made: ("cancelled", audience) for made, audience in audiences.items()}
+    data = ("--data", str(oak.node.data.path))
+    printed = run_cli("event", "list", "--all", "--json", *data)
+    assert printed.returncode == 0, printed.stderr
+    assert {e["id"]: e["audience"] for e in json.loads(printed.stdout)} == audiences
+    for made, audience in audiences.items():
+        told = run_cli("event", "show", made, *data)
+        assert told.returncode == 0, told.stderr
+        assert f"audience:  {audience}\n" in told.stdout

@@ -14,7 +14,8 @@ import pytest
 from node.clock import now_ms
 from node.node import Node
 from protocol import letters
-from protocol.mailsync import MAIL_BATCH_BYTES
+from protocol.keys import NodeId
+from protocol.mailsync import MAIL_BATCH_BYTES, Mark
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ async def test_a_batch_holds_what_the_peer_lacks_in_order_and_stops_at_the_byte_
 ) -> None:
     oak, lycee = pair
     await seal(oak, lycee, 4)
-    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    me, peer = oak.node_id, lycee.node_id
     everything = await oak.mail.outgoing(peer, {})
     assert [(o.sender, o.recipient, o.seq) for o in everything] == [
         (me, peer, q) for q in (1, 2, 3, 4)
@@ -66,8 +67,8 @@ async def test_a_school_that_names_no_relay_is_never_given_a_third_schools_lette
     colegio = await Node.create(tmp_path / "colegio", name="Colegio Cervantes", country="ES")
     try:
         await seal(oak, colegio, 2)
-        assert await oak.mail.outgoing(bytes(lycee.node_id), {}) == []
-        assert len(await oak.mail.outgoing(bytes(colegio.node_id), {})) == 2
+        assert await oak.mail.outgoing(lycee.node_id, {}) == []
+        assert len(await oak.mail.outgoing(colegio.node_id, {})) == 2
     finally:
         await colegio.close()
 
@@ -77,16 +78,16 @@ async def test_a_batch_is_taken_strictly_in_order_and_the_ack_gives_the_mark_aft
 ) -> None:
     oak, lycee = pair
     await seal(oak, lycee, 4)
-    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    me, peer = oak.node_id, lycee.node_id
     wires = [o.wire for o in await oak.mail.outgoing(peer, {})]
     # 3 before 1 is a gap, the second 1 a repeat: 1 and 2 are taken, then 4 is a gap.
     marks, _ = await lycee.mail.accept(
         [wires[2], wires[0], wires[0], wires[1], wires[3]], me, now_ms()
     )
-    assert marks == [[me, peer, 2]]
+    assert marks == [(me, peer, 2)]
     assert await lycee.mail._mark((me, peer)) == 2
     marks, _ = await lycee.mail.accept([wires[2], wires[3]], me, now_ms())
-    assert marks == [[me, peer, 4]]
+    assert marks == [(me, peer, 4)]
     # The sender hears the mark and forgets what the recipient holds.
     await oak.mail.confirmed(peer, marks)
     assert await oak.mail.outgoing(peer, {}) == []
@@ -99,8 +100,8 @@ async def test_a_slot_for_a_school_that_does_not_name_us_is_left_out_of_the_ack(
     colegio = await Node.create(tmp_path / "colegio", name="Colegio Cervantes", country="ES")
     try:
         await seal(oak, colegio, 1)
-        wires = [o.wire for o in await oak.mail.outgoing(bytes(colegio.node_id), {})]
-        marks, refused = await lycee.mail.accept(wires, bytes(oak.node_id), now_ms())
+        wires = [o.wire for o in await oak.mail.outgoing(colegio.node_id, {})]
+        marks, refused = await lycee.mail.accept(wires, oak.node_id, now_ms())
         assert (marks, refused) == ([], [])
         rows = await lycee.store.fetch_all("SELECT COUNT(*) FROM mail")
         assert rows[0][0] == 0
@@ -115,11 +116,11 @@ async def test_envelopes_confirmed_by_another_session_between_the_two_reads_are_
     session may confirm and drop some in between. The rest still goes."""
     oak, lycee = pair
     await seal(oak, lycee, 4)
-    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    me, peer = oak.node_id, lycee.node_id
     relays_of = oak.mail._relays
 
-    async def confirmed_meanwhile(recipients: set[bytes]) -> dict[bytes, set[bytes]]:
-        await oak.mail.confirmed(peer, [[me, peer, 2]])  # as another session would
+    async def confirmed_meanwhile(recipients: set[NodeId]) -> dict[NodeId, set[NodeId]]:
+        await oak.mail.confirmed(peer, [Mark(me, peer, 2)])  # as another session would
         return await relays_of(recipients)
 
     monkeypatch.setattr(oak.mail, "_relays", confirmed_meanwhile)

@@ -63,11 +63,11 @@ async def test_a_handler_that_raises_refuses_its_letter_alone_and_the_batch_goes
     failing = Failing(lycee, f"{1:032x}")
     handler: LetterHandler = failing
     lycee.mail.handler = handler
-    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    me, peer = oak.node_id, lycee.node_id
     batch = await oak.mail.outgoing(peer, {})
     marks, refused = await lycee.mail.accept([o.wire for o in batch], me, now_ms())
     # Every letter was taken: the batch is acknowledged, so it is not sent again.
-    assert [me, peer, 3] in marks
+    assert (me, peer, 3) in marks
     assert failing.seen == [f"{i:032x}" for i in range(3)]
     kept = await lycee.store.fetch_all("SELECT name FROM settings WHERE name LIKE 'seen-%'")
     # What the failing letter's handler wrote is undone; the others' writes stay.
@@ -95,7 +95,7 @@ async def test_a_handler_stopped_by_this_nodes_own_state_leaves_the_batch_to_be_
             raise restored_error()
 
     lycee.mail.handler = Restored(lycee, "")
-    me, peer = bytes(oak.node_id), bytes(lycee.node_id)
+    me, peer = oak.node_id, lycee.node_id
     batch = await oak.mail.outgoing(peer, {})
     with pytest.raises(RestoredError):
         await lycee.mail.accept([o.wire for o in batch], me, now_ms())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from node.clock import now_ms
 from protocol import letters
+from protocol.mailsync import Mark
 from tests.helpers import key
 from tests.network import LiveNode, partner, wait_for
 
@@ -38,8 +39,8 @@ async def test_relay_passes_back_confirmations_and_the_outbox_empties(tmp_path: 
 
         async def relays_known() -> bool:
             for school, other in ((b, c), (c, b)):
-                named = await school.node.mail.relays_of(bytes(other.node.node_id))
-                if bytes(hub.node.node_id) not in named:
+                named = await school.node.mail.relays_of(other.node.node_id)
+                if hub.node.node_id not in named:
                     return False
             return True
 
@@ -61,7 +62,7 @@ async def test_relay_passes_back_confirmations_and_the_outbox_empties(tmp_path: 
             )  # fmt: skip
             await b.node.projects.approve(draft.id, "Mme Blanc", now_ms())
             posts.append(draft.id)
-        sealed = await b.node.mail._mark((bytes(b.node.node_id), bytes(c.node.node_id)))
+        sealed = await b.node.mail._mark((b.node.node_id, c.node.node_id))
         assert sealed >= 6  # the invitation, the member list and five posts
 
         # C fetched everything from the hub; the hub told B, live, in the same session.
@@ -100,7 +101,7 @@ async def test_confirmations_from_a_node_the_recipient_does_not_name_are_ignored
     try:
         await partner(a, b)
         stranger = key(7).node_id  # names no relay, and is never reached
-        me = bytes(a.node.node_id)
+        me = a.node.node_id
         await a.node.mail.send(
             letters.RECEIPT,
             {"p": "0" * 32, "target": "1" * 32},
@@ -108,9 +109,9 @@ async def test_confirmations_from_a_node_the_recipient_does_not_name_are_ignored
             about=None,
             now=now_ms(),
         )
-        await a.node.mail.relayed_confirmations(bytes(b.node.node_id), [[me, bytes(stranger), 1]])
+        await a.node.mail.relayed_confirmations(b.node.node_id, [Mark(me, stranger, 1)])
         row = await a.node.store.fetch_one(
-            "SELECT COUNT(*) FROM mail WHERE sender = ? AND recipient = ?", (me, bytes(stranger))
+            "SELECT COUNT(*) FROM mail WHERE sender = ? AND recipient = ?", (me, stranger)
         )
         assert row[0] == 1  # still held: B is not a relay that the recipient named
     finally:

@@ -9,6 +9,7 @@ from node.node import Node
 from node.store.search import Filters
 from protocol.budget import DAY_MS, Rule
 from protocol.errors import NotFoundError, UserInputError
+from protocol.keys import NodeId
 from tests.helpers import Trips, offer_content
 
 
@@ -63,12 +64,12 @@ async def test_posting_and_withdrawing_are_one_trip_each(node: Node) -> None:
     """``Store.append_local`` signs and stores in one trip (it took 10 to 13, and
     withdrawing 17 to 20): the restore check, the head, the budget, the entry, its
     search index and the head moved, in one transaction (issue 21, item 2)."""
-    told: list[set[bytes]] = []
+    told: list[set[NodeId]] = []
     node.store.add_listener(told.append)
     with Trips(node.store) as trips:
         entry = await node.offers.post("offer", offer_content("Forest school morning"))
     assert trips.count == 1
-    assert told == [{bytes(node.node_id)}]  # the peers are told after the commit
+    assert told == [{node.node_id}]  # the peers are told after the commit
     (found,) = await node.offers.search("forest", Filters())  # indexed in that trip
     assert found.entry.id == entry.id
     with Trips(node.store) as trips:

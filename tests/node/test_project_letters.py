@@ -44,7 +44,7 @@ async def test_the_owners_takedown_that_overtakes_a_post_keeps_it_down(
     numbers = await send_as(a, letters.TAKEDOWN, {"p": project, "target": draft.id}, [c])
     await judged(a, numbers)
     await b.node.projects.approve(draft.id, "Mr Roux", now_ms())
-    seq = await b.node.mail._mark((bytes(b.node.node_id), bytes(c.node.node_id)))
+    seq = await b.node.mail._mark((b.node.node_id, c.node.node_id))
     await judged(b, {c: seq})
     assert await c.node.store.fetch_all("SELECT * FROM posts") == []
     assert await c.node.store.fetch_all("SELECT * FROM images") == []

@@ -172,7 +172,7 @@ async def test_a_forged_takedown_is_refused_and_logged(
         await c.node.projects.takedown(post, now_ms())
 
     # A hostile C goes round its own checks and seals a takedown letter by hand.
-    c_id, targets = bytes(c.node.node_id), (a, b)
+    c_id, targets = c.node.node_id, (a, b)
     await c.node.mail.send(
         letters.TAKEDOWN,
         {"p": project, "target": post, "reason": "forged"},
@@ -180,13 +180,11 @@ async def test_a_forged_takedown_is_refused_and_logged(
         about=post,
         now=now_ms(),
     )
-    numbers = {
-        school: await c.node.mail._mark((c_id, bytes(school.node.node_id))) for school in targets
-    }
+    numbers = {school: await c.node.mail._mark((c_id, school.node.node_id)) for school in targets}
 
     async def opened_everywhere() -> bool:
         for school, seq in numbers.items():
-            if await school.node.mail._mark((c_id, bytes(school.node.node_id))) < seq:
+            if await school.node.mail._mark((c_id, school.node.node_id)) < seq:
                 return False
         return True
 

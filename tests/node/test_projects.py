@@ -247,8 +247,8 @@ async def test_outbound_only_members_exchange_posts_through_a_relay_that_cannot_
         for school, other in ((b, c), (c, b)):
 
             async def knows_relay(school=school, other=other) -> bool:
-                relays = await school.node.mail.relays_of(bytes(other.node.node_id))
-                return bytes(hub.node.node_id) in relays
+                relays = await school.node.mail.relays_of(other.node.node_id)
+                return hub.node.node_id in relays
 
             await wait_for(knows_relay, what="relays to be known")
         now = now_ms()

@@ -21,9 +21,11 @@ from protocol.errors import (
     StorageError,
     UserInputError,
 )
-from protocol.keys import EntryId
+from protocol.keys import EntryId, NodeId
 from tests.helpers import NOW, chain, key, offer_content
 from tests.network import holding_everything
+
+AUTHOR = key(5).node_id  # an author whose log a write says it grew
 
 SIGNER = key(1)
 
@@ -250,26 +252,26 @@ def _put(name: str, value: bytes) -> Callable[[sqlite3.Connection], int]:
 
 
 async def test_a_write_function_commits_and_returns_its_result(store: Store) -> None:
-    seen: list[set[bytes]] = []
+    seen: list[set[NodeId]] = []
     mail: list[str] = []
     store.add_listener(seen.append)
     store.add_mail_listener(lambda: mail.append("mail"))
 
     def fn(conn: sqlite3.Connection) -> int:
         conn.execute("INSERT INTO settings VALUES ('a', x'01')")
-        store.touched([b"author"])
+        store.touched([AUTHOR])
         store.mail_changed()
         return 42
 
     assert await store.write(fn) == 42
     assert await store.get_setting("a") == b"\x01"
-    assert seen == [{b"author"}]
+    assert seen == [{AUTHOR}]
     assert mail == ["mail"]
     assert not store.write_locked()
 
 
 async def test_a_failing_write_function_leaves_nothing(store: Store) -> None:
-    seen: list[set[bytes]] = []
+    seen: list[set[NodeId]] = []
     store.add_listener(seen.append)
 
     def fn(conn: sqlite3.Connection) -> None:
@@ -315,7 +317,7 @@ async def test_a_write_function_meeting_a_full_disk_says_so_and_saves_again_late
 
     def big(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO settings VALUES ('big', ?)", (b"x" * 200_000,))
-        store.touched([b"author"])
+        store.touched([AUTHOR])
 
     with pytest.raises(DiskFullError, match="is full: free some space; nothing was lost"):
         await store.write(big)
@@ -375,7 +377,7 @@ async def test_a_cancelled_write_function_is_still_done_whole_and_told(store: St
     """Cancelled while its function runs on the database thread: the transaction is
     committed whole (it cannot be stopped half way), and the listeners hear of it."""
     started, release = threading.Event(), threading.Event()
-    seen: list[set[bytes]] = []
+    seen: list[set[NodeId]] = []
     store.add_listener(seen.append)
 
     def slow(conn: sqlite3.Connection) -> None:
@@ -383,7 +385,7 @@ async def test_a_cancelled_write_function_is_still_done_whole_and_told(store: St
         started.set()
         release.wait()
         conn.execute("INSERT INTO settings VALUES ('b', x'02')")
-        store.touched([b"author"])
+        store.touched([AUTHOR])
 
     task = asyncio.create_task(store.write(slow))
     await asyncio.to_thread(started.wait)
@@ -393,7 +395,7 @@ async def test_a_cancelled_write_function_is_still_done_whole_and_told(store: St
         await task
     assert await store.get_setting("a") == b"\x01"
     assert await store.get_setting("b") == b"\x02"
-    assert seen == [{b"author"}]
+    assert seen == [{AUTHOR}]
     assert not store.write_locked()
 
 

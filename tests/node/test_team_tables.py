@@ -62,7 +62,7 @@ async def log_of(node: Node) -> list[Entry]:
 
 async def deliver(sender: Node, recipient: Node) -> None:
     """Hand ``recipient`` what ``sender`` holds for it, and ``sender`` its confirmation."""
-    me, peer = bytes(sender.node_id), bytes(recipient.node_id)
+    me, peer = sender.node_id, recipient.node_id
     batch = await sender.mail.outgoing(peer, {})
     marks, _ = await recipient.mail.accept([o.wire for o in batch], me, now_ms())
     await sender.mail.confirmed(peer, marks)

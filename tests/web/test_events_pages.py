@@ -182,3 +182,23 @@ async def test_an_event_for_one_projects_schools_only(school: LiveNode, lycee: L
         return any(e.private for e in await lycee.node.events.listing())
 
     await wait_for(arrived, what="the project's event at the Lycée")
+
+
+async def test_a_cancelled_event_for_partners_or_a_project_still_says_for_whom(
+    school: LiveNode, lycee: LiveNode
+) -> None:
+    project = await school.node.projects.create("Rivers of Europe", [], now_ms())
+    await school.node.projects.invite(project.id, lycee.node.node_id, now_ms())
+    for_project = await school.node.events.create_for(dict(TEACHMEET), f"project:{project.id}")
+    for_partners = await school.node.events.create_for(dict(TEACHMEET), "partners")
+    for made in (for_project, for_partners):
+        await school.node.events.withdraw(str(made))
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        async with http.get(f"/events/{for_project}") as response:
+            page = await response.text()
+        assert "for the schools of the project Rivers of Europe only" in page
+        assert "for partner schools only" not in page
+        async with http.get(f"/events/{for_partners}") as response:
+            page = await response.text()
+        assert "for partner schools only" in page
