@@ -1,0 +1,283 @@
+"""Set reconciliation with 16-byte id prefixes (``short-ids``; protocol/reconcile.py,
+docs/decisions.md "Issue 23: id prefixes in reconciliation"): exact both ways, with
+prefixes shared by different items made on purpose, and hostile messages refused."""
+
+import random
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protocol.errors import ProtocolError
+from protocol.reconcile import (
+    DIFF,
+    FINGERPRINT,
+    FULL_IDLIST,
+    ID_BYTES,
+    IDLIST,
+    LIST_BELOW,
+    MAX_ROUNDS,
+    MIN_FRAME_LIMIT,
+    SHORT_ID_BYTES,
+    ItemSet,
+    Reconciler,
+    fingerprint_of,
+    reconcile,
+)
+
+Item = tuple[int, bytes]
+T0 = 1_733_529_600_000
+SHORT = SHORT_ID_BYTES
+
+
+def items(rng: random.Random, count: int, spread: int = 10**9) -> list[Item]:
+    return [(T0 + rng.randrange(spread), rng.randbytes(32)) for _ in range(count)]
+
+
+def twin(item: Item, rng: random.Random) -> Item:
+    """Another item with the same timestamp and the same first 16 bytes of id."""
+    return item[0], item[1][:SHORT] + rng.randbytes(ID_BYTES - SHORT)
+
+
+def run(
+    a_items: list[Item], b_items: list[Item], *, frame_limit: int = 256 * 1024
+) -> tuple[Reconciler, Reconciler, list[bytes]]:
+    a = Reconciler(ItemSet(a_items), frame_limit=frame_limit, id_bytes=SHORT)
+    b = Reconciler(ItemSet(b_items), frame_limit=frame_limit, id_bytes=SHORT)
+    return a, b, list(reconcile(a, b))
+
+
+def exact(a: Reconciler, b: Reconciler, a_items: list[Item], b_items: list[Item]) -> None:
+    """Each side knows exactly which of its items the other lacks (``have``, whole ids),
+    and what it lacks, by prefix at least (``need``)."""
+    ids_a, ids_b = {i for _, i in a_items}, {i for _, i in b_items}
+    assert a.have == ids_a - ids_b
+    assert b.have == ids_b - ids_a
+    assert {n[:SHORT] for n in a.need} == {i[:SHORT] for i in ids_b - ids_a}
+    assert {n[:SHORT] for n in b.need} == {i[:SHORT] for i in ids_a - ids_b}
+
+
+@pytest.mark.parametrize(
+    ("common", "only_a", "only_b"),
+    [(0, 0, 0), (0, 1, 0), (0, 0, 5000), (31, 0, 1), (100, 10, 10), (1000, 0, 1000),
+     (10_000, 5, 5), (10_000, 300, 300), (5000, 5000, 0)],
+)  # fmt: skip
+def test_prefixes_give_the_same_answer_as_whole_ids(common: int, only_a: int, only_b: int) -> None:
+    rng = random.Random(common * 7 + only_a * 3 + only_b)
+    shared, a_only, b_only = items(rng, common), items(rng, only_a), items(rng, only_b)
+    for first in (True, False):
+        if first:
+            a, b, _ = run(shared + a_only, shared + b_only)
+        else:
+            b, a, _ = run(shared + b_only, shared + a_only)
+        exact(a, b, shared + a_only, shared + b_only)
+        assert max(a.rounds, b.rounds) <= MAX_ROUNDS
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    common=st.integers(0, 400),
+    only_a=st.integers(0, 80),
+    only_b=st.integers(0, 80),
+    twins=st.integers(0, 6),
+    spread=st.sampled_from([1, 1000, 10**9]),
+    limit=st.sampled_from([MIN_FRAME_LIMIT, 256 * 1024]),
+)
+def test_forced_prefix_collisions_cost_rounds_never_items(
+    seed: int, common: int, only_a: int, only_b: int, twins: int, spread: int, limit: int
+) -> None:
+    """Items of A and B that share a prefix but differ (made directly, as no hash
+    collision is at hand), and twins within one side, among ordinary differences."""
+    rng = random.Random(seed)
+    shared = items(rng, common, spread)
+    a_only, b_only = items(rng, only_a, spread), items(rng, only_b, spread)
+    for _ in range(twins):
+        base = items(rng, 1, spread)[0]
+        where = rng.randrange(3)
+        if where == 0:  # A holds one, B its twin
+            a_only.append(base)
+            b_only.append(twin(base, rng))
+        elif where == 1:  # A holds both, B one of them
+            shared.append(base)
+            a_only.append(twin(base, rng))
+        else:  # both hold one, B also its twin
+            shared.append(base)
+            b_only.append(twin(base, rng))
+    a_items, b_items = shared + a_only, shared + b_only
+    a, b, messages = run(a_items, b_items, frame_limit=limit)
+    exact(a, b, a_items, b_items)
+    assert all(len(m) <= limit for m in messages)
+
+
+def test_a_collision_across_the_sides_costs_one_round_trip() -> None:
+    rng = random.Random(1)
+    shared = items(rng, 20)
+    x = items(rng, 1)[0]
+    y = twin(x, rng)
+    plain = run([*shared, x], [*shared, items(rng, 1)[0]])[2]
+    a, b, messages = run([*shared, x], [*shared, y])
+    exact(a, b, [*shared, x], [*shared, y])
+    assert a.have == {x[1]}
+    assert b.have == {y[1]}
+    assert len(messages) == len(plain) + 2
+    full = msgpack.unpackb(messages[2])[1]
+    assert [r[2] for r in full] == [FULL_IDLIST]
+
+
+def test_a_side_lists_whole_ids_where_two_of_its_own_share_a_prefix() -> None:
+    rng = random.Random(2)
+    x = items(rng, 1)[0]
+    a_items = [x, twin(x, rng), *items(rng, 3)]
+    a = Reconciler(ItemSet(a_items), id_bytes=SHORT)
+    first = msgpack.unpackb(a.initiate())[1]
+    assert [r[2] for r in first] == [FULL_IDLIST]
+    assert len(first[0][3]) == 5 * ID_BYTES
+    b_items = [x]
+    b = Reconciler(ItemSet(b_items), id_bytes=SHORT)
+    a, b = Reconciler(ItemSet(a_items), id_bytes=SHORT), b
+    reconcile(a, b)
+    exact(a, b, a_items, b_items)
+
+
+def test_prefixes_halve_a_session_start_of_new_items() -> None:
+    """A day apart: ranges of new ids listed, each id in 16 bytes instead of 32."""
+    rng = random.Random(3)
+    shared, new = items(rng, 3000), items(rng, 800)
+    whole = reconcile(Reconciler(ItemSet(shared)), Reconciler(ItemSet(shared + new)))
+    short = run(shared, shared + new)[2]
+    assert sum(map(len, short)) < 0.62 * sum(map(len, whole))
+
+
+def test_fingerprints_stay_over_whole_ids() -> None:
+    rng = random.Random(4)
+    many = items(rng, 100)
+    message = msgpack.unpackb(Reconciler(ItemSet(many), id_bytes=SHORT).initiate())[1]
+    assert {r[2] for r in message} == {FINGERPRINT}
+    ordered = sorted(many)
+    assert message[0][3] == fingerprint_of(i for _, i in ordered[:7])
+
+
+# -- without the feature --------------------------------------------------------------
+
+
+def test_whole_id_sides_refuse_what_only_prefixes_allow() -> None:
+    """Without ``short-ids`` a side refuses whole-id lists in mode 4 and Diffs with a
+    fingerprint, so a side that sends prefixes to an old node is cut off, not misread."""
+    rng = random.Random(5)
+    x = items(rng, 1)[0]
+    old = Reconciler(ItemSet([x]))
+    for message in (
+        [1, [[None, b"", FULL_IDLIST, x[1]]]],
+        [1, [[None, b"", DIFF, b"", b"\x00", bytes(16)]]],
+    ):
+        with pytest.raises(ProtocolError, match="unknown mode or the wrong number") as e:
+            Reconciler(ItemSet([x])).receive(msgpack.packb(message))
+        assert e.value.code == "bad-reconcile"
+    assert old.initiate() == Reconciler(ItemSet([x]), id_bytes=ID_BYTES).initiate()
+
+
+def test_id_bytes_is_checked() -> None:
+    with pytest.raises(ValueError, match="id_bytes"):
+        Reconciler(ItemSet([]), id_bytes=8)
+
+
+# -- hostile peers (a school with a valid key misusing the reconciliation) -------------
+
+
+def short_side(rng: random.Random, count: int = 3) -> tuple[Reconciler, list[Item]]:
+    mine = items(rng, count)
+    return Reconciler(ItemSet(mine), id_bytes=SHORT), mine
+
+
+@pytest.mark.parametrize(
+    ("ranges", "match"),
+    [
+        ([[None, b"", IDLIST, bytes(17)]], "whole number of 16-byte ids"),
+        ([[None, b"", IDLIST, bytes(32)]], "names one id twice"),
+        ([[None, b"", IDLIST, bytes(32 * 17)]], "fewer than 32 ids"),  # 17 whole ids
+        ([[None, b"", IDLIST, bytes(LIST_BELOW * SHORT)]], "fewer than 32 ids"),
+        ([[None, b"", FULL_IDLIST, bytes(LIST_BELOW * ID_BYTES)]], "fewer than 32 ids"),
+        ([[None, b"", FULL_IDLIST, bytes(48)]], "whole number of 32-byte ids"),
+        ([[None, b"", DIFF, b"", b"", bytes(15)]], "a fingerprint is 16 bytes"),
+        ([[None, b"", DIFF, b"", b"", bytes(16), b""]], "wrong number of fields"),
+        ([[None, b"", 5, b""]], "unknown mode"),
+    ],
+)
+def test_hostile_prefix_messages_are_refused(ranges: list[object], match: str) -> None:
+    side, _ = short_side(random.Random(6))
+    side.initiate()
+    with pytest.raises(ProtocolError, match=match) as e:
+        side.receive(msgpack.packb([1, ranges]))
+    assert e.value.code == "bad-reconcile"
+
+
+def test_a_diff_must_have_the_width_of_the_list_it_answers() -> None:
+    rng = random.Random(7)
+    side, mine = short_side(rng)
+    side.initiate()  # a list of 3 prefixes
+    whole = msgpack.packb([1, [[None, b"", DIFF, rng.randbytes(32), b"\x00"]]])
+    with pytest.raises(ProtocolError, match="two fields, of prefixes three"):
+        side.receive(whole)
+    side, mine = short_side(rng)
+    side.initiate()
+    # 48 bytes: three prefixes the peer says we lack; one is ours.
+    ours = sorted(mine)[0][1][:SHORT]
+    lying = msgpack.packb([1, [[None, b"", DIFF, rng.randbytes(32) + ours, b"\x00", bytes(16)]]])
+    with pytest.raises(ProtocolError, match="lacks an id that it listed"):
+        side.receive(lying)
+
+
+def test_a_diff_of_too_many_prefixes_is_refused() -> None:
+    side, _ = short_side(random.Random(8))
+    side.initiate()
+    many = random.Random(9).randbytes(257 * SHORT)
+    with pytest.raises(ProtocolError, match="at most 256 ids"):
+        side.receive(msgpack.packb([1, [[None, b"", DIFF, many, b"\x00", bytes(16)]]]))
+
+
+def test_after_only_prefix_diffs_only_whole_lists_of_those_ranges_may_follow() -> None:
+    rng = random.Random(10)
+    a, a_items = short_side(rng)
+    b = Reconciler(ItemSet(a_items[:2]), id_bytes=SHORT)
+    diff = b.receive(a.initiate())
+    assert diff is not None  # a Diff of prefixes: it asks nothing but may be checked
+    for answer in (
+        [[None, b"", IDLIST, b""]],
+        [[None, b"", FINGERPRINT, bytes(16)]],
+        [[(T0 + 5), b"", FULL_IDLIST, b""]],  # not the range answered
+    ):
+        fresh = Reconciler(ItemSet(a_items[:2]), id_bytes=SHORT)
+        assert fresh.receive(_opening(a_items)) is not None
+        with pytest.raises(ProtocolError, match="only whole-id lists"):
+            fresh.receive(msgpack.packb([1, answer]))
+    # The whole list of the range answered is taken, and answered in whole ids.
+    again = b.receive(msgpack.packb([1, [[None, b"", FULL_IDLIST, _whole(a_items)]]]))
+    assert again is not None
+    (answer,) = msgpack.unpackb(again)[1]
+    assert answer[2] == DIFF
+    assert len(answer) == 5  # [ts, prefix, mode, ids, bitmap]: whole ids, no fingerprint
+
+
+def _opening(mine: list[Item]) -> bytes:
+    return Reconciler(ItemSet(mine), id_bytes=SHORT).initiate()
+
+
+def _whole(mine: list[Item]) -> bytes:
+    return b"".join(i for _, i in sorted(mine))
+
+
+def test_a_peer_that_always_claims_a_collision_is_bounded() -> None:
+    """A peer that answers every list of prefixes with a wrong fingerprint gets the
+    range in whole ids once; a Diff of prefixes cannot answer that."""
+    rng = random.Random(11)
+    a, _ = short_side(rng)
+    opening = msgpack.unpackb(a.initiate())[1]
+    wrong = msgpack.packb([1, [[None, b"", DIFF, b"", b"\x00", bytes(16)]]])
+    full = a.receive(wrong)
+    assert full is not None
+    assert [r[2] for r in msgpack.unpackb(full)[1]] == [FULL_IDLIST]
+    assert opening[0][2] == IDLIST
+    with pytest.raises(ProtocolError, match="two fields, of prefixes three"):
+        a.receive(wrong)
