@@ -553,7 +553,9 @@ class Reconciler:
                 if self.keep_need:
                     self.need.add(item_id)
         self.have.update(they_lack)
-        lacking = b"".join(i[:width] for i in they_lack)
+        # Two of ours the peer lacks may share a prefix: it is named once (the peer
+        # lacks both all the same, and ``have`` holds both whole ids).
+        lacking = b"".join(dict.fromkeys(i[:width] for i in they_lack))
         if width != ID_BYTES:
             # Always answered, with the fingerprint of the whole ids the prefixes matched:
             # the peer compares it with its own and lists the range in full if a prefix

@@ -95,16 +95,18 @@ def test_forced_prefix_collisions_cost_rounds_never_items(
     a_only, b_only = items(rng, only_a, spread), items(rng, only_b, spread)
     for _ in range(twins):
         base = items(rng, 1, spread)[0]
-        where = rng.randrange(3)
+        where = rng.randrange(4)
         if where == 0:  # A holds one, B its twin
             a_only.append(base)
             b_only.append(twin(base, rng))
         elif where == 1:  # A holds both, B one of them
             shared.append(base)
             a_only.append(twin(base, rng))
-        else:  # both hold one, B also its twin
+        elif where == 2:  # both hold one, B also its twin
             shared.append(base)
             b_only.append(twin(base, rng))
+        else:  # B holds both, A neither
+            b_only += [base, twin(base, rng)]
     a_items, b_items = shared + a_only, shared + b_only
     a, b, messages = run(a_items, b_items, frame_limit=limit)
     exact(a, b, a_items, b_items)
@@ -139,6 +141,21 @@ def test_a_side_lists_whole_ids_where_two_of_its_own_share_a_prefix() -> None:
     a, b = Reconciler(ItemSet(a_items), id_bytes=SHORT), b
     reconcile(a, b)
     exact(a, b, a_items, b_items)
+
+
+@pytest.mark.parametrize("a_count", [0, 3, 40])
+def test_two_items_the_other_lacks_that_share_a_prefix_are_named_once(a_count: int) -> None:
+    rng = random.Random(12)
+    shared = items(rng, a_count, spread=1)
+    x = (T0, rng.randbytes(32))
+    b_items = [*shared, x, twin(x, rng)]
+    for first in (True, False):
+        if first:
+            a, b, _ = run(shared, b_items)
+        else:
+            b, a, _ = run(b_items, shared)
+        exact(a, b, shared, b_items)
+        assert b.have == {x[1], b_items[-1][1]}
 
 
 def test_prefixes_halve_a_session_start_of_new_items() -> None:
