@@ -30,7 +30,9 @@ Rules this module keeps (each checked by tests/protocol/test_reconcile.py):
   in reconciliation") costs a round, never an item: the answer to a list of prefixes
   carries the fingerprint of the whole ids it matched, and a side whose own differs
   lists that range again with whole ids (``FULL_IDLIST``), as it does a range in which
-  two of its own ids share a prefix;
+  two of its own ids share a prefix; a message of such Diffs only is answered by the
+  end or by those whole-id lists, with the rest folded into a fingerprint when they do
+  not all fit (whole ids take twice the bytes of the prefixes they replace);
 * the caller may bound the whole reconciliation (``max_bytes``, ``max_ids``): the
   message that would go past either bound raises :class:`OverBudget` before it is
   read, and ``keep_need=False`` keeps no ids of the peer's at all (memory then follows
@@ -423,14 +425,11 @@ class Reconciler:
         )
         if self.max_ids is not None and self.ids_received > self.max_ids:
             raise OverBudget(f"the messages received list more than {self.max_ids} ids")
-        if self._only_checks and any(
-            r.mode not in (SKIP, FULL_IDLIST)
-            or (r.mode == FULL_IDLIST and (p.key, r.bound.key) not in self._checked)
-            for p, r in zip([_START, *(x.bound for x in ranges)], ranges, strict=False)
-        ):
+        if self._only_checks and not self._answers_checks(ranges):
             raise _bad(
                 "a message in answer to one that held only differences: only whole-id "
-                "lists of the ranges it answered, or the end, may follow"
+                "lists of the ranges it answered (and a fingerprint of the rest, when "
+                "they do not all fit), or the end, may follow"
             )
         self._checked = set()
         items = self.items
@@ -488,6 +487,33 @@ class Reconciler:
             self.over = True
             return None
         return self._finish(out, listed)
+
+    def _answers_checks(self, ranges: list[_Range]) -> bool:
+        """Whether ``ranges`` answer a message of ours that held only Diffs of prefixes:
+        whole-id lists of ranges those Diffs answered and, when such lists did not all
+        fit, one fingerprint of the rest, last, from where one of those ranges starts
+        (what ``receive`` writes when the lists run past its frame limit)."""
+        starts = {start for start, _ in self._checked}
+        previous, full_lists = _START, 0
+        for number, r in enumerate(ranges, 1):
+            if r.mode == FULL_IDLIST:
+                if (previous.key, r.bound.key) not in self._checked:
+                    return False
+                full_lists += 1
+            elif r.mode == FINGERPRINT:
+                # A whole-id list under 32 ids always fits in an empty message: the
+                # rest is folded only after at least one of them.
+                if not (
+                    number == len(ranges)
+                    and r.bound.key == _END.key
+                    and previous.key in starts
+                    and full_lists
+                ):
+                    return False
+            elif r.mode != SKIP:
+                return False
+            previous = r.bound
+        return True
 
     def _finish(self, out: _Writer, listed: dict[tuple[Key, Key], tuple[int, int]]) -> bytes:
         self._listed = listed

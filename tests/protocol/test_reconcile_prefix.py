@@ -113,6 +113,23 @@ def test_forced_prefix_collisions_cost_rounds_never_items(
     assert all(len(m) <= limit for m in messages)
 
 
+@pytest.mark.parametrize(("count", "limit"), [(1000, MIN_FRAME_LIMIT), (3000, 64 * 1024)])
+def test_collisions_in_more_ranges_than_whole_lists_fit_in_a_message(
+    count: int, limit: int
+) -> None:
+    """Every item of A has a twin at B: the lister's whole-id lists of the ranges
+    answered by Diffs of prefixes take twice the bytes of its lists of prefixes, and
+    run past its frame limit. What does not fit is folded into a fingerprint of the
+    rest, which the other side takes (it was refused: the reconciliation failed)."""
+    rng = random.Random(count)
+    a_items = items(rng, count)
+    b_items = [twin(i, rng) for i in a_items]
+    a, b, messages = run(a_items, b_items, frame_limit=limit)
+    exact(a, b, a_items, b_items)
+    assert all(len(m) <= limit for m in messages)
+    assert max(a.rounds, b.rounds) <= MAX_ROUNDS
+
+
 def test_a_collision_across_the_sides_costs_one_round_trip() -> None:
     rng = random.Random(1)
     shared = items(rng, 20)
@@ -298,3 +315,59 @@ def test_a_peer_that_always_claims_a_collision_is_bounded() -> None:
     assert opening[0][2] == IDLIST
     with pytest.raises(ProtocolError, match="two fields, of prefixes three"):
         a.receive(wrong)
+
+
+def _checked_twice(rng: random.Random) -> tuple[Reconciler, list[Item], list[bytes]]:
+    """B answers two lists of prefixes (split at ``T0 + 500``) with Diffs of prefixes
+    only: its message asks nothing. Returns B, its items and the made-up whole ids."""
+    mine = [(T0 + 100, rng.randbytes(32)), (T0 + 900, rng.randbytes(32))]
+    made_up = [rng.randbytes(32), rng.randbytes(32)]
+    b = Reconciler(ItemSet(mine), id_bytes=SHORT)
+    lists = [
+        [T0 + 500, b"", IDLIST, mine[0][1][:SHORT] + made_up[0][:SHORT]],
+        [None, b"", IDLIST, mine[1][1][:SHORT] + made_up[1][:SHORT]],
+    ]
+    answer = b.receive(msgpack.packb([1, lists]))
+    assert answer is not None
+    assert {r[2] for r in msgpack.unpackb(answer)[1]} == {DIFF}
+    return b, mine, made_up
+
+
+def _full(mine: Item, made_up: bytes) -> bytes:
+    return b"".join(sorted([mine[1], made_up], key=lambda i: (mine[0], i)))
+
+
+@pytest.mark.parametrize(
+    ("answer", "taken"),
+    [
+        # What a lister writes when its whole-id lists do not all fit: the lists that
+        # fit, then one fingerprint of the rest from where the next range answered starts.
+        ("full first, then the rest", True),
+        ("a fingerprint of the rest alone", False),
+        ("a fingerprint from where no range answered starts", False),
+        ("a fingerprint that is not of the rest", False),
+    ],
+)
+def test_after_prefix_diffs_the_rest_may_be_folded_only_behind_whole_lists(
+    answer: str, taken: bool
+) -> None:
+    b, mine, made_up = _checked_twice(random.Random(13))
+    full = [T0 + 500, b"", FULL_IDLIST, _full(mine[0], made_up[0])]
+    fold = [None, b"", FINGERPRINT, bytes(16)]
+    ranges = {
+        "full first, then the rest": [full, fold],
+        "a fingerprint of the rest alone": [[T0 + 500, b"", 0], fold],
+        "a fingerprint from where no range answered starts": [full, [300, b"", 0], fold],
+        "a fingerprint that is not of the rest": [full, [300, b"", FINGERPRINT, bytes(16)]],
+    }[answer]
+    message = msgpack.packb([1, ranges])
+    if taken:
+        reply = b.receive(message)
+        assert reply is not None
+        modes = [r[2] for r in msgpack.unpackb(reply)[1]]
+        assert modes[0] == DIFF  # the whole list answered in whole ids
+        assert IDLIST in modes  # and the rest listed again
+    else:
+        with pytest.raises(ProtocolError, match="only whole-id lists") as e:
+            b.receive(message)
+        assert e.value.code == "bad-reconcile"
