@@ -418,8 +418,11 @@ class Reconciler:
         if self.max_bytes is not None and self.bytes_received > self.max_bytes:
             raise OverBudget(f"the messages received exceed {self.max_bytes} bytes")
         ranges = _parse(message, self.id_bytes)
+        # With prefixes, only an IdList and a Diff of three fields (answering one) carry
+        # prefixes; a FullIdList and the Diff of two fields answering it, whole ids.
         self.ids_received += sum(
-            len(r.payload[0]) // (ID_BYTES if r.mode == FULL_IDLIST else self.id_bytes)
+            len(r.payload[0])
+            // (self.id_bytes if r.mode == IDLIST or len(r.payload) == 3 else ID_BYTES)
             for r in ranges
             if r.mode in (IDLIST, DIFF, FULL_IDLIST)
         )

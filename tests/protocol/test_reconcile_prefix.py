@@ -371,3 +371,17 @@ def test_after_prefix_diffs_the_rest_may_be_folded_only_behind_whole_lists(
         with pytest.raises(ProtocolError, match="only whole-id lists") as e:
             b.receive(message)
         assert e.value.code == "bad-reconcile"
+
+
+def test_whole_ids_in_a_diff_count_once_against_max_ids() -> None:
+    """With prefixes, the Diff answering a FullIdList names whole ids: each counts as one
+    id against ``max_ids`` (it counted as two 16-byte prefixes)."""
+    rng = random.Random(14)
+    x = items(rng, 1)[0]
+    mine = [x, twin(x, rng), items(rng, 1)[0]]
+    side = Reconciler(ItemSet(mine), id_bytes=SHORT, max_ids=3)
+    assert [r[2] for r in msgpack.unpackb(side.initiate())[1]] == [FULL_IDLIST]
+    lacking = b"".join(sorted(rng.randbytes(32) for _ in range(3)))
+    assert side.receive(msgpack.packb([1, [[None, b"", DIFF, lacking, b"\x00"]]])) is None
+    assert side.ids_received == 3
+    assert len(side.need) == 3
