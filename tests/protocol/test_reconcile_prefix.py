@@ -41,10 +41,15 @@ def twin(item: Item, rng: random.Random) -> Item:
 
 
 def run(
-    a_items: list[Item], b_items: list[Item], *, frame_limit: int = 256 * 1024
+    a_items: list[Item],
+    b_items: list[Item],
+    *,
+    frame_limit: int = 256 * 1024,
+    b_limit: int | None = None,
 ) -> tuple[Reconciler, Reconciler, list[bytes]]:
     a = Reconciler(ItemSet(a_items), frame_limit=frame_limit, id_bytes=SHORT)
-    b = Reconciler(ItemSet(b_items), frame_limit=frame_limit, id_bytes=SHORT)
+    b_frame_limit = frame_limit if b_limit is None else b_limit
+    b = Reconciler(ItemSet(b_items), frame_limit=b_frame_limit, id_bytes=SHORT)
     return a, b, list(reconcile(a, b))
 
 
@@ -75,7 +80,7 @@ def test_prefixes_give_the_same_answer_as_whole_ids(common: int, only_a: int, on
         assert max(a.rounds, b.rounds) <= MAX_ROUNDS
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(0, 2**32),
     common=st.integers(0, 400),
@@ -83,34 +88,73 @@ def test_prefixes_give_the_same_answer_as_whole_ids(common: int, only_a: int, on
     only_b=st.integers(0, 80),
     twins=st.integers(0, 6),
     spread=st.sampled_from([1, 1000, 10**9]),
-    limit=st.sampled_from([MIN_FRAME_LIMIT, 256 * 1024]),
+    limits=st.sampled_from(
+        [
+            (MIN_FRAME_LIMIT, MIN_FRAME_LIMIT),
+            (256 * 1024, 256 * 1024),
+            (MIN_FRAME_LIMIT, 256 * 1024),
+        ]
+    ),
+    b_starts=st.booleans(),
 )
 def test_forced_prefix_collisions_cost_rounds_never_items(
-    seed: int, common: int, only_a: int, only_b: int, twins: int, spread: int, limit: int
+    seed: int,
+    common: int,
+    only_a: int,
+    only_b: int,
+    twins: int,
+    spread: int,
+    limits: tuple[int, int],
+    b_starts: bool,
 ) -> None:
     """Items of A and B that share a prefix but differ (made directly, as no hash
-    collision is at hand), and twins within one side, among ordinary differences."""
+    collision is at hand), and twins within one side, among ordinary differences: every
+    way two or three items sharing a prefix can lie between the sides, at the same
+    timestamp or not, either side starting, with frame limits alike or not."""
     rng = random.Random(seed)
     shared = items(rng, common, spread)
     a_only, b_only = items(rng, only_a, spread), items(rng, only_b, spread)
+
+    def other(item: Item) -> Item:
+        made = twin(item, rng)
+        return made if rng.random() < 0.7 else (T0 + rng.randrange(spread), made[1])
+
     for _ in range(twins):
         base = items(rng, 1, spread)[0]
-        where = rng.randrange(4)
+        one, two = other(base), other(base)
+        where = rng.randrange(9)
         if where == 0:  # A holds one, B its twin
             a_only.append(base)
-            b_only.append(twin(base, rng))
-        elif where == 1:  # A holds both, B one of them
+            b_only.append(one)
+        elif where == 1:  # both hold one, A also its twin
             shared.append(base)
-            a_only.append(twin(base, rng))
+            a_only.append(one)
         elif where == 2:  # both hold one, B also its twin
             shared.append(base)
-            b_only.append(twin(base, rng))
-        else:  # B holds both, A neither
-            b_only += [base, twin(base, rng)]
+            b_only.append(one)
+        elif where == 3:  # B holds both, A neither
+            b_only += [base, one]
+        elif where == 4:  # A holds both, B neither
+            a_only += [base, one]
+        elif where == 5:  # both hold both
+            shared += [base, one]
+        elif where == 6:  # A holds two, B a third
+            a_only += [base, one]
+            b_only.append(two)
+        elif where == 7:  # B holds two, A a third
+            b_only += [base, one]
+            a_only.append(two)
+        else:  # both hold one, each also a twin of its own
+            shared.append(base)
+            a_only.append(one)
+            b_only.append(two)
     a_items, b_items = shared + a_only, shared + b_only
-    a, b, messages = run(a_items, b_items, frame_limit=limit)
+    if b_starts:
+        b, a, messages = run(b_items, a_items, frame_limit=limits[1], b_limit=limits[0])
+    else:
+        a, b, messages = run(a_items, b_items, frame_limit=limits[0], b_limit=limits[1])
     exact(a, b, a_items, b_items)
-    assert all(len(m) <= limit for m in messages)
+    assert all(len(m) <= max(limits) for m in messages)
 
 
 @pytest.mark.parametrize(("count", "limit"), [(1000, MIN_FRAME_LIMIT), (3000, 64 * 1024)])
