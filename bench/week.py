@@ -23,7 +23,8 @@ node's relay state lasts the whole week. Bytes are real frame sizes (real signed
 entries, ``entries`` and ``ack`` frames, and ``have``, ``want`` and ``prune`` frames
 of one author each) plus ``OVERHEAD_PER_MESSAGE`` for every message. Session starts
 are real reconciliations (``protocol/reconcile.py``) of the sets two peers would
-share. Searches follow ``protocol/search.py``.
+share, listing 16-byte id prefixes (``short-ids``, which every node of today
+announces). Searches follow ``protocol/search.py``.
 
 **Sampling.** Every school is in the graph, but only a sample of the week's offers
 is spread (``offers`` of them, by ``offers // 2`` random authors, two each, after the
@@ -59,7 +60,7 @@ from protocol.horizon import (
     wants,
 )
 from protocol.keys import EntryId, NodeKey
-from protocol.reconcile import ItemSet, Reconciler, reconcile
+from protocol.reconcile import SHORT_ID_BYTES, ItemSet, Reconciler, reconcile
 
 NOW = 1_795_000_000_000
 REGION_SCHOOLS = 4000  # two phases: about 2,000 schools per region and phase
@@ -81,6 +82,8 @@ QUERY_BYTES = 1000
 STORED_BYTES_PER_ENTRY = 1000  # an entry and its indexes in SQLite (docs/scale.md)
 SEARCH_DEADLINE_MS = 2000
 OVERHEAD_PER_MESSAGE = 100  # TCP/IP, TLS and WebSocket headers, as bench/simulate.py
+#: What a reconciliation's lists carry per id: both sides announce ``short-ids``.
+ID_BYTES = SHORT_ID_BYTES
 TEXT = (
     "Thirty-minute observation slots on Tuesday and Thursday mornings in Year 5, with "
     "time afterwards to talk to the class teacher and our maths lead about how we plan "
@@ -438,7 +441,10 @@ def _reconcile_bytes(items: int, differing: float, rng: random.Random, *, heads:
         side_b = base[: items - new] + [
             (NOW - rng.randrange(3_600_000), rng.randbytes(32)) for _ in range(new)
         ]
-    messages = reconcile(Reconciler(ItemSet(side_a)), Reconciler(ItemSet(side_b)))
+    messages = reconcile(
+        Reconciler(ItemSet(side_a), id_bytes=ID_BYTES),
+        Reconciler(ItemSet(side_b), id_bytes=ID_BYTES),
+    )
     return sum(len(m) + OVERHEAD_PER_MESSAGE for m in messages)
 
 

@@ -49,7 +49,7 @@ from typing import Any
 from protocol import frames, kinds
 from protocol.errors import ProtocolError
 from protocol.horizon import Holding, Interest
-from protocol.reconcile import ID_BYTES, ItemSet, OverBudget, Reconciler
+from protocol.reconcile import ID_BYTES, SHORT_ID_BYTES, ItemSet, OverBudget, Reconciler
 from protocol.rules.holding import Named, expired, follows, keep, tombstone_expired
 
 #: One catch-up per peer this often, at most, on each side.
@@ -247,7 +247,14 @@ class Offer:
     the wanter lacks. A wanter that declines never answers: the offer stays waiting,
     and nothing is sent."""
 
-    def __init__(self, items: list[Item], since: int, *, frame_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        items: list[Item],
+        since: int,
+        *,
+        frame_limit: int | None = None,
+        id_bytes: int = ID_BYTES,
+    ) -> None:
         self.items = items
         self.since = since
         limit = {} if frame_limit is None else {"frame_limit": frame_limit}
@@ -257,6 +264,7 @@ class Offer:
             keep_need=False,
             max_bytes=MAX_BYTES,
             max_ids=MAX_IDS,
+            id_bytes=id_bytes,
             **limit,
         )
         self._expecting = False
@@ -314,9 +322,17 @@ class Answer:
     """The wanter's side of one catch-up, begun by the holder's first ``catchup`` frame:
     ``items`` are our loose entries from its ``since`` on. :attr:`offered`: ids the
     holder said it holds and we lack (bounded by :data:`MAX_IDS`), for telling an
-    offer that does not match what we declared."""
+    offer that does not match what we declared: their first 16 bytes with
+    ``short-ids`` (:meth:`was_offered` matches either)."""
 
-    def __init__(self, items: list[Item], since: int, *, frame_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        items: list[Item],
+        since: int,
+        *,
+        frame_limit: int | None = None,
+        id_bytes: int = ID_BYTES,
+    ) -> None:
         self.since = since
         limit = {} if frame_limit is None else {"frame_limit": frame_limit}
         self._reconciler: Reconciler | None = Reconciler(
@@ -324,6 +340,7 @@ class Answer:
             keep_need=True,
             max_bytes=MAX_BYTES,
             max_ids=MAX_IDS,
+            id_bytes=id_bytes,
             **limit,
         )
         self.offered: frozenset[bytes] = frozenset()
@@ -360,6 +377,10 @@ class Answer:
             self._end()
             return frames.CatchupReply(b"")
         return frames.CatchupReply(answer)
+
+    def was_offered(self, entry_id: bytes) -> bool:
+        """Whether the holder said it holds ``entry_id`` (by its whole id or prefix)."""
+        return entry_id in self.offered or entry_id[:SHORT_ID_BYTES] in self.offered
 
     def _end(self) -> None:
         if self._reconciler is not None:

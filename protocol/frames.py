@@ -613,6 +613,12 @@ class InterestAsk(Frame):
 FRAME_TYPES.update({Interest.TYPE: Interest, InterestAsk.TYPE: InterestAsk})
 
 
+#: Set reconciliations (heads at session start, catch-up) list 16-byte id prefixes
+#: instead of whole ids (protocol/reconcile.py, ``SHORT_ID_BYTES``; docs/protocol.md,
+#: "Features"): a session start after a school day apart is half the bytes.
+SHORT_IDS = "short-ids"
+
+
 #: Catching up loose entries at session start (docs/protocol.md, "Catching up loose
 #: entries"): a holder reconciles what it holds that the peer declared it wants with
 #: the peer's loose entries, then sends the difference alone.

@@ -37,13 +37,22 @@ from itertools import accumulate
 from protocol import frames
 from protocol.errors import ProtocolError
 from protocol.reconcile import (
+    ID_BYTES,
     LIST_BELOW,
     MAX_MESSAGE_BYTES,
+    SHORT_ID_BYTES,
     ItemSet,
     Key,
     OverBudget,
     Reconciler,
 )
+
+
+def id_bytes(shared: Collection[str]) -> int:
+    """What a reconciliation lists per id with a peer: 16-byte prefixes when both sides
+    announced ``short-ids``, whole ids otherwise (today's nodes)."""
+    return SHORT_ID_BYTES if frames.SHORT_IDS in shared else ID_BYTES
+
 
 WINDOW = 4  # batches in flight before the sender waits for an ack
 BATCH_BYTES = 768 * 1024  # entries' bytes per batch: stays well under frames.MAX_FRAME_BYTES
@@ -483,9 +492,11 @@ class HeadsStart:
         initiator: bool,
         frame_limit: int = MAX_MESSAGE_BYTES,
         give_up_below: int = SMALL,
+        id_bytes: int = ID_BYTES,
     ) -> None:
         self.heads = heads
         self.initiator = initiator
+        self.id_bytes = id_bytes  # what a list carries per id (``short-ids``: 16)
         self.give_up_below = give_up_below
         held = len(heads)
         # The peer's ids are never kept (``keep_need``): the start uses only which of
@@ -496,6 +507,7 @@ class HeadsStart:
             keep_need=False,
             max_bytes=START_BYTES + START_BYTES_PER_HEAD * held,
             max_ids=START_IDS + START_IDS_PER_HEAD * held,
+            id_bytes=id_bytes,
         )
         self._expecting = not initiator  # a reconcile frame from the peer is due
         self._started = False

@@ -42,6 +42,7 @@ from protocol.catchup import Answer, Candidate, Item, Offer
 from protocol.entry import CONTENT_LIMITS, load_entry
 from protocol.errors import ProtocolError, StorageError
 from protocol.horizon import Interest
+from protocol.replication import id_bytes
 
 if TYPE_CHECKING:
     from node.net.logs import PeerLog
@@ -138,7 +139,7 @@ class CatchUps:
         else:
             since = 0  # it wants more than then: what it newly wants may be older
         items, since = catchup.window(await self._wanted(declared, since), since)
-        offer = Offer(items, since)
+        offer = Offer(items, since, id_bytes=id_bytes(session.features))
         self._offers[session] = (offer, began, declared)
         await session.send(offer.first())
 
@@ -232,7 +233,7 @@ class CatchUps:
             (frame.since, *OFFERED_KINDS, catchup.MAX_LISTED),
         )
         items = [Item(int(ts), bytes(i), kind == kinds.PROFILE) for ts, i, kind in rows]
-        self._answers[session] = Answer(items, frame.since)
+        self._answers[session] = Answer(items, frame.since, id_bytes=id_bytes(session.features))
 
     async def handle(self, session: PeerSession, frame: frames.Frame) -> None:
         """A ``catchup`` or ``catchup-reply`` frame from ``session``'s peer."""
@@ -259,7 +260,7 @@ class CatchUps:
         answer = self._answers.get(session)
         if answer is None:
             return
-        unwanted = [i for i in not_kept if i in answer.offered]
+        unwanted = [i for i in not_kept if answer.was_offered(i)]
         if unwanted:
             peer = bytes(session.peer)
             self.not_kept[peer] = self.not_kept.get(peer, 0) + len(unwanted)

@@ -75,6 +75,7 @@ FEATURES = frozenset(
         frames.LOOSE,
         frames.INTEREST,
         frames.CATCHUP,
+        frames.SHORT_IDS,
     }
 )
 

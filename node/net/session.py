@@ -38,7 +38,14 @@ from protocol import budget, frames
 from protocol.entry import Entry
 from protocol.errors import DiskFullError, ProtocolError, StorageError
 from protocol.keys import EntryId, NodeId
-from protocol.replication import WINDOW, HeadsStart, Replication, ack_for, clock_frames
+from protocol.replication import (
+    WINDOW,
+    HeadsStart,
+    Replication,
+    ack_for,
+    clock_frames,
+    id_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +256,9 @@ class PeerSession:
             await self._send_clock()
             return
         heads = await self.host.heads.snapshot()
-        self.start = HeadsStart(heads, initiator=self.dialler != self.peer)
+        self.start = HeadsStart(
+            heads, initiator=self.dialler != self.peer, id_bytes=id_bytes(self.features)
+        )
         if self.start.initiator and self.start.small:
             self.start.give_up()  # a few pairs cost less: the peer answers with its clock
             await self._send_clock()

@@ -28,6 +28,7 @@ from protocol import catchup, codec, frames, interest
 from protocol.catchup import Item, Offer
 from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId, NodeKey
+from protocol.reconcile import SHORT_ID_BYTES as SHORT
 from tests.helpers import key
 from tests.network import LiveNode, partner, sessions_open, wait_for
 
@@ -86,7 +87,7 @@ async def test_malformed_oversized_and_out_of_turn_frames_are_strikes(
     target, rogue = pair
     session = session_of(target, rogue)
     strikes = session._strikes
-    first = Offer([Item(1, bytes(32))], 0).first()
+    first = Offer([Item(1, bytes(32))], 0, id_bytes=SHORT).first()
     bad: list[dict[str, Any]] = [
         {"t": "catchup", "since": -1, "msg": b""},  # malformed
         {"t": "catchup", "since": 0, "msg": b"x" * (frames.MAX_RECONCILE_BYTES + 1)},
@@ -108,7 +109,7 @@ async def test_a_flood_of_catchup_frames_closes_the_session_not_the_node(
 ) -> None:
     target, rogue = pair
     session = session_of(target, rogue)
-    msg = Offer([Item(1, bytes(32))], 0).first().msg
+    msg = Offer([Item(1, bytes(32))], 0, id_bytes=SHORT).first().msg
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})  # the one allowed
     with contextlib.suppress(ConnectionResetError):  # closed before the flood ends
         for _ in range(50):
@@ -161,13 +162,15 @@ async def test_offered_entries_that_do_not_match_what_it_declared_are_not_kept(
     target, rogue = pair
     session = session_of(target, rogue)
     south = signed(FAR, 1, {"activity": "observation", "title": "Coast", "country": "GB"})
-    offer = Offer([Item(south.payload.timestamp, bytes(south.id))], 0)
+    offer = Offer([Item(south.payload.timestamp, bytes(south.id))], 0, id_bytes=SHORT)
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
     await send_alone(rogue.service.peers.sessions[target.node.node_id], [south])
     await judged(rogue, target, 3)
     catchups = target.service.peers.catchups
-    assert catchups._answers[session].offered == {bytes(south.id)}
+    # With short-ids (both nodes announce it) the wanter keeps the 16-byte prefixes.
+    assert catchups._answers[session].offered == {bytes(south.id)[:SHORT]}
+    assert catchups._answers[session].was_offered(bytes(south.id))
     assert not await target.holds(south.id)
     assert catchups.not_kept[bytes(rogue.node.node_id)] == 1  # and logged
 
@@ -179,7 +182,7 @@ async def test_forged_entries_offered_at_catchup_are_refused(
     session = session_of(target, rogue)
     genuine = signed(FAR, 1, north("Phonics"))
     forged = dataclasses.replace(genuine, signature=bytes(64))
-    offer = Offer([Item(genuine.payload.timestamp, bytes(genuine.id))], 0)
+    offer = Offer([Item(genuine.payload.timestamp, bytes(genuine.id))], 0, id_bytes=SHORT)
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})
     await send_alone(rogue.service.peers.sessions[target.node.node_id], [forged])
@@ -287,13 +290,13 @@ async def test_answers_offered_to_questions_the_target_does_not_hold_are_not_kep
         content={"answer": bytes(answer.id)},
     )
     sent = [answer, mark]
-    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in sent], 0)
+    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in sent], 0, id_bytes=SHORT)
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
     await send_alone(rogue.service.peers.sessions[target.node.node_id], sent)
     await judged(rogue, target, 5)
     catchups = target.service.peers.catchups
-    assert catchups._answers[session].offered == {bytes(e.id) for e in sent}
+    assert catchups._answers[session].offered == {bytes(e.id)[:SHORT] for e in sent}
     for entry in (question, *sent):
         assert not await target.holds(entry.id)
     assert catchups.not_kept[bytes(rogue.node.node_id)] == 2  # and logged
@@ -314,13 +317,13 @@ async def test_a_withdrawal_of_another_schools_entry_at_catchup_is_refused(
     await send_alone(rogue.service.peers.sessions[target.node.node_id], [held, profile])
     await wait_for(lambda: target.holds(profile.id), what="the other school's profile")
     withdrawal = signed(other, 2, {"target": bytes(held.id)}, "withdraw")
-    offer = Offer([Item(withdrawal.payload.timestamp, bytes(withdrawal.id))], 0)
+    offer = Offer([Item(withdrawal.payload.timestamp, bytes(withdrawal.id))], 0, id_bytes=SHORT)
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
     await send_alone(rogue.service.peers.sessions[target.node.node_id], [withdrawal])
     await judged(rogue, target, 8)
     catchups = target.service.peers.catchups
-    assert catchups._answers[session].offered == {bytes(withdrawal.id)}
+    assert catchups._answers[session].offered == {bytes(withdrawal.id)[:SHORT]}
     assert not await target.holds(withdrawal.id)
     assert [o.entry.id for o in await target.node.offers.listing("offer")][-1:] == [held.id]
     assert catchups.not_kept[bytes(rogue.node.node_id)] == 1  # and logged
@@ -348,7 +351,7 @@ async def test_floods_of_withdrawals_of_entries_not_held_are_bounded(
         for i, school in enumerate((north_school, south_school))
         for n in range(300)
     ]
-    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in flood], 0)
+    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in flood], 0, id_bytes=SHORT)
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
     await send_alone(to_rogue, flood)

@@ -8,13 +8,22 @@ from __future__ import annotations
 import os
 
 import aiohttp
+import msgpack
 import pytest
 
 from bench.live import hold, schools_offers
 from node.clock import now_ms
 from protocol import codec, frames
 from protocol.handshake import DiallerHandshake
-from protocol.reconcile import FINGERPRINT, IDLIST, ItemSet, Reconciler
+from protocol.reconcile import (
+    DIFF,
+    FINGERPRINT,
+    FULL_IDLIST,
+    IDLIST,
+    SHORT_ID_BYTES,
+    ItemSet,
+    Reconciler,
+)
 from tests.hostile.test_sessions import connect, next_frame
 from tests.network import LiveNode
 from tests.rogue import ROGUE
@@ -31,18 +40,22 @@ async def holding(target: LiveNode) -> LiveNode:
     return target
 
 
-async def connect_reconciling(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
-    """Dial ``live`` as the rogue, announcing ``reconcile``; the target agrees."""
+async def connect_reconciling(
+    client: aiohttp.ClientSession, live: LiveNode, *, short: bool = False
+) -> Socket:
+    """Dial ``live`` as the rogue, announcing ``reconcile`` (and ``short-ids`` if
+    ``short``); the target agrees."""
     assert live.address is not None
     ws = await client.ws_connect(live.address + "/peer")
+    features = ["reconcile", "short-ids"] if short else ["reconcile"]
     hs = DiallerHandshake(
-        ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=["reconcile"]
+        ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=features
     )
     await ws.send_bytes(hs.hello_bytes)
     welcome = (await ws.receive(timeout=5)).data
     await ws.send_bytes(hs.receive_welcome(welcome))
     assert isinstance(frames.decode((await ws.receive(timeout=5)).data), frames.Ready)
-    assert hs.shared == {"reconcile"}
+    assert hs.shared == set(features)
     return ws
 
 
@@ -119,22 +132,24 @@ async def test_a_peer_that_never_finishes_is_cut_off_after_128_messages(
     await error_then_full_clock(ws, "reconcile-too-long")
 
 
-def made_up_ids() -> bytes:
+def made_up_ids(width: int = 32) -> bytes:
     """250 lists of 31 made-up ids, then a wrong fingerprint so that the target's
     answer asks something and the rogue may go on (issue 23, item 3)."""
-    body: list[list[object]] = [[1, b"", IDLIST, os.urandom(32 * 31)] for _ in range(250)]
+    body: list[list[object]] = [[1, b"", IDLIST, os.urandom(width * 31)] for _ in range(250)]
     body.append([None, b"", FINGERPRINT, b"\xee" * 16])
     return codec.encode([1, body])
 
 
+@pytest.mark.parametrize("short", [False, True])
 async def test_a_peer_listing_made_up_ids_gets_the_full_clock_without_a_strike(
-    holding: LiveNode, client: aiohttp.ClientSession
+    holding: LiveNode, client: aiohttp.ClientSession, short: bool
 ) -> None:
     """Lists of made-up ids once filled the target's memory for 128 messages (a million
     ids). Past the ids a start reads (4,096 + 4 per head held) the target gives up and
-    sends its full clock, with no error: such a peer is met as one without the feature."""
-    ws = await connect_reconciling(client, holding)
-    await ws.send_bytes(reconcile(made_up_ids()))
+    sends its full clock, with no error: such a peer is met as one without the feature.
+    Prefixes count as ids alike (``short-ids``)."""
+    ws = await connect_reconciling(client, holding, short=short)
+    await ws.send_bytes(reconcile(made_up_ids(SHORT_ID_BYTES if short else 32)))
     while not isinstance(frame := frames.decode((await ws.receive(timeout=5)).data), frames.Clock):
         assert not isinstance(frame, (frames.Reconcile, frames.Error)), frame
     assert frame.final  # no answer, no error: the full clock
@@ -215,3 +230,55 @@ async def test_a_target_with_few_heads_answers_with_its_full_clock(
     await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
     first = await next_frame(ws, frames.Entries)
     assert isinstance(first, frames.Entries)
+
+
+# -- short-ids (docs/decisions.md, "Issue 23: id prefixes in reconciliation") ---------
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        [[None, b"", FULL_IDLIST, os.urandom(32)]],  # a whole-id list of mode 4
+        [[None, b"", IDLIST, os.urandom(48)]],  # three prefixes: not whole 32-byte ids
+    ],
+)
+async def test_prefixes_from_a_peer_without_short_ids_end_in_full_clocks(
+    holding: LiveNode, client: aiohttp.ClientSession, ranges: list[object]
+) -> None:
+    ws = await connect_reconciling(client, holding)  # reconcile only: whole ids
+    await ws.send_bytes(reconcile(codec.encode([1, ranges])))
+    await error_then_full_clock(ws, "bad-reconcile")
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        [[None, b"", IDLIST, os.urandom(17)]],  # not whole 16-byte prefixes
+        [[None, b"", IDLIST, os.urandom(16 * 32)]],  # 32 prefixes: one too many
+        [[None, b"", IDLIST, bytes(32)]],  # one prefix twice
+    ],
+)
+async def test_bad_prefix_lists_end_in_full_clocks(
+    holding: LiveNode, client: aiohttp.ClientSession, ranges: list[object]
+) -> None:
+    ws = await connect_reconciling(client, holding, short=True)
+    await ws.send_bytes(reconcile(codec.encode([1, ranges])))
+    await error_then_full_clock(ws, "bad-reconcile")
+
+
+async def test_after_a_diff_of_prefixes_only_whole_lists_may_follow(
+    holding: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """The rogue lists three made-up prefixes; the target answers with a Diff of
+    prefixes (and the fingerprint of what matched). The rogue may then list that range
+    in whole ids, or end; asking anything else is refused."""
+    ws = await connect_reconciling(client, holding, short=True)
+    await ws.send_bytes(reconcile(codec.encode([1, [[None, b"", IDLIST, os.urandom(48)]]])))
+    answer = await next_frame(ws, frames.Reconcile)
+    assert isinstance(answer, frames.Reconcile)
+    (diff,) = msgpack.unpackb(answer.msg)[1]
+    assert diff[2] == DIFF
+    assert len(diff) == 6  # [ts, prefix, mode, prefixes it lacks, bitmap, fingerprint]
+    assert len(diff[3]) == SHORT_ID_BYTES * (HELD + 1)
+    await ws.send_bytes(reconcile(codec.encode([1, [[None, b"", FINGERPRINT, bytes(16)]]])))
+    await error_then_full_clock(ws, "bad-reconcile")

@@ -12,6 +12,7 @@ import pytest
 
 from bench.live import hold, school_key, schools_offers
 from node.clock import now_ms
+from node.net.peers import FEATURES
 from node.net.session import PeerSession
 from protocol import frames
 from protocol.entry import Entry, create_entry
@@ -98,6 +99,7 @@ async def test_ten_thousand_authors_and_three_differences_cost_a_few_kilobytes(
         s = session(live)
         assert frames.RECONCILE in s.features
         assert s.start is not None
+        assert s.start.id_bytes == 16  # both announce short-ids
         assert s.start.done
         assert not s.start.failed
         # Three schools' heads and the two profiles differ; 10,001 are level.
@@ -133,6 +135,27 @@ async def test_a_node_without_the_feature_still_syncs_by_the_full_clock(
     # Each sent its whole clock: at least one pair per school it held.
     assert (session(old).start_bytes or 0) > 30 * 70
     assert (session(new).start_bytes or 0) > 30 * 70
+
+
+async def test_a_node_without_short_ids_reconciles_with_whole_ids(make_node: Factory) -> None:
+    """A node that reconciles but predates ``short-ids`` and a new one: the heads are
+    reconciled with whole 32-byte ids, as before, and the two level."""
+    old, new = await make_node("Oakfield Primary"), await make_node("Colegio San Marcos")
+    old.service.peers.features = FEATURES - {frames.SHORT_IDS}
+    schools = list(shared_schools())[:120]
+    await hold(old.node, schools[:100])
+    await hold(new.node, schools[40:])
+    await partner(old, new)
+    await level(old, new, schools)
+    for live in (old, new):
+        s = session(live)
+        assert frames.RECONCILE in s.features
+        assert frames.SHORT_IDS not in s.features
+        assert s.start is not None
+        assert s.start.id_bytes == 32
+        assert s.start.done
+        assert not s.start.failed
+        assert s.last_error is None
 
 
 async def test_a_change_while_connected_and_a_new_session_afterwards(

@@ -292,6 +292,21 @@ def test_the_holder_learns_exactly_what_the_wanter_lacks(holder: range, wanter: 
     assert answer.offered == offer.lacking
 
 
+@pytest.mark.parametrize(("holder", "wanter"), [(range(3000), range(2990)), (range(50), range(60))])
+def test_with_short_ids_the_wanter_keeps_prefixes_and_the_holder_whole_ids(
+    holder: range, wanter: range
+) -> None:
+    ours = [Item(1000 + n, ident(n)) for n in holder]
+    theirs = [Item(1000 + n, ident(n)) for n in wanter]
+    offer, answer = Offer(ours, 1000, id_bytes=16), Answer(theirs, 1000, id_bytes=16)
+    run(offer, answer)
+    assert offer.done
+    assert offer.lacking == {ident(n) for n in set(holder) - set(wanter)}
+    assert answer.offered == {i[:16] for i in offer.lacking}
+    assert all(answer.was_offered(i) for i in offer.lacking)
+    assert not answer.was_offered(ident(10**6))
+
+
 @pytest.mark.parametrize("shift", [0, catchup.MAX_LISTED])  # it holds them all, or none
 def test_a_wanter_listing_all_it_may_stays_within_the_holders_bounds(shift: int) -> None:
     ours = [Item(1000 + n, ident(n)) for n in range(catchup.MAX_ITEMS)]

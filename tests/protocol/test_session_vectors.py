@@ -63,3 +63,41 @@ def test_the_frames_decode_and_the_clocks_name_the_differing_authors() -> None:
 def test_docs_print_the_vector() -> None:
     for value in [*CORPUS["handshake"].values(), *(f["hex"] for f in CORPUS["frames"])]:
         assert value in DOC
+
+
+# -- short-ids: the same start with 16-byte id prefixes, and docs/scale.md's vectors ---
+
+SCALE_DOC = re.sub(r"\s+", "", (ROOT / "docs/scale.md").read_text("utf-8"))
+
+
+def test_short_ids_both_announce_it_and_the_lists_carry_prefixes() -> None:
+    short = CORPUS["short_ids"]
+    hello = frames.decode(bytes.fromhex(short["handshake"]["hello_hex"]))
+    assert isinstance(hello, frames.Hello)
+    assert hello.features == ["reconcile", "short-ids"]
+    first = frames.decode(bytes.fromhex(short["frames"][0]["hex"]))
+    assert isinstance(first, frames.Reconcile)
+    items = sorted((h["timestamp"], h["item_id_hex"]) for h in CORPUS["dialler_heads"])
+    prefixes = bytes.fromhex("".join(i[:32] for _, i in items))  # 16 bytes each
+    assert first.msg == bytes.fromhex("92019194c0c40002c4") + bytes([len(prefixes)]) + prefixes
+    # The same authors differ as with whole ids.
+    assert short["clock_authors"] == CORPUS["clock_authors"]
+
+
+def test_docs_print_the_short_ids_vectors() -> None:
+    short = CORPUS["short_ids"]
+    for value in [*short["handshake"].values(), *(f["hex"] for f in short["frames"])]:
+        assert value in DOC
+    for name in ("reconcile_short", "reconcile_collision"):
+        for message in CORPUS[name]["messages"]:
+            assert message["hex"] in SCALE_DOC, (name, message["from"])
+
+
+def test_a_shared_prefix_costs_a_round_not_an_item() -> None:
+    plain, twin = CORPUS["reconcile_short"], CORPUS["reconcile_collision"]
+    assert len(twin["messages"]) == len(plain["messages"]) + 2
+    assert twin["a_have"] == plain["a_have"]  # B lacks oakfield-2, its twin or not
+    extra = set(twin["b_have"]) - set(plain["b_have"])
+    (made,) = extra  # the twin, which A lacks, is found too
+    assert made[:32] == plain["a_have"][0][:32]
+    assert made != plain["a_have"][0]

@@ -10,7 +10,12 @@ The corpus: a dialler (key seed 32 bytes ``01``) and a listener (seed ``02``) th
 announce ``reconcile``: the ``hello`` and ``welcome`` bytes; the heads each holds
 (author, seq, head id, timestamp) with their items (docs/protocol.md, "Items of the
 heads"); then every frame of the session start in the order sent, each with who sent
-it, as hex; and which authors each side sent clock pairs for.
+it, as hex; and which authors each side sent clock pairs for. Then the same start
+between two nodes that also announce ``short-ids`` (``short_ids``), and two bare
+reconciliations with 16-byte id prefixes printed in docs/scale.md, "Set
+reconciliation: the wire" (``reconcile_short``: the items of that section's first
+vector; ``reconcile_collision``: two items made to share a 16-byte prefix, so that
+the range is listed again in whole ids).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from protocol import frames
 from protocol.handshake import DiallerHandshake, ListenerHandshake
 from protocol.keys import NodeKey
+from protocol.reconcile import SHORT_ID_BYTES, ItemSet, Reconciler, reconcile
 from protocol.replication import Head, HeadSet, HeadsStart, head_item
 
 if __package__ in (None, ""):  # run as a script (python tests/vectors/...): find tests/
@@ -70,26 +76,28 @@ def _heads(heads: list[Head]) -> list[dict[str, Any]]:
     return out
 
 
-def _handshake() -> dict[str, Any]:
+def _handshake(features: tuple[str, ...] = ("reconcile",)) -> dict[str, Any]:
     dialler_key, listener_key = NodeKey(bytes([1]) * 32), NodeKey(bytes([2]) * 32)
     dialler = DiallerHandshake(
-        dialler_key, nonce=bytes([3]) * 32, now_ms=T, expected=None, features=["reconcile"]
+        dialler_key, nonce=bytes([3]) * 32, now_ms=T, expected=None, features=features
     )
-    listener = ListenerHandshake(
-        listener_key, nonce=bytes([4]) * 32, now_ms=T, features=["reconcile"]
-    )
+    listener = ListenerHandshake(listener_key, nonce=bytes([4]) * 32, now_ms=T, features=features)
     welcome = listener.receive_hello(dialler.hello_bytes)
     dialler.receive_welcome(welcome)
-    assert dialler.shared == listener.shared == {"reconcile"}
+    assert dialler.shared == listener.shared == set(features)
     return {"hello_hex": dialler.hello_bytes.hex(), "welcome_hex": welcome.hex()}
 
 
-def _start() -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+def _start(id_bytes: int = 32) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
     sides = {
         # Both hold fewer heads than the reference reconciles (it would send full
         # clocks): reconciled all the same, so the vector stays small.
-        "dialler": HeadsStart(HeadSet.of(DIALLER_HEADS), initiator=True, give_up_below=0),
-        "listener": HeadsStart(HeadSet.of(LISTENER_HEADS), initiator=False, give_up_below=0),
+        "dialler": HeadsStart(
+            HeadSet.of(DIALLER_HEADS), initiator=True, give_up_below=0, id_bytes=id_bytes
+        ),
+        "listener": HeadsStart(
+            HeadSet.of(LISTENER_HEADS), initiator=False, give_up_below=0, id_bytes=id_bytes
+        ),
     }
     sent: list[dict[str, str]] = []
     clocks: dict[str, list[str]] = {"dialler": [], "listener": []}
@@ -107,8 +115,30 @@ def _start() -> tuple[list[dict[str, str]], dict[str, list[str]]]:
     return sent, clocks
 
 
+#: docs/scale.md's first vector: A (the initiator) and B.
+SCALE_A = [(T, h("oakfield-1")), (T, h("oakfield-2")), (T + 3_600_000, h("lycee-1"))]
+SCALE_B = [(T, h("oakfield-1")), (T + 1_800_000, h("colegio-1")), (T + 3_600_000, h("lycee-1"))]
+#: A made-up item sharing the first 16 bytes of ``h("oakfield-2")`` (no real hash
+#: collision is known: this one is made by hand to show what the protocol does).
+TWIN = (T, h("oakfield-2")[:SHORT_ID_BYTES] + h("twin")[SHORT_ID_BYTES:])
+
+
+def _reconciliation(a_items: list[tuple[int, bytes]], b_items: list[tuple[int, bytes]]) -> Any:
+    a = Reconciler(ItemSet(a_items), id_bytes=SHORT_ID_BYTES)
+    b = Reconciler(ItemSet(b_items), id_bytes=SHORT_ID_BYTES)
+    messages = reconcile(a, b)
+    return {
+        "a_items": [[t, i.hex()] for t, i in sorted(a_items)],
+        "b_items": [[t, i.hex()] for t, i in sorted(b_items)],
+        "messages": [{"from": "AB"[n % 2], "hex": m.hex()} for n, m in enumerate(messages)],
+        "a_have": sorted(i.hex() for i in a.have),
+        "b_have": sorted(i.hex() for i in b.have),
+    }
+
+
 def build_corpus() -> dict[str, Any]:
     sent, clocks = _start()
+    short_sent, short_clocks = _start(SHORT_ID_BYTES)
     return {
         "format": FORMAT,
         "description": (
@@ -121,6 +151,13 @@ def build_corpus() -> dict[str, Any]:
         "listener_heads": _heads(LISTENER_HEADS),
         "frames": sent,
         "clock_authors": clocks,
+        "short_ids": {
+            "handshake": _handshake(("reconcile", "short-ids")),
+            "frames": short_sent,
+            "clock_authors": short_clocks,
+        },
+        "reconcile_short": _reconciliation(SCALE_A, SCALE_B),
+        "reconcile_collision": _reconciliation(SCALE_A, [*SCALE_B, TWIN]),
     }
 
 
