@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import argon2
+import hypothesis
 import pytest
 from argon2.profiles import CHEAPEST
 
@@ -19,6 +20,14 @@ from node.accounts import service
 #: commands run as real processes (tests.helpers.run_cli(..., process=True)) do too.
 CHEAP = argon2.PasswordHasher.from_parameters(CHEAPEST)
 service.use_hasher(CHEAP)
+
+#: No per-example time limit for hypothesis (its default is 200 ms of wall time): the
+#: suite runs on every core at once (pytest-xdist), beside other work, and a worker that
+#: waits for a core makes a fast example "slow", then "flaky" when it is run again. The
+#: property tests check what the code answers, not how fast; the slow ones already said
+#: ``deadline=None`` one by one.
+hypothesis.settings.register_profile("schoolmesh", deadline=None)
+hypothesis.settings.load_profile("schoolmesh")
 
 
 @pytest.fixture

@@ -6,9 +6,16 @@ teacher's or a pupil's browser would; ``.ci/run`` installs it with apt-get.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
 import os
 import re
 import shutil
+import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,17 +48,103 @@ async def add_user(live: LiveNode, name: str, role: str, *, klass: str | None = 
 
 @asynccontextmanager
 async def browser() -> AsyncIterator[Browser]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 (once, before the browser starts)
-        raise AssertionError(
-            f"no chromium at {CHROMIUM}: install it (apt-get install chromium, as .ci/run "
-            "does) or set SCHOOLMESH_CHROMIUM to its path"
-        )
+    """This test's own connection to the test process's chromium (see :class:`Chromium`).
+
+    The contexts a test makes are its own (cookies, storage, viewport, locale); closing
+    the connection at the end closes every one of them, so the next test finds none.
+    """
+    endpoint = await asyncio.to_thread(CHROMIUM_PROCESS.endpoint)
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        connected = await playwright.chromium.connect_over_cdp(endpoint)
         try:
-            yield launched
+            yield connected
         finally:
-            await launched.close()
+            await connected.close()
+
+
+class Chromium:
+    """One chromium for the whole test process (each pytest-xdist worker has its own).
+
+    Launching chromium costs about 0.5 s of CPU, and 27 tests used to launch one each
+    (docs/performance.md). Playwright objects belong to the event loop that made them,
+    and every test has its own loop, so the browser is launched by Playwright (with
+    the switches it always gives chromium) on a thread and loop of its own, with a
+    DevTools port on loopback; each test then connects to it over that port from its
+    own loop with :func:`browser`.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._endpoint: str | None = None
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def endpoint(self) -> str:
+        """The DevTools address, launching chromium the first time it is asked for."""
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = self._launch()
+            return self._endpoint
+
+    def _launch(self) -> str:
+        if not os.path.exists(CHROMIUM):
+            raise AssertionError(
+                f"no chromium at {CHROMIUM}: install it (apt-get install chromium, as .ci/run "
+                "does) or set SCHOOLMESH_CHROMIUM to its path"
+            )
+        profile = Path(tempfile.mkdtemp(prefix="schoolmesh-chromium-"))
+        ready: concurrent.futures.Future[str] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._run(profile, ready)),
+            name="chromium",
+            daemon=True,  # never what keeps a finished test run alive
+        )
+        self._thread.start()
+        atexit.register(self.close)
+        return ready.result(timeout=60)
+
+    async def _run(self, profile: Path, ready: concurrent.futures.Future[str]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        try:
+            async with async_playwright() as playwright:
+                context = await playwright.chromium.launch_persistent_context(
+                    profile,
+                    executable_path=CHROMIUM,
+                    args=[*CHROMIUM_ARGS, "--remote-debugging-port=0"],
+                )
+                ready.set_result(f"http://127.0.0.1:{await _devtools_port(profile)}")
+                await self._stop.wait()
+                await context.close()
+        except BaseException as error:
+            if not ready.done():
+                ready.set_exception(error)
+            raise
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+
+    def close(self) -> None:
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop ended on its own
+                self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+CHROMIUM_PROCESS = Chromium()
+
+
+async def _devtools_port(profile: Path) -> int:
+    """The port chromium chose: it writes it, then its DevTools path, into the profile."""
+    written = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lines = written.read_text().split("\n") if written.exists() else []
+        if len(lines) >= 2 and lines[0].isdigit() and lines[1]:
+            return int(lines[0])
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"chromium wrote no DevTools port into {written}")
 
 
 async def sign_in(browser: Browser, live: LiveNode, name: str, *, locale: str = "en-GB") -> Page:
