@@ -1031,8 +1031,14 @@ class Store:
             return IngestResult(entry.id, Outcome.SUPERSEDED)
         if verdict is Verdict.DUPLICATE:
             assert same is not None
-            if same.content is None and entry.content is not None:
-                await self._restore_content(entry)
+            # Held whole once restored: another copy later in the batch then restores
+            # (and lists) nothing again, which would fail the batch.
+            if (
+                same.content is None
+                and entry.content is not None
+                and await self._restore_content(entry)
+            ):
+                held[bytes(entry.id)] = entry
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
             assert same is not None
@@ -1414,16 +1420,19 @@ class Store:
         )
         return row is not None
 
-    async def _restore_content(self, entry: Entry) -> None:
-        """Fill in content that an earlier copy arrived without (never if withdrawn)."""
-        if not await self._is_withdrawn(entry.id, entry.author):
-            await self._db.execute(
-                "UPDATE entries SET content = ? WHERE id = ?",
-                (entry.content_bytes, bytes(entry.id)),
-            )
-            await self._index_listings(
-                f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
-            )
+    async def _restore_content(self, entry: Entry) -> bool:
+        """Fill in content that an earlier copy arrived without (never if withdrawn);
+        whether it was filled in."""
+        if await self._is_withdrawn(entry.id, entry.author):
+            return False
+        await self._db.execute(
+            "UPDATE entries SET content = ? WHERE id = ?",
+            (entry.content_bytes, bytes(entry.id)),
+        )
+        await self._index_listings(
+            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
+        )
+        return True
 
     # -- reading ------------------------------------------------------------------
 
