@@ -1422,13 +1422,16 @@ class Store:
 
     async def _restore_content(self, entry: Entry) -> bool:
         """Fill in content that an earlier copy arrived without (never if withdrawn);
-        whether it was filled in."""
+        whether it was filled in (not if that copy is not written yet: it came earlier
+        in the same batch)."""
         if await self._is_withdrawn(entry.id, entry.author):
             return False
-        await self._db.execute(
+        async with self._db.execute(
             "UPDATE entries SET content = ? WHERE id = ?",
             (entry.content_bytes, bytes(entry.id)),
-        )
+        ) as cursor:
+            if cursor.rowcount != 1:
+                return False
         await self._index_listings(
             f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
         )
