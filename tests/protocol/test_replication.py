@@ -297,3 +297,66 @@ def test_a_clock_later_in_the_session_asks_again_for_an_author_given_up_on() -> 
     # and it has its retries again
     result = sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))
     assert result.resend == (A,)
+
+
+def test_a_log_growing_while_the_peer_holds_it_back_is_not_sent_again_and_again() -> None:
+    # A flood: the author signs without pause while the peer holds its entries back past
+    # their budget, its head stuck at 2. Each new entry marks the author dirty here; the
+    # log is tried again once after the peer fell short at that head, then the author
+    # waits for the peer to ask again (docs/decisions.md, "Flood budget regression").
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 2})
+    batches = 0
+    for head in range(3, 103):  # a hundred new entries, each acked before the next
+        sync.renew([A])
+        frame = fill(sync, {A: head})
+        if frame is not None:
+            batches += 1
+            sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))
+    assert batches == MAX_RETRIES + 2  # three shortfalls, and once more as it grew
+    assert A in sync.declined
+    assert sync.idle
+    # The peer asks again when the time of its first held entry comes: sent at once.
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 102})
+    frame = fill(sync, {A: 102})
+    assert frame is not None
+    assert frame.entries[0] == wire(A, 3)
+    sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))  # took one, holds the rest
+    # Stopped at another head: growth may be tried once more there.
+    for head in range(103, 110):
+        sync.renew([A])
+        if (frame := fill(sync, {A: head})) is not None:
+            batches += 1
+            sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))
+    assert batches == 2 * (MAX_RETRIES + 2) - 1
+    assert A in sync.declined
+
+
+def test_a_log_grown_by_a_continuation_is_tried_again_after_being_given_up_on() -> None:
+    # Fork recovery (node/forks.py): the peer holds the dropped branch's entry 2 and
+    # refuses the kept branch after it; once a continuation is signed here, the peer
+    # drops its branch (its head falls to 1) and takes the kept one.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 5})
+    for _ in range(MAX_RETRIES + 1):
+        frame = fill(sync, {A: 5})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))
+        sync.mark_dirty([A])
+    assert A in sync.declined
+    assert fill(sync, {A: 5}) is None
+    sync.renew([A])  # the continuation (6) and a repost (7)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(3, 8)]
+    result = sync.acknowledged(frames.Ack(frame.batch, [[A, 1]]))  # dropped its branch
+    assert result.resend == (A,)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(2, 8)]
+    sync.acknowledged(frames.Ack(frame.batch, [[A, 7]]))
+    assert sync.view[A] == 7
+    assert sync.idle
