@@ -84,6 +84,10 @@ class Replication:
         self.receiving: set[bytes] = set()  # authors of the batch being stored
         self.waiting: set[bytes] = set()  # dirty authors set aside until it is stored
         self._retries: dict[bytes, int] = {}
+        #: The peer's head in its last shortfall of each author, and the head at which a
+        #: growth of the author's log last renewed its retries (:meth:`renew`).
+        self._short_at: dict[bytes, int] = {}
+        self._renewed_at: dict[bytes, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
         #: The authors whose logs the peer wants, when it declared them (``interest``:
@@ -112,11 +116,22 @@ class Replication:
         self.waiting = {a for a in self.waiting if wants_log(a)}
 
     def renew(self, authors: Iterable[bytes]) -> None:
-        """These authors' logs grew here: try them again even if the peer refused them
-        earlier in the session (the new entries may be what it lacked), then mark dirty."""
+        """These authors' logs grew here: mark them dirty, and try them again even if the
+        peer fell short on them earlier in the session (the new entries may be what it
+        lacked: a continuation after a fork, node/forks.py), with their retries afresh.
+
+        Afresh once per head the peer stopped at: if it stops there again, growth is not
+        what it lacks. A school signing past its budget grows its log with every entry
+        while the peer holds them back (and asks again itself when their time comes);
+        renewing at each entry sent the whole held-back log again, every time
+        (docs/decisions.md, "Flood budget regression")."""
         grown = set(authors)
-        self.declined -= grown
         for author in grown:
+            short_at = self._short_at.get(author)
+            if short_at is None or self._renewed_at.get(author) == short_at:
+                continue
+            self._renewed_at[author] = short_at
+            self.declined.discard(author)
             self._retries.pop(author, None)
         self.mark_dirty(grown)
 
@@ -234,6 +249,7 @@ class Replication:
             # earlier entries): re-plan from its real head, but give up on this
             # author for the session after a few tries so a refusal cannot loop.
             self.view[author] = held
+            self._short_at[author] = held
             self._retries[author] = self._retries.get(author, 0) + 1
             if self._retries[author] > MAX_RETRIES:
                 self.declined.add(author)

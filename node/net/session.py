@@ -147,8 +147,9 @@ class PeerSession:
         """Look again at these authors: we may hold entries the peer lacks.
 
         Their logs grew here, so an author the peer kept refusing earlier in the session
-        is tried again: the new entries may be what it was missing (a continuation after
-        a fork: node/forks.py)."""
+        is tried again, once per head the peer stopped at: the new entries may be what it
+        was missing (a continuation after a fork: node/forks.py), but not when it holds
+        them back past their budget (it asks again itself: :meth:`_ask_again_loop`)."""
         self.sync.renew(authors)
         self._wake.set()
 
