@@ -85,9 +85,11 @@ class Replication:
         self.waiting: set[bytes] = set()  # dirty authors set aside until it is stored
         self._retries: dict[bytes, int] = {}
         #: The peer's head in its last shortfall of each author, and the head at which a
-        #: growth of the author's log last renewed its retries (:meth:`renew`).
+        #: growth of the author's log last renewed its retries (:meth:`renew`); apart,
+        #: the head at which a continuation of it last did.
         self._short_at: dict[bytes, int] = {}
         self._renewed_at: dict[bytes, int] = {}
+        self._continued_at: dict[bytes, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
         #: The authors whose logs the peer wants, when it declared them (``interest``:
@@ -115,7 +117,7 @@ class Replication:
         self.dirty = {a for a in self.dirty if wants_log(a)}
         self.waiting = {a for a in self.waiting if wants_log(a)}
 
-    def renew(self, authors: Iterable[bytes]) -> None:
+    def renew(self, authors: Iterable[bytes], *, continued: bool = False) -> None:
         """These authors' logs grew here: mark them dirty, and try them again even if the
         peer fell short on them earlier in the session (the new entries may be what it
         lacked: a continuation after a fork, node/forks.py), with their retries afresh.
@@ -124,13 +126,20 @@ class Replication:
         what it lacks. A school signing past its budget grows its log with every entry
         while the peer holds them back (and asks again itself when their time comes);
         renewing at each entry sent the whole held-back log again, every time
-        (docs/decisions.md, "Flood budget regression")."""
+        (docs/decisions.md, "Flood budget regression").
+
+        ``continued``: the growth holds a continuation of the author's log, which a peer
+        holding the branch it drops needs (it refuses everything else after its own
+        branch). Once more per head, apart from other growth: an entry signed between
+        the two steps of ``schoolmesh recover`` grows the log first and uses the renewal
+        up (docs/decisions.md, "A continuation after other growth")."""
         grown = set(authors)
+        renewed = self._continued_at if continued else self._renewed_at
         for author in grown:
             short_at = self._short_at.get(author)
-            if short_at is None or self._renewed_at.get(author) == short_at:
+            if short_at is None or renewed.get(author) == short_at:
                 continue
-            self._renewed_at[author] = short_at
+            renewed[author] = short_at
             self.declined.discard(author)
             self._retries.pop(author, None)
         self.mark_dirty(grown)

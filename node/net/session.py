@@ -153,6 +153,13 @@ class PeerSession:
         self.sync.renew(authors)
         self._wake.set()
 
+    def continued(self, authors: Iterable[bytes]) -> None:
+        """These authors' logs grew with a continuation (node/forks.py): try them again
+        even if this peer kept refusing them, once more per head it stopped at (a peer
+        holding the branch the continuation drops refuses all else until it has it)."""
+        self.sync.renew(authors, continued=True)
+        self._wake.set()
+
     async def run(self) -> None:
         """Sync until the connection closes or :meth:`close` is called."""
         sender = asyncio.create_task(self._send_loop(), name=f"send to {self.peer}")

@@ -360,3 +360,52 @@ def test_a_log_grown_by_a_continuation_is_tried_again_after_being_given_up_on() 
     sync.acknowledged(frames.Ack(frame.batch, [[A, 7]]))
     assert sync.view[A] == 7
     assert sync.idle
+
+
+def test_a_continuation_after_other_growth_is_tried_again_when_that_was_not() -> None:
+    # Between the two steps of `schoolmesh recover`, the school posts: its log grows,
+    # the peer holding the dropped branch refuses that too and is given up on again.
+    # The continuation signed then must still go (node/forks.py): it is what the peer
+    # lacks, and growth of another kind used up the renewal at that head.
+    sync = given_up_twice()
+    assert fill(sync, {A: 6}) is None  # a second post: not tried again at that head
+    sync.renew([A], continued=True)  # the continuation (7)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries[-1] == wire(A, 7)
+    sync.acknowledged(frames.Ack(frame.batch, [[A, 1]]))  # dropped its branch
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(2, 8)]
+    sync.acknowledged(frames.Ack(frame.batch, [[A, 7]]))
+    assert sync.idle
+
+
+def test_continuations_are_tried_again_once_per_head_too() -> None:
+    # A school may sign continuations naming its own entries as kept: a flood of them
+    # held back is not sent again with each one (docs/decisions.md, "Flood budget
+    # regression").
+    sync = given_up_twice()
+    sync.renew([A], continued=True)
+    for _ in range(MAX_RETRIES + 1):
+        frame = fill(sync, {A: 7})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))  # held back, as all else
+    assert A in sync.declined
+    sync.renew([A], continued=True)
+    assert fill(sync, {A: 8}) is None
+
+
+def given_up_twice() -> Replication:
+    """A peer at 2 that refused the kept branch up to 5, then a post (6) after it."""
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 5})
+    for head in (5, 6):
+        for _ in range(MAX_RETRIES + 1):
+            frame = fill(sync, {A: head})
+            assert frame is not None
+            sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))
+        assert A in sync.declined
+        sync.renew([A])
+    return sync
