@@ -90,6 +90,14 @@ class Replication:
         self._short_at: dict[bytes, int] = {}
         self._renewed_at: dict[bytes, int] = {}
         self._continued_at: dict[bytes, int] = {}
+        #: The first batch number after the peer's head of each author last fell (it
+        #: dropped a branch), or after the author's log grew with a continuation: the
+        #: acks of batches sent before it are no tries (they could not hold what the
+        #: peer lacked, or were planned from the old head).
+        self._fresh_from: dict[bytes, int] = {}
+        #: The head the peer last told of, for each author (clock, session start, acks):
+        #: an ack below it shows that the peer dropped a branch.
+        self._told: dict[bytes, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
         #: The authors whose logs the peer wants, when it declared them (``interest``:
@@ -132,12 +140,18 @@ class Replication:
         holding the branch it drops needs (it refuses everything else after its own
         branch). Once more per head, apart from other growth: an entry signed between
         the two steps of ``schoolmesh recover`` grows the log first and uses the renewal
-        up (docs/decisions.md, "A continuation after other growth")."""
+        up; and the acks of batches sent before it are no tries, so that those still on
+        their way cannot give the author up before the continuation goes
+        (docs/decisions.md, "A continuation after other growth")."""
         grown = set(authors)
         renewed = self._continued_at if continued else self._renewed_at
         for author in grown:
             short_at = self._short_at.get(author)
-            if short_at is None or renewed.get(author) == short_at:
+            if short_at is not None and renewed.get(author) == short_at:
+                continue
+            if continued:
+                self._fresh_from[author] = self._next_batch
+            if short_at is None:
                 continue
             renewed[author] = short_at
             self.declined.discard(author)
@@ -166,6 +180,7 @@ class Replication:
                 self.declined.discard(author)
                 self._retries.pop(author, None)
             self.view[author] = max(seq, self.view.get(author, 0))
+            self._told[author] = max(seq, self._told.get(author, 0))
             if head_id:
                 with_ids.append((author, seq, head_id[0]))
         return with_ids
@@ -176,6 +191,7 @@ class Replication:
         for author, seq in heads:
             if author in self.view or len(self.view) < self.max_view:
                 self.view[author] = max(seq, self.view.get(author, 0))
+                self._told[author] = max(seq, self._told.get(author, 0))
 
     def clock_complete(self, heads: Mapping[bytes, int]) -> None:
         """After the peer's final clock frame: every author we hold beyond the view is dirty."""
@@ -253,10 +269,23 @@ class Replication:
             if held >= last_sent:
                 # Later batches may already be on their way: never move the view back.
                 self.view[author] = max(held, self.view.get(author, 0))
+                self._told[author] = max(held, self._told.get(author, 0))
                 continue
             # The peer did not take everything (it blocked the author, or it lacked
             # earlier entries): re-plan from its real head, but give up on this
             # author for the session after a few tries so a refusal cannot loop.
+            told = self._told.get(author)
+            self._told[author] = held
+            if told is not None and held < told:
+                # It stopped lower than before: it dropped its branch on receiving a
+                # continuation and needs the kept one from there (node/forks.py). A
+                # refusal did not make it: its tries start afresh, and the acks of the
+                # batches sent before, from the old view, show the same and are none.
+                self._retries.pop(author, None)
+                self.declined.discard(author)
+                self._fresh_from[author] = self._next_batch
+            elif ack.batch < self._fresh_from.get(author, 0):
+                continue  # sent before: the sending since covers it
             self.view[author] = held
             self._short_at[author] = held
             self._retries[author] = self._retries.get(author, 0) + 1

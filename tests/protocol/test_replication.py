@@ -409,3 +409,50 @@ def given_up_twice() -> Replication:
         assert A in sync.declined
         sync.renew([A])
     return sync
+
+
+def test_acks_of_batches_sent_before_the_peer_dropped_its_branch_are_not_tries() -> None:
+    # Four batches on their way when the peer, on the continuation in the second,
+    # drops its branch: the acks of the third and fourth (sent from the old view)
+    # show its new head, and must not use up the tries of the kept branch's sending.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 3})
+    sent = []
+    for head in (3, 4, 5, 6):  # the continuation is 4
+        sync.mark_dirty([A])
+        frame = fill(sync, {A: head})
+        assert frame is not None
+        sent.append(frame.batch)
+    sync.acknowledged(frames.Ack(sent[0], [[A, 2]]))  # refused: not its branch
+    sync.acknowledged(frames.Ack(sent[1], [[A, 1]]))  # the continuation: dropped
+    sync.acknowledged(frames.Ack(sent[2], [[A, 1]]))
+    sync.acknowledged(frames.Ack(sent[3], [[A, 1]]))
+    assert A not in sync.declined
+    frame = fill(sync, {A: 6})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(2, 7)]
+    sync.acknowledged(frames.Ack(frame.batch, [[A, 6]]))
+    assert sync.idle
+
+
+def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
+    # Three posts on their way to a peer holding another entry 2 when the
+    # continuation is signed: their acks, refused, must not give the author up
+    # before the continuation goes.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.clock_complete({A: 2})
+    sent = []
+    for head in (3, 4, 5):
+        sync.renew([A])
+        frame = fill(sync, {A: head})
+        assert frame is not None
+        sent.append(frame.batch)
+    sync.renew([A], continued=True)  # 6
+    for batch in sent:
+        sync.acknowledged(frames.Ack(batch, [[A, 2]]))
+    assert A not in sync.declined
+    frame = fill(sync, {A: 6})
+    assert frame is not None
+    assert frame.entries[-1] == wire(A, 6)
