@@ -29,7 +29,15 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -185,6 +193,10 @@ class Store:
         self._erased: set[NodeId] = set()
         self._erased_listeners: list[Callable[[set[NodeId]], None]] = []
         self._touched: set[NodeId] = set()  # authors whose log grew in this transaction
+        #: Of those, the authors whose log grew with a continuation (node/forks.py): read
+        #: by the commit listeners, which try them again with every peer
+        #: (protocol/replication.py, ``Replication.renew``).
+        self.continued: set[NodeId] = set()
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
         #: Erase what a school wrote in a service's tables when it is blocked
@@ -490,6 +502,7 @@ class Store:
                 raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
         async with self._write_lock:
             self._touched = set()
+            self.continued = set()
             self._erased = set()
             self._mail_touched = False
             self._queued = []
@@ -536,6 +549,7 @@ class Store:
             try:
                 await self._begin()
                 self._touched = set()
+                self.continued = set()
                 self._erased = set()
                 self._mail_touched = False
                 self._queued = []
@@ -1159,6 +1173,16 @@ class Store:
         fork = fork_of(entry)
         return None if fork is None else (fork, entry.seq)
 
+    async def continued_above(self, heads: Mapping[NodeId, int]) -> set[NodeId]:
+        """Of ``heads``' authors, those holding a continuation numbered above the head
+        given: what another process (``schoolmesh recover``) signed or stored since."""
+        rows = await self.fetch_all(
+            "SELECT author, MAX(seq) FROM entries WHERE kind = ? AND loose = 0 GROUP BY author",
+            (kinds.CONTINUE,),
+        )
+        found = {NodeId(author): int(seq) for author, seq in rows}
+        return {a for a, seq in heads.items() if found.get(a, 0) > seq}
+
     async def _superseded(self, entry: Entry) -> bool:
         held = await self.continuation(entry.author)
         return held is not None and superseded(entry, held[0], held[1])
@@ -1464,6 +1488,8 @@ class Store:
         if loose:
             newest = {}
         self.touched(e.author for e in newest.values())
+        if not loose:
+            self.continued.update(e.author for e in entries if e.kind == kinds.CONTINUE)
         conn.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
             "DO UPDATE SET seq = excluded.seq, id = excluded.id",
