@@ -167,6 +167,17 @@ class Replication:
             self._retries.pop(author, None)
         self.mark_dirty(grown)
 
+    def wanted(self, authors: Iterable[bytes]) -> None:
+        """The peer wants these authors' logs now (it added them to its interest): look
+        at them again, even those it was given up on, with their retries afresh, as when
+        it asks again by clock (:meth:`receive_clock`). Not counted as growth: growth may
+        still be tried once at the head where the peer stops (:meth:`renew`)."""
+        wanted = set(authors)
+        for author in wanted:
+            self.declined.discard(author)
+            self._retries.pop(author, None)
+        self.mark_dirty(wanted)
+
     # -- the peer's clock -----------------------------------------------------------
 
     def receive_clock(self, clock: frames.Clock) -> list[tuple[bytes, int, bytes]]:

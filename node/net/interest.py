@@ -266,7 +266,7 @@ class Interests:
         if frame.everything:  # it wants everything: only its partners count
             if self.declared.pop(session, None) is not None:
                 session.sync.wants_log = None
-                session.mark_dirty(await self._held_authors())
+                session.wanted(await self._held_authors())
             await record_declared(self.store, peer, frame.partners)
             self.refresh()
             return
@@ -284,7 +284,7 @@ class Interests:
         self.declared[session] = declared
         session.sync.declared(horizon.__contains__)
         if before is not None:  # authors it wants now and did not: their logs, from its view
-            session.mark_dirty(horizon - before.horizon)
+            session.wanted(horizon - before.horizon)
         await record_declared(self.store, peer, frame.partners)
         self.refresh()  # its partners are our partners' partners
         if self.on_declared is not None:

@@ -160,6 +160,12 @@ class PeerSession:
         self.sync.renew(authors)
         self._wake.set()
 
+    def wanted(self, authors: Iterable[bytes]) -> None:
+        """The peer now wants these authors' logs (its interest grew): send what it lacks,
+        even of authors given up on earlier in the session (node/net/interest.py)."""
+        self.sync.wanted(authors)
+        self._wake.set()
+
     def continued(self, authors: Iterable[bytes]) -> None:
         """These authors' logs grew with a continuation (node/forks.py): try them again
         even if this peer kept refusing them, once more per head it stopped at (a peer

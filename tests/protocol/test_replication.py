@@ -396,6 +396,20 @@ def test_continuations_are_tried_again_once_per_head_too() -> None:
     assert fill(sync, {A: 8}) is None
 
 
+def test_an_author_the_peer_now_wants_is_tried_again_after_growth_was_tried() -> None:
+    # Given up on at head 2, and growth already tried again there once; then the peer
+    # adds the author to its interest (node/net/interest.py): it is tried again, as when
+    # the peer asks by clock, whatever growth used up.
+    sync = given_up_twice()
+    assert fill(sync, {A: 6}) is None
+    sync.wanted([A])
+    frame = fill(sync, {A: 6})
+    assert frame is not None
+    assert frame.entries[0] == wire(A, 3)
+    sync.acknowledged(frames.Ack(frame.batch, [[A, 6]]))
+    assert sync.idle
+
+
 def given_up_twice() -> Replication:
     """A peer at 2 that refused the kept branch up to 5, then a post (6) after it."""
     sync = Replication()
