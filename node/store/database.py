@@ -1523,6 +1523,13 @@ class Store:
         ) as cursor:
             if cursor.rowcount != 1:
                 return False
+        # Indexed here, now: taken off the indexer's queue, where its content-less copy
+        # waits like any offer (index_pending would add its search text a second time,
+        # a constraint error that stopped the indexer for good).
+        await self._db.execute(
+            "DELETE FROM unindexed WHERE n IN (SELECT n FROM entries WHERE id = ?)",
+            (bytes(entry.id),),
+        )
         await self._index_listings(
             f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
         )
