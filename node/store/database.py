@@ -1112,12 +1112,13 @@ class Store:
             assert same is not None
             # Held whole once restored: another copy later in the batch then restores
             # (and lists) nothing again, which would fail the batch.
-            if (
-                same.content is None
-                and entry.content is not None
-                and await self._restore_content(entry)
-            ):
-                held[bytes(entry.id)] = entry
+            if same.content is None and entry.content is not None:
+                if await self._restore_content(entry):
+                    held[bytes(entry.id)] = entry
+                elif any(e is same for e in accepted):  # not written yet: written whole
+                    # (erased all the same if withdrawn: _insert_now)
+                    accepted[:] = [entry if e is same else e for e in accepted]
+                    held[bytes(entry.id)] = entry
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
             assert same is not None

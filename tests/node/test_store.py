@@ -210,6 +210,21 @@ async def test_content_filled_in_before_the_indexer_ran_is_indexed_once(store: S
     assert await store.fetch_all("SELECT n FROM unindexed") == []
 
 
+async def test_content_filled_in_by_a_full_copy_later_in_the_same_batch(store: Store) -> None:
+    """A content-less copy and then a full one in one batch (frames of one session are
+    stored together): the entry is stored with its content, found by search, not left
+    content-less for the full copy's coming too early to fill it in."""
+    await holding_everything(store)  # made-up schools' logs, whole
+    (offer,) = chain(key(2), 1)
+    results = await store.ingest([offer.without_content(), offer], NOW)
+    assert [r.outcome for r in results] == [Outcome.STORED, Outcome.DUPLICATE]
+    held = await store.get(offer.id)
+    assert held is not None
+    assert held.content == offer.content
+    await store.index_all()
+    assert len(await store.fetch_all("SELECT n FROM listings")) == 1
+
+
 async def test_resolve_prefix(store: Store) -> None:
     offer = await store.append_local(SIGNER, "offer", offer_content(), NOW)
     assert await store.resolve(str(offer.id)[:8]) == offer.id
