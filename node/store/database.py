@@ -1112,12 +1112,13 @@ class Store:
             assert same is not None
             # Held whole once restored: another copy later in the batch then restores
             # (and lists) nothing again, which would fail the batch.
-            if (
-                same.content is None
-                and entry.content is not None
-                and await self._restore_content(entry)
-            ):
-                held[bytes(entry.id)] = entry
+            if same.content is None and entry.content is not None:
+                if await self._restore_content(entry):
+                    held[bytes(entry.id)] = entry
+                elif any(e is same for e in accepted):  # not written yet: written whole
+                    # (erased all the same if withdrawn: _insert_now)
+                    accepted[:] = [entry if e is same else e for e in accepted]
+                    held[bytes(entry.id)] = entry
             return IngestResult(entry.id, Outcome.DUPLICATE)
         if verdict is Verdict.EQUIVOCATION:
             assert same is not None
@@ -1523,6 +1524,13 @@ class Store:
         ) as cursor:
             if cursor.rowcount != 1:
                 return False
+        # Indexed here, now: taken off the indexer's queue, where its content-less copy
+        # waits like any offer (index_pending would add its search text a second time,
+        # a constraint error that stopped the indexer for good).
+        await self._db.execute(
+            "DELETE FROM unindexed WHERE n IN (SELECT n FROM entries WHERE id = ?)",
+            (bytes(entry.id),),
+        )
         await self._index_listings(
             f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
         )

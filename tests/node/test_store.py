@@ -194,6 +194,37 @@ async def test_missing_content_filled_once_from_two_copies_in_one_batch(store: S
     assert [e.id for e in await store.current("offer")] == [offer.id]
 
 
+async def test_content_filled_in_before_the_indexer_ran_is_indexed_once(store: Store) -> None:
+    """A content-less copy waits in ``unindexed`` like any offer; a full copy arriving
+    before the indexer takes it indexes the offer at once. The indexer must then not
+    index it a second time (the search text's row would be a duplicate: every later
+    pass failed, and no offer stored after it was found again)."""
+    await holding_everything(store)  # made-up schools' logs, whole
+    first, later = chain(key(2), 2)
+    await store.ingest([first.without_content()], NOW)
+    await store.ingest([first], NOW)
+    await store.ingest([later], NOW)
+    assert await store.index_all() >= 1
+    rows = await store.fetch_all("SELECT n FROM listings ORDER BY n")
+    assert len(rows) == 2
+    assert await store.fetch_all("SELECT n FROM unindexed") == []
+
+
+async def test_content_filled_in_by_a_full_copy_later_in_the_same_batch(store: Store) -> None:
+    """A content-less copy and then a full one in one batch (frames of one session are
+    stored together): the entry is stored with its content, found by search, not left
+    content-less for the full copy's coming too early to fill it in."""
+    await holding_everything(store)  # made-up schools' logs, whole
+    (offer,) = chain(key(2), 1)
+    results = await store.ingest([offer.without_content(), offer], NOW)
+    assert [r.outcome for r in results] == [Outcome.STORED, Outcome.DUPLICATE]
+    held = await store.get(offer.id)
+    assert held is not None
+    assert held.content == offer.content
+    await store.index_all()
+    assert len(await store.fetch_all("SELECT n FROM listings")) == 1
+
+
 async def test_resolve_prefix(store: Store) -> None:
     offer = await store.append_local(SIGNER, "offer", offer_content(), NOW)
     assert await store.resolve(str(offer.id)[:8]) == offer.id
