@@ -304,8 +304,15 @@ class Replication:
                 self._retries.pop(author, None)
                 self.declined.discard(author)
                 self._fresh_from[author] = self._next_batch
-            elif ack.batch < self._fresh_from.get(author, 0):
-                continue  # sent before: the sending since covers it
+            elif ack.batch < (fresh := self._fresh_from.get(author, 0)):
+                # Sent before: no try. A batch sent since covers it; if none did (the
+                # view had moved past what grew: a continuation numbered below the
+                # entries sent), re-plan from the peer's head, still without a try.
+                if not any(b >= fresh and author in later for b, later in self.in_flight.items()):
+                    self.view[author] = held
+                    self.dirty.add(author)
+                    resend.append(author)
+                continue
             self.view[author] = held
             self._short_at[author] = held
             self._retries[author] = self._retries.get(author, 0) + 1

@@ -410,6 +410,31 @@ def test_an_author_the_peer_now_wants_is_tried_again_after_growth_was_tried() ->
     assert sync.idle
 
 
+def test_an_ack_from_before_a_continuation_re_plans_when_nothing_was_sent_since() -> None:
+    # The peer dropped its branch (its head fell from 4 to 3) and was sent 4 to 7 again;
+    # then a continuation numbered below 7 (a hostile or odd log: tests/hostile/
+    # test_continue.py) is signed here: the view is already past it, so nothing goes.
+    # The ack of that batch, short at 3, is no try, but must re-plan from 3: no batch
+    # sent since covers the author, and the peer would never get the continuation.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A, 4]]))
+    sync.clock_complete({A: 7})
+    first = fill(sync, {A: 7})
+    assert first is not None
+    sync.acknowledged(frames.Ack(first.batch, [[A, 3]]))  # dropped its branch
+    again = fill(sync, {A: 7})
+    assert again is not None
+    assert again.entries[0] == wire(A, 4)
+    sync.renew([A], continued=True)
+    assert fill(sync, {A: 7}) is None  # the view is at 7 already
+    result = sync.acknowledged(frames.Ack(again.batch, [[A, 3]]))
+    assert result.resend == (A,)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(4, 8)]
+    assert A not in sync.declined
+
+
 def given_up_twice() -> Replication:
     """A peer at 2 that refused the kept branch up to 5, then a post (6) after it."""
     sync = Replication()
