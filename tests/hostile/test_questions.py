@@ -74,6 +74,7 @@ async def test_a_school_cannot_mark_answers_to_another_schools_question(trio: Sc
     await _judged_after(rogue, us)
     for live in (us, victim):
         await arrives(live, theirs)
+        await arrives(live, ours)  # through the lycée to the Oakfield: either may be first
         shown = await live.node.questions.one(str(question.id))
         assert [(a.text, a.helpful) for a in shown.answers] == [
             ("By reading level.", False),
