@@ -94,6 +94,20 @@ class Replication:
         self.receiving: set[NodeId] = set()  # authors of the batch being stored
         self.waiting: set[NodeId] = set()  # dirty authors set aside until it is stored
         self._retries: dict[NodeId, int] = {}
+        #: The peer's head in its last shortfall of each author, and the head at which a
+        #: growth of the author's log last renewed its retries (:meth:`renew`); apart,
+        #: the head at which a continuation of it last did.
+        self._short_at: dict[NodeId, int] = {}
+        self._renewed_at: dict[NodeId, int] = {}
+        self._continued_at: dict[NodeId, int] = {}
+        #: The first batch number after the peer's head of each author last fell (it
+        #: dropped a branch), or after the author's log grew with a continuation: the
+        #: acks of batches sent before it are no tries (they could not hold what the
+        #: peer lacked, or were planned from the old head).
+        self._fresh_from: dict[NodeId, int] = {}
+        #: The head the peer last told of, for each author (clock, session start, acks):
+        #: an ack below it shows that the peer dropped a branch.
+        self._told: dict[NodeId, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
         #: The authors whose logs the peer wants, when it declared them (``interest``:
@@ -121,14 +135,49 @@ class Replication:
         self.dirty = {a for a in self.dirty if wants_log(a)}
         self.waiting = {a for a in self.waiting if wants_log(a)}
 
-    def renew(self, authors: Iterable[NodeId]) -> None:
-        """These authors' logs grew here: try them again even if the peer refused them
-        earlier in the session (the new entries may be what it lacked), then mark dirty."""
+    def renew(self, authors: Iterable[NodeId], *, continued: bool = False) -> None:
+        """These authors' logs grew here: mark them dirty, and try them again even if the
+        peer fell short on them earlier in the session (the new entries may be what it
+        lacked: a continuation after a fork, node/forks.py), with their retries afresh.
+
+        Afresh once per head the peer stopped at: if it stops there again, growth is not
+        what it lacks. A school signing past its budget grows its log with every entry
+        while the peer holds them back (and asks again itself when their time comes);
+        renewing at each entry sent the whole held-back log again, every time
+        (docs/decisions.md, "Flood budget regression").
+
+        ``continued``: the growth holds a continuation of the author's log, which a peer
+        holding the branch it drops needs (it refuses everything else after its own
+        branch). Once more per head, apart from other growth: an entry signed between
+        the two steps of ``schoolmesh recover`` grows the log first and uses the renewal
+        up; and the acks of batches sent before it are no tries, so that those still on
+        their way cannot give the author up before the continuation goes
+        (docs/decisions.md, "A continuation after other growth")."""
         grown = set(authors)
-        self.declined -= grown
+        renewed = self._continued_at if continued else self._renewed_at
         for author in grown:
+            short_at = self._short_at.get(author)
+            if short_at is not None and renewed.get(author) == short_at:
+                continue
+            if continued:
+                self._fresh_from[author] = self._next_batch
+            if short_at is None:
+                continue
+            renewed[author] = short_at
+            self.declined.discard(author)
             self._retries.pop(author, None)
         self.mark_dirty(grown)
+
+    def wanted(self, authors: Iterable[NodeId]) -> None:
+        """The peer wants these authors' logs now (it added them to its interest): look
+        at them again, even those it was given up on, with their retries afresh, as when
+        it asks again by clock (:meth:`receive_clock`). Not counted as growth: growth may
+        still be tried once at the head where the peer stops (:meth:`renew`)."""
+        wanted = set(authors)
+        for author in wanted:
+            self.declined.discard(author)
+            self._retries.pop(author, None)
+        self.mark_dirty(wanted)
 
     # -- the peer's clock -----------------------------------------------------------
 
@@ -153,6 +202,7 @@ class Replication:
                 self.declined.discard(author)
                 self._retries.pop(author, None)
             self.view[author] = max(seq, self.view.get(author, 0))
+            self._told[author] = max(seq, self._told.get(author, 0))
             if head_id:
                 with_ids.append((author, seq, head_id[0]))
         return with_ids
@@ -163,6 +213,7 @@ class Replication:
         for author, seq in heads:
             if author in self.view or len(self.view) < self.max_view:
                 self.view[author] = max(seq, self.view.get(author, 0))
+                self._told[author] = max(seq, self._told.get(author, 0))
 
     def clock_complete(self, heads: Mapping[NodeId, int]) -> None:
         """After the peer's final clock frame: every author we hold beyond the view is dirty."""
@@ -240,11 +291,25 @@ class Replication:
             if held >= last_sent:
                 # Later batches may already be on their way: never move the view back.
                 self.view[author] = max(held, self.view.get(author, 0))
+                self._told[author] = max(held, self._told.get(author, 0))
                 continue
             # The peer did not take everything (it blocked the author, or it lacked
             # earlier entries): re-plan from its real head, but give up on this
             # author for the session after a few tries so a refusal cannot loop.
+            told = self._told.get(author)
+            self._told[author] = held
+            if told is not None and held < told:
+                # It stopped lower than before: it dropped its branch on receiving a
+                # continuation and needs the kept one from there (node/forks.py). A
+                # refusal did not make it: its tries start afresh, and the acks of the
+                # batches sent before, from the old view, show the same and are none.
+                self._retries.pop(author, None)
+                self.declined.discard(author)
+                self._fresh_from[author] = self._next_batch
+            elif ack.batch < self._fresh_from.get(author, 0):
+                continue  # sent before: the sending since covers it
             self.view[author] = held
+            self._short_at[author] = held
             self._retries[author] = self._retries.get(author, 0) + 1
             if self._retries[author] > MAX_RETRIES:
                 self.declined.add(author)

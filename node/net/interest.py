@@ -267,7 +267,7 @@ class Interests:
         if frame.everything:  # it wants everything: only its partners count
             if self.declared.pop(session, None) is not None:
                 session.sync.wants_log = None
-                session.mark_dirty(await self._held_authors())
+                session.wanted(await self._held_authors())
             await record_declared(self.store, peer, frame.partners)
             self.refresh()
             return
@@ -287,7 +287,7 @@ class Interests:
         # it; the sync asks by NodeId: its key is what the horizon holds.
         session.sync.declared(lambda author: author.key in horizon)
         if before is not None:  # authors it wants now and did not: their logs, from its view
-            session.mark_dirty(NodeId(a) for a in horizon - before.horizon)
+            session.wanted(NodeId(a) for a in horizon - before.horizon)
         await record_declared(self.store, peer, frame.partners)
         self.refresh()  # its partners are our partners' partners
         if self.on_declared is not None:

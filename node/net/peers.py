@@ -238,9 +238,19 @@ class PeerManager:
         """
         if authors:
             self.entries_stored(authors, None)
+            self._continued(self.store.continued)
             self._on_mail()  # a new profile may name new relays: mail may now move
         else:
             self._changed.set()
+
+    def _continued(self, authors: Iterable[NodeId]) -> None:
+        """These authors' logs grew with a continuation: every session tries them
+        again, even those that gave up on them (protocol/replication.py, ``renew``)."""
+        grown = list(authors)
+        if grown:
+            for session in self.sessions.values():
+                if not session.closing:
+                    session.continued(grown)
 
     # -- lifetime -------------------------------------------------------------------
 
@@ -682,10 +692,12 @@ class PeerManager:
             if current != version:  # another process (the command line) committed
                 version = current
                 fresh = {a: h.seq for a, h in (await self.store.heads()).items()}
-                changed = [a for a, seq in fresh.items() if heads.get(a) != seq]
+                grown = {a: heads.get(a, 0) for a, seq in fresh.items() if heads.get(a) != seq}
+                changed = list(grown)
                 heads = fresh
                 if changed:
                     self.entries_stored(changed, None)
+                    self._continued(await self.store.continued_above(grown))
                 self._on_mail()  # cheap: each session asks the database what is new
                 await self.search.run_queued()  # `schoolmesh search --network`
             elif not changed_here:

@@ -154,9 +154,23 @@ class PeerSession:
         """Look again at these authors: we may hold entries the peer lacks.
 
         Their logs grew here, so an author the peer kept refusing earlier in the session
-        is tried again: the new entries may be what it was missing (a continuation after
-        a fork: node/forks.py)."""
+        is tried again, once per head the peer stopped at: the new entries may be what it
+        was missing (a continuation after a fork: node/forks.py), but not when it holds
+        them back past their budget (it asks again itself: :meth:`_ask_again_loop`)."""
         self.sync.renew(authors)
+        self._wake.set()
+
+    def wanted(self, authors: Iterable[NodeId]) -> None:
+        """The peer now wants these authors' logs (its interest grew): send what it lacks,
+        even of authors given up on earlier in the session (node/net/interest.py)."""
+        self.sync.wanted(authors)
+        self._wake.set()
+
+    def continued(self, authors: Iterable[NodeId]) -> None:
+        """These authors' logs grew with a continuation (node/forks.py): try them again
+        even if this peer kept refusing them, once more per head it stopped at (a peer
+        holding the branch the continuation drops refuses all else until it has it)."""
+        self.sync.renew(authors, continued=True)
         self._wake.set()
 
     async def run(self) -> None:

@@ -23,11 +23,11 @@ from protocol import kinds
 from protocol.contents.entries import (
     AnswerContent,
     HelpfulContent,
-    OfferContent,
     ProfileContent,
     QuestionContent,
 )
 from protocol.entry import Entry
+from protocol.errors import SchemaError
 from protocol.keys import EntryId
 
 SIDES = (kinds.OFFER, kinds.REQUEST)
@@ -81,43 +81,55 @@ def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
     ``school`` is :func:`school_words` of the school that posted it (its last column)."""
     # ``stored``: entries kept unchecked by an older version, not knowing their kind yet,
     # are read again from when the store opens; those today's schema refuses are left out.
-    if entry.kind not in LISTED:
+    kind = entry.payload.kind
+    if kind not in LISTED:
         return None
-    if entry.kind == kinds.QUESTION:
+    if kind == kinds.QUESTION:
         question = QuestionContent.stored(entry)
         if question is None:
             return None
         return _question_row(n, entry, question.title, question.text, "", question, school)
-    if entry.kind == kinds.ANSWER:
+    if kind == kinds.ANSWER:
         answer = AnswerContent.stored(entry)
         if answer is None:
             return None
         return _question_row(n, entry, "", answer.text, answer.by or "", None, school)
-    offer = OfferContent.stored(entry)
-    if offer is None:
+    # An offer or a request: the checks of OfferContent.stored, then its fields read
+    # from the map itself, as OfferContent.from_content reads them (the same values):
+    # building the dataclass was about a third of this function's time in a catch-up
+    # (docs/performance.md, issue 23 item 6, fourth step).
+    content = entry.content
+    if content is None:
         return None
+    try:
+        kinds.validate_content(kind, content)
+    except SchemaError:
+        return None
+    get = content.get
+    focus = get("focus") or ()
+    subjects = get("subjects") or ()
     words = " ".join(
         [
-            offer.title,
-            offer.text or "",
-            offer.activity,
-            offer.region or "",
-            *offer.focus,
-            *offer.subjects,
+            content["title"],
+            get("text") or "",
+            content["activity"],
+            get("region") or "",
+            *focus,
+            *subjects,
         ]
     )
     return (
         n,
-        bytes(entry.author),
-        entry.kind,
-        offer.activity,
-        offer.country,
-        _tags(offer.phases),
-        _tags(offer.focus),
-        _tags(offer.languages),
-        _tags([subject_tag(s) for s in offer.subjects]),
-        offer.mode,
-        min(filter(None, [offer.closes, offer.end]), default=None),
+        bytes(entry.payload.author),
+        kind,
+        content["activity"],
+        get("country"),
+        _tags(get("phases")),
+        _tags(focus),
+        _tags(get("languages")),
+        _tags([subject_tag(s) for s in subjects]),
+        get("mode"),
+        min(filter(None, [get("closes"), get("to")]), default=None),
         entry.payload.timestamp,
         fold(words),
         school,

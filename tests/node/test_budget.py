@@ -4,15 +4,18 @@ without breaking the session, and they arrive when their time comes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
 
+import tests.network
 from node.clock import now_ms
 from protocol.budget import DAY_MS, Rule
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
+from protocol.replication import MAX_RETRIES
 from tests.helpers import offer_content
 from tests.network import LiveNode, network, wait_for
 from tests.node.test_events import TEACHMEET
@@ -83,6 +86,69 @@ async def test_a_flood_is_held_back_by_partners_and_arrives_when_its_time_comes(
         await wait_for(lambda: _equals(head_of(c, flood), 7), what="the last at C")
         assert b.service.peers.sessions[flood] is session
         assert session._strikes == 0
+
+
+async def test_a_flood_held_back_is_not_sent_again_with_each_new_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A school signing without pause past its budget: each new entry of its log marks it
+    dirty in its sessions, and that must not send again, each time, all its partner
+    holds back (bench/flood.py found 56,889 entries judged and held back for 3,091
+    signed: docs/decisions.md, "Flood budget regression"). Meanwhile another school's
+    offer still arrives."""
+    monkeypatch.setattr(tests.network, "IN_MEMORY", False)  # WebSockets on loopback
+    schools = [("a", "Flood Academy", "GB"), ("b", "Lycée Bord", "FR"), ("c", "Colegio", "ES")]
+    async with network(tmp_path, schools, [("a", "b"), ("b", "c")]) as nodes:
+        a, b, c = nodes["a"], nodes["b"], nodes["c"]
+        clock = Clock()  # never moved: nothing held back can be taken
+        a.node.store.budgets.rule = Rule(count=100_000, window_ms=DAY_MS)  # a changed node
+        for live in (b, c):
+            live.node.store.budgets.rule = SMALL
+            live.node.store.budgets.clock = clock
+        flood = a.node.node_id
+        under_way, arrived = asyncio.Event(), asyncio.Event()
+        # Told by B's commits: a wait_for would not count a check while A writes.
+        b.node.store.add_listener(
+            lambda authors: arrived.set() if c.node.node_id in authors else None
+        )
+        posted = 0
+
+        async def flooding() -> None:
+            nonlocal posted
+            while posted < 300 or not arrived.is_set():  # the flood outlasts C's offer
+                await a.node.offers.post("offer", offer_content(f"Flood {posted}"))
+                posted += 1
+                if posted == 20:
+                    under_way.set()
+
+        task = asyncio.create_task(flooding())
+        try:
+            await asyncio.wait_for(under_way.wait(), 60)
+            theirs = await c.node.offers.post("offer", offer_content("From C"))
+            await asyncio.wait_for(arrived.wait(), 30)  # C's offer at B during the flood
+            await asyncio.wait_for(task, 60)
+        finally:
+            task.cancel()
+        assert await b.holds(theirs.id)
+        sender = a.service.peers.sessions[b.node.node_id]
+        receiver = b.service.peers.sessions[flood]
+
+        async def settled() -> bool:
+            return sender.sync.idle
+
+        await wait_for(settled, what="A to have nothing more to send B")
+        assert await head_of(b, flood) == 3
+        assert receiver.last_error is None, receiver.last_error
+        assert b.service.peers.sessions[flood] is receiver  # one session all along
+        # Each entry past the budget goes once as it is signed, then all of them again
+        # after each shortfall: at most MAX_RETRIES + 1 of them, and as many again once
+        # the log grew (it may be a continuation: node/forks.py). Before the fix, each
+        # new entry could send the whole held-back log again: 10,247 held back of 300.
+        past = posted - 2  # its profile and two offers were taken
+        assert receiver.held_back <= (1 + 2 * (MAX_RETRIES + 1)) * past, (
+            receiver.held_back,
+            posted,
+        )
 
 
 async def _equals(value: Awaitable[int], expected: int) -> bool:

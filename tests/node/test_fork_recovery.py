@@ -161,3 +161,66 @@ async def test_restore_then_post_nothing_acknowledged_lost(tmp_path: Path) -> No
             }
             assert await live.node.store.forks() == []
             assert await live.node.store.equivocations() == []
+
+
+async def test_a_post_before_recover_finishes_does_not_keep_the_continuation_back(
+    tmp_path: Path,
+) -> None:
+    """The school posts between the two steps of ``recover``: the partner holding the
+    dropped branch refuses that post too (it does not follow its branch), and the
+    continuation signed after it must still reach that partner in the same session.
+    (Replication.renew tried a grown author again once per head the peer stopped at:
+    the post used that once, and the continuation was never sent.)"""
+    async with network(tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("oak", "colegio")]) as (
+        nodes
+    ):
+        oak, lycee, colegio = nodes["oak"], nodes["lycee"], nodes["colegio"]
+        me = oak.node.node_id
+        await backup.backup(oak.node, tmp_path / "b")
+        await colegio.stop()
+        lost = await oak.node.offers.post("offer", offer_content("Posted by the lost copy"))
+        later = await oak.node.offers.post("offer", offer_content("Also by the lost copy"))
+        await wait_for(partial(lycee.holds, later.id), what="the lost copy's posts")
+        await oak.stop()
+        await backup.restore(tmp_path / "b", tmp_path / "oak", force=True, only_copy=True)
+        async with await Node.open(tmp_path / "oak") as node:
+            mine = await node.offers.post("offer", offer_content("Posted after the restore"))
+        assert mine.seq == lost.seq
+        await oak.restart()
+        await colegio.restart()
+        await wait_for(lambda: colegio.holds(mine.id), what="the restored copy's post")
+        await oak.stop()
+        first = run_cli("recover", "--data", str(tmp_path / "oak"), "--json")
+        assert first.returncode == 0, first.stderr
+        await oak.restart()
+
+        async def fetched() -> bool:
+            return await oak.node.store.get_setting("restored") is None
+
+        await wait_for(fetched, what="the school's log fetched from the Lycée")
+
+        async def given_up() -> bool:
+            session = oak.service.peers.sessions.get(colegio.node.node_id)
+            return session is not None and me in session.sync.declined
+
+        # The Colegio refuses the kept branch (it holds the other entry 2) until the
+        # continuation: the Oak gives up on its own log there for now.
+        await wait_for(given_up, what="the Colegio refusing the kept branch")
+        session = oak.service.peers.sessions[colegio.node.node_id]
+        meanwhile = await oak.node.offers.post("offer", offer_content("Posted meanwhile"))
+        await wait_for(given_up, what="the Colegio refusing the post meanwhile too")
+        assert oak.service.peers.sessions[colegio.node.node_id] is session
+
+        second = run_cli("recover", "--data", str(tmp_path / "oak"), "--json")
+        assert second.returncode == 0, second.stderr
+        done = json.loads(second.stdout)
+        assert done["fork"] == lost.seq
+
+        async def converged() -> bool:
+            logs = [await _log(live, me) for live in (oak, lycee, colegio)]
+            return logs[0] == logs[1] == logs[2] and len(logs[0]) == done["continuation"] + 1
+
+        await wait_for(converged, within=30, what="one log of the school everywhere")
+        assert oak.service.peers.sessions[colegio.node.node_id] is session  # no new session
+        assert await colegio.holds(meanwhile.id)
+        assert "Posted after the restore" in await _titles(colegio, me)

@@ -180,6 +180,20 @@ async def test_missing_content_filled_from_a_later_copy(store: Store) -> None:
     assert held.content == offer.content
 
 
+async def test_missing_content_filled_once_from_two_copies_in_one_batch(store: Store) -> None:
+    """Two full copies in one batch (two frames stored together, or a peer sending it
+    twice): the second is a duplicate, not a second listing that fails the batch."""
+    await holding_everything(store)  # made-up schools' logs, whole
+    (offer,) = chain(key(2), 1)
+    await store.ingest([offer.without_content()], NOW)
+    results = await store.ingest([offer, offer], NOW)
+    assert [r.outcome for r in results] == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+    held = await store.get(offer.id)
+    assert held is not None
+    assert held.content == offer.content
+    assert [e.id for e in await store.current("offer")] == [offer.id]
+
+
 async def test_resolve_prefix(store: Store) -> None:
     offer = await store.append_local(SIGNER, "offer", offer_content(), NOW)
     assert await store.resolve(str(offer.id)[:8]) == offer.id

@@ -144,3 +144,38 @@ async def test_two_continuations_in_one_batch_cannot_reopen_the_first(store: Sto
     assert results[1].error.code == "fork-before-continuation"
     for entry in offers:
         assert await store.get(entry.id) is not None
+
+
+async def test_the_commit_listeners_are_told_which_logs_grew_with_a_continuation(
+    store: Store,
+) -> None:
+    # The sessions try those authors again with every peer, even one that gave up on
+    # them (node/net/peers.py, protocol/replication.py ``renew``): told by the commit
+    # in this process, and by ``continued_above`` for a commit by another one.
+    told: list[tuple[set[bytes], set[bytes]]] = []
+    store.add_listener(
+        lambda authors: told.append(
+            ({bytes(a) for a in authors}, {bytes(a) for a in store.continued})
+        )
+    )
+    me = bytes(SIGNER.node_id)
+    common: list[Entry] = []
+    _next(common, kinds.PROFILE, {"name": "Oakfield Primary", "country": "GB"})
+    kept, other = list(common), list(common)
+    a = _next(kept, kinds.OFFER, offer_content("Kept"))
+    _next(other, kinds.OFFER, offer_content("Other"))
+    await store.ingest(other, NOW)
+    assert told[-1] == ({me}, set())
+    continuation = _next(kept, kinds.CONTINUE, {"fork": 2, "keep": bytes(a.id)}, seq=3)
+    [dropped] = await store.ingest([continuation], NOW)  # the other branch goes first
+    assert dropped.outcome is Outcome.REFUSED
+    assert told[-1][1] == set()
+    assert await store.continued_above({SIGNER.node_id: 1}) == set()
+    results = await store.ingest(kept[1:], NOW)
+    assert [r.outcome for r in results] == [Outcome.STORED, Outcome.STORED]
+    assert told[-1] == ({me}, {me})
+    assert await store.continued_above({SIGNER.node_id: 2}) == {SIGNER.node_id}
+    assert await store.continued_above({SIGNER.node_id: 3}) == set()
+    after = _next(kept, kinds.OFFER, offer_content("After"))
+    await store.ingest([after], NOW)
+    assert told[-1] == ({me}, set())

@@ -298,3 +298,176 @@ def test_a_clock_later_in_the_session_asks_again_for_an_author_given_up_on() -> 
     # and it has its retries again
     result = sync.acknowledged(frames.Ack(frame.batch, [[A.key, 3]]))
     assert result.resend == (A,)
+
+
+def test_a_log_growing_while_the_peer_holds_it_back_is_not_sent_again_and_again() -> None:
+    # A flood: the author signs without pause while the peer holds its entries back past
+    # their budget, its head stuck at 2. Each new entry marks the author dirty here; the
+    # log is tried again once after the peer fell short at that head, then the author
+    # waits for the peer to ask again (docs/decisions.md, "Flood budget regression").
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 2})
+    batches = 0
+    for head in range(3, 103):  # a hundred new entries, each acked before the next
+        sync.renew([A])
+        frame = fill(sync, {A: head})
+        if frame is not None:
+            batches += 1
+            sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
+    assert batches == MAX_RETRIES + 2  # three shortfalls, and once more as it grew
+    assert A in sync.declined
+    assert sync.idle
+    # The peer asks again when the time of its first held entry comes: sent at once.
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 102})
+    frame = fill(sync, {A: 102})
+    assert frame is not None
+    assert frame.entries[0] == wire(A, 3)
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 3]]))  # took one, holds the rest
+    # Stopped at another head: growth may be tried once more there.
+    for head in range(103, 110):
+        sync.renew([A])
+        if (frame := fill(sync, {A: head})) is not None:
+            batches += 1
+            sync.acknowledged(frames.Ack(frame.batch, [[A.key, 3]]))
+    assert batches == 2 * (MAX_RETRIES + 2) - 1
+    assert A in sync.declined
+
+
+def test_a_log_grown_by_a_continuation_is_tried_again_after_being_given_up_on() -> None:
+    # Fork recovery (node/forks.py): the peer holds the dropped branch's entry 2 and
+    # refuses the kept branch after it; once a continuation is signed here, the peer
+    # drops its branch (its head falls to 1) and takes the kept one.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 5})
+    for _ in range(MAX_RETRIES + 1):
+        frame = fill(sync, {A: 5})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
+        sync.mark_dirty([A])
+    assert A in sync.declined
+    assert fill(sync, {A: 5}) is None
+    sync.renew([A])  # the continuation (6) and a repost (7)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(3, 8)]
+    result = sync.acknowledged(frames.Ack(frame.batch, [[A.key, 1]]))  # dropped its branch
+    assert result.resend == (A,)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(2, 8)]
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 7]]))
+    assert sync.view[A] == 7
+    assert sync.idle
+
+
+def test_a_continuation_after_other_growth_is_tried_again_when_that_was_not() -> None:
+    # Between the two steps of `schoolmesh recover`, the school posts: its log grows,
+    # the peer holding the dropped branch refuses that too and is given up on again.
+    # The continuation signed then must still go (node/forks.py): it is what the peer
+    # lacks, and growth of another kind used up the renewal at that head.
+    sync = given_up_twice()
+    assert fill(sync, {A: 6}) is None  # a second post: not tried again at that head
+    sync.renew([A], continued=True)  # the continuation (7)
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries[-1] == wire(A, 7)
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 1]]))  # dropped its branch
+    frame = fill(sync, {A: 7})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(2, 8)]
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 7]]))
+    assert sync.idle
+
+
+def test_continuations_are_tried_again_once_per_head_too() -> None:
+    # A school may sign continuations naming its own entries as kept: a flood of them
+    # held back is not sent again with each one (docs/decisions.md, "Flood budget
+    # regression").
+    sync = given_up_twice()
+    sync.renew([A], continued=True)
+    for _ in range(MAX_RETRIES + 1):
+        frame = fill(sync, {A: 7})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))  # held back, as all else
+    assert A in sync.declined
+    sync.renew([A], continued=True)
+    assert fill(sync, {A: 8}) is None
+
+
+def test_an_author_the_peer_now_wants_is_tried_again_after_growth_was_tried() -> None:
+    # Given up on at head 2, and growth already tried again there once; then the peer
+    # adds the author to its interest (node/net/interest.py): it is tried again, as when
+    # the peer asks by clock, whatever growth used up.
+    sync = given_up_twice()
+    assert fill(sync, {A: 6}) is None
+    sync.wanted([A])
+    frame = fill(sync, {A: 6})
+    assert frame is not None
+    assert frame.entries[0] == wire(A, 3)
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 6]]))
+    assert sync.idle
+
+
+def given_up_twice() -> Replication:
+    """A peer at 2 that refused the kept branch up to 5, then a post (6) after it."""
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 5})
+    for head in (5, 6):
+        for _ in range(MAX_RETRIES + 1):
+            frame = fill(sync, {A: head})
+            assert frame is not None
+            sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
+        assert A in sync.declined
+        sync.renew([A])
+    return sync
+
+
+def test_acks_of_batches_sent_before_the_peer_dropped_its_branch_are_not_tries() -> None:
+    # Four batches on their way when the peer, on the continuation in the second,
+    # drops its branch: the acks of the third and fourth (sent from the old view)
+    # show its new head, and must not use up the tries of the kept branch's sending.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 3})
+    sent = []
+    for head in (3, 4, 5, 6):  # the continuation is 4
+        sync.mark_dirty([A])
+        frame = fill(sync, {A: head})
+        assert frame is not None
+        sent.append(frame.batch)
+    sync.acknowledged(frames.Ack(sent[0], [[A.key, 2]]))  # refused: not its branch
+    sync.acknowledged(frames.Ack(sent[1], [[A.key, 1]]))  # the continuation: dropped
+    sync.acknowledged(frames.Ack(sent[2], [[A.key, 1]]))
+    sync.acknowledged(frames.Ack(sent[3], [[A.key, 1]]))
+    assert A not in sync.declined
+    frame = fill(sync, {A: 6})
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in range(2, 7)]
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 6]]))
+    assert sync.idle
+
+
+def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
+    # Three posts on their way to a peer holding another entry 2 when the
+    # continuation is signed: their acks, refused, must not give the author up
+    # before the continuation goes.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 2})
+    sent = []
+    for head in (3, 4, 5):
+        sync.renew([A])
+        frame = fill(sync, {A: head})
+        assert frame is not None
+        sent.append(frame.batch)
+    sync.renew([A], continued=True)  # 6
+    for batch in sent:
+        sync.acknowledged(frames.Ack(batch, [[A.key, 2]]))
+    assert A not in sync.declined
+    frame = fill(sync, {A: 6})
+    assert frame is not None
+    assert frame.entries[-1] == wire(A, 6)
