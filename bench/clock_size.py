@@ -23,17 +23,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from protocol import frames
+from protocol.keys import NodeId
 from protocol.replication import clock_frames
 
 EUROPE = 200_000
 SEED = 7
 
 
-def heads(authors: int, rng: random.Random) -> list[tuple[bytes, int, bytes]]:
+def heads(authors: int, rng: random.Random) -> list[tuple[NodeId, int, bytes]]:
     """``authors`` heads with log lengths spread like a network a few years old (1 to 5,000)."""
     return [
         (
-            hashlib.blake2b(i.to_bytes(4, "big"), digest_size=32).digest(),
+            NodeId(hashlib.blake2b(i.to_bytes(4, "big"), digest_size=32).digest()),
             int(rng.paretovariate(1.2)) if rng.random() < 0.9 else rng.randint(1, 5000),
             hashlib.blake2b(i.to_bytes(4, "big"), digest_size=32, person=b"id").digest(),
         )

@@ -159,7 +159,10 @@ async def measure(
     rng = random.Random(SEED)
     loop = asyncio.get_running_loop()
     try:
-        flood_id, flood_address = await loop.run_in_executor(None, ours.recv)
+        # Read into a NodeId at the pipe, as the node reads frames: the store's heads are
+        # keyed by NodeId, and a bytes key there misses silently (taken read as 0).
+        raw_id, flood_address = await loop.run_in_executor(None, ours.recv)
+        flood_id = NodeId(raw_id)
         for i in range(3):
             live = await LiveNode.start(
                 folder / f"school{i}", f"School {i}", holding=EVERYTHING_MODE
@@ -170,7 +173,7 @@ async def measure(
         ours.send([(bytes(live.node.node_id), live.address) for live in nodes if partnered])
         for i, live in enumerate(nodes):
             if partnered:
-                await PeerBook(live.node.store).add(NodeId(flood_id), flood_address, 0)
+                await PeerBook(live.node.store).add(flood_id, flood_address, 0)
             for other in nodes[i + 1 :]:
                 await PeerBook(live.node.store).add(other.node.node_id, other.address, 0)
                 await PeerBook(other.node.store).add(live.node.node_id, live.address, 0)

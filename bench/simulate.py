@@ -126,18 +126,20 @@ class VirtualNode:
 
     def __init__(self, index: int, partners: Iterable[int]) -> None:
         self.index = index
-        self.logs: dict[bytes, list[tuple[Entry, bytes]]] = {}  # author -> (entry, wire)
+        self.logs: dict[NodeId, list[tuple[Entry, bytes]]] = {}  # author -> (entry, wire)
         self.sessions = {p: Replication() for p in partners}
 
-    def heads(self) -> dict[bytes, int]:
+    def heads(self) -> dict[NodeId, int]:
         return {a: len(log) for a, log in self.logs.items()}
 
     def clock(self) -> frames.Clock:
-        return frames.Clock([[a, len(log), bytes(log[-1][0].id)] for a, log in self.logs.items()])
+        return frames.Clock(
+            [[bytes(a), len(log), bytes(log[-1][0].id)] for a, log in self.logs.items()]
+        )
 
     def store(self, entry: Entry, wire: bytes) -> Verdict | None:
         """The log rules, as node/store.py applies them; None when refused."""
-        log = self.logs.setdefault(bytes(entry.author), [])
+        log = self.logs.setdefault(entry.author, [])
         head = Head(len(log), log[-1][0].id) if log else None
         same = log[entry.seq - 1][0] if entry.seq <= len(log) else None
         try:
@@ -148,7 +150,7 @@ class VirtualNode:
             log.append((entry, wire))
         return verdict
 
-    def rows(self, author: bytes, after: int, limit: int) -> list[tuple[int, bytes]]:
+    def rows(self, author: NodeId, after: int, limit: int) -> list[tuple[int, bytes]]:
         log = self.logs.get(author, [])
         return [(after + 1 + i, wire) for i, (_, wire) in enumerate(log[after : after + limit])]
 
@@ -193,7 +195,7 @@ class Network:
         self.run()
 
     def post(self, author: NodeKey, node: VirtualNode, content: dict[str, Any]) -> Entry:
-        log = node.logs.get(bytes(author.node_id), [])
+        log = node.logs.get(author.node_id, [])
         entry = create_entry(
             author,
             seq=len(log) + 1,
@@ -205,7 +207,7 @@ class Network:
         self.stored_round[bytes(entry.id)] = [0]
         node.store(entry, entry.encode())
         for sync in node.sessions.values():
-            sync.mark_dirty([bytes(entry.author)])
+            sync.mark_dirty([entry.author])
         self.flush(node, node.sessions)
         return entry
 
@@ -241,7 +243,7 @@ class Network:
             authors, stored, held = set(), set(), []
             for wire in frame.entries:
                 entry = self.verified.decode(wire)
-                author = bytes(entry.author)
+                author = entry.author
                 authors.add(author)
                 verdict = node.store(entry, wire)
                 if verdict is Verdict.APPEND:

@@ -16,8 +16,10 @@ and its peers' declared interest, these functions say
   that fetched from us, ``have`` announcements to the rest, prune on a duplicate,
   graft on a fetch).
 
-Node identifiers are any hashable value (``NodeId`` in the node, ``int`` in
-bench/simulate.py), so the simulator runs this very code.
+Node identifiers (of peers and of authors alike) are any hashable value (``NodeId``
+in the node, ``int`` in bench/simulate.py and bench/week.py), so the simulators run
+this very code; a :class:`Relay` takes one type for both, so the node's cannot be
+handed an author's raw bytes.
 """
 
 from __future__ import annotations
@@ -193,15 +195,15 @@ class Relay(Generic[N]):
     """
 
     max_eager: int = MAX_EAGER
-    eager: dict[Hashable, list[N]] = field(default_factory=dict)  # author -> eager peers
+    eager: dict[N, list[N]] = field(default_factory=dict)  # author -> eager peers
     #: author -> the peers there were when its set was fixed, and any seen since (the
     #: few distinct sets are shared, so each author costs a pointer).
-    known: dict[Hashable, frozenset[N]] = field(default_factory=dict)
+    known: dict[N, frozenset[N]] = field(default_factory=dict)
     _sets: dict[frozenset[N], frozenset[N]] = field(default_factory=dict)
 
     def plan(
         self,
-        author: Hashable,
+        author: N,
         peers: Sequence[N],
         wanting: Callable[[N], bool],
         *,
@@ -227,7 +229,7 @@ class Relay(Generic[N]):
         lazy = tuple(p for p in candidates if p not in eager)
         return Plan(eager, lazy)
 
-    def _know(self, author: Hashable, peers: Sequence[N]) -> None:
+    def _know(self, author: N, peers: Sequence[N]) -> None:
         known = self.known.get(author)
         if known is not None and known.issuperset(peers):
             return
@@ -236,14 +238,14 @@ class Relay(Generic[N]):
             self._sets = {}
         self.known[author] = self._sets.setdefault(now, now)
 
-    def prune(self, author: Hashable, peer: N) -> None:
+    def prune(self, author: N, peer: N) -> None:
         """``peer`` received a duplicate of ``author``'s entry from us: announce only."""
         chosen = self.eager.get(author)
         if chosen and peer in chosen:
             chosen.remove(peer)
             self._know(author, (peer,))  # never back as "new" (see plan)
 
-    def graft(self, author: Hashable, peer: N) -> None:
+    def graft(self, author: N, peer: N) -> None:
         """``peer`` fetched an entry we announced: push ``author``'s next entries to it
         whole, even past ``max_eager`` (Plumtree's graft). A peer fetches only what
         did not reach it in time, so a graft is a branch the tree lacked, not a second
@@ -262,7 +264,7 @@ class Relay(Generic[N]):
             if any(p not in peers for p in chosen):
                 chosen[:] = [p for p in chosen if p in peers]
 
-    def forget_author(self, author: Hashable) -> None:
+    def forget_author(self, author: N) -> None:
         """``author``'s log is gone here (the school was blocked): so is its set."""
         self.eager.pop(author, None)
         self.known.pop(author, None)

@@ -36,6 +36,7 @@ from itertools import accumulate
 
 from protocol import frames
 from protocol.errors import ProtocolError
+from protocol.keys import NodeId
 from protocol.reconcile import (
     ID_BYTES,
     LIST_BELOW,
@@ -68,7 +69,7 @@ MAX_VIEW_AUTHORS = 2**20
 class Read:
     """What to read next for a batch: the author's entries above ``after``, at most ``limit``."""
 
-    author: bytes
+    author: NodeId
     after: int
     limit: int
 
@@ -78,7 +79,7 @@ class Acknowledged:
     """What an ack changed: whether a window slot freed, and which authors to send again."""
 
     window: bool
-    resend: tuple[bytes, ...] = ()
+    resend: tuple[NodeId, ...] = ()
 
 
 class Replication:
@@ -86,32 +87,32 @@ class Replication:
 
     def __init__(self, *, max_view: int = MAX_VIEW_AUTHORS) -> None:
         self.max_view = max_view
-        self.view: dict[bytes, int] = {}
-        self.dirty: set[bytes] = set()
-        self.declined: set[bytes] = set()  # given up on for this session (refused repeatedly)
-        self.in_flight: dict[int, dict[bytes, int]] = {}  # batch -> author -> last seq sent
-        self.receiving: set[bytes] = set()  # authors of the batch being stored
-        self.waiting: set[bytes] = set()  # dirty authors set aside until it is stored
-        self._retries: dict[bytes, int] = {}
+        self.view: dict[NodeId, int] = {}
+        self.dirty: set[NodeId] = set()
+        self.declined: set[NodeId] = set()  # given up on for this session (refused repeatedly)
+        self.in_flight: dict[int, dict[NodeId, int]] = {}  # batch -> author -> last seq sent
+        self.receiving: set[NodeId] = set()  # authors of the batch being stored
+        self.waiting: set[NodeId] = set()  # dirty authors set aside until it is stored
+        self._retries: dict[NodeId, int] = {}
         #: The peer's head in its last shortfall of each author, and the head at which a
         #: growth of the author's log last renewed its retries (:meth:`renew`); apart,
         #: the head at which a continuation of it last did.
-        self._short_at: dict[bytes, int] = {}
-        self._renewed_at: dict[bytes, int] = {}
-        self._continued_at: dict[bytes, int] = {}
+        self._short_at: dict[NodeId, int] = {}
+        self._renewed_at: dict[NodeId, int] = {}
+        self._continued_at: dict[NodeId, int] = {}
         #: The first batch number after the peer's head of each author last fell (it
         #: dropped a branch), or after the author's log grew with a continuation: the
         #: acks of batches sent before it are no tries (they could not hold what the
         #: peer lacked, or were planned from the old head).
-        self._fresh_from: dict[bytes, int] = {}
+        self._fresh_from: dict[NodeId, int] = {}
         #: The head the peer last told of, for each author (clock, session start, acks):
         #: an ack below it shows that the peer dropped a branch.
-        self._told: dict[bytes, int] = {}
+        self._told: dict[NodeId, int] = {}
         self._evidence: set[int] = set()  # batches showing a fork, outside the window
         self._next_batch = 1
         #: The authors whose logs the peer wants, when it declared them (``interest``:
         #: docs/protocol.md); None: every author, as a peer that declared nothing.
-        self.wants_log: Callable[[bytes], bool] | None = None
+        self.wants_log: Callable[[NodeId], bool] | None = None
 
     @property
     def idle(self) -> bool:
@@ -122,19 +123,19 @@ class Replication:
             and (self.dirty | self.waiting) <= self.declined
         )
 
-    def mark_dirty(self, authors: Iterable[bytes]) -> None:
+    def mark_dirty(self, authors: Iterable[NodeId]) -> None:
         """Look again at these authors: we may hold entries the peer lacks."""
         wants = self.wants_log
         self.dirty.update(authors if wants is None else (a for a in authors if wants(a)))
 
-    def declared(self, wants_log: Callable[[bytes], bool]) -> None:
+    def declared(self, wants_log: Callable[[NodeId], bool]) -> None:
         """The peer declared the authors whose logs it wants: only those are sent as
         logs from now on (the others it may get alone: node/net/interest.py)."""
         self.wants_log = wants_log
         self.dirty = {a for a in self.dirty if wants_log(a)}
         self.waiting = {a for a in self.waiting if wants_log(a)}
 
-    def renew(self, authors: Iterable[bytes], *, continued: bool = False) -> None:
+    def renew(self, authors: Iterable[NodeId], *, continued: bool = False) -> None:
         """These authors' logs grew here: mark them dirty, and try them again even if the
         peer fell short on them earlier in the session (the new entries may be what it
         lacked: a continuation after a fork, node/forks.py), with their retries afresh.
@@ -167,7 +168,7 @@ class Replication:
             self._retries.pop(author, None)
         self.mark_dirty(grown)
 
-    def wanted(self, authors: Iterable[bytes]) -> None:
+    def wanted(self, authors: Iterable[NodeId]) -> None:
         """The peer wants these authors' logs now (it added them to its interest): look
         at them again, even those it was given up on, with their retries afresh, as when
         it asks again by clock (:meth:`receive_clock`). Not counted as growth: growth may
@@ -180,7 +181,7 @@ class Replication:
 
     # -- the peer's clock -----------------------------------------------------------
 
-    def receive_clock(self, clock: frames.Clock) -> list[tuple[bytes, int, bytes]]:
+    def receive_clock(self, clock: frames.Clock) -> list[tuple[NodeId, int, bytes]]:
         """Merge a clock frame into the view (never lowering it).
 
         A peer may send another clock later in the session, to ask again for the
@@ -191,7 +192,8 @@ class Replication:
         ``max_view`` are ignored: at worst we send the peer entries it holds.
         """
         with_ids = []
-        for author, seq, *head_id in clock.heads:
+        for raw, seq, *head_id in clock.heads:
+            author = NodeId(raw)  # 32 bytes: checked by frames.Clock
             if author not in self.view and len(self.view) >= self.max_view:
                 continue
             if author in self.declined:
@@ -205,7 +207,7 @@ class Replication:
                 with_ids.append((author, seq, head_id[0]))
         return with_ids
 
-    def level(self, heads: Iterable[tuple[bytes, int]]) -> None:
+    def level(self, heads: Iterable[tuple[NodeId, int]]) -> None:
         """The peer holds these authors' logs up to these numbers (a session start by
         reconciliation found its heads equal to ours): raise the view, never lower it."""
         for author, seq in heads:
@@ -213,11 +215,11 @@ class Replication:
                 self.view[author] = max(seq, self.view.get(author, 0))
                 self._told[author] = max(seq, self._told.get(author, 0))
 
-    def clock_complete(self, heads: Mapping[bytes, int]) -> None:
+    def clock_complete(self, heads: Mapping[NodeId, int]) -> None:
         """After the peer's final clock frame: every author we hold beyond the view is dirty."""
         self.mark_dirty(a for a, seq in heads.items() if seq > self.view.get(a, 0))
 
-    def behind(self, heads: Mapping[bytes, int], blocked: Collection[bytes]) -> int:
+    def behind(self, heads: Mapping[NodeId, int], blocked: Collection[NodeId]) -> int:
         """Entries the peer has told us of that we do not hold (blocked authors aside)."""
         return sum(
             max(0, seq - heads.get(a, 0)) for a, seq in self.view.items() if a not in blocked
@@ -248,7 +250,7 @@ class Replication:
 
     # -- receiving ----------------------------------------------------------------
 
-    def storing(self, authors: Iterable[bytes]) -> None:
+    def storing(self, authors: Iterable[NodeId]) -> None:
         """The peer sent us entries of these authors and we are storing them.
 
         Until :meth:`stored`, batches leave these authors out: the commit marks them
@@ -257,7 +259,7 @@ class Replication:
         """
         self.receiving = set(authors)
 
-    def stored(self, held: Iterable[tuple[bytes, int]]) -> None:
+    def stored(self, held: Iterable[tuple[NodeId, int]]) -> None:
         """Storing is over: raise the view for what was stored or held, then let the
         authors set aside meanwhile be sent again, from the view, as if they had been
         marked dirty after it moved (so a refused entry or our side of a fork still goes).
@@ -268,7 +270,7 @@ class Replication:
         self.dirty |= self.waiting
         self.waiting = set()
 
-    def held(self, author: bytes, seq: int) -> None:
+    def held(self, author: NodeId, seq: int) -> None:
         """The peer sent us this entry and we stored it or held it: never send it back."""
         self.view[author] = max(seq, self.view.get(author, 0))
 
@@ -280,7 +282,7 @@ class Replication:
         sent = self.in_flight.pop(ack.batch, None)
         if sent is None:
             raise ProtocolError(f"ack for unknown batch {ack.batch}", code="bad-frame")
-        acked = {a: s for a, s in ack.heads}
+        acked = {NodeId(a): s for a, s in ack.heads}  # 32 bytes: checked by frames.Ack
         resend = []
         for author, last_sent in sent.items():
             if author not in acked:
@@ -330,7 +332,7 @@ class BatchBuilder:
     def __init__(self, replication: Replication) -> None:
         self._sync = replication
         self._entries: list[bytes] = []
-        self._last: dict[bytes, int] = {}  # author -> last seq in this batch
+        self._last: dict[NodeId, int] = {}  # author -> last seq in this batch
         self._size = 0
         self._full = False
         self._pending: Read | None = None
@@ -377,38 +379,39 @@ class BatchBuilder:
         return frames.Entries(batch, self._entries)
 
 
-def clock_frames(heads: Iterable[tuple[bytes, int, bytes]]) -> list[frames.Clock]:
+def clock_frames(heads: Iterable[tuple[NodeId, int, bytes]]) -> list[frames.Clock]:
     """Our clock as sent at the start of a session: ``(author, seq, head id)`` for every
     author held, at most MAX_CLOCK_PAIRS per frame, the last one final.
 
     It grows with the authors held, about 72 bytes each (docs/performance.md, "Clock").
     """
-    pairs = [[author, seq, head_id] for author, seq, head_id in heads]
+    pairs = [[bytes(author), seq, head_id] for author, seq, head_id in heads]
     step = frames.MAX_CLOCK_PAIRS
     chunks = [pairs[i : i + step] for i in range(0, len(pairs), step)] or [[]]
     return [frames.Clock(chunk, final=i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
 
 
-def ack_for(batch: int, heads: Mapping[bytes, int]) -> frames.Ack:
-    """The ack of a stored batch: our head (0 if none) of each of its authors, sorted."""
-    return frames.Ack(batch, [[a, heads.get(a, 0)] for a in sorted(heads)])
+def ack_for(batch: int, heads: Mapping[NodeId, int]) -> frames.Ack:
+    """The ack of a stored batch: our head (0 if none) of each of its authors, sorted
+    by their bytes (the wire's order)."""
+    return frames.Ack(batch, [[bytes(a), heads[a]] for a in sorted(heads, key=bytes)])
 
 
 # -- session start by reconciliation of heads (docs/protocol.md, "Session start") ----
 
 
-def head_item(author: bytes, head_id: bytes, timestamp: int) -> tuple[int, bytes]:
+def head_item(author: NodeId, head_id: bytes, timestamp: int) -> tuple[int, bytes]:
     """An author's head as a reconciliation item: the head entry's timestamp, and
     BLAKE2b-256(author || head id). Two nodes hold the same item exactly when they
     hold the same newest entry of the author."""
-    return timestamp, hashlib.blake2b(author + head_id, digest_size=32).digest()
+    return timestamp, hashlib.blake2b(author.key + head_id, digest_size=32).digest()
 
 
 @dataclass(frozen=True, slots=True)
 class Head:
     """The newest entry held of an author's log: its number, id and timestamp."""
 
-    author: bytes
+    author: NodeId
     seq: int
     id: bytes
     timestamp: int
@@ -449,7 +452,7 @@ class HeadItems:
     nodes")."""
 
     def __init__(self) -> None:
-        self._items: dict[bytes, Key] = {}  # author -> (timestamp, item id); never shared
+        self._items: dict[NodeId, Key] = {}  # author -> (timestamp, item id); never shared
         self._heads: dict[bytes, Head] = {}  # item id -> head
         self._keys: list[Key] = []  # sorted
         self._sums: list[int] = [0]  # prefix sums of the ids, valid up to _valid
@@ -480,7 +483,7 @@ class HeadItems:
         self._items[head.author] = key
         self._heads[key[1]] = head
 
-    def drop(self, author: bytes) -> None:
+    def drop(self, author: NodeId) -> None:
         old = self._items.pop(author, None)
         if old is not None:
             self._remove(old)
@@ -685,7 +688,7 @@ class HeadsStart:
         by_item = self.heads.by_item
         return [by_item[i] for i in sorted(self._have)]
 
-    def equal(self) -> Iterator[tuple[bytes, int]]:
+    def equal(self) -> Iterator[tuple[NodeId, int]]:
         """``(author, seq)`` of our heads the peer holds too (once :attr:`done`)."""
         have = self._have
         return ((h.author, h.seq) for i, h in self.heads.by_item.items() if i not in have)

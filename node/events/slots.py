@@ -262,7 +262,7 @@ async def _shown(store: Store, event: EventView) -> list[tuple[int, NodeId, str,
     organiser's order may still name one (until it publishes again), but nothing a
     blocked school wrote is shown here."""
     blocked = await store.blocked_authors()
-    return [talk for talk in _published(event) if bytes(talk[1]) not in blocked]
+    return [talk for talk in _published(event) if talk[1] not in blocked]
 
 
 async def order_lines(store: Store, event: EventView) -> tuple[str, ...]:

@@ -247,7 +247,7 @@ class Mailroom:
             for e in envelopes
         ]
         async with self.store.write():
-            blocked = {NodeId(b) for b in await self.store.blocked_authors()}
+            blocked = await self.store.blocked_authors()
             relays = await self._relays(mailsync.recipients_to_check(received, self.me))
             pairs = mailsync.taken_pairs(received, me=self.me, blocked=blocked, relays=relays)
             plan = mailsync.plan_accept(

@@ -30,14 +30,14 @@ class HeadCache:
         self.store = store
         self.items = HeadItems()
         self._version: int | None = None  # PRAGMA data_version when last read (None: never)
-        self._stale: set[bytes] = set()
+        self._stale: set[NodeId] = set()
         self._lock = asyncio.Lock()
         self.reads = 0  # queries made, for tests and bench/session_start.py
         store.add_listener(self._on_commit)
         store.add_erased_listener(self._on_commit)  # a blocked school's head is gone too
 
     def _on_commit(self, authors: set[NodeId]) -> None:
-        self._stale.update(bytes(a) for a in authors)  # heads are keyed as on the wire
+        self._stale.update(authors)
 
     async def snapshot(self) -> HeadSet:
         """Every head held, as items: shared by the sessions until a head moves."""
@@ -59,7 +59,7 @@ class HeadCache:
 
 
 def _read(
-    conn: sqlite3.Connection, known: int | None, authors: set[bytes]
+    conn: sqlite3.Connection, known: int | None, authors: set[NodeId]
 ) -> tuple[int, bool, list[Head]]:
     """The data version, whether every head was read, and the heads: every one the
     first time, or when another process committed since ``known`` (a teacher posted from
@@ -70,10 +70,10 @@ def _read(
     if full:
         rows = conn.execute(HEADS_QUERY).fetchall()
     else:
-        wanted = sorted(authors)
+        wanted = sorted(authors, key=bytes)
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
             marks = ",".join("?" * len(chunk))
             rows += conn.execute(f"{HEADS_QUERY} WHERE h.author IN ({marks})", chunk).fetchall()
-    heads = [Head(bytes(a), int(s), bytes(i), int(t)) for a, s, i, t in rows]
+    heads = [Head(NodeId(a), int(s), bytes(i), int(t)) for a, s, i, t in rows]
     return version, full, heads

@@ -39,6 +39,7 @@ from protocol import frames, interest
 from protocol.entry import Entry
 from protocol.errors import ProtocolError, StorageError
 from protocol.horizon import Holding, Interest
+from protocol.keys import NodeId
 from protocol.rules.holding import keep, named_id
 
 if TYPE_CHECKING:
@@ -282,9 +283,11 @@ class Interests:
         declared = Interest(horizon, tuple(interest.parse_filter(t) for t in frame.filters))
         before = self.declared.get(session)
         self.declared[session] = declared
-        session.sync.declared(horizon.__contains__)
+        # A declared horizon is kept as on the wire (bytes), as the holding rules read
+        # it; the sync asks by NodeId: its key is what the horizon holds.
+        session.sync.declared(lambda author: author.key in horizon)
         if before is not None:  # authors it wants now and did not: their logs, from its view
-            session.wanted(horizon - before.horizon)
+            session.wanted(NodeId(a) for a in horizon - before.horizon)
         await record_declared(self.store, peer, frame.partners)
         self.refresh()  # its partners are our partners' partners
         if self.on_declared is not None:
@@ -294,8 +297,8 @@ class Interests:
         rows = await self.store.fetch_all("SELECT node_id FROM partners WHERE state = 'partner'")
         return [row[0] for row in rows]
 
-    async def _held_authors(self) -> list[bytes]:
-        return [row[0] for row in await self.store.fetch_all("SELECT author FROM heads")]
+    async def _held_authors(self) -> list[NodeId]:
+        return [NodeId(row[0]) for row in await self.store.fetch_all("SELECT author FROM heads")]
 
     async def relay(self, session: PeerSession, stored: list[Entry], loose: list[Entry]) -> None:
         """Send ``session``'s peer, alone, what it wants of the entries just stored from

@@ -237,8 +237,7 @@ class PeerManager:
         make the watcher reread the partner list.
         """
         if authors:
-            # The entry half's sessions and relay plans keep authors as on the wire.
-            self.entries_stored([bytes(a) for a in authors], None)
+            self.entries_stored(authors, None)
             self._continued(self.store.continued)
             self._on_mail()  # a new profile may name new relays: mail may now move
         else:
@@ -247,11 +246,11 @@ class PeerManager:
     def _continued(self, authors: Iterable[NodeId]) -> None:
         """These authors' logs grew with a continuation: every session tries them
         again, even those that gave up on them (protocol/replication.py, ``renew``)."""
-        wire = [bytes(a) for a in authors]
-        if wire:
+        grown = list(authors)
+        if grown:
             for session in self.sessions.values():
                 if not session.closing:
-                    session.continued(wire)
+                    session.continued(grown)
 
     # -- lifetime -------------------------------------------------------------------
 
@@ -324,7 +323,7 @@ class PeerManager:
 
     # -- SessionHost ----------------------------------------------------------------
 
-    def entries_stored(self, authors: Iterable[bytes], source: PeerSession | None) -> None:
+    def entries_stored(self, authors: Iterable[NodeId], source: PeerSession | None) -> None:
         """Relay: tell every other session to look at these authors (whole to a peer
         without ``lazy``; to the others, whole or announced: node/net/relay.py)."""
         sessions = [s for s in self.sessions.values() if s is not source]
@@ -656,7 +655,7 @@ class PeerManager:
         beat = now_ms()
         if self._watched:
             # Started again after a failure: what was committed meanwhile was not seen.
-            self.entries_stored([bytes(a) for a in heads], None)
+            self.entries_stored(heads, None)
             self._on_mail()
             await self._sync_partners()
         self._watched = True
@@ -694,7 +693,7 @@ class PeerManager:
                 version = current
                 fresh = {a: h.seq for a, h in (await self.store.heads()).items()}
                 grown = {a: heads.get(a, 0) for a, seq in fresh.items() if heads.get(a) != seq}
-                changed = [bytes(a) for a in grown]
+                changed = list(grown)
                 heads = fresh
                 if changed:
                     self.entries_stored(changed, None)

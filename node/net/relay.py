@@ -82,7 +82,7 @@ class NodeRelay:
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="fetch what was announced")
         return self._fetcher
 
-    async def announced_by(self, peer: NodeId, heads: list[tuple[bytes, int]]) -> None:
+    async def announced_by(self, peer: NodeId, heads: list[tuple[NodeId, int]]) -> None:
         """``peer`` announced these ``(author, seq)``: fetch what we lack if it does not come."""
         held = await self.store.heads_of(a for a, _ in heads)
         blocked = await self.store.blocked_authors()
@@ -92,7 +92,7 @@ class NodeRelay:
             self.hurried += len(now)
         self._wake.set()
 
-    def ask(self, peer: NodeId, pairs: list[tuple[bytes, int]]) -> None:
+    def ask(self, peer: NodeId, pairs: list[tuple[NodeId, int]]) -> None:
         """Queue a ``want`` of these ``(author, our head)`` pairs to ``peer`` (sent by its
         own link: a peer that does not read never holds up the fetches from others).
 
@@ -120,7 +120,7 @@ class NodeRelay:
     def _erased(self, authors: set[NodeId]) -> None:
         """These schools were blocked: their logs, and so their eager sets, are gone."""
         for author in authors:
-            self.relay.forget_author(bytes(author))  # the relay's sets are keyed by bytes
+            self.relay.forget_author(author)
 
     def run_faster(self, speed: float) -> None:
         """Run the fetch schedule's clock ``speed`` times as fast from now on, for tests
@@ -172,7 +172,7 @@ class NodeRelay:
         for peer, pairs in self.fetches.wants(ready, held, blocked, now).items():
             self.ask(peer, pairs)
 
-    def entries_stored(self, authors: Iterable[bytes], sessions: Sequence[PeerSession]) -> None:
+    def entries_stored(self, authors: Iterable[NodeId], sessions: Sequence[PeerSession]) -> None:
         """These authors' logs grew here: mark them dirty in the sessions that get them
         whole, announce them in the others."""
         authors = list(authors)
@@ -202,11 +202,11 @@ class NodeRelay:
                 link.announce(author)
 
 
-def _takes(by_peer: Mapping[NodeId, PeerSession], author: bytes, peer: NodeId) -> bool:
+def _takes(by_peer: Mapping[NodeId, PeerSession], author: NodeId, peer: NodeId) -> bool:
     return wants_log(by_peer[peer], author)
 
 
-def wants_log(session: PeerSession, author: bytes) -> bool:
+def wants_log(session: PeerSession, author: NodeId) -> bool:
     """Whether ``session``'s peer takes ``author``'s log (all, unless it declared an
     interest that leaves it out: node/net/interest.py)."""
     wants = session.sync.wants_log
@@ -219,9 +219,9 @@ class LazyLink:
     def __init__(self, session: PeerSession, relay: NodeRelay) -> None:
         self.session = session
         self.relay = relay
-        self._announce: set[bytes] = set()
-        self._prunes: set[bytes] = set()
-        self._wants: dict[bytes, int] = {}  # author -> our head, to ask the peer for
+        self._announce: set[NodeId] = set()
+        self._prunes: set[NodeId] = set()
+        self._wants: dict[NodeId, int] = {}  # author -> our head, to ask the peer for
         self._wake = asyncio.Event()
 
     @property
@@ -231,11 +231,11 @@ class LazyLink:
 
     # -- what the node tells it -----------------------------------------------------
 
-    def announce(self, author: bytes) -> None:
+    def announce(self, author: NodeId) -> None:
         self._announce.add(author)
         self._wake.set()
 
-    def pushed(self, authors: Iterable[bytes]) -> None:
+    def pushed(self, authors: Iterable[NodeId]) -> None:
         """We sent the peer these authors' entries whole (a session start's catch-up, a
         fetch, an eager push): it joins their eager sets, as a graft does (it lacked
         them). A push at a session start is how most trees first form: a node stores
@@ -244,13 +244,13 @@ class LazyLink:
         for author in authors:
             self.relay.relay.graft(author, self.session.peer)
 
-    def want(self, pairs: Iterable[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
+    def want(self, pairs: Iterable[tuple[NodeId, int]]) -> list[tuple[NodeId, int]]:
         """Ask the peer for these ``(author, our head)`` (the node's fetcher chose it).
 
         At most :data:`MAX_WANTS_QUEUED` wait to be sent: a peer that announces without
         reading what we send cannot make the queue grow. Returns the pairs dropped (a
         later announcement, or the next session start, brings them)."""
-        dropped: list[tuple[bytes, int]] = []
+        dropped: list[tuple[NodeId, int]] = []
         for author, head in pairs:
             if len(self._wants) >= MAX_WANTS_QUEUED and author not in self._wants:
                 dropped.append((author, head))
@@ -259,7 +259,7 @@ class LazyLink:
         self._wake.set()
         return dropped
 
-    def duplicates(self, authors: Iterable[bytes]) -> None:
+    def duplicates(self, authors: Iterable[NodeId]) -> None:
         """The peer sent us entries of these authors that we held already: prune."""
         self._prunes.update(authors)
         if self._prunes:
@@ -283,11 +283,13 @@ class LazyLink:
     async def _flush_announcements(self) -> None:
         if not self._announce:
             return
-        authors, self._announce = sorted(self._announce), set()
+        authors, self._announce = sorted(self._announce, key=bytes), set()
         store = self.session.host.store
         heads = await store.heads_of(authors)
         view = self.session.sync.view
-        pairs: list[list[object]] = [[a, heads[a]] for a in authors if heads[a] > view.get(a, 0)]
+        pairs: list[list[object]] = [
+            [bytes(a), heads[a]] for a in authors if heads[a] > view.get(a, 0)
+        ]
         for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
             await self.session.send(frames.Have(pairs[i : i + frames.MAX_LAZY_ITEMS]))
         self.relay.announced += len(pairs)
@@ -296,14 +298,15 @@ class LazyLink:
         if not self._wants:
             return
         wants, self._wants = self._wants, {}
-        pairs: list[list[object]] = [[a, wants[a]] for a in sorted(wants)]
+        pairs: list[list[object]] = [[bytes(a), wants[a]] for a in sorted(wants, key=bytes)]
         for i in range(0, len(pairs), frames.MAX_LAZY_ITEMS):
             await self.session.send(frames.Want(pairs[i : i + frames.MAX_LAZY_ITEMS]))
 
     async def _flush_prunes(self) -> None:
         if not self._prunes:
             return
-        authors, self._prunes = sorted(self._prunes), set()
+        authors = sorted(bytes(a) for a in self._prunes)
+        self._prunes = set()
         for i in range(0, len(authors), frames.MAX_LAZY_ITEMS):
             await self.session.send(frames.Prune(authors[i : i + frames.MAX_LAZY_ITEMS]))
 
@@ -316,12 +319,12 @@ class LazyLink:
             await self._want(frame)
         else:
             for author in frame.authors:
-                self.relay.relay.prune(author, self.session.peer)
+                self.relay.relay.prune(NodeId(author), self.session.peer)
 
     async def _have(self, frame: frames.Have) -> None:
         """The peer holds these logs up to these numbers: never push those entries to
         it (the view, bounded as a clock's), and fetch what we lack if it does not come."""
-        pairs = [(bytes(a), int(s)) for a, s in frame.heads]
+        pairs = [(NodeId(a), int(s)) for a, s in frame.heads]
         self.session.sync.level(pairs)
         await self.relay.announced_by(self.session.peer, pairs)
 
@@ -329,11 +332,11 @@ class LazyLink:
         """Send the peer what it wants, as the sync would send it after a clock pair,
         and push the author's next entries to it whole (a graft)."""
         store = self.session.host.store
-        ours = await store.heads_of(bytes(a) for a, _ in frame.heads)
+        wanted = [(NodeId(a), int(s)) for a, s in frame.heads]
+        ours = await store.heads_of(a for a, _ in wanted)
         blocked = await store.blocked_authors()
-        grafted: list[bytes] = []
-        for author, their_head in frame.heads:
-            author = bytes(author)
+        grafted: list[NodeId] = []
+        for author, their_head in wanted:
             if not wants_log(self.session, author):
                 continue  # not an author it declared: nothing to send, no graft
             if serve(their_head=their_head, our_head=ours[author], blocked=author in blocked):

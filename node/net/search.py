@@ -382,7 +382,7 @@ class NetworkSearch:
             busy = admission is rules.Admission.BUSY
             self._post(session, frames.Answers(query.id, [], final=True, busy=busy))
             return []
-        if query.origin in await self.store.blocked_authors():
+        if NodeId(query.origin) in await self.store.blocked_authors():
             # A school we blocked: neither answered nor forwarded (no strike for the peer).
             self._post(session, frames.Answers(query.id, [], final=True))
             return []
@@ -475,7 +475,7 @@ class NetworkSearch:
                     )
                 )
                 continue
-            if bytes(item.author) in blocked or bytes(item.id) in erased:
+            if item.author in blocked or bytes(item.id) in erased:
                 continue  # blocked, or withdrawn by its author: never kept nor passed
             if len(state.results) >= q.limit:
                 continue

@@ -115,7 +115,7 @@ class PeerSession:
         self.start: HeadsStart | None = None
         #: Authors to compare with the peer's final clock after a reconciliation: ours
         #: that differ, and those its clock names.
-        self._checked: set[bytes] = set()
+        self._checked: set[NodeId] = set()
         self._wake = asyncio.Event()
         self._clock_received = asyncio.Event()
         self._window = asyncio.Semaphore(WINDOW)
@@ -138,7 +138,7 @@ class PeerSession:
         self._mail_clock_taken = False
         #: Authors whose entries from this peer we hold back (past their budget:
         #: protocol/budget.py), with the time the first of them may be taken.
-        self._held: dict[bytes, int] = {}
+        self._held: dict[NodeId, int] = {}
         self._budget_wake = asyncio.Event()
         self.held_back = 0  # entries of this peer's batches held back, for status and tests
         #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
@@ -150,7 +150,7 @@ class PeerSession:
 
     # -- public ---------------------------------------------------------------------
 
-    def mark_dirty(self, authors: Iterable[bytes]) -> None:
+    def mark_dirty(self, authors: Iterable[NodeId]) -> None:
         """Look again at these authors: we may hold entries the peer lacks.
 
         Their logs grew here, so an author the peer kept refusing earlier in the session
@@ -160,13 +160,13 @@ class PeerSession:
         self.sync.renew(authors)
         self._wake.set()
 
-    def wanted(self, authors: Iterable[bytes]) -> None:
+    def wanted(self, authors: Iterable[NodeId]) -> None:
         """The peer now wants these authors' logs (its interest grew): send what it lacks,
         even of authors given up on earlier in the session (node/net/interest.py)."""
         self.sync.wanted(authors)
         self._wake.set()
 
-    def continued(self, authors: Iterable[bytes]) -> None:
+    def continued(self, authors: Iterable[NodeId]) -> None:
         """These authors' logs grew with a continuation (node/forks.py): try them again
         even if this peer kept refusing them, once more per head it stopped at (a peer
         holding the branch the continuation drops refuses all else until it has it)."""
@@ -254,11 +254,11 @@ class PeerSession:
         whole: holding by horizon, a far school's log is not wanted, so not behind)."""
         store = self.host.store
         heads = await store.heads()
-        mine = {bytes(a): h.seq for a, h in heads.items()}
+        mine = {a: h.seq for a, h in heads.items()}
         skipped = set(await store.blocked_authors())  # never fetched: not "behind"
-        policy = await read_policy(store, mine)
+        policy = await read_policy(store, (a.key for a in mine))  # the holding rules' bytes
         if not policy.everything:
-            skipped.update(a for a in self.sync.view if not policy.whole(a))
+            skipped.update(a for a in self.sync.view if not policy.whole(a.key))
         return self.sync.behind(mine, skipped)
 
     # -- sending --------------------------------------------------------------------
@@ -281,7 +281,7 @@ class PeerSession:
 
     async def _send_clock(self) -> None:
         heads = await self.host.store.heads()
-        for frame in clock_frames((bytes(a), h.seq, bytes(h.id)) for a, h in heads.items()):
+        for frame in clock_frames((a, h.seq, bytes(h.id)) for a, h in heads.items()):
             await self._send(frame)
         self.start_bytes = self.bytes_sent
 
@@ -316,14 +316,14 @@ class PeerSession:
         if start.done:
             self.start_bytes = self.bytes_sent
 
-    async def _held_heads(self) -> dict[bytes, int]:
+    async def _held_heads(self) -> dict[NodeId, int]:
         """Our heads to compare with the peer's final clock: after a reconciliation only
         those of the authors that differ (the rest are level), otherwise every head."""
         if self.start is None or not self.start.done or len(self._checked) > MAX_CHECKED:
             heads = await self.host.store.heads()
-            return {bytes(a): h.seq for a, h in heads.items()}
-        wanted = sorted(self._checked)
-        held: dict[bytes, int] = {}
+            return {a: h.seq for a, h in heads.items()}
+        wanted = sorted(self._checked, key=bytes)
+        held: dict[NodeId, int] = {}
         for i in range(0, len(wanted), _HEADS_CHUNK):
             held.update(await self.host.store.heads_of(wanted[i : i + _HEADS_CHUNK]))
         return held
@@ -442,7 +442,7 @@ class PeerSession:
                 self.start.peer_gave_up()
                 await self._send_clock()
             if self.start is not None and self.start.done and len(self._checked) <= MAX_CHECKED:
-                self._checked.update(pair[0] for pair in frame.heads)
+                self._checked.update(NodeId(pair[0]) for pair in frame.heads)
             for author, seq, head_id in self.sync.receive_clock(frame):
                 await self._compare_heads(author, seq, head_id)
             if frame.final:
@@ -506,13 +506,13 @@ class PeerSession:
         else:
             raise ProtocolError(f"unexpected {frame.TYPE} frame in a session", code="bad-frame")
 
-    async def _compare_heads(self, author: bytes, seq: int, head_id: bytes) -> None:
+    async def _compare_heads(self, author: NodeId, seq: int, head_id: bytes) -> None:
         """If we hold another entry under the peer's newest number, show it to the peer.
 
         Both nodes then hold both entries' evidence: the peer detects the fork when
         it stores ours, and we when it sends its own back the same way.
         """
-        mine = await self.host.store.entry_at(NodeId(author), seq)
+        mine = await self.host.store.entry_at(author, seq)
         if mine is None or bytes(mine.id) == head_id:
             return
         await self._send(self.sync.evidence(mine.encode()))
@@ -552,15 +552,15 @@ class PeerSession:
                     await self._refuse(item)
                 else:
                     verified.append(item)
-        authors = {bytes(e.author) for e in verified}  # acked, with those held back
+        authors = {e.author for e in verified}  # acked, with those held back
         verified, planned = await self._within_budget(verified)
         budgets = self.host.store.budgets
-        held: list[tuple[bytes, int]] = []
-        duplicates: set[bytes] = set()  # a prune, with a peer that relays lazily
+        held: list[tuple[NodeId, int]] = []
+        duplicates: set[NodeId] = set()  # a prune, with a peer that relays lazily
         not_kept: list[bytes] = []  # outside what we hold: offered at catch-up?
         loose: list[Entry] = []  # stored loose: relayed alone (node/net/loose.py)
         stored: list[Entry] = []  # stored in logs: alone to peers that want them so
-        self.sync.storing(bytes(e.author) for e in verified)  # nothing goes back meanwhile
+        self.sync.storing(e.author for e in verified)  # nothing goes back meanwhile
         try:
             # Shielded: a shutdown waits for the batches in hand to commit, not half.
             results = await asyncio.shield(self.host.store.ingest(verified, now_ms()))
@@ -572,12 +572,12 @@ class PeerSession:
                 elif result.outcome is Outcome.STORED:
                     stored.append(entry)
                 if result.outcome in (Outcome.STORED, Outcome.DUPLICATE):
-                    held.append((bytes(entry.author), entry.seq))
+                    held.append((entry.author, entry.seq))
                     tat = planned.get(entry.id)
                     if tat is not None:  # held: the log up to it is the one planned with
-                        budgets.remember(bytes(entry.author), entry.seq, tat)
+                        budgets.remember(entry.author, entry.seq, tat)
                 if result.outcome is Outcome.DUPLICATE:
-                    duplicates.add(bytes(entry.author))
+                    duplicates.add(entry.author)
                 elif result.outcome is Outcome.NOT_KEPT:
                     not_kept.append(bytes(entry.id))
                 if result.first_seen is not None:  # a fork: the sender gets our side too
@@ -596,7 +596,7 @@ class PeerSession:
             catchups.judged(self, not_kept)
         heads = await self.host.store.heads_of(authors)
         for frame, decoded in batches:
-            authors = {bytes(e.author) for e in decoded if isinstance(e, Entry)}
+            authors = {e.author for e in decoded if isinstance(e, Entry)}
             await self._send(ack_for(frame.batch, {a: heads[a] for a in authors}))
         # Relaying to the other peers follows from the commit (Store listeners).
         if loose or stored:
@@ -619,12 +619,12 @@ class PeerSession:
         if not entries:
             return entries, planned
         budgets = self.host.store.budgets
-        by_author: dict[bytes, list[Entry]] = {}
+        by_author: dict[NodeId, list[Entry]] = {}
         for entry in entries:
-            by_author.setdefault(bytes(entry.author), []).append(entry)
+            by_author.setdefault(entry.author, []).append(entry)
         heads = await self.host.store.heads_of(by_author)
         now = budgets.clock()
-        held_from: dict[bytes, int] = {}  # author -> first sequence number held back
+        held_from: dict[NodeId, int] = {}  # author -> first sequence number held back
         for author, theirs in by_author.items():
             head = heads[author]
             if self._held.get(author, now) > now:
@@ -651,7 +651,7 @@ class PeerSession:
                 self.host.logs.info(
                     self.peer,
                     "holding back entries of %s from %s: past its budget of %d a day",
-                    NodeId(author),
+                    author,
                     self.peer,
                     budgets.rule.count,
                     logger=log,
@@ -660,7 +660,7 @@ class PeerSession:
             self._budget_wake.set()
         if not held_from:
             return entries, planned
-        kept = [e for e in entries if e.seq < held_from.get(bytes(e.author), e.seq + 1)]
+        kept = [e for e in entries if e.seq < held_from.get(e.author, e.seq + 1)]
         self.held_back += len(entries) - len(kept)
         return kept, planned
 
@@ -673,12 +673,12 @@ class PeerSession:
             timeout: float | None = None
             if self._held:
                 now = budgets.clock()
-                ready = sorted(a for a, when in self._held.items() if when <= now)
+                ready = sorted((a for a, when in self._held.items() if when <= now), key=bytes)
                 if ready:
                     for author in ready:
                         del self._held[author]
                     heads = await self.host.store.heads_of(ready)
-                    pairs = [[author, heads[author]] for author in ready]
+                    pairs = [[bytes(author), heads[author]] for author in ready]
                     step = frames.MAX_CLOCK_PAIRS
                     for i in range(0, len(pairs), step):
                         final = i + step >= len(pairs)
@@ -707,7 +707,7 @@ class PeerSession:
             self._restore_checked = True
             return
         head = await self.host.store.head(me)
-        if self.sync.view.get(bytes(me), 0) > (0 if head is None else head.seq):
+        if self.sync.view.get(me, 0) > (0 if head is None else head.seq):
             return  # the peer holds newer entries of ours: they are on their way
         await self.host.store.set_setting(RESTORED_SETTING, None)
         self._restore_checked = True

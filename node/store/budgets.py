@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from node.clock import now_ms
 from protocol import budget
 from protocol.errors import UserInputError, said
+from protocol.keys import NodeId
 
 if TYPE_CHECKING:
     from node.store.database import Store
@@ -32,7 +33,7 @@ class Budgets:
     def __init__(self, rule: budget.Rule = budget.RULE, clock: Callable[[], int] = now_ms) -> None:
         self.rule = rule
         self.clock = clock
-        self._state: OrderedDict[bytes, tuple[int, int]] = OrderedDict()  # author -> seq, tat
+        self._state: OrderedDict[NodeId, tuple[int, int]] = OrderedDict()  # author -> seq, tat
         self._listeners: list[Callable[[], None]] = []
 
     def add_listener(self, listener: Callable[[], None]) -> None:
@@ -48,7 +49,7 @@ class Budgets:
         for listener in list(self._listeners):
             listener()
 
-    async def tat(self, store: Store, author: bytes, seq: int) -> int:
+    async def tat(self, store: Store, author: NodeId, seq: int) -> int:
         """The budget state after the author's entry ``seq`` (0: none), as held in ``store``."""
         cached = self._state.get(author)
         if cached is not None and cached[0] == seq:
@@ -63,7 +64,7 @@ class Budgets:
         return tat
 
     def tat_now(
-        self, conn: sqlite3.Connection, author: bytes, seq: int, cached: tuple[int, int] | None
+        self, conn: sqlite3.Connection, author: NodeId, seq: int, cached: tuple[int, int] | None
     ) -> int:
         """As :meth:`tat`, on the database thread inside a ``Store.write(fn)``, from
         ``cached`` (:meth:`cached`); nothing is remembered here: the caller does that
@@ -77,11 +78,11 @@ class Budgets:
             tat = budget.fold(self.rule, tat, (int(row[0]) for row in rows))
         return tat
 
-    def cached(self, author: bytes) -> tuple[int, int] | None:
+    def cached(self, author: NodeId) -> tuple[int, int] | None:
         """``(seq, tat)`` kept for ``author``, if any (for :meth:`tat_now`)."""
         return self._state.get(author)
 
-    def remember(self, author: bytes, seq: int, tat: int) -> None:
+    def remember(self, author: NodeId, seq: int, tat: int) -> None:
         """The state after the author's entry ``seq`` (once it is stored)."""
         self._state[author] = (seq, tat)
         self._state.move_to_end(author)

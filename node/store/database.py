@@ -674,7 +674,7 @@ class Store:
     ) -> list[Entry]:
         for kind, content in items:  # before the trip: nothing to undo
             refuse_out_of_bounds(kind, content)
-        author = bytes(key.node_id)
+        author = key.node_id
         seen: list[tuple[int, int]] = []  # the budget state found at the head
         try:
             return await trip(lambda conn: self.append_all_now(conn, key, items, now_ms, seen))
@@ -714,7 +714,7 @@ class Store:
         for kind, content in items:
             refuse_out_of_bounds(kind, content)
         Store.refuse_if_restored_now(conn)
-        author = bytes(key.node_id)
+        author = key.node_id
         row = conn.execute("SELECT seq, id FROM heads WHERE author = ?", (author,)).fetchone()
         seq, prev = (0, None) if row is None else (int(row[0]), EntryId(row[1]))
         tat = self.budgets.tat_now(conn, author, seq, self.budgets.cached(author))
@@ -1542,11 +1542,11 @@ class Store:
         row = await self.fetch_one("SELECT seq, id FROM heads WHERE author = ?", (bytes(author),))
         return None if row is None else Head(int(row[0]), EntryId(row[1]))
 
-    async def heads_of(self, authors: Iterable[bytes]) -> dict[bytes, int]:
+    async def heads_of(self, authors: Iterable[NodeId]) -> dict[NodeId, int]:
         """The newest sequence number held of each of ``authors`` (0 if none)."""
         wanted = list(authors)
         rows = await self._select_in("SELECT author, seq FROM heads WHERE author IN", wanted)
-        held = {row[0]: int(row[1]) for row in rows}
+        held = {NodeId(row[0]): int(row[1]) for row in rows}
         return {author: held.get(author, 0) for author in wanted}
 
     async def schools(self, authors: Iterable[NodeId]) -> dict[NodeId, tuple[str, str]]:
@@ -1571,7 +1571,7 @@ class Store:
         )
         return [load_entry(*row) for row in rows]
 
-    async def wire_after(self, author: bytes, seq: int, limit: int) -> list[tuple[int, bytes]]:
+    async def wire_after(self, author: NodeId, seq: int, limit: int) -> list[tuple[int, bytes]]:
         """``(seq, wire bytes)`` of the author's entries above ``seq``, for sending.
 
         Built from the stored columns without decoding: erased content goes as nil.
@@ -1612,9 +1612,9 @@ class Store:
             return EntryId.parse(text.strip().lower())
         return await self.read(lambda conn: resolve_now(conn, text))
 
-    async def blocked_authors(self) -> set[bytes]:
+    async def blocked_authors(self) -> set[NodeId]:
         rows = await self.fetch_all("SELECT node_id FROM partners WHERE state = 'blocked'")
-        return {row[0] for row in rows}
+        return {NodeId(row[0]) for row in rows}
 
     async def delete_author(self, author: NodeId) -> None:
         """Drop every entry of ``author`` (call inside :meth:`write`).

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from protocol.horizon import FETCH_AFTER_MS, on_announce
+from protocol.keys import NodeId
 
 N = TypeVar("N", bound=Hashable)
 
@@ -92,26 +93,26 @@ class Fetches(Generic[N]):
     """
 
     limit: int = MAX_FETCHES
-    waiting: dict[bytes, Waiting[N]] = field(default_factory=dict)
-    owners: dict[bytes, N] = field(default_factory=dict)  # author -> first announcer
+    waiting: dict[NodeId, Waiting[N]] = field(default_factory=dict)
+    owners: dict[NodeId, N] = field(default_factory=dict)  # author -> first announcer
     counts: dict[N, int] = field(default_factory=dict)  # waiting authors per first announcer
     #: (peer, author) -> the highest number the peer announced and was asked for;
     #: cleared when its session ends (:meth:`forget`).
-    asked: dict[tuple[N, bytes], int] = field(default_factory=dict)
-    last: dict[bytes, N] = field(default_factory=dict)  # author -> peer asked last time
+    asked: dict[tuple[N, NodeId], int] = field(default_factory=dict)
+    last: dict[NodeId, N] = field(default_factory=dict)  # author -> peer asked last time
 
     def announce(
         self,
         peer: N,
-        heads: Iterable[tuple[bytes, int]],
-        held: Mapping[bytes, int],
-        blocked: Collection[bytes],
+        heads: Iterable[tuple[NodeId, int]],
+        held: Mapping[NodeId, int],
+        blocked: Collection[NodeId],
         now_ms: int,
-    ) -> list[tuple[bytes, int]]:
+    ) -> list[tuple[NodeId, int]]:
         """Schedule the ``(author, seq)`` pairs ``peer`` announced. Returns the
         ``(author, our head)`` pairs to ask it for at once: those past the bound of
         authors waiting on its announcements (remembered as asked, as by :meth:`wants`)."""
-        now: list[tuple[bytes, int]] = []
+        now: list[tuple[NodeId, int]] = []
         for author, seq in heads:
             when = fetch_due(
                 announced=seq,
@@ -151,7 +152,7 @@ class Fetches(Generic[N]):
         for author in [a for a, p in self.last.items() if p == peer]:
             del self.last[author]
 
-    def unask(self, peer: N, authors: Iterable[bytes]) -> None:
+    def unask(self, peer: N, authors: Iterable[NodeId]) -> None:
         """The ``want`` of these authors to ``peer`` was not sent (its queue was full, or
         its session went): they are no longer recorded as asked of it."""
         for author in authors:
@@ -169,21 +170,21 @@ class Fetches(Generic[N]):
     def next_due(self) -> int | None:
         return min((w.due for w in self.waiting.values()), default=None)
 
-    def due(self, now_ms: int) -> dict[bytes, Waiting[N]]:
+    def due(self, now_ms: int) -> dict[NodeId, Waiting[N]]:
         """The authors whose fetch time has come (they stay waiting until :meth:`wants`)."""
         return {a: w for a, w in self.waiting.items() if w.due <= now_ms}
 
     def wants(
         self,
-        ready: Mapping[bytes, Waiting[N]],
-        held: Mapping[bytes, int],
-        blocked: Collection[bytes],
+        ready: Mapping[NodeId, Waiting[N]],
+        held: Mapping[NodeId, int],
+        blocked: Collection[NodeId],
         now_ms: int,
-    ) -> dict[N, list[tuple[bytes, int]]]:
+    ) -> dict[N, list[tuple[NodeId, int]]]:
         """For each peer to ask, the sorted ``(author, our head)`` pairs of its ``want``:
         the ready authors still lacking, each asked of one announcer (see the class)."""
-        out: dict[N, list[tuple[bytes, int]]] = {}
-        for author in sorted(ready):
+        out: dict[N, list[tuple[NodeId, int]]] = {}
+        for author in sorted(ready, key=bytes):
             waiting = ready[author]
             head = held.get(author, 0)
             untried = waiting.askable(head)
@@ -210,7 +211,7 @@ class Fetches(Generic[N]):
                 for key in list(table)[: len(table) // 2]:
                     del table[key]  # type: ignore[arg-type]
 
-    def _drop(self, author: bytes) -> None:
+    def _drop(self, author: NodeId) -> None:
         self.waiting.pop(author, None)
         owner = self.owners.pop(author, None)
         if owner is not None:

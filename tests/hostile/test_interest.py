@@ -204,7 +204,7 @@ async def test_authors_it_did_not_declare_are_never_pushed_announced_or_grafted(
     target, rogue = pair
     session = session_of(target, rogue)
     relay = target.service.peers.relay
-    it = bytes(rogue.node.node_id)  # a log the target holds whole, not declared by the rogue
+    it = rogue.node.node_id  # a log the target holds whole, not declared by the rogue
     await raw(rogue, target, body())  # it wants A's log only
     await judged(rogue, target, 7)
     assert session.lazy is not None
@@ -216,7 +216,7 @@ async def test_authors_it_did_not_declare_are_never_pushed_announced_or_grafted(
     relay.entries_stored([it], [session])
     assert it not in session.lazy._announce
     mine = rogue.service.peers.sessions[target.node.node_id]
-    await mine.transport.send(frames.encode(frames.Want([[it, 0]])))  # it asks all the same
+    await mine.transport.send(frames.encode(frames.Want([[bytes(it), 0]])))  # it asks all the same
     await judged(rogue, target, 8)
     assert rogue.node.node_id not in relay.relay.eager[it]  # not grafted: nothing sent
 

@@ -20,7 +20,7 @@ from node.partners.peerbook import PeerBook
 from protocol import frames
 from protocol.entry import decode_entry
 from protocol.handshake import DiallerHandshake
-from protocol.keys import NodeKey
+from protocol.keys import NodeId, NodeKey
 from protocol.rules.lazy import MAX_FETCHES
 from tests.helpers import key, offer_content
 from tests.hostile.test_sessions import connect, next_frame, open_sync, raw
@@ -183,15 +183,15 @@ async def test_prunes_of_authors_it_never_got_change_nothing_but_its_own_place(
     target: LiveNode, client: aiohttp.ClientSession
 ) -> None:
     ws = await connect_lazy(client, target)
-    me = bytes(target.node.node_id)
+    me = bytes(target.node.node_id)  # as the wire has it
     relay = target.service.peers.relay.relay
-    assert ROGUE.node_id in relay.eager[me]  # the profile was pushed to it whole
+    assert ROGUE.node_id in relay.eager[target.node.node_id]  # the profile was pushed to it whole
     authors = set(relay.eager)
     await ws.send_bytes(frames.encode(frames.Prune(sorted([made_up(n) for n in range(100)]))))
     await ws.send_bytes(frames.encode(frames.Prune([me])))
 
     async def pruned() -> bool:
-        return ROGUE.node_id not in relay.eager[me]
+        return ROGUE.node_id not in relay.eager[target.node.node_id]
 
     await wait_for(pruned, what="the prune of the target's own log")
     assert set(relay.eager) == authors  # no state for authors it never got
@@ -217,7 +217,7 @@ async def test_wants_queued_for_a_peer_that_does_not_read_are_bounded(
     await connect_lazy(client, target)
     link = target.service.peers.sessions[ROGUE.node_id].lazy
     assert link is not None
-    link.want((made_up(n), 0) for n in range(3 * MAX_WANTS_QUEUED))
+    link.want((NodeId(made_up(n)), 0) for n in range(3 * MAX_WANTS_QUEUED))
     assert len(link._wants) == MAX_WANTS_QUEUED
 
 
@@ -236,7 +236,7 @@ async def test_a_huge_number_announced_does_not_stop_fetching_from_an_honest_pee
     await honest.send_bytes(frames.encode(frames.Have([[author, 6]])))
 
     async def announced() -> bool:
-        return author in target.service.peers.relay.fetches.waiting
+        return NodeId(author) in target.service.peers.relay.fetches.waiting
 
     await wait_for(announced, what="the honest announcement waiting")
     await rogue.send_bytes(frames.encode(frames.Have([[author, 2**53 - 1]])))
@@ -264,9 +264,9 @@ async def test_wants_dropped_from_a_full_queue_are_asked_for_when_announced_agai
     relay = target.service.peers.relay
     link = target.service.peers.sessions[ROGUE.node_id].lazy
     assert link is not None
-    link.want((made_up(n), 0) for n in range(MAX_WANTS_QUEUED))  # full (nothing sent yet)
+    link.want((NodeId(made_up(n)), 0) for n in range(MAX_WANTS_QUEUED))  # full (nothing sent yet)
     relay.fetches.limit = 0  # every announcement is asked for at once
-    extra = made_up(MAX_WANTS_QUEUED)
+    extra = NodeId(made_up(MAX_WANTS_QUEUED))
     hurried = relay.fetches.announce(ROGUE.node_id, [(extra, 1)], {}, set(), now_ms())
     assert hurried == [(extra, 0)]
     relay.ask(ROGUE.node_id, hurried)

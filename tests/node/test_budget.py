@@ -227,6 +227,6 @@ async def test_the_budget_of_a_stored_batch_is_remembered_without_reading_again(
         a, b = nodes["a"], nodes["b"]
         entry = await a.node.offers.post("offer", offer_content())
         await wait_for(lambda: b.holds(entry.id), what="A's offer at B")
-        author = bytes(a.node.node_id)
+        author = a.node.node_id
         seq, _ = b.node.store.budgets._state[author]
         assert seq == entry.seq  # stored, not a duplicate: remembered all the same

@@ -201,7 +201,7 @@ async def test_a_post_before_recover_finishes_does_not_keep_the_continuation_bac
 
         async def given_up() -> bool:
             session = oak.service.peers.sessions.get(colegio.node.node_id)
-            return session is not None and bytes(me) in session.sync.declined
+            return session is not None and me in session.sync.declined
 
         # The Colegio refuses the kept branch (it holds the other entry 2) until the
         # continuation: the Oak gives up on its own log there for now.

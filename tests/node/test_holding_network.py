@@ -143,8 +143,8 @@ async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_a
         assert not await oak.holds(other.id)
         # Colegio never sent far's log to lycee: lycee declared it does not want it.
         session = colegio.service.peers.sessions[lycee.node.node_id]
-        assert bytes(far.node.node_id) not in session.sync.view
-        assert bytes(far.node.node_id) not in session.sync.dirty
+        assert far.node.node_id not in session.sync.view
+        assert far.node.node_id not in session.sync.dirty
         assert not await lycee.holds(other.id)
     finally:
         for live in nodes.values():

@@ -65,7 +65,7 @@ async def everywhere(nodes: list[LiveNode], entry_id: Any) -> None:
 
 
 def eager_set(at: LiveNode, author: LiveNode) -> list[Any]:
-    return at.service.peers.relay.relay.eager.get(bytes(author.node.node_id), [])
+    return at.service.peers.relay.relay.eager.get(author.node.node_id, [])
 
 
 async def test_in_a_triangle_an_offer_reaches_everyone_with_fewer_copies_than_sessions(
@@ -110,7 +110,7 @@ async def pruned_star(make_node: Factory, *, fetching: bool = True) -> tuple[Liv
     assert lazy.node.node_id in eager_set(centre, centre)  # its profile was pushed whole
     link = lazy.service.peers.sessions[centre.node.node_id].lazy
     assert link is not None
-    link.duplicates([bytes(centre.node.node_id)])
+    link.duplicates([centre.node.node_id])
 
     async def pruned() -> bool:
         return lazy.node.node_id not in eager_set(centre, centre)
@@ -225,7 +225,7 @@ async def test_a_partner_removed_or_blocked_leaves_the_eager_sets(make_node: Fac
     relay = centre.service.peers.relay.relay
     removed, blocked = leaves[0].node.node_id, leaves[1].node.node_id
     assert removed in eager_set(centre, centre)
-    assert bytes(blocked) in relay.eager
+    assert blocked in relay.eager
     book = PeerBook(centre.node.store)
     await book.remove(removed)
     await book.block(blocked, centre.node.node_id, now_ms())
@@ -234,5 +234,5 @@ async def test_a_partner_removed_or_blocked_leaves_the_eager_sets(make_node: Fac
         return all(removed not in p and blocked not in p for p in relay.eager.values())
 
     await wait_for(gone, what="the removed and blocked partners out of the eager sets")
-    assert bytes(blocked) not in relay.eager
-    assert bytes(blocked) not in relay.known
+    assert blocked not in relay.eager
+    assert blocked not in relay.known

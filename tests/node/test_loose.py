@@ -103,8 +103,8 @@ async def test_outside_the_horizon_kept_loose_or_not_at_all(store: Store) -> Non
     ]
     assert await loose_rows(store) == [(2, "offer"), (4, "profile"), (5, "offer")]
     assert await store.head(FAR.node_id) is None  # no whole log: no head
-    assert await store.heads_of([bytes(FAR.node_id)]) == {bytes(FAR.node_id): 0}
-    assert await store.wire_after(bytes(FAR.node_id), 0, 100) == []  # never sent as a log
+    assert await store.heads_of([FAR.node_id]) == {FAR.node_id: 0}
+    assert await store.wire_after(FAR.node_id, 0, 100) == []  # never sent as a log
     assert (await store.schools([FAR.node_id]))[FAR.node_id][0] == "Far School renamed"
     # An older profile arriving later is not kept.
     assert [r.outcome for r in await store.ingest(FAR_LOG[:1], NOW)] == [Outcome.NOT_KEPT]
@@ -196,7 +196,7 @@ async def test_a_school_entering_the_horizon_reuses_its_loose_entries(store: Sto
     assert await loose_rows(store) == []
     head = await store.head(FAR.node_id)
     assert head == Head(5, FAR_LOG[4].id)
-    assert [seq for seq, _ in await store.wire_after(bytes(FAR.node_id), 0, 100)] == [1, 2, 3, 4, 5]
+    assert [seq for seq, _ in await store.wire_after(FAR.node_id, 0, 100)] == [1, 2, 3, 4, 5]
 
 
 async def test_an_entry_ahead_of_the_log_waits_for_those_before_it(store: Store) -> None:

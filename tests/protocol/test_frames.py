@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from protocol import codec, frames
 from protocol.address import address_problem
 from protocol.errors import DecodeError
+from protocol.keys import NodeId
 from protocol.replication import Replication
 
 SAMPLES: list[frames.Frame] = [
@@ -144,7 +145,7 @@ def assert_well_formed(frame: frames.Frame) -> None:
         assert len(frame.heads) <= frames.MAX_ACK_HEADS
         assert all(len(p) == 2 and 0 <= p[1] < 2**53 for p in frame.heads)
         sync = Replication()
-        sync.in_flight[frame.batch] = {ID: 1, OTHER: 2}
+        sync.in_flight[frame.batch] = {NodeId(ID): 1, NodeId(OTHER): 2}
         sync.acknowledged(frame)  # no ValueError, whatever the heads
     if isinstance(frame, frames.Clock):
         Replication().receive_clock(frame)

@@ -12,6 +12,7 @@ import pytest
 from protocol import codec, frames
 from protocol.errors import ProtocolError
 from protocol.handshake import DiallerHandshake, ListenerHandshake
+from protocol.keys import NodeId
 from protocol.reconcile import FINGERPRINT, IDLIST, ItemSet, Reconciler
 from protocol.replication import (
     START_BYTES,
@@ -30,12 +31,12 @@ from tests.helpers import NOW, key
 T = 1_790_000_000_000
 
 
-def author(n: int) -> bytes:
-    return hashlib.blake2b(n.to_bytes(4, "big"), digest_size=32, person=b"author").digest()
+def author(n: int) -> NodeId:
+    return NodeId(hashlib.blake2b(n.to_bytes(4, "big"), digest_size=32, person=b"author").digest())
 
 
 def head(n: int, seq: int = 1) -> Head:
-    entry_id = hashlib.blake2b(author(n) + seq.to_bytes(4, "big"), digest_size=32).digest()
+    entry_id = hashlib.blake2b(author(n).key + seq.to_bytes(4, "big"), digest_size=32).digest()
     return Head(author(n), seq, entry_id, T + n * 1000 + seq)
 
 
@@ -69,8 +70,8 @@ def run(a: HeadSet, b: HeadSet, sent_by: dict[str, list[frames.Clock]] | None = 
     return dialler, listener, clocks, sizes
 
 
-def pairs(clocks: list[frames.Frame]) -> list[bytes]:
-    return [p[0] for c in clocks if isinstance(c, frames.Clock) for p in c.heads]
+def pairs(clocks: list[frames.Frame]) -> list[NodeId]:
+    return [NodeId(p[0]) for c in clocks if isinstance(c, frames.Clock) for p in c.heads]
 
 
 def test_equal_heads_cost_one_message_each_way_and_an_empty_clock() -> None:
@@ -80,7 +81,7 @@ def test_equal_heads_cost_one_message_each_way_and_an_empty_clock() -> None:
     assert len(clocks) == 2
     assert all(isinstance(c, frames.Clock) and c.final for c in clocks)
     assert sum(sizes) < 1000  # 16 fingerprints, then "nothing more"
-    assert sorted(dialler.equal()) == sorted((author(n), 1) for n in range(1000))
+    assert set(dialler.equal()) == {(author(n), 1) for n in range(1000)}
 
 
 def test_only_the_authors_whose_heads_differ_are_in_the_clocks() -> None:
@@ -90,12 +91,10 @@ def test_only_the_authors_whose_heads_differ_are_in_the_clocks() -> None:
     ours[7] = head(7, seq=3)  # the dialler holds a newer entry of author 7
     ours.append(head(20_000))  # an author only the dialler holds
     dialler, listener, clocks, sizes = run(HeadSet.of(ours), HeadSet.of(theirs))
-    named = sorted([author(5), author(7), author(7), author(5), author(20_000)])
-    assert sorted(pairs(clocks)) == named
-    assert sorted(h.author for h in dialler.differing()) == sorted(
-        [author(5), author(7), author(20_000)]
-    )
-    assert sorted(h.author for h in listener.differing()) == sorted([author(5), author(7)])
+    named = sorted([author(5), author(7), author(7), author(5), author(20_000)], key=bytes)
+    assert sorted(pairs(clocks), key=bytes) == named
+    assert {h.author for h in dialler.differing()} == {author(5), author(7), author(20_000)}
+    assert {h.author for h in listener.differing()} == {author(5), author(7)}
     equal = dict(listener.equal())
     assert len(equal) == 9998
     assert author(5) not in equal
@@ -129,11 +128,11 @@ def test_a_fork_shows_as_a_differing_head_with_its_id() -> None:
     ours, theirs = head(1, seq=3), Head(author(1), 3, b"f" * 32, T)
     _, _, clocks, _ = run(HeadSet.of([ours]), HeadSet.of([theirs]))
     sent = [p for c in clocks if isinstance(c, frames.Clock) for p in c.heads]
-    assert sorted(sent) == sorted([[author(1), 3, ours.id], [author(1), 3, b"f" * 32]])
+    assert sorted(sent) == sorted([[author(1).key, 3, ours.id], [author(1).key, 3, b"f" * 32]])
 
 
 def test_the_item_of_a_head() -> None:
-    ts, item = head_item(b"a" * 32, b"i" * 32, 5)
+    ts, item = head_item(NodeId(b"a" * 32), b"i" * 32, 5)
     assert ts == 5
     assert item == hashlib.blake2b(b"a" * 32 + b"i" * 32, digest_size=32).digest()
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from protocol import codec, frames
 from protocol.errors import DecodeError
 from protocol.horizon import Relay
+from protocol.keys import NodeId
 from protocol.rules.lazy import Fetches
 from tests.protocol.test_frames import ID, OTHER, checked, pair_like, values
 
@@ -31,13 +32,14 @@ def assert_well_formed(frame: frames.Frame) -> None:
         assert all(len(p) == 2 and len(p[0]) == 32 and 0 <= p[1] < 2**53 for p in frame.heads)
         authors = [p[0] for p in frame.heads]
         assert all(a < b for a, b in itertools.pairwise(authors))
-        Fetches[str]().announce("peer", [(a, s) for a, s in frame.heads], {}, set(), 0)
+        # Read at the wire edge as node/net/relay.py does: the ids become NodeIds.
+        Fetches[str]().announce("peer", [(NodeId(a), s) for a, s in frame.heads], {}, set(), 0)
     if isinstance(frame, frames.Prune):
         assert all(len(a) == 32 for a in frame.authors)
         assert all(a < b for a, b in itertools.pairwise(frame.authors))
-        relay: Relay[str] = Relay()
+        relay: Relay[NodeId] = Relay()
         for author in frame.authors:
-            relay.prune(author, "peer")
+            relay.prune(NodeId(author), NodeId(b"p" * 32))
         assert relay.eager == {}
 
 

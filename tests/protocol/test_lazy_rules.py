@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from protocol.horizon import FETCH_AFTER_MS, Relay
+from protocol.keys import NodeId
 from protocol.rules.lazy import Fetches, fetch_due, serve
 
-A, B, C = b"a" * 32, b"b" * 32, b"c" * 32
+A, B, C = NodeId(b"a" * 32), NodeId(b"b" * 32), NodeId(b"c" * 32)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +126,7 @@ def test_a_peer_gone_is_not_asked() -> None:
 def test_the_numbers_asked_are_bounded() -> None:
     fetches: Fetches[str] = Fetches(limit=1)
     for n in range(10):
-        author = n.to_bytes(32, "big")
+        author = NodeId(n.to_bytes(32, "big"))
         fetches.announce("p1", [(author, 1)], {}, set(), now_ms=0)
         fetches.wants(fetches.due(FETCH_AFTER_MS), {}, set(), 0)
     assert len(fetches.asked) <= 4

@@ -6,22 +6,23 @@ import pytest
 
 from protocol import frames
 from protocol.errors import ProtocolError
+from protocol.keys import NodeId
 from protocol.replication import BATCH_BYTES, MAX_RETRIES, Replication, ack_for
 
-A, B, C = b"a" * 32, b"b" * 32, b"c" * 32
+A, B, C = NodeId(b"a" * 32), NodeId(b"b" * 32), NodeId(b"c" * 32)
 ID = b"i" * 32
 
 
-def wire(author: bytes, seq: int, size: int = 10) -> bytes:
+def wire(author: NodeId, seq: int, size: int = 10) -> bytes:
     """Stand-in entry bytes: the state machine never looks inside them."""
-    return (author[:1] + seq.to_bytes(4, "big")).ljust(size, b".")
+    return (author.key[:1] + seq.to_bytes(4, "big")).ljust(size, b".")
 
 
-def rows(author: bytes, after: int, upto: int, size: int = 10) -> list[tuple[int, bytes]]:
+def rows(author: NodeId, after: int, upto: int, size: int = 10) -> list[tuple[int, bytes]]:
     return [(seq, wire(author, seq, size)) for seq in range(after + 1, upto + 1)]
 
 
-def fill(sync: Replication, logs: dict[bytes, int], size: int = 10) -> frames.Entries | None:
+def fill(sync: Replication, logs: dict[NodeId, int], size: int = 10) -> frames.Entries | None:
     """Build one batch the way a session does, reading from ``logs`` (author -> head)."""
     batch = sync.start_batch()
     while (read := batch.next_read()) is not None:
@@ -33,26 +34,26 @@ def fill(sync: Replication, logs: dict[bytes, int], size: int = 10) -> frames.En
 
 def test_clock_raises_the_view_and_never_lowers_it() -> None:
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 5], [B, 2]]))
-    sync.receive_clock(frames.Clock([[A, 3], [C, 1]]))
+    sync.receive_clock(frames.Clock([[A.key, 5], [B.key, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 3], [C.key, 1]]))
     assert sync.view == {A: 5, B: 2, C: 1}
 
 
 def test_clock_returns_the_pairs_with_head_ids_to_compare() -> None:
     sync = Replication()
-    assert sync.receive_clock(frames.Clock([[A, 5, ID], [B, 2]])) == [(A, 5, ID)]
+    assert sync.receive_clock(frames.Clock([[A.key, 5, ID], [B.key, 2]])) == [(A, 5, ID)]
 
 
 def test_final_clock_marks_dirty_what_we_hold_beyond_the_view() -> None:
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 5], [B, 7]]))
+    sync.receive_clock(frames.Clock([[A.key, 5], [B.key, 7]]))
     sync.clock_complete({A: 6, B: 7, C: 1})
     assert sync.dirty == {A, C}
 
 
 def test_a_batch_sends_what_the_peer_lacks_and_moves_the_view_ahead() -> None:
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 4, B: 1})
     frame = fill(sync, {A: 4, B: 1})
     assert frame is not None
@@ -66,7 +67,7 @@ def test_a_batch_sends_what_the_peer_lacks_and_moves_the_view_ahead() -> None:
 
 def test_the_read_starts_after_the_view_with_the_room_left() -> None:
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 10]]))
+    sync.receive_clock(frames.Clock([[A.key, 10]]))
     sync.mark_dirty([A])
     batch = sync.start_batch()
     read = batch.next_read()
@@ -109,7 +110,7 @@ def test_an_ack_that_covers_everything_never_moves_the_view_back() -> None:
     sync.mark_dirty([A])
     fill(sync, {A: 300})  # batch 1: 1..256
     fill(sync, {A: 300})  # batch 2: 257..300
-    result = sync.acknowledged(frames.Ack(1, [[A, 256]]))
+    result = sync.acknowledged(frames.Ack(1, [[A.key, 256]]))
     assert result.window
     assert result.resend == ()
     assert sync.view[A] == 300  # batch 2 is on its way
@@ -121,7 +122,7 @@ def test_a_shortfall_resends_from_the_peers_head_then_gives_up() -> None:
         sync.mark_dirty([A])
         frame = fill(sync, {A: 5})
         assert frame is not None
-        result = sync.acknowledged(frames.Ack(frame.batch, [[A, 0]]))  # refused (blocked)
+        result = sync.acknowledged(frames.Ack(frame.batch, [[A.key, 0]]))  # refused (blocked)
         assert sync.view[A] == 0
         if attempt < MAX_RETRIES:
             assert result.resend == (A,)
@@ -158,8 +159,8 @@ def test_evidence_is_numbered_like_batches_but_outside_the_window() -> None:
     assert frame is not None
     assert (evidence.batch, frame.batch) == (1, 2)
     assert not sync.idle
-    assert not sync.acknowledged(frames.Ack(1, [[A, 1]])).window
-    assert sync.acknowledged(frames.Ack(2, [[A, 1]])).window
+    assert not sync.acknowledged(frames.Ack(1, [[A.key, 1]])).window
+    assert sync.acknowledged(frames.Ack(2, [[A.key, 1]])).window
     assert sync.idle
 
 
@@ -185,34 +186,34 @@ def test_authors_being_stored_wait_until_the_view_covers_what_was_stored() -> No
     assert not sync.idle
     sync.stored([(A, 5), (B, 2)])  # B's entry 3 was refused: ours still goes
     assert fill(sync, {A: 5, B: 3, C: 2}) == frames.Entries(2, [wire(B, 3)])
-    sync.acknowledged(frames.Ack(1, [[C, 2]]))
-    sync.acknowledged(frames.Ack(2, [[B, 3]]))
+    sync.acknowledged(frames.Ack(1, [[C.key, 2]]))
+    sync.acknowledged(frames.Ack(2, [[B.key, 3]]))
     assert sync.idle
 
 
 def test_behind_counts_what_the_peer_holds_beyond_us_except_blocked() -> None:
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 10], [B, 3], [C, 8]]))
+    sync.receive_clock(frames.Clock([[A.key, 10], [B.key, 3], [C.key, 8]]))
     assert sync.behind({A: 4, B: 5}, blocked={C}) == 6
 
 
 def test_ack_for_lists_each_author_sorted() -> None:
-    assert ack_for(3, {B: 2, A: 0}) == frames.Ack(3, [[A, 0], [B, 2]])
+    assert ack_for(3, {B: 2, A: 0}) == frames.Ack(3, [[A.key, 0], [B.key, 2]])
 
 
 class Side:
     """One end of a session over an in-memory store of logs (author -> entries)."""
 
-    def __init__(self, logs: dict[bytes, list[bytes]]) -> None:
+    def __init__(self, logs: dict[NodeId, list[bytes]]) -> None:
         self.logs = logs
         self.sync = Replication()
         self.received = 0
 
-    def heads(self) -> dict[bytes, int]:
+    def heads(self) -> dict[NodeId, int]:
         return {a: len(log) for a, log in self.logs.items()}
 
     def clock(self) -> frames.Clock:
-        return frames.Clock([[a, seq] for a, seq in self.heads().items()])
+        return frames.Clock([[a.key, seq] for a, seq in self.heads().items()])
 
     def batches(self) -> list[frames.Entries]:
         out = []
@@ -231,7 +232,7 @@ class Side:
     def receive(self, frame: frames.Entries) -> frames.Ack:
         authors = set()
         for entry in frame.entries:
-            author, seq = entry[:1] * 32, int.from_bytes(entry[1:5], "big")
+            author, seq = NodeId(entry[:1] * 32), int.from_bytes(entry[1:5], "big")
             log = self.logs.setdefault(author, [])
             if seq == len(log) + 1:
                 log.append(entry)
@@ -270,11 +271,11 @@ def test_two_sides_wired_in_memory_converge_without_sending_anything_twice() -> 
 
 def test_a_peers_clocks_cannot_make_us_remember_more_authors_than_the_bound() -> None:
     sync = Replication(max_view=3)
-    authors = [bytes([i]) * 32 for i in range(6)]
+    authors = [NodeId(bytes([i]) * 32) for i in range(6)]
     for author in authors:  # one clock frame each: a clock may come in any number
-        sync.receive_clock(frames.Clock([[author, 5]], final=False))
+        sync.receive_clock(frames.Clock([[author.key, 5]], final=False))
     assert set(sync.view) == set(authors[:3])
-    sync.receive_clock(frames.Clock([[authors[0], 9], [authors[5], 9]]))
+    sync.receive_clock(frames.Clock([[authors[0].key, 9], [authors[5].key, 9]]))
     assert sync.view == {authors[0]: 9, authors[1]: 5, authors[2]: 5}  # known ones still move
 
 
@@ -282,20 +283,20 @@ def test_a_clock_later_in_the_session_asks_again_for_an_author_given_up_on() -> 
     # A receiver holding entries back past their author's budget asks again when
     # their time comes (docs/protocol.md, "Budget").
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 0]]))
+    sync.receive_clock(frames.Clock([[A.key, 0]]))
     for _ in range(MAX_RETRIES + 1):
         sync.mark_dirty([A])
         frame = fill(sync, {A: 5})
         assert frame is not None
-        sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))  # took 2, held the rest
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))  # took 2, held the rest
     assert A in sync.declined
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 5})
     frame = fill(sync, {A: 5})
     assert frame is not None
     assert frame.entries == [wire(A, 3), wire(A, 4), wire(A, 5)]
     # and it has its retries again
-    result = sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))
+    result = sync.acknowledged(frames.Ack(frame.batch, [[A.key, 3]]))
     assert result.resend == (A,)
 
 
@@ -305,7 +306,7 @@ def test_a_log_growing_while_the_peer_holds_it_back_is_not_sent_again_and_again(
     # log is tried again once after the peer fell short at that head, then the author
     # waits for the peer to ask again (docs/decisions.md, "Flood budget regression").
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 2})
     batches = 0
     for head in range(3, 103):  # a hundred new entries, each acked before the next
@@ -313,23 +314,23 @@ def test_a_log_growing_while_the_peer_holds_it_back_is_not_sent_again_and_again(
         frame = fill(sync, {A: head})
         if frame is not None:
             batches += 1
-            sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))
+            sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
     assert batches == MAX_RETRIES + 2  # three shortfalls, and once more as it grew
     assert A in sync.declined
     assert sync.idle
     # The peer asks again when the time of its first held entry comes: sent at once.
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 102})
     frame = fill(sync, {A: 102})
     assert frame is not None
     assert frame.entries[0] == wire(A, 3)
-    sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))  # took one, holds the rest
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 3]]))  # took one, holds the rest
     # Stopped at another head: growth may be tried once more there.
     for head in range(103, 110):
         sync.renew([A])
         if (frame := fill(sync, {A: head})) is not None:
             batches += 1
-            sync.acknowledged(frames.Ack(frame.batch, [[A, 3]]))
+            sync.acknowledged(frames.Ack(frame.batch, [[A.key, 3]]))
     assert batches == 2 * (MAX_RETRIES + 2) - 1
     assert A in sync.declined
 
@@ -339,12 +340,12 @@ def test_a_log_grown_by_a_continuation_is_tried_again_after_being_given_up_on() 
     # refuses the kept branch after it; once a continuation is signed here, the peer
     # drops its branch (its head falls to 1) and takes the kept one.
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 5})
     for _ in range(MAX_RETRIES + 1):
         frame = fill(sync, {A: 5})
         assert frame is not None
-        sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
         sync.mark_dirty([A])
     assert A in sync.declined
     assert fill(sync, {A: 5}) is None
@@ -352,12 +353,12 @@ def test_a_log_grown_by_a_continuation_is_tried_again_after_being_given_up_on() 
     frame = fill(sync, {A: 7})
     assert frame is not None
     assert frame.entries == [wire(A, s) for s in range(3, 8)]
-    result = sync.acknowledged(frames.Ack(frame.batch, [[A, 1]]))  # dropped its branch
+    result = sync.acknowledged(frames.Ack(frame.batch, [[A.key, 1]]))  # dropped its branch
     assert result.resend == (A,)
     frame = fill(sync, {A: 7})
     assert frame is not None
     assert frame.entries == [wire(A, s) for s in range(2, 8)]
-    sync.acknowledged(frames.Ack(frame.batch, [[A, 7]]))
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 7]]))
     assert sync.view[A] == 7
     assert sync.idle
 
@@ -373,11 +374,11 @@ def test_a_continuation_after_other_growth_is_tried_again_when_that_was_not() ->
     frame = fill(sync, {A: 7})
     assert frame is not None
     assert frame.entries[-1] == wire(A, 7)
-    sync.acknowledged(frames.Ack(frame.batch, [[A, 1]]))  # dropped its branch
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 1]]))  # dropped its branch
     frame = fill(sync, {A: 7})
     assert frame is not None
     assert frame.entries == [wire(A, s) for s in range(2, 8)]
-    sync.acknowledged(frames.Ack(frame.batch, [[A, 7]]))
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 7]]))
     assert sync.idle
 
 
@@ -390,7 +391,7 @@ def test_continuations_are_tried_again_once_per_head_too() -> None:
     for _ in range(MAX_RETRIES + 1):
         frame = fill(sync, {A: 7})
         assert frame is not None
-        sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))  # held back, as all else
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))  # held back, as all else
     assert A in sync.declined
     sync.renew([A], continued=True)
     assert fill(sync, {A: 8}) is None
@@ -406,7 +407,7 @@ def test_an_author_the_peer_now_wants_is_tried_again_after_growth_was_tried() ->
     frame = fill(sync, {A: 6})
     assert frame is not None
     assert frame.entries[0] == wire(A, 3)
-    sync.acknowledged(frames.Ack(frame.batch, [[A, 6]]))
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 6]]))
     assert sync.idle
 
 
@@ -438,13 +439,13 @@ def test_an_ack_from_before_a_continuation_re_plans_when_nothing_was_sent_since(
 def given_up_twice() -> Replication:
     """A peer at 2 that refused the kept branch up to 5, then a post (6) after it."""
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 5})
     for head in (5, 6):
         for _ in range(MAX_RETRIES + 1):
             frame = fill(sync, {A: head})
             assert frame is not None
-            sync.acknowledged(frames.Ack(frame.batch, [[A, 2]]))
+            sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
         assert A in sync.declined
         sync.renew([A])
     return sync
@@ -455,7 +456,7 @@ def test_acks_of_batches_sent_before_the_peer_dropped_its_branch_are_not_tries()
     # drops its branch: the acks of the third and fourth (sent from the old view)
     # show its new head, and must not use up the tries of the kept branch's sending.
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 3})
     sent = []
     for head in (3, 4, 5, 6):  # the continuation is 4
@@ -463,15 +464,15 @@ def test_acks_of_batches_sent_before_the_peer_dropped_its_branch_are_not_tries()
         frame = fill(sync, {A: head})
         assert frame is not None
         sent.append(frame.batch)
-    sync.acknowledged(frames.Ack(sent[0], [[A, 2]]))  # refused: not its branch
-    sync.acknowledged(frames.Ack(sent[1], [[A, 1]]))  # the continuation: dropped
-    sync.acknowledged(frames.Ack(sent[2], [[A, 1]]))
-    sync.acknowledged(frames.Ack(sent[3], [[A, 1]]))
+    sync.acknowledged(frames.Ack(sent[0], [[A.key, 2]]))  # refused: not its branch
+    sync.acknowledged(frames.Ack(sent[1], [[A.key, 1]]))  # the continuation: dropped
+    sync.acknowledged(frames.Ack(sent[2], [[A.key, 1]]))
+    sync.acknowledged(frames.Ack(sent[3], [[A.key, 1]]))
     assert A not in sync.declined
     frame = fill(sync, {A: 6})
     assert frame is not None
     assert frame.entries == [wire(A, s) for s in range(2, 7)]
-    sync.acknowledged(frames.Ack(frame.batch, [[A, 6]]))
+    sync.acknowledged(frames.Ack(frame.batch, [[A.key, 6]]))
     assert sync.idle
 
 
@@ -480,7 +481,7 @@ def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
     # continuation is signed: their acks, refused, must not give the author up
     # before the continuation goes.
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 2]]))
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
     sync.clock_complete({A: 2})
     sent = []
     for head in (3, 4, 5):
@@ -490,7 +491,7 @@ def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
         sent.append(frame.batch)
     sync.renew([A], continued=True)  # 6
     for batch in sent:
-        sync.acknowledged(frames.Ack(batch, [[A, 2]]))
+        sync.acknowledged(frames.Ack(batch, [[A.key, 2]]))
     assert A not in sync.declined
     frame = fill(sync, {A: 6})
     assert frame is not None

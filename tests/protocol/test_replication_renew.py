@@ -47,7 +47,7 @@ class Peer:
                 self.head = seq  # its budget lets one more through
                 self.asked = False
         self.asked = False
-        return frames.Ack(frame.batch, [[A, self.head]])
+        return frames.Ack(frame.batch, [[A.key, self.head]])
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Sender:
 
 def start(peer_head: int, ours: int, peer: Peer) -> Sender:
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, peer_head]]))
+    sync.receive_clock(frames.Clock([[A.key, peer_head]]))
     sync.clock_complete({A: ours})
     return Sender(sync, peer, ours)
 
@@ -163,7 +163,7 @@ def test_a_flood_held_back_is_not_sent_again_and_again(
         assert sender.sent <= 3 * (MAX_RETRIES + 1 + WINDOW), sender.sent
     if signed:  # asked again (its time came): sent at once, and taken
         peer.asked = True
-        sender.sync.receive_clock(frames.Clock([[A, 2]]))
+        sender.sync.receive_clock(frames.Clock([[A.key, 2]]))
         sender.sync.clock_complete({A: sender.ours})
         sender.send()
         assert sender.queue

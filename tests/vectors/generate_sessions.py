@@ -27,7 +27,7 @@ from typing import Any
 
 from protocol import frames
 from protocol.handshake import DiallerHandshake, ListenerHandshake
-from protocol.keys import NodeKey
+from protocol.keys import NodeId, NodeKey
 from protocol.reconcile import SHORT_ID_BYTES, ItemSet, Reconciler, reconcile
 from protocol.replication import Head, HeadSet, HeadsStart, head_item
 
@@ -46,7 +46,7 @@ def h(text: str) -> bytes:
 
 
 #: Three authors (made-up node ids) and the heads each side holds of them.
-OAK, LYCEE, COLEGIO = h("author oakfield"), h("author lycee"), h("author colegio")
+OAK, LYCEE, COLEGIO = (NodeId(h(f"author {name}")) for name in ("oakfield", "lycee", "colegio"))
 DIALLER_HEADS = [
     Head(OAK, 3, h("oakfield-3"), T),
     Head(LYCEE, 1, h("lycee-1"), T + 1_000),
@@ -66,7 +66,7 @@ def _heads(heads: list[Head]) -> list[dict[str, Any]]:
         out.append(
             {
                 "author": NAMES[head.author],
-                "author_hex": head.author.hex(),
+                "author_hex": head.author.key.hex(),
                 "seq": head.seq,
                 "head_id_hex": head.id.hex(),
                 "timestamp": timestamp,
@@ -107,7 +107,7 @@ def _start(id_bytes: int = 32) -> tuple[list[dict[str, str]], dict[str, list[str
         sent.append({"from": sender, "type": frame.TYPE, "hex": frames.encode(frame).hex()})
         receiver = "listener" if sender == "dialler" else "dialler"
         if isinstance(frame, frames.Clock):
-            clocks[sender] += [NAMES[pair[0]] for pair in frame.heads]
+            clocks[sender] += [NAMES[NodeId(pair[0])] for pair in frame.heads]
         else:
             assert isinstance(frame, frames.Reconcile)
             queue.extend((receiver, out) for out in sides[receiver].receive(frame))
