@@ -418,17 +418,17 @@ def test_an_ack_from_before_a_continuation_re_plans_when_nothing_was_sent_since(
     # The ack of that batch, short at 3, is no try, but must re-plan from 3: no batch
     # sent since covers the author, and the peer would never get the continuation.
     sync = Replication()
-    sync.receive_clock(frames.Clock([[A, 4]]))
+    sync.receive_clock(frames.Clock([[A.key, 4]]))
     sync.clock_complete({A: 7})
     first = fill(sync, {A: 7})
     assert first is not None
-    sync.acknowledged(frames.Ack(first.batch, [[A, 3]]))  # dropped its branch
+    sync.acknowledged(frames.Ack(first.batch, [[A.key, 3]]))  # dropped its branch
     again = fill(sync, {A: 7})
     assert again is not None
     assert again.entries[0] == wire(A, 4)
     sync.renew([A], continued=True)
     assert fill(sync, {A: 7}) is None  # the view is at 7 already
-    result = sync.acknowledged(frames.Ack(again.batch, [[A, 3]]))
+    result = sync.acknowledged(frames.Ack(again.batch, [[A.key, 3]]))
     assert result.resend == (A,)
     frame = fill(sync, {A: 7})
     assert frame is not None
