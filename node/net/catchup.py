@@ -42,6 +42,7 @@ from protocol.catchup import Answer, Candidate, Item, Offer
 from protocol.entry import CONTENT_LIMITS, load_entry
 from protocol.errors import ProtocolError, StorageError
 from protocol.horizon import Interest
+from protocol.keys import NodeId
 from protocol.replication import id_bytes
 
 if TYPE_CHECKING:
@@ -77,10 +78,10 @@ class CatchUps:
         self.logs = logs
         self._declared = declared
         self.pace_ms = pace_ms  # tests shorten it
-        self._began: dict[bytes, int] = {}  # peer -> when we last began offering to it
-        self._completed: dict[bytes, int] = {}  # peer -> when the last completed one began
-        self._completed_for: dict[bytes, Interest] = {}  # peer -> what it declared then
-        self._answered: dict[bytes, int] = {}  # peer -> when it last began one with us
+        self._began: dict[NodeId, int] = {}  # peer -> when we last began offering to it
+        self._completed: dict[NodeId, int] = {}  # peer -> when the last completed one began
+        self._completed_for: dict[NodeId, Interest] = {}  # peer -> what it declared then
+        self._answered: dict[NodeId, int] = {}  # peer -> when it last began one with us
         #: Our catch-up offered in each session, with when it began and for what.
         self._offers: weakref.WeakKeyDictionary[PeerSession, tuple[Offer, int, Interest]] = (
             weakref.WeakKeyDictionary()
@@ -90,17 +91,17 @@ class CatchUps:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False  # the node stops: no task starts after :meth:`stop`
         #: Entries sent to each peer by catch-ups, and offered but not kept from it.
-        self.sent: dict[bytes, int] = {}
-        self.not_kept: dict[bytes, int] = {}
+        self.sent: dict[NodeId, int] = {}
+        self.not_kept: dict[NodeId, int] = {}
 
     @staticmethod
     def speaks(session: PeerSession) -> bool:
         return {frames.CATCHUP, frames.INTEREST, frames.LOOSE} <= session.features
 
-    def partners(self, peers: Iterable[bytes]) -> None:
+    def partners(self, peers: Iterable[NodeId]) -> None:
         """These are the partners now: what we remember of one removed or blocked goes
         (a partner added again is caught up from the beginning, and answered at once)."""
-        now = {bytes(p) for p in peers}
+        now = set(peers)
         for table in (
             self._began,
             self._completed,
@@ -123,7 +124,7 @@ class CatchUps:
         self._spawn(self._offer(session))
 
     async def _offer(self, session: PeerSession) -> None:
-        peer = bytes(session.peer)
+        peer = session.peer
         wait = catchup.due(self._began.get(peer), now_ms(), self.pace_ms)
         if wait:
             with contextlib.suppress(TimeoutError):
@@ -189,7 +190,7 @@ class CatchUps:
     async def _send(
         self, session: PeerSession, offer: Offer, began: int, declared: Interest
     ) -> None:
-        peer = bytes(session.peer)
+        peer = session.peer
         for chunk in offer.send_order():
             if session.closing:
                 return  # the next session's catch-up starts from the same ``since``
@@ -215,7 +216,7 @@ class CatchUps:
     # -- wanter -----------------------------------------------------------------------
 
     async def _begin(self, session: PeerSession, frame: frames.Catchup) -> None:
-        peer = bytes(session.peer)
+        peer = session.peer
         now = now_ms()
         if catchup.declines(self._answered.get(peer), now, self.pace_ms):
             self.logs.info(
@@ -262,7 +263,7 @@ class CatchUps:
             return
         unwanted = [i for i in not_kept if answer.was_offered(i)]
         if unwanted:
-            peer = bytes(session.peer)
+            peer = session.peer
             self.not_kept[peer] = self.not_kept.get(peer, 0) + len(unwanted)
             self.logs.warning(
                 session.peer,

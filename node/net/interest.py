@@ -81,8 +81,8 @@ class Interests:
         self._digest_here: weakref.WeakKeyDictionary[PeerSession, tuple[bytes, bool]] = (
             weakref.WeakKeyDictionary()
         )
-        self._known: dict[bytes, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
-        self._sent: dict[bytes, bytes] = {}  # peer -> digest of the list we last sent whole
+        self._known: dict[NodeId, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
+        self._sent: dict[NodeId, bytes] = {}  # peer -> digest of the list we last sent whole
         self._tasks: set[asyncio.Task[None]] = set()
         #: Sessions whose declaration is to be looked at again, and those with a task
         #: doing it: one task per session at a time, however many changes (a flood of
@@ -149,11 +149,11 @@ class Interests:
             self._passing.discard(session)
             self._alone.pop(session, None)
 
-    def partners(self, peers: Iterable[bytes]) -> None:
+    def partners(self, peers: Iterable[NodeId]) -> None:
         """These are the partners now: what one removed or blocked declared (its last
         list, the digest we last sent it) is forgotten with it (its rows in
         ``declared_partners`` go with the partnership: node/partners/peerbook.py)."""
-        now = {bytes(p) for p in peers}
+        now = set(peers)
         for table in (self._known, self._sent):
             for peer in [p for p in table if p not in now]:
                 del table[peer]
@@ -215,7 +215,7 @@ class Interests:
         if changed_only and self._declared_here.get(session) == said:
             return
         self._declared_here[session] = said
-        peer = bytes(session.peer)
+        peer = session.peer
         whole = whole or self._sent.get(peer) != digest
         self._digest_here[session] = (digest, whole)
         await session.send(
@@ -263,7 +263,7 @@ class Interests:
 
     async def _take(self, session: PeerSession, frame: frames.Interest) -> None:
         """Take ``session``'s peer's declaration (see :meth:`handle`)."""
-        peer = bytes(session.peer)
+        peer = session.peer
         if frame.everything:  # it wants everything: only its partners count
             if self.declared.pop(session, None) is not None:
                 session.sync.wants_log = None

@@ -329,7 +329,7 @@ async def choose(
     return chosen
 
 
-async def record_declared(store: Store, peer: bytes, partners: Iterable[bytes]) -> None:
+async def record_declared(store: Store, peer: NodeId, partners: Iterable[bytes]) -> None:
     """Keep the partners ``peer`` declared (replacing what it declared before), as
     our partners' partners are the second hop of our horizon."""
     wanted = set(partners)

@@ -34,6 +34,7 @@ from node.store.holding import (
 )
 from protocol import codec, frames, interest
 from protocol.entry import create_entry
+from protocol.keys import NodeId
 from tests.helpers import history, key
 from tests.network import LiveNode, files_contain, partner, sessions_open, wait_for
 
@@ -172,7 +173,7 @@ async def test_asking_again_and_again_for_the_list_gets_it_once(
 ) -> None:
     target, rogue = wide_pair
     session = session_of(target, rogue)
-    digest = target.service.peers.interests._sent[bytes(rogue.node.node_id)]
+    digest = target.service.peers.interests._sent[rogue.node.node_id]
     sent = session.bytes_sent
     mine = rogue.service.peers.sessions[target.node.node_id]
     for _ in range(20):  # the list went whole at the start: each ask is one too many
@@ -245,7 +246,7 @@ async def test_a_flood_of_changing_declarations_is_taken_once_a_second_newest_la
     recorded: list[list[bytes]] = []
     real = record_declared
 
-    async def counted(store: Any, peer: bytes, partners: Any) -> None:
+    async def counted(store: Any, peer: NodeId, partners: Any) -> None:
         recorded.append(list(partners))
         await real(store, peer, partners)
 
