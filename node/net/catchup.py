@@ -70,7 +70,7 @@ class CatchUps:
         self,
         store: Store,
         logs: PeerLog,
-        declared: Callable[[PeerSession], Interest | None],
+        declared: Callable[[PeerSession], Interest[NodeId] | None],
         *,
         pace_ms: int = catchup.PACE_MS,
     ) -> None:
@@ -80,12 +80,12 @@ class CatchUps:
         self.pace_ms = pace_ms  # tests shorten it
         self._began: dict[NodeId, int] = {}  # peer -> when we last began offering to it
         self._completed: dict[NodeId, int] = {}  # peer -> when the last completed one began
-        self._completed_for: dict[NodeId, Interest] = {}  # peer -> what it declared then
+        self._completed_for: dict[NodeId, Interest[NodeId]] = {}  # peer -> what it declared then
         self._answered: dict[NodeId, int] = {}  # peer -> when it last began one with us
         #: Our catch-up offered in each session, with when it began and for what.
-        self._offers: weakref.WeakKeyDictionary[PeerSession, tuple[Offer, int, Interest]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._offers: weakref.WeakKeyDictionary[
+            PeerSession, tuple[Offer, int, Interest[NodeId]]
+        ] = weakref.WeakKeyDictionary()
         self._answers: weakref.WeakKeyDictionary[PeerSession, Answer] = weakref.WeakKeyDictionary()
         self._scheduled: weakref.WeakSet[PeerSession] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -144,13 +144,13 @@ class CatchUps:
         self._offers[session] = (offer, began, declared)
         await session.send(offer.first())
 
-    async def _wanted(self, declared: Interest, since: int) -> list[Item]:
+    async def _wanted(self, declared: Interest[NodeId], since: int) -> list[Item]:
         """What we hold that ``declared`` keeps, from ``since`` on: read a page at a
         time per kind, newest first, yielding between pages, so that a hub holding
         much neither holds the whole in memory nor the event loop up."""
         today = datetime.now(UTC).date()
         found: list[Item] = []
-        profiles: dict[bytes, tuple[int, Any]] = {}
+        profiles: dict[NodeId, tuple[int, Any]] = {}
         for kind in OFFERED_KINDS:
             before, last_id, read = 2**63 - 1, b"", 0
             while read < SCAN_ROWS:
@@ -164,10 +164,11 @@ class CatchUps:
                     break
                 read += len(rows)
                 before, last_id = int(rows[-1][3]), bytes(rows[-1][2])
-                rows = [row for row in rows if row[0] not in declared.horizon]
-                unknown = {row[0] for row in rows} - profiles.keys()
+                authored = [(NodeId(row[0]), row) for row in rows]
+                authored = [(a, row) for a, row in authored if a not in declared.horizon]
+                unknown = {a for a, _ in authored} - profiles.keys()
                 profiles.update(await profiles_of(self.store, unknown))
-                candidates = [_candidate(row, kind, profiles.get(row[0])) for row in rows]
+                candidates = [_candidate(a, row, kind, profiles.get(a)) for a, row in authored]
                 if kind in NAMING_KINDS:  # what it names, as we hold it (``held_by``)
                     candidates = [
                         replace(c, named=await named_of(self.store, kind, c.content))
@@ -188,7 +189,7 @@ class CatchUps:
             self._spawn(self._send(session, offer, began, declared))
 
     async def _send(
-        self, session: PeerSession, offer: Offer, began: int, declared: Interest
+        self, session: PeerSession, offer: Offer, began: int, declared: Interest[NodeId]
     ) -> None:
         peer = session.peer
         for chunk in offer.send_order():
@@ -297,8 +298,10 @@ class CatchUps:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _candidate(row: Any, kind: str, newest: tuple[int, Any] | None) -> Candidate:
-    author, seq, entry_id, ts, content = row
+def _candidate(
+    author: NodeId, row: Any, kind: str, newest: tuple[int, Any] | None
+) -> Candidate[NodeId]:
+    _, seq, entry_id, ts, content = row
     decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
     return Candidate(
         author,

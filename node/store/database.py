@@ -140,7 +140,7 @@ class _LooseBatch:
     """What one ingest batch knows for keeping entries loose."""
 
     policy: Policy
-    profiles: dict[bytes, tuple[int, Any]]  # author -> its newest profile held: seq, content
+    profiles: dict[NodeId, tuple[int, Any]]  # author -> its newest profile held: seq, content
     authors: set[bytes]  # authors of the batch with loose entries held
     ids: set[bytes]  # ids of the batch held loose
     accepted: list[Entry] = field(default_factory=list)
@@ -777,7 +777,7 @@ class Store:
                 author = bytes(entry.author)
                 if (
                     loose is not None
-                    and not loose.policy.whole(author)
+                    and not loose.policy.whole(entry.author)
                     and author not in heads
                     and author not in blocked
                 ):
@@ -815,7 +815,7 @@ class Store:
             return None
         return _LooseBatch(
             policy,
-            await profiles_of(self, [a for a in outside if not policy.whole(a)]),
+            await profiles_of(self, [a for a in map(NodeId, outside) if not policy.whole(a)]),
             has_loose,
             loose_ids,
         )
@@ -826,10 +826,10 @@ class Store:
         """Decide one entry of an author outside the horizon: kept alone or not at all
         (protocol/rules/holding.py), with no gap rule (protocol/log.py, judge_loose)."""
         author = bytes(entry.author)
-        newest = batch.profiles.get(author)
+        newest = batch.profiles.get(entry.author)
         named = await named_of(self, entry.kind, entry.content, held)
         decision = holding_rules.keep(
-            author,
+            entry.author,
             entry.kind,
             entry.content,
             None if newest is None else newest[1],
@@ -875,7 +875,7 @@ class Store:
         batch.placed[(author, entry.seq)] = entry
         held[bytes(entry.id)] = entry
         if entry.kind == kinds.PROFILE:
-            batch.profiles[author] = (entry.seq, entry.content)
+            batch.profiles[entry.author] = (entry.seq, entry.content)
         return IngestResult(entry.id, Outcome.LOOSE)
 
     async def _tombstone_known(self, entry: Entry, now_ms: int) -> Outcome | None:
