@@ -166,7 +166,7 @@ class School:
     subjects: tuple[int, int]
     hub: bool = False
 
-    def interest(self, me: int, partners: dict[int, list[int]]) -> Interest:
+    def interest(self, me: int, partners: dict[int, list[int]]) -> Interest[int]:
         held: frozenset[int] = horizon(me, partners)
         if self.hub:
             return Interest(held, (EVERYTHING,))
@@ -195,7 +195,7 @@ class World:
     hubs: list[int]
     hub_of: dict[int, int] = field(default_factory=dict)
 
-    def facts(self, author: int, subject: int, kind: str = "offer") -> Facts:
+    def facts(self, author: int, subject: int, kind: str = "offer") -> Facts[int]:
         s = self.schools[author]
         return Facts(
             author,

@@ -41,14 +41,14 @@ Rules this module keeps (tests/protocol/test_catchup.py):
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Generic
 
 from protocol import frames, kinds
 from protocol.errors import ProtocolError
-from protocol.horizon import Holding, Interest
+from protocol.horizon import Holding, Interest, N
 from protocol.reconcile import ID_BYTES, SHORT_ID_BYTES, ItemSet, OverBudget, Reconciler
 from protocol.rules.holding import Named, expired, follows, keep, tombstone_expired
 
@@ -89,10 +89,10 @@ BAD = "bad-catchup"
 
 
 @dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(Generic[N]):
     """An entry the holder holds, with what ``keep`` needs to judge it for the wanter."""
 
-    author: Hashable
+    author: N
     id: bytes
     kind: str
     timestamp: int
@@ -103,7 +103,7 @@ class Candidate:
     superseded: bool = False
     #: For an entry that names another (an answer, a helpful mark, a withdrawal): what
     #: the holder holds of the entry it names (None: not held).
-    named: Named | None = None
+    named: Named[N] | None = None
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -115,7 +115,7 @@ class Item:
     profile: bool = False
 
 
-def wanted(candidates: Iterable[Candidate], declared: Interest, today: date) -> list[Item]:
+def wanted(candidates: Iterable[Candidate[N]], declared: Interest[N], today: date) -> list[Item]:
     """The candidates the wanter that declared ``declared`` keeps outside its horizon:
     ``keep`` says so, and none past keeping (``expired``) or a profile not the newest.
 
@@ -157,7 +157,7 @@ def wanted(candidates: Iterable[Candidate], declared: Interest, today: date) -> 
     return found
 
 
-def held_by(named: Named | None, declared: Interest) -> bool:
+def held_by(named: Named[N] | None, declared: Interest[N]) -> bool:
     """Whether a wanter that declared ``declared`` holds the entry ``named`` for
     certain: its author is in the horizon (the wanter holds that log whole), or it is
     an answer to a question whose author is (the wanter keeps such an answer, wherever
@@ -196,7 +196,7 @@ def since_for(last_completed: int | None) -> int:
     return 0 if last_completed is None else max(0, last_completed - SKEW_MS)
 
 
-def still_counts(before: Interest, now: Interest) -> bool:
+def still_counts(before: Interest[N], now: Interest[N]) -> bool:
     """Whether the last catch-up completed with a peer that declared ``before`` still
     bounds one with the peer now that it declares ``now`` (:func:`since_for`): only
     if it wants no more than it did, the same filters and no author gone from its

@@ -18,8 +18,9 @@ and its peers' declared interest, these functions say
 
 Node identifiers (of peers and of authors alike) are any hashable value (``NodeId``
 in the node, ``int`` in bench/simulate.py and bench/week.py), so the simulators run
-this very code; a :class:`Relay` takes one type for both, so the node's cannot be
-handed an author's raw bytes.
+this very code; a :class:`Relay`, an :class:`Interest` and its :class:`Facts` each take
+one type, so the node's cannot be handed an author's raw bytes (a bytes author would
+silently be outside every ``NodeId`` horizon).
 """
 
 from __future__ import annotations
@@ -79,11 +80,11 @@ def horizon(
 
 
 @dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(Generic[N]):
     """What the filters look at in a public entry: its own fields, or, where it has
     none, its author's newest profile (docs/scale.md, Decision 1)."""
 
-    author: Hashable
+    author: N
     kind: str
     country: str = ""
     region: str = ""
@@ -108,7 +109,7 @@ class Filter:
     subjects: frozenset[str] = frozenset()
     focus: frozenset[str] = frozenset()
 
-    def matches(self, facts: Facts) -> bool:
+    def matches(self, facts: Facts[N]) -> bool:
         return (
             _one(self.countries, facts.country)
             and _one(self.regions, facts.region)
@@ -129,13 +130,13 @@ EVERYTHING = Filter()
 
 
 @dataclass(frozen=True, slots=True)
-class Interest:
+class Interest(Generic[N]):
     """What a peer declared at session start: its horizon's authors and its filters."""
 
-    horizon: frozenset[Hashable]
+    horizon: frozenset[N]
     filters: tuple[Filter, ...] = ()
 
-    def matches(self, facts: Facts) -> bool:
+    def matches(self, facts: Facts[N]) -> bool:
         return any(f.matches(facts) for f in self.filters)
 
 
@@ -146,7 +147,7 @@ class Holding(enum.Enum):
     NONE = "none"  # not kept (nor relayed)
 
 
-def holding(facts: Facts, mine: Interest, *, target_held: bool = False) -> Holding:
+def holding(facts: Facts[N], mine: Interest[N], *, target_held: bool = False) -> Holding:
     """How a node with interest ``mine`` keeps a verified public entry.
 
     A withdrawal travels with what it withdraws: kept (as its target is) when the node
@@ -161,7 +162,7 @@ def holding(facts: Facts, mine: Interest, *, target_held: bool = False) -> Holdi
     return Holding.LOOSE if mine.matches(facts) else Holding.NONE
 
 
-def wants(interest: Interest | None, facts: Facts, *, target_held: bool = False) -> bool:
+def wants(interest: Interest[N] | None, facts: Facts[N], *, target_held: bool = False) -> bool:
     """Whether a peer that declared ``interest`` (None: nothing, as today's nodes)
     wants the entry. ``target_held``: for a withdrawal, whether the peer is known to
     hold its target (a relaying node assumes so when it sent the target there)."""

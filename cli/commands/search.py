@@ -127,7 +127,7 @@ async def _network(
     for f in outcome.found:
         if bytes(f.entry.id) in mine:
             continue
-        school, country = outcome.schools.get(bytes(f.entry.author)) or known.get(
+        school, country = outcome.schools.get(f.entry.author) or known.get(
             f.entry.author, UNKNOWN_SCHOOL
         )
         results.append((Listing(f.entry, school, country), f.via))

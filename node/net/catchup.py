@@ -42,6 +42,7 @@ from protocol.catchup import Answer, Candidate, Item, Offer
 from protocol.entry import CONTENT_LIMITS, load_entry
 from protocol.errors import ProtocolError, StorageError
 from protocol.horizon import Interest
+from protocol.keys import NodeId
 from protocol.replication import id_bytes
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class CatchUps:
         self,
         store: Store,
         logs: PeerLog,
-        declared: Callable[[PeerSession], Interest | None],
+        declared: Callable[[PeerSession], Interest[NodeId] | None],
         *,
         pace_ms: int = catchup.PACE_MS,
     ) -> None:
@@ -77,30 +78,30 @@ class CatchUps:
         self.logs = logs
         self._declared = declared
         self.pace_ms = pace_ms  # tests shorten it
-        self._began: dict[bytes, int] = {}  # peer -> when we last began offering to it
-        self._completed: dict[bytes, int] = {}  # peer -> when the last completed one began
-        self._completed_for: dict[bytes, Interest] = {}  # peer -> what it declared then
-        self._answered: dict[bytes, int] = {}  # peer -> when it last began one with us
+        self._began: dict[NodeId, int] = {}  # peer -> when we last began offering to it
+        self._completed: dict[NodeId, int] = {}  # peer -> when the last completed one began
+        self._completed_for: dict[NodeId, Interest[NodeId]] = {}  # peer -> what it declared then
+        self._answered: dict[NodeId, int] = {}  # peer -> when it last began one with us
         #: Our catch-up offered in each session, with when it began and for what.
-        self._offers: weakref.WeakKeyDictionary[PeerSession, tuple[Offer, int, Interest]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._offers: weakref.WeakKeyDictionary[
+            PeerSession, tuple[Offer, int, Interest[NodeId]]
+        ] = weakref.WeakKeyDictionary()
         self._answers: weakref.WeakKeyDictionary[PeerSession, Answer] = weakref.WeakKeyDictionary()
         self._scheduled: weakref.WeakSet[PeerSession] = weakref.WeakSet()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False  # the node stops: no task starts after :meth:`stop`
         #: Entries sent to each peer by catch-ups, and offered but not kept from it.
-        self.sent: dict[bytes, int] = {}
-        self.not_kept: dict[bytes, int] = {}
+        self.sent: dict[NodeId, int] = {}
+        self.not_kept: dict[NodeId, int] = {}
 
     @staticmethod
     def speaks(session: PeerSession) -> bool:
         return {frames.CATCHUP, frames.INTEREST, frames.LOOSE} <= session.features
 
-    def partners(self, peers: Iterable[bytes]) -> None:
+    def partners(self, peers: Iterable[NodeId]) -> None:
         """These are the partners now: what we remember of one removed or blocked goes
         (a partner added again is caught up from the beginning, and answered at once)."""
-        now = {bytes(p) for p in peers}
+        now = set(peers)
         for table in (
             self._began,
             self._completed,
@@ -123,7 +124,7 @@ class CatchUps:
         self._spawn(self._offer(session))
 
     async def _offer(self, session: PeerSession) -> None:
-        peer = bytes(session.peer)
+        peer = session.peer
         wait = catchup.due(self._began.get(peer), now_ms(), self.pace_ms)
         if wait:
             with contextlib.suppress(TimeoutError):
@@ -143,13 +144,13 @@ class CatchUps:
         self._offers[session] = (offer, began, declared)
         await session.send(offer.first())
 
-    async def _wanted(self, declared: Interest, since: int) -> list[Item]:
+    async def _wanted(self, declared: Interest[NodeId], since: int) -> list[Item]:
         """What we hold that ``declared`` keeps, from ``since`` on: read a page at a
         time per kind, newest first, yielding between pages, so that a hub holding
         much neither holds the whole in memory nor the event loop up."""
         today = datetime.now(UTC).date()
         found: list[Item] = []
-        profiles: dict[bytes, tuple[int, Any]] = {}
+        profiles: dict[NodeId, tuple[int, Any]] = {}
         for kind in OFFERED_KINDS:
             before, last_id, read = 2**63 - 1, b"", 0
             while read < SCAN_ROWS:
@@ -163,10 +164,11 @@ class CatchUps:
                     break
                 read += len(rows)
                 before, last_id = int(rows[-1][3]), bytes(rows[-1][2])
-                rows = [row for row in rows if row[0] not in declared.horizon]
-                unknown = {row[0] for row in rows} - profiles.keys()
+                authored = [(NodeId(row[0]), row) for row in rows]
+                authored = [(a, row) for a, row in authored if a not in declared.horizon]
+                unknown = {a for a, _ in authored} - profiles.keys()
                 profiles.update(await profiles_of(self.store, unknown))
-                candidates = [_candidate(row, kind, profiles.get(row[0])) for row in rows]
+                candidates = [_candidate(a, row, kind, profiles.get(a)) for a, row in authored]
                 if kind in NAMING_KINDS:  # what it names, as we hold it (``held_by``)
                     candidates = [
                         replace(c, named=await named_of(self.store, kind, c.content))
@@ -187,9 +189,9 @@ class CatchUps:
             self._spawn(self._send(session, offer, began, declared))
 
     async def _send(
-        self, session: PeerSession, offer: Offer, began: int, declared: Interest
+        self, session: PeerSession, offer: Offer, began: int, declared: Interest[NodeId]
     ) -> None:
-        peer = bytes(session.peer)
+        peer = session.peer
         for chunk in offer.send_order():
             if session.closing:
                 return  # the next session's catch-up starts from the same ``since``
@@ -215,7 +217,7 @@ class CatchUps:
     # -- wanter -----------------------------------------------------------------------
 
     async def _begin(self, session: PeerSession, frame: frames.Catchup) -> None:
-        peer = bytes(session.peer)
+        peer = session.peer
         now = now_ms()
         if catchup.declines(self._answered.get(peer), now, self.pace_ms):
             self.logs.info(
@@ -262,7 +264,7 @@ class CatchUps:
             return
         unwanted = [i for i in not_kept if answer.was_offered(i)]
         if unwanted:
-            peer = bytes(session.peer)
+            peer = session.peer
             self.not_kept[peer] = self.not_kept.get(peer, 0) + len(unwanted)
             self.logs.warning(
                 session.peer,
@@ -296,8 +298,10 @@ class CatchUps:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _candidate(row: Any, kind: str, newest: tuple[int, Any] | None) -> Candidate:
-    author, seq, entry_id, ts, content = row
+def _candidate(
+    author: NodeId, row: Any, kind: str, newest: tuple[int, Any] | None
+) -> Candidate[NodeId]:
+    _, seq, entry_id, ts, content = row
     decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
     return Candidate(
         author,

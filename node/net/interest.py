@@ -72,7 +72,7 @@ class Interests:
             weakref.WeakKeyDictionary()
         )
         #: What each session's peer declared (absent: nothing, it wants everything).
-        self.declared: weakref.WeakKeyDictionary[PeerSession, Interest] = (
+        self.declared: weakref.WeakKeyDictionary[PeerSession, Interest[NodeId]] = (
             weakref.WeakKeyDictionary()
         )
         #: The digest of what we last declared in each session, and whether the list went
@@ -81,8 +81,8 @@ class Interests:
         self._digest_here: weakref.WeakKeyDictionary[PeerSession, tuple[bytes, bool]] = (
             weakref.WeakKeyDictionary()
         )
-        self._known: dict[bytes, tuple[bytes, frozenset[bytes]]] = {}  # peer -> its last list
-        self._sent: dict[bytes, bytes] = {}  # peer -> digest of the list we last sent whole
+        self._known: dict[NodeId, tuple[bytes, frozenset[NodeId]]] = {}  # peer -> its last list
+        self._sent: dict[NodeId, bytes] = {}  # peer -> digest of the list we last sent whole
         self._tasks: set[asyncio.Task[None]] = set()
         #: Sessions whose declaration is to be looked at again, and those with a task
         #: doing it: one task per session at a time, however many changes (a flood of
@@ -149,11 +149,11 @@ class Interests:
             self._passing.discard(session)
             self._alone.pop(session, None)
 
-    def partners(self, peers: Iterable[bytes]) -> None:
+    def partners(self, peers: Iterable[NodeId]) -> None:
         """These are the partners now: what one removed or blocked declared (its last
         list, the digest we last sent it) is forgotten with it (its rows in
         ``declared_partners`` go with the partnership: node/partners/peerbook.py)."""
-        now = {bytes(p) for p in peers}
+        now = set(peers)
         for table in (self._known, self._sent):
             for peer in [p for p in table if p not in now]:
                 del table[peer]
@@ -199,9 +199,9 @@ class Interests:
             horizon: list[bytes] = []
             terms: list[list[str]] = []
         else:
-            held = [row[0] for row in await self.store.fetch_all("SELECT author FROM heads")]
+            held = await self._held_authors()
             policy = await read_policy(self.store, held)  # logs held whole stay whole
-            horizon = sorted(a for a in policy.interest.horizon if isinstance(a, bytes))
+            horizon = sorted(bytes(a) for a in policy.interest.horizon)  # as the wire has it
             terms = [interest.filter_terms(f) for f in policy.interest.filters]
         everything = policy.everything or (
             len(horizon) > interest.MAX_HORIZON
@@ -215,7 +215,7 @@ class Interests:
         if changed_only and self._declared_here.get(session) == said:
             return
         self._declared_here[session] = said
-        peer = bytes(session.peer)
+        peer = session.peer
         whole = whole or self._sent.get(peer) != digest
         self._digest_here[session] = (digest, whole)
         await session.send(
@@ -263,7 +263,7 @@ class Interests:
 
     async def _take(self, session: PeerSession, frame: frames.Interest) -> None:
         """Take ``session``'s peer's declaration (see :meth:`handle`)."""
-        peer = bytes(session.peer)
+        peer = session.peer
         if frame.everything:  # it wants everything: only its partners count
             if self.declared.pop(session, None) is not None:
                 session.sync.wants_log = None
@@ -278,16 +278,14 @@ class Interests:
                 return  # meanwhile it is sent everything, as before it declared
             horizon = known[1]
         else:
-            horizon = frozenset(frame.horizon)
+            horizon = frozenset(NodeId(a) for a in frame.horizon)  # 32 bytes each: frames.py
             self._known[peer] = (frame.digest, horizon)
         declared = Interest(horizon, tuple(interest.parse_filter(t) for t in frame.filters))
         before = self.declared.get(session)
         self.declared[session] = declared
-        # A declared horizon is kept as on the wire (bytes), as the holding rules read
-        # it; the sync asks by NodeId: its key is what the horizon holds.
-        session.sync.declared(lambda author: author.key in horizon)
+        session.sync.declared(lambda author: author in horizon)
         if before is not None:  # authors it wants now and did not: their logs, from its view
-            session.wanted(NodeId(a) for a in horizon - before.horizon)
+            session.wanted(horizon - before.horizon)
         await record_declared(self.store, peer, frame.partners)
         self.refresh()  # its partners are our partners' partners
         if self.on_declared is not None:
@@ -308,19 +306,19 @@ class Interests:
             if frames.LOOSE in session.features:
                 await send_alone(session, loose)  # it takes entries alone: every one
             return
-        outside = [e for e in [*stored, *loose] if bytes(e.author) not in declared.horizon]
+        outside = [e for e in [*stored, *loose] if e.author not in declared.horizon]
         if not outside:
             return
-        profiles = await profiles_of(self.store, {bytes(e.author) for e in outside})
+        profiles = await profiles_of(self.store, {e.author for e in outside})
         wanted = []
         for entry in outside:
             named = await named_of(self.store, entry.kind, entry.content)
             if named is None and named_id(entry.kind, entry.content) is not None:
                 wanted.append(entry)  # it names what we do not hold: the peer may, it judges
                 continue
-            profile = profiles.get(bytes(entry.author))
+            profile = profiles.get(entry.author)
             kept = keep(
-                bytes(entry.author),
+                entry.author,
                 entry.kind,
                 entry.content,
                 None if profile is None else profile[1],

@@ -571,8 +571,8 @@ class PeerManager:
             if wanted.get(peer) != self._dial_addresses.get(peer):  # removed, or moved
                 self._dialers.pop(peer).cancel()
         self.relay.partners(wanted)  # those gone leave the eager sets
-        self.interests.partners(bytes(p) for p in wanted)  # what they declared goes too
-        self.catchups.partners(bytes(p) for p in wanted)  # and what catch-ups remember
+        self.interests.partners(wanted)  # what they declared goes too
+        self.catchups.partners(wanted)  # and what catch-ups remember
         for peer, session in list(self.sessions.items()):
             if peer not in wanted:
                 await session.close()

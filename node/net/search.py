@@ -77,7 +77,7 @@ class _Asked:
     source: PeerSession | None  # who asked us (None: our own)
     asked: int = 0
     results: dict[bytes, tuple[Entry, NodeId]] = field(default_factory=dict)
-    profiles: dict[bytes, Entry] = field(default_factory=dict)
+    profiles: dict[NodeId, Entry] = field(default_factory=dict)
     received: dict[NodeId, int] = field(default_factory=dict)  # entries sent by each peer
     shares: dict[NodeId, int] = field(default_factory=dict)  # the budget each peer got
     passed: int = 0  # entries passed to ``source``, at most ANSWERS_PER_RESULT x limit
@@ -99,7 +99,7 @@ class Outcome:
     them (author -> name, country) and how many nodes answered."""
 
     found: list[Found]
-    schools: dict[bytes, tuple[str, str]]
+    schools: dict[NodeId, tuple[str, str]]
     asked: int
 
 
@@ -191,13 +191,11 @@ class NetworkSearch:
         peers = [s for s in self._searching() if s.peer != source and bytes(s.peer) != origin]
         partners = {p.node_id for p in await self.book.list() if p.state == "partner"}
         by_id = {s.peer: s for s in peers}
-        profiles = await _profiles(self.store, {bytes(s.peer) for s in peers})  # one read
-        hubs_of = {
-            bytes(p.author): ProfileContent.of(p).hub for p in profiles if p.content is not None
-        }
+        profiles = await _profiles(self.store, {s.peer for s in peers})  # one read
+        hubs_of = {p.author: ProfileContent.of(p).hub for p in profiles if p.content is not None}
         covering = []
         for session in peers:
-            hub = hubs_of.get(bytes(session.peer))
+            hub = hubs_of.get(session.peer)
             if hub is not None and rules.covers(hub, filter):
                 covering.append(session.peer)
         ordered = sorted(
@@ -278,9 +276,9 @@ class NetworkSearch:
             )
             for e in kept
         ]
-        authors = {bytes(e.author) for e in kept}
+        authors = {e.author for e in kept}
         rows += [
-            (qid, bytes(p.id), a, p.kind, p.encode(), bytes(self.key.node_id), now)
+            (qid, bytes(p.id), bytes(a), p.kind, p.encode(), bytes(self.key.node_id), now)
             for a, p in state.profiles.items()
             if a in authors
         ]
@@ -398,7 +396,7 @@ class NetworkSearch:
         # What this node answers counts in what it passes up: the same results and
         # profiles are not passed again, and the whole stays under what the asker takes.
         state.results = {bytes(e.id): (e, self.key.node_id) for e in entries}
-        state.profiles = {bytes(p.author): p for p in profiles}
+        state.profiles = {p.author: p for p in profiles}
         state.passed = len(own)
         self._asked[query.id] = state
         if own:
@@ -430,7 +428,7 @@ class NetworkSearch:
             for item in listed
             if rules.matches(query.filter, query.words, item.entry.kind, item.entry.content)
         ]
-        profiles = await _profiles(self.store, {bytes(e.author) for e in entries})
+        profiles = await _profiles(self.store, {e.author for e in entries})
         return entries, profiles
 
     async def _answers(self, session: PeerSession, frame: frames.Answers) -> list[ProtocolError]:
@@ -482,9 +480,9 @@ class NetworkSearch:
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
                 passed.append(item.encode())
-        authors = {bytes(e.author) for e, _ in state.results.values()}
+        authors = {e.author for e, _ in state.results.values()}
         for profile in new_profiles:
-            author = bytes(profile.author)
+            author = profile.author
             held = state.profiles.get(author)
             if author in authors and (held is None or held.seq < profile.seq):
                 state.profiles[author] = profile
@@ -606,12 +604,12 @@ async def _erased(store: Store, entries: Sequence[Entry]) -> set[bytes]:
     return await store.read(read)
 
 
-async def _profiles(store: Store, authors: set[bytes]) -> list[Entry]:
+async def _profiles(store: Store, authors: set[NodeId]) -> list[Entry]:
     """The newest profile entry of each of ``authors`` held."""
 
     def read(conn: sqlite3.Connection) -> list[Entry]:
         found = []
-        for author in sorted(authors):
+        for author in sorted(authors, key=bytes):
             row = conn.execute(
                 "SELECT payload, sig, content FROM entries WHERE author = ? AND kind = ? "
                 "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
@@ -636,14 +634,14 @@ async def loose(store: Store, query_id: bytes) -> Outcome | None:
         if row[2]:
             raise ValueError(row[2])
         found: list[Found] = []
-        schools: dict[bytes, tuple[str, str]] = {}
+        schools: dict[NodeId, tuple[str, str]] = {}
         for wire, via, kind in conn.execute(
             "SELECT wire, via, kind FROM loose_results WHERE query = ? ORDER BY at, id",
             (query_id,),
         ):
             entry = decode_entry(wire, now_ms=now_ms())
             if kind == kinds.PROFILE and entry.content is not None:
-                schools[bytes(entry.author)] = _named(entry)
+                schools[entry.author] = _named(entry)
             else:
                 found.append(Found(entry, NodeId(via)))
         found.sort(key=lambda f: -f.entry.payload.timestamp)

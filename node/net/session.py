@@ -256,9 +256,9 @@ class PeerSession:
         heads = await store.heads()
         mine = {a: h.seq for a, h in heads.items()}
         skipped = set(await store.blocked_authors())  # never fetched: not "behind"
-        policy = await read_policy(store, (a.key for a in mine))  # the holding rules' bytes
+        policy = await read_policy(store, mine)
         if not policy.everything:
-            skipped.update(a for a in self.sync.view if not policy.whole(a.key))
+            skipped.update(a for a in self.sync.view if not policy.whole(a))
         return self.sync.behind(mine, skipped)
 
     # -- sending --------------------------------------------------------------------

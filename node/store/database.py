@@ -140,13 +140,13 @@ class _LooseBatch:
     """What one ingest batch knows for keeping entries loose."""
 
     policy: Policy
-    profiles: dict[bytes, tuple[int, Any]]  # author -> its newest profile held: seq, content
-    authors: set[bytes]  # authors of the batch with loose entries held
+    profiles: dict[NodeId, tuple[int, Any]]  # author -> its newest profile held: seq, content
+    authors: set[NodeId]  # authors of the batch with loose entries held
     ids: set[bytes]  # ids of the batch held loose
     accepted: list[Entry] = field(default_factory=list)
-    placed: dict[tuple[bytes, int], Entry] = field(default_factory=dict)
+    placed: dict[tuple[NodeId, int], Entry] = field(default_factory=dict)
     #: author -> signed times of the loose entries of it (profiles aside) kept in this batch
-    received: dict[bytes, list[int]] = field(default_factory=dict)
+    received: dict[NodeId, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +211,7 @@ class Store:
         #: Per author, each fork point where one of its continuations truncated our copy
         #: of its log, and the id kept there (table ``truncations``), read at the first
         #: ingest: the dropped branch is not taken again (protocol/log.py).
-        self._dropped_at: dict[bytes, dict[int, EntryId]] | None = None
+        self._dropped_at: dict[NodeId, dict[int, EntryId]] | None = None
         #: A checkpoint could not finish (a reader held an older snapshot), so erased
         #: content may still be in the log file: tried again after each commit.
         self.needs_checkpoint = False
@@ -749,15 +749,15 @@ class Store:
             return []
         results: list[IngestResult] = []
         async with self.write():
-            authors = list({bytes(e.author) for e in batch})
+            authors = list({e.author for e in batch})
             blocked = {
-                row[0]
+                NodeId(row[0])
                 for row in await self._select_in(
                     "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
                 )
             }
             heads = {
-                row[0]: Head(int(row[1]), EntryId(row[2]))
+                NodeId(row[0]): Head(int(row[1]), EntryId(row[2]))
                 for row in await self._select_in(
                     "SELECT author, seq, id FROM heads WHERE author IN", authors
                 )
@@ -774,7 +774,7 @@ class Store:
             loose = await self._loose_batch(authors, heads, loose_ids)
             accepted: list[Entry] = []
             for entry in batch:
-                author = bytes(entry.author)
+                author = entry.author
                 if (
                     loose is not None
                     and not loose.policy.whole(author)
@@ -797,12 +797,12 @@ class Store:
         return results
 
     async def _loose_batch(
-        self, authors: list[bytes], heads: dict[bytes, Head], loose_ids: set[bytes]
+        self, authors: list[NodeId], heads: dict[NodeId, Head], loose_ids: set[bytes]
     ) -> _LooseBatch | None:
         """What the batch needs to keep entries loose (docs/scale.md, Decision 1), or
         None when every author of the batch is held whole (the usual case: nothing read)."""
         has_loose = {
-            row[0]
+            NodeId(row[0])
             for row in await self._select_in(
                 "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
             )
@@ -825,7 +825,7 @@ class Store:
     ) -> IngestResult:
         """Decide one entry of an author outside the horizon: kept alone or not at all
         (protocol/rules/holding.py), with no gap rule (protocol/log.py, judge_loose)."""
-        author = bytes(entry.author)
+        author = entry.author
         newest = batch.profiles.get(author)
         named = await named_of(self, entry.kind, entry.content, held)
         decision = holding_rules.keep(
@@ -906,10 +906,10 @@ class Store:
 
     async def _keep_newest_profiles(self, stored: list[Entry]) -> None:
         """A loose profile replaces the older loose profiles of its author."""
-        newest: dict[bytes, int] = {}
+        newest: dict[NodeId, int] = {}
         for entry in stored:
             if entry.kind == kinds.PROFILE:
-                newest[bytes(entry.author)] = max(entry.seq, newest.get(bytes(entry.author), 0))
+                newest[entry.author] = max(entry.seq, newest.get(entry.author, 0))
         for author, seq in newest.items():
             older = "SELECT n FROM entries WHERE author = ? AND kind = ? AND loose = 1 AND seq < ?"
             params = (author, kinds.PROFILE, seq)
@@ -917,13 +917,13 @@ class Store:
             await self._db.execute(f"DELETE FROM entries WHERE n IN ({older})", params)
 
     async def _promote(
-        self, entry: Entry, now_ms: int, heads: dict[bytes, Head], accepted: list[Entry]
+        self, entry: Entry, now_ms: int, heads: dict[NodeId, Head], accepted: list[Entry]
     ) -> IngestResult:
         """A loose entry held already is the next entry of its author's log, now held
         whole: it joins the log as it is (no need to fetch it again)."""
         await self._insert(accepted, now_ms, index_later=True)  # the log before it, first
         accepted.clear()
-        author = bytes(entry.author)
+        author = entry.author
         await self._db.execute("UPDATE entries SET loose = 0 WHERE id = ?", (bytes(entry.id),))
         await self._db.execute(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
@@ -1027,8 +1027,8 @@ class Store:
     def _place_next(
         self,
         entry: Entry,
-        blocked: set[bytes],
-        heads: dict[bytes, Head],
+        blocked: set[NodeId],
+        heads: dict[NodeId, Head],
         held: dict[bytes, Entry],
         accepted: list[Entry],
         loose: _LooseBatch | None,
@@ -1037,7 +1037,7 @@ class Store:
         a blocked author, or the next entry of its author's log with nothing held under
         its number. None for every other case, changing nothing: :meth:`_place` decides
         those, with the same rules in the same order."""
-        author = bytes(entry.author)
+        author = entry.author
         if author in blocked:
             error = ProtocolError("this school blocked the author", code="blocked")
             return IngestResult(entry.id, Outcome.REFUSED, error)
@@ -1068,14 +1068,14 @@ class Store:
         self,
         entry: Entry,
         now_ms: int,
-        blocked: set[bytes],
-        heads: dict[bytes, Head],
+        blocked: set[NodeId],
+        heads: dict[NodeId, Head],
         held: dict[bytes, Entry],
         accepted: list[Entry],
         loose: _LooseBatch | None = None,
     ) -> IngestResult:
         """Decide one entry of a batch, updating the batch's view of heads."""
-        author = bytes(entry.author)
+        author = entry.author
         if author in blocked:
             error = ProtocolError("this school blocked the author", code="blocked")
             return IngestResult(entry.id, Outcome.REFUSED, error)
@@ -1142,7 +1142,7 @@ class Store:
             rows = await self.fetch_all("SELECT author, fork, keep FROM truncations")
             self._dropped_at = {}
             for author_of, fork_seq, keep in rows:
-                self._dropped_at.setdefault(author_of, {})[int(fork_seq)] = EntryId(keep)
+                self._dropped_at.setdefault(NodeId(author_of), {})[int(fork_seq)] = EntryId(keep)
         if on_dropped_branch(entry, head, self._dropped_at.get(author, {})):
             error = LogOrderError(
                 f"entry {entry.seq} of {entry.author} is on the branch its continuation "
@@ -1192,14 +1192,14 @@ class Store:
         self,
         entry: Entry,
         now_ms: int,
-        heads: dict[bytes, Head],
+        heads: dict[NodeId, Head],
         held: dict[bytes, Entry],
         accepted: list[Entry],
     ) -> IngestResult:
         """A ``continue`` entry: stored after the kept branch, or, where the dropped
         branch is held, that branch is dropped (its effects undone) and the continuation
         refused for now, so that the sender sends the kept branch from the fork on."""
-        author = bytes(entry.author)
+        author = entry.author
         fork = fork_of(entry)
         head = heads.get(author)
         at_fork = None if fork is None else await self.entry_at(entry.author, fork.seq)
@@ -1636,7 +1636,7 @@ class Store:
             await self._db.execute(f"DELETE FROM {table} WHERE author = ?", (bytes(author),))
         self._erased.add(author)
         if self._dropped_at is not None:
-            self._dropped_at.pop(bytes(author), None)
+            self._dropped_at.pop(author, None)
 
     async def get_setting(self, name: str) -> bytes | None:
         row = await self.fetch_one("SELECT value FROM settings WHERE name = ?", (name,))

@@ -81,19 +81,19 @@ def decode_choice(value: bytes | None) -> Choice:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """What the node holds now (authors as bytes)."""
+    """What the node holds now."""
 
     choice: Choice
     hub: Filter | None = None
-    interest: Interest = field(default_factory=lambda: Interest(frozenset()))
-    partners: frozenset[bytes] = frozenset()  # this school's own partners (hop 1)
+    interest: Interest[NodeId] = field(default_factory=lambda: Interest(frozenset()))
+    partners: frozenset[NodeId] = frozenset()  # this school's own partners (hop 1)
 
     @property
     def everything(self) -> bool:
         """Every public entry kept whole, as before issue 23 (a hub of everything too)."""
         return self.choice.mode == EVERYTHING_MODE or self.hub == EVERYTHING
 
-    def whole(self, author: bytes) -> bool:
+    def whole(self, author: NodeId) -> bool:
         return self.everything or author in self.interest.horizon
 
 
@@ -102,7 +102,7 @@ async def read_choice(store: Store) -> Choice:
 
 
 async def read_policy(
-    store: Store, held_whole: Iterable[bytes] = (), *, with_hub: bool = False
+    store: Store, held_whole: Iterable[NodeId] = (), *, with_hub: bool = False
 ) -> Policy:
     """The node's policy now (call inside a transaction for a consistent view);
     ``held_whole``: authors whose whole log is held (in the horizon whatever else).
@@ -112,26 +112,26 @@ async def read_policy(
     if choice.mode == EVERYTHING_MODE and not with_hub:
         return Policy(choice)  # the usual case, at each batch of a catch-up: one read
     me_row = await store.fetch_one("SELECT value FROM settings WHERE name = 'node_id'")
-    me = None if me_row is None else bytes(me_row[0])
-    profile = None if me is None else await store.latest_profile(NodeId(me))
+    me = None if me_row is None else NodeId(me_row[0])
+    profile = None if me is None else await store.latest_profile(me)
     hub = hub_filter((profile or {}).get("hub"))
     if choice.mode == EVERYTHING_MODE or hub == EVERYTHING:
         return Policy(choice, hub)  # declares nothing: wants everything
     rows = await store.fetch_all("SELECT node_id, state FROM partners")
-    blocked = {row[0] for row in rows if row[1] == "blocked"}
-    partners = {row[0] for row in rows if row[1] == "partner"}
+    blocked = {NodeId(row[0]) for row in rows if row[1] == "blocked"}
+    partners = {NodeId(row[0]) for row in rows if row[1] == "partner"}
     horizon = set(partners)
     declared = await store.fetch_all(  # hop 2: what our partners declared (step 4)
         "SELECT d.partner FROM declared_partners AS d JOIN partners AS p "
         "ON p.node_id = d.peer AND p.state = 'partner'"
     )
-    horizon.update(row[0] for row in declared)
+    horizon.update(NodeId(row[0]) for row in declared)
     members = await store.fetch_all(
         "SELECT m.node FROM project_members AS m JOIN projects AS p ON p.id = m.project "
         "WHERE m.state = 'member' AND p.standing = 'member'"
     )
-    horizon.update(row[0] for row in members)
-    horizon.update(choice.follow)
+    horizon.update(NodeId(row[0]) for row in members)
+    horizon.update(NodeId(f) for f in choice.follow)
     horizon.update(held_whole)
     if me is not None:
         horizon.add(me)
@@ -148,7 +148,7 @@ async def read_policy(
     return Policy(choice, hub, Interest(frozenset(horizon), filters), frozenset(partners))
 
 
-async def profiles_of(store: Store, authors: Iterable[bytes]) -> dict[bytes, tuple[int, Any]]:
+async def profiles_of(store: Store, authors: Iterable[NodeId]) -> dict[NodeId, tuple[int, Any]]:
     """Each author's newest profile held (its number and content), whole or loose."""
     wanted = list(authors)
     if not wanted:
@@ -158,10 +158,10 @@ async def profiles_of(store: Store, authors: Iterable[bytes]) -> dict[bytes, tup
         f"({','.join('?' * len(wanted))}) ORDER BY seq",
         (kinds.PROFILE, *wanted),
     )
-    found: dict[bytes, tuple[int, Any]] = {}
+    found: dict[NodeId, tuple[int, Any]] = {}
     for author, seq, content in rows:
         decoded = None if content is None else codec.decode(content, CONTENT_LIMITS)
-        found[author] = (int(seq), decoded if isinstance(decoded, dict) else None)
+        found[NodeId(author)] = (int(seq), decoded if isinstance(decoded, dict) else None)
     return found
 
 
@@ -170,7 +170,7 @@ async def named_of(
     kind: str,
     content: Mapping[str, Any] | None,
     held: Mapping[bytes, Entry] | None = None,
-) -> Named | None:
+) -> Named[NodeId] | None:
     """What this node holds of the entry that an entry of ``kind`` names (a withdrawal's
     target, an answer's question, a helpful mark's answer and that answer's question,
     an event's earlier version: protocol/rules/holding.py, ``NAMES``), whole or loose;
@@ -191,18 +191,18 @@ async def named_of(
 
 async def _held(
     store: Store, entry_id: bytes, held: Mapping[bytes, Entry] | None
-) -> tuple[bytes, str, dict[str, Any] | None] | None:
+) -> tuple[NodeId, str, dict[str, Any] | None] | None:
     """An entry held, by id: its author, kind and content (None: erased)."""
     entry = None if held is None else held.get(entry_id)
     if entry is not None:
-        return bytes(entry.author), entry.kind, entry.content
+        return entry.author, entry.kind, entry.content
     row = await store.fetch_one(
         "SELECT author, kind, content FROM entries WHERE id = ?", (entry_id,)
     )
     if row is None:
         return None
     decoded = None if row[2] is None else codec.decode(row[2], CONTENT_LIMITS)
-    return bytes(row[0]), str(row[1]), decoded if isinstance(decoded, dict) else None
+    return NodeId(row[0]), str(row[1]), decoded if isinstance(decoded, dict) else None
 
 
 def parse_follow(texts: Iterable[str]) -> list[bytes]:
@@ -270,7 +270,7 @@ class Summary:
             "hub": self.policy.hub is not None,
             "everything": self.policy.everything,
             "follow": [str(NodeId(f)) for f in self.policy.choice.follow],
-            "horizon": sorted(str(NodeId(a)) for a in interest.horizon if isinstance(a, bytes)),
+            "horizon": sorted(str(a) for a in interest.horizon),
             "filters": [filter_json(f) for f in interest.filters],
             "whole_logs": self.whole_logs,
             "whole_entries": self.whole_entries,
@@ -329,7 +329,7 @@ async def choose(
     return chosen
 
 
-async def record_declared(store: Store, peer: bytes, partners: Iterable[bytes]) -> None:
+async def record_declared(store: Store, peer: NodeId, partners: Iterable[bytes]) -> None:
     """Keep the partners ``peer`` declared (replacing what it declared before), as
     our partners' partners are the second hop of our horizon."""
     wanted = set(partners)

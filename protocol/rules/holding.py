@@ -35,13 +35,13 @@ author's newest profile held, what else it holds of the author) and they say
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Generic
 
 from protocol import budget, kinds
-from protocol.horizon import Facts, Filter, Holding, Interest, holding
+from protocol.horizon import Facts, Filter, Holding, Interest, N, holding
 
 #: Days after its ``to`` or ``closes`` date that a loose entry is kept.
 LOOSE_DAYS = 90
@@ -60,15 +60,15 @@ NAMES: Mapping[str, str] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Named:
+class Named(Generic[N]):
     """What the node holds of the entry another entry names (None where it holds none)."""
 
-    author: Hashable
+    author: N
     kind: str
     #: Its author withdrew it: its content is erased.
     withdrawn: bool = False
     #: For an answer that a helpful mark names: the question it answers, as held.
-    question: Named | None = None
+    question: Named[N] | None = None
 
 
 def named_id(kind: str, content: Mapping[str, Any] | None) -> bytes | None:
@@ -78,7 +78,7 @@ def named_id(kind: str, content: Mapping[str, Any] | None) -> bytes | None:
     return bytes(value) if isinstance(value, bytes) else None
 
 
-def follows(author: Hashable, kind: str, named: Named | None) -> bool:
+def follows(author: N, kind: str, named: Named[N] | None) -> bool:
     """Whether an entry of ``kind`` by ``author`` naming ``named`` (as the node holds
     it; None: not held) acts on it, so travels with it. The same conditions as its
     effect: protocol/rules/entries.py (``withdrawal``, ``revision``) and
@@ -105,8 +105,8 @@ def follows(author: Hashable, kind: str, named: Named | None) -> bool:
 
 
 def facts_of(
-    author: Hashable, kind: str, content: Mapping[str, Any], profile: Mapping[str, Any] | None
-) -> tuple[Facts, ...]:
+    author: N, kind: str, content: Mapping[str, Any], profile: Mapping[str, Any] | None
+) -> tuple[Facts[N], ...]:
     """The facts of one entry for the filters: one per (language, phase) it names,
     since :class:`Filter` matches a single language and phase."""
     own = profile or {}
@@ -139,13 +139,13 @@ def facts_of(
 
 
 def keep(
-    author: Hashable,
+    author: N,
     kind: str,
     content: Mapping[str, Any] | None,
     profile: Mapping[str, Any] | None,
-    mine: Interest,
+    mine: Interest[N],
     *,
-    named: Named | None = None,
+    named: Named[N] | None = None,
     newer_profile_held: bool = False,
 ) -> Holding:
     """How a node whose interest is ``mine`` keeps a verified public entry.
@@ -182,7 +182,7 @@ def keep(
     return Holding.NONE
 
 
-def keeps_author(author: Hashable, profile: Mapping[str, Any] | None, mine: Interest) -> bool:
+def keeps_author(author: N, profile: Mapping[str, Any] | None, mine: Interest[N]) -> bool:
     """Whether the node could keep loose entries of ``author`` (outside its horizon)
     by its filters: one of them matches the author's newest profile held (``profile``;
     None: none held, no match but an empty filter's) on what a profile says (country,

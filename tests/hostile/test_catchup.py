@@ -45,7 +45,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[LiveNode, LiveNode]]:
         await choose(target.node.store, HORIZON_MODE, (), ())
         await target.node.update_profile(**NORTH)
         # The rogue's own (honest) catch-up of the target waits its turn: ten minutes.
-        rogue.service.peers.catchups._began[bytes(target.node.node_id)] = now_ms()
+        rogue.service.peers.catchups._began[target.node.node_id] = now_ms()
         await partner(target, rogue)
         await sessions_open(rogue, target)
         yield target, rogue
@@ -130,7 +130,7 @@ async def test_a_second_catchup_within_ten_minutes_is_declined_without_a_strike(
     target, rogue = pair
     session = session_of(target, rogue)
     catchups = target.service.peers.catchups
-    catchups._answered[bytes(rogue.node.node_id)] = now_ms()  # one just before, say
+    catchups._answered[rogue.node.node_id] = now_ms()  # one just before, say
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": Offer([], 0).first().msg})
     await judged(rogue, target, 2)
     assert session._strikes == 0
@@ -149,11 +149,11 @@ async def test_a_catchup_just_short_of_ten_minutes_by_the_wanters_clock_is_answe
     session = session_of(target, rogue)
     catchups = target.service.peers.catchups
     last = now_ms() - catchup.PACE_MS + 5_000
-    catchups._answered[bytes(rogue.node.node_id)] = last
+    catchups._answered[rogue.node.node_id] = last
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": Offer([], 0).first().msg})
     await judged(rogue, target, 6)
     assert session._strikes == 0
-    assert catchups._answered[bytes(rogue.node.node_id)] > last  # answered
+    assert catchups._answered[rogue.node.node_id] > last  # answered
 
 
 async def test_offered_entries_that_do_not_match_what_it_declared_are_not_kept(
@@ -172,7 +172,7 @@ async def test_offered_entries_that_do_not_match_what_it_declared_are_not_kept(
     assert catchups._answers[session].offered == {bytes(south.id)[:SHORT]}
     assert catchups._answers[session].was_offered(bytes(south.id))
     assert not await target.holds(south.id)
-    assert catchups.not_kept[bytes(rogue.node.node_id)] == 1  # and logged
+    assert catchups.not_kept[rogue.node.node_id] == 1  # and logged
 
 
 async def test_forged_entries_offered_at_catchup_are_refused(
@@ -200,7 +200,7 @@ async def test_a_rogue_wanter_replying_garbage_is_struck_and_sent_nothing(
     await target.node.offers.post("offer", north("Something to offer"))
     # The rogue's node declines the target's catch-up of it (too soon), so that only
     # the hand-made replies below answer the target's offer.
-    rogue.service.peers.catchups._answered[bytes(target.node.node_id)] = now_ms()
+    rogue.service.peers.catchups._answered[target.node.node_id] = now_ms()
     me = bytes(rogue.node.node_id)
     declared = {
         "t": "interest",
@@ -221,7 +221,7 @@ async def test_a_rogue_wanter_replying_garbage_is_struck_and_sent_nothing(
     await judged(rogue, target, 5)
     assert session._strikes == strikes + 2
     assert catchups._offers[session][0].failed
-    assert catchups.sent.get(me) is None  # nothing sent
+    assert catchups.sent.get(rogue.node.node_id) is None  # nothing sent
 
 
 async def test_a_declaration_taken_after_its_pace_still_brings_a_catchup(
@@ -233,7 +233,7 @@ async def test_a_declaration_taken_after_its_pace_still_brings_a_catchup(
     target, rogue = pair
     session = session_of(target, rogue)
     catchups = target.service.peers.catchups
-    rogue.service.peers.catchups._answered[bytes(target.node.node_id)] = now_ms()
+    rogue.service.peers.catchups._answered[target.node.node_id] = now_ms()
     me = bytes(rogue.node.node_id)
     everything = {"t": "interest", "digest": interest.digest([]), "filters": [], "partners": []}
     for _ in range(8):  # past the declarations taken at once
@@ -299,7 +299,7 @@ async def test_answers_offered_to_questions_the_target_does_not_hold_are_not_kep
     assert catchups._answers[session].offered == {bytes(e.id)[:SHORT] for e in sent}
     for entry in (question, *sent):
         assert not await target.holds(entry.id)
-    assert catchups.not_kept[bytes(rogue.node.node_id)] == 2  # and logged
+    assert catchups.not_kept[rogue.node.node_id] == 2  # and logged
 
 
 async def test_a_withdrawal_of_another_schools_entry_at_catchup_is_refused(
@@ -326,7 +326,7 @@ async def test_a_withdrawal_of_another_schools_entry_at_catchup_is_refused(
     assert catchups._answers[session].offered == {bytes(withdrawal.id)[:SHORT]}
     assert not await target.holds(withdrawal.id)
     assert [o.entry.id for o in await target.node.offers.listing("offer")][-1:] == [held.id]
-    assert catchups.not_kept[bytes(rogue.node.node_id)] == 1  # and logged
+    assert catchups.not_kept[rogue.node.node_id] == 1  # and logged
     rows = await target.node.store.fetch_all("SELECT 1 FROM withdrawals")
     assert rows == []
 

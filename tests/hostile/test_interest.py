@@ -34,6 +34,7 @@ from node.store.holding import (
 )
 from protocol import codec, frames, interest
 from protocol.entry import create_entry
+from protocol.keys import NodeId
 from tests.helpers import history, key
 from tests.network import LiveNode, files_contain, partner, sessions_open, wait_for
 
@@ -117,8 +118,8 @@ async def test_declared_partners_never_bring_a_blocked_school_into_the_horizon(
     await raw(rogue, target, body(partners=partners))
     await judged(rogue, target, 2)
     horizon = (await read_policy(target.node.store)).interest.horizon
-    assert bytes(other) in horizon  # a partner's partner: the second hop
-    assert bytes(blocked) not in horizon
+    assert other in horizon  # a partner's partner: the second hop
+    assert blocked not in horizon
     assert target.service.peers.interests.declared.get(session_of(target, rogue)) is not None
 
 
@@ -172,7 +173,7 @@ async def test_asking_again_and_again_for_the_list_gets_it_once(
 ) -> None:
     target, rogue = wide_pair
     session = session_of(target, rogue)
-    digest = target.service.peers.interests._sent[bytes(rogue.node.node_id)]
+    digest = target.service.peers.interests._sent[rogue.node.node_id]
     sent = session.bytes_sent
     mine = rogue.service.peers.sessions[target.node.node_id]
     for _ in range(20):  # the list went whole at the start: each ask is one too many
@@ -195,7 +196,7 @@ async def test_a_flood_of_declarations_refreshes_each_session_once_at_a_time(
     await asyncio.gather(*interests._tasks)
     await raw(rogue, target, body(partners=[A]))
     await judged(rogue, target, 6)
-    assert A in (await read_policy(target.node.store)).interest.horizon
+    assert NodeId(A) in (await read_policy(target.node.store)).interest.horizon
 
 
 async def test_authors_it_did_not_declare_are_never_pushed_announced_or_grafted(
@@ -245,7 +246,7 @@ async def test_a_flood_of_changing_declarations_is_taken_once_a_second_newest_la
     recorded: list[list[bytes]] = []
     real = record_declared
 
-    async def counted(store: Any, peer: bytes, partners: Any) -> None:
+    async def counted(store: Any, peer: NodeId, partners: Any) -> None:
         recorded.append(list(partners))
         await real(store, peer, partners)
 

@@ -43,7 +43,7 @@ async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path
         await wait_for(lambda: oak.holds(profile), within=60, what="far's profile at oak")
 
         async def first_done() -> bool:
-            return bytes(oak.node.node_id) in catchups._completed
+            return oak.node.node_id in catchups._completed
 
         await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
         await oak.stop()
@@ -54,17 +54,17 @@ async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path
             return await hub.holds(wanted.id) and await hub.holds(other.id)
 
         await wait_for(hub_holds_both, within=60, what="far's offers at the hub")
-        sent_before = catchups.sent.get(bytes(oak.node.node_id), 0)
-        completed_before = catchups._completed[bytes(oak.node.node_id)]
+        sent_before = catchups.sent.get(oak.node.node_id, 0)
+        completed_before = catchups._completed[oak.node.node_id]
         await oak.restart()
 
         async def caught_up() -> bool:
-            done = catchups._completed.get(bytes(oak.node.node_id), 0) > completed_before
+            done = catchups._completed.get(oak.node.node_id, 0) > completed_before
             return done and await oak.holds(wanted.id)
 
         await wait_for(caught_up, within=60, what="far's matching offer at oak, by catch-up")
         # Only what oak lacked and wants crossed: the matching offer, not the other one.
-        assert catchups.sent[bytes(oak.node.node_id)] - sent_before == 1
+        assert catchups.sent[oak.node.node_id] - sent_before == 1
         assert not await oak.holds(other.id)
         assert await oak.node.store.head(far.node.node_id) is None  # loose, not whole
         rows = await oak.node.store.fetch_all(
@@ -123,7 +123,7 @@ async def test_a_hub_holding_many_sends_them_in_chunks_and_only_what_matches(
         await wait_for(lambda: oak.holds(post.id), within=30, what="a new offer, as usual")
         for entry in others[:20]:
             assert not await oak.holds(entry.id)
-        assert hub.service.peers.catchups.sent[bytes(oak.node.node_id)] == len(matching)
+        assert hub.service.peers.catchups.sent[oak.node.node_id] == len(matching)
     finally:
         await oak.stop()
         await hub.stop()
@@ -153,7 +153,7 @@ async def test_a_school_that_changes_what_it_wants_is_offered_older_entries_too(
         catchups = hub.service.peers.catchups
         catchups.pace_ms = 0  # time scaled: one catch-up per session
         await partner(oak, hub)
-        peer = bytes(oak.node.node_id)
+        peer = oak.node.node_id
 
         async def first_done() -> bool:
             return peer in catchups._completed
@@ -205,7 +205,7 @@ async def test_a_school_holding_more_than_the_hub_offers_is_sent_nothing_it_hold
         await hold(oak.node, [*shared, *newer], loose=True)  # as if they had passed by
         catchups = hub.service.peers.catchups
         await partner(oak, hub)
-        peer = bytes(oak.node.node_id)
+        peer = oak.node.node_id
 
         async def done() -> bool:
             return peer in catchups._completed
@@ -237,7 +237,7 @@ async def test_an_offer_judged_by_a_newer_profile_is_kept_when_both_are_caught_u
         await oak.node.update_profile(**NORTH)
         catchups = hub.service.peers.catchups
         await partner(oak, hub)
-        peer = bytes(oak.node.node_id)
+        peer = oak.node.node_id
 
         async def done() -> bool:
             return peer in catchups._completed
@@ -272,7 +272,7 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
             await partner(nodes[a], nodes[b])
         catchups = hub.service.peers.catchups
         catchups.pace_ms = 0  # time scaled: one catch-up per session
-        peer = bytes(oak.node.node_id)
+        peer = oak.node.node_id
         asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
         await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
 
@@ -328,7 +328,7 @@ async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path:
             await partner(nodes[a], nodes[b])
         catchups = hub.service.peers.catchups
         catchups.pace_ms = 0  # time scaled: one catch-up per session
-        peer = bytes(oak.node.node_id)
+        peer = oak.node.node_id
         posted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
         await wait_for(lambda: oak.holds(posted.id), within=60, what="far's offer at oak")
 

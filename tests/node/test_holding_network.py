@@ -169,7 +169,7 @@ async def test_what_a_partner_declared_goes_when_it_is_removed_or_blocked(
 
         async def declared() -> bool:
             rows = await oak.node.store.fetch_all("SELECT DISTINCT peer FROM declared_partners")
-            return {row[0] for row in rows} == them and set(interests._known) == them
+            return {row[0] for row in rows} == them and {bytes(p) for p in interests._known} == them
 
         await wait_for(declared, what="both partners' declarations at oak")
         await oak.node.peerbook.remove(lycee.node.node_id)
@@ -225,7 +225,7 @@ async def test_what_a_catchup_remembers_of_a_partner_goes_when_it_is_removed(
         oak, lycee = nodes["oak"], nodes["lycee"]
         await partner(oak, lycee)
         catchups = oak.service.peers.catchups
-        it = bytes(lycee.node.node_id)
+        it = lycee.node.node_id
 
         async def caught_up() -> bool:  # oak caught lycee up, and answered lycee's
             return it in catchups._completed and it in catchups._answered

@@ -88,7 +88,7 @@ async def loose_rows(store: Store) -> list[tuple[int, str]]:
 async def test_policy_reads_the_horizon_and_the_subscription(store: Store) -> None:
     policy = await read_policy(store)
     assert not policy.everything
-    assert policy.interest.horizon == {bytes(ME.node_id), bytes(PARTNER.node_id)}
+    assert policy.interest.horizon == {ME.node_id, PARTNER.node_id}
     assert len(policy.interest.filters) == 1  # region and phase; no staff yet
 
 

@@ -60,7 +60,7 @@ async def test_a_network_search_finds_what_a_partners_partner_holds(tmp_path: Pa
         outcome: Outcome = await a.service.peers.search.ask({"country": "ES"}, "phonics")
         assert [bytes(f.entry.id) for f in outcome.found] == [offer]
         assert outcome.found[0].via == b.node.node_id
-        assert outcome.schools[bytes(c.node.node_id)] == ("Colegio San Marcos", "ES")
+        assert outcome.schools[c.node.node_id] == ("Colegio San Marcos", "ES")
         assert outcome.asked == 2  # B and C answered
         # A does not take it into its log: it is kept apart, for a day.
         assert not await a.holds(offer)  # type: ignore[arg-type]

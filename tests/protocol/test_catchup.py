@@ -36,7 +36,7 @@ def ident(n: int) -> bytes:
     return hashlib.blake2b(n.to_bytes(4, "big"), digest_size=32).digest()
 
 
-def candidate(n: int, **changes: Any) -> Candidate:
+def candidate(n: int, **changes: Any) -> Candidate[bytes]:
     fields: dict[str, Any] = {
         "author": FAR,
         "id": ident(n),
@@ -116,7 +116,7 @@ MARKED = {"answer": ident(9)}
         (Named(FAR, "continue"), False),  # a continuation is never withdrawn
     ],
 )
-def test_what_a_holder_offers_of_withdrawals(named: Named | None, offered: bool) -> None:
+def test_what_a_holder_offers_of_withdrawals(named: Named[bytes] | None, offered: bool) -> None:
     withdrawal = candidate(1, **WITHDRAWAL, named=named, profile=NORTH_PROFILE)
     assert bool(catchup.wanted([withdrawal], DECLARED, TODAY)) is offered
 
@@ -150,7 +150,7 @@ def test_what_a_holder_offers_of_withdrawals(named: Named | None, offered: bool)
     ],
 )
 def test_what_a_holder_offers_by_what_it_names(
-    kind: str, content: dict[str, Any], named: Named | None, offered: bool
+    kind: str, content: dict[str, Any], named: Named[bytes] | None, offered: bool
 ) -> None:
     found = catchup.wanted([candidate(1, kind=kind, content=content, named=named)], DECLARED, TODAY)
     assert bool(found) is offered
@@ -170,7 +170,7 @@ def test_what_a_holder_offers_by_what_it_names(
         (Named(FAR, "offer", question=QUESTION_OF_ME), False),
     ],
 )
-def test_what_a_wanter_holds_for_certain(named: Named | None, held: bool) -> None:
+def test_what_a_wanter_holds_for_certain(named: Named[bytes] | None, held: bool) -> None:
     assert catchup.held_by(named, DECLARED) is held
 
 
@@ -239,7 +239,7 @@ COAST = Filter(countries=frozenset({"GB"}), regions=frozenset({"Coast"}))
     ],
 )
 def test_the_last_catchup_counts_only_while_the_peer_wants_no_more(
-    before: Interest, now: Interest, counts: bool
+    before: Interest[bytes], now: Interest[bytes], counts: bool
 ) -> None:
     assert catchup.still_counts(before, now) is counts
 

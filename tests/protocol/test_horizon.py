@@ -91,7 +91,7 @@ def test_filter(flt: Filter, matches: bool) -> None:
     assert flt.matches(OFFER) is matches
 
 
-def fact(author: str, kind: str = "offer", region: str = "Bretagne") -> Facts:
+def fact(author: str, kind: str = "offer", region: str = "Bretagne") -> Facts[str]:
     return Facts(author, kind, country="FR", region=region, phase="primary")
 
 
@@ -112,7 +112,7 @@ MINE = Interest(frozenset({"me", "partner"}), (REGION,))
         (fact("partner", "withdraw"), False, Holding.WHOLE_LOG),
     ],
 )
-def test_holding(facts: Facts, target_held: bool, expected: Holding) -> None:
+def test_holding(facts: Facts[str], target_held: bool, expected: Holding) -> None:
     assert holding(facts, MINE, target_held=target_held) is expected
 
 
@@ -127,7 +127,7 @@ def test_holding(facts: Facts, target_held: bool, expected: Holding) -> None:
         (Interest(frozenset(), (EVERYTHING,)), fact("far", region="Alsace"), True),  # a hub
     ],
 )
-def test_wants(interest: Interest | None, facts: Facts, expected: bool) -> None:
+def test_wants(interest: Interest[str] | None, facts: Facts[str], expected: bool) -> None:
     assert wants(interest, facts) is expected
 
 

@@ -153,7 +153,7 @@ SOUTH_EVENT = {"title": "Open day", "start": "2026-05-01T09:00", "end": "2026-05
     ],
 )
 def test_keep_an_entry_naming_another(
-    author: bytes, kind: str, content: Any, named: Named | None, expected: Holding
+    author: bytes, kind: str, content: Any, named: Named[bytes] | None, expected: Holding
 ) -> None:
     assert keep(author, kind, content, SOUTH_PROFILE, MINE, named=named) is expected
 
@@ -232,7 +232,7 @@ KINDS = ("question", "answer", "offer", "event", "continue", "profile")
 def test_an_entry_travels_with_what_it_names_exactly_when_it_acts_on_it(kind: str) -> None:
     """``follows`` agrees with the rules of each kind's effect, for every shape of what
     is held: the node keeps such an entry exactly when it would count."""
-    questions: list[Named | None] = [None]
+    questions: list[Named[bytes] | None] = [None]
     questions += [Named(a, k, w) for a in (A, B) for k in KINDS for w in (False, True)]
     for author in (A, B):
         for k in KINDS:
@@ -243,10 +243,10 @@ def test_an_entry_travels_with_what_it_names_exactly_when_it_acts_on_it(kind: st
         assert not follows(A, kind, None)
 
 
-def _counts(author: bytes, kind: str, named: Named) -> bool:
+def _counts(author: bytes, kind: str, named: Named[bytes]) -> bool:
     """Whether the entry acts on ``named``, by the rules of its effect."""
 
-    def as_rules(n: Named | None) -> question_rules.Named | None:
+    def as_rules(n: Named[bytes] | None) -> question_rules.Named | None:
         if n is None:
             return None
         assert isinstance(n.author, bytes)

@@ -141,7 +141,7 @@ async def _beyond(
     for f in outcome.found:
         if bytes(f.entry.id) in mine:
             continue
-        school, country = outcome.schools.get(bytes(f.entry.author)) or known.get(
+        school, country = outcome.schools.get(f.entry.author) or known.get(
             f.entry.author, offers.UNKNOWN_SCHOOL
         )
         row = _row(offers.Listing(f.entry, school, country))
