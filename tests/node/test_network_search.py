@@ -14,6 +14,7 @@ from node.clock import now_ms
 from node.net.search import Outcome
 from node.store.search import Filters
 from node.web.pages.offers import NETWORK_BELOW
+from protocol import search as rules
 from protocol.keys import EntryId
 from tests.helpers import run_cli
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
@@ -101,6 +102,12 @@ async def test_a_hub_is_asked_and_partners_besides(tmp_path: Path) -> None:
         via = {bytes(f.entry.id): f.via for f in outcome.found}
         assert via == {offer: hub.node.node_id, beyond: b.node.node_id}
         assert outcome.asked == 3  # the hub, the partner, and the partner's partner
+        # The hub is known as one by its profile (looked up by the session's NodeId):
+        # it answers alone, with a budget of one and no hops.
+        budget = rules.Budget(rules.MAX_BUDGET, rules.MAX_HOPS)
+        targets = await a.service.peers.search._targets({}, budget, None)
+        shares = {s.peer: share for s, share in targets}
+        assert shares[hub.node.node_id] == rules.Budget(1, 0)
 
 
 async def _profile_has_hub(a: LiveNode, hub: LiveNode) -> bool:
