@@ -209,6 +209,12 @@ async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
 
         await wait_for(caught_up, what="oak's session with lycee counting nothing behind")
         assert await oak.node.store.head(far.node.node_id) is None  # far's log is not held
+        # A log it does want (its partner's, in its horizon) counts: two entries told of
+        # by a heads frame, and not held yet.
+        session = oak.service.peers.sessions[lycee.node.node_id]
+        held = await oak.node.store.head(lycee.node.node_id)
+        session.sync.level([(lycee.node.node_id, (0 if held is None else held.seq) + 2)])
+        assert await session.behind() == 2
     finally:
         for live in nodes.values():
             await live.stop()
