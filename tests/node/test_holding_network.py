@@ -209,6 +209,12 @@ async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
 
         await wait_for(caught_up, what="oak's session with lycee counting nothing behind")
         assert await oak.node.store.head(far.node.node_id) is None  # far's log is not held
+        # A log it does want (its partner's, in its horizon) counts: two entries told of
+        # by a heads frame, and not held yet.
+        session = oak.service.peers.sessions[lycee.node.node_id]
+        held = await oak.node.store.head(lycee.node.node_id)
+        session.sync.level([(lycee.node.node_id, (0 if held is None else held.seq) + 2)])
+        assert await session.behind() == 2
     finally:
         for live in nodes.values():
             await live.stop()
@@ -290,3 +296,49 @@ async def test_an_answer_from_beyond_the_horizon_reaches_the_asking_school(
     finally:
         for live in nodes.values():
             await live.stop()
+
+
+async def test_the_next_session_declares_the_same_list_by_its_digest_alone(
+    tmp_path: Path,
+) -> None:
+    """Both hold by horizon: the list sent whole in the first session goes as its digest
+    alone in the next (``_sent``, keyed by the peer's NodeId), and the peer, keeping the
+    list it was sent (``_known``, likewise), takes it without asking for it again."""
+    oak = await LiveNode.start(tmp_path / "oak", "Oak")
+    lycee = await LiveNode.start(tmp_path / "lycee", "Lycee")
+    try:
+        for live in (oak, lycee):
+            await choose(live.node.store, HORIZON_MODE, (), ())
+        await partner(oak, lycee)
+        here, there = oak.service.peers, lycee.service.peers
+
+        def declared(after: object = None) -> bool:
+            mine = here.sessions.get(lycee.node.node_id)
+            theirs = there.sessions.get(oak.node.node_id)
+            return (
+                mine is not None
+                and theirs is not None
+                and mine is not after
+                and not mine.closing
+                and mine in here.interests._digest_here
+                and there.interests.declared.get(theirs) is not None
+            )
+
+        async def first_declared() -> bool:
+            return declared()
+
+        await wait_for(first_declared, what="oak's list taken by lycee")
+        first = here.sessions[lycee.node.node_id]
+        assert here.interests._digest_here[first][1]  # whole, the first time
+        await first.close()  # oak dials again, or lycee does
+
+        async def next_declared() -> bool:
+            return declared(first)
+
+        await wait_for(next_declared, within=30, what="oak's declaration in the next session")
+        session = here.sessions[lycee.node.node_id]
+        digest = here.interests._sent[lycee.node.node_id]
+        assert here.interests._digest_here[session] == (digest, False)  # digest alone, not asked
+    finally:
+        await oak.stop()
+        await lycee.stop()

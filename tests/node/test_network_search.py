@@ -14,6 +14,7 @@ from node.clock import now_ms
 from node.net.search import Outcome
 from node.store.search import Filters
 from node.web.pages.offers import NETWORK_BELOW
+from protocol import search as rules
 from protocol.keys import EntryId
 from tests.helpers import run_cli
 from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
@@ -101,6 +102,12 @@ async def test_a_hub_is_asked_and_partners_besides(tmp_path: Path) -> None:
         via = {bytes(f.entry.id): f.via for f in outcome.found}
         assert via == {offer: hub.node.node_id, beyond: b.node.node_id}
         assert outcome.asked == 3  # the hub, the partner, and the partner's partner
+        # The hub is known as one by its profile (looked up by the session's NodeId):
+        # it answers alone, with a budget of one and no hops.
+        budget = rules.Budget(rules.MAX_BUDGET, rules.MAX_HOPS)
+        targets = await a.service.peers.search._targets({}, budget, None)
+        shares = {s.peer: share for s, share in targets}
+        assert shares[hub.node.node_id] == rules.Budget(1, 0)
 
 
 async def _profile_has_hub(a: LiveNode, hub: LiveNode) -> bool:
@@ -237,3 +244,35 @@ def test_large_answers_are_split_under_the_frame_limit() -> None:
     assert answer_frames(b"q" * 16, [], final=True, asked=1) == [
         frames.Answers(b"q" * 16, [], final=True, asked=1)
     ]
+
+
+async def test_the_school_of_a_result_comes_with_the_answers_when_not_held_here(
+    tmp_path: Path,
+) -> None:
+    """A school whose profile this node does not hold is named by the profile that came
+    with the answers (``Outcome.schools``, keyed by ``NodeId``): the command line and
+    the offers page look it up by the entry's author, not as an unknown school."""
+    async with network(
+        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("lycee", "colegio")]
+    ) as n:
+        a, b, c = n["oak"], n["lycee"], n["colegio"]
+        await _opened((a, b), (b, c))
+        await _post_unrelayed(c, OFFER)
+        store = a.node.store
+        async with store.write():  # as if C's profile had not reached oak
+            await store.execute("DELETE FROM schools WHERE author = ?", (bytes(c.node.node_id),))
+        assert await store.schools([c.node.node_id]) == {}
+        data = str(a.node.data.path)
+        done = await asyncio.to_thread(
+            run_cli, "search", "phonics", "--country", "ES", "--network", "--data", data, "--json"
+        )
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads(done.stdout)
+        assert (row["school"], row["country"]) == ("Colegio San Marcos", "ES")
+        await add_user(a, "Ms Hill", "staff")
+        async with client(a) as http:
+            await http_sign_in(http, "Ms Hill")
+            async with http.get("/offers", params={"q": "phonics", "network": "1"}) as response:
+                page = html.unescape(await response.text())
+        assert "Phonics lessons open to visitors" in page
+        assert "Colegio San Marcos" in page
