@@ -241,6 +241,21 @@ def _bad(message: str) -> ProtocolError:
     return ProtocolError(f"catch-up: {message}", code=BAD)
 
 
+def _reconciler(
+    items: list[Item], *, keep_need: bool, frame_limit: int | None, id_bytes: int
+) -> Reconciler:
+    """One side's reconciler of a catch-up, within the catch-up's limits."""
+    limit = {} if frame_limit is None else {"frame_limit": frame_limit}
+    return Reconciler(
+        ItemSet((i.timestamp, i.id) for i in items),
+        keep_need=keep_need,
+        max_bytes=MAX_BYTES,
+        max_ids=MAX_IDS,
+        id_bytes=id_bytes,
+        **limit,
+    )
+
+
 class Offer:
     """The holder's side of one catch-up: :meth:`first`, then :meth:`receive` each
     ``catchup-reply``. Once :attr:`done`, :attr:`lacking` holds the ids of our items
@@ -257,15 +272,9 @@ class Offer:
     ) -> None:
         self.items = items
         self.since = since
-        limit = {} if frame_limit is None else {"frame_limit": frame_limit}
         # The wanter's ids are never kept: only which of ours it lacks counts.
-        self._reconciler: Reconciler | None = Reconciler(
-            ItemSet((i.timestamp, i.id) for i in items),
-            keep_need=False,
-            max_bytes=MAX_BYTES,
-            max_ids=MAX_IDS,
-            id_bytes=id_bytes,
-            **limit,
+        self._reconciler: Reconciler | None = _reconciler(
+            items, keep_need=False, frame_limit=frame_limit, id_bytes=id_bytes
         )
         self._expecting = False
         self._started = False
@@ -334,14 +343,8 @@ class Answer:
         id_bytes: int = ID_BYTES,
     ) -> None:
         self.since = since
-        limit = {} if frame_limit is None else {"frame_limit": frame_limit}
-        self._reconciler: Reconciler | None = Reconciler(
-            ItemSet((i.timestamp, i.id) for i in items),
-            keep_need=True,
-            max_bytes=MAX_BYTES,
-            max_ids=MAX_IDS,
-            id_bytes=id_bytes,
-            **limit,
+        self._reconciler: Reconciler | None = _reconciler(
+            items, keep_need=True, frame_limit=frame_limit, id_bytes=id_bytes
         )
         self.offered: frozenset[bytes] = frozenset()
         self.done = False
