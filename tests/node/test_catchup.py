@@ -10,10 +10,12 @@ from pathlib import Path
 
 from bench.live import hold, school_key
 from node.clock import now_ms
+from node.net.catchup import CatchUps
 from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
 from node.store.search import Filters
 from protocol import catchup
 from protocol.entry import create_entry
+from protocol.keys import EntryId
 from tests.network import LiveNode, partner, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
@@ -21,6 +23,24 @@ NORTH = {"region": "North", "phases": ["primary"]}
 
 def offer(title: str, **fields: object) -> dict[str, object]:
     return {"activity": "observation", "title": title, **fields}
+
+
+async def restart_and_catch_up(
+    oak: LiveNode, catchups: CatchUps, entry_id: EntryId, *, what: str
+) -> None:
+    """Restart ``oak`` and wait for its partner's next catch-up of it to bring
+    ``entry_id``, and that alone."""
+    peer = oak.node.node_id
+    sent_before = catchups.sent.get(peer, 0)
+    completed_before = catchups._completed[peer]
+    await oak.restart()
+
+    async def caught_up() -> bool:
+        done = catchups._completed.get(peer, 0) > completed_before
+        return done and await oak.holds(entry_id)
+
+    await wait_for(caught_up, within=60, what=f"{what} at oak, by catch-up")
+    assert catchups.sent[peer] - sent_before == 1  # that entry alone
 
 
 async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path) -> None:
@@ -291,16 +311,7 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
         await oak.stop()
         answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
         await wait_for(lambda: hub.holds(answer.id), within=60, what="far's answer at the hub")
-        sent_before = catchups.sent.get(peer, 0)
-        completed_before = catchups._completed[peer]
-        await oak.restart()
-
-        async def caught_up() -> bool:
-            done = catchups._completed.get(peer, 0) > completed_before
-            return done and await oak.holds(answer.id)
-
-        await wait_for(caught_up, within=60, what="far's answer at oak, by catch-up")
-        assert catchups.sent[peer] - sent_before == 1  # the answer alone
+        await restart_and_catch_up(oak, catchups, answer.id, what="far's answer")
         assert await oak.node.store.head(far.node.node_id) is None  # loose, not far's log
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
@@ -346,16 +357,7 @@ async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path:
         await oak.stop()
         withdrawal = await far.node.offers.withdraw("offer", str(posted.id), "Fully booked")
         await wait_for(lambda: hub.holds(withdrawal.id), within=60, what="the withdrawal at hub")
-        sent_before = catchups.sent.get(peer, 0)
-        completed_before = catchups._completed[peer]
-        await oak.restart()
-
-        async def caught_up() -> bool:
-            done = catchups._completed.get(peer, 0) > completed_before
-            return done and await oak.holds(withdrawal.id)
-
-        await wait_for(caught_up, within=60, what="far's withdrawal at oak, by catch-up")
-        assert catchups.sent[peer] - sent_before == 1  # the withdrawal alone
+        await restart_and_catch_up(oak, catchups, withdrawal.id, what="far's withdrawal")
         assert await oak.node.offers.listing("offer") == []
         found = await oak.node.offers.search("phonics", Filters(), today=date.today())
         assert found == []
