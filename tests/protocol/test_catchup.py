@@ -15,6 +15,7 @@ from protocol.catchup import Answer, Candidate, Item, Offer
 from protocol.errors import DecodeError, ProtocolError
 from protocol.horizon import Filter, Interest
 from protocol.rules.holding import Named
+from tests.vectors.generate_catchup import crossing
 
 TODAY = date(2026, 12, 7)
 ME, PARTNER, FAR = b"me", b"partner", b"far"
@@ -255,21 +256,6 @@ def test_send_order_is_profiles_first_then_newest_first_in_chunks() -> None:
     assert order == [[ident(2)], [ident(3), ident(1)]]  # profiles never share a chunk
 
 
-def run(offer: Offer, answer: Answer) -> int:
-    """Carry the frames between the two sides; return the frames exchanged."""
-    frame: frames.Frame | None = offer.first()
-    count = 0
-    while frame is not None:
-        count += 1
-        if isinstance(frame, frames.Catchup):
-            frame = answer.receive(frame)
-        else:
-            assert isinstance(frame, frames.CatchupReply)
-            out = offer.receive(frame)
-            frame = out[0] if out else None
-    return count
-
-
 @pytest.mark.parametrize(
     ("holder", "wanter"),
     [
@@ -285,7 +271,7 @@ def test_the_holder_learns_exactly_what_the_wanter_lacks(holder: range, wanter: 
     ours = [Item(1000 + n, ident(n)) for n in holder]
     theirs = [Item(1000 + n, ident(n)) for n in wanter]
     offer, answer = Offer(ours, 1000), Answer(theirs, 1000)
-    run(offer, answer)
+    crossing(offer, answer)
     assert offer.done
     assert answer.done
     assert offer.lacking == {ident(n) for n in set(holder) - set(wanter)}
@@ -299,7 +285,7 @@ def test_with_short_ids_the_wanter_keeps_prefixes_and_the_holder_whole_ids(
     ours = [Item(1000 + n, ident(n)) for n in holder]
     theirs = [Item(1000 + n, ident(n)) for n in wanter]
     offer, answer = Offer(ours, 1000, id_bytes=16), Answer(theirs, 1000, id_bytes=16)
-    run(offer, answer)
+    crossing(offer, answer)
     assert offer.done
     assert offer.lacking == {ident(n) for n in set(holder) - set(wanter)}
     assert answer.offered == {i[:16] for i in offer.lacking}
@@ -312,7 +298,7 @@ def test_a_wanter_listing_all_it_may_stays_within_the_holders_bounds(shift: int)
     ours = [Item(1000 + n, ident(n)) for n in range(catchup.MAX_ITEMS)]
     theirs = [Item(1000 + n, ident(n + shift)) for n in range(catchup.MAX_LISTED)]
     offer, answer = Offer(ours, 1000), Answer(theirs, 1000)
-    run(offer, answer)
+    crossing(offer, answer)
     assert offer.done
     assert not offer.failed
     assert offer.lacking == ({i.id for i in ours} if shift else set())
@@ -327,7 +313,7 @@ def test_a_reply_out_of_turn_is_refused() -> None:
 
 def test_a_message_after_the_end_or_from_another_since_is_refused() -> None:
     offer, answer = Offer([Item(5, ident(1))], 0), Answer([], 0)
-    run(offer, answer)
+    crossing(offer, answer)
     with pytest.raises(ProtocolError) as caught:
         answer.receive(frames.Catchup(0, b"again"))
     assert caught.value.code == catchup.BAD
@@ -374,16 +360,7 @@ def test_malformed_frames_are_refused(body: dict[str, Any]) -> None:
 def test_the_cost_follows_what_is_missing_not_what_is_held(lacking: int, most_bytes: int) -> None:
     """docs/performance.md, "Catching up loose entries": 10,000 offered."""
     ours = [Item(1_000_000 + n * 1000, ident(n)) for n in range(10_000)]
-    offer, answer = Offer(ours, 0), Answer(ours[lacking:], 0)
-    crossed: list[frames.Frame] = []
-    frame: frames.Frame | None = offer.first()
-    while frame is not None:
-        crossed.append(frame)
-        if isinstance(frame, frames.Catchup):
-            frame = answer.receive(frame)
-        else:
-            assert isinstance(frame, frames.CatchupReply)
-            out = offer.receive(frame)
-            frame = out[0] if out else None
+    offer = Offer(ours, 0)
+    crossed = crossing(offer, Answer(ours[lacking:], 0))
     assert sum(len(frames.encode(f)) for f in crossed) < most_bytes
     assert len(offer.lacking) == lacking

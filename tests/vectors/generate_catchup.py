@@ -43,9 +43,8 @@ HOLDER = [
 WANTER = [HOLDER[0]]
 
 
-def exchange() -> tuple[list[frames.Frame], Offer]:
-    """The frames of the catch-up, in the order they cross, and the holder's side."""
-    offer, answer = Offer(HOLDER, SINCE), Answer(WANTER, SINCE)
+def crossing(offer: Offer, answer: Answer) -> list[frames.Frame]:
+    """Carry the frames between the two sides; the frames, in the order they cross."""
     crossed: list[frames.Frame] = []
     frame: frames.Frame | None = offer.first()
     while frame is not None:
@@ -56,7 +55,13 @@ def exchange() -> tuple[list[frames.Frame], Offer]:
             assert isinstance(frame, frames.CatchupReply)
             out = offer.receive(frame)
             frame = out[0] if out else None
-    return crossed, offer
+    return crossed
+
+
+def exchange() -> tuple[list[frames.Frame], Offer]:
+    """The frames of the catch-up, in the order they cross, and the holder's side."""
+    offer = Offer(HOLDER, SINCE)
+    return crossing(offer, Answer(WANTER, SINCE)), offer
 
 
 def build_corpus() -> dict[str, Any]:
