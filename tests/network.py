@@ -94,6 +94,20 @@ async def network(
             await live.stop()
 
 
+@asynccontextmanager
+async def started(folder: Path, names: Iterable[str]) -> AsyncIterator[dict[str, LiveNode]]:
+    """A school for each of ``names`` (its name, titled, as the school's), started in
+    ``folder`` and not partnered; every one started is stopped after."""
+    nodes: dict[str, LiveNode] = {}
+    try:
+        for name in names:
+            nodes[name] = await LiveNode.start(folder / name, name.title())
+        yield nodes
+    finally:
+        for live in nodes.values():
+            await live.stop()
+
+
 async def wait_for(
     condition: Callable[[], Awaitable[bool]], *, within: float = 15.0, what: str = "condition"
 ) -> float:

@@ -16,7 +16,7 @@ from node.store.search import Filters
 from protocol import catchup
 from protocol.entry import create_entry
 from protocol.keys import EntryId
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, partner, started, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 
@@ -45,10 +45,7 @@ async def restart_and_catch_up(
 
 async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path) -> None:
     names = ("oak", "hub", "colegio", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
         await choose(oak.node.store, HORIZON_MODE, (), ())
         await oak.node.update_profile(**NORTH)
@@ -91,9 +88,6 @@ async def test_a_school_that_was_offline_catches_up_what_it_wants(tmp_path: Path
             "SELECT loose FROM entries WHERE id = ?", (bytes(wanted.id),)
         )
         assert [row[0] for row in rows] == [1]
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_a_hub_holding_many_sends_them_in_chunks_and_only_what_matches(
@@ -278,10 +272,7 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
     back, its partner the hub catches it up on the answer: it names oak's own
     question, which oak holds for certain (protocol/catchup.py, ``held_by``)."""
     names = ("oak", "hub", "colegio", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
         for name in names[:-1]:
             await choose(nodes[name].node.store, HORIZON_MODE, (), ())
@@ -315,9 +306,6 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
         assert await oak.node.store.head(far.node.node_id) is None  # loose, not far's log
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path: Path) -> None:
@@ -327,10 +315,7 @@ async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path:
     withdrawal of a school whose entries oak's filters keep (issue 23, withdrawals of
     loose entries), so the offer is no longer shown at oak."""
     names = ("oak", "hub", "colegio", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
         await choose(oak.node.store, HORIZON_MODE, (), ())
         await oak.node.update_profile(**NORTH)
@@ -364,6 +349,3 @@ async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path:
         assert (await oak.node.store.get(posted.id)).content is None  # type: ignore[union-attr]
         gone = await oak.node.offers.withdrawn(str(posted.id))
         assert gone.as_json()["reason"] == "Fully booked"
-    finally:
-        for live in nodes.values():
-            await live.stop()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose, summary
 from node.store.search import Filters
-from tests.network import LiveNode, partner, wait_for
+from tests.network import LiveNode, partner, started, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 
@@ -20,10 +20,7 @@ def offer(title: str, **fields: object) -> dict[str, object]:
 
 async def test_a_far_school_is_held_loose_and_a_hub_holds_all(tmp_path: Path) -> None:
     names = ("oak", "lycee", "colegio", "far", "hub")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, far, hub = nodes["oak"], nodes["far"], nodes["hub"]
         await choose(oak.node.store, HORIZON_MODE, (), ())
         await oak.node.update_profile(**NORTH)
@@ -58,19 +55,13 @@ async def test_a_far_school_is_held_loose_and_a_hub_holds_all(tmp_path: Path) ->
         head = await hub.node.store.head(far.node.node_id)
         assert head is not None
         assert head.id == last.id  # whole
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
     tmp_path: Path,
 ) -> None:
     names = ("oak", "lycee", "colegio", "gesamt", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
         for live in (oak, lycee):
             await choose(live.node.store, HORIZON_MODE, (), ())
@@ -94,19 +85,13 @@ async def test_loose_entries_go_on_alone_between_nodes_holding_by_horizon(
             (bytes(far.node.node_id),),
         )
         assert [row[0] for row in rows] == ["profile", "offer"]
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_alone(
     tmp_path: Path,
 ) -> None:
     names = ("oak", "lycee", "colegio", "gesamt", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, lycee, colegio, gesamt, far = (nodes[n] for n in names)
         for live in (oak, lycee):
             await choose(live.node.store, HORIZON_MODE, (), ())
@@ -146,19 +131,14 @@ async def test_interest_brings_partners_partners_whole_and_only_wanted_entries_a
         assert far.node.node_id not in session.sync.view
         assert far.node.node_id not in session.sync.dirty
         assert not await lycee.holds(other.id)
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_what_a_partner_declared_goes_when_it_is_removed_or_blocked(
     tmp_path: Path,
 ) -> None:
     names = ("oak", "lycee", "colegio")
-    nodes: dict[str, LiveNode] = {}
-    try:
+    async with started(tmp_path, names) as nodes:
         for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
             await choose(nodes[name].node.store, HORIZON_MODE, (), ())
         oak, lycee, colegio = nodes["oak"], nodes["lycee"], nodes["colegio"]
         for other in (lycee, colegio):
@@ -180,19 +160,13 @@ async def test_what_a_partner_declared_goes_when_it_is_removed_or_blocked(
             return not rows and not interests._known and not interests._sent
 
         await wait_for(forgotten, what="what the partners declared, forgotten at oak")
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
     tmp_path: Path,
 ) -> None:
     names = ("oak", "lycee", "colegio", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
         await choose(oak.node.store, HORIZON_MODE, (), ())
         # oak - lycee - colegio - far: far is beyond oak's horizon; lycee holds every log,
@@ -215,18 +189,13 @@ async def test_a_node_holding_by_horizon_is_not_behind_on_logs_it_does_not_want(
         held = await oak.node.store.head(lycee.node.node_id)
         session.sync.level([(lycee.node.node_id, (0 if held is None else held.seq) + 2)])
         assert await session.behind() == 2
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_what_a_catchup_remembers_of_a_partner_goes_when_it_is_removed(
     tmp_path: Path,
 ) -> None:
-    nodes: dict[str, LiveNode] = {}
-    try:
+    async with started(tmp_path, ("oak", "lycee")) as nodes:
         for name in ("oak", "lycee"):
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
             await choose(nodes[name].node.store, HORIZON_MODE, (), ())
         oak, lycee = nodes["oak"], nodes["lycee"]
         await partner(oak, lycee)
@@ -253,9 +222,6 @@ async def test_what_a_catchup_remembers_of_a_partner_goes_when_it_is_removed(
             )
 
         await wait_for(forgotten, what="what oak's catch-ups remember of lycee, forgotten")
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_an_answer_from_beyond_the_horizon_reaches_the_asking_school(
@@ -265,10 +231,7 @@ async def test_an_answer_from_beyond_the_horizon_reaches_the_asking_school(
     the filters of the schools holding by horizon, answers oak's question; the answer
     travels back along the nodes that hold the question, alone beyond far's horizon."""
     names = ("oak", "lycee", "colegio", "gesamt", "far")
-    nodes: dict[str, LiveNode] = {}
-    try:
-        for name in names:
-            nodes[name] = await LiveNode.start(tmp_path / name, name.title())
+    async with started(tmp_path, names) as nodes:
         oak, lycee, far = nodes["oak"], nodes["lycee"], nodes["far"]
         for name in names[:-1]:
             await choose(nodes[name].node.store, HORIZON_MODE, (), ())
@@ -293,9 +256,6 @@ async def test_an_answer_from_beyond_the_horizon_reaches_the_asking_school(
         assert await lycee.node.store.head(far.node.node_id) is None
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
-    finally:
-        for live in nodes.values():
-            await live.stop()
 
 
 async def test_the_next_session_declares_the_same_list_by_its_digest_alone(
