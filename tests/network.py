@@ -27,6 +27,7 @@ from bench.live import LiveNode as LiveNode
 from bench.live import partner as record_partners
 from bench.live import sparse_graph as sparse_graph
 from node.net.memory import Switchboard
+from node.net.session import PeerSession
 from node.node import Node
 from node.store.database import Store
 from node.store.holding import EVERYTHING_MODE, SETTING, Choice
@@ -208,6 +209,11 @@ def _writes(loop: asyncio.AbstractEventLoop) -> list[tuple[int, int]] | None:
 
 
 Store.opened.append(_watch)
+
+
+def session_of(school: LiveNode, peer: LiveNode) -> PeerSession:
+    """``school``'s open session with ``peer`` (KeyError if there is none)."""
+    return school.service.peers.sessions[peer.node.node_id]
 
 
 async def sessions_open(a: LiveNode, b: LiveNode) -> None:

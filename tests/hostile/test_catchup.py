@@ -30,7 +30,7 @@ from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId, NodeKey
 from protocol.reconcile import SHORT_ID_BYTES as SHORT
 from tests.helpers import key
-from tests.network import LiveNode, partner, sessions_open, wait_for
+from tests.network import LiveNode, partner, session_of, sessions_open, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 FAR = key(80)
@@ -75,10 +75,6 @@ async def judged(rogue: LiveNode, target: LiveNode, n: int) -> None:
     last = signed(key(90 + n), 1, north("Sentinel"))
     await send_alone(rogue.service.peers.sessions[target.node.node_id], [last])
     await wait_for(lambda: target.holds(last.id), what="the sentinel")
-
-
-def session_of(target: LiveNode, rogue: LiveNode) -> PeerSession:
-    return target.service.peers.sessions[rogue.node.node_id]
 
 
 async def test_malformed_oversized_and_out_of_turn_frames_are_strikes(

@@ -23,7 +23,6 @@ from node.clock import now_ms
 from node.net import interest as interest_module
 from node.net.interest import MAX_ALONE_QUEUED
 from node.net.loose import send_alone
-from node.net.session import PeerSession
 from node.observations.staff import StaffMember
 from node.store.holding import (
     EVERYTHING_MODE,
@@ -36,7 +35,7 @@ from protocol import codec, frames, interest
 from protocol.entry import create_entry
 from protocol.keys import NodeId
 from tests.helpers import history, key
-from tests.network import LiveNode, files_contain, partner, sessions_open, wait_for
+from tests.network import LiveNode, files_contain, partner, session_of, sessions_open, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 A, B = bytes([1]) * 32, bytes([2]) * 32
@@ -81,10 +80,6 @@ def body(**changes: Any) -> dict[str, Any]:
     }
     found.update(changes)
     return found
-
-
-def session_of(target: LiveNode, rogue: LiveNode) -> PeerSession:
-    return target.service.peers.sessions[rogue.node.node_id]
 
 
 async def test_malformed_and_oversized_declarations_are_strikes(
