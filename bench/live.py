@@ -91,7 +91,9 @@ class LiveNode:
     def _hold(self, port: socket.socket | None) -> None:
         """Keep ``port`` reserved (and the reservation held before released) until this
         node is dropped: stopped, it is this node's still, for :meth:`restart`."""
-        if self._port is not None and self._port is not port:
+        if port is self._port:
+            return
+        if self._port is not None:
             self._port.close()
         self._port = port
         if port is not None:
