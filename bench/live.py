@@ -5,10 +5,14 @@ tests/network.py builds its networks of schools on these.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
+import socket
 import sqlite3
+import weakref
 from pathlib import Path
+from typing import ClassVar
 
 from node.clock import now_ms
 from node.net.server import NodeService
@@ -17,12 +21,83 @@ from node.store.holding import choose
 from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId, NodeKey
 
+#: Where live nodes listen.
+HOST = "127.0.0.1"
+
+
+def reserve_port() -> socket.socket:
+    """A socket bound to a free loopback port that never listens: the port's reservation.
+
+    While it is open, Linux gives that port to no socket that asks for any free one (a
+    listener on port 0, an outgoing connection), in this process or another (the other
+    pytest-xdist workers, another run on the machine), so a node stopped and started
+    again finds its port free; yet a listener that sets SO_REUSEADDR, as asyncio's
+    servers do on POSIX, may bind it beside the reservation, which does not listen."""
+    reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    reservation.bind((HOST, 0))
+    return reservation
+
+
+def port_of(reservation: socket.socket) -> int:
+    port: int = reservation.getsockname()[1]
+    return port
+
+
+def _can_listen(port: int) -> bool:
+    """Whether a server could listen on ``port`` now (beside its reservation)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+            probe.listen()
+        except OSError:
+            return False
+    return True
+
+
+def listening_port(held: socket.socket | None) -> socket.socket | None:
+    """The reservation of the port to listen on: ``held`` if a server can listen on its
+    port, else a new one; None where no server may bind beside a reservation (a system
+    whose SO_REUSEADDR is not Linux's): then any free port, unreserved."""
+    if held is not None and _can_listen(port_of(held)):
+        return held
+    fresh = reserve_port()
+    if _can_listen(port_of(fresh)):
+        return fresh
+    fresh.close()
+    return None
+
 
 class LiveNode:
-    def __init__(self, node: Node, service: NodeService) -> None:
+    #: Every node started in this process and not stopped: told by a node that had to
+    #: move to a new port (:meth:`restart`).
+    running: ClassVar[weakref.WeakSet[LiveNode]] = weakref.WeakSet()
+    #: Old address to new, of every node that moved: a node started again later finds
+    #: its partners' new addresses here, as a school's IT would be told by theirs.
+    moved: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, node: Node, service: NodeService, port: socket.socket | None = None) -> None:
         self.node = node
         self.service = service
         self.stopped = False
+        self._loop = asyncio.get_running_loop()  # whose partners it may tell (restart)
+        self._port: socket.socket | None = None
+        self._hold(port)
+        LiveNode.running.add(self)
+        if service.address is not None:
+            LiveNode.moved.pop(service.address, None)  # a new node there: no one's old one
+
+    def _hold(self, port: socket.socket | None) -> None:
+        """Keep ``port`` reserved (and the reservation held before released) until this
+        node is dropped: stopped, it is this node's still, for :meth:`restart`."""
+        if port is self._port:
+            return
+        if self._port is not None:
+            self._port.close()
+        self._port = port
+        if port is not None:
+            weakref.finalize(self, port.close)
 
     @classmethod
     async def start(
@@ -39,9 +114,10 @@ class LiveNode:
         node = await Node.create(path, name=name, country=country)
         if holding is not None:
             await choose(node.store, holding, (), ())
+        port = listening_port(None) if listen else None
         service = NodeService(node)
-        await service.start(listen=listen)
-        return cls(node, service)
+        await service.start(listen=listen, host=HOST, port=0 if port is None else port_of(port))
+        return cls(node, service, port)
 
     @property
     def address(self) -> str | None:
@@ -50,17 +126,43 @@ class LiveNode:
     async def stop(self) -> None:
         if not self.stopped:
             self.stopped = True
+            LiveNode.running.discard(self)
             await self.service.stop()
             await self.node.close()
 
     async def restart(self) -> None:
-        """Start again on the same data folder and port."""
-        listen = self.service.address is not None
-        port = int(self.service.address.rsplit(":", 1)[1]) if self.service.address else 0
+        """Start again on the same data folder and port (reserved meanwhile).
+
+        If a server of another program listens on that port by now, the node moves to a
+        new one, and its partners (running, or started again later) are given the new
+        address, as a school that moved tells its partners: it is not a test's point
+        that a node stopped keeps its port, but every test that stops a node expects its
+        partners to reach it again (docs/architecture.md, tests/)."""
+        old = self.service.address
         self.node = await Node.open(self.node.data.path)
+        for partner in await self.node.peerbook.list():
+            if partner.address in LiveNode.moved:
+                await self.node.peerbook.add(
+                    partner.node_id, LiveNode.moved[partner.address], now_ms()
+                )
+        port = listening_port(self._port) if old is not None else None
+        self._hold(port)
         self.service = NodeService(self.node)
-        await self.service.start(listen=listen, port=port)
+        await self.service.start(
+            listen=old is not None, host=HOST, port=0 if port is None else port_of(port)
+        )
         self.stopped = False
+        self._loop = asyncio.get_running_loop()
+        LiveNode.running.add(self)
+        new = self.service.address
+        if old is not None and new is not None and new != old:
+            LiveNode.moved.pop(new, None)
+            LiveNode.moved[old] = new
+            for other in list(LiveNode.running):
+                if other is not self and other._loop is self._loop:
+                    known = await other.node.peerbook.get(self.node.node_id)
+                    if known is not None and known.address == old:
+                        await other.node.peerbook.add(self.node.node_id, new, now_ms())
 
     async def profile_id(self) -> EntryId:
         head = await self.node.store.entries_after(self.node.node_id, 0, 1)

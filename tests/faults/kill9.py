@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import queue
 import random
+import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
+from bench.live import listening_port, port_of
 from protocol.keys import NodeId
 from tests.cli.test_network import (
     Network,
@@ -43,17 +46,36 @@ CATCH_UP_SECONDS = 120.0  # every acknowledged post at both schools, loaded mach
 class FixedPorts(Network):
     """A school started again listens on the port it had, as a real school's node does
     (with ``--port 0`` each time, two schools both started again would each hold the
-    other's old address, and neither could dial)."""
+    other's old address, and neither could dial).
+
+    This process reserves each school's port (bench/live.py, ``reserve_port``) from
+    before its first start until :meth:`close`, so that no other socket is given it
+    while the school is down (another pytest-xdist worker's node, an outgoing
+    connection). Should a server of another program listen there all the same, the
+    school starts on a new port: its partner, running, learns it from its hello."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path)
+        self._ports: dict[str, socket.socket | None] = {}
 
     def _spawn(self, school: School, listen: bool) -> None:
-        if school.address is None or not listen:
+        if not listen:
             super()._spawn(school, listen)
             return
+        held = self._ports.get(school.name)
+        reserved = listening_port(held)
+        if held is not None and held is not reserved:
+            held.close()
+        self._ports[school.name] = reserved
+        if reserved is None:  # no reservation on this system: the port it had, if any
+            port = school.address.rsplit(":")[-1] if school.address else "0"
+        else:
+            port = str(port_of(reserved))
         assert school.proc is None, f"{school.name} is already running"
         school.runs += 1
         school.stderr_file = school.stderr_path.open("w", encoding="utf-8")
         school.proc = subprocess.Popen(
-            [SCHOOLMESH, "run", "--data", school.data, "--port", school.address.rsplit(":")[-1]],
+            [SCHOOLMESH, "run", "--data", school.data, "--port", port],
             stdout=subprocess.PIPE,
             stderr=school.stderr_file,
             text=True,
@@ -64,6 +86,15 @@ class FixedPorts(Network):
             target=_pump, args=(school.proc.stdout, school.lines), daemon=True
         )
         school.pump.start()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            for reserved in self._ports.values():
+                if reserved is not None:
+                    reserved.close()
+            self._ports.clear()
 
 
 @dataclass
