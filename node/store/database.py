@@ -881,8 +881,9 @@ class Store:
     async def _tombstone_known(self, entry: Entry, now_ms: int) -> Outcome | None:
         """Why a withdrawal of an entry not held is not kept as a tombstone, if it is
         not: past a tombstone's keeping already, or its target is known withdrawn (by
-        this very withdrawal: a duplicate, its entry swept with its target's; or by
-        another, which adds nothing)."""
+        this very withdrawal, its entry swept with its target's; or by another of the
+        same author, such as the copy a continuation posts again): a duplicate either
+        way, which adds nothing and says nothing against the peer that sent it."""
         today = date.fromordinal(date(1970, 1, 1).toordinal() + now_ms // 86_400_000)
         if holding_rules.tombstone_expired(entry.payload.timestamp, today):
             return Outcome.NOT_KEPT
@@ -892,7 +893,14 @@ class Store:
         )
         if row is None:
             return None
-        return Outcome.DUPLICATE if bytes(row[0]) == bytes(entry.id) else Outcome.NOT_KEPT
+        if bytes(row[0]) != bytes(entry.id):
+            log.debug(
+                "withdrawal %s by %s: its target is withdrawn already (by %s): a duplicate",
+                entry.id,
+                entry.author,
+                EntryId(bytes(row[0])),
+            )
+        return Outcome.DUPLICATE
 
     async def _equivocation(self, entry: Entry, same: Entry, now_ms: int) -> IngestResult:
         """Record two entries of one author under one number as evidence."""
