@@ -1443,13 +1443,18 @@ class Store:
         if not entries:
             return
         withdrawn = {
-            (row[0], row[1])
+            (row[0], row[1]): row[2]
             for row in _select_in_now(
                 conn,
-                "SELECT target, author FROM withdrawals WHERE target IN",
+                "SELECT target, author, withdraw_id FROM withdrawals WHERE target IN",
                 [bytes(e.id) for e in entries],
             )
         }
+        erased = [
+            e
+            for e in entries
+            if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
+        ]
         # Numbered here as SQLite would number them (the largest ``n`` plus one, and
         # on: the table has no AUTOINCREMENT, and ``n``, local, never nears 2**63), so
         # that the search index has each entry's number without reading them back
@@ -1469,15 +1474,22 @@ class Store:
                     e.payload.timestamp,
                     e.payload_bytes,
                     e.signature,
-                    None
-                    if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
-                    else e.content_bytes,
+                    e.content_bytes,  # erased below, once what it was called is kept
                     now_ms,
                     int(loose),
                 )
                 for i, e in enumerate(entries)
             ],
         )
+        for e in erased:  # withdrawn before they came: erased as if they had come first
+            target, author = bytes(e.id), bytes(e.author)
+            _keep_title_now(conn, target, author)
+            row = conn.execute(
+                "SELECT ts FROM entries WHERE id = ?", (withdrawn[(target, author)],)
+            ).fetchone()
+            if row is not None:
+                _keep_cancelled_event_now(conn, target, author, int(row[0]))
+            conn.execute("UPDATE entries SET content = NULL WHERE id = ?", (target,))
         numbered = [  # index the objects in hand rather than decode them again
             (first + i, e)
             for i, e in enumerate(entries)
