@@ -953,7 +953,8 @@ class Store:
     async def forget_loose(self, today: date) -> int:
         """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
         return how many. Loose withdrawals of what goes go with them (the
-        ``withdrawals`` rows stay: a copy of the target arriving again is erased).
+        ``withdrawals`` rows stay: a copy of the target arriving again is erased; and
+        for 90 days their ``swept`` time, which a catch-up lists).
         Tombstones (loose withdrawals of what was never held) go, with their
         ``withdrawals`` rows, :data:`~protocol.rules.holding.LOOSE_DAYS` days after
         they were signed or received (``tombstone_expired``), and so do loose
@@ -995,23 +996,42 @@ class Store:
             )
             if holding_rules.tombstone_expired(int(ts), today, int(received))
         ]
-        if not gone and not tombstones and not idle:
+        # Withdrawals swept with their target, listed at catch-up no longer than a
+        # partner offers them (protocol/catchup.py, ``wanted``: ``tombstone_expired``).
+        listed = [
+            bytes(i)
+            for i, ts in await self.fetch_all(
+                "SELECT withdraw_id, swept FROM withdrawals WHERE swept IS NOT NULL"
+            )
+            if holding_rules.tombstone_expired(int(ts), today)
+        ]
+        if not gone and not tombstones and not idle and not listed:
             return 0
         withdrawals: list[int] = list(idle)
         async with self.write():
+            await self._db.executemany(
+                "UPDATE withdrawals SET swept = NULL WHERE withdraw_id = ?", [(i,) for i in listed]
+            )
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]
                 select_n = f"SELECT n FROM entries WHERE n IN ({','.join('?' * len(chunk))})"
-                withdrawals += [  # the loose withdrawals of these: nothing left to withdraw
-                    int(row[0])
-                    for row in await self.fetch_all(
-                        "SELECT e.n FROM entries AS e JOIN withdrawals AS w "
-                        "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
-                        "(w.target, w.author) IN (SELECT id, author FROM entries "
-                        f"WHERE n IN ({select_n}))",
-                        (kinds.WITHDRAW, *chunk),
-                    )
-                ]
+                swept = await self.fetch_all(  # their loose withdrawals: nothing left to do
+                    "SELECT e.n, e.id, e.ts FROM entries AS e JOIN withdrawals AS w "
+                    "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
+                    "(w.target, w.author) IN (SELECT id, author FROM entries "
+                    f"WHERE n IN ({select_n}))",
+                    (kinds.WITHDRAW, *chunk),
+                )
+                withdrawals += [int(n) for n, _, _ in swept]
+                # Remembered for the catch-up: a partner offers it for 90 days.
+                await self._db.executemany(
+                    "UPDATE withdrawals SET swept = ? WHERE withdraw_id = ?",
+                    [
+                        (int(ts), bytes(i))
+                        for _, i, ts in swept
+                        if not holding_rules.tombstone_expired(int(ts), today)
+                    ],
+                )
                 await self._unindex(select_n, chunk)
                 await self._db.execute(
                     f"DELETE FROM withdrawn_titles WHERE id IN (SELECT id FROM entries "

@@ -645,6 +645,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (peer, partner)
     );
     """,
+    # A loose withdrawal swept with the erased target it withdrew (issue 23, withdrawal
+    # loose ends): its entry goes, its row stays (a copy of the target is still
+    # erased), and ``swept`` keeps the withdrawal's signed time for as long as a
+    # partner may offer it at catch-up (90 days), so that the catch-up lists it and it
+    # does not cross again. NULL otherwise, and once that time has passed.
+    """
+    ALTER TABLE withdrawals ADD COLUMN swept INTEGER;
+    CREATE INDEX withdrawals_swept ON withdrawals (swept) WHERE swept IS NOT NULL;
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -445,3 +445,24 @@ async def test_a_tombstone_naming_another_schools_entry_is_swept_once_that_arriv
     assert await store.fetch_all("SELECT 1 FROM withdrawals") == []
     found = await Offers(store, ME).search("phonics", Filters(), today=date(2026, 9, 21))
     assert [o.entry.id for o in found] == [NEAR_LOG[1].id]
+
+
+async def test_a_withdrawal_swept_with_its_target_is_listed_for_90_days(store: Store) -> None:
+    """A loose withdrawal swept with the erased offer it withdrew leaves its signed
+    time on its ``withdrawals`` row, which a catch-up lists, so that a partner's
+    offering it again finds it held (issue 23, withdrawal loose ends); for as long as
+    a partner offers it (90 days), then the row stays without it."""
+    await store.ingest(FAR_LOG, NOW)
+    withdrawal = entry(FAR, 6, "withdraw", {"target": bytes(FAR_LOG[1].id)}, FAR_LOG[4])
+    await store.ingest([withdrawal], NOW)
+    assert await store.forget_loose(date(2025, 1, 1)) == 2
+
+    async def swept() -> list[Any]:
+        rows = await store.fetch_all("SELECT target, swept FROM withdrawals")
+        return [(bytes(t), s) for t, s in rows]
+
+    assert await swept() == [(bytes(FAR_LOG[1].id), withdrawal.payload.timestamp)]
+    assert await store.forget_loose(date(2026, 12, 20)) == 1  # "Reading", to 2026-01-01
+    assert await swept() == [(bytes(FAR_LOG[1].id), withdrawal.payload.timestamp)]
+    assert await store.forget_loose(AFTER_90_DAYS) == 0
+    assert await swept() == [(bytes(FAR_LOG[1].id), None)]
