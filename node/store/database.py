@@ -1033,11 +1033,12 @@ class Store:
                     ],
                 )
                 await self._unindex(select_n, chunk)
-                await self._db.execute(
-                    f"DELETE FROM withdrawn_titles WHERE id IN (SELECT id FROM entries "
-                    f"WHERE n IN ({select_n}))",
-                    chunk,
-                )
+                for table in ("withdrawn_titles", "withdrawn_answers"):
+                    await self._db.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT id FROM entries "
+                        f"WHERE n IN ({select_n}))",
+                        chunk,
+                    )
                 await self._db.execute(f"DELETE FROM entries WHERE n IN ({select_n})", chunk)
             for n, target, author, withdraw_id in tombstones:
                 await self._db.execute(
@@ -1323,7 +1324,7 @@ class Store:
         dropped_withdrawals = "SELECT id FROM entries WHERE author = ? AND seq >= ? AND kind = ?"
         params = (key, from_seq, kinds.WITHDRAW)
         targets = f"SELECT target FROM withdrawals WHERE withdraw_id IN ({dropped_withdrawals})"
-        for table in ("withdrawn_titles", "cancelled_events"):
+        for table in ("withdrawn_titles", "withdrawn_answers", "cancelled_events"):
             await self._db.execute(
                 f"DELETE FROM {table} WHERE author = ? AND id IN ({targets})", (key, *params)
             )
@@ -1504,6 +1505,7 @@ class Store:
         for e in erased:  # withdrawn before they came: erased as if they had come first
             target, author = bytes(e.id), bytes(e.author)
             _keep_title_now(conn, target, author)
+            _keep_question_now(conn, target, author)
             row = conn.execute(
                 "SELECT ts FROM entries WHERE id = ?", (withdrawn[(target, author)],)
             ).fetchone()
@@ -1668,6 +1670,7 @@ class Store:
             "heads",
             "withdrawals",
             "withdrawn_titles",
+            "withdrawn_answers",
             "equivocations",
             "fork_hints",
             "cancelled_events",
@@ -1884,6 +1887,7 @@ def _apply_withdrawal_now(conn: sqlite3.Connection, withdrawal: Entry) -> None:
         (target, author, bytes(withdrawal.id)),
     )
     _keep_title_now(conn, target, author)
+    _keep_question_now(conn, target, author)
     _keep_cancelled_event_now(conn, target, author, withdrawal.payload.timestamp)
     # The author checks in the WHEREs repeat the rule, as a second line of defence.
     _unindex_now(conn, "SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
@@ -1913,6 +1917,24 @@ def _keep_title_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> N
         "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
         (target, author, row[0], title, activity),
     )
+
+
+def _keep_question_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> None:
+    """Keep which question a withdrawn answer answered, before its content is erased:
+    a catch-up offers its withdrawal to the school that asked (protocol/catchup.py,
+    ``held_by``), as it offered the answer."""
+    row = conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? AND kind = ? "
+        "AND content IS NOT NULL",
+        (target, author, kinds.ANSWER),
+    ).fetchone()
+    question = (
+        None if row is None else holding_rules.named_id(kinds.ANSWER, load_entry(*row).content)
+    )
+    if question is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO withdrawn_answers VALUES (?, ?, ?)", (target, author, question)
+        )
 
 
 def _keep_cancelled_event_now(

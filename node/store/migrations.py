@@ -654,6 +654,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE withdrawals ADD COLUMN swept INTEGER;
     CREATE INDEX withdrawals_swept ON withdrawals (swept) WHERE swept IS NOT NULL;
     """,
+    # The question a withdrawn answer answered (issue 23, withdrawal loose ends): its
+    # content is erased, and with it what it named, but a catch-up offers its
+    # withdrawal to the school that asked, as it offered the answer
+    # (protocol/catchup.py, ``held_by``). Kept as ``withdrawn_titles`` is, and gone
+    # with the answer.
+    """
+    CREATE TABLE withdrawn_answers (
+        id       BLOB PRIMARY KEY,           -- the withdrawn answer
+        author   BLOB NOT NULL,
+        question BLOB NOT NULL               -- the entry its ``question`` named
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

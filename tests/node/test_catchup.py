@@ -386,3 +386,48 @@ async def test_a_withdrawal_swept_with_its_target_is_not_offered_again(tmp_path:
             "SELECT target, swept FROM withdrawals WHERE withdraw_id = ?", (bytes(withdrawal.id),)
         )
         assert row == (bytes(posted.id), withdrawal.payload.timestamp)  # remembered, listed
+
+
+async def test_a_withdrawal_of_an_answer_to_our_question_is_caught_up(tmp_path: Path) -> None:
+    """oak - hub - colegio - far: oak asks, far (in the South: matching none of oak's
+    filters) answers and oak holds the answer; oak's node stops; far withdraws the
+    answer. When oak comes back, the hub catches it up on the withdrawal, as on the
+    answer itself (``held_by``): the answer is gone from oak's question (issue 23,
+    withdrawal loose ends)."""
+    names = ("oak", "hub", "colegio", "far")
+    async with started(tmp_path, names) as nodes:
+        oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
+        for name in names[:-1]:
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+            await nodes[name].node.update_profile(**NORTH)
+        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
+        await far.node.update_profile(region="South")
+        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session
+        peer = oak.node.node_id
+        asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
+        await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
+        answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
+        await wait_for(lambda: oak.holds(answer.id), within=60, what="far's answer at oak")
+
+        async def first_done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+
+        async def far_newest_profile() -> bool:  # else it may cross beside the withdrawal
+            held = await oak.node.store.profile_of(far.node.node_id)
+            return held is not None and held.region == "South"
+
+        await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
+        shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
+        assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
+        await oak.stop()
+        withdrawal = await far.node.questions.withdraw(str(answer.id))
+        await wait_for(lambda: hub.holds(withdrawal.id), within=60, what="the withdrawal at hub")
+        await restart_and_catch_up(oak, catchups, withdrawal.id, what="far's withdrawal")
+        assert (await oak.node.store.get(answer.id)).content is None  # type: ignore[union-attr]
+        shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
+        assert shown["answers"] == []
