@@ -998,10 +998,12 @@ class Store:
         ]
         # Withdrawals swept with their target, listed at catch-up no longer than a
         # partner offers them (protocol/catchup.py, ``wanted``: ``tombstone_expired``).
+        # By their key (target, author): the table only grows, and no index covers
+        # ``withdraw_id`` (an update by it reads every row).
         listed = [
-            bytes(i)
-            for i, ts in await self.fetch_all(
-                "SELECT withdraw_id, swept FROM withdrawals WHERE swept IS NOT NULL"
+            (bytes(target), bytes(author))
+            for target, author, ts in await self.fetch_all(
+                "SELECT target, author, swept FROM withdrawals WHERE swept IS NOT NULL"
             )
             if holding_rules.tombstone_expired(int(ts), today)
         ]
@@ -1010,25 +1012,25 @@ class Store:
         withdrawals: list[int] = list(idle)
         async with self.write():
             await self._db.executemany(
-                "UPDATE withdrawals SET swept = NULL WHERE withdraw_id = ?", [(i,) for i in listed]
+                "UPDATE withdrawals SET swept = NULL WHERE target = ? AND author = ?", listed
             )
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]
                 select_n = f"SELECT n FROM entries WHERE n IN ({','.join('?' * len(chunk))})"
                 swept = await self.fetch_all(  # their loose withdrawals: nothing left to do
-                    "SELECT e.n, e.id, e.ts FROM entries AS e JOIN withdrawals AS w "
+                    "SELECT e.n, w.target, w.author, e.ts FROM entries AS e JOIN withdrawals AS w "
                     "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
                     "(w.target, w.author) IN (SELECT id, author FROM entries "
                     f"WHERE n IN ({select_n}))",
                     (kinds.WITHDRAW, *chunk),
                 )
-                withdrawals += [int(n) for n, _, _ in swept]
+                withdrawals += [int(n) for n, _, _, _ in swept]
                 # Remembered for the catch-up: a partner offers it for 90 days.
                 await self._db.executemany(
-                    "UPDATE withdrawals SET swept = ? WHERE withdraw_id = ?",
+                    "UPDATE withdrawals SET swept = ? WHERE target = ? AND author = ?",
                     [
-                        (int(ts), bytes(i))
-                        for _, i, ts in swept
+                        (int(ts), bytes(target), bytes(author))
+                        for _, target, author, ts in swept
                         if not holding_rules.tombstone_expired(int(ts), today)
                     ],
                 )
