@@ -11,7 +11,8 @@ node (the *holder*) has its peer's (the *wanter*'s) declared interest:
    (:func:`wanted`: protocol/rules/holding.py's ``keep`` with the declared interest,
    each author's newest profile only, nothing past keeping; answers and helpful marks
    naming what the wanter holds for certain, :func:`held_by`; withdrawals the wanter
-   keeps with their target or as tombstones) from ``since`` on
+   keeps with their target or as tombstones, or with an answer to its question,
+   :func:`answered_held_by`) from ``since`` on
    (:func:`since_for`: the start of the last catch-up it completed with the wanter,
    less a day for clocks that differ, if the wanter still declares what it declared
    then, :func:`still_counts`; else 0), at most :data:`MAX_ITEMS`, newest first
@@ -134,7 +135,10 @@ def wanted(candidates: Iterable[Candidate[N]], declared: Interest[N], today: dat
     target is erased where it passed, so the holder cannot tell whether the wanter held
     it; it can tell that the wanter keeps the withdrawal either way (with its target,
     or as a tombstone against the target coming later), so it does not cross again. One
-    that withdraws nothing here (another school's entry, a ``continue``) is left out."""
+    that withdraws nothing here (another school's entry, a ``continue``) is left out.
+    A withdrawal of an answer to a question the wanter holds for certain
+    (:func:`answered_held_by`) is offered as the answer was, whatever the filters: the
+    wanter kept the answer with its question, and keeps the withdrawal with it."""
     found: list[Item] = []
     for c in candidates:
         if c.author in declared.horizon or c.content is None:
@@ -146,7 +150,9 @@ def wanted(candidates: Iterable[Candidate[N]], declared: Interest[N], today: dat
                 continue  # it withdraws nothing
             if tombstone_expired(c.timestamp, today):
                 continue
-            named = None  # judged as the wanter keeps it without its target
+            # Judged as the wanter keeps it without its target; or, a withdrawn answer
+            # to a question the wanter holds for certain, with it, as the answer was.
+            named = c.named if answered_held_by(c.named, declared) else None
         else:
             named = c.named if held_by(c.named, declared) else None
         if keep(c.author, c.kind, c.content, c.profile, declared, named=named) is Holding.NONE:
@@ -172,6 +178,23 @@ def held_by(named: Named[N] | None, declared: Interest[N]) -> bool:
         named.kind == kinds.ANSWER
         and not named.withdrawn
         and question is not None
+        and question.kind == kinds.QUESTION
+        and not question.withdrawn
+        and question.author in declared.horizon
+    )
+
+
+def answered_held_by(named: Named[N] | None, declared: Interest[N]) -> bool:
+    """Whether ``named`` is an answer, withdrawn or not, to a question that a wanter
+    that declared ``declared`` holds for certain (its author is in the horizon, and it
+    is not withdrawn): the wanter kept the answer, wherever it came from
+    (:func:`held_by`), so it keeps the answer's withdrawal too, which erases it. The
+    question of a withdrawn answer is the one the holder kept when it erased it."""
+    if named is None or named.kind != kinds.ANSWER:
+        return False
+    question = named.question
+    return (
+        question is not None
         and question.kind == kinds.QUESTION
         and not question.withdrawn
         and question.author in declared.horizon

@@ -13,7 +13,8 @@ Between two nodes that announced ``catchup``, ``interest`` and ``loose``:
   before the last one completed (from 0 if the peer now declares other filters or a
   smaller horizon);
 - as **wanter**, we answer the peer's ``catchup`` frames from our loose entries of
-  the kinds offered (at most :data:`protocol.catchup.MAX_LISTED`); the
+  the kinds offered, with the withdrawals we swept with their target in the last 90
+  days (at most :data:`protocol.catchup.MAX_LISTED`); the
   entries it then sends are judged as any others (verification, holding rules). One
   it offered that we do not keep is logged. A second catch-up in one session, or a
   frame out of turn, is a strike; a new one sooner than nine minutes after the last
@@ -229,10 +230,14 @@ class CatchUps:
             self._answers[session] = Answer.declined(frame.since)  # what follows: a strike
             return
         self._answered[peer] = now
+        # With the withdrawals swept with their target (node/store/database.py,
+        # ``forget_loose``): a holder offers them for 90 days, and they would cross again.
         rows = await self.store.fetch_all(
             "SELECT ts, id, kind FROM entries WHERE loose = 1 AND ts >= ? "
-            f"AND kind IN ({','.join('?' * len(OFFERED_KINDS))}) ORDER BY ts DESC LIMIT ?",
-            (frame.since, *OFFERED_KINDS, catchup.MAX_LISTED),
+            f"AND kind IN ({','.join('?' * len(OFFERED_KINDS))}) UNION "
+            "SELECT swept, withdraw_id, ? FROM withdrawals WHERE swept >= ? "
+            "ORDER BY 1 DESC LIMIT ?",
+            (frame.since, *OFFERED_KINDS, kinds.WITHDRAW, frame.since, catchup.MAX_LISTED),
         )
         items = [Item(int(ts), bytes(i), kind == kinds.PROFILE) for ts, i, kind in rows]
         self._answers[session] = Answer(items, frame.since, id_bytes=id_bytes(session.features))

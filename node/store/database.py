@@ -884,8 +884,9 @@ class Store:
     async def _tombstone_known(self, entry: Entry, now_ms: int) -> Outcome | None:
         """Why a withdrawal of an entry not held is not kept as a tombstone, if it is
         not: past a tombstone's keeping already, or its target is known withdrawn (by
-        this very withdrawal: a duplicate, its entry swept with its target's; or by
-        another, which adds nothing)."""
+        this very withdrawal, its entry swept with its target's; or by another of the
+        same author, such as the copy a continuation posts again): a duplicate either
+        way, which adds nothing and says nothing against the peer that sent it."""
         today = date.fromordinal(date(1970, 1, 1).toordinal() + now_ms // 86_400_000)
         if holding_rules.tombstone_expired(entry.payload.timestamp, today):
             return Outcome.NOT_KEPT
@@ -895,7 +896,14 @@ class Store:
         )
         if row is None:
             return None
-        return Outcome.DUPLICATE if bytes(row[0]) == bytes(entry.id) else Outcome.NOT_KEPT
+        if bytes(row[0]) != bytes(entry.id):
+            log.debug(
+                "withdrawal %s by %s: its target is withdrawn already (by %s): a duplicate",
+                entry.id,
+                entry.author,
+                EntryId(bytes(row[0])),
+            )
+        return Outcome.DUPLICATE
 
     async def _equivocation(self, entry: Entry, same: Entry, now_ms: int) -> IngestResult:
         """Record two entries of one author under one number as evidence."""
@@ -948,7 +956,8 @@ class Store:
     async def forget_loose(self, today: date) -> int:
         """Delete the loose entries past keeping (protocol/rules/holding.py, expired);
         return how many. Loose withdrawals of what goes go with them (the
-        ``withdrawals`` rows stay: a copy of the target arriving again is erased).
+        ``withdrawals`` rows stay: a copy of the target arriving again is erased; and
+        for 90 days their ``swept`` time, which a catch-up lists).
         Tombstones (loose withdrawals of what was never held) go, with their
         ``withdrawals`` rows, :data:`~protocol.rules.holding.LOOSE_DAYS` days after
         they were signed or received (``tombstone_expired``), and so do loose
@@ -990,29 +999,51 @@ class Store:
             )
             if holding_rules.tombstone_expired(int(ts), today, int(received))
         ]
-        if not gone and not tombstones and not idle:
+        # Withdrawals swept with their target, listed at catch-up no longer than a
+        # partner offers them (protocol/catchup.py, ``wanted``: ``tombstone_expired``).
+        # By their key (target, author): the table only grows, and no index covers
+        # ``withdraw_id`` (an update by it reads every row).
+        listed = [
+            (bytes(target), bytes(author))
+            for target, author, ts in await self.fetch_all(
+                "SELECT target, author, swept FROM withdrawals WHERE swept IS NOT NULL"
+            )
+            if holding_rules.tombstone_expired(int(ts), today)
+        ]
+        if not gone and not tombstones and not idle and not listed:
             return 0
         withdrawals: list[int] = list(idle)
         async with self.write():
+            await self._db.executemany(
+                "UPDATE withdrawals SET swept = NULL WHERE target = ? AND author = ?", listed
+            )
             for i in range(0, len(gone), 500):
                 chunk = gone[i : i + 500]
                 select_n = f"SELECT n FROM entries WHERE n IN ({','.join('?' * len(chunk))})"
-                withdrawals += [  # the loose withdrawals of these: nothing left to withdraw
-                    int(row[0])
-                    for row in await self.fetch_all(
-                        "SELECT e.n FROM entries AS e JOIN withdrawals AS w "
-                        "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
-                        "(w.target, w.author) IN (SELECT id, author FROM entries "
-                        f"WHERE n IN ({select_n}))",
-                        (kinds.WITHDRAW, *chunk),
-                    )
-                ]
-                await self._unindex(select_n, chunk)
-                await self._db.execute(
-                    f"DELETE FROM withdrawn_titles WHERE id IN (SELECT id FROM entries "
+                swept = await self.fetch_all(  # their loose withdrawals: nothing left to do
+                    "SELECT e.n, w.target, w.author, e.ts FROM entries AS e JOIN withdrawals AS w "
+                    "ON w.withdraw_id = e.id WHERE e.loose = 1 AND e.kind = ? AND "
+                    "(w.target, w.author) IN (SELECT id, author FROM entries "
                     f"WHERE n IN ({select_n}))",
-                    chunk,
+                    (kinds.WITHDRAW, *chunk),
                 )
+                withdrawals += [int(n) for n, _, _, _ in swept]
+                # Remembered for the catch-up: a partner offers it for 90 days.
+                await self._db.executemany(
+                    "UPDATE withdrawals SET swept = ? WHERE target = ? AND author = ?",
+                    [
+                        (int(ts), bytes(target), bytes(author))
+                        for _, target, author, ts in swept
+                        if not holding_rules.tombstone_expired(int(ts), today)
+                    ],
+                )
+                await self._unindex(select_n, chunk)
+                for table in ("withdrawn_titles", "withdrawn_answers"):
+                    await self._db.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT id FROM entries "
+                        f"WHERE n IN ({select_n}))",
+                        chunk,
+                    )
                 await self._db.execute(f"DELETE FROM entries WHERE n IN ({select_n})", chunk)
             for n, target, author, withdraw_id in tombstones:
                 await self._db.execute(
@@ -1298,7 +1329,7 @@ class Store:
         dropped_withdrawals = "SELECT id FROM entries WHERE author = ? AND seq >= ? AND kind = ?"
         params = (key, from_seq, kinds.WITHDRAW)
         targets = f"SELECT target FROM withdrawals WHERE withdraw_id IN ({dropped_withdrawals})"
-        for table in ("withdrawn_titles", "cancelled_events"):
+        for table in ("withdrawn_titles", "withdrawn_answers", "cancelled_events"):
             await self._db.execute(
                 f"DELETE FROM {table} WHERE author = ? AND id IN ({targets})", (key, *params)
             )
@@ -1438,13 +1469,18 @@ class Store:
         if not entries:
             return
         withdrawn = {
-            (row[0], row[1])
+            (row[0], row[1]): row[2]
             for row in _select_in_now(
                 conn,
-                "SELECT target, author FROM withdrawals WHERE target IN",
+                "SELECT target, author, withdraw_id FROM withdrawals WHERE target IN",
                 [bytes(e.id) for e in entries],
             )
         }
+        erased = [
+            e
+            for e in entries
+            if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
+        ]
         # Numbered here as SQLite would number them (the largest ``n`` plus one, and
         # on: the table has no AUTOINCREMENT, and ``n``, local, never nears 2**63), so
         # that the search index has each entry's number without reading them back
@@ -1464,15 +1500,23 @@ class Store:
                     e.payload.timestamp,
                     e.payload_bytes,
                     e.signature,
-                    None
-                    if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
-                    else e.content_bytes,
+                    e.content_bytes,  # erased below, once what it was called is kept
                     now_ms,
                     int(loose),
                 )
                 for i, e in enumerate(entries)
             ],
         )
+        for e in erased:  # withdrawn before they came: erased as if they had come first
+            target, author = bytes(e.id), bytes(e.author)
+            _keep_title_now(conn, target, author)
+            _keep_question_now(conn, target, author)
+            row = conn.execute(
+                "SELECT ts FROM entries WHERE id = ?", (withdrawn[(target, author)],)
+            ).fetchone()
+            if row is not None:
+                _keep_cancelled_event_now(conn, target, author, int(row[0]))
+            conn.execute("UPDATE entries SET content = NULL WHERE id = ?", (target,))
         numbered = [  # index the objects in hand rather than decode them again
             (first + i, e)
             for i, e in enumerate(entries)
@@ -1631,6 +1675,7 @@ class Store:
             "heads",
             "withdrawals",
             "withdrawn_titles",
+            "withdrawn_answers",
             "equivocations",
             "fork_hints",
             "cancelled_events",
@@ -1858,6 +1903,7 @@ def _apply_withdrawal_now(conn: sqlite3.Connection, withdrawal: Entry) -> None:
         (target, author, bytes(withdrawal.id)),
     )
     _keep_title_now(conn, target, author)
+    _keep_question_now(conn, target, author)
     _keep_cancelled_event_now(conn, target, author, withdrawal.payload.timestamp)
     # The author checks in the WHEREs repeat the rule, as a second line of defence.
     _unindex_now(conn, "SELECT n FROM entries WHERE id = ? AND author = ?", (target, author))
@@ -1887,6 +1933,24 @@ def _keep_title_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> N
         "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
         (target, author, row[0], title, activity),
     )
+
+
+def _keep_question_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> None:
+    """Keep which question a withdrawn answer answered, before its content is erased:
+    a catch-up offers its withdrawal to the school that asked (protocol/catchup.py,
+    ``held_by``), as it offered the answer."""
+    row = conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? AND kind = ? "
+        "AND content IS NOT NULL",
+        (target, author, kinds.ANSWER),
+    ).fetchone()
+    question = (
+        None if row is None else holding_rules.named_id(kinds.ANSWER, load_entry(*row).content)
+    )
+    if question is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO withdrawn_answers VALUES (?, ?, ?)", (target, author, question)
+        )
 
 
 def _keep_cancelled_event_now(

@@ -175,16 +175,28 @@ async def named_of(
     target, an answer's question, a helpful mark's answer and that answer's question,
     an event's earlier version: protocol/rules/holding.py, ``NAMES``), whole or loose;
     None when it names none or none is held. ``held``: entries of the batch being
-    stored, not written yet."""
+    stored, not written yet. A withdrawal's target that is a withdrawn answer comes
+    with the question it answered, as kept when it was erased (``withdrawn_answers``):
+    a catch-up offers the withdrawal to the school that asked (protocol/catchup.py)."""
     named = named_id(kind, content)
     found = None if named is None else await _held(store, named, held)
     if found is None:
         return None
     author, named_kind, body = found
     question = None
+    asked = None
     if kind == kinds.HELPFUL and named_kind == kinds.ANSWER:
         asked = named_id(kinds.ANSWER, body)
-        of = None if asked is None else await _held(store, asked, held)
+    elif (
+        kind == kinds.WITHDRAW and named_kind == kinds.ANSWER and body is None and named is not None
+    ):
+        row = await store.fetch_one(
+            "SELECT question FROM withdrawn_answers WHERE id = ? AND author = ?",
+            (named, bytes(author)),
+        )
+        asked = None if row is None else bytes(row[0])
+    if asked is not None:
+        of = await _held(store, asked, held)
         question = None if of is None else Named(of[0], of[1], of[2] is None)
     return Named(author, named_kind, body is None, question)
 

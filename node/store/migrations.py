@@ -645,6 +645,27 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (peer, partner)
     );
     """,
+    # A loose withdrawal swept with the erased target it withdrew (issue 23, withdrawal
+    # loose ends): its entry goes, its row stays (a copy of the target is still
+    # erased), and ``swept`` keeps the withdrawal's signed time for as long as a
+    # partner may offer it at catch-up (90 days), so that the catch-up lists it and it
+    # does not cross again. NULL otherwise, and once that time has passed.
+    """
+    ALTER TABLE withdrawals ADD COLUMN swept INTEGER;
+    CREATE INDEX withdrawals_swept ON withdrawals (swept) WHERE swept IS NOT NULL;
+    """,
+    # The question a withdrawn answer answered (issue 23, withdrawal loose ends): its
+    # content is erased, and with it what it named, but a catch-up offers its
+    # withdrawal to the school that asked, as it offered the answer
+    # (protocol/catchup.py, ``held_by``). Kept as ``withdrawn_titles`` is, and gone
+    # with the answer.
+    """
+    CREATE TABLE withdrawn_answers (
+        id       BLOB PRIMARY KEY,           -- the withdrawn answer
+        author   BLOB NOT NULL,
+        question BLOB NOT NULL               -- the entry its ``question`` named
+    );
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -359,3 +359,62 @@ async def test_floods_of_withdrawals_of_entries_not_held_are_bounded(
     row = await target.node.store.fetch_one("SELECT COUNT(*) FROM withdrawals")
     assert row[0] == 200
     assert session_of(target, rogue)._strikes == 0  # past a budget is not a strike
+
+
+async def test_a_second_withdrawal_of_a_target_known_withdrawn_is_a_duplicate(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """A school of the target's region withdrew an entry the target never held (kept
+    as a tombstone); the copy of that withdrawal a continuation posts again (another
+    entry, the same target and author) is offered at catch-up. It adds nothing: not
+    kept, taken as a duplicate, not counted against the partner as offered and not
+    kept (issue 23, withdrawal loose ends)."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    north_school = key(85)
+    profile = signed(north_school, 1, {"name": "North", "country": "GB", **NORTH}, "profile")
+    gone = (7).to_bytes(32, "big")  # an entry the target never held
+    first = signed(north_school, 2, {"target": gone}, "withdraw")
+    to_rogue = session_of(rogue, target)
+    await send_alone(to_rogue, [profile, first])
+    await wait_for(lambda: target.holds(first.id), what="the first withdrawal, a tombstone")
+    again = signed(north_school, 4, {"target": gone, "reason": "posted again"}, "withdraw")
+    offer = Offer([Item(again.payload.timestamp, bytes(again.id))], 0, id_bytes=SHORT)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(to_rogue, [again])
+    await judged(rogue, target, 10)
+    catchups = target.service.peers.catchups
+    assert catchups._answers[session].offered == {bytes(again.id)[:SHORT]}
+    assert not await target.holds(again.id)
+    assert catchups.not_kept.get(rogue.node.node_id, 0) == 0
+    assert session._strikes == 0
+
+
+async def test_another_schools_withdrawal_of_an_answer_to_our_question_is_refused(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    """A far school answers the target's question; a rogue offers, at catch-up,
+    another school's "withdrawal" of that answer (a holder offers withdrawals of
+    answers to the target's questions: issue 23, withdrawal loose ends). Only the
+    answer's author withdraws it: not kept, logged, the answer still shown."""
+    target, rogue = pair
+    session = session_of(target, rogue)
+    asked = await target.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
+    answer = signed(FAR, 1, {"question": bytes(asked.id), "text": "Ours"}, "answer")
+    to_rogue = session_of(rogue, target)
+    await send_alone(to_rogue, [answer])
+    await wait_for(lambda: target.holds(answer.id), what="the far answer, kept with our question")
+    withdrawal = signed(key(86), 1, {"target": bytes(answer.id)}, "withdraw")
+    offer = Offer([Item(withdrawal.payload.timestamp, bytes(withdrawal.id))], 0, id_bytes=SHORT)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(to_rogue, [withdrawal])
+    await judged(rogue, target, 11)
+    catchups = target.service.peers.catchups
+    assert not await target.holds(withdrawal.id)
+    shown = (await target.node.questions.one(str(asked.id))).as_json(with_answers=True)
+    assert [a["text"] for a in shown["answers"]] == ["Ours"]
+    assert catchups.not_kept[rogue.node.node_id] == 1  # and logged
+    assert await target.node.store.fetch_all("SELECT 1 FROM withdrawals") == []
+    assert session._strikes == 0

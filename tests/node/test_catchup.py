@@ -5,6 +5,8 @@ partner when it comes back, and not its other offer."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from node.net.catchup import CatchUps
 from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
 from node.store.search import Filters
 from protocol import catchup
-from protocol.entry import create_entry
+from protocol.entry import Entry, create_entry
 from protocol.keys import EntryId
 from tests.network import LiveNode, partner, started, wait_for
 
@@ -308,14 +310,16 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
         assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
 
 
-async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path: Path) -> None:
+@asynccontextmanager
+async def withdrawn_while_off(
+    folder: Path,
+) -> AsyncIterator[tuple[LiveNode, CatchUps, Entry, Entry]]:
     """oak - hub - colegio - far: far (a school of oak's region, one hop beyond its
-    horizon) posts an offer that oak keeps loose; oak's node stops; far withdraws
-    it. When oak comes back, its partner the hub catches it up on the withdrawal: a
-    withdrawal of a school whose entries oak's filters keep (issue 23, withdrawals of
-    loose entries), so the offer is no longer shown at oak."""
+    horizon) posts an offer that oak keeps loose; oak's node stops; far withdraws it;
+    oak comes back and its partner the hub catches it up on the withdrawal. Yields
+    oak, the hub's catch-ups, the offer and the withdrawal."""
     names = ("oak", "hub", "colegio", "far")
-    async with started(tmp_path, names) as nodes:
+    async with started(folder, names) as nodes:
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
         await choose(oak.node.store, HORIZON_MODE, (), ())
         await oak.node.update_profile(**NORTH)
@@ -343,9 +347,87 @@ async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path:
         withdrawal = await far.node.offers.withdraw("offer", str(posted.id), "Fully booked")
         await wait_for(lambda: hub.holds(withdrawal.id), within=60, what="the withdrawal at hub")
         await restart_and_catch_up(oak, catchups, withdrawal.id, what="far's withdrawal")
+        yield oak, catchups, posted, withdrawal
+
+
+async def test_a_withdrawal_made_while_the_school_was_off_is_caught_up(tmp_path: Path) -> None:
+    """The withdrawal of a school whose entries oak's filters keep (issue 23,
+    withdrawals of loose entries) reaches oak at its next catch-up, so the offer is no
+    longer shown at oak."""
+    async with withdrawn_while_off(tmp_path) as (oak, _, posted, _):
         assert await oak.node.offers.listing("offer") == []
         found = await oak.node.offers.search("phonics", Filters(), today=date.today())
         assert found == []
         assert (await oak.node.store.get(posted.id)).content is None  # type: ignore[union-attr]
         gone = await oak.node.offers.withdrawn(str(posted.id))
         assert gone.as_json()["reason"] == "Fully booked"
+
+
+async def test_a_withdrawal_swept_with_its_target_is_not_offered_again(tmp_path: Path) -> None:
+    """Once oak's sweeper has taken the erased offer and its withdrawal, the hub's
+    next catch-up of oak (its ``since`` still covers the withdrawal) sends nothing:
+    oak lists the withdrawal it swept (issue 23, withdrawal loose ends)."""
+    async with withdrawn_while_off(tmp_path) as (oak, catchups, posted, withdrawal):
+        assert await oak.node.store.forget_loose(date.today()) == 2
+        assert not await oak.holds(withdrawal.id)
+        peer = oak.node.node_id
+        sent_before = catchups.sent[peer]
+        completed_before = catchups._completed[peer]
+        await oak.stop()
+        await oak.restart()
+
+        async def caught_up() -> bool:
+            return catchups._completed.get(peer, 0) > completed_before
+
+        await wait_for(caught_up, within=60, what="the hub's next catch-up of oak")
+        assert catchups.sent[peer] == sent_before  # nothing crossed again
+        assert not await oak.holds(withdrawal.id)
+        row = await oak.node.store.fetch_one(
+            "SELECT target, swept FROM withdrawals WHERE withdraw_id = ?", (bytes(withdrawal.id),)
+        )
+        assert row == (bytes(posted.id), withdrawal.payload.timestamp)  # remembered, listed
+
+
+async def test_a_withdrawal_of_an_answer_to_our_question_is_caught_up(tmp_path: Path) -> None:
+    """oak - hub - colegio - far: oak asks, far (in the South: matching none of oak's
+    filters) answers and oak holds the answer; oak's node stops; far withdraws the
+    answer. When oak comes back, the hub catches it up on the withdrawal, as on the
+    answer itself (``held_by``): the answer is gone from oak's question (issue 23,
+    withdrawal loose ends)."""
+    names = ("oak", "hub", "colegio", "far")
+    async with started(tmp_path, names) as nodes:
+        oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
+        for name in names[:-1]:
+            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+            await nodes[name].node.update_profile(**NORTH)
+        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
+        await far.node.update_profile(region="South")
+        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
+            await partner(nodes[a], nodes[b])
+        catchups = hub.service.peers.catchups
+        catchups.pace_ms = 0  # time scaled: one catch-up per session
+        peer = oak.node.node_id
+        asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
+        await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
+        answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
+        await wait_for(lambda: oak.holds(answer.id), within=60, what="far's answer at oak")
+
+        async def first_done() -> bool:
+            return peer in catchups._completed
+
+        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+
+        async def far_newest_profile() -> bool:  # else it may cross beside the withdrawal
+            held = await oak.node.store.profile_of(far.node.node_id)
+            return held is not None and held.region == "South"
+
+        await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
+        shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
+        assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
+        await oak.stop()
+        withdrawal = await far.node.questions.withdraw(str(answer.id))
+        await wait_for(lambda: hub.holds(withdrawal.id), within=60, what="the withdrawal at hub")
+        await restart_and_catch_up(oak, catchups, withdrawal.id, what="far's withdrawal")
+        assert (await oak.node.store.get(answer.id)).content is None  # type: ignore[union-attr]
+        shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
+        assert shown["answers"] == []

@@ -7,9 +7,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from bench.live import hold
+from node.net.loose import send_alone
 from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose, summary
 from node.store.search import Filters
-from tests.network import LiveNode, partner, started, wait_for
+from tests.network import LiveNode, partner, session_of, sessions_open, started, wait_for
 
 NORTH = {"region": "North", "phases": ["primary"]}
 
@@ -302,3 +304,42 @@ async def test_the_next_session_declares_the_same_list_by_its_digest_alone(
     finally:
         await oak.stop()
         await lycee.stop()
+
+
+async def test_a_target_arriving_after_its_tombstone_still_says_what_was_withdrawn(
+    tmp_path: Path,
+) -> None:
+    """far (of oak's region, outside its horizon) posts an offer and withdraws it; the
+    hub holds far's log up to the offer (it missed the withdrawal). Oak gets the
+    withdrawal first, alone (a tombstone); then oak's staff follow far, and its log up
+    to the offer comes whole from the hub, the offer with its content, stored erased.
+    Oak's page of the withdrawn offer says what it was, as far's own does (offer, then
+    withdrawal): the same title, side and kind (issue 23, withdrawal loose ends)."""
+    async with started(tmp_path, ("oak", "hub", "far")) as nodes:
+        oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
+        await choose(oak.node.store, HORIZON_MODE, (), ())
+        await oak.node.update_profile(**NORTH)
+        await far.node.update_profile(**NORTH)
+        posted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
+        before = await far.node.store.entries_after(far.node.node_id, 0, 100)
+        withdrawal = await far.node.offers.withdraw("offer", str(posted.id), "Fully booked")
+        await partner(oak, hub)
+        await sessions_open(hub, oak)
+        profiles = [e for e in before if e.kind == "profile"]
+        await send_alone(session_of(hub, oak), [*profiles, withdrawal])
+        await wait_for(lambda: oak.holds(withdrawal.id), what="the tombstone at oak")
+        await hold(hub.node, before)  # now: else its catch-up of oak brings the offer first
+        assert not await oak.holds(posted.id)
+        await choose(oak.node.store, None, (bytes(far.node.node_id),), ())  # followed by hand
+
+        async def far_whole() -> bool:
+            head = await oak.node.store.head(far.node.node_id)
+            return head is not None and head.id == posted.id
+
+        await wait_for(far_whole, within=60, what="far's log whole at oak, from the hub")
+        assert (await oak.node.store.get(posted.id)).content is None  # type: ignore[union-attr]
+        fields = ("id", "side", "kind", "title", "school", "reason", "withdrawn_at")
+        mine = (await far.node.offers.withdrawn(str(posted.id))).as_json()
+        theirs = (await oak.node.offers.withdrawn(str(posted.id))).as_json()
+        assert mine["title"] == "Phonics in the North"
+        assert {f: theirs[f] for f in fields} == {f: mine[f] for f in fields}

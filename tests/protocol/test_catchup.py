@@ -158,6 +158,29 @@ def test_what_a_holder_offers_by_what_it_names(
 
 
 @pytest.mark.parametrize(
+    ("named", "offered"),
+    [
+        # A withdrawn answer of a far school (no profile held: no filter keeps its
+        # entries) to a question of the wanter or of its horizon: the wanter kept the
+        # answer with the question, so it keeps its withdrawal too (issue 23).
+        (Named(FAR, "answer", withdrawn=True, question=QUESTION_OF_ME), True),
+        (Named(FAR, "answer", withdrawn=True, question=QUESTION_OF_PARTNER), True),
+        (Named(FAR, "answer", question=QUESTION_OF_ME), True),  # not erased here yet
+        # Its question unknown (erased before this version), a far school's, or
+        # withdrawn (the answer was not kept with it): judged by the filters alone.
+        (Named(FAR, "answer", withdrawn=True), False),
+        (Named(FAR, "answer", withdrawn=True, question=QUESTION_OF_FAR), False),
+        (Named(FAR, "answer", withdrawn=True, question=Named(ME, "question", True)), False),
+        # Another school's answer: the withdrawal withdraws nothing.
+        (Named(b"far2", "answer", withdrawn=True, question=QUESTION_OF_ME), False),
+    ],
+)
+def test_what_a_holder_offers_of_withdrawals_of_answers(named: Named[bytes], offered: bool) -> None:
+    withdrawal = candidate(1, **WITHDRAWAL, named=named)
+    assert bool(catchup.wanted([withdrawal], DECLARED, TODAY)) is offered
+
+
+@pytest.mark.parametrize(
     ("named", "held"),
     [
         (None, False),
