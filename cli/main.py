@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import logging
 import os
 import sqlite3
@@ -53,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    args = build_parser().parse_args(_protect_node_ids(sys.argv[1:] if argv is None else argv))
+    args = parse(build_parser(), _protect_node_ids(sys.argv[1:] if argv is None else argv))
     try:
         result = asyncio.run(args.handler(args))
         sys.stdout.flush()  # here, so that a closed pipe is met inside this try
@@ -84,6 +85,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc,
         )
     return EXIT_OK if result is None else int(result)
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, but an argument no command takes is reported by the
+    command it was typed for (its usage, the nearest option, where to read them all).
+
+    argparse leaves unknown arguments to the top-level parser, whose usage is
+    ``schoolmesh [-h] [--version] COMMAND ...``: of no help to someone who typed
+    ``schoolmesh status --jsn``.
+    """
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = _command_parser(parser, args)
+        message = f"unrecognized arguments: {' '.join(unknown)}"
+        options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+        guesses = [
+            near[0]
+            for arg in unknown
+            if arg.startswith("--")
+            and (near := difflib.get_close_matches(arg.split("=", 1)[0], options, n=1))
+        ]
+        if guesses:
+            message += f" (did you mean {' or '.join(guesses)}?)"
+        command.error(f"{message}; `{command.prog} --help` lists what it takes")
+    return args
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``schoolmesh event rsvp``."""
+    while True:
+        chosen = None
+        for action in parser._actions:
+            name = getattr(args, action.dest, None)
+            if isinstance(action, argparse._SubParsersAction) and isinstance(name, str):
+                chosen = action.choices.get(name)
+        if chosen is None:
+            return parser
+        parser = chosen
 
 
 def _protect_node_ids(argv: Sequence[str]) -> list[str]:
