@@ -54,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    args = parse(build_parser(), _protect_node_ids(sys.argv[1:] if argv is None else argv))
+    typed = _line_ends(sys.argv[1:] if argv is None else argv)
+    args = parse(build_parser(), _protect_node_ids(typed))
     try:
         result = asyncio.run(args.handler(args))
         sys.stdout.flush()  # here, so that a closed pipe is met inside this try
@@ -125,6 +126,15 @@ def _command_parser(
         if chosen is None:
             return parser
         parser = chosen
+
+
+def _line_ends(argv: Sequence[str]) -> list[str]:
+    """Every line end as ``\\n``, as the web pages make them (node/web/kit.py).
+
+    ``--text "$(cat notes.txt)"`` of a file saved on Windows carries ``\\r\\n``, which the
+    content rules refuse as a control character; no argument means a carriage return.
+    """
+    return [arg.replace("\r\n", "\n").replace("\r", "\n") for arg in argv]
 
 
 def _protect_node_ids(argv: Sequence[str]) -> list[str]:

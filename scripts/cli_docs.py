@@ -70,6 +70,10 @@ reported after the usage line of the command they were typed for, with the neare
 option it takes). Set `SCHOOLMESH_DEBUG=1` to also see a traceback,
 and `SCHOOLMESH_LOG=INFO` (or `DEBUG`) for more log output than the default `WARNING`.
 
+Text options (`--text`, `--message`, ...) may hold several lines, such as
+`--text "$(cat notes.txt)"`; Windows line ends (CRLF) are read as plain line ends, as
+the web pages read them.
+
 ## JSON output
 
 Commands with a `--json` option print JSON on standard output instead of text, for
