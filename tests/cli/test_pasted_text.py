@@ -5,6 +5,7 @@ pages turn every line end into ``\\n`` before a service sees it (node/web/kit.py
 command must do the same, not refuse the text for its "control characters".
 """
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import pytest
 
 from tests.cli.test_commands import Made, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
+from tests.cli.test_interest_commands import pair as pair  # two partnered running nodes
+from tests.network import LiveNode, wait_for
 
 PASTED = "Two Year 1 teachers.\r\nAny morning in May.\r\n\r\nTea provided: café or thé."
 STORED = "Two Year 1 teachers.\nAny morning in May.\n\nTea provided: café or thé."
@@ -49,3 +52,32 @@ def test_an_old_mac_line_end_is_a_line_end_too(node: Path) -> None:
     listed = ok_json("offer", "list", *data)
     assert isinstance(listed, list)
     assert [posted["text"] for posted in listed] == ["one\ntwo"]
+
+
+def record_lines(printed: str) -> list[str]:
+    """The lines after a record's first: each is indented, or blank, under it."""
+    return printed.splitlines()[1:]
+
+
+def test_event_show_keeps_a_several_line_description_under_its_label(node: Path) -> None:
+    data = ["--data", str(node)]
+    made = ok_json("event", "create", *data, "--title", "Moderation day", *TIMES, "--text", PASTED)
+    assert isinstance(made, dict)
+    printed = ok("event", "show", made["id"], *data)
+    assert "  text:      Two Year 1 teachers.\n             Any morning in May.\n\n" in printed
+    assert all(line == "" or line.startswith(" ") for line in record_lines(printed)), printed
+
+
+async def test_interest_list_keeps_a_several_line_message_in_its_record(
+    pair: tuple[LiveNode, LiveNode],
+) -> None:
+    oak, lycee = pair
+    entry = await oak.node.offers.post("offer", {"activity": "visit", "title": "Forest school"})
+    await wait_for(lambda: lycee.holds(entry.id), what="the offer at the Lycée")
+    at_lycee = ["--data", str(lycee.node.data.path)]
+    await asyncio.to_thread(
+        ok, "interest", "send", str(entry.id), *at_lycee, "--message", PASTED, "--by", "Léa"
+    )
+    printed = await asyncio.to_thread(ok, "interest", "list", *at_lycee)
+    assert "    Léa wrote: Two Year 1 teachers.\n        Any morning in May.\n" in printed
+    assert all(line == "" or line.startswith(" ") for line in record_lines(printed)), printed
