@@ -54,8 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    typed = _line_ends(sys.argv[1:] if argv is None else argv)
-    args = parse(build_parser(), _protect_node_ids(typed))
+    args = parse(build_parser(), _protect_node_ids(sys.argv[1:] if argv is None else argv))
+    _line_ends(args)
     try:
         result = asyncio.run(args.handler(args))
         sys.stdout.flush()  # here, so that a closed pipe is met inside this try
@@ -128,13 +128,24 @@ def _command_parser(
         parser = chosen
 
 
-def _line_ends(argv: Sequence[str]) -> list[str]:
-    """Every line end as ``\\n``, as the web pages make them (node/web/kit.py).
+def _line_ends(args: argparse.Namespace) -> None:
+    """Every line end in a text argument as ``\\n``, as the web pages make them
+    (node/web/kit.py).
 
-    ``--text "$(cat notes.txt)"`` of a file saved on Windows carries ``\\r\\n``, which the
-    content rules refuse as a control character; no argument means a carriage return.
+    ``--text "$(cat notes.txt)"`` of a file saved on Windows carries ``\\r\\n``, which
+    the content rules refuse as a control character. Done on the parsed values, not on
+    the command line: only the strings change, never a file or folder name (parsed into
+    a ``Path``), in which a CR is a character like any other (macOS's ``Icon\\r``).
     """
-    return [arg.replace("\r\n", "\n").replace("\r", "\n") for arg in argv]
+    for name, value in list(vars(args).items()):
+        if isinstance(value, str):
+            setattr(args, name, _lf(value))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            setattr(args, name, [_lf(item) for item in value])
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _protect_node_ids(argv: Sequence[str]) -> list[str]:

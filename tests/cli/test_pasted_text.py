@@ -5,12 +5,15 @@ pages turn every line end into ``\\n`` before a service sees it (node/web/kit.py
 command must do the same, not refuse the text for its "control characters".
 """
 
+import argparse
 import asyncio
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cli.main import build_parser
 from tests.cli.test_commands import Made, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
 from tests.cli.test_interest_commands import pair as pair  # two partnered running nodes
@@ -81,3 +84,33 @@ async def test_interest_list_keeps_a_several_line_message_in_its_record(
     printed = await asyncio.to_thread(ok, "interest", "list", *at_lycee)
     assert "    Léa wrote: Two Year 1 teachers.\n        Any morning in May.\n" in printed
     assert all(line == "" or line.startswith(" ") for line in record_lines(printed)), printed
+
+
+def test_a_carriage_return_in_a_file_name_is_kept(node: Path, tmp_path: Path) -> None:
+    """Only text is read for line ends: a file or folder name is the user's, byte for byte.
+
+    A CR is a legal character in a POSIX file name (macOS names its custom folder icons
+    ``Icon\\r``); turned into LF, ``--data`` would open another folder and ``--out``
+    would write a file the admin did not name.
+    """
+    folder = tmp_path / "oak\rfield"
+    node.rename(folder)
+    out = tmp_path / "week\r12.backup"
+    ok("backup", "--data", str(folder), "--out", str(out))
+    assert out.is_file()
+    assert not (tmp_path / "week\n12.backup").exists()
+
+
+def test_every_file_or_folder_option_is_parsed_into_a_path() -> None:
+    """Line ends are read only in string values: a FILE or DIR must stay a ``Path``."""
+
+    def actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+        for action in parser._actions:
+            yield action
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from actions(sub)
+
+    named = [a for a in actions(build_parser()) if a.metavar in ("FILE", "DIR")]
+    assert len(named) >= 8
+    assert [a.dest for a in named if a.type is not Path] == []
