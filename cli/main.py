@@ -101,14 +101,19 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
         command = _command_parser(parser, args)
         message = f"unrecognized arguments: {' '.join(unknown)}"
         options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+        typed = [arg.split("=", 1)[0] for arg in unknown if arg.startswith("--")]
+        # An option the command takes was left over only if typed before the command's
+        # name (`schoolmesh --json status`): say where it goes, not "did you mean" it.
+        misplaced = [name for name in typed if name in options]
         guesses = [
             near[0]
-            for arg in unknown
-            if arg.startswith("--")
-            and (near := difflib.get_close_matches(arg.split("=", 1)[0], options, n=1))
+            for name in typed
+            if name not in options and (near := difflib.get_close_matches(name, options, n=1))
         ]
         if guesses:
             message += f" (did you mean {' or '.join(guesses)}?)"
+        for name in misplaced:
+            message += f" ({name} goes after the command: `{command.prog} {name}`)"
         command.error(f"{message}; `{command.prog} --help` lists what it takes")
     return args
 

@@ -52,3 +52,12 @@ def test_the_arguments_that_were_right_still_work() -> None:
     result = run_cli("status", "--help")
     assert result.returncode == 0
     assert result.stdout.startswith("usage: schoolmesh status ")
+
+
+def test_an_option_typed_before_its_command_is_not_suggested_as_itself() -> None:
+    """``schoolmesh --json status``: the command takes --json, after its name."""
+    result = run_cli("--json", "status")
+    assert result.returncode == 2
+    assert "schoolmesh status: error: unrecognized arguments: --json" in result.stderr
+    assert "did you mean" not in result.stderr
+    assert "--json goes after the command: `schoolmesh status --json`" in result.stderr
