@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import logging
 import os
 import sqlite3
@@ -53,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    args = build_parser().parse_args(_protect_node_ids(sys.argv[1:] if argv is None else argv))
+    args = parse(build_parser(), _protect_node_ids(sys.argv[1:] if argv is None else argv))
+    _line_ends(args)
     try:
         result = asyncio.run(args.handler(args))
         sys.stdout.flush()  # here, so that a closed pipe is met inside this try
@@ -84,6 +86,71 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc,
         )
     return EXIT_OK if result is None else int(result)
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, but an argument no command takes is reported by the
+    command it was typed for (its usage, the nearest option, where to read them all).
+
+    argparse leaves unknown arguments to the top-level parser, whose usage is
+    ``schoolmesh [-h] [--version] COMMAND ...``: of no help to someone who typed
+    ``schoolmesh status --jsn``.
+    """
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        command = _command_parser(parser, args)
+        message = f"unrecognized arguments: {' '.join(unknown)}"
+        options = [o for a in command._actions for o in a.option_strings if o.startswith("--")]
+        typed = [arg.split("=", 1)[0] for arg in unknown if arg.startswith("--")]
+        # An option the command takes was left over only if typed before the command's
+        # name (`schoolmesh --json status`): say where it goes, not "did you mean" it.
+        misplaced = [name for name in typed if name in options]
+        guesses = [
+            near[0]
+            for name in typed
+            if name not in options and (near := difflib.get_close_matches(name, options, n=1))
+        ]
+        if guesses:
+            message += f" (did you mean {' or '.join(guesses)}?)"
+        for name in misplaced:
+            message += f" ({name} goes after the command: `{command.prog} {name}`)"
+        command.error(f"{message}; `{command.prog} --help` lists what it takes")
+    return args
+
+
+def _command_parser(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The parser of the (sub)command ``args`` were parsed for: ``schoolmesh event rsvp``."""
+    while True:
+        chosen = None
+        for action in parser._actions:
+            name = getattr(args, action.dest, None)
+            if isinstance(action, argparse._SubParsersAction) and isinstance(name, str):
+                chosen = action.choices.get(name)
+        if chosen is None:
+            return parser
+        parser = chosen
+
+
+def _line_ends(args: argparse.Namespace) -> None:
+    """Every line end in a text argument as ``\\n``, as the web pages make them
+    (node/web/kit.py).
+
+    ``--text "$(cat notes.txt)"`` of a file saved on Windows carries ``\\r\\n``, which
+    the content rules refuse as a control character. Done on the parsed values, not on
+    the command line: only the strings change, never a file or folder name (parsed into
+    a ``Path``), in which a CR is a character like any other (macOS's ``Icon\\r``).
+    """
+    for name, value in list(vars(args).items()):
+        if isinstance(value, str):
+            setattr(args, name, _lf(value))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            setattr(args, name, [_lf(item) for item in value])
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _protect_node_ids(argv: Sequence[str]) -> list[str]:

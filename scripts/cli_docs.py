@@ -66,8 +66,13 @@ in one folder. Every command that works on a node finds that folder in this orde
 
 Errors are one line on standard error, starting `{PROG}: error:`, that says what to
 do about it (mistakes in the command line itself, such as an unknown option, are
-reported after the usage line). Set `SCHOOLMESH_DEBUG=1` to also see a traceback,
+reported after the usage line of the command they were typed for, with the nearest
+option it takes). Set `SCHOOLMESH_DEBUG=1` to also see a traceback,
 and `SCHOOLMESH_LOG=INFO` (or `DEBUG`) for more log output than the default `WARNING`.
+
+Text options (`--text`, `--message`, ...) may hold several lines, such as
+`--text "$(cat notes.txt)"`; Windows line ends (CRLF) are read as plain line ends, as
+the web pages read them.
 
 ## JSON output
 

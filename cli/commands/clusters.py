@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, open_node, print_json, under
 from node.clock import now_ms
 from node.clusters.files import MAX_UPLOAD_BYTES
 from node.clusters.service import Cluster, Sample
@@ -212,9 +212,11 @@ def _print_sample(s: Sample) -> None:
         if s.graded_by:
             print(f"    graded by: {', '.join(g.name for g in s.graded_by)}")
         return
-    print(f"    our grade: {s.ours.grade}" + (f"  — {s.ours.comment}" if s.ours.comment else ""))
+    said = s.ours.comment
+    print(f"    our grade: {s.ours.grade}" + (f"  — {under(said, 6 * ' ')}" if said else ""))
     for g in s.others:
-        print(f"    {g.school.name}: {g.grade}" + (f"  — {g.comment}" if g.comment else ""))
+        said = g.comment
+        print(f"    {g.school.name}: {g.grade}" + (f"  — {under(said, 6 * ' ')}" if said else ""))
     for w in s.waiting:
         print(f"    {w.name}: graded, on its way")
 

@@ -53,6 +53,14 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
+def under(text: str, indent: str) -> str:
+    """``text`` for a line of a text listing that starts ``indent`` wide: each line after
+    the first indented as far, so a message of several lines stays inside its record
+    rather than look like the start of the next one."""
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(indent + line if line else "" for line in rest)])
+
+
 def print_json(value: Any) -> None:
     """Print ``value`` as JSON: every command's ``--json`` output goes through here."""
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=_jsonable)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands import teams
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, open_node, print_json, under
 from node.events import service as events
 from node.events import slots as talks
 from node.events.rsvps import counts
@@ -229,12 +229,12 @@ async def _show(args: argparse.Namespace) -> None:
     _print_kind(event, lineup)
     for name in ("where", "capacity", "text"):
         if content.get(name) is not None:
-            print(f"  {name + ':':<10} {content[name]}")
+            print(f"  {name + ':':<10} {under(str(content[name]), 13 * ' ')}")
     print(f"  audience:  {event.audience}")
     if event.cancelled:
         print(f"  cancelled: {event.as_json()['cancelled_at']}")
         if event.reason:
-            print(f"  reason:    {event.reason}")
+            print(f"  reason:    {under(event.reason, 13 * ' ')}")
     if event.answer:
         print(
             f"  you said:  {event.answer}"

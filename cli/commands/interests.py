@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, open_node, print_json, under
 from node.clock import iso_ms, now_ms
 from node.events import service as events
 from node.offers.interests import Booking, Interest
@@ -139,9 +139,9 @@ def _print(interest: Interest) -> None:
         f"  {iso_ms(interest.sent_at)[:10]}"
     )
     print(f"    {interest.title} ({str(interest.entry)[:12]})")
-    print(f"    {interest.by or 'They'} wrote: {interest.message}")
+    print(f"    {interest.by or 'They'} wrote: {under(interest.message, 8 * ' ')}")
     if interest.answer:
-        print(f"    {interest.answered_by or 'Answer'}: {interest.answer}")
+        print(f"    {interest.answered_by or 'Answer'}: {under(interest.answer, 8 * ' ')}")
     arrangement = interest.arrangement
     if arrangement is not None:
         dates = (

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, date, datetime
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, open_node, print_json, under
 from node.observations import service as observations
 from node.observations.service import Observation
 from protocol.errors import UserInputError
@@ -182,10 +182,10 @@ def _print(o: Observation) -> None:
     print(f"Focus: {o.focus} ({o.priority})")
     print("What went well:")
     for strength in o.strengths or ("(none written)",):
-        print(f"  - {strength}")
+        print(f"  - {under(strength, 4 * ' ')}")
     print("Action points:")
     for action in o.actions:
-        print(f"  - {action}")
+        print(f"  - {under(action, 4 * ' ')}")
     print(f"Follow up on {o.follow_up.isoformat()}")
     if o.origin is not None:
         print(f"Shared with your school by {o.school} (the choice of {o.observed})")

@@ -114,7 +114,8 @@ async def _list(args: argparse.Namespace) -> None:
     if not found:
         print("No questions yet.")
     for q in found:
-        print(f"{str(q.id)[:12]}  {q.answer_count:>3} answers  {q.title}  ({q.school})")
+        answers = "answer " if q.answer_count == 1 else "answers"
+        print(f"{str(q.id)[:12]}  {q.answer_count:>3} {answers}  {q.title}  ({q.school})")
 
 
 async def _answer(args: argparse.Namespace) -> None:

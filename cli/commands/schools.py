@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, open_node, print_json, under
 from node.clock import iso_ms, now_ms
 from node.directory.service import Request
 from protocol import kinds
@@ -123,7 +123,7 @@ def _print(request: Request) -> None:
         f"  {iso_ms(request.at)[:10]}"
     )
     print(f"    {request.school_id}")
-    print(f"    {request.by or 'They'} wrote: {request.message}")
+    print(f"    {request.by or 'They'} wrote: {under(request.message, 8 * ' ')}")
 
 
 async def _answer(args: argparse.Namespace, accept: bool) -> None:

@@ -59,6 +59,8 @@ async def test_ask_answer_mark_show_and_search(pair: dict[str, LiveNode]) -> Non
     aid = answered["id"]
     await wait_for(lambda: oak.holds(EntryId.parse(aid)), what="the answer at Oakfield")
     assert (await run("question", "helpful", aid, "--data", data(oak))).returncode == 0
+    printed = (await run("question", "list", "--data", data(oak))).stdout
+    assert f"{qid[:12]}    1 answer   Guided reading with mixed-age classes?" in printed
     shown = await run_json("question", "show", qid, "--data", data(oak))
     assert shown["title"] == "Guided reading with mixed-age classes?"
     assert shown["text"] == "Years 3 and 4 together.\nHow do you group them?"

@@ -137,6 +137,31 @@ async def test_a_pupil_describes_a_photo_reads_the_teachers_note_and_deletes_a_d
         assert "The heron by the weir" not in await pupil.locator("main").inner_text()
 
 
+async def test_a_returned_draft_stays_among_the_pupils_drafts(school: LiveNode) -> None:
+    """A draft the teacher returned is still the pupil's draft: their home page lists it,
+    marked as returned, rather than say "No drafts waiting" beside the note about it."""
+    project = await start(school)
+    node = school.node
+    await node.projects.draft(
+        project, "Amira", "Otters", "We saw one.", theme=None, images=[], now=now_ms()
+    )
+    returned = await node.projects.draft(
+        project, "Amira", "The weir", "It is loud.", theme=None, images=[], now=now_ms()
+    )
+    await node.projects.return_(returned.id, "Mr Jones", "Say where the weir is.")
+    async with browser() as chromium:
+        pupil = await sign_in(chromium, school, "Amira")
+        drafts = pupil.get_by_role("region", name="Your drafts")
+        listed = await drafts.get_by_role("listitem").all_inner_texts()
+        assert sorted(" ".join(item.split()) for item in listed) == [
+            "Otters waiting for your teacher",
+            "The weir returned with a note",
+        ]
+        await drafts.get_by_role("link", name="The weir").click()
+        await pupil.wait_for_url(f"{school.address}/posts/{returned.id}")
+        assert "Say where the weir is." in await pupil.locator("main").inner_text()
+
+
 async def test_an_admin_confirms_a_new_password_first(school: LiveNode) -> None:
     async with browser() as chromium:
         admin = await sign_in(chromium, school, "Mrs Patel")

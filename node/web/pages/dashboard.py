@@ -15,6 +15,7 @@ from aiohttp import web
 from node import needs
 from node.clock import now_ms
 from node.web.kit import STATIC_DIR, WEB, gettext, render, require, see_other, user_of
+from protocol.rules.projects import PostState
 
 routes = web.RouteTableDef()
 
@@ -63,17 +64,18 @@ async def _pupil_dashboard(request: web.Request, now: int) -> web.StreamResponse
     user = user_of(request)
     theirs = await node.projects.rosters.projects_of(user)
     projects = [p for p in await node.projects.all() if p.standing == "member" and p.id in theirs]
+    # A returned post is still the pupil's draft (the project page lists it too).
     rows = await node.store.fetch_all(
-        "SELECT id, title FROM posts WHERE origin = ? AND author = ? AND state = 'draft' "
-        "ORDER BY created_at DESC",
-        (bytes(node.node_id), user.name),
+        "SELECT id, title, state FROM posts WHERE origin = ? AND author = ? "
+        "AND state IN (?, ?) ORDER BY created_at DESC",
+        (bytes(node.node_id), user.name, PostState.DRAFT, PostState.RETURNED),
     )
     items = await needs.for_pupil(node, user.name, now)
     return render(
         request,
         "dashboard_pupil.html",
         projects=projects,
-        drafts=[{"id": r[0], "title": r[1] or ""} for r in rows],
+        drafts=[{"id": r[0], "title": r[1] or "", "state": r[2]} for r in rows],
         items=items,
         news=any(i.news for i in items),
     )
