@@ -32,6 +32,7 @@ single part (a thread or the process: one core at most each): the best two idle
 cores could do, if the work spread over both as it can (docs/performance.md).
 
 Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick] [--threads]
+[--schools N] (the entries from N schools: a hub catching up many short logs).
 """
 
 from __future__ import annotations
@@ -296,8 +297,16 @@ def main() -> None:
     parser.add_argument(
         "--threads", action="store_true", help="B checks on its threads only (no verify process)"
     )
+    parser.add_argument(
+        "--schools",
+        type=int,
+        metavar="N",
+        help="the entries from N schools (default: 200, or 50 with --quick); as many schools "
+        "as entries is a hub catching up a network of schools that each posted once",
+    )
     args = parser.parse_args()
     count, authors = (10_000, 50) if args.quick else (100_000, 200)
+    authors = args.schools or authors
     print(f"building {count:,} signed entries from {authors} schools...", flush=True)
     entries = corpus(count, authors)
     wires = [e.encode() for e in entries]

@@ -253,8 +253,7 @@ class PeerSession:
         """Entries the peer has told us of that we do not hold yet (of the logs we hold
         whole: holding by horizon, a far school's log is not wanted, so not behind)."""
         store = self.host.store
-        heads = await store.heads()
-        mine = {a: h.seq for a, h in heads.items()}
+        mine = await store.head_seqs()
         skipped = set(await store.blocked_authors())  # never fetched: not "behind"
         policy = await read_policy(store, mine)
         if not policy.everything:

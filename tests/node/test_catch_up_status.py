@@ -1,10 +1,14 @@
 """The status of a peer after a catch-up (node/net/peers.py, ``progress``): how far
 behind it we are is counted only when a report is written, at most twice a second per
-peer, and the last state is always written, if half a second late."""
+peer (less often where counting takes long), and the last state is always written,
+if half a second late."""
 
 from pathlib import Path
 
+import pytest
+
 from node.clock import now_ms
+from node.net.peers import report_gap_ms
 from tests.helpers import history, key
 from tests.network import EVERYTHING, LiveNode, partner, wait_for
 
@@ -90,3 +94,19 @@ async def test_a_report_counted_as_its_session_ends_does_not_say_connected(
     finally:
         await b.stop()
         await a.stop()
+
+
+@pytest.mark.parametrize(
+    ("counting_ms", "gap_ms"),
+    [
+        (0.0, 500),  # a school: twice a second, as before
+        (5.0, 500),
+        (25.0, 500),  # 20 times 25 ms is the half second itself
+        (40.0, 800),  # a hub of some 10,000 schools
+        (900.0, 18_000),  # a hub of 200,000: counting takes a twentieth of its time
+    ],
+)
+def test_status_reports_come_less_often_where_counting_takes_long(
+    counting_ms: float, gap_ms: int
+) -> None:
+    assert report_gap_ms(counting_ms) == gap_ms
