@@ -366,7 +366,10 @@ class PeerManager:
         peer = session.peer
         if peer in self._report_due:
             return  # one is planned already: it will read the state then
-        wait_ms = self._last_report.get(peer, 0) + self._report_gap.get(peer, 0) - now_ms()
+        # Until a first count has ended its time is unknown: half a second, as before
+        # counts were timed (with no wait, each batch stored meanwhile counted too).
+        gap_ms = self._report_gap.get(peer, REPORT_EVERY_MS)
+        wait_ms = self._last_report.get(peer, 0) + gap_ms - now_ms()
         self._report_due.add(peer)
         self._spawn(self._report(peer, max(0, wait_ms) / 1000))
 

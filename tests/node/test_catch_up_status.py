@@ -3,6 +3,7 @@ behind it we are is counted only when a report is written, at most twice a secon
 peer (less often where counting takes long), and the last state is always written,
 if half a second late."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,45 @@ def test_status_reports_come_less_often_where_counting_takes_long(
     counting_ms: float, gap_ms: int
 ) -> None:
     assert report_gap_ms(counting_ms) == gap_ms
+
+
+async def test_reports_asked_for_during_a_peer_s_first_count_wait_half_a_second(
+    tmp_path: Path,
+) -> None:
+    """Until a peer's first count has ended its time is unknown: a report asked for
+    meanwhile (a session asks after each batch it stores) waits half a second, as it
+    did before counts were timed, instead of counting at once beside it. On a hub
+    whose first count of 200,000 heads takes a second, each batch stored meanwhile
+    started one more count."""
+    a = await LiveNode.start(tmp_path / "a", "A")
+    b = await LiveNode.start(tmp_path / "b", "B")
+    try:
+        await partner(a, b)
+        peers, peer = b.service.peers, a.node.node_id
+
+        async def quiet() -> bool:  # the session's own report is written and done
+            return await _connected(b, a) and peer in peers._report_gap and not peers._report_due
+
+        await wait_for(quiet, what="B's first report of A")
+        session = peers.sessions[peer]
+        # As when the node has just started: nothing counted for this peer yet.
+        del peers._last_report[peer], peers._report_gap[peer]
+        counts, counted = [], asyncio.Event()
+        count = session.behind
+
+        async def long_count() -> int:  # a hub's first count, ended by the test
+            counts.append(now_ms())
+            await counted.wait()
+            return await count()
+
+        session.behind = long_count  # type: ignore[method-assign]
+        for _ in range(10):  # ten batches stored while the first count runs
+            peers.progress(session)
+            for _ in range(5):
+                await asyncio.sleep(0)  # each report planned runs as far as it may
+        assert len(counts) <= 2, counts  # the first, and at most one half a second on
+        counted.set()
+        await wait_for(lambda: _connected(b, a), what="the reports to be written")
+    finally:
+        await b.stop()
+        await a.stop()
