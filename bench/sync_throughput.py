@@ -306,7 +306,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     count, authors = (10_000, 50) if args.quick else (100_000, 200)
-    authors = args.schools or authors
+    if args.schools is not None:
+        if not 1 <= args.schools <= count or count % args.schools:
+            # corpus() gives each school count // N entries: figures per entry are per
+            # `count`, so N must divide it (N past it would send nothing at all).
+            parser.error(f"--schools must divide the {count:,} entries (1 to {count:,})")
+        authors = args.schools
     print(f"building {count:,} signed entries from {authors} schools...", flush=True)
     entries = corpus(count, authors)
     wires = [e.encode() for e in entries]
