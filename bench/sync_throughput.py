@@ -19,6 +19,8 @@ wall-clock ratio mostly says how much of the second core was free. B indexes the
 offers for search after storing them (node/store/indexer.py): ``searchable_s`` is
 when the last of them was indexed too, and ``cpu_us_per_entry_searchable`` the CPU
 time per entry until then (``ratio_searchable``: the rate to that point, to the limit).
+``collector_us_per_entry``: of B's CPU, what Python's garbage collector took (B's
+process collects as ``schoolmesh run`` does: node/collector.py).
 
 B checks signatures in a verify process as a hub of three cores or more does
 (node/net/verify.py; ``--threads``: on its verify threads only, as a school's node
@@ -30,6 +32,7 @@ single part (a thread or the process: one core at most each): the best two idle
 cores could do, if the work spread over both as it can (docs/performance.md).
 
 Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick] [--threads]
+[--schools N] (the entries from N schools: a hub catching up many short logs).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -52,6 +56,7 @@ import nacl.signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from node import collector
 from node.clock import now_ms
 from node.net import verify
 from node.net.server import NodeService
@@ -160,6 +165,28 @@ def parts(b: Node, before: dict[int, float]) -> dict[str, float]:
     return result
 
 
+class CollectorTime:
+    """CPU time B's process spends in Python's garbage collector (``gc.callbacks``), on
+    whichever thread each collection runs (node/collector.py)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
+
+    def __enter__(self) -> CollectorTime:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self)
+
+
 def serve_a(folder: Path, b_id: str, b_address: str) -> None:
     """Node A in a process of its own (``--serve-a``): open it, know B, serve; print its
     address, then on a closed stdin stop and print its bytes sent and its CPU seconds."""
@@ -169,6 +196,7 @@ def serve_a(folder: Path, b_id: str, b_address: str) -> None:
         await PeerBook(a.store).add(NodeId(bytes.fromhex(b_id)), b_address, 0)
         service = NodeService(a)
         await service.start()
+        collector.settle()  # as `schoolmesh run` does
         print(f"ADDRESS {bytes(a.node_id).hex()} {service.address}", flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
         sessions = list(service.peers.sessions.values())
@@ -202,6 +230,7 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     await verify.set_setting(b.store, "on" if process else "off")
     service_b = NodeService(b)
     await service_b.start()
+    collector.settle()  # as `schoolmesh run` does (the corpus in hand is frozen with it)
     assert service_b.address is not None
     sender = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -230,10 +259,11 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     before, process_before, a_before = threads_cpu(), process_cpu(), cpu_of(a_stat)
     start, cpu = time.perf_counter(), time.process_time() + process_before
     await PeerBook(b.store).add(a_id, a_address, 0)
-    for _ in range(12_000):  # at most ten minutes
-        if await b.store.count_entries() >= total + 1:  # + B's own profile
-            break
-        await asyncio.sleep(0.05)
+    with CollectorTime() as collector_time:
+        for _ in range(12_000):  # at most ten minutes
+            if await b.store.count_entries() >= total + 1:  # + B's own profile
+                break
+            await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - start
     cpu_stored = time.process_time() + process_cpu() - cpu
     a_cpu = cpu_of(a_stat) - a_before
@@ -255,7 +285,7 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     await service_b.stop()
     await b.close()
     sent, both = a_bytes["sent"], both + a_bytes["framed"]
-    return elapsed, cpu_stored, searchable, cpu, a_cpu, sent, both, by_part
+    return elapsed, cpu_stored, searchable, cpu, a_cpu, sent, both, by_part, collector_time.seconds
 
 
 def main() -> None:
@@ -267,8 +297,21 @@ def main() -> None:
     parser.add_argument(
         "--threads", action="store_true", help="B checks on its threads only (no verify process)"
     )
+    parser.add_argument(
+        "--schools",
+        type=int,
+        metavar="N",
+        help="the entries from N schools (default: 200, or 50 with --quick); as many schools "
+        "as entries is a hub catching up a network of schools that each posted once",
+    )
     args = parser.parse_args()
     count, authors = (10_000, 50) if args.quick else (100_000, 200)
+    if args.schools is not None:
+        if not 1 <= args.schools <= count or count % args.schools:
+            # corpus() gives each school count // N entries: figures per entry are per
+            # `count`, so N must divide it (N past it would send nothing at all).
+            parser.error(f"--schools must divide the {count:,} entries (1 to {count:,})")
+        authors = args.schools
     print(f"building {count:,} signed entries from {authors} schools...", flush=True)
     entries = corpus(count, authors)
     wires = [e.encode() for e in entries]
@@ -276,7 +319,7 @@ def main() -> None:
         folder = Path(tmp)
         limit, limit_cpu = single_core_limit(wires, folder)
         print(f"single-core ingest limit: {limit:,.0f} entries/s", flush=True)
-        elapsed, cpu, searchable, cpu_all, a_cpu, sent, both, by_part = asyncio.run(
+        elapsed, cpu, searchable, cpu_all, a_cpu, sent, both, by_part, collected = asyncio.run(
             sync(entries, folder, process=not args.threads)
         )
     rate = count / elapsed
@@ -296,6 +339,7 @@ def main() -> None:
     us = {part: round(seconds / count * 1e6, 1) for part, seconds in sorted(by_part.items())}
     for part, value in us.items():
         print(f"  {part}: {value:.0f} us of CPU per entry")
+    print(f"  of which Python's garbage collector: {collected / count * 1e6:.1f} us per entry")
     total_us = cpu / count * 1e6
     two_core_us = max(total_us / 2, *us.values())
     two_core_ratio = limit_cpu / count * 1e6 / two_core_us
@@ -330,6 +374,7 @@ def main() -> None:
         "cpu_us_per_entry_searchable": round(cpu_all / count * 1e6, 1),
         "verify_process": not args.threads,
         "cpu_us_by_part": us,
+        "collector_us_per_entry": round(collected / count * 1e6, 2),
         "two_core_us_per_entry": round(two_core_us, 1),
         "two_core_ratio": round(two_core_ratio, 3),
         "sender_cpu_us_per_entry": round(a_cpu / count * 1e6, 1),

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 
+from node import collector
 from node.clock import now_ms
 from node.events import slots as talks
 from node.events.service import EventView
@@ -607,6 +608,7 @@ async def run_demo(*, keep: bool) -> None:
     try:
         print("schoolmesh demo: starting three partner schools on this computer...", flush=True)
         services = await start_network(base)
+        collector.settle()
         print("Ready. Open a school's web address in your browser and sign in.\n")
         _print_schools(services)
         owner = SCHOOLS[PROJECT.owner]

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
@@ -61,6 +62,18 @@ log = logging.getLogger(__name__)
 
 #: At most one status report (how far behind each peer we are) per peer this often.
 REPORT_EVERY_MS = 500
+#: ... and no sooner than this many times as long as counting the last one took:
+#: counting reads every head held, which a hub holding every school's log (200,000)
+#: cannot do twice a second while it catches up.
+REPORT_COST_FACTOR = 20
+
+
+def report_gap_ms(counting_ms: float) -> int:
+    """Milliseconds from one status report to the next, after one that took
+    ``counting_ms`` to count: reports take at most about 1/REPORT_COST_FACTOR of the
+    node's time, however many heads it holds."""
+    return max(REPORT_EVERY_MS, round(REPORT_COST_FACTOR * counting_ms))
+
 
 HANDSHAKE_TIMEOUT = 10.0
 WATCH_INTERVAL = 0.25
@@ -201,6 +214,7 @@ class PeerManager:
         self._stopping = False
         self._progress_shown = False
         self._last_report: dict[NodeId, int] = {}
+        self._report_gap: dict[NodeId, int] = {}  # ms to the next report (report_gap_ms)
         self._report_due: set[NodeId] = set()  # peers whose status report is planned
         self._session_tasks: set[asyncio.Task[Any]] = set()
         self._dial_addresses: dict[NodeId, str] = {}
@@ -338,19 +352,24 @@ class PeerManager:
 
     def progress(self, session: PeerSession) -> None:
         """A session stored a batch or took the peer's clock: report how far behind the
-        peer we are, at most twice a second per peer.
+        peer we are, at most twice a second per peer, and less often where counting
+        takes long (:func:`report_gap_ms`).
 
         Counting it reads every head held (200,000 on a hub that holds every school):
         so it is counted only when it is to be written, not for every batch stored; a
-        report asked for sooner is written half a second after the last one, so the
-        last state of a catch-up is always written.
+        report asked for sooner is written once the gap since the last one has passed
+        (half a second, or twenty times the last count's time), so the last state of a
+        catch-up is always written.
 
         The report is of the peer's session when it is written, which may have replaced
         the one that asked for it (whose request then stands for the new one's)."""
         peer = session.peer
         if peer in self._report_due:
             return  # one is planned already: it will read the state then
-        wait_ms = self._last_report.get(peer, 0) + REPORT_EVERY_MS - now_ms()
+        # Until a first count has ended its time is unknown: half a second, as before
+        # counts were timed (with no wait, each batch stored meanwhile counted too).
+        gap_ms = self._report_gap.get(peer, REPORT_EVERY_MS)
+        wait_ms = self._last_report.get(peer, 0) + gap_ms - now_ms()
         self._report_due.add(peer)
         self._spawn(self._report(peer, max(0, wait_ms) / 1000))
 
@@ -364,7 +383,9 @@ class PeerManager:
         if session is None or session.closed.is_set():
             return  # its end wrote the status
         self._last_report[peer] = now_ms()
+        counting = time.perf_counter()
         behind = await session.behind()
+        self._report_gap[peer] = report_gap_ms((time.perf_counter() - counting) * 1000)
         if session.closed.is_set() or self.sessions.get(peer) is not session:
             return  # it ended while counting: "connected" would be written after its end
         await self.book.set_status(

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from node import collector
 from node.net.logs import PeerLog
 from node.net.peers import PeerManager
 from node.node import Node
@@ -196,6 +197,7 @@ async def serve(
     service = NodeService(node)
     try:
         await service.start(host=host, port=port, listen=listen, address=address)
+        collector.settle()  # what the node started with is there for good
         if service.address:
             print(f"Listening on {service.address}", flush=True)
         else:

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 
 import msgpack
 
+from node import collector
 from protocol.entry import Entry, decode_entries, entry_from_checked
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId
@@ -140,6 +141,7 @@ def serve() -> None:
     # shutdown, or when the node dies (the kernel closes it then).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    collector.settle()
     source, sink = sys.stdin.buffer, sys.stdout.buffer
     while len(head := source.read(_LENGTH)) == _LENGTH:
         number, now_ms, wires = msgpack.unpackb(source.read(int.from_bytes(head, "big")))

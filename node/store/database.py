@@ -1606,6 +1606,12 @@ class Store:
         rows = await self.fetch_all("SELECT author, seq, id FROM heads")
         return {NodeId(a): Head(int(s), EntryId(i)) for a, s, i in rows}
 
+    async def head_seqs(self) -> dict[NodeId, int]:
+        """Each author's newest number held: :meth:`heads` without the ids, for counting
+        (a third of the objects: a hub holds 200,000 heads)."""
+        rows = await self.fetch_all("SELECT author, seq FROM heads")
+        return {NodeId(a): s for a, s in rows}
+
     async def get(self, entry_id: EntryId) -> Entry | None:
         return await self.read(lambda conn: get_now(conn, entry_id))
 

@@ -84,3 +84,18 @@ def test_clock_size_quick_run_ends_with_its_result() -> None:
     sizes = json.loads(last.removeprefix("RESULT "))["sizes"]
     assert [sizes[n]["authors"] for n in ("10", "100", "1000", "10000")] == [10, 100, 1000, 10000]
     assert 60 < sizes["10000"]["bytes_per_author"] < 80  # [author, seq, id]: 3 + 34 + 1..5 + 34
+
+
+@pytest.mark.parametrize("schools", ["3000", "20000", "0"])
+def test_sync_throughput_refuses_schools_that_do_not_divide_its_entries(schools: str) -> None:
+    """Each school gets the entries divided by N, whole: 3,000 schools of 10,000 entries
+    would send 9,000 while every figure is per 10,000, and 20,000 would send none."""
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "sync_throughput.py"), "--quick", "--schools", schools],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2, out.stdout
+    assert "--schools must divide the 10,000 entries" in out.stderr

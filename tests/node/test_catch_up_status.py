@@ -1,10 +1,15 @@
 """The status of a peer after a catch-up (node/net/peers.py, ``progress``): how far
 behind it we are is counted only when a report is written, at most twice a second per
-peer, and the last state is always written, if half a second late."""
+peer (less often where counting takes long), and the last state is always written,
+if half a second late."""
 
+import asyncio
 from pathlib import Path
 
+import pytest
+
 from node.clock import now_ms
+from node.net.peers import report_gap_ms
 from tests.helpers import history, key
 from tests.network import EVERYTHING, LiveNode, partner, wait_for
 
@@ -87,6 +92,64 @@ async def test_a_report_counted_as_its_session_ends_does_not_say_connected(
         session.behind = behind_as_it_ends  # type: ignore[method-assign]
         await peers._report(peer, 0)
         assert not await _connected(b, a)
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+@pytest.mark.parametrize(
+    ("counting_ms", "gap_ms"),
+    [
+        (0.0, 500),  # a school: twice a second, as before
+        (5.0, 500),
+        (25.0, 500),  # 20 times 25 ms is the half second itself
+        (40.0, 800),  # a hub of some 10,000 schools
+        (900.0, 18_000),  # a hub of 200,000: counting takes a twentieth of its time
+    ],
+)
+def test_status_reports_come_less_often_where_counting_takes_long(
+    counting_ms: float, gap_ms: int
+) -> None:
+    assert report_gap_ms(counting_ms) == gap_ms
+
+
+async def test_reports_asked_for_during_a_peer_s_first_count_wait_half_a_second(
+    tmp_path: Path,
+) -> None:
+    """Until a peer's first count has ended its time is unknown: a report asked for
+    meanwhile (a session asks after each batch it stores) waits half a second, as it
+    did before counts were timed, instead of counting at once beside it. On a hub
+    whose first count of 200,000 heads takes a second, each batch stored meanwhile
+    started one more count."""
+    a = await LiveNode.start(tmp_path / "a", "A")
+    b = await LiveNode.start(tmp_path / "b", "B")
+    try:
+        await partner(a, b)
+        peers, peer = b.service.peers, a.node.node_id
+
+        async def quiet() -> bool:  # the session's own report is written and done
+            return await _connected(b, a) and peer in peers._report_gap and not peers._report_due
+
+        await wait_for(quiet, what="B's first report of A")
+        session = peers.sessions[peer]
+        # As when the node has just started: nothing counted for this peer yet.
+        del peers._last_report[peer], peers._report_gap[peer]
+        counts, counted = [], asyncio.Event()
+        count = session.behind
+
+        async def long_count() -> int:  # a hub's first count, ended by the test
+            counts.append(now_ms())
+            await counted.wait()
+            return await count()
+
+        session.behind = long_count  # type: ignore[method-assign]
+        for _ in range(10):  # ten batches stored while the first count runs
+            peers.progress(session)
+            for _ in range(5):
+                await asyncio.sleep(0)  # each report planned runs as far as it may
+        assert len(counts) <= 2, counts  # the first, and at most one half a second on
+        counted.set()
+        await wait_for(lambda: _connected(b, a), what="the reports to be written")
     finally:
         await b.stop()
         await a.stop()
