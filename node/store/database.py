@@ -1363,30 +1363,40 @@ class Store:
         taken (0: none waits). Those withdrawn or dropped meanwhile are just taken off."""
         waiting = self._waiting
 
-        def run(conn: sqlite3.Connection) -> list[int]:
+        def run(conn: sqlite3.Connection) -> int:
+            # The entries decoded on arrival are indexed from those objects (whose
+            # content passed today's schema then), so only their numbers and ids are
+            # read here; the bytes only of those not in memory (after a restart, or
+            # past MAX_WAITING). ``waiting`` is touched only under the write lock.
             rows = conn.execute(
-                "SELECT u.n, e.id, e.kind, e.payload, e.sig, e.content FROM unindexed AS u "
+                "SELECT u.n, e.id, e.kind, e.content IS NOT NULL FROM unindexed AS u "
                 "LEFT JOIN entries AS e ON e.n = u.n ORDER BY u.n LIMIT ?",
                 (limit,),
             ).fetchall()
-            numbered = []
-            for n, entry_id, kind, payload, sig, content in rows:
-                if entry_id is None or content is None or kind not in search.SIDES:
-                    continue
-                entry = waiting.get(n)
-                if entry is None or bytes(entry.id) != entry_id or entry.content_bytes != content:
-                    entry = load_entry(payload, sig, content)  # after a restart, or bounded
-                numbered.append((int(n), entry))
-            search.insert_listings(conn, numbered)
+            held, stored = [], []
+            for n, entry_id, kind, has_content in rows:
+                entry = waiting.pop(n, None)
+                if not has_content or kind not in search.SIDES:
+                    continue  # withdrawn, dropped or erased meanwhile
+                # The same number may be another entry's since (the last one deleted):
+                # the same id is the same payload, so the same content, or none.
+                if entry is not None and entry.id.digest == entry_id:
+                    held.append((n, entry))
+                else:
+                    stored.append(n)
+            search.insert_listings(conn, held, checked=True)
+            for i in range(0, len(stored), 500):
+                loaded = _select_in_now(
+                    conn, f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE n IN", stored[i : i + 500]
+                )
+                search.insert_listings(conn, [(n, load_entry(*columns)) for n, *columns in loaded])
             if rows:
                 conn.execute("DELETE FROM unindexed WHERE n <= ?", (rows[-1][0],))
-            return [int(row[0]) for row in rows]
+            return len(rows)
 
         taken = await self.write(run)
-        for n in taken:
-            waiting.pop(n, None)
-        self.unindexed = max(0, self.unindexed - len(taken)) if taken else 0
-        return len(taken)
+        self.unindexed = max(0, self.unindexed - taken) if taken else 0
+        return taken
 
     async def index_all(self) -> int:
         """:meth:`index_pending` until nothing waits; return how many were taken."""
