@@ -758,7 +758,8 @@ class Store:
             return []
         results: list[IngestResult] = []
         async with self.write():
-            authors = list({e.author for e in batch})
+            # Distinct by their bytes, which hash in C (a NodeId hashes in Python).
+            authors = list({e.payload.author.key: e.payload.author for e in batch}.values())
             blocked = {
                 NodeId(row[0])
                 for row in await self._select_in(
@@ -775,7 +776,7 @@ class Store:
             loose_ids: set[bytes] = set()
             for row in await self._select_in(
                 f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
-                [bytes(e.id) for e in batch],
+                [e.id.digest for e in batch],
             ):
                 held[row[0]] = load_entry(*row[2:])
                 if row[1]:
@@ -1046,32 +1047,41 @@ class Store:
         a blocked author, or the next entry of its author's log with nothing held under
         its number. None for every other case, changing nothing: :meth:`_place` decides
         those, with the same rules in the same order."""
-        author = entry.author
-        if author in blocked:
+        # Read once into locals, ids compared by their bytes, the dictionaries keyed by
+        # node ids looked in only when not empty: a NodeId hashes and compares in
+        # Python, and this runs on the event loop for every entry of a catch-up.
+        payload = entry.payload
+        author = payload.author
+        if blocked and author in blocked:
             error = ProtocolError("this school blocked the author", code="blocked")
             return IngestResult(entry.id, Outcome.REFUSED, error)
         if loose is not None and author in loose.authors:
             return None
         head = heads.get(author)
-        if bytes(entry.id) in held or (head is not None and entry.seq <= head.seq):
+        seq = payload.seq
+        entry_id = entry.id
+        if entry_id.digest in held or (head is not None and seq <= head.seq):
             return None  # a duplicate, an equivocation or a fork
-        if entry.kind == kinds.CONTINUE or self._taken_back is None or self._dropped_at is None:
+        taken_back, dropped_at = self._taken_back, self._dropped_at
+        if payload.kind == kinds.CONTINUE or taken_back is None or dropped_at is None:
             return None
-        if entry.seq != (1 if head is None else head.seq + 1):
-            return None  # a gap: refused by judge, after asking whether it was superseded
-        if head is not None and entry.payload.prev != head.id:
-            return None  # wrong prev, likewise
-        if bytes(entry.id) in self._taken_back:
+        # A gap, or a wrong prev: refused by judge, after asking whether it was superseded.
+        if head is None:
+            if seq != 1:
+                return None
+        elif seq != head.seq + 1 or payload.prev is None or payload.prev.digest != head.id.digest:
             return None
-        dropped = self._dropped_at.get(author)
+        if taken_back and entry_id.digest in taken_back:
+            return None
+        dropped = dropped_at.get(author) if dropped_at else None
         if dropped and on_dropped_branch(entry, head, dropped):
             return None
-        if rules.bounds(entry.kind, entry.content) is not None:
+        if rules.bounds(payload.kind, entry.content) is not None:
             return None
-        heads[author] = Head(entry.seq, entry.id)
-        held[bytes(entry.id)] = entry
+        heads[author] = Head(seq, entry_id)
+        held[entry_id.digest] = entry
         accepted.append(entry)
-        return IngestResult(entry.id, Outcome.STORED)
+        return IngestResult(entry_id, Outcome.STORED)
 
     async def _place(
         self,
@@ -1458,42 +1468,48 @@ class Store:
             for row in _select_in_now(
                 conn,
                 "SELECT target, author FROM withdrawals WHERE target IN",
-                [bytes(e.id) for e in entries],
+                [e.id.digest for e in entries],
             )
         }
         # Numbered here as SQLite would number them (the largest ``n`` plus one, and
         # on: the table has no AUTOINCREMENT, and ``n``, local, never nears 2**63), so
         # that the search index has each entry's number without reading them back
         # (about 2 us an entry in a catch-up, docs/performance.md).
-        last = conn.execute("SELECT max(n) FROM entries").fetchone()[0] or 0
-        first = last + 1
-        conn.executemany(
-            "INSERT INTO entries (n, id, author, seq, kind, ts, payload, sig, content,"
-            " received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        n = conn.execute("SELECT max(n) FROM entries").fetchone()[0] or 0
+        # One pass over the entries, each field read once (this thread's Python, per
+        # entry of a catch-up: docs/performance.md, issue 23 item 6, fifth step).
+        rows, numbered, withdrawals, continued = [], [], [], []
+        for e in entries:
+            n += 1
+            payload = e.payload
+            kind = payload.kind
+            gone = bool(withdrawn) and (e.id.digest, payload.author.key) in withdrawn
+            rows.append(
                 (
-                    first + i,
-                    bytes(e.id),
-                    bytes(e.author),
-                    e.seq,
-                    e.kind,
-                    e.payload.timestamp,
+                    n,
+                    e.id.digest,
+                    payload.author.key,
+                    payload.seq,
+                    kind,
+                    payload.timestamp,
                     e.payload_bytes,
                     e.signature,
-                    None
-                    if (bytes(e.id), bytes(e.author)) in withdrawn and rules.erasable(e.kind)
-                    else e.content_bytes,
+                    None if gone and rules.erasable(kind) else e.content_bytes,
                     now_ms,
                     int(loose),
                 )
-                for i, e in enumerate(entries)
-            ],
+            )
+            if kind in search.INDEXED_KINDS and not gone:
+                numbered.append((n, e))  # index the objects in hand, not decoded again
+            if kind == kinds.WITHDRAW and e.content is not None:
+                withdrawals.append(e)
+            elif kind == kinds.CONTINUE:
+                continued.append(payload.author)
+        conn.executemany(
+            "INSERT INTO entries (n, id, author, seq, kind, ts, payload, sig, content,"
+            " received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
-        numbered = [  # index the objects in hand rather than decode them again
-            (first + i, e)
-            for i, e in enumerate(entries)
-            if e.kind in search.INDEXED_KINDS and (bytes(e.id), bytes(e.author)) not in withdrawn
-        ]
         if numbered:
             if index_later:
                 later = [(n, e) for n, e in numbered if e.kind in search.SIDES]
@@ -1504,20 +1520,18 @@ class Store:
                 numbered = [(n, e) for n, e in numbered if e.kind not in search.SIDES]
             if numbered:
                 _index_now(conn, numbered)
-        newest = {bytes(e.author): e for e in entries}  # entries come in log order
-        if loose:
-            newest = {}
+        # entries come in log order: the last of each author is its head
+        newest = {} if loose else {e.payload.author.key: e for e in entries}
         self.touched(e.author for e in newest.values())
         if not loose:
-            self.continued.update(e.author for e in entries if e.kind == kinds.CONTINUE)
+            self.continued.update(continued)
         conn.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
             "DO UPDATE SET seq = excluded.seq, id = excluded.id",
-            [(a, e.seq, bytes(e.id)) for a, e in newest.items()],
+            [(a, e.seq, e.id.digest) for a, e in newest.items()],
         )
-        for entry in entries:
-            if entry.kind == kinds.WITHDRAW and entry.content is not None:
-                _apply_withdrawal_now(conn, entry)
+        for entry in withdrawals:
+            _apply_withdrawal_now(conn, entry)
 
     async def withdrawn(self, entry_id: EntryId, author: NodeId | None = None) -> Withdrawn | None:
         """What we know of the withdrawal of ``entry_id`` by its author, if it was
