@@ -760,28 +760,22 @@ class Store:
         async with self.write():
             # Distinct by their bytes, which hash in C (a NodeId hashes in Python).
             authors = list({e.payload.author.key: e.payload.author for e in batch}.values())
-            blocked = {
-                NodeId(row[0])
-                for row in await self._select_in(
-                    "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
-                )
-            }
-            heads = {
-                NodeId(row[0]): Head(int(row[1]), EntryId(row[2]))
-                for row in await self._select_in(
-                    "SELECT author, seq, id FROM heads WHERE author IN", authors
-                )
-            }
+            # What the log rules need of the batch, read in one trip to the database
+            # thread (each trip costs both threads a wake-up: docs/performance.md).
+            ids = [e.id.digest for e in batch]
+            blocked_rows, head_rows, held_rows, loose_rows = await self.read(
+                lambda conn: _batch_state_now(conn, authors, ids)
+            )
+            blocked = {NodeId(row[0]) for row in blocked_rows}
+            heads = {NodeId(row[0]): Head(int(row[1]), EntryId(row[2])) for row in head_rows}
             held: dict[bytes, Entry] = {}
             loose_ids: set[bytes] = set()
-            for row in await self._select_in(
-                f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
-                [e.id.digest for e in batch],
-            ):
+            for row in held_rows:
                 held[row[0]] = load_entry(*row[2:])
                 if row[1]:
                     loose_ids.add(row[0])
-            loose = await self._loose_batch(authors, heads, loose_ids)
+            has_loose = {NodeId(row[0]) for row in loose_rows}
+            loose = await self._loose_batch(authors, heads, loose_ids, has_loose)
             accepted: list[Entry] = []
             for entry in batch:
                 author = entry.author
@@ -807,16 +801,15 @@ class Store:
         return results
 
     async def _loose_batch(
-        self, authors: list[NodeId], heads: dict[NodeId, Head], loose_ids: set[bytes]
+        self,
+        authors: list[NodeId],
+        heads: dict[NodeId, Head],
+        loose_ids: set[bytes],
+        has_loose: set[NodeId],
     ) -> _LooseBatch | None:
         """What the batch needs to keep entries loose (docs/scale.md, Decision 1), or
-        None when every author of the batch is held whole (the usual case: nothing read)."""
-        has_loose = {
-            NodeId(row[0])
-            for row in await self._select_in(
-                "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
-            )
-        }
+        None when every author of the batch is held whole (the usual case: nothing read).
+        ``has_loose``: the batch's authors of whom loose entries are held."""
         outside = [a for a in authors if a not in heads]
         if not outside and not has_loose:
             return None
@@ -1829,6 +1822,24 @@ def refuse_out_of_bounds(kind: str, content: dict[str, Any]) -> None:
 
 def _select_in_now(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[Any]:
     return conn.execute(f"{sql} ({','.join('?' * len(values))})", values).fetchall()
+
+
+def _batch_state_now(
+    conn: sqlite3.Connection, authors: list[NodeId], ids: list[bytes]
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """What :meth:`Store.ingest` reads of a batch: which of its authors are blocked,
+    their heads, the entries held under its ids (id, loose, entry columns), and which
+    of its authors have loose entries held."""
+    return (
+        _select_in_now(
+            conn, "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
+        ),
+        _select_in_now(conn, "SELECT author, seq, id FROM heads WHERE author IN", authors),
+        _select_in_now(conn, f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN", ids),
+        _select_in_now(
+            conn, "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
+        ),
+    )
 
 
 def _index_listings_now(conn: sqlite3.Connection, select: str, params: Sequence[Any]) -> None:
