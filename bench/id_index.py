@@ -15,7 +15,7 @@ its commit:
 Batches of 400 entries a transaction (a catch-up's average), each batch first
 looking up the ids it brings, as ``Store.ingest`` does (docs/performance.md, issue 23
 item 6, fifth step). Last line: ``RESULT {json}``.
-Usage: python bench/id_index.py [--entries N] [--layout blob|prefix|both] [--repeat N]
+Usage: python bench/id_index.py [--quick] [--entries N] [--layout blob|prefix|both] [--repeat N]
 """
 
 from __future__ import annotations
@@ -123,13 +123,15 @@ def store(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="10,000 entries (a few seconds)")
+    parser.add_argument("--entries", type=int, help="how many (default 100,000)")
     parser.add_argument("--layout", choices=("blob", "prefix", "both"), default="both")
     parser.add_argument(
         "--repeat", type=int, default=1, help="alternate the layouts this many times"
     )
     args = parser.parse_args()
-    entries = rows(args.entries, 200)
+    count = args.entries or (10_000 if args.quick else 100_000)
+    entries = rows(count, 200)
     layouts = ["blob", "prefix"] if args.layout == "both" else [args.layout]
     result: dict[str, dict[str, float]] = {}
     for _ in range(args.repeat):
@@ -141,7 +143,7 @@ def main() -> None:
             print(layout, " ".join(f"{part} {value:.1f}" for part, value in us.items()), flush=True)
             best = result.setdefault(layout, us)
             result[layout] = {part: round(min(best[part], us[part]), 1) for part in us}
-    print("RESULT " + json.dumps({"entries": args.entries, "us_per_entry": result}))
+    print("RESULT " + json.dumps({"entries": count, "us_per_entry": result}))
 
 
 if __name__ == "__main__":
