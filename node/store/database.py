@@ -1382,8 +1382,10 @@ class Store:
                 if not has_content or kind not in search.SIDES:
                     continue  # withdrawn, dropped or erased meanwhile
                 # The same number may be another entry's since (the last one deleted):
-                # the same id is the same payload, so the same content, or none.
-                if entry is not None and entry.id.digest == entry_id:
+                # the same id is the same payload, so the same content, or none. One
+                # held here without content (it came so, and came again whole under
+                # the same number) is read from its bytes, which have it.
+                if entry is not None and entry.content is not None and entry.id.digest == entry_id:
                     held.append((n, entry))
                 else:
                     stored.append(n)

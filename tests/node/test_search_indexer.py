@@ -157,6 +157,24 @@ async def test_an_offer_under_the_number_of_one_deleted_is_indexed_as_itself(
     assert await titles(node, "offer") == ["Offer 1", "Offer 2", "Offer 3"]
 
 
+async def test_an_offer_in_memory_without_its_content_is_indexed_from_its_bytes(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An offer that first came without its content (erased where it came from) keeps
+    # its number in memory after its author is deleted here; the same offer, whole,
+    # later takes the same number (the largest plus one) while memory is full: the
+    # one in memory has the right id but no content, and the stored bytes have it.
+    monkeypatch.setattr(database, "MAX_WAITING", 1)
+    (offer,) = history(key(7), 1)
+    await node.store.ingest([offer.without_content()], now_ms())
+    async with node.store.write():
+        await node.store.delete_author(key(7).node_id)
+    results = await node.store.ingest([offer], now_ms())
+    assert [r.outcome.value for r in results] == ["stored"]
+    assert await node.store.index_all() == 1
+    assert await titles(node, "offer") == ["Offer 1"]
+
+
 CRASH = textwrap.dedent(
     """
     import asyncio, os, signal, sys
