@@ -106,6 +106,15 @@ logging.getLogger("aiosqlite").setLevel(logging.WARNING)
 #: holds a NodeId passes it to SQL as it is, not converted by hand at every query;
 #: what comes back is still bytes, read into a NodeId where it is read.
 sqlite3.register_adapter(NodeId, bytes)
+# Python's sqlite3 passes an int, a float or a str to SQLite as it is, but looks up an
+# adapter for any other parameter, and in Python 3.11, finding none for bytes or None,
+# looks for ``__adapt__`` and ``__conform__`` (an AttributeError raised and cleared)
+# before binding it as it is after all: 0.3 to 0.5 us a parameter, and a catch-up
+# binds about eight blobs and three NULLs an entry.
+# Adapters that return the value itself are found at once (docs/performance.md,
+# issue 23 item 6, fifth step); what is bound does not change.
+sqlite3.register_adapter(bytes, bytes)
+sqlite3.register_adapter(type(None), lambda value: value)
 
 _ENTRY_COLUMNS = "payload, sig, content"
 #: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
@@ -752,29 +761,24 @@ class Store:
             return []
         results: list[IngestResult] = []
         async with self.write():
-            authors = list({e.author for e in batch})
-            blocked = {
-                NodeId(row[0])
-                for row in await self._select_in(
-                    "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
-                )
-            }
-            heads = {
-                NodeId(row[0]): Head(int(row[1]), EntryId(row[2]))
-                for row in await self._select_in(
-                    "SELECT author, seq, id FROM heads WHERE author IN", authors
-                )
-            }
+            # Distinct by their bytes, which hash in C (a NodeId hashes in Python).
+            authors = list({e.payload.author.key: e.payload.author for e in batch}.values())
+            # What the log rules need of the batch, read in one trip to the database
+            # thread (each trip costs both threads a wake-up: docs/performance.md).
+            ids = [e.id.digest for e in batch]
+            blocked_rows, head_rows, held_rows, loose_rows = await self.read(
+                lambda conn: _batch_state_now(conn, authors, ids)
+            )
+            blocked = {NodeId(row[0]) for row in blocked_rows}
+            heads = {NodeId(row[0]): Head(int(row[1]), EntryId(row[2])) for row in head_rows}
             held: dict[bytes, Entry] = {}
             loose_ids: set[bytes] = set()
-            for row in await self._select_in(
-                f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN",
-                [bytes(e.id) for e in batch],
-            ):
+            for row in held_rows:
                 held[row[0]] = load_entry(*row[2:])
                 if row[1]:
                     loose_ids.add(row[0])
-            loose = await self._loose_batch(authors, heads, loose_ids)
+            has_loose = {NodeId(row[0]) for row in loose_rows}
+            loose = await self._loose_batch(authors, heads, loose_ids, has_loose)
             accepted: list[Entry] = []
             for entry in batch:
                 author = entry.author
@@ -800,16 +804,15 @@ class Store:
         return results
 
     async def _loose_batch(
-        self, authors: list[NodeId], heads: dict[NodeId, Head], loose_ids: set[bytes]
+        self,
+        authors: list[NodeId],
+        heads: dict[NodeId, Head],
+        loose_ids: set[bytes],
+        has_loose: set[NodeId],
     ) -> _LooseBatch | None:
         """What the batch needs to keep entries loose (docs/scale.md, Decision 1), or
-        None when every author of the batch is held whole (the usual case: nothing read)."""
-        has_loose = {
-            NodeId(row[0])
-            for row in await self._select_in(
-                "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
-            )
-        }
+        None when every author of the batch is held whole (the usual case: nothing read).
+        ``has_loose``: the batch's authors of whom loose entries are held."""
         outside = [a for a in authors if a not in heads]
         if not outside and not has_loose:
             return None
@@ -1071,32 +1074,41 @@ class Store:
         a blocked author, or the next entry of its author's log with nothing held under
         its number. None for every other case, changing nothing: :meth:`_place` decides
         those, with the same rules in the same order."""
-        author = entry.author
-        if author in blocked:
+        # Read once into locals, ids compared by their bytes, the dictionaries keyed by
+        # node ids looked in only when not empty: a NodeId hashes and compares in
+        # Python, and this runs on the event loop for every entry of a catch-up.
+        payload = entry.payload
+        author = payload.author
+        if blocked and author in blocked:
             error = ProtocolError("this school blocked the author", code="blocked")
             return IngestResult(entry.id, Outcome.REFUSED, error)
         if loose is not None and author in loose.authors:
             return None
         head = heads.get(author)
-        if bytes(entry.id) in held or (head is not None and entry.seq <= head.seq):
+        seq = payload.seq
+        entry_id = entry.id
+        if entry_id.digest in held or (head is not None and seq <= head.seq):
             return None  # a duplicate, an equivocation or a fork
-        if entry.kind == kinds.CONTINUE or self._taken_back is None or self._dropped_at is None:
+        taken_back, dropped_at = self._taken_back, self._dropped_at
+        if payload.kind == kinds.CONTINUE or taken_back is None or dropped_at is None:
             return None
-        if entry.seq != (1 if head is None else head.seq + 1):
-            return None  # a gap: refused by judge, after asking whether it was superseded
-        if head is not None and entry.payload.prev != head.id:
-            return None  # wrong prev, likewise
-        if bytes(entry.id) in self._taken_back:
+        # A gap, or a wrong prev: refused by judge, after asking whether it was superseded.
+        if head is None:
+            if seq != 1:
+                return None
+        elif seq != head.seq + 1 or payload.prev is None or payload.prev.digest != head.id.digest:
             return None
-        dropped = self._dropped_at.get(author)
+        if taken_back and entry_id.digest in taken_back:
+            return None
+        dropped = dropped_at.get(author) if dropped_at else None
         if dropped and on_dropped_branch(entry, head, dropped):
             return None
-        if rules.bounds(entry.kind, entry.content) is not None:
+        if rules.bounds(payload.kind, entry.content) is not None:
             return None
-        heads[author] = Head(entry.seq, entry.id)
-        held[bytes(entry.id)] = entry
+        heads[author] = Head(seq, entry_id)
+        held[entry_id.digest] = entry
         accepted.append(entry)
-        return IngestResult(entry.id, Outcome.STORED)
+        return IngestResult(entry_id, Outcome.STORED)
 
     async def _place(
         self,
@@ -1388,30 +1400,42 @@ class Store:
         taken (0: none waits). Those withdrawn or dropped meanwhile are just taken off."""
         waiting = self._waiting
 
-        def run(conn: sqlite3.Connection) -> list[int]:
+        def run(conn: sqlite3.Connection) -> int:
+            # The entries decoded on arrival are indexed from those objects (whose
+            # content passed today's schema then), so only their numbers and ids are
+            # read here; the bytes only of those not in memory (after a restart, or
+            # past MAX_WAITING). ``waiting`` is touched only under the write lock.
             rows = conn.execute(
-                "SELECT u.n, e.id, e.kind, e.payload, e.sig, e.content FROM unindexed AS u "
+                "SELECT u.n, e.id, e.kind, e.content IS NOT NULL FROM unindexed AS u "
                 "LEFT JOIN entries AS e ON e.n = u.n ORDER BY u.n LIMIT ?",
                 (limit,),
             ).fetchall()
-            numbered = []
-            for n, entry_id, kind, payload, sig, content in rows:
-                if entry_id is None or content is None or kind not in search.SIDES:
-                    continue
-                entry = waiting.get(n)
-                if entry is None or bytes(entry.id) != entry_id or entry.content_bytes != content:
-                    entry = load_entry(payload, sig, content)  # after a restart, or bounded
-                numbered.append((int(n), entry))
-            search.insert_listings(conn, numbered)
+            held, stored = [], []
+            for n, entry_id, kind, has_content in rows:
+                entry = waiting.pop(n, None)
+                if not has_content or kind not in search.SIDES:
+                    continue  # withdrawn, dropped or erased meanwhile
+                # The same number may be another entry's since (the last one deleted):
+                # the same id is the same payload, so the same content, or none. One
+                # held here without content (it came so, and came again whole under
+                # the same number) is read from its bytes, which have it.
+                if entry is not None and entry.content is not None and entry.id.digest == entry_id:
+                    held.append((n, entry))
+                else:
+                    stored.append(n)
+            search.insert_listings(conn, held, checked=True)
+            for i in range(0, len(stored), 500):
+                loaded = _select_in_now(
+                    conn, f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE n IN", stored[i : i + 500]
+                )
+                search.insert_listings(conn, [(n, load_entry(*columns)) for n, *columns in loaded])
             if rows:
                 conn.execute("DELETE FROM unindexed WHERE n <= ?", (rows[-1][0],))
-            return [int(row[0]) for row in rows]
+            return len(rows)
 
         taken = await self.write(run)
-        for n in taken:
-            waiting.pop(n, None)
-        self.unindexed = max(0, self.unindexed - len(taken)) if taken else 0
-        return len(taken)
+        self.unindexed = max(0, self.unindexed - taken) if taken else 0
+        return taken
 
     async def index_all(self) -> int:
         """:meth:`index_pending` until nothing waits; return how many were taken."""
@@ -1473,7 +1497,7 @@ class Store:
             for row in _select_in_now(
                 conn,
                 "SELECT target, author, withdraw_id FROM withdrawals WHERE target IN",
-                [bytes(e.id) for e in entries],
+                [e.id.digest for e in entries],
             )
         }
         erased = [
@@ -1485,27 +1509,40 @@ class Store:
         # on: the table has no AUTOINCREMENT, and ``n``, local, never nears 2**63), so
         # that the search index has each entry's number without reading them back
         # (about 2 us an entry in a catch-up, docs/performance.md).
-        last = conn.execute("SELECT max(n) FROM entries").fetchone()[0] or 0
-        first = last + 1
-        conn.executemany(
-            "INSERT INTO entries (n, id, author, seq, kind, ts, payload, sig, content,"
-            " received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+        n = conn.execute("SELECT max(n) FROM entries").fetchone()[0] or 0
+        # One pass over the entries, each field read once (this thread's Python, per
+        # entry of a catch-up: docs/performance.md, issue 23 item 6, fifth step).
+        rows, numbered, withdrawals, continued = [], [], [], []
+        for e in entries:
+            n += 1
+            payload = e.payload
+            kind = payload.kind
+            gone = bool(withdrawn) and (e.id.digest, payload.author.key) in withdrawn
+            rows.append(
                 (
-                    first + i,
-                    bytes(e.id),
-                    bytes(e.author),
-                    e.seq,
-                    e.kind,
-                    e.payload.timestamp,
+                    n,
+                    e.id.digest,
+                    payload.author.key,
+                    payload.seq,
+                    kind,
+                    payload.timestamp,
                     e.payload_bytes,
                     e.signature,
                     e.content_bytes,  # erased below, once what it was called is kept
                     now_ms,
                     int(loose),
                 )
-                for i, e in enumerate(entries)
-            ],
+            )
+            if kind in search.INDEXED_KINDS and not gone:
+                numbered.append((n, e))  # index the objects in hand, not decoded again
+            if kind == kinds.WITHDRAW and e.content is not None:
+                withdrawals.append(e)
+            elif kind == kinds.CONTINUE:
+                continued.append(payload.author)
+        conn.executemany(
+            "INSERT INTO entries (n, id, author, seq, kind, ts, payload, sig, content,"
+            " received_at, loose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
         for e in erased:  # withdrawn before they came: erased as if they had come first
             target, author = bytes(e.id), bytes(e.author)
@@ -1517,11 +1554,6 @@ class Store:
             if row is not None:
                 _keep_cancelled_event_now(conn, target, author, int(row[0]))
             conn.execute("UPDATE entries SET content = NULL WHERE id = ?", (target,))
-        numbered = [  # index the objects in hand rather than decode them again
-            (first + i, e)
-            for i, e in enumerate(entries)
-            if e.kind in search.INDEXED_KINDS and (bytes(e.id), bytes(e.author)) not in withdrawn
-        ]
         if numbered:
             if index_later:
                 later = [(n, e) for n, e in numbered if e.kind in search.SIDES]
@@ -1532,20 +1564,18 @@ class Store:
                 numbered = [(n, e) for n, e in numbered if e.kind not in search.SIDES]
             if numbered:
                 _index_now(conn, numbered)
-        newest = {bytes(e.author): e for e in entries}  # entries come in log order
-        if loose:
-            newest = {}
+        # entries come in log order: the last of each author is its head
+        newest = {} if loose else {e.payload.author.key: e for e in entries}
         self.touched(e.author for e in newest.values())
         if not loose:
-            self.continued.update(e.author for e in entries if e.kind == kinds.CONTINUE)
+            self.continued.update(continued)
         conn.executemany(
             "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
             "DO UPDATE SET seq = excluded.seq, id = excluded.id",
-            [(a, e.seq, bytes(e.id)) for a, e in newest.items()],
+            [(a, e.seq, e.id.digest) for a, e in newest.items()],
         )
-        for entry in entries:
-            if entry.kind == kinds.WITHDRAW and entry.content is not None:
-                _apply_withdrawal_now(conn, entry)
+        for entry in withdrawals:
+            _apply_withdrawal_now(conn, entry)
 
     async def withdrawn(self, entry_id: EntryId, author: NodeId | None = None) -> Withdrawn | None:
         """What we know of the withdrawal of ``entry_id`` by its author, if it was
@@ -1861,6 +1891,24 @@ def refuse_out_of_bounds(kind: str, content: dict[str, Any]) -> None:
 
 def _select_in_now(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[Any]:
     return conn.execute(f"{sql} ({','.join('?' * len(values))})", values).fetchall()
+
+
+def _batch_state_now(
+    conn: sqlite3.Connection, authors: list[NodeId], ids: list[bytes]
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """What :meth:`Store.ingest` reads of a batch: which of its authors are blocked,
+    their heads, the entries held under its ids (id, loose, entry columns), and which
+    of its authors have loose entries held."""
+    return (
+        _select_in_now(
+            conn, "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
+        ),
+        _select_in_now(conn, "SELECT author, seq, id FROM heads WHERE author IN", authors),
+        _select_in_now(conn, f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN", ids),
+        _select_in_now(
+            conn, "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
+        ),
+    )
 
 
 def _index_listings_now(conn: sqlite3.Connection, select: str, params: Sequence[Any]) -> None:

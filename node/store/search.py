@@ -75,10 +75,14 @@ def school_words(name: str, country: str) -> str:
     return fold(" ".join([name, country, places.name(country) if country else ""])).strip()
 
 
-def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
+def index_row(
+    n: int, entry: Entry, school: str = "", *, checked: bool = False
+) -> tuple[Any, ...] | None:
     """The listing row for a stored offer or request, or None for other entries.
 
-    ``school`` is :func:`school_words` of the school that posted it (its last column)."""
+    ``school`` is :func:`school_words` of the school that posted it (its last column).
+    ``checked``: the entry was decoded by this version (``decode_entry``, which ran
+    today's schema on its content), so an offer's or a request's schema is not run again."""
     # ``stored``: entries kept unchecked by an older version, not knowing their kind yet,
     # are read again from when the store opens; those today's schema refuses are left out.
     kind = entry.payload.kind
@@ -94,43 +98,48 @@ def index_row(n: int, entry: Entry, school: str = "") -> tuple[Any, ...] | None:
         if answer is None:
             return None
         return _question_row(n, entry, "", answer.text, answer.by or "", None, school)
-    # An offer or a request: the checks of OfferContent.stored, then its fields read
-    # from the map itself, as OfferContent.from_content reads them (the same values):
-    # building the dataclass was about a third of this function's time in a catch-up
-    # (docs/performance.md, issue 23 item 6, fourth step).
     content = entry.content
     if content is None:
         return None
-    try:
-        kinds.validate_content(kind, content)
-    except SchemaError:
-        return None
+    if not checked:
+        try:  # the checks of OfferContent.stored
+            kinds.validate_content(kind, content)
+        except SchemaError:
+            return None
+    return side_row(n, entry.payload.author.key, kind, entry.payload.timestamp, content, school)
+
+
+def side_row(
+    n: int, author: bytes, kind: str, ts: int, content: dict[str, Any], school: str
+) -> tuple[Any, ...]:
+    """The listing row of an offer or a request whose ``content`` today's schema accepts.
+
+    Its fields are read from the map itself, as ``OfferContent.from_content`` reads them
+    (the same values: tests/node/test_index_row.py): building the dataclass was about a
+    third of :func:`index_row`'s time in a catch-up (docs/performance.md, issue 23
+    item 6, fourth step)."""
     get = content.get
     focus = get("focus") or ()
     subjects = get("subjects") or ()
-    words = " ".join(
-        [
-            content["title"],
-            get("text") or "",
-            content["activity"],
-            get("region") or "",
-            *focus,
-            *subjects,
-        ]
-    )
+    text = get("text")
+    region = get("region")
+    words = f"{content['title']} {text or ''} {content['activity']} {region or ''}"
+    if focus or subjects:
+        words = " ".join([words, *focus, *subjects])
+    closes, to = get("closes"), get("to")
     return (
         n,
-        bytes(entry.payload.author),
+        author,
         kind,
         content["activity"],
         get("country"),
         _tags(get("phases")),
         _tags(focus),
         _tags(get("languages")),
-        _tags([subject_tag(s) for s in subjects]),
+        _tags([subject_tag(s) for s in subjects]) if subjects else "",
         get("mode"),
-        min(filter(None, [get("closes"), get("to")]), default=None),
-        entry.payload.timestamp,
+        min(closes, to) if closes and to else closes or to or None,
+        ts,
         fold(words),
         school,
     )
@@ -219,18 +228,21 @@ def text_of(row: tuple[Any, ...]) -> tuple[int, str]:
     return row[0], f"{row[-2]} {row[-1]}".strip()
 
 
-def insert_listings(conn: sqlite3.Connection, numbered: Sequence[tuple[int, Entry]]) -> None:
+def insert_listings(
+    conn: sqlite3.Connection, numbered: Sequence[tuple[int, Entry]], *, checked: bool = False
+) -> None:
     """Add the offers, requests, questions and answers among ``numbered`` (``entries.n``,
     entry) to the index, each with its school's words from ``schools``, and what answers
     and helpful marks name to ``question_links``; on the database thread, inside the
-    caller's transaction. The other entries are left out."""
-    links = [row for n, entry in numbered if (row := link_row(n, entry))]
+    caller's transaction. The other entries are left out. ``checked``: as for
+    :func:`index_row`, true of every entry of ``numbered``."""
+    links = [row for n, entry in numbered if entry.kind in LINKED and (row := link_row(n, entry))]
     if links:
         conn.executemany(INSERT_LINK, links)
-    listed = [(n, e) for n, e in numbered if e.kind in LISTED and e.content is not None]
+    listed = [(n, e) for n, e in numbered if e.content is not None and e.kind in LISTED]
     if not listed:
         return
-    authors = list({bytes(e.author) for _, e in listed})
+    authors = list({e.payload.author.key for _, e in listed})
     words = dict.fromkeys(authors, "")
     for i in range(0, len(authors), 500):
         part = authors[i : i + 500]
@@ -238,7 +250,11 @@ def insert_listings(conn: sqlite3.Connection, numbered: Sequence[tuple[int, Entr
         sql = f"SELECT author, name, country FROM schools WHERE author IN ({marks})"
         for author, name, country in conn.execute(sql, part):
             words[author] = school_words(name, country)
-    rows = [row for n, e in listed if (row := index_row(n, e, words[bytes(e.author)]))]
+    rows = [
+        row
+        for n, e in listed
+        if (row := index_row(n, e, words[e.payload.author.key], checked=checked))
+    ]
     conn.executemany(INSERT_LISTING, rows)
     conn.executemany(INSERT_TEXT, [text_of(row) for row in rows])
 

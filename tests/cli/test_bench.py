@@ -20,6 +20,8 @@ SCRIPTS = [
     "web_latency",
     "flood",
     "session_start",
+    "store_ingest",
+    "id_index",
 ]
 
 #: Runs each script as ``python bench/NAME.py --help`` would (its own ``__main__``, its

@@ -14,9 +14,10 @@ import pytest
 
 from node.clock import now_ms
 from node.node import Node
+from node.store import database, search
 from node.store.database import Store
 from node.store.indexer import SearchIndexer
-from node.store.search import Filters
+from node.store.search import Filters, index_row, text_of
 from protocol.entry import Entry, create_entry
 from tests.helpers import history, key
 from tests.network import holding_everything
@@ -119,6 +120,59 @@ async def test_an_author_dropped_before_its_offers_are_indexed_leaves_nothing_wa
     assert await count(node.store, "unindexed") == 1
     await node.store.index_all()
     assert await titles(node, "offer") == ["Offer 1"]  # key(8)'s
+
+
+async def test_offers_indexed_from_memory_or_from_their_bytes_make_the_same_rows(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Past MAX_WAITING, offers are indexed from their stored bytes, decoded again and
+    # checked against today's schema; those in memory were checked on arrival.
+    monkeypatch.setattr(database, "MAX_WAITING", 2)
+    kept, past = history(key(7), 3), history(key(8), 3)
+    await node.store.ingest(kept, now_ms())  # kept decoded in memory
+    await node.store.ingest(past, now_ms())  # past the bound: from the bytes
+    assert await node.store.index_all() == 6
+    numbered = [(n, entry) for n, entry in enumerate([*kept, *past], start=2)]
+    expected = [index_row(n, entry, "") for n, entry in numbered]
+    columns = search.INSERT_LISTING.split("(", 1)[1].split(")", 1)[0]  # in index_row's order
+    listed = await node.store.fetch_all(f"SELECT {columns} FROM listings ORDER BY n")
+    assert listed == expected
+    text = await node.store.fetch_all("SELECT rowid, words FROM listing_text ORDER BY rowid")
+    assert text == [text_of(row) for row in expected if row is not None]
+
+
+async def test_an_offer_under_the_number_of_one_deleted_is_indexed_as_itself(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Numbers are the largest plus one: the last entries deleted, the next ones take
+    # their numbers, while the deleted ones may still be held in memory.
+    monkeypatch.setattr(database, "MAX_WAITING", 1)
+    await node.store.ingest(history(key(7), 2), now_ms())
+    async with node.store.write():
+        await node.store.delete_author(key(7).node_id)
+    await node.store.ingest(history(key(8), 3), now_ms())
+    assert await node.store.index_all() == 3
+    authors = await node.store.fetch_all("SELECT DISTINCT author FROM listings")
+    assert authors == [(bytes(key(8).node_id),)]
+    assert await titles(node, "offer") == ["Offer 1", "Offer 2", "Offer 3"]
+
+
+async def test_an_offer_in_memory_without_its_content_is_indexed_from_its_bytes(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An offer that first came without its content (erased where it came from) keeps
+    # its number in memory after its author is deleted here; the same offer, whole,
+    # later takes the same number (the largest plus one) while memory is full: the
+    # one in memory has the right id but no content, and the stored bytes have it.
+    monkeypatch.setattr(database, "MAX_WAITING", 1)
+    (offer,) = history(key(7), 1)
+    await node.store.ingest([offer.without_content()], now_ms())
+    async with node.store.write():
+        await node.store.delete_author(key(7).node_id)
+    results = await node.store.ingest([offer], now_ms())
+    assert [r.outcome.value for r in results] == ["stored"]
+    assert await node.store.index_all() == 1
+    assert await titles(node, "offer") == ["Offer 1"]
 
 
 CRASH = textwrap.dedent(
