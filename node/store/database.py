@@ -197,6 +197,10 @@ class Store:
         #: by the commit listeners, which try them again with every peer
         #: (protocol/replication.py, ``Replication.renew``).
         self.continued: set[NodeId] = set()
+        #: Of the authors whose log grew in this transaction, the head each now has: read
+        #: by the commit listeners, so that a session whose peer holds that head already
+        #: does not read the log for nothing (protocol/replication.py, ``mark_dirty``).
+        self.grown_to: dict[NodeId, int] = {}
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
         #: Erase what a school wrote in a service's tables when it is blocked
@@ -503,6 +507,7 @@ class Store:
         async with self._write_lock:
             self._touched = set()
             self.continued = set()
+            self.grown_to = {}
             self._erased = set()
             self._mail_touched = False
             self._queued = []
@@ -550,6 +555,7 @@ class Store:
                 await self._begin()
                 self._touched = set()
                 self.continued = set()
+                self.grown_to = {}
                 self._erased = set()
                 self._mail_touched = False
                 self._queued = []
@@ -1489,6 +1495,7 @@ class Store:
         if loose:
             newest = {}
         self.touched(e.author for e in newest.values())
+        self.grown_to.update((e.author, e.seq) for e in newest.values())
         if not loose:
             self.continued.update(e.author for e in entries if e.kind == kinds.CONTINUE)
         conn.executemany(

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import frames
 from protocol.errors import ProtocolError
@@ -496,3 +498,113 @@ def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
     frame = fill(sync, {A: 6})
     assert frame is not None
     assert frame.entries[-1] == wire(A, 6)
+
+
+# -- our new heads, told by the commit that grew them (a hub catching up many schools) --
+
+
+def read_while_filling(sync: Replication, logs: dict[NodeId, int]) -> list[NodeId]:
+    """The authors whose log a session would read to build the next batch."""
+    batch, read_from = sync.start_batch(), []
+    while (read := batch.next_read()) is not None:
+        read_from.append(read.author)
+        batch.add(rows(read.author, read.after, min(logs[read.author], read.after + read.limit)))
+    batch.finish()
+    return read_from
+
+
+def test_a_head_the_peer_holds_already_is_not_read_again() -> None:
+    sync = Replication()
+    sync.held(A, 4)  # the peer sent us A's log up to 4
+    sync.mark_dirty([A], heads={A: 4})
+    assert not sync.dirty
+    sync.mark_dirty([A, B], heads={A: 5})  # A grew past it; B's head untold
+    assert read_while_filling(sync, {A: 5, B: 1}) in ([A, B], [B, A])
+
+
+def test_authors_stored_from_the_peer_are_not_read_back_once_stored() -> None:
+    sync = Replication()
+    sync.storing([A, B])
+    sync.mark_dirty([A, B], heads={A: 5, B: 3})  # our commit's listener
+    assert read_while_filling(sync, {A: 5, B: 3}) == []  # set aside while storing
+    sync.stored([(A, 5), (B, 2)])  # B's entry 3 was refused: ours still goes
+    assert sync.dirty == {B}
+    assert fill(sync, {A: 5, B: 3}) == frames.Entries(1, [wire(B, 3)])
+
+
+def test_growth_told_by_another_commit_while_storing_is_still_sent() -> None:
+    sync = Replication()
+    sync.storing([A])
+    sync.mark_dirty([A], heads={A: 5})  # ours: the peer sent up to 5
+    sync.mark_dirty([A], heads={A: 7})  # another session's, in between
+    sync.stored([(A, 5)])
+    assert fill(sync, {A: 7}) == frames.Entries(1, [wire(A, 6), wire(A, 7)])
+
+
+def test_growth_untold_while_storing_is_looked_at_as_before() -> None:
+    """A commit by another process (the command line) tells no head."""
+    sync = Replication()
+    sync.storing([A])
+    sync.mark_dirty([A], heads={A: 5})
+    sync.mark_dirty([A])
+    sync.stored([(A, 5)])
+    assert read_while_filling(sync, {A: 6}) == [A]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("gsf"), st.sampled_from([A, B, C]), st.integers(1, 3), st.integers(0, 2)
+        )
+    )
+)
+def test_told_heads_change_which_logs_are_read_never_what_is_sent(
+    steps: list[tuple[str, NodeId, int, int]],
+) -> None:
+    """Two sessions side by side, one told our new heads and one not, through the same
+    growth, receipts and batches: the same entries go to the peer, with no more reads."""
+    logs = {A: 0, B: 0, C: 0}
+    told, untold = Replication(), Replication()
+    sent: dict[bool, list[bytes]] = {True: [], False: []}
+    reads = {True: 0, False: 0}
+
+    def drain() -> None:
+        for sync, has_heads in ((told, True), (untold, False)):
+            while True:
+                batch = sync.start_batch()
+                while (read := batch.next_read()) is not None:
+                    reads[has_heads] += 1
+                    upto = min(logs[read.author], read.after + read.limit)
+                    batch.add(rows(read.author, read.after, upto))
+                frame = batch.finish()
+                if frame is None:
+                    break
+                sent[has_heads].extend(frame.entries)
+                sync.acknowledged(ack_for(frame.batch, dict(logs)))
+
+    def grow(author: NodeId, n: int) -> None:  # we post, or store from another peer
+        logs[author] += n
+        told.mark_dirty([author], heads={author: logs[author]})
+        untold.mark_dirty([author])
+
+    for step, author, n, meanwhile in steps:
+        if step == "g":
+            grow(author, n)
+        elif step == "s":  # the peer sends us its entries of the author, up to a head
+            upto = logs[author] + n
+            for sync in (told, untold):
+                sync.storing([author])
+            logs[author] = upto
+            told.mark_dirty([author], heads={author: upto})
+            untold.mark_dirty([author])
+            drain()  # batches built while storing leave the author out
+            if meanwhile:  # another session stores more of it before this one is done
+                grow(author, meanwhile)
+            for sync in (told, untold):
+                sync.stored([(author, upto)])
+        else:
+            drain()
+    drain()
+    assert sorted(sent[True]) == sorted(sent[False])
+    assert reads[True] <= reads[False]
