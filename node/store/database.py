@@ -200,6 +200,9 @@ class Store:
         #: Of the authors whose log grew in this transaction, the head each now has: read
         #: by the commit listeners, so that a session whose peer holds that head already
         #: does not read the log for nothing (protocol/replication.py, ``mark_dirty``).
+        #: Never below the head (a session would leave out entries the peer lacks):
+        #: every path that moves a head up sets it (``_insert_now``, ``_promote``); a
+        #: branch dropped after growth leaves it above, which only skips empty reads.
         self.grown_to: dict[NodeId, int] = {}
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
@@ -938,6 +941,9 @@ class Store:
         )
         heads[author] = Head(entry.seq, entry.id)
         self._touched.add(entry.author)
+        # Its head now, over what the log before it told: a session judging by the
+        # lower one left out a peer lacking this entry (tests/node/test_loose.py).
+        self.grown_to[author] = entry.seq
         return IngestResult(entry.id, Outcome.STORED)
 
     async def loose_at(self, author: NodeId, seq: int) -> Entry | None:
