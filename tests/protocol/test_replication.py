@@ -1,5 +1,6 @@
 """The sync rules as a pure state machine (docs/protocol.md, "Sync"), with no node around it."""
 
+from collections import deque
 from collections.abc import Sequence
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from protocol import frames
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId
-from protocol.replication import BATCH_BYTES, MAX_RETRIES, Replication, ack_for
+from protocol.replication import BATCH_BYTES, MAX_RETRIES, WINDOW, Replication, ack_for
 
 A, B, C = NodeId(b"a" * 32), NodeId(b"b" * 32), NodeId(b"c" * 32)
 ID = b"i" * 32
@@ -608,3 +609,108 @@ def test_told_heads_change_which_logs_are_read_never_what_is_sent(
     drain()
     assert sorted(sent[True]) == sorted(sent[False])
     assert reads[True] <= reads[False]
+
+
+def _entry_of(wire_bytes: bytes) -> tuple[NodeId, int]:
+    author = next(a for a in (A, B, C) if a.key[:1] == wire_bytes[:1])
+    return author, int.from_bytes(wire_bytes[1:5], "big")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("gsfacknudp"),
+            st.sampled_from([A, B, C]),
+            st.integers(0, 6),
+            st.integers(0, 4),
+        ),
+        max_size=40,
+    )
+)
+def test_told_heads_send_the_same_with_refusals_late_acks_and_dropped_branches(
+    steps: list[tuple[str, NodeId, int, int]],
+) -> None:
+    """As above, with a peer that takes each entry only after the one before it and
+    refuses past a cap (so authors are retried and given up), acks that come late
+    (the view stays optimistic meanwhile), clocks, interest, untold growth, a commit
+    whose head a dropped branch then lowered, and a peer that drops a branch."""
+    logs = {A: 0, B: 0, C: 0}
+    cap: dict[NodeId, int | None] = {A: None, B: None, C: None}
+    syncs = {True: Replication(), False: Replication()}
+    peer = {told: {A: 0, B: 0, C: 0} for told in (True, False)}
+    acks: dict[bool, deque[frames.Ack]] = {True: deque(), False: deque()}
+    sent: dict[bool, list[bytes]] = {True: [], False: []}
+
+    def send(told: bool) -> None:
+        sync = syncs[told]
+        while len(sync.in_flight) < WINDOW and (frame := fill(sync, logs)) is not None:
+            sent[told].extend(frame.entries)
+            for author, seq in map(_entry_of, frame.entries):
+                limit = cap[author]
+                if seq == peer[told][author] + 1 and (limit is None or seq <= limit):
+                    peer[told][author] = seq
+            authors = {_entry_of(w)[0] for w in frame.entries}
+            acks[told].append(ack_for(frame.batch, {a: peer[told][a] for a in authors}))
+
+    def ack(told: bool) -> None:
+        if acks[told]:
+            syncs[told].acknowledged(acks[told].popleft())
+
+    def grown(author: NodeId, head: int | None) -> None:
+        syncs[True].renew([author], heads=None if head is None else {author: head})
+        syncs[False].renew([author])
+
+    for step, author, n, m in steps:
+        if step == "g":  # we post, or store from another peer
+            logs[author] += n
+            grown(author, logs[author])
+        elif step == "s":  # the peer sends us its entries up to a head
+            upto = logs[author] + n
+            logs[author] = upto
+            for told in (True, False):
+                peer[told][author] = max(peer[told][author], upto)
+                syncs[told].storing([author])
+            grown(author, upto)
+            for told in (True, False):
+                send(told)
+                if m % 2:
+                    ack(told)
+                    send(told)
+            if m > 1:  # another session stores more of it before this one is done
+                logs[author] += m - 1
+                grown(author, logs[author])
+            for told in (True, False):
+                syncs[told].stored([(author, upto)])
+        elif step == "f":
+            for told in (True, False):
+                send(told)
+        elif step == "a":
+            for told in (True, False):
+                ack(told)
+        elif step == "c":  # the peer takes the author's entries up to n, or all
+            cap[author] = None if m > 2 else n
+        elif step == "k":  # the peer asks again by clock
+            for told in (True, False):
+                pairs = [[a.key, seq] for a, seq in peer[told].items()]
+                syncs[told].receive_clock(frames.Clock(pairs))
+                syncs[told].clock_complete(logs)
+        elif step == "n":  # the peer adds the author to its interest
+            for told in (True, False):
+                syncs[told].wanted([author])
+        elif step == "u":  # growth no commit told (another process's)
+            grown(author, None)
+        elif step == "d":  # a commit grows the log by n, then drops a branch of m
+            head = logs[author] + n
+            logs[author] = max(0, head - m)
+            grown(author, head if n else None)
+        else:  # the peer drops a branch
+            for told in (True, False):
+                peer[told][author] = min(peer[told][author], n)
+    for _ in range(MAX_RETRIES + 3):
+        for told in (True, False):
+            send(told)
+            while acks[told]:
+                ack(told)
+    assert peer[True] == peer[False]
+    assert sorted(sent[True]) == sorted(sent[False])
