@@ -93,6 +93,9 @@ class Replication:
         self.in_flight: dict[int, dict[NodeId, int]] = {}  # batch -> author -> last seq sent
         self.receiving: set[NodeId] = set()  # authors of the batch being stored
         self.waiting: set[NodeId] = set()  # dirty authors set aside until it is stored
+        #: Our head of each author marked dirty while being received, as the commits
+        #: that grew it told (:meth:`mark_dirty`); None where one did not tell.
+        self._grown_to: dict[NodeId, int | None] = {}
         self._retries: dict[NodeId, int] = {}
         #: The peer's head in its last shortfall of each author, and the head at which a
         #: growth of the author's log last renewed its retries (:meth:`renew`); apart,
@@ -123,10 +126,29 @@ class Replication:
             and (self.dirty | self.waiting) <= self.declined
         )
 
-    def mark_dirty(self, authors: Iterable[NodeId]) -> None:
-        """Look again at these authors: we may hold entries the peer lacks."""
+    def mark_dirty(
+        self, authors: Iterable[NodeId], heads: Mapping[NodeId, int] | None = None
+    ) -> None:
+        """Look again at these authors: we may hold entries the peer lacks.
+
+        ``heads``: our head of some of them after the commit that grew them. An author
+        whose peer holds that head already (the view says so: it sent us those entries,
+        or we sent them) has nothing to send and is left out, as reading its log would
+        find nothing: on a hub catching up many schools that read was one trip to the
+        database per entry stored (docs/performance.md, "A hub catching up many
+        schools"). While an author is being received its view moves only when storing
+        is over, so its head is kept for :meth:`stored` to judge."""
         wants = self.wants_log
-        self.dirty.update(authors if wants is None else (a for a in authors if wants(a)))
+        for author in authors:
+            if wants is not None and not wants(author):
+                continue
+            head = None if heads is None else heads.get(author)
+            if author in self.receiving:
+                known = self._grown_to.get(author, 0)
+                self._grown_to[author] = None if head is None or known is None else max(known, head)
+            elif head is not None and self.view.get(author, 0) >= head:
+                continue
+            self.dirty.add(author)
 
     def declared(self, wants_log: Callable[[NodeId], bool]) -> None:
         """The peer declared the authors whose logs it wants: only those are sent as
@@ -135,7 +157,13 @@ class Replication:
         self.dirty = {a for a in self.dirty if wants_log(a)}
         self.waiting = {a for a in self.waiting if wants_log(a)}
 
-    def renew(self, authors: Iterable[NodeId], *, continued: bool = False) -> None:
+    def renew(
+        self,
+        authors: Iterable[NodeId],
+        *,
+        continued: bool = False,
+        heads: Mapping[NodeId, int] | None = None,
+    ) -> None:
         """These authors' logs grew here: mark them dirty, and try them again even if the
         peer fell short on them earlier in the session (the new entries may be what it
         lacked: a continuation after a fork, node/forks.py), with their retries afresh.
@@ -152,7 +180,9 @@ class Replication:
         the two steps of ``schoolmesh recover`` grows the log first and uses the renewal
         up; and the acks of batches sent before it are no tries, so that those still on
         their way cannot give the author up before the continuation goes
-        (docs/decisions.md, "A continuation after other growth")."""
+        (docs/decisions.md, "A continuation after other growth").
+
+        ``heads``: our new heads, where the commit told them (:meth:`mark_dirty`)."""
         grown = set(authors)
         renewed = self._continued_at if continued else self._renewed_at
         for author in grown:
@@ -166,7 +196,7 @@ class Replication:
             renewed[author] = short_at
             self.declined.discard(author)
             self._retries.pop(author, None)
-        self.mark_dirty(grown)
+        self.mark_dirty(grown, heads)
 
     def wanted(self, authors: Iterable[NodeId]) -> None:
         """The peer wants these authors' logs now (it added them to its interest): look
@@ -269,6 +299,10 @@ class Replication:
         self.receiving = set()
         self.dirty |= self.waiting
         self.waiting = set()
+        grown, self._grown_to = self._grown_to, {}
+        for author, head in grown.items():  # nothing to send where the peer holds our head
+            if head is not None and self.view.get(author, 0) >= head:
+                self.dirty.discard(author)
 
     def held(self, author: NodeId, seq: int) -> None:
         """The peer sent us this entry and we stored it or held it: never send it back."""

@@ -28,7 +28,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from functools import partial
 from typing import Any, Protocol
@@ -251,7 +251,7 @@ class PeerManager:
         make the watcher reread the partner list.
         """
         if authors:
-            self.entries_stored(authors, None)
+            self.entries_stored(authors, None, self.store.grown_to)
             self._continued(self.store.continued)
             self._on_mail()  # a new profile may name new relays: mail may now move
         else:
@@ -337,11 +337,17 @@ class PeerManager:
 
     # -- SessionHost ----------------------------------------------------------------
 
-    def entries_stored(self, authors: Iterable[NodeId], source: PeerSession | None) -> None:
+    def entries_stored(
+        self,
+        authors: Iterable[NodeId],
+        source: PeerSession | None,
+        heads: Mapping[NodeId, int] | None = None,
+    ) -> None:
         """Relay: tell every other session to look at these authors (whole to a peer
-        without ``lazy``; to the others, whole or announced: node/net/relay.py)."""
+        without ``lazy``; to the others, whole or announced: node/net/relay.py).
+        ``heads``: our new head of each, where the commit told it."""
         sessions = [s for s in self.sessions.values() if s is not source]
-        self.relay.entries_stored(authors, sessions)
+        self.relay.entries_stored(authors, sessions, heads)
 
     def stored_alone(
         self, stored: list[Entry], held_loose: list[Entry], source: PeerSession | None

@@ -172,14 +172,20 @@ class NodeRelay:
         for peer, pairs in self.fetches.wants(ready, held, blocked, now).items():
             self.ask(peer, pairs)
 
-    def entries_stored(self, authors: Iterable[NodeId], sessions: Sequence[PeerSession]) -> None:
+    def entries_stored(
+        self,
+        authors: Iterable[NodeId],
+        sessions: Sequence[PeerSession],
+        heads: Mapping[NodeId, int] | None = None,
+    ) -> None:
         """These authors' logs grew here: mark them dirty in the sessions that get them
-        whole, announce them in the others."""
+        whole, announce them in the others. ``heads``: our new head of each, where the
+        commit told it (a session whose peer holds it has nothing to send)."""
         authors = list(authors)
         lazy = [s for s in sessions if s.lazy is not None and not s.closing]
         for session in sessions:
             if session.lazy is None or session.closing:
-                session.mark_dirty(authors)  # a peer without the feature: as before
+                session.mark_dirty(authors, heads)  # a peer without the feature: as before
         if not lazy:
             return
         peers = [s.peer for s in lazy]
@@ -189,13 +195,13 @@ class NodeRelay:
             # before, which sends nothing back; the others are planned.
             holders = {s.peer for s in lazy if author in s.sync.receiving}
             for peer in holders:
-                by_peer[peer].mark_dirty([author])
+                by_peer[peer].mark_dirty([author], heads)
             # A peer that declared its interest gets as logs only the authors it
             # declared (node/net/interest.py): it neither takes a place in the set of
             # another author nor is announced it (it would only ask for it in vain).
             plan = self.relay.plan(author, peers, partial(_takes, by_peer, author), holders=holders)
             for peer in plan.eager:
-                by_peer[peer].mark_dirty([author])
+                by_peer[peer].mark_dirty([author], heads)
             for peer in plan.lazy:
                 link = by_peer[peer].lazy
                 assert link is not None

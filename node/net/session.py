@@ -22,7 +22,7 @@ import collections
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Protocol
 
@@ -152,14 +152,17 @@ class PeerSession:
 
     # -- public ---------------------------------------------------------------------
 
-    def mark_dirty(self, authors: Iterable[NodeId]) -> None:
-        """Look again at these authors: we may hold entries the peer lacks.
+    def mark_dirty(
+        self, authors: Iterable[NodeId], heads: Mapping[NodeId, int] | None = None
+    ) -> None:
+        """Look again at these authors: we may hold entries the peer lacks (``heads``:
+        our new head of each, where the commit told it: protocol/replication.py).
 
         Their logs grew here, so an author the peer kept refusing earlier in the session
         is tried again, once per head the peer stopped at: the new entries may be what it
         was missing (a continuation after a fork: node/forks.py), but not when it holds
         them back past their budget (it asks again itself: :meth:`_ask_again_loop`)."""
-        self.sync.renew(authors)
+        self.sync.renew(authors, heads=heads)
         self._wake.set()
 
     def wanted(self, authors: Iterable[NodeId]) -> None:

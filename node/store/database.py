@@ -209,6 +209,13 @@ class Store:
         #: by the commit listeners, which try them again with every peer
         #: (protocol/replication.py, ``Replication.renew``).
         self.continued: set[NodeId] = set()
+        #: Of the authors whose log grew in this transaction, the head each now has: read
+        #: by the commit listeners, so that a session whose peer holds that head already
+        #: does not read the log for nothing (protocol/replication.py, ``mark_dirty``).
+        #: Never below the head (a session would leave out entries the peer lacks):
+        #: every path that moves a head up sets it (``_insert_now``, ``_promote``); a
+        #: branch dropped after growth leaves it above, which only skips empty reads.
+        self.grown_to: dict[NodeId, int] = {}
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
         #: Erase what a school wrote in a service's tables when it is blocked
@@ -515,6 +522,7 @@ class Store:
         async with self._write_lock:
             self._touched = set()
             self.continued = set()
+            self.grown_to = {}
             self._erased = set()
             self._mail_touched = False
             self._queued = []
@@ -562,6 +570,7 @@ class Store:
                 await self._begin()
                 self._touched = set()
                 self.continued = set()
+                self.grown_to = {}
                 self._erased = set()
                 self._mail_touched = False
                 self._queued = []
@@ -946,6 +955,9 @@ class Store:
         )
         heads[author] = Head(entry.seq, entry.id)
         self._touched.add(entry.author)
+        # Its head now, over what the log before it told: a session judging by the
+        # lower one left out a peer lacking this entry (tests/node/test_loose.py).
+        self.grown_to[author] = entry.seq
         return IngestResult(entry.id, Outcome.STORED)
 
     async def loose_at(self, author: NodeId, seq: int) -> Entry | None:
@@ -1567,6 +1579,7 @@ class Store:
         # entries come in log order: the last of each author is its head
         newest = {} if loose else {e.payload.author.key: e for e in entries}
         self.touched(e.author for e in newest.values())
+        self.grown_to.update((e.author, e.seq) for e in newest.values())
         if not loose:
             self.continued.update(continued)
         conn.executemany(

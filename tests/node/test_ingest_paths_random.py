@@ -128,12 +128,20 @@ async def _ingest_all(
         await store.execute(
             "INSERT INTO fork_stash VALUES (?, ?, ?)", (taken.seq, bytes(taken.id), taken.encode())
         )
+        told: list[dict[Any, int]] = []  # each commit's heads, as the sessions are told
+        store.add_listener(lambda _: told.append(dict(store.grown_to)))
         outcomes: list[Any] = []
         for batch in steps:
             if isinstance(batch, int):
                 await PeerBook(store).add(key(batch).node_id, None, NOW)
                 continue
+            told.clear()
             results = await store.ingest(batch, NOW)
+            # Never below the head: a session judging by it would leave out what its
+            # peer lacks (protocol/replication.py, ``mark_dirty``); above, or untold, is safe.
+            for grown in told:
+                heads = await store.heads_of(grown)
+                assert all(seq >= heads[a] for a, seq in grown.items()), (grown, heads)
             outcomes.append(
                 [(r.outcome, None if r.error is None else r.error.code) for r in results]
             )
@@ -163,6 +171,8 @@ BATCH = st.one_of(
 @example([list(range(AT["early"] + 8)), [AT["renamed"]]], False)  # on the dropped branch
 @example([[AT["other"]], 6, [AT["six"], AT["two"]]], True)  # another held loose there
 @example([list(range(AT["early"] + 8)), [AT["early"], AT["early"]]], False)  # restored twice
+# 2 written, then 3, held loose, joins the log: the commit tells head 3, not 2
+@example([[AT["five"], AT["five"] + 3], 5, [AT["five"], AT["five"] + 2, AT["five"] + 3]], True)
 @given(
     st.lists(st.one_of(BATCH, st.sampled_from([3, 5, 6])), min_size=1, max_size=6), st.booleans()
 )

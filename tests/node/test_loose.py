@@ -27,6 +27,7 @@ from protocol.entry import Entry, create_entry
 from protocol.errors import UserInputError
 from protocol.keys import NodeKey
 from protocol.log import Head
+from protocol.replication import Replication
 from tests.helpers import NOW, key
 
 ME, PARTNER, FAR = key(1), key(2), key(9)
@@ -197,6 +198,25 @@ async def test_a_school_entering_the_horizon_reuses_its_loose_entries(store: Sto
     head = await store.head(FAR.node_id)
     assert head == Head(5, FAR_LOG[4].id)
     assert [seq for seq, _ in await store.wire_after(FAR.node_id, 0, 100)] == [1, 2, 3, 4, 5]
+
+
+async def test_loose_entries_joining_the_log_are_told_to_the_sessions(store: Store) -> None:
+    """The commit tells the sessions the head its loose entries reach on joining the
+    log, not the head of the last entries it wrote new: a session whose peer holds the
+    log up to 3 still sends 4 and 5 (protocol/replication.py, ``mark_dirty``)."""
+    await store.ingest(FAR_LOG, NOW)
+    await PeerBook(store).add(FAR.node_id, None, NOW)
+    sync = Replication()
+    sync.level([(FAR.node_id, 3)])  # the peer's clock: Far School's log up to 3
+    store.add_listener(lambda authors: sync.renew(authors, heads=store.grown_to))
+    await store.ingest(FAR_LOG, NOW)  # 1 and 3 written new, 2, 4 and 5 join as they are
+    batch = sync.start_batch()
+    while (read := batch.next_read()) is not None:
+        batch.add(await store.wire_after(read.author, read.after, read.limit))
+    frame = batch.finish()
+    assert frame is not None
+    assert frame.entries == [wire for _, wire in await store.wire_after(FAR.node_id, 3, 10)]
+    assert len(frame.entries) == 2
 
 
 async def test_an_entry_ahead_of_the_log_waits_for_those_before_it(store: Store) -> None:

@@ -28,7 +28,7 @@ async def _post_unrelayed(live: LiveNode, content: dict[str, Any]) -> bytes:
     what lies outside its partners' horizons (docs/scale.md, Decision 1)."""
     peers = live.service.peers
     relay = peers.entries_stored
-    peers.entries_stored = lambda authors, source: None  # type: ignore[method-assign]
+    peers.entries_stored = lambda authors, source, heads=None: None  # type: ignore[method-assign]
     try:
         entry = await live.node.offers.post("offer", content)
     finally:

@@ -1,13 +1,16 @@
 """The sync rules as a pure state machine (docs/protocol.md, "Sync"), with no node around it."""
 
+from collections import deque
 from collections.abc import Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol import frames
 from protocol.errors import ProtocolError
 from protocol.keys import NodeId
-from protocol.replication import BATCH_BYTES, MAX_RETRIES, Replication, ack_for
+from protocol.replication import BATCH_BYTES, MAX_RETRIES, WINDOW, Replication, ack_for
 
 A, B, C = NodeId(b"a" * 32), NodeId(b"b" * 32), NodeId(b"c" * 32)
 ID = b"i" * 32
@@ -496,3 +499,218 @@ def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
     frame = fill(sync, {A: 6})
     assert frame is not None
     assert frame.entries[-1] == wire(A, 6)
+
+
+# -- our new heads, told by the commit that grew them (a hub catching up many schools) --
+
+
+def read_while_filling(sync: Replication, logs: dict[NodeId, int]) -> list[NodeId]:
+    """The authors whose log a session would read to build the next batch."""
+    batch, read_from = sync.start_batch(), []
+    while (read := batch.next_read()) is not None:
+        read_from.append(read.author)
+        batch.add(rows(read.author, read.after, min(logs[read.author], read.after + read.limit)))
+    batch.finish()
+    return read_from
+
+
+def test_a_head_the_peer_holds_already_is_not_read_again() -> None:
+    sync = Replication()
+    sync.held(A, 4)  # the peer sent us A's log up to 4
+    sync.mark_dirty([A], heads={A: 4})
+    assert not sync.dirty
+    sync.mark_dirty([A, B], heads={A: 5})  # A grew past it; B's head untold
+    assert read_while_filling(sync, {A: 5, B: 1}) in ([A, B], [B, A])
+
+
+def test_authors_stored_from_the_peer_are_not_read_back_once_stored() -> None:
+    sync = Replication()
+    sync.storing([A, B])
+    sync.mark_dirty([A, B], heads={A: 5, B: 3})  # our commit's listener
+    assert read_while_filling(sync, {A: 5, B: 3}) == []  # set aside while storing
+    sync.stored([(A, 5), (B, 2)])  # B's entry 3 was refused: ours still goes
+    assert sync.dirty == {B}
+    assert fill(sync, {A: 5, B: 3}) == frames.Entries(1, [wire(B, 3)])
+
+
+def test_growth_told_by_another_commit_while_storing_is_still_sent() -> None:
+    sync = Replication()
+    sync.storing([A])
+    sync.mark_dirty([A], heads={A: 5})  # ours: the peer sent up to 5
+    sync.mark_dirty([A], heads={A: 7})  # another session's, in between
+    sync.stored([(A, 5)])
+    assert fill(sync, {A: 7}) == frames.Entries(1, [wire(A, 6), wire(A, 7)])
+
+
+def test_growth_untold_while_storing_is_looked_at_as_before() -> None:
+    """A commit by another process (the command line) tells no head."""
+    sync = Replication()
+    sync.storing([A])
+    sync.mark_dirty([A], heads={A: 5})
+    sync.mark_dirty([A])
+    sync.stored([(A, 5)])
+    assert read_while_filling(sync, {A: 6}) == [A]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("gsf"), st.sampled_from([A, B, C]), st.integers(1, 3), st.integers(0, 2)
+        )
+    )
+)
+def test_told_heads_change_which_logs_are_read_never_what_is_sent(
+    steps: list[tuple[str, NodeId, int, int]],
+) -> None:
+    """Two sessions side by side, one told our new heads and one not, through the same
+    growth, receipts and batches: the same entries go to the peer, with no more reads."""
+    logs = {A: 0, B: 0, C: 0}
+    told, untold = Replication(), Replication()
+    sent: dict[bool, list[bytes]] = {True: [], False: []}
+    reads = {True: 0, False: 0}
+
+    def drain() -> None:
+        for sync, has_heads in ((told, True), (untold, False)):
+            while True:
+                batch = sync.start_batch()
+                while (read := batch.next_read()) is not None:
+                    reads[has_heads] += 1
+                    upto = min(logs[read.author], read.after + read.limit)
+                    batch.add(rows(read.author, read.after, upto))
+                frame = batch.finish()
+                if frame is None:
+                    break
+                sent[has_heads].extend(frame.entries)
+                sync.acknowledged(ack_for(frame.batch, dict(logs)))
+
+    def grow(author: NodeId, n: int) -> None:  # we post, or store from another peer
+        logs[author] += n
+        told.mark_dirty([author], heads={author: logs[author]})
+        untold.mark_dirty([author])
+
+    for step, author, n, meanwhile in steps:
+        if step == "g":
+            grow(author, n)
+        elif step == "s":  # the peer sends us its entries of the author, up to a head
+            upto = logs[author] + n
+            for sync in (told, untold):
+                sync.storing([author])
+            logs[author] = upto
+            told.mark_dirty([author], heads={author: upto})
+            untold.mark_dirty([author])
+            drain()  # batches built while storing leave the author out
+            if meanwhile:  # another session stores more of it before this one is done
+                grow(author, meanwhile)
+            for sync in (told, untold):
+                sync.stored([(author, upto)])
+        else:
+            drain()
+    drain()
+    assert sorted(sent[True]) == sorted(sent[False])
+    assert reads[True] <= reads[False]
+
+
+def _entry_of(wire_bytes: bytes) -> tuple[NodeId, int]:
+    author = next(a for a in (A, B, C) if a.key[:1] == wire_bytes[:1])
+    return author, int.from_bytes(wire_bytes[1:5], "big")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("gsfacknudp"),
+            st.sampled_from([A, B, C]),
+            st.integers(0, 6),
+            st.integers(0, 4),
+        ),
+        max_size=40,
+    )
+)
+def test_told_heads_send_the_same_with_refusals_late_acks_and_dropped_branches(
+    steps: list[tuple[str, NodeId, int, int]],
+) -> None:
+    """As above, with a peer that takes each entry only after the one before it and
+    refuses past a cap (so authors are retried and given up), acks that come late
+    (the view stays optimistic meanwhile), clocks, interest, untold growth, a commit
+    whose head a dropped branch then lowered, and a peer that drops a branch."""
+    logs = {A: 0, B: 0, C: 0}
+    cap: dict[NodeId, int | None] = {A: None, B: None, C: None}
+    syncs = {True: Replication(), False: Replication()}
+    peer = {told: {A: 0, B: 0, C: 0} for told in (True, False)}
+    acks: dict[bool, deque[frames.Ack]] = {True: deque(), False: deque()}
+    sent: dict[bool, list[bytes]] = {True: [], False: []}
+
+    def send(told: bool) -> None:
+        sync = syncs[told]
+        while len(sync.in_flight) < WINDOW and (frame := fill(sync, logs)) is not None:
+            sent[told].extend(frame.entries)
+            for author, seq in map(_entry_of, frame.entries):
+                limit = cap[author]
+                if seq == peer[told][author] + 1 and (limit is None or seq <= limit):
+                    peer[told][author] = seq
+            authors = {_entry_of(w)[0] for w in frame.entries}
+            acks[told].append(ack_for(frame.batch, {a: peer[told][a] for a in authors}))
+
+    def ack(told: bool) -> None:
+        if acks[told]:
+            syncs[told].acknowledged(acks[told].popleft())
+
+    def grown(author: NodeId, head: int | None) -> None:
+        syncs[True].renew([author], heads=None if head is None else {author: head})
+        syncs[False].renew([author])
+
+    for step, author, n, m in steps:
+        if step == "g":  # we post, or store from another peer
+            logs[author] += n
+            grown(author, logs[author])
+        elif step == "s":  # the peer sends us its entries up to a head
+            upto = logs[author] + n
+            logs[author] = upto
+            for told in (True, False):
+                peer[told][author] = max(peer[told][author], upto)
+                syncs[told].storing([author])
+            grown(author, upto)
+            for told in (True, False):
+                send(told)
+                if m % 2:
+                    ack(told)
+                    send(told)
+            if m > 1:  # another session stores more of it before this one is done
+                logs[author] += m - 1
+                grown(author, logs[author])
+            for told in (True, False):
+                syncs[told].stored([(author, upto)])
+        elif step == "f":
+            for told in (True, False):
+                send(told)
+        elif step == "a":
+            for told in (True, False):
+                ack(told)
+        elif step == "c":  # the peer takes the author's entries up to n, or all
+            cap[author] = None if m > 2 else n
+        elif step == "k":  # the peer asks again by clock
+            for told in (True, False):
+                pairs = [[a.key, seq] for a, seq in peer[told].items()]
+                syncs[told].receive_clock(frames.Clock(pairs))
+                syncs[told].clock_complete(logs)
+        elif step == "n":  # the peer adds the author to its interest
+            for told in (True, False):
+                syncs[told].wanted([author])
+        elif step == "u":  # growth no commit told (another process's)
+            grown(author, None)
+        elif step == "d":  # a commit grows the log by n, then drops a branch of m
+            head = logs[author] + n
+            logs[author] = max(0, head - m)
+            grown(author, head if n else None)
+        else:  # the peer drops a branch
+            for told in (True, False):
+                peer[told][author] = min(peer[told][author], n)
+    for _ in range(MAX_RETRIES + 3):
+        for told in (True, False):
+            send(told)
+            while acks[told]:
+                ack(told)
+    assert peer[True] == peer[False]
+    assert sorted(sent[True]) == sorted(sent[False])
