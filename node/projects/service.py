@@ -346,8 +346,7 @@ class Projects:
                 ),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
-                "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                _ADD_IMAGE,
                 [
                     (post_id, digest, int(faces), jpeg, alt)
                     for ((jpeg, digest), faces), alt in zip(
@@ -469,8 +468,7 @@ class Projects:
                 )
             for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
                 await self.store.execute(
-                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
-                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                    _ADD_IMAGE,
                     (post.id, digest, int(faces), jpeg, alt),
                 )
         return await self.post(post.id)
@@ -1321,6 +1319,17 @@ async def _clean_received(data: bytes) -> bytes:
     time of one photo of at most 1600 by 1600 pixels: about 0.1 s for 1600 by 1200
     on a small server (measured with clean_image, December 2026)."""
     return await asyncio.to_thread(_clean_received_now, data)
+
+
+# A photo is stored once per post, keyed by its hash. Given twice (as a photo of work and
+# as one showing faces, or added again when a draft is changed), the stricter marking wins:
+# a photo marked as showing faces must never leave under work-photo consent alone
+# (docs/safeguarding.md, "Consent").
+_ADD_IMAGE = (
+    "INSERT INTO images (post, hash, type, faces, data, alt) "
+    "VALUES (?, ?, 'image/jpeg', ?, ?, ?) "
+    "ON CONFLICT (post, hash) DO UPDATE SET faces = max(faces, excluded.faces)"
+)
 
 
 async def _clean_images(
