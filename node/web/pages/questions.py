@@ -9,10 +9,10 @@ from aiohttp import web
 from node.questions.service import MAX_NAME, MAX_TEXT, MAX_TITLE, content_of
 from node.store.search import QUESTIONS, Filters
 from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
-from node.web.vocabulary import vocabulary
+from node.web.vocabulary import COMMON_LANGUAGES, vocabulary
 from protocol import kinds
 from protocol.contents.entries import HelpfulContent
-from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
 #: Search results shown: a question page is where the reading is done.
@@ -64,6 +64,7 @@ async def new_question_page(request: web.Request) -> web.StreamResponse:
         request,
         "questions_new.html",
         vocab=vocabulary(request[VISIT].language, gettext(request)),
+        common_languages=COMMON_LANGUAGES,
         max_title=MAX_TITLE,
         max_text=MAX_TEXT,
     )
@@ -81,8 +82,21 @@ async def ask(request: web.Request) -> web.StreamResponse:
             focus=[str(form.get("focus", ""))],
             subjects=[str(form.get("subjects", ""))],
             phases=[p for p in form.getall("phases", []) if p in kinds.PHASES],
-            languages=[str(form.get("languages", ""))],
+            # Ticked, then typed in "Other languages", as on the offer form.
+            languages=[
+                *map(str, form.getall("languages", [])),
+                str(form.get("languages_extra", "")),
+            ],
         )
+        if any(kinds.languages([code]) for code in content.get("languages", [])):
+            # A language's name ("English") where a code goes: say so about languages
+            # alone, in the offer form's words, rather than the message for every tag.
+            raise UserInputError(
+                "languages must be codes",
+                page=said(
+                    "Write languages as short codes, such as en, fr or pt-BR, separated by commas."
+                ),
+            )
         entry = await request.app[WEB].node.questions.ask(content)
     except (UserInputError, SchemaError) as exc:
         return await see_other(request, "/questions/new", _text(request, exc), error=True)
