@@ -1487,7 +1487,9 @@ def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
             ).fetchone()
             return found[0], found[1], NodeId(found[2])
     raise NotFoundError(
-        f"no post or comment {text!r} at this school",
+        f"no post or comment {text!r} at this school: see `schoolmesh post list --project "
+        "PROJECT_ID` (--drafts for drafts, --json for comments' ids; `schoolmesh project list` "
+        "gives the projects' ids)",
         page=said("There is no such post or comment at this school."),
     )
 
