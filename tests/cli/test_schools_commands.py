@@ -89,3 +89,15 @@ async def test_bad_input_gets_a_clear_error(schools: dict[str, LiveNode]) -> Non
     assert "request id" in error(result)
     result = await asyncio.to_thread(cli, "schools", "--age", "40", "--data", data(oak))
     assert "--age 40" in error(result)
+
+
+def test_a_country_that_is_not_a_code_is_refused_as_init_refuses_it(tmp_path: Path) -> None:
+    folder = str(tmp_path / "oak")
+    refused_by_init = error(cli("init", "--data", folder, "--name", "Oak", "--country", "XX"), 2)
+    assert "ISO 3166-1 alpha-2" in refused_by_init
+    assert cli("init", "--data", folder, "--name", "Oak", "--country", "GB").returncode == 0
+    for typed in ("XX", "England", "UK"):
+        assert error(cli("schools", "--data", folder, "--country", typed), 2) == refused_by_init
+    # A code in small letters is still understood, as before.
+    listed = cli("schools", "--data", folder, "--country", "gb", "--json")
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["Oak"]
