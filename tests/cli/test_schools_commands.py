@@ -13,6 +13,7 @@ import pytest
 
 from node.partners.peerbook import PeerBook
 from tests.cli.test_commands import cli, error
+from tests.helpers import key
 from tests.hostile.test_block import dialled, relay_named
 from tests.network import LiveNode, wait_for
 from tests.node.test_partner_requests import HUB, LYCEE, OAK
@@ -101,3 +102,21 @@ def test_a_country_that_is_not_a_code_is_refused_as_init_refuses_it(tmp_path: Pa
     # A code in small letters is still understood, as before.
     listed = cli("schools", "--data", folder, "--country", "gb", "--json")
     assert [s["name"] for s in json.loads(listed.stdout)] == ["Oak"]
+
+
+async def test_relay_list_names_the_schools_it_knows(schools: dict[str, LiveNode]) -> None:
+    oak, hub = schools["oak"], schools["hub"]
+    stranger = str(key(77).node_id)  # a node whose profile never reached Oakfield
+    added = await asyncio.to_thread(cli, "relay", "add", stranger, "--data", data(oak))
+    assert added.returncode == 0, added.stderr
+    listed = await asyncio.to_thread(cli, "relay", "list", "--data", data(oak))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        f"{hub.node.node_id}  Regional hub",
+        f"{stranger}  (name not received yet)",
+    ]
+    # --json is as it was: the node ids.
+    assert await run_json("relay", "list", "--data", data(oak)) == [
+        str(hub.node.node_id),
+        stranger,
+    ]
