@@ -531,7 +531,7 @@ class Projects:
         found = await self.store.read(lambda conn: _approval_now(conn, text))
         if isinstance(found, str):
             return await self._approve_comment(found, teacher, now)
-        post, author_row = found
+        post, _author_row = found  # read again in the write below
         if post.origin != self.me:
             raise UserInputError(
                 "that post comes from a partner school: use `post accept`",
@@ -540,13 +540,19 @@ class Projects:
                 ),
             )
         _must_wait_for_approval(post.state)
-        author = None if author_row is None else user_from_row(author_row)
-        shown, notes = _consent_view(author, post)
-        by_name = author.shown_name if author else "?"
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: sqlite3.Connection) -> list[str]:
             row = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,)).fetchone()
             _must_wait_for_approval(row[0])  # a second teacher may have been quicker
+            # The photos and consent as they are now, in this transaction: the pupil may
+            # have changed the draft (a photo marked as showing faces, or added) or the
+            # consent may have changed since the read above.
+            fresh = _approval_now(conn, post.id)
+            assert not isinstance(fresh, str)
+            now_post, now_author_row = fresh
+            author = None if now_author_row is None else user_from_row(now_author_row)
+            shown, notes = _consent_view(author, now_post)
+            by_name = author.shown_name if author else "?"
             conn.executemany(
                 "UPDATE images SET held = ? WHERE post = ? AND hash = ?",
                 [(int(held), post.id, digest) for digest, _faces, held in shown],
@@ -563,8 +569,9 @@ class Projects:
                 ),
             )
             self._send_post_now(conn, _post_by_id(conn, post.id), None, now)
+            return notes
 
-        await self.store.write(write)
+        notes = await self.store.write(write)
         return post.id, notes
 
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
