@@ -8,7 +8,18 @@ from aiohttp import web
 
 from node.questions.service import MAX_NAME, MAX_TEXT, MAX_TITLE, content_of
 from node.store.search import QUESTIONS, Filters
-from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
+from node.web.kit import (
+    VISIT,
+    WEB,
+    form_of,
+    gettext,
+    kept,
+    kept_ticks,
+    page_text,
+    render,
+    require,
+    see_other,
+)
 from node.web.vocabulary import COMMON_LANGUAGES, vocabulary
 from protocol import kinds
 from protocol.contents.entries import HelpfulContent
@@ -60,11 +71,25 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/questions/new")
 @require("staff")
 async def new_question_page(request: web.Request) -> web.StreamResponse:
+    # After a refusal: the languages ticked and typed, each code ticked if it has a box,
+    # the rest typed again. An older form sent them all typed in one "languages" box.
+    typed = [
+        " ".join(code.split())
+        for value in (
+            *kept_ticks(request, "/questions/new", "languages"),
+            str(kept(request, "/questions/new", "languages_extra")),
+        )
+        for code in value.split(",")
+    ]
+    ticked = {code.lower() for code in typed if code.lower() in COMMON_LANGUAGES}
+    other = [code for code in typed if code and code.lower() not in COMMON_LANGUAGES]
     return render(
         request,
         "questions_new.html",
         vocab=vocabulary(request[VISIT].language, gettext(request)),
         common_languages=COMMON_LANGUAGES,
+        ticked_languages=ticked,
+        other_languages=", ".join(dict.fromkeys(other)),
         max_title=MAX_TITLE,
         max_text=MAX_TEXT,
     )
