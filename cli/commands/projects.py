@@ -513,10 +513,15 @@ async def _relay_remove(args: argparse.Namespace) -> None:
 async def _relay_list(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         relays = await _relays(node)
+        names = await node.store.schools(NodeId.parse(relay) for relay in relays)
     if args.json:
-        print_json(relays)
-    else:
-        print("\n".join(relays) if relays else "No relays named.")
+        print_json(relays)  # ids only, as ever: a list of strings cannot gain a field
+        return
+    if not relays:
+        print("No relays named.")
+    for relay in relays:
+        name = names.get(NodeId.parse(relay), ("", ""))[0]
+        print(f"{relay}  {name or '(name not received yet)'}")
 
 
 async def _feed_create(args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ from cli.commands.common import data_option, json_option, open_node, print_json,
 from node.clock import iso_ms, now_ms
 from node.directory.service import Request
 from protocol import kinds
+from protocol.errors import SchemaError
 
 
 def register(sub: Any) -> None:
@@ -66,6 +67,12 @@ def register_partner(actions: Any) -> None:
 
 
 async def _schools(args: argparse.Namespace) -> None:
+    if args.country is not None:
+        # Small letters are understood (the filter ignores case), but a name or an
+        # unknown code gets init's words, not "No school matches".
+        problem = kinds.country(args.country.strip().upper())
+        if problem is not None:
+            raise SchemaError("country", problem)
     async with await open_node(args) as node:
         found = await node.directory.schools(
             country=args.country,

@@ -346,8 +346,7 @@ class Projects:
                 ),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
-                "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                _ADD_IMAGE,
                 [
                     (post_id, digest, int(faces), jpeg, alt)
                     for ((jpeg, digest), faces), alt in zip(
@@ -469,8 +468,7 @@ class Projects:
                 )
             for ((jpeg, digest), faces), alt in zip(cleaned, _padded(alts, cleaned), strict=True):
                 await self.store.execute(
-                    "INSERT OR IGNORE INTO images (post, hash, type, faces, data, alt) "
-                    "VALUES (?, ?, 'image/jpeg', ?, ?, ?)",
+                    _ADD_IMAGE,
                     (post.id, digest, int(faces), jpeg, alt),
                 )
         return await self.post(post.id)
@@ -533,7 +531,7 @@ class Projects:
         found = await self.store.read(lambda conn: _approval_now(conn, text))
         if isinstance(found, str):
             return await self._approve_comment(found, teacher, now)
-        post, author_row = found
+        post, _author_row = found  # read again in the write below
         if post.origin != self.me:
             raise UserInputError(
                 "that post comes from a partner school: use `post accept`",
@@ -542,13 +540,19 @@ class Projects:
                 ),
             )
         _must_wait_for_approval(post.state)
-        author = None if author_row is None else user_from_row(author_row)
-        shown, notes = _consent_view(author, post)
-        by_name = author.shown_name if author else "?"
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: sqlite3.Connection) -> list[str]:
             row = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,)).fetchone()
             _must_wait_for_approval(row[0])  # a second teacher may have been quicker
+            # The photos and consent as they are now, in this transaction: the pupil may
+            # have changed the draft (a photo marked as showing faces, or added) or the
+            # consent may have changed since the read above.
+            fresh = _approval_now(conn, post.id)
+            assert not isinstance(fresh, str)
+            now_post, now_author_row = fresh
+            author = None if now_author_row is None else user_from_row(now_author_row)
+            shown, notes = _consent_view(author, now_post)
+            by_name = author.shown_name if author else "?"
             conn.executemany(
                 "UPDATE images SET held = ? WHERE post = ? AND hash = ?",
                 [(int(held), post.id, digest) for digest, _faces, held in shown],
@@ -565,8 +569,9 @@ class Projects:
                 ),
             )
             self._send_post_now(conn, _post_by_id(conn, post.id), None, now)
+            return notes
 
-        await self.store.write(write)
+        notes = await self.store.write(write)
         return post.id, notes
 
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
@@ -1323,6 +1328,17 @@ async def _clean_received(data: bytes) -> bytes:
     return await asyncio.to_thread(_clean_received_now, data)
 
 
+# A photo is stored once per post, keyed by its hash. Given twice (as a photo of work and
+# as one showing faces, or added again when a draft is changed), the stricter marking wins:
+# a photo marked as showing faces must never leave under work-photo consent alone
+# (docs/safeguarding.md, "Consent").
+_ADD_IMAGE = (
+    "INSERT INTO images (post, hash, type, faces, data, alt) "
+    "VALUES (?, ?, 'image/jpeg', ?, ?, ?) "
+    "ON CONFLICT (post, hash) DO UPDATE SET faces = max(faces, excluded.faces)"
+)
+
+
 async def _clean_images(
     images: Sequence[tuple[str, bytes, bool]],
 ) -> list[tuple[tuple[bytes, bytes], bool]]:
@@ -1478,7 +1494,9 @@ def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
             ).fetchone()
             return found[0], found[1], NodeId(found[2])
     raise NotFoundError(
-        f"no post or comment {text!r} at this school",
+        f"no post or comment {text!r} at this school: see `schoolmesh post list --project "
+        "PROJECT_ID` (--drafts for drafts, --json for comments' ids; `schoolmesh project list` "
+        "gives the projects' ids)",
         page=said("There is no such post or comment at this school."),
     )
 

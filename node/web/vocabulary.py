@@ -19,6 +19,10 @@ from node.offers import places
 from node.store.search import fold
 from node.web import i18n
 
+#: Languages offered as checkboxes on the offer and question forms; any other code can
+#: be typed beside them.
+COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "zh")
+
 
 @dataclass(frozen=True, slots=True)
 class Vocabulary:

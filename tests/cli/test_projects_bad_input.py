@@ -238,3 +238,11 @@ def test_post_revise_removes_and_adds_photos_of_a_draft_only(tmp_path: Path) -> 
     refused(data, *revise, "--image", files[3], code=2, says="only drafts can be changed")
     refused(data, *revise, "--remove-image", changed["images"][0]["hash"], code=2,
             says="only drafts can be changed")  # fmt: skip
+
+
+def test_an_unknown_post_for_status_says_how_to_find_the_ids(tmp_path: Path) -> None:
+    data, _project = school(tmp_path)
+    line = refused(data, "post", "status", "abcdef12", code=1,
+                   says="no post or comment 'abcdef12' at this school")  # fmt: skip
+    assert "schoolmesh post list --project PROJECT_ID" in line
+    assert "schoolmesh project list" in line

@@ -13,6 +13,7 @@ import pytest
 
 from node.partners.peerbook import PeerBook
 from tests.cli.test_commands import cli, error
+from tests.helpers import key
 from tests.hostile.test_block import dialled, relay_named
 from tests.network import LiveNode, wait_for
 from tests.node.test_partner_requests import HUB, LYCEE, OAK
@@ -89,3 +90,33 @@ async def test_bad_input_gets_a_clear_error(schools: dict[str, LiveNode]) -> Non
     assert "request id" in error(result)
     result = await asyncio.to_thread(cli, "schools", "--age", "40", "--data", data(oak))
     assert "--age 40" in error(result)
+
+
+def test_a_country_that_is_not_a_code_is_refused_as_init_refuses_it(tmp_path: Path) -> None:
+    folder = str(tmp_path / "oak")
+    refused_by_init = error(cli("init", "--data", folder, "--name", "Oak", "--country", "XX"), 2)
+    assert "ISO 3166-1 alpha-2" in refused_by_init
+    assert cli("init", "--data", folder, "--name", "Oak", "--country", "GB").returncode == 0
+    for typed in ("XX", "England", "UK"):
+        assert error(cli("schools", "--data", folder, "--country", typed), 2) == refused_by_init
+    # A code in small letters is still understood, as before.
+    listed = cli("schools", "--data", folder, "--country", "gb", "--json")
+    assert [s["name"] for s in json.loads(listed.stdout)] == ["Oak"]
+
+
+async def test_relay_list_names_the_schools_it_knows(schools: dict[str, LiveNode]) -> None:
+    oak, hub = schools["oak"], schools["hub"]
+    stranger = str(key(77).node_id)  # a node whose profile never reached Oakfield
+    added = await asyncio.to_thread(cli, "relay", "add", stranger, "--data", data(oak))
+    assert added.returncode == 0, added.stderr
+    listed = await asyncio.to_thread(cli, "relay", "list", "--data", data(oak))
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        f"{hub.node.node_id}  Regional hub",
+        f"{stranger}  (name not received yet)",
+    ]
+    # --json is as it was: the node ids.
+    assert await run_json("relay", "list", "--data", data(oak)) == [
+        str(hub.node.node_id),
+        stranger,
+    ]

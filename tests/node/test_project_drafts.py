@@ -6,6 +6,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -221,3 +222,81 @@ async def test_two_teachers_approving_at_once_approve_it_once(school: Node) -> N
     assert "not waiting for approval: nothing was changed" in str(results[1])
     approved = await school.projects.post(draft.id)
     assert (approved.state, approved.approved_by) == ("approved", "Ms Patel")
+
+
+async def test_a_photo_given_as_work_and_as_faces_is_kept_as_showing_faces(
+    school: Node,
+) -> None:
+    """A photo is stored once per post (keyed by its hash): if it was also marked as
+    showing faces, that marking must win, or it would leave under work-photo consent."""
+    await school.accounts.set_consent("Amira", show_name="full", work_photos=True,
+                                      face_photos=False)  # fmt: skip
+    project = await rivers(school, [])
+    name, data, _ = photo(10)
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our class", "All of us", theme=None,
+        images=[(name, data, False), (name, data, True)], now=2,
+    )  # fmt: skip
+    assert [faces for _h, faces, _held in draft.images] == [True]
+    _, notes = await school.projects.approve(draft.id, "Ms Patel", 3)
+    assert [held for _h, _f, held in (await school.projects.post(draft.id)).images] == [True]
+    assert any("faces" in n for n in notes)
+
+
+async def test_a_work_photo_added_again_as_faces_becomes_a_faces_photo(school: Node) -> None:
+    project = await rivers(school, [])
+    name, data, _ = photo(10)
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our class", "All of us", theme=None,
+        images=[(name, data, False)], now=2,
+    )  # fmt: skip
+    revised = await school.projects.revise(
+        draft.id, "Amira", "Our class", "All of us", theme=None, images=[(name, data, True)]
+    )
+    assert [faces for _h, faces, _held in revised.images] == [True]
+    # Added again as a photo of work, it still shows faces: the stricter marking stays.
+    again = await school.projects.revise(
+        draft.id, "Amira", "Our class", "All of us", theme=None, images=[(name, data, False)]
+    )
+    assert [faces for _h, faces, _held in again.images] == [True]
+
+
+async def test_a_photo_marked_as_faces_while_a_teacher_approves_is_held_back(
+    school: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pupil changes the draft between the teacher's read and the approval's write:
+    a photo marked (again) as showing faces, or added, is judged by the consent as it
+    stands when the post is sealed, not as it stood when the teacher's click was read."""
+    await school.accounts.set_consent("Amira", show_name="full", work_photos=True,
+                                      face_photos=False)  # fmt: skip
+    project = await rivers(school, [])
+    name, data, _ = photo(10)
+    other, other_data, _ = photo(20)
+    draft = await school.projects.draft(
+        project.id, "Amira", "Our class", "All of us", theme=None,
+        images=[(name, data, False)], now=2,
+    )  # fmt: skip
+    real_write = school.store.write
+    revised: list[bool] = []
+
+    def write(fn: Any = None, **kwargs: Any) -> Any:
+        if fn is None or revised:
+            return real_write(fn, **kwargs)
+
+        async def after_a_revise() -> Any:
+            revised.append(True)
+            await school.projects.revise(
+                draft.id, "Amira", "Our class", "All of us", theme=None,
+                images=[(name, data, True), (other, other_data, True)],
+            )  # fmt: skip
+            return await real_write(fn, **kwargs)
+
+        return after_a_revise()
+
+    monkeypatch.setattr(school.store, "write", write)
+    _, notes = await school.projects.approve(draft.id, "Ms Patel", 3)
+    assert revised
+    approved = await school.projects.post(draft.id)
+    assert approved.state == "approved"
+    assert [(faces, held) for _h, faces, held in approved.images] == [(True, True)] * 2
+    assert sum("faces" in n for n in notes) == 2

@@ -190,3 +190,30 @@ async def test_not_found_is_said_in_french(school: LiveNode) -> None:
     found = MESSAGE.search(page)
     assert found
     assert found[1] == "Il n'y a pas de compte à ce nom."
+
+
+#: French "vous" and its forms, as whole words.
+VOUS = re.compile(r"\b(vous|votre|vos)\b", re.I)
+
+
+async def _main_of(http: aiohttp.ClientSession, path: str) -> str:
+    """The text of a refused page's main part (not its menu or footer)."""
+    async with http.get(path) as response:
+        assert response.status == 403, path
+        page = html.unescape(await response.text())
+    return " ".join(page.split("<main", 1)[1].split("</main>", 1)[0].split())
+
+
+async def test_a_pupil_refused_a_page_is_spoken_to_as_tu_in_french(school: LiveNode) -> None:
+    """Pupils' pages say "tu" (docs/translating.md): the refusal a pupil meets too. Its
+    title is shared with staff, so it says neither (« Pas pour ce compte »)."""
+    async with client(school) as pupil, client(school) as teacher:
+        await http_sign_in(pupil, "Amira")
+        await _french(pupil)
+        refused = await _main_of(pupil, "/partners")
+        assert "Si tu en as besoin, demande à un enseignant" in refused
+        assert not VOUS.search(refused), refused
+        # Staff refused an administrators' page are still "vous".
+        await http_sign_in(teacher, "Mr Jones")
+        await _french(teacher)
+        assert VOUS.search(await _main_of(teacher, "/users"))

@@ -72,3 +72,31 @@ async def test_ask_at_one_school_answer_at_another_and_mark_it(
 
 async def _has(questions: Questions, question_id: str) -> bool:
     return any(str(q.id) == question_id for q in await questions.all())
+
+
+async def test_languages_are_ticked_as_on_the_offer_form_and_a_word_is_explained(
+    school: LiveNode,
+) -> None:
+    """A teacher ticks languages by name; a name typed where a code goes is refused with
+    a message about languages, and what was typed and ticked is kept."""
+    async with browser() as chromium:
+        page = await sign_in(chromium, school, "Mr Jones")
+        await page.goto(f"{school.address}/questions/new")
+        await page.get_by_label("Your question in one line").fill("Bilingual assemblies?")
+        await page.get_by_label("Details").fill("How do you run them?")
+        languages = page.get_by_role("group", name="Languages")
+        await languages.get_by_label("English").check()
+        await languages.get_by_label("Other languages").fill("Welsh")
+        await page.get_by_role("button", name="Ask the network").click()
+        await page.get_by_text("Write languages as short codes, such as en, fr or pt-BR").wait_for()
+        assert "focus" not in await page.get_by_role("alert").inner_text()
+        languages = page.get_by_role("group", name="Languages")
+        assert await languages.get_by_label("English").is_checked()
+        assert await languages.get_by_label("Other languages").input_value() == "Welsh"
+        assert await page.get_by_label("Details").input_value() == "How do you run them?"
+
+        await languages.get_by_label("Other languages").fill("cy")
+        await page.get_by_role("button", name="Ask the network").click()
+        await page.get_by_text("Your question is posted.").wait_for()
+    (asked,) = await school.node.questions.all()
+    assert asked.as_json()["languages"] == ["en", "cy"]

@@ -14,6 +14,7 @@ from protocol import kinds
 from protocol.entry import create_entry
 from tests.helpers import key, stored_as_an_older_node_did, unchecked_entry
 from tests.network import LiveNode, holding_everything
+from tests.web.test_kept_ticks import ticked
 from tests.web.web import client, csrf_of, http_sign_in
 
 
@@ -216,3 +217,28 @@ async def test_question_pages_leave_out_what_an_older_node_kept_unchecked(
             assert "Phonics schemes?" in await response.text()
         async with teacher.get(f"/questions/{old.id}", allow_redirects=False) as response:
             assert response.status == 404
+
+
+async def test_languages_from_an_older_form_are_read_and_kept_on_refusal(
+    school: LiveNode,
+) -> None:
+    """A page loaded before the upgrade sends every language typed in one "languages"
+    box: read, split on commas; refused, each code with a box is ticked again and the
+    rest is typed again in "Other languages", nothing lost."""
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        token = await csrf_of(teacher, "/questions/new")
+        typed = {"csrf": token, "title": "Oracy?", "text": "Ideas", "languages": "fr, Welsh"}
+        async with teacher.post("/questions/new", data=typed) as response:
+            page = html.unescape(await response.text())
+            assert response.status == 400
+        assert "Write languages as short codes, such as en, fr or pt-BR" in page
+        assert ticked(page, "languages") == {"fr"}
+        other = re.search(r'name="languages_extra" value="([^"]*)"', page)
+        assert other
+        assert other[1] == "Welsh"
+        typed["languages"] = "FR, pt-BR"
+        async with teacher.post("/questions/new", data=typed) as response:
+            assert response.status == 200
+    (asked,) = await school.node.questions.all()
+    assert asked.as_json()["languages"] == ["fr", "pt-br"]

@@ -21,15 +21,13 @@ from node.store.search import MODE_FILTERS, Filters
 from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
 from node.web.listings import listing_of
 from node.web.match_words import reasons_and_concerns
-from node.web.vocabulary import interest_states, vocabulary
+from node.web.vocabulary import COMMON_LANGUAGES, interest_states, vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 from protocol.search import MAX_RESULTS
 
 routes = web.RouteTableDef()
 
-#: Languages offered as checkboxes on the form; any other code can be typed.
-COMMON_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "pl", "zh")
 _FILTERS = ("side", "kind", "phase", "focus", "subject", "mode", "language", "country")
 #: Results per page: enough to scan, few enough to load quickly on a school tablet.
 PAGE = 25

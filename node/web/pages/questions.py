@@ -8,11 +8,22 @@ from aiohttp import web
 
 from node.questions.service import MAX_NAME, MAX_TEXT, MAX_TITLE, content_of
 from node.store.search import QUESTIONS, Filters
-from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
-from node.web.vocabulary import vocabulary
+from node.web.kit import (
+    VISIT,
+    WEB,
+    form_of,
+    gettext,
+    kept,
+    kept_ticks,
+    page_text,
+    render,
+    require,
+    see_other,
+)
+from node.web.vocabulary import COMMON_LANGUAGES, vocabulary
 from protocol import kinds
 from protocol.contents.entries import HelpfulContent
-from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError
+from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
 
 routes = web.RouteTableDef()
 #: Search results shown: a question page is where the reading is done.
@@ -60,10 +71,25 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/questions/new")
 @require("staff")
 async def new_question_page(request: web.Request) -> web.StreamResponse:
+    # After a refusal: the languages ticked and typed, each code ticked if it has a box,
+    # the rest typed again. An older form sent them all typed in one "languages" box.
+    typed = [
+        " ".join(code.split())
+        for value in (
+            *kept_ticks(request, "/questions/new", "languages"),
+            str(kept(request, "/questions/new", "languages_extra")),
+        )
+        for code in value.split(",")
+    ]
+    ticked = {code.lower() for code in typed if code.lower() in COMMON_LANGUAGES}
+    other = [code for code in typed if code and code.lower() not in COMMON_LANGUAGES]
     return render(
         request,
         "questions_new.html",
         vocab=vocabulary(request[VISIT].language, gettext(request)),
+        common_languages=COMMON_LANGUAGES,
+        ticked_languages=ticked,
+        other_languages=", ".join(dict.fromkeys(other)),
         max_title=MAX_TITLE,
         max_text=MAX_TEXT,
     )
@@ -81,8 +107,21 @@ async def ask(request: web.Request) -> web.StreamResponse:
             focus=[str(form.get("focus", ""))],
             subjects=[str(form.get("subjects", ""))],
             phases=[p for p in form.getall("phases", []) if p in kinds.PHASES],
-            languages=[str(form.get("languages", ""))],
+            # Ticked, then typed in "Other languages", as on the offer form.
+            languages=[
+                *map(str, form.getall("languages", [])),
+                str(form.get("languages_extra", "")),
+            ],
         )
+        if any(kinds.languages([code]) for code in content.get("languages", [])):
+            # A language's name ("English") where a code goes: say so about languages
+            # alone, in the offer form's words, rather than the message for every tag.
+            raise UserInputError(
+                "languages must be codes",
+                page=said(
+                    "Write languages as short codes, such as en, fr or pt-BR, separated by commas."
+                ),
+            )
         entry = await request.app[WEB].node.questions.ask(content)
     except (UserInputError, SchemaError) as exc:
         return await see_other(request, "/questions/new", _text(request, exc), error=True)
