@@ -40,6 +40,10 @@ async def test_a_dial_loop_that_fails_is_started_again_and_shown_in_status(
         return await listed() and b.node.node_id in peers.sessions
 
     await wait_for(connected, what="the dialler in status and its session open")
+    # b does not dial back meanwhile: a session of b's, opened before a's new loop looks,
+    # would be waited on instead of the backoff asked (a's loop would never fail).
+    held = b.service.peers._backoff(a.node.node_id)
+    held.failures, held.cool_down = held.threshold, 60.0
     caplog.set_level(logging.WARNING, logger="node.net.supervisor")
     # A new dial loop takes this backoff; it asks it for a wait as soon as the session
     # it waits on has closed.
