@@ -582,7 +582,7 @@ def test_told_heads_change_which_logs_are_read_never_what_is_sent(
                 if frame is None:
                     break
                 sent[has_heads].extend(frame.entries)
-                sync.acknowledged(ack_for(frame.batch, dict(logs)))
+                sync.acknowledged(ack_for(frame.batch, sync.in_flight[frame.batch]))
 
     def grow(author: NodeId, n: int) -> None:  # we post, or store from another peer
         logs[author] += n
@@ -714,3 +714,87 @@ def test_told_heads_send_the_same_with_refusals_late_acks_and_dropped_branches(
                 ack(told)
     assert peer[True] == peer[False]
     assert sorted(sent[True]) == sorted(sent[False])
+
+
+# -- several authors read in one trip (next_reads / add_all) --
+
+
+def fill_in_trips(
+    sync: Replication, logs: dict[NodeId, int], size: int = 10, most: int = 256
+) -> frames.Entries | None:
+    """Build one batch as a session does: the reads of each trip made by a store that
+    stops once it has read a batch's worth (Store.wire_after_each)."""
+    batch = sync.start_batch()
+    while reads := batch.next_reads(most):
+        read_so_far, count, total = [], 0, 0
+        for read in reads:
+            got = rows(
+                read.author, read.after, min(logs[read.author], read.after + read.limit), size
+            )
+            read_so_far.append(got)
+            count += len(got)
+            total += sum(len(w) for _, w in got)
+            if count >= reads[0].limit or total >= BATCH_BYTES:
+                break
+        batch.add_all(read_so_far)
+    return batch.finish()
+
+
+def test_many_schools_newest_entries_are_read_in_one_trip() -> None:
+    authors = [NodeId(i.to_bytes(2, "big") * 16) for i in range(300)]
+    sync = Replication()
+    sync.clock_complete({a: 1 for a in authors})
+    trips = []
+    batch = sync.start_batch()
+    while reads := batch.next_reads(256):
+        trips.append(len(reads))
+        batch.add_all([rows(r.author, r.after, 1) for r in reads])
+    frame = batch.finish()
+    assert frame is not None
+    assert len(frame.entries) == 256
+    assert trips == [256]
+    # The rest wait for the next batch, and so does the last author read: it filled the
+    # batch's last place exactly, so it may have more (as when read alone).
+    assert len(sync.dirty) == 300 - 256 + 1
+
+
+def test_a_read_not_made_leaves_its_author_for_the_next_batch() -> None:
+    sync = Replication()
+    sync.clock_complete({A: 300, B: 2})
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    assert {r.author for r in reads} == {A, B}
+    first = next(i for i, r in enumerate(reads) if r.author == A)
+    batch.add_all(
+        [rows(r.author, 0, min(300 if r.author == A else 2, 256)) for r in reads][: first + 1]
+    )
+    frame = batch.finish()
+    assert frame is not None
+    assert len(frame.entries) == 256
+    assert sync.dirty == {A, B}  # A has more; B was not read
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from([A, B, C]), st.integers(0, 600), min_size=1),
+    st.integers(1, 600),
+    st.sampled_from([1, 2, 256]),
+)
+def test_reading_in_trips_sends_what_reading_one_author_at_a_time_sends(
+    logs: dict[NodeId, int], size: int, most: int
+) -> None:
+    one_at_a_time, in_trips = Replication(), Replication()
+    for sync in (one_at_a_time, in_trips):
+        sync.clock_complete(dict(logs))
+    sent: dict[bool, list[bytes]] = {False: [], True: []}
+    for sync, trips in ((one_at_a_time, False), (in_trips, True)):
+        for _ in range(100):
+            frame = fill_in_trips(sync, logs, size, most) if trips else fill(sync, logs, size)
+            if frame is None:
+                break
+            assert len(frame.entries) <= frames.MAX_BATCH_ENTRIES
+            assert sum(map(len, frame.entries)) <= max(BATCH_BYTES, size)
+            sent[trips].extend(frame.entries)
+            sync.acknowledged(ack_for(frame.batch, sync.in_flight[frame.batch]))
+    assert sorted(sent[True]) == sorted(sent[False])
+    assert len(sent[True]) == sum(logs.values())
