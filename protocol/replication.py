@@ -404,12 +404,33 @@ class BatchBuilder:
         """What was read for :meth:`next_reads`'s reads, in order, for as many of them as
         the store read: each is taken as :meth:`add` takes it while the batch has room;
         an author not read, or not reached once the batch is full, is looked at again
-        for the next batch."""
+        for the next batch.
+
+        Each author is looked at again first, as :meth:`next_read` would look at it now:
+        the caller awaited the store, and acks, commits, storing and declared interest
+        went on meanwhile. One given up on or no longer wanted is dropped; one being
+        received waits for its storing; one whose view moved (an ack lowered it, the
+        peer sent us entries) is read again, from its view, as the rows read no longer
+        start where the peer stands."""
         reads, self._reads = self._reads, []
+        sync = self._sync
         for i, read in enumerate(reads):
+            author = read.author
+            if author in sync.declined or (
+                sync.wants_log is not None and not sync.wants_log(author)
+            ):
+                continue
+            if author in sync.receiving:
+                sync.waiting.add(author)
+                continue
             room = frames.MAX_BATCH_ENTRIES - len(self._entries)
-            if i >= len(rows_per_read) or self._full or room <= 0:
-                self._sync.dirty.add(read.author)
+            if (
+                i >= len(rows_per_read)
+                or self._full
+                or room <= 0
+                or sync.view.get(author, 0) != read.after
+            ):
+                sync.dirty.add(author)
                 continue
             limit = min(read.limit, room)
             self._pending = Read(read.author, read.after, limit)
