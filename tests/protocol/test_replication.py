@@ -582,7 +582,7 @@ def test_told_heads_change_which_logs_are_read_never_what_is_sent(
                 if frame is None:
                     break
                 sent[has_heads].extend(frame.entries)
-                sync.acknowledged(ack_for(frame.batch, sync.in_flight[frame.batch]))
+                sync.acknowledged(ack_for(frame.batch, dict(logs)))
 
     def grow(author: NodeId, n: int) -> None:  # we post, or store from another peer
         logs[author] += n
