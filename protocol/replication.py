@@ -370,6 +370,7 @@ class BatchBuilder:
         self._size = 0
         self._full = False
         self._pending: Read | None = None
+        self._reads: list[Read] = []  # handed out by next_reads, for add_all
 
     def next_read(self) -> Read | None:
         """The next author to read entries of, or None when the batch is complete."""
@@ -385,6 +386,55 @@ class BatchBuilder:
             self._pending = Read(author, sync.view.get(author, 0), room)
             return self._pending
         return None
+
+    def next_reads(self, most: int) -> list[Read]:
+        """The next authors to read, up to ``most`` at once, each up to the room the batch
+        has now: a store reads them in one trip, stopping once it has read enough to fill
+        the batch, and :meth:`add_all` takes what it read. A batch of many schools' few
+        newest entries (a hub catching up another) then costs one trip to the store, not
+        one per author. Empty when the batch is complete."""
+        reads: list[Read] = []
+        while len(reads) < most and (read := self.next_read()) is not None:
+            reads.append(read)
+        self._pending = None
+        self._reads = reads
+        return reads
+
+    def add_all(self, rows_per_read: Sequence[Sequence[tuple[int, bytes]]]) -> None:
+        """What was read for :meth:`next_reads`'s reads, in order, for as many of them as
+        the store read: each is taken as :meth:`add` takes it while the batch has room;
+        an author not read, or not reached once the batch is full, is looked at again
+        for the next batch.
+
+        Each author is looked at again first, as :meth:`next_read` would look at it now:
+        the caller awaited the store, and acks, commits, storing and declared interest
+        went on meanwhile. One given up on or no longer wanted is dropped; one being
+        received waits for its storing; one whose view moved (an ack lowered it, the
+        peer sent us entries) is read again, from its view, as the rows read no longer
+        start where the peer stands."""
+        reads, self._reads = self._reads, []
+        sync = self._sync
+        for i, read in enumerate(reads):
+            author = read.author
+            if author in sync.declined or (
+                sync.wants_log is not None and not sync.wants_log(author)
+            ):
+                continue
+            if author in sync.receiving:
+                sync.waiting.add(author)
+                continue
+            room = frames.MAX_BATCH_ENTRIES - len(self._entries)
+            if (
+                i >= len(rows_per_read)
+                or self._full
+                or room <= 0
+                or sync.view.get(author, 0) != read.after
+            ):
+                sync.dirty.add(author)
+                continue
+            limit = min(read.limit, room)
+            self._pending = Read(read.author, read.after, limit)
+            self.add(rows_per_read[i][:limit])
 
     def add(self, rows: Sequence[tuple[int, bytes]]) -> None:
         """The ``(seq, wire bytes)`` read for the last :meth:`next_read`, in ascending order."""

@@ -41,6 +41,7 @@ from protocol.entry import Entry
 from protocol.errors import DiskFullError, ProtocolError, StorageError
 from protocol.keys import EntryId, NodeId
 from protocol.replication import (
+    BATCH_BYTES,
     WINDOW,
     HeadsStart,
     Replication,
@@ -356,8 +357,12 @@ class PeerSession:
     async def _send_batch(self) -> bool:
         """Send one batch from the dirty authors; False if there was nothing to send."""
         batch = self.sync.start_batch()
-        while (read := batch.next_read()) is not None:
-            batch.add(await self.host.store.wire_after(read.author, read.after, read.limit))
+        while reads := batch.next_reads(frames.MAX_BATCH_ENTRIES):
+            batch.add_all(
+                await self.host.store.wire_after_each(
+                    reads, enough=reads[0].limit, enough_bytes=BATCH_BYTES
+                )
+            )
         frame = batch.finish()
         if frame is None:
             return False

@@ -42,6 +42,7 @@ from collections.abc import (
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
 
@@ -85,6 +86,7 @@ from protocol.log import (
     on_dropped_branch,
     superseded,
 )
+from protocol.replication import Read
 from protocol.rules import entries as rules
 from protocol.rules import holding as holding_rules
 
@@ -1672,12 +1674,16 @@ class Store:
 
         Built from the stored columns without decoding: erased content goes as nil.
         """
-        rows = await self.fetch_all(
-            "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
-            "AND loose = 0 ORDER BY seq LIMIT ?",
-            (author, seq, limit),
-        )
+        rows = await self.fetch_all(_WIRE_AFTER, (author, seq, limit))
         return [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
+
+    async def wire_after_each(
+        self, reads: Sequence[Read], *, enough: int, enough_bytes: int
+    ) -> list[list[tuple[int, bytes]]]:
+        """:meth:`wire_after` for each read in order, in one trip to the database thread,
+        stopping after the read that brings the entries to ``enough`` or their bytes to
+        ``enough_bytes`` (a batch's worth): what was read, for a prefix of ``reads``."""
+        return await self.read(partial(_wire_after_each, reads, enough, enough_bytes))
 
     async def current(self, kind: str) -> list[Entry]:
         """Entries of ``kind`` that still have content (not withdrawn), newest first."""
@@ -2212,3 +2218,25 @@ def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -
     finally:
         with contextlib.suppress(sqlite3.OperationalError):
             conn.execute("COMMIT")  # a read changed nothing: COMMIT just ends it
+
+
+_WIRE_AFTER = (
+    "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
+    "AND loose = 0 ORDER BY seq LIMIT ?"
+)
+
+
+def _wire_after_each(
+    reads: Sequence[Read], enough: int, enough_bytes: int, conn: sqlite3.Connection
+) -> list[list[tuple[int, bytes]]]:
+    read_so_far: list[list[tuple[int, bytes]]] = []
+    count = size = 0
+    for read in reads:
+        rows = conn.execute(_WIRE_AFTER, (read.author, read.after, read.limit)).fetchall()
+        wires = [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
+        read_so_far.append(wires)
+        count += len(wires)
+        size += sum(len(wire) for _, wire in wires)
+        if count >= enough or size >= enough_bytes:
+            break
+    return read_so_far

@@ -22,6 +22,7 @@ from protocol.errors import (
     UserInputError,
 )
 from protocol.keys import EntryId, NodeId
+from protocol.replication import Read
 from tests.helpers import NOW, chain, key, offer_content
 from tests.network import holding_everything
 
@@ -96,6 +97,25 @@ async def test_ingest_stores_in_order_and_ignores_repeats(store: Store) -> None:
     assert await store.count_entries() == 5
     heads = await store.heads()
     assert heads[key(2).node_id].seq == 5
+
+
+async def test_several_authors_read_for_sending_in_one_trip_stop_at_a_batch_s_worth(
+    store: Store,
+) -> None:
+    await holding_everything(store)  # made-up schools' logs, whole
+    a, b, c = chain(key(2), 4), chain(key(3), 2), chain(key(4), 3)
+    await store.ingest(a + b + c, NOW)
+    reads = [Read(key(2).node_id, 1, 5), Read(key(3).node_id, 0, 5), Read(key(4).node_id, 0, 5)]
+    each = await store.wire_after_each(reads, enough=5, enough_bytes=10**6)
+    assert each == [  # 3 of a's, then 2 of b's make 5: c is not read
+        await store.wire_after(key(2).node_id, 1, 5),
+        await store.wire_after(key(3).node_id, 0, 5),
+    ]
+    assert [seq for seq, _ in each[0]] == [2, 3, 4]
+    by_bytes = await store.wire_after_each(reads, enough=100, enough_bytes=1)
+    assert len(by_bytes) == 1
+    everything = await store.wire_after_each(reads, enough=100, enough_bytes=10**6)
+    assert [len(rows) for rows in everything] == [3, 2, 3]
 
 
 async def test_gap_refused_without_failing_batch(store: Store) -> None:

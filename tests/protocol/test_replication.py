@@ -1,7 +1,7 @@
 """The sync rules as a pure state machine (docs/protocol.md, "Sync"), with no node around it."""
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -714,3 +714,162 @@ def test_told_heads_send_the_same_with_refusals_late_acks_and_dropped_branches(
                 ack(told)
     assert peer[True] == peer[False]
     assert sorted(sent[True]) == sorted(sent[False])
+
+
+# -- several authors read in one trip (next_reads / add_all) --
+
+
+def fill_in_trips(
+    sync: Replication, logs: dict[NodeId, int], size: int = 10, most: int = 256
+) -> frames.Entries | None:
+    """Build one batch as a session does: the reads of each trip made by a store that
+    stops once it has read a batch's worth (Store.wire_after_each)."""
+    batch = sync.start_batch()
+    while reads := batch.next_reads(most):
+        read_so_far, count, total = [], 0, 0
+        for read in reads:
+            got = rows(
+                read.author, read.after, min(logs[read.author], read.after + read.limit), size
+            )
+            read_so_far.append(got)
+            count += len(got)
+            total += sum(len(w) for _, w in got)
+            if count >= reads[0].limit or total >= BATCH_BYTES:
+                break
+        batch.add_all(read_so_far)
+    return batch.finish()
+
+
+def test_many_schools_newest_entries_are_read_in_one_trip() -> None:
+    authors = [NodeId(i.to_bytes(2, "big") * 16) for i in range(300)]
+    sync = Replication()
+    sync.clock_complete({a: 1 for a in authors})
+    trips = []
+    batch = sync.start_batch()
+    while reads := batch.next_reads(256):
+        trips.append(len(reads))
+        batch.add_all([rows(r.author, r.after, 1) for r in reads])
+    frame = batch.finish()
+    assert frame is not None
+    assert len(frame.entries) == 256
+    assert trips == [256]
+    # The rest wait for the next batch, and so does the last author read: it filled the
+    # batch's last place exactly, so it may have more (as when read alone).
+    assert len(sync.dirty) == 300 - 256 + 1
+
+
+def test_a_read_not_made_leaves_its_author_for_the_next_batch() -> None:
+    sync = Replication()
+    sync.clock_complete({A: 300, B: 300})
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    assert {r.author for r in reads} == {A, B}
+    batch.add_all([rows(reads[0].author, 0, 256)])  # the first fills the batch alone
+    frame = batch.finish()
+    assert frame is not None
+    assert len(frame.entries) == 256
+    assert sync.dirty == {A, B}  # the first has more; the second was not read
+    assert sync.view.get(reads[1].author, 0) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from([A, B, C]), st.integers(0, 600), min_size=1),
+    st.integers(1, 600),
+    st.sampled_from([1, 2, 256]),
+)
+def test_reading_in_trips_sends_what_reading_one_author_at_a_time_sends(
+    logs: dict[NodeId, int], size: int, most: int
+) -> None:
+    one_at_a_time, in_trips = Replication(), Replication()
+    for sync in (one_at_a_time, in_trips):
+        sync.clock_complete(dict(logs))
+    sent: dict[bool, list[bytes]] = {False: [], True: []}
+    for sync, trips in ((one_at_a_time, False), (in_trips, True)):
+        for _ in range(100):
+            frame = fill_in_trips(sync, logs, size, most) if trips else fill(sync, logs, size)
+            if frame is None:
+                break
+            assert len(frame.entries) <= frames.MAX_BATCH_ENTRIES
+            assert sum(map(len, frame.entries)) <= max(BATCH_BYTES, size)
+            sent[trips].extend(frame.entries)
+            sync.acknowledged(ack_for(frame.batch, sync.in_flight[frame.batch]))
+    assert sorted(sent[True]) == sorted(sent[False])
+    assert len(sent[True]) == sum(logs.values())
+
+
+# -- what changed during the trip to the store (the session awaits it) --
+
+
+def trip(sync: Replication, logs: dict[NodeId, int]) -> Callable[[], frames.Entries | None]:
+    """Start a batch and read for it as the store's one trip does; the returned step takes
+    what was read and finishes the batch (what the test does before it, happened while
+    the session awaited the store)."""
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    read = [rows(r.author, r.after, min(logs[r.author], r.after + r.limit)) for r in reads]
+
+    def take() -> frames.Entries | None:
+        batch.add_all(read)
+        return batch.finish()
+
+    return take
+
+
+def authors_in(frame: frames.Entries | None) -> list[NodeId]:
+    by_byte = {a.key[:1]: a for a in (A, B, C)}
+    return [] if frame is None else [by_byte[w[:1]] for w in frame.entries]
+
+
+def test_an_author_whose_storing_began_during_the_trip_waits_for_it() -> None:
+    sync, logs = Replication(), {A: 3, B: 3}
+    sync.clock_complete(logs)
+    take = trip(sync, logs)
+    sync.storing([B])  # the peer's batch of B arrived while we read
+    sent = authors_in(take())
+    assert sync.waiting == {B}
+    sync.stored([(B, 5)])
+    logs[B] = 5
+    sent += authors_in(fill(sync, logs))
+    assert sent == [A, A, A]  # nothing of B: the peer holds all we do
+
+
+def test_an_author_the_peer_stopped_wanting_during_the_trip_is_not_sent() -> None:
+    for taken in (0, 1, 2):  # the store read none, one, or both of the reads
+        sync, logs = Replication(), {A: 3, B: 3}
+        sync.clock_complete(logs)
+        batch = sync.start_batch()
+        reads = batch.next_reads(256)
+        sync.declared(lambda author: author == A)
+        batch.add_all([rows(r.author, 0, 3) for r in reads][:taken])
+        sent = authors_in(batch.finish()) + authors_in(fill(sync, logs))
+        assert B not in sent
+        assert B not in sync.dirty
+        assert sent.count(A) == 3
+
+
+def test_a_view_lowered_by_an_ack_during_the_trip_is_sent_from() -> None:
+    sync, logs = Replication(), {A: 10}
+    sync.clock_complete(logs)
+    first = fill(sync, logs)
+    assert first is not None
+    logs[A] = 20
+    sync.mark_dirty([A])
+    take = trip(sync, logs)  # reads A after 10
+    sync.acknowledged(frames.Ack(first.batch, [[A.key, 5]]))  # it took only 5
+    assert take() is None  # 11 to 20 would only be refused: it lacks 6 to 10
+    assert sync.view[A] == 5
+    frame = fill(sync, logs)
+    assert frame is not None
+    assert frame.entries == [w for _, w in rows(A, 5, 20)]
+
+
+def test_what_the_peer_came_to_hold_during_the_trip_is_not_sent() -> None:
+    sync, logs = Replication(), {A: 10}
+    sync.clock_complete(logs)
+    take = trip(sync, logs)  # reads A after 0
+    sync.held(A, 8)  # it sent us 8 of them meanwhile
+    sent = list(getattr(take(), "entries", []))
+    while (frame := fill(sync, logs)) is not None:
+        sent.extend(frame.entries)
+    assert sent == [w for _, w in rows(A, 8, 10)]
