@@ -70,6 +70,19 @@ async def raw(rogue: LiveNode, target: LiveNode, body: dict[str, Any]) -> None:
     await session.transport.send(codec.encode({"v": 1, **body}))
 
 
+async def offer_at_catchup(
+    rogue: LiveNode, target: LiveNode, offered: list[Entry], sent: list[Entry] | None = None
+) -> None:
+    """The rogue, as the holder of the target's catch-up, offers ``offered`` (their times
+    and ids), ends, then sends ``sent`` alone (``offered`` itself unless given)."""
+    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in offered], 0, id_bytes=SHORT)
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
+    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
+    await send_alone(
+        rogue.service.peers.sessions[target.node.node_id], offered if sent is None else sent
+    )
+
+
 async def judged(rogue: LiveNode, target: LiveNode, n: int) -> None:
     """Send an entry alone that the target keeps; wait until it holds it."""
     last = signed(key(90 + n), 1, north("Sentinel"))
@@ -158,10 +171,7 @@ async def test_offered_entries_that_do_not_match_what_it_declared_are_not_kept(
     target, rogue = pair
     session = session_of(target, rogue)
     south = signed(FAR, 1, {"activity": "observation", "title": "Coast", "country": "GB"})
-    offer = Offer([Item(south.payload.timestamp, bytes(south.id))], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
-    await send_alone(rogue.service.peers.sessions[target.node.node_id], [south])
+    await offer_at_catchup(rogue, target, [south])
     await judged(rogue, target, 3)
     catchups = target.service.peers.catchups
     # With short-ids (both nodes announce it) the wanter keeps the 16-byte prefixes.
@@ -178,10 +188,7 @@ async def test_forged_entries_offered_at_catchup_are_refused(
     session = session_of(target, rogue)
     genuine = signed(FAR, 1, north("Phonics"))
     forged = dataclasses.replace(genuine, signature=bytes(64))
-    offer = Offer([Item(genuine.payload.timestamp, bytes(genuine.id))], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})
-    await send_alone(rogue.service.peers.sessions[target.node.node_id], [forged])
+    await offer_at_catchup(rogue, target, [genuine], sent=[forged])
     await judged(rogue, target, 4)
     assert not await target.holds(genuine.id)
     assert session._strikes == 1  # a bad signature, as anywhere else
@@ -286,10 +293,7 @@ async def test_answers_offered_to_questions_the_target_does_not_hold_are_not_kep
         content={"answer": bytes(answer.id)},
     )
     sent = [answer, mark]
-    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in sent], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
-    await send_alone(rogue.service.peers.sessions[target.node.node_id], sent)
+    await offer_at_catchup(rogue, target, sent)
     await judged(rogue, target, 5)
     catchups = target.service.peers.catchups
     assert catchups._answers[session].offered == {bytes(e.id)[:SHORT] for e in sent}
@@ -313,10 +317,7 @@ async def test_a_withdrawal_of_another_schools_entry_at_catchup_is_refused(
     await send_alone(rogue.service.peers.sessions[target.node.node_id], [held, profile])
     await wait_for(lambda: target.holds(profile.id), what="the other school's profile")
     withdrawal = signed(other, 2, {"target": bytes(held.id)}, "withdraw")
-    offer = Offer([Item(withdrawal.payload.timestamp, bytes(withdrawal.id))], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
-    await send_alone(rogue.service.peers.sessions[target.node.node_id], [withdrawal])
+    await offer_at_catchup(rogue, target, [withdrawal])
     await judged(rogue, target, 8)
     catchups = target.service.peers.catchups
     assert catchups._answers[session].offered == {bytes(withdrawal.id)[:SHORT]}
@@ -347,10 +348,7 @@ async def test_floods_of_withdrawals_of_entries_not_held_are_bounded(
         for i, school in enumerate((north_school, south_school))
         for n in range(300)
     ]
-    offer = Offer([Item(e.payload.timestamp, bytes(e.id)) for e in flood], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
-    await send_alone(to_rogue, flood)
+    await offer_at_catchup(rogue, target, flood)
     await judged(rogue, target, 9)
     rows = await target.node.store.fetch_all(
         "SELECT author, COUNT(*) FROM entries WHERE kind = 'withdraw' GROUP BY author"
@@ -379,10 +377,7 @@ async def test_a_second_withdrawal_of_a_target_known_withdrawn_is_a_duplicate(
     await send_alone(to_rogue, [profile, first])
     await wait_for(lambda: target.holds(first.id), what="the first withdrawal, a tombstone")
     again = signed(north_school, 4, {"target": gone, "reason": "posted again"}, "withdraw")
-    offer = Offer([Item(again.payload.timestamp, bytes(again.id))], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
-    await send_alone(to_rogue, [again])
+    await offer_at_catchup(rogue, target, [again])
     await judged(rogue, target, 10)
     catchups = target.service.peers.catchups
     assert catchups._answers[session].offered == {bytes(again.id)[:SHORT]}
@@ -406,10 +401,7 @@ async def test_another_schools_withdrawal_of_an_answer_to_our_question_is_refuse
     await send_alone(to_rogue, [answer])
     await wait_for(lambda: target.holds(answer.id), what="the far answer, kept with our question")
     withdrawal = signed(key(86), 1, {"target": bytes(answer.id)}, "withdraw")
-    offer = Offer([Item(withdrawal.payload.timestamp, bytes(withdrawal.id))], 0, id_bytes=SHORT)
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": offer.first().msg})
-    await raw(rogue, target, {"t": "catchup", "since": 0, "msg": b""})  # the end
-    await send_alone(to_rogue, [withdrawal])
+    await offer_at_catchup(rogue, target, [withdrawal])
     await judged(rogue, target, 11)
     catchups = target.service.peers.catchups
     assert not await target.holds(withdrawal.id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 
 from bench.live import hold, school_key
@@ -273,21 +274,11 @@ async def test_an_answer_given_while_the_asking_school_was_off_is_caught_up(
     horizon, in the South: matching none of oak's filters) answers. When oak comes
     back, its partner the hub catches it up on the answer: it names oak's own
     question, which oak holds for certain (protocol/catchup.py, ``held_by``)."""
-    names = ("oak", "hub", "colegio", "far")
-    async with started(tmp_path, names) as nodes:
+    async with started(tmp_path, LINE) as nodes:
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
-        for name in names[:-1]:
-            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
-            await nodes[name].node.update_profile(**NORTH)
-        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
-        await far.node.update_profile(region="South")
-        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
-            await partner(nodes[a], nodes[b])
+        asked = await _oak_asks_far_beyond(nodes)
         catchups = hub.service.peers.catchups
-        catchups.pace_ms = 0  # time scaled: one catch-up per session
         peer = oak.node.node_id
-        asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
-        await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
 
         async def first_done() -> bool:
             return peer in catchups._completed
@@ -394,21 +385,11 @@ async def test_a_withdrawal_of_an_answer_to_our_question_is_caught_up(tmp_path: 
     answer. When oak comes back, the hub catches it up on the withdrawal, as on the
     answer itself (``held_by``): the answer is gone from oak's question (issue 23,
     withdrawal loose ends)."""
-    names = ("oak", "hub", "colegio", "far")
-    async with started(tmp_path, names) as nodes:
+    async with started(tmp_path, LINE) as nodes:
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
-        for name in names[:-1]:
-            await choose(nodes[name].node.store, HORIZON_MODE, (), ())
-            await nodes[name].node.update_profile(**NORTH)
-        await choose(far.node.store, EVERYTHING_MODE, (), ())  # it keeps oak's question
-        await far.node.update_profile(region="South")
-        for a, b in (("oak", "hub"), ("hub", "colegio"), ("colegio", "far")):
-            await partner(nodes[a], nodes[b])
+        asked = await _oak_asks_far_beyond(nodes)
         catchups = hub.service.peers.catchups
-        catchups.pace_ms = 0  # time scaled: one catch-up per session
         peer = oak.node.node_id
-        asked = await oak.node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
-        await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
         answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
         await wait_for(lambda: oak.holds(answer.id), within=60, what="far's answer at oak")
 
@@ -431,3 +412,25 @@ async def test_a_withdrawal_of_an_answer_to_our_question_is_caught_up(tmp_path: 
         assert (await oak.node.store.get(answer.id)).content is None  # type: ignore[union-attr]
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert shown["answers"] == []
+
+
+LINE = ("oak", "hub", "colegio", "far")
+
+
+async def _oak_asks_far_beyond(nodes: dict[str, LiveNode]) -> Entry:
+    """oak - hub - colegio - far, partnered in a line, holding by horizon in the North
+    but far (in the South, matching none of oak's filters, holding everything so that it
+    keeps oak's question); the hub catches up once a session. oak asks a question; it
+    returns once far holds it."""
+    for name in LINE[:-1]:
+        await choose(nodes[name].node.store, HORIZON_MODE, (), ())
+        await nodes[name].node.update_profile(**NORTH)
+    far = nodes["far"]
+    await choose(far.node.store, EVERYTHING_MODE, (), ())
+    await far.node.update_profile(region="South")
+    for a, b in pairwise(LINE):
+        await partner(nodes[a], nodes[b])
+    nodes["hub"].service.peers.catchups.pace_ms = 0  # time scaled: one catch-up per session
+    asked = await nodes["oak"].node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
+    await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
+    return asked
