@@ -319,20 +319,10 @@ async def withdrawn_while_off(
             await partner(nodes[a], nodes[b])
         catchups = hub.service.peers.catchups
         catchups.pace_ms = 0  # time scaled: one catch-up per session
-        peer = oak.node.node_id
         posted = await far.node.offers.post("offer", offer("Phonics in the North", **NORTH))
         await wait_for(lambda: oak.holds(posted.id), within=60, what="far's offer at oak")
 
-        async def first_done() -> bool:
-            return peer in catchups._completed
-
-        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
-
-        async def far_newest_profile() -> bool:  # else it may cross beside the withdrawal
-            held = await oak.node.store.profile_of(far.node.node_id)
-            return held is not None and held.region == "North"
-
-        await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
+        await _caught_up_once(oak, far, catchups, far_region="North")
         assert [o.entry.id for o in await oak.node.offers.listing("offer")] == [posted.id]
         await oak.stop()
         withdrawal = await far.node.offers.withdraw("offer", str(posted.id), "Fully booked")
@@ -389,20 +379,10 @@ async def test_a_withdrawal_of_an_answer_to_our_question_is_caught_up(tmp_path: 
         oak, hub, far = nodes["oak"], nodes["hub"], nodes["far"]
         asked = await _oak_asks_far_beyond(nodes)
         catchups = hub.service.peers.catchups
-        peer = oak.node.node_id
         answer = await far.node.questions.answer(str(asked.id), "Letters and Sounds.")
         await wait_for(lambda: oak.holds(answer.id), within=60, what="far's answer at oak")
 
-        async def first_done() -> bool:
-            return peer in catchups._completed
-
-        await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
-
-        async def far_newest_profile() -> bool:  # else it may cross beside the withdrawal
-            held = await oak.node.store.profile_of(far.node.node_id)
-            return held is not None and held.region == "South"
-
-        await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
+        await _caught_up_once(oak, far, catchups, far_region="South")
         shown = (await oak.node.questions.one(str(asked.id))).as_json(with_answers=True)
         assert [a["text"] for a in shown["answers"]] == ["Letters and Sounds."]
         await oak.stop()
@@ -434,3 +414,21 @@ async def _oak_asks_far_beyond(nodes: dict[str, LiveNode]) -> Entry:
     asked = await nodes["oak"].node.questions.ask({"title": "Phonics?", "text": "Which scheme?"})
     await wait_for(lambda: far.holds(asked.id), within=60, what="oak's question at far")
     return asked
+
+
+async def _caught_up_once(
+    oak: LiveNode, far: LiveNode, catchups: CatchUps, *, far_region: str
+) -> None:
+    """The hub's first catch-up of oak is done, and oak holds far's newest profile (else
+    the profile may cross beside a withdrawal still to come)."""
+
+    async def first_done() -> bool:
+        return oak.node.node_id in catchups._completed
+
+    await wait_for(first_done, within=30, what="the hub's first catch-up of oak")
+
+    async def far_newest_profile() -> bool:
+        held = await oak.node.store.profile_of(far.node.node_id)
+        return held is not None and held.region == far_region
+
+    await wait_for(far_newest_profile, within=60, what="far's newest profile at oak")
