@@ -12,7 +12,7 @@ One :class:`Replication` per peer session holds what the sync rules decide on:
   commit marks them dirty in every session first (without this, every entry went
   straight back to its sender: docs/performance.md, "Redundancy").
 
-It reads no store and touches no network, so the session (node/session.py) and
+It reads no store and touches no network, so the session (node/net/session.py) and
 the simulator (bench/simulate.py) drive the same rules. Building a batch is a
 short dialogue, because only the caller can read entries::
 
@@ -20,6 +20,9 @@ short dialogue, because only the caller can read entries::
     while (read := batch.next_read()) is not None:
         batch.add(store_rows(read.author, read.after, read.limit))
     frame = batch.finish()  # an Entries frame, or None when there was nothing to send
+
+A node's session reads several authors in one trip instead (``next_reads`` and
+``add_all``, the same rules: the store stops once it has read a batch's worth).
 
 The caller keeps the window: it starts a batch only while fewer than
 :data:`WINDOW` are in flight, and a slot frees when :meth:`Replication.acknowledged`
