@@ -366,10 +366,11 @@ class PeerSession:
         frame = batch.finish()
         if frame is None:
             return False
+        carried = self.sync.in_flight[frame.batch]  # before it goes: its ack may come first
         await self._send(frame)
         self.sent += len(frame.entries)
         if self.lazy is not None:  # whole to this peer: it joins these authors' eager sets
-            self.lazy.pushed(self.sync.in_flight.get(frame.batch, {}))
+            self.lazy.pushed(carried)
         return True
 
     # -- receiving ------------------------------------------------------------------

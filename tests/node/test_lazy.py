@@ -15,6 +15,7 @@ import pytest
 from node.clock import now_ms
 from node.net.backoff import Backoff
 from node.net.peers import FEATURES
+from node.net.session import PeerSession
 from node.partners.peerbook import PeerBook
 from protocol import frames
 from protocol.horizon import FETCH_AFTER_MS
@@ -236,3 +237,31 @@ async def test_a_partner_removed_or_blocked_leaves_the_eager_sets(make_node: Fac
     await wait_for(gone, what="the removed and blocked partners out of the eager sets")
     assert blocked not in relay.eager
     assert blocked not in relay.known
+
+
+async def test_a_batch_acknowledged_before_its_send_returns_still_joins_the_eager_set(
+    make_node: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fast peer (or a busy loop) can acknowledge a batch before the send that carried
+    it returns. Pushed whole, the peer joins the authors' eager sets all the same: what a
+    batch carried is taken before it goes, not read back from what is still in flight."""
+    send = PeerSession._send
+
+    async def acknowledged_first(session: PeerSession, frame: frames.Frame) -> None:
+        await send(session, frame)
+        if isinstance(frame, frames.Entries) and frame.batch in session.sync.in_flight:
+
+            async def acked() -> bool:
+                return frame.batch not in session.sync.in_flight
+
+            await wait_for(acked, what="the batch's ack, before the send returns")
+
+    monkeypatch.setattr(PeerSession, "_send", acknowledged_first)
+    a, b = await make_node("A"), await make_node("B")
+    await partner(a, b)
+    await introduced([a, b])
+
+    async def joined() -> bool:  # each one's profile, pushed whole at the start
+        return b.node.node_id in eager_set(a, a) and a.node.node_id in eager_set(b, b)
+
+    await wait_for(joined, within=5, what="each in the other's eager set")
