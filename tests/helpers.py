@@ -54,6 +54,23 @@ def chain(
     return entries
 
 
+def append_signed(
+    log: list[Entry], signer: NodeKey, kind: str, content: Any, seq: int | None = None
+) -> Entry:
+    """The next entry of ``signer``'s ``log`` (or one under ``seq``: a fork, a gap), signed
+    a millisecond after the one before, appended to ``log`` and returned."""
+    entry = create_entry(
+        signer,
+        seq=seq or (log[-1].seq + 1 if log else 1),
+        prev=log[-1].id if log else None,
+        timestamp=NOW - 1000 + len(log),
+        kind=kind,
+        content=content,
+    )
+    log.append(entry)
+    return entry
+
+
 def history(signer: NodeKey, count: int) -> list[Entry]:
     """A busy school's ``count`` offers signed within its budget (protocol/budget.py),
     the newest a minute ago: every node takes them all at once. (A flood signed in a

@@ -47,14 +47,7 @@ async def test_a_fork_after_a_restore_is_ended_by_recover_and_every_partner_conv
         await wait_for(partial(lycee.holds, withdrawal.id), what="the lost copy's posts")
         await oak.stop()  # the school's computer is lost
 
-        # Restored as "the only copy", it posts at once: the log forks.
-        await backup.restore(tmp_path / "b", tmp_path / "oak", force=True, only_copy=True)
-        async with await Node.open(tmp_path / "oak") as node:
-            mine = await node.offers.post("offer", offer_content("Posted after the restore"))
-        assert mine.seq == lost.seq
-        await oak.restart()
-        await colegio.restart()
-        await wait_for(lambda: colegio.holds(mine.id), what="the restored copy's post")
+        mine = await _restored_only_copy_posts(tmp_path, oak, colegio, lost)
 
         async def fork_known(live: LiveNode) -> bool:
             return any(author == me for author, _ in await live.node.store.forks())
@@ -182,13 +175,7 @@ async def test_a_post_before_recover_finishes_does_not_keep_the_continuation_bac
         later = await oak.node.offers.post("offer", offer_content("Also by the lost copy"))
         await wait_for(partial(lycee.holds, later.id), what="the lost copy's posts")
         await oak.stop()
-        await backup.restore(tmp_path / "b", tmp_path / "oak", force=True, only_copy=True)
-        async with await Node.open(tmp_path / "oak") as node:
-            mine = await node.offers.post("offer", offer_content("Posted after the restore"))
-        assert mine.seq == lost.seq
-        await oak.restart()
-        await colegio.restart()
-        await wait_for(lambda: colegio.holds(mine.id), what="the restored copy's post")
+        await _restored_only_copy_posts(tmp_path, oak, colegio, lost)
         await oak.stop()
         first = run_cli("recover", "--data", str(tmp_path / "oak"), "--json")
         assert first.returncode == 0, first.stderr
@@ -224,3 +211,18 @@ async def test_a_post_before_recover_finishes_does_not_keep_the_continuation_bac
         assert oak.service.peers.sessions[colegio.node.node_id] is session  # no new session
         assert await colegio.holds(meanwhile.id)
         assert "Posted after the restore" in await _titles(colegio, me)
+
+
+async def _restored_only_copy_posts(
+    tmp_path: Path, oak: LiveNode, colegio: LiveNode, lost: Entry
+) -> Entry:
+    """oak, stopped, is restored from its backup as "the only copy" and posts at once:
+    its log forks under ``lost``'s number. Both restart; the post reaches colegio."""
+    await backup.restore(tmp_path / "b", tmp_path / "oak", force=True, only_copy=True)
+    async with await Node.open(tmp_path / "oak") as node:
+        mine = await node.offers.post("offer", offer_content("Posted after the restore"))
+    assert mine.seq == lost.seq
+    await oak.restart()
+    await colegio.restart()
+    await wait_for(lambda: colegio.holds(mine.id), what="the restored copy's post")
+    return mine

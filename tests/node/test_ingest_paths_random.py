@@ -16,7 +16,7 @@ from node.store.database import IngestResult, Outcome, Store
 from node.store.holding import HORIZON_MODE, SETTING, Choice
 from protocol import kinds
 from protocol.entry import Entry, create_entry
-from tests.helpers import NOW, key, offer_content
+from tests.helpers import NOW, append_signed, key, offer_content
 from tests.network import holding_everything
 
 TABLES = (
@@ -32,16 +32,7 @@ TABLES = (
 
 
 def _next(signer: int, log: list[Entry], kind: str, content: Any, seq: int = 0) -> Entry:
-    entry = create_entry(
-        key(signer),
-        seq=seq or (log[-1].seq + 1 if log else 1),
-        prev=log[-1].id if log else None,
-        timestamp=NOW - 1000 + len(log),
-        kind=kind,
-        content=content,
-    )
-    log.append(entry)
-    return entry
+    return append_signed(log, key(signer), kind, content, seq)
 
 
 def _event(title: str, day: str = "2026-11-02", replaces: bytes | None = None) -> Any:

@@ -12,23 +12,14 @@ import pytest
 from node.store.database import Outcome, Store
 from protocol import kinds
 from protocol.entry import Entry, create_entry
-from tests.helpers import NOW, key, offer_content
+from tests.helpers import NOW, append_signed, key, offer_content
 from tests.network import holding_everything
 
 SIGNER = key(3)
 
 
 def _next(log: list[Entry], kind: str, content: dict[str, Any], seq: int | None = None) -> Entry:
-    entry = create_entry(
-        SIGNER,
-        seq=seq or (log[-1].seq + 1 if log else 1),
-        prev=log[-1].id if log else None,
-        timestamp=NOW - 1000 + len(log),
-        kind=kind,
-        content=content,
-    )
-    log.append(entry)
-    return entry
+    return append_signed(log, SIGNER, kind, content, seq)
 
 
 def _event(title: str, replaces: bytes | None = None) -> dict[str, Any]:
