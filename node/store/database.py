@@ -1674,8 +1674,7 @@ class Store:
 
         Built from the stored columns without decoding: erased content goes as nil.
         """
-        rows = await self.fetch_all(_WIRE_AFTER, (author, seq, limit))
-        return [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
+        return await self.read(partial(_wire_after_now, author, seq, limit))
 
     async def wire_after_each(
         self, reads: Sequence[Read], *, enough: int, enough_bytes: int
@@ -2220,10 +2219,15 @@ def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -
             conn.execute("COMMIT")  # a read changed nothing: COMMIT just ends it
 
 
-_WIRE_AFTER = (
-    "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
-    "AND loose = 0 ORDER BY seq LIMIT ?"
-)
+def _wire_after_now(
+    author: NodeId, seq: int, limit: int, conn: sqlite3.Connection
+) -> list[tuple[int, bytes]]:
+    rows = conn.execute(
+        "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
+        "AND loose = 0 ORDER BY seq LIMIT ?",
+        (author, seq, limit),
+    )
+    return [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
 
 
 def _wire_after_each(
@@ -2232,8 +2236,7 @@ def _wire_after_each(
     read_so_far: list[list[tuple[int, bytes]]] = []
     count = size = 0
     for read in reads:
-        rows = conn.execute(_WIRE_AFTER, (read.author, read.after, read.limit)).fetchall()
-        wires = [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
+        wires = _wire_after_now(read.author, read.after, read.limit, conn)
         read_so_far.append(wires)
         count += len(wires)
         size += sum(len(wire) for _, wire in wires)
