@@ -312,3 +312,27 @@ async def test_a_partner_naming_us_as_its_relay_cannot_make_us_keep_a_row_per_ma
 
     await wait_for(judged, what="the target to take the rogue's mail clock")
     assert await store.fetch_one("SELECT count(*) FROM mail_delivered") == (0,)
+
+
+async def test_a_clock_of_thousands_of_made_up_heads_is_compared_in_one_go_and_a_wrong_id_shown(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """A rogue's clock names 4,000 schools the target never heard of, with head ids, and
+    the target itself under its first number with an id that is not its entry's. The
+    target compares them all (in one trip to its database), answers the wrong id with
+    its own entry as evidence, once, and the session goes on."""
+    mine = bytes(target.node.node_id)
+    made_up = [[os.urandom(32), 3, os.urandom(32)] for _ in range(4000)]
+    heads = sorted([*made_up, [mine, 1, os.urandom(32)]])
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Clock(heads, final=False)))
+    evidence = await next_frame(ws, frames.Entries)
+    assert isinstance(evidence, frames.Entries)
+    own = await target.node.store.entry_at(target.node.node_id, 1)
+    assert own is not None
+    assert evidence.entries == [own.encode()]
+    await open_sync(ws)  # the session goes on: what the target posts next reaches us
+    posted = await target.node.offers.post("offer", offer_content("Still flowing"))
+    batch = await next_frame(ws, frames.Entries)
+    assert isinstance(batch, frames.Entries)
+    assert batch.entries == [posted.encode()]
