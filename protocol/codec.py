@@ -138,6 +138,43 @@ def decode(data: bytes, limits: Limits) -> Value:
     return value
 
 
+_FLAT = frozenset({type(None), int, str, bytes})  # no bool: the full path judges it
+
+
+def decode_record(data: bytes, limits: Limits, keys: list[str]) -> dict[str, Value] | None:
+    """The map :func:`decode` would return, if ``data`` is a canonical map of exactly
+    ``keys`` (sorted) to nil, int, str and bin values; None for anything else, which
+    :func:`decode` then judges, with its exact error.
+
+    For records of one fixed shape on the path of every entry received (an entry's
+    payload): their canonical check is the order of their keys and the re-encoding,
+    without :func:`decode`'s walk of the value, which costs as much as the unpacking."""
+    if len(data) > limits.max_bytes:
+        return None
+    try:
+        value = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=False,
+            max_str_len=limits.max_str,
+            max_bin_len=limits.max_bin,
+            max_array_len=limits.max_items,
+            max_map_len=limits.max_items,
+            max_ext_len=0,
+        )
+    except (ValueError, TypeError, msgpack.UnpackException, RecursionError):
+        return None  # decode words the refusal
+    if type(value) is not dict or list(value) != keys:
+        return None
+    for item in value.values():
+        if type(item) not in _FLAT:
+            return None
+    if _packer().pack(value) != data:
+        return None
+    return value
+
+
 def decode_checked(data: bytes) -> Value:
     """What :func:`decode` returned for these exact bytes, without checking them again.
 

@@ -71,6 +71,16 @@ class NodeId:
     def __bytes__(self) -> bytes:
         return self.key
 
+    # Written out rather than generated: the dataclass's compare and hash build a tuple
+    # each time, and ids are looked up in sets and dicts many times per entry received.
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is NodeId:
+            return self.key == other.key
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
     @property
     def fingerprint(self) -> str:
         """Four groups of four characters, easy to read aloud and compare by phone."""
@@ -105,7 +115,11 @@ class EntryId:
 
     @classmethod
     def of(cls, payload: bytes) -> EntryId:
-        return cls(hashlib.blake2b(payload, digest_size=ID_SIZE).digest())
+        # Built by its slot: a digest is always ID_SIZE bytes, and this runs for every
+        # entry received, twice on a hub (docs/performance.md, "Where item 6 stands").
+        entry_id: EntryId = object.__new__(cls)
+        _set_digest(entry_id, hashlib.blake2b(payload, digest_size=ID_SIZE).digest())
+        return entry_id
 
     @classmethod
     def parse(cls, text: str) -> EntryId:
@@ -123,6 +137,17 @@ class EntryId:
 
     def __bytes__(self) -> bytes:
         return self.digest
+
+    def __eq__(self, other: object) -> bool:  # written out, as NodeId's
+        if other.__class__ is EntryId:
+            return self.digest == other.digest
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+
+_set_digest = vars(EntryId)["digest"].__set__
 
 
 class NodeKey:

@@ -153,3 +153,49 @@ def test_size_limit_names_the_size() -> None:
 def test_encode_refuses_values_without_encoding(value: Any) -> None:
     with pytest.raises(DecodeError):
         codec.encode(value)
+
+
+# decode_record: a fast path for maps of one fixed shape (an entry's payload). Whatever
+# it accepts, decode accepts as the same map; whatever else, it leaves to decode.
+RECORD_KEYS = ["a", "h", "k", "p", "s", "t", "v"]
+record_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.binary(max_size=40)
+    | st.lists(st.integers(0, 3), max_size=2)
+)
+
+
+@given(
+    st.permutations([*RECORD_KEYS, "x"]),
+    st.integers(5, 8),
+    st.lists(record_values, min_size=8, max_size=8),
+    st.booleans(),
+)
+def test_decode_record_accepts_only_what_decode_accepts_as_the_record(
+    order: list[str], size: int, values: list[Any], sort: bool
+) -> None:
+    keys = sorted(order[:size]) if sort else order[:size]
+    data = msgpack.packb(dict(zip(keys, values, strict=False)), use_bin_type=True)
+    limits = codec.Limits(max_bytes=512, max_depth=1, max_items=16, max_str=64, max_bin=32)
+    record = codec.decode_record(data, limits, RECORD_KEYS)
+    if record is not None:
+        assert list(record) == RECORD_KEYS
+        assert outcome(codec.decode, data, limits) == ("ok", record)
+    elif keys == RECORD_KEYS and all(type(v) in (type(None), int, str, bytes) for v in values):
+        # the one shape with flat values is refused only for what decode refuses too
+        assert outcome(codec.decode, data, limits)[0] == "refused"
+
+
+def test_decode_record_leaves_non_canonical_bytes_to_decode() -> None:
+    mapping = {"a": 1, "b": 2}
+    canonical = codec.encode(mapping)
+    widened = canonical.replace(b"\xa1b\x02", b"\xa1b\xcc\x02")  # 2 in a longer form
+    limits = codec.Limits(max_bytes=64, max_depth=1)
+    assert codec.decode_record(canonical, limits, ["a", "b"]) == mapping
+    assert codec.decode_record(widened, limits, ["a", "b"]) is None
+    assert codec.decode_record(canonical + b"\x00", limits, ["a", "b"]) is None
+    assert codec.decode_record(canonical, codec.Limits(max_bytes=3), ["a", "b"]) is None

@@ -201,3 +201,84 @@ def test_node_id_text_form() -> None:
     assert len(str(node_id)) == 43
     assert NodeId.parse(str(node_id)) == node_id
     assert len(node_id.fingerprint) == 19
+
+
+def test_entries_built_by_their_slots_are_the_entries_the_constructors_build() -> None:
+    """decode_entry, entry_from_checked and load_entry build Payload and Entry by their
+    slots (protocol/entry.py, for speed): every field is set, the id is the payload's
+    hash, and the objects are equal, hash alike and stay frozen."""
+    from dataclasses import FrozenInstanceError, fields
+
+    from protocol.entry import Entry, entry_from_checked, load_entry
+
+    for seq, prev in ((1, None), (2, EntryId(bytes(range(32))))):
+        data = make(seq=seq, prev=prev)
+        built = create_entry(
+            SIGNER, seq=seq, prev=prev, timestamp=NOW, kind="offer", content=offer_content()
+        )
+        expected = Entry(
+            built.payload, built.payload_bytes, built.signature, built.content_bytes, built.content
+        )
+        for entry in (
+            decode_entry(data, now_ms=NOW),
+            entry_from_checked(data),
+            load_entry(built.payload_bytes, built.signature, built.content_bytes),
+        ):
+            assert entry == expected
+            assert hash(entry.id) == hash(expected.id)
+            assert entry.payload == expected.payload
+            assert hash(entry.payload) == hash(expected.payload)
+            for field in fields(Payload):
+                assert getattr(entry.payload, field.name) == getattr(expected.payload, field.name)
+            assert entry.id == EntryId.of(entry.payload_bytes)
+            with pytest.raises(FrozenInstanceError):
+                entry.payload.seq = 9  # type: ignore[misc]
+
+
+def test_ids_compare_and_hash_by_their_bytes_only() -> None:
+    one, same, other = NodeId(bytes(32)), NodeId(bytes(32)), NodeId(bytes([1]) * 32)
+    assert one == same
+    assert hash(one) == hash(same)
+    assert one != other
+    assert one != bytes(32)
+    assert bytes(32) != one
+    assert EntryId(bytes(32)) != one  # an entry id is not a node id of the same bytes
+    assert EntryId.of(b"x") == EntryId.of(b"x") != EntryId.of(b"y")
+    assert {one: "a"}[same] == "a"
+
+
+def test_a_payload_of_another_shape_gets_the_full_decoders_error() -> None:
+    """The fast path of decode_payload takes only the one valid shape; unsorted keys,
+    a missing key or a boolean still get the error the full decoder gives."""
+    from protocol.entry import decode_payload
+    from protocol.errors import DecodeError
+
+    payload = create_entry(
+        SIGNER, seq=1, prev=None, timestamp=NOW, kind="offer", content=offer_content()
+    ).payload
+    fields_ = {
+        "a": bytes(payload.author),
+        "h": payload.content_hash,
+        "k": "offer",
+        "p": None,
+        "s": 1,
+        "t": NOW,
+        "v": 1,
+    }
+    unsorted = msgpack_packb(dict(reversed(list(fields_.items()))))
+    with pytest.raises(DecodeError) as caught:
+        decode_payload(unsorted)
+    assert caught.value.code == "non-canonical"
+    with pytest.raises(SchemaError) as missing:
+        decode_payload(codec.encode({k: v for k, v in fields_.items() if k != "k"}))
+    assert "missing keys ['k']" in str(missing.value)
+    with pytest.raises(SchemaError) as boolean:
+        decode_payload(codec.encode({**fields_, "s": True}))
+    assert boolean.value.field == "s"
+
+
+def msgpack_packb(value: Any) -> bytes:
+    import msgpack
+
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
