@@ -466,6 +466,8 @@ class PeerManager:
                 # where the session still serves what the peer lacks.
                 with contextlib.suppress(StorageError):
                     await self.book.add(session.peer, address, now_ms())
+            with contextlib.suppress(StorageError):  # status is a report
+                await self.book.mark_connected(session.peer, now_ms())
             self._backoff(session.peer).success()
             kick = self._kicks.get(session.peer)
             if kick is not None:
