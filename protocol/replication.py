@@ -95,6 +95,9 @@ class Replication:
         self.declined: set[NodeId] = set()  # given up on for this session (refused repeatedly)
         self.in_flight: dict[int, dict[NodeId, int]] = {}  # batch -> author -> last seq sent
         self.receiving: set[NodeId] = set()  # authors of the batch being stored
+        #: Authors handed out to be read for the batch being filled (BatchBuilder), until
+        #: it takes what was read: neither dirty nor in flight meanwhile, yet not idle.
+        self.reading: set[NodeId] = set()
         self.waiting: set[NodeId] = set()  # dirty authors set aside until it is stored
         #: Our head of each author marked dirty while being received, as the commits
         #: that grew it told (:meth:`mark_dirty`); None where one did not tell.
@@ -126,6 +129,7 @@ class Replication:
         return (
             not self.in_flight
             and not self._evidence
+            and not self.reading
             and (self.dirty | self.waiting) <= self.declined
         )
 
@@ -387,6 +391,7 @@ class BatchBuilder:
                 continue
             room = frames.MAX_BATCH_ENTRIES - len(self._entries)
             self._pending = Read(author, sync.view.get(author, 0), room)
+            sync.reading.add(author)
             return self._pending
         return None
 
@@ -417,6 +422,7 @@ class BatchBuilder:
         start where the peer stands."""
         reads, self._reads = self._reads, []
         sync = self._sync
+        sync.reading.difference_update(read.author for read in reads)
         for i, read in enumerate(reads):
             author = read.author
             if author in sync.declined or (
@@ -445,6 +451,7 @@ class BatchBuilder:
         if read is None:
             raise RuntimeError("add() without a next_read() before it")
         author = read.author
+        self._sync.reading.discard(author)
         for seq, wire in rows:
             if self._size + len(wire) > BATCH_BYTES and self._entries:
                 self._full = True  # the rest goes in the next batch

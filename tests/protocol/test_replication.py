@@ -873,3 +873,29 @@ def test_what_the_peer_came_to_hold_during_the_trip_is_not_sent() -> None:
     while (frame := fill(sync, logs)) is not None:
         sent.extend(frame.entries)
     assert sent == [w for _, w in rows(A, 8, 10)]
+
+
+def test_a_session_reading_authors_for_a_batch_is_not_idle() -> None:
+    """While the store reads the authors handed out (one trip, awaited by the session),
+    they are in neither ``dirty`` nor a batch in flight: the session is still busy.
+    Benchmarks and tests wait for every session to be idle before they count."""
+    sync = Replication()
+    sync.clock_complete({A: 3})
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    assert [r.author for r in reads] == [A]
+    assert not sync.idle  # reading A
+    batch.add_all([rows(A, 0, 3)])
+    frame = batch.finish()
+    assert frame is not None
+    assert not sync.idle  # in flight
+    sync.acknowledged(ack_for(frame.batch, {A: 3}))
+    assert sync.idle
+    single = sync.start_batch()  # the same for one author read alone
+    sync.mark_dirty([A])
+    sync.clock_complete({A: 3})
+    read = single.next_read()
+    if read is not None:
+        assert not sync.idle
+        single.add([])
+    assert sync.idle
