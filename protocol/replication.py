@@ -197,13 +197,20 @@ class Replication:
             if short_at is not None and renewed.get(author) == short_at:
                 continue
             if continued:
-                self._fresh_from[author] = self._next_batch
+                self._fresh_from[author] = self._fresh_batch(author)
             if short_at is None:
                 continue
             renewed[author] = short_at
             self.declined.discard(author)
             self._retries.pop(author, None)
         self.mark_dirty(grown, heads)
+
+    def _fresh_batch(self, author: NodeId) -> int:
+        """The first batch planned from now on for ``author``: the next one, or the one
+        after if the batch being filled is reading it (planned before, as if sent; an
+        evidence batch numbered during that read would take its number, and the ack
+        of the batch read would then count, as all did before ``reading``)."""
+        return self._next_batch + (author in self.reading)
 
     def wanted(self, authors: Iterable[NodeId]) -> None:
         """The peer wants these authors' logs now (it added them to its interest): look
@@ -346,7 +353,7 @@ class Replication:
                 # batches sent before, from the old view, show the same and are none.
                 self._retries.pop(author, None)
                 self.declined.discard(author)
-                self._fresh_from[author] = self._next_batch
+                self._fresh_from[author] = self._fresh_batch(author)
             elif ack.batch < (fresh := self._fresh_from.get(author, 0)):
                 # Sent before: no try. A batch sent since covers it; if none did (the
                 # view had moved past what grew: a continuation numbered below the

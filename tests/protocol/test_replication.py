@@ -501,6 +501,30 @@ def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
     assert frame.entries[-1] == wire(A, 6)
 
 
+def test_the_ack_of_a_batch_read_while_the_continuation_was_signed_is_no_try() -> None:
+    # A post (3) is being read for a batch, the store's trip awaited, when the
+    # continuation (4) is signed and committed: the batch was planned before it and
+    # carries only 3. Its ack, refused by a peer holding another entry 2, is no try:
+    # every try is left for the batches that carry the continuation.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 2})
+    sync.renew([A])  # the post, 3
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    sync.renew([A], continued=True)  # 4, signed during the trip
+    batch.add_all([rows(A, reads[0].after, 3)])
+    before = batch.finish()
+    assert before is not None
+    sync.acknowledged(frames.Ack(before.batch, [[A.key, 2]]))
+    tries = 0
+    while (frame := fill(sync, {A: 4})) is not None:
+        assert frame.entries[-1] == wire(A, 4)
+        tries += 1
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
+    assert tries == MAX_RETRIES + 1
+
+
 # -- our new heads, told by the commit that grew them (a hub catching up many schools) --
 
 
