@@ -38,7 +38,7 @@ from node.store.database import RESTORED_SETTING, Outcome, Store
 from node.store.holding import read_policy
 from protocol import budget, frames
 from protocol.entry import Entry
-from protocol.errors import DiskFullError, ProtocolError, StorageError
+from protocol.errors import DiskFullError, ProtocolError, SessionLimit, StorageError
 from protocol.keys import EntryId, NodeId
 from protocol.replication import (
     BATCH_BYTES,
@@ -387,6 +387,9 @@ class PeerSession:
             try:
                 frame = frames.decode(data)
                 await self._handle(frame)
+            except SessionLimit as exc:
+                await self._over_limit(exc)
+                return
             except ProtocolError as exc:
                 await self._refuse(exc)
             if self._too_many_strikes() or self.hold_off:
@@ -416,6 +419,18 @@ class PeerSession:
             pass  # gone already: it holds off all the same once it redials and is told
         finally:
             await self.transport.close()
+
+    async def _over_limit(self, exc: SessionLimit) -> None:
+        """The peer went past what a session lets it make us do (protocol/replication.py:
+        its clocks): tell it why and end the session. It may dial again, with a fresh
+        session; no other session is touched."""
+        self._closing = True
+        self.last_error = f"{exc.code}: {exc}"
+        self.host.logs.warning(
+            self.peer, "closing the session with %s: %s (%s)", self.peer, exc, exc.code, logger=log
+        )
+        with contextlib.suppress(ConnectionError):
+            await self._send(frames.Error.about(exc.code, str(exc)))
 
     def _too_many_strikes(self) -> bool:
         if self._strikes < MAX_STRIKES:
@@ -522,11 +537,14 @@ class PeerSession:
         Both nodes then hold both entries' evidence: the peer detects the fork when
         it stores ours, and we when it sends its own back the same way. The clock's
         heads are compared in one trip to the database (a clock names up to thousands
-        of schools); only a fork's entry is read whole.
+        of schools); only a fork's entry is read whole, and shown once per session,
+        up to a bound (``Replication.to_show``: a clock repeating a wrong id is no
+        reason to send our entry again).
         """
         if not heads:
             return
-        for author, seq in await self.host.store.read(partial(_others_under, heads)):
+        forks = await self.host.store.read(partial(_others_under, heads))
+        for author, seq in self.sync.to_show(forks):  # once each; bounded per session
             mine = await self.host.store.entry_at(author, seq)
             if mine is not None:
                 await self._send(self.sync.evidence(mine.encode()))
