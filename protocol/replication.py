@@ -244,8 +244,8 @@ class Replication:
 
         A peer may send another clock later in the session, to ask again for the
         authors it names: those given up on are looked at again. Returns the pairs
-        that carry a head id, as ``(author, seq, id)``, one per author (an author
-        named twice counts once, at its highest number: the first pair with it): the
+        that carry a head id, as ``(author, seq, id)``, one per author (of its pairs
+        with an id, the first at the highest number among them): the
         caller compares each with the entry it holds there and, if it holds a
         different one (a fork), sends it with :meth:`evidence` once :meth:`to_show`
         allows it. Pairs of new authors past ``max_view`` are ignored: at worst we
