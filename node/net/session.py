@@ -67,7 +67,9 @@ FRAMES_PER_S = 2000
 #: is full or our database damaged: it must hold off (docs/protocol.md, Reconnecting).
 STORAGE_FULL = "storage-full"
 STORAGE_DAMAGED = "storage-damaged"
-HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED})
+#: Codes after which both sides wait before dialling again: the peer cannot store, or
+#: one side went past what a session allows (a redial at once meets the same refusal).
+HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED, "too-many-clocks", "too-many-forks"})
 
 
 Arrived = tuple[frames.Entries, "asyncio.Future[Decoded]"]
@@ -144,7 +146,9 @@ class PeerSession:
         self._held: dict[NodeId, int] = {}
         self._budget_wake = asyncio.Event()
         self.held_back = 0  # entries of this peer's batches held back, for status and tests
-        #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
+        #: Ended by a full disk or damage, ours or the peer's, or by the peer going past
+        #: what a session allows (too many strikes, a SessionLimit): the dial loop waits
+        #: its cool-down before redialling, rather than call it again at once.
         self.hold_off = False
         #: Announcements, fetches and prunes, when both sides announced ``lazy``
         #: (node/net/relay.py); None: every new entry goes whole, as to today's nodes.
@@ -423,8 +427,9 @@ class PeerSession:
     async def _over_limit(self, exc: SessionLimit) -> None:
         """The peer went past what a session lets it make us do (protocol/replication.py:
         its clocks): tell it why and end the session. It may dial again, with a fresh
-        session; no other session is touched."""
+        session; no other session is touched, and we hold off before dialling it."""
         self._closing = True
+        self.hold_off = True
         self.last_error = f"{exc.code}: {exc}"
         self.host.logs.warning(
             self.peer, "closing the session with %s: %s (%s)", self.peer, exc, exc.code, logger=log
@@ -444,6 +449,7 @@ class PeerSession:
             )
             self.last_error = "too many refused messages"
         self._closing = True
+        self.hold_off = True  # dialled again at once, it would be refused the same way
         return True
 
     async def _refuse(self, exc: ProtocolError) -> None:
@@ -515,7 +521,7 @@ class PeerSession:
                 self._mail_clock_taken = True
                 await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
-            if frame.code in HOLD_OFF_CODES:  # the peer cannot store: end, and hold off
+            if frame.code in HOLD_OFF_CODES:  # the peer cannot store, or ended it: hold off
                 self.hold_off = True
                 self._closing = True
                 self.last_error = f"{frame.code}: {frame.message}"

@@ -412,3 +412,52 @@ async def test_forks_past_the_bound_end_the_session_before_any_more_is_sent(
     held = [await target.node.store.entry_at(target.node.node_id, seq) for seq in (1, 2)]
     assert [batch.entries for batch in shown] == [[e.encode()] for e in held if e is not None]
     assert [f.code for f in received if isinstance(f, frames.Error)] == ["too-many-forks"]
+
+
+async def ended_and_held_off(target: LiveNode, ws: Socket) -> list[frames.Frame]:
+    """Every frame until the target closes the session, once its dial loop holds off
+    the rogue (the session's end is recorded a moment after the close)."""
+    received = await frames_until_closed(ws)
+    backoff = target.service.peers._backoff(ROGUE.node_id)
+
+    async def held_off() -> bool:
+        return backoff.open and ROGUE.node_id not in target.service.peers.sessions
+
+    await wait_for(held_off, what="the target to hold off before dialling the rogue again")
+    return received
+
+
+async def test_a_session_ended_past_a_bound_holds_the_dialler_off(
+    target: LiveNode, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the session ended and the target's dial loop called the rogue again at
+    once, into a session with fresh bounds: as for a full disk, it now waits its
+    cool-down (38 to 50 seconds; a rogue that dials in is still accepted)."""
+    monkeypatch.setattr(replication, "MAX_ID_CLOCKS", 1)  # read when a session starts
+    ws = await connect(client, target)
+    own = await target.node.store.entry_at(target.node.node_id, 1)
+    assert own is not None
+    head = frames.encode(frames.Clock([[bytes(own.author), 1, bytes(own.id)]], final=False))
+    for _ in range(2):
+        await ws.send_bytes(head)
+    received = await ended_and_held_off(target, ws)
+    assert [f.code for f in received if isinstance(f, frames.Error)] == ["too-many-clocks"]
+
+
+async def test_a_session_ended_for_too_many_strikes_holds_the_dialler_off(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect(client, target)
+    for _ in range(10):
+        await ws.send_bytes(b"\xc1")
+    received = await ended_and_held_off(target, ws)
+    assert len([f for f in received if isinstance(f, frames.Error)]) == 10
+
+
+async def test_a_peer_saying_the_session_went_past_its_bounds_is_not_redialled_at_once(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    # The other side of the bounds: told too-many-clocks, the target waits too.
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Error.about("too-many-clocks", "past the bound")))
+    await ended_and_held_off(target, ws)
