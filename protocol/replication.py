@@ -118,6 +118,10 @@ class Replication:
         self.view: dict[NodeId, int] = {}
         self.dirty: set[NodeId] = set()
         self.declined: set[NodeId] = set()  # given up on for this session (refused repeatedly)
+        #: Authors given up on that a clock named since its last final frame (asking
+        #: again), and whether the peer's first clock is complete: :meth:`to_complete`.
+        self._asked: set[NodeId] = set()
+        self._complete = False
         self.in_flight: dict[int, dict[NodeId, int]] = {}  # batch -> author -> last seq sent
         self.receiving: set[NodeId] = set()  # authors of the batch being stored
         self.waiting: set[NodeId] = set()  # dirty authors set aside until it is stored
@@ -272,6 +276,7 @@ class Replication:
                 # budget, once their time has come: docs/protocol.md, "Budget").
                 self.declined.discard(author)
                 self._retries.pop(author, None)
+                self._asked.add(author)
             self.view[author] = max(seq, self.view.get(author, 0))
             self._told[author] = max(seq, self._told.get(author, 0))
             if head_id:
@@ -304,8 +309,23 @@ class Replication:
                 self.view[author] = max(seq, self.view.get(author, 0))
                 self._told[author] = max(seq, self._told.get(author, 0))
 
+    def to_complete(self) -> set[NodeId] | None:
+        """On the peer's final clock frame: the authors whose heads :meth:`clock_complete`
+        needs. None for the clock that opens the session: every head held (or those a
+        reconciliation left to compare). After it, only those the later clock asked
+        again for (given up on, and named): for every other author the session keeps
+        the dirty marks up to date, and a clock only raises the view, which never
+        gives us more to send. Reading every head held for each later clock cost a
+        hub about a second (docs/performance.md), for a frame of a few bytes."""
+        if not self._complete:
+            return None
+        asked, self._asked = self._asked, set()
+        return asked
+
     def clock_complete(self, heads: Mapping[NodeId, int]) -> None:
-        """After the peer's final clock frame: every author we hold beyond the view is dirty."""
+        """After the peer's final clock frame: every author of ``heads`` we hold beyond
+        the view is dirty (:meth:`to_complete` says whose heads to give)."""
+        self._complete = True
         self.mark_dirty(a for a, seq in heads.items() if seq > self.view.get(a, 0))
 
     def behind(self, heads: Mapping[NodeId, int], blocked: Collection[NodeId]) -> int:

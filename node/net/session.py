@@ -331,7 +331,10 @@ class PeerSession:
         if self.start is None or not self.start.done or len(self._checked) > MAX_CHECKED:
             heads = await self.host.store.heads()
             return {a: h.seq for a, h in heads.items()}
-        wanted = sorted(self._checked, key=bytes)
+        return await self._heads_of(self._checked)
+
+    async def _heads_of(self, authors: Iterable[NodeId]) -> dict[NodeId, int]:
+        wanted = sorted(authors, key=bytes)
         held: dict[NodeId, int] = {}
         for i in range(0, len(wanted), _HEADS_CHUNK):
             held.update(await self.host.store.heads_of(wanted[i : i + _HEADS_CHUNK]))
@@ -472,11 +475,20 @@ class PeerSession:
                 # nodes without the feature.
                 self.start.peer_gave_up()
                 await self._send_clock()
-            if self.start is not None and self.start.done and len(self._checked) <= MAX_CHECKED:
+            if (
+                self.start is not None
+                and self.start.done
+                and not self._clock_received.is_set()  # a later clock: only those asked
+                and len(self._checked) <= MAX_CHECKED
+            ):
                 self._checked.update(NodeId(pair[0]) for pair in frame.heads)
             await self._compare_heads(self.sync.receive_clock(frame))
             if frame.final:
-                self.sync.clock_complete(await self._held_heads())
+                asked = self.sync.to_complete()
+                if asked is None:  # the clock that opens the session
+                    self.sync.clock_complete(await self._held_heads())
+                else:  # a later one, asking again: a few bytes must not read every head
+                    self.sync.clock_complete(await self._heads_of(asked))
                 self._wake.set()
                 self._clock_received.set()
                 self.host.progress(self)

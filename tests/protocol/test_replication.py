@@ -951,3 +951,35 @@ def test_the_bounds_are_in_the_limits_of_a_session() -> None:
     }
     assert f"| {MAX_ID_CLOCKS} (" in rows["`replication.MAX_ID_CLOCKS`"]
     assert f"| {MAX_EVIDENCE:,}, " in rows["`replication.MAX_EVIDENCE`"]
+
+
+def test_a_later_clock_needs_the_heads_only_of_the_authors_it_asks_again_for() -> None:
+    # The opening clock needs every head held; a later one (the peer asking again for
+    # what it held back past its budget) only those of the authors it names that were
+    # given up on: before, each later final frame read every head held (a second on a
+    # hub), and a peer could send such frames without end.
+    other = NodeId(b"o" * 32)
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2], [C.key, 1]]))
+    assert sync.to_complete() is None  # the opening clock: every head
+    logs = {A: 5, B: 3, C: 1}
+    sync.clock_complete(logs)
+    for _ in range(MAX_RETRIES + 1):  # the peer holds A back: given up on
+        frame = fill(sync, {A: 5, B: 3})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2], [B.key, 3]]))
+    assert A in sync.declined
+    assert fill(sync, logs) is None
+    sync.receive_clock(frames.Clock([[A.key, 2], [B.key, 1]], final=False))
+    sync.receive_clock(frames.Clock([[C.key, 1], [other.key, 9]]))
+    asked = sync.to_complete()
+    assert asked == {A}
+    sync.clock_complete({a: logs[a] for a in asked})
+    dirty = set(sync.dirty)
+    sync.clock_complete(logs)  # what reading every head would have added: nothing
+    assert sync.dirty == dirty
+    frame = fill(sync, logs)
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in (3, 4, 5)]
+    assert sync.to_complete() == set()  # nothing asked since
+    assert other in sync.view  # its view raised all the same
