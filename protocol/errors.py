@@ -17,6 +17,7 @@ name it, and docs/protocol.md lists every one.
     │   │   └── FutureTimestamp       timestamp too far ahead of our clock
     │   ├── LogOrderError             sequence or prev do not follow the author's log
     │   ├── SealedError               a restricted letter that cannot be opened or trusted
+    │   ├── SessionLimit              a peer asked more of a session than it allows: it ends
     │   └── HandshakeError            a peer session could not be authenticated
     └── LocalError                    something on this machine (raised in node/, cli/)
         ├── KeyFileError              missing or unsafe key file
@@ -146,6 +147,14 @@ class SealedError(ProtocolError):
     """A restricted (sealed) letter: malformed, not for us, forged or undecryptable."""
 
     code = "bad-envelope"
+
+
+class SessionLimit(ProtocolError):
+    """A peer went past what one session lets it make us do (docs/protocol.md, "Limits
+    of a session"): not a strike but the end of the session, which the peer may dial
+    again; the node serves everyone else meanwhile."""
+
+    code = "session-limit"
 
 
 class LocalError(SchoolmeshError):

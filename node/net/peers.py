@@ -477,8 +477,9 @@ class PeerManager:
         finally:
             self._session_tasks.discard(task)
             if session.hold_off:
-                # A full disk (ours or the peer's): wait the cool-down before dialling
-                # again, rather than redial at once to be refused again (issue 20).
+                # A full disk (ours or the peer's), or a peer that went past what a
+                # session allows: wait the cool-down before dialling again, rather than
+                # redial at once to be refused again (issue 20).
                 self._backoff(session.peer).hold()
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]
