@@ -596,7 +596,7 @@ class Projects:
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
         row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
         if row is None:  # its post was deleted by its pupil since the read
-            raise approval.deleted(cid, None, action="approve")
+            raise _comment_gone(cid)
         _comment_must_wait(row[1])
         author = await self.accounts.find(row[0] or "")
         by_name = author.shown_name if author else "?"
@@ -604,7 +604,7 @@ class Projects:
         def write(conn: sqlite3.Connection) -> None:
             found = conn.execute("SELECT state FROM comments WHERE id = ?", (cid,)).fetchone()
             if found is None:
-                raise approval.deleted(cid, None, action="approve")
+                raise _comment_gone(cid)
             state = found[0]
             _comment_must_wait(state)
             conn.execute(
@@ -1622,6 +1622,15 @@ def _must_still_be_member(conn: sqlite3.Connection, post: Post) -> None:
             "(`schoolmesh project list` shows the projects)",
             page=said("Our school is not a member of this project, so no post can be written."),
         )
+
+
+def _comment_gone(cid: str) -> NotFoundError:
+    """A comment deleted with its draft post (by the post's pupil) while being approved."""
+    return NotFoundError(
+        f"the comment {cid[:8]} is gone: the draft it was on was deleted by the pupil who "
+        "wrote it, so nothing was approved or sent",
+        page=said("There is no such post or comment at this school."),
+    )
 
 
 def _comment_must_wait(state: str) -> None:

@@ -10,10 +10,14 @@ from typing import TypeVar
 
 import pytest
 
+from node.clock import now_ms
 from node.node import Node
 from node.projects import approval
 from protocol.errors import NotFoundError, PostChangedError, UserInputError
+from tests.network import LiveNode
 from tests.node.test_project_drafts import PASSWORD, photo, rivers
+from tests.node.test_project_membership import sealed_for
+from tests.node.test_projects import schools, start_project  # noqa: F401 (the fixture)
 
 T = TypeVar("T")
 
@@ -217,3 +221,23 @@ async def test_a_post_deleted_while_it_is_approved_says_so_and_sends_nothing(
             said.add(str(done).split(" ")[0])
     # "Amira deleted the post ..." (gone between read and write) happened.
     assert "Amira" in said, said
+
+
+async def test_a_draft_of_a_project_the_school_left_is_not_approved_or_sent(
+    schools: dict[str, LiveNode],  # noqa: F811
+) -> None:
+    """B's teacher drafted a post, then B left the project: approving it would have
+    sealed it to the members still listed (A and C). Now it is refused, sent nowhere."""
+    b = schools["B"]
+    project = await start_project(schools, "BC")
+    draft = await b.node.projects.draft(
+        project, "Mr Roux", "Before leaving", "Hola", theme=None, images=[], now=now_ms()
+    )
+    read = await b.node.projects.version(draft)
+    assert read is not None
+    await b.node.projects.leave(project, now_ms())
+    with pytest.raises(UserInputError, match="not a member of the project") as refused:
+        await b.node.projects.approve(draft.id, "Mr Roux", now_ms(), version=read)
+    assert "nothing was sent" in str(refused.value)
+    assert (await b.node.projects.post(draft.id)).state == "draft"
+    assert await sealed_for(b, draft.id) == set()
