@@ -192,3 +192,47 @@ async def test_in_a_browser_the_note_typed_survives_a_refused_approval(
         assert "Returned" in await teacher.locator(".flash").inner_text()
         returned = await school.node.projects.post(post)
         assert (returned.state, returned.note) == ("returned", "Say which river it was.")
+
+
+async def test_a_refused_return_does_not_show_a_changed_post_as_if_unchanged(
+    school: LiveNode,
+) -> None:
+    """Return pressed with no note is refused and the page shown again: as it is now,
+    with the version now. If the pupil changed the post meanwhile, that page must say
+    so, or the teacher's next Approve sends a text they never read (the refusal said
+    only "write a note")."""
+    project = await start(school)
+    post = await draft(school, project)
+    async with client(school) as amira, client(school) as teacher:
+        await http_sign_in(amira, "Amira")
+        await http_sign_in(teacher, "Mr Jones")
+        form = await opened(teacher, post)
+        assert (await edit(amira, post, "We live at 1 High Street.")).status == 303
+
+        status, page = await press(teacher, school, post, "return", {**form, "note": " "})
+        assert status == 400
+        assert flash(page) == (
+            "Amira changed this post after you opened it: read it again before returning "
+            "it. Your note is kept below."
+        )
+        # Unchanged, an empty note is still refused for what it is.
+        now = re.search(r'name="version" value="([0-9a-f]{16})"', page)
+        assert now
+        status, page = await press(
+            teacher, school, post, "return", {**form, "version": now[1], "note": ""}
+        )
+        assert status == 400
+        assert flash(page) == "Write a note saying what to change."
+        # Only the consent changed: said too, as it decides what leaves.
+        amira_now = await school.node.accounts.get("Amira")
+        await school.node.accounts.set_consent(
+            "Amira", show_name=None, work_photos=not amira_now.work_photos, face_photos=None
+        )
+        status, page = await press(
+            teacher, school, post, "return", {**form, "version": now[1], "note": ""}
+        )
+        assert flash(page) == (
+            "Amira's consent changed after you opened this post: read it again before "
+            "approving. Nothing was sent."
+        )
+        assert (await school.node.projects.post(post)).state == "draft"

@@ -156,6 +156,15 @@ async def return_(request: web.Request) -> web.StreamResponse:
     post, read = await read_post(request, "return")
     note = str(form_of(request).get("note", "")).strip()
     if not note or len(note) > MAX_NOTE:
+        # The page shown again for the note has the post and version as they are now:
+        # a change since the page was opened must be said first, or the teacher's next
+        # Approve sends what they never read. Consent too, which decides what leaves.
+        node = request.app[WEB].node
+        author = await node.accounts.find(post.author) if post.author else None
+        ours = post.origin == node.node_id
+        if ours and approval.version(post, author) != read.strip().lower():
+            approval.check(read, post, author, action="return")  # the post changed
+            approval.check(read, post, author, action="approve")  # only its consent
         return await see_other(
             request, f"/posts/{post.id}", _("Write a note saying what to change."), error=True
         )
