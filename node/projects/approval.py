@@ -6,9 +6,12 @@ the write that approves compares it with the post as it is in that same transact
 (docs/decisions.md, "Approving what was read"). The version is a hash of everything
 the teacher is shown and that decides what leaves the school: title, text, theme,
 each photo (its hash, its marking as showing faces, its description, in order), the
-author's name and the author's consent. Being a hash, it cannot miss a change made by
-any path (a new way to edit a draft need not remember to count), and a pupil who
-changes a draft and changes it back has the version the teacher read.
+author's name and the author's consent, and whether it waits as a draft or was
+returned with a note (so that an approval does not undo another teacher's return
+unseen: returning is the only way a draft becomes "returned"). Being a hash, it
+cannot miss a change made by any path (a new way to edit a draft need not remember to
+count), and a pupil who changes a draft and changes it back has the version the
+teacher read.
 
 Pure functions of values: no database here (node/projects/service.py reads the post
 and its author in the write and calls :func:`check`).
@@ -16,6 +19,7 @@ and its author in the write and calls :func:`check`).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -43,12 +47,17 @@ def version(post: Post, author: User | None) -> str:
         if author is None
         else (author.show_name, author.work_photos, author.face_photos)
     )
-    return _digest(post, author.name if author else None, consent)
+    return _digest(post, name_of(author), consent)
+
+
+def name_of(author: User | None) -> str | None:
+    return author.name if author else None
 
 
 def _digest(post: Post, name: str | None, consent: tuple[str, bool, bool]) -> str:
     shown = [
-        1,  # the form of this list, should it ever change
+        2,  # the form of this list, should it ever change (2: with the state)
+        post.state,
         post.title,
         post.body,
         post.theme,
@@ -87,9 +96,20 @@ def check(read: str, post: Post, author: User | None, *, action: str) -> None:
                 "below. Nothing was sent."
             ),
         )
-    same_post = any(
-        _digest(post, author.name if author else None, consent) == read for consent in _CONSENTS
-    )
+    if post.state == "returned":  # (returning it again is refused before: not a draft)
+        as_read = dataclasses.replace(post, state="draft")
+        if any(_digest(as_read, name_of(author), c) == read for c in _CONSENTS):
+            teacher = post.approved_by or "?"  # who returned it (Projects.return_)
+            raise PostChangedError(
+                f"{teacher} returned this post to {name} with a note after you read it "
+                f"(version {read}, now {now}): nothing was changed. {again}",
+                page=said(
+                    "%(teacher)s returned this post to its pupil with a note after you "
+                    "opened it: read the note before approving. Nothing was sent.",
+                    teacher=teacher,
+                ),
+            )
+    same_post = any(_digest(post, name_of(author), consent) == read for consent in _CONSENTS)
     if same_post and action == "return":
         return
     if same_post:

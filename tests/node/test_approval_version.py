@@ -241,3 +241,33 @@ async def test_a_draft_of_a_project_the_school_left_is_not_approved_or_sent(
     assert "nothing was sent" in str(refused.value)
     assert (await b.node.projects.post(draft.id)).state == "draft"
     assert await sealed_for(b, draft.id) == set()
+
+
+async def test_a_post_another_teacher_returned_after_it_was_read_is_not_approved(
+    school: Node,
+) -> None:
+    """Two teachers have the draft open; one returns it with a note (a surname in the
+    text, say). The other's Approve, with the version read before, must not override
+    that return unseen: it would send the post and erase the note."""
+    await school.accounts.add("Mr Jones", "staff", PASSWORD, klass=None, now=1)
+    project = await rivers(school, [])
+    draft = await school.projects.draft(
+        project.id, "Amira", "Walk", "Amira Haddad saw a heron.", theme=None, images=[], now=2
+    )
+    read = await school.projects.version(draft)
+    assert read is not None
+    await school.projects.return_(draft.id, "Mr Jones", "Leave out your surname", version=read)
+    with pytest.raises(PostChangedError) as refused:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version=read)
+    assert "Mr Jones returned this post to Amira with a note after you read it" in str(
+        refused.value
+    )
+    assert refused.value.page is not None
+    post = await school.projects.post(draft.id)
+    assert (post.state, post.note) == ("returned", "Leave out your surname")
+    # Read again, with the note: this teacher may still approve it as it is.
+    now = await school.projects.version(post)
+    assert now is not None
+    assert now != read
+    await school.projects.approve(draft.id, "Ms Patel", 4, version=now)
+    assert (await school.projects.post(draft.id)).state == "approved"

@@ -236,3 +236,34 @@ async def test_a_refused_return_does_not_show_a_changed_post_as_if_unchanged(
             "approving. Nothing was sent."
         )
         assert (await school.node.projects.post(post)).state == "draft"
+
+
+async def test_a_post_another_teacher_returned_meanwhile_is_not_approved_unseen(
+    school: LiveNode,
+) -> None:
+    """Mr Jones and Mrs Patel both have the draft open; Mrs Patel returns it with a
+    note. Mr Jones's Approve, pressed on the page he opened before, must not send it
+    and erase her note: his page is shown again with her note to read."""
+    project = await start(school)
+    post = await draft(school, project)
+    async with client(school) as jones, client(school) as patel:
+        await http_sign_in(jones, "Mr Jones")
+        await http_sign_in(patel, "Mrs Patel")
+        form = await opened(jones, post)
+        status, _page = await press(
+            patel, school, post, "return", {**await opened(patel, post), "note": "No surname"}
+        )
+        assert status == 200
+        status, page = await press(jones, school, post, "approve", form)
+        assert status == 400
+        assert flash(page) == (
+            "Mrs Patel returned this post to its pupil with a note after you opened it: read "
+            "the note before approving. Nothing was sent."
+        )
+        assert "No surname" in page
+        stored = await school.node.projects.post(post)
+        assert (stored.state, stored.note) == ("returned", "No surname")
+        # Read, with the note: he may still approve it as it is.
+        status, page = await press(jones, school, post, "approve", await opened(jones, post))
+        assert status == 200
+        assert (await school.node.projects.post(post)).state == "approved"
