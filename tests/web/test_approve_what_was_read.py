@@ -267,3 +267,18 @@ async def test_a_post_another_teacher_returned_meanwhile_is_not_approved_unseen(
         status, page = await press(jones, school, post, "approve", await opened(jones, post))
         assert status == 200
         assert (await school.node.projects.post(post)).state == "approved"
+
+
+async def test_a_pupil_posting_the_approve_and_return_form_is_refused(school: LiveNode) -> None:
+    """Hostile: the pupil's own session, with its valid token and any version, sends
+    the one approve-or-return form (either button) for their own draft."""
+    project = await start(school)
+    post = await draft(school, project)
+    async with client(school) as amira:
+        await http_sign_in(amira, "Amira")
+        form = {"csrf": await csrf_of(amira, f"/posts/{post}"), "note": "ok", "version": "0" * 16}
+        for action in ("approve", "return"):
+            status, _page = await press(amira, school, post, action, form)
+            assert status == 403, action
+    stored = await school.node.projects.post(post)
+    assert (stored.state, stored.note, stored.approved_by) == ("draft", None, None)
