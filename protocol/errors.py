@@ -27,7 +27,9 @@ name it, and docs/protocol.md lists every one.
         ├── NotInitialisedError       no node in the data directory yet
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
+        │   └── PostChangedError      a post changed after the teacher read it
         ├── NotFoundError             no such entry, partner, ...
+        │   └── PostDeletedError      a post deleted after the teacher opened it
         ├── NotAllowedError           this person's role may not do that
         └── UnreachableError          another node could not be reached
 
@@ -191,8 +193,18 @@ class UserInputError(LocalError):
     pass
 
 
+class PostChangedError(UserInputError):
+    """A pupil's post (or its author's consent) is not the version the teacher read, so
+    it is not approved or returned (node/projects/approval.py)."""
+
+
 class NotFoundError(LocalError):
     pass
+
+
+class PostDeletedError(NotFoundError):
+    """The post was deleted by the pupil who wrote it before a teacher's approval (or
+    return) could be written: nothing was sent."""
 
 
 class NotAllowedError(LocalError):

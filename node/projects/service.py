@@ -24,6 +24,7 @@ import io
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from PIL import Image
 from node.accounts.service import USER_COLUMNS, Accounts, User, tidy_name, user_from_row
 from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
+from node.projects import approval
 from node.projects.media import MAX_SIDE, clean_image, render_markdown
 from node.projects.rosters import Rosters
 from node.store.database import Store
@@ -520,37 +522,47 @@ class Projects:
             found.add(matches[0])
         return found
 
-    async def approve(self, text: str, by: str, now: int) -> tuple[str, list[str]]:
+    async def approve(
+        self, text: str, by: str, now: int, *, version: str | None = None
+    ) -> tuple[str, list[str]]:
         """Approve a draft post or comment: it is sealed and sent to the member schools.
 
-        Returns the id and what was held back because of the pupil's consent. Three
-        trips: the teacher, the post and its pupil, then one write that checks the
-        post is still waiting, approves it and seals it to the members.
+        With ``version`` (node/projects/approval.py), only if the post is still the
+        version the teacher read, checked in the write that approves it. Returns the id
+        and what was held back because of the pupil's consent. Three trips: the
+        teacher, the post and its pupil, then one write that checks the post is still
+        there, waiting and as read, approves it and seals it to the members.
         """
         teacher = await self.accounts.staff(by)
-        found = await self.store.read(lambda conn: _approval_now(conn, text))
+        found = await self.store.read(lambda conn: _approval_now(conn, text, action="approve"))
         if isinstance(found, str):
             return await self._approve_comment(found, teacher, now)
         post, _author_row = found  # read again in the write below
         if post.origin != self.me:
             raise UserInputError(
-                "that post comes from a partner school: use `post accept`",
+                "that post comes from a partner school, whose own teachers approved it: use "
+                "`post accept` to let our pupils see it "
+                f"(`schoolmesh post accept {post.id[:8]} --by NAME`)",
                 page=said(
                     "This post comes from a partner school: accept it rather than approve it."
                 ),
             )
-        _must_wait_for_approval(post.state)
+        _must_wait_for_approval(post)
 
         def write(conn: sqlite3.Connection) -> list[str]:
-            row = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,)).fetchone()
-            _must_wait_for_approval(row[0])  # a second teacher may have been quicker
-            # The photos and consent as they are now, in this transaction: the pupil may
-            # have changed the draft (a photo marked as showing faces, or added) or the
-            # consent may have changed since the read above.
-            fresh = _approval_now(conn, post.id)
+            if not _exists_now(conn, post.id):  # its pupil deleted it since the read above
+                raise approval.deleted(post.id, post.author, action="approve")
+            # The post, its photos and consent as they are now, in this transaction: the
+            # pupil may have changed the draft (a photo marked as showing faces, or
+            # added), a second teacher approved it, or the consent changed since the read.
+            fresh = _approval_now(conn, post.id, action="approve")
             assert not isinstance(fresh, str)
             now_post, now_author_row = fresh
+            _must_wait_for_approval(now_post)  # a second teacher may have been quicker
             author = None if now_author_row is None else user_from_row(now_author_row)
+            if version is not None:
+                approval.check(version, now_post, author, action="approve")
+            _must_still_be_member(conn, now_post)
             shown, notes = _consent_view(author, now_post)
             by_name = author.shown_name if author else "?"
             conn.executemany(
@@ -561,7 +573,7 @@ class Projects:
                 "UPDATE posts SET state = ?, approved_at = ?, approved_by = ?, "
                 "by_name = ?, note = NULL WHERE id = ?",
                 (
-                    rules.post_after(PostState(row[0]), Move.APPROVE),
+                    rules.post_after(PostState(now_post.state), Move.APPROVE),
                     now,
                     teacher.name,
                     by_name,
@@ -574,14 +586,26 @@ class Projects:
         notes = await self.store.write(write)
         return post.id, notes
 
+    async def version(self, post: Post) -> str | None:
+        """The version of one of our own posts a teacher reads (approval.py); None for a
+        partner's post, which our teachers accept rather than approve."""
+        if post.origin != self.me:
+            return None
+        return approval.version(post, await self.accounts.find(post.author or ""))
+
     async def _approve_comment(self, cid: str, teacher: User, now: int) -> tuple[str, list[str]]:
         row = await self.store.fetch_one("SELECT author, state FROM comments WHERE id = ?", (cid,))
+        if row is None:  # its post was deleted by its pupil since the read
+            raise _comment_gone(cid)
         _comment_must_wait(row[1])
         author = await self.accounts.find(row[0] or "")
         by_name = author.shown_name if author else "?"
 
         def write(conn: sqlite3.Connection) -> None:
-            state = conn.execute("SELECT state FROM comments WHERE id = ?", (cid,)).fetchone()[0]
+            found = conn.execute("SELECT state FROM comments WHERE id = ?", (cid,)).fetchone()
+            if found is None:
+                raise _comment_gone(cid)
+            state = found[0]
             _comment_must_wait(state)
             conn.execute(
                 "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
@@ -599,10 +623,22 @@ class Projects:
         await self.store.write(write)
         return cid, []
 
-    async def return_(self, text: str, by: str, note: str) -> Post:
-        """Send a draft back to its pupil with a teacher's note; nothing leaves the school."""
+    async def return_(self, text: str, by: str, note: str, *, version: str | None = None) -> Post:
+        """Send a draft back to its pupil with a teacher's note; nothing leaves the school.
+
+        With ``version``, only if the post is still the version the teacher read (its
+        text and photos: node/projects/approval.py), checked in the write.
+        """
         teacher = await self.accounts.staff(by)
-        post = await self.post(text)
+        found = await self.store.read(lambda conn: _approval_now(conn, text, action="return"))
+        if isinstance(found, str):
+            raise UserInputError(
+                "that is a comment: comments are approved or taken down, not returned "
+                f"(`schoolmesh post approve {found[:8]} --by NAME` or `schoolmesh post "
+                f"takedown {found[:8]}`)",
+                page=said("Only a draft written at this school can be returned."),
+            )
+        post = found[0]
         if post.origin != self.me or rules.post_after(PostState(post.state), Move.RETURN) is None:
             raise UserInputError(
                 "only a draft of this school's own can be returned",
@@ -613,12 +649,29 @@ class Projects:
                 "say what to change: --note 'Please ...'",
                 page=said("Write a note saying what to change."),
             )
-        async with self.store.write():
-            await self.store.execute(
+
+        def write(conn: sqlite3.Connection) -> Post:
+            if not _exists_now(conn, post.id):  # its pupil deleted it since the read above
+                raise approval.deleted(post.id, post.author, action="return")
+            fresh = _approval_now(conn, post.id, action="return")
+            assert not isinstance(fresh, str)
+            now_post, now_author_row = fresh
+            if rules.post_after(PostState(now_post.state), Move.RETURN) is None:
+                raise UserInputError(
+                    f"that post is {now_post.state} now, not a draft: nothing was changed "
+                    f"(see `schoolmesh post status {post.id[:8]}`)",
+                    page=said("Only a draft written at this school can be returned."),
+                )
+            if version is not None:
+                author = None if now_author_row is None else user_from_row(now_author_row)
+                approval.check(version, now_post, author, action="return")
+            conn.execute(
                 "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
                 (PostState.RETURNED, note.strip(), teacher.name, post.id),
             )
-        return await self.post(post.id)
+            return _post_by_id(conn, post.id)
+
+        return await self.store.write(write)
 
     async def accept(self, text: str, by: str) -> Post:
         """Two-key publication: our teacher lets our pupils see a partner school's post."""
@@ -1472,12 +1525,16 @@ def _posts_now(conn: sqlite3.Connection, project: str, states: Sequence[str]) ->
     return [_post_from(row, images.get(row[0], [])) for row in rows]
 
 
-def _approval_now(conn: sqlite3.Connection, text: str) -> str | tuple[Post, Any]:
-    """What ``approve`` names: a comment's id, or a post and its author's account row."""
+def _approval_now(conn: sqlite3.Connection, text: str, *, action: str) -> str | tuple[Post, Any]:
+    """What ``approve`` (or ``return``: ``action``) names: a comment's id, or a post and
+    its author's account row."""
     comment = _find_now(conn, "comments", text)
-    if comment is not None and _find_now(conn, "posts", text) is None:
+    row = _find_now(conn, "posts", text)
+    if comment is not None and row is None:
         return str(comment[0])
-    post = _post_by_text(conn, text)
+    if row is None:
+        raise approval.not_found(text, action=action)
+    post = _post_now(conn, row)
     author = conn.execute(
         f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
     ).fetchone()
@@ -1518,14 +1575,62 @@ def _comments_now(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -
     return [_comment_from(row) for row in rows]
 
 
-def _must_wait_for_approval(state: str) -> None:
+def _exists_now(conn: sqlite3.Connection, post_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM posts WHERE id = ?", (post_id,)).fetchone() is not None
+
+
+def _must_wait_for_approval(post: Post) -> None:
     """Refuse to approve a post that is not a draft (or returned draft) any more."""
-    if rules.post_after(PostState(state), Move.APPROVE) is None:
-        raise UserInputError(
-            f"that post is {state}, not waiting for approval: nothing was changed "
-            "(see `schoolmesh post status`)",
-            page=said("This post is not waiting for approval any more: nothing was changed."),
+    if rules.post_after(PostState(post.state), Move.APPROVE) is not None:
+        return
+    short = post.id[:8]
+    if post.state == PostState.APPROVED:
+        when = _day(post.approved_at)
+        did = (
+            f"{post.approved_by or 'a teacher'} already approved it{when} and it was sent to "
+            f"the member schools: follow it with `schoolmesh post status {short}`; to recall "
+            f"it, `schoolmesh post takedown {short} --reason REASON`"
         )
+    elif post.state == PostState.REMOVED:
+        did = f"it was taken down: `schoolmesh post status {short}` shows the receipts"
+    else:
+        did = f"it is {post.state}: see `schoolmesh post status {short}`"
+    raise UserInputError(
+        f"that post is not waiting for approval: nothing was changed. {did}",
+        page=said("This post is not waiting for approval any more: nothing was changed."),
+    )
+
+
+def _day(at: int | None) -> str:
+    """`` on 2026-12-07 10:30 UTC`` for a time in ms, or nothing."""
+    if at is None:
+        return ""
+    return " on " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at / 1000))
+
+
+def _must_still_be_member(conn: sqlite3.Connection, post: Post) -> None:
+    """Refuse to approve a post of a project this school has left (nothing to send it to
+    by right: the members no longer count on us)."""
+    row = conn.execute(
+        "SELECT standing, title FROM projects WHERE id = ?", (post.project,)
+    ).fetchone()
+    if row is not None and row[0] != "member":
+        raise UserInputError(
+            f"this school is not a member of the project {row[1]!r} (it is {row[0]}): the "
+            "post stays here and nothing was sent. To take part again, the project's owner "
+            "invites the school and `schoolmesh project join PROJECT_ID` accepts "
+            "(`schoolmesh project list` shows the projects)",
+            page=said("Our school is not a member of this project, so no post can be written."),
+        )
+
+
+def _comment_gone(cid: str) -> NotFoundError:
+    """A comment deleted with its draft post (by the post's pupil) while being approved."""
+    return NotFoundError(
+        f"the comment {cid[:8]} is gone: the draft it was on was deleted by the pupil who "
+        "wrote it, so nothing was approved or sent",
+        page=said("There is no such post or comment at this school."),
+    )
 
 
 def _comment_must_wait(state: str) -> None:

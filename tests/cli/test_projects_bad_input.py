@@ -86,7 +86,8 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(tmp_path: Path) -> None
 
     # Unknown, too short and ambiguous ids of posts and projects.
     refused(data, "post", "approve", "0123456789ab", "--by", "Ms Patel", code=1,
-            says="no post '0123456789ab' at this school: see `schoolmesh post list`")  # fmt: skip
+            says="no post or comment '0123456789ab' at this school, so nothing was approved "
+            "or sent")  # fmt: skip
     refused(data, "post", "approve", post[:3], "--by", "Ms Patel", code=2,
             says="give at least 6 characters")  # fmt: skip
     refused(data, "post", "list", "--project", "feedfacefeed", code=1,
