@@ -92,8 +92,7 @@ async def test_a_post_changed_after_the_teacher_opened_it_is_not_approved(
         )
         assert status == 400
         assert flash(page) == (
-            "Amira changed this post after you opened it: read it again before returning "
-            "it. Your note is kept below."
+            "Amira changed this post after you opened it: read it again before returning it."
         )
         assert ">Leave out the street name</textarea>" in page
         assert (await school.node.projects.post(post)).state == "draft"
@@ -212,8 +211,7 @@ async def test_a_refused_return_does_not_show_a_changed_post_as_if_unchanged(
         status, page = await press(teacher, school, post, "return", {**form, "note": " "})
         assert status == 400
         assert flash(page) == (
-            "Amira changed this post after you opened it: read it again before returning "
-            "it. Your note is kept below."
+            "Amira changed this post after you opened it: read it again before returning it."
         )
         # Unchanged, an empty note is still refused for what it is.
         now = re.search(r'name="version" value="([0-9a-f]{16})"', page)
