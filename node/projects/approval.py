@@ -132,8 +132,7 @@ def check(read: str, post: Post, author: User | None, *, action: str) -> None:
         )
         if action == "approve"
         else said(
-            "%(name)s changed this post after you opened it: read it again before "
-            "returning it.",
+            "%(name)s changed this post after you opened it: read it again before returning it.",
             name=name,
         ),
     )
