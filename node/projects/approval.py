@@ -29,7 +29,7 @@ from protocol.errors import NotFoundError, PostChangedError, PostDeletedError, s
 
 if TYPE_CHECKING:
     from node.accounts.service import User
-    from node.projects.service import Post
+    from node.projects.records import Post
 
 #: Hex characters of a version: 64 bits, short enough to copy into a command, and
 #: far beyond what a pupil could search for a changed post with the same version.

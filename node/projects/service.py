@@ -26,7 +26,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
@@ -35,7 +34,21 @@ from node.accounts.service import USER_COLUMNS, Accounts, User, tidy_name, user_
 from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
 from node.projects import approval
-from node.projects.media import MAX_SIDE, clean_image, render_markdown
+from node.projects.media import MAX_SIDE, clean_image
+from node.projects.records import (
+    MIN_PREFIX,
+    Comment,
+    Post,
+    Project,
+    comment_now,
+    comments_now,
+    find_now,
+    post_by_id,
+    post_by_text,
+    post_now,
+    posts_now,
+    project_now,
+)
 from node.projects.rosters import Rosters
 from node.store.database import Store
 from protocol import kinds, letters
@@ -57,68 +70,8 @@ from protocol.rules import projects as rules
 from protocol.rules.projects import Move, PostState
 from protocol.sealed import Letter
 
-MIN_PREFIX = 6
 #: The reason a tombstone gives for a post or comment erased because we blocked its school.
 BLOCKED_REASON = "the school that wrote it was blocked"
-
-
-@dataclass(frozen=True, slots=True)
-class Project:
-    id: str
-    title: str
-    themes: list[str]
-    owner: NodeId
-    rev: int
-    standing: str  # this school's: 'invited', 'member' or 'left'
-    review: bool  # partners' posts wait for our teacher's acceptance
-    members: dict[NodeId, str] = field(default_factory=dict)
-
-    def member_ids(self, *states: str) -> list[NodeId]:
-        return [n for n, s in self.members.items() if s in states]
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    id: str
-    project: str
-    origin: NodeId
-    author: str | None  # our own user, for our own posts
-    by_name: str | None
-    title: str | None
-    body: str | None
-    theme: str | None
-    state: str
-    note: str | None
-    created_at: int
-    approved_at: int | None
-    approved_by: str | None
-    accepted_by: str | None
-    images: list[tuple[bytes, bool, bool]]  # (hash, faces, held)
-    #: The words the pupil chose for each photo (by hash), for people who cannot see it;
-    #: kept at our school only (docs/web.md, "Photo descriptions").
-    alts: dict[bytes, str] = field(default_factory=dict)
-
-    @property
-    def html(self) -> str:
-        return render_markdown(self.body or "")
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    id: str
-    post: str
-    origin: NodeId
-    author: str | None
-    by_name: str | None
-    body: str | None
-    state: str
-    created_at: int
-
-
-_POST_COLUMNS = (
-    "id, project, origin, author, by_name, title, body, theme, state, note, created_at, "
-    "approved_at, approved_by, accepted_by"
-)
 
 
 class Projects:
@@ -160,12 +113,12 @@ class Projects:
         return await self.get(pid)
 
     async def get(self, text: str) -> Project:
-        return await self.store.read(lambda conn: _project_now(conn, text))
+        return await self.store.read(lambda conn: project_now(conn, text))
 
     async def all(self) -> list[Project]:
         def everything(conn: sqlite3.Connection) -> list[Project]:
             rows = conn.execute("SELECT id FROM projects ORDER BY created_at").fetchall()
-            return [_project_now(conn, r[0]) for r in rows]
+            return [project_now(conn, r[0]) for r in rows]
 
         return await self.store.read(everything)
 
@@ -356,15 +309,15 @@ class Projects:
                     )
                 ],
             )
-            return _post_by_id(conn, post_id)
+            return post_by_id(conn, post_id)
 
         return await self.store.write(write)
 
     async def post(self, text: str) -> Post:
-        return await self.store.read(lambda conn: _post_by_text(conn, text))
+        return await self.store.read(lambda conn: post_by_text(conn, text))
 
     async def _find(self, table: str, text: str) -> Any:
-        return await self.store.read(lambda conn: _find_now(conn, table, text))
+        return await self.store.read(lambda conn: find_now(conn, table, text))
 
     async def posts(
         self,
@@ -376,8 +329,8 @@ class Projects:
         """Posts of a project this school may see, newest first (one trip)."""
 
         def read(conn: sqlite3.Connection) -> tuple[Project, list[Post]]:
-            project = _project_now(conn, pid)
-            return project, _posts_now(conn, project.id, states)
+            project = project_now(conn, pid)
+            return project, posts_now(conn, project.id, states)
 
         project, found = await self.store.read(read)
         if for_pupils and project.review:
@@ -580,7 +533,7 @@ class Projects:
                     post.id,
                 ),
             )
-            self._send_post_now(conn, _post_by_id(conn, post.id), None, now)
+            self._send_post_now(conn, post_by_id(conn, post.id), None, now)
             return notes
 
         notes = await self.store.write(write)
@@ -669,7 +622,7 @@ class Projects:
                 "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
                 (PostState.RETURNED, note.strip(), teacher.name, post.id),
             )
-            return _post_by_id(conn, post.id)
+            return post_by_id(conn, post.id)
 
         return await self.store.write(write)
 
@@ -724,14 +677,14 @@ class Projects:
         return await self._comment(cid)
 
     async def _comment(self, cid: str) -> Comment:
-        return await self.store.read(lambda conn: _comment_now(conn, cid))
+        return await self.store.read(lambda conn: comment_now(conn, cid))
 
     async def comments(
         self, post_id: str, *, states: tuple[str, ...] = (PostState.APPROVED,)
     ) -> list[Comment]:
         marks = ",".join("?" * len(states))
         return await self.store.read(
-            lambda conn: _comments_now(
+            lambda conn: comments_now(
                 conn,
                 f"WHERE post = ? AND state IN ({marks}) ORDER BY created_at",
                 (post_id, *states),
@@ -742,8 +695,8 @@ class Projects:
         """Our pupils' comments in a project that wait for a teacher, oldest first."""
 
         def read(conn: sqlite3.Connection) -> list[Comment]:
-            project = _project_now(conn, pid)
-            return _comments_now(
+            project = project_now(conn, pid)
+            return comments_now(
                 conn,
                 "WHERE project = ? AND state = ? ORDER BY created_at",
                 (project.id, PostState.DRAFT),
@@ -807,7 +760,7 @@ class Projects:
     def _send_comment_now(
         self, conn: sqlite3.Connection, cid: str, only: list[NodeId] | None, now: int
     ) -> None:
-        comment = _comment_now(conn, cid)
+        comment = comment_now(conn, cid)
         project = conn.execute("SELECT project FROM comments WHERE id = ?", (cid,)).fetchone()[0]
         to = only if only is not None else self._members_now(conn, project)
         if not to:
@@ -846,7 +799,7 @@ class Projects:
 
         def find(conn: sqlite3.Connection) -> tuple[str, Project, NodeId]:
             target, project_id, origin = _target_now(conn, text)
-            return target, _project_now(conn, project_id), origin
+            return target, project_now(conn, project_id), origin
 
         target, project, origin = await self.store.read(find)
         if origin != self.me and project.owner != self.me:
@@ -1407,134 +1360,16 @@ async def _clean_images(
 # -- reads on the database thread (inside ``store.read`` or ``store.write``) -------------
 
 
-def _project_now(conn: sqlite3.Connection, text: str) -> Project:
-    """A project by id or unique prefix, with its members."""
-    rows = conn.execute(
-        "SELECT id, title, themes, owner, rev, standing, review FROM projects "
-        "WHERE id = ? OR (length(?) >= ? AND substr(id, 1, length(?)) = ?) "
-        "ORDER BY id = ? DESC LIMIT 2",
-        (text, text, MIN_PREFIX, text, text.lower(), text),
-    ).fetchall()
-    if not rows:
-        hint = f" (give at least {MIN_PREFIX} characters)" if len(text) < MIN_PREFIX else ""
-        raise NotFoundError(
-            f"no project {text!r} at this school{hint}: see `schoolmesh project list`",
-            page=said("There is no such project at this school."),
-        )
-    if len(rows) > 1 and rows[0][0] != text:
-        raise UserInputError(
-            f"{text!r} matches more than one project: give more of the id "
-            "(see `schoolmesh project list`)",
-            page=said("More than one project matches %(id)s.", id=text),
-        )
-    row = rows[0]
-    members = conn.execute(
-        "SELECT node, state FROM project_members WHERE project = ?", (row[0],)
-    ).fetchall()
-    return Project(
-        row[0],
-        row[1],
-        json.loads(row[2]),
-        NodeId(row[3]),
-        int(row[4]),
-        row[5],
-        bool(row[6]),
-        {NodeId(n): s for n, s in members},
-    )
-
-
-def _find_now(conn: sqlite3.Connection, table: str, text: str) -> Any:
-    """The row of the post (all its columns) or comment (its id) an id prefix names."""
-    text = text.strip().lower()
-    if len(text) < MIN_PREFIX:
-        raise UserInputError(
-            f"give at least {MIN_PREFIX} characters of the id",
-            page=said("There is no page at this address. Use the menu instead."),
-        )
-    rows = conn.execute(
-        f"SELECT {_POST_COLUMNS if table == 'posts' else 'id'} FROM {table} "
-        "WHERE substr(id, 1, length(?)) = ? LIMIT 2",  # a prefix, with no wildcards
-        (text, text),
-    ).fetchall()
-    if len(rows) > 1:
-        raise UserInputError(
-            f"{text!r} matches more than one: give more of the id",
-            page=said("More than one post or comment matches %(id)s.", id=text),
-        )
-    return rows[0] if rows else None
-
-
-def _post_from(row: Any, images: Sequence[Any]) -> Post:
-    return Post(
-        row[0],
-        row[1],
-        NodeId(row[2]),
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        row[8],
-        row[9],
-        int(row[10]),
-        row[11],
-        row[12],
-        row[13],
-        [(h, bool(f), bool(d)) for h, f, d, _a in images],
-        {bytes(h): a for h, _f, _d, a in images if a},
-    )
-
-
-def _post_now(conn: sqlite3.Connection, row: Any) -> Post:
-    images = conn.execute(
-        "SELECT hash, faces, held, alt FROM images WHERE post = ? ORDER BY rowid", (row[0],)
-    ).fetchall()
-    return _post_from(row, images)
-
-
-def _post_by_text(conn: sqlite3.Connection, text: str) -> Post:
-    row = _find_now(conn, "posts", text)
-    if row is None:
-        raise NotFoundError(
-            f"no post {text!r} at this school: see `schoolmesh post list`",
-            page=said("There is no such post at this school."),
-        )
-    return _post_now(conn, row)
-
-
-def _post_by_id(conn: sqlite3.Connection, post_id: str) -> Post:
-    row = conn.execute(f"SELECT {_POST_COLUMNS} FROM posts WHERE id = ?", (post_id,)).fetchone()
-    return _post_now(conn, row)
-
-
-def _posts_now(conn: sqlite3.Connection, project: str, states: Sequence[str]) -> list[Post]:
-    """A project's posts in these states, newest first, with their photos (two queries)."""
-    marks = ",".join("?" * len(states))
-    rows = conn.execute(
-        f"SELECT {_POST_COLUMNS} FROM posts WHERE project = ? AND state IN ({marks}) "
-        "ORDER BY COALESCE(approved_at, created_at) DESC",
-        (project, *states),
-    ).fetchall()
-    images: dict[str, list[Any]] = {}
-    for post, *image in conn.execute(
-        "SELECT i.post, i.hash, i.faces, i.held, i.alt FROM images i JOIN posts p "
-        f"ON p.id = i.post WHERE p.project = ? AND p.state IN ({marks}) ORDER BY i.rowid",
-        (project, *states),
-    ):
-        images.setdefault(post, []).append(image)
-    return [_post_from(row, images.get(row[0], [])) for row in rows]
-
-
 def _approval_now(conn: sqlite3.Connection, text: str, *, action: str) -> str | tuple[Post, Any]:
     """What ``approve`` (or ``return``: ``action``) names: a comment's id, or a post and
     its author's account row."""
-    comment = _find_now(conn, "comments", text)
-    row = _find_now(conn, "posts", text)
+    comment = find_now(conn, "comments", text)
+    row = find_now(conn, "posts", text)
     if comment is not None and row is None:
         return str(comment[0])
     if row is None:
         raise approval.not_found(text, action=action)
-    post = _post_now(conn, row)
+    post = post_now(conn, row)
     author = conn.execute(
         f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
     ).fetchone()
@@ -1544,7 +1379,7 @@ def _approval_now(conn: sqlite3.Connection, text: str, *, action: str) -> str | 
 def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
     """The post or comment an id prefix names: its id, project and school."""
     for table in ("posts", "comments"):
-        row = _find_now(conn, table, text)
+        row = find_now(conn, table, text)
         if row is not None:
             found = conn.execute(
                 f"SELECT id, project, origin FROM {table} WHERE id = ?", (row[0],)
@@ -1556,23 +1391,6 @@ def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:
         "gives the projects' ids)",
         page=said("There is no such post or comment at this school."),
     )
-
-
-_COMMENT_COLUMNS = "id, post, origin, author, by_name, body, state, created_at"
-
-
-def _comment_from(row: Any) -> Comment:
-    return Comment(row[0], row[1], NodeId(row[2]), row[3], row[4], row[5], row[6], int(row[7]))
-
-
-def _comment_now(conn: sqlite3.Connection, cid: str) -> Comment:
-    row = conn.execute(f"SELECT {_COMMENT_COLUMNS} FROM comments WHERE id = ?", (cid,)).fetchone()
-    return _comment_from(row)
-
-
-def _comments_now(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Comment]:
-    rows = conn.execute(f"SELECT {_COMMENT_COLUMNS} FROM comments {where}", params)
-    return [_comment_from(row) for row in rows]
 
 
 def _exists_now(conn: sqlite3.Connection, post_id: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.web_request import FileField
 
 from node.node import Node
-from node.projects.service import Project
+from node.projects.records import Project
 from protocol.keys import NodeId
 
 MAX_TITLE = 200

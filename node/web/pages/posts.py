@@ -15,7 +15,7 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.projects import approval
-from node.projects.service import Post
+from node.projects.records import Post
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.post_forms import (
     ALT_FIELDS,

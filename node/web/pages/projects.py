@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
-from node.projects.service import Project
+from node.projects.records import Project
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.post_forms import (
     ALT_FIELDS,
