@@ -12,7 +12,7 @@ from node.clock import iso, now_ms
 from node.node import Node
 from node.projects import approval
 from node.projects.media import MAX_UPLOAD_BYTES
-from node.projects.service import Post, Project
+from node.projects.records import Post, Project
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 

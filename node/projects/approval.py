@@ -13,7 +13,7 @@ cannot miss a change made by any path (a new way to edit a draft need not rememb
 count), and a pupil who changes a draft and changes it back has the version the
 teacher read.
 
-Pure functions of values: no database here (node/projects/service.py reads the post
+Pure functions of values: no database here (node/projects/moderation.py reads the post
 and its author in the write and calls :func:`check`).
 """
 
@@ -29,7 +29,7 @@ from protocol.errors import NotFoundError, PostChangedError, PostDeletedError, s
 
 if TYPE_CHECKING:
     from node.accounts.service import User
-    from node.projects.service import Post
+    from node.projects.records import Post
 
 #: Hex characters of a version: 64 bits, short enough to copy into a command, and
 #: far beyond what a pupil could search for a changed post with the same version.

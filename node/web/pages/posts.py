@@ -1,6 +1,6 @@
 """One post: reading it with its photos and comments, and what staff do with it.
 
-A pupil reaches only the posts :meth:`node.projects.service.Projects.may_see` allows, and
+A pupil reaches only the posts :meth:`node.projects.posts.Posts.may_see` allows, and
 any other address answers "not found", so a pupil cannot even learn that another
 pupil's draft exists. Approving, returning, accepting and taking down are for staff;
 the node refuses anything their school may not do (a partner's draft never reaches
@@ -15,7 +15,7 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.projects import approval
-from node.projects.service import Post
+from node.projects.records import Post
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.post_forms import (
     ALT_FIELDS,

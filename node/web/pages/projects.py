@@ -5,7 +5,7 @@ school has been invited to, joined or left, and choose which classes and pupils
 take part (node/projects/rosters.py); a pupil sees only the projects they are in,
 while this school is a member. Pupils read approved posts only, and partners'
 posts only once accepted when the school reviews them (two-key publication);
-:meth:`node.projects.service.Projects.may_see` holds that rule.
+:meth:`node.projects.posts.Posts.may_see` holds that rule.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
-from node.projects.service import Project
+from node.projects.records import Project
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.post_forms import (
     ALT_FIELDS,
