@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -38,6 +39,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from node.web import bidi
 from protocol.errors import PageMessage
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -374,10 +376,16 @@ class Clock:
         return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
+def _closed(value: Any) -> Any:
+    return bidi.closed(value) if isinstance(value, str) else value
+
+
 def templates(folder: Path, language: str) -> jinja2.Environment:
     """Jinja2 templates from ``folder`` in ``language``: escaping on, a missing value an
-    error, ``{% trans %}`` from the catalogues (the pages and the exported archive)."""
+    error, ``{% trans %}`` from the catalogues (the pages and the exported archive); each
+    value's bidi controls closed where it ends (node/web/bidi.py)."""
     env = jinja2.Environment(
+        finalize=_closed,
         loader=jinja2.FileSystemLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,

@@ -1,0 +1,44 @@
+"""node/web/bidi.py: the bidi controls a value opens are closed where it ends (a table),
+and every template's values go through it."""
+
+from pathlib import Path
+
+import pytest
+from markupsafe import Markup
+
+from node.web.bidi import closed
+from node.web.i18n import templates
+
+LRE, RLE, PDF, LRO, RLO = "\u202a", "\u202b", "\u202c", "\u202d", "\u202e"
+LRI, RLI, FSI, PDI = "\u2066", "\u2067", "\u2068", "\u2069"
+
+CASES = [
+    ("Lycée Jean Moulin", ""),
+    ("مدرسة النور", ""),  # right to left by its letters: nothing to close
+    ("\u200fmarks\u200e", ""),
+    (f"Lycée {RLO}Moulin", PDF),
+    (f"{RLO}a{PDF}", ""),
+    (f"{LRE}{RLE}{LRO}", PDF * 3),
+    (f"{RLI}a", PDI),
+    (f"{LRI}{FSI}", PDI * 2),
+    (f"{RLI}{RLO}", PDF + PDI),
+    (f"{RLO}{RLI}", PDI + PDF),
+    (f"{RLI}{RLO}{PDI}", ""),  # a PDI closes what was opened inside its isolate too
+    (f"{RLO}{RLI}{PDF}", PDI + PDF),  # a PDF cannot close past an open isolate
+    (f"{PDF}{PDI}{RLO}", PDF),  # stray closers are ignored
+    (f"{RLO}{PDF}{PDF}{RLO}", PDF),
+]
+
+
+@pytest.mark.parametrize(("text", "added"), CASES)
+def test_what_a_text_leaves_open_is_closed_at_its_end(text: str, added: str) -> None:
+    assert closed(text) == text + added
+
+
+def test_every_value_a_template_writes_is_closed(tmp_path: Path) -> None:
+    env = templates(tmp_path, "en")
+    page = env.from_string("<p>{{ school }}, France</p><p>{{ body }}</p>")
+    body = Markup(f"<em>{RLO}x</em>")
+    assert page.render(school=f"A{RLO}<b>", body=body) == (
+        f"<p>A{RLO}&lt;b&gt;{PDF}, France</p><p><em>{RLO}x</em>{PDF}</p>"
+    )
