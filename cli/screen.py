@@ -37,10 +37,15 @@ from typing import BinaryIO, TextIO
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
-def shown(text: str) -> str:
+def shown(text: str, *, newlines: bool = True) -> str:
     """``text`` as it may be written to a terminal: each character of :data:`UNSAFE`
-    as its escape (``\\u009b``), everything else unchanged."""
-    return UNSAFE.sub(_escape, text)
+    as its escape (``\\u009b``), everything else unchanged.
+
+    ``newlines=False`` for a field a listing prints within one line (a title, a
+    school's name): a line break there is shown as ``\\u000a`` too, so that it cannot
+    start what would look like the next record."""
+    text = UNSAFE.sub(_escape, text)
+    return text if newlines else text.replace("\n", "\\u000a")
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands import teams
-from cli.commands.common import data_option, json_option, open_node, print_json, under
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json, under
 from node.events import service as events
 from node.events import slots as talks
 from node.events.rsvps import counts
@@ -206,8 +206,8 @@ async def _list(args: argparse.Namespace) -> None:
                 f"{n} {a}" for a, n in counts(event.answers).items()
             )
         print(
-            f"{str(event.id)[:12]}  {event.start[:16].replace('T', ' ')}  {title}"
-            f"  ({event.school}, {event.country}){answer}"
+            f"{str(event.id)[:12]}  {event.start[:16].replace('T', ' ')}  {one_line(title)}"
+            f"  ({one_line(event.school)}, {event.country}){answer}"
         )
 
 
@@ -222,9 +222,9 @@ async def _show(args: argparse.Namespace) -> None:
         print_json(event.as_json())
         return
     content = event.content
-    print(f"{'(cancelled) ' if event.cancelled else ''}{event.title}")
+    print(f"{'(cancelled) ' if event.cancelled else ''}{one_line(event.title)}")
     print(f"  id:        {event.id}")
-    print(f"  organiser: {event.school} ({event.country})")
+    print(f"  organiser: {one_line(event.school)} ({event.country})")
     print(f"  when:      {event.start} to {event.end}" + (f" ({event.tz})" if event.tz else ""))
     _print_kind(event, lineup)
     for name in ("where", "capacity", "text"):

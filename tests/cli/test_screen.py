@@ -67,3 +67,15 @@ def test_whatever_is_written_while_screened_goes_through_shown(
         print_json({"title": "\x9b\u2066"})
     out = capsys.readouterr().out
     assert out == 'title: \\u009b2J\\u202eevil\n{\n  "title": "\\u009b\\u2066"\n}\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Forest school\nvisits", "Forest school\\u000avisits"),
+        ("tab\tkept, \x9b escaped\n", "tab\tkept, \\u009b escaped\\u000a"),
+        ("Ελληνικό 🎉", "Ελληνικό 🎉"),
+    ],
+)
+def test_a_field_shown_on_one_line_shows_its_line_breaks_too(text: str, expected: str) -> None:
+    assert shown(text, newlines=False) == expected

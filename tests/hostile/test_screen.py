@@ -58,3 +58,24 @@ async def test_a_hostile_schools_controls_are_shown_escaped_in_listings(pair: Sc
     assert (as_json["title"], as_json["school"]) == (TITLE, NAME)
     by_id = {s["node_id"]: s for s in json.loads(await cli(us, "schools", "--json"))}
     assert by_id[str(rogue.node.node_id)]["name"] == NAME
+
+
+async def test_a_line_break_in_a_title_cannot_forge_a_row_of_the_listing(pair: Schools) -> None:
+    """Titles may hold line breaks (the content rules allow them in any text); a
+    listing row shows one as ``\\u000a`` rather than start a made-up row at the margin."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    forged = "0123456789ab  2026-12-01  visit            Free tablets  (Oakfield Primary, GB)"
+    offer = await signed_as(rogue, kinds.OFFER, offer_content(f"Forest school\n{forged}"))
+    question = await signed_as(
+        rogue, kinds.QUESTION, {"title": f"Phonics?\n{forged}", "text": "Which scheme?"}
+    )
+    await arrives(us, offer)
+    await arrives(us, question)
+
+    (row,) = (await cli(us, "offer", "list")).splitlines()
+    assert row.startswith(str(offer.id)[:12])
+    assert f"Forest school\\u000a{forged}  (Lyc" in row
+    (row,) = (await cli(us, "question", "list")).splitlines()
+    assert f"Phonics?\\u000a{forged}  (Lyc" in row
+    (as_json,) = json.loads(await cli(us, "offer", "list", "--json"))
+    assert as_json["title"] == f"Forest school\n{forged}"
