@@ -274,7 +274,11 @@ async def _rsvp(args: argparse.Namespace) -> None:
 async def _ics(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         data = await node.events.ics()
-    if args.out is None:
+    if args.out is None and sys.stdout.isatty():
+        # Read by a person, not a calendar program: as text, through cli/screen.py, as
+        # other schools' titles and details in it must be.
+        sys.stdout.write(data.decode("utf-8").replace("\r\n", "\n"))
+    elif args.out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
