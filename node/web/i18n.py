@@ -396,4 +396,19 @@ def templates(folder: Path, language: str) -> jinja2.Environment:
     env.install_gettext_translations(  # type: ignore[attr-defined]
         translations(language), newstyle=True
     )
+    for name in ("gettext", "ngettext"):  # `_` and `{% trans %}` call these
+        env.globals[name] = _closing_variables(env.globals[name])
     return env
+
+
+def _closing_variables(translate: Any) -> Callable[..., Any]:
+    """``translate`` with each text put into the sentence closed (node/web/bidi.py):
+    a school's name in "%(school)s asked to partner" ends its own bidi controls, rather
+    than at the end of the sentence."""
+
+    @jinja2.pass_context
+    def translated(context: jinja2.runtime.Context, *args: Any, **variables: Any) -> Any:
+        closed = {name: _closed(value) for name, value in variables.items()}
+        return context.call(translate, *args, **closed)  # Markup: escaped already
+
+    return translated

@@ -42,3 +42,16 @@ def test_every_value_a_template_writes_is_closed(tmp_path: Path) -> None:
     assert page.render(school=f"A{RLO}<b>", body=body) == (
         f"<p>A{RLO}&lt;b&gt;{PDF}, France</p><p><em>{RLO}x</em>{PDF}</p>"
     )
+
+
+def test_a_text_put_into_a_sentence_is_closed_where_it_ends(tmp_path: Path) -> None:
+    """Where the text ends, not at the end of the sentence: `_()`, `ngettext` and
+    `{% trans %}` close each value they put in."""
+    env = templates(tmp_path, "fr")
+    page = env.from_string(
+        '{{ _("%(name)s is a pupil: only staff can do this.", name=name) }}|'
+        "{% trans %}{{ name }} is a pupil: only staff can do this.{% endtrans %}|"
+        '{{ ngettext("%(num)d entry still to fetch", "%(num)d entries still to fetch", 2) }}'
+    )
+    said = f"Lyc{RLO}ée &amp; co{PDF} est élève : seul le personnel peut faire cela."
+    assert page.render(name=f"Lyc{RLO}ée & co") == f"{said}|{said}|2 entrées encore à récupérer"
