@@ -18,8 +18,10 @@ stays valid JSON that parses to the same values.
 Every command writes through it: :func:`screened` puts it in front of standard
 output and standard error for the whole run (cli/main.py), so that no listing,
 message or error, today's or one added later, can write such a character raw.
-Bytes written to ``sys.stdout.buffer`` (``event ics``, a calendar file) are a
-file's contents and pass as they are.
+Bytes written to ``sys.stdout.buffer`` (``event ics`` to a pipe: a calendar file)
+are a file's contents and pass as they are; on a terminal ``event ics`` writes text.
+Listings put a title or a name, which they print within one row, through
+``shown(text, newlines=False)`` (``cli.commands.common.one_line``).
 """
 
 from __future__ import annotations
