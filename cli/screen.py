@@ -20,6 +20,8 @@ output and standard error for the whole run (cli/main.py), so that no listing,
 message or error, today's or one added later, can write such a character raw.
 Bytes written to ``sys.stdout.buffer`` (``event ics`` to a pipe: a calendar file)
 are a file's contents and pass as they are; on a terminal ``event ics`` writes text.
+So does the catch-up bar of ``schoolmesh run`` on stderr (node/net/peers.py): its CR,
+which redraws the bar in place, is the program's own.
 Listings put a title or a name, which they print within one row, through
 ``shown(text, newlines=False)`` (``cli.commands.common.one_line``).
 """

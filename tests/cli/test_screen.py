@@ -3,12 +3,14 @@ being obeyed (a table of what is escaped and what is left alone), and every comm
 output, text or JSON, written through it."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from cli.commands.common import print_json
 from cli.screen import screened, shown
 from protocol import kinds
+from tests.network import COLEGIO, LYCEE, network, session_of, sessions_open
 
 LEFT_ALONE = [
     "Lycée Jean Moulin",
@@ -79,3 +81,22 @@ def test_whatever_is_written_while_screened_goes_through_shown(
 )
 def test_a_field_shown_on_one_line_shows_its_line_breaks_too(text: str, expected: str) -> None:
     assert shown(text, newlines=False) == expected
+
+
+async def test_the_catch_up_progress_bar_still_goes_back_to_the_start_of_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`schoolmesh run` on a terminal redraws its catch-up bar in place with a CR of its
+    own (node/net/peers.py); through cli/screen.py it came out as a literal \\u000d, and
+    each redraw was appended to the line instead."""
+    async with network(tmp_path, (LYCEE, COLEGIO), [("lycee", "colegio")]) as schools:
+        us, them = schools["colegio"], schools["lycee"]
+        await sessions_open(us, them)
+        with screened():
+            us.service.peers._show_progress(session_of(us, them), 600)
+            us.service.peers._show_progress(session_of(us, them), 0)
+    err = capsys.readouterr().err
+    assert err.startswith("\rCatching up from "), repr(err)
+    assert err.count("\rCatching up from ") == 2, repr(err)
+    assert err.endswith(" entries\n")
+    assert "\\u000d" not in err
