@@ -119,7 +119,7 @@ def page_words(language: str, page: PageMessage) -> str:
     Numbers are written the way the language writes them (20,000 or 20 000).
     """
     values = {
-        name: format_decimal(value, locale=language) if isinstance(value, int) else value
+        name: format_decimal(value, locale=language) if isinstance(value, int) else _closed(value)
         for name, value in page.values.items()
     }
     text = translations(language).gettext(page.text)
@@ -378,6 +378,21 @@ class Clock:
 
 def _closed(value: Any) -> Any:
     return bidi.closed(value) if isinstance(value, str) else value
+
+
+class Sentence(str):
+    """A translated sentence built in a page's Python (a flash message, a form's
+    error): each text put into it with ``%`` ends its own bidi controls
+    (node/web/bidi.py), as in a template, rather than at the end of the sentence."""
+
+    def __mod__(self, values: Any) -> str:
+        if isinstance(values, dict):
+            values = {name: _closed(value) for name, value in values.items()}
+        elif isinstance(values, tuple):
+            values = tuple(_closed(value) for value in values)
+        else:
+            values = _closed(values)
+        return str.__mod__(self, values)
 
 
 def templates(folder: Path, language: str) -> jinja2.Environment:

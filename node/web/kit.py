@@ -117,8 +117,10 @@ def user_of(request: web.Request) -> Any:
 
 
 def gettext(request: web.Request) -> Callable[[str], str]:
-    """``_`` for messages built in Python (flash messages, form errors)."""
-    return i18n.translations(request[VISIT].language).gettext
+    """``_`` for messages built in Python (flash messages, form errors); a value put
+    into one with ``%`` ends its own bidi controls (:class:`i18n.Sentence`)."""
+    translate = i18n.translations(request[VISIT].language).gettext
+    return lambda message: i18n.Sentence(translate(message))
 
 
 def page_text(request: web.Request, exc: SchoolmeshError) -> str:
