@@ -245,7 +245,7 @@ async def _show(args: argparse.Namespace) -> None:
         print("  answers:   " + ", ".join(f"{n} {a}" for a, n in total.items()))
         for answer in event.answers:
             by = f" ({answer.by})" if answer.by else ""
-            print(f"    {answer.answer:<5}  {answer.school}{by}")
+            print(f"    {answer.answer:<5}  {one_line(answer.school)}{one_line(by)}")
 
 
 def _print_kind(event: events.EventView, lineup: talks.Lineup | None) -> None:
@@ -382,13 +382,20 @@ def _register_slots(actions: Any) -> None:
 
 
 def _print_lineup(lineup: talks.Lineup) -> None:
-    print(lineup.event.title)
+    print(one_line(lineup.event.title))
     for slot in lineup.slots:
-        talk = f"{slot.title} ({slot.speaker}, {slot.school})" if slot.title is not None else "free"
+        talk = (
+            one_line(f"{slot.title} ({slot.speaker}, {slot.school})")
+            if slot.title is not None
+            else "free"
+        )
         state = f"  [{slot.state}]" if slot.state == talks.OFFERED else ""
         print(f"  {slot.number:>3}. {slot.minutes:>3} min  {talk}{state}")
     for slot in lineup.waiting:
-        print(f"  Waiting for the organiser: slot {slot.number}, {slot.title} ({slot.speaker})")
+        print(
+            f"  Waiting for the organiser: slot {slot.number}, "
+            + one_line(f"{slot.title} ({slot.speaker})")
+        )
     if lineup.unpublished:
         print(f"  The running order has changed: publish it with `event order {lineup.event.id}`")
 

@@ -79,3 +79,20 @@ async def test_a_line_break_in_a_title_cannot_forge_a_row_of_the_listing(pair: S
     assert f"Phonics?\\u000a{forged}  (Lyc" in row
     (as_json,) = json.loads(await cli(us, "offer", "list", "--json"))
     assert as_json["title"] == f"Forest school\n{forged}"
+
+
+async def test_a_line_break_in_a_schools_name_cannot_forge_a_partner_row(pair: Schools) -> None:
+    """`partner list` and `status` print a partner's name within its row: the name the
+    school signed, line break and all, is shown with ``\\u000a``, as in `schools`."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    forged = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG  connected  Oakfield Primary"
+    profile = await signed_as(
+        rogue, kinds.PROFILE, {"name": f"Lycée\n{forged}", "country": "FR", "relays": []}
+    )
+    await arrives(us, profile)
+
+    (row,) = (await cli(us, "partner", "list")).splitlines()
+    assert row.startswith(str(rogue.node.node_id))
+    assert f"Lycée\\u000a{forged}" in row
+    status = await cli(us, "status")
+    assert f"  Lycée\\u000a{forged}: " in status.splitlines()[2]
