@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands.accounts import yes_no
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.clock import iso, now_ms
 from node.node import Node
 from node.projects import approval
@@ -340,9 +340,9 @@ async def _list(args: argparse.Namespace) -> None:
     if not projects:
         print("No projects yet: start one with `schoolmesh project create --title TITLE`.")
     for p in projects:
-        print(f"{p.id}  {p.title}  ({p.standing})")
+        print(f"{p.id}  {one_line(p.title)}  ({p.standing})")
         for member, state in p.members.items():
-            print(f"    {names.get(member, ('?', ''))[0] or member}: {state}")
+            print(f"    {one_line(names.get(member, ('?', ''))[0]) or member}: {state}")
 
 
 # -- posts -------------------------------------------------------------------------------
@@ -503,8 +503,8 @@ async def _post_list(args: argparse.Namespace) -> None:
         where = "our school" if row["own"] else row["school"]
         version = f"  version {row['version']}" if args.drafts and row["version"] else ""
         print(
-            f"{row['id'][:8]}  {row['title']}  by {row['author']} ({where}) [{row['state']}]"
-            + version
+            f"{row['id'][:8]}  {one_line(row['title'])}  by {one_line(row['author'])} "
+            f"({one_line(where)}) [{row['state']}]" + version
         )
 
 

@@ -412,12 +412,13 @@ class PeerManager:
         filled = width * done // max(total, 1)
         bar = "#" * filled + "." * (width - filled)
         end = "\n" if behind == 0 else ""
-        print(
-            f"\rCatching up from {str(session.peer)[:8]}: [{bar}] {done}/{total} entries",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
+        line = f"\rCatching up from {str(session.peer)[:8]}: [{bar}] {done}/{total} entries{end}"
+        # The CR is ours, to redraw the bar in place: written as bytes, which the
+        # command's screen (cli/screen.py) passes as they are, where text it would
+        # show as "\u000d" (other schools' text might carry one).
+        sys.stderr.flush()
+        sys.stderr.buffer.write(line.encode())
+        sys.stderr.buffer.flush()
         self._progress_shown = behind > 0
 
     # -- sessions -------------------------------------------------------------------
