@@ -127,6 +127,8 @@ INDEX_BATCH = 1024
 #: Entries waiting to be indexed that are kept decoded in memory; past this many, the
 #: indexer decodes them from the database again.
 MAX_WAITING = 20_000
+#: Pages of write-ahead log after which a commit copies it into the database file.
+WAL_CHECKPOINT_PAGES = 4_000
 
 
 class Outcome(enum.Enum):
@@ -283,6 +285,12 @@ class Store:
                 # power loss; batching keeps the cost to one sync per batch.
                 "PRAGMA synchronous = FULL",
                 "PRAGMA secure_delete = ON",  # erased content is overwritten, not left
+                # Copy the log into the database every 4,000 pages (16 MB) rather than
+                # 1,000: a page written again meanwhile (a busy index's) is copied once.
+                # On a hub catching up 100,000 entries: 1.4 fewer writes and 2.5 fewer
+                # reads per entry, 3 µs less of the database thread's CPU
+                # (docs/performance.md, "Where item 6 stands").
+                f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}",
             ):
                 await db.execute(pragma)
             await store._migrate(path, create)
