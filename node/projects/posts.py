@@ -126,7 +126,7 @@ class Posts(Membership):
         """Whether ``user`` (of this school) may read ``post`` (docs/safeguarding.md).
 
         Staff see every post this school holds. A pupil sees their own drafts, and
-        approved posts of the projects they are in (node/project_pupils.py) while this
+        approved posts of the projects they are in (node/projects/rosters.py) while this
         school is a member; partners' posts only once one of our teachers accepted
         them if the project is under review.
         """

@@ -1,6 +1,6 @@
 """Partnership projects and their pupil blogs: membership, posts, moderation, takedown.
 
-Everything here travels as sealed letters (node/mail.py) to the project's member
+Everything here travels as sealed letters (node/mail/mailroom.py) to the project's member
 schools only. The rules that keep pupils safe (docs/safeguarding.md):
 
 * a pupil's post or comment is a *draft* until a teacher of the pupil's own

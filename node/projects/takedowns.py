@@ -209,7 +209,7 @@ class Takedowns(Posts):
         """Inside a transaction: erase every post and comment ``school`` wrote, with photos,
         and the reasons it gave for its takedowns.
 
-        Called when we block it (node/partners.py). Each is erased as a takedown
+        Called when we block it (node/partners/peerbook.py). Each is erased as a takedown
         erases (:meth:`_erase`), with a tombstone in our school's name, so that no
         late copy, direct or relayed, brings it back. Nothing is sent: blocking is
         this school's decision, not the project's.

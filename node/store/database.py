@@ -223,7 +223,7 @@ class Store:
         self._mail_listeners: list[Callable[[], None]] = []
         self._mail_touched = False  # this transaction queued sealed letters to pass on
         #: Erase what a school wrote in a service's tables when it is blocked
-        #: (``forget(school, now)``, inside the blocking transaction; node/partners.py).
+        #: (``forget(school, now)``, inside the blocking transaction; node/partners/peerbook.py).
         self.forgetters: list[Callable[[NodeId, int], Awaitable[None]]] = []
         #: Each school's budget of public entries (node/budgets.py): sessions hold back
         #: entries past it, and this school's own node signs none past it.
