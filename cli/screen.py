@@ -28,7 +28,9 @@ Listings put a title or a name, which they print within one row, through
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -95,8 +97,18 @@ def screened() -> Iterator[None]:
     """Standard output and standard error written through :func:`shown` until the end
     of the block; the streams that were there are put back after."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = Screened(out), Screened(err)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = out, err
+    # A stream closed when the command started (`schoolmesh status 1>&-`) is None in
+    # Python, whose print then writes nothing: so does ours, to the null device.
+    with contextlib.ExitStack() as closed:
+        sys.stdout, sys.stderr = (
+            Screened(
+                stream
+                if stream is not None
+                else closed.enter_context(open(os.devnull, "w", encoding="utf-8"))
+            )
+            for stream in (out, err)
+        )
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err
