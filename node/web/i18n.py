@@ -38,6 +38,7 @@ from babel.languages import get_official_languages
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from jinja2.filters import do_join, make_attrgetter
 
 from node.web import bidi
 from protocol.errors import PageMessage
@@ -380,6 +381,19 @@ def _closed(value: Any) -> Any:
     return bidi.closed(value) if isinstance(value, str) else value
 
 
+@jinja2.pass_eval_context
+def _join_closed(
+    eval_ctx: jinja2.nodes.EvalContext, value: Any, d: str = "", attribute: Any = None
+) -> str:
+    """Jinja's ``join``, each item's bidi controls closed where the item ends: a list of
+    other schools' names joined in a template is one value to ``finalize``, which would
+    close one name's override only at the end of the list."""
+    if attribute is not None:
+        value = map(make_attrgetter(eval_ctx.environment, attribute), value)
+    joined: str = do_join(eval_ctx, (_closed(item) for item in value), d)
+    return joined
+
+
 class Sentence(str):
     """A translated sentence built in a page's Python (a flash message, a form's
     error): each text put into it with ``%`` ends its own bidi controls
@@ -408,6 +422,7 @@ def templates(folder: Path, language: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["join"] = _join_closed
     env.install_gettext_translations(  # type: ignore[attr-defined]
         translations(language), newstyle=True
     )

@@ -88,3 +88,18 @@ def test_a_text_put_into_an_errors_page_words_is_closed_where_it_ends() -> None:
     words = page_words("fr", said("%(name)s already has a profile.", name=f"A{RLO}b"))
     assert words.startswith(f"A{RLO}b{PDF} ")
     assert words.count(PDF) == 1
+
+
+def test_each_item_of_a_joined_list_is_closed_where_it_ends(tmp_path: Path) -> None:
+    """A list joined in a template (the schools of a cluster) is one value: each name's
+    controls are closed after that name, not after the whole list."""
+    env = templates(tmp_path, "en")
+    page = env.from_string('{{ names|join(", ") }}|{{ schools|map(attribute="name")|join(", ") }}')
+
+    class School:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    names = [f"Lyc{RLO}ée", "Oakfield & co"]
+    joined = f"Lyc{RLO}ée{PDF}, Oakfield &amp; co"
+    assert page.render(names=names, schools=[School(n) for n in names]) == f"{joined}|{joined}"
