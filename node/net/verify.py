@@ -13,8 +13,9 @@ check one). An entry that failed is decoded again on a thread, so that its error
 exactly the one the thread path gives (failures are rare, and a peer that sends
 many is cut off after a few strikes).
 
-Batches go to a process while it has fewer than :data:`PER_PROCESS` in hand, the
-rest to the threads, so that both cores are kept busy whichever is free.
+Batches are cut into pieces of :data:`PIECE` entries; pieces go to a process while it
+has fewer than :data:`PER_PROCESS` in hand, the rest to the threads, so that both cores
+are kept busy whichever is free.
 
 The process is ``python -m node.net.verify``, talking over its stdin and stdout
 (a 4-byte length, then msgpack: ``[number, now_ms, [entry, ...]]`` one way,
@@ -65,9 +66,16 @@ log = logging.getLogger(__name__)
 
 Decoded = list[Entry | ProtocolError]  # a batch's entries, or why each was refused
 
-#: Batches a verify process holds at once (one being checked, one waiting), so it
-#: never waits for the node between two; more go to the threads meanwhile.
-PER_PROCESS = 2
+#: Entries checked together where the node has a verify process: a batch (up to 256)
+#: is cut into pieces of this many, each sent where there is room. Whole batches sent
+#: to the threads (the node's own interpreter, shared with the event loop) were checked
+#: slowest, and the batches after them, stored in order, waited; in pieces the process
+#: takes most of each batch and the threads small parts of it (docs/performance.md,
+#: "Where item 6 stands").
+PIECE = 64
+#: Pieces a verify process holds at once (two batches' worth: one being checked, one
+#: waiting), so it never waits for the node between two; more go to the threads.
+PER_PROCESS = 8
 #: The node setting: "on", "off", or absent (on for a hub).
 SETTING = "verify-process"
 STATES = ("on", "off", "auto")
@@ -281,6 +289,11 @@ class VerifyProcess:
             await self._reader
 
 
+async def _joined(pieces: list[asyncio.Future[Decoded]]) -> Decoded:
+    """The pieces' results, in order, as one batch's."""
+    return [item for result in await asyncio.gather(*pieces) for item in result]
+
+
 class Verifier:
     """The node's verify threads, and its verify processes when it has any."""
 
@@ -319,7 +332,14 @@ class Verifier:
 
     def decode(self, wires: Sequence[bytes], now_ms: int) -> asyncio.Future[Decoded]:
         """Decode and check a batch off the event loop; the result, in order, is what
-        ``decode_entries`` gives."""
+        ``decode_entries`` gives. With a verify process, in pieces of :data:`PIECE`."""
+        if not self.processes or len(wires) <= PIECE:
+            return self._decode(wires, now_ms)
+        pieces = [self._decode(wires[i : i + PIECE], now_ms) for i in range(0, len(wires), PIECE)]
+        return asyncio.get_running_loop().create_task(_joined(pieces))
+
+    def _decode(self, wires: Sequence[bytes], now_ms: int) -> asyncio.Future[Decoded]:
+        """One piece (or batch): to a process with room, else to the threads."""
         loop = asyncio.get_running_loop()
         free = [p for p in self.processes if p.alive and p.in_hand < PER_PROCESS]
         if free:

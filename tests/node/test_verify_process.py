@@ -293,7 +293,7 @@ async def test_a_protocol_folder_where_the_node_was_started_is_not_imported(
 async def test_batches_decoded_in_one_turn_fill_the_process_then_go_to_the_threads(
     checker: Verifier,
 ) -> None:
-    batches = [[e.encode() for e in history(key(20 + i), 5)] for i in range(4)]
+    batches = [[e.encode() for e in history(key(20 + i), 5)] for i in range(verify.PER_PROCESS + 2)]
     now = now_ms()
     decoding = [checker.decode(b, now) for b in batches]  # no await between them
     (process,) = checker.processes
@@ -366,3 +366,24 @@ def test_auto_counts_the_cores_the_node_may_use() -> None:
         check=True,
     )
     assert out.stdout.strip() == "1"
+
+
+async def test_a_batch_is_checked_in_pieces_and_answered_whole_in_order(
+    checker: Verifier,
+) -> None:
+    """A batch longer than a piece is cut (node/net/verify.py, PIECE): the process takes
+    the pieces it has room for, the threads the rest, and the batch's result is what
+    checking it whole gives, entry by entry, forged entries where they were."""
+    good = [e.encode() for e in history(key(30), 3 * verify.PIECE)]
+    bad = list(forged_entries().values())
+    wires = good[: verify.PIECE - 1] + bad + good[verify.PIECE - 1 :]  # across a cut
+    now = now_ms()
+    (process,) = checker.processes
+    decoding = checker.decode(wires, now)
+    pieces = -(-len(wires) // verify.PIECE)
+    assert process.in_hand == min(pieces, verify.PER_PROCESS)
+    second = checker.decode(wires, now)  # these fill the process
+    assert process.in_hand == verify.PER_PROCESS
+    expected = decode_entries(wires, now_ms=now)
+    same(await decoding, expected)
+    same(await second, expected)
