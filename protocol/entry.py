@@ -145,6 +145,19 @@ def _payload(
     return payload
 
 
+def _payload_of(raw: dict[str, Any]) -> Payload:
+    """The payload of a decoded map whose fields were checked."""
+    prev = raw["p"]
+    return _payload(
+        NodeId(raw["a"]),
+        raw["s"],
+        None if prev is None else EntryId(prev),
+        raw["t"],
+        raw["k"],
+        raw["h"],
+    )
+
+
 def _entry(
     payload: Payload,
     payload_bytes: bytes,
@@ -267,14 +280,7 @@ def entry_from_checked(data: bytes) -> Entry:
     bytes from elsewhere: they would be taken unchecked."""
     payload_bytes, signature, content_bytes = codec.decode_checked(data)
     raw = codec.decode_checked(payload_bytes)
-    payload = _payload(
-        NodeId(raw["a"]),
-        raw["s"],
-        None if raw["p"] is None else EntryId(raw["p"]),
-        raw["t"],
-        raw["k"],
-        raw["h"],
-    )
+    payload = _payload_of(raw)
     content = None if content_bytes is None else codec.decode_checked(content_bytes)
     return _entry(payload, payload_bytes, signature, content_bytes, content)
 
@@ -307,14 +313,7 @@ def decode_payload(payload_bytes: bytes) -> Payload:
             raise SchemaError(name, "must be an integer")
     if not isinstance(raw["k"], str):
         raise SchemaError("k", "must be text")
-    payload = _payload(
-        NodeId(raw["a"]),
-        raw["s"],
-        None if raw["p"] is None else EntryId(raw["p"]),
-        raw["t"],
-        raw["k"],
-        raw["h"],
-    )
+    payload = _payload_of(raw)
     _check_payload(payload)
     return payload
 
