@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from protocol import codec
+from protocol.words import LANGUAGES, fold, groups, plain_terms, stemmed, stems, unspaced, words_of
 
 N = TypeVar("N", bound=Hashable)
 
@@ -133,27 +133,14 @@ HUB_KEYS = {
 _SIGNED_PREFIX = "schoolmesh-query"
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed, compatibility forms unified (as node/store/search.py
-    indexes words: both sides of a query must fold alike)."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def subject_tag(value: str) -> str:
     """A subject in one spelling: "Français" -> "francais" (as node/store/search.py)."""
     return "-".join(fold(value).replace("_", " ").split())
 
 
-def _unspaced(term: str) -> bool:
-    return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
-
-
 def terms(words: str) -> list[str]:
-    """The folded terms of a query's words."""
-    return [t for t in re.split(r"[\s\"'*^():]+", fold(words)) if t][:MAX_WORDS]
+    """The folded terms of a query's words, as nodes read them before word forms and OR."""
+    return plain_terms(words)
 
 
 def filter_problem(value: object) -> str | None:
@@ -208,12 +195,19 @@ def _listed(content: Mapping[str, Any], name: str) -> list[str]:
 
 
 def matches(
-    filter: Mapping[str, str], words: str, kind: str, content: Mapping[str, Any] | None
+    filter: Mapping[str, str],
+    words: str,
+    kind: str,
+    content: Mapping[str, Any] | None,
+    *,
+    forms: bool = True,
 ) -> bool:
     """Whether an entry answers a query: an offer or request (current content) whose own
-    fields match every value of the filter and whose words hold every term (the last
-    may be the start of a word). The answering node sends only what this accepts, and
-    the asking node drops (with a strike) what it refuses."""
+    fields match every value of the filter and whose words match the query's words
+    (:func:`words_match`). The answering node sends only what this accepts, and the
+    asking node drops (with a strike) what it refuses. ``forms``: the words are read
+    with word forms and OR (both sides of the session announced ``search-forms``);
+    otherwise as nodes before that read them (:func:`plain_words_match`)."""
     if kind not in SEARCHED or content is None:
         return False
     side = filter.get("side")
@@ -232,19 +226,60 @@ def matches(
         value = filter.get(key)
         if value is not None and not check(value):
             return False
-    found = terms(words)
-    if not found:
+    if not words.strip():
         return True
     text = _words_of(content)
+    return words_match(words, text) if forms else plain_words_match(words, text)
+
+
+def plain_words_match(words: str, text: str) -> bool:
+    """Every term of ``words`` (``OR`` too) is a word of the folded ``text``; the last
+    may be the start of a word; one in a script written without spaces need only be in
+    it. What a query meant before ``search-forms``."""
+    found = terms(words)
     tokens = [t for t in re.split(r"[^\w]+", text) if t]
     for i, term in enumerate(found):
-        if _unspaced(term):
+        if unspaced(term):
             if term not in text:
                 return False
         elif i == len(found) - 1:
             if not any(t.startswith(term) for t in tokens):
                 return False
         elif term not in tokens:
+            return False
+    return True
+
+
+def words_match(words: str, text: str) -> bool:
+    """Every group of ``words`` (protocol.words.groups) has a term that matches the
+    folded ``text``: one in a script written without spaces is in it; another is one of
+    its words, or has, in one of protocol.words.LANGUAGES, the stem of one of its words;
+    the query's very last term may also be the start of one of its words (typing ahead)."""
+    found = groups(words)
+    tokens = words_of(text)
+    held = set(tokens)
+    text_stems: list[set[str]] | None = None
+    last = (len(found) - 1, len(found[-1]) - 1) if found else (-1, -1)
+    for g, group in enumerate(found):
+        for a, term in enumerate(group):
+            if unspaced(term):
+                if term in text:
+                    break
+                continue
+            if term in held:
+                break
+            if (g, a) == last and any(t.startswith(term) for t in tokens):
+                break
+            if stemmed(term):
+                if text_stems is None:
+                    text_stems = [set() for _ in LANGUAGES]
+                    for token in held:
+                        if stemmed(token):
+                            for column, stem in zip(text_stems, stems(token), strict=True):
+                                column.add(stem)
+                if any(s in c for s, c in zip(stems(term), text_stems, strict=True)):
+                    break
+        else:
             return False
     return True
 

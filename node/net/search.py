@@ -384,7 +384,7 @@ class NetworkSearch:
             # A school we blocked: neither answered nor forwarded (no strike for the peer).
             self._post(session, frames.Answers(query.id, [], final=True))
             return []
-        entries, profiles = await self._answer(query)
+        entries, profiles = await self._answer(query, forms=_speaks_forms(session))
         own = [e.encode() for e in entries] + [p.encode() for p in profiles]
         budget = rules.Budget(query.budget, query.hops)
         targets = await self._targets(query.filter, budget, session.peer, query.origin)
@@ -407,8 +407,11 @@ class NetworkSearch:
         state.timer = loop.call_later(RELAY_WAIT_S * query.hops, self._spawn_finish, state)
         return []
 
-    async def _answer(self, query: frames.Query) -> tuple[list[Entry], list[Entry]]:
-        """What this node holds that answers the query, and the profiles of their schools."""
+    async def _answer(self, query: frames.Query, *, forms: bool) -> tuple[list[Entry], list[Entry]]:
+        """What this node holds that answers the query, and the profiles of their schools.
+
+        ``forms``: the query is read with word forms and OR (``search-forms``), else as
+        nodes before that read it, which find a part of what the index finds."""
         filters = Filters.of(
             query.filter.get("activity"),
             side=query.filter.get("side"),
@@ -426,7 +429,9 @@ class NetworkSearch:
         entries = [
             item.entry
             for item in listed
-            if rules.matches(query.filter, query.words, item.entry.kind, item.entry.content)
+            if rules.matches(
+                query.filter, query.words, item.entry.kind, item.entry.content, forms=forms
+            )
         ]
         profiles = await _profiles(self.store, {e.author for e in entries})
         return entries, profiles
@@ -458,6 +463,10 @@ class NetworkSearch:
         passed: list[bytes] = []
         new_profiles: list[Entry] = []
         q = state.query
+        forms = _speaks_forms(session)
+        # What the peer asking us takes: a node before ``search-forms`` strikes a result
+        # it does not find itself, so those found only by word forms or OR stay here.
+        upward = state.source is None or _speaks_forms(state.source)
         for item in decoded:
             if isinstance(item, ProtocolError):
                 problems.append(item)
@@ -465,7 +474,7 @@ class NetworkSearch:
             if item.kind == kinds.PROFILE:
                 new_profiles.append(item)
                 continue
-            if not rules.matches(q.filter, q.words, item.kind, item.content):
+            if not rules.matches(q.filter, q.words, item.kind, item.content, forms=forms):
                 problems.append(
                     ProtocolError(
                         f"answer {item.id} does not match the query it answers",
@@ -476,6 +485,10 @@ class NetworkSearch:
             if item.author in blocked or bytes(item.id) in erased:
                 continue  # blocked, or withdrawn by its author: never kept nor passed
             if len(state.results) >= q.limit:
+                continue
+            if not upward and not rules.matches(
+                q.filter, q.words, item.kind, item.content, forms=False
+            ):
                 continue
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
@@ -527,6 +540,11 @@ def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
 
 def _speaks_search(session: PeerSession) -> bool:
     return frames.SEARCH in session.features
+
+
+def _speaks_forms(session: PeerSession) -> bool:
+    """Whether queries between us and ``session``'s peer mean word forms and OR."""
+    return frames.SEARCH_FORMS in session.features
 
 
 #: Bytes of entries per ``answers`` frame, leaving room for the frame around them.

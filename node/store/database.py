@@ -1945,7 +1945,7 @@ def _index_now(conn: sqlite3.Connection, numbered: list[tuple[int, Entry]]) -> N
         words = "" if held is None else search.school_words(*held)
         conn.execute(search.SET_SCHOOL, (words, author))
         conn.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
-        conn.execute(search.REINDEX_SCHOOL_TEXT, (author,))
+        search.reindex_text(conn, "WHERE author = ?", (author,))
     search.insert_listings(conn, numbered)
 
 

@@ -40,6 +40,20 @@ _QUESTIONS = """
     DELETE FROM listing_text;
     """
 
+# Word forms in search ("Plurals and either word in search", docs/decisions.md): the
+# FTS table made again with the stems of its words beside them, one column per language
+# of protocol/words.py (LANGUAGES), then filled again from the entries when the store
+# opens, as for 15 (those waiting in ``unindexed`` with the rest).
+_WORD_FORMS = """
+    DROP TABLE listing_text;
+    CREATE VIRTUAL TABLE listing_text USING fts5 (
+        words, stems_en, stems_fr, stems_de, stems_es,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    DELETE FROM listings;
+    DELETE FROM unindexed;
+    """
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: public entries, per-author heads, withdrawals, equivocation evidence.
     """
@@ -666,10 +680,11 @@ MIGRATIONS: tuple[str, ...] = (
         question BLOB NOT NULL               -- the entry its ``question`` named
     );
     """,
+    _WORD_FORMS,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
 #: The last migration that (re)made the search index, which is then filled from the
 #: entries (it was 3, which created it; the subject and mode filters made it again, then
-#: the school's name in it, then questions and answers).
-SEARCH_INDEX_VERSION = MIGRATIONS.index(_QUESTIONS) + 1
+#: the school's name in it, then questions and answers, then the stems of its words).
+SEARCH_INDEX_VERSION = MIGRATIONS.index(_WORD_FORMS) + 1

@@ -1,0 +1,132 @@
+"""What the words of a search mean: folding, word forms (stems) and "either word" (OR).
+
+Pure functions shared by the node's index (node/store/search.py) and the rule a
+forwarded query is answered and checked by (protocol/search.py, ``matches``), so both
+sides of a query read it alike (docs/protocol.md, "Search beyond the node's view").
+
+- Words are **folded**: lower case, accents removed ("École" -> "ecole").
+- Each word of at least :data:`MIN_STEMMED` letters also has a **stem** in each of
+  :data:`LANGUAGES`, from the Snowball stemmers (the ``snowballstemmer`` package): a
+  word matches another when they are equal, or when one language's stemmer gives both
+  the same stem ("ecoles" and "ecole": "ecol" in French). Stems are compared language by
+  language, never a French stem with a German one, so two languages' endings do not
+  make unrelated words meet.
+- A query's words must all match, except that words joined by ``OR`` (in capitals, as
+  a word of its own) are alternatives: one of them is enough. An ``OR`` with no word on
+  one side (at the start, at the end, doubled) is ignored; ``or`` in small letters is a
+  plain word (it is French for gold).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+#: The Snowball stemmers applied, with the short name of their index column. The
+#: languages of the web pages that Snowball has (English, French, Spanish; Chinese has
+#: no word endings and is matched by substring), and German, the language schools in
+#: the network most often exchange in besides. Changing this list changes what a
+#: query means on the wire: it is a new feature (docs/protocol.md, "Features").
+LANGUAGES = (("en", "english"), ("fr", "french"), ("de", "german"), ("es", "spanish"))
+#: Words shorter than this are not stemmed: a stemmer leaves them alone anyway, and
+#: most are small words (articles, "or").
+MIN_STEMMED = 3
+#: The word joining alternatives, as typed.
+EITHER = "OR"
+#: Words a query keeps, OR not counted (protocol.search.MAX_WORDS).
+MAX_TERMS = 20
+#: What splits a query into words (quotes and FTS5's operators are text, never syntax).
+_QUERY_SPLIT = re.compile(r"[\s\"'*^():]+")
+_WORD = re.compile(r"\w+")
+#: Distinct words whose stems are remembered: an offer's words repeat across offers,
+#: and the pure-Python stemmers take tens of microseconds a word (docs/performance.md).
+STEM_CACHE = 1 << 16
+
+_local = threading.local()  # a stemmer keeps its word in itself: one set per thread
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, compatibility forms unified."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def unspaced(term: str) -> bool:
+    """True for terms in scripts written without spaces between words."""
+    return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
+
+
+def stemmed(word: str) -> bool:
+    """Whether a folded word has stems: letters only, at least MIN_STEMMED of them, and
+    not in a script written without spaces."""
+    return len(word) >= MIN_STEMMED and word.isalpha() and not unspaced(word)
+
+
+def _stemmers() -> list[snowballstemmer.Stemmer]:
+    found: list[snowballstemmer.Stemmer] | None = getattr(_local, "stemmers", None)
+    if found is None:
+        found = [snowballstemmer.stemmer(name) for _, name in LANGUAGES]
+        _local.stemmers = found
+    return found
+
+
+@lru_cache(maxsize=STEM_CACHE)
+def stems(word: str) -> tuple[str, ...]:
+    """A folded word's stem in each of :data:`LANGUAGES` (the word itself when it has
+    none: see :func:`stemmed`)."""
+    if not stemmed(word):
+        return (word,) * len(LANGUAGES)
+    return tuple(str(s.stemWord(word)) for s in _stemmers())
+
+
+def words_of(folded: str) -> list[str]:
+    """The words of folded text, as stems are taken from them."""
+    return _WORD.findall(folded)
+
+
+def stem_columns(folded: str) -> tuple[str, ...]:
+    """For each of :data:`LANGUAGES`, the distinct stems of the words of ``folded`` that
+    have stems, joined by spaces: what the index keeps beside the words."""
+    found: list[dict[str, None]] = [{} for _ in LANGUAGES]
+    for word in dict.fromkeys(words_of(folded)):
+        if stemmed(word):
+            for column, stem in zip(found, stems(word), strict=True):
+                column[stem] = None
+    return tuple(" ".join(column) for column in found)
+
+
+def groups(query: str) -> list[list[str]]:
+    """A query's folded words, as groups that must all match, each matched by any one of
+    its words (more than one only where ``OR`` joined them). ``OR`` at the start or the
+    end, or doubled, is ignored; at most :data:`MAX_TERMS` words are kept."""
+    found: list[list[str]] = []
+    joined = False  # the last thing read was an OR after a word
+    count = 0
+    for raw in _QUERY_SPLIT.split(query):
+        if not raw:
+            continue
+        if raw == EITHER:
+            joined = bool(found)
+            continue
+        for term in _QUERY_SPLIT.split(fold(raw)):
+            if not term or count >= MAX_TERMS:
+                continue
+            count += 1
+            if joined:
+                found[-1].append(term)
+                joined = False
+            else:
+                found.append([term])
+    return found
+
+
+def plain_terms(query: str) -> list[str]:
+    """A query's folded words as nodes before word forms and OR read it: every word
+    (``OR`` too) must be there (protocol.search ``matches`` with ``forms=False``)."""
+    return [t for t in _QUERY_SPLIT.split(fold(query)) if t][:MAX_TERMS]

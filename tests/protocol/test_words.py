@@ -1,0 +1,133 @@
+"""What a search's words mean (protocol/words.py, protocol/search.py ``matches``):
+plurals and other word endings in English, French, German and Spanish, accents, and
+OR, as tables of query, text and answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol import search
+from protocol.words import LANGUAGES, fold, groups, stem_columns, stems
+
+# (query, an offer's words, found?) read with word forms and OR.
+WORD_FORMS = [
+    # French: plurals, accents folded on both sides
+    ("écoles", "École Jules Verne", True),
+    ("ecole", "Nos écoles ouvertes", True),
+    ("ÉCOLES", "une ecole", True),
+    ("chevaux", "Le cheval de Troie", True),
+    ("théâtres", "Atelier de théâtre", True),
+    # English
+    ("observations", "Observation of a lesson", True),
+    ("observation", "Lesson observations welcome", True),
+    ("libraries", "Our school library", True),
+    ("teaching", "Teachers who teach phonics", True),
+    # German
+    ("Schulen", "Eine Schule in Köln", True),
+    ("Bücher", "Ein Buch für alle", True),
+    ("Kinder", "Kind und Kegel", True),
+    # Spanish
+    ("escuelas", "Una escuela en Sevilla", True),
+    ("países", "Un país, dos lenguas", True),
+    ("lápices", "Un lápiz", False),  # Snowball's Spanish leaves "lapiz" whole: no match
+    # exact words still match, as before
+    ("phonics", "Phonics lessons", True),
+    ("phonics lessons", "Phonics lessons", True),
+    ("phonics maths", "Phonics lessons", False),  # every word must match
+    # the last word may be the start of one (typing ahead); the others may not
+    ("phon", "Phonics lessons", True),
+    ("phon lessons", "Phonics lessons", False),
+    # stems are compared language by language, and short words are not stemmed
+    ("or", "Gold or silver", True),
+    ("os", "Pour les os", True),
+    ("a", "b", False),
+]
+
+# (query, an offer's words, found?) with OR.
+EITHER = [
+    ("drama OR theatre", "Drama club", True),
+    ("drama OR theatre", "A theatre visit", True),
+    ("drama OR theatre", "Music club", False),
+    ("drama OR theatres", "A theatre visit", True),  # with word forms
+    ("drama OR theatre visit", "A theatre visit", True),  # (drama or theatre) and visit
+    ("drama OR theatre visit", "Drama club", False),
+    ("visit drama OR theatre", "A drama visit", True),
+    ("music OR drama OR theatre", "Theatre", True),
+    # OR at the start or the end, or doubled, is ignored
+    ("OR drama", "Drama club", True),
+    ("drama OR", "Drama club", True),
+    ("drama OR OR theatre", "Theatre", True),
+    ("OR", "Drama club", True),  # no word at all: everything
+    # in small letters it is a word (French for gold)
+    ("drama or theatre", "Drama club", False),
+    ("drama or theatre", "Drama or theatre", True),
+    # the last word of the last group may be the start of one
+    ("music OR theat", "A theatre visit", True),
+    ("theat OR music", "A theatre visit", False),
+]
+
+
+@pytest.mark.parametrize(("query", "text", "found"), WORD_FORMS + EITHER)
+def test_words_match(query: str, text: str, found: bool) -> None:
+    assert search.words_match(query, fold(text)) is found
+
+
+# (query, groups)
+GROUPS = [
+    ("", []),
+    ("École", [["ecole"]]),
+    ("drama OR theatre", [["drama", "theatre"]]),
+    ("a b OR c d", [["a"], ["b", "c"], ["d"]]),
+    ("OR a", [["a"]]),
+    ("a OR", [["a"]]),
+    ("a OR OR b", [["a", "b"]]),
+    ("OR OR", []),
+    ("a or b", [["a"], ["or"], ["b"]]),
+    ('"a" OR (b)', [["a", "b"]]),  # quotes and brackets are text, never syntax
+    ("a* OR ^b:", [["a", "b"]]),
+    ("\uff46\uff55\uff4c\uff4c", [["full"]]),  # full-width letters unified
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), GROUPS)
+def test_groups(query: str, expected: list[list[str]]) -> None:
+    assert groups(query) == expected
+
+
+def test_at_most_twenty_words_are_kept_or_not_counted() -> None:
+    query = " OR ".join(f"w{i}" for i in range(30))
+    assert groups(query) == [[f"w{i}" for i in range(20)]]
+
+
+def test_stems_language_by_language() -> None:
+    assert [code for code, _ in LANGUAGES] == ["en", "fr", "de", "es"]
+    assert stems("ecoles") == ("ecol", "ecol", "ecol", "ecol")
+    assert stems("observations")[0] == "observ"  # English
+    assert stems("observations")[2] == "observation"  # German leaves it
+    assert stems("or") == ("or",) * 4  # too short to stem
+    assert stems("2024") == ("2024",) * 4  # not letters
+    # each stem once; short words and numbers left out
+    assert stem_columns("ecoles et ecole 12") == ("ecol",) * 4
+
+
+# (query, text, found?) as nodes before word forms read a query: OR is a word
+PLAIN = [
+    ("ecoles", "une ecole", False),
+    ("ecole", "une ecole", True),
+    ("drama OR theatre", "drama club", False),
+    ("drama OR theatre", "drama or theatre", True),
+    ("phon", "phonics", True),
+]
+
+
+@pytest.mark.parametrize(("query", "text", "found"), PLAIN)
+def test_plain_words_match(query: str, text: str, found: bool) -> None:
+    assert search.plain_words_match(query, text) is found
+
+
+@pytest.mark.parametrize(("query", "text", "found"), WORD_FORMS + EITHER + PLAIN)
+def test_plain_match_is_never_wider(query: str, text: str, found: bool) -> None:
+    """What a node before word forms finds, a node with them finds too: so a result a
+    node without them sends never fails the check of one with them (no strike)."""
+    if search.plain_words_match(query, fold(text)):
+        assert search.words_match(query, fold(text))
