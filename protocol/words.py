@@ -39,8 +39,11 @@ MIN_STEMMED = 3
 EITHER = "OR"
 #: Words a query keeps, OR not counted (protocol.search.MAX_WORDS).
 MAX_TERMS = 20
-#: What splits a query into words (quotes and FTS5's operators are text, never syntax).
-_QUERY_SPLIT = re.compile(r"[\s\"'*^():]+")
+#: What splits a query into words: spaces, control characters, and quotes and FTS5's
+#: operators, which are never syntax (a NUL inside a quoted FTS5 string is an error).
+_QUERY_SPLIT = re.compile(r"[\s\"'*^():\x00-\x1f\x7f]+")
+#: As nodes before ``search-forms`` split a query.
+_PLAIN_SPLIT = re.compile(r"[\s\"'*^():]+")
 _WORD = re.compile(r"\w+")
 #: Distinct words whose stems are remembered: an offer's words repeat across offers,
 #: and the pure-Python stemmers take tens of microseconds a word (docs/performance.md).
@@ -129,4 +132,4 @@ def groups(query: str) -> list[list[str]]:
 def plain_terms(query: str) -> list[str]:
     """A query's folded words as nodes before word forms and OR read it: every word
     (``OR`` too) must be there (protocol.search ``matches`` with ``forms=False``)."""
-    return [t for t in _QUERY_SPLIT.split(fold(query)) if t][:MAX_TERMS]
+    return [t for t in _PLAIN_SPLIT.split(fold(query)) if t][:MAX_TERMS]

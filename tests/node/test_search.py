@@ -276,7 +276,9 @@ async def test_either_word_in_any_script(node: Node) -> None:
     assert await titles(node, "数学 OR theatre workshops") == ["Theatre workshop"]
 
 
-@pytest.mark.parametrize("query", ['"', "-", "- OR .", "a-b", "NEAR", "AND OR NOT", "x:", "é*"])
+@pytest.mark.parametrize(
+    "query", ['"', "-", "- OR .", "a-b", "NEAR", "AND OR NOT", "x:", "é*", "a\x00b"]
+)
 async def test_odd_words_are_searched_not_refused(node: Node, query: str) -> None:
     await node.offers.search(query, Filters())  # no error: every word is quoted text
 

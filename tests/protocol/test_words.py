@@ -85,6 +85,7 @@ GROUPS = [
     ("a or b", [["a"], ["or"], ["b"]]),
     ('"a" OR (b)', [["a", "b"]]),  # quotes and brackets are text, never syntax
     ("a* OR ^b:", [["a", "b"]]),
+    ("a\x00b\x7fc", [["a"], ["b"], ["c"]]),  # control characters separate words
     ("\uff46\uff55\uff4c\uff4c", [["full"]]),  # full-width letters unified
 ]
 
