@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from protocol import codec
-from protocol.words import LANGUAGES, fold, groups, plain_terms, stemmed, stems, unspaced, words_of
+from protocol.words import fold, groups, plain_terms, stem_set, stemmed, stems, unspaced, words_of
 
 N = TypeVar("N", bound=Hashable)
 
@@ -258,7 +258,7 @@ def words_match(words: str, text: str) -> bool:
     found = groups(words)
     tokens = words_of(text)
     held = set(tokens)
-    text_stems: list[set[str]] | None = None
+    by_first: dict[str, list[set[str]]] = {}  # stems of the words starting with a letter
     last = (len(found) - 1, len(found[-1]) - 1) if found else (-1, -1)
     for g, group in enumerate(found):
         for a, term in enumerate(group):
@@ -271,13 +271,16 @@ def words_match(words: str, text: str) -> bool:
             if (g, a) == last and any(t.startswith(term) for t in tokens):
                 break
             if stemmed(term):
-                if text_stems is None:
-                    text_stems = [set() for _ in LANGUAGES]
-                    for token in held:
-                        if stemmed(token):
-                            for column, stem in zip(text_stems, stems(token), strict=True):
-                                column.add(stem)
-                if any(s in c for s, c in zip(stems(term), text_stems, strict=True)):
+                # Snowball's stemmers for these languages change only the ends of words,
+                # so only the words that start as the term does can share its stem: the
+                # others are never stemmed here (a word not stemmed before costs about a
+                # millisecond: docs/performance.md). tests/protocol/test_words.py checks it.
+                near = by_first.get(term[0])
+                if near is None:
+                    starting = [w for w in held if w[0] == term[0]]
+                    near = [set(column) for column in zip(*stem_set(starting), strict=True)]
+                    by_first[term[0]] = near
+                if near and any(s in c for s, c in zip(stems(term), near, strict=True)):
                     break
         else:
             return False

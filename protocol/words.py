@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import snowballstemmer
@@ -80,12 +81,16 @@ def _stemmers() -> list[snowballstemmer.Stemmer]:
 
 
 @lru_cache(maxsize=STEM_CACHE)
+def _stems(word: str) -> tuple[str, ...] | None:
+    if not stemmed(word):
+        return None
+    return tuple(str(s.stemWord(word)) for s in _stemmers())
+
+
 def stems(word: str) -> tuple[str, ...]:
     """A folded word's stem in each of :data:`LANGUAGES` (the word itself when it has
     none: see :func:`stemmed`)."""
-    if not stemmed(word):
-        return (word,) * len(LANGUAGES)
-    return tuple(str(s.stemWord(word)) for s in _stemmers())
+    return _stems(word) or (word,) * len(LANGUAGES)
 
 
 def words_of(folded: str) -> list[str]:
@@ -93,15 +98,18 @@ def words_of(folded: str) -> list[str]:
     return _WORD.findall(folded)
 
 
+def stem_set(words: Iterable[str]) -> list[tuple[str, ...]]:
+    """The stems (one per language) of each of ``words`` that has them."""
+    return [found for word in words if (found := _stems(word)) is not None]
+
+
 def stem_columns(folded: str) -> tuple[str, ...]:
     """For each of :data:`LANGUAGES`, the distinct stems of the words of ``folded`` that
     have stems, joined by spaces: what the index keeps beside the words."""
-    found: list[dict[str, None]] = [{} for _ in LANGUAGES]
-    for word in dict.fromkeys(words_of(folded)):
-        if stemmed(word):
-            for column, stem in zip(found, stems(word), strict=True):
-                column[stem] = None
-    return tuple(" ".join(column) for column in found)
+    found = stem_set(dict.fromkeys(words_of(folded)))
+    return tuple(" ".join(dict.fromkeys(column)) for column in zip(*found, strict=True)) or (
+        ("",) * len(LANGUAGES)
+    )
 
 
 def groups(query: str) -> list[list[str]]:

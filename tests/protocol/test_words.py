@@ -5,6 +5,8 @@ OR, as tables of query, text and answer."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from protocol import search
 from protocol.words import LANGUAGES, fold, groups, stem_columns, stems
@@ -132,3 +134,12 @@ def test_plain_match_is_never_wider(query: str, text: str, found: bool) -> None:
     node without them sends never fails the check of one with them (no strike)."""
     if search.plain_words_match(query, fold(text)):
         assert search.words_match(query, fold(text))
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzß", min_size=3, max_size=14))
+def test_a_stem_starts_as_its_word_does(word: str) -> None:
+    """protocol.search.words_match stems only the words that start as the term does:
+    right only while every stemmer keeps a word's first letter."""
+    word = fold(word)
+    for stem in stems(word):
+        assert stem[:1] == word[:1]
