@@ -113,6 +113,22 @@ def test_stems_language_by_language() -> None:
     assert stem_columns("ecoles et ecole 12") == ("ecol",) * 4
 
 
+# The stems table of docs/protocol.md, "Word forms and OR": (word, en, fr, de, es)
+STEMS = [
+    ("ecoles", "ecol", "ecol", "ecol", "ecol"),
+    ("observations", "observ", "observ", "observation", "observations"),
+    ("theatre", "theatr", "theatr", "theatr", "theatr"),
+    ("chevaux", "chevaux", "cheval", "chevaux", "chevaux"),
+    ("schulen", "schulen", "schulen", "schul", "schul"),
+    ("escuelas", "escuela", "escuel", "esculas", "escuel"),  # German reads "ue" as "ü"
+]
+
+
+@pytest.mark.parametrize(("word", *(code for code, _ in LANGUAGES)), STEMS)
+def test_stems(word: str, en: str, fr: str, de: str, es: str) -> None:
+    assert stems(word) == (en, fr, de, es)
+
+
 # (query, text, found?) as nodes before word forms read a query: OR is a word
 PLAIN = [
     ("ecoles", "une ecole", False),
@@ -143,3 +159,32 @@ def test_a_stem_starts_as_its_word_does(word: str) -> None:
     word = fold(word)
     for stem in stems(word):
         assert stem[:1] == word[:1]
+
+
+_PIECES = st.sampled_from(
+    [
+        "OR",
+        "or",
+        "drama",
+        "dramas",
+        "theatre",
+        "théâtres",
+        "é",
+        "a",
+        "ab",
+        "数学",
+        "-",
+        "'",
+        "(",
+        " ",
+    ]
+)
+
+
+@given(st.lists(_PIECES, max_size=8), st.lists(_PIECES, max_size=8))
+def test_the_new_reading_finds_whatever_the_old_one_does(query: list[str], text: list[str]) -> None:
+    """A result a node before ``search-forms`` sends never fails the check of a node
+    with it (docs/protocol.md, "Word forms and OR")."""
+    words, folded = " ".join(query), fold(" ".join(text))
+    if search.plain_words_match(words, folded):
+        assert search.words_match(words, folded)
