@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 import aiohttp
+import pytest
 
 from node.clock import now_ms
 from protocol import frames
@@ -28,17 +29,20 @@ Socket = aiohttp.ClientWebSocketResponse
 OFFER = {"activity": "observation", "title": "Phonics lessons open to visitors", "country": "FR"}
 
 
-async def connect_searching(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
-    """Dial ``live`` as the rogue, announcing ``search``, and say we hold nothing."""
+async def connect_searching(
+    client: aiohttp.ClientSession, live: LiveNode, features: tuple[str, ...] = (frames.SEARCH,)
+) -> Socket:
+    """Dial ``live`` as the rogue, announcing ``search`` (or ``features``), and say we
+    hold nothing."""
     assert live.address is not None
     ws = await client.ws_connect(live.address + "/peer")
     hs = DiallerHandshake(
-        ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=["search"]
+        ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None, features=list(features)
     )
     await ws.send_bytes(hs.hello_bytes)
     await ws.send_bytes(hs.receive_welcome((await ws.receive(timeout=5)).data))
     assert isinstance(frames.decode((await ws.receive(timeout=5)).data), frames.Ready)
-    assert hs.shared == {"search"}
+    assert hs.shared == set(features)
     await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
     await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
     return ws
@@ -202,4 +206,55 @@ async def test_a_flood_of_answers_is_cut_off(
     assert error.code == "too-many-answers"
     outcome = await asking  # it stops waiting for the rogue at once
     assert outcome.found == []
+    await ws.close()
+
+
+# -- word forms and OR (docs/protocol.md, "Word forms and OR") ---------------------------
+
+FORMS = (frames.SEARCH, frames.SEARCH_FORMS)
+ECOLE = {**OFFER, "title": "Une École ouverte aux visiteurs"}
+
+
+@pytest.mark.parametrize(("features", "found"), [((frames.SEARCH,), False), (FORMS, True)])
+async def test_a_query_is_answered_as_the_asking_peer_reads_it(
+    target: LiveNode, client: aiohttp.ClientSession, features: tuple[str, ...], found: bool
+) -> None:
+    """A peer that did not announce ``search-forms`` would strike a result found by a
+    stem or OR: it is not sent one."""
+    offer = await target.node.offers.post("offer", ECOLE)
+    ws = await connect_searching(client, target, features)
+    for words in ("écoles", "drama OR visiteurs"):
+        q = query(words=words)
+        await ws.send_bytes(frames.encode(q))
+        sent = [e for a in await answers_to(ws, q.id) for e in a.entries]
+        assert (offer.encode() in sent) is found, words
+    await ws.close()
+
+
+@pytest.mark.parametrize(("features", "struck"), [((frames.SEARCH,), True), (FORMS, False)])
+async def test_answers_are_checked_as_the_answering_peer_reads_the_query(
+    target: LiveNode, client: aiohttp.ClientSession, features: tuple[str, ...], struck: bool
+) -> None:
+    """An answer found only by a stem is a strike from a peer that did not announce
+    ``search-forms`` (it cannot have found it so), and taken from one that did."""
+    ws = await connect_searching(client, target, features)
+
+    async def searching() -> bool:
+        session = target.service.peers.sessions.get(ROGUE.node_id)
+        return session is not None and session.opened
+
+    await wait_for(searching, what="the rogue's session open")
+    asking = asyncio.create_task(target.service.peers.search.ask({}, "écoles", wait=10))
+    asked = await next_frame(ws, frames.Query)
+    assert isinstance(asked, frames.Query)
+    assert asked.words == "écoles"  # the words travel as typed
+    stemmed = _signed_offer(ECOLE)
+    await ws.send_bytes(frames.encode(frames.Answers(asked.id, [stemmed], final=True, asked=1)))
+    if struck:
+        error = await next_frame(ws, frames.Error)
+        assert isinstance(error, frames.Error)
+        assert error.code == "answer-not-matching"
+    outcome = await asking
+    assert [f.entry.encode() for f in outcome.found] == ([] if struck else [stemmed])
+    assert target.service.peers.sessions[ROGUE.node_id]._strikes == (1 if struck else 0)
     await ws.close()
