@@ -3,7 +3,10 @@
 The index holds one row per current offer, request, question or answer: its words, folded to
 lower case without accents (so "ecole" finds "École"), with the name and country
 of the school that posted it (so "jules" finds what École Jules Verne posts), in an
-FTS5 table ranked by bm25, and the filter values in a plain table. The school's
+FTS5 table ranked by bm25, each word's stems in English, French, German and Spanish
+beside it (so "ecoles" and "observations" find "École" and "Observation"), and the
+filter values in a plain table. What a query's words mean (OR, stems, the last word a
+prefix) is protocol/words.py's, shared with forwarded queries. The school's
 words are kept apart (``listings.school``) so that a new profile can replace them.
 Scripts written without spaces between words (Chinese, Japanese, Thai) have no
 word boundaries FTS5 can use, so terms in them are matched as substrings of the folded text instead.
