@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol import search
-from protocol.words import LANGUAGES, fold, groups, stem_columns, stems
+from protocol.words import (
+    LANGUAGES,
+    fold,
+    groups,
+    stem_columns,
+    stems,
+)
 
 # (query, an offer's words, found?) read with word forms and OR.
 WORD_FORMS = [
@@ -188,3 +194,13 @@ def test_the_new_reading_finds_whatever_the_old_one_does(query: list[str], text:
     words, folded = " ".join(query), fold(" ".join(text))
     if search.plain_words_match(words, folded):
         assert search.words_match(words, folded)
+
+
+def test_a_query_cut_at_twenty_words_finds_whatever_the_old_reading_does() -> None:
+    """The old reading keeps the first 20 words, OR counted; the new one 20 words, OR
+    not counted, so it may keep a word the old one dropped. A relay passes what a peer
+    without ``search-forms`` found to a peer with it: that one must not strike it."""
+    query = "a OR b " + " ".join(f"c{i}" for i in range(1, 19)) + " d"
+    offer = {"activity": "x", "title": "a b or " + " ".join(f"c{i}" for i in range(1, 18))}
+    assert search.matches({}, query, "offer", offer, forms=False)
+    assert search.matches({}, query, "offer", offer, forms=True)
