@@ -67,9 +67,17 @@ def unspaced(term: str) -> bool:
 
 
 def stemmed(word: str) -> bool:
-    """Whether a folded word has stems: letters only, at least MIN_STEMMED of them, and
-    not in a script written without spaces."""
-    return len(word) >= MIN_STEMMED and word.isalpha() and not unspaced(word)
+    """Whether a folded word has stems: letters only, at least MIN_STEMMED of them, none
+    in capitals, and not in a script written without spaces.
+
+    Folding leaves capitals where a compatibility form decomposes to one (U+210B,
+    script capital H, is "H"),
+    and Snowball's stemmers use capitals as their own marks: French drops an "H" and
+    turns "He" into "ë", so the stem no longer starts as its word does, which
+    protocol.search.words_match relies on."""
+    return (
+        len(word) >= MIN_STEMMED and word.isalpha() and word == word.lower() and not unspaced(word)
+    )
 
 
 def _stemmers() -> list[snowballstemmer.Stemmer]:

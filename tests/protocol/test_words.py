@@ -5,7 +5,7 @@ OR, as tables of query, text and answer."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from protocol import search
@@ -14,7 +14,11 @@ from protocol.words import (
     fold,
     groups,
     stem_columns,
+    stem_set,
+    stemmed,
     stems,
+    unspaced,
+    words_of,
 )
 
 # (query, an offer's words, found?) read with word forms and OR.
@@ -115,6 +119,7 @@ def test_stems_language_by_language() -> None:
     assert stems("observations")[2] == "observation"  # German leaves it
     assert stems("or") == ("or",) * 4  # too short to stem
     assert stems("2024") == ("2024",) * 4  # not letters
+    assert stems(fold("\u210bnais")) == ("Hnais",) * 4  # a capital left by folding
     # each stem once; short words and numbers left out
     assert stem_columns("ecoles et ecole 12") == ("ecol",) * 4
 
@@ -204,3 +209,52 @@ def test_a_query_cut_at_twenty_words_finds_whatever_the_old_reading_does() -> No
     offer = {"activity": "x", "title": "a b or " + " ".join(f"c{i}" for i in range(1, 18))}
     assert search.matches({}, query, "offer", offer, forms=False)
     assert search.matches({}, query, "offer", offer, forms=True)
+
+
+def _as_written(words: str, text: str) -> bool:
+    """docs/protocol.md, "Word forms and OR", read literally: every entry word's stems,
+    with no shortcut."""
+    if search.plain_words_match(words, text):
+        return True
+    found = groups(words)
+    tokens = words_of(text)
+    entry_stems = [{s[i] for s in stem_set(tokens)} for i in range(len(LANGUAGES))]
+    for g, group in enumerate(found):
+        ok = False
+        for a, term in enumerate(group):
+            last = g == len(found) - 1 and a == len(group) - 1
+            if unspaced(term):
+                ok = term in text
+            else:
+                ok = (
+                    term in tokens
+                    or (last and any(t.startswith(term) for t in tokens))
+                    or (
+                        stemmed(term)
+                        and any(s in c for s, c in zip(stems(term), entry_stems, strict=True))
+                    )
+                )
+            if ok:
+                break
+        if not ok:
+            return False
+    return True
+
+
+# with script capitals H and I (U+210B, U+2110), which fold to "H" and "I"
+_LETTERS = st.sampled_from([*"aehinsuy", "\u210b", "\u2110", "Ⓗ", "ë", "ï", "ǅ", "ß", "é"])
+
+
+@example(["nais"], ["\u210bnais"])
+@example(["ecoles"], ["\u210becoles"])
+@given(
+    st.lists(st.text(_LETTERS, min_size=1, max_size=8), min_size=1, max_size=3),
+    st.lists(st.text(_LETTERS, min_size=1, max_size=8), max_size=4),
+)
+def test_words_match_is_the_reading_as_written(query: list[str], text: list[str]) -> None:
+    """The shortcut of words_match (only the entry's words that start as the term does
+    are stemmed) changes nothing: another implementation that follows docs/protocol.md
+    finds the same, so neither strikes the other. Folding may leave a capital (U+210B,
+    script capital H, is "H"), which Snowball's French stemmer drops: such words have no stems."""
+    words, folded = " ".join(query), fold(" ".join(text))
+    assert search.words_match(words, folded) is _as_written(words, folded)
