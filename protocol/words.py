@@ -24,8 +24,12 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
-import snowballstemmer
+from snowballstemmer.english_stemmer import EnglishStemmer
+from snowballstemmer.french_stemmer import FrenchStemmer
+from snowballstemmer.german_stemmer import GermanStemmer
+from snowballstemmer.spanish_stemmer import SpanishStemmer
 
 #: The Snowball stemmers applied, with the short name of their index column. The
 #: languages of the web pages that Snowball has (English, French, Spanish; Chinese has
@@ -33,6 +37,17 @@ import snowballstemmer
 #: the network most often exchange in besides. Changing this list changes what a
 #: query means on the wire: it is a new feature (docs/protocol.md, "Features").
 LANGUAGES = (("en", "english"), ("fr", "french"), ("de", "german"), ("es", "spanish"))
+#: The pure-Python stemmers of the one ``snowballstemmer`` release pyproject.toml
+#: names, by their classes: ``snowballstemmer.stemmer()`` hands over to PyStemmer when
+#: any version of it is installed, and another Snowball release stems some words
+#: differently (3.0.1 and 3.1.1: English "international"), which would make two
+#: honest nodes strike each other's answers.
+_CLASSES: dict[str, Any] = {
+    "english": EnglishStemmer,
+    "french": FrenchStemmer,
+    "german": GermanStemmer,
+    "spanish": SpanishStemmer,
+}
 #: Words shorter than this are not stemmed: a stemmer leaves them alone anyway, and
 #: most are small words (articles, "or").
 MIN_STEMMED = 3
@@ -80,10 +95,10 @@ def stemmed(word: str) -> bool:
     )
 
 
-def _stemmers() -> list[snowballstemmer.Stemmer]:
-    found: list[snowballstemmer.Stemmer] | None = getattr(_local, "stemmers", None)
+def _stemmers() -> list[Any]:
+    found: list[Any] | None = getattr(_local, "stemmers", None)
     if found is None:
-        found = [snowballstemmer.stemmer(name) for _, name in LANGUAGES]
+        found = [_CLASSES[name]() for _, name in LANGUAGES]
         _local.stemmers = found
     return found
 
