@@ -4,7 +4,9 @@ Exit codes: 0 success; 1 the command could not be carried out (no node here, an
 unsafe key file, a damaged database, ...); 2 a bad argument. Errors are one line
 on stderr that says what to do; set SCHOOLMESH_DEBUG=1 to see a traceback. When
 the reader of the output goes away (``schoolmesh status --json | head``), the
-command stops quietly with exit code 1, as Python's own tools do.
+command stops quietly with exit code 1, as Python's own tools do. Whatever it
+writes goes through ``cli.screen.shown``: control characters in other schools' text
+are shown as their escapes (``\\u009b``), never obeyed by the terminal.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from cli import commands
 from cli.commands.common import data_path
+from cli.screen import screened
 from protocol.errors import SchemaError, SchoolmeshError, UserInputError
 from protocol.keys import NodeId
 
@@ -50,6 +53,12 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything written, other schools' text among it, goes through cli/screen.py.
+    with screened():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     logging.basicConfig(
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -17,6 +17,7 @@ name it, and docs/protocol.md lists every one.
     │   │   └── FutureTimestamp       timestamp too far ahead of our clock
     │   ├── LogOrderError             sequence or prev do not follow the author's log
     │   ├── SealedError               a restricted letter that cannot be opened or trusted
+    │   ├── SessionLimit              a peer asked more of a session than it allows: it ends
     │   └── HandshakeError            a peer session could not be authenticated
     └── LocalError                    something on this machine (raised in node/, cli/)
         ├── KeyFileError              missing or unsafe key file
@@ -26,7 +27,9 @@ name it, and docs/protocol.md lists every one.
         ├── NotInitialisedError       no node in the data directory yet
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
+        │   └── PostChangedError      a post changed after the teacher read it
         ├── NotFoundError             no such entry, partner, ...
+        │   └── PostDeletedError      a post deleted after the teacher opened it
         ├── NotAllowedError           this person's role may not do that
         └── UnreachableError          another node could not be reached
 
@@ -148,6 +151,14 @@ class SealedError(ProtocolError):
     code = "bad-envelope"
 
 
+class SessionLimit(ProtocolError):
+    """A peer went past what one session lets it make us do (docs/protocol.md, "Limits
+    of a session"): not a strike but the end of the session, which the peer may dial
+    again; the node serves everyone else meanwhile."""
+
+    code = "session-limit"
+
+
 class LocalError(SchoolmeshError):
     """Something on this machine: files, database, command-line input."""
 
@@ -182,8 +193,18 @@ class UserInputError(LocalError):
     pass
 
 
+class PostChangedError(UserInputError):
+    """A pupil's post (or its author's consent) is not the version the teacher read, so
+    it is not approved or returned (node/projects/approval.py)."""
+
+
 class NotFoundError(LocalError):
     pass
+
+
+class PostDeletedError(NotFoundError):
+    """The post was deleted by the pupil who wrote it before a teacher's approval (or
+    return) could be written: nothing was sent."""
 
 
 class NotAllowedError(LocalError):

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from protocol import frames
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, SessionLimit
 from protocol.keys import NodeId
 from protocol.reconcile import (
     ID_BYTES,
@@ -66,6 +66,18 @@ MAX_RETRIES = 2  # shortfalls per author and session that are retried; the third
 #: with made-up authors (about 35 MB a second at its receive budget). Five times the
 #: largest network measured (200,000 schools: docs/performance.md, "The session clock").
 MAX_VIEW_AUTHORS = 2**20
+#: Clock frames carrying head ids a peer may send in one session. Each makes us compare
+#: up to MAX_CLOCK_PAIRS heads with what we hold (a trip to the database), so without
+#: a bound a peer could keep our database busy for as long as the session lasts. A node
+#: sends ids only in the clock that opens a session (docs/protocol.md, "Sync"): this
+#: is the frames of such a clock naming twice MAX_VIEW_AUTHORS authors.
+MAX_ID_CLOCKS = 2 * MAX_VIEW_AUTHORS // frames.MAX_CLOCK_PAIRS
+#: Entries a peer's clocks may make us send as evidence of a fork, in one session.
+#: Each is sent once per session whatever the clocks repeat, outside the window (no
+#: ack paces it), so a peer naming wrong ids could otherwise have our whole store sent
+#: to it as fast as it can write the ids. A fork is a rare incident, each ended by
+#: ``schoolmesh recover``; a session showing thousands is not an honest one.
+MAX_EVIDENCE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +100,33 @@ class Acknowledged:
 class Replication:
     """Our side of the sync with one peer: the view of it, dirty authors, batches in flight."""
 
-    def __init__(self, *, max_view: int = MAX_VIEW_AUTHORS) -> None:
+    def __init__(
+        self,
+        *,
+        max_view: int = MAX_VIEW_AUTHORS,
+        max_id_clocks: int | None = None,
+        max_evidence: int | None = None,
+    ) -> None:
         self.max_view = max_view
+        #: The bounds of what the peer's clocks may make us do (None: the module's,
+        #: read when the session starts).
+        self.max_id_clocks = MAX_ID_CLOCKS if max_id_clocks is None else max_id_clocks
+        self.max_evidence = MAX_EVIDENCE if max_evidence is None else max_evidence
+        self.id_clocks = 0  # clock frames received that carried head ids
+        #: ``(author, seq)`` under which we showed the peer our entry (a fork), this session.
+        self.shown: set[tuple[NodeId, int]] = set()
         self.view: dict[NodeId, int] = {}
         self.dirty: set[NodeId] = set()
         self.declined: set[NodeId] = set()  # given up on for this session (refused repeatedly)
+        #: Authors given up on that a clock named since its last final frame (asking
+        #: again), and whether the peer's first clock is complete: :meth:`to_complete`.
+        self._asked: set[NodeId] = set()
+        self._complete = False
         self.in_flight: dict[int, dict[NodeId, int]] = {}  # batch -> author -> last seq sent
         self.receiving: set[NodeId] = set()  # authors of the batch being stored
+        #: Authors handed out to be read for the batch being filled (BatchBuilder), until
+        #: it takes what was read: neither dirty nor in flight meanwhile, yet not idle.
+        self.reading: set[NodeId] = set()
         self.waiting: set[NodeId] = set()  # dirty authors set aside until it is stored
         #: Our head of each author marked dirty while being received, as the commits
         #: that grew it told (:meth:`mark_dirty`); None where one did not tell.
@@ -126,6 +158,7 @@ class Replication:
         return (
             not self.in_flight
             and not self._evidence
+            and not self.reading
             and (self.dirty | self.waiting) <= self.declined
         )
 
@@ -193,13 +226,20 @@ class Replication:
             if short_at is not None and renewed.get(author) == short_at:
                 continue
             if continued:
-                self._fresh_from[author] = self._next_batch
+                self._fresh_from[author] = self._fresh_batch(author)
             if short_at is None:
                 continue
             renewed[author] = short_at
             self.declined.discard(author)
             self._retries.pop(author, None)
         self.mark_dirty(grown, heads)
+
+    def _fresh_batch(self, author: NodeId) -> int:
+        """The first batch planned from now on for ``author``: the next one, or the one
+        after if the batch being filled is reading it (planned before, as if sent; an
+        evidence batch numbered during that read would take its number, and the ack
+        of the batch read would then count, as all did before ``reading``)."""
+        return self._next_batch + (author in self.reading)
 
     def wanted(self, authors: Iterable[NodeId]) -> None:
         """The peer wants these authors' logs now (it added them to its interest): look
@@ -219,12 +259,25 @@ class Replication:
 
         A peer may send another clock later in the session, to ask again for the
         authors it names: those given up on are looked at again. Returns the pairs
-        that carry a head id, as ``(author, seq, id)``: the caller
-        compares each with the entry it holds there and, if it holds a different one
-        (a fork), sends it with :meth:`evidence`. Pairs of new authors past
-        ``max_view`` are ignored: at worst we send the peer entries it holds.
+        that carry a head id, as ``(author, seq, id)``, one per author (of its pairs
+        with an id, the first at the highest number among them): the
+        caller compares each with the entry it holds there and, if it holds a
+        different one (a fork), sends it with :meth:`evidence` once :meth:`to_show`
+        allows it. Pairs of new authors past ``max_view`` are ignored: at worst we
+        send the peer entries it holds.
+
+        Raises SessionLimit, changing nothing, for the clock frame with head ids past
+        ``max_id_clocks`` in the session.
         """
-        with_ids = []
+        if any(len(pair) == 3 for pair in clock.heads):
+            if self.id_clocks >= self.max_id_clocks:
+                raise SessionLimit(
+                    f"more than {self.max_id_clocks} clock frames with head ids in one "
+                    "session: a node sends ids only in the clock that opens a session",
+                    code="too-many-clocks",
+                )
+            self.id_clocks += 1
+        with_ids: dict[NodeId, tuple[NodeId, int, bytes]] = {}
         for raw, seq, *head_id in clock.heads:
             author = NodeId(raw)  # 32 bytes: checked by frames.Clock
             if author not in self.view and len(self.view) >= self.max_view:
@@ -234,11 +287,30 @@ class Replication:
                 # budget, once their time has come: docs/protocol.md, "Budget").
                 self.declined.discard(author)
                 self._retries.pop(author, None)
+                self._asked.add(author)
             self.view[author] = max(seq, self.view.get(author, 0))
             self._told[author] = max(seq, self._told.get(author, 0))
             if head_id:
-                with_ids.append((author, seq, head_id[0]))
-        return with_ids
+                named = with_ids.get(author)
+                if named is None or seq > named[1]:
+                    with_ids[author] = (author, seq, head_id[0])
+        return list(with_ids.values())
+
+    def to_show(self, forks: Iterable[tuple[NodeId, int]]) -> list[tuple[NodeId, int]]:
+        """Of the ``(author, seq)`` under which we hold another entry than the peer's
+        clock named, those to show it now: each once per session.
+
+        Raises SessionLimit, showing none of them, when they would take the entries
+        shown in the session past ``max_evidence``."""
+        new = list(dict.fromkeys(f for f in forks if f not in self.shown))
+        if len(self.shown) + len(new) > self.max_evidence:
+            raise SessionLimit(
+                f"clocks naming more than {self.max_evidence} heads we hold otherwise "
+                "(forks) in one session",
+                code="too-many-forks",
+            )
+        self.shown.update(new)
+        return new
 
     def level(self, heads: Iterable[tuple[NodeId, int]]) -> None:
         """The peer holds these authors' logs up to these numbers (a session start by
@@ -248,8 +320,23 @@ class Replication:
                 self.view[author] = max(seq, self.view.get(author, 0))
                 self._told[author] = max(seq, self._told.get(author, 0))
 
+    def to_complete(self) -> set[NodeId] | None:
+        """On the peer's final clock frame: the authors whose heads :meth:`clock_complete`
+        needs. None for the clock that opens the session: every head held (or those a
+        reconciliation left to compare). After it, only those the later clock asked
+        again for (given up on, and named): for every other author the session keeps
+        the dirty marks up to date, and a clock only raises the view, which never
+        gives us more to send. Reading every head held for each later clock cost a
+        hub about a second (docs/performance.md), for a frame of a few bytes."""
+        if not self._complete:
+            return None
+        asked, self._asked = self._asked, set()
+        return asked
+
     def clock_complete(self, heads: Mapping[NodeId, int]) -> None:
-        """After the peer's final clock frame: every author we hold beyond the view is dirty."""
+        """After the peer's final clock frame: every author of ``heads`` we hold beyond
+        the view is dirty (:meth:`to_complete` says whose heads to give)."""
+        self._complete = True
         self.mark_dirty(a for a, seq in heads.items() if seq > self.view.get(a, 0))
 
     def behind(self, heads: Mapping[NodeId, int], blocked: Collection[NodeId]) -> int:
@@ -342,7 +429,7 @@ class Replication:
                 # batches sent before, from the old view, show the same and are none.
                 self._retries.pop(author, None)
                 self.declined.discard(author)
-                self._fresh_from[author] = self._next_batch
+                self._fresh_from[author] = self._fresh_batch(author)
             elif ack.batch < (fresh := self._fresh_from.get(author, 0)):
                 # Sent before: no try. A batch sent since covers it; if none did (the
                 # view had moved past what grew: a continuation numbered below the
@@ -387,6 +474,7 @@ class BatchBuilder:
                 continue
             room = frames.MAX_BATCH_ENTRIES - len(self._entries)
             self._pending = Read(author, sync.view.get(author, 0), room)
+            sync.reading.add(author)
             return self._pending
         return None
 
@@ -417,6 +505,7 @@ class BatchBuilder:
         start where the peer stands."""
         reads, self._reads = self._reads, []
         sync = self._sync
+        sync.reading.difference_update(read.author for read in reads)
         for i, read in enumerate(reads):
             author = read.author
             if author in sync.declined or (
@@ -445,6 +534,7 @@ class BatchBuilder:
         if read is None:
             raise RuntimeError("add() without a next_read() before it")
         author = read.author
+        self._sync.reading.discard(author)
         for seq, wire in rows:
             if self._size + len(wire) > BATCH_BYTES and self._entries:
                 self._full = True  # the rest goes in the next batch

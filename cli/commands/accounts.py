@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, open_node, print_json, under
 from node.accounts.service import ROLES, SHOW_NAME, new_password
 from node.clock import now_ms
 from protocol.errors import UserInputError
@@ -158,11 +158,11 @@ async def _export(args: argparse.Namespace) -> None:
     for post in data["posts"]:
         title = post["title"] if post["title"] is not None else "(content erased)"
         extra = f", {len(post['images'])} photo(s)" if post["images"] else ""
-        print(f"  {post['id'][:8]}  {title}  [{post['state']}{extra}]")
+        print(f"  {post['id'][:8]}  {under(title, 12 * ' ')}  [{post['state']}{extra}]")
     print(f"Comments: {len(data['comments'])}")
     for comment in data["comments"]:
         body = comment["body"] if comment["body"] is not None else "(content erased)"
-        print(f"  {comment['id'][:8]}  {body[:60]}  [{comment['state']}]")
+        print(f"  {comment['id'][:8]}  {under(body[:60], 12 * ' ')}  [{comment['state']}]")
     if data["feeds"]:
         print(f"Private feeds: {len(data['feeds'])}")
     print("Use --json for the full record, including where each item was sent.")

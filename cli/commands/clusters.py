@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json, under
+from cli.commands.common import (
+    data_option,
+    json_option,
+    one_line,
+    open_node,
+    print_json,
+    under,
+)
 from node.clock import now_ms
 from node.clusters.files import MAX_UPLOAD_BYTES
 from node.clusters.service import Cluster, Sample
@@ -120,8 +127,8 @@ _STATES = {
 
 
 def _print_cluster(c: Cluster) -> None:
-    print(f"{c.id}  {c.title}")
-    print(f"  made by {c.maker.name}; schools: {', '.join(s.name for s in c.schools)}")
+    print(f"{c.id}  {one_line(c.title)}")
+    print(one_line(f"  made by {c.maker.name}; schools: {', '.join(s.name for s in c.schools)}"))
     print(f"  samples: {c.samples}")
     if _STATES.get(c.state):
         print("  " + _STATES[c.state].format(id=c.id[:8]))
@@ -206,11 +213,11 @@ async def _grade(args: argparse.Namespace) -> None:
 
 
 def _print_sample(s: Sample) -> None:
-    print(f"  {s.id}  {s.title}  (from {s.school.name})")
+    print(f"  {s.id}  {one_line(s.title)}  (from {one_line(s.school.name)})")
     if s.ours is None:
         print("    our grade: not given yet (others' grades show once we give ours)")
         if s.graded_by:
-            print(f"    graded by: {', '.join(g.name for g in s.graded_by)}")
+            print(f"    graded by: {one_line(', '.join(g.name for g in s.graded_by))}")
         return
     said = s.ours.comment
     print(f"    our grade: {s.ours.grade}" + (f"  — {under(said, 6 * ' ')}" if said else ""))

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cli.screen import shown
 from node.datadir import ENV_VAR, default_data_path, platform_data_path
 from node.node import Node
 
@@ -59,6 +60,12 @@ def under(text: str, indent: str) -> str:
     rather than look like the start of the next one."""
     first, *rest = text.split("\n")
     return "\n".join([first, *(indent + line if line else "" for line in rest)])
+
+
+def one_line(text: str) -> str:
+    """``text`` for a field a listing prints within one line (cli.screen.shown): its
+    line breaks shown as ``\\u000a``, not started afresh at the margin."""
+    return shown(text, newlines=False)
 
 
 def print_json(value: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands import teams
-from cli.commands.common import data_option, json_option, open_node, print_json, under
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json, under
 from node.events import service as events
 from node.events import slots as talks
 from node.events.rsvps import counts
@@ -206,8 +206,8 @@ async def _list(args: argparse.Namespace) -> None:
                 f"{n} {a}" for a, n in counts(event.answers).items()
             )
         print(
-            f"{str(event.id)[:12]}  {event.start[:16].replace('T', ' ')}  {title}"
-            f"  ({event.school}, {event.country}){answer}"
+            f"{str(event.id)[:12]}  {event.start[:16].replace('T', ' ')}  {one_line(title)}"
+            f"  ({one_line(event.school)}, {event.country}){answer}"
         )
 
 
@@ -222,9 +222,9 @@ async def _show(args: argparse.Namespace) -> None:
         print_json(event.as_json())
         return
     content = event.content
-    print(f"{'(cancelled) ' if event.cancelled else ''}{event.title}")
+    print(f"{'(cancelled) ' if event.cancelled else ''}{one_line(event.title)}")
     print(f"  id:        {event.id}")
-    print(f"  organiser: {event.school} ({event.country})")
+    print(f"  organiser: {one_line(event.school)} ({event.country})")
     print(f"  when:      {event.start} to {event.end}" + (f" ({event.tz})" if event.tz else ""))
     _print_kind(event, lineup)
     for name in ("where", "capacity", "text"):
@@ -245,7 +245,7 @@ async def _show(args: argparse.Namespace) -> None:
         print("  answers:   " + ", ".join(f"{n} {a}" for a, n in total.items()))
         for answer in event.answers:
             by = f" ({answer.by})" if answer.by else ""
-            print(f"    {answer.answer:<5}  {answer.school}{by}")
+            print(f"    {answer.answer:<5}  {one_line(answer.school)}{one_line(by)}")
 
 
 def _print_kind(event: events.EventView, lineup: talks.Lineup | None) -> None:
@@ -274,7 +274,11 @@ async def _rsvp(args: argparse.Namespace) -> None:
 async def _ics(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         data = await node.events.ics()
-    if args.out is None:
+    if args.out is None and sys.stdout.isatty():
+        # Read by a person, not a calendar program: as text, through cli/screen.py, as
+        # other schools' titles and details in it must be.
+        sys.stdout.write(data.decode("utf-8").replace("\r\n", "\n"))
+    elif args.out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -378,13 +382,20 @@ def _register_slots(actions: Any) -> None:
 
 
 def _print_lineup(lineup: talks.Lineup) -> None:
-    print(lineup.event.title)
+    print(one_line(lineup.event.title))
     for slot in lineup.slots:
-        talk = f"{slot.title} ({slot.speaker}, {slot.school})" if slot.title is not None else "free"
+        talk = (
+            one_line(f"{slot.title} ({slot.speaker}, {slot.school})")
+            if slot.title is not None
+            else "free"
+        )
         state = f"  [{slot.state}]" if slot.state == talks.OFFERED else ""
         print(f"  {slot.number:>3}. {slot.minutes:>3} min  {talk}{state}")
     for slot in lineup.waiting:
-        print(f"  Waiting for the organiser: slot {slot.number}, {slot.title} ({slot.speaker})")
+        print(
+            f"  Waiting for the organiser: slot {slot.number}, "
+            + one_line(f"{slot.title} ({slot.speaker})")
+        )
     if lineup.unpublished:
         print(f"  The running order has changed: publish it with `event order {lineup.event.id}`")
 

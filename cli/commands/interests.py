@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json, under
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json, under
 from node.clock import iso_ms, now_ms
 from node.events import service as events
 from node.offers.interests import Booking, Interest
@@ -135,10 +135,11 @@ async def _list(args: argparse.Namespace) -> None:
 def _print(interest: Interest) -> None:
     way = "to" if interest.direction == "sent" else "from"
     print(
-        f"{interest.id[:8]}  {interest.state:<8}  {interest.direction} {way} {interest.school}"
+        f"{interest.id[:8]}  {interest.state:<8}  {interest.direction} {way} "
+        f"{one_line(interest.school)}"
         f"  {iso_ms(interest.sent_at)[:10]}"
     )
-    print(f"    {interest.title} ({str(interest.entry)[:12]})")
+    print(f"    {one_line(interest.title)} ({str(interest.entry)[:12]})")
     print(f"    {interest.by or 'They'} wrote: {under(interest.message, 8 * ' ')}")
     if interest.answer:
         print(f"    {interest.answered_by or 'Answer'}: {under(interest.answer, 8 * ' ')}")

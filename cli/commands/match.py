@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.observations.pairs import Suggestion
 from node.offers import matching
 from protocol.errors import UserInputError
@@ -74,12 +74,18 @@ async def _match(args: argparse.Namespace) -> None:
             "`schoolmesh request post` or `schoolmesh offer post`."
         )
     for posting, matches in found:
-        print(f"Your {posting.side} {posting.id[:12]}  {posting.title}  ({posting.activity})")
+        print(
+            f"Your {posting.side} {posting.id[:12]}  {one_line(posting.title)}  "
+            f"({posting.activity})"
+        )
         if not matches:
             print("  No good match yet: matches appear as partner schools post.")
         for m in matches:
             where = ", ".join(filter(None, [m.posting.school, m.posting.country]))
-            print(f"  {m.score:>3}  {m.posting.id[:12]}  {m.posting.title}  ({where})")
+            print(
+                f"  {m.score:>3}  {m.posting.id[:12]}  {one_line(m.posting.title)}  "
+                f"({one_line(where)})"
+            )
             print(f"       {'; '.join(m.reasons)}")
             if m.concerns:
                 print(f"       but: {'; '.join(m.concerns)}")

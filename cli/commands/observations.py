@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, date, datetime
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json, under
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json, under
 from node.observations import service as observations
 from node.observations.service import Observation
 from protocol.errors import UserInputError
@@ -172,8 +172,9 @@ async def _list(args: argparse.Namespace) -> None:
         elif o.shared_with is not None:
             sharing = f"shared with {o.school}"
         print(
-            f"{o.id:>4}  {o.day.isoformat()}  {o.observer} observed {o.observed}: {o.focus}"
-            f"  (follow up {o.follow_up.isoformat()}, {sharing})"
+            f"{o.id:>4}  {o.day.isoformat()}  "
+            + one_line(f"{o.observer} observed {o.observed}: {o.focus}")
+            + f"  (follow up {o.follow_up.isoformat()}, {one_line(sharing)})"
         )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.offers import service as offers
 from node.offers.service import Side
 from protocol import kinds
@@ -112,8 +112,8 @@ async def _list(side: Side, args: argparse.Namespace) -> None:
     for item in items:
         row = item.as_json()
         print(
-            f"{row['id'][:12]}  {row['posted_at'][:10]}  {row['kind']:<15}  {row['title']}"
-            f"  ({row['school']}, {row['country']})"
+            f"{row['id'][:12]}  {row['posted_at'][:10]}  {row['kind']:<15}  "
+            f"{one_line(row['title'])}  ({one_line(row['school'])}, {row['country']})"
         )
 
 

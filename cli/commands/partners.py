@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from cli.commands import schools
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.clock import iso, now_ms
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
@@ -127,10 +127,8 @@ async def _partner_list(args: argparse.Namespace) -> None:
         print("No partners yet: `schoolmesh invite create`, or `schoolmesh partner add CODE`.")
     for row in rows:
         link = "connected" if row["connected"] else row["state"]
-        print(
-            f"{row['node_id']}  {link:<10} {row['name'] or '(name not received yet)'}"
-            f"  {row['address'] or '(dials us)'}"
-        )
+        name = one_line(str(row["name"])) or "(name not received yet)"
+        print(f"{row['node_id']}  {link:<10} {name}  {row['address'] or '(dials us)'}")
 
 
 async def _partner_remove(args: argparse.Namespace) -> None:
@@ -174,7 +172,7 @@ async def _status(args: argparse.Namespace) -> None:
         seen = "connected" if peer["connected"] else f"last seen {peer['last_seen'] or 'never'}"
         behind = f", {peer['behind']} entries to fetch" if peer["behind"] else ""
         error = f" ({peer['last_error']})" if peer["last_error"] and not peer["connected"] else ""
-        print(f"  {peer['name'] or peer['node_id']}: {seen}{behind}{error}")
+        print(f"  {one_line(peer['name']) or peer['node_id']}: {seen}{behind}{error}")
     recovery = report["fork_recovery"]
     if recovery is not None:
         print(

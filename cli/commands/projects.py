@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands.accounts import yes_no
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.clock import iso, now_ms
 from node.node import Node
+from node.projects import approval
 from node.projects.media import MAX_UPLOAD_BYTES
-from node.projects.service import Post, Project
+from node.projects.records import Post, Project
 from protocol.errors import UserInputError
 from protocol.keys import NodeId
 
@@ -126,6 +127,12 @@ def _register_posts(sub: Any) -> None:
     )
     approve.add_argument("post", metavar="POST_ID")
     approve.add_argument("--by", required=True, metavar="STAFF")
+    approve.add_argument(
+        "--version",
+        metavar="V",
+        help="approve only if the post is still the version you read (`post show` gives it); "
+        "if its pupil changed it since, nothing is sent",
+    )
     approve.set_defaults(handler=_approve)
     back = actions.add_parser(
         "return", parents=[data_option()], help="send a draft back to its pupil with a note"
@@ -133,7 +140,19 @@ def _register_posts(sub: Any) -> None:
     back.add_argument("post", metavar="POST_ID")
     back.add_argument("--by", required=True, metavar="STAFF")
     back.add_argument("--note", required=True)
+    back.add_argument(
+        "--version",
+        metavar="V",
+        help="return it only if the post is still the version you read (`post show` gives it)",
+    )
     back.set_defaults(handler=_return)
+    show = actions.add_parser(
+        "show",
+        parents=[data_option(), json_option()],
+        help="one post as a teacher reads it before approving: text, photos, consent, version",
+    )
+    show.add_argument("post", metavar="POST_ID")
+    show.set_defaults(handler=_show)
     accept = actions.add_parser(
         "accept",
         parents=[data_option()],
@@ -321,9 +340,9 @@ async def _list(args: argparse.Namespace) -> None:
     if not projects:
         print("No projects yet: start one with `schoolmesh project create --title TITLE`.")
     for p in projects:
-        print(f"{p.id}  {p.title}  ({p.standing})")
+        print(f"{p.id}  {one_line(p.title)}  ({p.standing})")
         for member, state in p.members.items():
-            print(f"    {names.get(member, ('?', ''))[0] or member}: {state}")
+            print(f"    {one_line(names.get(member, ('?', ''))[0]) or member}: {state}")
 
 
 # -- posts -------------------------------------------------------------------------------
@@ -347,6 +366,8 @@ async def post_json(node: Node, post: Post) -> dict[str, Any]:
         "note": post.note,
         "approved_at": iso(post.approved_at),
         "accepted_by": post.accepted_by,
+        # What a teacher read, for `post approve --version`: our own posts only.
+        "version": await node.projects.version(post),
         "images": [{"hash": h.hex(), "faces": f, "held": held} for h, f, held in post.images],
         "comments": [{"id": c.id, "author": c.by_name, "body": c.body} for c in comments],
     }
@@ -408,7 +429,9 @@ async def _revise(args: argparse.Namespace) -> None:
 
 async def _approve(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        item, notes = await node.projects.approve(args.post, args.by, now_ms())
+        item, notes = await node.projects.approve(
+            args.post, args.by, now_ms(), version=args.version
+        )
     print(f"Approved {item}: it is on its way to the member schools.")
     for note in notes:
         print(f"Note: {note}.")
@@ -416,8 +439,48 @@ async def _approve(args: argparse.Namespace) -> None:
 
 async def _return(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        post = await node.projects.return_(args.post, args.by, args.note)
+        post = await node.projects.return_(args.post, args.by, args.note, version=args.version)
     print(f"Returned {post.id} to {post.author} with your note.")
+
+
+async def _show(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        post = await node.projects.post(args.post)
+        row = await post_json(node, post)
+        author = await node.accounts.find(post.author) if row["own"] and post.author else None
+        if row["own"]:  # of the consent printed below, read once
+            row["version"] = approval.version(post, author)
+    if args.json:
+        print_json(row)
+        return
+    where = "our school" if row["own"] else row["school"]
+    print(f"{post.id}  [{post.state}]  by {row['author']} ({where})")
+    if row["version"]:
+        print(f"Version: {row['version']}")
+    print(f"Title: {post.title}")
+    if post.theme:
+        print(f"Theme: {post.theme}")
+    if post.note:
+        print(f"Note to the pupil: {post.note}")
+    print()
+    print(post.body or "")
+    print()
+    count = len(post.images)
+    print(f"{count} photo{'' if count == 1 else 's'}" + (":" if count else "."))
+    for digest, faces, held in post.images:
+        marks = ("  (shows faces)" if faces else "") + ("  (held back)" if held else "")
+        alt = post.alts.get(digest)
+        print(f"  {digest.hex()[:12]}{marks}" + (f"  {alt}" if alt else ""))
+    if author is not None and post.state in ("draft", "returned"):
+        print(
+            f"Consent of {author.name}: name shown as {author.shown_name!r}, photos of work "
+            f"{'yes' if author.work_photos else 'no'}, photos showing faces "
+            f"{'yes' if author.face_photos else 'no'}."
+        )
+        print(
+            f"Approve exactly this: schoolmesh post approve {post.id[:8]} --by NAME "
+            f"--version {row['version']}"
+        )
 
 
 async def _accept(args: argparse.Namespace) -> None:
@@ -438,7 +501,11 @@ async def _post_list(args: argparse.Namespace) -> None:
         print("No drafts waiting." if args.drafts else "No approved posts yet.")
     for row in rows:
         where = "our school" if row["own"] else row["school"]
-        print(f"{row['id'][:8]}  {row['title']}  by {row['author']} ({where}) [{row['state']}]")
+        version = f"  version {row['version']}" if args.drafts and row["version"] else ""
+        print(
+            f"{row['id'][:8]}  {one_line(row['title'])}  by {one_line(row['author'])} "
+            f"({one_line(where)}) [{row['state']}]" + version
+        )
 
 
 async def _comment(args: argparse.Namespace) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.questions.service import content_of
 from protocol import kinds
 
@@ -115,7 +115,10 @@ async def _list(args: argparse.Namespace) -> None:
         print("No questions yet.")
     for q in found:
         answers = "answer " if q.answer_count == 1 else "answers"
-        print(f"{str(q.id)[:12]}  {q.answer_count:>3} {answers}  {q.title}  ({q.school})")
+        print(
+            f"{str(q.id)[:12]}  {q.answer_count:>3} {answers}  {one_line(q.title)}  "
+            f"({one_line(q.school)})"
+        )
 
 
 async def _answer(args: argparse.Namespace) -> None:
@@ -139,7 +142,8 @@ async def _show(args: argparse.Namespace) -> None:
     if args.json:
         print_json(question.as_json(with_answers=True))
         return
-    print(f"{question.title}\n{question.school} ({question.country}), {question.id}\n")
+    print(f"{one_line(question.title)}\n{one_line(question.school)} ({question.country}), "
+          f"{question.id}\n")  # fmt: skip
     print(question.text)
     if not question.answers:
         print("\nNo answers yet.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json, under
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json, under
 from node.clock import iso_ms, now_ms
 from node.directory.service import Request
 from protocol import kinds
@@ -89,14 +89,14 @@ async def _schools(args: argparse.Namespace) -> None:
         print("No school matches: try fewer filters, or wait for profiles to arrive.")
     for school in found:
         mark = "this school" if school.ours else ("partner" if school.partner else "")
-        print(f"{school.node_id}  {school.country}  {school.name}  {mark}".rstrip())
+        print(f"{school.node_id}  {school.country}  {one_line(school.name)}  {mark}".rstrip())
         details = ", ".join(
             part
             for part in (" ".join(school.languages), " ".join(school.phases), school.region)
             if part
         )
         if details:
-            print(f"    {details}")
+            print(f"    {one_line(details)}")
 
 
 async def _request(args: argparse.Namespace) -> None:
@@ -126,7 +126,8 @@ async def _requests(args: argparse.Namespace) -> None:
 def _print(request: Request) -> None:
     way = "to" if request.direction == "sent" else "from"
     print(
-        f"{request.id[:8]}  {request.state:<8}  {request.direction} {way} {request.school}"
+        f"{request.id[:8]}  {request.state:<8}  {request.direction} {way} "
+        f"{one_line(request.school)}"
         f"  {iso_ms(request.at)[:10]}"
     )
     print(f"    {request.school_id}")

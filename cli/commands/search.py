@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.net import search as network
 from node.node import Node
 from node.offers.service import UNKNOWN_SCHOOL, Listing
@@ -96,8 +96,8 @@ async def _search(args: argparse.Namespace) -> None:
     for row in rows:
         where = f"  [from beyond this school's view, via {row['via'][:8]}]" if row["beyond"] else ""
         print(
-            f"{row['id'][:12]}  {row['side']:<7}  {row['kind']:<15}  {row['title']}"
-            f"  ({row['school']}, {row['country']}){where}"
+            f"{row['id'][:12]}  {row['side']:<7}  {row['kind']:<15}  {one_line(row['title'])}"
+            f"  ({one_line(row['school'])}, {row['country']}){where}"
         )
     if args.network:
         print(f"{asked} other schools' nodes answered the search of the network.")

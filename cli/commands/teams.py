@@ -10,7 +10,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from cli.commands.common import data_option, json_option, open_node, print_json
+from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.clock import now_ms
 from node.events.teams import FORMATS, MAX_PUPILS, ROLES
 from protocol.errors import UserInputError
@@ -125,4 +125,6 @@ async def _teams(args: argparse.Namespace) -> None:
         print("No teams yet.")
     for team in found:
         roles = ", ".join(f"{team.roles[r]} {r}" for r in ROLES if team.roles.get(r))
-        print(f"{team.school_id}  {team.pupils:>2} pupils  {team.school}  {roles}".rstrip())
+        print(
+            f"{team.school_id}  {team.pupils:>2} pupils  {one_line(team.school)}  {roles}".rstrip()
+        )

@@ -206,6 +206,7 @@ class Events:
         A public event is an entry (:func:`create`); the others are letters to the
         partner schools, or to the project's member schools, as they are now.
         """
+        slots.not_for_teams(content)
         if audience == "public":
             return (await self.create({**content, "audience": "public"})).id
         if "slots" in content:

@@ -32,6 +32,7 @@ from protocol.contents.letters import TalkCancelLetter, TalkLetter
 from protocol.errors import UserInputError, said
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.rules import slots as rules
+from protocol.rules import teams as team_rules
 from protocol.sealed import Letter
 
 if TYPE_CHECKING:
@@ -246,6 +247,24 @@ def parse_slots(text: str) -> list[list[int]]:
             ),
         )
     return groups
+
+
+def not_for_teams(content: dict[str, Any]) -> None:
+    """Refuse speaker slots on a conference or debate (``format``): slots make a
+    TeachMeet, where teachers give talks; a conference or debate takes teams of pupils
+    instead (node/events/teams.py), and an event with both was neither clearly."""
+    kind = content.get("format")
+    if "slots" in content and kind in team_rules.FORMATS:
+        raise UserInputError(
+            f"speaker slots (--slots) are for a TeachMeet, where teachers give talks; a "
+            f"{kind} takes teams of pupils instead (`event team`): leave out --slots, or "
+            "use --kind teachmeet",
+            page=said(
+                "Speaker slots are for a TeachMeet, where teachers give talks; a pupil "
+                "conference or debate takes teams of pupils instead. Leave the speaker "
+                "slots empty, or choose a meeting of staff for a TeachMeet."
+            ),
+        )
 
 
 def _published(event: EventView) -> list[tuple[int, NodeId, str, str]]:

@@ -25,7 +25,7 @@ from node.clock import iso, iso_ms
 from node.node import Node
 from node.observations import service as observations
 from node.offers import service as offers
-from node.projects.service import Comment, Post, Project
+from node.projects.records import Comment, Post, Project
 from protocol.keys import EntryId, NodeId
 
 #: Where each kind of data goes in the export folder, under data/.

@@ -413,12 +413,13 @@ class PeerManager:
         filled = width * done // max(total, 1)
         bar = "#" * filled + "." * (width - filled)
         end = "\n" if behind == 0 else ""
-        print(
-            f"\rCatching up from {str(session.peer)[:8]}: [{bar}] {done}/{total} entries",
-            end=end,
-            file=sys.stderr,
-            flush=True,
-        )
+        line = f"\rCatching up from {str(session.peer)[:8]}: [{bar}] {done}/{total} entries{end}"
+        # The CR is ours, to redraw the bar in place: written as bytes, which the
+        # command's screen (cli/screen.py) passes as they are, where text it would
+        # show as "\u000d" (other schools' text might carry one).
+        sys.stderr.flush()
+        sys.stderr.buffer.write(line.encode())
+        sys.stderr.buffer.flush()
         self._progress_shown = behind > 0
 
     # -- sessions -------------------------------------------------------------------
@@ -467,6 +468,8 @@ class PeerManager:
                 # where the session still serves what the peer lacks.
                 with contextlib.suppress(StorageError):
                     await self.book.add(session.peer, address, now_ms())
+            with contextlib.suppress(StorageError):  # status is a report
+                await self.book.mark_connected(session.peer, now_ms())
             self._backoff(session.peer).success()
             kick = self._kicks.get(session.peer)
             if kick is not None:
@@ -476,8 +479,9 @@ class PeerManager:
         finally:
             self._session_tasks.discard(task)
             if session.hold_off:
-                # A full disk (ours or the peer's): wait the cool-down before dialling
-                # again, rather than redial at once to be refused again (issue 20).
+                # A full disk (ours or the peer's), or a peer that went past what a
+                # session allows: wait the cool-down before dialling again, rather than
+                # redial at once to be refused again (issue 20).
                 self._backoff(session.peer).hold()
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]

@@ -38,7 +38,7 @@ from node.store.database import RESTORED_SETTING, Outcome, Store
 from node.store.holding import read_policy
 from protocol import budget, frames
 from protocol.entry import Entry
-from protocol.errors import DiskFullError, ProtocolError, StorageError
+from protocol.errors import DiskFullError, ProtocolError, SessionLimit, StorageError
 from protocol.keys import EntryId, NodeId
 from protocol.replication import (
     BATCH_BYTES,
@@ -67,7 +67,9 @@ FRAMES_PER_S = 2000
 #: is full or our database damaged: it must hold off (docs/protocol.md, Reconnecting).
 STORAGE_FULL = "storage-full"
 STORAGE_DAMAGED = "storage-damaged"
-HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED})
+#: Codes after which both sides wait before dialling again: the peer cannot store, or
+#: one side went past what a session allows (a redial at once meets the same refusal).
+HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED, "too-many-clocks", "too-many-forks"})
 
 
 Arrived = tuple[frames.Entries, "asyncio.Future[Decoded]"]
@@ -144,7 +146,9 @@ class PeerSession:
         self._held: dict[NodeId, int] = {}
         self._budget_wake = asyncio.Event()
         self.held_back = 0  # entries of this peer's batches held back, for status and tests
-        #: Ended by a full disk, ours or the peer's: the dial loop waits before redialling.
+        #: Ended by a full disk or damage, ours or the peer's, or by the peer going past
+        #: what a session allows (too many strikes, a SessionLimit): the dial loop waits
+        #: its cool-down before redialling, rather than call it again at once.
         self.hold_off = False
         #: Announcements, fetches and prunes, when both sides announced ``lazy``
         #: (node/net/relay.py); None: every new entry goes whole, as to today's nodes.
@@ -327,7 +331,10 @@ class PeerSession:
         if self.start is None or not self.start.done or len(self._checked) > MAX_CHECKED:
             heads = await self.host.store.heads()
             return {a: h.seq for a, h in heads.items()}
-        wanted = sorted(self._checked, key=bytes)
+        return await self._heads_of(self._checked)
+
+    async def _heads_of(self, authors: Iterable[NodeId]) -> dict[NodeId, int]:
+        wanted = sorted(authors, key=bytes)
         held: dict[NodeId, int] = {}
         for i in range(0, len(wanted), _HEADS_CHUNK):
             held.update(await self.host.store.heads_of(wanted[i : i + _HEADS_CHUNK]))
@@ -387,6 +394,9 @@ class PeerSession:
             try:
                 frame = frames.decode(data)
                 await self._handle(frame)
+            except SessionLimit as exc:
+                await self._over_limit(exc)
+                return
             except ProtocolError as exc:
                 await self._refuse(exc)
             if self._too_many_strikes() or self.hold_off:
@@ -417,6 +427,19 @@ class PeerSession:
         finally:
             await self.transport.close()
 
+    async def _over_limit(self, exc: SessionLimit) -> None:
+        """The peer went past what a session lets it make us do (protocol/replication.py:
+        its clocks): tell it why and end the session. It may dial again, with a fresh
+        session; no other session is touched, and we hold off before dialling it."""
+        self._closing = True
+        self.hold_off = True
+        self.last_error = f"{exc.code}: {exc}"
+        self.host.logs.warning(
+            self.peer, "closing the session with %s: %s (%s)", self.peer, exc, exc.code, logger=log
+        )
+        with contextlib.suppress(ConnectionError):
+            await self._send(frames.Error.about(exc.code, str(exc)))
+
     def _too_many_strikes(self) -> bool:
         if self._strikes < MAX_STRIKES:
             return False
@@ -429,6 +452,7 @@ class PeerSession:
             )
             self.last_error = "too many refused messages"
         self._closing = True
+        self.hold_off = True  # dialled again at once, it would be refused the same way
         return True
 
     async def _refuse(self, exc: ProtocolError) -> None:
@@ -451,11 +475,20 @@ class PeerSession:
                 # nodes without the feature.
                 self.start.peer_gave_up()
                 await self._send_clock()
-            if self.start is not None and self.start.done and len(self._checked) <= MAX_CHECKED:
+            if (
+                self.start is not None
+                and self.start.done
+                and not self._clock_received.is_set()  # a later clock: only those asked
+                and len(self._checked) <= MAX_CHECKED
+            ):
                 self._checked.update(NodeId(pair[0]) for pair in frame.heads)
             await self._compare_heads(self.sync.receive_clock(frame))
             if frame.final:
-                self.sync.clock_complete(await self._held_heads())
+                asked = self.sync.to_complete()
+                if asked is None:  # the clock that opens the session
+                    self.sync.clock_complete(await self._held_heads())
+                else:  # a later one, asking again: a few bytes must not read every head
+                    self.sync.clock_complete(await self._heads_of(asked))
                 self._wake.set()
                 self._clock_received.set()
                 self.host.progress(self)
@@ -500,7 +533,7 @@ class PeerSession:
                 self._mail_clock_taken = True
                 await self._caught_up_after_restore()
         elif isinstance(frame, frames.Error):
-            if frame.code in HOLD_OFF_CODES:  # the peer cannot store: end, and hold off
+            if frame.code in HOLD_OFF_CODES:  # the peer cannot store, or ended it: hold off
                 self.hold_off = True
                 self._closing = True
                 self.last_error = f"{frame.code}: {frame.message}"
@@ -522,11 +555,14 @@ class PeerSession:
         Both nodes then hold both entries' evidence: the peer detects the fork when
         it stores ours, and we when it sends its own back the same way. The clock's
         heads are compared in one trip to the database (a clock names up to thousands
-        of schools); only a fork's entry is read whole.
+        of schools); only a fork's entry is read whole, and shown once per session,
+        up to a bound (``Replication.to_show``: a clock repeating a wrong id is no
+        reason to send our entry again).
         """
         if not heads:
             return
-        for author, seq in await self.host.store.read(partial(_others_under, heads)):
+        forks = await self.host.store.read(partial(_others_under, heads))
+        for author, seq in self.sync.to_show(forks):  # once each; bounded per session
             mine = await self.host.store.entry_at(author, seq)
             if mine is not None:
                 await self._send(self.sync.evidence(mine.encode()))

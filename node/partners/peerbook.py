@@ -167,6 +167,24 @@ class PeerBook:
 
         await self.store.write(write)
 
+    async def mark_connected(self, node_id: NodeId, now_ms: int) -> None:
+        """A session with it has opened: "connected" at once, with no error. How far
+        behind it we are stays as last counted until the next report, which a hub
+        spaces out (node/net/peers.py, ``report_gap_ms``): so a partner that comes
+        back does not show "last seen" meanwhile."""
+        row = (bytes(node_id), now_ms, now_ms)
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO peer_status (node_id, connected, last_seen, behind, last_error, "
+                "updated_at) VALUES (?, 1, ?, 0, NULL, ?) ON CONFLICT (node_id) DO UPDATE SET "
+                "connected = 1, last_seen = excluded.last_seen, last_error = NULL, "
+                "updated_at = excluded.updated_at",
+                row,
+            )
+
+        await self.store.write(write)
+
     async def statuses(self) -> dict[NodeId, PeerStatus]:
         return await self.store.read(_statuses_now)
 

@@ -16,7 +16,7 @@ through, in order:
    (:func:`plain_lines`), and refuses it if its CSRF token does not match; turns a
    refused action (:class:`SchoolmeshError`) into its form's page shown again, with
    the error in its page words (:func:`page_text`) and what was typed kept
-   (:func:`show_again`).
+   (:func:`show_again`); answers with the page a :class:`ShowPage` raised carries.
 4. The page handler, guarded by :func:`require` for its role.
 
 The ``Server`` header says only ``schoolmesh`` (:func:`plain_server_header`): no
@@ -43,6 +43,7 @@ from node.web.kit import (
     VISIT,
     WEB,
     Handler,
+    ShowPage,
     Visit,
     Web,
     gettext,
@@ -230,6 +231,8 @@ async def sessions_and_csrf(request: web.Request, handler: Handler) -> web.Strea
             )
     try:
         response = await handler(request)
+    except ShowPage as shown:
+        response = shown.page
     except SchoolmeshError as exc:
         response = await _refused(request, exc)
     if new_signin_token:

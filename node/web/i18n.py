@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
@@ -37,7 +38,9 @@ from babel.languages import get_official_languages
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from jinja2.filters import do_join, make_attrgetter
 
+from node.web import bidi
 from protocol.errors import PageMessage
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -117,7 +120,7 @@ def page_words(language: str, page: PageMessage) -> str:
     Numbers are written the way the language writes them (20,000 or 20 000).
     """
     values = {
-        name: format_decimal(value, locale=language) if isinstance(value, int) else value
+        name: format_decimal(value, locale=language) if isinstance(value, int) else _closed(value)
         for name, value in page.values.items()
     }
     text = translations(language).gettext(page.text)
@@ -374,10 +377,44 @@ class Clock:
         return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
+def _closed(value: Any) -> Any:
+    return bidi.closed(value) if isinstance(value, str) else value
+
+
+@jinja2.pass_eval_context
+def _join_closed(
+    eval_ctx: jinja2.nodes.EvalContext, value: Any, d: str = "", attribute: Any = None
+) -> str:
+    """Jinja's ``join``, each item's bidi controls closed where the item ends: a list of
+    other schools' names joined in a template is one value to ``finalize``, which would
+    close one name's override only at the end of the list."""
+    if attribute is not None:
+        value = map(make_attrgetter(eval_ctx.environment, attribute), value)
+    joined: str = do_join(eval_ctx, (_closed(item) for item in value), d)
+    return joined
+
+
+class Sentence(str):
+    """A translated sentence built in a page's Python (a flash message, a form's
+    error): each text put into it with ``%`` ends its own bidi controls
+    (node/web/bidi.py), as in a template, rather than at the end of the sentence."""
+
+    def __mod__(self, values: Any) -> str:
+        if isinstance(values, dict):
+            values = {name: _closed(value) for name, value in values.items()}
+        elif isinstance(values, tuple):
+            values = tuple(_closed(value) for value in values)
+        else:
+            values = _closed(values)
+        return str.__mod__(self, values)
+
+
 def templates(folder: Path, language: str) -> jinja2.Environment:
     """Jinja2 templates from ``folder`` in ``language``: escaping on, a missing value an
-    error, ``{% trans %}`` from the catalogues (the pages and the exported archive)."""
+    error, ``{% trans %}`` from the catalogues (the pages and the exported archive); each
+    value's bidi controls closed where it ends (node/web/bidi.py)."""
     env = jinja2.Environment(
+        finalize=_closed,
         loader=jinja2.FileSystemLoader(folder),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -385,7 +422,23 @@ def templates(folder: Path, language: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["join"] = _join_closed
     env.install_gettext_translations(  # type: ignore[attr-defined]
         translations(language), newstyle=True
     )
+    for name in ("gettext", "ngettext"):  # `_` and `{% trans %}` call these
+        env.globals[name] = _closing_variables(env.globals[name])
     return env
+
+
+def _closing_variables(translate: Any) -> Callable[..., Any]:
+    """``translate`` with each text put into the sentence closed (node/web/bidi.py):
+    a school's name in "%(school)s asked to partner" ends its own bidi controls, rather
+    than at the end of the sentence."""
+
+    @jinja2.pass_context
+    def translated(context: jinja2.runtime.Context, *args: Any, **variables: Any) -> Any:
+        closed = {name: _closed(value) for name, value in variables.items()}
+        return context.call(translate, *args, **closed)  # Markup: escaped already
+
+    return translated

@@ -100,6 +100,16 @@ def _static_url(name: str) -> str:
 # --- what a handler uses ------------------------------------------------------
 
 
+class ShowPage(Exception):
+    """Raised by a helper deep in a handler: answer with ``page`` (a rendered page,
+    with its status) instead of the one asked for; :func:`node.web.app.sessions_and_csrf`
+    returns it."""
+
+    def __init__(self, page: web.Response) -> None:
+        super().__init__(page.status)
+        self.page = page
+
+
 def user_of(request: web.Request) -> Any:
     """The signed-in :class:`User` (a page guarded by :func:`require` always has one)."""
     session = request[VISIT].session
@@ -107,8 +117,10 @@ def user_of(request: web.Request) -> Any:
 
 
 def gettext(request: web.Request) -> Callable[[str], str]:
-    """``_`` for messages built in Python (flash messages, form errors)."""
-    return i18n.translations(request[VISIT].language).gettext
+    """``_`` for messages built in Python (flash messages, form errors); a value put
+    into one with ``%`` ends its own bidi controls (:class:`i18n.Sentence`)."""
+    translate = i18n.translations(request[VISIT].language).gettext
+    return lambda message: i18n.Sentence(translate(message))
 
 
 def page_text(request: web.Request, exc: SchoolmeshError) -> str:

@@ -1,6 +1,6 @@
 """What the project pages and the post pages share: schools' names, a post's text and photos.
 
-Checked here before a post is written (node/projects/service.py checks again).
+Checked here before a post is written (node/projects/posts.py checks again).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp.web_request import FileField
 
 from node.node import Node
-from node.projects.service import Project
+from node.projects.records import Project
 from protocol.keys import NodeId
 
 MAX_TITLE = 200

@@ -52,3 +52,24 @@ def test_status_json_piped_into_head_prints_no_error(data: Path) -> None:
     assert len(done.stdout) == 10
     assert "Traceback" not in done.stderr
     assert "error" not in done.stderr
+
+
+@pytest.mark.parametrize("closed", ["1>&-", "2>&-", "1>&- 2>&-"])
+def test_a_command_started_with_its_output_closed_still_does_its_work(
+    data: Path, closed: str
+) -> None:
+    """Started with standard output (or error) closed (`schoolmesh status 1>&-` in a
+    script), Python has no stream there: what would be printed is dropped, as Python's
+    own print does, instead of "unexpected AttributeError"."""
+    done = subprocess.run(
+        f'"{SCHOOLMESH}" status --data "{data}" {closed}',
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=60,
+        check=False,
+        executable="/bin/bash",
+    )
+    assert "AttributeError" not in done.stderr
+    assert done.returncode == 0, done.stderr

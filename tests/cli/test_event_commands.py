@@ -1,6 +1,9 @@
 """The real ``schoolmesh event`` commands, end to end."""
 
+import os
+import pty
 import shutil
+import subprocess
 from pathlib import Path
 
 import icalendar
@@ -8,6 +11,7 @@ import pytest
 
 from tests.cli.test_commands import Made, cli, error, ok, ok_json
 from tests.cli.test_commands import made_node as made_node  # the module-scoped template
+from tests.helpers import SCHOOLMESH
 
 
 @pytest.fixture
@@ -111,3 +115,38 @@ def test_audience_and_show(node: Path) -> None:
     printed = ok("event", "show", made["id"][:10], *data)
     assert "Moderation day" in printed
     assert "answers:   0 yes, 0 no, 0 maybe" in printed
+
+
+def test_the_calendar_on_a_terminal_shows_control_characters_escaped(node: Path) -> None:
+    """``event ics`` writes the file's bytes to a pipe or a file, as they are; on a
+    terminal a person reads it, and other schools' text in it goes through
+    cli/screen.py like every other listing (run on a real pseudo-terminal)."""
+    data = ["--data", str(node)]
+    ok("event", "create", *data, "--title", "Forest \x9b2J day",
+       "--start", "2030-10-21T09:00Z", "--end", "2030-10-21T15:00Z")  # fmt: skip
+    piped = ok("event", "ics", *data)
+    assert "SUMMARY:Forest \x9b2J day" in piped
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [SCHOOLMESH, "event", "ics", *data],
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SCHOOLMESH")},
+    ) as command:
+        os.close(follower)
+        seen = b""
+        while chunk := _read(leader):
+            seen += chunk
+        assert command.wait(timeout=60) == 0
+    os.close(leader)
+    shown = seen.decode("utf-8")
+    assert "SUMMARY:Forest \\u009b2J day" in shown
+    assert "\x9b" not in shown
+    assert "\\u000d" not in shown  # the file's CRLF line ends are line ends on screen
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the command closed the terminal
+        return b""

@@ -86,7 +86,8 @@ def test_bad_input_is_refused_clearly_and_writes_nothing(tmp_path: Path) -> None
 
     # Unknown, too short and ambiguous ids of posts and projects.
     refused(data, "post", "approve", "0123456789ab", "--by", "Ms Patel", code=1,
-            says="no post '0123456789ab' at this school: see `schoolmesh post list`")  # fmt: skip
+            says="no post or comment '0123456789ab' at this school, so nothing was approved "
+            "or sent")  # fmt: skip
     refused(data, "post", "approve", post[:3], "--by", "Ms Patel", code=2,
             says="give at least 6 characters")  # fmt: skip
     refused(data, "post", "list", "--project", "feedfacefeed", code=1,
@@ -187,6 +188,21 @@ def test_user_export_answers_a_subject_access_request(tmp_path: Path) -> None:
     assert after["account"] is None
     assert {p["id"] for p in after["posts"]} == set(states)
     refused(data, "user", "export", "Nobody", code=1, says="holds nothing about 'Nobody'")
+
+
+def test_user_export_indents_the_lines_after_the_first_of_a_comment(tmp_path: Path) -> None:
+    """A comment of several lines stays inside its record, as in the other listings
+    (cli.commands.common.under), rather than look like the start of the next one."""
+    data, project = school(tmp_path)
+    post = draft(data, project, "Our walk")
+    cli(data, "post", "approve", post, "--by", "Ms Patel")
+    comment = json.loads(
+        cli(data, "post", "comment", post, "--author", "Amira", "--body",
+            "We saw herons.\n\nAnd a kingfisher!", "--json").stdout
+    )["id"]  # fmt: skip
+    human = cli(data, "user", "export", "Amira").stdout.splitlines()
+    at = human.index(f"  {comment[:8]}  We saw herons.")
+    assert human[at + 1 : at + 3] == ["", "            And a kingfisher!  [draft]"]
 
 
 def test_post_revise_removes_and_adds_photos_of_a_draft_only(tmp_path: Path) -> None:

@@ -126,3 +126,20 @@ def test_kind_teachmeet_makes_one_with_its_slots_and_asks_for_them(node: Path) -
     shown = ok_json("event", "slots", str(made["id"]), "--data", str(node))
     assert isinstance(shown, dict)
     assert [s["minutes"] for s in shown["slots"]] == [2, 2]
+
+
+@pytest.mark.parametrize("kind", ["debate", "conference"])
+def test_a_debate_or_conference_with_speaker_slots_is_refused_saying_what_to_type(
+    node: Path, kind: str
+) -> None:
+    """Speaker slots make a TeachMeet; a conference or debate takes pupils' teams
+    (`event team`) instead. Both at once was taken without a word."""
+    times = ["--start", "2030-10-21T16:00Z", "--end", "2030-10-21T18:00Z"]
+    refused = cli(
+        "event", "create", "--data", str(node), "--title", "Rivers", *times,
+        "--kind", kind, "--slots", "8x2",
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert f"a {kind} takes teams of pupils" in error(refused)
+    assert "leave out --slots, or use --kind teachmeet" in error(refused)
+    assert ok_json("event", "list", "--data", str(node)) == []

@@ -17,10 +17,11 @@ import pytest
 
 from node.clock import now_ms
 from node.partners.peerbook import PeerBook
-from protocol import codec, frames
+from protocol import codec, frames, replication
 from protocol.entry import create_entry
 from protocol.handshake import DiallerHandshake
-from protocol.keys import NodeKey
+from protocol.keys import NodeId, NodeKey
+from protocol.log import Head
 from tests.helpers import chain, key, offer_content
 from tests.network import LiveNode, partner, wait_for
 from tests.rogue import ROGUE
@@ -336,3 +337,161 @@ async def test_a_clock_of_thousands_of_made_up_heads_is_compared_in_one_go_and_a
     batch = await next_frame(ws, frames.Entries)
     assert isinstance(batch, frames.Entries)
     assert batch.entries == [posted.encode()]
+
+
+async def test_a_wrong_head_named_thousands_of_times_is_answered_once(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """One clock frame names the target's first entry under a wrong id 4,096 times, a
+    second names it again: the target sends its entry as evidence once in the session,
+    not once per pair (4,097 copies of up to 66 KiB each, outside the window)."""
+    mine = bytes(target.node.node_id)
+    wrong = [mine, 1, os.urandom(32)]
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Clock([wrong] * 4096, final=False)))
+    await ws.send_bytes(frames.encode(frames.Clock([wrong], final=False)))
+    await open_sync(ws)
+    own = await target.node.store.entry_at(target.node.node_id, 1)
+    assert own is not None
+    posted = await target.node.offers.post("offer", offer_content("Still flowing"))
+    shown = 0
+    while True:  # in order: everything the clocks caused comes before the new offer
+        batch = await next_frame(ws, frames.Entries)
+        assert isinstance(batch, frames.Entries)
+        if batch.entries == [own.encode()]:
+            shown += 1
+        if posted.encode() in batch.entries:
+            break
+    assert shown == 1
+
+
+async def test_clock_frames_with_head_ids_past_the_bound_end_the_session_and_no_other(
+    target: LiveNode,
+    client: aiohttp.ClientSession,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A node sends head ids only in the clock that opens a session; a rogue sending
+    frame after frame of them (each a trip to the target's database) is told
+    ``too-many-clocks`` after the 512th, and the session ends. Others are served."""
+    caplog.set_level(logging.INFO)
+    friend = await LiveNode.start(tmp_path / "friend", "Friendly School")
+    try:
+        await partner(target, friend)
+        ws = await connect(client, target)
+        mine = bytes(target.node.node_id)
+        own = await target.node.store.entry_at(target.node.node_id, 1)
+        assert own is not None
+        head = frames.encode(frames.Clock([[mine, 1, bytes(own.id)]], final=False))
+        for _ in range(replication.MAX_ID_CLOCKS + 1):
+            await ws.send_bytes(head)
+        received = await frames_until_closed(ws)
+        errors = [f for f in received if isinstance(f, frames.Error)]
+        assert [e.code for e in errors] == ["too-many-clocks"]
+        assert [line for line in lines_about(caplog, ROGUE) if "too-many-clocks" in line]
+        entry = await target.node.offers.post("offer", offer_content("Still flowing"))
+        await wait_for(lambda: friend.holds(entry.id), what="the friend to get the offer")
+    finally:
+        await friend.stop()
+
+
+async def test_forks_past_the_bound_end_the_session_before_any_more_is_sent(
+    target: LiveNode, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each clock names another of the target's entries under a wrong id: the target
+    shows each once, up to the bound of a session, then ends the session with
+    ``too-many-forks`` instead of sending its store to the rogue as evidence."""
+    monkeypatch.setattr(replication, "MAX_EVIDENCE", 2)  # read when a session starts
+    for title in ("One", "Two"):
+        await target.node.offers.post("offer", offer_content(title))
+    mine = bytes(target.node.node_id)
+    ws = await connect(client, target)
+    for seq in (1, 2, 3):
+        await ws.send_bytes(frames.encode(frames.Clock([[mine, seq, bytes(32)]], final=False)))
+    received = await frames_until_closed(ws)
+    shown = [f for f in received if isinstance(f, frames.Entries)]
+    held = [await target.node.store.entry_at(target.node.node_id, seq) for seq in (1, 2)]
+    assert [batch.entries for batch in shown] == [[e.encode()] for e in held if e is not None]
+    assert [f.code for f in received if isinstance(f, frames.Error)] == ["too-many-forks"]
+
+
+async def ended_and_held_off(target: LiveNode, ws: Socket) -> list[frames.Frame]:
+    """Every frame until the target closes the session, once its dial loop holds off
+    the rogue (the session's end is recorded a moment after the close)."""
+    received = await frames_until_closed(ws)
+    backoff = target.service.peers._backoff(ROGUE.node_id)
+
+    async def held_off() -> bool:
+        return backoff.open and ROGUE.node_id not in target.service.peers.sessions
+
+    await wait_for(held_off, what="the target to hold off before dialling the rogue again")
+    return received
+
+
+async def test_a_session_ended_past_a_bound_holds_the_dialler_off(
+    target: LiveNode, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the session ended and the target's dial loop called the rogue again at
+    once, into a session with fresh bounds: as for a full disk, it now waits its
+    cool-down (38 to 50 seconds; a rogue that dials in is still accepted)."""
+    monkeypatch.setattr(replication, "MAX_ID_CLOCKS", 1)  # read when a session starts
+    ws = await connect(client, target)
+    own = await target.node.store.entry_at(target.node.node_id, 1)
+    assert own is not None
+    head = frames.encode(frames.Clock([[bytes(own.author), 1, bytes(own.id)]], final=False))
+    for _ in range(2):
+        await ws.send_bytes(head)
+    received = await ended_and_held_off(target, ws)
+    assert [f.code for f in received if isinstance(f, frames.Error)] == ["too-many-clocks"]
+
+
+async def test_a_session_ended_for_too_many_strikes_holds_the_dialler_off(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    ws = await connect(client, target)
+    for _ in range(10):
+        await ws.send_bytes(b"\xc1")
+    received = await ended_and_held_off(target, ws)
+    assert len([f for f in received if isinstance(f, frames.Error)]) == 10
+
+
+async def test_a_peer_saying_the_session_went_past_its_bounds_is_not_redialled_at_once(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    # The other side of the bounds: told too-many-clocks, the target waits too.
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Error.about("too-many-clocks", "past the bound")))
+    await ended_and_held_off(target, ws)
+
+
+async def test_clocks_asking_again_do_not_make_the_target_read_every_head_it_holds(
+    target: LiveNode, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clock frame without ids, ``final``, of a few bytes: before, each made the target
+    read every head it holds (about a second of CPU on a hub of 200,000 schools:
+    docs/performance.md) to mark dirty what its view left behind, with no bound on how
+    many a session sends. A later clock now reads the heads only of the authors it asks
+    again for (given up on): nothing else it names can have more to send."""
+    store = target.node.store
+    full_reads = 0
+    heads = store.heads
+
+    async def counted() -> dict[NodeId, Head]:
+        nonlocal full_reads
+        full_reads += 1
+        return await heads()
+
+    monkeypatch.setattr(store, "heads", counted)
+    ws = await connect(client, target)
+    await open_sync(ws)
+    assert isinstance(await next_frame(ws, frames.Entries), frames.Entries)
+    opened = full_reads  # the target's own clock, and the peer's opening one
+    mine = bytes(target.node.node_id)
+    asking = frames.encode(frames.Clock([[mine, 1]], final=True))
+    for _ in range(50):
+        await ws.send_bytes(asking)
+    await ws.send_bytes(frames.encode(frames.Ack(10**6, [])))  # answered after the clocks
+    error = await next_frame(ws, frames.Error)
+    assert isinstance(error, frames.Error)
+    assert error.code == "bad-frame"
+    assert full_reads == opened

@@ -153,3 +153,39 @@ async def test_reports_asked_for_during_a_peer_s_first_count_wait_half_a_second(
     finally:
         await b.stop()
         await a.stop()
+
+
+async def test_a_reconnected_peer_shows_connected_before_its_next_count(
+    tmp_path: Path,
+) -> None:
+    """On a hub, counting how far behind a peer we are is spaced out (report_gap_ms: up
+    to half a minute for 200,000 schools). A peer that comes back within that gap must
+    not show "last seen" until the next count: its session says "connected" as it
+    opens, and only the count of entries behind waits."""
+    a = await LiveNode.start(tmp_path / "a", "A")
+    b = await LiveNode.start(tmp_path / "b", "B")
+    try:
+        await partner(a, b)
+        peers, peer = b.service.peers, a.node.node_id
+        await wait_for(lambda: _connected(b, a), what="B to be connected to A")
+        await a.stop()
+
+        async def disconnected() -> bool:
+            status = (await b.node.peerbook.statuses()).get(peer)
+            return status is not None and not status.connected
+
+        await wait_for(disconnected, what="B to show A disconnected")
+
+        async def nothing_planned() -> bool:  # a report planned earlier would write it
+            return peer not in peers._report_due
+
+        await wait_for(nothing_planned, what="B's last report of A to be done")
+        # As on a hub whose last count of A took a second: the next in twenty.
+        peers._report_gap[peer] = 20_000
+        peers._last_report[peer] = last = now_ms()
+        await a.restart()
+        await wait_for(lambda: _connected(b, a), within=8, what="B to show A connected")
+        assert peers._last_report[peer] == last  # shown without a count: that waits
+    finally:
+        await b.stop()
+        await a.stop()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from node.node import Node
-from node.projects.service import Project
+from node.projects.records import Project
 from protocol import letters
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 

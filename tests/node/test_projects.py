@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from node.clock import now_ms
-from node.projects.service import Post
+from node.projects.records import Post
 from tests.network import LiveNode, files_contain, partner, wait_for
 
 SECRET = "Zebracrossing-7731 by the river"

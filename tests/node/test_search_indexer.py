@@ -19,7 +19,8 @@ from node.store.database import Store
 from node.store.indexer import SearchIndexer
 from node.store.search import Filters, index_row, text_of
 from protocol.entry import Entry, create_entry
-from tests.helpers import history, key
+from protocol.keys import NodeKey
+from tests.helpers import append_signed, history, key, offer_content
 from tests.network import holding_everything
 
 TODAY = date(2026, 11, 23)
@@ -120,6 +121,82 @@ async def test_an_author_dropped_before_its_offers_are_indexed_leaves_nothing_wa
     assert await count(node.store, "unindexed") == 1
     await node.store.index_all()
     assert await titles(node, "offer") == ["Offer 1"]  # key(8)'s
+
+
+def withdrawn(log: list[Entry], signer: NodeKey, targets: list[Entry]) -> list[Entry]:
+    """``signer``'s withdrawals of ``targets``, chained after ``log`` (which grows)."""
+    made = []
+    for target in targets:
+        last = log[-1]
+        log.append(
+            create_entry(
+                signer,
+                seq=last.seq + 1,
+                prev=last.id,
+                timestamp=last.payload.timestamp + 1,
+                kind="withdraw",
+                content={"target": bytes(target.id), "reason": "filled"},
+            )
+        )
+        made.append(log[-1])
+    return made
+
+
+async def test_an_offer_withdrawn_before_it_is_indexed_is_let_go_from_memory(node: Node) -> None:
+    offers = history(key(7), 2)
+    await node.store.ingest(offers, now_ms())
+    assert node.store.waiting_in_memory == 2
+    await node.store.ingest(withdrawn(list(offers), key(7), offers[:1]), now_ms())
+    assert node.store.waiting_in_memory == 1  # at once, not when the indexer comes by
+    assert await node.store.index_all() == 1
+    assert node.store.waiting_in_memory == 0
+    assert await titles(node, "offer") == ["Offer 2"]
+
+
+async def test_an_offer_withdrawn_in_its_own_batch_is_never_kept_in_memory(node: Node) -> None:
+    offers = history(key(7), 2)
+    log = list(offers)
+    await node.store.ingest([*offers, *withdrawn(log, key(7), offers[:1])], now_ms())
+    assert node.store.waiting_in_memory == 1
+    assert await count(node.store, "unindexed") == 1
+    await node.store.index_all()
+    assert await titles(node, "offer") == ["Offer 2"]
+
+
+async def test_offers_of_a_school_blocked_before_they_are_indexed_are_let_go(node: Node) -> None:
+    await node.store.ingest(history(key(7), 3), now_ms())
+    async with node.store.write():
+        await node.store.delete_author(key(7).node_id)
+    assert node.store.waiting_in_memory == 0
+
+
+async def test_an_offer_filled_in_before_it_is_indexed_is_let_go_from_memory(node: Node) -> None:
+    (offer,) = history(key(7), 1)
+    await node.store.ingest([offer.without_content()], now_ms())
+    assert node.store.waiting_in_memory == 1
+    await node.store.ingest([offer], now_ms())  # indexed at once, whole
+    assert node.store.waiting_in_memory == 0
+    assert await titles(node, "offer") == ["Offer 1"]
+
+
+async def test_a_school_withdrawing_what_it_sends_cannot_fill_the_memory_for_others(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hostile school sends offers and withdraws them before they are indexed, again
+    # and again: their copies went nowhere and counted toward MAX_WAITING until the
+    # process ended, so the offers of every other school were decoded twice.
+    monkeypatch.setattr(database, "MAX_WAITING", 4)
+    rogue = key(66)
+    log: list[Entry] = []
+    for _ in range(3):
+        offers = [append_signed(log, rogue, "offer", offer_content()) for _ in range(4)]
+        results = await node.store.ingest(offers, now_ms())
+        results += await node.store.ingest(withdrawn(log, rogue, offers), now_ms())
+        assert {r.outcome.value for r in results} == {"stored"}
+    assert await count(node.store, "unindexed") == 0
+    assert node.store.waiting_in_memory == 0
+    await node.store.ingest(history(key(8), 2), now_ms())
+    assert node.store.waiting_in_memory == 2  # an honest school's offers kept decoded
 
 
 async def test_offers_indexed_from_memory_or_from_their_bytes_make_the_same_rows(

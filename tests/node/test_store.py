@@ -42,6 +42,21 @@ async def test_fresh_database_is_migrated(store: Store) -> None:
     assert await store.schema_version() == LATEST_VERSION
 
 
+async def test_the_log_is_copied_into_the_database_every_4000_pages(tmp_path: Path) -> None:
+    """Not SQLite's 1,000: the write-ahead log grows to 16 MB before a commit copies it,
+    and then empties when the store closes (docs/performance.md)."""
+    store = await Store.open(tmp_path / "node.db")
+    wal = tmp_path / "node.db-wal"
+    try:
+        assert await store.fetch_one("PRAGMA wal_autocheckpoint") == (4000,)
+        for _ in range(3):
+            await store.append_local(SIGNER, "offer", offer_content(), NOW)
+        assert wal.exists()
+    finally:
+        await store.close()
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
 async def test_reopen_keeps_data(tmp_path: Path) -> None:
     first = await Store.open(tmp_path / "node.db")
     entry = await first.append_local(SIGNER, "offer", offer_content(), NOW)

@@ -2,15 +2,25 @@
 
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocol import frames
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, SessionLimit
 from protocol.keys import NodeId
-from protocol.replication import BATCH_BYTES, MAX_RETRIES, WINDOW, Replication, ack_for
+from protocol.replication import (
+    BATCH_BYTES,
+    MAX_EVIDENCE,
+    MAX_ID_CLOCKS,
+    MAX_RETRIES,
+    MAX_VIEW_AUTHORS,
+    WINDOW,
+    Replication,
+    ack_for,
+)
 
 A, B, C = NodeId(b"a" * 32), NodeId(b"b" * 32), NodeId(b"c" * 32)
 ID = b"i" * 32
@@ -501,6 +511,30 @@ def test_acks_of_batches_sent_before_the_continuation_are_not_tries() -> None:
     assert frame.entries[-1] == wire(A, 6)
 
 
+def test_the_ack_of_a_batch_read_while_the_continuation_was_signed_is_no_try() -> None:
+    # A post (3) is being read for a batch, the store's trip awaited, when the
+    # continuation (4) is signed and committed: the batch was planned before it and
+    # carries only 3. Its ack, refused by a peer holding another entry 2, is no try:
+    # every try is left for the batches that carry the continuation.
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2]]))
+    sync.clock_complete({A: 2})
+    sync.renew([A])  # the post, 3
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    sync.renew([A], continued=True)  # 4, signed during the trip
+    batch.add_all([rows(A, reads[0].after, 3)])
+    before = batch.finish()
+    assert before is not None
+    sync.acknowledged(frames.Ack(before.batch, [[A.key, 2]]))
+    tries = 0
+    while (frame := fill(sync, {A: 4})) is not None:
+        assert frame.entries[-1] == wire(A, 4)
+        tries += 1
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2]]))
+    assert tries == MAX_RETRIES + 1
+
+
 # -- our new heads, told by the commit that grew them (a hub catching up many schools) --
 
 
@@ -873,3 +907,128 @@ def test_what_the_peer_came_to_hold_during_the_trip_is_not_sent() -> None:
     while (frame := fill(sync, logs)) is not None:
         sent.extend(frame.entries)
     assert sent == [w for _, w in rows(A, 8, 10)]
+
+
+def test_a_session_reading_authors_for_a_batch_is_not_idle() -> None:
+    """While the store reads the authors handed out (one trip, awaited by the session),
+    they are in neither ``dirty`` nor a batch in flight: the session is still busy.
+    Benchmarks and tests wait for every session to be idle before they count."""
+    sync = Replication()
+    sync.clock_complete({A: 3})
+    batch = sync.start_batch()
+    reads = batch.next_reads(256)
+    assert [r.author for r in reads] == [A]
+    assert not sync.idle  # reading A
+    batch.add_all([rows(A, 0, 3)])
+    frame = batch.finish()
+    assert frame is not None
+    assert not sync.idle  # in flight
+    sync.acknowledged(ack_for(frame.batch, {A: 3}))
+    assert sync.idle
+    single = sync.start_batch()  # the same for one author read alone
+    sync.mark_dirty([A])
+    sync.clock_complete({A: 3})
+    assert single.next_read() is not None
+    assert not sync.idle
+    single.add([])
+    assert sync.idle
+
+
+# -- what a peer's clocks can make us do (docs/protocol.md, "Limits of a session") ----
+
+
+@pytest.mark.parametrize(
+    ("heads", "compared"),
+    [
+        ([[A.key, 5, ID]] * 4096, [(A, 5, ID)]),  # one author named 4,096 times: once
+        ([[A.key, 3, ID], [A.key, 5, b"j" * 32], [A.key, 5, ID]], [(A, 5, b"j" * 32)]),
+        ([[A.key, 5, ID], [A.key, 7], [B.key, 1, ID]], [(A, 5, ID), (B, 1, ID)]),
+        ([[B.key, 2, ID], [A.key, 1, ID], [B.key, 1, ID]], [(B, 2, ID), (A, 1, ID)]),
+        ([[A.key, 5], [B.key, 2]], []),
+    ],
+)
+def test_a_clock_frame_is_compared_once_per_author_at_its_highest_number(
+    heads: list[list[object]], compared: list[tuple[NodeId, int, bytes]]
+) -> None:
+    sync = Replication()
+    assert sync.receive_clock(frames.Clock(heads)) == compared
+
+
+def test_a_fork_is_shown_once_per_session_whatever_the_clocks_repeat() -> None:
+    sync = Replication()
+    assert sync.to_show([(A, 1), (A, 1), (B, 2)]) == [(A, 1), (B, 2)]
+    assert sync.to_show([(A, 1), (B, 2)]) == []
+    assert sync.to_show([(A, 2), (B, 2)]) == [(A, 2)]
+
+
+def test_forks_past_the_bound_end_the_session_and_none_is_shown() -> None:
+    sync = Replication(max_evidence=3)
+    assert sync.to_show([(A, 1), (B, 1)]) == [(A, 1), (B, 1)]
+    assert sync.to_show([(A, 1), (B, 1)]) == []  # shown already: nothing counts again
+    with pytest.raises(SessionLimit) as refused:
+        sync.to_show([(C, 1), (C, 2)])
+    assert refused.value.code == "too-many-forks"
+    assert sync.shown == {(A, 1), (B, 1)}
+    assert sync.to_show([(C, 1)]) == [(C, 1)]  # up to the bound exactly
+
+
+def test_clock_frames_with_head_ids_past_the_bound_end_the_session() -> None:
+    sync = Replication(max_id_clocks=2)
+    sync.receive_clock(frames.Clock([[A.key, 1, ID]], final=False))
+    sync.receive_clock(frames.Clock([[A.key, 2]], final=False))  # no ids: not counted
+    sync.receive_clock(frames.Clock([[B.key, 1, ID]]))
+    with pytest.raises(SessionLimit) as refused:
+        sync.receive_clock(frames.Clock([[C.key, 4, ID]]))
+    assert refused.value.code == "too-many-clocks"
+    assert C not in sync.view  # refused whole: nothing merged
+    sync.receive_clock(frames.Clock([[C.key, 4]]))  # asking again, without ids, goes on
+    assert sync.view == {A: 2, B: 1, C: 4}
+
+
+def test_the_bounds_let_an_opening_clock_name_twice_the_authors_a_view_holds() -> None:
+    assert MAX_ID_CLOCKS * frames.MAX_CLOCK_PAIRS == 2 * MAX_VIEW_AUTHORS
+    assert MAX_EVIDENCE == frames.MAX_CLOCK_PAIRS
+
+
+def test_the_bounds_are_in_the_limits_of_a_session() -> None:
+    # A compatible node must know them: docs/protocol.md, "Limits of a session".
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    rows = {
+        line.rsplit("|", 2)[-2].strip(): line
+        for line in doc.splitlines()
+        if line.startswith("|") and line.count("|") >= 3
+    }
+    assert f"| {MAX_ID_CLOCKS} (" in rows["`replication.MAX_ID_CLOCKS`"]
+    assert f"| {MAX_EVIDENCE:,}, " in rows["`replication.MAX_EVIDENCE`"]
+
+
+def test_a_later_clock_needs_the_heads_only_of_the_authors_it_asks_again_for() -> None:
+    # The opening clock needs every head held; a later one (the peer asking again for
+    # what it held back past its budget) only those of the authors it names that were
+    # given up on: before, each later final frame read every head held (a second on a
+    # hub), and a peer could send such frames without end.
+    other = NodeId(b"o" * 32)
+    sync = Replication()
+    sync.receive_clock(frames.Clock([[A.key, 2], [C.key, 1]]))
+    assert sync.to_complete() is None  # the opening clock: every head
+    logs = {A: 5, B: 3, C: 1}
+    sync.clock_complete(logs)
+    for _ in range(MAX_RETRIES + 1):  # the peer holds A back: given up on
+        frame = fill(sync, {A: 5, B: 3})
+        assert frame is not None
+        sync.acknowledged(frames.Ack(frame.batch, [[A.key, 2], [B.key, 3]]))
+    assert A in sync.declined
+    assert fill(sync, logs) is None
+    sync.receive_clock(frames.Clock([[A.key, 2], [B.key, 1]], final=False))
+    sync.receive_clock(frames.Clock([[C.key, 1], [other.key, 9]]))
+    asked = sync.to_complete()
+    assert asked == {A}
+    sync.clock_complete({a: logs[a] for a in asked})
+    dirty = set(sync.dirty)
+    sync.clock_complete(logs)  # what reading every head would have added: nothing
+    assert sync.dirty == dirty
+    frame = fill(sync, logs)
+    assert frame is not None
+    assert frame.entries == [wire(A, s) for s in (3, 4, 5)]
+    assert sync.to_complete() == set()  # nothing asked since
+    assert other in sync.view  # its view raised all the same

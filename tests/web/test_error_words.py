@@ -20,6 +20,7 @@ from node.web import i18n
 from protocol.errors import UserInputError, said
 from scripts import translations
 from tests.network import LiveNode
+from tests.web.test_projects import version_of
 from tests.web.web import client, csrf_of, http_sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +129,7 @@ async def _approve_twice(school: LiveNode, http: aiohttp.ClientSession) -> str:
     here = f"/posts/{post.id}"
     answers = []
     for _ in range(2):
-        data = {"csrf": await csrf_of(http, here)}
+        data = {"csrf": await csrf_of(http, here), "version": await version_of(http, here)}
         headers = {"Referer": f"{school.address}{here}"}
         async with http.post(f"{here}/approve", data=data, headers=headers) as response:
             page = await response.text()

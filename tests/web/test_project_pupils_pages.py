@@ -79,3 +79,33 @@ async def test_a_class_that_does_not_exist_is_refused(school: LiveNode) -> None:
         text = await save_pupils(teacher, project.id, [("class", "9Z")], status=400)
     assert "9Z" in text
     assert (await school.node.projects.rosters.of(project.id)).classes == ()
+
+
+async def test_a_pupil_outside_a_project_is_told_so_and_shown_the_way_to_theirs(
+    school: LiveNode,
+) -> None:
+    """Not a bare 404: a page saying the project is not one of theirs, linking to their
+    projects, in their language (French pupils are `tu`), and the same page for a
+    project that does not exist, so that it says nothing about which projects do."""
+    project = await school.node.projects.create("Rivers of Europe", [], now_ms())
+    missing = "0" * 32
+    async with client(school) as amira:
+        await http_sign_in(amira, "Amira")
+        pages = {}
+        for language in ("en", "fr"):
+            for place in (project.id, missing, f"{project.id}/write", f"{missing}/write"):
+                async with amira.get(
+                    f"/projects/{place}", headers={"Accept-Language": language}
+                ) as response:
+                    assert response.status == 404, place
+                    text = await response.text()
+                pages[language, place] = text.replace(project.id, "ID").replace(missing, "ID")
+    for language in ("en", "fr"):
+        for then in ("", "/write"):
+            assert pages[language, f"{project.id}{then}"] == pages[language, f"{missing}{then}"]
+    english, french = pages["en", missing], pages["fr", missing]
+    assert "This project is not one of yours" in english
+    assert '<a href="/projects">See your projects</a>' in english
+    assert "Rivers of Europe" not in english
+    assert "Ce projet ne fait pas partie des tiens" in french
+    assert '<a href="/projects">Voir tes projets</a>' in french

@@ -51,9 +51,18 @@ async def post_form(
     http: aiohttp.ClientSession, path: str, page: str, **fields: str
 ) -> aiohttp.ClientResponse:
     data = {"csrf": await csrf_of(http, page), **fields}
+    if path.endswith(("/approve", "/return")):  # the version of the post the page showed
+        data.setdefault("version", await version_of(http, page))
     async with http.post(path, data=data, allow_redirects=False) as response:
         await response.read()
         return response
+
+
+async def version_of(http: aiohttp.ClientSession, page: str) -> str:
+    """The version of the post its page's approve form carries ("" if none)."""
+    async with http.get(page) as response:
+        found = re.search(r'name="version" value="([0-9a-f]*)"', await response.text())
+    return found[1] if found else ""
 
 
 async def photo_url(http: aiohttp.ClientSession, post: str) -> str:

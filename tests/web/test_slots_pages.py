@@ -44,6 +44,32 @@ async def test_create_a_teachmeet_with_slots_and_refuse_unclear_ones(school: Liv
         assert made.content["slots"] == [[2, 2], [1, 7]]
 
 
+async def test_a_debate_with_speaker_slots_is_refused_and_the_form_keeps_what_was_typed(
+    school: LiveNode,
+) -> None:
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        form = {
+            "csrf": await csrf_of(http, "/events/new"),
+            "title": "Rivers debate",
+            "start": "2099-07-01T16:00",
+            "end": "2099-07-01T18:00",
+            "tz": "Europe/London",
+            "audience": "public",
+            "format": "debate",
+            "slots": "8x2",
+        }
+        async with http.post("/events/new", data=form, allow_redirects=False) as response:
+            assert response.status == 400
+            page = await response.text()
+    assert "Speaker slots are for a TeachMeet" in page
+    assert 'id="slots-error"' in page
+    assert 'name="slots" value="8x2"' in page
+    assert 'value="debate" checked' in page
+    assert 'value="Rivers debate"' in page
+    assert await school.node.events.listing() == []
+
+
 async def test_speak_for_a_partners_teachmeet_and_the_organiser_accepts(
     school: LiveNode, lycee: LiveNode
 ) -> None:

@@ -1,7 +1,7 @@
 """Consent flags for our pupils: how partners see each name, and which photos may go.
 
 Staff only. Withdrawing a permission takes the pupil's affected posts down at every
-partner school (node/projects/service.py ``enforce_consent``); the page says so before the
+partner school (node/projects/takedowns.py ``enforce_consent``); the page says so before the
 change, and afterwards says how many posts were taken down.
 """
 

@@ -119,6 +119,7 @@ async def create_event(request: web.Request) -> web.StreamResponse:
     if values["slots"]:  # a TeachMeet's speaker slots (node/events/slots.py)
         try:
             content["slots"] = talks.parse_slots(values["slots"])
+            talks.not_for_teams(content)
         except UserInputError as exc:
             errors["slots"] = page_text(request, exc)
     projects = await _our_projects(request.app[WEB].node)

@@ -1,6 +1,6 @@
 """One post: reading it with its photos and comments, and what staff do with it.
 
-A pupil reaches only the posts :meth:`node.projects.service.Projects.may_see` allows, and
+A pupil reaches only the posts :meth:`node.projects.posts.Posts.may_see` allows, and
 any other address answers "not found", so a pupil cannot even learn that another
 pupil's draft exists. Approving, returning, accepting and taking down are for staff;
 the node refuses anything their school may not do (a partner's draft never reaches
@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
-from node.projects.service import Post
+from node.projects import approval
+from node.projects.records import Post
 from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
 from node.web.post_forms import (
     ALT_FIELDS,
@@ -75,6 +76,9 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     if user.is_staff:
         if ours and post.author:
             context["author"] = await node.accounts.find(post.author)
+        # The approve and return forms say which version the teacher read (approval.py):
+        # of the post and the consent this page shows, not read again.
+        context["version"] = approval.version(post, context["author"]) if ours else None
         if post.state in ("approved", "removed") and (ours or post.state == "removed"):
             status = await node.projects.status(post.id)
             context["delivery"] = status
@@ -115,13 +119,29 @@ async def approve_form(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/posts/{post.id}#approve")
 
 
+async def read_post(request: web.Request, action: str) -> tuple[Post, str]:
+    """The post an approve or return form names, and the version the teacher read.
+
+    A post gone since its page was shown (its pupil deleted the draft) is said so in
+    plain words, not as a page that is not there.
+    """
+    read = form_of(request).get("version")
+    try:
+        post = await post_for(request)
+    except web.HTTPNotFound:
+        if read is None:
+            raise
+        raise approval.deleted(request.match_info["id"], None, action=action) from None
+    return post, read if isinstance(read, str) else ""
+
+
 @routes.post(f"/posts/{POST}/approve")
 @require("staff")
 async def approve(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    post = await post_for(request)
+    post, read = await read_post(request, "approve")
     _id, notes = await request.app[WEB].node.projects.approve(
-        post.id, user_of(request).name, now_ms()
+        post.id, user_of(request).name, now_ms(), version=read
     )
     done = _("Approved: it is on its way to the project's schools.")
     if notes:
@@ -133,13 +153,22 @@ async def approve(request: web.Request) -> web.StreamResponse:
 @require("staff")
 async def return_(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
-    post = await post_for(request)
+    post, read = await read_post(request, "return")
     note = str(form_of(request).get("note", "")).strip()
     if not note or len(note) > MAX_NOTE:
+        # The page shown again for the note has the post and version as they are now:
+        # a change since the page was opened must be said first, or the teacher's next
+        # Approve sends what they never read. Consent too, which decides what leaves.
+        node = request.app[WEB].node
+        author = await node.accounts.find(post.author) if post.author else None
+        ours = post.origin == node.node_id
+        if ours and approval.version(post, author) != read.strip().lower():
+            approval.check(read, post, author, action="return")  # the post changed
+            approval.check(read, post, author, action="approve")  # only its consent
         return await see_other(
             request, f"/posts/{post.id}", _("Write a note saying what to change."), error=True
         )
-    await request.app[WEB].node.projects.return_(post.id, user_of(request).name, note)
+    await request.app[WEB].node.projects.return_(post.id, user_of(request).name, note, version=read)
     return await see_other(request, f"/posts/{post.id}", _("Returned to the pupil with your note."))
 
 

@@ -5,7 +5,7 @@ school has been invited to, joined or left, and choose which classes and pupils
 take part (node/projects/rosters.py); a pupil sees only the projects they are in,
 while this school is a member. Pupils read approved posts only, and partners'
 posts only once accepted when the school reviews them (two-key publication);
-:meth:`node.projects.service.Projects.may_see` holds that rule.
+:meth:`node.projects.posts.Posts.may_see` holds that rule.
 """
 
 from __future__ import annotations
@@ -15,8 +15,18 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
-from node.projects.service import Project
-from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.projects.records import Project
+from node.web.kit import (
+    WEB,
+    ShowPage,
+    form_of,
+    gettext,
+    page_text,
+    render,
+    require,
+    see_other,
+    user_of,
+)
 from node.web.post_forms import (
     ALT_FIELDS,
     MAX_TITLE,
@@ -36,18 +46,37 @@ MAX_THEMES = 12
 
 
 async def project_for(request: web.Request) -> Project:
-    """The project in the address, if this visitor may see it (404 otherwise)."""
+    """The project in the address, if this visitor may see it.
+
+    Staff get a 404 for a project this school does not hold. A pupil outside the
+    project gets a page that says it is not one of theirs and links to theirs: the
+    same page whether it exists or not, so that it tells no one which projects do.
+    """
     node = request.app[WEB].node
+    user = user_of(request)
     try:
         project = await node.projects.get(request.match_info["id"])
     except NotFoundError:
-        raise web.HTTPNotFound() from None
-    user = user_of(request)
+        if user.is_staff:
+            raise web.HTTPNotFound() from None
+        raise ShowPage(_not_theirs(request)) from None
     if not user.is_staff and (
         project.standing != "member" or not await node.projects.rosters.includes(project.id, user)
     ):
-        raise web.HTTPNotFound()
+        raise ShowPage(_not_theirs(request))
     return project
+
+
+def _not_theirs(request: web.Request) -> web.Response:
+    _ = gettext(request)
+    return render(
+        request,
+        "error.html",
+        status=404,
+        title=_("Not one of your projects"),
+        message=_("This project is not one of yours. If you think it should be, ask your teacher."),
+        back=("/projects", _("See your projects")),
+    )
 
 
 @routes.get("/projects")

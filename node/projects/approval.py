@@ -1,0 +1,171 @@
+"""What a teacher approves: the version of a pupil's post they were shown.
+
+A teacher reads a draft, then presses Approve (or Return); the pupil may change the
+draft in between. The page and the command carry the *version* the teacher read, and
+the write that approves compares it with the post as it is in that same transaction
+(docs/decisions.md, "Approving what was read"). The version is a hash of everything
+the teacher is shown and that decides what leaves the school: title, text, theme,
+each photo (its hash, its marking as showing faces, its description, in order), the
+author's name and the author's consent, and whether it waits as a draft or was
+returned with a note (so that an approval does not undo another teacher's return
+unseen: returning is the only way a draft becomes "returned"). Being a hash, it
+cannot miss a change made by any path (a new way to edit a draft need not remember to
+count), and a pupil who changes a draft and changes it back has the version the
+teacher read.
+
+Pure functions of values: no database here (node/projects/moderation.py reads the post
+and its author in the write and calls :func:`check`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from typing import TYPE_CHECKING
+
+from protocol.errors import NotFoundError, PostChangedError, PostDeletedError, said
+
+if TYPE_CHECKING:
+    from node.accounts.service import User
+    from node.projects.records import Post
+
+#: Hex characters of a version: 64 bits, short enough to copy into a command, and
+#: far beyond what a pupil could search for a changed post with the same version.
+VERSION_CHARS = 16
+#: Every consent a pupil can have (node/accounts/service.py: name shown, photos of
+#: work, photos showing faces), to tell a changed consent from a changed post.
+_DONE = {"approve": "approved", "return": "returned"}
+_CONSENTS = tuple(itertools.product(("full", "initials"), (False, True), (False, True)))
+
+
+def version(post: Post, author: User | None) -> str:
+    """The version of ``post`` as a teacher reads it, with ``author``'s consent now."""
+    consent = (
+        ("", False, False)
+        if author is None
+        else (author.show_name, author.work_photos, author.face_photos)
+    )
+    return _digest(post, name_of(author), consent)
+
+
+def name_of(author: User | None) -> str | None:
+    return author.name if author else None
+
+
+def _digest(post: Post, name: str | None, consent: tuple[str, bool, bool]) -> str:
+    shown = [
+        2,  # the form of this list, should it ever change (2: with the state)
+        post.state,
+        post.title,
+        post.body,
+        post.theme,
+        name,
+        list(consent),
+        [[digest.hex(), faces, post.alts.get(digest, "")] for digest, faces, _held in post.images],
+    ]
+    data = json.dumps(shown, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(data).hexdigest()[:VERSION_CHARS]
+
+
+def check(read: str, post: Post, author: User | None, *, action: str) -> None:
+    """Refuse to ``action`` ("approve" or "return") ``post`` unless it is the version ``read``.
+
+    Called inside the transaction that approves or returns the post, so nothing can
+    change between this check and the write. Returning sends nothing, so a change of
+    consent alone does not stop it; approving, it does (the teacher may have passed
+    over a photo they were told would be held back).
+    """
+    read = read.strip().lower()
+    now = version(post, author)
+    if read == now:
+        return
+    name = author.name if author is not None else (post.author or "?")
+    again = (
+        f"Read it again with `schoolmesh post show {post.id[:8]}`, then "
+        f"`schoolmesh post {action} {post.id[:8]} --by NAME"
+        + (" --note NOTE" if action == "return" else "")
+        + " --version NEW_VERSION`"
+    )
+    if not read:
+        raise PostChangedError(
+            f"give the version you read with --version: nothing was changed. {again}",
+            page=said(
+                "This page did not say which version of the post you read: read it again "
+                "below. Nothing was sent."
+            ),
+        )
+    if post.state == "returned":  # (returning it again is refused before: not a draft)
+        as_read = dataclasses.replace(post, state="draft")
+        if any(_digest(as_read, name_of(author), c) == read for c in _CONSENTS):
+            teacher = post.approved_by or "?"  # who returned it (Projects.return_)
+            raise PostChangedError(
+                f"{teacher} returned this post to {name} with a note after you read it "
+                f"(version {read}, now {now}): nothing was changed. {again}",
+                page=said(
+                    "%(teacher)s returned this post to its pupil with a note after you "
+                    "opened it: read the note before approving. Nothing was sent.",
+                    teacher=teacher,
+                ),
+            )
+    same_post = any(_digest(post, name_of(author), consent) == read for consent in _CONSENTS)
+    if same_post and action == "return":
+        return
+    if same_post:
+        raise PostChangedError(
+            f"{name}'s consent changed after you read this post (version {read}, now {now}): "
+            f"nothing was changed. {again}",
+            page=said(
+                "%(name)s's consent changed after you opened this post: read it again "
+                "before approving. Nothing was sent.",
+                name=name,
+            ),
+        )
+    raise PostChangedError(
+        f"{name} changed this post after you read it (version {read}, now {now}): nothing "
+        f"was changed. {again}",
+        page=said(
+            "%(name)s changed this post after you opened it: read it again before "
+            "approving. Nothing was sent.",
+            name=name,
+        )
+        if action == "approve"
+        else said(
+            "%(name)s changed this post after you opened it: read it again before returning it.",
+            name=name,
+        ),
+    )
+
+
+def deleted(post_id: str, author: str | None, *, action: str) -> PostDeletedError:
+    """The refusal to ``action`` a post deleted meanwhile: said plainly, nothing sent.
+
+    Only the pupil who wrote a draft can delete it (``Projects.discard``), so a post
+    that was read and is gone was deleted by its author.
+    """
+    who = author or "the pupil who wrote it"
+    return PostDeletedError(
+        f"{who} deleted the post {post_id[:8]} before it could be {_DONE[action]}: nothing was "
+        "sent. The drafts still waiting are listed by `schoolmesh post list --project "
+        "PROJECT_ID --drafts`",
+        page=(
+            said("%(name)s deleted this post after you opened it: nothing was sent.", name=author)
+            if author
+            else said(
+                "The pupil who wrote this post deleted it after you opened it: nothing was sent."
+            )
+        ),
+    )
+
+
+def not_found(text: str, *, action: str) -> NotFoundError:
+    """No post or comment ``text`` to ``action``: mistyped, or a draft deleted."""
+    return NotFoundError(
+        f"no post or comment {text!r} at this school, so nothing was {_DONE[action]} or sent: "
+        "the id may be mistyped, or the pupil who wrote the draft deleted it. The drafts "
+        "waiting, with their ids, are listed by `schoolmesh post list --project PROJECT_ID "
+        "--drafts` (add --json for comments' ids; `schoolmesh project list` gives the "
+        "projects' ids)",
+        page=said("There is no such post at this school."),
+    )

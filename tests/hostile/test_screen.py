@@ -1,0 +1,98 @@
+"""A hostile school's control characters on another school's screen.
+
+The Lycée signs, with its real key, a profile and an offer whose text carries a C1
+control (U+009B, a CSI some terminals obey), a bidi override and an isolate, and a
+line separator: all allowed in text by the content rules, so they reach the Colegio.
+The Colegio's IT staff list them with the command: the characters are shown as
+escapes, never written raw; ``--json`` gives the same values, escaped the JSON way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cli.screen import UNSAFE
+from protocol import kinds
+from tests.helpers import offer_content, run_cli
+from tests.hostile.test_entries import arrives, signed_as
+from tests.network import COLEGIO, EVERYTHING, LYCEE, LiveNode, network
+
+Schools = dict[str, LiveNode]
+
+NAME = "Lyc\u00e9e \x9b2J\u202eeniluoM\u202c"
+TITLE = "Forest \x9b31mschool\u2066 visits\u2069\u2028today"
+SHOWN_NAME = "Lyc\u00e9e \\u009b2J\\u202eeniluoM\\u202c"
+SHOWN_TITLE = "Forest \\u009b31mschool\\u2066 visits\\u2069\\u2028today"
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[Schools]:
+    async with network(tmp_path, (LYCEE, COLEGIO), [("lycee", "colegio")], holding=EVERYTHING) as n:
+        yield n
+
+
+async def cli(us: LiveNode, *args: str) -> str:
+    done = await asyncio.to_thread(run_cli, *args, "--data", str(us.node.data.path))
+    assert done.returncode == 0, done.stderr
+    assert not UNSAFE.search(done.stdout.replace("\n", "")), done.stdout
+    return done.stdout
+
+
+async def test_a_hostile_schools_controls_are_shown_escaped_in_listings(pair: Schools) -> None:
+    rogue, us = pair["lycee"], pair["colegio"]
+    await signed_as(rogue, kinds.PROFILE, {"name": NAME, "country": "FR", "relays": []})
+    offer = await signed_as(rogue, kinds.OFFER, offer_content(TITLE))
+    await arrives(us, offer)
+
+    listed = await cli(us, "offer", "list")
+    assert f"{SHOWN_TITLE}  ({SHOWN_NAME}, FR)" in listed
+    schools = await cli(us, "schools")
+    assert f"{rogue.node.node_id}  FR  {SHOWN_NAME}  partner" in schools.splitlines()
+
+    (as_json,) = json.loads(await cli(us, "offer", "list", "--json"))
+    assert (as_json["title"], as_json["school"]) == (TITLE, NAME)
+    by_id = {s["node_id"]: s for s in json.loads(await cli(us, "schools", "--json"))}
+    assert by_id[str(rogue.node.node_id)]["name"] == NAME
+
+
+async def test_a_line_break_in_a_title_cannot_forge_a_row_of_the_listing(pair: Schools) -> None:
+    """Titles may hold line breaks (the content rules allow them in any text); a
+    listing row shows one as ``\\u000a`` rather than start a made-up row at the margin."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    forged = "0123456789ab  2026-12-01  visit            Free tablets  (Oakfield Primary, GB)"
+    offer = await signed_as(rogue, kinds.OFFER, offer_content(f"Forest school\n{forged}"))
+    question = await signed_as(
+        rogue, kinds.QUESTION, {"title": f"Phonics?\n{forged}", "text": "Which scheme?"}
+    )
+    await arrives(us, offer)
+    await arrives(us, question)
+
+    (row,) = (await cli(us, "offer", "list")).splitlines()
+    assert row.startswith(str(offer.id)[:12])
+    assert f"Forest school\\u000a{forged}  (Lyc" in row
+    (row,) = (await cli(us, "question", "list")).splitlines()
+    assert f"Phonics?\\u000a{forged}  (Lyc" in row
+    (as_json,) = json.loads(await cli(us, "offer", "list", "--json"))
+    assert as_json["title"] == f"Forest school\n{forged}"
+
+
+async def test_a_line_break_in_a_schools_name_cannot_forge_a_partner_row(pair: Schools) -> None:
+    """`partner list` and `status` print a partner's name within its row: the name the
+    school signed, line break and all, is shown with ``\\u000a``, as in `schools`."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    forged = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG  connected  Oakfield Primary"
+    profile = await signed_as(
+        rogue, kinds.PROFILE, {"name": f"Lycée\n{forged}", "country": "FR", "relays": []}
+    )
+    await arrives(us, profile)
+
+    (row,) = (await cli(us, "partner", "list")).splitlines()
+    assert row.startswith(str(rogue.node.node_id))
+    assert f"Lycée\\u000a{forged}" in row
+    status = await cli(us, "status")
+    assert f"  Lycée\\u000a{forged}: " in status.splitlines()[2]

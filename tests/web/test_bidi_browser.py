@@ -1,0 +1,55 @@
+"""A partner school's name with a right-to-left override, on our offers page in a real
+browser: the override ends with the name, the page's own words after it stay in order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.network import LiveNode, partner, wait_for
+from tests.web.web import browser, sign_in
+
+#: Where the first letter of each word sits on the line, left to right.
+LEFT_OF = """(p) => {
+  const found = {};
+  const walker = document.createTreeWalker(p, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const word of ["France", "posted"]) {
+      const at = node.data.indexOf(word);
+      if (at >= 0) {
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        found[word] = range.getBoundingClientRect().left;
+      }
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.fixture
+async def reversed_name(school: LiveNode, tmp_path: Path) -> AsyncIterator[LiveNode]:
+    live = await LiveNode.start(tmp_path / "lycee", "Lycée \u202eeniluoM", country="FR")
+    try:
+        yield live
+    finally:
+        await live.stop()
+
+
+async def test_an_override_in_a_schools_name_stops_at_the_name(
+    school: LiveNode, reversed_name: LiveNode
+) -> None:
+    offer = await reversed_name.node.offers.post(
+        "offer", {"activity": "visit", "title": "Forest \u202eschool visits"}
+    )
+    await partner(school, reversed_name)
+    await wait_for(lambda: school.holds(offer.id), what="the Lycée's offer at Oakfield")
+    async with browser() as chromium:
+        page = await sign_in(chromium, school, "Mr Jones")
+        await page.goto(f"{school.address}/offers")
+        line = page.locator("p.muted", has_text="France")
+        left = await line.evaluate(LEFT_OF)
+        assert left["France"] < left["posted"], await line.inner_text()
