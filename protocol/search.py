@@ -18,7 +18,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from protocol import codec
-from protocol.words import fold, groups, plain_terms, stem_set, stemmed, stems, unspaced, words_of
+from protocol.words import (
+    MAX_CANDIDATES,
+    StemBudget,
+    Undecided,
+    fold,
+    groups,
+    plain_terms,
+    stem_set,
+    stemmed,
+    stems,
+    unspaced,
+    words_of,
+)
 
 N = TypeVar("N", bound=Hashable)
 
@@ -201,13 +213,17 @@ def matches(
     content: Mapping[str, Any] | None,
     *,
     forms: bool = True,
+    budget: StemBudget | None = None,
 ) -> bool:
     """Whether an entry answers a query: an offer or request (current content) whose own
     fields match every value of the filter and whose words match the query's words
     (:func:`words_match`). The answering node sends only what this accepts, and the
     asking node drops (with a strike) what it refuses. ``forms``: the words are read
     with word forms and OR (both sides of the session announced ``search-forms``);
-    otherwise as nodes before that read them (:func:`plain_words_match`)."""
+    otherwise as nodes before that read them (:func:`plain_words_match`).
+
+    Raises :class:`~protocol.words.Undecided` when the words cannot be checked within
+    the bounds (:func:`words_match`): neither taken nor struck."""
     if kind not in SEARCHED or content is None:
         return False
     side = filter.get("side")
@@ -229,7 +245,7 @@ def matches(
     if not words.strip():
         return True
     text = _words_of(content)
-    return words_match(words, text) if forms else plain_words_match(words, text)
+    return words_match(words, text, budget) if forms else plain_words_match(words, text)
 
 
 def plain_words_match(words: str, text: str) -> bool:
@@ -250,7 +266,7 @@ def plain_words_match(words: str, text: str) -> bool:
     return True
 
 
-def words_match(words: str, text: str) -> bool:
+def words_match(words: str, text: str, budget: StemBudget | None = None) -> bool:
     """Every group of ``words`` (protocol.words.groups) has a term that matches the
     folded ``text``: one in a script written without spaces is in it; another is one of
     its words, or has, in one of protocol.words.LANGUAGES, the stem of one of its words;
@@ -258,39 +274,53 @@ def words_match(words: str, text: str) -> bool:
     Whatever :func:`plain_words_match` finds matches too: the two readings keep their
     first 20 words differently (``OR`` counted or not), and a relay passes a peer
     without ``search-forms`` what that peer found to one with it, which must not strike
-    it for that."""
+    it for that.
+
+    Bounded (docs/protocol.md, "Word forms and OR", step 6): when the stems of more than
+    :data:`~protocol.words.MAX_CANDIDATES` distinct words of ``text`` may be needed, or
+    more words not stemmed before than ``budget`` has left, raises
+    :class:`~protocol.words.Undecided` before stemming any."""
     if plain_words_match(words, text):
         return True
     found = groups(words)
     tokens = words_of(text)
     held = set(tokens)
-    by_first: dict[str, list[set[str]]] = {}  # stems of the words starting with a letter
     last = (len(found) - 1, len(found[-1]) - 1) if found else (-1, -1)
+    unmatched: list[tuple[int, str]] = []  # (group, term) that only a stem can match
+    matched: set[int] = set()
     for g, group in enumerate(found):
         for a, term in enumerate(group):
             if unspaced(term):
                 if term in text:
-                    break
+                    matched.add(g)
                 continue
-            if term in held:
-                break
-            if (g, a) == last and any(t.startswith(term) for t in tokens):
-                break
-            if stemmed(term):
-                # Snowball's stemmers for these languages change only the ends of words,
-                # so only the words that start as the term does can share its stem: the
-                # others are never stemmed here (a word not stemmed before costs about a
-                # millisecond: docs/performance.md). tests/protocol/test_words.py checks it.
-                near = by_first.get(term[0])
-                if near is None:
-                    starting = [w for w in held if w[0] == term[0]]
-                    near = [set(column) for column in zip(*stem_set(starting), strict=True)]
-                    by_first[term[0]] = near
-                if near and any(s in c for s, c in zip(stems(term), near, strict=True)):
-                    break
-        else:
-            return False
-    return True
+            if term in held or ((g, a) == last and any(t.startswith(term) for t in tokens)):
+                matched.add(g)
+            elif stemmed(term):
+                unmatched.append((g, term))
+    if any(g not in matched and all(u != g for u, _ in unmatched) for g in range(len(found))):
+        return False  # a group that no word, start or stem of a word can match
+    # Snowball's stemmers for these languages change only the ends of words, so only the
+    # words that start as the term does can share its stem: the others are never
+    # stemmed here (tests/protocol/test_words.py checks it). What is left to stem is
+    # bounded first, so that an entry of made-up words costs its sender, not us.
+    letters = {term[0] for g, term in unmatched if g not in matched}
+    candidates = [w for w in held if w[0] in letters and stemmed(w)]
+    if len(candidates) > MAX_CANDIDATES:
+        raise Undecided(f"{len(candidates)} words of the entry to stem, {MAX_CANDIDATES} at most")
+    if budget is not None:
+        budget.take(candidates)
+    by_first: dict[str, list[set[str]]] = {}
+    for first in letters:
+        starting = [w for w in candidates if w[0] == first]
+        by_first[first] = [set(column) for column in zip(*stem_set(starting), strict=True)]
+    for g, term in unmatched:
+        if g in matched:
+            continue
+        near = by_first[term[0]]
+        if near and any(s in c for s, c in zip(stems(term), near, strict=True)):
+            matched.add(g)
+    return len(matched) == len(found)
 
 
 def hub_problem(value: object) -> str | None:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from snowballstemmer.english_stemmer import EnglishStemmer
@@ -48,9 +48,44 @@ _CLASSES: dict[str, Any] = {
     "german": GermanStemmer,
     "spanish": SpanishStemmer,
 }
+#: The PyStemmer release (C, module ``Stemmer``) whose stems are those of the
+#: pure-Python stemmers above (tests/protocol/test_words.py compares them on every word
+#: of the docs and catalogues): many times faster (docs/performance.md). Another
+#: release, or none, and the pure-Python stemmers are used (docs/dependencies.md).
+PYSTEMMER_RELEASE = "3.1.0"
+
+
+def _fast() -> Any:
+    """PyStemmer's module when the installed one is :data:`PYSTEMMER_RELEASE`, else None."""
+    try:
+        import Stemmer
+    except ImportError:
+        return None
+    version = getattr(Stemmer, "version", None)
+    return Stemmer if callable(version) and version() == PYSTEMMER_RELEASE else None
+
+
+_FAST = _fast()
+#: Which stemmers this process uses: "PyStemmer" or "snowballstemmer".
+BACKEND = "PyStemmer" if _FAST is not None else "snowballstemmer"
+
 #: Words shorter than this are not stemmed: a stemmer leaves them alone anyway, and
 #: most are small words (articles, "or").
 MIN_STEMMED = 3
+#: Nor words longer than this: no word of the four languages is (German's long
+#: compounds are about 25 letters), and it bounds what checking an entry from another
+#: school costs (:data:`MAX_CANDIDATES` words of at most this many letters).
+MAX_STEMMED = 40
+#: The most distinct words of one entry whose stems checking it against a forwarded
+#: query may need (protocol.search.words_match): an entry that needs more is
+#: undecided (:class:`Undecided`) and dropped without a strike (docs/protocol.md,
+#: "Word forms and OR", step 6). An offer of two pages has about 60 distinct words
+#: starting with its most frequent letter.
+MAX_CANDIDATES = 256
+#: Words not stemmed before (not in the cache) that checking one ``answers`` frame may
+#: stem: about 6 ms with PyStemmer, 60 ms with the pure-Python stemmers
+#: (docs/performance.md). Past it, the frame's entries that need more are undecided.
+NEW_STEMS_PER_FRAME = 2048 if _FAST is not None else 256
 #: The word joining alternatives, as typed.
 EITHER = "OR"
 #: Words a query keeps, OR not counted (protocol.search.MAX_WORDS).
@@ -82,8 +117,8 @@ def unspaced(term: str) -> bool:
 
 
 def stemmed(word: str) -> bool:
-    """Whether a folded word has stems: letters only, at least MIN_STEMMED of them, none
-    in capitals, and not in a script written without spaces.
+    """Whether a folded word has stems: letters only, MIN_STEMMED to MAX_STEMMED of
+    them, none in capitals, and not in a script written without spaces.
 
     Folding leaves capitals where a compatibility form decomposes to one (U+210B,
     script capital H, is "H"),
@@ -91,23 +126,79 @@ def stemmed(word: str) -> bool:
     turns "He" into "ë", so the stem no longer starts as its word does, which
     protocol.search.words_match relies on."""
     return (
-        len(word) >= MIN_STEMMED and word.isalpha() and word == word.lower() and not unspaced(word)
+        MIN_STEMMED <= len(word) <= MAX_STEMMED
+        and word.isalpha()
+        and word == word.lower()
+        and not unspaced(word)
     )
 
 
 def _stemmers() -> list[Any]:
     found: list[Any] | None = getattr(_local, "stemmers", None)
     if found is None:
-        found = [_CLASSES[name]() for _, name in LANGUAGES]
+        if _FAST is not None:
+            found = [_FAST.Stemmer(name) for _, name in LANGUAGES]
+        else:
+            found = [_CLASSES[name]() for _, name in LANGUAGES]
         _local.stemmers = found
     return found
 
 
-@lru_cache(maxsize=STEM_CACHE)
+def pure_stems(word: str) -> tuple[str, ...]:
+    """A word's stems by the pure-Python stemmers, whatever :data:`BACKEND` is (tests
+    compare the two); not cached."""
+    found: list[Any] | None = getattr(_local, "pure", None)
+    if found is None:
+        found = [_CLASSES[name]() for _, name in LANGUAGES]
+        _local.pure = found
+    return tuple(str(s.stemWord(word)) for s in found)
+
+
+#: Stems of the words stemmed lately (None: the word has none), shared by the threads
+#: (a dict's get and set are atomic; a race only stems a word twice). Emptied when
+#: full: cheaper than an LRU's bookkeeping on every word, and the words of offers come
+#: back soon after.
+_cache: dict[str, tuple[str, ...] | None] = {}
+#: What a word not in the cache reads as (by identity).
+_UNSEEN: tuple[str, ...] = ("",)
+
+
 def _stems(word: str) -> tuple[str, ...] | None:
-    if not stemmed(word):
-        return None
-    return tuple(str(s.stemWord(word)) for s in _stemmers())
+    found = _cache.get(word, _UNSEEN)
+    if found is not _UNSEEN:
+        return found
+    made = tuple(str(s.stemWord(word)) for s in _stemmers()) if stemmed(word) else None
+    if len(_cache) >= STEM_CACHE:
+        _cache.clear()
+    _cache[word] = made
+    return made
+
+
+def known(word: str) -> bool:
+    """Whether ``word``'s stems are in the cache (stemming it costs nothing)."""
+    return word in _cache
+
+
+class Undecided(Exception):
+    """Checking an entry would stem more words than the check's bounds allow
+    (:data:`MAX_CANDIDATES`, :class:`StemBudget`): the entry is neither taken nor
+    struck. Outside protocol.errors' tree on purpose: no one broke a rule, and it
+    never reaches a user (node/net/search.py drops the entry)."""
+
+
+@dataclass(slots=True)
+class StemBudget:
+    """What checking one ``answers`` frame may still stem: words not stemmed before."""
+
+    new: int = NEW_STEMS_PER_FRAME
+
+    def take(self, words: Collection[str]) -> None:
+        """Count the words among ``words`` not stemmed before, or raise
+        :class:`Undecided` (and count nothing) when more than are left."""
+        fresh = sum(1 for w in words if w not in _cache)
+        if fresh > self.new:
+            raise Undecided(f"{fresh} words to stem, {self.new} left in this frame's budget")
+        self.new -= fresh
 
 
 def stems(word: str) -> tuple[str, ...]:
@@ -129,10 +220,19 @@ def stem_set(words: Iterable[str]) -> list[tuple[str, ...]]:
 def stem_columns(folded: str) -> tuple[str, ...]:
     """For each of :data:`LANGUAGES`, the distinct stems of the words of ``folded`` that
     have stems, joined by spaces: what the index keeps beside the words."""
-    found = stem_set(dict.fromkeys(words_of(folded)))
-    return tuple(" ".join(dict.fromkeys(column)) for column in zip(*found, strict=True)) or (
-        ("",) * len(LANGUAGES)
-    )
+    # On every offer indexed (docs/performance.md): the cache read inline, not through
+    # _stems, which only a word not seen lately needs.
+    get = _cache.get
+    found = []
+    for word in dict.fromkeys(_WORD.findall(folded)):
+        made = get(word, _UNSEEN)
+        if made is _UNSEEN:
+            made = _stems(word)
+        if made is not None:
+            found.append(made)
+    if not found:
+        return ("",) * len(LANGUAGES)
+    return tuple(" ".join(dict.fromkeys(column)) for column in zip(*found, strict=True))
 
 
 def groups(query: str) -> list[list[str]]:

@@ -46,6 +46,7 @@ from protocol.contents.entries import ProfileContent
 from protocol.entry import Entry, decode_entries, decode_entry, load_entry
 from protocol.errors import ProtocolError, SchoolmeshError
 from protocol.keys import NodeId, NodeKey
+from protocol.words import StemBudget, Undecided
 
 if TYPE_CHECKING:
     from node.net.session import PeerSession
@@ -426,12 +427,11 @@ class NetworkSearch:
             listed = await self.offers.search(query.words, filters, limit=query.limit)
         except SchoolmeshError:  # words the index cannot parse: nothing to answer
             return [], []
+        # What the asking node could not check within its bounds, it would drop: the
+        # same bounds here (docs/protocol.md, "Word forms and OR", step 6).
+        budget = StemBudget()
         entries = [
-            item.entry
-            for item in listed
-            if rules.matches(
-                query.filter, query.words, item.entry.kind, item.entry.content, forms=forms
-            )
+            item.entry for item in listed if _answers_query(query, item.entry, forms, budget)
         ]
         profiles = await _profiles(self.store, {e.author for e in entries})
         return entries, profiles
@@ -467,6 +467,10 @@ class NetworkSearch:
         # What the peer asking us takes: a node before ``search-forms`` strikes a result
         # it does not find itself, so those found only by word forms or OR stay here.
         upward = state.source is None or _speaks_forms(state.source)
+        # Checking the words may stem the entries' words: bounded per entry and per
+        # frame, so that a partner's made-up words cannot hold up the event loop.
+        budget = StemBudget()
+        undecided = 0
         for item in decoded:
             if isinstance(item, ProtocolError):
                 problems.append(item)
@@ -474,7 +478,14 @@ class NetworkSearch:
             if item.kind == kinds.PROFILE:
                 new_profiles.append(item)
                 continue
-            if not rules.matches(q.filter, q.words, item.kind, item.content, forms=forms):
+            try:
+                found = rules.matches(
+                    q.filter, q.words, item.kind, item.content, forms=forms, budget=budget
+                )
+            except Undecided:
+                undecided += 1  # our bound, not the peer's fault: dropped, no strike
+                continue
+            if not found:
                 problems.append(
                     ProtocolError(
                         f"answer {item.id} does not match the query it answers",
@@ -493,6 +504,12 @@ class NetworkSearch:
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
                 passed.append(item.encode())
+        if undecided:
+            log.info(
+                "%d answers from %s dropped unchecked: too many words to stem",
+                undecided,
+                session.peer,
+            )
         authors = {e.author for e, _ in state.results.values()}
         for profile in new_profiles:
             author = profile.author
@@ -536,6 +553,17 @@ def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
     if len(words) > rules.MAX_WORDS_CHARS:
         return f"at most {rules.MAX_WORDS_CHARS} characters of words can be sent"
     return rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
+
+
+def _answers_query(query: frames.Query, entry: Entry, forms: bool, budget: StemBudget) -> bool:
+    """Whether our ``entry`` answers ``query`` as the asking peer reads it, and that
+    peer can check it within the bounds (else it would drop it unchecked)."""
+    try:
+        return rules.matches(
+            query.filter, query.words, entry.kind, entry.content, forms=forms, budget=budget
+        )
+    except Undecided:
+        return False
 
 
 def _speaks_search(session: PeerSession) -> bool:

@@ -20,6 +20,7 @@ from protocol import search as rules
 from protocol.entry import create_entry
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeKey
+from protocol.words import known
 from tests.helpers import key
 from tests.hostile.test_sessions import next_frame
 from tests.network import LiveNode, wait_for
@@ -257,4 +258,51 @@ async def test_answers_are_checked_as_the_answering_peer_reads_the_query(
     outcome = await asking
     assert [f.entry.encode() for f in outcome.found] == ([] if struck else [stemmed])
     assert target.service.peers.sessions[ROGUE.node_id]._strikes == (1 if struck else 0)
+    await ws.close()
+
+
+def _made_up_words(count: int) -> list[str]:
+    """``count`` distinct words of letters, starting with "e", never seen before."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["e" + "".join(letters[b % 26] for b in os.urandom(5)) for _ in range(count)]
+
+
+async def test_answers_of_made_up_words_cost_little_and_are_not_struck(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """Checking an answer by word forms stems the entry's words that start as a query
+    word does. A partner answering with entries of 1,400 made-up words each (the most
+    an offer's text holds; 0.3 s of the event loop apiece, pure Python, before the
+    bound) is not stemmed at all: each
+    entry is undecided (docs/protocol.md, "Word forms and OR", step 6), dropped without
+    a strike, even one that does match; pages are served meanwhile."""
+    ws = await connect_searching(client, target, FORMS)
+
+    async def searching() -> bool:
+        session = target.service.peers.sessions.get(ROGUE.node_id)
+        return session is not None and session.opened
+
+    await wait_for(searching, what="the rogue's session open")
+    asking = asyncio.create_task(target.service.peers.search.ask({}, "écoles", 50, wait=30))
+    asked = await next_frame(ws, frames.Query)
+    assert isinstance(asked, frames.Query)
+    made_up: list[str] = []
+    for batch in range(3):
+        entries = []
+        for _ in range(50):
+            words = _made_up_words(1400)
+            made_up += words
+            # "école" in the title: the entry answers "écoles" by its stem
+            content = {**ECOLE, "title": "Une école", "text": " ".join(words)}
+            entries.append(_signed_offer(content))
+        answers = frames.Answers(asked.id, entries, final=batch == 2, asked=1)
+        await ws.send_bytes(frames.encode(answers))
+    assert target.address is not None
+    deadline = aiohttp.ClientTimeout(total=10)
+    async with client.get(target.address + "/.well-known/schoolmesh", timeout=deadline) as page:
+        assert page.status == 200
+    outcome = await asking
+    assert outcome.found == []
+    assert target.service.peers.sessions[ROGUE.node_id]._strikes == 0
+    assert not any(known(w) for w in made_up)  # none was stemmed
     await ws.close()

@@ -15,9 +15,16 @@ from hypothesis import strategies as st
 
 from protocol import search
 from protocol.words import (
+    BACKEND,
     LANGUAGES,
+    MAX_CANDIDATES,
+    MAX_STEMMED,
+    StemBudget,
+    Undecided,
     fold,
     groups,
+    known,
+    pure_stems,
     stem_columns,
     stem_set,
     stemmed,
@@ -288,3 +295,100 @@ def test_the_stems_are_the_pinned_release_even_beside_pystemmer(tmp_path: Path) 
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["ecol"] * 4
+
+
+# -- the stemmers: PyStemmer where installed, the same stems as the pure-Python ones ------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _corpus() -> list[str]:
+    """Every distinct stemmed word of the translation catalogues and the docs (in the
+    four languages and more), and of this file's tables."""
+    texts = [p.read_text(encoding="utf-8") for p in ROOT.glob("node/web/locale/*/*/*.po")]
+    texts += [p.read_text(encoding="utf-8") for p in ROOT.glob("docs/*.md")]
+    texts += [" ".join(row[:2]) for row in WORD_FORMS] + [row[0] for row in STEMS]
+    return sorted({w for t in texts for w in words_of(fold(t)) if stemmed(w)})
+
+
+def test_pystemmer_is_used() -> None:
+    """pyproject.toml installs PyStemmer 3.1.0: the bounds of docs/protocol.md ("Word forms
+    and OR", step 6) are measured with it."""
+    assert BACKEND == "PyStemmer"
+
+
+def test_pystemmer_gives_the_pure_python_stems() -> None:
+    """Two nodes, one with PyStemmer and one without, must stem alike, or they strike
+    each other's honest answers: compared on every word of the docs and catalogues."""
+    corpus = _corpus()
+    assert len(corpus) > 5000
+    differ = [(w, stems(w), pure_stems(w)) for w in corpus if stems(w) != pure_stems(w)]
+    assert differ == []
+
+
+@given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzßàâçéèêëîïôûùüÿñáíóú", min_size=3, max_size=20))
+def test_pystemmer_and_pure_python_agree_on_made_up_words(word: str) -> None:
+    word = fold(word)
+    if stemmed(word):
+        assert stems(word) == pure_stems(word)
+
+
+def test_words_longer_than_forty_letters_have_no_stems() -> None:
+    assert stemmed("a" * MAX_STEMMED)
+    assert not stemmed("a" * (MAX_STEMMED + 1))
+    assert stems("e" * (MAX_STEMMED + 1) + "s") == ("e" * (MAX_STEMMED + 1) + "s",) * 4
+
+
+# -- bounds of the check (docs/protocol.md, "Word forms and OR", step 6) --------------------
+
+
+def _made_up(n: int, first: str = "o", tag: str = "") -> list[str]:
+    """``n`` distinct words of letters starting with ``first``: oaaa, oaab, ..."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return [
+        first + tag + letters[i // 676 % 26] + letters[i // 26 % 26] + letters[i % 26]
+        for i in range(n)
+    ]
+
+
+def test_an_entry_with_more_words_to_stem_than_the_bound_is_undecided() -> None:
+    """The vector of docs/protocol.md: 257 such words are undecided, 256 decided."""
+    assert search.words_match("observations", " ".join(_made_up(MAX_CANDIDATES))) is False
+    with pytest.raises(Undecided):
+        search.words_match("observations", " ".join(_made_up(MAX_CANDIDATES + 1)))
+
+
+def test_only_the_words_that_could_share_a_stem_count() -> None:
+    many = " ".join(_made_up(2 * MAX_CANDIDATES, first="p"))
+    assert search.words_match("observations", f"{many} observation") is True
+    # decided without stems: a word found as it is, or a start of a word typed last
+    assert search.words_match("ecoles", f"{many} ecoles") is True
+    assert search.words_match("pai", many) is True  # "paiaa..." starts with it
+    # a group that nothing could match, stems or not: no need to count
+    assert search.words_match("12345", many) is False
+
+
+def test_an_entry_that_matches_by_stem_beyond_the_bound_is_undecided() -> None:
+    """An honest offer of many words sharing a first letter: dropped unchecked, which
+    is why an answering node does not send it (node/net/search.py)."""
+    text = " ".join([*_made_up(MAX_CANDIDATES, first="e"), "ecole"])
+    with pytest.raises(Undecided):
+        search.matches({}, "écoles", "offer", {"activity": "x", "title": text})
+    # read as before search-forms, nothing is stemmed: decided
+    offer = {"activity": "x", "title": text}
+    assert search.matches({}, "écoles", "offer", offer, forms=False) is False
+
+
+def test_a_frame_budget_counts_only_words_not_stemmed_before() -> None:
+    budget = StemBudget(new=300)
+    first = " ".join(_made_up(200, tag="q"))
+    assert search.words_match("observations", first, budget) is False
+    assert budget.new == 100  # each word stemmed once
+    assert all(known(w) for w in _made_up(200, tag="q"))
+    assert search.words_match("observations", first, budget) is False  # now known: free
+    assert budget.new == 100
+    second = _made_up(200, tag="r")
+    with pytest.raises(Undecided):  # 200 new words, 100 left: none is stemmed
+        search.words_match("observations", " ".join(second), budget)
+    assert budget.new == 100
+    assert not any(known(w) for w in second)
