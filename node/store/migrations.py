@@ -42,16 +42,23 @@ _QUESTIONS = """
 
 # Word forms in search ("Plurals and either word in search", docs/decisions.md): the
 # FTS table made again with the stems of its words beside them, one column per language
-# of protocol/words.py (LANGUAGES), then filled again from the entries when the store
-# opens, as for 15 (those waiting in ``unindexed`` with the rest).
+# of protocol/words.py (LANGUAGES). Its words are copied over here, in SQL (a few
+# seconds for 100,000 offers), so that every offer is found by its words at once; their
+# stems are made in the background, after the node opens ("Plurals and OR: bounded
+# checking"), from the numbers queued in ``unstemmed`` (node/store/indexer.py).
 _WORD_FORMS = """
-    DROP TABLE listing_text;
-    CREATE VIRTUAL TABLE listing_text USING fts5 (
+    CREATE VIRTUAL TABLE listing_forms USING fts5 (
         words, stems_en, stems_fr, stems_de, stems_es,
         tokenize = 'unicode61 remove_diacritics 2'
     );
-    DELETE FROM listings;
-    DELETE FROM unindexed;
+    INSERT INTO listing_forms (rowid, words, stems_en, stems_fr, stems_de, stems_es)
+        SELECT rowid, words, '', '', '', '' FROM listing_text;
+    DROP TABLE listing_text;
+    ALTER TABLE listing_forms RENAME TO listing_text;
+    CREATE TABLE unstemmed (
+        n INTEGER PRIMARY KEY                -- listing_text.rowid whose stems are not made
+    );
+    INSERT INTO unstemmed (n) SELECT rowid FROM listing_text;
     """
 
 MIGRATIONS: tuple[str, ...] = (
@@ -686,5 +693,6 @@ MIGRATIONS: tuple[str, ...] = (
 LATEST_VERSION = len(MIGRATIONS)
 #: The last migration that (re)made the search index, which is then filled from the
 #: entries (it was 3, which created it; the subject and mode filters made it again, then
-#: the school's name in it, then questions and answers, then the stems of its words).
-SEARCH_INDEX_VERSION = MIGRATIONS.index(_WORD_FORMS) + 1
+#: the school's name in it, then questions and answers). The stems of its words
+#: (_WORD_FORMS) are made in the background instead.
+SEARCH_INDEX_VERSION = MIGRATIONS.index(_QUESTIONS) + 1

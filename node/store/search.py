@@ -209,6 +209,12 @@ INSERT_TEXT = (
     f"INSERT INTO listing_text (rowid, {', '.join(TEXT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * (len(TEXT_COLUMNS) + 1))})"
 )
+#: The stems of a listing's words, set where the migration to word forms left none.
+SET_STEMS = (
+    "UPDATE listing_text SET "
+    + ", ".join(f"{column} = ?" for column in TEXT_COLUMNS[1:])
+    + " WHERE rowid = ?"
+)
 #: The school's words of each listing a school posted, from its newest profile.
 SCHOOL_OF = "SELECT s.name, s.country FROM schools AS s WHERE s.author = ?"
 #: When a school's profile changes: its listings' school words (name, then author),

@@ -9,12 +9,13 @@ import pytest
 
 from node.node import Node
 from node.store import search
-from node.store.migrations import _LISTING_SCHOOLS, MIGRATIONS, SEARCH_INDEX_VERSION
+from node.store.indexer import SearchIndexer
+from node.store.migrations import _LISTING_SCHOOLS, _WORD_FORMS, MIGRATIONS
 from node.store.search import Filters
 from protocol import search as rules
 from protocol.entry import create_entry
 from tests.helpers import NOW, key, undoing_migrations
-from tests.network import holding_everything
+from tests.network import holding_everything, wait_for
 from tests.protocol import test_words
 
 TODAY = date(2026, 11, 23)
@@ -283,26 +284,70 @@ async def test_odd_words_are_searched_not_refused(node: Node, query: str) -> Non
     await node.offers.search(query, Filters())  # no error: every word is quoted text
 
 
-async def test_an_index_without_stems_is_made_again_with_them(tmp_path: Path) -> None:
+async def test_an_index_without_stems_gets_them_after_the_node_opens(tmp_path: Path) -> None:
+    """The migration to word forms copies the words over and queues their stems: the
+    node opens at once, finds every offer by its words meanwhile, and by their other
+    forms once the search indexer has made the stems (node/store/indexer.py)."""
     made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
     await post(made, "Observation dans nos écoles")
+    await post(made, "Maths online")
     # As the version before word forms left it: an index of the words alone.
     async with made.store.write():
         await made.store.execute("DROP TABLE listing_text")
+        await made.store.execute("DROP TABLE unstemmed")
         await made.store.execute(
             "CREATE VIRTUAL TABLE listing_text USING fts5 "
             "(words, tokenize = 'unicode61 remove_diacritics 2')"
         )
         await made.store.execute(
-            "INSERT INTO listing_text (rowid, words) SELECT n, folded FROM listings"
+            "INSERT INTO listing_text (rowid, words) "
+            "SELECT n, trim(folded || ' ' || school) FROM listings"
         )
         await made.store.execute(
-            "UPDATE schema_version SET version = ?", (SEARCH_INDEX_VERSION - 1,)
+            "UPDATE schema_version SET version = ?", (MIGRATIONS.index(_WORD_FORMS),)
         )
     await made.close()
     opened = await Node.open(tmp_path / "n")
     try:
+        assert await count(opened, "unstemmed") == 2
+        # found by their words, exact or started, before any stem is made
+        assert await titles(opened, "écoles observation") == ["Observation dans nos écoles"]
+        assert await titles(opened, "oakfield math") == ["Maths online"]
+        assert await titles(opened, "observations") == []  # not yet
+        indexer = SearchIndexer(opened.store)
+        indexer.start()
+
+        async def stemmed() -> bool:
+            return await count(opened, "unstemmed") == 0
+
+        await wait_for(stemmed, what="the stems made")
+        await indexer.stop()
         assert await titles(opened, "observations école") == ["Observation dans nos écoles"]
-        assert await titles(opened, "oakfield") == ["Observation dans nos écoles"]
+        found = sorted(await titles(opened, "oakfield"))
+        assert found == ["Maths online", "Observation dans nos écoles"]
+        text = await opened.store.fetch_all(
+            f"SELECT rowid, {', '.join(search.TEXT_COLUMNS)} FROM listing_text ORDER BY rowid"
+        )
+        rows = await opened.store.fetch_all("SELECT n, folded, school FROM listings ORDER BY n")
+        assert text == [search.text_row(n, f"{a} {b}".strip()) for n, a, b in rows]
     finally:
         await opened.close()
+
+
+async def test_stems_queued_for_a_listing_gone_since_are_let_go(tmp_path: Path) -> None:
+    node = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    try:
+        gone = await post(node, "Observation dans nos écoles")
+        async with node.store.write():
+            await node.store.execute("INSERT INTO unstemmed (n) SELECT n FROM listings")
+        await node.offers.withdraw("offer", gone)
+        assert await node.store.stem_pending() == 1
+        assert await count(node, "unstemmed") == 0
+    finally:
+        await node.close()
+
+
+async def count(node: Node, table: str) -> int:
+    row = await node.store.fetch_one(f"SELECT count(*) FROM {table}")
+    assert row is not None
+    return int(row[0])
