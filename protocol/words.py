@@ -82,10 +82,11 @@ MAX_STEMMED = 40
 #: "Word forms and OR", step 6). An offer of two pages has about 60 distinct words
 #: starting with its most frequent letter.
 MAX_CANDIDATES = 256
-#: Words not stemmed before (not in the cache) that checking one ``answers`` frame may
-#: stem: about 6 ms with PyStemmer, 60 ms with the pure-Python stemmers
-#: (docs/performance.md). Past it, the frame's entries that need more are undecided.
-NEW_STEMS_PER_FRAME = 2048 if _FAST is not None else 256
+#: Words not stemmed before (not in the cache) that checking one peer's answers to one
+#: query may stem, in all its ``answers`` frames (a budget per frame would be renewed
+#: by sending one entry a frame): about 6 ms with PyStemmer, 60 ms with the pure-Python
+#: stemmers (docs/performance.md). Past it, the entries that need more are undecided.
+NEW_STEMS_PER_QUERY = 2048 if _FAST is not None else 256
 #: The word joining alternatives, as typed.
 EITHER = "OR"
 #: Words a query keeps, OR not counted (protocol.search.MAX_WORDS).
@@ -188,16 +189,17 @@ class Undecided(Exception):
 
 @dataclass(slots=True)
 class StemBudget:
-    """What checking one ``answers`` frame may still stem: words not stemmed before."""
+    """What checking one peer's answers to one query may still stem: words not stemmed
+    before."""
 
-    new: int = NEW_STEMS_PER_FRAME
+    new: int = NEW_STEMS_PER_QUERY
 
     def take(self, words: Collection[str]) -> None:
         """Count the words among ``words`` not stemmed before, or raise
         :class:`Undecided` (and count nothing) when more than are left."""
         fresh = sum(1 for w in words if w not in _cache)
         if fresh > self.new:
-            raise Undecided(f"{fresh} words to stem, {self.new} left in this frame's budget")
+            raise Undecided(f"{fresh} words to stem, {self.new} left in these answers' budget")
         self.new -= fresh
 
 

@@ -81,6 +81,8 @@ class _Asked:
     profiles: dict[NodeId, Entry] = field(default_factory=dict)
     received: dict[NodeId, int] = field(default_factory=dict)  # entries sent by each peer
     shares: dict[NodeId, int] = field(default_factory=dict)  # the budget each peer got
+    #: What checking each peer's answers may still stem, over all its frames.
+    stemming: dict[NodeId, StemBudget] = field(default_factory=dict)
     passed: int = 0  # entries passed to ``source``, at most ANSWERS_PER_RESULT x limit
     done: asyncio.Event = field(default_factory=asyncio.Event)
     timer: asyncio.TimerHandle | None = None
@@ -467,9 +469,10 @@ class NetworkSearch:
         # What the peer asking us takes: a node before ``search-forms`` strikes a result
         # it does not find itself, so those found only by word forms or OR stay here.
         upward = state.source is None or _speaks_forms(state.source)
-        # Checking the words may stem the entries' words: bounded per entry and per
-        # frame, so that a partner's made-up words cannot hold up the event loop.
-        budget = StemBudget()
+        # Checking the words may stem the entries' words: bounded per entry, and per
+        # peer over all its frames for this query (not per frame: one entry a frame
+        # would renew it), so that a partner's made-up words cannot hold up the loop.
+        budget = state.stemming.setdefault(session.peer, StemBudget())
         undecided = 0
         for item in decoded:
             if isinstance(item, ProtocolError):

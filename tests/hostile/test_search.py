@@ -20,7 +20,7 @@ from protocol import search as rules
 from protocol.entry import create_entry
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeKey
-from protocol.words import known
+from protocol.words import NEW_STEMS_PER_QUERY, known
 from tests.helpers import key
 from tests.hostile.test_sessions import next_frame
 from tests.network import LiveNode, wait_for
@@ -305,4 +305,37 @@ async def test_answers_of_made_up_words_cost_little_and_are_not_struck(
     assert outcome.found == []
     assert target.service.peers.sessions[ROGUE.node_id]._strikes == 0
     assert not any(known(w) for w in made_up)  # none was stemmed
+    await ws.close()
+
+
+async def test_answers_split_over_many_frames_share_one_budget(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """A partner cannot buy a fresh stemming budget with every ``answers`` frame: its
+    answers to one query, one entry a frame, each of 250 new words that share a first
+    letter with the query's, are stemmed up to one budget in all
+    (``protocol.words.NEW_STEMS_PER_QUERY``); the rest are undecided, with no strike."""
+    ws = await connect_searching(client, target, FORMS)
+
+    async def searching() -> bool:
+        session = target.service.peers.sessions.get(ROGUE.node_id)
+        return session is not None and session.opened
+
+    await wait_for(searching, what="the rogue's session open")
+    asking = asyncio.create_task(target.service.peers.search.ask({}, "écoles", 50, wait=30))
+    asked = await next_frame(ws, frames.Query)
+    assert isinstance(asked, frames.Query)
+    made_up: list[str] = []
+    sent = 40
+    for n in range(sent):
+        words = _made_up_words(250)
+        made_up += words
+        content = {**ECOLE, "title": "Une école", "text": " ".join(words)}
+        answers = frames.Answers(asked.id, [_signed_offer(content)], final=n == sent - 1, asked=1)
+        await ws.send_bytes(frames.encode(answers))
+    outcome = await asking
+    stemmed = sum(1 for w in made_up if known(w))
+    assert stemmed <= NEW_STEMS_PER_QUERY
+    assert len(outcome.found) == NEW_STEMS_PER_QUERY // 250  # those within the budget
+    assert target.service.peers.sessions[ROGUE.node_id]._strikes == 0
     await ws.close()
