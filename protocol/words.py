@@ -51,18 +51,55 @@ _CLASSES: dict[str, Any] = {
 #: The PyStemmer release (C, module ``Stemmer``) whose stems are those of the
 #: pure-Python stemmers above (tests/protocol/test_words.py compares them on every word
 #: of the docs and catalogues): many times faster (docs/performance.md). Another
-#: release, or none, and the pure-Python stemmers are used (docs/dependencies.md).
+#: release, or none, or one whose stems are not :data:`KNOWN_STEMS`, and the
+#: pure-Python stemmers are used (docs/dependencies.md).
 PYSTEMMER_RELEASE = "3.1.0"
 
 
+#: Known answers of the pinned stems (snowballstemmer 3.1.1, in the order of
+#: :data:`LANGUAGES`; tests/protocol/test_words.py checks them against it): words that
+#: other Snowball releases stem otherwise (3.0.1: English "international" was "intern";
+#: 2.2.0, the libstemmer some Linux distributions ship: English "added" was "ad", German
+#: "actuelles" "actuell", Spanish "educacion" itself), and a few more of each language.
+KNOWN_STEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("international", ("internat", "international", "international", "international")),
+    ("internal", ("internal", "internal", "internal", "internal")),
+    ("interval", ("interval", "interval", "interval", "interval")),
+    ("added", ("add", "added", "added", "added")),
+    ("evening", ("evening", "evening", "evening", "evening")),
+    ("accueil", ("accueil", "accueil", "accuil", "accueil")),
+    ("actuelles", ("actuell", "actuel", "actull", "actuell")),
+    ("educacion", ("educacion", "educacion", "educacion", "educ")),
+    ("asociacion", ("asociacion", "asociacion", "asociacion", "asoci")),
+    ("ecoles", ("ecol", "ecol", "ecol", "ecol")),
+    ("observations", ("observ", "observ", "observation", "observations")),
+    ("visiteurs", ("visiteur", "visiteur", "visiteur", "visiteurs")),
+    ("schulen", ("schulen", "schulen", "schul", "schul")),
+    ("madchen", ("madchen", "madchen", "madch", "madch")),
+    ("escuelas", ("escuela", "escuel", "esculas", "escuel")),
+    ("generously", ("generous", "generously", "generously", "generously")),
+)
+
+
 def _fast() -> Any:
-    """PyStemmer's module when the installed one is :data:`PYSTEMMER_RELEASE`, else None."""
+    """PyStemmer's module when the installed one is :data:`PYSTEMMER_RELEASE` and gives
+    the :data:`KNOWN_STEMS`, else None. Its release alone is not enough: it says nothing
+    of the Snowball stemmers it was built with (a distribution may build PyStemmer
+    against its own libstemmer: Nix does), and other stems than snowballstemmer's
+    would make two honest nodes strike each other's answers. Some microseconds."""
     try:
         import Stemmer
     except ImportError:
         return None
     version = getattr(Stemmer, "version", None)
-    return Stemmer if callable(version) and version() == PYSTEMMER_RELEASE else None
+    if not callable(version) or version() != PYSTEMMER_RELEASE:
+        return None
+    try:
+        stemmers = [Stemmer.Stemmer(name) for _, name in LANGUAGES]
+        made = [(w, tuple(str(s.stemWord(w)) for s in stemmers)) for w, _ in KNOWN_STEMS]
+    except Exception:  # a build without one of the languages: not ours to use
+        return None
+    return Stemmer if made == list(KNOWN_STEMS) else None
 
 
 _FAST = _fast()

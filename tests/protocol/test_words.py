@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from protocol import search
 from protocol.words import (
     BACKEND,
+    KNOWN_STEMS,
     LANGUAGES,
     MAX_CANDIDATES,
     MAX_STEMMED,
@@ -331,6 +332,49 @@ def test_pystemmer_and_pure_python_agree_on_made_up_words(word: str) -> None:
     word = fold(word)
     if stemmed(word):
         assert stems(word) == pure_stems(word)
+
+
+def test_a_pystemmer_of_the_release_but_other_stems_is_not_used(tmp_path: Path) -> None:
+    """PyStemmer's release number says nothing of the Snowball stemmers it was built
+    with: a distribution may link PyStemmer 3.1.0 to its own libstemmer (Nix does, and
+    libstemmer 3.0.1 stems English "international" as "intern", 2.2.0 English "added" as
+    "ad"), whose stems would make honest nodes strike each other. The ``Stemmer`` here
+    stands for such a build: the release, and 3.0.1's stems; the pure-Python stemmers
+    are used instead."""
+    (tmp_path / "Stemmer.py").write_text(
+        "import importlib\n"
+        "def algorithms():\n"
+        "    return ['english', 'french', 'german', 'spanish']\n"
+        "def version():\n"
+        "    return '3.1.0'\n"
+        "class Stemmer:\n"
+        "    def __init__(self, name):\n"
+        "        pure = importlib.import_module(f'snowballstemmer.{name}_stemmer')\n"
+        "        self.name = name\n"
+        "        self.pure = getattr(pure, name.capitalize() + 'Stemmer')()\n"
+        "    def stemWord(self, word):\n"
+        "        if self.name == 'english' and word == 'international':\n"
+        "            return 'intern'\n"
+        "        return self.pure.stemWord(word)\n"
+    )
+    code = (
+        "from protocol.words import BACKEND, stems;"
+        "print(BACKEND, *stems('international'), *stems('ecoles'))"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert (
+        done.stdout.split()
+        == ["snowballstemmer", "internat", *["international"] * 3] + ["ecol"] * 4
+    )
+
+
+def test_the_known_stems_are_the_pinned_releases() -> None:
+    """What PyStemmer is checked against when the node starts (protocol.words) is what
+    snowballstemmer 3.1.1 gives."""
+    assert [(w, pure_stems(w)) for w, _ in KNOWN_STEMS] == list(KNOWN_STEMS)
 
 
 def test_words_longer_than_forty_letters_have_no_stems() -> None:
