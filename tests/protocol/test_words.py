@@ -410,6 +410,11 @@ def test_only_the_words_that_could_share_a_stem_count() -> None:
     assert search.words_match("pai", many) is True  # "paiaa..." starts with it
     # a group that nothing could match, stems or not: no need to count
     assert search.words_match("12345", many) is False
+    # nor does an entry with such a group, whatever else it holds (docs/protocol.md)
+    assert search.words_match("12345 pets", many) is False
+    # a group matched as typed: its other words' first letters count for nothing
+    o_words = " ".join(_made_up(2 * MAX_CANDIDATES, first="o"))
+    assert search.words_match("oaab OR observations", o_words) is True
 
 
 def test_an_entry_that_matches_by_stem_beyond_the_bound_is_undecided() -> None:
