@@ -452,40 +452,40 @@ class NetworkSearch:
                     code="too-many-answers",
                 )
             ]
-        decoded = await asyncio.get_running_loop().run_in_executor(
-            self.verifier, partial(decode_entries, frame.entries, now_ms=now_ms())
-        )
-        problems: list[ProtocolError] = []
-        blocked = await self.store.blocked_authors()
-        erased = await _erased(
-            self.store, [e for e in decoded if isinstance(e, Entry) and e.kind != kinds.PROFILE]
-        )
-        passed: list[bytes] = []
-        new_profiles: list[Entry] = []
         q = state.query
         forms = _speaks_forms(session)
         # What the peer asking us takes: a node before ``search-forms`` strikes a result
         # it does not find itself, so those found only by word forms or OR stay here.
         upward = state.source is None or _speaks_forms(state.source)
-        # Checking the words may stem the entries' words: bounded per entry and per
-        # frame, so that a partner's made-up words cannot hold up the event loop.
-        budget = StemBudget()
+        # Decoded, verified and checked against the query in the verify threads: with
+        # word forms, checking may stem the entries' words (bounded per entry and per
+        # frame: docs/protocol.md, "Word forms and OR", step 6), and folding a frame's
+        # text is work too; the event loop keeps serving meanwhile.
+        checked = await asyncio.get_running_loop().run_in_executor(
+            self.verifier,
+            partial(_check_answers, frame.entries, now_ms(), q, forms=forms, upward=upward),
+        )
+        problems: list[ProtocolError] = []
+        blocked = await self.store.blocked_authors()
+        erased = await _erased(
+            self.store,
+            [c.item for c in checked if isinstance(c.item, Entry) and c.item.kind != kinds.PROFILE],
+        )
+        passed: list[bytes] = []
+        new_profiles: list[Entry] = []
         undecided = 0
-        for item in decoded:
+        for c in checked:
+            item = c.item
             if isinstance(item, ProtocolError):
                 problems.append(item)
                 continue
             if item.kind == kinds.PROFILE:
                 new_profiles.append(item)
                 continue
-            try:
-                found = rules.matches(
-                    q.filter, q.words, item.kind, item.content, forms=forms, budget=budget
-                )
-            except Undecided:
+            if c.verdict is None:
                 undecided += 1  # our bound, not the peer's fault: dropped, no strike
                 continue
-            if not found:
+            if not c.verdict:
                 problems.append(
                     ProtocolError(
                         f"answer {item.id} does not match the query it answers",
@@ -497,9 +497,7 @@ class NetworkSearch:
                 continue  # blocked, or withdrawn by its author: never kept nor passed
             if len(state.results) >= q.limit:
                 continue
-            if not upward and not rules.matches(
-                q.filter, q.words, item.kind, item.content, forms=False
-            ):
+            if not c.passes_up:
                 continue
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
@@ -553,6 +551,40 @@ def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
     if len(words) > rules.MAX_WORDS_CHARS:
         return f"at most {rules.MAX_WORDS_CHARS} characters of words can be sent"
     return rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """An entry of an ``answers`` frame, decoded and checked (:func:`_check_answers`)."""
+
+    item: Entry | ProtocolError
+    #: Whether it answers the query as the peer and we read it; None: undecided.
+    verdict: bool | None = True
+    #: Whether the peer that asked us takes it (one without ``search-forms`` would
+    #: strike a result found only by word forms or OR).
+    passes_up: bool = True
+
+
+def _check_answers(
+    wires: Sequence[bytes], now: int, query: frames.Query, *, forms: bool, upward: bool
+) -> list[_Checked]:
+    """The entries of one ``answers`` frame, decoded and verified, each checked against
+    ``query``, within one frame's budget of stems; run in a verify thread."""
+    budget = StemBudget()
+    out: list[_Checked] = []
+    for item in decode_entries(wires, now_ms=now):
+        if isinstance(item, ProtocolError) or item.kind == kinds.PROFILE:
+            out.append(_Checked(item))
+            continue
+        args = (query.filter, query.words, item.kind, item.content)
+        try:
+            verdict = rules.matches(*args, forms=forms, budget=budget)
+        except Undecided:
+            out.append(_Checked(item, None))
+            continue
+        up = upward or not verdict or rules.matches(*args, forms=False)
+        out.append(_Checked(item, verdict, up))
+    return out
 
 
 def _answers_query(query: frames.Query, entry: Entry, forms: bool, budget: StemBudget) -> bool:
