@@ -275,13 +275,18 @@ def test_words_match_is_the_reading_as_written(query: list[str], text: list[str]
     assert search.words_match(words, folded) is _as_written(words, folded)
 
 
-def test_the_stems_are_the_pinned_release_even_beside_pystemmer(tmp_path: Path) -> None:
+@pytest.mark.parametrize("release", [None, "3.0.0", "3.1.1"])
+def test_the_stems_are_the_pinned_release_even_beside_pystemmer(
+    tmp_path: Path, release: str | None
+) -> None:
     """``snowballstemmer.stemmer()`` hands over to any installed PyStemmer (module
-    ``Stemmer``), whatever Snowball release it was built from; protocol.words must not.
-    The ``Stemmer`` here stands for a PyStemmer of another release (one that stems
-    nothing): the real ones differ only on some words."""
+    ``Stemmer``), whatever Snowball release it was built from; protocol.words uses only
+    PyStemmer 3.1.0 (PYSTEMMER_RELEASE), else the pure-Python stemmers. The ``Stemmer``
+    here stands for a PyStemmer of another release (one that stems nothing): the real
+    ones differ only on some words."""
+    version = "" if release is None else f"def version():\n    return {release!r}\n"
     (tmp_path / "Stemmer.py").write_text(
-        "def algorithms():\n"
+        version + "def algorithms():\n"
         "    return ['english', 'french', 'german', 'spanish']\n"
         "class Stemmer:\n"
         "    def __init__(self, name):\n"
@@ -290,12 +295,15 @@ def test_the_stems_are_the_pinned_release_even_beside_pystemmer(tmp_path: Path) 
         "        return word\n"
     )
     root = Path(__file__).resolve().parents[2]
-    code = "import Stemmer; from protocol.words import stems; print(*stems('ecoles'))"
+    code = (
+        "import Stemmer; from protocol.words import BACKEND, stems; "
+        "print(*stems('ecoles'), BACKEND)"
+    )
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{root}"}
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
-    assert done.stdout.split() == ["ecol"] * 4
+    assert done.stdout.split() == ["ecol"] * 4 + ["snowballstemmer"]
 
 
 # -- the stemmers: PyStemmer where installed, the same stems as the pure-Python ones ------
