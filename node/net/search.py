@@ -428,11 +428,11 @@ class NetworkSearch:
         except SchoolmeshError:  # words the index cannot parse: nothing to answer
             return [], []
         # What the asking node could not check within its bounds, it would drop: the
-        # same bounds here (docs/protocol.md, "Word forms and OR", step 6).
-        budget = StemBudget()
-        entries = [
-            item.entry for item in listed if _answers_query(query, item.entry, forms, budget)
-        ]
+        # same bounds here (docs/protocol.md, "Word forms and OR", step 6), in a verify
+        # thread as the check of answers is (the texts may be long).
+        entries = await asyncio.get_running_loop().run_in_executor(
+            self.verifier, partial(_answering, query, [item.entry for item in listed], forms)
+        )
         profiles = await _profiles(self.store, {e.author for e in entries})
         return entries, profiles
 
@@ -587,15 +587,20 @@ def _check_answers(
     return out
 
 
-def _answers_query(query: frames.Query, entry: Entry, forms: bool, budget: StemBudget) -> bool:
-    """Whether our ``entry`` answers ``query`` as the asking peer reads it, and that
-    peer can check it within the bounds (else it would drop it unchecked)."""
-    try:
-        return rules.matches(
-            query.filter, query.words, entry.kind, entry.content, forms=forms, budget=budget
-        )
-    except Undecided:
-        return False
+def _answering(query: frames.Query, entries: list[Entry], forms: bool) -> list[Entry]:
+    """Those of our ``entries`` that answer ``query`` as the asking peer reads it, and
+    that it can check within the bounds (else it would drop them unchecked)."""
+    budget = StemBudget()
+    found = []
+    for entry in entries:
+        try:
+            if rules.matches(
+                query.filter, query.words, entry.kind, entry.content, forms=forms, budget=budget
+            ):
+                found.append(entry)
+        except Undecided:
+            continue
+    return found
 
 
 def _speaks_search(session: PeerSession) -> bool:
