@@ -305,9 +305,12 @@ def words_match(words: str, text: str, budget: StemBudget | None = None) -> bool
     # stemmed here (tests/protocol/test_words.py checks it). What is left to stem is
     # bounded first, so that an entry of made-up words costs its sender, not us.
     letters = {term[0] for g, term in unmatched if g not in matched}
-    candidates = [w for w in held if w[0] in letters and stemmed(w)]
-    if len(candidates) > MAX_CANDIDATES:
-        raise Undecided(f"{len(candidates)} words of the entry to stem, {MAX_CANDIDATES} at most")
+    candidates: list[str] = []
+    for w in held:
+        if w[0] in letters and stemmed(w):
+            candidates.append(w)
+            if len(candidates) > MAX_CANDIDATES:
+                raise Undecided(f"more than {MAX_CANDIDATES} words of the entry to stem")
     if budget is not None:
         budget.take(candidates)
     by_first: dict[str, list[set[str]]] = {}

@@ -430,11 +430,11 @@ class NetworkSearch:
         except SchoolmeshError:  # words the index cannot parse: nothing to answer
             return [], []
         # What the asking node could not check within its bounds, it would drop: the
-        # same bounds here (docs/protocol.md, "Word forms and OR", step 6).
-        budget = StemBudget()
-        entries = [
-            item.entry for item in listed if _answers_query(query, item.entry, forms, budget)
-        ]
+        # same bounds here (docs/protocol.md, "Word forms and OR", step 6), in a verify
+        # thread as the check of answers is (the texts may be long).
+        entries = await asyncio.get_running_loop().run_in_executor(
+            self.verifier, partial(_answering, query, [item.entry for item in listed], forms)
+        )
         profiles = await _profiles(self.store, {e.author for e in entries})
         return entries, profiles
 
@@ -454,41 +454,44 @@ class NetworkSearch:
                     code="too-many-answers",
                 )
             ]
-        decoded = await asyncio.get_running_loop().run_in_executor(
-            self.verifier, partial(decode_entries, frame.entries, now_ms=now_ms())
-        )
-        problems: list[ProtocolError] = []
-        blocked = await self.store.blocked_authors()
-        erased = await _erased(
-            self.store, [e for e in decoded if isinstance(e, Entry) and e.kind != kinds.PROFILE]
-        )
-        passed: list[bytes] = []
-        new_profiles: list[Entry] = []
         q = state.query
         forms = _speaks_forms(session)
         # What the peer asking us takes: a node before ``search-forms`` strikes a result
         # it does not find itself, so those found only by word forms or OR stay here.
         upward = state.source is None or _speaks_forms(state.source)
-        # Checking the words may stem the entries' words: bounded per entry, and per
-        # peer over all its frames for this query (not per frame: one entry a frame
-        # would renew it), so that a partner's made-up words cannot hold up the loop.
+        # Decoded, verified and checked against the query in the verify threads: with
+        # word forms, checking may stem the entries' words (bounded per entry, and per
+        # peer over all its frames for this query, not per frame, which one entry a
+        # frame would renew: docs/protocol.md, "Word forms and OR", step 6), and
+        # folding a frame's text is work too; the event loop keeps serving meanwhile.
+        # (A session's frames are taken one at a time: its budget is never shared
+        # by two threads at once.)
         budget = state.stemming.setdefault(session.peer, StemBudget())
+        checked = await asyncio.get_running_loop().run_in_executor(
+            self.verifier,
+            partial(_check_answers, frame.entries, now_ms(), q, budget, forms=forms, upward=upward),
+        )
+        problems: list[ProtocolError] = []
+        blocked = await self.store.blocked_authors()
+        erased = await _erased(
+            self.store,
+            [c.item for c in checked if isinstance(c.item, Entry) and c.item.kind != kinds.PROFILE],
+        )
+        passed: list[bytes] = []
+        new_profiles: list[Entry] = []
         undecided = 0
-        for item in decoded:
+        for c in checked:
+            item = c.item
             if isinstance(item, ProtocolError):
                 problems.append(item)
                 continue
             if item.kind == kinds.PROFILE:
                 new_profiles.append(item)
                 continue
-            try:
-                found = rules.matches(
-                    q.filter, q.words, item.kind, item.content, forms=forms, budget=budget
-                )
-            except Undecided:
+            if c.verdict is None:
                 undecided += 1  # our bound, not the peer's fault: dropped, no strike
                 continue
-            if not found:
+            if not c.verdict:
                 problems.append(
                     ProtocolError(
                         f"answer {item.id} does not match the query it answers",
@@ -500,9 +503,7 @@ class NetworkSearch:
                 continue  # blocked, or withdrawn by its author: never kept nor passed
             if len(state.results) >= q.limit:
                 continue
-            if not upward and not rules.matches(
-                q.filter, q.words, item.kind, item.content, forms=False
-            ):
+            if not c.passes_up:
                 continue
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
@@ -558,15 +559,60 @@ def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
     return rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
 
 
-def _answers_query(query: frames.Query, entry: Entry, forms: bool, budget: StemBudget) -> bool:
-    """Whether our ``entry`` answers ``query`` as the asking peer reads it, and that
-    peer can check it within the bounds (else it would drop it unchecked)."""
-    try:
-        return rules.matches(
-            query.filter, query.words, entry.kind, entry.content, forms=forms, budget=budget
-        )
-    except Undecided:
-        return False
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """An entry of an ``answers`` frame, decoded and checked (:func:`_check_answers`)."""
+
+    item: Entry | ProtocolError
+    #: Whether it answers the query as the peer and we read it; None: undecided.
+    verdict: bool | None = True
+    #: Whether the peer that asked us takes it (one without ``search-forms`` would
+    #: strike a result found only by word forms or OR).
+    passes_up: bool = True
+
+
+def _check_answers(
+    wires: Sequence[bytes],
+    now: int,
+    query: frames.Query,
+    budget: StemBudget,
+    *,
+    forms: bool,
+    upward: bool,
+) -> list[_Checked]:
+    """The entries of one ``answers`` frame, decoded and verified, each checked against
+    ``query``, within what is left of ``budget`` (the peer's for this query); run in a
+    verify thread."""
+    out: list[_Checked] = []
+    for item in decode_entries(wires, now_ms=now):
+        if isinstance(item, ProtocolError) or item.kind == kinds.PROFILE:
+            out.append(_Checked(item))
+            continue
+        args = (query.filter, query.words, item.kind, item.content)
+        try:
+            verdict = rules.matches(*args, forms=forms, budget=budget)
+        except Undecided:
+            out.append(_Checked(item, None))
+            continue
+        up = upward or not verdict or rules.matches(*args, forms=False)
+        out.append(_Checked(item, verdict, up))
+    return out
+
+
+def _answering(query: frames.Query, entries: list[Entry], forms: bool) -> list[Entry]:
+    """Those of our ``entries`` that answer ``query`` as the asking peer reads it, and
+    that it can check within the bounds (else it would drop them unchecked)."""
+    budget = StemBudget()
+    found = []
+    for entry in entries:
+        try:
+            if rules.matches(
+                query.filter, query.words, entry.kind, entry.content, forms=forms, budget=budget
+            ):
+                found.append(entry)
+        except Undecided:
+            continue
+    return found
 
 
 def _speaks_search(session: PeerSession) -> bool:

@@ -339,3 +339,20 @@ async def test_answers_split_over_many_frames_share_one_budget(
     assert len(outcome.found) == NEW_STEMS_PER_QUERY // 250  # those within the budget
     assert target.service.peers.sessions[ROGUE.node_id]._strikes == 0
     await ws.close()
+
+
+async def test_an_offer_the_asker_could_not_check_is_not_sent(
+    target: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """An offer found only by a stem among more than 256 words sharing its first letter
+    would be dropped unchecked by the asking node: it is not sent; found by its word as
+    typed, it is."""
+    text = " ".join(_made_up_words(300))
+    offer = await target.node.offers.post("offer", {**ECOLE, "text": text})
+    ws = await connect_searching(client, target, FORMS)
+    for words, found in (("écoles", False), ("école", True)):
+        q = query(words=words)
+        await ws.send_bytes(frames.encode(q))
+        sent = [e for a in await answers_to(ws, q.id) for e in a.entries]
+        assert (offer.encode() in sent) is found, words
+    await ws.close()
