@@ -84,6 +84,7 @@ FEATURES = frozenset(
     {
         frames.RECONCILE,
         frames.SEARCH,
+        frames.SEARCH_FORMS,
         frames.LAZY,
         frames.LOOSE,
         frames.INTEREST,

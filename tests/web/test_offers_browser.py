@@ -125,3 +125,46 @@ async def test_create_an_event_and_download_the_calendar(school: LiveNode, tmp_p
     assert str(event["SUMMARY"]) == "TeachMeet: oracy across the curriculum"
     assert str(event["LOCATION"]) == "Oakfield hall"
     assert event.decoded("DTSTART").isoformat() == "2099-03-04T16:00:00+00:00"
+
+
+async def test_search_by_other_forms_and_either_word_keeps_what_was_typed(
+    school: LiveNode, lyon: LiveNode, tmp_path: Path
+) -> None:
+    theatre = await lyon.node.offers.post(
+        "offer", {"activity": "visit", "title": "Atelier de théâtre à l'école"}
+    )
+    music = await lyon.node.offers.post(
+        "offer", {"activity": "observation", "title": "Une classe de musique ouverte"}
+    )
+    await partner(school, lyon)
+    await wait_for(lambda: school.holds(theatre.id), what="Lyon's first offer at Oakfield")
+    await wait_for(lambda: school.holds(music.id), what="Lyon's second offer at Oakfield")
+    async with browser() as chromium:
+        page = await sign_in(chromium, school, "Mr Jones")
+        await page.goto(f"{school.address}/offers")
+        box = page.get_by_label("Words to find")
+        hint = await page.locator("label[for=q] .hint").inner_text()
+        assert "“ecoles” finds “École”" in hint
+        assert "“drama OR theatre”" in hint
+
+        async def search(words: str) -> list[str]:
+            await box.fill(words)
+            await page.get_by_role("button", name="Search").click()
+            assert await box.input_value() == words  # what was typed is kept
+            return sorted(await page.locator("ul[aria-labelledby=results] h3 a").all_inner_texts())
+
+        # ("écoles" would find both: Lyon's school is École Jean Macé)
+        assert await search("ATELIERS") == ["Atelier de théâtre à l'école"]
+        assert await search("théâtres OR musique") == [
+            "Atelier de théâtre à l'école",
+            "Une classe de musique ouverte",
+        ]
+        await screenshot(page, "offers-search-either", tmp_path)
+        assert await search("drama OR théâtre classes") == []
+        assert await page.get_by_role("heading", name="0 results").count() == 1
+        # Words the search cannot use are not refused: OR alone, quotes and brackets
+        # are ignored, and the page lists every offer, the words still in the box.
+        assert await search('OR "(*') == [
+            "Atelier de théâtre à l'école",
+            "Une classe de musique ouverte",
+        ]
