@@ -36,11 +36,12 @@ def run(*args: str) -> dict[str, Any]:
 def fill(folder: Path) -> Path:
     """Write a file until the disk has no room left; return it."""
     filler = folder / "filler"
-    with filler.open("wb") as out:
+    # Unbuffered: a buffered file keeps what did not fit and fails again on close,
+    # depending on how the free space falls against the buffer's size.
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass
     return filler
