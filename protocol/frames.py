@@ -243,8 +243,6 @@ class Reconcile(Frame):
 
 #: Search beyond the node's view (docs/protocol.md, "Search beyond the node's view").
 SEARCH = "search"
-#: With ``search``: a query's words match word forms and take OR (protocol/words.py).
-SEARCH_FORMS = "search-forms"
 QUERY_ID_SIZE = 16
 MAX_QUERY_WORDS_CHARS = 200
 #: Entries per answers frame: up to 100 results and their schools' profiles.

@@ -13,24 +13,12 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from protocol import codec
-from protocol.words import (
-    MAX_CANDIDATES,
-    StemBudget,
-    Undecided,
-    fold,
-    groups,
-    plain_terms,
-    stem_set,
-    stemmed,
-    stems,
-    unspaced,
-    words_of,
-)
 
 N = TypeVar("N", bound=Hashable)
 
@@ -145,14 +133,27 @@ HUB_KEYS = {
 _SIGNED_PREFIX = "schoolmesh-query"
 
 
+def fold(text: str) -> str:
+    """Lower case, accents removed, compatibility forms unified (as node/store/search.py
+    indexes words: both sides of a query must fold alike)."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def subject_tag(value: str) -> str:
     """A subject in one spelling: "Français" -> "francais" (as node/store/search.py)."""
     return "-".join(fold(value).replace("_", " ").split())
 
 
+def _unspaced(term: str) -> bool:
+    return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
+
+
 def terms(words: str) -> list[str]:
-    """The folded terms of a query's words, as nodes read them before word forms and OR."""
-    return plain_terms(words)
+    """The folded terms of a query's words."""
+    return [t for t in re.split(r"[\s\"'*^():]+", fold(words)) if t][:MAX_WORDS]
 
 
 def filter_problem(value: object) -> str | None:
@@ -207,23 +208,12 @@ def _listed(content: Mapping[str, Any], name: str) -> list[str]:
 
 
 def matches(
-    filter: Mapping[str, str],
-    words: str,
-    kind: str,
-    content: Mapping[str, Any] | None,
-    *,
-    forms: bool = True,
-    budget: StemBudget | None = None,
+    filter: Mapping[str, str], words: str, kind: str, content: Mapping[str, Any] | None
 ) -> bool:
     """Whether an entry answers a query: an offer or request (current content) whose own
-    fields match every value of the filter and whose words match the query's words
-    (:func:`words_match`). The answering node sends only what this accepts, and the
-    asking node drops (with a strike) what it refuses. ``forms``: the words are read
-    with word forms and OR (both sides of the session announced ``search-forms``);
-    otherwise as nodes before that read them (:func:`plain_words_match`).
-
-    Raises :class:`~protocol.words.Undecided` when the words cannot be checked within
-    the bounds (:func:`words_match`): neither taken nor struck."""
+    fields match every value of the filter and whose words hold every term (the last
+    may be the start of a word). The answering node sends only what this accepts, and
+    the asking node drops (with a strike) what it refuses."""
     if kind not in SEARCHED or content is None:
         return False
     side = filter.get("side")
@@ -242,20 +232,13 @@ def matches(
         value = filter.get(key)
         if value is not None and not check(value):
             return False
-    if not words.strip():
+    found = terms(words)
+    if not found:
         return True
     text = _words_of(content)
-    return words_match(words, text, budget) if forms else plain_words_match(words, text)
-
-
-def plain_words_match(words: str, text: str) -> bool:
-    """Every term of ``words`` (``OR`` too) is a word of the folded ``text``; the last
-    may be the start of a word; one in a script written without spaces need only be in
-    it. What a query meant before ``search-forms``."""
-    found = terms(words)
     tokens = [t for t in re.split(r"[^\w]+", text) if t]
     for i, term in enumerate(found):
-        if unspaced(term):
+        if _unspaced(term):
             if term not in text:
                 return False
         elif i == len(found) - 1:
@@ -264,66 +247,6 @@ def plain_words_match(words: str, text: str) -> bool:
         elif term not in tokens:
             return False
     return True
-
-
-def words_match(words: str, text: str, budget: StemBudget | None = None) -> bool:
-    """Every group of ``words`` (protocol.words.groups) has a term that matches the
-    folded ``text``: one in a script written without spaces is in it; another is one of
-    its words, or has, in one of protocol.words.LANGUAGES, the stem of one of its words;
-    the query's very last term may also be the start of one of its words (typing ahead).
-    Whatever :func:`plain_words_match` finds matches too: the two readings keep their
-    first 20 words differently (``OR`` counted or not), and a relay passes a peer
-    without ``search-forms`` what that peer found to one with it, which must not strike
-    it for that.
-
-    Bounded (docs/protocol.md, "Word forms and OR", step 6): when the stems of more than
-    :data:`~protocol.words.MAX_CANDIDATES` distinct words of ``text`` may be needed, or
-    more words not stemmed before than ``budget`` has left, raises
-    :class:`~protocol.words.Undecided` before stemming any."""
-    if plain_words_match(words, text):
-        return True
-    found = groups(words)
-    tokens = words_of(text)
-    held = set(tokens)
-    last = (len(found) - 1, len(found[-1]) - 1) if found else (-1, -1)
-    unmatched: list[tuple[int, str]] = []  # (group, term) that only a stem can match
-    matched: set[int] = set()
-    for g, group in enumerate(found):
-        for a, term in enumerate(group):
-            if unspaced(term):
-                if term in text:
-                    matched.add(g)
-                continue
-            if term in held or ((g, a) == last and any(t.startswith(term) for t in tokens)):
-                matched.add(g)
-            elif stemmed(term):
-                unmatched.append((g, term))
-    if any(g not in matched and all(u != g for u, _ in unmatched) for g in range(len(found))):
-        return False  # a group that no word, start or stem of a word can match
-    # Snowball's stemmers for these languages change only the ends of words, so only the
-    # words that start as the term does can share its stem: the others are never
-    # stemmed here (tests/protocol/test_words.py checks it). What is left to stem is
-    # bounded first, so that an entry of made-up words costs its sender, not us.
-    letters = {term[0] for g, term in unmatched if g not in matched}
-    candidates: list[str] = []
-    for w in held:
-        if w[0] in letters and stemmed(w):
-            candidates.append(w)
-            if len(candidates) > MAX_CANDIDATES:
-                raise Undecided(f"more than {MAX_CANDIDATES} words of the entry to stem")
-    if budget is not None:
-        budget.take(candidates)
-    by_first: dict[str, list[set[str]]] = {}
-    for first in letters:
-        starting = [w for w in candidates if w[0] == first]
-        by_first[first] = [set(column) for column in zip(*stem_set(starting), strict=True)]
-    for g, term in unmatched:
-        if g in matched:
-            continue
-        near = by_first[term[0]]
-        if near and any(s in c for s, c in zip(stems(term), near, strict=True)):
-            matched.add(g)
-    return len(matched) == len(found)
 
 
 def hub_problem(value: object) -> str | None:

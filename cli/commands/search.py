@@ -26,18 +26,9 @@ def register(sub: Any) -> None:
         description="Search the words of every current offer, request, question and answer "
         "this node holds "
         "(accents and letter case do not matter), best match first, then newest. Withdrawn "
-        "ones, and those whose closing or last date has passed, are left out. Every word "
-        "must be found, in any of its forms in English, French, German or Spanish "
-        "('ecoles' finds 'École', 'observations' finds 'Observation'); OR between two words "
-        "finds either ('drama OR theatre').",
+        "ones, and those whose closing or last date has passed, are left out.",
     )
-    search.add_argument(
-        "query",
-        metavar="QUERY",
-        nargs="?",
-        default="",
-        help="words to find; OR between two finds either",
-    )
+    search.add_argument("query", metavar="QUERY", nargs="?", default="", help="words to find")
     search.add_argument(
         "--kind",
         choices=(*kinds.ACTIVITIES, kinds.OFFER, kinds.REQUEST),

@@ -84,7 +84,6 @@ FEATURES = frozenset(
     {
         frames.RECONCILE,
         frames.SEARCH,
-        frames.SEARCH_FORMS,
         frames.LAZY,
         frames.LOOSE,
         frames.INTEREST,

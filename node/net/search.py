@@ -46,7 +46,6 @@ from protocol.contents.entries import ProfileContent
 from protocol.entry import Entry, decode_entries, decode_entry, load_entry
 from protocol.errors import ProtocolError, SchoolmeshError
 from protocol.keys import NodeId, NodeKey
-from protocol.words import StemBudget, Undecided
 
 if TYPE_CHECKING:
     from node.net.session import PeerSession
@@ -81,8 +80,6 @@ class _Asked:
     profiles: dict[NodeId, Entry] = field(default_factory=dict)
     received: dict[NodeId, int] = field(default_factory=dict)  # entries sent by each peer
     shares: dict[NodeId, int] = field(default_factory=dict)  # the budget each peer got
-    #: What checking each peer's answers may still stem, over all its frames.
-    stemming: dict[NodeId, StemBudget] = field(default_factory=dict)
     passed: int = 0  # entries passed to ``source``, at most ANSWERS_PER_RESULT x limit
     done: asyncio.Event = field(default_factory=asyncio.Event)
     timer: asyncio.TimerHandle | None = None
@@ -387,7 +384,7 @@ class NetworkSearch:
             # A school we blocked: neither answered nor forwarded (no strike for the peer).
             self._post(session, frames.Answers(query.id, [], final=True))
             return []
-        entries, profiles = await self._answer(query, forms=_speaks_forms(session))
+        entries, profiles = await self._answer(query)
         own = [e.encode() for e in entries] + [p.encode() for p in profiles]
         budget = rules.Budget(query.budget, query.hops)
         targets = await self._targets(query.filter, budget, session.peer, query.origin)
@@ -410,11 +407,8 @@ class NetworkSearch:
         state.timer = loop.call_later(RELAY_WAIT_S * query.hops, self._spawn_finish, state)
         return []
 
-    async def _answer(self, query: frames.Query, *, forms: bool) -> tuple[list[Entry], list[Entry]]:
-        """What this node holds that answers the query, and the profiles of their schools.
-
-        ``forms``: the query is read with word forms and OR (``search-forms``), else as
-        nodes before that read it, which find a part of what the index finds."""
+    async def _answer(self, query: frames.Query) -> tuple[list[Entry], list[Entry]]:
+        """What this node holds that answers the query, and the profiles of their schools."""
         filters = Filters.of(
             query.filter.get("activity"),
             side=query.filter.get("side"),
@@ -429,12 +423,11 @@ class NetworkSearch:
             listed = await self.offers.search(query.words, filters, limit=query.limit)
         except SchoolmeshError:  # words the index cannot parse: nothing to answer
             return [], []
-        # What the asking node could not check within its bounds, it would drop: the
-        # same bounds here (docs/protocol.md, "Word forms and OR", step 6), in a verify
-        # thread as the check of answers is (the texts may be long).
-        entries = await asyncio.get_running_loop().run_in_executor(
-            self.verifier, partial(_answering, query, [item.entry for item in listed], forms)
-        )
+        entries = [
+            item.entry
+            for item in listed
+            if rules.matches(query.filter, query.words, item.entry.kind, item.entry.content)
+        ]
         profiles = await _profiles(self.store, {e.author for e in entries})
         return entries, profiles
 
@@ -454,44 +447,25 @@ class NetworkSearch:
                     code="too-many-answers",
                 )
             ]
-        q = state.query
-        forms = _speaks_forms(session)
-        # What the peer asking us takes: a node before ``search-forms`` strikes a result
-        # it does not find itself, so those found only by word forms or OR stay here.
-        upward = state.source is None or _speaks_forms(state.source)
-        # Decoded, verified and checked against the query in the verify threads: with
-        # word forms, checking may stem the entries' words (bounded per entry, and per
-        # peer over all its frames for this query, not per frame, which one entry a
-        # frame would renew: docs/protocol.md, "Word forms and OR", step 6), and
-        # folding a frame's text is work too; the event loop keeps serving meanwhile.
-        # (A session's frames are taken one at a time: its budget is never shared
-        # by two threads at once.)
-        budget = state.stemming.setdefault(session.peer, StemBudget())
-        checked = await asyncio.get_running_loop().run_in_executor(
-            self.verifier,
-            partial(_check_answers, frame.entries, now_ms(), q, budget, forms=forms, upward=upward),
+        decoded = await asyncio.get_running_loop().run_in_executor(
+            self.verifier, partial(decode_entries, frame.entries, now_ms=now_ms())
         )
         problems: list[ProtocolError] = []
         blocked = await self.store.blocked_authors()
         erased = await _erased(
-            self.store,
-            [c.item for c in checked if isinstance(c.item, Entry) and c.item.kind != kinds.PROFILE],
+            self.store, [e for e in decoded if isinstance(e, Entry) and e.kind != kinds.PROFILE]
         )
         passed: list[bytes] = []
         new_profiles: list[Entry] = []
-        undecided = 0
-        for c in checked:
-            item = c.item
+        q = state.query
+        for item in decoded:
             if isinstance(item, ProtocolError):
                 problems.append(item)
                 continue
             if item.kind == kinds.PROFILE:
                 new_profiles.append(item)
                 continue
-            if c.verdict is None:
-                undecided += 1  # our bound, not the peer's fault: dropped, no strike
-                continue
-            if not c.verdict:
+            if not rules.matches(q.filter, q.words, item.kind, item.content):
                 problems.append(
                     ProtocolError(
                         f"answer {item.id} does not match the query it answers",
@@ -503,17 +477,9 @@ class NetworkSearch:
                 continue  # blocked, or withdrawn by its author: never kept nor passed
             if len(state.results) >= q.limit:
                 continue
-            if not c.passes_up:
-                continue
             if bytes(item.id) not in state.results:
                 state.results[bytes(item.id)] = (item, session.peer)
                 passed.append(item.encode())
-        if undecided:
-            log.info(
-                "%d answers from %s dropped unchecked: too many words to stem",
-                undecided,
-                session.peer,
-            )
         authors = {e.author for e, _ in state.results.values()}
         for profile in new_profiles:
             author = profile.author
@@ -559,69 +525,8 @@ def _problem(filter: Mapping[str, str], words: str, limit: int) -> str | None:
     return rules.filter_problem(dict(filter)) or rules.refusal(1, 0, limit)
 
 
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    """An entry of an ``answers`` frame, decoded and checked (:func:`_check_answers`)."""
-
-    item: Entry | ProtocolError
-    #: Whether it answers the query as the peer and we read it; None: undecided.
-    verdict: bool | None = True
-    #: Whether the peer that asked us takes it (one without ``search-forms`` would
-    #: strike a result found only by word forms or OR).
-    passes_up: bool = True
-
-
-def _check_answers(
-    wires: Sequence[bytes],
-    now: int,
-    query: frames.Query,
-    budget: StemBudget,
-    *,
-    forms: bool,
-    upward: bool,
-) -> list[_Checked]:
-    """The entries of one ``answers`` frame, decoded and verified, each checked against
-    ``query``, within what is left of ``budget`` (the peer's for this query); run in a
-    verify thread."""
-    out: list[_Checked] = []
-    for item in decode_entries(wires, now_ms=now):
-        if isinstance(item, ProtocolError) or item.kind == kinds.PROFILE:
-            out.append(_Checked(item))
-            continue
-        args = (query.filter, query.words, item.kind, item.content)
-        try:
-            verdict = rules.matches(*args, forms=forms, budget=budget)
-        except Undecided:
-            out.append(_Checked(item, None))
-            continue
-        up = upward or not verdict or rules.matches(*args, forms=False)
-        out.append(_Checked(item, verdict, up))
-    return out
-
-
-def _answering(query: frames.Query, entries: list[Entry], forms: bool) -> list[Entry]:
-    """Those of our ``entries`` that answer ``query`` as the asking peer reads it, and
-    that it can check within the bounds (else it would drop them unchecked)."""
-    budget = StemBudget()
-    found = []
-    for entry in entries:
-        try:
-            if rules.matches(
-                query.filter, query.words, entry.kind, entry.content, forms=forms, budget=budget
-            ):
-                found.append(entry)
-        except Undecided:
-            continue
-    return found
-
-
 def _speaks_search(session: PeerSession) -> bool:
     return frames.SEARCH in session.features
-
-
-def _speaks_forms(session: PeerSession) -> bool:
-    """Whether queries between us and ``session``'s peer mean word forms and OR."""
-    return frames.SEARCH_FORMS in session.features
 
 
 #: Bytes of entries per ``answers`` frame, leaving room for the frame around them.

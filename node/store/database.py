@@ -89,7 +89,6 @@ from protocol.log import (
 from protocol.replication import Read
 from protocol.rules import entries as rules
 from protocol.rules import holding as holding_rules
-from protocol.words import BACKEND, stem_columns
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +124,6 @@ RESTORED_SETTING = "restored"
 #: Offers and requests indexed per transaction when indexing what peers sent
 #: (:meth:`Store.index_pending`); larger batches cost FTS5 less per entry.
 INDEX_BATCH = 1024
-#: Listings whose stems are made per transaction when the index is given them after
-#: the migration to word forms (:meth:`Store.stem_pending`): short enough not to hold
-#: the write lock long (27 ms on average with PyStemmer on a hub of 100,000 offers,
-#: most of it FTS5 rewriting the rows; 64 made the whole 40 % longer; the pure-Python
-#: stemmers take fewer).
-STEM_BATCH = 256 if BACKEND == "PyStemmer" else 32
 #: Entries waiting to be indexed that are kept decoded in memory; past this many, the
 #: indexer decodes them from the database again.
 MAX_WAITING = 20_000
@@ -1497,27 +1490,6 @@ class Store:
             total += taken
         return total
 
-    async def stem_pending(self, limit: int = STEM_BATCH) -> int:
-        """Give up to ``limit`` of the listings queued in ``unstemmed`` (by the migration
-        to word forms) the stems of their words, in one transaction; return how many
-        were taken (0: none waits). Until then a listing is found by its words only."""
-
-        def run(conn: sqlite3.Connection) -> int:
-            rows = conn.execute("SELECT n FROM unstemmed ORDER BY n LIMIT ?", (limit,)).fetchall()
-            if not rows:
-                return 0
-            numbers = [int(row[0]) for row in rows]
-            # Read in this transaction: a row dropped or made again since (a school's
-            # new profile, a withdrawal) is skipped, or given the stems it has anyway.
-            texts = _select_in_now(
-                conn, "SELECT rowid, words FROM listing_text WHERE rowid IN", numbers
-            )
-            conn.executemany(search.SET_STEMS, [(*stem_columns(words), n) for n, words in texts])
-            conn.execute("DELETE FROM unstemmed WHERE n <= ?", (numbers[-1],))
-            return len(numbers)
-
-        return await self.write(run)
-
     async def index_waiting(self) -> None:
         """Index what waits (:meth:`index_pending`), so that a search about to run finds
         every offer stored, as before indexing moved out of the entries' commit; on a
@@ -2006,7 +1978,7 @@ def _index_now(conn: sqlite3.Connection, numbered: list[tuple[int, Entry]]) -> N
         words = "" if held is None else search.school_words(*held)
         conn.execute(search.SET_SCHOOL, (words, author))
         conn.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
-        search.reindex_text(conn, "WHERE author = ?", (author,))
+        conn.execute(search.REINDEX_SCHOOL_TEXT, (author,))
     search.insert_listings(conn, numbered)
 
 

@@ -14,11 +14,6 @@ Nothing is lost in a crash: what waits is in the database with the entries, and
 the indexer takes it first when the node starts again. A search meanwhile indexes
 what waits before it looks (``Offers.search``, :meth:`Store.index_waiting`), so no
 stored offer is ever missing from a search, only indexed a little later.
-
-The stems of the words (word forms in search) that the migration to them left
-unmade, queued in ``unstemmed``, are made by a second task, in transactions of
-:data:`~node.store.database.STEM_BATCH`, once, after the node opens: until then those
-offers are found by their words, not yet by their other forms.
 """
 
 from __future__ import annotations
@@ -27,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 
-from node.store.database import INDEX_BATCH, STEM_BATCH, Store
+from node.store.database import INDEX_BATCH, Store
 from protocol.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -47,36 +42,21 @@ class SearchIndexer:
         self.store = store
         self.delay_s = delay_s
         self._task: asyncio.Task[None] | None = None
-        self._stems: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="search indexer")
-            self._stems = asyncio.create_task(self._stem(), name="search stems")
 
     async def stop(self) -> None:
-        """Stop, after indexing what waits (what cannot be is taken at the next start;
-        so are stems left to make)."""
+        """Stop, after indexing what waits (what cannot be is taken at the next start)."""
         task, self._task = self._task, None
-        stems, self._stems = self._stems, None
         if task is None:
             return
-        for running in (task, stems):
-            if running is not None:
-                running.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await running
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
         with contextlib.suppress(StorageError):
             await self.store.index_all()
-
-    async def _stem(self) -> None:
-        """Make the stems the migration to word forms left to make, a batch at a time
-        (each its own transaction: other writes go between them)."""
-        try:
-            while await self.store.stem_pending() == STEM_BATCH:
-                pass
-        except StorageError as exc:  # a full disk, damage: the next start goes on
-            log.warning("offers are found by their words only until restarted: %s", exc)
 
     async def _run(self) -> None:
         store = self.store

@@ -21,20 +21,18 @@ writes are refused, in every process, until a full check passes.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
-from node.store import search
 from node.store.database import Store
 from protocol.errors import StorageError
 
 #: At most this many problems are listed: one is enough to know what to do.
 MAX_PROBLEMS = 20
 
-#: How each search index is filled again from the tables its words come from, after a
-#: rebuild: the listings' words, their schools' words and their stems.
-_SOURCES: dict[str, Callable[[sqlite3.Connection], None]] = {"listing_text": search.reindex_text}
+#: Where each search index takes its words from, to refill it after a rebuild.
+_SOURCES = {
+    "listing_text": "INSERT INTO listing_text (rowid, words) SELECT n, folded FROM listings"
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +77,13 @@ async def repair_search(store: Store) -> tuple[str, ...]:
     """Rebuild every search index from what the node holds; return their names."""
     rebuilt = []
     for table in await _search_tables(store):
-        await store.write(partial(_rebuild, table), repairing=True)
+        async with store.write(repairing=True):
+            await store.execute(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")
+            if table in _SOURCES:  # its words again from the table they are made from
+                await store.execute(f"DELETE FROM {table}")
+                await store.execute(_SOURCES[table])
         rebuilt.append(table)
     return tuple(rebuilt)
-
-
-def _rebuild(table: str, conn: sqlite3.Connection) -> None:
-    conn.execute(f"INSERT INTO {table} ({table}) VALUES ('rebuild')")
-    refill = _SOURCES.get(table)
-    if refill is not None:  # its words again from the tables they are made from
-        conn.execute(f"DELETE FROM {table}")
-        refill(conn)
 
 
 def advice(store: Store, report: Report) -> str:

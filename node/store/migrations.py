@@ -40,27 +40,6 @@ _QUESTIONS = """
     DELETE FROM listing_text;
     """
 
-# Word forms in search ("Plurals and either word in search", docs/decisions.md): the
-# FTS table made again with the stems of its words beside them, one column per language
-# of protocol/words.py (LANGUAGES). Its words are copied over here, in SQL (a few
-# seconds for 100,000 offers), so that every offer is found by its words at once; their
-# stems are made in the background, after the node opens ("Plurals and OR: bounded
-# checking"), from the numbers queued in ``unstemmed`` (node/store/indexer.py).
-_WORD_FORMS = """
-    CREATE VIRTUAL TABLE listing_forms USING fts5 (
-        words, stems_en, stems_fr, stems_de, stems_es,
-        tokenize = 'unicode61 remove_diacritics 2'
-    );
-    INSERT INTO listing_forms (rowid, words, stems_en, stems_fr, stems_de, stems_es)
-        SELECT rowid, words, '', '', '', '' FROM listing_text;
-    DROP TABLE listing_text;
-    ALTER TABLE listing_forms RENAME TO listing_text;
-    CREATE TABLE unstemmed (
-        n INTEGER PRIMARY KEY                -- listing_text.rowid whose stems are not made
-    );
-    INSERT INTO unstemmed (n) SELECT rowid FROM listing_text;
-    """
-
 MIGRATIONS: tuple[str, ...] = (
     # 1: public entries, per-author heads, withdrawals, equivocation evidence.
     """
@@ -687,12 +666,10 @@ MIGRATIONS: tuple[str, ...] = (
         question BLOB NOT NULL               -- the entry its ``question`` named
     );
     """,
-    _WORD_FORMS,
 )
 
 LATEST_VERSION = len(MIGRATIONS)
 #: The last migration that (re)made the search index, which is then filled from the
 #: entries (it was 3, which created it; the subject and mode filters made it again, then
-#: the school's name in it, then questions and answers). The stems of its words
-#: (_WORD_FORMS) are made in the background instead.
+#: the school's name in it, then questions and answers).
 SEARCH_INDEX_VERSION = MIGRATIONS.index(_QUESTIONS) + 1

@@ -3,10 +3,7 @@
 The index holds one row per current offer, request, question or answer: its words, folded to
 lower case without accents (so "ecole" finds "École"), with the name and country
 of the school that posted it (so "jules" finds what École Jules Verne posts), in an
-FTS5 table ranked by bm25, each word's stems in English, French, German and Spanish
-beside it (so "ecoles" and "observations" find "École" and "Observation"), and the
-filter values in a plain table. What a query's words mean (OR, stems, the last word a
-prefix) is protocol/words.py's, shared with forwarded queries. The school's
+FTS5 table ranked by bm25, and the filter values in a plain table. The school's
 words are kept apart (``listings.school``) so that a new profile can replace them.
 Scripts written without spaces between words (Chinese, Japanese, Thai) have no
 word boundaries FTS5 can use, so terms in them are matched as substrings of the folded text instead.
@@ -14,7 +11,9 @@ word boundaries FTS5 can use, so terms in them are matched as substrings of the 
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,6 @@ from protocol.contents.entries import (
 from protocol.entry import Entry
 from protocol.errors import SchemaError
 from protocol.keys import EntryId
-from protocol.words import LANGUAGES, groups, stem_columns, stemmed, stems, unspaced
-from protocol.words import fold as fold
 
 SIDES = (kinds.OFFER, kinds.REQUEST)
 #: Questions to the network and their answers (node/questions/service.py).
@@ -43,6 +40,14 @@ RANKED_MATCHES = 1000
 #: What an answer or a helpful mark names, kept in ``question_links`` (its ``about``).
 LINKED = (kinds.ANSWER, kinds.HELPFUL)
 INDEXED_KINDS = frozenset((*LISTED, kinds.PROFILE, *LINKED))
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, compatibility forms unified."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _tags(values: Any) -> str:
@@ -203,18 +208,7 @@ INSERT_LISTING = (
 )
 #: What a mode filter finds: "online" finds those online or either, likewise in person.
 MODE_FILTERS = ("in-person", "online")
-#: The words column, then one column of stems per language (protocol.words.LANGUAGES).
-TEXT_COLUMNS = ("words", *(f"stems_{code}" for code, _ in LANGUAGES))
-INSERT_TEXT = (
-    f"INSERT INTO listing_text (rowid, {', '.join(TEXT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (len(TEXT_COLUMNS) + 1))})"
-)
-#: The stems of a listing's words, set where the migration to word forms left none.
-SET_STEMS = (
-    "UPDATE listing_text SET "
-    + ", ".join(f"{column} = ?" for column in TEXT_COLUMNS[1:])
-    + " WHERE rowid = ?"
-)
+INSERT_TEXT = "INSERT INTO listing_text (rowid, words) VALUES (?, ?)"
 #: The school's words of each listing a school posted, from its newest profile.
 SCHOOL_OF = "SELECT s.name, s.country FROM schools AS s WHERE s.author = ?"
 #: When a school's profile changes: its listings' school words (name, then author),
@@ -223,23 +217,15 @@ SET_SCHOOL = "UPDATE listings SET school = ? WHERE author = ?"
 UNINDEX_SCHOOL_TEXT = (
     "DELETE FROM listing_text WHERE rowid IN (SELECT n FROM listings WHERE author = ?)"
 )
+REINDEX_SCHOOL_TEXT = (
+    "INSERT INTO listing_text (rowid, words) "
+    "SELECT n, folded || ' ' || school FROM listings WHERE author = ?"
+)
 
 
-def text_row(n: int, words: str) -> tuple[Any, ...]:
-    """The FTS row of listing ``n`` whose folded words are ``words``: them, and their stems."""
-    return (n, words, *stem_columns(words))
-
-
-def text_of(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The FTS row of an :func:`index_row`: its words, then its school's, and their stems."""
-    return text_row(row[0], f"{row[-2]} {row[-1]}".strip())
-
-
-def reindex_text(conn: sqlite3.Connection, where: str = "", params: Sequence[Any] = ()) -> None:
-    """Make again the FTS rows of the listings ``where`` selects (all by default) from
-    ``listings``: after a school's new profile, or a repair. Their old rows must be gone."""
-    rows = conn.execute(f"SELECT n, folded, school FROM listings {where}", params)
-    conn.executemany(INSERT_TEXT, [text_row(n, f"{a} {b}".strip()) for n, a, b in rows])
+def text_of(row: tuple[Any, ...]) -> tuple[int, str]:
+    """The FTS row of an :func:`index_row`: its words, then its school's."""
+    return row[0], f"{row[-2]} {row[-1]}".strip()
 
 
 def insert_listings(
@@ -318,21 +304,9 @@ class Filters:
         )
 
 
-#: bm25 with a word itself weighing twice one of its stems: "ecoles" ranks an offer of
-#: "écoles" before one of "école" (which only shares the stems).
-RANK = f"bm25(listing_text, 2.0{', 1.0' * len(LANGUAGES)})"
-
-
-def match_term(term: str, prefix: bool = False) -> str:
-    """The FTS5 expression of one word of a query (protocol.words): the word in
-    ``words`` (or a word it starts, ``prefix``), or its stem in a language's column."""
-    either = [f'words : "{term}"' + ("*" if prefix else "")]
-    if stemmed(term):
-        either += [
-            f'stems_{code} : "{stem}"'
-            for (code, _), stem in zip(LANGUAGES, stems(term), strict=True)
-        ]
-    return " OR ".join(either)
+def _unspaced(term: str) -> bool:
+    """True for terms in scripts written without spaces between words."""
+    return any(unicodedata.east_asian_width(c) in "WF" or "\u0e00" <= c <= "\u0e7f" for c in term)
 
 
 def order(table: str = "") -> str:
@@ -345,27 +319,15 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
 
     Its last parameter, the limit, is left for the caller to append.
     """
-    found = groups(query)
-    last = (len(found) - 1, len(found[-1]) - 1) if found else (-1, -1)
-    # Groups of words only go to one FTS5 MATCH; a group with a term in a script written
-    # without spaces is a condition of its own, its other terms each a MATCH of their own.
-    matched = []
+    terms = [t for t in re.split(r"[\s\"'*^():]+", fold(query)) if t]
+    words = [t for t in terms if not _unspaced(t)]
     where = ["(l.ends IS NULL OR l.ends >= ?)"]
     params: list[Any] = [today]
-    for g, group in enumerate(found):
-        terms = [(t, (g, a) == last) for a, t in enumerate(group)]
-        if not any(unspaced(t) for t in group):
-            matched.append(" OR ".join(match_term(t, prefix) for t, prefix in terms))
-            continue
-        either = []
-        for term, prefix in terms:
-            if unspaced(term):  # a plain substring: % and _ are text
-                either.append("instr(l.folded || ' ' || l.school, ?) > 0")
-                params.append(term)
-            else:
-                either.append("l.n IN (SELECT rowid FROM listing_text WHERE listing_text MATCH ?)")
-                params.append(match_term(term, prefix))
-        where.append(f"({' OR '.join(either)})")
+    for term in terms:
+        if _unspaced(term):
+            # a plain substring: % and _ are text
+            where.append("instr(l.folded || ' ' || l.school, ?) > 0")
+            params.append(term)
     if filters.country:  # where the activity is, else where the school is
         school_country = "(SELECT s.country FROM schools AS s WHERE s.author = l.author)"
         where.append(f"COALESCE(l.country, {school_country}) = ?")
@@ -395,19 +357,19 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
     if filters.mode:
         where.append("l.mode IN (?, 'either')")
         params.append(filters.mode)
-    if matched:
-        # Each group must match; the last word may be the start of a word (typing ahead).
-        match = " AND ".join(f"({m})" for m in matched)
+    if words:
+        # Each word must appear; the last may be the start of a word (typing ahead).
+        match = " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
         # Ranking is the costly part (bm25 for every match), so only the newest
         # RANKED_MATCHES that pass the filters are ranked; a page shows far fewer.
         sql = (
-            f"SELECT * FROM (SELECT l.n AS n, l.ts AS ts, {RANK} AS score "
+            "SELECT * FROM (SELECT l.n AS n, l.ts AS ts, bm25(listing_text) AS score "
             "FROM listing_text JOIN listings AS l ON l.n = listing_text.rowid "
             f"WHERE listing_text MATCH ? AND {' AND '.join(where)} "
             f"ORDER BY listing_text.rowid DESC LIMIT {RANKED_MATCHES}) "
             f"{order()} LIMIT ?"
         )
-        return sql, [match, *params]
+        return sql, [match.strip(), *params]
     sql = (
         f"SELECT l.n AS n, l.ts AS ts, 0 AS score FROM listings AS l WHERE {' AND '.join(where)} "
         f"{order()} LIMIT ?"

@@ -66,12 +66,11 @@ async def test_a_damaged_search_index_is_found_at_start_and_rebuilt_by_repair(
         assert await integrity.repair_search(node.store) == ("listing_text",)
         assert (await integrity.check(node.store, full=True)).ok
         assert node.store.damage is None
-        # Every offer is found by its own words again, and its school's (until word
-        # forms, a repair left the school's words out), and by no others.
+        # Every offer is found by its own words again, and by no others.
         assert await node.offers.search("nothing like it", Filters()) == []
         row = await node.store.fetch_one(
             "SELECT count(*) FROM listings AS l JOIN listing_text AS t ON t.rowid = l.n "
-            "WHERE t.words = trim(l.folded || ' ' || l.school) AND t.stems_fr != ''"
+            "WHERE t.words = l.folded"
         )
         assert row[0] == OFFERS
         found = await node.offers.search("Offer 123", Filters())

@@ -11,25 +11,13 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
-from node.net.peers import FEATURES
 from node.net.search import Outcome
 from node.store.search import Filters
 from node.web.pages.offers import NETWORK_BELOW
-from protocol import frames
 from protocol import search as rules
 from protocol.keys import EntryId
 from tests.helpers import run_cli
-from tests.network import (
-    COLEGIO,
-    GESAMT,
-    LYCEE,
-    OAK,
-    LiveNode,
-    introduced,
-    network,
-    partner,
-    wait_for,
-)
+from tests.network import COLEGIO, GESAMT, LYCEE, OAK, LiveNode, network, wait_for
 from tests.web.web import add_user, client, http_sign_in
 
 OFFER = {"activity": "observation", "title": "Phonics lessons open to visitors", "country": "ES"}
@@ -288,66 +276,3 @@ async def test_the_school_of_a_result_comes_with_the_answers_when_not_held_here(
                 page = html.unescape(await response.text())
         assert "Phonics lessons open to visitors" in page
         assert "Colegio San Marcos" in page
-
-
-# -- word forms and OR ("Plurals and either word in search", docs/decisions.md) ---------
-
-THEATRE = {
-    "activity": "visit",
-    "title": "Atelier de théâtre dans nos écoles",
-    "country": "ES",
-}
-
-
-async def test_a_forwarded_search_finds_other_forms_and_either_word(tmp_path: Path) -> None:
-    async with network(
-        tmp_path, [OAK, LYCEE, COLEGIO], [("oak", "lycee"), ("lycee", "colegio")]
-    ) as n:
-        a, b, c = n["oak"], n["lycee"], n["colegio"]
-        await _opened((a, b), (b, c))
-        offer = await _post_unrelayed(c, THEATRE)
-        for words in ("ÉCOLES", "drama OR théâtres", "theatres OR drama ecole", "ateliers"):
-            outcome = await a.service.peers.search.ask({}, words)
-            assert [bytes(f.entry.id) for f in outcome.found] == [offer], words
-        outcome = await a.service.peers.search.ask({}, "drama OR music")
-        assert outcome.found == []
-        assert _strikes(a, b, c) == 0
-
-
-async def test_a_node_before_word_forms_is_answered_as_it_reads_a_query(tmp_path: Path) -> None:
-    """Oak predates word forms and OR: Lycée, which relays its queries, passes up only
-    what Oak finds itself (Oak would strike anything else), although Colegio answers
-    Lycée with word forms; and what Oak sends, Lycée takes."""
-    nodes = {
-        key: await LiveNode.start(tmp_path / key, name, country=country)
-        for key, name, country in (OAK, LYCEE, COLEGIO)
-    }
-    a, b, c = nodes["oak"], nodes["lycee"], nodes["colegio"]
-    try:
-        a.service.peers.features = FEATURES - {frames.SEARCH_FORMS}
-        await partner(a, b)
-        await partner(b, c)
-        await introduced(list(nodes.values()))
-        await _opened((a, b), (b, c))
-        assert frames.SEARCH_FORMS not in b.service.peers.sessions[a.node.node_id].features
-        assert frames.SEARCH_FORMS in b.service.peers.sessions[c.node.node_id].features
-        offer = await _post_unrelayed(c, THEATRE)
-        on_a = await _post_unrelayed(a, {**THEATRE, "title": "Nos écoles", "country": "GB"})
-
-        # From Oak: only its own words' meaning (OR a word), though Colegio found more.
-        for words in ("école théâtres", "drama OR théâtre"):
-            outcome = await a.service.peers.search.ask({}, words)
-            assert outcome.found == [], words
-        outcome = await a.service.peers.search.ask({}, "écoles théâtre")
-        assert [bytes(f.entry.id) for f in outcome.found] == [offer]
-        # From Colegio: Oak answers as it reads the query; Lycée takes it.
-        outcome = await c.service.peers.search.ask({"country": "GB"}, "écoles")
-        assert [bytes(f.entry.id) for f in outcome.found] == [on_a]
-        assert _strikes(a, b, c) == 0
-    finally:
-        for live in nodes.values():
-            await live.stop()
-
-
-def _strikes(*nodes: LiveNode) -> int:
-    return sum(s._strikes for live in nodes for s in live.service.peers.sessions.values())

@@ -9,14 +9,11 @@ import pytest
 
 from node.node import Node
 from node.store import search
-from node.store.indexer import SearchIndexer
-from node.store.migrations import _LISTING_SCHOOLS, _WORD_FORMS, MIGRATIONS
+from node.store.migrations import _LISTING_SCHOOLS, MIGRATIONS
 from node.store.search import Filters
-from protocol import search as rules
 from protocol.entry import create_entry
 from tests.helpers import NOW, key, undoing_migrations
-from tests.network import holding_everything, wait_for
-from tests.protocol import test_words
+from tests.network import holding_everything
 
 TODAY = date(2026, 11, 23)
 
@@ -232,122 +229,3 @@ async def test_a_school_whose_profile_arrives_after_its_offer_is_found_by_name(
     await node.store.ingest([profile], NOW)
     assert await titles(node, "escuela rio") == ["Come and see us"]
     assert await titles(node, "spain") == ["Come and see us"]
-
-
-# -- word forms and OR ("Plurals and either word in search", docs/decisions.md) ---------
-
-
-async def test_the_index_finds_what_a_forwarded_query_answers(node: Node) -> None:
-    """The index (FTS5, node/store/search.py) and the rule a forwarded query is answered
-    and checked by (protocol/search.py) agree on every row of the tables of
-    tests/protocol/test_words.py: plurals in four languages, accents, OR."""
-    rows = test_words.WORD_FORMS + test_words.EITHER
-    ids = {}
-    for text in dict.fromkeys(text for _, text, _ in rows):
-        ids[text] = await post(node, text, activity="teachmeet")
-    for query, text, expected in rows:
-        found = {
-            str(item.entry.id) for item in await node.offers.search(query, Filters(), limit=500)
-        }
-        content = {"activity": "teachmeet", "title": text}
-        assert rules.matches({}, query, "offer", content) is expected, query
-        assert (ids[text] in found) is expected, (query, text)
-
-
-async def test_the_words_themselves_rank_before_other_forms_of_them(node: Node) -> None:
-    await post(node, "Une école ouverte")
-    await post(node, "Nos écoles ouvertes")
-    assert await titles(node, "écoles") == ["Nos écoles ouvertes", "Une école ouverte"]
-    # (the last word may be the start of one: "école" alone also finds "écoles" itself)
-    assert await titles(node, "école ouverte") == ["Une école ouverte", "Nos écoles ouvertes"]
-
-
-async def test_either_word_in_any_script(node: Node) -> None:
-    await post(node, "数学の授業を見学したい", side="request")
-    await post(node, "Theatre workshop")
-    await post(node, "Maths mastery")
-    assert sorted(await titles(node, "数学 OR theatre")) == [
-        "Theatre workshop",
-        "数学の授業を見学したい",
-    ]
-    assert sorted(await titles(node, "theatres OR 数学")) == [
-        "Theatre workshop",
-        "数学の授業を見学したい",
-    ]
-    assert await titles(node, "数学 OR theatre workshops") == ["Theatre workshop"]
-
-
-@pytest.mark.parametrize(
-    "query", ['"', "-", "- OR .", "a-b", "NEAR", "AND OR NOT", "x:", "é*", "a\x00b"]
-)
-async def test_odd_words_are_searched_not_refused(node: Node, query: str) -> None:
-    await node.offers.search(query, Filters())  # no error: every word is quoted text
-
-
-async def test_an_index_without_stems_gets_them_after_the_node_opens(tmp_path: Path) -> None:
-    """The migration to word forms copies the words over and queues their stems: the
-    node opens at once, finds every offer by its words meanwhile, and by their other
-    forms once the search indexer has made the stems (node/store/indexer.py)."""
-    made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
-    await post(made, "Observation dans nos écoles")
-    await post(made, "Maths online")
-    # As the version before word forms left it: an index of the words alone.
-    async with made.store.write():
-        await made.store.execute("DROP TABLE listing_text")
-        await made.store.execute("DROP TABLE unstemmed")
-        await made.store.execute(
-            "CREATE VIRTUAL TABLE listing_text USING fts5 "
-            "(words, tokenize = 'unicode61 remove_diacritics 2')"
-        )
-        await made.store.execute(
-            "INSERT INTO listing_text (rowid, words) "
-            "SELECT n, trim(folded || ' ' || school) FROM listings"
-        )
-        await made.store.execute(
-            "UPDATE schema_version SET version = ?", (MIGRATIONS.index(_WORD_FORMS),)
-        )
-    await made.close()
-    opened = await Node.open(tmp_path / "n")
-    try:
-        assert await count(opened, "unstemmed") == 2
-        # found by their words, exact or started, before any stem is made
-        assert await titles(opened, "écoles observation") == ["Observation dans nos écoles"]
-        assert await titles(opened, "oakfield math") == ["Maths online"]
-        assert await titles(opened, "observations") == []  # not yet
-        indexer = SearchIndexer(opened.store)
-        indexer.start()
-
-        async def stemmed() -> bool:
-            return await count(opened, "unstemmed") == 0
-
-        await wait_for(stemmed, what="the stems made")
-        await indexer.stop()
-        assert await titles(opened, "observations école") == ["Observation dans nos écoles"]
-        found = sorted(await titles(opened, "oakfield"))
-        assert found == ["Maths online", "Observation dans nos écoles"]
-        text = await opened.store.fetch_all(
-            f"SELECT rowid, {', '.join(search.TEXT_COLUMNS)} FROM listing_text ORDER BY rowid"
-        )
-        rows = await opened.store.fetch_all("SELECT n, folded, school FROM listings ORDER BY n")
-        assert text == [search.text_row(n, f"{a} {b}".strip()) for n, a, b in rows]
-    finally:
-        await opened.close()
-
-
-async def test_stems_queued_for_a_listing_gone_since_are_let_go(tmp_path: Path) -> None:
-    node = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
-    try:
-        gone = await post(node, "Observation dans nos écoles")
-        async with node.store.write():
-            await node.store.execute("INSERT INTO unstemmed (n) SELECT n FROM listings")
-        await node.offers.withdraw("offer", gone)
-        assert await node.store.stem_pending() == 1
-        assert await count(node, "unstemmed") == 0
-    finally:
-        await node.close()
-
-
-async def count(node: Node, table: str) -> int:
-    row = await node.store.fetch_one(f"SELECT count(*) FROM {table}")
-    assert row is not None
-    return int(row[0])
