@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
+from node.bidi import closed
+
 PRODID = "-//schoolmesh//schoolmesh events//EN"
 UID_DOMAIN = "schoolmesh"
 
@@ -72,7 +74,7 @@ def calendar(items: Iterable[CalendarItem], name: str) -> bytes:
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", name)
+    cal.add("x-wr-calname", closed(name))
     for item in items:
         cal.add_component(_event(item))
     cal.add_missing_timezones()
@@ -81,7 +83,10 @@ def calendar(items: Iterable[CalendarItem], name: str) -> bytes:
 
 
 def _event(item: CalendarItem) -> icalendar.Event:
+    """One event; other schools' texts end their own bidi controls (node/bidi.py), or a
+    calendar program shows what follows them reordered."""
     tz = zone(item.tz)
+    organiser = closed(item.organiser)
     event = icalendar.Event()
     event.add("uid", f"{item.uid}@{UID_DOMAIN}")
     event.add("dtstamp", _utc(item.modified_ms))
@@ -94,19 +99,19 @@ def _event(item: CalendarItem) -> icalendar.Event:
     if item.cancelled:
         event.add("status", "CANCELLED")
         # A title that never reached us (the event came already withdrawn) still says whose.
-        event.add("summary", item.title or f"Cancelled event by {item.organiser}")
-        said = f"{item.organiser} has cancelled this event."
-        event.add("description", f"{said} Reason: {item.reason}" if item.reason else said)
+        event.add("summary", closed(item.title or "") or f"Cancelled event by {organiser}")
+        said = f"{organiser} has cancelled this event."
+        event.add("description", f"{said} Reason: {closed(item.reason)}" if item.reason else said)
         return event
     event.add("status", "CONFIRMED")
-    event.add("summary", item.title or "")
+    event.add("summary", closed(item.title or ""))
     if item.where:
-        event.add("location", item.where)
-    details = [item.text] if item.text else []
+        event.add("location", closed(item.where))
+    details = [closed(item.text)] if item.text else []
     if item.capacity:
         details.append(f"Places: {item.capacity}.")
     if item.running_order:
-        details.append("Running order:\n" + "\n".join(item.running_order))
-    details.append(f"Organised by {item.organiser}.")
+        details.append("Running order:\n" + "\n".join(map(closed, item.running_order)))
+    details.append(f"Organised by {organiser}.")
     event.add("description", "\n\n".join(details))
     return event

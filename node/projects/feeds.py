@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from feedgen.feed import FeedGenerator
 
 from node.accounts.service import Accounts
+from node.bidi import closed
 from node.projects.service import Projects
 from node.store.database import Store
 from protocol.errors import NotFoundError
@@ -91,18 +92,20 @@ class Feeds:
         names = dict(await self.store.fetch_all("SELECT author, name FROM schools"))
         feed = FeedGenerator()
         feed.id(f"urn:schoolmesh:project:{project.id}")
-        feed.title(project.title)
-        feed.subtitle(f"Approved posts of the project {project.title!r}")
+        # Other schools' texts: their bidi controls end where they end (node/bidi.py), or
+        # a feed reader shows what follows them reordered.
+        feed.title(closed(project.title))
+        feed.subtitle(f"Approved posts of the project {closed(project.title)!r}")
         feed.link(href=f"{base_url}/feeds/{token}", rel="self")
         posts = await self.projects.posts(project.id)
         feed.updated(_when(max((p.approved_at or 0 for p in posts), default=0)))
         for post in reversed(posts):
             entry = feed.add_entry()
             entry.id(f"urn:schoolmesh:post:{post.id}")
-            entry.title(post.title or "")
+            entry.title(closed(post.title or ""))
             school = names.get(bytes(post.origin), "a partner school")
-            entry.author({"name": f"{post.by_name} ({school})"})
-            entry.content(post.html, type="html")
+            entry.author({"name": f"{closed(str(post.by_name))} ({closed(school)})"})
+            entry.content(closed(post.html), type="html")
             entry.updated(_when(post.approved_at or post.created_at))
             entry.published(_when(post.approved_at or post.created_at))
         document: bytes = feed.atom_str(pretty=True)

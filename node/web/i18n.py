@@ -40,7 +40,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from jinja2.filters import do_join, make_attrgetter
 
-from node.web import bidi
+from node import bidi
 from protocol.errors import PageMessage
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -397,7 +397,7 @@ def _join_closed(
 class Sentence(str):
     """A translated sentence built in a page's Python (a flash message, a form's
     error): each text put into it with ``%`` ends its own bidi controls
-    (node/web/bidi.py), as in a template, rather than at the end of the sentence."""
+    (node/bidi.py), as in a template, rather than at the end of the sentence."""
 
     def __mod__(self, values: Any) -> str:
         if isinstance(values, dict):
@@ -412,7 +412,7 @@ class Sentence(str):
 def templates(folder: Path, language: str) -> jinja2.Environment:
     """Jinja2 templates from ``folder`` in ``language``: escaping on, a missing value an
     error, ``{% trans %}`` from the catalogues (the pages and the exported archive); each
-    value's bidi controls closed where it ends (node/web/bidi.py)."""
+    value's bidi controls closed where it ends (node/bidi.py)."""
     env = jinja2.Environment(
         finalize=_closed,
         loader=jinja2.FileSystemLoader(folder),
@@ -432,7 +432,7 @@ def templates(folder: Path, language: str) -> jinja2.Environment:
 
 
 def _closing_variables(translate: Any) -> Callable[..., Any]:
-    """``translate`` with each text put into the sentence closed (node/web/bidi.py):
+    """``translate`` with each text put into the sentence closed (node/bidi.py):
     a school's name in "%(school)s asked to partner" ends its own bidi controls, rather
     than at the end of the sentence."""
 

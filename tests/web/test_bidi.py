@@ -1,4 +1,4 @@
-"""node/web/bidi.py: the bidi controls a value opens are closed where it ends (a table),
+"""node/bidi.py: the bidi controls a value opens are closed where it ends (a table),
 and every template's values go through it."""
 
 import re
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from markupsafe import Markup
 
-from node.web.bidi import closed
+from node.bidi import closed
 from node.web.i18n import page_words, templates
 from protocol.errors import said
 from tests.network import LiveNode, partner, wait_for
