@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import aiohttp
 
+from node.projects.records import Post
 from tests.network import LiveNode
 from tests.web.test_projects import start, version_of
 from tests.web.web import browser, client, csrf_of, http_sign_in, sign_in
@@ -280,3 +281,39 @@ async def test_a_pupil_posting_the_approve_and_return_form_is_refused(school: Li
             assert status == 403, action
     stored = await school.node.projects.post(post)
     assert (stored.state, stored.note, stored.approved_by) == ("draft", None, None)
+
+
+async def test_a_post_deleted_between_the_page_s_read_and_the_approval_s_says_so(
+    school: LiveNode,
+) -> None:
+    """The pupil deletes the draft just after the approve handler found it, before the
+    approval's own read: the page still says it was deleted and nothing was sent, not
+    "There is no such post" (the race is made to happen: the handler's read of the post
+    is followed at once by the pupil's real delete)."""
+    project = await start(school)
+    projects = school.node.projects
+    read_post = projects.post
+    deleting: list[str] = []
+
+    async def then_deleted(post_id: str) -> Post:
+        found = await read_post(post_id)
+        if post_id in deleting:
+            deleting.clear()  # once: the delete reads the post too
+            await projects.discard(post_id, "Amira")
+        return found
+
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        for action in ("approve", "return"):
+            post = await draft(school, project)
+            form = await opened(teacher, post)
+            deleting.append(post)
+            projects.post = then_deleted  # type: ignore[method-assign, assignment]
+            try:
+                status, page = await press(teacher, school, post, action, {**form, "note": "x"})
+            finally:
+                projects.post = read_post  # type: ignore[method-assign]
+            assert status == 404, page
+            assert "Amira deleted this post after you opened it: nothing was sent." in (
+                html.unescape(page)
+            )

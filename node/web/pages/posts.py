@@ -140,9 +140,12 @@ async def read_post(request: web.Request, action: str) -> tuple[Post, str]:
 async def approve(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     post, read = await read_post(request, "approve")
-    _id, notes = await request.app[WEB].node.projects.approve(
-        post.id, user_of(request).name, now_ms(), version=read
-    )
+    try:
+        _id, notes = await request.app[WEB].node.projects.approve(
+            post.id, user_of(request).name, now_ms(), version=read
+        )
+    except NotFoundError:  # deleted by its pupil just after read_post found it
+        raise approval.deleted(post.id, post.author, action="approve") from None
     done = _("Approved: it is on its way to the project's schools.")
     if notes:
         done += " " + _("Some of it was held back because of the pupil's consent.")
@@ -168,7 +171,12 @@ async def return_(request: web.Request) -> web.StreamResponse:
         return await see_other(
             request, f"/posts/{post.id}", _("Write a note saying what to change."), error=True
         )
-    await request.app[WEB].node.projects.return_(post.id, user_of(request).name, note, version=read)
+    try:
+        await request.app[WEB].node.projects.return_(
+            post.id, user_of(request).name, note, version=read
+        )
+    except NotFoundError:  # deleted by its pupil just after read_post found it
+        raise approval.deleted(post.id, post.author, action="return") from None
     return await see_other(request, f"/posts/{post.id}", _("Returned to the pupil with your note."))
 
 
