@@ -370,6 +370,12 @@ class PeerManager:
         The report is of the peer's session when it is written, which may have replaced
         the one that asked for it (whose request then stands for the new one's)."""
         peer = session.peer
+        if not session.shown_connected:
+            # "connected" at once, the first time the session hears from the peer: the
+            # count of entries behind waits its turn, which a hub spaces out to 10 to
+            # 30 seconds, and a partner that came back would show "last seen" until then.
+            session.shown_connected = True
+            self._spawn(self._mark_connected(session))
         if peer in self._report_due:
             return  # one is planned already: it will read the state then
         # Until a first count has ended its time is unknown: half a second, as before
@@ -378,6 +384,14 @@ class PeerManager:
         wait_ms = self._last_report.get(peer, 0) + gap_ms - now_ms()
         self._report_due.add(peer)
         self._spawn(self._report(peer, max(0, wait_ms) / 1000))
+
+    async def _mark_connected(self, session: PeerSession) -> None:
+        """Write "connected" for a session still running (its end, written after this in
+        the store's order, says otherwise)."""
+        if session.closed.is_set() or self.sessions.get(session.peer) is not session:
+            return
+        with contextlib.suppress(StorageError):  # status is a report
+            await self.book.mark_connected(session.peer, now_ms())
 
     async def _report(self, peer: NodeId, delay_s: float) -> None:
         try:
@@ -467,8 +481,6 @@ class PeerManager:
                 # where the session still serves what the peer lacks.
                 with contextlib.suppress(StorageError):
                     await self.book.add(session.peer, address, now_ms())
-            with contextlib.suppress(StorageError):  # status is a report
-                await self.book.mark_connected(session.peer, now_ms())
             self._backoff(session.peer).success()
             kick = self._kicks.get(session.peer)
             if kick is not None:

@@ -129,6 +129,8 @@ class PeerSession:
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
         self.received = 0  # entries stored from this peer
         self.sent = 0  # entries sent to this peer
+        #: Whether "connected" was written for this session (PeerManager.progress).
+        self.shown_connected = False
         self.bytes_sent = 0  # every frame, for measuring wire efficiency
         self.bytes_received = 0
         #: Bytes sent when this side had said what it holds (its last clock frame).
