@@ -9,7 +9,8 @@ us; only the author school or the project's owner can take a post down).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -27,6 +28,8 @@ from node.web.post_forms import (
 from protocol import letters
 from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
+
+T = TypeVar("T")
 
 routes = web.RouteTableDef()
 
@@ -135,17 +138,32 @@ async def read_post(request: web.Request, action: str) -> tuple[Post, str]:
     return post, read if isinstance(read, str) else ""
 
 
+async def still_there(request: web.Request, post: Post, action: str, work: Awaitable[T]) -> T:
+    """``work`` (an approval or a return of ``post``, which :func:`read_post` found); if
+    it finds the post gone, its pupil deleted it in between: said so, nothing sent."""
+    try:
+        return await work
+    except NotFoundError:
+        try:
+            await request.app[WEB].node.projects.post(post.id)
+        except NotFoundError:
+            raise approval.deleted(post.id, post.author, action=action) from None
+        raise  # something else was not found (the teacher's account, say)
+
+
 @routes.post(f"/posts/{POST}/approve")
 @require("staff")
 async def approve(request: web.Request) -> web.StreamResponse:
     _ = gettext(request)
     post, read = await read_post(request, "approve")
-    try:
-        _id, notes = await request.app[WEB].node.projects.approve(
+    _id, notes = await still_there(
+        request,
+        post,
+        "approve",
+        request.app[WEB].node.projects.approve(
             post.id, user_of(request).name, now_ms(), version=read
-        )
-    except NotFoundError:  # deleted by its pupil just after read_post found it
-        raise approval.deleted(post.id, post.author, action="approve") from None
+        ),
+    )
     done = _("Approved: it is on its way to the project's schools.")
     if notes:
         done += " " + _("Some of it was held back because of the pupil's consent.")
@@ -171,12 +189,12 @@ async def return_(request: web.Request) -> web.StreamResponse:
         return await see_other(
             request, f"/posts/{post.id}", _("Write a note saying what to change."), error=True
         )
-    try:
-        await request.app[WEB].node.projects.return_(
-            post.id, user_of(request).name, note, version=read
-        )
-    except NotFoundError:  # deleted by its pupil just after read_post found it
-        raise approval.deleted(post.id, post.author, action="return") from None
+    await still_there(
+        request,
+        post,
+        "return",
+        request.app[WEB].node.projects.return_(post.id, user_of(request).name, note, version=read),
+    )
     return await see_other(request, f"/posts/{post.id}", _("Returned to the pupil with your note."))
 
 
