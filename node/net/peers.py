@@ -16,7 +16,9 @@ storing, mail), whose failure ends the session (node/net/session.py). When a ses
 ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
 damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
 50 s) instead of redialling at once: a full disk is not freed in a second
-(docs/protocol.md, Reconnecting).
+(docs/protocol.md, Reconnecting). When we ended a session for what the peer did (past
+a limit of a session, too many strikes), the peer's own dials are refused for 37.5 s
+(``too-soon``), so that it cannot dial back at once to a session with fresh bounds.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -76,6 +79,16 @@ def report_gap_ms(counting_ms: float) -> int:
 
 
 HANDSHAKE_TIMEOUT = 10.0
+#: The listener's refusal of a peer whose last session it ended for what the peer did,
+#: until the peer has waited (docs/protocol.md, "Reconnecting"). A dialler told it holds
+#: off as after the codes of HOLD_OFF_CODES.
+TOO_SOON = "too-soon"
+#: What the log says a peer did, by the reason its session was ended for.
+_ENDED_FOR = {
+    "too-many-clocks": "sent far more clock frames than an honest node does (too-many-clocks)",
+    "too-many-forks": "named far more forked entries than an honest node does (too-many-forks)",
+    "too many refused messages": "kept sending messages this node refuses",
+}
 WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
@@ -196,6 +209,11 @@ class PeerManager:
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
         self._redeeming: set[NodeId] = set()
         self._backoffs: dict[NodeId, Backoff] = {}
+        #: Peers whose last session we ended for what they did (past a limit of a
+        #: session, too many strikes), with the ``time.monotonic()`` until which their
+        #: own dials are refused (``too-soon``). In memory only: a node restarted
+        #: meanwhile forgets it, and the peer gets at most one session more.
+        self._too_soon: dict[NodeId, float] = {}
         #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
         self.new_backoff: Callable[[], Backoff] = Backoff
         #: The watcher and the diallers, started again whenever they fail (tests scale
@@ -494,6 +512,8 @@ class PeerManager:
                 # session allows: wait the cool-down before dialling again, rather than
                 # redial at once to be refused again (issue 20).
                 self._backoff(session.peer).hold()
+            if session.ended_for is not None:
+                await self._refuse_for_a_while(session.peer, session.ended_for)
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]
                 if not self._stopping:
@@ -506,6 +526,49 @@ class PeerManager:
                             now_ms=now_ms(),
                         )
             self.logs.info(session.peer, "session with %s closed", session.peer)
+
+    async def _refuse_for_a_while(self, peer: NodeId, why: str) -> None:
+        """We ended the peer's session for what it did: refuse its own dials for the
+        shortest wait of our dial loop's hold (37.5 s), so that it cannot dial in again
+        at once to a session with fresh bounds (some 270 MB of evidence each, slowed
+        only by the handshake). A node that holds off as told (38 to 50 s) is never
+        refused; docs/decisions.md, "Bounds of a hostile peer across sessions"."""
+        seconds = self._backoff(peer).shortest_hold
+        self._too_soon[peer] = time.monotonic() + seconds
+        now = time.monotonic()
+        for other, until in list(self._too_soon.items()):  # at most one per partner
+            if until <= now:
+                del self._too_soon[other]
+        name = ""
+        if not self._stopping:
+            with contextlib.suppress(StorageError):  # the log says its node id all the same
+                name = await self.book.name(peer)
+        self.logs.warning(
+            peer,
+            "%s (%s) is refused until %s (%d seconds): this node ended its session because "
+            "it %s; it may connect again after that",
+            name or "a partner school",
+            peer,
+            time.strftime("%H:%M:%S", time.localtime(time.time() + seconds)),
+            round(seconds),
+            _ENDED_FOR.get(why, f"went past what one session allows ({why})"),
+            logger=log,
+        )
+
+    def _refused_for(self, peer: NodeId) -> float:
+        """Seconds the peer's dials are still refused for (0: not refused). A session
+        ended for what it did that is still closing counts as ended now."""
+        existing = self.sessions.get(peer)
+        if existing is not None and existing.ended_for is not None:
+            return self._backoff(peer).shortest_hold
+        until = self._too_soon.get(peer)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._too_soon[peer]
+            return 0.0
+        return left
 
     async def accept(self, request: web.Request) -> web.StreamResponse:
         """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
@@ -541,6 +604,14 @@ class PeerManager:
             await transport.send(welcome)
             peer = handshake.receive_auth(await receive_within(transport, HANDSHAKE_TIMEOUT))
             transport.peer = peer
+            # Before anything is read of the database for it (its partnership, an
+            # invite), let alone of its clock.
+            if (wait := self._refused_for(peer)) > 0:
+                raise HandshakeError(
+                    "this school ended your node's last session because it went past what "
+                    f"one session allows: try again in {math.ceil(wait)} seconds",
+                    code=TOO_SOON,
+                )
             assert handshake.hello is not None
             if handshake.hello.invite is not None:
                 await self._redeem(transport, peer, handshake.hello)
@@ -656,9 +727,25 @@ class PeerManager:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: back off and try again, never give up
-                backoff.failure()
-                self.logs.info(peer, "could not reach %s at %s: %s", peer, address, exc)
-                if backoff.failures == backoff.threshold:
+                too_soon = isinstance(exc, ProtocolError) and exc.code == TOO_SOON
+                if too_soon:
+                    # It ended our last session for what we sent: a redial soon meets
+                    # the same refusal (docs/protocol.md, Reconnecting).
+                    backoff.hold()
+                    self.logs.warning(
+                        peer,
+                        "%s refused this node's call: %s (%s); trying again in %d to %d seconds",
+                        peer,
+                        exc,
+                        TOO_SOON,
+                        round(backoff.shortest_hold),
+                        round(backoff.cool_down),
+                        logger=log,
+                    )
+                else:
+                    backoff.failure()
+                    self.logs.info(peer, "could not reach %s at %s: %s", peer, address, exc)
+                if backoff.failures == backoff.threshold and not too_soon:
                     self.logs.info(
                         peer,
                         "%s did not answer %d times in a row: trying again every %d to %d seconds",

@@ -152,6 +152,10 @@ class PeerSession:
         #: what a session allows (too many strikes, a SessionLimit): the dial loop waits
         #: its cool-down before redialling, rather than call it again at once.
         self.hold_off = False
+        #: Why we ended the session for what the peer did (a SessionLimit's code, or too
+        #: many strikes), None otherwise: the node then refuses the peer's own dials for
+        #: a while too (PeerManager.answer), not only waits before dialling it.
+        self.ended_for: str | None = None
         #: Announcements, fetches and prunes, when both sides announced ``lazy``
         #: (node/net/relay.py); None: every new entry goes whole, as to today's nodes.
         relay = getattr(host, "relay", None)
@@ -435,6 +439,7 @@ class PeerSession:
         session; no other session is touched, and we hold off before dialling it."""
         self._closing = True
         self.hold_off = True
+        self.ended_for = exc.code
         self.last_error = f"{exc.code}: {exc}"
         self.host.logs.warning(
             self.peer, "closing the session with %s: %s (%s)", self.peer, exc, exc.code, logger=log
@@ -455,6 +460,7 @@ class PeerSession:
             self.last_error = "too many refused messages"
         self._closing = True
         self.hold_off = True  # dialled again at once, it would be refused the same way
+        self.ended_for = "too many refused messages"
         return True
 
     async def _refuse(self, exc: ProtocolError) -> None:

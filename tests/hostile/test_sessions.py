@@ -246,12 +246,12 @@ async def test_a_batch_of_bad_signatures_gets_ten_error_frames_then_the_session_
 async def test_a_partner_that_redials_while_its_closed_session_is_closing_is_accepted(
     target: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    # The target closes the session (ten strikes) and waits for the close to be
-    # answered; the rogue does not answer but redials at once. The old session is
-    # closing: it must not count as the session with the rogue.
+    # The target closes the session (told the rogue's disk is full) and waits for the
+    # close to be answered; the rogue does not answer but redials at once. The old
+    # session is closing: it must not count as the session with the rogue. (Ended for
+    # ten strikes, the rogue would be refused for a while: tests/hostile/test_redial.py.)
     ws = await connect(client, target)
-    for _ in range(10):
-        await ws.send_bytes(b"\xc1")
+    await ws.send_bytes(frames.encode(frames.Error.about("storage-full", "the disk is full")))
     again = await connect(client, target)
     assert isinstance(await next_frame(again, frames.Clock), frames.Clock)
     await again.close()
@@ -440,7 +440,8 @@ async def test_a_session_ended_past_a_bound_holds_the_dialler_off(
 ) -> None:
     """Before, the session ended and the target's dial loop called the rogue again at
     once, into a session with fresh bounds: as for a full disk, it now waits its
-    cool-down (38 to 50 seconds; a rogue that dials in is still accepted)."""
+    cool-down (38 to 50 seconds; a rogue that dials in meanwhile is refused:
+    tests/hostile/test_redial.py)."""
     # One frame of ids: the second goes past (read when a session starts).
     monkeypatch.setattr(replication, "MAX_ID_PAIRS", replication.MIN_ID_CLOCK_PAIRS)
     ws = await connect(client, target)
