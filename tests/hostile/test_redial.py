@@ -21,9 +21,10 @@ from node.net import session as session_module
 from node.net.backoff import Backoff
 from node.partners.peerbook import PeerBook
 from protocol import frames, replication
+from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeId
-from tests.helpers import offer_content
+from tests.helpers import chain, key, offer_content
 from tests.hostile.test_sessions import connect, frames_until_closed, handshake, open_sync
 from tests.network import LiveNode, wait_for
 from tests.rogue import ROGUE
@@ -198,3 +199,28 @@ async def test_a_dialler_told_too_soon_holds_off(
         assert not [r for r in caplog.records if "did not answer" in r.getMessage()]
     finally:
         await dialler.stop()
+
+
+async def test_an_honest_relay_struck_out_for_another_schools_future_entries_is_not_refused(
+    scaled: LiveNode, client: aiohttp.ClientSession
+) -> None:
+    """A third school signs entries five minutes and a bit ahead of real time: a node
+    whose clock runs a few seconds fast takes them and passes them on, and the target,
+    whose clock is right, refuses each (``future-timestamp``, a strike). Ten of them
+    end the honest relay's session, as before; but the relay did nothing wrong (the
+    clocks differ), so it is not refused when it dials back: else any school could keep
+    two partners apart for a minute at a time, for the price of ten entries."""
+    third = key(77)
+    ahead = now_ms() + MAX_CLOCK_SKEW_MS + 2_000  # the relay's clock: 2 s fast
+    relayed = [e.encode() for e in chain(third, 10, start_ts=ahead)]
+    ws = await connect(client, scaled)
+    await open_sync(ws)
+    await ws.send_bytes(frames.encode(frames.Entries(1, relayed)))
+    received = await frames_until_closed(ws)
+    assert {f.code for f in received if isinstance(f, frames.Error)} == {"future-timestamp"}
+
+    async def ended() -> bool:
+        return ROGUE.node_id not in scaled.service.peers.sessions
+
+    await wait_for(ended, what="the session to end")
+    await connect(client, scaled)  # fails unless the answer is ``ready``
