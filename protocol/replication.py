@@ -138,6 +138,10 @@ class Replication:
         self.id_pairs = 0
         #: ``(author, seq)`` under which we showed the peer our entry (a fork), this session.
         self.shown: set[tuple[NodeId, int]] = set()
+        #: Forks shown to the same peer in its sessions that ended just before this one
+        #: (the caller's to remember), counted against ``max_evidence`` too: a peer that
+        #: ends its own session one short of the bound and dials again gets no fresh one.
+        self.shown_before = 0
         self.view: dict[NodeId, int] = {}
         self.dirty: set[NodeId] = set()
         self.declined: set[NodeId] = set()  # given up on for this session (refused repeatedly)
@@ -327,12 +331,13 @@ class Replication:
         clock named, those to show it now: each once per session.
 
         Raises SessionLimit, showing none of them, when they would take the entries
-        shown in the session past ``max_evidence``."""
+        shown in the session (and ``shown_before``) past ``max_evidence``."""
         new = list(dict.fromkeys(f for f in forks if f not in self.shown))
-        if len(self.shown) + len(new) > self.max_evidence:
+        if self.shown_before + len(self.shown) + len(new) > self.max_evidence:
+            before = f" and the sessions just before it ({self.shown_before:,} shown)"
             raise SessionLimit(
                 f"clocks naming more than {self.max_evidence} heads we hold otherwise "
-                "(forks) in one session",
+                f"(forks) in one session{before if self.shown_before else ''}",
                 code="too-many-forks",
             )
         self.shown.update(new)

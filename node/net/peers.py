@@ -214,6 +214,11 @@ class PeerManager:
         #: own dials are refused (``too-soon``). In memory only: a node restarted
         #: meanwhile forgets it, and the peer gets at most one session more.
         self._too_soon: dict[NodeId, float] = {}
+        #: Forks shown to a peer in its sessions that ended lately, with the
+        #: ``time.monotonic()`` until which they count against its next session's bound
+        #: (``Replication.shown_before``): a peer ending its own session one fork short
+        #: of the bound, which is not refused, gets no fresh bound either. In memory.
+        self._shown_lately: dict[NodeId, tuple[float, int]] = {}
         #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
         self.new_backoff: Callable[[], Backoff] = Backoff
         #: The watcher and the diallers, started again whenever they fail (tests scale
@@ -490,6 +495,7 @@ class PeerManager:
         # Registered before any await, so that a third session waiting on the same
         # closing one finds this one, not an empty place.
         self.sessions[session.peer] = session
+        session.sync.shown_before = self._shown_before(session.peer)
         task = asyncio.current_task()
         assert task is not None
         self._session_tasks.add(task)
@@ -507,6 +513,9 @@ class PeerManager:
             await session.run()
         finally:
             self._session_tasks.discard(task)
+            # Before any await: a session replacing this one, woken by ``closed``, reads
+            # it only after this task's next await (asyncio wakes waiters later).
+            self._remember_shown(session)
             if session.hold_off:
                 # A full disk (ours or the peer's), or a peer that went past what a
                 # session allows: wait the cool-down before dialling again, rather than
@@ -526,6 +535,29 @@ class PeerManager:
                             now_ms=now_ms(),
                         )
             self.logs.info(session.peer, "session with %s closed", session.peer)
+
+    def _shown_before(self, peer: NodeId) -> int:
+        """Forks shown to the peer in its sessions that ended less than the refusal's
+        time (37.5 s) ago: they count against the bound of its session starting now."""
+        until, shown = self._shown_lately.get(peer, (0.0, 0))
+        if until <= time.monotonic():
+            self._shown_lately.pop(peer, None)
+            return 0
+        return shown
+
+    def _remember_shown(self, session: PeerSession) -> None:
+        """Keep the forks shown in a session that ends, with those shown before it, for
+        the refusal's time from now: whoever ended the session, a peer dialling straight
+        back gets what is left of the bound of a session, not a fresh one (so at most
+        MAX_EVIDENCE entries shown in that time, some 270 MB)."""
+        now = time.monotonic()
+        for other, (until, _) in list(self._shown_lately.items()):  # one per partner
+            if until <= now:
+                del self._shown_lately[other]
+        shown = session.sync.shown_before + len(session.sync.shown)
+        if shown:
+            until = now + self._backoff(session.peer).shortest_hold
+            self._shown_lately[session.peer] = (until, shown)
 
     async def _refuse_for_a_while(self, peer: NodeId, why: str) -> None:
         """We ended the peer's session for what it did: refuse its own dials for the

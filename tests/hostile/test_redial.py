@@ -25,7 +25,13 @@ from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeId
 from tests.helpers import chain, key, offer_content
-from tests.hostile.test_sessions import connect, frames_until_closed, handshake, open_sync
+from tests.hostile.test_sessions import (
+    connect,
+    frames_until_closed,
+    handshake,
+    next_frame,
+    open_sync,
+)
 from tests.network import LiveNode, wait_for
 from tests.rogue import ROGUE
 
@@ -224,3 +230,49 @@ async def test_an_honest_relay_struck_out_for_another_schools_future_entries_is_
 
     await wait_for(ended, what="the session to end")
     await connect(client, scaled)  # fails unless the answer is ``ready``
+
+
+async def test_a_rogue_that_ends_its_own_session_gets_no_fresh_bound_of_evidence(
+    scaled: LiveNode, client: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refusal alone is dodged by a rogue that stops one fork short of the bound,
+    closes the session itself and dials straight back: it is not refused (it ended the
+    session), and a fresh bound would send it another 4,096 entries (270 MB) each time.
+    The forks shown in the peer's sessions that ended less than the refusal's time ago
+    count against the new session's bound."""
+    target = scaled
+    monkeypatch.setattr(replication, "MAX_EVIDENCE", 1)  # read when a session starts
+    await target.node.offers.post("offer", offer_content("Two"))
+    mine = bytes(target.node.node_id)
+    held = [await target.node.store.entry_at(target.node.node_id, seq) for seq in (1, 2)]
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Clock([[mine, 1, bytes(32)]], final=False)))
+    shown = await next_frame(ws, frames.Entries)
+    assert held[0] is not None
+    assert shown.entries == [held[0].encode()]  # type: ignore[attr-defined]
+    await ws.close()  # the rogue ends it: no refusal
+
+    async def ended() -> bool:
+        return ROGUE.node_id not in target.service.peers.sessions
+
+    await wait_for(ended, what="the session to end")
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Clock([[mine, 2, bytes(32)]], final=False)))
+    received = await frames_until_closed(ws)
+    assert not [f for f in received if isinstance(f, frames.Entries)]  # nothing shown
+    assert [f.code for f in received if isinstance(f, frames.Error)] == ["too-many-forks"]
+
+    # After the refusal's time, the bound is whole again.
+    peers = target.service.peers
+
+    async def refused() -> bool:
+        return ROGUE.node_id in peers._too_soon and ROGUE.node_id not in peers.sessions
+
+    await wait_for(refused, what="the session's end")
+    until = peers._too_soon[ROGUE.node_id]
+    await asyncio.sleep(until - time.monotonic())
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Clock([[mine, 2, bytes(32)]], final=False)))
+    shown = await next_frame(ws, frames.Entries)
+    assert held[1] is not None
+    assert shown.entries == [held[1].encode()]  # type: ignore[attr-defined]

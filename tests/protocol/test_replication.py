@@ -974,6 +974,31 @@ def test_forks_past_the_bound_end_the_session_and_none_is_shown() -> None:
     assert sync.to_show([(C, 1)]) == [(C, 1)]  # up to the bound exactly
 
 
+@pytest.mark.parametrize(
+    ("before", "forks", "shown"),
+    [
+        (0, [(A, 1), (B, 1), (C, 1)], 3),
+        (1, [(A, 1), (B, 1)], 2),  # the bound exactly, with the sessions before
+        (1, [(A, 1), (B, 1), (C, 1)], None),  # one past it: none shown
+        (3, [(A, 1)], None),  # the bound spent before the session began
+        (3, [], 0),  # nothing to show: no limit
+    ],
+)
+def test_forks_shown_just_before_the_session_count_against_its_bound(
+    before: int, forks: list[tuple[NodeId, int]], shown: int | None
+) -> None:
+    sync = Replication(max_evidence=3)
+    sync.shown_before = before
+    if shown is None:
+        with pytest.raises(SessionLimit) as refused:
+            sync.to_show(forks)
+        assert refused.value.code == "too-many-forks"
+        assert f"({before:,} shown)" in str(refused.value)
+        assert sync.shown == set()
+    else:
+        assert len(sync.to_show(forks)) == shown
+
+
 def test_clock_frames_with_head_ids_past_the_bound_end_the_session() -> None:
     sync = Replication(max_id_pairs=2, min_id_clock_pairs=1)
     sync.receive_clock(frames.Clock([[A.key, 1, ID]], final=False))
