@@ -66,18 +66,36 @@ MAX_RETRIES = 2  # shortfalls per author and session that are retried; the third
 #: with made-up authors (about 35 MB a second at its receive budget). Five times the
 #: largest network measured (200,000 schools: docs/performance.md, "The session clock").
 MAX_VIEW_AUTHORS = 2**20
-#: Clock frames carrying head ids a peer may send in one session. Each makes us compare
-#: up to MAX_CLOCK_PAIRS heads with what we hold (a trip to the database), so without
-#: a bound a peer could keep our database busy for as long as the session lasts. A node
+#: (author, head id) pairs a peer's clock frames carrying ids may name in one session.
+#: Each pair is compared with what we hold (a read of the database), so without a
+#: bound a peer could keep our database busy for as long as the session lasts. A node
 #: sends ids only in the clock that opens a session (docs/protocol.md, "Sync"): this
-#: is the frames of such a clock naming twice MAX_VIEW_AUTHORS authors.
-MAX_ID_CLOCKS = 2 * MAX_VIEW_AUTHORS // frames.MAX_CLOCK_PAIRS
+#: is such a clock naming twice MAX_VIEW_AUTHORS authors, however it is cut in frames.
+MAX_ID_PAIRS = 2 * MAX_VIEW_AUTHORS
+#: What a clock frame carrying ids counts against MAX_ID_PAIRS at least, however few
+#: pairs it carries: each frame is a trip to the database of its own, which costs as
+#: much as comparing about 16 pairs (26 us for a frame of one pair, 1.65 us a pair in
+#: frames of 4,096: docs/decisions.md, "Bounds of a hostile peer across sessions").
+#: Charged 64, frames of one pair cost the database less than full frames could; and
+#: an honest clock in frames of 64 pairs or more is charged what it carries.
+MIN_ID_CLOCK_PAIRS = 64
+#: The clock frames carrying ids that fit in a session at most (all of one pair): the
+#: frame bound MIN_ID_CLOCK_PAIRS implies, for the docs and the tests.
+MAX_ID_CLOCKS = MAX_ID_PAIRS // MIN_ID_CLOCK_PAIRS
 #: Entries a peer's clocks may make us send as evidence of a fork, in one session.
 #: Each is sent once per session whatever the clocks repeat, outside the window (no
 #: ack paces it), so a peer naming wrong ids could otherwise have our whole store sent
 #: to it as fast as it can write the ids. A fork is a rare incident, each ended by
 #: ``schoolmesh recover``; a session showing thousands is not an honest one.
 MAX_EVIDENCE = 4096
+
+
+def id_clock_cost(clock: frames.Clock, min_pairs: int = MIN_ID_CLOCK_PAIRS) -> int:
+    """What a clock frame counts against a session's MAX_ID_PAIRS: its pairs carrying a
+    head id, and at least ``min_pairs`` if it carries any (each such frame is a trip to
+    the database); 0 for a frame without ids (asking again: not counted)."""
+    with_ids = sum(len(pair) == 3 for pair in clock.heads)
+    return max(with_ids, min_pairs) if with_ids else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +122,26 @@ class Replication:
         self,
         *,
         max_view: int = MAX_VIEW_AUTHORS,
-        max_id_clocks: int | None = None,
+        max_id_pairs: int | None = None,
+        min_id_clock_pairs: int | None = None,
         max_evidence: int | None = None,
     ) -> None:
         self.max_view = max_view
         #: The bounds of what the peer's clocks may make us do (None: the module's,
         #: read when the session starts).
-        self.max_id_clocks = MAX_ID_CLOCKS if max_id_clocks is None else max_id_clocks
+        self.max_id_pairs = MAX_ID_PAIRS if max_id_pairs is None else max_id_pairs
+        self.min_id_clock_pairs = (
+            MIN_ID_CLOCK_PAIRS if min_id_clock_pairs is None else min_id_clock_pairs
+        )
         self.max_evidence = MAX_EVIDENCE if max_evidence is None else max_evidence
-        self.id_clocks = 0  # clock frames received that carried head ids
+        #: Pairs with ids counted so far in the session (:func:`id_clock_cost` of each frame).
+        self.id_pairs = 0
         #: ``(author, seq)`` under which we showed the peer our entry (a fork), this session.
         self.shown: set[tuple[NodeId, int]] = set()
+        #: Forks shown to the same peer in its sessions that ended just before this one
+        #: (the caller's to remember), counted against ``max_evidence`` too: a peer that
+        #: ends its own session one short of the bound and dials again gets no fresh one.
+        self.shown_before = 0
         self.view: dict[NodeId, int] = {}
         self.dirty: set[NodeId] = set()
         self.declined: set[NodeId] = set()  # given up on for this session (refused repeatedly)
@@ -266,17 +293,20 @@ class Replication:
         allows it. Pairs of new authors past ``max_view`` are ignored: at worst we
         send the peer entries it holds.
 
-        Raises SessionLimit, changing nothing, for the clock frame with head ids past
-        ``max_id_clocks`` in the session.
+        Raises SessionLimit, changing nothing, for the clock frame that takes the pairs
+        with head ids counted in the session (:func:`id_clock_cost`) past
+        ``max_id_pairs``.
         """
-        if any(len(pair) == 3 for pair in clock.heads):
-            if self.id_clocks >= self.max_id_clocks:
+        cost = id_clock_cost(clock, self.min_id_clock_pairs)
+        if cost:
+            if self.id_pairs + cost > self.max_id_pairs:
                 raise SessionLimit(
-                    f"more than {self.max_id_clocks} clock frames with head ids in one "
-                    "session: a node sends ids only in the clock that opens a session",
+                    f"clock frames naming more than {self.max_id_pairs:,} heads with ids "
+                    f"in one session (a frame with ids counts as {self.min_id_clock_pairs} "
+                    "at least): a node sends ids only in the clock that opens a session",
                     code="too-many-clocks",
                 )
-            self.id_clocks += 1
+            self.id_pairs += cost
         with_ids: dict[NodeId, tuple[NodeId, int, bytes]] = {}
         for raw, seq, *head_id in clock.heads:
             author = NodeId(raw)  # 32 bytes: checked by frames.Clock
@@ -301,12 +331,13 @@ class Replication:
         clock named, those to show it now: each once per session.
 
         Raises SessionLimit, showing none of them, when they would take the entries
-        shown in the session past ``max_evidence``."""
+        shown in the session (and ``shown_before``) past ``max_evidence``."""
         new = list(dict.fromkeys(f for f in forks if f not in self.shown))
-        if len(self.shown) + len(new) > self.max_evidence:
+        if self.shown_before + len(self.shown) + len(new) > self.max_evidence:
+            before = f" and the sessions just before it ({self.shown_before:,} shown)"
             raise SessionLimit(
                 f"clocks naming more than {self.max_evidence} heads we hold otherwise "
-                "(forks) in one session",
+                f"(forks) in one session{before if self.shown_before else ''}",
                 code="too-many-forks",
             )
         self.shown.update(new)

@@ -26,6 +26,9 @@ BASE_S = 0.5
 CAP_S = 30.0
 THRESHOLD = 8
 COOL_DOWN_S = 50.0
+#: The shortest wait while the breaker is open (or after :meth:`Backoff.hold`), as a
+#: share of ``cool_down``: 38 of 50 s.
+OPEN_LOW = 0.75
 
 
 @dataclass
@@ -58,12 +61,19 @@ class Backoff:
         """No wait is ever longer: how late a peer that is back again is redialled."""
         return max(self.cap, self.cool_down)
 
+    @property
+    def shortest_hold(self) -> float:
+        """The shortest wait after :meth:`hold` (37.5 s): how long a peer whose session
+        we ended for its conduct is refused when it dials in (node/net/peers.py), as a
+        node that holds off as told waits at least that long."""
+        return self.cool_down * OPEN_LOW
+
     def next_delay(self) -> float:
         """Seconds to wait before the next attempt."""
         if self.failures == 0:
             return 0.0
         if self.open:
-            return self.cool_down * self.rng.uniform(0.75, 1.0)
+            return self.cool_down * self.rng.uniform(OPEN_LOW, 1.0)
         delay: float = min(self.cap, self.base * 2.0 ** (self.failures - 1))
         return delay * self.rng.uniform(0.5, 1.0)  # jitter spreads out reconnect storms
 

@@ -16,7 +16,9 @@ storing, mail), whose failure ends the session (node/net/session.py). When a ses
 ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
 damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
 50 s) instead of redialling at once: a full disk is not freed in a second
-(docs/protocol.md, Reconnecting).
+(docs/protocol.md, Reconnecting). When we ended a session for what the peer did (past
+a limit of a session, too many strikes), the peer's own dials are refused for 37.5 s
+(``too-soon``), so that it cannot dial back at once to a session with fresh bounds.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import sys
 import time
@@ -76,6 +79,16 @@ def report_gap_ms(counting_ms: float) -> int:
 
 
 HANDSHAKE_TIMEOUT = 10.0
+#: The listener's refusal of a peer whose last session it ended for what the peer did,
+#: until the peer has waited (docs/protocol.md, "Reconnecting"). A dialler told it holds
+#: off as after the codes of HOLD_OFF_CODES.
+TOO_SOON = "too-soon"
+#: What the log says a peer did, by the reason its session was ended for.
+_ENDED_FOR = {
+    "too-many-clocks": "sent far more clock frames than an honest node does (too-many-clocks)",
+    "too-many-forks": "named far more forked entries than an honest node does (too-many-forks)",
+    "too many refused messages": "kept sending messages this node refuses",
+}
 WATCH_INTERVAL = 0.25
 CLOSE_TIMEOUT = 1.0
 WS_MAX_MESSAGE = frames.MAX_FRAME_BYTES + 1024
@@ -196,6 +209,16 @@ class PeerManager:
         #: Schools redeeming our invite right now: not dialled until they have recorded us.
         self._redeeming: set[NodeId] = set()
         self._backoffs: dict[NodeId, Backoff] = {}
+        #: Peers whose last session we ended for what they did (past a limit of a
+        #: session, too many strikes), with the ``time.monotonic()`` until which their
+        #: own dials are refused (``too-soon``). In memory only: a node restarted
+        #: meanwhile forgets it, and the peer gets at most one session more.
+        self._too_soon: dict[NodeId, float] = {}
+        #: Forks shown to a peer in its sessions that ended lately, with the
+        #: ``time.monotonic()`` until which they count against its next session's bound
+        #: (``Replication.shown_before``): a peer ending its own session one fork short
+        #: of the bound, which is not refused, gets no fresh bound either. In memory.
+        self._shown_lately: dict[NodeId, tuple[float, int]] = {}
         #: Makes each peer's reconnect pacing (tests scale it: ``Backoff.scaled``).
         self.new_backoff: Callable[[], Backoff] = Backoff
         #: The watcher and the diallers, started again whenever they fail (tests scale
@@ -472,6 +495,7 @@ class PeerManager:
         # Registered before any await, so that a third session waiting on the same
         # closing one finds this one, not an empty place.
         self.sessions[session.peer] = session
+        session.sync.shown_before = self._shown_before(session.peer)
         task = asyncio.current_task()
         assert task is not None
         self._session_tasks.add(task)
@@ -489,11 +513,16 @@ class PeerManager:
             await session.run()
         finally:
             self._session_tasks.discard(task)
+            # Before any await: a session replacing this one, woken by ``closed``, reads
+            # it only after this task's next await (asyncio wakes waiters later).
+            self._remember_shown(session)
             if session.hold_off:
                 # A full disk (ours or the peer's), or a peer that went past what a
                 # session allows: wait the cool-down before dialling again, rather than
                 # redial at once to be refused again (issue 20).
                 self._backoff(session.peer).hold()
+            if session.ended_for is not None:
+                await self._refuse_for_a_while(session.peer, session.ended_for)
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]
                 if not self._stopping:
@@ -506,6 +535,72 @@ class PeerManager:
                             now_ms=now_ms(),
                         )
             self.logs.info(session.peer, "session with %s closed", session.peer)
+
+    def _shown_before(self, peer: NodeId) -> int:
+        """Forks shown to the peer in its sessions that ended less than the refusal's
+        time (37.5 s) ago: they count against the bound of its session starting now."""
+        until, shown = self._shown_lately.get(peer, (0.0, 0))
+        if until <= time.monotonic():
+            self._shown_lately.pop(peer, None)
+            return 0
+        return shown
+
+    def _remember_shown(self, session: PeerSession) -> None:
+        """Keep the forks shown in a session that ends, with those shown before it, for
+        the refusal's time from now: whoever ended the session, a peer dialling straight
+        back gets what is left of the bound of a session, not a fresh one (so at most
+        MAX_EVIDENCE entries shown in that time, some 270 MB)."""
+        now = time.monotonic()
+        for other, (until, _) in list(self._shown_lately.items()):  # one per partner
+            if until <= now:
+                del self._shown_lately[other]
+        shown = session.sync.shown_before + len(session.sync.shown)
+        if shown:
+            until = now + self._backoff(session.peer).shortest_hold
+            self._shown_lately[session.peer] = (until, shown)
+
+    async def _refuse_for_a_while(self, peer: NodeId, why: str) -> None:
+        """We ended the peer's session for what it did: refuse its own dials for the
+        shortest wait of our dial loop's hold (37.5 s), so that it cannot dial in again
+        at once to a session with fresh bounds (some 270 MB of evidence each, slowed
+        only by the handshake). A node that holds off as told (38 to 50 s) is never
+        refused; docs/decisions.md, "Bounds of a hostile peer across sessions"."""
+        seconds = self._backoff(peer).shortest_hold
+        self._too_soon[peer] = time.monotonic() + seconds
+        now = time.monotonic()
+        for other, until in list(self._too_soon.items()):  # at most one per partner
+            if until <= now:
+                del self._too_soon[other]
+        name = ""
+        if not self._stopping:
+            with contextlib.suppress(StorageError):  # the log says its node id all the same
+                name = await self.book.name(peer)
+        self.logs.warning(
+            peer,
+            "%s (%s) is refused until %s (%d seconds): this node ended its session because "
+            "it %s; it may connect again after that",
+            name or "a partner school",
+            peer,
+            time.strftime("%H:%M:%S", time.localtime(time.time() + seconds)),
+            round(seconds),
+            _ENDED_FOR.get(why, f"went past what one session allows ({why})"),
+            logger=log,
+        )
+
+    def _refused_for(self, peer: NodeId) -> float:
+        """Seconds the peer's dials are still refused for (0: not refused). A session
+        ended for what it did that is still closing counts as ended now."""
+        existing = self.sessions.get(peer)
+        if existing is not None and existing.ended_for is not None:
+            return self._backoff(peer).shortest_hold
+        until = self._too_soon.get(peer)
+        if until is None:
+            return 0.0
+        left = until - time.monotonic()
+        if left <= 0:
+            del self._too_soon[peer]
+            return 0.0
+        return left
 
     async def accept(self, request: web.Request) -> web.StreamResponse:
         """``GET /peer``: a WebSocket from another node; authenticate, then sync."""
@@ -541,6 +636,14 @@ class PeerManager:
             await transport.send(welcome)
             peer = handshake.receive_auth(await receive_within(transport, HANDSHAKE_TIMEOUT))
             transport.peer = peer
+            # Before anything is read of the database for it (its partnership, an
+            # invite), let alone of its clock.
+            if (wait := self._refused_for(peer)) > 0:
+                raise HandshakeError(
+                    "this school ended your node's last session because it went past what "
+                    f"one session allows: try again in {math.ceil(wait)} seconds",
+                    code=TOO_SOON,
+                )
             assert handshake.hello is not None
             if handshake.hello.invite is not None:
                 await self._redeem(transport, peer, handshake.hello)
@@ -656,9 +759,25 @@ class PeerManager:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure: back off and try again, never give up
-                backoff.failure()
-                self.logs.info(peer, "could not reach %s at %s: %s", peer, address, exc)
-                if backoff.failures == backoff.threshold:
+                too_soon = isinstance(exc, ProtocolError) and exc.code == TOO_SOON
+                if too_soon:
+                    # It ended our last session for what we sent: a redial soon meets
+                    # the same refusal (docs/protocol.md, Reconnecting).
+                    backoff.hold()
+                    self.logs.warning(
+                        peer,
+                        "%s refused this node's call: %s (%s); trying again in %d to %d seconds",
+                        peer,
+                        exc,
+                        TOO_SOON,
+                        round(backoff.shortest_hold),
+                        round(backoff.cool_down),
+                        logger=log,
+                    )
+                else:
+                    backoff.failure()
+                    self.logs.info(peer, "could not reach %s at %s: %s", peer, address, exc)
+                if backoff.failures == backoff.threshold and not too_soon:
                     self.logs.info(
                         peer,
                         "%s did not answer %d times in a row: trying again every %d to %d seconds",

@@ -70,6 +70,11 @@ STORAGE_DAMAGED = "storage-damaged"
 #: Codes after which both sides wait before dialling again: the peer cannot store, or
 #: one side went past what a session allows (a redial at once meets the same refusal).
 HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED, "too-many-clocks", "too-many-forks"})
+#: Strikes that depend on the receiver (its clock, the versions it knows) as much as on
+#: the peer: an honest node passes on another school's entry stamped a few seconds past
+#: our clock's skew window, or of a version we do not know yet. They still count, but
+#: a session they helped strike out is not a reason to refuse the peer's dials.
+RECEIVER_STRIKES = frozenset({"future-timestamp", "unsupported-version"})
 
 
 Arrived = tuple[frames.Entries, "asyncio.Future[Decoded]"]
@@ -125,6 +130,8 @@ class PeerSession:
         self._clock_received = asyncio.Event()
         self._window = asyncio.Semaphore(WINDOW)
         self._strikes = 0
+        #: A strike of RECEIVER_STRIKES was counted in this session.
+        self._receiver_strike = False
         self._bytes = TokenBucket(BYTES_PER_S, 2 * BYTES_PER_S)
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
         self.received = 0  # entries stored from this peer
@@ -152,6 +159,10 @@ class PeerSession:
         #: what a session allows (too many strikes, a SessionLimit): the dial loop waits
         #: its cool-down before redialling, rather than call it again at once.
         self.hold_off = False
+        #: Why we ended the session for what the peer did (a SessionLimit's code, or too
+        #: many strikes), None otherwise: the node then refuses the peer's own dials for
+        #: a while too (PeerManager.answer), not only waits before dialling it.
+        self.ended_for: str | None = None
         #: Announcements, fetches and prunes, when both sides announced ``lazy``
         #: (node/net/relay.py); None: every new entry goes whole, as to today's nodes.
         relay = getattr(host, "relay", None)
@@ -435,6 +446,7 @@ class PeerSession:
         session; no other session is touched, and we hold off before dialling it."""
         self._closing = True
         self.hold_off = True
+        self.ended_for = exc.code
         self.last_error = f"{exc.code}: {exc}"
         self.host.logs.warning(
             self.peer, "closing the session with %s: %s (%s)", self.peer, exc, exc.code, logger=log
@@ -455,6 +467,12 @@ class PeerSession:
             self.last_error = "too many refused messages"
         self._closing = True
         self.hold_off = True  # dialled again at once, it would be refused the same way
+        if not self._receiver_strike:
+            # Else a third school's entries, stamped just past our clock's window, would
+            # have an honest relay refused (docs/decisions.md, "Bounds of a hostile peer
+            # across sessions"); a rogue gains nothing by it, as it may end a session
+            # itself and dial again at any time.
+            self.ended_for = "too many refused messages"
         return True
 
     async def _refuse(self, exc: ProtocolError) -> None:
@@ -463,6 +481,8 @@ class PeerSession:
         self._strikes += 1
         if self._strikes > MAX_STRIKES:
             return
+        if exc.code in RECEIVER_STRIKES:
+            self._receiver_strike = True
         self.last_error = f"{exc.code}: {exc}"
         self.host.logs.warning(
             self.peer, "refused from %s: %s (%s)", self.peer, exc, exc.code, logger=log

@@ -101,6 +101,17 @@ class PeerBook:
     async def list(self) -> list[Partner]:
         return await self.store.read(_partners_now)
 
+    async def name(self, node_id: NodeId) -> str:
+        """The school's name as its profile gives it ('' until its profile arrives)."""
+
+        def read(conn: sqlite3.Connection) -> str:
+            row = conn.execute(
+                "SELECT name FROM schools WHERE author = ?", (bytes(node_id),)
+            ).fetchone()
+            return "" if row is None or row[0] is None else str(row[0])
+
+        return await self.store.read(read)
+
     async def names(self) -> dict[NodeId, tuple[str, str]]:
         """Name and country of every partner and blocked node ('' until its profile arrives)."""
         return await self.store.read(_names_now)

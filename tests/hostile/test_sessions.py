@@ -246,12 +246,12 @@ async def test_a_batch_of_bad_signatures_gets_ten_error_frames_then_the_session_
 async def test_a_partner_that_redials_while_its_closed_session_is_closing_is_accepted(
     target: LiveNode, client: aiohttp.ClientSession
 ) -> None:
-    # The target closes the session (ten strikes) and waits for the close to be
-    # answered; the rogue does not answer but redials at once. The old session is
-    # closing: it must not count as the session with the rogue.
+    # The target closes the session (told the rogue's disk is full) and waits for the
+    # close to be answered; the rogue does not answer but redials at once. The old
+    # session is closing: it must not count as the session with the rogue. (Ended for
+    # ten strikes, the rogue would be refused for a while: tests/hostile/test_redial.py.)
     ws = await connect(client, target)
-    for _ in range(10):
-        await ws.send_bytes(b"\xc1")
+    await ws.send_bytes(frames.encode(frames.Error.about("storage-full", "the disk is full")))
     again = await connect(client, target)
     assert isinstance(await next_frame(again, frames.Clock), frames.Clock)
     await again.close()
@@ -370,11 +370,18 @@ async def test_clock_frames_with_head_ids_past_the_bound_end_the_session_and_no_
     client: aiohttp.ClientSession,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A node sends head ids only in the clock that opens a session; a rogue sending
     frame after frame of them (each a trip to the target's database) is told
-    ``too-many-clocks`` after the 512th, and the session ends. Others are served."""
+    ``too-many-clocks`` past the session's bound, and the session ends. Others are
+    served. The bound is 32,768 such frames of one pair (each counted as 64 pairs:
+    tests/protocol/test_clock_bounds.py), which the frame rate (2,000 a second) lets
+    through in 16 s: here it is cut to 512, the frames a rogue once had."""
     caplog.set_level(logging.INFO)
+    monkeypatch.setattr(  # read when a session starts
+        replication, "MAX_ID_PAIRS", 512 * replication.MIN_ID_CLOCK_PAIRS
+    )
     friend = await LiveNode.start(tmp_path / "friend", "Friendly School")
     try:
         await partner(target, friend)
@@ -383,7 +390,7 @@ async def test_clock_frames_with_head_ids_past_the_bound_end_the_session_and_no_
         own = await target.node.store.entry_at(target.node.node_id, 1)
         assert own is not None
         head = frames.encode(frames.Clock([[mine, 1, bytes(own.id)]], final=False))
-        for _ in range(replication.MAX_ID_CLOCKS + 1):
+        for _ in range(512 + 1):
             await ws.send_bytes(head)
         received = await frames_until_closed(ws)
         errors = [f for f in received if isinstance(f, frames.Error)]
@@ -433,8 +440,10 @@ async def test_a_session_ended_past_a_bound_holds_the_dialler_off(
 ) -> None:
     """Before, the session ended and the target's dial loop called the rogue again at
     once, into a session with fresh bounds: as for a full disk, it now waits its
-    cool-down (38 to 50 seconds; a rogue that dials in is still accepted)."""
-    monkeypatch.setattr(replication, "MAX_ID_CLOCKS", 1)  # read when a session starts
+    cool-down (38 to 50 seconds; a rogue that dials in meanwhile is refused:
+    tests/hostile/test_redial.py)."""
+    # One frame of ids: the second goes past (read when a session starts).
+    monkeypatch.setattr(replication, "MAX_ID_PAIRS", replication.MIN_ID_CLOCK_PAIRS)
     ws = await connect(client, target)
     own = await target.node.store.entry_at(target.node.node_id, 1)
     assert own is not None

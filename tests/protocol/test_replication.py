@@ -15,8 +15,10 @@ from protocol.replication import (
     BATCH_BYTES,
     MAX_EVIDENCE,
     MAX_ID_CLOCKS,
+    MAX_ID_PAIRS,
     MAX_RETRIES,
     MAX_VIEW_AUTHORS,
+    MIN_ID_CLOCK_PAIRS,
     WINDOW,
     Replication,
     ack_for,
@@ -972,8 +974,33 @@ def test_forks_past_the_bound_end_the_session_and_none_is_shown() -> None:
     assert sync.to_show([(C, 1)]) == [(C, 1)]  # up to the bound exactly
 
 
+@pytest.mark.parametrize(
+    ("before", "forks", "shown"),
+    [
+        (0, [(A, 1), (B, 1), (C, 1)], 3),
+        (1, [(A, 1), (B, 1)], 2),  # the bound exactly, with the sessions before
+        (1, [(A, 1), (B, 1), (C, 1)], None),  # one past it: none shown
+        (3, [(A, 1)], None),  # the bound spent before the session began
+        (3, [], 0),  # nothing to show: no limit
+    ],
+)
+def test_forks_shown_just_before_the_session_count_against_its_bound(
+    before: int, forks: list[tuple[NodeId, int]], shown: int | None
+) -> None:
+    sync = Replication(max_evidence=3)
+    sync.shown_before = before
+    if shown is None:
+        with pytest.raises(SessionLimit) as refused:
+            sync.to_show(forks)
+        assert refused.value.code == "too-many-forks"
+        assert f"({before:,} shown)" in str(refused.value)
+        assert sync.shown == set()
+    else:
+        assert len(sync.to_show(forks)) == shown
+
+
 def test_clock_frames_with_head_ids_past_the_bound_end_the_session() -> None:
-    sync = Replication(max_id_clocks=2)
+    sync = Replication(max_id_pairs=2, min_id_clock_pairs=1)
     sync.receive_clock(frames.Clock([[A.key, 1, ID]], final=False))
     sync.receive_clock(frames.Clock([[A.key, 2]], final=False))  # no ids: not counted
     sync.receive_clock(frames.Clock([[B.key, 1, ID]]))
@@ -986,7 +1013,9 @@ def test_clock_frames_with_head_ids_past_the_bound_end_the_session() -> None:
 
 
 def test_the_bounds_let_an_opening_clock_name_twice_the_authors_a_view_holds() -> None:
-    assert MAX_ID_CLOCKS * frames.MAX_CLOCK_PAIRS == 2 * MAX_VIEW_AUTHORS
+    assert MAX_ID_PAIRS == 2 * MAX_VIEW_AUTHORS
+    assert MAX_ID_PAIRS // frames.MAX_CLOCK_PAIRS == 512  # full frames, as the reference cuts
+    assert MAX_ID_CLOCKS * MIN_ID_CLOCK_PAIRS == MAX_ID_PAIRS
     assert MAX_EVIDENCE == frames.MAX_CLOCK_PAIRS
 
 
@@ -998,7 +1027,10 @@ def test_the_bounds_are_in_the_limits_of_a_session() -> None:
         for line in doc.splitlines()
         if line.startswith("|") and line.count("|") >= 3
     }
-    assert f"| {MAX_ID_CLOCKS} (" in rows["`replication.MAX_ID_CLOCKS`"]
+    clocks = rows["`replication.MAX_ID_PAIRS`, `replication.MIN_ID_CLOCK_PAIRS`"]
+    assert f"| {MAX_ID_PAIRS:,} (" in clocks
+    assert f"counts as {MIN_ID_CLOCK_PAIRS} pairs at least" in clocks
+    assert f"at most {MAX_ID_CLOCKS:,} frames" in clocks
     assert f"| {MAX_EVIDENCE:,}, " in rows["`replication.MAX_EVIDENCE`"]
 
 
