@@ -65,12 +65,16 @@ async def test_the_plain_function_and_the_full_judgement_agree(
     finally:
         await plain.close()
     # Every entry the long way: Store.ingest calls place_next as database.py names it.
-    monkeypatch.setattr(database, "place_next", lambda *args: None)
+    # Were it called by another name, both runs would be the plain one: ``asked`` says
+    # not (test_ingest_paths_random.py patches the same name).
+    asked: list[Entry] = []
+    monkeypatch.setattr(database, "place_next", lambda store, entry, *rest: asked.append(entry))
     full = await Store.open(tmp_path / "full.db")
     try:
         slow = await ingest_all(full)
     finally:
         await full.close()
+    assert asked
     assert fast == slow
     outcomes = [outcome for batch in fast[0] for outcome, _ in batch]
     assert {Outcome.STORED, Outcome.DUPLICATE, Outcome.EQUIVOCATION, Outcome.REFUSED} <= set(
