@@ -82,7 +82,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except sqlite3.Error as exc:
         # Not a bug to report: the database or its disk (a full disk, above all).
         from node.datadir import DataDir
-        from node.store.database import storage_problem
+        from node.store.problems import storage_problem
 
         folder = data_path(args) if hasattr(args, "data") else Path.cwd()
         database = DataDir(folder).database

@@ -28,7 +28,7 @@ from typing import Any
 from node.events.service import EventView
 from node.node import Node
 from node.observations import service as observations
-from node.store.database import schools_now
+from node.store.reads import schools_now
 from protocol.contents.entries import WithdrawContent
 from protocol.entry import load_entry
 from protocol.keys import NodeId

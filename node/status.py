@@ -19,7 +19,7 @@ from node import backup, forks
 from node.clock import iso
 from node.net.supervisor import TASKS_SETTING
 from node.node import Node
-from node.store.database import NEARLY_FULL_BYTES, free_bytes
+from node.store.problems import NEARLY_FULL_BYTES, free_bytes
 
 #: Words in a peer's last error that say what kind of trouble it was, most telling first.
 _TROUBLES = (

@@ -21,7 +21,8 @@ from node.mail.mailroom import Mailroom
 from node.offers.interests import booking_event_id
 from node.partners.peerbook import PeerBook
 from node.projects.service import Projects
-from node.store.database import Store, withdrawn_now
+from node.store.database import Store
+from node.store.withdrawals import withdrawn_now
 from protocol import letters
 from protocol.contents.letters import PrivateEventLetter
 from protocol.errors import NotFoundError, SchemaError, UserInputError, said

@@ -15,7 +15,8 @@ from typing import Any
 
 from node.clock import iso_ms
 from node.mail.mailroom import Mailroom
-from node.store.database import Store, get_now, schools_now
+from node.store.database import Store
+from node.store.reads import get_now, schools_now
 from protocol import kinds, letters
 from protocol.contents.letters import RsvpLetter
 from protocol.keys import EntryId, NodeId, NodeKey

@@ -26,7 +26,9 @@ from node.events import slots
 from node.events.private import PrivateEvent, PrivateEvents, private_events_now
 from node.events.rsvps import Answer, Rsvps, all_answers_now, counts
 from node.offers.interests import clean_name
-from node.store.database import Store, current_now, get_now, schools_now, withdrawn_now
+from node.store.database import Store
+from node.store.reads import current_now, get_now, schools_now
+from node.store.withdrawals import withdrawn_now
 from protocol import kinds
 from protocol.contents.base import raw
 from protocol.contents.entries import EventContent, WithdrawContent

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from node.clock import now_ms
 from node.mail.mailroom import Mailroom
-from node.store.database import Store, get_now, holds_profile_now, newest_version_now
+from node.store.database import Store
+from node.store.reads import get_now, holds_profile_now, newest_version_now
 from protocol import kinds, letters
 from protocol.contents.entries import EventContent
 from protocol.contents.letters import TalkCancelLetter, TalkLetter

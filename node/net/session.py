@@ -34,8 +34,9 @@ from node.net.logs import PeerLog
 from node.net.ratelimit import TokenBucket
 from node.net.relay import LazyLink
 from node.net.verify import Decoded, Verifier
-from node.store.database import RESTORED_SETTING, Outcome, Store
+from node.store.database import RESTORED_SETTING, Store
 from node.store.holding import read_policy
+from node.store.placement import Outcome
 from protocol import budget, frames
 from protocol.entry import Entry
 from protocol.errors import DiskFullError, ProtocolError, SessionLimit, StorageError

@@ -26,7 +26,9 @@ from typing import Any, Literal
 from node.clock import iso_ms
 from node.mail.mailroom import Mailroom
 from node.partners.peerbook import PeerBook
-from node.store.database import Store, Withdrawn, schools_now, withdrawn_now
+from node.store.database import Store
+from node.store.reads import schools_now
+from node.store.withdrawals import Withdrawn, withdrawn_now
 from protocol import kinds, letters
 from protocol.contents.entries import OfferContent
 from protocol.contents.letters import (

@@ -16,8 +16,10 @@ from typing import Any, Literal
 from node.clock import iso_ms, now_ms
 from node.offers import matching
 from node.store import search as index
-from node.store.database import Store, Withdrawn, resolve_now
+from node.store.database import Store
+from node.store.reads import resolve_now
 from node.store.search import Filters
+from node.store.withdrawals import Withdrawn
 from protocol import kinds
 from protocol.contents.entries import (
     AnswerContent,
@@ -73,8 +75,8 @@ class WithdrawnListing:
     """An offer or request its school withdrew: what it was, when and why.
 
     Its content is erased everywhere; the title and kind of activity are kept
-    (node/store/database.py, ``withdrawn_titles``), and the reason is the ``withdraw``
-    entry's own.
+    (node/store/withdrawals.py, ``withdrawn_titles``), and the reason is the
+    ``withdraw`` entry's own.
     """
 
     record: Withdrawn

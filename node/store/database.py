@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -40,7 +38,7 @@ from collections.abc import (
     Sequence,
 )
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -50,41 +48,63 @@ import aiosqlite
 
 from node.store import search
 from node.store.budgets import Budgets
-from node.store.holding import Policy, named_of, profiles_of, read_policy
 from node.store.migrations import LATEST_VERSION, MIGRATIONS, SEARCH_INDEX_VERSION
+from node.store.placement import (
+    IngestResult,
+    batch_state_now,
+    keep_newest_profiles,
+    loose_batch,
+    place,
+    place_loose,
+    place_next,
+)
+from node.store.problems import (
+    DAMAGED_PAGE,
+    DISK_CODES,
+    error_code,
+    is_damage,
+    read_damage,
+    restored_error,
+    storage_problem,
+)
+from node.store.reads import (
+    ENTRY_COLUMNS,
+    current_now,
+    get_now,
+    newest_version_now,
+    resolve_now,
+    schools_now,
+    select_in_now,
+    wire_after_each,
+    wire_after_now,
+)
+from node.store.search import index_listings_now, index_now, unindex_now
+from node.store.transactions import snapshot, transaction, within
+from node.store.withdrawals import (
+    Withdrawn,
+    apply_withdrawal_now,
+    keep_cancelled_event_now,
+    keep_question_now,
+    keep_title_now,
+    withdrawn_now,
+)
 from protocol import codec, kinds
 from protocol.contents.entries import (
-    EventContent,
-    OfferContent,
     ProfileContent,
-    WithdrawContent,
 )
 from protocol.entry import CONTENT_LIMITS, Entry, create_entry, load_entry
 from protocol.errors import (
     DiskFullError,
-    LogOrderError,
-    NotFoundError,
-    ProtocolError,
-    RestoredError,
     SchemaTooNewError,
     StorageError,
     UserInputError,
     said,
 )
-from protocol.horizon import Holding
 from protocol.keys import EntryId, NodeId, NodeKey
 from protocol.log import (
-    Continuation,
     Fork,
     Head,
-    Verdict,
     fork_of,
-    joins_log,
-    judge,
-    judge_continuation,
-    judge_loose,
-    on_dropped_branch,
-    superseded,
 )
 from protocol.replication import Read
 from protocol.rules import entries as rules
@@ -118,7 +138,6 @@ sqlite3.register_adapter(NodeId, bytes)
 sqlite3.register_adapter(bytes, bytes)
 sqlite3.register_adapter(type(None), lambda value: value)
 
-_ENTRY_COLUMNS = "payload, sig, content"
 #: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
 RESTORED_SETTING = "restored"
 #: Offers and requests indexed per transaction when indexing what peers sent
@@ -131,40 +150,6 @@ MAX_WAITING = 20_000
 WAL_CHECKPOINT_PAGES = 4_000
 
 
-class Outcome(enum.Enum):
-    STORED = "stored"
-    DUPLICATE = "duplicate"
-    EQUIVOCATION = "equivocation"
-    REFUSED = "refused"
-    SUPERSEDED = "superseded"  # of a branch its author took back with a continuation
-    LOOSE = "loose"  # stored alone, outside the horizon (docs/scale.md, Decision 1)
-    NOT_KEPT = "not-kept"  # verified, but neither in the horizon nor subscribed to
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    entry_id: EntryId
-    outcome: Outcome
-    error: ProtocolError | None = None
-    #: An equivocation seen here for the first time: the session shows the sender the
-    #: entry we hold, so that it holds the evidence too (and shows the fork).
-    first_seen: Entry | None = None
-
-
-@dataclass(slots=True)
-class _LooseBatch:
-    """What one ingest batch knows for keeping entries loose."""
-
-    policy: Policy
-    profiles: dict[NodeId, tuple[int, Any]]  # author -> its newest profile held: seq, content
-    authors: set[NodeId]  # authors of the batch with loose entries held
-    ids: set[bytes]  # ids of the batch held loose
-    accepted: list[Entry] = field(default_factory=list)
-    placed: dict[tuple[NodeId, int], Entry] = field(default_factory=dict)
-    #: author -> signed times of the loose entries of it (profiles aside) kept in this batch
-    received: dict[NodeId, list[int]] = field(default_factory=dict)
-
-
 @dataclass(frozen=True, slots=True)
 class EquivocationRecord:
     author: NodeId
@@ -172,19 +157,6 @@ class EquivocationRecord:
     first: bytes
     second: bytes
     detected_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Withdrawn:
-    """A withdrawn offer, request or event: what it was, when, by whom and why."""
-
-    id: EntryId
-    author: NodeId
-    kind: str  # offer, request or event; "" if the entry itself never arrived
-    title: str | None  # None if its content had gone before it reached us
-    activity: str | None
-    at: int  # the withdrawal's timestamp, milliseconds
-    reason: str | None
 
 
 class Store:
@@ -198,7 +170,7 @@ class Store:
         self._db = db
         self.path = path
         #: What the last check found wrong, while it is not put right (None: sound).
-        self.damage: str | None = _read_damage(self.damage_report)
+        self.damage: str | None = read_damage(self.damage_report)
         #: The last write failed for want of room on the disk (cleared by the next commit).
         self.full = False
         self._write_lock = asyncio.Lock()
@@ -217,7 +189,7 @@ class Store:
         #: by the commit listeners, so that a session whose peer holds that head already
         #: does not read the log for nothing (protocol/replication.py, ``mark_dirty``).
         #: Never below the head (a session would leave out entries the peer lacks):
-        #: every path that moves a head up sets it (``_insert_now``, ``_promote``); a
+        #: every path that moves a head up sets it (``_insert_now``, ``placement._promote``); a
         #: branch dropped after growth leaves it above, which only skips empty reads.
         self.grown_to: dict[NodeId, int] = {}
         self._mail_listeners: list[Callable[[], None]] = []
@@ -296,7 +268,7 @@ class Store:
             await store._migrate(path, create)
         except sqlite3.DatabaseError as exc:
             await _close_quietly(db)
-            if not _is_damage(exc):
+            if not is_damage(exc):
                 # A full disk or an I/O error is no reason to give up the data: the
                 # advice to restore a backup could make a school throw good data away.
                 raise storage_problem(exc, path, f"cannot open the database {path}") from exc
@@ -437,7 +409,7 @@ class Store:
             if current < SEARCH_INDEX_VERSION <= LATEST_VERSION:
                 indexed = sorted(search.INDEXED_KINDS)
                 await self._index_listings(
-                    f"SELECT n, {_ENTRY_COLUMNS} FROM entries "
+                    f"SELECT n, {ENTRY_COLUMNS} FROM entries "
                     f"WHERE kind IN ({', '.join('?' * len(indexed))})",
                     indexed,
                 )
@@ -491,11 +463,11 @@ class Store:
         ``async with store.write()``), it runs in that transaction and sees what
         it wrote so far. Errors are mapped as :meth:`fetch_all` maps them."""
         try:
-            return await self._run(_snapshot, fn)
+            return await self._run(snapshot, fn)
         except sqlite3.DatabaseError as exc:
-            if _is_damage(exc):
+            if is_damage(exc):
                 raise self._damaged(exc) from exc
-            if _code(exc) in _DISK_CODES:
+            if error_code(exc) in DISK_CODES:
                 raise self._problem(exc, "it could not be read") from exc
             raise
 
@@ -505,7 +477,7 @@ class Store:
         such as the mail room's around a letter's handler): what it writes commits or
         rolls back with the rest, and its errors are mapped by that write, in the
         words of a write ("nothing was saved")."""
-        return await self._run(_within, fn)
+        return await self._run(within, fn)
 
     def touched(self, authors: Iterable[NodeId]) -> None:
         """Called inside a transaction (also from ``fn`` on the database thread) that
@@ -526,7 +498,7 @@ class Store:
 
     async def _write_fn(self, fn: Callable[[sqlite3.Connection], T], *, repairing: bool) -> T:
         if not repairing:
-            self.damage = _read_damage(self.damage_report)
+            self.damage = read_damage(self.damage_report)
             if self.damage is not None:
                 raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
         async with self._write_lock:
@@ -541,7 +513,7 @@ class Store:
                 # a cancelled caller can never leave the transaction open: the thread
                 # finishes it whole either way. Cancelled, the caller still waits for
                 # it (holding the lock), and a commit is still told to the listeners.
-                run = asyncio.ensure_future(self._run(_transaction, fn))
+                run = asyncio.ensure_future(self._run(transaction, fn))
                 try:
                     result: T = await asyncio.shield(run)
                 except asyncio.CancelledError:
@@ -550,9 +522,9 @@ class Store:
                         await self._committed()
                     raise
             except sqlite3.Error as exc:
-                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
+                if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc) and not repairing:
                     raise self._damaged(exc) from exc
-                if _code(exc) in _DISK_CODES:
+                if error_code(exc) in DISK_CODES:
                     raise self._problem(exc) from exc
                 raise
             await self._committed()
@@ -572,7 +544,7 @@ class Store:
         if not repairing:
             # Read again each time: `schoolmesh check` in another process may have
             # found damage, or found the database sound again, since this one opened.
-            self.damage = _read_damage(self.damage_report)
+            self.damage = read_damage(self.damage_report)
             if self.damage is not None:
                 raise StorageError(f"nothing was saved: {self.damage}", page=DAMAGED_PAGE)
         async with self._write_lock:
@@ -589,9 +561,9 @@ class Store:
                 await asyncio.shield(self._db.execute("COMMIT"))
             except BaseException as exc:
                 await asyncio.shield(self._rollback())
-                if isinstance(exc, sqlite3.DatabaseError) and _is_damage(exc) and not repairing:
+                if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc) and not repairing:
                     raise self._damaged(exc) from exc
-                if isinstance(exc, sqlite3.Error) and _code(exc) in _DISK_CODES:
+                if isinstance(exc, sqlite3.Error) and error_code(exc) in DISK_CODES:
                     raise self._problem(exc) from exc
                 raise
             await self._committed()
@@ -650,9 +622,9 @@ class Store:
         try:
             return list(await self._db.execute_fetchall(sql, params))
         except sqlite3.DatabaseError as exc:
-            if _is_damage(exc):
+            if is_damage(exc):
                 raise self._damaged(exc) from exc
-            if _code(exc) in _DISK_CODES:
+            if error_code(exc) in DISK_CODES:
                 raise self._problem(exc, "it could not be read") from exc
             raise
 
@@ -786,7 +758,7 @@ class Store:
             # thread (each trip costs both threads a wake-up: docs/performance.md).
             ids = [e.id.digest for e in batch]
             blocked_rows, head_rows, held_rows, loose_rows = await self.read(
-                lambda conn: _batch_state_now(conn, authors, ids)
+                lambda conn: batch_state_now(conn, authors, ids)
             )
             blocked = {NodeId(row[0]) for row in blocked_rows}
             heads = {NodeId(row[0]): Head(int(row[1]), EntryId(row[2])) for row in head_rows}
@@ -797,7 +769,7 @@ class Store:
                 if row[1]:
                     loose_ids.add(row[0])
             has_loose = {NodeId(row[0]) for row in loose_rows}
-            loose = await self._loose_batch(authors, heads, loose_ids, has_loose)
+            loose = await loose_batch(self, authors, heads, loose_ids, has_loose)
             accepted: list[Entry] = []
             for entry in batch:
                 author = entry.author
@@ -807,173 +779,25 @@ class Store:
                     and author not in heads
                     and author not in blocked
                 ):
-                    results.append(await self._place_loose(entry, now_ms, held, loose))
+                    results.append(await place_loose(self, entry, now_ms, held, loose))
                     continue
                 # The common case (the next entry of a log, nothing held under its
                 # number) is judged by a plain function: a coroutine per entry cost
                 # about a tenth of the event loop's time in a catch-up.
-                placed = self._place_next(entry, blocked, heads, held, accepted, loose)
+                placed = place_next(self, entry, blocked, heads, held, accepted, loose)
                 if placed is None:  # anything else: the full judgement, which may read
-                    placed = await self._place(entry, now_ms, blocked, heads, held, accepted, loose)
+                    placed = await place(self, entry, now_ms, blocked, heads, held, accepted, loose)
                 results.append(placed)
             await self._insert(accepted, now_ms, index_later=True)
             if loose is not None:
                 await self._insert(loose.accepted, now_ms, index_later=True, loose=True)
-                await self._keep_newest_profiles(loose.accepted)
+                await keep_newest_profiles(self, loose.accepted)
         return results
-
-    async def _loose_batch(
-        self,
-        authors: list[NodeId],
-        heads: dict[NodeId, Head],
-        loose_ids: set[bytes],
-        has_loose: set[NodeId],
-    ) -> _LooseBatch | None:
-        """What the batch needs to keep entries loose (docs/scale.md, Decision 1), or
-        None when every author of the batch is held whole (the usual case: nothing read).
-        ``has_loose``: the batch's authors of whom loose entries are held."""
-        outside = [a for a in authors if a not in heads]
-        if not outside and not has_loose:
-            return None
-        policy = await read_policy(self)
-        if policy.everything and not has_loose:
-            return None
-        return _LooseBatch(
-            policy,
-            await profiles_of(self, [a for a in outside if not policy.whole(a)]),
-            has_loose,
-            loose_ids,
-        )
-
-    async def _place_loose(
-        self, entry: Entry, now_ms: int, held: dict[bytes, Entry], batch: _LooseBatch
-    ) -> IngestResult:
-        """Decide one entry of an author outside the horizon: kept alone or not at all
-        (protocol/rules/holding.py), with no gap rule (protocol/log.py, judge_loose)."""
-        author = entry.author
-        newest = batch.profiles.get(author)
-        named = await named_of(self, entry.kind, entry.content, held)
-        decision = holding_rules.keep(
-            author,
-            entry.kind,
-            entry.content,
-            None if newest is None else newest[1],
-            batch.policy.interest,
-            named=named,
-            newer_profile_held=newest is not None and newest[0] >= entry.seq,
-        )
-        same = held.get(bytes(entry.id)) or batch.placed.get((author, entry.seq))
-        if same is None and (decision is not Holding.NONE or author in batch.authors):
-            same = await self.entry_at(entry.author, entry.seq)
-        verdict = judge_loose(entry, same)
-        if decision is Holding.NONE and verdict is not Verdict.EQUIVOCATION:
-            return IngestResult(entry.id, Outcome.NOT_KEPT)
-        if verdict is Verdict.APPEND and await self._is_withdrawn(entry.id, entry.author):
-            return IngestResult(entry.id, Outcome.NOT_KEPT)  # alone and erased: nothing to show
-        if verdict is Verdict.DUPLICATE:
-            return IngestResult(entry.id, Outcome.DUPLICATE)
-        if verdict is Verdict.EQUIVOCATION:
-            assert same is not None
-            return await self._equivocation(entry, same, now_ms)
-        if entry.kind == kinds.WITHDRAW and named is None:  # a tombstone
-            known = await self._tombstone_known(entry, now_ms)
-            if known is not None:
-                return IngestResult(entry.id, known)
-        out_of_bounds = rules.bounds(entry.kind, entry.content)
-        if out_of_bounds is not None:
-            error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
-            return IngestResult(entry.id, Outcome.REFUSED, error)
-        received = batch.received.setdefault(author, [])
-        signed = entry.payload.timestamp
-        if entry.kind != kinds.PROFILE:
-            window = self.budgets.rule.window_ms
-            rows = await self.fetch_all(
-                "SELECT ts FROM entries WHERE author = ? AND loose = 1 AND kind != ? "
-                "AND ts > ? AND ts < ?",
-                (author, kinds.PROFILE, signed - window, signed + window),
-            )
-            held_times = [int(row[0]) for row in rows] + received
-            if not holding_rules.within_budget(entry.kind, signed, held_times, self.budgets.rule):
-                return IngestResult(entry.id, Outcome.NOT_KEPT)  # past its budget: no strike
-            received.append(signed)
-        batch.accepted.append(entry)
-        batch.placed[(author, entry.seq)] = entry
-        held[bytes(entry.id)] = entry
-        if entry.kind == kinds.PROFILE:
-            batch.profiles[author] = (entry.seq, entry.content)
-        return IngestResult(entry.id, Outcome.LOOSE)
-
-    async def _tombstone_known(self, entry: Entry, now_ms: int) -> Outcome | None:
-        """Why a withdrawal of an entry not held is not kept as a tombstone, if it is
-        not: past a tombstone's keeping already, or its target is known withdrawn (by
-        this very withdrawal, its entry swept with its target's; or by another of the
-        same author, such as the copy a continuation posts again): a duplicate either
-        way, which adds nothing and says nothing against the peer that sent it."""
-        today = date.fromordinal(date(1970, 1, 1).toordinal() + now_ms // 86_400_000)
-        if holding_rules.tombstone_expired(entry.payload.timestamp, today):
-            return Outcome.NOT_KEPT
-        row = await self.fetch_one(
-            "SELECT withdraw_id FROM withdrawals WHERE target = ? AND author = ?",
-            (bytes(WithdrawContent.of(entry).target), bytes(entry.author)),
-        )
-        if row is None:
-            return None
-        if bytes(row[0]) != bytes(entry.id):
-            log.debug(
-                "withdrawal %s by %s: its target is withdrawn already (by %s): a duplicate",
-                entry.id,
-                entry.author,
-                EntryId(bytes(row[0])),
-            )
-        return Outcome.DUPLICATE
-
-    async def _equivocation(self, entry: Entry, same: Entry, now_ms: int) -> IngestResult:
-        """Record two entries of one author under one number as evidence."""
-        async with self._db.execute(
-            "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
-            (bytes(entry.author), entry.seq, same.encode(), entry.encode(), now_ms),
-        ) as cursor:
-            first_seen = same if cursor.rowcount == 1 else None
-        log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
-        return IngestResult(entry.id, Outcome.EQUIVOCATION, first_seen=first_seen)
-
-    async def _keep_newest_profiles(self, stored: list[Entry]) -> None:
-        """A loose profile replaces the older loose profiles of its author."""
-        newest: dict[NodeId, int] = {}
-        for entry in stored:
-            if entry.kind == kinds.PROFILE:
-                newest[entry.author] = max(entry.seq, newest.get(entry.author, 0))
-        for author, seq in newest.items():
-            older = "SELECT n FROM entries WHERE author = ? AND kind = ? AND loose = 1 AND seq < ?"
-            params = (author, kinds.PROFILE, seq)
-            await self._unindex(older, params)
-            await self._db.execute(f"DELETE FROM entries WHERE n IN ({older})", params)
-
-    async def _promote(
-        self, entry: Entry, now_ms: int, heads: dict[NodeId, Head], accepted: list[Entry]
-    ) -> IngestResult:
-        """A loose entry held already is the next entry of its author's log, now held
-        whole: it joins the log as it is (no need to fetch it again)."""
-        await self._insert(accepted, now_ms, index_later=True)  # the log before it, first
-        accepted.clear()
-        author = entry.author
-        await self._db.execute("UPDATE entries SET loose = 0 WHERE id = ?", (bytes(entry.id),))
-        await self._db.execute(
-            "INSERT INTO heads (author, seq, id) VALUES (?, ?, ?) ON CONFLICT (author) "
-            "DO UPDATE SET seq = excluded.seq, id = excluded.id",
-            (author, entry.seq, bytes(entry.id)),
-        )
-        heads[author] = Head(entry.seq, entry.id)
-        self._touched.add(entry.author)
-        # Its head now, over what the log before it told: a session judging by the
-        # lower one left out a peer lacking this entry (tests/node/test_loose.py).
-        self.grown_to[author] = entry.seq
-        return IngestResult(entry.id, Outcome.STORED)
 
     async def loose_at(self, author: NodeId, seq: int) -> Entry | None:
         """The loose entry held under ``author`` and ``seq``, if any."""
         row = await self.fetch_one(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ? AND loose = 1",
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ? AND loose = 1",
             (bytes(author), seq),
         )
         return None if row is None else load_entry(*row)
@@ -1083,156 +907,12 @@ class Store:
                 )
         return len(gone) + len(withdrawals)
 
-    def _place_next(
-        self,
-        entry: Entry,
-        blocked: set[NodeId],
-        heads: dict[NodeId, Head],
-        held: dict[bytes, Entry],
-        accepted: list[Entry],
-        loose: _LooseBatch | None,
-    ) -> IngestResult | None:
-        """:meth:`_place` for an entry that needs nothing read from the database: one of
-        a blocked author, or the next entry of its author's log with nothing held under
-        its number. None for every other case, changing nothing: :meth:`_place` decides
-        those, with the same rules in the same order."""
-        # Read once into locals, ids compared by their bytes, the dictionaries keyed by
-        # node ids looked in only when not empty: a NodeId hashes and compares in
-        # Python, and this runs on the event loop for every entry of a catch-up.
-        payload = entry.payload
-        author = payload.author
-        if blocked and author in blocked:
-            error = ProtocolError("this school blocked the author", code="blocked")
-            return IngestResult(entry.id, Outcome.REFUSED, error)
-        if loose is not None and author in loose.authors:
-            return None
-        head = heads.get(author)
-        seq = payload.seq
-        entry_id = entry.id
-        if entry_id.digest in held or (head is not None and seq <= head.seq):
-            return None  # a duplicate, an equivocation or a fork
-        taken_back, dropped_at = self._taken_back, self._dropped_at
-        if payload.kind == kinds.CONTINUE or taken_back is None or dropped_at is None:
-            return None
-        # A gap, or a wrong prev: refused by judge, after asking whether it was superseded.
-        if head is None:
-            if seq != 1:
-                return None
-        elif seq != head.seq + 1 or payload.prev is None or payload.prev.digest != head.id.digest:
-            return None
-        if taken_back and entry_id.digest in taken_back:
-            return None
-        dropped = dropped_at.get(author) if dropped_at else None
-        if dropped and on_dropped_branch(entry, head, dropped):
-            return None
-        if rules.bounds(payload.kind, entry.content) is not None:
-            return None
-        heads[author] = Head(seq, entry_id)
-        held[entry_id.digest] = entry
-        accepted.append(entry)
-        return IngestResult(entry_id, Outcome.STORED)
-
-    async def _place(
-        self,
-        entry: Entry,
-        now_ms: int,
-        blocked: set[NodeId],
-        heads: dict[NodeId, Head],
-        held: dict[bytes, Entry],
-        accepted: list[Entry],
-        loose: _LooseBatch | None = None,
-    ) -> IngestResult:
-        """Decide one entry of a batch, updating the batch's view of heads."""
-        author = entry.author
-        if author in blocked:
-            error = ProtocolError("this school blocked the author", code="blocked")
-            return IngestResult(entry.id, Outcome.REFUSED, error)
-        head = heads.get(author)
-        same = held.get(bytes(entry.id))
-        if loose is not None and author in loose.authors:  # loose entries held of it
-            alone = same if same is not None and bytes(same.id) in loose.ids else None
-            if same is None and (head is None or entry.seq > head.seq):
-                alone = await self.loose_at(entry.author, entry.seq)
-            if alone is not None and alone.id == entry.id and joins_log(entry, head):
-                loose.ids.discard(bytes(entry.id))
-                return await self._promote(entry, now_ms, heads, accepted)
-            if alone is not None:
-                same = alone  # a loose entry ahead of the log, or another one: judged below
-        if same is None and head is not None and entry.seq <= head.seq:
-            same = await self.entry_at(entry.author, entry.seq)  # rare: a fork
-        if entry.kind == kinds.CONTINUE and same is None:
-            return await self._place_continuation(entry, now_ms, heads, held, accepted)
-        try:
-            verdict = judge(entry, head, same)
-        except LogOrderError as exc:
-            # Rare paths only: a fork, or entries the author took back after one.
-            if await self._superseded(entry):
-                return IngestResult(entry.id, Outcome.SUPERSEDED)
-            if exc.code == "wrong-prev":  # the author signed another entry before this one
-                await self._db.execute(
-                    "INSERT OR IGNORE INTO fork_hints VALUES (?, ?, ?, ?)",
-                    (author, entry.seq, entry.encode(), now_ms),
-                )
-            return IngestResult(entry.id, Outcome.REFUSED, exc)
-        if verdict is Verdict.EQUIVOCATION and await self._superseded(entry):
-            return IngestResult(entry.id, Outcome.SUPERSEDED)
-        if verdict is Verdict.DUPLICATE:
-            assert same is not None
-            # Held whole once restored: another copy later in the batch then restores
-            # (and lists) nothing again, which would fail the batch.
-            if same.content is None and entry.content is not None:
-                if await self._restore_content(entry):
-                    held[bytes(entry.id)] = entry
-                elif any(e is same for e in accepted):  # not written yet: written whole
-                    # (erased all the same if withdrawn: _insert_now)
-                    accepted[:] = [entry if e is same else e for e in accepted]
-                    held[bytes(entry.id)] = entry
-            return IngestResult(entry.id, Outcome.DUPLICATE)
-        if verdict is Verdict.EQUIVOCATION:
-            assert same is not None
-            async with self._db.execute(
-                "INSERT OR IGNORE INTO equivocations VALUES (?, ?, ?, ?, ?)",
-                (author, entry.seq, same.encode(), entry.encode(), now_ms),
-            ) as cursor:
-                first_seen = same if cursor.rowcount == 1 else None
-            log.warning("equivocation: %s signed two entries numbered %d", entry.author, entry.seq)
-            return IngestResult(entry.id, Outcome.EQUIVOCATION, first_seen=first_seen)
-        if self._taken_back is None:  # once per process: what a fork recovery set aside
-            rows = await self.fetch_all("SELECT id FROM fork_stash")
-            self._taken_back = {row[0] for row in rows}
-        if bytes(entry.id) in self._taken_back:  # wait for the other branch (node/forks.py)
-            error = LogOrderError(
-                "this school is recovering from a fork of its log and set this entry aside",
-                code="taken-back",
-            )
-            return IngestResult(entry.id, Outcome.REFUSED, error)
-        if self._dropped_at is None:  # once per process, as above
-            rows = await self.fetch_all("SELECT author, fork, keep FROM truncations")
-            self._dropped_at = {}
-            for author_of, fork_seq, keep in rows:
-                self._dropped_at.setdefault(NodeId(author_of), {})[int(fork_seq)] = EntryId(keep)
-        if on_dropped_branch(entry, head, self._dropped_at.get(author, {})):
-            error = LogOrderError(
-                f"entry {entry.seq} of {entry.author} is on the branch its continuation "
-                "dropped here: send the kept one",
-                code="fork-dropped",
-            )
-            return IngestResult(entry.id, Outcome.REFUSED, error)
-        out_of_bounds = rules.bounds(entry.kind, entry.content)
-        if out_of_bounds is not None:  # like a gap: nothing stored, the log waits here
-            error = ProtocolError(out_of_bounds.reason, code=out_of_bounds.code)
-            return IngestResult(entry.id, Outcome.REFUSED, error)
-        heads[author] = Head(entry.seq, entry.id)
-        held[bytes(entry.id)] = entry
-        accepted.append(entry)
-        return IngestResult(entry.id, Outcome.STORED)
-
     # -- forks (protocol/log.py, "continuation after a fork") ------------------------
 
     async def continuation(self, author: NodeId) -> tuple[Fork, int] | None:
         """The fork named by the newest continuation held of ``author``, and its number."""
         row = await self.fetch_one(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
             "ORDER BY seq DESC LIMIT 1",
             (bytes(author), kinds.CONTINUE),
         )
@@ -1252,84 +932,6 @@ class Store:
         found = {NodeId(author): int(seq) for author, seq in rows}
         return {a for a, seq in heads.items() if found.get(a, 0) > seq}
 
-    async def _superseded(self, entry: Entry) -> bool:
-        held = await self.continuation(entry.author)
-        return held is not None and superseded(entry, held[0], held[1])
-
-    async def _place_continuation(
-        self,
-        entry: Entry,
-        now_ms: int,
-        heads: dict[NodeId, Head],
-        held: dict[bytes, Entry],
-        accepted: list[Entry],
-    ) -> IngestResult:
-        """A ``continue`` entry: stored after the kept branch, or, where the dropped
-        branch is held, that branch is dropped (its effects undone) and the continuation
-        refused for now, so that the sender sends the kept branch from the fork on."""
-        author = entry.author
-        fork = fork_of(entry)
-        head = heads.get(author)
-        at_fork = None if fork is None else await self.entry_at(entry.author, fork.seq)
-        at_fork_id = None if at_fork is None else at_fork.id
-        for pending in accepted:  # held only in this batch so far: look at it too
-            if pending.author == entry.author and fork is not None and pending.seq == fork.seq:
-                at_fork_id = pending.id
-        earlier = await self.continuation(entry.author)
-        for pending in accepted:  # a continuation earlier in this batch counts too
-            pending_fork = fork_of(pending) if pending.author == entry.author else None
-            if pending_fork is not None:
-                earlier = (pending_fork, pending.seq)
-        taken_back = await self.taken_back(entry.author, 0 if earlier is None else earlier[1])
-        taken_back -= await self._reach_recorded(entry)
-        try:
-            verdict = judge_continuation(
-                entry,
-                head,
-                at_fork_id,
-                None if earlier is None else earlier[0],
-                0 if earlier is None else earlier[1],
-                taken_back,
-            )
-        except LogOrderError as exc:
-            return IngestResult(entry.id, Outcome.REFUSED, exc)
-        assert fork is not None
-        if verdict is Continuation.APPEND:
-            heads[author] = Head(entry.seq, entry.id)
-            held[bytes(entry.id)] = entry
-            accepted.append(entry)
-            await self._db.execute(
-                "DELETE FROM fork_hints WHERE author = ? AND seq >= ?", (author, fork.seq)
-            )
-            return IngestResult(entry.id, Outcome.STORED)
-        await self._insert(accepted, now_ms)  # what the batch placed so far, first
-        accepted.clear()
-        await self._db.execute(  # counted against the limit until a continuation is kept
-            "INSERT OR IGNORE INTO truncations VALUES (?, ?, ?, ?, ?, ?)",
-            (bytes(entry.id), author, entry.seq, fork.seq, bytes(fork.keep), now_ms),
-        )
-        if self._dropped_at is not None:
-            self._dropped_at.setdefault(author, {})[fork.seq] = fork.keep
-        new_head = await self.drop_branch(entry.author, fork.seq)
-        for key, placed in list(held.items()):
-            if placed.author == entry.author and placed.seq >= fork.seq:
-                del held[key]
-        if new_head is None:
-            heads.pop(author, None)
-        else:
-            heads[author] = new_head
-        log.warning(
-            "%s ended a fork of its log: its entries from %d on were dropped here",
-            entry.author,
-            fork.seq,
-        )
-        error = LogOrderError(
-            f"dropped the entries of {entry.author} from {fork.seq} on, as its "
-            "continuation says: send the kept ones",
-            code="fork-dropped",
-        )
-        return IngestResult(entry.id, Outcome.REFUSED, error)
-
     async def taken_back(self, author: NodeId, after_seq: int) -> int:
         """How many entries ``author``'s continuations numbered above ``after_seq`` (its
         newest continuation held) took back here by truncating its log: their reaches
@@ -1337,13 +939,6 @@ class Store:
         row = await self.fetch_one(
             "SELECT COALESCE(SUM(seq - fork), 0) FROM truncations WHERE author = ? AND seq > ?",
             (bytes(author), after_seq),
-        )
-        return 0 if row is None else int(row[0])
-
-    async def _reach_recorded(self, entry: Entry) -> int:
-        """The reach of ``entry`` if it truncated here before (it is not counted twice)."""
-        row = await self.fetch_one(
-            "SELECT seq - fork FROM truncations WHERE id = ?", (bytes(entry.id),)
         )
         return 0 if row is None else int(row[0])
 
@@ -1373,7 +968,7 @@ class Store:
         await self._db.execute("DELETE FROM entries WHERE author = ? AND seq >= ?", (key, from_seq))
         await self._db.execute("DELETE FROM schools WHERE author = ? AND seq >= ?", (key, from_seq))
         await self._index_listings(
-            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            f"SELECT n, {ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
             "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
             (key, kinds.PROFILE),
         )
@@ -1411,10 +1006,10 @@ class Store:
 
     async def _index_listings(self, select: str, params: Sequence[Any]) -> None:
         """Index the offers, requests and profiles that ``select`` (n + entry columns) finds."""
-        await self._run(_index_listings_now, select, params)
+        await self._run(index_listings_now, select, params)
 
     async def _unindex(self, select_n: str, params: Sequence[Any]) -> None:
-        self._forget_waiting(await self._run(_unindex_now, select_n, params))
+        self._forget_waiting(await self._run(unindex_now, select_n, params))
 
     def _forget_waiting(self, numbers: Iterable[int]) -> None:
         """These entries were taken off the indexer's queue (withdrawn, their author
@@ -1471,8 +1066,8 @@ class Store:
                     stored.append(n)
             search.insert_listings(conn, held, checked=True)
             for i in range(0, len(stored), 500):
-                loaded = _select_in_now(
-                    conn, f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE n IN", stored[i : i + 500]
+                loaded = select_in_now(
+                    conn, f"SELECT n, {ENTRY_COLUMNS} FROM entries WHERE n IN", stored[i : i + 500]
                 )
                 search.insert_listings(conn, [(n, load_entry(*columns)) for n, *columns in loaded])
             if rows:
@@ -1506,7 +1101,7 @@ class Store:
     async def entry_at(self, author: NodeId, seq: int) -> Entry | None:
         """The entry held under ``author`` and ``seq``, if any."""
         row = await self.fetch_one(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq = ?",
             (bytes(author), seq),
         )
         return None if row is None else load_entry(*row)
@@ -1540,7 +1135,7 @@ class Store:
             return
         withdrawn = {
             (row[0], row[1]): row[2]
-            for row in _select_in_now(
+            for row in select_in_now(
                 conn,
                 "SELECT target, author, withdraw_id FROM withdrawals WHERE target IN",
                 [e.id.digest for e in entries],
@@ -1592,13 +1187,13 @@ class Store:
         )
         for e in erased:  # withdrawn before they came: erased as if they had come first
             target, author = bytes(e.id), bytes(e.author)
-            _keep_title_now(conn, target, author)
-            _keep_question_now(conn, target, author)
+            keep_title_now(conn, target, author)
+            keep_question_now(conn, target, author)
             row = conn.execute(
                 "SELECT ts FROM entries WHERE id = ?", (withdrawn[(target, author)],)
             ).fetchone()
             if row is not None:
-                _keep_cancelled_event_now(conn, target, author, int(row[0]))
+                keep_cancelled_event_now(conn, target, author, int(row[0]))
             conn.execute("UPDATE entries SET content = NULL WHERE id = ?", (target,))
         if numbered:
             if index_later:
@@ -1609,7 +1204,7 @@ class Store:
                 self._queued.extend(later)
                 numbered = [(n, e) for n, e in numbered if e.kind not in search.SIDES]
             if numbered:
-                _index_now(conn, numbered)
+                index_now(conn, numbered)
         # entries come in log order: the last of each author is its head
         newest = {} if loose else {e.payload.author.key: e for e in entries}
         self.touched(e.author for e in newest.values())
@@ -1622,44 +1217,12 @@ class Store:
             [(a, e.seq, e.id.digest) for a, e in newest.items()],
         )
         for entry in withdrawals:  # an offer of this batch among them: never kept waiting
-            self._forget_waiting(_apply_withdrawal_now(conn, entry))
+            self._forget_waiting(apply_withdrawal_now(conn, entry))
 
     async def withdrawn(self, entry_id: EntryId, author: NodeId | None = None) -> Withdrawn | None:
         """What we know of the withdrawal of ``entry_id`` by its author, if it was
         withdrawn (one trip: :func:`withdrawn_now`)."""
         return await self.read(lambda conn: withdrawn_now(conn, entry_id, author))
-
-    async def _is_withdrawn(self, entry_id: EntryId, author: NodeId) -> bool:
-        row = await self.fetch_one(
-            "SELECT 1 FROM withdrawals WHERE target = ? AND author = ?",
-            (bytes(entry_id), bytes(author)),
-        )
-        return row is not None
-
-    async def _restore_content(self, entry: Entry) -> bool:
-        """Fill in content that an earlier copy arrived without (never if withdrawn);
-        whether it was filled in (not if that copy is not written yet: it came earlier
-        in the same batch)."""
-        if await self._is_withdrawn(entry.id, entry.author):
-            return False
-        async with self._db.execute(
-            "UPDATE entries SET content = ? WHERE id = ?",
-            (entry.content_bytes, bytes(entry.id)),
-        ) as cursor:
-            if cursor.rowcount != 1:
-                return False
-        # Indexed here, now: taken off the indexer's queue, where its content-less copy
-        # waits like any offer (index_pending would add its search text a second time,
-        # a constraint error that stopped the indexer for good).
-        async with self._db.execute(
-            "DELETE FROM unindexed WHERE n IN (SELECT n FROM entries WHERE id = ?) RETURNING n",
-            (bytes(entry.id),),
-        ) as cursor:
-            self._forget_waiting(int(row[0]) for row in await cursor.fetchall())
-        await self._index_listings(
-            f"SELECT n, {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry.id),)
-        )
-        return True
 
     # -- reading ------------------------------------------------------------------
 
@@ -1696,7 +1259,7 @@ class Store:
     async def entries_after(self, author: NodeId, seq: int, limit: int) -> list[Entry]:
         """The author's entries numbered above ``seq``, in order, at most ``limit``."""
         rows = await self.fetch_all(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq > ? "
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE author = ? AND seq > ? "
             "AND loose = 0 ORDER BY seq LIMIT ?",
             (bytes(author), seq, limit),
         )
@@ -1707,7 +1270,7 @@ class Store:
 
         Built from the stored columns without decoding: erased content goes as nil.
         """
-        return await self.read(partial(_wire_after_now, author, seq, limit))
+        return await self.read(partial(wire_after_now, author, seq, limit))
 
     async def wire_after_each(
         self, reads: Sequence[Read], *, enough: int, enough_bytes: int
@@ -1715,7 +1278,7 @@ class Store:
         """:meth:`wire_after` for each read in order, in one trip to the database thread,
         stopping after the read that brings the entries to ``enough`` or their bytes to
         ``enough_bytes`` (a batch's worth): what was read, for a prefix of ``reads``."""
-        return await self.read(partial(_wire_after_each, reads, enough, enough_bytes))
+        return await self.read(partial(wire_after_each, reads, enough, enough_bytes))
 
     async def current(self, kind: str) -> list[Entry]:
         """Entries of ``kind`` that still have content (not withdrawn), newest first."""
@@ -1734,7 +1297,7 @@ class Store:
 
     async def _latest_profile(self, author: NodeId) -> Entry | None:
         row = await self.fetch_one(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE author = ? AND kind = ? "
             "AND content IS NOT NULL ORDER BY seq DESC LIMIT 1",
             (bytes(author), kinds.PROFILE),
         )
@@ -1812,79 +1375,6 @@ class Store:
         return [EquivocationRecord(NodeId(a), int(s), f, b, int(t)) for a, s, f, b, t in rows]
 
 
-#: SQLite's primary result codes for a damaged file: SQLITE_CORRUPT and SQLITE_NOTADB
-#: (the extended codes, such as SQLITE_CORRUPT_VTAB, keep them in the low byte).
-_DAMAGE_CODES = frozenset({11, 26})
-SQLITE_IOERR = 10
-SQLITE_FULL = 13
-SQLITE_CANTOPEN = 14
-#: What SQLite says when a disk runs out of room: SQLITE_FULL, or, when even a
-#: temporary or shared-memory file cannot be made, an I/O error or "unable to open".
-_DISK_CODES = frozenset({SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN})
-#: Less room than this for an ordinary account, and an I/O error is a full disk.
-NEARLY_FULL_BYTES = 1024 * 1024
-
-DISK_FULL_PAGE = said(
-    "The disk that holds this school's data is full, so this was not saved. "
-    "Nothing was lost: ask your IT staff to free some space, then try again."
-)
-DAMAGED_PAGE = said(
-    "This school's data is damaged, so nothing more is saved until it is "
-    "repaired. Ask your IT staff: what was saved before is kept."
-)
-DISK_PROBLEM_PAGE = said(
-    "This school's data could not be read or written just now. Nothing was "
-    "saved: try again in a few minutes, or ask your IT staff."
-)
-
-
-def _code(exc: sqlite3.Error) -> int | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return None if code is None else int(code) & 0xFF
-
-
-def _is_damage(exc: sqlite3.Error) -> bool:
-    """True for SQLite's "database disk image is malformed" and its kin."""
-    return _code(exc) in _DAMAGE_CODES
-
-
-def free_bytes(folder: Path) -> int | None:
-    """Room left on the disk holding ``folder`` for an ordinary account (None: unknown)."""
-    try:
-        stats = os.statvfs(folder)
-    except (OSError, AttributeError):  # AttributeError: no statvfs on this system
-        return None
-    return stats.f_bavail * stats.f_frsize
-
-
-def storage_problem(exc: sqlite3.Error, path: Path, what: str) -> StorageError:
-    """What SQLite met under the database ``path``, in words that say what to do.
-
-    ``what`` says what did not happen ("nothing was saved"). A full disk (SQLITE_FULL,
-    or an I/O error while the disk has almost no room) says to free space and that
-    nothing was lost; other I/O errors say to check the disk. Neither advises
-    restoring a backup: the data is most likely sound.
-    """
-    code = _code(exc)
-    room = free_bytes(path.parent)
-    nearly_full = room is not None and room < NEARLY_FULL_BYTES
-    if code == SQLITE_FULL or (code in _DISK_CODES and nearly_full):
-        return DiskFullError(
-            f"the disk holding the schoolmesh data ({path.parent}) is full: free some "
-            f"space; nothing was lost ({what}; everything works again by itself once "
-            'there is room: see docs/admin.md, "When the disk is full")',
-            page=DISK_FULL_PAGE,
-        )
-    if code in _DISK_CODES:
-        return StorageError(
-            f"{what}: the database {path} could not be read or written ({exc}). Check "
-            "the disk that holds it (still mounted? writable? room left?) and try again; "
-            "this is not damage, so do not restore a backup for it",
-            page=DISK_PROBLEM_PAGE,
-        )
-    return StorageError(f"{what}: the database {path} refused it ({exc})", page=DISK_PROBLEM_PAGE)
-
-
 async def _close_quietly(db: aiosqlite.Connection) -> None:
     """Close a connection and end its thread, even if SQLite complains while closing."""
     try:
@@ -1904,32 +1394,6 @@ async def _close_quietly(db: aiosqlite.Connection) -> None:
             log.warning("the database thread still runs %s s after closing", THREAD_END_S)
 
 
-def _read_damage(report: Path) -> str | None:
-    try:
-        return report.read_text(errors="replace").strip() or "the database failed its check"
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"the report {report} cannot be read ({exc.strerror}): run `schoolmesh check`"
-
-
-def restored_error() -> RestoredError:
-    """What a write that would sign something says while the node waits after a restore."""
-    return RestoredError(
-        "this school's node was restored from a backup: it waits to fetch its own "
-        "latest entries from a partner before anything new is saved (start it with "
-        "`schoolmesh run` and let it connect to a partner; `schoolmesh status` shows "
-        "when it has). If this is the only copy of the school's node, run "
-        "`schoolmesh restore --only-copy` instead: if another copy has posted since "
-        "the backup, the two will disagree (docs/admin.md, Backups). Nothing was saved",
-        page=said(
-            "This school's node was restored from a backup and is still fetching "
-            "its latest posts from partner schools. Nothing was saved: try again "
-            "in a few minutes, or ask your IT staff."
-        ),
-    )
-
-
 def refuse_out_of_bounds(kind: str, content: dict[str, Any]) -> None:
     """Refuse content that every receiver would refuse (:func:`rules.bounds`)."""
     out_of_bounds = rules.bounds(kind, content)
@@ -1938,350 +1402,3 @@ def refuse_out_of_bounds(kind: str, content: dict[str, Any]) -> None:
             out_of_bounds.reason,
             page=said("Check the event's details: one of them cannot be accepted."),
         )
-
-
-def _select_in_now(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[Any]:
-    return conn.execute(f"{sql} ({','.join('?' * len(values))})", values).fetchall()
-
-
-def _batch_state_now(
-    conn: sqlite3.Connection, authors: list[NodeId], ids: list[bytes]
-) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """What :meth:`Store.ingest` reads of a batch: which of its authors are blocked,
-    their heads, the entries held under its ids (id, loose, entry columns), and which
-    of its authors have loose entries held."""
-    return (
-        _select_in_now(
-            conn, "SELECT node_id FROM partners WHERE state = 'blocked' AND node_id IN", authors
-        ),
-        _select_in_now(conn, "SELECT author, seq, id FROM heads WHERE author IN", authors),
-        _select_in_now(conn, f"SELECT id, loose, {_ENTRY_COLUMNS} FROM entries WHERE id IN", ids),
-        _select_in_now(
-            conn, "SELECT DISTINCT author FROM entries WHERE loose = 1 AND author IN", authors
-        ),
-    )
-
-
-def _index_listings_now(conn: sqlite3.Connection, select: str, params: Sequence[Any]) -> None:
-    rows = conn.execute(select, params).fetchall()
-    _index_now(conn, [(int(n), load_entry(*columns)) for n, *columns in rows])
-
-
-def _index_now(conn: sqlite3.Connection, numbered: list[tuple[int, Entry]]) -> None:
-    """Add offers, requests, questions and answers to the search index, profiles to
-    ``schools``, and what answers and helpful marks name to ``question_links``."""
-    schools = [row for _, entry in numbered if (row := search.school_row(entry))]
-    if schools:
-        conn.executemany(search.UPSERT_SCHOOL, schools)
-    for author in {row[0] for row in schools}:  # a new name: its listings found by it
-        held = conn.execute(search.SCHOOL_OF, (author,)).fetchone()
-        words = "" if held is None else search.school_words(*held)
-        conn.execute(search.SET_SCHOOL, (words, author))
-        conn.execute(search.UNINDEX_SCHOOL_TEXT, (author,))
-        conn.execute(search.REINDEX_SCHOOL_TEXT, (author,))
-    search.insert_listings(conn, numbered)
-
-
-def _unindex_now(conn: sqlite3.Connection, select_n: str, params: Sequence[Any]) -> list[int]:
-    """Take the entries ``select_n`` finds out of the search index, and off the indexer's
-    queue; return the numbers taken off the queue (the caller frees their copies kept
-    in memory: :meth:`Store._forget_waiting`)."""
-    tables = (
-        ("listing_text", "rowid"),
-        ("listings", "n"),
-        ("question_links", "n"),
-    )
-    for table, column in tables:
-        conn.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
-    taken = conn.execute(f"DELETE FROM unindexed WHERE n IN ({select_n}) RETURNING n", params)
-    return [int(row[0]) for row in taken.fetchall()]
-
-
-def _apply_withdrawal_now(conn: sqlite3.Connection, withdrawal: Entry) -> list[int]:
-    """Erase what ``withdrawal`` withdraws, if its author may; return the numbers taken
-    off the indexer's queue (:func:`_unindex_now`)."""
-    target = bytes(WithdrawContent.of(withdrawal).target)
-    author = bytes(withdrawal.author)
-    row = conn.execute("SELECT author, kind FROM entries WHERE id = ?", (target,)).fetchone()
-    refusal = rules.withdrawal(author, None if row is None else rules.Held(*row))
-    if refusal is not None:  # the withdrawal stays in its author's log, and does nothing
-        log.info("withdrawal %s by %s: %s", withdrawal.id, withdrawal.author, refusal.reason)
-        return []
-    # Remembered also when the target is not held yet: when it arrives, _insert
-    # erases it only if its author is this one (rules.withdrawal again).
-    conn.execute(
-        "INSERT OR IGNORE INTO withdrawals (target, author, withdraw_id) VALUES (?, ?, ?)",
-        (target, author, bytes(withdrawal.id)),
-    )
-    _keep_title_now(conn, target, author)
-    _keep_question_now(conn, target, author)
-    _keep_cancelled_event_now(conn, target, author, withdrawal.payload.timestamp)
-    # The author checks in the WHEREs repeat the rule, as a second line of defence.
-    taken = _unindex_now(
-        conn, "SELECT n FROM entries WHERE id = ? AND author = ?", (target, author)
-    )
-    conn.execute("UPDATE entries SET content = NULL WHERE id = ? AND author = ?", (target, author))
-    # Found beyond our view by a network search (node/net/search.py): erased too.
-    conn.execute("DELETE FROM loose_results WHERE id = ? AND author = ?", (target, author))
-    return taken
-
-
-def _keep_title_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> None:
-    """Keep what a withdrawn offer, request or event was called, before its content
-    is erased: its page and the arrangements that depended on it still say what
-    was withdrawn (docs/decisions.md). Its other words go."""
-    row = conn.execute(
-        f"SELECT kind, {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? "
-        "AND kind IN (?, ?, ?) AND content IS NOT NULL",
-        (target, author, kinds.OFFER, kinds.REQUEST, kinds.EVENT),
-    ).fetchone()
-    if row is None:
-        return
-    entry = load_entry(*row[1:])
-    if row[0] == kinds.EVENT:
-        title, activity = EventContent.of(entry).title, None
-    else:
-        offer = OfferContent.of(entry)
-        title, activity = offer.title, offer.activity
-    conn.execute(
-        "INSERT OR IGNORE INTO withdrawn_titles VALUES (?, ?, ?, ?, ?)",
-        (target, author, row[0], title, activity),
-    )
-
-
-def _keep_question_now(conn: sqlite3.Connection, target: bytes, author: bytes) -> None:
-    """Keep which question a withdrawn answer answered, before its content is erased:
-    a catch-up offers its withdrawal to the school that asked (protocol/catchup.py,
-    ``held_by``), as it offered the answer."""
-    row = conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ? AND author = ? AND kind = ? "
-        "AND content IS NOT NULL",
-        (target, author, kinds.ANSWER),
-    ).fetchone()
-    question = (
-        None if row is None else holding_rules.named_id(kinds.ANSWER, load_entry(*row).content)
-    )
-    if question is not None:
-        conn.execute(
-            "INSERT OR IGNORE INTO withdrawn_answers VALUES (?, ?, ?)", (target, author, question)
-        )
-
-
-def _keep_cancelled_event_now(
-    conn: sqlite3.Connection, target: bytes, author: bytes, withdrawn_at: int
-) -> None:
-    """Keep a withdrawn event's times (not its words), to export it as cancelled."""
-    row = conn.execute(
-        f"SELECT seq, {_ENTRY_COLUMNS} FROM entries "
-        "WHERE id = ? AND author = ? AND kind = ? AND content IS NOT NULL",
-        (target, author, kinds.EVENT),
-    ).fetchone()
-    if row is None:
-        return
-    event = EventContent.of(load_entry(*row[1:]))
-    conn.execute(
-        "INSERT OR IGNORE INTO cancelled_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            target,
-            author,
-            target if event.replaces is None else bytes(event.replaces),
-            int(row[0]),
-            event.start,
-            event.end,
-            event.tz,
-            withdrawn_at,
-        ),
-    )
-
-
-def get_now(conn: sqlite3.Connection, entry_id: EntryId) -> Entry | None:
-    """:meth:`Store.get` on the database thread, inside a caller's ``read(fn)``."""
-    row = conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id = ?", (bytes(entry_id),)
-    ).fetchone()
-    return None if row is None else load_entry(*row)
-
-
-def newest_version_now(conn: sqlite3.Connection, first: Entry) -> Entry | None:
-    """The newest version held of the event ``first``: ``first`` itself or a later
-    entry of its author whose ``replaces`` names it (None: none held with its content).
-    Read through the (author, seq) index, not by decoding every event held."""
-    rows = conn.execute(
-        "SELECT payload, sig, content FROM entries WHERE author = ? AND seq >= ? "
-        "AND kind = ? AND content IS NOT NULL",
-        (bytes(first.author), first.seq, first.kind),
-    ).fetchall()
-    versions = [
-        version
-        for version in (load_entry(*row) for row in rows)
-        if version.id == first.id or EventContent.of(version).replaces == first.id
-    ]
-    return max(versions, key=lambda version: version.seq) if versions else None
-
-
-def holds_profile_now(conn: sqlite3.Connection, author: NodeId) -> bool:
-    """Whether a profile of ``author`` is held with its content (its name to show)."""
-    found = conn.execute(
-        "SELECT 1 FROM entries WHERE author = ? AND kind = ? AND content IS NOT NULL LIMIT 1",
-        (bytes(author), kinds.PROFILE),
-    ).fetchone()
-    return found is not None
-
-
-def current_now(conn: sqlite3.Connection, kind: str) -> list[Entry]:
-    """:meth:`Store.current` on the database thread, inside a caller's ``read(fn)``."""
-    rows = conn.execute(
-        f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE kind = ? AND content IS NOT NULL "
-        "ORDER BY ts DESC, id",
-        (kind,),
-    ).fetchall()
-    return [load_entry(*row) for row in rows]
-
-
-def schools_now(
-    conn: sqlite3.Connection, authors: Iterable[NodeId]
-) -> dict[NodeId, tuple[str, str]]:
-    """:meth:`Store.schools` on the database thread, inside a caller's ``read(fn)``."""
-    wanted = [bytes(a) for a in authors]
-    rows = _select_in_now(conn, "SELECT author, name, country FROM schools WHERE author IN", wanted)
-    return {NodeId(a): (name, country) for a, name, country in rows}
-
-
-def withdrawn_now(
-    conn: sqlite3.Connection, entry_id: EntryId, author: NodeId | None = None
-) -> Withdrawn | None:
-    """What we know of the withdrawal of ``entry_id`` by its author, if it was withdrawn.
-
-    The author is the held entry's; for an entry that never reached us, only the
-    ``author`` the caller knows from elsewhere (an interest names the posting
-    school), since any school may name an entry it does not hold.
-    """
-    held = conn.execute(
-        "SELECT author, kind FROM entries WHERE id = ?", (bytes(entry_id),)
-    ).fetchone()
-    if held is not None and author is not None and bytes(author) != held[0]:
-        return None
-    by = held[0] if held is not None else None if author is None else bytes(author)
-    if by is None:
-        return None
-    row = conn.execute(
-        "SELECT w.withdraw_id, t.kind, t.title, t.activity FROM withdrawals w "
-        "LEFT JOIN withdrawn_titles t ON t.id = w.target AND t.author = w.author "
-        "WHERE w.target = ? AND w.author = ?",
-        (bytes(entry_id), by),
-    ).fetchone()
-    if row is None:
-        return None
-    withdraw_id, kind, title, activity = row
-    withdrawal = get_now(conn, EntryId(withdraw_id))
-    reason = None
-    if withdrawal is not None and withdrawal.content is not None:
-        reason = WithdrawContent.of(withdrawal).reason
-    return Withdrawn(
-        id=entry_id,
-        author=NodeId(by),
-        kind=kind or (held[1] if held is not None else ""),
-        title=title,
-        activity=activity,
-        at=0 if withdrawal is None else withdrawal.payload.timestamp,
-        reason=reason if isinstance(reason, str) and reason else None,
-    )
-
-
-def resolve_now(conn: sqlite3.Connection, text: str) -> EntryId:
-    """:meth:`Store.resolve` on the database thread, inside a caller's ``read(fn)``."""
-    text = text.strip().lower()
-    if len(text) == 64:
-        return EntryId.parse(text)
-    if not 8 <= len(text) < 64 or any(c not in "0123456789abcdef" for c in text):
-        raise UserInputError(
-            f"{text!r} is not an entry id: give the 64 characters, or at least the "
-            "first 8, as printed by `list` commands",
-            page=said("There is no page at this address. Use the menu instead."),
-        )
-    low = bytes.fromhex(text + "0" * (64 - len(text)))
-    high = bytes.fromhex(text + "f" * (64 - len(text)))
-    rows = conn.execute(
-        "SELECT id FROM entries WHERE id BETWEEN ? AND ? LIMIT 2", (low, high)
-    ).fetchall()
-    if not rows:
-        raise NotFoundError(
-            f"no entry starts with {text}: check the id with a `list` command",
-            page=said("There is no page at this address. Use the menu instead."),
-        )
-    if len(rows) > 1:
-        raise UserInputError(
-            f"more than one entry starts with {text}: give more characters",
-            page=said("More than one offer, request or event matches %(id)s.", id=text),
-        )
-    return EntryId(rows[0][0])
-
-
-def _begin_now(conn: sqlite3.Connection) -> None:
-    """As :meth:`Store._begin`, on the database thread (so the retries block only it)."""
-    for attempt in range(100):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == 99:
-                raise
-            time.sleep(0.1)
-
-
-def _transaction(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database thread: BEGIN IMMEDIATE, ``fn``, COMMIT; ROLLBACK if anything fails."""
-    _begin_now(conn)
-    try:
-        result = fn(conn)
-        conn.execute("COMMIT")  # inside the try: a commit can fail too (a full disk)
-    except BaseException:
-        with contextlib.suppress(sqlite3.OperationalError):
-            conn.execute("ROLLBACK")
-        raise
-    return result
-
-
-def _within(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database thread: ``fn`` in the caller's write transaction, which must be open."""
-    if not conn.in_transaction:
-        raise RuntimeError("Store.within runs inside `async with store.write()` only")
-    return fn(conn)
-
-
-def _snapshot(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
-    """On the database thread: ``fn`` in one read transaction, or in the caller's."""
-    if conn.in_transaction:
-        return fn(conn)
-    conn.execute("BEGIN")
-    try:
-        return fn(conn)
-    finally:
-        with contextlib.suppress(sqlite3.OperationalError):
-            conn.execute("COMMIT")  # a read changed nothing: COMMIT just ends it
-
-
-def _wire_after_now(
-    author: NodeId, seq: int, limit: int, conn: sqlite3.Connection
-) -> list[tuple[int, bytes]]:
-    rows = conn.execute(
-        "SELECT seq, payload, sig, content FROM entries WHERE author = ? AND seq > ? "
-        "AND loose = 0 ORDER BY seq LIMIT ?",
-        (author, seq, limit),
-    )
-    return [(int(s), codec.encode_binaries(p, g, c)) for s, p, g, c in rows]
-
-
-def _wire_after_each(
-    reads: Sequence[Read], enough: int, enough_bytes: int, conn: sqlite3.Connection
-) -> list[list[tuple[int, bytes]]]:
-    read_so_far: list[list[tuple[int, bytes]]] = []
-    count = size = 0
-    for read in reads:
-        wires = _wire_after_now(read.author, read.after, read.limit, conn)
-        read_so_far.append(wires)
-        count += len(wires)
-        size += sum(len(wire) for _, wire in wires)
-        if count >= enough or size >= enough_bytes:
-            break
-    return read_so_far

@@ -501,7 +501,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 17: the school's name and country searched with its offers and requests.
     _LISTING_SCHOOLS,
     # 18: each truncation of an author's log by one of its ``continue`` entries
-    # (node/store/database.py, _place_continuation): their reaches are summed against
+    # (node/store/placement.py, _place_continuation): their reaches are summed against
     # protocol/log.py MAX_FORK_DEPTH until a continuation of that author is kept.
     """
     CREATE TABLE IF NOT EXISTS truncations (

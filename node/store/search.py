@@ -26,7 +26,7 @@ from protocol.contents.entries import (
     ProfileContent,
     QuestionContent,
 )
-from protocol.entry import Entry
+from protocol.entry import Entry, load_entry
 from protocol.errors import SchemaError
 from protocol.keys import EntryId
 
@@ -375,3 +375,38 @@ def build_query(query: str, filters: Filters, today: str) -> tuple[str, list[Any
         f"{order()} LIMIT ?"
     )
     return sql, params
+
+
+def index_listings_now(conn: sqlite3.Connection, select: str, params: Sequence[Any]) -> None:
+    rows = conn.execute(select, params).fetchall()
+    index_now(conn, [(int(n), load_entry(*columns)) for n, *columns in rows])
+
+
+def index_now(conn: sqlite3.Connection, numbered: list[tuple[int, Entry]]) -> None:
+    """Add offers, requests, questions and answers to the search index, profiles to
+    ``schools``, and what answers and helpful marks name to ``question_links``."""
+    schools = [row for _, entry in numbered if (row := school_row(entry))]
+    if schools:
+        conn.executemany(UPSERT_SCHOOL, schools)
+    for author in {row[0] for row in schools}:  # a new name: its listings found by it
+        held = conn.execute(SCHOOL_OF, (author,)).fetchone()
+        words = "" if held is None else school_words(*held)
+        conn.execute(SET_SCHOOL, (words, author))
+        conn.execute(UNINDEX_SCHOOL_TEXT, (author,))
+        conn.execute(REINDEX_SCHOOL_TEXT, (author,))
+    insert_listings(conn, numbered)
+
+
+def unindex_now(conn: sqlite3.Connection, select_n: str, params: Sequence[Any]) -> list[int]:
+    """Take the entries ``select_n`` finds out of the search index, and off the indexer's
+    queue; return the numbers taken off the queue (the caller frees their copies kept
+    in memory: :meth:`Store._forget_waiting`)."""
+    tables = (
+        ("listing_text", "rowid"),
+        ("listings", "n"),
+        ("question_links", "n"),
+    )
+    for table, column in tables:
+        conn.execute(f"DELETE FROM {table} WHERE {column} IN ({select_n})", params)
+    taken = conn.execute(f"DELETE FROM unindexed WHERE n IN ({select_n}) RETURNING n", params)
+    return [int(row[0]) for row in taken.fetchall()]

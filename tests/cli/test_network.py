@@ -34,7 +34,7 @@ import pytest
 from node.clock import now_ms
 from node.keyfile import load_key
 from node.node import Node
-from node.store.database import Outcome
+from node.store.placement import Outcome
 from protocol.entry import Entry, create_entry
 from protocol.invite import Invite
 from tests.helpers import SCHOOLMESH, chain, history, key, offer_content, run_cli

@@ -20,7 +20,7 @@ from node.net.session import STORAGE_DAMAGED, STORAGE_FULL
 from node.node import Node
 from node.partners.peerbook import PeerBook
 from node.store import integrity
-from node.store.database import DISK_FULL_PAGE
+from node.store.problems import DISK_FULL_PAGE
 from protocol.errors import DiskFullError
 from tests.faults.disk import fill, long_offer, make_room
 from tests.helpers import offer_content

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from node import backup
 from node.node import Node
-from node.store.database import Outcome
+from node.store.placement import Outcome
 from protocol.entry import Entry
 from protocol.keys import NodeId
 from tests.helpers import offer_content, run_cli

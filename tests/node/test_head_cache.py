@@ -13,7 +13,7 @@ import pytest
 from bench.live import hold, school_key, schools_offers
 from node.clock import now_ms
 from node.net.session import PeerSession
-from node.store.database import Outcome
+from node.store.placement import Outcome
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import offer_content

@@ -1,5 +1,5 @@
-"""Store.ingest judges the common case with a plain function (``Store._place_next``) and
-everything else with ``Store._place``: both paths must give the same outcomes and
+"""Store.ingest judges the common case with a plain function (``place_next``) and
+everything else with ``place`` (node/store/placement.py): both paths must give the same outcomes and
 leave the same rows, whatever a batch holds (docs/decisions.md, "Ingest for hubs,
 third step")."""
 
@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from node.partners.peerbook import PeerBook
-from node.store.database import Outcome, Store
+from node.store import database
+from node.store.database import Store
+from node.store.placement import Outcome
 from protocol.entry import Entry, create_entry
 from tests.helpers import NOW, chain, key, offer_content
 from tests.network import holding_everything
@@ -62,12 +64,17 @@ async def test_the_plain_function_and_the_full_judgement_agree(
         fast = await ingest_all(plain)
     finally:
         await plain.close()
-    monkeypatch.setattr(Store, "_place_next", lambda *args: None)  # every entry the long way
+    # Every entry the long way: Store.ingest calls place_next as database.py names it.
+    # Were it called by another name, both runs would be the plain one: ``asked`` says
+    # not (test_ingest_paths_random.py patches the same name).
+    asked: list[Entry] = []
+    monkeypatch.setattr(database, "place_next", lambda store, entry, *rest: asked.append(entry))
     full = await Store.open(tmp_path / "full.db")
     try:
         slow = await ingest_all(full)
     finally:
         await full.close()
+    assert asked
     assert fast == slow
     outcomes = [outcome for batch in fast[0] for outcome, _ in batch]
     assert {Outcome.STORED, Outcome.DUPLICATE, Outcome.EQUIVOCATION, Outcome.REFUSED} <= set(

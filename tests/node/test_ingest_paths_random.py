@@ -1,5 +1,6 @@
 """Random sequences of batches, ingested by two real stores: one judging the common
-case with ``Store._place_next``, the other sending every entry through ``Store._place``.
+case with ``place_next``, the other sending every entry through ``place``
+(node/store/placement.py).
 Outcomes and rows must be the same (docs/decisions.md, "Ingest for hubs, third step")."""
 
 import asyncio
@@ -12,8 +13,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from node.partners.peerbook import PeerBook
-from node.store.database import IngestResult, Outcome, Store
+from node.store import database, placement
+from node.store.database import Store
 from node.store.holding import HORIZON_MODE, SETTING, Choice
+from node.store.placement import IngestResult, Outcome
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import NOW, append_signed, key, offer_content
@@ -104,11 +107,20 @@ async def _ingest_all(
     path: Path, steps: list[list[Entry] | int], taken: Entry, plain: bool, horizon: bool = False
 ) -> Any:
     """Ingest each batch of ``steps`` (an int: that school becomes a partner, its log
-    then held whole); in ``horizon`` mode, the schools outside it are held loose."""
+    then held whole); in ``horizon`` mode, the schools outside it are held loose.
+    Not ``plain``: every entry the long way (``Store.ingest`` calls ``place_next`` as
+    node/store/database.py names it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not plain:
+            patch.setattr(database, "place_next", lambda *args: None)
+        return await _ingest_steps(path, steps, taken, horizon)
+
+
+async def _ingest_steps(
+    path: Path, steps: list[list[Entry] | int], taken: Entry, horizon: bool
+) -> Any:
     store = await Store.open(path)
     try:
-        if not plain:
-            store._place_next = lambda *args: None  # type: ignore[method-assign]
         if horizon:
             await store.set_setting("node_id", bytes(key(1).node_id))
             await store.set_setting(SETTING, Choice(HORIZON_MODE).encode())
@@ -157,7 +169,7 @@ BATCH = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# Cases met by chance only now and then, each of a rule of _place_next or of a bug:
+# Cases met by chance only now and then, each of a rule of place_next or of a bug:
 @example([[AT["five"], AT["bad"]]], False)  # out of bounds
 @example([list(range(AT["early"] + 8)), [AT["renamed"]]], False)  # on the dropped branch
 @example([[AT["other"]], 6, [AT["six"], AT["two"]]], True)  # another held loose there
@@ -181,15 +193,15 @@ def test_the_pool_reaches_the_rare_paths(monkeypatch: pytest.MonkeyPatch) -> Non
     """The pool itself, in order and in one batch each, meets every rule at least once,
     and the plain function decides some entries (else the comparison proves nothing)."""
     decided: list[Outcome] = []
-    place_next = Store._place_next
+    place_next = placement.place_next
 
-    def counted(self: Store, *args: Any) -> IngestResult | None:
-        result = place_next(self, *args)
+    def counted(store: Store, *args: Any) -> IngestResult | None:
+        result = place_next(store, *args)
         if result is not None:
             decided.append(result.outcome)
         return result
 
-    monkeypatch.setattr(Store, "_place_next", counted)
+    monkeypatch.setattr(database, "place_next", counted)
     batches: list[list[Entry] | int] = [POOL, POOL, list(reversed(POOL))]
     with tempfile.TemporaryDirectory() as folder:
         outcomes, _ = asyncio.run(_ingest_all(Path(folder) / "s.db", batches, TAKEN, True))

@@ -11,7 +11,7 @@ import pytest
 
 from node.offers.service import Offers
 from node.partners.peerbook import PeerBook
-from node.store.database import Outcome, Store
+from node.store.database import Store
 from node.store.holding import (
     EVERYTHING_MODE,
     HORIZON_MODE,
@@ -22,6 +22,7 @@ from node.store.holding import (
     read_choice,
     read_policy,
 )
+from node.store.placement import Outcome
 from node.store.search import Filters
 from protocol.entry import Entry, create_entry
 from protocol.errors import UserInputError

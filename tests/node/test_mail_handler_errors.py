@@ -15,7 +15,7 @@ import pytest
 from node.clock import now_ms
 from node.mail.mailroom import LetterHandler
 from node.node import Node
-from node.store.database import restored_error
+from node.store.problems import restored_error
 from protocol import letters
 from protocol.errors import RestoredError
 from protocol.sealed import Letter

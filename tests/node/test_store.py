@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node.store.database import RESTORED_SETTING, Outcome, Store
+from node.store.database import RESTORED_SETTING, Store
 from node.store.migrations import LATEST_VERSION, MIGRATIONS
+from node.store.placement import Outcome
 from protocol.budget import DAY_MS, Rule
 from protocol.entry import create_entry
 from protocol.errors import (

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from node.store.database import Outcome, Store
+from node.store.database import Store
+from node.store.placement import Outcome
 from protocol import kinds
 from protocol.entry import Entry, create_entry
 from tests.helpers import NOW, append_signed, key, offer_content

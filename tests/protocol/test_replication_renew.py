@@ -25,7 +25,7 @@ def seq_of(wire: bytes) -> int:
 class Peer:
     """A receiver of A's log. ``forked``: it holds another branch from FORK to ``head``
     and refuses everything of ours until the continuation, which makes it drop that
-    branch (its head falls to FORK - 1: node/store/database.py, ``_place_continuation``);
+    branch (its head falls to FORK - 1: node/store/placement.py, ``_place_continuation``);
     then it takes our log in order. Otherwise (a flood past its budget) it holds back
     everything above ``head`` and takes one more only when it asks again (``asked``)."""
 
