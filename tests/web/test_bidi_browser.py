@@ -53,3 +53,33 @@ async def test_an_override_in_a_schools_name_stops_at_the_name(
         line = page.locator("p.muted", has_text="France")
         left = await line.evaluate(LEFT_OF)
         assert left["France"] < left["posted"], await line.inner_text()
+
+
+async def test_a_refused_form_sent_again_in_a_browser_stores_what_was_typed(
+    school: LiveNode,
+) -> None:
+    """A teacher's event with an override left open in its title and details, refused
+    (it ends before it starts), then sent again as the browser shows it once the end
+    is put right: stored as typed, with no closing mark added by the page."""
+    title = "Fête de l'école \u202eZoë"
+    where = "Salle \u202edes fêtes"
+    lines = ["Arrivée à 15 h 45.", "", "\u202eApportez un portable."]
+    async with browser() as chromium:
+        page = await sign_in(chromium, school, "Mr Jones")
+        await page.goto(f"{school.address}/events/new")
+        await page.get_by_label("Title").fill(title)
+        await page.get_by_label("Starts").fill("2099-03-04T18:00")
+        await page.get_by_label("Ends").fill("2099-03-04T16:00")
+        await page.locator("#where").fill(where)
+        await page.locator("#text").fill("\n".join(lines))
+        await page.get_by_role("button", name="Publish the event").click()
+        assert await page.locator("[aria-invalid=true]").count() > 0  # refused
+        assert await page.get_by_label("Title").input_value() == title
+        assert await page.locator("#where").input_value() == where
+        assert await page.locator("#text").input_value() == "\n".join(lines)
+        await page.get_by_label("Ends").fill("2099-03-04T20:00")
+        await page.get_by_role("button", name="Publish the event").click()
+        assert "The event is published." in await page.get_by_role("status").inner_text()
+    (event,) = await school.node.events.listing()
+    assert (event.content["title"], event.content["where"]) == (title, where)
+    assert event.content["text"] == "\n".join(lines)
