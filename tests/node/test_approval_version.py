@@ -13,7 +13,7 @@ import pytest
 from node.clock import now_ms
 from node.node import Node
 from node.projects import approval
-from protocol.errors import NotFoundError, PostChangedError, UserInputError
+from protocol.errors import AuthorRemovedError, NotFoundError, PostChangedError, UserInputError
 from tests.network import LiveNode
 from tests.node.test_project_drafts import PASSWORD, photo, rivers
 from tests.node.test_project_membership import sealed_for
@@ -92,6 +92,39 @@ async def test_a_post_changed_after_it_was_read_is_not_approved(school: Node) ->
     now = await school.projects.version(post)
     assert now is not None
     await school.projects.approve(draft.id, "Ms Patel", 4, version=now)
+    assert (await school.projects.post(draft.id)).state == "approved"
+
+
+async def test_a_pupil_account_removed_after_reading_is_said_as_such(school: Node) -> None:
+    """The pupil's account removed between the teacher's read and the approval: said as
+    what happened (not "changed"), nothing approved, returned or sent; the account added
+    again under its name (its consent as read) makes the version read good again."""
+    project = await rivers(school, [])
+    draft = await school.projects.draft(
+        project.id, "Amira", "Walk", "We saw a heron.", theme=None, images=[], now=2
+    )
+    read = await school.projects.version(draft)
+    assert read is not None
+    await school.accounts.remove("Amira")
+    with pytest.raises(AuthorRemovedError) as refused:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version=read)
+    assert str(refused.value).startswith("Amira's account was removed after you read this post"), (
+        str(refused.value)
+    )
+    assert "nothing was sent" in str(refused.value)
+    assert "schoolmesh user add --role pupil --name 'Amira'" in str(refused.value)
+    with pytest.raises(AuthorRemovedError) as refused:
+        await school.projects.return_(draft.id, "Ms Patel", "More", version=read)
+    assert "it was not returned" in str(refused.value)
+    post = await school.projects.post(draft.id)
+    assert (post.state, post.approved_by, post.note) == ("draft", None, None)
+    # A version that was never the post's is still said to be a change.
+    with pytest.raises(PostChangedError) as changed:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version="0" * 16)
+    assert not isinstance(changed.value, AuthorRemovedError)
+    # The remedy for a removal by mistake: added again, the version read is good again.
+    await school.accounts.add("Amira", "pupil", PASSWORD, klass="5B", now=4)
+    await school.projects.approve(draft.id, "Ms Patel", 5, version=read)
     assert (await school.projects.post(draft.id)).state == "approved"
 
 
