@@ -96,3 +96,24 @@ async def test_a_line_break_in_a_schools_name_cannot_forge_a_partner_row(pair: S
     assert f"Lycée\\u000a{forged}" in row
     status = await cli(us, "status")
     assert f"  Lycée\\u000a{forged}: " in status.splitlines()[2]
+
+
+async def test_typed_escape_text_is_told_apart_from_the_control_it_names(pair: Schools) -> None:
+    """A school whose title holds, typed, the six characters ``\\u202e`` (or a forged
+    ``\\u000a`` row break) does not look like one whose title holds the override: the
+    typed backslash is shown doubled; ``--json`` gives both titles exactly."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    control = await signed_as(rogue, kinds.OFFER, offer_content("Forest \u202eschool"))
+    typed = await signed_as(rogue, kinds.OFFER, offer_content("Forest \\u202eschool"))
+    row_break = await signed_as(rogue, kinds.OFFER, offer_content("Pond\\u000adipping"))
+    for offer in (control, typed, row_break):
+        await arrives(us, offer)
+
+    rows = {row[:12]: row for row in (await cli(us, "offer", "list")).splitlines()}
+    assert "Forest \\u202eschool  (Lyc" in rows[str(control.id)[:12]]
+    assert "Forest \\\\u202eschool  (Lyc" in rows[str(typed.id)[:12]]
+    assert "Pond\\\\u000adipping  (Lyc" in rows[str(row_break.id)[:12]]
+    titles = {o["id"]: o["title"] for o in json.loads(await cli(us, "offer", "list", "--json"))}
+    assert titles[str(control.id)] == "Forest \u202eschool"
+    assert titles[str(typed.id)] == "Forest \\u202eschool"
+    assert titles[str(row_break.id)] == "Pond\\u000adipping"
