@@ -95,7 +95,7 @@ async def test_a_post_changed_after_the_teacher_opened_it_is_not_approved(
         assert flash(page) == (
             "Amira changed this post after you opened it: read it again before returning it."
         )
-        assert ">Leave out the street name</textarea>" in page
+        assert ">\nLeave out the street name</textarea>" in page  # its own line: as typed
         assert (await school.node.projects.post(post)).state == "draft"
 
         # The page shown again carries the new version: read, then approved.

@@ -46,8 +46,8 @@ def lf(text: str) -> str:
 def field_value(page: str, name: str) -> str | None:
     """What a page's first field called ``name`` shows (a textarea's text, an input's value)."""
     area = re.search(rf'<textarea[^>]*\bname="{name}"[^>]*>(.*?)</textarea>', page, re.S)
-    if area:
-        return html.unescape(area[1])
+    if area:  # a line break just after the tag is not the text's (the HTML standard)
+        return html.unescape(area[1].removeprefix("\n"))
     box = re.search(rf'<input[^>]*\bname="{name}"[^>]*>', page)
     if box:
         value = re.search(r'\bvalue="([^"]*)"', box[0])
