@@ -67,6 +67,16 @@ def one_line(text: str) -> str:
     return in_one_line(text)
 
 
+def quoted(text: str) -> str:
+    """``text`` in quotes within a message (a project's title, which its owner wrote),
+    the way ``repr`` quotes it but with its characters left for the screen to show
+    (cli.screen): repr's own escapes (``\\u202e`` for an override, ``\\\\`` for a
+    backslash) would have their backslash doubled there, and an override would read as
+    the six characters typed. Its line breaks are shown as in a listing (:func:`one_line`)."""
+    quote = '"' if "'" in text and '"' not in text else "'"
+    return f"{quote}{one_line(text)}{quote}"
+
+
 def print_json(value: Any) -> None:
     """Print ``value`` as JSON: every command's ``--json`` output goes through here."""
     write_json(json.dumps(value, ensure_ascii=False, indent=2, default=_jsonable) + "\n")

@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from cli.screen import UNSAFE
+from node.clock import now_ms
 from protocol import kinds
+from protocol.errors import NotFoundError
 from tests.helpers import offer_content, run_cli
 from tests.hostile.test_entries import arrives, signed_as
-from tests.network import COLEGIO, EVERYTHING, LYCEE, LiveNode, network
+from tests.network import COLEGIO, EVERYTHING, LYCEE, LiveNode, network, wait_for
 
 Schools = dict[str, LiveNode]
 
@@ -117,3 +119,30 @@ async def test_typed_escape_text_is_told_apart_from_the_control_it_names(pair: S
     assert titles[str(control.id)] == "Forest \u202eschool"
     assert titles[str(typed.id)] == "Forest \\u202eschool"
     assert titles[str(row_break.id)] == "Pond\\u000adipping"
+
+
+async def test_a_partner_s_project_title_quoted_in_a_message_keeps_the_screen_s_rule(
+    pair: Schools,
+) -> None:
+    """`project join` and `project pupils` quote the project's title, which its owner
+    wrote: the override in it is shown with one backslash and the six characters typed
+    with two, as in a listing (docs/admin.md), not through Python's repr, whose own
+    escapes the screen would double (the override then read as typed text)."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    control = await rogue.node.projects.create("Forest \u202eschool", [], now_ms())
+    typed = await rogue.node.projects.create("Forest \\u202eschool", [], now_ms())
+    for project in (control, typed):
+        await rogue.node.projects.invite(project.id, us.node.node_id, now_ms())
+
+    async def invited() -> bool:
+        try:
+            standing = [(await us.node.projects.get(p.id)).standing for p in (control, typed)]
+        except NotFoundError:  # not arrived yet
+            return False
+        return standing == ["invited", "invited"]
+
+    await wait_for(invited, what="both invitations at the Colegio")
+    assert await cli(us, "project", "join", control.id) == "Joined 'Forest \\u202eschool'.\n"
+    assert await cli(us, "project", "join", typed.id) == "Joined 'Forest \\\\u202eschool'.\n"
+    pupils = await cli(us, "project", "pupils", control.id)
+    assert pupils.startswith("None of our pupils take part in 'Forest \\u202eschool' yet")
