@@ -171,7 +171,8 @@ def removed(post: Post, read: str, *, action: str) -> AuthorRemovedError:
     return AuthorRemovedError(
         f"{name}'s account was removed after you read this post (version {read}), so {why}. "
         "If it was removed by mistake, add it again with the same name "
-        f"(`schoolmesh user add --role pupil --name {name!r} --class CLASS`), record the "
+        f"(`schoolmesh user add --role pupil --name {name!r} --class CLASS`, or `--role "
+        "staff` if a teacher wrote the post: the role went with the account), record the "
         "consent with `schoolmesh user consent`, and read the post again with "
         f"`schoolmesh post show {short}`; otherwise leave the post where it is",
         page=said(

@@ -128,6 +128,29 @@ async def test_a_pupil_account_removed_after_reading_is_said_as_such(school: Nod
     assert (await school.projects.post(draft.id)).state == "approved"
 
 
+async def test_a_teacher_s_account_removed_after_reading_is_not_said_to_be_a_pupil_s(
+    school: Node,
+) -> None:
+    """A teacher's draft (teachers write posts too) whose writer's account is removed
+    after another teacher read it: the refusal's command to add the account again must
+    not make that teacher a pupil (``--role pupil``), as the account's role is gone with
+    it; both roles are named."""
+    project = await rivers(school, [])
+    await school.accounts.add("Mr Jones", "staff", PASSWORD, klass=None, now=1)
+    draft = await school.projects.draft(
+        project.id, "Mr Jones", "Our trip", "We went to the weir.", theme=None, images=[], now=2
+    )
+    read = await school.projects.version(draft)
+    assert read is not None
+    await school.accounts.remove("Mr Jones")
+    with pytest.raises(AuthorRemovedError) as refused:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version=read)
+    message = str(refused.value)
+    assert message.startswith("Mr Jones's account was removed after you read this post"), message
+    assert "--role staff" in message
+    assert "pupil's" not in message
+
+
 async def test_a_consent_changed_after_reading_is_said_as_such(school: Node) -> None:
     project = await rivers(school, [])
     draft = await school.projects.draft(
