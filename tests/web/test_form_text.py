@@ -426,3 +426,28 @@ async def test_a_refused_form_gives_back_exactly_what_was_typed_and_it_is_stored
             fields["body"],
         )
     assert (await school.node.projects.post(post.id)).title == title
+
+
+async def test_a_change_refused_by_the_node_keeps_the_photos_ticked_to_remove(
+    school: LiveNode,
+) -> None:
+    """A pupil ticks a photo to remove and changes the text, which the node's own rules
+    refuse: the form comes back with the photo still ticked, as with the form's own
+    checks (not unticked, so that sending it again would keep the photo)."""
+    project = await project_of(school)
+    page = f"/projects/{project}/write"
+    async with client(school) as amira:
+        await http_sign_in(amira, "Amira")
+        fields = {"title": "Heron", "theme": "", "body": POST_BODY, "photos_alt": "A heron"}
+        status, location, _ = await send(school, amira, page, page, multipart(fields, photo=True))
+        assert status == 303
+        (post,) = await school.node.projects.posts(project, states=("draft",))
+        ((digest, _faces, _held),) = post.images
+        edit = f"{location}/edit"
+        changed = multipart({"title": "Heron", "theme": "", "body": "Bell\x07"})
+        changed.add_field("remove", digest.hex())
+        status, _, shown = await send(school, amira, edit, edit, changed)
+        assert status == 400
+        box = re.search(rf'<input[^>]*name="remove" value="{digest.hex()}"[^>]*>', shown)
+        assert box is not None
+        assert " checked" in box[0], box[0]

@@ -22,6 +22,7 @@ from node.web.kit import (
     form_of,
     gettext,
     kept,
+    kept_ticks,
     page_text,
     render,
     require,
@@ -310,7 +311,10 @@ async def edit_page(request: web.Request) -> web.StreamResponse:
     stored = {"title": post.title or "", "body": post.body or "", "theme": post.theme or ""}
     # Refused by the node's own rules, the form comes back here (kit.show_again) with
     # what was typed rather than what is stored.
-    values = {name: kept(request, request.path, name, stored.get(name, "")) for name in POST_FIELDS}
+    values: dict[str, Any] = {
+        name: kept(request, request.path, name, stored.get(name, "")) for name in POST_FIELDS
+    }
+    values["remove"] = kept_ticks(request, request.path, "remove")  # the photos ticked
     return render(request, "projects_write.html", project=project, values=values, post=post)
 
 
