@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cli import commands
 from cli.commands.common import data_path
-from cli.screen import screened
+from cli.screen import for_logs, screened
 from protocol.errors import SchemaError, SchoolmeshError, UserInputError
 from protocol.keys import NodeId
 
@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     logging.basicConfig(
+        stream=for_logs(sys.stderr),
         level=os.environ.get("SCHOOLMESH_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

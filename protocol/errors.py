@@ -28,6 +28,7 @@ name it, and docs/protocol.md lists every one.
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
         │   └── PostChangedError      a post changed after the teacher read it
+        │       └── AuthorRemovedError  its pupil's account was removed since
         ├── NotFoundError             no such entry, partner, ...
         │   └── PostDeletedError      a post deleted after the teacher opened it
         ├── NotAllowedError           this person's role may not do that
@@ -196,6 +197,12 @@ class UserInputError(LocalError):
 class PostChangedError(UserInputError):
     """A pupil's post (or its author's consent) is not the version the teacher read, so
     it is not approved or returned (node/projects/approval.py)."""
+
+
+class AuthorRemovedError(PostChangedError):
+    """The account of the pupil who wrote a post was removed after a teacher read it: the
+    post is not approved (nothing is sent) or returned, as there is no consent left to
+    apply and no pupil to return it to (node/projects/approval.py)."""
 
 
 class NotFoundError(LocalError):

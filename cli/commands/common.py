@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from cli.screen import shown
+from cli.screen import in_one_line, write_json
 from node.datadir import ENV_VAR, default_data_path, platform_data_path
 from node.node import Node
 
@@ -63,12 +62,21 @@ def under(text: str, indent: str) -> str:
 
 
 def one_line(text: str) -> str:
-    """``text`` for a field a listing prints within one line (cli.screen.shown): its
-    line breaks shown as ``\\u000a``, not started afresh at the margin."""
-    return shown(text, newlines=False)
+    """``text`` for a field a listing prints within one line: its line breaks shown as
+    ``\\u000a`` by the screen (cli.screen.in_one_line), not started afresh at the margin."""
+    return in_one_line(text)
+
+
+def quoted(text: str) -> str:
+    """``text`` in quotes within a message (a project's title, which its owner wrote),
+    the way ``repr`` quotes it but with its characters left for the screen to show
+    (cli.screen): repr's own escapes (``\\u202e`` for an override, ``\\\\`` for a
+    backslash) would have their backslash doubled there, and an override would read as
+    the six characters typed. Its line breaks are shown as in a listing (:func:`one_line`)."""
+    quote = '"' if "'" in text and '"' not in text else "'"
+    return f"{quote}{one_line(text)}{quote}"
 
 
 def print_json(value: Any) -> None:
     """Print ``value`` as JSON: every command's ``--json`` output goes through here."""
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=_jsonable)
-    sys.stdout.write("\n")
+    write_json(json.dumps(value, ensure_ascii=False, indent=2, default=_jsonable) + "\n")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.commands.common import data_option, json_option, one_line, open_node, print_json, under
+from cli.commands.common import (
+    data_option,
+    json_option,
+    one_line,
+    open_node,
+    print_json,
+    quoted,
+    under,
+)
 from node.clock import iso_ms, now_ms
 from node.events import service as events
 from node.offers.interests import Booking, Interest
@@ -112,7 +120,7 @@ async def _send(args: argparse.Namespace) -> None:
     if args.json:
         print_json(sent.as_json())
         return
-    print(f"Sent interest {sent.id[:8]} to {sent.school} about {sent.title!r}.")
+    print(f"Sent interest {sent.id[:8]} to {sent.school} about {quoted(sent.title)}.")
     if not sent.partner:
         print(
             f"{sent.school} is not one of your partners: the letter waits until your nodes "

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from cli.commands.accounts import yes_no
-from cli.commands.common import data_option, json_option, one_line, open_node, print_json
+from cli.commands.common import (
+    data_option,
+    json_option,
+    one_line,
+    open_node,
+    print_json,
+    quoted,
+)
 from node.clock import iso, now_ms
 from node.node import Node
 from node.projects import approval
@@ -260,33 +267,33 @@ async def _create(args: argparse.Namespace) -> None:
     if args.json:
         print_json({"id": project.id})
     else:
-        print(f"Project {project.title!r} created: {project.id}")
+        print(f"Project {quoted(project.title)} created: {project.id}")
         print("Invite partner schools with: schoolmesh project invite PROJECT_ID NODE_ID")
 
 
 async def _invite(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         project = await node.projects.invite(args.project, NodeId.parse(args.node_id), now_ms())
-    print(f"Invited {args.node_id} to {project.title!r}; they accept with `project join`.")
+    print(f"Invited {args.node_id} to {quoted(project.title)}; they accept with `project join`.")
 
 
 async def _join(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         project = await node.projects.join(args.project, now_ms())
-    print(f"Joined {project.title!r}.")
+    print(f"Joined {quoted(project.title)}.")
 
 
 async def _leave(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         project = await node.projects.leave(args.project, now_ms())
-    print(f"Left {project.title!r}.")
+    print(f"Left {quoted(project.title)}.")
 
 
 async def _set(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         project = await node.projects.set_review(args.project, args.review)
     state = "wait for our teacher's acceptance" if project.review else "are shown to our pupils"
-    print(f"Partners' posts in {project.title!r} {state}.")
+    print(f"Partners' posts in {quoted(project.title)} {state}.")
 
 
 async def _pupils(args: argparse.Namespace) -> None:
@@ -307,10 +314,12 @@ async def _pupils(args: argparse.Namespace) -> None:
         print_json({"project": project.id, **roster.as_json()})
         return
     if not roster.classes and not roster.pupils:
-        print(f"None of our pupils take part in {project.title!r} yet: add them with --add NAME")
+        print(
+            f"None of our pupils take part in {quoted(project.title)} yet: add them with --add NAME"
+        )
         print("or --add-class CLASS.")
         return
-    print(f"Our pupils in {project.title!r}:")
+    print(f"Our pupils in {quoted(project.title)}:")
     for klass in roster.classes:
         print(f"    class {klass} (all of it)")
     for name in roster.pupils:

@@ -25,7 +25,13 @@ import itertools
 import json
 from typing import TYPE_CHECKING
 
-from protocol.errors import NotFoundError, PostChangedError, PostDeletedError, said
+from protocol.errors import (
+    AuthorRemovedError,
+    NotFoundError,
+    PostChangedError,
+    PostDeletedError,
+    said,
+)
 
 if TYPE_CHECKING:
     from node.accounts.service import User
@@ -96,6 +102,8 @@ def check(read: str, post: Post, author: User | None, *, action: str) -> None:
                 "below. Nothing was sent."
             ),
         )
+    if author is None and post.author and _read_with_account(read, post, post.author):
+        raise removed(post, read, action=action)
     if post.state == "returned":  # (returning it again is refused before: not a draft)
         as_read = dataclasses.replace(post, state="draft")
         if any(_digest(as_read, name_of(author), c) == read for c in _CONSENTS):
@@ -133,6 +141,51 @@ def check(read: str, post: Post, author: User | None, *, action: str) -> None:
         if action == "approve"
         else said(
             "%(name)s changed this post after you opened it: read it again before returning it.",
+            name=name,
+        ),
+    )
+
+
+def _read_with_account(read: str, post: Post, name: str) -> bool:
+    """Whether ``read`` is ``post`` as it is now (or before another teacher returned it)
+    while its author's account ``name`` still existed, with any consent: the account,
+    gone now, was removed after the teacher read the post."""
+    states = {post.state, "draft"}
+    return any(
+        _digest(dataclasses.replace(post, state=state), name, consent) == read
+        for state in states
+        for consent in _CONSENTS
+    )
+
+
+def removed(post: Post, read: str, *, action: str) -> AuthorRemovedError:
+    """The refusal to ``action`` a post whose pupil's account was removed after the
+    teacher read it: said as such, with what to do, not as a changed post."""
+    name = post.author or "?"
+    short = post.id[:8]
+    why = (
+        "nothing was sent: without the account there is no consent to apply to it"
+        if action == "approve"
+        else "it was not returned: there is no account to return it to"
+    )
+    return AuthorRemovedError(
+        f"{name}'s account was removed after you read this post (version {read}), so {why}. "
+        "If it was removed by mistake, add it again with the same name "
+        f"(`schoolmesh user add --role pupil --name {name!r} --class CLASS`, or `--role "
+        "staff` if a teacher wrote the post: the role went with the account), record the "
+        "consent with `schoolmesh user consent`, and read the post again with "
+        f"`schoolmesh post show {short}`; otherwise leave the post where it is",
+        page=said(
+            "%(name)s's account was removed after you opened this post, so nothing was sent. "
+            "If it was removed by mistake, add the account again with the same name and "
+            "record the consent, then read the post again.",
+            name=name,
+        )
+        if action == "approve"
+        else said(
+            "%(name)s's account was removed after you opened this post, so it was not "
+            "returned. If it was removed by mistake, add the account again with the same "
+            "name, then read the post again.",
             name=name,
         ),
     )

@@ -377,7 +377,23 @@ class Clock:
         return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
+class FieldValue(str):
+    """A value written into a form's field (an ``<input>``'s ``value``, a
+    ``<textarea>``'s text): the template filter ``field`` marks it, and ``finalize``
+    leaves it as it is. A browser sends a field's value back as it shows it, so a
+    closing mark added there (node/bidi.py) would be stored with the text when the
+    form is sent again: what was typed must come back byte for byte. Its bidi controls
+    reorder nothing outside the field, which the browser lays out as a box of its own
+    (docs/decisions.md, "A refused form gives back what was typed")."""
+
+
+def _field(value: Any) -> Any:
+    return FieldValue(value) if isinstance(value, str) else value
+
+
 def _closed(value: Any) -> Any:
+    if isinstance(value, FieldValue):
+        return value
     return bidi.closed(value) if isinstance(value, str) else value
 
 
@@ -412,7 +428,8 @@ class Sentence(str):
 def templates(folder: Path, language: str) -> jinja2.Environment:
     """Jinja2 templates from ``folder`` in ``language``: escaping on, a missing value an
     error, ``{% trans %}`` from the catalogues (the pages and the exported archive); each
-    value's bidi controls closed where it ends (node/bidi.py)."""
+    value's bidi controls closed where it ends (node/bidi.py), but a form field's value
+    (``{{ value|field }}``), written exactly as it is."""
     env = jinja2.Environment(
         finalize=_closed,
         loader=jinja2.FileSystemLoader(folder),
@@ -423,6 +440,7 @@ def templates(folder: Path, language: str) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["join"] = _join_closed
+    env.filters["field"] = _field
     env.install_gettext_translations(  # type: ignore[attr-defined]
         translations(language), newstyle=True
     )

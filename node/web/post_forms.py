@@ -37,6 +37,8 @@ def uploaded_photos(form: Any) -> list[tuple[FileField, bool]]:
 
 #: The fields where a pupil describes the photos of each box (docs/web.md).
 ALT_FIELDS = {"photos": "photos_alt", "photos_faces": "photos_faces_alt"}
+#: The text fields of a post's form (its photos are files, chosen again when refused).
+POST_FIELDS = ("title", "body", "theme", *ALT_FIELDS.values())
 MAX_ALT = 200
 
 

@@ -110,3 +110,25 @@ def test_a_deleted_post_is_said_to_be_deleted_with_nothing_sent(tmp_path: Path) 
                        *extra, code=1, says="nothing was")  # fmt: skip
         assert "the pupil who wrote the draft deleted it" in line
         assert "or sent" in line
+
+
+def test_a_pupil_removed_after_the_post_was_read_is_said_with_what_to_do(tmp_path: Path) -> None:
+    """`user remove` between `post show` and `post approve --version`: the refusal says
+    the account was removed and nothing was sent, and what to run; exit code 2 as for a
+    changed post, and `post show --json` keeps its keys for a post without an account."""
+    data, project = school(tmp_path)
+    post = draft(data, project, "Our walk")
+    read = shown(data, post)
+    version = str(read["version"])
+    cli(data, "user", "remove", "Amira")
+    line = refused(data, "post", "approve", post[:8], "--by", "Ms Patel", "--version", version,
+                   code=2, says="Amira's account was removed after you read this post")  # fmt: skip
+    assert "so nothing was sent" in line
+    assert "schoolmesh user add --role pupil --name 'Amira' --class CLASS" in line
+    assert f"schoolmesh post show {post[:8]}" in line
+    assert "changed this post" not in line
+    line = refused(data, "post", "return", post[:8], "--by", "Ms Patel", "--note", "More",
+                   "--version", version, code=2, says="so it was not returned")  # fmt: skip
+    now = shown(data, post)
+    assert set(now) == set(read)
+    assert now["state"] == "draft"

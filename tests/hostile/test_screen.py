@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 from cli.screen import UNSAFE
+from node.clock import now_ms
 from protocol import kinds
+from protocol.errors import NotFoundError
 from tests.helpers import offer_content, run_cli
 from tests.hostile.test_entries import arrives, signed_as
-from tests.network import COLEGIO, EVERYTHING, LYCEE, LiveNode, network
+from tests.network import COLEGIO, EVERYTHING, LYCEE, LiveNode, network, wait_for
 
 Schools = dict[str, LiveNode]
 
@@ -96,3 +98,51 @@ async def test_a_line_break_in_a_schools_name_cannot_forge_a_partner_row(pair: S
     assert f"Lycée\\u000a{forged}" in row
     status = await cli(us, "status")
     assert f"  Lycée\\u000a{forged}: " in status.splitlines()[2]
+
+
+async def test_typed_escape_text_is_told_apart_from_the_control_it_names(pair: Schools) -> None:
+    """A school whose title holds, typed, the six characters ``\\u202e`` (or a forged
+    ``\\u000a`` row break) does not look like one whose title holds the override: the
+    typed backslash is shown doubled; ``--json`` gives both titles exactly."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    control = await signed_as(rogue, kinds.OFFER, offer_content("Forest \u202eschool"))
+    typed = await signed_as(rogue, kinds.OFFER, offer_content("Forest \\u202eschool"))
+    row_break = await signed_as(rogue, kinds.OFFER, offer_content("Pond\\u000adipping"))
+    for offer in (control, typed, row_break):
+        await arrives(us, offer)
+
+    rows = {row[:12]: row for row in (await cli(us, "offer", "list")).splitlines()}
+    assert "Forest \\u202eschool  (Lyc" in rows[str(control.id)[:12]]
+    assert "Forest \\\\u202eschool  (Lyc" in rows[str(typed.id)[:12]]
+    assert "Pond\\\\u000adipping  (Lyc" in rows[str(row_break.id)[:12]]
+    titles = {o["id"]: o["title"] for o in json.loads(await cli(us, "offer", "list", "--json"))}
+    assert titles[str(control.id)] == "Forest \u202eschool"
+    assert titles[str(typed.id)] == "Forest \\u202eschool"
+    assert titles[str(row_break.id)] == "Pond\\u000adipping"
+
+
+async def test_a_partner_s_project_title_quoted_in_a_message_keeps_the_screen_s_rule(
+    pair: Schools,
+) -> None:
+    """`project join` and `project pupils` quote the project's title, which its owner
+    wrote: the override in it is shown with one backslash and the six characters typed
+    with two, as in a listing (docs/admin.md), not through Python's repr, whose own
+    escapes the screen would double (the override then read as typed text)."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    control = await rogue.node.projects.create("Forest \u202eschool", [], now_ms())
+    typed = await rogue.node.projects.create("Forest \\u202eschool", [], now_ms())
+    for project in (control, typed):
+        await rogue.node.projects.invite(project.id, us.node.node_id, now_ms())
+
+    async def invited() -> bool:
+        try:
+            standing = [(await us.node.projects.get(p.id)).standing for p in (control, typed)]
+        except NotFoundError:  # not arrived yet
+            return False
+        return standing == ["invited", "invited"]
+
+    await wait_for(invited, what="both invitations at the Colegio")
+    assert await cli(us, "project", "join", control.id) == "Joined 'Forest \\u202eschool'.\n"
+    assert await cli(us, "project", "join", typed.id) == "Joined 'Forest \\\\u202eschool'.\n"
+    pupils = await cli(us, "project", "pupils", control.id)
+    assert pupils.startswith("None of our pupils take part in 'Forest \\u202eschool' yet")

@@ -13,7 +13,7 @@ import pytest
 from node.clock import now_ms
 from node.node import Node
 from node.projects import approval
-from protocol.errors import NotFoundError, PostChangedError, UserInputError
+from protocol.errors import AuthorRemovedError, NotFoundError, PostChangedError, UserInputError
 from tests.network import LiveNode
 from tests.node.test_project_drafts import PASSWORD, photo, rivers
 from tests.node.test_project_membership import sealed_for
@@ -93,6 +93,62 @@ async def test_a_post_changed_after_it_was_read_is_not_approved(school: Node) ->
     assert now is not None
     await school.projects.approve(draft.id, "Ms Patel", 4, version=now)
     assert (await school.projects.post(draft.id)).state == "approved"
+
+
+async def test_a_pupil_account_removed_after_reading_is_said_as_such(school: Node) -> None:
+    """The pupil's account removed between the teacher's read and the approval: said as
+    what happened (not "changed"), nothing approved, returned or sent; the account added
+    again under its name (its consent as read) makes the version read good again."""
+    project = await rivers(school, [])
+    draft = await school.projects.draft(
+        project.id, "Amira", "Walk", "We saw a heron.", theme=None, images=[], now=2
+    )
+    read = await school.projects.version(draft)
+    assert read is not None
+    await school.accounts.remove("Amira")
+    with pytest.raises(AuthorRemovedError) as refused:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version=read)
+    assert str(refused.value).startswith("Amira's account was removed after you read this post"), (
+        str(refused.value)
+    )
+    assert "nothing was sent" in str(refused.value)
+    assert "schoolmesh user add --role pupil --name 'Amira'" in str(refused.value)
+    with pytest.raises(AuthorRemovedError) as refused:
+        await school.projects.return_(draft.id, "Ms Patel", "More", version=read)
+    assert "it was not returned" in str(refused.value)
+    post = await school.projects.post(draft.id)
+    assert (post.state, post.approved_by, post.note) == ("draft", None, None)
+    # A version that was never the post's is still said to be a change.
+    with pytest.raises(PostChangedError) as changed:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version="0" * 16)
+    assert not isinstance(changed.value, AuthorRemovedError)
+    # The remedy for a removal by mistake: added again, the version read is good again.
+    await school.accounts.add("Amira", "pupil", PASSWORD, klass="5B", now=4)
+    await school.projects.approve(draft.id, "Ms Patel", 5, version=read)
+    assert (await school.projects.post(draft.id)).state == "approved"
+
+
+async def test_a_teacher_s_account_removed_after_reading_is_not_said_to_be_a_pupil_s(
+    school: Node,
+) -> None:
+    """A teacher's draft (teachers write posts too) whose writer's account is removed
+    after another teacher read it: the refusal's command to add the account again must
+    not make that teacher a pupil (``--role pupil``), as the account's role is gone with
+    it; both roles are named."""
+    project = await rivers(school, [])
+    await school.accounts.add("Mr Jones", "staff", PASSWORD, klass=None, now=1)
+    draft = await school.projects.draft(
+        project.id, "Mr Jones", "Our trip", "We went to the weir.", theme=None, images=[], now=2
+    )
+    read = await school.projects.version(draft)
+    assert read is not None
+    await school.accounts.remove("Mr Jones")
+    with pytest.raises(AuthorRemovedError) as refused:
+        await school.projects.approve(draft.id, "Ms Patel", 3, version=read)
+    message = str(refused.value)
+    assert message.startswith("Mr Jones's account was removed after you read this post"), message
+    assert "--role staff" in message
+    assert "pupil's" not in message
 
 
 async def test_a_consent_changed_after_reading_is_said_as_such(school: Node) -> None:

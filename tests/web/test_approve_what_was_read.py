@@ -95,7 +95,7 @@ async def test_a_post_changed_after_the_teacher_opened_it_is_not_approved(
         assert flash(page) == (
             "Amira changed this post after you opened it: read it again before returning it."
         )
-        assert ">Leave out the street name</textarea>" in page
+        assert ">\nLeave out the street name</textarea>" in page  # its own line: as typed
         assert (await school.node.projects.post(post)).state == "draft"
 
         # The page shown again carries the new version: read, then approved.
@@ -317,3 +317,36 @@ async def test_a_post_deleted_between_the_page_s_read_and_the_approval_s_says_so
             assert "Amira deleted this post after you opened it: nothing was sent." in (
                 html.unescape(page)
             )
+
+
+async def test_a_pupil_account_removed_after_the_teacher_opened_the_post_is_said_so(
+    school: LiveNode,
+) -> None:
+    """An administrator removes the pupil's account (the Users page) while a teacher has
+    the post open: Approve and Return say that, and what to do, not that it changed."""
+    project = await start(school)
+    post = await draft(school, project)
+    async with client(school) as admin, client(school) as teacher:
+        await http_sign_in(admin, "Mrs Patel")
+        await http_sign_in(teacher, "Mr Jones")
+        form = await opened(teacher, post)
+        remove = {"csrf": await csrf_of(admin, "/users/remove?name=Amira"), "name": "Amira"}
+        async with admin.post("/users/remove", data=remove) as response:
+            assert response.status == 200
+            assert "Amira can no longer sign in" in html.unescape(await response.text())
+        assert await school.node.accounts.find("Amira") is None
+
+        status, page = await press(teacher, school, post, "approve", form)
+        assert status == 400
+        assert flash(page) == (
+            "Amira's account was removed after you opened this post, so nothing was sent. "
+            "If it was removed by mistake, add the account again with the same name and "
+            "record the consent, then read the post again."
+        )
+        status, page = await press(teacher, school, post, "return", {**form, "note": "More"})
+        assert status == 400
+        assert flash(page).startswith(
+            "Amira's account was removed after you opened this post, so it was not returned."
+        )
+    stored = await school.node.projects.post(post)
+    assert (stored.state, stored.approved_by, stored.note) == ("draft", None, None)

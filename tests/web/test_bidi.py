@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from node.bidi import closed
 from node.web.i18n import page_words, templates
+from node.web.kit import TEMPLATE_DIR
 from protocol.errors import said
 from tests.network import LiveNode, partner, wait_for
 from tests.web.web import client, csrf_of, http_sign_in
@@ -103,3 +104,48 @@ def test_each_item_of_a_joined_list_is_closed_where_it_ends(tmp_path: Path) -> N
     names = [f"Lyc{RLO}ée", "Oakfield & co"]
     joined = f"Lyc{RLO}ée{PDF}, Oakfield &amp; co"
     assert page.render(names=names, schools=[School(n) for n in names]) == f"{joined}|{joined}"
+
+
+def test_a_form_fields_value_is_written_exactly_as_it_is(tmp_path: Path) -> None:
+    """``|field`` (an input's value, a textarea's text): escaped, but no closing mark
+    added, as a browser would send that mark back with the text; outside the field the
+    same value is still closed, and a joined list of typed texts is left alone too."""
+    env = templates(tmp_path, "en")
+    page = env.from_string(
+        '<input value="{{ typed|field }}"><textarea>{{ typed|field }}</textarea>'
+        "<p>{{ typed }}</p>"
+        '<input value="{{ words|map("field")|join(", ")|field }}">'
+    )
+    typed = f"Fête {RLO}& co\r\n{RLI}é"
+    escaped = f"Fête {RLO}&amp; co\r\n{RLI}é"
+    assert page.render(typed=typed, words=[f"a{RLO}", "b"]) == (
+        f'<input value="{escaped}"><textarea>{escaped}</textarea>'
+        f"<p>{escaped}{PDI}{PDF}</p>"
+        f'<input value="a{RLO}, b">'
+    )
+
+
+#: A value written into a form's field, and the text of a textarea (on a line of its
+#: own: an HTML parser drops one line break after ``<textarea>``, so the text's own
+#: first line break, if it has one, is kept).
+FIELD_VALUE = re.compile(r'\bvalue="\{\{ (.*?) \}\}"')
+TEXTAREA_TEXT = re.compile(r">\n\{\{ ((?:(?!\}\}).)*?) \}\}</textarea>")
+
+
+def test_every_form_field_a_template_fills_is_written_exactly() -> None:
+    """Every ``value="{{ ... }}"`` and textarea in the pages goes through ``|field``
+    (but the CSRF token, which the node makes): a field that does not would add a
+    closing mark to a typed text with an open override, and the form sent again would
+    store it. A textarea's text starts on the line after its tag. The test fails when
+    a field is added otherwise."""
+    missing = []
+    seen = 0
+    for template in sorted(TEMPLATE_DIR.glob("*.html")):
+        text = template.read_text()
+        assert text.count("</textarea>") == len(TEXTAREA_TEXT.findall(text)), template.name
+        for found in (*FIELD_VALUE.findall(text), *TEXTAREA_TEXT.findall(text)):
+            seen += 1
+            if found != "csrf" and not found.endswith("|field"):
+                missing.append(f"{template.name}: {{{{ {found} }}}}")
+    assert seen > 100
+    assert missing == []

@@ -17,9 +17,20 @@ from aiohttp import web
 from node.clock import now_ms
 from node.projects import approval
 from node.projects.records import Post
-from node.web.kit import WEB, form_of, gettext, page_text, render, require, see_other, user_of
+from node.web.kit import (
+    WEB,
+    form_of,
+    gettext,
+    kept,
+    kept_ticks,
+    page_text,
+    render,
+    require,
+    see_other,
+    user_of,
+)
 from node.web.post_forms import (
-    ALT_FIELDS,
+    POST_FIELDS,
     check_post,
     photo_words,
     school_names,
@@ -297,13 +308,13 @@ async def takedown_comment(request: web.Request) -> web.StreamResponse:
 async def edit_page(request: web.Request) -> web.StreamResponse:
     post = await _own_draft(request)
     project = await request.app[WEB].node.projects.get(post.project)
-    values = {
-        "title": post.title or "",
-        "body": post.body or "",
-        "theme": post.theme or "",
-        "photos_alt": "",
-        "photos_faces_alt": "",
+    stored = {"title": post.title or "", "body": post.body or "", "theme": post.theme or ""}
+    # Refused by the node's own rules, the form comes back here (kit.show_again) with
+    # what was typed rather than what is stored.
+    values: dict[str, Any] = {
+        name: kept(request, request.path, name, stored.get(name, "")) for name in POST_FIELDS
     }
+    values["remove"] = kept_ticks(request, request.path, "remove")  # the photos ticked
     return render(request, "projects_write.html", project=project, values=values, post=post)
 
 
@@ -316,9 +327,7 @@ async def edit(request: web.Request) -> web.StreamResponse:
     post = await _own_draft(request)
     project = await node.projects.get(post.project)
     form = form_of(request)
-    entered: dict[str, Any] = {
-        k: str(form.get(k, "")) for k in ("title", "body", "theme", *ALT_FIELDS.values())
-    }
+    entered: dict[str, Any] = {k: str(form.get(k, "")) for k in POST_FIELDS}
     remove = sorted({str(v) for v in form.getall("remove", [])})
     entered["remove"] = remove
     photos = uploaded_photos(form)

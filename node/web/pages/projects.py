@@ -21,6 +21,7 @@ from node.web.kit import (
     ShowPage,
     form_of,
     gettext,
+    kept,
     page_text,
     render,
     require,
@@ -28,8 +29,8 @@ from node.web.kit import (
     user_of,
 )
 from node.web.post_forms import (
-    ALT_FIELDS,
     MAX_TITLE,
+    POST_FIELDS,
     check_post,
     photo_words,
     school_names,
@@ -281,7 +282,10 @@ async def review(request: web.Request) -> web.StreamResponse:
 @require("pupil")
 async def write_page(request: web.Request) -> web.StreamResponse:
     project = await project_for(request)
-    return render(request, "projects_write.html", **_write_context(project, {}))
+    # Refused by the node's own rules (a control character in the text), the form comes
+    # back here (kit.show_again) with what was typed.
+    typed = {name: kept(request, request.path, name) for name in POST_FIELDS}
+    return render(request, "projects_write.html", **_write_context(project, typed))
 
 
 @routes.post(f"/projects/{PROJECT}/write")
@@ -292,7 +296,7 @@ async def write(request: web.Request) -> web.StreamResponse:
     project = await project_for(request)
     form = form_of(request)
     photos = uploaded_photos(form)
-    entered = {k: str(form.get(k, "")) for k in ("title", "body", "theme", *ALT_FIELDS.values())}
+    entered = {k: str(form.get(k, "")) for k in POST_FIELDS}
     alts, error = photo_words(_, form)
     error = error or check_post(_, project, entered)
     if error is None and project.standing != "member":
