@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from node.clock import now_ms
+from node.net.backoff import Backoff
 from node.net.loose import send_alone
 from node.net.session import PeerSession
 from node.store.holding import EVERYTHING_MODE, HORIZON_MODE, choose
@@ -117,6 +118,11 @@ async def test_a_flood_of_catchup_frames_closes_the_session_not_the_node(
     pair: tuple[LiveNode, LiveNode],
 ) -> None:
     target, rogue = pair
+    # Ended for its strikes, the rogue is refused for the cool-down (too-soon) and its
+    # dialler holds off as long: both scaled down, so that it comes back within the test.
+    for live in (target, rogue):
+        live.service.peers.new_backoff = lambda: Backoff.scaled(0.05)
+        live.service.peers._backoffs.clear()  # made as the sessions opened: made again
     session = session_of(target, rogue)
     msg = Offer([Item(1, bytes(32))], 0, id_bytes=SHORT).first().msg
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})  # the one allowed
@@ -124,7 +130,8 @@ async def test_a_flood_of_catchup_frames_closes_the_session_not_the_node(
         for _ in range(50):
             await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})
     await wait_for(lambda: _closed(session), what="the flooding session to close")
-    # The target still serves: it posts, and the rogue's node, redialling, gets it.
+    # The target still serves: it posts, and the rogue's node, redialling after its
+    # cool-down, gets it.
     post = await target.node.offers.post("offer", north("Still here"))
     await wait_for(lambda: rogue.holds(post.id), within=30, what="the target's next offer")
 
