@@ -124,19 +124,6 @@ THREAD_END_S = 5.0
 # aiosqlite logs every statement with its parameters at DEBUG level: that would put
 # pupils' words into log files. Its warnings still show.
 logging.getLogger("aiosqlite").setLevel(logging.WARNING)
-#: A node id is a query parameter as it is stored: its 32 bytes (a BLOB). So code that
-#: holds a NodeId passes it to SQL as it is, not converted by hand at every query;
-#: what comes back is still bytes, read into a NodeId where it is read.
-sqlite3.register_adapter(NodeId, bytes)
-# Python's sqlite3 passes an int, a float or a str to SQLite as it is, but looks up an
-# adapter for any other parameter, and in Python 3.11, finding none for bytes or None,
-# looks for ``__adapt__`` and ``__conform__`` (an AttributeError raised and cleared)
-# before binding it as it is after all: 0.3 to 0.5 us a parameter, and a catch-up
-# binds about eight blobs and three NULLs an entry.
-# Adapters that return the value itself are found at once (docs/performance.md,
-# issue 23 item 6, fifth step); what is bound does not change.
-sqlite3.register_adapter(bytes, bytes)
-sqlite3.register_adapter(type(None), lambda value: value)
 
 #: Set by ``schoolmesh restore`` (node/backup.py): while present, nothing new is signed.
 RESTORED_SETTING = "restored"

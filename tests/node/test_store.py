@@ -2,6 +2,8 @@
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -520,3 +522,26 @@ async def test_a_closed_store_leaves_no_thread_running(tmp_path: Path) -> None:
         store = await Store.open(tmp_path / f"{n}.db")
         await store.close()
         assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
+
+
+def test_a_store_module_used_alone_binds_node_ids() -> None:
+    """How a NodeId is bound is set by the package, not by database.py: a function of
+    reads.py used in a process that never imported database.py binds it too."""
+    script = (
+        "import sqlite3, sys\n"
+        "from node.store import reads\n"
+        "from protocol.keys import NodeId\n"
+        "assert 'node.store.database' not in sys.modules\n"
+        "conn = sqlite3.connect(':memory:')\n"
+        "print(conn.execute('SELECT ?', (NodeId(bytes(range(32))),)).fetchone()[0].hex())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == bytes(range(32)).hex()
