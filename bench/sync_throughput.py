@@ -33,6 +33,10 @@ CPU per entry over the larger of half the catch-up's CPU per entry and its busie
 single part (a thread or the process: one core at most each): the best two idle
 cores could do, if the work spread over both as it can (docs/performance.md).
 
+``store_busy`` and ``store_awaiting_checks``: the share of the catch-up B's store loop
+spent storing batches (its trips to the database, the ack) and waiting for the oldest
+batch to be checked: when the first is near 1, storing, not checking, sets the pace.
+
 Last line: ``RESULT {json}``. Usage: python bench/sync_throughput.py [--quick] [--threads]
 [--schools N] (the entries from N schools: a hub catching up many short logs).
 """
@@ -215,7 +219,9 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     """Seconds for B to hold all of A's entries, B's CPU seconds meanwhile (its process,
     every thread, and its verify process), the same two until they were all indexed for
     search too, A's CPU seconds (its own process) until all were stored, bytes of A's
-    frames, bytes both ways, and the CPU seconds of each part of B until all were stored.
+    frames, bytes both ways, the CPU seconds of each part of B until all were stored,
+    Python's collector's seconds, and the share of that time B's store loop spent storing
+    and waiting for the oldest batch to be checked (``store_loop``).
 
     A runs in a process of its own, as the hubs and schools a hub catches up from run on
     other machines: what A spends reading and sending is not B's (docs/performance.md)."""
@@ -270,6 +276,11 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     cpu_stored = time.process_time() + process_cpu() - cpu
     a_cpu = cpu_of(a_stat) - a_before
     by_part = parts(b, before)
+    sessions = list(service_b.peers.sessions.values())
+    store_loop = {  # share of the catch-up each of B's store loops spent so
+        "store_busy": sum(s.storing_s for s in sessions) / elapsed,
+        "store_awaiting_checks": sum(s.awaiting_checks_s for s in sessions) / elapsed,
+    }
     if pids:
         by_part["B's verify process"] = process_cpu() - process_before
     for _ in range(12_000):
@@ -287,7 +298,18 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     await service_b.stop()
     await b.close()
     sent, both = a_bytes["sent"], both + a_bytes["framed"]
-    return elapsed, cpu_stored, searchable, cpu, a_cpu, sent, both, by_part, collector_time.seconds
+    return (
+        elapsed,
+        cpu_stored,
+        searchable,
+        cpu,
+        a_cpu,
+        sent,
+        both,
+        by_part,
+        collector_time.seconds,
+        store_loop,
+    )
 
 
 def main() -> None:
@@ -321,8 +343,8 @@ def main() -> None:
         folder = Path(tmp)
         before = single_core_limit(wires, folder / "before.db")
         print(f"single-core ingest limit: {before[0]:,.0f} entries/s", flush=True)
-        elapsed, cpu, searchable, cpu_all, a_cpu, sent, both, by_part, collected = asyncio.run(
-            sync(entries, folder, process=not args.threads)
+        elapsed, cpu, searchable, cpu_all, a_cpu, sent, both, by_part, collected, store_loop = (
+            asyncio.run(sync(entries, folder, process=not args.threads))
         )
         after = single_core_limit(wires, folder / "after.db")
         print(f"single-core ingest limit, again: {after[0]:,.0f} entries/s", flush=True)
@@ -360,6 +382,10 @@ def main() -> None:
     both_two_core_us = max(both_us / 2, *us.values())
     both_two_core_ratio = limit_cpu / count * 1e6 / both_two_core_us
     print(f"both nodes on the same two cores: {both_us:.0f} us, ratio {both_two_core_ratio:.2f}")
+    print(
+        f"B's store loop: storing {store_loop['store_busy']:.0%} of the catch-up, waiting "
+        f"for the oldest batch to be checked {store_loop['store_awaiting_checks']:.0%}"
+    )
     print(f"bytes on the wire per byte of entry: {wire_ratio:.2f} (A's frames)")
     print(
         f"both ways with WebSocket framing: {both / count:.0f} bytes per entry of "
@@ -388,6 +414,7 @@ def main() -> None:
         "sender_cpu_us_per_entry": round(a_cpu / count * 1e6, 1),
         "both_nodes_cpu_us_per_entry": round(both_us, 1),
         "both_nodes_two_core_ratio": round(both_two_core_ratio, 3),
+        **{key: round(value, 3) for key, value in store_loop.items()},
     }
     print("RESULT " + json.dumps(result))
 

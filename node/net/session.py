@@ -22,6 +22,7 @@ import collections
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Protocol
@@ -156,6 +157,11 @@ class PeerSession:
         self._held: dict[NodeId, int] = {}
         self._budget_wake = asyncio.Event()
         self.held_back = 0  # entries of this peer's batches held back, for status and tests
+        #: Seconds the store loop spent storing batches, and waiting for the oldest batch
+        #: to be checked while others were in hand (bench/sync_throughput.py: which of the
+        #: two holds a catch-up back).
+        self.storing_s = 0.0
+        self.awaiting_checks_s = 0.0
         #: Ended by a full disk or damage, ours or the peer's, or by the peer going past
         #: what a session allows (too many strikes, a SessionLimit): the dial loop waits
         #: its cool-down before redialling, rather than call it again at once.
@@ -603,7 +609,10 @@ class PeerSession:
                 waiting.append(await self._arrived.get())
             while not self._arrived.empty() and len(waiting) < PIPELINE:
                 waiting.append(self._arrived.get_nowait())
+            began = time.perf_counter()
             await asyncio.wait([waiting[0][1]])
+            checked = time.perf_counter()
+            self.awaiting_checks_s += checked - began
             ready = [waiting.popleft()]
             while waiting and waiting[0][1].done():
                 ready.append(waiting.popleft())
@@ -612,6 +621,8 @@ class PeerSession:
             except StorageError as exc:
                 await self._cannot_store(exc)
                 return
+            finally:
+                self.storing_s += time.perf_counter() - checked
             if self._too_many_strikes():
                 await self.transport.close()
                 return
