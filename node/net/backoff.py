@@ -29,6 +29,10 @@ COOL_DOWN_S = 50.0
 #: The shortest wait while the breaker is open (or after :meth:`Backoff.hold`), as a
 #: share of ``cool_down``: 38 of 50 s.
 OPEN_LOW = 0.75
+#: How long a peer whose session we ended for what it did is refused when it dials in,
+#: as a share of ``cool_down``: 30 of 50 s, well inside the shortest hold of a node that
+#: holds off as told (37.5 s), whichever side saw the session end first.
+REFUSE_SHARE = 0.6
 
 
 @dataclass
@@ -63,10 +67,16 @@ class Backoff:
 
     @property
     def shortest_hold(self) -> float:
-        """The shortest wait after :meth:`hold` (37.5 s): how long a peer whose session
-        we ended for its conduct is refused when it dials in (node/net/peers.py), as a
-        node that holds off as told waits at least that long."""
+        """The shortest wait after :meth:`hold` (37.5 s)."""
         return self.cool_down * OPEN_LOW
+
+    @property
+    def refusal(self) -> float:
+        """How long a peer whose session we ended for its conduct is refused when it
+        dials in (node/net/peers.py): 30 s, shorter than :attr:`shortest_hold` by a
+        margin, as the peer starts its wait when it sees the session end, which may be
+        a moment before this node records it."""
+        return self.cool_down * REFUSE_SHARE
 
     def next_delay(self) -> float:
         """Seconds to wait before the next attempt."""

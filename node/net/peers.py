@@ -17,7 +17,7 @@ ends with ``storage-full`` or ``storage-damaged`` (our disk is full or database
 damaged, or the peer's), the dial loop holds off for the breaker's cool-down (38 to
 50 s) instead of redialling at once: a full disk is not freed in a second
 (docs/protocol.md, Reconnecting). When we ended a session for what the peer did (past
-a limit of a session, too many strikes), the peer's own dials are refused for 37.5 s
+a limit of a session, too many strikes), the peer's own dials are refused for 30 s
 (``too-soon``), so that it cannot dial back at once to a session with fresh bounds.
 """
 
@@ -538,7 +538,7 @@ class PeerManager:
 
     def _shown_before(self, peer: NodeId) -> int:
         """Forks shown to the peer in its sessions that ended less than the refusal's
-        time (37.5 s) ago: they count against the bound of its session starting now."""
+        time (30 s) ago: they count against the bound of its session starting now."""
         until, shown = self._shown_lately.get(peer, (0.0, 0))
         if until <= time.monotonic():
             self._shown_lately.pop(peer, None)
@@ -556,16 +556,17 @@ class PeerManager:
                 del self._shown_lately[other]
         shown = session.sync.shown_before + len(session.sync.shown)
         if shown:
-            until = now + self._backoff(session.peer).shortest_hold
+            until = now + self._backoff(session.peer).refusal
             self._shown_lately[session.peer] = (until, shown)
 
     async def _refuse_for_a_while(self, peer: NodeId, why: str) -> None:
-        """We ended the peer's session for what it did: refuse its own dials for the
-        shortest wait of our dial loop's hold (37.5 s), so that it cannot dial in again
-        at once to a session with fresh bounds (some 270 MB of evidence each, slowed
-        only by the handshake). A node that holds off as told (38 to 50 s) is never
-        refused; docs/decisions.md, "Bounds of a hostile peer across sessions"."""
-        seconds = self._backoff(peer).shortest_hold
+        """We ended the peer's session for what it did: refuse its own dials for 30 s
+        (``Backoff.refusal``), so that it cannot dial in again at once to a session with
+        fresh bounds (some 270 MB of evidence each, slowed only by the handshake). A node
+        that holds off as told (38 to 50 s) is never refused, with a margin for the
+        moment between its seeing the end and ours; docs/decisions.md, "Bounds of a
+        hostile peer across sessions" and "The refusal's margin"."""
+        seconds = self._backoff(peer).refusal
         self._too_soon[peer] = time.monotonic() + seconds
         now = time.monotonic()
         for other, until in list(self._too_soon.items()):  # at most one per partner
@@ -592,7 +593,7 @@ class PeerManager:
         ended for what it did that is still closing counts as ended now."""
         existing = self.sessions.get(peer)
         if existing is not None and existing.ended_for is not None:
-            return self._backoff(peer).shortest_hold
+            return self._backoff(peer).refusal
         until = self._too_soon.get(peer)
         if until is None:
             return 0.0

@@ -37,7 +37,7 @@ from tests.rogue import ROGUE
 
 #: The target's cool-down, scaled from 50 s (as tests/faults does): refused for 75 %.
 SCALE = 0.04
-REFUSED_S = 50 * SCALE * 0.75
+REFUSED_S = 50 * SCALE * 0.6
 
 
 @pytest.fixture

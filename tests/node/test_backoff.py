@@ -99,3 +99,14 @@ def test_after_storage_full_the_next_dial_waits_the_cool_down_even_after_a_succe
     backoff.success()  # the next session opens...
     backoff.hold()  # ...and is told the disk is still full
     assert backoff.cool_down * 0.75 <= backoff.next_delay() <= backoff.cool_down
+
+
+def test_a_peer_refused_for_its_conduct_is_accepted_before_its_shortest_hold_ends() -> None:
+    """The refusal (too-soon) ends well before the shortest wait of a node that holds
+    off as told: it starts waiting when it sees the session end, which may be a moment
+    before the node that refuses records it (docs/decisions.md, "The refusal's margin")."""
+    backoff = Backoff()
+    assert backoff.refusal == 30.0
+    assert backoff.shortest_hold - backoff.refusal >= 5.0
+    scaled = Backoff.scaled(0.02)
+    assert scaled.refusal < scaled.shortest_hold
