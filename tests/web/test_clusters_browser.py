@@ -78,6 +78,7 @@ async def test_upload_and_grade_across_two_schools(
         await roux.goto(f"{b.address}/clusters")
         await reload_until(roux, "Year 6 writing")
         await roux.get_by_role("link", name="Year 6 writing").click()
+        await roux.wait_for_url("**/clusters/*")  # its page before any reload
         await reload_until(roux, "Schools that have graded this sample: 1")
         page = await roux.content()
         assert "Emerging" not in page
@@ -90,6 +91,9 @@ async def test_upload_and_grade_across_two_schools(
         assert "Our school has accepted" in await roux.get_by_role("status").inner_text()
         await roux.get_by_label("Our grade").fill("Expected")
         await roux.get_by_role("button", name="Give our grade").click()
+        # The grade's own page first: reloading while its form's answer is still on the
+        # way detached the page once, under load.
+        assert "Our grade is given" in await roux.get_by_role("status").inner_text()
         await reload_until(roux, "Emerging")
         table = roux.get_by_role("table", name="Grades side by side")
         text = await table.inner_text()
