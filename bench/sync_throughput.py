@@ -277,7 +277,7 @@ async def sync(entries: list[Entry], folder: Path, *, process: bool) -> tuple[An
     a_cpu = cpu_of(a_stat) - a_before
     by_part = parts(b, before)
     sessions = list(service_b.peers.sessions.values())
-    store_loop = {  # share of the catch-up each of B's store loops spent so
+    store_loop = {  # the share of the catch-up B's store loops spent storing, and waiting
         "store_busy": sum(s.storing_s for s in sessions) / elapsed,
         "store_awaiting_checks": sum(s.awaiting_checks_s for s in sessions) / elapsed,
     }
