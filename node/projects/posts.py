@@ -228,8 +228,8 @@ class Posts(Membership):
         )
         if verdict is Deletion.REFUSED:
             raise NotAllowedError(
-                "only the pupil who wrote a draft can delete it, or staff once that pupil's "
-                f"account is removed (`schoolmesh post delete {post.id[:8]} --by STAFF`)",
+                "only the pupil who wrote a draft can delete it (staff can once that "
+                "pupil's account is removed): nothing was deleted",
                 page=said(
                     "Only the pupil who wrote a draft can delete it, or a teacher once the "
                     "pupil's account is removed."
