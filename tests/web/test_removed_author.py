@@ -80,6 +80,11 @@ async def test_a_removed_pupil_s_comment_is_not_approved(school: LiveNode) -> No
     await school.node.accounts.remove("Amira")
     async with client(school) as teacher:
         await http_sign_in(teacher, "Mr Jones")
+        async with teacher.get(f"/posts/{post}") as response:
+            shown = html.unescape(await response.text())
+        assert "this comment can no longer be approved" in shown
+        assert f"/comments/{comment.id}/approve" not in shown  # no button
+        # A page opened before the removal still has the button: pressed, refused.
         data = {"csrf": await csrf_of(teacher, f"/posts/{post}")}
         headers = {"Referer": f"{school.address}/posts/{post}"}
         async with teacher.post(

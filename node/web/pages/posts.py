@@ -81,6 +81,7 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     context: dict[str, Any] = {
         "may_delete": deletion in (Deletion.BY_AUTHOR, Deletion.BY_STAFF),
         "author_gone": False,
+        "gone_comments": set(),
         "post": post,
         "project": project,
         "ours": ours,
@@ -98,6 +99,14 @@ async def post_page(request: web.Request) -> web.StreamResponse:
         # A post whose writer's account was removed is never approved: kept, or deleted
         # by a teacher (approval.may_delete); the page says so instead of Approve.
         context["author_gone"] = ours and not approval.may_approve(context["author"])
+        # So too a comment waiting whose writer's account was removed: no Approve button.
+        context["gone_comments"] = {
+            c.id
+            for c in comments
+            if c.state == "draft"
+            and c.origin == node.node_id
+            and not approval.may_approve(await node.accounts.find(c.author or ""))
+        }
         # The approve and return forms say which version the teacher read (approval.py):
         # of the post and the consent this page shows, not read again.
         context["version"] = approval.version(post, context["author"]) if ours else None
