@@ -199,3 +199,46 @@ async def test_a_partner_s_post_is_not_deleted_by_our_teacher(
     with pytest.raises(NotAllowedError):
         await a.projects.discard(theirs.id, "Ms Patel")
     assert (await a.projects.post(theirs.id)).state == "approved"
+
+
+async def test_a_school_that_joins_later_gets_nothing_a_removed_pupil_wrote(
+    schools: dict[str, LiveNode],  # noqa: F811
+) -> None:
+    """A school that joins is sent our approved work (received.py, _send_own_work).
+    Before, that sealed a removed pupil's approved post and comment for it afresh: what
+    they wrote left the school again, to a school that had never had it."""
+    a, d = schools["A"], schools["D"]
+    project = await start_project(schools, "B")
+    post = await a.node.projects.draft(
+        project, "Amélie Rose", "Walk", "A heron.", theme=None, images=[photo(9)], now=now_ms()
+    )
+    await a.node.projects.approve(post.id, "Ms Patel", now_ms())
+    kept = await a.node.projects.draft(
+        project, "Ms Patel", "Trip", "The bus leaves at 9.", theme=None, images=[], now=now_ms()
+    )
+    await a.node.projects.approve(kept.id, "Ms Patel", now_ms())
+    comment = await a.node.projects.comment(kept.id, "Amélie Rose", "Yay!", now_ms())
+    await a.node.projects.approve(comment.id, "Ms Patel", now_ms())
+    last = await a.node.projects.comment(kept.id, "Ms Patel", "See you there.", now_ms())
+    assert last.state == "approved"  # a teacher's goes at once, after the pupil's
+    b_id = bytes(schools["B"].node.node_id)
+    assert b_id in await sealed_for(a, post.id)
+    assert b_id in await sealed_for(a, comment.id)
+    await a.node.accounts.remove("Amélie Rose")
+
+    await a.node.projects.invite(project, d.node.node_id, now_ms())
+
+    async def invited() -> bool:
+        return any(p.id == project for p in await d.node.projects.all())
+
+    await wait_for(invited, what="D to get the invitation")
+    await d.node.projects.join(project, now_ms())
+    d_id = bytes(d.node.node_id)
+
+    async def teacher_s_work_sealed_for_d() -> bool:
+        return d_id in await sealed_for(a, kept.id) and d_id in await sealed_for(a, last.id)
+
+    # Sealed in the write that seals all our work for D, the teacher's comment last.
+    await wait_for(teacher_s_work_sealed_for_d, what="A's teacher's post and comment for D")
+    assert d_id not in await sealed_for(a, post.id)
+    assert d_id not in await sealed_for(a, comment.id)
