@@ -120,11 +120,11 @@ async def _send(args: argparse.Namespace) -> None:
     if args.json:
         print_json(sent.as_json())
         return
-    print(f"Sent interest {sent.id[:8]} to {sent.school} about {quoted(sent.title)}.")
+    print(f"Sent interest {sent.id[:8]} to {one_line(sent.school)} about {quoted(sent.title)}.")
     if not sent.partner:
         print(
-            f"{sent.school} is not one of your partners: the letter waits until your nodes "
-            "can reach each other (become partners with `schoolmesh invite create`)."
+            f"{one_line(sent.school)} is not one of your partners: the letter waits until "
+            "your nodes can reach each other (become partners with `schoolmesh invite create`)."
         )
 
 

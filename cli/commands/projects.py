@@ -153,6 +153,21 @@ def _register_posts(sub: Any) -> None:
         help="return it only if the post is still the version you read (`post show` gives it)",
     )
     back.set_defaults(handler=_return)
+    delete = actions.add_parser(
+        "delete",
+        parents=[data_option()],
+        help="delete a draft or returned post, which never left the school: its pupil's own, "
+        "or, as a teacher, one whose pupil's account was removed",
+        description="Delete a draft or a returned post with its photos and comments: it never "
+        "left the school. The pupil who wrote it may; so may staff once that pupil's account "
+        "is removed (such a post can no longer be approved). An approved post has left the "
+        "school: only `post takedown` recalls it.",
+    )
+    delete.add_argument("post", metavar="POST_ID")
+    delete.add_argument(
+        "--by", required=True, metavar="NAME", help="the post's pupil, or staff if removed"
+    )
+    delete.set_defaults(handler=_delete)
     show = actions.add_parser(
         "show",
         parents=[data_option(), json_option()],
@@ -450,6 +465,13 @@ async def _return(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
         post = await node.projects.return_(args.post, args.by, args.note, version=args.version)
     print(f"Returned {post.id} to {post.author} with your note.")
+
+
+async def _delete(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        post = await node.projects.post(args.post)
+        await node.projects.discard(post.id, args.by)
+    print(f"Deleted {post.id} with its photos and comments: it never left the school.")
 
 
 async def _show(args: argparse.Namespace) -> None:

@@ -20,6 +20,7 @@ and its author in the write and calls :func:`check`).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import itertools
 import json
@@ -32,6 +33,7 @@ from protocol.errors import (
     PostDeletedError,
     said,
 )
+from protocol.rules.projects import WAITING, PostState
 
 if TYPE_CHECKING:
     from node.accounts.service import User
@@ -174,7 +176,8 @@ def removed(post: Post, read: str, *, action: str) -> AuthorRemovedError:
         f"(`schoolmesh user add --role pupil --name {name!r} --class CLASS`, or `--role "
         "staff` if a teacher wrote the post: the role went with the account), record the "
         "consent with `schoolmesh user consent`, and read the post again with "
-        f"`schoolmesh post show {short}`; otherwise leave the post where it is",
+        f"`schoolmesh post show {short}`; otherwise keep the post here, or delete it with "
+        f"`schoolmesh post delete {short} --by NAME`",
         page=said(
             "%(name)s's account was removed after you opened this post, so nothing was sent. "
             "If it was removed by mistake, add the account again with the same name and "
@@ -191,12 +194,22 @@ def removed(post: Post, read: str, *, action: str) -> AuthorRemovedError:
     )
 
 
-def deleted(post_id: str, author: str | None, *, action: str) -> PostDeletedError:
+def deleted(
+    post_id: str, author: str | None, *, action: str, author_gone: bool = False
+) -> PostDeletedError:
     """The refusal to ``action`` a post deleted meanwhile: said plainly, nothing sent.
 
-    Only the pupil who wrote a draft can delete it (``Projects.discard``), so a post
-    that was read and is gone was deleted by its author.
+    Only the pupil who wrote a draft can delete it (``Projects.discard``), or a teacher
+    once that pupil's account is removed (:func:`may_delete`): a post that was read and
+    is gone was deleted by its author unless ``author_gone``.
     """
+    if author_gone:
+        return PostDeletedError(
+            f"the post {post_id[:8]} was deleted before it could be {_DONE[action]} (the "
+            f"account of {author or 'its writer'} was removed, and a teacher deleted the "
+            "draft): nothing was sent",
+            page=said("This post was deleted after you opened it: nothing was sent."),
+        )
     who = author or "the pupil who wrote it"
     return PostDeletedError(
         f"{who} deleted the post {post_id[:8]} before it could be {_DONE[action]}: nothing was "
@@ -221,4 +234,89 @@ def not_found(text: str, *, action: str) -> NotFoundError:
         "--drafts` (add --json for comments' ids; `schoolmesh project list` gives the "
         "projects' ids)",
         page=said("There is no such post at this school."),
+    )
+
+
+def may_approve(author: User | None) -> bool:
+    """Whether a post or comment of ours may be approved (sent to the member schools) as
+    far as its writer goes: only while their account exists. A pupil whose account was
+    removed has left the school or the project, and there is no consent left to apply:
+    what they wrote stays here (docs/decisions.md, "Posts of a removed account")."""
+    return author is not None
+
+
+class Deletion(enum.Enum):
+    """Who deletes a post that never left the school, or why they may not."""
+
+    BY_AUTHOR = "author"  # its writer, as ever
+    BY_STAFF = "staff"  # a teacher, its writer's account being removed
+    NOT_WAITING = "not-waiting"  # approved or taken down: only a takedown recalls it
+    REFUSED = "refused"  # not theirs to delete
+
+
+def may_delete(
+    *,
+    ours: bool,
+    state: PostState,
+    by: str,
+    by_staff: bool,
+    author: str | None,
+    author_exists: bool,
+) -> Deletion:
+    """Whether ``by`` may delete a post of this school that never left it (a draft, or
+    one returned with a note): its author; or staff, who may approve it (every teacher
+    of this school is in every project: node/projects/rosters.py), once the author's
+    account is removed and nobody else can. A partner's post is never ours to delete,
+    and one sent only a takedown recalls (``NOT_WAITING``, said to whoever could have
+    deleted the draft)."""
+    if not ours:
+        return Deletion.REFUSED
+    if author is not None and by == author:
+        who = Deletion.BY_AUTHOR
+    elif by_staff and not author_exists:
+        who = Deletion.BY_STAFF
+    else:
+        return Deletion.REFUSED
+    return who if state in WAITING else Deletion.NOT_WAITING
+
+
+def gone(post_id: str, author: str | None, *, what: str = "post") -> AuthorRemovedError:
+    """The refusal to approve a post or comment (``what``) whose writer's account no
+    longer exists (:func:`may_approve` says no), whatever version was read."""
+    name = author or "?"
+    short = post_id[:8]
+    add = (
+        "If it was removed by mistake, add it again with the same name "
+        f"(`schoolmesh user add --role pupil --name {name!r} --class CLASS`, or `--role "
+        "staff` if a teacher wrote it: the role went with the account) and record the "
+        "consent with `schoolmesh user consent`: "
+    )
+    if what == "comment":
+        return AuthorRemovedError(
+            f"{name}'s account was removed, so the comment {short} cannot be approved any "
+            "more: nothing was sent. A pupil whose account is removed has left the school "
+            "or the project, and what they wrote no longer leaves the school; the comment "
+            "stays here, seen only by staff. " + add + "the comment can then be approved",
+            page=said(
+                "%(name)s's account was removed, so this comment can no longer be approved: "
+                "nothing was sent. It stays here, seen only by staff. If the account was "
+                "removed by mistake, add it again with the same name and record the consent: "
+                "the comment can then be approved.",
+                name=name,
+            ),
+        )
+    return AuthorRemovedError(
+        f"{name}'s account was removed, so the post {short} cannot be approved any more: "
+        "nothing was sent. A pupil whose account is removed has left the school or the "
+        "project, and what they wrote no longer leaves the school. Keep the post here, or "
+        f"delete it with `schoolmesh post delete {short} --by NAME`. "
+        + add
+        + f"the post can then be approved (read it again with `schoolmesh post show {short}`)",
+        page=said(
+            "%(name)s's account was removed, so this post can no longer be approved: nothing "
+            "was sent. Keep it here, or delete it. If the account was removed by mistake, add "
+            "it again with the same name and record the consent: the post can then be "
+            "approved.",
+            name=name,
+        ),
     )

@@ -56,8 +56,10 @@ class Moderation(Comments):
         _must_wait_for_approval(post)
 
         def write(conn: sqlite3.Connection) -> list[str]:
-            if not _exists_now(conn, post.id):  # its pupil deleted it since the read above
-                raise approval.deleted(post.id, post.author, action="approve")
+            if not _exists_now(conn, post.id):  # deleted since the read above
+                raise approval.deleted(
+                    post.id, post.author, action="approve", author_gone=_gone_now(conn, post)
+                )
             # The post, its photos and consent as they are now, in this transaction: the
             # pupil may have changed the draft (a photo marked as showing faces, or
             # added), a second teacher approved it, or the consent changed since the read.
@@ -66,8 +68,10 @@ class Moderation(Comments):
             now_post, now_author_row = fresh
             _must_wait_for_approval(now_post)  # a second teacher may have been quicker
             author = None if now_author_row is None else user_from_row(now_author_row)
-            if version is not None:
+            if version is not None:  # a change since the read is said first, as such
                 approval.check(version, now_post, author, action="approve")
+            if not approval.may_approve(author):
+                raise approval.gone(post.id, now_post.author)
             _must_still_be_member(conn, now_post)
             shown, notes = _consent_view(author, now_post)
             by_name = author.shown_name if author else "?"
@@ -104,15 +108,24 @@ class Moderation(Comments):
         if row is None:  # its post was deleted by its pupil since the read
             raise _comment_gone(cid)
         _comment_must_wait(row[1])
-        author = await self.accounts.find(row[0] or "")
-        by_name = author.shown_name if author else "?"
 
         def write(conn: sqlite3.Connection) -> None:
-            found = conn.execute("SELECT state FROM comments WHERE id = ?", (cid,)).fetchone()
+            found = conn.execute(
+                "SELECT state, author FROM comments WHERE id = ?", (cid,)
+            ).fetchone()
             if found is None:
                 raise _comment_gone(cid)
-            state = found[0]
+            state, writer = found
             _comment_must_wait(state)
+            # Its writer's account as it is in this write: removed, nothing is sent.
+            author_row = conn.execute(
+                f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(writer or ""),)
+            ).fetchone()
+            author = None if author_row is None else user_from_row(author_row)
+            if not approval.may_approve(author):
+                raise approval.gone(cid, writer, what="comment")
+            assert author is not None
+            by_name = author.shown_name
             conn.execute(
                 "UPDATE comments SET state = ?, approved_at = ?, approved_by = ?, "
                 "by_name = ? WHERE id = ?",
@@ -157,8 +170,10 @@ class Moderation(Comments):
             )
 
         def write(conn: sqlite3.Connection) -> Post:
-            if not _exists_now(conn, post.id):  # its pupil deleted it since the read above
-                raise approval.deleted(post.id, post.author, action="return")
+            if not _exists_now(conn, post.id):  # deleted since the read above
+                raise approval.deleted(
+                    post.id, post.author, action="return", author_gone=_gone_now(conn, post)
+                )
             fresh = _approval_now(conn, post.id, action="return")
             assert not isinstance(fresh, str)
             now_post, now_author_row = fresh
@@ -252,6 +267,15 @@ def _approval_now(conn: sqlite3.Connection, text: str, *, action: str) -> str | 
         f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
     ).fetchone()
     return post, author
+
+
+def _gone_now(conn: sqlite3.Connection, post: Post) -> bool:
+    """Whether the account of ``post``'s writer no longer exists (a teacher may then
+    have deleted the post: approval.may_delete)."""
+    found = conn.execute(
+        "SELECT 1 FROM users WHERE name = ?", (tidy_name(post.author or ""),)
+    ).fetchone()
+    return found is None
 
 
 def _exists_now(conn: sqlite3.Connection, post_id: str) -> bool:

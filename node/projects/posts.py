@@ -9,7 +9,9 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from node.accounts.service import User
+from node.accounts.service import User, tidy_name
+from node.projects import approval
+from node.projects.approval import Deletion
 from node.projects.media import clean_image
 from node.projects.membership import Membership
 from node.projects.records import (
@@ -207,29 +209,65 @@ class Posts(Membership):
                 )
         return await self.post(post.id)
 
-    async def discard(self, text: str, author: str) -> None:
-        """The author deletes their own draft or returned post, which never left the
-        school: its text, photos and any comments go (secure_delete overwrites them).
-        An approved post has reached other schools: only a takedown recalls it."""
+    async def discard(self, text: str, by: str) -> None:
+        """Delete a draft or returned post, which never left the school: its text,
+        photos and any comments go (secure_delete overwrites them). Its author may, and
+        so may staff once the author's account is removed (approval.may_delete), as it
+        can no longer be approved. An approved post has reached other schools: only a
+        takedown recalls it."""
         post = await self.post(text)
-        user = await self.accounts.get(author)
-        if post.origin != self.me or post.author != user.name:
+        user = await self.accounts.get(by)
+        author = await self.accounts.find(post.author) if post.author else None
+        verdict = approval.may_delete(
+            ours=post.origin == self.me,
+            state=PostState(post.state),
+            by=user.name,
+            by_staff=user.is_staff,
+            author=post.author,
+            author_exists=author is not None,
+        )
+        if verdict is Deletion.REFUSED:
             raise NotAllowedError(
-                "only the pupil who wrote a draft can delete it",
-                page=said("Only the pupil who wrote a draft can delete it."),
+                "only the pupil who wrote a draft can delete it (staff can once that "
+                "pupil's account is removed): nothing was deleted",
+                page=said(
+                    "Only the pupil who wrote a draft can delete it, or a teacher once the "
+                    "pupil's account is removed."
+                ),
             )
-        async with self.store.write():
-            deleted = await self.store.execute(
-                "DELETE FROM posts WHERE id = ? AND state IN (?, ?)",
-                (post.id, *sorted(rules.WAITING)),
-            )
-            if not deleted:  # approved meanwhile: nothing goes (the block rolls back)
-                raise UserInputError(
-                    "that post is no longer a draft: it was not deleted",
-                    page=said("This post is not a draft any more, so it cannot be deleted."),
+        if verdict is Deletion.NOT_WAITING:
+            raise _not_a_draft()
+
+        def write(conn: sqlite3.Connection) -> None:
+            waiting = sorted(rules.WAITING)
+            if verdict is Deletion.BY_STAFF:  # only while the account is still removed
+                deleted = conn.execute(
+                    "DELETE FROM posts WHERE id = ? AND state IN (?, ?) "
+                    "AND NOT EXISTS (SELECT 1 FROM users WHERE name = ?)",
+                    (post.id, *waiting, tidy_name(post.author or "")),
+                ).rowcount
+            else:
+                deleted = conn.execute(
+                    "DELETE FROM posts WHERE id = ? AND state IN (?, ?)", (post.id, *waiting)
+                ).rowcount
+            if not deleted:  # approved, or the account added again, meanwhile
+                found = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,))
+                state = found.fetchone()
+                if state is None:  # deleted by someone else meanwhile: as asked
+                    return
+                if state[0] not in waiting:
+                    raise _not_a_draft()
+                raise NotAllowedError(
+                    f"{post.author}'s account was added again meanwhile: the draft is theirs "
+                    "again and was not deleted",
+                    page=said(
+                        "The pupil's account was added again meanwhile: the draft was not deleted."
+                    ),
                 )
-            await self.store.execute("DELETE FROM images WHERE post = ?", (post.id,))
-            await self.store.execute("DELETE FROM comments WHERE post = ?", (post.id,))
+            conn.execute("DELETE FROM images WHERE post = ?", (post.id,))
+            conn.execute("DELETE FROM comments WHERE post = ?", (post.id,))
+
+        await self.store.write(write)
         self.needs_checkpoint = True
 
     @staticmethod
@@ -303,3 +341,11 @@ def _check_post(
                 "most 20,000 characters of text."
             ),
         ) from exc
+
+
+def _not_a_draft() -> UserInputError:
+    return UserInputError(
+        "that post is no longer a draft: it was not deleted (an approved post has left "
+        "the school: only a takedown recalls it)",
+        page=said("This post is not a draft any more, so it cannot be deleted."),
+    )

@@ -11,6 +11,7 @@ import json
 
 from PIL import Image
 
+from node.projects import approval
 from node.projects.media import MAX_SIDE, clean_image
 from node.projects.moderation import Moderation
 from node.projects.takedowns import Takedowns
@@ -37,16 +38,28 @@ class Received(Moderation, Takedowns):
     """The project letters of member schools (:meth:`receive`, the mail room's handler)."""
 
     async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
-        """Inside a transaction: our approved posts and comments, for a school that joined."""
+        """Inside a transaction: our approved posts and comments, for a school that joined.
+
+        Not what a writer whose account was removed wrote (approval.may_approve), nor
+        comments on such a post: they have left the school or the project, and what
+        they wrote does not leave the school any more, to a school that never had it.
+        """
+        withheld: set[str] = set()
         for post in await self.posts(pid):
-            if post.origin == self.me:
-                await self._send_post(post, to, now)
+            if post.origin != self.me:
+                continue
+            if not approval.may_approve(await self.accounts.find(post.author or "")):
+                withheld.add(post.id)
+                continue
+            await self._send_post(post, to, now)
         rows = await self.store.fetch_all(
-            "SELECT id FROM comments WHERE project = ? AND origin = ? AND state = ? "
-            "ORDER BY created_at",
+            "SELECT id, post, author FROM comments WHERE project = ? AND origin = ? "
+            "AND state = ? ORDER BY created_at",
             (pid, bytes(self.me), PostState.APPROVED),
         )
-        for (cid,) in rows:
+        for cid, on, writer in rows:
+            if on in withheld or not approval.may_approve(await self.accounts.find(writer or "")):
+                continue
             await self._send_comment(cid, to, now)
 
     async def receive(self, letter: Letter, now: int) -> None:

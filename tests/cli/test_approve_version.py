@@ -14,7 +14,7 @@ from tests.cli.test_projects_cli import cli
 
 
 def discard(data: Path, post: str) -> None:
-    """The pupil deletes the draft (with the web page's Delete: no command does it)."""
+    """The pupil deletes the draft (as the web page's Delete or `post delete` does)."""
 
     async def run() -> None:
         async with await Node.open(data) as node:

@@ -146,3 +146,24 @@ async def test_a_partner_s_project_title_quoted_in_a_message_keeps_the_screen_s_
     assert await cli(us, "project", "join", typed.id) == "Joined 'Forest \\\\u202eschool'.\n"
     pupils = await cli(us, "project", "pupils", control.id)
     assert pupils.startswith("None of our pupils take part in 'Forest \\u202eschool' yet")
+
+
+async def test_interest_send_shows_the_schools_name_on_one_line_escaped(pair: Schools) -> None:
+    """`interest send` names the school it wrote to: a name signed with a line break
+    and a bidi isolate is shown escaped on its line, as `schools` shows it, and cannot
+    start a made-up line of the command's answer."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    forged = "Sent interest 01234567 to Oakfield Primary about 'Free tablets'."
+    name = f"Lycée\n{forged}\u2067"
+    profile = await signed_as(rogue, kinds.PROFILE, {"name": name, "country": "FR", "relays": []})
+    offer = await signed_as(rogue, kinds.OFFER, offer_content("Forest school"))
+    await arrives(us, profile)
+    await arrives(us, offer)
+
+    said = await cli(
+        us, "interest", "send", str(offer.id)[:8], "--message", "In May?", "--by", "Sra Ruiz"
+    )
+    (line, *rest) = said.splitlines()
+    assert line.startswith("Sent interest ")
+    assert f" to Lycée\\u000a{forged}\\u2067 about 'Forest school'." in line, line
+    assert all(not row.startswith("Sent interest") for row in rest), said

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from node.clock import now_ms
 from node.projects import approval
+from node.projects.approval import Deletion
 from node.projects.records import Post
 from node.web.kit import (
     WEB,
@@ -39,6 +40,7 @@ from node.web.post_forms import (
 from protocol import letters
 from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
+from protocol.rules.projects import PostState
 
 T = TypeVar("T")
 
@@ -75,7 +77,11 @@ async def post_page(request: web.Request) -> web.StreamResponse:
         for c in await node.projects.comments(post.id, states=("approved", "draft"))
         if c.state == "approved" or user.is_staff or c.author == user.name
     ]
+    deletion = await _deletion(request, post)
     context: dict[str, Any] = {
+        "may_delete": deletion in (Deletion.BY_AUTHOR, Deletion.BY_STAFF),
+        "author_gone": False,
+        "gone_comments": set(),
         "post": post,
         "project": project,
         "ours": ours,
@@ -90,6 +96,17 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     if user.is_staff:
         if ours and post.author:
             context["author"] = await node.accounts.find(post.author)
+        # A post whose writer's account was removed is never approved: kept, or deleted
+        # by a teacher (approval.may_delete); the page says so instead of Approve.
+        context["author_gone"] = ours and not approval.may_approve(context["author"])
+        # So too a comment waiting whose writer's account was removed: no Approve button.
+        context["gone_comments"] = {
+            c.id
+            for c in comments
+            if c.state == "draft"
+            and c.origin == node.node_id
+            and not approval.may_approve(await node.accounts.find(c.author or ""))
+        }
         # The approve and return forms say which version the teacher read (approval.py):
         # of the post and the consent this page shows, not read again.
         context["version"] = approval.version(post, context["author"]) if ours else None
@@ -379,18 +396,50 @@ async def edit(request: web.Request) -> web.StreamResponse:
 @require("pupil")
 async def delete_page(request: web.Request) -> web.StreamResponse:
     """Ask before deleting a draft (a page, not a script)."""
-    post = await _own_draft(request)
-    return render(request, "posts_delete.html", post=post)
+    post, deletion = await _deletable(request)
+    return render(request, "posts_delete.html", post=post, by_staff=deletion is Deletion.BY_STAFF)
 
 
 @routes.post(f"/posts/{POST}/delete")
 @require("pupil")
 async def delete(request: web.Request) -> web.StreamResponse:
-    """The author deletes their own draft: it never left the school."""
+    """The author deletes their own draft, or staff one whose author's account was
+    removed: it never left the school."""
     _ = gettext(request)
-    post = await _own_draft(request)
+    post, deletion = await _deletable(request)
     await request.app[WEB].node.projects.discard(post.id, user_of(request).name)
+    if deletion is Deletion.BY_STAFF:
+        return await see_other(
+            request,
+            f"/projects/{post.project}",
+            _("The draft is deleted, with its photos. Nobody outside our school saw it."),
+        )
     return await see_other(request, "/", _("Your draft is deleted, with its photos."))
+
+
+async def _deletion(request: web.Request, post: Post) -> Deletion:
+    """Who the visitor is to delete ``post`` (approval.may_delete)."""
+    node = request.app[WEB].node
+    user = user_of(request)
+    author = await node.accounts.find(post.author) if post.author else None
+    return approval.may_delete(
+        ours=post.origin == node.node_id,
+        state=PostState(post.state),
+        by=user.name,
+        by_staff=user.is_staff,
+        author=post.author,
+        author_exists=author is not None,
+    )
+
+
+async def _deletable(request: web.Request) -> tuple[Post, Deletion]:
+    """The post in the address if the visitor may delete it now (404 otherwise, as
+    for a pupil who may not know the post exists)."""
+    post = await post_for(request)
+    deletion = await _deletion(request, post)
+    if deletion not in (Deletion.BY_AUTHOR, Deletion.BY_STAFF):
+        raise web.HTTPNotFound()
+    return post, deletion
 
 
 async def _own_draft(request: web.Request) -> Post:
