@@ -521,8 +521,9 @@ class PeerManager:
                 # session allows: wait the cool-down before dialling again, rather than
                 # redial at once to be refused again (issue 20).
                 self._backoff(session.peer).hold()
+            refused_for = None
             if session.ended_for is not None:
-                await self._refuse_for_a_while(session.peer, session.ended_for)
+                refused_for = self._refuse_for_a_while(session.peer)
             if self.sessions.get(session.peer) is session:
                 del self.sessions[session.peer]
                 if not self._stopping:
@@ -534,6 +535,8 @@ class PeerManager:
                             error=session.last_error,
                             now_ms=now_ms(),
                         )
+            if refused_for is not None and session.ended_for is not None:
+                await self._log_refusal(session.peer, session.ended_for, refused_for)
             self.logs.info(session.peer, "session with %s closed", session.peer)
 
     def _shown_before(self, peer: NodeId) -> int:
@@ -559,19 +562,24 @@ class PeerManager:
             until = now + self._backoff(session.peer).refusal
             self._shown_lately[session.peer] = (until, shown)
 
-    async def _refuse_for_a_while(self, peer: NodeId, why: str) -> None:
+    def _refuse_for_a_while(self, peer: NodeId) -> float:
         """We ended the peer's session for what it did: refuse its own dials for 30 s
         (``Backoff.refusal``), so that it cannot dial in again at once to a session with
         fresh bounds (some 270 MB of evidence each, slowed only by the handshake). A node
         that holds off as told (38 to 50 s) is never refused, with a margin for the
         moment between its seeing the end and ours; docs/decisions.md, "Bounds of a
-        hostile peer across sessions" and "The refusal's margin"."""
+        hostile peer across sessions" and "The refusal's margin". Return the seconds
+        (:meth:`_log_refusal` says so, once the session is no longer registered)."""
         seconds = self._backoff(peer).refusal
         self._too_soon[peer] = time.monotonic() + seconds
         now = time.monotonic()
         for other, until in list(self._too_soon.items()):  # at most one per partner
             if until <= now:
                 del self._too_soon[other]
+        return seconds
+
+    async def _log_refusal(self, peer: NodeId, why: str, seconds: float) -> None:
+        """The warning of :meth:`_refuse_for_a_while`, with the school's name."""
         name = ""
         if not self._stopping:
             with contextlib.suppress(StorageError):  # the log says its node id all the same
@@ -745,7 +753,13 @@ class PeerManager:
         while not self._stopping:
             existing = self.sessions.get(peer)
             if existing is not None:
-                await existing.closed.wait()
+                if existing.closed.is_set():
+                    # Ended, its task about to take it off (before its next await): a
+                    # wait on a set event does not yield, and this loop would spin
+                    # forever, holding up the whole node, if it ever stayed on.
+                    await asyncio.sleep(0.05)
+                else:
+                    await existing.closed.wait()
                 continue
             delay = backoff.next_delay()
             if delay:

@@ -12,6 +12,7 @@ shows that every frame before it was judged.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -124,12 +125,24 @@ async def test_a_flood_of_catchup_frames_closes_the_session_not_the_node(
         live.service.peers.new_backoff = lambda: Backoff.scaled(0.05)
         live.service.peers._backoffs.clear()  # made as the sessions opened: made again
     session = session_of(target, rogue)
+    # Whatever waits for the session's end (the dial loop, a session replacing it) must
+    # find it no longer registered: the dial loop, finding it still there, waited on its
+    # set event without yielding and spun, blocking the node (one run in three).
+    registered_at_end: list[bool] = []
+
+    async def at_end() -> None:
+        await session.closed.wait()
+        registered_at_end.append(target.service.peers.sessions.get(rogue.node.node_id) is session)
+
+    watching = asyncio.create_task(at_end())
     msg = Offer([Item(1, bytes(32))], 0, id_bytes=SHORT).first().msg
     await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})  # the one allowed
     with contextlib.suppress(ConnectionResetError):  # closed before the flood ends
         for _ in range(50):
             await raw(rogue, target, {"t": "catchup", "since": 0, "msg": msg})
     await wait_for(lambda: _closed(session), what="the flooding session to close")
+    await watching
+    assert registered_at_end == [False]
     # The target still serves: it posts, and the rogue's node, redialling after its
     # cool-down, gets it.
     post = await target.node.offers.post("offer", north("Still here"))
