@@ -280,11 +280,25 @@ def may_delete(
     return who if state in WAITING else Deletion.NOT_WAITING
 
 
-def gone(post_id: str, author: str | None, *, what: str = "post") -> AuthorRemovedError:
-    """The refusal to approve a post or comment (``what``) whose writer's account no
-    longer exists (:func:`may_approve` says no), whatever version was read."""
+def gone(
+    post_id: str, author: str | None, *, what: str = "post", action: str = "approve"
+) -> AuthorRemovedError:
+    """The refusal to approve a post or comment (``what``), or to return a post
+    (``action``), whose writer's account no longer exists (:func:`may_approve` says no),
+    whatever version was read."""
     name = author or "?"
     short = post_id[:8]
+    if action == "return":
+        return AuthorRemovedError(
+            f"{name}'s account was removed, so the post {short} cannot be returned: there "
+            "is no account to return it to, and nothing was changed. Keep the post here, or "
+            f"delete it with `schoolmesh post delete {short} --by NAME`",
+            page=said(
+                "%(name)s's account was removed, so this post cannot be returned: there is "
+                "no one to return it to, and nothing was changed. Keep it here, or delete it.",
+                name=name,
+            ),
+        )
     add = (
         "If it was removed by mistake, add it again with the same name "
         f"(`schoolmesh user add --role pupil --name {name!r} --class CLASS`, or `--role "

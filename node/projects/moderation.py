@@ -183,9 +183,11 @@ class Moderation(Comments):
                     f"(see `schoolmesh post status {post.id[:8]}`)",
                     page=said("Only a draft written at this school can be returned."),
                 )
-            if version is not None:
-                author = None if now_author_row is None else user_from_row(now_author_row)
+            author = None if now_author_row is None else user_from_row(now_author_row)
+            if version is not None:  # a change since the read is said first, as such
                 approval.check(version, now_post, author, action="return")
+            if not approval.may_approve(author):  # no one to return it to
+                raise approval.gone(post.id, now_post.author, action="return")
             conn.execute(
                 "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
                 (PostState.RETURNED, note.strip(), teacher.name, post.id),

@@ -242,3 +242,28 @@ async def test_a_school_that_joins_later_gets_nothing_a_removed_pupil_wrote(
     await wait_for(teacher_s_work_sealed_for_d, what="A's teacher's post and comment for D")
     assert d_id not in await sealed_for(a, post.id)
     assert d_id not in await sealed_for(a, comment.id)
+
+
+async def test_a_removed_pupil_s_draft_is_not_returned_to_nobody(
+    schools: dict[str, LiveNode],  # noqa: F811
+) -> None:
+    """Without --version a return went through and said "Returned to ..." with no account
+    to return it to (with the version read it was refused): both are refused now, the
+    draft unchanged, and the account added again makes it returnable."""
+    a = schools["A"].node
+    project = await start_project(schools, "BC")
+    draft = await a.projects.draft(
+        project, "Amélie Rose", "Walk", "We saw a heron.", theme=None, images=[], now=now_ms()
+    )
+    await a.accounts.remove("Amélie Rose")
+    read_after = await a.projects.version(await a.projects.post(draft.id))
+    for version in (None, read_after):
+        with pytest.raises(AuthorRemovedError) as refused:
+            await a.projects.return_(draft.id, "Ms Patel", "Which pond?", version=version)
+        assert "cannot be returned" in str(refused.value) or "not returned" in str(refused.value)
+    post = await a.projects.post(draft.id)
+    assert (post.state, post.note) == ("draft", None)
+
+    await a.accounts.add("Amélie Rose", "pupil", PASSWORD, klass="5B", now=now_ms())
+    await a.projects.return_(draft.id, "Ms Patel", "Which pond?")
+    assert (await a.projects.post(draft.id)).state == "returned"
