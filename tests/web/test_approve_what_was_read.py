@@ -319,6 +319,43 @@ async def test_a_post_deleted_between_the_page_s_read_and_the_approval_s_says_so
             )
 
 
+async def test_a_removed_pupil_s_draft_deleted_by_a_teacher_meanwhile_does_not_blame_the_pupil(
+    school: LiveNode,
+) -> None:
+    """Amira's account is removed; one teacher presses Approve on her draft while another
+    deletes it (the race is made to happen as above). The page says the post was deleted
+    after it was opened, as the approval's own write said, not that Amira deleted it: she
+    no longer can."""
+    project = await start(school)
+    projects = school.node.projects
+    post = await draft(school, project)
+    await school.node.accounts.remove("Amira")
+    version = await projects.version(await projects.post(post))
+    assert version is not None
+    read_post = projects.post
+    deleting = [post]
+
+    async def then_deleted(post_id: str) -> Post:
+        found = await read_post(post_id)
+        if post_id in deleting:
+            deleting.clear()  # once: the delete reads the post too
+            await projects.discard(post_id, "Mrs Patel")  # staff: the account is gone
+        return found
+
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        form = {"csrf": await csrf_of(teacher, f"/posts/{post}"), "version": version}
+        projects.post = then_deleted  # type: ignore[method-assign, assignment]
+        try:
+            status, page = await press(teacher, school, post, "approve", form)
+        finally:
+            projects.post = read_post  # type: ignore[method-assign]
+    assert status == 404, page
+    text = html.unescape(page)
+    assert "This post was deleted after you opened it: nothing was sent." in text
+    assert "Amira deleted" not in text
+
+
 async def test_a_pupil_account_removed_after_the_teacher_opened_the_post_is_said_so(
     school: LiveNode,
 ) -> None:

@@ -38,7 +38,7 @@ from node.web.post_forms import (
     uploaded_photos,
 )
 from protocol import letters
-from protocol.errors import NotFoundError, UserInputError
+from protocol.errors import NotFoundError, PostDeletedError, UserInputError
 from protocol.keys import NodeId
 from protocol.rules.projects import PostState
 
@@ -168,14 +168,20 @@ async def read_post(request: web.Request, action: str) -> tuple[Post, str]:
 
 async def still_there(request: web.Request, post: Post, action: str, work: Awaitable[T]) -> T:
     """``work`` (an approval or a return of ``post``, which :func:`read_post` found); if
-    it finds the post gone, its pupil deleted it in between: said so, nothing sent."""
+    it finds the post gone, it was deleted in between: said so, nothing sent. The write's
+    own words are kept when it said so itself (they know whether the pupil's account was
+    gone, so that a teacher, not the pupil, deleted it)."""
     try:
         return await work
+    except PostDeletedError:
+        raise
     except NotFoundError:
+        node = request.app[WEB].node
         try:
-            await request.app[WEB].node.projects.post(post.id)
+            await node.projects.post(post.id)
         except NotFoundError:
-            raise approval.deleted(post.id, post.author, action=action) from None
+            gone = not approval.may_approve(await node.accounts.find(post.author or ""))
+            raise approval.deleted(post.id, post.author, action=action, author_gone=gone) from None
         raise  # something else was not found (the teacher's account, say)
 
 
