@@ -18,7 +18,7 @@ from node.projects.comments import Comments
 from node.projects.records import Post, find_now, post_by_id, post_now
 from protocol import letters
 from protocol.contents.letters import ImageLetter, PostLetter
-from protocol.errors import NotFoundError, UserInputError, said
+from protocol.errors import NotFoundError, PostDeletedError, UserInputError, said
 from protocol.keys import NodeId
 from protocol.rules import projects as rules
 from protocol.rules.projects import Move, PostState
@@ -56,18 +56,11 @@ class Moderation(Comments):
         _must_wait_for_approval(post)
 
         def write(conn: sqlite3.Connection) -> list[str]:
-            if not _exists_now(conn, post.id):  # deleted since the read above
-                raise approval.deleted(
-                    post.id, post.author, action="approve", author_gone=_gone_now(conn, post)
-                )
             # The post, its photos and consent as they are now, in this transaction: the
             # pupil may have changed the draft (a photo marked as showing faces, or
             # added), a second teacher approved it, or the consent changed since the read.
-            fresh = _approval_now(conn, post.id, action="approve")
-            assert not isinstance(fresh, str)
-            now_post, now_author_row = fresh
+            now_post, author = _fresh_now(conn, post, action="approve")
             _must_wait_for_approval(now_post)  # a second teacher may have been quicker
-            author = None if now_author_row is None else user_from_row(now_author_row)
             if version is not None:  # a change since the read is said first, as such
                 approval.check(version, now_post, author, action="approve")
             if not approval.may_approve(author):
@@ -170,20 +163,13 @@ class Moderation(Comments):
             )
 
         def write(conn: sqlite3.Connection) -> Post:
-            if not _exists_now(conn, post.id):  # deleted since the read above
-                raise approval.deleted(
-                    post.id, post.author, action="return", author_gone=_gone_now(conn, post)
-                )
-            fresh = _approval_now(conn, post.id, action="return")
-            assert not isinstance(fresh, str)
-            now_post, now_author_row = fresh
+            now_post, author = _fresh_now(conn, post, action="return")
             if rules.post_after(PostState(now_post.state), Move.RETURN) is None:
                 raise UserInputError(
                     f"that post is {now_post.state} now, not a draft: nothing was changed "
                     f"(see `schoolmesh post status {post.id[:8]}`)",
                     page=said("Only a draft written at this school can be returned."),
                 )
-            author = None if now_author_row is None else user_from_row(now_author_row)
             if version is not None:  # a change since the read is said first, as such
                 approval.check(version, now_post, author, action="return")
             if not approval.may_approve(author):  # no one to return it to
@@ -195,6 +181,11 @@ class Moderation(Comments):
             return post_by_id(conn, post.id)
 
         return await self.store.write(write)
+
+    async def deleted_meanwhile(self, post: Post, action: str) -> PostDeletedError | None:
+        """What an approval or a return (``action``) of ``post``, read before, says if
+        the post was deleted since: the words its own write gives; None if it is there."""
+        return await self.store.read(lambda conn: _deleted_now(conn, post, action=action))
 
     async def accept(self, text: str, by: str) -> Post:
         """Two-key publication: our teacher lets our pupils see a partner school's post."""
@@ -269,6 +260,27 @@ def _approval_now(conn: sqlite3.Connection, text: str, *, action: str) -> str | 
         f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(post.author or ""),)
     ).fetchone()
     return post, author
+
+
+def _fresh_now(conn: sqlite3.Connection, post: Post, *, action: str) -> tuple[Post, User | None]:
+    """``post`` (which an approval or a return, ``action``, read before its write) as it
+    is now, with its writer's account if it still exists; PostDeletedError if it was
+    deleted since."""
+    if (deleted := _deleted_now(conn, post, action=action)) is not None:
+        raise deleted
+    fresh = _approval_now(conn, post.id, action=action)
+    assert not isinstance(fresh, str)
+    now_post, author_row = fresh
+    return now_post, None if author_row is None else user_from_row(author_row)
+
+
+def _deleted_now(conn: sqlite3.Connection, post: Post, *, action: str) -> PostDeletedError | None:
+    """What to say if ``post``, read before, is gone: deleted by its pupil, or by a
+    teacher once the pupil's account was removed (approval.may_delete); None if it is
+    still there."""
+    if _exists_now(conn, post.id):
+        return None
+    return approval.deleted(post.id, post.author, action=action, author_gone=_gone_now(conn, post))
 
 
 def _gone_now(conn: sqlite3.Connection, post: Post) -> bool:

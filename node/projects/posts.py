@@ -209,16 +209,10 @@ class Posts(Membership):
                 )
         return await self.post(post.id)
 
-    async def discard(self, text: str, by: str) -> None:
-        """Delete a draft or returned post, which never left the school: its text,
-        photos and any comments go (secure_delete overwrites them). Its author may, and
-        so may staff once the author's account is removed (approval.may_delete), as it
-        can no longer be approved. An approved post has reached other schools: only a
-        takedown recalls it."""
-        post = await self.post(text)
-        user = await self.accounts.get(by)
+    async def deletion(self, post: Post, user: User) -> Deletion:
+        """Whether ``user`` may delete ``post``, and as whom (approval.may_delete)."""
         author = await self.accounts.find(post.author) if post.author else None
-        verdict = approval.may_delete(
+        return approval.may_delete(
             ours=post.origin == self.me,
             state=PostState(post.state),
             by=user.name,
@@ -226,6 +220,15 @@ class Posts(Membership):
             author=post.author,
             author_exists=author is not None,
         )
+
+    async def discard(self, text: str, by: str) -> None:
+        """Delete a draft or returned post, which never left the school: its text,
+        photos and any comments go (secure_delete overwrites them). Its author may, and
+        so may staff once the author's account is removed (approval.may_delete), as it
+        can no longer be approved. An approved post has reached other schools: only a
+        takedown recalls it."""
+        post = await self.post(text)
+        verdict = await self.deletion(post, await self.accounts.get(by))
         if verdict is Deletion.REFUSED:
             raise NotAllowedError(
                 "only the pupil who wrote a draft can delete it (staff can once that "

@@ -40,7 +40,6 @@ from node.web.post_forms import (
 from protocol import letters
 from protocol.errors import NotFoundError, PostDeletedError, UserInputError
 from protocol.keys import NodeId
-from protocol.rules.projects import PostState
 
 T = TypeVar("T")
 
@@ -176,12 +175,9 @@ async def still_there(request: web.Request, post: Post, action: str, work: Await
     except PostDeletedError:
         raise
     except NotFoundError:
-        node = request.app[WEB].node
-        try:
-            await node.projects.post(post.id)
-        except NotFoundError:
-            gone = not approval.may_approve(await node.accounts.find(post.author or ""))
-            raise approval.deleted(post.id, post.author, action=action, author_gone=gone) from None
+        deleted = await request.app[WEB].node.projects.deleted_meanwhile(post, action)
+        if deleted is not None:
+            raise deleted from None
         raise  # something else was not found (the teacher's account, say)
 
 
@@ -425,17 +421,7 @@ async def delete(request: web.Request) -> web.StreamResponse:
 
 async def _deletion(request: web.Request, post: Post) -> Deletion:
     """Who the visitor is to delete ``post`` (approval.may_delete)."""
-    node = request.app[WEB].node
-    user = user_of(request)
-    author = await node.accounts.find(post.author) if post.author else None
-    return approval.may_delete(
-        ours=post.origin == node.node_id,
-        state=PostState(post.state),
-        by=user.name,
-        by_staff=user.is_staff,
-        author=post.author,
-        author_exists=author is not None,
-    )
+    return await request.app[WEB].node.projects.deletion(post, user_of(request))
 
 
 async def _deletable(request: web.Request) -> tuple[Post, Deletion]:
