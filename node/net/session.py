@@ -51,6 +51,7 @@ from protocol.replication import (
     clock_frames,
     id_bytes,
 )
+from protocol.rules import sessions as session_rules
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,6 @@ STORAGE_DAMAGED = "storage-damaged"
 #: Codes after which both sides wait before dialling again: the peer cannot store, or
 #: one side went past what a session allows (a redial at once meets the same refusal).
 HOLD_OFF_CODES = frozenset({STORAGE_FULL, STORAGE_DAMAGED, "too-many-clocks", "too-many-forks"})
-#: Strikes that depend on the receiver (its clock, the versions it knows) as much as on
-#: the peer: an honest node passes on another school's entry stamped a few seconds past
-#: our clock's skew window, or of a version we do not know yet. They still count, but
-#: a session they helped strike out is not a reason to refuse the peer's dials.
-RECEIVER_STRIKES = frozenset({"future-timestamp", "unsupported-version"})
 
 
 Arrived = tuple[frames.Entries, "asyncio.Future[Decoded]"]
@@ -132,8 +128,7 @@ class PeerSession:
         self._clock_received = asyncio.Event()
         self._window = asyncio.Semaphore(WINDOW)
         self._strikes = 0
-        #: A strike of RECEIVER_STRIKES was counted in this session.
-        self._receiver_strike = False
+        self._strike_codes: set[str] = set()  # the codes of the strikes counted
         self._bytes = TokenBucket(BYTES_PER_S, 2 * BYTES_PER_S)
         self._frames = TokenBucket(FRAMES_PER_S, 2 * FRAMES_PER_S)
         self.received = 0  # entries stored from this peer
@@ -453,7 +448,7 @@ class PeerSession:
         session; no other session is touched, and we hold off before dialling it."""
         self._closing = True
         self.hold_off = True
-        self.ended_for = exc.code
+        self._ended_for(exc.code)
         self.last_error = f"{exc.code}: {exc}"
         self.host.logs.warning(
             self.peer, "closing the session with %s: %s (%s)", self.peer, exc, exc.code, logger=log
@@ -464,23 +459,24 @@ class PeerSession:
     def _too_many_strikes(self) -> bool:
         if self._strikes < MAX_STRIKES:
             return False
-        if self.last_error != "too many refused messages":
+        if self.last_error != session_rules.STRUCK_OUT:
             self.host.logs.warning(
                 self.peer,
                 "closing the session with %s: too many refused messages",
                 self.peer,
                 logger=log,
             )
-            self.last_error = "too many refused messages"
+            self.last_error = session_rules.STRUCK_OUT
         self._closing = True
         self.hold_off = True  # dialled again at once, it would be refused the same way
-        if not self._receiver_strike:
-            # Else a third school's entries, stamped just past our clock's window, would
-            # have an honest relay refused (docs/decisions.md, "Bounds of a hostile peer
-            # across sessions"); a rogue gains nothing by it, as it may end a session
-            # itself and dial again at any time.
-            self.ended_for = "too many refused messages"
+        self._ended_for(session_rules.STRUCK_OUT)
         return True
+
+    def _ended_for(self, why: str) -> None:
+        """We end the session for what the peer did: :attr:`ended_for` if the peer is
+        then refused when it dials straight back (protocol/rules/sessions.py)."""
+        if session_rules.refused_after(why, self._strike_codes):
+            self.ended_for = why
 
     async def _refuse(self, exc: ProtocolError) -> None:
         """A strike: tell the peer why, up to the last strike; past it, say nothing more
@@ -488,8 +484,7 @@ class PeerSession:
         self._strikes += 1
         if self._strikes > MAX_STRIKES:
             return
-        if exc.code in RECEIVER_STRIKES:
-            self._receiver_strike = True
+        self._strike_codes.add(exc.code)
         self.last_error = f"{exc.code}: {exc}"
         self.host.logs.warning(
             self.peer, "refused from %s: %s (%s)", self.peer, exc, exc.code, logger=log
