@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -282,6 +282,31 @@ async def test_a_post_deleted_while_it_is_approved_says_so_and_sends_nothing(
             assert isinstance(done, NotFoundError), repr(done)
             assert "nothing was sent" in str(done) or "or sent" in str(done), str(done)
             said.add(str(done).split(" ")[0])
+    # And made to happen, however loaded the machine: the pupil's delete runs just
+    # before the approval's write, after its read.
+    draft = await school.projects.draft(
+        project.id, "Amira", "Walk", "x", theme=None, images=[], now=2
+    )
+    store = school.projects.store
+    write = store.write
+
+    def deleted_first(fn: Any = None, **options: Any) -> Any:
+        store.write = write  # type: ignore[method-assign]  # once: the delete writes too
+
+        async def run() -> Any:
+            await school.projects.discard(draft.id, "Amira")
+            return await write(fn, **options)
+
+        return run()
+
+    store.write = deleted_first  # type: ignore[method-assign]
+    try:
+        with pytest.raises(NotFoundError) as gone:
+            await school.projects.approve(draft.id, "Ms Patel", 3)
+    finally:
+        store.write = write  # type: ignore[method-assign]
+    assert "nothing was sent" in str(gone.value), str(gone.value)
+    said.add(str(gone.value).split(" ")[0])
     # "Amira deleted the post ..." (gone between read and write) happened.
     assert "Amira" in said, said
 
