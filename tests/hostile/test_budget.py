@@ -15,15 +15,8 @@ from protocol import frames
 from protocol.budget import DAY_MS, Rule
 from protocol.entry import Entry, create_entry
 from tests.helpers import offer_content
-from tests.hostile.test_sessions import (
-    LINES_PER_PEER,
-    connect,
-    lines_about,
-    next_frame,
-    open_sync,
-)
 from tests.network import LiveNode
-from tests.rogue import ROGUE
+from tests.rogue import LINES_PER_PEER, ROGUE, connect, lines_about, next_frame, open_sync
 
 SMALL = Rule(count=3, window_ms=DAY_MS)
 

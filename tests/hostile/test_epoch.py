@@ -11,9 +11,8 @@ from protocol import codec, frames
 from protocol.entry import EPOCH_MS, Entry, Payload
 from protocol.keys import content_hash
 from tests.helpers import offer_content
-from tests.hostile.test_sessions import connect, next_frame, open_sync
 from tests.network import LiveNode
-from tests.rogue import ROGUE
+from tests.rogue import ROGUE, connect, next_frame, open_sync
 
 
 def back_dated(count: int, start: int) -> list[bytes]:

@@ -23,11 +23,8 @@ from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeId, NodeKey
 from protocol.rules.lazy import MAX_FETCHES
 from tests.helpers import key, offer_content
-from tests.hostile.test_sessions import connect, next_frame, open_sync, raw
 from tests.network import LiveNode, wait_for
-from tests.rogue import ROGUE
-
-Socket = aiohttp.ClientWebSocketResponse
+from tests.rogue import ROGUE, Socket, connect, next_frame, open_sync, raw
 
 #: The target fetches FETCH_AFTER_MS / FETCH_SPEED (0.2 s) after an announcement: each
 #: wait below for a fetch "2 s later" takes a tenth of that, in the same order.

@@ -24,9 +24,8 @@ from protocol.reconcile import (
     ItemSet,
     Reconciler,
 )
-from tests.hostile.test_sessions import connect, next_frame
 from tests.network import LiveNode
-from tests.rogue import ROGUE
+from tests.rogue import ROGUE, connect, next_frame
 
 Socket = aiohttp.ClientWebSocketResponse
 #: Heads the target holds: enough that it reconciles rather than send its full clock.

@@ -25,15 +25,8 @@ from protocol.entry import MAX_CLOCK_SKEW_MS
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeId
 from tests.helpers import chain, key, offer_content
-from tests.hostile.test_sessions import (
-    connect,
-    frames_until_closed,
-    handshake,
-    next_frame,
-    open_sync,
-)
 from tests.network import LiveNode, wait_for
-from tests.rogue import ROGUE
+from tests.rogue import ROGUE, connect, frames_until_closed, handshake, next_frame, open_sync
 
 #: The target's cool-down, scaled from 50 s (as tests/faults does): refused for 75 %.
 SCALE = 0.04

@@ -20,11 +20,9 @@ from protocol.entry import create_entry
 from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeKey
 from tests.helpers import key
-from tests.hostile.test_sessions import next_frame
 from tests.network import LiveNode, wait_for
-from tests.rogue import ROGUE
+from tests.rogue import ROGUE, Socket, next_frame
 
-Socket = aiohttp.ClientWebSocketResponse
 OFFER = {"activity": "observation", "title": "Phonics lessons open to visitors", "country": "FR"}
 
 

@@ -20,80 +20,22 @@ from node.partners.peerbook import PeerBook
 from protocol import codec, frames, replication
 from protocol.entry import create_entry
 from protocol.handshake import DiallerHandshake
-from protocol.keys import NodeId, NodeKey
+from protocol.keys import NodeId
 from protocol.log import Head
 from tests.helpers import chain, key, offer_content
 from tests.network import LiveNode, partner, wait_for
-from tests.rogue import ROGUE
-
-#: Log lines a peer may cause in a minute: node/logs.py allows 20, then one summary.
-LINES_PER_PEER = 25
-Socket = aiohttp.ClientWebSocketResponse
-
-
-async def handshake(
-    client: aiohttp.ClientSession, live: LiveNode, *, address: str | None = None
-) -> tuple[Socket, frames.Frame]:
-    """Dial ``live`` as the rogue; return the socket and the listener's last answer."""
-    assert live.address is not None
-    ws = await client.ws_connect(live.address + "/peer")
-    hs = DiallerHandshake(ROGUE, nonce=os.urandom(32), now_ms=now_ms(), expected=None)
-    hello = hs.hello_bytes
-    if address is not None:  # what DiallerHandshake would refuse to build: by hand
-        body = codec.decode(hello, frames.FRAME_LIMITS)
-        body["address"] = address
-        hello = codec.encode(body)
-        hs.hello_bytes = hello
-    await ws.send_bytes(hello)
-    answer = frames.decode((await ws.receive(timeout=5)).data)
-    if isinstance(answer, frames.Welcome):
-        await ws.send_bytes(hs.receive_welcome(frames.encode(answer)))
-        answer = frames.decode((await ws.receive(timeout=5)).data)
-    return ws, answer
-
-
-async def connect(client: aiohttp.ClientSession, live: LiveNode) -> Socket:
-    ws, answer = await handshake(client, live)
-    assert isinstance(answer, frames.Ready), answer
-    return ws
-
-
-async def next_frame(ws: Socket, kind: type[frames.Frame]) -> frames.Frame:
-    """The next frame of ``kind``, skipping others; fails if the session ends first."""
-    for _ in range(100):
-        msg = await ws.receive(timeout=5)
-        assert msg.type == aiohttp.WSMsgType.BINARY, f"the session ended: {msg}"
-        frame = frames.decode(msg.data)
-        if isinstance(frame, kind):
-            return frame
-    raise AssertionError(f"no {kind.TYPE} frame")
-
-
-async def frames_until_closed(ws: Socket) -> list[frames.Frame]:
-    """Every frame the target sends until it closes the session."""
-    received: list[frames.Frame] = []
-    while True:
-        msg = await ws.receive(timeout=10)
-        if msg.type != aiohttp.WSMsgType.BINARY:
-            return received
-        received.append(frames.decode(msg.data))
-
-
-async def open_sync(ws: Socket) -> None:
-    """Say we hold nothing, so the target sends us what it holds."""
-    await ws.send_bytes(frames.encode(frames.Clock([], final=True)))
-    await ws.send_bytes(frames.encode(frames.MailClock([], final=True)))
-
-
-def raw(frame_type: str, **fields: object) -> bytes:
-    """A frame as bytes, built by hand: the checks of protocol/frames.py never see it."""
-    return codec.encode({"t": frame_type, "v": 1, **fields})
-
-
-def lines_about(caplog: pytest.LogCaptureFixture, peer: NodeKey) -> list[str]:
-    """Log lines the node wrote that name ``peer``."""
-    name = str(peer.node_id)
-    return [r.getMessage() for r in caplog.records if name in r.getMessage()]
+from tests.rogue import (
+    LINES_PER_PEER,
+    ROGUE,
+    Socket,
+    connect,
+    frames_until_closed,
+    handshake,
+    lines_about,
+    next_frame,
+    open_sync,
+    raw,
+)
 
 
 async def test_an_ack_whose_heads_have_three_items_is_refused_and_others_are_still_served(
