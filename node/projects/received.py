@@ -332,7 +332,12 @@ class Received(Moderation, Takedowns):
             raise verdict.error()
         reason = takedown.reason
         if target is not None:
-            await self._erase(target_id, target.project, letter.author, now, reason, None)
+            project = target.project
+            await self.store.read(
+                lambda conn: self._erase_now(
+                    conn, target_id, project, letter.author, now, reason, None
+                )
+            )
         else:
             # The owner's takedown overtook the post or comment: keep only a tombstone in
             # its project, and erase the comments of that project already on it.

@@ -66,20 +66,6 @@ class Takedowns(Posts):
     async def _target(self, text: str) -> tuple[str, str, NodeId]:
         return await self.store.read(lambda conn: _target_now(conn, text))
 
-    async def _erase(
-        self,
-        target: str,
-        pid: str,
-        by: NodeId,
-        now: int,
-        reason: str | None,
-        recipients: list[NodeId] | None,
-    ) -> None:
-        """Inside a transaction: delete the content (secure_delete overwrites it)."""
-        await self.store.read(
-            lambda conn: self._erase_now(conn, target, pid, by, now, reason, recipients)
-        )
-
     def _erase_now(
         self,
         conn: sqlite3.Connection,
@@ -210,17 +196,21 @@ class Takedowns(Posts):
         and the reasons it gave for its takedowns.
 
         Called when we block it (node/partners/peerbook.py). Each is erased as a takedown
-        erases (:meth:`_erase`), with a tombstone in our school's name, so that no
+        erases (:meth:`_erase_now`), with a tombstone in our school's name, so that no
         late copy, direct or relayed, brings it back. Nothing is sent: blocking is
         this school's decision, not the project's.
         """
-        for table in ("posts", "comments"):
-            rows = await self.store.fetch_all(
-                f"SELECT id, project FROM {table} WHERE origin = ? AND state != ?",
-                (bytes(school), PostState.REMOVED),
-            )
-            for target, pid in rows:
-                await self._erase(target, pid, self.me, now, BLOCKED_REASON, None)
+
+        def erase_now(conn: sqlite3.Connection) -> None:
+            for table in ("posts", "comments"):
+                rows = conn.execute(
+                    f"SELECT id, project FROM {table} WHERE origin = ? AND state != ?",
+                    (bytes(school), PostState.REMOVED),
+                ).fetchall()
+                for target, pid in rows:
+                    self._erase_now(conn, target, pid, self.me, now, BLOCKED_REASON, None)
+
+        await self.store.read(erase_now)
         # What it took down stays down, but the reason it gave is its words too.
         await self.store.execute(
             "UPDATE takedowns SET reason = NULL WHERE by_node = ?", (bytes(school),)
