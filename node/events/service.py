@@ -103,6 +103,17 @@ class EventView:
     def ended(self, today: date) -> bool:
         return _moment(self.end).date() < today
 
+    def refuse_if_closed(self, today: date) -> None:
+        """Refuse what another school may only do while the event stands: answer it,
+        offer a talk, send a team. Cancelled, or over by ``today``, it takes none."""
+        if self.cancelled:
+            raise UserInputError(
+                "that event was cancelled by its organiser",
+                page=said("This event was cancelled by the school that organised it."),
+            )
+        if self.ended(today):
+            raise UserInputError("that event is over", page=said("This event is over."))
+
     def as_json(self) -> dict[str, Any]:
         """The event for scripts. The content's fields come between who and when, and
         never replace ours: another school's event may carry any field."""
@@ -294,13 +305,7 @@ class Events:
                 "that is your own school's event: answer other schools' events",
                 page=said("This is our own school's event: answer other schools' events."),
             )
-        if event.cancelled:
-            raise UserInputError(
-                "that event was cancelled by its organiser",
-                page=said("This event was cancelled by the school that organised it."),
-            )
-        if event.ended(today or datetime.now(UTC).date()):
-            raise UserInputError("that event is over", page=said("This event is over."))
+        event.refuse_if_closed(today or datetime.now(UTC).date())
         await self.rsvps.answer(event.id, event.author, answer, by=by, now=now_ms())
         event.answer, event.answered_by = answer, by
         return event

@@ -458,13 +458,7 @@ async def _teachmeet(node: Node, id_text: str) -> EventView:
 
 async def _open(node: Node, id_text: str, today: date | None) -> EventView:
     event = await _teachmeet(node, id_text)
-    if event.cancelled:
-        raise UserInputError(
-            "that event was cancelled by its organiser",
-            page=said("This event was cancelled by the school that organised it."),
-        )
-    if event.ended(today or datetime.now(UTC).date()):
-        raise UserInputError("that event is over", page=said("This event is over."))
+    event.refuse_if_closed(today or datetime.now(UTC).date())
     return event
 
 

@@ -101,13 +101,7 @@ class Teams:
                 "that event is not a conference or debate: only those take teams",
                 page=said("Only a conference or a debate takes teams of pupils."),
             )
-        if event.cancelled:
-            raise UserInputError(
-                "that event was cancelled by its organiser",
-                page=said("This event was cancelled by the school that organised it."),
-            )
-        if event.ended(today):
-            raise UserInputError("that event is over", page=said("This event is over."))
+        event.refuse_if_closed(today)
         kept = {} if pupils is None else checked(pupils, roles)
         if pupils is None:
             team = TeamLetter(event.id, now, withdrawn=True)
