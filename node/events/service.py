@@ -182,6 +182,17 @@ def time_zone(name: str) -> ZoneInfo:
         ) from exc
 
 
+def _refuse_if_invalid(content: dict[str, Any]) -> None:
+    """Refuse a private event's content that the schema refuses, before it is sent, in
+    words for staff (made with :meth:`Events.create_for`, or changed)."""
+    try:
+        kinds.validate_content(kinds.EVENT, content)
+    except SchemaError as exc:
+        raise UserInputError(
+            str(exc), page=said("Check the event's details: one of them cannot be accepted.")
+        ) from exc
+
+
 class Events:
     """Public events and those for partners or a project, as staff see them; ``node.events``.
 
@@ -230,12 +241,7 @@ class Events:
             )
         if content.get("tz") is not None:
             time_zone(content["tz"])
-        try:
-            kinds.validate_content(kinds.EVENT, content)
-        except SchemaError as exc:
-            raise UserInputError(
-                str(exc), page=said("Check the event's details: one of them cannot be accepted.")
-            ) from exc
+        _refuse_if_invalid(content)
         made = await self.private_events.create(content, audience, now_ms())
         return EntryId(made.id)
 
@@ -264,12 +270,7 @@ class Events:
         if changes.get("tz") is not None:
             time_zone(changes["tz"])
         content = {k: v for k, v in {**event.content, **changes}.items() if k != "audience"}
-        try:
-            kinds.validate_content(kinds.EVENT, content)
-        except SchemaError as exc:
-            raise UserInputError(
-                str(exc), page=said("Check the event's details: one of them cannot be accepted.")
-            ) from exc
+        _refuse_if_invalid(content)
         await self.private_events.update(bytes(event.id), changes, now_ms())
         return await self.find(str(event.id))
 
