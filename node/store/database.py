@@ -310,6 +310,17 @@ class Store:
             self.full = True
         return problem
 
+    def _raise_ours(
+        self, exc: BaseException, what: str = "nothing was saved", *, repairing: bool = False
+    ) -> None:
+        """Raise what a read or a write met in our words, if it is a damaged page (not
+        while ``repairing``), a full disk or an I/O error; return for any other error,
+        which the caller raises as it is."""
+        if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc) and not repairing:
+            raise self._damaged(exc) from exc
+        if isinstance(exc, sqlite3.Error) and error_code(exc) in DISK_CODES:
+            raise self._problem(exc, what) from exc
+
     def write_locked(self) -> bool:
         """A write transaction is under way on this connection (or waiting to start)."""
         return self._write_lock.locked()
@@ -452,10 +463,7 @@ class Store:
         try:
             return await self._run(snapshot, fn)
         except sqlite3.DatabaseError as exc:
-            if is_damage(exc):
-                raise self._damaged(exc) from exc
-            if error_code(exc) in DISK_CODES:
-                raise self._problem(exc, "it could not be read") from exc
+            self._raise_ours(exc, "it could not be read")
             raise
 
     async def within(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -509,10 +517,7 @@ class Store:
                         await self._committed()
                     raise
             except sqlite3.Error as exc:
-                if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc) and not repairing:
-                    raise self._damaged(exc) from exc
-                if error_code(exc) in DISK_CODES:
-                    raise self._problem(exc) from exc
+                self._raise_ours(exc, repairing=repairing)
                 raise
             await self._committed()
         return result
@@ -548,10 +553,7 @@ class Store:
                 await asyncio.shield(self._db.execute("COMMIT"))
             except BaseException as exc:
                 await asyncio.shield(self._rollback())
-                if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc) and not repairing:
-                    raise self._damaged(exc) from exc
-                if isinstance(exc, sqlite3.Error) and error_code(exc) in DISK_CODES:
-                    raise self._problem(exc) from exc
+                self._raise_ours(exc, repairing=repairing)
                 raise
             await self._committed()
 
@@ -609,10 +611,7 @@ class Store:
         try:
             return list(await self._db.execute_fetchall(sql, params))
         except sqlite3.DatabaseError as exc:
-            if is_damage(exc):
-                raise self._damaged(exc) from exc
-            if error_code(exc) in DISK_CODES:
-                raise self._problem(exc, "it could not be read") from exc
+            self._raise_ours(exc, "it could not be read")
             raise
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
