@@ -14,7 +14,7 @@ from protocol.handshake import DiallerHandshake
 from protocol.keys import NodeKey, content_hash
 from tests.helpers import chain, key, offer_content
 from tests.network import LiveNode, partner, wait_for
-from tests.rogue import ROGUE
+from tests.rogue import ROGUE, next_frame
 
 
 async def connect(
@@ -28,17 +28,6 @@ async def connect(
     await ws.send_bytes(hs.receive_welcome((await ws.receive()).data))
     hs.receive_ready((await ws.receive()).data)
     return ws
-
-
-async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: type[frames.Frame]) -> frames.Frame:
-    """The next frame of ``kind``, skipping others (clock, entries)."""
-    for _ in range(50):
-        msg = await ws.receive(timeout=5)
-        assert msg.type == aiohttp.WSMsgType.BINARY, f"connection ended: {msg}"
-        frame = frames.decode(msg.data)
-        if isinstance(frame, kind):
-            return frame
-    raise AssertionError(f"no {kind.TYPE} frame")
 
 
 async def test_stranger_is_refused(target: LiveNode, client: aiohttp.ClientSession) -> None:

@@ -26,8 +26,8 @@ from protocol.entry import Entry, create_entry, decode_entries
 from protocol.errors import ProtocolError
 from tests.helpers import history, key, offer_content
 from tests.network import EVERYTHING, LiveNode, partner, wait_for
-from tests.node.test_bad_peers import connect, forged_entries, next_frame
-from tests.rogue import ROGUE
+from tests.node.test_bad_peers import connect, forged_entries
+from tests.rogue import ROGUE, next_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 
