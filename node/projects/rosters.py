@@ -9,10 +9,12 @@ pupils take part.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node.accounts.service import Accounts, User
+from node.accounts.service import USER_COLUMNS, Accounts, User, tidy_name, user_from_row
+from node.projects import approval
 from node.store.database import Store
 from protocol.errors import NotAllowedError, UserInputError, said
 
@@ -39,14 +41,7 @@ class Rosters:
         self.accounts = accounts
 
     async def of(self, project_id: str) -> ProjectPupils:
-        rows = await self.store.fetch_all(
-            "SELECT kind, name FROM project_pupils WHERE project = ? ORDER BY name",
-            (project_id,),
-        )
-        return ProjectPupils(
-            tuple(name for kind, name in rows if kind == "class"),
-            tuple(name for kind, name in rows if kind == "pupil"),
-        )
+        return await self.store.read(lambda conn: pupils_now(conn, project_id))
 
     async def includes(self, project_id: str, user: User) -> bool:
         if user.is_staff:
@@ -118,3 +113,27 @@ class Rosters:
             (user.name, user.klass),
         )
         return {r[0] for r in rows}
+
+
+def pupils_now(conn: sqlite3.Connection, project_id: str) -> ProjectPupils:
+    """Who takes part in ``project_id``, as :meth:`Rosters.of`, inside a transaction."""
+    rows = conn.execute(
+        "SELECT kind, name FROM project_pupils WHERE project = ? ORDER BY name", (project_id,)
+    ).fetchall()
+    return ProjectPupils(
+        tuple(name for kind, name in rows if kind == "class"),
+        tuple(name for kind, name in rows if kind == "pupil"),
+    )
+
+
+def writer_now(
+    conn: sqlite3.Connection, name: str | None, project_id: str
+) -> tuple[User | None, approval.Writer]:
+    """The account of the writer ``name`` of something for ``project_id`` (None if it
+    was removed) and whether what they wrote may be approved (approval.writer), both
+    read in the caller's transaction: the write that approves, returns or deletes."""
+    row = conn.execute(
+        f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(name or ""),)
+    ).fetchone()
+    author = None if row is None else user_from_row(row)
+    return author, approval.writer(author, pupils_now(conn, project_id))

@@ -79,8 +79,8 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     deletion = await _deletion(request, post)
     context: dict[str, Any] = {
         "may_delete": deletion in (Deletion.BY_AUTHOR, Deletion.BY_STAFF),
-        "author_gone": False,
-        "gone_comments": set(),
+        "writer": approval.Writer.TAKES_PART,
+        "gone_comments": {},
         "post": post,
         "project": project,
         "ours": ours,
@@ -95,17 +95,19 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     if user.is_staff:
         if ours and post.author:
             context["author"] = await node.accounts.find(post.author)
-        # A post whose writer's account was removed is never approved: kept, or deleted
-        # by a teacher (approval.may_delete); the page says so instead of Approve.
-        context["author_gone"] = ours and not approval.may_approve(context["author"])
-        # So too a comment waiting whose writer's account was removed: no Approve button.
-        context["gone_comments"] = {
-            c.id
-            for c in comments
-            if c.state == "draft"
-            and c.origin == node.node_id
-            and not approval.may_approve(await node.accounts.find(c.author or ""))
-        }
+        # A post whose writer's account was removed, or who was taken off the project,
+        # is not approved: kept, or deleted by a teacher (approval.may_delete); the page
+        # says so instead of Approve (approval.writer, as the approval's write judges).
+        taking_part = await node.projects.rosters.of(post.project)
+        if ours:
+            context["writer"] = approval.writer(context["author"], taking_part)
+        # So too a comment waiting whose writer stands so: why, and no Approve button.
+        for c in comments:
+            if c.state != "draft" or c.origin != node.node_id:
+                continue
+            verdict = approval.writer(await node.accounts.find(c.author or ""), taking_part)
+            if verdict is not approval.Writer.TAKES_PART:
+                context["gone_comments"][c.id] = verdict.value
         # The approve and return forms say which version the teacher read (approval.py):
         # of the post and the consent this page shows, not read again.
         context["version"] = approval.version(post, context["author"]) if ours else None
@@ -399,7 +401,18 @@ async def edit(request: web.Request) -> web.StreamResponse:
 async def delete_page(request: web.Request) -> web.StreamResponse:
     """Ask before deleting a draft (a page, not a script)."""
     post, deletion = await _deletable(request)
-    return render(request, "posts_delete.html", post=post, by_staff=deletion is Deletion.BY_STAFF)
+    # A teacher deletes it because its writer's account was removed, or because its
+    # writer was taken off the project (the account still there): said as such.
+    taken_off = deletion is Deletion.BY_STAFF and bool(
+        await request.app[WEB].node.accounts.find(post.author or "")
+    )
+    return render(
+        request,
+        "posts_delete.html",
+        post=post,
+        by_staff=deletion is Deletion.BY_STAFF,
+        taken_off=taken_off,
+    )
 
 
 @routes.post(f"/posts/{POST}/delete")

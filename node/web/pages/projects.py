@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
+from node.projects import approval
 from node.projects.records import Project
 from node.web.kit import (
     WEB,
@@ -178,6 +179,15 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         for person in await node.accounts.all():
             if person.role == "pupil" and person.klass:
                 classes.setdefault(person.klass, []).append(person.name)
+    # What waits but cannot be approved (approval.writer: the writer's account removed,
+    # or the writer taken off the project) is marked so in the lists, with why.
+    stuck: dict[str, str] = {}
+    if user.is_staff and roster is not None:
+        writers = [(p.id, p.author) for p in waiting] + [(c.id, c.author) for c in comments_waiting]
+        for item, writer in writers:
+            verdict = approval.writer(await node.accounts.find(writer or ""), roster)
+            if verdict is not approval.Writer.TAKES_PART:
+                stuck[item] = verdict.value
     feed = await node.feeds.of(user.name, project.id) if user.is_staff else None
     return render(
         request,
@@ -187,6 +197,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         posts=posts,
         waiting=waiting,
         comments_waiting=comments_waiting,
+        stuck=stuck,
         names=names,
         comments=comments,
         invitable=invitable,
