@@ -72,7 +72,10 @@ def _register_projects(sub: Any) -> None:
         parents=[data_option(), json_option()],
         help="which of our pupils take part in a project",
         description="Only the pupils in a project (by name, or by whole class) can read its "
-        "blog and write for it; staff are in every project. Without options, lists them.",
+        "blog and write for it; staff are in every project. A pupil taken off (by name, or "
+        "with their class) has nothing more approved or sent: their drafts and comments "
+        "waiting stay here until they are added back, or a teacher deletes the drafts. "
+        "Without options, lists them.",
     )
     pupils.add_argument("project", metavar="PROJECT_ID")
     pupils.add_argument("--add", action="append", default=[], metavar="NAME", help="(repeat)")
@@ -157,11 +160,13 @@ def _register_posts(sub: Any) -> None:
         "delete",
         parents=[data_option()],
         help="delete a draft or returned post, which never left the school: its pupil's own, "
-        "or, as a teacher, one whose pupil's account was removed",
+        "or, as a teacher, one whose pupil's account was removed or who was taken off the "
+        "project",
         description="Delete a draft or a returned post with its photos and comments: it never "
         "left the school. The pupil who wrote it may; so may staff once that pupil's account "
-        "is removed (such a post can no longer be approved). An approved post has left the "
-        "school: only `post takedown` recalls it.",
+        "is removed, or once that pupil is taken off the project (`project pupils`), by name "
+        "or with their class (such a post can no longer be approved). An approved post has "
+        "left the school: only `post takedown` recalls it.",
     )
     delete.add_argument("post", metavar="POST_ID")
     delete.add_argument(

@@ -16,7 +16,7 @@ from node.projects.approval import Deletion, Writer
 from node.projects.rosters import ProjectPupils
 from protocol.errors import AuthorTakenOffError, NotAllowedError, NotFoundError
 from protocol.rules.projects import PostState
-from tests.network import LiveNode
+from tests.network import LiveNode, wait_for
 from tests.node.test_project_drafts import PASSWORD
 from tests.node.test_project_membership import sealed_for
 from tests.node.test_projects import schools, start_project  # noqa: F401 (the fixture)
@@ -44,7 +44,6 @@ WRITERS = [
     (user("Amira"), taking_part(("5C",), ("Ben",)), Writer.TAKEN_OFF),  # her class taken off
     (user("Amira", klass="5C"), taking_part(("5B",)), Writer.TAKEN_OFF),  # she changed class
     (user("Amira", klass=None), taking_part(("5B",)), Writer.TAKEN_OFF),  # no class now
-    (user("Amira"), taking_part((), ("amira",)), Writer.TAKEN_OFF),  # names as the school spelt
     (user("Ms Patel", "staff", None), taking_part(), Writer.TAKES_PART),  # staff: every project
     (user("Mrs Hill", "admin", None), taking_part(("5B",)), Writer.TAKES_PART),
 ]
@@ -279,3 +278,42 @@ async def test_a_teacher_deletes_what_a_pupil_taken_off_wrote_and_the_pupil_stil
     assert (await a.projects.post(back.id)).state == "draft"
     with pytest.raises(NotAllowedError, match="only the pupil who wrote a draft"):
         await a.projects.discard(back.id, "Ms Patel")  # hers again
+
+
+async def test_a_school_that_joins_later_gets_nothing_a_pupil_taken_off_wrote(
+    schools: dict[str, LiveNode],  # noqa: F811
+) -> None:
+    """A school that joins is sent our approved work (received.py, _send_own_work): not
+    what a pupil taken off the project wrote, as for a removed account."""
+    a, d = schools["A"], schools["D"]
+    project = await start_project(schools, "B")
+    post = await a.node.projects.draft(
+        project, PUPIL, "Walk", "A heron.", theme=None, images=[], now=now_ms()
+    )
+    await a.node.projects.approve(post.id, "Ms Patel", now_ms())
+    kept = await a.node.projects.draft(
+        project, "Ms Patel", "Trip", "The bus leaves at 9.", theme=None, images=[], now=now_ms()
+    )
+    await a.node.projects.approve(kept.id, "Ms Patel", now_ms())
+    comment = await a.node.projects.comment(kept.id, PUPIL, "Yay!", now_ms())
+    await a.node.projects.approve(comment.id, "Ms Patel", now_ms())
+    last = await a.node.projects.comment(kept.id, "Ms Patel", "See you there.", now_ms())
+    await a.node.projects.rosters.replace(project, classes=[], pupils=[], now=now_ms())
+
+    await a.node.projects.invite(project, d.node.node_id, now_ms())
+
+    async def invited() -> bool:
+        return any(p.id == project for p in await d.node.projects.all())
+
+    await wait_for(invited, what="D to get the invitation")
+    await d.node.projects.join(project, now_ms())
+    d_id = bytes(d.node.node_id)
+
+    async def teacher_s_work_sealed_for_d() -> bool:
+        return d_id in await sealed_for(a, kept.id) and d_id in await sealed_for(a, last.id)
+
+    # Sealed in the write that seals all our work for D, the teacher's comment last.
+    await wait_for(teacher_s_work_sealed_for_d, what="A's teacher's post and comment for D")
+    assert d_id not in await sealed_for(a, post.id)
+    assert d_id not in await sealed_for(a, comment.id)
+    assert bytes(schools["B"].node.node_id) in await sealed_for(a, post.id)  # sent before

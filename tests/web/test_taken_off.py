@@ -1,0 +1,109 @@
+"""A post or comment whose pupil was taken off the project, on the web pages
+(docs/web.md): never approved, said so instead of an Approve button, and a teacher may
+delete the draft. A real node serving its pages, each visitor with their own session."""
+
+from __future__ import annotations
+
+import html
+
+from node.clock import now_ms
+from tests.network import LiveNode
+from tests.web.test_approve_what_was_read import draft, flash, opened, press
+from tests.web.test_projects import start
+from tests.web.web import client, csrf_of, http_sign_in
+
+OFF = (
+    "Amira was taken off this project, so this post cannot be approved: nothing was sent. "
+    "Keep it here, or delete it. If they should take part again, add them back to the "
+    "project: the post can then be approved."
+)
+COMMENT_OFF = "Amira was taken off this project, so this comment cannot be approved"
+
+
+async def take_off(school: LiveNode, project: str, pupils: list[str]) -> None:
+    """Only ``pupils`` take part (class 5B, Amira's and Ben's, no more)."""
+    await school.node.projects.rosters.replace(project, classes=[], pupils=pupils, now=now_ms())
+
+
+async def test_a_pupil_taken_off_has_their_draft_kept_unapproved_and_a_teacher_deletes_it(
+    school: LiveNode,
+) -> None:
+    project = await start(school)
+    post = await draft(school, project)
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        form = await opened(teacher, post)  # the page opened while she took part
+        await take_off(school, project, ["Ben"])
+
+        async with teacher.get(f"/posts/{post}") as response:
+            page = html.unescape(await response.text())
+        assert OFF in page
+        assert f'action="/posts/{post}/approve"' not in page
+        assert f'href="/posts/{post}/delete"' in page
+        assert f'href="/projects/{project}#pupils"' in page
+        async with teacher.get(f"/projects/{project}") as response:
+            listed = html.unescape(await response.text())
+        assert "cannot be approved: the writer was taken off this project" in listed
+
+        # Approve and Return pressed on the page opened before: refused, nothing sent.
+        status, page = await press(teacher, school, post, "approve", form)
+        assert (status, flash(page)) == (400, OFF)
+        status, page = await press(teacher, school, post, "return", {**form, "note": "More"})
+        assert status == 400
+        assert flash(page).startswith("Amira was taken off this project, so this post is not")
+        stored = await school.node.projects.post(post)
+        assert (stored.state, stored.approved_by, stored.note) == ("draft", None, None)
+
+        async with teacher.get(f"/posts/{post}/delete") as response:
+            assert response.status == 200
+            asked = html.unescape(await response.text())
+        assert "Amira was taken off this project. This draft and its photos will be" in asked
+        data = {"csrf": await csrf_of(teacher, f"/posts/{post}/delete")}
+        async with teacher.post(f"/posts/{post}/delete", data=data) as response:
+            assert response.status == 200
+            done = html.unescape(await response.text())
+        assert "The draft is deleted, with its photos." in done
+        async with teacher.get(f"/posts/{post}") as response:
+            assert response.status == 404
+
+
+async def test_added_back_the_draft_is_approved_again(school: LiveNode) -> None:
+    project = await start(school)
+    post = await draft(school, project)
+    await take_off(school, project, [])
+    await take_off(school, project, ["Amira"])  # back, by name
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        form = await opened(teacher, post)
+        async with teacher.get(f"/posts/{post}/delete") as response:
+            assert response.status == 404  # hers again
+        status, _page = await press(teacher, school, post, "approve", form)
+    assert status == 200
+    assert (await school.node.projects.post(post)).state == "approved"
+
+
+async def test_a_pupil_taken_off_has_their_comment_kept_unapproved(school: LiveNode) -> None:
+    project = await start(school)
+    post = await draft(school, project)
+    await school.node.projects.approve(post, "Mr Jones", now_ms())
+    comment = await school.node.projects.comment(post, "Amira", "It was tall!", now_ms())
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        data = {"csrf": await csrf_of(teacher, f"/posts/{post}")}  # opened with the button
+        await take_off(school, project, ["Ben"])
+        async with teacher.get(f"/posts/{post}") as response:
+            shown = html.unescape(await response.text())
+        assert COMMENT_OFF in shown
+        assert f"/comments/{comment.id}/approve" not in shown
+        async with teacher.get(f"/projects/{project}") as response:
+            listed = html.unescape(await response.text())
+        assert "cannot be approved: the writer was taken off this project" in listed
+        headers = {"Referer": f"{school.address}/posts/{post}"}
+        async with teacher.post(
+            f"/posts/{post}/comments/{comment.id}/approve", data=data, headers=headers
+        ) as response:
+            status, page = response.status, await response.text()
+    assert status == 400
+    assert flash(page).startswith(COMMENT_OFF + ": nothing was sent.")
+    (held,) = await school.node.projects.comments(post, states=("draft", "approved"))
+    assert held.state == "draft"
