@@ -204,17 +204,20 @@ def deleted(
     Only the pupil who wrote a draft can delete it (``Projects.discard``), or a teacher
     once it can no longer be approved (:func:`may_delete`): its writer's account removed
     or its writer taken off the project, as ``writer`` (where they stand now) says; a
-    post that was read and is gone was otherwise deleted by its author.
+    post that was read and is gone was otherwise deleted by its author. A pupil taken
+    off may still delete their own draft, so which of them did is not known then.
     """
     if writer in (Writer.REMOVED, Writer.TAKEN_OFF):
+        name = author or "its writer"
         why = (
-            f"the account of {author or 'its writer'} was removed"
+            f"the account of {name} was removed, and a teacher deleted the draft"
             if writer is Writer.REMOVED
-            else f"{author or 'its writer'} was taken off the project"
+            else f"{name} was taken off the project, and the draft was deleted by them or by "
+            "a teacher"
         )
         return PostDeletedError(
-            f"the post {post_id[:8]} was deleted before it could be {_DONE[action]} ({why}, "
-            "and a teacher deleted the draft): nothing was sent",
+            f"the post {post_id[:8]} was deleted before it could be {_DONE[action]} ({why}): "
+            "nothing was sent",
             page=said("This post was deleted after you opened it: nothing was sent."),
         )
     who = author or "the pupil who wrote it"

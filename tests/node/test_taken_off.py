@@ -260,10 +260,16 @@ async def test_a_teacher_deletes_what_a_pupil_taken_off_wrote_and_the_pupil_stil
     # An approval of the draft read before the delete says who deleted it, and why.
     gone = await a.projects.deleted_meanwhile(walk, "approve")
     assert gone is not None
-    assert f"{PUPIL} was taken off the project, and a teacher deleted the draft" in str(gone)
+    said = f"({PUPIL} was taken off the project, and the draft was deleted by them or by a "
+    assert said in str(gone), str(gone)
     await a.projects.discard(mine.id, PUPIL)  # hers to delete, as ever
     with pytest.raises(NotFoundError):
         await a.projects.post(mine.id)
+    # She deleted it herself: an approval read before must not say a teacher did.
+    hers = await a.projects.deleted_meanwhile(mine, "approve")
+    assert hers is not None
+    assert "a teacher deleted" not in str(hers), str(hers)
+    assert said in str(hers), str(hers)
 
     # Added back between the teacher's read and the delete's write: hers again, kept.
     async def add_back() -> None:
