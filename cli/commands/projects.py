@@ -329,6 +329,7 @@ async def _pupils(args: argparse.Namespace) -> None:
                 + args.add_class,
                 pupils=[p for p in roster.pupils if p.casefold() not in removed] + args.add,
                 now=now_ms(),
+                shown=roster,  # only these changes, to the pupils as they are then
             )
     if args.json:
         print_json({"project": project.id, **roster.as_json()})

@@ -5,8 +5,12 @@ delete the draft. A real node serving its pages, each visitor with their own ses
 from __future__ import annotations
 
 import html
+import re
+
+import pytest
 
 from node.clock import now_ms
+from protocol.errors import AuthorTakenOffError
 from tests.network import LiveNode
 from tests.web.test_approve_what_was_read import draft, flash, opened, press
 from tests.web.test_projects import start
@@ -107,3 +111,45 @@ async def test_a_pupil_taken_off_has_their_comment_kept_unapproved(school: LiveN
     assert flash(page).startswith(COMMENT_OFF + ": nothing was sent.")
     (held,) = await school.node.projects.comments(post, states=("draft", "approved"))
     assert held.state == "draft"
+
+
+def pupils_form(page: str, project: str) -> list[tuple[str, str]]:
+    """What a browser sends from the pupils form of ``page`` as it was rendered: its
+    hidden fields and the boxes ticked (without the CSRF token)."""
+    form = page.partition(f'action="/projects/{project}/pupils"')[2].partition("</form>")[0]
+    sent = []
+    for tag in re.findall(r"<input [^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name is None or value is None or name[1] == "csrf":
+            continue
+        if 'type="checkbox"' in tag and " checked" not in tag:
+            continue
+        sent.append((name[1], html.unescape(value[1])))
+    return sent
+
+
+async def test_a_pupils_form_opened_before_a_pupil_was_taken_off_does_not_put_them_back(
+    school: LiveNode,
+) -> None:
+    """Before, the form sent the whole choice as the page showed it: a teacher saving
+    it for another pupil put back, unseen, a pupil another teacher had taken off
+    meanwhile (and their drafts could be approved again)."""
+    project = await start(school)
+    await take_off(school, project, ["Amira"])  # in by name only
+    post = await draft(school, project)
+    async with client(school) as teacher:
+        await http_sign_in(teacher, "Mr Jones")
+        async with teacher.get(f"/projects/{project}") as response:
+            page = await response.text()
+        sent = pupils_form(page, project)
+        assert ("pupil", "Amira") in sent
+        await take_off(school, project, [])  # another teacher, meanwhile
+        data = [("csrf", await csrf_of(teacher, f"/projects/{project}")), *sent]
+        data.append(("pupil", "Ben"))  # what this teacher changed
+        async with teacher.post(f"/projects/{project}/pupils", data=data) as response:
+            assert response.status == 200
+    roster = await school.node.projects.rosters.of(project)
+    assert (roster.classes, roster.pupils) == ((), ("Ben",))
+    with pytest.raises(AuthorTakenOffError):
+        await school.node.projects.approve(post, "Mr Jones", now_ms())

@@ -17,6 +17,7 @@ from aiohttp import web
 from node.clock import now_ms
 from node.projects import approval
 from node.projects.records import Project
+from node.projects.rosters import ProjectPupils
 from node.web.kit import (
     WEB,
     ShowPage,
@@ -210,15 +211,24 @@ async def project_page(request: web.Request) -> web.StreamResponse:
 @routes.post(f"/projects/{PROJECT}/pupils")
 @require("staff")
 async def pupils(request: web.Request) -> web.StreamResponse:
-    """Which classes and pupils of ours take part: the form sends the whole choice."""
+    """Which classes and pupils of ours take part: the form sends the whole choice, and
+    the choice its page showed (``shown``), so that only what the teacher changed is
+    made (rosters.merged): a pupil another teacher took off meanwhile stays off."""
     _ = gettext(request)
     project = await project_for(request)
     form = form_of(request)
+    shown = None
+    if form.get("shown"):
+        shown = ProjectPupils(
+            tuple(str(c) for c in form.getall("shown_class", [])),
+            tuple(str(p) for p in form.getall("shown_pupil", [])),
+        )
     roster = await request.app[WEB].node.projects.rosters.replace(
         project.id,
         classes=[str(c) for c in form.getall("class", [])],
         pupils=[str(p) for p in form.getall("pupil", [])],
         now=now_ms(),
+        shown=shown,
     )
     done = (
         _("Saved. Only the pupils ticked can see this project.")
