@@ -153,3 +153,39 @@ async def test_a_pupils_form_opened_before_a_pupil_was_taken_off_does_not_put_th
     assert (roster.classes, roster.pupils) == ((), ("Ben",))
     with pytest.raises(AuthorTakenOffError):
         await school.node.projects.approve(post, "Mr Jones", now_ms())
+
+
+async def test_the_dashboard_does_not_ask_to_approve_what_cannot_be_approved(
+    school: LiveNode,
+) -> None:
+    """Before, a teacher's "Needs doing" said "Approve or return the post ... by Amira"
+    (and "Approve Amira's comment") for work of a pupil taken off, which cannot be
+    approved or returned: and a to-do stays until done, so the comment's never left."""
+    project = await start(school)
+    post = await draft(school, project)
+    shown = await school.node.projects.draft(
+        project, "Ben", "Our pond", "Frogs.", theme=None, images=[], now=0
+    )
+    await school.node.projects.approve(shown.id, "Mr Jones", now_ms())
+    await school.node.projects.comment(shown.id, "Amira", "So green!", now_ms())
+    await school.node.projects.comment(shown.id, "Ben", "Thank you!", now_ms())
+    asked = (
+        "Approve or return the post “Our river walk” by Amira",
+        "Approve Amira's comment on “Our pond”",
+    )
+    before = await needs_of(school, "Mr Jones")
+    assert all(line in before for line in asked), before
+    await take_off(school, project, ["Ben"])
+    after = await needs_of(school, "Mr Jones")
+    assert not any(line in after for line in asked), after
+    assert "Approve Ben's comment on “Our pond”" in after  # Ben still takes part
+    assert f'href="/posts/{post}"' not in after
+
+
+async def needs_of(school: LiveNode, name: str) -> str:
+    """The "Needs doing" list of ``name``'s dashboard, as a browser reads it."""
+    async with client(school) as http:
+        await http_sign_in(http, name)
+        async with http.get("/") as response:
+            page = html.unescape(await response.text())
+    return page.partition('id="needs"')[2].partition("</section>")[0]
