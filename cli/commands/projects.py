@@ -170,7 +170,10 @@ def _register_posts(sub: Any) -> None:
     )
     delete.add_argument("post", metavar="POST_ID")
     delete.add_argument(
-        "--by", required=True, metavar="NAME", help="the post's pupil, or staff if removed"
+        "--by",
+        required=True,
+        metavar="NAME",
+        help="the post's pupil, or staff if removed or taken off the project",
     )
     delete.set_defaults(handler=_delete)
     show = actions.add_parser(
@@ -487,6 +490,11 @@ async def _show(args: argparse.Namespace) -> None:
         author = await node.accounts.find(post.author) if row["own"] and post.author else None
         if row["own"]:  # of the consent printed below, read once
             row["version"] = approval.version(post, author)
+        # A pupil taken off the project: approving would be refused, so why, not how.
+        stuck = author is not None and (
+            approval.writer(author, await node.projects.rosters.of(post.project))
+            is approval.Writer.TAKEN_OFF
+        )
     if args.json:
         print_json(row)
         return
@@ -514,10 +522,13 @@ async def _show(args: argparse.Namespace) -> None:
             f"{'yes' if author.work_photos else 'no'}, photos showing faces "
             f"{'yes' if author.face_photos else 'no'}."
         )
-        print(
-            f"Approve exactly this: schoolmesh post approve {post.id[:8]} --by NAME "
-            f"--version {row['version']}"
-        )
+        if stuck:
+            print(approval.taken_off(post.id, post.author, post.project))
+        else:
+            print(
+                f"Approve exactly this: schoolmesh post approve {post.id[:8]} --by NAME "
+                f"--version {row['version']}"
+            )
 
 
 async def _accept(args: argparse.Namespace) -> None:

@@ -17,7 +17,12 @@ def test_a_pupil_taken_off_has_their_draft_refused_then_approved_once_added_back
     data, project = school(tmp_path)
     post = draft(data, project, "Our walk")
     kept = draft(data, project, "Our pond")
+    assert "Approve exactly this" in cli(data, "post", "show", post[:8]).stdout
     cli(data, "project", "pupils", project, "--remove-class", "5B")
+    # `post show` no longer gives the approve command, which would be refused: why instead.
+    shown = cli(data, "post", "show", post[:8]).stdout
+    assert "Approve exactly this" not in shown, shown
+    assert "Amira was taken off this project, so the post" in shown, shown
     line = refused(data, "post", "approve", post[:8], "--by", "Ms Patel",
                    code=2, says="Amira was taken off this project, so the post")  # fmt: skip
     assert "nothing was sent" in line
