@@ -189,3 +189,32 @@ async def needs_of(school: LiveNode, name: str) -> str:
         async with http.get("/") as response:
             page = html.unescape(await response.text())
     return page.partition('id="needs"')[2].partition("</section>")[0]
+
+
+async def test_a_pupil_taken_off_is_told_their_draft_will_not_be_sent_and_may_delete_it(
+    school: LiveNode,
+) -> None:
+    """Before, her dashboard said the draft was "waiting for your teacher" and its page
+    offered "Change your post", whose form was then refused (what she typed lost)."""
+    project = await start(school)
+    post = await draft(school, project)
+    async with client(school) as amira:
+        await http_sign_in(amira, "Amira")
+        async with amira.get("/") as response:
+            assert "waiting for your teacher" in await response.text()
+        await take_off(school, project, ["Ben"])
+        async with amira.get("/") as response:
+            home = html.unescape(await response.text())
+        assert "waiting for your teacher" not in home
+        assert "will not be sent: you are not in this project any more" in home
+        async with amira.get(f"/posts/{post}") as response:
+            page = html.unescape(await response.text())
+        assert "You are not in this project any more, so this draft will not be sent." in page
+        assert f'href="/posts/{post}/edit"' not in page
+        assert f'href="/posts/{post}/delete"' in page
+        async with amira.get(f"/posts/{post}/edit") as response:
+            assert response.status == 403
+        data = {"csrf": await csrf_of(amira, f"/posts/{post}/delete")}
+        async with amira.post(f"/posts/{post}/delete", data=data) as response:
+            assert response.status == 200
+    assert await school.node.store.fetch_one("SELECT 1 FROM posts WHERE id = ?", (post,)) is None

@@ -86,6 +86,11 @@ async def post_page(request: web.Request) -> web.StreamResponse:
         "ours": ours,
         "comments": comments,
         "mine": ours and post.author == user.name,
+        # Her own draft of a project she was taken off: never sent, hers to delete only.
+        "off_project": ours
+        and post.author == user.name
+        and post.state in ("draft", "returned")
+        and not await node.projects.rosters.includes(post.project, user),
         "author": None,
         "delivery": None,
         "may_take_down": user.is_staff and (ours or project.owner == node.node_id),
@@ -328,7 +333,11 @@ async def takedown_comment(request: web.Request) -> web.StreamResponse:
 @require("pupil")
 async def edit_page(request: web.Request) -> web.StreamResponse:
     post = await _own_draft(request)
-    project = await request.app[WEB].node.projects.get(post.project)
+    node = request.app[WEB].node
+    # Taken off the project, she may no longer change it (Posts.revise would refuse it,
+    # and what she typed with it): said before she types.
+    await node.projects.rosters.check(post.project, user_of(request))
+    project = await node.projects.get(post.project)
     stored = {"title": post.title or "", "body": post.body or "", "theme": post.theme or ""}
     # Refused by the node's own rules, the form comes back here (kit.show_again) with
     # what was typed rather than what is stored.
