@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from node.accounts.service import USER_COLUMNS, user_from_row
 from node.events.service import EventView
 from node.node import Node
 from node.observations import service as observations
+from node.projects import approval
+from node.projects.rosters import ProjectPupils
 from node.store.reads import schools_now
 from protocol.contents.entries import WithdrawContent
 from protocol.entry import load_entry
@@ -86,6 +89,29 @@ async def mark_seen(node: Node, user: str, now: int) -> None:
         )
 
 
+#: The writer's account (``USER_COLUMNS`` of ``users u``) beside each waiting item.
+_WRITER = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
+
+
+def _approvable(conn: sqlite3.Connection, rows: list[Any]) -> list[Any]:
+    """Of ``rows`` (four columns, the project, then the writer's account or NULLs),
+    the first four of those whose writer's work may be approved (approval.writer),
+    with every project's pupils in one more query."""
+    if not rows:
+        return []
+    taking_part: dict[str, tuple[list[str], list[str]]] = {}
+    for project, kind, name in conn.execute("SELECT project, kind, name FROM project_pupils"):
+        taking_part.setdefault(project, ([], []))[kind == "pupil"].append(name)
+    kept = []
+    for row in rows:
+        classes, pupils = taking_part.get(row[4], ([], []))
+        author = None if row[5] is None else user_from_row(row[5:])
+        verdict = approval.writer(author, ProjectPupils(tuple(classes), tuple(pupils)))
+        if verdict is approval.Writer.TAKES_PART:
+            kept.append(row[:4])
+    return kept
+
+
 def _newest_first(items: list[Item]) -> list[Item]:
     return sorted(items, key=lambda i: (-i.at, i.kind, i.href))
 
@@ -130,18 +156,29 @@ async def for_staff(
             "OR (b.state = 'agreed' AND b.proposer = ? AND b.agreed_at > ?))",
             (me, me, since),
         ).fetchall()
-        waiting_posts = conn.execute(
-            "SELECT p.id, p.title, p.author, p.created_at FROM posts p "
-            "JOIN projects j ON j.id = p.project "
-            "WHERE p.origin = ? AND p.state = 'draft' AND j.standing = 'member'",
-            (me,),
-        ).fetchall()
-        waiting_comments = conn.execute(
-            "SELECT c.post, c.author, c.created_at, p.title FROM comments c "
-            "JOIN posts p ON p.id = c.post JOIN projects j ON j.id = c.project "
-            "WHERE c.origin = ? AND c.state = 'draft' AND j.standing = 'member'",
-            (me,),
-        ).fetchall()
+        # Not what can no longer be approved (approval.writer: its pupil's account
+        # removed, or its pupil taken off the project): there is nothing to approve, and
+        # a to-do stays until done. The project's page lists it, marked so.
+        waiting_posts = _approvable(
+            conn,
+            conn.execute(
+                f"SELECT p.id, p.title, p.author, p.created_at, p.project, {_WRITER} "
+                "FROM posts p JOIN projects j ON j.id = p.project "
+                "LEFT JOIN users u ON u.name = p.author "
+                "WHERE p.origin = ? AND p.state = 'draft' AND j.standing = 'member'",
+                (me,),
+            ).fetchall(),
+        )
+        waiting_comments = _approvable(
+            conn,
+            conn.execute(
+                f"SELECT c.post, c.author, c.created_at, p.title, c.project, {_WRITER} "
+                "FROM comments c JOIN posts p ON p.id = c.post "
+                "JOIN projects j ON j.id = c.project LEFT JOIN users u ON u.name = c.author "
+                "WHERE c.origin = ? AND c.state = 'draft' AND j.standing = 'member'",
+                (me,),
+            ).fetchall(),
+        )
         # Partnership requests to answer, and answers to ours (node/directory/service.py).
         partnering = conn.execute(
             "SELECT id, school, direction, state, at, answered_at FROM partner_requests "

@@ -28,7 +28,8 @@ name it, and docs/protocol.md lists every one.
         ├── AlreadyInitialisedError   init would overwrite a node
         ├── UserInputError            a command-line or form value is wrong
         │   └── PostChangedError      a post changed after the teacher read it
-        │       └── AuthorRemovedError  its pupil's account was removed since
+        │       ├── AuthorRemovedError  its pupil's account was removed since
+        │       └── AuthorTakenOffError its pupil was taken off the project since
         ├── NotFoundError             no such entry, partner, ...
         │   └── PostDeletedError      a post deleted after the teacher opened it
         ├── NotAllowedError           this person's role may not do that
@@ -203,6 +204,13 @@ class AuthorRemovedError(PostChangedError):
     """The account of the pupil who wrote a post was removed after a teacher read it: the
     post is not approved (nothing is sent) or returned, as there is no consent left to
     apply and no pupil to return it to (node/projects/approval.py)."""
+
+
+class AuthorTakenOffError(PostChangedError):
+    """The pupil who wrote a post or comment was taken off its project (by name, or
+    with their class) after writing it: it is not approved (nothing is sent) or
+    returned, as they, or their parents, no longer want them in that exchange
+    (node/projects/approval.py)."""
 
 
 class NotFoundError(LocalError):

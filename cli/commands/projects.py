@@ -72,7 +72,10 @@ def _register_projects(sub: Any) -> None:
         parents=[data_option(), json_option()],
         help="which of our pupils take part in a project",
         description="Only the pupils in a project (by name, or by whole class) can read its "
-        "blog and write for it; staff are in every project. Without options, lists them.",
+        "blog and write for it; staff are in every project. A pupil taken off (by name, or "
+        "with their class) has nothing more approved or sent: their drafts and comments "
+        "waiting stay here until they are added back, or a teacher deletes the drafts. "
+        "Without options, lists them.",
     )
     pupils.add_argument("project", metavar="PROJECT_ID")
     pupils.add_argument("--add", action="append", default=[], metavar="NAME", help="(repeat)")
@@ -157,15 +160,20 @@ def _register_posts(sub: Any) -> None:
         "delete",
         parents=[data_option()],
         help="delete a draft or returned post, which never left the school: its pupil's own, "
-        "or, as a teacher, one whose pupil's account was removed",
+        "or, as a teacher, one whose pupil's account was removed or who was taken off the "
+        "project",
         description="Delete a draft or a returned post with its photos and comments: it never "
         "left the school. The pupil who wrote it may; so may staff once that pupil's account "
-        "is removed (such a post can no longer be approved). An approved post has left the "
-        "school: only `post takedown` recalls it.",
+        "is removed, or once that pupil is taken off the project (`project pupils`), by name "
+        "or with their class (such a post can no longer be approved). An approved post has "
+        "left the school: only `post takedown` recalls it.",
     )
     delete.add_argument("post", metavar="POST_ID")
     delete.add_argument(
-        "--by", required=True, metavar="NAME", help="the post's pupil, or staff if removed"
+        "--by",
+        required=True,
+        metavar="NAME",
+        help="the post's pupil, or staff if removed or taken off the project",
     )
     delete.set_defaults(handler=_delete)
     show = actions.add_parser(
@@ -324,6 +332,7 @@ async def _pupils(args: argparse.Namespace) -> None:
                 + args.add_class,
                 pupils=[p for p in roster.pupils if p.casefold() not in removed] + args.add,
                 now=now_ms(),
+                shown=roster,  # only these changes, to the pupils as they are then
             )
     if args.json:
         print_json({"project": project.id, **roster.as_json()})
@@ -481,6 +490,11 @@ async def _show(args: argparse.Namespace) -> None:
         author = await node.accounts.find(post.author) if row["own"] and post.author else None
         if row["own"]:  # of the consent printed below, read once
             row["version"] = approval.version(post, author)
+        # A pupil taken off the project: approving would be refused, so why, not how.
+        stuck = author is not None and (
+            approval.writer(author, await node.projects.rosters.of(post.project))
+            is approval.Writer.TAKEN_OFF
+        )
     if args.json:
         print_json(row)
         return
@@ -508,10 +522,13 @@ async def _show(args: argparse.Namespace) -> None:
             f"{'yes' if author.work_photos else 'no'}, photos showing faces "
             f"{'yes' if author.face_photos else 'no'}."
         )
-        print(
-            f"Approve exactly this: schoolmesh post approve {post.id[:8]} --by NAME "
-            f"--version {row['version']}"
-        )
+        if stuck:
+            print(approval.taken_off(post.id, post.author, post.project))
+        else:
+            print(
+                f"Approve exactly this: schoolmesh post approve {post.id[:8]} --by NAME "
+                f"--version {row['version']}"
+            )
 
 
 async def _accept(args: argparse.Namespace) -> None:

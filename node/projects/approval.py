@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from protocol.errors import (
     AuthorRemovedError,
+    AuthorTakenOffError,
     NotFoundError,
     PostChangedError,
     PostDeletedError,
@@ -38,6 +39,7 @@ from protocol.rules.projects import WAITING, PostState
 if TYPE_CHECKING:
     from node.accounts.service import User
     from node.projects.records import Post
+    from node.projects.rosters import ProjectPupils
 
 #: Hex characters of a version: 64 bits, short enough to copy into a command, and
 #: far beyond what a pupil could search for a changed post with the same version.
@@ -195,19 +197,27 @@ def removed(post: Post, read: str, *, action: str) -> AuthorRemovedError:
 
 
 def deleted(
-    post_id: str, author: str | None, *, action: str, author_gone: bool = False
+    post_id: str, author: str | None, *, action: str, writer: Writer | None = None
 ) -> PostDeletedError:
     """The refusal to ``action`` a post deleted meanwhile: said plainly, nothing sent.
 
     Only the pupil who wrote a draft can delete it (``Projects.discard``), or a teacher
-    once that pupil's account is removed (:func:`may_delete`): a post that was read and
-    is gone was deleted by its author unless ``author_gone``.
+    once it can no longer be approved (:func:`may_delete`): its writer's account removed
+    or its writer taken off the project, as ``writer`` (where they stand now) says; a
+    post that was read and is gone was otherwise deleted by its author. A pupil taken
+    off may still delete their own draft, so which of them did is not known then.
     """
-    if author_gone:
+    if writer in (Writer.REMOVED, Writer.TAKEN_OFF):
+        name = author or "its writer"
+        why = (
+            f"the account of {name} was removed, and a teacher deleted the draft"
+            if writer is Writer.REMOVED
+            else f"{name} was taken off the project, and the draft was deleted by them or by "
+            "a teacher"
+        )
         return PostDeletedError(
-            f"the post {post_id[:8]} was deleted before it could be {_DONE[action]} (the "
-            f"account of {author or 'its writer'} was removed, and a teacher deleted the "
-            "draft): nothing was sent",
+            f"the post {post_id[:8]} was deleted before it could be {_DONE[action]} ({why}): "
+            "nothing was sent",
             page=said("This post was deleted after you opened it: nothing was sent."),
         )
     who = author or "the pupil who wrote it"
@@ -239,17 +249,43 @@ def not_found(text: str, *, action: str) -> NotFoundError:
 
 def may_approve(author: User | None) -> bool:
     """Whether a post or comment of ours may be approved (sent to the member schools) as
-    far as its writer goes: only while their account exists. A pupil whose account was
+    far as its writer's account goes: only while it exists. A pupil whose account was
     removed has left the school or the project, and there is no consent left to apply:
-    what they wrote stays here (docs/decisions.md, "Posts of a removed account")."""
+    what they wrote stays here (docs/decisions.md, "Posts of a removed account").
+    Approving also asks whether the writer still takes part: :func:`writer`."""
     return author is not None
+
+
+class Writer(enum.Enum):
+    """Where the writer of a post or comment of ours stands, for approving it."""
+
+    TAKES_PART = "takes-part"  # may be approved (and returned), as ever
+    REMOVED = "removed"  # their account was removed: no consent left to apply
+    TAKEN_OFF = "taken-off"  # taken off the project, by name or with their class
+
+
+def writer(author: User | None, taking_part: ProjectPupils) -> Writer:
+    """Whether what ``author`` (their account now, None if removed) wrote for a project
+    whose pupils are ``taking_part`` (now) may be approved and sent to its schools.
+
+    Read in the write that approves. A pupil taken off a project (by name, or their
+    class taken off or changed) is usually taken off because they or their parents no
+    longer want them in that exchange: what they wrote before stays here, unsent
+    (docs/decisions.md, "A pupil taken off a project"). Staff are in every project.
+    """
+    if not may_approve(author):
+        return Writer.REMOVED
+    assert author is not None
+    if not taking_part.includes(author):
+        return Writer.TAKEN_OFF
+    return Writer.TAKES_PART
 
 
 class Deletion(enum.Enum):
     """Who deletes a post that never left the school, or why they may not."""
 
     BY_AUTHOR = "author"  # its writer, as ever
-    BY_STAFF = "staff"  # a teacher, its writer's account being removed
+    BY_STAFF = "staff"  # a teacher, its writer's account removed or writer taken off
     NOT_WAITING = "not-waiting"  # approved or taken down: only a takedown recalls it
     REFUSED = "refused"  # not theirs to delete
 
@@ -262,18 +298,21 @@ def may_delete(
     by_staff: bool,
     author: str | None,
     author_exists: bool,
+    author_takes_part: bool,
 ) -> Deletion:
     """Whether ``by`` may delete a post of this school that never left it (a draft, or
     one returned with a note): its author; or staff, who may approve it (every teacher
-    of this school is in every project: node/projects/rosters.py), once the author's
-    account is removed and nobody else can. A partner's post is never ours to delete,
+    of this school is in every project: node/projects/rosters.py), once it can no
+    longer be approved (:func:`writer`): the author's account is removed, or the
+    author was taken off the project (``author_takes_part`` false; its author may still
+    delete it, as ever). A partner's post is never ours to delete,
     and one sent only a takedown recalls (``NOT_WAITING``, said to whoever could have
     deleted the draft)."""
     if not ours:
         return Deletion.REFUSED
     if author is not None and by == author:
         who = Deletion.BY_AUTHOR
-    elif by_staff and not author_exists:
+    elif by_staff and not (author_exists and author_takes_part):
         who = Deletion.BY_STAFF
     else:
         return Deletion.REFUSED
@@ -334,3 +373,78 @@ def gone(
             name=name,
         ),
     )
+
+
+def taken_off(
+    item_id: str,
+    author: str | None,
+    project_id: str,
+    *,
+    what: str = "post",
+    action: str = "approve",
+) -> AuthorTakenOffError:
+    """The refusal to approve a post or comment (``what``), or to return a post
+    (``action``), whose writer was taken off its project (:func:`writer`), whatever
+    version was read: nothing sent, nothing changed."""
+    name = author or "?"
+    short = item_id[:8]
+    back = (
+        f"If {name} should take part again, add them back with `schoolmesh project pupils "
+        f"{project_id[:8]} --add {name!r}` (or their class with --add-class), then "
+    )
+    if action == "return":
+        return AuthorTakenOffError(
+            f"{name} was taken off this project, so the post {short} is not returned to "
+            "them: they can no longer change it, and nothing was changed. "
+            + back
+            + f"return it; otherwise keep it here, or delete it with `schoolmesh post delete "
+            f"{short} --by NAME`",
+            page=said(
+                "%(name)s was taken off this project, so this post is not returned: they can "
+                "no longer change it, and nothing was changed. Keep it here, or delete it. If "
+                "they should take part again, add them back to the project first.",
+                name=name,
+            ),
+        )
+    if what == "comment":
+        return AuthorTakenOffError(
+            f"{name} was taken off this project, so the comment {short} cannot be approved: "
+            "nothing was sent, and it stays here, seen only by staff. " + back + "approve it",
+            page=said(
+                "%(name)s was taken off this project, so this comment cannot be approved: "
+                "nothing was sent. It stays here, seen only by staff. If they should take "
+                "part again, add them back to the project: the comment can then be approved.",
+                name=name,
+            ),
+        )
+    return AuthorTakenOffError(
+        f"{name} was taken off this project, so the post {short} cannot be approved: "
+        "nothing was sent, and the draft stays here. "
+        + back
+        + f"approve it (`schoolmesh post approve {short} --by NAME`); otherwise keep it "
+        f"here, or delete it with `schoolmesh post delete {short} --by NAME`",
+        page=said(
+            "%(name)s was taken off this project, so this post cannot be approved: nothing "
+            "was sent. Keep it here, or delete it. If they should take part again, add them "
+            "back to the project: the post can then be approved.",
+            name=name,
+        ),
+    )
+
+
+def refusal(
+    verdict: Writer,
+    item_id: str,
+    author: str | None,
+    project_id: str,
+    *,
+    what: str = "post",
+    action: str = "approve",
+) -> AuthorRemovedError | AuthorTakenOffError | None:
+    """What approving (or returning) says for a writer standing as ``verdict``
+    (:func:`writer`): None if it may go ahead."""
+    if verdict is Writer.REMOVED:
+        return gone(item_id, author, what=what, action=action)
+    if verdict is Writer.TAKEN_OFF:
+        return taken_off(item_id, author, project_id, what=what, action=action)
+    return None

@@ -16,9 +16,17 @@ from node.accounts.service import USER_COLUMNS, User, tidy_name, user_from_row
 from node.projects import approval
 from node.projects.comments import Comments
 from node.projects.records import Post, find_now, post_by_id, post_now
+from node.projects.rosters import pupils_now, writer_now
 from protocol import letters
 from protocol.contents.letters import ImageLetter, PostLetter
-from protocol.errors import NotFoundError, PostDeletedError, UserInputError, said
+from protocol.errors import (
+    AuthorRemovedError,
+    AuthorTakenOffError,
+    NotFoundError,
+    PostDeletedError,
+    UserInputError,
+    said,
+)
 from protocol.keys import NodeId
 from protocol.rules import projects as rules
 from protocol.rules.projects import Move, PostState
@@ -63,8 +71,10 @@ class Moderation(Comments):
             _must_wait_for_approval(now_post)  # a second teacher may have been quicker
             if version is not None:  # a change since the read is said first, as such
                 approval.check(version, now_post, author, action="approve")
-            if not approval.may_approve(author):
-                raise approval.gone(post.id, now_post.author)
+            # Its writer as they stand now: account removed, or taken off the project
+            # (by name or with their class), nothing is sent.
+            if refused := _writer_refusal(conn, now_post, author, action="approve"):
+                raise refused
             _must_still_be_member(conn, now_post)
             shown, notes = _consent_view(author, now_post)
             by_name = author.shown_name if author else "?"
@@ -104,19 +114,17 @@ class Moderation(Comments):
 
         def write(conn: sqlite3.Connection) -> None:
             found = conn.execute(
-                "SELECT state, author FROM comments WHERE id = ?", (cid,)
+                "SELECT state, author, project FROM comments WHERE id = ?", (cid,)
             ).fetchone()
             if found is None:
                 raise _comment_gone(cid)
-            state, writer = found
+            state, writer, project = found
             _comment_must_wait(state)
-            # Its writer's account as it is in this write: removed, nothing is sent.
-            author_row = conn.execute(
-                f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(writer or ""),)
-            ).fetchone()
-            author = None if author_row is None else user_from_row(author_row)
-            if not approval.may_approve(author):
-                raise approval.gone(cid, writer, what="comment")
+            # Its writer as they stand in this write: account removed, or taken off the
+            # project, nothing is sent.
+            author, verdict = writer_now(conn, writer, project)
+            if refused := approval.refusal(verdict, cid, writer, project, what="comment"):
+                raise refused
             assert author is not None
             by_name = author.shown_name
             conn.execute(
@@ -172,8 +180,9 @@ class Moderation(Comments):
                 )
             if version is not None:  # a change since the read is said first, as such
                 approval.check(version, now_post, author, action="return")
-            if not approval.may_approve(author):  # no one to return it to
-                raise approval.gone(post.id, now_post.author, action="return")
+            # No one to return it to, or no one who may still change it.
+            if refused := _writer_refusal(conn, now_post, author, action="return"):
+                raise refused
             conn.execute(
                 "UPDATE posts SET state = ?, note = ?, approved_by = ? WHERE id = ?",
                 (PostState.RETURNED, note.strip(), teacher.name, post.id),
@@ -276,20 +285,22 @@ def _fresh_now(conn: sqlite3.Connection, post: Post, *, action: str) -> tuple[Po
 
 def _deleted_now(conn: sqlite3.Connection, post: Post, *, action: str) -> PostDeletedError | None:
     """What to say if ``post``, read before, is gone: deleted by its pupil, or by a
-    teacher once the pupil's account was removed (approval.may_delete); None if it is
-    still there."""
+    teacher once it could no longer be approved (approval.may_delete: the pupil's
+    account removed, or the pupil taken off the project); None if it is still there."""
     if _exists_now(conn, post.id):
         return None
-    return approval.deleted(post.id, post.author, action=action, author_gone=_gone_now(conn, post))
+    _author, verdict = writer_now(conn, post.author, post.project)
+    return approval.deleted(post.id, post.author, action=action, writer=verdict)
 
 
-def _gone_now(conn: sqlite3.Connection, post: Post) -> bool:
-    """Whether the account of ``post``'s writer no longer exists (a teacher may then
-    have deleted the post: approval.may_delete)."""
-    found = conn.execute(
-        "SELECT 1 FROM users WHERE name = ?", (tidy_name(post.author or ""),)
-    ).fetchone()
-    return found is None
+def _writer_refusal(
+    conn: sqlite3.Connection, post: Post, author: User | None, *, action: str
+) -> AuthorRemovedError | AuthorTakenOffError | None:
+    """Why ``post``'s writer (``author``, their account read in this write) stops an
+    approval or a return (``action``), with the project's pupils read in it too; None
+    if nothing does (approval.writer)."""
+    verdict = approval.writer(author, pupils_now(conn, post.project))
+    return approval.refusal(verdict, post.id, post.author, post.project, action=action)
 
 
 def _exists_now(conn: sqlite3.Connection, post_id: str) -> bool:

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from node.accounts.service import User, tidy_name
+from node.accounts.service import User
 from node.projects import approval
 from node.projects.approval import Deletion
 from node.projects.media import clean_image
@@ -24,6 +24,7 @@ from node.projects.records import (
     posts_now,
     project_now,
 )
+from node.projects.rosters import writer_now
 from protocol import letters
 from protocol.contents.letters import PostLetter
 from protocol.errors import NotAllowedError, SealedError, UserInputError, said
@@ -212,6 +213,7 @@ class Posts(Membership):
     async def deletion(self, post: Post, user: User) -> Deletion:
         """Whether ``user`` may delete ``post``, and as whom (approval.may_delete)."""
         author = await self.accounts.find(post.author) if post.author else None
+        taking_part = await self.rosters.of(post.project)
         return approval.may_delete(
             ours=post.origin == self.me,
             state=PostState(post.state),
@@ -219,23 +221,25 @@ class Posts(Membership):
             by_staff=user.is_staff,
             author=post.author,
             author_exists=author is not None,
+            author_takes_part=author is not None and taking_part.includes(author),
         )
 
     async def discard(self, text: str, by: str) -> None:
         """Delete a draft or returned post, which never left the school: its text,
         photos and any comments go (secure_delete overwrites them). Its author may, and
-        so may staff once the author's account is removed (approval.may_delete), as it
-        can no longer be approved. An approved post has reached other schools: only a
-        takedown recalls it."""
+        so may staff once the author's account is removed or the author was taken off
+        the project (approval.may_delete), as it can no longer be approved. An approved
+        post has reached other schools: only a takedown recalls it."""
         post = await self.post(text)
         verdict = await self.deletion(post, await self.accounts.get(by))
         if verdict is Deletion.REFUSED:
             raise NotAllowedError(
                 "only the pupil who wrote a draft can delete it (staff can once that "
-                "pupil's account is removed): nothing was deleted",
+                "pupil's account is removed, or once that pupil is taken off the project: "
+                "the draft can then no longer be approved): nothing was deleted",
                 page=said(
                     "Only the pupil who wrote a draft can delete it, or a teacher once the "
-                    "pupil's account is removed."
+                    "pupil's account is removed or the pupil is taken off the project."
                 ),
             )
         if verdict is Deletion.NOT_WAITING:
@@ -243,30 +247,33 @@ class Posts(Membership):
 
         def write(conn: sqlite3.Connection) -> None:
             waiting = sorted(rules.WAITING)
-            if verdict is Deletion.BY_STAFF:  # only while the account is still removed
+            if verdict is Deletion.BY_STAFF:
+                # Only while the draft still cannot be approved, its writer as they stand
+                # in this write: account still removed, or still off the project.
+                _author, writer = writer_now(conn, post.author, post.project)
+                if writer is approval.Writer.TAKES_PART:
+                    raise NotAllowedError(
+                        f"{post.author} takes part in the project again (their account added "
+                        "again, or they were added back to the project) meanwhile: the draft "
+                        "is theirs again and was not deleted",
+                        page=said(
+                            "The pupil takes part in the project again meanwhile: the draft "
+                            "was not deleted."
+                        ),
+                    )
                 deleted = conn.execute(
-                    "DELETE FROM posts WHERE id = ? AND state IN (?, ?) "
-                    "AND NOT EXISTS (SELECT 1 FROM users WHERE name = ?)",
-                    (post.id, *waiting, tidy_name(post.author or "")),
+                    "DELETE FROM posts WHERE id = ? AND state IN (?, ?)", (post.id, *waiting)
                 ).rowcount
             else:
                 deleted = conn.execute(
                     "DELETE FROM posts WHERE id = ? AND state IN (?, ?)", (post.id, *waiting)
                 ).rowcount
-            if not deleted:  # approved, or the account added again, meanwhile
+            if not deleted:  # approved, or deleted by someone else, meanwhile
                 found = conn.execute("SELECT state FROM posts WHERE id = ?", (post.id,))
                 state = found.fetchone()
                 if state is None:  # deleted by someone else meanwhile: as asked
                     return
-                if state[0] not in waiting:
-                    raise _not_a_draft()
-                raise NotAllowedError(
-                    f"{post.author}'s account was added again meanwhile: the draft is theirs "
-                    "again and was not deleted",
-                    page=said(
-                        "The pupil's account was added again meanwhile: the draft was not deleted."
-                    ),
-                )
+                raise _not_a_draft()
             conn.execute("DELETE FROM images WHERE post = ?", (post.id,))
             conn.execute("DELETE FROM comments WHERE post = ?", (post.id,))
 

@@ -40,15 +40,22 @@ class Received(Moderation, Takedowns):
     async def _send_own_work(self, pid: str, to: list[NodeId], now: int) -> None:
         """Inside a transaction: our approved posts and comments, for a school that joined.
 
-        Not what a writer whose account was removed wrote (approval.may_approve), nor
-        comments on such a post: they have left the school or the project, and what
-        they wrote does not leave the school any more, to a school that never had it.
+        Not what a writer whose account was removed, or who was taken off the project,
+        wrote (approval.writer, the rule approvals use), nor comments on such a post:
+        what they wrote does not leave the school any more, to a school that never
+        had it.
         """
+        taking_part = await self.rosters.of(pid)
+
+        async def may_leave(name: str | None) -> bool:
+            author = await self.accounts.find(name or "")
+            return approval.writer(author, taking_part) is approval.Writer.TAKES_PART
+
         withheld: set[str] = set()
         for post in await self.posts(pid):
             if post.origin != self.me:
                 continue
-            if not approval.may_approve(await self.accounts.find(post.author or "")):
+            if not await may_leave(post.author):
                 withheld.add(post.id)
                 continue
             await self._send_post(post, to, now)
@@ -58,7 +65,7 @@ class Received(Moderation, Takedowns):
             (pid, bytes(self.me), PostState.APPROVED),
         )
         for cid, on, writer in rows:
-            if on in withheld or not approval.may_approve(await self.accounts.find(writer or "")):
+            if on in withheld or not await may_leave(writer):
                 continue
             await self._send_comment(cid, to, now)
 

@@ -9,10 +9,12 @@ pupils take part.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node.accounts.service import Accounts, User
+from node.accounts.service import USER_COLUMNS, Accounts, User, tidy_name, user_from_row
+from node.projects import approval
 from node.store.database import Store
 from protocol.errors import NotAllowedError, UserInputError, said
 
@@ -39,14 +41,7 @@ class Rosters:
         self.accounts = accounts
 
     async def of(self, project_id: str) -> ProjectPupils:
-        rows = await self.store.fetch_all(
-            "SELECT kind, name FROM project_pupils WHERE project = ? ORDER BY name",
-            (project_id,),
-        )
-        return ProjectPupils(
-            tuple(name for kind, name in rows if kind == "class"),
-            tuple(name for kind, name in rows if kind == "pupil"),
-        )
+        return await self.store.read(lambda conn: pupils_now(conn, project_id))
 
     async def includes(self, project_id: str, user: User) -> bool:
         if user.is_staff:
@@ -71,9 +66,21 @@ class Rosters:
             )
 
     async def replace(
-        self, project_id: str, *, classes: Iterable[str], pupils: Iterable[str], now: int
+        self,
+        project_id: str,
+        *,
+        classes: Iterable[str],
+        pupils: Iterable[str],
+        now: int,
+        shown: ProjectPupils | None = None,
     ) -> ProjectPupils:
-        """Make exactly these classes and pupils take part (one transaction)."""
+        """Make exactly these classes and pupils take part (one transaction).
+
+        With ``shown``, the pupils the teacher chose from (a page's form, or what the
+        command read), only what they changed from it is made, to the pupils as they
+        are in the write (:func:`merged`): a pupil taken off meanwhile by another
+        teacher is not put back by a form opened before.
+        """
         known = [u for u in await self.accounts.all() if u.role == "pupil"]
         # Names and classes as the school spelt them, whatever case was typed.
         known_classes = {u.klass.casefold(): u.klass for u in known if u.klass}
@@ -99,16 +106,19 @@ class Rosters:
                     ),
                 )
             wanted_pupils.add(known_pupils[typed.casefold()])
-        async with self.store.write():
-            await self.store.execute("DELETE FROM project_pupils WHERE project = ?", (project_id,))
-            for kind, names in (("class", wanted_classes), ("pupil", wanted_pupils)):
-                for name in sorted(names):
-                    await self.store.execute(
-                        "INSERT INTO project_pupils (project, kind, name, added_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (project_id, kind, name, now),
-                    )
-        return await self.of(project_id)
+        wanted = ProjectPupils(tuple(sorted(wanted_classes)), tuple(sorted(wanted_pupils)))
+
+        def write(conn: sqlite3.Connection) -> ProjectPupils:
+            made = wanted if shown is None else merged(pupils_now(conn, project_id), shown, wanted)
+            conn.execute("DELETE FROM project_pupils WHERE project = ?", (project_id,))
+            conn.executemany(
+                "INSERT INTO project_pupils (project, kind, name, added_at) VALUES (?, ?, ?, ?)",
+                [(project_id, "class", name, now) for name in made.classes]
+                + [(project_id, "pupil", name, now) for name in made.pupils],
+            )
+            return pupils_now(conn, project_id)
+
+        return await self.store.write(write)
 
     async def projects_of(self, user: User) -> set[str]:
         """The ids of the projects a pupil is in (by name or by class)."""
@@ -118,3 +128,46 @@ class Rosters:
             (user.name, user.klass),
         )
         return {r[0] for r in rows}
+
+
+def merged(now: ProjectPupils, shown: ProjectPupils, wanted: ProjectPupils) -> ProjectPupils:
+    """Who takes part after a teacher shown ``shown`` chose ``wanted``, while ``now``
+    is who takes part in the write: what they ticked that was not shown is added,
+    what they unticked is taken off, everyone else stays as ``now`` has them.
+
+    A form sends the whole choice as its page showed it: applied whole, a page opened
+    before another teacher took a pupil off would put that pupil back unseen, and
+    what they wrote could be approved again (docs/decisions.md)."""
+
+    def one(now: tuple[str, ...], shown: tuple[str, ...], wanted: tuple[str, ...]) -> list[str]:
+        added, dropped = set(wanted) - set(shown), set(shown) - set(wanted)
+        return sorted((set(now) - dropped) | added)
+
+    return ProjectPupils(
+        tuple(one(now.classes, shown.classes, wanted.classes)),
+        tuple(one(now.pupils, shown.pupils, wanted.pupils)),
+    )
+
+
+def pupils_now(conn: sqlite3.Connection, project_id: str) -> ProjectPupils:
+    """Who takes part in ``project_id``, as :meth:`Rosters.of`, inside a transaction."""
+    rows = conn.execute(
+        "SELECT kind, name FROM project_pupils WHERE project = ? ORDER BY name", (project_id,)
+    ).fetchall()
+    return ProjectPupils(
+        tuple(name for kind, name in rows if kind == "class"),
+        tuple(name for kind, name in rows if kind == "pupil"),
+    )
+
+
+def writer_now(
+    conn: sqlite3.Connection, name: str | None, project_id: str
+) -> tuple[User | None, approval.Writer]:
+    """The account of the writer ``name`` of something for ``project_id`` (None if it
+    was removed) and whether what they wrote may be approved (approval.writer), both
+    read in the caller's transaction: the write that approves, returns or deletes."""
+    row = conn.execute(
+        f"SELECT {USER_COLUMNS} FROM users WHERE name = ?", (tidy_name(name or ""),)
+    ).fetchone()
+    author = None if row is None else user_from_row(row)
+    return author, approval.writer(author, pupils_now(conn, project_id))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from node.node import Node
+from node.projects.rosters import ProjectPupils, merged
 from node.store.database import Store
 from node.store.migrations import MIGRATIONS
 from protocol.errors import NotAllowedError, UserInputError
@@ -125,3 +126,43 @@ async def test_upgrading_keeps_what_pupils_could_read(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert [tuple(r) for r in rows] == [("a" * 32, "class", "5B"), ("a" * 32, "class", "6A")]
+
+
+def pp(classes: str = "", pupils: str = "") -> ProjectPupils:
+    return ProjectPupils(tuple(classes.split()), tuple(pupils.split()))
+
+
+#: (who takes part in the write, what the teacher was shown, what they chose) -> made
+MERGES = [
+    (pp("5B", "Amira"), pp("5B", "Amira"), pp("5B", "Amira Ben"), pp("5B", "Amira Ben")),
+    (pp("5B", "Amira"), pp("5B", "Amira"), pp("", "Amira"), pp("", "Amira")),  # unticked
+    # Another teacher took Amira off after the page was read: she stays off.
+    (pp("5B"), pp("5B", "Amira"), pp("5B", "Amira Ben"), pp("5B", "Ben")),
+    (pp(), pp("5B"), pp("5B 6A"), pp("6A")),  # nor does her class come back
+    # Another teacher added Chloé meanwhile: she stays in.
+    (pp("", "Amira Chloé"), pp("", "Amira"), pp(), pp("", "Chloé")),
+    # Taken off meanwhile, and ticked by this teacher too (not shown): added.
+    (pp(), pp(), pp("", "Amira"), pp("", "Amira")),
+    (pp("5B", "Amira"), pp("5B", "Amira"), pp("5B", "Amira"), pp("5B", "Amira")),
+]
+
+
+@pytest.mark.parametrize(("now", "shown", "wanted", "made"), MERGES)
+def test_a_form_changes_only_what_its_teacher_changed(
+    now: ProjectPupils, shown: ProjectPupils, wanted: ProjectPupils, made: ProjectPupils
+) -> None:
+    assert merged(now, shown, wanted) == made
+
+
+async def test_a_choice_made_from_an_older_read_keeps_a_pupil_taken_off_since(
+    school: Node,
+) -> None:
+    """Before, the pupils read before were saved whole: another teacher's taking
+    Amira off meanwhile was undone."""
+    project = await school.projects.create("Rivers", [], 1)
+    rosters = school.projects.rosters
+    read = await rosters.replace(project.id, classes=[], pupils=["Amira"], now=1)
+    await rosters.replace(project.id, classes=[], pupils=[], now=2)  # another teacher
+    made = await rosters.replace(project.id, classes=[], pupils=["amira", "Ben"], now=3, shown=read)
+    assert (made.classes, made.pupils) == ((), ("Ben",))
+    assert await rosters.of(project.id) == made

@@ -62,6 +62,7 @@ def test_who_may_delete_a_post_that_never_left(
             by_staff=by_staff,
             author=author,
             author_exists=author_exists,
+            author_takes_part=author_exists,  # (a pupil taken off: tests/node/test_taken_off.py)
         )
         is verdict
     )

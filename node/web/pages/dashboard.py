@@ -66,7 +66,7 @@ async def _pupil_dashboard(request: web.Request, now: int) -> web.StreamResponse
     projects = [p for p in await node.projects.all() if p.standing == "member" and p.id in theirs]
     # A returned post is still the pupil's draft (the project page lists it too).
     rows = await node.store.fetch_all(
-        "SELECT id, title, state FROM posts WHERE origin = ? AND author = ? "
+        "SELECT id, title, state, project FROM posts WHERE origin = ? AND author = ? "
         "AND state IN (?, ?) ORDER BY created_at DESC",
         (bytes(node.node_id), user.name, PostState.DRAFT, PostState.RETURNED),
     )
@@ -75,7 +75,11 @@ async def _pupil_dashboard(request: web.Request, now: int) -> web.StreamResponse
         request,
         "dashboard_pupil.html",
         projects=projects,
-        drafts=[{"id": r[0], "title": r[1] or "", "state": r[2]} for r in rows],
+        # A draft of a project she was taken off is never sent (approval.writer): said so.
+        drafts=[
+            {"id": r[0], "title": r[1] or "", "state": r[2], "off": r[3] not in theirs}
+            for r in rows
+        ],
         items=items,
         news=any(i.news for i in items),
     )

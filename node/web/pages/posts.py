@@ -79,13 +79,18 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     deletion = await _deletion(request, post)
     context: dict[str, Any] = {
         "may_delete": deletion in (Deletion.BY_AUTHOR, Deletion.BY_STAFF),
-        "author_gone": False,
-        "gone_comments": set(),
+        "writer": approval.Writer.TAKES_PART,
+        "gone_comments": {},
         "post": post,
         "project": project,
         "ours": ours,
         "comments": comments,
         "mine": ours and post.author == user.name,
+        # Her own draft of a project she was taken off: never sent, hers to delete only.
+        "off_project": ours
+        and post.author == user.name
+        and post.state in ("draft", "returned")
+        and not await node.projects.rosters.includes(post.project, user),
         "author": None,
         "delivery": None,
         "may_take_down": user.is_staff and (ours or project.owner == node.node_id),
@@ -95,17 +100,19 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     if user.is_staff:
         if ours and post.author:
             context["author"] = await node.accounts.find(post.author)
-        # A post whose writer's account was removed is never approved: kept, or deleted
-        # by a teacher (approval.may_delete); the page says so instead of Approve.
-        context["author_gone"] = ours and not approval.may_approve(context["author"])
-        # So too a comment waiting whose writer's account was removed: no Approve button.
-        context["gone_comments"] = {
-            c.id
-            for c in comments
-            if c.state == "draft"
-            and c.origin == node.node_id
-            and not approval.may_approve(await node.accounts.find(c.author or ""))
-        }
+        # A post whose writer's account was removed, or who was taken off the project,
+        # is not approved: kept, or deleted by a teacher (approval.may_delete); the page
+        # says so instead of Approve (approval.writer, as the approval's write judges).
+        taking_part = await node.projects.rosters.of(post.project)
+        if ours:
+            context["writer"] = approval.writer(context["author"], taking_part)
+        # So too a comment waiting whose writer stands so: why, and no Approve button.
+        for c in comments:
+            if c.state != "draft" or c.origin != node.node_id:
+                continue
+            verdict = approval.writer(await node.accounts.find(c.author or ""), taking_part)
+            if verdict is not approval.Writer.TAKES_PART:
+                context["gone_comments"][c.id] = verdict.value
         # The approve and return forms say which version the teacher read (approval.py):
         # of the post and the consent this page shows, not read again.
         context["version"] = approval.version(post, context["author"]) if ours else None
@@ -326,7 +333,11 @@ async def takedown_comment(request: web.Request) -> web.StreamResponse:
 @require("pupil")
 async def edit_page(request: web.Request) -> web.StreamResponse:
     post = await _own_draft(request)
-    project = await request.app[WEB].node.projects.get(post.project)
+    node = request.app[WEB].node
+    # Taken off the project, she may no longer change it (Posts.revise would refuse it,
+    # and what she typed with it): said before she types.
+    await node.projects.rosters.check(post.project, user_of(request))
+    project = await node.projects.get(post.project)
     stored = {"title": post.title or "", "body": post.body or "", "theme": post.theme or ""}
     # Refused by the node's own rules, the form comes back here (kit.show_again) with
     # what was typed rather than what is stored.
@@ -399,7 +410,18 @@ async def edit(request: web.Request) -> web.StreamResponse:
 async def delete_page(request: web.Request) -> web.StreamResponse:
     """Ask before deleting a draft (a page, not a script)."""
     post, deletion = await _deletable(request)
-    return render(request, "posts_delete.html", post=post, by_staff=deletion is Deletion.BY_STAFF)
+    # A teacher deletes it because its writer's account was removed, or because its
+    # writer was taken off the project (the account still there): said as such.
+    taken_off = deletion is Deletion.BY_STAFF and bool(
+        await request.app[WEB].node.accounts.find(post.author or "")
+    )
+    return render(
+        request,
+        "posts_delete.html",
+        post=post,
+        by_staff=deletion is Deletion.BY_STAFF,
+        taken_off=taken_off,
+    )
 
 
 @routes.post(f"/posts/{POST}/delete")

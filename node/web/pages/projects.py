@@ -15,7 +15,9 @@ from typing import Any
 from aiohttp import web
 
 from node.clock import now_ms
+from node.projects import approval
 from node.projects.records import Project
+from node.projects.rosters import ProjectPupils
 from node.web.kit import (
     WEB,
     ShowPage,
@@ -178,6 +180,15 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         for person in await node.accounts.all():
             if person.role == "pupil" and person.klass:
                 classes.setdefault(person.klass, []).append(person.name)
+    # What waits but cannot be approved (approval.writer: the writer's account removed,
+    # or the writer taken off the project) is marked so in the lists, with why.
+    stuck: dict[str, str] = {}
+    if user.is_staff and roster is not None:
+        writers = [(p.id, p.author) for p in waiting] + [(c.id, c.author) for c in comments_waiting]
+        for item, writer in writers:
+            verdict = approval.writer(await node.accounts.find(writer or ""), roster)
+            if verdict is not approval.Writer.TAKES_PART:
+                stuck[item] = verdict.value
     feed = await node.feeds.of(user.name, project.id) if user.is_staff else None
     return render(
         request,
@@ -187,6 +198,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         posts=posts,
         waiting=waiting,
         comments_waiting=comments_waiting,
+        stuck=stuck,
         names=names,
         comments=comments,
         invitable=invitable,
@@ -199,15 +211,24 @@ async def project_page(request: web.Request) -> web.StreamResponse:
 @routes.post(f"/projects/{PROJECT}/pupils")
 @require("staff")
 async def pupils(request: web.Request) -> web.StreamResponse:
-    """Which classes and pupils of ours take part: the form sends the whole choice."""
+    """Which classes and pupils of ours take part: the form sends the whole choice, and
+    the choice its page showed (``shown``), so that only what the teacher changed is
+    made (rosters.merged): a pupil another teacher took off meanwhile stays off."""
     _ = gettext(request)
     project = await project_for(request)
     form = form_of(request)
+    shown = None
+    if form.get("shown"):
+        shown = ProjectPupils(
+            tuple(str(c) for c in form.getall("shown_class", [])),
+            tuple(str(p) for p in form.getall("shown_pupil", [])),
+        )
     roster = await request.app[WEB].node.projects.rosters.replace(
         project.id,
         classes=[str(c) for c in form.getall("class", [])],
         pupils=[str(p) for p in form.getall("pupil", [])],
         now=now_ms(),
+        shown=shown,
     )
     done = (
         _("Saved. Only the pupils ticked can see this project.")
