@@ -32,9 +32,10 @@ from protocol.errors import (
     NotFoundError,
     PostChangedError,
     PostDeletedError,
+    UserInputError,
     said,
 )
-from protocol.rules.projects import WAITING, PostState
+from protocol.rules.projects import COMMENT_WAITING, WAITING, PostState
 
 if TYPE_CHECKING:
     from node.accounts.service import User
@@ -285,7 +286,7 @@ class Deletion(enum.Enum):
     """Who deletes a post that never left the school, or why they may not."""
 
     BY_AUTHOR = "author"  # its writer, as ever
-    BY_STAFF = "staff"  # a teacher, its writer's account removed or writer taken off
+    BY_STAFF = "staff"  # a teacher: a post whose writer is removed or taken off; any comment
     NOT_WAITING = "not-waiting"  # approved or taken down: only a takedown recalls it
     REFUSED = "refused"  # not theirs to delete
 
@@ -319,6 +320,48 @@ def may_delete(
     return who if state in WAITING else Deletion.NOT_WAITING
 
 
+def may_delete_comment(
+    *, ours: bool, state: PostState, by: str, by_staff: bool, author: str | None
+) -> Deletion:
+    """Whether ``by`` may delete a comment of this school that is still waiting for a
+    teacher (never sent): its pupil (``BY_AUTHOR``), or any of our staff, who decline
+    it (``BY_STAFF``): those who may approve it may refuse it, as a blog's moderator
+    rejects a pending comment. Unlike a post, a comment is never returned with a note
+    (``COMMENT_MOVES``), so declining is deleting (docs/decisions.md, "Deleting a
+    waiting comment"). Another pupil never may; a partner's comment is never ours to
+    delete; one that was sent (approved) or taken down only a takedown recalls
+    (``NOT_WAITING``, said to whoever could have deleted it while it waited)."""
+    if not ours:
+        return Deletion.REFUSED
+    if author is not None and by == author:
+        who = Deletion.BY_AUTHOR
+    elif by_staff:
+        who = Deletion.BY_STAFF
+    else:
+        return Deletion.REFUSED
+    return who if state in COMMENT_WAITING else Deletion.NOT_WAITING
+
+
+def comment_not_waiting(comment_id: str, state: str) -> UserInputError:
+    """The refusal to delete a comment that is not waiting any more: sent (only a
+    takedown recalls it), or already taken down. Nothing was deleted."""
+    short = comment_id[:8]
+    if state == PostState.APPROVED:
+        return UserInputError(
+            "that comment was approved and sent to the member schools: it was not deleted. "
+            f"To recall it, `schoolmesh post takedown {short} --reason REASON`",
+            page=said(
+                "This comment was approved and sent to the project's schools, so it can no "
+                "longer be deleted: a teacher can take it down."
+            ),
+        )
+    return UserInputError(
+        f"that comment is {state}, not waiting for approval: it was not deleted "
+        f"(see `schoolmesh post status {short}`)",
+        page=said("This comment is not waiting for approval any more: nothing was changed."),
+    )
+
+
 def gone(
     post_id: str, author: str | None, *, what: str = "post", action: str = "approve"
 ) -> AuthorRemovedError:
@@ -349,7 +392,9 @@ def gone(
             f"{name}'s account was removed, so the comment {short} cannot be approved any "
             "more: nothing was sent. A pupil whose account is removed has left the school "
             "or the project, and what they wrote no longer leaves the school; the comment "
-            "stays here, seen only by staff. " + add + "the comment can then be approved",
+            "stays here, seen only by staff, unless a teacher declines and deletes it "
+            f"(`schoolmesh post delete {short} --by NAME`). " + add + "the comment can then "
+            "be approved",
             page=said(
                 "%(name)s's account was removed, so this comment can no longer be approved: "
                 "nothing was sent. It stays here, seen only by staff. If the account was "
@@ -409,7 +454,10 @@ def taken_off(
     if what == "comment":
         return AuthorTakenOffError(
             f"{name} was taken off this project, so the comment {short} cannot be approved: "
-            "nothing was sent, and it stays here, seen only by staff. " + back + "approve it",
+            "nothing was sent, and it stays here, seen only by staff, unless a teacher "
+            f"declines and deletes it (`schoolmesh post delete {short} --by NAME`). "
+            + back
+            + "approve it",
             page=said(
                 "%(name)s was taken off this project, so this comment cannot be approved: "
                 "nothing was sent. It stays here, seen only by staff. If they should take "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from node.accounts.service import User
@@ -16,7 +17,7 @@ from protocol import letters
 from protocol.contents.letters import TakedownLetter
 from protocol.errors import NotAllowedError, NotFoundError, said
 from protocol.keys import NodeId
-from protocol.rules.projects import PostState
+from protocol.rules.projects import COMMENT_WAITING, PostState
 
 #: The reason a tombstone gives for a post or comment erased because we blocked its school.
 BLOCKED_REASON = "the school that wrote it was blocked"
@@ -26,17 +27,29 @@ class Takedowns(Posts):
     """Taking down, erasing, and the status of a post or comment with its receipts."""
 
     async def takedown(self, text: str, now: int, *, reason: str = "") -> str:
-        """Take down a post or comment of ours (or any, as the project's owner), everywhere.
+        """Take down a post or comment of ours (or any, as the project's owner), everywhere;
+        its id. A comment of ours still waiting was never sent: it is deleted here and
+        nothing is sent (:meth:`take_down` says which)."""
+        return (await self.take_down(text, now, reason=reason)).target
+
+    async def take_down(self, text: str, now: int, *, reason: str = "") -> TakenDown:
+        """As :meth:`takedown`, saying whether the takedown was sent to the members.
 
         Two trips: what is named and its project, then one write that erases it and
         seals the takedown to the members (and a checkpoint, to flush the erased words).
+        A comment of ours still waiting for a teacher, as that write finds it, never
+        left the school: the write deletes it, as declining it does
+        (``Comments.discard_comment``), and seals no takedown to anyone, about
+        something no school received (docs/decisions.md, "Deleting a waiting comment").
+        Approved meanwhile, it is taken down as any approved comment.
         """
 
-        def find(conn: sqlite3.Connection) -> tuple[str, Project, NodeId]:
+        def find(conn: sqlite3.Connection) -> tuple[str, Project, NodeId, bool]:
             target, project_id, origin = _target_now(conn, text)
-            return target, project_now(conn, project_id), origin
+            is_post = conn.execute("SELECT 1 FROM posts WHERE id = ?", (target,)).fetchone()
+            return target, project_now(conn, project_id), origin, is_post is None
 
-        target, project, origin = await self.store.read(find)
+        target, project, origin, comment = await self.store.read(find)
         if origin != self.me and project.owner != self.me:
             raise NotAllowedError(
                 "only the school whose pupil wrote it, or the project's owner school, can take "
@@ -46,9 +59,18 @@ class Takedowns(Posts):
                     "it down: ask them."
                 ),
             )
-        await self.store.write(lambda conn: self._take_down_now(conn, target, project, now, reason))
+
+        def write(conn: sqlite3.Connection) -> bool:
+            if comment and origin == self.me and _unsent_comment_now(conn, target):
+                conn.execute("DELETE FROM comments WHERE id = ?", (target,))
+                self.needs_checkpoint = True
+                return False
+            self._take_down_now(conn, target, project, now, reason)
+            return True
+
+        sent = await self.store.write(write)
         await self.store.checkpoint()
-        return target
+        return TakenDown(target, project.id, origin, sent)
 
     async def _take_down(self, target: str, project: Project, now: int, reason: str) -> None:
         """Inside a transaction: erase here and ask every other member school to erase."""
@@ -215,6 +237,26 @@ class Takedowns(Posts):
         await self.store.execute(
             "UPDATE takedowns SET reason = NULL WHERE by_node = ?", (bytes(school),)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TakenDown:
+    """What ``post takedown`` did: the post or comment's id, its project and school,
+    and whether the takedown was sealed to the members (``sent``) or the item, a
+    comment never sent, was only deleted here."""
+
+    target: str
+    project: str
+    origin: NodeId
+    sent: bool
+
+
+def _unsent_comment_now(conn: sqlite3.Connection, target: str) -> bool:
+    """Whether the comment ``target`` (of ours: the caller checks) never left the
+    school: still waiting for a teacher, or already deleted (by its pupil, or declined,
+    since it was named), in the caller's transaction."""
+    row = conn.execute("SELECT state FROM comments WHERE id = ?", (target,)).fetchone()
+    return row is None or PostState(row[0]) in COMMENT_WAITING
 
 
 def _target_now(conn: sqlite3.Connection, text: str) -> tuple[str, str, NodeId]:

@@ -71,6 +71,9 @@ COMMENT_MOVES: Mapping[tuple[PostState, Move], PostState] = {
 }
 #: A post in these states waits for a teacher of its own school (and its pupil may change it).
 WAITING: frozenset[PostState] = frozenset({_S.DRAFT, _S.RETURNED})
+#: A comment in these states waits for a teacher of its own school: never sent, so
+#: deleting it here (its pupil, or a teacher declining it) tells no other school anything.
+COMMENT_WAITING: frozenset[PostState] = frozenset({_S.DRAFT})
 
 
 def post_after(state: PostState, move: Move) -> PostState | None:

@@ -79,7 +79,8 @@ def test_only_what_an_existing_account_wrote_may_be_approved() -> None:
     assert "add it again with the same name" in words
     comment = str(approval.gone("1" * 32, "Amira", what="comment"))
     assert comment.startswith("Amira's account was removed, so the comment 11111111 cannot")
-    assert "post delete" not in comment
+    # A teacher may decline and delete it (docs/decisions.md, "Deleting a waiting comment").
+    assert "schoolmesh post delete 11111111 --by NAME" in comment
 
 
 async def test_a_removed_pupil_s_post_is_not_approved_with_or_without_a_version(
