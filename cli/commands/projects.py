@@ -18,9 +18,10 @@ from cli.commands.common import (
 from node.clock import iso, now_ms
 from node.node import Node
 from node.projects import approval
+from node.projects.approval import Deletion
 from node.projects.media import MAX_UPLOAD_BYTES
 from node.projects.records import Post, Project
-from protocol.errors import UserInputError
+from protocol.errors import NotFoundError, UserInputError
 from protocol.keys import NodeId
 
 
@@ -159,21 +160,24 @@ def _register_posts(sub: Any) -> None:
     delete = actions.add_parser(
         "delete",
         parents=[data_option()],
-        help="delete a draft or returned post, which never left the school: its pupil's own, "
-        "or, as a teacher, one whose pupil's account was removed or who was taken off the "
-        "project",
+        help="delete a draft or returned post, or a comment waiting for a teacher, which "
+        "never left the school: its pupil's own; as a teacher, any waiting comment (declined), "
+        "or a post whose pupil's account was removed or who was taken off the project",
         description="Delete a draft or a returned post with its photos and comments: it never "
         "left the school. The pupil who wrote it may; so may staff once that pupil's account "
         "is removed, or once that pupil is taken off the project (`project pupils`), by name "
-        "or with their class (such a post can no longer be approved). An approved post has "
-        "left the school: only `post takedown` recalls it.",
+        "or with their class (such a post can no longer be approved). Also delete a comment "
+        "waiting for a teacher (POST_ID is then the comment's id): its pupil may, and any "
+        "teacher of the school may decline it this way; nothing is sent to anyone. An "
+        "approved post or comment has left the school: only `post takedown` recalls it.",
     )
     delete.add_argument("post", metavar="POST_ID")
     delete.add_argument(
         "--by",
         required=True,
         metavar="NAME",
-        help="the post's pupil, or staff if removed or taken off the project",
+        help="the pupil who wrote it, or staff: any waiting comment; a post once its pupil is "
+        "removed or taken off the project",
     )
     delete.set_defaults(handler=_delete)
     show = actions.add_parser(
@@ -218,7 +222,8 @@ def _register_posts(sub: Any) -> None:
     takedown = actions.add_parser(
         "takedown",
         parents=[data_option(), json_option()],
-        help="take a post or comment down at every member school, with receipts",
+        help="take a post or comment down at every member school, with receipts (a comment "
+        "still waiting for a teacher is only deleted here: it was never sent)",
     )
     takedown.add_argument("post", metavar="POST_ID")
     takedown.add_argument("--reason", default="")
@@ -478,9 +483,20 @@ async def _return(args: argparse.Namespace) -> None:
 
 async def _delete(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        post = await node.projects.post(args.post)
-        await node.projects.discard(post.id, args.by)
-    print(f"Deleted {post.id} with its photos and comments: it never left the school.")
+        try:
+            post = await node.projects.post(args.post)
+        except NotFoundError:  # a comment waiting for a teacher, or nothing
+            comment, deletion = await node.projects.discard_comment(args.post, args.by)
+        else:
+            await node.projects.discard(post.id, args.by)
+            print(f"Deleted {post.id} with its photos and comments: it never left the school.")
+            return
+    if deletion is Deletion.BY_STAFF:
+        print(f"Declined and deleted {one_line(comment.author or '?')}'s comment {comment.id}: "
+              "it never left the school, and nothing was sent to anyone.")  # fmt: skip
+    else:
+        print(f"Deleted {one_line(comment.author or '?')}'s comment {comment.id}: it never "
+              "left the school.")  # fmt: skip
 
 
 async def _show(args: argparse.Namespace) -> None:
@@ -570,8 +586,18 @@ async def _comment(args: argparse.Namespace) -> None:
 
 async def _takedown(args: argparse.Namespace) -> None:
     async with await open_node(args) as node:
-        target = await node.projects.takedown(args.post, now_ms(), reason=args.reason)
-        status = await node.projects.status(target)
+        done = await node.projects.take_down(args.post, now_ms(), reason=args.reason)
+        target = done.target
+        if done.sent:
+            status = await node.projects.status(target)
+    if not done.sent:  # a comment never sent: deleted here, no letter to anyone
+        if args.json:
+            print_json({"id": target, "project": done.project, "school_id": str(done.origin),
+                        "state": "deleted", "delivered": {}})  # fmt: skip
+            return
+        print(f"Deleted {target} here: it was a comment waiting for a teacher, never sent, so "
+              "nothing was sent to any school (no takedown letter, no reason).")  # fmt: skip
+        return
     if args.json:
         print_json(status)
         return
