@@ -17,7 +17,7 @@ from aiohttp import web
 from node.clock import now_ms
 from node.projects import approval
 from node.projects.approval import Deletion
-from node.projects.records import Post
+from node.projects.records import Comment, Post
 from node.web.kit import (
     WEB,
     form_of,
@@ -79,6 +79,10 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     deletion = await _deletion(request, post)
     context: dict[str, Any] = {
         "may_delete": deletion in (Deletion.BY_AUTHOR, Deletion.BY_STAFF),
+        # Comments waiting that the visitor may delete: their own, or (staff) decline.
+        "deletable_comments": {
+            c.id for c in comments if await node.projects.comment_deletion(c, user) in _MAY_DELETE
+        },
         "writer": approval.Writer.TAKES_PART,
         "gone_comments": {},
         "post": post,
@@ -324,6 +328,65 @@ async def takedown_comment(request: web.Request) -> web.StreamResponse:
         f"/posts/{post.id}#comments",
         _("Comment taken down here and at every school in the project."),
     )
+
+
+@routes.get(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/delete")
+@require("pupil")
+async def delete_comment_page(request: web.Request) -> web.StreamResponse:
+    """Ask before deleting a comment waiting for a teacher (a page, not a script)."""
+    post, comment, deletion = await _comment_to_delete(request)
+    if comment is None or deletion not in _MAY_DELETE:
+        raise web.HTTPNotFound()
+    return render(
+        request,
+        "comments_delete.html",
+        post=post,
+        comment=comment,
+        by_staff=deletion is Deletion.BY_STAFF,
+    )
+
+
+@routes.post(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/delete")
+@require("pupil")
+async def delete_comment(request: web.Request) -> web.StreamResponse:
+    """Its pupil deletes a comment waiting for a teacher, or staff decline it: it was
+    never sent, so nobody else is told (Comments.discard_comment)."""
+    _ = gettext(request)
+    post, comment, deletion = await _comment_to_delete(request)
+    back = f"/posts/{post.id}#comments"
+    if comment is None:  # deleted meanwhile (declined by another teacher): as asked
+        return await see_other(request, back, _("This comment is deleted already."))
+    if deletion is Deletion.REFUSED:
+        raise web.HTTPNotFound()
+    try:  # approved meanwhile: refused in the write itself, nothing deleted
+        if deletion is Deletion.NOT_WAITING:
+            raise approval.comment_not_waiting(comment.id, comment.state)
+        await request.app[WEB].node.projects.discard_comment(comment.id, user_of(request).name)
+    except UserInputError as exc:
+        return await see_other(request, f"/posts/{post.id}", page_text(request, exc), error=True)
+    if deletion is Deletion.BY_STAFF:
+        return await see_other(
+            request,
+            back,
+            _("The comment is declined and deleted. Nobody outside our school saw it."),
+        )
+    return await see_other(request, back, _("Your comment is deleted."))
+
+
+_MAY_DELETE = (Deletion.BY_AUTHOR, Deletion.BY_STAFF)
+
+
+async def _comment_to_delete(request: web.Request) -> tuple[Post, Comment | None, Deletion]:
+    """The post in the address (404 unless the visitor may see it), its comment named
+    there (None if there is none) and who the visitor is to delete it."""
+    post = await post_for(request)
+    node = request.app[WEB].node
+    comment = await node.projects.comment_named(request.match_info["comment"])
+    if comment is not None and comment.post != post.id:
+        raise web.HTTPNotFound()
+    if comment is None:
+        return post, None, Deletion.REFUSED
+    return post, comment, await node.projects.comment_deletion(comment, user_of(request))
 
 
 # -- changing a draft -------------------------------------------------------------------
