@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node.accounts.service import Accounts, User
+from node.accounts.service import Accounts, User, account_key
 from node.store.database import Store
 from protocol.errors import NotAllowedError, UserInputError, said
 
@@ -77,7 +77,9 @@ class Rosters:
         known = [u for u in await self.accounts.all() if u.role == "pupil"]
         # Names and classes as the school spelt them, whatever case was typed.
         known_classes = {u.klass.casefold(): u.klass for u in known if u.klass}
-        known_pupils = {u.name.casefold(): u.name for u in known}
+        # A pupil is found as the accounts find her (not casefold: 'Émile' and 'émile'
+        # are two pupils there).
+        known_pupils = {account_key(u.name): u.name for u in known}
         wanted_classes, wanted_pupils = set(), set()
         for typed in {" ".join(c.split()) for c in classes} - {""}:
             if typed.casefold() not in known_classes:
@@ -88,7 +90,7 @@ class Rosters:
                 )
             wanted_classes.add(known_classes[typed.casefold()])
         for typed in {" ".join(p.split()) for p in pupils} - {""}:
-            if typed.casefold() not in known_pupils:
+            if account_key(typed) not in known_pupils:
                 raise UserInputError(
                     f"{typed!r} is not a pupil of this school (staff are in every project "
                     "already): see `schoolmesh user list`",
@@ -98,7 +100,7 @@ class Rosters:
                         name=typed,
                     ),
                 )
-            wanted_pupils.add(known_pupils[typed.casefold()])
+            wanted_pupils.add(known_pupils[account_key(typed)])
         async with self.store.write():
             await self.store.execute("DELETE FROM project_pupils WHERE project = ?", (project_id,))
             for kind, names in (("class", wanted_classes), ("pupil", wanted_pupils)):

@@ -66,7 +66,7 @@ async def _pupil_dashboard(request: web.Request, now: int) -> web.StreamResponse
     projects = [p for p in await node.projects.all() if p.standing == "member" and p.id in theirs]
     # A returned post is still the pupil's draft (the project page lists it too).
     rows = await node.store.fetch_all(
-        "SELECT id, title, state FROM posts WHERE origin = ? AND author = ? "
+        "SELECT id, title, state FROM posts WHERE origin = ? AND author = ? COLLATE NOCASE "
         "AND state IN (?, ?) ORDER BY created_at DESC",
         (bytes(node.node_id), user.name, PostState.DRAFT, PostState.RETURNED),
     )

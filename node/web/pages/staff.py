@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.accounts.service import same_name
 from node.observations import staff
 from node.web.kit import (
     VISIT,
@@ -33,7 +34,7 @@ routes = web.RouteTableDef()
 
 def _may_edit(request: web.Request, name: str) -> bool:
     user = user_of(request)
-    return bool(user.role == "admin" or user.name.casefold() == " ".join(name.split()).casefold())
+    return user.role == "admin" or same_name(user.name, name)
 
 
 def _split(text: str) -> list[str]:
