@@ -64,6 +64,23 @@ def test_spanish_and_chinese_address_everyone_one_way() -> None:
     assert found == []
 
 
+def test_no_catalogue_keeps_text_no_page_uses() -> None:
+    """Nine messages were left in every catalogue after their pages changed (docs/decisions.md,
+    "Small consistency fixes"): a translator would keep them up for nothing."""
+    assert [
+        u for language in translations.catalogues() for u in translations.unused(language)
+    ] == []
+
+
+def test_the_check_finds_text_no_page_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "fr" / "LC_MESSAGES" / "messages.po"
+    copy.parent.mkdir(parents=True)
+    source = translations.LOCALE_DIR / "fr" / "LC_MESSAGES" / "messages.po"
+    copy.write_text(source.read_text() + '\nmsgid "A page long gone"\nmsgstr "Une page partie"\n')
+    monkeypatch.setattr(translations, "LOCALE_DIR", tmp_path)
+    assert translations.unused("fr") == ["fr: no longer used: 'A page long gone'"]
+
+
 @pytest.mark.parametrize("language", ["fr", "es", "zh_Hans"])
 def test_the_check_fails_when_a_catalogue_lacks_a_message(
     language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
