@@ -16,6 +16,7 @@ from node import needs
 from node.accounts.service import same_name
 from node.clock import now_ms
 from node.node import Node
+from node.observations import staff
 from protocol.errors import NotAllowedError, NotFoundError
 from tests.node.test_project_drafts import PASSWORD
 
@@ -147,3 +148,22 @@ async def test_a_pupil_typed_in_other_capitals_joins_a_project_as_the_account_sh
     for typed, added in (("Émile", "Émile"), ("émile", "émile"), (" AMIRA ", "Amira")):
         roster = await node.projects.rosters.replace(project, classes=[], pupils=[typed], now=0)
         assert roster.pupils == (added,), typed
+
+
+async def test_a_staff_profile_is_found_as_the_table_compares_names(
+    school: tuple[Node, str],
+) -> None:
+    """Before, ``casefold`` found whichever of 'Ms Émile' and 'Ms émile' came first."""
+    node, _project = school
+    for name, strength in (("Ms Émile", "phonics"), ("Ms émile", "oracy")):
+        await node.staff.add(
+            staff.member(name, strengths=[strength], develops=[], subjects=[], phase=None)
+        )
+    for typed, strength in (
+        ("Ms Émile", "phonics"),
+        (" ms  émile", "oracy"),
+        ("MS émile", "oracy"),
+    ):
+        found = await node.staff.get(typed)
+        assert found is not None
+        assert found.strengths == (strength,), typed

@@ -48,6 +48,9 @@ async def test_a_teacher_removes_her_own_profile_in_any_capitals_and_no_one_else
         )
     async with client(school) as http:
         await http_sign_in(http, "Ms émile")
+        async with http.get("/staff") as response:  # her own profile to fill in, not Ms Émile's
+            page = await response.text()
+        assert '<input id="strengths" name="strengths" value="">' in page
         token = await csrf_of(http, "/staff")
         async with http.post(
             "/staff/remove", data={"csrf": token, "name": "Ms Émile"}, allow_redirects=False

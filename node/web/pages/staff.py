@@ -51,7 +51,7 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
     wanted = request.query.get("name", "").strip()
     if user.role != "admin" or not wanted:
         wanted = wanted if user.role == "admin" else user.name
-    editing = next((p for p in people if p.name.casefold() == wanted.casefold()), None)
+    editing = next((p for p in people if same_name(p.name, wanted)), None)
     values: dict[str, Any] = {
         "name": editing.name if editing else wanted,
         "strengths": ", ".join(editing.strengths) if editing else "",
