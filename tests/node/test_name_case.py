@@ -8,6 +8,7 @@ capitals is someone else."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from node import needs
 from node.accounts.service import same_name
 from node.clock import now_ms
 from node.node import Node
+from node.observations import service as observations
 from node.observations import staff
 from protocol.errors import NotAllowedError, NotFoundError
 from tests.node.test_project_drafts import PASSWORD
@@ -167,3 +169,30 @@ async def test_a_staff_profile_is_found_as_the_table_compares_names(
         found = await node.staff.get(typed)
         assert found is not None
         assert found.strengths == (strength,), typed
+
+
+async def test_a_private_observation_is_read_and_shared_only_by_its_two_colleagues(
+    school: tuple[Node, str],
+) -> None:
+    """Names in records compare as accounts do. Before, ``casefold`` let 'Ms émile' (an
+    account of her own) read 'Ms Émile''s private record and share it."""
+    node, _project = school
+    await node.staff.add(
+        staff.member("Ms Émile", strengths=[], develops=["questioning"], subjects=[], phase=None)
+    )
+    made = await node.observations.add(
+        observer="Mr Jones",
+        observed="Ms Émile",
+        focus="questioning",
+        priority=None,
+        day=date(2027, 1, 20),
+        strengths=["Generous wait time"],
+        actions=["Try no hands up in maths"],
+        follow_up=None,
+    )
+    assert observations.owned_by(made, "ms  Émile")
+    assert observations.visible_to(made, "MR JONES")
+    assert not observations.owned_by(made, "Ms émile")
+    assert not observations.visible_to(made, "Ms émile")
+    assert [o.id for o in await node.observations.listing(teacher="ms émile")] == []
+    assert [o.id for o in await node.observations.listing(teacher="MS Émile")] == [made.id]
