@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from node.net.logs import PeerLog, printable, quoted
+from protocol import codec, frames
+from protocol.errors import DecodeError
 
 LOGGER = logging.getLogger("tests.peerlog")
 
@@ -140,6 +142,25 @@ def test_a_hostile_school_s_name_and_error_read_one_way_in_the_log(
         "(bad-frame)",
     ]
     assert not any("\x1b" in line or "\n" in line for line in messages(caplog))
+
+
+def test_a_refusal_quoting_what_a_peer_sent_is_escaped_once_more(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our refusals quote a peer's value as ``repr`` does (``unknown frame type
+    '\\x1b[2J'``); the log escapes that text like any value, so there the escape
+    character reads ``'\\\\x1b[2J'`` and the characters typed ``'\\\\\\\\x1b[2J'``, as
+    docs/security.md says: two lines that differ, never one that reads as the other."""
+    caplog.set_level(logging.INFO)
+    logs = PeerLog(LOGGER, clock=Clock())
+    for sent in ("\x1b[2J", "\\x1b[2J"):
+        with pytest.raises(DecodeError) as refused:
+            frames.decode(codec.encode({"t": sent, "v": frames.FRAME_VERSION}))
+        logs.warning("rogue", "refused from rogue: %s", refused.value)
+    assert messages(caplog) == [
+        "refused from rogue: unknown frame type '\\\\x1b[2J'",
+        "refused from rogue: unknown frame type '\\\\\\\\x1b[2J'",
+    ]
 
 
 def test_peer_text_is_cut(caplog: pytest.LogCaptureFixture) -> None:
