@@ -327,14 +327,15 @@ async def for_pupil(node: Node, user: str, now: int) -> list[Item]:
     since = max(await seen_at(node, user), now - RECENT_MS)
     returned = await store.fetch_all(
         "SELECT id, title, note, created_at FROM posts "
-        "WHERE origin = ? AND author = ? AND state = 'returned'",
+        "WHERE origin = ? AND author = ? COLLATE NOCASE AND state = 'returned'",
         (me, user),
     )
     comments = await store.fetch_all(
         "SELECT c.post, c.origin, c.author, c.by_name, c.created_at, p.title FROM comments c "
         "JOIN posts p ON p.id = c.post "
-        "WHERE p.origin = ? AND p.author = ? AND p.state = 'approved' AND c.state = 'approved' "
-        "AND NOT (c.origin = ? AND c.author IS NOT NULL AND c.author = ?) "
+        "WHERE p.origin = ? AND p.author = ? COLLATE NOCASE AND p.state = 'approved' "
+        "AND c.state = 'approved' "
+        "AND NOT (c.origin = ? AND c.author IS NOT NULL AND c.author = ? COLLATE NOCASE) "
         "AND COALESCE(c.approved_at, c.created_at) > ?",
         (me, user, me, user, since),
     )

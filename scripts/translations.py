@@ -2,7 +2,8 @@
 
     python scripts/translations.py update   # add new English text to every catalogue
     python scripts/translations.py add de   # a new language's catalogue, every msgstr empty
-    python scripts/translations.py check    # list text with no translation (exit 1 if any)
+    python scripts/translations.py check    # list text with no translation, and translations
+                                            # no page uses any more (exit 1 if any)
 
 The test suite runs the same check, so a page with untranslated text fails CI.
 """
@@ -70,6 +71,20 @@ def problems(language: str) -> list[str]:
     return found
 
 
+def unused(language: str) -> list[str]:
+    """Messages the catalogue translates that no code or template uses any more: left
+    behind when a page's text changed or went (``update`` drops them too, but rewraps
+    the whole file, so catalogues are mostly edited by hand)."""
+    with catalogues()[language].open("rb") as po:
+        translated = read_po(po, locale=language)
+    used = {str(m.id[0] if m.pluralizable else m.id) for m in source_catalog() if m.id}
+    return [
+        f"{language}: no longer used: {key!r}"
+        for m in translated
+        if m.id and (key := str(m.id[0] if m.pluralizable else m.id)) not in used
+    ]
+
+
 def _duplicates(path: Path) -> list[str]:
     """Message ids listed twice (two branches may each add the same text; git merges
     catalogues by union, and then only the last translation would count)."""
@@ -122,7 +137,7 @@ def main() -> int:
         )
         return 0
     if command == "check":
-        found = [p for language in catalogues() for p in problems(language)]
+        found = [p for language in catalogues() for p in [*problems(language), *unused(language)]]
         print("\n".join(found) or "every catalogue is complete")
         return 1 if found else 0
     print(__doc__)

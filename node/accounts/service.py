@@ -84,6 +84,29 @@ def tidy_name(name: str) -> str:
     return " ".join(name.split())
 
 
+#: What ``COLLATE NOCASE`` folds: the 26 ASCII capitals, nothing else (sqlite.org/datatype3.html).
+_NOCASE = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def same_name(one: str | None, other: str) -> bool:
+    """Whether two names find the same account, as :meth:`Accounts.find` does (no
+    name, such as a partner's post's author, is nobody's).
+
+    A name typed in any case finds its account, and an account removed and added
+    again in other capitals is the same person to the users table, so who wrote a
+    post compares this way, never with ``==``. Exactly the table's folding, not
+    ``casefold``: 'Émile' and 'émile' are two accounts there, and one must not act
+    as the other.
+    """
+    return one is not None and account_key(one) == account_key(other)
+
+
+def account_key(name: str) -> str:
+    """What the users table compares of a name: every spelling that finds one account
+    (:meth:`Accounts.find`) has the same key, and no other account's name has it."""
+    return tidy_name(name).translate(_NOCASE)
+
+
 def name_key(name: str) -> str:
     """The key of the per-name sign-in limit: every spelling that signs in to one
     account has the same key.

@@ -33,8 +33,9 @@ async def export_user(store: Store, accounts: Accounts, name: str) -> dict[str, 
     )
     projects = await store.fetch_all(
         "SELECT m.project, j.title, m.kind, m.added_at FROM project_pupils m "
-        "LEFT JOIN projects j ON j.id = m.project WHERE (m.kind = 'pupil' AND m.name = ?) "
-        "OR (m.kind = 'class' AND m.name = ?) ORDER BY m.added_at",
+        "LEFT JOIN projects j ON j.id = m.project WHERE (m.kind = 'pupil' AND "
+        "m.name = ? COLLATE NOCASE) OR (m.kind = 'class' AND m.name = ? COLLATE NOCASE) "
+        "ORDER BY m.added_at",
         (name, user.klass if user is not None else None),
     )
     calendar = await store.fetch_one(

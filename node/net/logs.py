@@ -7,8 +7,13 @@ sending batches of entries that cannot be stored once made a node log about
 forge further lines with a newline. So every line about a peer goes through a
 :class:`PeerLog`:
 
-* each argument is made one printable line, at most :data:`MAX_ARG_CHARS`
-  characters (:func:`printable`);
+* each argument is made one printable line that reads one way, at most
+  :data:`MAX_ARG_CHARS` characters (:func:`printable`): a control character as
+  its escape (``\\x1b``, ``\\n``), and a backslash of the peer's text doubled, as
+  ``repr`` doubles it, so that the four characters ``\\x1b`` a school typed
+  (``\\\\x1b`` in the line) never read as the escape character; a text quoted in a
+  line goes through :func:`quoted`, never ``%r`` (whose escapes would be doubled
+  once more);
 * at most :attr:`PeerLog.per_key` lines per peer (its node id, or its network
   address before the handshake) in a minute, and :attr:`PeerLog.total` lines for
   all peers together; past that, one summary line per peer when its minute is
@@ -33,16 +38,48 @@ MAX_KEYS = 1024
 
 
 def printable(value: object, limit: int = MAX_ARG_CHARS) -> str:
-    """``value`` as one printable line: control characters escaped, cut to ``limit``."""
+    """``value`` as one printable line that reads one way: each character that is not
+    printable as its escape (``\\x1b``, ``\\n``, ``\\u2028``) and each backslash
+    doubled, cut to ``limit`` (never within an escape)."""
     text = str(value)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if "\\" not in text and text.isprintable():
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    pieces = [c if c.isprintable() and c != "\\" else _escape(c) for c in text]
+    if sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    kept, size = [], 0
+    for piece in pieces:
+        if size + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + "…"
+
+
+def _escape(char: str) -> str:
+    return "\\\\" if char == "\\" else ascii(char)[1:-1]
+
+
+class Quoted(str):
+    """A peer's text made printable and put in quotes by :func:`quoted`: a line's
+    argument as it is, not made printable again."""
+
+    __slots__ = ()
+
+
+def quoted(value: object, limit: int = MAX_ARG_CHARS) -> Quoted:
+    """``value`` in quotes for a log line, as ``%r`` would write it (and in its place:
+    through :class:`PeerLog`, ``%r`` would double the escapes :func:`printable` made).
+    Its backslashes doubled, a quote inside it cannot end it: it is written ``\\'``."""
+    text = printable(value, limit)
+    quote = '"' if "'" in text and '"' not in text else "'"
+    return Quoted(quote + text.replace(quote, "\\" + quote) + quote)
 
 
 def _clean(value: object) -> object:
-    """Numbers stay numbers (for ``%d``); anything else becomes a printable line."""
-    return value if isinstance(value, int | float) else printable(value)
+    """Numbers stay numbers (for ``%d``), and :func:`quoted` text as it is; anything
+    else becomes a printable line."""
+    return value if isinstance(value, int | float | Quoted) else printable(value)
 
 
 @dataclass(slots=True)

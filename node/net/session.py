@@ -31,7 +31,7 @@ from node.clock import now_ms
 from node.mail.mailroom import Mailroom
 from node.mail.session import MailExchange
 from node.net.heads import HeadCache
-from node.net.logs import PeerLog
+from node.net.logs import PeerLog, quoted
 from node.net.ratelimit import TokenBucket
 from node.net.relay import LazyLink
 from node.net.verify import Decoded, Verifier
@@ -563,9 +563,9 @@ class PeerSession:
                 self.last_error = f"{frame.code}: {frame.message}"
             self.host.logs.warning(
                 self.peer,
-                "%s refused something we sent: %r (%s)",
+                "%s refused something we sent: %s (%s)",
                 self.peer,
-                frame.message,
+                quoted(frame.message),
                 frame.code,
                 logger=log,
             )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from node.accounts.service import account_key, same_name
 from node.clock import now_ms
 from node.observations.sharing import SharedObservations
 from node.observations.staff import Staff, get_now
@@ -163,7 +164,7 @@ class Observations:
     ) -> Observation:
         """Record an observation; its focus must serve a development priority."""
         observer, observed = _name(observer, "--observer"), _name(observed, "--observed")
-        if observer.casefold() == observed.casefold():
+        if same_person(observer, observed):
             raise UserInputError(
                 "--observer and --observed are the same person: name two colleagues",
                 page=said("The observer and the observed colleague must be two people."),
@@ -218,8 +219,10 @@ class Observations:
 
         found = await self.store.read(read)
         if teacher is not None:
-            wanted = " ".join(teacher.split()).casefold()
-            found = [o for o in found if wanted in (o.observer.casefold(), o.observed.casefold())]
+            wanted = account_key(teacher)
+            found = [
+                o for o in found if wanted in (account_key(o.observer), account_key(o.observed))
+            ]
         return found
 
     async def share(self, number: int, shared: bool, *, to: NodeId | None = None) -> Observation:
@@ -312,12 +315,13 @@ def _with_schools_now(conn: sqlite3.Connection, rows: list[Any]) -> list[Observa
 
 # --- who may see and change an observation ------------------------------------
 # People are named by their names as written (a staff profile's name, or the name
-# a colleague signs in with); the same name in other capitals or spacing is the
-# same person.
+# a colleague signs in with); the same name in other ASCII capitals or spacing is the
+# same person, as for accounts (node.accounts.service.same_name): 'Ms Émile' and
+# 'Ms émile' are two accounts, and one must not read or share the other's records.
 
 
 def same_person(one: str, other: str) -> bool:
-    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+    return same_name(one, other)
 
 
 def owned_by(observation: Observation, name: str) -> bool:

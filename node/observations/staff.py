@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from node.accounts.service import account_key
 from node.clock import now_ms
 from node.observations import pairs as pairing
 from node.offers.matching import tag
@@ -184,6 +185,7 @@ def listing_now(conn: sqlite3.Connection) -> list[StaffMember]:
 
 
 def get_now(conn: sqlite3.Connection, name: str) -> StaffMember | None:
-    """The profile of ``name`` (in any capitals or spacing), on the database thread."""
-    wanted = " ".join(name.split()).casefold()
-    return next((m for m in listing_now(conn) if m.name.casefold() == wanted), None)
+    """The profile of ``name`` (in any ASCII capitals or spacing, as the table compares
+    names: 'Ms Émile' and 'Ms émile' are two profiles), on the database thread."""
+    wanted = account_key(name)
+    return next((m for m in listing_now(conn) if account_key(m.name) == wanted), None)

@@ -26,6 +26,7 @@ import itertools
 import json
 from typing import TYPE_CHECKING
 
+from node.accounts.service import same_name
 from protocol.errors import (
     AuthorRemovedError,
     AuthorTakenOffError,
@@ -311,7 +312,7 @@ def may_delete(
     deleted the draft)."""
     if not ours:
         return Deletion.REFUSED
-    if author is not None and by == author:
+    if author is not None and same_name(by, author):
         who = Deletion.BY_AUTHOR
     elif by_staff and not (author_exists and author_takes_part):
         who = Deletion.BY_STAFF
@@ -333,7 +334,7 @@ def may_delete_comment(
     (``NOT_WAITING``, said to whoever could have deleted it while it waited)."""
     if not ours:
         return Deletion.REFUSED
-    if author is not None and by == author:
+    if author is not None and same_name(by, author):
         who = Deletion.BY_AUTHOR
     elif by_staff:
         who = Deletion.BY_STAFF

@@ -57,7 +57,7 @@ class Feeds:
         """``user``'s live feed of ``project`` (the newest, if the CLI made several)."""
         row = await self.store.fetch_one(
             "SELECT token, user, project, created_at, revoked_at FROM feeds "
-            "WHERE user = ? AND project = ? AND revoked_at IS NULL "
+            "WHERE user = ? COLLATE NOCASE AND project = ? AND revoked_at IS NULL "
             "ORDER BY created_at DESC LIMIT 1",
             (user, project),
         )
@@ -67,7 +67,7 @@ class Feeds:
         """Stop every live feed ``user`` has of ``project``; how many were stopped."""
         async with self.store.write():
             return await self.store.execute(
-                "UPDATE feeds SET revoked_at = ? WHERE user = ? AND project = ? "
+                "UPDATE feeds SET revoked_at = ? WHERE user = ? COLLATE NOCASE AND project = ? "
                 "AND revoked_at IS NULL",
                 (now, user, project),
             )

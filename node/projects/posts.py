@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from node.accounts.service import User
+from node.accounts.service import User, same_name
 from node.projects import approval
 from node.projects.approval import Deletion
 from node.projects.media import clean_image
@@ -135,7 +135,11 @@ class Posts(Membership):
         """
         if user.is_staff:
             return True
-        if post.origin == self.me and post.author == user.name and post.state != PostState.REMOVED:
+        if (
+            post.origin == self.me
+            and same_name(post.author, user.name)
+            and post.state != PostState.REMOVED
+        ):
             return True
         if post.state != PostState.APPROVED:
             return False
@@ -166,7 +170,7 @@ class Posts(Membership):
         """
         post = await self.post(text)
         user = await self.accounts.get(author)
-        if post.origin != self.me or post.author != user.name:
+        if post.origin != self.me or not same_name(post.author, user.name):
             raise NotAllowedError(
                 "only the pupil who wrote a draft can change it",
                 page=said("Only the pupil who wrote a draft can change it."),

@@ -13,7 +13,15 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from node.accounts.service import USER_COLUMNS, Accounts, User, tidy_name, user_from_row
+from node.accounts.service import (
+    USER_COLUMNS,
+    Accounts,
+    User,
+    account_key,
+    same_name,
+    tidy_name,
+    user_from_row,
+)
 from node.projects import approval
 from node.store.database import Store
 from protocol.errors import NotAllowedError, UserInputError, said
@@ -27,7 +35,13 @@ class ProjectPupils:
     pupils: tuple[str, ...]
 
     def includes(self, user: User) -> bool:
-        return user.is_staff or user.name in self.pupils or user.klass in self.classes
+        """Whether ``user`` takes part. Names and classes compare as the users table
+        compares names (ASCII capitals ignored, :func:`account_key`), as the queries
+        below do: a pupil in class 5b is in a project of class 5B."""
+        if user.is_staff or any(same_name(user.name, p) for p in self.pupils):
+            return True
+        klass = user.klass
+        return klass is not None and any(same_name(klass, c) for c in self.classes)
 
     def as_json(self) -> dict[str, list[str]]:
         return {"classes": list(self.classes), "pupils": list(self.pupils)}
@@ -47,8 +61,8 @@ class Rosters:
         if user.is_staff:
             return True
         row = await self.store.fetch_one(
-            "SELECT 1 FROM project_pupils WHERE project = ? AND "
-            "((kind = 'pupil' AND name = ?) OR (kind = 'class' AND name = ?))",
+            "SELECT 1 FROM project_pupils WHERE project = ? AND ((kind = 'pupil' AND "
+            "name = ? COLLATE NOCASE) OR (kind = 'class' AND name = ? COLLATE NOCASE))",
             (project_id, user.name, user.klass),
         )
         return row is not None
@@ -84,7 +98,9 @@ class Rosters:
         known = [u for u in await self.accounts.all() if u.role == "pupil"]
         # Names and classes as the school spelt them, whatever case was typed.
         known_classes = {u.klass.casefold(): u.klass for u in known if u.klass}
-        known_pupils = {u.name.casefold(): u.name for u in known}
+        # A pupil is found as the accounts find her (not casefold: 'Émile' and 'émile'
+        # are two pupils there).
+        known_pupils = {account_key(u.name): u.name for u in known}
         wanted_classes, wanted_pupils = set(), set()
         for typed in {" ".join(c.split()) for c in classes} - {""}:
             if typed.casefold() not in known_classes:
@@ -95,7 +111,7 @@ class Rosters:
                 )
             wanted_classes.add(known_classes[typed.casefold()])
         for typed in {" ".join(p.split()) for p in pupils} - {""}:
-            if typed.casefold() not in known_pupils:
+            if account_key(typed) not in known_pupils:
                 raise UserInputError(
                     f"{typed!r} is not a pupil of this school (staff are in every project "
                     "already): see `schoolmesh user list`",
@@ -105,7 +121,7 @@ class Rosters:
                         name=typed,
                     ),
                 )
-            wanted_pupils.add(known_pupils[typed.casefold()])
+            wanted_pupils.add(known_pupils[account_key(typed)])
         wanted = ProjectPupils(tuple(sorted(wanted_classes)), tuple(sorted(wanted_pupils)))
 
         def write(conn: sqlite3.Connection) -> ProjectPupils:
@@ -123,8 +139,8 @@ class Rosters:
     async def projects_of(self, user: User) -> set[str]:
         """The ids of the projects a pupil is in (by name or by class)."""
         rows = await self.store.fetch_all(
-            "SELECT DISTINCT project FROM project_pupils WHERE "
-            "(kind = 'pupil' AND name = ?) OR (kind = 'class' AND name = ?)",
+            "SELECT DISTINCT project FROM project_pupils WHERE (kind = 'pupil' AND "
+            "name = ? COLLATE NOCASE) OR (kind = 'class' AND name = ? COLLATE NOCASE)",
             (user.name, user.klass),
         )
         return {r[0] for r in rows}

@@ -177,7 +177,7 @@ class Takedowns(Posts):
 
         taken: list[str] = []
         posts = await self.store.fetch_all(
-            "SELECT id FROM posts WHERE origin = ? AND author = ? AND state = ? "
+            "SELECT id FROM posts WHERE origin = ? AND author = ? COLLATE NOCASE AND state = ? "
             "ORDER BY created_at",
             (bytes(self.me), pupil.name, PostState.APPROVED),
         )
@@ -191,7 +191,7 @@ class Takedowns(Posts):
             ):
                 taken.append(post.id)
         comments = await self.store.fetch_all(
-            "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? "
+            "SELECT id, by_name FROM comments WHERE origin = ? AND author = ? COLLATE NOCASE "
             "AND state = ? ORDER BY created_at",
             (bytes(self.me), pupil.name, PostState.APPROVED),
         )

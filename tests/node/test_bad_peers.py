@@ -1,6 +1,7 @@
 """A real node facing bad peers: every bad message is refused, nothing is stored,
 and the node keeps serving its other partners."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -134,3 +135,22 @@ async def test_noisy_peer_is_closed_after_repeated_refusals(
             closed = True
             break
     assert closed
+
+
+async def test_a_partner_s_error_message_reads_one_way_in_the_log(
+    target: LiveNode, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error frame is one printable line (frames.Error), but it may type out an
+    escape: the log writes it as ``repr`` would, each backslash doubled, where before
+    ``%r`` of the already escaped text doubled them again."""
+    caplog.set_level(logging.WARNING, logger="node.net.session")
+    typed = 'clear \\x1b[2J, then \\n and \\\\ and "it\'s" \u00e9'
+    ws = await connect(client, target)
+    await ws.send_bytes(frames.encode(frames.Error("bad-frame", typed)))
+    line = f"{ROGUE.node_id} refused something we sent: {typed!r} (bad-frame)"
+
+    async def logged() -> bool:
+        return line in [r.getMessage() for r in caplog.records]
+
+    await wait_for(logged, what="the warning")
+    assert "clear \\\\x1b[2J, then \\\\n and \\\\\\\\ and " in line  # as repr writes it

@@ -1,10 +1,14 @@
 """Bounded, escaped log lines about peers (node/logs.py), with a clock we move by hand."""
 
+import ast
 import logging
+from pathlib import Path
 
 import pytest
 
-from node.net.logs import PeerLog, printable
+from node.net.logs import PeerLog, printable, quoted
+from protocol import codec, frames
+from protocol.errors import DecodeError
 
 LOGGER = logging.getLogger("tests.peerlog")
 
@@ -92,10 +96,71 @@ def test_lines_below_the_level_cost_nothing(caplog: pytest.LogCaptureFixture) ->
         ("\x1b[31mred", "\\x1b[31mred"),
         ("line\u2028sep", "line\\u2028sep"),
         ("Lycée", "Lycée"),
+        # A backslash the school typed is doubled, as repr writes it: one backslash
+        # always starts an escape of ours, so typed text cannot pass for one.
+        ("typed \\x1b[2J", "typed \\\\x1b[2J"),
+        ("C:\\Users", "C:\\\\Users"),
+        ("both \x1b and \\x1b", "both \\x1b and \\\\x1b"),
     ],
 )
 def test_peer_text_is_one_printable_line(text: str, shown: str) -> None:
     assert printable(text) == shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain",
+        "it's",
+        'say "hi"',
+        "both ' and \"",
+        "\x1b[2J\nnext",
+        "typed \\x1b \\n",
+        "Lycée\u202e",
+    ],
+)
+def test_quoted_peer_text_reads_as_repr_writes_it(text: str) -> None:
+    """What ``%r`` wrote before (a quote in the text cannot end it either), now that
+    the escapes are made once, by the log."""
+    assert quoted(text) == repr(text)
+
+
+def test_a_hostile_school_s_name_and_error_read_one_way_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A name with a clear-screen sequence, a line break and the same sequence typed
+    out: one line, where the character and the typed text differ. Before, both were
+    written ``\\x1b[2J`` (and through ``%r``, both ``\\\\x1b[2J``)."""
+    caplog.set_level(logging.INFO)
+    logs = PeerLog(LOGGER, clock=Clock())
+    name = "Lycée\x1b[2J\nINFO fake line \\x1b[2J\\n"
+    logs.warning("rogue", "%s is refused", name)
+    logs.warning("rogue", "rogue refused something we sent: %s (%s)", quoted(name), "bad-frame")
+    assert messages(caplog) == [
+        "Lycée\\x1b[2J\\nINFO fake line \\\\x1b[2J\\\\n is refused",
+        "rogue refused something we sent: 'Lycée\\x1b[2J\\nINFO fake line \\\\x1b[2J\\\\n' "
+        "(bad-frame)",
+    ]
+    assert not any("\x1b" in line or "\n" in line for line in messages(caplog))
+
+
+def test_a_refusal_quoting_what_a_peer_sent_is_escaped_once_more(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Our refusals quote a peer's value as ``repr`` does (``unknown frame type
+    '\\x1b[2J'``); the log escapes that text like any value, so there the escape
+    character reads ``'\\\\x1b[2J'`` and the characters typed ``'\\\\\\\\x1b[2J'``, as
+    docs/security.md says: two lines that differ, never one that reads as the other."""
+    caplog.set_level(logging.INFO)
+    logs = PeerLog(LOGGER, clock=Clock())
+    for sent in ("\x1b[2J", "\\x1b[2J"):
+        with pytest.raises(DecodeError) as refused:
+            frames.decode(codec.encode({"t": sent, "v": frames.FRAME_VERSION}))
+        logs.warning("rogue", "refused from rogue: %s", refused.value)
+    assert messages(caplog) == [
+        "refused from rogue: unknown frame type '\\\\x1b[2J'",
+        "refused from rogue: unknown frame type '\\\\\\\\x1b[2J'",
+    ]
 
 
 def test_peer_text_is_cut(caplog: pytest.LogCaptureFixture) -> None:
@@ -104,3 +169,27 @@ def test_peer_text_is_cut(caplog: pytest.LogCaptureFixture) -> None:
     (line,) = messages(caplog)
     assert len(line) == len("said ") + 300
     assert line.endswith("…")
+
+
+def test_no_line_about_a_peer_quotes_with_percent_r() -> None:
+    """``%r`` of what :class:`PeerLog` made printable doubles its escapes (``\\x1b``
+    for the escape character, as for the four characters typed): such lines quote with
+    :func:`quoted`. Every call of a ``logs`` (a PeerLog) in node/ is read."""
+    found = []
+    for path in (Path(__file__).resolve().parents[2] / "node").rglob("*.py"):
+        for call in ast.walk(ast.parse(path.read_text())):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr in ("info", "warning", "log")
+                and ast.unparse(call.func.value).endswith("logs")
+            ):
+                continue
+            formats = [
+                a.value
+                for a in call.args
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
+            if any("%r" in f for f in formats):
+                found.append(f"{path.name}:{call.lineno}")
+    assert found == []

@@ -23,6 +23,10 @@ DELETIONS = [
     (True, S.RETURNED, "Amira", False, "Amira", True, Deletion.BY_AUTHOR),
     (True, S.APPROVED, "Amira", False, "Amira", True, Deletion.NOT_WAITING),
     (True, S.DRAFT, "Ms Patel", True, "Ms Patel", True, Deletion.BY_AUTHOR),  # a teacher's
+    # The author's account as found by name: in other capitals (added again so), the
+    # same account; beyond the ASCII capitals, as the users table, another one.
+    (True, S.DRAFT, "AMIRA", False, "Amira", True, Deletion.BY_AUTHOR),
+    (True, S.DRAFT, "émile", False, "Émile", True, Deletion.REFUSED),
     # Another teacher: not while the writer's account exists, only once it is removed.
     (True, S.DRAFT, "Ms Patel", True, "Amira", True, Deletion.REFUSED),
     (True, S.DRAFT, "Ms Patel", True, "Amira", False, Deletion.BY_STAFF),

@@ -45,6 +45,10 @@ WRITERS = [
     (user("Amira"), taking_part(("5C",), ("Ben",)), Writer.TAKEN_OFF),  # her class taken off
     (user("Amira", klass="5C"), taking_part(("5B",)), Writer.TAKEN_OFF),  # she changed class
     (user("Amira", klass=None), taking_part(("5B",)), Writer.TAKEN_OFF),  # no class now
+    # Names and classes compare as the users table does (ASCII capitals ignored).
+    (user("Amira", klass="5b"), taking_part(("5B",)), Writer.TAKES_PART),
+    (user("amira"), taking_part((), ("Amira",)), Writer.TAKES_PART),
+    (user("Émile", klass="5É"), taking_part(("5é",), ("émile",)), Writer.TAKEN_OFF),
     (user("Ms Patel", "staff", None), taking_part(), Writer.TAKES_PART),  # staff: every project
     (user("Mrs Hill", "admin", None), taking_part(("5B",)), Writer.TAKES_PART),
 ]
@@ -331,3 +335,21 @@ async def test_a_school_that_joins_later_gets_nothing_a_pupil_taken_off_wrote(
     assert d_id not in await sealed_for(a, post.id)
     assert d_id not in await sealed_for(a, comment.id)
     assert bytes(schools["B"].node.node_id) in await sealed_for(a, post.id)  # sent before
+
+
+async def test_a_pupil_in_class_5b_is_in_a_project_of_class_5B(
+    schools: dict[str, LiveNode],  # noqa: F811
+) -> None:
+    """Two spellings of one class (typed by different teachers) are one class to the
+    project: the pupil in '5b' reads, writes for it and has her work approved."""
+    a = schools["A"].node
+    project = await start_project(schools, "BC")  # class 5B takes part
+    await a.accounts.add("Noor", "pupil", PASSWORD, klass="5b", now=now_ms())
+    noor = await a.accounts.get("Noor")
+    assert await a.projects.rosters.includes(project, noor)
+    assert project in await a.projects.rosters.projects_of(noor)
+    draft = await a.projects.draft(
+        project, "Noor", "Pond", "Frogspawn by the bench.", theme=None, images=[], now=now_ms()
+    )
+    await a.projects.approve(draft.id, "Ms Patel", now_ms())
+    assert (await a.projects.post(draft.id)).state == "approved"

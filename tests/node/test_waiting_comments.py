@@ -26,6 +26,9 @@ COMMENT_DELETIONS = [
     (True, S.DRAFT, "Ms Patel", True, "Amira", Deletion.BY_STAFF),  # a teacher declines
     (True, S.DRAFT, "Mr Jones", True, None, Deletion.BY_STAFF),  # writer's account gone
     (True, S.DRAFT, "Ms Patel", True, "Ms Patel", Deletion.BY_AUTHOR),
+    # Her account as the users table finds it (same_name): ASCII capitals alike, not é/É.
+    (True, S.DRAFT, "AMIRA", False, "Amira", Deletion.BY_AUTHOR),
+    (True, S.DRAFT, "émile", False, "Émile", Deletion.REFUSED),
     # Hostile rows: another pupil, whatever the state; a partner's comment, whoever asks.
     (True, S.DRAFT, "Ben", False, "Amira", Deletion.REFUSED),
     (True, S.DRAFT, "Ben", False, None, Deletion.REFUSED),

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from babel.messages.pofile import read_po
 
 from node.web import i18n
 from node.web.vocabulary import vocabulary
@@ -35,6 +36,49 @@ def test_every_catalogue_is_complete() -> None:
     assert {"fr", "es", "zh_Hans"} <= set(translations.catalogues())
     for language in translations.catalogues():
         assert translations.problems(language) == []
+
+
+#: What a message says only to someone it calls ``usted`` (docs/translating.md, "Forms
+#: of address": Spanish is ``tú`` to everyone): the pronoun, and the imperatives and
+#: past forms our older messages used. Third-person subjunctives ("que la acepte",
+#: "cuando lo haga") are not here: they speak of someone else, as does "su" (their).
+USTED = re.compile(
+    r"\b(usted|ustedes|elija|indique|escriba|revise|pregunte|pruebe|guarde|cree|"
+    r"pida|lea|vuelva|deje|déjelo|guárdelo|inténtelo|escríbalo|escanéelo|acéptela|"
+    r"muévala|leyó|abriera)\b",
+    re.I,
+)
+
+
+def test_spanish_and_chinese_address_everyone_one_way() -> None:
+    """Spanish ``tú``, never ``usted``; Chinese ``你``, never ``您`` (some approval
+    and questions messages said ``usted`` and ``您``)."""
+    found = []
+    for language, formal in (("es", USTED), ("zh_Hans", re.compile("您"))):
+        with translations.catalogues()[language].open("rb") as po:
+            catalog = read_po(po, locale=language)
+        for message in catalog:
+            raw = message.string
+            texts = raw if isinstance(raw, tuple | list) else (raw,)
+            found += [(language, text) for text in texts if text and formal.search(text)]
+    assert found == []
+
+
+def test_no_catalogue_keeps_text_no_page_uses() -> None:
+    """Nine messages were left in every catalogue after their pages changed (docs/decisions.md,
+    "Small consistency fixes"): a translator would keep them up for nothing."""
+    assert [
+        u for language in translations.catalogues() for u in translations.unused(language)
+    ] == []
+
+
+def test_the_check_finds_text_no_page_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "fr" / "LC_MESSAGES" / "messages.po"
+    copy.parent.mkdir(parents=True)
+    source = translations.LOCALE_DIR / "fr" / "LC_MESSAGES" / "messages.po"
+    copy.write_text(source.read_text() + '\nmsgid "A page long gone"\nmsgstr "Une page partie"\n')
+    monkeypatch.setattr(translations, "LOCALE_DIR", tmp_path)
+    assert translations.unused("fr") == ["fr: no longer used: 'A page long gone'"]
 
 
 @pytest.mark.parametrize("language", ["fr", "es", "zh_Hans"])

@@ -67,6 +67,7 @@ async def _pupil_dashboard(request: web.Request, now: int) -> web.StreamResponse
     # A returned post is still the pupil's draft (the project page lists it too).
     rows = await node.store.fetch_all(
         "SELECT id, title, state, project FROM posts WHERE origin = ? AND author = ? "
+        "COLLATE NOCASE "
         "AND state IN (?, ?) ORDER BY created_at DESC",
         (bytes(node.node_id), user.name, PostState.DRAFT, PostState.RETURNED),
     )

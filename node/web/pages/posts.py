@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from node.accounts.service import same_name
 from node.clock import now_ms
 from node.projects import approval
 from node.projects.approval import Deletion
@@ -74,7 +75,7 @@ async def post_page(request: web.Request) -> web.StreamResponse:
     comments = [
         c
         for c in await node.projects.comments(post.id, states=("approved", "draft"))
-        if c.state == "approved" or user.is_staff or c.author == user.name
+        if c.state == "approved" or user.is_staff or same_name(c.author, user.name)
     ]
     deletion = await _deletion(request, post)
     context: dict[str, Any] = {
@@ -89,10 +90,10 @@ async def post_page(request: web.Request) -> web.StreamResponse:
         "project": project,
         "ours": ours,
         "comments": comments,
-        "mine": ours and post.author == user.name,
+        "mine": ours and same_name(post.author, user.name),
         # Her own draft of a project she was taken off: never sent, hers to delete only.
         "off_project": ours
-        and post.author == user.name
+        and same_name(post.author, user.name)
         and post.state in ("draft", "returned")
         and not await node.projects.rosters.includes(post.project, user),
         "author": None,
@@ -521,7 +522,10 @@ async def _deletable(request: web.Request) -> tuple[Post, Deletion]:
 
 async def _own_draft(request: web.Request) -> Post:
     post = await post_for(request)
-    if post.author != user_of(request).name or post.origin != request.app[WEB].node.node_id:
+    if (
+        not same_name(post.author, user_of(request).name)
+        or post.origin != request.app[WEB].node.node_id
+    ):
         raise web.HTTPNotFound()
     if post.state not in ("draft", "returned"):
         raise web.HTTPNotFound()

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.accounts.service import same_name
 from node.clock import now_ms
 from node.projects import approval
 from node.projects.records import Project
@@ -160,7 +161,7 @@ async def project_page(request: web.Request) -> web.StreamResponse:
         waiting = [
             p
             for p in await node.projects.posts(project.id, states=("draft", "returned"))
-            if p.author == user.name
+            if same_name(p.author, user.name)
         ]
     comments_waiting = await node.projects.waiting_comments(project.id) if user.is_staff else []
     names = await school_names(node, {*project.members, *(p.origin for p in posts)})

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from node.accounts.service import same_name
 from node.observations import staff
 from node.web.kit import (
     VISIT,
@@ -33,7 +34,7 @@ routes = web.RouteTableDef()
 
 def _may_edit(request: web.Request, name: str) -> bool:
     user = user_of(request)
-    return bool(user.role == "admin" or user.name.casefold() == " ".join(name.split()).casefold())
+    return user.role == "admin" or same_name(user.name, name)
 
 
 def _split(text: str) -> list[str]:
@@ -50,7 +51,7 @@ async def staff_page(request: web.Request) -> web.StreamResponse:
     wanted = request.query.get("name", "").strip()
     if user.role != "admin" or not wanted:
         wanted = wanted if user.role == "admin" else user.name
-    editing = next((p for p in people if p.name.casefold() == wanted.casefold()), None)
+    editing = next((p for p in people if same_name(p.name, wanted)), None)
     values: dict[str, Any] = {
         "name": editing.name if editing else wanted,
         "strengths": ", ".join(editing.strengths) if editing else "",
