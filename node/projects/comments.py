@@ -121,8 +121,9 @@ class Comments(Posts):
         if comment is None:
             raise NotFoundError(
                 f"no post or comment {text!r} at this school, so nothing was deleted: the id "
-                "may be mistyped, or it was deleted already. The comments waiting, with their "
-                "ids, are listed by `schoolmesh post list --project PROJECT_ID --drafts --json`",
+                "may be mistyped, or it was deleted already. A comment's id is printed when it "
+                "is written (`schoolmesh post comment ... --json`), and `schoolmesh user export "
+                "NAME` lists a pupil's comments with their ids ([draft] while waiting)",
                 page=said("There is no such post or comment at this school."),
             )
         verdict = await self.comment_deletion(comment, await self.accounts.get(by))

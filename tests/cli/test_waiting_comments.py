@@ -84,3 +84,24 @@ def test_a_waiting_comment_is_deleted_by_its_pupil_or_declined_by_a_teacher(
     out = cli(data, "post", "takedown", sent[:8]).stdout
     assert out.startswith(f"Taken down {sent} here; asked every member school to delete it.")
     assert rows(data, "SELECT target FROM takedowns") == [(sent,)]
+
+
+def test_the_refusal_names_a_command_that_lists_a_waiting_comment_s_id(
+    tmp_path: Path,
+) -> None:
+    """The words for an id not found said the waiting comments' ids were listed by
+    `post list --drafts --json`: that lists draft posts (and their approved comments),
+    and a comment waits on an approved post, so its id was never there."""
+    data, project = school(tmp_path)
+    post = json.loads(cli(data, "post", "draft", "--project", project, "--author", "Ms Patel",
+                          "--title", "Trip", "--body", "At 9.", "--json").stdout)["id"]  # fmt: skip
+    cli(data, "post", "approve", post[:8], "--by", "Ms Patel")
+    (waiting,) = comments(data, post, "Yay!")
+    assert waiting not in cli(data, "post", "list", "--project", project, "--drafts",
+                              "--json").stdout  # fmt: skip
+    line = refused(data, "post", "delete", "0" * 8, "--by", "Ms Patel",
+                   code=1, says="no post or comment '00000000' at this school")  # fmt: skip
+    assert "--drafts" not in line
+    assert "`schoolmesh user export NAME`" in line
+    listed = cli(data, "user", "export", "Amira").stdout
+    assert f"  {waiting[:8]}  Yay!  [draft]" in listed
