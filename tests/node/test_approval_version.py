@@ -291,6 +291,8 @@ async def test_a_post_deleted_while_it_is_approved_says_so_and_sends_nothing(
     write = store.write
 
     def deleted_first(fn: Any = None, **options: Any) -> Any:
+        if not getattr(fn, "__qualname__", "").startswith("Moderation.approve.<locals>."):
+            return write(fn, **options)  # another write meanwhile (the indexer's): as is
         store.write = write  # type: ignore[method-assign]  # once: the delete writes too
 
         async def run() -> Any:

@@ -5,7 +5,6 @@ nodes and their real databases."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -187,17 +186,16 @@ async def test_a_pupil_whose_class_was_taken_off_or_who_changed_class_has_nothin
     assert (await a.projects.post(draft.id)).state == "approved"
 
 
-def run_before_the_write(store: Any, first: Any) -> Any:
-    """Make the next write of ``store`` by this task run ``first()`` just before it:
-    after the caller's reads, so that the two meet there however loaded the machine
-    (as tests/node/test_approval_version.py does). The running node's other tasks
-    (sessions, mail) write too: theirs pass by untouched, or one of them could take
-    the meeting (and be handed a coroutine where it wanted a transaction)."""
+def run_before_the_write(store: Any, first: Any, *, of: str) -> Any:
+    """Make the next write of the method ``of`` (a qualified name, such as
+    ``Moderation.approve``) run ``first()`` just before it: after the method's reads, so
+    that the two meet there however loaded the machine (as
+    tests/node/test_approval_version.py does). Every other write (a session's, the
+    mail's, running meanwhile on these live nodes) goes through untouched."""
     write = store.write
-    task = asyncio.current_task()
 
     def later(fn: Any = None, **options: Any) -> Any:
-        if asyncio.current_task() is not task:
+        if not getattr(fn, "__qualname__", "").startswith(f"{of}.<locals>."):
             return write(fn, **options)
         store.write = write  # once: ``first`` writes too
 
@@ -228,13 +226,16 @@ async def test_taken_off_between_the_approval_s_read_and_its_write_is_refused(
     await a.projects.approve(teacher_s.id, "Ms Patel", now_ms())
     comment = await a.projects.comment(teacher_s.id, PUPIL, "Yay!", now_ms())
     store = a.projects.store
-    for item, version in ((draft.id, read), (comment.id, None)):
+    for item, version, method in (
+        (draft.id, read, "Moderation.approve"),
+        (comment.id, None, "Moderation._approve_comment"),
+    ):
         await a.projects.rosters.replace(project, classes=["5B"], pupils=[], now=now_ms())
 
         async def take_off() -> None:
             await a.projects.rosters.replace(project, classes=[], pupils=[], now=now_ms())
 
-        write = run_before_the_write(store, take_off)
+        write = run_before_the_write(store, take_off, of=method)
         try:
             with pytest.raises(AuthorTakenOffError):
                 await a.projects.approve(item, "Ms Patel", now_ms(), version=version)
@@ -287,7 +288,7 @@ async def test_a_teacher_deletes_what_a_pupil_taken_off_wrote_and_the_pupil_stil
     async def add_back() -> None:
         await a.projects.rosters.replace(project, classes=[], pupils=[PUPIL], now=now_ms())
 
-    write = run_before_the_write(a.projects.store, add_back)
+    write = run_before_the_write(a.projects.store, add_back, of="Posts.discard")
     try:
         with pytest.raises(NotAllowedError, match="takes part in the project again"):
             await a.projects.discard(back.id, "Ms Patel")

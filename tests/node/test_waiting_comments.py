@@ -209,7 +209,7 @@ async def test_approved_between_the_read_and_the_write_is_not_deleted(
     async def approve_it() -> None:
         await a.node.projects.approve(raced.id, "Ms Patel", now_ms())
 
-    write = run_before_the_write(store, approve_it)
+    write = run_before_the_write(store, approve_it, of="Comments.discard_comment")
     try:
         with pytest.raises(UserInputError, match="approved and sent") as refused:
             await a.node.projects.discard_comment(raced.id, PUPIL)
@@ -224,7 +224,7 @@ async def test_approved_between_the_read_and_the_write_is_not_deleted(
     async def declined_by_another() -> None:
         await a.node.projects.discard_comment(twice.id, "Ms Patel")
 
-    write = run_before_the_write(store, declined_by_another)
+    write = run_before_the_write(store, declined_by_another, of="Comments.discard_comment")
     try:
         await a.node.projects.discard_comment(twice.id, PUPIL)  # as asked: no error
     finally:
@@ -236,7 +236,7 @@ async def test_approved_between_the_read_and_the_write_is_not_deleted(
     async def approve_taken() -> None:
         await a.node.projects.approve(taken.id, "Ms Patel", now_ms())
 
-    write = run_before_the_write(store, approve_taken)
+    write = run_before_the_write(store, approve_taken, of="Takedowns.take_down")
     try:
         done = await a.node.projects.take_down(taken.id, now_ms())
     finally:

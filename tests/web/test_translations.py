@@ -39,15 +39,38 @@ def test_every_catalogue_is_complete() -> None:
 
 
 #: What a message says only to someone it calls ``usted`` (docs/translating.md, "Forms
-#: of address": Spanish is ``tú`` to everyone): the pronoun, and the imperatives and
-#: past forms our older messages used. Third-person subjunctives ("que la acepte",
-#: "cuando lo haga") are not here: they speak of someone else, as does "su" (their).
+#: of address": Spanish is ``tú`` to everyone): the pronoun; imperatives with a pronoun
+#: attached (only an imperative takes one); and bare imperatives our older messages
+#: used, only where a sentence starts: elsewhere the same words are third-person
+#: subjunctives that speak of someone else ("hasta que la escuela lo lea"), as "su"
+#: (their) does, and are right.
 USTED = re.compile(
-    r"\b(usted|ustedes|elija|indique|escriba|revise|pregunte|pruebe|guarde|cree|"
-    r"pida|lea|vuelva|deje|déjelo|guárdelo|inténtelo|escríbalo|escanéelo|acéptela|"
-    r"muévala|leyó|abriera)\b",
+    r"\b(usted|ustedes|déjelo|guárdelo|inténtelo|escríbalo|escanéelo|acéptela|muévala)\b"
+    r"|(?:^|[.!?:]\s+|[¿¡])(elija|indique|escriba|revise|pregunte|pruebe|guarde|cree|pida|"
+    r"lea|vuelva|deje)\b",
     re.I,
 )
+
+
+def test_the_formal_address_check_knows_an_order_from_a_third_person() -> None:
+    """The check below must catch an ``usted`` order and leave a sentence about someone
+    else alone, or a correct translation would fail it."""
+    for formal in (
+        "Elija una fecha.",
+        "Hecho. Vuelva a intentarlo.",
+        "¿Lea el aviso?",
+        "Guárdelo aquí.",
+        "Si usted quiere, escriba.",
+    ):
+        assert USTED.search(formal), formal
+    for informal in (
+        "Elige una fecha.",
+        "Hasta que la escuela lo lea, espera.",
+        "El colegio cree que sí.",
+        "Tu socio leyó el mensaje.",
+        "Pide a tu profesor que lo deje así.",
+    ):
+        assert not USTED.search(informal), informal
 
 
 def test_spanish_and_chinese_address_everyone_one_way() -> None:
