@@ -96,7 +96,10 @@ async def test_a_teacher_declines_a_waiting_comment_and_an_approved_one_is_kept(
             assert f'href="/posts/{post}/comments/{comment.id}/delete"' in shown
         assert shown.count("Decline and delete") == 2
         assert f"/comments/{sent.id}/delete" not in shown
-        assert (await page(teacher, f"/posts/{post}/comments/{sent.id}/delete"))[0] == 404
+        # Its address typed anyway: no page that asks, the post's page says it was sent.
+        status, text = await page(teacher, f"/posts/{post}/comments/{sent.id}/delete")
+        assert status == 200
+        assert "approved and sent to the project's schools" in flash(text)
 
         delete = f"/posts/{post}/comments/{amira_s.id}/delete"
         status, asked = await page(teacher, delete)
@@ -125,3 +128,41 @@ async def test_a_teacher_declines_a_waiting_comment_and_an_approved_one_is_kept(
         )
     approved = await school.node.projects.comments(post)
     assert {c.id for c in approved} == {sent.id, bens.id}
+
+
+async def test_decline_pressed_on_a_page_opened_before_says_what_happened(
+    school: LiveNode,
+) -> None:
+    """The post's page was open when another teacher approved the comment (or declined
+    it): its Decline and delete led to "not found", though the comment is there, sent,
+    and docs/web.md says the page says so. Now the post's page says what happened."""
+    project = await start(school)
+    post = await teacher_s_post(school, project)
+    approved, declined = [
+        await school.node.projects.comment(post, "Amira", body, 1) for body in ("Yay!", "Hi")
+    ]
+    async with client(school) as teacher, client(school) as amira:
+        await http_sign_in(teacher, "Mr Jones")
+        await http_sign_in(amira, "Amira")
+        _status, shown = await page(teacher, f"/posts/{post}")
+        assert f"/comments/{approved.id}/delete" in shown
+        await school.node.projects.approve(approved.id, "Mr Jones", now_ms())
+        await school.node.projects.discard_comment(declined.id, "Mr Jones")
+        for visitor in (teacher, amira):  # staff, and its pupil (her Delete)
+            async with visitor.get(f"/posts/{post}/comments/{approved.id}/delete") as got:
+                assert got.status == 200
+                assert str(got.url).endswith(f"/posts/{post}")
+                text = await got.text()
+            assert flash(text) == (
+                "This comment was approved and sent to the project's schools, so it can no "
+                "longer be deleted: a teacher can take it down."
+            )
+        async with teacher.get(f"/posts/{post}/comments/{declined.id}/delete") as got:
+            assert got.status == 200
+            assert str(got.url).endswith(f"/posts/{post}")
+            assert said(await got.text()) == "This comment is deleted already."
+        # Another pupil still learns nothing: not found, approved or not.
+        async with client(school) as ben:
+            await http_sign_in(ben, "Ben")
+            assert (await page(ben, f"/posts/{post}/comments/{approved.id}/delete"))[0] == 404
+    assert [c.id for c in await school.node.projects.comments(post)] == [approved.id]

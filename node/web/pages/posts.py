@@ -334,9 +334,23 @@ async def takedown_comment(request: web.Request) -> web.StreamResponse:
 @routes.get(f"/posts/{POST}/comments/{{comment:[0-9a-f]{{32}}}}/delete")
 @require("pupil")
 async def delete_comment_page(request: web.Request) -> web.StreamResponse:
-    """Ask before deleting a comment waiting for a teacher (a page, not a script)."""
+    """Ask before deleting a comment waiting for a teacher (a page, not a script).
+
+    Its link was on a post's page that may have been open a while: approved meanwhile
+    (to whoever could have deleted it) or deleted meanwhile, the post's page says so,
+    as the form's refusal does, rather than "not found"."""
+    _ = gettext(request)
     post, comment, deletion = await _comment_to_delete(request)
-    if comment is None or deletion not in _MAY_DELETE:
+    if comment is None:
+        return await see_other(
+            request, f"/posts/{post.id}#comments", _("This comment is deleted already.")
+        )
+    if deletion is Deletion.NOT_WAITING:
+        refused = approval.comment_not_waiting(comment.id, comment.state)
+        return await see_other(
+            request, f"/posts/{post.id}", page_text(request, refused), error=True
+        )
+    if deletion not in _MAY_DELETE:
         raise web.HTTPNotFound()
     return render(
         request,
