@@ -585,21 +585,26 @@ async def _comment(args: argparse.Namespace) -> None:
 
 
 async def _takedown(args: argparse.Namespace) -> None:
+    at = now_ms()
     async with await open_node(args) as node:
-        done = await node.projects.take_down(args.post, now_ms(), reason=args.reason)
+        done = await node.projects.take_down(args.post, at, reason=args.reason)
         target = done.target
         if done.sent:
             status = await node.projects.status(target)
     if not done.sent:  # a comment never sent: deleted here, no letter to anyone
         if args.json:
+            # The fields of a takedown's (scripts read `state` and `takedown`), saying
+            # nobody was asked and nobody is waited for; `sent` tells the two apart.
             print_json({"id": target, "project": done.project, "school_id": str(done.origin),
-                        "state": "deleted", "delivered": {}})  # fmt: skip
+                        "state": "removed", "delivered": {}, "sent": False,
+                        "takedown": {"by": str(done.origin), "at": at, "reason": None,
+                                     "asked": False, "confirmed": {}, "waiting": []}})  # fmt: skip
             return
         print(f"Deleted {target} here: it was a comment waiting for a teacher, never sent, so "
               "nothing was sent to any school (no takedown letter, no reason).")  # fmt: skip
         return
     if args.json:
-        print_json(status)
+        print_json({**status, "sent": True})
         return
     print(f"Taken down {target} here; asked every member school to delete it.")
     print("Follow the receipts with: schoolmesh post status " + target[:8])

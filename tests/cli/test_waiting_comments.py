@@ -75,8 +75,12 @@ def test_a_waiting_comment_is_deleted_by_its_pupil_or_declined_by_a_teacher(
     assert out.startswith(f"Deleted {taken} here: it was a comment waiting for a teacher")
     assert "nothing was sent to any school" in out
     done = json.loads(cli(data, "post", "takedown", taken_json[:8], "--json").stdout)
+    # The fields a takedown's --json has (scripts read them): nobody asked, nobody waited for.
     assert done == {"id": taken_json, "project": project, "school_id": done["school_id"],
-                    "state": "deleted", "delivered": {}}  # fmt: skip
+                    "state": "removed", "delivered": {}, "sent": False,
+                    "takedown": {"by": done["school_id"], "at": done["takedown"]["at"],
+                                 "reason": None, "asked": False, "confirmed": {},
+                                 "waiting": []}}  # fmt: skip
     assert rows(data, "SELECT target FROM takedowns") == []
     left = rows(data, "SELECT id, state FROM comments ORDER BY created_at")
     assert left == [(sent, "approved")]
