@@ -398,9 +398,10 @@ def gone(
             "be approved",
             page=said(
                 "%(name)s's account was removed, so this comment can no longer be approved: "
-                "nothing was sent. It stays here, seen only by staff. If the account was "
-                "removed by mistake, add it again with the same name and record the consent: "
-                "the comment can then be approved.",
+                "nothing was sent. It stays here, seen only by staff, until a teacher "
+                "declines and deletes it. If the account was removed by mistake, add it "
+                "again with the same name and record the consent: the comment can then be "
+                "approved.",
                 name=name,
             ),
         )
@@ -461,8 +462,9 @@ def taken_off(
             + "approve it",
             page=said(
                 "%(name)s was taken off this project, so this comment cannot be approved: "
-                "nothing was sent. It stays here, seen only by staff. If they should take "
-                "part again, add them back to the project: the comment can then be approved.",
+                "nothing was sent. It stays here, seen only by staff, until a teacher "
+                "declines and deletes it. If they should take part again, add them back to "
+                "the project: the comment can then be approved.",
                 name=name,
             ),
         )
