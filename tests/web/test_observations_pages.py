@@ -163,9 +163,10 @@ async def _page(http: ClientSession, path: str) -> tuple[int, str]:
 
 
 async def test_the_observed_colleague_records_the_follow_up(school: LiveNode) -> None:
-    """Only Ms Green (observed) has the button; a refused note is shown again as typed;
-    once followed up it leaves the dashboard and the list of action points, and
-    reopening brings it back."""
+    """Only Ms Green (observed) has the button, not the observer, another teacher or an
+    admin (nor may they reopen it); a refused note is shown again as typed; once
+    followed up it leaves the dashboard and the list of action points, and reopening
+    brings it back."""
     await add_user(school, "Ms Green", "staff")
     await add_user(school, "Mr Brown", "staff")
     made = await school.node.observations.add(
@@ -180,7 +181,8 @@ async def test_the_observed_colleague_records_the_follow_up(school: LiveNode) ->
         shared=True,  # so that Mr Brown can read it too
     )
     here = f"/observations/{made.id}"
-    for name in ("Mr Jones", "Mr Brown"):  # the observer, and another teacher
+    # The observer, another teacher, and the school's admin (Mrs Patel): none is Ms Green.
+    for name in ("Mr Jones", "Mr Brown", "Mrs Patel"):
         async with client(school) as http:
             await http_sign_in(http, name)
             status, page = await _page(http, here)
@@ -235,6 +237,14 @@ async def test_the_observed_colleague_records_the_follow_up(school: LiveNode) ->
             "Ms Green",
             note.replace("\r\n", "\n"),
         )
+        # Nor may the observer or the admin reopen it.
+        for name in ("Mr Jones", "Mrs Patel"):
+            async with client(school) as other:
+                await http_sign_in(other, name)
+                theirs = {"csrf": await csrf_of(other, here), "done": "0"}
+                async with other.post(f"{here}/follow-up", data=theirs) as response:
+                    assert response.status == 403, name
+        assert (await school.node.observations.get(made.id)).followed_up
         async with http.post(f"{here}/follow-up", data={"csrf": token, "done": "0"}) as response:
             assert "The follow-up is open again." in html.unescape(await response.text())
         status, page = await _page(http, "/")
