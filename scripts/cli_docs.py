@@ -116,8 +116,13 @@ printed as an object with the single key `$bin` and the bytes in lowercase hexad
   request), `withdrawn_at` and `reason`.
 - `{PROG} observation add --json` and `observation show --json`: an object with `id` (a
   number), `observer`, `observed`, `owner` (the observed colleague), `focus`,
-  `priority`, `date`, `strengths`, `actions`, `follow_up` and `shared`; `observation
-  list --json`: an array of these, newest first.
+  `priority`, `date`, `strengths`, `actions`, `follow_up`, `shared`, `from_school_id`
+  (the partner school that sent this copy, or null), `shared_with_id` (the partner
+  school it was sent to, or null), `school` (the name of that school, or null),
+  `followed_up` (true once the follow-up is recorded as done), `followed_up_at` (when
+  it was recorded, ISO 8601 in UTC, or null), `followed_up_by` and `follow_up_note`
+  (null when not given); `observation list --json`: an array of these, newest first;
+  `observation done --json`: the object as the command left it.
 - `{PROG} observation due --json`: an array, soonest first, with one object per action
   point: `observation` (its id), `observed`, `observer`, `focus`, `action`, `follow_up`
   and `days` (until the follow-up date; negative once it has passed).

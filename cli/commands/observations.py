@@ -128,6 +128,29 @@ def register(sub: Any) -> None:
     )
     share.set_defaults(handler=_share)
 
+    done = actions.add_parser(
+        "done",
+        parents=[data_option(), json_option()],
+        help="record that the follow-up took place, or reopen it (--off)",
+        description="Record that the follow-up of an observation took place: its action "
+        "points were talked over again, so they leave `observation due` and the dashboard. "
+        "With --off, reopen it. Only the observed colleague records it (--by, their name), "
+        "and only for an observation of this school: a copy a partner school sent is "
+        "followed up there.",
+    )
+    done.add_argument("id", type=int, metavar="ID")
+    done.add_argument(
+        "--by", required=True, metavar="NAME", help="the observed colleague, who records it"
+    )
+    done.add_argument(
+        "--note",
+        metavar="TEXT",
+        help=f"how it went, optional (up to {observations.MAX_NOTE:,} characters; "
+        "new lines are kept)",
+    )
+    done.add_argument("--off", action="store_true", help="reopen it: the action points are due")
+    done.set_defaults(handler=_done)
+
 
 def _today() -> date:
     return datetime.now(UTC).date()
@@ -171,11 +194,18 @@ async def _list(args: argparse.Namespace) -> None:
             sharing = f"shared by {o.school}"
         elif o.shared_with is not None:
             sharing = f"shared with {o.school}"
+        follow = f"follow up {o.follow_up.isoformat()}"
+        if o.followed_up_at is not None:
+            follow = f"followed up {_when(o.followed_up_at)}"
         print(
             f"{o.id:>4}  {o.day.isoformat()}  "
             + one_line(f"{o.observer} observed {o.observed}: {o.focus}")
-            + f"  (follow up {o.follow_up.isoformat()}, {one_line(sharing)})"
+            + f"  ({follow}, {one_line(sharing)})"
         )
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
 
 
 def _print(o: Observation) -> None:
@@ -188,6 +218,10 @@ def _print(o: Observation) -> None:
     for action in o.actions:
         print(f"  - {under(action, 4 * ' ')}")
     print(f"Follow up on {o.follow_up.isoformat()}")
+    if o.followed_up_at is not None:
+        print(f"Followed up on {_when(o.followed_up_at)} (recorded by {o.followed_up_by})")
+        if o.follow_up_note:
+            print(f"  {under(o.follow_up_note, 2 * ' ')}")
     if o.origin is not None:
         print(f"Shared with your school by {o.school} (the choice of {o.observed})")
     else:
@@ -233,3 +267,19 @@ async def _share(args: argparse.Namespace) -> None:
     state = "shared" if changed.shared else "private"
     where = f" with {changed.school}" if changed.shared_with else ""
     print(f"Observation {changed.id} is now {state}{where}.")
+
+
+async def _done(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        changed = await node.observations.follow_up(
+            args.id, by=args.by, note=args.note, done=not args.off
+        )
+    if args.json:
+        print_json(changed.as_json())
+    elif changed.followed_up_at is not None:
+        print(f"Observation {changed.id} is followed up: its action points are no longer due.")
+    else:
+        print(
+            f"Observation {changed.id} is open again: its action points are due from a week "
+            f"before {changed.follow_up.isoformat()}."
+        )

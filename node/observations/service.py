@@ -7,6 +7,8 @@ teacher, who decides whether it is shared; it stays in this school's database an
 is never replicated. Shared with one partner school (an observer from there), it
 is sealed to that school only, which can be asked to delete its copy again
 (node/observations/sharing.py); such copies are listed here with their school.
+Once the follow-up conversation has taken place, the observed colleague records it
+(when, by whom, an optional short note): its action points are then no longer due.
 
 :class:`Observations` is ``node.observations``: each operation is one trip to the
 database thread (``store.read(fn)`` or ``store.write(fn)``), sharing with another
@@ -15,19 +17,21 @@ school aside (its letter is sealed by :class:`SharedObservations`).
 
 from __future__ import annotations
 
+import enum
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from node.accounts.service import account_key, same_name
-from node.clock import now_ms
+from node.clock import iso, now_ms
 from node.observations.sharing import SharedObservations
 from node.observations.staff import Staff, get_now
 from node.offers.matching import tag, words
 from node.store.database import Store
-from protocol.errors import NotFoundError, UserInputError, said
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 
 MAX_ACTIONS = 2
@@ -35,10 +39,14 @@ MAX_ACTIONS = 2
 DEFAULT_FOLLOW_UP = timedelta(weeks=6)
 #: ``due`` lists action points whose follow-up date is this close, or past.
 DUE_WITHIN = 7
+#: A note on how the follow-up went: a few lines, as a post's return note (2,000).
+MAX_NOTE = 2_000
+# Tabs and line breaks (LF; CR and CRLF become LF) are kept, other controls refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _COLUMNS = (
     "id, observer, observed, focus, priority, day, strengths, actions, follow_up, shared, "
-    "origin, shared_to"
+    "origin, shared_to, followed_up_at, followed_up_by, follow_up_note"
 )
 
 
@@ -57,6 +65,14 @@ class Observation:
     origin: NodeId | None = None  # the partner school it came from; None if ours
     shared_with: NodeId | None = None  # the partner school we shared it with
     school: str | None = None  # the name of that school (origin, or shared with)
+    followed_up_at: int | None = None  # when the follow-up was recorded (ms); None: to do
+    followed_up_by: str | None = None
+    follow_up_note: str | None = None
+
+    @property
+    def followed_up(self) -> bool:
+        """The follow-up conversation took place: its action points are no longer due."""
+        return self.followed_up_at is not None
 
     @classmethod
     def from_row(cls, row: Any, names: dict[NodeId, tuple[str, str]] | None = None) -> Observation:
@@ -64,6 +80,7 @@ class Observation:
             :10
         ]
         origin, shared_to = (NodeId(v) if v is not None else None for v in row[10:12])
+        followed_up_at, followed_up_by, note = row[12:15]
         other = origin or shared_to
         return cls(
             int(n),
@@ -79,6 +96,9 @@ class Observation:
             origin,
             shared_to,
             None if other is None else (names or {}).get(other, ("unknown school", ""))[0],
+            None if followed_up_at is None else int(followed_up_at),
+            followed_up_by,
+            note,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -97,6 +117,10 @@ class Observation:
             "from_school_id": None if self.origin is None else str(self.origin),
             "shared_with_id": None if self.shared_with is None else str(self.shared_with),
             "school": self.school,
+            "followed_up": self.followed_up,
+            "followed_up_at": iso(self.followed_up_at),
+            "followed_up_by": self.followed_up_by,
+            "follow_up_note": self.follow_up_note,
         }
 
 
@@ -109,6 +133,28 @@ def _sentences(values: list[str], flag: str) -> tuple[str, ...]:
                 page=said("Keep each point to 1,000 characters at most."),
             )
     return cleaned
+
+
+def follow_up_note(text: str | None) -> str | None:
+    """A note on how the follow-up went, kept as typed (accents, several lines), with
+    each line break as LF (a browser sends CRLF); None when empty."""
+    if text is None:
+        return None
+    note = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(note) > MAX_NOTE:
+        raise UserInputError(
+            f"--note: keep it to {MAX_NOTE:,} characters ({len(note):,})",
+            page=said("Keep the note to 2,000 characters at most."),
+        )
+    if _CONTROL.search(note):
+        raise UserInputError(
+            "--note: remove the control characters (tabs and new lines are fine)",
+            page=said(
+                "The note has invisible characters that cannot be kept: type it again "
+                "instead of pasting it."
+            ),
+        )
+    return note or None
 
 
 def _name(value: str, flag: str) -> str:
@@ -255,13 +301,43 @@ class Observations:
 
         return await self.store.write(write)
 
+    async def follow_up(
+        self, number: int, *, by: str, note: str | None = None, done: bool = True
+    ) -> Observation:
+        """Record that the follow-up took place (now, by ``by``, with ``note``), or with
+        ``done=False`` reopen it; :func:`may_follow_up` says who may. One trip: read,
+        checked, changed and read back."""
+        by = _name(by, "--by")
+        if not done and note is not None and note.strip():
+            raise UserInputError(
+                "--note and --off together: a reopened follow-up keeps no note",
+                page=said("A follow-up that is reopened keeps no note."),
+            )
+        kept = follow_up_note(note) if done else None
+        now = now_ms()
+
+        def write(conn: sqlite3.Connection) -> Observation:
+            found = _get_now(conn, number)
+            refused = may_follow_up(found, by)
+            if refused is not None:
+                raise refused.error()
+            conn.execute(
+                "UPDATE observations SET followed_up_at = ?, followed_up_by = ?, "
+                "follow_up_note = ? WHERE id = ?",
+                (now, by, kept, number) if done else (None, None, None, number),
+            )
+            return _get_now(conn, number)
+
+        return await self.store.write(write)
+
     async def due(self, today: date, within: int = DUE_WITHIN) -> list[DueAction]:
-        """Action points whose follow-up date has passed or is within ``within`` days."""
+        """Action points whose follow-up date has passed or is within ``within`` days,
+        of observations whose follow-up has not taken place yet."""
 
         def read(conn: sqlite3.Connection) -> list[Any]:
             return conn.execute(
                 f"SELECT {_COLUMNS} FROM observations WHERE follow_up <= ? AND origin IS NULL "
-                "ORDER BY follow_up, id",
+                "AND followed_up_at IS NULL ORDER BY follow_up, id",
                 ((today + timedelta(days=within)).isoformat(),),
             ).fetchall()
 
@@ -334,3 +410,37 @@ def visible_to(observation: Observation, name: str) -> bool:
     return (
         observation.shared or owned_by(observation, name) or same_person(observation.observer, name)
     )
+
+
+class NotYours(enum.Enum):
+    """Why someone may not record an observation's follow-up (:func:`may_follow_up`)."""
+
+    PARTNERS_COPY = "a partner school's copy"
+    NOT_OBSERVED = "not the observed colleague"
+
+    def error(self) -> NotAllowedError:
+        if self is NotYours.PARTNERS_COPY:
+            return NotAllowedError(
+                "that observation came from a partner school: its follow-up is recorded "
+                "there, by the observed colleague, not in this copy",
+                page=said(
+                    "This observation came from a partner school: its follow-up is recorded "
+                    "there, by the observed colleague."
+                ),
+            )
+        return NotAllowedError(
+            "only the observed colleague records the follow-up of their observation: give "
+            "their name with --by",
+            page=said("Only the observed colleague records the follow-up of their observation."),
+        )
+
+
+def may_follow_up(observation: Observation, name: str) -> NotYours | None:
+    """Who may record that the follow-up took place, or reopen it: as for sharing, the
+    observed colleague, who owns the record, and only in the school that holds it (a
+    copy a partner school sent is theirs: nothing of ours reaches them)."""
+    if observation.origin is not None:
+        return NotYours.PARTNERS_COPY
+    if not owned_by(observation, name):
+        return NotYours.NOT_OBSERVED
+    return None

@@ -666,6 +666,15 @@ MIGRATIONS: tuple[str, ...] = (
         question BLOB NOT NULL               -- the entry its ``question`` named
     );
     """,
+    # A peer observation's follow-up, done: recorded by the observed colleague once the
+    # conversation about its action points took place (node/observations/service.py,
+    # ``follow_up``). NULL while it is still to do, as every observation before this
+    # version is: their action points stay due until someone records it.
+    """
+    ALTER TABLE observations ADD COLUMN followed_up_at INTEGER;  -- ms since 1970, UTC
+    ALTER TABLE observations ADD COLUMN followed_up_by TEXT;     -- who recorded it
+    ALTER TABLE observations ADD COLUMN follow_up_note TEXT;     -- how it went, optional
+    """,
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -1,11 +1,13 @@
 """docs/cli.md is generated from the commands' --help (scripts/cli_docs.py) and kept current."""
 
 import difflib
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from cli.main import main
+from node.observations import service as observations
 from scripts import cli_docs
 from tests.helpers import run_cli
 
@@ -64,3 +66,21 @@ def test_docs_do_not_depend_on_the_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SCHOOLMESH_DATA", "/somewhere/else")
     monkeypatch.setenv("COLUMNS", "40")
     assert cli_docs.generate() == cli_docs.DOC_PATH.read_text(encoding="utf-8")
+
+
+def test_every_json_field_of_an_observation_is_documented() -> None:
+    """cli.md's "JSON output" names each field `observation show --json` prints, and
+    `observation done --json` (a field added to the code and not to the docs is one a
+    script writer cannot find)."""
+    made = observations.Observation(
+        1, "Ann Baker", "Ben Carter", "oracy", "SDP 1", date(2027, 1, 20), (), ("a",),
+        date(2027, 3, 3), False,
+    )  # fmt: skip
+    (section,) = [
+        item
+        for item in cli_docs.PREAMBLE.split("\n- ")
+        if item.startswith(f"`{cli_docs.PROG} observation add --json`")
+    ]
+    for field in made.as_json():
+        assert f"`{field}`" in section, field
+    assert "`observation done --json`" in section

@@ -213,3 +213,59 @@ def test_observation_add_show_due_and_share(node: Path) -> None:
         "--priority", "p", *three,
     )  # fmt: skip
     assert "one or two action points" in error(result, 2)
+
+
+def test_observation_done_leaves_due_and_off_reopens_it(node: Path) -> None:
+    data = ["--data", str(node)]
+    soon = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    ok(
+        "observation", "add", *data, "--observer", "Ann Baker", "--observed", "Ben Carter",
+        "--focus", "oracy", "--priority", "SDP 2: oracy", "--action", "Model full sentences",
+        "--follow-up", soon,
+    )  # fmt: skip
+    # Only the observed colleague: the observer and another teacher are refused.
+    for by in ("Ann Baker", "Cara Diaz"):
+        refused = error(cli("observation", "done", "1", "--by", by, *data), 1)
+        assert "only the observed colleague records the follow-up" in refused
+    missing = cli("observation", "done", "1", *data)
+    assert missing.returncode == 2
+    assert "required: --by" in missing.stderr
+    owner = ("--by", "Ben Carter")
+    refused = error(cli("observation", "done", "1", *owner, "--note", "x" * 2001, *data), 2)
+    assert "2,000 characters" in refused
+    assert due_count(data) == 1
+
+    note = "Les phrases complètes : « oui » !\r\nNext: Zoë's group"
+    done = ok_json("observation", "done", "1", "--by", "ben carter", "--note", note, *data)
+    assert isinstance(done, dict)
+    assert (done["followed_up"], done["followed_up_by"]) == (True, "ben carter")
+    assert done["follow_up_note"] == "Les phrases complètes : « oui » !\nNext: Zoë's group"
+    today = datetime.now(UTC).date().isoformat()
+    assert str(done["followed_up_at"]).startswith(today)
+    assert ok_json("observation", "show", "1", *data) == done
+    assert ok_json("observation", "list", *data) == [done]
+    assert due_count(data) == 0
+    assert "No action points to follow up" in ok("observation", "due", *data)
+    assert f"followed up {today}" in ok("observation", "list", *data)
+    shown = ok("observation", "show", "1", *data)
+    assert f"Followed up on {today} (recorded by ben carter)" in shown
+    assert "  Les phrases complètes : « oui » !\n  Next: Zoë's group\n" in shown
+
+    refused = error(cli("observation", "done", "1", *owner, "--off", "--note", "x", *data), 2)
+    assert "--note and --off together" in refused
+    assert "open again" in ok("observation", "done", "1", *owner, "--off", *data)
+    reopened = ok_json("observation", "show", "1", *data)
+    assert isinstance(reopened, dict)
+    assert [reopened[k] for k in ("followed_up", "followed_up_at", "followed_up_by")] == [
+        False,
+        None,
+        None,
+    ]
+    assert due_count(data) == 1
+    assert f"follow up {soon}" in ok("observation", "list", *data)
+
+
+def due_count(data: list[str]) -> int:
+    due = ok_json("observation", "due", *data)
+    assert isinstance(due, list)
+    return len(due)

@@ -11,9 +11,11 @@ from node.clock import now_ms
 from node.node import Node
 from node.observations import service as observations
 from node.observations import staff
+from node.store import migrations
 from protocol import letters, sealed
-from protocol.errors import NotFoundError, UserInputError
-from tests.helpers import Trips, key
+from protocol.errors import NotAllowedError, NotFoundError, UserInputError
+from protocol.keys import NodeId
+from tests.helpers import Trips, key, undoing_migrations
 
 TODAY = date(2027, 2, 1)
 
@@ -186,3 +188,193 @@ async def test_a_refused_share_changes_nothing(node: Node) -> None:
         await node.shared_observations.send(99, key(8).node_id, now_ms())
     assert (await node.observations.get(made.id)).shared_with is None
     assert await node.store.fetch_all("SELECT 1 FROM letters_sent") == []
+
+
+# -- the follow-up, done: recorded by the observed colleague, reopened -----------------
+
+NOTE = "Il a essayé « pas de mains levées » : ça marche.\r\nNext: Émile's group\r\n\tand wait time"
+
+
+async def test_a_followed_up_observation_is_no_longer_due(node: Node) -> None:
+    made = await add(node, actions=["a", "b"], follow_up=date(2027, 1, 25))
+    other = await add(node, actions=["c"], follow_up=date(2027, 1, 26))
+    assert not made.followed_up
+    assert made.as_json()["followed_up"] is False
+    before = now_ms()
+    done = await node.observations.follow_up(made.id, by="ben  CARTER", note=NOTE)
+    assert done.followed_up
+    assert before <= (done.followed_up_at or 0) <= now_ms()
+    assert done.followed_up_by == "ben CARTER"  # as typed, spaces collapsed
+    # Kept as typed: accents, quotes and tabs; the browser's CRLF as one line break.
+    assert done.follow_up_note == NOTE.replace("\r\n", "\n")
+    assert [d.action for d in await node.observations.due(TODAY)] == ["c"]
+    shown = (await node.observations.get(made.id)).as_json()
+    assert shown["followed_up"] is True
+    assert shown["followed_up_by"] == "ben CARTER"
+    assert shown["follow_up_note"] == NOTE.replace("\r\n", "\n")
+    assert str(shown["followed_up_at"]).endswith("Z")
+    assert {o.id: o.followed_up for o in await node.observations.listing()} == {
+        made.id: True,
+        other.id: False,
+    }
+    reopened = await node.observations.follow_up(made.id, by="Ben Carter", done=False)
+    assert not reopened.followed_up
+    assert (reopened.followed_up_by, reopened.follow_up_note) == (None, None)
+    assert [d.action for d in await node.observations.due(TODAY)] == ["a", "b", "c"]
+    # Without a note; again replaces the time and the note.
+    again = await node.observations.follow_up(made.id, by="Ben Carter", note="  \r\n ")
+    assert again.followed_up
+    assert again.follow_up_note is None
+
+
+@pytest.mark.parametrize(
+    ("note", "words"),
+    [
+        ("x" * 2001, "2,000 characters"),
+        ("é" * 2000 + "\r\n" + "é", "2,000 characters"),  # 2,002 once CRLF is one break
+        ("Fine\x1b[2Jthen", "control characters"),
+        ("Fine\x00", "control characters"),
+    ],
+)
+async def test_a_refused_note_changes_nothing(node: Node, note: str, words: str) -> None:
+    made = await add(node, follow_up=date(2027, 1, 25))
+    with pytest.raises(UserInputError, match=words):
+        await node.observations.follow_up(made.id, by="Ben Carter", note=note)
+    assert not (await node.observations.get(made.id)).followed_up
+    assert len(await node.observations.due(TODAY)) == 1
+
+
+async def test_a_note_of_2000_characters_with_crlf_is_kept(node: Node) -> None:
+    made = await add(node)
+    note = "é" * 1000 + "\r\n" + "ü" * 999  # 2,001 as sent, 2,000 as kept
+    done = await node.observations.follow_up(made.id, by="Ben Carter", note=note)
+    assert done.follow_up_note == "é" * 1000 + "\n" + "ü" * 999
+
+
+async def test_only_the_observed_colleague_records_the_follow_up(node: Node) -> None:
+    """The observer, another teacher (shared or not), a name in other accents, and a
+    partner school's copy (even named as its observed colleague) are refused, and
+    nothing changes; the observation stays due."""
+    made = await add(node, follow_up=date(2027, 1, 25))
+    await node.observations.share(made.id, True)  # other staff can read it now
+    for by in ("Ann Baker", "Cara Diaz", "Bén Carter", "Ben Carter Jr"):
+        with pytest.raises(NotAllowedError, match="only the observed colleague"):
+            await node.observations.follow_up(made.id, by=by)
+    with pytest.raises(UserInputError, match="up to 100 characters"):
+        await node.observations.follow_up(made.id, by="  ")
+    with pytest.raises(NotFoundError, match="no observation 99"):
+        await node.observations.follow_up(99, by="Ben Carter")
+    with pytest.raises(UserInputError, match="--note and --off"):
+        await node.observations.follow_up(made.id, by="Ben Carter", note="x", done=False)
+    partner = key(7)
+    await node.peerbook.add(partner.node_id, None, now_ms())
+    theirs = {
+        "id": "cd" * 16,
+        "observer": "Mme Durand",
+        "observed": "Ben Carter",
+        "focus": "questioning",
+        "priority": "SDP 2: oracy",
+        "day": "2027-01-20",
+        "strengths": [],
+        "actions": ["Try think-pair-share"],
+        "follow_up": "2027-01-25",
+    }
+    letter = sealed.write_letter(
+        partner,
+        kind=letters.OBSERVATION,
+        timestamp=now_ms(),
+        recipients=[node.node_id],
+        content=theirs,
+    )
+    async with node.store.write():
+        await node.shared_observations.receive(letter, now_ms())
+    (copy,) = [o for o in await node.observations.listing() if o.origin is not None]
+    for by in ("Ben Carter", "Mme Durand", "Ann Baker"):
+        for done in (True, False):
+            with pytest.raises(NotAllowedError, match="came from a partner school"):
+                await node.observations.follow_up(copy.id, by=by, done=done)
+    assert not (await node.observations.get(copy.id)).followed_up
+    assert not (await node.observations.get(made.id)).followed_up
+    assert [d.observation.id for d in await node.observations.due(TODAY)] == [made.id]
+    # Recording it sends nothing to anyone: the follow-up stays in the school.
+    await node.observations.follow_up(made.id, by="Ben Carter")
+    assert await node.store.fetch_all("SELECT 1 FROM letters_sent") == []
+
+
+async def test_recording_the_follow_up_is_one_trip(node: Node) -> None:
+    made = await add(node)
+    for done in (True, False):
+        with Trips(node.store) as trips:
+            await node.observations.follow_up(made.id, by="Ben Carter", done=done)
+        assert trips.count == 1
+
+
+async def test_observations_from_before_the_follow_up_columns_are_still_due(
+    tmp_path: Path,
+) -> None:
+    """A database from before this version: its observations open with their follow-up
+    to do (still due), and it can be recorded."""
+    made = await Node.create(tmp_path / "n", name="Oakfield Primary", country="GB")
+    first = migrations.MIGRATIONS.index(_FOLLOW_UP)
+    try:
+        async with made.store.write():
+            for statement in undoing_migrations(first):
+                await made.store.execute(statement)
+            await made.store.execute("UPDATE schema_version SET version = ?", (first,))
+            await made.store.execute(
+                "INSERT INTO observations (observer, observed, focus, priority, day, strengths, "
+                "actions, follow_up, shared, created_at) VALUES ('Ann Baker', 'Ben Carter', "
+                "'questioning', 'SDP 1', '2027-01-20', '[]', '[\"Try it\"]', '2027-01-25', 0, 0)"
+            )
+    finally:
+        await made.close()
+    opened = await Node.open(tmp_path / "n")
+    try:
+        (old,) = await opened.observations.listing()
+        assert not old.followed_up
+        assert [d.action for d in await opened.observations.due(TODAY)] == ["Try it"]
+        await opened.observations.follow_up(old.id, by="Ben Carter", note="Ça va")
+        assert await opened.observations.due(TODAY) == []
+    finally:
+        await opened.close()
+
+
+_FOLLOW_UP = next(m for m in migrations.MIGRATIONS if "followed_up_at" in m)
+
+
+@pytest.mark.parametrize(
+    ("origin", "name", "refused"),
+    [
+        (None, "Ben Carter", None),  # the observed colleague
+        (None, "ben   carter", None),  # in other ASCII capitals and spacing
+        (None, "BEN CARTER", None),
+        (None, "Ann Baker", observations.NotYours.NOT_OBSERVED),  # the observer
+        (None, "Cara Diaz", observations.NotYours.NOT_OBSERVED),  # another teacher here
+        (None, "Bén Carter", observations.NotYours.NOT_OBSERVED),  # another account
+        (None, "", observations.NotYours.NOT_OBSERVED),
+        (key(7).node_id, "Ben Carter", observations.NotYours.PARTNERS_COPY),  # their copy
+        (key(7).node_id, "Ann Baker", observations.NotYours.PARTNERS_COPY),
+        (key(7).node_id, "Cara Diaz", observations.NotYours.PARTNERS_COPY),
+    ],
+)
+@pytest.mark.parametrize("shared", [False, True])
+def test_who_may_record_the_follow_up(
+    origin: NodeId | None, name: str, refused: observations.NotYours | None, shared: bool
+) -> None:
+    """A pure rule (node/observations/service.py, ``may_follow_up``): sharing with
+    colleagues lets them read it, not close it."""
+    made = observations.Observation(
+        1,
+        "Ann Baker",
+        "Ben Carter",
+        "questioning",
+        "SDP 1",
+        date(2027, 1, 20),
+        (),
+        ("Try it",),
+        date(2027, 1, 25),
+        shared,
+        origin,
+        None,
+    )
+    assert observations.may_follow_up(made, name) == refused

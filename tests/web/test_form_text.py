@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import date
 
 import aiohttp
 from aiohttp.web_request import FileField
@@ -200,6 +201,16 @@ async def test_every_refused_form_comes_back_with_what_was_typed(school: LiveNod
         project, "Amira", "Our boats", "Boats!", theme=None, images=[], now=now_ms()
     )
     await school.node.projects.approve(approved.id, "Mr Jones", now_ms())
+    observed = await school.node.observations.add(
+        observer="Mr Jones",
+        observed="Mrs Patel",
+        focus="questioning",
+        priority="Oracy",
+        day=date(2027, 1, 20),
+        strengths=[],
+        actions=["Wait time"],
+        follow_up=None,
+    )
     long_title = "x" * 201
     # who, the form's page, its action, what is sent, the fields that must come back
     cases: list[tuple[str, str, str, dict[str, str], tuple[str, ...]]] = [
@@ -274,6 +285,13 @@ async def test_every_refused_form_comes_back_with_what_was_typed(school: LiveNod
         ),
         (
             "Mrs Patel",
+            f"/observations/{observed.id}",
+            f"/observations/{observed.id}/follow-up",
+            {"done": "1", "note": "Trop long, à revoir.\r\n" * 100},
+            ("note",),
+        ),
+        (
+            "Mrs Patel",
             "/users",
             "/users",
             {"name": "Zoé@", "role": "pupil", "class": "5B"},
@@ -300,6 +318,7 @@ async def test_every_refused_form_comes_back_with_what_was_typed(school: LiveNod
             )
     assert await school.node.projects.comments(approved.id, states=("draft",)) == []
     assert (await school.node.projects.post(draft.id)).state == "draft"
+    assert not (await school.node.observations.get(observed.id)).followed_up
 
 
 async def test_a_form_refused_by_node_code_comes_back_again_and_again(school: LiveNode) -> None:

@@ -158,6 +158,17 @@ async def test_paragraphs_typed_into_every_textarea_are_kept(
         assert recorded.strengths == ("Temps d'attente.", "Cold calling.")
         typed.add("observations_new.html#strengths")
 
+        # Mrs Patel, observed, records the follow-up with a note on two lines.
+        await admin.goto(f"{school.address}/observations/{recorded.id}")
+        follow_up = await type_lines(
+            admin.locator("#follow-up-note"), "Ça marche : plus de mains.", "Next: science."
+        )
+        await admin.get_by_role("button", name="Followed up").click()
+        assert "The follow-up is recorded" in await said(admin)
+        assert (await node.observations.get(recorded.id)).follow_up_note == follow_up
+        assert await admin.locator(".prose").inner_text() == follow_up
+        typed.add("observations_show.html#follow-up-note")
+
         # A pupil's post: two paragraphs and a list.
         await pupil.goto(f"{school.address}/projects/{project.id}/write")
         await pupil.locator("#title").fill("Au bord de la rivière")

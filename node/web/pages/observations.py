@@ -3,7 +3,8 @@
 Staff only. The web knows a colleague by the name they sign in with: an
 observation whose observed colleague has that name (capitals and spacing aside)
 is theirs to share or keep private. The two colleagues always see it; other staff
-see it once it is shared (node/observations/service.py, ``visible_to``). Staff profiles
+see it once it is shared (node/observations/service.py, ``visible_to``). The observed
+colleague records that the follow-up took place (``may_follow_up``). Staff profiles
 use the same names, so that the focus can be linked to the observed colleague's
 development areas.
 """
@@ -194,6 +195,7 @@ async def observation_page(request: web.Request) -> web.StreamResponse:
         item=found,
         partners=await _partners(request),
         owner=found.origin is None and observations.owned_by(found, user_of(request).name),
+        closer=observations.may_follow_up(found, user_of(request).name) is None,
         vocab=vocabulary(request[VISIT].language, gettext(request)),
     )
 
@@ -226,6 +228,32 @@ async def share_observation(request: web.Request) -> web.StreamResponse:
         await request.app[WEB].node.observations.share(found.id, shared)
         done = _("It is now shared with colleagues.") if shared else _("It is now private again.")
     return await see_other(request, f"/observations/{found.id}", done)
+
+
+@routes.post("/observations/{id}/follow-up")
+@require("staff")
+async def follow_up_observation(request: web.Request) -> web.StreamResponse:
+    """The follow-up took place (``done=1``, with an optional note), or reopened
+    (``done=0``); a refused note is shown again as typed."""
+    _ = gettext(request)
+    found = await _visible(request)
+    me = user_of(request).name
+    refused = observations.may_follow_up(found, me)
+    if refused is not None:
+        raise refused.error()
+    form = form_of(request)
+    done = form.get("done") != "0"
+    note = str(form.get("note", "")) if done else None
+    here = f"/observations/{found.id}"
+    try:
+        await request.app[WEB].node.observations.follow_up(found.id, by=me, note=note, done=done)
+    except UserInputError as exc:
+        return await see_other(request, here, page_text(request, exc), error=True)
+    if done:
+        return await see_other(
+            request, here, _("The follow-up is recorded: its action points are no longer due.")
+        )
+    return await see_other(request, here, _("The follow-up is open again."))
 
 
 async def _partners(request: web.Request) -> dict[str, str]:
