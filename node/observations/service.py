@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from node.accounts.service import account_key, same_name
-from node.clock import iso, now_ms
+from node.clock import iso, iso_ms, now_ms
 from node.observations.sharing import SharedObservations
 from node.observations.staff import Staff, get_now
 from node.offers.matching import tag, words
@@ -302,11 +302,19 @@ class Observations:
         return await self.store.write(write)
 
     async def follow_up(
-        self, number: int, *, by: str, note: str | None = None, done: bool = True
+        self,
+        number: int,
+        *,
+        by: str,
+        note: str | None = None,
+        done: bool = True,
+        only_if_open: bool = False,
     ) -> Observation:
         """Record that the follow-up took place (now, by ``by``, with ``note``), or with
         ``done=False`` reopen it; :func:`may_follow_up` says who may. One trip: read,
-        checked, changed and read back."""
+        checked, changed and read back. ``only_if_open``: refuse to record it again
+        (a page opened before it was recorded would replace its note and date; the
+        command replaces them, as documented)."""
         by = _name(by, "--by")
         if not done and note is not None and note.strip():
             raise UserInputError(
@@ -321,6 +329,19 @@ class Observations:
             refused = may_follow_up(found, by)
             if refused is not None:
                 raise refused.error()
+            if done and only_if_open and found.followed_up_at is not None:
+                when = iso_ms(found.followed_up_at)[:10]
+                raise UserInputError(
+                    f"the follow-up of observation {number} was already recorded on {when} "
+                    f"by {found.followed_up_by}: nothing was changed; to change its note, "
+                    "reopen it first",
+                    page=said(
+                        "This follow-up was already recorded on %(date)s by %(name)s, so "
+                        "nothing was changed. To change its note, reopen it first.",
+                        date=when,
+                        name=found.followed_up_by or "?",
+                    ),
+                )
             conn.execute(
                 "UPDATE observations SET followed_up_at = ?, followed_up_by = ?, "
                 "follow_up_note = ? WHERE id = ?",

@@ -237,6 +237,18 @@ async def test_the_observed_colleague_records_the_follow_up(school: LiveNode) ->
             "Ms Green",
             note.replace("\r\n", "\n"),
         )
+        # A page opened before it was recorded (another tab) and pressed now changes
+        # nothing: the note and the date recorded stay, and the page says so.
+        stale = {"csrf": token, "done": "1", "note": ""}
+        async with http.post(f"{here}/follow-up", data=stale) as response:
+            page = html.unescape(await response.text())
+        assert "This follow-up was already recorded on " in page
+        assert "by Ms Green, so nothing was changed. To change its note, reopen it first." in page
+        kept = await school.node.observations.get(made.id)
+        assert (kept.followed_up_at, kept.follow_up_note) == (
+            done.followed_up_at,
+            done.follow_up_note,
+        )
         # Nor may the observer or the admin reopen it.
         for name in ("Mr Jones", "Mrs Patel"):
             async with client(school) as other:

@@ -246,7 +246,9 @@ async def follow_up_observation(request: web.Request) -> web.StreamResponse:
     note = str(form.get("note", "")) if done else None
     here = f"/observations/{found.id}"
     try:
-        await request.app[WEB].node.observations.follow_up(found.id, by=me, note=note, done=done)
+        await request.app[WEB].node.observations.follow_up(
+            found.id, by=me, note=note, done=done, only_if_open=True
+        )
     except UserInputError as exc:
         return await see_other(request, here, page_text(request, exc), error=True)
     if done:
