@@ -186,7 +186,7 @@ async def _staff_network(args: argparse.Namespace) -> None:
             print(
                 "  No offer from another school covers it yet. To ask for it, post a request "
                 "(other schools will see it): `schoolmesh request post --kind observation "
-                f"--title TITLE --focus {sorted(person.develops)[0]}`"
+                f"--title TITLE --focus {shlex.quote(sorted(person.develops)[0])}`"
             )
         for o in offers:
             where = ", ".join(filter(None, [o.offer.school, o.offer.country]))

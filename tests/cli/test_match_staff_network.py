@@ -217,3 +217,13 @@ def test_no_development_area_and_network_without_staff(node: Path) -> None:
     assert ok_json("match", "--staff", "--network", *data) == []
     assert "No colleague has a development area yet" in ok("match", "--staff", "--network", *data)
     assert "--network goes with --staff" in error(cli("match", "--network", *data))
+
+
+def test_the_suggested_request_command_quotes_the_development_area(node: Path) -> None:
+    """A development area is the school's own free text: "pupils' voice & oracy" was
+    printed bare, a command the shell could not run as printed (an unclosed quote, a
+    background job)."""
+    data = ["--data", str(node)]
+    ok("staff", "add", "Ann Baker", *data, "--develop", "pupils' voice & oracy")
+    text = ok("match", "--staff", "--network", *data)
+    assert "--focus 'pupils'\"'\"'-voice-&-oracy'`" in text
