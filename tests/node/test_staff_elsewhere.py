@@ -14,7 +14,7 @@ from node.offers.matching import Posting
 
 TODAY = date(2027, 1, 15)
 ME, THEM = "a" * 64, "b" * 64
-ANN = Profile("Ann Baker", frozenset(), frozenset({"questioning"}), phase="primary")
+ANN = Profile("Ann Baker", frozenset(), frozenset({"questioning"}), frozenset({"maths"}), "primary")
 OFFER = Posting(
     id="o1",
     side="offer",
@@ -45,6 +45,11 @@ def found(*postings: Posting, person: Profile = ANN, limit: int = 5) -> list[str
         ("closes today", replace(OFFER, closes=TODAY), True),
         ("another focus only", replace(OFFER, focus=frozenset({"phonics"})), False),
         ("no focus, same phase", replace(OFFER, focus=frozenset()), False),
+        (
+            "no focus, same subject and phase: the scorer alone would suggest it",
+            replace(OFFER, focus=frozenset(), subjects=frozenset({"maths"})),
+            False,
+        ),
         ("the area among others", replace(OFFER, focus=frozenset({"oracy", "questioning"})), True),
         (
             "far away, in person: a lower score, still suggested",
