@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 from cli.commands.common import data_option, json_option, one_line, open_node, print_json
+from node.observations import elsewhere
 from node.observations.pairs import Suggestion
 from node.offers import matching
 from protocol.errors import UserInputError
@@ -22,12 +24,21 @@ def register(sub: Any) -> None:
         "reasons in words (docs/matching.md explains the score). Withdrawn offers and "
         "requests, and those whose closing or last date has passed, are never matched. "
         "With --staff, suggest peer-observation pairs and triads among your own staff "
-        "instead, from their profiles (`schoolmesh staff`).",
+        "instead, from their profiles (`schoolmesh staff`). With --staff --network, for each "
+        "colleague's development areas, the best offers from other schools whose focus covers "
+        "one, scored the same way. Staff profiles never leave your school: nothing is sent, "
+        "posted or forwarded to other schools by either.",
     )
     match.add_argument(
         "--staff",
         action="store_true",
         help="pair your staff for peer observation: one's development area, another's strength",
+    )
+    match.add_argument(
+        "--network",
+        action="store_true",
+        help="with --staff: other schools' offers for each colleague's development areas "
+        "(read from what your node holds; nothing is sent)",
     )
     match.add_argument("--limit", type=int, default=5, help="at most this many each (default 5)")
     match.set_defaults(handler=_match)
@@ -52,6 +63,14 @@ def _match_json(match: matching.Match) -> dict[str, Any]:
 async def _match(args: argparse.Namespace) -> None:
     if args.limit < 1:
         raise UserInputError("--limit: give a whole number of 1 or more")
+    if args.network and not args.staff:
+        raise UserInputError(
+            "--network goes with --staff: `schoolmesh match --staff --network` matches your "
+            "colleagues' development areas to other schools' offers"
+        )
+    if args.network:
+        await _staff_network(args)
+        return
     if args.staff:
         await _staff(args)
         return
@@ -119,3 +138,64 @@ def _print_suggestions(heading: str, found: list[Suggestion]) -> None:
             print(f"       {v.observer} observes {v.observed}: {', '.join(v.focus)}")
         print(f"       {'; '.join(s.reasons)}")
     print()
+
+
+def _next_step(person_name: str, offer_id: str) -> str:
+    """The command a leader runs next: tell the offering school, naming the colleague."""
+    by = shlex.quote(person_name)
+    return f"schoolmesh interest send {offer_id[:12]} --message TEXT --by {by}"
+
+
+async def _staff_network(args: argparse.Namespace) -> None:
+    async with await open_node(args) as node:
+        found = await node.offers.for_staff(limit=args.limit)
+        anyone = bool(await node.staff.listing())
+    if args.json:
+        print_json(
+            [
+                {
+                    "for": {"name": person.name, "develops": sorted(person.develops)},
+                    "matches": [
+                        {
+                            **_match_json(o.match),
+                            "reasons": elsewhere.reasons(person, o),
+                            "develops": list(o.develops),
+                            "next": _next_step(person.name, o.offer.id),
+                        }
+                        for o in offers
+                    ],
+                }
+                for person, offers in found
+            ]
+        )
+        return
+    if not found:
+        print(
+            "No colleague has a development area yet: add them with "
+            "`schoolmesh staff add NAME --develop FOCUS`."
+            if anyone
+            else "No staff profiles yet: add them with "
+            "`schoolmesh staff add NAME --strength FOCUS --develop FOCUS`."
+        )
+        return
+    print("Other schools' offers for our colleagues' development areas (nothing was sent):")
+    for person, offers in found:
+        areas = ", ".join(matching.words(d) for d in sorted(person.develops))
+        print(f"{person.name}  (developing {areas})")
+        if not offers:
+            print(
+                "  No offer from another school covers it yet. To ask for it, post a request "
+                "(other schools will see it): `schoolmesh request post --kind observation "
+                f"--title TITLE --focus {shlex.quote(sorted(person.develops)[0])}`"
+            )
+        for o in offers:
+            where = ", ".join(filter(None, [o.offer.school, o.offer.country]))
+            print(
+                f"  {o.match.score:>3}  {o.offer.id[:12]}  {one_line(o.offer.title)}  "
+                f"({one_line(where)})"
+            )
+            print(f"       {one_line('; '.join(elsewhere.reasons(person, o)))}")
+            if o.match.concerns:
+                print(f"       but: {'; '.join(o.match.concerns)}")
+            print(f"       next: {_next_step(person.name, o.offer.id)}")
+        print()

@@ -61,6 +61,11 @@ def words(tag_value: str) -> str:
     return _TAG_WORDS.get(tag_value, tag_value.replace("-", " "))
 
 
+def activity_words(activity: str) -> str:
+    """A kind of activity as a teacher writes it: "observation" -> "peer observation"."""
+    return _KIND_WORDS.get(activity, words(activity))
+
+
 def _listed(items: Iterable[str]) -> str:
     ordered = list(items)
     if len(ordered) <= 1:
@@ -195,8 +200,7 @@ def score(mine: Posting, theirs: Posting, today: date) -> Match | None:
         )
     same_kind = bool(mine.activity) and mine.activity == theirs.activity
     if same_kind:
-        kind_words = _KIND_WORDS.get(mine.activity, words(mine.activity))
-        tally.add(SAME_KIND, f"both {kind_words}", "kind", mine.activity)
+        tally.add(SAME_KIND, f"both {activity_words(mine.activity)}", "kind", mine.activity)
     if not (focus or subjects or same_kind):
         return None
     _phases(mine, theirs, tally)

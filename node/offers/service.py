@@ -14,10 +14,14 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from node.clock import iso_ms, now_ms
+from node.observations import elsewhere
+from node.observations import pairs as pairing
+from node.observations.staff import StaffMember
+from node.observations.staff import listing_now as staff_now
 from node.offers import matching
 from node.store import search as index
 from node.store.database import Store
-from node.store.reads import resolve_now
+from node.store.reads import resolve_now, schools_now
 from node.store.search import Filters
 from node.store.withdrawals import Withdrawn
 from protocol import kinds
@@ -227,19 +231,32 @@ class Offers:
         found = await self.store.read(
             lambda conn: [*_current_now(conn, kinds.REQUEST), *_current_now(conn, kinds.OFFER)]
         )
-        postings = [
-            matching.Posting.of(
-                OfferContent.of(item.entry),
-                id=str(item.entry.id),
-                side=item.entry.kind,
-                school_id=str(item.entry.author),
-                school=item.school,
-                school_country=item.country,
-                posted=item.entry.payload.timestamp,
-            )
-            for item in found
-        ]
-        return matching.match_school(str(self.me), postings, day, limit)
+        return matching.match_school(str(self.me), _postings(found), day, limit)
+
+    async def for_staff(
+        self, *, today: date | None = None, limit: int = 5
+    ) -> list[tuple[pairing.Profile, list[elsewhere.OfferFor]]]:
+        """For each of our colleagues with development areas, the best current offers
+        from other schools whose focus covers one (docs/matching.md, "At other schools").
+
+        Reads only: the staff profiles, the offers held and our country, in one trip.
+        Nothing is sent, signed or stored, so the profiles never leave the school.
+        """
+        day = today or datetime.now(UTC).date()
+
+        def read(conn: sqlite3.Connection) -> tuple[list[StaffMember], list[Listing], str]:
+            ours = schools_now(conn, [self.me]).get(self.me, UNKNOWN_SCHOOL)
+            return staff_now(conn), _current_now(conn, kinds.OFFER), ours[1]
+
+        staff, found, country = await self.store.read(read)
+        return elsewhere.offers_for(
+            [m.profile() for m in staff],
+            _postings(found),
+            school_id=str(self.me),
+            country=country or None,
+            today=day,
+            limit=limit,
+        )
 
     async def withdraw(self, side: Side, id_text: str, reason: str = "") -> Entry:
         """Withdraw one of this school's own offers or requests, everywhere it went."""
@@ -287,6 +304,21 @@ def _listings_now(conn: sqlite3.Connection, where: str, params: Any) -> list[Lis
         params,
     ).fetchall()
     return [_listing(row) for row in rows]
+
+
+def _postings(found: list[Listing]) -> list[matching.Posting]:
+    return [
+        matching.Posting.of(
+            OfferContent.of(item.entry),
+            id=str(item.entry.id),
+            side=item.entry.kind,
+            school_id=str(item.entry.author),
+            school=item.school,
+            school_country=item.country,
+            posted=item.entry.payload.timestamp,
+        )
+        for item in found
+    ]
 
 
 def _current_now(conn: sqlite3.Connection, kind: str) -> list[Listing]:

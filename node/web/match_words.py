@@ -15,6 +15,7 @@ from datetime import date
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from node.observations.elsewhere import OfferFor
 from node.offers.matching import Match, Note
 from node.web.vocabulary import Vocabulary
 
@@ -26,6 +27,31 @@ def reasons_and_concerns(
     reasons: list[str] = []
     concerns: list[str] = []
     for note in match.notes:
+        (reasons if note.points >= 0 else concerns).append(say(note, _, vocab))
+    return reasons, concerns
+
+
+def for_colleague(
+    name: str, found: OfferFor, _: Callable[[str], str], vocab: Vocabulary
+) -> tuple[list[str], list[str]]:
+    """Why another school's offer fits a colleague's development areas (the page's
+    "At other schools"): who offers what, which the colleague is developing, then the
+    scorer's other reasons (its "same focus" is what the first one says), and concerns."""
+    offer = found.offer
+    first = _("%(school)s offers %(kind)s with a focus on %(focus)s, which %(name)s is developing")
+    reasons = [
+        first
+        % {
+            "school": offer.school,
+            "kind": vocab.word(offer.activity),
+            "focus": vocab.words(found.develops),
+            "name": name,
+        }
+    ]
+    concerns: list[str] = []
+    for note in found.match.notes:
+        if note.code == "focus":
+            continue
         (reasons if note.points >= 0 else concerns).append(say(note, _, vocab))
     return reasons, concerns
 

@@ -18,11 +18,13 @@ import pytest
 
 from cli.screen import UNSAFE
 from node.clock import now_ms
+from node.observations import staff
 from protocol import kinds
 from protocol.errors import NotFoundError
 from tests.helpers import offer_content, run_cli
 from tests.hostile.test_entries import arrives, signed_as
 from tests.network import COLEGIO, EVERYTHING, LYCEE, LiveNode, network, wait_for
+from tests.web.web import add_user, client, http_sign_in
 
 Schools = dict[str, LiveNode]
 
@@ -167,3 +169,39 @@ async def test_interest_send_shows_the_schools_name_on_one_line_escaped(pair: Sc
     assert line.startswith("Sent interest ")
     assert f" to Lycée\\u000a{forged}\\u2067 about 'Forest school'." in line, line
     assert all(not row.startswith("Sent interest") for row in rest), said
+
+
+async def test_staff_matches_at_other_schools_show_a_hostile_offer_escaped(pair: Schools) -> None:
+    """`match --staff --network` and the page's "At other schools" print the offering
+    school's name twice (after the title, and in the first reason) and the title: a
+    hostile school's controls are escapes on the screen, and markup is text on the page
+    with the name's override closed where the name ends, not at the end of the reason."""
+    rogue, us = pair["lycee"], pair["colegio"]
+    name = "Lyc\u00e9e \x9b2J\u202eeniluoM<b>"
+    shown = "Lyc\u00e9e \\u009b2J\\u202eeniluoM<b>"
+    await signed_as(rogue, kinds.PROFILE, {"name": name, "country": "FR", "relays": []})
+    offer = await signed_as(
+        rogue, kinds.OFFER, {**offer_content(f"{TITLE}\n<script>x</script>"), "focus": ["oracy"]}
+    )
+    await arrives(us, offer)
+    await us.node.staff.add(
+        staff.member("Ana Ruiz", strengths=[], develops=["oracy"], subjects=[], phase=None)
+    )
+
+    text = await cli(us, "match", "--staff", "--network")
+    assert f"{SHOWN_TITLE}\\u000a<script>x</script>  ({shown}, FR)" in text
+    assert f"       {shown} offers peer observation with a focus on oracy" in text
+    (found,) = json.loads(await cli(us, "match", "--staff", "--network", "--json"))
+    assert found["matches"][0]["title"] == f"{TITLE}\n<script>x</script>"
+    assert found["matches"][0]["school"] == name
+
+    await add_user(us, "Sra Gil", "staff")
+    async with client(us) as http:
+        await http_sign_in(http, "Sra Gil")
+        async with http.get("/matches/staff") as response:
+            page = await response.text()
+    section = page[page.index('id="elsewhere"') :]
+    assert "<script>" not in section
+    assert "<b>" not in section
+    assert "&lt;script&gt;x&lt;/script&gt;</a>" in section
+    assert "eniluoM&lt;b&gt;\u202c offers Peer observation" in section

@@ -3,8 +3,13 @@ edits their own, nobody else's; the peer-observation pairs page fills from them.
 
 from __future__ import annotations
 
+import html
+import sqlite3
+
 from node.observations import staff
-from tests.network import LiveNode
+from tests.network import LiveNode, partner, wait_for
+from tests.web.test_offers import LYON
+from tests.web.test_offers import lyon as lyon  # the French school, as a fixture
 from tests.web.web import add_user, browser, client, csrf_of, http_sign_in, sign_in
 
 
@@ -77,3 +82,51 @@ async def test_a_colleague_changes_only_their_own_and_refusals_keep_what_was_typ
         async with http.get("/staff", allow_redirects=False) as response:
             assert response.status == 403
     assert [p.name for p in await school.node.staff.listing()] == ["Mr Jones"]
+
+
+async def test_at_other_schools_lists_offers_for_development_areas_and_sends_nothing(
+    school: LiveNode, lyon: LiveNode
+) -> None:
+    offer = await lyon.node.offers.post("offer", LYON)
+    gone = await lyon.node.offers.post("offer", {**LYON, "title": "Ancienne offre de lecture"})
+    await lyon.node.offers.withdraw("offer", str(gone.id))
+    ours = await school.node.offers.post(
+        "offer", {"activity": "visit", "title": "Our own phonics", "focus": ["phonics"]}
+    )
+    for person in (
+        staff.member("Ann Baker", strengths=[], develops=["phonics"], subjects=[], phase="primary"),
+        staff.member("Ben Carter", strengths=["phonics"], develops=[], subjects=[], phase=None),
+        staff.member("Cal Dunn", strengths=[], develops=["oracy"], subjects=[], phase=None),
+    ):
+        await school.node.staff.add(person)
+    await partner(school, lyon)
+    await wait_for(lambda: school.holds(offer.id), what="Lyon's offer at Oakfield")
+
+    def held(conn: sqlite3.Connection) -> tuple[int, int]:
+        (entries,) = conn.execute("SELECT COUNT(*) FROM entries").fetchone()
+        (mail,) = conn.execute("SELECT COUNT(*) FROM mail").fetchone()
+        return entries, mail
+
+    before = await school.node.store.read(held)
+    async with client(school) as http:
+        await http_sign_in(http, "Mr Jones")
+        async with http.get("/matches/staff") as response:
+            page = html.unescape(await response.text())
+        async with http.get("/matches/staff", headers={"Accept-Language": "fr"}) as response:
+            french = html.unescape(await response.text())
+    assert await school.node.store.read(held) == before  # nothing signed, no letter
+    section = page[page.index('id="elsewhere"') :]
+    assert "At other schools" in page
+    assert f'href="/offers/{offer.id}"' in section
+    assert (
+        "École Jean Macé offers Peer observation with a focus on Phonics, which Ann Baker "
+        "is developing" in section
+    )
+    assert "same phase: Primary" in section
+    assert "No offer from another school covers Oracy yet." in section  # Cal Dunn
+    assert "Ben Carter" not in section  # no development area
+    assert str(gone.id) not in section
+    assert "Ancienne" not in section
+    assert str(ours.id) not in section
+    assert "Dans d'autres établissements" in french
+    assert "que Ann Baker cherche à développer" in french

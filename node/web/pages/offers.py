@@ -20,7 +20,7 @@ from node.offers.interests import expired
 from node.store.search import MODE_FILTERS, Filters
 from node.web.kit import VISIT, WEB, form_of, gettext, page_text, render, require, see_other
 from node.web.listings import listing_of
-from node.web.match_words import reasons_and_concerns
+from node.web.match_words import for_colleague, reasons_and_concerns
 from node.web.vocabulary import COMMON_LANGUAGES, interest_states, vocabulary
 from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, SchemaError, UserInputError, said
@@ -356,7 +356,21 @@ async def matches_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/matches/staff")
 @require("staff")
 async def staff_matches_page(request: web.Request) -> web.StreamResponse:
-    pairs, triads = await request.app[WEB].node.staff.suggestions(10)
+    node = request.app[WEB].node
+    pairs, triads = await node.staff.suggestions(10)
+    # Read from what the node holds: nothing is sent (docs/matching.md, "At other schools").
+    found = await node.offers.for_staff(limit=5)
+    _ = gettext(request)
+    choices = _choices(request)
+    elsewhere = [
+        (person, [(o, *for_colleague(person.name, o, _, choices["vocab"])) for o in offers])
+        for person, offers in found
+    ]
     return render(
-        request, "offers_staff_matches.html", pairs=pairs, triads=triads, **_choices(request)
+        request,
+        "offers_staff_matches.html",
+        pairs=pairs,
+        triads=triads,
+        elsewhere=elsewhere,
+        **choices,
     )
