@@ -4,8 +4,8 @@ indexing after it, without the network or the signature checks.
 Stores the entries of ``bench/sync_throughput.py`` (offers from many schools, each log
 in order) into a new node's database in batches of 256, as a catch-up session hands
 them over, each rebuilt first as the verify process's answer is
-(``entry_from_checked``); whenever :data:`~node.store.indexer.BACKLOG` offers wait, they
-are indexed for search as the indexer does (``Store.index_pending`` until none wait).
+(``entry_from_checked``); once all are stored, they are indexed for search, as the
+indexer does when storing pauses (``Store.index_pending`` until none wait).
 Prints the CPU time per entry of the database thread (aiosqlite's, where every
 statement runs) and of the event loop (this thread), each split into storing and
 indexing. These are the parts of ``cpu_us_by_part`` in ``bench/sync_throughput.py``
@@ -33,7 +33,6 @@ from bench.sync_throughput import corpus
 from node.clock import now_ms
 from node.node import Node
 from node.store.holding import EVERYTHING_MODE, choose
-from node.store.indexer import BACKLOG
 from protocol.entry import Entry, entry_from_checked
 
 BATCH = 256
@@ -65,8 +64,6 @@ async def store_all(entries: list[Entry], folder: Path) -> dict[str, float]:
     for i in range(0, len(wires), BATCH):
         batch = [entry_from_checked(w) for w in wires[i : i + BATCH]]
         await timed("store", store.ingest(batch, now_ms()))
-        if store.unindexed >= BACKLOG:
-            await timed("index", store.index_all())
     await timed("index", store.index_all())
     spent["wall"] = time.perf_counter() - start
     stored = await store.count_entries()

@@ -16,7 +16,7 @@ from node.clock import now_ms
 from node.node import Node
 from node.store import database, search
 from node.store.database import Store
-from node.store.indexer import SearchIndexer
+from node.store.indexer import SearchIndexer, index_in
 from node.store.search import Filters, index_row, text_of
 from protocol.entry import Entry, create_entry
 from protocol.keys import NodeKey
@@ -306,3 +306,38 @@ async def test_offers_stored_before_a_crash_are_indexed_when_the_node_starts(
         assert len(await titles(node, "offer")) == 40
     finally:
         await node.close()
+
+
+#: (first offer waiting since, newest stored at, now) -> seconds until indexing, with
+#: storing quiet after 0.5 s and the longest wait 10 s.
+INDEX_IN = [
+    (0.0, 0.0, 0.0, 0.5),  # a lone offer: indexed once half a second passes quietly
+    (0.0, 0.0, 0.5, 0.0),
+    (0.0, 3.0, 3.2, 0.3),  # a catch-up storing on: waits for it to pause
+    (0.0, 9.8, 9.9, 0.1),  # ... but never past ten seconds after the first
+    (0.0, 9.9, 10.0, 0.0),
+    (0.0, 10.0, 12.0, -2.0),  # overdue (a long write held the loop): at once
+]
+
+
+@pytest.mark.parametrize(("first", "last", "now", "left"), INDEX_IN)
+def test_indexing_waits_for_storing_to_pause_within_a_bound(
+    first: float, last: float, now: float, left: float
+) -> None:
+    assert index_in(first, last, now, quiet_s=0.5, max_delay_s=10.0) == pytest.approx(left)
+
+
+@pytest.mark.parametrize(("delay_s", "quiet_s"), [(3600, 0.05), (0.2, 3600)])
+async def test_the_indexer_indexes_when_storing_pauses_or_at_the_bound(
+    node: Node, delay_s: float, quiet_s: float
+) -> None:
+    """Either way of :func:`index_in` starts the indexing: storing quiet for
+    ``quiet_s`` (the bound an hour away), or the bound (storing never quiet enough)."""
+    indexer = SearchIndexer(node.store, delay_s=delay_s, quiet_s=quiet_s)
+    indexer.start()
+    try:
+        await node.store.ingest(history(key(8), 4), now_ms())
+        await until_indexed(node.store)
+        assert await count(node.store, "listings") == 4
+    finally:
+        await indexer.stop()
