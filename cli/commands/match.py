@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from cli.commands.common import data_option, json_option, one_line, open_node, print_json
 from node.observations import elsewhere
 from node.observations.pairs import Suggestion
 from node.offers import matching
+from node.offers.matching import Match
 from protocol.errors import UserInputError
 
 
@@ -100,14 +102,7 @@ async def _match(args: argparse.Namespace) -> None:
         if not matches:
             print("  No good match yet: matches appear as partner schools post.")
         for m in matches:
-            where = ", ".join(filter(None, [m.posting.school, m.posting.country]))
-            print(
-                f"  {m.score:>3}  {m.posting.id[:12]}  {one_line(m.posting.title)}  "
-                f"({one_line(where)})"
-            )
-            print(f"       {'; '.join(m.reasons)}")
-            if m.concerns:
-                print(f"       but: {'; '.join(m.concerns)}")
+            _print_match(m, m.reasons)
         print()
 
 
@@ -189,13 +184,17 @@ async def _staff_network(args: argparse.Namespace) -> None:
                 f"--title TITLE --focus {shlex.quote(sorted(person.develops)[0])}`"
             )
         for o in offers:
-            where = ", ".join(filter(None, [o.offer.school, o.offer.country]))
-            print(
-                f"  {o.match.score:>3}  {o.offer.id[:12]}  {one_line(o.offer.title)}  "
-                f"({one_line(where)})"
-            )
-            print(f"       {one_line('; '.join(elsewhere.reasons(person, o)))}")
-            if o.match.concerns:
-                print(f"       but: {'; '.join(o.match.concerns)}")
+            _print_match(o.match, elsewhere.reasons(person, o))
             print(f"       next: {_next_step(person.name, o.offer.id)}")
         print()
+
+
+def _print_match(match: Match, reasons: Sequence[str]) -> None:
+    """One suggested offer or request: its score, id, title and school, then why it fits
+    (``reasons``) and what lowered the score (``match``, and ``match --staff --network``)."""
+    posting = match.posting
+    where = ", ".join(filter(None, [posting.school, posting.country]))
+    print(f"  {match.score:>3}  {posting.id[:12]}  {one_line(posting.title)}  ({one_line(where)})")
+    print(f"       {one_line('; '.join(reasons))}")
+    if match.concerns:
+        print(f"       but: {'; '.join(match.concerns)}")
