@@ -225,3 +225,26 @@ def unchecked_entry(
     )
     payload_bytes = payload.encode()
     return Entry(payload, payload_bytes, signer.sign(payload_bytes), content_bytes, content)
+
+
+def run_before_the_write(store: Any, first: Any, *, of: str) -> Any:
+    """Make the next write of the method ``of`` (a qualified name, such as
+    ``Moderation.approve``) run ``first()`` just before it: after the method's reads, so
+    that the two meet there however loaded the machine. Every other write (a
+    session's, the mail's, the indexer's, running meanwhile on live nodes) goes through
+    untouched. Returns the store's own ``write``, for the caller to put back."""
+    write = store.write
+
+    def later(fn: Any = None, **options: Any) -> Any:
+        if not getattr(fn, "__qualname__", "").startswith(f"{of}.<locals>."):
+            return write(fn, **options)
+        store.write = write  # once: ``first`` writes too
+
+        async def run() -> Any:
+            await first()
+            return await write(fn, **options)
+
+        return run()
+
+    store.write = later
+    return write

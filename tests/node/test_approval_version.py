@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -14,6 +14,7 @@ from node.clock import now_ms
 from node.node import Node
 from node.projects import approval
 from protocol.errors import AuthorRemovedError, NotFoundError, PostChangedError, UserInputError
+from tests.helpers import run_before_the_write
 from tests.network import LiveNode
 from tests.node.test_project_drafts import PASSWORD, photo, rivers
 from tests.node.test_project_membership import sealed_for
@@ -288,20 +289,11 @@ async def test_a_post_deleted_while_it_is_approved_says_so_and_sends_nothing(
         project.id, "Amira", "Walk", "x", theme=None, images=[], now=2
     )
     store = school.projects.store
-    write = store.write
 
-    def deleted_first(fn: Any = None, **options: Any) -> Any:
-        if not getattr(fn, "__qualname__", "").startswith("Moderation.approve.<locals>."):
-            return write(fn, **options)  # another write meanwhile (the indexer's): as is
-        store.write = write  # type: ignore[method-assign]  # once: the delete writes too
+    async def deleted_first() -> None:
+        await school.projects.discard(draft.id, "Amira")
 
-        async def run() -> Any:
-            await school.projects.discard(draft.id, "Amira")
-            return await write(fn, **options)
-
-        return run()
-
-    store.write = deleted_first  # type: ignore[method-assign]
+    write = run_before_the_write(store, deleted_first, of="Moderation.approve")
     try:
         with pytest.raises(NotFoundError) as gone:
             await school.projects.approve(draft.id, "Ms Patel", 3)

@@ -16,6 +16,7 @@ from node.projects.approval import Deletion, Writer
 from node.projects.rosters import ProjectPupils
 from protocol.errors import AuthorTakenOffError, NotAllowedError, NotFoundError
 from protocol.rules.projects import PostState
+from tests.helpers import run_before_the_write
 from tests.network import LiveNode, wait_for
 from tests.node.test_project_drafts import PASSWORD
 from tests.node.test_project_membership import sealed_for
@@ -184,29 +185,6 @@ async def test_a_pupil_whose_class_was_taken_off_or_who_changed_class_has_nothin
     await a.projects.rosters.replace(project, classes=["5B", "5C"], pupils=[], now=now_ms())
     await a.projects.approve(draft.id, "Ms Patel", now_ms())
     assert (await a.projects.post(draft.id)).state == "approved"
-
-
-def run_before_the_write(store: Any, first: Any, *, of: str) -> Any:
-    """Make the next write of the method ``of`` (a qualified name, such as
-    ``Moderation.approve``) run ``first()`` just before it: after the method's reads, so
-    that the two meet there however loaded the machine (as
-    tests/node/test_approval_version.py does). Every other write (a session's, the
-    mail's, running meanwhile on these live nodes) goes through untouched."""
-    write = store.write
-
-    def later(fn: Any = None, **options: Any) -> Any:
-        if not getattr(fn, "__qualname__", "").startswith(f"{of}.<locals>."):
-            return write(fn, **options)
-        store.write = write  # once: ``first`` writes too
-
-        async def run() -> Any:
-            await first()
-            return await write(fn, **options)
-
-        return run()
-
-    store.write = later
-    return write
 
 
 async def test_taken_off_between_the_approval_s_read_and_its_write_is_refused(

@@ -12,11 +12,11 @@ from node.projects import approval
 from node.projects.approval import Deletion
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError
 from protocol.rules.projects import PostState
+from tests.helpers import run_before_the_write
 from tests.network import LiveNode, wait_for
 from tests.node.test_project_drafts import PASSWORD
 from tests.node.test_project_membership import sealed_for
 from tests.node.test_projects import schools, start_project  # noqa: F401 (the fixture)
-from tests.node.test_taken_off import run_before_the_write
 
 PUPIL = "Amélie Rose"
 S = PostState
