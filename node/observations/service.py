@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,6 +30,7 @@ from node.observations.sharing import SharedObservations
 from node.observations.staff import Staff, get_now
 from node.offers.matching import tag, words
 from node.store.database import Store
+from protocol import kinds
 from protocol.errors import NotAllowedError, NotFoundError, UserInputError, said
 from protocol.keys import NodeId
 
@@ -41,8 +41,8 @@ DEFAULT_FOLLOW_UP = timedelta(weeks=6)
 DUE_WITHIN = 7
 #: A note on how the follow-up went: a few lines, as a post's return note (2,000).
 MAX_NOTE = 2_000
-# Tabs and line breaks (LF; CR and CRLF become LF) are kept, other controls refused.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Tabs and line breaks (LF; CR and CRLF become LF) are kept, other controls refused
+# (protocol.kinds.text, as for every text field of an entry).
 
 _COLUMNS = (
     "id, observer, observed, focus, priority, day, strengths, actions, follow_up, shared, "
@@ -146,7 +146,7 @@ def follow_up_note(text: str | None) -> str | None:
             f"--note: keep it to {MAX_NOTE:,} characters ({len(note):,})",
             page=said("Keep the note to 2,000 characters at most."),
         )
-    if _CONTROL.search(note):
+    if kinds.text(MAX_NOTE, min_len=0)(note) is not None:  # control characters: length is above
         raise UserInputError(
             "--note: remove the control characters (tabs and new lines are fine)",
             page=said(
